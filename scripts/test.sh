@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite: the README's test command, and what CI runs.
+# On a fresh machine it installs what it needs first (mdbook).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s ==\n' "$*"; }
+
+step "tools"
+if ! command -v mdbook >/dev/null 2>&1; then
+  cargo install mdbook --locked --version 0.5.4
+fi
+
+step "format, lints, docs"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
+step "loom (RUSTFLAGS=--cfg spool_loom, its own target dir)"
+RUSTFLAGS="--cfg spool_loom" CARGO_TARGET_DIR=target/loom \
+  cargo test --release --test loom --quiet
+
+step "benches, smoke-run once each"
+cargo bench --bench log -- --test
+
+step "book"
+mdbook build book
+
+step "unit, integration, property and model tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --release --no-fail-fast
+else
+  cargo test --workspace --release --no-fail-fast
+fi

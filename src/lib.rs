@@ -1,0 +1,16 @@
+//! spool: Apache Kafka's design rebuilt in Rust, chapter by chapter.
+//!
+//! Each module is one chapter of the book in `book/`:
+//!
+//! | chapter | module |
+//! |---|---|
+//! | 1 the log | [`log`] |
+//! | tools (`spool dump-log`) | [`tools`] |
+//!
+//! Protocol cores are sans-IO state machines; the models in `models/` check the
+//! same code with stateright. Shared-memory structures are checked with loom
+//! through the [`sync`] shim.
+
+pub mod log;
+pub mod sync;
+pub mod tools;

@@ -1,0 +1,71 @@
+//! The log's one error type: what went wrong, and what the caller should do.
+
+use std::io;
+
+use super::batch::BatchError;
+
+/// Errors from the log layer. Each says which Kafka error code a broker answers.
+#[derive(Debug)]
+pub enum LogError {
+    /// The disk failed. Kafka marks the log directory offline (`KAFKA_STORAGE_ERROR`,
+    /// code 56); the caller must stop using this log.
+    Io(io::Error),
+    /// A read asked for an offset outside `[log_start_offset, log_end_offset]`
+    /// (`OFFSET_OUT_OF_RANGE`, code 1): the consumer resets its position.
+    OffsetOutOfRange { offset: i64, log_start_offset: i64, log_end_offset: i64 },
+    /// An append was given bytes that are not a valid batch (`CORRUPT_MESSAGE`, code 2).
+    CorruptBatch(BatchError),
+    /// A batch larger than a segment may hold (`RECORD_TOO_LARGE`, code 18).
+    BatchTooLarge { size: usize, max: usize },
+}
+
+impl LogError {
+    /// Kafka's error code for this error.
+    pub fn kafka_error_code(&self) -> i16 {
+        match self {
+            LogError::Io(_) => 56,
+            LogError::OffsetOutOfRange { .. } => 1,
+            LogError::CorruptBatch(_) => 2,
+            LogError::BatchTooLarge { .. } => 18,
+        }
+    }
+}
+
+impl std::fmt::Display for LogError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LogError::Io(e) => write!(f, "log i/o error: {e}"),
+            LogError::OffsetOutOfRange { offset, log_start_offset, log_end_offset } => {
+                write!(f, "offset {offset} is out of range [{log_start_offset}, {log_end_offset}]")
+            }
+            LogError::CorruptBatch(e) => write!(f, "corrupt batch: {e}"),
+            LogError::BatchTooLarge { size, max } => {
+                write!(f, "batch of {size} bytes exceeds the maximum {max}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LogError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LogError::Io(e) => Some(e),
+            LogError::CorruptBatch(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for LogError {
+    fn from(e: io::Error) -> Self {
+        LogError::Io(e)
+    }
+}
+
+impl From<BatchError> for LogError {
+    fn from(e: BatchError) -> Self {
+        LogError::CorruptBatch(e)
+    }
+}
+
+pub type Result<T, E = LogError> = std::result::Result<T, E>;

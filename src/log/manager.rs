@@ -1,0 +1,160 @@
+//! The log manager: one log directory, every partition's log in it, and the
+//! files that say how the last run ended.
+//!
+//! ```text
+//!  data/                                  (log.dirs)
+//!  ├─ .kafka_cleanshutdown                written last at a clean shutdown
+//!  ├─ recovery-point-offset-checkpoint    per partition: flushed below here
+//!  ├─ log-start-offset-checkpoint         per partition: first readable offset
+//!  ├─ orders-0/  00000000000000000000.log .index .timeindex …
+//!  └─ orders-1/  …
+//! ```
+//!
+//! On open, the marker decides how much work recovery is: present, every segment
+//! is trusted; absent, each log scans its segments from its recovery point on.
+//! The marker is deleted as soon as the logs are open, so a crash from then on
+//! is seen as unclean by the next start.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::checkpoint::{self, TopicPartition};
+use super::error::Result;
+use super::storage::{DiskStorage, Storage};
+use super::{Log, LogConfig, OpenOptions, RecoveryReport};
+
+pub const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
+pub const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point-offset-checkpoint";
+pub const LOG_START_OFFSET_CHECKPOINT: &str = "log-start-offset-checkpoint";
+
+/// Every partition log in one log directory.
+#[derive(Debug)]
+pub struct LogManager {
+    root: DiskStorage,
+    default_config: LogConfig,
+    logs: BTreeMap<TopicPartition, Log<DiskStorage>>,
+    had_clean_shutdown: bool,
+}
+
+impl LogManager {
+    /// Opens (creating) the log directory and every partition log in it,
+    /// recovering them if the last stop was not clean.
+    pub fn open(
+        dir: impl AsRef<Path>,
+        default_config: LogConfig,
+        now_ms: i64,
+    ) -> Result<(Self, BTreeMap<TopicPartition, RecoveryReport>)> {
+        let mut root = DiskStorage::open(dir.as_ref())?;
+        let clean = root.exists(CLEAN_SHUTDOWN_FILE);
+        let recovery_points = checkpoint::read(&root, RECOVERY_POINT_CHECKPOINT)?;
+        let start_offsets = checkpoint::read(&root, LOG_START_OFFSET_CHECKPOINT)?;
+        let mut logs = BTreeMap::new();
+        let mut reports = BTreeMap::new();
+        for entry in std::fs::read_dir(dir.as_ref())? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(tp) = TopicPartition::from_dir_name(&name).filter(|_| entry.path().is_dir()) else {
+                continue;
+            };
+            let options = OpenOptions {
+                recovery_point: recovery_points.get(&tp).copied().unwrap_or(0),
+                log_start_offset: start_offsets.get(&tp).copied().unwrap_or(0),
+                clean_shutdown: clean,
+            };
+            let storage = DiskStorage::open(entry.path())?;
+            let (log, report) = Log::open(storage, default_config.clone(), options, now_ms)?;
+            reports.insert(tp.clone(), report);
+            logs.insert(tp, log);
+        }
+        if clean {
+            root.remove(CLEAN_SHUTDOWN_FILE)?;
+        }
+        let manager = LogManager { root, default_config, logs, had_clean_shutdown: clean };
+        Ok((manager, reports))
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.root.path()
+    }
+
+    pub fn had_clean_shutdown(&self) -> bool {
+        self.had_clean_shutdown
+    }
+
+    /// The log of `tp`, created empty with `config` (or the default) if new.
+    pub fn get_or_create(
+        &mut self,
+        tp: &TopicPartition,
+        config: Option<LogConfig>,
+        now_ms: i64,
+    ) -> Result<&mut Log<DiskStorage>> {
+        if !self.logs.contains_key(tp) {
+            let path: PathBuf = self.root.path().join(tp.dir_name());
+            let storage = DiskStorage::open(path)?;
+            let config = config.unwrap_or_else(|| self.default_config.clone());
+            let (log, _) = Log::open(
+                storage,
+                config,
+                OpenOptions { clean_shutdown: true, ..OpenOptions::default() },
+                now_ms,
+            )?;
+            self.logs.insert(tp.clone(), log);
+        }
+        Ok(self.logs.get_mut(tp).expect("inserted above"))
+    }
+
+    pub fn get(&self, tp: &TopicPartition) -> Option<&Log<DiskStorage>> {
+        self.logs.get(tp)
+    }
+
+    pub fn get_mut(&mut self, tp: &TopicPartition) -> Option<&mut Log<DiskStorage>> {
+        self.logs.get_mut(tp)
+    }
+
+    pub fn partitions(&self) -> impl Iterator<Item = &TopicPartition> {
+        self.logs.keys()
+    }
+
+    /// Deletes a partition's log and its directory.
+    pub fn delete(&mut self, tp: &TopicPartition) -> Result<()> {
+        if let Some(log) = self.logs.remove(tp) {
+            let path = log.storage().path().to_path_buf();
+            drop(log);
+            std::fs::remove_dir_all(path)?;
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Writes both checkpoint files (Kafka does this every
+    /// `log.flush.offset.checkpoint.interval.ms`, 60 s).
+    pub fn checkpoint(&mut self) -> Result<()> {
+        let points = self.logs.iter().map(|(tp, log)| (tp.clone(), log.recovery_point())).collect();
+        checkpoint::write(&mut self.root, RECOVERY_POINT_CHECKPOINT, &points)?;
+        let starts = self.logs.iter().map(|(tp, log)| (tp.clone(), log.log_start_offset())).collect();
+        checkpoint::write(&mut self.root, LOG_START_OFFSET_CHECKPOINT, &starts)?;
+        Ok(())
+    }
+
+    /// Applies the flush-by-time policy and retention to every log.
+    pub fn tick(&mut self, now_ms: i64) -> Result<()> {
+        for log in self.logs.values_mut() {
+            log.maybe_flush(now_ms)?;
+            log.delete_old_segments(now_ms)?;
+        }
+        Ok(())
+    }
+
+    // ANCHOR: shutdown
+    /// Clean shutdown: flush every log, write the checkpoints, and only then the
+    /// marker that lets the next start skip recovery.
+    pub fn shutdown(mut self) -> Result<()> {
+        for log in self.logs.values_mut() {
+            log.flush()?;
+        }
+        self.checkpoint()?;
+        self.root.write_atomic(CLEAN_SHUTDOWN_FILE, b"")?;
+        Ok(())
+    }
+    // ANCHOR_END: shutdown
+}

@@ -1,0 +1,599 @@
+//! Chapter 1 — the log: an append-only, segmented, indexed file of record batches.
+//!
+//! A Kafka partition *is* a log: an ordered sequence of record batches, each
+//! record numbered by its **offset**. Producers append at the end, consumers read
+//! from any offset they like, and nothing is modified in place. This module is that
+//! log, in Kafka's own on-disk format, so `kafka-dump-log.sh` and `spool dump-log`
+//! read the same files:
+//!
+//! ```text
+//!  Log (one partition: "orders-0/")
+//!  ├─ log start offset ─┐                                   log end offset ─┐
+//!  │                    ▼                                                   ▼
+//!  │   ┌──────────────────────┐ ┌──────────────────────┐ ┌──────────────────┐
+//!  │   │ segment 0            │ │ segment 42000        │ │ segment 85000    │ ◀ appends
+//!  │   │ .log .index .timeidx │ │ .log .index .timeidx │ │ (active)         │
+//!  │   └──────────────────────┘ └──────────────────────┘ └──────────────────┘
+//!  │     deleted whole by retention                        rolled on size/age
+//!  └─ recovery point: everything below it is known to be on disk (fsynced)
+//! ```
+//!
+//! - **Appending** ([`Log::append`]) validates each batch (framing, magic, CRC),
+//!   assigns offsets by rewriting the batch's `baseOffset` in place, rolls the
+//!   active segment when it is full or old, writes the bytes to the page cache,
+//!   and only then *publishes* the new log end offset to readers ([`end`]).
+//! - **Reading** ([`Log::read`]) turns an offset into a [`FileRegion`] — a file
+//!   handle, a position and a length — found through the sparse [`index`]. The
+//!   bytes are not copied here; chapter 3 sends the region with `sendfile`.
+//! - **Durability**: appends land in the page cache. They are flushed by policy
+//!   (`log.flush.interval.messages`, `log.flush.interval.ms`), or before the
+//!   acknowledgement in durable mode, where [`GroupCommit`] lets one `fsync`
+//!   cover every append waiting on it. The **recovery point** is the offset below
+//!   which everything is flushed; the log manager checkpoints it.
+//! - **Recovery** ([`Log::open`]): after an unclean stop, every segment from the
+//!   recovery point on is scanned batch by batch ([`LogSegment::recover`]); the
+//!   log is cut at the first torn or corrupt batch and the indexes are rebuilt.
+//! - **Retention** ([`Log::delete_old_segments`]) deletes whole segments by age
+//!   (`log.retention.ms`) or total size (`log.retention.bytes`) and advances the
+//!   log start offset.
+//!
+//! Where the later chapters plug in, without changing this design:
+//!
+//! - *Replication (chapter 6)*: [`Log::append`] takes the leader epoch to stamp on
+//!   each batch; followers will append batches with offsets already assigned
+//!   (an `append_as_follower` beside `append`); the high watermark bounds
+//!   consumer reads through [`ReadOptions::max_offset`]; a follower truncates with
+//!   [`Log::truncate_to`]; the leader-epoch cache becomes a `leader-epoch-checkpoint`
+//!   file in the partition directory, through the same [`Storage`].
+//! - *Idempotence (chapter 8)*: producer state is rebuilt from the batch headers
+//!   this module already exposes (`producerId`, epoch, sequences); its snapshots
+//!   (`<offset>.snapshot`) are written at each roll, beside the segment files.
+//! - *Transactions (chapter 9)*: aborted-transaction ranges go to a `.txnindex`
+//!   per segment, kept like the other two indexes; the last stable offset is one
+//!   more bound in [`ReadOptions`].
+//!
+//! Simplifications: Kafka deletes segments asynchronously (renaming them
+//! `.deleted` first); spool unlinks at once, and open handles keep a deleted file
+//! readable until the fetch sending it is done. Index files are never
+//! preallocated or memory-mapped (see [`index`]). One log directory only.
+
+pub mod batch;
+pub mod builder;
+pub mod checkpoint;
+pub mod compression;
+pub mod config;
+pub mod end;
+pub mod error;
+pub mod group_commit;
+pub mod index;
+pub mod manager;
+pub mod record;
+pub mod segment;
+pub mod storage;
+pub mod varint;
+
+use std::collections::BTreeMap;
+use std::io;
+
+use bytes::{Bytes, BytesMut};
+
+pub use batch::{BatchError, RecordBatch, RecordBatchMut, TimestampType};
+pub use builder::BatchBuilder;
+pub use compression::Compression;
+pub use config::LogConfig;
+pub use end::{EndOffsetPublisher, EndOffsetWatch, LogOffsetMetadata};
+pub use error::{LogError, Result};
+pub use group_commit::GroupCommit;
+pub use manager::LogManager;
+pub use segment::LogSegment;
+pub use storage::{CrashMode, DiskStorage, MemStorage, ReadAt, Storage};
+
+/// Where a log picks up when it is opened: the log manager reads these from its
+/// checkpoint files and the clean-shutdown marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OpenOptions {
+    /// Offset below which everything was flushed before the stop.
+    pub recovery_point: i64,
+    /// First offset still readable (advanced by retention and deletes).
+    pub log_start_offset: i64,
+    /// Whether the broker stopped cleanly, so no segment needs scanning.
+    pub clean_shutdown: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { recovery_point: 0, log_start_offset: 0, clean_shutdown: false }
+    }
+}
+
+/// What opening the log had to repair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecoveryReport {
+    pub segments_recovered: usize,
+    pub batches_scanned: u64,
+    /// Bytes cut from a torn or corrupt tail.
+    pub bytes_truncated: u64,
+    /// Whole segments after a corrupt one, deleted.
+    pub segments_deleted: usize,
+}
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    pub first_offset: i64,
+    pub last_offset: i64,
+    /// Largest timestamp in the appended batches (the broker's for `LogAppendTime`).
+    pub max_timestamp: i64,
+    /// The broker's clock, for `LogAppendTime` topics; -1 for `CreateTime`.
+    pub log_append_time: i64,
+    pub records: u64,
+}
+
+/// Bounds on a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOptions {
+    pub max_bytes: u32,
+    /// Read nothing at or beyond this offset (the high watermark, chapter 6).
+    pub max_offset: Option<i64>,
+    /// Return the first batch even if it alone is larger than `max_bytes` (KIP-74).
+    pub min_one_batch: bool,
+}
+
+/// Bytes a read found: a region of one segment file, sent later without the log's lock.
+#[derive(Debug, Clone)]
+pub struct FileRegion<H> {
+    pub handle: H,
+    pub segment_base_offset: i64,
+    pub position: u64,
+    pub length: u32,
+    /// Base offset of the first batch in the region.
+    pub first_batch_offset: i64,
+}
+
+impl<H: ReadAt> FileRegion<H> {
+    /// Copies the region into memory: the "naive" path of chapter 3, and what tests use.
+    pub fn read_bytes(&self) -> io::Result<Bytes> {
+        let mut buf = vec![0; self.length as usize];
+        let n = self.handle.read_at(self.position, &mut buf)?;
+        buf.truncate(n);
+        Ok(Bytes::from(buf))
+    }
+}
+
+/// One partition's log over a [`Storage`]: the disk for the broker, memory for the model.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Log<S: Storage> {
+    storage: S,
+    config: LogConfig,
+    /// Segments by base offset; the last is the active one.
+    segments: BTreeMap<i64, LogSegment>,
+    log_start_offset: i64,
+    recovery_point: i64,
+    /// Records appended since the last flush (`log.flush.interval.messages`).
+    unflushed_records: u64,
+    last_flush_ms: i64,
+    end: EndOffsetPublisher,
+}
+
+impl<S: Storage> Log<S> {
+    // ANCHOR: open
+    /// Opens the log in `storage`, creating its first segment if there is none.
+    /// After an unclean stop, every segment from the recovery point on is
+    /// recovered: scanned, cut at the first bad batch, its indexes rebuilt; the
+    /// segments after a cut are deleted, since their offsets would now be a gap.
+    pub fn open(
+        mut storage: S,
+        config: LogConfig,
+        options: OpenOptions,
+        now_ms: i64,
+    ) -> Result<(Self, RecoveryReport)> {
+        let mut report = RecoveryReport::default();
+        let bases = Self::discover_segments(&mut storage)?;
+        let mut segments = BTreeMap::new();
+        let mut cut = false;
+        for (i, &base) in bases.iter().enumerate() {
+            if cut {
+                segment::delete_files(&mut storage, base)?;
+                report.segments_deleted += 1;
+                continue;
+            }
+            let next_base = bases.get(i + 1).copied().unwrap_or(i64::MAX);
+            let segment = if options.clean_shutdown || next_base <= options.recovery_point {
+                LogSegment::open(&mut storage, base, &config)?
+            } else {
+                let (segment, outcome) = LogSegment::recover(&mut storage, base, &config)?;
+                report.segments_recovered += 1;
+                report.batches_scanned += outcome.valid_batches;
+                report.bytes_truncated += outcome.truncated_bytes;
+                // A cut segment ends before the next one starts: a gap. Kafka
+                // deletes everything after the first corruption.
+                cut =
+                    outcome.truncated_bytes > 0 || segment.next_offset() < next_base && next_base != i64::MAX;
+                segment
+            };
+            segments.insert(base, segment);
+        }
+        if segments.is_empty() {
+            let base = options.log_start_offset.max(0);
+            segments.insert(base, LogSegment::create(&mut storage, base, &config)?);
+        }
+        let mut log = Log {
+            storage,
+            config,
+            segments,
+            log_start_offset: 0,
+            recovery_point: 0,
+            unflushed_records: 0,
+            last_flush_ms: now_ms,
+            end: EndOffsetPublisher::new(LogOffsetMetadata::default()),
+        };
+        let end = log.compute_end();
+        log.end.publish(end);
+        let first_base = *log.segments.keys().next().expect("at least one segment");
+        log.log_start_offset = options.log_start_offset.clamp(first_base, end.message_offset);
+        log.recovery_point = if options.clean_shutdown {
+            end.message_offset
+        } else {
+            options.recovery_point.min(end.message_offset)
+        };
+        Ok((log, report))
+    }
+    // ANCHOR_END: open
+
+    /// Lists segment base offsets and removes leftovers: index files without a
+    /// log file, and temporary files of an interrupted checkpoint.
+    fn discover_segments(storage: &mut S) -> Result<Vec<i64>> {
+        let names = storage.list()?;
+        let base_of = |name: &str, ext: &str| {
+            let stem = name.strip_suffix(ext)?;
+            (stem.len() == 20).then(|| stem.parse::<i64>().ok()).flatten()
+        };
+        let bases: Vec<i64> = names.iter().filter_map(|n| base_of(n, ".log")).collect();
+        for name in &names {
+            let orphan_index = [".index", ".timeindex"]
+                .iter()
+                .any(|ext| base_of(name, ext).is_some_and(|b| !bases.contains(&b)));
+            if orphan_index || name.ends_with(".tmp") {
+                storage.remove(name)?;
+            }
+        }
+        Ok(bases)
+    }
+
+    fn active(&self) -> &LogSegment {
+        self.segments.values().next_back().expect("a log always has an active segment")
+    }
+
+    fn compute_end(&self) -> LogOffsetMetadata {
+        let active = self.active();
+        LogOffsetMetadata {
+            message_offset: active.next_offset(),
+            segment_base_offset: active.base_offset(),
+            relative_position: active.size(),
+        }
+    }
+
+    // ANCHOR: log_append
+    /// Appends the batches in `batches` (one or more, as a produce request carries
+    /// them), all or nothing. Each is validated, given the next offsets and
+    /// `leader_epoch`, stamped with `now_ms` on a `LogAppendTime` topic, and
+    /// written to the active segment; then the new end is published.
+    pub fn append(&mut self, mut batches: BytesMut, leader_epoch: i32, now_ms: i64) -> Result<AppendInfo> {
+        let sizes = validate_batches(&batches.clone().freeze(), self.config.segment_bytes)?;
+        let first_offset = self.log_end_offset();
+        let mut info = AppendInfo {
+            first_offset,
+            last_offset: first_offset - 1,
+            max_timestamp: -1,
+            log_append_time: -1,
+            records: 0,
+        };
+        for size in sizes {
+            let mut bytes = batches.split_to(size);
+            let mut batch_mut = RecordBatchMut::new(&mut bytes)?;
+            batch_mut.set_base_offset(info.last_offset + 1);
+            batch_mut.set_partition_leader_epoch(leader_epoch);
+            if self.config.timestamp_type == TimestampType::LogAppendTime {
+                batch_mut.set_log_append_time(now_ms);
+                info.log_append_time = now_ms;
+            }
+            let batch = RecordBatch::from_bytes(bytes.freeze())?;
+            if self.active().should_roll(&self.config, batch.size_in_bytes(), batch.last_offset(), now_ms) {
+                self.roll(batch.base_offset())?;
+            }
+            let storage = &mut self.storage;
+            let active = self.segments.values_mut().next_back().expect("active segment");
+            active.append(storage, &batch)?;
+            info.last_offset = batch.last_offset();
+            info.max_timestamp = info.max_timestamp.max(batch.max_timestamp());
+            info.records += batch.records_count().max(0) as u64;
+        }
+        // Publish only now that every byte is written: see `end`.
+        self.end.publish(self.compute_end());
+        self.unflushed_records += info.records;
+        if self.unflushed_records >= self.config.flush_interval_messages {
+            self.flush()?;
+        }
+        Ok(info)
+    }
+    // ANCHOR_END: log_append
+
+    /// Appends and flushes before returning: one `fsync` per append, the plain
+    /// durable mode that [`GroupCommit`] improves on. Kept for the `log` bench.
+    pub fn append_durable(
+        &mut self,
+        batches: BytesMut,
+        leader_epoch: i32,
+        now_ms: i64,
+    ) -> Result<AppendInfo> {
+        let info = self.append(batches, leader_epoch, now_ms)?;
+        self.flush()?;
+        Ok(info)
+    }
+
+    /// Closes the active segment and starts a new one at `base_offset`. The old
+    /// segment is flushed first, as Kafka does, so sealed segments are durable.
+    pub fn roll(&mut self, base_offset: i64) -> Result<()> {
+        assert!(base_offset >= self.log_end_offset(), "roll below the log end");
+        if self.active().size() == 0 && self.active().base_offset() == base_offset {
+            return Ok(());
+        }
+        let segment = LogSegment::create(&mut self.storage, base_offset, &self.config)?;
+        self.segments.insert(base_offset, segment);
+        Ok(())
+    }
+
+    // ANCHOR: flush
+    /// Makes everything appended so far durable and moves the recovery point to
+    /// the log end. Only segments with data past the recovery point are synced.
+    pub fn flush(&mut self) -> Result<()> {
+        let end = self.log_end_offset();
+        if self.recovery_point >= end {
+            return Ok(());
+        }
+        let recovery_point = self.recovery_point;
+        for segment in self.segments.values() {
+            if segment.next_offset() > recovery_point
+                || segment.size() > 0 && segment.base_offset() >= recovery_point
+            {
+                segment.flush(&mut self.storage)?;
+            }
+        }
+        self.recovery_point = end;
+        self.unflushed_records = 0;
+        Ok(())
+    }
+    // ANCHOR_END: flush
+
+    /// Records that everything below `offset` is durable (a group flush finished).
+    fn mark_flushed(&mut self, offset: i64) {
+        if offset > self.recovery_point {
+            self.recovery_point = offset.min(self.log_end_offset());
+            if self.recovery_point == self.log_end_offset() {
+                self.unflushed_records = 0;
+            }
+        }
+    }
+
+    /// Flushes if `log.flush.interval.ms` has passed since the last flush.
+    pub fn maybe_flush(&mut self, now_ms: i64) -> Result<()> {
+        if self.unflushed_records > 0
+            && now_ms.saturating_sub(self.last_flush_ms) >= self.config.flush_interval_ms
+        {
+            self.flush()?;
+            self.last_flush_ms = now_ms;
+        }
+        Ok(())
+    }
+
+    /// Reads from `offset` with up to `max_bytes`, at least one batch (KIP-74).
+    pub fn read(&self, offset: i64, max_bytes: u32) -> Result<Option<FileRegion<S::Handle>>> {
+        self.read_with(offset, ReadOptions { max_bytes, max_offset: None, min_one_batch: true })
+    }
+
+    // ANCHOR: log_read
+    /// Finds the region holding `offset`: the segment through the ordered map of
+    /// base offsets, the position through that segment's sparse index. `None`
+    /// when there is nothing to read yet (`offset` is the log end, or the bound).
+    pub fn read_with(&self, offset: i64, options: ReadOptions) -> Result<Option<FileRegion<S::Handle>>> {
+        let end = self.end.get();
+        if offset < self.log_start_offset || offset > end.message_offset {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                log_start_offset: self.log_start_offset,
+                log_end_offset: end.message_offset,
+            });
+        }
+        let max_offset = options.max_offset.unwrap_or(end.message_offset).min(end.message_offset);
+        if offset >= max_offset {
+            return Ok(None);
+        }
+        let Some((&base, segment)) = self.segments.range(..=offset).next_back() else {
+            return Ok(None);
+        };
+        // Never past the published end, nor past the batch holding `max_offset`.
+        let mut max_position =
+            if base == end.segment_base_offset { end.relative_position } else { segment.size() };
+        if max_offset < end.message_offset && max_offset < segment.next_offset() {
+            if let Some(bound) = segment.translate_offset(&self.storage, max_offset)? {
+                max_position = max_position.min(u64::from(bound.position));
+            }
+        }
+        let slice =
+            segment.read(&self.storage, offset, options.max_bytes, max_position, options.min_one_batch)?;
+        let Some(slice) = slice else {
+            // `offset` is past this segment's data: it starts the next segment.
+            return match self.segments.range(offset + 1..).next() {
+                Some((&next, _)) if next > offset => self.read_with(next, options),
+                _ => Ok(None),
+            };
+        };
+        Ok(Some(FileRegion {
+            handle: self.storage.handle(&segment::log_file_name(base))?,
+            segment_base_offset: base,
+            position: u64::from(slice.position),
+            length: slice.length,
+            first_batch_offset: slice.first_batch_offset,
+        }))
+    }
+    // ANCHOR_END: log_read
+
+    /// Reads and decodes whole batches from `offset` to the end: for tools and tests.
+    pub fn read_batches(&self, mut offset: i64) -> Result<Vec<RecordBatch>> {
+        let mut out = Vec::new();
+        while let Some(region) = self.read(offset, u32::MAX)? {
+            let mut rest = region.read_bytes()?;
+            while !rest.is_empty() {
+                let (batch, tail) = RecordBatch::parse(&rest)?;
+                offset = batch.next_offset();
+                out.push(batch);
+                rest = tail;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes everything at or after `offset`: a follower truncating to its
+    /// leader (chapter 6). Whole batches go, so the new end is the base of the
+    /// batch that held `offset`.
+    pub fn truncate_to(&mut self, offset: i64) -> Result<()> {
+        if offset >= self.log_end_offset() {
+            return Ok(());
+        }
+        let doomed: Vec<i64> = self.segments.range(offset.max(0) + 1..).map(|(&b, _)| b).collect();
+        for base in doomed {
+            if self.segments.len() == 1 {
+                break;
+            }
+            let segment = self.segments.remove(&base).expect("listed above");
+            segment.delete(&mut self.storage)?;
+        }
+        let storage = &mut self.storage;
+        let active = self.segments.values_mut().next_back().expect("active segment");
+        active.truncate_to(storage, offset)?;
+        if self.active().size() == 0 && self.active().base_offset() > offset {
+            // Everything went: start again exactly at `offset`.
+            let old = self.segments.pop_last().expect("active segment").1;
+            old.delete(&mut self.storage)?;
+            self.segments.insert(offset, LogSegment::create(&mut self.storage, offset, &self.config)?);
+        }
+        let end = self.compute_end();
+        self.end.publish(end);
+        self.recovery_point = self.recovery_point.min(end.message_offset);
+        self.log_start_offset = self.log_start_offset.min(end.message_offset);
+        Ok(())
+    }
+
+    /// The first record with a timestamp at or after `timestamp`, as
+    /// (timestamp, offset): ListOffsets by time (chapter 2).
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
+        for segment in self.segments.values() {
+            if segment.size() == 0 || segment.max_timestamp() < timestamp {
+                continue;
+            }
+            if let Some(found) =
+                segment.find_offset_by_timestamp(&self.storage, timestamp, self.log_start_offset)?
+            {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    // ANCHOR: retention
+    /// Deletes whole segments past `log.retention.ms` (by their largest
+    /// timestamp) or while the log exceeds `log.retention.bytes`, oldest first,
+    /// and moves the log start offset. Returns how many segments went.
+    pub fn delete_old_segments(&mut self, now_ms: i64) -> Result<usize> {
+        let config = &self.config;
+        let mut total: i64 = self.segments.values().map(|s| s.size() as i64).sum();
+        let mut doomed = Vec::new();
+        for segment in self.segments.values() {
+            let expired = config.retention_ms >= 0
+                && segment.size() > 0
+                && now_ms - segment.max_timestamp() > config.retention_ms;
+            let oversized =
+                config.retention_bytes >= 0 && total - segment.size() as i64 >= config.retention_bytes;
+            if !(expired || oversized) || segment.size() == 0 {
+                break;
+            }
+            total -= segment.size() as i64;
+            doomed.push(segment.base_offset());
+        }
+        if doomed.last() == Some(&self.active().base_offset()) {
+            // The active segment itself expired: roll, so the log keeps a segment.
+            self.roll(self.log_end_offset())?;
+        }
+        for base in &doomed {
+            let segment = self.segments.remove(base).expect("listed above");
+            segment.delete(&mut self.storage)?;
+        }
+        let first = *self.segments.keys().next().expect("active segment");
+        self.log_start_offset = self.log_start_offset.max(first);
+        Ok(doomed.len())
+    }
+    // ANCHOR_END: retention
+
+    /// Flushes everything: the log manager then writes the clean-shutdown marker.
+    pub fn close(mut self) -> Result<S> {
+        self.flush()?;
+        Ok(self.storage)
+    }
+
+    pub fn log_end_offset(&self) -> i64 {
+        self.end.get().message_offset
+    }
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset
+    }
+    pub fn recovery_point(&self) -> i64 {
+        self.recovery_point
+    }
+    /// The published end with its position, for readers outside the log's lock.
+    pub fn end_offset_watch(&self) -> EndOffsetWatch {
+        self.end.watch()
+    }
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+    pub fn segments(&self) -> impl Iterator<Item = &LogSegment> {
+        self.segments.values()
+    }
+    pub fn size_in_bytes(&self) -> u64 {
+        self.segments.values().map(LogSegment::size).sum()
+    }
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+    /// The storage, for a model that crashes it. Tests only; the log's own
+    /// bookkeeping assumes nobody else writes.
+    pub fn storage_mut(&mut self) -> &mut S {
+        &mut self.storage
+    }
+}
+
+/// Checks that `buf` is a sequence of whole, valid v2 batches, each no larger
+/// than `max_batch_bytes`; returns their sizes.
+pub fn validate_batches(buf: &Bytes, max_batch_bytes: u64) -> Result<Vec<usize>> {
+    let mut sizes = Vec::new();
+    let mut rest = buf.clone();
+    while !rest.is_empty() {
+        let (batch, tail) = RecordBatch::parse(&rest)?;
+        batch.validate()?;
+        if batch.size_in_bytes() as u64 > max_batch_bytes {
+            return Err(LogError::BatchTooLarge {
+                size: batch.size_in_bytes(),
+                max: max_batch_bytes as usize,
+            });
+        }
+        if batch.last_offset_delta() < 0 || batch.records_count() < 0 {
+            return Err(BatchError::InvalidRecords("negative record count".into()).into());
+        }
+        sizes.push(batch.size_in_bytes());
+        rest = tail;
+    }
+    if sizes.is_empty() {
+        return Err(BatchError::Truncated { needed: batch::HEADER_SIZE, available: 0 }.into());
+    }
+    Ok(sizes)
+}

@@ -1,0 +1,428 @@
+//! One segment: a `.log` file of batches and its two sparse indexes.
+//!
+//! ```text
+//!  orders-0/
+//!    00000000000000000000.log        batches with offsets 0 .. 41_999
+//!    00000000000000000000.index
+//!    00000000000000000000.timeindex
+//!    00000000000000042000.log        the active segment: appends go here
+//!    00000000000000042000.index
+//!    00000000000000042000.timeindex
+//! ```
+//!
+//! A segment is named by its base offset, zero-padded to 20 digits so that a
+//! directory listing sorts in offset order. Only the last segment, the *active*
+//! one, is ever appended to; older ones are immutable until retention deletes
+//! them whole — which is why deleting old data costs one `unlink`, not a rewrite.
+//!
+//! A `LogSegment` holds no file handles: every method takes the partition's
+//! [`Storage`], so the same code runs on disk and in the model checker's memory.
+
+use bytes::Bytes;
+
+use super::batch::{self, field, RecordBatch, HEADER_SIZE};
+use super::config::LogConfig;
+use super::error::Result;
+use super::index::{OffsetIndex, TimeIndex};
+use super::storage::Storage;
+
+/// File names of a segment with this base offset.
+pub fn log_file_name(base_offset: i64) -> String {
+    format!("{base_offset:020}.log")
+}
+pub fn index_file_name(base_offset: i64) -> String {
+    format!("{base_offset:020}.index")
+}
+pub fn time_index_file_name(base_offset: i64) -> String {
+    format!("{base_offset:020}.timeindex")
+}
+
+/// Deletes the files of the segment at `base_offset`, those that exist.
+pub fn delete_files<S: Storage>(storage: &mut S, base_offset: i64) -> Result<()> {
+    for name in [log_file_name(base_offset), index_file_name(base_offset), time_index_file_name(base_offset)]
+    {
+        if storage.exists(&name) {
+            storage.remove(&name)?;
+        }
+    }
+    Ok(())
+}
+
+/// The header fields the log needs to find its way, read without the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchInfo {
+    pub position: u32,
+    pub base_offset: i64,
+    pub last_offset: i64,
+    pub max_timestamp: i64,
+    pub size: u32,
+}
+
+/// The part of a segment a read returns: whole batches from `position`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentSlice {
+    pub position: u32,
+    pub length: u32,
+    /// Base offset of the first batch in the slice (at or before the offset asked for).
+    pub first_batch_offset: i64,
+}
+
+/// What recovering a segment found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecoveryOutcome {
+    pub valid_batches: u64,
+    /// Bytes cut off the end: a torn or corrupt tail.
+    pub truncated_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LogSegment {
+    base_offset: i64,
+    /// Bytes in the `.log` file that belong to complete, appended batches.
+    size: u64,
+    index: OffsetIndex,
+    time_index: TimeIndex,
+    bytes_since_last_index_entry: u64,
+    /// `log.index.interval.bytes`, from the config the segment was opened with.
+    index_interval_bytes: u64,
+    /// Largest batch timestamp so far and the last offset of its batch.
+    max_timestamp: i64,
+    offset_of_max_timestamp: i64,
+    /// `maxTimestamp` of the first batch: `segment.ms` counts from here.
+    rolling_timestamp: Option<i64>,
+    /// Offset after the last batch (the base offset while empty).
+    next_offset: i64,
+}
+
+impl LogSegment {
+    /// Creates the three empty files of a new segment.
+    pub fn create<S: Storage>(storage: &mut S, base_offset: i64, config: &LogConfig) -> Result<Self> {
+        storage.create(&log_file_name(base_offset))?;
+        storage.create(&index_file_name(base_offset))?;
+        storage.create(&time_index_file_name(base_offset))?;
+        Ok(Self::empty(base_offset, config))
+    }
+
+    fn empty(base_offset: i64, config: &LogConfig) -> Self {
+        LogSegment {
+            base_offset,
+            size: 0,
+            index: OffsetIndex::new(base_offset, config.segment_index_bytes),
+            time_index: TimeIndex::new(base_offset, config.segment_index_bytes),
+            bytes_since_last_index_entry: 0,
+            index_interval_bytes: config.index_interval_bytes,
+            max_timestamp: -1,
+            offset_of_max_timestamp: base_offset,
+            rolling_timestamp: None,
+            next_offset: base_offset,
+        }
+    }
+
+    /// Opens a segment that was cleanly closed or lies below the recovery point:
+    /// the files are trusted as they are, except that a missing or insane index
+    /// sends the segment to [`LogSegment::recover`]. Only the tail after the last
+    /// index entry is scanned, to find the next offset.
+    pub fn open<S: Storage>(storage: &mut S, base_offset: i64, config: &LogConfig) -> Result<Self> {
+        let idx = storage.read_file(&index_file_name(base_offset))?;
+        let tidx = storage.read_file(&time_index_file_name(base_offset))?;
+        let max = config.segment_index_bytes;
+        let index = idx.and_then(|b| OffsetIndex::parse(base_offset, max, &b));
+        let time_index = tidx.and_then(|b| TimeIndex::parse(base_offset, max, &b));
+        let (Some(index), Some(time_index)) = (index, time_index) else {
+            let (segment, _) = Self::recover(storage, base_offset, config)?;
+            return Ok(segment);
+        };
+        let size = storage.len(&log_file_name(base_offset))?;
+        let mut seg = LogSegment { index, time_index, size, ..Self::empty(base_offset, config) };
+        if let Some(last) = seg.time_index.last() {
+            (seg.max_timestamp, seg.offset_of_max_timestamp) = (last.timestamp, last.offset);
+        }
+        let from = seg.index.entries().last().map_or(0, |e| e.position);
+        if seg.index.entries().last().is_some_and(|e| u64::from(e.position) >= size) {
+            let (segment, _) = Self::recover(storage, base_offset, config)?;
+            return Ok(segment);
+        }
+        let mut pos = from;
+        while let Some(info) = seg.read_batch_info(storage, pos)? {
+            seg.observe(&info);
+            pos += info.size;
+        }
+        seg.bytes_since_last_index_entry = u64::from(pos - from);
+        if u64::from(pos) != size {
+            // The tail does not parse: this segment was not closed cleanly after all.
+            let (segment, _) = Self::recover(storage, base_offset, config)?;
+            return Ok(segment);
+        }
+        if let Some(first) = seg.read_batch_info(storage, 0)? {
+            seg.rolling_timestamp = Some(first.max_timestamp);
+        }
+        Ok(seg)
+    }
+
+    // ANCHOR: recover
+    /// Rebuilds a segment after an unclean stop: reads every batch from the start,
+    /// checks its framing and CRC, stops at the first torn or corrupt one, cuts the
+    /// file there, and rewrites both indexes from what remains.
+    pub fn recover<S: Storage>(
+        storage: &mut S,
+        base_offset: i64,
+        config: &LogConfig,
+    ) -> Result<(Self, RecoveryOutcome)> {
+        let name = log_file_name(base_offset);
+        let data = Bytes::from(storage.read_file(&name)?.unwrap_or_default());
+        let mut seg = Self::empty(base_offset, config);
+        let mut outcome = RecoveryOutcome::default();
+        let mut rest = data.clone();
+        storage.create(&index_file_name(base_offset))?;
+        storage.create(&time_index_file_name(base_offset))?;
+        while !rest.is_empty() {
+            let Ok((batch, tail)) = RecordBatch::parse(&rest) else { break };
+            let valid = batch.validate().is_ok()
+                && batch.base_offset() >= seg.next_offset
+                && batch.last_offset_delta() >= 0
+                && seg.index.can_hold(batch.last_offset());
+            if !valid {
+                break;
+            }
+            seg.index_batch(storage, &batch)?;
+            seg.size += batch.size_in_bytes() as u64;
+            outcome.valid_batches += 1;
+            rest = tail;
+        }
+        outcome.truncated_bytes = data.len() as u64 - seg.size;
+        if outcome.truncated_bytes > 0 {
+            storage.truncate(&name, seg.size)?;
+        }
+        Ok((seg, outcome))
+    }
+    // ANCHOR_END: recover
+
+    // ANCHOR: append
+    /// Appends one batch whose offsets the log has already assigned. The bytes go
+    /// to the end of the `.log` file (the page cache, not yet the disk); an index
+    /// entry is added once `log.index.interval.bytes` have passed since the last.
+    pub fn append<S: Storage>(&mut self, storage: &mut S, batch: &RecordBatch) -> Result<()> {
+        assert!(batch.base_offset() >= self.next_offset, "offsets must grow");
+        storage.append(&log_file_name(self.base_offset), batch.as_bytes())?;
+        self.index_batch(storage, batch)?;
+        self.size += batch.size_in_bytes() as u64;
+        Ok(())
+    }
+
+    fn index_batch<S: Storage>(&mut self, storage: &mut S, batch: &RecordBatch) -> Result<()> {
+        let position = self.size as u32;
+        let info = BatchInfo {
+            position,
+            base_offset: batch.base_offset(),
+            last_offset: batch.last_offset(),
+            max_timestamp: batch.max_timestamp(),
+            size: batch.size_in_bytes() as u32,
+        };
+        if self.rolling_timestamp.is_none() {
+            self.rolling_timestamp = Some(info.max_timestamp);
+        }
+        self.observe_timestamp(&info);
+        if self.bytes_since_last_index_entry > self.index_interval_bytes {
+            let entry = self.index.append(info.last_offset, position);
+            storage.append(&index_file_name(self.base_offset), &entry)?;
+            if let Some(e) = self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp) {
+                storage.append(&time_index_file_name(self.base_offset), &e)?;
+            }
+            self.bytes_since_last_index_entry = 0;
+        }
+        self.bytes_since_last_index_entry += u64::from(info.size);
+        self.next_offset = info.last_offset + 1;
+        Ok(())
+    }
+    // ANCHOR_END: append
+
+    fn observe_timestamp(&mut self, info: &BatchInfo) {
+        if info.max_timestamp > self.max_timestamp {
+            self.max_timestamp = info.max_timestamp;
+            self.offset_of_max_timestamp = info.last_offset;
+        }
+    }
+
+    fn observe(&mut self, info: &BatchInfo) {
+        self.observe_timestamp(info);
+        self.next_offset = info.last_offset + 1;
+    }
+
+    /// Reads the header of the batch at `position`, if a whole one starts there.
+    pub fn read_batch_info<S: Storage>(&self, storage: &S, position: u32) -> Result<Option<BatchInfo>> {
+        if u64::from(position) + HEADER_SIZE as u64 > storage.len(&log_file_name(self.base_offset))? {
+            return Ok(None);
+        }
+        let mut header = [0u8; HEADER_SIZE];
+        let n = storage.read_at(&log_file_name(self.base_offset), u64::from(position), &mut header)?;
+        if n < HEADER_SIZE {
+            return Ok(None);
+        }
+        let Some(Ok(size)) = batch::batch_size(&header) else { return Ok(None) };
+        let base_offset = batch::be_i64(&header, field::BASE_OFFSET);
+        let last_delta = batch::be_i32(&header, field::LAST_OFFSET_DELTA);
+        Ok(Some(BatchInfo {
+            position,
+            base_offset,
+            last_offset: base_offset + i64::from(last_delta),
+            max_timestamp: batch::be_i64(&header, field::MAX_TIMESTAMP),
+            size: size as u32,
+        }))
+    }
+
+    /// The first batch, at or after the index's hint, whose last offset is at or
+    /// past `offset` — the batch that holds it. `None` past the segment's end.
+    pub fn translate_offset<S: Storage>(&self, storage: &S, offset: i64) -> Result<Option<BatchInfo>> {
+        let hint = self.index.lookup(offset);
+        let mut pos = hint.position;
+        while u64::from(pos) < self.size {
+            let Some(info) = self.read_batch_info(storage, pos)? else { return Ok(None) };
+            if info.last_offset >= offset {
+                return Ok(Some(info));
+            }
+            pos += info.size;
+        }
+        Ok(None)
+    }
+
+    // ANCHOR: read
+    /// The slice of whole batches to send for a fetch at `offset`: from the batch
+    /// holding it, up to `max_bytes` and never past `max_position` (the published
+    /// end of the log, so a reader never sees a batch still being written).
+    /// With `min_one_batch`, the first batch is returned even if it alone exceeds
+    /// `max_bytes` (KIP-74), so a consumer can always make progress.
+    pub fn read<S: Storage>(
+        &self,
+        storage: &S,
+        offset: i64,
+        max_bytes: u32,
+        max_position: u64,
+        min_one_batch: bool,
+    ) -> Result<Option<SegmentSlice>> {
+        let Some(first) = self.translate_offset(storage, offset)? else { return Ok(None) };
+        let max_position = max_position.min(self.size);
+        if u64::from(first.position) >= max_position {
+            return Ok(None);
+        }
+        let available = (max_position - u64::from(first.position)) as u32;
+        let mut length = available.min(max_bytes);
+        if min_one_batch && length < first.size {
+            length = first.size.min(available);
+        }
+        Ok(Some(SegmentSlice { position: first.position, length, first_batch_offset: first.base_offset }))
+    }
+    // ANCHOR_END: read
+
+    /// Removes every batch at or after the one holding `offset`; returns the bytes removed.
+    pub fn truncate_to<S: Storage>(&mut self, storage: &mut S, offset: i64) -> Result<u64> {
+        let Some(info) = self.translate_offset(storage, offset)? else { return Ok(0) };
+        let removed = self.size - u64::from(info.position);
+        storage.truncate(&log_file_name(self.base_offset), u64::from(info.position))?;
+        let len = self.index.truncate_to_position(info.position);
+        storage.truncate(&index_file_name(self.base_offset), len)?;
+        let len = self.time_index.truncate_to(info.base_offset);
+        storage.truncate(&time_index_file_name(self.base_offset), len)?;
+        self.size = u64::from(info.position);
+        self.next_offset = info.base_offset;
+        self.bytes_since_last_index_entry = 0;
+        self.max_timestamp = -1;
+        self.offset_of_max_timestamp = self.base_offset;
+        if let Some(last) = self.time_index.last() {
+            (self.max_timestamp, self.offset_of_max_timestamp) = (last.timestamp, last.offset);
+        }
+        let from = self.index.entries().last().map_or(0, |e| e.position);
+        let mut pos = from;
+        while u64::from(pos) < self.size {
+            let Some(info) = self.read_batch_info(storage, pos)? else { break };
+            self.observe_timestamp(&info);
+            pos += info.size;
+        }
+        if self.size == 0 {
+            self.rolling_timestamp = None;
+        }
+        Ok(removed)
+    }
+
+    /// The first record at or after `timestamp`: its timestamp and offset.
+    pub fn find_offset_by_timestamp<S: Storage>(
+        &self,
+        storage: &S,
+        timestamp: i64,
+        start_offset: i64,
+    ) -> Result<Option<(i64, i64)>> {
+        let hint = self.time_index.lookup(timestamp);
+        let from = self.translate_offset(storage, hint.offset.max(start_offset))?;
+        let Some(mut info) = from else { return Ok(None) };
+        loop {
+            if info.max_timestamp >= timestamp {
+                let batch = self.read_batch(storage, &info)?;
+                for record in batch.records()? {
+                    let record = record?;
+                    if record.timestamp >= timestamp && record.offset >= start_offset {
+                        return Ok(Some((record.timestamp, record.offset)));
+                    }
+                }
+            }
+            let next = info.position + info.size;
+            match self.read_batch_info(storage, next)? {
+                Some(i) if u64::from(next) < self.size => info = i,
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    /// Reads one whole batch into memory (tools, timestamp search, tests).
+    pub fn read_batch<S: Storage>(&self, storage: &S, info: &BatchInfo) -> Result<RecordBatch> {
+        let mut buf = vec![0; info.size as usize];
+        let n = storage.read_at(&log_file_name(self.base_offset), u64::from(info.position), &mut buf)?;
+        buf.truncate(n);
+        Ok(RecordBatch::from_bytes(Bytes::from(buf))?)
+    }
+
+    /// Makes the segment's files durable.
+    pub fn flush<S: Storage>(&self, storage: &mut S) -> Result<()> {
+        storage.sync(&log_file_name(self.base_offset))?;
+        storage.sync(&index_file_name(self.base_offset))?;
+        storage.sync(&time_index_file_name(self.base_offset))?;
+        Ok(())
+    }
+
+    /// Deletes the segment's files.
+    pub fn delete<S: Storage>(&self, storage: &mut S) -> Result<()> {
+        delete_files(storage, self.base_offset)
+    }
+
+    /// Whether appending a batch of `batch_size` bytes with `max_timestamp` at
+    /// `now_ms` should go to a new segment instead (Kafka's `LogSegment.shouldRoll`).
+    pub fn should_roll(&self, config: &LogConfig, batch_size: usize, last_offset: i64, now_ms: i64) -> bool {
+        if self.size == 0 {
+            return false;
+        }
+        let too_big = self.size + batch_size as u64 > config.segment_bytes;
+        let too_old = self.rolling_timestamp.is_some_and(|t| now_ms - t > config.segment_ms);
+        too_big
+            || too_old
+            || self.index.is_full()
+            || self.time_index.is_full()
+            || !self.index.can_hold(last_offset)
+    }
+
+    pub fn base_offset(&self) -> i64 {
+        self.base_offset
+    }
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    pub fn next_offset(&self) -> i64 {
+        self.next_offset
+    }
+    pub fn max_timestamp(&self) -> i64 {
+        self.max_timestamp
+    }
+    pub fn offset_index(&self) -> &OffsetIndex {
+        &self.index
+    }
+    pub fn time_index(&self) -> &TimeIndex {
+        &self.time_index
+    }
+}
