@@ -285,6 +285,21 @@ impl LogSegment {
         Ok(None)
     }
 
+    /// The same answer as [`LogSegment::translate_offset`] without the index: a
+    /// scan of every batch header from the start of the file. The naive version,
+    /// kept for the `log` bench to measure what the sparse index buys.
+    pub fn translate_offset_by_scan<S: Storage>(&self, storage: &S, offset: i64) -> Result<Option<BatchInfo>> {
+        let mut pos = 0u32;
+        while u64::from(pos) < self.size {
+            let Some(info) = self.read_batch_info(storage, pos)? else { return Ok(None) };
+            if info.last_offset >= offset {
+                return Ok(Some(info));
+            }
+            pos += info.size;
+        }
+        Ok(None)
+    }
+
     // ANCHOR: read
     /// The slice of whole batches to send for a fetch at `offset`: from the batch
     /// holding it, up to `max_bytes` and never past `max_position` (the published
