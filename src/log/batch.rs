@@ -141,6 +141,21 @@ pub fn batch_size(buf: &[u8]) -> Option<Result<usize, BatchError>> {
     Some(Ok(LOG_OVERHEAD + length as usize))
 }
 
+/// Checks the magic byte and CRC of the one whole batch in `buf` (whose length
+/// the caller has already checked against `batchLength`).
+pub fn validate_slice(buf: &[u8]) -> Result<(), BatchError> {
+    let magic = buf[field::MAGIC];
+    if magic != MAGIC_V2 {
+        return Err(BatchError::UnsupportedMagic(magic));
+    }
+    let stored = be_u32(buf, field::CRC);
+    let computed = crc32c::crc32c(&buf[field::ATTRIBUTES..]);
+    if stored != computed {
+        return Err(BatchError::CrcMismatch { stored, computed });
+    }
+    Ok(())
+}
+
 /// A zero-copy view of one v2 record batch.
 ///
 /// Construction checks only that the header is there and the length is sane
@@ -179,15 +194,7 @@ impl RecordBatch {
     /// from `attributes` to the end of the batch.
     // ANCHOR: validate
     pub fn validate(&self) -> Result<(), BatchError> {
-        if self.magic() != MAGIC_V2 {
-            return Err(BatchError::UnsupportedMagic(self.magic()));
-        }
-        let stored = self.crc();
-        let computed = self.compute_crc();
-        if stored != computed {
-            return Err(BatchError::CrcMismatch { stored, computed });
-        }
-        Ok(())
+        validate_slice(&self.buf)
     }
 
     /// CRC-32C (Castagnoli) of the bytes from `attributes` to the end.

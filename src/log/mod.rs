@@ -279,7 +279,7 @@ impl<S: Storage> Log<S> {
     /// `leader_epoch`, stamped with `now_ms` on a `LogAppendTime` topic, and
     /// written to the active segment; then the new end is published.
     pub fn append(&mut self, mut batches: BytesMut, leader_epoch: i32, now_ms: i64) -> Result<AppendInfo> {
-        let sizes = validate_batches(&batches.clone().freeze(), self.config.segment_bytes)?;
+        let sizes = validate_batches(&batches, self.config.segment_bytes)?;
         let first_offset = self.log_end_offset();
         let mut info = AppendInfo {
             first_offset,
@@ -297,7 +297,8 @@ impl<S: Storage> Log<S> {
                 batch_mut.set_log_append_time(now_ms);
                 info.log_append_time = now_ms;
             }
-            let batch = RecordBatch::from_bytes(bytes.freeze())?;
+            // Validated above; the rewrites kept the CRC right. Only framing is re-read.
+            let (batch, _) = RecordBatch::parse(&bytes.freeze())?;
             if self.active().should_roll(&self.config, batch.size_in_bytes(), batch.last_offset(), now_ms) {
                 self.roll(batch.base_offset())?;
             }
@@ -331,8 +332,9 @@ impl<S: Storage> Log<S> {
         Ok(info)
     }
 
-    /// Closes the active segment and starts a new one at `base_offset`. The old
-    /// segment is flushed first, as Kafka does, so sealed segments are durable.
+    /// Closes the active segment and starts a new one at `base_offset`. Kafka
+    /// schedules a flush of the old segment at this point; spool leaves it to the
+    /// flush policy, and the recovery point still covers it until then.
     pub fn roll(&mut self, base_offset: i64) -> Result<()> {
         assert!(base_offset >= self.log_end_offset(), "roll below the log end");
         if self.active().size() == 0 && self.active().base_offset() == base_offset {
@@ -471,6 +473,8 @@ impl<S: Storage> Log<S> {
         let storage = &mut self.storage;
         let active = self.segments.values_mut().next_back().expect("active segment");
         active.truncate_to(storage, offset)?;
+        // Make the cut durable: a crash must not bring truncated batches back.
+        active.flush(storage)?;
         if self.active().size() == 0 && self.active().base_offset() > offset {
             // Everything went: start again exactly at `offset`.
             let old = self.segments.pop_last().expect("active segment").1;
@@ -574,22 +578,29 @@ impl<S: Storage> Log<S> {
 
 /// Checks that `buf` is a sequence of whole, valid v2 batches, each no larger
 /// than `max_batch_bytes`; returns their sizes.
-pub fn validate_batches(buf: &Bytes, max_batch_bytes: u64) -> Result<Vec<usize>> {
+pub fn validate_batches(buf: &[u8], max_batch_bytes: u64) -> Result<Vec<usize>> {
     let mut sizes = Vec::new();
-    let mut rest = buf.clone();
+    let mut rest = buf;
     while !rest.is_empty() {
-        let (batch, tail) = RecordBatch::parse(&rest)?;
-        batch.validate()?;
-        if batch.size_in_bytes() as u64 > max_batch_bytes {
-            return Err(LogError::BatchTooLarge {
-                size: batch.size_in_bytes(),
-                max: max_batch_bytes as usize,
-            });
+        let available = rest.len();
+        let size = match batch::batch_size(rest) {
+            None => return Err(BatchError::Truncated { needed: batch::LOG_OVERHEAD, available }.into()),
+            Some(size) => size?,
+        };
+        if size > available {
+            return Err(BatchError::Truncated { needed: size, available }.into());
         }
-        if batch.last_offset_delta() < 0 || batch.records_count() < 0 {
+        let (one, tail) = rest.split_at(size);
+        batch::validate_slice(one)?;
+        if size as u64 > max_batch_bytes {
+            return Err(LogError::BatchTooLarge { size, max: max_batch_bytes as usize });
+        }
+        let last_offset_delta = batch::be_i32(one, batch::field::LAST_OFFSET_DELTA);
+        let count = batch::be_i32(one, batch::field::RECORDS_COUNT);
+        if last_offset_delta < 0 || count < 0 {
             return Err(BatchError::InvalidRecords("negative record count".into()).into());
         }
-        sizes.push(batch.size_in_bytes());
+        sizes.push(size);
         rest = tail;
     }
     if sizes.is_empty() {

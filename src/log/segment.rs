@@ -169,27 +169,29 @@ impl LogSegment {
         config: &LogConfig,
     ) -> Result<(Self, RecoveryOutcome)> {
         let name = log_file_name(base_offset);
-        let data = Bytes::from(storage.read_file(&name)?.unwrap_or_default());
+        let file_len = storage.len(&name)?;
         let mut seg = Self::empty(base_offset, config);
         let mut outcome = RecoveryOutcome::default();
-        let mut rest = data.clone();
         storage.create(&index_file_name(base_offset))?;
         storage.create(&time_index_file_name(base_offset))?;
-        while !rest.is_empty() {
-            let Ok((batch, tail)) = RecordBatch::parse(&rest) else { break };
-            let valid = batch.validate().is_ok()
-                && batch.base_offset() >= seg.next_offset
+        // One batch in memory at a time; a garbage length can claim at most the
+        // rest of the file, which `read_batch_info` has already checked.
+        while let Some(info) = seg.read_batch_info(storage, seg.size as u32)? {
+            if seg.size + u64::from(info.size) > file_len {
+                break; // torn: the batch was never completely written
+            }
+            let Ok(batch) = seg.read_batch(storage, &info) else { break };
+            let in_order = batch.base_offset() >= seg.next_offset
                 && batch.last_offset_delta() >= 0
                 && seg.index.can_hold(batch.last_offset());
-            if !valid {
+            if !in_order {
                 break;
             }
             seg.index_batch(storage, &batch)?;
             seg.size += batch.size_in_bytes() as u64;
             outcome.valid_batches += 1;
-            rest = tail;
         }
-        outcome.truncated_bytes = data.len() as u64 - seg.size;
+        outcome.truncated_bytes = file_len - seg.size;
         if outcome.truncated_bytes > 0 {
             storage.truncate(&name, seg.size)?;
         }
@@ -259,6 +261,9 @@ impl LogSegment {
             return Ok(None);
         }
         let Some(Ok(size)) = batch::batch_size(&header) else { return Ok(None) };
+        if u64::from(position) + size as u64 > storage.len(&log_file_name(self.base_offset))? {
+            return Ok(None); // a torn batch, or a garbage length
+        }
         let base_offset = batch::be_i64(&header, field::BASE_OFFSET);
         let last_delta = batch::be_i32(&header, field::LAST_OFFSET_DELTA);
         Ok(Some(BatchInfo {
@@ -288,7 +293,11 @@ impl LogSegment {
     /// The same answer as [`LogSegment::translate_offset`] without the index: a
     /// scan of every batch header from the start of the file. The naive version,
     /// kept for the `log` bench to measure what the sparse index buys.
-    pub fn translate_offset_by_scan<S: Storage>(&self, storage: &S, offset: i64) -> Result<Option<BatchInfo>> {
+    pub fn translate_offset_by_scan<S: Storage>(
+        &self,
+        storage: &S,
+        offset: i64,
+    ) -> Result<Option<BatchInfo>> {
         let mut pos = 0u32;
         while u64::from(pos) < self.size {
             let Some(info) = self.read_batch_info(storage, pos)? else { return Ok(None) };

@@ -70,8 +70,9 @@ pub trait Storage {
 #[derive(Debug)]
 pub struct DiskStorage {
     dir: PathBuf,
-    /// Open files, so appends and reads do not reopen them.
-    open: HashMap<String, Arc<File>>,
+    /// Open files and their lengths, so appends neither reopen nor `fstat` them.
+    /// The log is the only writer of its directory.
+    open: HashMap<String, (Arc<File>, u64)>,
 }
 
 impl DiskStorage {
@@ -85,14 +86,13 @@ impl DiskStorage {
         &self.dir
     }
 
-    fn file(&mut self, name: &str) -> io::Result<Arc<File>> {
-        if let Some(f) = self.open.get(name) {
-            return Ok(f.clone());
+    fn file(&mut self, name: &str) -> io::Result<&mut (Arc<File>, u64)> {
+        if !self.open.contains_key(name) {
+            let f = OpenOptions::new().read(true).write(true).open(self.dir.join(name))?;
+            let len = f.metadata()?.len();
+            self.open.insert(name.to_string(), (Arc::new(f), len));
         }
-        let f = OpenOptions::new().read(true).write(true).open(self.dir.join(name))?;
-        let f = Arc::new(f);
-        self.open.insert(name.to_string(), f.clone());
-        Ok(f)
+        Ok(self.open.get_mut(name).expect("inserted above"))
     }
 
     fn sync_dir(&self) -> io::Result<()> {
@@ -137,7 +137,7 @@ impl Storage for DiskStorage {
             .create(true)
             .truncate(true)
             .open(self.dir.join(name))?;
-        self.open.insert(name.to_string(), Arc::new(f));
+        self.open.insert(name.to_string(), (Arc::new(f), 0));
         // The new name must survive a crash too, or a synced segment could vanish.
         self.sync_dir()
     }
@@ -148,30 +148,34 @@ impl Storage for DiskStorage {
 
     fn len(&self, name: &str) -> io::Result<u64> {
         match self.open.get(name) {
-            Some(f) => Ok(f.metadata()?.len()),
+            Some((_, len)) => Ok(*len),
             None => Ok(std::fs::metadata(self.dir.join(name))?.len()),
         }
     }
 
     fn append(&mut self, name: &str, data: &[u8]) -> io::Result<()> {
-        let f = self.file(name)?;
-        let end = f.metadata()?.len();
-        f.write_all_at(data, end)
+        let (f, len) = self.file(name)?;
+        f.write_all_at(data, *len)?;
+        *len += data.len() as u64;
+        Ok(())
     }
 
     fn read_at(&self, name: &str, pos: u64, buf: &mut [u8]) -> io::Result<usize> {
         match self.open.get(name) {
-            Some(f) => ReadAt::read_at(f, pos, buf),
+            Some((f, _)) => ReadAt::read_at(f, pos, buf),
             None => ReadAt::read_at(&Arc::new(File::open(self.dir.join(name))?), pos, buf),
         }
     }
 
     fn truncate(&mut self, name: &str, len: u64) -> io::Result<()> {
-        self.file(name)?.set_len(len)
+        let (f, cached) = self.file(name)?;
+        f.set_len(len)?;
+        *cached = len;
+        Ok(())
     }
 
     fn sync(&mut self, name: &str) -> io::Result<()> {
-        self.file(name)?.sync_data()
+        self.file(name)?.0.sync_data()
     }
 
     fn remove(&mut self, name: &str) -> io::Result<()> {
@@ -195,7 +199,7 @@ impl Storage for DiskStorage {
 
     fn handle(&self, name: &str) -> io::Result<Arc<File>> {
         match self.open.get(name) {
-            Some(f) => Ok(f.clone()),
+            Some((f, _)) => Ok(f.clone()),
             None => Ok(Arc::new(File::open(self.dir.join(name))?)),
         }
     }
