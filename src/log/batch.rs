@@ -141,6 +141,7 @@ pub fn batch_size(buf: &[u8]) -> Option<Result<usize, BatchError>> {
     Some(Ok(LOG_OVERHEAD + length as usize))
 }
 
+// ANCHOR: validate_slice
 /// Checks the magic byte and CRC of the one whole batch in `buf` (whose length
 /// the caller has already checked against `batchLength`).
 pub fn validate_slice(buf: &[u8]) -> Result<(), BatchError> {
@@ -155,6 +156,7 @@ pub fn validate_slice(buf: &[u8]) -> Result<(), BatchError> {
     }
     Ok(())
 }
+// ANCHOR_END: validate_slice
 
 /// A zero-copy view of one v2 record batch.
 ///

@@ -319,6 +319,7 @@ impl<S: Storage> Log<S> {
     }
     // ANCHOR_END: log_append
 
+    // ANCHOR: append_durable
     /// Appends and flushes before returning: one `fsync` per append, the plain
     /// durable mode that [`GroupCommit`] improves on. Kept for the `log` bench.
     pub fn append_durable(
@@ -331,6 +332,7 @@ impl<S: Storage> Log<S> {
         self.flush()?;
         Ok(info)
     }
+    // ANCHOR_END: append_durable
 
     /// Closes the active segment and starts a new one at `base_offset`. Kafka
     /// schedules a flush of the old segment at this point; spool leaves it to the

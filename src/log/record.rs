@@ -28,6 +28,7 @@ pub struct Header {
     pub value: Option<Bytes>,
 }
 
+// ANCHOR: record
 /// One decoded record, with its absolute offset and timestamp.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Record {
@@ -43,6 +44,7 @@ pub struct Record {
     /// Size of the encoded record, its length varint included.
     pub size_in_bytes: usize,
 }
+// ANCHOR_END: record
 
 /// Iterates over the records of one batch, stopping at the first error.
 pub struct RecordIter {

@@ -275,6 +275,7 @@ impl LogSegment {
         }))
     }
 
+    // ANCHOR: translate
     /// The first batch, at or after the index's hint, whose last offset is at or
     /// past `offset` — the batch that holds it. `None` past the segment's end.
     pub fn translate_offset<S: Storage>(&self, storage: &S, offset: i64) -> Result<Option<BatchInfo>> {
@@ -289,7 +290,9 @@ impl LogSegment {
         }
         Ok(None)
     }
+    // ANCHOR_END: translate
 
+    // ANCHOR: scan
     /// The same answer as [`LogSegment::translate_offset`] without the index: a
     /// scan of every batch header from the start of the file. The naive version,
     /// kept for the `log` bench to measure what the sparse index buys.
@@ -308,6 +311,7 @@ impl LogSegment {
         }
         Ok(None)
     }
+    // ANCHOR_END: scan
 
     // ANCHOR: read
     /// The slice of whole batches to send for a fetch at `offset`: from the batch

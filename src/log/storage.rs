@@ -214,6 +214,7 @@ pub struct MemFile {
     pub durable: Vec<u8>,
 }
 
+// ANCHOR: crash_mode
 /// How much of the unsynced data a crash keeps, per file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CrashMode {
@@ -225,6 +226,7 @@ pub enum CrashMode {
     /// zeros (metadata written back before data, as some file systems allow).
     ZeroedTail,
 }
+// ANCHOR_END: crash_mode
 
 /// A directory of [`MemFile`]s: a plain value, so a model checker can clone,
 /// hash and compare whole states.
@@ -238,6 +240,7 @@ impl MemStorage {
         Self::default()
     }
 
+    // ANCHOR: crash
     /// What a power cut leaves: each file's durable bytes, plus what `mode` keeps
     /// of the rest. File names are durable as soon as they are created.
     pub fn crash(&self, mode: CrashMode) -> MemStorage {
@@ -261,6 +264,7 @@ impl MemStorage {
             .collect();
         MemStorage { files }
     }
+    // ANCHOR_END: crash
 
     fn get(&self, name: &str) -> io::Result<&MemFile> {
         self.files.get(name).ok_or_else(|| not_found(name))
