@@ -24,7 +24,7 @@ step "benches, smoke-run once each"
 cargo bench --bench log -- --test
 
 step "book"
-mdbook build book
+./scripts/check-book.sh
 
 step "unit, integration, property and model tests"
 if cargo nextest --version >/dev/null 2>&1; then

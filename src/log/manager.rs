@@ -34,6 +34,10 @@ pub struct LogManager {
     default_config: LogConfig,
     logs: BTreeMap<TopicPartition, Log<DiskStorage>>,
     had_clean_shutdown: bool,
+    /// `log.flush.offset.checkpoint.interval.ms`: how often `tick` writes the
+    /// checkpoints. A stale recovery point only costs a longer recovery scan.
+    pub checkpoint_interval_ms: i64,
+    last_checkpoint_ms: i64,
 }
 
 impl LogManager {
@@ -69,7 +73,14 @@ impl LogManager {
         if clean {
             root.remove(CLEAN_SHUTDOWN_FILE)?;
         }
-        let manager = LogManager { root, default_config, logs, had_clean_shutdown: clean };
+        let manager = LogManager {
+            root,
+            default_config,
+            logs,
+            had_clean_shutdown: clean,
+            checkpoint_interval_ms: 60_000,
+            last_checkpoint_ms: now_ms,
+        };
         Ok((manager, reports))
     }
 
@@ -136,11 +147,16 @@ impl LogManager {
         Ok(())
     }
 
-    /// Applies the flush-by-time policy and retention to every log.
+    /// Applies the flush-by-time policy and retention to every log, and writes
+    /// the checkpoints once `checkpoint_interval_ms` has passed.
     pub fn tick(&mut self, now_ms: i64) -> Result<()> {
         for log in self.logs.values_mut() {
             log.maybe_flush(now_ms)?;
             log.delete_old_segments(now_ms)?;
+        }
+        if now_ms - self.last_checkpoint_ms >= self.checkpoint_interval_ms {
+            self.checkpoint()?;
+            self.last_checkpoint_ms = now_ms;
         }
         Ok(())
     }

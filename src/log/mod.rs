@@ -89,8 +89,9 @@ pub use segment::LogSegment;
 pub use storage::{CrashMode, DiskStorage, MemStorage, ReadAt, Storage};
 
 /// Where a log picks up when it is opened: the log manager reads these from its
-/// checkpoint files and the clean-shutdown marker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// checkpoint files and the clean-shutdown marker. The default is a new log
+/// that trusts nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct OpenOptions {
     /// Offset below which everything was flushed before the stop.
     pub recovery_point: i64,
@@ -98,12 +99,6 @@ pub struct OpenOptions {
     pub log_start_offset: i64,
     /// Whether the broker stopped cleanly, so no segment needs scanning.
     pub clean_shutdown: bool,
-}
-
-impl Default for OpenOptions {
-    fn default() -> Self {
-        OpenOptions { recovery_point: 0, log_start_offset: 0, clean_shutdown: false }
-    }
 }
 
 /// What opening the log had to repair.
@@ -198,19 +193,22 @@ impl<S: Storage> Log<S> {
                 continue;
             }
             let next_base = bases.get(i + 1).copied().unwrap_or(i64::MAX);
-            let segment = if options.clean_shutdown || next_base <= options.recovery_point {
+            let trusted = options.clean_shutdown || next_base <= options.recovery_point;
+            let (segment, recovered) = if trusted {
                 LogSegment::open(&mut storage, base, &config)?
             } else {
                 let (segment, outcome) = LogSegment::recover(&mut storage, base, &config)?;
+                (segment, Some(outcome))
+            };
+            if let Some(outcome) = recovered {
                 report.segments_recovered += 1;
                 report.batches_scanned += outcome.valid_batches;
                 report.bytes_truncated += outcome.truncated_bytes;
                 // A cut segment ends before the next one starts: a gap. Kafka
                 // deletes everything after the first corruption.
-                cut =
-                    outcome.truncated_bytes > 0 || segment.next_offset() < next_base && next_base != i64::MAX;
-                segment
-            };
+                let gap = next_base != i64::MAX && segment.next_offset() < next_base;
+                cut = outcome.truncated_bytes > 0 || gap;
+            }
             segments.insert(base, segment);
         }
         if segments.is_empty() {

@@ -121,16 +121,21 @@ impl LogSegment {
     /// Opens a segment that was cleanly closed or lies below the recovery point:
     /// the files are trusted as they are, except that a missing or insane index
     /// sends the segment to [`LogSegment::recover`]. Only the tail after the last
-    /// index entry is scanned, to find the next offset.
-    pub fn open<S: Storage>(storage: &mut S, base_offset: i64, config: &LogConfig) -> Result<Self> {
+    /// index entry is scanned, to find the next offset. Returns what recovery
+    /// found if the segment turned out to need it.
+    pub fn open<S: Storage>(
+        storage: &mut S,
+        base_offset: i64,
+        config: &LogConfig,
+    ) -> Result<(Self, Option<RecoveryOutcome>)> {
         let idx = storage.read_file(&index_file_name(base_offset))?;
         let tidx = storage.read_file(&time_index_file_name(base_offset))?;
         let max = config.segment_index_bytes;
         let index = idx.and_then(|b| OffsetIndex::parse(base_offset, max, &b));
         let time_index = tidx.and_then(|b| TimeIndex::parse(base_offset, max, &b));
         let (Some(index), Some(time_index)) = (index, time_index) else {
-            let (segment, _) = Self::recover(storage, base_offset, config)?;
-            return Ok(segment);
+            let (segment, outcome) = Self::recover(storage, base_offset, config)?;
+            return Ok((segment, Some(outcome)));
         };
         let size = storage.len(&log_file_name(base_offset))?;
         let mut seg = LogSegment { index, time_index, size, ..Self::empty(base_offset, config) };
@@ -139,8 +144,8 @@ impl LogSegment {
         }
         let from = seg.index.entries().last().map_or(0, |e| e.position);
         if seg.index.entries().last().is_some_and(|e| u64::from(e.position) >= size) {
-            let (segment, _) = Self::recover(storage, base_offset, config)?;
-            return Ok(segment);
+            let (segment, outcome) = Self::recover(storage, base_offset, config)?;
+            return Ok((segment, Some(outcome)));
         }
         let mut pos = from;
         while let Some(info) = seg.read_batch_info(storage, pos)? {
@@ -150,13 +155,13 @@ impl LogSegment {
         seg.bytes_since_last_index_entry = u64::from(pos - from);
         if u64::from(pos) != size {
             // The tail does not parse: this segment was not closed cleanly after all.
-            let (segment, _) = Self::recover(storage, base_offset, config)?;
-            return Ok(segment);
+            let (segment, outcome) = Self::recover(storage, base_offset, config)?;
+            return Ok((segment, Some(outcome)));
         }
         if let Some(first) = seg.read_batch_info(storage, 0)? {
             seg.rolling_timestamp = Some(first.max_timestamp);
         }
-        Ok(seg)
+        Ok((seg, None))
     }
 
     // ANCHOR: recover
@@ -193,7 +198,10 @@ impl LogSegment {
         }
         outcome.truncated_bytes = file_len - seg.size;
         if outcome.truncated_bytes > 0 {
+            // Durably: a torn tail that came back after the next crash would sit
+            // below a recovery point that no longer rescans it.
             storage.truncate(&name, seg.size)?;
+            storage.sync(&name)?;
         }
         Ok((seg, outcome))
     }

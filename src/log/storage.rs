@@ -182,7 +182,9 @@ impl Storage for DiskStorage {
         // Handles already given out keep the inode alive until they drop: a fetch
         // that is sending from a segment retention deletes still completes.
         self.open.remove(name);
-        std::fs::remove_file(self.dir.join(name))
+        std::fs::remove_file(self.dir.join(name))?;
+        // Durably: the clean-shutdown marker, above all, must stay deleted.
+        self.sync_dir()
     }
 
     fn write_atomic(&mut self, name: &str, data: &[u8]) -> io::Result<()> {
@@ -225,6 +227,10 @@ pub enum CrashMode {
     /// The unsynced length reaches the disk but not the data: the tail reads as
     /// zeros (metadata written back before data, as some file systems allow).
     ZeroedTail,
+    /// The unsynced data reaches the disk except `len` bytes starting `offset`
+    /// bytes into it, which read as zeros: pages written back out of order. The
+    /// batch headers around the hole can be intact; only a CRC tells.
+    LostPage { offset: usize, len: usize },
 }
 // ANCHOR_END: crash_mode
 
@@ -256,6 +262,12 @@ impl MemStorage {
                         CrashMode::LoseUnsynced => {}
                         CrashMode::TornPrefix(n) => kept.extend(&unsynced[..n.min(unsynced.len())]),
                         CrashMode::ZeroedTail => kept.resize(f.data.len(), 0),
+                        CrashMode::LostPage { offset, len } => {
+                            kept.extend_from_slice(unsynced);
+                            let start = (f.durable.len() + offset).min(kept.len());
+                            let end = (start + len).min(kept.len());
+                            kept[start..end].fill(0);
+                        }
                     }
                 }
                 let file = MemFile { data: kept.clone(), durable: kept };
