@@ -232,7 +232,11 @@ impl LogSegment {
             self.rolling_timestamp = Some(info.max_timestamp);
         }
         self.observe_timestamp(&info);
-        if self.bytes_since_last_index_entry > self.index_interval_bytes {
+        // A full index takes no more entries: it is only a hint, and a rebuild can
+        // want more entries than the live segment made (truncation restarts the
+        // interval count; `segment.index.bytes` may have shrunk since). The
+        // active segment rolls on a full index before its next append.
+        if self.bytes_since_last_index_entry > self.index_interval_bytes && !self.index.is_full() {
             let entry = self.index.append(info.last_offset, position);
             storage.append(&index_file_name(self.base_offset), &entry)?;
             if let Some(e) = self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp) {
