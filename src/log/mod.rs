@@ -297,7 +297,12 @@ impl<S: Storage> Log<S> {
             }
             // Validated above; the rewrites kept the CRC right. Only framing is re-read.
             let (batch, _) = RecordBatch::parse(&bytes.freeze())?;
-            if self.active().should_roll(&self.config, batch.size_in_bytes(), batch.last_offset(), now_ms) {
+            if self.active().should_roll(
+                &self.config,
+                batch.size_in_bytes(),
+                batch.last_offset(),
+                batch.max_timestamp(),
+            ) {
                 self.roll(batch.base_offset())?;
             }
             let storage = &mut self.storage;

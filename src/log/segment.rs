@@ -432,14 +432,28 @@ impl LogSegment {
         delete_files(storage, self.base_offset)
     }
 
-    /// Whether appending a batch of `batch_size` bytes with `max_timestamp` at
-    /// `now_ms` should go to a new segment instead (Kafka's `LogSegment.shouldRoll`).
-    pub fn should_roll(&self, config: &LogConfig, batch_size: usize, last_offset: i64, now_ms: i64) -> bool {
+    /// Whether appending a batch of `batch_size` bytes whose largest timestamp is
+    /// `max_timestamp` should go to a new segment instead (Kafka's
+    /// `LogSegment.shouldRoll`). Age is measured on the records' own clock: from
+    /// the first batch's timestamp to the new batch's, as Kafka's
+    /// `timeWaitedForRoll` does, so replaying old data does not roll a segment
+    /// per append. Kafka falls back to the wall clock since the segment was
+    /// created when the first batch has no timestamp; spool keeps no creation
+    /// time, so such a segment rolls by size only.
+    pub fn should_roll(
+        &self,
+        config: &LogConfig,
+        batch_size: usize,
+        last_offset: i64,
+        max_timestamp: i64,
+    ) -> bool {
         if self.size == 0 {
             return false;
         }
         let too_big = self.size + batch_size as u64 > config.segment_bytes;
-        let too_old = self.rolling_timestamp.is_some_and(|t| now_ms - t > config.segment_ms);
+        let too_old = self
+            .rolling_timestamp
+            .is_some_and(|first| first >= 0 && max_timestamp - first > config.segment_ms);
         too_big
             || too_old
             || self.index.is_full()
