@@ -1044,3 +1044,26 @@ fn kafka_python_batches_decode_byte_for_byte() {
     let total: usize = expected.iter().map(|e| e.records.len()).sum();
     assert_eq!(log.log_end_offset(), total as i64);
 }
+
+/// Kafka's `LogValidator` rejects a v2 batch whose record count disagrees with
+/// its offset range, or that holds no records, even when its CRC is right: the
+/// log answers `CORRUPT_MESSAGE` and appends nothing.
+#[test]
+fn append_rejects_inconsistent_record_counts() {
+    use spool::log::batch::field;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = open_disk(dir.path(), &small_config(1 << 20, 4096), clean());
+    let mut builder = BatchBuilder::default();
+    builder.append(1, None, Some(b"a"), &[]).append(2, None, Some(b"b"), &[]);
+    for (count, last_offset_delta) in [(1, 1), (3, 1), (0, -1)] {
+        let mut bytes = BytesMut::from(&builder.build().as_bytes()[..]);
+        bytes[field::RECORDS_COUNT..field::RECORDS_COUNT + 4].copy_from_slice(&i32::to_be_bytes(count));
+        bytes[field::LAST_OFFSET_DELTA..field::LAST_OFFSET_DELTA + 4]
+            .copy_from_slice(&i32::to_be_bytes(last_offset_delta));
+        let crc = crc32c::crc32c(&bytes[field::ATTRIBUTES..]);
+        bytes[field::CRC..field::CRC + 4].copy_from_slice(&crc.to_be_bytes());
+        let err = log.append(bytes, 0, 0).unwrap_err();
+        assert_eq!(err.kafka_error_code(), 2, "count {count}, delta {last_offset_delta}: {err}");
+    }
+    assert_eq!(log.log_end_offset(), 0);
+}

@@ -602,8 +602,13 @@ pub fn validate_batches(buf: &[u8], max_batch_bytes: u64) -> Result<Vec<usize>> 
         }
         let last_offset_delta = batch::be_i32(one, batch::field::LAST_OFFSET_DELTA);
         let count = batch::be_i32(one, batch::field::RECORDS_COUNT);
-        if last_offset_delta < 0 || count < 0 {
-            return Err(BatchError::InvalidRecords("negative record count".into()).into());
+        // Kafka's `LogValidator`: a v2 batch holds at least one record, and its
+        // offset range covers exactly its records.
+        if count < 1 || last_offset_delta != count - 1 {
+            return Err(BatchError::InvalidRecords(format!(
+                "inconsistent batch: {count} records, lastOffsetDelta {last_offset_delta}"
+            ))
+            .into());
         }
         sizes.push(size);
         rest = tail;
