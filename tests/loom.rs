@@ -1,0 +1,342 @@
+//! Chapter 1's shared-memory code under loom: every interleaving of the threads,
+//! not just the ones a stress test happens to hit.
+//!
+//! ```text
+//! RUSTFLAGS="--cfg spool_loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom
+//! ```
+//!
+//! Under `--cfg spool_loom`, `spool::sync` hands the log loom's `Arc`, `Mutex`
+//! and `Condvar`, so the very code the broker runs ([`EndOffsetPublisher`],
+//! [`GroupCommit`]) is what loom schedules. Without the cfg this file compiles to
+//! nothing, so a plain `cargo test` does not need loom.
+//!
+//! Each check states one `always` property (asserted in every execution) and one
+//! `sometimes` property (asserted over all executions: the interesting
+//! interleaving was really explored, so the `always` is not vacuous), and pins the
+//! number of executions loom explored: a change means the code's synchronisation
+//! changed, which deserves a look before the number is updated.
+//!
+//! Simplifications: the page cache is a `Vec<u8>` behind a loom mutex, locked once
+//! per `write`, which is what makes a write of a batch in two calls non-atomic.
+//! A real `pwrite` may also become visible byte by byte; two steps are enough to
+//! expose a publication that comes too early.
+#![cfg(spool_loom)]
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use bytes::{Bytes, BytesMut};
+use loom::sync::{Arc, Mutex};
+use loom::thread;
+use spool::log::batch::HEADER_SIZE;
+use spool::log::group_commit::SyncHandle;
+use spool::log::segment::log_file_name;
+use spool::log::{
+    BatchBuilder, EndOffsetPublisher, EndOffsetWatch, GroupCommit, Log, LogConfig, LogOffsetMetadata,
+    MemStorage, OpenOptions, ReadAt, RecordBatch, RecordBatchMut, Storage,
+};
+use spool::sync::lock;
+
+/// The one message the reader panics with when it could see a partial batch;
+/// the negative test expects exactly this.
+const PARTIAL_BATCH: &str = "reader saw a partial batch";
+
+/// Runs `f` under loom with the default (unbounded) search and returns how many
+/// executions it explored.
+fn explore(f: impl Fn() + Sync + Send + 'static) -> usize {
+    let executions = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = executions.clone();
+    loom::model(move || {
+        counter.fetch_add(1, Ordering::Relaxed);
+        f();
+    });
+    let n = executions.load(Ordering::Relaxed);
+    eprintln!("loom explored {n} executions");
+    n
+}
+
+/// `count` batches of 3 records each, with base offsets 0, 3, 6, … already
+/// assigned (as the log would), built once outside the model.
+fn batches(count: i64) -> Vec<Bytes> {
+    (0..count)
+        .map(|i| {
+            let mut builder = BatchBuilder::default();
+            for r in 0..3 {
+                builder.append(1_000 + r, Some(b"key"), Some(format!("value {i}.{r}").as_bytes()), &[]);
+            }
+            let mut bytes = BytesMut::from(&builder.build().as_bytes()[..]);
+            RecordBatchMut::new(&mut bytes).expect("one whole batch").set_base_offset(3 * i);
+            bytes.freeze()
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// 1. Publishing the log end offset (`spool::log::end`)
+// ---------------------------------------------------------------------------
+
+/// Where the writer publishes the new end, relative to its two writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// Header, rest of the batch, then publish: what `Log::append` does.
+    WriteThenPublish,
+    /// Header, publish, rest of the batch: the bug the ordering rule forbids.
+    PublishBeforeTail,
+}
+
+/// The writer's side of one append: the batch goes to the page cache in two
+/// writes (header, then records), and the end is published in `order`.
+fn append(page_cache: &Mutex<Vec<u8>>, publisher: &EndOffsetPublisher, batch: &Bytes, order: Order) {
+    let (header, tail) = batch.split_at(HEADER_SIZE);
+    let position = page_cache.lock().unwrap().len() as u64;
+    let parsed = RecordBatch::from_bytes(batch.clone()).expect("a valid batch");
+    let end = LogOffsetMetadata {
+        message_offset: parsed.next_offset(),
+        segment_base_offset: 0,
+        relative_position: position + batch.len() as u64,
+    };
+    page_cache.lock().unwrap().extend_from_slice(header);
+    if order == Order::PublishBeforeTail {
+        publisher.publish(end);
+    }
+    page_cache.lock().unwrap().extend_from_slice(tail);
+    if order == Order::WriteThenPublish {
+        publisher.publish(end);
+    }
+}
+
+/// What a reader saw: the end it loaded, and whether the file already held
+/// bytes past it (a batch being written, correctly hidden).
+struct Read {
+    end: LogOffsetMetadata,
+    saw_unpublished_bytes: bool,
+}
+
+/// The reader's side: load the published end, read the file up to it, and check
+/// that those bytes are whole, valid batches ending exactly at the published offset.
+fn read(page_cache: &Mutex<Vec<u8>>, watch: &EndOffsetWatch) -> Read {
+    let end = watch.load();
+    let (bytes, file_len) = {
+        let file = page_cache.lock().unwrap();
+        let upto = end.relative_position as usize;
+        assert!(upto <= file.len(), "{PARTIAL_BATCH}: end {upto} is past the {} bytes written", file.len());
+        (Bytes::copy_from_slice(&file[..upto]), file.len())
+    };
+    let mut rest = bytes;
+    let mut next_offset = 0;
+    while !rest.is_empty() {
+        let (batch, tail) = RecordBatch::parse(&rest).unwrap_or_else(|e| panic!("{PARTIAL_BATCH}: {e}"));
+        batch.validate().unwrap_or_else(|e| panic!("{PARTIAL_BATCH}: {e}"));
+        assert_eq!(batch.base_offset(), next_offset, "batches are contiguous");
+        next_offset = batch.next_offset();
+        rest = tail;
+    }
+    assert_eq!(next_offset, end.message_offset, "the published offset matches the bytes before it");
+    Read { end, saw_unpublished_bytes: file_len > end.relative_position as usize }
+}
+
+/// One writer appends `batches` in `order` while the model's main thread reads
+/// `reads` times. Returns whether some read saw written-but-unpublished bytes.
+fn publication_model(batches: &[Bytes], order: Order, reads: usize) -> bool {
+    let page_cache = Arc::new(Mutex::new(Vec::new()));
+    let publisher = EndOffsetPublisher::new(LogOffsetMetadata::default());
+    let watch = publisher.watch();
+    let writer = {
+        let (page_cache, batches) = (page_cache.clone(), batches.to_vec());
+        thread::spawn(move || {
+            for batch in &batches {
+                append(&page_cache, &publisher, batch, order);
+            }
+        })
+    };
+    let mut saw_unpublished = false;
+    let mut last_end = 0;
+    for _ in 0..reads {
+        let seen = read(&page_cache, &watch);
+        assert!(seen.end.message_offset >= last_end, "the end never moves back");
+        last_end = seen.end.message_offset;
+        saw_unpublished |= seen.saw_unpublished_bytes;
+    }
+    writer.join().unwrap();
+    saw_unpublished
+}
+
+/// Proves that a reader which loads the published end and reads up to it never
+/// sees part of a batch, even though the batch reaches the page cache in two
+/// writes — the ordering `Log::append` follows (Kafka's `nextOffsetMetadata` is
+/// updated only after the segment append). `sometimes`: the reader does run
+/// between the two writes, so the hidden bytes were really there to be seen.
+#[test]
+fn end_offset_is_published_after_the_whole_batch() {
+    let batches = batches(1);
+    let sometimes = std::sync::Arc::new(AtomicBool::new(false));
+    let seen = sometimes.clone();
+    let executions = explore(move || {
+        if publication_model(&batches, Order::WriteThenPublish, 1) {
+            seen.store(true, Ordering::Relaxed);
+        }
+    });
+    assert!(sometimes.load(Ordering::Relaxed), "no execution read between the two writes");
+    assert_eq!(executions, 21);
+}
+
+/// The same with two appends in a row and a reader that reads twice: the
+/// second batch is written while the first is already published, and the
+/// published end only moves forward.
+#[test]
+fn two_appends_publish_in_order() {
+    let batches = batches(2);
+    let sometimes = std::sync::Arc::new(AtomicBool::new(false));
+    let seen = sometimes.clone();
+    let executions = explore(move || {
+        if publication_model(&batches, Order::WriteThenPublish, 2) {
+            seen.store(true, Ordering::Relaxed);
+        }
+    });
+    assert!(sometimes.load(Ordering::Relaxed), "no execution read between two writes");
+    assert_eq!(executions, 703);
+}
+
+/// The check is not vacuous: publishing the end between the header and the rest
+/// of the batch is caught — loom finds the interleaving where the reader loads
+/// the new end before the records are written.
+#[test]
+#[should_panic(expected = "reader saw a partial batch")]
+fn publishing_before_the_tail_is_caught() {
+    let batches = batches(1);
+    explore(move || {
+        publication_model(&batches, Order::PublishBeforeTail, 1);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// 2. Group commit (`spool::log::group_commit`)
+// ---------------------------------------------------------------------------
+
+/// A [`MemStorage`] that [`GroupCommit`] can flush without the log's lock: its
+/// handles share the files and `sync_data` marks a file durable, as `fsync` does.
+///
+/// The files sit behind a std mutex, not a loom one: every use is a short
+/// critical section that never blocks, so it adds no interleavings worth
+/// exploring, and loom (which switches threads only at its own primitives)
+/// treats each storage call, `sync_data` included, as one atomic step.
+#[derive(Debug, Clone, Default)]
+struct SharedMemStorage {
+    files: std::sync::Arc<std::sync::Mutex<MemStorage>>,
+}
+
+impl SharedMemStorage {
+    fn with<T>(&self, f: impl FnOnce(&mut MemStorage) -> T) -> T {
+        f(&mut self.files.lock().unwrap())
+    }
+
+    /// The offset below which the durable bytes of segment 0's `.log` hold
+    /// every record: what survives a crash now.
+    fn durable_end_offset(&self) -> i64 {
+        let durable = self.with(|s| s.files[&log_file_name(0)].durable.clone());
+        let mut rest = Bytes::from(durable);
+        let mut next_offset = 0;
+        while !rest.is_empty() {
+            let (batch, tail) = RecordBatch::parse(&rest).expect("durable bytes are whole batches");
+            next_offset = batch.next_offset();
+            rest = tail;
+        }
+        next_offset
+    }
+}
+
+#[derive(Debug, Clone)]
+struct SharedHandle {
+    storage: SharedMemStorage,
+    name: String,
+}
+
+impl ReadAt for SharedHandle {
+    fn read_at(&self, pos: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.storage.with(|s| s.read_at(&self.name, pos, buf))
+    }
+}
+
+impl SyncHandle for SharedHandle {
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.storage.with(|s| s.sync(&self.name))
+    }
+}
+
+impl Storage for SharedMemStorage {
+    type Handle = SharedHandle;
+
+    fn list(&self) -> std::io::Result<Vec<String>> {
+        self.with(|s| s.list())
+    }
+    fn create(&mut self, name: &str) -> std::io::Result<()> {
+        self.with(|s| s.create(name))
+    }
+    fn exists(&self, name: &str) -> bool {
+        self.with(|s| s.exists(name))
+    }
+    fn len(&self, name: &str) -> std::io::Result<u64> {
+        self.with(|s| s.len(name))
+    }
+    fn append(&mut self, name: &str, data: &[u8]) -> std::io::Result<()> {
+        self.with(|s| s.append(name, data))
+    }
+    fn read_at(&self, name: &str, pos: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.with(|s| s.read_at(name, pos, buf))
+    }
+    fn truncate(&mut self, name: &str, len: u64) -> std::io::Result<()> {
+        self.with(|s| s.truncate(name, len))
+    }
+    fn sync(&mut self, name: &str) -> std::io::Result<()> {
+        self.with(|s| s.sync(name))
+    }
+    fn remove(&mut self, name: &str) -> std::io::Result<()> {
+        self.with(|s| s.remove(name))
+    }
+    fn write_atomic(&mut self, name: &str, data: &[u8]) -> std::io::Result<()> {
+        self.with(|s| s.write_atomic(name, data))
+    }
+    fn handle(&self, name: &str) -> std::io::Result<SharedHandle> {
+        self.with(|s| s.handle(name))?; // fails like MemStorage for a missing file
+        Ok(SharedHandle { storage: self.clone(), name: name.to_string() })
+    }
+}
+
+/// Proves that `GroupCommit::append` acknowledges an append only once an fsync
+/// covers it: when it returns, the durable bytes hold the appended records and
+/// the recovery point is past them — for every interleaving of two appenders,
+/// with no deadlock or lost wakeup (loom fails an execution where every thread
+/// is blocked). `sometimes`: one fsync covers both appends (the point of group
+/// commit), and sometimes each append needs its own.
+#[test]
+fn group_commit_acknowledges_only_durable_appends() {
+    let batches = batches(1);
+    let shared = std::sync::Arc::new(AtomicBool::new(false));
+    let unshared = std::sync::Arc::new(AtomicBool::new(false));
+    let (shared_seen, unshared_seen) = (shared.clone(), unshared.clone());
+    let executions = explore(move || {
+        let storage = SharedMemStorage::default();
+        let (log, _) = Log::open(storage.clone(), LogConfig::default(), OpenOptions::default(), 0).unwrap();
+        let log = Arc::new(spool::sync::Mutex::new(log));
+        let commit = Arc::new(GroupCommit::new());
+        let appender = |log: Arc<spool::sync::Mutex<Log<SharedMemStorage>>>, commit: Arc<GroupCommit>| {
+            let (storage, batch) = (storage.clone(), batches[0].clone());
+            move || {
+                let info = commit.append(&log, BytesMut::from(&batch[..]), 0, 0).unwrap();
+                assert!(storage.durable_end_offset() > info.last_offset, "acknowledged before durable");
+                assert!(lock(&log).recovery_point() > info.last_offset, "recovery point behind an ack");
+            }
+        };
+        let other = thread::spawn(appender(log.clone(), commit.clone()));
+        appender(log.clone(), commit.clone())();
+        other.join().unwrap();
+        assert_eq!(lock(&log).recovery_point(), 6, "both appends are durable");
+        match commit.fsyncs() {
+            1 => shared_seen.store(true, Ordering::Relaxed),
+            2 => unshared_seen.store(true, Ordering::Relaxed),
+            n => panic!("{n} fsyncs for two appends"),
+        }
+    });
+    assert!(shared.load(Ordering::Relaxed), "no execution shared an fsync");
+    assert!(unshared.load(Ordering::Relaxed), "no execution needed two fsyncs");
+    assert_eq!(executions, 6555);
+}
