@@ -17,7 +17,12 @@ fn main() -> anyhow::Result<()> {
         for _ in 0..10.min(records - i) {
             let key = format!("user-{}", i % 7);
             let value = format!(r#"{{"order":{i},"amount":{}}}"#, i * 3 % 100);
-            batch.append(now_ms + i, Some(key.as_bytes()), Some(value.as_bytes()), &[("source", Some(b"example"))]);
+            batch.append(
+                now_ms + i,
+                Some(key.as_bytes()),
+                Some(value.as_bytes()),
+                &[("source", Some(b"example"))],
+            );
             i += 1;
         }
         log.append(BytesMut::from(&batch.build().as_bytes()[..]), 0, now_ms)?;
