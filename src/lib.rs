@@ -11,6 +11,8 @@
 //! same code with stateright. Shared-memory structures are checked with loom
 //! through the [`sync`] shim.
 
+pub mod config;
 pub mod log;
+pub mod metadata;
 pub mod sync;
 pub mod tools;

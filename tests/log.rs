@@ -27,7 +27,9 @@ use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 use spool::log::batch::HEADER_SIZE;
 use spool::log::checkpoint::TopicPartition;
-use spool::log::manager::{CLEAN_SHUTDOWN_FILE, LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT};
+use spool::log::manager::{
+    lock, CLEAN_SHUTDOWN_FILE, LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT,
+};
 use spool::log::Compression;
 use spool::log::{
     BatchBuilder, CrashMode, DiskStorage, Log, LogConfig, LogError, LogManager, MemStorage, OpenOptions,
@@ -865,6 +867,7 @@ fn log_manager_clean_shutdown_and_crash() {
         assert!(reports.is_empty() && !manager.had_clean_shutdown());
         for (tp, n) in [(&a, 5), (&b, 2)] {
             let log = manager.get_or_create(tp, None, T0).unwrap();
+            let log = &mut *lock(&log);
             let mut model = Model::default();
             for i in 0..n {
                 model.append(log, simple(3, T0 + 100 * i, &format!("{}{i}", tp.partition)), T0);
@@ -883,29 +886,29 @@ fn log_manager_clean_shutdown_and_crash() {
     assert!(!dir.path().join(CLEAN_SHUTDOWN_FILE).exists(), "marker deleted once the logs are open");
     assert!(reports.values().all(|r| r.segments_recovered == 0), "{reports:?}");
     for (tp, model) in &models {
-        check_log(manager.get(tp).unwrap(), model);
+        check_log(&lock(&manager.get(tp).unwrap()), model);
     }
     // Retention moves orders-0's start; the checkpoint records it.
-    let log = manager.get_mut(&a).unwrap();
-    let dropped = log.delete_old_segments(T0 + 1103).unwrap();
+    let (log_a, log_b) = (manager.get(&a).unwrap(), manager.get(&b).unwrap());
+    let dropped = lock(&log_a).delete_old_segments(T0 + 1103).unwrap();
     assert_eq!(dropped, 1);
-    models.get_mut(&a).unwrap().append(manager.get_mut(&a).unwrap(), simple(1, T0 + 999, "more"), T0);
-    manager.get_mut(&a).unwrap().flush().unwrap();
+    models.get_mut(&a).unwrap().append(&mut lock(&log_a), simple(1, T0 + 999, "more"), T0);
+    lock(&log_a).flush().unwrap();
     manager.checkpoint().unwrap();
     assert_eq!(read(RECOVERY_POINT_CHECKPOINT), "0\n2\norders 0 16\norders 1 6\n");
     assert_eq!(read(LOG_START_OFFSET_CHECKPOINT), "0\n2\norders 0 6\norders 1 0\n");
     // Unflushed appends, then a crash: no marker, so each log is recovered from
     // its checkpointed recovery point; the start offset comes from its checkpoint.
-    models.get_mut(&b).unwrap().append(manager.get_mut(&b).unwrap(), simple(2, T0, "unflushed"), T0);
-    drop(manager);
+    models.get_mut(&b).unwrap().append(&mut lock(&log_b), simple(2, T0, "unflushed"), T0);
+    drop((manager, log_a, log_b));
 
     let (manager, reports) = LogManager::open(dir.path(), config, T0).unwrap();
     assert!(!manager.had_clean_shutdown());
     assert_eq!(reports[&a].segments_recovered, 1, "only the segment past the recovery point");
     assert!(reports[&b].segments_recovered >= 1);
-    assert_eq!(manager.get(&a).unwrap().log_start_offset(), 6);
+    assert_eq!(lock(&manager.get(&a).unwrap()).log_start_offset(), 6);
     for (tp, model) in &models {
-        check_log(manager.get(tp).unwrap(), model);
+        check_log(&lock(&manager.get(tp).unwrap()), model);
     }
 }
 

@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use super::checkpoint::{self, TopicPartition};
 use super::error::Result;
@@ -27,12 +28,17 @@ pub const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
 pub const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point-offset-checkpoint";
 pub const LOG_START_OFFSET_CHECKPOINT: &str = "log-start-offset-checkpoint";
 
+/// A partition log shared between the requests that append to and read from it.
+/// A std mutex, not an async one: it is held for microseconds (an append, or
+/// finding a read's file region), never across an await or a network write.
+pub type SharedLog = Arc<Mutex<Log<DiskStorage>>>;
+
 /// Every partition log in one log directory.
 #[derive(Debug)]
 pub struct LogManager {
     root: DiskStorage,
     default_config: LogConfig,
-    logs: BTreeMap<TopicPartition, Log<DiskStorage>>,
+    logs: BTreeMap<TopicPartition, SharedLog>,
     had_clean_shutdown: bool,
     /// `log.flush.offset.checkpoint.interval.ms`: how often `tick` writes the
     /// checkpoints. A stale recovery point only costs a longer recovery scan.
@@ -68,7 +74,7 @@ impl LogManager {
             let storage = DiskStorage::open(entry.path())?;
             let (log, report) = Log::open(storage, default_config.clone(), options, now_ms)?;
             reports.insert(tp.clone(), report);
-            logs.insert(tp, log);
+            logs.insert(tp, Arc::new(Mutex::new(log)));
         }
         if clean {
             root.remove(CLEAN_SHUTDOWN_FILE)?;
@@ -98,28 +104,22 @@ impl LogManager {
         tp: &TopicPartition,
         config: Option<LogConfig>,
         now_ms: i64,
-    ) -> Result<&mut Log<DiskStorage>> {
-        if !self.logs.contains_key(tp) {
-            let path: PathBuf = self.root.path().join(tp.dir_name());
-            let storage = DiskStorage::open(path)?;
-            let config = config.unwrap_or_else(|| self.default_config.clone());
-            let (log, _) = Log::open(
-                storage,
-                config,
-                OpenOptions { clean_shutdown: true, ..OpenOptions::default() },
-                now_ms,
-            )?;
-            self.logs.insert(tp.clone(), log);
+    ) -> Result<SharedLog> {
+        if let Some(log) = self.logs.get(tp) {
+            return Ok(log.clone());
         }
-        Ok(self.logs.get_mut(tp).expect("inserted above"))
+        let path: PathBuf = self.root.path().join(tp.dir_name());
+        let storage = DiskStorage::open(path)?;
+        let config = config.unwrap_or_else(|| self.default_config.clone());
+        let options = OpenOptions { clean_shutdown: true, ..OpenOptions::default() };
+        let (log, _) = Log::open(storage, config, options, now_ms)?;
+        let log = Arc::new(Mutex::new(log));
+        self.logs.insert(tp.clone(), log.clone());
+        Ok(log)
     }
 
-    pub fn get(&self, tp: &TopicPartition) -> Option<&Log<DiskStorage>> {
-        self.logs.get(tp)
-    }
-
-    pub fn get_mut(&mut self, tp: &TopicPartition) -> Option<&mut Log<DiskStorage>> {
-        self.logs.get_mut(tp)
+    pub fn get(&self, tp: &TopicPartition) -> Option<SharedLog> {
+        self.logs.get(tp).cloned()
     }
 
     pub fn partitions(&self) -> impl Iterator<Item = &TopicPartition> {
@@ -129,7 +129,7 @@ impl LogManager {
     /// Deletes a partition's log and its directory.
     pub fn delete(&mut self, tp: &TopicPartition) -> Result<()> {
         if let Some(log) = self.logs.remove(tp) {
-            let path = log.storage().path().to_path_buf();
+            let path = lock(&log).storage().path().to_path_buf();
             drop(log);
             std::fs::remove_dir_all(path)?;
             self.checkpoint()?;
@@ -140,9 +140,9 @@ impl LogManager {
     /// Writes both checkpoint files (Kafka does this every
     /// `log.flush.offset.checkpoint.interval.ms`, 60 s).
     pub fn checkpoint(&mut self) -> Result<()> {
-        let points = self.logs.iter().map(|(tp, log)| (tp.clone(), log.recovery_point())).collect();
+        let points = self.logs.iter().map(|(tp, log)| (tp.clone(), lock(log).recovery_point())).collect();
         checkpoint::write(&mut self.root, RECOVERY_POINT_CHECKPOINT, &points)?;
-        let starts = self.logs.iter().map(|(tp, log)| (tp.clone(), log.log_start_offset())).collect();
+        let starts = self.logs.iter().map(|(tp, log)| (tp.clone(), lock(log).log_start_offset())).collect();
         checkpoint::write(&mut self.root, LOG_START_OFFSET_CHECKPOINT, &starts)?;
         Ok(())
     }
@@ -150,7 +150,8 @@ impl LogManager {
     /// Applies the flush-by-time policy and retention to every log, and writes
     /// the checkpoints once `checkpoint_interval_ms` has passed.
     pub fn tick(&mut self, now_ms: i64) -> Result<()> {
-        for log in self.logs.values_mut() {
+        for log in self.logs.values() {
+            let mut log = lock(log);
             log.maybe_flush(now_ms)?;
             log.delete_old_segments(now_ms)?;
         }
@@ -165,12 +166,18 @@ impl LogManager {
     /// Clean shutdown: flush every log, write the checkpoints, and only then the
     /// marker that lets the next start skip recovery.
     pub fn shutdown(mut self) -> Result<()> {
-        for log in self.logs.values_mut() {
-            log.flush()?;
+        for log in self.logs.values() {
+            lock(log).flush()?;
         }
         self.checkpoint()?;
         self.root.write_atomic(CLEAN_SHUTDOWN_FILE, b"")?;
         Ok(())
     }
     // ANCHOR_END: shutdown
+}
+
+/// Locks a log; a poisoned lock means a thread panicked mid-append, and the
+/// log's in-memory state can no longer be trusted.
+pub fn lock(log: &SharedLog) -> std::sync::MutexGuard<'_, Log<DiskStorage>> {
+    log.lock().expect("a thread panicked while holding a log lock")
 }

@@ -1,0 +1,171 @@
+//! Broker configuration: a `server.properties` file with Kafka's own key names,
+//! plus `--override key=value`, as `kafka-server-start.sh` takes them.
+//!
+//! Every key spool does not use is kept and ignored with a warning, so an
+//! existing Kafka properties file loads unchanged.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::log::LogConfig;
+
+/// The broker's settings.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// `node.id`.
+    pub node_id: i32,
+    /// `listeners`: where the broker accepts clients (`PLAINTEXT://host:port`).
+    pub listener: SocketAddr,
+    /// `advertised.listeners`: the host and port clients are told to use.
+    pub advertised_host: String,
+    pub advertised_port: u16,
+    /// `log.dirs` (or `log.dir`): the one log directory.
+    pub log_dir: PathBuf,
+    /// `num.partitions`: partitions of a topic created without a count.
+    pub num_partitions: i32,
+    /// `default.replication.factor`.
+    pub default_replication_factor: i16,
+    /// `auto.create.topics.enable`: Metadata and Produce create unknown topics.
+    pub auto_create_topics: bool,
+    /// `socket.request.max.bytes`: larger request frames close the connection.
+    pub socket_request_max_bytes: usize,
+    /// `message.max.bytes`: the largest record batch a topic accepts.
+    pub message_max_bytes: usize,
+    /// `log.retention.check.interval.ms`: how often retention and flush-by-time run.
+    pub retention_check_interval_ms: u64,
+    /// The `log.*` settings every topic starts from.
+    pub log: LogConfig,
+    /// `log.flush.offset.checkpoint.interval.ms`.
+    pub checkpoint_interval_ms: i64,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            node_id: 1,
+            listener: "127.0.0.1:9092".parse().expect("a valid address"),
+            advertised_host: "127.0.0.1".into(),
+            advertised_port: 9092,
+            log_dir: PathBuf::from("data"),
+            num_partitions: 1,
+            default_replication_factor: 1,
+            auto_create_topics: true,
+            socket_request_max_bytes: 100 * 1024 * 1024,
+            message_max_bytes: 1024 * 1024 + 12,
+            retention_check_interval_ms: 300_000,
+            log: LogConfig::default(),
+            checkpoint_interval_ms: 60_000,
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// Reads a properties file's `key=value` lines (`#` and `!` comments).
+    pub fn parse_properties(text: &str) -> Result<BTreeMap<String, String>, String> {
+        let mut out = BTreeMap::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            let Some((k, v)) = line.split_once(['=', ':']) else {
+                return Err(format!("line {}: expected key=value, got {line:?}", n + 1));
+            };
+            out.insert(k.trim().to_string(), v.trim().to_string());
+        }
+        Ok(out)
+    }
+
+    /// Builds a config from properties; returns it with the keys it ignored.
+    pub fn from_properties(props: &BTreeMap<String, String>) -> Result<(Self, Vec<String>), String> {
+        let mut config = BrokerConfig::default();
+        let mut ignored = Vec::new();
+        // Listeners before advertised listeners, which default to them.
+        let mut advertised = None;
+        for (key, value) in props {
+            if !config.set(key, value, &mut advertised)? {
+                ignored.push(key.clone());
+            }
+        }
+        if let Some((host, port)) = advertised {
+            config.advertised_host = host;
+            config.advertised_port = port;
+        }
+        Ok((config, ignored))
+    }
+
+    fn set(
+        &mut self,
+        key: &str,
+        value: &str,
+        advertised: &mut Option<(String, u16)>,
+    ) -> Result<bool, String> {
+        fn num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, String> {
+            v.parse().map_err(|_| format!("invalid value {v:?} for {key}"))
+        }
+        match key {
+            "node.id" | "broker.id" => self.node_id = num(key, value)?,
+            "listeners" => {
+                let (host, port) = parse_listener(value)?;
+                self.listener = format!("{host}:{port}")
+                    .parse()
+                    .map_err(|_| format!("listeners: {host:?} is not an IP address"))?;
+                self.advertised_host = if host == "0.0.0.0" { "127.0.0.1".into() } else { host };
+                self.advertised_port = port;
+            }
+            "advertised.listeners" => *advertised = Some(parse_listener(value)?),
+            "log.dirs" | "log.dir" => {
+                let first = value.split(',').next().unwrap_or_default().trim();
+                self.log_dir = PathBuf::from(first);
+            }
+            "num.partitions" => self.num_partitions = num(key, value)?,
+            "default.replication.factor" => self.default_replication_factor = num(key, value)?,
+            "auto.create.topics.enable" => self.auto_create_topics = num(key, value)?,
+            "socket.request.max.bytes" => self.socket_request_max_bytes = num(key, value)?,
+            "message.max.bytes" => self.message_max_bytes = num(key, value)?,
+            "log.retention.check.interval.ms" => self.retention_check_interval_ms = num(key, value)?,
+            "log.flush.offset.checkpoint.interval.ms" => self.checkpoint_interval_ms = num(key, value)?,
+            _ => return self.log.set(key, value),
+        }
+        Ok(true)
+    }
+}
+
+/// Parses the first `PLAINTEXT://host:port` of a listener list.
+fn parse_listener(value: &str) -> Result<(String, u16), String> {
+    let first = value.split(',').next().unwrap_or_default().trim();
+    let addr = first.split_once("://").map_or(first, |(_, a)| a);
+    let (host, port) = addr.rsplit_once(':').ok_or_else(|| format!("listener {first:?} has no port"))?;
+    let port = port.parse().map_err(|_| format!("listener {first:?} has a bad port"))?;
+    let host = if host.is_empty() { "0.0.0.0" } else { host };
+    Ok((host.to_string(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kafka's own key names load, unknown keys are reported, not fatal.
+    #[test]
+    fn loads_kafka_keys() {
+        let text = "# comment\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:19092\nlog.dirs=/tmp/x,/tmp/y\n\
+                    num.partitions=4\nlog.segment.bytes=1024\nprocess.roles=broker,controller\n";
+        let props = BrokerConfig::parse_properties(text).unwrap();
+        let (config, ignored) = BrokerConfig::from_properties(&props).unwrap();
+        assert_eq!(config.node_id, 3);
+        assert_eq!(config.listener.port(), 19092);
+        assert_eq!(config.advertised_port, 19092);
+        assert_eq!(config.log_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(config.num_partitions, 4);
+        assert_eq!(config.log.segment_bytes, 1024);
+        assert_eq!(ignored, vec!["process.roles".to_string()]);
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        let props = BrokerConfig::parse_properties("num.partitions=many").unwrap();
+        assert!(BrokerConfig::from_properties(&props).is_err());
+        assert!(BrokerConfig::parse_properties("novalue").is_err());
+    }
+}

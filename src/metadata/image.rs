@@ -1,0 +1,103 @@
+//! The metadata image: what the metadata log says the cluster looks like now.
+//!
+//! Every broker builds it the same way — replay the log from the start, apply
+//! each record — so every broker that has read to the same offset agrees.
+
+use std::collections::BTreeMap;
+
+use uuid::Uuid;
+
+use super::records::{MetadataRecord, RESOURCE_TOPIC};
+
+/// One partition's replicas and leadership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionImage {
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub leader: i32,
+    pub leader_epoch: i32,
+}
+
+/// One topic: its id, partitions and config overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicImage {
+    pub name: String,
+    pub topic_id: Uuid,
+    pub partitions: BTreeMap<i32, PartitionImage>,
+    pub configs: BTreeMap<String, String>,
+}
+
+/// The cluster's topics, as of the last applied record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetadataImage {
+    topics: BTreeMap<String, TopicImage>,
+    names: BTreeMap<Uuid, String>,
+}
+
+impl MetadataImage {
+    /// Applies one record. Records about unknown topics are an error: the log
+    /// is written by the controller in order, so one means a corrupt log.
+    pub fn apply(&mut self, record: &MetadataRecord) -> Result<(), String> {
+        match record {
+            MetadataRecord::Topic { name, topic_id } => {
+                self.names.insert(*topic_id, name.clone());
+                self.topics.insert(
+                    name.clone(),
+                    TopicImage {
+                        name: name.clone(),
+                        topic_id: *topic_id,
+                        partitions: BTreeMap::new(),
+                        configs: BTreeMap::new(),
+                    },
+                );
+            }
+            MetadataRecord::Partition {
+                partition_id, topic_id, replicas, isr, leader, leader_epoch, ..
+            } => {
+                let topic = self.topic_by_id_mut(topic_id)?;
+                let partition = PartitionImage {
+                    replicas: replicas.clone(),
+                    isr: isr.clone(),
+                    leader: *leader,
+                    leader_epoch: *leader_epoch,
+                };
+                topic.partitions.insert(*partition_id, partition);
+            }
+            MetadataRecord::Config { resource_type, resource_name, name, value } => {
+                if *resource_type != RESOURCE_TOPIC {
+                    return Ok(()); // broker configs: not kept in the image yet
+                }
+                let topic = self
+                    .topics
+                    .get_mut(resource_name)
+                    .ok_or_else(|| format!("config for unknown topic {resource_name}"))?;
+                match value {
+                    Some(v) => topic.configs.insert(name.clone(), v.clone()),
+                    None => topic.configs.remove(name),
+                };
+            }
+            MetadataRecord::RemoveTopic { topic_id } => {
+                let name = self.names.remove(topic_id).ok_or("removal of an unknown topic id")?;
+                self.topics.remove(&name);
+            }
+        }
+        Ok(())
+    }
+
+    fn topic_by_id_mut(&mut self, id: &Uuid) -> Result<&mut TopicImage, String> {
+        let name = self.names.get(id).ok_or_else(|| format!("partition of unknown topic id {id}"))?;
+        Ok(self.topics.get_mut(name).expect("names and topics agree"))
+    }
+
+    pub fn topic(&self, name: &str) -> Option<&TopicImage> {
+        self.topics.get(name)
+    }
+
+    pub fn topic_by_id(&self, id: &Uuid) -> Option<&TopicImage> {
+        self.names.get(id).and_then(|n| self.topics.get(n))
+    }
+
+    pub fn topics(&self) -> impl Iterator<Item = &TopicImage> {
+        self.topics.values()
+    }
+}
