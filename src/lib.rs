@@ -5,14 +5,17 @@
 //! | chapter | module |
 //! |---|---|
 //! | 1 the log | [`log`] |
+//! | 2 the wire | [`wire`], [`broker`], [`metadata`], [`config`] |
 //! | tools (`spool dump-log`) | [`tools`] |
 //!
 //! Protocol cores are sans-IO state machines; the models in `models/` check the
 //! same code with stateright. Shared-memory structures are checked with loom
 //! through the [`sync`] shim.
 
+pub mod broker;
 pub mod config;
 pub mod log;
 pub mod metadata;
 pub mod sync;
 pub mod tools;
+pub mod wire;

@@ -1,21 +1,36 @@
-//! The `spool` command: the broker (from chapter 2) and its tools.
+//! The `spool` command: the broker, and tools in the spirit of Kafka's scripts.
+//!
+//! `spool` with no arguments is `spool serve`: a single-node broker on
+//! 127.0.0.1:9092 with its data in `./data`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use spool::broker::Broker;
+use spool::config::BrokerConfig;
 use spool::tools::dump_log::{dump_file, DumpOptions};
 
 #[derive(Parser)]
 #[command(name = "spool", version, about = "Apache Kafka's design rebuilt in Rust, chapter by chapter")]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a single-node broker (the default), as kafka-server-start.sh does.
+    Serve {
+        /// A server.properties file, with Kafka's key names.
+        properties: Option<PathBuf>,
+        /// Override one setting: --override key=value (repeatable).
+        #[arg(long = "override", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
     /// Print segment, index and time index files as kafka-dump-log.sh does.
     DumpLog {
         /// The .log, .index or .timeindex files to dump.
@@ -32,7 +47,14 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    match cli.command.unwrap_or(Command::Serve { properties: None, overrides: Vec::new() }) {
+        Command::Serve { properties, overrides } => match serve(properties, overrides) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::DumpLog { files, deep_iteration, print_data_log } => {
             let options = DumpOptions { deep_iteration, print_data_log };
             let mut failed = false;
@@ -50,5 +72,73 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
+    }
+}
+
+fn serve(properties: Option<PathBuf>, overrides: Vec<String>) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let mut props = match &properties {
+        Some(path) => BrokerConfig::parse_properties(&std::fs::read_to_string(path)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        None => Default::default(),
+    };
+    for o in overrides {
+        let (k, v) =
+            o.split_once('=').ok_or_else(|| anyhow::anyhow!("--override {o:?}: expected key=value"))?;
+        props.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    let (config, ignored) = BrokerConfig::from_properties(&props).map_err(anyhow::Error::msg)?;
+    for key in ignored {
+        tracing::warn!(key, "ignoring a setting spool does not use");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listener).await?;
+        let broker =
+            Arc::new(tokio::task::block_in_place(|| Broker::open(config)).map_err(anyhow::Error::msg)?);
+        tracing::info!(
+            "listening on {} (node {}, cluster {}, log.dirs {})",
+            listener.local_addr()?,
+            broker.config.node_id,
+            broker.cluster_id,
+            broker.config.log_dir.display()
+        );
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let ticker = {
+            let broker = broker.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    every.tick().await;
+                    let broker = broker.clone();
+                    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || broker.tick()).await {
+                        tracing::error!(error = %e, "log maintenance failed");
+                    }
+                }
+            })
+        };
+        let server = tokio::spawn(spool::wire::server::serve(broker.clone(), listener, stopped));
+        wait_for_signal().await?;
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+        let _ = server.await;
+        ticker.abort();
+        tokio::task::block_in_place(|| broker.shutdown())?;
+        tracing::info!("shut down cleanly");
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
     }
 }

@@ -118,6 +118,15 @@ impl LogManager {
         Ok(log)
     }
 
+    /// Removes `tp` from the manager and hands its log over whole: its owner
+    /// now flushes it, and the manager's checkpoints leave it out (so an unclean
+    /// stop rescans it from its start).
+    pub fn take(&mut self, tp: &TopicPartition) -> Option<Log<DiskStorage>> {
+        let shared = self.logs.remove(tp)?;
+        let log = Arc::try_unwrap(shared).expect("no other handle to a log being taken");
+        Some(log.into_inner().expect("log lock poisoned"))
+    }
+
     pub fn get(&self, tp: &TopicPartition) -> Option<SharedLog> {
         self.logs.get(tp).cloned()
     }
@@ -165,7 +174,7 @@ impl LogManager {
     // ANCHOR: shutdown
     /// Clean shutdown: flush every log, write the checkpoints, and only then the
     /// marker that lets the next start skip recovery.
-    pub fn shutdown(mut self) -> Result<()> {
+    pub fn shutdown(&mut self) -> Result<()> {
         for log in self.logs.values() {
             lock(log).flush()?;
         }

@@ -73,6 +73,11 @@ impl MetadataLog {
         Ok(())
     }
 
+    /// Flushes the metadata log (every commit already did; this is for shutdown).
+    pub fn flush(&mut self) -> Result<(), LogError> {
+        self.log.flush()
+    }
+
     pub fn image(&self) -> &MetadataImage {
         &self.image
     }

@@ -1,0 +1,305 @@
+//! The administrative APIs: ApiVersions, Metadata, CreateTopics, DeleteTopics,
+//! DescribeConfigs, DescribeCluster and InitProducerId.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult,
+};
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{
+    ApiVersionsResponse, BrokerId, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
+    DeleteTopicsResponse, DescribeClusterRequest, DescribeClusterResponse, DescribeConfigsRequest,
+    DescribeConfigsResponse, InitProducerIdRequest, InitProducerIdResponse, MetadataRequest,
+    MetadataResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+
+use super::topics::TOPIC_CONFIG_KEYS;
+use super::Broker;
+use crate::metadata::TopicImage;
+use crate::wire::codec::SUPPORTED;
+
+fn str(s: impl Into<String>) -> StrBytes {
+    StrBytes::from_string(s.into())
+}
+
+/// ApiVersions: every API spool implements, with exactly the versions it speaks.
+/// `error` is set when answering a version spool does not know (with a v0 body).
+pub fn api_versions(error: Option<ResponseError>) -> ApiVersionsResponse {
+    let api_keys = SUPPORTED
+        .iter()
+        .map(|&(key, min, max)| {
+            ApiVersion::default().with_api_key(key as i16).with_min_version(min).with_max_version(max)
+        })
+        .collect();
+    ApiVersionsResponse::default().with_error_code(error.map_or(0, |e| e.code())).with_api_keys(api_keys)
+}
+
+impl Broker {
+    // ANCHOR: metadata
+    /// Metadata: this broker, and the requested topics (all when the list is
+    /// null). Unknown topics are created when both the broker
+    /// (`auto.create.topics.enable`) and the client allow it.
+    pub fn metadata(&self, request: MetadataRequest, version: i16) -> MetadataResponse {
+        let auto_create =
+            self.config.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
+        let names: Option<Vec<String>> = request
+            .topics
+            .map(|topics| topics.into_iter().filter_map(|t| t.name.map(|n| n.0.to_string())).collect());
+        let mut topics = Vec::new();
+        match names {
+            None => {
+                let controller = self.lock_controller();
+                topics.extend(controller.metadata.image().topics().map(|t| self.topic_metadata(t)));
+            }
+            Some(names) => {
+                for name in names {
+                    topics.push(self.metadata_for(&name, auto_create));
+                }
+            }
+        }
+        let broker = MetadataResponseBroker::default()
+            .with_node_id(BrokerId(self.config.node_id))
+            .with_host(str(self.config.advertised_host.clone()))
+            .with_port(i32::from(self.config.advertised_port));
+        MetadataResponse::default()
+            .with_brokers(vec![broker])
+            .with_cluster_id(Some(str(self.cluster_id.clone())))
+            .with_controller_id(BrokerId(self.config.node_id))
+            .with_topics(topics)
+    }
+    // ANCHOR_END: metadata
+
+    fn metadata_for(&self, name: &str, auto_create: bool) -> MetadataResponseTopic {
+        let existing = self.lock_controller().metadata.image().topic(name).cloned();
+        if let Some(topic) = existing {
+            return self.topic_metadata(&topic);
+        }
+        let error = if !auto_create {
+            ResponseError::UnknownTopicOrPartition
+        } else {
+            match self.create_topic(name, -1, -1, &BTreeMap::new(), false) {
+                // Kafka answers LEADER_NOT_AVAILABLE for a topic it just created;
+                // spool's partitions are ready at once.
+                Ok(_) => match self.lock_controller().metadata.image().topic(name) {
+                    Some(topic) => return self.topic_metadata(topic),
+                    None => ResponseError::UnknownTopicOrPartition,
+                },
+                Err(e) if e.code == ResponseError::TopicAlreadyExists => {
+                    return self.metadata_for(name, false);
+                }
+                Err(e) => e.code,
+            }
+        };
+        MetadataResponseTopic::default().with_name(Some(TopicName(str(name)))).with_error_code(error.code())
+    }
+
+    fn topic_metadata(&self, topic: &TopicImage) -> MetadataResponseTopic {
+        let partitions = topic
+            .partitions
+            .iter()
+            .map(|(&p, image)| {
+                MetadataResponsePartition::default()
+                    .with_partition_index(p)
+                    .with_leader_id(BrokerId(image.leader))
+                    .with_leader_epoch(image.leader_epoch)
+                    .with_replica_nodes(image.replicas.iter().map(|&r| BrokerId(r)).collect())
+                    .with_isr_nodes(image.isr.iter().map(|&r| BrokerId(r)).collect())
+            })
+            .collect();
+        MetadataResponseTopic::default()
+            .with_name(Some(TopicName(str(topic.name.clone()))))
+            .with_topic_id(topic.topic_id)
+            .with_partitions(partitions)
+    }
+
+    /// CreateTopics, one result per topic.
+    pub fn create_topics(&self, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
+        let topics = request
+            .topics
+            .into_iter()
+            .map(|topic| {
+                let name = topic.name.0.to_string();
+                let configs: BTreeMap<String, String> = topic
+                    .configs
+                    .iter()
+                    .filter_map(|c| Some((c.name.to_string(), c.value.as_ref()?.to_string())))
+                    .collect();
+                let result = if !topic.assignments.is_empty() {
+                    Err(super::topics::TopicError {
+                        code: ResponseError::InvalidReplicaAssignment,
+                        message: "manual replica assignment needs several brokers (chapter 6)".into(),
+                    })
+                } else {
+                    self.create_topic(
+                        &name,
+                        topic.num_partitions,
+                        topic.replication_factor,
+                        &configs,
+                        request.validate_only,
+                    )
+                };
+                let mut out = CreatableTopicResult::default().with_name(topic.name);
+                match result {
+                    Ok((id, partitions, rf)) => {
+                        if version >= 5 {
+                            out = out.with_num_partitions(partitions).with_replication_factor(rf);
+                        }
+                        if version >= 7 {
+                            out = out.with_topic_id(id);
+                        }
+                    }
+                    Err(e) => {
+                        out = out.with_error_code(e.code.code()).with_error_message(Some(str(e.message)));
+                    }
+                }
+                out
+            })
+            .collect();
+        CreateTopicsResponse::default().with_topics(topics)
+    }
+
+    /// DeleteTopics, by name (spool does not accept topic ids here).
+    pub fn delete_topics(&self, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
+        let names: Vec<TopicName> = request
+            .topic_names
+            .into_iter()
+            .chain(request.topics.into_iter().filter_map(|t| t.name))
+            .collect();
+        let responses = names
+            .into_iter()
+            .map(|name| {
+                let result = DeletableTopicResult::default().with_name(Some(name.clone()));
+                match self.delete_topic(&name.0) {
+                    Ok(_) => result,
+                    Err(e) => result.with_error_code(e.code.code()).with_error_message(Some(str(e.message))),
+                }
+            })
+            .collect();
+        DeleteTopicsResponse::default().with_responses(responses)
+    }
+
+    /// DescribeConfigs for topics (type 2) and this broker (type 4).
+    pub fn describe_configs(&self, request: DescribeConfigsRequest) -> DescribeConfigsResponse {
+        let results = request
+            .resources
+            .into_iter()
+            .map(|resource| {
+                let wanted = resource
+                    .configuration_keys
+                    .map(|keys| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>());
+                let mut result = DescribeConfigsResult::default()
+                    .with_resource_type(resource.resource_type)
+                    .with_resource_name(resource.resource_name.clone());
+                let entries = match resource.resource_type {
+                    2 => match self.lock_controller().metadata.image().topic(&resource.resource_name) {
+                        Some(topic) => Ok(self.topic_config_entries(topic)),
+                        None => Err(ResponseError::UnknownTopicOrPartition),
+                    },
+                    4 => Ok(self.broker_config_entries()),
+                    _ => Err(ResponseError::InvalidRequest),
+                };
+                match entries {
+                    Ok(entries) => {
+                        let configs = entries
+                            .into_iter()
+                            .filter(|(k, _, _)| wanted.as_ref().is_none_or(|w| w.contains(k)))
+                            .map(|(name, value, source)| {
+                                DescribeConfigsResourceResult::default()
+                                    .with_name(str(name))
+                                    .with_value(Some(str(value)))
+                                    .with_config_source(source)
+                                    .with_read_only(resource.resource_type == 4)
+                            })
+                            .collect();
+                        result = result.with_configs(configs);
+                    }
+                    Err(e) => result = result.with_error_code(e.code()),
+                }
+                result
+            })
+            .collect();
+        DescribeConfigsResponse::default().with_results(results)
+    }
+
+    /// A topic's configs: (name, value, source) where source is 1 for a topic
+    /// override (`DYNAMIC_TOPIC_CONFIG`) and 5 for the default (`DEFAULT_CONFIG`).
+    fn topic_config_entries(&self, topic: &TopicImage) -> Vec<(String, String, i8)> {
+        let log = self.topic_log_config(&topic.configs);
+        let defaults: BTreeMap<&str, String> = [
+            ("segment.bytes", log.segment_bytes.to_string()),
+            ("segment.ms", log.segment_ms.to_string()),
+            ("segment.index.bytes", log.segment_index_bytes.to_string()),
+            ("index.interval.bytes", log.index_interval_bytes.to_string()),
+            ("retention.ms", log.retention_ms.to_string()),
+            ("retention.bytes", log.retention_bytes.to_string()),
+            ("flush.messages", log.flush_interval_messages.min(i64::MAX as u64).to_string()),
+            ("flush.ms", log.flush_interval_ms.to_string()),
+            ("message.timestamp.type", log.timestamp_type.name().to_string()),
+            ("max.message.bytes", self.config.message_max_bytes.to_string()),
+            ("compression.type", "producer".to_string()),
+            ("cleanup.policy", "delete".to_string()),
+            ("min.insync.replicas", "1".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        TOPIC_CONFIG_KEYS
+            .iter()
+            .filter_map(|&key| match topic.configs.get(key) {
+                Some(v) => Some((key.to_string(), v.clone(), 1)),
+                None => defaults.get(key).map(|v| (key.to_string(), v.clone(), 5)),
+            })
+            .collect()
+    }
+
+    fn broker_config_entries(&self) -> Vec<(String, String, i8)> {
+        let c = &self.config;
+        [
+            ("node.id", c.node_id.to_string()),
+            ("log.dirs", c.log_dir.display().to_string()),
+            ("num.partitions", c.num_partitions.to_string()),
+            ("default.replication.factor", c.default_replication_factor.to_string()),
+            ("auto.create.topics.enable", c.auto_create_topics.to_string()),
+            ("message.max.bytes", c.message_max_bytes.to_string()),
+            ("socket.request.max.bytes", c.socket_request_max_bytes.to_string()),
+            ("log.segment.bytes", c.log.segment_bytes.to_string()),
+            ("log.retention.ms", c.log.retention_ms.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v, 4)) // STATIC_BROKER_CONFIG
+        .collect()
+    }
+
+    /// DescribeCluster: one broker, which is also the controller.
+    pub fn describe_cluster(&self, _request: DescribeClusterRequest) -> DescribeClusterResponse {
+        let broker = DescribeClusterBroker::default()
+            .with_broker_id(BrokerId(self.config.node_id))
+            .with_host(str(self.config.advertised_host.clone()))
+            .with_port(i32::from(self.config.advertised_port));
+        DescribeClusterResponse::default()
+            .with_cluster_id(str(self.cluster_id.clone()))
+            .with_controller_id(BrokerId(self.config.node_id))
+            .with_brokers(vec![broker])
+    }
+
+    /// InitProducerId for idempotent producers: a fresh producer id, epoch 0.
+    /// Sequence numbers are not checked yet (chapter 8); transactional ids are
+    /// refused (chapter 9).
+    pub fn init_producer_id(&self, request: InitProducerIdRequest) -> InitProducerIdResponse {
+        if request.transactional_id.is_some() {
+            tracing::warn!("InitProducerId with a transactional id: transactions arrive in chapter 9");
+            return InitProducerIdResponse::default().with_error_code(ResponseError::InvalidRequest.code());
+        }
+        InitProducerIdResponse::default()
+            .with_producer_id(kafka_protocol::messages::ProducerId(self.allocate_producer_id()))
+            .with_producer_epoch(0)
+    }
+}

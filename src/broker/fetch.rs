@@ -1,0 +1,157 @@
+//! Fetch, with long polling, and ListOffsets.
+//!
+//! A consumer's fetch names partitions and offsets and says how long it is
+//! willing to wait (`max_wait_ms`) for how much (`min_bytes`). The broker reads
+//! what is there; if that is less than `min_bytes`, it parks the fetch until an
+//! append wakes it or the wait runs out, then reads again. That is long polling:
+//! an idle consumer costs one request per `max_wait_ms`, not a busy loop, and a
+//! record reaches a waiting consumer as soon as it is appended.
+//!
+//! Sizes: each partition gets at most its `partition_max_bytes`, the response at
+//! most `max_bytes`, except that the first partition with data always returns at
+//! least one whole batch, however large (KIP-74), so a consumer never stalls on a
+//! batch bigger than its limits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse};
+use kafka_protocol::ResponseError;
+
+use super::Broker;
+use crate::log::checkpoint::TopicPartition;
+use crate::log::manager::lock;
+use crate::log::{LogError, ReadOptions};
+
+/// `ListOffsets` timestamps with special meanings.
+const LATEST: i64 = -1;
+const EARLIEST: i64 = -2;
+
+impl Broker {
+    // ANCHOR: fetch
+    /// Reads now; if fewer than `min_bytes` came back and nothing failed, waits
+    /// for an append (or the deadline) and reads again.
+    pub async fn fetch(self: &Arc<Self>, request: FetchRequest, version: i16) -> FetchResponse {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
+        loop {
+            // Read the generation *before* the logs: see `notify`.
+            let generation = self.notifier.generation();
+            let (response, bytes, errors) = self.read_fetch(&request, version);
+            let waited_enough = tokio::time::Instant::now() >= deadline;
+            if bytes >= request.min_bytes.max(0) as usize || errors || waited_enough {
+                return response;
+            }
+            if tokio::time::timeout_at(deadline, self.notifier.wait_past(generation)).await.is_err() {
+                // Deadline reached: answer with what there is (perhaps nothing).
+                return self.read_fetch(&request, version).0;
+            }
+        }
+    }
+    // ANCHOR_END: fetch
+
+    /// One pass over the requested partitions: the response, its record bytes,
+    /// and whether any partition had an error.
+    fn read_fetch(&self, request: &FetchRequest, version: i16) -> (FetchResponse, usize, bool) {
+        let mut budget = request.max_bytes.max(0) as usize;
+        let mut total = 0;
+        let mut errors = false;
+        let mut topics = Vec::new();
+        for topic in &request.topics {
+            let mut partitions = Vec::new();
+            for p in &topic.partitions {
+                let tp = TopicPartition::new(topic.topic.0.to_string(), p.partition);
+                let max_bytes = (p.partition_max_bytes.max(0) as usize).min(budget) as u32;
+                let data = self.read_partition(&tp, p.fetch_offset, max_bytes, total == 0);
+                let len = data.records.as_ref().map_or(0, |r| r.len());
+                errors |= data.error_code != 0;
+                budget = budget.saturating_sub(len);
+                total += len;
+                partitions.push(data);
+            }
+            let mut response =
+                FetchableTopicResponse::default().with_topic(topic.topic.clone()).with_partitions(partitions);
+            if version >= 13 {
+                response = response.with_topic_id(topic.topic_id);
+            }
+            topics.push(response);
+        }
+        (FetchResponse::default().with_responses(topics), total, errors)
+    }
+
+    fn read_partition(&self, tp: &TopicPartition, offset: i64, max_bytes: u32, first: bool) -> PartitionData {
+        let data = PartitionData::default()
+            .with_partition_index(tp.partition)
+            .with_aborted_transactions(Some(vec![]));
+        let Some(partition) = self.partition(tp) else {
+            return data.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+        };
+        // The log lock covers only finding the region; the copy happens after.
+        let (region, log_start, end) = {
+            let log = lock(&partition.log);
+            let options = ReadOptions { max_bytes, max_offset: None, min_one_batch: first };
+            (log.read_with(offset, options), log.log_start_offset(), log.log_end_offset())
+        };
+        // One broker: the high watermark and last stable offset are the log end.
+        let data =
+            data.with_high_watermark(end).with_last_stable_offset(end).with_log_start_offset(log_start);
+        match region.and_then(|r| r.map(|r| r.read_bytes().map_err(LogError::Io)).transpose()) {
+            Ok(Some(bytes)) => data.with_records(Some(bytes)),
+            Ok(None) => data.with_records(Some(Default::default())),
+            Err(LogError::OffsetOutOfRange { .. }) => {
+                data.with_error_code(ResponseError::OffsetOutOfRange.code())
+            }
+            Err(e) => {
+                tracing::error!(%tp, error = %e, "fetch read failed");
+                data.with_error_code(ResponseError::KafkaStorageError.code())
+            }
+        }
+    }
+
+    /// ListOffsets: earliest (-2), latest (-1), or the first offset at or after a
+    /// timestamp, found through the time index.
+    pub fn list_offsets(&self, request: ListOffsetsRequest) -> ListOffsetsResponse {
+        let topics = request
+            .topics
+            .into_iter()
+            .map(|topic| {
+                let partitions = topic
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let tp = TopicPartition::new(topic.name.0.to_string(), p.partition_index);
+                        let response =
+                            ListOffsetsPartitionResponse::default().with_partition_index(p.partition_index);
+                        match self.offset_for(&tp, p.timestamp) {
+                            Ok((timestamp, offset)) => response.with_timestamp(timestamp).with_offset(offset),
+                            Err(code) => response.with_error_code(code.code()),
+                        }
+                    })
+                    .collect();
+                ListOffsetsTopicResponse::default().with_name(topic.name).with_partitions(partitions)
+            })
+            .collect();
+        ListOffsetsResponse::default().with_topics(topics)
+    }
+
+    fn offset_for(&self, tp: &TopicPartition, timestamp: i64) -> Result<(i64, i64), ResponseError> {
+        let partition = self.partition(tp).ok_or(ResponseError::UnknownTopicOrPartition)?;
+        let log = lock(&partition.log);
+        match timestamp {
+            LATEST => Ok((-1, log.log_end_offset())),
+            EARLIEST => Ok((-1, log.log_start_offset())),
+            t if t >= 0 => match log.offset_for_timestamp(t) {
+                Ok(Some((ts, offset))) => Ok((ts, offset)),
+                Ok(None) => Ok((-1, -1)),
+                Err(e) => {
+                    tracing::error!(%tp, error = %e, "timestamp lookup failed");
+                    Err(ResponseError::KafkaStorageError)
+                }
+            },
+            _ => Err(ResponseError::UnsupportedVersion),
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Chapter 2 — the broker: the log of chapter 1 behind Kafka's wire protocol.
+//!
+//! A request's path through spool:
+//!
+//! ```text
+//!  client ──TCP──▶ wire::server (one task per connection: frames in order)
+//!                     │ wire::codec::decode_request
+//!                     ▼
+//!                  Broker::handle ──▶ admin.rs    ApiVersions, Metadata, CreateTopics,
+//!                     │                           DeleteTopics, DescribeConfigs, …
+//!                     │           ──▶ produce.rs  validate, append, wake fetches
+//!                     │           ──▶ fetch.rs    read regions, long-poll, ListOffsets
+//!                     ▼
+//!                  wire::codec::encode_response ──TCP──▶ client
+//! ```
+//!
+//! The broker owns three things: the metadata log and its image (which topics
+//! exist, [`crate::metadata`]), the partition logs ([`crate::log::LogManager`]),
+//! and the [`notify::AppendNotifier`] that wakes long-polling fetches.
+//!
+//! Locks, always taken in this order: `controller` (topic changes), then
+//! `partitions` (the map), then one partition's log. Produce and Fetch never
+//! take `controller`.
+//!
+//! Simplifications (each a later chapter): one node, so every partition's
+//! leader is this broker, its ISR is itself, and the high watermark is the log
+//! end offset (chapter 6); no consumer groups (chapter 5); producer ids are
+//! handed out but sequences are not checked (chapter 8); no transactions
+//! (chapter 9); record bytes are copied into fetch responses (chapter 3 sends
+//! them with `sendfile`).
+
+pub mod admin;
+pub mod fetch;
+pub mod meta_properties;
+pub mod notify;
+pub mod produce;
+pub mod topics;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use kafka_protocol::messages::{RequestKind, ResponseKind};
+use uuid::Uuid;
+
+use crate::config::BrokerConfig;
+use crate::log::checkpoint::TopicPartition;
+use crate::log::manager::SharedLog;
+use crate::log::{LogConfig, LogError, LogManager};
+use crate::metadata::{MetadataLog, METADATA_TOPIC};
+use crate::wire::codec::Request;
+
+/// One partition this broker leads.
+#[derive(Debug)]
+pub struct Partition {
+    pub log: SharedLog,
+    pub topic_id: Uuid,
+    pub leader_epoch: i32,
+    /// `max.message.bytes` of its topic.
+    pub max_message_bytes: usize,
+}
+
+/// What `controller` guards: the metadata quorum and the log manager.
+#[derive(Debug)]
+pub struct Controller {
+    pub metadata: MetadataLog,
+    pub logs: LogManager,
+}
+
+/// A running single-node broker.
+#[derive(Debug)]
+pub struct Broker {
+    pub config: BrokerConfig,
+    pub cluster_id: String,
+    controller: Mutex<Controller>,
+    partitions: RwLock<BTreeMap<TopicPartition, Arc<Partition>>>,
+    pub notifier: notify::AppendNotifier,
+    next_producer_id: AtomicI64,
+    shutting_down: AtomicBool,
+    /// Durable mode's group commits, one per partition.
+    group_commits: Mutex<BTreeMap<TopicPartition, Arc<crate::log::GroupCommit>>>,
+}
+
+/// The broker's clock, in Kafka's unit.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Broker {
+    /// Opens the log directory (recovering it if the last stop was unclean),
+    /// replays the metadata log, and opens a log for every partition it names.
+    pub fn open(config: BrokerConfig) -> Result<Self, String> {
+        std::fs::create_dir_all(&config.log_dir)
+            .map_err(|e| format!("cannot create log.dirs {}: {e}", config.log_dir.display()))?;
+        let meta = meta_properties::load_or_create(&config.log_dir, config.node_id)?;
+        let now = now_ms();
+        let (mut logs, reports) =
+            LogManager::open(&config.log_dir, config.log.clone(), now).map_err(|e| e.to_string())?;
+        logs.checkpoint_interval_ms = config.checkpoint_interval_ms;
+        for (tp, report) in &reports {
+            if report.segments_recovered > 0 {
+                tracing::info!(%tp, ?report, "recovered log");
+            }
+        }
+        let metadata_tp = TopicPartition::new(METADATA_TOPIC, 0);
+        logs.get_or_create(&metadata_tp, None, now).map_err(|e| e.to_string())?;
+        // The metadata log belongs to the quorum, not to the partition map: take
+        // it out of the manager and keep it behind the controller lock.
+        let metadata_log = logs.take(&metadata_tp).expect("created above");
+        let metadata = MetadataLog::load(metadata_log).map_err(|e| format!("metadata log: {e}"))?;
+        let broker = Broker {
+            cluster_id: meta.cluster_id,
+            controller: Mutex::new(Controller { metadata, logs }),
+            partitions: RwLock::new(BTreeMap::new()),
+            notifier: notify::AppendNotifier::new(),
+            next_producer_id: AtomicI64::new(now * 1000),
+            shutting_down: AtomicBool::new(false),
+            group_commits: Mutex::new(BTreeMap::new()),
+            config,
+        };
+        broker.sync_partitions(now).map_err(|e| e.to_string())?;
+        Ok(broker)
+    }
+
+    /// Makes the partition map match the metadata image: opens logs for new
+    /// partitions and drops deleted ones.
+    fn sync_partitions(&self, now: i64) -> Result<(), LogError> {
+        let mut controller = self.lock_controller();
+        let Controller { metadata, logs } = &mut *controller;
+        let mut map = BTreeMap::new();
+        for topic in metadata.image().topics() {
+            let config = self.topic_log_config(&topic.configs);
+            let max_message_bytes = topic
+                .configs
+                .get("max.message.bytes")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(self.config.message_max_bytes);
+            for (&p, image) in &topic.partitions {
+                let tp = TopicPartition::new(topic.name.clone(), p);
+                let log = logs.get_or_create(&tp, Some(config.clone()), now)?;
+                let partition = Partition {
+                    log,
+                    topic_id: topic.topic_id,
+                    leader_epoch: image.leader_epoch,
+                    max_message_bytes,
+                };
+                map.insert(tp, Arc::new(partition));
+            }
+        }
+        *self.partitions.write().expect("partition map poisoned") = map;
+        Ok(())
+    }
+
+    /// The log config of a topic: the broker's `log.*` settings with the topic's overrides.
+    pub fn topic_log_config(&self, overrides: &BTreeMap<String, String>) -> LogConfig {
+        let mut config = self.config.log.clone();
+        for (k, v) in overrides {
+            // Validated when the topic was created; a stale key is ignored.
+            let _ = config.set(k, v);
+        }
+        config
+    }
+
+    pub fn lock_controller(&self) -> std::sync::MutexGuard<'_, Controller> {
+        self.controller.lock().expect("controller lock poisoned")
+    }
+
+    pub fn partition(&self, tp: &TopicPartition) -> Option<Arc<Partition>> {
+        self.partitions.read().expect("partition map poisoned").get(tp).cloned()
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
+    pub fn allocate_producer_id(&self) -> i64 {
+        self.next_producer_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    // ANCHOR: handle
+    /// Answers one request. `None` means no response is sent: a produce with
+    /// `acks=0`, whose client does not read one.
+    pub async fn handle(self: &Arc<Self>, request: Request) -> Option<ResponseKind> {
+        let (api_key, version) = (request.api_key, request.header.request_api_version);
+        Some(match request.body {
+            RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(admin::api_versions(None)),
+            RequestKind::Metadata(r) => ResponseKind::Metadata(self.metadata(r, version)),
+            RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(self.create_topics(r, version)),
+            RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(self.delete_topics(r)),
+            RequestKind::DescribeConfigs(r) => ResponseKind::DescribeConfigs(self.describe_configs(r)),
+            RequestKind::DescribeCluster(r) => ResponseKind::DescribeCluster(self.describe_cluster(r)),
+            RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(self.init_producer_id(r)),
+            RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(self.list_offsets(r)),
+            RequestKind::Produce(r) => return self.produce(r).await.map(ResponseKind::Produce),
+            RequestKind::Fetch(r) => ResponseKind::Fetch(self.fetch(r, version).await),
+            // decode_request lets through only the APIs in SUPPORTED.
+            _ => unreachable!("{api_key:?} passed the version check but has no handler"),
+        })
+    }
+    // ANCHOR_END: handle
+
+    /// Clean shutdown: refuse new appends, flush every log, write the checkpoints
+    /// and, last, the clean-shutdown marker.
+    pub fn shutdown(&self) -> Result<(), LogError> {
+        self.shutting_down.store(true, Ordering::Release);
+        let mut controller = self.lock_controller();
+        controller.metadata.flush()?;
+        controller.logs.shutdown()
+    }
+
+    /// Flush-by-time, retention and checkpoints: run every
+    /// `log.retention.check.interval.ms` by the server.
+    pub fn tick(&self) -> Result<(), LogError> {
+        self.lock_controller().logs.tick(now_ms())
+    }
+}

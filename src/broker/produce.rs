@@ -1,0 +1,117 @@
+//! Produce: validate each partition's batches, append them, wake the fetches
+//! waiting for them.
+//!
+//! With one broker, `acks=1` and `acks=-1` mean the same thing — the leader is
+//! the whole ISR (chapter 6 makes them differ). `acks=0` gets no response at all:
+//! the client does not wait for one.
+
+use bytes::BytesMut;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+use std::sync::Arc;
+
+use super::{now_ms, Broker};
+use crate::log::checkpoint::TopicPartition;
+use crate::log::manager::lock;
+use crate::log::{GroupCommit, LogError};
+
+impl Broker {
+    // ANCHOR: produce
+    /// Appends every partition's records; `None` for `acks=0`.
+    pub async fn produce(self: &Arc<Self>, request: ProduceRequest) -> Option<ProduceResponse> {
+        let acks = request.acks;
+        let mut responses = Vec::new();
+        for topic in request.topic_data {
+            let mut partitions = Vec::new();
+            for data in topic.partition_data {
+                let tp = TopicPartition::new(topic.name.0.to_string(), data.index);
+                let result = match data.records {
+                    Some(records) => self.append(&tp, BytesMut::from(&records[..])).await,
+                    None => Err((ResponseError::CorruptMessage, "no records".to_string())),
+                };
+                let response = PartitionProduceResponse::default().with_index(data.index);
+                partitions.push(match result {
+                    Ok((base_offset, log_append_time, log_start_offset)) => response
+                        .with_base_offset(base_offset)
+                        .with_log_append_time_ms(log_append_time)
+                        .with_log_start_offset(log_start_offset),
+                    Err((code, message)) => {
+                        tracing::debug!(%tp, ?code, message, "produce failed");
+                        response
+                            .with_error_code(code.code())
+                            .with_base_offset(-1)
+                            .with_error_message(Some(StrBytes::from_string(message)))
+                    }
+                });
+            }
+            responses.push(
+                TopicProduceResponse::default().with_name(topic.name).with_partition_responses(partitions),
+            );
+        }
+        (acks != 0).then(|| ProduceResponse::default().with_responses(responses))
+    }
+
+    /// Appends one partition's batches: (base offset, log append time, log start offset).
+    async fn append(
+        self: &Arc<Self>,
+        tp: &TopicPartition,
+        records: BytesMut,
+    ) -> Result<(i64, i64, i64), (ResponseError, String)> {
+        if self.is_shutting_down() {
+            return Err((ResponseError::NotLeaderOrFollower, "broker is shutting down".into()));
+        }
+        let Some(partition) = self.partition(tp) else {
+            return Err((ResponseError::UnknownTopicOrPartition, format!("no partition {tp}")));
+        };
+        check_batch_sizes(&records, partition.max_message_bytes)?;
+        let durable = lock(&partition.log).config().flush_before_ack;
+        let info = if durable {
+            // Group commit waits for an fsync: a blocking wait, off the async threads.
+            let (log, epoch) = (partition.log.clone(), partition.leader_epoch);
+            let commit = self.group_commit(tp);
+            tokio::task::spawn_blocking(move || commit.append(&log, records, epoch, now_ms()))
+                .await
+                .map_err(|e| (ResponseError::UnknownServerError, e.to_string()))?
+        } else {
+            lock(&partition.log).append(records, partition.leader_epoch, now_ms())
+        }
+        .map_err(log_error)?;
+        self.notifier.notify();
+        let log_start = lock(&partition.log).log_start_offset();
+        Ok((info.first_offset, info.log_append_time, log_start))
+    }
+    // ANCHOR_END: produce
+
+    fn group_commit(&self, tp: &TopicPartition) -> Arc<GroupCommit> {
+        let mut commits = self.group_commits.lock().expect("group commit map poisoned");
+        commits.entry(tp.clone()).or_insert_with(|| Arc::new(GroupCommit::new())).clone()
+    }
+}
+
+/// `message.max.bytes` (or the topic's `max.message.bytes`) bounds each batch.
+fn check_batch_sizes(records: &[u8], max: usize) -> Result<(), (ResponseError, String)> {
+    let mut rest = records;
+    while rest.len() >= crate::log::batch::LOG_OVERHEAD {
+        let Some(Ok(size)) = crate::log::batch::batch_size(rest) else { break };
+        if size > max {
+            return Err((
+                ResponseError::MessageTooLarge,
+                format!("batch of {size} bytes exceeds max.message.bytes {max}"),
+            ));
+        }
+        rest = &rest[size.min(rest.len())..];
+    }
+    Ok(())
+}
+
+fn log_error(e: LogError) -> (ResponseError, String) {
+    let code = match &e {
+        LogError::Io(_) => ResponseError::KafkaStorageError,
+        LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+        LogError::CorruptBatch(_) => ResponseError::CorruptMessage,
+        LogError::BatchTooLarge { .. } => ResponseError::RecordListTooLarge,
+    };
+    (code, e.to_string())
+}

@@ -1,0 +1,239 @@
+//! Creating and deleting topics: the controller's side. A topic is created by
+//! committing its records to the metadata log — TopicRecord, one PartitionRecord
+//! per partition, one ConfigRecord per override — in one batch, then opening a
+//! log for each partition.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::ResponseError;
+use uuid::Uuid;
+
+use super::{now_ms, Broker};
+use crate::log::checkpoint::TopicPartition;
+use crate::log::LogConfig;
+use crate::metadata::records::RESOURCE_TOPIC;
+use crate::metadata::MetadataRecord;
+
+/// A topic-level error: Kafka's code and a message for the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicError {
+    pub code: ResponseError,
+    pub message: String,
+}
+
+impl TopicError {
+    fn new(code: ResponseError, message: impl Into<String>) -> Self {
+        TopicError { code, message: message.into() }
+    }
+}
+
+/// Topic config keys Kafka knows, with the ones spool's log uses first.
+pub const TOPIC_CONFIG_KEYS: &[&str] = &[
+    "segment.bytes",
+    "segment.ms",
+    "segment.index.bytes",
+    "index.interval.bytes",
+    "retention.ms",
+    "retention.bytes",
+    "flush.messages",
+    "flush.ms",
+    "message.timestamp.type",
+    "max.message.bytes",
+    "compression.type",
+    "cleanup.policy",
+    "min.insync.replicas",
+    "unclean.leader.election.enable",
+    "delete.retention.ms",
+    "min.compaction.lag.ms",
+    "max.compaction.lag.ms",
+    "min.cleanable.dirty.ratio",
+    "file.delete.delay.ms",
+    "preallocate",
+    "segment.jitter.ms",
+    "message.timestamp.difference.max.ms",
+    "message.timestamp.before.max.ms",
+    "message.timestamp.after.max.ms",
+    "message.downconversion.enable",
+    "follower.replication.throttled.replicas",
+    "leader.replication.throttled.replicas",
+    "local.retention.ms",
+    "local.retention.bytes",
+    "remote.storage.enable",
+    "compression.gzip.level",
+    "compression.lz4.level",
+    "compression.zstd.level",
+];
+
+/// Kafka's topic name rules: 1–249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
+pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
+    let bad = |why: &str| Err(TopicError::new(ResponseError::InvalidTopicException, why));
+    if name.is_empty() || name.len() > 249 {
+        return bad("topic names are 1 to 249 characters long");
+    }
+    if name == "." || name == ".." {
+        return bad("a topic cannot be named '.' or '..'");
+    }
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-') {
+        return bad("topic names use only ASCII letters, digits, '.', '_' and '-'");
+    }
+    if name.starts_with("__cluster_metadata") {
+        return bad("the name is reserved for the metadata log");
+    }
+    Ok(())
+}
+
+/// Checks one topic config override.
+pub fn validate_topic_config(key: &str, value: &str) -> Result<(), TopicError> {
+    let invalid = |why: String| Err(TopicError::new(ResponseError::InvalidConfig, why));
+    if !TOPIC_CONFIG_KEYS.contains(&key) {
+        return invalid(format!("unknown topic config {key}"));
+    }
+    match key {
+        "compression.type" => {
+            if !["producer", "uncompressed", "none", "gzip", "snappy", "lz4", "zstd"].contains(&value) {
+                return invalid(format!("invalid compression.type {value:?}"));
+            }
+        }
+        "cleanup.policy" => {
+            if !value.split(',').map(str::trim).all(|p| p == "delete" || p == "compact") {
+                return invalid(format!("invalid cleanup.policy {value:?}"));
+            }
+        }
+        "max.message.bytes" | "min.insync.replicas" => {
+            if value.parse::<i32>().map_or(true, |v| v < 0) {
+                return invalid(format!("invalid {key} {value:?}"));
+            }
+        }
+        _ => {
+            let mut scratch = LogConfig::default();
+            if let Err(why) = scratch.set(key, value) {
+                return invalid(why);
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Broker {
+    // ANCHOR: create_topic
+    /// Creates a topic: validates it, commits its records to the metadata log
+    /// as one batch, and opens its partition logs. With `validate_only`, stops
+    /// after validation (CreateTopics' dry run).
+    pub fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: &BTreeMap<String, String>,
+        validate_only: bool,
+    ) -> Result<(Uuid, i32, i16), TopicError> {
+        validate_topic_name(name)?;
+        let partitions = if partitions == -1 { self.config.num_partitions } else { partitions };
+        let replication_factor = if replication_factor == -1 {
+            self.config.default_replication_factor
+        } else {
+            replication_factor
+        };
+        if partitions < 1 {
+            return Err(TopicError::new(ResponseError::InvalidPartitions, "partitions must be at least 1"));
+        }
+        if replication_factor != 1 {
+            return Err(TopicError::new(
+                ResponseError::InvalidReplicationFactor,
+                format!("replication factor {replication_factor} is larger than the 1 available broker"),
+            ));
+        }
+        for (k, v) in configs {
+            validate_topic_config(k, v)?;
+        }
+        let mut controller = self.lock_controller();
+        if controller.metadata.image().topic(name).is_some() {
+            return Err(TopicError::new(
+                ResponseError::TopicAlreadyExists,
+                format!("topic {name} already exists"),
+            ));
+        }
+        let topic_id = Uuid::new_v4();
+        if validate_only {
+            return Ok((topic_id, partitions, replication_factor));
+        }
+        let node = self.config.node_id;
+        let mut records = vec![MetadataRecord::Topic { name: name.to_string(), topic_id }];
+        records.extend((0..partitions).map(|p| MetadataRecord::Partition {
+            partition_id: p,
+            topic_id,
+            replicas: vec![node],
+            isr: vec![node],
+            leader: node,
+            leader_epoch: 0,
+            partition_epoch: 0,
+        }));
+        records.extend(configs.iter().map(|(k, v)| MetadataRecord::Config {
+            resource_type: RESOURCE_TOPIC,
+            resource_name: name.to_string(),
+            name: k.clone(),
+            value: Some(v.clone()),
+        }));
+        controller
+            .metadata
+            .commit(&records, now_ms())
+            .map_err(|e| TopicError::new(ResponseError::KafkaStorageError, e.to_string()))?;
+        drop(controller);
+        self.sync_partitions(now_ms())
+            .map_err(|e| TopicError::new(ResponseError::KafkaStorageError, e.to_string()))?;
+        tracing::info!(topic = name, partitions, "created topic");
+        Ok((topic_id, partitions, replication_factor))
+    }
+    // ANCHOR_END: create_topic
+
+    /// Deletes a topic: a RemoveTopicRecord, then its logs and directories.
+    pub fn delete_topic(&self, name: &str) -> Result<Uuid, TopicError> {
+        let mut controller = self.lock_controller();
+        let Some(topic) = controller.metadata.image().topic(name) else {
+            return Err(TopicError::new(ResponseError::UnknownTopicOrPartition, format!("no topic {name}")));
+        };
+        let (topic_id, partitions): (Uuid, Vec<i32>) =
+            (topic.topic_id, topic.partitions.keys().copied().collect());
+        controller
+            .metadata
+            .commit(&[MetadataRecord::RemoveTopic { topic_id }], now_ms())
+            .map_err(|e| TopicError::new(ResponseError::KafkaStorageError, e.to_string()))?;
+        // Out of the partition map first, so no new request finds the logs.
+        {
+            let mut map = self.partitions.write().expect("partition map poisoned");
+            for &p in &partitions {
+                map.remove(&TopicPartition::new(name, p));
+            }
+        }
+        for p in partitions {
+            if let Err(e) = controller.logs.delete(&TopicPartition::new(name, p)) {
+                tracing::warn!(topic = name, partition = p, error = %e, "could not delete log directory");
+            }
+        }
+        tracing::info!(topic = name, "deleted topic");
+        Ok(topic_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_follow_kafka_rules() {
+        assert!(validate_topic_name("orders.v2_eu-1").is_ok());
+        for bad in ["", ".", "..", "has space", "slash/", &"x".repeat(250)] {
+            assert!(validate_topic_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn topic_configs_are_checked() {
+        assert!(validate_topic_config("retention.ms", "1000").is_ok());
+        assert!(validate_topic_config("compression.type", "zstd").is_ok());
+        assert!(validate_topic_config("cleanup.policy", "compact,delete").is_ok());
+        assert!(validate_topic_config("retention.ms", "soon").is_err());
+        assert!(validate_topic_config("compression.type", "brotli").is_err());
+        assert!(validate_topic_config("no.such.key", "1").is_err());
+    }
+}

@@ -1,0 +1,103 @@
+//! Requests in, responses out: the header, the API key and version, and the
+//! message codecs (from the `kafka-protocol` crate — the codecs are generated
+//! from Kafka's JSON schemas, and writing them by hand is not this book's lesson).
+//!
+//! ```text
+//!  request frame:  apiKey int16 | apiVersion int16 | correlationId int32 |
+//!                  clientId nullable string | [tagged fields, header v2] | body
+//!  response frame: correlationId int32 | [tagged fields, header v1] | body
+//! ```
+//!
+//! The broker answers only the versions in [`SUPPORTED`], and says so in
+//! ApiVersions. The generated encoders write a tagged field only when it holds a
+//! non-default value, which matters: librdkafka before 2.2 (Debian's kcat)
+//! misreads tagged fields it does not expect.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
+use kafka_protocol::protocol::{Decodable, Encodable};
+
+/// The APIs spool implements, and the versions of each it speaks.
+pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 11),
+    (ApiKey::Fetch, 4, 12),
+    (ApiKey::ListOffsets, 1, 6),
+    (ApiKey::Metadata, 0, 12),
+    (ApiKey::ApiVersions, 0, 4),
+    (ApiKey::CreateTopics, 2, 7),
+    (ApiKey::DeleteTopics, 1, 5),
+    (ApiKey::InitProducerId, 0, 4),
+    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::DescribeCluster, 0, 1),
+];
+
+/// The versions of `api_key` spool speaks, if any.
+pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {
+    SUPPORTED.iter().find(|(k, _, _)| *k == api_key).map(|&(_, min, max)| (min, max))
+}
+
+/// A decoded request.
+#[derive(Debug)]
+pub struct Request {
+    pub header: RequestHeader,
+    pub api_key: ApiKey,
+    pub body: RequestKind,
+}
+
+/// Why a frame is not a request the broker can answer normally.
+#[derive(Debug)]
+pub enum DecodeError {
+    /// ApiVersions at a version spool does not know: answered with a v0 response
+    /// carrying `UNSUPPORTED_VERSION` and the supported versions, so the client
+    /// can retry with one it shares (KIP-511).
+    ApiVersionsUnsupported { correlation_id: i32 },
+    /// Anything else — an unknown API key, an unsupported version, a malformed
+    /// body. Kafka closes the connection: there is no response the client could
+    /// be sure to parse.
+    Close(String),
+}
+
+/// Decodes one request frame.
+pub fn decode_request(mut frame: Bytes) -> Result<Request, DecodeError> {
+    if frame.len() < 8 {
+        return Err(DecodeError::Close(format!("request of {} bytes has no header", frame.len())));
+    }
+    let key = i16::from_be_bytes([frame[0], frame[1]]);
+    let version = i16::from_be_bytes([frame[2], frame[3]]);
+    let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+    let api_key = ApiKey::try_from(key).map_err(|_| DecodeError::Close(format!("unknown api key {key}")))?;
+    let Some((min, max)) = supported_versions(api_key) else {
+        return Err(DecodeError::Close(format!("unsupported api {api_key:?}")));
+    };
+    if !(min..=max).contains(&version) {
+        if api_key == ApiKey::ApiVersions {
+            return Err(DecodeError::ApiVersionsUnsupported { correlation_id });
+        }
+        return Err(DecodeError::Close(format!("{api_key:?} v{version} unsupported (v{min}-v{max})")));
+    }
+    let header_version = api_key.request_header_version(version);
+    let header = RequestHeader::decode(&mut frame, header_version)
+        .map_err(|e| DecodeError::Close(format!("bad {api_key:?} header: {e}")))?;
+    let body = RequestKind::decode(api_key, &mut frame, version)
+        .map_err(|e| DecodeError::Close(format!("bad {api_key:?} v{version} body: {e}")))?;
+    Ok(Request { header, api_key, body })
+}
+
+/// Encodes a response frame, size prefix included. An error means a handler
+/// set a field the client's version cannot carry: a bug in spool, answered by
+/// closing the connection rather than sending something the client misreads.
+pub fn encode_response(
+    api_key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    body: &ResponseKind,
+) -> Result<Bytes, String> {
+    let mut buf = BytesMut::with_capacity(64);
+    buf.put_i32(0); // size, below
+    let header = ResponseHeader::default().with_correlation_id(correlation_id);
+    header.encode(&mut buf, api_key.response_header_version(version)).map_err(|e| e.to_string())?;
+    body.encode(&mut buf, version).map_err(|e| format!("{api_key:?} v{version} response: {e}"))?;
+    let size = (buf.len() - 4) as i32;
+    buf[..4].copy_from_slice(&size.to_be_bytes());
+    Ok(buf.freeze())
+}

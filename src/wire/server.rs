@@ -1,0 +1,103 @@
+//! The TCP server: one task per connection, requests answered one at a time
+//! and in order.
+//!
+//! Kafka's clients pipeline requests on a connection and match responses by
+//! correlation id *and* order; handling each connection's requests one by one
+//! keeps the order without bookkeeping. A fetch that long-polls therefore holds
+//! its connection, exactly as it does in Kafka (whose network layer mutes a
+//! connection until its in-flight request is answered).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use kafka_protocol::messages::{ApiKey, ResponseKind};
+use kafka_protocol::ResponseError;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use super::codec::{decode_request, encode_response, DecodeError};
+use super::frame::parse_frame;
+use crate::broker::{admin, Broker};
+
+/// `connections.max.idle.ms`: an idle connection is closed after this long.
+pub const CONNECTION_IDLE: Duration = Duration::from_secs(600);
+
+/// Accepts connections until `shutdown` flips to true, then waits (a bounded
+/// time) for open connections to finish their current request.
+pub async fn serve(broker: Arc<Broker>, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let (broker, shutdown) = (broker.clone(), shutdown.clone());
+                    connections.spawn(async move {
+                        if let Err(e) = connection(broker, stream, shutdown).await {
+                            tracing::debug!(%peer, error = %e, "connection closed");
+                        }
+                    });
+                }
+                Err(e) => tracing::warn!(error = %e, "accept failed"),
+            },
+            _ = shutdown.changed() => break,
+            Some(_) = connections.join_next() => {}
+        }
+    }
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(5), drain).await.is_err() {
+        tracing::warn!("connections still open after 5 s; closing them");
+    }
+}
+
+// ANCHOR: connection
+/// Serves one connection: read a frame, answer it, repeat.
+async fn connection(
+    broker: Arc<Broker>,
+    mut stream: TcpStream,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), String> {
+    let max = broker.config.socket_request_max_bytes;
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        let frame = loop {
+            if let Some(frame) = parse_frame(&mut buf, max).map_err(|e| e.to_string())? {
+                break frame;
+            }
+            let read = tokio::select! {
+                read = tokio::time::timeout(CONNECTION_IDLE, stream.read_buf(&mut buf)) => read,
+                _ = shutdown.changed() => return Ok(()),
+            };
+            match read {
+                Err(_) => return Err("idle for connections.max.idle.ms".into()),
+                Ok(Ok(0)) if buf.is_empty() => return Ok(()),
+                Ok(Ok(0)) => return Err(format!("peer closed mid-request ({} bytes pending)", buf.len())),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(e.to_string()),
+            }
+        };
+        let response = match decode_request(frame) {
+            Ok(request) => {
+                let (api_key, version) = (request.api_key, request.header.request_api_version);
+                let correlation_id = request.header.correlation_id;
+                match broker.handle(request).await {
+                    Some(body) => encode_response(api_key, version, correlation_id, &body)?,
+                    None => continue, // acks=0: the client reads no response
+                }
+            }
+            Err(DecodeError::ApiVersionsUnsupported { correlation_id }) => {
+                let body =
+                    ResponseKind::ApiVersions(admin::api_versions(Some(ResponseError::UnsupportedVersion)));
+                encode_response(ApiKey::ApiVersions, 0, correlation_id, &body)?
+            }
+            Err(DecodeError::Close(why)) => {
+                tracing::info!(reason = why, "closing connection on a bad request");
+                return Err(why);
+            }
+        };
+        stream.write_all(&response).await.map_err(|e| e.to_string())?;
+    }
+}
+// ANCHOR_END: connection
