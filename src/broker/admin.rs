@@ -10,14 +10,15 @@ use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult,
 };
+use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
 use kafka_protocol::messages::{
     ApiVersionsResponse, BrokerId, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
     DeleteTopicsResponse, DescribeClusterRequest, DescribeClusterResponse, DescribeConfigsRequest,
-    DescribeConfigsResponse, InitProducerIdRequest, InitProducerIdResponse, MetadataRequest,
-    MetadataResponse, TopicName,
+    DescribeConfigsResponse, FindCoordinatorRequest, FindCoordinatorResponse, InitProducerIdRequest,
+    InitProducerIdResponse, MetadataRequest, MetadataResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -288,6 +289,31 @@ impl Broker {
             .with_cluster_id(str(self.cluster_id.clone()))
             .with_controller_id(BrokerId(self.config.node_id))
             .with_brokers(vec![broker])
+    }
+
+    /// FindCoordinator: with one broker, it coordinates every group and
+    /// transactional id. (The group APIs themselves arrive in chapter 5;
+    /// librdkafka also reads this API's presence as "the broker speaks LZ4 the
+    /// way the JVM does", so it is needed for lz4 compression before that.)
+    pub fn find_coordinator(&self, request: FindCoordinatorRequest, version: i16) -> FindCoordinatorResponse {
+        let node = BrokerId(self.config.node_id);
+        let host = str(self.config.advertised_host.clone());
+        let port = i32::from(self.config.advertised_port);
+        if version < 4 {
+            return FindCoordinatorResponse::default().with_node_id(node).with_host(host).with_port(port);
+        }
+        let coordinators = request
+            .coordinator_keys
+            .into_iter()
+            .map(|key| {
+                Coordinator::default()
+                    .with_key(key)
+                    .with_node_id(node)
+                    .with_host(host.clone())
+                    .with_port(port)
+            })
+            .collect();
+        FindCoordinatorResponse::default().with_coordinators(coordinators)
     }
 
     /// InitProducerId for idempotent producers: a fresh producer id, epoch 0.

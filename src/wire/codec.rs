@@ -14,13 +14,15 @@
 //! misreads tagged fields it does not expect.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
+use kafka_protocol::messages::{
+    ApiKey, FetchResponse, ProduceResponse, RequestHeader, RequestKind, ResponseHeader, ResponseKind,
+};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
 /// The APIs spool implements, and the versions of each it speaks.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 3, 11),
-    (ApiKey::Fetch, 4, 12),
+    (ApiKey::Produce, 0, 11),
+    (ApiKey::Fetch, 2, 12),
     (ApiKey::ListOffsets, 1, 6),
     (ApiKey::Metadata, 0, 12),
     (ApiKey::ApiVersions, 0, 4),
@@ -29,6 +31,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::DescribeConfigs, 1, 4),
     (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::FindCoordinator, 0, 4),
 ];
 
 /// The versions of `api_key` spool speaks, if any.
@@ -78,10 +81,86 @@ pub fn decode_request(mut frame: Bytes) -> Result<Request, DecodeError> {
     let header_version = api_key.request_header_version(version);
     let header = RequestHeader::decode(&mut frame, header_version)
         .map_err(|e| DecodeError::Close(format!("bad {api_key:?} header: {e}")))?;
-    let body = RequestKind::decode(api_key, &mut frame, version)
+    let (mut body, body_version) = upgrade_old_request(api_key, version, frame);
+    let body = RequestKind::decode(api_key, &mut body, body_version)
         .map_err(|e| DecodeError::Close(format!("bad {api_key:?} v{version} body: {e}")))?;
     Ok(Request { header, api_key, body })
 }
+
+// ANCHOR: old_versions
+/// Produce v0–v2 and Fetch v2–v3 predate the codec crate's oldest versions, but
+/// librdkafka before 2.1 (Debian's kcat) compresses with gzip, snappy or lz4
+/// only if the broker lists Produce v0 and Fetch v2. Each old body is a strict
+/// prefix of a newer version's fields, so it is rewritten into the newer one by
+/// inserting the missing fields with the values those old clients implied.
+/// (The records inside must still be magic v2: older message formats are
+/// rejected, see the README's non-goals.)
+///
+/// - Produce v0–v2 share one body; v3 added `transactional_id` first: insert a
+///   null string.
+/// - Fetch v3 added `max_bytes` after `min_bytes`, v4 `isolation_level` after
+///   that: insert `i32::MAX` (no response limit) and 0 (read uncommitted).
+fn upgrade_old_request(api_key: ApiKey, version: i16, body: Bytes) -> (Bytes, i16) {
+    const AFTER_MIN_BYTES: usize = 12; // replica_id, max_wait_ms, min_bytes
+    let splice = |at: usize, insert: &[u8]| {
+        let at = at.min(body.len());
+        let mut out = BytesMut::with_capacity(body.len() + insert.len());
+        out.extend_from_slice(&body[..at]);
+        out.extend_from_slice(insert);
+        out.extend_from_slice(&body[at..]);
+        out.freeze()
+    };
+    match (api_key, version) {
+        (ApiKey::Produce, 0..=2) => (splice(0, &(-1i16).to_be_bytes()), 3),
+        (ApiKey::Fetch, 2) => (splice(AFTER_MIN_BYTES, &[0x7f, 0xff, 0xff, 0xff, 0]), 4),
+        (ApiKey::Fetch, 3) => (splice(AFTER_MIN_BYTES + 4, &[0]), 4),
+        _ => (body, version),
+    }
+}
+
+/// Produce responses v0–v1: v0 has no throttle time and no append time, v1
+/// adds the throttle time; v2's response is v3's, byte for byte.
+fn encode_old_produce_response(buf: &mut BytesMut, response: &ProduceResponse, version: i16) {
+    buf.put_i32(response.responses.len() as i32);
+    for topic in &response.responses {
+        buf.put_i16(topic.name.len() as i16);
+        buf.put_slice(topic.name.as_bytes());
+        buf.put_i32(topic.partition_responses.len() as i32);
+        for p in &topic.partition_responses {
+            buf.put_i32(p.index);
+            buf.put_i16(p.error_code);
+            buf.put_i64(p.base_offset);
+        }
+    }
+    if version == 1 {
+        buf.put_i32(response.throttle_time_ms);
+    }
+}
+
+/// Fetch responses v2–v3: the v4 fields (`last_stable_offset`, the aborted
+/// transactions) did not exist yet, so these are written by hand.
+fn encode_old_fetch_response(buf: &mut BytesMut, response: &FetchResponse) {
+    buf.put_i32(response.throttle_time_ms);
+    buf.put_i32(response.responses.len() as i32);
+    for topic in &response.responses {
+        buf.put_i16(topic.topic.len() as i16);
+        buf.put_slice(topic.topic.as_bytes());
+        buf.put_i32(topic.partitions.len() as i32);
+        for p in &topic.partitions {
+            buf.put_i32(p.partition_index);
+            buf.put_i16(p.error_code);
+            buf.put_i64(p.high_watermark);
+            match &p.records {
+                Some(records) => {
+                    buf.put_i32(records.len() as i32);
+                    buf.put_slice(records);
+                }
+                None => buf.put_i32(-1),
+            }
+        }
+    }
+}
+// ANCHOR_END: old_versions
 
 /// Encodes a response frame, size prefix included. An error means a handler
 /// set a field the client's version cannot carry: a bug in spool, answered by
@@ -96,7 +175,19 @@ pub fn encode_response(
     buf.put_i32(0); // size, below
     let header = ResponseHeader::default().with_correlation_id(correlation_id);
     header.encode(&mut buf, api_key.response_header_version(version)).map_err(|e| e.to_string())?;
-    body.encode(&mut buf, version).map_err(|e| format!("{api_key:?} v{version} response: {e}"))?;
+    match (body, version) {
+        (ResponseKind::Produce(produce), 0 | 1) => {
+            encode_old_produce_response(&mut buf, produce, version);
+            Ok(())
+        }
+        (ResponseKind::Produce(_), 2) => body.encode(&mut buf, 3),
+        (ResponseKind::Fetch(fetch), 2 | 3) => {
+            encode_old_fetch_response(&mut buf, fetch);
+            Ok(())
+        }
+        _ => body.encode(&mut buf, version),
+    }
+    .map_err(|e| format!("{api_key:?} v{version} response: {e}"))?;
     let size = (buf.len() - 4) as i32;
     buf[..4].copy_from_slice(&size.to_be_bytes());
     Ok(buf.freeze())
