@@ -1,0 +1,194 @@
+"""confluent-kafka (librdkafka 2.x) against spool: create a topic, produce keyed records
+with headers, read every partition back from the beginning and check them byte for byte.
+
+Covers: ApiVersions, Metadata, CreateTopics, Produce (acks=all, the chosen codec),
+ListOffsets (OFFSET_BEGINNING and the watermarks), Fetch, DescribeCluster,
+DescribeConfigs, DeleteTopics.
+
+librdkafka's consumer requires a group.id even when it only uses assign(); no group is
+joined and nothing is committed (enable.auto.commit=false, explicit start offsets), since
+spool has no group coordinator before chapter 5.
+
+With --consume-only it only reads the topic back and checks it: run.sh uses that to check
+the bytes kafkajs wrote (kafkajs cannot consume without a group).
+"""
+
+import time
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+import scenario_common as sc
+
+# How many records the producer may have in flight before the loop waits for reports.
+PRODUCE_POLL_EVERY = 1000
+
+
+def main():
+    args = sc.parse_args(__doc__)
+    step = sc.Step("confluent-kafka")
+    deadline = time.monotonic() + args.deadline_s
+    errors = []  # client-level errors (error_cb): printed, fatal ones fail the run
+    base = {
+        "bootstrap.servers": args.bootstrap,
+        "error_cb": lambda err: errors.append(err),
+        "socket.timeout.ms": 10_000,
+    }
+
+    def remaining():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            sc.fail(f"deadline of {args.deadline_s}s passed; client errors seen: {errors}")
+        return left
+
+    admin = AdminClient(dict(base))
+    if not args.consume_only:
+        create_topic(admin, args, step, remaining)
+        produce(base, args, step, remaining, errors)
+    consumed = consume(base, args, step, remaining, errors)
+    sc.check(consumed, args.records, args.partitions)
+    step.log(f"checked {args.records} records: all present once, in order, bytes identical")
+    if not args.consume_only:
+        admin_extras(admin, args, step, remaining)
+    fatal = [e for e in errors if e.fatal()]
+    if fatal:
+        sc.fail(f"fatal client errors: {fatal}")
+    if errors:
+        step.log(f"non-fatal client errors (logged, not failures): {errors[:5]}")
+    step.log("PASS")
+
+
+def create_topic(admin, args, step, remaining):
+    futures = admin.create_topics(
+        [NewTopic(args.topic, num_partitions=args.partitions, replication_factor=1)],
+        operation_timeout=10,
+    )
+    try:
+        futures[args.topic].result(timeout=remaining())
+    except KafkaException as e:
+        sc.fail(f"CreateTopics {args.topic}: {e}")
+    # The topic must show up in Metadata with a leader for every partition.
+    while True:
+        md = admin.list_topics(topic=args.topic, timeout=min(10, remaining()))
+        topic = md.topics.get(args.topic)
+        if topic is not None and topic.error is None and len(topic.partitions) == args.partitions:
+            leaders = {p.leader for p in topic.partitions.values()}
+            if all(leader >= 0 for leader in leaders):
+                break
+        step.log(f"waiting for metadata of {args.topic}: {topic and topic.error}")
+        time.sleep(0.2)
+    step.log(f"created {args.topic} with {args.partitions} partitions, leaders {sorted(leaders)}")
+
+
+def produce(base, args, step, remaining, errors):
+    delivered = {}
+    failed = []
+
+    def on_delivery(err, msg):
+        i = int(msg.key().decode().removeprefix("key-"))
+        if err is not None:
+            failed.append((i, err))
+        elif i in delivered:
+            failed.append((i, f"acknowledged twice: {delivered[i]} and {(msg.partition(), msg.offset())}"))
+        else:
+            delivered[i] = (msg.partition(), msg.offset())
+
+    producer = Producer(
+        {**base, "compression.type": args.compression, "acks": "all", "linger.ms": 5}
+    )
+    for i in range(args.records):
+        while True:
+            try:
+                producer.produce(
+                    args.topic,
+                    key=sc.key(i),
+                    value=sc.value(i),
+                    headers=sc.headers(i),
+                    partition=sc.partition(i, args.partitions),
+                    on_delivery=on_delivery,
+                )
+                break
+            except BufferError:  # local queue full: serve delivery reports, retry
+                producer.poll(0.1)
+                remaining()
+        if i % PRODUCE_POLL_EVERY == 0:
+            producer.poll(0)
+    left = producer.flush(timeout=remaining())
+    if left:
+        sc.fail(f"flush timed out with {left} records undelivered; client errors: {errors[:5]}")
+    if failed:
+        sc.fail(f"{len(failed)} records failed delivery, first: {failed[:5]}")
+    sc.check_delivered(delivered, args.records, args.partitions)
+    step.log(f"produced {args.records} records ({args.compression}), all acknowledged at the expected offsets")
+
+
+def consume(base, args, step, remaining, errors):
+    consumer = Consumer(
+        {
+            **base,
+            # Required by librdkafka; never joined (assign, not subscribe) nor committed to.
+            "group.id": "spool-clients-unused",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "error",
+            "enable.partition.eof": True,
+        }
+    )
+    partitions = [TopicPartition(args.topic, p, OFFSET_BEGINNING) for p in range(args.partitions)]
+    consumer.assign(partitions)
+    consumed = {}
+    count = 0
+    at_eof = set()
+    while count < args.records or len(at_eof) < args.partitions:
+        remaining()
+        msg = consumer.poll(1.0)
+        if msg is None:
+            continue
+        if msg.error():
+            if msg.error().code() == KafkaError._PARTITION_EOF:
+                at_eof.add(msg.partition())
+                continue
+            sc.fail(f"consume error on partition {msg.partition()}: {msg.error()}")
+        at_eof.discard(msg.partition())
+        consumed.setdefault(msg.partition(), []).append(
+            (msg.offset(), msg.key(), msg.value(), msg.headers())
+        )
+        count += 1
+    step.log(f"consumed {count} records from {len(consumed)} partitions, every partition at its end")
+    # ListOffsets: the high watermark of every partition is its record count.
+    highs = {}
+    for p in range(args.partitions):
+        low, high = consumer.get_watermark_offsets(TopicPartition(args.topic, p), timeout=min(10, remaining()))
+        if low != 0:
+            sc.fail(f"partition {p}: log start offset {low}, expected 0")
+        highs[p] = high
+    sc.check_end_offsets(highs, args.records, args.partitions, "ListOffsets (watermarks)")
+    consumer.close()
+    return consumed
+
+
+def admin_extras(admin, args, step, remaining):
+    """The other admin APIs chapter 2 serves, after the main check so that a failure here
+    never hides the produce/consume result above."""
+    try:
+        cluster = admin.describe_cluster(request_timeout=10).result(timeout=remaining())
+        step.log(f"DescribeCluster: cluster id {cluster.cluster_id}, {len(cluster.nodes)} node(s), controller {cluster.controller}")
+    except KafkaException as e:
+        sc.fail(f"DescribeCluster: {e}")
+    resource = ConfigResource(ConfigResource.Type.TOPIC, args.topic)
+    try:
+        configs = admin.describe_configs([resource])[resource].result(timeout=remaining())
+    except KafkaException as e:
+        sc.fail(f"DescribeConfigs topic {args.topic}: {e}")
+    step.log(f"DescribeConfigs: {len(configs)} topic configs, e.g. {sorted(configs)[:3]}")
+    try:
+        admin.delete_topics([args.topic], operation_timeout=10)[args.topic].result(timeout=remaining())
+    except KafkaException as e:
+        sc.fail(f"DeleteTopics {args.topic}: {e}")
+    while args.topic in admin.list_topics(timeout=min(10, remaining())).topics:
+        time.sleep(0.2)
+    step.log(f"deleted {args.topic}; Metadata no longer lists it")
+
+
+if __name__ == "__main__":
+    sc.run(main)

@@ -1,0 +1,139 @@
+"""kafka-python (pure Python, 3.x) against spool: create a topic, produce keyed records
+with headers, read every partition back from the beginning and check them byte for byte.
+
+Covers: ApiVersions (kafka-python probes the broker's version with it), Metadata,
+CreateTopics, Produce (acks=all, the chosen codec), ListOffsets (seek_to_beginning,
+end_offsets), Fetch, DescribeCluster, DeleteTopics.
+
+The consumer has group_id=None and uses assign() + seek_to_beginning(): no group, no
+commits, since spool has no group coordinator before chapter 5.
+"""
+
+import time
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
+
+import scenario_common as sc
+
+
+def main():
+    args = sc.parse_args(__doc__)
+    step = sc.Step("kafka-python")
+    deadline = time.monotonic() + args.deadline_s
+
+    def remaining():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            sc.fail(f"deadline of {args.deadline_s}s passed")
+        return left
+
+    admin = KafkaAdminClient(bootstrap_servers=args.bootstrap, request_timeout_ms=10_000)
+    try:
+        if not args.consume_only:
+            create_topic(admin, args, step)
+            produce(args, step, remaining)
+        consumed = consume(args, step, remaining)
+        sc.check(consumed, args.records, args.partitions)
+        step.log(f"checked {args.records} records: all present once, in order, bytes identical")
+        if not args.consume_only:
+            admin_extras(admin, args, step, remaining)
+    except KafkaError as e:
+        sc.fail(f"{type(e).__name__}: {e}")
+    admin.close()
+    step.log("PASS")
+
+
+def create_topic(admin, args, step):
+    try:
+        admin.create_topics(
+            {args.topic: {"num_partitions": args.partitions, "replication_factor": 1}},
+            timeout_ms=10_000,
+            wait_for_metadata=True,
+        )
+    except KafkaError as e:
+        sc.fail(f"CreateTopics {args.topic}: {type(e).__name__}: {e}")
+    step.log(f"created {args.topic} with {args.partitions} partitions")
+
+
+def produce(args, step, remaining):
+    producer = KafkaProducer(
+        bootstrap_servers=args.bootstrap,
+        compression_type=None if args.compression == "none" else args.compression,
+        acks="all",
+        linger_ms=5,
+        request_timeout_ms=10_000,
+    )
+    futures = [
+        producer.send(
+            args.topic,
+            key=sc.key(i),
+            value=sc.value(i),
+            headers=sc.headers(i),
+            partition=sc.partition(i, args.partitions),
+        )
+        for i in range(args.records)
+    ]
+    producer.flush(timeout=remaining())
+    delivered = {}
+    for i, future in enumerate(futures):
+        try:
+            metadata = future.get(timeout=remaining())
+        except KafkaError as e:
+            sc.fail(f"record {i} failed delivery: {type(e).__name__}: {e}")
+        delivered[i] = (metadata.partition, metadata.offset)
+    producer.close(timeout=10)
+    sc.check_delivered(delivered, args.records, args.partitions)
+    step.log(f"produced {args.records} records ({args.compression}), all acknowledged at the expected offsets")
+
+
+def consume(args, step, remaining):
+    consumer = KafkaConsumer(
+        bootstrap_servers=args.bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="none",
+        request_timeout_ms=30_000,
+    )
+    partitions = [TopicPartition(args.topic, p) for p in range(args.partitions)]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    end_offsets = consumer.end_offsets(partitions)
+    sc.check_end_offsets(
+        {tp.partition: offset for tp, offset in end_offsets.items()},
+        args.records,
+        args.partitions,
+        "ListOffsets (end_offsets)",
+    )
+    consumed = {}
+    count = 0
+    while count < args.records:
+        remaining()
+        for tp, records in consumer.poll(timeout_ms=1000).items():
+            for r in records:
+                consumed.setdefault(tp.partition, []).append((r.offset, r.key, r.value, r.headers))
+            count += len(records)
+    # Anything after the last record would be a duplicate or a stray: one more poll.
+    for tp, records in consumer.poll(timeout_ms=500).items():
+        for r in records:
+            consumed.setdefault(tp.partition, []).append((r.offset, r.key, r.value, r.headers))
+        count += len(records)
+    consumer.close()
+    step.log(f"consumed {count} records from {len(consumed)} partitions")
+    return consumed
+
+
+def admin_extras(admin, args, step, remaining):
+    """The other admin APIs chapter 2 serves, after the main check so that a failure here
+    never hides the produce/consume result above."""
+    cluster = admin.describe_cluster()
+    step.log(f"DescribeCluster: {cluster}")
+    admin.delete_topics([args.topic], timeout_ms=10_000)
+    while args.topic in admin.list_topics():
+        remaining()
+        time.sleep(0.2)
+    step.log(f"deleted {args.topic}; Metadata no longer lists it")
+
+
+if __name__ == "__main__":
+    sc.run(main)

@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# Runs real Kafka clients against spool's broker: for each client x codec, a fresh
+# broker (free port, fresh log dir), the client's scenario, then SIGTERM and a check
+# that the broker exited 0 without a panic. Prints one line per case and ends with
+# `N passed, M failed`; exits non-zero if any case failed.
+#
+#   tests/clients/run.sh SPOOL_BIN [--clients a,b] [--codecs c,d] [--records N]
+#                        [--partitions P] [--budget-s S] [--verbose]
+#
+# Clients: confluent-kafka kafka-python aiokafka kafkajs kcat (default: all).
+# Codecs: none gzip snappy lz4 zstd (default: all; kafkajs runs only none and gzip,
+# the codecs it has built in). Install the clients first with tests/clients/setup.sh.
+# It builds nothing: pass the binary (cargo's CARGO_BIN_EXE_spool in
+# tests/wire_clients.rs, or target/release/spool).
+#
+# Sizes and limits, for the whole matrix to stay within ~5 minutes on 2 cores:
+# N = 10,000 records into P = 3 partitions for every client (the slowest, kafka-python,
+# takes a few seconds per case); each scenario gives up after SCENARIO_DEADLINE_S and is
+# killed after SCENARIO_TIMEOUT_S; once the budget (--budget-s) is spent, the remaining
+# cases fail as not run rather than stretch a broken broker's run to an hour.
+set -euo pipefail
+
+CLIENTS_ALL=(confluent-kafka kafka-python aiokafka kafkajs kcat)
+CODECS_ALL=(none gzip snappy lz4 zstd)
+SCENARIO_DEADLINE_S=60  # the scenario's own deadline: it fails with its reason
+SCENARIO_TIMEOUT_S=75   # then `timeout` kills it
+BROKER_START_S=30       # from spawn to `listening on`
+BROKER_STOP_S=20        # from SIGTERM to exit
+LOCK_WAIT_S=1200        # runs are serialized (nextest runs the tests in parallel)
+
+usage() {
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+[[ $# -ge 1 ]] || usage
+spool="$1"
+shift
+clients=("${CLIENTS_ALL[@]}") codecs=("${CODECS_ALL[@]}") records=10000 partitions=3
+budget_s=900 verbose=0
+while (($#)); do
+  case "$1" in
+    --clients) IFS=, read -ra clients <<<"${2:?}" && shift ;;
+    --codecs) IFS=, read -ra codecs <<<"${2:?}" && shift ;;
+    --records) records="${2:?}" && shift ;;
+    --partitions) partitions="${2:?}" && shift ;;
+    --budget-s) budget_s="${2:?}" && shift ;;
+    --verbose) verbose=1 ;;
+    *) usage ;;
+  esac
+  shift
+done
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+python="$repo/.venv-clients/bin/python"
+[[ -x "$spool" ]] || {
+  echo "run.sh: spool binary '$spool' not found or not executable (build it: cargo build --release)" >&2
+  exit 2
+}
+spool="$(cd "$(dirname "$spool")" && pwd)/$(basename "$spool")"
+
+# Refuse to start, rather than pass or half-run, when a client is not installed.
+missing() {
+  echo "run.sh: $1 is not installed ($2): run tests/clients/setup.sh" >&2
+  exit 2
+}
+for client in "${clients[@]}"; do
+  case "$client" in
+    confluent-kafka | kafka-python | aiokafka | kafkajs)
+      [[ -x "$python" ]] || missing "$client" "no $python"
+      "$python" -c 'import confluent_kafka' 2>/dev/null || missing confluent-kafka "import failed in .venv-clients"
+      ;;&
+    kafka-python) "$python" -c 'import kafka' 2>/dev/null || missing kafka-python "import failed in .venv-clients" ;;
+    aiokafka) "$python" -c 'import aiokafka' 2>/dev/null || missing aiokafka "import failed in .venv-clients" ;;
+    kafkajs)
+      command -v node >/dev/null || missing node "no node on PATH"
+      [[ -f "$here/node_modules/kafkajs/package.json" ]] || missing kafkajs "no tests/clients/node_modules/kafkajs"
+      ;;
+    kcat) command -v kcat >/dev/null || missing kcat "no kcat on PATH" ;;
+    confluent-kafka) ;;
+    *) echo "run.sh: unknown client '$client' (one of: ${CLIENTS_ALL[*]})" >&2 && exit 2 ;;
+  esac
+done
+for codec in "${codecs[@]}"; do
+  [[ " ${CODECS_ALL[*]} " == *" $codec "* ]] || { echo "run.sh: unknown codec '$codec'" >&2 && exit 2; }
+done
+
+# One matrix at a time on this machine: brokers and clients compete for 2 cores.
+exec 9>"${TMPDIR:-/tmp}/spool-clients.lock"
+flock -w "$LOCK_WAIT_S" 9 || {
+  echo "run.sh: another run held the lock for ${LOCK_WAIT_S}s" >&2
+  exit 1
+}
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/spool-clients.XXXXXX")"
+broker_pid=""
+passed=0 failed=0
+cleanup() {
+  if [[ -n "$broker_pid" ]] && kill -0 "$broker_pid" 2>/dev/null; then
+    kill -KILL "$broker_pid" 2>/dev/null || true
+  fi
+  if ((failed == 0)); then rm -rf "$work"; else echo "run.sh: logs of failed cases kept in $work" >&2; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  "${python}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_broker DIR AUTO_CREATE: sets broker_pid and port, or returns 1 with the reason in
+# DIR/reason. Retries with another port if the first one was taken in between.
+start_broker() {
+  local dir="$1" auto_create="$2" attempt waited
+  for attempt in 1 2 3; do
+    port="$(free_port)"
+    rm -rf "$dir/logs" && mkdir -p "$dir/logs"
+    NO_COLOR=1 RUST_LOG="${SPOOL_BROKER_LOG:-info}" "$spool" serve \
+      --override "listeners=PLAINTEXT://127.0.0.1:$port" \
+      --override "log.dirs=$dir/logs" \
+      --override "num.partitions=$partitions" \
+      --override "auto.create.topics.enable=$auto_create" \
+      </dev/null >"$dir/broker.log" 2>&1 &
+    broker_pid=$!
+    for ((waited = 0; waited < BROKER_START_S * 10; waited++)); do
+      if sed 's/\x1b\[[0-9;]*m//g' "$dir/broker.log" | grep -q "listening on 127.0.0.1:$port"; then
+        return 0
+      fi
+      kill -0 "$broker_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$broker_pid" 2>/dev/null; then
+      kill -KILL "$broker_pid" 2>/dev/null || true
+      wait "$broker_pid" 2>/dev/null || true
+      broker_pid=""
+      echo "broker printed no 'listening on 127.0.0.1:$port' within ${BROKER_START_S}s" >"$dir/reason"
+      return 1
+    fi
+    local rc=0
+    wait "$broker_pid" || rc=$?
+    broker_pid=""
+    if ! grep -qi "address already in use\|addrinuse" "$dir/broker.log"; then
+      echo "broker exited with $rc before listening" >"$dir/reason"
+      return 1
+    fi
+  done
+  echo "no free port after 3 attempts" >"$dir/reason"
+  return 1
+}
+
+# stop_broker DIR: SIGTERM, then the broker must exit 0 within BROKER_STOP_S, unpanicked.
+stop_broker() {
+  local dir="$1" waited rc=0
+  kill -TERM "$broker_pid" 2>/dev/null || true
+  for ((waited = 0; waited < BROKER_STOP_S * 10; waited++)); do
+    kill -0 "$broker_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$broker_pid" 2>/dev/null; then
+    kill -KILL "$broker_pid" 2>/dev/null || true
+    wait "$broker_pid" 2>/dev/null || true
+    broker_pid=""
+    echo "broker still running ${BROKER_STOP_S}s after SIGTERM (killed)" >"$dir/stop_reason"
+    return 1
+  fi
+  wait "$broker_pid" || rc=$?
+  broker_pid=""
+  if ((rc != 0)); then
+    echo "broker exited with $rc after SIGTERM, expected 0" >"$dir/stop_reason"
+    return 1
+  fi
+  if grep -q "panicked at" "$dir/broker.log"; then
+    echo "broker panicked: $(grep -m1 -A1 'panicked at' "$dir/broker.log" | tr '\n' ' ')" >"$dir/stop_reason"
+    return 1
+  fi
+}
+
+# scenario CLIENT CODEC TOPIC: the command line of one case.
+scenario() {
+  local client="$1" codec="$2" topic="$3" port_="$4"
+  local args=(--bootstrap "127.0.0.1:$port_" --topic "$topic" --partitions "$partitions"
+    --records "$records" --compression "$codec" --deadline-s "$SCENARIO_DEADLINE_S")
+  case "$client" in
+    confluent-kafka) "$python" "$here/confluent_kafka_scenario.py" "${args[@]}" ;;
+    kafka-python) "$python" "$here/kafka_python_scenario.py" "${args[@]}" ;;
+    aiokafka) "$python" "$here/aiokafka_scenario.py" "${args[@]}" ;;
+    # kafkajs writes; confluent-kafka reads back and checks the bytes (see the script).
+    kafkajs) node "$here/kafkajs_scenario.js" "${args[@]}" &&
+      "$python" "$here/confluent_kafka_scenario.py" "${args[@]}" --consume-only ;;
+    kcat) bash "$here/kcat_scenario.sh" "${args[@]}" ;;
+  esac
+}
+export -f scenario
+export here python partitions records SCENARIO_DEADLINE_S
+
+# The scenario's own `FAIL:` line, else its last line (a crash's last words).
+first_failure() {
+  { grep -m1 '^FAIL:' "$1" || grep -v '^[[:space:]]*$' "$1" | tail -n 1; } | cut -c1-300
+}
+
+report() {
+  local status="$1" client="$2" codec="$3" seconds="$4" reason="${5:-}"
+  printf '%-4s %-16s %-7s %5ss%s\n' "$status" "$client" "$codec" "$seconds" "${reason:+  $reason}"
+}
+
+show_logs() {
+  local dir="$1"
+  if [[ -s "$dir/client.log" ]]; then
+    echo "    --- client output (last 40 lines) ---"
+    tail -n 40 "$dir/client.log" | cut -c1-400 | sed 's/^/    /'
+  fi
+  if [[ -s "$dir/broker.log" ]]; then
+    echo "    --- broker log (last 25 lines; whole log in $dir/broker.log) ---"
+    tail -n 25 "$dir/broker.log" | cut -c1-400 | sed 's/^/    /'
+  fi
+}
+
+matrix_started=$SECONDS
+echo "spool client matrix: ${clients[*]} x ${codecs[*]}; $records records into $partitions partitions; broker $spool"
+for client in "${clients[@]}"; do
+  for codec in "${codecs[@]}"; do
+    if [[ "$client" == kafkajs && "$codec" != none && "$codec" != gzip ]]; then
+      continue # kafkajs has only gzip built in (see kafkajs_scenario.js)
+    fi
+    dir="$work/$client-$codec"
+    mkdir -p "$dir"
+    case_started=$EPOCHREALTIME
+    if ((SECONDS - matrix_started > budget_s)); then
+      report FAIL "$client" "$codec" 0 "not run: the matrix's budget of ${budget_s}s is spent"
+      failed=$((failed + 1))
+      continue
+    fi
+    auto_create=false
+    [[ "$client" == kcat ]] && auto_create=true # kcat cannot create topics
+    ok=1
+    if ! start_broker "$dir" "$auto_create"; then
+      ok=0
+    else
+      rc=0
+      timeout --kill-after=5 "$SCENARIO_TIMEOUT_S" bash -c 'scenario "$@"' _ \
+        "$client" "$codec" "spool-$client-$codec" "$port" </dev/null >"$dir/client.log" 2>&1 || rc=$?
+      if ((rc == 124 || rc == 137)); then
+        echo "scenario killed after ${SCENARIO_TIMEOUT_S}s" >"$dir/reason"
+        ok=0
+      elif ((rc != 0)); then
+        echo "scenario exited $rc: $(first_failure "$dir/client.log")" >"$dir/reason"
+        ok=0
+      fi
+      if ! kill -0 "$broker_pid" 2>/dev/null || grep -q "shutting down" "$dir/broker.log"; then
+        gone="the broker exited or began shutting down during the scenario (it crashed, or a signal"
+        gone="$gone not from run.sh reached it: a 'pkill spool' elsewhere?)"
+        if ((ok == 1)); then echo "$gone" >"$dir/reason"; else echo "; and $gone" >>"$dir/reason"; fi
+        ok=0
+      fi
+      if ! stop_broker "$dir"; then
+        if [[ $ok == 1 ]]; then
+          mv "$dir/stop_reason" "$dir/reason"
+        else
+          echo "; and then: $(cat "$dir/stop_reason")" >>"$dir/reason"
+        fi
+        ok=0
+      fi
+    fi
+    seconds="$(awk -v a="$case_started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')"
+    if [[ $ok == 1 ]]; then
+      report PASS "$client" "$codec" "$seconds"
+      passed=$((passed + 1))
+      ((verbose)) && show_logs "$dir"
+    else
+      report FAIL "$client" "$codec" "$seconds" "$(head -c 400 "$dir/reason")"
+      show_logs "$dir"
+      failed=$((failed + 1))
+    fi
+  done
+done
+
+echo "matrix took $((SECONDS - matrix_started))s"
+echo "$passed passed, $failed failed"
+((failed == 0))

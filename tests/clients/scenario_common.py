@@ -1,0 +1,176 @@
+"""What every Python client scenario shares: its arguments, the records it writes, and
+the check of what it read back.
+
+The records are a pure function of their index i (and the partition count P), so a
+producer in one client and a consumer in another agree without passing files around;
+kafkajs_scenario.js computes the same bytes. Record i goes to partition i % P, chosen
+by the producer, so the expected order inside each partition is known exactly and no
+client's partitioner (murmur2, crc32, ...) is being tested here.
+
+    key      b"key-<i>"
+    value    a small JSON object whose length varies with i; every 2,500th record
+             carries a 64 KiB blob (a record bigger than the producers' default batch
+             size), every 11th a non-ASCII character
+    headers  [("trace-id", b"t-<i as 8 hex digits>"),
+              ("bytes", bytes([i % 256, 0x00, 0xff, (7 * i) % 256]))]  # NUL and 0xff
+
+The check: each partition holds exactly its records, in order, at offsets 0, 1, 2, ...
+(a fresh topic, no transactions), with keys, values and headers identical byte for byte,
+and nothing else.
+"""
+
+import argparse
+import sys
+import time
+import traceback
+
+CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
+# How many mismatches a failed check prints before it stops listing them.
+MISMATCHES_SHOWN_MAX = 10
+
+
+def parse_args(description):
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--bootstrap", required=True, help="host:port of the broker")
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--compression", choices=CODECS, default="none")
+    parser.add_argument(
+        "--consume-only",
+        action="store_true",
+        help="skip creating and producing: only read the topic back and check it "
+        "(used to check what another client, kafkajs, wrote)",
+    )
+    parser.add_argument(
+        "--deadline-s",
+        type=float,
+        default=120.0,
+        help="give up on any wait (create, produce, consume) after this long in total",
+    )
+    args = parser.parse_args()
+    if args.partitions < 1 or args.records < 1:
+        parser.error("--partitions and --records must be at least 1")
+    return args
+
+
+def key(i):
+    return f"key-{i}".encode()
+
+
+def value(i):
+    note = "crème brûlée" if i % 11 == 0 else "plain"
+    blob = "x" * 65536 if i % 2500 == 1234 else ""
+    text = (
+        f'{{"order":{i},"customer":"c-{i % 97}","qty":{i % 13},'
+        f'"note":"{note}","pad":"{"ab" * (i % 29)}","blob":"{blob}"}}'
+    )
+    return text.encode("utf-8")
+
+
+def headers(i):
+    return [
+        ("trace-id", f"t-{i:08x}".encode()),
+        ("bytes", bytes([i % 256, 0x00, 0xFF, (7 * i) % 256])),
+    ]
+
+
+def partition(i, partitions):
+    return i % partitions
+
+
+class Step:
+    """Prints one line per scenario step with its duration, so a failure's output says
+    how far the client got."""
+
+    def __init__(self, client):
+        self.client = client
+        self.started = time.monotonic()
+
+    def log(self, message):
+        elapsed = time.monotonic() - self.started
+        print(f"[{self.client} {elapsed:6.2f}s] {message}", file=sys.stderr, flush=True)
+
+
+def fail(message):
+    print(f"FAIL: {message}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def run(main):
+    """Runs a scenario's main(): an exception the scenario did not expect still ends in
+    one `FAIL:` line (run.sh quotes it), after its traceback."""
+    try:
+        main()
+    except SystemExit:
+        raise
+    except BaseException as e:  # noqa: BLE001 - anything at all is a failed scenario
+        traceback.print_exc()
+        fail(f"{type(e).__name__}: {e}")
+
+
+def normalize_headers(raw):
+    """Clients return headers as None, a list or a tuple of (str, bytes); compare lists."""
+    if not raw:
+        return []
+    return [(k, bytes(v) if v is not None else None) for k, v in raw]
+
+
+def check(consumed, records, partitions):
+    """`consumed` maps partition -> list of (offset, key, value, headers) in the order the
+    client returned them. Fails with the first mismatches if anything is missing, extra,
+    out of order or changed."""
+    problems = []
+    for p in range(partitions):
+        expected = list(range(p, records, partitions))
+        got = consumed.get(p, [])
+        if len(got) != len(expected):
+            problems.append(f"partition {p}: {len(got)} records, expected {len(expected)}")
+        for position, (i, record) in enumerate(zip(expected, got)):
+            offset, k, v, h = record
+            where = f"partition {p} position {position} (record {i})"
+            if offset != position:
+                problems.append(f"{where}: offset {offset}, expected {position}")
+            if k != key(i):
+                problems.append(f"{where}: key {k!r}, expected {key(i)!r}")
+            if v != value(i):
+                problems.append(f"{where}: value {_short(v)}, expected {_short(value(i))}")
+            if normalize_headers(h) != headers(i):
+                problems.append(f"{where}: headers {h!r}, expected {headers(i)!r}")
+            if len(problems) >= MISMATCHES_SHOWN_MAX:
+                break
+        if len(problems) >= MISMATCHES_SHOWN_MAX:
+            break
+    unknown = sorted(set(consumed) - set(range(partitions)))
+    if unknown:
+        problems.append(f"records from partitions {unknown}, which should not exist")
+    if problems:
+        fail("records read back differ from those written:\n  " + "\n  ".join(problems))
+
+
+def check_delivered(delivered, records, partitions):
+    """`delivered` maps record index -> (partition, offset) from the producer's delivery
+    reports: each record must have been acknowledged once, at the offset the check above
+    expects (partition p's records at 0, 1, 2, ... in index order)."""
+    problems = []
+    for i in range(records):
+        want = (partition(i, partitions), i // partitions)
+        got = delivered.get(i)
+        if got != want:
+            problems.append(f"record {i}: acknowledged at {got}, expected (partition, offset) {want}")
+            if len(problems) >= MISMATCHES_SHOWN_MAX:
+                break
+    if problems:
+        fail("produce acknowledgements differ:\n  " + "\n  ".join(problems))
+
+
+def check_end_offsets(end_offsets, records, partitions, api):
+    """`end_offsets` maps partition -> the log end offset (high watermark) the client's
+    ListOffsets call returned: partition p holds exactly its share of the records."""
+    want = {p: len(range(p, records, partitions)) for p in range(partitions)}
+    if dict(end_offsets) != want:
+        fail(f"{api} end offsets {dict(end_offsets)}, expected {want}")
+
+
+def _short(b):
+    return repr(b) if len(b) <= 80 else f"{b[:60]!r}... ({len(b)} bytes)"

@@ -1,0 +1,78 @@
+//! Real Kafka clients against spool's broker (chapter 2): the wire protocol is right when
+//! clients that were written against Apache Kafka work against spool unchanged.
+//!
+//! ```text
+//! tests/clients/setup.sh                      # once: kcat, .venv-clients/, node_modules/
+//! cargo test --release --test wire_clients
+//! tests/clients/run.sh target/release/spool   # the same matrix by hand, with --verbose
+//! ```
+//!
+//! Each test runs `tests/clients/run.sh` for one client against the `spool` binary cargo
+//! built: for every codec the client has (none, gzip, snappy, lz4, zstd), a fresh broker,
+//! the client's scenario (create a topic, produce 10,000 keyed records with headers, read
+//! every partition back from the beginning, check each record once, in order, byte for
+//! byte), then SIGTERM and a clean exit. The scenarios in `tests/clients/` say what each
+//! covers. A client that is not installed fails its test, naming the setup script: a test
+//! that passes without having run would hide a broken broker.
+
+use std::process::Command;
+
+/// Runs the client matrix for `client` and fails with the script's whole output unless
+/// every case passed.
+fn run_matrix(client: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/run.sh");
+    let output = Command::new("bash")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_spool"))
+        .args(["--clients", client])
+        .output()
+        .expect("run tests/clients/run.sh with bash");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if stderr.contains("run tests/clients/setup.sh") {
+        panic!("{client} is not installed: run tests/clients/setup.sh first\n{stderr}");
+    }
+    assert!(
+        output.status.success(),
+        "{client} against spool failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    let summary = stdout.lines().last().unwrap_or_default();
+    assert!(
+        summary.ends_with(" passed, 0 failed") && !summary.starts_with("0 passed"),
+        "{client}: run.sh succeeded but its summary is {summary:?}:\n{stdout}\n{stderr}"
+    );
+}
+
+/// confluent-kafka (librdkafka 2.16): AdminClient, Producer and an assign()-only Consumer,
+/// plus DescribeCluster, DescribeConfigs and DeleteTopics.
+#[test]
+fn confluent_kafka() {
+    run_matrix("confluent-kafka");
+}
+
+/// kafka-python 3.x, pure Python: its own encoding of every request and record batch.
+#[test]
+fn kafka_python() {
+    run_matrix("kafka-python");
+}
+
+/// aiokafka: probes the broker with ApiVersions v0 and compresses with cramjam.
+#[test]
+fn aiokafka() {
+    run_matrix("aiokafka");
+}
+
+/// kafkajs 2.x (none, gzip): admin and producer; its consumer needs groups (chapter 5), so
+/// confluent-kafka reads back and checks what kafkajs wrote.
+#[test]
+fn kafkajs() {
+    run_matrix("kafkajs");
+}
+
+/// kcat on Debian's librdkafka 2.0.2: metadata listing, topic auto-creation, produce and
+/// consume to the end of each partition.
+#[test]
+fn kcat() {
+    run_matrix("kcat");
+}
