@@ -32,6 +32,7 @@ fn str(s: impl Into<String>) -> StrBytes {
     StrBytes::from_string(s.into())
 }
 
+// ANCHOR: api_versions
 /// ApiVersions: every API spool implements, with exactly the versions it speaks.
 /// `error` is set when answering a version spool does not know (with a v0 body).
 pub fn api_versions(error: Option<ResponseError>) -> ApiVersionsResponse {
@@ -43,6 +44,7 @@ pub fn api_versions(error: Option<ResponseError>) -> ApiVersionsResponse {
         .collect();
     ApiVersionsResponse::default().with_error_code(error.map_or(0, |e| e.code())).with_api_keys(api_keys)
 }
+// ANCHOR_END: api_versions
 
 impl Broker {
     // ANCHOR: metadata

@@ -70,6 +70,7 @@ pub struct WaitPast<'a> {
     seen: u64,
 }
 
+// ANCHOR: wait_past
 impl Future for WaitPast<'_> {
     type Output = ();
 
@@ -85,3 +86,4 @@ impl Future for WaitPast<'_> {
         Poll::Pending
     }
 }
+// ANCHOR_END: wait_past

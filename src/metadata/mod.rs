@@ -56,6 +56,7 @@ impl MetadataLog {
         Ok(MetadataLog { log, image })
     }
 
+    // ANCHOR: metadata_commit
     /// Commits `records` as one batch — all of them or none — then applies them.
     pub fn commit(&mut self, records: &[MetadataRecord], now_ms: i64) -> Result<(), LogError> {
         let mut trial = self.image.clone();
@@ -72,6 +73,7 @@ impl MetadataLog {
         self.image = trial;
         Ok(())
     }
+    // ANCHOR_END: metadata_commit
 
     /// Flushes the metadata log (every commit already did; this is for shutdown).
     pub fn flush(&mut self) -> Result<(), LogError> {

@@ -19,6 +19,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable};
 
+// ANCHOR: supported
 /// The APIs spool implements, and the versions of each it speaks.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 0, 11),
@@ -33,6 +34,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeCluster, 0, 1),
     (ApiKey::FindCoordinator, 0, 4),
 ];
+// ANCHOR_END: supported
 
 /// The versions of `api_key` spool speaks, if any.
 pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {
@@ -60,6 +62,7 @@ pub enum DecodeError {
     Close(String),
 }
 
+// ANCHOR: decode_request
 /// Decodes one request frame.
 pub fn decode_request(mut frame: Bytes) -> Result<Request, DecodeError> {
     if frame.len() < 8 {
@@ -86,6 +89,7 @@ pub fn decode_request(mut frame: Bytes) -> Result<Request, DecodeError> {
         .map_err(|e| DecodeError::Close(format!("bad {api_key:?} v{version} body: {e}")))?;
     Ok(Request { header, api_key, body })
 }
+// ANCHOR_END: decode_request
 
 // ANCHOR: old_versions
 /// Produce v0–v2 and Fetch v2–v3 predate the codec crate's oldest versions, but
