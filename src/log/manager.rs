@@ -17,12 +17,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::checkpoint::{self, TopicPartition};
 use super::error::Result;
 use super::storage::{DiskStorage, Storage};
 use super::{Log, LogConfig, OpenOptions, RecoveryReport};
+use crate::sync::{Mutex, MutexGuard};
 
 pub const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
 pub const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point-offset-checkpoint";
@@ -31,6 +32,7 @@ pub const LOG_START_OFFSET_CHECKPOINT: &str = "log-start-offset-checkpoint";
 /// A partition log shared between the requests that append to and read from it.
 /// A std mutex, not an async one: it is held for microseconds (an append, or
 /// finding a read's file region), never across an await or a network write.
+/// `crate::sync`'s, so [`super::GroupCommit`] (which loom checks) takes it.
 pub type SharedLog = Arc<Mutex<Log<DiskStorage>>>;
 
 /// Every partition log in one log directory.
@@ -187,6 +189,6 @@ impl LogManager {
 
 /// Locks a log; a poisoned lock means a thread panicked mid-append, and the
 /// log's in-memory state can no longer be trusted.
-pub fn lock(log: &SharedLog) -> std::sync::MutexGuard<'_, Log<DiskStorage>> {
+pub fn lock(log: &SharedLog) -> MutexGuard<'_, Log<DiskStorage>> {
     log.lock().expect("a thread panicked while holding a log lock")
 }
