@@ -26,7 +26,8 @@ pub struct BrokerConfig {
     pub num_partitions: i32,
     /// `default.replication.factor`.
     pub default_replication_factor: i16,
-    /// `auto.create.topics.enable`: Metadata and Produce create unknown topics.
+    /// `auto.create.topics.enable`: a Metadata request for an unknown topic creates it
+    /// (a produce to one fails with `UNKNOWN_TOPIC_OR_PARTITION`, as in Kafka).
     pub auto_create_topics: bool,
     /// `socket.request.max.bytes`: larger request frames close the connection.
     pub socket_request_max_bytes: usize,

@@ -35,19 +35,19 @@ impl Broker {
     // ANCHOR: fetch
     /// Reads now; if fewer than `min_bytes` came back and nothing failed, waits
     /// for an append (or the deadline) and reads again.
-    pub async fn fetch(self: &Arc<Self>, request: FetchRequest, version: i16) -> FetchResponse {
+    pub async fn fetch(self: &Arc<Self>, request: FetchRequest) -> FetchResponse {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
         loop {
             // Read the generation *before* the logs: see `notify`.
             let generation = self.notifier.generation();
-            let (response, bytes, errors) = self.read_fetch(&request, version);
+            let (response, bytes, errors) = self.read_fetch(&request);
             let waited_enough = tokio::time::Instant::now() >= deadline;
             if bytes >= request.min_bytes.max(0) as usize || errors || waited_enough {
                 return response;
             }
             if tokio::time::timeout_at(deadline, self.notifier.wait_past(generation)).await.is_err() {
                 // Deadline reached: answer with what there is (perhaps nothing).
-                return self.read_fetch(&request, version).0;
+                return self.read_fetch(&request).0;
             }
         }
     }
@@ -55,7 +55,7 @@ impl Broker {
 
     /// One pass over the requested partitions: the response, its record bytes,
     /// and whether any partition had an error.
-    fn read_fetch(&self, request: &FetchRequest, version: i16) -> (FetchResponse, usize, bool) {
+    fn read_fetch(&self, request: &FetchRequest) -> (FetchResponse, usize, bool) {
         let mut budget = request.max_bytes.max(0) as usize;
         let mut total = 0;
         let mut errors = false;
@@ -72,12 +72,9 @@ impl Broker {
                 total += len;
                 partitions.push(data);
             }
-            let mut response =
-                FetchableTopicResponse::default().with_topic(topic.topic.clone()).with_partitions(partitions);
-            if version >= 13 {
-                response = response.with_topic_id(topic.topic_id);
-            }
-            topics.push(response);
+            topics.push(
+                FetchableTopicResponse::default().with_topic(topic.topic.clone()).with_partitions(partitions),
+            );
         }
         (FetchResponse::default().with_responses(topics), total, errors)
     }

@@ -178,11 +178,11 @@ impl Broker {
     }
 
     // ANCHOR: handle
-    /// Answers one request. `None` means no response is sent: a produce with
-    /// `acks=0`, whose client does not read one.
-    pub async fn handle(self: &Arc<Self>, request: Request) -> Option<ResponseKind> {
+    /// Answers one request. `Ok(None)` means no response is sent (a produce with
+    /// `acks=0`, whose client does not read one); `Err` means close the connection.
+    pub async fn handle(self: &Arc<Self>, request: Request) -> Result<Option<ResponseKind>, String> {
         let (api_key, version) = (request.api_key, request.header.request_api_version);
-        Some(match request.body {
+        Ok(Some(match request.body {
             RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(admin::api_versions(None)),
             RequestKind::Metadata(r) => ResponseKind::Metadata(self.metadata(r, version)),
             RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(self.create_topics(r, version)),
@@ -194,11 +194,11 @@ impl Broker {
             }
             RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(self.init_producer_id(r)),
             RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(self.list_offsets(r)),
-            RequestKind::Produce(r) => return self.produce(r).await.map(ResponseKind::Produce),
-            RequestKind::Fetch(r) => ResponseKind::Fetch(self.fetch(r, version).await),
+            RequestKind::Produce(r) => return Ok(self.produce(r).await?.map(ResponseKind::Produce)),
+            RequestKind::Fetch(r) => ResponseKind::Fetch(self.fetch(r).await),
             // decode_request lets through only the APIs in SUPPORTED.
             _ => unreachable!("{api_key:?} passed the version check but has no handler"),
-        })
+        }))
     }
     // ANCHOR_END: handle
 

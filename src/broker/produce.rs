@@ -3,7 +3,9 @@
 //!
 //! With one broker, `acks=1` and `acks=-1` mean the same thing — the leader is
 //! the whole ISR (chapter 6 makes them differ). `acks=0` gets no response at all:
-//! the client does not wait for one.
+//! the client does not wait for one — so if such a produce fails, the broker
+//! closes the connection, the only signal that client will notice (Kafka does
+//! the same). Any other `acks` is `INVALID_REQUIRED_ACKS`.
 
 use bytes::BytesMut;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
@@ -19,18 +21,26 @@ use crate::log::{GroupCommit, LogError};
 
 impl Broker {
     // ANCHOR: produce
-    /// Appends every partition's records; `None` for `acks=0`.
-    pub async fn produce(self: &Arc<Self>, request: ProduceRequest) -> Option<ProduceResponse> {
+    /// Appends every partition's records. `Ok(None)` for a successful `acks=0`;
+    /// `Err` (close the connection) for a failed one.
+    pub async fn produce(
+        self: &Arc<Self>,
+        request: ProduceRequest,
+    ) -> Result<Option<ProduceResponse>, String> {
         let acks = request.acks;
+        let valid_acks = matches!(acks, -1..=1);
+        let mut failed = false;
         let mut responses = Vec::new();
         for topic in request.topic_data {
             let mut partitions = Vec::new();
             for data in topic.partition_data {
                 let tp = TopicPartition::new(topic.name.0.to_string(), data.index);
                 let result = match data.records {
+                    _ if !valid_acks => Err((ResponseError::InvalidRequiredAcks, format!("acks={acks}"))),
                     Some(records) => self.append(&tp, BytesMut::from(&records[..])).await,
                     None => Err((ResponseError::CorruptMessage, "no records".to_string())),
                 };
+                failed |= result.is_err();
                 let response = PartitionProduceResponse::default().with_index(data.index);
                 partitions.push(match result {
                     Ok((base_offset, log_append_time, log_start_offset)) => response
@@ -50,7 +60,11 @@ impl Broker {
                 TopicProduceResponse::default().with_name(topic.name).with_partition_responses(partitions),
             );
         }
-        (acks != 0).then(|| ProduceResponse::default().with_responses(responses))
+        match acks {
+            0 if failed => Err("a produce with acks=0 failed".into()),
+            0 => Ok(None),
+            _ => Ok(Some(ProduceResponse::default().with_responses(responses))),
+        }
     }
 
     /// Appends one partition's batches: (base offset, log append time, log start offset).

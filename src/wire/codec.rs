@@ -15,7 +15,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
-    ApiKey, FetchResponse, ProduceResponse, RequestHeader, RequestKind, ResponseHeader, ResponseKind,
+    ApiKey, ProduceResponse, RequestHeader, RequestKind, ResponseHeader, ResponseKind,
 };
 use kafka_protocol::protocol::{Decodable, Encodable};
 
@@ -23,7 +23,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 /// The APIs spool implements, and the versions of each it speaks.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 0, 11),
-    (ApiKey::Fetch, 2, 12),
+    (ApiKey::Fetch, 4, 12),
     (ApiKey::ListOffsets, 1, 6),
     (ApiKey::Metadata, 0, 12),
     (ApiKey::ApiVersions, 0, 4),
@@ -92,20 +92,17 @@ pub fn decode_request(mut frame: Bytes) -> Result<Request, DecodeError> {
 // ANCHOR_END: decode_request
 
 // ANCHOR: old_versions
-/// Produce v0–v2 and Fetch v2–v3 predate the codec crate's oldest versions, but
-/// librdkafka before 2.1 (Debian's kcat) compresses with gzip, snappy or lz4
-/// only if the broker lists Produce v0 and Fetch v2. Each old body is a strict
-/// prefix of a newer version's fields, so it is rewritten into the newer one by
-/// inserting the missing fields with the values those old clients implied.
-/// (The records inside must still be magic v2: older message formats are
-/// rejected, see the README's non-goals.)
+/// Produce v0–v2 predate the codec crate's oldest version, but librdkafka 2.0.2
+/// (Debian's kcat) compresses with gzip, snappy or lz4 only if the broker lists
+/// Produce v0 — it checks that the versions it could ever send include the one
+/// each codec first appeared in. The old body is a strict prefix of v3's, so it
+/// is rewritten into v3 by inserting the one missing field. (The records inside
+/// must still be magic v2: older message formats are rejected, see the README's
+/// non-goals.)
 ///
 /// - Produce v0–v2 share one body; v3 added `transactional_id` first: insert a
 ///   null string.
-/// - Fetch v3 added `max_bytes` after `min_bytes`, v4 `isolation_level` after
-///   that: insert `i32::MAX` (no response limit) and 0 (read uncommitted).
 fn upgrade_old_request(api_key: ApiKey, version: i16, body: Bytes) -> (Bytes, i16) {
-    const AFTER_MIN_BYTES: usize = 12; // replica_id, max_wait_ms, min_bytes
     let splice = |at: usize, insert: &[u8]| {
         let at = at.min(body.len());
         let mut out = BytesMut::with_capacity(body.len() + insert.len());
@@ -116,8 +113,6 @@ fn upgrade_old_request(api_key: ApiKey, version: i16, body: Bytes) -> (Bytes, i1
     };
     match (api_key, version) {
         (ApiKey::Produce, 0..=2) => (splice(0, &(-1i16).to_be_bytes()), 3),
-        (ApiKey::Fetch, 2) => (splice(AFTER_MIN_BYTES, &[0x7f, 0xff, 0xff, 0xff, 0]), 4),
-        (ApiKey::Fetch, 3) => (splice(AFTER_MIN_BYTES + 4, &[0]), 4),
         _ => (body, version),
     }
 }
@@ -141,29 +136,6 @@ fn encode_old_produce_response(buf: &mut BytesMut, response: &ProduceResponse, v
     }
 }
 
-/// Fetch responses v2–v3: the v4 fields (`last_stable_offset`, the aborted
-/// transactions) did not exist yet, so these are written by hand.
-fn encode_old_fetch_response(buf: &mut BytesMut, response: &FetchResponse) {
-    buf.put_i32(response.throttle_time_ms);
-    buf.put_i32(response.responses.len() as i32);
-    for topic in &response.responses {
-        buf.put_i16(topic.topic.len() as i16);
-        buf.put_slice(topic.topic.as_bytes());
-        buf.put_i32(topic.partitions.len() as i32);
-        for p in &topic.partitions {
-            buf.put_i32(p.partition_index);
-            buf.put_i16(p.error_code);
-            buf.put_i64(p.high_watermark);
-            match &p.records {
-                Some(records) => {
-                    buf.put_i32(records.len() as i32);
-                    buf.put_slice(records);
-                }
-                None => buf.put_i32(-1),
-            }
-        }
-    }
-}
 // ANCHOR_END: old_versions
 
 /// Encodes a response frame, size prefix included. An error means a handler
@@ -185,10 +157,6 @@ pub fn encode_response(
             Ok(())
         }
         (ResponseKind::Produce(_), 2) => body.encode(&mut buf, 3),
-        (ResponseKind::Fetch(fetch), 2 | 3) => {
-            encode_old_fetch_response(&mut buf, fetch);
-            Ok(())
-        }
         _ => body.encode(&mut buf, version),
     }
     .map_err(|e| format!("{api_key:?} v{version} response: {e}"))?;

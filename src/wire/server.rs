@@ -82,7 +82,7 @@ async fn connection(
             Ok(request) => {
                 let (api_key, version) = (request.api_key, request.header.request_api_version);
                 let correlation_id = request.header.correlation_id;
-                match broker.handle(request).await {
+                match broker.handle(request).await? {
                     Some(body) => encode_response(api_key, version, correlation_id, &body)?,
                     None => continue, // acks=0: the client reads no response
                 }
