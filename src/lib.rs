@@ -13,6 +13,7 @@
 //! through the [`sync`] shim.
 
 pub mod broker;
+pub mod client;
 pub mod config;
 pub mod log;
 pub mod metadata;

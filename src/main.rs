@@ -1,7 +1,11 @@
 //! The `spool` command: the broker, and tools in the spirit of Kafka's scripts.
 //!
 //! `spool` with no arguments is `spool serve`: a single-node broker on
-//! 127.0.0.1:9092 with its data in `./data`.
+//! 127.0.0.1:9092 with its data in `./data`. `spool topics`, `spool produce`
+//! and `spool consume` are clients of a running broker, as
+//! `kafka-topics.sh`, `kafka-console-producer.sh` and
+//! `kafka-console-consumer.sh` are; `spool dump-log` reads segment files
+//! directly, as `kafka-dump-log.sh` does.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,8 +15,16 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use spool::broker::Broker;
+use spool::client::{Acks, Client, NewTopic, ProduceOptions, REQUEST_TIMEOUT_DEFAULT};
 use spool::config::BrokerConfig;
+use spool::log::Compression;
+use spool::tools::consume::{ConsumeArgs, FormatOptions, StartOffset};
 use spool::tools::dump_log::{dump_file, DumpOptions};
+use spool::tools::produce::{parse_header, ProduceArgs};
+use spool::tools::topics::TopicsCommand;
+
+/// Where the client tools look for a broker unless told otherwise.
+const BOOTSTRAP_DEFAULT: &str = "127.0.0.1:9092";
 
 #[derive(Parser)]
 #[command(name = "spool", version, about = "Apache Kafka's design rebuilt in Rust, chapter by chapter")]
@@ -43,6 +55,87 @@ enum Command {
         #[arg(long)]
         print_data_log: bool,
     },
+    /// Create, list, describe or delete topics, as kafka-topics.sh does.
+    #[command(group(clap::ArgGroup::new("action").required(true).args(["create", "list", "describe", "delete"])))]
+    Topics {
+        #[arg(long, default_value = BOOTSTRAP_DEFAULT, value_name = "HOST:PORT")]
+        bootstrap_server: String,
+        /// Create --topic.
+        #[arg(long, requires = "topic")]
+        create: bool,
+        /// List every topic's name.
+        #[arg(long)]
+        list: bool,
+        /// Describe --topic, or every topic.
+        #[arg(long)]
+        describe: bool,
+        /// Delete --topic.
+        #[arg(long, requires = "topic")]
+        delete: bool,
+        #[arg(long)]
+        topic: Option<String>,
+        /// Partitions of a new topic (default: the broker's num.partitions).
+        #[arg(long)]
+        partitions: Option<i32>,
+        /// Replication factor of a new topic (default: the broker's default.replication.factor).
+        #[arg(long)]
+        replication_factor: Option<i16>,
+        /// A topic config override for --create: --config key=value (repeatable).
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        configs: Vec<String>,
+    },
+    /// Produce lines from stdin as records, as kafka-console-producer.sh does.
+    Produce {
+        #[arg(long, default_value = BOOTSTRAP_DEFAULT, value_name = "HOST:PORT")]
+        bootstrap_server: String,
+        #[arg(long)]
+        topic: String,
+        /// Split each line into key and value at the first SEP (parse.key=true).
+        #[arg(long, value_name = "SEP")]
+        key_separator: Option<String>,
+        /// A header on every record: --header key=value (repeatable).
+        #[arg(long = "header", value_name = "KEY=VALUE")]
+        headers: Vec<String>,
+        /// Send every record to this partition instead of partitioning by key.
+        #[arg(long)]
+        partition: Option<i32>,
+        #[arg(long, default_value = "none", value_parser = ["none", "gzip", "snappy", "lz4", "zstd"])]
+        compression: String,
+        /// 0 (no response), 1 (the leader) or -1/all (every in-sync replica).
+        #[arg(long, default_value = "-1", allow_hyphen_values = true, value_parser = ["0", "1", "-1", "all"])]
+        acks: String,
+    },
+    /// Print records, as kafka-console-consumer.sh does.
+    Consume {
+        #[arg(long, default_value = BOOTSTRAP_DEFAULT, value_name = "HOST:PORT")]
+        bootstrap_server: String,
+        #[arg(long)]
+        topic: String,
+        /// Start at each partition's first offset rather than its end.
+        #[arg(long, conflicts_with = "offset")]
+        from_beginning: bool,
+        /// Read only this partition.
+        #[arg(long)]
+        partition: Option<i32>,
+        /// Start at this offset (a number, earliest or latest); needs --partition.
+        #[arg(long, requires = "partition")]
+        offset: Option<String>,
+        /// Exit after printing this many records.
+        #[arg(long)]
+        max_messages: Option<u64>,
+        /// Exit after this long without a new record.
+        #[arg(long)]
+        timeout_ms: Option<u64>,
+        /// Print each record's key before its value.
+        #[arg(long)]
+        print_key: bool,
+        /// Between headers, key and value (default: a tab).
+        #[arg(long, default_value = "\t", value_name = "SEP")]
+        key_separator: String,
+        /// Print each record's headers first (k:v,k2:v2, or NO_HEADERS).
+        #[arg(long)]
+        print_headers: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -72,7 +165,131 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
+        command => match client_tool(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
+}
+
+/// Runs `topics`, `produce` or `consume`: a client of a running broker.
+fn client_tool(command: Command) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match command {
+            Command::Topics {
+                bootstrap_server,
+                create,
+                list,
+                describe,
+                delete: _,
+                topic,
+                partitions,
+                replication_factor,
+                configs,
+            } => {
+                let command = if create {
+                    let mut new_topic = NewTopic::new(topic.unwrap_or_default());
+                    new_topic.partitions = partitions.unwrap_or(-1);
+                    new_topic.replication_factor = replication_factor.unwrap_or(-1);
+                    for config in configs {
+                        let (k, v) = config
+                            .split_once('=')
+                            .ok_or_else(|| anyhow::anyhow!("--config {config:?}: expected key=value"))?;
+                        new_topic.configs.insert(k.trim().to_string(), v.trim().to_string());
+                    }
+                    TopicsCommand::Create(new_topic)
+                } else if list {
+                    TopicsCommand::List
+                } else if describe {
+                    TopicsCommand::Describe(topic)
+                } else {
+                    TopicsCommand::Delete(topic.unwrap_or_default())
+                };
+                let mut client = Client::connect(&bootstrap_server, REQUEST_TIMEOUT_DEFAULT).await?;
+                let mut out = std::io::stdout().lock();
+                spool::tools::topics::run(&mut client, command, &mut out).await?;
+            }
+            Command::Produce {
+                bootstrap_server,
+                topic,
+                key_separator,
+                headers,
+                partition,
+                compression,
+                acks,
+            } => {
+                let headers = headers
+                    .iter()
+                    .map(|h| parse_header(h))
+                    .collect::<Result<_, _>>()
+                    .map_err(anyhow::Error::msg)?;
+                let options = ProduceOptions {
+                    acks: Acks::parse(&acks).expect("clap checked the value"),
+                    compression: Compression::from_name(&compression).expect("clap checked the value"),
+                };
+                let args = ProduceArgs {
+                    topic,
+                    key_separator: key_separator.map(unescape),
+                    headers,
+                    partition,
+                    options,
+                };
+                let mut client = Client::connect(&bootstrap_server, REQUEST_TIMEOUT_DEFAULT).await?;
+                let lines =
+                    spool::tools::produce::spawn_line_reader(std::io::BufReader::new(std::io::stdin()));
+                spool::tools::produce::run(&mut client, &args, lines).await?;
+            }
+            Command::Consume {
+                bootstrap_server,
+                topic,
+                from_beginning,
+                partition,
+                offset,
+                max_messages,
+                timeout_ms,
+                print_key,
+                key_separator,
+                print_headers,
+            } => {
+                let start = match offset {
+                    Some(offset) => StartOffset::parse(&offset).map_err(anyhow::Error::msg)?,
+                    None if from_beginning => StartOffset::Earliest,
+                    None => StartOffset::Latest,
+                };
+                let args = ConsumeArgs {
+                    topic,
+                    start,
+                    partition,
+                    max_messages,
+                    timeout: timeout_ms.map(Duration::from_millis),
+                    format: FormatOptions {
+                        print_key,
+                        print_headers,
+                        key_separator: unescape(key_separator),
+                    },
+                };
+                let mut client = Client::connect(&bootstrap_server, REQUEST_TIMEOUT_DEFAULT).await?;
+                let mut out = std::io::stdout().lock();
+                let stop = async {
+                    let _ = tokio::signal::ctrl_c().await;
+                };
+                let consumed = spool::tools::consume::run(&mut client, &args, &mut out, stop).await?;
+                eprintln!("Processed a total of {consumed} messages");
+            }
+            Command::Serve { .. } | Command::DumpLog { .. } => unreachable!("handled in main"),
+        }
+        Ok(())
+    })
+}
+
+/// `\t` and `\n` typed on a command line mean a tab and a newline, as in
+/// Kafka's `key.separator`.
+fn unescape(s: String) -> String {
+    s.replace("\\t", "\t").replace("\\n", "\n")
 }
 
 fn serve(properties: Option<PathBuf>, overrides: Vec<String>) -> anyhow::Result<()> {

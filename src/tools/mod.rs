@@ -1,3 +1,8 @@
-//! Command-line tools that work on spool's files, in the spirit of Kafka's scripts.
+//! Command-line tools in the spirit of Kafka's scripts: `dump_log` works on
+//! spool's files; `topics`, `produce` and `consume` speak the wire protocol to
+//! a running broker through [`crate::client`], like any other client.
 
+pub mod consume;
 pub mod dump_log;
+pub mod produce;
+pub mod topics;

@@ -1,0 +1,209 @@
+//! Fetch and ListOffsets: reading a partition from an offset.
+//!
+//! A fetch names a partition and an offset and gets back *batches*, not
+//! records: whole batches as the producer wrote them, which can begin before
+//! the requested offset (the offset may be in the middle of a compressed batch)
+//! and whose last one can be cut short by the size limit. So a consumer
+//!
+//! - skips records before the offset it asked for,
+//! - ignores a partial batch at the end (the next fetch starts there again),
+//! - skips control batches (transaction markers, chapter 9), and
+//! - continues from the offset after the last whole batch, not after the last
+//!   record: offsets can have gaps (compaction, chapter 10; markers).
+//!
+//! `max_wait_ms` is long polling (see [`crate::broker::fetch`]): with nothing to
+//! read, the broker holds the request that long before answering empty.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::{BrokerId, FetchRequest, ListOffsetsRequest};
+
+use super::admin::topic_name;
+use super::{Client, ClientError};
+use crate::log::record::Record;
+use crate::log::{BatchError, RecordBatch};
+
+/// Limits of one fetch, with Kafka's consumer defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchOptions {
+    /// `fetch.max.wait.ms`: how long the broker may wait for `min_bytes`.
+    pub max_wait_ms: i32,
+    /// `fetch.min.bytes`.
+    pub min_bytes: i32,
+    /// `fetch.max.bytes`: the whole response (a first batch may exceed it, KIP-74).
+    pub max_bytes: i32,
+    /// `max.partition.fetch.bytes`.
+    pub partition_max_bytes: i32,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            max_wait_ms: 500,
+            min_bytes: 1,
+            max_bytes: 50 * 1024 * 1024,
+            partition_max_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// What one fetch returned for one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedPartition {
+    pub partition: i32,
+    /// The records at or after the requested offset, in offset order.
+    pub records: Vec<Record>,
+    /// Where the next fetch of this partition starts.
+    pub next_offset: i64,
+    /// The offset up to which records are committed (visible to consumers).
+    pub high_watermark: i64,
+    pub log_start_offset: i64,
+}
+
+/// Which offset ListOffsets looks up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetSpec {
+    /// The log start offset (timestamp -2).
+    Earliest,
+    /// The log end offset: where the next record will go (timestamp -1).
+    Latest,
+    /// The first offset whose timestamp is at or after this one.
+    Timestamp(i64),
+}
+
+impl OffsetSpec {
+    fn timestamp(self) -> i64 {
+        match self {
+            OffsetSpec::Earliest => -2,
+            OffsetSpec::Latest => -1,
+            OffsetSpec::Timestamp(t) => t,
+        }
+    }
+}
+
+// ANCHOR: decode_fetched
+/// Decodes a partition's fetched bytes: the records at or after
+/// `fetch_offset`, and the offset to fetch next.
+pub fn decode_fetched(mut bytes: Bytes, fetch_offset: i64) -> Result<(Vec<Record>, i64), ClientError> {
+    let mut records = Vec::new();
+    let mut next_offset = fetch_offset;
+    while !bytes.is_empty() {
+        let (batch, rest) = match RecordBatch::parse(&bytes) {
+            Ok(parsed) => parsed,
+            // The size limit cut the last batch: fetch it again next time.
+            Err(BatchError::Truncated { .. }) => break,
+            Err(e) => return Err(e.into()),
+        };
+        batch.validate()?; // the CRC, as Kafka's `check.crcs=true`
+        if batch.next_offset() > fetch_offset && !batch.is_control() {
+            records.extend(batch.decode_records()?.into_iter().filter(|r| r.offset >= fetch_offset));
+        }
+        next_offset = next_offset.max(batch.next_offset());
+        bytes = rest;
+    }
+    Ok((records, next_offset))
+}
+// ANCHOR_END: decode_fetched
+
+impl Client {
+    // ANCHOR: fetch
+    /// Fetches `topic`'s partitions from the given offsets, one request per
+    /// leader. A partition-level error (e.g. `OFFSET_OUT_OF_RANGE`) fails the call.
+    pub async fn fetch(
+        &mut self,
+        topic: &str,
+        offsets: &BTreeMap<i32, i64>,
+        options: FetchOptions,
+    ) -> Result<Vec<FetchedPartition>, ClientError> {
+        let by_leader = self.by_leader(topic, offsets.iter().map(|(&p, &o)| (p, o)), false).await?;
+        // The broker may hold the request for max_wait_ms before it starts to answer.
+        let timeout = self.request_timeout + Duration::from_millis(options.max_wait_ms.max(0) as u64);
+        let mut fetched = Vec::new();
+        for (leader, partitions) in by_leader {
+            let request = FetchRequest::default()
+                .with_replica_id(BrokerId(-1)) // a consumer, not a follower
+                .with_max_wait_ms(options.max_wait_ms)
+                .with_min_bytes(options.min_bytes)
+                .with_max_bytes(options.max_bytes)
+                .with_session_epoch(-1) // no fetch session (KIP-227)
+                .with_topics(vec![FetchTopic::default().with_topic(topic_name(topic)).with_partitions(
+                    partitions
+                        .iter()
+                        .map(|&(p, offset)| {
+                            FetchPartition::default()
+                                .with_partition(p)
+                                .with_fetch_offset(offset)
+                                .with_partition_max_bytes(options.partition_max_bytes)
+                        })
+                        .collect(),
+                )]);
+            let response = self.node_connection(leader).await?.send_within(&request, timeout).await?;
+            ClientError::check(response.error_code, None, || format!("fetch from {topic}"))?;
+            for t in response.responses {
+                for p in t.partitions {
+                    let tp = format!("{topic}-{}", p.partition_index);
+                    if let Err(e) = ClientError::check(p.error_code, None, || format!("fetch from {tp}")) {
+                        if e.code().is_some_and(|c| c.is_retriable()) {
+                            self.invalidate(topic);
+                        }
+                        return Err(e);
+                    }
+                    let Some(&fetch_offset) = offsets.get(&p.partition_index) else {
+                        return Err(ClientError::Protocol(format!(
+                            "Fetch answered for {tp}, which was not asked"
+                        )));
+                    };
+                    let (records, next_offset) = decode_fetched(p.records.unwrap_or_default(), fetch_offset)?;
+                    fetched.push(FetchedPartition {
+                        partition: p.partition_index,
+                        records,
+                        next_offset,
+                        high_watermark: p.high_watermark,
+                        log_start_offset: p.log_start_offset,
+                    });
+                }
+            }
+        }
+        Ok(fetched)
+    }
+    // ANCHOR_END: fetch
+
+    /// ListOffsets: the earliest or latest offset (or the one for a timestamp)
+    /// of each partition, from its leader.
+    pub async fn list_offsets(
+        &mut self,
+        topic: &str,
+        partitions: &[i32],
+        spec: OffsetSpec,
+    ) -> Result<BTreeMap<i32, i64>, ClientError> {
+        let by_leader = self.by_leader(topic, partitions.iter().map(|&p| (p, ())), false).await?;
+        let mut offsets = BTreeMap::new();
+        for (leader, partitions) in by_leader {
+            let request = ListOffsetsRequest::default().with_replica_id(BrokerId(-1)).with_topics(vec![
+                ListOffsetsTopic::default().with_name(topic_name(topic)).with_partitions(
+                    partitions
+                        .iter()
+                        .map(|&(p, ())| {
+                            ListOffsetsPartition::default()
+                                .with_partition_index(p)
+                                .with_timestamp(spec.timestamp())
+                        })
+                        .collect(),
+                ),
+            ]);
+            let response = self.node_connection(leader).await?.send(&request).await?;
+            for t in response.topics {
+                for p in t.partitions {
+                    let tp = format!("{topic}-{}", p.partition_index);
+                    ClientError::check(p.error_code, None, || format!("list offsets of {tp}"))?;
+                    offsets.insert(p.partition_index, p.offset);
+                }
+            }
+        }
+        Ok(offsets)
+    }
+}

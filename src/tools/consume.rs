@@ -1,0 +1,231 @@
+//! `spool consume`: print a topic's records, as `kafka-console-consumer.sh`
+//! (and `kcat -C`) do.
+//!
+//! It finds the topic's partitions (Metadata), where to start in each
+//! (ListOffsets: the end by default, the start with `--from-beginning`, or
+//! `--offset N` on one `--partition`), then long-polls Fetch and prints each
+//! record's value on a line, with its headers and key first when asked, in
+//! Kafka's `DefaultMessageFormatter` layout:
+//!
+//! ```text
+//!  [headers <key.separator>] [key <key.separator>] value
+//!  headers: k1:v1,k2:v2   (NO_HEADERS when there are none; null prints "null")
+//! ```
+//!
+//! It stops after `--max-messages`, after `--timeout-ms` without a new record,
+//! or on Ctrl-C, then prints `Processed a total of N messages` on stderr.
+//!
+//! Simplifications: no consumer group (chapter 5) — so no committed offsets and
+//! no `--group`; an `OFFSET_OUT_OF_RANGE` answer ends the tool rather than
+//! resetting by `auto.offset.reset`.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io::Write;
+use std::time::Duration;
+
+use crate::client::{Client, ClientError, FetchOptions, OffsetSpec};
+use crate::log::record::Record;
+
+/// Where to start reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartOffset {
+    Earliest,
+    Latest,
+    /// An exact offset (only with one `--partition`).
+    At(i64),
+}
+
+impl StartOffset {
+    /// Parses `--offset`: a non-negative number, `earliest` or `latest`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "earliest" => Ok(StartOffset::Earliest),
+            "latest" => Ok(StartOffset::Latest),
+            n => match n.parse::<i64>() {
+                Ok(n) if n >= 0 => Ok(StartOffset::At(n)),
+                _ => Err(format!("--offset {s:?}: expected a non-negative number, 'earliest' or 'latest'")),
+            },
+        }
+    }
+}
+
+/// How records are printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatOptions {
+    pub print_key: bool,
+    pub print_headers: bool,
+    /// Between fields; Kafka's `key.separator`, a tab by default.
+    pub key_separator: String,
+}
+
+impl Default for FormatOptions {
+    fn default() -> Self {
+        FormatOptions { print_key: false, print_headers: false, key_separator: "\t".into() }
+    }
+}
+
+/// What `spool consume` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ConsumeArgs {
+    pub topic: String,
+    pub start: StartOffset,
+    pub partition: Option<i32>,
+    pub max_messages: Option<u64>,
+    /// Stop after this long without a new record; `None`: run until stopped.
+    pub timeout: Option<Duration>,
+    pub format: FormatOptions,
+}
+
+/// How long one fetch may wait on the broker: short enough to notice
+/// `--timeout-ms` and Ctrl-C promptly.
+const FETCH_WAIT_MAX: Duration = Duration::from_millis(500);
+
+// ANCHOR: format_record
+/// Appends one record's line to `out`, in `DefaultMessageFormatter`'s layout.
+pub fn format_record(record: &Record, format: &FormatOptions, out: &mut Vec<u8>) {
+    let separator = format.key_separator.as_bytes();
+    if format.print_headers {
+        if record.headers.is_empty() {
+            out.extend_from_slice(b"NO_HEADERS");
+        }
+        for (i, header) in record.headers.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(header.key.as_bytes());
+            out.push(b':');
+            out.extend_from_slice(header.value.as_deref().unwrap_or(b"null"));
+        }
+        out.extend_from_slice(separator);
+    }
+    if format.print_key {
+        out.extend_from_slice(record.key.as_deref().unwrap_or(b"null"));
+        out.extend_from_slice(separator);
+    }
+    out.extend_from_slice(record.value.as_deref().unwrap_or(b"null"));
+    out.push(b'\n');
+}
+// ANCHOR_END: format_record
+
+/// Consumes until `--max-messages`, `--timeout-ms` or `stop` resolves (Ctrl-C);
+/// returns the number of records printed.
+pub async fn run(
+    client: &mut Client,
+    args: &ConsumeArgs,
+    out: &mut impl Write,
+    stop: impl Future<Output = ()>,
+) -> Result<u64, ClientError> {
+    let mut offsets = start_offsets(client, args).await?;
+    let mut consumed = 0u64;
+    let mut last_record = tokio::time::Instant::now();
+    tokio::pin!(stop);
+    loop {
+        if args.max_messages.is_some_and(|max| consumed >= max) {
+            break;
+        }
+        let mut wait = FETCH_WAIT_MAX;
+        if let Some(timeout) = args.timeout {
+            let left = timeout.saturating_sub(last_record.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            wait = wait.min(left);
+        }
+        let options = FetchOptions { max_wait_ms: wait.as_millis() as i32, ..FetchOptions::default() };
+        let fetched = tokio::select! {
+            fetched = client.fetch(&args.topic, &offsets, options) => fetched?,
+            () = &mut stop => break,
+        };
+        let mut buf = Vec::new();
+        for partition in fetched {
+            for record in &partition.records {
+                if args.max_messages.is_some_and(|max| consumed >= max) {
+                    break;
+                }
+                format_record(record, &args.format, &mut buf);
+                consumed += 1;
+                last_record = tokio::time::Instant::now();
+            }
+            offsets.insert(partition.partition, partition.next_offset);
+        }
+        out.write_all(&buf)?;
+        out.flush()?;
+    }
+    Ok(consumed)
+}
+
+/// Each partition's first offset to fetch.
+async fn start_offsets(client: &mut Client, args: &ConsumeArgs) -> Result<BTreeMap<i32, i64>, ClientError> {
+    let topic = client.topic(&args.topic, false).await?;
+    let partitions: Vec<i32> = match args.partition {
+        Some(p) if topic.partitions.iter().any(|m| m.partition == p) => vec![p],
+        Some(p) => {
+            return Err(ClientError::InvalidArgument(format!(
+                "topic {} has no partition {p} (it has {})",
+                args.topic,
+                topic.partitions.len()
+            )))
+        }
+        None => topic.partitions.iter().map(|p| p.partition).collect(),
+    };
+    match args.start {
+        StartOffset::At(offset) => Ok(partitions.into_iter().map(|p| (p, offset)).collect()),
+        StartOffset::Earliest => client.list_offsets(&args.topic, &partitions, OffsetSpec::Earliest).await,
+        StartOffset::Latest => client.list_offsets(&args.topic, &partitions, OffsetSpec::Latest).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::record::Header;
+    use bytes::Bytes;
+
+    fn record(key: Option<&'static [u8]>, value: Option<&'static [u8]>, headers: Vec<Header>) -> Record {
+        Record {
+            offset: 0,
+            timestamp: 0,
+            sequence: -1,
+            key: key.map(Bytes::from_static),
+            value: value.map(Bytes::from_static),
+            headers,
+            size_in_bytes: 0,
+        }
+    }
+
+    fn line(record: &Record, format: &FormatOptions) -> String {
+        let mut out = Vec::new();
+        format_record(record, format, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Records print as DefaultMessageFormatter does: headers, then key, then
+    /// value, separated by `key.separator`, with `null` and `NO_HEADERS`.
+    #[test]
+    fn records_print_like_the_console_consumer() {
+        let plain = FormatOptions::default();
+        let all = FormatOptions { print_key: true, print_headers: true, key_separator: "|".into() };
+        let headers = vec![
+            Header { key: "a".into(), value: Some(Bytes::from_static(b"1")) },
+            Header { key: "b".into(), value: None },
+        ];
+        let r = record(Some(b"k"), Some(b"v"), headers);
+        assert_eq!(line(&r, &plain), "v\n");
+        assert_eq!(line(&r, &all), "a:1,b:null|k|v\n");
+        let bare = record(None, None, vec![]);
+        assert_eq!(line(&bare, &all), "NO_HEADERS|null|null\n");
+        let keyed = FormatOptions { print_key: true, ..FormatOptions::default() };
+        assert_eq!(line(&bare, &keyed), "null\tnull\n");
+    }
+
+    /// `--offset` takes a number or Kafka's two names, never a negative number.
+    #[test]
+    fn offsets_parse() {
+        assert_eq!(StartOffset::parse("earliest"), Ok(StartOffset::Earliest));
+        assert_eq!(StartOffset::parse("latest"), Ok(StartOffset::Latest));
+        assert_eq!(StartOffset::parse("42"), Ok(StartOffset::At(42)));
+        assert!(StartOffset::parse("-1").is_err());
+        assert!(StartOffset::parse("soon").is_err());
+    }
+}

@@ -1,0 +1,356 @@
+//! `spool topics`, `spool produce` and `spool consume` against a running
+//! `spool serve`, all as separate processes talking over TCP — the way a user
+//! runs `kafka-topics.sh`, `kafka-console-producer.sh` and
+//! `kafka-console-consumer.sh` against a Kafka broker.
+//!
+//! ```text
+//! cargo test --release --test cli
+//! ```
+//!
+//! Each test starts its own broker on a free port with a fresh `log.dirs`,
+//! waits for its `listening on` line, runs the tools, and at the end stops the
+//! broker with SIGTERM and checks that it shut down cleanly (exit status 0).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use spool::client::partitioner::partition_for_key;
+
+/// A `spool serve` child process with its own port and log directory.
+struct Broker {
+    child: Child,
+    bootstrap: String,
+    log_dir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Broker {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log_dir = dir.path().join("data");
+        // Ask the OS for a free port, then hand it to the broker.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_spool"))
+            .args(["serve", "--override", &format!("listeners=PLAINTEXT://127.0.0.1:{port}")])
+            .args(["--override", &format!("log.dirs={}", log_dir.display())])
+            .args(["--override", "num.partitions=1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start spool serve");
+        // Read stderr until the listening line, then keep draining it so the
+        // broker never blocks on a full pipe.
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if line.contains("listening on") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        if rx.recv_timeout(Duration::from_secs(30)).is_err() {
+            let _ = child.kill();
+            panic!("spool serve did not print `listening on` within 30 s");
+        }
+        Broker { child, bootstrap: format!("127.0.0.1:{port}"), log_dir, _dir: dir }
+    }
+
+    /// Runs `spool <args> --bootstrap-server <this broker>` with `stdin`.
+    fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_spool"))
+            .args(args)
+            .args(["--bootstrap-server", &self.bootstrap])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run spool");
+        let mut input = child.stdin.take().unwrap();
+        let stdin = stdin.to_vec();
+        let writer = std::thread::spawn(move || input.write_all(&stdin));
+        let output = child.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        output
+    }
+
+    /// Runs a tool that must succeed; returns its stdout.
+    fn ok(&self, args: &[&str], stdin: &[u8]) -> String {
+        let output = self.run(args, stdin);
+        assert!(
+            output.status.success(),
+            "spool {args:?} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8 output")
+    }
+
+    /// SIGTERM, as a service manager stops Kafka; the broker must exit 0.
+    fn stop(mut self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(std::time::Instant::now() < deadline, "broker did not exit within 30 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success(), "broker exited with {status} after SIGTERM");
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        // Only matters when a test failed before stop(): never leak a broker.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sorted_lines(s: &str) -> Vec<String> {
+    let mut lines: Vec<String> = s.lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+/// The topic admin cycle, printed as kafka-topics.sh prints it: create with
+/// partitions and a config override, list, describe, refuse a duplicate
+/// (TOPIC_ALREADY_EXISTS), delete, and describe a missing topic
+/// (UNKNOWN_TOPIC_OR_PARTITION).
+#[test]
+fn topics_create_list_describe_delete() {
+    let broker = Broker::start();
+    let created = broker.ok(
+        &["topics", "--create", "--topic", "orders", "--partitions", "3", "--config", "retention.ms=60000"],
+        b"",
+    );
+    assert_eq!(created, "Created topic orders.\n");
+    broker.ok(&["topics", "--create", "--topic", "audit"], b"");
+    assert_eq!(broker.ok(&["topics", "--list"], b""), "audit\norders\n");
+
+    let described = broker.ok(&["topics", "--describe", "--topic", "orders"], b"");
+    let lines: Vec<&str> = described.lines().collect();
+    assert_eq!(lines.len(), 4, "{described}");
+    let header: Vec<&str> = lines[0].split('\t').collect();
+    assert_eq!(header[0], "Topic: orders");
+    let topic_id = header[1].strip_prefix("TopicId: ").expect("a TopicId field");
+    assert_eq!(topic_id.len(), 22, "Kafka prints topic ids as 22 characters of base64: {topic_id}");
+    assert_eq!(&header[2..], ["PartitionCount: 3", "ReplicationFactor: 1", "Configs: retention.ms=60000"]);
+    for (p, line) in lines[1..].iter().enumerate() {
+        assert_eq!(*line, format!("\tTopic: orders\tPartition: {p}\tLeader: 1\tReplicas: 1\tIsr: 1"));
+    }
+    // Without --topic, every topic: audit's 1 partition (num.partitions=1) and orders' 3.
+    let all = broker.ok(&["topics", "--describe"], b"");
+    assert_eq!(all.lines().filter(|l| l.starts_with("Topic: ")).count(), 2, "{all}");
+    assert!(all.contains("Topic: audit\tTopicId: "), "{all}");
+    assert!(all.contains("PartitionCount: 1\tReplicationFactor: 1\tConfigs: \n"), "{all}");
+
+    let duplicate = broker.run(&["topics", "--create", "--topic", "orders"], b"");
+    assert!(!duplicate.status.success());
+    assert!(String::from_utf8_lossy(&duplicate.stderr).contains("TopicAlreadyExists"));
+
+    assert_eq!(broker.ok(&["topics", "--delete", "--topic", "orders"], b""), "");
+    assert_eq!(broker.ok(&["topics", "--list"], b""), "audit\n");
+    let missing = broker.run(&["topics", "--describe", "--topic", "orders"], b"");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("UnknownTopicOrPartition"));
+    broker.stop();
+}
+
+/// 1000 keyed lines with headers round-trip through produce and consume with
+/// every codec; each record lands in the partition the Java client's murmur2
+/// partitioner picks, in the order produced; and the stored batches carry the
+/// codec asked for (as `spool dump-log` reads it back from the segment).
+#[test]
+fn produce_and_consume_with_each_codec() {
+    let broker = Broker::start();
+    const RECORDS: usize = 1000;
+    const PARTITIONS: i32 = 3;
+    let input: String = (0..RECORDS)
+        .map(|i| format!("key-{i}:order={i};customer=c-{};pad={}\n", i % 97, "ab".repeat(i % 29)))
+        .collect();
+    for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
+        let topic = format!("lines-{codec}");
+        let partitions = PARTITIONS.to_string();
+        broker.ok(&["topics", "--create", "--topic", &topic, "--partitions", &partitions], b"");
+        broker.ok(
+            &[
+                "produce",
+                "--topic",
+                &topic,
+                "--key-separator",
+                ":",
+                "--header",
+                "source=cli",
+                "--header",
+                &format!("codec={codec}"),
+                "--compression",
+                codec,
+            ],
+            input.as_bytes(),
+        );
+        let expected: Vec<String> = input
+            .lines()
+            .map(|l| {
+                let (key, value) = l.split_once(':').unwrap();
+                format!("source:cli,codec:{codec}\t{key}\t{value}")
+            })
+            .collect();
+        let consumed = broker.ok(
+            &[
+                "consume",
+                "--topic",
+                &topic,
+                "--from-beginning",
+                "--max-messages",
+                "1000",
+                "--timeout-ms",
+                "10000",
+                "--print-key",
+                "--print-headers",
+            ],
+            b"",
+        );
+        assert_eq!(consumed.lines().count(), RECORDS, "{codec}");
+        let mut want = expected.clone();
+        want.sort();
+        assert_eq!(sorted_lines(&consumed), want, "{codec}");
+
+        // Partition by partition: exactly the keys murmur2 sends there, in order.
+        for p in 0..PARTITIONS {
+            let want: Vec<String> = input
+                .lines()
+                .filter(|l| partition_for_key(l.split_once(':').unwrap().0.as_bytes(), PARTITIONS) == p)
+                .map(|l| l.split_once(':').unwrap().1.to_string())
+                .collect();
+            let got = broker.ok(
+                &[
+                    "consume",
+                    "--topic",
+                    &topic,
+                    "--partition",
+                    &p.to_string(),
+                    "--offset",
+                    "earliest",
+                    "--max-messages",
+                    &want.len().to_string(),
+                    "--timeout-ms",
+                    "10000",
+                ],
+                b"",
+            );
+            assert_eq!(got.lines().collect::<Vec<_>>(), want, "{codec} partition {p}");
+        }
+        assert_codec_on_disk(&broker.log_dir.join(format!("{topic}-0")), codec);
+    }
+    broker.stop();
+}
+
+/// Every batch in a partition directory's first segment says `compresscodec: <codec>`.
+fn assert_codec_on_disk(partition_dir: &Path, codec: &str) {
+    let segment = partition_dir.join("00000000000000000000.log");
+    let output = Command::new(env!("CARGO_BIN_EXE_spool"))
+        .args(["dump-log", "--files", segment.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let dump = String::from_utf8(output.stdout).unwrap();
+    let batches: Vec<&str> = dump.lines().filter(|l| l.contains("compresscodec:")).collect();
+    assert!(!batches.is_empty(), "{dump}");
+    for line in batches {
+        assert!(line.contains(&format!("compresscodec: {codec} ")), "{line}");
+    }
+}
+
+/// Records without keys are spread round-robin (the pre-KIP-480 default), so
+/// 30 lines over 3 partitions put exactly 10 in each; and `--partition` pins
+/// every record to one partition whatever its key.
+#[test]
+fn null_keys_round_robin_and_explicit_partitions() {
+    let broker = Broker::start();
+    broker.ok(&["topics", "--create", "--topic", "spread", "--partitions", "3"], b"");
+    let input: String = (0..30).map(|i| format!("v{i}\n")).collect();
+    broker.ok(&["produce", "--topic", "spread"], input.as_bytes());
+    broker.ok(
+        &["produce", "--topic", "spread", "--partition", "2", "--key-separator", "="],
+        b"a=1\nb=2\nc=3\n",
+    );
+    let mut counts = BTreeMap::new();
+    for p in 0..3 {
+        let got = broker.ok(
+            &[
+                "consume",
+                "--topic",
+                "spread",
+                "--partition",
+                &p.to_string(),
+                "--offset",
+                "0",
+                "--timeout-ms",
+                "300",
+            ],
+            b"",
+        );
+        counts.insert(p, got.lines().count());
+        if p == 2 {
+            assert!(got.ends_with("1\n2\n3\n"), "{got}");
+        }
+    }
+    assert_eq!(counts, BTreeMap::from([(0, 10), (1, 10), (2, 13)]));
+    broker.stop();
+}
+
+/// Where consumption starts and when it stops: `--offset N` skips the records
+/// before N (even inside one batch), the default starts at the end (so an idle
+/// topic prints nothing before `--timeout-ms`), and a line without the key
+/// separator is refused as kafka-console-producer refuses it.
+#[test]
+fn offsets_timeouts_and_bad_input() {
+    let broker = Broker::start();
+    broker.ok(&["topics", "--create", "--topic", "ten"], b"");
+    let input: String = (0..10).map(|i| format!("line-{i}\n")).collect();
+    broker.ok(&["produce", "--topic", "ten", "--compression", "gzip"], input.as_bytes());
+
+    let from_5 = broker
+        .run(&["consume", "--topic", "ten", "--partition", "0", "--offset", "5", "--timeout-ms", "300"], b"");
+    assert!(from_5.status.success());
+    assert_eq!(String::from_utf8_lossy(&from_5.stdout), "line-5\nline-6\nline-7\nline-8\nline-9\n");
+    assert!(String::from_utf8_lossy(&from_5.stderr).contains("Processed a total of 5 messages"));
+
+    let started = std::time::Instant::now();
+    let latest = broker.ok(&["consume", "--topic", "ten", "--timeout-ms", "300"], b"");
+    assert_eq!(latest, "");
+    assert!(started.elapsed() < Duration::from_secs(10), "the consumer kept waiting after --timeout-ms");
+
+    let bad = broker.run(&["produce", "--topic", "ten", "--key-separator", ":"], b"k:v\nno separator here\n");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no key separator"));
+    broker.stop();
+}
+
+/// `--acks 0` gets no response from the broker, yet the records arrive; `--acks 1` works too.
+#[test]
+fn acks_zero_and_one() {
+    let broker = Broker::start();
+    broker.ok(&["topics", "--create", "--topic", "acks"], b"");
+    broker.ok(&["produce", "--topic", "acks", "--acks", "0"], b"fire\nand\nforget\n");
+    // No response means no offsets: wait for the records to show up.
+    let got = broker.ok(
+        &["consume", "--topic", "acks", "--from-beginning", "--max-messages", "3", "--timeout-ms", "10000"],
+        b"",
+    );
+    assert_eq!(got, "fire\nand\nforget\n");
+    broker.ok(&["produce", "--topic", "acks", "--acks", "1"], b"leader\n");
+    let got = broker
+        .ok(&["consume", "--topic", "acks", "--partition", "0", "--offset", "3", "--max-messages", "1"], b"");
+    assert_eq!(got, "leader\n");
+    broker.stop();
+}
