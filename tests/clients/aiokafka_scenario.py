@@ -3,8 +3,8 @@ read every partition back from the beginning and check them byte for byte.
 
 Covers: ApiVersions v0 (aiokafka probes the broker's version with the oldest request
 version, a path the other clients do not take), Metadata, CreateTopics, Produce
-(acks=all, the chosen codec, compressed with cramjam), ListOffsets (seek_to_beginning,
-end_offsets), Fetch.
+(acks=1, aiokafka's default, where the other clients use all; the chosen codec,
+compressed with cramjam), ListOffsets (seek_to_beginning, end_offsets), Fetch.
 
 The consumer has group_id=None and uses assign() + seek_to_beginning(): no group, no
 commits, since spool has no group coordinator before chapter 5.
@@ -35,8 +35,9 @@ async def run(args, step):
     if not args.consume_only:
         await create_topic(args, step)
         await produce(args, step)
-    consumed = await consume(args, step)
+    consumed, end_offsets = await consume(args, step)
     sc.check(consumed, args.records, args.partitions)
+    sc.check_end_offsets(end_offsets, args.records, args.partitions, "ListOffsets (end_offsets)")
     step.log(f"checked {args.records} records: all present once, in order, bytes identical")
 
 
@@ -68,13 +69,14 @@ async def produce(args, step):
     producer = AIOKafkaProducer(
         bootstrap_servers=args.bootstrap,
         compression_type=None if args.compression == "none" else args.compression,
-        acks="all",
+        acks=1,
         linger_ms=5,
         request_timeout_ms=10_000,
     )
     await producer.start()
     try:
         futures = []
+        base_ms = sc.timestamp_base_ms()
         for i in range(args.records):
             futures.append(
                 await producer.send(
@@ -83,6 +85,7 @@ async def produce(args, step):
                     value=sc.value(i),
                     headers=sc.headers(i),
                     partition=sc.partition(i, args.partitions),
+                    timestamp_ms=sc.timestamp(base_ms, i),
                 )
             )
         await producer.flush()
@@ -111,12 +114,6 @@ async def consume(args, step):
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end_offsets = await consumer.end_offsets(partitions)
-        sc.check_end_offsets(
-            {tp.partition: offset for tp, offset in end_offsets.items()},
-            args.records,
-            args.partitions,
-            "ListOffsets (end_offsets)",
-        )
         consumed = {}
         count = 0
 
@@ -124,17 +121,21 @@ async def consume(args, step):
             nonlocal count
             for tp, records in batches.items():
                 for r in records:
-                    consumed.setdefault(tp.partition, []).append((r.offset, r.key, r.value, r.headers))
+                    ts = r.timestamp if r.timestamp_type == 0 else f"{r.timestamp} of type {r.timestamp_type}"
+                    consumed.setdefault(tp.partition, []).append((r.offset, r.key, r.value, r.headers, ts))
                 count += len(records)
 
         while count < args.records:
+            positions = [await consumer.position(tp) for tp in partitions]
+            if all(position >= end_offsets[tp] for tp, position in zip(partitions, positions)):
+                break  # every partition read to its end, records missing: check() says which
             take(await consumer.getmany(timeout_ms=1000))
         # Anything after the last record would be a duplicate or a stray: one more poll.
         take(await consumer.getmany(timeout_ms=500))
     finally:
         await consumer.stop()
     step.log(f"consumed {count} records from {len(consumed)} partitions")
-    return consumed
+    return consumed, {tp.partition: offset for tp, offset in end_offsets.items()}
 
 
 if __name__ == "__main__":

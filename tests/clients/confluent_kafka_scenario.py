@@ -3,7 +3,10 @@ with headers, read every partition back from the beginning and check them byte f
 
 Covers: ApiVersions, Metadata, CreateTopics, Produce (acks=all, the chosen codec),
 ListOffsets (OFFSET_BEGINNING and the watermarks), Fetch, DescribeCluster,
-DescribeConfigs, DeleteTopics.
+DescribeConfigs, DeleteTopics. Then, on a second topic: Produce with acks=0 (the broker
+must not answer), an idempotent producer (InitProducerId, producer id and sequence
+numbers in the batches), and Fetch long polling (a consumer waiting at the end of the
+log gets a new record well before its fetch.wait.max.ms).
 
 librdkafka's consumer requires a group.id even when it only uses assign(); no group is
 joined and nothing is committed (enable.auto.commit=false, explicit start offsets), since
@@ -15,7 +18,15 @@ the bytes kafkajs wrote (kafkajs cannot consume without a group).
 
 import time
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    TIMESTAMP_CREATE_TIME,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 import scenario_common as sc
@@ -45,10 +56,12 @@ def main():
     if not args.consume_only:
         create_topic(admin, args, step, remaining)
         produce(base, args, step, remaining, errors)
-    consumed = consume(base, args, step, remaining, errors)
+    consumed, highs = consume(base, args, step, remaining, errors)
     sc.check(consumed, args.records, args.partitions)
+    sc.check_end_offsets(highs, args.records, args.partitions, "ListOffsets (watermarks)")
     step.log(f"checked {args.records} records: all present once, in order, bytes identical")
     if not args.consume_only:
+        protocol_extras(admin, base, args, step, remaining)
         admin_extras(admin, args, step, remaining)
     fatal = [e for e in errors if e.fatal()]
     if fatal:
@@ -96,6 +109,7 @@ def produce(base, args, step, remaining, errors):
     producer = Producer(
         {**base, "compression.type": args.compression, "acks": "all", "linger.ms": 5}
     )
+    base_ms = sc.timestamp_base_ms()
     for i in range(args.records):
         while True:
             try:
@@ -105,6 +119,7 @@ def produce(base, args, step, remaining, errors):
                     value=sc.value(i),
                     headers=sc.headers(i),
                     partition=sc.partition(i, args.partitions),
+                    timestamp=sc.timestamp(base_ms, i),
                     on_delivery=on_delivery,
                 )
                 break
@@ -140,6 +155,8 @@ def consume(base, args, step, remaining, errors):
     count = 0
     at_eof = set()
     while count < args.records or len(at_eof) < args.partitions:
+        if len(at_eof) == args.partitions:
+            break  # every partition at its end, records missing: check() says which
         remaining()
         msg = consumer.poll(1.0)
         if msg is None:
@@ -150,8 +167,9 @@ def consume(base, args, step, remaining, errors):
                 continue
             sc.fail(f"consume error on partition {msg.partition()}: {msg.error()}")
         at_eof.discard(msg.partition())
+        ts_type, ts = msg.timestamp()
         consumed.setdefault(msg.partition(), []).append(
-            (msg.offset(), msg.key(), msg.value(), msg.headers())
+            (msg.offset(), msg.key(), msg.value(), msg.headers(), ts if ts_type == TIMESTAMP_CREATE_TIME else f"{ts} of type {ts_type}")
         )
         count += 1
     step.log(f"consumed {count} records from {len(consumed)} partitions, every partition at its end")
@@ -162,9 +180,99 @@ def consume(base, args, step, remaining, errors):
         if low != 0:
             sc.fail(f"partition {p}: log start offset {low}, expected 0")
         highs[p] = high
-    sc.check_end_offsets(highs, args.records, args.partitions, "ListOffsets (watermarks)")
     consumer.close()
-    return consumed
+    return consumed, highs
+
+
+# The second topic's records per producer, and the long poll's limits.
+EXTRAS_RECORDS = 100
+LONG_POLL_WAIT_MS = 8000  # the consumer's fetch.wait.max.ms
+LONG_POLL_WAKE_S_MAX = 2.5  # a new record must arrive this soon, far below the wait
+
+
+def protocol_extras(admin, base, args, step, remaining):
+    """acks=0, idempotence and long polling on a one-partition topic of their own."""
+    topic = f"{args.topic}-extras"
+    futures = admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)], operation_timeout=10)
+    try:
+        futures[topic].result(timeout=remaining())
+    except KafkaException as e:
+        sc.fail(f"CreateTopics {topic}: {e}")
+    failed = []
+
+    def on_delivery(err, msg):
+        if err is not None:
+            failed.append((msg.key(), err))
+
+    for name, config in [
+        ("acks0", {"acks": 0}),
+        ("idempotent", {"enable.idempotence": True}),
+    ]:
+        producer = Producer({**base, "compression.type": args.compression, "linger.ms": 5, **config})
+        for j in range(EXTRAS_RECORDS):
+            producer.produce(topic, key=f"{name}-{j}".encode(), value=b"v" * j, partition=0, on_delivery=on_delivery)
+        if producer.flush(timeout=remaining()):
+            sc.fail(f"{name} producer: flush timed out")
+        if failed:
+            sc.fail(f"{name} producer: {len(failed)} records failed delivery, first: {failed[:3]}")
+    step.log(f"{topic}: produced {EXTRAS_RECORDS} records with acks=0 and {EXTRAS_RECORDS} idempotently")
+
+    consumer = Consumer(
+        {
+            **base,
+            "group.id": "spool-clients-unused",
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": LONG_POLL_WAIT_MS,
+        }
+    )
+    consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    keys = []
+    while len(keys) < 2 * EXTRAS_RECORDS:
+        remaining()
+        msg = consumer.poll(1.0)
+        if msg is None:
+            continue
+        if msg.error():
+            sc.fail(f"consume {topic}: {msg.error()}")
+        keys.append(msg.key().decode())
+    for name in ("acks0", "idempotent"):
+        got = [k for k in keys if k.startswith(f"{name}-")]
+        want = [f"{name}-{j}" for j in range(EXTRAS_RECORDS)]
+        if got != want:
+            sc.fail(f"{topic}: the {name} producer's records read back as {len(got)} records, first {got[:5]}; expected {len(want)} in order")
+    step.log(f"{topic}: read back both producers' records, each exactly once and in order")
+
+    # The consumer is at the end now, its fetches parked in the broker for up to
+    # LONG_POLL_WAIT_MS. Let it settle into one, then produce a record: the parked fetch
+    # must complete as soon as the record is appended.
+    settle_until = time.monotonic() + 1.5
+    while time.monotonic() < settle_until:
+        msg = consumer.poll(0.2)
+        if msg is not None and not msg.error():
+            sc.fail(f"consume {topic}: unexpected record {msg.key()!r} at offset {msg.offset()}")
+    producer = Producer({**base, "acks": "all", "linger.ms": 0})
+    produced_at = time.monotonic()
+    producer.produce(topic, key=b"wake-up", value=b"now", partition=0)
+    if producer.flush(timeout=remaining()):
+        sc.fail("long poll: flush of the wake-up record timed out")
+    while True:
+        remaining()
+        msg = consumer.poll(0.05)
+        if msg is not None and not msg.error():
+            waited_s = time.monotonic() - produced_at
+            break
+        if time.monotonic() - produced_at > LONG_POLL_WAIT_MS / 1000 * 2:
+            sc.fail(f"long poll: the wake-up record never arrived ({LONG_POLL_WAIT_MS * 2} ms)")
+    consumer.close()
+    if msg.key() != b"wake-up":
+        sc.fail(f"long poll: read {msg.key()!r}, expected b'wake-up'")
+    if waited_s > LONG_POLL_WAKE_S_MAX:
+        sc.fail(
+            f"long poll: the record arrived {waited_s:.2f}s after it was produced, expected under "
+            f"{LONG_POLL_WAKE_S_MAX}s: a Fetch parked for fetch.wait.max.ms={LONG_POLL_WAIT_MS} was not woken "
+            "by the append"
+        )
+    step.log(f"long poll: a parked Fetch returned the new record {waited_s * 1000:.0f} ms after it was produced")
 
 
 def admin_extras(admin, args, step, remaining):

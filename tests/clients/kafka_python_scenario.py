@@ -2,8 +2,10 @@
 with headers, read every partition back from the beginning and check them byte for byte.
 
 Covers: ApiVersions (kafka-python probes the broker's version with it), Metadata,
-CreateTopics, Produce (acks=all, the chosen codec), ListOffsets (seek_to_beginning,
-end_offsets), Fetch, DescribeCluster, DeleteTopics.
+CreateTopics, InitProducerId and Produce (acks=all and, by kafka-python 3's default, an
+idempotent producer: producer id, epoch and sequence numbers in every batch; the chosen
+codec), ListOffsets (seek_to_beginning, end_offsets), Fetch, DescribeCluster,
+DeleteTopics.
 
 The consumer has group_id=None and uses assign() + seek_to_beginning(): no group, no
 commits, since spool has no group coordinator before chapter 5.
@@ -33,8 +35,9 @@ def main():
         if not args.consume_only:
             create_topic(admin, args, step)
             produce(args, step, remaining)
-        consumed = consume(args, step, remaining)
+        consumed, end_offsets = consume(args, step, remaining)
         sc.check(consumed, args.records, args.partitions)
+        sc.check_end_offsets(end_offsets, args.records, args.partitions, "ListOffsets (end_offsets)")
         step.log(f"checked {args.records} records: all present once, in order, bytes identical")
         if not args.consume_only:
             admin_extras(admin, args, step, remaining)
@@ -64,6 +67,7 @@ def produce(args, step, remaining):
         linger_ms=5,
         request_timeout_ms=10_000,
     )
+    base_ms = sc.timestamp_base_ms()
     futures = [
         producer.send(
             args.topic,
@@ -71,6 +75,7 @@ def produce(args, step, remaining):
             value=sc.value(i),
             headers=sc.headers(i),
             partition=sc.partition(i, args.partitions),
+            timestamp_ms=sc.timestamp(base_ms, i),
         )
         for i in range(args.records)
     ]
@@ -99,28 +104,31 @@ def consume(args, step, remaining):
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
     end_offsets = consumer.end_offsets(partitions)
-    sc.check_end_offsets(
-        {tp.partition: offset for tp, offset in end_offsets.items()},
-        args.records,
-        args.partitions,
-        "ListOffsets (end_offsets)",
-    )
     consumed = {}
     count = 0
     while count < args.records:
+        if all(consumer.position(tp) >= end_offsets[tp] for tp in partitions):
+            break  # every partition read to its end, records missing: check() says which
         remaining()
         for tp, records in consumer.poll(timeout_ms=1000).items():
             for r in records:
-                consumed.setdefault(tp.partition, []).append((r.offset, r.key, r.value, r.headers))
+                consumed.setdefault(tp.partition, []).append(as_tuple(r))
             count += len(records)
     # Anything after the last record would be a duplicate or a stray: one more poll.
     for tp, records in consumer.poll(timeout_ms=500).items():
         for r in records:
-            consumed.setdefault(tp.partition, []).append((r.offset, r.key, r.value, r.headers))
+            consumed.setdefault(tp.partition, []).append(as_tuple(r))
         count += len(records)
     consumer.close()
     step.log(f"consumed {count} records from {len(consumed)} partitions")
-    return consumed
+    return consumed, {tp.partition: offset for tp, offset in end_offsets.items()}
+
+
+def as_tuple(r):
+    """(offset, key, value, headers, timestamp) for scenario_common.check; a timestamp
+    that is not CreateTime (type 0) is returned as text, so that it shows as a mismatch."""
+    ts = r.timestamp if r.timestamp_type == 0 else f"{r.timestamp} of type {r.timestamp_type}"
+    return (r.offset, r.key, r.value, r.headers, ts)
 
 
 def admin_extras(admin, args, step, remaining):

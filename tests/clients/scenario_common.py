@@ -7,15 +7,19 @@ kafkajs_scenario.js computes the same bytes. Record i goes to partition i % P, c
 by the producer, so the expected order inside each partition is known exactly and no
 client's partitioner (murmur2, crc32, ...) is being tested here.
 
-    key      b"key-<i>"
-    value    a small JSON object whose length varies with i; every 2,500th record
-             carries a 64 KiB blob (a record bigger than the producers' default batch
-             size), every 11th a non-ASCII character
-    headers  [("trace-id", b"t-<i as 8 hex digits>"),
-              ("bytes", bytes([i % 256, 0x00, 0xff, (7 * i) % 256]))]  # NUL and 0xff
+    key        b"key-<i>"
+    value      a small JSON object whose length varies with i; every 2,500th record
+               carries a 64 KiB blob (a record bigger than the producers' default batch
+               size), every 11th a non-ASCII character; every 1,000th is a tombstone
+               (a null value, length -1 on the wire)
+    headers    [("trace-id", b"t-<i as 8 hex digits>"),
+                ("bytes", bytes([i % 256, 0x00, 0xff, (7 * i) % 256]))]  # NUL and 0xff
+    timestamp  base + i milliseconds, set by the producer (CreateTime), where base is the
+               producer's clock when it starts, to the second; a reader learns base from
+               record 0 and checks every other timestamp against it exactly
 
 The check: each partition holds exactly its records, in order, at offsets 0, 1, 2, ...
-(a fresh topic, no transactions), with keys, values and headers identical byte for byte,
+(a fresh topic, no transactions), with keys, values, headers and timestamps identical,
 and nothing else.
 """
 
@@ -59,6 +63,8 @@ def key(i):
 
 
 def value(i):
+    if i % 1000 == 500:
+        return None
     note = "crème brûlée" if i % 11 == 0 else "plain"
     blob = "x" * 65536 if i % 2500 == 1234 else ""
     text = (
@@ -79,6 +85,16 @@ def partition(i, partitions):
     return i % partitions
 
 
+def timestamp_base_ms():
+    """The producer's timestamp base: now, to the second. Near now, so that no retention
+    rule of the broker's takes the records for old."""
+    return int(time.time()) * 1000
+
+
+def timestamp(base_ms, i):
+    return base_ms + i
+
+
 class Step:
     """Prints one line per scenario step with its duration, so a failure's output says
     how far the client got."""
@@ -92,9 +108,12 @@ class Step:
         print(f"[{self.client} {elapsed:6.2f}s] {message}", file=sys.stderr, flush=True)
 
 
+class ScenarioFailed(Exception):
+    """A check failed; `run` prints its message as the one `FAIL:` line."""
+
+
 def fail(message):
-    print(f"FAIL: {message}", file=sys.stderr, flush=True)
-    sys.exit(1)
+    raise ScenarioFailed(message)
 
 
 def run(main):
@@ -102,11 +121,13 @@ def run(main):
     one `FAIL:` line (run.sh quotes it), after its traceback."""
     try:
         main()
-    except SystemExit:
-        raise
-    except BaseException as e:  # noqa: BLE001 - anything at all is a failed scenario
+    except ScenarioFailed as e:
+        print(f"FAIL: {e}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    except Exception as e:  # noqa: BLE001 - anything at all is a failed scenario
         traceback.print_exc()
-        fail(f"{type(e).__name__}: {e}")
+        print(f"FAIL: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 def normalize_headers(raw):
@@ -117,17 +138,18 @@ def normalize_headers(raw):
 
 
 def check(consumed, records, partitions):
-    """`consumed` maps partition -> list of (offset, key, value, headers) in the order the
-    client returned them. Fails with the first mismatches if anything is missing, extra,
-    out of order or changed."""
+    """`consumed` maps partition -> list of (offset, key, value, headers, timestamp_ms) in
+    the order the client returned them. Fails with the first mismatches if anything is
+    missing, extra, out of order or changed."""
     problems = []
+    base_ms = _timestamp_base_seen(consumed, problems)
     for p in range(partitions):
         expected = list(range(p, records, partitions))
         got = consumed.get(p, [])
         if len(got) != len(expected):
             problems.append(f"partition {p}: {len(got)} records, expected {len(expected)}")
         for position, (i, record) in enumerate(zip(expected, got)):
-            offset, k, v, h = record
+            offset, k, v, h, ts = record
             where = f"partition {p} position {position} (record {i})"
             if offset != position:
                 problems.append(f"{where}: offset {offset}, expected {position}")
@@ -137,6 +159,8 @@ def check(consumed, records, partitions):
                 problems.append(f"{where}: value {_short(v)}, expected {_short(value(i))}")
             if normalize_headers(h) != headers(i):
                 problems.append(f"{where}: headers {h!r}, expected {headers(i)!r}")
+            if base_ms is not None and ts != timestamp(base_ms, i):
+                problems.append(f"{where}: timestamp {ts}, expected {timestamp(base_ms, i)} (record 0's + {i})")
             if len(problems) >= MISMATCHES_SHOWN_MAX:
                 break
         if len(problems) >= MISMATCHES_SHOWN_MAX:
@@ -146,6 +170,19 @@ def check(consumed, records, partitions):
         problems.append(f"records from partitions {unknown}, which should not exist")
     if problems:
         fail("records read back differ from those written:\n  " + "\n  ".join(problems))
+
+
+def _timestamp_base_seen(consumed, problems):
+    """The base the producer used, read off record 0 (partition 0, offset 0), if it looks
+    like one: within a day of now and on a whole second."""
+    first = consumed.get(0, [])
+    if not first:
+        return None
+    base_ms = first[0][4]
+    if not isinstance(base_ms, int) or abs(base_ms - time.time() * 1000) > 86_400_000 or base_ms % 1000:
+        problems.append(f"record 0's timestamp {base_ms!r} is not the producer's (now, to the second)")
+        return None
+    return base_ms
 
 
 def check_delivered(delivered, records, partitions):
@@ -173,4 +210,4 @@ def check_end_offsets(end_offsets, records, partitions, api):
 
 
 def _short(b):
-    return repr(b) if len(b) <= 80 else f"{b[:60]!r}... ({len(b)} bytes)"
+    return repr(b) if b is None or len(b) <= 80 else f"{b[:60]!r}... ({len(b)} bytes)"
