@@ -299,3 +299,145 @@ fn client_range(api: ApiKey) -> (i16, i16) {
 fn millis(d: Duration) -> u64 {
     d.as_millis().min(u128::from(u64::MAX)) as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_protocol::messages::api_versions_response::ApiVersion;
+    use kafka_protocol::messages::MetadataRequest;
+    use tokio::net::TcpListener;
+
+    /// How the scripted broker answers one request.
+    enum Answer {
+        /// An ApiVersions body at this version, with this error and these ranges.
+        ApiVersions { version: i16, error: i16, apis: Vec<(ApiKey, i16, i16)> },
+        /// Read the request, never answer.
+        Silence,
+        /// Answer with the wrong correlation id.
+        WrongCorrelationId,
+    }
+
+    /// A one-connection broker that follows `script` and returns the
+    /// (api key, version) of every request it was sent.
+    async fn scripted_broker(script: Vec<Answer>) -> (String, tokio::task::JoinHandle<Vec<(i16, i16)>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let task = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buf = BytesMut::new();
+            let mut seen = Vec::new();
+            for answer in script {
+                let frame = loop {
+                    if let Some(frame) = parse_frame(&mut buf, 1 << 20).unwrap() {
+                        break frame;
+                    }
+                    if stream.read_buf(&mut buf).await.unwrap() == 0 {
+                        return seen;
+                    }
+                };
+                let key = i16::from_be_bytes([frame[0], frame[1]]);
+                let version = i16::from_be_bytes([frame[2], frame[3]]);
+                let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+                seen.push((key, version));
+                let mut out = BytesMut::new();
+                out.put_i32(0);
+                match answer {
+                    Answer::ApiVersions { version, error, apis } => {
+                        out.put_i32(correlation_id); // ApiVersions responses always use header v0
+                        let keys = apis
+                            .into_iter()
+                            .map(|(k, min, max)| {
+                                ApiVersion::default()
+                                    .with_api_key(k as i16)
+                                    .with_min_version(min)
+                                    .with_max_version(max)
+                            })
+                            .collect();
+                        let body = ApiVersionsResponse::default().with_error_code(error).with_api_keys(keys);
+                        body.encode(&mut out, version).unwrap();
+                    }
+                    Answer::Silence => {
+                        std::future::pending::<()>().await;
+                    }
+                    Answer::WrongCorrelationId => {
+                        out.put_i32(correlation_id + 100);
+                        out.put_u8(0); // no tagged fields (Metadata v12's header is v1)
+                    }
+                }
+                let size = (out.len() - 4) as i32;
+                out[..4].copy_from_slice(&size.to_be_bytes());
+                stream.write_all(&out).await.unwrap();
+            }
+            seen
+        });
+        (addr, task)
+    }
+
+    const API_VERSIONS: i16 = ApiKey::ApiVersions as i16;
+
+    /// KIP-511: a broker that does not know the client's ApiVersions version
+    /// answers a v0 body with UNSUPPORTED_VERSION; the client retries at the
+    /// broker's highest, then picks for each API the highest version both
+    /// speak, and refuses APIs the broker lacks or whose ranges do not meet.
+    #[tokio::test]
+    async fn api_versions_falls_back_and_versions_are_negotiated() {
+        let broker_apis = vec![(ApiKey::ApiVersions, 0, 2), (ApiKey::Metadata, 0, 5), (ApiKey::Fetch, 0, 3)];
+        let (addr, broker) = scripted_broker(vec![
+            Answer::ApiVersions {
+                version: 0,
+                error: ResponseError::UnsupportedVersion.code(),
+                apis: vec![(ApiKey::ApiVersions, 0, 2)],
+            },
+            Answer::ApiVersions { version: 2, error: 0, apis: broker_apis },
+        ])
+        .await;
+        let connection = Connection::connect(&addr, Duration::from_secs(5)).await.unwrap();
+        let (_, client_max) = client_range(ApiKey::ApiVersions);
+        assert_eq!(connection.version_for(ApiKey::Metadata).unwrap(), 5);
+        assert!(matches!(
+            connection.version_for(ApiKey::Produce),
+            Err(ClientError::UnsupportedVersion { broker: None, .. })
+        ));
+        // The broker's Fetch v0-v3 is entirely below this client's v4-v12.
+        assert!(matches!(
+            connection.version_for(ApiKey::Fetch),
+            Err(ClientError::UnsupportedVersion { broker: Some((0, 3)), .. })
+        ));
+        drop(connection);
+        assert_eq!(broker.await.unwrap(), vec![(API_VERSIONS, client_max), (API_VERSIONS, 2)]);
+    }
+
+    /// A request with no answer times out, and the connection is never used
+    /// again: a late answer would otherwise be read as the next request's.
+    #[tokio::test]
+    async fn a_timeout_breaks_the_connection() {
+        let apis = vec![(ApiKey::ApiVersions, 0, 3), (ApiKey::Metadata, 0, 12)];
+        let (addr, _broker) =
+            scripted_broker(vec![Answer::ApiVersions { version: 3, error: 0, apis }, Answer::Silence]).await;
+        let mut connection = Connection::connect(&addr, Duration::from_millis(200)).await.unwrap();
+        let result = connection.send(&MetadataRequest::default()).await;
+        assert!(matches!(result, Err(ClientError::Timeout { api: ApiKey::Metadata, .. })), "{result:?}");
+        assert!(connection.is_broken());
+        let again = connection.send(&MetadataRequest::default()).await;
+        assert!(matches!(again, Err(ClientError::Io(_))), "{again:?}");
+    }
+
+    /// A response whose correlation id is not the request's is a protocol
+    /// error (not a panic), and breaks the connection.
+    #[tokio::test]
+    async fn a_wrong_correlation_id_is_a_protocol_error() {
+        let apis = vec![(ApiKey::ApiVersions, 0, 3), (ApiKey::Metadata, 0, 12)];
+        let (addr, _broker) = scripted_broker(vec![
+            Answer::ApiVersions { version: 3, error: 0, apis },
+            Answer::WrongCorrelationId,
+        ])
+        .await;
+        let mut connection = Connection::connect(&addr, Duration::from_secs(5)).await.unwrap();
+        let result = connection.send(&MetadataRequest::default()).await;
+        assert!(
+            matches!(&result, Err(ClientError::Protocol(why)) if why.contains("correlation id")),
+            "{result:?}"
+        );
+        assert!(connection.is_broken());
+    }
+}

@@ -96,15 +96,9 @@ impl std::fmt::Display for ClientError {
     }
 }
 
-impl std::error::Error for ClientError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ClientError::Io(e) => Some(e),
-            ClientError::CorruptBatch(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// No `source()`: each variant's message already includes its cause, and a
+/// chain printer (anyhow's `{:#}`) would print it twice.
+impl std::error::Error for ClientError {}
 
 impl From<std::io::Error> for ClientError {
     fn from(e: std::io::Error) -> Self {

@@ -7,7 +7,7 @@
 //! answer at all; 1, append to the leader's log; -1 (`all`), append on every
 //! in-sync replica — the same as 1 while there is one broker (chapter 6).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
@@ -142,8 +142,10 @@ impl Client {
                 continue;
             }
             let response = connection.send(&request).await?;
+            let mut unanswered: BTreeSet<i32> = partitions.iter().map(|(p, _)| *p).collect();
             for t in response.responses {
                 for p in t.partition_responses {
+                    unanswered.remove(&p.index);
                     let message = p.error_message.map(|m| m.to_string());
                     match ClientError::check(p.error_code, message, || {
                         format!("produce to {topic}-{}", p.index)
@@ -161,6 +163,10 @@ impl Client {
                         }
                     }
                 }
+            }
+            if !unanswered.is_empty() {
+                let why = format!("Produce response left out {topic} partitions {unanswered:?}");
+                first_error.get_or_insert(ClientError::Protocol(why));
             }
         }
         match first_error {
