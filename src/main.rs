@@ -272,11 +272,15 @@ fn client_tool(command: Command) -> anyhow::Result<()> {
                         key_separator: unescape(key_separator),
                     },
                 };
+                // Listen for Ctrl-C (SIGINT) from the start, so an early one still
+                // ends the tool cleanly with its summary line.
+                let mut interrupt =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+                let stop = async move {
+                    interrupt.recv().await;
+                };
                 let mut client = Client::connect(&bootstrap_server, REQUEST_TIMEOUT_DEFAULT).await?;
                 let mut out = std::io::stdout().lock();
-                let stop = async {
-                    let _ = tokio::signal::ctrl_c().await;
-                };
                 let consumed = spool::tools::consume::run(&mut client, &args, &mut out, stop).await?;
                 eprintln!("Processed a total of {consumed} messages");
             }

@@ -354,3 +354,37 @@ fn acks_zero_and_one() {
     assert_eq!(got, "leader\n");
     broker.stop();
 }
+
+/// A consumer at the end of a partition long-polls: records produced after it
+/// started reach it without a busy loop; and Ctrl-C (SIGINT) ends a consumer
+/// that has no --timeout-ms cleanly, with kafka-console-consumer's summary line.
+#[test]
+fn consumer_waits_for_new_records_and_stops_on_ctrl_c() {
+    let broker = Broker::start();
+    broker.ok(&["topics", "--create", "--topic", "live"], b"");
+    let consumer = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_spool"))
+            .args(["consume", "--topic", "live", "--bootstrap-server", &broker.bootstrap])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Offset 0 of an empty partition: the consumer waits there for the first record.
+    let waiting = consumer(&["--partition", "0", "--offset", "0", "--max-messages", "2"]);
+    std::thread::sleep(Duration::from_millis(300));
+    broker.ok(&["produce", "--topic", "live"], b"late\nlater\n");
+    let output = waiting.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "late\nlater\n");
+
+    let idle = consumer(&[]);
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Command::new("kill").args(["-INT", &idle.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let output = idle.wait_with_output().unwrap();
+    assert!(output.status.success(), "consumer exited with {} on SIGINT", output.status);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("Processed a total of 0 messages"));
+    broker.stop();
+}
