@@ -56,86 +56,95 @@ enum Command {
         print_data_log: bool,
     },
     /// Create, list, describe or delete topics, as kafka-topics.sh does.
-    #[command(group(clap::ArgGroup::new("action").required(true).args(["create", "list", "describe", "delete"])))]
-    Topics {
-        #[arg(long, default_value = BOOTSTRAP_DEFAULT, value_name = "HOST:PORT")]
-        bootstrap_server: String,
-        /// Create --topic.
-        #[arg(long, requires = "topic")]
-        create: bool,
-        /// List every topic's name.
-        #[arg(long)]
-        list: bool,
-        /// Describe --topic, or every topic.
-        #[arg(long)]
-        describe: bool,
-        /// Delete --topic.
-        #[arg(long, requires = "topic")]
-        delete: bool,
-        #[arg(long)]
-        topic: Option<String>,
-        /// Partitions of a new topic (default: the broker's num.partitions).
-        #[arg(long)]
-        partitions: Option<i32>,
-        /// Replication factor of a new topic (default: the broker's default.replication.factor).
-        #[arg(long)]
-        replication_factor: Option<i16>,
-        /// A topic config override for --create: --config key=value (repeatable).
-        #[arg(long = "config", value_name = "KEY=VALUE")]
-        configs: Vec<String>,
-    },
+    Topics(TopicsCli),
     /// Produce lines from stdin as records, as kafka-console-producer.sh does.
-    Produce {
-        #[arg(long, default_value = BOOTSTRAP_DEFAULT, value_name = "HOST:PORT")]
-        bootstrap_server: String,
-        #[arg(long)]
-        topic: String,
-        /// Split each line into key and value at the first SEP (parse.key=true).
-        #[arg(long, value_name = "SEP")]
-        key_separator: Option<String>,
-        /// A header on every record: --header key=value (repeatable).
-        #[arg(long = "header", value_name = "KEY=VALUE")]
-        headers: Vec<String>,
-        /// Send every record to this partition instead of partitioning by key.
-        #[arg(long)]
-        partition: Option<i32>,
-        #[arg(long, default_value = "none", value_parser = ["none", "gzip", "snappy", "lz4", "zstd"])]
-        compression: String,
-        /// 0 (no response), 1 (the leader) or -1/all (every in-sync replica).
-        #[arg(long, default_value = "-1", allow_hyphen_values = true, value_parser = ["0", "1", "-1", "all"])]
-        acks: String,
-    },
+    Produce(ProduceCli),
     /// Print records, as kafka-console-consumer.sh does.
-    Consume {
-        #[arg(long, default_value = BOOTSTRAP_DEFAULT, value_name = "HOST:PORT")]
-        bootstrap_server: String,
-        #[arg(long)]
-        topic: String,
-        /// Start at each partition's first offset rather than its end.
-        #[arg(long, conflicts_with = "offset")]
-        from_beginning: bool,
-        /// Read only this partition.
-        #[arg(long)]
-        partition: Option<i32>,
-        /// Start at this offset (a number, earliest or latest); needs --partition.
-        #[arg(long, requires = "partition")]
-        offset: Option<String>,
-        /// Exit after printing this many records.
-        #[arg(long)]
-        max_messages: Option<u64>,
-        /// Exit after this long without a new record.
-        #[arg(long)]
-        timeout_ms: Option<u64>,
-        /// Print each record's key before its value.
-        #[arg(long)]
-        print_key: bool,
-        /// Between headers, key and value (default: a tab).
-        #[arg(long, default_value = "\t", value_name = "SEP")]
-        key_separator: String,
-        /// Print each record's headers first (k:v,k2:v2, or NO_HEADERS).
-        #[arg(long)]
-        print_headers: bool,
-    },
+    Consume(ConsumeCli),
+}
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("action").required(true).args(["create", "list", "describe", "delete"])))]
+struct TopicsCli {
+    #[arg(long, default_value = BOOTSTRAP_DEFAULT, value_name = "HOST:PORT")]
+    bootstrap_server: String,
+    /// Create --topic.
+    #[arg(long, requires = "topic")]
+    create: bool,
+    /// List every topic's name.
+    #[arg(long)]
+    list: bool,
+    /// Describe --topic, or every topic.
+    #[arg(long)]
+    describe: bool,
+    /// Delete --topic.
+    #[arg(long, requires = "topic")]
+    delete: bool,
+    #[arg(long)]
+    topic: Option<String>,
+    /// Partitions of a new topic (default: the broker's num.partitions).
+    #[arg(long)]
+    partitions: Option<i32>,
+    /// Replication factor of a new topic (default: the broker's default.replication.factor).
+    #[arg(long)]
+    replication_factor: Option<i16>,
+    /// A topic config override for --create: --config key=value (repeatable).
+    #[arg(long = "config", value_name = "KEY=VALUE")]
+    configs: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct ProduceCli {
+    #[arg(long, default_value = BOOTSTRAP_DEFAULT, value_name = "HOST:PORT")]
+    bootstrap_server: String,
+    #[arg(long)]
+    topic: String,
+    /// Split each line into key and value at the first SEP (parse.key=true).
+    #[arg(long, value_name = "SEP")]
+    key_separator: Option<String>,
+    /// A header on every record: --header key=value (repeatable).
+    #[arg(long = "header", value_name = "KEY=VALUE")]
+    headers: Vec<String>,
+    /// Send every record to this partition instead of partitioning by key.
+    #[arg(long)]
+    partition: Option<i32>,
+    #[arg(long, default_value = "none", value_parser = ["none", "gzip", "snappy", "lz4", "zstd"])]
+    compression: String,
+    /// 0 (no response), 1 (the leader) or -1/all (every in-sync replica).
+    #[arg(long, default_value = "-1", allow_hyphen_values = true, value_parser = ["0", "1", "-1", "all"])]
+    acks: String,
+}
+
+#[derive(clap::Args)]
+struct ConsumeCli {
+    #[arg(long, default_value = BOOTSTRAP_DEFAULT, value_name = "HOST:PORT")]
+    bootstrap_server: String,
+    #[arg(long)]
+    topic: String,
+    /// Start at each partition's first offset rather than its end.
+    #[arg(long, conflicts_with = "offset")]
+    from_beginning: bool,
+    /// Read only this partition.
+    #[arg(long)]
+    partition: Option<i32>,
+    /// Start at this offset (a number, earliest or latest); needs --partition.
+    #[arg(long, requires = "partition")]
+    offset: Option<String>,
+    /// Exit after printing this many records.
+    #[arg(long)]
+    max_messages: Option<u64>,
+    /// Exit after this long without a new record.
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    /// Print each record's key before its value.
+    #[arg(long)]
+    print_key: bool,
+    /// Between headers, key and value (`\t` is a tab).
+    #[arg(long, default_value = "\\t", value_name = "SEP")]
+    key_separator: String,
+    /// Print each record's headers first (k:v,k2:v2, or NO_HEADERS).
+    #[arg(long)]
+    print_headers: bool,
 }
 
 fn main() -> ExitCode {
@@ -180,114 +189,88 @@ fn client_tool(command: Command) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
         match command {
-            Command::Topics {
-                bootstrap_server,
-                create,
-                list,
-                describe,
-                delete: _,
-                topic,
-                partitions,
-                replication_factor,
-                configs,
-            } => {
-                let command = if create {
-                    let mut new_topic = NewTopic::new(topic.unwrap_or_default());
-                    new_topic.partitions = partitions.unwrap_or(-1);
-                    new_topic.replication_factor = replication_factor.unwrap_or(-1);
-                    for config in configs {
-                        let (k, v) = config
-                            .split_once('=')
-                            .ok_or_else(|| anyhow::anyhow!("--config {config:?}: expected key=value"))?;
-                        new_topic.configs.insert(k.trim().to_string(), v.trim().to_string());
-                    }
-                    TopicsCommand::Create(new_topic)
-                } else if list {
-                    TopicsCommand::List
-                } else if describe {
-                    TopicsCommand::Describe(topic)
-                } else {
-                    TopicsCommand::Delete(topic.unwrap_or_default())
-                };
-                let mut client = Client::connect(&bootstrap_server, REQUEST_TIMEOUT_DEFAULT).await?;
-                let mut out = std::io::stdout().lock();
-                spool::tools::topics::run(&mut client, command, &mut out).await?;
-            }
-            Command::Produce {
-                bootstrap_server,
-                topic,
-                key_separator,
-                headers,
-                partition,
-                compression,
-                acks,
-            } => {
-                let headers = headers
-                    .iter()
-                    .map(|h| parse_header(h))
-                    .collect::<Result<_, _>>()
-                    .map_err(anyhow::Error::msg)?;
-                let options = ProduceOptions {
-                    acks: Acks::parse(&acks).expect("clap checked the value"),
-                    compression: Compression::from_name(&compression).expect("clap checked the value"),
-                };
-                let args = ProduceArgs {
-                    topic,
-                    key_separator: key_separator.map(unescape),
-                    headers,
-                    partition,
-                    options,
-                };
-                let mut client = Client::connect(&bootstrap_server, REQUEST_TIMEOUT_DEFAULT).await?;
-                let lines =
-                    spool::tools::produce::spawn_line_reader(std::io::BufReader::new(std::io::stdin()));
-                spool::tools::produce::run(&mut client, &args, lines).await?;
-            }
-            Command::Consume {
-                bootstrap_server,
-                topic,
-                from_beginning,
-                partition,
-                offset,
-                max_messages,
-                timeout_ms,
-                print_key,
-                key_separator,
-                print_headers,
-            } => {
-                let start = match offset {
-                    Some(offset) => StartOffset::parse(&offset).map_err(anyhow::Error::msg)?,
-                    None if from_beginning => StartOffset::Earliest,
-                    None => StartOffset::Latest,
-                };
-                let args = ConsumeArgs {
-                    topic,
-                    start,
-                    partition,
-                    max_messages,
-                    timeout: timeout_ms.map(Duration::from_millis),
-                    format: FormatOptions {
-                        print_key,
-                        print_headers,
-                        key_separator: unescape(key_separator),
-                    },
-                };
-                // Listen for Ctrl-C (SIGINT) from the start, so an early one still
-                // ends the tool cleanly with its summary line.
-                let mut interrupt =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-                let stop = async move {
-                    interrupt.recv().await;
-                };
-                let mut client = Client::connect(&bootstrap_server, REQUEST_TIMEOUT_DEFAULT).await?;
-                let mut out = std::io::stdout().lock();
-                let consumed = spool::tools::consume::run(&mut client, &args, &mut out, stop).await?;
-                eprintln!("Processed a total of {consumed} messages");
-            }
+            Command::Topics(cli) => topics(cli).await,
+            Command::Produce(cli) => produce(cli).await,
+            Command::Consume(cli) => consume(cli).await,
             Command::Serve { .. } | Command::DumpLog { .. } => unreachable!("handled in main"),
         }
-        Ok(())
     })
+}
+
+async fn topics(cli: TopicsCli) -> anyhow::Result<()> {
+    let command = if cli.create {
+        let mut new_topic = NewTopic::new(cli.topic.unwrap_or_default());
+        new_topic.partitions = cli.partitions.unwrap_or(-1);
+        new_topic.replication_factor = cli.replication_factor.unwrap_or(-1);
+        for config in cli.configs {
+            let (k, v) = config
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("--config {config:?}: expected key=value"))?;
+            new_topic.configs.insert(k.trim().to_string(), v.trim().to_string());
+        }
+        TopicsCommand::Create(new_topic)
+    } else if cli.list {
+        TopicsCommand::List
+    } else if cli.describe {
+        TopicsCommand::Describe(cli.topic)
+    } else {
+        TopicsCommand::Delete(cli.topic.unwrap_or_default())
+    };
+    let mut client = Client::connect(&cli.bootstrap_server, REQUEST_TIMEOUT_DEFAULT).await?;
+    spool::tools::topics::run(&mut client, command, &mut std::io::stdout().lock()).await?;
+    Ok(())
+}
+
+async fn produce(cli: ProduceCli) -> anyhow::Result<()> {
+    let headers =
+        cli.headers.iter().map(|h| parse_header(h)).collect::<Result<_, _>>().map_err(anyhow::Error::msg)?;
+    let options = ProduceOptions {
+        acks: Acks::parse(&cli.acks).expect("clap checked the value"),
+        compression: Compression::from_name(&cli.compression).expect("clap checked the value"),
+    };
+    let args = ProduceArgs {
+        topic: cli.topic,
+        key_separator: cli.key_separator.map(unescape),
+        headers,
+        partition: cli.partition,
+        options,
+    };
+    let mut client = Client::connect(&cli.bootstrap_server, REQUEST_TIMEOUT_DEFAULT).await?;
+    let lines = spool::tools::produce::spawn_line_reader(std::io::BufReader::new(std::io::stdin()));
+    spool::tools::produce::run(&mut client, &args, lines).await?;
+    Ok(())
+}
+
+async fn consume(cli: ConsumeCli) -> anyhow::Result<()> {
+    let start = match cli.offset {
+        Some(offset) => StartOffset::parse(&offset).map_err(anyhow::Error::msg)?,
+        None if cli.from_beginning => StartOffset::Earliest,
+        None => StartOffset::Latest,
+    };
+    let format = FormatOptions {
+        print_key: cli.print_key,
+        print_headers: cli.print_headers,
+        key_separator: unescape(cli.key_separator),
+    };
+    let args = ConsumeArgs {
+        topic: cli.topic,
+        start,
+        partition: cli.partition,
+        max_messages: cli.max_messages,
+        timeout: cli.timeout_ms.map(Duration::from_millis),
+        format,
+    };
+    // Listen for Ctrl-C (SIGINT) from the start, so an early one still ends
+    // the tool cleanly with its summary line.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let stop = async move {
+        interrupt.recv().await;
+    };
+    let mut client = Client::connect(&cli.bootstrap_server, REQUEST_TIMEOUT_DEFAULT).await?;
+    let consumed =
+        spool::tools::consume::run(&mut client, &args, &mut std::io::stdout().lock(), stop).await?;
+    eprintln!("Processed a total of {consumed} messages");
+    Ok(())
 }
 
 /// `\t` and `\n` typed on a command line mean a tab and a newline, as in
