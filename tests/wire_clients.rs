@@ -45,7 +45,8 @@ fn run_matrix(client: &str) {
 }
 
 /// confluent-kafka (librdkafka 2.16): AdminClient, Producer and an assign()-only Consumer,
-/// plus DescribeCluster, DescribeConfigs and DeleteTopics.
+/// plus acks=0, an idempotent producer, a long-poll wake-up, DescribeCluster,
+/// DescribeConfigs, DeleteTopics, and a restart on the same log dir.
 #[test]
 fn confluent_kafka() {
     run_matrix("confluent-kafka");

@@ -9,15 +9,17 @@
 #
 # Clients: confluent-kafka kafka-python aiokafka kafkajs kcat (default: all).
 # Codecs: none gzip snappy lz4 zstd (default: all; kafkajs runs only none and gzip,
-# the codecs it has built in). Install the clients first with tests/clients/setup.sh.
+# the codecs it has built in), plus one `restart` case for confluent-kafka (produce,
+# SIGTERM, a new broker on the same log dir, read back). Install the clients first with
+# tests/clients/setup.sh.
 # It builds nothing: pass the binary (cargo's CARGO_BIN_EXE_spool in
 # tests/wire_clients.rs, or target/release/spool).
 #
-# Sizes and limits, for the whole matrix to stay within ~5 minutes on 2 cores:
-# N = 10,000 records into P = 3 partitions for every client (the slowest, kafka-python,
-# takes a few seconds per case); each scenario gives up after SCENARIO_DEADLINE_S and is
-# killed after SCENARIO_TIMEOUT_S; once the budget (--budget-s) is spent, the remaining
-# cases fail as not run rather than stretch a broken broker's run to an hour.
+# Sizes and limits, for the whole matrix to stay within ~5 minutes on 2 cores (it takes
+# ~100 s here): N = 10,000 records into P = 3 partitions for every client, none reduced;
+# each scenario gives up after SCENARIO_DEADLINE_S with its reason and is killed after
+# SCENARIO_TIMEOUT_S; once the budget (--budget-s) is spent, the remaining cases fail as
+# not run rather than stretch a broken broker's run to an hour.
 set -euo pipefail
 
 CLIENTS_ALL=(confluent-kafka kafka-python aiokafka kafkajs kcat)
@@ -29,7 +31,7 @@ BROKER_STOP_S=20        # from SIGTERM to exit
 LOCK_WAIT_S=1200        # runs are serialized (nextest runs the tests in parallel)
 
 usage() {
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,/^# Sizes/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -110,22 +112,28 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_broker DIR AUTO_CREATE: sets broker_pid and port, or returns 1 with the reason in
-# DIR/reason. Retries with another port if the first one was taken in between.
+# start_broker DIR AUTO_CREATE [keep]: sets broker_pid and port, or returns 1 with the
+# reason in DIR/reason. A fresh DIR/logs unless `keep` (a restart on the same log dir).
+# Retries with another port if the first one was taken in between.
 start_broker() {
-  local dir="$1" auto_create="$2" attempt waited
+  local dir="$1" auto_create="$2" keep="${3:-}" attempt waited
+  [[ "$keep" == keep ]] || rm -rf "$dir/logs"
+  mkdir -p "$dir/logs"
+  touch "$dir/broker.log"
+  # The log is appended to across a restart: read only this start's lines.
+  broker_log_from=$(($(wc -l <"$dir/broker.log") + 1))
   for attempt in 1 2 3; do
     port="$(free_port)"
-    rm -rf "$dir/logs" && mkdir -p "$dir/logs"
     NO_COLOR=1 RUST_LOG="${SPOOL_BROKER_LOG:-info}" "$spool" serve \
       --override "listeners=PLAINTEXT://127.0.0.1:$port" \
       --override "log.dirs=$dir/logs" \
       --override "num.partitions=$partitions" \
       --override "auto.create.topics.enable=$auto_create" \
-      </dev/null >"$dir/broker.log" 2>&1 &
+      </dev/null >>"$dir/broker.log" 2>&1 &
     broker_pid=$!
     for ((waited = 0; waited < BROKER_START_S * 10; waited++)); do
-      if sed 's/\x1b\[[0-9;]*m//g' "$dir/broker.log" | grep -q "listening on 127.0.0.1:$port"; then
+      if tail -n "+$broker_log_from" "$dir/broker.log" | sed 's/\x1b\[[0-9;]*m//g' |
+        grep -q "listening on 127.0.0.1:$port\b"; then
         return 0
       fi
       kill -0 "$broker_pid" 2>/dev/null || break
@@ -171,17 +179,18 @@ stop_broker() {
     echo "broker exited with $rc after SIGTERM, expected 0" >"$dir/stop_reason"
     return 1
   fi
-  if grep -q "panicked at" "$dir/broker.log"; then
+  if tail -n "+$broker_log_from" "$dir/broker.log" | grep -q "panicked at"; then
     echo "broker panicked: $(grep -m1 -A1 'panicked at' "$dir/broker.log" | tr '\n' ' ')" >"$dir/stop_reason"
     return 1
   fi
 }
 
-# scenario CLIENT CODEC TOPIC: the command line of one case.
+# scenario CLIENT CODEC TOPIC PORT [FLAG]: the command line of one case; FLAG is
+# --produce-only or --consume-only (confluent-kafka) for the restart case.
 scenario() {
   local client="$1" codec="$2" topic="$3" port_="$4"
   local args=(--bootstrap "127.0.0.1:$port_" --topic "$topic" --partitions "$partitions"
-    --records "$records" --compression "$codec" --deadline-s "$SCENARIO_DEADLINE_S")
+    --records "$records" --compression "$codec" --deadline-s "$SCENARIO_DEADLINE_S" "${@:5}")
   case "$client" in
     confluent-kafka) "$python" "$here/confluent_kafka_scenario.py" "${args[@]}" ;;
     kafka-python) "$python" "$here/kafka_python_scenario.py" "${args[@]}" ;;
@@ -202,7 +211,7 @@ first_failure() {
 
 report() {
   local status="$1" client="$2" codec="$3" seconds="$4" reason="${5:-}"
-  printf '%-4s %-16s %-7s %5ss%s\n' "$status" "$client" "$codec" "$seconds" "${reason:+  $reason}"
+  printf '%-4s %-16s %-15s %5ss%s\n' "$status" "$client" "$codec" "$seconds" "${reason:+  $reason}"
 }
 
 show_logs() {
@@ -217,63 +226,83 @@ show_logs() {
   fi
 }
 
-matrix_started=$SECONDS
-echo "spool client matrix: ${clients[*]} x ${codecs[*]}; $records records into $partitions partitions; broker $spool"
+# run_phase DIR CLIENT CODEC AUTO_CREATE [keep] [FLAG]: start a broker (on the same log
+# dir if `keep`), run the scenario, stop the broker. Returns 1 with DIR/reason on failure.
+run_phase() {
+  local dir="$1" client="$2" codec="$3" auto_create="$4" keep="${5:-}" flag="${6:-}" rc=0 ok=1 gone
+  start_broker "$dir" "$auto_create" "$keep" || return 1
+  echo "--- $client $codec ${flag:-} (broker on 127.0.0.1:$port) ---" >>"$dir/client.log"
+  timeout --kill-after=5 "$SCENARIO_TIMEOUT_S" bash -c 'scenario "$@"' _ \
+    "$client" "$codec" "spool-$client-$codec" "$port" $flag </dev/null >>"$dir/client.log" 2>&1 || rc=$?
+  if ((rc == 124 || rc == 137)); then
+    echo "scenario ${flag:-}killed after ${SCENARIO_TIMEOUT_S}s" >"$dir/reason"
+    ok=0
+  elif ((rc != 0)); then
+    echo "scenario ${flag:+$flag }exited $rc: $(first_failure "$dir/client.log")" >"$dir/reason"
+    ok=0
+  fi
+  if ! kill -0 "$broker_pid" 2>/dev/null || tail -n "+$broker_log_from" "$dir/broker.log" | grep -q "shutting down"; then
+    gone="the broker exited or began shutting down during the scenario (it crashed, or a signal"
+    gone="$gone not from run.sh reached it: a 'pkill spool' elsewhere?)"
+    if ((ok == 1)); then echo "$gone" >"$dir/reason"; else echo "; and $gone" >>"$dir/reason"; fi
+    ok=0
+  fi
+  if ! stop_broker "$dir"; then
+    if ((ok == 1)); then
+      mv "$dir/stop_reason" "$dir/reason"
+    else
+      echo "; and then: $(cat "$dir/stop_reason")" >>"$dir/reason"
+    fi
+    ok=0
+  fi
+  ((ok == 1))
+}
+
+# The cases: every client x codec, and for confluent-kafka one more, `restart`: produce,
+# SIGTERM, a new broker on the same log dir, then read everything back (the topic and its
+# records must survive a clean shutdown).
+cases=()
 for client in "${clients[@]}"; do
   for codec in "${codecs[@]}"; do
     if [[ "$client" == kafkajs && "$codec" != none && "$codec" != gzip ]]; then
       continue # kafkajs has only gzip built in (see kafkajs_scenario.js)
     fi
-    dir="$work/$client-$codec"
-    mkdir -p "$dir"
-    case_started=$EPOCHREALTIME
-    if ((SECONDS - matrix_started > budget_s)); then
-      report FAIL "$client" "$codec" 0 "not run: the matrix's budget of ${budget_s}s is spent"
-      failed=$((failed + 1))
-      continue
-    fi
-    auto_create=false
-    [[ "$client" == kcat ]] && auto_create=true # kcat cannot create topics
-    ok=1
-    if ! start_broker "$dir" "$auto_create"; then
-      ok=0
-    else
-      rc=0
-      timeout --kill-after=5 "$SCENARIO_TIMEOUT_S" bash -c 'scenario "$@"' _ \
-        "$client" "$codec" "spool-$client-$codec" "$port" </dev/null >"$dir/client.log" 2>&1 || rc=$?
-      if ((rc == 124 || rc == 137)); then
-        echo "scenario killed after ${SCENARIO_TIMEOUT_S}s" >"$dir/reason"
-        ok=0
-      elif ((rc != 0)); then
-        echo "scenario exited $rc: $(first_failure "$dir/client.log")" >"$dir/reason"
-        ok=0
-      fi
-      if ! kill -0 "$broker_pid" 2>/dev/null || grep -q "shutting down" "$dir/broker.log"; then
-        gone="the broker exited or began shutting down during the scenario (it crashed, or a signal"
-        gone="$gone not from run.sh reached it: a 'pkill spool' elsewhere?)"
-        if ((ok == 1)); then echo "$gone" >"$dir/reason"; else echo "; and $gone" >>"$dir/reason"; fi
-        ok=0
-      fi
-      if ! stop_broker "$dir"; then
-        if [[ $ok == 1 ]]; then
-          mv "$dir/stop_reason" "$dir/reason"
-        else
-          echo "; and then: $(cat "$dir/stop_reason")" >>"$dir/reason"
-        fi
-        ok=0
-      fi
-    fi
-    seconds="$(awk -v a="$case_started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')"
-    if [[ $ok == 1 ]]; then
-      report PASS "$client" "$codec" "$seconds"
-      passed=$((passed + 1))
-      ((verbose)) && show_logs "$dir"
-    else
-      report FAIL "$client" "$codec" "$seconds" "$(head -c 400 "$dir/reason")"
-      show_logs "$dir"
-      failed=$((failed + 1))
-    fi
+    cases+=("$client $codec")
   done
+  [[ "$client" == confluent-kafka ]] && cases+=("$client ${codecs[-1]} restart")
+done
+
+matrix_started=$SECONDS
+echo "spool client matrix: ${clients[*]} x ${codecs[*]}; $records records into $partitions partitions; broker $spool"
+for case_ in "${cases[@]}"; do
+  read -r client codec restart <<<"$case_"
+  label="$codec${restart:+ +$restart}"
+  dir="$work/$client-$codec${restart:+-$restart}"
+  mkdir -p "$dir"
+  case_started=$EPOCHREALTIME
+  if ((SECONDS - matrix_started > budget_s)); then
+    report FAIL "$client" "$label" 0 "not run: the matrix's budget of ${budget_s}s is spent"
+    failed=$((failed + 1))
+    continue
+  fi
+  auto_create=false
+  [[ "$client" == kcat ]] && auto_create=true # kcat cannot create topics
+  if [[ -z "$restart" ]]; then
+    run_phase "$dir" "$client" "$codec" "$auto_create" && ok=1 || ok=0
+  else
+    run_phase "$dir" "$client" "$codec" "$auto_create" "" --produce-only &&
+      run_phase "$dir" "$client" "$codec" "$auto_create" keep --consume-only && ok=1 || ok=0
+  fi
+  seconds="$(awk -v a="$case_started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')"
+  if [[ $ok == 1 ]]; then
+    report PASS "$client" "$label" "$seconds"
+    passed=$((passed + 1))
+    ((verbose)) && show_logs "$dir"
+  else
+    report FAIL "$client" "$label" "$seconds" "$(head -c 400 "$dir/reason")"
+    show_logs "$dir"
+    failed=$((failed + 1))
+  fi
 done
 
 echo "matrix took $((SECONDS - matrix_started))s"

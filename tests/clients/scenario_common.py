@@ -40,11 +40,17 @@ def parse_args(description):
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--compression", choices=CODECS, default="none")
-    parser.add_argument(
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument(
         "--consume-only",
         action="store_true",
         help="skip creating and producing: only read the topic back and check it "
-        "(used to check what another client, kafkajs, wrote)",
+        "(to check what another client, kafkajs, or another broker process wrote)",
+    )
+    only.add_argument(
+        "--produce-only",
+        action="store_true",
+        help="only create the topic and produce (the first half of run.sh's restart case)",
     )
     parser.add_argument(
         "--deadline-s",
