@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: the README's test command, and what CI runs.
-# On a fresh machine it installs what it needs first (mdbook).
+# On a fresh machine it installs what it needs first (mdbook, the Kafka clients).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,9 @@ step "tools"
 if ! command -v mdbook >/dev/null 2>&1; then
   cargo install mdbook --locked --version 0.5.4
 fi
+# The real Kafka clients that judge the broker: kcat (apt), confluent-kafka,
+# kafka-python, aiokafka (a venv), kafkajs (npm). Quick when already installed.
+./tests/clients/setup.sh
 
 step "format, lints, docs"
 cargo fmt --all -- --check
