@@ -255,13 +255,16 @@ impl RecordBatch {
         be_i32(&self.buf, field::RECORDS_COUNT)
     }
 
-    /// The offset of the last record: `baseOffset + lastOffsetDelta`.
+    /// The offset of the last record: `baseOffset + lastOffsetDelta`. Wrapping,
+    /// as Kafka's Java arithmetic does: `baseOffset` is outside the CRC, so a
+    /// batch read from a damaged file may hold any value there, and reading it
+    /// must not panic.
     pub fn last_offset(&self) -> i64 {
-        self.base_offset() + i64::from(self.last_offset_delta())
+        self.base_offset().wrapping_add(i64::from(self.last_offset_delta()))
     }
-    /// The offset after this batch.
+    /// The offset after this batch (wrapping, see [`RecordBatch::last_offset`]).
     pub fn next_offset(&self) -> i64 {
-        self.last_offset() + 1
+        self.last_offset().wrapping_add(1)
     }
     /// The sequence of the last record, wrapping at `i32::MAX` as Kafka's does.
     pub fn last_sequence(&self) -> i32 {

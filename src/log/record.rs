@@ -164,7 +164,7 @@ fn decode_record(batch: &RecordBatch, body: &Bytes, start: usize) -> Result<Reco
         ((i64::from(base_sequence) + i64::from(offset_delta)) % (i64::from(i32::MAX) + 1)) as i32
     };
     Ok(Record {
-        offset: batch.base_offset() + i64::from(offset_delta),
+        offset: batch.base_offset().wrapping_add(i64::from(offset_delta)), // see `last_offset`
         timestamp,
         sequence,
         key,
