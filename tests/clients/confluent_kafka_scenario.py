@@ -245,6 +245,7 @@ def protocol_extras(admin, base, args, step, remaining):
         if got != want:
             sc.fail(f"{topic}: the {name} producer's records read back as {len(got)} records, first {got[:5]}; expected {len(want)} in order")
     step.log(f"{topic}: read back both producers' records, each exactly once and in order")
+    check_out_of_range(base, topic, step, remaining)
 
     # The consumer is at the end now, its fetches parked in the broker for up to
     # LONG_POLL_WAIT_MS. Let it settle into one, then produce a record: the parked fetch
@@ -277,6 +278,31 @@ def protocol_extras(admin, base, args, step, remaining):
             "by the append"
         )
     step.log(f"long poll: a parked Fetch returned the new record {waited_s * 1000:.0f} ms after it was produced")
+
+
+def check_out_of_range(base, topic, step, remaining):
+    """A Fetch past the log end gets OFFSET_OUT_OF_RANGE: with auto.offset.reset=error the
+    consumer reports it, with earliest it starts again at offset 0."""
+    far = 2 * EXTRAS_RECORDS + 1_000_000
+    for reset, want in [("error", "an out-of-range error"), ("earliest", "offset 0 after the reset")]:
+        consumer = Consumer({**base, "group.id": "spool-clients-unused", "enable.auto.commit": False, "auto.offset.reset": reset})
+        consumer.assign([TopicPartition(topic, 0, far)])
+        seen = None
+        while seen is None:
+            remaining()
+            msg = consumer.poll(1.0)
+            if msg is not None:
+                seen = msg
+        consumer.close()
+        if reset == "error":
+            ok = seen.error() is not None and seen.error().code() == KafkaError._AUTO_OFFSET_RESET
+            got = seen.error() if seen.error() else f"a record at offset {seen.offset()}"
+        else:
+            ok = seen.error() is None and seen.offset() == 0
+            got = seen.error() if seen.error() else f"a record at offset {seen.offset()}"
+        if not ok:
+            sc.fail(f"Fetch at offset {far} of {topic} (log end {2 * EXTRAS_RECORDS}), auto.offset.reset={reset}: got {got}, expected {want}")
+    step.log(f"{topic}: a Fetch past the log end is out of range (reset=error reports it, reset=earliest restarts at 0)")
 
 
 def admin_extras(admin, args, step, remaining):

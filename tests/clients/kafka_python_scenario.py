@@ -4,8 +4,10 @@ with headers, read every partition back from the beginning and check them byte f
 Covers: ApiVersions (kafka-python probes the broker's version with it), Metadata,
 CreateTopics, InitProducerId and Produce (acks=all and, by kafka-python 3's default, an
 idempotent producer: producer id, epoch and sequence numbers in every batch; the chosen
-codec), ListOffsets (seek_to_beginning, end_offsets), Fetch, DescribeCluster,
-DeleteTopics.
+codec), ListOffsets (seek_to_beginning, end_offsets, and offsets_for_times: the time
+index, checked exactly against the records' timestamps), Fetch with small limits
+(max_partition_fetch_bytes below the 64 KiB record: the broker must still return whole
+batches, KIP-74), DescribeCluster, DeleteTopics.
 
 The consumer has group_id=None and uses assign() + seek_to_beginning(): no group, no
 commits, since spool has no group coordinator before chapter 5.
@@ -39,6 +41,7 @@ def main():
         sc.check(consumed, args.records, args.partitions)
         sc.check_end_offsets(end_offsets, args.records, args.partitions, "ListOffsets (end_offsets)")
         step.log(f"checked {args.records} records: all present once, in order, bytes identical")
+        check_offsets_for_times(args, step, consumed)
         if not args.consume_only:
             admin_extras(admin, args, step, remaining)
     except KafkaError as e:
@@ -99,6 +102,10 @@ def consume(args, step, remaining):
         enable_auto_commit=False,
         auto_offset_reset="none",
         request_timeout_ms=30_000,
+        # Far below the 64 KiB records: each Fetch returns a few batches at most, and one
+        # larger than the limit must come back whole (KIP-74), or the consumer is stuck.
+        fetch_max_bytes=FETCH_BYTES_MAX,
+        max_partition_fetch_bytes=FETCH_PARTITION_BYTES_MAX,
     )
     partitions = [TopicPartition(args.topic, p) for p in range(args.partitions)]
     consumer.assign(partitions)
@@ -122,6 +129,34 @@ def consume(args, step, remaining):
     consumer.close()
     step.log(f"consumed {count} records from {len(consumed)} partitions")
     return consumed, {tp.partition: offset for tp, offset in end_offsets.items()}
+
+
+FETCH_BYTES_MAX = 16 * 1024
+FETCH_PARTITION_BYTES_MAX = 4 * 1024
+
+
+def check_offsets_for_times(args, step, consumed):
+    """ListOffsets by timestamp: record i has timestamp base + i, so in partition p the
+    earliest offset at or after base + t is that of the first record i >= t with
+    i % P == p, and past the last record there is none."""
+    base_ms = consumed[0][0][4]
+    consumer = KafkaConsumer(bootstrap_servers=args.bootstrap, group_id=None, enable_auto_commit=False)
+    targets = sorted({0, 1, args.records // 3, args.records // 2 + 1, args.records - 1, args.records + 10})
+    problems = []
+    for t in targets:
+        tps = {TopicPartition(args.topic, p): base_ms + t for p in range(args.partitions)}
+        found = consumer.offsets_for_times(tps, timeout_ms=10_000)
+        for tp, got in found.items():
+            p = tp.partition
+            first = next((i for i in range(max(t, 0), args.records) if i % args.partitions == p), None)
+            want = None if first is None else (first // args.partitions, base_ms + first)
+            got_pair = None if got is None else (got.offset, got.timestamp)
+            if got_pair != want:
+                problems.append(f"partition {p}, timestamp base+{t}: (offset, timestamp) {got_pair}, expected {want}")
+    consumer.close()
+    if problems:
+        sc.fail("ListOffsets by timestamp (offsets_for_times):\n  " + "\n  ".join(problems[: sc.MISMATCHES_SHOWN_MAX]))
+    step.log(f"offsets_for_times: {len(targets)} timestamps x {args.partitions} partitions, each the expected offset")
 
 
 def as_tuple(r):
