@@ -1,5 +1,5 @@
-//! Chapter 1's shared-memory code under loom: every interleaving of the threads,
-//! not just the ones a stress test happens to hit.
+//! Chapter 1's shared-memory code, and chapter 2's long-poll wake-up, under loom:
+//! every interleaving of the threads, not just the ones a stress test happens to hit.
 //!
 //! ```text
 //! RUSTFLAGS="--cfg spool_loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom
@@ -7,8 +7,8 @@
 //!
 //! Under `--cfg spool_loom`, `spool::sync` hands the log loom's `Arc`, `Mutex`
 //! and `Condvar`, so the very code the broker runs ([`EndOffsetPublisher`],
-//! [`GroupCommit`]) is what loom schedules. Without the cfg this file compiles to
-//! nothing, so a plain `cargo test` does not need loom.
+//! [`GroupCommit`], `AppendNotifier`) is what loom schedules. Without the cfg
+//! this file compiles to nothing, so a plain `cargo test` does not need loom.
 //!
 //! Each check states one `always` property (asserted in every execution) and one
 //! `sometimes` property (asserted over all executions: the interesting
@@ -339,4 +339,121 @@ fn group_commit_acknowledges_only_durable_appends() {
     assert!(shared.load(Ordering::Relaxed), "no execution shared an fsync");
     assert!(unshared.load(Ordering::Relaxed), "no execution needed two fsyncs");
     assert_eq!(executions, 6555);
+}
+
+// ---------------------------------------------------------------------------
+// 3. Waking a long-polling fetch (`spool::broker::notify`)
+// ---------------------------------------------------------------------------
+
+/// When the fetch reads the notifier's generation, relative to checking the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FetchOrder {
+    /// Generation, then the log, then wait past that generation: what
+    /// `Broker::fetch` does.
+    GenerationFirst,
+    /// The log, then the generation: the lost wake-up the ordering rule forbids.
+    DataFirst,
+}
+
+/// Drives a future on the current loom thread: poll it, and park until its
+/// waker unparks the thread. loom's own `loom::future::block_on` needs loom's
+/// `futures` feature, which spool does not enable; park and unpark are loom's
+/// primitives, so a fetch parked with nobody left to unpark it is a deadlock.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(loom::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        thread::park();
+    }
+}
+
+/// One append and one long-polling fetch. The appender makes its data visible
+/// (`has_data`, standing for the log end offset the fetch would read) and then
+/// calls `notify()`, as `Broker::append` does; the fetch checks for data and, if
+/// there is none, waits for a generation past the one it read. Returns whether the
+/// fetch had to wait. A fetch that waits forever is a deadlock, which loom reports.
+///
+/// loom reports a deadlock by panicking with no thread active; a loom `Arc`
+/// dropped while that panic unwinds calls back into loom, panics again, and
+/// aborts the test binary. So the fetch's side holds its `Arc`s in
+/// `ManuallyDrop` and drops them itself once it is done: the deadlock then
+/// unwinds cleanly into the `should_panic` test below.
+fn long_poll_model(order: FetchOrder) -> bool {
+    use loom::sync::atomic::AtomicBool as LoomBool;
+    use spool::broker::notify::AppendNotifier;
+    use std::mem::ManuallyDrop;
+
+    let notifier = ManuallyDrop::new(Arc::new(AppendNotifier::new()));
+    let has_data = ManuallyDrop::new(Arc::new(LoomBool::new(false)));
+    let appender = {
+        let (notifier, has_data) = (Arc::clone(&notifier), Arc::clone(&has_data));
+        thread::spawn(move || {
+            has_data.store(true, Ordering::SeqCst);
+            notifier.notify();
+        })
+    };
+    let (generation, found) = match order {
+        FetchOrder::GenerationFirst => {
+            let generation = notifier.generation();
+            (generation, has_data.load(Ordering::SeqCst))
+        }
+        FetchOrder::DataFirst => {
+            let found = has_data.load(Ordering::SeqCst);
+            (notifier.generation(), found)
+        }
+    };
+    if !found {
+        block_on(notifier.wait_past(generation));
+        assert!(has_data.load(Ordering::SeqCst), "the fetch woke up but the data is not there");
+    }
+    appender.join().unwrap();
+    drop(ManuallyDrop::into_inner(notifier));
+    drop(ManuallyDrop::into_inner(has_data));
+    !found
+}
+
+/// Proves that a long-polling fetch which reads the generation *before* checking
+/// the log never sleeps through an append — in every interleaving the fetch
+/// either finds the data or is woken and then finds it (loom fails an execution
+/// in which the fetch is parked with nobody left to wake it). This is Kafka's
+/// delayed-fetch contract: an append completes the fetches waiting on it.
+/// `sometimes`: the fetch does park and get woken, and sometimes finds the data
+/// at once, so both paths were explored.
+#[test]
+fn a_long_poll_is_never_left_asleep() {
+    let waited = std::sync::Arc::new(AtomicBool::new(false));
+    let immediate = std::sync::Arc::new(AtomicBool::new(false));
+    let (waited_seen, immediate_seen) = (waited.clone(), immediate.clone());
+    let executions = explore(move || {
+        if long_poll_model(FetchOrder::GenerationFirst) {
+            waited_seen.store(true, Ordering::Relaxed);
+        } else {
+            immediate_seen.store(true, Ordering::Relaxed);
+        }
+    });
+    assert!(waited.load(Ordering::Relaxed), "no execution parked the fetch");
+    assert!(immediate.load(Ordering::Relaxed), "no execution found the data at once");
+    assert_eq!(executions, 43);
+}
+
+/// The check is not vacuous: a fetch that checks the log and only then reads the
+/// generation can miss an append that lands in between (it reads the generation
+/// the append already produced, and waits past it forever) — loom finds that
+/// interleaving and reports the deadlock.
+#[test]
+#[should_panic(expected = "deadlock")]
+fn reading_the_generation_after_the_data_is_caught() {
+    explore(|| {
+        long_poll_model(FetchOrder::DataFirst);
+    });
 }
