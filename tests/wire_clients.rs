@@ -45,14 +45,16 @@ fn run_matrix(client: &str) {
 }
 
 /// confluent-kafka (librdkafka 2.16): AdminClient, Producer and an assign()-only Consumer,
-/// plus acks=0, an idempotent producer, a long-poll wake-up, DescribeCluster,
-/// DescribeConfigs, DeleteTopics, and a restart on the same log dir.
+/// plus acks=0, an idempotent producer, OFFSET_OUT_OF_RANGE, a long-poll wake-up, four
+/// producers on one partition at once, DescribeCluster, DescribeConfigs, DeleteTopics, and
+/// a restart on the same log dir after SIGTERM and after SIGKILL.
 #[test]
 fn confluent_kafka() {
     run_matrix("confluent-kafka");
 }
 
-/// kafka-python 3.x, pure Python: its own encoding of every request and record batch.
+/// kafka-python 3.x, pure Python: its own encoding of every request and record batch, an
+/// idempotent producer, offsets_for_times, and fetch limits below one batch (KIP-74).
 #[test]
 fn kafka_python() {
     run_matrix("kafka-python");

@@ -5,8 +5,10 @@ Covers: ApiVersions, Metadata, CreateTopics, Produce (acks=all, the chosen codec
 ListOffsets (OFFSET_BEGINNING and the watermarks), Fetch, DescribeCluster,
 DescribeConfigs, DeleteTopics. Then, on a second topic: Produce with acks=0 (the broker
 must not answer), an idempotent producer (InitProducerId, producer id and sequence
-numbers in the batches), and Fetch long polling (a consumer waiting at the end of the
-log gets a new record well before its fetch.wait.max.ms).
+numbers in the batches), Fetch past the log end (OFFSET_OUT_OF_RANGE), Fetch long
+polling (a consumer waiting at the end of the log gets a new record well before its
+fetch.wait.max.ms), and four producers on four connections appending to one partition
+at once (every record once, each producer's in its order, offsets 0..n-1 without gaps).
 
 librdkafka's consumer requires a group.id even when it only uses assign(); no group is
 joined and nothing is committed (enable.auto.commit=false, explicit start offsets), since
@@ -66,6 +68,7 @@ def main():
     step.log(f"checked {args.records} records: all present once, in order, bytes identical")
     if not (args.consume_only or args.produce_only):
         protocol_extras(admin, base, args, step, remaining)
+        check_concurrent_producers(admin, base, args, step, remaining)
         admin_extras(admin, args, step, remaining)
     fatal = [e for e in errors if e.fatal()]
     if fatal:
@@ -278,6 +281,67 @@ def protocol_extras(admin, base, args, step, remaining):
             "by the append"
         )
     step.log(f"long poll: a parked Fetch returned the new record {waited_s * 1000:.0f} ms after it was produced")
+
+
+CONCURRENT_PRODUCERS = 4
+CONCURRENT_RECORDS_EACH = 2500
+
+
+def check_concurrent_producers(admin, base, args, step, remaining):
+    """Four producers, each its own connection, append to one partition at the same time:
+    the broker must serialize their batches so that the acknowledged offsets are exactly
+    0..n-1, each producer's ascending in its send order, and the log holds what was
+    acknowledged at each offset."""
+    topic = f"{args.topic}-concurrent"
+    futures = admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)], operation_timeout=10)
+    try:
+        futures[topic].result(timeout=remaining())
+    except KafkaException as e:
+        sc.fail(f"CreateTopics {topic}: {e}")
+    acked = {}  # key -> offset
+    failed = []
+
+    def on_delivery(err, msg):
+        if err is not None:
+            failed.append((msg.key(), err))
+        else:
+            acked[msg.key()] = msg.offset()
+
+    producers = [
+        Producer({**base, "compression.type": args.compression, "acks": "all", "linger.ms": 2, "batch.num.messages": 50})
+        for _ in range(CONCURRENT_PRODUCERS)
+    ]
+    for j in range(CONCURRENT_RECORDS_EACH):
+        for k, producer in enumerate(producers):
+            producer.produce(topic, key=f"p{k}-{j}".encode(), value=f"{k}:{j}".encode(), partition=0, on_delivery=on_delivery)
+            producer.poll(0)
+    for producer in producers:
+        if producer.flush(timeout=remaining()):
+            sc.fail(f"{topic}: a concurrent producer's flush timed out")
+    total = CONCURRENT_PRODUCERS * CONCURRENT_RECORDS_EACH
+    if failed:
+        sc.fail(f"{topic}: {len(failed)} records failed delivery, first: {failed[:3]}")
+    if sorted(acked.values()) != list(range(total)):
+        sc.fail(f"{topic}: acknowledged offsets are not exactly 0..{total - 1} ({len(set(acked.values()))} distinct)")
+    for k in range(CONCURRENT_PRODUCERS):
+        offsets = [acked[f"p{k}-{j}".encode()] for j in range(CONCURRENT_RECORDS_EACH)]
+        if offsets != sorted(offsets):
+            sc.fail(f"{topic}: producer {k}'s records were acknowledged out of its send order")
+    consumer = Consumer({**base, "group.id": "spool-clients-unused", "enable.auto.commit": False})
+    consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    read = 0
+    while read < total:
+        remaining()
+        msg = consumer.poll(1.0)
+        if msg is None:
+            continue
+        if msg.error():
+            sc.fail(f"consume {topic}: {msg.error()}")
+        if acked.get(msg.key()) != msg.offset():
+            sc.fail(f"{topic}: offset {msg.offset()} holds {msg.key()!r}, acknowledged at {acked.get(msg.key())}")
+        read += 1
+    consumer.close()
+    step.log(f"{topic}: {CONCURRENT_PRODUCERS} producers at once, {total} records at offsets 0..{total - 1}, each where it was acknowledged")
 
 
 def check_out_of_range(base, topic, step, remaining):

@@ -9,8 +9,8 @@
 #
 # Clients: confluent-kafka kafka-python aiokafka kafkajs kcat (default: all).
 # Codecs: none gzip snappy lz4 zstd (default: all; kafkajs runs only none and gzip,
-# the codecs it has built in), plus one `restart` case for confluent-kafka (produce,
-# SIGTERM, a new broker on the same log dir, read back). Install the clients first with
+# the codecs it has built in), plus `restart` and `kill9` cases for confluent-kafka
+# (produce, SIGTERM or SIGKILL, a new broker on the same log dir, read back). Install the clients first with
 # tests/clients/setup.sh.
 # It builds nothing: pass the binary (cargo's CARGO_BIN_EXE_spool in
 # tests/wire_clients.rs, or target/release/spool).
@@ -226,10 +226,12 @@ show_logs() {
   fi
 }
 
-# run_phase DIR CLIENT CODEC AUTO_CREATE [keep] [FLAG]: start a broker (on the same log
-# dir if `keep`), run the scenario, stop the broker. Returns 1 with DIR/reason on failure.
+# run_phase DIR CLIENT CODEC AUTO_CREATE [keep] [FLAG] [kill]: start a broker (on the
+# same log dir if `keep`), run the scenario, stop the broker (SIGTERM and a clean exit, or
+# with `kill` a SIGKILL: a crash). Returns 1 with DIR/reason on failure.
 run_phase() {
-  local dir="$1" client="$2" codec="$3" auto_create="$4" keep="${5:-}" flag="${6:-}" rc=0 ok=1 gone
+  local dir="$1" client="$2" codec="$3" auto_create="$4" keep="${5:-}" flag="${6:-}" stop="${7:-}"
+  local rc=0 ok=1 gone
   start_broker "$dir" "$auto_create" "$keep" || return 1
   echo "--- $client $codec ${flag:-} (broker on 127.0.0.1:$port) ---" >>"$dir/client.log"
   timeout --kill-after=5 "$SCENARIO_TIMEOUT_S" bash -c 'scenario "$@"' _ \
@@ -247,7 +249,12 @@ run_phase() {
     if ((ok == 1)); then echo "$gone" >"$dir/reason"; else echo "; and $gone" >>"$dir/reason"; fi
     ok=0
   fi
-  if ! stop_broker "$dir"; then
+  if [[ "$stop" == kill ]]; then
+    kill -KILL "$broker_pid" 2>/dev/null || true
+    wait "$broker_pid" 2>/dev/null || true
+    broker_pid=""
+    echo "--- broker killed with SIGKILL ---" >>"$dir/broker.log"
+  elif ! stop_broker "$dir"; then
     if ((ok == 1)); then
       mv "$dir/stop_reason" "$dir/reason"
     else
@@ -258,9 +265,11 @@ run_phase() {
   ((ok == 1))
 }
 
-# The cases: every client x codec, and for confluent-kafka one more, `restart`: produce,
-# SIGTERM, a new broker on the same log dir, then read everything back (the topic and its
-# records must survive a clean shutdown).
+# The cases: every client x codec, and for confluent-kafka two more: `restart` (produce,
+# SIGTERM, a new broker on the same log dir, then read everything back: the topic and its
+# records survive a clean shutdown) and `kill9` (the same with SIGKILL: every record the
+# broker acknowledged was in the page cache, so it survives the process's crash, and
+# recovery must keep it).
 cases=()
 for client in "${clients[@]}"; do
   for codec in "${codecs[@]}"; do
@@ -269,7 +278,9 @@ for client in "${clients[@]}"; do
     fi
     cases+=("$client $codec")
   done
-  [[ "$client" == confluent-kafka ]] && cases+=("$client ${codecs[-1]} restart")
+  if [[ "$client" == confluent-kafka ]]; then
+    cases+=("$client ${codecs[-1]} restart" "$client ${codecs[-1]} kill9")
+  fi
 done
 
 matrix_started=$SECONDS
@@ -290,7 +301,9 @@ for case_ in "${cases[@]}"; do
   if [[ -z "$restart" ]]; then
     run_phase "$dir" "$client" "$codec" "$auto_create" && ok=1 || ok=0
   else
-    run_phase "$dir" "$client" "$codec" "$auto_create" "" --produce-only &&
+    stop=""
+    [[ "$restart" == kill9 ]] && stop=kill
+    run_phase "$dir" "$client" "$codec" "$auto_create" "" --produce-only "$stop" &&
       run_phase "$dir" "$client" "$codec" "$auto_create" keep --consume-only && ok=1 || ok=0
   fi
   seconds="$(awk -v a="$case_started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')"
