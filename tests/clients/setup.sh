@@ -28,9 +28,11 @@ fi
 # Python clients: one venv, reinstalled only when requirements.txt changes.
 python_stamp="$venv_dir/.spool-requirements-hash"
 python_want="$(hash_of requirements.txt)"
-if [[ ! -x "$venv_dir/bin/python" || "$(cat "$python_stamp" 2>/dev/null)" != "$python_want" ]]; then
+python_imports='import confluent_kafka, kafka, aiokafka, cramjam, snappy, lz4.frame, zstandard'
+if [[ ! -x "$venv_dir/bin/python" || "$(cat "$python_stamp" 2>/dev/null)" != "$python_want" ]] ||
+  ! "$venv_dir/bin/python" -c "$python_imports" 2>/dev/null; then
   echo "setup: installing Python clients into $venv_dir"
-  python3 -m venv "$venv_dir"
+  python3 -m venv --clear "$venv_dir"
   "$venv_dir/bin/pip" install --quiet --disable-pip-version-check -r requirements.txt
   echo "$python_want" >"$python_stamp"
 fi
@@ -44,6 +46,7 @@ if [[ ! -d node_modules/kafkajs || "$(cat "$node_stamp" 2>/dev/null)" != "$node_
   echo "$node_want" >"$node_stamp"
 fi
 
-echo "setup: clients ready ($(kcat -V 2>&1 | grep -o 'librdkafka [0-9.]*' | head -1)," \
-  "$("$venv_dir/bin/python" -c 'import confluent_kafka, kafka, aiokafka; print("confluent-kafka", confluent_kafka.__version__, "(librdkafka", confluent_kafka.libversion()[0] + "),", "kafka-python", kafka.__version__, "aiokafka", aiokafka.__version__)')," \
-  "kafkajs $(node -p 'require("./node_modules/kafkajs/package.json").version'))"
+echo "setup: clients ready: kcat ($(kcat -V 2>&1 | grep -o 'librdkafka [0-9.]*' | head -1))," \
+  "$("$venv_dir/bin/python" -c 'import confluent_kafka as c, kafka, aiokafka
+print(f"confluent-kafka {c.__version__} (librdkafka {c.libversion()[0]}), kafka-python {kafka.__version__}, aiokafka {aiokafka.__version__}")')," \
+  "kafkajs $(node -p 'require("./node_modules/kafkajs/package.json").version')"
