@@ -1070,3 +1070,29 @@ fn append_rejects_inconsistent_record_counts() {
     }
     assert_eq!(log.log_end_offset(), 0);
 }
+
+/// KIP-74: only the first partition of a fetch may exceed its byte limit, and
+/// then by exactly one whole batch; for the others a first batch that does not
+/// fit reads as nothing — never as the front half of a batch, which a client
+/// cannot use (kafka-python reports "no complete records" and stalls).
+#[test]
+fn a_batch_that_does_not_fit_is_whole_or_absent() {
+    use spool::log::ReadOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = open_disk(dir.path(), &small_config(1 << 20, 4096), clean());
+    let big = vec![7u8; 5000];
+    for _ in 0..2 {
+        let mut builder = BatchBuilder::default();
+        builder.append(1, None, Some(&big), &[]);
+        log.append(BytesMut::from(&builder.build().as_bytes()[..]), 0, T0).unwrap();
+    }
+    let size = log.read_batches(0).unwrap()[0].size_in_bytes() as u32;
+    let read = |max_bytes, min_one_batch| {
+        log.read_with(0, ReadOptions { max_bytes, max_offset: None, min_one_batch })
+            .unwrap()
+            .map(|r| r.length)
+    };
+    assert_eq!(read(4096, true), Some(size), "the first partition gets one whole batch");
+    assert_eq!(read(4096, false), None, "the others get nothing rather than a partial batch");
+    assert_eq!(read(size + 10, false), Some(size + 10), "past one whole batch, a partial tail is fine");
+}

@@ -435,6 +435,9 @@ impl<S: Storage> Log<S> {
                 _ => Ok(None),
             };
         };
+        if slice.length == 0 {
+            return Ok(None); // the first batch does not fit in `max_bytes`
+        }
         Ok(Some(FileRegion {
             handle: self.storage.handle(&segment::log_file_name(base))?,
             segment_base_offset: base,

@@ -330,7 +330,9 @@ impl LogSegment {
     /// holding it, up to `max_bytes` and never past `max_position` (the published
     /// end of the log, so a reader never sees a batch still being written).
     /// With `min_one_batch`, the first batch is returned even if it alone exceeds
-    /// `max_bytes` (KIP-74), so a consumer can always make progress.
+    /// `max_bytes` (KIP-74), so a consumer can always make progress; without it,
+    /// a first batch that does not fit gives an empty slice (length 0), never
+    /// part of a batch with no whole one before it.
     pub fn read<S: Storage>(
         &self,
         storage: &S,
@@ -346,8 +348,8 @@ impl LogSegment {
         }
         let available = (max_position - u64::from(first.position)) as u32;
         let mut length = available.min(max_bytes);
-        if min_one_batch && length < first.size {
-            length = first.size.min(available);
+        if length < first.size {
+            length = if min_one_batch { first.size.min(available) } else { 0 };
         }
         Ok(Some(SegmentSlice { position: first.position, length, first_batch_offset: first.base_offset }))
     }

@@ -82,7 +82,17 @@ async fn connection(
             Ok(request) => {
                 let (api_key, version) = (request.api_key, request.header.request_api_version);
                 let correlation_id = request.header.correlation_id;
-                match broker.handle(request).await? {
+                // A long-polling fetch gives way to shutdown; everything else
+                // (a produce above all) runs to its response.
+                let handled = if api_key == ApiKey::Fetch {
+                    tokio::select! {
+                        handled = broker.handle(request) => handled,
+                        _ = shutdown.changed() => return Ok(()),
+                    }
+                } else {
+                    broker.handle(request).await
+                };
+                match handled? {
                     Some(body) => encode_response(api_key, version, correlation_id, &body)?,
                     None => continue, // acks=0: the client reads no response
                 }
