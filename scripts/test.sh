@@ -25,6 +25,7 @@ RUSTFLAGS="--cfg spool_loom" CARGO_TARGET_DIR=target/loom \
 
 step "benches, smoke-run once each"
 cargo bench --bench log -- --test
+cargo bench --bench wire -- --test
 
 step "book"
 ./scripts/check-book.sh
