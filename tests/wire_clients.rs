@@ -8,10 +8,11 @@
 //! ```
 //!
 //! Each test runs `tests/clients/run.sh` for one client against the `spool` binary cargo
-//! built: for every codec the client has (none, gzip, snappy, lz4, zstd), a fresh broker,
-//! the client's scenario (create a topic, produce 10,000 keyed records with headers, read
-//! every partition back from the beginning, check each record once, in order, byte for
-//! byte), then SIGTERM and a clean exit. The scenarios in `tests/clients/` say what each
+//! built: for every codec (none, gzip, snappy, lz4, zstd), a fresh broker, the client's
+//! scenario (create a topic, produce 10,000 keyed records with headers, check with
+//! `spool dump-log` that every batch on disk carries that codec, read every partition back
+//! from the beginning, check each record once, in order, byte for byte), then SIGTERM and a
+//! clean exit. The scenarios in `tests/clients/` say what each
 //! covers. A client that is not installed fails its test, naming the setup script: a test
 //! that passes without having run would hide a broken broker.
 
@@ -66,7 +67,8 @@ fn aiokafka() {
     run_matrix("aiokafka");
 }
 
-/// kafkajs 2.x (none, gzip): admin and producer; its consumer needs groups (chapter 5), so
+/// kafkajs 2.x (gzip built in; snappy, lz4 and zstd registered by the scenario through
+/// `CompressionCodecs`): admin and producer; its consumer needs groups (chapter 5), so
 /// confluent-kafka reads back and checks what kafkajs wrote.
 #[test]
 fn kafkajs() {

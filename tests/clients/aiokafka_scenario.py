@@ -98,6 +98,7 @@ async def produce(args, step):
         await producer.stop()
     sc.check_delivered(delivered, args.records, args.partitions)
     step.log(f"produced {args.records} records ({args.compression}), all acknowledged at the expected offsets")
+    sc.check_codec_on_disk(args.topic, args.compression, step)
 
 
 async def consume(args, step):

@@ -142,6 +142,7 @@ def produce(base, args, step, remaining, errors):
         sc.fail(f"{len(failed)} records failed delivery, first: {failed[:5]}")
     sc.check_delivered(delivered, args.records, args.partitions)
     step.log(f"produced {args.records} records ({args.compression}), all acknowledged at the expected offsets")
+    sc.check_codec_on_disk(args.topic, args.compression, step)
 
 
 def consume(base, args, step, remaining, errors):

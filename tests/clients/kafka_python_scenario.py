@@ -93,6 +93,7 @@ def produce(args, step, remaining):
     producer.close(timeout=10)
     sc.check_delivered(delivered, args.records, args.partitions)
     step.log(f"produced {args.records} records ({args.compression}), all acknowledged at the expected offsets")
+    sc.check_codec_on_disk(args.topic, args.compression, step)
 
 
 def consume(args, step, remaining):

@@ -5,7 +5,8 @@
 # Covers: ApiVersions, Metadata (-L), topic auto-creation on Metadata (kcat has no admin
 # commands, so run.sh starts this case's broker with auto.create.topics.enable=true and
 # num.partitions=P), Produce (acks=all, -z codec, -H headers), ListOffsets (-o beginning),
-# Fetch until end of partition (-e).
+# Fetch until end of partition (-e); and, from the segments on disk, that every batch
+# carries the codec asked for (check_codec.sh).
 #
 # Records: line i is `key-<i>:order=<i>;customer=c-<i % 97>;pad=<"ab" x (i % 29)>`, into
 # partition i % P; kcat's -H gives every record of one produce call the same two
@@ -78,6 +79,13 @@ for ((p = 0; p < partitions; p++)); do
   fi
 done
 log "produced $records lines into $partitions partitions ($compression)"
+
+# 2b. Every batch on disk carries the codec asked for (run.sh sets SPOOL_LOG_DIR).
+if [[ -n "${SPOOL_LOG_DIR:-}" ]]; then
+  bash "$(dirname "$0")/check_codec.sh" "$topic" "$compression"
+else
+  log "codec on the wire not checked: SPOOL_LOG_DIR is not set (run.sh sets it)"
+fi
 
 # 3. Metadata of the topic: P partitions.
 kcat_ -L -t "$topic" >"$work/topic" 2>"$work/topic.err" || fail "kcat -L -t $topic: $(cat "$work/topic.err")"

@@ -20,10 +20,13 @@ client's partitioner (murmur2, crc32, ...) is being tested here.
 
 The check: each partition holds exactly its records, in order, at offsets 0, 1, 2, ...
 (a fresh topic, no transactions), with keys, values, headers and timestamps identical,
-and nothing else.
+and nothing else. Before that, right after producing, check_codec_on_disk proves the
+codec: every batch of the topic in the broker's segments carries the one asked for.
 """
 
 import argparse
+import os
+import subprocess
 import sys
 import time
 import traceback
@@ -213,6 +216,24 @@ def check_end_offsets(end_offsets, records, partitions, api):
     want = {p: len(range(p, records, partitions)) for p in range(partitions)}
     if dict(end_offsets) != want:
         fail(f"{api} end offsets {dict(end_offsets)}, expected {want}")
+
+
+def check_codec_on_disk(topic, codec, step):
+    """Proves the codec the producer really used: check_codec.sh reads the topic's
+    segments with `spool dump-log` and requires every batch to carry `compresscodec:
+    <codec>`, so a client that silently fell back to no compression fails even though its
+    records read back intact. Call it right after producing (before deleting the topic).
+    Needs SPOOL_BIN and SPOOL_LOG_DIR, which run.sh sets; without them (a scenario run by
+    hand against some broker) it says so and checks nothing."""
+    if not os.environ.get("SPOOL_LOG_DIR"):
+        step.log("codec on the wire not checked: SPOOL_LOG_DIR is not set (run.sh sets it)")
+        return
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "check_codec.sh")
+    result = subprocess.run(["bash", script, topic, codec], capture_output=True, text=True, timeout=60)
+    said = (result.stdout + result.stderr).strip().splitlines() or [f"exited {result.returncode}"]
+    if result.returncode != 0:
+        fail(said[-1].removeprefix("FAIL: "))
+    step.log(said[-1])
 
 
 def _short(b):

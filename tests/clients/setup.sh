@@ -5,7 +5,9 @@
 #   kcat             Debian's package (librdkafka 2.0.2 built in)
 #   .venv-clients/   confluent-kafka, kafka-python, aiokafka and the codec libraries
 #                    they import (pinned in requirements.txt)
-#   node_modules/    kafkajs (pinned in package.json + package-lock.json)
+#   node_modules/    kafkajs and the snappy, lz4 and zstd codecs kafkajs_scenario.js
+#                    registers (pinned in package.json + package-lock.json; no install
+#                    scripts, no native build: lz4-napi's binary is itself an npm package)
 #
 # Idempotent and quick when everything is already there: each step is skipped while
 # the pin file it installs from is unchanged (a stamp holds the pin file's hash).
@@ -41,7 +43,7 @@ fi
 node_stamp="$clients_dir/node_modules/.spool-lock-hash"
 node_want="$(hash_of package.json package-lock.json)"
 if [[ ! -d node_modules/kafkajs || "$(cat "$node_stamp" 2>/dev/null)" != "$node_want" ]]; then
-  echo "setup: installing kafkajs (npm ci)"
+  echo "setup: installing kafkajs and its codecs (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
   echo "$node_want" >"$node_stamp"
 fi
