@@ -80,7 +80,7 @@ const IDLE_WINDOW: Duration = Duration::from_secs(1);
 // ---------------------------------------------------------------------------
 
 /// One running broker: the `spool serve` wiring, minus the binary (as in
-/// `tests/wire.rs`).
+/// `tests/wire/`).
 struct BenchBroker {
     addr: String,
     broker: Arc<Broker>,

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::create_topics_request::CreatableReplicaAssignment;
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
@@ -126,6 +127,11 @@ impl Broker {
 
     /// CreateTopics, one result per topic.
     pub fn create_topics(&self, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
+        // Kafka refuses every entry of a name the request lists twice.
+        let mut seen = BTreeMap::new();
+        for topic in &request.topics {
+            *seen.entry(topic.name.0.to_string()).or_insert(0) += 1;
+        }
         let topics = request
             .topics
             .into_iter()
@@ -136,12 +142,12 @@ impl Broker {
                     .iter()
                     .filter_map(|c| Some((c.name.to_string(), c.value.as_ref()?.to_string())))
                     .collect();
-                let result = if !topic.assignments.is_empty() {
-                    Err(super::topics::TopicError {
-                        code: ResponseError::InvalidReplicaAssignment,
-                        message: "manual replica assignment needs several brokers (chapter 6)".into(),
-                    })
-                } else {
+                let invalid = |message: String| {
+                    Err(super::topics::TopicError { code: ResponseError::InvalidRequest, message })
+                };
+                let result = if seen[&name] > 1 {
+                    invalid(format!("topic {name} is listed more than once"))
+                } else if topic.assignments.is_empty() {
                     self.create_topic(
                         &name,
                         topic.num_partitions,
@@ -149,6 +155,10 @@ impl Broker {
                         &configs,
                         request.validate_only,
                     )
+                } else if topic.num_partitions != -1 || topic.replication_factor != -1 {
+                    invalid("both a partition count or replication factor and an assignment".into())
+                } else {
+                    self.create_assigned_topic(&name, &topic.assignments, &configs, request.validate_only)
                 };
                 let mut out = CreatableTopicResult::default().with_name(topic.name);
                 match result {
@@ -168,6 +178,32 @@ impl Broker {
             })
             .collect();
         CreateTopicsResponse::default().with_topics(topics)
+    }
+
+    /// A topic created from an explicit replica assignment: on one broker, valid
+    /// only if every partition 0..n is assigned to exactly this broker.
+    fn create_assigned_topic(
+        &self,
+        name: &str,
+        assignments: &[CreatableReplicaAssignment],
+        configs: &BTreeMap<String, String>,
+        validate_only: bool,
+    ) -> Result<(uuid::Uuid, i32, i16), super::topics::TopicError> {
+        let mut partitions: Vec<i32> = assignments.iter().map(|a| a.partition_index).collect();
+        partitions.sort_unstable();
+        let contiguous = partitions.iter().copied().eq(0..assignments.len() as i32);
+        let here = assignments.iter().all(|a| a.broker_ids == [BrokerId(self.config.node_id)]);
+        if !contiguous || !here {
+            return Err(super::topics::TopicError {
+                code: ResponseError::InvalidReplicaAssignment,
+                message: format!(
+                    "each partition 0..{} needs exactly one replica, on broker {}",
+                    assignments.len(),
+                    self.config.node_id
+                ),
+            });
+        }
+        self.create_topic(name, assignments.len() as i32, 1, configs, validate_only)
     }
 
     /// DeleteTopics, by name (spool does not accept topic ids here).
@@ -329,5 +365,64 @@ impl Broker {
         InitProducerIdResponse::default()
             .with_producer_id(kafka_protocol::messages::ProducerId(self.allocate_producer_id()))
             .with_producer_epoch(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BrokerConfig;
+    use kafka_protocol::messages::create_topics_request::CreatableTopic;
+
+    fn broker() -> (tempfile::TempDir, Broker) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = BrokerConfig { log_dir: dir.path().to_path_buf(), ..BrokerConfig::default() };
+        (dir, Broker::open(config).unwrap())
+    }
+
+    fn topic(name: &'static str) -> CreatableTopic {
+        CreatableTopic::default()
+            .with_name(TopicName(str(name)))
+            .with_num_partitions(-1)
+            .with_replication_factor(-1)
+    }
+
+    fn codes(response: &CreateTopicsResponse) -> Vec<i16> {
+        response.topics.iter().map(|t| t.error_code).collect()
+    }
+
+    /// Kafka refuses every entry of a topic a CreateTopics request names twice
+    /// with INVALID_REQUEST, and creates the others.
+    #[test]
+    fn duplicate_names_in_one_request_are_refused() {
+        let (_dir, broker) = broker();
+        let request = CreateTopicsRequest::default().with_topics(vec![topic("a"), topic("b"), topic("a")]);
+        let invalid = ResponseError::InvalidRequest.code();
+        assert_eq!(codes(&broker.create_topics(request, 7)), vec![invalid, 0, invalid]);
+        assert!(broker.lock_controller().metadata.image().topic("a").is_none());
+    }
+
+    /// An explicit assignment works when it places each partition 0..n on this
+    /// broker alone; one naming another broker, or a gap, is
+    /// INVALID_REPLICA_ASSIGNMENT; a count and an assignment together, INVALID_REQUEST.
+    #[test]
+    fn explicit_assignments_on_one_broker() {
+        let (_dir, broker) = broker();
+        let assign = |p, ids: Vec<i32>| {
+            CreatableReplicaAssignment::default()
+                .with_partition_index(p)
+                .with_broker_ids(ids.into_iter().map(BrokerId).collect())
+        };
+        let good = topic("good").with_assignments(vec![assign(1, vec![1]), assign(0, vec![1])]);
+        let elsewhere = topic("elsewhere").with_assignments(vec![assign(0, vec![2])]);
+        let gap = topic("gap").with_assignments(vec![assign(0, vec![1]), assign(2, vec![1])]);
+        let both = topic("both").with_num_partitions(2).with_assignments(vec![assign(0, vec![1])]);
+        let request = CreateTopicsRequest::default().with_topics(vec![good, elsewhere, gap, both]);
+        let bad_assignment = ResponseError::InvalidReplicaAssignment.code();
+        assert_eq!(
+            codes(&broker.create_topics(request, 7)),
+            vec![0, bad_assignment, bad_assignment, ResponseError::InvalidRequest.code()]
+        );
+        assert_eq!(broker.lock_controller().metadata.image().topic("good").unwrap().partitions.len(), 2);
     }
 }
