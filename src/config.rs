@@ -4,7 +4,7 @@
 //! Every key spool does not use is kept and ignored with a warning, so an
 //! existing Kafka properties file loads unchanged.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -39,6 +39,9 @@ pub struct BrokerConfig {
     pub log: LogConfig,
     /// `log.flush.offset.checkpoint.interval.ms`.
     pub checkpoint_interval_ms: i64,
+    /// The keys set in `server.properties` or by `--override`: DescribeConfigs
+    /// reports them as `STATIC_BROKER_CONFIG` and the rest as `DEFAULT_CONFIG`.
+    pub static_keys: BTreeSet<String>,
 }
 
 impl Default for BrokerConfig {
@@ -57,6 +60,7 @@ impl Default for BrokerConfig {
             retention_check_interval_ms: 300_000,
             log: LogConfig::default(),
             checkpoint_interval_ms: 60_000,
+            static_keys: BTreeSet::new(),
         }
     }
 }
@@ -85,7 +89,9 @@ impl BrokerConfig {
         // Listeners before advertised listeners, which default to them.
         let mut advertised = None;
         for (key, value) in props {
-            if !config.set(key, value, &mut advertised)? {
+            if config.set(key, value, &mut advertised)? {
+                config.static_keys.insert(key.clone());
+            } else {
                 ignored.push(key.clone());
             }
         }
@@ -94,6 +100,16 @@ impl BrokerConfig {
             config.advertised_port = port;
         }
         Ok((config, ignored))
+    }
+
+    /// The DescribeConfigs source of a broker setting known by any of `keys`:
+    /// 4 (`STATIC_BROKER_CONFIG`) when the properties set it, else 5 (`DEFAULT_CONFIG`).
+    pub fn source(&self, keys: &[&str]) -> i8 {
+        if keys.iter().any(|k| self.static_keys.contains(*k)) {
+            4
+        } else {
+            5
+        }
     }
 
     fn set(

@@ -270,50 +270,84 @@ impl Broker {
     }
 
     /// A topic's configs: (name, value, source) where source is 1 for a topic
-    /// override (`DYNAMIC_TOPIC_CONFIG`) and 5 for the default (`DEFAULT_CONFIG`).
+    /// override (`DYNAMIC_TOPIC_CONFIG`), 4 for a default the broker's properties
+    /// set (`STATIC_BROKER_CONFIG`) and 5 for Kafka's default (`DEFAULT_CONFIG`).
     fn topic_config_entries(&self, topic: &TopicImage) -> Vec<(String, String, i8)> {
         let log = self.topic_log_config(&topic.configs);
-        let defaults: BTreeMap<&str, String> = [
-            ("segment.bytes", log.segment_bytes.to_string()),
-            ("segment.ms", log.segment_ms.to_string()),
-            ("segment.index.bytes", log.segment_index_bytes.to_string()),
-            ("index.interval.bytes", log.index_interval_bytes.to_string()),
-            ("retention.ms", log.retention_ms.to_string()),
-            ("retention.bytes", log.retention_bytes.to_string()),
-            ("flush.messages", log.flush_interval_messages.min(i64::MAX as u64).to_string()),
-            ("flush.ms", log.flush_interval_ms.to_string()),
-            ("message.timestamp.type", log.timestamp_type.name().to_string()),
-            ("max.message.bytes", self.config.message_max_bytes.to_string()),
-            ("compression.type", "producer".to_string()),
-            ("cleanup.policy", "delete".to_string()),
-            ("min.insync.replicas", "1".to_string()),
+        // Each topic key, its value, and the broker keys that set its default.
+        let defaults: BTreeMap<&str, (String, &[&str])> = [
+            ("segment.bytes", log.segment_bytes.to_string(), &["log.segment.bytes"][..]),
+            ("segment.ms", log.segment_ms.to_string(), &["log.roll.ms", "log.roll.hours"][..]),
+            ("segment.index.bytes", log.segment_index_bytes.to_string(), &["log.index.size.max.bytes"][..]),
+            ("index.interval.bytes", log.index_interval_bytes.to_string(), &["log.index.interval.bytes"][..]),
+            (
+                "retention.ms",
+                log.retention_ms.to_string(),
+                &["log.retention.ms", "log.retention.minutes", "log.retention.hours"][..],
+            ),
+            ("retention.bytes", log.retention_bytes.to_string(), &["log.retention.bytes"][..]),
+            (
+                "flush.messages",
+                log.flush_interval_messages.min(i64::MAX as u64).to_string(),
+                &["log.flush.interval.messages"][..],
+            ),
+            ("flush.ms", log.flush_interval_ms.to_string(), &["log.flush.interval.ms"][..]),
+            (
+                "message.timestamp.type",
+                log.timestamp_type.name().to_string(),
+                &["log.message.timestamp.type"][..],
+            ),
+            ("max.message.bytes", self.config.message_max_bytes.to_string(), &["message.max.bytes"][..]),
+            ("compression.type", "producer".to_string(), &[][..]),
+            ("cleanup.policy", "delete".to_string(), &[][..]),
+            ("min.insync.replicas", "1".to_string(), &[][..]),
         ]
         .into_iter()
+        .map(|(key, value, broker_keys)| (key, (value, broker_keys)))
         .collect();
         TOPIC_CONFIG_KEYS
             .iter()
             .filter_map(|&key| match topic.configs.get(key) {
                 Some(v) => Some((key.to_string(), v.clone(), 1)),
-                None => defaults.get(key).map(|v| (key.to_string(), v.clone(), 5)),
+                None => defaults
+                    .get(key)
+                    .map(|(v, broker_keys)| (key.to_string(), v.clone(), self.config.source(broker_keys))),
             })
             .collect()
     }
 
+    /// The broker's own settings, each with the keys (aliases included) that set it.
     fn broker_config_entries(&self) -> Vec<(String, String, i8)> {
         let c = &self.config;
         [
-            ("node.id", c.node_id.to_string()),
-            ("log.dirs", c.log_dir.display().to_string()),
-            ("num.partitions", c.num_partitions.to_string()),
-            ("default.replication.factor", c.default_replication_factor.to_string()),
-            ("auto.create.topics.enable", c.auto_create_topics.to_string()),
-            ("message.max.bytes", c.message_max_bytes.to_string()),
-            ("socket.request.max.bytes", c.socket_request_max_bytes.to_string()),
-            ("log.segment.bytes", c.log.segment_bytes.to_string()),
-            ("log.retention.ms", c.log.retention_ms.to_string()),
+            ("node.id", c.node_id.to_string(), &["node.id", "broker.id"][..]),
+            ("log.dirs", c.log_dir.display().to_string(), &["log.dirs", "log.dir"][..]),
+            ("num.partitions", c.num_partitions.to_string(), &["num.partitions"][..]),
+            (
+                "default.replication.factor",
+                c.default_replication_factor.to_string(),
+                &["default.replication.factor"][..],
+            ),
+            (
+                "auto.create.topics.enable",
+                c.auto_create_topics.to_string(),
+                &["auto.create.topics.enable"][..],
+            ),
+            ("message.max.bytes", c.message_max_bytes.to_string(), &["message.max.bytes"][..]),
+            (
+                "socket.request.max.bytes",
+                c.socket_request_max_bytes.to_string(),
+                &["socket.request.max.bytes"][..],
+            ),
+            ("log.segment.bytes", c.log.segment_bytes.to_string(), &["log.segment.bytes"][..]),
+            (
+                "log.retention.ms",
+                c.log.retention_ms.to_string(),
+                &["log.retention.ms", "log.retention.minutes", "log.retention.hours"][..],
+            ),
         ]
         .into_iter()
-        .map(|(k, v)| (k.to_string(), v, 4)) // STATIC_BROKER_CONFIG
+        .map(|(k, v, keys)| (k.to_string(), v, c.source(keys)))
         .collect()
     }
 
@@ -372,7 +406,7 @@ impl Broker {
 mod tests {
     use super::*;
     use crate::config::BrokerConfig;
-    use kafka_protocol::messages::create_topics_request::CreatableTopic;
+    use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 
     fn broker() -> (tempfile::TempDir, Broker) {
         let dir = tempfile::tempdir().unwrap();
@@ -424,5 +458,34 @@ mod tests {
             vec![0, bad_assignment, bad_assignment, ResponseError::InvalidRequest.code()]
         );
         assert_eq!(broker.lock_controller().metadata.image().topic("good").unwrap().partitions.len(), 2);
+    }
+
+    /// A topic default the broker's properties set is `STATIC_BROKER_CONFIG` (4);
+    /// one they leave alone is `DEFAULT_CONFIG` (5); a topic override is 1.
+    #[test]
+    fn config_sources_say_where_a_value_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let props = BrokerConfig::parse_properties(&format!(
+            "log.dirs={}\nlog.retention.hours=2\nnum.partitions=3\n",
+            dir.path().display()
+        ))
+        .unwrap();
+        let (config, ignored) = BrokerConfig::from_properties(&props).unwrap();
+        assert!(ignored.is_empty());
+        let broker = Broker::open(config).unwrap();
+        let request = CreateTopicsRequest::default().with_topics(vec![topic("t").with_configs(vec![
+            CreatableTopicConfig::default().with_name(str("segment.bytes")).with_value(Some(str("1048576"))),
+        ])]);
+        assert_eq!(codes(&broker.create_topics(request, 7)), vec![0]);
+        let image_topic = broker.lock_controller().metadata.image().topic("t").cloned().unwrap();
+        let entries = broker.topic_config_entries(&image_topic);
+        let find = |key: &str| entries.iter().find(|(k, _, _)| k == key).cloned().unwrap();
+        assert_eq!(find("retention.ms"), ("retention.ms".into(), "7200000".into(), 4));
+        assert_eq!(find("segment.bytes"), ("segment.bytes".into(), "1048576".into(), 1));
+        assert_eq!(find("retention.bytes").2, 5);
+        let broker_entries = broker.broker_config_entries();
+        let source = |key: &str| broker_entries.iter().find(|(k, _, _)| k == key).unwrap().2;
+        assert_eq!((source("num.partitions"), source("log.dirs"), source("node.id")), (4, 4, 5));
+        assert_eq!(source("log.retention.ms"), 4);
     }
 }
