@@ -1,0 +1,310 @@
+//! The coordinator: every group this broker coordinates, by id. It routes
+//! each request to its group, creates and deletes groups, and rebuilds them
+//! from `__consumer_offsets` after a restart.
+
+use std::collections::BTreeMap;
+
+use super::group::{Group, Member};
+use super::offsets::CommitResult;
+use super::records::GroupRecord;
+use super::types::*;
+use crate::log::checkpoint::TopicPartition;
+
+/// Kafka's classic `GroupCoordinator`, without IO: inputs are method calls
+/// carrying `now_ms`, outputs are answers and an [`Output`] of delayed
+/// answers and records to persist.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GroupCoordinator {
+    config: GroupConfig,
+    groups: BTreeMap<String, Group>,
+}
+
+impl GroupCoordinator {
+    pub fn new(config: GroupConfig) -> Self {
+        GroupCoordinator { config, groups: BTreeMap::new() }
+    }
+
+    pub fn config(&self) -> &GroupConfig {
+        &self.config
+    }
+
+    /// A group, if it exists.
+    pub fn group(&self, group_id: &str) -> Option<&Group> {
+        self.groups.get(group_id)
+    }
+
+    // ANCHOR: join_group
+    /// JoinGroup. The answer comes in this output or, once the rebalance
+    /// completes, in a later one — tagged with `token` either way.
+    pub fn join_group(&mut self, token: RequestToken, req: &JoinGroupRequest, now_ms: i64) -> Output {
+        let mut out = Output::default();
+        let config = &self.config;
+        let error = if req.group_id.is_empty() {
+            Some(GroupError::InvalidGroupId)
+        } else if req.session_timeout_ms < config.session_timeout_ms_min
+            || req.session_timeout_ms > config.session_timeout_ms_max
+        {
+            Some(GroupError::InvalidSessionTimeout)
+        } else if !req.member_id.is_empty() && !self.groups.contains_key(&req.group_id) {
+            // A member of a group that is gone (deleted, or lost with the coordinator).
+            Some(GroupError::UnknownMemberId)
+        } else {
+            None
+        };
+        if let Some(error) = error {
+            out.join(token, JoinGroupResponse::error(&req.member_id, error));
+            return out;
+        }
+        let group = self.groups.entry(req.group_id.clone()).or_insert_with(|| Group::new(&req.group_id, now_ms));
+        group.join(token, req, config, now_ms, &mut out);
+        out
+    }
+    // ANCHOR_END: join_group
+
+    /// SyncGroup. A follower's answer waits for the leader's assignment.
+    pub fn sync_group(&mut self, token: RequestToken, req: &SyncGroupRequest, now_ms: i64) -> Output {
+        let mut out = Output::default();
+        match self.groups.get_mut(&req.group_id) {
+            _ if req.group_id.is_empty() => out.sync(token, SyncGroupResponse::error(GroupError::InvalidGroupId)),
+            None => out.sync(token, SyncGroupResponse::error(GroupError::UnknownMemberId)),
+            Some(group) => group.sync(token, req, now_ms, &mut out),
+        }
+        out
+    }
+
+    /// Heartbeat: `None` means keep going; REBALANCE_IN_PROGRESS means rejoin.
+    pub fn heartbeat(&mut self, req: &HeartbeatRequest, now_ms: i64) -> Option<GroupError> {
+        if req.group_id.is_empty() {
+            return Some(GroupError::InvalidGroupId);
+        }
+        match self.groups.get_mut(&req.group_id) {
+            None => Some(GroupError::UnknownMemberId),
+            Some(group) => group.heartbeat(req, now_ms),
+        }
+    }
+
+    /// LeaveGroup, for one member (v0–v2) or a batch (v3+).
+    pub fn leave_group(
+        &mut self,
+        group_id: &str,
+        members: &[LeavingMember],
+        now_ms: i64,
+    ) -> (LeaveGroupResponse, Output) {
+        let mut out = Output::default();
+        let config = &self.config;
+        let response = match self.groups.get_mut(group_id) {
+            _ if group_id.is_empty() => LeaveGroupResponse { error: Some(GroupError::InvalidGroupId), members: vec![] },
+            None => LeaveGroupResponse {
+                error: None,
+                members: members.iter().map(|m| (m.clone(), Some(GroupError::UnknownMemberId))).collect(),
+            },
+            Some(group) => LeaveGroupResponse {
+                error: None,
+                members: members.iter().map(|m| (m.clone(), group.leave(m, config, now_ms, &mut out))).collect(),
+            },
+        };
+        (response, out)
+    }
+
+    /// OffsetCommit. A group that does not exist is created by a commit with
+    /// generation -1 (a consumer that only stores its offsets here).
+    pub fn offset_commit(&mut self, req: &OffsetCommitRequest, now_ms: i64) -> (Vec<CommitResult>, Output) {
+        let mut out = Output::default();
+        if !self.groups.contains_key(&req.group_id) {
+            if req.generation_id >= 0 {
+                // A member of a generation this coordinator does not know.
+                let results =
+                    req.partitions.iter().map(|p| (p.partition.clone(), Some(GroupError::IllegalGeneration)));
+                return (results.collect(), out);
+            }
+            self.groups.insert(req.group_id.clone(), Group::new(&req.group_id, now_ms));
+        }
+        let group = self.groups.get_mut(&req.group_id).expect("inserted above");
+        let results = group.commit(req, &self.config, now_ms, &mut out);
+        (results, out)
+    }
+
+    /// OffsetFetch: committed offsets (-1 for none), of `partitions` or of all.
+    pub fn offset_fetch(&self, group_id: &str, partitions: Option<&[TopicPartition]>) -> Vec<FetchedOffset> {
+        match self.groups.get(group_id) {
+            Some(group) => group.fetch(partitions),
+            None => Group::new(group_id, 0).fetch(partitions),
+        }
+    }
+
+    /// ListGroups, optionally only groups in `states` (ListGroups v4+).
+    pub fn list_groups(&self, states: &[GroupState]) -> Vec<ListedGroup> {
+        self.groups
+            .values()
+            .filter(|g| states.is_empty() || states.contains(&g.state()))
+            .map(|g| ListedGroup {
+                group_id: g.group_id().to_string(),
+                protocol_type: g.protocol_type().unwrap_or_default().to_string(),
+                state: g.state(),
+            })
+            .collect()
+    }
+
+    /// DescribeGroups. Metadata, assignments and the protocol only for a
+    /// Stable group, as Kafka (mid-rebalance they are in flux).
+    pub fn describe_groups(&self, group_ids: &[String]) -> Vec<DescribedGroup> {
+        group_ids
+            .iter()
+            .map(|id| match self.groups.get(id) {
+                None => DescribedGroup {
+                    group_id: id.clone(),
+                    state: GroupState::Dead,
+                    protocol_type: String::new(),
+                    protocol: String::new(),
+                    members: vec![],
+                },
+                Some(g) => {
+                    let stable = g.state() == GroupState::Stable;
+                    let protocol = if stable { g.protocol_name().unwrap_or_default() } else { "" };
+                    let describe = |m: &Member| DescribedMember {
+                        member_id: m.member_id.clone(),
+                        group_instance_id: m.group_instance_id.clone(),
+                        client_id: m.client_id.clone(),
+                        client_host: m.client_host.clone(),
+                        metadata: if stable { m.metadata(protocol) } else { vec![] },
+                        assignment: if stable { m.assignment.clone() } else { vec![] },
+                    };
+                    DescribedGroup {
+                        group_id: id.clone(),
+                        state: g.state(),
+                        protocol_type: g.protocol_type().unwrap_or_default().to_string(),
+                        protocol: protocol.to_string(),
+                        members: g.members().map(describe).collect(),
+                    }
+                }
+            })
+            .collect()
+    }
+
+    // ANCHOR: delete_groups
+    /// DeleteGroups: only an Empty group goes, with its offsets — as
+    /// tombstones, so compaction forgets them too.
+    pub fn delete_groups(&mut self, group_ids: &[String]) -> (Vec<(String, Option<GroupError>)>, Output) {
+        let mut out = Output::default();
+        let mut results = Vec::with_capacity(group_ids.len());
+        for id in group_ids {
+            let error = match self.groups.get(id) {
+                None => Some(GroupError::GroupIdNotFound),
+                Some(g) if g.state() != GroupState::Empty => Some(GroupError::NonEmptyGroup),
+                Some(_) => {
+                    let mut group = self.groups.remove(id).expect("found above");
+                    group.transition(GroupState::Dead, group.state_timestamp_ms);
+                    for partition in std::mem::take(&mut group.offsets).into_keys() {
+                        out.records.push(GroupRecord::Offset { group_id: id.clone(), partition, value: None });
+                    }
+                    out.records.push(GroupRecord::Group { group_id: id.clone(), value: None });
+                    None
+                }
+            };
+            results.push((id.clone(), error));
+        }
+        (results, out)
+    }
+    // ANCHOR_END: delete_groups
+
+    /// Fires every timer due at `now_ms`: rebalances that waited long enough,
+    /// sessions that expired.
+    pub fn tick(&mut self, now_ms: i64) -> Output {
+        let mut out = Output::default();
+        for group in self.groups.values_mut() {
+            group.tick(&self.config, now_ms, &mut out);
+        }
+        out
+    }
+
+    /// When [`tick`](Self::tick) next has something to do: the driver sleeps until then.
+    pub fn next_deadline_ms(&self) -> Option<i64> {
+        self.groups.values().filter_map(Group::next_deadline_ms).min()
+    }
+
+    /// Every group's invariants (see [`Group::check_invariants`]).
+    pub fn check_invariants(&self) {
+        for (id, group) in &self.groups {
+            assert_eq!(id, group.group_id());
+            group.check_invariants();
+        }
+    }
+
+    // ANCHOR: load
+    /// Rebuilds the coordinator from `__consumer_offsets` after a restart (or
+    /// when this broker becomes the coordinator of a partition of it): the
+    /// last value of each key wins, a tombstone deletes. A group comes back
+    /// Stable with its members and assignment, or Empty; its members must
+    /// heartbeat within a session from `now_ms`. Parked requests, pending
+    /// KIP-394 ids and rebalances in progress are not in the log and are lost:
+    /// their clients see errors and rejoin.
+    pub fn load(config: GroupConfig, records: impl IntoIterator<Item = GroupRecord>, now_ms: i64) -> Self {
+        let mut metadata = BTreeMap::new();
+        let mut offsets: BTreeMap<String, BTreeMap<TopicPartition, _>> = BTreeMap::new();
+        for record in records {
+            match record {
+                GroupRecord::Group { group_id, value } => {
+                    metadata.insert(group_id, value);
+                }
+                GroupRecord::Offset { group_id, partition, value } => {
+                    offsets.entry(group_id).or_default().insert(partition, value);
+                }
+            }
+        }
+        let mut coordinator = GroupCoordinator::new(config);
+        for (group_id, value) in metadata {
+            let Some(value) = value else { continue };
+            coordinator.groups.insert(group_id.clone(), Group::from_metadata(&group_id, value, now_ms));
+        }
+        for (group_id, partitions) in offsets {
+            let live: BTreeMap<_, _> = partitions.into_iter().filter_map(|(p, v)| Some((p, v?))).collect();
+            if live.is_empty() {
+                continue;
+            }
+            let group = coordinator.groups.entry(group_id.clone()).or_insert_with(|| Group::new(&group_id, now_ms));
+            group.offsets = live;
+        }
+        coordinator
+    }
+    // ANCHOR_END: load
+}
+
+impl Group {
+    /// A group as its last GroupMetadataValue left it.
+    fn from_metadata(group_id: &str, value: super::records::GroupMetadataValue, now_ms: i64) -> Group {
+        let mut group = Group::new(group_id, now_ms);
+        group.generation_id = value.generation.max(0);
+        group.protocol_type = Some(value.protocol_type.clone()).filter(|t| !t.is_empty());
+        let protocol = value.protocol.clone().unwrap_or_default();
+        for m in value.members {
+            let member = Member {
+                member_id: m.member_id,
+                group_instance_id: m.group_instance_id,
+                client_id: m.client_id,
+                client_host: m.client_host,
+                rebalance_timeout_ms: m.rebalance_timeout_ms,
+                session_timeout_ms: m.session_timeout_ms,
+                protocol_type: value.protocol_type.clone(),
+                protocols: vec![Protocol { name: protocol.clone(), metadata: m.subscription }],
+                assignment: m.assignment,
+                awaiting_join: None,
+                awaiting_sync: None,
+                is_new: false,
+                heartbeat_deadline_ms: Some(now_ms + i64::from(m.session_timeout_ms)),
+            };
+            group.add(member);
+        }
+        if group.members.is_empty() {
+            group.leader_id = None;
+        } else {
+            group.protocol_name = Some(protocol);
+            // The stored leader if it is a member (Kafka trusts the record).
+            if let Some(leader) = value.leader.filter(|l| group.members.contains_key(l)) {
+                group.leader_id = Some(leader);
+            }
+            group.state = GroupState::Stable;
+        }
+        group.state_timestamp_ms = value.current_state_timestamp_ms;
+        group
+    }
+}

@@ -1,0 +1,103 @@
+//! A group's committed offsets: one integer per partition, the group's
+//! position in it, kept as a record in `__consumer_offsets`.
+
+use super::group::Group;
+use super::records::{GroupRecord, OffsetCommitValue};
+use super::types::*;
+use crate::log::checkpoint::TopicPartition;
+
+/// One partition's outcome of an OffsetCommit (`None`: stored).
+pub type CommitResult = (TopicPartition, Option<GroupError>);
+
+impl Group {
+    // ANCHOR: commit
+    /// An OffsetCommit. Only the current generation's members may commit (a
+    /// consumer that was kicked out and does not know it yet is fenced by its
+    /// old generation); a group without members also takes commits from a
+    /// consumer that assigns itself partitions (generation -1).
+    pub(super) fn commit(
+        &mut self,
+        req: &OffsetCommitRequest,
+        config: &GroupConfig,
+        now_ms: i64,
+        out: &mut Output,
+    ) -> Vec<CommitResult> {
+        let error = self.validate_commit(req);
+        let Some(error) = error else {
+            if matches!(self.state, GroupState::Stable | GroupState::PreparingRebalance) {
+                // A commit proves the member alive, as a heartbeat does.
+                self.heartbeat_received(&req.member_id, now_ms);
+            }
+            return self.store_offsets(req, config, now_ms, out);
+        };
+        req.partitions.iter().map(|p| (p.partition.clone(), Some(error))).collect()
+    }
+    // ANCHOR_END: commit
+
+    /// Kafka's `handleCommitOffsets` and `validateOffsetCommit` (3.x order).
+    fn validate_commit(&self, req: &OffsetCommitRequest) -> Option<GroupError> {
+        if self.state == GroupState::Dead {
+            return Some(GroupError::CoordinatorNotAvailable);
+        }
+        if req.generation_id < 0 && self.state == GroupState::Empty {
+            return None;
+        }
+        if self.state == GroupState::CompletingRebalance {
+            // The member has its new generation but not its assignment yet.
+            return Some(GroupError::RebalanceInProgress);
+        }
+        if req.generation_id >= 0 || !req.member_id.is_empty() || req.group_instance_id.is_some() {
+            if let Some(error) = self.validate_member(&req.member_id, req.group_instance_id.as_deref()) {
+                return Some(error);
+            }
+            return (req.generation_id != self.generation_id).then_some(GroupError::IllegalGeneration);
+        }
+        // Generation -1 and no member id, but the group has members.
+        Some(GroupError::UnknownMemberId)
+    }
+
+    fn store_offsets(
+        &mut self,
+        req: &OffsetCommitRequest,
+        config: &GroupConfig,
+        now_ms: i64,
+        out: &mut Output,
+    ) -> Vec<CommitResult> {
+        let mut results = Vec::with_capacity(req.partitions.len());
+        for p in &req.partitions {
+            let metadata = p.metadata.clone().unwrap_or_default();
+            if metadata.len() > config.offset_metadata_bytes_max {
+                results.push((p.partition.clone(), Some(GroupError::OffsetMetadataTooLarge)));
+                continue;
+            }
+            let value =
+                OffsetCommitValue { offset: p.offset, leader_epoch: p.leader_epoch, metadata, commit_timestamp_ms: now_ms };
+            out.records.push(GroupRecord::Offset {
+                group_id: self.group_id.clone(),
+                partition: p.partition.clone(),
+                value: Some(value.clone()),
+            });
+            self.offsets.insert(p.partition.clone(), value);
+            results.push((p.partition.clone(), None));
+        }
+        results
+    }
+
+    /// OffsetFetch: the requested partitions (-1 where nothing is committed),
+    /// or every committed one.
+    pub(super) fn fetch(&self, partitions: Option<&[TopicPartition]>) -> Vec<FetchedOffset> {
+        let fetched = |partition: &TopicPartition| match self.offsets.get(partition) {
+            Some(v) => FetchedOffset {
+                partition: partition.clone(),
+                offset: v.offset,
+                leader_epoch: v.leader_epoch,
+                metadata: v.metadata.clone(),
+            },
+            None => FetchedOffset { partition: partition.clone(), offset: -1, leader_epoch: -1, metadata: String::new() },
+        };
+        match partitions {
+            Some(partitions) => partitions.iter().map(fetched).collect(),
+            None => self.offsets.keys().map(fetched).collect(),
+        }
+    }
+}
