@@ -55,7 +55,8 @@ impl GroupCoordinator {
             out.join(token, JoinGroupResponse::error(&req.member_id, error));
             return out;
         }
-        let group = self.groups.entry(req.group_id.clone()).or_insert_with(|| Group::new(&req.group_id, now_ms));
+        let group =
+            self.groups.entry(req.group_id.clone()).or_insert_with(|| Group::new(&req.group_id, now_ms));
         group.join(token, req, config, now_ms, &mut out);
         out
     }
@@ -65,7 +66,9 @@ impl GroupCoordinator {
     pub fn sync_group(&mut self, token: RequestToken, req: &SyncGroupRequest, now_ms: i64) -> Output {
         let mut out = Output::default();
         match self.groups.get_mut(&req.group_id) {
-            _ if req.group_id.is_empty() => out.sync(token, SyncGroupResponse::error(GroupError::InvalidGroupId)),
+            _ if req.group_id.is_empty() => {
+                out.sync(token, SyncGroupResponse::error(GroupError::InvalidGroupId))
+            }
             None => out.sync(token, SyncGroupResponse::error(GroupError::UnknownMemberId)),
             Some(group) => group.sync(token, req, now_ms, &mut out),
         }
@@ -93,14 +96,19 @@ impl GroupCoordinator {
         let mut out = Output::default();
         let config = &self.config;
         let response = match self.groups.get_mut(group_id) {
-            _ if group_id.is_empty() => LeaveGroupResponse { error: Some(GroupError::InvalidGroupId), members: vec![] },
+            _ if group_id.is_empty() => {
+                LeaveGroupResponse { error: Some(GroupError::InvalidGroupId), members: vec![] }
+            }
             None => LeaveGroupResponse {
                 error: None,
                 members: members.iter().map(|m| (m.clone(), Some(GroupError::UnknownMemberId))).collect(),
             },
             Some(group) => LeaveGroupResponse {
                 error: None,
-                members: members.iter().map(|m| (m.clone(), group.leave(m, config, now_ms, &mut out))).collect(),
+                members: members
+                    .iter()
+                    .map(|m| (m.clone(), group.leave(m, config, now_ms, &mut out)))
+                    .collect(),
             },
         };
         (response, out)
@@ -195,7 +203,11 @@ impl GroupCoordinator {
                     let mut group = self.groups.remove(id).expect("found above");
                     group.transition(GroupState::Dead, group.state_timestamp_ms);
                     for partition in std::mem::take(&mut group.offsets).into_keys() {
-                        out.records.push(GroupRecord::Offset { group_id: id.clone(), partition, value: None });
+                        out.records.push(GroupRecord::Offset {
+                            group_id: id.clone(),
+                            partition,
+                            value: None,
+                        });
                     }
                     out.records.push(GroupRecord::Group { group_id: id.clone(), value: None });
                     None
@@ -261,7 +273,8 @@ impl GroupCoordinator {
             if live.is_empty() {
                 continue;
             }
-            let group = coordinator.groups.entry(group_id.clone()).or_insert_with(|| Group::new(&group_id, now_ms));
+            let group =
+                coordinator.groups.entry(group_id.clone()).or_insert_with(|| Group::new(&group_id, now_ms));
             group.offsets = live;
         }
         coordinator

@@ -324,11 +324,24 @@ impl Group {
             assert_eq!(member.group_instance_id.as_ref(), Some(instance_id), "group {id}: static mapping");
         }
         for member in self.members.values() {
-            assert!(!self.pending_members.contains_key(&member.member_id), "group {id}: member still pending");
-            assert!(member.awaiting_join.is_none() || self.state == PreparingRebalance, "group {id}: parked join");
-            assert!(member.awaiting_sync.is_none() || self.state == CompletingRebalance, "group {id}: parked sync");
+            assert!(
+                !self.pending_members.contains_key(&member.member_id),
+                "group {id}: member still pending"
+            );
+            assert!(
+                member.awaiting_join.is_none() || self.state == PreparingRebalance,
+                "group {id}: parked join"
+            );
+            assert!(
+                member.awaiting_sync.is_none() || self.state == CompletingRebalance,
+                "group {id}: parked sync"
+            );
             if let Some(instance_id) = &member.group_instance_id {
-                assert_eq!(self.static_members.get(instance_id), Some(&member.member_id), "group {id}: static");
+                assert_eq!(
+                    self.static_members.get(instance_id),
+                    Some(&member.member_id),
+                    "group {id}: static"
+                );
             }
         }
         assert!(self.pending_sync.iter().all(|m| self.members.contains_key(m)), "group {id}: pending sync");

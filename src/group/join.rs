@@ -111,12 +111,16 @@ impl Group {
         let unchanged = member.protocols == req.protocols;
         let is_leader = self.leader_id.as_deref() == Some(member_id.as_str());
         match self.state {
-            GroupState::PreparingRebalance => self.update_member_and_rebalance(token, req, config, now_ms, out),
+            GroupState::PreparingRebalance => {
+                self.update_member_and_rebalance(token, req, config, now_ms, out)
+            }
             // Same metadata: it lost the answer; send the current generation again.
             GroupState::CompletingRebalance if unchanged => {
                 out.join(token, self.join_result(member_id, is_leader));
             }
-            GroupState::Stable if unchanged && !is_leader => out.join(token, self.join_result(member_id, false)),
+            GroupState::Stable if unchanged && !is_leader => {
+                out.join(token, self.join_result(member_id, false))
+            }
             // Changed metadata, or the leader asks for a new assignment (say, new partitions).
             GroupState::CompletingRebalance | GroupState::Stable => {
                 self.update_member_and_rebalance(token, req, config, now_ms, out)
@@ -397,7 +401,13 @@ impl Group {
     // ANCHOR: sync
     /// A SyncGroup. The leader's carries the assignment: it is stored, every
     /// parked SyncGroup is answered with its part, and the group is Stable.
-    pub(super) fn sync(&mut self, token: RequestToken, req: &SyncGroupRequest, now_ms: i64, out: &mut Output) {
+    pub(super) fn sync(
+        &mut self,
+        token: RequestToken,
+        req: &SyncGroupRequest,
+        now_ms: i64,
+        out: &mut Output,
+    ) {
         let error = if self.state == GroupState::Dead {
             Some(GroupError::CoordinatorNotAvailable)
         } else if let Some(error) = self.validate_member(&req.member_id, req.group_instance_id.as_deref()) {
@@ -522,7 +532,9 @@ impl Group {
             out.sync(token, SyncGroupResponse::error(GroupError::UnknownMemberId));
         }
         match self.state {
-            GroupState::Stable | GroupState::CompletingRebalance => self.maybe_prepare_rebalance(config, now_ms, out),
+            GroupState::Stable | GroupState::CompletingRebalance => {
+                self.maybe_prepare_rebalance(config, now_ms, out)
+            }
             GroupState::PreparingRebalance => self.try_complete_join(now_ms, out),
             GroupState::Empty | GroupState::Dead => {}
         }
@@ -580,7 +592,8 @@ impl Group {
                 } else {
                     self.remove_member_and_update(&member_id, config, now_ms, out);
                 }
-            } else if let Some((member_id, _)) = self.pending_members.iter().find(|(_, &d)| d == deadline_ms) {
+            } else if let Some((member_id, _)) = self.pending_members.iter().find(|(_, &d)| d == deadline_ms)
+            {
                 let member_id = member_id.clone();
                 self.pending_members.remove(&member_id);
                 if self.state == GroupState::PreparingRebalance {

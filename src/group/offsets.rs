@@ -70,8 +70,12 @@ impl Group {
                 results.push((p.partition.clone(), Some(GroupError::OffsetMetadataTooLarge)));
                 continue;
             }
-            let value =
-                OffsetCommitValue { offset: p.offset, leader_epoch: p.leader_epoch, metadata, commit_timestamp_ms: now_ms };
+            let value = OffsetCommitValue {
+                offset: p.offset,
+                leader_epoch: p.leader_epoch,
+                metadata,
+                commit_timestamp_ms: now_ms,
+            };
             out.records.push(GroupRecord::Offset {
                 group_id: self.group_id.clone(),
                 partition: p.partition.clone(),
@@ -93,7 +97,12 @@ impl Group {
                 leader_epoch: v.leader_epoch,
                 metadata: v.metadata.clone(),
             },
-            None => FetchedOffset { partition: partition.clone(), offset: -1, leader_epoch: -1, metadata: String::new() },
+            None => FetchedOffset {
+                partition: partition.clone(),
+                offset: -1,
+                leader_epoch: -1,
+                metadata: String::new(),
+            },
         };
         match partitions {
             Some(partitions) => partitions.iter().map(fetched).collect(),

@@ -267,7 +267,14 @@ fn decode_group_value(bytes: &[u8]) -> Result<GroupMetadataValue, RecordError> {
         });
     }
     r.finish()?;
-    Ok(GroupMetadataValue { protocol_type, generation, protocol, leader, current_state_timestamp_ms, members })
+    Ok(GroupMetadataValue {
+        protocol_type,
+        generation,
+        protocol,
+        leader,
+        current_state_timestamp_ms,
+        members,
+    })
 }
 
 /// Big-endian writer for Kafka's non-flexible encodings.
@@ -420,7 +427,10 @@ mod tests {
         let key = [0, 0, 0, 1, b'g', 0, 1, b't', 0, 0, 0, 0];
         let record = GroupRecord::decode(&key, Some(&value)).expect("v1 reads");
         let GroupRecord::Offset { value: Some(v), .. } = record else { panic!("an offset commit") };
-        assert_eq!((v.offset, v.leader_epoch, v.metadata.as_str(), v.commit_timestamp_ms), (42, -1, "hi", 100));
+        assert_eq!(
+            (v.offset, v.leader_epoch, v.metadata.as_str(), v.commit_timestamp_ms),
+            (42, -1, "hi", 100)
+        );
     }
 
     // Bad bytes are errors, never panics: a truncated key, an unknown record
@@ -452,32 +462,37 @@ mod tests {
             proptest::collection::vec(any::<u8>(), 0..16),
             proptest::collection::vec(any::<u8>(), 0..16),
         )
-            .prop_map(|(member_id, group_instance_id, client_id, client_host, r, s, subscription, assignment)| {
-                MemberMetadata {
-                    member_id,
-                    group_instance_id,
-                    client_id,
-                    client_host,
-                    rebalance_timeout_ms: r,
-                    session_timeout_ms: s,
-                    subscription,
-                    assignment,
-                }
-            })
+            .prop_map(
+                |(member_id, group_instance_id, client_id, client_host, r, s, subscription, assignment)| {
+                    MemberMetadata {
+                        member_id,
+                        group_instance_id,
+                        client_id,
+                        client_host,
+                        rebalance_timeout_ms: r,
+                        session_timeout_ms: s,
+                        subscription,
+                        assignment,
+                    }
+                },
+            )
     }
 
     fn record() -> impl Strategy<Value = GroupRecord> {
-        let offset = (text(), text(), any::<i32>(), proptest::option::of((any::<i64>(), any::<i32>(), text(), any::<i64>())))
-            .prop_map(|(group_id, topic, p, value)| GroupRecord::Offset {
-                group_id,
-                partition: TopicPartition::new(topic, p),
-                value: value.map(|(offset, leader_epoch, metadata, commit_timestamp_ms)| OffsetCommitValue {
-                    offset,
-                    leader_epoch,
-                    metadata,
-                    commit_timestamp_ms,
-                }),
-            });
+        let offset =
+            (
+                text(),
+                text(),
+                any::<i32>(),
+                proptest::option::of((any::<i64>(), any::<i32>(), text(), any::<i64>())),
+            )
+                .prop_map(|(group_id, topic, p, value)| GroupRecord::Offset {
+                    group_id,
+                    partition: TopicPartition::new(topic, p),
+                    value: value.map(|(offset, leader_epoch, metadata, commit_timestamp_ms)| {
+                        OffsetCommitValue { offset, leader_epoch, metadata, commit_timestamp_ms }
+                    }),
+                });
         let group = (
             text(),
             proptest::option::of((
@@ -491,13 +506,15 @@ mod tests {
         )
             .prop_map(|(group_id, value)| GroupRecord::Group {
                 group_id,
-                value: value.map(|(protocol_type, generation, protocol, leader, ts, members)| GroupMetadataValue {
-                    protocol_type,
-                    generation,
-                    protocol,
-                    leader,
-                    current_state_timestamp_ms: ts,
-                    members,
+                value: value.map(|(protocol_type, generation, protocol, leader, ts, members)| {
+                    GroupMetadataValue {
+                        protocol_type,
+                        generation,
+                        protocol,
+                        leader,
+                        current_state_timestamp_ms: ts,
+                        members,
+                    }
                 }),
             });
         prop_oneof![offset, group]

@@ -1,0 +1,555 @@
+//! Scenario tests of the coordinator: each reads as a figure of the protocol
+//! and cites the Kafka behaviour (or KIP) it checks.
+
+use proptest::prelude::*;
+use uuid::Uuid;
+
+use super::*;
+use crate::log::checkpoint::TopicPartition;
+
+const SESSION_MS: i32 = 10_000;
+const REBALANCE_MS: i32 = 30_000;
+
+fn coordinator() -> GroupCoordinator {
+    GroupCoordinator::new(GroupConfig::default())
+}
+
+fn protocols(names: &[&str]) -> Vec<Protocol> {
+    names
+        .iter()
+        .map(|n| Protocol { name: n.to_string(), metadata: format!("sub-{n}").into_bytes() })
+        .collect()
+}
+
+/// A JoinGroup v3 (no KIP-394 round trip) from `client`, with a known `member_id` or "".
+fn join(client: &str, member_id: &str, uuid: u128) -> JoinGroupRequest {
+    JoinGroupRequest {
+        group_id: "g".into(),
+        member_id: member_id.into(),
+        group_instance_id: None,
+        client_id: client.into(),
+        client_host: "/127.0.0.1".into(),
+        session_timeout_ms: SESSION_MS,
+        rebalance_timeout_ms: REBALANCE_MS,
+        protocol_type: "consumer".into(),
+        protocols: protocols(&["range"]),
+        require_known_member_id: false,
+        new_member_uuid: Uuid::from_u128(uuid),
+    }
+}
+
+fn static_join(instance: &str, uuid: u128) -> JoinGroupRequest {
+    JoinGroupRequest { group_instance_id: Some(instance.into()), ..join(instance, "", uuid) }
+}
+
+fn joined(out: &Output, token: RequestToken) -> JoinGroupResponse {
+    match out.reply(token) {
+        Some(Response::Join(r)) => r.clone(),
+        other => panic!("no JoinGroup answer for {token}: {other:?}"),
+    }
+}
+
+fn synced(out: &Output, token: RequestToken) -> SyncGroupResponse {
+    match out.reply(token) {
+        Some(Response::Sync(r)) => r.clone(),
+        other => panic!("no SyncGroup answer for {token}: {other:?}"),
+    }
+}
+
+fn sync(member_id: &str, generation_id: i32, assignments: &[(&str, &str)]) -> SyncGroupRequest {
+    SyncGroupRequest {
+        group_id: "g".into(),
+        generation_id,
+        member_id: member_id.into(),
+        group_instance_id: None,
+        protocol_type: Some("consumer".into()),
+        protocol_name: Some("range".into()),
+        assignments: assignments.iter().map(|(m, a)| (m.to_string(), a.as_bytes().to_vec())).collect(),
+    }
+}
+
+fn heartbeat(member_id: &str, generation_id: i32) -> HeartbeatRequest {
+    HeartbeatRequest {
+        group_id: "g".into(),
+        generation_id,
+        member_id: member_id.into(),
+        group_instance_id: None,
+    }
+}
+
+fn commit(member_id: &str, generation_id: i32, offset: i64) -> OffsetCommitRequest {
+    OffsetCommitRequest {
+        group_id: "g".into(),
+        generation_id,
+        member_id: member_id.into(),
+        group_instance_id: None,
+        partitions: vec![OffsetCommitPartition {
+            partition: TopicPartition::new("t", 0),
+            offset,
+            leader_epoch: 4,
+            metadata: Some("m".into()),
+        }],
+    }
+}
+
+fn state(c: &GroupCoordinator) -> (GroupState, i32) {
+    let g = c.group("g").expect("the group exists");
+    (g.state(), g.generation_id())
+}
+
+/// Two members form generation 1 (after the initial delay) and sync; returns
+/// the coordinator, both member ids and the time.
+fn stable_pair() -> (GroupCoordinator, String, String, i64) {
+    let mut c = coordinator();
+    c.join_group(1, &join("a", "", 1), 0);
+    c.join_group(2, &join("b", "", 2), 100);
+    c.tick(3_000);
+    let out = c.tick(6_000);
+    let (a, b) = (joined(&out, 1).member_id, joined(&out, 2).member_id);
+    c.sync_group(4, &sync(&b, 1, &[]), 6_000);
+    let out = c.sync_group(3, &sync(&a, 1, &[(&a, "p0"), (&b, "p1")]), 6_000);
+    assert_eq!(synced(&out, 4).assignment, b"p1");
+    assert_eq!(state(&c), (GroupState::Stable, 1));
+    (c, a, b, 6_000)
+}
+
+// Two members join an empty group: one rebalance, generation 1; the leader is
+// the first member and gets both members' metadata, the follower none. A third
+// member starts generation 2, which completes as soon as all three rejoined.
+#[test]
+fn two_members_then_a_third() {
+    let mut c = coordinator();
+    assert!(c.join_group(1, &join("a", "", 1), 0).replies.is_empty(), "parked during the initial delay");
+    assert!(c.join_group(2, &join("b", "", 2), 100).replies.is_empty());
+    assert_eq!(state(&c), (GroupState::PreparingRebalance, 0));
+    // b arrived during the delay, so it is extended once (KIP-134).
+    assert!(c.tick(3_000).replies.is_empty());
+    let out = c.tick(6_000);
+    let (ra, rb) = (joined(&out, 1), joined(&out, 2));
+    assert_eq!((ra.generation_id, rb.generation_id), (1, 1));
+    assert_eq!(ra.member_id, format!("a-{}", Uuid::from_u128(1)));
+    assert_eq!((ra.leader.as_str(), rb.leader.as_str()), (ra.member_id.as_str(), ra.member_id.as_str()));
+    let ids: Vec<&str> = ra.members.iter().map(|m| m.member_id.as_str()).collect();
+    assert_eq!(ids, [ra.member_id.as_str(), rb.member_id.as_str()]);
+    assert_eq!(ra.members[1].metadata, b"sub-range");
+    assert!(rb.members.is_empty());
+    assert_eq!(ra.protocol_name.as_deref(), Some("range"));
+    assert_eq!(state(&c), (GroupState::CompletingRebalance, 1));
+
+    // The follower's SyncGroup waits for the leader's; the leader's stores the generation.
+    assert!(c.sync_group(4, &sync(&rb.member_id, 1, &[]), 6_100).replies.is_empty());
+    let out =
+        c.sync_group(3, &sync(&ra.member_id, 1, &[(&ra.member_id, "p0"), (&rb.member_id, "p1")]), 6_200);
+    assert_eq!((synced(&out, 3).assignment, synced(&out, 4).assignment), (b"p0".to_vec(), b"p1".to_vec()));
+    assert!(
+        matches!(out.records.as_slice(), [GroupRecord::Group { value: Some(v), .. }] if v.generation == 1)
+    );
+    assert_eq!(state(&c), (GroupState::Stable, 1));
+
+    // A third member: heartbeats now say "rejoin", and the rebalance completes
+    // once every known member is back, without waiting for the timeout.
+    assert!(c.join_group(5, &join("c", "", 3), 7_000).replies.is_empty());
+    assert_eq!(c.heartbeat(&heartbeat(&ra.member_id, 1), 7_100), Some(GroupError::RebalanceInProgress));
+    assert!(c.join_group(6, &join("a", &ra.member_id, 0), 7_200).replies.is_empty());
+    let out = c.join_group(7, &join("b", &rb.member_id, 0), 7_300);
+    let (ra2, rc) = (joined(&out, 6), joined(&out, 5));
+    assert_eq!((ra2.generation_id, rc.generation_id, ra2.members.len()), (2, 2, 3));
+    assert_eq!(joined(&out, 7).leader, ra.member_id);
+    c.check_invariants();
+}
+
+// group.initial.rebalance.delay.ms (KIP-134): the first rebalance of an empty
+// group waits the delay, again while members keep arriving, but never longer
+// in all than the rebalance timeout (Kafka's InitialDelayedJoin).
+#[test]
+fn initial_delay_is_extended_up_to_the_rebalance_timeout() {
+    let mut c = coordinator();
+    let short =
+        |client: &str, uuid| JoinGroupRequest { rebalance_timeout_ms: 5_000, ..join(client, "", uuid) };
+    c.join_group(1, &short("a", 1), 0);
+    assert!(c.tick(2_999).replies.is_empty());
+    c.join_group(2, &short("b", 2), 1_000);
+    // At 3 000 b's arrival extends the delay by min(3 000, 5 000 - 3 000) = 2 000 ms.
+    assert!(c.tick(3_000).replies.is_empty());
+    assert_eq!(c.next_deadline_ms(), Some(5_000));
+    c.join_group(3, &short("c", 3), 4_000);
+    // Nothing is left of the rebalance timeout: the rebalance completes with c in it.
+    let out = c.tick(5_000);
+    assert_eq!(joined(&out, 1).members.len(), 3);
+    assert_eq!(state(&c), (GroupState::CompletingRebalance, 1));
+}
+
+// A single member and no one else arriving: the group forms when the delay ends.
+#[test]
+fn lone_member_waits_only_the_initial_delay() {
+    let mut c = coordinator();
+    c.join_group(1, &join("a", "", 1), 0);
+    assert!(c.tick(2_999).replies.is_empty());
+    assert_eq!(joined(&c.tick(3_000), 1).generation_id, 1);
+}
+
+// session.timeout.ms: a member that stops heartbeating is removed, and the
+// rest of the group rebalances without it.
+#[test]
+fn session_timeout_removes_a_member() {
+    let (mut c, a, b, now) = stable_pair();
+    assert_eq!(c.heartbeat(&heartbeat(&a, 1), now + 9_000), None);
+    assert!(c.tick(now + SESSION_MS as i64 - 1).replies.is_empty());
+    c.tick(now + SESSION_MS as i64);
+    assert!(c.group("g").expect("group").member(&b).is_none(), "b missed its heartbeats");
+    assert_eq!(state(&c), (GroupState::PreparingRebalance, 1));
+    let t = now + SESSION_MS as i64 + 1;
+    assert_eq!(c.heartbeat(&heartbeat(&a, 1), t), Some(GroupError::RebalanceInProgress));
+    let out = c.join_group(9, &join("a", &a, 0), t);
+    assert_eq!((joined(&out, 9).generation_id, joined(&out, 9).members.len()), (2, 1));
+    // b learns it is out.
+    assert_eq!(c.heartbeat(&heartbeat(&b, 1), t), Some(GroupError::UnknownMemberId));
+}
+
+// The rebalance timeout: a member that does not rejoin in time is dropped
+// from the next generation (Kafka's onCompleteJoin).
+#[test]
+fn rebalance_timeout_drops_members_that_do_not_rejoin() {
+    let (mut c, a, b, now) = stable_pair();
+    c.join_group(5, &join("c", "", 3), now + 100);
+    c.join_group(6, &join("a", &a, 0), now + 200);
+    // b keeps heartbeating (so its session never expires) but never rejoins.
+    for t in [5_000, 14_000, 23_000] {
+        assert_eq!(c.heartbeat(&heartbeat(&b, 1), now + t), Some(GroupError::RebalanceInProgress));
+    }
+    assert!(c.tick(now + 100 + REBALANCE_MS as i64 - 1).replies.is_empty());
+    let out = c.tick(now + 100 + REBALANCE_MS as i64);
+    assert_eq!(joined(&out, 6).members.len(), 2);
+    assert_eq!(c.heartbeat(&heartbeat(&b, 1), now + 40_000), Some(GroupError::UnknownMemberId));
+}
+
+// KIP-394: JoinGroup v4+ without a member id gets MEMBER_ID_REQUIRED and an id;
+// it is pending (and holds up a rebalance) until it rejoins with it, and
+// expires after a session timeout if it never does.
+#[test]
+fn kip_394_member_id_required() {
+    let mut c = coordinator();
+    let v4 = |member_id: &str, uuid| JoinGroupRequest {
+        require_known_member_id: true,
+        ..join("a", member_id, uuid)
+    };
+    let out = c.join_group(1, &v4("", 7), 0);
+    let r = joined(&out, 1);
+    assert_eq!(r.error, Some(GroupError::MemberIdRequired));
+    assert_eq!(r.member_id, format!("a-{}", Uuid::from_u128(7)));
+    assert!(c.group("g").expect("group").is_pending_member(&r.member_id));
+    assert_eq!(state(&c), (GroupState::Empty, 0), "a pending id does not start a rebalance");
+    assert!(c.join_group(2, &v4(&r.member_id, 0), 10).replies.is_empty());
+    assert_eq!(joined(&c.tick(3_010), 2).generation_id, 1);
+
+    // A second pending id that never comes back expires.
+    let out = c.join_group(3, &v4("", 8), 4_000);
+    let pending = joined(&out, 3).member_id;
+    c.tick(4_000 + SESSION_MS as i64);
+    assert!(!c.group("g").expect("group").is_pending_member(&pending));
+    let out = c.join_group(4, &v4(&pending, 0), 4_001 + SESSION_MS as i64);
+    assert_eq!(joined(&out, 4).error, Some(GroupError::UnknownMemberId));
+}
+
+// KIP-345: a static member restarts with a new member id; the Stable group
+// hands it the old assignment without a rebalance, the old id is fenced, and
+// the new id is written down so a coordinator failover remembers it.
+#[test]
+fn static_member_restart_without_rebalance() {
+    let mut c = coordinator();
+    c.join_group(1, &static_join("i-a", 1), 0);
+    c.join_group(2, &static_join("i-b", 2), 0);
+    c.tick(3_000);
+    let out = c.tick(6_000);
+    let (a, b) = (joined(&out, 1).member_id, joined(&out, 2).member_id);
+    assert_eq!(a, format!("i-a-{}", Uuid::from_u128(1)), "a static member id starts with its instance id");
+    let mut leader_sync = sync(&a, 1, &[(&a, "p0"), (&b, "p1")]);
+    leader_sync.group_instance_id = Some("i-a".into());
+    c.sync_group(3, &leader_sync, 6_000);
+    assert_eq!(state(&c), (GroupState::Stable, 1));
+
+    // a restarts: same instance id, no member id.
+    let out = c.join_group(4, &static_join("i-a", 9), 7_000);
+    let r = joined(&out, 4);
+    let new_a = format!("i-a-{}", Uuid::from_u128(9));
+    assert_eq!((r.error, r.member_id.as_str(), r.generation_id), (None, new_a.as_str(), 1));
+    assert_eq!(r.leader, a, "the old leader id, so the new instance computes no assignment");
+    assert_eq!(state(&c), (GroupState::Stable, 1), "no rebalance");
+    assert!(matches!(out.records.as_slice(), [GroupRecord::Group { value: Some(v), .. }]
+        if v.members.iter().any(|m| m.member_id == new_a)));
+
+    let old = HeartbeatRequest { group_instance_id: Some("i-a".into()), ..heartbeat(&a, 1) };
+    assert_eq!(c.heartbeat(&old, 7_100), Some(GroupError::FencedInstanceId));
+    let mut resync = sync(&new_a, 1, &[]);
+    resync.group_instance_id = Some("i-a".into());
+    assert_eq!(synced(&c.sync_group(5, &resync, 7_200), 5).assignment, b"p0");
+    assert_eq!(c.group("g").expect("group").leader_id(), Some(new_a.as_str()));
+    c.check_invariants();
+}
+
+// Offsets are fenced by generation: a member dropped from the group, or one
+// still on the previous generation, cannot commit; a member of the current
+// generation can, and during CompletingRebalance it is told to finish the rebalance.
+#[test]
+fn commits_from_fenced_members_are_rejected() {
+    let (mut c, a, b, now) = stable_pair();
+    let (leave, _) =
+        c.leave_group("g", &[LeavingMember { member_id: b.clone(), group_instance_id: None }], now);
+    assert_eq!(leave.members[0].1, None);
+    let (results, out) = c.offset_commit(&commit(&a, 1, 10), now + 1);
+    assert_eq!(results[0].1, None, "PreparingRebalance still takes commits of the current generation");
+    assert_eq!(out.records.len(), 1);
+    let out = c.join_group(6, &join("a", &a, 0), now + 2);
+    assert_eq!(joined(&out, 6).generation_id, 2);
+    assert_eq!(c.offset_commit(&commit(&a, 2, 11), now + 3).0[0].1, Some(GroupError::RebalanceInProgress));
+    c.sync_group(7, &sync(&a, 2, &[(&a, "p0p1")]), now + 4);
+
+    assert_eq!(c.offset_commit(&commit(&b, 1, 99), now + 5).0[0].1, Some(GroupError::UnknownMemberId));
+    let (results, out) = c.offset_commit(&commit(&a, 1, 99), now + 5);
+    assert_eq!((results[0].1, out.records.len()), (Some(GroupError::IllegalGeneration), 0));
+    assert_eq!(c.offset_commit(&commit("", -1, 99), now + 5).0[0].1, Some(GroupError::UnknownMemberId));
+    assert_eq!(c.offset_commit(&commit(&a, 2, 12), now + 6).0[0].1, None);
+    let fetched = c.offset_fetch("g", Some(&[TopicPartition::new("t", 0), TopicPartition::new("t", 1)]));
+    assert_eq!((fetched[0].offset, fetched[0].leader_epoch, fetched[1].offset), (12, 4, -1));
+}
+
+// A consumer that assigns itself partitions (generation -1, no member id)
+// commits into an empty or missing group; the group is created Empty.
+#[test]
+fn simple_consumer_commits_without_a_generation() {
+    let mut c = coordinator();
+    assert_eq!(c.offset_commit(&commit("", 0, 5), 0).0[0].1, Some(GroupError::IllegalGeneration));
+    assert_eq!(c.offset_commit(&commit("", -1, 5), 0).0[0].1, None);
+    assert_eq!(state(&c), (GroupState::Empty, 0));
+    assert_eq!(c.offset_fetch("g", None)[0].offset, 5);
+    assert_eq!(c.offset_fetch("other", Some(&[TopicPartition::new("t", 0)]))[0].offset, -1);
+    let mut long = commit("", -1, 6);
+    long.partitions[0].metadata = Some("x".repeat(4_097));
+    assert_eq!(c.offset_commit(&long, 1).0[0].1, Some(GroupError::OffsetMetadataTooLarge));
+}
+
+// After a restart the coordinator rebuilds itself from its own records:
+// the same offsets, generation, members, leader and assignments.
+#[test]
+fn load_after_restart_restores_offsets_and_generation() {
+    let (mut c, a, b, now) = stable_pair();
+    let mut log = c.group("g").map(|g| vec![g.metadata_record()]).expect("group");
+    log.extend(c.offset_commit(&commit(&a, 1, 42), now).1.records);
+    log.extend(c.offset_commit(&commit(&b, 1, 43), now).1.records);
+    // Through the bytes, as the broker would read them back.
+    let read =
+        log.iter().map(|r| GroupRecord::decode(&r.key_bytes(), r.value_bytes().as_deref()).expect("decodes"));
+    let loaded = GroupCoordinator::load(GroupConfig::default(), read, now + 1);
+    let (g, h) = (loaded.group("g").expect("loaded"), c.group("g").expect("live"));
+    assert_eq!((g.state(), g.generation_id(), g.leader_id()), (GroupState::Stable, 1, Some(a.as_str())));
+    assert_eq!(g.offsets(), h.offsets());
+    assert_eq!(loaded.offset_fetch("g", None)[0].offset, 43);
+    let assignments: Vec<_> = g.members().map(|m| (m.member_id.clone(), m.assignment.clone())).collect();
+    assert_eq!(assignments, [(a.clone(), b"p0".to_vec()), (b.clone(), b"p1".to_vec())]);
+    let mut loaded = loaded;
+    assert_eq!(loaded.heartbeat(&heartbeat(&b, 1), now + 2), None);
+    loaded.check_invariants();
+}
+
+// The protocol every member supports wins; among several, the members' votes
+// (each its first supported choice) decide. A member that shares no protocol
+// with the group is refused.
+#[test]
+fn protocol_selection_by_votes() {
+    let mut c = coordinator();
+    let with = |client: &str, uuid, names: &[&str]| JoinGroupRequest {
+        protocols: protocols(names),
+        ..join(client, "", uuid)
+    };
+    c.join_group(1, &with("a", 1, &["roundrobin", "range", "sticky"]), 0);
+    c.join_group(2, &with("b", 2, &["range", "roundrobin"]), 0);
+    c.join_group(3, &with("c", 3, &["range", "roundrobin"]), 0);
+    let out = c.join_group(4, &with("d", 4, &["sticky"]), 0);
+    assert_eq!(joined(&out, 4).error, Some(GroupError::InconsistentGroupProtocol));
+    c.tick(3_000);
+    let out = c.tick(6_000);
+    assert_eq!(joined(&out, 1).protocol_name.as_deref(), Some("range"));
+    let out = c.join_group(5, &with("d", 5, &["sticky"]), 6_001);
+    assert_eq!(joined(&out, 5).error, Some(GroupError::InconsistentGroupProtocol));
+}
+
+// Bad inputs get Kafka's error codes, never a panic.
+#[test]
+fn bad_requests_get_error_codes() {
+    let mut c = coordinator();
+    let out = c.join_group(1, &JoinGroupRequest { group_id: String::new(), ..join("a", "", 1) }, 0);
+    assert_eq!(joined(&out, 1).error, Some(GroupError::InvalidGroupId));
+    let out = c.join_group(2, &JoinGroupRequest { session_timeout_ms: 1, ..join("a", "", 1) }, 0);
+    assert_eq!(joined(&out, 2).error, Some(GroupError::InvalidSessionTimeout));
+    let out = c.join_group(3, &join("a", "ghost", 1), 0);
+    assert_eq!(joined(&out, 3).error, Some(GroupError::UnknownMemberId));
+    let out = c.join_group(4, &JoinGroupRequest { protocols: vec![], ..join("a", "", 1) }, 0);
+    assert_eq!(joined(&out, 4).error, Some(GroupError::InconsistentGroupProtocol));
+    assert_eq!(
+        synced(&c.sync_group(5, &sync("ghost", 1, &[]), 0), 5).error,
+        Some(GroupError::UnknownMemberId)
+    );
+    assert_eq!(c.heartbeat(&heartbeat("ghost", 1), 0), Some(GroupError::UnknownMemberId));
+    assert_eq!(GroupError::FencedInstanceId.code(), 82);
+    assert_eq!(GroupError::MemberIdRequired.code(), 79);
+}
+
+// DeleteGroups removes only Empty groups, and writes tombstones for the group
+// and each of its offsets.
+#[test]
+fn delete_groups() {
+    let (mut c, a, _, now) = stable_pair();
+    let (results, _) = c.delete_groups(&["g".into(), "nope".into()]);
+    assert_eq!(results[0].1, Some(GroupError::NonEmptyGroup));
+    assert_eq!(results[1].1, Some(GroupError::GroupIdNotFound));
+    c.offset_commit(&commit(&a, 1, 3), now);
+    let everyone: Vec<_> = c
+        .group("g")
+        .expect("g")
+        .members()
+        .map(|m| LeavingMember { member_id: m.member_id.clone(), group_instance_id: None })
+        .collect();
+    c.leave_group("g", &everyone, now);
+    assert_eq!(state(&c), (GroupState::Empty, 2), "the last member left: an empty generation");
+    assert_eq!(c.list_groups(&[GroupState::Empty])[0].group_id, "g");
+    let (results, out) = c.delete_groups(&["g".into()]);
+    assert_eq!(results[0].1, None);
+    assert!(out.records.iter().all(|r| r.value_bytes().is_none()));
+    assert_eq!(out.records.len(), 2);
+    assert_eq!(c.describe_groups(&["g".into()])[0].state, GroupState::Dead);
+}
+
+// Kafka's partitionFor: abs(String.hashCode) % 50. Values computed with
+// Java's hashCode rules by hand; "polygenelubricants" hashes to i32::MIN,
+// which Kafka's Utils.abs maps to 0.
+#[test]
+fn partition_for_matches_kafka() {
+    assert_eq!(partition_for("a", 50), 47);
+    assert_eq!(partition_for("hello", 50), 22);
+    assert_eq!(partition_for("my-group", 50), 12);
+    assert_eq!(partition_for("console-consumer-12345", 50), 6);
+    assert_eq!(partition_for("groupé", 50), 6);
+    assert_eq!(partition_for("polygenelubricants", 50), 0);
+}
+
+/// One random input for the property test.
+#[derive(Debug, Clone)]
+enum Op {
+    Join { client: usize, known: bool, kip394: bool, instance: bool, protocol: usize, rebalance_ms: i32 },
+    Sync { client: usize },
+    Heartbeat { client: usize },
+    Leave { client: usize },
+    Commit { client: usize, generation: Option<i32> },
+    Tick { ms: i64 },
+    Delete,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0..3usize, any::<bool>(), any::<bool>(), any::<bool>(), 0..3usize, -1..40_000i32).prop_map(
+            |(client, known, kip394, instance, protocol, rebalance_ms)| Op::Join {
+                client,
+                known,
+                kip394,
+                instance,
+                protocol,
+                rebalance_ms
+            }
+        ),
+        (0..3usize).prop_map(|client| Op::Sync { client }),
+        (0..3usize).prop_map(|client| Op::Heartbeat { client }),
+        (0..3usize).prop_map(|client| Op::Leave { client }),
+        (0..3usize, proptest::option::of(-1..4i32))
+            .prop_map(|(client, generation)| Op::Commit { client, generation }),
+        (0..40_000i64).prop_map(|ms| Op::Tick { ms }),
+        Just(Op::Delete),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    // Any sequence of requests and ticks: no panic, the invariants of
+    // Group::check_invariants hold after every step, every token is answered
+    // at most once, and the records written so far rebuild the same offsets
+    // (and, for a Stable or Empty group, the same generation).
+    #[test]
+    fn random_inputs_keep_the_invariants(ops in proptest::collection::vec(op(), 1..60)) {
+        let mut c = coordinator();
+        let mut now = 0i64;
+        let mut token = 0u64;
+        let mut answered = std::collections::BTreeSet::new();
+        let mut log: Vec<GroupRecord> = vec![];
+        // What each client believes: its member id and generation.
+        let mut clients = vec![(String::new(), -1i32); 3];
+        let names = ["range", "roundrobin", "sticky"];
+        for op in ops {
+            let mut out = Output::default();
+            match op {
+                Op::Join { client, known, kip394, instance, protocol, rebalance_ms } => {
+                    token += 1;
+                    let mut req = join(&format!("c{client}"), if known { &clients[client].0 } else { "" }, token as u128);
+                    req.require_known_member_id = kip394;
+                    req.group_instance_id = instance.then(|| format!("i{client}"));
+                    req.protocols = protocols(&[names[protocol], "range"]);
+                    req.rebalance_timeout_ms = rebalance_ms;
+                    out = c.join_group(token, &req, now);
+                }
+                Op::Sync { client } => {
+                    token += 1;
+                    let (member_id, generation) = clients[client].clone();
+                    let mut req = sync(&member_id, generation, &[]);
+                    req.protocol_name = None;
+                    req.assignments = clients.iter().map(|(m, _)| (m.clone(), m.as_bytes().to_vec())).collect();
+                    out = c.sync_group(token, &req, now);
+                }
+                Op::Heartbeat { client } => {
+                    let _ = c.heartbeat(&heartbeat(&clients[client].0, clients[client].1), now);
+                }
+                Op::Leave { client } => {
+                    let leaving = LeavingMember { member_id: clients[client].0.clone(), group_instance_id: None };
+                    out = c.leave_group("g", &[leaving], now).1;
+                }
+                Op::Commit { client, generation } => {
+                    let generation = generation.unwrap_or(clients[client].1);
+                    out = c.offset_commit(&commit(&clients[client].0, generation, now), now).1;
+                }
+                Op::Tick { ms } => {
+                    now += ms;
+                    out = c.tick(now);
+                }
+                Op::Delete => out = c.delete_groups(&["g".into()]).1,
+            }
+            for reply in &out.replies {
+                prop_assert!(reply.token <= token, "an answer to a request never made");
+                prop_assert!(answered.insert(reply.token), "token {} answered twice", reply.token);
+                if let Response::Join(r) = &reply.response {
+                    if r.error.is_none() || r.error == Some(GroupError::MemberIdRequired) {
+                        // Attribute it to the client whose id prefix it carries.
+                        let owner = r.member_id.chars().nth(1).and_then(|d| d.to_digit(10)).map(|d| d as usize);
+                        if let Some(owner) = owner.filter(|&o| o < 3) {
+                            clients[owner] = (r.member_id.clone(), r.generation_id);
+                        }
+                    }
+                }
+            }
+            log.extend(out.records);
+            c.check_invariants();
+        }
+        let loaded = GroupCoordinator::load(GroupConfig::default(), log, now);
+        loaded.check_invariants();
+        match (c.group("g"), loaded.group("g")) {
+            (Some(live), Some(back)) => {
+                prop_assert_eq!(live.offsets(), back.offsets());
+                if matches!(live.state(), GroupState::Stable | GroupState::Empty) {
+                    prop_assert_eq!(live.generation_id(), back.generation_id());
+                }
+            }
+            (Some(live), None) => {
+                prop_assert!(live.offsets().is_empty());
+                prop_assert!(live.generation_id() == 0 || live.state() != GroupState::Empty);
+            }
+            (None, back) => prop_assert!(back.is_none()),
+        }
+    }
+}
