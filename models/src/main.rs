@@ -3,17 +3,23 @@
 //! ```text
 //! cargo run --release -p spool-models -- check log [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- explore log [--bug <variant>] [--big]
+//! cargo run --release -p spool-models -- check group [--bug <variant>] [--big]
+//! cargo run --release -p spool-models -- explore group [--bug <variant>] [--big]
 //! ```
 //!
 //! `check` prints each property's verdict and, for a failed one, the
 //! counterexample as one line per state; it exits non-zero if any `always`
 //! property fails or any `sometimes` property is never reached.
 
+use std::fmt::Debug;
+use std::hash::Hash;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use spool_models::group::{self, GroupModel};
 use spool_models::log::{Bug, LogModel};
+use spool_models::Bound;
 use stateright::{Checker, Expectation, Model};
 
 #[derive(Parser)]
@@ -47,21 +53,36 @@ struct Args {
 enum ModelName {
     /// Chapter 1: append, flush, crash and recovery of one partition log.
     Log,
+    /// Chapter 5: a consumer group rebalancing cooperatively around the real coordinator.
+    Group,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum BugArg {
     /// Durable mode acknowledges an append before the flush.
     AckBeforeFsync,
     /// Clean shutdown writes the clean-shutdown marker before flushing.
     MarkerBeforeFlush,
+    /// Group: the assignor hands a partition over without the revoke phase.
+    SkipRevoke,
+    /// Group: the coordinator accepts commits from any generation.
+    CommitIgnoresGeneration,
 }
 
-impl From<BugArg> for Bug {
-    fn from(bug: BugArg) -> Bug {
-        match bug {
-            BugArg::AckBeforeFsync => Bug::AckBeforeFsync,
-            BugArg::MarkerBeforeFlush => Bug::MarkerBeforeFlush,
+impl BugArg {
+    fn log(self) -> Result<Bug, String> {
+        match self {
+            BugArg::AckBeforeFsync => Ok(Bug::AckBeforeFsync),
+            BugArg::MarkerBeforeFlush => Ok(Bug::MarkerBeforeFlush),
+            _ => Err(format!("{self:?} is not a bug of the log model")),
+        }
+    }
+
+    fn group(self) -> Result<group::Bug, String> {
+        match self {
+            BugArg::SkipRevoke => Ok(group::Bug::SkipRevoke),
+            BugArg::CommitIgnoresGeneration => Ok(group::Bug::CommitIgnoresGeneration),
+            _ => Err(format!("{self:?} is not a bug of the group model")),
         }
     }
 }
@@ -70,33 +91,70 @@ const EXPLORER_ADDRESS: &str = "127.0.0.1:3000";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Check(args) => match args.model {
-            ModelName::Log => check_log(&args),
-        },
-        Command::Explore(args) => match args.model {
-            ModelName::Log => {
-                let model = log_model(&args);
-                println!("explorer on http://{EXPLORER_ADDRESS} (Ctrl-C to stop)");
-                // Serves until the process is stopped.
-                model.checker().serve(EXPLORER_ADDRESS);
-                ExitCode::SUCCESS
-            }
-        },
+    let (Command::Check(args) | Command::Explore(args)) = &cli.command;
+    let explore = matches!(cli.command, Command::Explore(_));
+    let result = match args.model {
+        ModelName::Log => log_model(args).map(|model| {
+            let bound = model.bound();
+            let header = format!(
+                "model log: {} records, bug: {}",
+                model.records_max,
+                model.bug.map_or("none", Bug::name)
+            );
+            run(model, bound, &header, explore)
+        }),
+        ModelName::Group => group_model(args).map(|model| {
+            let bound = model.bound();
+            let header = format!(
+                "model group: {} consumers, {} partitions, {} ticks, bug: {}",
+                model.consumers,
+                model.partitions,
+                model.time_max_ms,
+                model.bug.map_or("none", group::Bug::name)
+            );
+            run(model, bound, &header, explore)
+        }),
+    };
+    result.unwrap_or_else(|error| {
+        eprintln!("{error}");
+        ExitCode::FAILURE
+    })
+}
+
+fn run<M>(model: M, bound: Bound, header: &str, explore: bool) -> ExitCode
+where
+    M: Model + Clone + Send + Sync + 'static,
+    M::State: Debug + Hash + Send + Sync + Clone + PartialEq + 'static,
+    M::Action: Debug + Clone + PartialEq + Hash + Send + Sync + 'static,
+{
+    if explore {
+        println!("explorer on http://{EXPLORER_ADDRESS} (Ctrl-C to stop)");
+        // Serves until the process is stopped.
+        model.checker().serve(EXPLORER_ADDRESS);
+        return ExitCode::SUCCESS;
     }
+    println!("{header}");
+    check(model, bound)
 }
 
-fn log_model(args: &Args) -> LogModel {
+fn log_model(args: &Args) -> Result<LogModel, String> {
     let records_max = if args.big { LogModel::RECORDS_MAX_BIG } else { LogModel::RECORDS_MAX };
-    LogModel::new(args.bug.map(Bug::from), records_max)
+    Ok(LogModel::new(args.bug.map(BugArg::log).transpose()?, records_max))
 }
 
-fn check_log(args: &Args) -> ExitCode {
-    let model = log_model(args);
-    let bug = model.bug.map_or("none", Bug::name);
-    println!("model log: {} records, bug: {bug}", model.records_max);
+fn group_model(args: &Args) -> Result<GroupModel, String> {
+    let bug = args.bug.map(BugArg::group).transpose()?;
+    Ok(if args.big { GroupModel::big(bug) } else { GroupModel::small(bug) })
+}
+
+fn check<M>(model: M, bound: Bound) -> ExitCode
+where
+    M: Model + Clone + Send + Sync + 'static,
+    M::State: Debug + Hash + Send + Sync + Clone + PartialEq + 'static,
+    M::Action: Debug + Clone + PartialEq,
+{
     let started = Instant::now();
-    let checker = spool_models::check(model.clone(), model.bound());
+    let checker = spool_models::check(model.clone(), bound);
     println!(
         "explored all {} unique states ({} generated, depth {}) in {:.1?}",
         checker.unique_state_count(),
