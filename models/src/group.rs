@@ -70,8 +70,9 @@ use std::fmt;
 use std::time::Duration;
 
 use spool::group::{
-    GroupConfig, GroupCoordinator, GroupError, GroupState, HeartbeatRequest, JoinGroupMember, JoinGroupRequest,
-    LeavingMember, OffsetCommitPartition, OffsetCommitRequest, Output, Protocol, Response, SyncGroupRequest,
+    GroupConfig, GroupCoordinator, GroupError, GroupState, HeartbeatRequest, JoinGroupMember,
+    JoinGroupRequest, LeavingMember, OffsetCommitPartition, OffsetCommitRequest, Output, Protocol, Response,
+    SyncGroupRequest,
 };
 use spool::log::checkpoint::TopicPartition;
 use stateright::{Model, Property};
@@ -87,8 +88,10 @@ const TOPIC: &str = "t";
 const PROTOCOL: &str = "cooperative-sticky";
 /// `session.timeout.ms`, in ticks.
 pub const SESSION_MS: i32 = 2;
-/// `max.poll.interval.ms` (the rebalance timeout), in ticks: not shorter than the session.
-pub const REBALANCE_MS: i32 = 3;
+/// `max.poll.interval.ms` (the rebalance timeout), in ticks: not shorter than
+/// the session (the consumers' lease argument needs that), and as short as
+/// that allows, so the bound of ticks reaches its expiry.
+pub const REBALANCE_MS: i32 = 2;
 /// `group.initial.rebalance.delay.ms`, in ticks.
 pub const INITIAL_DELAY_MS: i32 = 1;
 
@@ -102,16 +105,20 @@ pub enum Bug {
     SkipRevoke,
     /// The coordinator accepts an OffsetCommit whatever its generation.
     CommitIgnoresGeneration,
+    /// A consumer keeps reading after its lease ran out (a zombie: paused, or
+    /// cut off from the coordinator, while the group moves on).
+    NoLease,
 }
 // ANCHOR_END: bugs
 
 impl Bug {
-    pub const ALL: [Bug; 2] = [Bug::SkipRevoke, Bug::CommitIgnoresGeneration];
+    pub const ALL: [Bug; 3] = [Bug::SkipRevoke, Bug::CommitIgnoresGeneration, Bug::NoLease];
 
     pub fn name(self) -> &'static str {
         match self {
             Bug::SkipRevoke => "skip-revoke",
             Bug::CommitIgnoresGeneration => "commit-ignores-generation",
+            Bug::NoLease => "no-lease",
         }
     }
 }
@@ -127,7 +134,10 @@ pub enum Phase {
     Joined(Vec<JoinGroupMember>),
     /// Its SyncGroup is parked.
     Syncing,
-    /// Has its assignment; heartbeats.
+    /// Got its assignment; its poll loop has not applied it yet (Kafka runs
+    /// `onPartitionsRevoked`/`onPartitionsAssigned` in the next `poll`).
+    Assigned(BTreeSet<Partition>),
+    /// Has applied its assignment; heartbeats.
     Stable,
     /// Sent LeaveGroup and exited.
     Left,
@@ -170,6 +180,8 @@ pub struct GroupModelState {
     /// Who read each partition last (for "a partition moved").
     pub last_owner: BTreeMap<Partition, usize>,
     pub partition_moved: bool,
+    /// The coordinator dropped a member whose consumer is still running.
+    pub live_member_dropped: bool,
     pub stale_commit_accepted: bool,
     pub stale_commit_rejected: bool,
 }
@@ -178,6 +190,8 @@ pub struct GroupModelState {
 pub enum Action {
     Join(usize),
     Sync(usize),
+    /// The consumer's poll loop applies the assignment it got.
+    Apply(usize),
     Heartbeat(usize),
     SendCommit(usize),
     DeliverCommit(usize),
@@ -201,7 +215,7 @@ pub struct GroupModel {
 impl GroupModel {
     /// What CI checks: two consumers, two partitions.
     pub fn small(bug: Option<Bug>) -> Self {
-        GroupModel { bug, consumers: 2, partitions: 2, time_max_ms: 5, crashes_max: 1, incarnations_max: 1 }
+        GroupModel { bug, consumers: 2, partitions: 2, time_max_ms: 3, crashes_max: 0, incarnations_max: 1 }
     }
 
     /// `--big`: three consumers, three partitions, longer.
@@ -252,8 +266,13 @@ fn decode_subscription(bytes: &[u8]) -> (i32, BTreeSet<Partition>) {
 /// The leader's assignor: balanced and sticky (members keep what they own up
 /// to their share), and cooperative: a partition whose owner is another
 /// member goes to nobody this generation — unless [`Bug::SkipRevoke`].
-pub fn assign(members: &[JoinGroupMember], partitions: Partition, bug: Option<Bug>) -> Vec<(String, Vec<u8>)> {
-    let subs: Vec<(i32, BTreeSet<Partition>)> = members.iter().map(|m| decode_subscription(&m.metadata)).collect();
+pub fn assign(
+    members: &[JoinGroupMember],
+    partitions: Partition,
+    bug: Option<Bug>,
+) -> Vec<(String, Vec<u8>)> {
+    let subs: Vec<(i32, BTreeSet<Partition>)> =
+        members.iter().map(|m| decode_subscription(&m.metadata)).collect();
     // The owner of a partition: the member claiming it from the latest generation.
     let mut owner: BTreeMap<Partition, (i32, usize)> = BTreeMap::new();
     for (i, (generation, owned)) in subs.iter().enumerate() {
@@ -346,17 +365,23 @@ impl GroupModelState {
         }
     }
 
-    // ANCHOR: on_sync
-    /// A SyncGroup answer: take the new assignment; if a partition it owned is
-    /// missing, revoke it and rejoin at once (KIP-429).
+    /// A SyncGroup answer: the assignment waits for the consumer's next poll.
     fn on_sync(&mut self, i: usize, error: Option<GroupError>, assignment: &[u8]) {
         match error {
             None => {}
             Some(GroupError::RebalanceInProgress) => return self.consumers[i].phase = Phase::Idle,
             Some(_) => return self.lose_everything(i),
         }
-        let now = self.now_ms;
-        let assigned: BTreeSet<Partition> = assignment.iter().copied().collect();
+        let c = &mut self.consumers[i];
+        c.lease_until_ms = Some(self.now_ms + i64::from(SESSION_MS));
+        c.phase = Phase::Assigned(assignment.iter().copied().collect());
+    }
+
+    // ANCHOR: apply
+    /// The poll loop applies the assignment: it starts reading what is new;
+    /// if a partition it owned is missing, it revokes it and rejoins at once (KIP-429).
+    fn apply(&mut self, i: usize) {
+        let Phase::Assigned(assigned) = self.consumers[i].phase.clone() else { return };
         for &p in assigned.difference(&self.consumers[i].owned) {
             if self.last_owner.insert(p, i).is_some_and(|before| before != i) {
                 self.partition_moved = true;
@@ -366,10 +391,9 @@ impl GroupModelState {
         let revoked = !c.owned.is_subset(&assigned);
         c.owned = assigned;
         c.owned_generation = c.generation;
-        c.lease_until_ms = Some(now + i64::from(SESSION_MS));
         c.phase = if revoked { Phase::Idle } else { Phase::Stable };
     }
-    // ANCHOR_END: on_sync
+    // ANCHOR_END: apply
 
     fn group_assignments(&self) -> Vec<BTreeSet<Partition>> {
         self.coordinator
@@ -458,6 +482,7 @@ impl Model for GroupModel {
             crashes: 0,
             last_owner: BTreeMap::new(),
             partition_moved: false,
+            live_member_dropped: false,
             stale_commit_accepted: false,
             stale_commit_rejected: false,
         }]
@@ -470,6 +495,7 @@ impl Model for GroupModel {
                     actions.push(Action::Join(i))
                 }
                 Phase::Joined(_) => actions.push(Action::Sync(i)),
+                Phase::Assigned(_) => actions.push(Action::Apply(i)),
                 Phase::Stable => actions.extend([Action::Heartbeat(i), Action::Leave(i)]),
                 _ => {}
             }
@@ -550,9 +576,11 @@ impl Model for GroupModel {
                     partitions: c.owned.clone(),
                 });
             }
+            Action::Apply(i) => next.apply(i),
             Action::DeliverCommit(i) => self.deliver_commit(&mut next, i),
             Action::Leave(i) => {
-                let leaving = LeavingMember { member_id: next.consumers[i].member_id.clone(), group_instance_id: None };
+                let leaving =
+                    LeavingMember { member_id: next.consumers[i].member_id.clone(), group_instance_id: None };
                 let (_, out) = next.coordinator.leave_group(GROUP, &[leaving], now);
                 next.lose_everything(i);
                 next.consumers[i].phase = Phase::Left;
@@ -567,15 +595,32 @@ impl Model for GroupModel {
             Action::Tick => {
                 next.now_ms += 1;
                 let now = next.now_ms;
+                let live: Vec<String> = next
+                    .consumers
+                    .iter()
+                    .filter(|c| !matches!(c.phase, Phase::Left | Phase::Crashed) && !c.member_id.is_empty())
+                    .map(|c| c.member_id.clone())
+                    .collect();
                 // Consumers whose lease ran out stop reading first...
                 for i in 0..next.consumers.len() {
-                    if next.consumers[i].lease_until_ms.is_some_and(|until| until <= now) {
+                    let expired = next.consumers[i].lease_until_ms.is_some_and(|until| until <= now);
+                    if expired && self.bug != Some(Bug::NoLease) {
                         next.lose_everything(i);
                     }
                 }
                 // ...then the coordinator's timers fire.
                 let out = next.coordinator.tick(now);
                 next.deliver(out);
+                let group = next.coordinator.group(GROUP);
+                let was_member =
+                    |id: &String| state.coordinator.group(GROUP).is_some_and(|g| g.member(id).is_some());
+                if live
+                    .iter()
+                    .filter(|id| was_member(id))
+                    .any(|id| group.is_none_or(|g| g.member(id).is_none()))
+                {
+                    next.live_member_dropped = true;
+                }
             } // ANCHOR_END: tick
         }
         next.coordinator.check_invariants();
@@ -585,21 +630,27 @@ impl Model for GroupModel {
     // ANCHOR: properties
     fn properties(&self) -> Vec<Property<Self>> {
         vec![
-            Property::always(ONE_OWNER_PER_GENERATION, |_, s: &GroupModelState| disjoint(s.group_assignments())),
+            Property::always(ONE_OWNER_PER_GENERATION, |_, s: &GroupModelState| {
+                disjoint(s.group_assignments())
+            }),
             Property::always(ONE_CONSUMER_AT_A_TIME, |_, s: &GroupModelState| {
                 disjoint(s.consumers.iter().map(|c| c.owned.clone()))
             }),
             Property::always(NO_STALE_COMMIT, |_, s: &GroupModelState| !s.stale_commit_accepted),
             Property::sometimes(ALL_CONSUMED, |m: &GroupModel, s: &GroupModelState| {
                 let stable = s.coordinator.group(GROUP).is_some_and(|g| g.state() == GroupState::Stable);
-                let consumed: BTreeSet<Partition> = s.consumers.iter().flat_map(|c| c.owned.clone()).collect();
+                let consumed: BTreeSet<Partition> =
+                    s.consumers.iter().flat_map(|c| c.owned.clone()).collect();
                 stable && consumed.len() == m.partitions as usize
             }),
             Property::sometimes(REBALANCE_COMPLETES, |_, s: &GroupModelState| {
-                s.coordinator.group(GROUP).is_some_and(|g| g.state() == GroupState::Stable && g.generation_id() >= 2)
+                s.coordinator
+                    .group(GROUP)
+                    .is_some_and(|g| g.state() == GroupState::Stable && g.generation_id() >= 2)
             }),
             Property::sometimes(PARTITION_MOVES, |_, s: &GroupModelState| s.partition_moved),
             Property::sometimes(STALE_COMMIT_REJECTED, |_, s: &GroupModelState| s.stale_commit_rejected),
+            Property::sometimes(LIVE_MEMBER_DROPPED, |_, s: &GroupModelState| s.live_member_dropped),
         ]
     }
     // ANCHOR_END: properties
@@ -616,12 +667,14 @@ pub const ALL_CONSUMED: &str = "a stable group consumes every partition";
 pub const REBALANCE_COMPLETES: &str = "a rebalance completes (generation 2 is stable)";
 pub const PARTITION_MOVES: &str = "a partition moves from one consumer to another";
 pub const STALE_COMMIT_REJECTED: &str = "a stale commit is rejected";
+pub const LIVE_MEMBER_DROPPED: &str = "the coordinator drops a member whose consumer still runs";
 
 /// One line per state: `t=3 g=Stable/2 [c0 Stable m=c0-..01 g2 owns{0} | c1 Idle owns{} ] `.
 impl fmt::Debug for GroupModelState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let group = self.coordinator.group(GROUP);
-        let state = group.map_or("-".to_string(), |g| format!("{}/gen{}", g.state().name(), g.generation_id()));
+        let state =
+            group.map_or("-".to_string(), |g| format!("{}/gen{}", g.state().name(), g.generation_id()));
         write!(f, "t={} group={state} |", self.now_ms)?;
         for (i, c) in self.consumers.iter().enumerate() {
             let phase = match &c.phase {

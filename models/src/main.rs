@@ -67,6 +67,8 @@ enum BugArg {
     SkipRevoke,
     /// Group: the coordinator accepts commits from any generation.
     CommitIgnoresGeneration,
+    /// Group: a consumer keeps reading after its lease ran out.
+    NoLease,
 }
 
 impl BugArg {
@@ -82,6 +84,7 @@ impl BugArg {
         match self {
             BugArg::SkipRevoke => Ok(group::Bug::SkipRevoke),
             BugArg::CommitIgnoresGeneration => Ok(group::Bug::CommitIgnoresGeneration),
+            BugArg::NoLease => Ok(group::Bug::NoLease),
             _ => Err(format!("{self:?} is not a bug of the group model")),
         }
     }
