@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::group::{Group, Member};
 use super::offsets::CommitResult;
 use super::records::GroupRecord;
+use super::state::{Group, Member};
 use super::types::*;
 use crate::log::checkpoint::TopicPartition;
 

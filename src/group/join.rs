@@ -3,7 +3,7 @@
 //! follows the Kafka method of the same name in `GroupCoordinator.scala`
 //! (3.x, before KIP-848).
 
-use super::group::{Group, JoinTimer, Member};
+use super::state::{Group, JoinTimer, Member};
 use super::types::*;
 
 impl Group {

@@ -92,7 +92,7 @@
 //! `GroupMetadata.scala` (3.x classic protocol) function by function; the
 //! method names say which. Files:
 //!
-//! - `group.rs` — one group's state, membership and protocol selection.
+//! - `state.rs` — one group's state, membership and protocol selection.
 //! - `join.rs` — JoinGroup, SyncGroup, Heartbeat, LeaveGroup and the timers.
 //! - `offsets.rs` — OffsetCommit and OffsetFetch.
 //! - `coordinator.rs` — routing, ListGroups, DescribeGroups, DeleteGroups, load.
@@ -115,16 +115,16 @@
 //!   keeps the session alive (Kafka ≥ 2.5); older brokers said REBALANCE_IN_PROGRESS.
 
 mod coordinator;
-mod group;
 mod join;
 mod offsets;
 pub mod records;
+mod state;
 mod types;
 
 pub use coordinator::GroupCoordinator;
-pub use group::{Group, Member};
 pub use offsets::CommitResult;
 pub use records::{GroupMetadataValue, GroupRecord, MemberMetadata, OffsetCommitValue, RecordError};
+pub use state::{Group, Member};
 pub use types::*;
 
 /// The internal topic the coordinator writes to.

@@ -1,8 +1,8 @@
 //! A group's committed offsets: one integer per partition, the group's
 //! position in it, kept as a record in `__consumer_offsets`.
 
-use super::group::Group;
 use super::records::{GroupRecord, OffsetCommitValue};
+use super::state::Group;
 use super::types::*;
 use crate::log::checkpoint::TopicPartition;
 
