@@ -287,6 +287,59 @@ fn static_member_restart_without_rebalance() {
     c.check_invariants();
 }
 
+// A member that joins while the leader computes the assignment
+// (CompletingRebalance) starts a new rebalance: the followers' parked
+// SyncGroups are answered REBALANCE_IN_PROGRESS and they rejoin (Kafka's
+// prepareRebalance -> resetAndPropagateAssignmentError).
+#[test]
+fn join_during_completing_rebalance_cancels_parked_syncs() {
+    let mut c = coordinator();
+    c.join_group(1, &join("a", "", 1), 0);
+    c.join_group(2, &join("b", "", 2), 0);
+    c.tick(3_000);
+    let out = c.tick(6_000);
+    let b = joined(&out, 2).member_id;
+    assert!(c.sync_group(3, &sync(&b, 1, &[]), 6_000).replies.is_empty());
+    let out = c.join_group(4, &join("c", "", 3), 6_001);
+    assert_eq!(synced(&out, 3).error, Some(GroupError::RebalanceInProgress));
+    assert_eq!(state(&c), (GroupState::PreparingRebalance, 1));
+    c.check_invariants();
+}
+
+// Members of a new generation that never send SyncGroup are dropped after the
+// rebalance timeout and the group rebalances (Kafka's onExpirePendingSync).
+#[test]
+fn members_that_never_sync_are_dropped() {
+    let mut c = coordinator();
+    c.join_group(1, &join("a", "", 1), 0);
+    c.join_group(2, &join("b", "", 2), 0);
+    c.tick(3_000);
+    let out = c.tick(6_000);
+    let (a, b) = (joined(&out, 1).member_id, joined(&out, 2).member_id);
+    c.sync_group(3, &sync(&a, 1, &[(&a, "p0"), (&b, "p1")]), 6_000);
+    // Both heartbeat, so their sessions live, but b never syncs.
+    for t in [12_000, 18_000, 24_000, 30_000] {
+        assert_eq!(c.heartbeat(&heartbeat(&a, 1), t), None);
+        assert_eq!(c.heartbeat(&heartbeat(&b, 1), t), None);
+    }
+    assert!(c.tick(6_000 + REBALANCE_MS as i64 - 1).replies.is_empty());
+    assert!(c.group("g").expect("group").member(&b).is_some());
+    c.tick(6_000 + REBALANCE_MS as i64);
+    assert!(c.group("g").expect("group").member(&b).is_none());
+    assert_eq!(c.heartbeat(&heartbeat(&a, 1), 36_001), Some(GroupError::RebalanceInProgress));
+    assert_eq!(c.heartbeat(&heartbeat(&b, 1), 36_001), Some(GroupError::UnknownMemberId));
+}
+
+// group.max.size: a member beyond the limit is refused with GROUP_MAX_SIZE_REACHED.
+#[test]
+fn group_max_size() {
+    let mut c = GroupCoordinator::new(GroupConfig { group_size_max: 1, ..GroupConfig::default() });
+    c.join_group(1, &join("a", "", 1), 0);
+    let out = c.join_group(2, &join("b", "", 2), 0);
+    assert_eq!(joined(&out, 2).error, Some(GroupError::GroupMaxSizeReached));
+    assert_eq!(joined(&c.tick(3_000), 1).members.len(), 1);
+}
+
 // Offsets are fenced by generation: a member dropped from the group, or one
 // still on the previous generation, cannot commit; a member of the current
 // generation can, and during CompletingRebalance it is told to finish the rebalance.
