@@ -439,6 +439,80 @@ impl GroupModel {
         }
     }
 
+    /// A consumer sends SyncGroup; the leader's carries the assignment it computed.
+    fn sync(&self, next: &mut GroupModelState, i: usize) {
+        let now = next.now_ms;
+        let c = &mut next.consumers[i];
+        let Phase::Joined(members) = std::mem::replace(&mut c.phase, Phase::Syncing) else {
+            unreachable!("only a joined consumer syncs")
+        };
+        let assignments =
+            if members.is_empty() { vec![] } else { assign(&members, self.partitions, self.bug) };
+        let request = SyncGroupRequest {
+            group_id: GROUP.into(),
+            generation_id: c.generation,
+            member_id: c.member_id.clone(),
+            group_instance_id: None,
+            protocol_type: Some("consumer".into()),
+            protocol_name: Some(PROTOCOL.into()),
+            assignments,
+        };
+        let out = next.coordinator.sync_group(Self::token(i, c.incarnation), &request, now);
+        next.deliver(out);
+    }
+
+    fn heartbeat(&self, next: &mut GroupModelState, i: usize) {
+        let now = next.now_ms;
+        let c = &next.consumers[i];
+        let request = HeartbeatRequest {
+            group_id: GROUP.into(),
+            generation_id: c.generation,
+            member_id: c.member_id.clone(),
+            group_instance_id: None,
+        };
+        match next.coordinator.heartbeat(&request, now) {
+            None => next.consumers[i].lease_until_ms = Some(now + i64::from(SESSION_MS)),
+            Some(GroupError::RebalanceInProgress) => next.consumers[i].phase = Phase::Idle,
+            Some(GroupError::IllegalGeneration) => {
+                let c = &mut next.consumers[i];
+                c.owned.clear();
+                c.generation = -1;
+                c.phase = Phase::Idle;
+            }
+            Some(_) => next.lose_everything(i),
+        }
+    }
+
+    // ANCHOR: tick
+    /// Time moves on: consumers whose lease ran out stop reading, then the
+    /// coordinator's timers fire.
+    fn tick(&self, state: &GroupModelState, next: &mut GroupModelState) {
+        next.now_ms += 1;
+        let now = next.now_ms;
+        let live: Vec<String> = next
+            .consumers
+            .iter()
+            .filter(|c| !matches!(c.phase, Phase::Left | Phase::Crashed) && !c.member_id.is_empty())
+            .map(|c| c.member_id.clone())
+            .collect();
+        // Consumers whose lease ran out stop reading first...
+        for i in 0..next.consumers.len() {
+            let expired = next.consumers[i].lease_until_ms.is_some_and(|until| until <= now);
+            if expired && self.bug != Some(Bug::NoLease) {
+                next.lose_everything(i);
+            }
+        }
+        // ...then the coordinator's timers fire.
+        let out = next.coordinator.tick(now);
+        next.deliver(out);
+        let group = next.coordinator.group(GROUP);
+        let was_member = |id: &String| state.coordinator.group(GROUP).is_some_and(|g| g.member(id).is_some());
+        if live.iter().filter(|id| was_member(id)).any(|id| group.is_none_or(|g| g.member(id).is_none())) {
+            next.live_member_dropped = true;
+        }
+    }
+    // ANCHOR_END: tick
+
     fn deliver_commit(&self, state: &mut GroupModelState, i: usize) {
         let Some(commit) = state.consumers[i].commit.take() else { return };
         let group = state.coordinator.group(GROUP);
@@ -543,45 +617,8 @@ impl Model for GroupModel {
                 let out = next.coordinator.join_group(token, &request, now);
                 next.deliver(out);
             }
-            Action::Sync(i) => {
-                let c = &mut next.consumers[i];
-                let Phase::Joined(members) = std::mem::replace(&mut c.phase, Phase::Syncing) else {
-                    unreachable!("only a joined consumer syncs")
-                };
-                let assignments =
-                    if members.is_empty() { vec![] } else { assign(&members, self.partitions, self.bug) };
-                let request = SyncGroupRequest {
-                    group_id: GROUP.into(),
-                    generation_id: c.generation,
-                    member_id: c.member_id.clone(),
-                    group_instance_id: None,
-                    protocol_type: Some("consumer".into()),
-                    protocol_name: Some(PROTOCOL.into()),
-                    assignments,
-                };
-                let out = next.coordinator.sync_group(Self::token(i, c.incarnation), &request, now);
-                next.deliver(out);
-            }
-            Action::Heartbeat(i) => {
-                let c = &next.consumers[i];
-                let request = HeartbeatRequest {
-                    group_id: GROUP.into(),
-                    generation_id: c.generation,
-                    member_id: c.member_id.clone(),
-                    group_instance_id: None,
-                };
-                match next.coordinator.heartbeat(&request, now) {
-                    None => next.consumers[i].lease_until_ms = Some(now + i64::from(SESSION_MS)),
-                    Some(GroupError::RebalanceInProgress) => next.consumers[i].phase = Phase::Idle,
-                    Some(GroupError::IllegalGeneration) => {
-                        let c = &mut next.consumers[i];
-                        c.owned.clear();
-                        c.generation = -1;
-                        c.phase = Phase::Idle;
-                    }
-                    Some(_) => next.lose_everything(i),
-                }
-            }
+            Action::Sync(i) => self.sync(&mut next, i),
+            Action::Heartbeat(i) => self.heartbeat(&mut next, i),
             Action::SendCommit(i) => {
                 let c = &mut next.consumers[i];
                 c.commit = Some(CommitInFlight {
@@ -605,37 +642,7 @@ impl Model for GroupModel {
                 next.consumers[i].phase = Phase::Crashed;
                 next.crashes += 1;
             }
-            // ANCHOR: tick
-            Action::Tick => {
-                next.now_ms += 1;
-                let now = next.now_ms;
-                let live: Vec<String> = next
-                    .consumers
-                    .iter()
-                    .filter(|c| !matches!(c.phase, Phase::Left | Phase::Crashed) && !c.member_id.is_empty())
-                    .map(|c| c.member_id.clone())
-                    .collect();
-                // Consumers whose lease ran out stop reading first...
-                for i in 0..next.consumers.len() {
-                    let expired = next.consumers[i].lease_until_ms.is_some_and(|until| until <= now);
-                    if expired && self.bug != Some(Bug::NoLease) {
-                        next.lose_everything(i);
-                    }
-                }
-                // ...then the coordinator's timers fire.
-                let out = next.coordinator.tick(now);
-                next.deliver(out);
-                let group = next.coordinator.group(GROUP);
-                let was_member =
-                    |id: &String| state.coordinator.group(GROUP).is_some_and(|g| g.member(id).is_some());
-                if live
-                    .iter()
-                    .filter(|id| was_member(id))
-                    .any(|id| group.is_none_or(|g| g.member(id).is_none()))
-                {
-                    next.live_member_dropped = true;
-                }
-            } // ANCHOR_END: tick
+            Action::Tick => self.tick(state, &mut next),
         }
         next.coordinator.check_invariants();
         Some(next)

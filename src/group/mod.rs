@@ -93,7 +93,8 @@
 //! method names say which. Files:
 //!
 //! - `state.rs` — one group's state, membership and protocol selection.
-//! - `join.rs` — JoinGroup, SyncGroup, Heartbeat, LeaveGroup and the timers.
+//! - `join.rs` — JoinGroup, static members taking over, completing a rebalance.
+//! - `session.rs` — SyncGroup, Heartbeat, LeaveGroup and the timers.
 //! - `offsets.rs` — OffsetCommit and OffsetFetch.
 //! - `coordinator.rs` — routing, ListGroups, DescribeGroups, DeleteGroups, load.
 //! - `records.rs` — the `__consumer_offsets` records in Kafka's binary layout.
@@ -118,6 +119,7 @@ mod coordinator;
 mod join;
 mod offsets;
 pub mod records;
+mod session;
 mod state;
 mod types;
 
