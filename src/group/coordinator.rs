@@ -115,7 +115,9 @@ impl GroupCoordinator {
     }
 
     /// OffsetCommit. A group that does not exist is created by a commit with
-    /// generation -1 (a consumer that only stores its offsets here).
+    /// generation -1 (a consumer that only stores its offsets here). As with
+    /// every [`Output`], the records must be appended before the results are
+    /// sent: an acknowledged commit is a stored one.
     pub fn offset_commit(&mut self, req: &OffsetCommitRequest, now_ms: i64) -> (Vec<CommitResult>, Output) {
         let mut out = Output::default();
         if !self.groups.contains_key(&req.group_id) {

@@ -186,9 +186,11 @@ impl Group {
     /// first: the join timer, expired sessions, expired KIP-394 ids, and
     /// members of a new generation that never sent SyncGroup.
     pub(super) fn tick(&mut self, config: &GroupConfig, now_ms: i64, out: &mut Output) {
-        // Each step removes or pushes back the timer it fires, so this ends;
-        // the bound turns a mistake in that into a failure, not a hang.
-        for _ in 0..10_000 {
+        // Each step removes or pushes back the timer it fires, and a removal
+        // re-arms at most the join and sync timers, so this ends; the bound
+        // turns a mistake in that into a failure, not a hang.
+        let steps_max = 16 * (1 + self.members.len() + self.pending_members.len());
+        for _ in 0..steps_max {
             let Some(deadline_ms) = self.next_deadline_ms() else { return };
             if deadline_ms > now_ms {
                 return;

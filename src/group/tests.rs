@@ -606,3 +606,28 @@ proptest! {
         }
     }
 }
+
+// A large group whose members all stop at once: one tick expires every
+// session and leaves an empty generation, without tripping the tick's bound.
+#[test]
+fn many_sessions_expire_in_one_tick() {
+    let mut c = coordinator();
+    for i in 0..200u64 {
+        c.join_group(i, &join(&format!("m{i}"), "", u128::from(i)), 0);
+    }
+    c.tick(3_000);
+    let out = c.tick(6_000);
+    let leader = out.replies.iter().find_map(|r| match &r.response {
+        Response::Join(j) if !j.members.is_empty() => Some(j.member_id.clone()),
+        _ => None,
+    });
+    let leader = leader.expect("a leader");
+    c.sync_group(1_000, &sync(&leader, 1, &[]), 6_000);
+    assert_eq!(state(&c), (GroupState::Stable, 1));
+    let out = c.tick(100_000);
+    assert_eq!(state(&c), (GroupState::Empty, 2));
+    assert!(
+        matches!(out.records.as_slice(), [GroupRecord::Group { value: Some(v), .. }] if v.members.is_empty())
+    );
+    c.check_invariants();
+}
