@@ -712,3 +712,38 @@ impl fmt::Debug for GroupModelState {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(id: &str, generation: i32, owned: &[Partition]) -> JoinGroupMember {
+        let mut metadata = vec![(generation + 1) as u8];
+        metadata.extend(owned);
+        JoinGroupMember { member_id: id.into(), group_instance_id: None, metadata }
+    }
+
+    // KIP-429's first phase: a joins owning both partitions, b owns none; the
+    // balanced target moves partition 1 to b, but while a claims it nobody
+    // gets it. The buggy assignor hands it over at once.
+    #[test]
+    fn cooperative_assignor_withholds_a_moving_partition() {
+        let members = [member("a", 1, &[0, 1]), member("b", -1, &[])];
+        assert_eq!(assign(&members, 2, None), [("a".to_string(), vec![0]), ("b".to_string(), vec![])]);
+        assert_eq!(
+            assign(&members, 2, Some(Bug::SkipRevoke)),
+            [("a".to_string(), vec![0]), ("b".to_string(), vec![1])]
+        );
+        // Second phase: a revoked 1 and rejoined; now 1 is free and goes to b.
+        let members = [member("a", 2, &[0]), member("b", 2, &[])];
+        assert_eq!(assign(&members, 2, None), [("a".to_string(), vec![0]), ("b".to_string(), vec![1])]);
+    }
+
+    // A stale claim loses to the latest generation's: b's claim from
+    // generation 3 wins over a's leftover claim from generation 1.
+    #[test]
+    fn the_latest_claim_owns_a_partition() {
+        let members = [member("a", 1, &[0, 1]), member("b", 3, &[1])];
+        assert_eq!(assign(&members, 2, None), [("a".to_string(), vec![0]), ("b".to_string(), vec![1])]);
+    }
+}
