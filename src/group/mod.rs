@@ -113,7 +113,7 @@
 //!   (REBALANCE_IN_PROGRESS / UNKNOWN_MEMBER_ID) where Kafka leaves them
 //!   hanging until the client times out, so the driver never leaks a token.
 //! - A Heartbeat during CompletingRebalance is answered with no error and
-//!   keeps the session alive (Kafka ≥ 2.5); older brokers said REBALANCE_IN_PROGRESS.
+//!   keeps the session alive, as Kafka 3.x does; older brokers said REBALANCE_IN_PROGRESS.
 
 mod coordinator;
 mod join;

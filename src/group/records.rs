@@ -26,7 +26,7 @@
 //! `int32` count. A null value is a tombstone: the log cleaner (compaction) keeps
 //! only the last value of each key, and a tombstone deletes the key.
 //!
-//! spool writes the versions above (Kafka's since 2.3, before the flexible v4
+//! spool writes the versions above (what Kafka 2.3 to 3.x write, before the flexible v4
 //! of KIP-915) and reads every non-flexible version (v0 to v3) back.
 
 use std::fmt;
