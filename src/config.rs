@@ -39,6 +39,9 @@ pub struct BrokerConfig {
     pub log: LogConfig,
     /// `log.flush.offset.checkpoint.interval.ms`.
     pub checkpoint_interval_ms: i64,
+    /// `spool.fetch.zero.copy`: send fetched records with `sendfile` (chapter 3);
+    /// `false` reads them into memory first, the naive path kept for measuring.
+    pub zero_copy: bool,
     /// The keys set in `server.properties` or by `--override`: DescribeConfigs
     /// reports them as `STATIC_BROKER_CONFIG` and the rest as `DEFAULT_CONFIG`.
     pub static_keys: BTreeSet<String>,
@@ -60,6 +63,7 @@ impl Default for BrokerConfig {
             retention_check_interval_ms: 300_000,
             log: LogConfig::default(),
             checkpoint_interval_ms: 60_000,
+            zero_copy: true,
             static_keys: BTreeSet::new(),
         }
     }
@@ -143,6 +147,7 @@ impl BrokerConfig {
             "message.max.bytes" => self.message_max_bytes = num(key, value)?,
             "log.retention.check.interval.ms" => self.retention_check_interval_ms = num(key, value)?,
             "log.flush.offset.checkpoint.interval.ms" => self.checkpoint_interval_ms = num(key, value)?,
+            "spool.fetch.zero.copy" => self.zero_copy = num(key, value)?,
             _ => return self.log.set(key, value),
         }
         Ok(true)

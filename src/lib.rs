@@ -6,6 +6,7 @@
 //! |---|---|
 //! | 1 the log | [`log`] |
 //! | 2 the wire | [`wire`], [`broker`], [`metadata`], [`config`] |
+//! | 3 zero copy | [`zero_copy`] |
 //! | tools (`spool dump-log`) | [`tools`] |
 //!
 //! Protocol cores are sans-IO state machines; the models in `models/` check the
@@ -20,3 +21,4 @@ pub mod metadata;
 pub mod sync;
 pub mod tools;
 pub mod wire;
+pub mod zero_copy;
