@@ -65,6 +65,11 @@ pub async fn start_in(dir: TempDir, tweak: impl FnOnce(&mut BrokerConfig)) -> Te
 }
 
 impl TestBroker {
+    /// The broker itself, for what a client cannot see (counters, logs).
+    pub fn broker(&self) -> &Arc<Broker> {
+        &self.broker
+    }
+
     pub async fn client(&self) -> Client {
         Client::connect(self.addr).await
     }
