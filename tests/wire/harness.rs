@@ -66,6 +66,7 @@ pub async fn start_in(dir: TempDir, tweak: impl FnOnce(&mut BrokerConfig)) -> Te
 
 impl TestBroker {
     /// The broker itself, for what a client cannot see (counters, logs).
+    #[allow(dead_code)] // used by tests/zero_copy.rs, which shares this harness
     pub fn broker(&self) -> &Arc<Broker> {
         &self.broker
     }
