@@ -46,6 +46,7 @@ use uuid::Uuid;
 use crate::config::BrokerConfig;
 use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::SharedLog;
+use crate::log::validator::{TopicCompression, ValidationPolicy};
 use crate::log::{LogConfig, LogError, LogManager};
 use crate::metadata::{MetadataLog, METADATA_TOPIC};
 use crate::wire::codec::Request;
@@ -59,6 +60,9 @@ pub struct Partition {
     pub leader_epoch: i32,
     /// `max.message.bytes` of its topic.
     pub max_message_bytes: usize,
+    /// What its topic asks of incoming batches: `compression.type`, and keys
+    /// when `cleanup.policy` includes `compact` (chapter 4).
+    pub validation: ValidationPolicy,
 }
 
 /// What `controller` guards: the metadata quorum and the log manager.
@@ -159,6 +163,7 @@ impl Broker {
                 .get("max.message.bytes")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(self.config.message_max_bytes);
+            let validation = self.topic_validation(&topic.configs);
             for (&p, image) in &topic.partitions {
                 let tp = TopicPartition::new(topic.name.clone(), p);
                 let log = logs.get_or_create(&tp, Some(config.clone()), now)?;
@@ -167,12 +172,26 @@ impl Broker {
                     topic_id: topic.topic_id,
                     leader_epoch: image.leader_epoch,
                     max_message_bytes,
+                    validation,
                 };
                 map.insert(tp, Arc::new(partition));
             }
         }
         *self.partitions.write().expect("partition map poisoned") = map;
         Ok(())
+    }
+
+    /// A topic's `compression.type` (the broker's if it sets none) and whether
+    /// it is compacted. Zstd is allowed here; the produce path narrows it by
+    /// the request's version.
+    pub fn topic_validation(&self, configs: &BTreeMap<String, String>) -> ValidationPolicy {
+        let compression = configs
+            .get("compression.type")
+            .and_then(|v| TopicCompression::parse(v))
+            .unwrap_or(self.config.compression_type);
+        let compacted =
+            configs.get("cleanup.policy").is_some_and(|v| v.split(',').any(|p| p.trim() == "compact"));
+        ValidationPolicy { compression, compacted, zstd_allowed: true }
     }
 
     /// The log config of a topic: the broker's `log.*` settings with the topic's overrides.
@@ -219,7 +238,7 @@ impl Broker {
             RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(self.init_producer_id(r)),
             RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(self.list_offsets(r)),
             RequestKind::Produce(r) => {
-                return Ok(self.produce(r).await?.map(|r| Reply::Message(ResponseKind::Produce(r))))
+                return Ok(self.produce(r, version).await?.map(|r| Reply::Message(ResponseKind::Produce(r))))
             }
             RequestKind::Fetch(r) => return Ok(Some(Reply::Fetch(self.fetch(r).await))),
             // decode_request lets through only the APIs in SUPPORTED.
