@@ -187,6 +187,7 @@ impl<H> Encoder<H> {
         self.buf.put_u8(v as u8);
     }
 
+    // ANCHOR: finish
     /// Ends the current run of bytes and appends a region after it.
     fn region(&mut self, region: FileRegion<H>) {
         self.parts.push(Part::Bytes(self.buf.split().freeze()));
@@ -211,6 +212,7 @@ impl<H> Encoder<H> {
         self.parts.retain(|part| !matches!(part, Part::Bytes(b) if b.is_empty()));
         self.parts
     }
+    // ANCHOR_END: finish
 }
 
 #[cfg(test)]
@@ -325,6 +327,7 @@ mod tests {
         })
     }
 
+    // ANCHOR: property_test
     proptest! {
         /// The hand encoder's parts, regions read back in, are byte for byte what
         /// the codec crate writes for the same response with its records in
@@ -337,6 +340,7 @@ mod tests {
             prop_assert_eq!(flatten(&parts), expected.to_vec());
         }
     }
+    // ANCHOR_END: property_test
 
     /// Regions come out as regions — the records are not in any byte part — and
     /// a response with none is a single run of bytes.

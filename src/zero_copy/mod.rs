@@ -150,6 +150,7 @@ impl<H: ReadAt> FetchReply<H> {
     // ANCHOR_END: copying_path
 }
 
+// ANCHOR: stats
 /// What the two fetch paths did, counted where it happens: the seam that shows
 /// the zero-copy path calls `sendfile` and copies no record byte.
 #[derive(Debug, Default)]
@@ -161,6 +162,7 @@ pub struct ZeroCopyStats {
     /// Record bytes the copying path read into memory.
     pub copied_bytes: AtomicU64,
 }
+// ANCHOR_END: stats
 
 impl ZeroCopyStats {
     pub fn sendfile_calls(&self) -> u64 {

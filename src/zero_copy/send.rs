@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 use super::encode::Part;
 use super::{Region, ZeroCopyStats};
 
+// ANCHOR: send_parts
 /// Writes every part, in order.
 pub async fn send_parts(
     stream: &mut TcpStream,
@@ -31,6 +32,7 @@ pub async fn send_parts(
     }
     Ok(())
 }
+// ANCHOR_END: send_parts
 
 // ANCHOR: send_region
 /// Sends a file region with `sendfile`, however many calls it takes. A region
