@@ -120,3 +120,75 @@ async fn unfit_records_are_refused() {
         "v9 may"
     );
 }
+
+/// spool's consumer: `assign` two partitions of two topics, `poll` hands out
+/// every record once, in offset order within each partition, decompressed from
+/// whatever codec each batch carries; `seek` rewinds; a position off the log
+/// is reset by `auto.offset.reset`; `latest` starts at the end.
+#[tokio::test]
+async fn the_consumer_reads_assigned_partitions_in_offset_order() {
+    use spool::client::{Consumer, ConsumerConfig, OffsetReset};
+    use std::time::Duration;
+
+    let broker = start(|_| {}).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "a", 2, &[]).await;
+    create_topic(&mut client, "b", 1, &[]).await;
+    let codecs =
+        [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd];
+    let mut expected: std::collections::BTreeMap<(String, i32), Vec<String>> = Default::default();
+    for (i, codec) in codecs.iter().enumerate() {
+        for (topic, partition) in [("a", 0), ("a", 1), ("b", 0)] {
+            let values: Vec<String> = (0..10).map(|r| format!("{topic}{partition}-{i}-{r}")).collect();
+            let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+            assert_eq!(produce(&mut client, topic, partition, batch(*codec, &refs), 1).await.error_code, 0);
+            expected.entry((topic.to_string(), partition)).or_default().extend(values);
+        }
+    }
+    let config = ConsumerConfig { auto_offset_reset: OffsetReset::Earliest, ..ConsumerConfig::default() };
+    let mut consumer = Consumer::connect(&broker.addr.to_string(), config).await.expect("connect");
+    consumer.assign([("a".to_string(), 0), ("a".to_string(), 1), ("b".to_string(), 0)]);
+    let mut got: std::collections::BTreeMap<(String, i32), Vec<(i64, String)>> = Default::default();
+    while got.values().map(Vec::len).sum::<usize>() < 150 {
+        let records = consumer.poll(Duration::from_secs(5)).await.expect("poll");
+        assert!(!records.is_empty(), "records were waiting");
+        for r in records {
+            let value = String::from_utf8(r.record.value.unwrap().to_vec()).unwrap();
+            got.entry((r.topic, r.partition)).or_default().push((r.record.offset, value));
+        }
+    }
+    for (tp, values) in &expected {
+        let offsets: Vec<i64> = (0..values.len() as i64).collect();
+        let (got_offsets, got_values): (Vec<i64>, Vec<String>) = got[tp].iter().cloned().unzip();
+        assert_eq!((&got_offsets, &got_values), (&offsets, values), "{tp:?}");
+    }
+    assert_eq!(consumer.position("a", 1), Some(50));
+
+    // seek: mid-batch, within a compressed batch (the records before are skipped).
+    consumer.seek("a", 1, 23).unwrap();
+    consumer.assign([("a".to_string(), 1)]);
+    let records = consumer.poll(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(records.first().map(|r| r.record.offset), Some(23));
+    assert_eq!(records.last().map(|r| r.record.offset), Some(49));
+    assert!(consumer.seek("b", 0, 0).is_err(), "b-0 is no longer assigned");
+
+    // Off the log: reset to earliest (auto.offset.reset), then read from 0.
+    consumer.seek("a", 1, 10_000).unwrap();
+    let records = consumer.poll(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(records.first().map(|r| r.record.offset), Some(0));
+
+    // latest: nothing old; a record produced while polling arrives (long poll).
+    let mut latest = Consumer::connect(&broker.addr.to_string(), ConsumerConfig::default()).await.unwrap();
+    latest.assign([("b".to_string(), 0)]);
+    assert!(latest.poll(Duration::from_millis(200)).await.unwrap().is_empty());
+    assert_eq!(latest.position("b", 0), Some(50));
+    let producer = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        produce(&mut client, "b", 0, batch(Compression::Lz4, &["late"]), 1).await
+    };
+    let (records, produced) = tokio::join!(latest.poll(Duration::from_secs(10)), producer);
+    assert_eq!(produced.base_offset, 50);
+    let records = records.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].record.value.as_deref(), Some(&b"late"[..]));
+}

@@ -37,6 +37,7 @@
 
 pub mod admin;
 pub mod connection;
+pub mod consumer;
 pub mod error;
 pub mod fetch;
 pub mod partitioner;
@@ -53,6 +54,7 @@ use uuid::Uuid;
 
 pub use admin::{ConfigEntry, CreatedTopic, NewTopic};
 pub use connection::Connection;
+pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset};
 pub use error::ClientError;
 pub use fetch::{FetchOptions, FetchedPartition, OffsetSpec};
 pub use produce::{Acks, ProduceOptions, ProducerRecord};
