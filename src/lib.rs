@@ -6,6 +6,7 @@
 //! |---|---|
 //! | 1 the log | [`log`] |
 //! | 2 the wire | [`wire`], [`broker`], [`metadata`], [`config`] |
+//! | 8 idempotence | [`idempotence`] |
 //! | tools (`spool dump-log`) | [`tools`] |
 //!
 //! Protocol cores are sans-IO state machines; the models in `models/` check the
@@ -15,6 +16,7 @@
 pub mod broker;
 pub mod client;
 pub mod config;
+pub mod idempotence;
 pub mod log;
 pub mod metadata;
 pub mod sync;
