@@ -33,7 +33,8 @@
 //!
 //! - **Producer** (the Java client with `enable.idempotence=true`): one record
 //!   per batch, sequence numbers from 0 per epoch, at most
-//!   `max.in.flight.requests.per.connection` = 5 batches unacknowledged. A batch
+//!   `max.in.flight.requests.per.connection` = 5 batches past its oldest
+//!   unacknowledged one ([`IdempotenceModel::window_full`]). A batch
 //!   whose request and response have both vanished has timed out and may be
 //!   retried, unchanged. On `OUT_OF_ORDER_SEQUENCE_NUMBER` for its oldest
 //!   batch, or when it gives up on a timed-out oldest batch (`delivery.timeout.ms`),
@@ -57,12 +58,17 @@
 //!   batches when a new epoch starts. A retry of the new epoch's sequence 0
 //!   matches the *old* epoch's sequence 0 and is acknowledged with that batch's
 //!   offset — the producer believes its record is where another one is.
+//! - [`Bug::CountInFlight`], on the producer's side: it keeps at most five
+//!   batches *unacknowledged* rather than at most five sequences past its
+//!   oldest unacknowledged batch. When a later batch is acknowledged first, a
+//!   sixth batch pushes the oldest out of the leader's five, and the oldest's
+//!   retry is refused although it was written.
 //!
 //! # Bounds and simplifications
 //!
 //! Records stop at [`IdempotenceModel::RECORDS_MAX`] (5: enough to have five in
 //! flight), one loss, one duplication and one epoch bump; `--big` allows six
-//! records and two losses. One producer, one partition, one record per batch;
+//! records and two losses (about 5 million states, half a minute). One producer, one partition, one record per batch;
 //! the producer id is fixed (`InitProducerId` is outside this model), and so is
 //! the leader (no failover, no restart: the snapshot path is tested in
 //! `src/idempotence/snapshot/tests.rs`).
@@ -162,7 +168,10 @@ pub enum Action {
     /// The producer sends its next record as a new batch.
     Send(RecordId),
     /// The producer resends a batch whose request and response were lost.
-    Retry { seq: i32, record: RecordId },
+    Retry {
+        seq: i32,
+        record: RecordId,
+    },
     /// The producer gives up on its timed-out oldest batch and bumps its epoch.
     Expire,
     /// The network delivers a message (to the leader or to the producer).
@@ -179,15 +188,19 @@ pub enum Bug {
     RetainFour,
     /// An epoch bump keeps the old epoch's batches for duplicate detection.
     KeepBatchesOnEpochBump,
+    /// The producer bounds how many batches are unacknowledged instead of how
+    /// far its next sequence is past the oldest unacknowledged one.
+    CountInFlight,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 2] = [Bug::RetainFour, Bug::KeepBatchesOnEpochBump];
+    pub const ALL: [Bug; 3] = [Bug::RetainFour, Bug::KeepBatchesOnEpochBump, Bug::CountInFlight];
 
     pub fn name(self) -> &'static str {
         match self {
             Bug::RetainFour => "retain-four",
             Bug::KeepBatchesOnEpochBump => "keep-batches-on-epoch-bump",
+            Bug::CountInFlight => "count-in-flight",
         }
     }
 
@@ -198,6 +211,7 @@ impl Bug {
             None => real,
             Some(Bug::RetainFour) => ProducerStateConfig { batches_to_retain: 4, ..real },
             Some(Bug::KeepBatchesOnEpochBump) => ProducerStateConfig { reset_on_epoch_bump: false, ..real },
+            Some(Bug::CountInFlight) => real,
         }
     }
 }
@@ -220,12 +234,21 @@ impl IdempotenceModel {
     /// The bound CI checks: five records, so five can be in flight.
     pub const RECORDS_MAX: RecordId = 5;
 
+    /// The model with the CI bounds, or `--big`'s. [`Bug::CountInFlight`]
+    /// needs a sixth record to show; its CI check trades the loss for it.
     pub fn new(bug: Option<Bug>, big: bool) -> Self {
+        let sixth = big || bug == Some(Bug::CountInFlight);
         IdempotenceModel {
             bug,
-            records_max: if big { 6 } else { Self::RECORDS_MAX },
+            records_max: if sixth { 6 } else { Self::RECORDS_MAX },
             in_flight_max: NUM_BATCHES_TO_RETAIN,
-            losses_max: if big { 2 } else { 1 },
+            losses_max: if big {
+                2
+            } else if sixth {
+                0
+            } else {
+                1
+            },
             duplicates_max: 1,
             bumps_max: 1,
         }
@@ -233,12 +256,34 @@ impl IdempotenceModel {
 
     /// The safety nets for [`crate::check`], well above the pinned counts.
     pub fn bound(&self) -> Bound {
-        let big = self.records_max > Self::RECORDS_MAX || self.losses_max > 1;
+        let big = self.losses_max > 1;
         Bound {
             states_max: if big { 100_000_000 } else { 5_000_000 },
             timeout: Duration::from_secs(if big { 3_600 } else { 300 }),
         }
     }
+}
+
+impl IdempotenceModel {
+    // ANCHOR: window
+    /// Whether the producer must wait before sending a new batch: its next
+    /// sequence would be `in_flight_max` or more past its oldest
+    /// unacknowledged batch. Counting unacknowledged batches is not enough
+    /// once responses can be reordered: with the oldest still unacknowledged
+    /// and a later one acknowledged, a sixth batch would push the oldest out
+    /// of the leader's five while the producer may still retry it. The Java
+    /// client gets the same bound from ordering: one connection delivers in
+    /// order, and a retried batch is drained before any newer one
+    /// (`RecordAccumulator.shouldStopDrainBatchesForPartition`).
+    pub fn window_full(&self, producer: &Producer) -> bool {
+        if self.bug == Some(Bug::CountInFlight) {
+            return producer.in_flight.len() >= self.in_flight_max;
+        }
+        producer.in_flight.first().is_some_and(|oldest| {
+            i64::from(producer.next_seq) - i64::from(oldest.seq) >= self.in_flight_max as i64
+        })
+    }
+    // ANCHOR_END: window
 }
 
 impl IdempotenceState {
@@ -362,7 +407,7 @@ impl Model for IdempotenceModel {
 
     fn actions(&self, state: &IdempotenceState, actions: &mut Vec<Action>) {
         let producer = &state.producer;
-        if producer.next_record < self.records_max && producer.in_flight.len() < self.in_flight_max {
+        if producer.next_record < self.records_max && !self.window_full(producer) {
             actions.push(Action::Send(producer.next_record));
         }
         for batch in &producer.in_flight {
@@ -431,7 +476,8 @@ impl Model for IdempotenceModel {
             Property::always(ACKED_ONCE_WHERE_SAID, |_, s: &IdempotenceState| {
                 s.producer.acked.iter().all(|(&record, &offset)| {
                     s.log.iter().filter(|w| w.record == record).count() == 1
-                        && usize::try_from(offset).ok().and_then(|o| s.log.get(o)).map(|w| w.record) == Some(record)
+                        && usize::try_from(offset).ok().and_then(|o| s.log.get(o)).map(|w| w.record)
+                            == Some(record)
                 })
             }),
             Property::always(IN_SEND_ORDER, |_, s: &IdempotenceState| {

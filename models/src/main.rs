@@ -68,6 +68,8 @@ enum BugArg {
     RetainFour,
     /// (idempotence) An epoch bump keeps the old epoch's batches for duplicate detection.
     KeepBatchesOnEpochBump,
+    /// (idempotence) The producer counts unacknowledged batches instead of bounding its sequence window.
+    CountInFlight,
 }
 
 impl BugArg {
@@ -83,6 +85,7 @@ impl BugArg {
         match self {
             BugArg::RetainFour => Some(idempotence::Bug::RetainFour),
             BugArg::KeepBatchesOnEpochBump => Some(idempotence::Bug::KeepBatchesOnEpochBump),
+            BugArg::CountInFlight => Some(idempotence::Bug::CountInFlight),
             _ => None,
         }
     }

@@ -203,12 +203,15 @@ fn producers_expire_by_time_not_by_retention() {
     assert_eq!(state.producers().len(), 0);
 }
 
+/// A batch the reference remembers: (first seq, last seq, first offset, last offset).
+type Appended = (i32, i32, i64, i64);
+
 /// A reference producer table written differently: it keeps every batch of
 /// the current epoch and looks at the last five when it needs them.
 #[derive(Default)]
 struct Reference {
-    /// Per producer: epoch, and every (first seq, last seq, first offset, last offset) since.
-    producers: std::collections::HashMap<i64, (i16, Vec<(i32, i32, i64, i64)>)>,
+    /// Per producer: its epoch, and every batch appended at that epoch.
+    producers: std::collections::HashMap<i64, (i16, Vec<Appended>)>,
 }
 
 impl Reference {
