@@ -4,7 +4,8 @@
 //! caught with a short counterexample.
 
 use spool_models::idempotence::{
-    Action, Bug, IdempotenceModel, Message, ACKED_ONCE_WHERE_SAID, IN_SEND_ORDER, WRITTEN_NEVER_REFUSED,
+    Action, Answer, Bug, IdempotenceModel, Message, ACKED_ONCE_WHERE_SAID, IN_SEND_ORDER,
+    REORDER_FAILS_A_RECORD, WRITTEN_NEVER_REFUSED,
 };
 use spool_models::{check, shortest_counterexample};
 use stateright::Checker;
@@ -77,4 +78,26 @@ fn counting_in_flight_batches_is_caught() {
     let checker = check(real.clone(), real.bound());
     checker.assert_properties();
     assert_eq!(checker.unique_state_count(), 243_309);
+}
+
+// KAFKA-15591 as spool (like Kafka 3.x) has it: two batches to a partition
+// that has never seen the producer arrive swapped, nothing lost. The second is
+// accepted because an unknown producer may start at any sequence; the first is
+// then out of order, and the producer fails it and bumps its epoch.
+#[test]
+fn a_reordering_alone_fails_a_record_on_a_new_partition() {
+    let model = model(None);
+    let path = shortest(&model, REORDER_FAILS_A_RECORD);
+    let request = |seq, record| Message::Request { epoch: 0, seq, record };
+    let refusal = Message::Response { epoch: 0, seq: 0, answer: Answer::Error(45) };
+    assert_eq!(
+        path,
+        [
+            Action::Send(0),
+            Action::Send(1),
+            Action::Deliver(request(1, 1)),
+            Action::Deliver(request(0, 0)),
+            Action::Deliver(refusal),
+        ]
+    );
 }

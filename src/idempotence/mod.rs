@@ -44,6 +44,14 @@
 //! batches is refused as out of order although it was written — the model
 //! (`models/src/idempotence.rs`, `--bug retain-four`) finds that path.
 //!
+//! The bound that matters is on *sequences*, not on requests: the producer
+//! must never be 5 batches past its oldest unacknowledged one. The Java client
+//! gets that from ordering — one connection answers in order, and a retried
+//! batch is sent before any newer one — so 5 requests in flight suffice. Over
+//! a network that reorders, counting unacknowledged batches is not enough
+//! (`--bug count-in-flight`): a later batch acknowledged first lets a sixth go
+//! out, and the oldest, still awaited, falls out of the broker's five.
+//!
 //! # Epochs and KIP-360
 //!
 //! When an idempotent producer can no longer tell which of its batches were

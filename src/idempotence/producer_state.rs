@@ -82,9 +82,11 @@ impl BatchInfo {
         increment_sequence(self.base_sequence, self.last_offset_delta)
     }
 
-    /// Whether the batch comes from an idempotent (or transactional) producer.
+    /// Whether the batch comes from an idempotent (or transactional) producer:
+    /// a producer id above -1, as Kafka's `AbstractRecordBatch.hasProducerId`
+    /// (so any negative id is "none").
     pub fn has_producer_id(&self) -> bool {
-        self.producer_id != NO_PRODUCER_ID
+        self.producer_id > NO_PRODUCER_ID
     }
 }
 
@@ -243,7 +245,8 @@ pub enum Validated {
     /// with the original offsets. Kafka answers `baseOffset =
     /// first_offset()` and `logAppendTime = timestamp` (`UnifiedLog.append`).
     Duplicate(BatchMetadata),
-    /// `producerId` is -1: not an idempotent producer, nothing to check.
+    /// `producerId` is -1 (or any negative id): not an idempotent producer,
+    /// nothing to check.
     NoProducerId,
 }
 

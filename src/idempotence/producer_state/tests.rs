@@ -136,15 +136,18 @@ fn without_the_reset_a_new_epoch_batch_is_taken_for_an_old_one() {
     assert_eq!(wrong.first_offset(), 0, "the retry of offset 1 is answered with epoch 0's offset 0");
 }
 
-// Batches without a producer id are not idempotent: nothing to check or remember.
+// Batches without a producer id (-1, or any negative id as Kafka's
+// `hasProducerId`) are not idempotent: nothing to check or remember.
 #[test]
 fn batches_without_a_producer_id_bypass_every_check() {
     let (mut state, mut log_end) = five_batches();
     let plain = BatchInfo { producer_id: -1, producer_epoch: -1, base_sequence: -1, ..batch(0, 0, 3) };
     assert_eq!(produce(&mut state, &mut log_end, plain), Ok(Validated::NoProducerId));
     assert_eq!(produce(&mut state, &mut log_end, plain), Ok(Validated::NoProducerId));
+    let negative = BatchInfo { producer_id: -7, ..batch(3, -5, 1) };
+    assert_eq!(produce(&mut state, &mut log_end, negative), Ok(Validated::NoProducerId));
     assert_eq!(state.producers().len(), 1);
-    assert_eq!((log_end, state.map_end_offset()), (16, 16));
+    assert_eq!((log_end, state.map_end_offset()), (17, 17));
 }
 
 // KIP-360 (Kafka 2.5+): a producer the partition does not know — first write
@@ -218,7 +221,7 @@ impl Reference {
     /// Some((first offset, last offset)) for a duplicate, None for an append,
     /// or the error code.
     fn validate(&self, b: &BatchInfo) -> Result<Option<(i64, i64)>, i16> {
-        if b.producer_id == -1 {
+        if b.producer_id < 0 {
             return Ok(None);
         }
         if b.base_sequence < 0 {
@@ -254,7 +257,7 @@ impl Reference {
     }
 
     fn append(&mut self, b: &BatchInfo, first_offset: i64) {
-        if b.producer_id == -1 {
+        if b.producer_id < 0 {
             return;
         }
         let last_seq = ((i64::from(b.base_sequence) + i64::from(b.last_offset_delta)) % (1 << 31)) as i32;
