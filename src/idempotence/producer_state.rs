@@ -392,6 +392,9 @@ impl ProducerStateManager {
     /// Records a batch that was appended at `base_offset`. Total: it applies
     /// whatever it is given without checking sequences, because recovery replays
     /// the log through it, and what the log holds was checked when it was written.
+    /// Call it for every appended batch, idempotent or not, so that
+    /// [`map_end_offset`](Self::map_end_offset) follows the log end offset
+    /// (a snapshot taken now is named after it).
     pub fn update(&mut self, batch: &BatchInfo, base_offset: i64) {
         let last_offset = base_offset.wrapping_add(i64::from(batch.last_offset_delta));
         self.map_end_offset = self.map_end_offset.max(last_offset.wrapping_add(1));
