@@ -7,6 +7,7 @@
 //! | 1 the log | [`log`] |
 //! | 2 the wire | [`wire`], [`broker`], [`metadata`], [`config`] |
 //! | 3 zero copy | [`zero_copy`] |
+//! | 8 idempotence | [`idempotence`] |
 //! | tools (`spool dump-log`) | [`tools`] |
 //!
 //! Protocol cores are sans-IO state machines; the models in `models/` check the
@@ -16,6 +17,7 @@
 pub mod broker;
 pub mod client;
 pub mod config;
+pub mod idempotence;
 pub mod log;
 pub mod metadata;
 pub mod sync;

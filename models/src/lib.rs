@@ -6,6 +6,7 @@
 //! | chapter | model |
 //! |---|---|
 //! | 1 the log | [`log`]: append, flush, crash, recovery |
+//! | 8 idempotence | [`idempotence`]: producer retries over a lossy network |
 //!
 //! Every check here is exhaustive within the model's own bounds (how many
 //! records it appends): [`check`] runs breadth-first over every reachable
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use stateright::{Checker, HasDiscoveries, Model, Path};
 
+pub mod idempotence;
 pub mod log;
 
 /// A check's safety nets. Reaching either means the model is larger than

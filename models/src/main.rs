@@ -3,6 +3,8 @@
 //! ```text
 //! cargo run --release -p spool-models -- check log [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- explore log [--bug <variant>] [--big]
+//! cargo run --release -p spool-models -- check idempotence [--bug <variant>] [--big]
+//! cargo run --release -p spool-models -- explore idempotence [--bug <variant>] [--big]
 //! ```
 //!
 //! `check` prints each property's verdict and, for a failed one, the
@@ -13,7 +15,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use spool_models::idempotence::{self, IdempotenceModel};
 use spool_models::log::{Bug, LogModel};
+use spool_models::Bound;
 use stateright::{Checker, Expectation, Model};
 
 #[derive(Parser)]
@@ -47,6 +54,8 @@ struct Args {
 enum ModelName {
     /// Chapter 1: append, flush, crash and recovery of one partition log.
     Log,
+    /// Chapter 8: an idempotent producer over a lossy network, and the leader's producer table.
+    Idempotence,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -55,13 +64,29 @@ enum BugArg {
     AckBeforeFsync,
     /// Clean shutdown writes the clean-shutdown marker before flushing.
     MarkerBeforeFlush,
+    /// (idempotence) The leader remembers 4 batches per producer while 5 are in flight.
+    RetainFour,
+    /// (idempotence) An epoch bump keeps the old epoch's batches for duplicate detection.
+    KeepBatchesOnEpochBump,
+    /// (idempotence) The producer counts unacknowledged batches instead of bounding its sequence window.
+    CountInFlight,
 }
 
-impl From<BugArg> for Bug {
-    fn from(bug: BugArg) -> Bug {
-        match bug {
-            BugArg::AckBeforeFsync => Bug::AckBeforeFsync,
-            BugArg::MarkerBeforeFlush => Bug::MarkerBeforeFlush,
+impl BugArg {
+    fn log(self) -> Option<Bug> {
+        match self {
+            BugArg::AckBeforeFsync => Some(Bug::AckBeforeFsync),
+            BugArg::MarkerBeforeFlush => Some(Bug::MarkerBeforeFlush),
+            _ => None,
+        }
+    }
+
+    fn idempotence(self) -> Option<idempotence::Bug> {
+        match self {
+            BugArg::RetainFour => Some(idempotence::Bug::RetainFour),
+            BugArg::KeepBatchesOnEpochBump => Some(idempotence::Bug::KeepBatchesOnEpochBump),
+            BugArg::CountInFlight => Some(idempotence::Bug::CountInFlight),
+            _ => None,
         }
     }
 }
@@ -70,33 +95,67 @@ const EXPLORER_ADDRESS: &str = "127.0.0.1:3000";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Check(args) => match args.model {
-            ModelName::Log => check_log(&args),
-        },
-        Command::Explore(args) => match args.model {
-            ModelName::Log => {
-                let model = log_model(&args);
-                println!("explorer on http://{EXPLORER_ADDRESS} (Ctrl-C to stop)");
-                // Serves until the process is stopped.
-                model.checker().serve(EXPLORER_ADDRESS);
-                ExitCode::SUCCESS
-            }
-        },
+    let (Command::Check(args) | Command::Explore(args)) = &cli.command;
+    let explore = matches!(cli.command, Command::Explore(_));
+    match args.model {
+        ModelName::Log => {
+            let Some(model) = log_model(args) else { return wrong_bug("log") };
+            let bug = model.bug.map_or("none", Bug::name);
+            let header = format!("model log: {} records, bug: {bug}", model.records_max);
+            let bound = model.bound();
+            run(model, bound, &header, explore)
+        }
+        ModelName::Idempotence => {
+            let Some(model) = idempotence_model(args) else { return wrong_bug("idempotence") };
+            let bug = model.bug.map_or("none", idempotence::Bug::name);
+            let header = format!(
+                "model idempotence: {} records, {} in flight, {} loss(es), {} duplication(s), {} epoch bump(s), bug: {bug}",
+                model.records_max, model.in_flight_max, model.losses_max, model.duplicates_max, model.bumps_max
+            );
+            let bound = model.bound();
+            run(model, bound, &header, explore)
+        }
     }
 }
 
-fn log_model(args: &Args) -> LogModel {
-    let records_max = if args.big { LogModel::RECORDS_MAX_BIG } else { LogModel::RECORDS_MAX };
-    LogModel::new(args.bug.map(Bug::from), records_max)
+fn wrong_bug(model: &str) -> ExitCode {
+    eprintln!("that bug is not a variant of the {model} model");
+    ExitCode::FAILURE
 }
 
-fn check_log(args: &Args) -> ExitCode {
-    let model = log_model(args);
-    let bug = model.bug.map_or("none", Bug::name);
-    println!("model log: {} records, bug: {bug}", model.records_max);
+fn log_model(args: &Args) -> Option<LogModel> {
+    let bug = match args.bug {
+        None => None,
+        Some(bug) => Some(bug.log()?),
+    };
+    let records_max = if args.big { LogModel::RECORDS_MAX_BIG } else { LogModel::RECORDS_MAX };
+    Some(LogModel::new(bug, records_max))
+}
+
+fn idempotence_model(args: &Args) -> Option<IdempotenceModel> {
+    let bug = match args.bug {
+        None => None,
+        Some(bug) => Some(bug.idempotence()?),
+    };
+    Some(IdempotenceModel::new(bug, args.big))
+}
+
+/// Serves the explorer, or checks and prints the verdicts.
+fn run<M>(model: M, bound: Bound, header: &str, explore: bool) -> ExitCode
+where
+    M: Model + Clone + Send + Sync + 'static,
+    M::State: Debug + Hash + Send + Sync + Clone + PartialEq + 'static,
+    M::Action: Debug + Clone + PartialEq + Hash + Send + Sync + 'static,
+{
+    println!("{header}");
+    if explore {
+        println!("explorer on http://{EXPLORER_ADDRESS} (Ctrl-C to stop)");
+        // Serves until the process is stopped.
+        model.checker().serve(EXPLORER_ADDRESS);
+        return ExitCode::SUCCESS;
+    }
     let started = Instant::now();
-    let checker = spool_models::check(model.clone(), model.bound());
+    let checker = spool_models::check(model.clone(), bound);
     println!(
         "explored all {} unique states ({} generated, depth {}) in {:.1?}",
         checker.unique_state_count(),
