@@ -418,6 +418,11 @@ impl RecordAccumulator {
         lock(&self.state).closed = true;
     }
 
+    /// How many batches were ever started.
+    pub fn batches_created(&self) -> u64 {
+        lock(&self.state).next_batch_id
+    }
+
     pub fn is_closed(&self) -> bool {
         lock(&self.state).closed
     }
