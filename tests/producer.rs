@@ -205,7 +205,7 @@ async fn unkeyed_records_stick_then_spread() {
     for p in partitions {
         counts[p as usize] += 1;
     }
-    assert!(counts.iter().all(|&c| c >= 900 && c <= 1100), "uneven: {counts:?}");
+    assert!(counts.iter().all(|&c| (900..=1100).contains(&c)), "uneven: {counts:?}");
     broker.stop().await;
 }
 

@@ -302,6 +302,13 @@ impl Producer {
     }
     // ANCHOR_END: send
 
+    /// How many partitions `topic` has, from the producer's metadata (waiting
+    /// for it, at most `max.block.ms`, as `send` does): Kafka's `partitionsFor`.
+    pub async fn partitions(&self, topic: &str) -> Result<i32, ClientError> {
+        let max_block = Duration::from_millis(self.shared.config.max_block_ms);
+        self.partitions_for(topic, tokio::time::Instant::now() + max_block).await
+    }
+
     /// The topic's partition count, asking Metadata (again every
     /// `retry.backoff.ms`) until it exists, for at most `max.block.ms`.
     async fn partitions_for(&self, topic: &str, deadline: tokio::time::Instant) -> Result<i32, ClientError> {
