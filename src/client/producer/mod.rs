@@ -63,8 +63,10 @@
 //! queue and is sent again after `retry.backoff.ms`, with a metadata refresh
 //! first when the error says the leader may have moved. It stops after
 //! `retries` attempts or when `delivery.timeout.ms` has passed since the
-//! batch was created — the one bound a caller can rely on: every record's
-//! future resolves within it (KIP-91). A retried batch may be written twice
+//! batch was created — the one bound a caller can rely on (KIP-91): every
+//! record's future resolves within it, or, if its batch is in flight when the
+//! time runs out, when that request is answered or times out
+//! (`request.timeout.ms`; Kafka also fails in-flight batches at the deadline). A retried batch may be written twice
 //! (the first attempt reached the log, its response was lost): at-least-once
 //! until chapter 8.
 //!
@@ -80,7 +82,10 @@
 //! compressed size from a running ratio); `max.request.size` is fixed at 1 MiB
 //! ([`sender::REQUEST_BYTES_MAX`]); waiters for memory are woken together,
 //! not first-come-first-served as in Kafka's `BufferPool`; the sender opens
-//! connections inline (one slow connect delays the other brokers); no
+//! connections inline (one slow connect delays the other brokers); metadata
+//! is refreshed only when a topic is new or an error says it is stale (no
+//! `metadata.max.age.ms`, so added partitions go unnoticed until then); a
+//! failed connect counts as an attempt against `retries`; no
 //! `partitioner.adaptive.partitioning.enable`, interceptors, serializers
 //! (records are bytes), metrics, or `close(timeout)`.
 
