@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use spool::broker::Broker;
-use spool::client::{Acks, Client, NewTopic, ProduceOptions, REQUEST_TIMEOUT_DEFAULT};
+use spool::client::{Acks, Client, NewTopic, ProduceOptions, Producer, REQUEST_TIMEOUT_DEFAULT};
 use spool::config::BrokerConfig;
 use spool::log::Compression;
 use spool::tools::consume::{ConsumeArgs, FormatOptions, StartOffset};
@@ -278,9 +278,10 @@ async fn produce(cli: ProduceCli) -> anyhow::Result<()> {
         partition: cli.partition,
         options,
     };
-    let mut client = Client::connect(&cli.bootstrap_server, REQUEST_TIMEOUT_DEFAULT).await?;
+    let config = spool::tools::produce::producer_config(&cli.bootstrap_server, args.options);
+    let producer = Producer::connect(config).await?;
     let lines = spool::tools::produce::spawn_line_reader(std::io::BufReader::new(std::io::stdin()));
-    spool::tools::produce::run(&mut client, &args, lines).await?;
+    spool::tools::produce::run(&producer, &args, lines).await?;
     Ok(())
 }
 
