@@ -68,8 +68,34 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PerfCommand {
+    /// Send generated records and print kafka-producer-perf-test's result lines.
+    Produce(PerfProduceCli),
     /// Read a topic from the beginning and print Kafka's consumer-perf result line.
     Consume(PerfConsumeCli),
+}
+
+#[derive(clap::Args)]
+struct PerfProduceCli {
+    #[arg(long, default_value = BOOTSTRAP_DEFAULT, value_name = "HOST:PORT")]
+    bootstrap_server: String,
+    #[arg(long)]
+    topic: String,
+    #[arg(long)]
+    num_records: u64,
+    /// Bytes per record value.
+    #[arg(long)]
+    record_size: usize,
+    /// Records per second at most; -1 for no limit.
+    #[arg(long, allow_negative_numbers = true)]
+    throughput: f64,
+    /// Producer settings: --producer-props acks=1 batch.size=16384 linger.ms=5 ...
+    #[arg(long = "producer-props", num_args = 1.., value_name = "KEY=VALUE")]
+    producer_props: Vec<String>,
+    /// A properties file of producer settings.
+    #[arg(long = "producer.config", value_name = "FILE")]
+    producer_config: Option<PathBuf>,
+    #[arg(long, default_value_t = 5_000, value_name = "MS")]
+    reporting_interval: u64,
 }
 
 #[derive(clap::Args)]
@@ -228,13 +254,22 @@ fn main() -> ExitCode {
 
 /// Runs `topics`, `produce` or `consume`: a client of a running broker.
 fn client_tool(command: Command) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    // perf produce sends while the producer's sender and the acknowledgements
+    // run on other workers, so a latency is measured when the ack arrives, not
+    // when the sending loop next yields.
+    let runtime = match command {
+        Command::Perf(_) => {
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?
+        }
+        _ => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+    };
     runtime.block_on(async move {
         match command {
             Command::Topics(cli) => topics(cli).await,
             Command::Produce(cli) => produce(cli).await,
             Command::Consume(cli) => consume(cli).await,
             Command::Perf(PerfCommand::Consume(cli)) => perf_consume(cli).await,
+            Command::Perf(PerfCommand::Produce(cli)) => perf_produce(cli).await,
             Command::Serve { .. } | Command::DumpLog { .. } => unreachable!("handled in main"),
         }
     })
@@ -314,6 +349,24 @@ async fn consume(cli: ConsumeCli) -> anyhow::Result<()> {
     let consumed =
         spool::tools::consume::run(&mut client, &args, &mut std::io::stdout().lock(), stop).await?;
     eprintln!("Processed a total of {consumed} messages");
+    Ok(())
+}
+
+async fn perf_produce(cli: PerfProduceCli) -> anyhow::Result<()> {
+    let mut producer = spool::client::producer::ProducerConfig::new(cli.bootstrap_server.clone());
+    for (key, value) in client_properties(cli.producer_config.as_deref(), &cli.producer_props)? {
+        producer.set(&key, &value)?;
+    }
+    producer.validate()?;
+    let args = spool::tools::perf::produce::ProducePerfArgs {
+        topic: cli.topic,
+        num_records: cli.num_records,
+        record_size: cli.record_size,
+        throughput: cli.throughput,
+        reporting_interval: Duration::from_millis(cli.reporting_interval.max(1)),
+        producer,
+    };
+    spool::tools::perf::produce::run(&args, &mut std::io::stdout()).await?;
     Ok(())
 }
 

@@ -16,6 +16,7 @@
 //! the command that produced them; they are never asserted by a test.
 
 pub mod consume;
+pub mod produce;
 
 pub mod stats;
 
