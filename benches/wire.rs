@@ -242,7 +242,8 @@ impl Exchange {
         let frame = request_frame(version, body);
         let request = decode_request(frame.clone()).expect("a valid request");
         let api_key = request.api_key;
-        let response = rt.block_on(broker.broker.handle(request)).expect("handled").expect("a response");
+        let reply = rt.block_on(broker.broker.handle(request)).expect("handled").expect("a response");
+        let response = reply.into_message().expect("records read");
         Exchange { api, api_key, version, frame, response }
     }
 }

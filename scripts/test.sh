@@ -26,6 +26,7 @@ RUSTFLAGS="--cfg spool_loom" CARGO_TARGET_DIR=target/loom \
 step "benches, smoke-run once each"
 cargo bench --bench log -- --test
 cargo bench --bench wire -- --test
+cargo bench --bench zero_copy -- --test
 
 step "book"
 ./scripts/check-book.sh

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::log::validator::TopicCompression;
 use crate::log::LogConfig;
 
 /// The broker's settings.
@@ -39,6 +40,12 @@ pub struct BrokerConfig {
     pub log: LogConfig,
     /// `log.flush.offset.checkpoint.interval.ms`.
     pub checkpoint_interval_ms: i64,
+    /// `compression.type`: the codec topics store batches with unless they say
+    /// otherwise; `producer` keeps the producer's (chapter 4).
+    pub compression_type: TopicCompression,
+    /// `spool.fetch.zero.copy`: send fetched records with `sendfile` (chapter 3);
+    /// `false` reads them into memory first, the naive path kept for measuring.
+    pub zero_copy: bool,
     /// The keys set in `server.properties` or by `--override`: DescribeConfigs
     /// reports them as `STATIC_BROKER_CONFIG` and the rest as `DEFAULT_CONFIG`.
     pub static_keys: BTreeSet<String>,
@@ -60,6 +67,8 @@ impl Default for BrokerConfig {
             retention_check_interval_ms: 300_000,
             log: LogConfig::default(),
             checkpoint_interval_ms: 60_000,
+            compression_type: TopicCompression::Producer,
+            zero_copy: true,
             static_keys: BTreeSet::new(),
         }
     }
@@ -143,6 +152,11 @@ impl BrokerConfig {
             "message.max.bytes" => self.message_max_bytes = num(key, value)?,
             "log.retention.check.interval.ms" => self.retention_check_interval_ms = num(key, value)?,
             "log.flush.offset.checkpoint.interval.ms" => self.checkpoint_interval_ms = num(key, value)?,
+            "spool.fetch.zero.copy" => self.zero_copy = num(key, value)?,
+            "compression.type" => {
+                self.compression_type = TopicCompression::parse(value)
+                    .ok_or_else(|| format!("invalid value {value:?} for compression.type"))?
+            }
             _ => return self.log.set(key, value),
         }
         Ok(true)

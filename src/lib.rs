@@ -6,7 +6,10 @@
 //! |---|---|
 //! | 1 the log | [`log`] |
 //! | 2 the wire | [`wire`], [`broker`], [`metadata`], [`config`] |
+//! | 3 zero copy | [`zero_copy`] |
+//! | 4 batching and compression | [`client::producer`], [`client::consumer`], [`log::validator`] |
 //! | 5 consumer groups | [`group`] |
+//! | 8 idempotence | [`idempotence`] |
 //! | tools (`spool dump-log`) | [`tools`] |
 //!
 //! Protocol cores are sans-IO state machines; the models in `models/` check the
@@ -17,8 +20,10 @@ pub mod broker;
 pub mod client;
 pub mod config;
 pub mod group;
+pub mod idempotence;
 pub mod log;
 pub mod metadata;
 pub mod sync;
 pub mod tools;
 pub mod wire;
+pub mod zero_copy;

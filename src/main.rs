@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use spool::broker::Broker;
-use spool::client::{Acks, Client, NewTopic, ProduceOptions, REQUEST_TIMEOUT_DEFAULT};
+use spool::client::{Acks, Client, NewTopic, ProduceOptions, Producer, REQUEST_TIMEOUT_DEFAULT};
 use spool::config::BrokerConfig;
 use spool::log::Compression;
 use spool::tools::consume::{ConsumeArgs, FormatOptions, StartOffset};
@@ -61,6 +61,74 @@ enum Command {
     Produce(ProduceCli),
     /// Print records, as kafka-console-consumer.sh does.
     Consume(ConsumeCli),
+    /// Measure a broker as kafka-producer-perf-test.sh / kafka-consumer-perf-test.sh do.
+    #[command(subcommand)]
+    Perf(PerfCommand),
+}
+
+#[derive(Subcommand)]
+enum PerfCommand {
+    /// Send generated records and print kafka-producer-perf-test's result lines.
+    Produce(PerfProduceCli),
+    /// Read a topic from the beginning and print Kafka's consumer-perf result line.
+    Consume(PerfConsumeCli),
+}
+
+#[derive(clap::Args)]
+struct PerfProduceCli {
+    #[arg(long, default_value = BOOTSTRAP_DEFAULT, value_name = "HOST:PORT")]
+    bootstrap_server: String,
+    #[arg(long)]
+    topic: String,
+    #[arg(long)]
+    num_records: u64,
+    /// Bytes per record value.
+    #[arg(long)]
+    record_size: usize,
+    /// Records per second at most; -1 for no limit.
+    #[arg(long, allow_negative_numbers = true)]
+    throughput: f64,
+    /// Producer settings: --producer-props acks=1 batch.size=16384 linger.ms=5 ...
+    #[arg(long = "producer-props", num_args = 1.., value_name = "KEY=VALUE")]
+    producer_props: Vec<String>,
+    /// A properties file of producer settings.
+    #[arg(long = "producer.config", value_name = "FILE")]
+    producer_config: Option<PathBuf>,
+    #[arg(long, default_value_t = 5_000, value_name = "MS")]
+    reporting_interval: u64,
+}
+
+#[derive(clap::Args)]
+struct PerfConsumeCli {
+    #[arg(long, default_value = BOOTSTRAP_DEFAULT, value_name = "HOST:PORT")]
+    bootstrap_server: String,
+    #[arg(long)]
+    topic: String,
+    /// How many records to read.
+    #[arg(long)]
+    messages: u64,
+    /// Stop after this many ms without a record.
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    timeout: u64,
+    /// max.partition.fetch.bytes.
+    #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
+    fetch_size: i32,
+    /// Start at the end of each partition rather than its beginning.
+    #[arg(long)]
+    from_latest: bool,
+    /// Print a stats line every interval (Kafka's detailed format) instead of a summary.
+    #[arg(long)]
+    show_detailed_stats: bool,
+    #[arg(long, default_value_t = 5_000, value_name = "MS")]
+    reporting_interval: u64,
+    #[arg(long)]
+    hide_header: bool,
+    /// Consumer settings: --consumer-props key=value ...
+    #[arg(long = "consumer-props", num_args = 1.., value_name = "KEY=VALUE")]
+    consumer_props: Vec<String>,
+    /// A properties file of consumer settings.
+    #[arg(long = "consumer.config", value_name = "FILE")]
+    consumer_config: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -186,12 +254,22 @@ fn main() -> ExitCode {
 
 /// Runs `topics`, `produce` or `consume`: a client of a running broker.
 fn client_tool(command: Command) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    // perf produce sends while the producer's sender and the acknowledgements
+    // run on other workers, so a latency is measured when the ack arrives, not
+    // when the sending loop next yields.
+    let runtime = match command {
+        Command::Perf(_) => {
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?
+        }
+        _ => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+    };
     runtime.block_on(async move {
         match command {
             Command::Topics(cli) => topics(cli).await,
             Command::Produce(cli) => produce(cli).await,
             Command::Consume(cli) => consume(cli).await,
+            Command::Perf(PerfCommand::Consume(cli)) => perf_consume(cli).await,
+            Command::Perf(PerfCommand::Produce(cli)) => perf_produce(cli).await,
             Command::Serve { .. } | Command::DumpLog { .. } => unreachable!("handled in main"),
         }
     })
@@ -235,9 +313,10 @@ async fn produce(cli: ProduceCli) -> anyhow::Result<()> {
         partition: cli.partition,
         options,
     };
-    let mut client = Client::connect(&cli.bootstrap_server, REQUEST_TIMEOUT_DEFAULT).await?;
+    let config = spool::tools::produce::producer_config(&cli.bootstrap_server, args.options);
+    let producer = Producer::connect(config).await?;
     let lines = spool::tools::produce::spawn_line_reader(std::io::BufReader::new(std::io::stdin()));
-    spool::tools::produce::run(&mut client, &args, lines).await?;
+    spool::tools::produce::run(&producer, &args, lines).await?;
     Ok(())
 }
 
@@ -271,6 +350,67 @@ async fn consume(cli: ConsumeCli) -> anyhow::Result<()> {
         spool::tools::consume::run(&mut client, &args, &mut std::io::stdout().lock(), stop).await?;
     eprintln!("Processed a total of {consumed} messages");
     Ok(())
+}
+
+async fn perf_produce(cli: PerfProduceCli) -> anyhow::Result<()> {
+    let mut producer = spool::client::producer::ProducerConfig::new(cli.bootstrap_server.clone());
+    for (key, value) in client_properties(cli.producer_config.as_deref(), &cli.producer_props)? {
+        producer.set(&key, &value)?;
+    }
+    producer.validate()?;
+    let args = spool::tools::perf::produce::ProducePerfArgs {
+        topic: cli.topic,
+        num_records: cli.num_records,
+        record_size: cli.record_size,
+        throughput: cli.throughput,
+        reporting_interval: Duration::from_millis(cli.reporting_interval.max(1)),
+        producer,
+    };
+    spool::tools::perf::produce::run(&args, &mut std::io::stdout()).await?;
+    Ok(())
+}
+
+async fn perf_consume(cli: PerfConsumeCli) -> anyhow::Result<()> {
+    let mut consumer = spool::client::ConsumerConfig::default();
+    consumer.fetch.partition_max_bytes = cli.fetch_size;
+    for (key, value) in client_properties(cli.consumer_config.as_deref(), &cli.consumer_props)? {
+        consumer.set(&key, &value)?;
+    }
+    let args = spool::tools::perf::consume::ConsumePerfArgs {
+        bootstrap: cli.bootstrap_server,
+        topic: cli.topic,
+        messages: cli.messages,
+        timeout: Duration::from_millis(cli.timeout),
+        from_latest: cli.from_latest,
+        reporting_interval: Duration::from_millis(cli.reporting_interval.max(1)),
+        show_detailed_stats: cli.show_detailed_stats,
+        hide_header: cli.hide_header,
+        consumer,
+    };
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    spool::tools::perf::consume::run(&args, &mut out, &mut err).await?;
+    Ok(())
+}
+
+/// Client settings from a properties file, then `key=value` arguments (which win).
+fn client_properties(
+    file: Option<&std::path::Path>,
+    pairs: &[String],
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut props: Vec<(String, String)> = match file {
+        Some(path) => BrokerConfig::parse_properties(&std::fs::read_to_string(path)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            .into_iter()
+            .collect(),
+        None => Vec::new(),
+    };
+    for pair in pairs {
+        let (k, v) = pair.split_once('=').ok_or_else(|| anyhow::anyhow!("{pair:?}: expected key=value"))?;
+        props.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    // bootstrap.servers comes from --bootstrap-server.
+    props.retain(|(k, _)| k != "bootstrap.servers");
+    Ok(props)
 }
 
 /// `\t` and `\n` typed on a command line mean a tab and a newline, as in

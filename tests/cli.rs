@@ -388,3 +388,78 @@ fn consumer_waits_for_new_records_and_stops_on_ctrl_c() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("Processed a total of 0 messages"));
     broker.stop();
 }
+
+/// `spool perf produce` and `spool perf consume` print Kafka's result lines:
+/// the producer's total line with its percentiles, the consumer's header and
+/// ten-column line; the consumer reads exactly what the producer sent, and a
+/// bad producer property is a clear error.
+#[test]
+fn perf_produce_and_consume_print_kafkas_lines() {
+    let broker = Broker::start();
+    broker.ok(&["topics", "--create", "--topic", "perf", "--partitions", "3"], b"");
+    let produced = broker.ok(
+        &[
+            "perf",
+            "produce",
+            "--topic",
+            "perf",
+            "--num-records",
+            "5000",
+            "--record-size",
+            "100",
+            "--throughput",
+            "-1",
+            "--producer-props",
+            "acks=1",
+            "linger.ms=5",
+            "compression.type=gzip",
+        ],
+        b"",
+    );
+    let total = produced.lines().last().unwrap_or_default();
+    assert!(total.starts_with("5000 records sent, "), "{produced}");
+    for part in [
+        "records/sec (",
+        "MB/sec)",
+        "ms avg latency",
+        "ms max latency",
+        "ms 50th",
+        "ms 95th",
+        "ms 99th",
+        "ms 99.9th.",
+    ] {
+        assert!(total.contains(part), "{part:?} missing from {total:?}");
+    }
+    let consumed =
+        broker.ok(&["perf", "consume", "--topic", "perf", "--messages", "5000", "--timeout", "10000"], b"");
+    let lines: Vec<&str> = consumed.lines().collect();
+    assert_eq!(lines[0], spool::tools::perf::consume::HEADER);
+    let columns: Vec<&str> = lines[1].split(", ").collect();
+    assert_eq!(columns.len(), 10, "{consumed}");
+    assert_eq!(columns[2], format!("{:.4}", 5000.0 * 100.0 / 1024.0 / 1024.0), "MB consumed");
+    assert_eq!(columns[4], "5000", "records consumed");
+    let bad = broker.run(
+        &[
+            "perf",
+            "produce",
+            "--topic",
+            "perf",
+            "--num-records",
+            "1",
+            "--record-size",
+            "1",
+            "--throughput",
+            "-1",
+            "--producer-props",
+            "linger.ms=soon",
+        ],
+        b"",
+    );
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("linger.ms"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    broker.stop();
+}

@@ -13,19 +13,32 @@
 //! `spool dump-log` that every batch on disk carries that codec, read every partition back
 //! from the beginning, check each record once, in order, byte for byte), then SIGTERM and a
 //! clean exit. The scenarios in `tests/clients/` say what each
-//! covers. A client that is not installed fails its test, naming the setup script: a test
+//! covers. Every client runs the matrix twice: with fetches sent by `sendfile` (chapter
+//! 3's zero-copy path, the default) and with `spool.fetch.zero.copy=false` (the copying
+//! path), which must be indistinguishable to a client; then gzip and zstd into topics
+//! stored as lz4 (chapter 4's re-encoding), checked on disk and read back. A client that is not installed fails its test, naming the setup script: a test
 //! that passes without having run would hide a broken broker.
 
 use std::process::Command;
 
-/// Runs the client matrix for `client` and fails with the script's whole output unless
-/// every case passed.
+/// Runs the client matrix for `client` with each fetch path, then with two codecs
+/// into topics whose `compression.type` is another (chapter 4: the broker re-encodes).
 fn run_matrix(client: &str) {
+    run_matrix_with(client, &["--broker-override", "spool.fetch.zero.copy=true"]);
+    run_matrix_with(client, &["--broker-override", "spool.fetch.zero.copy=false"]);
+    run_matrix_with(client, &["--codecs", "gzip,zstd", "--topic-compression", "lz4"]);
+}
+
+/// Runs the client matrix for `client` with run.sh's `args`, and fails with the
+/// script's whole output unless every case passed.
+fn run_matrix_with(client: &str, args: &[&str]) {
+    let setting = args.join(" ");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/run.sh");
     let output = Command::new("bash")
         .arg(script)
         .arg(env!("CARGO_BIN_EXE_spool"))
         .args(["--clients", client])
+        .args(args)
         .output()
         .expect("run tests/clients/run.sh with bash");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -35,13 +48,13 @@ fn run_matrix(client: &str) {
     }
     assert!(
         output.status.success(),
-        "{client} against spool failed ({}):\n{stdout}\n{stderr}",
+        "{client} against spool ({setting}) failed ({}):\n{stdout}\n{stderr}",
         output.status
     );
     let summary = stdout.lines().last().unwrap_or_default();
     assert!(
         summary.ends_with(" passed, 0 failed") && !summary.starts_with("0 passed"),
-        "{client}: run.sh succeeded but its summary is {summary:?}:\n{stdout}\n{stderr}"
+        "{client} ({setting}): run.sh succeeded but its summary is {summary:?}:\n{stdout}\n{stderr}"
     );
 }
 

@@ -6,6 +6,7 @@
 //! | chapter | model |
 //! |---|---|
 //! | 1 the log | [`log`]: append, flush, crash, recovery |
+//! | 8 idempotence | [`idempotence`]: producer retries over a lossy network |
 //! | 5 consumer groups | [`group`]: cooperative rebalancing around the real coordinator |
 //!
 //! Every check here is exhaustive within the model's own bounds (how many
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 use stateright::{Checker, HasDiscoveries, Model, Path};
 
 pub mod group;
+pub mod idempotence;
 pub mod log;
 
 /// A check's safety nets. Reaching either means the model is larger than

@@ -3,6 +3,8 @@
 //! ```text
 //! cargo run --release -p spool-models -- check log [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- explore log [--bug <variant>] [--big]
+//! cargo run --release -p spool-models -- check idempotence [--bug <variant>] [--big]
+//! cargo run --release -p spool-models -- explore idempotence [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- check group [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- explore group [--bug <variant>] [--big]
 //! ```
@@ -11,13 +13,15 @@
 //! counterexample as one line per state; it exits non-zero if any `always`
 //! property fails or any `sometimes` property is never reached.
 
-use std::fmt::Debug;
-use std::hash::Hash;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use std::fmt::Debug;
+use std::hash::Hash;
+
 use spool_models::group::{self, GroupModel};
+use spool_models::idempotence::{self, IdempotenceModel};
 use spool_models::log::{Bug, LogModel};
 use spool_models::Bound;
 use stateright::{Checker, Expectation, Model};
@@ -53,39 +57,56 @@ struct Args {
 enum ModelName {
     /// Chapter 1: append, flush, crash and recovery of one partition log.
     Log,
+    /// Chapter 8: an idempotent producer over a lossy network, and the leader's producer table.
+    Idempotence,
     /// Chapter 5: a consumer group rebalancing cooperatively around the real coordinator.
     Group,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, ValueEnum)]
 enum BugArg {
     /// Durable mode acknowledges an append before the flush.
     AckBeforeFsync,
     /// Clean shutdown writes the clean-shutdown marker before flushing.
     MarkerBeforeFlush,
-    /// Group: the assignor hands a partition over without the revoke phase.
+    /// (idempotence) The leader remembers 4 batches per producer while 5 are in flight.
+    RetainFour,
+    /// (idempotence) An epoch bump keeps the old epoch's batches for duplicate detection.
+    KeepBatchesOnEpochBump,
+    /// (idempotence) The producer counts unacknowledged batches instead of bounding its sequence window.
+    CountInFlight,
+    /// (group) The assignor hands a partition over without the revoke phase.
     SkipRevoke,
-    /// Group: the coordinator accepts commits from any generation.
+    /// (group) The coordinator accepts commits from any generation.
     CommitIgnoresGeneration,
-    /// Group: a consumer keeps reading after its lease ran out.
+    /// (group) A consumer keeps reading after its lease ran out.
     NoLease,
 }
 
 impl BugArg {
-    fn log(self) -> Result<Bug, String> {
+    fn log(self) -> Option<Bug> {
         match self {
-            BugArg::AckBeforeFsync => Ok(Bug::AckBeforeFsync),
-            BugArg::MarkerBeforeFlush => Ok(Bug::MarkerBeforeFlush),
-            _ => Err(format!("{self:?} is not a bug of the log model")),
+            BugArg::AckBeforeFsync => Some(Bug::AckBeforeFsync),
+            BugArg::MarkerBeforeFlush => Some(Bug::MarkerBeforeFlush),
+            _ => None,
         }
     }
 
-    fn group(self) -> Result<group::Bug, String> {
+    fn group(self) -> Option<group::Bug> {
         match self {
-            BugArg::SkipRevoke => Ok(group::Bug::SkipRevoke),
-            BugArg::CommitIgnoresGeneration => Ok(group::Bug::CommitIgnoresGeneration),
-            BugArg::NoLease => Ok(group::Bug::NoLease),
-            _ => Err(format!("{self:?} is not a bug of the group model")),
+            BugArg::SkipRevoke => Some(group::Bug::SkipRevoke),
+            BugArg::CommitIgnoresGeneration => Some(group::Bug::CommitIgnoresGeneration),
+            BugArg::NoLease => Some(group::Bug::NoLease),
+            _ => None,
+        }
+    }
+
+    fn idempotence(self) -> Option<idempotence::Bug> {
+        match self {
+            BugArg::RetainFour => Some(idempotence::Bug::RetainFour),
+            BugArg::KeepBatchesOnEpochBump => Some(idempotence::Bug::KeepBatchesOnEpochBump),
+            BugArg::CountInFlight => Some(idempotence::Bug::CountInFlight),
+            _ => None,
         }
     }
 }
@@ -96,18 +117,26 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let (Command::Check(args) | Command::Explore(args)) = &cli.command;
     let explore = matches!(cli.command, Command::Explore(_));
-    let result = match args.model {
-        ModelName::Log => log_model(args).map(|model| {
+    match args.model {
+        ModelName::Log => {
+            let Some(model) = log_model(args) else { return wrong_bug("log") };
+            let bug = model.bug.map_or("none", Bug::name);
+            let header = format!("model log: {} records, bug: {bug}", model.records_max);
             let bound = model.bound();
-            let header = format!(
-                "model log: {} records, bug: {}",
-                model.records_max,
-                model.bug.map_or("none", Bug::name)
-            );
             run(model, bound, &header, explore)
-        }),
-        ModelName::Group => group_model(args).map(|model| {
+        }
+        ModelName::Idempotence => {
+            let Some(model) = idempotence_model(args) else { return wrong_bug("idempotence") };
+            let bug = model.bug.map_or("none", idempotence::Bug::name);
+            let header = format!(
+                "model idempotence: {} records, {} in flight, {} loss(es), {} duplication(s), {} epoch bump(s), bug: {bug}",
+                model.records_max, model.in_flight_max, model.losses_max, model.duplicates_max, model.bumps_max
+            );
             let bound = model.bound();
+            run(model, bound, &header, explore)
+        }
+        ModelName::Group => {
+            let Some(model) = group_model(args) else { return wrong_bug("group") };
             let header = format!(
                 "model group: {} consumers, {} partitions, {} ticks, bug: {}",
                 model.consumers,
@@ -115,47 +144,56 @@ fn main() -> ExitCode {
                 model.time_max_ms,
                 model.bug.map_or("none", group::Bug::name)
             );
+            let bound = model.bound();
             run(model, bound, &header, explore)
-        }),
-    };
-    result.unwrap_or_else(|error| {
-        eprintln!("{error}");
-        ExitCode::FAILURE
-    })
+        }
+    }
 }
 
+fn group_model(args: &Args) -> Option<GroupModel> {
+    let bug = match args.bug {
+        None => None,
+        Some(bug) => Some(bug.group()?),
+    };
+    Some(if args.big { GroupModel::big(bug) } else { GroupModel::small(bug) })
+}
+
+fn wrong_bug(model: &str) -> ExitCode {
+    eprintln!("that bug is not a variant of the {model} model");
+    ExitCode::FAILURE
+}
+
+fn log_model(args: &Args) -> Option<LogModel> {
+    let bug = match args.bug {
+        None => None,
+        Some(bug) => Some(bug.log()?),
+    };
+    let records_max = if args.big { LogModel::RECORDS_MAX_BIG } else { LogModel::RECORDS_MAX };
+    Some(LogModel::new(bug, records_max))
+}
+
+fn idempotence_model(args: &Args) -> Option<IdempotenceModel> {
+    let bug = match args.bug {
+        None => None,
+        Some(bug) => Some(bug.idempotence()?),
+    };
+    Some(IdempotenceModel::new(bug, args.big))
+}
+
+/// Serves the explorer, or checks and prints the verdicts.
 fn run<M>(model: M, bound: Bound, header: &str, explore: bool) -> ExitCode
 where
     M: Model + Clone + Send + Sync + 'static,
     M::State: Debug + Hash + Send + Sync + Clone + PartialEq + 'static,
     M::Action: Debug + Clone + PartialEq + Hash + Send + Sync + 'static,
 {
+    println!("{header}");
     if explore {
         println!("explorer on http://{EXPLORER_ADDRESS} (Ctrl-C to stop)");
         // Serves until the process is stopped.
         model.checker().serve(EXPLORER_ADDRESS);
         return ExitCode::SUCCESS;
     }
-    println!("{header}");
-    check(model, bound)
-}
-
-fn log_model(args: &Args) -> Result<LogModel, String> {
-    let records_max = if args.big { LogModel::RECORDS_MAX_BIG } else { LogModel::RECORDS_MAX };
-    Ok(LogModel::new(args.bug.map(BugArg::log).transpose()?, records_max))
-}
-
-fn group_model(args: &Args) -> Result<GroupModel, String> {
-    let bug = args.bug.map(BugArg::group).transpose()?;
-    Ok(if args.big { GroupModel::big(bug) } else { GroupModel::small(bug) })
-}
-
-fn check<M>(model: M, bound: Bound) -> ExitCode
-where
-    M: Model + Clone + Send + Sync + 'static,
-    M::State: Debug + Hash + Send + Sync + Clone + PartialEq + 'static,
-    M::Action: Debug + Clone + PartialEq,
-{
     let started = Instant::now();
     let checker = spool_models::check(model.clone(), bound);
     println!(

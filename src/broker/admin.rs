@@ -298,7 +298,7 @@ impl Broker {
                 &["log.message.timestamp.type"][..],
             ),
             ("max.message.bytes", self.config.message_max_bytes.to_string(), &["message.max.bytes"][..]),
-            ("compression.type", "producer".to_string(), &[][..]),
+            ("compression.type", self.config.compression_type.name().to_string(), &["compression.type"][..]),
             ("cleanup.policy", "delete".to_string(), &[][..]),
             ("min.insync.replicas", "1".to_string(), &[][..]),
         ]
@@ -340,6 +340,7 @@ impl Broker {
                 &["socket.request.max.bytes"][..],
             ),
             ("log.segment.bytes", c.log.segment_bytes.to_string(), &["log.segment.bytes"][..]),
+            ("compression.type", c.compression_type.name().to_string(), &["compression.type"][..]),
             (
                 "log.retention.ms",
                 c.log.retention_ms.to_string(),

@@ -15,17 +15,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
-use kafka_protocol::messages::{FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse};
+use kafka_protocol::messages::{FetchRequest, ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::ResponseError;
 
 use super::Broker;
 use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::lock;
 use crate::log::{LogError, ReadOptions};
+use crate::zero_copy::{FetchPartition, FetchReply, FetchTopic};
 
 /// `ListOffsets` timestamps with special meanings.
 const LATEST: i64 = -1;
@@ -34,16 +35,17 @@ const EARLIEST: i64 = -2;
 impl Broker {
     // ANCHOR: fetch
     /// Reads now; if fewer than `min_bytes` came back and nothing failed, waits
-    /// for an append (or the deadline) and reads again.
-    pub async fn fetch(self: &Arc<Self>, request: FetchRequest) -> FetchResponse {
+    /// for an append (or the deadline) and reads again. The reply names the
+    /// records' file regions; the server sends them (chapter 3).
+    pub async fn fetch(self: &Arc<Self>, request: FetchRequest) -> FetchReply {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
         loop {
             // Read the generation *before* the logs: see `notify`.
             let generation = self.notifier.generation();
-            let (response, bytes, errors) = self.read_fetch(&request);
+            let (reply, bytes, errors) = self.read_fetch(&request);
             let waited_enough = tokio::time::Instant::now() >= deadline;
             if bytes >= request.min_bytes.max(0) as usize || errors || waited_enough {
-                return response;
+                return reply;
             }
             if tokio::time::timeout_at(deadline, self.notifier.wait_past(generation)).await.is_err() {
                 // Deadline reached: answer with what there is (perhaps nothing).
@@ -53,9 +55,9 @@ impl Broker {
     }
     // ANCHOR_END: fetch
 
-    /// One pass over the requested partitions: the response, its record bytes,
+    /// One pass over the requested partitions: the reply, its record bytes,
     /// and whether any partition had an error.
-    fn read_fetch(&self, request: &FetchRequest) -> (FetchResponse, usize, bool) {
+    fn read_fetch(&self, request: &FetchRequest) -> (FetchReply, usize, bool) {
         let mut budget = request.max_bytes.max(0) as usize;
         let mut total = 0;
         let mut errors = false;
@@ -65,28 +67,35 @@ impl Broker {
             for p in &topic.partitions {
                 let tp = TopicPartition::new(topic.topic.0.to_string(), p.partition);
                 let max_bytes = (p.partition_max_bytes.max(0) as usize).min(budget) as u32;
-                let data = self.read_partition(&tp, p.fetch_offset, max_bytes, total == 0);
-                let len = data.records.as_ref().map_or(0, |r| r.len());
-                errors |= data.error_code != 0;
+                let partition = self.read_partition(&tp, p.fetch_offset, max_bytes, total == 0);
+                let len = partition.records_len();
+                errors |= partition.data.error_code != 0;
                 budget = budget.saturating_sub(len);
                 total += len;
-                partitions.push(data);
+                partitions.push(partition);
             }
-            topics.push(
-                FetchableTopicResponse::default().with_topic(topic.topic.clone()).with_partitions(partitions),
-            );
+            topics.push(FetchTopic { name: topic.topic.clone(), partitions });
         }
-        (FetchResponse::default().with_responses(topics), total, errors)
+        (FetchReply { topics, ..FetchReply::default() }, total, errors)
     }
 
-    fn read_partition(&self, tp: &TopicPartition, offset: i64, max_bytes: u32, first: bool) -> PartitionData {
+    // ANCHOR: read_partition
+    /// Finds one partition's records: a region of a segment file, not its bytes.
+    fn read_partition(
+        &self,
+        tp: &TopicPartition,
+        offset: i64,
+        max_bytes: u32,
+        first: bool,
+    ) -> FetchPartition {
         let data = PartitionData::default()
             .with_partition_index(tp.partition)
             .with_aborted_transactions(Some(vec![]));
         let Some(partition) = self.partition(tp) else {
-            return data.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+            let data = data.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+            return FetchPartition { data, region: None };
         };
-        // The log lock covers only finding the region; the copy happens after.
+        // The log lock covers only finding the region; the bytes move later.
         let (region, log_start, end) = {
             let log = lock(&partition.log);
             let options = ReadOptions { max_bytes, max_offset: None, min_one_batch: first };
@@ -95,18 +104,21 @@ impl Broker {
         // One broker: the high watermark and last stable offset are the log end.
         let data =
             data.with_high_watermark(end).with_last_stable_offset(end).with_log_start_offset(log_start);
-        match region.and_then(|r| r.map(|r| r.read_bytes().map_err(LogError::Io)).transpose()) {
-            Ok(Some(bytes)) => data.with_records(Some(bytes)),
-            Ok(None) => data.with_records(Some(Default::default())),
+        match region {
+            Ok(Some(region)) => FetchPartition { data, region: Some(region) },
+            Ok(None) => FetchPartition { data: data.with_records(Some(Default::default())), region: None },
             Err(LogError::OffsetOutOfRange { .. }) => {
-                data.with_error_code(ResponseError::OffsetOutOfRange.code())
+                let data = data.with_error_code(ResponseError::OffsetOutOfRange.code());
+                FetchPartition { data, region: None }
             }
             Err(e) => {
                 tracing::error!(%tp, error = %e, "fetch read failed");
-                data.with_error_code(ResponseError::KafkaStorageError.code())
+                let data = data.with_error_code(ResponseError::KafkaStorageError.code());
+                FetchPartition { data, region: None }
             }
         }
     }
+    // ANCHOR_END: read_partition
 
     /// ListOffsets: earliest (-2), latest (-1), or the first offset at or after a
     /// timestamp, found through the time index.

@@ -12,6 +12,7 @@
 //!                     │           ──▶ fetch.rs    read regions, long-poll, ListOffsets
 //!                     ▼
 //!                  wire::codec::encode_response ──TCP──▶ client
+//!                  (a fetch's records: zero_copy::send, sendfile ──▶ client)
 //! ```
 //!
 //! The broker owns three things: the metadata log and its image (which topics
@@ -26,8 +27,7 @@
 //! leader is this broker, its ISR is itself, and the high watermark is the log
 //! end offset (chapter 6); no consumer groups (chapter 5); producer ids are
 //! handed out but sequences are not checked (chapter 8); no transactions
-//! (chapter 9); record bytes are copied into fetch responses (chapter 3 sends
-//! them with `sendfile`).
+//! (chapter 9).
 
 pub mod admin;
 pub mod fetch;
@@ -46,9 +46,11 @@ use uuid::Uuid;
 use crate::config::BrokerConfig;
 use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::SharedLog;
+use crate::log::validator::{TopicCompression, ValidationPolicy};
 use crate::log::{LogConfig, LogError, LogManager};
 use crate::metadata::{MetadataLog, METADATA_TOPIC};
 use crate::wire::codec::Request;
+use crate::zero_copy::{FetchReply, ZeroCopyStats};
 
 /// One partition this broker leads.
 #[derive(Debug)]
@@ -58,6 +60,9 @@ pub struct Partition {
     pub leader_epoch: i32,
     /// `max.message.bytes` of its topic.
     pub max_message_bytes: usize,
+    /// What its topic asks of incoming batches: `compression.type`, and keys
+    /// when `cleanup.policy` includes `compact` (chapter 4).
+    pub validation: ValidationPolicy,
 }
 
 /// What `controller` guards: the metadata quorum and the log manager.
@@ -79,6 +84,28 @@ pub struct Broker {
     shutting_down: AtomicBool,
     /// Durable mode's group commits, one per partition.
     group_commits: Mutex<BTreeMap<TopicPartition, Arc<crate::log::GroupCommit>>>,
+    /// What the fetch paths did: `sendfile` calls and bytes, bytes copied.
+    pub zero_copy_stats: ZeroCopyStats,
+}
+
+/// A handler's answer: a message for the codec, or a fetch whose records are
+/// still in segment files (the server sends them with `sendfile` or copies them,
+/// as `spool.fetch.zero.copy` says).
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per request, moved once: boxing buys nothing
+pub enum Reply {
+    Message(ResponseKind),
+    Fetch(FetchReply),
+}
+
+impl Reply {
+    /// The reply as a message for the codec, a fetch's records read into memory.
+    pub fn into_message(self) -> std::io::Result<ResponseKind> {
+        match self {
+            Reply::Message(message) => Ok(message),
+            Reply::Fetch(fetch) => Ok(ResponseKind::Fetch(fetch.read_into_response()?.0)),
+        }
+    }
 }
 
 /// The broker's clock, in Kafka's unit.
@@ -116,6 +143,7 @@ impl Broker {
             next_producer_id: AtomicI64::new(now * 1000),
             shutting_down: AtomicBool::new(false),
             group_commits: Mutex::new(BTreeMap::new()),
+            zero_copy_stats: ZeroCopyStats::default(),
             config,
         };
         broker.sync_partitions(now).map_err(|e| e.to_string())?;
@@ -135,6 +163,7 @@ impl Broker {
                 .get("max.message.bytes")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(self.config.message_max_bytes);
+            let validation = self.topic_validation(&topic.configs);
             for (&p, image) in &topic.partitions {
                 let tp = TopicPartition::new(topic.name.clone(), p);
                 let log = logs.get_or_create(&tp, Some(config.clone()), now)?;
@@ -143,12 +172,26 @@ impl Broker {
                     topic_id: topic.topic_id,
                     leader_epoch: image.leader_epoch,
                     max_message_bytes,
+                    validation,
                 };
                 map.insert(tp, Arc::new(partition));
             }
         }
         *self.partitions.write().expect("partition map poisoned") = map;
         Ok(())
+    }
+
+    /// A topic's `compression.type` (the broker's if it sets none) and whether
+    /// it is compacted. Zstd is allowed here; the produce path narrows it by
+    /// the request's version.
+    pub fn topic_validation(&self, configs: &BTreeMap<String, String>) -> ValidationPolicy {
+        let compression = configs
+            .get("compression.type")
+            .and_then(|v| TopicCompression::parse(v))
+            .unwrap_or(self.config.compression_type);
+        let compacted =
+            configs.get("cleanup.policy").is_some_and(|v| v.split(',').any(|p| p.trim() == "compact"));
+        ValidationPolicy { compression, compacted, zstd_allowed: true }
     }
 
     /// The log config of a topic: the broker's `log.*` settings with the topic's overrides.
@@ -180,9 +223,9 @@ impl Broker {
     // ANCHOR: handle
     /// Answers one request. `Ok(None)` means no response is sent (a produce with
     /// `acks=0`, whose client does not read one); `Err` means close the connection.
-    pub async fn handle(self: &Arc<Self>, request: Request) -> Result<Option<ResponseKind>, String> {
+    pub async fn handle(self: &Arc<Self>, request: Request) -> Result<Option<Reply>, String> {
         let (api_key, version) = (request.api_key, request.header.request_api_version);
-        Ok(Some(match request.body {
+        Ok(Some(Reply::Message(match request.body {
             RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(admin::api_versions(None)),
             RequestKind::Metadata(r) => ResponseKind::Metadata(self.metadata(r, version)),
             RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(self.create_topics(r, version)),
@@ -194,11 +237,13 @@ impl Broker {
             }
             RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(self.init_producer_id(r)),
             RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(self.list_offsets(r)),
-            RequestKind::Produce(r) => return Ok(self.produce(r).await?.map(ResponseKind::Produce)),
-            RequestKind::Fetch(r) => ResponseKind::Fetch(self.fetch(r).await),
+            RequestKind::Produce(r) => {
+                return Ok(self.produce(r, version).await?.map(|r| Reply::Message(ResponseKind::Produce(r))))
+            }
+            RequestKind::Fetch(r) => return Ok(Some(Reply::Fetch(self.fetch(r).await))),
             // decode_request lets through only the APIs in SUPPORTED.
             _ => unreachable!("{api_key:?} passed the version check but has no handler"),
-        }))
+        })))
     }
     // ANCHOR_END: handle
 

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use super::{now_ms, Broker};
 use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::lock;
+use crate::log::validator::{validate_records, ValidationError, ValidationPolicy};
 use crate::log::{GroupCommit, LogError};
 
 impl Broker {
@@ -26,6 +27,7 @@ impl Broker {
     pub async fn produce(
         self: &Arc<Self>,
         request: ProduceRequest,
+        version: i16,
     ) -> Result<Option<ProduceResponse>, String> {
         let acks = request.acks;
         let valid_acks = matches!(acks, -1..=1);
@@ -37,7 +39,7 @@ impl Broker {
                 let tp = TopicPartition::new(topic.name.0.to_string(), data.index);
                 let result = match data.records {
                     _ if !valid_acks => Err((ResponseError::InvalidRequiredAcks, format!("acks={acks}"))),
-                    Some(records) => self.append(&tp, BytesMut::from(&records[..])).await,
+                    Some(records) => self.append(&tp, BytesMut::from(&records[..]), version).await,
                     None => Err((ResponseError::CorruptMessage, "no records".to_string())),
                 };
                 failed |= result.is_err();
@@ -72,6 +74,7 @@ impl Broker {
         self: &Arc<Self>,
         tp: &TopicPartition,
         records: BytesMut,
+        version: i16,
     ) -> Result<(i64, i64, i64), (ResponseError, String)> {
         if self.is_shutting_down() {
             return Err((ResponseError::NotLeaderOrFollower, "broker is shutting down".into()));
@@ -80,6 +83,15 @@ impl Broker {
             return Err((ResponseError::UnknownTopicOrPartition, format!("no partition {tp}")));
         };
         check_batch_sizes(&records, partition.max_message_bytes)?;
+        // Chapter 4: open every batch, check its records, recompress it if the
+        // topic names another codec. (Produce v0-v2 arrive rewritten as v3.)
+        let policy = ValidationPolicy { zstd_allowed: version >= 7, ..partition.validation };
+        let validated = validate_records(records, policy).map_err(validation_error)?;
+        let records = validated.batches;
+        if validated.recompressed > 0 {
+            // A re-encoded batch may have grown past the limit.
+            check_batch_sizes(&records, partition.max_message_bytes)?;
+        }
         let durable = lock(&partition.log).config().flush_before_ack;
         let info = if durable {
             // Group commit waits for an fsync: a blocking wait, off the async threads.
@@ -118,6 +130,15 @@ fn check_batch_sizes(records: &[u8], max: usize) -> Result<(), (ResponseError, S
         rest = &rest[size.min(rest.len())..];
     }
     Ok(())
+}
+
+fn validation_error(e: ValidationError) -> (ResponseError, String) {
+    let code = match &e {
+        ValidationError::Corrupt(_) => ResponseError::CorruptMessage,
+        ValidationError::InvalidRecord(_) => ResponseError::InvalidRecord,
+        ValidationError::UnsupportedCompression(_) => ResponseError::UnsupportedCompressionType,
+    };
+    (code, e.to_string())
 }
 
 fn log_error(e: LogError) -> (ResponseError, String) {

@@ -11,7 +11,10 @@
 //! Requests go one at a time: `send` takes `&mut self` and waits for its
 //! response before the next request can be written. Kafka's clients pipeline
 //! up to `max.in.flight.requests.per.connection` (5) requests and match
-//! responses by order; that is chapter 4's producer, not this.
+//! responses by order; chapter 4's producer does that on a connection handed
+//! over with [`Connection::into_pipelined`] (see [`super::pipeline`]), after
+//! the same ApiVersions handshake. The admin, fetch and metadata calls keep
+//! this simpler one-at-a-time path: they have nothing to overlap.
 //!
 //! A connection that timed out or read garbage is *broken*: a late response
 //! could still arrive and be taken for the next request's, so it is never used
@@ -140,15 +143,20 @@ impl Connection {
 
     /// The version to send `api` at: the highest both sides speak.
     pub fn version_for(&self, api: ApiKey) -> Result<i16, ClientError> {
-        let (client_min, client_max) = client_range(api);
-        let Some(&(broker_min, broker_max)) = self.broker_versions.get(&(api as i16)) else {
-            return Err(ClientError::UnsupportedVersion { api, broker: None });
-        };
-        let (min, max) = (client_min.max(broker_min), client_max.min(broker_max));
-        if min > max {
-            return Err(ClientError::UnsupportedVersion { api, broker: Some((broker_min, broker_max)) });
-        }
-        Ok(max)
+        negotiated_version(&self.broker_versions, api)
+    }
+
+    /// Hands this negotiated connection to a pipelined driver that keeps
+    /// several requests in flight (chapter 4's producer).
+    pub fn into_pipelined(self) -> super::pipeline::PipelinedConnection {
+        super::pipeline::PipelinedConnection::new(
+            self.addr,
+            self.stream,
+            self.buf,
+            self.next_correlation_id,
+            self.broker_versions,
+            self.request_timeout,
+        )
     }
 
     /// Sends `request` and waits for its response, within the request timeout.
@@ -241,20 +249,7 @@ impl Connection {
     ) -> Result<(i32, Bytes), ClientError> {
         let correlation_id = self.next_correlation_id;
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
-        let header = RequestHeader::default()
-            .with_request_api_key(api as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(correlation_id)
-            .with_client_id(Some(StrBytes::from_static_str(CLIENT_ID)));
-        let mut buf = BytesMut::with_capacity(256);
-        buf.put_i32(0); // size, below
-        header
-            .encode(&mut buf, api.request_header_version(version))
-            .and_then(|()| request.encode(&mut buf, version))
-            .map_err(|e| ClientError::InvalidArgument(format!("cannot encode {api:?} v{version}: {e}")))?;
-        let size = (buf.len() - 4) as i32;
-        buf[..4].copy_from_slice(&size.to_be_bytes());
-        Ok((correlation_id, buf.freeze()))
+        Ok((correlation_id, encode_request(api, version, correlation_id, request)?))
     }
 
     async fn read_frame(&mut self) -> Result<Bytes, ClientError> {
@@ -288,7 +283,46 @@ impl Connection {
     }
 }
 
-fn api_key<R: Request>() -> Result<ApiKey, ClientError> {
+/// The highest version of `api` in both this client's range and the broker's.
+pub(super) fn negotiated_version(
+    broker_versions: &BTreeMap<i16, (i16, i16)>,
+    api: ApiKey,
+) -> Result<i16, ClientError> {
+    let (client_min, client_max) = client_range(api);
+    let Some(&(broker_min, broker_max)) = broker_versions.get(&(api as i16)) else {
+        return Err(ClientError::UnsupportedVersion { api, broker: None });
+    };
+    let (min, max) = (client_min.max(broker_min), client_max.min(broker_max));
+    if min > max {
+        return Err(ClientError::UnsupportedVersion { api, broker: Some((broker_min, broker_max)) });
+    }
+    Ok(max)
+}
+
+/// One request frame: size, header (with `correlation_id`), body.
+pub(super) fn encode_request<R: Encodable + HeaderVersion>(
+    api: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    request: &R,
+) -> Result<Bytes, ClientError> {
+    let header = RequestHeader::default()
+        .with_request_api_key(api as i16)
+        .with_request_api_version(version)
+        .with_correlation_id(correlation_id)
+        .with_client_id(Some(StrBytes::from_static_str(CLIENT_ID)));
+    let mut buf = BytesMut::with_capacity(256);
+    buf.put_i32(0); // size, below
+    header
+        .encode(&mut buf, api.request_header_version(version))
+        .and_then(|()| request.encode(&mut buf, version))
+        .map_err(|e| ClientError::InvalidArgument(format!("cannot encode {api:?} v{version}: {e}")))?;
+    let size = (buf.len() - 4) as i32;
+    buf[..4].copy_from_slice(&size.to_be_bytes());
+    Ok(buf.freeze())
+}
+
+pub(super) fn api_key<R: Request>() -> Result<ApiKey, ClientError> {
     ApiKey::try_from(R::KEY).map_err(|_| ClientError::InvalidArgument(format!("unknown api key {}", R::KEY)))
 }
 
@@ -296,7 +330,7 @@ fn client_range(api: ApiKey) -> (i16, i16) {
     CLIENT_VERSIONS.iter().find(|(k, _, _)| *k == api).map_or((0, -1), |&(_, min, max)| (min, max))
 }
 
-fn millis(d: Duration) -> u64 {
+pub(super) fn millis(d: Duration) -> u64 {
     d.as_millis().min(u128::from(u64::MAX)) as u64
 }
 

@@ -34,6 +34,13 @@ pub enum ClientError {
     /// The caller asked for something impossible before anything was sent: a
     /// partition the topic does not have, an empty bootstrap address.
     InvalidArgument(String),
+    /// A producer deadline passed: `max.block.ms` while `send` waited for
+    /// metadata or buffer memory, or `delivery.timeout.ms` before a record was
+    /// acknowledged (Kafka's `TimeoutException`). Retriable: the record may be
+    /// sent again, though after a delivery timeout it may also have been written.
+    TimedOut { what: String, timeout_ms: u64 },
+    /// The producer was closed: it takes no more records.
+    Closed,
 }
 
 impl ClientError {
@@ -54,9 +61,33 @@ impl ClientError {
     /// Whether the same call may succeed if tried again.
     pub fn is_retriable(&self) -> bool {
         match self {
-            ClientError::Io(_) | ClientError::Timeout { .. } => true,
+            ClientError::Io(_) | ClientError::Timeout { .. } | ClientError::TimedOut { .. } => true,
             ClientError::Kafka { code, .. } => code.is_retriable(),
             _ => false,
+        }
+    }
+
+    /// A copy, for the records of a batch that all fail with one error (an
+    /// `io::Error` is not `Clone`: its kind and message are kept).
+    pub fn duplicate(&self) -> ClientError {
+        match self {
+            ClientError::Io(e) => ClientError::Io(std::io::Error::new(e.kind(), e.to_string())),
+            ClientError::Timeout { api, timeout_ms } => {
+                ClientError::Timeout { api: *api, timeout_ms: *timeout_ms }
+            }
+            ClientError::UnsupportedVersion { api, broker } => {
+                ClientError::UnsupportedVersion { api: *api, broker: *broker }
+            }
+            ClientError::Protocol(why) => ClientError::Protocol(why.clone()),
+            ClientError::Kafka { code, message, context } => {
+                ClientError::Kafka { code: *code, message: message.clone(), context: context.clone() }
+            }
+            ClientError::CorruptBatch(e) => ClientError::CorruptBatch(e.clone()),
+            ClientError::InvalidArgument(why) => ClientError::InvalidArgument(why.clone()),
+            ClientError::TimedOut { what, timeout_ms } => {
+                ClientError::TimedOut { what: what.clone(), timeout_ms: *timeout_ms }
+            }
+            ClientError::Closed => ClientError::Closed,
         }
     }
 
@@ -92,6 +123,8 @@ impl std::fmt::Display for ClientError {
             }
             ClientError::CorruptBatch(e) => write!(f, "corrupt record batch: {e}"),
             ClientError::InvalidArgument(why) => f.write_str(why),
+            ClientError::TimedOut { what, timeout_ms } => write!(f, "{what} within {timeout_ms} ms"),
+            ClientError::Closed => f.write_str("the producer is closed"),
         }
     }
 }

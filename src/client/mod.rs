@@ -28,19 +28,27 @@
 //! consumer will receive. A fetch decodes the batches it gets back with
 //! [`crate::log::RecordBatch`].
 //!
-//! Simplifications (chapter 4 grows this into a real producer and consumer):
-//! one request in flight per connection, no retries, no accumulator or
-//! `linger.ms` (the caller decides what goes in a batch), no idempotence
+//! Chapter 4 builds a real producer on top of this: [`producer`] (an
+//! accumulator with `batch.size`, `linger.ms` and `buffer.memory`, a sender
+//! task with pipelined requests and retries) and the sticky partitioner in
+//! [`partitioner`].
+//!
+//! Simplifications of the [`Client`] calls themselves: one request in flight
+//! per connection, no retries, no accumulator or `linger.ms` (the caller
+//! decides what goes in a batch: see [`producer`] for all three), no idempotence
 //! (chapter 8), no consumer groups or offset commits (chapter 5), no fetch
 //! sessions (KIP-227), and partitions led by different brokers are fetched one
 //! broker after another rather than in parallel.
 
 pub mod admin;
 pub mod connection;
+pub mod consumer;
 pub mod error;
 pub mod fetch;
 pub mod partitioner;
+pub mod pipeline;
 pub mod produce;
+pub mod producer;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -53,9 +61,11 @@ use uuid::Uuid;
 
 pub use admin::{ConfigEntry, CreatedTopic, NewTopic};
 pub use connection::Connection;
+pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset};
 pub use error::ClientError;
 pub use fetch::{FetchOptions, FetchedPartition, OffsetSpec};
 pub use produce::{Acks, ProduceOptions, ProducerRecord};
+pub use producer::{DeliveryFuture, Producer, ProducerConfig, RecordMetadata};
 
 /// `request.timeout.ms`'s default in Kafka's clients.
 pub const REQUEST_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);

@@ -7,11 +7,24 @@
 //! wants to agree with the Java one on where a key lives uses this exact hash —
 //! librdkafka calls it `murmur2_random`, kafkajs its `JavaCompatiblePartitioner`.
 //!
-//! A record without a key has no home: this module spreads them round-robin,
-//! as Kafka's `DefaultPartitioner` did before 2.4. Kafka 2.4 switched to a
-//! *sticky* partitioner (KIP-480) that fills one batch before moving on, and
-//! 3.3 made it adapt to slow brokers (KIP-794); both are about batching, which
-//! is chapter 4's subject.
+//! A record without a key has no home. Before Kafka 2.4 the `DefaultPartitioner`
+//! spread them round-robin ([`RoundRobin`], still used by `spool produce`'s
+//! console-producer behaviour): each record to the next partition, so with
+//! many partitions every batch holds one record and `linger.ms` buys nothing.
+//! KIP-480 made the partitioner *sticky*: stay on one partition until its batch
+//! is sent, so records pile up into full batches. That skewed load (a partition
+//! on a fast broker drains sooner, so it gets new batches more often); KIP-794
+//! (Kafka 3.3, the *uniform sticky* partitioner) instead switches after
+//! `batch.size` bytes were produced to a partition, so every partition gets the
+//! same number of bytes over time. [`StickyPartitioner`] is KIP-794's rule,
+//! used by chapter 4's producer.
+//!
+//! ```text
+//!  batch.size = 16 KiB, 3 partitions, 1 KiB records
+//!  records  1–16 ─▶ p1   (16 KiB produced: switch)
+//!  records 17–32 ─▶ p2   (switch)
+//!  records 33–48 ─▶ p0   …  each partition gets 16 KiB per round
+//! ```
 
 /// MurmurHash2, 32-bit, with the seed and the byte order of Kafka's
 /// `Utils.murmur2`. The result is an `i32` because Java has no unsigned ints,
@@ -85,6 +98,66 @@ impl RoundRobin {
     }
 }
 
+// ANCHOR: sticky
+/// KIP-794's uniform sticky partitioner for records without a key: every such
+/// record of a topic goes to the topic's current partition until `batch.size`
+/// bytes have been produced to it, then the topic moves on.
+///
+/// Differences from Kafka's `BuiltInPartitioner`: the next partition is the
+/// following one (round-robin from a per-producer start), not a random one, so
+/// the load is exactly even and tests are deterministic; and there is no
+/// *adaptive* part (`partitioner.adaptive.partitioning.enable`, which weighs
+/// partitions by their leader's queue length, and `partitioner.availability.timeout.ms`).
+#[derive(Debug, Clone)]
+pub struct StickyPartitioner {
+    batch_size: usize,
+    start: u32,
+    topics: std::collections::BTreeMap<String, Sticky>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Sticky {
+    partition: i32,
+    produced_bytes: usize,
+}
+
+impl StickyPartitioner {
+    /// Switches partitions after `batch_size` bytes; each topic's first
+    /// partition is derived from `start`, so producers do not all begin on 0.
+    pub fn new(batch_size: usize, start: u32) -> Self {
+        StickyPartitioner { batch_size: batch_size.max(1), start, topics: Default::default() }
+    }
+
+    /// The partition for the next unkeyed record of `topic` (among `partitions`, > 0).
+    pub fn partition(&mut self, topic: &str, partitions: i32) -> i32 {
+        assert!(partitions > 0, "a topic has at least one partition");
+        let start = (self.start % partitions as u32) as i32;
+        let sticky =
+            self.topics.entry(topic.to_string()).or_insert(Sticky { partition: start, produced_bytes: 0 });
+        if sticky.partition >= partitions {
+            // The topic shrank under us (a recreated topic): start over.
+            *sticky = Sticky { partition: start, produced_bytes: 0 };
+        }
+        sticky.partition
+    }
+
+    /// Records that a record of `bytes` went to `partition`, as chosen by
+    /// [`Self::partition`]; after `batch.size` bytes the topic switches to the
+    /// next partition.
+    pub fn on_append(&mut self, topic: &str, partition: i32, bytes: usize, partitions: i32) {
+        let Some(sticky) = self.topics.get_mut(topic) else { return };
+        if sticky.partition != partition {
+            return; // a keyed record or another partition: not the sticky one
+        }
+        sticky.produced_bytes += bytes;
+        if sticky.produced_bytes >= self.batch_size {
+            sticky.partition = (sticky.partition + 1) % partitions.max(1);
+            sticky.produced_bytes = 0;
+        }
+    }
+}
+// ANCHOR_END: sticky
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +222,53 @@ mod tests {
         let mut rr = RoundRobin::starting_at(2);
         let seen: Vec<i32> = (0..6).map(|_| rr.next(3)).collect();
         assert_eq!(seen, vec![2, 0, 1, 2, 0, 1]);
+    }
+
+    /// KIP-480: unkeyed records stay on one partition while less than
+    /// `batch.size` bytes went there, so they fill one batch.
+    #[test]
+    fn sticky_stays_until_batch_size_bytes() {
+        let mut sticky = StickyPartitioner::new(1000, 7);
+        let first = sticky.partition("t", 4);
+        assert_eq!(first, 3, "starts at 7 % 4");
+        for _ in 0..9 {
+            assert_eq!(sticky.partition("t", 4), first);
+            sticky.on_append("t", first, 100, 4);
+        }
+        assert_eq!(sticky.partition("t", 4), first, "900 bytes: still under batch.size");
+        sticky.on_append("t", first, 100, 4);
+        assert_ne!(sticky.partition("t", 4), first, "1000 bytes: switched (KIP-794)");
+        // Topics are independent.
+        assert_eq!(sticky.partition("other", 4), 3);
+    }
+
+    /// KIP-794: over time every partition gets the same bytes, whatever the
+    /// record sizes, because the switch is by bytes, not by batches.
+    #[test]
+    fn sticky_spreads_evenly_over_time() {
+        let mut sticky = StickyPartitioner::new(16_384, 0);
+        let mut bytes = [0usize; 5];
+        for i in 0..50_000usize {
+            let size = 50 + (i * 37) % 400; // 50–449 bytes
+            let p = sticky.partition("t", 5);
+            sticky.on_append("t", p, size, 5);
+            bytes[p as usize] += size;
+        }
+        let (min, max) = (*bytes.iter().min().unwrap(), *bytes.iter().max().unwrap());
+        // Each switch overshoots batch.size by less than one record, so the
+        // partitions differ by at most one round (batch.size + a record).
+        assert!(max - min <= 16_384 + 450, "{bytes:?}");
+        assert!(min > 0, "{bytes:?}");
+    }
+
+    /// A partition count that shrank (topic recreated) never yields a partition
+    /// out of range; appends to a partition other than the sticky one do not count.
+    #[test]
+    fn sticky_handles_fewer_partitions_and_other_appends() {
+        let mut sticky = StickyPartitioner::new(10, 5);
+        assert_eq!(sticky.partition("t", 8), 5);
+        assert_eq!(sticky.partition("t", 2), 1);
+        sticky.on_append("t", 0, 100, 2); // a keyed record elsewhere
+        assert_eq!(sticky.partition("t", 2), 1);
     }
 }

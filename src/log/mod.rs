@@ -70,6 +70,7 @@ pub mod manager;
 pub mod record;
 pub mod segment;
 pub mod storage;
+pub mod validator;
 pub mod varint;
 
 use std::collections::BTreeMap;

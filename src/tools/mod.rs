@@ -4,5 +4,6 @@
 
 pub mod consume;
 pub mod dump_log;
+pub mod perf;
 pub mod produce;
 pub mod topics;

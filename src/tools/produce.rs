@@ -6,35 +6,34 @@
 //! `key.separator`). `--header k=v` adds the same headers to every record, as
 //! `kcat -H` does. A record goes to `--partition P` if given, else to
 //! `murmur2(key) % partitions` like the Java client's default partitioner, or
-//! round-robin when it has no key ([`crate::client::partitioner`]).
+//! round-robin when it has no key ([`crate::client::partitioner`]): a line at
+//! a time is what a console producer is for, and round-robin shows each line
+//! landing somewhere new (the producer's own sticky partitioner would put a
+//! short input all in one partition).
 //!
 //! ```text
-//!  stdin ──(reader thread)──▶ lines ──▶ pending records ──▶ Client::produce
-//!                                       flushed at RECORDS_PER_REQUEST_MAX,
-//!                                       BYTES_PER_REQUEST_MAX, end of input, or
-//!                                       after LINGER of quiet on stdin
+//!  stdin ──(reader thread)──▶ lines ──▶ Producer::send ──▶ accumulator ──▶ sender task
+//!                                        batches fill to batch.size, or go
+//!                                        after linger.ms (LINGER_MS) of quiet
 //! ```
 //!
-//! The linger is what lets the same loop serve a pipe (full requests, few round
-//! trips) and a person typing (each line sent at once): it is the console
-//! producer's `linger.ms`, in miniature. Chapter 4 is about doing this well.
+//! Batching is chapter 4's [`Producer`]'s job: a pipe fills whole batches,
+//! a person typing gets each line sent after [`LINGER_MS`].
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::io::BufRead;
-use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use crate::client::partitioner::{partition_for_key, RoundRobin};
-use crate::client::{Client, ClientError, ProduceOptions, ProducerRecord};
+use crate::client::{ClientError, DeliveryFuture, ProduceOptions, Producer, ProducerConfig, ProducerRecord};
 
-/// A request carries at most this many records…
-pub const RECORDS_PER_REQUEST_MAX: usize = 1000;
-/// …and at most about this many bytes of keys, values and headers.
-pub const BYTES_PER_REQUEST_MAX: usize = 1024 * 1024;
-/// Pending records are sent after stdin has been quiet this long.
-pub const LINGER: Duration = Duration::from_millis(10);
+/// `linger.ms` for the console producer: short, so a typed line goes at once.
+pub const LINGER_MS: u64 = 10;
+/// Acknowledgements awaited at most this far behind the line being sent:
+/// bounds the memory a long pipe holds in futures.
+pub const DELIVERIES_PENDING_MAX: usize = 10_000;
 /// Lines read ahead of the network, at most.
 const LINES_QUEUED_MAX: usize = 4096;
 
@@ -52,8 +51,18 @@ pub struct ProduceArgs {
 /// What was produced.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProduceSummary {
+    /// Records acknowledged (with `acks=0`: written).
     pub records: u64,
-    pub requests: u64,
+}
+
+/// The producer settings `spool produce` uses: its flags over Kafka's defaults.
+pub fn producer_config(bootstrap: &str, options: ProduceOptions) -> ProducerConfig {
+    ProducerConfig {
+        acks: options.acks,
+        compression: options.compression,
+        linger_ms: LINGER_MS,
+        ..ProducerConfig::new(bootstrap)
+    }
 }
 
 // ANCHOR: parse_line
@@ -111,14 +120,27 @@ pub fn spawn_line_reader(input: impl BufRead + Send + 'static) -> mpsc::Receiver
     rx
 }
 
-/// Produces every line from `lines` until it ends.
+/// Produces every line from `lines` until it ends, then closes the producer
+/// (every record answered). The first failed record fails the run.
 pub async fn run(
-    client: &mut Client,
+    producer: &Producer,
+    args: &ProduceArgs,
+    lines: mpsc::Receiver<std::io::Result<Vec<u8>>>,
+) -> Result<ProduceSummary, ClientError> {
+    let sent = send_lines(producer, args, lines).await;
+    let closed = producer.close().await;
+    let summary = sent?;
+    closed?;
+    Ok(summary)
+}
+
+async fn send_lines(
+    producer: &Producer,
     args: &ProduceArgs,
     mut lines: mpsc::Receiver<std::io::Result<Vec<u8>>>,
 ) -> Result<ProduceSummary, ClientError> {
     // A producer's first Metadata may create the topic (auto.create.topics.enable).
-    let partitions = client.topic(&args.topic, true).await?.partitions.len() as i32;
+    let partitions = producer.partitions(&args.topic).await?;
     if let Some(p) = args.partition.filter(|&p| p < 0 || p >= partitions) {
         return Err(ClientError::InvalidArgument(format!(
             "topic {} has no partition {p} (it has {partitions})",
@@ -126,23 +148,9 @@ pub async fn run(
         )));
     }
     let mut round_robin = RoundRobin::starting_at(std::process::id());
-    let mut pending: BTreeMap<i32, Vec<ProducerRecord>> = BTreeMap::new();
-    let (mut pending_records, mut pending_bytes) = (0usize, 0usize);
+    let mut deliveries: VecDeque<DeliveryFuture> = VecDeque::new();
     let mut summary = ProduceSummary::default();
-    loop {
-        let next = if pending_records == 0 {
-            lines.recv().await
-        } else {
-            match tokio::time::timeout(LINGER, lines.recv()).await {
-                Ok(next) => next,
-                Err(_) => {
-                    flush(client, args, &mut pending, &mut summary).await?;
-                    (pending_records, pending_bytes) = (0, 0);
-                    continue;
-                }
-            }
-        };
-        let Some(line) = next else { break };
+    while let Some(line) = lines.recv().await {
         let (key, value) =
             parse_line(&line?, args.key_separator.as_deref()).map_err(ClientError::InvalidArgument)?;
         let partition = match (args.partition, &key) {
@@ -150,38 +158,21 @@ pub async fn run(
             (None, Some(key)) => partition_for_key(key, partitions),
             (None, None) => round_robin.next(partitions),
         };
-        pending_bytes += key.as_ref().map_or(0, Bytes::len) + value.len();
-        pending_records += 1;
-        let headers = args.headers.clone();
-        pending.entry(partition).or_default().push(ProducerRecord {
-            key,
-            value: Some(value),
-            headers,
-            timestamp_ms: None,
-        });
-        if pending_records >= RECORDS_PER_REQUEST_MAX || pending_bytes >= BYTES_PER_REQUEST_MAX {
-            flush(client, args, &mut pending, &mut summary).await?;
-            (pending_records, pending_bytes) = (0, 0);
+        let record =
+            ProducerRecord { key, value: Some(value), headers: args.headers.clone(), timestamp_ms: None };
+        deliveries.push_back(producer.send_to_partition(&args.topic, partition, record).await?);
+        if deliveries.len() > DELIVERIES_PENDING_MAX {
+            let oldest = deliveries.pop_front().expect("longer than the maximum");
+            oldest.await?;
+            summary.records += 1;
         }
     }
-    flush(client, args, &mut pending, &mut summary).await?;
-    Ok(summary)
-}
-
-async fn flush(
-    client: &mut Client,
-    args: &ProduceArgs,
-    pending: &mut BTreeMap<i32, Vec<ProducerRecord>>,
-    summary: &mut ProduceSummary,
-) -> Result<(), ClientError> {
-    if pending.is_empty() {
-        return Ok(());
+    producer.flush().await;
+    for delivery in deliveries {
+        delivery.await?;
+        summary.records += 1;
     }
-    let records = std::mem::take(pending);
-    summary.records += records.values().map(|r| r.len() as u64).sum::<u64>();
-    summary.requests += 1;
-    client.produce(&args.topic, records, args.options).await?;
-    Ok(())
+    Ok(summary)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! its connection, exactly as it does in Kafka (whose network layer mutes a
 //! connection until its in-flight request is answered).
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +20,10 @@ use tokio::sync::watch;
 
 use super::codec::{decode_request, encode_response, DecodeError};
 use super::frame::parse_frame;
-use crate::broker::{admin, Broker};
+use crate::broker::{admin, Broker, Reply};
+use crate::zero_copy::encode::encode_fetch;
+use crate::zero_copy::send::send_parts;
+use crate::zero_copy::FetchReply;
 
 /// `connections.max.idle.ms`: an idle connection is closed after this long.
 pub const CONNECTION_IDLE: Duration = Duration::from_secs(600);
@@ -93,7 +97,11 @@ async fn connection(
                     broker.handle(request).await
                 };
                 match handled? {
-                    Some(body) => encode_response(api_key, version, correlation_id, &body)?,
+                    Some(Reply::Message(body)) => encode_response(api_key, version, correlation_id, &body)?,
+                    Some(Reply::Fetch(reply)) => {
+                        send_fetch(&broker, &mut stream, reply, version, correlation_id).await?;
+                        continue;
+                    }
                     None => continue, // acks=0: the client reads no response
                 }
             }
@@ -111,3 +119,28 @@ async fn connection(
     }
 }
 // ANCHOR_END: connection
+
+// ANCHOR: send_fetch
+/// Sends a fetch response down one of chapter 3's two paths: headers encoded by
+/// hand with the records sent by `sendfile`, or the records read into memory and
+/// the whole response encoded by the codec.
+async fn send_fetch(
+    broker: &Broker,
+    stream: &mut TcpStream,
+    reply: FetchReply,
+    version: i16,
+    correlation_id: i32,
+) -> Result<(), String> {
+    let stats = &broker.zero_copy_stats;
+    if broker.config.zero_copy {
+        let parts = encode_fetch(&reply, version, correlation_id)?;
+        send_parts(stream, &parts, stats).await.map_err(|e| e.to_string())
+    } else {
+        let (response, copied) = reply.read_into_response().map_err(|e| format!("fetch read: {e}"))?;
+        stats.copied_bytes.fetch_add(copied, Ordering::Relaxed);
+        let body = ResponseKind::Fetch(response);
+        let bytes = encode_response(ApiKey::Fetch, version, correlation_id, &body)?;
+        stream.write_all(&bytes).await.map_err(|e| e.to_string())
+    }
+}
+// ANCHOR_END: send_fetch

@@ -6,6 +6,7 @@
 #
 #   tests/clients/run.sh SPOOL_BIN [--clients a,b] [--codecs c,d] [--records N]
 #                        [--partitions P] [--budget-s S] [--verbose]
+#                        [--broker-override key=value]... [--topic-compression C]
 #
 # Clients: confluent-kafka kafka-python aiokafka kafkajs kcat (default: all).
 # Codecs: none gzip snappy lz4 zstd (default: all, for every client; kafkajs's snappy,
@@ -14,6 +15,10 @@
 # dir, read back). Every scenario checks, right after it produces, that each batch it
 # wrote carries the codec asked for (check_codec.sh reads the segments with
 # `spool dump-log`): a client that silently fell back to no compression fails its case.
+# --broker-override passes a setting to every broker the matrix starts (e.g.
+# spool.fetch.zero.copy=false, chapter 3's copying path). --topic-compression C sets the
+# brokers' compression.type to C (uncompressed gzip snappy lz4 zstd), so topics re-encode
+# what clients send (chapter 4), and the codec check expects C on disk.
 # Install the clients first with tests/clients/setup.sh.
 # It builds nothing: pass the binary (cargo's CARGO_BIN_EXE_spool in
 # tests/wire_clients.rs, or target/release/spool).
@@ -42,7 +47,7 @@ usage() {
 spool="$1"
 shift
 clients=("${CLIENTS_ALL[@]}") codecs=("${CODECS_ALL[@]}") records=10000 partitions=3
-budget_s=900 verbose=0
+budget_s=900 verbose=0 broker_overrides=()
 while (($#)); do
   case "$1" in
     --clients) IFS=, read -ra clients <<<"${2:?}" && shift ;;
@@ -51,6 +56,11 @@ while (($#)); do
     --partitions) partitions="${2:?}" && shift ;;
     --budget-s) budget_s="${2:?}" && shift ;;
     --verbose) verbose=1 ;;
+    --broker-override) broker_overrides+=(--override "${2:?}") && shift ;;
+    --topic-compression)
+      broker_overrides+=(--override "compression.type=${2:?}")
+      export SPOOL_TOPIC_CODEC="${2/uncompressed/none}" && shift
+      ;;
     *) usage ;;
   esac
   shift
@@ -134,6 +144,7 @@ start_broker() {
       --override "log.dirs=$dir/logs" \
       --override "num.partitions=$partitions" \
       --override "auto.create.topics.enable=$auto_create" \
+      ${broker_overrides[@]+"${broker_overrides[@]}"} \
       </dev/null >>"$dir/broker.log" 2>&1 &
     broker_pid=$!
     for ((waited = 0; waited < BROKER_START_S * 10; waited++)); do

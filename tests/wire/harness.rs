@@ -49,7 +49,13 @@ pub async fn start(tweak: impl FnOnce(&mut BrokerConfig)) -> TestBroker {
 
 /// Starts a broker on `dir`, which may hold a previous broker's logs.
 pub async fn start_in(dir: TempDir, tweak: impl FnOnce(&mut BrokerConfig)) -> TestBroker {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    start_on("127.0.0.1:0".parse().expect("an address"), dir, tweak).await
+}
+
+/// Starts a broker listening on `addr` (a previous broker's, to restart it
+/// where its clients expect it) with its logs in `dir`.
+pub async fn start_on(addr: SocketAddr, dir: TempDir, tweak: impl FnOnce(&mut BrokerConfig)) -> TestBroker {
+    let listener = TcpListener::bind(addr).await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let mut config = BrokerConfig {
         listener: addr,
@@ -65,6 +71,12 @@ pub async fn start_in(dir: TempDir, tweak: impl FnOnce(&mut BrokerConfig)) -> Te
 }
 
 impl TestBroker {
+    /// The broker itself, for what a client cannot see (counters, logs).
+    #[allow(dead_code)] // used by tests/zero_copy.rs, which shares this harness
+    pub fn broker(&self) -> &Arc<Broker> {
+        &self.broker
+    }
+
     pub async fn client(&self) -> Client {
         Client::connect(self.addr).await
     }

@@ -1,0 +1,321 @@
+//! Chapter 4 — spool's consumer: assign partitions, seek, poll.
+//!
+//! A Kafka consumer is a loop around Fetch. It keeps a **position** per
+//! assigned partition — the offset of the next record it will hand out — and
+//! each `poll` sends one fetch per leader for all of its partitions at their
+//! positions, long-polling (`fetch.min.bytes`, `fetch.max.wait.ms`) so that an
+//! idle consumer costs the broker one request per wait. The answer is whole
+//! batches, possibly compressed; the consumer checks each batch's CRC,
+//! decompresses it (end-to-end compression: the broker never did), drops the
+//! records before its position, and moves the position past the last whole
+//! batch ([`super::fetch::decode_fetched`]). Records come out in offset order
+//! within each partition; across partitions there is no order, as in Kafka.
+//!
+//! A partition without a position gets one from `auto.offset.reset`:
+//! `earliest` (the log start offset), `latest` (the log end offset, Kafka's
+//! default), or `none` (an error the caller must handle by seeking). A
+//! position that falls off the log (`OFFSET_OUT_OF_RANGE`: retention deleted
+//! it, or it was never there) is reset the same way.
+//!
+//! ```text
+//!   assign([orders-0, orders-1]) ─▶ positions {0: ?, 1: ?}
+//!   poll ─▶ ListOffsets (auto.offset.reset) ─▶ {0: 0, 1: 0}
+//!        ─▶ Fetch {orders-0 @0, orders-1 @0} ─▶ batches ─▶ records, {0: 120, 1: 97}
+//! ```
+//!
+//! Simplifications: no consumer groups or committed offsets (`assign`, not
+//! `subscribe`: chapter 5); partitions led by different brokers are fetched
+//! one leader after another, not in parallel; no fetch sessions (KIP-227); no
+//! prefetching while the caller works on the last poll's records.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::{BrokerId, FetchRequest};
+use kafka_protocol::ResponseError;
+
+use super::admin::topic_name;
+use super::fetch::{decode_fetched, FetchOptions, OffsetSpec};
+use super::{Client, ClientError};
+use crate::log::record::Record;
+
+/// `auto.offset.reset`: where a partition without a valid position starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetReset {
+    Earliest,
+    Latest,
+    /// Fail: the caller decides (by seeking).
+    None,
+}
+
+/// A consumer's settings, with Kafka's names and defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsumerConfig {
+    /// `fetch.min.bytes`, `fetch.max.wait.ms`, `fetch.max.bytes`,
+    /// `max.partition.fetch.bytes`.
+    pub fetch: FetchOptions,
+    /// `auto.offset.reset` (default `latest`).
+    pub auto_offset_reset: OffsetReset,
+    /// `request.timeout.ms`.
+    pub request_timeout: Duration,
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        ConsumerConfig {
+            fetch: FetchOptions::default(),
+            auto_offset_reset: OffsetReset::Latest,
+            request_timeout: super::REQUEST_TIMEOUT_DEFAULT,
+        }
+    }
+}
+
+impl ConsumerConfig {
+    /// Sets one property by Kafka's name; an unknown key or a bad value is an error.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ClientError> {
+        let bad = || ClientError::InvalidArgument(format!("invalid value {value:?} for {key}"));
+        let int = |v: &str| v.parse::<i32>().map_err(|_| bad());
+        match key {
+            "fetch.min.bytes" => self.fetch.min_bytes = int(value)?,
+            "fetch.max.wait.ms" => self.fetch.max_wait_ms = int(value)?,
+            "fetch.max.bytes" => self.fetch.max_bytes = int(value)?,
+            "max.partition.fetch.bytes" => self.fetch.partition_max_bytes = int(value)?,
+            "request.timeout.ms" => {
+                self.request_timeout = Duration::from_millis(value.parse().map_err(|_| bad())?)
+            }
+            "auto.offset.reset" => {
+                self.auto_offset_reset = match value {
+                    "earliest" => OffsetReset::Earliest,
+                    "latest" => OffsetReset::Latest,
+                    "none" => OffsetReset::None,
+                    _ => return Err(bad()),
+                }
+            }
+            _ => return Err(ClientError::InvalidArgument(format!("unknown consumer property {key}"))),
+        }
+        Ok(())
+    }
+}
+
+/// A record with the partition it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerRecord {
+    pub topic: String,
+    pub partition: i32,
+    pub record: Record,
+}
+
+/// A consumer of explicitly assigned partitions.
+#[derive(Debug)]
+pub struct Consumer {
+    client: Client,
+    config: ConsumerConfig,
+    /// Each assigned partition's position; `None` until reset or sought.
+    positions: BTreeMap<(String, i32), Option<i64>>,
+}
+
+impl Consumer {
+    /// Connects to `bootstrap` (a `host:port`).
+    pub async fn connect(bootstrap: &str, config: ConsumerConfig) -> Result<Self, ClientError> {
+        let client = Client::connect(bootstrap, config.request_timeout).await?;
+        Ok(Consumer { client, config, positions: BTreeMap::new() })
+    }
+
+    /// Replaces the assignment; partitions kept from the old one keep their positions.
+    pub fn assign(&mut self, partitions: impl IntoIterator<Item = (String, i32)>) {
+        let old = std::mem::take(&mut self.positions);
+        for tp in partitions {
+            let position = old.get(&tp).copied().flatten();
+            self.positions.insert(tp, position);
+        }
+    }
+
+    /// The assigned partitions.
+    pub fn assignment(&self) -> impl Iterator<Item = &(String, i32)> {
+        self.positions.keys()
+    }
+
+    /// Makes `offset` the next record `poll` hands out from `topic`-`partition`.
+    pub fn seek(&mut self, topic: &str, partition: i32, offset: i64) -> Result<(), ClientError> {
+        match self.positions.get_mut(&(topic.to_string(), partition)) {
+            Some(position) => {
+                *position = Some(offset);
+                Ok(())
+            }
+            None => Err(ClientError::InvalidArgument(format!("{topic}-{partition} is not assigned"))),
+        }
+    }
+
+    /// Seeks every assigned partition to its earliest or latest offset.
+    pub async fn seek_to(&mut self, spec: OffsetSpec) -> Result<(), ClientError> {
+        let all: Vec<(String, i32)> = self.positions.keys().cloned().collect();
+        self.reset(&all, spec).await
+    }
+
+    /// The next offset `poll` hands out from `topic`-`partition`, once known.
+    pub fn position(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.positions.get(&(topic.to_string(), partition)).copied().flatten()
+    }
+
+    // ANCHOR: poll
+    /// Fetches from every assigned partition at its position; returns as soon
+    /// as some records arrived, or empty once `timeout` has passed.
+    pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>, ClientError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.reset_missing_positions().await?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            let wait_ms = (left.as_millis() as i32).min(self.config.fetch.max_wait_ms);
+            let options = FetchOptions { max_wait_ms: wait_ms, ..self.config.fetch };
+            let records = self.fetch_once(options).await?;
+            if !records.is_empty() || Instant::now() >= deadline {
+                return Ok(records);
+            }
+        }
+    }
+    // ANCHOR_END: poll
+
+    /// Positions for partitions without one, from `auto.offset.reset`.
+    async fn reset_missing_positions(&mut self) -> Result<(), ClientError> {
+        let missing: Vec<(String, i32)> =
+            self.positions.iter().filter(|(_, p)| p.is_none()).map(|(tp, _)| tp.clone()).collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let spec = match self.config.auto_offset_reset {
+            OffsetReset::Earliest => OffsetSpec::Earliest,
+            OffsetReset::Latest => OffsetSpec::Latest,
+            OffsetReset::None => {
+                let (topic, partition) = &missing[0];
+                return Err(ClientError::InvalidArgument(format!(
+                    "{topic}-{partition} has no position and auto.offset.reset is none: seek first"
+                )));
+            }
+        };
+        self.reset(&missing, spec).await
+    }
+
+    async fn reset(&mut self, partitions: &[(String, i32)], spec: OffsetSpec) -> Result<(), ClientError> {
+        let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+        for (topic, partition) in partitions {
+            by_topic.entry(topic).or_default().push(*partition);
+        }
+        for (topic, partitions) in by_topic {
+            for (partition, offset) in self.client.list_offsets(topic, &partitions, spec).await? {
+                self.positions.insert((topic.to_string(), partition), Some(offset));
+            }
+        }
+        Ok(())
+    }
+
+    /// One fetch per leader for every assigned partition; advances positions.
+    async fn fetch_once(&mut self, options: FetchOptions) -> Result<Vec<ConsumerRecord>, ClientError> {
+        let mut by_leader: BTreeMap<i32, Vec<(String, i32, i64)>> = BTreeMap::new();
+        let mut by_topic: BTreeMap<String, Vec<(i32, i64)>> = BTreeMap::new();
+        for ((topic, partition), position) in &self.positions {
+            let offset = position.expect("positions are reset before a fetch");
+            by_topic.entry(topic.clone()).or_default().push((*partition, offset));
+        }
+        for (topic, partitions) in by_topic {
+            for (leader, list) in self.client.by_leader(&topic, partitions, false).await? {
+                by_leader
+                    .entry(leader)
+                    .or_default()
+                    .extend(list.into_iter().map(|(p, o)| (topic.clone(), p, o)));
+            }
+        }
+        let mut records = Vec::new();
+        for (leader, partitions) in by_leader {
+            let fetched = self.client.fetch_from(leader, &partitions, options).await?;
+            for (topic, partition, result) in fetched {
+                let tp = (topic.clone(), partition);
+                match result {
+                    Ok((batch_records, next_offset)) => {
+                        self.positions.insert(tp, Some(next_offset));
+                        records.extend(batch_records.into_iter().map(|record| ConsumerRecord {
+                            topic: topic.clone(),
+                            partition,
+                            record,
+                        }));
+                    }
+                    // Fell off the log: reset it as auto.offset.reset says.
+                    Err(ResponseError::OffsetOutOfRange)
+                        if self.config.auto_offset_reset != OffsetReset::None =>
+                    {
+                        self.positions.insert(tp, None);
+                    }
+                    Err(code) => {
+                        if code.is_retriable() {
+                            self.client.invalidate(&topic);
+                        }
+                        return Err(ClientError::kafka(
+                            code.code(),
+                            None,
+                            format!("fetch from {topic}-{partition}"),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(records)
+    }
+}
+
+/// One partition's outcome of a fetch: its records and next offset, or its error.
+type PartitionOutcome = (String, i32, Result<(Vec<Record>, i64), ResponseError>);
+
+impl Client {
+    /// One Fetch to `leader` for `(topic, partition, offset)`s of any topics.
+    async fn fetch_from(
+        &mut self,
+        leader: i32,
+        partitions: &[(String, i32, i64)],
+        options: FetchOptions,
+    ) -> Result<Vec<PartitionOutcome>, ClientError> {
+        let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
+        for (topic, partition, offset) in partitions {
+            topics.entry(topic).or_default().push(
+                FetchPartition::default()
+                    .with_partition(*partition)
+                    .with_fetch_offset(*offset)
+                    .with_partition_max_bytes(options.partition_max_bytes),
+            );
+        }
+        let request = FetchRequest::default()
+            .with_replica_id(BrokerId(-1))
+            .with_max_wait_ms(options.max_wait_ms)
+            .with_min_bytes(options.min_bytes)
+            .with_max_bytes(options.max_bytes)
+            .with_session_epoch(-1)
+            .with_topics(
+                topics
+                    .into_iter()
+                    .map(|(t, ps)| FetchTopic::default().with_topic(topic_name(t)).with_partitions(ps))
+                    .collect(),
+            );
+        let timeout = self.request_timeout + Duration::from_millis(options.max_wait_ms.max(0) as u64);
+        let response = self.node_connection(leader).await?.send_within(&request, timeout).await?;
+        ClientError::check(response.error_code, None, || "fetch".to_string())?;
+        let mut out = Vec::new();
+        for t in response.responses {
+            let topic = t.topic.0.to_string();
+            for p in t.partitions {
+                let asked = partitions.iter().find(|(tn, pn, _)| *tn == topic && *pn == p.partition_index);
+                let Some(&(_, _, offset)) = asked else {
+                    return Err(ClientError::Protocol(format!(
+                        "Fetch answered {topic}-{}, not asked",
+                        p.partition_index
+                    )));
+                };
+                let outcome = match ResponseError::try_from_code(p.error_code) {
+                    Some(code) => Err(code),
+                    None => Ok(decode_fetched(p.records.unwrap_or_else(Bytes::new), offset)?),
+                };
+                out.push((topic.clone(), p.partition_index, outcome));
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,117 @@
+//! Chapter 8 — idempotence: how a retried produce request is written once.
+//!
+//! # At-least-once, and why retries duplicate
+//!
+//! A producer that sends a batch and hears nothing back cannot tell a lost
+//! request from a lost *response*. If it gives up, the batch may be lost
+//! (at-most-once); if it retries, the batch may be written twice
+//! (at-least-once), and with several requests in flight a retry can also land
+//! *after* a later batch, reordering the partition:
+//!
+//! ```text
+//!  producer                 broker log
+//!  send b0 ───────────────▶ [b0]           the response is lost
+//!  send b1 ───────────────▶ [b0 b1]   ok ◀─
+//!  (timeout) retry b0 ────▶ [b0 b1 b0]     duplicated, and out of order
+//! ```
+//!
+//! # Idempotent delivery: producer ids and sequence numbers (KIP-98)
+//!
+//! An idempotent producer (`enable.idempotence=true`, the default since Kafka
+//! 3.0) gets a **producer id** from the broker (`InitProducerId`) and numbers
+//! its records per partition with a **sequence number** that starts at 0; a
+//! batch carries its producer id, producer **epoch** and base sequence in its
+//! header ([`crate::log::batch`]). The leader keeps, per producer, the epoch and
+//! the sequence range of the last batches it appended, and checks each new
+//! batch before appending it ([`ProducerStateManager::validate`]):
+//!
+//! - the next sequence (`last + 1`, wrapping from `i32::MAX` to 0): append it;
+//! - exactly the range of a batch it remembers: a **duplicate** — write
+//!   nothing, answer with the offsets of the original;
+//! - anything else: `OUT_OF_ORDER_SEQUENCE_NUMBER`, so a batch never lands
+//!   after a gap;
+//! - an epoch older than the producer's latest: `INVALID_PRODUCER_EPOCH`, a
+//!   zombie is fenced; a newer epoch must start again at sequence 0.
+//!
+//! # Why five batches
+//!
+//! A producer may have up to `max.in.flight.requests.per.connection` requests
+//! outstanding, and any of them may be retried. The broker remembers the last
+//! [`NUM_BATCHES_TO_RETAIN`] = 5 batches per producer, so the Java client
+//! refuses idempotence with more than 5 in flight: with at most 5 outstanding,
+//! every batch it may still retry is one of the last 5 the broker appended, or
+//! was never appended. Remember only 4 and the retry of the oldest of 5 written
+//! batches is refused as out of order although it was written — the model
+//! (`models/src/idempotence.rs`, `--bug retain-four`) finds that path.
+//!
+//! The bound that matters is on *sequences*, not on requests: the producer
+//! must never be 5 batches past its oldest unacknowledged one. The Java client
+//! gets that from ordering — one connection answers in order, and a retried
+//! batch is sent before any newer one — so 5 requests in flight suffice. Over
+//! a network that reorders, counting unacknowledged batches is not enough
+//! (`--bug count-in-flight`): a later batch acknowledged first lets a sixth go
+//! out, and the oldest, still awaited, falls out of the broker's five.
+//!
+//! # Epochs and KIP-360
+//!
+//! When an idempotent producer can no longer tell which of its batches were
+//! written (a batch expired, or the broker answered out-of-order for its oldest
+//! batch), it fails those batches to the application and bumps its epoch,
+//! restarting its sequences at 0 (KIP-360, Kafka 2.5). The broker takes a new
+//! epoch starting at sequence 0 and forgets the old epoch's batches: a new
+//! epoch's sequence 0 is a different batch from the old one's (`--bug
+//! keep-batches-on-epoch-bump` shows the wrong acknowledgement otherwise).
+//! A producer the partition does not know at all — its state expired, or this
+//! is its first batch here — is accepted at any sequence (Kafka 2.5 to 4.4;
+//! before 2.5 the broker answered `UNKNOWN_PRODUCER_ID`; see "Simplifications").
+//!
+//! # Snapshots and recovery
+//!
+//! The table lives in memory and is rebuilt from the log's batch headers after
+//! a restart. To avoid replaying the whole log, the broker writes a
+//! [`snapshot`] of the table — one entry per producer with its *last* batch —
+//! as `<offset>.snapshot` beside the segments, at each roll and on clean
+//! shutdown. Recovery loads the latest snapshot and replays every batch from its
+//! offset on ([`snapshot::rebuild`]): the snapshot is the state at its offset,
+//! the log holds what happened after, and replaying restores the five batches
+//! of every producer that wrote since.
+//!
+//! ```text
+//!  log:       [0 ........ 4199] [4200 ........ 8311] [8312 ...... 9000)
+//!  snapshots:                    00..04200.snapshot   00..08312.snapshot
+//!  recovery:  load 8312.snapshot, replay batches 8312..9000 through update()
+//! ```
+//!
+//! # The code
+//!
+//! [`ProducerStateManager`] is sans-IO: batch headers in, decisions out; the
+//! produce path calls `validate`, appends, then `update`. Snapshots are
+//! bytes in and out ([`snapshot::encode_snapshot`], [`snapshot::decode_snapshot`]);
+//! the log writes the files. The model in `models/src/idempotence.rs` runs the
+//! same manager against a lossy, duplicating, reordering network.
+//!
+//! # Simplifications
+//!
+//! - Transactions (chapter 9): no markers, no coordinator epoch, no open
+//!   transaction; the snapshot fields for them are written as Kafka writes them
+//!   for an idempotent producer (-1) and read back faithfully.
+//! - A batch is validated against the state after the previous batch was
+//!   *appended*: the caller validates, appends and updates one batch at a time.
+//!   Kafka validates all batches of a request first; with one batch per
+//!   partition per request — what idempotent producers send — it is the same.
+//! - Kafka 4.5 (KAFKA-15591) refuses a non-zero first sequence on a partition
+//!   that has never held a record, because the accept-any rule lets a lost
+//!   first request be overtaken by the second on a new partition; spool follows
+//!   Kafka 3.x and accepts it.
+//! - Retention keeps producers (Kafka since 2.4, KAFKA-7190); only
+//!   `producer.id.expiration.ms` forgets one
+//!   ([`ProducerStateManager::remove_expired_producers`]).
+
+pub mod producer_state;
+pub mod snapshot;
+
+pub use producer_state::{
+    BatchInfo, BatchMetadata, ProducerError, ProducerStateConfig, ProducerStateEntry, ProducerStateManager,
+    Validated, NUM_BATCHES_TO_RETAIN,
+};
+pub use snapshot::{decode_snapshot, encode_snapshot, rebuild, snapshot_file_name, SnapshotError};

@@ -1,0 +1,349 @@
+//! Chapter 4 — what the broker checks in a producer's batches, and when it
+//! recompresses them (Kafka's `LogValidator`).
+//!
+//! Compression in Kafka is end to end: the producer compresses a whole batch,
+//! the broker stores it compressed, the consumer decompresses it. The broker
+//! still opens every batch once, on the way in:
+//!
+//! - it **validates** the records inside — a compressed batch is decompressed
+//!   to do so — because a batch it accepts is served to every consumer for as
+//!   long as the log keeps it: the record count matches the header, each
+//!   record's offset delta is its position, a compacted topic's records have
+//!   keys, and clients do not write control batches (only the transaction
+//!   coordinator does, chapter 9);
+//! - it **keeps the batch as sent** when the topic's `compression.type` is
+//!   `producer` (the default) or names the codec the producer used — the common
+//!   case, and the cheap one: the bytes go to the log unchanged;
+//! - it **recompresses** when the topic names another codec (`uncompressed`,
+//!   `gzip`, `snappy`, `lz4`, `zstd`): the records are re-encoded into a new
+//!   batch with the topic's codec, keeping the producer id, epoch, base sequence
+//!   and transactional flag, so idempotence (chapter 8) sees the same batch.
+//!
+//! ```text
+//!   producer ── gzip batch ──▶ broker: decompress, check records
+//!                                 │ topic compression.type = producer | gzip
+//!                                 ├──────────────▶ append as sent
+//!                                 │ topic compression.type = lz4
+//!                                 └─ re-encode ──▶ append the lz4 batch
+//! ```
+//!
+//! Kafka also checks timestamps against `log.message.timestamp.*.max.ms` and
+//! assigns offsets here; spool assigns offsets (in place) in [`super::Log::append`]
+//! and leaves the timestamp bounds out (see "Simplifications" in the README).
+//! zstd needs Produce v7 or later (KIP-110): an older client could not read it
+//! back, so the broker refuses it with `UNSUPPORTED_COMPRESSION_TYPE`.
+
+use bytes::BytesMut;
+
+use super::batch::{BatchError, RecordBatch};
+use super::builder::BatchBuilder;
+use super::compression::Compression;
+use super::validate_batches;
+
+/// A topic's `compression.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TopicCompression {
+    /// `producer`: keep whatever codec the producer used.
+    #[default]
+    Producer,
+    /// A codec every batch is stored with (`uncompressed` is `Compression::None`).
+    Codec(Compression),
+}
+
+impl TopicCompression {
+    /// Kafka's names: `producer`, `uncompressed` (or `none`), `gzip`, `snappy`,
+    /// `lz4`, `zstd`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "producer" => Some(TopicCompression::Producer),
+            "uncompressed" | "none" => Some(TopicCompression::Codec(Compression::None)),
+            other => Compression::from_name(other).map(TopicCompression::Codec),
+        }
+    }
+
+    /// The name Kafka shows for it (DescribeConfigs).
+    pub fn name(self) -> &'static str {
+        match self {
+            TopicCompression::Producer => "producer",
+            TopicCompression::Codec(Compression::None) => "uncompressed",
+            TopicCompression::Codec(codec) => codec.name(),
+        }
+    }
+}
+
+/// What a topic asks of incoming batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ValidationPolicy {
+    pub compression: TopicCompression,
+    /// `cleanup.policy` includes `compact`: every record needs a key.
+    pub compacted: bool,
+    /// The Produce request's version allows zstd (v7+).
+    pub zstd_allowed: bool,
+}
+
+/// Why the broker refuses a producer's batches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValidationError {
+    /// Framing, CRC or a body that does not decompress: `CORRUPT_MESSAGE`.
+    Corrupt(String),
+    /// Well-formed bytes holding records the log must not accept: `INVALID_RECORD`.
+    InvalidRecord(String),
+    /// zstd from a client too old to read it back: `UNSUPPORTED_COMPRESSION_TYPE`.
+    UnsupportedCompression(String),
+}
+
+impl std::fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ValidationError::Corrupt(why) => write!(f, "corrupt batch: {why}"),
+            ValidationError::InvalidRecord(why) => write!(f, "invalid record: {why}"),
+            ValidationError::UnsupportedCompression(why) => write!(f, "unsupported compression: {why}"),
+        }
+    }
+}
+
+impl From<BatchError> for ValidationError {
+    fn from(e: BatchError) -> Self {
+        ValidationError::Corrupt(e.to_string())
+    }
+}
+
+/// The batches to append, and how many the broker re-encoded.
+#[derive(Debug)]
+pub struct Validated {
+    pub batches: BytesMut,
+    pub recompressed: usize,
+}
+
+// ANCHOR: validate
+/// Checks every record of every batch in `batches` and converts the batches to
+/// the topic's codec where it names one the producer did not use.
+pub fn validate_records(batches: BytesMut, policy: ValidationPolicy) -> Result<Validated, ValidationError> {
+    let sizes = validate_batches(&batches, u64::MAX).map_err(|e| ValidationError::Corrupt(e.to_string()))?;
+    let input = batches.freeze();
+    let mut out: Option<BytesMut> = None; // a new buffer only once a batch changes
+    let mut recompressed = 0;
+    let mut at = 0;
+    for size in sizes {
+        let (batch, _) = RecordBatch::parse(&input.slice(at..at + size))?;
+        match check_batch(&batch, policy)? {
+            Some(rebuilt) => {
+                let out = out.get_or_insert_with(|| BytesMut::from(&input[..at]));
+                out.extend_from_slice(rebuilt.as_bytes());
+                recompressed += 1;
+            }
+            None => {
+                if let Some(out) = out.as_mut() {
+                    out.extend_from_slice(batch.as_bytes());
+                }
+            }
+        }
+        at += size;
+    }
+    let batches = match out {
+        Some(out) => out,
+        // Nothing changed: the producer's bytes, back in the buffer the log
+        // rewrites offsets in (no copy once every slice of them is dropped).
+        None => input.try_into_mut().unwrap_or_else(|shared| BytesMut::from(&shared[..])),
+    };
+    Ok(Validated { batches, recompressed })
+}
+// ANCHOR_END: validate
+
+/// Checks one batch's records; returns the batch re-encoded with the topic's
+/// codec if it must change, `None` if it is stored as sent.
+fn check_batch(
+    batch: &RecordBatch,
+    policy: ValidationPolicy,
+) -> Result<Option<RecordBatch>, ValidationError> {
+    if batch.is_control() {
+        return Err(ValidationError::InvalidRecord("clients may not write control batches".into()));
+    }
+    let source = batch.compression()?;
+    if source == Compression::Zstd && !policy.zstd_allowed {
+        return Err(ValidationError::UnsupportedCompression("zstd needs Produce v7 or later".into()));
+    }
+    // Decompresses a compressed batch, and checks the count against the header.
+    let records = batch.decode_records()?;
+    for (i, record) in records.iter().enumerate() {
+        let delta = record.offset - batch.base_offset();
+        if delta != i as i64 {
+            return Err(ValidationError::InvalidRecord(format!("record {i} has offset delta {delta}")));
+        }
+        if policy.compacted && record.key.is_none() {
+            return Err(ValidationError::InvalidRecord(
+                "a compacted topic needs a key on every record".into(),
+            ));
+        }
+    }
+    let target = match policy.compression {
+        TopicCompression::Producer => return Ok(None),
+        TopicCompression::Codec(codec) if codec == source => return Ok(None),
+        TopicCompression::Codec(codec) => codec,
+    };
+    let mut builder = BatchBuilder::new(target)
+        .producer(batch.producer_id(), batch.producer_epoch(), batch.base_sequence())
+        .transactional(batch.is_transactional());
+    for record in &records {
+        let headers: Vec<(&str, Option<&[u8]>)> =
+            record.headers.iter().map(|h| (h.key.as_str(), h.value.as_deref())).collect();
+        builder.append(record.timestamp, record.key.as_deref(), record.value.as_deref(), &headers);
+    }
+    Ok(Some(builder.build()))
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::log::record::Record;
+
+    fn batch(compression: Compression, keys: &[Option<&str>]) -> RecordBatch {
+        let mut builder = BatchBuilder::new(compression).producer(42, 3, 7);
+        for (i, key) in keys.iter().enumerate() {
+            let value = format!("value-{i}");
+            let headers = [("h", Some(&b"x"[..]))];
+            builder.append(1_000 + i as i64, key.map(str::as_bytes), Some(value.as_bytes()), &headers);
+        }
+        builder.build()
+    }
+
+    fn concat(batches: &[RecordBatch]) -> BytesMut {
+        let mut out = BytesMut::new();
+        for b in batches {
+            out.extend_from_slice(b.as_bytes());
+        }
+        out
+    }
+
+    fn policy(compression: TopicCompression) -> ValidationPolicy {
+        ValidationPolicy { compression, compacted: false, zstd_allowed: true }
+    }
+
+    fn parse_all(bytes: &[u8]) -> Vec<RecordBatch> {
+        let mut rest = Bytes::copy_from_slice(bytes);
+        let mut out = Vec::new();
+        while !rest.is_empty() {
+            let (batch, tail) = RecordBatch::parse(&rest).unwrap();
+            out.push(batch);
+            rest = tail;
+        }
+        out
+    }
+
+    /// One record as a consumer sees it: key, value, timestamp, headers.
+    type Seen = (Option<Bytes>, Option<Bytes>, i64, Vec<(String, Option<Bytes>)>);
+
+    /// What a consumer would see, record by record.
+    fn contents(batches: &[RecordBatch]) -> Vec<Seen> {
+        let record = |r: Record| {
+            (r.key, r.value, r.timestamp, r.headers.into_iter().map(|h| (h.key, h.value)).collect())
+        };
+        batches.iter().flat_map(|b| b.decode_records().unwrap()).map(record).collect()
+    }
+
+    /// `compression.type=producer` (Kafka's default) stores the producer's bytes
+    /// unchanged, whatever codec it used.
+    #[test]
+    fn producer_compression_keeps_the_batches_as_sent() {
+        for codec in
+            [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd]
+        {
+            let input = concat(&[batch(codec, &[Some("a"), None]), batch(codec, &[Some("b")])]);
+            let out = validate_records(input.clone(), policy(TopicCompression::Producer)).unwrap();
+            assert_eq!((out.batches, out.recompressed), (input.clone(), 0), "{codec:?}");
+            let same = validate_records(input.clone(), policy(TopicCompression::Codec(codec))).unwrap();
+            assert_eq!(same.batches, input, "{codec:?} onto a {codec:?} topic");
+        }
+    }
+
+    /// A topic that names another codec gets every batch re-encoded with it:
+    /// same records, same producer id, epoch and base sequence.
+    #[test]
+    fn another_codec_is_recompressed() {
+        let sent = [batch(Compression::Gzip, &[Some("a"), Some("b")]), batch(Compression::None, &[None])];
+        let out = validate_records(concat(&sent), policy(TopicCompression::Codec(Compression::Lz4))).unwrap();
+        assert_eq!(out.recompressed, 2);
+        let stored = parse_all(&out.batches);
+        assert_eq!(stored.len(), 2);
+        for b in &stored {
+            b.validate().unwrap();
+            assert_eq!(b.compression().unwrap(), Compression::Lz4);
+            assert_eq!((b.producer_id(), b.producer_epoch(), b.base_sequence()), (42, 3, 7));
+        }
+        assert_eq!(contents(&stored), contents(&sent));
+        let plain = validate_records(concat(&sent), policy(TopicCompression::parse("uncompressed").unwrap()))
+            .unwrap();
+        assert_eq!(plain.recompressed, 1, "only the gzip batch changes");
+        assert_eq!(contents(&parse_all(&plain.batches)), contents(&sent));
+    }
+
+    /// Records a log must not accept are INVALID_RECORD; bytes that are not a
+    /// batch, or do not decompress, are CORRUPT_MESSAGE; zstd from a pre-v7
+    /// Produce is UNSUPPORTED_COMPRESSION_TYPE.
+    #[test]
+    fn bad_batches_are_refused_with_kafkas_reasons() {
+        let compacted = ValidationPolicy { compacted: true, ..policy(TopicCompression::Producer) };
+        let keyless = concat(&[batch(Compression::Gzip, &[Some("a"), None])]);
+        assert!(matches!(validate_records(keyless, compacted), Err(ValidationError::InvalidRecord(_))));
+        let keyed = concat(&[batch(Compression::Gzip, &[Some("a")])]);
+        assert!(validate_records(keyed, compacted).is_ok());
+
+        let control = BatchBuilder::new(Compression::None).control(true);
+        let mut control = control;
+        control.append(1, Some(b"\0\0\0\0"), Some(b"\0\0\0\0\0\0"), &[]);
+        let control = concat(&[control.build()]);
+        let refused = validate_records(control, policy(TopicCompression::Producer));
+        assert!(matches!(refused, Err(ValidationError::InvalidRecord(_))));
+
+        let zstd = concat(&[batch(Compression::Zstd, &[Some("a")])]);
+        let old_client = ValidationPolicy { zstd_allowed: false, ..policy(TopicCompression::Producer) };
+        assert!(matches!(
+            validate_records(zstd, old_client),
+            Err(ValidationError::UnsupportedCompression(_))
+        ));
+
+        // A gzip batch whose body is not gzip, with a CRC that matches it.
+        let mut bad = BytesMut::from(batch(Compression::Gzip, &[Some("a")]).as_bytes().as_ref());
+        let body = crate::log::batch::HEADER_SIZE;
+        bad[body + 2] ^= 0xff;
+        let crc = crc32c::crc32c(&bad[crate::log::batch::field::ATTRIBUTES..]);
+        bad[crate::log::batch::field::CRC..crate::log::batch::field::CRC + 4]
+            .copy_from_slice(&crc.to_be_bytes());
+        assert!(matches!(
+            validate_records(bad, policy(TopicCompression::Producer)),
+            Err(ValidationError::Corrupt(_))
+        ));
+        assert!(matches!(
+            validate_records(BytesMut::from(&b"garbage"[..]), policy(TopicCompression::Producer)),
+            Err(ValidationError::Corrupt(_))
+        ));
+    }
+
+    proptest! {
+        /// Whatever the producer's codec and the topic's, the stored batches
+        /// hold the same records, every one valid, in the topic's codec (or the
+        /// producer's, for `producer`).
+        #[test]
+        fn conversion_keeps_every_record(
+            source in 0usize..5,
+            target in 0usize..6,
+            keys in proptest::collection::vec(proptest::option::of("[a-z]{0,8}"), 1..20),
+        ) {
+            let codecs = [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd];
+            let keys: Vec<Option<&str>> = keys.iter().map(|k| k.as_deref()).collect();
+            let sent = [batch(codecs[source], &keys)];
+            let topic = if target == 5 { TopicCompression::Producer } else { TopicCompression::Codec(codecs[target]) };
+            let out = validate_records(concat(&sent), policy(topic)).unwrap();
+            let stored = parse_all(&out.batches);
+            let expected = if target == 5 { codecs[source] } else { codecs[target] };
+            for b in &stored {
+                prop_assert!(b.validate().is_ok());
+                prop_assert_eq!(b.compression().unwrap(), expected);
+            }
+            prop_assert_eq!(contents(&stored), contents(&sent));
+        }
+    }
+}

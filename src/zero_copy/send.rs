@@ -1,0 +1,90 @@
+//! Writing a response's parts to the socket: bytes with `write`, regions with
+//! `sendfile(2)`.
+//!
+//! The socket is tokio's, hence non-blocking: `sendfile` moves what fits in the
+//! socket's send buffer and returns, or fails with `EAGAIN` when nothing fits.
+//! [`send_region`] loops until the region is gone, waiting for the socket to be
+//! writable again whenever it is full (`TcpStream::async_io` does the waiting:
+//! it calls the closure when the socket is ready, and waits again on
+//! `WouldBlock`). `sendfile` advances the file offset it is given, so a partial
+//! send simply resumes where the kernel stopped.
+
+use std::io;
+
+use tokio::io::{AsyncWriteExt, Interest};
+use tokio::net::TcpStream;
+
+use super::encode::Part;
+use super::{Region, ZeroCopyStats};
+
+// ANCHOR: send_parts
+/// Writes every part, in order.
+pub async fn send_parts(
+    stream: &mut TcpStream,
+    parts: &[Part<std::sync::Arc<std::fs::File>>],
+    stats: &ZeroCopyStats,
+) -> io::Result<()> {
+    for part in parts {
+        match part {
+            Part::Bytes(bytes) => stream.write_all(bytes).await?,
+            Part::Region(region) => send_region(stream, region, stats).await?,
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: send_parts
+
+// ANCHOR: send_region
+/// Sends a file region with `sendfile`, however many calls it takes. A region
+/// that comes up short — its segment was truncated after the fetch found it —
+/// is an error: the response's size prefix is already on the wire, so the
+/// caller must close the connection.
+#[cfg(target_os = "linux")]
+pub async fn send_region(stream: &TcpStream, region: &Region, stats: &ZeroCopyStats) -> io::Result<()> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut offset = region.position;
+    let end = region.position + u64::from(region.length);
+    while offset < end {
+        let left = (end - offset) as usize;
+        let sent = stream
+            .async_io(Interest::WRITABLE, || {
+                // Moves up to `left` bytes from the page cache to the socket and
+                // advances `offset` by as many.
+                rustix::fs::sendfile(stream, &*region.handle, Some(&mut offset), left)
+                    .map_err(io::Error::from)
+            })
+            .await;
+        match sent {
+            Ok(0) => return Err(short_region(region, offset)),
+            Ok(n) => {
+                stats.sendfile_calls.fetch_add(1, Relaxed);
+                stats.sendfile_bytes.fetch_add(n as u64, Relaxed);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: send_region
+
+/// Without `sendfile`, the region is read into memory and written.
+#[cfg(not(target_os = "linux"))]
+pub async fn send_region(stream: &mut TcpStream, region: &Region, stats: &ZeroCopyStats) -> io::Result<()> {
+    let bytes = region.read_bytes()?;
+    stats.copied_bytes.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    if bytes.len() < region.length as usize {
+        return Err(short_region(region, region.position + bytes.len() as u64));
+    }
+    stream.write_all(&bytes).await
+}
+
+fn short_region(region: &Region, at: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!(
+            "segment {} shrank while being sent: region {}+{} ended at {at}",
+            region.segment_base_offset, region.position, region.length
+        ),
+    )
+}
