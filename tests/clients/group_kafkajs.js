@@ -57,13 +57,19 @@ async function main() {
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        seen.push({ name, partition, offset: Number(message.offset), key: message.key.toString() });
-      },
-    });
-    consumers.push(consumer);
+    consumers.push([name, consumer]);
   }
+  // run() resolves once the member has joined and synced: start both at once, so that
+  // group.initial.rebalance.delay.ms gathers them into the group's first generation.
+  await Promise.all(
+    consumers.map(([name, consumer]) =>
+      consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          seen.push({ name, partition, offset: Number(message.offset), key: message.key.toString() });
+        },
+      }),
+    ),
+  );
   while (new Set(seen.map((s) => `${s.partition}:${s.offset}`)).size < RECORDS) {
     if (Date.now() - started > DEADLINE_MS) {
       throw new Error(`consumed ${seen.length} of ${RECORDS} records within ${DEADLINE_MS} ms`);
@@ -71,7 +77,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 100));
   }
   // disconnect() waits for the running batch, commits it, and leaves the group.
-  for (const consumer of consumers) await consumer.disconnect();
+  for (const [, consumer] of consumers) await consumer.disconnect();
   const distinct = new Set(seen.map((s) => `${s.partition}:${s.offset}`));
   if (seen.length !== RECORDS || distinct.size !== RECORDS) {
     throw new Error(`consumed ${seen.length} records (${distinct.size} distinct), produced ${RECORDS}`);
