@@ -10,27 +10,33 @@
 //!                     │                           DeleteTopics, DescribeConfigs, …
 //!                     │           ──▶ produce.rs  validate, append, wake fetches
 //!                     │           ──▶ fetch.rs    read regions, long-poll, ListOffsets
+//!                     │           ──▶ groups/     JoinGroup, SyncGroup, OffsetCommit, …
+//!                     │                           (chapter 5's coordinator, parked replies)
 //!                     ▼
 //!                  wire::codec::encode_response ──TCP──▶ client
 //!                  (a fetch's records: zero_copy::send, sendfile ──▶ client)
 //! ```
 //!
-//! The broker owns three things: the metadata log and its image (which topics
+//! The broker owns four things: the metadata log and its image (which topics
 //! exist, [`crate::metadata`]), the partition logs ([`crate::log::LogManager`]),
-//! and the [`notify::AppendNotifier`] that wakes long-polling fetches.
+//! the [`notify::AppendNotifier`] that wakes long-polling fetches, and the group
+//! coordinator with its driver ([`groups`], chapter 5), which keeps its state in
+//! the internal topic `__consumer_offsets`.
 //!
-//! Locks, always taken in this order: `controller` (topic changes), then
+//! Locks, always taken in this order: the group coordinator (its appends may
+//! create `__consumer_offsets`), `controller` (topic changes), then
 //! `partitions` (the map), then one partition's log. Produce and Fetch never
-//! take `controller`.
+//! take `controller` or the coordinator.
 //!
 //! Simplifications (each a later chapter): one node, so every partition's
-//! leader is this broker, its ISR is itself, and the high watermark is the log
-//! end offset (chapter 6); no consumer groups (chapter 5); producer ids are
-//! handed out but sequences are not checked (chapter 8); no transactions
-//! (chapter 9).
+//! leader is this broker, its ISR is itself, the high watermark is the log
+//! end offset, and this broker coordinates every group (chapter 6); producer
+//! ids are handed out but sequences are not checked (chapter 8); no
+//! transactions (chapter 9).
 
 pub mod admin;
 pub mod fetch;
+pub mod groups;
 pub mod meta_properties;
 pub mod notify;
 pub mod produce;
@@ -86,6 +92,8 @@ pub struct Broker {
     group_commits: Mutex<BTreeMap<TopicPartition, Arc<crate::log::GroupCommit>>>,
     /// What the fetch paths did: `sendfile` calls and bytes, bytes copied.
     pub zero_copy_stats: ZeroCopyStats,
+    /// Chapter 5's group coordinator and its driver.
+    groups: groups::GroupDriver,
 }
 
 /// A handler's answer: a message for the codec, or a fetch whose records are
@@ -144,9 +152,11 @@ impl Broker {
             shutting_down: AtomicBool::new(false),
             group_commits: Mutex::new(BTreeMap::new()),
             zero_copy_stats: ZeroCopyStats::default(),
+            groups: groups::GroupDriver::new(config.group.clone()),
             config,
         };
         broker.sync_partitions(now).map_err(|e| e.to_string())?;
+        broker.load_groups().map_err(|e| format!("{}: {e}", crate::group::CONSUMER_OFFSETS_TOPIC))?;
         Ok(broker)
     }
 
@@ -212,6 +222,11 @@ impl Broker {
         self.partitions.read().expect("partition map poisoned").get(tp).cloned()
     }
 
+    /// The group coordinator (chapter 5).
+    pub fn groups(&self) -> &groups::GroupDriver {
+        &self.groups
+    }
+
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Acquire)
     }
@@ -225,6 +240,9 @@ impl Broker {
     /// `acks=0`, whose client does not read one); `Err` means close the connection.
     pub async fn handle(self: &Arc<Self>, request: Request) -> Result<Option<Reply>, String> {
         let (api_key, version) = (request.api_key, request.header.request_api_version);
+        if groups::GROUP_APIS.contains(&api_key) {
+            return Ok(Some(Reply::Message(self.handle_group(request).await?)));
+        }
         Ok(Some(Reply::Message(match request.body {
             RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(admin::api_versions(None)),
             RequestKind::Metadata(r) => ResponseKind::Metadata(self.metadata(r, version)),
@@ -251,6 +269,7 @@ impl Broker {
     /// and, last, the clean-shutdown marker.
     pub fn shutdown(&self) -> Result<(), LogError> {
         self.shutting_down.store(true, Ordering::Release);
+        self.shutdown_groups();
         let mut controller = self.lock_controller();
         controller.metadata.flush()?;
         controller.logs.shutdown()
