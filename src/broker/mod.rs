@@ -34,10 +34,11 @@ pub mod fetch;
 pub mod meta_properties;
 pub mod notify;
 pub mod produce;
+pub mod producer_ids;
 pub mod topics;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use kafka_protocol::messages::{RequestKind, ResponseKind};
@@ -80,7 +81,8 @@ pub struct Broker {
     controller: Mutex<Controller>,
     partitions: RwLock<BTreeMap<TopicPartition, Arc<Partition>>>,
     pub notifier: notify::AppendNotifier,
-    next_producer_id: AtomicI64,
+    /// The block of producer ids InitProducerId hands out from (chapter 8).
+    producer_ids: Mutex<producer_ids::ProducerIdBlock>,
     shutting_down: AtomicBool,
     /// Durable mode's group commits, one per partition.
     group_commits: Mutex<BTreeMap<TopicPartition, Arc<crate::log::GroupCommit>>>,
@@ -140,7 +142,7 @@ impl Broker {
             controller: Mutex::new(Controller { metadata, logs }),
             partitions: RwLock::new(BTreeMap::new()),
             notifier: notify::AppendNotifier::new(),
-            next_producer_id: AtomicI64::new(now * 1000),
+            producer_ids: Mutex::new(producer_ids::ProducerIdBlock::default()),
             shutting_down: AtomicBool::new(false),
             group_commits: Mutex::new(BTreeMap::new()),
             zero_copy_stats: ZeroCopyStats::default(),
@@ -214,10 +216,6 @@ impl Broker {
 
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Acquire)
-    }
-
-    pub fn allocate_producer_id(&self) -> i64 {
-        self.next_producer_id.fetch_add(1, Ordering::Relaxed)
     }
 
     // ANCHOR: handle

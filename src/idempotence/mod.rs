@@ -114,4 +114,7 @@ pub use producer_state::{
     BatchInfo, BatchMetadata, ProducerError, ProducerStateConfig, ProducerStateEntry, ProducerStateManager,
     Validated, NUM_BATCHES_TO_RETAIN,
 };
-pub use snapshot::{decode_snapshot, encode_snapshot, rebuild, snapshot_file_name, SnapshotError};
+pub use snapshot::{
+    decode_snapshot, encode_snapshot, parse_snapshot_file_name, rebuild, replay, snapshot_file_name,
+    SnapshotError,
+};
