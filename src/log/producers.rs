@@ -216,3 +216,6 @@ impl<S: Storage> Log<S> {
 pub(super) fn new_producer_state() -> ProducerStateManager {
     ProducerStateManager::new(ProducerStateConfig::default())
 }
+
+#[cfg(test)]
+mod tests;
