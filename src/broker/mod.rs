@@ -8,7 +8,8 @@
 //!                     ▼
 //!                  Broker::handle ──▶ admin.rs    ApiVersions, Metadata, CreateTopics,
 //!                     │                           DeleteTopics, DescribeConfigs, …
-//!                     │           ──▶ produce.rs  validate, append, wake fetches
+//!                     │           ──▶ produce.rs  validate, append (sequences checked
+//!                     │                           under the log lock), wake fetches
 //!                     │           ──▶ fetch.rs    read regions, long-poll, ListOffsets
 //!                     ▼
 //!                  wire::codec::encode_response ──TCP──▶ client
@@ -25,9 +26,11 @@
 //!
 //! Simplifications (each a later chapter): one node, so every partition's
 //! leader is this broker, its ISR is itself, and the high watermark is the log
-//! end offset (chapter 6); no consumer groups (chapter 5); producer ids are
-//! handed out but sequences are not checked (chapter 8); no transactions
-//! (chapter 9).
+//! end offset (chapter 6); no consumer groups (chapter 5); no transactions
+//! (chapter 9). Idempotent producers (chapter 8) are checked in full: each
+//! partition log keeps its producer table ([`crate::log::producers`]) and
+//! InitProducerId hands out ids in blocks recorded in the metadata log
+//! ([`producer_ids`]).
 
 pub mod admin;
 pub mod fetch;

@@ -45,9 +45,12 @@
 //!   consumer reads through [`ReadOptions::max_offset`]; a follower truncates with
 //!   [`Log::truncate_to`]; the leader-epoch cache becomes a `leader-epoch-checkpoint`
 //!   file in the partition directory, through the same [`Storage`].
-//! - *Idempotence (chapter 8)*: producer state is rebuilt from the batch headers
-//!   this module already exposes (`producerId`, epoch, sequences); its snapshots
-//!   (`<offset>.snapshot`) are written at each roll, beside the segment files.
+//! - *Idempotence (chapter 8)*, wired in [`producers`]: [`Log::append`] checks
+//!   each idempotent batch against the partition's producer table before it
+//!   writes anything (a retry is answered with the original offsets), the table
+//!   is written as `<offset>.snapshot` at each roll and at clean shutdown, and
+//!   [`Log::open`] rebuilds it from the newest snapshot plus the batch headers
+//!   after it.
 //! - *Transactions (chapter 9)*: aborted-transaction ranges go to a `.txnindex`
 //!   per segment, kept like the other two indexes; the last stable offset is one
 //!   more bound in [`ReadOptions`].
