@@ -199,12 +199,24 @@ impl<S: Storage> Log<S> {
             let Some(region) = self.read_with(offset, options)? else { break };
             let mut rest: Bytes = region.read_bytes()?;
             let mut batches = Vec::new();
-            while !rest.is_empty() {
-                let (batch, tail) = RecordBatch::parse(&rest)?;
-                batches.push(batch);
-                rest = tail;
+            // A region may end inside a batch (a fetch's may, too): the
+            // partial batch is read whole by the next region, which starts at it.
+            loop {
+                match batch::batch_size(&rest) {
+                    Some(Ok(size)) if size <= rest.len() => {
+                        let (batch, tail) = RecordBatch::parse(&rest)?;
+                        batches.push(batch);
+                        rest = tail;
+                    }
+                    Some(Err(e)) => return Err(e.into()),
+                    _ => break,
+                }
             }
-            let Some(last) = batches.last() else { break };
+            let Some(last) = batches.last() else {
+                // The read promised at least one whole batch (KIP-74's rule).
+                let available = rest.len();
+                return Err(batch::BatchError::Truncated { needed: batch::HEADER_SIZE, available }.into());
+            };
             offset = last.next_offset();
             replay(state, from, &batches);
         }

@@ -79,6 +79,28 @@ fn truncation_rebuilds_the_table() {
     assert_eq!(log.append(batch(7, 4, 1), 0, NOW_MS).unwrap().first_offset, 4);
 }
 
+/// The replay reads the log a megabyte at a time, and a read may end inside a
+/// batch: the partial batch is read again, whole, by the next read — never
+/// parsed short, never skipped.
+#[test]
+fn replay_reads_batches_larger_than_its_reads() {
+    let config = LogConfig { segment_bytes: 64 << 20, ..LogConfig::default() };
+    let (mut log, _) = Log::open(MemStorage::new(), config.clone(), OpenOptions::default(), NOW_MS).unwrap();
+    let value = vec![b'v'; 300_000];
+    for seq in 0..7 {
+        let mut builder = BatchBuilder::default().producer(9, 0, seq);
+        builder.append(NOW_MS, None, Some(&value), &[]);
+        log.append(BytesMut::from(&builder.build().as_bytes()[..]), 0, NOW_MS).unwrap();
+    }
+    log.flush().unwrap();
+    let before = lasts(&log);
+    let storage = log.storage().crash(CrashMode::LoseUnsynced);
+    let (log, _) = Log::open(storage, config, OpenOptions::default(), NOW_MS).unwrap();
+    assert_eq!(log.producer_snapshot_offsets().unwrap(), Vec::<i64>::new(), "no snapshot: a full replay");
+    assert_eq!(lasts(&log), before);
+    assert_eq!(before, BTreeMap::from([(9, (6, 6))]));
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     /// The next batch of producer `pid`, of `records` records.
