@@ -4,7 +4,10 @@
 //! a consumer then finds every record exactly once, each partition in send
 //! order. The same run with idempotence off must find duplicates: that proves
 //! the faults really make clients retry batches the broker already wrote, so
-//! the "on" runs prove something.
+//! the "on" runs prove something. A third run also SIGKILLs the broker
+//! mid-produce and restarts it on the same log directory: the retries that
+//! cross the restart are recognised only if recovery rebuilt every producer's
+//! state from the snapshots and the recovered log.
 //!
 //! ```text
 //! tests/clients/setup.sh                          # once: .venv-clients/
@@ -23,7 +26,7 @@ use std::process::Command;
 
 /// Runs the fault scenario for `client` with idempotence `on`/`off`; returns
 /// its summary line, failing with the whole output unless the check passed.
-fn run(client: &str, idempotence: &str) -> String {
+fn run(client: &str, idempotence: &str, extra: &[&str]) -> String {
     let root = env!("CARGO_MANIFEST_DIR");
     let python = Path::new(root).join(".venv-clients/bin/python");
     assert!(python.exists(), "{} is missing: run tests/clients/setup.sh first", python.display());
@@ -37,6 +40,7 @@ fn run(client: &str, idempotence: &str) -> String {
         .args(["100", python.to_str().expect("utf-8 path")])
         .arg(Path::new(root).join("tests/clients/idempotence_faults.py"))
         .args(["--spool", env!("CARGO_BIN_EXE_spool"), "--client", client, "--idempotence", idempotence])
+        .args(extra)
         .output()
         .expect("run tests/clients/idempotence_faults.py");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -65,17 +69,22 @@ fn field(summary: &str, name: &str) -> u64 {
 }
 
 /// Idempotence on: exactly once and in order despite retries of written
-/// batches. Off: the same faults duplicate records (at-least-once).
+/// batches, also across a SIGKILL and restart of the broker. Off: the same
+/// faults duplicate records (at-least-once).
 fn exactly_once_only_with_idempotence(client: &str) {
-    let off = run(client, "off");
+    let off = run(client, "off", &[]);
     assert!(field(&off, "duplicates") > 0, "idempotence off but no duplicates: {off}");
     assert_eq!(field(&off, "missing"), 0, "{off}");
-    let on = run(client, "on");
+    let on = run(client, "on", &[]);
     assert_eq!(
         (field(&on, "duplicates"), field(&on, "out_of_order"), field(&on, "missing")),
         (0, 0, 0),
         "{on}"
     );
+    let killed = run(client, "on", &["--kill-broker-at", "3"]);
+    assert_eq!(field(&killed, "restarts"), 1, "{killed}");
+    let counts = (field(&killed, "duplicates"), field(&killed, "out_of_order"), field(&killed, "missing"));
+    assert_eq!(counts, (0, 0, 0), "across a SIGKILL and restart: {killed}");
 }
 
 /// librdkafka 2.x: `enable.idempotence=true`, five requests in flight.

@@ -20,6 +20,12 @@ there (at-least-once holds either way), and
     --idempotence off:  some record twice (proving the faults really caused
                         retries of written batches; otherwise "on" proves nothing)
 
+With --kill-broker-at F the broker is also killed (SIGKILL: no clean shutdown, no
+final snapshot) once F faults have been injected, and restarted on the same port and
+log directory while the producer keeps retrying: the restarted broker must rebuild
+every producer's state from its snapshots and the recovered log, or a retry that
+crosses the restart is written twice.
+
 Prints one summary line, `faults=F records=N duplicates=D missing=M out_of_order=O`,
 and exits non-zero when the check fails. tests/idempotence_clients.rs runs it.
 """
@@ -47,6 +53,7 @@ def parse_args():
     p.add_argument("--records", type=int, default=3000)
     p.add_argument("--partitions", type=int, default=3)
     p.add_argument("--drop-every", type=int, default=4, help="drop every k-th Produce response")
+    p.add_argument("--kill-broker-at", type=int, default=0, help="SIGKILL and restart the broker after F faults")
     p.add_argument("--deadline-s", type=float, default=50.0)
     return p.parse_args()
 
@@ -92,7 +99,11 @@ class FaultProxy:
                 client, _ = self.server.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(("127.0.0.1", self.broker_port))
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.broker_port))
+            except OSError:  # the broker is down (being restarted): the client retries
+                self.close(client)
+                continue
             for s in (client, upstream):
                 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             api_keys = {}  # correlation id -> api key, for the requests in flight
@@ -138,7 +149,7 @@ class FaultProxy:
 
 
 def start_broker(spool, workdir, port, advertised_port, deadline):
-    log = open(os.path.join(workdir, "broker.log"), "w")
+    log = open(os.path.join(workdir, "broker.log"), "a")
     broker = subprocess.Popen(
         [
             spool,
@@ -146,6 +157,8 @@ def start_broker(spool, workdir, port, advertised_port, deadline):
             "--override", f"listeners=PLAINTEXT://127.0.0.1:{port}",
             "--override", f"advertised.listeners=PLAINTEXT://127.0.0.1:{advertised_port}",
             "--override", f"log.dirs={workdir}/logs",
+            # Small segments: rolls, so producer snapshots, during the run.
+            "--override", "log.segment.bytes=16384",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -281,11 +294,28 @@ def main():
     proxy = FaultProxy(proxy_port, broker_port, args.drop_every)
     broker = start_broker(args.spool, workdir, broker_port, proxy_port, deadline)
     ok = False
+    restarts = []
     try:
         bootstrap = f"127.0.0.1:{proxy_port}"
         topic = f"idem-{args.client}-{args.idempotence}"
         produce = produce_confluent if args.client == "confluent-kafka" else produce_kafka_python
+        if args.kill_broker_at:
+
+            def kill_and_restart():
+                while proxy.faults < args.kill_broker_at and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                broker.kill()  # SIGKILL: the page cache survives, the clean shutdown does not run
+                broker.wait()
+                restarts.append(start_broker(args.spool, workdir, broker_port, proxy_port, deadline))
+
+            killer = threading.Thread(target=kill_and_restart, daemon=True)
+            killer.start()
         produce(bootstrap, topic, args, deadline)
+        if args.kill_broker_at:
+            killer.join(timeout=max(0.0, deadline - time.monotonic()))
+            if not restarts:
+                sys.exit("FAIL: the broker was not killed and restarted before the producer finished")
+            broker = restarts[0]
         proxy.faulty = False
         got = consume_all(bootstrap, topic, args, deadline)
         seen = [i for records in got.values() for i in records]
@@ -295,7 +325,7 @@ def main():
             1 for records in got.values() for a, b in zip(records, records[1:]) if b <= a
         )
         print(
-            f"client={args.client} idempotence={args.idempotence} faults={proxy.faults} "
+            f"client={args.client} idempotence={args.idempotence} faults={proxy.faults} restarts={len(restarts)} "
             f"records={args.records} duplicates={duplicates} missing={missing} out_of_order={out_of_order}"
         )
         problems = []
@@ -311,11 +341,13 @@ def main():
             sys.exit("FAIL: " + "; ".join(problems))
         ok = True
     finally:
-        broker.send_signal(signal.SIGTERM)
-        try:
-            broker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            broker.kill()
+        for process in [broker, *restarts]:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
         if ok:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
