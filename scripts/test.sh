@@ -28,6 +28,7 @@ cargo bench --bench log -- --test
 cargo bench --bench wire -- --test
 cargo bench --bench zero_copy -- --test
 cargo bench --bench batching -- --test
+cargo bench --bench idempotence -- --test
 
 step "book"
 ./scripts/check-book.sh

@@ -37,6 +37,22 @@ fn batch(codec: Compression, values: &[&str]) -> Bytes {
     builder.build().as_bytes().clone()
 }
 
+/// One batch of `values` without a producer id: a producer that is not
+/// idempotent, so the same bytes may be appended again and again (an
+/// idempotent producer's repeats are duplicates since chapter 8).
+fn plain_batch(codec: Compression, values: &[&str]) -> Bytes {
+    let mut builder = BatchBuilder::new(codec);
+    for (i, v) in values.iter().enumerate() {
+        builder.append(
+            1_700_000_000_000 + i as i64,
+            Some(format!("k{i}").as_bytes()),
+            Some(v.as_bytes()),
+            &[],
+        );
+    }
+    builder.build().as_bytes().clone()
+}
+
 /// The codec of every batch in fetched bytes.
 fn codecs(records: &Bytes) -> Vec<Compression> {
     let mut out = Vec::new();
@@ -141,7 +157,10 @@ async fn the_consumer_reads_assigned_partitions_in_offset_order() {
         for (topic, partition) in [("a", 0), ("a", 1), ("b", 0)] {
             let values: Vec<String> = (0..10).map(|r| format!("{topic}{partition}-{i}-{r}")).collect();
             let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-            assert_eq!(produce(&mut client, topic, partition, batch(*codec, &refs), 1).await.error_code, 0);
+            assert_eq!(
+                produce(&mut client, topic, partition, plain_batch(*codec, &refs), 1).await.error_code,
+                0
+            );
             expected.entry((topic.to_string(), partition)).or_default().extend(values);
         }
     }
@@ -184,7 +203,7 @@ async fn the_consumer_reads_assigned_partitions_in_offset_order() {
     assert_eq!(latest.position("b", 0), Some(50));
     let producer = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        produce(&mut client, "b", 0, batch(Compression::Lz4, &["late"]), 1).await
+        produce(&mut client, "b", 0, plain_batch(Compression::Lz4, &["late"]), 1).await
     };
     let (records, produced) = tokio::join!(latest.poll(Duration::from_secs(10)), producer);
     assert_eq!(produced.base_offset, 50);

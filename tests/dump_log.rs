@@ -236,6 +236,33 @@ fn index_files_match_kafka() {
     assert_eq!(lines(&out), want);
 }
 
+/// A producer-state snapshot (chapter 8; the log writes one at close, named
+/// after the log end) prints one line per producer with Kafka 3.x's fields:
+/// the producer's epoch and last timestamp, then its last batch.
+#[test]
+fn snapshot_files_match_kafka() {
+    let w = Written::new();
+    let snapshot = w.dir.path().join("orders-0").join(format!("{:020}.snapshot", 5));
+    let out = spool(&["dump-log", "--files", snapshot.to_str().unwrap()]);
+    assert_ok(&out);
+    let want = vec![
+        format!("Dumping {}", snapshot.display()),
+        format!(
+            "producerId: 1000 producerEpoch: 2 coordinatorEpoch: -1 currentTxnFirstOffset: OptionalLong.empty \
+             lastTimestamp: {t} firstSequence: 5 lastSequence: 5 lastOffset: 2 offsetDelta: 0 timestamp: {t}",
+            t = T0 + 3
+        ),
+    ];
+    assert_eq!(lines(&out), want);
+    // A damaged snapshot fails the tool, as a damaged segment does.
+    let mut bytes = std::fs::read(&snapshot).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&snapshot, bytes).unwrap();
+    let out = spool(&["dump-log", "--files", snapshot.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("corrupt producer snapshot"), "{}", text(&out.stderr));
+}
+
 /// A segment cut inside its last batch (a torn write): the whole batches are
 /// printed, then Kafka's `Found N invalid bytes at the end of <file>`; the tool
 /// exits non-zero and says on stderr at which position the torn batch starts.

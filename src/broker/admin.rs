@@ -429,18 +429,43 @@ impl Broker {
     }
     // ANCHOR_END: find_coordinator
 
-    /// InitProducerId for idempotent producers: a fresh producer id, epoch 0.
-    /// Sequence numbers are not checked yet (chapter 8); transactional ids are
-    /// refused (chapter 9).
+    // ANCHOR: init_producer_id
+    /// InitProducerId for idempotent producers: a producer id never handed out
+    /// before ([`producer_ids`](super::producer_ids)), epoch 0.
+    ///
+    /// A request may name the producer's current id and epoch (v3+, KIP-360).
+    /// Without a transactional id Kafka's `TransactionCoordinator` ignores them
+    /// and answers a new id at epoch 0 — an idempotent producer bumps its epoch
+    /// itself and asks for a new id only when the epoch would overflow — so
+    /// spool does the same; only a half-given pair (one of the two -1) is
+    /// `INVALID_REQUEST`, as Kafka's `KafkaApis` checks. Transactional ids are
+    /// refused until chapter 9.
     pub fn init_producer_id(&self, request: InitProducerIdRequest) -> InitProducerIdResponse {
+        let refuse = |code: ResponseError| {
+            InitProducerIdResponse::default()
+                .with_error_code(code.code())
+                .with_producer_id(kafka_protocol::messages::ProducerId(-1))
+                .with_producer_epoch(-1)
+        };
         if request.transactional_id.is_some() {
             tracing::warn!("InitProducerId with a transactional id: transactions arrive in chapter 9");
-            return InitProducerIdResponse::default().with_error_code(ResponseError::InvalidRequest.code());
+            return refuse(ResponseError::InvalidRequest);
         }
-        InitProducerIdResponse::default()
-            .with_producer_id(kafka_protocol::messages::ProducerId(self.allocate_producer_id()))
-            .with_producer_epoch(0)
+        let (id, epoch) = (request.producer_id.0, request.producer_epoch);
+        if (id == -1) != (epoch == -1) {
+            return refuse(ResponseError::InvalidRequest);
+        }
+        match self.allocate_producer_id() {
+            Ok(id) => InitProducerIdResponse::default()
+                .with_producer_id(kafka_protocol::messages::ProducerId(id))
+                .with_producer_epoch(0),
+            Err(e) => {
+                tracing::error!(error = e, "cannot allocate a producer id block");
+                refuse(ResponseError::CoordinatorNotAvailable)
+            }
+        }
     }
+    // ANCHOR_END: init_producer_id
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //!                     ▼
 //!                  Broker::handle ──▶ admin.rs    ApiVersions, Metadata, CreateTopics,
 //!                     │                           DeleteTopics, DescribeConfigs, …
-//!                     │           ──▶ produce.rs  validate, append, wake fetches
+//!                     │           ──▶ produce.rs  validate, append (sequences checked
+//!                     │                           under the log lock), wake fetches
 //!                     │           ──▶ fetch.rs    read regions, long-poll, ListOffsets
 //!                     │           ──▶ groups/     JoinGroup, SyncGroup, OffsetCommit, …
 //!                     │                           (chapter 5's coordinator, parked replies)
@@ -30,9 +31,11 @@
 //!
 //! Simplifications (each a later chapter): one node, so every partition's
 //! leader is this broker, its ISR is itself, the high watermark is the log
-//! end offset, and this broker coordinates every group (chapter 6); producer
-//! ids are handed out but sequences are not checked (chapter 8); no
-//! transactions (chapter 9).
+//! end offset, and this broker coordinates every group (chapter 6); no
+//! transactions (chapter 9). Idempotent producers (chapter 8) are checked in
+//! full: each partition log keeps its producer table ([`crate::log::producers`])
+//! and InitProducerId hands out ids in blocks recorded in the metadata log
+//! ([`producer_ids`]).
 
 pub mod admin;
 pub mod fetch;
@@ -40,10 +43,11 @@ pub mod groups;
 pub mod meta_properties;
 pub mod notify;
 pub mod produce;
+pub mod producer_ids;
 pub mod topics;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use kafka_protocol::messages::{RequestKind, ResponseKind};
@@ -86,7 +90,8 @@ pub struct Broker {
     controller: Mutex<Controller>,
     partitions: RwLock<BTreeMap<TopicPartition, Arc<Partition>>>,
     pub notifier: notify::AppendNotifier,
-    next_producer_id: AtomicI64,
+    /// The block of producer ids InitProducerId hands out from (chapter 8).
+    producer_ids: Mutex<producer_ids::ProducerIdBlock>,
     shutting_down: AtomicBool,
     /// Durable mode's group commits, one per partition.
     group_commits: Mutex<BTreeMap<TopicPartition, Arc<crate::log::GroupCommit>>>,
@@ -148,7 +153,7 @@ impl Broker {
             controller: Mutex::new(Controller { metadata, logs }),
             partitions: RwLock::new(BTreeMap::new()),
             notifier: notify::AppendNotifier::new(),
-            next_producer_id: AtomicI64::new(now * 1000),
+            producer_ids: Mutex::new(producer_ids::ProducerIdBlock::default()),
             shutting_down: AtomicBool::new(false),
             group_commits: Mutex::new(BTreeMap::new()),
             zero_copy_stats: ZeroCopyStats::default(),
@@ -229,10 +234,6 @@ impl Broker {
 
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Acquire)
-    }
-
-    pub fn allocate_producer_id(&self) -> i64 {
-        self.next_producer_id.fetch_add(1, Ordering::Relaxed)
     }
 
     // ANCHOR: handle

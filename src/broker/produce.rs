@@ -111,7 +111,9 @@ impl Broker {
             lock(&partition.log).append(records, partition.leader_epoch, now_ms())
         }
         .map_err(log_error)?;
-        self.notifier.notify();
+        if !info.duplicate {
+            self.notifier.notify();
+        }
         let log_start = lock(&partition.log).log_start_offset();
         Ok((info.first_offset, info.log_append_time, log_start))
     }
@@ -154,6 +156,10 @@ fn log_error(e: LogError) -> (ResponseError, String) {
         LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
         LogError::CorruptBatch(_) => ResponseError::CorruptMessage,
         LogError::BatchTooLarge { .. } => ResponseError::RecordListTooLarge,
+        // 45, 47 or 87: the codes the producer-state check chose (chapter 8).
+        LogError::Producer(p) => {
+            ResponseError::try_from_code(p.kafka_error_code()).unwrap_or(ResponseError::UnknownServerError)
+        }
     };
     (code, e.to_string())
 }

@@ -84,11 +84,31 @@
 //!
 //! # The code
 //!
-//! [`ProducerStateManager`] is sans-IO: batch headers in, decisions out; the
-//! produce path calls `validate`, appends, then `update`. Snapshots are
-//! bytes in and out ([`snapshot::encode_snapshot`], [`snapshot::decode_snapshot`]);
-//! the log writes the files. The model in `models/src/idempotence.rs` runs the
-//! same manager against a lossy, duplicating, reordering network.
+//! [`ProducerStateManager`] is sans-IO: batch headers in, decisions out.
+//! Snapshots are bytes in and out ([`snapshot::encode_snapshot`],
+//! [`snapshot::decode_snapshot`]). The model in `models/src/idempotence.rs` runs
+//! the same manager against a lossy, duplicating, reordering network.
+//!
+//! The drivers around it:
+//!
+//! - [`crate::log::producers`]: each partition's [`crate::log::Log`] owns its
+//!   manager and, under the partition's log lock, calls `validate` for every
+//!   batch of an append, writes, then calls `update` for each batch written —
+//!   so two requests of one producer can never both pass as "next". The log
+//!   writes `<offset>.snapshot` at each roll and at clean shutdown, rebuilds the
+//!   table on open (newest readable snapshot at or below the log end, then
+//!   [`snapshot::replay`] of the batches after it) and after a truncation, and
+//!   deletes snapshots below the log start when retention moves it.
+//! - `crate::broker::produce` maps [`ProducerError::kafka_error_code`] into the
+//!   produce response and answers a duplicate with the original base offset
+//!   (`log_append_time` only on `LogAppendTime` topics).
+//! - `crate::broker::producer_ids`: InitProducerId hands out ids from blocks of
+//!   1000 recorded in the metadata log first (Kafka's `ProducerIdsRecord`), so
+//!   no id is handed out twice across restarts.
+//!
+//! Tests: `tests/idempotence.rs` over the wire, and `tests/idempotence_clients.rs`,
+//! where confluent-kafka and kafka-python produce through a proxy that drops
+//! Produce responses after the write.
 //!
 //! # Simplifications
 //!
@@ -96,9 +116,13 @@
 //!   transaction; the snapshot fields for them are written as Kafka writes them
 //!   for an idempotent producer (-1) and read back faithfully.
 //! - A batch is validated against the state after the previous batch was
-//!   *appended*: the caller validates, appends and updates one batch at a time.
-//!   Kafka validates all batches of a request first; with one batch per
-//!   partition per request — what idempotent producers send — it is the same.
+//!   *appended*. The log validates a request's several batches for one
+//!   partition in order against a trial copy of the table before writing any
+//!   (the first duplicate answers for all, the first error fails all, as
+//!   Kafka's `analyzeAndValidateProducerState`); idempotent producers send one
+//!   batch per partition per request, which is checked against the table itself.
+//! - `UNKNOWN_PRODUCER_ID` (59) is never answered: a producer the partition
+//!   does not know is accepted at any sequence (Kafka 2.5+, above).
 //! - Kafka 4.5 (KAFKA-15591) refuses a non-zero first sequence on a partition
 //!   that has never held a record, because the accept-any rule lets a lost
 //!   first request be overtaken by the second on a new partition; spool follows
@@ -114,4 +138,7 @@ pub use producer_state::{
     BatchInfo, BatchMetadata, ProducerError, ProducerStateConfig, ProducerStateEntry, ProducerStateManager,
     Validated, NUM_BATCHES_TO_RETAIN,
 };
-pub use snapshot::{decode_snapshot, encode_snapshot, rebuild, snapshot_file_name, SnapshotError};
+pub use snapshot::{
+    decode_snapshot, encode_snapshot, parse_snapshot_file_name, rebuild, replay, snapshot_file_name,
+    SnapshotError,
+};

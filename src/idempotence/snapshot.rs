@@ -219,15 +219,26 @@ pub fn rebuild<'a>(
         state.load_snapshot(offset, decode_snapshot(bytes)?, now_ms);
         from_offset = offset;
     }
+    replay(&mut state, from_offset, batches);
+    Ok(state)
+}
+// ANCHOR_END: rebuild
+
+/// The replay half of [`rebuild`], for a caller that reads the log a piece at
+/// a time (the log reads it a megabyte at a time, not all at once): applies
+/// every batch that ends at or after `from_offset`, in log order.
+pub fn replay<'a>(
+    state: &mut ProducerStateManager,
+    from_offset: i64,
+    batches: impl IntoIterator<Item = &'a RecordBatch>,
+) {
     for batch in batches {
         // Control batches are transaction markers: chapter 9.
         if batch.last_offset() >= from_offset && !batch.is_control() {
             state.update(&BatchInfo::of(batch), batch.base_offset());
         }
     }
-    Ok(state)
 }
-// ANCHOR_END: rebuild
 
 #[cfg(test)]
 mod tests;

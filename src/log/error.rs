@@ -3,6 +3,7 @@
 use std::io;
 
 use super::batch::BatchError;
+use crate::idempotence::ProducerError;
 
 /// Errors from the log layer. Each says which Kafka error code a broker answers.
 #[derive(Debug)]
@@ -17,6 +18,11 @@ pub enum LogError {
     CorruptBatch(BatchError),
     /// A batch larger than a segment may hold (`RECORD_TOO_LARGE`, code 18).
     BatchTooLarge { size: usize, max: usize },
+    /// An idempotent producer's batch failed the sequence or epoch check
+    /// (chapter 8): `OUT_OF_ORDER_SEQUENCE_NUMBER` (45), `INVALID_PRODUCER_EPOCH`
+    /// (47) or `INVALID_RECORD` (87), as [`ProducerError::kafka_error_code`]
+    /// says. Nothing was written; what the producer does next depends on the code.
+    Producer(ProducerError),
 }
 
 impl LogError {
@@ -27,6 +33,7 @@ impl LogError {
             LogError::OffsetOutOfRange { .. } => 1,
             LogError::CorruptBatch(_) => 2,
             LogError::BatchTooLarge { .. } => 18,
+            LogError::Producer(e) => e.kafka_error_code(),
         }
     }
 }
@@ -42,6 +49,7 @@ impl std::fmt::Display for LogError {
             LogError::BatchTooLarge { size, max } => {
                 write!(f, "batch of {size} bytes exceeds the maximum {max}")
             }
+            LogError::Producer(e) => write!(f, "{e}"),
         }
     }
 }
@@ -51,6 +59,7 @@ impl std::error::Error for LogError {
         match self {
             LogError::Io(e) => Some(e),
             LogError::CorruptBatch(e) => Some(e),
+            LogError::Producer(e) => Some(e),
             _ => None,
         }
     }
@@ -59,6 +68,12 @@ impl std::error::Error for LogError {
 impl From<io::Error> for LogError {
     fn from(e: io::Error) -> Self {
         LogError::Io(e)
+    }
+}
+
+impl From<ProducerError> for LogError {
+    fn from(e: ProducerError) -> Self {
+        LogError::Producer(e)
     }
 }
 

@@ -165,6 +165,7 @@ impl LogManager {
             let mut log = lock(log);
             log.maybe_flush(now_ms)?;
             log.delete_old_segments(now_ms)?;
+            log.remove_expired_producers(now_ms);
         }
         if now_ms - self.last_checkpoint_ms >= self.checkpoint_interval_ms {
             self.checkpoint()?;
@@ -178,7 +179,11 @@ impl LogManager {
     /// marker that lets the next start skip recovery.
     pub fn shutdown(&mut self) -> Result<()> {
         for log in self.logs.values() {
-            lock(log).flush()?;
+            let mut log = lock(log);
+            log.flush()?;
+            // Chapter 8: the producer table at the log end, so the next start
+            // replays nothing.
+            log.take_producer_snapshot()?;
         }
         self.checkpoint()?;
         self.root.write_atomic(CLEAN_SHUTDOWN_FILE, b"")?;

@@ -45,9 +45,12 @@
 //!   consumer reads through [`ReadOptions::max_offset`]; a follower truncates with
 //!   [`Log::truncate_to`]; the leader-epoch cache becomes a `leader-epoch-checkpoint`
 //!   file in the partition directory, through the same [`Storage`].
-//! - *Idempotence (chapter 8)*: producer state is rebuilt from the batch headers
-//!   this module already exposes (`producerId`, epoch, sequences); its snapshots
-//!   (`<offset>.snapshot`) are written at each roll, beside the segment files.
+//! - *Idempotence (chapter 8)*, wired in [`producers`]: [`Log::append`] checks
+//!   each idempotent batch against the partition's producer table before it
+//!   writes anything (a retry is answered with the original offsets), the table
+//!   is written as `<offset>.snapshot` at each roll and at clean shutdown, and
+//!   [`Log::open`] rebuilds it from the newest snapshot plus the batch headers
+//!   after it.
 //! - *Transactions (chapter 9)*: aborted-transaction ranges go to a `.txnindex`
 //!   per segment, kept like the other two indexes; the last stable offset is one
 //!   more bound in [`ReadOptions`].
@@ -67,6 +70,7 @@ pub mod error;
 pub mod group_commit;
 pub mod index;
 pub mod manager;
+pub mod producers;
 pub mod record;
 pub mod segment;
 pub mod storage;
@@ -122,7 +126,11 @@ pub struct AppendInfo {
     pub max_timestamp: i64,
     /// The broker's clock, for `LogAppendTime` topics; -1 for `CreateTime`.
     pub log_append_time: i64,
+    /// Records written: 0 for a duplicate.
     pub records: u64,
+    /// The append was a retry of batches already in the log (chapter 8): nothing
+    /// was written, and the offsets are the original's.
+    pub duplicate: bool,
 }
 
 /// Bounds on a read.
@@ -169,6 +177,9 @@ pub struct Log<S: Storage> {
     unflushed_records: u64,
     last_flush_ms: i64,
     end: EndOffsetPublisher,
+    /// Idempotent producers' epochs and last batches, as of the log end
+    /// (chapter 8, [`producers`]).
+    producers: crate::idempotence::ProducerStateManager,
 }
 
 impl<S: Storage> Log<S> {
@@ -225,6 +236,7 @@ impl<S: Storage> Log<S> {
             unflushed_records: 0,
             last_flush_ms: now_ms,
             end: EndOffsetPublisher::new(LogOffsetMetadata::default()),
+            producers: producers::new_producer_state(),
         };
         let end = log.compute_end();
         log.end.publish(end);
@@ -235,6 +247,7 @@ impl<S: Storage> Log<S> {
         } else {
             options.recovery_point.min(end.message_offset)
         };
+        log.load_producer_state(now_ms)?;
         Ok((log, report))
     }
     // ANCHOR_END: open
@@ -277,8 +290,16 @@ impl<S: Storage> Log<S> {
     /// them), all or nothing. Each is validated, given the next offsets and
     /// `leader_epoch`, stamped with `now_ms` on a `LogAppendTime` topic, and
     /// written to the active segment; then the new end is published.
+    ///
+    /// Batches from idempotent producers are checked first (chapter 8,
+    /// [`producers`]): a retry of batches already in the log writes nothing
+    /// and answers with the original's offsets; a sequence or epoch error
+    /// writes nothing and is [`LogError::Producer`].
     pub fn append(&mut self, mut batches: BytesMut, leader_epoch: i32, now_ms: i64) -> Result<AppendInfo> {
         let sizes = validate_batches(&batches, self.config.segment_bytes)?;
+        if let Some(original) = self.check_producers(&batches, &sizes)? {
+            return Ok(self.duplicate_info(&original));
+        }
         let first_offset = self.log_end_offset();
         let mut info = AppendInfo {
             first_offset,
@@ -286,6 +307,7 @@ impl<S: Storage> Log<S> {
             max_timestamp: -1,
             log_append_time: -1,
             records: 0,
+            duplicate: false,
         };
         for size in sizes {
             let mut bytes = batches.split_to(size);
@@ -309,6 +331,8 @@ impl<S: Storage> Log<S> {
             let storage = &mut self.storage;
             let active = self.segments.values_mut().next_back().expect("active segment");
             active.append(storage, &batch)?;
+            // Under the same lock as the check: the next append sees this batch.
+            self.producers.update(&crate::idempotence::BatchInfo::of(&batch), batch.base_offset());
             info.last_offset = batch.last_offset();
             info.max_timestamp = info.max_timestamp.max(batch.max_timestamp());
             info.records += batch.records_count().max(0) as u64;
@@ -322,6 +346,24 @@ impl<S: Storage> Log<S> {
         Ok(info)
     }
     // ANCHOR_END: log_append
+
+    /// The answer to a retried batch: its original offsets, and its append
+    /// time on a `LogAppendTime` topic (-1 otherwise). Kafka answers the
+    /// batch's max timestamp as `logAppendTime` on either kind of topic; a
+    /// client then reports that timestamp for every record of a `CreateTime`
+    /// batch, so spool answers -1 there, as for a first append.
+    fn duplicate_info(&self, original: &crate::idempotence::BatchMetadata) -> AppendInfo {
+        let log_append_time =
+            if self.config.timestamp_type == TimestampType::LogAppendTime { original.timestamp } else { -1 };
+        AppendInfo {
+            first_offset: original.first_offset(),
+            last_offset: original.last_offset,
+            max_timestamp: original.timestamp,
+            log_append_time,
+            records: 0,
+            duplicate: true,
+        }
+    }
 
     // ANCHOR: append_durable
     /// Appends and flushes before returning: one `fsync` per append, the plain
@@ -348,6 +390,9 @@ impl<S: Storage> Log<S> {
         }
         let segment = LogSegment::create(&mut self.storage, base_offset, &self.config)?;
         self.segments.insert(base_offset, segment);
+        // Chapter 8: the producer table as this segment starts, so a restart
+        // replays from here instead of from the log start (Kafka's `roll`).
+        self.write_producer_snapshot(base_offset)?;
         Ok(())
     }
 
@@ -494,6 +539,9 @@ impl<S: Storage> Log<S> {
         self.end.publish(end);
         self.recovery_point = self.recovery_point.min(end.message_offset);
         self.log_start_offset = self.log_start_offset.min(end.message_offset);
+        // The table may hold batches that are gone: rebuild it from a snapshot
+        // at or below the new end. Expiration is the tick's job, not this one's.
+        self.load_producer_state(i64::MIN)?;
         Ok(())
     }
 
@@ -543,6 +591,12 @@ impl<S: Storage> Log<S> {
         }
         let first = *self.segments.keys().next().expect("active segment");
         self.log_start_offset = self.log_start_offset.max(first);
+        if !doomed.is_empty() {
+            // Retention keeps producers (KAFKA-7190): the table is untouched,
+            // only snapshots below the new log start go.
+            self.producers.on_log_start_offset_incremented(self.log_start_offset);
+            self.delete_producer_snapshots_below(self.log_start_offset)?;
+        }
         Ok(doomed.len())
     }
     // ANCHOR_END: retention
@@ -550,6 +604,7 @@ impl<S: Storage> Log<S> {
     /// Flushes everything: the log manager then writes the clean-shutdown marker.
     pub fn close(mut self) -> Result<S> {
         self.flush()?;
+        self.take_producer_snapshot()?;
         Ok(self.storage)
     }
 

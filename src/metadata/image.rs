@@ -32,6 +32,9 @@ pub struct TopicImage {
 pub struct MetadataImage {
     topics: BTreeMap<String, TopicImage>,
     names: BTreeMap<Uuid, String>,
+    /// The first producer id no block has covered yet (chapter 8): every id
+    /// below it may have been handed out.
+    next_producer_id: i64,
 }
 
 impl MetadataImage {
@@ -80,6 +83,17 @@ impl MetadataImage {
                 let name = self.names.remove(topic_id).ok_or("removal of an unknown topic id")?;
                 self.topics.remove(&name);
             }
+            MetadataRecord::ProducerIds { next_producer_id, .. } => {
+                // Blocks only move forward: a record that would hand out ids
+                // again means a corrupt log.
+                if *next_producer_id <= self.next_producer_id {
+                    return Err(format!(
+                        "producer id block ending at {next_producer_id} does not follow {}",
+                        self.next_producer_id
+                    ));
+                }
+                self.next_producer_id = *next_producer_id;
+            }
         }
         Ok(())
     }
@@ -95,6 +109,11 @@ impl MetadataImage {
 
     pub fn topic_by_id(&self, id: &Uuid) -> Option<&TopicImage> {
         self.names.get(id).and_then(|n| self.topics.get(n))
+    }
+
+    /// The first producer id of the next block to hand out.
+    pub fn next_producer_id(&self) -> i64 {
+        self.next_producer_id
     }
 
     pub fn topics(&self) -> impl Iterator<Item = &TopicImage> {

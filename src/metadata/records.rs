@@ -6,7 +6,8 @@
 //! ```text
 //!  frameVersion  unsigned varint (1)
 //!  apiKey        unsigned varint   2 TopicRecord, 3 PartitionRecord,
-//!                                  4 ConfigRecord, 9 RemoveTopicRecord
+//!                                  4 ConfigRecord, 9 RemoveTopicRecord,
+//!                                  15 ProducerIdsRecord
 //!  version       unsigned varint
 //!  body          the message in Kafka's "flexible" encoding: compact strings
 //!                and arrays (length + 1 as an unsigned varint), raw 16-byte
@@ -37,6 +38,10 @@ pub enum MetadataRecord {
     Config { resource_type: i8, resource_name: String, name: String, value: Option<String> },
     /// A topic is deleted (RemoveTopicRecord, api key 9).
     RemoveTopic { topic_id: Uuid },
+    /// A block of producer ids is handed to a broker: every id below
+    /// `next_producer_id` may be in use (ProducerIdsRecord, api key 15;
+    /// chapter 8's allocator, [`crate::broker::producer_ids`]).
+    ProducerIds { broker_id: i32, broker_epoch: i64, next_producer_id: i64 },
 }
 
 /// `ConfigResource.Type.TOPIC`.
@@ -50,6 +55,7 @@ impl MetadataRecord {
             MetadataRecord::Partition { .. } => 3,
             MetadataRecord::Config { .. } => 4,
             MetadataRecord::RemoveTopic { .. } => 9,
+            MetadataRecord::ProducerIds { .. } => 15,
         }
     }
 
@@ -90,6 +96,11 @@ impl MetadataRecord {
                 put_compact_string(&mut out, value.as_deref());
             }
             MetadataRecord::RemoveTopic { topic_id } => out.extend_from_slice(topic_id.as_bytes()),
+            MetadataRecord::ProducerIds { broker_id, broker_epoch, next_producer_id } => {
+                out.extend_from_slice(&broker_id.to_be_bytes());
+                out.extend_from_slice(&broker_epoch.to_be_bytes());
+                out.extend_from_slice(&next_producer_id.to_be_bytes());
+            }
         }
         put_uvarint(&mut out, 0); // no tagged fields
         out
@@ -130,6 +141,11 @@ impl MetadataRecord {
                 value: r.nullable_string()?,
             },
             9 => MetadataRecord::RemoveTopic { topic_id: r.uuid()? },
+            15 => MetadataRecord::ProducerIds {
+                broker_id: r.i32()?,
+                broker_epoch: r.i64()?,
+                next_producer_id: r.i64()?,
+            },
             other => return Err(format!("unsupported metadata record api key {other}")),
         };
         let tagged = r.uvarint()?;
@@ -187,6 +203,9 @@ impl<'a> Reader<'a> {
     fn i32(&mut self) -> Result<i32, String> {
         Ok(i32::from_be_bytes(self.take(4)?.try_into().expect("4 bytes")))
     }
+    fn i64(&mut self) -> Result<i64, String> {
+        Ok(i64::from_be_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
     fn uuid(&mut self) -> Result<Uuid, String> {
         Ok(Uuid::from_bytes(self.take(16)?.try_into().expect("16 bytes")))
     }
@@ -233,6 +252,7 @@ mod tests {
                 value: Some("1000".into()),
             },
             MetadataRecord::RemoveTopic { topic_id },
+            MetadataRecord::ProducerIds { broker_id: 1, broker_epoch: 7, next_producer_id: 3_000 },
         ];
         for record in records {
             assert_eq!(MetadataRecord::decode(&record.encode()), Ok(record));
@@ -246,6 +266,18 @@ mod tests {
         let bytes = MetadataRecord::Topic { name: "t".into(), topic_id }.encode();
         let mut expected = vec![1, 2, 0, 2, b't'];
         expected.extend_from_slice(topic_id.as_bytes());
+        expected.push(0);
+        assert_eq!(bytes, expected);
+    }
+
+    /// The ProducerIdsRecord bytes of Kafka's generated serializer (version 0):
+    /// brokerId int32, brokerEpoch int64, nextProducerId int64, no tagged fields.
+    #[test]
+    fn producer_ids_record_layout() {
+        let bytes =
+            MetadataRecord::ProducerIds { broker_id: 1, broker_epoch: 2, next_producer_id: 1_000 }.encode();
+        let mut expected = vec![1, 15, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2];
+        expected.extend_from_slice(&1_000i64.to_be_bytes());
         expected.push(0);
         assert_eq!(bytes, expected);
     }

@@ -93,6 +93,18 @@ impl TestBroker {
         drop(self.broker);
         self.dir
     }
+
+    /// Unclean stop, what `kill -9` leaves behind: the server stops mid-flight
+    /// and the broker's clean shutdown never runs — no final flush, no producer
+    /// snapshot, no clean-shutdown marker — so the next start recovers. (The
+    /// page cache survives, as it does when only the process dies.)
+    #[allow(dead_code)] // used by tests/idempotence.rs, which shares this harness
+    pub async fn crash(self) -> TempDir {
+        self.server.abort();
+        let _ = self.server.await;
+        drop(self.broker);
+        self.dir
+    }
 }
 
 // A raw Kafka client: frames, headers, bodies

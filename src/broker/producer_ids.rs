@@ -1,0 +1,71 @@
+//! Chapter 8 — handing out producer ids that are never handed out twice, even
+//! across restarts.
+//!
+//! A producer id names one idempotent producer in every partition's producer
+//! table and in every snapshot on disk. Give the same id to two producers and
+//! the second one's first batches are checked against the first one's
+//! sequences: refused as out of order, or — worse — acknowledged as
+//! duplicates of batches they are not. An id therefore has to be unique over
+//! the cluster's whole life, restarts included, which a counter in memory
+//! (or one seeded from the clock) cannot promise.
+//!
+//! Kafka (KIP-730) has the controller hand out ids in blocks of 1000: it
+//! commits a `ProducerIdsRecord` to the metadata log, whose `nextProducerId`
+//! is the end of the new block, and only then lets the broker use the ids in
+//! it. After a restart, the image replayed from the metadata log knows the end
+//! of the last block, and the next block starts there. Ids of a block the
+//! broker had not used up before stopping are skipped — cheap, since ids are
+//! 63 bits.
+//!
+//! ```text
+//!  InitProducerId ─▶ block [2000, 3000) has ids left? ── yes ─▶ 2417
+//!                                        │ no
+//!                                        ▼
+//!            metadata log: ProducerIdsRecord { nextProducerId: 4000 }   (durable first)
+//!                                        ▼
+//!                             block [3000, 4000) ─▶ 3000
+//! ```
+//!
+//! Simplifications: one node, so the broker is its own controller and asks
+//! its own metadata log for a block (Kafka's brokers send
+//! `AllocateProducerIds` to the controller); the broker epoch written is 0.
+
+use super::{now_ms, Broker};
+use crate::metadata::MetadataRecord;
+
+/// Ids per block: Kafka's `ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE`.
+pub const PRODUCER_ID_BLOCK_SIZE: i64 = 1000;
+
+/// The block of ids this broker hands out from: `[next, end)`.
+#[derive(Debug, Default)]
+pub struct ProducerIdBlock {
+    next: i64,
+    end: i64,
+}
+
+impl Broker {
+    // ANCHOR: allocate_producer_id
+    /// A producer id no producer has had before. Takes a new block from the
+    /// metadata log when the current one is used up; an error means that
+    /// commit failed and no id can be promised (`COORDINATOR_NOT_AVAILABLE`).
+    pub fn allocate_producer_id(&self) -> Result<i64, String> {
+        let mut block = self.producer_ids.lock().expect("producer id block poisoned");
+        if block.next >= block.end {
+            let mut controller = self.lock_controller();
+            let first = controller.metadata.image().next_producer_id();
+            let end = first.checked_add(PRODUCER_ID_BLOCK_SIZE).ok_or("producer ids exhausted")?;
+            let record = MetadataRecord::ProducerIds {
+                broker_id: self.config.node_id,
+                broker_epoch: 0,
+                next_producer_id: end,
+            };
+            // Committed (and flushed) before any id of the block is used.
+            controller.metadata.commit(&[record], now_ms()).map_err(|e| e.to_string())?;
+            *block = ProducerIdBlock { next: first, end };
+        }
+        let id = block.next;
+        block.next += 1;
+        Ok(id)
+    }
+    // ANCHOR_END: allocate_producer_id
+}

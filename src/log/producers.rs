@@ -1,0 +1,233 @@
+//! The log's half of chapter 8: the partition's producer table
+//! ([`crate::idempotence::ProducerStateManager`]) lives inside the [`Log`],
+//! is consulted by every append, and is written beside the segments as
+//! `<offset>.snapshot` files so that a restart replays only the tail of the log.
+//!
+//! ```text
+//!  Log::append(batches)          all under the partition's log lock
+//!    check_producers ──▶ Duplicate(m): write nothing, answer m's offsets
+//!                    ──▶ Err(e):       write nothing, answer e's error code
+//!                    ──▶ Append:       write each batch, then update(batch, offset)
+//!  Log::roll(base)               ──▶ <base>.snapshot       the table as the new segment starts
+//!  clean shutdown                ──▶ <log end>.snapshot    nothing to replay on the next start
+//!  Log::open, Log::truncate_to   ──▶ drop snapshots outside [log start, log end],
+//!                                    load the newest readable one, replay the batches after it
+//!  retention                     ──▶ keep every producer, drop snapshots below the new log start
+//! ```
+//!
+//! Why inside the log, under its lock: the check, the write and the update
+//! must be one step per partition. Two produce requests from the same producer
+//! racing between `validate` and `update` would both pass as "next in
+//! sequence", and one would be written twice; with the lock held throughout,
+//! the second sees the first as appended and is answered as its duplicate.
+//!
+//! Recovery after an unclean stop needs nothing special: the log is cut at
+//! its first bad batch first, and a snapshot above the cut describes batches
+//! that are gone, so it is deleted (Kafka's `truncateAndReload`) and an older
+//! one, or the log start, is the replay's starting point.
+//!
+//! Simplifications: Kafka writes a snapshot's file off the append path
+//! (`flushProducerStateSnapshot` on a scheduler, KAFKA-9101); spool writes it
+//! in `roll` with [`Storage::write_atomic`], one small fsynced file per segment.
+//! `producer.id.expiration.ms` is Kafka's default (one day), not a setting yet.
+
+use bytes::Bytes;
+
+use super::batch::{self, field, RecordBatch};
+use super::error::Result;
+use super::storage::Storage;
+use super::{Log, ReadOptions};
+use crate::idempotence::{
+    decode_snapshot, encode_snapshot, parse_snapshot_file_name, replay, snapshot_file_name, BatchInfo,
+    BatchMetadata, ProducerError, ProducerStateConfig, ProducerStateManager, Validated,
+};
+
+/// How much of the log one read of the replay holds in memory.
+const REPLAY_READ_BYTES: u32 = 1 << 20;
+
+/// The producer fields of one batch, read from its header bytes (the batch is
+/// framed and checked already): [`BatchInfo::of`] without parsing it.
+pub fn batch_info(one: &[u8]) -> BatchInfo {
+    BatchInfo {
+        producer_id: batch::be_i64(one, field::PRODUCER_ID),
+        producer_epoch: batch::be_i16(one, field::PRODUCER_EPOCH),
+        base_sequence: batch::be_i32(one, field::BASE_SEQUENCE),
+        last_offset_delta: batch::be_i32(one, field::LAST_OFFSET_DELTA),
+        max_timestamp: batch::be_i64(one, field::MAX_TIMESTAMP),
+    }
+}
+
+impl<S: Storage> Log<S> {
+    // ANCHOR: check_producers
+    /// Checks the batches of one append (`sizes` from [`super::validate_batches`])
+    /// against the producer table, changing nothing: `Some(m)` if the append is
+    /// a retry of the batch `m` already in the log, `None` to append it.
+    ///
+    /// One batch, what idempotent producers send per partition, is checked
+    /// against the table as it is. Several are checked in order against a
+    /// trial copy that takes each one as appended, so the second batch of a
+    /// producer follows its first; like Kafka, the first duplicate found
+    /// answers for the whole append, and the first error fails all of it.
+    pub(super) fn check_producers(
+        &self,
+        batches: &[u8],
+        sizes: &[usize],
+    ) -> std::result::Result<Option<BatchMetadata>, ProducerError> {
+        let duplicate = |v: Validated| match v {
+            Validated::Duplicate(original) => Some(original),
+            Validated::Append | Validated::NoProducerId => None,
+        };
+        if let [size] = sizes {
+            return self.producers.validate(&batch_info(&batches[..*size])).map(duplicate);
+        }
+        let mut infos = Vec::with_capacity(sizes.len());
+        let mut at = 0;
+        for &size in sizes {
+            infos.push(batch_info(&batches[at..at + size]));
+            at += size;
+        }
+        if !infos.iter().any(BatchInfo::has_producer_id) {
+            return Ok(None);
+        }
+        let mut trial = self.producers.clone();
+        let mut offset = self.log_end_offset();
+        for info in &infos {
+            if let Some(original) = trial.validate(info).map(duplicate)? {
+                return Ok(Some(original));
+            }
+            trial.update(info, offset);
+            offset += i64::from(info.last_offset_delta) + 1;
+        }
+        Ok(None)
+    }
+    // ANCHOR_END: check_producers
+
+    /// The partition's producer table, as of the log end.
+    pub fn producer_state(&self) -> &ProducerStateManager {
+        &self.producers
+    }
+
+    /// Forgets producers idle for `producer.id.expiration.ms` (the log
+    /// manager's tick; Kafka checks every `producer.id.expiration.check.interval.ms`).
+    pub fn remove_expired_producers(&mut self, now_ms: i64) {
+        self.producers.remove_expired_producers(now_ms);
+    }
+
+    /// Writes the producer table as `<log end>.snapshot`: at clean shutdown,
+    /// so the next start loads it and replays nothing.
+    pub fn take_producer_snapshot(&mut self) -> Result<()> {
+        self.write_producer_snapshot(self.log_end_offset())
+    }
+
+    /// Writes the table as `<offset>.snapshot`, whole and durable or not at
+    /// all ([`Storage::write_atomic`]): a torn snapshot never exists.
+    pub(super) fn write_producer_snapshot(&mut self, offset: i64) -> Result<()> {
+        let bytes = encode_snapshot(&self.producers);
+        self.storage.write_atomic(&snapshot_file_name(offset), &bytes)?;
+        Ok(())
+    }
+
+    /// The offsets of the snapshot files beside the segments, ascending.
+    pub fn producer_snapshot_offsets(&self) -> Result<Vec<i64>> {
+        let mut offsets: Vec<i64> =
+            self.storage.list()?.iter().filter_map(|n| parse_snapshot_file_name(n)).collect();
+        offsets.sort_unstable();
+        Ok(offsets)
+    }
+
+    /// Deletes the snapshots below `offset`: retention moved the log start
+    /// there, and Kafka keeps only snapshots at or above the log start.
+    pub(super) fn delete_producer_snapshots_below(&mut self, offset: i64) -> Result<()> {
+        for old in self.producer_snapshot_offsets()? {
+            if old < offset {
+                self.storage.remove(&snapshot_file_name(old))?;
+            }
+        }
+        Ok(())
+    }
+
+    // ANCHOR: load_producer_state
+    /// Rebuilds the producer table from the files (Kafka's
+    /// `UnifiedLog.rebuildProducerState`): deletes snapshots outside
+    /// `[log start, log end]` — those above describe batches recovery or a
+    /// truncation removed — loads the newest one that decodes (a corrupt one
+    /// is deleted and the next older tried), then replays the batch headers
+    /// from its offset to the log end. Without a snapshot, the replay starts at
+    /// the log start.
+    pub(super) fn load_producer_state(&mut self, now_ms: i64) -> Result<()> {
+        let (start, end) = (self.log_start_offset, self.log_end_offset());
+        let mut offsets = Vec::new();
+        for offset in self.producer_snapshot_offsets()? {
+            if (start..=end).contains(&offset) {
+                offsets.push(offset);
+            } else {
+                self.storage.remove(&snapshot_file_name(offset))?;
+            }
+        }
+        let config = *self.producers.config();
+        let mut state = ProducerStateManager::new(config);
+        let mut from = start;
+        while let Some(offset) = offsets.pop() {
+            let name = snapshot_file_name(offset);
+            let bytes = self.storage.read_file(&name)?.unwrap_or_default();
+            match decode_snapshot(&bytes) {
+                Ok(entries) => {
+                    state.load_snapshot(offset, entries, now_ms);
+                    from = offset;
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(snapshot = name, error = %e, "deleting a corrupt producer snapshot");
+                    self.storage.remove(&name)?;
+                }
+            }
+        }
+        self.replay_producers(&mut state, from)?;
+        state.on_log_start_offset_incremented(start);
+        self.producers = state;
+        Ok(())
+    }
+    // ANCHOR_END: load_producer_state
+
+    /// Applies the headers of every batch from `from` to the log end to
+    /// `state`, a megabyte of log at a time.
+    fn replay_producers(&self, state: &mut ProducerStateManager, from: i64) -> Result<()> {
+        let end = self.log_end_offset();
+        let mut offset = from.max(self.log_start_offset);
+        let options = ReadOptions { max_bytes: REPLAY_READ_BYTES, max_offset: None, min_one_batch: true };
+        while offset < end {
+            let Some(region) = self.read_with(offset, options)? else { break };
+            let mut rest: Bytes = region.read_bytes()?;
+            let mut batches = Vec::new();
+            // A region may end inside a batch (a fetch's may, too): the
+            // partial batch is read whole by the next region, which starts at it.
+            loop {
+                match batch::batch_size(&rest) {
+                    Some(Ok(size)) if size <= rest.len() => {
+                        let (batch, tail) = RecordBatch::parse(&rest)?;
+                        batches.push(batch);
+                        rest = tail;
+                    }
+                    Some(Err(e)) => return Err(e.into()),
+                    _ => break,
+                }
+            }
+            let Some(last) = batches.last() else {
+                // The read promised at least one whole batch (KIP-74's rule).
+                let available = rest.len();
+                return Err(batch::BatchError::Truncated { needed: batch::HEADER_SIZE, available }.into());
+            };
+            offset = last.next_offset();
+            replay(state, from, &batches);
+        }
+        Ok(())
+    }
+}
+
+/// The table a new log starts with: Kafka's settings.
+pub(super) fn new_producer_state() -> ProducerStateManager {
+    ProducerStateManager::new(ProducerStateConfig::default())
+}
+
+#[cfg(test)]
+mod tests;
