@@ -736,6 +736,28 @@ fn retention_by_time_deletes_old_segments() {
     check_log(&log, &model);
 }
 
+/// A compacted topic (`cleanup.policy=compact`, no `delete`) is not subject to
+/// retention: its old segments hold the latest value of keys that may never be
+/// written again (Kafka's `LogConfig.delete` is false, so neither time nor size
+/// deletes a segment). `compact,delete` is both.
+#[test]
+fn retention_leaves_compact_only_logs_alone() {
+    let mut config = LogConfig { retention_ms: 1000, retention_bytes: 1, ..two_batches_a_segment() };
+    assert!(config.set("cleanup.policy", "compact").unwrap());
+    assert!(!config.cleanup_delete);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, model) = ten_batches(dir.path(), &config);
+    assert_eq!(log.delete_old_segments(T0 + 100_000).unwrap(), 0);
+    assert_eq!(log.log_start_offset(), 0);
+    check_log(&log, &model);
+    assert!(config.set("cleanup.policy", "compact,delete").unwrap());
+    assert!(config.cleanup_delete);
+    assert!(config.set("cleanup.policy", "shred").is_err());
+    drop(log);
+    let (mut log, _) = open_disk(dir.path(), &config, unclean(0));
+    assert_eq!(log.delete_old_segments(T0 + 100_000).unwrap(), 5);
+}
+
 /// `log.retention.bytes` deletes the oldest segments while the log without them
 /// is still at least the limit (Kafka's `deleteRetentionSizeBreachedSegments`).
 #[test]

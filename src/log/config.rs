@@ -20,6 +20,10 @@ pub struct LogConfig {
     /// `log.retention.bytes` (`retention.bytes`): delete old segments while the
     /// log is larger than this; -1 never.
     pub retention_bytes: i64,
+    /// `log.cleanup.policy` (`cleanup.policy`) includes `delete`: retention by
+    /// time and size applies. A topic that is only `compact` keeps its segments
+    /// until the log cleaner (chapter 10) rewrites them — Kafka's `LogConfig.delete`.
+    pub cleanup_delete: bool,
     /// `log.flush.interval.messages` (`flush.messages`): fsync after this many
     /// records. Kafka's default never does: replication, not fsync, is what
     /// makes Kafka durable (chapter 6).
@@ -43,6 +47,7 @@ impl Default for LogConfig {
             segment_index_bytes: 10 * 1024 * 1024,
             retention_ms: 7 * 24 * 60 * 60 * 1000,
             retention_bytes: -1,
+            cleanup_delete: true,
             flush_interval_messages: u64::MAX,
             flush_interval_ms: i64::MAX,
             flush_before_ack: false,
@@ -71,6 +76,17 @@ impl LogConfig {
             "log.retention.minutes" => self.retention_ms = num::<i64>(key, value)? * 60_000,
             "log.retention.hours" => self.retention_ms = num::<i64>(key, value)? * 3_600_000,
             "log.retention.bytes" | "retention.bytes" => self.retention_bytes = num(key, value)?,
+            "log.cleanup.policy" | "cleanup.policy" => {
+                let mut delete = false;
+                for policy in value.split(',').map(str::trim) {
+                    match policy {
+                        "delete" => delete = true,
+                        "compact" => {}
+                        other => return Err(format!("invalid value {other:?} for {key}")),
+                    }
+                }
+                self.cleanup_delete = delete;
+            }
             "log.flush.interval.messages" | "flush.messages" => {
                 self.flush_interval_messages = num(key, value)?
             }

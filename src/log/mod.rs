@@ -564,9 +564,13 @@ impl<S: Storage> Log<S> {
     // ANCHOR: retention
     /// Deletes whole segments past `log.retention.ms` (by their largest
     /// timestamp) or while the log exceeds `log.retention.bytes`, oldest first,
-    /// and moves the log start offset. Returns how many segments went.
+    /// and moves the log start offset. Returns how many segments went. A log
+    /// whose `cleanup.policy` lacks `delete` (only `compact`) is left alone.
     pub fn delete_old_segments(&mut self, now_ms: i64) -> Result<usize> {
         let config = &self.config;
+        if !config.cleanup_delete {
+            return Ok(0);
+        }
         let mut total: i64 = self.segments.values().map(|s| s.size() as i64).sum();
         let mut doomed = Vec::new();
         for segment in self.segments.values() {

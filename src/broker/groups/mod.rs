@@ -298,13 +298,9 @@ impl Broker {
         let partitions = match existing(self) {
             Some(n) => n,
             None => {
-                // retention.ms=-1: spool has no log cleaner yet, and its time
-                // retention deletes segments whatever the cleanup policy, which
-                // would forget every group's offsets after a week.
                 let configs = BTreeMap::from([
                     ("cleanup.policy".to_string(), "compact".to_string()),
                     ("segment.bytes".to_string(), self.config.offsets_topic_segment_bytes.to_string()),
-                    ("retention.ms".to_string(), "-1".to_string()),
                 ]);
                 let n = self.config.offsets_topic_num_partitions;
                 match self.create_topic(CONSUMER_OFFSETS_TOPIC, n, 1, &configs, false) {
