@@ -181,6 +181,9 @@ struct ProduceCli {
     /// 0 (no response), 1 (the leader) or -1/all (every in-sync replica).
     #[arg(long, default_value = "-1", allow_hyphen_values = true, value_parser = ["0", "1", "-1", "all"])]
     acks: String,
+    /// A producer setting: --producer-property enable.idempotence=true (repeatable).
+    #[arg(long = "producer-property", value_name = "KEY=VALUE")]
+    producer_properties: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -313,7 +316,11 @@ async fn produce(cli: ProduceCli) -> anyhow::Result<()> {
         partition: cli.partition,
         options,
     };
-    let config = spool::tools::produce::producer_config(&cli.bootstrap_server, args.options);
+    let mut config = spool::tools::produce::producer_config(&cli.bootstrap_server, args.options);
+    for (key, value) in client_properties(None, &cli.producer_properties)? {
+        config.set(&key, &value)?;
+    }
+    config.validate()?;
     let producer = Producer::connect(config).await?;
     let lines = spool::tools::produce::spawn_line_reader(std::io::BufReader::new(std::io::stdin()));
     spool::tools::produce::run(&producer, &args, lines).await?;

@@ -164,6 +164,7 @@ async fn every_record_is_delivered_once_in_order() {
         ("acks-all", &["acks=all", "batch.size=1024"]),
         ("in-flight-1", &["max.in.flight.requests.per.connection=1", "batch.size=1024", "linger.ms=0"]),
         ("small-buffer", &["buffer.memory=8192", "batch.size=1024", "linger.ms=0"]),
+        ("idempotent", &["enable.idempotence=true", "batch.size=1024", "linger.ms=0"]),
     ];
     for (name, settings) in configs {
         produce_and_verify(&broker, name, settings).await;
@@ -346,5 +347,87 @@ async fn concurrent_senders_share_one_producer() {
         assert_eq!(got, (0..got.len() as i64).collect::<Vec<_>>(), "partition {p}: each offset once");
     }
     assert_eq!(total, 10_000);
+    broker.stop().await;
+}
+
+/// The batches of partition `p` of `topic` in the broker's log: (producer id,
+/// epoch, base sequence, records).
+fn stored_batches(broker: &harness::TestBroker, topic: &str, p: i32) -> Vec<(i64, i16, i32, i32)> {
+    let tp = spool::log::checkpoint::TopicPartition::new(topic, p);
+    let log = broker.broker().partition(&tp).expect("partition").log.clone();
+    let batches = spool::log::manager::lock(&log).read_batches(0).expect("read the log");
+    batches
+        .iter()
+        .map(|b| (b.producer_id(), b.producer_epoch(), b.base_sequence(), b.records_count()))
+        .collect()
+}
+
+/// Chapter 8's producer: with `enable.idempotence=true` it takes a producer id
+/// from the broker and numbers each partition's batches from sequence 0,
+/// without gaps — what the broker's check needs to tell a retry from a new batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_producer_numbers_each_partitions_batches() {
+    let broker = harness::start(|_| {}).await;
+    let mut client = Client::connect(&broker.addr.to_string(), Duration::from_secs(10)).await.unwrap();
+    create_topic(&mut client, "numbered", 2).await;
+    let bootstrap = format!("bootstrap.servers={}", broker.addr);
+    let settings = [bootstrap.as_str(), "enable.idempotence=true", "batch.size=512", "linger.ms=0"];
+    let producer = Producer::connect(ProducerConfig::parse(settings).unwrap()).await.unwrap();
+    let mut deliveries = Vec::new();
+    for i in 0..400 {
+        deliveries.push(producer.send_to_partition("numbered", i % 2, record(i as usize)).await.unwrap());
+    }
+    for d in deliveries {
+        d.await.expect("acknowledged");
+    }
+    producer.close().await.unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    for p in 0..2 {
+        let batches = stored_batches(&broker, "numbered", p);
+        assert!(batches.len() > 3, "several batches on partition {p}");
+        let mut next = 0;
+        for &(producer_id, epoch, base_sequence, records) in &batches {
+            assert!(producer_id >= 0 && epoch == 0, "stamped: {batches:?}");
+            assert_eq!(base_sequence, next, "partition {p}: no gap, no repeat");
+            next += records;
+            ids.insert(producer_id);
+        }
+        assert_eq!(next, 200);
+    }
+    assert_eq!(ids.len(), 1, "one producer id for the whole producer");
+    broker.stop().await;
+}
+
+/// When the broker refuses a batch's sequence (here: another writer used the
+/// producer's id and took sequences 1-2, as a zombie would), that batch fails
+/// with OUT_OF_ORDER_SEQUENCE_NUMBER and the producer bumps its epoch
+/// (KIP-360): the next record goes in at epoch 1, sequence 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_sequence_fails_its_batch_and_bumps_the_epoch() {
+    let broker = harness::start(|_| {}).await;
+    let mut client = Client::connect(&broker.addr.to_string(), Duration::from_secs(10)).await.unwrap();
+    create_topic(&mut client, "bumped", 1).await;
+    let bootstrap = format!("bootstrap.servers={}", broker.addr);
+    let settings = [bootstrap.as_str(), "enable.idempotence=true", "linger.ms=0"];
+    let producer = Producer::connect(ProducerConfig::parse(settings).unwrap()).await.unwrap();
+    producer.send_to_partition("bumped", 0, record(1)).await.unwrap().await.expect("first record");
+    let (pid, _, _, _) = stored_batches(&broker, "bumped", 0)[0];
+    let mut stolen = spool::log::BatchBuilder::default().producer(pid, 0, 1);
+    stolen.append(1_700_000_000_000, None, Some(b"zombie-1"), &[]);
+    stolen.append(1_700_000_000_000, None, Some(b"zombie-2"), &[]);
+    let tp = spool::log::checkpoint::TopicPartition::new("bumped", 0);
+    let log = broker.broker().partition(&tp).unwrap().log.clone();
+    let bytes = bytes::BytesMut::from(&stolen.build().as_bytes()[..]);
+    spool::log::manager::lock(&log).append(bytes, 0, 1_700_000_000_000).unwrap();
+
+    let refused = producer.send_to_partition("bumped", 0, record(2)).await.unwrap().await;
+    let error = refused.expect_err("sequence 1 after 1-2 is out of order");
+    assert_eq!(error.code(), Some(kafka_protocol::ResponseError::OutOfOrderSequenceNumber), "{error}");
+    let after =
+        producer.send_to_partition("bumped", 0, record(3)).await.unwrap().await.expect("after the bump");
+    assert_eq!(after.offset, 3);
+    producer.close().await.unwrap();
+    let batches = stored_batches(&broker, "bumped", 0);
+    assert_eq!(batches.last(), Some(&(pid, 1, 0, 1)), "epoch 1 starts at sequence 0: {batches:?}");
     broker.stop().await;
 }

@@ -113,6 +113,17 @@ impl Client {
             .collect())
     }
 
+    /// InitProducerId without a transactional id, to any broker: a new
+    /// producer id and its epoch, for an idempotent producer (chapter 8).
+    pub async fn init_producer_id(&mut self) -> Result<(i64, i16), ClientError> {
+        let request = kafka_protocol::messages::InitProducerIdRequest::default()
+            .with_transactional_id(None)
+            .with_transaction_timeout_ms(i32::MAX);
+        let response = self.any_connection().await?.send(&request).await?;
+        ClientError::check(response.error_code, None, || "init producer id".to_string())?;
+        Ok((response.producer_id.0, response.producer_epoch))
+    }
+
     /// DeleteTopics by name, sent to the controller: one result per topic.
     pub async fn delete_topics(
         &mut self,

@@ -49,6 +49,8 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 5),
     (ApiKey::DescribeConfigs, 1, 4),
+    // The idempotent producer (chapter 8): no transactional id, so any version.
+    (ApiKey::InitProducerId, 0, 4),
 ];
 
 /// Responses larger than this are refused: a fetch asks for at most

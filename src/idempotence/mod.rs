@@ -106,9 +106,16 @@
 //!   1000 recorded in the metadata log first (Kafka's `ProducerIdsRecord`), so
 //!   no id is handed out twice across restarts.
 //!
+//! - `crate::client::producer` with `enable.idempotence=true`: InitProducerId
+//!   at connect, each partition's batches stamped with the next sequence as
+//!   they are sealed (a retry resends the same bytes), one batch per partition
+//!   in flight, and an epoch bump after `OUT_OF_ORDER_SEQUENCE_NUMBER`.
+//!
 //! Tests: `tests/idempotence.rs` over the wire, and `tests/idempotence_clients.rs`,
-//! where confluent-kafka and kafka-python produce through a proxy that drops
-//! Produce responses after the write.
+//! where confluent-kafka, kafka-python and `spool produce` send through a proxy
+//! that drops Produce responses after the write, once with a SIGKILL and
+//! restart of the broker mid-produce. The cost of the check is
+//! `benches/idempotence.rs`.
 //!
 //! # Simplifications
 //!

@@ -48,7 +48,7 @@ PRODUCE = 0
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--spool", required=True, help="the spool binary")
-    p.add_argument("--client", required=True, choices=["confluent-kafka", "kafka-python"])
+    p.add_argument("--client", required=True, choices=["confluent-kafka", "kafka-python", "spool"])
     p.add_argument("--idempotence", required=True, choices=["on", "off"])
     p.add_argument("--records", type=int, default=3000)
     p.add_argument("--partitions", type=int, default=3)
@@ -255,6 +255,30 @@ def produce_kafka_python(bootstrap, topic, args, deadline):
         sys.exit(f"kafka-python: {len(failed)} records failed: {failed[:5]}")
 
 
+def produce_spool(bootstrap, topic, args, deadline):
+    """spool's own producer (chapter 4, idempotent since chapter 8) through `spool
+    produce`, one `key:value` line per record; it partitions by murmur2(key)."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, args.partitions, 1)])[topic].result(timeout=10)
+    lines = "".join(f"{key(i).decode()}:{value(i).decode()}\n" for i in range(args.records))
+    props = {
+        "enable.idempotence": "true" if args.idempotence == "on" else "false",
+        "batch.size": "256",
+        "retry.backoff.ms": "20",
+        "delivery.timeout.ms": str(int((deadline - time.monotonic()) * 1000)),
+    }
+    command = [args.spool, "produce", "--bootstrap-server", bootstrap, "--topic", topic, "--key-separator", ":"]
+    for k, v in props.items():
+        command += ["--producer-property", f"{k}={v}"]
+    done = subprocess.run(
+        command, input=lines.encode(), capture_output=True, timeout=max(1.0, deadline - time.monotonic())
+    )
+    if done.returncode != 0:
+        sys.exit(f"spool produce failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
+
+
 def consume_all(bootstrap, topic, args, deadline):
     """Every partition from offset 0 to its end: {partition: [record index, ...]}."""
     from confluent_kafka import Consumer, TopicPartition
@@ -278,7 +302,9 @@ def consume_all(bootstrap, topic, args, deadline):
         if msg.error():
             sys.exit(f"consume error: {msg.error()}")
         i = int(msg.value().decode().removeprefix("record-"))
-        if msg.key() != key(i) or msg.partition() != i % args.partitions:
+        # spool produce partitions by murmur2(key); the Python producers choose i % P.
+        chosen = args.client == "spool" or msg.partition() == i % args.partitions
+        if msg.key() != key(i) or not chosen:
             sys.exit(f"record {i} has key {msg.key()} on partition {msg.partition()}")
         got[msg.partition()].append(i)
         positions[msg.partition()] = msg.offset() + 1
@@ -298,7 +324,11 @@ def main():
     try:
         bootstrap = f"127.0.0.1:{proxy_port}"
         topic = f"idem-{args.client}-{args.idempotence}"
-        produce = produce_confluent if args.client == "confluent-kafka" else produce_kafka_python
+        produce = {
+            "confluent-kafka": produce_confluent,
+            "kafka-python": produce_kafka_python,
+            "spool": produce_spool,
+        }[args.client]
         if args.kill_broker_at:
 
             def kill_and_restart():

@@ -131,6 +131,12 @@ impl ProducerBatch {
     fn is_sealed(&self) -> bool {
         self.built.is_some()
     }
+
+    /// The producer epoch the sealed batch carries (-1 when not idempotent or not sealed).
+    pub fn producer_epoch(&self) -> i16 {
+        use crate::log::batch::{be_i16, field};
+        self.built.as_ref().map_or(-1, |b| be_i16(b, field::PRODUCER_EPOCH))
+    }
 }
 
 /// The outcome the sender reports for a batch.
@@ -181,6 +187,11 @@ struct State {
     /// Every batch not yet done, queued or in flight, by id.
     incomplete: BTreeSet<u64>,
     next_batch_id: u64,
+    /// Chapter 8: the idempotent producer's id and epoch, once InitProducerId
+    /// answered; `None` for a producer that is not idempotent.
+    producer: Option<(i64, i16)>,
+    /// The sequence the next batch of each partition starts at (this epoch).
+    next_sequence: BTreeMap<TopicPartition, i32>,
 }
 
 /// The accumulator: one lock over all partitions' queues and the memory count.
@@ -323,6 +334,9 @@ impl RecordAccumulator {
                 continue; // the next request to this broker takes it
             }
             let mut batch = queue.pop_front().expect("front was Some");
+            if let (Some(producer), false) = (state.producer, batch.is_sealed()) {
+                stamp(&mut batch, producer, &mut state.next_sequence);
+            }
             batch.bytes(); // sealed: later records start a new batch
             *bytes += batch.size_bytes();
             *state.in_flight.entry(tp.clone()).or_default() += 1;
@@ -342,6 +356,43 @@ impl RecordAccumulator {
         }
         complete(batch, outcome);
     }
+
+    /// Makes the producer idempotent (chapter 8): every batch sealed from now
+    /// on carries `producer_id`, `epoch` and its partition's next sequence,
+    /// from 0. Called with InitProducerId's answer, and again for an epoch bump.
+    pub fn set_producer(&self, producer_id: i64, epoch: i16) {
+        let mut state = lock(&self.state);
+        state.producer = Some((producer_id, epoch));
+        state.next_sequence.clear();
+    }
+
+    /// The idempotent producer's id and epoch, if it is one.
+    pub fn producer(&self) -> Option<(i64, i16)> {
+        lock(&self.state).producer
+    }
+
+    // ANCHOR: bump_epoch
+    /// KIP-360's way out after the broker refused a batch's sequence
+    /// (`OUT_OF_ORDER_SEQUENCE_NUMBER`, `UNKNOWN_PRODUCER_ID`): the batch has
+    /// failed, and the producer no longer knows which sequence the broker
+    /// expects, so it moves to the next epoch, where every partition starts
+    /// again at 0. Batches already sealed keep their old epoch and go first
+    /// (one batch per partition is in flight), so on each partition the old
+    /// epoch's batches still precede the new one's. Returns the new epoch, or
+    /// `None` when the epoch is exhausted (Kafka then asks for a new producer
+    /// id; spool's producer keeps failing such batches).
+    pub fn bump_epoch(&self, failed_epoch: i16) -> Option<i16> {
+        let mut state = lock(&self.state);
+        let (producer_id, epoch) = state.producer?;
+        if failed_epoch != epoch {
+            return Some(epoch); // an older epoch's batch: already bumped past it
+        }
+        let next = epoch.checked_add(1)?;
+        state.producer = Some((producer_id, next));
+        state.next_sequence.clear();
+        Some(next)
+    }
+    // ANCHOR_END: bump_epoch
 
     /// Puts a batch that failed with a retriable error back at the front of its
     /// partition's queue, to be sent again after `retry.backoff.ms`.
@@ -448,6 +499,22 @@ fn decrement(in_flight: &mut BTreeMap<TopicPartition, usize>, tp: &TopicPartitio
 }
 
 /// Answers every record of a batch that the accumulator no longer tracks.
+// ANCHOR: stamp
+/// Numbers a batch as it is sealed: the producer's id and epoch, and the
+/// partition's next sequence, which then moves past the batch's records. A
+/// retry sends the same sealed bytes, so the broker sees the same numbers.
+fn stamp(
+    batch: &mut ProducerBatch,
+    (producer_id, epoch): (i64, i16),
+    next: &mut BTreeMap<TopicPartition, i32>,
+) {
+    let sequence = next.entry(batch.topic_partition.clone()).or_insert(0);
+    let builder = std::mem::take(&mut batch.builder);
+    batch.builder = builder.producer(producer_id, epoch, *sequence);
+    *sequence = crate::idempotence::producer_state::increment_sequence(*sequence, batch.records.len() as i32);
+}
+// ANCHOR_END: stamp
+
 pub fn complete(batch: ProducerBatch, outcome: BatchOutcome) {
     let tp = batch.topic_partition;
     for (index, record) in batch.records.into_iter().enumerate() {

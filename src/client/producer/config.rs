@@ -41,6 +41,11 @@ pub struct ProducerConfig {
     /// `partitioner.ignore.keys` (false): when true, keyed records are spread by
     /// the sticky partitioner too, instead of by `murmur2(key)`.
     pub partitioner_ignore_keys: bool,
+    /// `enable.idempotence` (false here; true in Kafka since 3.0): take a
+    /// producer id and number each partition's batches, so the broker writes a
+    /// retried batch once (chapter 8). Needs `acks=all`, `retries` > 0 and at
+    /// most 5 requests in flight, as Kafka's `ProducerConfig` checks.
+    pub enable_idempotence: bool,
 }
 
 impl Default for ProducerConfig {
@@ -58,6 +63,7 @@ impl Default for ProducerConfig {
             delivery_timeout_ms: 120_000,
             request_timeout_ms: 30_000,
             max_block_ms: 60_000,
+            enable_idempotence: false,
             partitioner_ignore_keys: false,
         }
     }
@@ -112,6 +118,11 @@ impl ProducerConfig {
                     invalid(format!("partitioner.ignore.keys={value}: expected true or false"))
                 })?
             }
+            "enable.idempotence" => {
+                self.enable_idempotence = value
+                    .parse()
+                    .map_err(|_| invalid(format!("enable.idempotence={value}: expected true or false")))?
+            }
             _ => return Err(invalid(format!("unknown producer config {key:?}"))),
         }
         Ok(())
@@ -127,6 +138,25 @@ impl ProducerConfig {
         }
         if self.request_timeout_ms == 0 || self.request_timeout_ms > i32::MAX as u64 {
             return Err(invalid(format!("request.timeout.ms={} is out of range", self.request_timeout_ms)));
+        }
+        // Kafka's checks for idempotence: with more than five requests in
+        // flight a retried batch may be older than the five the broker
+        // remembers; without acks=all or retries there is nothing to dedupe.
+        if self.enable_idempotence {
+            if self.max_in_flight_requests_per_connection > crate::idempotence::NUM_BATCHES_TO_RETAIN {
+                return Err(invalid(
+                    "must set max.in.flight.requests.per.connection to at most 5 to use the idempotent producer"
+                        .into(),
+                ));
+            }
+            if self.acks != Acks::All {
+                return Err(invalid("must set acks to all in order to use the idempotent producer".into()));
+            }
+            if self.retries == 0 {
+                return Err(invalid(
+                    "must set retries to non-zero when using the idempotent producer".into(),
+                ));
+            }
         }
         // Kafka refuses a delivery timeout shorter than one linger plus one
         // request: a batch could never be given a fair try.
@@ -197,5 +227,24 @@ mod tests {
             let error = ProducerConfig::parse([pair]).unwrap_err().to_string();
             assert!(error.contains(expected), "{pair}: {error}");
         }
+    }
+    /// The idempotent producer's preconditions, with Kafka's messages: at most
+    /// five requests in flight (the broker remembers five batches), acks=all,
+    /// and retries.
+    #[test]
+    fn idempotence_needs_acks_all_retries_and_at_most_five_in_flight() {
+        let on = "enable.idempotence=true";
+        let cases = [
+            ([on, "max.in.flight.requests.per.connection=6"], "at most 5"),
+            ([on, "acks=1"], "acks to all"),
+            ([on, "retries=0"], "retries to non-zero"),
+            (["enable.idempotence=yes", ""], "expected true or false"),
+        ];
+        for (pairs, expected) in cases {
+            let error = ProducerConfig::parse(pairs).unwrap_err().to_string();
+            assert!(error.contains(expected), "{pairs:?}: {error}");
+        }
+        let config = ProducerConfig::parse([on, "max.in.flight.requests.per.connection=5"]).unwrap();
+        assert!(config.enable_idempotence);
     }
 }

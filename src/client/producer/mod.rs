@@ -67,8 +67,24 @@
 //! record's future resolves within it, or, if its batch is in flight when the
 //! time runs out, when that request is answered or times out
 //! (`request.timeout.ms`; Kafka also fails in-flight batches at the deadline). A retried batch may be written twice
-//! (the first attempt reached the log, its response was lost): at-least-once
-//! until chapter 8.
+//! (the first attempt reached the log, its response was lost): at-least-once,
+//! unless the producer is idempotent.
+//!
+//! **Idempotence (chapter 8, `enable.idempotence=true`).** The producer asks
+//! the broker for a producer id (InitProducerId) when it connects, and stamps
+//! each batch, as the accumulator seals it, with that id, its epoch and the
+//! partition's next sequence number ([`accumulator`]'s `stamp`). A retry
+//! sends the same bytes, so the broker recognises a batch it already wrote
+//! and answers with the original offsets ([`crate::idempotence`]). When the
+//! broker refuses a sequence (`OUT_OF_ORDER_SEQUENCE_NUMBER`,
+//! `UNKNOWN_PRODUCER_ID`) that batch fails and the producer bumps its epoch,
+//! every partition starting again at 0 (KIP-360). Kafka keeps up to five
+//! batches per partition in flight and re-sends a failed one ahead of the
+//! newer ones by sequence; spool's producer keeps it simpler and correct by
+//! construction: one batch per partition in flight (as with
+//! `max.in.flight.requests.per.connection=1`), so a retry is always of the one
+//! outstanding batch and sequences reach the broker in order. Requests to one
+//! broker still carry up to five partitions' batches each.
 //!
 //! **Partitioning.** A keyed record goes to `murmur2(key) % partitions`, as
 //! the Java client's ([`partition_for_key`]); an unkeyed one (or every record
@@ -76,7 +92,10 @@
 //! current partition, which moves on after `batch.size` bytes (KIP-480 and
 //! KIP-794, [`StickyPartitioner`]).
 //!
-//! Simplifications: no idempotence or transactions (chapters 8 and 9); a batch
+//! Simplifications: no transactions (chapter 9); idempotence as above (one
+//! batch per partition in flight; an exhausted epoch is not replaced by a new
+//! producer id; `INVALID_PRODUCER_EPOCH` fails the batch rather than the
+//! whole producer); a batch
 //! refused with `MESSAGE_TOO_LARGE` fails rather than being split in two as
 //! Kafka does; `batch.size` counts uncompressed bytes (Kafka estimates the
 //! compressed size from a running ratio); `max.request.size` is fixed at 1 MiB
@@ -226,7 +245,7 @@ impl Producer {
     /// Connects to `bootstrap.servers` and starts the sender task.
     pub async fn connect(config: ProducerConfig) -> Result<Self, ClientError> {
         config.validate()?;
-        let client = Client::connect(&config.bootstrap_servers, config.request_timeout()).await?;
+        let mut client = Client::connect(&config.bootstrap_servers, config.request_timeout()).await?;
         let accumulator = RecordAccumulator::new(AccumulatorConfig {
             batch_size: config.batch_size,
             linger_ms: config.linger_ms,
@@ -234,8 +253,14 @@ impl Producer {
             compression: config.compression,
             retry_backoff_ms: config.retry_backoff_ms,
             delivery_timeout_ms: config.delivery_timeout_ms,
-            guarantee_order: config.max_in_flight_requests_per_connection == 1,
+            // An idempotent producer keeps one batch per partition in flight:
+            // see "Idempotence" above.
+            guarantee_order: config.max_in_flight_requests_per_connection == 1 || config.enable_idempotence,
         });
+        if config.enable_idempotence {
+            let (producer_id, epoch) = client.init_producer_id().await?;
+            accumulator.set_producer(producer_id, epoch);
+        }
         let start = std::process::id() ^ wall_clock_ms() as u32;
         let shared = std::sync::Arc::new(Shared {
             partitioner: crate::sync::Mutex::new(StickyPartitioner::new(config.batch_size, start)),

@@ -271,13 +271,32 @@ impl Sender {
                     };
                     self.shared.accumulator.done(batch, outcome);
                 }
-                Err(e) => self.fail_batch(batch, &e),
+                Err(e) => {
+                    self.maybe_bump_epoch(&batch, &e);
+                    self.fail_batch(batch, &e)
+                }
             }
         }
         self.shared.batch_done.notify_waiters();
         self.shared.wake_sender.notify_one(); // a slot is free: look for ready batches
     }
     // ANCHOR_END: handle_response
+
+    /// Chapter 8: the broker refused an idempotent batch's sequence. The batch
+    /// fails (neither error is retriable), and the producer bumps its epoch so
+    /// its next batches start again at sequence 0 (KIP-360, as the Java
+    /// client's `TransactionManager.bumpIdempotentEpochAndResetIdIfNeeded`).
+    /// `INVALID_PRODUCER_EPOCH` only fails the batch: a newer epoch exists.
+    fn maybe_bump_epoch(&mut self, batch: &ProducerBatch, error: &ClientError) {
+        let sequence_lost = matches!(
+            error.code(),
+            Some(ResponseError::OutOfOrderSequenceNumber | ResponseError::UnknownProducerId)
+        );
+        if sequence_lost {
+            let bumped = self.shared.accumulator.bump_epoch(batch.producer_epoch());
+            tracing::warn!(tp = %batch.topic_partition, ?bumped, %error, "idempotent batch refused: epoch bumped");
+        }
+    }
 
     /// A whole request failed (connection, timeout): each batch is retried or failed.
     fn fail_request(&mut self, batches: Vec<ProducerBatch>, error: &ClientError) {
