@@ -41,6 +41,7 @@
 //! broker after another rather than in parallel.
 
 pub mod admin;
+pub mod assignor;
 pub mod connection;
 pub mod consumer;
 pub mod error;
