@@ -49,6 +49,19 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 5),
     (ApiKey::DescribeConfigs, 1, 4),
+    // Chapter 5's group APIs. FindCoordinator v4 batches keys (both shapes
+    // are read); JoinGroup stops below v9's `skip_assignment` (KIP-814);
+    // OffsetFetch below v8's batched groups; OffsetCommit below v9 (KIP-848).
+    (ApiKey::FindCoordinator, 1, 4),
+    (ApiKey::JoinGroup, 1, 8),
+    (ApiKey::SyncGroup, 1, 5),
+    (ApiKey::Heartbeat, 1, 4),
+    (ApiKey::LeaveGroup, 1, 5),
+    (ApiKey::OffsetCommit, 2, 8),
+    (ApiKey::OffsetFetch, 2, 7),
+    (ApiKey::ListGroups, 1, 4),
+    (ApiKey::DescribeGroups, 1, 5),
+    (ApiKey::DeleteGroups, 1, 2),
 ];
 
 /// Responses larger than this are refused: a fetch asks for at most

@@ -46,6 +46,8 @@ pub mod connection;
 pub mod consumer;
 pub mod error;
 pub mod fetch;
+pub mod group;
+pub mod group_consumer;
 pub mod partitioner;
 pub mod pipeline;
 pub mod produce;
@@ -65,6 +67,8 @@ pub use connection::Connection;
 pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset};
 pub use error::ClientError;
 pub use fetch::{FetchOptions, FetchedPartition, OffsetSpec};
+pub use group::{GroupDescription, ListedGroup, MemberDescription};
+pub use group_consumer::{GroupConfig, GroupConsumer};
 pub use produce::{Acks, ProduceOptions, ProducerRecord};
 pub use producer::{DeliveryFuture, Producer, ProducerConfig, RecordMetadata};
 
