@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::group::{GroupConfig, CONSUMER_OFFSETS_PARTITIONS};
 use crate::log::validator::TopicCompression;
 use crate::log::LogConfig;
 
@@ -46,6 +47,17 @@ pub struct BrokerConfig {
     /// `spool.fetch.zero.copy`: send fetched records with `sendfile` (chapter 3);
     /// `false` reads them into memory first, the naive path kept for measuring.
     pub zero_copy: bool,
+    /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets` when
+    /// the broker creates it (chapter 5). Changing it later does not re-partition
+    /// the topic: the existing topic's count is what places groups.
+    pub offsets_topic_num_partitions: i32,
+    /// `offsets.topic.segment.bytes`: `segment.bytes` of `__consumer_offsets`,
+    /// smaller than other topics' so compaction has closed segments to clean.
+    pub offsets_topic_segment_bytes: u64,
+    /// The group coordinator's limits: `group.initial.rebalance.delay.ms`,
+    /// `group.min.session.timeout.ms`, `group.max.session.timeout.ms`,
+    /// `group.max.size`, `offset.metadata.max.bytes` (chapter 5).
+    pub group: GroupConfig,
     /// The keys set in `server.properties` or by `--override`: DescribeConfigs
     /// reports them as `STATIC_BROKER_CONFIG` and the rest as `DEFAULT_CONFIG`.
     pub static_keys: BTreeSet<String>,
@@ -69,6 +81,9 @@ impl Default for BrokerConfig {
             checkpoint_interval_ms: 60_000,
             compression_type: TopicCompression::Producer,
             zero_copy: true,
+            offsets_topic_num_partitions: CONSUMER_OFFSETS_PARTITIONS,
+            offsets_topic_segment_bytes: 100 * 1024 * 1024,
+            group: GroupConfig::default(),
             static_keys: BTreeSet::new(),
         }
     }
@@ -153,6 +168,18 @@ impl BrokerConfig {
             "log.retention.check.interval.ms" => self.retention_check_interval_ms = num(key, value)?,
             "log.flush.offset.checkpoint.interval.ms" => self.checkpoint_interval_ms = num(key, value)?,
             "spool.fetch.zero.copy" => self.zero_copy = num(key, value)?,
+            "offsets.topic.num.partitions" => {
+                self.offsets_topic_num_partitions = num(key, value)?;
+                if self.offsets_topic_num_partitions < 1 {
+                    return Err(format!("{key} must be at least 1"));
+                }
+            }
+            "offsets.topic.segment.bytes" => self.offsets_topic_segment_bytes = num(key, value)?,
+            "group.initial.rebalance.delay.ms" => self.group.initial_rebalance_delay_ms = num(key, value)?,
+            "group.min.session.timeout.ms" => self.group.session_timeout_ms_min = num(key, value)?,
+            "group.max.session.timeout.ms" => self.group.session_timeout_ms_max = num(key, value)?,
+            "group.max.size" => self.group.group_size_max = num(key, value)?,
+            "offset.metadata.max.bytes" => self.group.offset_metadata_bytes_max = num(key, value)?,
             "compression.type" => {
                 self.compression_type = TopicCompression::parse(value)
                     .ok_or_else(|| format!("invalid value {value:?} for compression.type"))?
@@ -191,6 +218,22 @@ mod tests {
         assert_eq!(config.num_partitions, 4);
         assert_eq!(config.log.segment_bytes, 1024);
         assert_eq!(ignored, vec!["process.roles".to_string()]);
+    }
+
+    /// Chapter 5's group coordinator settings load under Kafka's keys.
+    #[test]
+    fn loads_group_keys() {
+        let text = "offsets.topic.num.partitions=3\ngroup.initial.rebalance.delay.ms=0\n\
+                    group.min.session.timeout.ms=1000\ngroup.max.session.timeout.ms=60000\n";
+        let props = BrokerConfig::parse_properties(text).unwrap();
+        let (config, ignored) = BrokerConfig::from_properties(&props).unwrap();
+        assert!(ignored.is_empty(), "{ignored:?}");
+        assert_eq!(config.offsets_topic_num_partitions, 3);
+        assert_eq!(config.group.initial_rebalance_delay_ms, 0);
+        assert_eq!(config.group.session_timeout_ms_min, 1000);
+        assert_eq!(config.group.session_timeout_ms_max, 60000);
+        let zero = BrokerConfig::parse_properties("offsets.topic.num.partitions=0").unwrap();
+        assert!(BrokerConfig::from_properties(&zero).is_err());
     }
 
     #[test]

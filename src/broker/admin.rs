@@ -26,6 +26,7 @@ use kafka_protocol::ResponseError;
 
 use super::topics::TOPIC_CONFIG_KEYS;
 use super::Broker;
+use crate::group::CONSUMER_OFFSETS_TOPIC;
 use crate::metadata::TopicImage;
 use crate::wire::codec::SUPPORTED;
 
@@ -87,7 +88,13 @@ impl Broker {
         if let Some(topic) = existing {
             return self.topic_metadata(&topic);
         }
-        let error = if !auto_create {
+        let error = if name == CONSUMER_OFFSETS_TOPIC && auto_create {
+            // Created as the coordinator needs it, not with num.partitions.
+            match self.ensure_offsets_topic() {
+                Ok(_) => return self.metadata_for(name, false),
+                Err(e) => e,
+            }
+        } else if !auto_create {
             ResponseError::UnknownTopicOrPartition
         } else {
             match self.create_topic(name, -1, -1, &BTreeMap::new(), false) {
@@ -122,6 +129,7 @@ impl Broker {
         MetadataResponseTopic::default()
             .with_name(Some(TopicName(str(topic.name.clone()))))
             .with_topic_id(topic.topic_id)
+            .with_is_internal(topic.name == CONSUMER_OFFSETS_TOPIC)
             .with_partitions(partitions)
     }
 
@@ -364,30 +372,42 @@ impl Broker {
             .with_brokers(vec![broker])
     }
 
+    // ANCHOR: find_coordinator
     /// FindCoordinator: with one broker, it coordinates every group and
-    /// transactional id. (The group APIs themselves arrive in chapter 5;
-    /// librdkafka also reads this API's presence as "the broker speaks LZ4 the
-    /// way the JVM does", so it is needed for lz4 compression before that.)
+    /// transactional id. A group's coordinator needs `__consumer_offsets`, so
+    /// the first group lookup creates it, as Kafka does (chapter 5).
+    /// (librdkafka also reads this API's presence as "the broker speaks LZ4
+    /// the way the JVM does", so it was needed for lz4 before chapter 5.)
     pub fn find_coordinator(&self, request: FindCoordinatorRequest, version: i16) -> FindCoordinatorResponse {
         let node = BrokerId(self.config.node_id);
         let host = str(self.config.advertised_host.clone());
         let port = i32::from(self.config.advertised_port);
+        // key_type 0 is a group (and the only type before v1), 1 a transactional id.
+        let error = match request.key_type {
+            0 => self.ensure_offsets_topic().err(),
+            1 => None,
+            _ => Some(ResponseError::InvalidRequest),
+        };
+        let located = |coordinator: Coordinator| match error {
+            None => coordinator.with_node_id(node).with_host(host.clone()).with_port(port),
+            Some(e) => coordinator.with_node_id(BrokerId(-1)).with_port(-1).with_error_code(e.code()),
+        };
         if version < 4 {
-            return FindCoordinatorResponse::default().with_node_id(node).with_host(host).with_port(port);
+            let c = located(Coordinator::default());
+            return FindCoordinatorResponse::default()
+                .with_error_code(c.error_code)
+                .with_node_id(c.node_id)
+                .with_host(c.host)
+                .with_port(c.port);
         }
         let coordinators = request
             .coordinator_keys
             .into_iter()
-            .map(|key| {
-                Coordinator::default()
-                    .with_key(key)
-                    .with_node_id(node)
-                    .with_host(host.clone())
-                    .with_port(port)
-            })
+            .map(|key| located(Coordinator::default().with_key(key)))
             .collect();
         FindCoordinatorResponse::default().with_coordinators(coordinators)
     }
+    // ANCHOR_END: find_coordinator
 
     /// InitProducerId for idempotent producers: a fresh producer id, epoch 0.
     /// Sequence numbers are not checked yet (chapter 8); transactional ids are

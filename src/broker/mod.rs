@@ -31,6 +31,7 @@
 
 pub mod admin;
 pub mod fetch;
+pub mod groups;
 pub mod meta_properties;
 pub mod notify;
 pub mod produce;
@@ -86,6 +87,8 @@ pub struct Broker {
     group_commits: Mutex<BTreeMap<TopicPartition, Arc<crate::log::GroupCommit>>>,
     /// What the fetch paths did: `sendfile` calls and bytes, bytes copied.
     pub zero_copy_stats: ZeroCopyStats,
+    /// Chapter 5's group coordinator and its driver.
+    groups: groups::GroupDriver,
 }
 
 /// A handler's answer: a message for the codec, or a fetch whose records are
@@ -144,9 +147,11 @@ impl Broker {
             shutting_down: AtomicBool::new(false),
             group_commits: Mutex::new(BTreeMap::new()),
             zero_copy_stats: ZeroCopyStats::default(),
+            groups: groups::GroupDriver::new(config.group.clone()),
             config,
         };
         broker.sync_partitions(now).map_err(|e| e.to_string())?;
+        broker.load_groups().map_err(|e| format!("{}: {e}", crate::group::CONSUMER_OFFSETS_TOPIC))?;
         Ok(broker)
     }
 
@@ -212,6 +217,11 @@ impl Broker {
         self.partitions.read().expect("partition map poisoned").get(tp).cloned()
     }
 
+    /// The group coordinator (chapter 5).
+    pub fn groups(&self) -> &groups::GroupDriver {
+        &self.groups
+    }
+
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Acquire)
     }
@@ -225,6 +235,9 @@ impl Broker {
     /// `acks=0`, whose client does not read one); `Err` means close the connection.
     pub async fn handle(self: &Arc<Self>, request: Request) -> Result<Option<Reply>, String> {
         let (api_key, version) = (request.api_key, request.header.request_api_version);
+        if groups::GROUP_APIS.contains(&api_key) {
+            return Ok(Some(Reply::Message(self.handle_group(request).await?)));
+        }
         Ok(Some(Reply::Message(match request.body {
             RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(admin::api_versions(None)),
             RequestKind::Metadata(r) => ResponseKind::Metadata(self.metadata(r, version)),
@@ -251,6 +264,7 @@ impl Broker {
     /// and, last, the clean-shutdown marker.
     pub fn shutdown(&self) -> Result<(), LogError> {
         self.shutting_down.store(true, Ordering::Release);
+        self.shutdown_groups();
         let mut controller = self.lock_controller();
         controller.metadata.flush()?;
         controller.logs.shutdown()

@@ -82,6 +82,13 @@ impl Broker {
         let Some(partition) = self.partition(tp) else {
             return Err((ResponseError::UnknownTopicOrPartition, format!("no partition {tp}")));
         };
+        if tp.topic == crate::group::CONSUMER_OFFSETS_TOPIC {
+            // Only the group coordinator writes it (chapter 5), as in Kafka.
+            return Err((
+                ResponseError::InvalidTopicException,
+                format!("cannot append to internal topic {tp}"),
+            ));
+        }
         check_batch_sizes(&records, partition.max_message_bytes)?;
         // Chapter 4: open every batch, check its records, recompress it if the
         // topic names another codec. (Produce v0-v2 arrive rewritten as v3.)
@@ -110,7 +117,7 @@ impl Broker {
     }
     // ANCHOR_END: produce
 
-    fn group_commit(&self, tp: &TopicPartition) -> Arc<GroupCommit> {
+    pub(super) fn group_commit(&self, tp: &TopicPartition) -> Arc<GroupCommit> {
         let mut commits = self.group_commits.lock().expect("group commit map poisoned");
         commits.entry(tp.clone()).or_insert_with(|| Arc::new(GroupCommit::new())).clone()
     }

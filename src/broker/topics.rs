@@ -188,6 +188,13 @@ impl Broker {
 
     /// Deletes a topic: a RemoveTopicRecord, then its logs and directories.
     pub fn delete_topic(&self, name: &str) -> Result<Uuid, TopicError> {
+        if name == crate::group::CONSUMER_OFFSETS_TOPIC {
+            // The group coordinator's log: deleting it would lose every group's offsets.
+            return Err(TopicError::new(
+                ResponseError::InvalidTopicException,
+                "cannot delete internal topic",
+            ));
+        }
         let mut controller = self.lock_controller();
         let Some(topic) = controller.metadata.image().topic(name) else {
             return Err(TopicError::new(ResponseError::UnknownTopicOrPartition, format!("no topic {name}")));

@@ -33,6 +33,15 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeConfigs, 1, 4),
     (ApiKey::DescribeCluster, 0, 1),
     (ApiKey::FindCoordinator, 0, 4),
+    (ApiKey::OffsetCommit, 2, 8),
+    (ApiKey::OffsetFetch, 1, 8),
+    (ApiKey::JoinGroup, 0, 9),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 5),
+    (ApiKey::SyncGroup, 0, 5),
+    (ApiKey::DescribeGroups, 0, 5),
+    (ApiKey::ListGroups, 0, 4),
+    (ApiKey::DeleteGroups, 0, 2),
 ];
 // ANCHOR_END: supported
 
@@ -47,6 +56,9 @@ pub struct Request {
     pub header: RequestHeader,
     pub api_key: ApiKey,
     pub body: RequestKind,
+    /// The client's address as Kafka prints it (`/127.0.0.1`), set by the
+    /// server; the group coordinator reports it in DescribeGroups.
+    pub client_host: String,
 }
 
 /// Why a frame is not a request the broker can answer normally.
@@ -87,7 +99,7 @@ pub fn decode_request(mut frame: Bytes) -> Result<Request, DecodeError> {
     let (mut body, body_version) = upgrade_old_request(api_key, version, frame);
     let body = RequestKind::decode(api_key, &mut body, body_version)
         .map_err(|e| DecodeError::Close(format!("bad {api_key:?} v{version} body: {e}")))?;
-    Ok(Request { header, api_key, body })
+    Ok(Request { header, api_key, body, client_host: String::new() })
 }
 // ANCHOR_END: decode_request
 

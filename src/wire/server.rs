@@ -7,6 +7,7 @@
 //! its connection, exactly as it does in Kafka (whose network layer mutes a
 //! connection until its in-flight request is answered).
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +40,7 @@ pub async fn serve(broker: Arc<Broker>, listener: TcpListener, mut shutdown: wat
                     let _ = stream.set_nodelay(true);
                     let (broker, shutdown) = (broker.clone(), shutdown.clone());
                     connections.spawn(async move {
-                        if let Err(e) = connection(broker, stream, shutdown).await {
+                        if let Err(e) = connection(broker, stream, peer, shutdown).await {
                             tracing::debug!(%peer, error = %e, "connection closed");
                         }
                     });
@@ -61,6 +62,7 @@ pub async fn serve(broker: Arc<Broker>, listener: TcpListener, mut shutdown: wat
 async fn connection(
     broker: Arc<Broker>,
     mut stream: TcpStream,
+    peer: SocketAddr,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), String> {
     let max = broker.config.socket_request_max_bytes;
@@ -83,12 +85,14 @@ async fn connection(
             }
         };
         let response = match decode_request(frame) {
-            Ok(request) => {
+            Ok(mut request) => {
+                request.client_host = format!("/{}", peer.ip());
                 let (api_key, version) = (request.api_key, request.header.request_api_version);
                 let correlation_id = request.header.correlation_id;
-                // A long-polling fetch gives way to shutdown; everything else
-                // (a produce above all) runs to its response.
-                let handled = if api_key == ApiKey::Fetch {
+                // A long-polling fetch, and a JoinGroup or SyncGroup parked
+                // until a rebalance completes, give way to shutdown; everything
+                // else (a produce above all) runs to its response.
+                let handled = if matches!(api_key, ApiKey::Fetch | ApiKey::JoinGroup | ApiKey::SyncGroup) {
                     tokio::select! {
                         handled = broker.handle(request) => handled,
                         _ = shutdown.changed() => return Ok(()),

@@ -1,0 +1,384 @@
+//! Chapter 5's driver: the sans-IO [`GroupCoordinator`] behind the wire, with
+//! a clock, a disk and parked requests.
+//!
+//! The coordinator decides; this module does what it cannot — the IO:
+//!
+//! ```text
+//!  JoinGroup ─▶ park(token) ─▶ ┌ coordinator lock ─────────────────────┐
+//!  SyncGroup                   │ coordinator.join_group(token, req, now)│
+//!  OffsetCommit …              │ append Output.records to the group's   │
+//!  timer: tick(now) ──────────▶│   __consumer_offsets partition        │
+//!                              └───────────────────────────────────────┘
+//!                               wait for the fsync (spool.log.flush.before.ack)
+//!                               release Output.replies ─▶ oneshot ─▶ parked request
+//! ```
+//!
+//! - **Parking.** A JoinGroup waits for the rebalance, a follower's SyncGroup
+//!   for the leader. Each request gets a [`RequestToken`] and a tokio oneshot;
+//!   [`Broker::handle`] awaits it, holding its connection (Kafka also serves a
+//!   connection's requests one at a time; clients talk to the coordinator on a
+//!   connection of its own).
+//! - **Store, then answer.** The records of an [`Output`] are appended under
+//!   the coordinator's lock, so the log holds them in the order the coordinator
+//!   made them (two commits of one partition must not land reversed), and the
+//!   replies go out only after the append — and after the fsync when the log is
+//!   durable, waited for outside the lock so concurrent commits share it.
+//! - **Timers.** One task sleeps until [`GroupCoordinator::next_deadline_ms`]
+//!   (re-read whenever an input may have moved it) and calls `tick`.
+//! - **Restart.** [`Broker::open`] reads every partition of `__consumer_offsets`
+//!   from its log start and hands the records to [`GroupCoordinator::load`].
+//!
+//! With one broker, this broker coordinates every group: FindCoordinator
+//! answers with itself, and creates `__consumer_offsets`
+//! (`offsets.topic.num.partitions` partitions, `cleanup.policy=compact`) the
+//! first time a client asks, as Kafka does.
+//!
+//! Locks: the coordinator before `controller` (creating the topic under it),
+//! then the partition map, then one partition's log. The parked map is only
+//! ever taken alone.
+//!
+//! Simplifications:
+//!
+//! - A failed append (disk error, shutdown) answers the output's requests with
+//!   COORDINATOR_NOT_AVAILABLE, but the coordinator's memory already moved on
+//!   (the core assumes stores succeed, see [`crate::group`]); clients rediscover
+//!   the coordinator and rejoin.
+//! - The timer starts with the first group request after the broker opens: a
+//!   group loaded from the log whose members never come back is expired then,
+//!   not a session after the restart.
+
+mod apis;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use kafka_protocol::messages::{ApiKey, ResponseKind};
+use kafka_protocol::ResponseError;
+use tokio::sync::{oneshot, Notify};
+
+use super::{now_ms, Broker, Partition};
+use crate::group::{
+    partition_for, GroupConfig, GroupCoordinator, GroupError, GroupRecord, JoinGroupResponse, Output,
+    RequestToken, Response, SyncGroupResponse, CONSUMER_OFFSETS_TOPIC,
+};
+use crate::log::checkpoint::TopicPartition;
+use crate::log::manager::lock;
+use crate::log::BatchBuilder;
+use crate::wire::codec::Request;
+
+/// The longest the timer sleeps without looking at the broker again (to notice
+/// a shutdown or a dropped broker); deadlines are met to the millisecond anyway.
+const TIMER_IDLE_MS: i64 = 1_000;
+
+/// The group APIs this module answers.
+pub const GROUP_APIS: &[ApiKey] = &[
+    ApiKey::JoinGroup,
+    ApiKey::SyncGroup,
+    ApiKey::Heartbeat,
+    ApiKey::LeaveGroup,
+    ApiKey::OffsetCommit,
+    ApiKey::OffsetFetch,
+    ApiKey::ListGroups,
+    ApiKey::DescribeGroups,
+    ApiKey::DeleteGroups,
+];
+
+/// The coordinator and what drives it: parked requests and the timer's wake-up.
+#[derive(Debug)]
+pub struct GroupDriver {
+    /// A std Mutex, not a tokio one: it is never held across an `.await`, and
+    /// holding it through the append is what orders the log (see the module doc).
+    coordinator: Mutex<GroupCoordinator>,
+    /// Requests waiting for their answer, by token.
+    parked: Mutex<HashMap<RequestToken, oneshot::Sender<Response>>>,
+    next_token: AtomicU64,
+    /// Wakes the timer to re-read the next deadline.
+    wake_timer: Arc<Notify>,
+    timer_started: AtomicBool,
+    /// Partitions of `__consumer_offsets` once it exists; 0 before.
+    offsets_partitions: AtomicI32,
+}
+
+/// The `__consumer_offsets` appends of one output, to wait on when the log is durable.
+type Appended = Vec<(TopicPartition, Arc<Partition>, i64)>;
+
+impl GroupDriver {
+    pub fn new(config: GroupConfig) -> Self {
+        GroupDriver {
+            coordinator: Mutex::new(GroupCoordinator::new(config)),
+            parked: Mutex::new(HashMap::new()),
+            next_token: AtomicU64::new(1),
+            wake_timer: Arc::new(Notify::new()),
+            timer_started: AtomicBool::new(false),
+            offsets_partitions: AtomicI32::new(0),
+        }
+    }
+
+    /// The coordinator, for reading (tests, tools). Never hold it across an `.await`.
+    pub fn lock(&self) -> MutexGuard<'_, GroupCoordinator> {
+        self.coordinator.lock().expect("group coordinator lock poisoned")
+    }
+
+    fn lock_parked(&self) -> MutexGuard<'_, HashMap<RequestToken, oneshot::Sender<Response>>> {
+        self.parked.lock().expect("parked requests lock poisoned")
+    }
+
+    /// A token for a request that may be answered later, and where the answer arrives.
+    fn park(&self) -> (RequestToken, oneshot::Receiver<Response>) {
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.lock_parked().insert(token, tx);
+        (token, rx)
+    }
+
+    /// Hands each reply to its parked request (gone if the client hung up).
+    fn release(&self, out: Output) {
+        let mut parked = self.lock_parked();
+        for reply in out.replies {
+            match parked.remove(&reply.token) {
+                Some(tx) => {
+                    let _ = tx.send(reply.response);
+                }
+                None => tracing::warn!(token = reply.token, "group reply for no parked request"),
+            }
+        }
+    }
+
+    /// Drops every parked request: their handlers return an error and the
+    /// server closes their connections.
+    fn shutdown(&self) {
+        self.wake_timer.notify_one();
+        // Waits for an input in progress to finish its append.
+        drop(self.lock());
+        self.lock_parked().clear();
+    }
+}
+
+impl Broker {
+    // ANCHOR: handle_group
+    /// Answers a group API request (one in [`GROUP_APIS`]).
+    pub(super) async fn handle_group(self: &Arc<Self>, request: Request) -> Result<ResponseKind, String> {
+        self.start_group_timer();
+        let version = request.header.request_api_version;
+        let client_id = request.header.client_id.as_ref().map(|s| s.to_string()).unwrap_or_default();
+        apis::handle(self, request.body, version, client_id, request.client_host).await
+    }
+    // ANCHOR_END: handle_group
+
+    /// Clean shutdown of the groups: see [`GroupDriver::shutdown`].
+    pub(super) fn shutdown_groups(&self) {
+        self.groups.shutdown();
+    }
+
+    // ANCHOR: group_input
+    /// One input to the coordinator: `input` runs under its lock with the
+    /// broker's clock, the output's records are appended in that same critical
+    /// section, then (lock released) made durable if the log says so, and the
+    /// output's replies released. Returns `input`'s own result and whether the
+    /// records were stored.
+    async fn group_input<T>(
+        self: &Arc<Self>,
+        input: impl FnOnce(&mut GroupCoordinator, i64) -> (T, Output),
+    ) -> (T, bool) {
+        let (result, mut out, appended) = {
+            let mut coordinator = self.groups.lock();
+            let (result, out) = input(&mut coordinator, now_ms());
+            let appended = self.append_group_records(&out.records);
+            (result, out, appended)
+        };
+        self.groups.wake_timer.notify_one();
+        let stored = match appended {
+            Ok(appended) => self.wait_durable(appended).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &stored {
+            tracing::warn!(error = %e, records = out.records.len(), "could not store group records");
+            for reply in &mut out.replies {
+                reply.response = match &reply.response {
+                    Response::Join(r) => Response::Join(JoinGroupResponse::error(
+                        &r.member_id,
+                        GroupError::CoordinatorNotAvailable,
+                    )),
+                    Response::Sync(_) => {
+                        Response::Sync(SyncGroupResponse::error(GroupError::CoordinatorNotAvailable))
+                    }
+                };
+            }
+        }
+        self.groups.release(out);
+        (result, stored.is_ok())
+    }
+    // ANCHOR_END: group_input
+
+    /// A JoinGroup or SyncGroup: parks it, runs it, waits for its answer.
+    async fn parked_input(
+        self: &Arc<Self>,
+        input: impl FnOnce(&mut GroupCoordinator, RequestToken, i64) -> Output,
+    ) -> Result<Response, String> {
+        let (token, answer) = self.groups.park();
+        self.group_input(|c, now| ((), input(c, token, now))).await;
+        answer.await.map_err(|_| "the broker is shutting down: parked group request dropped".to_string())
+    }
+
+    // ANCHOR: append_group_records
+    /// Appends records to their groups' `__consumer_offsets` partitions, one
+    /// batch per partition, in order. Called under the coordinator lock.
+    fn append_group_records(&self, records: &[GroupRecord]) -> Result<Appended, String> {
+        if records.is_empty() {
+            return Ok(vec![]);
+        }
+        if self.is_shutting_down() {
+            return Err("broker is shutting down".into());
+        }
+        let partitions = self.ensure_offsets_topic().map_err(|e| format!("{e:?}"))?;
+        let now = now_ms();
+        let mut batches: BTreeMap<i32, BatchBuilder> = BTreeMap::new();
+        for record in records {
+            let key = record.key_bytes();
+            let value = record.value_bytes();
+            batches.entry(partition_for(record.group_id(), partitions)).or_default().append(
+                now,
+                Some(&key),
+                value.as_deref(),
+                &[],
+            );
+        }
+        let mut appended = Vec::with_capacity(batches.len());
+        for (p, builder) in batches {
+            let tp = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, p);
+            let partition = self.partition(&tp).ok_or_else(|| format!("no partition {tp}"))?;
+            let batch = BytesMut::from(&builder.build().as_bytes()[..]);
+            let info =
+                lock(&partition.log).append(batch, partition.leader_epoch, now).map_err(|e| e.to_string())?;
+            appended.push((tp, partition, info.last_offset + 1));
+        }
+        self.notifier.notify();
+        Ok(appended)
+    }
+    // ANCHOR_END: append_group_records
+
+    /// In durable mode (`spool.log.flush.before.ack`), waits until an fsync
+    /// covers the appends: chapter 2's group commit, shared with produce.
+    async fn wait_durable(&self, appended: Appended) -> Result<(), String> {
+        for (tp, partition, end_offset) in appended {
+            if !lock(&partition.log).config().flush_before_ack {
+                continue;
+            }
+            let commit = self.group_commit(&tp);
+            let log = partition.log.clone();
+            tokio::task::spawn_blocking(move || commit.wait_durable(&log, end_offset))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    // ANCHOR: ensure_offsets_topic
+    /// `__consumer_offsets`' partition count, creating the topic first if it
+    /// does not exist: `offsets.topic.num.partitions` partitions, compacted
+    /// (only each key's latest commit matters).
+    pub fn ensure_offsets_topic(&self) -> Result<i32, ResponseError> {
+        let known = self.groups.offsets_partitions.load(Ordering::Acquire);
+        if known > 0 {
+            return Ok(known);
+        }
+        let existing = |broker: &Broker| {
+            let controller = broker.lock_controller();
+            controller.metadata.image().topic(CONSUMER_OFFSETS_TOPIC).map(|t| t.partitions.len() as i32)
+        };
+        let partitions = match existing(self) {
+            Some(n) => n,
+            None => {
+                let configs = BTreeMap::from([
+                    ("cleanup.policy".to_string(), "compact".to_string()),
+                    ("segment.bytes".to_string(), self.config.offsets_topic_segment_bytes.to_string()),
+                ]);
+                let n = self.config.offsets_topic_num_partitions;
+                match self.create_topic(CONSUMER_OFFSETS_TOPIC, n, 1, &configs, false) {
+                    Ok(_) => n,
+                    // Another request created it first.
+                    Err(e) if e.code == ResponseError::TopicAlreadyExists => {
+                        existing(self).ok_or(ResponseError::CoordinatorNotAvailable)?
+                    }
+                    Err(e) => {
+                        tracing::error!(error = ?e, "cannot create {CONSUMER_OFFSETS_TOPIC}");
+                        return Err(ResponseError::CoordinatorNotAvailable);
+                    }
+                }
+            }
+        };
+        self.groups.offsets_partitions.store(partitions, Ordering::Release);
+        Ok(partitions)
+    }
+    // ANCHOR_END: ensure_offsets_topic
+
+    // ANCHOR: load_groups
+    /// Rebuilds the coordinator from `__consumer_offsets`, read from each
+    /// partition's log start: called by [`Broker::open`], before any request.
+    pub(super) fn load_groups(&self) -> Result<(), String> {
+        let Some(partitions) = ({
+            let controller = self.lock_controller();
+            controller.metadata.image().topic(CONSUMER_OFFSETS_TOPIC).map(|t| t.partitions.len() as i32)
+        }) else {
+            return Ok(());
+        };
+        let mut records = Vec::new();
+        for p in 0..partitions {
+            let tp = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, p);
+            let partition = self.partition(&tp).ok_or_else(|| format!("no log for {tp}"))?;
+            let log = lock(&partition.log);
+            for batch in log.read_batches(log.log_start_offset()).map_err(|e| format!("{tp}: {e}"))? {
+                for record in batch.records().map_err(|e| format!("{tp}: {e}"))? {
+                    let record = record.map_err(|e| format!("{tp}: {e}"))?;
+                    let Some(key) = record.key else { continue };
+                    match GroupRecord::decode(&key, record.value.as_deref()) {
+                        Ok(r) => records.push(r),
+                        // Kafka skips what it does not know (another coordinator's record types).
+                        Err(e) => tracing::warn!(%tp, offset = record.offset, error = %e, "skipping record"),
+                    }
+                }
+            }
+        }
+        let count = records.len();
+        let coordinator = GroupCoordinator::load(self.config.group.clone(), records, now_ms());
+        tracing::info!(records = count, groups = coordinator.list_groups(&[]).len(), "loaded groups");
+        *self.groups.lock() = coordinator;
+        self.groups.offsets_partitions.store(partitions, Ordering::Release);
+        Ok(())
+    }
+    // ANCHOR_END: load_groups
+
+    // ANCHOR: group_timer
+    /// Starts the task that fires the coordinator's timers (once). It holds the
+    /// broker weakly, so a dropped broker ends it, as does shutdown.
+    fn start_group_timer(self: &Arc<Self>) {
+        if self.groups.timer_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let broker: Weak<Broker> = Arc::downgrade(self);
+        let wake = self.groups.wake_timer.clone();
+        tokio::spawn(async move {
+            loop {
+                let deadline_ms = match broker.upgrade() {
+                    Some(b) if !b.is_shutting_down() => b.groups.lock().next_deadline_ms(),
+                    _ => return,
+                };
+                let wait_ms = deadline_ms.map_or(TIMER_IDLE_MS, |d| (d - now_ms()).clamp(0, TIMER_IDLE_MS));
+                // A notify_one before we wait leaves a permit: no wake-up is lost.
+                let _ = tokio::time::timeout(Duration::from_millis(wait_ms as u64), wake.notified()).await;
+                let Some(b) = broker.upgrade() else { return };
+                if b.is_shutting_down() {
+                    return;
+                }
+                if deadline_ms.is_some_and(|d| now_ms() >= d) {
+                    b.group_input(|c, now| ((), c.tick(now))).await;
+                }
+            }
+        });
+    }
+    // ANCHOR_END: group_timer
+}
