@@ -1,0 +1,428 @@
+//! Chapter 5 from the client side: spool's group consumer against spool's
+//! broker, alone, in groups of two and three, across restarts, and in one
+//! group with librdkafka (confluent-kafka) consumers.
+//!
+//! ```text
+//! cargo test --release --test group_client
+//! ```
+//!
+//! Every member runs in its own task and polls in a loop, reporting each
+//! change of its assignment; a test waits (bounded) until the group settles
+//! in the shape it expects. The brokers set `group.initial.rebalance.delay.ms=0`
+//! and allow short sessions, so a rebalance takes a heartbeat or two.
+
+#[allow(dead_code)]
+#[path = "wire/harness.rs"]
+mod harness;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use spool::client::assignor::TopicPartition;
+use spool::client::{
+    Client, ClientError, ConsumerConfig, GroupConsumer, NewTopic, ProduceOptions, ProducerRecord,
+    REQUEST_TIMEOUT_DEFAULT,
+};
+use spool::config::BrokerConfig;
+
+use harness::{start, TestBroker};
+
+/// How long a group may take to settle before a test fails: generous, it
+/// only bounds a hang.
+const SETTLE: Duration = Duration::from_secs(40);
+
+const PARTITIONS: i32 = 6;
+
+/// No initial rebalance delay; short sessions allowed.
+fn fast(config: &mut BrokerConfig) {
+    config.group.initial_rebalance_delay_ms = 0;
+    config.group.session_timeout_ms_min = 500;
+}
+
+async fn broker_with_topic(topic: &str) -> TestBroker {
+    let broker = start(fast).await;
+    let mut client = Client::connect(&broker.addr.to_string(), REQUEST_TIMEOUT_DEFAULT).await.unwrap();
+    let mut new_topic = NewTopic::new(topic);
+    new_topic.partitions = PARTITIONS;
+    for created in client.create_topics(&[new_topic], false).await.unwrap() {
+        created.unwrap();
+    }
+    broker
+}
+
+/// Produces `per_partition` records to every partition; values name their
+/// partition and a sequence number.
+async fn produce(broker: &TestBroker, topic: &str, per_partition: usize, round: usize) {
+    let mut client = Client::connect(&broker.addr.to_string(), REQUEST_TIMEOUT_DEFAULT).await.unwrap();
+    let records: BTreeMap<i32, Vec<ProducerRecord>> = (0..PARTITIONS)
+        .map(|p| {
+            let batch = (0..per_partition)
+                .map(|i| ProducerRecord {
+                    value: Some(Bytes::from(format!("p{p}-r{round}-{i}"))),
+                    ..ProducerRecord::default()
+                })
+                .collect();
+            (p, batch)
+        })
+        .collect();
+    client.produce(topic, records, ProduceOptions::default()).await.unwrap();
+}
+
+fn config(group: &str, props: &[(&str, &str)]) -> ConsumerConfig {
+    let mut config = ConsumerConfig::default();
+    let base = [
+        ("group.id", group),
+        ("session.timeout.ms", "6000"),
+        ("heartbeat.interval.ms", "100"),
+        ("max.poll.interval.ms", "10000"),
+        ("auto.offset.reset", "earliest"),
+        ("fetch.max.wait.ms", "100"),
+    ];
+    for (k, v) in base.iter().chain(props) {
+        config.set(k, v).unwrap();
+    }
+    config
+}
+
+/// One spool group member polling in its own task.
+struct Member {
+    /// Every assignment it has had, in order (the last is the current one).
+    history: Arc<Mutex<Vec<BTreeSet<TopicPartition>>>>,
+    /// Every record it read: (partition, offset).
+    records: Arc<Mutex<Vec<(i32, i64)>>>,
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<Result<(), ClientError>>,
+}
+
+impl Member {
+    fn spawn(broker: &TestBroker, topic: &str, config: ConsumerConfig) -> Member {
+        let history = Arc::new(Mutex::new(vec![BTreeSet::new()]));
+        let records = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (addr, topic) = (broker.addr.to_string(), topic.to_string());
+        let (h, r, s) = (history.clone(), records.clone(), stop.clone());
+        let task = tokio::spawn(async move {
+            let mut consumer = GroupConsumer::connect(&addr, config).await?;
+            consumer.subscribe([topic]);
+            // Stop between polls, never inside one: a poll cut short would
+            // leave a request half-read on its connection.
+            while !s.load(Ordering::SeqCst) {
+                for record in consumer.poll(Duration::from_millis(100)).await? {
+                    r.lock().unwrap().push((record.partition, record.record.offset));
+                }
+                let now: BTreeSet<TopicPartition> = consumer.assignment().into_iter().collect();
+                let mut history = h.lock().unwrap();
+                if history.last() != Some(&now) {
+                    history.push(now);
+                }
+            }
+            consumer.close().await
+        });
+        Member { history, records, stop, task }
+    }
+
+    fn assignment(&self) -> BTreeSet<TopicPartition> {
+        self.history.lock().unwrap().last().cloned().unwrap_or_default()
+    }
+
+    fn history(&self) -> Vec<BTreeSet<TopicPartition>> {
+        self.history.lock().unwrap().clone()
+    }
+
+    /// Stops polling, commits and leaves; fails the test if the member failed.
+    async fn close(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        tokio::time::timeout(SETTLE, self.task)
+            .await
+            .expect("the member closes in time")
+            .expect("the member task did not panic")
+            .expect("the member ran and closed without an error");
+    }
+}
+
+/// Waits until `settled` holds, failing with `what` and `state` after [`SETTLE`].
+async fn wait_until(what: &str, settled: impl Fn() -> bool, state: impl Fn() -> String) {
+    let deadline = Instant::now() + SETTLE;
+    while !settled() {
+        assert!(Instant::now() < deadline, "not settled within {SETTLE:?}: {what}; now {}", state());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether `parts` split the topic's partitions: disjoint, complete, and
+/// each the size in `sizes` (sorted).
+fn splits(parts: &[BTreeSet<TopicPartition>], sizes: &[usize]) -> bool {
+    let total: usize = parts.iter().map(BTreeSet::len).sum();
+    let union: BTreeSet<&TopicPartition> = parts.iter().flatten().collect();
+    let mut actual: Vec<usize> = parts.iter().map(BTreeSet::len).collect();
+    actual.sort_unstable();
+    total == PARTITIONS as usize && union.len() == total && actual == sizes
+}
+
+fn show(members: &[&Member]) -> String {
+    format!("{:?}", members.iter().map(|m| m.assignment()).collect::<Vec<_>>())
+}
+
+/// Two, then three spool consumers split a six-partition topic 3+3, then
+/// 2+2+2; when one leaves (LeaveGroup on close) the other two take its
+/// partitions back, 3+3. The classic protocol's promise: each partition read
+/// by exactly one member of the group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumers_split_partitions_and_rebalance_when_one_leaves() {
+    let broker = broker_with_topic("orders").await;
+    produce(&broker, "orders", 10, 0).await;
+    let range = [("partition.assignment.strategy", "range")];
+    let a = Member::spawn(&broker, "orders", config("split", &range));
+    wait_until("a alone has all six", || splits(&[a.assignment()], &[6]), || show(&[&a])).await;
+    let b = Member::spawn(&broker, "orders", config("split", &range));
+    wait_until(
+        "a and b split 3+3",
+        || splits(&[a.assignment(), b.assignment()], &[3, 3]),
+        || show(&[&a, &b]),
+    )
+    .await;
+    let c = Member::spawn(&broker, "orders", config("split", &range));
+    let three = || splits(&[a.assignment(), b.assignment(), c.assignment()], &[2, 2, 2]);
+    wait_until("a, b and c split 2+2+2", three, || show(&[&a, &b, &c])).await;
+    // Between them (at least once, across the rebalances) they read every record.
+    let read = || -> BTreeSet<(i32, i64)> {
+        [&a, &b, &c].iter().flat_map(|m| m.records.lock().unwrap().clone()).collect()
+    };
+    wait_until("all sixty records read", || read().len() == 60, || format!("{} read", read().len())).await;
+    c.close().await;
+    wait_until(
+        "c left: a and b split 3+3",
+        || splits(&[a.assignment(), b.assignment()], &[3, 3]),
+        || show(&[&a, &b]),
+    )
+    .await;
+    a.close().await;
+    wait_until("a left: b has all six", || splits(&[b.assignment()], &[6]), || show(&[&b])).await;
+    b.close().await;
+}
+
+/// Committed offsets outlive the consumer: one consumer reads everything and
+/// commits (commitSync); the next consumer of the group, after more records
+/// arrive, starts where the commit left off and reads only the new ones.
+/// Then the same with enable.auto.commit, whose commit on close counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_survive_a_consumer_restart() {
+    let broker = broker_with_topic("events").await;
+    produce(&broker, "events", 10, 0).await;
+    let addr = broker.addr.to_string();
+    let manual = [("enable.auto.commit", "false")];
+
+    let mut first = GroupConsumer::connect(&addr, config("resume", &manual)).await.unwrap();
+    first.subscribe(["events"]);
+    let read = poll_records(&mut first, 60).await;
+    assert_eq!(read.len(), 60, "the first consumer reads all sixty");
+    first.commit_sync().await.unwrap();
+    let all: Vec<TopicPartition> = (0..PARTITIONS).map(|p| ("events".to_string(), p)).collect();
+    let committed = first.committed(&all).await.unwrap();
+    assert_eq!(committed.values().copied().collect::<Vec<_>>(), vec![10; 6]);
+    first.close().await.unwrap();
+
+    produce(&broker, "events", 2, 1).await;
+    let mut second = GroupConsumer::connect(&addr, config("resume", &manual)).await.unwrap();
+    second.subscribe(["events"]);
+    let read = poll_records(&mut second, 12).await;
+    assert_eq!(read.len(), 12, "only the twelve new records: {read:?}");
+    assert!(read.iter().all(|&(_, offset)| offset >= 10), "nothing before the commit: {read:?}");
+    assert!(second.poll(Duration::from_millis(300)).await.unwrap().is_empty());
+    // Closed without a commit: the group's position stays at 10.
+    second.close().await.unwrap();
+
+    let auto = [("enable.auto.commit", "true"), ("auto.commit.interval.ms", "100")];
+    let mut third = GroupConsumer::connect(&addr, config("resume", &auto)).await.unwrap();
+    third.subscribe(["events"]);
+    assert_eq!(poll_records(&mut third, 12).await.len(), 12, "the same twelve again");
+    third.close().await.unwrap(); // commits 12 per partition on the way out
+    produce(&broker, "events", 1, 2).await;
+    let mut fourth = GroupConsumer::connect(&addr, config("resume", &auto)).await.unwrap();
+    fourth.subscribe(["events"]);
+    let read = poll_records(&mut fourth, 6).await;
+    assert_eq!(read.iter().map(|&(_, o)| o).collect::<BTreeSet<_>>(), BTreeSet::from([12]), "{read:?}");
+    fourth.close().await.unwrap();
+}
+
+/// Polls until `count` records arrived (bounded by [`SETTLE`]).
+async fn poll_records(consumer: &mut GroupConsumer, count: usize) -> Vec<(i32, i64)> {
+    let deadline = Instant::now() + SETTLE;
+    let mut read = Vec::new();
+    while read.len() < count && Instant::now() < deadline {
+        for r in consumer.poll(Duration::from_millis(200)).await.unwrap() {
+            read.push((r.partition, r.record.offset));
+        }
+    }
+    read
+}
+
+/// cooperative-sticky (KIP-429) moves only what must move: when b joins a
+/// owns six, a gives up three and keeps the rest throughout (its assignment
+/// only ever shrinks); when c joins, a and b each give up one and c gets
+/// exactly those two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cooperative_sticky_moves_only_what_must_move() {
+    let broker = broker_with_topic("moves").await;
+    let sticky = [("partition.assignment.strategy", "cooperative-sticky")];
+    let a = Member::spawn(&broker, "moves", config("coop", &sticky));
+    wait_until("a alone has all six", || splits(&[a.assignment()], &[6]), || show(&[&a])).await;
+    let b = Member::spawn(&broker, "moves", config("coop", &sticky));
+    wait_until(
+        "a and b split 3+3",
+        || splits(&[a.assignment(), b.assignment()], &[3, 3]),
+        || show(&[&a, &b]),
+    )
+    .await;
+    let (a_before, b_before) = (a.assignment(), b.assignment());
+    let c = Member::spawn(&broker, "moves", config("coop", &sticky));
+    let three = || splits(&[a.assignment(), b.assignment(), c.assignment()], &[2, 2, 2]);
+    wait_until("a, b and c split 2+2+2", three, || show(&[&a, &b, &c])).await;
+    assert!(a.assignment().is_subset(&a_before), "a kept two of its three");
+    assert!(b.assignment().is_subset(&b_before), "b kept two of its three");
+    // a's assignment only ever shrank: it never gave everything up, as an
+    // eager member would, and never took anything back.
+    let history = a.history();
+    let full = history.iter().position(|s| s.len() == 6).expect("a had all six");
+    for pair in history[full..].windows(2) {
+        assert!(pair[1].is_subset(&pair[0]) && !pair[1].is_empty(), "a's history {history:?}");
+    }
+    for m in [a, b, c] {
+        m.close().await;
+    }
+}
+
+/// A librdkafka consumer (confluent-kafka, `tests/clients/group_member.py`)
+/// in a group with a spool consumer: the ConsumerProtocol bytes each writes
+/// are read by the other, whichever is the leader. Returns its reader.
+struct RdKafkaMember {
+    child: std::process::Child,
+    assignment: Arc<Mutex<Option<BTreeSet<TopicPartition>>>>,
+    output: Arc<Mutex<Vec<String>>>,
+}
+
+impl RdKafkaMember {
+    fn spawn(broker: &TestBroker, group: &str, topic: &str, strategy: &str) -> Self {
+        let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv-clients/bin/python");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/group_member.py");
+        assert!(
+            std::path::Path::new(python).exists(),
+            "confluent-kafka is not installed: run tests/clients/setup.sh first"
+        );
+        let mut child = Command::new(python)
+            .args([script, &broker.addr.to_string(), group, topic, strategy])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start group_member.py");
+        let assignment = Arc::new(Mutex::new(None));
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().unwrap();
+        let (a, o) = (assignment.clone(), output.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(list) = line.strip_prefix("ASSIGNED") {
+                    let parsed = list
+                        .trim()
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(|tp| {
+                            let (t, p) = tp.rsplit_once(':').unwrap();
+                            (t.to_string(), p.parse().unwrap())
+                        })
+                        .collect();
+                    *a.lock().unwrap() = Some(parsed);
+                }
+                o.lock().unwrap().push(line);
+            }
+        });
+        RdKafkaMember { child, assignment, output }
+    }
+
+    fn assignment(&self) -> BTreeSet<TopicPartition> {
+        self.assignment.lock().unwrap().clone().unwrap_or_default()
+    }
+
+    /// Closes its stdin: it closes its consumer (LeaveGroup) and exits.
+    fn close(mut self) -> Vec<String> {
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + SETTLE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let output = self.output.lock().unwrap().clone();
+                assert!(status.success(), "group_member.py failed: {output:?}");
+                return output;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("group_member.py did not exit: {:?}", self.output.lock().unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for RdKafkaMember {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A spool consumer and a librdkafka one in one group split the partitions
+/// 3+3 with no overlap, first with spool leading (librdkafka reads spool's
+/// assignment bytes), then with librdkafka leading (spool's subscription read
+/// by librdkafka, librdkafka's assignment read by spool).
+async fn mixed_group(strategy: &str) {
+    let broker = broker_with_topic("mixed").await;
+    let props = [("partition.assignment.strategy", strategy)];
+    // spool first: spool is the leader.
+    let group = format!("mixed-spool-leads-{strategy}");
+    let spool = Member::spawn(&broker, "mixed", config(&group, &props));
+    wait_until("spool alone has all six", || splits(&[spool.assignment()], &[6]), || show(&[&spool])).await;
+    let rdkafka = RdKafkaMember::spawn(&broker, &group, "mixed", strategy);
+    let state = || format!("spool {:?}, librdkafka {:?}", spool.assignment(), rdkafka.output.lock().unwrap());
+    wait_until("spool leads, 3+3", || splits(&[spool.assignment(), rdkafka.assignment()], &[3, 3]), state)
+        .await;
+    rdkafka.close();
+    wait_until("librdkafka left", || splits(&[spool.assignment()], &[6]), || show(&[&spool])).await;
+    spool.close().await;
+
+    // librdkafka first: librdkafka is the leader.
+    let group = format!("mixed-rdkafka-leads-{strategy}");
+    let rdkafka = RdKafkaMember::spawn(&broker, &group, "mixed", strategy);
+    let alone = || splits(&[rdkafka.assignment()], &[6]);
+    wait_until("librdkafka alone has all six", alone, || format!("{:?}", rdkafka.output.lock().unwrap()))
+        .await;
+    let spool = Member::spawn(&broker, "mixed", config(&group, &props));
+    let state = || format!("spool {:?}, librdkafka {:?}", spool.assignment(), rdkafka.output.lock().unwrap());
+    wait_until(
+        "librdkafka leads, 3+3",
+        || splits(&[spool.assignment(), rdkafka.assignment()], &[3, 3]),
+        state,
+    )
+    .await;
+    spool.close().await;
+    let alone = || splits(&[rdkafka.assignment()], &[6]);
+    wait_until("spool left", alone, || format!("{:?}", rdkafka.output.lock().unwrap())).await;
+    rdkafka.close();
+}
+
+/// `range` between spool and librdkafka, each leading once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_group_with_librdkafka_range() {
+    mixed_group("range").await;
+}
+
+/// `cooperative-sticky` between spool and librdkafka, each leading once:
+/// owned partitions and generations cross in the subscription bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_group_with_librdkafka_cooperative_sticky() {
+    mixed_group("cooperative-sticky").await;
+}
