@@ -26,7 +26,7 @@ def show():
 
 
 def on_assign(consumer, partitions):
-    if consumer.rebalance_protocol() == "COOPERATIVE":
+    if strategy == "cooperative-sticky":
         owned.update((p.topic, p.partition) for p in partitions)
     else:
         owned.clear()
