@@ -178,7 +178,7 @@ pub async fn run_group(
     let mut last_record = tokio::time::Instant::now();
     let mut stopping = false;
     tokio::pin!(stop);
-    while !stopping && !args.max_messages.is_some_and(|max| consumed >= max) {
+    while !stopping && args.max_messages.is_none_or(|max| consumed < max) {
         let mut wait = FETCH_WAIT_MAX;
         if let Some(timeout) = args.timeout {
             let left = timeout.saturating_sub(last_record.elapsed());
