@@ -18,7 +18,7 @@ mod harness;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -95,6 +95,8 @@ struct Member {
     history: Arc<Mutex<Vec<BTreeSet<TopicPartition>>>>,
     /// Every record it read: (partition, offset).
     records: Arc<Mutex<Vec<(i32, i64)>>>,
+    /// The generation it is in (-1 outside one).
+    generation: Arc<AtomicI32>,
     stop: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<Result<(), ClientError>>,
 }
@@ -104,8 +106,9 @@ impl Member {
         let history = Arc::new(Mutex::new(vec![BTreeSet::new()]));
         let records = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
+        let generation = Arc::new(AtomicI32::new(-1));
         let (addr, topic) = (broker.addr.to_string(), topic.to_string());
-        let (h, r, s) = (history.clone(), records.clone(), stop.clone());
+        let (h, r, s, g) = (history.clone(), records.clone(), stop.clone(), generation.clone());
         let task = tokio::spawn(async move {
             let mut consumer = GroupConsumer::connect(&addr, config).await?;
             consumer.subscribe([topic]);
@@ -115,6 +118,7 @@ impl Member {
                 for record in consumer.poll(Duration::from_millis(100)).await? {
                     r.lock().unwrap().push((record.partition, record.record.offset));
                 }
+                g.store(consumer.generation_id(), Ordering::SeqCst);
                 let now: BTreeSet<TopicPartition> = consumer.assignment().into_iter().collect();
                 let mut history = h.lock().unwrap();
                 if history.last() != Some(&now) {
@@ -123,7 +127,7 @@ impl Member {
             }
             consumer.close().await
         });
-        Member { history, records, stop, task }
+        Member { history, records, generation, stop, task }
     }
 
     fn assignment(&self) -> BTreeSet<TopicPartition> {
@@ -203,6 +207,44 @@ async fn consumers_split_partitions_and_rebalance_when_one_leaves() {
     .await;
     a.close().await;
     wait_until("a left: b has all six", || splits(&[b.assignment()], &[6]), || show(&[&b])).await;
+    b.close().await;
+}
+
+/// Static membership (KIP-345): a member with `group.instance.id` does not
+/// leave on close, and when it comes back within `session.timeout.ms` under
+/// the same instance id it gets its partitions back with no rebalance — the
+/// other member stays in the same generation with the same partitions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_member_restarts_without_a_rebalance() {
+    let broker = broker_with_topic("static").await;
+    let props = [("partition.assignment.strategy", "range"), ("group.instance.id", "host-a")];
+    let a = Member::spawn(&broker, "static", config("statics", &props));
+    wait_until("a alone has all six", || splits(&[a.assignment()], &[6]), || show(&[&a])).await;
+    let b =
+        Member::spawn(&broker, "static", config("statics", &[("partition.assignment.strategy", "range")]));
+    wait_until(
+        "a and b split 3+3",
+        || splits(&[a.assignment(), b.assignment()], &[3, 3]),
+        || show(&[&a, &b]),
+    )
+    .await;
+    let (a_before, b_before) = (a.assignment(), b.assignment());
+    let generation = b.generation.load(Ordering::SeqCst);
+    wait_until(
+        "a is in b's generation",
+        || a.generation.load(Ordering::SeqCst) == generation,
+        || show(&[&a]),
+    )
+    .await;
+    a.close().await;
+    let again = Member::spawn(&broker, "static", config("statics", &props));
+    wait_until("a is back with its partitions", || again.assignment() == a_before, || show(&[&again, &b]))
+        .await;
+    assert_eq!(again.generation.load(Ordering::SeqCst), generation, "no new generation");
+    tokio::time::sleep(Duration::from_millis(500)).await; // a few of b's heartbeats
+    assert_eq!(b.generation.load(Ordering::SeqCst), generation, "b saw no rebalance");
+    assert_eq!(b.history().last(), Some(&b_before));
+    again.close().await;
     b.close().await;
 }
 
