@@ -514,9 +514,11 @@ impl GroupConsumer {
             };
             self.note_error(&error);
             self.rejoin = None;
+            // KIP-394: the first JoinGroup only fetches a member id; join
+            // again with it at once.
+            let member_id_required = error.code() == Some(ResponseError::MemberIdRequired);
             let retry = match error.code() {
-                // KIP-394: the first JoinGroup only fetches a member id.
-                Some(ResponseError::MemberIdRequired) => continue,
+                Some(ResponseError::MemberIdRequired) => true,
                 Some(
                     ResponseError::RebalanceInProgress
                     | ResponseError::IllegalGeneration
@@ -529,7 +531,9 @@ impl GroupConsumer {
                 return Err(error);
             }
             tracing::debug!(group = %self.group_id, error = %error, "join failed; retrying");
-            tokio::time::sleep(self.config.retry_backoff).await;
+            if !member_id_required {
+                tokio::time::sleep(self.config.retry_backoff).await;
+            }
         }
     }
     // ANCHOR_END: join_group
