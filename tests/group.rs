@@ -470,6 +470,8 @@ async fn find_coordinator_creates_the_internal_offsets_topic() {
     let image =
         broker.broker().lock_controller().metadata.image().topic(CONSUMER_OFFSETS_TOPIC).cloned().unwrap();
     assert_eq!(image.configs.get("cleanup.policy").map(String::as_str), Some("compact"));
+    // Until spool has a log cleaner, age must not delete the groups' log.
+    assert_eq!(image.configs.get("retention.ms").map(String::as_str), Some("-1"));
 
     let produced = produce(&mut client, CONSUMER_OFFSETS_TOPIC, 0, batch(now_ms(), &["forged"]), 1).await;
     assert_eq!(produced.error_code, code(ResponseError::InvalidTopicException));
@@ -541,21 +543,27 @@ async fn consumer_offsets_records_decode() {
 /// heartbeat is UNKNOWN_MEMBER_ID (rejoin).
 #[tokio::test]
 async fn a_silent_member_expires_after_its_session() {
+    const SESSION_MS: i32 = 2_000;
     let broker = start(fast).await;
     let mut client = broker.client().await;
-    let first =
-        client.request(JOIN_V, &join_request("g-exp", "", None, "x").with_session_timeout_ms(600)).await;
-    let member = first.member_id.to_string();
-    let joined =
-        client.request(JOIN_V, &join_request("g-exp", &member, None, "x").with_session_timeout_ms(600)).await;
+    // Create __consumer_offsets first: its 50 partitions take a moment on a busy disk.
+    let found = client.request(3, &FindCoordinatorRequest::default().with_key(s("g-exp"))).await;
+    assert_eq!(found.error_code, 0);
+    let join = |member: &str| join_request("g-exp", member, None, "x").with_session_timeout_ms(SESSION_MS);
+    let member = client.request(JOIN_V, &join("")).await.member_id.to_string();
+    let joined = client.request(JOIN_V, &join(&member)).await;
     assert_eq!(joined.error_code, 0);
     let synced = client.request(SYNC_V, &sync_request("g-exp", 1, &member, &[(&member, "x")])).await;
     assert_eq!(synced.error_code, 0);
     assert_eq!(heartbeat(&mut client, "g-exp", 1, &member).await, 0);
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let described =
-        client.request(5, &DescribeGroupsRequest::default().with_groups(vec![gid("g-exp")])).await;
-    assert_eq!(described.groups[0].group_state.as_str(), "Empty", "expired by the timer alone");
+    let silent_since = Instant::now();
+    let describe = DescribeGroupsRequest::default().with_groups(vec![gid("g-exp")]);
+    while client.request(5, &describe).await.groups[0].group_state.as_str() != "Empty" {
+        assert!(silent_since.elapsed() < Duration::from_secs(15), "the member never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let expired_after = silent_since.elapsed();
+    assert!(expired_after >= Duration::from_millis(SESSION_MS as u64 / 2), "expired after {expired_after:?}");
     assert_eq!(heartbeat(&mut client, "g-exp", 1, &member).await, code(ResponseError::UnknownMemberId));
 }
 
@@ -670,4 +678,53 @@ async fn the_offsets_topic_keeps_its_partition_count() {
     assert_eq!(fetch_offsets(&mut client, "g-count", "t", &[0]).await, vec![8]);
     let topics = metadata(&mut client, Some(&[CONSUMER_OFFSETS_TOPIC]), false).await;
     assert_eq!(topics[0].partitions.len(), 3);
+}
+
+/// Strings a flexible request may carry but `__consumer_offsets` cannot store
+/// (its records use `int16` lengths): a 40,000-byte group id is
+/// INVALID_GROUP_ID for JoinGroup and OffsetCommit, a 40,000-byte instance id
+/// INVALID_REQUEST; nothing panics, and the coordinator keeps serving.
+#[tokio::test]
+async fn strings_too_long_to_store_are_refused() {
+    let broker = start(fast).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "t", 1, &[]).await;
+    let long = "g".repeat(40_000);
+    let joined = client.request(JOIN_V, &join_request(&long, "", None, "x")).await;
+    assert_eq!(joined.error_code, code(ResponseError::InvalidGroupId));
+    let joined = client.request(JOIN_V, &join_request("g-ok", "", Some(&long), "x")).await;
+    assert_eq!(joined.error_code, code(ResponseError::InvalidRequest));
+    assert_eq!(
+        commit(&mut client, &long, -1, "", "t", &[(0, 1)]).await,
+        vec![code(ResponseError::InvalidGroupId)]
+    );
+    let (member, join) = join_new(&mut client, "g-ok", "x").await;
+    let joined = join_answer(&mut client, join).await;
+    let synced =
+        client.request(SYNC_V, &sync_request("g-ok", joined.generation_id, &member, &[(&member, "a")])).await;
+    assert_eq!(synced.error_code, 0);
+    assert_eq!(commit(&mut client, "g-ok", joined.generation_id, &member, "t", &[(0, 1)]).await, vec![0]);
+}
+
+/// Durable mode (`spool.log.flush.before.ack=true`): an OffsetCommit is
+/// acknowledged only once an fsync covers its record, as a produce is
+/// (chapter 2's group commit): the recovery point has passed it by then.
+#[tokio::test]
+async fn durable_commits_are_flushed_before_the_answer() {
+    let broker = start(|c| {
+        fast(c);
+        c.log.flush_before_ack = true;
+        c.offsets_topic_num_partitions = 1;
+    })
+    .await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "t", 1, &[]).await;
+    for offset in 1..=3 {
+        assert_eq!(commit(&mut client, "g-durable", -1, "", "t", &[(0, offset)]).await, vec![0]);
+        let tp = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, 0);
+        let partition = broker.broker().partition(&tp).unwrap();
+        let log = lock(&partition.log);
+        assert_eq!(log.log_end_offset(), offset);
+        assert_eq!(log.recovery_point(), offset, "commit {offset} answered before its fsync");
+    }
 }

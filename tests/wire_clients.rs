@@ -81,8 +81,9 @@ fn aiokafka() {
 }
 
 /// kafkajs 2.x (gzip built in; snappy, lz4 and zstd registered by the scenario through
-/// `CompressionCodecs`): admin and producer; its consumer needs groups (chapter 5), so
-/// confluent-kafka reads back and checks what kafkajs wrote.
+/// `CompressionCodecs`): admin and producer; its consumer only exists as a group member,
+/// so confluent-kafka reads back and checks what kafkajs wrote here (kafkajs's group
+/// consumer is `tests/group_clients.rs`' job, chapter 5).
 #[test]
 fn kafkajs() {
     run_matrix("kafkajs");

@@ -35,14 +35,24 @@ use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
+use kafka_protocol::messages::offset_fetch_request::{
+    OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
+};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, CreateTopicsRequest, DeleteTopicsRequest,
-    DescribeClusterRequest, DescribeConfigsRequest, FetchRequest, FindCoordinatorRequest,
-    InitProducerIdRequest, ListOffsetsRequest, MetadataRequest, ProduceRequest, RequestHeader,
-    ResponseHeader, TopicName,
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, CreateTopicsRequest, DeleteGroupsRequest,
+    DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeGroupsRequest, FetchRequest,
+    FindCoordinatorRequest, GroupId, HeartbeatRequest, InitProducerIdRequest, JoinGroupRequest,
+    LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
+    OffsetFetchRequest, ProduceRequest, RequestHeader, ResponseHeader, SyncGroupRequest, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
 use proptest::prelude::*;
@@ -181,6 +191,7 @@ fn valid_frames() -> Vec<Bytes> {
     for v in [0, 3, 4] {
         frames.push(frame(v, &find(v)));
     }
+    group_frames(&mut frames);
     // Only what spool speaks today, should SUPPORTED shrink.
     frames.retain(|f| {
         let key = ApiKey::try_from(i16::from_be_bytes([f[0], f[1]])).expect("a known key");
@@ -189,6 +200,88 @@ fn valid_frames() -> Vec<Bytes> {
     });
     assert!(frames.len() >= 30, "SUPPORTED shrank: {} frames left", frames.len());
     frames
+}
+
+/// Chapter 5's group APIs, each at its oldest, a middle and its newest version.
+fn group_frames(frames: &mut Vec<Bytes>) {
+    let s = |v: &str| StrBytes::from_string(v.to_string());
+    let group = || GroupId(s("g"));
+    let join = JoinGroupRequest::default()
+        .with_group_id(group())
+        .with_session_timeout_ms(10_000)
+        .with_rebalance_timeout_ms(10_000)
+        .with_protocol_type(s("consumer"))
+        .with_protocols(vec![JoinGroupRequestProtocol::default()
+            .with_name(s("range"))
+            .with_metadata(Bytes::from_static(b"sub"))]);
+    let sync =
+        SyncGroupRequest::default().with_group_id(group()).with_generation_id(1).with_member_id(s("m"));
+    let sync = |v: i16| {
+        let assignment =
+            SyncGroupRequestAssignment::default().with_member_id(s("m")).with_assignment(Bytes::new());
+        let r = sync.clone().with_assignments(vec![assignment]);
+        if v >= 5 {
+            r.with_protocol_type(Some(s("consumer"))).with_protocol_name(Some(s("range")))
+        } else {
+            r
+        }
+    };
+    let heartbeat =
+        HeartbeatRequest::default().with_group_id(group()).with_generation_id(1).with_member_id(s("m"));
+    let leave = |v: i16| {
+        let r = LeaveGroupRequest::default().with_group_id(group());
+        if v >= 3 {
+            r.with_members(vec![MemberIdentity::default().with_member_id(s("m"))])
+        } else {
+            r.with_member_id(s("m"))
+        }
+    };
+    let commit = OffsetCommitRequest::default()
+        .with_group_id(group())
+        .with_generation_id_or_member_epoch(1)
+        .with_topics(vec![OffsetCommitRequestTopic::default()
+            .with_name(name("t"))
+            .with_partitions(vec![OffsetCommitRequestPartition::default().with_committed_offset(5)])]);
+    let fetch = |v: i16| {
+        if v >= 8 {
+            OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
+                .with_group_id(group())
+                .with_topics(Some(vec![OffsetFetchRequestTopics::default()
+                    .with_name(name("t"))
+                    .with_partition_indexes(vec![0])]))])
+        } else {
+            OffsetFetchRequest::default().with_group_id(group()).with_topics(Some(vec![
+                OffsetFetchRequestTopic::default().with_name(name("t")).with_partition_indexes(vec![0]),
+            ]))
+        }
+    };
+    for v in [0, 4, 9] {
+        frames.push(frame(v, &join));
+    }
+    for v in [0, 3, 5] {
+        frames.push(frame(v, &sync(v)));
+    }
+    for v in [0, 3, 4] {
+        frames.push(frame(v, &heartbeat));
+    }
+    for v in [0, 3, 5] {
+        frames.push(frame(v, &leave(v)));
+    }
+    for v in [2, 6, 8] {
+        frames.push(frame(v, &commit));
+    }
+    for v in [1, 6, 8] {
+        frames.push(frame(v, &fetch(v)));
+    }
+    for v in [0, 4] {
+        frames.push(frame(v, &ListGroupsRequest::default()));
+    }
+    for v in [0, 5] {
+        frames.push(frame(v, &DescribeGroupsRequest::default().with_groups(vec![group()])));
+    }
+    for v in [0, 2] {
+        frames.push(frame(v, &DeleteGroupsRequest::default().with_groups_names(vec![group()])));
+    }
 }
 
 /// Every valid frame above decodes, and every API spool speaks has one: the

@@ -354,6 +354,26 @@ impl Broker {
                 c.log.retention_ms.to_string(),
                 &["log.retention.ms", "log.retention.minutes", "log.retention.hours"][..],
             ),
+            (
+                "offsets.topic.num.partitions",
+                c.offsets_topic_num_partitions.to_string(),
+                &["offsets.topic.num.partitions"][..],
+            ),
+            (
+                "group.initial.rebalance.delay.ms",
+                c.group.initial_rebalance_delay_ms.to_string(),
+                &["group.initial.rebalance.delay.ms"][..],
+            ),
+            (
+                "group.min.session.timeout.ms",
+                c.group.session_timeout_ms_min.to_string(),
+                &["group.min.session.timeout.ms"][..],
+            ),
+            (
+                "group.max.session.timeout.ms",
+                c.group.session_timeout_ms_max.to_string(),
+                &["group.max.session.timeout.ms"][..],
+            ),
         ]
         .into_iter()
         .map(|(k, v, keys)| (k.to_string(), v, c.source(keys)))

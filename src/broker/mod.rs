@@ -10,24 +10,29 @@
 //!                     │                           DeleteTopics, DescribeConfigs, …
 //!                     │           ──▶ produce.rs  validate, append, wake fetches
 //!                     │           ──▶ fetch.rs    read regions, long-poll, ListOffsets
+//!                     │           ──▶ groups/     JoinGroup, SyncGroup, OffsetCommit, …
+//!                     │                           (chapter 5's coordinator, parked replies)
 //!                     ▼
 //!                  wire::codec::encode_response ──TCP──▶ client
 //!                  (a fetch's records: zero_copy::send, sendfile ──▶ client)
 //! ```
 //!
-//! The broker owns three things: the metadata log and its image (which topics
+//! The broker owns four things: the metadata log and its image (which topics
 //! exist, [`crate::metadata`]), the partition logs ([`crate::log::LogManager`]),
-//! and the [`notify::AppendNotifier`] that wakes long-polling fetches.
+//! the [`notify::AppendNotifier`] that wakes long-polling fetches, and the group
+//! coordinator with its driver ([`groups`], chapter 5), which keeps its state in
+//! the internal topic `__consumer_offsets`.
 //!
-//! Locks, always taken in this order: `controller` (topic changes), then
+//! Locks, always taken in this order: the group coordinator (its appends may
+//! create `__consumer_offsets`), `controller` (topic changes), then
 //! `partitions` (the map), then one partition's log. Produce and Fetch never
-//! take `controller`.
+//! take `controller` or the coordinator.
 //!
 //! Simplifications (each a later chapter): one node, so every partition's
-//! leader is this broker, its ISR is itself, and the high watermark is the log
-//! end offset (chapter 6); no consumer groups (chapter 5); producer ids are
-//! handed out but sequences are not checked (chapter 8); no transactions
-//! (chapter 9).
+//! leader is this broker, its ISR is itself, the high watermark is the log
+//! end offset, and this broker coordinates every group (chapter 6); producer
+//! ids are handed out but sequences are not checked (chapter 8); no
+//! transactions (chapter 9).
 
 pub mod admin;
 pub mod fetch;

@@ -99,6 +99,9 @@
 //! - `coordinator.rs` — routing, ListGroups, DescribeGroups, DeleteGroups, load.
 //! - `records.rs` — the `__consumer_offsets` records in Kafka's binary layout.
 //!
+//! The broker's driver, [`crate::broker::groups`], turns the wire's messages into
+//! these calls, parks deferred answers, appends the records and runs the timer.
+//!
 //! # Simplifications
 //!
 //! - Appends to `__consumer_offsets` are assumed to succeed: there is no

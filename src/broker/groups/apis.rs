@@ -51,6 +51,23 @@ fn code(error: Option<GroupError>) -> i16 {
     error.map_or(0, GroupError::code)
 }
 
+/// `__consumer_offsets` records store strings with an `int16` length
+/// (`records.rs`), but a flexible request's strings may be longer: such a
+/// request is refused here, before the coordinator could be asked to store it.
+fn storable<'a>(strings: impl IntoIterator<Item = &'a str>) -> bool {
+    strings.into_iter().all(|s| s.len() <= i16::MAX as usize)
+}
+
+/// The error for a request whose strings cannot be stored: the group id's own
+/// error if it is the culprit.
+fn unstorable(group_id: &str) -> i16 {
+    if storable([group_id]) {
+        ResponseError::InvalidRequest.code()
+    } else {
+        ResponseError::InvalidGroupId.code()
+    }
+}
+
 /// Routes one group request.
 pub(super) async fn handle(
     broker: &Arc<Broker>,
@@ -83,6 +100,20 @@ async fn join_group(
     client_id: String,
     client_host: String,
 ) -> Result<msg::JoinGroupResponse, String> {
+    // The member id the coordinator may make is `<client_id>-<uuid>`: 37 more bytes.
+    let member_id_bytes = client_id.len() + 37;
+    let strings = [r.group_id.0.as_str(), r.member_id.as_str(), r.protocol_type.as_str()]
+        .into_iter()
+        .chain(r.group_instance_id.as_deref())
+        .chain(r.protocols.iter().map(|p| p.name.as_str()));
+    if !storable(strings) || member_id_bytes > i16::MAX as usize {
+        let name = if version < 7 { Some(str("")) } else { None };
+        return Ok(msg::JoinGroupResponse::default()
+            .with_error_code(unstorable(r.group_id.0.as_str()))
+            .with_generation_id(group::NO_GENERATION)
+            .with_protocol_name(name)
+            .with_member_id(r.member_id));
+    }
     let req = group::JoinGroupRequest {
         group_id: r.group_id.0.to_string(),
         member_id: r.member_id.to_string(),
@@ -221,6 +252,23 @@ async fn offset_commit(
     r: msg::OffsetCommitRequest,
     version: i16,
 ) -> msg::OffsetCommitResponse {
+    if !storable([r.group_id.0.as_str()]) {
+        // Every partition gets the error, as Kafka answers a bad group id.
+        let error = ResponseError::InvalidGroupId.code();
+        let topics = r
+            .topics
+            .into_iter()
+            .map(|t| {
+                let partitions = t.partitions.iter().map(|p| {
+                    OffsetCommitResponsePartition::default()
+                        .with_partition_index(p.partition_index)
+                        .with_error_code(error)
+                });
+                OffsetCommitResponseTopic::default().with_name(t.name).with_partitions(partitions.collect())
+            })
+            .collect();
+        return msg::OffsetCommitResponse::default().with_topics(topics);
+    }
     let mut req = group::OffsetCommitRequest {
         group_id: r.group_id.0.to_string(),
         generation_id: r.generation_id_or_member_epoch,

@@ -280,7 +280,7 @@ impl Broker {
     // ANCHOR: ensure_offsets_topic
     /// `__consumer_offsets`' partition count, creating the topic first if it
     /// does not exist: `offsets.topic.num.partitions` partitions, compacted
-    /// (only each key's latest commit matters).
+    /// (only each key's latest commit matters), never deleted by age.
     pub fn ensure_offsets_topic(&self) -> Result<i32, ResponseError> {
         let known = self.groups.offsets_partitions.load(Ordering::Acquire);
         if known > 0 {
@@ -293,9 +293,13 @@ impl Broker {
         let partitions = match existing(self) {
             Some(n) => n,
             None => {
+                // retention.ms=-1: spool has no log cleaner yet, and its time
+                // retention deletes segments whatever the cleanup policy, which
+                // would forget every group's offsets after a week.
                 let configs = BTreeMap::from([
                     ("cleanup.policy".to_string(), "compact".to_string()),
                     ("segment.bytes".to_string(), self.config.offsets_topic_segment_bytes.to_string()),
+                    ("retention.ms".to_string(), "-1".to_string()),
                 ]);
                 let n = self.config.offsets_topic_num_partitions;
                 match self.create_topic(CONSUMER_OFFSETS_TOPIC, n, 1, &configs, false) {
