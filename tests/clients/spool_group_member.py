@@ -1,6 +1,6 @@
-"""A confluent-kafka (librdkafka) consumer in a consumer group, for tests/group_client.rs.
+"""A confluent-kafka (librdkafka) consumer in a consumer group, for tests/group_consumer.rs.
 
-    group_member.py BOOTSTRAP GROUP TOPIC STRATEGY
+    spool_group_member.py BOOTSTRAP GROUP TOPIC STRATEGY
 
 Subscribes to TOPIC in GROUP with partition.assignment.strategy=STRATEGY and polls until
 its stdin closes (or 120 s pass), printing a line for every change of its assignment:

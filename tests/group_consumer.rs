@@ -3,7 +3,7 @@
 //! group with librdkafka (confluent-kafka) consumers.
 //!
 //! ```text
-//! cargo test --release --test group_client
+//! cargo test --release --test group_consumer
 //! ```
 //!
 //! Every member runs in its own task and polls in a loop, reporting each
@@ -339,7 +339,7 @@ async fn cooperative_sticky_moves_only_what_must_move() {
     }
 }
 
-/// A librdkafka consumer (confluent-kafka, `tests/clients/group_member.py`)
+/// A librdkafka consumer (confluent-kafka, `tests/clients/spool_group_member.py`)
 /// in a group with a spool consumer: the ConsumerProtocol bytes each writes
 /// are read by the other, whichever is the leader. Returns its reader.
 struct RdKafkaMember {
@@ -351,7 +351,7 @@ struct RdKafkaMember {
 impl RdKafkaMember {
     fn spawn(broker: &TestBroker, group: &str, topic: &str, strategy: &str) -> Self {
         let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv-clients/bin/python");
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/group_member.py");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/spool_group_member.py");
         assert!(
             std::path::Path::new(python).exists(),
             "confluent-kafka is not installed: run tests/clients/setup.sh first"
@@ -362,7 +362,7 @@ impl RdKafkaMember {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("start group_member.py");
+            .expect("start spool_group_member.py");
         let assignment = Arc::new(Mutex::new(None));
         let output = Arc::new(Mutex::new(Vec::new()));
         let stdout = child.stdout.take().unwrap();
@@ -398,12 +398,12 @@ impl RdKafkaMember {
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 let output = self.output.lock().unwrap().clone();
-                assert!(status.success(), "group_member.py failed: {output:?}");
+                assert!(status.success(), "spool_group_member.py failed: {output:?}");
                 return output;
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("group_member.py did not exit: {:?}", self.output.lock().unwrap());
+                panic!("spool_group_member.py did not exit: {:?}", self.output.lock().unwrap());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
