@@ -248,6 +248,46 @@ async fn a_static_member_restarts_without_a_rebalance() {
     b.close().await;
 }
 
+/// KIP-62: a member that stops calling poll for max.poll.interval.ms is
+/// taken out of the group by its own heartbeat task (LeaveGroup), well
+/// before its session would time out; when it polls again it rejoins and
+/// gets its partitions back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_stops_polling_leaves_and_rejoins() {
+    let broker = broker_with_topic("slow").await;
+    let addr = broker.addr.to_string();
+    let props = [("max.poll.interval.ms", "1000"), ("session.timeout.ms", "30000")];
+    let mut slow = GroupConsumer::connect(&addr, config("slow", &props)).await.unwrap();
+    slow.subscribe(["slow"]);
+    let deadline = Instant::now() + SETTLE;
+    while slow.assignment().len() < PARTITIONS as usize {
+        assert!(Instant::now() < deadline, "never assigned: {:?}", slow.assignment());
+        slow.poll(Duration::from_millis(100)).await.unwrap();
+    }
+    // Busy elsewhere: no poll. The heartbeats go on, but after a second the
+    // task leaves the group; the 30 s session has nothing to do with it.
+    let mut admin = Client::connect(&addr, REQUEST_TIMEOUT_DEFAULT).await.unwrap();
+    let started = Instant::now();
+    loop {
+        let group = admin.describe_group("slow").await.unwrap();
+        if group.members.is_empty() {
+            assert_eq!(group.state, "Empty");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "still a member: {group:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let deadline = Instant::now() + SETTLE;
+    while slow.assignment().len() < PARTITIONS as usize
+        || admin.describe_group("slow").await.unwrap().members.len() != 1
+    {
+        assert!(Instant::now() < deadline, "did not rejoin: {:?}", slow.assignment());
+        slow.poll(Duration::from_millis(100)).await.unwrap();
+    }
+    slow.close().await.unwrap();
+    assert!(admin.describe_group("slow").await.unwrap().members.is_empty(), "close left the group");
+}
+
 /// Committed offsets outlive the consumer: one consumer reads everything and
 /// commits (commitSync); the next consumer of the group, after more records
 /// arrive, starts where the commit left off and reads only the new ones.

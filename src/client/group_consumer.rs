@@ -838,3 +838,50 @@ async fn heartbeat_loop(
 fn millis_i32(d: Duration) -> i32 {
     d.as_millis().min(i32::MAX as u128) as i32
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_protocol::protocol::Encodable;
+
+    /// Kafka's keys and defaults: `range, cooperative-sticky` (so eager),
+    /// class names accepted, bad values refused, unknown keys left to the
+    /// caller; heartbeat.interval.ms must be below session.timeout.ms.
+    #[test]
+    fn group_settings_use_kafkas_keys() {
+        let mut config = GroupConfig::default();
+        assert_eq!(config.rebalance_protocol(), RebalanceProtocol::Eager);
+        assert!(config.validate().is_err(), "no group.id");
+        assert!(config.set("group.id", "billing").unwrap());
+        assert!(config.set("partition.assignment.strategy", "cooperative-sticky").unwrap());
+        assert_eq!(config.rebalance_protocol(), RebalanceProtocol::Cooperative);
+        let classes = "org.apache.kafka.clients.consumer.RangeAssignor, roundrobin";
+        assert!(config.set("partition.assignment.strategy", classes).unwrap());
+        assert_eq!(config.assignors, vec![Assignor::Range, Assignor::RoundRobin]);
+        assert!(config.set("partition.assignment.strategy", "sticky-ish").is_err());
+        assert!(config.set("partition.assignment.strategy", " , ").is_err());
+        assert!(config.set("enable.auto.commit", "yes").is_err());
+        assert!(config.set("session.timeout.ms", "-1").is_err());
+        assert!(!config.set("fetch.min.bytes", "1").unwrap(), "not a group key");
+        assert!(config.set("group.instance.id", "host-a").unwrap());
+        assert_eq!(config.group_instance_id.as_deref(), Some("host-a"));
+        assert_eq!(config.validate().unwrap(), "billing");
+        assert!(config.set("heartbeat.interval.ms", "45000").unwrap());
+        assert!(config.validate().is_err(), "heartbeat interval ≥ session timeout");
+    }
+
+    /// LeaveGroup changed shape at v3 (a member list, KIP-345) and gained a
+    /// reason at v5; the request built for each version encodes at it
+    /// (kafka-protocol refuses fields a version does not have).
+    #[test]
+    fn leave_requests_fit_every_version() {
+        for version in 1..=5 {
+            let request =
+                leave_request(version, "g", "m1", Some("host-a").filter(|_| version >= 3), "closing");
+            let mut buf = bytes::BytesMut::new();
+            request.encode(&mut buf, version).unwrap_or_else(|e| panic!("v{version}: {e}"));
+            assert_eq!(request.members.len(), usize::from(version >= 3));
+            assert_eq!(request.members.first().is_some_and(|m| m.reason.is_some()), version >= 5);
+        }
+    }
+}
