@@ -379,25 +379,25 @@ async fn cooperative_sticky_moves_only_what_must_move() {
     }
 }
 
-/// A librdkafka consumer (confluent-kafka, `tests/clients/spool_group_member.py`)
-/// in a group with a spool consumer: the ConsumerProtocol bytes each writes
-/// are read by the other, whichever is the leader. Returns its reader.
-struct RdKafkaMember {
+/// Another client's consumer (`tests/clients/spool_group_member.py`:
+/// confluent-kafka, i.e. librdkafka, or kafka-python) in a group with spool
+/// consumers, reporting its assignment on stdout.
+struct ForeignMember {
     child: std::process::Child,
     assignment: Arc<Mutex<Option<BTreeSet<TopicPartition>>>>,
     output: Arc<Mutex<Vec<String>>>,
 }
 
-impl RdKafkaMember {
-    fn spawn(broker: &TestBroker, group: &str, topic: &str, strategy: &str) -> Self {
+impl ForeignMember {
+    fn spawn(client: &str, broker: &TestBroker, group: &str, topic: &str, strategy: &str) -> Self {
         let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv-clients/bin/python");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/spool_group_member.py");
         assert!(
             std::path::Path::new(python).exists(),
-            "confluent-kafka is not installed: run tests/clients/setup.sh first"
+            "{client} is not installed: run tests/clients/setup.sh first"
         );
         let mut child = Command::new(python)
-            .args([script, &broker.addr.to_string(), group, topic, strategy])
+            .args([script, client, &broker.addr.to_string(), group, topic, strategy])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -424,7 +424,7 @@ impl RdKafkaMember {
                 o.lock().unwrap().push(line);
             }
         });
-        RdKafkaMember { child, assignment, output }
+        ForeignMember { child, assignment, output }
     }
 
     fn assignment(&self) -> BTreeSet<TopicPartition> {
@@ -450,61 +450,63 @@ impl RdKafkaMember {
     }
 }
 
-impl Drop for RdKafkaMember {
+impl Drop for ForeignMember {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-/// A spool consumer and a librdkafka one in one group split the partitions
-/// 3+3 with no overlap, first with spool leading (librdkafka reads spool's
-/// assignment bytes), then with librdkafka leading (spool's subscription read
-/// by librdkafka, librdkafka's assignment read by spool).
-async fn mixed_group(strategy: &str) {
+/// A spool consumer and another client's in one group split the partitions
+/// 3+3 with no overlap, first with spool leading (the other client reads
+/// spool's assignment bytes), then with the other client leading (it reads
+/// spool's subscription; spool reads its assignment). Each side's leaving
+/// hands everything back to the one that stays.
+async fn mixed_group(client: &str, strategy: &str) {
     let broker = broker_with_topic("mixed").await;
     let props = [("partition.assignment.strategy", strategy)];
     // spool first: spool is the leader.
     let group = format!("mixed-spool-leads-{strategy}");
     let spool = Member::spawn(&broker, "mixed", config(&group, &props));
     wait_until("spool alone has all six", || splits(&[spool.assignment()], &[6]), || show(&[&spool])).await;
-    let rdkafka = RdKafkaMember::spawn(&broker, &group, "mixed", strategy);
-    let state = || format!("spool {:?}, librdkafka {:?}", spool.assignment(), rdkafka.output.lock().unwrap());
-    wait_until("spool leads, 3+3", || splits(&[spool.assignment(), rdkafka.assignment()], &[3, 3]), state)
+    let other = ForeignMember::spawn(client, &broker, &group, "mixed", strategy);
+    let state = || format!("spool {:?}, {client} {:?}", spool.assignment(), other.output.lock().unwrap());
+    wait_until("spool leads, 3+3", || splits(&[spool.assignment(), other.assignment()], &[3, 3]), state)
         .await;
-    rdkafka.close();
-    wait_until("librdkafka left", || splits(&[spool.assignment()], &[6]), || show(&[&spool])).await;
+    other.close();
+    wait_until("the other client left", || splits(&[spool.assignment()], &[6]), || show(&[&spool])).await;
     spool.close().await;
 
-    // librdkafka first: librdkafka is the leader.
-    let group = format!("mixed-rdkafka-leads-{strategy}");
-    let rdkafka = RdKafkaMember::spawn(&broker, &group, "mixed", strategy);
-    let alone = || splits(&[rdkafka.assignment()], &[6]);
-    wait_until("librdkafka alone has all six", alone, || format!("{:?}", rdkafka.output.lock().unwrap()))
-        .await;
+    // The other client first: it is the leader.
+    let group = format!("mixed-other-leads-{strategy}");
+    let other = ForeignMember::spawn(client, &broker, &group, "mixed", strategy);
+    let output = || format!("{:?}", other.output.lock().unwrap());
+    wait_until("the other client alone has all six", || splits(&[other.assignment()], &[6]), output).await;
     let spool = Member::spawn(&broker, "mixed", config(&group, &props));
-    let state = || format!("spool {:?}, librdkafka {:?}", spool.assignment(), rdkafka.output.lock().unwrap());
-    wait_until(
-        "librdkafka leads, 3+3",
-        || splits(&[spool.assignment(), rdkafka.assignment()], &[3, 3]),
-        state,
-    )
-    .await;
+    let state = || format!("spool {:?}, {client} {:?}", spool.assignment(), other.output.lock().unwrap());
+    let both = || splits(&[spool.assignment(), other.assignment()], &[3, 3]);
+    wait_until("the other client leads, 3+3", both, state).await;
     spool.close().await;
-    let alone = || splits(&[rdkafka.assignment()], &[6]);
-    wait_until("spool left", alone, || format!("{:?}", rdkafka.output.lock().unwrap())).await;
-    rdkafka.close();
+    wait_until("spool left", || splits(&[other.assignment()], &[6]), output).await;
+    other.close();
 }
 
 /// `range` between spool and librdkafka, each leading once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mixed_group_with_librdkafka_range() {
-    mixed_group("range").await;
+    mixed_group("confluent-kafka", "range").await;
 }
 
 /// `cooperative-sticky` between spool and librdkafka, each leading once:
 /// owned partitions and generations cross in the subscription bytes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mixed_group_with_librdkafka_cooperative_sticky() {
-    mixed_group("cooperative-sticky").await;
+    mixed_group("confluent-kafka", "cooperative-sticky").await;
+}
+
+/// `roundrobin` between spool and kafka-python, whose ConsumerProtocol
+/// encoder is its own pure-Python one, each leading once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_group_with_kafka_python_roundrobin() {
+    mixed_group("kafka-python", "roundrobin").await;
 }
