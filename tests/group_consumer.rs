@@ -210,6 +210,37 @@ async fn consumers_split_partitions_and_rebalance_when_one_leaves() {
     b.close().await;
 }
 
+/// A member gives partitions up only after committing its position in
+/// them, so their next reader starts where it stopped: a reads all sixty
+/// records; b joins and takes half the partitions, and reads none of them
+/// again. Eagerly (range: a commits everything before rejoining) and
+/// cooperatively (cooperative-sticky: a commits what it revokes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitions_change_hands_at_the_committed_offset() {
+    for strategy in ["range", "cooperative-sticky"] {
+        let topic = format!("handover-{strategy}");
+        let broker = broker_with_topic(&topic).await;
+        produce(&broker, &topic, 10, 0).await;
+        // Auto commit on, but its timer far off: only the commit on revoke counts.
+        let props = [("partition.assignment.strategy", strategy), ("auto.commit.interval.ms", "600000")];
+        let a = Member::spawn(&broker, &topic, config("handover", &props));
+        let read_by = |m: &Member| m.records.lock().unwrap().len();
+        wait_until("a read all sixty", || read_by(&a) == 60, || format!("{} read", read_by(&a))).await;
+        let b = Member::spawn(&broker, &topic, config("handover", &props));
+        wait_until(
+            "a and b split 3+3",
+            || splits(&[a.assignment(), b.assignment()], &[3, 3]),
+            || show(&[&a, &b]),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await; // b's first fetches
+        assert_eq!(read_by(&b), 0, "{strategy}: b re-read {:?}", b.records.lock().unwrap());
+        assert_eq!(read_by(&a), 60, "{strategy}: a read nothing twice");
+        a.close().await;
+        b.close().await;
+    }
+}
+
 /// Static membership (KIP-345): a member with `group.instance.id` does not
 /// leave on close, and when it comes back within `session.timeout.ms` under
 /// the same instance id it gets its partitions back with no rebalance — the
