@@ -44,6 +44,10 @@
 //! restart within `session.timeout.ms` gets its partitions back without a
 //! rebalance.
 //!
+//! Files: this one (joining, assigning as leader, taking up an assignment,
+//! commits), `config.rs` (the settings), `heartbeat.rs` (the heartbeat task
+//! and its `max.poll.interval.ms` watchdog).
+//!
 //! Simplifications: `poll` blocks through a rebalance (Kafka's returns at its
 //! timeout and finishes the rebalance on a later call) — JoinGroup can take up
 //! to the rebalance timeout; the leader does not watch metadata for new
@@ -57,20 +61,22 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
-use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
-use kafka_protocol::messages::{
-    ApiKey, HeartbeatRequest, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, SyncGroupRequest,
-};
+use kafka_protocol::messages::{ApiKey, JoinGroupRequest, JoinGroupResponse, SyncGroupRequest};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use tokio::sync::watch;
+
+mod config;
+mod heartbeat;
+
+pub use config::GroupConfig;
+use heartbeat::{heartbeat_loop, leave_request, Heartbeat, HeartbeatStop, HeartbeatTarget};
 
 use super::assignor::protocol::{
     decode_assignment, decode_subscription, encode_assignment, encode_subscription,
 };
 use super::assignor::{Assignment, Assignor, GroupMember, RebalanceProtocol, Subscription, TopicPartition};
-use super::connection::Connection;
 use super::group::{group_id, is_coordinator_error, GroupIdentity};
 use super::{ClientError, Consumer, ConsumerConfig, ConsumerRecord};
 
@@ -84,149 +90,6 @@ const JOIN_GROUP_LAPSE: Duration = Duration::from_secs(5);
 /// How long one fetch inside `poll` may wait, so that a heartbeat's news is
 /// acted on promptly.
 const POLL_STEP: Duration = Duration::from_millis(500);
-
-/// A group member's settings, with Kafka's keys and defaults.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupConfig {
-    /// `group.id`: required to `subscribe`.
-    pub group_id: Option<String>,
-    /// `partition.assignment.strategy`, in preference order (Kafka 3.x's
-    /// default: `range, cooperative-sticky`).
-    pub assignors: Vec<Assignor>,
-    /// `session.timeout.ms` (45 s): no heartbeat for this long and the
-    /// coordinator removes the member.
-    pub session_timeout: Duration,
-    /// `heartbeat.interval.ms` (3 s).
-    pub heartbeat_interval: Duration,
-    /// `max.poll.interval.ms` (5 min): also the rebalance timeout.
-    pub max_poll_interval: Duration,
-    /// `enable.auto.commit` (true).
-    pub enable_auto_commit: bool,
-    /// `auto.commit.interval.ms` (5 s).
-    pub auto_commit_interval: Duration,
-    /// `group.instance.id`: a static member's identity (KIP-345).
-    pub group_instance_id: Option<String>,
-    /// `retry.backoff.ms` (100 ms): between attempts to join.
-    pub retry_backoff: Duration,
-}
-
-impl Default for GroupConfig {
-    fn default() -> Self {
-        GroupConfig {
-            group_id: None,
-            assignors: vec![Assignor::Range, Assignor::CooperativeSticky],
-            session_timeout: Duration::from_secs(45),
-            heartbeat_interval: Duration::from_secs(3),
-            max_poll_interval: Duration::from_secs(300),
-            enable_auto_commit: true,
-            auto_commit_interval: Duration::from_secs(5),
-            group_instance_id: None,
-            retry_backoff: Duration::from_millis(100),
-        }
-    }
-}
-
-impl GroupConfig {
-    /// Sets one group property by Kafka's name: `Ok(false)` if `key` is not a
-    /// group property, an error for a bad value.
-    pub fn set(&mut self, key: &str, value: &str) -> Result<bool, ClientError> {
-        let bad = || ClientError::InvalidArgument(format!("invalid value {value:?} for {key}"));
-        let ms = |v: &str| v.trim().parse::<u64>().map(Duration::from_millis).map_err(|_| bad());
-        let name = |v: &str| Some(v.trim().to_string()).filter(|s| !s.is_empty());
-        match key {
-            "group.id" => self.group_id = name(value),
-            "group.instance.id" => self.group_instance_id = name(value),
-            "partition.assignment.strategy" => {
-                let assignors: Vec<Assignor> = value
-                    .split(',')
-                    .filter(|s| !s.trim().is_empty())
-                    .map(Assignor::parse)
-                    .collect::<Result<_, _>>()?;
-                if assignors.is_empty() {
-                    return Err(bad());
-                }
-                self.assignors = assignors;
-            }
-            "session.timeout.ms" => self.session_timeout = ms(value)?,
-            "heartbeat.interval.ms" => self.heartbeat_interval = ms(value)?,
-            "max.poll.interval.ms" => self.max_poll_interval = ms(value)?,
-            "auto.commit.interval.ms" => self.auto_commit_interval = ms(value)?,
-            "retry.backoff.ms" => self.retry_backoff = ms(value)?,
-            "enable.auto.commit" => {
-                self.enable_auto_commit = match value.trim() {
-                    "true" => true,
-                    "false" => false,
-                    _ => return Err(bad()),
-                }
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
-
-    /// Cooperative only if every listed assignor is (Kafka's rule: a group
-    /// can settle on any of them).
-    pub fn rebalance_protocol(&self) -> RebalanceProtocol {
-        if self.assignors.iter().all(|a| a.protocol() == RebalanceProtocol::Cooperative) {
-            RebalanceProtocol::Cooperative
-        } else {
-            RebalanceProtocol::Eager
-        }
-    }
-
-    fn validate(&self) -> Result<&str, ClientError> {
-        let Some(group_id) = self.group_id.as_deref() else {
-            return Err(ClientError::InvalidArgument("a group consumer needs group.id".into()));
-        };
-        if self.heartbeat_interval >= self.session_timeout {
-            return Err(ClientError::InvalidArgument(
-                "heartbeat.interval.ms must be lower than session.timeout.ms".into(),
-            ));
-        }
-        if self.assignors.is_empty() {
-            return Err(ClientError::InvalidArgument("partition.assignment.strategy is empty".into()));
-        }
-        Ok(group_id)
-    }
-}
-
-/// Why the heartbeat task stopped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum HeartbeatStop {
-    /// The coordinator answered an error (REBALANCE_IN_PROGRESS, …).
-    Error(ResponseError),
-    /// No `poll` within `max.poll.interval.ms`: the task sent LeaveGroup.
-    PollTimeout,
-    /// No answer from the coordinator for a whole session timeout.
-    CoordinatorLost,
-}
-
-/// The running heartbeat task; dropping it stops the task.
-#[derive(Debug)]
-struct Heartbeat {
-    task: tokio::task::JoinHandle<()>,
-    stopped: watch::Receiver<Option<HeartbeatStop>>,
-}
-
-impl Drop for Heartbeat {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// What a heartbeat says and to whom: one member of one generation.
-#[derive(Debug, Clone)]
-struct HeartbeatTarget {
-    coordinator: String,
-    group_id: String,
-    member_id: String,
-    generation_id: i32,
-    group_instance_id: Option<String>,
-    request_timeout: Duration,
-    heartbeat_interval: Duration,
-    session_timeout: Duration,
-    max_poll_interval: Duration,
-}
 
 /// A consumer that is a member of a consumer group.
 #[derive(Debug)]
@@ -750,138 +613,6 @@ impl GroupConsumer {
     }
 }
 
-/// A LeaveGroup at `version`: v3+ name members in a list (KIP-345).
-fn leave_request(
-    version: i16,
-    group: &str,
-    member_id: &str,
-    group_instance_id: Option<&str>,
-    reason: &'static str,
-) -> LeaveGroupRequest {
-    let request = LeaveGroupRequest::default().with_group_id(group_id(group));
-    if version < 3 {
-        return request.with_member_id(StrBytes::from_string(member_id.to_string()));
-    }
-    let mut member = MemberIdentity::default()
-        .with_member_id(StrBytes::from_string(member_id.to_string()))
-        .with_group_instance_id(group_instance_id.map(|i| StrBytes::from_string(i.to_string())));
-    if version >= 5 {
-        member = member.with_reason(Some(StrBytes::from_static_str(reason)));
-    }
-    request.with_members(vec![member])
-}
-
-// ANCHOR: heartbeat_loop
-/// Heartbeats every `heartbeat.interval.ms` on a connection of its own (a
-/// fetch or a JoinGroup on the main one can take seconds), until the
-/// coordinator answers an error, `poll` goes quiet for `max.poll.interval.ms`
-/// (then it leaves the group), or nothing answers for `session.timeout.ms`.
-async fn heartbeat_loop(
-    target: HeartbeatTarget,
-    last_poll: Arc<Mutex<Instant>>,
-    stopped: watch::Sender<Option<HeartbeatStop>>,
-) {
-    let mut connection: Option<Connection> = None;
-    let mut last_answer = Instant::now();
-    loop {
-        tokio::time::sleep(target.heartbeat_interval).await;
-        let since_poll = last_poll.lock().expect("never poisoned").elapsed();
-        if connection.as_ref().is_none_or(Connection::is_broken) {
-            connection = Connection::connect(&target.coordinator, target.request_timeout).await.ok();
-        }
-        if since_poll > target.max_poll_interval {
-            tracing::warn!(group = %target.group_id, "no poll within max.poll.interval.ms: leaving the group");
-            if let Some(c) = connection.as_mut() {
-                let version = c.version_for(ApiKey::LeaveGroup).unwrap_or(0);
-                let reason = "consumer poll timeout has expired";
-                let request = leave_request(
-                    version,
-                    &target.group_id,
-                    &target.member_id,
-                    target.group_instance_id.as_deref(),
-                    reason,
-                );
-                let _ = c.send(&request).await;
-            }
-            let _ = stopped.send(Some(HeartbeatStop::PollTimeout));
-            return;
-        }
-        let answer = match connection.as_mut() {
-            Some(c) => {
-                let request = HeartbeatRequest::default()
-                    .with_group_id(group_id(&target.group_id))
-                    .with_generation_id(target.generation_id)
-                    .with_member_id(StrBytes::from_string(target.member_id.clone()))
-                    .with_group_instance_id(target.group_instance_id.clone().map(StrBytes::from_string));
-                c.send(&request).await.ok()
-            }
-            None => None,
-        };
-        match answer {
-            Some(response) if response.error_code == 0 => last_answer = Instant::now(),
-            Some(response) => {
-                let code = ResponseError::try_from_code(response.error_code)
-                    .unwrap_or(ResponseError::Unknown(response.error_code));
-                let _ = stopped.send(Some(HeartbeatStop::Error(code)));
-                return;
-            }
-            None if last_answer.elapsed() > target.session_timeout => {
-                let _ = stopped.send(Some(HeartbeatStop::CoordinatorLost));
-                return;
-            }
-            None => {}
-        }
-    }
-}
-// ANCHOR_END: heartbeat_loop
-
 fn millis_i32(d: Duration) -> i32 {
     d.as_millis().min(i32::MAX as u128) as i32
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use kafka_protocol::protocol::Encodable;
-
-    /// Kafka's keys and defaults: `range, cooperative-sticky` (so eager),
-    /// class names accepted, bad values refused, unknown keys left to the
-    /// caller; heartbeat.interval.ms must be below session.timeout.ms.
-    #[test]
-    fn group_settings_use_kafkas_keys() {
-        let mut config = GroupConfig::default();
-        assert_eq!(config.rebalance_protocol(), RebalanceProtocol::Eager);
-        assert!(config.validate().is_err(), "no group.id");
-        assert!(config.set("group.id", "billing").unwrap());
-        assert!(config.set("partition.assignment.strategy", "cooperative-sticky").unwrap());
-        assert_eq!(config.rebalance_protocol(), RebalanceProtocol::Cooperative);
-        let classes = "org.apache.kafka.clients.consumer.RangeAssignor, roundrobin";
-        assert!(config.set("partition.assignment.strategy", classes).unwrap());
-        assert_eq!(config.assignors, vec![Assignor::Range, Assignor::RoundRobin]);
-        assert!(config.set("partition.assignment.strategy", "sticky-ish").is_err());
-        assert!(config.set("partition.assignment.strategy", " , ").is_err());
-        assert!(config.set("enable.auto.commit", "yes").is_err());
-        assert!(config.set("session.timeout.ms", "-1").is_err());
-        assert!(!config.set("fetch.min.bytes", "1").unwrap(), "not a group key");
-        assert!(config.set("group.instance.id", "host-a").unwrap());
-        assert_eq!(config.group_instance_id.as_deref(), Some("host-a"));
-        assert_eq!(config.validate().unwrap(), "billing");
-        assert!(config.set("heartbeat.interval.ms", "45000").unwrap());
-        assert!(config.validate().is_err(), "heartbeat interval ≥ session timeout");
-    }
-
-    /// LeaveGroup changed shape at v3 (a member list, KIP-345) and gained a
-    /// reason at v5; the request built for each version encodes at it
-    /// (kafka-protocol refuses fields a version does not have).
-    #[test]
-    fn leave_requests_fit_every_version() {
-        for version in 1..=5 {
-            let request =
-                leave_request(version, "g", "m1", Some("host-a").filter(|_| version >= 3), "closing");
-            let mut buf = bytes::BytesMut::new();
-            request.encode(&mut buf, version).unwrap_or_else(|e| panic!("v{version}: {e}"));
-            assert_eq!(request.members.len(), usize::from(version >= 3));
-            assert_eq!(request.members.first().is_some_and(|m| m.reason.is_some()), version >= 5);
-        }
-    }
 }
