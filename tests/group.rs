@@ -728,3 +728,65 @@ async fn durable_commits_are_flushed_before_the_answer() {
         assert_eq!(log.recovery_point(), offset, "commit {offset} answered before its fsync");
     }
 }
+
+/// The log holds the coordinator's records in the order it made them: after
+/// each burst of commits to one partition from many connections at once, the
+/// last commit record in `__consumer_offsets` (what a restart's replay keeps)
+/// is what OffsetFetch answers from memory, and a restart answers the same.
+/// The driver appends under the coordinator's lock for this; appending after
+/// releasing it lets two racing commits land in the reverse order, which these
+/// bursts catch (not on every run: it is a race).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commits_replay_to_the_same_offsets() {
+    const CLIENTS: i64 = 8;
+    const BURSTS: i64 = 40;
+    let broker = start(|c| {
+        fast(c);
+        c.offsets_topic_num_partitions = 1;
+    })
+    .await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "t", 1, &[]).await;
+    let mut committers = Vec::new();
+    for _ in 0..CLIENTS {
+        committers.push(broker.client().await);
+    }
+    let log_tp = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, 0);
+    for burst in 0..BURSTS {
+        let tasks: Vec<_> = committers
+            .drain(..)
+            .enumerate()
+            .map(|(c, mut client)| {
+                tokio::spawn(async move {
+                    let offset = burst * CLIENTS + c as i64;
+                    assert_eq!(commit(&mut client, "g-race", -1, "", "t", &[(0, offset)]).await, vec![0]);
+                    client
+                })
+            })
+            .collect();
+        for task in tasks {
+            committers.push(task.await.expect("committer"));
+        }
+        let in_memory = fetch_offsets(&mut client, "g-race", "t", &[0]).await[0];
+        let partition = broker.broker().partition(&log_tp).unwrap();
+        let batches = lock(&partition.log).read_batches(0).unwrap();
+        let last_stored = batches
+            .iter()
+            .flat_map(|b| b.records().unwrap().map(Result::unwrap))
+            .filter_map(|r| match GroupRecord::decode(&r.key.unwrap(), r.value.as_deref()).unwrap() {
+                GroupRecord::Offset { value: Some(v), .. } => Some(v.offset),
+                _ => None,
+            })
+            .last();
+        assert_eq!(
+            last_stored,
+            Some(in_memory),
+            "burst {burst}: the log's last commit is not the coordinator's"
+        );
+    }
+    let before = fetch_offsets(&mut client, "g-race", "t", &[0]).await;
+    let addr = broker.addr;
+    let broker = harness::start_on(addr, broker.stop().await, fast).await;
+    let mut client = broker.client().await;
+    assert_eq!(fetch_offsets(&mut client, "g-race", "t", &[0]).await, before);
+}

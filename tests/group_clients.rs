@@ -225,3 +225,23 @@ async fn kafkajs_consumer_group() {
     run_script(Path::new("node"), args.map(String::from).to_vec()).await;
     broker.stop().await;
 }
+
+/// kcat's balanced consumer (`-G`) on Debian's librdkafka 2.0.2: reads a topic
+/// to its end in a group, each record once; a second run of the group reads
+/// nothing, resuming at what the first committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kcat_balanced_consumer() {
+    let _turn = take_turn().await;
+    let kcat = Command::new("kcat").arg("-V").output();
+    assert!(kcat.is_ok_and(|o| o.status.success()), "kcat is not on PATH: run tests/clients/setup.sh first");
+    let broker = harness::start(|c| {
+        fast(c);
+        c.num_partitions = 3;
+    })
+    .await;
+    let script = clients_dir().join("group_kcat.sh").display().to_string();
+    let bootstrap = broker.addr.to_string();
+    let args = [script.as_str(), "--bootstrap", &bootstrap, "--topic", "t-kcat", "--group", "g-kcat"];
+    run_script(Path::new("bash"), args.map(String::from).to_vec()).await;
+    broker.stop().await;
+}

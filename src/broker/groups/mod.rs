@@ -33,9 +33,9 @@
 //! (`offsets.topic.num.partitions` partitions, `cleanup.policy=compact`) the
 //! first time a client asks, as Kafka does.
 //!
-//! Locks: the coordinator before `controller` (creating the topic under it),
-//! then the partition map, then one partition's log. The parked map is only
-//! ever taken alone.
+//! Locks: the coordinator, then the one that serializes creating
+//! `__consumer_offsets`, then `controller`, then the partition map, then one
+//! partition's log. The parked map is only ever taken alone.
 //!
 //! Simplifications:
 //!
@@ -100,6 +100,9 @@ pub struct GroupDriver {
     timer_started: AtomicBool,
     /// Partitions of `__consumer_offsets` once it exists; 0 before.
     offsets_partitions: AtomicI32,
+    /// Held while creating `__consumer_offsets`: a second caller must not see
+    /// the topic in the metadata image before its partition logs are open.
+    creating_offsets_topic: Mutex<()>,
 }
 
 /// The `__consumer_offsets` appends of one output, to wait on when the log is durable.
@@ -114,6 +117,7 @@ impl GroupDriver {
             wake_timer: Arc::new(Notify::new()),
             timer_started: AtomicBool::new(false),
             offsets_partitions: AtomicI32::new(0),
+            creating_offsets_topic: Mutex::new(()),
         }
     }
 
@@ -286,6 +290,7 @@ impl Broker {
         if known > 0 {
             return Ok(known);
         }
+        let _creating = self.groups.creating_offsets_topic.lock().expect("offsets topic lock poisoned");
         let existing = |broker: &Broker| {
             let controller = broker.lock_controller();
             controller.metadata.image().topic(CONSUMER_OFFSETS_TOPIC).map(|t| t.partitions.len() as i32)
@@ -304,7 +309,7 @@ impl Broker {
                 let n = self.config.offsets_topic_num_partitions;
                 match self.create_topic(CONSUMER_OFFSETS_TOPIC, n, 1, &configs, false) {
                     Ok(_) => n,
-                    // Another request created it first.
+                    // A client created it first (CreateTopics).
                     Err(e) if e.code == ResponseError::TopicAlreadyExists => {
                         existing(self).ok_or(ResponseError::CoordinatorNotAvailable)?
                     }
