@@ -50,7 +50,10 @@
 //!
 //! Simplifications: `poll` blocks through a rebalance (Kafka's returns at its
 //! timeout and finishes the rebalance on a later call) — JoinGroup can take up
-//! to the rebalance timeout; the leader does not watch metadata for new
+//! to the rebalance timeout. So a cooperative member keeps its partitions and
+//! positions through a rebalance (nothing is revoked, committed or looked up
+//! again) but does not fetch from them while its JoinGroup is parked, where
+//! Kafka's keeps fetching; the leader does not watch metadata for new
 //! partitions or topics (Kafka rebalances when a subscribed topic changes);
 //! no pattern subscriptions; no rebalance listener callbacks (the commit on
 //! revoke is built in); commits are synchronous (no `commitAsync`); JoinGroup
