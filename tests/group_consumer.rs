@@ -319,6 +319,41 @@ async fn a_member_that_stops_polling_leaves_and_rejoins() {
     assert!(admin.describe_group("slow").await.unwrap().members.is_empty(), "close left the group");
 }
 
+/// Two processes with one `group.instance.id` cannot both be members
+/// (KIP-345): the second takes the identity over, and the first learns from
+/// its next heartbeat that it was fenced — its poll fails with
+/// FENCED_INSTANCE_ID and it reads nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_with_the_same_instance_id_fences_the_first() {
+    let broker = broker_with_topic("fenced").await;
+    let addr = broker.addr.to_string();
+    let props = [("group.instance.id", "host-a")];
+    let mut first = GroupConsumer::connect(&addr, config("fence", &props)).await.unwrap();
+    first.subscribe(["fenced"]);
+    let deadline = Instant::now() + SETTLE;
+    while first.assignment().len() < PARTITIONS as usize {
+        assert!(Instant::now() < deadline, "never assigned");
+        first.poll(Duration::from_millis(100)).await.unwrap();
+    }
+    let second = Member::spawn(&broker, "fenced", config("fence", &props));
+    wait_until("the second has all six", || splits(&[second.assignment()], &[6]), || show(&[&second])).await;
+    let deadline = Instant::now() + SETTLE;
+    let error = loop {
+        match first.poll(Duration::from_millis(100)).await {
+            Err(e) => break e,
+            Ok(_) => assert!(Instant::now() < deadline, "the first was never fenced"),
+        }
+    };
+    assert_eq!(error.code(), Some(kafka_protocol::ResponseError::FencedInstanceId), "{error}");
+    assert!(first.assignment().is_empty(), "a fenced member reads nothing");
+    // Fatal, as in Kafka: it does not rejoin (which would fence the second).
+    let again = first.poll(Duration::from_millis(300)).await.unwrap_err();
+    assert_eq!(again.code(), Some(kafka_protocol::ResponseError::FencedInstanceId));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(splits(&[second.assignment()], &[6]), "the second kept everything");
+    second.close().await;
+}
+
 /// Committed offsets outlive the consumer: one consumer reads everything and
 /// commits (commitSync); the next consumer of the group, after more records
 /// arrive, starts where the commit left off and reads only the new ones.

@@ -42,7 +42,9 @@
 //! **Static membership.** With `group.instance.id` (KIP-345) the member keeps
 //! its identity across restarts: it does not send LeaveGroup on close, so a
 //! restart within `session.timeout.ms` gets its partitions back without a
-//! rebalance.
+//! rebalance. If a second process takes the same instance id, the first is
+//! *fenced* (FENCED_INSTANCE_ID): fatal, every later `poll` fails, so the two
+//! never take turns stealing the identity.
 //!
 //! Files: this one (joining, assigning as leader, taking up an assignment,
 //! commits), `config.rs` (the settings), `heartbeat.rs` (the heartbeat task
@@ -110,6 +112,8 @@ pub struct GroupConsumer {
     generation_id: i32,
     /// Why the next `poll` must (re)join; `None` while a member in good standing.
     rejoin: Option<&'static str>,
+    /// Another process took this `group.instance.id` over: fatal, as in Kafka.
+    fenced: bool,
     heartbeat: Option<Heartbeat>,
     /// When `poll` was last called, for the heartbeat task's `max.poll.interval.ms` check.
     last_poll: Arc<Mutex<Instant>>,
@@ -132,6 +136,7 @@ impl GroupConsumer {
             member_id: String::new(),
             generation_id: -1,
             rejoin: None,
+            fenced: false,
             heartbeat: None,
             last_poll: Arc::new(Mutex::new(Instant::now())),
             next_auto_commit: Instant::now(),
@@ -182,6 +187,9 @@ impl GroupConsumer {
         }
         let deadline = Instant::now() + timeout;
         loop {
+            if self.fenced {
+                return Err(self.fenced_error());
+            }
             *self.last_poll.lock().expect("never poisoned: no code panics holding it") = Instant::now();
             self.check_heartbeat()?;
             if let Some(reason) = self.rejoin {
@@ -274,9 +282,21 @@ impl GroupConsumer {
                 self.member_id.clear();
                 self.lose_partitions("the group no longer knows this member");
             }
+            Some(ResponseError::FencedInstanceId) => {
+                self.lose_partitions("fenced");
+                self.fenced = true;
+            }
             _ if is_coordinator_error(error) => self.coordinator = None,
             _ => {}
         }
+    }
+
+    fn fenced_error(&self) -> ClientError {
+        ClientError::kafka(
+            ResponseError::FencedInstanceId.code(),
+            None,
+            format!("another consumer joined group {} with this group.instance.id", self.group_id),
+        )
     }
 
     /// Drops every partition without committing: the group has given them
@@ -297,12 +317,8 @@ impl GroupConsumer {
         self.heartbeat = None;
         match stop {
             HeartbeatStop::Error(ResponseError::FencedInstanceId) => {
-                self.lose_partitions("fenced");
-                Err(ClientError::kafka(
-                    ResponseError::FencedInstanceId.code(),
-                    None,
-                    format!("another consumer joined group {} with this group.instance.id", self.group_id),
-                ))
+                self.note_error(&self.fenced_error());
+                Err(self.fenced_error())
             }
             HeartbeatStop::Error(code) => {
                 self.note_error(&ClientError::kafka(code.code(), None, "heartbeat"));
