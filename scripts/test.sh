@@ -27,6 +27,7 @@ step "benches, smoke-run once each"
 cargo bench --bench log -- --test
 cargo bench --bench wire -- --test
 cargo bench --bench zero_copy -- --test
+cargo bench --bench batching -- --test
 
 step "book"
 ./scripts/check-book.sh

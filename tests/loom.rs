@@ -499,6 +499,7 @@ fn the_accumulator_loses_and_duplicates_nothing() {
     let split = std::sync::Arc::new(AtomicBool::new(false));
     let together = std::sync::Arc::new(AtomicBool::new(false));
     let (split_seen, together_seen) = (split.clone(), together.clone());
+    // ANCHOR: accumulator_loom
     let executions = explore(move || {
         let acc = Arc::new(RecordAccumulator::new(AccumulatorConfig {
             batch_size: 16_384,
@@ -563,4 +564,5 @@ fn the_accumulator_loses_and_duplicates_nothing() {
     assert!(split.load(Ordering::Relaxed), "no execution drained between appends");
     assert!(together.load(Ordering::Relaxed), "no execution put all four records in one batch");
     assert_eq!(executions, 96_141);
+    // ANCHOR_END: accumulator_loom
 }

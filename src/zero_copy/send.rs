@@ -68,15 +68,26 @@ pub async fn send_region(stream: &TcpStream, region: &Region, stats: &ZeroCopySt
 }
 // ANCHOR_END: send_region
 
-/// Without `sendfile`, the region is read into memory and written.
+/// Without `sendfile`, the region is read into memory and written. Same
+/// signature as the Linux path: a shared reference, written with `try_write`.
 #[cfg(not(target_os = "linux"))]
-pub async fn send_region(stream: &mut TcpStream, region: &Region, stats: &ZeroCopyStats) -> io::Result<()> {
+pub async fn send_region(stream: &TcpStream, region: &Region, stats: &ZeroCopyStats) -> io::Result<()> {
     let bytes = region.read_bytes()?;
     stats.copied_bytes.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
     if bytes.len() < region.length as usize {
         return Err(short_region(region, region.position + bytes.len() as u64));
     }
-    stream.write_all(&bytes).await
+    let mut rest = &bytes[..];
+    while !rest.is_empty() {
+        stream.writable().await?;
+        match stream.try_write(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => rest = &rest[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn short_region(region: &Region, at: u64) -> io::Error {
