@@ -239,6 +239,10 @@ impl Connection {
                 format!("connection to {} is broken", self.addr),
             )));
         }
+        // Broken until the exchange completes: a caller that drops this
+        // future mid-request (a `select!` that took another branch) leaves a
+        // response in flight, which the next request would read as its own.
+        self.broken = true;
         let io = async {
             self.stream.write_all(&frame).await?;
             if !read_response {
@@ -250,7 +254,7 @@ impl Connection {
             Ok(result) => result,
             Err(_) => Err(ClientError::Timeout { api, timeout_ms: millis(timeout) }),
         };
-        self.broken |= result.is_err();
+        self.broken = result.is_err();
         result
     }
 
@@ -467,6 +471,22 @@ mod tests {
         assert!(connection.is_broken());
         let again = connection.send(&MetadataRequest::default()).await;
         assert!(matches!(again, Err(ClientError::Io(_))), "{again:?}");
+    }
+
+    /// A request abandoned mid-flight (its future dropped, as a `select!`
+    /// does) breaks the connection: its answer would otherwise arrive as the
+    /// answer to the next request.
+    #[tokio::test]
+    async fn an_abandoned_request_breaks_the_connection() {
+        let apis = vec![(ApiKey::ApiVersions, 0, 3), (ApiKey::Metadata, 0, 12)];
+        let (addr, _broker) =
+            scripted_broker(vec![Answer::ApiVersions { version: 3, error: 0, apis }, Answer::Silence]).await;
+        let mut connection = Connection::connect(&addr, Duration::from_secs(5)).await.unwrap();
+        assert!(!connection.is_broken());
+        let request = MetadataRequest::default();
+        let abandoned = tokio::time::timeout(Duration::from_millis(100), connection.send(&request));
+        assert!(abandoned.await.is_err(), "the broker never answers");
+        assert!(connection.is_broken());
     }
 
     /// A response whose correlation id is not the request's is a protocol
