@@ -1,10 +1,10 @@
 //! The `spool` command: the broker, and tools in the spirit of Kafka's scripts.
 //!
 //! `spool` with no arguments is `spool serve`: a single-node broker on
-//! 127.0.0.1:9092 with its data in `./data`. `spool topics`, `spool produce`
-//! and `spool consume` are clients of a running broker, as
-//! `kafka-topics.sh`, `kafka-console-producer.sh` and
-//! `kafka-console-consumer.sh` are; `spool dump-log` reads segment files
+//! 127.0.0.1:9092 with its data in `./data`. `spool topics`, `spool produce`,
+//! `spool consume` and `spool groups` are clients of a running broker, as
+//! `kafka-topics.sh`, `kafka-console-producer.sh`,
+//! `kafka-console-consumer.sh` and `kafka-consumer-groups.sh` are; `spool dump-log` reads segment files
 //! directly, as `kafka-dump-log.sh` does.
 
 use std::path::PathBuf;
@@ -20,6 +20,7 @@ use spool::config::BrokerConfig;
 use spool::log::Compression;
 use spool::tools::consume::{ConsumeArgs, FormatOptions, StartOffset};
 use spool::tools::dump_log::{dump_file, DumpOptions};
+use spool::tools::groups::GroupsCommand;
 use spool::tools::produce::{parse_header, ProduceArgs};
 use spool::tools::topics::TopicsCommand;
 
@@ -61,6 +62,8 @@ enum Command {
     Produce(ProduceCli),
     /// Print records, as kafka-console-consumer.sh does.
     Consume(ConsumeCli),
+    /// List, describe or delete consumer groups, as kafka-consumer-groups.sh does.
+    Groups(GroupsCli),
     /// Measure a broker as kafka-producer-perf-test.sh / kafka-consumer-perf-test.sh do.
     #[command(subcommand)]
     Perf(PerfCommand),
@@ -162,6 +165,31 @@ struct TopicsCli {
 }
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("action").required(true).args(["list", "describe", "delete"])))]
+struct GroupsCli {
+    #[arg(long, default_value = BOOTSTRAP_DEFAULT, value_name = "HOST:PORT")]
+    bootstrap_server: String,
+    /// List every group's id.
+    #[arg(long)]
+    list: bool,
+    /// Describe --group: its partitions' offsets and lag (or, with --members, its members).
+    #[arg(long, requires = "group")]
+    describe: bool,
+    /// Delete --group (only a group without members).
+    #[arg(long, requires = "group")]
+    delete: bool,
+    /// A group (repeatable).
+    #[arg(long)]
+    group: Vec<String>,
+    /// With --describe: one line per member instead of per partition.
+    #[arg(long, requires = "describe")]
+    members: bool,
+    /// With --describe --members: each member's partitions too.
+    #[arg(long, requires = "members")]
+    verbose: bool,
+}
+
+#[derive(clap::Args)]
 struct ProduceCli {
     #[arg(long, default_value = BOOTSTRAP_DEFAULT, value_name = "HOST:PORT")]
     bootstrap_server: String,
@@ -201,6 +229,15 @@ struct ConsumeCli {
     /// Start at this offset (a number, earliest or latest); needs --partition.
     #[arg(long, requires = "partition")]
     offset: Option<String>,
+    /// Consume as a member of this consumer group, committing what is printed.
+    #[arg(long, conflicts_with_all = ["partition", "offset"])]
+    group: Option<String>,
+    /// A consumer setting: --consumer-property key=value (repeatable).
+    #[arg(long = "consumer-property", value_name = "KEY=VALUE")]
+    consumer_properties: Vec<String>,
+    /// A properties file of consumer settings.
+    #[arg(long = "consumer.config", value_name = "FILE")]
+    consumer_config: Option<PathBuf>,
     /// Exit after printing this many records.
     #[arg(long)]
     max_messages: Option<u64>,
@@ -270,7 +307,9 @@ fn client_tool(command: Command) -> anyhow::Result<()> {
         match command {
             Command::Topics(cli) => topics(cli).await,
             Command::Produce(cli) => produce(cli).await,
+            Command::Consume(cli) if cli.group.is_some() => consume_group(cli).await,
             Command::Consume(cli) => consume(cli).await,
+            Command::Groups(cli) => groups(cli).await,
             Command::Perf(PerfCommand::Consume(cli)) => perf_consume(cli).await,
             Command::Perf(PerfCommand::Produce(cli)) => perf_produce(cli).await,
             Command::Serve { .. } | Command::DumpLog { .. } => unreachable!("handled in main"),
@@ -355,6 +394,60 @@ async fn consume(cli: ConsumeCli) -> anyhow::Result<()> {
     let mut client = Client::connect(&cli.bootstrap_server, REQUEST_TIMEOUT_DEFAULT).await?;
     let consumed =
         spool::tools::consume::run(&mut client, &args, &mut std::io::stdout().lock(), stop).await?;
+    eprintln!("Processed a total of {consumed} messages");
+    Ok(())
+}
+
+async fn groups(cli: GroupsCli) -> anyhow::Result<()> {
+    let command = if cli.list {
+        GroupsCommand::List
+    } else if cli.describe && cli.members {
+        GroupsCommand::DescribeMembers { groups: cli.group, verbose: cli.verbose }
+    } else if cli.describe {
+        GroupsCommand::DescribeOffsets(cli.group)
+    } else {
+        GroupsCommand::Delete(cli.group)
+    };
+    let mut client = Client::connect(&cli.bootstrap_server, REQUEST_TIMEOUT_DEFAULT).await?;
+    spool::tools::groups::run(&mut client, command, &mut std::io::stdout().lock()).await?;
+    Ok(())
+}
+
+/// `spool consume --group`: a group member that commits what it prints.
+async fn consume_group(cli: ConsumeCli) -> anyhow::Result<()> {
+    let mut config = spool::client::ConsumerConfig::default();
+    // The tool commits exactly what it printed; auto commit would commit
+    // positions past records a --max-messages stop never printed.
+    config.set("enable.auto.commit", "false")?;
+    if cli.from_beginning {
+        config.set("auto.offset.reset", "earliest")?;
+    }
+    for (key, value) in client_properties(cli.consumer_config.as_deref(), &cli.consumer_properties)? {
+        config.set(&key, &value)?;
+    }
+    config.set("group.id", cli.group.as_deref().unwrap_or_default())?;
+    let args = ConsumeArgs {
+        topic: cli.topic,
+        start: StartOffset::Latest,
+        partition: None,
+        max_messages: cli.max_messages,
+        timeout: cli.timeout_ms.map(Duration::from_millis),
+        format: FormatOptions {
+            print_key: cli.print_key,
+            print_headers: cli.print_headers,
+            key_separator: unescape(cli.key_separator),
+        },
+    };
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let stop = async move {
+        interrupt.recv().await;
+    };
+    let mut consumer = spool::client::GroupConsumer::connect(&cli.bootstrap_server, config).await?;
+    let result =
+        spool::tools::consume::run_group(&mut consumer, &args, &mut std::io::stdout().lock(), stop).await;
+    let closed = consumer.close().await;
+    let consumed = result?;
+    closed?;
     eprintln!("Processed a total of {consumed} messages");
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `spool topics`, `spool produce` and `spool consume` against a running
+//! `spool topics`, `spool produce`, `spool consume` and `spool groups` against a running
 //! `spool serve`, all as separate processes talking over TCP — the way a user
 //! runs `kafka-topics.sh`, `kafka-console-producer.sh` and
 //! `kafka-console-consumer.sh` against a Kafka broker.
@@ -461,5 +461,86 @@ fn perf_produce_and_consume_print_kafkas_lines() {
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
+    broker.stop();
+}
+
+/// Chapter 5's tools: `spool consume --group` commits exactly what it printed
+/// (a --max-messages stop leaves the rest to the next member, so two runs
+/// print every record once), and `spool groups` lists, describes (offsets and
+/// lag, members and their partitions) and deletes groups as
+/// kafka-consumer-groups.sh does; a group with a live member cannot be
+/// deleted (NON_EMPTY_GROUP).
+#[test]
+fn consume_with_a_group_and_describe_it() {
+    let broker = Broker::start();
+    broker.ok(&["topics", "--create", "--topic", "g", "--partitions", "3"], b"");
+    let lines: Vec<String> = (0..6).map(|i| format!("line-{i}")).collect();
+    for (i, line) in lines.iter().enumerate() {
+        let partition = (i % 3).to_string();
+        broker.ok(&["produce", "--topic", "g", "--partition", &partition], format!("{line}\n").as_bytes());
+    }
+    let group = ["consume", "--topic", "g", "--group", "cg", "--from-beginning"];
+    let first = broker.ok(&[&group[..], &["--max-messages", "4"]].concat(), b"");
+    assert_eq!(first.lines().count(), 4, "{first}");
+    assert_eq!(broker.ok(&["groups", "--list"], b"").trim(), "cg");
+    let describe = broker.ok(&["groups", "--describe", "--group", "cg"], b"");
+    assert!(describe.contains("Consumer group 'cg' has no active members."), "{describe}");
+    let column = |text: &str, name: &str| -> i64 {
+        let mut rows = text.lines().skip_while(|l| !l.starts_with("GROUP"));
+        let header: Vec<&str> = rows.next().unwrap().split_whitespace().collect();
+        let at = header.iter().position(|h| *h == name).unwrap();
+        rows.map(|r| r.split_whitespace().nth(at).unwrap().parse::<i64>().unwrap_or(0)).sum()
+    };
+    assert_eq!(column(&describe, "CURRENT-OFFSET"), 4, "committed = printed: {describe}");
+    // Partitions without a commit or a reader are not listed, as in Kafka.
+    let lag = column(&describe, "LOG-END-OFFSET") - column(&describe, "CURRENT-OFFSET");
+    assert_eq!(column(&describe, "LAG"), lag, "{describe}");
+    let second = broker.ok(&[&group[..], &["--timeout-ms", "1500"]].concat(), b"");
+    let mut all: Vec<&str> = first.lines().chain(second.lines()).collect();
+    all.sort_unstable();
+    assert_eq!(all, lines.iter().map(String::as_str).collect::<Vec<_>>(), "every record once");
+    let describe = broker.ok(&["groups", "--describe", "--group", "cg"], b"");
+    assert_eq!(column(&describe, "CURRENT-OFFSET"), 6, "{describe}");
+    assert_eq!(column(&describe, "LAG"), 0, "{describe}");
+
+    // A live member: described with its partitions; its group cannot be deleted.
+    let mut live = Command::new(env!("CARGO_BIN_EXE_spool"))
+        .args(["consume", "--topic", "g", "--group", "live", "--bootstrap-server", &broker.bootstrap])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let members = loop {
+        let out = broker.run(&["groups", "--describe", "--members", "--verbose", "--group", "live"], b"");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if text.contains("g(0,1,2)") {
+            break text;
+        }
+        assert!(std::time::Instant::now() < deadline, "the member never showed up: {text}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let header = members.lines().find(|l| l.starts_with("GROUP")).unwrap();
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        ["GROUP", "CONSUMER-ID", "GROUP-INSTANCE-ID", "HOST", "CLIENT-ID", "#PARTITIONS", "ASSIGNMENT"]
+    );
+    let offsets = broker.ok(&["groups", "--describe", "--group", "live"], b"");
+    assert!(!offsets.contains("no active members") && offsets.contains("spool-cli"), "{offsets}");
+    let refused = broker.run(&["groups", "--delete", "--group", "live"], b"");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("NonEmptyGroup"), "{refused:?}");
+    assert!(Command::new("kill").args(["-INT", &live.id().to_string()]).status().unwrap().success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while live.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "the member did not stop on SIGINT");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(live.wait().unwrap().success());
+    let deleted = broker.ok(&["groups", "--delete", "--group", "live"], b"");
+    assert_eq!(deleted.trim(), "Deletion of requested consumer groups ('live') was successful.");
+    assert_eq!(broker.ok(&["groups", "--list"], b"").trim(), "cg");
+    let missing = broker.run(&["groups", "--describe", "--group", "live"], b"");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("Consumer group 'live' does not exist."));
     broker.stop();
 }

@@ -51,6 +51,19 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeConfigs, 1, 4),
     // The idempotent producer (chapter 8): no transactional id, so any version.
     (ApiKey::InitProducerId, 0, 4),
+    // Chapter 5's group APIs. FindCoordinator v4 batches keys (both shapes
+    // are read); JoinGroup stops below v9's `skip_assignment` (KIP-814);
+    // OffsetFetch below v8's batched groups; OffsetCommit below v9 (KIP-848).
+    (ApiKey::FindCoordinator, 1, 4),
+    (ApiKey::JoinGroup, 1, 8),
+    (ApiKey::SyncGroup, 1, 5),
+    (ApiKey::Heartbeat, 1, 4),
+    (ApiKey::LeaveGroup, 1, 5),
+    (ApiKey::OffsetCommit, 2, 8),
+    (ApiKey::OffsetFetch, 2, 7),
+    (ApiKey::ListGroups, 1, 4),
+    (ApiKey::DescribeGroups, 1, 5),
+    (ApiKey::DeleteGroups, 1, 2),
 ];
 
 /// Responses larger than this are refused: a fetch asks for at most
@@ -228,6 +241,10 @@ impl Connection {
                 format!("connection to {} is broken", self.addr),
             )));
         }
+        // Broken until the exchange completes: a caller that drops this
+        // future mid-request (a `select!` that took another branch) leaves a
+        // response in flight, which the next request would read as its own.
+        self.broken = true;
         let io = async {
             self.stream.write_all(&frame).await?;
             if !read_response {
@@ -239,7 +256,7 @@ impl Connection {
             Ok(result) => result,
             Err(_) => Err(ClientError::Timeout { api, timeout_ms: millis(timeout) }),
         };
-        self.broken |= result.is_err();
+        self.broken = result.is_err();
         result
     }
 
@@ -456,6 +473,22 @@ mod tests {
         assert!(connection.is_broken());
         let again = connection.send(&MetadataRequest::default()).await;
         assert!(matches!(again, Err(ClientError::Io(_))), "{again:?}");
+    }
+
+    /// A request abandoned mid-flight (its future dropped, as a `select!`
+    /// does) breaks the connection: its answer would otherwise arrive as the
+    /// answer to the next request.
+    #[tokio::test]
+    async fn an_abandoned_request_breaks_the_connection() {
+        let apis = vec![(ApiKey::ApiVersions, 0, 3), (ApiKey::Metadata, 0, 12)];
+        let (addr, _broker) =
+            scripted_broker(vec![Answer::ApiVersions { version: 3, error: 0, apis }, Answer::Silence]).await;
+        let mut connection = Connection::connect(&addr, Duration::from_secs(5)).await.unwrap();
+        assert!(!connection.is_broken());
+        let request = MetadataRequest::default();
+        let abandoned = tokio::time::timeout(Duration::from_millis(100), connection.send(&request));
+        assert!(abandoned.await.is_err(), "the broker never answers");
+        assert!(connection.is_broken());
     }
 
     /// A response whose correlation id is not the request's is a protocol

@@ -23,8 +23,12 @@
 //!        ─▶ Fetch {orders-0 @0, orders-1 @0} ─▶ batches ─▶ records, {0: 120, 1: 97}
 //! ```
 //!
-//! Simplifications: no consumer groups or committed offsets (`assign`, not
-//! `subscribe`: chapter 5); partitions led by different brokers are fetched
+//! This consumer is told its partitions (`assign`). Chapter 5's
+//! [`super::group_consumer::GroupConsumer`] `subscribe`s instead: it joins a
+//! consumer group, is given partitions by the group, and drives this
+//! consumer's `assign`, `seek` and `poll` with them.
+//!
+//! Simplifications: partitions led by different brokers are fetched
 //! one leader after another, not in parallel; no fetch sessions (KIP-227); no
 //! prefetching while the caller works on the last poll's records.
 
@@ -38,6 +42,7 @@ use kafka_protocol::ResponseError;
 
 use super::admin::topic_name;
 use super::fetch::{decode_fetched, FetchOptions, OffsetSpec};
+use super::group_consumer::GroupConfig;
 use super::{Client, ClientError};
 use crate::log::record::Record;
 
@@ -51,7 +56,7 @@ pub enum OffsetReset {
 }
 
 /// A consumer's settings, with Kafka's names and defaults.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConsumerConfig {
     /// `fetch.min.bytes`, `fetch.max.wait.ms`, `fetch.max.bytes`,
     /// `max.partition.fetch.bytes`.
@@ -60,6 +65,9 @@ pub struct ConsumerConfig {
     pub auto_offset_reset: OffsetReset,
     /// `request.timeout.ms`.
     pub request_timeout: Duration,
+    /// `group.id` and the rest of a group member's settings (chapter 5's
+    /// [`super::group_consumer::GroupConsumer`]; an `assign`ing consumer ignores them).
+    pub group: GroupConfig,
 }
 
 impl Default for ConsumerConfig {
@@ -68,6 +76,7 @@ impl Default for ConsumerConfig {
             fetch: FetchOptions::default(),
             auto_offset_reset: OffsetReset::Latest,
             request_timeout: super::REQUEST_TIMEOUT_DEFAULT,
+            group: GroupConfig::default(),
         }
     }
 }
@@ -93,6 +102,7 @@ impl ConsumerConfig {
                     _ => return Err(bad()),
                 }
             }
+            _ if self.group.set(key, value)? => {}
             _ => return Err(ClientError::InvalidArgument(format!("unknown consumer property {key}"))),
         }
         Ok(())
@@ -152,6 +162,16 @@ impl Consumer {
     pub async fn seek_to(&mut self, spec: OffsetSpec) -> Result<(), ClientError> {
         let all: Vec<(String, i32)> = self.positions.keys().cloned().collect();
         self.reset(&all, spec).await
+    }
+
+    /// The client underneath, for the group calls of chapter 5's group consumer.
+    pub(crate) fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    /// The settings this consumer was made with.
+    pub fn config(&self) -> &ConsumerConfig {
+        &self.config
     }
 
     /// The next offset `poll` hands out from `topic`-`partition`, once known.

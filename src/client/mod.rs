@@ -33,18 +33,24 @@
 //! task with pipelined requests and retries) and the sticky partitioner in
 //! [`partitioner`].
 //!
+//! Chapter 5 adds consumer groups: the assignors in [`assignor`], the group
+//! and offset APIs in [`group`], and [`group_consumer`], which `subscribe`s
+//! and lets the group decide what it reads.
+//!
 //! Simplifications of the [`Client`] calls themselves: one request in flight
 //! per connection, no retries, no accumulator or `linger.ms` (the caller
 //! decides what goes in a batch: see [`producer`] for all three), no idempotence
-//! (chapter 8), no consumer groups or offset commits (chapter 5), no fetch
-//! sessions (KIP-227), and partitions led by different brokers are fetched one
-//! broker after another rather than in parallel.
+//! (chapter 8), no fetch sessions (KIP-227), and partitions led by different
+//! brokers are fetched one broker after another rather than in parallel.
 
 pub mod admin;
+pub mod assignor;
 pub mod connection;
 pub mod consumer;
 pub mod error;
 pub mod fetch;
+pub mod group;
+pub mod group_consumer;
 pub mod partitioner;
 pub mod pipeline;
 pub mod produce;
@@ -64,6 +70,8 @@ pub use connection::Connection;
 pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset};
 pub use error::ClientError;
 pub use fetch::{FetchOptions, FetchedPartition, OffsetSpec};
+pub use group::{GroupDescription, ListedGroup, MemberDescription};
+pub use group_consumer::{GroupConfig, GroupConsumer};
 pub use produce::{Acks, ProduceOptions, ProducerRecord};
 pub use producer::{DeliveryFuture, Producer, ProducerConfig, RecordMetadata};
 

@@ -15,16 +15,24 @@
 //! It stops after `--max-messages`, after `--timeout-ms` without a new record,
 //! or on Ctrl-C, then prints `Processed a total of N messages` on stderr.
 //!
-//! Simplifications: no consumer group (chapter 5) — so no committed offsets and
-//! no `--group`; an `OFFSET_OUT_OF_RANGE` answer ends the tool rather than
-//! resetting by `auto.offset.reset`.
+//! With `--group G` (chapter 5) it is a member of consumer group `G`
+//! instead ([`run_group`]): it subscribes to the topic, reads the partitions
+//! the group gives it, starting at the group's committed offsets (or by
+//! `auto.offset.reset`: `--from-beginning` makes it `earliest`), and commits
+//! after each batch it printed — exactly what it printed, so a consumer
+//! stopped by `--max-messages` leaves the rest to the next member. On exit it
+//! leaves the group.
+//!
+//! Simplifications: without `--group`, an `OFFSET_OUT_OF_RANGE` answer ends
+//! the tool rather than resetting by `auto.offset.reset`.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::Write;
 use std::time::Duration;
 
-use crate::client::{Client, ClientError, FetchOptions, OffsetSpec};
+use crate::client::assignor::TopicPartition;
+use crate::client::{Client, ClientError, FetchOptions, GroupConsumer, OffsetSpec};
 use crate::log::record::Record;
 
 /// Where to start reading.
@@ -153,6 +161,77 @@ pub async fn run(
         out.flush()?;
     }
     Ok(consumed)
+}
+
+// ANCHOR: run_group
+/// `--group`: consumes as a member of a consumer group until `--max-messages`,
+/// `--timeout-ms` or `stop`, committing what it printed after each batch;
+/// returns the number of records printed. The caller closes the consumer.
+pub async fn run_group(
+    consumer: &mut GroupConsumer,
+    args: &ConsumeArgs,
+    out: &mut impl Write,
+    stop: impl Future<Output = ()>,
+) -> Result<u64, ClientError> {
+    consumer.subscribe([args.topic.clone()]);
+    let mut consumed = 0u64;
+    let mut last_record = tokio::time::Instant::now();
+    let mut stopping = false;
+    tokio::pin!(stop);
+    while !stopping && args.max_messages.is_none_or(|max| consumed < max) {
+        let mut wait = FETCH_WAIT_MAX;
+        if let Some(timeout) = args.timeout {
+            let left = timeout.saturating_sub(last_record.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            wait = wait.min(left);
+        }
+        // A poll is never cut short (that would strand a request on its
+        // connection, and the commit and LeaveGroup still need it): Ctrl-C
+        // lets the current poll finish, then ends the loop.
+        let records = {
+            let poll = consumer.poll(wait);
+            tokio::pin!(poll);
+            tokio::select! {
+                records = &mut poll => records?,
+                () = &mut stop => {
+                    stopping = true;
+                    poll.await?
+                }
+            }
+        };
+        let mut buf = Vec::new();
+        let mut printed: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+        for r in records {
+            if args.max_messages.is_some_and(|max| consumed >= max) {
+                break;
+            }
+            format_record(&r.record, &args.format, &mut buf);
+            printed.insert((r.topic, r.partition), r.record.offset + 1);
+            consumed += 1;
+            last_record = tokio::time::Instant::now();
+        }
+        out.write_all(&buf)?;
+        out.flush()?;
+        match consumer.commit(&printed).await {
+            Ok(()) => {}
+            // The group moved on (a rebalance): what was printed may be
+            // printed again by the partition's next reader — at least once.
+            Err(e) if e.code().is_some_and(is_group_change) || e.is_retriable() => {
+                tracing::warn!(error = %e, "commit failed; continuing");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(consumed)
+}
+// ANCHOR_END: run_group
+
+/// The errors of a commit that lost a race with a rebalance.
+fn is_group_change(code: kafka_protocol::ResponseError) -> bool {
+    use kafka_protocol::ResponseError::{IllegalGeneration, RebalanceInProgress, UnknownMemberId};
+    matches!(code, RebalanceInProgress | IllegalGeneration | UnknownMemberId)
 }
 
 /// Each partition's first offset to fetch.

@@ -58,7 +58,7 @@ pub async fn run(
     let mut client = Client::connect(&args.bootstrap, args.consumer.request_timeout).await?;
     let partitions = client.topic(&args.topic, false).await?.partitions;
     let reset = if args.from_latest { OffsetReset::Latest } else { OffsetReset::Earliest };
-    let config = ConsumerConfig { auto_offset_reset: reset, ..args.consumer };
+    let config = ConsumerConfig { auto_offset_reset: reset, ..args.consumer.clone() };
     let mut consumer = Consumer::connect(&args.bootstrap, config).await?;
     consumer.assign(partitions.iter().map(|p| (args.topic.clone(), p.partition)));
 
