@@ -79,8 +79,10 @@ enum PerfCommand {
 
 #[derive(clap::Args)]
 struct PerfProduceCli {
-    #[arg(long, default_value = BOOTSTRAP_DEFAULT, value_name = "HOST:PORT")]
-    bootstrap_server: String,
+    /// Where to connect; else `bootstrap.servers` from the client properties,
+    /// else 127.0.0.1:9092 (as Kafka's perf tools take it from either).
+    #[arg(long, value_name = "HOST:PORT")]
+    bootstrap_server: Option<String>,
     #[arg(long)]
     topic: String,
     #[arg(long)]
@@ -103,8 +105,10 @@ struct PerfProduceCli {
 
 #[derive(clap::Args)]
 struct PerfConsumeCli {
-    #[arg(long, default_value = BOOTSTRAP_DEFAULT, value_name = "HOST:PORT")]
-    bootstrap_server: String,
+    /// Where to connect; else `bootstrap.servers` from the client properties,
+    /// else 127.0.0.1:9092 (as Kafka's perf tools take it from either).
+    #[arg(long, value_name = "HOST:PORT")]
+    bootstrap_server: Option<String>,
     #[arg(long)]
     topic: String,
     /// How many records to read.
@@ -356,7 +360,8 @@ async fn produce(cli: ProduceCli) -> anyhow::Result<()> {
         options,
     };
     let mut config = spool::tools::produce::producer_config(&cli.bootstrap_server, args.options);
-    for (key, value) in client_properties(None, &cli.producer_properties)? {
+    // As in Kafka's console tools, --bootstrap-server wins over bootstrap.servers.
+    for (key, value) in without_bootstrap(client_properties(None, &cli.producer_properties)?) {
         config.set(&key, &value)?;
     }
     config.validate()?;
@@ -422,7 +427,9 @@ async fn consume_group(cli: ConsumeCli) -> anyhow::Result<()> {
     if cli.from_beginning {
         config.set("auto.offset.reset", "earliest")?;
     }
-    for (key, value) in client_properties(cli.consumer_config.as_deref(), &cli.consumer_properties)? {
+    for (key, value) in
+        without_bootstrap(client_properties(cli.consumer_config.as_deref(), &cli.consumer_properties)?)
+    {
         config.set(&key, &value)?;
     }
     config.set("group.id", cli.group.as_deref().unwrap_or_default())?;
@@ -453,8 +460,10 @@ async fn consume_group(cli: ConsumeCli) -> anyhow::Result<()> {
 }
 
 async fn perf_produce(cli: PerfProduceCli) -> anyhow::Result<()> {
-    let mut producer = spool::client::producer::ProducerConfig::new(cli.bootstrap_server.clone());
-    for (key, value) in client_properties(cli.producer_config.as_deref(), &cli.producer_props)? {
+    let mut props = client_properties(cli.producer_config.as_deref(), &cli.producer_props)?;
+    let bootstrap = perf_bootstrap(cli.bootstrap_server, &mut props);
+    let mut producer = spool::client::producer::ProducerConfig::new(bootstrap);
+    for (key, value) in props {
         producer.set(&key, &value)?;
     }
     producer.validate()?;
@@ -473,11 +482,13 @@ async fn perf_produce(cli: PerfProduceCli) -> anyhow::Result<()> {
 async fn perf_consume(cli: PerfConsumeCli) -> anyhow::Result<()> {
     let mut consumer = spool::client::ConsumerConfig::default();
     consumer.fetch.partition_max_bytes = cli.fetch_size;
-    for (key, value) in client_properties(cli.consumer_config.as_deref(), &cli.consumer_props)? {
+    let mut props = client_properties(cli.consumer_config.as_deref(), &cli.consumer_props)?;
+    let bootstrap = perf_bootstrap(cli.bootstrap_server, &mut props);
+    for (key, value) in props {
         consumer.set(&key, &value)?;
     }
     let args = spool::tools::perf::consume::ConsumePerfArgs {
-        bootstrap: cli.bootstrap_server,
+        bootstrap,
         topic: cli.topic,
         messages: cli.messages,
         timeout: Duration::from_millis(cli.timeout),
@@ -490,6 +501,23 @@ async fn perf_consume(cli: PerfConsumeCli) -> anyhow::Result<()> {
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     spool::tools::perf::consume::run(&args, &mut out, &mut err).await?;
     Ok(())
+}
+
+/// The perf tools' broker: `--bootstrap-server`, else the last
+/// `bootstrap.servers` in the client properties (taken out of them), else the
+/// default. Several comma-separated servers: the first.
+fn perf_bootstrap(flag: Option<String>, props: &mut Vec<(String, String)>) -> String {
+    let from_props = props.iter().rev().find(|(k, _)| k == "bootstrap.servers").map(|(_, v)| v.clone());
+    props.retain(|(k, _)| k != "bootstrap.servers");
+    let servers = flag.or(from_props).unwrap_or_else(|| BOOTSTRAP_DEFAULT.to_string());
+    servers.split(',').map(str::trim).find(|s| !s.is_empty()).unwrap_or(BOOTSTRAP_DEFAULT).to_string()
+}
+
+/// Client properties less `bootstrap.servers`, for tools whose
+/// `--bootstrap-server` always decides.
+fn without_bootstrap(mut props: Vec<(String, String)>) -> Vec<(String, String)> {
+    props.retain(|(k, _)| k != "bootstrap.servers");
+    props
 }
 
 /// Client settings from a properties file, then `key=value` arguments (which win).
@@ -508,8 +536,6 @@ fn client_properties(
         let (k, v) = pair.split_once('=').ok_or_else(|| anyhow::anyhow!("{pair:?}: expected key=value"))?;
         props.push((k.trim().to_string(), v.trim().to_string()));
     }
-    // bootstrap.servers comes from --bootstrap-server.
-    props.retain(|(k, _)| k != "bootstrap.servers");
     Ok(props)
 }
 

@@ -438,6 +438,17 @@ fn perf_produce_and_consume_print_kafkas_lines() {
     assert_eq!(columns.len(), 10, "{consumed}");
     assert_eq!(columns[2], format!("{:.4}", 5000.0 * 100.0 / 1024.0 / 1024.0), "MB consumed");
     assert_eq!(columns[4], "5000", "records consumed");
+    // As with Kafka's perf tools, the broker may come from bootstrap.servers
+    // in the client properties instead of --bootstrap-server.
+    let props_only = Command::new(env!("CARGO_BIN_EXE_spool"))
+        .args(["perf", "produce", "--topic", "perf", "--num-records", "100", "--record-size", "10"])
+        .args(["--throughput", "-1", "--producer-props", "acks=1"])
+        .arg(format!("bootstrap.servers={}", broker.bootstrap))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&props_only.stdout);
+    assert!(props_only.status.success(), "{stdout}{}", String::from_utf8_lossy(&props_only.stderr));
+    assert!(stdout.lines().last().unwrap_or_default().starts_with("100 records sent, "), "{stdout}");
     let bad = broker.run(
         &[
             "perf",
