@@ -470,8 +470,10 @@ async fn find_coordinator_creates_the_internal_offsets_topic() {
     let image =
         broker.broker().lock_controller().metadata.image().topic(CONSUMER_OFFSETS_TOPIC).cloned().unwrap();
     assert_eq!(image.configs.get("cleanup.policy").map(String::as_str), Some("compact"));
-    // Until spool has a log cleaner, age must not delete the groups' log.
-    assert_eq!(image.configs.get("retention.ms").map(String::as_str), Some("-1"));
+    // Compact only: retention by age or size never deletes the groups' log
+    // (only `delete` in cleanup.policy does, chapter 1's retention).
+    let partition = broker.broker().partition(&TopicPartition::new(CONSUMER_OFFSETS_TOPIC, 0)).unwrap();
+    assert!(!lock(&partition.log).config().cleanup_delete);
 
     let produced = produce(&mut client, CONSUMER_OFFSETS_TOPIC, 0, batch(now_ms(), &["forged"]), 1).await;
     assert_eq!(produced.error_code, code(ResponseError::InvalidTopicException));
