@@ -179,7 +179,13 @@ impl BrokerConfig {
             "group.min.session.timeout.ms" => self.group.session_timeout_ms_min = num(key, value)?,
             "group.max.session.timeout.ms" => self.group.session_timeout_ms_max = num(key, value)?,
             "group.max.size" => self.group.group_size_max = num(key, value)?,
-            "offset.metadata.max.bytes" => self.group.offset_metadata_bytes_max = num(key, value)?,
+            "offset.metadata.max.bytes" => {
+                self.group.offset_metadata_bytes_max = num(key, value)?;
+                // A commit's metadata is a string in its __consumer_offsets record.
+                if self.group.offset_metadata_bytes_max > i16::MAX as usize {
+                    return Err(format!("{key} must be between 0 and {}", i16::MAX));
+                }
+            }
             "compression.type" => {
                 self.compression_type = TopicCompression::parse(value)
                     .ok_or_else(|| format!("invalid value {value:?} for compression.type"))?
@@ -241,5 +247,10 @@ mod tests {
         let props = BrokerConfig::parse_properties("num.partitions=many").unwrap();
         assert!(BrokerConfig::from_properties(&props).is_err());
         assert!(BrokerConfig::parse_properties("novalue").is_err());
+        // A commit's metadata must fit the string of its __consumer_offsets record.
+        let props = BrokerConfig::parse_properties("offset.metadata.max.bytes=40000").unwrap();
+        assert!(BrokerConfig::from_properties(&props).is_err());
+        let props = BrokerConfig::parse_properties("offset.metadata.max.bytes=32767").unwrap();
+        assert!(BrokerConfig::from_properties(&props).is_ok());
     }
 }

@@ -696,6 +696,12 @@ async fn strings_too_long_to_store_are_refused() {
     assert_eq!(joined.error_code, code(ResponseError::InvalidGroupId));
     let joined = client.request(JOIN_V, &join_request("g-ok", "", Some(&long), "x")).await;
     assert_eq!(joined.error_code, code(ResponseError::InvalidRequest));
+    // A static member's id is `<instance id>-<uuid>`: an instance id that fits
+    // in a string but leaves no room for the 37 bytes is refused too (it used
+    // to reach the record encoder's assert under the coordinator's lock).
+    let just_fits = "i".repeat(i16::MAX as usize);
+    let joined = client.request(JOIN_V, &join_request("g-static", "", Some(&just_fits), "x")).await;
+    assert_eq!(joined.error_code, code(ResponseError::InvalidRequest));
     assert_eq!(
         commit(&mut client, &long, -1, "", "t", &[(0, 1)]).await,
         vec![code(ResponseError::InvalidGroupId)]

@@ -100,8 +100,9 @@ async fn join_group(
     client_id: String,
     client_host: String,
 ) -> Result<msg::JoinGroupResponse, String> {
-    // The member id the coordinator may make is `<client_id>-<uuid>`: 37 more bytes.
-    let member_id_bytes = client_id.len() + 37;
+    // The member id the coordinator may make is `<group_instance_id or
+    // client_id>-<uuid>`: 37 more bytes than its prefix.
+    let member_id_bytes = r.group_instance_id.as_deref().map_or(client_id.len(), str::len) + 37;
     let strings = [r.group_id.0.as_str(), r.member_id.as_str(), r.protocol_type.as_str()]
         .into_iter()
         .chain(r.group_instance_id.as_deref())

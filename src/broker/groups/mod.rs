@@ -122,12 +122,19 @@ impl GroupDriver {
     }
 
     /// The coordinator, for reading (tests, tools). Never hold it across an `.await`.
+    ///
+    /// A panic while an input held the lock (a bug) poisons it; the groups
+    /// carry on with the state as the panic left it rather than every later
+    /// group request — and the broker's shutdown — panicking too.
     pub fn lock(&self) -> MutexGuard<'_, GroupCoordinator> {
-        self.coordinator.lock().expect("group coordinator lock poisoned")
+        self.coordinator.lock().unwrap_or_else(|poisoned| {
+            tracing::error!("group coordinator lock poisoned by a panic; carrying on");
+            poisoned.into_inner()
+        })
     }
 
     fn lock_parked(&self) -> MutexGuard<'_, HashMap<RequestToken, oneshot::Sender<Response>>> {
-        self.parked.lock().expect("parked requests lock poisoned")
+        self.parked.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A token for a request that may be answered later, and where the answer arrives.
