@@ -431,3 +431,73 @@ async fn a_refused_sequence_fails_its_batch_and_bumps_the_epoch() {
     assert_eq!(batches.last(), Some(&(pid, 1, 0, 1)), "epoch 1 starts at sequence 0: {batches:?}");
     broker.stop().await;
 }
+
+/// Sends `records` to partition 0 of `topic` at once (each its own batch:
+/// `batch.size` fits one), then waits for every answer, in order.
+async fn send_each_in_its_own_batch(
+    broker: &harness::TestBroker,
+    topic: &str,
+    records: Vec<ProducerRecord>,
+) -> Vec<Result<RecordMetadata, ClientError>> {
+    let bootstrap = format!("bootstrap.servers={}", broker.addr);
+    let settings = [bootstrap.as_str(), "enable.idempotence=true", "batch.size=64", "linger.ms=0"];
+    let producer = Producer::connect(ProducerConfig::parse(settings).unwrap()).await.unwrap();
+    let mut deliveries = Vec::new();
+    for record in records {
+        deliveries.push(producer.send_to_partition(topic, 0, record).await.unwrap());
+    }
+    let mut answers = Vec::new();
+    for d in deliveries {
+        answers.push(d.await);
+    }
+    producer.close().await.unwrap();
+    answers
+}
+
+fn value_of(value_bytes: usize) -> ProducerRecord {
+    ProducerRecord { value: Some(Bytes::from(vec![b'v'; value_bytes])), ..Default::default() }
+}
+
+/// A batch that fails for good after it was numbered leaves a hole in its
+/// partition's sequences; the producer must bump its epoch so the next batch
+/// starts again at sequence 0, not fail with OUT_OF_ORDER_SEQUENCE_NUMBER
+/// (KIP-360; the Java client's `TransactionManager.handleFailedBatch`).
+/// Here: a record over the topic's `max.message.bytes` (MESSAGE_TOO_LARGE)
+/// between good ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_refused_for_good_does_not_fail_the_next_one() {
+    let broker = harness::start(|_| {}).await;
+    let mut client = Client::connect(&broker.addr.to_string(), Duration::from_secs(10)).await.unwrap();
+    let mut topic = NewTopic::new("small");
+    topic.configs.insert("max.message.bytes".into(), "500".into());
+    client.create_topics(&[topic], false).await.unwrap().remove(0).expect("topic created");
+    let records = vec![value_of(10), value_of(2000), value_of(10), value_of(10)];
+    let answers = send_each_in_its_own_batch(&broker, "small", records).await;
+    let offsets: Vec<Option<i64>> = answers.iter().map(|a| a.as_ref().ok().map(|m| m.offset)).collect();
+    assert_eq!(offsets, vec![Some(0), None, Some(1), Some(2)], "{answers:?}");
+    let error = answers[1].as_ref().unwrap_err();
+    assert_eq!(error.code(), Some(kafka_protocol::ResponseError::MessageTooLarge), "{error}");
+    let batches = stored_batches(&broker, "small", 0);
+    let numbers: Vec<(i16, i32)> = batches.iter().map(|&(_, epoch, sequence, _)| (epoch, sequence)).collect();
+    assert_eq!(numbers, vec![(0, 0), (1, 0), (1, 1)], "epoch 1 starts at sequence 0");
+    broker.stop().await;
+}
+
+/// The same for another permanent refusal: a keyless record on a compacted
+/// topic (INVALID_RECORD) is followed by a keyed one, which goes in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_record_does_not_fail_the_next_one() {
+    let broker = harness::start(|_| {}).await;
+    let mut client = Client::connect(&broker.addr.to_string(), Duration::from_secs(10)).await.unwrap();
+    let mut topic = NewTopic::new("compacted");
+    topic.configs.insert("cleanup.policy".into(), "compact".into());
+    client.create_topics(&[topic], false).await.unwrap().remove(0).expect("topic created");
+    let keyed = |k: &str| ProducerRecord { key: Some(Bytes::from(k.to_string())), ..value_of(10) };
+    let records = vec![keyed("a"), value_of(10), keyed("b")];
+    let answers = send_each_in_its_own_batch(&broker, "compacted", records).await;
+    let offsets: Vec<Option<i64>> = answers.iter().map(|a| a.as_ref().ok().map(|m| m.offset)).collect();
+    assert_eq!(offsets, vec![Some(0), None, Some(1)], "{answers:?}");
+    let error = answers[1].as_ref().unwrap_err();
+    assert_eq!(error.code(), Some(kafka_protocol::ResponseError::InvalidRecord), "{error}");
+    broker.stop().await;
+}

@@ -372,13 +372,20 @@ impl RecordAccumulator {
     }
 
     // ANCHOR: bump_epoch
-    /// KIP-360's way out after the broker refused a batch's sequence
-    /// (`OUT_OF_ORDER_SEQUENCE_NUMBER`, `UNKNOWN_PRODUCER_ID`): the batch has
-    /// failed, and the producer no longer knows which sequence the broker
-    /// expects, so it moves to the next epoch, where every partition starts
-    /// again at 0. Batches already sealed keep their old epoch and go first
-    /// (one batch per partition is in flight), so on each partition the old
-    /// epoch's batches still precede the new one's. Returns the new epoch, or
+    /// KIP-360's way out after a numbered batch failed for good (a refused
+    /// sequence, a refused batch, an expiry after a send: see the sender's
+    /// `bump_epoch_after`): its sequences are a hole the broker will never
+    /// see filled, so the producer moves to the next epoch, where every
+    /// partition starts again at 0. Batches already sealed keep their old
+    /// epoch and numbers; that is consistent because an idempotent producer
+    /// has at most one sealed batch per partition (`guarantee_order`: the one
+    /// in flight, or back at the front of its queue for a retry). On the
+    /// failed batch's partition there is then none left, and the next batch
+    /// is sealed with the new epoch at sequence 0, which the broker accepts
+    /// after any sequence of the old one. On any other partition the one
+    /// old-epoch batch still goes first and is retried with the same bytes
+    /// (so the broker still tells a retry from a new batch), and only the
+    /// batch after it starts the new epoch at 0. Returns the new epoch, or
     /// `None` when the epoch is exhausted (Kafka then asks for a new producer
     /// id; spool's producer keeps failing such batches).
     pub fn bump_epoch(&self, failed_epoch: i16) -> Option<i16> {

@@ -75,10 +75,17 @@
 //! each batch, as the accumulator seals it, with that id, its epoch and the
 //! partition's next sequence number ([`accumulator`]'s `stamp`). A retry
 //! sends the same bytes, so the broker recognises a batch it already wrote
-//! and answers with the original offsets ([`crate::idempotence`]). When the
-//! broker refuses a sequence (`OUT_OF_ORDER_SEQUENCE_NUMBER`,
-//! `UNKNOWN_PRODUCER_ID`) that batch fails and the producer bumps its epoch,
-//! every partition starting again at 0 (KIP-360). Kafka keeps up to five
+//! and answers with the original offsets ([`crate::idempotence`]). When a
+//! numbered batch fails for good — the broker refuses its sequence
+//! (`OUT_OF_ORDER_SEQUENCE_NUMBER`, `UNKNOWN_PRODUCER_ID`) or the batch
+//! (`MESSAGE_TOO_LARGE`, `INVALID_RECORD`, `CORRUPT_MESSAGE` after its
+//! retries), or `delivery.timeout.ms` runs out after a send — its sequences
+//! are a hole, and the producer bumps its epoch before the partition's next
+//! batch is sealed, every partition starting again at 0 (KIP-360, as Java's
+//! `TransactionManager.handleFailedBatch`); batches sealed with the old
+//! epoch (at most one per partition) keep it and go first. Only a fencing
+//! error (`INVALID_PRODUCER_EPOCH`, `PRODUCER_FENCED`) fails the batch
+//! without a bump. Kafka keeps up to five
 //! batches per partition in flight and re-sends a failed one ahead of the
 //! newer ones by sequence; spool's producer keeps it simpler and correct by
 //! construction: one batch per partition in flight (as with

@@ -12,7 +12,8 @@
 //!    ok                  ─▶ each record: offset = base offset + index
 //!    retriable, in time  ─▶ back to the front of its queue after retry.backoff.ms
 //!                           (and a metadata refresh if the leader may have moved)
-//!    otherwise           ─▶ each record: the error
+//!    otherwise           ─▶ each record: the error; and if the batch was
+//!                           numbered (idempotence), the epoch is bumped
 //! ```
 //!
 //! The task is the only writer to broker connections, so it alone counts
@@ -104,6 +105,7 @@ impl Sender {
         }
         for batch in expired {
             let error = self.expired_error(&batch, None);
+            self.bump_epoch_after(&batch, &error);
             complete(batch, BatchOutcome::Failed(error));
         }
         self.shared.batch_done.notify_waiters();
@@ -271,10 +273,7 @@ impl Sender {
                     };
                     self.shared.accumulator.done(batch, outcome);
                 }
-                Err(e) => {
-                    self.maybe_bump_epoch(&batch, &e);
-                    self.fail_batch(batch, &e)
-                }
+                Err(e) => self.fail_batch(batch, &e),
             }
         }
         self.shared.batch_done.notify_waiters();
@@ -282,21 +281,33 @@ impl Sender {
     }
     // ANCHOR_END: handle_response
 
-    /// Chapter 8: the broker refused an idempotent batch's sequence. The batch
-    /// fails (neither error is retriable), and the producer bumps its epoch so
-    /// its next batches start again at sequence 0 (KIP-360, as the Java
-    /// client's `TransactionManager.bumpIdempotentEpochAndResetIdIfNeeded`).
-    /// `INVALID_PRODUCER_EPOCH` only fails the batch: a newer epoch exists.
-    fn maybe_bump_epoch(&mut self, batch: &ProducerBatch, error: &ClientError) {
-        let sequence_lost = matches!(
-            error.code(),
-            Some(ResponseError::OutOfOrderSequenceNumber | ResponseError::UnknownProducerId)
-        );
-        if sequence_lost {
-            let bumped = self.shared.accumulator.bump_epoch(batch.producer_epoch());
-            tracing::warn!(tp = %batch.topic_partition, ?bumped, %error, "idempotent batch refused: epoch bumped");
+    // ANCHOR: bump_epoch_after
+    /// Chapter 8: a numbered (sealed idempotent) batch has failed for good, so
+    /// its sequences are a hole the broker will never see filled, whatever
+    /// the cause: a refused sequence (`OUT_OF_ORDER_SEQUENCE_NUMBER`,
+    /// `UNKNOWN_PRODUCER_ID`), a refused batch (`MESSAGE_TOO_LARGE`,
+    /// `INVALID_RECORD`, `CORRUPT_MESSAGE` after its retries), or
+    /// `delivery.timeout.ms` running out after a send (the broker may or may
+    /// not have written it). The next batch of the partition would then fail
+    /// with `OUT_OF_ORDER_SEQUENCE_NUMBER`; instead the producer bumps its
+    /// epoch, so its next batches start again at sequence 0 (KIP-360, as the
+    /// Java client's `TransactionManager.handleFailedBatch` →
+    /// `requestIdempotentEpochBumpForPartition`). Called before the batch's
+    /// records are answered and before the sender drains again, so no later
+    /// batch of the partition is sealed with the old numbering. A fencing
+    /// error (`INVALID_PRODUCER_EPOCH`, `PRODUCER_FENCED`) only fails the
+    /// batch: a newer epoch exists, and bumping would not get past it.
+    fn bump_epoch_after(&self, batch: &ProducerBatch, error: &ClientError) {
+        let failed_epoch = batch.producer_epoch();
+        let fenced =
+            matches!(error.code(), Some(ResponseError::InvalidProducerEpoch | ResponseError::ProducerFenced));
+        if failed_epoch < 0 || fenced {
+            return; // not numbered (never sealed, or not idempotent): no hole
         }
+        let bumped = self.shared.accumulator.bump_epoch(failed_epoch);
+        tracing::warn!(tp = %batch.topic_partition, ?bumped, %error, "idempotent batch failed: epoch bumped");
     }
+    // ANCHOR_END: bump_epoch_after
 
     /// A whole request failed (connection, timeout): each batch is retried or failed.
     fn fail_request(&mut self, batches: Vec<ProducerBatch>, error: &ClientError) {
@@ -331,7 +342,8 @@ impl Sender {
         } else {
             error.duplicate()
         };
-        accumulator.done(batch, BatchOutcome::Failed(error));
+        self.bump_epoch_after(&batch, &error);
+        self.shared.accumulator.done(batch, BatchOutcome::Failed(error));
     }
     // ANCHOR_END: retry
 }
