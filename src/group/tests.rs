@@ -366,6 +366,22 @@ fn commits_from_fenced_members_are_rejected() {
     assert_eq!((fetched[0].offset, fetched[0].leader_epoch, fetched[1].offset), (12, 4, -1));
 }
 
+// During CompletingRebalance the member and its generation are checked before
+// the state, as Kafka 3.x's validateOffsetCommit: a dropped member hears
+// UNKNOWN_MEMBER_ID and a stale generation ILLEGAL_GENERATION; only a member
+// of the new generation is told REBALANCE_IN_PROGRESS (review finding E1).
+#[test]
+fn commits_during_completing_rebalance_check_the_member_first() {
+    let (mut c, a, b, now) = stable_pair();
+    c.leave_group("g", &[LeavingMember { member_id: b.clone(), group_instance_id: None }], now);
+    c.join_group(6, &join("a", &a, 0), now + 1);
+    assert_eq!(state(&c), (GroupState::CompletingRebalance, 2));
+    assert_eq!(c.offset_commit(&commit(&b, 2, 9), now + 2).0[0].1, Some(GroupError::UnknownMemberId));
+    assert_eq!(c.offset_commit(&commit(&a, 1, 9), now + 2).0[0].1, Some(GroupError::IllegalGeneration));
+    assert_eq!(c.offset_commit(&commit("", -1, 9), now + 2).0[0].1, Some(GroupError::UnknownMemberId));
+    assert_eq!(c.offset_commit(&commit(&a, 2, 9), now + 2).0[0].1, Some(GroupError::RebalanceInProgress));
+}
+
 // A consumer that assigns itself partitions (generation -1, no member id)
 // commits into an empty or missing group; the group is created Empty.
 #[test]
