@@ -2,6 +2,7 @@
 //! each request to its group, creates and deletes groups, and rebuilds them
 //! from `__consumer_offsets` after a restart.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 use super::offsets::CommitResult;
@@ -55,8 +56,21 @@ impl GroupCoordinator {
             out.join(token, JoinGroupResponse::error(&req.member_id, error));
             return out;
         }
-        let group =
-            self.groups.entry(req.group_id.clone()).or_insert_with(|| Group::new(&req.group_id, now_ms));
+        let group = match self.groups.entry(req.group_id.clone()) {
+            Entry::Occupied(group) => group.into_mut(),
+            Entry::Vacant(entry) => {
+                // A new group exists only once a join is valid: a refused one
+                // (no protocol type or no protocols) must not leave an empty
+                // group behind in ListGroups.
+                let group = Group::new(&req.group_id, now_ms);
+                if !group.supports_protocols(&req.protocol_type, &req.protocols) {
+                    let error = GroupError::InconsistentGroupProtocol;
+                    out.join(token, JoinGroupResponse::error(&req.member_id, error));
+                    return out;
+                }
+                entry.insert(group)
+            }
+        };
         group.join(token, req, config, now_ms, &mut out);
         out
     }

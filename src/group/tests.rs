@@ -463,6 +463,21 @@ fn bad_requests_get_error_codes() {
     assert_eq!(GroupError::MemberIdRequired.code(), 79);
 }
 
+// A JoinGroup refused for a new group (no protocols, or no protocol type:
+// INCONSISTENT_GROUP_PROTOCOL) creates no group: nothing lingers in
+// ListGroups (review finding R1).
+#[test]
+fn a_refused_join_creates_no_group() {
+    let mut c = coordinator();
+    let out = c.join_group(1, &JoinGroupRequest { protocols: vec![], ..join("a", "", 1) }, 0);
+    assert_eq!(joined(&out, 1).error, Some(GroupError::InconsistentGroupProtocol));
+    let out = c.join_group(2, &JoinGroupRequest { protocol_type: String::new(), ..join("a", "", 2) }, 0);
+    assert_eq!(joined(&out, 2).error, Some(GroupError::InconsistentGroupProtocol));
+    assert!(c.group("g").is_none());
+    assert!(c.list_groups(&[]).is_empty());
+    assert_eq!(c.next_deadline_ms(), None);
+}
+
 // DeleteGroups removes only Empty groups, and writes tombstones for the group
 // and each of its offsets.
 #[test]
