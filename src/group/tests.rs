@@ -478,6 +478,20 @@ fn a_refused_join_creates_no_group() {
     assert_eq!(c.next_deadline_ms(), None);
 }
 
+// The rebalance timeout is the client's, any i32: i32::MIN must not overflow
+// the initial delay's "what is left" (a panic in debug builds, a wrapped
+// huge wait in release). Nothing is left, so the group forms when the delay
+// ends even though a second member arrived during it (review finding N1).
+#[test]
+fn a_negative_rebalance_timeout_does_not_overflow() {
+    let mut c = coordinator();
+    c.join_group(1, &JoinGroupRequest { rebalance_timeout_ms: i32::MIN, ..join("a", "", 1) }, 0);
+    c.join_group(2, &JoinGroupRequest { rebalance_timeout_ms: i32::MIN, ..join("b", "", 2) }, 100);
+    let out = c.tick(3_000);
+    assert_eq!(joined(&out, 1).members.len(), 2);
+    c.check_invariants();
+}
+
 // DeleteGroups removes only Empty groups, and writes tombstones for the group
 // and each of its offsets.
 #[test]
