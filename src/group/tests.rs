@@ -517,6 +517,53 @@ fn delete_groups() {
     assert_eq!(c.describe_groups(&["g".into()])[0].state, GroupState::Dead);
 }
 
+// Deleting a topic deletes its committed offsets from every group, as Kafka's
+// GroupCoordinator.handleDeletedPartitions: tombstones for each, so a restart
+// does not bring them back, and a group left Empty without offsets goes too.
+// Otherwise a topic recreated with the same name is read from the old
+// topic's positions and its first records are skipped (review finding B2).
+#[test]
+fn deleting_a_topic_deletes_its_offsets() {
+    let (mut c, a, _, now) = stable_pair();
+    let mut log = c.group("g").map(|g| vec![g.metadata_record()]).expect("group");
+    let mut two = commit(&a, 1, 3);
+    two.partitions
+        .push(OffsetCommitPartition { partition: TopicPartition::new("u", 0), ..two.partitions[0].clone() });
+    log.extend(c.offset_commit(&two, now).1.records);
+    log.extend(
+        c.offset_commit(&OffsetCommitRequest { group_id: "solo".into(), ..commit("", -1, 7) }, now).1.records,
+    );
+
+    let out = c.delete_topic_offsets(&["t".into()], now + 1);
+    let tombstone = |g: &str| GroupRecord::Offset {
+        group_id: g.into(),
+        partition: TopicPartition::new("t", 0),
+        value: None,
+    };
+    let solo_gone = GroupRecord::Group { group_id: "solo".into(), value: None };
+    assert_eq!(out.records, [tombstone("g"), tombstone("solo"), solo_gone]);
+    let fetched = c.offset_fetch("g", Some(&[TopicPartition::new("t", 0), TopicPartition::new("u", 0)]));
+    assert_eq!((fetched[0].offset, fetched[1].offset), (-1, 3));
+    assert_eq!(state(&c), (GroupState::Stable, 1), "a group with members stays");
+    assert!(c.group("solo").is_none(), "an Empty group without offsets goes");
+    assert!(c.delete_topic_offsets(&["t".into()], now + 2).records.is_empty());
+    c.check_invariants();
+
+    log.extend(out.records);
+    let read =
+        log.iter().map(|r| GroupRecord::decode(&r.key_bytes(), r.value_bytes().as_deref()).expect("decodes"));
+    let loaded = GroupCoordinator::load(GroupConfig::default(), read, now + 3);
+    assert_eq!(
+        loaded
+            .offset_fetch("g", None)
+            .iter()
+            .map(|f| (f.partition.topic.as_str(), f.offset))
+            .collect::<Vec<_>>(),
+        [("u", 3)]
+    );
+    assert!(loaded.group("solo").is_none());
+}
+
 // Kafka's partitionFor: abs(String.hashCode) % 50. Values computed with
 // Java's hashCode rules by hand; "polygenelubricants" hashes to i32::MIN,
 // which Kafka's Utils.abs maps to 0.
