@@ -32,9 +32,9 @@ use kafka_protocol::messages::offset_fetch_request::{
 };
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::{
-    DeleteGroupsRequest, DescribeGroupsRequest, GroupId, HeartbeatRequest, JoinGroupRequest,
-    JoinGroupResponse, LeaveGroupRequest, ListGroupsRequest, OffsetCommitRequest, OffsetFetchRequest,
-    SyncGroupRequest, SyncGroupResponse,
+    DeleteGroupsRequest, DeleteTopicsRequest, DescribeGroupsRequest, GroupId, HeartbeatRequest,
+    JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, ListGroupsRequest, OffsetCommitRequest,
+    OffsetFetchRequest, SyncGroupRequest, SyncGroupResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -324,6 +324,41 @@ async fn offsets_survive_a_restart() {
         listed.groups.iter().map(|g| (g.group_id.0.to_string(), g.group_state.to_string())).collect();
     states.sort();
     assert_eq!(states, vec![("g-keep".into(), "Empty".into()), ("g-other".into(), "Empty".into())]);
+}
+
+/// Deleting a topic deletes its committed offsets from every group (Kafka's
+/// GroupCoordinator.handleDeletedPartitions), as tombstones: OffsetFetch on
+/// the recreated topic answers -1, so the group starts from
+/// auto.offset.reset instead of skipping the new topic's first records, and
+/// a restart does not bring the old offsets back. Another topic's offsets
+/// stay (review finding B2).
+#[tokio::test]
+async fn deleting_a_topic_deletes_its_offsets() {
+    let broker = start(fast).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "td", 1, &[]).await;
+    create_topic(&mut client, "kept", 1, &[]).await;
+    assert_eq!(commit(&mut client, "g-td", -1, "", "td", &[(0, 3)]).await, vec![0]);
+    assert_eq!(commit(&mut client, "g-two", -1, "", "td", &[(0, 5)]).await, vec![0]);
+    assert_eq!(commit(&mut client, "g-two", -1, "", "kept", &[(0, 8)]).await, vec![0]);
+
+    let delete = DeleteTopicsRequest::default().with_topic_names(vec![name("td")]).with_timeout_ms(5_000);
+    assert_eq!(client.request(4, &delete).await.responses[0].error_code, 0);
+    create_topic(&mut client, "td", 1, &[]).await;
+    assert_eq!(fetch_offsets(&mut client, "g-td", "td", &[0]).await, vec![-1]);
+    assert_eq!(fetch_offsets(&mut client, "g-two", "td", &[0]).await, vec![-1]);
+    assert_eq!(fetch_offsets(&mut client, "g-two", "kept", &[0]).await, vec![8]);
+
+    let addr = broker.addr;
+    let broker = harness::start_on(addr, broker.stop().await, fast).await;
+    let mut client = broker.client().await;
+    assert_eq!(fetch_offsets(&mut client, "g-td", "td", &[0]).await, vec![-1]);
+    assert_eq!(fetch_offsets(&mut client, "g-two", "td", &[0]).await, vec![-1]);
+    assert_eq!(fetch_offsets(&mut client, "g-two", "kept", &[0]).await, vec![8]);
+    // g-td had nothing else: it went with its last offset.
+    let listed = client.request(4, &ListGroupsRequest::default()).await;
+    let groups: Vec<String> = listed.groups.iter().map(|g| g.group_id.0.to_string()).collect();
+    assert_eq!(groups, ["g-two"]);
 }
 
 /// DeleteGroups (KIP-229): a group with members is NON_EMPTY_GROUP; once its

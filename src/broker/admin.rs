@@ -2,6 +2,7 @@
 //! DescribeConfigs, DescribeCluster and InitProducerId.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::create_topics_request::CreatableReplicaAssignment;
@@ -214,23 +215,28 @@ impl Broker {
         self.create_topic(name, assignments.len() as i32, 1, configs, validate_only)
     }
 
-    /// DeleteTopics, by name (spool does not accept topic ids here).
-    pub fn delete_topics(&self, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
+    /// DeleteTopics, by name (spool does not accept topic ids here). Once a
+    /// topic's removal is committed, the group coordinator deletes its
+    /// committed offsets (chapter 5), so a topic recreated with the same name
+    /// is not read from the old one's positions.
+    pub async fn delete_topics(self: &Arc<Self>, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
         let names: Vec<TopicName> = request
             .topic_names
             .into_iter()
             .chain(request.topics.into_iter().filter_map(|t| t.name))
             .collect();
-        let responses = names
-            .into_iter()
-            .map(|name| {
-                let result = DeletableTopicResult::default().with_name(Some(name.clone()));
-                match self.delete_topic(&name.0) {
-                    Ok(_) => result,
-                    Err(e) => result.with_error_code(e.code.code()).with_error_message(Some(str(e.message))),
+        let mut responses = Vec::with_capacity(names.len());
+        for name in names {
+            let result = DeletableTopicResult::default().with_name(Some(name.clone()));
+            // delete_topic has released the controller lock: the coordinator's comes first.
+            responses.push(match self.delete_topic(&name.0) {
+                Ok(_) => {
+                    self.delete_topic_offsets(&name.0).await;
+                    result
                 }
-            })
-            .collect();
+                Err(e) => result.with_error_code(e.code.code()).with_error_message(Some(str(e.message))),
+            });
+        }
         DeleteTopicsResponse::default().with_responses(responses)
     }
 

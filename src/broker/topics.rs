@@ -187,6 +187,8 @@ impl Broker {
     // ANCHOR_END: create_topic
 
     /// Deletes a topic: a RemoveTopicRecord, then its logs and directories.
+    /// The groups' offsets in it are the caller's next step
+    /// (`Broker::delete_topic_offsets`, as DeleteTopics does), outside the controller lock.
     pub fn delete_topic(&self, name: &str) -> Result<Uuid, TopicError> {
         if name == crate::group::CONSUMER_OFFSETS_TOPIC {
             // The group coordinator's log: deleting it would lose every group's offsets.

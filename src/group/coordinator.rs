@@ -2,6 +2,7 @@
 //! each request to its group, creates and deletes groups, and rebuilds them
 //! from `__consumer_offsets` after a restart.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 use super::offsets::CommitResult;
@@ -55,8 +56,21 @@ impl GroupCoordinator {
             out.join(token, JoinGroupResponse::error(&req.member_id, error));
             return out;
         }
-        let group =
-            self.groups.entry(req.group_id.clone()).or_insert_with(|| Group::new(&req.group_id, now_ms));
+        let group = match self.groups.entry(req.group_id.clone()) {
+            Entry::Occupied(group) => group.into_mut(),
+            Entry::Vacant(entry) => {
+                // A new group exists only once a join is valid: a refused one
+                // (no protocol type or no protocols) must not leave an empty
+                // group behind in ListGroups.
+                let group = Group::new(&req.group_id, now_ms);
+                if !group.supports_protocols(&req.protocol_type, &req.protocols) {
+                    let error = GroupError::InconsistentGroupProtocol;
+                    out.join(token, JoinGroupResponse::error(&req.member_id, error));
+                    return out;
+                }
+                entry.insert(group)
+            }
+        };
         group.join(token, req, config, now_ms, &mut out);
         out
     }
@@ -220,6 +234,43 @@ impl GroupCoordinator {
         (results, out)
     }
     // ANCHOR_END: delete_groups
+
+    // ANCHOR: delete_topic_offsets
+    /// A topic was deleted: every group forgets its offsets in it, with
+    /// tombstones so a restart (and compaction) forgets them too — else a
+    /// topic recreated with the same name would be read from the old
+    /// topic's positions, skipping its first records. A group this leaves
+    /// Empty without offsets goes as well, as in Kafka's
+    /// `handleDeletedPartitions` (through `cleanupGroupMetadata`, which also
+    /// sweeps every other such group; spool has no such sweep).
+    pub fn delete_topic_offsets(&mut self, topics: &[String], now_ms: i64) -> Output {
+        let mut out = Output::default();
+        let mut gone = Vec::new();
+        for (group_id, group) in &mut self.groups {
+            let deleted: Vec<TopicPartition> =
+                group.offsets.keys().filter(|p| topics.contains(&p.topic)).cloned().collect();
+            if deleted.is_empty() {
+                continue;
+            }
+            for partition in deleted {
+                group.offsets.remove(&partition);
+                out.records.push(GroupRecord::Offset { group_id: group_id.clone(), partition, value: None });
+            }
+            if group.state() == GroupState::Empty
+                && group.offsets.is_empty()
+                && group.pending_members.is_empty()
+            {
+                gone.push(group_id.clone());
+            }
+        }
+        for group_id in gone {
+            let mut group = self.groups.remove(&group_id).expect("found above");
+            group.transition(GroupState::Dead, now_ms);
+            out.records.push(GroupRecord::Group { group_id, value: None });
+        }
+        out
+    }
+    // ANCHOR_END: delete_topic_offsets
 
     /// Fires every timer due at `now_ms`: rebalances that waited long enough,
     /// sessions that expired.

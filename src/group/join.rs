@@ -293,7 +293,8 @@ impl Group {
             JoinTimer::Initial {
                 deadline_ms: now_ms + i64::from(delay_ms),
                 delay_ms,
-                remaining_ms: (rebalance_timeout_ms - delay_ms).max(0),
+                // Saturating: the rebalance timeout is the client's, any i32.
+                remaining_ms: rebalance_timeout_ms.saturating_sub(delay_ms).max(0),
             }
         } else {
             JoinTimer::Rebalance { deadline_ms: now_ms + i64::from(rebalance_timeout_ms) }
@@ -323,7 +324,7 @@ impl Group {
                 // Kafka's InitialDelayedJoin.onComplete: members keep arriving, wait once more.
                 self.new_member_added = false;
                 let delay = config.initial_rebalance_delay_ms.min(remaining_ms);
-                let remaining = (remaining_ms - delay_ms).max(0);
+                let remaining = remaining_ms.saturating_sub(delay_ms).max(0);
                 self.join_timer = Some(JoinTimer::Initial {
                     deadline_ms: now_ms + i64::from(delay),
                     delay_ms: delay,

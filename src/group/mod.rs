@@ -49,6 +49,9 @@
 //! `__consumer_offsets`, a compacted topic, so the latest commit of each key is
 //! what survives; the coordinator keeps the same map in memory for
 //! OffsetFetch and rebuilds it with [`GroupCoordinator::load`] after a restart.
+//! Deleting a topic deletes its offsets from every group
+//! ([`GroupCoordinator::delete_topic_offsets`]), so a topic recreated with the
+//! same name starts from `auto.offset.reset`, not from the old topic's positions.
 //! The group's generation and assignment are records of the same topic
 //! (see [`records`]). Only members of the current generation may commit, which
 //! is what stops a consumer that was kicked out — and does not know it yet —
@@ -108,7 +111,8 @@
 //!   "store failed" path (Kafka answers a failed SyncGroup store with an
 //!   error and rebalances, a failed commit with an error per partition).
 //! - No offset expiry (`offsets.retention.minutes`) and no cleanup of empty
-//!   groups without offsets; a group leaves memory only through DeleteGroups.
+//!   groups without offsets; a group leaves memory only through DeleteGroups,
+//!   or when deleting a topic takes the last offsets of an Empty group.
 //! - No transactional offset commits (chapter 9), no KIP-848 consumer protocol.
 //! - No OffsetDelete, no `require_stable` for OffsetFetch.
 //! - A superseded JoinGroup or SyncGroup (a member sent a second one while the

@@ -34,7 +34,8 @@ impl Group {
     }
     // ANCHOR_END: commit
 
-    /// Kafka's `handleCommitOffsets` and `validateOffsetCommit` (3.x order).
+    /// Kafka's `validateOffsetCommit`, then `handleCommitOffsets`' state check
+    /// (3.x order: the member and its generation before the group's state).
     fn validate_commit(&self, req: &OffsetCommitRequest) -> Option<GroupError> {
         if self.state == GroupState::Dead {
             return Some(GroupError::CoordinatorNotAvailable);
@@ -42,15 +43,19 @@ impl Group {
         if req.generation_id < 0 && self.state == GroupState::Empty {
             return None;
         }
-        if self.state == GroupState::CompletingRebalance {
-            // The member has its new generation but not its assignment yet.
-            return Some(GroupError::RebalanceInProgress);
-        }
         if req.generation_id >= 0 || !req.member_id.is_empty() || req.group_instance_id.is_some() {
+            // Who is asking comes first: a member the group dropped, or one of
+            // an older generation, hears that, whatever the state (a
+            // REBALANCE_IN_PROGRESS would send it to rejoin as if it were current).
             if let Some(error) = self.validate_member(&req.member_id, req.group_instance_id.as_deref()) {
                 return Some(error);
             }
-            return (req.generation_id != self.generation_id).then_some(GroupError::IllegalGeneration);
+            if req.generation_id != self.generation_id {
+                return Some(GroupError::IllegalGeneration);
+            }
+            // A current member that has its new generation but not its assignment yet.
+            return (self.state == GroupState::CompletingRebalance)
+                .then_some(GroupError::RebalanceInProgress);
         }
         // Generation -1 and no member id, but the group has members.
         Some(GroupError::UnknownMemberId)

@@ -366,6 +366,22 @@ fn commits_from_fenced_members_are_rejected() {
     assert_eq!((fetched[0].offset, fetched[0].leader_epoch, fetched[1].offset), (12, 4, -1));
 }
 
+// During CompletingRebalance the member and its generation are checked before
+// the state, as Kafka 3.x's validateOffsetCommit: a dropped member hears
+// UNKNOWN_MEMBER_ID and a stale generation ILLEGAL_GENERATION; only a member
+// of the new generation is told REBALANCE_IN_PROGRESS (review finding E1).
+#[test]
+fn commits_during_completing_rebalance_check_the_member_first() {
+    let (mut c, a, b, now) = stable_pair();
+    c.leave_group("g", &[LeavingMember { member_id: b.clone(), group_instance_id: None }], now);
+    c.join_group(6, &join("a", &a, 0), now + 1);
+    assert_eq!(state(&c), (GroupState::CompletingRebalance, 2));
+    assert_eq!(c.offset_commit(&commit(&b, 2, 9), now + 2).0[0].1, Some(GroupError::UnknownMemberId));
+    assert_eq!(c.offset_commit(&commit(&a, 1, 9), now + 2).0[0].1, Some(GroupError::IllegalGeneration));
+    assert_eq!(c.offset_commit(&commit("", -1, 9), now + 2).0[0].1, Some(GroupError::UnknownMemberId));
+    assert_eq!(c.offset_commit(&commit(&a, 2, 9), now + 2).0[0].1, Some(GroupError::RebalanceInProgress));
+}
+
 // A consumer that assigns itself partitions (generation -1, no member id)
 // commits into an empty or missing group; the group is created Empty.
 #[test]
@@ -447,6 +463,35 @@ fn bad_requests_get_error_codes() {
     assert_eq!(GroupError::MemberIdRequired.code(), 79);
 }
 
+// A JoinGroup refused for a new group (no protocols, or no protocol type:
+// INCONSISTENT_GROUP_PROTOCOL) creates no group: nothing lingers in
+// ListGroups (review finding R1).
+#[test]
+fn a_refused_join_creates_no_group() {
+    let mut c = coordinator();
+    let out = c.join_group(1, &JoinGroupRequest { protocols: vec![], ..join("a", "", 1) }, 0);
+    assert_eq!(joined(&out, 1).error, Some(GroupError::InconsistentGroupProtocol));
+    let out = c.join_group(2, &JoinGroupRequest { protocol_type: String::new(), ..join("a", "", 2) }, 0);
+    assert_eq!(joined(&out, 2).error, Some(GroupError::InconsistentGroupProtocol));
+    assert!(c.group("g").is_none());
+    assert!(c.list_groups(&[]).is_empty());
+    assert_eq!(c.next_deadline_ms(), None);
+}
+
+// The rebalance timeout is the client's, any i32: i32::MIN must not overflow
+// the initial delay's "what is left" (a panic in debug builds, a wrapped
+// huge wait in release). Nothing is left, so the group forms when the delay
+// ends even though a second member arrived during it (review finding N1).
+#[test]
+fn a_negative_rebalance_timeout_does_not_overflow() {
+    let mut c = coordinator();
+    c.join_group(1, &JoinGroupRequest { rebalance_timeout_ms: i32::MIN, ..join("a", "", 1) }, 0);
+    c.join_group(2, &JoinGroupRequest { rebalance_timeout_ms: i32::MIN, ..join("b", "", 2) }, 100);
+    let out = c.tick(3_000);
+    assert_eq!(joined(&out, 1).members.len(), 2);
+    c.check_invariants();
+}
+
 // DeleteGroups removes only Empty groups, and writes tombstones for the group
 // and each of its offsets.
 #[test]
@@ -470,6 +515,53 @@ fn delete_groups() {
     assert!(out.records.iter().all(|r| r.value_bytes().is_none()));
     assert_eq!(out.records.len(), 2);
     assert_eq!(c.describe_groups(&["g".into()])[0].state, GroupState::Dead);
+}
+
+// Deleting a topic deletes its committed offsets from every group, as Kafka's
+// GroupCoordinator.handleDeletedPartitions: tombstones for each, so a restart
+// does not bring them back, and a group left Empty without offsets goes too.
+// Otherwise a topic recreated with the same name is read from the old
+// topic's positions and its first records are skipped (review finding B2).
+#[test]
+fn deleting_a_topic_deletes_its_offsets() {
+    let (mut c, a, _, now) = stable_pair();
+    let mut log = c.group("g").map(|g| vec![g.metadata_record()]).expect("group");
+    let mut two = commit(&a, 1, 3);
+    two.partitions
+        .push(OffsetCommitPartition { partition: TopicPartition::new("u", 0), ..two.partitions[0].clone() });
+    log.extend(c.offset_commit(&two, now).1.records);
+    log.extend(
+        c.offset_commit(&OffsetCommitRequest { group_id: "solo".into(), ..commit("", -1, 7) }, now).1.records,
+    );
+
+    let out = c.delete_topic_offsets(&["t".into()], now + 1);
+    let tombstone = |g: &str| GroupRecord::Offset {
+        group_id: g.into(),
+        partition: TopicPartition::new("t", 0),
+        value: None,
+    };
+    let solo_gone = GroupRecord::Group { group_id: "solo".into(), value: None };
+    assert_eq!(out.records, [tombstone("g"), tombstone("solo"), solo_gone]);
+    let fetched = c.offset_fetch("g", Some(&[TopicPartition::new("t", 0), TopicPartition::new("u", 0)]));
+    assert_eq!((fetched[0].offset, fetched[1].offset), (-1, 3));
+    assert_eq!(state(&c), (GroupState::Stable, 1), "a group with members stays");
+    assert!(c.group("solo").is_none(), "an Empty group without offsets goes");
+    assert!(c.delete_topic_offsets(&["t".into()], now + 2).records.is_empty());
+    c.check_invariants();
+
+    log.extend(out.records);
+    let read =
+        log.iter().map(|r| GroupRecord::decode(&r.key_bytes(), r.value_bytes().as_deref()).expect("decodes"));
+    let loaded = GroupCoordinator::load(GroupConfig::default(), read, now + 3);
+    assert_eq!(
+        loaded
+            .offset_fetch("g", None)
+            .iter()
+            .map(|f| (f.partition.topic.as_str(), f.offset))
+            .collect::<Vec<_>>(),
+        [("u", 3)]
+    );
+    assert!(loaded.group("solo").is_none());
 }
 
 // Kafka's partitionFor: abs(String.hashCode) % 50. Values computed with

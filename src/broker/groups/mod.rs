@@ -179,6 +179,22 @@ impl Broker {
     }
     // ANCHOR_END: handle_group
 
+    // ANCHOR: delete_topic_offsets
+    /// After a topic's removal is committed: every group forgets its offsets
+    /// in it, tombstoned in `__consumer_offsets` (see
+    /// [`GroupCoordinator::delete_topic_offsets`]). Takes the coordinator's
+    /// lock, so the caller must not hold the controller's.
+    pub(super) async fn delete_topic_offsets(self: &Arc<Self>, topic: &str) {
+        let topics = [topic.to_string()];
+        let ((), stored) = self.group_input(|c, now| ((), c.delete_topic_offsets(&topics, now))).await;
+        if !stored {
+            // The coordinator's memory has forgotten them; a restart before a
+            // later append could bring them back (see the module's Simplifications).
+            tracing::warn!(topic, "could not store the tombstones of a deleted topic's offsets");
+        }
+    }
+    // ANCHOR_END: delete_topic_offsets
+
     /// Clean shutdown of the groups: see [`GroupDriver::shutdown`].
     pub(super) fn shutdown_groups(&self) {
         self.groups.shutdown();
