@@ -8,8 +8,8 @@
 //! | 2 the wire | [`wire`], [`broker`], [`metadata`], [`config`] |
 //! | 3 zero copy | [`zero_copy`] |
 //! | 4 batching and compression | [`client::producer`], [`client::consumer`], [`log::validator`] |
-//! | 5 consumer groups | [`group`] |
-//! | 8 idempotence | [`idempotence`] |
+//! | 5 consumer groups | [`group`], [`broker::groups`], [`client::group_consumer`], [`client::assignor`] |
+//! | 8 idempotence | [`idempotence`], [`log::producers`], [`broker::producer_ids`] |
 //! | tools (`spool dump-log`) | [`tools`] |
 //!
 //! Protocol cores are sans-IO state machines; the models in `models/` check the
