@@ -39,17 +39,11 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Samplin
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use spool::broker::Broker;
 use spool::client::{Client, Connection, NewTopic, Producer, ProducerConfig, ProducerRecord};
-use spool::config::BrokerConfig;
 use spool::log::batch::HEADER_SIZE;
 use spool::log::validator::{validate_records, TopicCompression, ValidationPolicy};
 use spool::log::{validate_batches, BatchBuilder, Compression, RecordBatch};
-use tempfile::TempDir;
-use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 /// Every client request gives up after this long: it only bounds a hang.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -137,38 +131,11 @@ fn random_value(i: u64) -> Vec<u8> {
 // A broker in the bench's process (as in benches/wire.rs)
 // ---------------------------------------------------------------------------
 
-struct BenchBroker {
-    addr: String,
-    broker: Arc<Broker>,
-    shutdown: watch::Sender<bool>,
-    server: JoinHandle<()>,
-    _dir: TempDir,
-}
-
-/// A runtime shaped like a small broker's: two worker threads.
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime")
-}
+#[path = "common/broker.rs"]
+mod broker;
+use broker::{runtime, BenchBroker};
 
 impl BenchBroker {
-    fn start(rt: &Runtime) -> BenchBroker {
-        let dir = tempfile::tempdir().expect("tempdir");
-        rt.block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
-            let addr = listener.local_addr().expect("local addr");
-            let config = BrokerConfig {
-                listener: addr,
-                advertised_port: addr.port(),
-                log_dir: dir.path().join("logs"),
-                ..Default::default()
-            };
-            let broker = Arc::new(Broker::open(config).expect("open broker"));
-            let (shutdown, shutdown_rx) = watch::channel(false);
-            let server = tokio::spawn(spool::wire::server::serve(broker.clone(), listener, shutdown_rx));
-            BenchBroker { addr: addr.to_string(), broker, shutdown, server, _dir: dir }
-        })
-    }
-
     /// A one-partition topic with bounded retention and the given configs.
     fn create_topic(&self, rt: &Runtime, name: &str, configs: &[(&str, &str)]) {
         rt.block_on(async {
@@ -198,17 +165,6 @@ impl BenchBroker {
     /// Retention, as `spool serve` runs it every few seconds: outside the timing.
     fn tick(&self) {
         self.broker.tick().expect("retention");
-    }
-
-    fn stop(self, rt: &Runtime) {
-        self.shutdown.send(true).expect("server is listening");
-        rt.block_on(async {
-            tokio::time::timeout(Duration::from_secs(10), self.server)
-                .await
-                .expect("server stops within its drain")
-                .expect("server task did not panic");
-        });
-        self.broker.shutdown().expect("clean shutdown");
     }
 }
 
@@ -400,7 +356,7 @@ fn producer_run(
 /// outstanding.
 fn batch_size(c: &mut Criterion, results: &Results) {
     let rt = runtime();
-    let broker = BenchBroker::start(&rt);
+    let broker = BenchBroker::start(&rt, &[]);
     let mut group = c.benchmark_group("batching");
     group.sampling_mode(SamplingMode::Flat).sample_size(10);
     group.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
@@ -434,7 +390,7 @@ fn batch_size(c: &mut Criterion, results: &Results) {
 /// waits for them?
 fn linger(c: &mut Criterion, results: &Results) {
     let rt = runtime();
-    let broker = BenchBroker::start(&rt);
+    let broker = BenchBroker::start(&rt, &[]);
     let mut group = c.benchmark_group("batching");
     group.sampling_mode(SamplingMode::Flat).sample_size(10);
     group.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
@@ -459,7 +415,7 @@ fn linger(c: &mut Criterion, results: &Results) {
 /// every record waits the whole `linger.ms`.
 fn latency(c: &mut Criterion, results: &Results) {
     let rt = runtime();
-    let broker = BenchBroker::start(&rt);
+    let broker = BenchBroker::start(&rt, &[]);
     let mut group = c.benchmark_group("batching");
     group.sampling_mode(SamplingMode::Flat).sample_size(10);
     group.warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
@@ -610,7 +566,7 @@ fn validate(c: &mut Criterion, results: &Results) {
 /// `linger.ms`.
 fn end_to_end(c: &mut Criterion, results: &Results) {
     let rt = runtime();
-    let broker = BenchBroker::start(&rt);
+    let broker = BenchBroker::start(&rt, &[]);
     let mut group = c.benchmark_group("batching");
     group.sampling_mode(SamplingMode::Flat).sample_size(10);
     group.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));

@@ -25,7 +25,6 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -38,16 +37,10 @@ use kafka_protocol::messages::{
     RequestHeader, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::{Encodable, Request, StrBytes};
-use spool::broker::Broker;
 use spool::client::{Client, Connection, NewTopic};
-use spool::config::BrokerConfig;
 use spool::log::BatchBuilder;
 use spool::wire::codec::{decode_request, encode_response};
-use tempfile::TempDir;
-use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 /// Every client request gives up after this long: it only bounds a hang.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -79,46 +72,11 @@ const IDLE_WINDOW: Duration = Duration::from_secs(1);
 // A broker in the bench's process, and the requests sent to it
 // ---------------------------------------------------------------------------
 
-/// One running broker: the `spool serve` wiring, minus the binary (as in
-/// `tests/wire/`).
-struct BenchBroker {
-    addr: String,
-    broker: Arc<Broker>,
-    shutdown: watch::Sender<bool>,
-    server: JoinHandle<()>,
-    _dir: TempDir,
-}
-
-/// A runtime shaped like a small broker's: two worker threads. The clients run
-/// on the bench's own thread, inside `block_on`.
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime")
-}
+#[path = "common/broker.rs"]
+mod broker;
+use broker::{runtime, BenchBroker};
 
 impl BenchBroker {
-    /// Starts a broker with the given broker-level `log.*` settings.
-    fn start(rt: &Runtime, log_settings: &[(&str, &str)]) -> BenchBroker {
-        let dir = tempfile::tempdir().expect("tempdir");
-        rt.block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
-            let addr = listener.local_addr().expect("local addr");
-            let mut config = BrokerConfig {
-                listener: addr,
-                advertised_port: addr.port(),
-                log_dir: dir.path().join("logs"),
-                ..Default::default()
-            };
-            for (key, value) in log_settings {
-                let known = config.log.set(key, value).expect("a valid value");
-                assert!(known, "{key} is not a log setting");
-            }
-            let broker = Arc::new(Broker::open(config).expect("open broker"));
-            let (shutdown, shutdown_rx) = watch::channel(false);
-            let server = tokio::spawn(spool::wire::server::serve(broker.clone(), listener, shutdown_rx));
-            BenchBroker { addr: addr.to_string(), broker, shutdown, server, _dir: dir }
-        })
-    }
-
     /// Creates a topic through the client, as `spool topics --create` does.
     fn create_topic(&self, rt: &Runtime, name: &str, partitions: i32, configs: &[(&str, &str)]) {
         rt.block_on(async {
@@ -134,18 +92,6 @@ impl BenchBroker {
 
     fn connect(&self, rt: &Runtime) -> Connection {
         rt.block_on(Connection::connect(&self.addr, REQUEST_TIMEOUT)).expect("connect")
-    }
-
-    /// Stops serving (a parked fetch gives way), then shuts the logs down cleanly.
-    fn stop(self, rt: &Runtime) {
-        self.shutdown.send(true).expect("server is listening");
-        rt.block_on(async {
-            tokio::time::timeout(Duration::from_secs(10), self.server)
-                .await
-                .expect("server stops within its 5 s drain")
-                .expect("server task did not panic");
-        });
-        self.broker.shutdown().expect("clean shutdown");
     }
 }
 
