@@ -132,14 +132,7 @@ pub async fn run(
         if args.max_messages.is_some_and(|max| consumed >= max) {
             break;
         }
-        let mut wait = FETCH_WAIT_MAX;
-        if let Some(timeout) = args.timeout {
-            let left = timeout.saturating_sub(last_record.elapsed());
-            if left.is_zero() {
-                break;
-            }
-            wait = wait.min(left);
-        }
+        let Some(wait) = next_wait(args.timeout, last_record) else { break };
         let options = FetchOptions { max_wait_ms: wait.as_millis() as i32, ..FetchOptions::default() };
         let fetched = tokio::select! {
             fetched = client.fetch(&args.topic, &offsets, options) => fetched?,
@@ -179,14 +172,7 @@ pub async fn run_group(
     let mut stopping = false;
     tokio::pin!(stop);
     while !stopping && args.max_messages.is_none_or(|max| consumed < max) {
-        let mut wait = FETCH_WAIT_MAX;
-        if let Some(timeout) = args.timeout {
-            let left = timeout.saturating_sub(last_record.elapsed());
-            if left.is_zero() {
-                break;
-            }
-            wait = wait.min(left);
-        }
+        let Some(wait) = next_wait(args.timeout, last_record) else { break };
         // A poll is never cut short (that would strand a request on its
         // connection, and the commit and LeaveGroup still need it): Ctrl-C
         // lets the current poll finish, then ends the loop.
@@ -252,6 +238,18 @@ async fn start_offsets(client: &mut Client, args: &ConsumeArgs) -> Result<BTreeM
         StartOffset::At(offset) => Ok(partitions.into_iter().map(|p| (p, offset)).collect()),
         StartOffset::Earliest => client.list_offsets(&args.topic, &partitions, OffsetSpec::Earliest).await,
         StartOffset::Latest => client.list_offsets(&args.topic, &partitions, OffsetSpec::Latest).await,
+    }
+}
+
+/// How long the next fetch may wait: at most [`FETCH_WAIT_MAX`], and no longer
+/// than `--timeout-ms` leaves since the last record; `None` once it has passed.
+fn next_wait(timeout: Option<Duration>, last_record: tokio::time::Instant) -> Option<Duration> {
+    match timeout {
+        None => Some(FETCH_WAIT_MAX),
+        Some(timeout) => {
+            let left = timeout.saturating_sub(last_record.elapsed());
+            (!left.is_zero()).then(|| FETCH_WAIT_MAX.min(left))
+        }
     }
 }
 
