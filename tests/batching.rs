@@ -23,25 +23,21 @@ use spool::log::{BatchBuilder, Compression, RecordBatch};
 use harness::{code, start};
 use requests::{create_topic, fetch, fetched_values, produce, produce_request};
 
-/// One batch of `values` keyed `k0`, `k1`, … compressed with `codec`.
+/// One batch of `values` keyed `k0`, `k1`, … compressed with `codec`, from
+/// producer 7 (epoch 0, sequence 0).
 fn batch(codec: Compression, values: &[&str]) -> Bytes {
-    let mut builder = BatchBuilder::new(codec).producer(7, 0, 0);
-    for (i, v) in values.iter().enumerate() {
-        builder.append(
-            1_700_000_000_000 + i as i64,
-            Some(format!("k{i}").as_bytes()),
-            Some(v.as_bytes()),
-            &[],
-        );
-    }
-    builder.build().as_bytes().clone()
+    fill(BatchBuilder::new(codec).producer(7, 0, 0), values)
 }
 
 /// One batch of `values` without a producer id: a producer that is not
 /// idempotent, so the same bytes may be appended again and again (an
 /// idempotent producer's repeats are duplicates since chapter 8).
 fn plain_batch(codec: Compression, values: &[&str]) -> Bytes {
-    let mut builder = BatchBuilder::new(codec);
+    fill(BatchBuilder::new(codec), values)
+}
+
+/// `values` keyed `k0`, `k1`, … appended to `builder`, one millisecond apart.
+fn fill(mut builder: BatchBuilder, values: &[&str]) -> Bytes {
     for (i, v) in values.iter().enumerate() {
         builder.append(
             1_700_000_000_000 + i as i64,
