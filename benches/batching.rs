@@ -40,9 +40,10 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use spool::client::{Client, Connection, NewTopic, Producer, ProducerConfig, ProducerRecord};
-use spool::log::batch::HEADER_SIZE;
+use spool::format::batch::HEADER_SIZE;
+use spool::format::{BatchBuilder, Compression, RecordBatch};
+use spool::log::validate_batches;
 use spool::log::validator::{validate_records, TopicCompression, ValidationPolicy};
-use spool::log::{validate_batches, BatchBuilder, Compression, RecordBatch};
 use tokio::runtime::Runtime;
 
 /// Every client request gives up after this long: it only bounds a hang.

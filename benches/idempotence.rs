@@ -22,9 +22,10 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use spool::format::batch::field;
+use spool::format::BatchBuilder;
 use spool::idempotence::{encode_snapshot, BatchInfo, ProducerStateConfig, ProducerStateManager};
-use spool::log::batch::field;
-use spool::log::{BatchBuilder, DiskStorage, Log, LogConfig, OpenOptions};
+use spool::log::{DiskStorage, Log, LogConfig, OpenOptions};
 
 const NOW_MS: i64 = 1_700_000_000_000;
 const RECORD_VALUE_BYTES: usize = 82;

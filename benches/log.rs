@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput};
-use spool::log::{BatchBuilder, DiskStorage, GroupCommit, Log, LogConfig, OpenOptions};
+use spool::format::BatchBuilder;
+use spool::log::{DiskStorage, GroupCommit, Log, LogConfig, OpenOptions};
 
 /// A fixed clock: rolling by age and retention by time must not kick in mid-run.
 const NOW_MS: i64 = 1_700_000_000_000;

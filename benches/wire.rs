@@ -38,7 +38,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Encodable, Request, StrBytes};
 use spool::client::{Client, Connection, NewTopic};
-use spool::log::BatchBuilder;
+use spool::format::BatchBuilder;
 use spool::wire::codec::{decode_request, encode_response};
 use tokio::runtime::Runtime;
 

@@ -38,7 +38,7 @@ use kafka_protocol::protocol::StrBytes;
 use spool::broker::Broker;
 use spool::client::{Client, Connection, NewTopic};
 use spool::config::BrokerConfig;
-use spool::log::{BatchBuilder, RecordBatch};
+use spool::format::{BatchBuilder, RecordBatch};
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tokio::sync::{oneshot, watch};

@@ -2,7 +2,8 @@
 //! the files: `cargo run --example write_log -- DIR [RECORDS]`.
 
 use bytes::BytesMut;
-use spool::log::{BatchBuilder, DiskStorage, Log, LogConfig, OpenOptions};
+use spool::format::BatchBuilder;
+use spool::log::{DiskStorage, Log, LogConfig, OpenOptions};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);

@@ -4,7 +4,7 @@
 //!
 //! | chapter | module |
 //! |---|---|
-//! | 1 the log | [`log`] |
+//! | 1 the log | [`log`], its format in [`format`](mod@format) |
 //! | 2 the wire | [`wire`], [`broker`], [`metadata`], [`config`] |
 //! | 3 zero copy | [`zero_copy`] |
 //! | 4 batching and compression | [`client::producer`], [`client::consumer`], [`log::validator`] |
@@ -19,6 +19,7 @@
 pub mod broker;
 pub mod client;
 pub mod config;
+pub mod format;
 pub mod group;
 pub mod idempotence;
 pub mod log;

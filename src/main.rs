@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 use spool::broker::Broker;
 use spool::client::{Acks, Client, NewTopic, ProduceOptions, Producer, REQUEST_TIMEOUT_DEFAULT};
 use spool::config::BrokerConfig;
-use spool::log::Compression;
+use spool::format::Compression;
 use spool::tools::consume::{ConsumeArgs, FormatOptions, StartOffset};
 use spool::tools::dump_log::{dump_file, DumpOptions};
 use spool::tools::groups::GroupsCommand;

@@ -18,7 +18,7 @@ mod requests;
 use bytes::Bytes;
 use kafka_protocol::messages::ProduceRequest;
 use kafka_protocol::ResponseError;
-use spool::log::{BatchBuilder, Compression, RecordBatch};
+use spool::format::{BatchBuilder, Compression, RecordBatch};
 
 use harness::{code, start};
 use requests::{create_topic, fetch, fetched_values, produce, produce_request};

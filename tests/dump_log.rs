@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use bytes::BytesMut;
-use spool::log::{BatchBuilder, Compression, DiskStorage, Log, LogConfig, OpenOptions, RecordBatch};
+use spool::format::{BatchBuilder, Compression, RecordBatch};
+use spool::log::{DiskStorage, Log, LogConfig, OpenOptions};
 use spool::tools::dump_log::{dump_file, DumpOptions};
 
 const T0: i64 = 1_700_000_000_000;

@@ -29,10 +29,10 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use spool::broker::now_ms;
 use spool::config::BrokerConfig;
+use spool::format::BatchBuilder;
 use spool::idempotence::snapshot_file_name;
 use spool::log::checkpoint::TopicPartition;
 use spool::log::manager::lock;
-use spool::log::BatchBuilder;
 
 use harness::{code, name, start, start_in, Client, TestBroker, PRODUCE_V};
 use requests::{create_topic, fetch, fetched_values, produce, produce_request};

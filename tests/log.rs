@@ -25,15 +25,15 @@ use std::path::Path;
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
-use spool::log::batch::HEADER_SIZE;
+use spool::format::batch::HEADER_SIZE;
+use spool::format::Compression;
+use spool::format::{BatchBuilder, RecordBatch, TimestampType};
 use spool::log::checkpoint::TopicPartition;
 use spool::log::manager::{
     lock, CLEAN_SHUTDOWN_FILE, LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT,
 };
-use spool::log::Compression;
 use spool::log::{
-    BatchBuilder, CrashMode, DiskStorage, Log, LogConfig, LogError, LogManager, MemStorage, OpenOptions,
-    RecordBatch, Storage, TimestampType,
+    CrashMode, DiskStorage, Log, LogConfig, LogError, LogManager, MemStorage, OpenOptions, Storage,
 };
 
 const T0: i64 = 1_700_000_000_000;
@@ -1075,7 +1075,7 @@ fn kafka_python_batches_decode_byte_for_byte() {
 /// log answers `CORRUPT_MESSAGE` and appends nothing.
 #[test]
 fn append_rejects_inconsistent_record_counts() {
-    use spool::log::batch::field;
+    use spool::format::batch::field;
     let dir = tempfile::tempdir().unwrap();
     let (mut log, _) = open_disk(dir.path(), &small_config(1 << 20, 4096), clean());
     let mut builder = BatchBuilder::default();

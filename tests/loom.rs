@@ -28,12 +28,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use bytes::{Bytes, BytesMut};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
-use spool::log::batch::HEADER_SIZE;
+use spool::format::batch::HEADER_SIZE;
+use spool::format::{BatchBuilder, RecordBatch, RecordBatchMut};
 use spool::log::group_commit::SyncHandle;
 use spool::log::segment::log_file_name;
 use spool::log::{
-    BatchBuilder, EndOffsetPublisher, EndOffsetWatch, GroupCommit, Log, LogConfig, LogOffsetMetadata,
-    MemStorage, OpenOptions, ReadAt, RecordBatch, RecordBatchMut, Storage,
+    EndOffsetPublisher, EndOffsetWatch, GroupCommit, Log, LogConfig, LogOffsetMetadata, MemStorage,
+    OpenOptions, ReadAt, Storage,
 };
 use spool::sync::lock;
 
@@ -480,7 +481,7 @@ fn the_accumulator_loses_and_duplicates_nothing() {
         AccumulatorConfig, BatchOutcome, ProducerBatch, RecordAccumulator, Route, TopicPartition,
     };
     use spool::client::ProducerRecord;
-    use spool::log::Compression;
+    use spool::format::Compression;
 
     /// The broker's side of a drained batch: its records go to the log at the
     /// next offsets, then the batch is acknowledged with its base offset.

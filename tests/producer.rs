@@ -50,8 +50,8 @@ async fn read_back(
     client: &mut Client,
     topic: &str,
     expected: &BTreeMap<i32, usize>,
-) -> BTreeMap<i32, Vec<spool::log::record::Record>> {
-    let mut read: BTreeMap<i32, Vec<spool::log::record::Record>> = BTreeMap::new();
+) -> BTreeMap<i32, Vec<spool::format::record::Record>> {
+    let mut read: BTreeMap<i32, Vec<spool::format::record::Record>> = BTreeMap::new();
     let mut offsets: BTreeMap<i32, i64> = expected.keys().map(|&p| (p, 0)).collect();
     let options = FetchOptions { max_wait_ms: 100, ..FetchOptions::default() };
     for _ in 0..500 {
@@ -75,7 +75,7 @@ async fn read_back(
 }
 
 /// The fetched record is the sent one, byte for byte.
-fn assert_same(sent: &ProducerRecord, got: &spool::log::record::Record, what: &str) {
+fn assert_same(sent: &ProducerRecord, got: &spool::format::record::Record, what: &str) {
     assert_eq!(got.key, sent.key, "{what}: key");
     assert_eq!(got.value, sent.value, "{what}: value");
     let headers: Vec<(String, Option<Bytes>)> =
@@ -412,7 +412,7 @@ async fn a_refused_sequence_fails_its_batch_and_bumps_the_epoch() {
     let producer = Producer::connect(ProducerConfig::parse(settings).unwrap()).await.unwrap();
     producer.send_to_partition("bumped", 0, record(1)).await.unwrap().await.expect("first record");
     let (pid, _, _, _) = stored_batches(&broker, "bumped", 0)[0];
-    let mut stolen = spool::log::BatchBuilder::default().producer(pid, 0, 1);
+    let mut stolen = spool::format::BatchBuilder::default().producer(pid, 0, 1);
     stolen.append(1_700_000_000_000, None, Some(b"zombie-1"), &[]);
     stolen.append(1_700_000_000_000, None, Some(b"zombie-2"), &[]);
     let tp = spool::log::checkpoint::TopicPartition::new("bumped", 0);

@@ -103,10 +103,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use spool::log::batch::HEADER_SIZE;
+use spool::format::batch::HEADER_SIZE;
+use spool::format::{BatchBuilder, RecordBatch};
 #[cfg(doc)]
 use spool::log::LogSegment;
-use spool::log::{BatchBuilder, CrashMode, Log, LogConfig, MemStorage, OpenOptions, RecordBatch};
+use spool::log::{CrashMode, Log, LogConfig, MemStorage, OpenOptions};
 use stateright::{Model, Property};
 
 use crate::Bound;

@@ -1,7 +1,7 @@
 //! Chapter 1's model checks: the real log survives every crash the model can
 //! reach, and each planted bug is caught with a short counterexample.
 
-use spool::log::batch::HEADER_SIZE;
+use spool::format::batch::HEADER_SIZE;
 use spool::log::CrashMode;
 use spool_models::log::{
     Action, Bug, LogModel, ShutdownStep, ACKED_SURVIVE, FLUSHED_SURVIVE, NO_CORRUPT_BATCH, PREFIX, REOPENS,

@@ -128,8 +128,8 @@ impl Broker {
 /// `message.max.bytes` (or the topic's `max.message.bytes`) bounds each batch.
 fn check_batch_sizes(records: &[u8], max: usize) -> Result<(), (ResponseError, String)> {
     let mut rest = records;
-    while rest.len() >= crate::log::batch::LOG_OVERHEAD {
-        let Some(Ok(size)) = crate::log::batch::batch_size(rest) else { break };
+    while rest.len() >= crate::format::batch::LOG_OVERHEAD {
+        let Some(Ok(size)) = crate::format::batch::batch_size(rest) else { break };
         if size > max {
             return Err((
                 ResponseError::MessageTooLarge,

@@ -44,7 +44,7 @@ use super::admin::topic_name;
 use super::fetch::{decode_fetched, FetchOptions, OffsetSpec};
 use super::group_consumer::GroupConfig;
 use super::{Client, ClientError};
-use crate::log::record::Record;
+use crate::format::record::Record;
 
 /// `auto.offset.reset`: where a partition without a valid position starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::ResponseError;
 
-use crate::log::BatchError;
+use crate::format::BatchError;
 
 /// Why a client call failed. Each variant says what the caller can do about it.
 #[derive(Debug)]

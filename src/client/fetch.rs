@@ -24,8 +24,8 @@ use kafka_protocol::messages::{BrokerId, FetchRequest, ListOffsetsRequest};
 
 use super::admin::topic_name;
 use super::{Client, ClientError};
-use crate::log::record::Record;
-use crate::log::{BatchError, RecordBatch};
+use crate::format::record::Record;
+use crate::format::{BatchError, RecordBatch};
 
 /// Limits of one fetch, with Kafka's consumer defaults.
 #[derive(Debug, Clone, Copy)]

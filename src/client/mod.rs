@@ -24,9 +24,9 @@
 //! ```
 //!
 //! A produce call turns each partition's records into one v2 record batch with
-//! [`crate::log::BatchBuilder`] — the same bytes the broker will store and a
+//! [`crate::format::BatchBuilder`] — the same bytes the broker will store and a
 //! consumer will receive. A fetch decodes the batches it gets back with
-//! [`crate::log::RecordBatch`].
+//! [`crate::format::RecordBatch`].
 //!
 //! Chapter 4 builds a real producer on top of this: [`producer`] (an
 //! accumulator with `batch.size`, `linger.ms` and `buffer.memory`, a sender

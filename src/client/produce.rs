@@ -15,7 +15,7 @@ use kafka_protocol::messages::ProduceRequest;
 
 use super::admin::topic_name;
 use super::{Client, ClientError};
-use crate::log::{BatchBuilder, Compression};
+use crate::format::{BatchBuilder, Compression};
 
 /// One record to produce.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -21,7 +21,7 @@
 //! 3.0) gets a **producer id** from the broker (`InitProducerId`) and numbers
 //! its records per partition with a **sequence number** that starts at 0; a
 //! batch carries its producer id, producer **epoch** and base sequence in its
-//! header ([`crate::log::batch`]). The leader keeps, per producer, the epoch and
+//! header ([`crate::format::batch`]). The leader keeps, per producer, the epoch and
 //! the sequence range of the last batches it appended, and checks each new
 //! batch before appending it ([`ProducerStateManager::validate`]):
 //!

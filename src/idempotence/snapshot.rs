@@ -36,7 +36,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::producer_state::{
     BatchInfo, BatchMetadata, ProducerStateConfig, ProducerStateEntry, ProducerStateManager,
 };
-use crate::log::batch::RecordBatch;
+use crate::format::batch::RecordBatch;
 
 /// The only snapshot version Kafka has written (`PRODUCER_SNAPSHOT_VERSION`).
 pub const SNAPSHOT_VERSION: i16 = 1;

@@ -1,6 +1,6 @@
 //! Log configuration, under Kafka's own key names and defaults.
 
-use super::batch::TimestampType;
+use crate::format::batch::TimestampType;
 
 /// How one partition's log behaves. Broker keys are `log.*`; the per-topic
 /// overrides (chapter 2) use the topic names in brackets.

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use super::batch::BatchError;
+use crate::format::batch::BatchError;
 use crate::idempotence::ProducerError;
 
 /// Errors from the log layer. Each says which Kafka error code a broker answers.

@@ -164,7 +164,8 @@ impl GroupCommit {
 #[cfg(all(test, not(spool_loom)))]
 mod tests {
     use super::*;
-    use crate::log::{BatchBuilder, DiskStorage, LogConfig, OpenOptions};
+    use crate::format::BatchBuilder;
+    use crate::log::{DiskStorage, LogConfig, OpenOptions};
     use std::collections::BTreeSet;
 
     /// Durable appends from several threads each get their own offsets, and every

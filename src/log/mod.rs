@@ -60,10 +60,7 @@
 //! readable until the fetch sending it is done. Index files are never
 //! preallocated or memory-mapped (see [`index`]). One log directory only.
 
-pub mod batch;
-pub mod builder;
 pub mod checkpoint;
-pub mod compression;
 pub mod config;
 pub mod end;
 pub mod error;
@@ -71,20 +68,18 @@ pub mod group_commit;
 pub mod index;
 pub mod manager;
 pub mod producers;
-pub mod record;
 pub mod segment;
 pub mod storage;
 pub mod validator;
-pub mod varint;
 
 use std::collections::BTreeMap;
 use std::io;
 
 use bytes::{Bytes, BytesMut};
 
-pub use batch::{BatchError, RecordBatch, RecordBatchMut, TimestampType};
-pub use builder::BatchBuilder;
-pub use compression::Compression;
+use crate::format::batch;
+use crate::format::{BatchError, RecordBatch, RecordBatchMut, TimestampType};
+
 pub use config::LogConfig;
 pub use end::{EndOffsetPublisher, EndOffsetWatch, LogOffsetMetadata};
 pub use error::{LogError, Result};

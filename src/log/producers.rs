@@ -33,10 +33,10 @@
 
 use bytes::Bytes;
 
-use super::batch::{self, field, RecordBatch};
 use super::error::Result;
 use super::storage::Storage;
 use super::{Log, ReadOptions};
+use crate::format::batch::{self, field, RecordBatch};
 use crate::idempotence::{
     decode_snapshot, encode_snapshot, parse_snapshot_file_name, replay, snapshot_file_name, BatchInfo,
     BatchMetadata, ProducerError, ProducerStateConfig, ProducerStateManager, Validated,

@@ -20,11 +20,11 @@
 
 use bytes::Bytes;
 
-use super::batch::{self, field, RecordBatch, HEADER_SIZE};
 use super::config::LogConfig;
 use super::error::Result;
 use super::index::{OffsetIndex, TimeIndex};
 use super::storage::Storage;
+use crate::format::batch::{self, field, RecordBatch, HEADER_SIZE};
 
 /// File names of a segment with this base offset.
 pub fn log_file_name(base_offset: i64) -> String {

@@ -35,10 +35,10 @@
 
 use bytes::BytesMut;
 
-use super::batch::{BatchError, RecordBatch};
-use super::builder::BatchBuilder;
-use super::compression::Compression;
 use super::validate_batches;
+use crate::format::batch::{BatchError, RecordBatch};
+use crate::format::builder::BatchBuilder;
+use crate::format::compression::Compression;
 
 /// A topic's `compression.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -198,7 +198,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::log::record::Record;
+    use crate::format::record::Record;
 
     fn batch(compression: Compression, keys: &[Option<&str>]) -> RecordBatch {
         let mut builder = BatchBuilder::new(compression).producer(42, 3, 7);
@@ -307,10 +307,10 @@ mod tests {
 
         // A gzip batch whose body is not gzip, with a CRC that matches it.
         let mut bad = BytesMut::from(batch(Compression::Gzip, &[Some("a")]).as_bytes().as_ref());
-        let body = crate::log::batch::HEADER_SIZE;
+        let body = crate::format::batch::HEADER_SIZE;
         bad[body + 2] ^= 0xff;
-        let crc = crc32c::crc32c(&bad[crate::log::batch::field::ATTRIBUTES..]);
-        bad[crate::log::batch::field::CRC..crate::log::batch::field::CRC + 4]
+        let crc = crc32c::crc32c(&bad[crate::format::batch::field::ATTRIBUTES..]);
+        bad[crate::format::batch::field::CRC..crate::format::batch::field::CRC + 4]
             .copy_from_slice(&crc.to_be_bytes());
         assert!(matches!(
             validate_records(bad, policy(TopicCompression::Producer)),

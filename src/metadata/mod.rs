@@ -27,7 +27,8 @@ pub use records::MetadataRecord;
 
 use bytes::BytesMut;
 
-use crate::log::{BatchBuilder, DiskStorage, Log, LogError};
+use crate::format::BatchBuilder;
+use crate::log::{DiskStorage, Log, LogError};
 
 /// The metadata topic's partition directory name.
 pub const METADATA_TOPIC: &str = "__cluster_metadata";
@@ -47,10 +48,10 @@ impl MetadataLog {
             for record in batch.decode_records()? {
                 let value = record.value.unwrap_or_default();
                 let record = MetadataRecord::decode(&value)
-                    .map_err(|e| LogError::CorruptBatch(crate::log::BatchError::InvalidRecords(e)))?;
+                    .map_err(|e| LogError::CorruptBatch(crate::format::BatchError::InvalidRecords(e)))?;
                 image
                     .apply(&record)
-                    .map_err(|e| LogError::CorruptBatch(crate::log::BatchError::InvalidRecords(e)))?;
+                    .map_err(|e| LogError::CorruptBatch(crate::format::BatchError::InvalidRecords(e)))?;
             }
         }
         Ok(MetadataLog { log, image })
@@ -63,7 +64,7 @@ impl MetadataLog {
         for record in records {
             trial
                 .apply(record)
-                .map_err(|e| LogError::CorruptBatch(crate::log::BatchError::InvalidRecords(e)))?;
+                .map_err(|e| LogError::CorruptBatch(crate::format::BatchError::InvalidRecords(e)))?;
         }
         let mut batch = BatchBuilder::default();
         for record in records {

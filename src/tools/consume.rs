@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use crate::client::assignor::TopicPartition;
 use crate::client::{Client, ClientError, FetchOptions, GroupConsumer, OffsetSpec};
-use crate::log::record::Record;
+use crate::format::record::Record;
 
 /// Where to start reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,7 +256,7 @@ fn next_wait(timeout: Option<Duration>, last_record: tokio::time::Instant) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::record::Header;
+    use crate::format::record::Header;
     use bytes::Bytes;
 
     fn record(key: Option<&'static [u8]>, value: Option<&'static [u8]>, headers: Vec<Header>) -> Record {

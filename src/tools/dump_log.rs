@@ -25,7 +25,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 
-use crate::log::batch::{batch_size, RecordBatch};
+use crate::format::batch::{batch_size, RecordBatch};
 use crate::log::index::{OffsetIndex, TimeIndex};
 
 /// What to print.

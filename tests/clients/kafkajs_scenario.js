@@ -15,7 +15,7 @@
 // Codecs: kafkajs has gzip built in; snappy, lz4 and zstd are registered below through
 // CompressionCodecs, kafkajs's extension point: a factory returning an object with async
 // compress(encoder) (the records' bytes are encoder.buffer) and decompress(buffer). Each
-// writes the framing the Java client writes and Kafka expects (see src/log/compression.rs):
+// writes the framing the Java client writes and Kafka expects (see src/format/compression.rs):
 //   snappy  snappyjs (pure JavaScript) in xerial snappy-java's stream framing, 32 KiB
 //           blocks, as the Java client writes it (kafkajs-snappy writes raw snappy);
 //   lz4     lz4-napi (lz4_flex; its prebuilt binary is an npm package) in the LZ4 frame

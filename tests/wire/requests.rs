@@ -17,7 +17,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use spool::broker::now_ms;
-use spool::log::{BatchBuilder, RecordBatch};
+use spool::format::{BatchBuilder, RecordBatch};
 
 use crate::harness::{
     name, Client, TestBroker, API_VERSIONS_V, CREATE_TOPICS_V, FETCH_V, LIST_OFFSETS_V, METADATA_V, PRODUCE_V,

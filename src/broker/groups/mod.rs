@@ -60,13 +60,13 @@ use kafka_protocol::ResponseError;
 use tokio::sync::{oneshot, Notify};
 
 use super::{now_ms, Broker, Partition};
+use crate::format::BatchBuilder;
 use crate::group::{
     partition_for, GroupConfig, GroupCoordinator, GroupError, GroupRecord, JoinGroupResponse, Output,
     RequestToken, Response, SyncGroupResponse, CONSUMER_OFFSETS_TOPIC,
 };
 use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::lock;
-use crate::log::BatchBuilder;
 use crate::wire::codec::Request;
 
 /// The longest the timer sleeps without looking at the broker again (to notice

@@ -31,8 +31,8 @@ use tokio::sync::oneshot;
 
 use super::RecordMetadata;
 use crate::client::{ClientError, ProducerRecord};
-use crate::log::batch::HEADER_SIZE;
-use crate::log::{BatchBuilder, Compression};
+use crate::format::batch::HEADER_SIZE;
+use crate::format::{BatchBuilder, Compression};
 use crate::sync::{lock, Mutex};
 
 /// A partition of a topic.
@@ -134,7 +134,7 @@ impl ProducerBatch {
 
     /// The producer epoch the sealed batch carries (-1 when not idempotent or not sealed).
     pub fn producer_epoch(&self) -> i16 {
-        use crate::log::batch::{be_i16, field};
+        use crate::format::batch::{be_i16, field};
         self.built.as_ref().map_or(-1, |b| be_i16(b, field::PRODUCER_EPOCH))
     }
 }

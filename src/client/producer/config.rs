@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::super::{Acks, ClientError};
-use crate::log::Compression;
+use crate::format::Compression;
 
 /// Every setting the producer reads. Names are Kafka's keys with `.` turned
 /// into `_` and the unit last.

@@ -493,7 +493,7 @@ fn wall_clock_ms() -> i64 {
 mod tests {
     use super::accumulator::{BatchOutcome, Route};
     use super::*;
-    use crate::log::Compression;
+    use crate::format::Compression;
     use bytes::Bytes;
 
     struct Parts {

@@ -5,9 +5,9 @@ use bytes::BytesMut;
 use proptest::prelude::*;
 
 use super::*;
+use crate::format::batch::RecordBatchMut;
+use crate::format::BatchBuilder;
 use crate::idempotence::{ProducerError, Validated};
-use crate::log::batch::RecordBatchMut;
-use crate::log::BatchBuilder;
 
 /// A batch of `records` records as the log stores it, at `base_offset`.
 fn log_batch(producer: (i64, i16, i32), records: usize, base_offset: i64) -> RecordBatch {

@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use bytes::BytesMut;
 use proptest::prelude::*;
 
+use crate::format::BatchBuilder;
 use crate::idempotence::snapshot_file_name;
 use crate::log::storage::{CrashMode, MemStorage, Storage};
-use crate::log::{BatchBuilder, Log, LogConfig, LogError, OpenOptions};
+use crate::log::{Log, LogConfig, LogError, OpenOptions};
 
 const NOW_MS: i64 = 1_000;
 
