@@ -12,6 +12,9 @@
 //! about that delay, so a lone member's first join completes at once.
 
 #[allow(dead_code)]
+#[path = "common/batches.rs"]
+mod batches;
+#[allow(dead_code)]
 #[path = "wire/harness.rs"]
 mod harness;
 #[allow(dead_code)]
