@@ -108,8 +108,8 @@ pub struct LogSegment {
 }
 
 /// A flag a `&self` read can raise: a diagnostic, not part of the segment's
-/// state, so two segments compare and hash equal whatever it says (the model
-/// checker counts states by their hash, and an index is only a hint).
+/// value, so two segments with the same files and indexes compare and hash
+/// equal whatever it says (a read must not change what a segment is).
 #[derive(Debug, Default)]
 struct Distrusted(AtomicBool);
 
