@@ -27,6 +27,11 @@ use spool::format::BatchBuilder;
 use spool::idempotence::{encode_snapshot, BatchInfo, ProducerStateConfig, ProducerStateManager};
 use spool::log::{DiskStorage, Log, LogConfig, OpenOptions};
 
+#[allow(dead_code)]
+#[path = "../tests/common/batches.rs"]
+mod batches;
+use batches::batch_of;
+
 const NOW_MS: i64 = 1_700_000_000_000;
 const RECORD_VALUE_BYTES: usize = 82;
 const SEGMENT_BYTES: u64 = 16 * 1024 * 1024;
@@ -35,16 +40,13 @@ const RETENTION_BYTES: i64 = 64 * 1024 * 1024;
 /// One batch of `records` ~100-byte records, stamped with `producer_id`
 /// (-1: none) at epoch 0 and sequence 0.
 fn batch(records: usize, producer_id: i64) -> Bytes {
-    let mut builder = if producer_id >= 0 {
+    let builder = if producer_id >= 0 {
         BatchBuilder::default().producer(producer_id, 0, 0)
     } else {
         BatchBuilder::default()
     };
     let value = [b'v'; RECORD_VALUE_BYTES];
-    for i in 0..records {
-        builder.append(NOW_MS + i as i64, Some(format!("key-{i:06}").as_bytes()), Some(&value), &[]);
-    }
-    builder.build().as_bytes().clone()
+    batch_of(builder, (0..records).map(|i| (NOW_MS + i as i64, format!("key-{i:06}"), &value)))
 }
 
 /// A copy of `batch` with `producer_id` and `base_sequence` written in, the

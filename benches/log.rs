@@ -27,6 +27,11 @@ use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Cr
 use spool::format::BatchBuilder;
 use spool::log::{DiskStorage, GroupCommit, Log, LogConfig, OpenOptions};
 
+#[allow(dead_code)]
+#[path = "../tests/common/batches.rs"]
+mod batches;
+use batches::batch_of;
+
 /// A fixed clock: rolling by age and retention by time must not kick in mid-run.
 const NOW_MS: i64 = 1_700_000_000_000;
 /// Value bytes per record: with a 10-byte key and the record framing, ~100 bytes.
@@ -44,13 +49,9 @@ const RECORDS_PER_BATCH: usize = 10;
 /// One encoded batch of `records` records of ~100 bytes, base offset 0; the log
 /// assigns real offsets when it appends.
 fn batch(records: usize) -> Bytes {
-    let mut builder = BatchBuilder::default();
     let value = [b'v'; RECORD_VALUE_BYTES];
-    for i in 0..records {
-        let key = format!("key-{:06}", i % 1_000_000);
-        builder.append(NOW_MS + i as i64, Some(key.as_bytes()), Some(&value), &[]);
-    }
-    builder.build().as_bytes().clone()
+    let records = (0..records).map(|i| (NOW_MS + i as i64, format!("key-{:06}", i % 1_000_000), &value));
+    batch_of(BatchBuilder::default(), records)
 }
 
 fn open_log(dir: &Path, config: LogConfig) -> Log<DiskStorage> {

@@ -76,6 +76,11 @@ const IDLE_WINDOW: Duration = Duration::from_secs(1);
 mod broker;
 use broker::{runtime, BenchBroker};
 
+#[allow(dead_code)]
+#[path = "../tests/common/batches.rs"]
+mod batches;
+use batches::batch_of;
+
 impl BenchBroker {
     /// Creates a topic through the client, as `spool topics --create` does.
     fn create_topic(&self, rt: &Runtime, name: &str, partitions: i32, configs: &[(&str, &str)]) {
@@ -101,14 +106,9 @@ fn name(topic: &str) -> TopicName {
 
 /// One batch of `records` records of ~100 bytes.
 fn batch(records: usize) -> Bytes {
-    let mut builder = BatchBuilder::default();
     let value = [b'v'; RECORD_VALUE_BYTES];
     let now_ms = spool::broker::now_ms();
-    for i in 0..records {
-        let key = format!("key-{i:06}");
-        builder.append(now_ms, Some(key.as_bytes()), Some(&value), &[]);
-    }
-    builder.build().as_bytes().clone()
+    batch_of(BatchBuilder::default(), (0..records).map(|i| (now_ms, format!("key-{i:06}"), &value)))
 }
 
 fn produce_request(topic: &str, partition: i32, records: Bytes) -> ProduceRequest {

@@ -43,6 +43,11 @@ use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tokio::sync::{oneshot, watch};
 
+#[allow(dead_code)]
+#[path = "../tests/common/batches.rs"]
+mod batches;
+use batches::batch_of;
+
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const PARTITIONS: i32 = 4;
 /// Record batch bytes in the topic, over all partitions.
@@ -126,13 +131,12 @@ fn name(topic: &str) -> TopicName {
 
 /// One ~`BATCH_BYTES` batch of records with `value_bytes` values.
 fn batch(value_bytes: usize) -> Bytes {
-    let mut builder = BatchBuilder::default();
     let value = vec![b'v'; value_bytes];
     let records = (BATCH_BYTES / (value_bytes + 20)).max(1);
-    for i in 0..records {
-        builder.append(1_700_000_000_000, Some(format!("key-{i:06}").as_bytes()), Some(&value), &[]);
-    }
-    builder.build().as_bytes().clone()
+    batch_of(
+        BatchBuilder::default(),
+        (0..records).map(|i| (1_700_000_000_000, format!("key-{i:06}"), &value)),
+    )
 }
 
 /// Creates `topic` and fills its partitions with `TOPIC_BYTES` of batches;

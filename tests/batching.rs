@@ -9,6 +9,9 @@
 //! ```
 
 #[allow(dead_code)]
+#[path = "common/batches.rs"]
+mod batches;
+#[allow(dead_code)]
 #[path = "wire/harness.rs"]
 mod harness;
 #[allow(dead_code)]
@@ -20,33 +23,26 @@ use kafka_protocol::messages::ProduceRequest;
 use kafka_protocol::ResponseError;
 use spool::format::{BatchBuilder, Compression, RecordBatch};
 
+use batches::keyed_batch;
 use harness::{code, start};
 use requests::{create_topic, fetch, fetched_values, produce, produce_request};
 
 /// One batch of `values` keyed `k0`, `k1`, … compressed with `codec`, from
 /// producer 7 (epoch 0, sequence 0).
 fn batch(codec: Compression, values: &[&str]) -> Bytes {
-    fill(BatchBuilder::new(codec).producer(7, 0, 0), values)
+    keyed_batch(BatchBuilder::new(codec).producer(7, 0, 0), one_ms_apart, values)
 }
 
 /// One batch of `values` without a producer id: a producer that is not
 /// idempotent, so the same bytes may be appended again and again (an
 /// idempotent producer's repeats are duplicates since chapter 8).
 fn plain_batch(codec: Compression, values: &[&str]) -> Bytes {
-    fill(BatchBuilder::new(codec), values)
+    keyed_batch(BatchBuilder::new(codec), one_ms_apart, values)
 }
 
-/// `values` keyed `k0`, `k1`, … appended to `builder`, one millisecond apart.
-fn fill(mut builder: BatchBuilder, values: &[&str]) -> Bytes {
-    for (i, v) in values.iter().enumerate() {
-        builder.append(
-            1_700_000_000_000 + i as i64,
-            Some(format!("k{i}").as_bytes()),
-            Some(v.as_bytes()),
-            &[],
-        );
-    }
-    builder.build().as_bytes().clone()
+/// The `i`-th record's timestamp: one millisecond after the one before.
+fn one_ms_apart(i: usize) -> i64 {
+    1_700_000_000_000 + i as i64
 }
 
 /// The codec of every batch in fetched bytes.

@@ -14,6 +14,9 @@
 //! a fault-injecting proxy are `tests/idempotence_clients.rs`.
 
 #[allow(dead_code)]
+#[path = "common/batches.rs"]
+mod batches;
+#[allow(dead_code)]
 #[path = "wire/harness.rs"]
 mod harness;
 #[allow(dead_code)]
@@ -34,6 +37,7 @@ use spool::idempotence::snapshot_file_name;
 use spool::log::checkpoint::TopicPartition;
 use spool::log::manager::lock;
 
+use batches::batch_of;
 use harness::{code, name, start, start_in, Client, TestBroker, PRODUCE_V};
 use requests::{create_topic, fetch, fetched_values, produce, produce_request};
 
@@ -42,11 +46,8 @@ const INIT_PRODUCER_ID_V: i16 = 4;
 /// One batch of an idempotent producer: `values` as records, stamped with the
 /// producer's id, epoch and the sequence of its first record.
 fn idempotent_batch(producer_id: i64, epoch: i16, base_sequence: i32, values: &[&str]) -> Bytes {
-    let mut builder = BatchBuilder::default().producer(producer_id, epoch, base_sequence);
-    for v in values {
-        builder.append(now_ms(), Some(b"key"), Some(v.as_bytes()), &[]);
-    }
-    builder.build().as_bytes().clone()
+    let builder = BatchBuilder::default().producer(producer_id, epoch, base_sequence);
+    batch_of(builder, values.iter().map(|v| (now_ms(), "key", v)))
 }
 
 /// InitProducerId without a transactional id: (error code, id, epoch).

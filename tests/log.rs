@@ -586,6 +586,50 @@ fn torn_index_of_a_trusted_segment_is_rebuilt() {
     assert_eq!(entries.len() * 8, files[&first_index].len());
 }
 
+/// An offset index entry of a closed segment that names one batch but points at
+/// a later one (entries still increasing, so the sanity check at a clean open
+/// passes) must not make a read skip records. Kafka's `translateOffset` scans
+/// forward from the indexed position and so trusts it; spool checks that the
+/// batch found there is the one the entry names (the entry's offset lies in
+/// it), and scans from the segment start when it is not.
+#[test]
+fn an_index_entry_pointing_at_a_later_batch_skips_no_record() {
+    let size = simple(3, T0, "b0").build().size_in_bytes() as u64;
+    // An index entry every third batch, about ten batches a segment.
+    let config = small_config(10 * size, 2 * size + 1);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = open_disk(dir.path(), &config, clean());
+    let mut model = Model::default();
+    for i in 0..25 {
+        model.append(&mut log, simple(3, T0 + 100 * i, &format!("b{i}")), T0);
+    }
+    log.flush().unwrap();
+    let first = log.segments().next().unwrap();
+    assert!(log.segments().count() >= 3, "the first segment is closed");
+    let entries: Vec<_> = first.offset_index().entries().collect();
+    assert!(entries.len() >= 2, "the test wants index entries");
+    let mut positions = Vec::new();
+    while let Some(info) =
+        first.read_batch_info(log.storage(), positions.last().map_or(0, |&(p, s)| p + s)).unwrap()
+    {
+        positions.push((info.position, info.size));
+    }
+    let named = positions.iter().position(|&(p, _)| p == entries[0].position).expect("entry at a batch");
+    let later = positions[named + 2].0;
+    assert!(later < entries[1].position, "entries stay increasing");
+    drop(log);
+
+    let name = dir.path().join(format!("{:020}.index", 0));
+    let mut index = std::fs::read(&name).unwrap();
+    index[4..8].copy_from_slice(&later.to_be_bytes());
+    std::fs::write(&name, index).unwrap();
+    let (log, report) = open_disk(dir.path(), &config, clean());
+    assert_eq!(report.segments_recovered, 0, "a clean open trusts the index");
+    let first_entry = log.segments().next().unwrap().offset_index().entries().next().unwrap();
+    assert_eq!(first_entry.position, later, "the wrong entry is in use");
+    check_reads(&log, &model);
+}
+
 // ---------------------------------------------------------------------------
 // Truncation
 // ---------------------------------------------------------------------------

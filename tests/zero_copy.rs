@@ -10,6 +10,9 @@
 //! ```
 
 #[allow(dead_code)]
+#[path = "common/batches.rs"]
+mod batches;
+#[allow(dead_code)]
 #[path = "wire/harness.rs"]
 mod harness;
 #[allow(dead_code)]
@@ -28,6 +31,7 @@ use spool::log::manager::lock;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
+use batches::keyed_batch;
 use harness::{decode_response, name, request_frame, start, start_in, TestBroker, DELETE_TOPICS_V};
 use requests::{create_topic, fetched_values, produce};
 
@@ -36,13 +40,12 @@ const FETCH_V: i16 = 12;
 
 /// One batch of `count` records, values `"{tag}-{i}"` padded to `value_len` bytes.
 fn padded_batch(tag: &str, count: usize, value_len: usize) -> Bytes {
-    let mut builder = BatchBuilder::default();
-    for i in 0..count {
+    let values = (0..count).map(|i| {
         let mut value = format!("{tag}-{i}-").into_bytes();
         value.resize(value_len, b'.');
-        builder.append(1_700_000_000_000, Some(format!("k{i}").as_bytes()), Some(&value), &[]);
-    }
-    builder.build().as_bytes().clone()
+        value
+    });
+    keyed_batch(BatchBuilder::default(), |_| 1_700_000_000_000, values)
 }
 
 /// Produces `batches` batches of `count` records of `value_len` bytes to each

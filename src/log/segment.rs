@@ -18,11 +18,14 @@
 //! A `LogSegment` holds no file handles: every method takes the partition's
 //! [`Storage`], so the same code runs on disk and in the model checker's memory.
 
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use bytes::Bytes;
 
 use super::config::LogConfig;
 use super::error::Result;
-use super::index::{OffsetIndex, TimeIndex};
+use super::index::{OffsetIndex, OffsetPosition, TimeIndex};
 use super::storage::Storage;
 use crate::format::batch::{self, field, RecordBatch, HEADER_SIZE};
 
@@ -56,6 +59,13 @@ pub struct BatchInfo {
     pub last_offset: i64,
     pub max_timestamp: i64,
     pub size: u32,
+}
+
+impl BatchInfo {
+    /// Whether `offset` is one of this batch's.
+    pub fn holds(&self, offset: i64) -> bool {
+        self.base_offset <= offset && offset <= self.last_offset
+    }
 }
 
 /// The part of a segment a read returns: whole batches from `position`.
@@ -92,6 +102,40 @@ pub struct LogSegment {
     rolling_timestamp: Option<i64>,
     /// Offset after the last batch (the base offset while empty).
     next_offset: i64,
+    /// Raised by the first read that caught the offset index pointing at the
+    /// wrong batch, so that the warning is logged once, not on every fetch.
+    index_distrusted: Distrusted,
+}
+
+/// A flag a `&self` read can raise: a diagnostic, not part of the segment's
+/// value, so two segments with the same files and indexes compare and hash
+/// equal whatever it says (a read must not change what a segment is).
+#[derive(Debug, Default)]
+struct Distrusted(AtomicBool);
+
+impl Distrusted {
+    /// Raises the flag; whether it was already up.
+    fn raise(&self) -> bool {
+        self.0.swap(true, Ordering::Relaxed)
+    }
+}
+
+impl Clone for Distrusted {
+    fn clone(&self) -> Self {
+        Distrusted(AtomicBool::new(self.0.load(Ordering::Relaxed)))
+    }
+}
+
+impl PartialEq for Distrusted {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Distrusted {}
+
+impl Hash for Distrusted {
+    fn hash<H: Hasher>(&self, _: &mut H) {}
 }
 
 impl LogSegment {
@@ -115,6 +159,7 @@ impl LogSegment {
             offset_of_max_timestamp: base_offset,
             rolling_timestamp: None,
             next_offset: base_offset,
+            index_distrusted: Distrusted::default(),
         }
     }
 
@@ -290,11 +335,20 @@ impl LogSegment {
     // ANCHOR: translate
     /// The first batch, at or after the index's hint, whose last offset is at or
     /// past `offset` — the batch that holds it. `None` past the segment's end.
+    /// The hint is checked before the scan leaves it: the batch at an entry's
+    /// position must hold the entry's offset. One that does not (a wrong
+    /// index that still looks sane) would start the scan past the records
+    /// asked for, so the lookup scans from the segment's start instead.
     pub fn translate_offset<S: Storage>(&self, storage: &S, offset: i64) -> Result<Option<BatchInfo>> {
         let hint = self.index.lookup(offset);
         let mut pos = hint.position;
         while u64::from(pos) < self.size {
-            let Some(info) = self.read_batch_info(storage, pos)? else { return Ok(None) };
+            let found = self.read_batch_info(storage, pos)?;
+            if pos == hint.position && pos > 0 && !found.is_some_and(|b| b.holds(hint.offset)) {
+                self.index_is_wrong(hint, found);
+                return self.translate_offset_by_scan(storage, offset);
+            }
+            let Some(info) = found else { return Ok(None) };
             if info.last_offset >= offset {
                 return Ok(Some(info));
             }
@@ -303,6 +357,26 @@ impl LogSegment {
         Ok(None)
     }
     // ANCHOR_END: translate
+
+    /// Warns, once per segment, that its offset index points at the wrong
+    /// batch. Kafka trusts an index that passes its sanity check at open;
+    /// spool does too, and catches the rest here. Reads stay right (they scan
+    /// where the index is wrong); deleting the `.index` file has the next
+    /// start rebuild it from the log.
+    fn index_is_wrong(&self, entry: OffsetPosition, found: Option<BatchInfo>) {
+        if self.index_distrusted.raise() {
+            return;
+        }
+        tracing::warn!(
+            segment = self.base_offset,
+            entry.offset,
+            entry.position,
+            found = ?found.map(|b| (b.base_offset, b.last_offset)),
+            "offset index entry does not point at the batch it names: reads of this segment \
+             scan from its start where the index is wrong; delete {} to have it rebuilt at the next start",
+            index_file_name(self.base_offset),
+        );
+    }
 
     // ANCHOR: scan
     /// The same answer as [`LogSegment::translate_offset`] without the index: a

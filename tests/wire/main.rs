@@ -19,8 +19,12 @@
 //! (CreateTopics, DeleteTopics, Metadata, DescribeConfigs), `produce`, `fetch`
 //! (long polling and ListOffsets included), `bad_input` and `durability`.
 //! `harness` starts and stops the in-process broker and holds the raw client;
-//! `requests` builds the requests the tests send again and again.
+//! `requests` builds the requests the tests send again and again, and
+//! `batches` (`tests/common/`, shared with other test binaries) their record batches.
 
+#[allow(dead_code)]
+#[path = "../common/batches.rs"]
+mod batches;
 mod harness;
 mod requests;
 

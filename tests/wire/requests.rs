@@ -19,17 +19,14 @@ use kafka_protocol::protocol::StrBytes;
 use spool::broker::now_ms;
 use spool::format::{BatchBuilder, RecordBatch};
 
+use crate::batches::keyed_batch;
 use crate::harness::{
     name, Client, TestBroker, API_VERSIONS_V, CREATE_TOPICS_V, FETCH_V, LIST_OFFSETS_V, METADATA_V, PRODUCE_V,
 };
 
 /// One batch of `values`, keyed `k0`, `k1`, …, timestamped `timestamp_ms`.
 pub fn batch(timestamp_ms: i64, values: &[&str]) -> Bytes {
-    let mut builder = BatchBuilder::default();
-    for (i, v) in values.iter().enumerate() {
-        builder.append(timestamp_ms, Some(format!("k{i}").as_bytes()), Some(v.as_bytes()), &[]);
-    }
-    builder.build().as_bytes().clone()
+    keyed_batch(BatchBuilder::default(), |_| timestamp_ms, values)
 }
 
 pub fn creatable(
