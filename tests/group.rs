@@ -270,24 +270,6 @@ async fn a_stale_generation_cannot_commit() {
     assert_eq!(missing, vec![code(ResponseError::UnknownTopicOrPartition)]);
 }
 
-/// A commit at generation -1 that names a member is that member's, not a
-/// standalone consumer's (Kafka's `validateOffsetCommit` checks the member
-/// whenever one is named): to a missing or empty group it is
-/// UNKNOWN_MEMBER_ID and stores nothing, while the same commit with no member
-/// id is stored.
-#[tokio::test]
-async fn a_generation_minus_one_commit_naming_a_member_is_refused() {
-    let broker = start(fast).await;
-    let mut client = broker.client().await;
-    create_topic(&mut client, "solo", 1, &[]).await;
-    let missing = commit(&mut client, "g-solo", -1, "ghost", "solo", &[(0, 5)]).await;
-    assert_eq!(missing, vec![code(ResponseError::UnknownMemberId)], "missing group");
-    assert_eq!(commit(&mut client, "g-solo", -1, "", "solo", &[(0, 6)]).await, vec![0]);
-    let empty = commit(&mut client, "g-solo", -1, "ghost", "solo", &[(0, 7)]).await;
-    assert_eq!(empty, vec![code(ResponseError::UnknownMemberId)], "empty group");
-    assert_eq!(fetch_offsets(&mut client, "g-solo", "solo", &[0]).await, vec![6]);
-}
-
 /// Committed offsets are records of `__consumer_offsets`, read back by
 /// `GroupCoordinator::load` when the broker restarts on the same directory:
 /// OffsetFetch answers the same before and after, in the one-group (v1–v7)

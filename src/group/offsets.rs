@@ -14,7 +14,7 @@ impl Group {
     /// An OffsetCommit. Only the current generation's members may commit (a
     /// consumer that was kicked out and does not know it yet is fenced by its
     /// old generation); a group without members also takes commits from a
-    /// consumer that assigns itself partitions (generation -1, no member id).
+    /// consumer that assigns itself partitions (generation -1).
     pub(super) fn commit(
         &mut self,
         req: &OffsetCommitRequest,
@@ -36,13 +36,12 @@ impl Group {
 
     /// Kafka's `validateOffsetCommit`, then `handleCommitOffsets`' state check
     /// (3.x order: the member and its generation before the group's state).
-    /// Only a commit that names nobody (generation -1, no member id, no
-    /// instance id) skips the member check: one that names a member is checked
-    /// as that member's even in an Empty group, which has none, so it hears
-    /// UNKNOWN_MEMBER_ID instead of being stored as a standalone consumer's.
     fn validate_commit(&self, req: &OffsetCommitRequest) -> Option<GroupError> {
         if self.state == GroupState::Dead {
             return Some(GroupError::CoordinatorNotAvailable);
+        }
+        if req.generation_id < 0 && self.state == GroupState::Empty {
+            return None;
         }
         if req.generation_id >= 0 || !req.member_id.is_empty() || req.group_instance_id.is_some() {
             // Who is asking comes first: a member the group dropped, or one of
@@ -58,9 +57,8 @@ impl Group {
             return (self.state == GroupState::CompletingRebalance)
                 .then_some(GroupError::RebalanceInProgress);
         }
-        // Generation -1 and nobody named: a consumer that assigns itself
-        // partitions, welcome only while the group has no members.
-        (self.state != GroupState::Empty).then_some(GroupError::UnknownMemberId)
+        // Generation -1 and no member id, but the group has members.
+        Some(GroupError::UnknownMemberId)
     }
 
     fn store_offsets(

@@ -397,25 +397,6 @@ fn simple_consumer_commits_without_a_generation() {
     assert_eq!(c.offset_commit(&long, 1).0[0].1, Some(GroupError::OffsetMetadataTooLarge));
 }
 
-// A commit that names a member is checked as a member's, even at generation
-// -1 into an Empty (or missing) group: Kafka's validateOffsetCommit only lets a
-// commit without a member id (and without an instance id) skip the member
-// check, so a consumer that thinks it is still a member, or a static member
-// whose instance the group forgot, hears UNKNOWN_MEMBER_ID and stores nothing.
-#[test]
-fn a_generation_minus_one_commit_naming_a_member_needs_that_member() {
-    let mut c = coordinator();
-    let (results, out) = c.offset_commit(&commit("ghost", -1, 5), 0);
-    assert_eq!((results[0].1, out.records.len()), (Some(GroupError::UnknownMemberId), 0), "missing group");
-    assert_eq!(c.offset_commit(&commit("", -1, 5), 1).0[0].1, None);
-    assert_eq!(state(&c), (GroupState::Empty, 0));
-    let (results, out) = c.offset_commit(&commit("ghost", -1, 6), 2);
-    assert_eq!((results[0].1, out.records.len()), (Some(GroupError::UnknownMemberId), 0), "Empty group");
-    let stranger = OffsetCommitRequest { group_instance_id: Some("i-1".into()), ..commit("", -1, 7) };
-    assert_eq!(c.offset_commit(&stranger, 3).0[0].1, Some(GroupError::UnknownMemberId), "unknown instance");
-    assert_eq!(c.offset_fetch("g", None)[0].offset, 5, "only the simple commit was stored");
-}
-
 // After a restart the coordinator rebuilds itself from its own records:
 // the same offsets, generation, members, leader and assignments.
 #[test]
