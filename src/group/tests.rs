@@ -397,6 +397,23 @@ fn simple_consumer_commits_without_a_generation() {
     assert_eq!(c.offset_commit(&long, 1).0[0].1, Some(GroupError::OffsetMetadataTooLarge));
 }
 
+// Generation -1 into an Empty (or missing) group is a standalone commit
+// whatever member id it carries: Kafka checks the state first and returns
+// before validating the member (ClassicGroup.validateOffsetCommit in
+// group-coordinator, and GroupCoordinator.handleCommitOffsets before it: "the
+// request can commit offsets if the group is empty"). Issue 12 said Kafka
+// answers UNKNOWN_MEMBER_ID here; its source says otherwise, and spool follows
+// the source. Once the group has members, the same commit is a member's and
+// is checked as one.
+#[test]
+fn a_generation_minus_one_commit_into_an_empty_group_is_standalone_even_with_a_member_id() {
+    let mut c = coordinator();
+    assert_eq!(c.offset_commit(&commit("ghost", -1, 5), 0).0[0].1, None, "missing group");
+    assert_eq!(state(&c), (GroupState::Empty, 0));
+    assert_eq!(c.offset_commit(&commit("ghost", -1, 6), 1).0[0].1, None, "Empty group");
+    assert_eq!(c.offset_fetch("g", None)[0].offset, 6);
+}
+
 // After a restart the coordinator rebuilds itself from its own records:
 // the same offsets, generation, members, leader and assignments.
 #[test]
