@@ -555,3 +555,42 @@ fn consume_with_a_group_and_describe_it() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("Consumer group 'live' does not exist."));
     broker.stop();
 }
+
+/// Waits for `child` to exit, for at most `limit`; `None` if it is still
+/// running (then it is killed: a test never leaks a broker).
+fn exit_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// A broker asked for SASL_SSL must not quietly serve PLAINTEXT in its place
+/// (a client would send its credentials in the clear, or hang in a TLS
+/// handshake): `spool serve` refuses to start, says which listener asks for
+/// which protocol, and exits non-zero. Kafka's `listeners` names a security
+/// protocol per listener; spool speaks only PLAINTEXT until chapter 11.
+#[test]
+fn a_listener_spool_cannot_secure_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_spool"))
+        .args(["serve", "--override", "listeners=SASL_SSL://127.0.0.1:0"])
+        .args(["--override", &format!("log.dirs={}", dir.path().join("data").display())])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start spool serve");
+    let status = exit_within(&mut child, Duration::from_secs(30)).expect("spool serve started on SASL_SSL");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "exit status {status}; stderr: {stderr}");
+    assert!(stderr.contains("SASL_SSL://127.0.0.1:0") && stderr.contains("SASL_SSL"), "{stderr}");
+    assert!(!stderr.contains("listening on"), "{stderr}");
+}
