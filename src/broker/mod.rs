@@ -6,6 +6,8 @@
 //!  client ──TCP──▶ wire::server (one task per connection: frames in order)
 //!                     │ wire::codec::decode_request
 //!                     ▼
+//!  ════════════ wire::Handler, implemented in handler.rs ═══════════════
+//!                     ▼
 //!                  Broker::handle ──▶ admin.rs    ApiVersions, Metadata, CreateTopics,
 //!                     │                           DeleteTopics, DescribeConfigs, …
 //!                     │           ──▶ produce.rs  validate, append (sequences checked
@@ -14,9 +16,16 @@
 //!                     │           ──▶ groups/     JoinGroup, SyncGroup, OffsetCommit, …
 //!                     │                           (chapter 5's coordinator, parked replies)
 //!                     ▼
-//!                  wire::codec::encode_response ──TCP──▶ client
-//!                  (a fetch's records: zero_copy::send, sendfile ──▶ client)
+//!                  Reply::Message ─ wire::codec::encode_response ─▶ Response::Frame
+//!                  Reply::Fetch   ─ handler::FetchResponse       ─▶ Response::Write
+//!                     ▼                (zero_copy::send::send_fetch: sendfile)
+//!                  wire::server writes it ──TCP──▶ client
 //! ```
+//!
+//! `wire` knows nothing of the broker: the broker imports `wire` and
+//! implements its [`crate::wire::Handler`] ([`handler`]), deciding there what
+//! the server must not (which requests give way to shutdown, how a fetch is
+//! sent).
 //!
 //! The broker owns four things: the metadata log and its image (which topics
 //! exist, [`crate::metadata`]), the partition logs ([`crate::log::LogManager`]),
@@ -40,6 +49,7 @@
 pub mod admin;
 pub mod fetch;
 pub mod groups;
+pub mod handler;
 pub mod meta_properties;
 pub mod notify;
 pub mod produce;
@@ -102,8 +112,8 @@ pub struct Broker {
 }
 
 /// A handler's answer: a message for the codec, or a fetch whose records are
-/// still in segment files (the server sends them with `sendfile` or copies them,
-/// as `spool.fetch.zero.copy` says).
+/// still in segment files (sent with `sendfile` or copied, as
+/// `spool.fetch.zero.copy` says, by [`handler::FetchResponse`]).
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // one per request, moved once: boxing buys nothing
 pub enum Reply {
