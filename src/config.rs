@@ -37,6 +37,10 @@ pub struct BrokerConfig {
     pub auto_create_topics: bool,
     /// `socket.request.max.bytes`: larger request frames close the connection.
     pub socket_request_max_bytes: usize,
+    /// `queued.max.request.bytes`: the bytes of requests being read or handled,
+    /// across all connections; a connection waits, unread, for room. `None`
+    /// (Kafka's default, -1) bounds only each request, by `socket.request.max.bytes`.
+    pub queued_max_request_bytes: Option<usize>,
     /// `message.max.bytes`: the largest record batch a topic accepts.
     pub message_max_bytes: usize,
     /// `log.retention.check.interval.ms`: how often retention and flush-by-time run.
@@ -79,6 +83,7 @@ impl Default for BrokerConfig {
             default_replication_factor: 1,
             auto_create_topics: true,
             socket_request_max_bytes: 100 * 1024 * 1024,
+            queued_max_request_bytes: None,
             message_max_bytes: 1024 * 1024 + 12,
             retention_check_interval_ms: 300_000,
             log: LogConfig::default(),
@@ -172,6 +177,10 @@ impl BrokerConfig {
             "default.replication.factor" => self.default_replication_factor = num(key, value)?,
             "auto.create.topics.enable" => self.auto_create_topics = num(key, value)?,
             "socket.request.max.bytes" => self.socket_request_max_bytes = num(key, value)?,
+            "queued.max.request.bytes" => {
+                let bytes: i64 = num(key, value)?;
+                self.queued_max_request_bytes = (bytes > 0).then_some(bytes as usize);
+            }
             "message.max.bytes" => self.message_max_bytes = num(key, value)?,
             "log.retention.check.interval.ms" => self.retention_check_interval_ms = num(key, value)?,
             "log.flush.offset.checkpoint.interval.ms" => self.checkpoint_interval_ms = num(key, value)?,

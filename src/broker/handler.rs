@@ -19,6 +19,7 @@ use tokio::net::TcpStream;
 
 use super::{admin, Broker, Reply};
 use crate::wire::codec::{encode_response, Request};
+use crate::wire::reader::RequestPool;
 use crate::wire::{Handler, Response, WriteResponse};
 use crate::zero_copy::send::send_fetch;
 use crate::zero_copy::FetchReply;
@@ -70,6 +71,10 @@ impl Handler for Broker {
 
     fn request_bytes_max(&self) -> usize {
         self.config.socket_request_max_bytes
+    }
+
+    fn request_pool(&self) -> Option<&Arc<RequestPool>> {
+        self.request_pool.as_ref()
     }
 }
 // ANCHOR_END: handler_impl

@@ -3,7 +3,8 @@
 //! A request's path through spool:
 //!
 //! ```text
-//!  client ──TCP──▶ wire::server (one task per connection: frames in order)
+//!  client ──TCP──▶ wire::server (one task per connection: frames in order,
+//!                     │          queued.max.request.bytes)
 //!                     │ wire::codec::decode_request
 //!                     ▼
 //!  ════════════ wire::Handler, implemented in handler.rs ═══════════════
@@ -70,6 +71,7 @@ use crate::log::validator::{TopicCompression, ValidationPolicy};
 use crate::log::{LogConfig, LogError, LogManager};
 use crate::metadata::{MetadataLog, METADATA_TOPIC};
 use crate::wire::codec::Request;
+use crate::wire::reader::RequestPool;
 use crate::zero_copy::{FetchReply, ZeroCopyStats};
 
 /// One partition this broker leads.
@@ -109,6 +111,9 @@ pub struct Broker {
     pub zero_copy_stats: ZeroCopyStats,
     /// Chapter 5's group coordinator and its driver.
     groups: groups::GroupDriver,
+    /// `queued.max.request.bytes`, if set: the memory every connection's
+    /// requests are read into, shared ([`crate::wire::reader`]).
+    pub request_pool: Option<Arc<RequestPool>>,
 }
 
 /// A handler's answer: a message for the codec, or a fetch whose records are
@@ -168,6 +173,7 @@ impl Broker {
             group_commits: Mutex::new(BTreeMap::new()),
             zero_copy_stats: ZeroCopyStats::default(),
             groups: groups::GroupDriver::new(config.group.clone()),
+            request_pool: config.queued_max_request_bytes.map(|bytes| Arc::new(RequestPool::new(bytes))),
             config,
         };
         broker.sync_partitions(now).map_err(|e| e.to_string())?;

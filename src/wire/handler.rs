@@ -24,6 +24,7 @@ use kafka_protocol::messages::ApiKey;
 use tokio::net::TcpStream;
 
 use super::codec::Request;
+use super::reader::RequestPool;
 
 // ANCHOR: handler
 /// Answers the requests a [`super::server`] reads.
@@ -50,6 +51,10 @@ pub trait Handler: Send + Sync + 'static {
 
     /// `socket.request.max.bytes`: a larger frame closes the connection.
     fn request_bytes_max(&self) -> usize;
+
+    /// `queued.max.request.bytes`, if set: the pool every connection's
+    /// requests are reserved from while they are read and handled.
+    fn request_pool(&self) -> Option<&Arc<RequestPool>>;
 }
 
 /// What a handler answers a request with.

@@ -14,7 +14,8 @@
 //! ```text
 //!  client ─TCP─▶ server::serve ── accept
 //!                  └─ connection task, one per client
-//!                       frame::parse_frame
+//!                       reader::FrameReader   frames; buffer grows with the bytes;
+//!                       │                     queued.max.request.bytes pool
 //!                       codec::decode_request
 //!                       ▼
 //!                  ═══ Handler::handle ═══▶  the broker (src/broker/handler.rs)
@@ -27,6 +28,7 @@
 pub mod codec;
 pub mod frame;
 pub mod handler;
+pub mod reader;
 pub mod server;
 
 pub use handler::{Handler, Response, WriteResponse};

@@ -7,22 +7,21 @@
 //! its connection, exactly as it does in Kafka (whose network layer mutes a
 //! connection until its in-flight request is answered).
 //!
-//! The server moves frames and nothing else: it reads them, decodes them,
-//! hands each request to the handler and writes what comes back. Which
-//! requests may be abandoned at shutdown is the handler's call.
+//! The server moves frames and nothing else: it reads them ([`super::reader`]),
+//! decodes them, hands each request to the handler and writes what comes back.
+//! Which requests may be abandoned at shutdown is the handler's call.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use super::codec::{decode_request, DecodeError};
-use super::frame::parse_frame;
 use super::handler::{Handler, Response, WriteResponse};
+use super::reader::FrameReader;
 
 /// `connections.max.idle.ms`: an idle connection is closed after this long.
 pub const CONNECTION_IDLE: Duration = Duration::from_secs(600);
@@ -63,26 +62,17 @@ async fn connection<H: Handler>(
     peer: SocketAddr,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let max = handler.request_bytes_max();
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let pool = handler.request_pool().cloned();
+    let mut reader = FrameReader::new(handler.request_bytes_max(), pool, CONNECTION_IDLE);
     loop {
-        let frame = loop {
-            if let Some(frame) = parse_frame(&mut buf, max).map_err(|e| e.to_string())? {
-                break frame;
-            }
-            let read = tokio::select! {
-                read = tokio::time::timeout(CONNECTION_IDLE, stream.read_buf(&mut buf)) => read,
-                _ = shutdown.changed() => return Ok(()),
-            };
-            match read {
-                Err(_) => return Err("idle for connections.max.idle.ms".into()),
-                Ok(Ok(0)) if buf.is_empty() => return Ok(()),
-                Ok(Ok(0)) => return Err(format!("peer closed mid-request ({} bytes pending)", buf.len())),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(e.to_string()),
-            }
+        let frame = tokio::select! {
+            frame = reader.read_frame(&mut stream) => match frame? {
+                Some(frame) => frame,
+                None => return Ok(()),
+            },
+            _ = shutdown.changed() => return Ok(()),
         };
-        let response = match decode_request(frame) {
+        let response = match decode_request(frame.bytes.clone()) {
             Ok(mut request) => {
                 request.client_host = format!("/{}", peer.ip());
                 // A request the handler lets go (a long poll, a parked
@@ -105,6 +95,7 @@ async fn connection<H: Handler>(
                 return Err(why);
             }
         };
+        drop(frame); // handled: its bytes go back to queued.max.request.bytes
         match response {
             Response::Frame(bytes) => stream.write_all(&bytes).await.map_err(|e| e.to_string())?,
             Response::Write(response) => response.write_to(&mut stream).await?,
