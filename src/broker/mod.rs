@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!  client ──TCP──▶ wire::server (one task per connection: frames in order,
-//!                     │          queued.max.request.bytes)
+//!                     │          queued.max.request.bytes, accept back-off)
 //!                     │ wire::codec::decode_request
 //!                     ▼
 //!  ════════════ wire::Handler, implemented in handler.rs ═══════════════

@@ -12,7 +12,7 @@
 //! responses write themselves through [`handler::WriteResponse`]):
 //!
 //! ```text
-//!  client ─TCP─▶ server::serve ── accept
+//!  client ─TCP─▶ server::serve ── accept (backs off on EMFILE: accept)
 //!                  └─ connection task, one per client
 //!                       reader::FrameReader   frames; buffer grows with the bytes;
 //!                       │                     queued.max.request.bytes pool
@@ -25,6 +25,7 @@
 //!                  Response::None         ─▶ nothing (acks=0)
 //! ```
 
+pub mod accept;
 pub mod codec;
 pub mod frame;
 pub mod handler;

@@ -18,7 +18,9 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
+use super::accept::AcceptBackoff;
 use super::codec::{decode_request, DecodeError};
 use super::handler::{Handler, Response, WriteResponse};
 use super::reader::FrameReader;
@@ -26,14 +28,28 @@ use super::reader::FrameReader;
 /// `connections.max.idle.ms`: an idle connection is closed after this long.
 pub const CONNECTION_IDLE: Duration = Duration::from_secs(600);
 
+// ANCHOR: serve
 /// Accepts connections until `shutdown` flips to true, then waits (a bounded
-/// time) for open connections to finish their current request.
+/// time) for open connections to finish their current request. When `accept`
+/// fails — out of file descriptors, above all — it backs off instead of
+/// retrying at once ([`AcceptBackoff`]).
 pub async fn serve<H: Handler>(handler: Arc<H>, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
     let mut connections = tokio::task::JoinSet::new();
+    let mut backoff = AcceptBackoff::default();
+    let mut paused_until = None;
     loop {
+        let listener = &listener;
+        let accept = async move {
+            if let Some(until) = paused_until {
+                tokio::time::sleep_until(until).await;
+            }
+            listener.accept().await
+        };
         tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = accept => match accepted {
                 Ok((stream, peer)) => {
+                    paused_until = None;
+                    backoff.succeeded();
                     let _ = stream.set_nodelay(true);
                     let (handler, shutdown) = (handler.clone(), shutdown.clone());
                     connections.spawn(async move {
@@ -42,7 +58,15 @@ pub async fn serve<H: Handler>(handler: Arc<H>, listener: TcpListener, mut shutd
                         }
                     });
                 }
-                Err(e) => tracing::warn!(error = %e, "accept failed"),
+                Err(e) => {
+                    let now = Instant::now();
+                    let failure = backoff.failed(now.into_std());
+                    if let Some(suppressed) = failure.log {
+                        let pause_ms = failure.pause.as_millis() as u64;
+                        tracing::warn!(error = %e, suppressed, pause_ms, "accept failed; backing off");
+                    }
+                    paused_until = Some(now + failure.pause);
+                }
             },
             _ = shutdown.changed() => break,
             Some(_) = connections.join_next() => {}
@@ -53,6 +77,7 @@ pub async fn serve<H: Handler>(handler: Arc<H>, listener: TcpListener, mut shutd
         tracing::warn!("connections still open after 5 s; closing them");
     }
 }
+// ANCHOR_END: serve
 
 // ANCHOR: connection
 /// Serves one connection: read a frame, have it answered, write, repeat.
