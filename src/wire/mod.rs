@@ -12,7 +12,7 @@
 //! responses write themselves through [`handler::WriteResponse`]):
 //!
 //! ```text
-//!  client ─TCP─▶ server::serve ── accept (backs off on EMFILE: accept)
+//!  client ─TCP─▶ server::serve ── accept; on EMFILE, back off (accept.rs)
 //!                  └─ connection task, one per client
 //!                       reader::FrameReader   frames; buffer grows with the bytes;
 //!                       │                     queued.max.request.bytes pool
