@@ -2,7 +2,11 @@
 //! plus `--override key=value`, as `kafka-server-start.sh` takes them.
 //!
 //! Every key spool does not use is kept and ignored with a warning, so an
-//! existing Kafka properties file loads unchanged.
+//! existing Kafka properties file loads unchanged — except a key that asks for
+//! security spool does not provide (a TLS or SASL listener, an authorizer, SASL
+//! mechanisms, required client certificates): that refuses to start, because
+//! serving PLAINTEXT to a client that asked for SASL_SSL is a silent downgrade,
+//! not a setting to ignore. TLS, SASL and ACLs are chapter 11.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -33,6 +37,10 @@ pub struct BrokerConfig {
     pub auto_create_topics: bool,
     /// `socket.request.max.bytes`: larger request frames close the connection.
     pub socket_request_max_bytes: usize,
+    /// `queued.max.request.bytes`: the bytes of requests being read or handled,
+    /// across all connections; a connection waits, unread, for room. `None`
+    /// (Kafka's default, -1) bounds only each request, by `socket.request.max.bytes`.
+    pub queued_max_request_bytes: Option<usize>,
     /// `message.max.bytes`: the largest record batch a topic accepts.
     pub message_max_bytes: usize,
     /// `log.retention.check.interval.ms`: how often retention and flush-by-time run.
@@ -75,6 +83,7 @@ impl Default for BrokerConfig {
             default_replication_factor: 1,
             auto_create_topics: true,
             socket_request_max_bytes: 100 * 1024 * 1024,
+            queued_max_request_bytes: None,
             message_max_bytes: 1024 * 1024 + 12,
             retention_check_interval_ms: 300_000,
             log: LogConfig::default(),
@@ -108,6 +117,8 @@ impl BrokerConfig {
 
     /// Builds a config from properties; returns it with the keys it ignored.
     pub fn from_properties(props: &BTreeMap<String, String>) -> Result<(Self, Vec<String>), String> {
+        // First: a broker asked for security it lacks says so, whatever else is wrong.
+        refuse_security(props)?;
         let mut config = BrokerConfig::default();
         let mut ignored = Vec::new();
         // Listeners before advertised listeners, which default to them.
@@ -156,6 +167,8 @@ impl BrokerConfig {
                 self.advertised_port = port;
             }
             "advertised.listeners" => *advertised = Some(parse_listener(value)?),
+            // Read by refuse_security, which every listener must pass.
+            "listener.security.protocol.map" => {}
             "log.dirs" | "log.dir" => {
                 let first = value.split(',').next().unwrap_or_default().trim();
                 self.log_dir = PathBuf::from(first);
@@ -164,6 +177,10 @@ impl BrokerConfig {
             "default.replication.factor" => self.default_replication_factor = num(key, value)?,
             "auto.create.topics.enable" => self.auto_create_topics = num(key, value)?,
             "socket.request.max.bytes" => self.socket_request_max_bytes = num(key, value)?,
+            "queued.max.request.bytes" => {
+                let bytes: i64 = num(key, value)?;
+                self.queued_max_request_bytes = (bytes > 0).then_some(bytes as usize);
+            }
             "message.max.bytes" => self.message_max_bytes = num(key, value)?,
             "log.retention.check.interval.ms" => self.retention_check_interval_ms = num(key, value)?,
             "log.flush.offset.checkpoint.interval.ms" => self.checkpoint_interval_ms = num(key, value)?,
@@ -194,6 +211,78 @@ impl BrokerConfig {
         }
         Ok(true)
     }
+}
+
+/// Kafka's security protocols; spool speaks the first.
+const SECURITY_PROTOCOLS: [&str; 4] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
+
+/// Refuses settings that ask for security spool does not provide, naming the
+/// setting and what it asks for: every listener must be PLAINTEXT (by its own
+/// name or through `listener.security.protocol.map`), and no authorizer, SASL
+/// mechanism or required client certificate may be configured.
+fn refuse_security(props: &BTreeMap<String, String>) -> Result<(), String> {
+    let map = security_protocol_map(props.get("listener.security.protocol.map").map(String::as_str))?;
+    for key in ["listeners", "advertised.listeners"] {
+        let listeners = props.get(key).map_or("", String::as_str);
+        for listener in listeners.split(',').map(str::trim).filter(|l| !l.is_empty()) {
+            let protocol = listener_protocol(listener, &map).map_err(|e| format!("{key}: {e}"))?;
+            if protocol != "PLAINTEXT" {
+                return Err(format!(
+                    "{key}: listener {listener} uses security protocol {protocol}, which spool does not \
+                     speak (only PLAINTEXT; TLS and SASL are chapter 11)"
+                ));
+            }
+        }
+    }
+    let set = |key: &str| props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let refused = |key: &str, value: &str, what: &str| {
+        Err(format!("{key}={value}: spool has no {what} (chapter 11); remove the setting"))
+    };
+    if let Some(value) = set("authorizer.class.name") {
+        return refused("authorizer.class.name", value, "authorizer");
+    }
+    if let Some(value) = set("sasl.enabled.mechanisms") {
+        return refused("sasl.enabled.mechanisms", value, "SASL");
+    }
+    if let Some(value) = set("ssl.client.auth").filter(|v| v.eq_ignore_ascii_case("required")) {
+        return refused("ssl.client.auth", value, "TLS");
+    }
+    if let Some(value) =
+        set("security.inter.broker.protocol").filter(|v| !v.eq_ignore_ascii_case("PLAINTEXT"))
+    {
+        return refused("security.inter.broker.protocol", value, "TLS or SASL");
+    }
+    Ok(())
+}
+
+/// `listener.security.protocol.map` (`NAME:PROTOCOL,…`) over Kafka's default,
+/// in which each protocol names itself, plus `CONTROLLER:PLAINTEXT`, which
+/// KRaft's sample configurations add.
+fn security_protocol_map(value: Option<&str>) -> Result<BTreeMap<String, String>, String> {
+    let mut map: BTreeMap<String, String> =
+        SECURITY_PROTOCOLS.iter().map(|p| (p.to_string(), p.to_string())).collect();
+    map.insert("CONTROLLER".into(), "PLAINTEXT".into());
+    for entry in value.unwrap_or("").split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let bad = || format!("listener.security.protocol.map: {entry:?} is not NAME:PROTOCOL");
+        let (name, protocol) = entry.split_once(':').ok_or_else(bad)?;
+        let protocol = protocol.trim().to_ascii_uppercase();
+        if !SECURITY_PROTOCOLS.contains(&protocol.as_str()) {
+            return Err(bad());
+        }
+        map.insert(name.trim().to_ascii_uppercase(), protocol);
+    }
+    Ok(map)
+}
+
+/// The security protocol of one listener (`NAME://host:port`); a bare
+/// `host:port` is PLAINTEXT.
+fn listener_protocol(listener: &str, map: &BTreeMap<String, String>) -> Result<String, String> {
+    let Some((name, _)) = listener.split_once("://") else {
+        return Ok("PLAINTEXT".into());
+    };
+    map.get(&name.trim().to_ascii_uppercase()).cloned().ok_or_else(|| {
+        format!("listener {listener} is named {name}, which listener.security.protocol.map does not map to a security protocol")
+    })
 }
 
 /// Parses the first `PLAINTEXT://host:port` of a listener list.
@@ -240,6 +329,72 @@ mod tests {
         assert_eq!(config.group.session_timeout_ms_max, 60000);
         let zero = BrokerConfig::parse_properties("offsets.topic.num.partitions=0").unwrap();
         assert!(BrokerConfig::from_properties(&zero).is_err());
+    }
+
+    fn load(pairs: &[(&str, &str)]) -> Result<BrokerConfig, String> {
+        let props = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        BrokerConfig::from_properties(&props).map(|(config, _)| config)
+    }
+
+    /// A listener whose security protocol is not PLAINTEXT refuses to start,
+    /// named directly or through `listener.security.protocol.map` (Kafka's
+    /// default map sends each protocol name to itself): serving PLAINTEXT where
+    /// a client expects TLS or SASL is a silent downgrade. TLS and SASL are
+    /// chapter 11.
+    #[test]
+    fn listeners_spool_cannot_secure_are_refused() {
+        for (listeners, protocol) in [
+            ("SASL_SSL://127.0.0.1:9093", "SASL_SSL"),
+            ("SSL://:9093", "SSL"),
+            ("SASL_PLAINTEXT://localhost:9092", "SASL_PLAINTEXT"),
+            ("PLAINTEXT://:9092,SSL://:9093", "SSL"),
+        ] {
+            let error = load(&[("listeners", listeners)]).expect_err(listeners);
+            assert!(error.contains(protocol) && error.contains("listeners"), "{error}");
+        }
+        let mapped =
+            [("listeners", "EXTERNAL://:9092"), ("listener.security.protocol.map", "EXTERNAL:SASL_SSL")];
+        let error = load(&mapped).unwrap_err();
+        assert!(error.contains("EXTERNAL://:9092") && error.contains("SASL_SSL"), "{error}");
+        let unmapped = load(&[("listeners", "EXTERNAL://:9092")]).unwrap_err();
+        assert!(
+            unmapped.contains("EXTERNAL") && unmapped.contains("listener.security.protocol.map"),
+            "{unmapped}"
+        );
+        let advertised = [("advertised.listeners", "SSL://broker:9093")];
+        assert!(load(&advertised).unwrap_err().contains("SSL"));
+        // What spool does speak still loads.
+        let plain =
+            [("listeners", "INTERNAL://:9092"), ("listener.security.protocol.map", "INTERNAL:PLAINTEXT")];
+        assert_eq!(load(&plain).unwrap().listener.port(), 9092);
+        assert_eq!(
+            load(&[("listeners", "PLAINTEXT://:9092,CONTROLLER://:9093")]).unwrap().listener.port(),
+            9092
+        );
+        assert_eq!(load(&[("listeners", "127.0.0.1:9094")]).unwrap().listener.port(), 9094);
+    }
+
+    /// An authorizer, SASL mechanisms or required client certificates are
+    /// promises spool cannot keep (chapter 11): refused, not ignored with a
+    /// warning. Their "off" values still load, so a stock properties file does.
+    #[test]
+    fn security_settings_spool_cannot_honour_are_refused() {
+        for (key, value) in [
+            ("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
+            ("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"),
+            ("ssl.client.auth", "required"),
+            ("security.inter.broker.protocol", "SASL_SSL"),
+        ] {
+            let error = load(&[(key, value)]).expect_err(key);
+            assert!(error.contains(key), "{error}");
+        }
+        for (key, value) in [
+            ("authorizer.class.name", ""),
+            ("ssl.client.auth", "none"),
+            ("security.inter.broker.protocol", "PLAINTEXT"),
+        ] {
+            assert!(load(&[(key, value)]).is_ok(), "{key}={value}");
+        }
     }
 
     #[test]

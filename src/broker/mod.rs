@@ -3,8 +3,11 @@
 //! A request's path through spool:
 //!
 //! ```text
-//!  client ──TCP──▶ wire::server (one task per connection: frames in order)
+//!  client ──TCP──▶ wire::server (one task per connection: frames in order,
+//!                     │          queued.max.request.bytes, accept back-off)
 //!                     │ wire::codec::decode_request
+//!                     ▼
+//!  ════════════ wire::Handler, implemented in handler.rs ═══════════════
 //!                     ▼
 //!                  Broker::handle ──▶ admin.rs    ApiVersions, Metadata, CreateTopics,
 //!                     │                           DeleteTopics, DescribeConfigs, …
@@ -14,9 +17,16 @@
 //!                     │           ──▶ groups/     JoinGroup, SyncGroup, OffsetCommit, …
 //!                     │                           (chapter 5's coordinator, parked replies)
 //!                     ▼
-//!                  wire::codec::encode_response ──TCP──▶ client
-//!                  (a fetch's records: zero_copy::send, sendfile ──▶ client)
+//!                  Reply::Message ─ wire::codec::encode_response ─▶ Response::Frame
+//!                  Reply::Fetch   ─ handler::FetchResponse       ─▶ Response::Write
+//!                     ▼                (zero_copy::send::send_fetch: sendfile)
+//!                  wire::server writes it ──TCP──▶ client
 //! ```
+//!
+//! `wire` knows nothing of the broker: the broker imports `wire` and
+//! implements its [`crate::wire::Handler`] ([`handler`]), deciding there what
+//! the server must not (which requests give way to shutdown, how a fetch is
+//! sent).
 //!
 //! The broker owns four things: the metadata log and its image (which topics
 //! exist, [`crate::metadata`]), the partition logs ([`crate::log::LogManager`]),
@@ -40,6 +50,7 @@
 pub mod admin;
 pub mod fetch;
 pub mod groups;
+pub mod handler;
 pub mod meta_properties;
 pub mod notify;
 pub mod produce;
@@ -60,6 +71,7 @@ use crate::log::validator::{TopicCompression, ValidationPolicy};
 use crate::log::{LogConfig, LogError, LogManager};
 use crate::metadata::{MetadataLog, METADATA_TOPIC};
 use crate::wire::codec::Request;
+use crate::wire::reader::RequestPool;
 use crate::zero_copy::{FetchReply, ZeroCopyStats};
 
 /// One partition this broker leads.
@@ -99,11 +111,14 @@ pub struct Broker {
     pub zero_copy_stats: ZeroCopyStats,
     /// Chapter 5's group coordinator and its driver.
     groups: groups::GroupDriver,
+    /// `queued.max.request.bytes`, if set: the memory every connection's
+    /// requests are read into, shared ([`crate::wire::reader`]).
+    pub request_pool: Option<Arc<RequestPool>>,
 }
 
 /// A handler's answer: a message for the codec, or a fetch whose records are
-/// still in segment files (the server sends them with `sendfile` or copies them,
-/// as `spool.fetch.zero.copy` says).
+/// still in segment files (sent with `sendfile` or copied, as
+/// `spool.fetch.zero.copy` says, by [`handler::FetchResponse`]).
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // one per request, moved once: boxing buys nothing
 pub enum Reply {
@@ -158,6 +173,7 @@ impl Broker {
             group_commits: Mutex::new(BTreeMap::new()),
             zero_copy_stats: ZeroCopyStats::default(),
             groups: groups::GroupDriver::new(config.group.clone()),
+            request_pool: config.queued_max_request_bytes.map(|bytes| Arc::new(RequestPool::new(bytes))),
             config,
         };
         broker.sync_partitions(now).map_err(|e| e.to_string())?;

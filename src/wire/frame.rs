@@ -3,7 +3,9 @@
 //!
 //! A size above `socket.request.max.bytes` (100 MiB by default) or below zero is
 //! not a request at all — a client speaking another protocol, or garbage — and
-//! the broker closes the connection rather than allocate for it.
+//! the broker closes the connection rather than allocate for it. Below the
+//! limit the size is still only a claim: parsing reserves nothing for it, and
+//! [`super::reader`] grows a connection's buffer only as bytes arrive.
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -14,6 +16,9 @@ pub enum FrameError {
     TooLarge { size: i32, max: usize },
     /// The size prefix is negative.
     Negative(i32),
+    /// The size prefix exceeds `queued.max.request.bytes`, the memory for
+    /// requests of all connections together: it could never be read.
+    AbovePool { size: usize, pool: usize },
 }
 
 impl std::fmt::Display for FrameError {
@@ -23,6 +28,9 @@ impl std::fmt::Display for FrameError {
                 write!(f, "request of {size} bytes exceeds socket.request.max.bytes {max}")
             }
             FrameError::Negative(size) => write!(f, "negative request size {size}"),
+            FrameError::AbovePool { size, pool } => {
+                write!(f, "request of {size} bytes exceeds queued.max.request.bytes {pool}")
+            }
         }
     }
 }
@@ -30,22 +38,29 @@ impl std::fmt::Display for FrameError {
 // ANCHOR: parse_frame
 /// Takes one whole frame off the front of `buf`, if one is there.
 pub fn parse_frame(buf: &mut BytesMut, max_bytes: usize) -> Result<Option<Bytes>, FrameError> {
-    if buf.len() < 4 {
-        return Ok(None);
+    match frame_size(buf, max_bytes)? {
+        Some(size) if buf.len() >= 4 + size => {
+            buf.advance(4);
+            Ok(Some(buf.split_to(size).freeze()))
+        }
+        // Not all here yet; the size is a claim, so nothing is reserved for it.
+        _ => Ok(None),
     }
-    let size = i32::from_be_bytes(buf[..4].try_into().expect("4 bytes"));
+}
+
+/// The size of the frame at the front of `buf`, once its 4-byte prefix is there.
+pub fn frame_size(buf: &[u8], max_bytes: usize) -> Result<Option<usize>, FrameError> {
+    let Some(prefix) = buf.first_chunk::<4>() else {
+        return Ok(None);
+    };
+    let size = i32::from_be_bytes(*prefix);
     if size < 0 {
         return Err(FrameError::Negative(size));
     }
     if size as usize > max_bytes {
         return Err(FrameError::TooLarge { size, max: max_bytes });
     }
-    if buf.len() < 4 + size as usize {
-        buf.reserve(4 + size as usize - buf.len());
-        return Ok(None);
-    }
-    buf.advance(4);
-    Ok(Some(buf.split_to(size as usize).freeze()))
+    Ok(Some(size as usize))
 }
 // ANCHOR_END: parse_frame
 
@@ -63,6 +78,19 @@ mod tests {
         assert_eq!(parse_frame(&mut buf, 100), Ok(Some(Bytes::from_static(b"abc"))));
         assert_eq!(parse_frame(&mut buf, 100), Ok(Some(Bytes::from_static(b"d"))));
         assert_eq!(parse_frame(&mut buf, 100), Ok(None));
+    }
+
+    /// A size prefix is a claim, not a fact: announcing 100 MB with ten bytes
+    /// sent must not make the buffer 100 MB (200 such connections once reserved
+    /// 20 GB of address space). The buffer grows with the bytes that arrive.
+    #[test]
+    fn an_announced_size_reserves_nothing() {
+        let announced = 100 * 1024 * 1024;
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(&(announced as i32).to_be_bytes());
+        buf.extend_from_slice(b"ten bytes!");
+        assert_eq!(parse_frame(&mut buf, announced), Ok(None));
+        assert!(buf.capacity() < 64 * 1024, "capacity {} for 14 bytes present", buf.capacity());
     }
 
     #[test]

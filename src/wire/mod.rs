@@ -6,8 +6,30 @@
 //! speaks (ApiVersions), then use the highest both know. Responses go back on
 //! the same connection, in request order ([`server`]).
 //!
-//! The broker's handlers live in [`crate::broker`]; this module only moves bytes.
+//! This module only moves bytes. What a request means is decided behind the
+//! [`handler::Handler`] trait, which the broker implements; `wire` imports
+//! nothing of the broker's (nor of chapter 3's zero copy, whose fetch
+//! responses write themselves through [`handler::WriteResponse`]):
+//!
+//! ```text
+//!  client ─TCP─▶ server::serve ── accept; on EMFILE, back off (accept.rs)
+//!                  └─ connection task, one per client
+//!                       reader::FrameReader   frames; buffer grows with the bytes;
+//!                       │                     queued.max.request.bytes pool
+//!                       codec::decode_request
+//!                       ▼
+//!                  ═══ Handler::handle ═══▶  the broker (src/broker/handler.rs)
+//!                       ▼
+//!                  Response::Frame(bytes) ─▶ write_all
+//!                  Response::Write(w)     ─▶ w.write_to(socket)  (a fetch: sendfile)
+//!                  Response::None         ─▶ nothing (acks=0)
+//! ```
 
+pub mod accept;
 pub mod codec;
 pub mod frame;
+pub mod handler;
+pub mod reader;
 pub mod server;
+
+pub use handler::{Handler, Response, WriteResponse};

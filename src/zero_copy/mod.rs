@@ -24,7 +24,9 @@
 //!    the [`Region`] to send — an open segment file, a position and a length —
 //!    and builds a [`FetchReply`]: every field of Kafka's `FetchResponse` except
 //!    the record bytes, which stay on disk.
-//! 2. The server asks the switch `spool.fetch.zero.copy`:
+//! 2. The broker answers the wire server with a response that writes itself
+//!    ([`crate::wire::Response::Write`]), and when the server hands it the socket,
+//!    [`send::send_fetch`] asks the switch `spool.fetch.zero.copy`:
 //!    - on: [`encode`] writes the response's headers by hand, with each
 //!      partition's records left as a region, and [`send`] writes the header
 //!      bytes and `sendfile`s the regions, in order, on the non-blocking socket;

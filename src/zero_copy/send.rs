@@ -8,14 +8,45 @@
 //! it calls the closure when the socket is ready, and waits again on
 //! `WouldBlock`). `sendfile` advances the file offset it is given, so a partial
 //! send simply resumes where the kernel stopped.
+//!
+//! [`send_fetch`] is where the two paths part: the broker's fetch response
+//! calls it when the wire server hands it the socket.
 
 use std::io;
+use std::sync::atomic::Ordering;
 
+use kafka_protocol::messages::{ApiKey, ResponseKind};
 use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
-use super::encode::Part;
-use super::{Region, ZeroCopyStats};
+use super::encode::{encode_fetch, Part};
+use super::{FetchReply, Region, ZeroCopyStats};
+use crate::wire::codec::encode_response;
+
+// ANCHOR: send_fetch
+/// Sends a fetch response down one of this chapter's two paths: headers
+/// encoded by hand with the records sent by `sendfile` (`zero_copy`), or the
+/// records read into memory and the whole response encoded by the codec.
+pub async fn send_fetch(
+    stream: &mut TcpStream,
+    reply: FetchReply,
+    version: i16,
+    correlation_id: i32,
+    zero_copy: bool,
+    stats: &ZeroCopyStats,
+) -> Result<(), String> {
+    if zero_copy {
+        let parts = encode_fetch(&reply, version, correlation_id)?;
+        send_parts(stream, &parts, stats).await.map_err(|e| e.to_string())
+    } else {
+        let (response, copied) = reply.read_into_response().map_err(|e| format!("fetch read: {e}"))?;
+        stats.copied_bytes.fetch_add(copied, Ordering::Relaxed);
+        let body = ResponseKind::Fetch(response);
+        let bytes = encode_response(ApiKey::Fetch, version, correlation_id, &body)?;
+        stream.write_all(&bytes).await.map_err(|e| e.to_string())
+    }
+}
+// ANCHOR_END: send_fetch
 
 // ANCHOR: send_parts
 /// Writes every part, in order.

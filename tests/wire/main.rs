@@ -17,7 +17,8 @@
 //!
 //! The tests are grouped by concern, one module each: `api_versions`, `topics`
 //! (CreateTopics, DeleteTopics, Metadata, DescribeConfigs), `produce`, `fetch`
-//! (long polling and ListOffsets included), `bad_input` and `durability`.
+//! (long polling and ListOffsets included), `bad_input`, `durability` and
+//! `queued_requests` (`queued.max.request.bytes`).
 //! `harness` starts and stops the in-process broker and holds the raw client;
 //! `requests` builds the requests the tests send again and again, and
 //! `batches` (`tests/common/`, shared with other test binaries) their record batches.
@@ -33,4 +34,5 @@ mod bad_input;
 mod durability;
 mod fetch;
 mod produce;
+mod queued_requests;
 mod topics;

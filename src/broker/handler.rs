@@ -1,0 +1,80 @@
+//! The broker behind the wire server: [`Broker`] implements
+//! [`wire::Handler`](crate::wire::Handler), so `wire` moves frames and the
+//! broker decides what they mean.
+//!
+//! Three decisions live here rather than in the server, because they are the
+//! broker's: how a reply becomes bytes (the codec for a message; chapter 3's
+//! [`send_fetch`] for a fetch, whose records go out by `sendfile`), the answer
+//! to an ApiVersions the codec cannot read (KIP-511), and which requests may
+//! be abandoned at shutdown — the ones that park: Fetch (long poll), JoinGroup
+//! and SyncGroup (waiting for a rebalance). A produce always runs to its
+//! response, so an acknowledged write is never left half-done.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::messages::{ApiKey, ResponseKind};
+use kafka_protocol::ResponseError;
+use tokio::net::TcpStream;
+
+use super::{admin, Broker, Reply};
+use crate::wire::codec::{encode_response, Request};
+use crate::wire::reader::RequestPool;
+use crate::wire::{Handler, Response, WriteResponse};
+use crate::zero_copy::send::send_fetch;
+use crate::zero_copy::FetchReply;
+
+/// A fetch response whose records are still in segment files: it writes
+/// itself when the server hands it the socket.
+#[derive(Debug)]
+pub struct FetchResponse {
+    broker: Arc<Broker>,
+    reply: FetchReply,
+    version: i16,
+    correlation_id: i32,
+}
+
+impl WriteResponse for FetchResponse {
+    async fn write_to(self, stream: &mut TcpStream) -> Result<(), String> {
+        let (zero_copy, stats) = (self.broker.config.zero_copy, &self.broker.zero_copy_stats);
+        send_fetch(stream, self.reply, self.version, self.correlation_id, zero_copy, stats).await
+    }
+}
+
+// ANCHOR: handler_impl
+impl Handler for Broker {
+    type Write = FetchResponse;
+
+    async fn handle(self: &Arc<Self>, request: Request) -> Result<Response<FetchResponse>, String> {
+        let (api_key, version) = (request.api_key, request.header.request_api_version);
+        let correlation_id = request.header.correlation_id;
+        // The broker's own `handle` (inherent methods come first).
+        Ok(match Broker::handle(self, request).await? {
+            Some(Reply::Message(body)) => {
+                Response::Frame(encode_response(api_key, version, correlation_id, &body)?)
+            }
+            Some(Reply::Fetch(reply)) => {
+                Response::Write(FetchResponse { broker: self.clone(), reply, version, correlation_id })
+            }
+            None => Response::None,
+        })
+    }
+
+    fn unsupported_api_versions(&self, correlation_id: i32) -> Result<Bytes, String> {
+        let body = ResponseKind::ApiVersions(admin::api_versions(Some(ResponseError::UnsupportedVersion)));
+        encode_response(ApiKey::ApiVersions, 0, correlation_id, &body)
+    }
+
+    fn yields_to_shutdown(&self, api_key: ApiKey) -> bool {
+        matches!(api_key, ApiKey::Fetch | ApiKey::JoinGroup | ApiKey::SyncGroup)
+    }
+
+    fn request_bytes_max(&self) -> usize {
+        self.config.socket_request_max_bytes
+    }
+
+    fn request_pool(&self) -> Option<&Arc<RequestPool>> {
+        self.request_pool.as_ref()
+    }
+}
+// ANCHOR_END: handler_impl

@@ -1,0 +1,83 @@
+//! The seam between moving frames and answering requests.
+//!
+//! The server ([`super::server`]) knows frames, the codec and sockets; what a
+//! request *means* — which topic, which log, whether a request may be abandoned
+//! when the broker stops — belongs to whoever implements [`Handler`] (the
+//! broker does). So `wire` imports nothing of the broker's, and the broker
+//! imports `wire`: one direction, like Kafka's `SocketServer`, which hands
+//! requests to the `KafkaApis` it is given through a request channel and never
+//! names a handler itself.
+//!
+//! ```text
+//!   wire::server                         a Handler (the broker)
+//!   ────────────                         ─────────────────────────
+//!   read frame, decode  ── Request ──▶   handle
+//!   write frame         ◀── Response ──  Frame(bytes) | Write(w) | None
+//!   w.write_to(socket)                   (w: a fetch that sendfiles its records)
+//! ```
+
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::messages::ApiKey;
+use tokio::net::TcpStream;
+
+use super::codec::Request;
+use super::reader::RequestPool;
+
+// ANCHOR: handler
+/// Answers the requests a [`super::server`] reads.
+pub trait Handler: Send + Sync + 'static {
+    /// A response that writes itself to the socket (for the broker, a fetch
+    /// whose records go out by `sendfile`).
+    type Write: WriteResponse;
+
+    /// Answers one request. `Err` closes the connection.
+    fn handle(
+        self: &Arc<Self>,
+        request: Request,
+    ) -> impl Future<Output = Result<Response<Self::Write>, String>> + Send;
+
+    /// The answer to ApiVersions at a version the codec does not know: a whole
+    /// v0 response frame carrying `UNSUPPORTED_VERSION` and the versions this
+    /// handler speaks, so the client can retry with one both know (KIP-511).
+    fn unsupported_api_versions(&self, correlation_id: i32) -> Result<Bytes, String>;
+
+    /// Whether a request of `api_key`, while parked in [`Handler::handle`],
+    /// may be abandoned when the server shuts down (a long-polling fetch may;
+    /// a produce must run to its response).
+    fn yields_to_shutdown(&self, api_key: ApiKey) -> bool;
+
+    /// `socket.request.max.bytes`: a larger frame closes the connection.
+    fn request_bytes_max(&self) -> usize;
+
+    /// `queued.max.request.bytes`, if set: the pool every connection's
+    /// requests are reserved from while they are read and handled.
+    fn request_pool(&self) -> Option<&Arc<RequestPool>>;
+}
+
+/// What a handler answers a request with.
+#[derive(Debug)]
+pub enum Response<W> {
+    /// A whole encoded response frame, size prefix included, written as is.
+    Frame(Bytes),
+    /// A response that writes itself.
+    Write(W),
+    /// No response: the client reads none (a produce with `acks=0`).
+    None,
+}
+
+/// A response that writes itself to the connection's socket.
+pub trait WriteResponse: Send {
+    /// Writes the whole response frame. `Err` closes the connection.
+    fn write_to(self, stream: &mut TcpStream) -> impl Future<Output = Result<(), String>> + Send;
+}
+// ANCHOR_END: handler
+
+/// For a handler whose responses are all [`Response::Frame`]s.
+impl WriteResponse for std::convert::Infallible {
+    async fn write_to(self, _: &mut TcpStream) -> Result<(), String> {
+        match self {}
+    }
+}
