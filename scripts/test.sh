@@ -14,10 +14,12 @@ fi
 # kafka-python, aiokafka (a venv), kafkajs (npm). Quick when already installed.
 ./tests/clients/setup.sh
 
-step "format, lints, docs"
+step "format, lints, docs, module imports"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+# Imports between top-level modules run one way: no cycle (issue 12).
+python3 scripts/check-imports.py
 
 step "loom (RUSTFLAGS=--cfg spool_loom, its own target dir)"
 RUSTFLAGS="--cfg spool_loom" CARGO_TARGET_DIR=target/loom \
