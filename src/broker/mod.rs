@@ -57,7 +57,7 @@ use crate::config::BrokerConfig;
 use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::SharedLog;
 use crate::log::validator::{TopicCompression, ValidationPolicy};
-use crate::log::{LogConfig, LogError, LogManager};
+use crate::log::{GroupCommit, LogConfig, LogError, LogManager};
 use crate::metadata::{MetadataLog, METADATA_TOPIC};
 use crate::wire::codec::Request;
 use crate::zero_copy::{FetchReply, ZeroCopyStats};
@@ -73,6 +73,10 @@ pub struct Partition {
     /// What its topic asks of incoming batches: `compression.type`, and keys
     /// when `cleanup.policy` includes `compact` (chapter 4).
     pub validation: ValidationPolicy,
+    /// Durable mode's group commit for this log (chapter 1): created with the
+    /// log and dropped with it, so a topic re-created under the same name
+    /// starts with a fresh one.
+    pub group_commit: Arc<GroupCommit>,
 }
 
 /// What `controller` guards: the metadata quorum and the log manager.
@@ -93,8 +97,6 @@ pub struct Broker {
     /// The block of producer ids InitProducerId hands out from (chapter 8).
     producer_ids: Mutex<producer_ids::ProducerIdBlock>,
     shutting_down: AtomicBool,
-    /// Durable mode's group commits, one per partition.
-    group_commits: Mutex<BTreeMap<TopicPartition, Arc<crate::log::GroupCommit>>>,
     /// What the fetch paths did: `sendfile` calls and bytes, bytes copied.
     pub zero_copy_stats: ZeroCopyStats,
     /// Chapter 5's group coordinator and its driver.
@@ -155,7 +157,6 @@ impl Broker {
             notifier: notify::AppendNotifier::new(),
             producer_ids: Mutex::new(producer_ids::ProducerIdBlock::default()),
             shutting_down: AtomicBool::new(false),
-            group_commits: Mutex::new(BTreeMap::new()),
             zero_copy_stats: ZeroCopyStats::default(),
             groups: groups::GroupDriver::new(config.group.clone()),
             config,
@@ -170,6 +171,7 @@ impl Broker {
     fn sync_partitions(&self, now: i64) -> Result<(), LogError> {
         let mut controller = self.lock_controller();
         let Controller { metadata, logs } = &mut *controller;
+        let old = self.partitions.read().expect("partition map poisoned").clone();
         let mut map = BTreeMap::new();
         for topic in metadata.image().topics() {
             let config = self.topic_log_config(&topic.configs);
@@ -182,8 +184,14 @@ impl Broker {
             for (&p, image) in &topic.partitions {
                 let tp = TopicPartition::new(topic.name.clone(), p);
                 let log = logs.get_or_create(&tp, Some(config.clone()), now)?;
+                // The same log keeps its group commit; a new log gets a new one.
+                let group_commit = match old.get(&tp) {
+                    Some(p) if Arc::ptr_eq(&p.log, &log) => p.group_commit.clone(),
+                    _ => Arc::new(GroupCommit::new()),
+                };
                 let partition = Partition {
                     log,
+                    group_commit,
                     topic_id: topic.topic_id,
                     leader_epoch: image.leader_epoch,
                     max_message_bytes,

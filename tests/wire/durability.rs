@@ -1,6 +1,7 @@
 //! Durability across a clean restart: what was acknowledged is still there.
 
 use spool::broker::now_ms;
+use spool::log::checkpoint::TopicPartition;
 
 use crate::harness::{start, start_in};
 use crate::requests::{batch, create_topic, fetch, fetched_values, produce};
@@ -47,5 +48,30 @@ async fn acknowledged_records_survive_a_clean_restart() {
     // And the log continues where it stopped.
     let next = produce(&mut client, "durable", 0, batch(now_ms(), &["after restart"]), 1).await;
     assert_eq!(next.base_offset, expected[0].len() as i64);
+    broker.stop().await;
+}
+
+/// In durable mode an acknowledgement means fsynced, for a topic re-created
+/// under an old name too: after delete + create, the new log's recovery point
+/// covers every offset produce acknowledged. (The old log's group-commit
+/// watermark once outlived it, so the new topic's first records were
+/// acknowledged with no fsync: "offset 0 acknowledged, recovery point 0".)
+#[tokio::test]
+async fn a_recreated_topic_acknowledges_only_flushed_records() {
+    let broker = start(|c| c.log.flush_before_ack = true).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "reborn", 1, &[]).await;
+    for i in 0..3 {
+        let acked = produce(&mut client, "reborn", 0, batch(now_ms(), &[&format!("old {i}")]), -1).await;
+        assert_eq!(acked.error_code, 0);
+    }
+    broker.broker().delete_topic("reborn").expect("delete");
+    create_topic(&mut client, "reborn", 1, &[]).await;
+    let acked = produce(&mut client, "reborn", 0, batch(now_ms(), &["new"]), -1).await;
+    assert_eq!((acked.error_code, acked.base_offset), (0, 0));
+    let tp = TopicPartition::new("reborn", 0);
+    let log = broker.broker().partition(&tp).expect("re-created").log.clone();
+    let recovery_point = log.lock().unwrap().recovery_point();
+    assert!(recovery_point > acked.base_offset, "offset 0 acknowledged, recovery point {recovery_point}");
     broker.stop().await;
 }

@@ -290,11 +290,11 @@ impl Broker {
     /// In durable mode (`spool.log.flush.before.ack`), waits until an fsync
     /// covers the appends: chapter 2's group commit, shared with produce.
     async fn wait_durable(&self, appended: Appended) -> Result<(), String> {
-        for (tp, partition, end_offset) in appended {
+        for (_, partition, end_offset) in appended {
             if !lock(&partition.log).config().flush_before_ack {
                 continue;
             }
-            let commit = self.group_commit(&tp);
+            let commit = partition.group_commit.clone();
             let log = partition.log.clone();
             tokio::task::spawn_blocking(move || commit.wait_durable(&log, end_offset))
                 .await
