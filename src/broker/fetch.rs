@@ -95,6 +95,10 @@ impl Broker {
             let data = data.with_error_code(ResponseError::UnknownTopicOrPartition.code());
             return FetchPartition { data, region: None };
         };
+        if self.log_dir.is_offline() {
+            let data = data.with_error_code(ResponseError::KafkaStorageError.code());
+            return FetchPartition { data, region: None };
+        }
         // The log lock covers only finding the region; the bytes move later.
         let (region, log_start, end) = {
             let log = lock(&partition.log);
@@ -148,6 +152,9 @@ impl Broker {
 
     fn offset_for(&self, tp: &TopicPartition, timestamp: i64) -> Result<(i64, i64), ResponseError> {
         let partition = self.partition(tp).ok_or(ResponseError::UnknownTopicOrPartition)?;
+        if self.log_dir.is_offline() {
+            return Err(ResponseError::KafkaStorageError);
+        }
         let log = lock(&partition.log);
         match timestamp {
             LATEST => Ok((-1, log.log_end_offset())),

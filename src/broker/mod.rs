@@ -40,6 +40,7 @@
 pub mod admin;
 pub mod fetch;
 pub mod groups;
+pub mod log_dir;
 pub mod meta_properties;
 pub mod notify;
 pub mod produce;
@@ -97,6 +98,8 @@ pub struct Broker {
     /// The block of producer ids InitProducerId hands out from (chapter 8).
     producer_ids: Mutex<producer_ids::ProducerIdBlock>,
     shutting_down: AtomicBool,
+    /// Whether the log directory is still usable ([`log_dir`]).
+    pub log_dir: log_dir::LogDir,
     /// What the fetch paths did: `sendfile` calls and bytes, bytes copied.
     pub zero_copy_stats: ZeroCopyStats,
     /// Chapter 5's group coordinator and its driver.
@@ -157,6 +160,7 @@ impl Broker {
             notifier: notify::AppendNotifier::new(),
             producer_ids: Mutex::new(producer_ids::ProducerIdBlock::default()),
             shutting_down: AtomicBool::new(false),
+            log_dir: log_dir::LogDir::default(),
             zero_copy_stats: ZeroCopyStats::default(),
             groups: groups::GroupDriver::new(config.group.clone()),
             config,
@@ -287,6 +291,13 @@ impl Broker {
     /// Flush-by-time, retention and checkpoints: run every
     /// `log.retention.check.interval.ms` by the server.
     pub fn tick(&self) -> Result<(), LogError> {
-        self.lock_controller().logs.tick(now_ms())
+        if self.log_dir.is_offline() {
+            return Ok(()); // nothing to maintain: every log waits for a restart
+        }
+        let result = self.lock_controller().logs.tick(now_ms());
+        if let Err(e) = &result {
+            self.log_dir.fail(&"log maintenance", e);
+        }
+        result
     }
 }

@@ -82,6 +82,7 @@ impl Broker {
         let Some(partition) = self.partition(tp) else {
             return Err((ResponseError::UnknownTopicOrPartition, format!("no partition {tp}")));
         };
+        self.log_dir.check().map_err(|cause| (ResponseError::KafkaStorageError, cause))?;
         if tp.topic == crate::group::CONSUMER_OFFSETS_TOPIC {
             // Only the group coordinator writes it (chapter 5), as in Kafka.
             return Err((
@@ -110,7 +111,10 @@ impl Broker {
         } else {
             lock(&partition.log).append(records, partition.leader_epoch, now_ms())
         }
-        .map_err(log_error)?;
+        .map_err(|e| {
+            self.log_dir.fail(tp, &e);
+            log_error(e)
+        })?;
         if !info.duplicate {
             self.notifier.notify();
         }

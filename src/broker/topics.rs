@@ -146,6 +146,7 @@ impl Broker {
         for (k, v) in configs {
             validate_topic_config(k, v)?;
         }
+        self.log_dir.check().map_err(|cause| TopicError::new(ResponseError::KafkaStorageError, cause))?;
         let mut controller = self.lock_controller();
         if controller.metadata.image().topic(name).is_some() {
             return Err(TopicError::new(
@@ -174,10 +175,7 @@ impl Broker {
             name: k.clone(),
             value: Some(v.clone()),
         }));
-        controller
-            .metadata
-            .commit(&records, now_ms())
-            .map_err(|e| TopicError::new(ResponseError::KafkaStorageError, e.to_string()))?;
+        controller.metadata.commit(&records, now_ms()).map_err(|e| self.metadata_failed(&e))?;
         drop(controller);
         self.sync_partitions(now_ms())
             .map_err(|e| TopicError::new(ResponseError::KafkaStorageError, e.to_string()))?;
@@ -185,6 +183,14 @@ impl Broker {
         Ok((topic_id, partitions, replication_factor))
     }
     // ANCHOR_END: create_topic
+
+    /// A metadata commit failed: the commit was rolled back (the image and
+    /// the log still agree), and an I/O failure takes the log directory, which
+    /// holds the metadata log too, offline.
+    fn metadata_failed(&self, e: &crate::log::LogError) -> TopicError {
+        self.log_dir.fail(&crate::metadata::METADATA_TOPIC, e);
+        TopicError::new(ResponseError::KafkaStorageError, e.to_string())
+    }
 
     /// Deletes a topic: a RemoveTopicRecord, then its logs and directories.
     /// The groups' offsets in it are the caller's next step
@@ -206,7 +212,7 @@ impl Broker {
         controller
             .metadata
             .commit(&[MetadataRecord::RemoveTopic { topic_id }], now_ms())
-            .map_err(|e| TopicError::new(ResponseError::KafkaStorageError, e.to_string()))?;
+            .map_err(|e| self.metadata_failed(&e))?;
         // Out of the partition map first, so no new request finds the logs.
         {
             let mut map = self.partitions.write().expect("partition map poisoned");

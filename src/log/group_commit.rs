@@ -234,4 +234,40 @@ mod tests {
         assert_eq!(log.recovery_point(), log.log_end_offset());
         assert!((1..=threads * per_thread).contains(&(commit.fsyncs() as i64)));
     }
+
+    /// A failed fsync takes the log offline, as Kafka's `LogDirFailureChannel`
+    /// takes its directory: the append whose flush failed gets the error, a
+    /// waiter for it too, and a later durable append is refused rather than
+    /// acknowledged, although the disk's next fsync would succeed (after a
+    /// writeback error a successful retry proves nothing: "fsyncgate").
+    #[test]
+    fn a_failed_fsync_takes_the_log_offline() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = DiskStorage::open(dir.path().join("t-0")).unwrap();
+        let (log, _) = Log::open(storage, LogConfig::default(), OpenOptions::default(), 0).unwrap();
+        let log = Mutex::new(log);
+        let commit = GroupCommit::new();
+        let batch = |value: &str| {
+            let mut b = BatchBuilder::default();
+            b.append(0, None, Some(value.as_bytes()), &[]);
+            BytesMut::from(&b.build().as_bytes()[..])
+        };
+        commit.append(&log, batch("durable"), 0, 0).unwrap();
+        lock(&log).storage_mut().fail_next_syncs(1);
+        let failed = commit.append(&log, batch("lost"), 0, 0);
+        assert!(matches!(failed, Err(LogError::Io(_))), "{failed:?}");
+        let waiter = commit.wait_durable(&log, 2);
+        assert!(matches!(waiter, Err(LogError::LogDirOffline(_))), "{waiter:?}");
+        let later = commit.append(&log, batch("after"), 0, 0);
+        assert!(
+            matches!(later, Err(LogError::LogDirOffline(_))),
+            "acknowledged after a failed fsync: {later:?}"
+        );
+        let log = log.into_inner().unwrap();
+        assert_eq!(
+            (log.recovery_point(), log.log_end_offset()),
+            (1, 2),
+            "nothing appended after the failure"
+        );
+    }
 }

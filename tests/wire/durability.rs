@@ -3,8 +3,10 @@
 use spool::broker::now_ms;
 use spool::log::checkpoint::TopicPartition;
 
-use crate::harness::{start, start_in};
-use crate::requests::{batch, create_topic, fetch, fetched_values, produce};
+use kafka_protocol::ResponseError;
+
+use crate::harness::{code, start, start_in};
+use crate::requests::{batch, create_topic, fetch, fetched_values, list_offset, metadata, produce};
 
 /// Nothing acknowledged is lost: every batch produced with acks=1 before a clean
 /// shutdown is fetched back, in order and byte for byte, from a broker reopened
@@ -74,4 +76,36 @@ async fn a_recreated_topic_acknowledges_only_flushed_records() {
     let recovery_point = log.lock().unwrap().recovery_point();
     assert!(recovery_point > acked.base_offset, "offset 0 acknowledged, recovery point {recovery_point}");
     broker.stop().await;
+}
+
+/// A failed fsync takes the log directory offline, as Kafka's
+/// `LogDirFailureChannel` does: the produce whose fsync failed answers
+/// KAFKA_STORAGE_ERROR (56), and so does every later produce, fetch and
+/// ListOffsets, on that partition and on any other, while Metadata is still
+/// served. Nothing is acknowledged after the failure, although the disk's
+/// next fsync would succeed.
+#[tokio::test]
+async fn a_failed_fsync_takes_the_log_directory_offline() {
+    let broker = start(|c| c.log.flush_before_ack = true).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "failing", 1, &[]).await;
+    create_topic(&mut client, "bystander", 1, &[]).await;
+    assert_eq!(produce(&mut client, "failing", 0, batch(now_ms(), &["kept"]), -1).await.error_code, 0);
+    let tp = TopicPartition::new("failing", 0);
+    let log = broker.broker().partition(&tp).expect("created").log.clone();
+    log.lock().unwrap().storage_mut().fail_next_syncs(1);
+
+    let storage_error = code(ResponseError::KafkaStorageError);
+    let failed = produce(&mut client, "failing", 0, batch(now_ms(), &["lost"]), -1).await;
+    assert_eq!(failed.error_code, storage_error, "the produce whose fsync failed");
+    for topic in ["failing", "bystander"] {
+        let later = produce(&mut client, topic, 0, batch(now_ms(), &["later"]), -1).await;
+        assert_eq!(later.error_code, storage_error, "a later produce to {topic} was acknowledged");
+        assert_eq!(fetch(&mut client, topic, 0, 0).await.error_code, storage_error, "fetch {topic}");
+        assert_eq!(list_offset(&mut client, topic, 0, -1).await.error_code, storage_error);
+    }
+    let topics = metadata(&mut client, Some(&["failing", "bystander"]), false).await;
+    assert!(topics.iter().all(|t| t.error_code == 0), "Metadata is still served");
+    assert_eq!(log.lock().unwrap().recovery_point(), 1, "only the first record was acknowledged");
+    broker.crash().await; // a clean shutdown cannot flush an offline log
 }
