@@ -289,7 +289,8 @@ impl Broker {
     }
 
     /// Flush-by-time, retention and checkpoints: run every
-    /// `log.retention.check.interval.ms` by the server.
+    /// `log.retention.check.interval.ms` by the server
+    /// ([`BrokerConfig::tick_interval`]).
     pub fn tick(&self) -> Result<(), LogError> {
         if self.log_dir.is_offline() {
             return Ok(()); // nothing to maintain: every log waits for a restart
