@@ -21,20 +21,42 @@
 //! and an operator sees the ERROR line and restarts it, which recovers the
 //! logs from what is on disk. Either way nothing further is acknowledged.
 //!
+//! Every storage error a client is answered with is also logged at WARN, with
+//! its partition and cause, at most once per partition every ten seconds
+//! ([`super::rate_limit`]), so a dying disk neither goes unseen nor floods the
+//! broker's own log.
+//!
 //! Simplifications: only writes (append, roll, fsync, retention's deletes)
 //! take the directory offline; a failed read (a fetch that cannot open a
 //! segment, say with `EMFILE`) answers `KAFKA_STORAGE_ERROR` for that request
 //! only, since a read cannot make the broker acknowledge lost data. Kafka is
 //! stricter and takes the directory offline for those too.
 
-use std::sync::OnceLock;
+use std::fmt::Display;
+use std::sync::{Mutex, OnceLock};
 
+use super::rate_limit::RateLimiter;
 use crate::log::LogError;
 
+/// At most one WARN line per partition this often, for the storage errors
+/// clients are answered (each line counts the ones held back).
+pub const STORAGE_WARNING_INTERVAL_MS: i64 = 10_000;
+
 /// The one log directory: online, or offline with the first failure's cause.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LogDir {
     offline: OnceLock<String>,
+    /// Per partition: when its last storage warning was logged.
+    warnings: Mutex<RateLimiter<String>>,
+}
+
+impl Default for LogDir {
+    fn default() -> Self {
+        LogDir {
+            offline: OnceLock::new(),
+            warnings: Mutex::new(RateLimiter::new(STORAGE_WARNING_INTERVAL_MS)),
+        }
+    }
 }
 
 impl LogDir {
@@ -56,7 +78,7 @@ impl LogDir {
     /// earlier failed fsync took offline, takes the directory offline; the
     /// first one is logged at ERROR with its cause. Other errors (a bad batch,
     /// a sequence error) are the client's and change nothing here.
-    pub fn fail(&self, what: &dyn std::fmt::Display, e: &LogError) {
+    pub fn fail(&self, what: &dyn Display, e: &LogError) {
         if !matches!(e, LogError::Io(_) | LogError::LogDirOffline(_)) {
             return;
         }
@@ -70,6 +92,26 @@ impl LogDir {
                 partition = %what,
                 error = %e,
                 "log directory offline: nothing more will be acknowledged; restart the broker to recover it"
+            );
+        } else {
+            self.warn(what, "write", e);
+        }
+    }
+
+    /// Logs, at WARN, a storage error a client is being answered with
+    /// (`KAFKA_STORAGE_ERROR`): the partition, the request and the cause, at
+    /// most once per partition every [`STORAGE_WARNING_INTERVAL_MS`], with
+    /// the number of lines held back since the last.
+    pub fn warn(&self, partition: &dyn Display, request: &str, cause: &dyn Display) {
+        let key = partition.to_string();
+        let admitted = self.warnings.lock().expect("warning limiter poisoned").admit(&key, super::now_ms());
+        if let Some(suppressed) = admitted {
+            tracing::warn!(
+                partition = %key,
+                request,
+                error = %cause,
+                suppressed,
+                "storage error answered with KAFKA_STORAGE_ERROR"
             );
         }
     }

@@ -22,7 +22,10 @@
 //! exist, [`crate::metadata`]), the partition logs ([`crate::log::LogManager`]),
 //! the [`notify::AppendNotifier`] that wakes long-polling fetches, and the group
 //! coordinator with its driver ([`groups`], chapter 5), which keeps its state in
-//! the internal topic `__consumer_offsets`.
+//! the internal topic `__consumer_offsets`. Beside them, [`log_dir::LogDir`]
+//! says whether the log directory is still usable: a failed write or fsync
+//! takes it offline, and every request that touches a partition log is then
+//! answered `KAFKA_STORAGE_ERROR`, as in Kafka.
 //!
 //! Locks, always taken in this order: the group coordinator (its appends may
 //! create `__consumer_offsets`), `controller` (topic changes), then
@@ -45,6 +48,7 @@ pub mod meta_properties;
 pub mod notify;
 pub mod produce;
 pub mod producer_ids;
+pub mod rate_limit;
 pub mod topics;
 
 use std::collections::BTreeMap;

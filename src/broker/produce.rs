@@ -82,7 +82,10 @@ impl Broker {
         let Some(partition) = self.partition(tp) else {
             return Err((ResponseError::UnknownTopicOrPartition, format!("no partition {tp}")));
         };
-        self.log_dir.check().map_err(|cause| (ResponseError::KafkaStorageError, cause))?;
+        if let Err(cause) = self.log_dir.check() {
+            self.log_dir.warn(tp, "produce", &cause);
+            return Err((ResponseError::KafkaStorageError, cause));
+        }
         if tp.topic == crate::group::CONSUMER_OFFSETS_TOPIC {
             // Only the group coordinator writes it (chapter 5), as in Kafka.
             return Err((

@@ -109,3 +109,57 @@ async fn a_failed_fsync_takes_the_log_directory_offline() {
     assert_eq!(log.lock().unwrap().recovery_point(), 1, "only the first record was acknowledged");
     broker.crash().await; // a clean shutdown cannot flush an offline log
 }
+
+/// Lines the broker logs while a test runs, captured from `tracing`.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn lines(&self, level: &str) -> Vec<String> {
+        let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
+        text.lines().filter(|l| l.contains(&format!(" {level} "))).map(str::to_string).collect()
+    }
+}
+
+/// Storage errors are not silent: the fsync failure that takes the log
+/// directory offline is logged once at ERROR with its partition and cause, and
+/// the requests then refused with KAFKA_STORAGE_ERROR are logged at WARN with
+/// their partition, at most one line per partition per interval however many
+/// there are.
+#[tokio::test]
+async fn storage_errors_are_logged_once_per_partition_per_interval() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber); // this test's thread only
+    let broker = start(|c| c.log.flush_before_ack = true).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "noisy", 1, &[]).await;
+    let log = broker.broker().partition(&TopicPartition::new("noisy", 0)).expect("created").log.clone();
+    log.lock().unwrap().storage_mut().fail_next_syncs(1);
+    for i in 0..5 {
+        let refused = produce(&mut client, "noisy", 0, batch(now_ms(), &[&format!("r{i}")]), -1).await;
+        assert_eq!(refused.error_code, code(ResponseError::KafkaStorageError));
+    }
+    let errors = captured.lines("ERROR");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("noisy-0") && errors[0].contains("os error 5"), "{errors:?}");
+    let warnings = captured.lines("WARN");
+    assert_eq!(warnings.len(), 1, "four refusals, one line: {warnings:?}");
+    assert!(warnings[0].contains("noisy-0"), "{warnings:?}");
+    broker.crash().await;
+}
