@@ -64,7 +64,7 @@ where
     /// Collects what a flush to the current end must sync. An offline log
     /// refuses: nothing it holds can be made durable any more.
     pub fn begin_flush(&mut self) -> Result<FlushJob<S::Handle>> {
-        self.durable_end()?;
+        self.check_online()?;
         let fault = self.storage_mut().take_sync_fault();
         let end_offset = self.log_end_offset();
         let mut handles = Vec::new();
@@ -140,7 +140,7 @@ impl GroupCommit {
 
     /// Returns once the log's recovery point has reached `offset`, running the
     /// flush itself if nobody else is. A failed fsync takes the log offline
-    /// ([`Log::durable_end`] then fails for every waiter): after a writeback
+    /// ([`Log::is_durable`] then fails for every waiter not yet covered): after a writeback
     /// error the kernel may have dropped the pages, and a retried fsync that
     /// succeeds proves nothing.
     pub fn wait_durable<S: Storage>(&self, log: &Mutex<Log<S>>, offset: i64) -> Result<()>
@@ -149,7 +149,7 @@ impl GroupCommit {
     {
         let mut state = lock(&self.state);
         // Lock order: this state, then the log; the flusher below drops the state first.
-        while lock(log).durable_end()? < offset {
+        while !lock(log).is_durable(offset)? {
             if state.flushing {
                 state = self.flushed.wait(state).expect("group commit lock poisoned");
                 continue;
@@ -163,7 +163,7 @@ impl GroupCommit {
             let result = job.and_then(|job| {
                 let end_offset = job.end_offset;
                 match job.run() {
-                    // The fsync above is the slow part, run outside both locks.
+                    // `run` is the slow part: the fsyncs, outside both locks.
                     Ok(()) => {
                         lock(log).complete_flush(end_offset);
                         Ok(())

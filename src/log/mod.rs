@@ -295,7 +295,7 @@ impl<S: Storage> Log<S> {
     /// and answers with the original's offsets; a sequence or epoch error
     /// writes nothing and is [`LogError::Producer`].
     pub fn append(&mut self, mut batches: BytesMut, leader_epoch: i32, now_ms: i64) -> Result<AppendInfo> {
-        self.durable_end()?; // an offline log takes nothing more
+        self.check_online()?; // an offline log takes nothing more
         let sizes = validate_batches(&batches, self.config.segment_bytes)?;
         if let Some(original) = self.check_producers(&batches, &sizes)? {
             return Ok(self.duplicate_info(&original));
@@ -400,7 +400,7 @@ impl<S: Storage> Log<S> {
     /// Makes everything appended so far durable and moves the recovery point to
     /// the log end. Only segments with data past the recovery point are synced.
     pub fn flush(&mut self) -> Result<()> {
-        self.durable_end()?;
+        self.check_online()?;
         let end = self.log_end_offset();
         if self.recovery_point >= end {
             return Ok(());
@@ -421,13 +421,22 @@ impl<S: Storage> Log<S> {
     }
     // ANCHOR_END: flush
 
-    /// The recovery point, or [`LogError::LogDirOffline`] once an fsync has
-    /// failed: what a durable acknowledgement must wait for.
-    pub fn durable_end(&self) -> Result<i64> {
+    /// [`LogError::LogDirOffline`] once an fsync has failed.
+    pub fn check_online(&self) -> Result<()> {
         match &self.offline {
             Some(cause) => Err(LogError::LogDirOffline(cause.clone())),
-            None => Ok(self.recovery_point),
+            None => Ok(()),
         }
+    }
+
+    /// Whether everything below `offset` is durable (the recovery point has
+    /// reached it): what a durable acknowledgement waits for. Offsets not yet
+    /// durable never will be once the log is offline, hence the error.
+    pub fn is_durable(&self, offset: i64) -> Result<bool> {
+        if self.recovery_point >= offset {
+            return Ok(true);
+        }
+        self.check_online().map(|()| false)
     }
 
     /// Takes the log offline after a failed fsync, as Kafka's
