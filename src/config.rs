@@ -43,7 +43,10 @@ pub struct BrokerConfig {
     pub queued_max_request_bytes: Option<usize>,
     /// `message.max.bytes`: the largest record batch a topic accepts.
     pub message_max_bytes: usize,
-    /// `log.retention.check.interval.ms`: how often retention and flush-by-time run.
+    /// `log.retention.check.interval.ms`: how often retention runs, and with it
+    /// flush-by-time and the checkpoints, which Kafka schedules on their own
+    /// timers: in spool, `log.flush.interval.ms` and
+    /// `log.flush.offset.checkpoint.interval.ms` act no more often than this.
     pub retention_check_interval_ms: u64,
     /// The `log.*` settings every topic starts from.
     pub log: LogConfig,
@@ -139,6 +142,12 @@ impl BrokerConfig {
 
     /// The DescribeConfigs source of a broker setting known by any of `keys`:
     /// 4 (`STATIC_BROKER_CONFIG`) when the properties set it, else 5 (`DEFAULT_CONFIG`).
+    /// How often the broker's maintenance tick runs ([`crate::broker::Broker::tick`]):
+    /// `log.retention.check.interval.ms`, at least 1 ms (a zero period is no timer).
+    pub fn tick_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.retention_check_interval_ms.max(1))
+    }
+
     pub fn source(&self, keys: &[&str]) -> i8 {
         if keys.iter().any(|k| self.static_keys.contains(*k)) {
             4
@@ -407,5 +416,16 @@ mod tests {
         assert!(BrokerConfig::from_properties(&props).is_err());
         let props = BrokerConfig::parse_properties("offset.metadata.max.bytes=32767").unwrap();
         assert!(BrokerConfig::from_properties(&props).is_ok());
+    }
+
+    /// `log.retention.check.interval.ms` is what paces the maintenance tick
+    /// (retention, flush-by-time, checkpoints), as Kafka schedules its
+    /// retention check; the default is Kafka's, 300 000 ms.
+    #[test]
+    fn the_retention_check_interval_paces_the_tick() {
+        assert_eq!(BrokerConfig::default().tick_interval(), std::time::Duration::from_millis(300_000));
+        let props = BTreeMap::from([("log.retention.check.interval.ms".to_string(), "250".to_string())]);
+        let (config, _) = BrokerConfig::from_properties(&props).unwrap();
+        assert_eq!(config.tick_interval(), std::time::Duration::from_millis(250));
     }
 }

@@ -583,7 +583,7 @@ fn serve(properties: Option<PathBuf>, overrides: Vec<String>) -> anyhow::Result<
         let ticker = {
             let broker = broker.clone();
             tokio::spawn(async move {
-                let mut every = tokio::time::interval(Duration::from_secs(1));
+                let mut every = tokio::time::interval(broker.config.tick_interval());
                 loop {
                     every.tick().await;
                     let broker = broker.clone();

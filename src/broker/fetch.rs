@@ -95,6 +95,11 @@ impl Broker {
             let data = data.with_error_code(ResponseError::UnknownTopicOrPartition.code());
             return FetchPartition { data, region: None };
         };
+        if let Err(cause) = self.log_dir.check() {
+            self.log_dir.warn(tp, "fetch", &cause);
+            let data = data.with_error_code(ResponseError::KafkaStorageError.code());
+            return FetchPartition { data, region: None };
+        }
         // The log lock covers only finding the region; the bytes move later.
         let (region, log_start, end) = {
             let log = lock(&partition.log);
@@ -112,7 +117,7 @@ impl Broker {
                 FetchPartition { data, region: None }
             }
             Err(e) => {
-                tracing::error!(%tp, error = %e, "fetch read failed");
+                self.log_dir.warn(tp, "fetch", &e);
                 let data = data.with_error_code(ResponseError::KafkaStorageError.code());
                 FetchPartition { data, region: None }
             }
@@ -148,6 +153,10 @@ impl Broker {
 
     fn offset_for(&self, tp: &TopicPartition, timestamp: i64) -> Result<(i64, i64), ResponseError> {
         let partition = self.partition(tp).ok_or(ResponseError::UnknownTopicOrPartition)?;
+        if let Err(cause) = self.log_dir.check() {
+            self.log_dir.warn(tp, "list offsets", &cause);
+            return Err(ResponseError::KafkaStorageError);
+        }
         let log = lock(&partition.log);
         match timestamp {
             LATEST => Ok((-1, log.log_end_offset())),
@@ -156,7 +165,7 @@ impl Broker {
                 Ok(Some((ts, offset))) => Ok((ts, offset)),
                 Ok(None) => Ok((-1, -1)),
                 Err(e) => {
-                    tracing::error!(%tp, error = %e, "timestamp lookup failed");
+                    self.log_dir.warn(tp, "list offsets", &e);
                     Err(ResponseError::KafkaStorageError)
                 }
             },

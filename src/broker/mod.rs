@@ -32,7 +32,10 @@
 //! exist, [`crate::metadata`]), the partition logs ([`crate::log::LogManager`]),
 //! the [`notify::AppendNotifier`] that wakes long-polling fetches, and the group
 //! coordinator with its driver ([`groups`], chapter 5), which keeps its state in
-//! the internal topic `__consumer_offsets`.
+//! the internal topic `__consumer_offsets`. Beside them, [`log_dir::LogDir`]
+//! says whether the log directory is still usable: a failed write or fsync
+//! takes it offline, and every request that touches a partition log is then
+//! answered `KAFKA_STORAGE_ERROR`, as in Kafka.
 //!
 //! Locks, always taken in this order: the group coordinator (its appends may
 //! create `__consumer_offsets`), `controller` (topic changes), then
@@ -51,10 +54,12 @@ pub mod admin;
 pub mod fetch;
 pub mod groups;
 pub mod handler;
+pub mod log_dir;
 pub mod meta_properties;
 pub mod notify;
 pub mod produce;
 pub mod producer_ids;
+pub mod rate_limit;
 pub mod topics;
 
 use std::collections::BTreeMap;
@@ -68,7 +73,7 @@ use crate::config::BrokerConfig;
 use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::SharedLog;
 use crate::log::validator::{TopicCompression, ValidationPolicy};
-use crate::log::{LogConfig, LogError, LogManager};
+use crate::log::{GroupCommit, LogConfig, LogError, LogManager};
 use crate::metadata::{MetadataLog, METADATA_TOPIC};
 use crate::wire::codec::Request;
 use crate::wire::reader::RequestPool;
@@ -85,6 +90,10 @@ pub struct Partition {
     /// What its topic asks of incoming batches: `compression.type`, and keys
     /// when `cleanup.policy` includes `compact` (chapter 4).
     pub validation: ValidationPolicy,
+    /// Durable mode's group commit for this log (chapter 1): created with the
+    /// log and dropped with it, so a topic re-created under the same name
+    /// starts with a fresh one.
+    pub group_commit: Arc<GroupCommit>,
 }
 
 /// What `controller` guards: the metadata quorum and the log manager.
@@ -105,8 +114,8 @@ pub struct Broker {
     /// The block of producer ids InitProducerId hands out from (chapter 8).
     producer_ids: Mutex<producer_ids::ProducerIdBlock>,
     shutting_down: AtomicBool,
-    /// Durable mode's group commits, one per partition.
-    group_commits: Mutex<BTreeMap<TopicPartition, Arc<crate::log::GroupCommit>>>,
+    /// Whether the log directory is still usable ([`log_dir`]).
+    pub log_dir: log_dir::LogDir,
     /// What the fetch paths did: `sendfile` calls and bytes, bytes copied.
     pub zero_copy_stats: ZeroCopyStats,
     /// Chapter 5's group coordinator and its driver.
@@ -170,7 +179,7 @@ impl Broker {
             notifier: notify::AppendNotifier::new(),
             producer_ids: Mutex::new(producer_ids::ProducerIdBlock::default()),
             shutting_down: AtomicBool::new(false),
-            group_commits: Mutex::new(BTreeMap::new()),
+            log_dir: log_dir::LogDir::default(),
             zero_copy_stats: ZeroCopyStats::default(),
             groups: groups::GroupDriver::new(config.group.clone()),
             request_pool: config.queued_max_request_bytes.map(|bytes| Arc::new(RequestPool::new(bytes))),
@@ -186,6 +195,7 @@ impl Broker {
     fn sync_partitions(&self, now: i64) -> Result<(), LogError> {
         let mut controller = self.lock_controller();
         let Controller { metadata, logs } = &mut *controller;
+        let old = self.partitions.read().expect("partition map poisoned").clone();
         let mut map = BTreeMap::new();
         for topic in metadata.image().topics() {
             let config = self.topic_log_config(&topic.configs);
@@ -198,8 +208,14 @@ impl Broker {
             for (&p, image) in &topic.partitions {
                 let tp = TopicPartition::new(topic.name.clone(), p);
                 let log = logs.get_or_create(&tp, Some(config.clone()), now)?;
+                // The same log keeps its group commit; a new log gets a new one.
+                let group_commit = match old.get(&tp) {
+                    Some(p) if Arc::ptr_eq(&p.log, &log) => p.group_commit.clone(),
+                    _ => Arc::new(GroupCommit::new()),
+                };
                 let partition = Partition {
                     log,
+                    group_commit,
                     topic_id: topic.topic_id,
                     leader_epoch: image.leader_epoch,
                     max_message_bytes,
@@ -293,8 +309,16 @@ impl Broker {
     }
 
     /// Flush-by-time, retention and checkpoints: run every
-    /// `log.retention.check.interval.ms` by the server.
+    /// `log.retention.check.interval.ms` by the server
+    /// ([`BrokerConfig::tick_interval`]).
     pub fn tick(&self) -> Result<(), LogError> {
-        self.lock_controller().logs.tick(now_ms())
+        if self.log_dir.is_offline() {
+            return Ok(()); // nothing to maintain: every log waits for a restart
+        }
+        let result = self.lock_controller().logs.tick(now_ms());
+        if let Err(e) = &result {
+            self.log_dir.fail(&"log maintenance", e);
+        }
+        result
     }
 }

@@ -18,7 +18,7 @@ use super::{now_ms, Broker};
 use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::lock;
 use crate::log::validator::{validate_records, ValidationError, ValidationPolicy};
-use crate::log::{GroupCommit, LogError};
+use crate::log::LogError;
 
 impl Broker {
     // ANCHOR: produce
@@ -82,6 +82,10 @@ impl Broker {
         let Some(partition) = self.partition(tp) else {
             return Err((ResponseError::UnknownTopicOrPartition, format!("no partition {tp}")));
         };
+        if let Err(cause) = self.log_dir.check() {
+            self.log_dir.warn(tp, "produce", &cause);
+            return Err((ResponseError::KafkaStorageError, cause));
+        }
         if tp.topic == crate::group::CONSUMER_OFFSETS_TOPIC {
             // Only the group coordinator writes it (chapter 5), as in Kafka.
             return Err((
@@ -103,14 +107,17 @@ impl Broker {
         let info = if durable {
             // Group commit waits for an fsync: a blocking wait, off the async threads.
             let (log, epoch) = (partition.log.clone(), partition.leader_epoch);
-            let commit = self.group_commit(tp);
+            let commit = partition.group_commit.clone();
             tokio::task::spawn_blocking(move || commit.append(&log, records, epoch, now_ms()))
                 .await
                 .map_err(|e| (ResponseError::UnknownServerError, e.to_string()))?
         } else {
             lock(&partition.log).append(records, partition.leader_epoch, now_ms())
         }
-        .map_err(log_error)?;
+        .map_err(|e| {
+            self.log_dir.fail(tp, &e);
+            log_error(e)
+        })?;
         if !info.duplicate {
             self.notifier.notify();
         }
@@ -118,11 +125,6 @@ impl Broker {
         Ok((info.first_offset, info.log_append_time, log_start))
     }
     // ANCHOR_END: produce
-
-    pub(super) fn group_commit(&self, tp: &TopicPartition) -> Arc<GroupCommit> {
-        let mut commits = self.group_commits.lock().expect("group commit map poisoned");
-        commits.entry(tp.clone()).or_insert_with(|| Arc::new(GroupCommit::new())).clone()
-    }
 }
 
 /// `message.max.bytes` (or the topic's `max.message.bytes`) bounds each batch.
@@ -152,7 +154,7 @@ fn validation_error(e: ValidationError) -> (ResponseError, String) {
 
 fn log_error(e: LogError) -> (ResponseError, String) {
     let code = match &e {
-        LogError::Io(_) => ResponseError::KafkaStorageError,
+        LogError::Io(_) | LogError::LogDirOffline(_) => ResponseError::KafkaStorageError,
         LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
         LogError::CorruptBatch(_) => ResponseError::CorruptMessage,
         LogError::BatchTooLarge { .. } => ResponseError::RecordListTooLarge,

@@ -1,7 +1,12 @@
 //! Creating and deleting topics: the controller's side. A topic is created by
 //! committing its records to the metadata log — TopicRecord, one PartitionRecord
-//! per partition, one ConfigRecord per override — in one batch, then opening a
-//! log for each partition.
+//! per partition, one ConfigRecord per override — in one batch. The partition
+//! logs are opened *before* the commit: a topic whose logs cannot be created
+//! (no file descriptor left, a full disk) is not committed, its client gets
+//! `KAFKA_STORAGE_ERROR`, and the logs already opened for it are removed.
+//! (Kafka's controller commits first and a broker that cannot create the log
+//! marks its directory offline; with the controller and the only broker in one
+//! process, refusing the topic is the gentler equivalent.)
 
 use std::collections::BTreeMap;
 
@@ -116,9 +121,9 @@ pub fn validate_topic_config(key: &str, value: &str) -> Result<(), TopicError> {
 
 impl Broker {
     // ANCHOR: create_topic
-    /// Creates a topic: validates it, commits its records to the metadata log
-    /// as one batch, and opens its partition logs. With `validate_only`, stops
-    /// after validation (CreateTopics' dry run).
+    /// Creates a topic: validates it, opens its partition logs, then commits
+    /// its records to the metadata log as one batch. With `validate_only`,
+    /// stops after validation (CreateTopics' dry run).
     pub fn create_topic(
         &self,
         name: &str,
@@ -146,6 +151,7 @@ impl Broker {
         for (k, v) in configs {
             validate_topic_config(k, v)?;
         }
+        self.log_dir.check().map_err(|cause| TopicError::new(ResponseError::KafkaStorageError, cause))?;
         let mut controller = self.lock_controller();
         if controller.metadata.image().topic(name).is_some() {
             return Err(TopicError::new(
@@ -174,10 +180,14 @@ impl Broker {
             name: k.clone(),
             value: Some(v.clone()),
         }));
-        controller
-            .metadata
-            .commit(&records, now_ms())
-            .map_err(|e| TopicError::new(ResponseError::KafkaStorageError, e.to_string()))?;
+        // The logs first: a topic is committed only once every partition has
+        // one, so a failure (no file descriptors left, a full disk) leaves no
+        // topic that Metadata lists but no produce can reach.
+        let opened = self.open_partition_logs(&mut controller.logs, name, partitions, configs)?;
+        if let Err(e) = controller.metadata.commit(&records, now_ms()) {
+            remove_partition_logs(&mut controller.logs, name, opened);
+            return Err(self.metadata_failed(&e));
+        }
         drop(controller);
         self.sync_partitions(now_ms())
             .map_err(|e| TopicError::new(ResponseError::KafkaStorageError, e.to_string()))?;
@@ -185,6 +195,37 @@ impl Broker {
         Ok((topic_id, partitions, replication_factor))
     }
     // ANCHOR_END: create_topic
+
+    /// Opens an empty log for each of a new topic's partitions. If one
+    /// cannot be opened, removes the ones that were and answers
+    /// `KAFKA_STORAGE_ERROR` with the cause. Returns how many were opened.
+    fn open_partition_logs(
+        &self,
+        logs: &mut crate::log::LogManager,
+        name: &str,
+        partitions: i32,
+        configs: &BTreeMap<String, String>,
+    ) -> Result<i32, TopicError> {
+        let config = self.topic_log_config(configs);
+        for p in 0..partitions {
+            let tp = TopicPartition::new(name, p);
+            if let Err(e) = logs.get_or_create(&tp, Some(config.clone()), now_ms()) {
+                tracing::warn!(%tp, error = %e, "cannot create the partition's log: topic not created");
+                remove_partition_logs(logs, name, p);
+                let message = format!("cannot create the log of {tp}: {e}");
+                return Err(TopicError::new(ResponseError::KafkaStorageError, message));
+            }
+        }
+        Ok(partitions)
+    }
+
+    /// A metadata commit failed: the commit was rolled back (the image and
+    /// the log still agree), and an I/O failure takes the log directory, which
+    /// holds the metadata log too, offline.
+    fn metadata_failed(&self, e: &crate::log::LogError) -> TopicError {
+        self.log_dir.fail(&crate::metadata::METADATA_TOPIC, e);
+        TopicError::new(ResponseError::KafkaStorageError, e.to_string())
+    }
 
     /// Deletes a topic: a RemoveTopicRecord, then its logs and directories.
     /// The groups' offsets in it are the caller's next step
@@ -206,7 +247,7 @@ impl Broker {
         controller
             .metadata
             .commit(&[MetadataRecord::RemoveTopic { topic_id }], now_ms())
-            .map_err(|e| TopicError::new(ResponseError::KafkaStorageError, e.to_string()))?;
+            .map_err(|e| self.metadata_failed(&e))?;
         // Out of the partition map first, so no new request finds the logs.
         {
             let mut map = self.partitions.write().expect("partition map poisoned");
@@ -221,6 +262,17 @@ impl Broker {
         }
         tracing::info!(topic = name, "deleted topic");
         Ok(topic_id)
+    }
+}
+
+/// Removes the logs of a topic's first `count` partitions: a creation that
+/// did not commit leaves no directory behind.
+fn remove_partition_logs(logs: &mut crate::log::LogManager, name: &str, count: i32) {
+    for p in 0..count {
+        let tp = TopicPartition::new(name, p);
+        if let Err(e) = logs.delete(&tp) {
+            tracing::warn!(%tp, error = %e, "could not remove the log of a topic not created");
+        }
     }
 }
 

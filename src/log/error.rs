@@ -23,6 +23,10 @@ pub enum LogError {
     /// (47) or `INVALID_RECORD` (87), as [`ProducerError::kafka_error_code`]
     /// says. Nothing was written; what the producer does next depends on the code.
     Producer(ProducerError),
+    /// An earlier fsync of this log failed, so it is offline (`KAFKA_STORAGE_ERROR`,
+    /// code 56): it takes no appends and acknowledges nothing until the broker
+    /// restarts and recovers it from what is on disk. Holds the first failure.
+    LogDirOffline(String),
 }
 
 impl LogError {
@@ -34,6 +38,7 @@ impl LogError {
             LogError::CorruptBatch(_) => 2,
             LogError::BatchTooLarge { .. } => 18,
             LogError::Producer(e) => e.kafka_error_code(),
+            LogError::LogDirOffline(_) => 56,
         }
     }
 }
@@ -50,6 +55,7 @@ impl std::fmt::Display for LogError {
                 write!(f, "batch of {size} bytes exceeds the maximum {max}")
             }
             LogError::Producer(e) => write!(f, "{e}"),
+            LogError::LogDirOffline(cause) => write!(f, "log directory offline after: {cause}"),
         }
     }
 }

@@ -26,7 +26,7 @@ use std::sync::Arc as StdArc;
 
 use bytes::BytesMut;
 
-use super::error::Result;
+use super::error::{LogError, Result};
 use super::storage::Storage;
 use super::{AppendInfo, Log};
 use crate::sync::{lock, Condvar, Mutex};
@@ -46,11 +46,14 @@ impl SyncHandle for StdArc<File> {
 pub struct FlushJob<H> {
     handles: Vec<H>,
     pub end_offset: i64,
+    /// A failure the storage was told to report ([`Storage::take_sync_fault`]).
+    fault: Option<std::io::Error>,
 }
 
 impl<H: SyncHandle> FlushJob<H> {
-    pub fn run(&self) -> std::io::Result<()> {
-        self.handles.iter().try_for_each(SyncHandle::sync_data)
+    pub fn run(self) -> std::io::Result<()> {
+        self.handles.iter().try_for_each(SyncHandle::sync_data)?;
+        self.fault.map_or(Ok(()), Err)
     }
 }
 
@@ -58,8 +61,11 @@ impl<S: Storage> Log<S>
 where
     S::Handle: SyncHandle,
 {
-    /// Collects what a flush to the current end must sync.
-    pub fn begin_flush(&self) -> Result<FlushJob<S::Handle>> {
+    /// Collects what a flush to the current end must sync. An offline log
+    /// refuses: nothing it holds can be made durable any more.
+    pub fn begin_flush(&mut self) -> Result<FlushJob<S::Handle>> {
+        self.check_online()?;
+        let fault = self.storage_mut().take_sync_fault();
         let end_offset = self.log_end_offset();
         let mut handles = Vec::new();
         for segment in self.segments() {
@@ -75,24 +81,35 @@ where
                 }
             }
         }
-        Ok(FlushJob { handles, end_offset })
+        Ok(FlushJob { handles, end_offset, fault })
     }
 
     /// Records that a flush job finished: its end is the new recovery point.
     pub fn complete_flush(&mut self, end_offset: i64) {
         self.mark_flushed(end_offset);
     }
+
+    /// Records that a flush job failed: the log goes offline, and the error is
+    /// what the flusher answers.
+    pub fn fail_flush(&mut self, e: std::io::Error) -> LogError {
+        self.go_offline(LogError::Io(e))
+    }
 }
 
 #[derive(Debug, Default)]
 struct CommitState {
-    /// Everything below this offset is durable.
-    flushed: i64,
     flushing: bool,
     fsyncs: u64,
 }
 
 /// Shares fsyncs between concurrent durable appends to one log.
+///
+/// It keeps no watermark of its own: what is durable is the log's recovery
+/// point, read under the log's lock. A copy kept here could outlive its log
+/// (a topic deleted and re-created under the same name once inherited the old
+/// log's watermark, and its first appends were acknowledged with no fsync), so
+/// a `GroupCommit` belongs to one partition's log and is created and dropped
+/// with it (`broker::Partition`).
 #[derive(Debug, Default)]
 pub struct GroupCommit {
     state: Mutex<CommitState>,
@@ -121,14 +138,18 @@ impl GroupCommit {
         Ok(info)
     }
 
-    /// Returns once everything below `offset` is durable, running the flush
-    /// itself if nobody else is.
+    /// Returns once the log's recovery point has reached `offset`, running the
+    /// flush itself if nobody else is. A failed fsync takes the log offline
+    /// ([`Log::is_durable`] then fails for every waiter not yet covered): after a writeback
+    /// error the kernel may have dropped the pages, and a retried fsync that
+    /// succeeds proves nothing.
     pub fn wait_durable<S: Storage>(&self, log: &Mutex<Log<S>>, offset: i64) -> Result<()>
     where
         S::Handle: SyncHandle,
     {
         let mut state = lock(&self.state);
-        while state.flushed < offset {
+        // Lock order: this state, then the log; the flusher below drops the state first.
+        while !lock(log).is_durable(offset)? {
             if state.flushing {
                 state = self.flushed.wait(state).expect("group commit lock poisoned");
                 continue;
@@ -140,15 +161,20 @@ impl GroupCommit {
             // the fsync and deadlocking on the second `lock(log)`.
             let job = lock(log).begin_flush();
             let result = job.and_then(|job| {
-                job.run()?; // the slow part, outside both locks
-                lock(log).complete_flush(job.end_offset);
-                Ok(job.end_offset)
+                let end_offset = job.end_offset;
+                match job.run() {
+                    // `run` is the slow part: the fsyncs, outside both locks.
+                    Ok(()) => {
+                        lock(log).complete_flush(end_offset);
+                        Ok(())
+                    }
+                    Err(e) => Err(lock(log).fail_flush(e)),
+                }
             });
             state = lock(&self.state);
             state.flushing = false;
             self.flushed.notify_all();
-            let end = result?;
-            state.flushed = state.flushed.max(end);
+            result?;
             state.fsyncs += 1;
         }
         Ok(())
@@ -207,5 +233,41 @@ mod tests {
         let log = log.into_inner().unwrap();
         assert_eq!(log.recovery_point(), log.log_end_offset());
         assert!((1..=threads * per_thread).contains(&(commit.fsyncs() as i64)));
+    }
+
+    /// A failed fsync takes the log offline, as Kafka's `LogDirFailureChannel`
+    /// takes its directory: the append whose flush failed gets the error, a
+    /// waiter for it too, and a later durable append is refused rather than
+    /// acknowledged, although the disk's next fsync would succeed (after a
+    /// writeback error a successful retry proves nothing: "fsyncgate").
+    #[test]
+    fn a_failed_fsync_takes_the_log_offline() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = DiskStorage::open(dir.path().join("t-0")).unwrap();
+        let (log, _) = Log::open(storage, LogConfig::default(), OpenOptions::default(), 0).unwrap();
+        let log = Mutex::new(log);
+        let commit = GroupCommit::new();
+        let batch = |value: &str| {
+            let mut b = BatchBuilder::default();
+            b.append(0, None, Some(value.as_bytes()), &[]);
+            BytesMut::from(&b.build().as_bytes()[..])
+        };
+        commit.append(&log, batch("durable"), 0, 0).unwrap();
+        lock(&log).storage_mut().fail_next_syncs(1);
+        let failed = commit.append(&log, batch("lost"), 0, 0);
+        assert!(matches!(failed, Err(LogError::Io(_))), "{failed:?}");
+        let waiter = commit.wait_durable(&log, 2);
+        assert!(matches!(waiter, Err(LogError::LogDirOffline(_))), "{waiter:?}");
+        let later = commit.append(&log, batch("after"), 0, 0);
+        assert!(
+            matches!(later, Err(LogError::LogDirOffline(_))),
+            "acknowledged after a failed fsync: {later:?}"
+        );
+        let log = log.into_inner().unwrap();
+        assert_eq!(
+            (log.recovery_point(), log.log_end_offset()),
+            (1, 2),
+            "nothing appended after the failure"
+        );
     }
 }

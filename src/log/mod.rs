@@ -175,6 +175,9 @@ pub struct Log<S: Storage> {
     /// Idempotent producers' epochs and last batches, as of the log end
     /// (chapter 8, [`producers`]).
     producers: crate::idempotence::ProducerStateManager,
+    /// Why the log went offline: an fsync failed. From then on it refuses
+    /// appends and flushes ([`LogError::LogDirOffline`]).
+    offline: Option<String>,
 }
 
 impl<S: Storage> Log<S> {
@@ -232,6 +235,7 @@ impl<S: Storage> Log<S> {
             last_flush_ms: now_ms,
             end: EndOffsetPublisher::new(LogOffsetMetadata::default()),
             producers: producers::new_producer_state(),
+            offline: None,
         };
         let end = log.compute_end();
         log.end.publish(end);
@@ -291,6 +295,7 @@ impl<S: Storage> Log<S> {
     /// and answers with the original's offsets; a sequence or epoch error
     /// writes nothing and is [`LogError::Producer`].
     pub fn append(&mut self, mut batches: BytesMut, leader_epoch: i32, now_ms: i64) -> Result<AppendInfo> {
+        self.check_online()?; // an offline log takes nothing more
         let sizes = validate_batches(&batches, self.config.segment_bytes)?;
         if let Some(original) = self.check_producers(&batches, &sizes)? {
             return Ok(self.duplicate_info(&original));
@@ -395,6 +400,7 @@ impl<S: Storage> Log<S> {
     /// Makes everything appended so far durable and moves the recovery point to
     /// the log end. Only segments with data past the recovery point are synced.
     pub fn flush(&mut self) -> Result<()> {
+        self.check_online()?;
         let end = self.log_end_offset();
         if self.recovery_point >= end {
             return Ok(());
@@ -404,7 +410,9 @@ impl<S: Storage> Log<S> {
             if segment.next_offset() > recovery_point
                 || segment.size() > 0 && segment.base_offset() >= recovery_point
             {
-                segment.flush(&mut self.storage)?;
+                if let Err(e) = segment.flush(&mut self.storage) {
+                    return Err(self.go_offline(e));
+                }
             }
         }
         self.recovery_point = end;
@@ -412,6 +420,41 @@ impl<S: Storage> Log<S> {
         Ok(())
     }
     // ANCHOR_END: flush
+
+    /// [`LogError::LogDirOffline`] once an fsync has failed.
+    pub fn check_online(&self) -> Result<()> {
+        match &self.offline {
+            Some(cause) => Err(LogError::LogDirOffline(cause.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether everything below `offset` is durable (the recovery point has
+    /// reached it): what a durable acknowledgement waits for. Offsets not yet
+    /// durable never will be once the log is offline, hence the error.
+    pub fn is_durable(&self, offset: i64) -> Result<bool> {
+        if self.recovery_point >= offset {
+            return Ok(true);
+        }
+        self.check_online().map(|()| false)
+    }
+
+    /// Takes the log offline after a failed fsync, as Kafka's
+    /// `LogDirFailureChannel` does: once the kernel has reported a writeback
+    /// error it may have dropped the dirty pages, and a later fsync that
+    /// succeeds says nothing about them (PostgreSQL's "fsyncgate"). Nothing
+    /// appended so far or later can be acknowledged as durable. Returns `e`.
+    pub fn go_offline(&mut self, e: LogError) -> LogError {
+        if self.offline.is_none() {
+            self.offline = Some(e.to_string());
+        }
+        e
+    }
+
+    /// Why the log is offline, if it is.
+    pub fn offline_cause(&self) -> Option<&str> {
+        self.offline.as_deref()
+    }
 
     /// Records that everything below `offset` is durable (a group flush finished).
     fn mark_flushed(&mut self, offset: i64) {
@@ -523,7 +566,11 @@ impl<S: Storage> Log<S> {
         let active = self.segments.values_mut().next_back().expect("active segment");
         active.truncate_to(storage, offset)?;
         // Make the cut durable: a crash must not bring truncated batches back.
-        active.flush(storage)?;
+        // (An offline log cannot: the cut then only undoes a failed append in
+        // memory, and whatever reached the disk is what the next start reads.)
+        if self.offline.is_none() {
+            active.flush(storage)?;
+        }
         if self.active().size() == 0 && self.active().base_offset() > offset {
             // Everything went: start again exactly at `offset`.
             let old = self.segments.pop_last().expect("active segment").1;

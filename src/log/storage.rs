@@ -54,6 +54,13 @@ pub trait Storage {
     /// A handle for reading outside the log's locks.
     fn handle(&self, name: &str) -> io::Result<Self::Handle>;
 
+    /// A failure the next flush must report, if the storage was told to fail
+    /// one ([`DiskStorage::fail_next_syncs`]): a group flush syncs through
+    /// handles, outside the log's lock, and asks for it before it starts.
+    fn take_sync_fault(&mut self) -> Option<io::Error> {
+        None
+    }
+
     /// Reads a whole file, or `None` if it does not exist.
     fn read_file(&self, name: &str) -> io::Result<Option<Vec<u8>>> {
         if !self.exists(name) {
@@ -73,17 +80,26 @@ pub struct DiskStorage {
     /// Open files and their lengths, so appends neither reopen nor `fstat` them.
     /// The log is the only writer of its directory.
     open: HashMap<String, (Arc<File>, u64)>,
+    /// Syncs still to fail ([`DiskStorage::fail_next_syncs`]).
+    sync_faults: u32,
 }
 
 impl DiskStorage {
     /// Opens (creating if needed) the directory `dir`.
     pub fn open(dir: impl AsRef<Path>) -> io::Result<Self> {
         std::fs::create_dir_all(dir.as_ref())?;
-        Ok(DiskStorage { dir: dir.as_ref().to_path_buf(), open: HashMap::new() })
+        Ok(DiskStorage { dir: dir.as_ref().to_path_buf(), open: HashMap::new(), sync_faults: 0 })
     }
 
     pub fn path(&self) -> &Path {
         &self.dir
+    }
+
+    /// Fault injection for tests: the next `n` syncs (a segment flush, or a
+    /// group flush) fail with `EIO`, as `fsync` does after a writeback error.
+    /// A real disk gives no way to make that happen on cue.
+    pub fn fail_next_syncs(&mut self, n: u32) {
+        self.sync_faults = n;
     }
 
     fn file(&mut self, name: &str) -> io::Result<&mut (Arc<File>, u64)> {
@@ -175,6 +191,9 @@ impl Storage for DiskStorage {
     }
 
     fn sync(&mut self, name: &str) -> io::Result<()> {
+        if let Some(fault) = self.take_sync_fault() {
+            return Err(fault);
+        }
         self.file(name)?.0.sync_data()
     }
 
@@ -204,6 +223,13 @@ impl Storage for DiskStorage {
             Some((f, _)) => Ok(f.clone()),
             None => Ok(Arc::new(File::open(self.dir.join(name))?)),
         }
+    }
+
+    fn take_sync_fault(&mut self) -> Option<io::Error> {
+        (self.sync_faults > 0).then(|| {
+            self.sync_faults -= 1;
+            io::Error::from_raw_os_error(5) // EIO, on Linux and macOS
+        })
     }
 }
 

@@ -12,7 +12,13 @@
 //! ```
 //!
 //! On a single node the quorum is one voter, so a record is committed as soon
-//! as it is appended (and flushed: the metadata log is always durable).
+//! as it is appended (and flushed: the metadata log is always durable). A
+//! commit whose append or fsync fails is cut back out of the log before the
+//! error returns, so the log and the image never disagree, and the failed
+//! fsync leaves the log offline: every later commit fails too, until a
+//! restart replays whatever reached the disk. (Kafka's controller treats a
+//! metadata log write failure as fatal and exits; spool's broker stays up to
+//! answer `KAFKA_STORAGE_ERROR`, see [`crate::broker::log_dir`].)
 //! Chapter 7 replaces that one voter with an elected Raft quorum; the records
 //! and the image stay as they are.
 //!
@@ -70,7 +76,18 @@ impl MetadataLog {
         for record in records {
             batch.append(now_ms, None, Some(&record.encode()), &[]);
         }
-        self.log.append_durable(BytesMut::from(&batch.build().as_bytes()[..]), 0, now_ms)?;
+        let first_offset = self.log.log_end_offset();
+        let durable = self
+            .log
+            .append(BytesMut::from(&batch.build().as_bytes()[..]), 0, now_ms)
+            .and_then(|_| self.log.flush());
+        if let Err(e) = durable {
+            // Not committed: cut the batch back out, so the log ends where the
+            // image does. The failed fsync took the log offline, so nothing
+            // after this commits either (Kafka's controller exits here).
+            self.log.truncate_to(first_offset)?;
+            return Err(e);
+        }
         self.image = trial;
         Ok(())
     }
@@ -88,5 +105,41 @@ impl MetadataLog {
     /// The committed offset: how far the image has applied.
     pub fn end_offset(&self) -> i64 {
         self.log.log_end_offset()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::{LogConfig, OpenOptions};
+
+    fn open(dir: &std::path::Path) -> MetadataLog {
+        let storage = DiskStorage::open(dir).unwrap();
+        let (log, _) = Log::open(storage, LogConfig::default(), OpenOptions::default(), 0).unwrap();
+        MetadataLog::load(log).unwrap()
+    }
+
+    fn topic(name: &str) -> MetadataRecord {
+        MetadataRecord::Topic { name: name.into(), topic_id: uuid::Uuid::new_v4() }
+    }
+
+    /// A commit whose fsync fails is not half done: the log is cut back to
+    /// where the image is, in memory and on a reopen, and the failed fsync
+    /// leaves the log refusing later commits (Kafka's controller treats a
+    /// metadata log write failure as fatal).
+    #[test]
+    fn a_failed_commit_leaves_log_and_image_agreeing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut metadata = open(dir.path());
+        metadata.commit(&[topic("kept")], 0).unwrap();
+        let end = metadata.end_offset();
+        metadata.log.storage_mut().fail_next_syncs(1);
+        assert!(matches!(metadata.commit(&[topic("lost")], 0), Err(LogError::Io(_))));
+        assert!(metadata.image().topic("lost").is_none());
+        assert_eq!(metadata.end_offset(), end, "the log holds a record the image never applied");
+        assert!(matches!(metadata.commit(&[topic("later")], 0), Err(LogError::LogDirOffline(_))));
+        let image = metadata.image().clone();
+        drop(metadata);
+        assert_eq!(open(dir.path()).image(), &image, "a restart replays what the image held");
     }
 }

@@ -260,6 +260,7 @@ impl Broker {
         if self.is_shutting_down() {
             return Err("broker is shutting down".into());
         }
+        self.log_dir.check()?;
         let partitions = self.ensure_offsets_topic().map_err(|e| format!("{e:?}"))?;
         let now = now_ms();
         let mut batches: BTreeMap<i32, BatchBuilder> = BTreeMap::new();
@@ -278,8 +279,10 @@ impl Broker {
             let tp = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, p);
             let partition = self.partition(&tp).ok_or_else(|| format!("no partition {tp}"))?;
             let batch = BytesMut::from(&builder.build().as_bytes()[..]);
-            let info =
-                lock(&partition.log).append(batch, partition.leader_epoch, now).map_err(|e| e.to_string())?;
+            let info = lock(&partition.log).append(batch, partition.leader_epoch, now).map_err(|e| {
+                self.log_dir.fail(&tp, &e);
+                e.to_string()
+            })?;
             appended.push((tp, partition, info.last_offset + 1));
         }
         self.notifier.notify();
@@ -294,12 +297,15 @@ impl Broker {
             if !lock(&partition.log).config().flush_before_ack {
                 continue;
             }
-            let commit = self.group_commit(&tp);
+            let commit = partition.group_commit.clone();
             let log = partition.log.clone();
             tokio::task::spawn_blocking(move || commit.wait_durable(&log, end_offset))
                 .await
                 .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| {
+                    self.log_dir.fail(&tp, &e);
+                    e.to_string()
+                })?;
         }
         Ok(())
     }
