@@ -43,10 +43,9 @@ pub struct BrokerConfig {
     pub queued_max_request_bytes: Option<usize>,
     /// `message.max.bytes`: the largest record batch a topic accepts.
     pub message_max_bytes: usize,
-    /// `log.retention.check.interval.ms`: how often retention runs, and with it
-    /// flush-by-time and the checkpoints, which Kafka schedules on their own
-    /// timers: in spool, `log.flush.interval.ms` and
-    /// `log.flush.offset.checkpoint.interval.ms` act no more often than this.
+    /// `log.retention.check.interval.ms`: how often retention runs (and idle
+    /// producers expire). Flush-by-time and the checkpoints keep their own
+    /// periods, as Kafka schedules them on their own timers.
     pub retention_check_interval_ms: u64,
     /// The `log.*` settings every topic starts from.
     pub log: LogConfig,
@@ -140,14 +139,20 @@ impl BrokerConfig {
         Ok((config, ignored))
     }
 
-    /// The DescribeConfigs source of a broker setting known by any of `keys`:
-    /// 4 (`STATIC_BROKER_CONFIG`) when the properties set it, else 5 (`DEFAULT_CONFIG`).
     /// How often the broker's maintenance tick runs ([`crate::broker::Broker::tick`]):
-    /// `log.retention.check.interval.ms`, at least 1 ms (a zero period is no timer).
+    /// once a second (the flush-by-time policy's resolution), or more often
+    /// when `log.retention.check.interval.ms` or
+    /// `log.flush.offset.checkpoint.interval.ms` is shorter; each duty keeps its
+    /// own period ([`crate::log::LogManager::tick`]). At least 1 ms: a zero
+    /// period is no timer.
     pub fn tick_interval(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.retention_check_interval_ms.max(1))
+        let retention_ms = i64::try_from(self.retention_check_interval_ms).unwrap_or(i64::MAX);
+        let ms = 1_000.min(retention_ms).min(self.checkpoint_interval_ms).max(1);
+        std::time::Duration::from_millis(ms as u64)
     }
 
+    /// The DescribeConfigs source of a broker setting known by any of `keys`:
+    /// 4 (`STATIC_BROKER_CONFIG`) when the properties set it, else 5 (`DEFAULT_CONFIG`).
     pub fn source(&self, keys: &[&str]) -> i8 {
         if keys.iter().any(|k| self.static_keys.contains(*k)) {
             4
@@ -418,12 +423,13 @@ mod tests {
         assert!(BrokerConfig::from_properties(&props).is_ok());
     }
 
-    /// `log.retention.check.interval.ms` is what paces the maintenance tick
-    /// (retention, flush-by-time, checkpoints), as Kafka schedules its
-    /// retention check; the default is Kafka's, 300 000 ms.
+    /// The maintenance tick runs at least once a second (flush-by-time's
+    /// resolution) and as often as the shortest of its duties' periods, so a
+    /// short `log.retention.check.interval.ms` is honoured; each duty's own
+    /// period is kept by `LogManager::tick` (tests/log.rs).
     #[test]
-    fn the_retention_check_interval_paces_the_tick() {
-        assert_eq!(BrokerConfig::default().tick_interval(), std::time::Duration::from_millis(300_000));
+    fn the_tick_runs_as_often_as_its_shortest_duty() {
+        assert_eq!(BrokerConfig::default().tick_interval(), std::time::Duration::from_millis(1_000));
         let props = BTreeMap::from([("log.retention.check.interval.ms".to_string(), "250".to_string())]);
         let (config, _) = BrokerConfig::from_properties(&props).unwrap();
         assert_eq!(config.tick_interval(), std::time::Duration::from_millis(250));

@@ -978,6 +978,36 @@ fn log_manager_clean_shutdown_and_crash() {
     }
 }
 
+/// `log.retention.check.interval.ms` paces retention, apart from the tick:
+/// the manager deletes expired segments on its first tick, then only once the
+/// interval has passed since the last run, however often it is ticked (Kafka
+/// schedules its retention check the same way, apart from the flusher and the
+/// checkpoints).
+#[test]
+fn retention_runs_once_per_retention_check_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig { retention_ms: 1000, ..two_batches_a_segment() };
+    let (mut manager, _) = LogManager::open(dir.path(), config, T0).unwrap();
+    manager.retention_check_interval_ms = 300_000;
+    let tp = TopicPartition::new("paced", 0);
+    let log = manager.get_or_create(&tp, None, T0).unwrap();
+    let mut model = Model::default();
+    let mut append = |n: i64, at: i64| {
+        for i in 0..n {
+            model.append(&mut lock(&log), simple(3, at, &format!("{at}-{i}")), at);
+        }
+    };
+    append(5, T0);
+    manager.tick(T0 + 2_000).unwrap();
+    let start_after_first = lock(&log).log_start_offset();
+    assert!(start_after_first > 0, "the first tick applies retention");
+    append(4, T0 + 2_000);
+    manager.tick(T0 + 10_000).unwrap();
+    assert_eq!(lock(&log).log_start_offset(), start_after_first, "not due: 8 s after the last run");
+    manager.tick(T0 + 302_000).unwrap();
+    assert!(lock(&log).log_start_offset() > start_after_first, "due again 300 s after the last run");
+}
+
 // ---------------------------------------------------------------------------
 // Golden: batches from a real Kafka client
 // ---------------------------------------------------------------------------

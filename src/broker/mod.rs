@@ -161,6 +161,8 @@ impl Broker {
         let (mut logs, reports) =
             LogManager::open(&config.log_dir, config.log.clone(), now).map_err(|e| e.to_string())?;
         logs.checkpoint_interval_ms = config.checkpoint_interval_ms;
+        logs.retention_check_interval_ms =
+            i64::try_from(config.retention_check_interval_ms).unwrap_or(i64::MAX);
         for (tp, report) in &reports {
             if report.segments_recovered > 0 {
                 tracing::info!(%tp, ?report, "recovered log");
@@ -308,9 +310,9 @@ impl Broker {
         controller.logs.shutdown()
     }
 
-    /// Flush-by-time, retention and checkpoints: run every
-    /// `log.retention.check.interval.ms` by the server
-    /// ([`BrokerConfig::tick_interval`]).
+    /// Flush-by-time, retention and checkpoints, each on its own period
+    /// ([`LogManager::tick`]): run by the server every
+    /// [`BrokerConfig::tick_interval`].
     pub fn tick(&self) -> Result<(), LogError> {
         if self.log_dir.is_offline() {
             return Ok(()); // nothing to maintain: every log waits for a restart

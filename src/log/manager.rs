@@ -46,6 +46,13 @@ pub struct LogManager {
     /// checkpoints. A stale recovery point only costs a longer recovery scan.
     pub checkpoint_interval_ms: i64,
     last_checkpoint_ms: i64,
+    /// `log.retention.check.interval.ms`: how often `tick` applies retention
+    /// (and expires idle producers). Kafka schedules it apart from the
+    /// checkpoints and the flusher, and so does `tick`: each duty keeps its
+    /// own period, whatever the tick's.
+    pub retention_check_interval_ms: i64,
+    /// When retention last ran; `None` until the first tick, which runs it.
+    last_retention_ms: Option<i64>,
 }
 
 impl LogManager {
@@ -88,6 +95,8 @@ impl LogManager {
             had_clean_shutdown: clean,
             checkpoint_interval_ms: 60_000,
             last_checkpoint_ms: now_ms,
+            retention_check_interval_ms: 300_000,
+            last_retention_ms: None,
         };
         Ok((manager, reports))
     }
@@ -158,14 +167,23 @@ impl LogManager {
         Ok(())
     }
 
-    /// Applies the flush-by-time policy and retention to every log, and writes
-    /// the checkpoints once `checkpoint_interval_ms` has passed.
+    /// The maintenance tick: the flush-by-time policy on every tick; retention
+    /// and producer expiry once `retention_check_interval_ms` has passed since
+    /// they last ran (the first tick runs them); the checkpoints once
+    /// `checkpoint_interval_ms` has passed.
     pub fn tick(&mut self, now_ms: i64) -> Result<()> {
+        let retention_due =
+            self.last_retention_ms.is_none_or(|last| now_ms - last >= self.retention_check_interval_ms);
         for log in self.logs.values() {
             let mut log = lock(log);
             log.maybe_flush(now_ms)?;
-            log.delete_old_segments(now_ms)?;
-            log.remove_expired_producers(now_ms);
+            if retention_due {
+                log.delete_old_segments(now_ms)?;
+                log.remove_expired_producers(now_ms);
+            }
+        }
+        if retention_due {
+            self.last_retention_ms = Some(now_ms);
         }
         if now_ms - self.last_checkpoint_ms >= self.checkpoint_interval_ms {
             self.checkpoint()?;
