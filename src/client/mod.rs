@@ -75,6 +75,13 @@ pub use group_consumer::{GroupConfig, GroupConsumer};
 pub use produce::{Acks, ProduceOptions, ProducerRecord};
 pub use producer::{DeliveryFuture, Producer, ProducerConfig, RecordMetadata};
 
+/// The client's wall clock, in Kafka's unit: milliseconds since the Unix
+/// epoch, for record timestamps and the tools' reports. (The broker keeps its
+/// own; a client never reads the broker's clock.)
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
 /// `request.timeout.ms`'s default in Kafka's clients.
 pub const REQUEST_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
 

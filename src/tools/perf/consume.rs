@@ -66,7 +66,7 @@ pub async fn run(
         let header = if args.show_detailed_stats { DETAILED_HEADER } else { HEADER };
         writeln!(out, "{header}").map_err(ClientError::Io)?;
     }
-    let start_ms = crate::broker::now_ms();
+    let start_ms = crate::client::now_ms();
     let start = Instant::now();
     let (mut total, mut interval) = (Counts::default(), Counts::default());
     let (mut last_record, mut last_report) = (Instant::now(), Instant::now());
@@ -84,7 +84,7 @@ pub async fn run(
         if last_report.elapsed() >= args.reporting_interval {
             let elapsed = last_report.elapsed();
             if args.show_detailed_stats {
-                let now = crate::broker::now_ms();
+                let now = crate::client::now_ms();
                 writeln!(out, "{}", stats_line(&format_time_ms(now), interval, elapsed))
                     .map_err(ClientError::Io)?;
             } else {
@@ -110,7 +110,7 @@ pub async fn run(
         .map_err(ClientError::Io)?;
     }
     if !args.show_detailed_stats {
-        let times = format!("{}, {}", format_time_ms(start_ms), format_time_ms(crate::broker::now_ms()));
+        let times = format!("{}, {}", format_time_ms(start_ms), format_time_ms(crate::client::now_ms()));
         writeln!(out, "{}", stats_line(&times, total, elapsed)).map_err(ClientError::Io)?;
     }
     Ok(total.records)
