@@ -14,7 +14,9 @@
 //!    controller. With one broker these are all the same node, but the routing
 //!    is done anyway, since chapter 6 adds more brokers.
 //! 3. **Requests.** Each is framed with a 4-byte size and a header carrying a
-//!    correlation id, which the response repeats.
+//!    correlation id, which the response repeats. One [`Connection`] type
+//!    does this for every caller, waiting for each answer in turn or keeping
+//!    several requests in flight (the producer).
 //!
 //! ```text
 //!   Client ── bootstrap ──▶ Connection(127.0.0.1:9092) ── ApiVersions, Metadata
@@ -30,7 +32,8 @@
 //!
 //! Chapter 4 builds a real producer on top of this: [`producer`] (an
 //! accumulator with `batch.size`, `linger.ms` and `buffer.memory`, a sender
-//! task with pipelined requests and retries) and the sticky partitioner in
+//! task with pipelined requests and retries, on the same [`Connection`]) and
+//! the sticky partitioner in
 //! [`partitioner`].
 //!
 //! Chapter 5 adds consumer groups: the assignors in [`assignor`], the group
@@ -52,7 +55,6 @@ pub mod fetch;
 pub mod group;
 pub mod group_consumer;
 pub mod partitioner;
-pub mod pipeline;
 pub mod produce;
 pub mod producer;
 

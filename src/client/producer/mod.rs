@@ -46,8 +46,9 @@
 //!
 //! **In-flight requests and ordering.** The sender keeps up to
 //! `max.in.flight.requests.per.connection` Produce requests outstanding on
-//! each broker connection ([`crate::client::pipeline`]), so the network stays
-//! busy while the broker appends. A broker answers one connection's requests
+//! each broker connection
+//! ([`Connection::send_pipelined`](crate::client::Connection::send_pipelined)),
+//! so the network stays busy while the broker appends. A broker answers one connection's requests
 //! in order, so without failures a partition's batches land in the order they
 //! were sent. With a retry they may not: batch 1 fails, batch 2 (already in
 //! flight) succeeds, batch 1 is sent again and lands after it. Kafka without
