@@ -396,9 +396,18 @@ async fn consume(cli: ConsumeCli) -> anyhow::Result<()> {
     let stop = async move {
         interrupt.recv().await;
     };
-    let mut client = Client::connect(&cli.bootstrap_server, REQUEST_TIMEOUT_DEFAULT).await?;
+    let mut config = spool::client::ConsumerConfig::default();
+    if cli.from_beginning {
+        config.set("auto.offset.reset", "earliest")?;
+    }
+    for (key, value) in
+        without_bootstrap(client_properties(cli.consumer_config.as_deref(), &cli.consumer_properties)?)
+    {
+        config.set(&key, &value)?;
+    }
+    let mut consumer = spool::client::Consumer::connect(&cli.bootstrap_server, config).await?;
     let consumed =
-        spool::tools::consume::run(&mut client, &args, &mut std::io::stdout().lock(), stop).await?;
+        spool::tools::consume::run(&mut consumer, &args, &mut std::io::stdout().lock(), stop).await?;
     eprintln!("Processed a total of {consumed} messages");
     Ok(())
 }

@@ -71,7 +71,7 @@ pub use admin::{ConfigEntry, CreatedTopic, NewTopic};
 pub use connection::Connection;
 pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset};
 pub use error::ClientError;
-pub use fetch::{FetchOptions, FetchedPartition, OffsetSpec};
+pub use fetch::{FetchOptions, OffsetSpec};
 pub use group::{GroupDescription, ListedGroup, MemberDescription};
 pub use group_consumer::{GroupConfig, GroupConsumer};
 pub use produce::{Acks, ProduceOptions, ProducerRecord};

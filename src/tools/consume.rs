@@ -1,11 +1,11 @@
 //! `spool consume`: print a topic's records, as `kafka-console-consumer.sh`
 //! (and `kcat -C`) do.
 //!
-//! It finds the topic's partitions (Metadata), where to start in each
-//! (ListOffsets: the end by default, the start with `--from-beginning`, or
-//! `--offset N` on one `--partition`), then long-polls Fetch and prints each
-//! record's value on a line, with its headers and key first when asked, in
-//! Kafka's `DefaultMessageFormatter` layout:
+//! It finds the topic's partitions (Metadata), assigns them to chapter 4's
+//! [`Consumer`], seeks each (ListOffsets: the end by default, the start with
+//! `--from-beginning`, or `--offset N` on one `--partition`), then polls and
+//! prints each record's value on a line, with its headers and key first when
+//! asked, in Kafka's `DefaultMessageFormatter` layout:
 //!
 //! ```text
 //!  [headers <key.separator>] [key <key.separator>] value
@@ -23,8 +23,10 @@
 //! stopped by `--max-messages` leaves the rest to the next member. On exit it
 //! leaves the group.
 //!
-//! Simplifications: without `--group`, an `OFFSET_OUT_OF_RANGE` answer ends
-//! the tool rather than resetting by `auto.offset.reset`.
+//! In both modes a position that falls off the log (`OFFSET_OUT_OF_RANGE`)
+//! is reset by `auto.offset.reset`: `earliest` with `--from-beginning`, else
+//! `latest`, unless a consumer property says otherwise — as the console
+//! consumer does.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -32,7 +34,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use crate::client::assignor::TopicPartition;
-use crate::client::{Client, ClientError, FetchOptions, GroupConsumer, OffsetSpec};
+use crate::client::{ClientError, Consumer, GroupConsumer, OffsetSpec};
 use crate::format::record::Record;
 
 /// Where to start reading.
@@ -85,8 +87,8 @@ pub struct ConsumeArgs {
     pub format: FormatOptions,
 }
 
-/// How long one fetch may wait on the broker: short enough to notice
-/// `--timeout-ms` and Ctrl-C promptly.
+/// How long one poll may wait: short enough to notice `--timeout-ms` and
+/// Ctrl-C promptly.
 const FETCH_WAIT_MAX: Duration = Duration::from_millis(500);
 
 // ANCHOR: format_record
@@ -119,12 +121,12 @@ pub fn format_record(record: &Record, format: &FormatOptions, out: &mut Vec<u8>)
 /// Consumes until `--max-messages`, `--timeout-ms` or `stop` resolves (Ctrl-C);
 /// returns the number of records printed.
 pub async fn run(
-    client: &mut Client,
+    consumer: &mut Consumer,
     args: &ConsumeArgs,
     out: &mut impl Write,
     stop: impl Future<Output = ()>,
 ) -> Result<u64, ClientError> {
-    let mut offsets = start_offsets(client, args).await?;
+    assign_and_seek(consumer, args).await?;
     let mut consumed = 0u64;
     let mut last_record = tokio::time::Instant::now();
     tokio::pin!(stop);
@@ -133,22 +135,18 @@ pub async fn run(
             break;
         }
         let Some(wait) = next_wait(args.timeout, last_record) else { break };
-        let options = FetchOptions { max_wait_ms: wait.as_millis() as i32, ..FetchOptions::default() };
-        let fetched = tokio::select! {
-            fetched = client.fetch(&args.topic, &offsets, options) => fetched?,
+        let records = tokio::select! {
+            records = consumer.poll(wait) => records?,
             () = &mut stop => break,
         };
         let mut buf = Vec::new();
-        for partition in fetched {
-            for record in &partition.records {
-                if args.max_messages.is_some_and(|max| consumed >= max) {
-                    break;
-                }
-                format_record(record, &args.format, &mut buf);
-                consumed += 1;
-                last_record = tokio::time::Instant::now();
+        for r in &records {
+            if args.max_messages.is_some_and(|max| consumed >= max) {
+                break;
             }
-            offsets.insert(partition.partition, partition.next_offset);
+            format_record(&r.record, &args.format, &mut buf);
+            consumed += 1;
+            last_record = tokio::time::Instant::now();
         }
         out.write_all(&buf)?;
         out.flush()?;
@@ -220,9 +218,10 @@ fn is_group_change(code: kafka_protocol::ResponseError) -> bool {
     matches!(code, RebalanceInProgress | IllegalGeneration | UnknownMemberId)
 }
 
-/// Each partition's first offset to fetch.
-async fn start_offsets(client: &mut Client, args: &ConsumeArgs) -> Result<BTreeMap<i32, i64>, ClientError> {
-    let topic = client.topic(&args.topic, false).await?;
+/// Assigns the topic's partitions (or `--partition`) and seeks each to where
+/// reading starts.
+async fn assign_and_seek(consumer: &mut Consumer, args: &ConsumeArgs) -> Result<(), ClientError> {
+    let topic = consumer.client().topic(&args.topic, false).await?;
     let partitions: Vec<i32> = match args.partition {
         Some(p) if topic.partitions.iter().any(|m| m.partition == p) => vec![p],
         Some(p) => {
@@ -234,10 +233,11 @@ async fn start_offsets(client: &mut Client, args: &ConsumeArgs) -> Result<BTreeM
         }
         None => topic.partitions.iter().map(|p| p.partition).collect(),
     };
+    consumer.assign(partitions.iter().map(|&p| (args.topic.clone(), p)));
     match args.start {
-        StartOffset::At(offset) => Ok(partitions.into_iter().map(|p| (p, offset)).collect()),
-        StartOffset::Earliest => client.list_offsets(&args.topic, &partitions, OffsetSpec::Earliest).await,
-        StartOffset::Latest => client.list_offsets(&args.topic, &partitions, OffsetSpec::Latest).await,
+        StartOffset::At(offset) => partitions.iter().try_for_each(|&p| consumer.seek(&args.topic, p, offset)),
+        StartOffset::Earliest => consumer.seek_to(OffsetSpec::Earliest).await,
+        StartOffset::Latest => consumer.seek_to(OffsetSpec::Latest).await,
     }
 }
 
