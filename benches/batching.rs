@@ -154,9 +154,12 @@ impl BenchBroker {
         });
     }
 
-    /// A producer with the defaults and these settings.
+    /// A producer with the defaults and these settings, without chapter 8's
+    /// idempotence (on by default): this measures chapter 4's batching and
+    /// pipelining, which idempotence narrows to one batch per partition in flight.
     fn producer(&self, rt: &Runtime, settings: &[(&str, String)]) -> Producer {
         let mut config = ProducerConfig::new(&self.addr);
+        config.enable_idempotence = Some(false);
         for (key, value) in settings {
             config.set(key, value).expect("a valid producer setting");
         }

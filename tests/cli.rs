@@ -661,3 +661,72 @@ fn out_of_file_descriptors_the_acceptor_backs_off() {
     let listed = listed.unwrap();
     assert!(listed.status.success(), "no service after the descriptors came back: {listed:?}");
 }
+
+/// Runs `spool <args>` with `stdin` and nothing added: the caller decides
+/// whether `--bootstrap-server` is given.
+fn spool(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_spool"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run spool");
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || input.write_all(&stdin));
+    let output = child.wait_with_output().unwrap();
+    // A tool that failed early never read its stdin: its output says why.
+    let _ = writer.join().unwrap();
+    output
+}
+
+/// The broker is found as Kafka's tools find it: `--bootstrap-server` wins
+/// over `bootstrap.servers` in the client properties, which wins over the
+/// default 127.0.0.1:9092 — for each tool that takes both (the console
+/// producer and consumer, the two perf tools). A property naming a port
+/// where nothing listens must lose to the flag; a property naming the broker
+/// must be used when there is no flag. (The default's own turn is the unit
+/// test of `tools::bootstrap_servers`: this machine may run a broker on 9092.)
+#[test]
+fn bootstrap_server_flag_beats_properties_beats_default() {
+    let broker = Broker::start();
+    broker.ok(&["topics", "--create", "--topic", "boot"], b"");
+    let dead = "bootstrap.servers=127.0.0.1:1".to_string();
+    let live = format!("bootstrap.servers={}", broker.bootstrap);
+    let tools: [(&[&str], &str, &[u8]); 4] = [
+        (&["produce", "--topic", "boot"], "--producer-property", b"a\nb\n"),
+        (
+            &["consume", "--topic", "boot", "--from-beginning", "--max-messages", "1"],
+            "--consumer-property",
+            b"",
+        ),
+        (
+            &[
+                "perf",
+                "produce",
+                "--topic",
+                "boot",
+                "--num-records",
+                "10",
+                "--record-size",
+                "10",
+                "--throughput",
+                "-1",
+            ],
+            "--producer-props",
+            b"",
+        ),
+        (&["perf", "consume", "--topic", "boot", "--messages", "1"], "--consumer-props", b""),
+    ];
+    for (tool, property_flag, stdin) in tools {
+        let flag_wins: Vec<&str> =
+            [tool, &["--bootstrap-server", &broker.bootstrap, property_flag, &dead]].concat();
+        let output = spool(&flag_wins, stdin);
+        assert!(output.status.success(), "{flag_wins:?}: {}", String::from_utf8_lossy(&output.stderr));
+        let property_used: Vec<&str> = [tool, &[property_flag, &live]].concat();
+        let output = spool(&property_used, stdin);
+        assert!(output.status.success(), "{property_used:?}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    broker.stop();
+}

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use spool::client::{
-    Client, ClientError, DeliveryFuture, FetchOptions, NewTopic, Producer, ProducerConfig, ProducerRecord,
-    RecordMetadata,
+    Client, ClientError, Consumer, ConsumerConfig, DeliveryFuture, NewTopic, Producer, ProducerConfig,
+    ProducerRecord, RecordMetadata,
 };
 
 const RECORDS: usize = 10_000;
@@ -44,28 +44,26 @@ async fn create_topic(client: &mut Client, name: &str, partitions: i32) {
     created.into_iter().next().expect("one answer").expect("topic created");
 }
 
-/// Reads `topic`'s partitions from offset 0 until `expected[p]` records are
-/// there (acks=0 gives no offsets to wait for), with a bound on the attempts.
+/// Reads `topic`'s partitions from offset 0 with a consumer until
+/// `expected[p]` records are there (acks=0 gives no offsets to wait for),
+/// with a bound on the attempts.
 async fn read_back(
-    client: &mut Client,
+    bootstrap: &str,
     topic: &str,
     expected: &BTreeMap<i32, usize>,
 ) -> BTreeMap<i32, Vec<spool::format::record::Record>> {
     let mut read: BTreeMap<i32, Vec<spool::format::record::Record>> = BTreeMap::new();
-    let mut offsets: BTreeMap<i32, i64> = expected.keys().map(|&p| (p, 0)).collect();
-    let options = FetchOptions { max_wait_ms: 100, ..FetchOptions::default() };
+    let mut consumer = Consumer::connect(bootstrap, ConsumerConfig::default()).await.expect("consumer");
+    consumer.assign(expected.keys().map(|&p| (topic.to_string(), p)));
+    for &p in expected.keys() {
+        consumer.seek(topic, p, 0).expect("assigned");
+    }
     for _ in 0..500 {
-        let unfinished: BTreeMap<i32, i64> = offsets
-            .iter()
-            .filter(|(p, _)| read.get(p).map_or(0, Vec::len) < expected[p])
-            .map(|(&p, &o)| (p, o))
-            .collect();
-        if unfinished.is_empty() {
+        if expected.iter().all(|(p, &n)| read.get(p).map_or(0, Vec::len) >= n) {
             return read;
         }
-        for fetched in client.fetch(topic, &unfinished, options).await.expect("fetch") {
-            offsets.insert(fetched.partition, fetched.next_offset);
-            read.entry(fetched.partition).or_default().extend(fetched.records);
+        for r in consumer.poll(Duration::from_millis(100)).await.expect("poll") {
+            read.entry(r.partition).or_default().push(r.record);
         }
     }
     panic!(
@@ -129,7 +127,7 @@ async fn produce_and_verify(broker: &harness::TestBroker, name: &str, settings: 
     }
 
     let expected: BTreeMap<i32, usize> = sent_to.iter().map(|(&p, v)| (p, v.len())).collect();
-    let read = read_back(&mut client, name, &expected).await;
+    let read = read_back(&broker.addr.to_string(), name, &expected).await;
     for (p, indexes) in &sent_to {
         let got = &read[p];
         assert_eq!(got.len(), indexes.len(), "{name}: partition {p} holds exactly what was sent");
@@ -283,7 +281,7 @@ async fn a_broker_restart_mid_stream_loses_nothing() {
     let mut client = Client::connect(&addr.to_string(), Duration::from_secs(10)).await.unwrap();
     let ends = client.list_offsets("restart", &[0, 1], spool::client::OffsetSpec::Latest).await.unwrap();
     let expected: BTreeMap<i32, usize> = ends.iter().map(|(&p, &end)| (p, end as usize)).collect();
-    let read = read_back(&mut client, "restart", &expected).await;
+    let read = read_back(&addr.to_string(), "restart", &expected).await;
     let mut last_offset: BTreeMap<i32, i64> = BTreeMap::new();
     for (i, meta) in acked.iter().enumerate() {
         let stored = &read[&meta.partition][meta.offset as usize];

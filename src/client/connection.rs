@@ -1,26 +1,52 @@
 //! One TCP connection to one broker: framing, correlation ids, version
-//! negotiation and timeouts.
+//! negotiation, requests in flight and timeouts — Kafka's `NetworkClient`
+//! with its `InFlightRequests` queue, for one broker.
 //!
 //! ```text
 //!  connect ──▶ ApiVersions (highest version both know; on UNSUPPORTED_VERSION,
 //!              retry at the broker's highest, KIP-511)
-//!          ──▶ send(request): pick the version ─▶ header + body ─▶ 4-byte size
-//!                             ◀─ frame ◀─ correlation id must match ◀─ decode
+//!  send(req 7) ─▶ pick the version ─▶ in flight: [5, 6, 7] ─▶ write frame 7 ──▶ broker
+//!  reader task ◀─ response frame ◀──────────────────────────────────────────── broker
+//!       pops 5, checks the correlation id is 5, hands the body to 5's waiter
 //! ```
 //!
-//! Requests go one at a time: `send` takes `&mut self` and waits for its
-//! response before the next request can be written. Kafka's clients pipeline
-//! up to `max.in.flight.requests.per.connection` (5) requests and match
-//! responses by order; chapter 4's producer does that on a connection handed
-//! over with [`Connection::into_pipelined`] (see [`super::pipeline`]), after
-//! the same ApiVersions handshake. The admin, fetch and metadata calls keep
-//! this simpler one-at-a-time path: they have nothing to overlap.
+//! A Kafka broker answers the requests of one connection in the order they
+//! came (it reads the next request only after answering the last, see
+//! [`crate::wire::server`]), so a client may write request 2 before response 1
+//! has come back and match responses to requests by *order*: the requests in
+//! flight are a FIFO queue, and each response must carry the correlation id
+//! at its head. One reader task per connection takes responses off the wire
+//! and hands each to the request at the head of the queue.
 //!
-//! A connection that timed out or read garbage is *broken*: a late response
-//! could still arrive and be taken for the next request's, so it is never used
-//! again and [`super::Client`] opens a new one.
+//! Two ways to ask, one implementation underneath:
+//!
+//! - [`Connection::send`] writes a request and waits for its response: the
+//!   admin, metadata, fetch and group calls, which have nothing to overlap.
+//! - [`Connection::send_pipelined`] writes a request and returns at once with
+//!   a future for its response, so chapter 4's producer keeps up to
+//!   `max.in.flight.requests.per.connection` (5) requests in flight. How
+//!   many is the caller's limit: the producer's sender counts them.
+//!
+//! A request is entered in the queue *before* its frame is written, so the
+//! reader never sees a response it does not expect; requests that get no
+//! response (an `acks=0` produce, [`Connection::send_oneway`]) are never queued.
+//!
+//! **A request nobody waits for** (its future dropped mid-flight, as a
+//! `select!` that took another branch does) keeps its place in the queue: the
+//! reader takes its answer off the wire in turn and throws it away, so a late
+//! answer is never read as the next request's.
+//!
+//! **A broken connection** is never used again: a frame abandoned half
+//! written, a failed write or read, a response out of order, an undecodable
+//! header or body, or a response later than its timeout (Kafka's clients also
+//! disconnect on a request timeout) leaves the byte stream out of step. Every
+//! request still in flight then fails, [`Connection::is_broken`] says so, and
+//! the owner ([`super::Client`], the producer's sender) connects again.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -30,7 +56,10 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use kafka_protocol::ResponseError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 
 use super::ClientError;
 use crate::wire::frame::parse_frame;
@@ -77,13 +106,36 @@ pub const CLIENT_ID: &str = "spool-cli";
 #[derive(Debug)]
 pub struct Connection {
     addr: String,
-    stream: TcpStream,
-    buf: BytesMut,
+    writer: OwnedWriteHalf,
+    /// Requests written (or being written) and waiting for a response, oldest
+    /// first; the reader task holds the other end.
+    in_flight: mpsc::UnboundedSender<InFlight>,
+    reader: JoinHandle<()>,
     next_correlation_id: i32,
     /// The broker's ApiVersions answer: api key → (min, max).
     broker_versions: BTreeMap<i16, (i16, i16)>,
     request_timeout: Duration,
-    broken: bool,
+    /// Set by whichever side sees the stream go out of step: a write, the
+    /// reader, or a response future that timed out or could not decode.
+    broken: Arc<AtomicBool>,
+    /// True while a frame is being written. A caller that drops the future
+    /// half way leaves it true, and half a frame on the wire: broken.
+    writing: bool,
+}
+
+/// A request written and waiting for its response.
+#[derive(Debug)]
+struct InFlight {
+    correlation_id: i32,
+    api: ApiKey,
+    header_version: i16,
+    reply: oneshot::Sender<Result<Bytes, ClientError>>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
 }
 
 impl Connection {
@@ -97,14 +149,20 @@ impl Connection {
             })?
             .map_err(|e| ClientError::Io(std::io::Error::new(e.kind(), format!("{addr}: {e}"))))?;
         stream.set_nodelay(true)?;
+        let (read, writer) = stream.into_split();
+        let (in_flight, queue) = mpsc::unbounded_channel();
+        let broken = Arc::new(AtomicBool::new(false));
+        let reader = tokio::spawn(read_responses(addr.to_string(), read, queue, broken.clone()));
         let mut connection = Connection {
             addr: addr.to_string(),
-            stream,
-            buf: BytesMut::with_capacity(64 * 1024),
+            writer,
+            in_flight,
+            reader,
             next_correlation_id: 0,
             broker_versions: BTreeMap::new(),
             request_timeout,
-            broken: false,
+            broken,
+            writing: false,
         };
         connection.negotiate().await?;
         Ok(connection)
@@ -115,9 +173,10 @@ impl Connection {
         &self.addr
     }
 
-    /// Whether a timeout or a bad response made this connection unusable.
+    /// Whether a failure (see the module docs) made this connection unusable:
+    /// drop it and connect again.
     pub fn is_broken(&self) -> bool {
-        self.broken
+        self.writing || self.broken.load(Ordering::Acquire) || self.reader.is_finished()
     }
 
     // ANCHOR: negotiate
@@ -131,8 +190,8 @@ impl Connection {
             let request = ApiVersionsRequest::default()
                 .with_client_software_name(StrBytes::from_static_str("spool"))
                 .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
-            let mut body =
-                self.round_trip(ApiKey::ApiVersions, version, &request, self.request_timeout).await?;
+            let response = self.write_request(ApiKey::ApiVersions, version, &request, self.request_timeout);
+            let mut body = response.await?.await?;
             // The error code is the first field of every version: peek at it to
             // know which version the body was written at.
             let unsupported = body.len() >= 2
@@ -161,19 +220,6 @@ impl Connection {
         negotiated_version(&self.broker_versions, api)
     }
 
-    /// Hands this negotiated connection to a pipelined driver that keeps
-    /// several requests in flight (chapter 4's producer).
-    pub fn into_pipelined(self) -> super::pipeline::PipelinedConnection {
-        super::pipeline::PipelinedConnection::new(
-            self.addr,
-            self.stream,
-            self.buf,
-            self.next_correlation_id,
-            self.broker_versions,
-            self.request_timeout,
-        )
-    }
-
     /// Sends `request` and waits for its response, within the request timeout.
     pub async fn send<R: Request>(&mut self, request: &R) -> Result<R::Response, ClientError> {
         self.send_within(request, self.request_timeout).await
@@ -186,127 +232,194 @@ impl Connection {
         request: &R,
         timeout: Duration,
     ) -> Result<R::Response, ClientError> {
-        let api = api_key::<R>()?;
-        let version = self.version_for(api)?;
-        let mut body = self.round_trip(api, version, request, timeout).await?;
-        self.decode_body::<R::Response>(&mut body, api, version)
+        self.start(request, timeout).await?.await
     }
 
-    /// Sends `request` without reading a response: a produce with `acks=0`,
-    /// which the broker does not answer.
+    // ANCHOR: pipelined_send
+    /// Writes `request` and returns at once with a future for its response,
+    /// which resolves within the request timeout (counted from now). Dropping
+    /// the future leaves the request in flight; its answer is thrown away.
+    pub async fn send_pipelined<R: Request>(
+        &mut self,
+        request: &R,
+    ) -> Result<impl Future<Output = Result<R::Response, ClientError>> + Send + 'static, ClientError> {
+        self.start(request, self.request_timeout).await
+    }
+    // ANCHOR_END: pipelined_send
+
+    /// Writes `request`, which the broker will not answer (`acks=0` produce).
     pub async fn send_oneway<R: Request>(&mut self, request: &R) -> Result<(), ClientError> {
         let api = api_key::<R>()?;
         let version = self.version_for(api)?;
-        let frame = self.encode(api, version, request)?.1;
-        self.exchange(api, frame, false, self.request_timeout).await.map(drop)
+        let frame = encode_request(api, version, self.next_correlation_id(), request)?;
+        if self.is_broken() {
+            return Err(self.broken_error());
+        }
+        self.write(api, &frame).await
     }
 
-    /// Writes one request and reads its response frame; returns the body,
-    /// after the response header.
-    async fn round_trip<R: Encodable + HeaderVersion>(
+    /// Writes `request` at the negotiated version; the future decodes its response.
+    async fn start<R: Request>(
+        &mut self,
+        request: &R,
+        timeout: Duration,
+    ) -> Result<impl Future<Output = Result<R::Response, ClientError>> + Send + 'static, ClientError> {
+        let api = api_key::<R>()?;
+        let version = self.version_for(api)?;
+        let body = self.write_request(api, version, request, timeout).await?;
+        let (addr, broken) = (self.addr.clone(), self.broken.clone());
+        Ok(async move {
+            let mut body = body.await?;
+            R::Response::decode(&mut body, version).map_err(|e| {
+                broken.store(true, Ordering::Release);
+                ClientError::Protocol(format!("from {addr}: {api:?} v{version} response: {e}"))
+            })
+        })
+    }
+
+    /// Queues `request` as in flight, then writes it; the future resolves to
+    /// its response's body (after the header), or a timeout that breaks the
+    /// connection.
+    async fn write_request<R: Encodable + HeaderVersion>(
         &mut self,
         api: ApiKey,
         version: i16,
         request: &R,
         timeout: Duration,
-    ) -> Result<Bytes, ClientError> {
-        let (correlation_id, frame) = self.encode(api, version, request)?;
-        let Some(mut response) = self.exchange(api, frame, true, timeout).await? else {
-            unreachable!("exchange reads a response when asked to");
-        };
-        let header_version = api.response_header_version(version);
-        let header = ResponseHeader::decode(&mut response, header_version)
-            .map_err(|e| self.protocol(format!("{api:?} response header: {e}")))?;
-        if header.correlation_id != correlation_id {
-            return Err(self.protocol(format!(
-                "{api:?} response has correlation id {}, expected {correlation_id}",
-                header.correlation_id
-            )));
+    ) -> Result<impl Future<Output = Result<Bytes, ClientError>> + Send + 'static, ClientError> {
+        let correlation_id = self.next_correlation_id();
+        let frame = encode_request(api, version, correlation_id, request)?;
+        let (reply, response) = oneshot::channel();
+        let entry =
+            InFlight { correlation_id, api, header_version: api.response_header_version(version), reply };
+        if self.is_broken() || self.in_flight.send(entry).is_err() {
+            return Err(self.broken_error());
         }
-        Ok(response)
+        self.write(api, &frame).await?;
+        let (addr, broken) = (self.addr.clone(), self.broken.clone());
+        Ok(async move {
+            match tokio::time::timeout(timeout, response).await {
+                Ok(Ok(body)) => body,
+                Ok(Err(_)) => Err(closed(&addr)), // the reader ended
+                Err(_) => {
+                    broken.store(true, Ordering::Release);
+                    Err(ClientError::Timeout { api, timeout_ms: millis(timeout) })
+                }
+            }
+        })
     }
 
-    /// Writes a frame and (if asked) reads one back, all under `timeout`. Any
-    /// failure breaks the connection: its byte stream is no longer in step.
-    async fn exchange(
-        &mut self,
-        api: ApiKey,
-        frame: Bytes,
-        read_response: bool,
-        timeout: Duration,
-    ) -> Result<Option<Bytes>, ClientError> {
-        if self.broken {
-            return Err(ClientError::Io(std::io::Error::new(
-                std::io::ErrorKind::NotConnected,
-                format!("connection to {} is broken", self.addr),
-            )));
+    fn next_correlation_id(&mut self) -> i32 {
+        let id = self.next_correlation_id;
+        self.next_correlation_id = id.wrapping_add(1);
+        id
+    }
+
+    /// Writes one whole frame within the request timeout.
+    async fn write(&mut self, api: ApiKey, frame: &[u8]) -> Result<(), ClientError> {
+        self.writing = true;
+        let result = match tokio::time::timeout(self.request_timeout, self.writer.write_all(frame)).await {
+            Ok(result) => result.map_err(ClientError::Io),
+            Err(_) => Err(ClientError::Timeout { api, timeout_ms: millis(self.request_timeout) }),
+        };
+        if result.is_err() {
+            self.broken.store(true, Ordering::Release);
         }
-        // Broken until the exchange completes: a caller that drops this
-        // future mid-request (a `select!` that took another branch) leaves a
-        // response in flight, which the next request would read as its own.
-        self.broken = true;
-        let io = async {
-            self.stream.write_all(&frame).await?;
-            if !read_response {
-                return Ok(None);
-            }
-            self.read_frame().await.map(Some)
-        };
-        let result = match tokio::time::timeout(timeout, io).await {
-            Ok(result) => result,
-            Err(_) => Err(ClientError::Timeout { api, timeout_ms: millis(timeout) }),
-        };
-        self.broken = result.is_err();
+        self.writing = false;
         result
     }
 
-    fn encode<R: Encodable + HeaderVersion>(
-        &mut self,
-        api: ApiKey,
-        version: i16,
-        request: &R,
-    ) -> Result<(i32, Bytes), ClientError> {
-        let correlation_id = self.next_correlation_id;
-        self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
-        Ok((correlation_id, encode_request(api, version, correlation_id, request)?))
-    }
-
-    async fn read_frame(&mut self) -> Result<Bytes, ClientError> {
-        loop {
-            match parse_frame(&mut self.buf, RESPONSE_BYTES_MAX) {
-                Ok(Some(frame)) => return Ok(frame),
-                Ok(None) => {}
-                Err(e) => return Err(ClientError::Protocol(format!("from {}: {e}", self.addr))),
-            }
-            if self.stream.read_buf(&mut self.buf).await? == 0 {
-                return Err(ClientError::Io(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    format!("{} closed the connection", self.addr),
-                )));
-            }
-        }
-    }
-
     fn decode_body<T: Decodable>(
-        &mut self,
+        &self,
         body: &mut Bytes,
         api: ApiKey,
         version: i16,
     ) -> Result<T, ClientError> {
-        T::decode(body, version).map_err(|e| self.protocol(format!("{api:?} v{version} response: {e}")))
+        T::decode(body, version).map_err(|e| {
+            self.broken.store(true, Ordering::Release);
+            ClientError::Protocol(format!("from {}: {api:?} v{version} response: {e}", self.addr))
+        })
     }
 
-    fn protocol(&mut self, why: String) -> ClientError {
-        self.broken = true;
-        ClientError::Protocol(format!("from {}: {why}", self.addr))
+    fn broken_error(&self) -> ClientError {
+        ClientError::Io(std::io::Error::new(
+            std::io::ErrorKind::NotConnected,
+            format!("connection to {} is broken", self.addr),
+        ))
     }
 }
 
+fn closed(addr: &str) -> ClientError {
+    ClientError::Io(std::io::Error::new(
+        std::io::ErrorKind::ConnectionAborted,
+        format!("connection to {addr} closed with the request in flight"),
+    ))
+}
+
+// ANCHOR: read_responses
+/// The reader task: each response frame answers the oldest request in flight
+/// (whose waiter may have gone: the answer is then dropped). Returns on the
+/// first failure, after marking the connection broken and failing that
+/// request; dropping the queue fails every other one.
+async fn read_responses(
+    addr: String,
+    mut read: OwnedReadHalf,
+    mut queue: mpsc::UnboundedReceiver<InFlight>,
+    broken: Arc<AtomicBool>,
+) {
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        let frame = read_frame(&addr, &mut read, &mut buf).await;
+        // Requests are queued before they are written, so a response's
+        // request is already in the queue (or it answers nothing we sent).
+        let Ok(request) = queue.try_recv() else { break };
+        match frame.and_then(|frame| response_body(&addr, frame, &request)) {
+            Ok(body) => {
+                let _ = request.reply.send(Ok(body));
+            }
+            Err(e) => {
+                broken.store(true, Ordering::Release);
+                let _ = request.reply.send(Err(e));
+                return;
+            }
+        }
+    }
+    broken.store(true, Ordering::Release);
+}
+// ANCHOR_END: read_responses
+
+/// The next whole frame from the broker.
+async fn read_frame(addr: &str, read: &mut OwnedReadHalf, buf: &mut BytesMut) -> Result<Bytes, ClientError> {
+    loop {
+        match parse_frame(buf, RESPONSE_BYTES_MAX) {
+            Ok(Some(frame)) => return Ok(frame),
+            Ok(None) => {}
+            Err(e) => return Err(ClientError::Protocol(format!("from {addr}: {e}"))),
+        }
+        if read.read_buf(buf).await? == 0 {
+            return Err(ClientError::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("{addr} closed the connection"),
+            )));
+        }
+    }
+}
+
+/// A response frame's body, once its header names `request`'s correlation id.
+fn response_body(addr: &str, mut frame: Bytes, request: &InFlight) -> Result<Bytes, ClientError> {
+    let header = ResponseHeader::decode(&mut frame, request.header_version)
+        .map_err(|e| ClientError::Protocol(format!("from {addr}: {:?} response header: {e}", request.api)))?;
+    if header.correlation_id != request.correlation_id {
+        return Err(ClientError::Protocol(format!(
+            "from {addr}: {:?} response has correlation id {}, expected {}",
+            request.api, header.correlation_id, request.correlation_id
+        )));
+    }
+    Ok(frame)
+}
+
 /// The highest version of `api` in both this client's range and the broker's.
-pub(super) fn negotiated_version(
-    broker_versions: &BTreeMap<i16, (i16, i16)>,
-    api: ApiKey,
-) -> Result<i16, ClientError> {
+fn negotiated_version(broker_versions: &BTreeMap<i16, (i16, i16)>, api: ApiKey) -> Result<i16, ClientError> {
     let (client_min, client_max) = client_range(api);
     let Some(&(broker_min, broker_max)) = broker_versions.get(&(api as i16)) else {
         return Err(ClientError::UnsupportedVersion { api, broker: None });
@@ -319,7 +432,7 @@ pub(super) fn negotiated_version(
 }
 
 /// One request frame: size, header (with `correlation_id`), body.
-pub(super) fn encode_request<R: Encodable + HeaderVersion>(
+fn encode_request<R: Encodable + HeaderVersion>(
     api: ApiKey,
     version: i16,
     correlation_id: i32,
@@ -341,7 +454,7 @@ pub(super) fn encode_request<R: Encodable + HeaderVersion>(
     Ok(buf.freeze())
 }
 
-pub(super) fn api_key<R: Request>() -> Result<ApiKey, ClientError> {
+fn api_key<R: Request>() -> Result<ApiKey, ClientError> {
     ApiKey::try_from(R::KEY).map_err(|_| ClientError::InvalidArgument(format!("unknown api key {}", R::KEY)))
 }
 
@@ -349,164 +462,9 @@ fn client_range(api: ApiKey) -> (i16, i16) {
     CLIENT_VERSIONS.iter().find(|(k, _, _)| *k == api).map_or((0, -1), |&(_, min, max)| (min, max))
 }
 
-pub(super) fn millis(d: Duration) -> u64 {
+fn millis(d: Duration) -> u64 {
     d.as_millis().min(u128::from(u64::MAX)) as u64
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use kafka_protocol::messages::api_versions_response::ApiVersion;
-    use kafka_protocol::messages::MetadataRequest;
-    use tokio::net::TcpListener;
-
-    /// How the scripted broker answers one request.
-    enum Answer {
-        /// An ApiVersions body at this version, with this error and these ranges.
-        ApiVersions { version: i16, error: i16, apis: Vec<(ApiKey, i16, i16)> },
-        /// Read the request, never answer.
-        Silence,
-        /// Answer with the wrong correlation id.
-        WrongCorrelationId,
-    }
-
-    /// A one-connection broker that follows `script` and returns the
-    /// (api key, version) of every request it was sent.
-    async fn scripted_broker(script: Vec<Answer>) -> (String, tokio::task::JoinHandle<Vec<(i16, i16)>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let task = tokio::spawn(async move {
-            let (mut stream, _) = listener.accept().await.unwrap();
-            let mut buf = BytesMut::new();
-            let mut seen = Vec::new();
-            for answer in script {
-                let frame = loop {
-                    if let Some(frame) = parse_frame(&mut buf, 1 << 20).unwrap() {
-                        break frame;
-                    }
-                    if stream.read_buf(&mut buf).await.unwrap() == 0 {
-                        return seen;
-                    }
-                };
-                let key = i16::from_be_bytes([frame[0], frame[1]]);
-                let version = i16::from_be_bytes([frame[2], frame[3]]);
-                let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
-                seen.push((key, version));
-                let mut out = BytesMut::new();
-                out.put_i32(0);
-                match answer {
-                    Answer::ApiVersions { version, error, apis } => {
-                        out.put_i32(correlation_id); // ApiVersions responses always use header v0
-                        let keys = apis
-                            .into_iter()
-                            .map(|(k, min, max)| {
-                                ApiVersion::default()
-                                    .with_api_key(k as i16)
-                                    .with_min_version(min)
-                                    .with_max_version(max)
-                            })
-                            .collect();
-                        let body = ApiVersionsResponse::default().with_error_code(error).with_api_keys(keys);
-                        body.encode(&mut out, version).unwrap();
-                    }
-                    Answer::Silence => {
-                        std::future::pending::<()>().await;
-                    }
-                    Answer::WrongCorrelationId => {
-                        out.put_i32(correlation_id + 100);
-                        out.put_u8(0); // no tagged fields (Metadata v12's header is v1)
-                    }
-                }
-                let size = (out.len() - 4) as i32;
-                out[..4].copy_from_slice(&size.to_be_bytes());
-                stream.write_all(&out).await.unwrap();
-            }
-            seen
-        });
-        (addr, task)
-    }
-
-    const API_VERSIONS: i16 = ApiKey::ApiVersions as i16;
-
-    /// KIP-511: a broker that does not know the client's ApiVersions version
-    /// answers a v0 body with UNSUPPORTED_VERSION; the client retries at the
-    /// broker's highest, then picks for each API the highest version both
-    /// speak, and refuses APIs the broker lacks or whose ranges do not meet.
-    #[tokio::test]
-    async fn api_versions_falls_back_and_versions_are_negotiated() {
-        let broker_apis = vec![(ApiKey::ApiVersions, 0, 2), (ApiKey::Metadata, 0, 5), (ApiKey::Fetch, 0, 3)];
-        let (addr, broker) = scripted_broker(vec![
-            Answer::ApiVersions {
-                version: 0,
-                error: ResponseError::UnsupportedVersion.code(),
-                apis: vec![(ApiKey::ApiVersions, 0, 2)],
-            },
-            Answer::ApiVersions { version: 2, error: 0, apis: broker_apis },
-        ])
-        .await;
-        let connection = Connection::connect(&addr, Duration::from_secs(5)).await.unwrap();
-        let (_, client_max) = client_range(ApiKey::ApiVersions);
-        assert_eq!(connection.version_for(ApiKey::Metadata).unwrap(), 5);
-        assert!(matches!(
-            connection.version_for(ApiKey::Produce),
-            Err(ClientError::UnsupportedVersion { broker: None, .. })
-        ));
-        // The broker's Fetch v0-v3 is entirely below this client's v4-v12.
-        assert!(matches!(
-            connection.version_for(ApiKey::Fetch),
-            Err(ClientError::UnsupportedVersion { broker: Some((0, 3)), .. })
-        ));
-        drop(connection);
-        assert_eq!(broker.await.unwrap(), vec![(API_VERSIONS, client_max), (API_VERSIONS, 2)]);
-    }
-
-    /// A request with no answer times out, and the connection is never used
-    /// again: a late answer would otherwise be read as the next request's.
-    #[tokio::test]
-    async fn a_timeout_breaks_the_connection() {
-        let apis = vec![(ApiKey::ApiVersions, 0, 3), (ApiKey::Metadata, 0, 12)];
-        let (addr, _broker) =
-            scripted_broker(vec![Answer::ApiVersions { version: 3, error: 0, apis }, Answer::Silence]).await;
-        let mut connection = Connection::connect(&addr, Duration::from_millis(200)).await.unwrap();
-        let result = connection.send(&MetadataRequest::default()).await;
-        assert!(matches!(result, Err(ClientError::Timeout { api: ApiKey::Metadata, .. })), "{result:?}");
-        assert!(connection.is_broken());
-        let again = connection.send(&MetadataRequest::default()).await;
-        assert!(matches!(again, Err(ClientError::Io(_))), "{again:?}");
-    }
-
-    /// A request abandoned mid-flight (its future dropped, as a `select!`
-    /// does) breaks the connection: its answer would otherwise arrive as the
-    /// answer to the next request.
-    #[tokio::test]
-    async fn an_abandoned_request_breaks_the_connection() {
-        let apis = vec![(ApiKey::ApiVersions, 0, 3), (ApiKey::Metadata, 0, 12)];
-        let (addr, _broker) =
-            scripted_broker(vec![Answer::ApiVersions { version: 3, error: 0, apis }, Answer::Silence]).await;
-        let mut connection = Connection::connect(&addr, Duration::from_secs(5)).await.unwrap();
-        assert!(!connection.is_broken());
-        let request = MetadataRequest::default();
-        let abandoned = tokio::time::timeout(Duration::from_millis(100), connection.send(&request));
-        assert!(abandoned.await.is_err(), "the broker never answers");
-        assert!(connection.is_broken());
-    }
-
-    /// A response whose correlation id is not the request's is a protocol
-    /// error (not a panic), and breaks the connection.
-    #[tokio::test]
-    async fn a_wrong_correlation_id_is_a_protocol_error() {
-        let apis = vec![(ApiKey::ApiVersions, 0, 3), (ApiKey::Metadata, 0, 12)];
-        let (addr, _broker) = scripted_broker(vec![
-            Answer::ApiVersions { version: 3, error: 0, apis },
-            Answer::WrongCorrelationId,
-        ])
-        .await;
-        let mut connection = Connection::connect(&addr, Duration::from_secs(5)).await.unwrap();
-        let result = connection.send(&MetadataRequest::default()).await;
-        assert!(
-            matches!(&result, Err(ClientError::Protocol(why)) if why.contains("correlation id")),
-            "{result:?}"
-        );
-        assert!(connection.is_broken());
-    }
-}
+mod tests;

@@ -8,7 +8,8 @@
 //! batches, possibly compressed; the consumer checks each batch's CRC,
 //! decompresses it (end-to-end compression: the broker never did), drops the
 //! records before its position, and moves the position past the last whole
-//! batch ([`super::fetch::decode_fetched`]). Records come out in offset order
+//! batch ([`super::fetch::decode_fetched`], called by the one Fetch
+//! implementation, `Client::fetch_from` in [`super::fetch`]). Records come out in offset order
 //! within each partition; across partitions there is no order, as in Kafka.
 //!
 //! A partition without a position gets one from `auto.offset.reset`:
@@ -35,13 +36,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{BrokerId, FetchRequest};
 use kafka_protocol::ResponseError;
 
-use super::admin::topic_name;
-use super::fetch::{decode_fetched, FetchOptions, OffsetSpec};
+use super::fetch::{FetchOptions, OffsetSpec};
 use super::group_consumer::GroupConfig;
 use super::{Client, ClientError};
 use crate::format::record::Record;
@@ -280,62 +277,5 @@ impl Consumer {
             }
         }
         Ok(records)
-    }
-}
-
-/// One partition's outcome of a fetch: its records and next offset, or its error.
-type PartitionOutcome = (String, i32, Result<(Vec<Record>, i64), ResponseError>);
-
-impl Client {
-    /// One Fetch to `leader` for `(topic, partition, offset)`s of any topics.
-    async fn fetch_from(
-        &mut self,
-        leader: i32,
-        partitions: &[(String, i32, i64)],
-        options: FetchOptions,
-    ) -> Result<Vec<PartitionOutcome>, ClientError> {
-        let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
-        for (topic, partition, offset) in partitions {
-            topics.entry(topic).or_default().push(
-                FetchPartition::default()
-                    .with_partition(*partition)
-                    .with_fetch_offset(*offset)
-                    .with_partition_max_bytes(options.partition_max_bytes),
-            );
-        }
-        let request = FetchRequest::default()
-            .with_replica_id(BrokerId(-1))
-            .with_max_wait_ms(options.max_wait_ms)
-            .with_min_bytes(options.min_bytes)
-            .with_max_bytes(options.max_bytes)
-            .with_session_epoch(-1)
-            .with_topics(
-                topics
-                    .into_iter()
-                    .map(|(t, ps)| FetchTopic::default().with_topic(topic_name(t)).with_partitions(ps))
-                    .collect(),
-            );
-        let timeout = self.request_timeout + Duration::from_millis(options.max_wait_ms.max(0) as u64);
-        let response = self.node_connection(leader).await?.send_within(&request, timeout).await?;
-        ClientError::check(response.error_code, None, || "fetch".to_string())?;
-        let mut out = Vec::new();
-        for t in response.responses {
-            let topic = t.topic.0.to_string();
-            for p in t.partitions {
-                let asked = partitions.iter().find(|(tn, pn, _)| *tn == topic && *pn == p.partition_index);
-                let Some(&(_, _, offset)) = asked else {
-                    return Err(ClientError::Protocol(format!(
-                        "Fetch answered {topic}-{}, not asked",
-                        p.partition_index
-                    )));
-                };
-                let outcome = match ResponseError::try_from_code(p.error_code) {
-                    Some(code) => Err(code),
-                    None => Ok(decode_fetched(p.records.unwrap_or_else(Bytes::new), offset)?),
-                };
-                out.push((topic.clone(), p.partition_index, outcome));
-            }
-        }
-        Ok(out)
     }
 }

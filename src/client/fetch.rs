@@ -11,6 +11,10 @@
 //! - continues from the offset after the last whole batch, not after the last
 //!   record: offsets can have gaps (compaction, chapter 10; markers).
 //!
+//! There is one Fetch here, `Client::fetch_from` (one request to one leader
+//! for partitions of any topics), and one caller: the [`Consumer`](super::Consumer),
+//! which chapter 5's group consumer and `spool consume` drive.
+//!
 //! `max_wait_ms` is long polling (see [`crate::broker::fetch`]): with nothing to
 //! read, the broker holds the request that long before answering empty.
 
@@ -21,6 +25,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest, ListOffsetsRequest};
+use kafka_protocol::ResponseError;
 
 use super::admin::topic_name;
 use super::{Client, ClientError};
@@ -49,19 +54,6 @@ impl Default for FetchOptions {
             partition_max_bytes: 1024 * 1024,
         }
     }
-}
-
-/// What one fetch returned for one partition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FetchedPartition {
-    pub partition: i32,
-    /// The records at or after the requested offset, in offset order.
-    pub records: Vec<Record>,
-    /// Where the next fetch of this partition starts.
-    pub next_offset: i64,
-    /// The offset up to which records are committed (visible to consumers).
-    pub high_watermark: i64,
-    pub log_start_offset: i64,
 }
 
 /// Which offset ListOffsets looks up.
@@ -109,66 +101,65 @@ pub fn decode_fetched(mut bytes: Bytes, fetch_offset: i64) -> Result<(Vec<Record
 }
 // ANCHOR_END: decode_fetched
 
+/// One partition's outcome of a fetch: its records and next offset, or its error.
+type PartitionOutcome = (String, i32, Result<(Vec<Record>, i64), ResponseError>);
+
 impl Client {
     // ANCHOR: fetch
-    /// Fetches `topic`'s partitions from the given offsets, one request per
-    /// leader. A partition-level error (e.g. `OFFSET_OUT_OF_RANGE`) fails the call.
-    pub async fn fetch(
+    /// One Fetch to `leader` for `(topic, partition, offset)`s of any topics:
+    /// each partition's records and next offset, or its error code for the
+    /// caller to act on (a consumer resets on `OFFSET_OUT_OF_RANGE`). The
+    /// [`Consumer`](super::Consumer) groups its partitions by leader and
+    /// calls this once per leader.
+    pub(crate) async fn fetch_from(
         &mut self,
-        topic: &str,
-        offsets: &BTreeMap<i32, i64>,
+        leader: i32,
+        partitions: &[(String, i32, i64)],
         options: FetchOptions,
-    ) -> Result<Vec<FetchedPartition>, ClientError> {
-        let by_leader = self.by_leader(topic, offsets.iter().map(|(&p, &o)| (p, o)), false).await?;
-        // The broker may hold the request for max_wait_ms before it starts to answer.
+    ) -> Result<Vec<PartitionOutcome>, ClientError> {
+        let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
+        for (topic, partition, offset) in partitions {
+            topics.entry(topic).or_default().push(
+                FetchPartition::default()
+                    .with_partition(*partition)
+                    .with_fetch_offset(*offset)
+                    .with_partition_max_bytes(options.partition_max_bytes),
+            );
+        }
+        let request = FetchRequest::default()
+            .with_replica_id(BrokerId(-1))
+            .with_max_wait_ms(options.max_wait_ms)
+            .with_min_bytes(options.min_bytes)
+            .with_max_bytes(options.max_bytes)
+            .with_session_epoch(-1)
+            .with_topics(
+                topics
+                    .into_iter()
+                    .map(|(t, ps)| FetchTopic::default().with_topic(topic_name(t)).with_partitions(ps))
+                    .collect(),
+            );
         let timeout = self.request_timeout + Duration::from_millis(options.max_wait_ms.max(0) as u64);
-        let mut fetched = Vec::new();
-        for (leader, partitions) in by_leader {
-            let request = FetchRequest::default()
-                .with_replica_id(BrokerId(-1)) // a consumer, not a follower
-                .with_max_wait_ms(options.max_wait_ms)
-                .with_min_bytes(options.min_bytes)
-                .with_max_bytes(options.max_bytes)
-                .with_session_epoch(-1) // no fetch session (KIP-227)
-                .with_topics(vec![FetchTopic::default().with_topic(topic_name(topic)).with_partitions(
-                    partitions
-                        .iter()
-                        .map(|&(p, offset)| {
-                            FetchPartition::default()
-                                .with_partition(p)
-                                .with_fetch_offset(offset)
-                                .with_partition_max_bytes(options.partition_max_bytes)
-                        })
-                        .collect(),
-                )]);
-            let response = self.node_connection(leader).await?.send_within(&request, timeout).await?;
-            ClientError::check(response.error_code, None, || format!("fetch from {topic}"))?;
-            for t in response.responses {
-                for p in t.partitions {
-                    let tp = format!("{topic}-{}", p.partition_index);
-                    if let Err(e) = ClientError::check(p.error_code, None, || format!("fetch from {tp}")) {
-                        if e.code().is_some_and(|c| c.is_retriable()) {
-                            self.invalidate(topic);
-                        }
-                        return Err(e);
-                    }
-                    let Some(&fetch_offset) = offsets.get(&p.partition_index) else {
-                        return Err(ClientError::Protocol(format!(
-                            "Fetch answered for {tp}, which was not asked"
-                        )));
-                    };
-                    let (records, next_offset) = decode_fetched(p.records.unwrap_or_default(), fetch_offset)?;
-                    fetched.push(FetchedPartition {
-                        partition: p.partition_index,
-                        records,
-                        next_offset,
-                        high_watermark: p.high_watermark,
-                        log_start_offset: p.log_start_offset,
-                    });
-                }
+        let response = self.node_connection(leader).await?.send_within(&request, timeout).await?;
+        ClientError::check(response.error_code, None, || "fetch".to_string())?;
+        let mut out = Vec::new();
+        for t in response.responses {
+            let topic = t.topic.0.to_string();
+            for p in t.partitions {
+                let asked = partitions.iter().find(|(tn, pn, _)| *tn == topic && *pn == p.partition_index);
+                let Some(&(_, _, offset)) = asked else {
+                    return Err(ClientError::Protocol(format!(
+                        "Fetch answered {topic}-{}, not asked",
+                        p.partition_index
+                    )));
+                };
+                let outcome = match ResponseError::try_from_code(p.error_code) {
+                    Some(code) => Err(code),
+                    None => Ok(decode_fetched(p.records.unwrap_or_else(Bytes::new), offset)?),
+                };
+                out.push((topic.clone(), p.partition_index, outcome));
             }
         }
-        Ok(fetched)
+        Ok(out)
     }
     // ANCHOR_END: fetch
 

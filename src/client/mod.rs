@@ -14,7 +14,9 @@
 //!    controller. With one broker these are all the same node, but the routing
 //!    is done anyway, since chapter 6 adds more brokers.
 //! 3. **Requests.** Each is framed with a 4-byte size and a header carrying a
-//!    correlation id, which the response repeats.
+//!    correlation id, which the response repeats. One [`Connection`] type
+//!    does this for every caller, waiting for each answer in turn or keeping
+//!    several requests in flight (the producer).
 //!
 //! ```text
 //!   Client ── bootstrap ──▶ Connection(127.0.0.1:9092) ── ApiVersions, Metadata
@@ -30,7 +32,8 @@
 //!
 //! Chapter 4 builds a real producer on top of this: [`producer`] (an
 //! accumulator with `batch.size`, `linger.ms` and `buffer.memory`, a sender
-//! task with pipelined requests and retries) and the sticky partitioner in
+//! task with pipelined requests and retries, on the same [`Connection`]) and
+//! the sticky partitioner in
 //! [`partitioner`].
 //!
 //! Chapter 5 adds consumer groups: the assignors in [`assignor`], the group
@@ -52,7 +55,6 @@ pub mod fetch;
 pub mod group;
 pub mod group_consumer;
 pub mod partitioner;
-pub mod pipeline;
 pub mod produce;
 pub mod producer;
 
@@ -69,11 +71,18 @@ pub use admin::{ConfigEntry, CreatedTopic, NewTopic};
 pub use connection::Connection;
 pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset};
 pub use error::ClientError;
-pub use fetch::{FetchOptions, FetchedPartition, OffsetSpec};
+pub use fetch::{FetchOptions, OffsetSpec};
 pub use group::{GroupDescription, ListedGroup, MemberDescription};
 pub use group_consumer::{GroupConfig, GroupConsumer};
 pub use produce::{Acks, ProduceOptions, ProducerRecord};
 pub use producer::{DeliveryFuture, Producer, ProducerConfig, RecordMetadata};
+
+/// The client's wall clock, in Kafka's unit: milliseconds since the Unix
+/// epoch, for record timestamps and the tools' reports. (The broker keeps its
+/// own; a client never reads the broker's clock.)
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
 
 /// `request.timeout.ms`'s default in Kafka's clients.
 pub const REQUEST_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);

@@ -83,13 +83,9 @@ pub struct PartitionAck {
     pub log_append_time_ms: i64,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
-
 /// Encodes records as one batch (base offset 0; the broker assigns the real one).
 pub fn build_batch(records: &[ProducerRecord], compression: Compression) -> Bytes {
-    let now = now_ms();
+    let now = super::now_ms();
     let mut builder = BatchBuilder::new(compression);
     for r in records {
         let headers: Vec<(&str, Option<&[u8]>)> =

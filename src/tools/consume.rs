@@ -1,11 +1,11 @@
 //! `spool consume`: print a topic's records, as `kafka-console-consumer.sh`
 //! (and `kcat -C`) do.
 //!
-//! It finds the topic's partitions (Metadata), where to start in each
-//! (ListOffsets: the end by default, the start with `--from-beginning`, or
-//! `--offset N` on one `--partition`), then long-polls Fetch and prints each
-//! record's value on a line, with its headers and key first when asked, in
-//! Kafka's `DefaultMessageFormatter` layout:
+//! It finds the topic's partitions (Metadata), assigns them to chapter 4's
+//! [`Consumer`], seeks each (ListOffsets: the end by default, the start with
+//! `--from-beginning`, or `--offset N` on one `--partition`), then polls and
+//! prints each record's value on a line, with its headers and key first when
+//! asked, in Kafka's `DefaultMessageFormatter` layout:
 //!
 //! ```text
 //!  [headers <key.separator>] [key <key.separator>] value
@@ -23,16 +23,20 @@
 //! stopped by `--max-messages` leaves the rest to the next member. On exit it
 //! leaves the group.
 //!
-//! Simplifications: without `--group`, an `OFFSET_OUT_OF_RANGE` answer ends
-//! the tool rather than resetting by `auto.offset.reset`.
+//! In both modes a position that falls off the log (`OFFSET_OUT_OF_RANGE`)
+//! is reset by `auto.offset.reset`: `earliest` with `--from-beginning`, else
+//! `latest`, unless a consumer property says otherwise — as the console
+//! consumer does.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use super::{unescape, ClientSettings};
 use crate::client::assignor::TopicPartition;
-use crate::client::{Client, ClientError, FetchOptions, GroupConsumer, OffsetSpec};
+use crate::client::{ClientError, Consumer, ConsumerConfig, GroupConsumer, OffsetSpec};
 use crate::format::record::Record;
 
 /// Where to start reading.
@@ -73,20 +77,130 @@ impl Default for FormatOptions {
     }
 }
 
-/// What `spool consume` was asked to do.
-#[derive(Debug, Clone)]
+/// `spool consume`'s flags: kafka-console-consumer.sh's.
+#[derive(Debug, Clone, clap::Args)]
 pub struct ConsumeArgs {
+    /// Where to connect; else `bootstrap.servers` from the consumer
+    /// properties, else 127.0.0.1:9092 (as Kafka's tools decide).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub bootstrap_server: Option<String>,
+    #[arg(long)]
     pub topic: String,
-    pub start: StartOffset,
+    /// Start at each partition's first offset rather than its end.
+    #[arg(long, conflicts_with = "offset")]
+    pub from_beginning: bool,
+    /// Read only this partition.
+    #[arg(long)]
     pub partition: Option<i32>,
+    /// Start at this offset (a number, earliest or latest); needs --partition.
+    #[arg(long, requires = "partition", value_parser = StartOffset::parse)]
+    pub offset: Option<StartOffset>,
+    /// Consume as a member of this consumer group, committing what is printed.
+    #[arg(long, conflicts_with_all = ["partition", "offset"])]
+    pub group: Option<String>,
+    /// A consumer setting: --consumer-property key=value (repeatable).
+    #[arg(long = "consumer-property", value_name = "KEY=VALUE")]
+    pub consumer_properties: Vec<String>,
+    /// A properties file of consumer settings (the flags win over it).
+    #[arg(long = "consumer.config", value_name = "FILE")]
+    pub consumer_config: Option<PathBuf>,
+    /// Exit after printing this many records.
+    #[arg(long)]
     pub max_messages: Option<u64>,
-    /// Stop after this long without a new record; `None`: run until stopped.
-    pub timeout: Option<Duration>,
-    pub format: FormatOptions,
+    /// Exit after this long without a new record.
+    #[arg(long)]
+    pub timeout_ms: Option<u64>,
+    /// Print each record's key before its value.
+    #[arg(long)]
+    pub print_key: bool,
+    /// Between headers, key and value (`\t` is a tab).
+    #[arg(long, default_value = "\\t", value_name = "SEP", value_parser = unescape)]
+    pub key_separator: String,
+    /// Print each record's headers first (k:v,k2:v2, or NO_HEADERS).
+    #[arg(long)]
+    pub print_headers: bool,
 }
 
-/// How long one fetch may wait on the broker: short enough to notice
-/// `--timeout-ms` and Ctrl-C promptly.
+impl ConsumeArgs {
+    /// Where reading starts: `--offset`, else the start with
+    /// `--from-beginning`, else the end.
+    pub fn start(&self) -> StartOffset {
+        match self.offset {
+            Some(offset) => offset,
+            None if self.from_beginning => StartOffset::Earliest,
+            None => StartOffset::Latest,
+        }
+    }
+
+    /// `--timeout-ms`; `None`: run until stopped.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout_ms.map(Duration::from_millis)
+    }
+
+    /// How records are printed.
+    pub fn format(&self) -> FormatOptions {
+        FormatOptions {
+            print_key: self.print_key,
+            print_headers: self.print_headers,
+            key_separator: self.key_separator.clone(),
+        }
+    }
+
+    /// The broker and the consumer's settings, the same for both modes:
+    /// no auto commit (with `--group` the tool commits exactly what it
+    /// printed; auto commit would commit positions past records a
+    /// `--max-messages` stop never printed), `auto.offset.reset=earliest`
+    /// with `--from-beginning`, then the consumer properties, then `--group`.
+    pub fn consumer_config(&self) -> Result<(String, ConsumerConfig), ClientError> {
+        let settings = ClientSettings::from_args(
+            self.bootstrap_server.as_deref(),
+            self.consumer_config.as_deref(),
+            &self.consumer_properties,
+        )?;
+        let mut config = ConsumerConfig::default();
+        config.set("enable.auto.commit", "false")?;
+        if self.from_beginning {
+            config.set("auto.offset.reset", "earliest")?;
+        }
+        for (key, value) in &settings.properties {
+            config.set(key, value)?;
+        }
+        if let Some(group) = &self.group {
+            config.set("group.id", group)?;
+        }
+        Ok((settings.bootstrap_servers, config))
+    }
+}
+
+/// `spool consume`: prints records until `--max-messages`, `--timeout-ms` or
+/// Ctrl-C, then `Processed a total of N messages` on stderr. With `--group`
+/// it leaves the group on the way out.
+pub async fn main(args: ConsumeArgs) -> Result<(), ClientError> {
+    let (bootstrap, config) = args.consumer_config()?;
+    // Listen for Ctrl-C (SIGINT) from the start, so an early one still ends
+    // the tool cleanly with its summary line.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let stop = async move {
+        interrupt.recv().await;
+    };
+    let mut out = std::io::stdout().lock();
+    let consumed = if args.group.is_some() {
+        let mut consumer = GroupConsumer::connect(&bootstrap, config).await?;
+        let result = run_group(&mut consumer, &args, &mut out, stop).await;
+        let closed = consumer.close().await;
+        let consumed = result?;
+        closed?;
+        consumed
+    } else {
+        let mut consumer = Consumer::connect(&bootstrap, config).await?;
+        run(&mut consumer, &args, &mut out, stop).await?
+    };
+    eprintln!("Processed a total of {consumed} messages");
+    Ok(())
+}
+
+/// How long one poll may wait: short enough to notice `--timeout-ms` and
+/// Ctrl-C promptly.
 const FETCH_WAIT_MAX: Duration = Duration::from_millis(500);
 
 // ANCHOR: format_record
@@ -119,12 +233,13 @@ pub fn format_record(record: &Record, format: &FormatOptions, out: &mut Vec<u8>)
 /// Consumes until `--max-messages`, `--timeout-ms` or `stop` resolves (Ctrl-C);
 /// returns the number of records printed.
 pub async fn run(
-    client: &mut Client,
+    consumer: &mut Consumer,
     args: &ConsumeArgs,
     out: &mut impl Write,
     stop: impl Future<Output = ()>,
 ) -> Result<u64, ClientError> {
-    let mut offsets = start_offsets(client, args).await?;
+    assign_and_seek(consumer, args).await?;
+    let format = args.format();
     let mut consumed = 0u64;
     let mut last_record = tokio::time::Instant::now();
     tokio::pin!(stop);
@@ -132,23 +247,19 @@ pub async fn run(
         if args.max_messages.is_some_and(|max| consumed >= max) {
             break;
         }
-        let Some(wait) = next_wait(args.timeout, last_record) else { break };
-        let options = FetchOptions { max_wait_ms: wait.as_millis() as i32, ..FetchOptions::default() };
-        let fetched = tokio::select! {
-            fetched = client.fetch(&args.topic, &offsets, options) => fetched?,
+        let Some(wait) = next_wait(args.timeout(), last_record) else { break };
+        let records = tokio::select! {
+            records = consumer.poll(wait) => records?,
             () = &mut stop => break,
         };
         let mut buf = Vec::new();
-        for partition in fetched {
-            for record in &partition.records {
-                if args.max_messages.is_some_and(|max| consumed >= max) {
-                    break;
-                }
-                format_record(record, &args.format, &mut buf);
-                consumed += 1;
-                last_record = tokio::time::Instant::now();
+        for r in &records {
+            if args.max_messages.is_some_and(|max| consumed >= max) {
+                break;
             }
-            offsets.insert(partition.partition, partition.next_offset);
+            format_record(&r.record, &format, &mut buf);
+            consumed += 1;
+            last_record = tokio::time::Instant::now();
         }
         out.write_all(&buf)?;
         out.flush()?;
@@ -167,15 +278,16 @@ pub async fn run_group(
     stop: impl Future<Output = ()>,
 ) -> Result<u64, ClientError> {
     consumer.subscribe([args.topic.clone()]);
+    let format = args.format();
     let mut consumed = 0u64;
     let mut last_record = tokio::time::Instant::now();
     let mut stopping = false;
     tokio::pin!(stop);
     while !stopping && args.max_messages.is_none_or(|max| consumed < max) {
-        let Some(wait) = next_wait(args.timeout, last_record) else { break };
-        // A poll is never cut short (that would strand a request on its
-        // connection, and the commit and LeaveGroup still need it): Ctrl-C
-        // lets the current poll finish, then ends the loop.
+        let Some(wait) = next_wait(args.timeout(), last_record) else { break };
+        // A poll is never cut short (it may be midway through a rebalance,
+        // and the commit and LeaveGroup still need the group): Ctrl-C lets
+        // the current poll finish, then ends the loop.
         let records = {
             let poll = consumer.poll(wait);
             tokio::pin!(poll);
@@ -193,7 +305,7 @@ pub async fn run_group(
             if args.max_messages.is_some_and(|max| consumed >= max) {
                 break;
             }
-            format_record(&r.record, &args.format, &mut buf);
+            format_record(&r.record, &format, &mut buf);
             printed.insert((r.topic, r.partition), r.record.offset + 1);
             consumed += 1;
             last_record = tokio::time::Instant::now();
@@ -220,9 +332,10 @@ fn is_group_change(code: kafka_protocol::ResponseError) -> bool {
     matches!(code, RebalanceInProgress | IllegalGeneration | UnknownMemberId)
 }
 
-/// Each partition's first offset to fetch.
-async fn start_offsets(client: &mut Client, args: &ConsumeArgs) -> Result<BTreeMap<i32, i64>, ClientError> {
-    let topic = client.topic(&args.topic, false).await?;
+/// Assigns the topic's partitions (or `--partition`) and seeks each to where
+/// reading starts.
+async fn assign_and_seek(consumer: &mut Consumer, args: &ConsumeArgs) -> Result<(), ClientError> {
+    let topic = consumer.client().topic(&args.topic, false).await?;
     let partitions: Vec<i32> = match args.partition {
         Some(p) if topic.partitions.iter().any(|m| m.partition == p) => vec![p],
         Some(p) => {
@@ -234,10 +347,11 @@ async fn start_offsets(client: &mut Client, args: &ConsumeArgs) -> Result<BTreeM
         }
         None => topic.partitions.iter().map(|p| p.partition).collect(),
     };
-    match args.start {
-        StartOffset::At(offset) => Ok(partitions.into_iter().map(|p| (p, offset)).collect()),
-        StartOffset::Earliest => client.list_offsets(&args.topic, &partitions, OffsetSpec::Earliest).await,
-        StartOffset::Latest => client.list_offsets(&args.topic, &partitions, OffsetSpec::Latest).await,
+    consumer.assign(partitions.iter().map(|&p| (args.topic.clone(), p)));
+    match args.start() {
+        StartOffset::At(offset) => partitions.iter().try_for_each(|&p| consumer.seek(&args.topic, p, offset)),
+        StartOffset::Earliest => consumer.seek_to(OffsetSpec::Earliest).await,
+        StartOffset::Latest => consumer.seek_to(OffsetSpec::Latest).await,
     }
 }
 

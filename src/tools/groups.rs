@@ -21,7 +21,58 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-use crate::client::{Client, ClientError, GroupDescription, OffsetSpec};
+use super::bootstrap_servers;
+use crate::client::{Client, ClientError, GroupDescription, OffsetSpec, REQUEST_TIMEOUT_DEFAULT};
+
+/// `spool groups`' flags: kafka-consumer-groups.sh's.
+#[derive(Debug, Clone, clap::Args)]
+#[command(group(clap::ArgGroup::new("action").required(true).args(["list", "describe", "delete"])))]
+pub struct GroupsArgs {
+    /// Where to connect (default 127.0.0.1:9092).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub bootstrap_server: Option<String>,
+    /// List every group's id.
+    #[arg(long)]
+    pub list: bool,
+    /// Describe --group: its partitions' offsets and lag (or, with --members, its members).
+    #[arg(long, requires = "group")]
+    pub describe: bool,
+    /// Delete --group (only a group without members).
+    #[arg(long, requires = "group")]
+    pub delete: bool,
+    /// A group (repeatable).
+    #[arg(long)]
+    pub group: Vec<String>,
+    /// With --describe: one line per member instead of per partition.
+    #[arg(long, requires = "describe")]
+    pub members: bool,
+    /// With --describe --members: each member's partitions too.
+    #[arg(long, requires = "members")]
+    pub verbose: bool,
+}
+
+impl GroupsArgs {
+    /// The one action the flags ask for.
+    pub fn command(&self) -> GroupsCommand {
+        let groups = self.group.clone();
+        if self.list {
+            GroupsCommand::List
+        } else if self.describe && self.members {
+            GroupsCommand::DescribeMembers { groups, verbose: self.verbose }
+        } else if self.describe {
+            GroupsCommand::DescribeOffsets(groups)
+        } else {
+            GroupsCommand::Delete(groups)
+        }
+    }
+}
+
+/// `spool groups`: connects, runs the command, prints to stdout.
+pub async fn main(args: GroupsArgs) -> Result<(), ClientError> {
+    let bootstrap = bootstrap_servers(args.bootstrap_server.as_deref(), &[]);
+    let mut client = Client::connect(&bootstrap, REQUEST_TIMEOUT_DEFAULT).await?;
+    run(&mut client, args.command(), &mut std::io::stdout().lock()).await
+}
 
 /// What `spool groups` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]

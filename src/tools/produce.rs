@@ -22,12 +22,15 @@
 
 use std::collections::VecDeque;
 use std::io::BufRead;
+use std::path::PathBuf;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use super::{unescape, ClientSettings};
 use crate::client::partitioner::{partition_for_key, RoundRobin};
-use crate::client::{ClientError, DeliveryFuture, ProduceOptions, Producer, ProducerConfig, ProducerRecord};
+use crate::client::{Acks, ClientError, DeliveryFuture, Producer, ProducerConfig, ProducerRecord};
+use crate::format::Compression;
 
 /// `linger.ms` for the console producer: short, so a typed line goes at once.
 pub const LINGER_MS: u64 = 10;
@@ -37,15 +40,75 @@ pub const DELIVERIES_PENDING_MAX: usize = 10_000;
 /// Lines read ahead of the network, at most.
 const LINES_QUEUED_MAX: usize = 4096;
 
-/// What `spool produce` was asked to do.
-#[derive(Debug, Clone)]
+/// `spool produce`'s flags: kafka-console-producer.sh's (and `kcat -H`'s headers).
+#[derive(Debug, Clone, clap::Args)]
 pub struct ProduceArgs {
+    /// Where to connect; else `bootstrap.servers` from the producer
+    /// properties, else 127.0.0.1:9092 (as Kafka's tools decide).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub bootstrap_server: Option<String>,
+    #[arg(long)]
     pub topic: String,
-    /// `parse.key=true` with this `key.separator`; `None`: lines are values only.
+    /// Split each line into key and value at the first SEP (parse.key=true;
+    /// `\t` is a tab). Without it, lines are values only.
+    #[arg(long, value_name = "SEP", value_parser = unescape)]
     pub key_separator: Option<String>,
+    /// A header on every record: --header key=value (repeatable).
+    #[arg(long = "header", value_name = "KEY=VALUE", value_parser = parse_header)]
     pub headers: Vec<(String, Option<Bytes>)>,
+    /// Send every record to this partition instead of partitioning by key.
+    #[arg(long)]
     pub partition: Option<i32>,
-    pub options: ProduceOptions,
+    /// none, gzip, snappy, lz4 or zstd.
+    #[arg(long, default_value = "none", value_parser = parse_compression)]
+    pub compression: Compression,
+    /// 0 (no response), 1 (the leader) or -1/all (every in-sync replica).
+    #[arg(long, default_value = "-1", allow_hyphen_values = true, value_parser = parse_acks)]
+    pub acks: Acks,
+    /// A producer setting: --producer-property enable.idempotence=true (repeatable).
+    #[arg(long = "producer-property", value_name = "KEY=VALUE")]
+    pub producer_properties: Vec<String>,
+    /// A properties file of producer settings (the flags win over it).
+    #[arg(long = "producer.config", value_name = "FILE")]
+    pub producer_config: Option<PathBuf>,
+}
+
+impl ProduceArgs {
+    /// The producer's settings: Kafka's defaults, then this tool's
+    /// ([`LINGER_MS`], `--acks`, `--compression`), then the producer properties.
+    pub fn producer_config(&self) -> Result<ProducerConfig, ClientError> {
+        let settings = ClientSettings::from_args(
+            self.bootstrap_server.as_deref(),
+            self.producer_config.as_deref(),
+            &self.producer_properties,
+        )?;
+        let mut config = ProducerConfig {
+            acks: self.acks,
+            compression: self.compression,
+            linger_ms: LINGER_MS,
+            ..ProducerConfig::new(settings.bootstrap_servers)
+        };
+        for (key, value) in &settings.properties {
+            config.set(key, value)?;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+fn parse_acks(s: &str) -> Result<Acks, String> {
+    Acks::parse(s).ok_or_else(|| format!("{s:?}: expected 0, 1, -1 or all"))
+}
+
+fn parse_compression(s: &str) -> Result<Compression, String> {
+    Compression::from_name(s).ok_or_else(|| format!("{s:?}: expected none, gzip, snappy, lz4 or zstd"))
+}
+
+/// `spool produce`: stdin's lines to the topic, until stdin ends.
+pub async fn main(args: ProduceArgs) -> Result<(), ClientError> {
+    let producer = Producer::connect(args.producer_config()?).await?;
+    let lines = spawn_line_reader(std::io::BufReader::new(std::io::stdin()));
+    run(&producer, &args, lines).await.map(drop)
 }
 
 /// What was produced.
@@ -53,16 +116,6 @@ pub struct ProduceArgs {
 pub struct ProduceSummary {
     /// Records acknowledged (with `acks=0`: written).
     pub records: u64,
-}
-
-/// The producer settings `spool produce` uses: its flags over Kafka's defaults.
-pub fn producer_config(bootstrap: &str, options: ProduceOptions) -> ProducerConfig {
-    ProducerConfig {
-        acks: options.acks,
-        compression: options.compression,
-        linger_ms: LINGER_MS,
-        ..ProducerConfig::new(bootstrap)
-    }
 }
 
 // ANCHOR: parse_line

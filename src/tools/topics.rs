@@ -17,7 +17,75 @@ use std::io::Write;
 
 use uuid::Uuid;
 
-use crate::client::{Client, ClientError, NewTopic, TopicMetadata};
+use super::bootstrap_servers;
+use crate::client::{Client, ClientError, NewTopic, TopicMetadata, REQUEST_TIMEOUT_DEFAULT};
+
+/// `spool topics`' flags: kafka-topics.sh's.
+#[derive(Debug, Clone, clap::Args)]
+#[command(group(clap::ArgGroup::new("action").required(true).args(["create", "list", "describe", "delete"])))]
+pub struct TopicsArgs {
+    /// Where to connect (default 127.0.0.1:9092).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub bootstrap_server: Option<String>,
+    /// Create --topic.
+    #[arg(long, requires = "topic")]
+    pub create: bool,
+    /// List every topic's name.
+    #[arg(long)]
+    pub list: bool,
+    /// Describe --topic, or every topic.
+    #[arg(long)]
+    pub describe: bool,
+    /// Delete --topic.
+    #[arg(long, requires = "topic")]
+    pub delete: bool,
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// Partitions of a new topic (default: the broker's num.partitions).
+    #[arg(long)]
+    pub partitions: Option<i32>,
+    /// Replication factor of a new topic (default: the broker's default.replication.factor).
+    #[arg(long)]
+    pub replication_factor: Option<i16>,
+    /// A topic config override for --create: --config key=value (repeatable).
+    #[arg(long = "config", value_name = "KEY=VALUE")]
+    pub configs: Vec<String>,
+}
+
+impl TopicsArgs {
+    /// The one action the flags ask for.
+    pub fn command(&self) -> Result<TopicsCommand, ClientError> {
+        let topic = self.topic.clone().unwrap_or_default();
+        if self.create {
+            let mut new_topic = NewTopic::new(topic);
+            new_topic.partitions = self.partitions.unwrap_or(-1);
+            new_topic.replication_factor = self.replication_factor.unwrap_or(-1);
+            for config in &self.configs {
+                let Some((k, v)) = config.split_once('=') else {
+                    return Err(ClientError::InvalidArgument(format!(
+                        "--config {config:?}: expected key=value"
+                    )));
+                };
+                new_topic.configs.insert(k.trim().to_string(), v.trim().to_string());
+            }
+            Ok(TopicsCommand::Create(new_topic))
+        } else if self.list {
+            Ok(TopicsCommand::List)
+        } else if self.describe {
+            Ok(TopicsCommand::Describe(self.topic.clone()))
+        } else {
+            Ok(TopicsCommand::Delete(topic))
+        }
+    }
+}
+
+/// `spool topics`: connects, runs the command, prints to stdout.
+pub async fn main(args: TopicsArgs) -> Result<(), ClientError> {
+    let command = args.command()?;
+    let bootstrap = bootstrap_servers(args.bootstrap_server.as_deref(), &[]);
+    let mut client = Client::connect(&bootstrap, REQUEST_TIMEOUT_DEFAULT).await?;
+    run(&mut client, command, &mut std::io::stdout().lock()).await
+}
 
 /// What `spool topics` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -41,11 +41,15 @@ pub struct ProducerConfig {
     /// `partitioner.ignore.keys` (false): when true, keyed records are spread by
     /// the sticky partitioner too, instead of by `murmur2(key)`.
     pub partitioner_ignore_keys: bool,
-    /// `enable.idempotence` (false here; true in Kafka since 3.0): take a
-    /// producer id and number each partition's batches, so the broker writes a
-    /// retried batch once (chapter 8). Needs `acks=all`, `retries` > 0 and at
-    /// most 5 requests in flight, as Kafka's `ProducerConfig` checks.
-    pub enable_idempotence: bool,
+    /// `enable.idempotence` as set (`None`: not set): take a producer id and
+    /// number each partition's batches, so the broker writes a retried batch
+    /// once (chapter 8). It needs `acks=all`, `retries` > 0 and at most 5
+    /// requests in flight. As in Kafka since 3.0 (KIP-679), a producer is
+    /// idempotent unless told otherwise: not set, it is on when the other
+    /// settings allow it and quietly off when they do not; set to true with
+    /// a conflicting setting, [`validate`](Self::validate) refuses it. Read
+    /// the outcome with [`idempotent`](Self::idempotent).
+    pub enable_idempotence: Option<bool>,
 }
 
 impl Default for ProducerConfig {
@@ -63,7 +67,7 @@ impl Default for ProducerConfig {
             delivery_timeout_ms: 120_000,
             request_timeout_ms: 30_000,
             max_block_ms: 60_000,
-            enable_idempotence: false,
+            enable_idempotence: None,
             partitioner_ignore_keys: false,
         }
     }
@@ -119,9 +123,10 @@ impl ProducerConfig {
                 })?
             }
             "enable.idempotence" => {
-                self.enable_idempotence = value
-                    .parse()
-                    .map_err(|_| invalid(format!("enable.idempotence={value}: expected true or false")))?
+                self.enable_idempotence =
+                    Some(value.parse().map_err(|_| {
+                        invalid(format!("enable.idempotence={value}: expected true or false"))
+                    })?)
             }
             _ => return Err(invalid(format!("unknown producer config {key:?}"))),
         }
@@ -142,20 +147,11 @@ impl ProducerConfig {
         // Kafka's checks for idempotence: with more than five requests in
         // flight a retried batch may be older than the five the broker
         // remembers; without acks=all or retries there is nothing to dedupe.
-        if self.enable_idempotence {
-            if self.max_in_flight_requests_per_connection > crate::idempotence::NUM_BATCHES_TO_RETAIN {
-                return Err(invalid(
-                    "must set max.in.flight.requests.per.connection to at most 5 to use the idempotent producer"
-                        .into(),
-                ));
-            }
-            if self.acks != Acks::All {
-                return Err(invalid("must set acks to all in order to use the idempotent producer".into()));
-            }
-            if self.retries == 0 {
-                return Err(invalid(
-                    "must set retries to non-zero when using the idempotent producer".into(),
-                ));
+        // Only an explicit enable.idempotence=true is held to them; the
+        // default gives way (see `idempotent`).
+        if self.enable_idempotence == Some(true) {
+            if let Some(why) = self.idempotence_conflict() {
+                return Err(invalid(why.into()));
             }
         }
         // Kafka refuses a delivery timeout shorter than one linger plus one
@@ -167,6 +163,25 @@ impl ProducerConfig {
             )));
         }
         Ok(())
+    }
+
+    /// Whether the producer is idempotent: `enable.idempotence` if set, else
+    /// whether the other settings allow it (Kafka 3.0's default, KIP-679).
+    pub fn idempotent(&self) -> bool {
+        self.enable_idempotence.unwrap_or_else(|| self.idempotence_conflict().is_none())
+    }
+
+    /// The first setting that rules idempotence out, in Kafka's words.
+    fn idempotence_conflict(&self) -> Option<&'static str> {
+        if self.max_in_flight_requests_per_connection > crate::idempotence::NUM_BATCHES_TO_RETAIN {
+            Some("must set max.in.flight.requests.per.connection to at most 5 to use the idempotent producer")
+        } else if self.acks != Acks::All {
+            Some("must set acks to all in order to use the idempotent producer")
+        } else if self.retries == 0 {
+            Some("must set retries to non-zero when using the idempotent producer")
+        } else {
+            None
+        }
     }
 
     pub(crate) fn request_timeout(&self) -> Duration {
@@ -245,6 +260,23 @@ mod tests {
             assert!(error.contains(expected), "{pairs:?}: {error}");
         }
         let config = ProducerConfig::parse([on, "max.in.flight.requests.per.connection=5"]).unwrap();
-        assert!(config.enable_idempotence);
+        assert!(config.idempotent());
+    }
+
+    /// Kafka 3.0's default (KIP-679): a producer is idempotent unless its
+    /// other settings rule it out — acks other than all, retries=0 or more
+    /// than five requests in flight — in which case idempotence is quietly
+    /// off, as long as it was not asked for by name.
+    #[test]
+    fn idempotence_is_on_by_default_unless_settings_rule_it_out() {
+        let idempotent = |pairs: &[&str]| ProducerConfig::parse(pairs.iter().copied()).unwrap().idempotent();
+        assert!(idempotent(&[]), "on by default");
+        assert!(!idempotent(&["acks=1"]), "acks=1 turns it off");
+        assert!(!idempotent(&["acks=0"]), "acks=0 turns it off");
+        assert!(!idempotent(&["retries=0"]), "retries=0 turns it off");
+        assert!(!idempotent(&["max.in.flight.requests.per.connection=6"]), "six in flight turn it off");
+        assert!(idempotent(&["max.in.flight.requests.per.connection=5", "acks=all"]));
+        assert!(!idempotent(&["enable.idempotence=false"]), "off when asked");
+        assert!(idempotent(&["enable.idempotence=true"]));
     }
 }

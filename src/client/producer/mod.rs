@@ -46,8 +46,9 @@
 //!
 //! **In-flight requests and ordering.** The sender keeps up to
 //! `max.in.flight.requests.per.connection` Produce requests outstanding on
-//! each broker connection ([`crate::client::pipeline`]), so the network stays
-//! busy while the broker appends. A broker answers one connection's requests
+//! each broker connection
+//! ([`Connection::send_pipelined`](crate::client::Connection::send_pipelined)),
+//! so the network stays busy while the broker appends. A broker answers one connection's requests
 //! in order, so without failures a partition's batches land in the order they
 //! were sent. With a retry they may not: batch 1 fails, batch 2 (already in
 //! flight) succeeds, batch 1 is sent again and lands after it. Kafka without
@@ -70,7 +71,8 @@
 //! (the first attempt reached the log, its response was lost): at-least-once,
 //! unless the producer is idempotent.
 //!
-//! **Idempotence (chapter 8, `enable.idempotence=true`).** The producer asks
+//! **Idempotence (chapter 8, `enable.idempotence`: on by default when
+//! `acks=all`, as since Kafka 3.0, see [`ProducerConfig::idempotent`]).** The producer asks
 //! the broker for a producer id (InitProducerId) when it connects, and stamps
 //! each batch, as the accumulator seals it, with that id, its epoch and the
 //! partition's next sequence number ([`accumulator`]'s `stamp`). A retry
@@ -262,13 +264,13 @@ impl Producer {
             delivery_timeout_ms: config.delivery_timeout_ms,
             // An idempotent producer keeps one batch per partition in flight:
             // see "Idempotence" above.
-            guarantee_order: config.max_in_flight_requests_per_connection == 1 || config.enable_idempotence,
+            guarantee_order: config.max_in_flight_requests_per_connection == 1 || config.idempotent(),
         });
-        if config.enable_idempotence {
+        if config.idempotent() {
             let (producer_id, epoch) = client.init_producer_id().await?;
             accumulator.set_producer(producer_id, epoch);
         }
-        let start = std::process::id() ^ wall_clock_ms() as u32;
+        let start = std::process::id() ^ crate::client::now_ms() as u32;
         let shared = std::sync::Arc::new(Shared {
             partitioner: crate::sync::Mutex::new(StickyPartitioner::new(config.batch_size, start)),
             config,
@@ -329,7 +331,7 @@ impl Producer {
             (None, _) => crate::sync::lock(&shared.partitioner).partition(topic, partitions),
         };
         let tp = TopicPartition { topic: topic.to_string(), partition };
-        let timestamp_ms = record.timestamp_ms.unwrap_or_else(wall_clock_ms);
+        let timestamp_ms = record.timestamp_ms.unwrap_or_else(crate::client::now_ms);
         let appended = append_or_wait(shared.waits(), &tp, &record, timestamp_ms, deadline).await?;
         if sticky {
             let size = accumulator::record_size_upper_bound(&record);
@@ -484,10 +486,6 @@ async fn append_or_wait(
     }
 }
 // ANCHOR_END: append_or_wait
-
-fn wall_clock_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
 
 #[cfg(test)]
 mod tests {

@@ -18,7 +18,7 @@
 //!
 //! The task is the only writer to broker connections, so it alone counts
 //! requests in flight. Responses are awaited in a [`JoinSet`], each from a
-//! [`PipelinedConnection`]; a connection that fails (I/O error, request
+//! [`Connection::send_pipelined`]; a connection that fails (I/O error, request
 //! timeout, garbled response) is dropped, which fails its other in-flight
 //! requests too, and the next request to that broker opens a new one.
 
@@ -34,7 +34,6 @@ use tokio::task::JoinSet;
 use super::accumulator::{complete, BatchOutcome, ProducerBatch, Route};
 use super::Shared;
 use crate::client::admin::topic_name;
-use crate::client::pipeline::PipelinedConnection;
 use crate::client::{Acks, ClientError, Connection};
 
 /// `max.request.size`'s default: a request carries batches up to this many
@@ -46,7 +45,7 @@ type Answer = (i32, Vec<ProducerBatch>, Result<ProduceResponse, ClientError>);
 
 struct Sender {
     shared: Arc<Shared>,
-    connections: BTreeMap<i32, PipelinedConnection>,
+    connections: BTreeMap<i32, Connection>,
     /// Requests awaiting a response, per broker.
     in_flight: BTreeMap<i32, usize>,
     responses: JoinSet<Answer>,
@@ -171,12 +170,12 @@ impl Sender {
     // ANCHOR_END: send_ready
 
     /// The connection to `node`, opening one if there is none or it broke.
-    async fn connection(&mut self, node: i32, addr: &str) -> Result<&mut PipelinedConnection, ClientError> {
+    async fn connection(&mut self, node: i32, addr: &str) -> Result<&mut Connection, ClientError> {
         let usable = self.connections.get(&node).is_some_and(|c| !c.is_broken() && c.addr() == addr);
         if !usable {
             self.connections.remove(&node);
             let timeout = self.shared.config.request_timeout();
-            let connection = Connection::connect(addr, timeout).await?.into_pipelined();
+            let connection = Connection::connect(addr, timeout).await?;
             self.connections.insert(node, connection);
         }
         Ok(self.connections.get_mut(&node).expect("inserted above"))
@@ -208,7 +207,7 @@ impl Sender {
         let sent = match self.connection(node, addr).await {
             Err(e) => Err(e),
             Ok(connection) if acks_none => connection.send_oneway(&request).await.map(|()| None),
-            Ok(connection) => connection.send(&request).await.map(Some),
+            Ok(connection) => connection.send_pipelined(&request).await.map(Some),
         };
         match sent {
             // acks=0: written is all the answer there will be.

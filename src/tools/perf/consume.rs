@@ -6,9 +6,11 @@
 //! when no record arrived for `--timeout` ms, with Kafka's warning.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::client::{Client, ClientError, Consumer, ConsumerConfig, OffsetReset};
+use crate::client::{ClientError, Consumer, ConsumerConfig, OffsetReset};
+use crate::tools::ClientSettings;
 
 use super::format_time_ms;
 
@@ -20,25 +22,60 @@ pub const HEADER: &str =
 pub const DETAILED_HEADER: &str = "time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, \
                                    rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec";
 
-/// What to read and how.
-#[derive(Debug, Clone)]
+/// `spool perf consume`'s flags: kafka-consumer-perf-test.sh's.
+#[derive(Debug, Clone, clap::Args)]
 pub struct ConsumePerfArgs {
-    pub bootstrap: String,
+    /// Where to connect; else `bootstrap.servers` from the consumer
+    /// properties, else 127.0.0.1:9092 (as Kafka's tools decide).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub bootstrap_server: Option<String>,
+    #[arg(long)]
     pub topic: String,
-    /// `--messages`: stop after this many records.
+    /// How many records to read.
+    #[arg(long)]
     pub messages: u64,
-    /// `--timeout`: stop after this long without a record.
-    pub timeout: Duration,
-    /// `--from-latest`: start at the end instead of the beginning.
+    /// Stop after this many ms without a record.
+    #[arg(long = "timeout", default_value_t = 10_000, value_name = "MS")]
+    pub timeout_ms: u64,
+    /// max.partition.fetch.bytes.
+    #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
+    pub fetch_size: i32,
+    /// Start at the end of each partition rather than its beginning.
+    #[arg(long)]
     pub from_latest: bool,
-    /// `--reporting-interval`.
-    pub reporting_interval: Duration,
-    /// `--show-detailed-stats`: a Kafka stats line per interval on stdout
-    /// (otherwise a progress line on stderr).
+    /// Print a stats line every interval (Kafka's detailed format) on stdout
+    /// instead of a progress line on stderr and a summary.
+    #[arg(long)]
     pub show_detailed_stats: bool,
+    #[arg(long = "reporting-interval", default_value_t = 5_000, value_name = "MS")]
+    pub reporting_interval_ms: u64,
+    #[arg(long)]
     pub hide_header: bool,
-    /// `--fetch-size` and `--consumer-props`/`--consumer.config` settings.
-    pub consumer: ConsumerConfig,
+    /// Consumer settings: --consumer-props key=value ...
+    #[arg(long = "consumer-props", num_args = 1.., value_name = "KEY=VALUE")]
+    pub consumer_props: Vec<String>,
+    /// A properties file of consumer settings (--consumer-props win over it).
+    #[arg(long = "consumer.config", value_name = "FILE")]
+    pub consumer_config: Option<PathBuf>,
+}
+
+impl ConsumePerfArgs {
+    /// The broker and the consumer's settings: `--fetch-size`, then the
+    /// consumer properties, then where to start (`--from-latest`).
+    pub fn consumer_config(&self) -> Result<(String, ConsumerConfig), ClientError> {
+        let settings = ClientSettings::from_args(
+            self.bootstrap_server.as_deref(),
+            self.consumer_config.as_deref(),
+            &self.consumer_props,
+        )?;
+        let mut config = ConsumerConfig::default();
+        config.fetch.partition_max_bytes = self.fetch_size;
+        for (key, value) in &settings.properties {
+            config.set(key, value)?;
+        }
+        config.auto_offset_reset = if self.from_latest { OffsetReset::Latest } else { OffsetReset::Earliest };
+        Ok((settings.bootstrap_servers, config))
+    }
 }
 
 /// Counts of one run, or of one interval.
@@ -55,23 +92,23 @@ pub async fn run(
     out: &mut impl Write,
     progress: &mut impl Write,
 ) -> Result<u64, ClientError> {
-    let mut client = Client::connect(&args.bootstrap, args.consumer.request_timeout).await?;
-    let partitions = client.topic(&args.topic, false).await?.partitions;
-    let reset = if args.from_latest { OffsetReset::Latest } else { OffsetReset::Earliest };
-    let config = ConsumerConfig { auto_offset_reset: reset, ..args.consumer.clone() };
-    let mut consumer = Consumer::connect(&args.bootstrap, config).await?;
+    let (bootstrap, config) = args.consumer_config()?;
+    let mut consumer = Consumer::connect(&bootstrap, config).await?;
+    let partitions = consumer.client().topic(&args.topic, false).await?.partitions;
     consumer.assign(partitions.iter().map(|p| (args.topic.clone(), p.partition)));
+    let timeout = Duration::from_millis(args.timeout_ms);
+    let reporting_interval = Duration::from_millis(args.reporting_interval_ms.max(1));
 
     if !args.hide_header {
         let header = if args.show_detailed_stats { DETAILED_HEADER } else { HEADER };
         writeln!(out, "{header}").map_err(ClientError::Io)?;
     }
-    let start_ms = crate::broker::now_ms();
+    let start_ms = crate::client::now_ms();
     let start = Instant::now();
     let (mut total, mut interval) = (Counts::default(), Counts::default());
     let (mut last_record, mut last_report) = (Instant::now(), Instant::now());
-    while total.records < args.messages && last_record.elapsed() <= args.timeout {
-        let wait = args.reporting_interval.min(args.timeout).max(Duration::from_millis(1));
+    while total.records < args.messages && last_record.elapsed() <= timeout {
+        let wait = reporting_interval.min(timeout).max(Duration::from_millis(1));
         for r in consumer.poll(wait).await? {
             let size =
                 r.record.key.as_ref().map_or(0, |k| k.len()) + r.record.value.as_ref().map_or(0, |v| v.len());
@@ -81,10 +118,10 @@ pub async fn run(
             }
             last_record = Instant::now();
         }
-        if last_report.elapsed() >= args.reporting_interval {
+        if last_report.elapsed() >= reporting_interval {
             let elapsed = last_report.elapsed();
             if args.show_detailed_stats {
-                let now = crate::broker::now_ms();
+                let now = crate::client::now_ms();
                 writeln!(out, "{}", stats_line(&format_time_ms(now), interval, elapsed))
                     .map_err(ClientError::Io)?;
             } else {
@@ -105,12 +142,12 @@ pub async fn run(
             progress,
             "WARNING: Exiting before consuming the expected number of messages: timeout ({} ms) exceeded. \
              You can use the --timeout option to increase the timeout.",
-            args.timeout.as_millis()
+            timeout.as_millis()
         )
         .map_err(ClientError::Io)?;
     }
     if !args.show_detailed_stats {
-        let times = format!("{}, {}", format_time_ms(start_ms), format_time_ms(crate::broker::now_ms()));
+        let times = format!("{}, {}", format_time_ms(start_ms), format_time_ms(crate::client::now_ms()));
         writeln!(out, "{}", stats_line(&times, total, elapsed)).map_err(ClientError::Io)?;
     }
     Ok(total.records)

@@ -8,6 +8,7 @@
 //! total line, percentiles included, at the end.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -16,17 +17,51 @@ use tokio::sync::mpsc;
 use super::stats::ProducerStats;
 use crate::client::producer::{Producer, ProducerConfig};
 use crate::client::{ClientError, ProducerRecord};
+use crate::tools::ClientSettings;
 
-/// What to send and how.
-#[derive(Debug, Clone)]
+/// `spool perf produce`'s flags: kafka-producer-perf-test.sh's.
+#[derive(Debug, Clone, clap::Args)]
 pub struct ProducePerfArgs {
+    /// Where to connect; else `bootstrap.servers` from the producer
+    /// properties, else 127.0.0.1:9092 (as Kafka's tools decide).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub bootstrap_server: Option<String>,
+    #[arg(long)]
     pub topic: String,
+    #[arg(long)]
     pub num_records: u64,
+    /// Bytes per record value.
+    #[arg(long)]
     pub record_size: usize,
-    /// Records per second; zero or less means unthrottled.
+    /// Records per second at most; -1 (zero or less) for no limit.
+    #[arg(long, allow_negative_numbers = true)]
     pub throughput: f64,
-    pub reporting_interval: Duration,
-    pub producer: ProducerConfig,
+    /// Producer settings: --producer-props acks=1 batch.size=16384 linger.ms=5 ...
+    #[arg(long = "producer-props", num_args = 1.., value_name = "KEY=VALUE")]
+    pub producer_props: Vec<String>,
+    /// A properties file of producer settings (--producer-props win over it).
+    #[arg(long = "producer.config", value_name = "FILE")]
+    pub producer_config: Option<PathBuf>,
+    /// A window line every this many ms.
+    #[arg(long = "reporting-interval", default_value_t = 5_000, value_name = "MS")]
+    pub reporting_interval_ms: u64,
+}
+
+impl ProducePerfArgs {
+    /// Kafka's producer defaults, then the producer properties.
+    pub fn producer_config(&self) -> Result<ProducerConfig, ClientError> {
+        let settings = ClientSettings::from_args(
+            self.bootstrap_server.as_deref(),
+            self.producer_config.as_deref(),
+            &self.producer_props,
+        )?;
+        let mut config = ProducerConfig::new(settings.bootstrap_servers);
+        for (key, value) in &settings.properties {
+            config.set(key, value)?;
+        }
+        config.validate()?;
+        Ok(config)
+    }
 }
 
 /// A record's payload: printable bytes from a fixed pseudo-random sequence (as
@@ -47,7 +82,8 @@ fn payload(size: usize, seed: u64) -> Bytes {
 // ANCHOR: run
 /// Runs the test; window lines and the total line go to `out`.
 pub async fn run(args: &ProducePerfArgs, out: &mut impl Write) -> Result<ProducerStats, ClientError> {
-    let producer = Producer::connect(args.producer.clone()).await?;
+    let producer = Producer::connect(args.producer_config()?).await?;
+    let reporting_interval = Duration::from_millis(args.reporting_interval_ms.max(1));
     let value = payload(args.record_size, 0x5eed);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Result<Duration, ClientError>>();
     let mut stats = ProducerStats::new(args.num_records);
@@ -76,7 +112,7 @@ pub async fn run(args: &ProducePerfArgs, out: &mut impl Write) -> Result<Produce
         while let Ok(outcome) = done_rx.try_recv() {
             record(&mut stats, outcome);
         }
-        if window_start.elapsed() >= args.reporting_interval {
+        if window_start.elapsed() >= reporting_interval {
             writeln!(out, "{}", stats.take_window(window_start.elapsed())).map_err(ClientError::Io)?;
             window_start = Instant::now();
         }
