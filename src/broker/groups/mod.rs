@@ -62,8 +62,8 @@ use tokio::sync::{oneshot, Notify};
 use super::{now_ms, Broker, Partition};
 use crate::format::BatchBuilder;
 use crate::group::{
-    partition_for, GroupConfig, GroupCoordinator, GroupError, GroupRecord, JoinGroupResponse, Output,
-    RequestToken, Response, SyncGroupResponse, CONSUMER_OFFSETS_TOPIC,
+    partition_for, GroupCoordinator, GroupCoordinatorConfig, GroupError, GroupRecord, JoinGroupResponse,
+    Output, RequestToken, Response, SyncGroupResponse, CONSUMER_OFFSETS_TOPIC,
 };
 use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::lock;
@@ -109,7 +109,7 @@ pub struct GroupDriver {
 type Appended = Vec<(TopicPartition, Arc<Partition>, i64)>;
 
 impl GroupDriver {
-    pub fn new(config: GroupConfig) -> Self {
+    pub fn new(config: GroupCoordinatorConfig) -> Self {
         GroupDriver {
             coordinator: Mutex::new(GroupCoordinator::new(config)),
             parked: Mutex::new(HashMap::new()),
