@@ -104,7 +104,11 @@ impl LogDir {
     /// the number of lines held back since the last.
     pub fn warn(&self, partition: &dyn Display, request: &str, cause: &dyn Display) {
         let key = partition.to_string();
-        let admitted = self.warnings.lock().expect("warning limiter poisoned").admit(&key, super::now_ms());
+        // Recovered if poisoned (the broker's rule): a limiter only decides what is logged.
+        let admitted = {
+            let mut warnings = self.warnings.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            warnings.admit(&key, super::now_ms())
+        };
         if let Some(suppressed) = admitted {
             tracing::warn!(
                 partition = %key,

@@ -28,19 +28,64 @@
 //! the server must not (which requests give way to shutdown, how a fetch is
 //! sent).
 //!
-//! The broker owns four things: the metadata log and its image (which topics
-//! exist, [`crate::metadata`]), the partition logs ([`crate::log::LogManager`]),
-//! the [`notify::AppendNotifier`] that wakes long-polling fetches, and the group
-//! coordinator with its driver ([`groups`], chapter 5), which keeps its state in
-//! the internal topic `__consumer_offsets`. Beside them, [`log_dir::LogDir`]
-//! says whether the log directory is still usable: a failed write or fsync
-//! takes it offline, and every request that touches a partition log is then
-//! answered `KAFKA_STORAGE_ERROR`, as in Kafka.
+//! The broker owns five things, each with its own lock and one job:
 //!
-//! Locks, always taken in this order: the group coordinator (its appends may
-//! create `__consumer_offsets`), `controller` (topic changes), then
-//! `partitions` (the map), then one partition's log. Produce and Fetch never
-//! take `controller` or the coordinator.
+//! ```text
+//!  field        owns                               written by              read by
+//!  ───────────  ─────────────────────────────────  ──────────────────────  ───────────────────────
+//!  groups       chapter 5's coordinator            group APIs, its timer   group APIs
+//!  metadata     the metadata log, one writer,      CreateTopics,           (the writer only)
+//!                 an fsync per commit              DeleteTopics,
+//!                   │ publishes                    InitProducerId's block
+//!                   ▼
+//!               Arc<MetadataImage>                 each commit (a swap)    Metadata, DescribeConfigs,
+//!                                                                          FindCoordinator, sync
+//!  logs         the partition logs on disk         topic changes, tick     (the writers only)
+//!  partitions   topic-partition ─▶ Partition       sync, DeleteTopics      Produce, Fetch,
+//!                                                                          ListOffsets, groups
+//!  notifier     long-polling fetches to wake       appends                 Fetch
+//! ```
+//!
+//! The metadata log is the one writer of cluster metadata: its lock is held
+//! across each commit's fsync, and a successful commit publishes the new
+//! image as an immutable snapshot ([`crate::metadata::publisher`]). Readers
+//! clone that `Arc` under a lock held only for the clone, so a Metadata
+//! request never waits for a topic's creation to reach the disk. The group
+//! coordinator keeps its state in the internal topic `__consumer_offsets`.
+//! Beside them, [`log_dir::LogDir`] says whether the log directory is still
+//! usable: a failed write or fsync takes it offline, and every request that
+//! touches a partition log is then answered `KAFKA_STORAGE_ERROR`, as in Kafka.
+//!
+//! **Lock order.** A thread that holds several locks took them in this order,
+//! skipping any it does not need:
+//!
+//! 1. the group coordinator (its appends may create `__consumer_offsets`),
+//! 2. `creating_offsets_topic` (one creator of that topic at a time),
+//! 3. the producer id block (a new block is committed to the metadata log),
+//! 4. the metadata log's writer (topic changes, producer id blocks),
+//! 5. the log manager (opening, deleting and maintaining logs),
+//! 6. the partition map,
+//! 7. one partition's group commit state (chapter 2's group commit takes it
+//!    before the log it flushes), then that partition's log.
+//!
+//! The published image, the parked group requests and the storage-warning
+//! limiter are leaves: held only to clone, swap or update one value, and no
+//! other lock is taken while one is held. Produce, Fetch and ListOffsets
+//! take only 6 and 7; Metadata, DescribeConfigs and FindCoordinator (once
+//! `__consumer_offsets` exists) only the published image.
+//!
+//! **Poisoning.** A lock is poisoned when a thread panicked holding it. One
+//! rule decides what happens next: *a lock that guards a log writer is fatal;
+//! every other lock is recovered.* The metadata log, the log manager, a
+//! partition log and its group commit may have been mid-append or mid-fsync,
+//! their memory no longer agreeing with their files, and acknowledging one
+//! more write from them could lose data; so their next user panics too (its connection closes) and nothing is
+//! acknowledged from them until a restart recovers them from disk. Every other
+//! lock guards memory that a panic cannot leave half-written (the image cell
+//! and the partition map are only ever swapped or have whole entries removed;
+//! the producer id block is replaced whole or advanced by one) or memory that
+//! the logs rebuild at restart (the group coordinator, parked requests): those
+//! carry on, so one bug does not take every later request down with it.
 //!
 //! Simplifications (each a later chapter): one node, so every partition's
 //! leader is this broker, its ISR is itself, the high watermark is the log
@@ -64,7 +109,7 @@ pub mod topics;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
 use kafka_protocol::messages::{RequestKind, ResponseKind};
 use uuid::Uuid;
@@ -74,7 +119,7 @@ use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::SharedLog;
 use crate::log::validator::{TopicCompression, ValidationPolicy};
 use crate::log::{GroupCommit, LogConfig, LogError, LogManager};
-use crate::metadata::{MetadataLog, METADATA_TOPIC};
+use crate::metadata::{MetadataImage, MetadataLog, MetadataPublisher, MetadataWriter, METADATA_TOPIC};
 use crate::wire::codec::Request;
 use crate::wire::reader::RequestPool;
 use crate::zero_copy::{FetchReply, ZeroCopyStats};
@@ -96,19 +141,20 @@ pub struct Partition {
     pub group_commit: Arc<GroupCommit>,
 }
 
-/// What `controller` guards: the metadata quorum and the log manager.
-#[derive(Debug)]
-pub struct Controller {
-    pub metadata: MetadataLog,
-    pub logs: LogManager,
-}
-
 /// A running single-node broker.
 #[derive(Debug)]
 pub struct Broker {
     pub config: BrokerConfig,
     pub cluster_id: String,
-    controller: Mutex<Controller>,
+    /// The metadata log (its one writer holds the lock across each fsync) and
+    /// the image it publishes, which readers take without that lock.
+    metadata: MetadataPublisher,
+    /// The partition logs on disk: opened, created, deleted and maintained
+    /// (flush, retention, checkpoints) under this lock, apart from the
+    /// metadata log's, so a retention pass never holds up a topic's creation.
+    logs: Mutex<LogManager>,
+    /// What produce and fetch look partitions up in: rebuilt from the
+    /// published image by `sync_partitions`, read without any other lock.
     partitions: RwLock<BTreeMap<TopicPartition, Arc<Partition>>>,
     pub notifier: notify::AppendNotifier,
     /// The block of producer ids InitProducerId hands out from (chapter 8).
@@ -171,12 +217,13 @@ impl Broker {
         let metadata_tp = TopicPartition::new(METADATA_TOPIC, 0);
         logs.get_or_create(&metadata_tp, None, now).map_err(|e| e.to_string())?;
         // The metadata log belongs to the quorum, not to the partition map: take
-        // it out of the manager and keep it behind the controller lock.
+        // it out of the manager and give it to its publisher.
         let metadata_log = logs.take(&metadata_tp).expect("created above");
         let metadata = MetadataLog::load(metadata_log).map_err(|e| format!("metadata log: {e}"))?;
         let broker = Broker {
             cluster_id: meta.cluster_id,
-            controller: Mutex::new(Controller { metadata, logs }),
+            metadata: MetadataPublisher::new(metadata),
+            logs: Mutex::new(logs),
             partitions: RwLock::new(BTreeMap::new()),
             notifier: notify::AppendNotifier::new(),
             producer_ids: Mutex::new(producer_ids::ProducerIdBlock::default()),
@@ -192,14 +239,17 @@ impl Broker {
         Ok(broker)
     }
 
-    /// Makes the partition map match the metadata image: opens logs for new
-    /// partitions and drops deleted ones.
+    /// Makes the partition map match the published metadata image: opens logs
+    /// for new partitions and drops deleted ones. The log manager's lock is
+    /// held from reading the image to replacing the map, so two syncs replace
+    /// it in the order they read the images, and the map never goes back to
+    /// an older image than one it already showed.
     fn sync_partitions(&self, now: i64) -> Result<(), LogError> {
-        let mut controller = self.lock_controller();
-        let Controller { metadata, logs } = &mut *controller;
-        let old = self.partitions.read().expect("partition map poisoned").clone();
+        let mut logs = self.lock_logs();
+        let image = self.metadata_image();
+        let old = self.read_partitions().clone();
         let mut map = BTreeMap::new();
-        for topic in metadata.image().topics() {
+        for topic in image.topics() {
             let config = self.topic_log_config(&topic.configs);
             let max_message_bytes = topic
                 .configs
@@ -226,7 +276,7 @@ impl Broker {
                 map.insert(tp, Arc::new(partition));
             }
         }
-        *self.partitions.write().expect("partition map poisoned") = map;
+        *self.partitions.write().unwrap_or_else(PoisonError::into_inner) = map;
         Ok(())
     }
 
@@ -253,12 +303,31 @@ impl Broker {
         config
     }
 
-    pub fn lock_controller(&self) -> std::sync::MutexGuard<'_, Controller> {
-        self.controller.lock().expect("controller lock poisoned")
+    /// The last published metadata image: which topics exist, their
+    /// partitions and configs. Never waits for a metadata commit's fsync.
+    pub fn metadata_image(&self) -> Arc<MetadataImage> {
+        self.metadata.image()
+    }
+
+    /// The metadata log's writer (CreateTopics, DeleteTopics, producer id
+    /// blocks): its lock is held across each commit's fsync.
+    fn metadata_writer(&self) -> MetadataWriter<'_> {
+        self.metadata.writer()
+    }
+
+    /// The log manager. A log writer's lock: poisoning is fatal (module doc).
+    fn lock_logs(&self) -> MutexGuard<'_, LogManager> {
+        self.logs.lock().expect("a thread panicked while holding the log manager")
+    }
+
+    /// The partition map, for reading. Recovered if poisoned: it is only
+    /// ever replaced whole or has whole entries removed.
+    fn read_partitions(&self) -> RwLockReadGuard<'_, BTreeMap<TopicPartition, Arc<Partition>>> {
+        self.partitions.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn partition(&self, tp: &TopicPartition) -> Option<Arc<Partition>> {
-        self.partitions.read().expect("partition map poisoned").get(tp).cloned()
+        self.read_partitions().get(tp).cloned()
     }
 
     /// The group coordinator (chapter 5).
@@ -305,9 +374,8 @@ impl Broker {
     pub fn shutdown(&self) -> Result<(), LogError> {
         self.shutting_down.store(true, Ordering::Release);
         self.shutdown_groups();
-        let mut controller = self.lock_controller();
-        controller.metadata.flush()?;
-        controller.logs.shutdown()
+        self.metadata_writer().flush()?;
+        self.lock_logs().shutdown()
     }
 
     /// Flush-by-time, retention and checkpoints, each on its own period
@@ -317,7 +385,7 @@ impl Broker {
         if self.log_dir.is_offline() {
             return Ok(()); // nothing to maintain: every log waits for a restart
         }
-        let result = self.lock_controller().logs.tick(now_ms());
+        let result = self.lock_logs().tick(now_ms());
         if let Err(e) = &result {
             self.log_dir.fail(&"log maintenance", e);
         }

@@ -49,10 +49,12 @@ impl Broker {
     /// metadata log when the current one is used up; an error means that
     /// commit failed and no id can be promised (`COORDINATOR_NOT_AVAILABLE`).
     pub fn allocate_producer_id(&self) -> Result<i64, String> {
-        let mut block = self.producer_ids.lock().expect("producer id block poisoned");
+        // Recovered if poisoned: the block is only ever replaced whole or
+        // advanced by one, so a panic cannot leave it half-updated.
+        let mut block = self.producer_ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if block.next >= block.end {
-            let mut controller = self.lock_controller();
-            let first = controller.metadata.image().next_producer_id();
+            let mut metadata = self.metadata_writer();
+            let first = metadata.image().next_producer_id();
             let end = first.checked_add(PRODUCER_ID_BLOCK_SIZE).ok_or("producer ids exhausted")?;
             let record = MetadataRecord::ProducerIds {
                 broker_id: self.config.node_id,
@@ -60,7 +62,7 @@ impl Broker {
                 next_producer_id: end,
             };
             // Committed (and flushed) before any id of the block is used.
-            controller.metadata.commit(&[record], now_ms()).map_err(|e| e.to_string())?;
+            metadata.commit(&[record], now_ms()).map_err(|e| e.to_string())?;
             *block = ProducerIdBlock { next: first, end };
         }
         let id = block.next;

@@ -8,8 +8,11 @@
 //!                                           │ PartitionRecord ×N
 //!                                           │ ConfigRecord ×M
 //!                                           ▼
-//!                                  apply ──▶ MetadataImage ──▶ Metadata responses
+//!                                  apply ──▶ MetadataImage ──publish (Arc)──▶ Metadata responses
 //! ```
+//!
+//! The commit holds the log's lock across its fsync; readers never take that
+//! lock, they clone the last published image ([`publisher`]).
 //!
 //! On a single node the quorum is one voter, so a record is committed as soon
 //! as it is appended (and flushed: the metadata log is always durable). A
@@ -26,10 +29,14 @@
 //! directory; Kafka keeps it in the controller's own directory with snapshots.
 
 pub mod image;
+pub mod publisher;
 pub mod records;
 
 pub use image::{MetadataImage, PartitionImage, TopicImage};
+pub use publisher::{MetadataPublisher, MetadataWriter};
 pub use records::MetadataRecord;
+
+use std::sync::Arc;
 
 use bytes::BytesMut;
 
@@ -43,7 +50,9 @@ pub const METADATA_TOPIC: &str = "__cluster_metadata";
 #[derive(Debug)]
 pub struct MetadataLog {
     log: Log<DiskStorage>,
-    image: MetadataImage,
+    /// Replaced whole by each commit, never changed in place, so a reader
+    /// holding an earlier one keeps a consistent snapshot ([`publisher`]).
+    image: Arc<MetadataImage>,
 }
 
 impl MetadataLog {
@@ -60,13 +69,13 @@ impl MetadataLog {
                     .map_err(|e| LogError::CorruptBatch(crate::format::BatchError::InvalidRecords(e)))?;
             }
         }
-        Ok(MetadataLog { log, image })
+        Ok(MetadataLog { log, image: Arc::new(image) })
     }
 
     // ANCHOR: metadata_commit
     /// Commits `records` as one batch — all of them or none — then applies them.
     pub fn commit(&mut self, records: &[MetadataRecord], now_ms: i64) -> Result<(), LogError> {
-        let mut trial = self.image.clone();
+        let mut trial = MetadataImage::clone(&self.image);
         for record in records {
             trial
                 .apply(record)
@@ -88,7 +97,7 @@ impl MetadataLog {
             self.log.truncate_to(first_offset)?;
             return Err(e);
         }
-        self.image = trial;
+        self.image = Arc::new(trial);
         Ok(())
     }
     // ANCHOR_END: metadata_commit
@@ -98,7 +107,7 @@ impl MetadataLog {
         self.log.flush()
     }
 
-    pub fn image(&self) -> &MetadataImage {
+    pub fn image(&self) -> &Arc<MetadataImage> {
         &self.image
     }
 

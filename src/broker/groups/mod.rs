@@ -33,9 +33,11 @@
 //! (`offsets.topic.num.partitions` partitions, `cleanup.policy=compact`) the
 //! first time a client asks, as Kafka does.
 //!
-//! Locks: the coordinator, then the one that serializes creating
-//! `__consumer_offsets`, then `controller`, then the partition map, then one
-//! partition's log. The parked map is only ever taken alone.
+//! Locks: the coordinator comes first in the broker's lock order (see
+//! [`crate::broker`]), then the one that serializes creating
+//! `__consumer_offsets`, then the metadata log's writer, the log manager, the
+//! partition map and one partition's log. The parked map is a leaf, only ever
+//! taken alone.
 //!
 //! Simplifications:
 //!
@@ -183,7 +185,8 @@ impl Broker {
     /// After a topic's removal is committed: every group forgets its offsets
     /// in it, tombstoned in `__consumer_offsets` (see
     /// [`GroupCoordinator::delete_topic_offsets`]). Takes the coordinator's
-    /// lock, so the caller must not hold the controller's.
+    /// lock, so the caller must not hold the metadata log's (the coordinator's
+    /// comes first, see the lock order in [`crate::broker`]).
     pub(super) async fn delete_topic_offsets(self: &Arc<Self>, topic: &str) {
         let topics = [topic.to_string()];
         let ((), stored) = self.group_input(|c, now| ((), c.delete_topic_offsets(&topics, now))).await;
@@ -319,10 +322,11 @@ impl Broker {
         if known > 0 {
             return Ok(known);
         }
-        let _creating = self.groups.creating_offsets_topic.lock().expect("offsets topic lock poisoned");
+        // Recovered if poisoned: it guards no state, only the order of creators.
+        let _creating =
+            self.groups.creating_offsets_topic.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let existing = |broker: &Broker| {
-            let controller = broker.lock_controller();
-            controller.metadata.image().topic(CONSUMER_OFFSETS_TOPIC).map(|t| t.partitions.len() as i32)
+            broker.metadata_image().topic(CONSUMER_OFFSETS_TOPIC).map(|t| t.partitions.len() as i32)
         };
         let partitions = match existing(self) {
             Some(n) => n,
@@ -354,10 +358,9 @@ impl Broker {
     /// Rebuilds the coordinator from `__consumer_offsets`, read from each
     /// partition's log start: called by [`Broker::open`], before any request.
     pub(super) fn load_groups(&self) -> Result<(), String> {
-        let Some(partitions) = ({
-            let controller = self.lock_controller();
-            controller.metadata.image().topic(CONSUMER_OFFSETS_TOPIC).map(|t| t.partitions.len() as i32)
-        }) else {
+        let Some(partitions) =
+            self.metadata_image().topic(CONSUMER_OFFSETS_TOPIC).map(|t| t.partitions.len() as i32)
+        else {
             return Ok(());
         };
         let mut records = Vec::new();
