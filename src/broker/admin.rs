@@ -465,7 +465,10 @@ impl Broker {
                 .with_producer_id(kafka_protocol::messages::ProducerId(id))
                 .with_producer_epoch(0),
             Err(e) => {
-                tracing::error!(error = e, "cannot allocate a producer id block");
+                // Whatever the cause, InitProducerId answers a retriable
+                // COORDINATOR_NOT_AVAILABLE rather than `e.kafka_error()`: the
+                // producer retries it, and no client expects a storage code here.
+                tracing::error!(error = %e, "cannot allocate a producer id block");
                 refuse(ResponseError::CoordinatorNotAvailable)
             }
         }

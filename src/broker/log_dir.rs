@@ -36,6 +36,7 @@ use std::fmt::Display;
 use std::sync::{Mutex, OnceLock};
 
 use super::rate_limit::RateLimiter;
+use super::Error;
 use crate::log::LogError;
 
 /// At most one WARN line per partition this often, for the storage errors
@@ -60,11 +61,11 @@ impl Default for LogDir {
 }
 
 impl LogDir {
-    /// `Err(cause)` once the directory is offline: the caller answers
-    /// `KAFKA_STORAGE_ERROR` and touches no partition log.
-    pub fn check(&self) -> Result<(), String> {
+    /// [`Error::LogDirOffline`] once the directory is offline: the caller
+    /// answers `KAFKA_STORAGE_ERROR` and touches no partition log.
+    pub fn check(&self) -> Result<(), Error> {
         match self.offline.get() {
-            Some(cause) => Err(format!("log directory offline: {cause}")),
+            Some(cause) => Err(Error::LogDirOffline(cause.clone())),
             None => Ok(()),
         }
     }

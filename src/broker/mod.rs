@@ -87,6 +87,14 @@
 //! the logs rebuild at restart (the group coordinator, parked requests): those
 //! carry on, so one bug does not take every later request down with it.
 //!
+//! **Errors.** What crosses a module boundary is a typed [`Error`], one
+//! variant per cause a caller treats differently (the disk failed, the log
+//! directory is offline, the metadata image refused a record, the connection
+//! must close, the broker cannot start), and [`Error::kafka_error`] is the one
+//! place that turns it into a Kafka error code. At the [`crate::wire::Handler`]
+//! seam it becomes a message: the server's only answer to any error there is
+//! to log it and close the connection, so a type would carry no decision.
+//!
 //! Simplifications (each a later chapter): one node, so every partition's
 //! leader is this broker, its ISR is itself, the high watermark is the log
 //! end offset, and this broker coordinates every group (chapter 6); no
@@ -96,6 +104,7 @@
 //! ([`producer_ids`]).
 
 pub mod admin;
+pub mod error;
 pub mod fetch;
 pub mod groups;
 pub mod handler;
@@ -121,8 +130,10 @@ use crate::log::validator::{TopicCompression, ValidationPolicy};
 use crate::log::{GroupCommit, LogConfig, LogError, LogManager};
 use crate::metadata::{MetadataImage, MetadataLog, MetadataPublisher, MetadataWriter, METADATA_TOPIC};
 use crate::wire::codec::Request;
+
 use crate::wire::reader::RequestPool;
 use crate::zero_copy::{FetchReply, ZeroCopyStats};
+pub use error::Error;
 
 /// One partition this broker leads.
 #[derive(Debug)]
@@ -199,13 +210,14 @@ pub fn now_ms() -> i64 {
 impl Broker {
     /// Opens the log directory (recovering it if the last stop was unclean),
     /// replays the metadata log, and opens a log for every partition it names.
-    pub fn open(config: BrokerConfig) -> Result<Self, String> {
-        std::fs::create_dir_all(&config.log_dir)
-            .map_err(|e| format!("cannot create log.dirs {}: {e}", config.log_dir.display()))?;
+    pub fn open(config: BrokerConfig) -> Result<Self, Error> {
+        std::fs::create_dir_all(&config.log_dir).map_err(|e| Error::LogDirUnusable {
+            path: config.log_dir.clone(),
+            cause: format!("cannot create log.dirs: {e}"),
+        })?;
         let meta = meta_properties::load_or_create(&config.log_dir, config.node_id)?;
         let now = now_ms();
-        let (mut logs, reports) =
-            LogManager::open(&config.log_dir, config.log.clone(), now).map_err(|e| e.to_string())?;
+        let (mut logs, reports) = LogManager::open(&config.log_dir, config.log.clone(), now)?;
         logs.checkpoint_interval_ms = config.checkpoint_interval_ms;
         logs.retention_check_interval_ms =
             i64::try_from(config.retention_check_interval_ms).unwrap_or(i64::MAX);
@@ -215,11 +227,11 @@ impl Broker {
             }
         }
         let metadata_tp = TopicPartition::new(METADATA_TOPIC, 0);
-        logs.get_or_create(&metadata_tp, None, now).map_err(|e| e.to_string())?;
+        logs.get_or_create(&metadata_tp, None, now)?;
         // The metadata log belongs to the quorum, not to the partition map: take
         // it out of the manager and give it to its publisher.
         let metadata_log = logs.take(&metadata_tp).expect("created above");
-        let metadata = MetadataLog::load(metadata_log).map_err(|e| format!("metadata log: {e}"))?;
+        let metadata = MetadataLog::load(metadata_log)?;
         let broker = Broker {
             cluster_id: meta.cluster_id,
             metadata: MetadataPublisher::new(metadata),
@@ -234,8 +246,8 @@ impl Broker {
             request_pool: config.queued_max_request_bytes.map(|bytes| Arc::new(RequestPool::new(bytes))),
             config,
         };
-        broker.sync_partitions(now).map_err(|e| e.to_string())?;
-        broker.load_groups().map_err(|e| format!("{}: {e}", crate::group::CONSUMER_OFFSETS_TOPIC))?;
+        broker.sync_partitions(now)?;
+        broker.load_groups()?;
         Ok(broker)
     }
 
@@ -342,7 +354,7 @@ impl Broker {
     // ANCHOR: handle
     /// Answers one request. `Ok(None)` means no response is sent (a produce with
     /// `acks=0`, whose client does not read one); `Err` means close the connection.
-    pub async fn handle(self: &Arc<Self>, request: Request) -> Result<Option<Reply>, String> {
+    pub async fn handle(self: &Arc<Self>, request: Request) -> Result<Option<Reply>, Error> {
         let (api_key, version) = (request.api_key, request.header.request_api_version);
         if groups::GROUP_APIS.contains(&api_key) {
             return Ok(Some(Reply::Message(self.handle_group(request).await?)));

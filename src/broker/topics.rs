@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
-use super::{now_ms, Broker};
+use super::{now_ms, Broker, Error};
 use crate::log::checkpoint::TopicPartition;
 use crate::log::LogConfig;
 use crate::metadata::records::RESOURCE_TOPIC;
@@ -151,7 +151,7 @@ impl Broker {
         for (k, v) in configs {
             validate_topic_config(k, v)?;
         }
-        self.log_dir.check().map_err(|cause| TopicError::new(ResponseError::KafkaStorageError, cause))?;
+        self.log_dir.check().map_err(|e| TopicError::new(e.kafka_error(), e.to_string()))?;
         let mut metadata = self.metadata_writer();
         if metadata.image().topic(name).is_some() {
             return Err(TopicError::new(
@@ -187,11 +187,13 @@ impl Broker {
         let opened = self.open_partition_logs(&mut logs, name, partitions, configs)?;
         if let Err(e) = metadata.commit(&records, now_ms()) {
             remove_partition_logs(&mut logs, name, opened);
-            return Err(self.metadata_failed(&e));
+            return Err(self.metadata_failed(e.into()));
         }
         drop((logs, metadata));
-        self.sync_partitions(now_ms())
-            .map_err(|e| TopicError::new(ResponseError::KafkaStorageError, e.to_string()))?;
+        self.sync_partitions(now_ms()).map_err(|e| {
+            let e = Error::from(e);
+            TopicError::new(e.kafka_error(), e.to_string())
+        })?;
         tracing::info!(topic = name, partitions, "created topic");
         Ok((topic_id, partitions, replication_factor))
     }
@@ -221,11 +223,14 @@ impl Broker {
     }
 
     /// A metadata commit failed: the commit was rolled back (the image and
-    /// the log still agree), and an I/O failure takes the log directory, which
-    /// holds the metadata log too, offline.
-    fn metadata_failed(&self, e: &crate::log::LogError) -> TopicError {
-        self.log_dir.fail(&crate::metadata::METADATA_TOPIC, e);
-        TopicError::new(ResponseError::KafkaStorageError, e.to_string())
+    /// the log still agree). A storage failure takes the log directory, which
+    /// holds the metadata log too, offline and is `KAFKA_STORAGE_ERROR`; a
+    /// record the image refused is not a storage error ([`Error::kafka_error`]).
+    fn metadata_failed(&self, e: Error) -> TopicError {
+        if let Some(log_error) = e.log_error() {
+            self.log_dir.fail(&crate::metadata::METADATA_TOPIC, log_error);
+        }
+        TopicError::new(e.kafka_error(), e.to_string())
     }
 
     /// Deletes a topic: a RemoveTopicRecord, then its logs and directories.
@@ -247,7 +252,7 @@ impl Broker {
             (topic.topic_id, topic.partitions.keys().copied().collect());
         metadata
             .commit(&[MetadataRecord::RemoveTopic { topic_id }], now_ms())
-            .map_err(|e| self.metadata_failed(&e))?;
+            .map_err(|e| self.metadata_failed(e.into()))?;
         let mut logs = self.lock_logs();
         // Out of the partition map first, so no new request finds the logs.
         {

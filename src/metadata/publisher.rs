@@ -31,7 +31,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-use super::{MetadataImage, MetadataLog, MetadataRecord};
+use super::{Error, MetadataImage, MetadataLog, MetadataRecord};
 use crate::log::LogError;
 
 /// The metadata log and the last image it published.
@@ -82,7 +82,7 @@ impl MetadataWriter<'_> {
     // ANCHOR: publish
     /// Commits `records` as one batch ([`MetadataLog::commit`]) and, if it
     /// succeeded, publishes the new image. A failed commit publishes nothing.
-    pub fn commit(&mut self, records: &[MetadataRecord], now_ms: i64) -> Result<(), LogError> {
+    pub fn commit(&mut self, records: &[MetadataRecord], now_ms: i64) -> Result<(), Error> {
         self.log.commit(records, now_ms)?;
         *self.published.write().unwrap_or_else(PoisonError::into_inner) = self.log.image().clone();
         Ok(())
