@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::group::{GroupConfig, CONSUMER_OFFSETS_PARTITIONS};
+use crate::group::{GroupCoordinatorConfig, CONSUMER_OFFSETS_PARTITIONS};
 use crate::log::validator::TopicCompression;
 use crate::log::LogConfig;
 
@@ -67,7 +67,7 @@ pub struct BrokerConfig {
     /// The group coordinator's limits: `group.initial.rebalance.delay.ms`,
     /// `group.min.session.timeout.ms`, `group.max.session.timeout.ms`,
     /// `group.max.size`, `offset.metadata.max.bytes` (chapter 5).
-    pub group: GroupConfig,
+    pub group: GroupCoordinatorConfig,
     /// The keys set in `server.properties` or by `--override`: DescribeConfigs
     /// reports them as `STATIC_BROKER_CONFIG` and the rest as `DEFAULT_CONFIG`.
     pub static_keys: BTreeSet<String>,
@@ -94,7 +94,7 @@ impl Default for BrokerConfig {
             zero_copy: true,
             offsets_topic_num_partitions: CONSUMER_OFFSETS_PARTITIONS,
             offsets_topic_segment_bytes: 100 * 1024 * 1024,
-            group: GroupConfig::default(),
+            group: GroupCoordinatorConfig::default(),
             static_keys: BTreeSet::new(),
         }
     }

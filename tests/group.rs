@@ -505,8 +505,7 @@ async fn find_coordinator_creates_the_internal_offsets_topic() {
     assert_eq!(topics[0].error_code, 0);
     assert!(topics[0].is_internal);
     assert_eq!(topics[0].partitions.len(), 5);
-    let image =
-        broker.broker().lock_controller().metadata.image().topic(CONSUMER_OFFSETS_TOPIC).cloned().unwrap();
+    let image = broker.broker().metadata_image().topic(CONSUMER_OFFSETS_TOPIC).cloned().unwrap();
     assert_eq!(image.configs.get("cleanup.policy").map(String::as_str), Some("compact"));
     // Compact only: retention by age or size never deletes the groups' log
     // (only `delete` in cleanup.policy does, chapter 1's retention).

@@ -81,7 +81,7 @@ use std::fmt;
 use std::time::Duration;
 
 use spool::group::{
-    GroupConfig, GroupCoordinator, GroupError, GroupState, HeartbeatRequest, JoinGroupMember,
+    GroupCoordinator, GroupCoordinatorConfig, GroupError, GroupState, HeartbeatRequest, JoinGroupMember,
     JoinGroupRequest, LeavingMember, OffsetCommitPartition, OffsetCommitRequest, Output, Protocol, Response,
     SyncGroupRequest,
 };
@@ -245,12 +245,12 @@ impl GroupModel {
         }
     }
 
-    fn config() -> GroupConfig {
-        GroupConfig {
+    fn config() -> GroupCoordinatorConfig {
+        GroupCoordinatorConfig {
             session_timeout_ms_min: 1,
             initial_rebalance_delay_ms: INITIAL_DELAY_MS,
             new_member_join_timeout_ms: 1_000,
-            ..GroupConfig::default()
+            ..GroupCoordinatorConfig::default()
         }
     }
 

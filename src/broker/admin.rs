@@ -63,8 +63,7 @@ impl Broker {
         let mut topics = Vec::new();
         match names {
             None => {
-                let controller = self.lock_controller();
-                topics.extend(controller.metadata.image().topics().map(|t| self.topic_metadata(t)));
+                topics.extend(self.metadata_image().topics().map(|t| self.topic_metadata(t)));
             }
             Some(names) => {
                 for name in names {
@@ -85,7 +84,7 @@ impl Broker {
     // ANCHOR_END: metadata
 
     fn metadata_for(&self, name: &str, auto_create: bool) -> MetadataResponseTopic {
-        let existing = self.lock_controller().metadata.image().topic(name).cloned();
+        let existing = self.metadata_image().topic(name).cloned();
         if let Some(topic) = existing {
             return self.topic_metadata(&topic);
         }
@@ -101,7 +100,7 @@ impl Broker {
             match self.create_topic(name, -1, -1, &BTreeMap::new(), false) {
                 // Kafka answers LEADER_NOT_AVAILABLE for a topic it just created;
                 // spool's partitions are ready at once.
-                Ok(_) => match self.lock_controller().metadata.image().topic(name) {
+                Ok(_) => match self.metadata_image().topic(name) {
                     Some(topic) => return self.topic_metadata(topic),
                     None => ResponseError::UnknownTopicOrPartition,
                 },
@@ -228,7 +227,7 @@ impl Broker {
         let mut responses = Vec::with_capacity(names.len());
         for name in names {
             let result = DeletableTopicResult::default().with_name(Some(name.clone()));
-            // delete_topic has released the controller lock: the coordinator's comes first.
+            // delete_topic has released the metadata log's lock: the coordinator's comes first.
             responses.push(match self.delete_topic(&name.0) {
                 Ok(_) => {
                     self.delete_topic_offsets(&name.0).await;
@@ -253,7 +252,7 @@ impl Broker {
                     .with_resource_type(resource.resource_type)
                     .with_resource_name(resource.resource_name.clone());
                 let entries = match resource.resource_type {
-                    2 => match self.lock_controller().metadata.image().topic(&resource.resource_name) {
+                    2 => match self.metadata_image().topic(&resource.resource_name) {
                         Some(topic) => Ok(self.topic_config_entries(topic)),
                         None => Err(ResponseError::UnknownTopicOrPartition),
                     },
@@ -466,7 +465,10 @@ impl Broker {
                 .with_producer_id(kafka_protocol::messages::ProducerId(id))
                 .with_producer_epoch(0),
             Err(e) => {
-                tracing::error!(error = e, "cannot allocate a producer id block");
+                // Whatever the cause, InitProducerId answers a retriable
+                // COORDINATOR_NOT_AVAILABLE rather than `e.kafka_error()`: the
+                // producer retries it, and no client expects a storage code here.
+                tracing::error!(error = %e, "cannot allocate a producer id block");
                 refuse(ResponseError::CoordinatorNotAvailable)
             }
         }
@@ -505,7 +507,7 @@ mod tests {
         let request = CreateTopicsRequest::default().with_topics(vec![topic("a"), topic("b"), topic("a")]);
         let invalid = ResponseError::InvalidRequest.code();
         assert_eq!(codes(&broker.create_topics(request, 7)), vec![invalid, 0, invalid]);
-        assert!(broker.lock_controller().metadata.image().topic("a").is_none());
+        assert!(broker.metadata_image().topic("a").is_none());
     }
 
     /// An explicit assignment works when it places each partition 0..n on this
@@ -529,7 +531,38 @@ mod tests {
             codes(&broker.create_topics(request, 7)),
             vec![0, bad_assignment, bad_assignment, ResponseError::InvalidRequest.code()]
         );
-        assert_eq!(broker.lock_controller().metadata.image().topic("good").unwrap().partitions.len(), 2);
+        assert_eq!(broker.metadata_image().topic("good").unwrap().partitions.len(), 2);
+    }
+
+    /// Metadata and DescribeConfigs read the published metadata image, so
+    /// they answer while a writer holds the metadata log's lock — as
+    /// CreateTopics, DeleteTopics and InitProducerId do across an fsync
+    /// (issue 12: readers must not share one mutex with writers that fsync).
+    /// The wait is a deadlock guard, not a speed target.
+    #[test]
+    fn readers_do_not_wait_for_the_metadata_writer() {
+        let (_dir, broker) = broker();
+        let broker = Arc::new(broker);
+        assert_eq!(
+            codes(&broker.create_topics(CreateTopicsRequest::default().with_topics(vec![topic("t")]), 7)),
+            vec![0]
+        );
+        let writer = broker.metadata_writer();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = broker.clone();
+        std::thread::spawn(move || {
+            let listed = reader.metadata(MetadataRequest::default().with_topics(None), 12).topics.len();
+            let resource =
+                kafka_protocol::messages::describe_configs_request::DescribeConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(str("t"));
+            let described =
+                reader.describe_configs(DescribeConfigsRequest::default().with_resources(vec![resource]));
+            let _ = tx.send((listed, described.results[0].error_code));
+        });
+        let answered = rx.recv_timeout(std::time::Duration::from_secs(20));
+        drop(writer);
+        assert_eq!(answered, Ok((1, 0)), "a reader waited for the metadata writer's lock");
     }
 
     /// A topic default the broker's properties set is `STATIC_BROKER_CONFIG` (4);
@@ -549,7 +582,7 @@ mod tests {
             CreatableTopicConfig::default().with_name(str("segment.bytes")).with_value(Some(str("1048576"))),
         ])]);
         assert_eq!(codes(&broker.create_topics(request, 7)), vec![0]);
-        let image_topic = broker.lock_controller().metadata.image().topic("t").cloned().unwrap();
+        let image_topic = broker.metadata_image().topic("t").cloned().unwrap();
         let entries = broker.topic_config_entries(&image_topic);
         let find = |key: &str| entries.iter().find(|(k, _, _)| k == key).cloned().unwrap();
         assert_eq!(find("retention.ms"), ("retention.ms".into(), "7200000".into(), 4));

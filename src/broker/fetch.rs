@@ -97,7 +97,7 @@ impl Broker {
         };
         if let Err(cause) = self.log_dir.check() {
             self.log_dir.warn(tp, "fetch", &cause);
-            let data = data.with_error_code(ResponseError::KafkaStorageError.code());
+            let data = data.with_error_code(cause.kafka_error().code());
             return FetchPartition { data, region: None };
         }
         // The log lock covers only finding the region; the bytes move later.
@@ -155,7 +155,7 @@ impl Broker {
         let partition = self.partition(tp).ok_or(ResponseError::UnknownTopicOrPartition)?;
         if let Err(cause) = self.log_dir.check() {
             self.log_dir.warn(tp, "list offsets", &cause);
-            return Err(ResponseError::KafkaStorageError);
+            return Err(cause.kafka_error());
         }
         let log = lock(&partition.log);
         match timestamp {

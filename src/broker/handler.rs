@@ -48,8 +48,10 @@ impl Handler for Broker {
     async fn handle(self: &Arc<Self>, request: Request) -> Result<Response<FetchResponse>, String> {
         let (api_key, version) = (request.api_key, request.header.request_api_version);
         let correlation_id = request.header.correlation_id;
-        // The broker's own `handle` (inherent methods come first).
-        Ok(match Broker::handle(self, request).await? {
+        // The broker's own `handle` (inherent methods come first). Its typed
+        // error becomes a message here: all the server does with one is log
+        // it and close the connection.
+        Ok(match Broker::handle(self, request).await.map_err(|e| e.to_string())? {
             Some(Reply::Message(body)) => {
                 Response::Frame(encode_response(api_key, version, correlation_id, &body)?)
             }

@@ -36,6 +36,7 @@ use std::fmt::Display;
 use std::sync::{Mutex, OnceLock};
 
 use super::rate_limit::RateLimiter;
+use super::Error;
 use crate::log::LogError;
 
 /// At most one WARN line per partition this often, for the storage errors
@@ -60,11 +61,11 @@ impl Default for LogDir {
 }
 
 impl LogDir {
-    /// `Err(cause)` once the directory is offline: the caller answers
-    /// `KAFKA_STORAGE_ERROR` and touches no partition log.
-    pub fn check(&self) -> Result<(), String> {
+    /// [`Error::LogDirOffline`] once the directory is offline: the caller
+    /// answers `KAFKA_STORAGE_ERROR` and touches no partition log.
+    pub fn check(&self) -> Result<(), Error> {
         match self.offline.get() {
-            Some(cause) => Err(format!("log directory offline: {cause}")),
+            Some(cause) => Err(Error::LogDirOffline(cause.clone())),
             None => Ok(()),
         }
     }
@@ -104,7 +105,11 @@ impl LogDir {
     /// the number of lines held back since the last.
     pub fn warn(&self, partition: &dyn Display, request: &str, cause: &dyn Display) {
         let key = partition.to_string();
-        let admitted = self.warnings.lock().expect("warning limiter poisoned").admit(&key, super::now_ms());
+        // Recovered if poisoned (the broker's rule): a limiter only decides what is logged.
+        let admitted = {
+            let mut warnings = self.warnings.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            warnings.admit(&key, super::now_ms())
+        };
         if let Some(suppressed) = admitted {
             tracing::warn!(
                 partition = %key,

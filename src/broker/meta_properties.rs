@@ -17,6 +17,7 @@ use std::path::Path;
 
 use uuid::Uuid;
 
+use super::Error;
 use crate::config::BrokerConfig;
 
 pub const FILE: &str = "meta.properties";
@@ -47,24 +48,20 @@ fn base64_url(bytes: &[u8]) -> String {
 }
 
 /// Reads `meta.properties`, or writes a new one with a fresh cluster id.
-pub fn load_or_create(dir: &Path, node_id: i32) -> Result<MetaProperties, String> {
+pub fn load_or_create(dir: &Path, node_id: i32) -> Result<MetaProperties, Error> {
     let path = dir.join(FILE);
+    let unusable = |cause: String| Error::LogDirUnusable { path: path.clone(), cause };
     match std::fs::read_to_string(&path) {
         Ok(text) => {
-            let props =
-                BrokerConfig::parse_properties(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            let get = |k: &str| props.get(k).cloned().ok_or_else(|| format!("{}: no {k}", path.display()));
+            let props = BrokerConfig::parse_properties(&text).map_err(unusable)?;
+            let get = |k: &str| props.get(k).cloned().ok_or_else(|| unusable(format!("no {k}")));
             let meta = MetaProperties {
                 cluster_id: get("cluster.id")?,
-                node_id: get("node.id")?.parse().map_err(|_| format!("{}: bad node.id", path.display()))?,
+                node_id: get("node.id")?.parse().map_err(|_| unusable("bad node.id".into()))?,
                 directory_id: get("directory.id").unwrap_or_default(),
             };
             if meta.node_id != node_id {
-                return Err(format!(
-                    "{} belongs to node {}, but this broker is node.id={node_id}",
-                    path.display(),
-                    meta.node_id
-                ));
+                return Err(Error::InconsistentNodeId { path, found: meta.node_id, configured: node_id });
             }
             Ok(meta)
         }
@@ -77,10 +74,10 @@ pub fn load_or_create(dir: &Path, node_id: i32) -> Result<MetaProperties, String
             let tmp = dir.join(format!("{FILE}.tmp"));
             std::fs::write(&tmp, text)
                 .and_then(|_| std::fs::rename(&tmp, &path))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| unusable(e.to_string()))?;
             Ok(meta)
         }
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(e) => Err(unusable(e.to_string())),
     }
 }
 
@@ -103,6 +100,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = load_or_create(dir.path(), 1).unwrap();
         assert_eq!(load_or_create(dir.path(), 1).unwrap(), first);
-        assert!(load_or_create(dir.path(), 2).is_err());
+        assert!(matches!(
+            load_or_create(dir.path(), 2),
+            Err(Error::InconsistentNodeId { found: 1, configured: 2, .. })
+        ));
     }
 }

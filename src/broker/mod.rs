@@ -28,19 +28,72 @@
 //! the server must not (which requests give way to shutdown, how a fetch is
 //! sent).
 //!
-//! The broker owns four things: the metadata log and its image (which topics
-//! exist, [`crate::metadata`]), the partition logs ([`crate::log::LogManager`]),
-//! the [`notify::AppendNotifier`] that wakes long-polling fetches, and the group
-//! coordinator with its driver ([`groups`], chapter 5), which keeps its state in
-//! the internal topic `__consumer_offsets`. Beside them, [`log_dir::LogDir`]
-//! says whether the log directory is still usable: a failed write or fsync
-//! takes it offline, and every request that touches a partition log is then
-//! answered `KAFKA_STORAGE_ERROR`, as in Kafka.
+//! The broker owns five things, each with its own lock and one job:
 //!
-//! Locks, always taken in this order: the group coordinator (its appends may
-//! create `__consumer_offsets`), `controller` (topic changes), then
-//! `partitions` (the map), then one partition's log. Produce and Fetch never
-//! take `controller` or the coordinator.
+//! ```text
+//!  field        owns                               written by              read by
+//!  ───────────  ─────────────────────────────────  ──────────────────────  ───────────────────────
+//!  groups       chapter 5's coordinator            group APIs, its timer   group APIs
+//!  metadata     the metadata log, one writer,      CreateTopics,           (the writer only)
+//!                 an fsync per commit              DeleteTopics,
+//!                   │ publishes                    InitProducerId's block
+//!                   ▼
+//!               Arc<MetadataImage>                 each commit (a swap)    Metadata, DescribeConfigs,
+//!                                                                          FindCoordinator, sync
+//!  logs         the partition logs on disk         topic changes, tick     (the writers only)
+//!  partitions   topic-partition ─▶ Partition       sync, DeleteTopics      Produce, Fetch,
+//!                                                                          ListOffsets, groups
+//!  notifier     long-polling fetches to wake       appends                 Fetch
+//! ```
+//!
+//! The metadata log is the one writer of cluster metadata: its lock is held
+//! across each commit's fsync, and a successful commit publishes the new
+//! image as an immutable snapshot ([`crate::metadata::publisher`]). Readers
+//! clone that `Arc` under a lock held only for the clone, so a Metadata
+//! request never waits for a topic's creation to reach the disk. The group
+//! coordinator keeps its state in the internal topic `__consumer_offsets`.
+//! Beside them, [`log_dir::LogDir`] says whether the log directory is still
+//! usable: a failed write or fsync takes it offline, and every request that
+//! touches a partition log is then answered `KAFKA_STORAGE_ERROR`, as in Kafka.
+//!
+//! **Lock order.** A thread that holds several locks took them in this order,
+//! skipping any it does not need:
+//!
+//! 1. the group coordinator (its appends may create `__consumer_offsets`),
+//! 2. `creating_offsets_topic` (one creator of that topic at a time),
+//! 3. the producer id block (a new block is committed to the metadata log),
+//! 4. the metadata log's writer (topic changes, producer id blocks),
+//! 5. the log manager (opening, deleting and maintaining logs),
+//! 6. the partition map,
+//! 7. one partition's group commit state (chapter 2's group commit takes it
+//!    before the log it flushes), then that partition's log.
+//!
+//! The published image, the parked group requests and the storage-warning
+//! limiter are leaves: held only to clone, swap or update one value, and no
+//! other lock is taken while one is held. Produce, Fetch and ListOffsets
+//! take only 6 and 7; Metadata, DescribeConfigs and FindCoordinator (once
+//! `__consumer_offsets` exists) only the published image.
+//!
+//! **Poisoning.** A lock is poisoned when a thread panicked holding it. One
+//! rule decides what happens next: *a lock that guards a log writer is fatal;
+//! every other lock is recovered.* The metadata log, the log manager, a
+//! partition log and its group commit may have been mid-append or mid-fsync,
+//! their memory no longer agreeing with their files, and acknowledging one
+//! more write from them could lose data; so their next user panics too (its connection closes) and nothing is
+//! acknowledged from them until a restart recovers them from disk. Every other
+//! lock guards memory that a panic cannot leave half-written (the image cell
+//! and the partition map are only ever swapped or have whole entries removed;
+//! the producer id block is replaced whole or advanced by one) or memory that
+//! the logs rebuild at restart (the group coordinator, parked requests): those
+//! carry on, so one bug does not take every later request down with it.
+//!
+//! **Errors.** What crosses a module boundary is a typed [`Error`], one
+//! variant per cause a caller treats differently (the disk failed, the log
+//! directory is offline, the metadata image refused a record, the connection
+//! must close, the broker cannot start), and [`Error::kafka_error`] is the one
+//! place that turns it into a Kafka error code. At the [`crate::wire::Handler`]
+//! seam it becomes a message: the server's only answer to any error there is
+//! to log it and close the connection, so a type would carry no decision.
 //!
 //! Simplifications (each a later chapter): one node, so every partition's
 //! leader is this broker, its ISR is itself, the high watermark is the log
@@ -51,6 +104,7 @@
 //! ([`producer_ids`]).
 
 pub mod admin;
+pub mod error;
 pub mod fetch;
 pub mod groups;
 pub mod handler;
@@ -64,7 +118,7 @@ pub mod topics;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
 use kafka_protocol::messages::{RequestKind, ResponseKind};
 use uuid::Uuid;
@@ -74,10 +128,12 @@ use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::SharedLog;
 use crate::log::validator::{TopicCompression, ValidationPolicy};
 use crate::log::{GroupCommit, LogConfig, LogError, LogManager};
-use crate::metadata::{MetadataLog, METADATA_TOPIC};
+use crate::metadata::{MetadataImage, MetadataLog, MetadataPublisher, MetadataWriter, METADATA_TOPIC};
 use crate::wire::codec::Request;
+
 use crate::wire::reader::RequestPool;
 use crate::zero_copy::{FetchReply, ZeroCopyStats};
+pub use error::Error;
 
 /// One partition this broker leads.
 #[derive(Debug)]
@@ -96,19 +152,20 @@ pub struct Partition {
     pub group_commit: Arc<GroupCommit>,
 }
 
-/// What `controller` guards: the metadata quorum and the log manager.
-#[derive(Debug)]
-pub struct Controller {
-    pub metadata: MetadataLog,
-    pub logs: LogManager,
-}
-
 /// A running single-node broker.
 #[derive(Debug)]
 pub struct Broker {
     pub config: BrokerConfig,
     pub cluster_id: String,
-    controller: Mutex<Controller>,
+    /// The metadata log (its one writer holds the lock across each fsync) and
+    /// the image it publishes, which readers take without that lock.
+    metadata: MetadataPublisher,
+    /// The partition logs on disk: opened, created, deleted and maintained
+    /// (flush, retention, checkpoints) under this lock, apart from the
+    /// metadata log's, so a retention pass never holds up a topic's creation.
+    logs: Mutex<LogManager>,
+    /// What produce and fetch look partitions up in: rebuilt from the
+    /// published image by `sync_partitions`, read without any other lock.
     partitions: RwLock<BTreeMap<TopicPartition, Arc<Partition>>>,
     pub notifier: notify::AppendNotifier,
     /// The block of producer ids InitProducerId hands out from (chapter 8).
@@ -153,13 +210,14 @@ pub fn now_ms() -> i64 {
 impl Broker {
     /// Opens the log directory (recovering it if the last stop was unclean),
     /// replays the metadata log, and opens a log for every partition it names.
-    pub fn open(config: BrokerConfig) -> Result<Self, String> {
-        std::fs::create_dir_all(&config.log_dir)
-            .map_err(|e| format!("cannot create log.dirs {}: {e}", config.log_dir.display()))?;
+    pub fn open(config: BrokerConfig) -> Result<Self, Error> {
+        std::fs::create_dir_all(&config.log_dir).map_err(|e| Error::LogDirUnusable {
+            path: config.log_dir.clone(),
+            cause: format!("cannot create log.dirs: {e}"),
+        })?;
         let meta = meta_properties::load_or_create(&config.log_dir, config.node_id)?;
         let now = now_ms();
-        let (mut logs, reports) =
-            LogManager::open(&config.log_dir, config.log.clone(), now).map_err(|e| e.to_string())?;
+        let (mut logs, reports) = LogManager::open(&config.log_dir, config.log.clone(), now)?;
         logs.checkpoint_interval_ms = config.checkpoint_interval_ms;
         logs.retention_check_interval_ms =
             i64::try_from(config.retention_check_interval_ms).unwrap_or(i64::MAX);
@@ -169,14 +227,15 @@ impl Broker {
             }
         }
         let metadata_tp = TopicPartition::new(METADATA_TOPIC, 0);
-        logs.get_or_create(&metadata_tp, None, now).map_err(|e| e.to_string())?;
+        logs.get_or_create(&metadata_tp, None, now)?;
         // The metadata log belongs to the quorum, not to the partition map: take
-        // it out of the manager and keep it behind the controller lock.
+        // it out of the manager and give it to its publisher.
         let metadata_log = logs.take(&metadata_tp).expect("created above");
-        let metadata = MetadataLog::load(metadata_log).map_err(|e| format!("metadata log: {e}"))?;
+        let metadata = MetadataLog::load(metadata_log)?;
         let broker = Broker {
             cluster_id: meta.cluster_id,
-            controller: Mutex::new(Controller { metadata, logs }),
+            metadata: MetadataPublisher::new(metadata),
+            logs: Mutex::new(logs),
             partitions: RwLock::new(BTreeMap::new()),
             notifier: notify::AppendNotifier::new(),
             producer_ids: Mutex::new(producer_ids::ProducerIdBlock::default()),
@@ -187,19 +246,22 @@ impl Broker {
             request_pool: config.queued_max_request_bytes.map(|bytes| Arc::new(RequestPool::new(bytes))),
             config,
         };
-        broker.sync_partitions(now).map_err(|e| e.to_string())?;
-        broker.load_groups().map_err(|e| format!("{}: {e}", crate::group::CONSUMER_OFFSETS_TOPIC))?;
+        broker.sync_partitions(now)?;
+        broker.load_groups()?;
         Ok(broker)
     }
 
-    /// Makes the partition map match the metadata image: opens logs for new
-    /// partitions and drops deleted ones.
+    /// Makes the partition map match the published metadata image: opens logs
+    /// for new partitions and drops deleted ones. The log manager's lock is
+    /// held from reading the image to replacing the map, so two syncs replace
+    /// it in the order they read the images, and the map never goes back to
+    /// an older image than one it already showed.
     fn sync_partitions(&self, now: i64) -> Result<(), LogError> {
-        let mut controller = self.lock_controller();
-        let Controller { metadata, logs } = &mut *controller;
-        let old = self.partitions.read().expect("partition map poisoned").clone();
+        let mut logs = self.lock_logs();
+        let image = self.metadata_image();
+        let old = self.read_partitions().clone();
         let mut map = BTreeMap::new();
-        for topic in metadata.image().topics() {
+        for topic in image.topics() {
             let config = self.topic_log_config(&topic.configs);
             let max_message_bytes = topic
                 .configs
@@ -226,7 +288,7 @@ impl Broker {
                 map.insert(tp, Arc::new(partition));
             }
         }
-        *self.partitions.write().expect("partition map poisoned") = map;
+        *self.partitions.write().unwrap_or_else(PoisonError::into_inner) = map;
         Ok(())
     }
 
@@ -253,12 +315,31 @@ impl Broker {
         config
     }
 
-    pub fn lock_controller(&self) -> std::sync::MutexGuard<'_, Controller> {
-        self.controller.lock().expect("controller lock poisoned")
+    /// The last published metadata image: which topics exist, their
+    /// partitions and configs. Never waits for a metadata commit's fsync.
+    pub fn metadata_image(&self) -> Arc<MetadataImage> {
+        self.metadata.image()
+    }
+
+    /// The metadata log's writer (CreateTopics, DeleteTopics, producer id
+    /// blocks): its lock is held across each commit's fsync.
+    fn metadata_writer(&self) -> MetadataWriter<'_> {
+        self.metadata.writer()
+    }
+
+    /// The log manager. A log writer's lock: poisoning is fatal (module doc).
+    fn lock_logs(&self) -> MutexGuard<'_, LogManager> {
+        self.logs.lock().expect("a thread panicked while holding the log manager")
+    }
+
+    /// The partition map, for reading. Recovered if poisoned: it is only
+    /// ever replaced whole or has whole entries removed.
+    fn read_partitions(&self) -> RwLockReadGuard<'_, BTreeMap<TopicPartition, Arc<Partition>>> {
+        self.partitions.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn partition(&self, tp: &TopicPartition) -> Option<Arc<Partition>> {
-        self.partitions.read().expect("partition map poisoned").get(tp).cloned()
+        self.read_partitions().get(tp).cloned()
     }
 
     /// The group coordinator (chapter 5).
@@ -273,7 +354,7 @@ impl Broker {
     // ANCHOR: handle
     /// Answers one request. `Ok(None)` means no response is sent (a produce with
     /// `acks=0`, whose client does not read one); `Err` means close the connection.
-    pub async fn handle(self: &Arc<Self>, request: Request) -> Result<Option<Reply>, String> {
+    pub async fn handle(self: &Arc<Self>, request: Request) -> Result<Option<Reply>, Error> {
         let (api_key, version) = (request.api_key, request.header.request_api_version);
         if groups::GROUP_APIS.contains(&api_key) {
             return Ok(Some(Reply::Message(self.handle_group(request).await?)));
@@ -305,9 +386,8 @@ impl Broker {
     pub fn shutdown(&self) -> Result<(), LogError> {
         self.shutting_down.store(true, Ordering::Release);
         self.shutdown_groups();
-        let mut controller = self.lock_controller();
-        controller.metadata.flush()?;
-        controller.logs.shutdown()
+        self.metadata_writer().flush()?;
+        self.lock_logs().shutdown()
     }
 
     /// Flush-by-time, retention and checkpoints, each on its own period
@@ -317,7 +397,7 @@ impl Broker {
         if self.log_dir.is_offline() {
             return Ok(()); // nothing to maintain: every log waits for a restart
         }
-        let result = self.lock_controller().logs.tick(now_ms());
+        let result = self.lock_logs().tick(now_ms());
         if let Err(e) = &result {
             self.log_dir.fail(&"log maintenance", e);
         }

@@ -14,11 +14,10 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
-use super::{now_ms, Broker};
+use super::{now_ms, Broker, Error};
 use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::lock;
 use crate::log::validator::{validate_records, ValidationError, ValidationPolicy};
-use crate::log::LogError;
 
 impl Broker {
     // ANCHOR: produce
@@ -28,7 +27,7 @@ impl Broker {
         self: &Arc<Self>,
         request: ProduceRequest,
         version: i16,
-    ) -> Result<Option<ProduceResponse>, String> {
+    ) -> Result<Option<ProduceResponse>, Error> {
         let acks = request.acks;
         let valid_acks = matches!(acks, -1..=1);
         let mut failed = false;
@@ -63,7 +62,7 @@ impl Broker {
             );
         }
         match acks {
-            0 if failed => Err("a produce with acks=0 failed".into()),
+            0 if failed => Err(Error::CloseConnection("a produce with acks=0 failed".into())),
             0 => Ok(None),
             _ => Ok(Some(ProduceResponse::default().with_responses(responses))),
         }
@@ -82,9 +81,9 @@ impl Broker {
         let Some(partition) = self.partition(tp) else {
             return Err((ResponseError::UnknownTopicOrPartition, format!("no partition {tp}")));
         };
-        if let Err(cause) = self.log_dir.check() {
-            self.log_dir.warn(tp, "produce", &cause);
-            return Err((ResponseError::KafkaStorageError, cause));
+        if let Err(e) = self.log_dir.check() {
+            self.log_dir.warn(tp, "produce", &e);
+            return Err((e.kafka_error(), e.to_string()));
         }
         if tp.topic == crate::group::CONSUMER_OFFSETS_TOPIC {
             // Only the group coordinator writes it (chapter 5), as in Kafka.
@@ -116,7 +115,8 @@ impl Broker {
         }
         .map_err(|e| {
             self.log_dir.fail(tp, &e);
-            log_error(e)
+            let e = Error::Log(e);
+            (e.kafka_error(), e.to_string())
         })?;
         if !info.duplicate {
             self.notifier.notify();
@@ -148,20 +148,6 @@ fn validation_error(e: ValidationError) -> (ResponseError, String) {
         ValidationError::Corrupt(_) => ResponseError::CorruptMessage,
         ValidationError::InvalidRecord(_) => ResponseError::InvalidRecord,
         ValidationError::UnsupportedCompression(_) => ResponseError::UnsupportedCompressionType,
-    };
-    (code, e.to_string())
-}
-
-fn log_error(e: LogError) -> (ResponseError, String) {
-    let code = match &e {
-        LogError::Io(_) | LogError::LogDirOffline(_) => ResponseError::KafkaStorageError,
-        LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
-        LogError::CorruptBatch(_) => ResponseError::CorruptMessage,
-        LogError::BatchTooLarge { .. } => ResponseError::RecordListTooLarge,
-        // 45, 47 or 87: the codes the producer-state check chose (chapter 8).
-        LogError::Producer(p) => {
-            ResponseError::try_from_code(p.kafka_error_code()).unwrap_or(ResponseError::UnknownServerError)
-        }
     };
     (code, e.to_string())
 }

@@ -30,7 +30,7 @@
 //! its own metadata log for a block (Kafka's brokers send
 //! `AllocateProducerIds` to the controller); the broker epoch written is 0.
 
-use super::{now_ms, Broker};
+use super::{now_ms, Broker, Error};
 use crate::metadata::MetadataRecord;
 
 /// Ids per block: Kafka's `ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE`.
@@ -48,19 +48,21 @@ impl Broker {
     /// A producer id no producer has had before. Takes a new block from the
     /// metadata log when the current one is used up; an error means that
     /// commit failed and no id can be promised (`COORDINATOR_NOT_AVAILABLE`).
-    pub fn allocate_producer_id(&self) -> Result<i64, String> {
-        let mut block = self.producer_ids.lock().expect("producer id block poisoned");
+    pub fn allocate_producer_id(&self) -> Result<i64, Error> {
+        // Recovered if poisoned: the block is only ever replaced whole or
+        // advanced by one, so a panic cannot leave it half-updated.
+        let mut block = self.producer_ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if block.next >= block.end {
-            let mut controller = self.lock_controller();
-            let first = controller.metadata.image().next_producer_id();
-            let end = first.checked_add(PRODUCER_ID_BLOCK_SIZE).ok_or("producer ids exhausted")?;
+            let mut metadata = self.metadata_writer();
+            let first = metadata.image().next_producer_id();
+            let end = first.checked_add(PRODUCER_ID_BLOCK_SIZE).ok_or(Error::ProducerIdsExhausted)?;
             let record = MetadataRecord::ProducerIds {
                 broker_id: self.config.node_id,
                 broker_epoch: 0,
                 next_producer_id: end,
             };
             // Committed (and flushed) before any id of the block is used.
-            controller.metadata.commit(&[record], now_ms()).map_err(|e| e.to_string())?;
+            metadata.commit(&[record], now_ms())?;
             *block = ProducerIdBlock { next: first, end };
         }
         let id = block.next;

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
-use super::{now_ms, Broker};
+use super::{now_ms, Broker, Error};
 use crate::log::checkpoint::TopicPartition;
 use crate::log::LogConfig;
 use crate::metadata::records::RESOURCE_TOPIC;
@@ -151,9 +151,9 @@ impl Broker {
         for (k, v) in configs {
             validate_topic_config(k, v)?;
         }
-        self.log_dir.check().map_err(|cause| TopicError::new(ResponseError::KafkaStorageError, cause))?;
-        let mut controller = self.lock_controller();
-        if controller.metadata.image().topic(name).is_some() {
+        self.log_dir.check().map_err(|e| TopicError::new(e.kafka_error(), e.to_string()))?;
+        let mut metadata = self.metadata_writer();
+        if metadata.image().topic(name).is_some() {
             return Err(TopicError::new(
                 ResponseError::TopicAlreadyExists,
                 format!("topic {name} already exists"),
@@ -183,14 +183,17 @@ impl Broker {
         // The logs first: a topic is committed only once every partition has
         // one, so a failure (no file descriptors left, a full disk) leaves no
         // topic that Metadata lists but no produce can reach.
-        let opened = self.open_partition_logs(&mut controller.logs, name, partitions, configs)?;
-        if let Err(e) = controller.metadata.commit(&records, now_ms()) {
-            remove_partition_logs(&mut controller.logs, name, opened);
-            return Err(self.metadata_failed(&e));
+        let mut logs = self.lock_logs();
+        let opened = self.open_partition_logs(&mut logs, name, partitions, configs)?;
+        if let Err(e) = metadata.commit(&records, now_ms()) {
+            remove_partition_logs(&mut logs, name, opened);
+            return Err(self.metadata_failed(e.into()));
         }
-        drop(controller);
-        self.sync_partitions(now_ms())
-            .map_err(|e| TopicError::new(ResponseError::KafkaStorageError, e.to_string()))?;
+        drop((logs, metadata));
+        self.sync_partitions(now_ms()).map_err(|e| {
+            let e = Error::from(e);
+            TopicError::new(e.kafka_error(), e.to_string())
+        })?;
         tracing::info!(topic = name, partitions, "created topic");
         Ok((topic_id, partitions, replication_factor))
     }
@@ -220,16 +223,19 @@ impl Broker {
     }
 
     /// A metadata commit failed: the commit was rolled back (the image and
-    /// the log still agree), and an I/O failure takes the log directory, which
-    /// holds the metadata log too, offline.
-    fn metadata_failed(&self, e: &crate::log::LogError) -> TopicError {
-        self.log_dir.fail(&crate::metadata::METADATA_TOPIC, e);
-        TopicError::new(ResponseError::KafkaStorageError, e.to_string())
+    /// the log still agree). A storage failure takes the log directory, which
+    /// holds the metadata log too, offline and is `KAFKA_STORAGE_ERROR`; a
+    /// record the image refused is not a storage error ([`Error::kafka_error`]).
+    fn metadata_failed(&self, e: Error) -> TopicError {
+        if let Some(log_error) = e.log_error() {
+            self.log_dir.fail(&crate::metadata::METADATA_TOPIC, log_error);
+        }
+        TopicError::new(e.kafka_error(), e.to_string())
     }
 
     /// Deletes a topic: a RemoveTopicRecord, then its logs and directories.
     /// The groups' offsets in it are the caller's next step
-    /// (`Broker::delete_topic_offsets`, as DeleteTopics does), outside the controller lock.
+    /// (`Broker::delete_topic_offsets`, as DeleteTopics does), outside the metadata log's lock.
     pub fn delete_topic(&self, name: &str) -> Result<Uuid, TopicError> {
         if name == crate::group::CONSUMER_OFFSETS_TOPIC {
             // The group coordinator's log: deleting it would lose every group's offsets.
@@ -238,25 +244,25 @@ impl Broker {
                 "cannot delete internal topic",
             ));
         }
-        let mut controller = self.lock_controller();
-        let Some(topic) = controller.metadata.image().topic(name) else {
+        let mut metadata = self.metadata_writer();
+        let Some(topic) = metadata.image().topic(name) else {
             return Err(TopicError::new(ResponseError::UnknownTopicOrPartition, format!("no topic {name}")));
         };
         let (topic_id, partitions): (Uuid, Vec<i32>) =
             (topic.topic_id, topic.partitions.keys().copied().collect());
-        controller
-            .metadata
+        metadata
             .commit(&[MetadataRecord::RemoveTopic { topic_id }], now_ms())
-            .map_err(|e| self.metadata_failed(&e))?;
+            .map_err(|e| self.metadata_failed(e.into()))?;
+        let mut logs = self.lock_logs();
         // Out of the partition map first, so no new request finds the logs.
         {
-            let mut map = self.partitions.write().expect("partition map poisoned");
+            let mut map = self.partitions.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             for &p in &partitions {
                 map.remove(&TopicPartition::new(name, p));
             }
         }
         for p in partitions {
-            if let Err(e) = controller.logs.delete(&TopicPartition::new(name, p)) {
+            if let Err(e) = logs.delete(&TopicPartition::new(name, p)) {
                 tracing::warn!(topic = name, partition = p, error = %e, "could not delete log directory");
             }
         }

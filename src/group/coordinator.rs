@@ -16,16 +16,16 @@ use crate::log::checkpoint::TopicPartition;
 /// answers and records to persist.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GroupCoordinator {
-    config: GroupConfig,
+    config: GroupCoordinatorConfig,
     groups: BTreeMap<String, Group>,
 }
 
 impl GroupCoordinator {
-    pub fn new(config: GroupConfig) -> Self {
+    pub fn new(config: GroupCoordinatorConfig) -> Self {
         GroupCoordinator { config, groups: BTreeMap::new() }
     }
 
-    pub fn config(&self) -> &GroupConfig {
+    pub fn config(&self) -> &GroupCoordinatorConfig {
         &self.config
     }
 
@@ -303,7 +303,11 @@ impl GroupCoordinator {
     /// heartbeat within a session from `now_ms`. Parked requests, pending
     /// KIP-394 ids and rebalances in progress are not in the log and are lost:
     /// their clients see errors and rejoin.
-    pub fn load(config: GroupConfig, records: impl IntoIterator<Item = GroupRecord>, now_ms: i64) -> Self {
+    pub fn load(
+        config: GroupCoordinatorConfig,
+        records: impl IntoIterator<Item = GroupRecord>,
+        now_ms: i64,
+    ) -> Self {
         let mut metadata = BTreeMap::new();
         let mut offsets: BTreeMap<String, BTreeMap<TopicPartition, _>> = BTreeMap::new();
         for record in records {

@@ -14,7 +14,7 @@ impl Group {
         &mut self,
         token: RequestToken,
         req: &JoinGroupRequest,
-        config: &GroupConfig,
+        config: &GroupCoordinatorConfig,
         now_ms: i64,
         out: &mut Output,
     ) {
@@ -38,7 +38,7 @@ impl Group {
 
     /// Kafka's `acceptJoiningMember`: `group.max.size` counts members waiting
     /// in a rebalance, or all members of a formed generation.
-    fn accept_joining_member(&self, member_id: &str, config: &GroupConfig) -> bool {
+    fn accept_joining_member(&self, member_id: &str, config: &GroupCoordinatorConfig) -> bool {
         let known = self.members.get(member_id);
         match self.state {
             GroupState::Empty | GroupState::Dead => true,
@@ -58,7 +58,7 @@ impl Group {
         &mut self,
         token: RequestToken,
         req: &JoinGroupRequest,
-        config: &GroupConfig,
+        config: &GroupCoordinatorConfig,
         now_ms: i64,
         out: &mut Output,
     ) {
@@ -91,7 +91,7 @@ impl Group {
         &mut self,
         token: RequestToken,
         req: &JoinGroupRequest,
-        config: &GroupConfig,
+        config: &GroupCoordinatorConfig,
         now_ms: i64,
         out: &mut Output,
     ) {
@@ -162,7 +162,7 @@ impl Group {
         token: RequestToken,
         req: &JoinGroupRequest,
         member_id: String,
-        config: &GroupConfig,
+        config: &GroupCoordinatorConfig,
         now_ms: i64,
         out: &mut Output,
     ) {
@@ -194,7 +194,7 @@ impl Group {
         &mut self,
         token: RequestToken,
         req: &JoinGroupRequest,
-        config: &GroupConfig,
+        config: &GroupCoordinatorConfig,
         now_ms: i64,
         out: &mut Output,
     ) {
@@ -226,7 +226,7 @@ impl Group {
         req: &JoinGroupRequest,
         old_member_id: &str,
         new_member_id: &str,
-        config: &GroupConfig,
+        config: &GroupCoordinatorConfig,
         now_ms: i64,
         out: &mut Output,
     ) {
@@ -272,7 +272,12 @@ impl Group {
     // ANCHOR_END: static_rejoin
 
     /// Kafka's `maybePrepareRebalance`: only from a state a rebalance may start in.
-    pub(super) fn maybe_prepare_rebalance(&mut self, config: &GroupConfig, now_ms: i64, out: &mut Output) {
+    pub(super) fn maybe_prepare_rebalance(
+        &mut self,
+        config: &GroupCoordinatorConfig,
+        now_ms: i64,
+        out: &mut Output,
+    ) {
         if matches!(self.state, GroupState::Stable | GroupState::CompletingRebalance | GroupState::Empty) {
             self.prepare_rebalance(config, now_ms, out);
         }
@@ -281,7 +286,12 @@ impl Group {
     // ANCHOR: prepare_rebalance
     /// A rebalance starts: SyncGroups waiting for an assignment are told to
     /// rejoin, and the join timer starts — the initial delay for an empty group.
-    pub(super) fn prepare_rebalance(&mut self, config: &GroupConfig, now_ms: i64, out: &mut Output) {
+    pub(super) fn prepare_rebalance(
+        &mut self,
+        config: &GroupCoordinatorConfig,
+        now_ms: i64,
+        out: &mut Output,
+    ) {
         if self.state == GroupState::CompletingRebalance {
             self.reset_and_propagate_assignment_error(GroupError::RebalanceInProgress, now_ms, out);
         }
@@ -316,7 +326,7 @@ impl Group {
     }
 
     /// The join timer fired.
-    pub(super) fn on_join_timer(&mut self, config: &GroupConfig, now_ms: i64, out: &mut Output) {
+    pub(super) fn on_join_timer(&mut self, config: &GroupCoordinatorConfig, now_ms: i64, out: &mut Output) {
         match self.join_timer {
             Some(JoinTimer::Initial { delay_ms, remaining_ms, .. })
                 if self.new_member_added && remaining_ms != 0 =>

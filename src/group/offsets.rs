@@ -18,7 +18,7 @@ impl Group {
     pub(super) fn commit(
         &mut self,
         req: &OffsetCommitRequest,
-        config: &GroupConfig,
+        config: &GroupCoordinatorConfig,
         now_ms: i64,
         out: &mut Output,
     ) -> Vec<CommitResult> {
@@ -64,7 +64,7 @@ impl Group {
     fn store_offsets(
         &mut self,
         req: &OffsetCommitRequest,
-        config: &GroupConfig,
+        config: &GroupCoordinatorConfig,
         now_ms: i64,
         out: &mut Output,
     ) -> Vec<CommitResult> {

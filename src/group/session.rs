@@ -133,7 +133,7 @@ impl Group {
     pub(super) fn remove_member_and_update(
         &mut self,
         member_id: &str,
-        config: &GroupConfig,
+        config: &GroupCoordinatorConfig,
         now_ms: i64,
         out: &mut Output,
     ) {
@@ -158,7 +158,7 @@ impl Group {
     pub(super) fn leave(
         &mut self,
         leaving: &LeavingMember,
-        config: &GroupConfig,
+        config: &GroupCoordinatorConfig,
         now_ms: i64,
         out: &mut Output,
     ) -> Option<GroupError> {
@@ -185,7 +185,7 @@ impl Group {
     /// Fires every timer of this group that is due at `now_ms`, earliest
     /// first: the join timer, expired sessions, expired KIP-394 ids, and
     /// members of a new generation that never sent SyncGroup.
-    pub(super) fn tick(&mut self, config: &GroupConfig, now_ms: i64, out: &mut Output) {
+    pub(super) fn tick(&mut self, config: &GroupCoordinatorConfig, now_ms: i64, out: &mut Output) {
         // Each step removes or pushes back the timer it fires, and a removal
         // re-arms at most the join and sync timers, so this ends; the bound
         // turns a mistake in that into a failure, not a hang.

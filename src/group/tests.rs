@@ -11,7 +11,7 @@ const SESSION_MS: i32 = 10_000;
 const REBALANCE_MS: i32 = 30_000;
 
 fn coordinator() -> GroupCoordinator {
-    GroupCoordinator::new(GroupConfig::default())
+    GroupCoordinator::new(GroupCoordinatorConfig::default())
 }
 
 fn protocols(names: &[&str]) -> Vec<Protocol> {
@@ -333,7 +333,10 @@ fn members_that_never_sync_are_dropped() {
 // group.max.size: a member beyond the limit is refused with GROUP_MAX_SIZE_REACHED.
 #[test]
 fn group_max_size() {
-    let mut c = GroupCoordinator::new(GroupConfig { group_size_max: 1, ..GroupConfig::default() });
+    let mut c = GroupCoordinator::new(GroupCoordinatorConfig {
+        group_size_max: 1,
+        ..GroupCoordinatorConfig::default()
+    });
     c.join_group(1, &join("a", "", 1), 0);
     let out = c.join_group(2, &join("b", "", 2), 0);
     assert_eq!(joined(&out, 2).error, Some(GroupError::GroupMaxSizeReached));
@@ -425,7 +428,7 @@ fn load_after_restart_restores_offsets_and_generation() {
     // Through the bytes, as the broker would read them back.
     let read =
         log.iter().map(|r| GroupRecord::decode(&r.key_bytes(), r.value_bytes().as_deref()).expect("decodes"));
-    let loaded = GroupCoordinator::load(GroupConfig::default(), read, now + 1);
+    let loaded = GroupCoordinator::load(GroupCoordinatorConfig::default(), read, now + 1);
     let (g, h) = (loaded.group("g").expect("loaded"), c.group("g").expect("live"));
     assert_eq!((g.state(), g.generation_id(), g.leader_id()), (GroupState::Stable, 1, Some(a.as_str())));
     assert_eq!(g.offsets(), h.offsets());
@@ -569,7 +572,7 @@ fn deleting_a_topic_deletes_its_offsets() {
     log.extend(out.records);
     let read =
         log.iter().map(|r| GroupRecord::decode(&r.key_bytes(), r.value_bytes().as_deref()).expect("decodes"));
-    let loaded = GroupCoordinator::load(GroupConfig::default(), read, now + 3);
+    let loaded = GroupCoordinator::load(GroupCoordinatorConfig::default(), read, now + 3);
     assert_eq!(
         loaded
             .offset_fetch("g", None)
@@ -698,7 +701,7 @@ proptest! {
             log.extend(out.records);
             c.check_invariants();
         }
-        let loaded = GroupCoordinator::load(GroupConfig::default(), log, now);
+        let loaded = GroupCoordinator::load(GroupCoordinatorConfig::default(), log, now);
         loaded.check_invariants();
         match (c.group("g"), loaded.group("g")) {
             (Some(live), Some(back)) => {

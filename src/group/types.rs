@@ -12,15 +12,16 @@ use crate::log::checkpoint::TopicPartition;
 
 /// The caller's handle on a request whose answer may come later (a JoinGroup
 /// waits for the rebalance, a follower's SyncGroup for the leader). The
-/// coordinator hands it back in a [`Reply`]; it never looks inside.
+/// coordinator hands it back in a [`ParkedReply`]; it never looks inside.
 pub type RequestToken = u64;
 
 /// `generation_id` of a member that is not in any generation (Kafka's `NoGeneration`).
 pub const NO_GENERATION: i32 = -1;
 
-/// The broker-side limits of the group coordinator, with Kafka's names and defaults.
+/// The broker-side limits of the group coordinator, with Kafka's names and
+/// defaults (Kafka's own class for them is `GroupCoordinatorConfig`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct GroupConfig {
+pub struct GroupCoordinatorConfig {
     /// `group.min.session.timeout.ms`: shorter sessions are refused.
     pub session_timeout_ms_min: i32,
     /// `group.max.session.timeout.ms`.
@@ -37,9 +38,9 @@ pub struct GroupConfig {
     pub new_member_join_timeout_ms: i32,
 }
 
-impl Default for GroupConfig {
+impl Default for GroupCoordinatorConfig {
     fn default() -> Self {
-        GroupConfig {
+        GroupCoordinatorConfig {
             session_timeout_ms_min: 6_000,
             session_timeout_ms_max: 1_800_000,
             initial_rebalance_delay_ms: 3_000,
@@ -339,9 +340,12 @@ pub enum Response {
     Sync(SyncGroupResponse),
 }
 
-/// An answer for the request the caller tagged with `token`.
+/// An answer for the JoinGroup or SyncGroup the caller tagged with `token`
+/// and parked: the driver hands `response` to the request still waiting
+/// under that token (the broker's own reply to a request is another thing,
+/// `broker::Reply`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Reply {
+pub struct ParkedReply {
     pub token: RequestToken,
     pub response: Response,
 }
@@ -354,7 +358,7 @@ pub struct Reply {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Output {
     /// Answers to JoinGroup and SyncGroup requests, this one's or earlier parked ones.
-    pub replies: Vec<Reply>,
+    pub replies: Vec<ParkedReply>,
     /// Records to persist, in order.
     pub records: Vec<GroupRecord>,
 }
@@ -362,11 +366,11 @@ pub struct Output {
 
 impl Output {
     pub(crate) fn join(&mut self, token: RequestToken, response: JoinGroupResponse) {
-        self.replies.push(Reply { token, response: Response::Join(response) });
+        self.replies.push(ParkedReply { token, response: Response::Join(response) });
     }
 
     pub(crate) fn sync(&mut self, token: RequestToken, response: SyncGroupResponse) {
-        self.replies.push(Reply { token, response: Response::Sync(response) });
+        self.replies.push(ParkedReply { token, response: Response::Sync(response) });
     }
 
     /// The answer to `token`, if this output holds one.

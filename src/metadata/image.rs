@@ -4,10 +4,45 @@
 //! each record — so every broker that has read to the same offset agrees.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use uuid::Uuid;
 
 use super::records::{MetadataRecord, RESOURCE_TOPIC};
+
+/// Why the image refused a record. The controller writes the metadata log in
+/// order, after checking each record against the image, so none of these
+/// happens to a healthy broker: in a replayed log one means the log is
+/// corrupt (or another cluster's), in a commit it means a controller bug.
+/// Either way it is a metadata error, not a storage one: the disk did
+/// nothing wrong, and the log directory stays online.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageError {
+    /// A PartitionRecord for a topic id no TopicRecord introduced.
+    PartitionOfUnknownTopic(Uuid),
+    /// A ConfigRecord for a topic name the image does not hold.
+    ConfigOfUnknownTopic(String),
+    /// A RemoveTopicRecord for a topic id the image does not hold.
+    RemovalOfUnknownTopic(Uuid),
+    /// A ProducerIdsRecord whose block does not end past the last one's:
+    /// applying it would let ids be handed out twice (chapter 8).
+    ProducerIdsNotAdvancing { next_producer_id: i64, current: i64 },
+}
+
+impl fmt::Display for ImageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageError::PartitionOfUnknownTopic(id) => write!(f, "partition of unknown topic id {id}"),
+            ImageError::ConfigOfUnknownTopic(name) => write!(f, "config for unknown topic {name}"),
+            ImageError::RemovalOfUnknownTopic(id) => write!(f, "removal of unknown topic id {id}"),
+            ImageError::ProducerIdsNotAdvancing { next_producer_id, current } => {
+                write!(f, "producer id block ending at {next_producer_id} does not follow {current}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ImageError {}
 
 /// One partition's replicas and leadership.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +75,8 @@ pub struct MetadataImage {
 impl MetadataImage {
     /// Applies one record. Records about unknown topics are an error: the log
     /// is written by the controller in order, so one means a corrupt log.
-    pub fn apply(&mut self, record: &MetadataRecord) -> Result<(), String> {
+    /// A refused record leaves the image as it was.
+    pub fn apply(&mut self, record: &MetadataRecord) -> Result<(), ImageError> {
         match record {
             MetadataRecord::Topic { name, topic_id } => {
                 self.names.insert(*topic_id, name.clone());
@@ -73,24 +109,24 @@ impl MetadataImage {
                 let topic = self
                     .topics
                     .get_mut(resource_name)
-                    .ok_or_else(|| format!("config for unknown topic {resource_name}"))?;
+                    .ok_or_else(|| ImageError::ConfigOfUnknownTopic(resource_name.clone()))?;
                 match value {
                     Some(v) => topic.configs.insert(name.clone(), v.clone()),
                     None => topic.configs.remove(name),
                 };
             }
             MetadataRecord::RemoveTopic { topic_id } => {
-                let name = self.names.remove(topic_id).ok_or("removal of an unknown topic id")?;
+                let name = self.names.remove(topic_id).ok_or(ImageError::RemovalOfUnknownTopic(*topic_id))?;
                 self.topics.remove(&name);
             }
             MetadataRecord::ProducerIds { next_producer_id, .. } => {
                 // Blocks only move forward: a record that would hand out ids
                 // again means a corrupt log.
                 if *next_producer_id <= self.next_producer_id {
-                    return Err(format!(
-                        "producer id block ending at {next_producer_id} does not follow {}",
-                        self.next_producer_id
-                    ));
+                    return Err(ImageError::ProducerIdsNotAdvancing {
+                        next_producer_id: *next_producer_id,
+                        current: self.next_producer_id,
+                    });
                 }
                 self.next_producer_id = *next_producer_id;
             }
@@ -98,8 +134,8 @@ impl MetadataImage {
         Ok(())
     }
 
-    fn topic_by_id_mut(&mut self, id: &Uuid) -> Result<&mut TopicImage, String> {
-        let name = self.names.get(id).ok_or_else(|| format!("partition of unknown topic id {id}"))?;
+    fn topic_by_id_mut(&mut self, id: &Uuid) -> Result<&mut TopicImage, ImageError> {
+        let name = self.names.get(id).ok_or(ImageError::PartitionOfUnknownTopic(*id))?;
         Ok(self.topics.get_mut(name).expect("names and topics agree"))
     }
 

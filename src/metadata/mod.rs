@@ -8,8 +8,11 @@
 //!                                           │ PartitionRecord ×N
 //!                                           │ ConfigRecord ×M
 //!                                           ▼
-//!                                  apply ──▶ MetadataImage ──▶ Metadata responses
+//!                                  apply ──▶ MetadataImage ──publish (Arc)──▶ Metadata responses
 //! ```
+//!
+//! The commit holds the log's lock across its fsync; readers never take that
+//! lock, they clone the last published image ([`publisher`]).
 //!
 //! On a single node the quorum is one voter, so a record is committed as soon
 //! as it is appended (and flushed: the metadata log is always durable). A
@@ -26,10 +29,14 @@
 //! directory; Kafka keeps it in the controller's own directory with snapshots.
 
 pub mod image;
+pub mod publisher;
 pub mod records;
 
-pub use image::{MetadataImage, PartitionImage, TopicImage};
+pub use image::{ImageError, MetadataImage, PartitionImage, TopicImage};
+pub use publisher::{MetadataPublisher, MetadataWriter};
 pub use records::MetadataRecord;
+
+use std::sync::Arc;
 
 use bytes::BytesMut;
 
@@ -39,38 +46,80 @@ use crate::log::{DiskStorage, Log, LogError};
 /// The metadata topic's partition directory name.
 pub const METADATA_TOPIC: &str = "__cluster_metadata";
 
+/// Why a metadata commit or load failed. The caller treats the two causes
+/// differently: a storage failure takes the log directory offline
+/// (`KAFKA_STORAGE_ERROR`); a refused or unreadable record does not, since the
+/// disk did nothing wrong.
+#[derive(Debug)]
+pub enum Error {
+    /// The metadata log's append, fsync or read failed. After a failed
+    /// commit the log is cut back and offline ([`MetadataLog::commit`]).
+    Log(LogError),
+    /// The image refused a record: nothing was written (a commit) or the
+    /// replayed log is corrupt (a load).
+    Image(ImageError),
+    /// A record in the metadata log does not decode: a corrupt log, found
+    /// while loading it.
+    UndecodableRecord { offset: i64, cause: String },
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Log(e) => write!(f, "metadata log: {e}"),
+            Error::Image(e) => write!(f, "metadata image refused a record: {e}"),
+            Error::UndecodableRecord { offset, cause } => {
+                write!(f, "metadata log record at offset {offset} does not decode: {cause}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<LogError> for Error {
+    fn from(e: LogError) -> Self {
+        Error::Log(e)
+    }
+}
+
+impl From<ImageError> for Error {
+    fn from(e: ImageError) -> Self {
+        Error::Image(e)
+    }
+}
+
 /// The single-voter metadata quorum: a log and the image applied from it.
 #[derive(Debug)]
 pub struct MetadataLog {
     log: Log<DiskStorage>,
-    image: MetadataImage,
+    /// Replaced whole by each commit, never changed in place, so a reader
+    /// holding an earlier one keeps a consistent snapshot ([`publisher`]).
+    image: Arc<MetadataImage>,
 }
 
 impl MetadataLog {
     /// Replays `log` from its start into a fresh image.
-    pub fn load(log: Log<DiskStorage>) -> Result<Self, LogError> {
+    pub fn load(log: Log<DiskStorage>) -> Result<Self, Error> {
         let mut image = MetadataImage::default();
         for batch in log.read_batches(log.log_start_offset())? {
-            for record in batch.decode_records()? {
+            for record in batch.decode_records().map_err(LogError::from)? {
                 let value = record.value.unwrap_or_default();
+                let offset = record.offset;
                 let record = MetadataRecord::decode(&value)
-                    .map_err(|e| LogError::CorruptBatch(crate::format::BatchError::InvalidRecords(e)))?;
-                image
-                    .apply(&record)
-                    .map_err(|e| LogError::CorruptBatch(crate::format::BatchError::InvalidRecords(e)))?;
+                    .map_err(|cause| Error::UndecodableRecord { offset, cause })?;
+                image.apply(&record)?;
             }
         }
-        Ok(MetadataLog { log, image })
+        Ok(MetadataLog { log, image: Arc::new(image) })
     }
 
     // ANCHOR: metadata_commit
     /// Commits `records` as one batch — all of them or none — then applies them.
-    pub fn commit(&mut self, records: &[MetadataRecord], now_ms: i64) -> Result<(), LogError> {
-        let mut trial = self.image.clone();
+    pub fn commit(&mut self, records: &[MetadataRecord], now_ms: i64) -> Result<(), Error> {
+        let mut trial = MetadataImage::clone(&self.image);
         for record in records {
-            trial
-                .apply(record)
-                .map_err(|e| LogError::CorruptBatch(crate::format::BatchError::InvalidRecords(e)))?;
+            trial.apply(record)?;
         }
         let mut batch = BatchBuilder::default();
         for record in records {
@@ -86,9 +135,9 @@ impl MetadataLog {
             // image does. The failed fsync took the log offline, so nothing
             // after this commits either (Kafka's controller exits here).
             self.log.truncate_to(first_offset)?;
-            return Err(e);
+            return Err(Error::Log(e));
         }
-        self.image = trial;
+        self.image = Arc::new(trial);
         Ok(())
     }
     // ANCHOR_END: metadata_commit
@@ -98,7 +147,7 @@ impl MetadataLog {
         self.log.flush()
     }
 
-    pub fn image(&self) -> &MetadataImage {
+    pub fn image(&self) -> &Arc<MetadataImage> {
         &self.image
     }
 
@@ -123,6 +172,24 @@ mod tests {
         MetadataRecord::Topic { name: name.into(), topic_id: uuid::Uuid::new_v4() }
     }
 
+    /// A record the image refuses is a metadata error, not a storage one, and
+    /// nothing of its commit is written: the log, the image and the next
+    /// commit carry on as if it had not been tried.
+    #[test]
+    fn a_refused_record_is_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut metadata = open(dir.path());
+        let end = metadata.end_offset();
+        let unknown = uuid::Uuid::new_v4();
+        let refused =
+            metadata.commit(&[topic("partly"), MetadataRecord::RemoveTopic { topic_id: unknown }], 0);
+        assert!(matches!(refused, Err(Error::Image(ImageError::RemovalOfUnknownTopic(id))) if id == unknown));
+        assert_eq!(metadata.end_offset(), end);
+        assert!(metadata.image().topic("partly").is_none());
+        metadata.commit(&[topic("next")], 0).unwrap();
+        assert!(metadata.image().topic("next").is_some());
+    }
+
     /// A commit whose fsync fails is not half done: the log is cut back to
     /// where the image is, in memory and on a reopen, and the failed fsync
     /// leaves the log refusing later commits (Kafka's controller treats a
@@ -134,10 +201,10 @@ mod tests {
         metadata.commit(&[topic("kept")], 0).unwrap();
         let end = metadata.end_offset();
         metadata.log.storage_mut().fail_next_syncs(1);
-        assert!(matches!(metadata.commit(&[topic("lost")], 0), Err(LogError::Io(_))));
+        assert!(matches!(metadata.commit(&[topic("lost")], 0), Err(Error::Log(LogError::Io(_)))));
         assert!(metadata.image().topic("lost").is_none());
         assert_eq!(metadata.end_offset(), end, "the log holds a record the image never applied");
-        assert!(matches!(metadata.commit(&[topic("later")], 0), Err(LogError::LogDirOffline(_))));
+        assert!(matches!(metadata.commit(&[topic("later")], 0), Err(Error::Log(LogError::LogDirOffline(_)))));
         let image = metadata.image().clone();
         drop(metadata);
         assert_eq!(open(dir.path()).image(), &image, "a restart replays what the image held");

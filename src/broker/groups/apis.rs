@@ -35,7 +35,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
-use super::super::Broker;
+use super::super::{Broker, Error};
 use crate::group::{self, FetchedOffset, GroupError, LeavingMember, Response};
 use crate::log::checkpoint::TopicPartition;
 
@@ -75,7 +75,7 @@ pub(super) async fn handle(
     version: i16,
     client_id: String,
     client_host: String,
-) -> Result<ResponseKind, String> {
+) -> Result<ResponseKind, Error> {
     Ok(match body {
         RequestKind::JoinGroup(r) => {
             ResponseKind::JoinGroup(join_group(broker, r, version, client_id, client_host).await?)
@@ -88,7 +88,7 @@ pub(super) async fn handle(
         RequestKind::ListGroups(r) => ResponseKind::ListGroups(list_groups(broker, r)),
         RequestKind::DescribeGroups(r) => ResponseKind::DescribeGroups(describe_groups(broker, r)),
         RequestKind::DeleteGroups(r) => ResponseKind::DeleteGroups(delete_groups(broker, r).await),
-        other => return Err(format!("not a group API: {other:?}")),
+        other => return Err(Error::CloseConnection(format!("not a group API: {other:?}"))),
     })
 }
 
@@ -99,7 +99,7 @@ async fn join_group(
     version: i16,
     client_id: String,
     client_host: String,
-) -> Result<msg::JoinGroupResponse, String> {
+) -> Result<msg::JoinGroupResponse, Error> {
     // The member id the coordinator may make is `<group_instance_id or
     // client_id>-<uuid>`: 37 more bytes than its prefix.
     let member_id_bytes = r.group_instance_id.as_deref().map_or(client_id.len(), str::len) + 37;
@@ -134,7 +134,7 @@ async fn join_group(
         new_member_uuid: Uuid::new_v4(),
     };
     let Response::Join(j) = broker.parked_input(|c, token, now| c.join_group(token, &req, now)).await? else {
-        return Err("a JoinGroup answered with a SyncGroup response".into());
+        return Err(Error::CloseConnection("a JoinGroup answered with a SyncGroup response".into()));
     };
     let members = j
         .members
@@ -166,7 +166,7 @@ async fn sync_group(
     broker: &Arc<Broker>,
     r: msg::SyncGroupRequest,
     version: i16,
-) -> Result<msg::SyncGroupResponse, String> {
+) -> Result<msg::SyncGroupResponse, Error> {
     let req = group::SyncGroupRequest {
         group_id: r.group_id.0.to_string(),
         generation_id: r.generation_id,
@@ -181,7 +181,7 @@ async fn sync_group(
             .collect(),
     };
     let Response::Sync(s) = broker.parked_input(|c, token, now| c.sync_group(token, &req, now)).await? else {
-        return Err("a SyncGroup answered with a JoinGroup response".into());
+        return Err(Error::CloseConnection("a SyncGroup answered with a JoinGroup response".into()));
     };
     let mut response = msg::SyncGroupResponse::default()
         .with_error_code(code(s.error))

@@ -33,9 +33,11 @@
 //! (`offsets.topic.num.partitions` partitions, `cleanup.policy=compact`) the
 //! first time a client asks, as Kafka does.
 //!
-//! Locks: the coordinator, then the one that serializes creating
-//! `__consumer_offsets`, then `controller`, then the partition map, then one
-//! partition's log. The parked map is only ever taken alone.
+//! Locks: the coordinator comes first in the broker's lock order (see
+//! [`crate::broker`]), then the one that serializes creating
+//! `__consumer_offsets`, then the metadata log's writer, the log manager, the
+//! partition map and one partition's log. The parked map is a leaf, only ever
+//! taken alone.
 //!
 //! Simplifications:
 //!
@@ -59,11 +61,11 @@ use kafka_protocol::messages::{ApiKey, ResponseKind};
 use kafka_protocol::ResponseError;
 use tokio::sync::{oneshot, Notify};
 
-use super::{now_ms, Broker, Partition};
+use super::{now_ms, Broker, Error, Partition};
 use crate::format::BatchBuilder;
 use crate::group::{
-    partition_for, GroupConfig, GroupCoordinator, GroupError, GroupRecord, JoinGroupResponse, Output,
-    RequestToken, Response, SyncGroupResponse, CONSUMER_OFFSETS_TOPIC,
+    partition_for, GroupCoordinator, GroupCoordinatorConfig, GroupError, GroupRecord, JoinGroupResponse,
+    Output, RequestToken, Response, SyncGroupResponse, CONSUMER_OFFSETS_TOPIC,
 };
 use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::lock;
@@ -109,7 +111,7 @@ pub struct GroupDriver {
 type Appended = Vec<(TopicPartition, Arc<Partition>, i64)>;
 
 impl GroupDriver {
-    pub fn new(config: GroupConfig) -> Self {
+    pub fn new(config: GroupCoordinatorConfig) -> Self {
         GroupDriver {
             coordinator: Mutex::new(GroupCoordinator::new(config)),
             parked: Mutex::new(HashMap::new()),
@@ -171,7 +173,7 @@ impl GroupDriver {
 impl Broker {
     // ANCHOR: handle_group
     /// Answers a group API request (one in [`GROUP_APIS`]).
-    pub(super) async fn handle_group(self: &Arc<Self>, request: Request) -> Result<ResponseKind, String> {
+    pub(super) async fn handle_group(self: &Arc<Self>, request: Request) -> Result<ResponseKind, Error> {
         self.start_group_timer();
         let version = request.header.request_api_version;
         let client_id = request.header.client_id.as_ref().map(|s| s.to_string()).unwrap_or_default();
@@ -183,7 +185,8 @@ impl Broker {
     /// After a topic's removal is committed: every group forgets its offsets
     /// in it, tombstoned in `__consumer_offsets` (see
     /// [`GroupCoordinator::delete_topic_offsets`]). Takes the coordinator's
-    /// lock, so the caller must not hold the controller's.
+    /// lock, so the caller must not hold the metadata log's (the coordinator's
+    /// comes first, see the lock order in [`crate::broker`]).
     pub(super) async fn delete_topic_offsets(self: &Arc<Self>, topic: &str) {
         let topics = [topic.to_string()];
         let ((), stored) = self.group_input(|c, now| ((), c.delete_topic_offsets(&topics, now))).await;
@@ -244,24 +247,24 @@ impl Broker {
     async fn parked_input(
         self: &Arc<Self>,
         input: impl FnOnce(&mut GroupCoordinator, RequestToken, i64) -> Output,
-    ) -> Result<Response, String> {
+    ) -> Result<Response, Error> {
         let (token, answer) = self.groups.park();
         self.group_input(|c, now| ((), input(c, token, now))).await;
-        answer.await.map_err(|_| "the broker is shutting down: parked group request dropped".to_string())
+        answer.await.map_err(|_| Error::CloseConnection("parked group request dropped at shutdown".into()))
     }
 
     // ANCHOR: append_group_records
     /// Appends records to their groups' `__consumer_offsets` partitions, one
     /// batch per partition, in order. Called under the coordinator lock.
-    fn append_group_records(&self, records: &[GroupRecord]) -> Result<Appended, String> {
+    fn append_group_records(&self, records: &[GroupRecord]) -> Result<Appended, Error> {
         if records.is_empty() {
             return Ok(vec![]);
         }
         if self.is_shutting_down() {
-            return Err("broker is shutting down".into());
+            return Err(Error::ShuttingDown);
         }
         self.log_dir.check()?;
-        let partitions = self.ensure_offsets_topic().map_err(|e| format!("{e:?}"))?;
+        let partitions = self.ensure_offsets_topic().map_err(Error::OffsetsTopicUnavailable)?;
         let now = now_ms();
         let mut batches: BTreeMap<i32, BatchBuilder> = BTreeMap::new();
         for record in records {
@@ -277,11 +280,11 @@ impl Broker {
         let mut appended = Vec::with_capacity(batches.len());
         for (p, builder) in batches {
             let tp = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, p);
-            let partition = self.partition(&tp).ok_or_else(|| format!("no partition {tp}"))?;
+            let partition = self.partition(&tp).ok_or_else(|| Error::UnknownPartition(tp.clone()))?;
             let batch = BytesMut::from(&builder.build().as_bytes()[..]);
             let info = lock(&partition.log).append(batch, partition.leader_epoch, now).map_err(|e| {
                 self.log_dir.fail(&tp, &e);
-                e.to_string()
+                Error::Log(e)
             })?;
             appended.push((tp, partition, info.last_offset + 1));
         }
@@ -292,7 +295,7 @@ impl Broker {
 
     /// In durable mode (`spool.log.flush.before.ack`), waits until an fsync
     /// covers the appends: chapter 2's group commit, shared with produce.
-    async fn wait_durable(&self, appended: Appended) -> Result<(), String> {
+    async fn wait_durable(&self, appended: Appended) -> Result<(), Error> {
         for (tp, partition, end_offset) in appended {
             if !lock(&partition.log).config().flush_before_ack {
                 continue;
@@ -301,10 +304,10 @@ impl Broker {
             let log = partition.log.clone();
             tokio::task::spawn_blocking(move || commit.wait_durable(&log, end_offset))
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| Error::TaskFailed(e.to_string()))?
                 .map_err(|e| {
                     self.log_dir.fail(&tp, &e);
-                    e.to_string()
+                    Error::Log(e)
                 })?;
         }
         Ok(())
@@ -319,10 +322,11 @@ impl Broker {
         if known > 0 {
             return Ok(known);
         }
-        let _creating = self.groups.creating_offsets_topic.lock().expect("offsets topic lock poisoned");
+        // Recovered if poisoned: it guards no state, only the order of creators.
+        let _creating =
+            self.groups.creating_offsets_topic.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let existing = |broker: &Broker| {
-            let controller = broker.lock_controller();
-            controller.metadata.image().topic(CONSUMER_OFFSETS_TOPIC).map(|t| t.partitions.len() as i32)
+            broker.metadata_image().topic(CONSUMER_OFFSETS_TOPIC).map(|t| t.partitions.len() as i32)
         };
         let partitions = match existing(self) {
             Some(n) => n,
@@ -353,21 +357,24 @@ impl Broker {
     // ANCHOR: load_groups
     /// Rebuilds the coordinator from `__consumer_offsets`, read from each
     /// partition's log start: called by [`Broker::open`], before any request.
-    pub(super) fn load_groups(&self) -> Result<(), String> {
-        let Some(partitions) = ({
-            let controller = self.lock_controller();
-            controller.metadata.image().topic(CONSUMER_OFFSETS_TOPIC).map(|t| t.partitions.len() as i32)
-        }) else {
+    pub(super) fn load_groups(&self) -> Result<(), Error> {
+        let Some(partitions) =
+            self.metadata_image().topic(CONSUMER_OFFSETS_TOPIC).map(|t| t.partitions.len() as i32)
+        else {
             return Ok(());
         };
         let mut records = Vec::new();
         for p in 0..partitions {
             let tp = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, p);
-            let partition = self.partition(&tp).ok_or_else(|| format!("no log for {tp}"))?;
+            let partition = self.partition(&tp).ok_or_else(|| Error::UnknownPartition(tp.clone()))?;
             let log = lock(&partition.log);
-            for batch in log.read_batches(log.log_start_offset()).map_err(|e| format!("{tp}: {e}"))? {
-                for record in batch.records().map_err(|e| format!("{tp}: {e}"))? {
-                    let record = record.map_err(|e| format!("{tp}: {e}"))?;
+            let unreadable = |e: crate::log::LogError| {
+                tracing::error!(%tp, error = %e, "cannot read the group coordinator's log");
+                Error::Log(e)
+            };
+            for batch in log.read_batches(log.log_start_offset()).map_err(unreadable)? {
+                for record in batch.records().map_err(|e| unreadable(e.into()))? {
+                    let record = record.map_err(|e| unreadable(e.into()))?;
                     let Some(key) = record.key else { continue };
                     match GroupRecord::decode(&key, record.value.as_deref()) {
                         Ok(r) => records.push(r),

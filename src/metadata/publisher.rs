@@ -1,0 +1,96 @@
+//! One writer, many readers: the metadata log behind a lock its writer holds
+//! across an fsync, and the image it publishes as an immutable snapshot that
+//! readers take without waiting for that writer.
+//!
+//! Kafka's brokers never read the metadata log to answer a request: a
+//! `MetadataLoader` applies committed records and hands each new
+//! `MetadataImage` to its publishers, and the `MetadataCache` that the
+//! request handlers read is swapped to the new image in one step. spool does
+//! the same in miniature:
+//!
+//! ```text
+//!  CreateTopics, DeleteTopics,      ┌ metadata log lock (held across the fsync) ┐
+//!  InitProducerId's block   ──────▶ │ MetadataLog::commit ─▶ new image           │
+//!                                   │ publish: swap the Arc ──┐ (image lock,     │
+//!                                   └──────────────────────── │  a pointer swap) ┘
+//!                                                             ▼
+//!  Metadata, DescribeConfigs,  ◀── image(): clone the Arc ── Arc<MetadataImage>
+//!  FindCoordinator, the partition map            (never waits for an fsync)
+//! ```
+//!
+//! A reader holds its `Arc` as long as it likes: a later commit publishes a
+//! new image beside it, and the old one is freed when its last reader drops
+//! it. Images are published in commit order (the writer swaps while it still
+//! holds the log), so a reader never sees the cluster go back in time. This is
+//! the seam chapter 6's replication needs: an applier compares the image it
+//! last acted on with the newly published one and reacts to the difference.
+//!
+//! Poisoning follows the broker's rule ([`crate::broker`]): the metadata log
+//! is a log writer, so a panic while it was held is fatal to every later
+//! writer; the image cell only ever holds a whole `Arc`, so it is recovered.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use super::{Error, MetadataImage, MetadataLog, MetadataRecord};
+use crate::log::LogError;
+
+/// The metadata log and the last image it published.
+#[derive(Debug)]
+pub struct MetadataPublisher {
+    /// The one writer. A std Mutex: held across the commit's append and fsync,
+    /// never across an `.await`.
+    log: Mutex<MetadataLog>,
+    /// The image readers take: held only to clone or swap the `Arc`.
+    published: RwLock<Arc<MetadataImage>>,
+}
+
+impl MetadataPublisher {
+    /// Publishes `log`'s image as the first one.
+    pub fn new(log: MetadataLog) -> Self {
+        let published = RwLock::new(log.image().clone());
+        MetadataPublisher { log: Mutex::new(log), published }
+    }
+
+    /// The last published image: a snapshot that later commits do not change.
+    pub fn image(&self) -> Arc<MetadataImage> {
+        self.published.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The writer: the metadata log's lock, for as long as the returned guard
+    /// lives. A panic while another writer held it is fatal (the log may
+    /// disagree with its file), so this panics too.
+    pub fn writer(&self) -> MetadataWriter<'_> {
+        let log = self.log.lock().expect("a thread panicked while writing the metadata log");
+        MetadataWriter { log, published: &self.published }
+    }
+}
+
+/// The metadata log, locked for writing; each successful commit is published.
+#[derive(Debug)]
+pub struct MetadataWriter<'a> {
+    log: MutexGuard<'a, MetadataLog>,
+    published: &'a RwLock<Arc<MetadataImage>>,
+}
+
+impl MetadataWriter<'_> {
+    /// The image as of the last commit: what a writer checks its records
+    /// against (the same one readers see, since this writer holds the log).
+    pub fn image(&self) -> &Arc<MetadataImage> {
+        self.log.image()
+    }
+
+    // ANCHOR: publish
+    /// Commits `records` as one batch ([`MetadataLog::commit`]) and, if it
+    /// succeeded, publishes the new image. A failed commit publishes nothing.
+    pub fn commit(&mut self, records: &[MetadataRecord], now_ms: i64) -> Result<(), Error> {
+        self.log.commit(records, now_ms)?;
+        *self.published.write().unwrap_or_else(PoisonError::into_inner) = self.log.image().clone();
+        Ok(())
+    }
+    // ANCHOR_END: publish
+
+    /// Flushes the metadata log (for shutdown; every commit already did).
+    pub fn flush(&mut self) -> Result<(), LogError> {
+        self.log.flush()
+    }
+}
