@@ -375,6 +375,25 @@ async fn snapshots_are_kafka_named_files_beside_the_segments() {
     assert_eq!((entries[0].producer_id, entries[0].last_seq(), entries[0].last_data_offset()), (pid, 2, 2));
 }
 
+/// A failed fsync of the metadata log while InitProducerId commits a new
+/// block of producer ids takes the whole log directory offline, as a failed
+/// topic creation does (Kafka's LogDirFailureChannel: the metadata log lives
+/// in the same directory): no id from the failed block is handed out, and
+/// the next produce to a healthy partition is refused with
+/// KAFKA_STORAGE_ERROR instead of being acknowledged from a failing disk.
+#[tokio::test]
+async fn a_failed_producer_id_block_commit_takes_the_log_directory_offline() {
+    let broker = start(|_| {}).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "healthy", 1, &[]).await;
+    broker.broker().metadata_writer().storage_mut().fail_next_syncs(1);
+    let (error, _, _) = init_producer_id(&mut client, None).await;
+    assert_ne!(error, 0, "no id from a block that was not committed");
+    let r = produce(&mut client, "healthy", 0, batch_of(BatchBuilder::default(), [(now_ms(), "k", "x")]), -1)
+        .await;
+    assert_eq!(r.error_code, code(ResponseError::KafkaStorageError), "the directory is offline");
+}
+
 /// InitProducerId never hands out an id twice: not within a run, not after a
 /// clean restart, not after an unclean one (the block is committed to the
 /// metadata log before its ids are used, as Kafka's ProducerIdsRecord).

@@ -323,7 +323,7 @@ impl Broker {
 
     /// The metadata log's writer (CreateTopics, DeleteTopics, producer id
     /// blocks): its lock is held across each commit's fsync.
-    fn metadata_writer(&self) -> MetadataWriter<'_> {
+    pub fn metadata_writer(&self) -> MetadataWriter<'_> {
         self.metadata.writer()
     }
 

@@ -61,8 +61,16 @@ impl Broker {
                 broker_epoch: 0,
                 next_producer_id: end,
             };
-            // Committed (and flushed) before any id of the block is used.
-            metadata.commit(&[record], now_ms())?;
+            // Committed (and flushed) before any id of the block is used. A
+            // storage failure here takes the log directory offline, as it does
+            // for a topic's creation: the metadata log shares the directory.
+            if let Err(e) = metadata.commit(&[record], now_ms()) {
+                let e = Error::from(e);
+                if let Some(log_error) = e.log_error() {
+                    self.log_dir.fail(&crate::metadata::METADATA_TOPIC, log_error);
+                }
+                return Err(e);
+            }
             *block = ProducerIdBlock { next: first, end };
         }
         let id = block.next;

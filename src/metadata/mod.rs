@@ -147,6 +147,11 @@ impl MetadataLog {
         self.log.flush()
     }
 
+    /// The metadata log's files (fault injection in tests).
+    pub fn storage_mut(&mut self) -> &mut DiskStorage {
+        self.log.storage_mut()
+    }
+
     pub fn image(&self) -> &Arc<MetadataImage> {
         &self.image
     }

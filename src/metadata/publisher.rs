@@ -93,4 +93,10 @@ impl MetadataWriter<'_> {
     pub fn flush(&mut self) -> Result<(), LogError> {
         self.log.flush()
     }
+
+    /// The metadata log's files, for tests that inject a failed fsync
+    /// ([`crate::log::DiskStorage::fail_next_syncs`]).
+    pub fn storage_mut(&mut self) -> &mut crate::log::DiskStorage {
+        self.log.storage_mut()
+    }
 }
