@@ -26,5 +26,8 @@ pub mod log;
 pub mod metadata;
 pub mod sync;
 pub mod tools;
+pub mod topic_partition;
 pub mod wire;
 pub mod zero_copy;
+
+pub use topic_partition::TopicPartition;

@@ -22,6 +22,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::ProduceRequest;
 use kafka_protocol::ResponseError;
 use spool::format::{BatchBuilder, Compression, RecordBatch};
+use spool::TopicPartition;
 
 use batches::keyed_batch;
 use harness::{code, start};
@@ -144,7 +145,7 @@ async fn the_consumer_reads_assigned_partitions_in_offset_order() {
     create_topic(&mut client, "b", 1, &[]).await;
     let codecs =
         [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd];
-    let mut expected: std::collections::BTreeMap<(String, i32), Vec<String>> = Default::default();
+    let mut expected: std::collections::BTreeMap<TopicPartition, Vec<String>> = Default::default();
     for (i, codec) in codecs.iter().enumerate() {
         for (topic, partition) in [("a", 0), ("a", 1), ("b", 0)] {
             let values: Vec<String> = (0..10).map(|r| format!("{topic}{partition}-{i}-{r}")).collect();
@@ -153,31 +154,31 @@ async fn the_consumer_reads_assigned_partitions_in_offset_order() {
                 produce(&mut client, topic, partition, plain_batch(*codec, &refs), 1).await.error_code,
                 0
             );
-            expected.entry((topic.to_string(), partition)).or_default().extend(values);
+            expected.entry(TopicPartition::new(topic, partition)).or_default().extend(values);
         }
     }
     let config = ConsumerConfig { auto_offset_reset: OffsetReset::Earliest, ..ConsumerConfig::default() };
     let mut consumer = Consumer::connect(&broker.addr.to_string(), config).await.expect("connect");
-    consumer.assign([("a".to_string(), 0), ("a".to_string(), 1), ("b".to_string(), 0)]);
-    let mut got: std::collections::BTreeMap<(String, i32), Vec<(i64, String)>> = Default::default();
+    consumer.assign([TopicPartition::new("a", 0), TopicPartition::new("a", 1), TopicPartition::new("b", 0)]);
+    let mut got: std::collections::BTreeMap<TopicPartition, Vec<(i64, String)>> = Default::default();
     while got.values().map(Vec::len).sum::<usize>() < 150 {
         let records = consumer.poll(Duration::from_secs(5)).await.expect("poll");
         assert!(!records.is_empty(), "records were waiting");
         for r in records {
             let value = String::from_utf8(r.record.value.unwrap().to_vec()).unwrap();
-            got.entry((r.topic, r.partition)).or_default().push((r.record.offset, value));
+            got.entry(TopicPartition::new(r.topic, r.partition)).or_default().push((r.record.offset, value));
         }
     }
     for (tp, values) in &expected {
         let offsets: Vec<i64> = (0..values.len() as i64).collect();
         let (got_offsets, got_values): (Vec<i64>, Vec<String>) = got[tp].iter().cloned().unzip();
-        assert_eq!((&got_offsets, &got_values), (&offsets, values), "{tp:?}");
+        assert_eq!((&got_offsets, &got_values), (&offsets, values), "{tp}");
     }
     assert_eq!(consumer.position("a", 1), Some(50));
 
     // seek: mid-batch, within a compressed batch (the records before are skipped).
     consumer.seek("a", 1, 23).unwrap();
-    consumer.assign([("a".to_string(), 1)]);
+    consumer.assign([TopicPartition::new("a", 1)]);
     let records = consumer.poll(Duration::from_secs(5)).await.unwrap();
     assert_eq!(records.first().map(|r| r.record.offset), Some(23));
     assert_eq!(records.last().map(|r| r.record.offset), Some(49));
@@ -190,7 +191,7 @@ async fn the_consumer_reads_assigned_partitions_in_offset_order() {
 
     // latest: nothing old; a record produced while polling arrives (long poll).
     let mut latest = Consumer::connect(&broker.addr.to_string(), ConsumerConfig::default()).await.unwrap();
-    latest.assign([("b".to_string(), 0)]);
+    latest.assign([TopicPartition::new("b", 0)]);
     assert!(latest.poll(Duration::from_millis(200)).await.unwrap().is_empty());
     assert_eq!(latest.position("b", 0), Some(50));
     let producer = async {

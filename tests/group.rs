@@ -44,8 +44,8 @@ use kafka_protocol::ResponseError;
 use spool::broker::now_ms;
 use spool::config::BrokerConfig;
 use spool::group::{partition_for, GroupRecord, CONSUMER_OFFSETS_TOPIC};
-use spool::log::checkpoint::TopicPartition;
 use spool::log::manager::lock;
+use spool::TopicPartition;
 
 use harness::{code, name, start, Client, TestBroker};
 use requests::{batch, create_topic, metadata, produce};

@@ -23,12 +23,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use spool::client::assignor::TopicPartition;
 use spool::client::{
     Client, ClientError, ConsumerConfig, GroupConsumer, NewTopic, ProduceOptions, ProducerRecord,
     REQUEST_TIMEOUT_DEFAULT,
 };
 use spool::config::BrokerConfig;
+use spool::TopicPartition;
 
 use harness::{start, TestBroker};
 
@@ -370,7 +370,7 @@ async fn commits_survive_a_consumer_restart() {
     let read = poll_records(&mut first, 60).await;
     assert_eq!(read.len(), 60, "the first consumer reads all sixty");
     first.commit_sync().await.unwrap();
-    let all: Vec<TopicPartition> = (0..PARTITIONS).map(|p| ("events".to_string(), p)).collect();
+    let all: Vec<TopicPartition> = (0..PARTITIONS).map(|p| TopicPartition::new("events", p)).collect();
     let committed = first.committed(&all).await.unwrap();
     assert_eq!(committed.values().copied().collect::<Vec<_>>(), vec![10; 6]);
     first.close().await.unwrap();
@@ -482,7 +482,7 @@ impl ForeignMember {
                         .filter(|s| !s.is_empty())
                         .map(|tp| {
                             let (t, p) = tp.rsplit_once(':').unwrap();
-                            (t.to_string(), p.parse().unwrap())
+                            TopicPartition::new(t, p.parse().unwrap())
                         })
                         .collect();
                     *a.lock().unwrap() = Some(parsed);

@@ -34,8 +34,8 @@ use spool::broker::now_ms;
 use spool::config::BrokerConfig;
 use spool::format::BatchBuilder;
 use spool::idempotence::snapshot_file_name;
-use spool::log::checkpoint::TopicPartition;
 use spool::log::manager::lock;
+use spool::TopicPartition;
 
 use batches::batch_of;
 use harness::{code, name, start, start_in, Client, TestBroker, PRODUCE_V};

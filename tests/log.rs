@@ -28,13 +28,13 @@ use proptest::prelude::*;
 use spool::format::batch::HEADER_SIZE;
 use spool::format::Compression;
 use spool::format::{BatchBuilder, RecordBatch, TimestampType};
-use spool::log::checkpoint::TopicPartition;
 use spool::log::manager::{
     lock, CLEAN_SHUTDOWN_FILE, LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT,
 };
 use spool::log::{
     CrashMode, DiskStorage, Log, LogConfig, LogError, LogManager, MemStorage, OpenOptions, Storage,
 };
+use spool::TopicPartition;
 
 const T0: i64 = 1_700_000_000_000;
 const CODECS: [Compression; 5] =

@@ -20,6 +20,7 @@ use spool::client::{
     Client, ClientError, Consumer, ConsumerConfig, DeliveryFuture, NewTopic, Producer, ProducerConfig,
     ProducerRecord, RecordMetadata,
 };
+use spool::TopicPartition;
 
 const RECORDS: usize = 10_000;
 const PARTITIONS: i32 = 3;
@@ -54,7 +55,7 @@ async fn read_back(
 ) -> BTreeMap<i32, Vec<spool::format::record::Record>> {
     let mut read: BTreeMap<i32, Vec<spool::format::record::Record>> = BTreeMap::new();
     let mut consumer = Consumer::connect(bootstrap, ConsumerConfig::default()).await.expect("consumer");
-    consumer.assign(expected.keys().map(|&p| (topic.to_string(), p)));
+    consumer.assign(expected.keys().map(|&p| TopicPartition::new(topic, p)));
     for &p in expected.keys() {
         consumer.seek(topic, p, 0).expect("assigned");
     }
@@ -351,7 +352,7 @@ async fn concurrent_senders_share_one_producer() {
 /// The batches of partition `p` of `topic` in the broker's log: (producer id,
 /// epoch, base sequence, records).
 fn stored_batches(broker: &harness::TestBroker, topic: &str, p: i32) -> Vec<(i64, i16, i32, i32)> {
-    let tp = spool::log::checkpoint::TopicPartition::new(topic, p);
+    let tp = TopicPartition::new(topic, p);
     let log = broker.broker().partition(&tp).expect("partition").log.clone();
     let batches = spool::log::manager::lock(&log).read_batches(0).expect("read the log");
     batches
@@ -413,7 +414,7 @@ async fn a_refused_sequence_fails_its_batch_and_bumps_the_epoch() {
     let mut stolen = spool::format::BatchBuilder::default().producer(pid, 0, 1);
     stolen.append(1_700_000_000_000, None, Some(b"zombie-1"), &[]);
     stolen.append(1_700_000_000_000, None, Some(b"zombie-2"), &[]);
-    let tp = spool::log::checkpoint::TopicPartition::new("bumped", 0);
+    let tp = TopicPartition::new("bumped", 0);
     let log = broker.broker().partition(&tp).unwrap().log.clone();
     let bytes = bytes::BytesMut::from(&stolen.build().as_bytes()[..]);
     spool::log::manager::lock(&log).append(bytes, 0, 1_700_000_000_000).unwrap();

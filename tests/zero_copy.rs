@@ -26,8 +26,8 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, DeleteTopicsRequest, FetchRequest, FetchResponse};
 use kafka_protocol::protocol::HeaderVersion;
 use spool::format::BatchBuilder;
-use spool::log::checkpoint::TopicPartition;
 use spool::log::manager::lock;
+use spool::TopicPartition;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 

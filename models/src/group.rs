@@ -85,7 +85,7 @@ use spool::group::{
     JoinGroupRequest, LeavingMember, OffsetCommitPartition, OffsetCommitRequest, Output, Protocol, Response,
     SyncGroupRequest,
 };
-use spool::log::checkpoint::TopicPartition;
+use spool::TopicPartition;
 use stateright::{Model, Property};
 use uuid::Uuid;
 

@@ -22,9 +22,9 @@ use std::path::PathBuf;
 
 use kafka_protocol::ResponseError;
 
-use crate::log::checkpoint::TopicPartition;
 use crate::log::LogError;
 use crate::metadata;
+use crate::TopicPartition;
 
 /// Why the broker could not do what a request (or its own start) asked.
 #[derive(Debug)]

@@ -23,10 +23,10 @@ use kafka_protocol::messages::{FetchRequest, ListOffsetsRequest, ListOffsetsResp
 use kafka_protocol::ResponseError;
 
 use super::Broker;
-use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::lock;
 use crate::log::{LogError, ReadOptions};
 use crate::zero_copy::{FetchPartition, FetchReply, FetchTopic};
+use crate::TopicPartition;
 
 /// `ListOffsets` timestamps with special meanings.
 const LATEST: i64 = -1;

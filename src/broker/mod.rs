@@ -124,12 +124,12 @@ use kafka_protocol::messages::{RequestKind, ResponseKind};
 use uuid::Uuid;
 
 use crate::config::BrokerConfig;
-use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::SharedLog;
 use crate::log::validator::{TopicCompression, ValidationPolicy};
 use crate::log::{GroupCommit, LogConfig, LogError, LogManager};
 use crate::metadata::{MetadataImage, MetadataLog, MetadataPublisher, MetadataWriter, METADATA_TOPIC};
 use crate::wire::codec::Request;
+use crate::TopicPartition;
 
 use crate::wire::reader::RequestPool;
 use crate::zero_copy::{FetchReply, ZeroCopyStats};

@@ -15,9 +15,9 @@ use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
 use super::{now_ms, Broker, Error};
-use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::lock;
 use crate::log::validator::{validate_records, ValidationError, ValidationPolicy};
+use crate::TopicPartition;
 
 impl Broker {
     // ANCHOR: produce

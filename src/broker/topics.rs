@@ -14,10 +14,10 @@ use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 use super::{now_ms, Broker, Error};
-use crate::log::checkpoint::TopicPartition;
 use crate::log::LogConfig;
 use crate::metadata::records::RESOURCE_TOPIC;
 use crate::metadata::MetadataRecord;
+use crate::TopicPartition;
 
 /// A topic-level error: Kafka's code and a message for the client.
 #[derive(Debug, Clone, PartialEq, Eq)]

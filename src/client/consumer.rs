@@ -42,6 +42,7 @@ use super::fetch::{FetchOptions, OffsetSpec};
 use super::group_consumer::GroupConfig;
 use super::{Client, ClientError};
 use crate::format::record::Record;
+use crate::TopicPartition;
 
 /// `auto.offset.reset`: where a partition without a valid position starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +121,7 @@ pub struct Consumer {
     client: Client,
     config: ConsumerConfig,
     /// Each assigned partition's position; `None` until reset or sought.
-    positions: BTreeMap<(String, i32), Option<i64>>,
+    positions: BTreeMap<TopicPartition, Option<i64>>,
 }
 
 impl Consumer {
@@ -131,7 +132,7 @@ impl Consumer {
     }
 
     /// Replaces the assignment; partitions kept from the old one keep their positions.
-    pub fn assign(&mut self, partitions: impl IntoIterator<Item = (String, i32)>) {
+    pub fn assign(&mut self, partitions: impl IntoIterator<Item = TopicPartition>) {
         let old = std::mem::take(&mut self.positions);
         for tp in partitions {
             let position = old.get(&tp).copied().flatten();
@@ -140,13 +141,13 @@ impl Consumer {
     }
 
     /// The assigned partitions.
-    pub fn assignment(&self) -> impl Iterator<Item = &(String, i32)> {
+    pub fn assignment(&self) -> impl Iterator<Item = &TopicPartition> {
         self.positions.keys()
     }
 
     /// Makes `offset` the next record `poll` hands out from `topic`-`partition`.
     pub fn seek(&mut self, topic: &str, partition: i32, offset: i64) -> Result<(), ClientError> {
-        match self.positions.get_mut(&(topic.to_string(), partition)) {
+        match self.positions.get_mut(&TopicPartition::new(topic, partition)) {
             Some(position) => {
                 *position = Some(offset);
                 Ok(())
@@ -157,7 +158,7 @@ impl Consumer {
 
     /// Seeks every assigned partition to its earliest or latest offset.
     pub async fn seek_to(&mut self, spec: OffsetSpec) -> Result<(), ClientError> {
-        let all: Vec<(String, i32)> = self.positions.keys().cloned().collect();
+        let all: Vec<TopicPartition> = self.positions.keys().cloned().collect();
         self.reset(&all, spec).await
     }
 
@@ -173,7 +174,7 @@ impl Consumer {
 
     /// The next offset `poll` hands out from `topic`-`partition`, once known.
     pub fn position(&self, topic: &str, partition: i32) -> Option<i64> {
-        self.positions.get(&(topic.to_string(), partition)).copied().flatten()
+        self.positions.get(&TopicPartition::new(topic, partition)).copied().flatten()
     }
 
     // ANCHOR: poll
@@ -196,7 +197,7 @@ impl Consumer {
 
     /// Positions for partitions without one, from `auto.offset.reset`.
     async fn reset_missing_positions(&mut self) -> Result<(), ClientError> {
-        let missing: Vec<(String, i32)> =
+        let missing: Vec<TopicPartition> =
             self.positions.iter().filter(|(_, p)| p.is_none()).map(|(tp, _)| tp.clone()).collect();
         if missing.is_empty() {
             return Ok(());
@@ -205,23 +206,23 @@ impl Consumer {
             OffsetReset::Earliest => OffsetSpec::Earliest,
             OffsetReset::Latest => OffsetSpec::Latest,
             OffsetReset::None => {
-                let (topic, partition) = &missing[0];
                 return Err(ClientError::InvalidArgument(format!(
-                    "{topic}-{partition} has no position and auto.offset.reset is none: seek first"
+                    "{} has no position and auto.offset.reset is none: seek first",
+                    missing[0]
                 )));
             }
         };
         self.reset(&missing, spec).await
     }
 
-    async fn reset(&mut self, partitions: &[(String, i32)], spec: OffsetSpec) -> Result<(), ClientError> {
+    async fn reset(&mut self, partitions: &[TopicPartition], spec: OffsetSpec) -> Result<(), ClientError> {
         let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-        for (topic, partition) in partitions {
-            by_topic.entry(topic).or_default().push(*partition);
+        for tp in partitions {
+            by_topic.entry(&tp.topic).or_default().push(tp.partition);
         }
         for (topic, partitions) in by_topic {
             for (partition, offset) in self.client.list_offsets(topic, &partitions, spec).await? {
-                self.positions.insert((topic.to_string(), partition), Some(offset));
+                self.positions.insert(TopicPartition::new(topic, partition), Some(offset));
             }
         }
         Ok(())
@@ -229,33 +230,32 @@ impl Consumer {
 
     /// One fetch per leader for every assigned partition; advances positions.
     async fn fetch_once(&mut self, options: FetchOptions) -> Result<Vec<ConsumerRecord>, ClientError> {
-        let mut by_leader: BTreeMap<i32, Vec<(String, i32, i64)>> = BTreeMap::new();
+        let mut by_leader: BTreeMap<i32, Vec<(TopicPartition, i64)>> = BTreeMap::new();
         let mut by_topic: BTreeMap<String, Vec<(i32, i64)>> = BTreeMap::new();
-        for ((topic, partition), position) in &self.positions {
+        for (tp, position) in &self.positions {
             let offset = position.expect("positions are reset before a fetch");
-            by_topic.entry(topic.clone()).or_default().push((*partition, offset));
+            by_topic.entry(tp.topic.clone()).or_default().push((tp.partition, offset));
         }
         for (topic, partitions) in by_topic {
             for (leader, list) in self.client.by_leader(&topic, partitions, false).await? {
                 by_leader
                     .entry(leader)
                     .or_default()
-                    .extend(list.into_iter().map(|(p, o)| (topic.clone(), p, o)));
+                    .extend(list.into_iter().map(|(p, o)| (TopicPartition::new(topic.clone(), p), o)));
             }
         }
         let mut records = Vec::new();
         for (leader, partitions) in by_leader {
             let fetched = self.client.fetch_from(leader, &partitions, options).await?;
-            for (topic, partition, result) in fetched {
-                let tp = (topic.clone(), partition);
+            for (tp, result) in fetched {
                 match result {
                     Ok((batch_records, next_offset)) => {
-                        self.positions.insert(tp, Some(next_offset));
                         records.extend(batch_records.into_iter().map(|record| ConsumerRecord {
-                            topic: topic.clone(),
-                            partition,
+                            topic: tp.topic.clone(),
+                            partition: tp.partition,
                             record,
                         }));
+                        self.positions.insert(tp, Some(next_offset));
                     }
                     // Fell off the log: reset it as auto.offset.reset says.
                     Err(ResponseError::OffsetOutOfRange)
@@ -265,13 +265,9 @@ impl Consumer {
                     }
                     Err(code) => {
                         if code.is_retriable() {
-                            self.client.invalidate(&topic);
+                            self.client.invalidate(&tp.topic);
                         }
-                        return Err(ClientError::kafka(
-                            code.code(),
-                            None,
-                            format!("fetch from {topic}-{partition}"),
-                        ));
+                        return Err(ClientError::kafka(code.code(), None, format!("fetch from {tp}")));
                     }
                 }
             }

@@ -31,6 +31,7 @@ use super::admin::topic_name;
 use super::{Client, ClientError};
 use crate::format::record::Record;
 use crate::format::{BatchError, RecordBatch};
+use crate::TopicPartition;
 
 /// Limits of one fetch, with Kafka's consumer defaults.
 #[derive(Debug, Clone, Copy)]
@@ -102,11 +103,11 @@ pub fn decode_fetched(mut bytes: Bytes, fetch_offset: i64) -> Result<(Vec<Record
 // ANCHOR_END: decode_fetched
 
 /// One partition's outcome of a fetch: its records and next offset, or its error.
-type PartitionOutcome = (String, i32, Result<(Vec<Record>, i64), ResponseError>);
+type PartitionOutcome = (TopicPartition, Result<(Vec<Record>, i64), ResponseError>);
 
 impl Client {
     // ANCHOR: fetch
-    /// One Fetch to `leader` for `(topic, partition, offset)`s of any topics:
+    /// One Fetch to `leader` for `(partition, offset)`s of any topics:
     /// each partition's records and next offset, or its error code for the
     /// caller to act on (a consumer resets on `OFFSET_OUT_OF_RANGE`). The
     /// [`Consumer`](super::Consumer) groups its partitions by leader and
@@ -114,14 +115,14 @@ impl Client {
     pub(crate) async fn fetch_from(
         &mut self,
         leader: i32,
-        partitions: &[(String, i32, i64)],
+        partitions: &[(TopicPartition, i64)],
         options: FetchOptions,
     ) -> Result<Vec<PartitionOutcome>, ClientError> {
         let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
-        for (topic, partition, offset) in partitions {
-            topics.entry(topic).or_default().push(
+        for (tp, offset) in partitions {
+            topics.entry(&tp.topic).or_default().push(
                 FetchPartition::default()
-                    .with_partition(*partition)
+                    .with_partition(tp.partition)
                     .with_fetch_offset(*offset)
                     .with_partition_max_bytes(options.partition_max_bytes),
             );
@@ -143,20 +144,17 @@ impl Client {
         ClientError::check(response.error_code, None, || "fetch".to_string())?;
         let mut out = Vec::new();
         for t in response.responses {
-            let topic = t.topic.0.to_string();
             for p in t.partitions {
-                let asked = partitions.iter().find(|(tn, pn, _)| *tn == topic && *pn == p.partition_index);
-                let Some(&(_, _, offset)) = asked else {
-                    return Err(ClientError::Protocol(format!(
-                        "Fetch answered {topic}-{}, not asked",
-                        p.partition_index
-                    )));
+                let tp = TopicPartition::new(t.topic.0.to_string(), p.partition_index);
+                let asked = partitions.iter().find(|(asked, _)| *asked == tp);
+                let Some(&(_, offset)) = asked else {
+                    return Err(ClientError::Protocol(format!("Fetch answered {tp}, not asked")));
                 };
                 let outcome = match ResponseError::try_from_code(p.error_code) {
                     Some(code) => Err(code),
                     None => Ok(decode_fetched(p.records.unwrap_or_else(Bytes::new), offset)?),
                 };
-                out.push((topic.clone(), p.partition_index, outcome));
+                out.push((tp, outcome));
             }
         }
         Ok(out)

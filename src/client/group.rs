@@ -26,8 +26,8 @@ use kafka_protocol::ResponseError;
 
 use super::admin::topic_name;
 use super::assignor::protocol::{decode_assignment, decode_subscription};
-use super::assignor::TopicPartition;
 use super::{Client, ClientError};
+use crate::TopicPartition;
 
 /// FindCoordinator's key type for a consumer group (1 is a transactional id).
 const KEY_TYPE_GROUP: i8 = 0;
@@ -111,10 +111,10 @@ impl Client {
         offsets: &BTreeMap<TopicPartition, i64>,
     ) -> Result<(), ClientError> {
         let mut topics: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
-        for ((topic, partition), &offset) in offsets {
-            topics.entry(topic).or_default().push(
+        for (tp, &offset) in offsets {
+            topics.entry(&tp.topic).or_default().push(
                 OffsetCommitRequestPartition::default()
-                    .with_partition_index(*partition)
+                    .with_partition_index(tp.partition)
                     .with_committed_offset(offset)
                     .with_committed_leader_epoch(-1)
                     .with_committed_metadata(Some(StrBytes::from_static_str(""))),
@@ -159,8 +159,8 @@ impl Client {
     ) -> Result<BTreeMap<TopicPartition, i64>, ClientError> {
         let topics = partitions.map(|partitions| {
             let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-            for (topic, partition) in partitions {
-                by_topic.entry(topic).or_default().push(*partition);
+            for tp in partitions {
+                by_topic.entry(&tp.topic).or_default().push(tp.partition);
             }
             by_topic
                 .into_iter()
@@ -176,10 +176,8 @@ impl Client {
         let mut committed = BTreeMap::new();
         for t in response.topics {
             for p in t.partitions {
-                let tp = (t.name.0.to_string(), p.partition_index);
-                ClientError::check(p.error_code, None, || {
-                    format!("fetch offset of {}-{} for {group}", tp.0, tp.1)
-                })?;
+                let tp = TopicPartition::new(t.name.0.to_string(), p.partition_index);
+                ClientError::check(p.error_code, None, || format!("fetch offset of {tp} for {group}"))?;
                 if p.committed_offset >= 0 {
                     committed.insert(tp, p.committed_offset);
                 }

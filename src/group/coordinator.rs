@@ -9,7 +9,7 @@ use super::offsets::CommitResult;
 use super::records::GroupRecord;
 use super::state::{Group, Member};
 use super::types::*;
-use crate::log::checkpoint::TopicPartition;
+use crate::TopicPartition;
 
 /// Kafka's classic `GroupCoordinator`, without IO: inputs are method calls
 /// carrying `now_ms`, outputs are answers and an [`Output`] of delayed

@@ -4,7 +4,7 @@
 use super::records::{GroupRecord, OffsetCommitValue};
 use super::state::Group;
 use super::types::*;
-use crate::log::checkpoint::TopicPartition;
+use crate::TopicPartition;
 
 /// One partition's outcome of an OffsetCommit (`None`: stored).
 pub type CommitResult = (TopicPartition, Option<GroupError>);

@@ -31,7 +31,7 @@
 
 use std::fmt;
 
-use crate::log::checkpoint::TopicPartition;
+use crate::TopicPartition;
 
 /// Key version of an offset commit (Kafka writes 1; 0 has the same layout).
 pub const OFFSET_COMMIT_KEY_VERSION: i16 = 1;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::records::{GroupMetadataValue, GroupRecord, MemberMetadata, OffsetCommitValue};
 use super::types::*;
-use crate::log::checkpoint::TopicPartition;
+use crate::TopicPartition;
 
 /// A member of a group, as the coordinator knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

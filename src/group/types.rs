@@ -8,7 +8,7 @@ use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 use super::records::GroupRecord;
-use crate::log::checkpoint::TopicPartition;
+use crate::TopicPartition;
 
 /// The caller's handle on a request whose answer may come later (a JoinGroup
 /// waits for the rebalance, a follower's SyncGroup for the leader). The

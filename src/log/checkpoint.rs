@@ -17,40 +17,7 @@
 use std::collections::BTreeMap;
 
 use super::storage::Storage;
-
-/// A topic name and partition number.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TopicPartition {
-    pub topic: String,
-    pub partition: i32,
-}
-
-impl TopicPartition {
-    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
-        TopicPartition { topic: topic.into(), partition }
-    }
-
-    /// The partition's directory name, `<topic>-<partition>`.
-    pub fn dir_name(&self) -> String {
-        format!("{}-{}", self.topic, self.partition)
-    }
-
-    /// Parses a directory name; the partition is after the *last* dash, since
-    /// topic names may contain dashes.
-    pub fn from_dir_name(name: &str) -> Option<Self> {
-        let (topic, partition) = name.rsplit_once('-')?;
-        if topic.is_empty() {
-            return None;
-        }
-        Some(TopicPartition::new(topic, partition.parse().ok()?))
-    }
-}
-
-impl std::fmt::Display for TopicPartition {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-{}", self.topic, self.partition)
-    }
-}
+use crate::TopicPartition;
 
 const VERSION: i32 = 0;
 
@@ -128,14 +95,5 @@ mod tests {
         assert!(decode("1\n0\n").is_err());
         assert!(decode("0\n2\nt 0 1\n").is_err());
         assert!(decode("0\n1\nt x 1\n").is_err());
-    }
-
-    #[test]
-    fn dir_names_split_at_the_last_dash() {
-        let tp = TopicPartition::from_dir_name("my-topic-12").unwrap();
-        assert_eq!(tp, TopicPartition::new("my-topic", 12));
-        assert_eq!(tp.dir_name(), "my-topic-12");
-        assert_eq!(TopicPartition::from_dir_name("nodash"), None);
-        assert_eq!(TopicPartition::from_dir_name("-3"), None);
     }
 }

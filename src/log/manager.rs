@@ -19,11 +19,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::checkpoint::{self, TopicPartition};
+use super::checkpoint;
 use super::error::Result;
 use super::storage::{DiskStorage, Storage};
 use super::{Log, LogConfig, OpenOptions, RecoveryReport};
 use crate::sync::{Mutex, MutexGuard};
+use crate::TopicPartition;
 
 pub const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
 pub const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point-offset-checkpoint";

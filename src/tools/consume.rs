@@ -35,9 +35,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{unescape, ClientSettings};
-use crate::client::assignor::TopicPartition;
 use crate::client::{ClientError, Consumer, ConsumerConfig, GroupConsumer, OffsetSpec};
 use crate::format::record::Record;
+use crate::TopicPartition;
 
 /// Where to start reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,7 +306,7 @@ pub async fn run_group(
                 break;
             }
             format_record(&r.record, &format, &mut buf);
-            printed.insert((r.topic, r.partition), r.record.offset + 1);
+            printed.insert(TopicPartition::new(r.topic, r.partition), r.record.offset + 1);
             consumed += 1;
             last_record = tokio::time::Instant::now();
         }
@@ -347,7 +347,7 @@ async fn assign_and_seek(consumer: &mut Consumer, args: &ConsumeArgs) -> Result<
         }
         None => topic.partitions.iter().map(|p| p.partition).collect(),
     };
-    consumer.assign(partitions.iter().map(|&p| (args.topic.clone(), p)));
+    consumer.assign(partitions.iter().map(|&p| TopicPartition::new(args.topic.clone(), p)));
     match args.start() {
         StartOffset::At(offset) => partitions.iter().try_for_each(|&p| consumer.seek(&args.topic, p, offset)),
         StartOffset::Earliest => consumer.seek_to(OffsetSpec::Earliest).await,

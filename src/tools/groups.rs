@@ -23,6 +23,7 @@ use std::io::Write;
 
 use super::bootstrap_servers;
 use crate::client::{Client, ClientError, GroupDescription, OffsetSpec, REQUEST_TIMEOUT_DEFAULT};
+use crate::TopicPartition;
 
 /// `spool groups`' flags: kafka-consumer-groups.sh's.
 #[derive(Debug, Clone, clap::Args)]
@@ -167,23 +168,23 @@ async fn offset_rows(
 ) -> Result<Vec<OffsetRow>, ClientError> {
     let coordinator = client.find_coordinator(&description.group_id).await?;
     let committed = client.committed_offsets(&coordinator, &description.group_id, None).await?;
-    let mut readers: BTreeMap<(String, i32), (String, String, String)> = BTreeMap::new();
+    let mut readers: BTreeMap<TopicPartition, (String, String, String)> = BTreeMap::new();
     for m in &description.members {
         for tp in &m.assignment {
             readers.insert(tp.clone(), (m.member_id.clone(), m.client_host.clone(), m.client_id.clone()));
         }
     }
-    let partitions: BTreeSet<(String, i32)> = committed.keys().chain(readers.keys()).cloned().collect();
+    let partitions: BTreeSet<TopicPartition> = committed.keys().chain(readers.keys()).cloned().collect();
     let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-    for (topic, partition) in &partitions {
-        by_topic.entry(topic).or_default().push(*partition);
+    for tp in &partitions {
+        by_topic.entry(&tp.topic).or_default().push(tp.partition);
     }
-    let mut log_end: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    let mut log_end: BTreeMap<TopicPartition, i64> = BTreeMap::new();
     for (topic, partitions) in by_topic {
         client.invalidate(topic);
         // A deleted topic's offsets are still described, without a log end.
         if let Ok(offsets) = client.list_offsets(topic, &partitions, OffsetSpec::Latest).await {
-            log_end.extend(offsets.into_iter().map(|(p, o)| ((topic.to_string(), p), o)));
+            log_end.extend(offsets.into_iter().map(|(p, o)| (TopicPartition::new(topic, p), o)));
         }
     }
     Ok(partitions
@@ -192,8 +193,8 @@ async fn offset_rows(
             current: committed.get(&tp).copied(),
             log_end: log_end.get(&tp).copied(),
             member: readers.get(&tp).cloned(),
-            topic: tp.0,
-            partition: tp.1,
+            topic: tp.topic,
+            partition: tp.partition,
         })
         .collect())
 }
@@ -301,8 +302,8 @@ pub fn format_members(description: &GroupDescription, verbose: bool) -> String {
     ]));
     for (m, instance) in members.iter().zip(&instances) {
         let mut by_topic: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        for (topic, partition) in &m.assignment {
-            by_topic.entry(topic).or_default().push(partition.to_string());
+        for tp in &m.assignment {
+            by_topic.entry(&tp.topic).or_default().push(tp.partition.to_string());
         }
         let assignment: Vec<String> =
             by_topic.iter().map(|(t, ps)| format!("{t}({})", ps.join(","))).collect();
@@ -390,7 +391,11 @@ mod tests {
                 client_id: "spool-cli".into(),
                 client_host: "/127.0.0.1".into(),
                 topics: vec!["orders".into()],
-                assignment: vec![("orders".into(), 0), ("orders".into(), 2), ("refunds".into(), 1)],
+                assignment: vec![
+                    TopicPartition::new("orders", 0),
+                    TopicPartition::new("orders", 2),
+                    TopicPartition::new("refunds", 1),
+                ],
             }],
         };
         let text = format_members(&description, true);

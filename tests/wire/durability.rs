@@ -1,7 +1,7 @@
 //! Durability across a clean restart: what was acknowledged is still there.
 
 use spool::broker::now_ms;
-use spool::log::checkpoint::TopicPartition;
+use spool::TopicPartition;
 
 use kafka_protocol::ResponseError;
 

@@ -37,7 +37,7 @@ use uuid::Uuid;
 
 use super::super::{Broker, Error};
 use crate::group::{self, FetchedOffset, GroupError, LeavingMember, Response};
-use crate::log::checkpoint::TopicPartition;
+use crate::TopicPartition;
 
 fn str(s: impl Into<String>) -> StrBytes {
     StrBytes::from_string(s.into())

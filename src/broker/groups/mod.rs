@@ -67,9 +67,9 @@ use crate::group::{
     partition_for, GroupCoordinator, GroupCoordinatorConfig, GroupError, GroupRecord, JoinGroupResponse,
     Output, RequestToken, Response, SyncGroupResponse, CONSUMER_OFFSETS_TOPIC,
 };
-use crate::log::checkpoint::TopicPartition;
 use crate::log::manager::lock;
 use crate::wire::codec::Request;
+use crate::TopicPartition;
 
 /// The longest the timer sleeps without looking at the broker again (to notice
 /// a shutdown or a dropped broker); deadlines are met to the millisecond anyway.

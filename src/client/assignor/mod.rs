@@ -64,9 +64,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 use super::ClientError;
-
-/// A partition of a topic.
-pub type TopicPartition = (String, i32);
+use crate::TopicPartition;
 
 /// What one member asks for: the ConsumerProtocol subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]

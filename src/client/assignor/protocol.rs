@@ -22,18 +22,19 @@ use kafka_protocol::messages::consumer_protocol_subscription::TopicPartition as 
 use kafka_protocol::messages::{ConsumerProtocolAssignment, ConsumerProtocolSubscription};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
-use super::{Assignment, Subscription, TopicPartition};
+use super::{Assignment, Subscription};
 use crate::client::admin::topic_name;
 use crate::client::ClientError;
+use crate::TopicPartition;
 
 /// The version this code writes, and the newest it reads as itself.
 pub const VERSION: i16 = 3;
 
-/// `[(topic, partition)]` grouped by topic, in order.
+/// Partitions grouped by topic, in order.
 fn by_topic(partitions: &[TopicPartition]) -> Vec<(String, Vec<i32>)> {
     let mut grouped: std::collections::BTreeMap<&str, Vec<i32>> = std::collections::BTreeMap::new();
-    for (topic, partition) in partitions {
-        grouped.entry(topic).or_default().push(*partition);
+    for tp in partitions {
+        grouped.entry(&tp.topic).or_default().push(tp.partition);
     }
     grouped
         .into_iter()
@@ -93,7 +94,7 @@ pub fn decode_subscription(mut bytes: Bytes) -> Result<Subscription, ClientError
         owned_partitions: body
             .owned_partitions
             .iter()
-            .flat_map(|t| t.partitions.iter().map(|&p| (t.topic.0.to_string(), p)))
+            .flat_map(|t| t.partitions.iter().map(|&p| TopicPartition::new(t.topic.0.to_string(), p)))
             .collect(),
         generation_id: body.generation_id,
         rack_id: body.rack_id.map(|r| r.to_string()),
@@ -125,7 +126,7 @@ pub fn decode_assignment(mut bytes: Bytes) -> Result<Assignment, ClientError> {
     let mut partitions: Vec<TopicPartition> = body
         .assigned_partitions
         .iter()
-        .flat_map(|t| t.partitions.iter().map(|&p| (t.topic.0.to_string(), p)))
+        .flat_map(|t| t.partitions.iter().map(|&p| TopicPartition::new(t.topic.0.to_string(), p)))
         .collect();
     partitions.sort();
     Ok(Assignment { partitions, user_data: body.user_data })

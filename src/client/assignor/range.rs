@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::{empty, sorted_members, GroupAssignment, GroupMember};
+use crate::TopicPartition;
 
 // ANCHOR: range
 /// Each topic's subscribers, sorted, take contiguous ranges of its
@@ -27,7 +28,7 @@ pub fn assign(partitions_per_topic: &BTreeMap<String, i32>, members: &[GroupMemb
             let start = per_consumer * i + i.min(extra);
             let length = per_consumer + usize::from(i < extra);
             let partitions = assignment.get_mut(&member.member_id).expect("every member has an entry");
-            partitions.extend((start..start + length).map(|p| (topic.clone(), p as i32)));
+            partitions.extend((start..start + length).map(|p| TopicPartition::new(topic.clone(), p as i32)));
         }
     }
     assignment

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::{empty, sorted_members, GroupAssignment, GroupMember};
+use crate::TopicPartition;
 
 // ANCHOR: roundrobin
 /// Deals the sorted partitions to the sorted members in turn.
@@ -28,7 +29,7 @@ pub fn assign(partitions_per_topic: &BTreeMap<String, i32>, members: &[GroupMemb
                 }
             };
             let partitions = assignment.get_mut(&member.member_id).expect("every member has an entry");
-            partitions.push((topic.clone(), partition));
+            partitions.push(TopicPartition::new(topic.clone(), partition));
         }
     }
     assignment

@@ -28,7 +28,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{sorted_members, GroupAssignment, GroupMember, TopicPartition};
+use super::{sorted_members, GroupAssignment, GroupMember};
+use crate::TopicPartition;
 
 /// Which member each partition goes to, before the cooperative step.
 pub fn assign_sticky(
@@ -45,7 +46,7 @@ pub fn assign_sticky(
     // Unclaimed partitions, each to the subscriber holding the fewest.
     for (topic, &count) in partitions_per_topic {
         for partition in 0..count {
-            let tp = (topic.clone(), partition);
+            let tp = TopicPartition::new(topic.clone(), partition);
             if claims.contains_key(&tp) {
                 continue;
             }
@@ -96,8 +97,8 @@ fn valid_claims<'a>(
         let generation = generation_of(m);
         let owned: BTreeSet<&TopicPartition> = m.subscription.owned_partitions.iter().collect();
         for tp in owned {
-            let exists = partitions_per_topic.get(&tp.0).is_some_and(|&n| (0..n).contains(&tp.1));
-            if !exists || !m.subscription.subscribes(&tp.0) {
+            let exists = partitions_per_topic.get(&tp.topic).is_some_and(|&n| (0..n).contains(&tp.partition));
+            if !exists || !m.subscription.subscribes(&tp.topic) {
                 continue;
             }
             let entry = newest.entry(tp.clone()).or_insert((generation, Vec::new()));
@@ -157,8 +158,9 @@ fn best_move<'a>(
     receivers.sort_by_key(|m| count(m));
     for donor in &donors {
         for receiver in receivers.iter().take_while(|r| count(r) + 2 <= count(donor)) {
-            let movable =
-                held[donor.member_id.as_str()].iter().filter(|tp| receiver.subscription.subscribes(&tp.0));
+            let movable = held[donor.member_id.as_str()]
+                .iter()
+                .filter(|tp| receiver.subscription.subscribes(&tp.topic));
             let was_owned = |tp: &&TopicPartition| claims.get(*tp) == Some(&donor.member_id.as_str());
             let mut candidates: Vec<&TopicPartition> = movable.collect();
             candidates.sort_by_key(|tp| was_owned(tp)); // new ones first

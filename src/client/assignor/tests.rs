@@ -18,7 +18,7 @@ fn member(id: &str, topics: &[&str]) -> GroupMember {
 }
 
 fn tp(topic: &str, partition: i32) -> TopicPartition {
-    (topic.to_string(), partition)
+    TopicPartition::new(topic, partition)
 }
 
 fn counts(topics: &[(&str, i32)]) -> BTreeMap<String, i32> {
@@ -108,7 +108,7 @@ fn assert_exactly_once(g: &Group, assignment: &GroupAssignment) {
     for (member, partitions) in assignment {
         for p in partitions {
             assert!(seen.insert(p.clone()), "{p:?} assigned twice: {assignment:?}");
-            assert!(g.subscriber(member, &p.0), "{p:?} to {member}, not a subscriber");
+            assert!(g.subscriber(member, &p.topic), "{p:?} to {member}, not a subscriber");
         }
     }
     assert_eq!(seen, g.wanted(), "assigned ≠ wanted: {assignment:?}");
@@ -126,7 +126,7 @@ fn assert_no_improving_move(g: &Group, assignment: &GroupAssignment) {
         for (receiver, taken) in assignment {
             if given.len() >= taken.len() + 2 {
                 assert!(
-                    !given.iter().any(|p| g.subscriber(receiver, &p.0)),
+                    !given.iter().any(|p| g.subscriber(receiver, &p.topic)),
                     "{donor} ({}) could give to {receiver} ({}): {assignment:?}",
                     given.len(),
                     taken.len()
@@ -160,7 +160,7 @@ proptest! {
         for topic in g.topics.keys() {
             let per_topic: GroupAssignment = range
                 .iter()
-                .map(|(m, ps)| (m.clone(), ps.iter().filter(|p| &p.0 == topic).cloned().collect()))
+                .map(|(m, ps)| (m.clone(), ps.iter().filter(|p| &p.topic == topic).cloned().collect()))
                 .collect();
             prop_assert!(spread(&per_topic) <= 1, "{topic}: {range:?}");
         }

@@ -81,9 +81,10 @@ use heartbeat::{heartbeat_loop, leave_request, Heartbeat, HeartbeatStop, Heartbe
 use super::assignor::protocol::{
     decode_assignment, decode_subscription, encode_assignment, encode_subscription,
 };
-use super::assignor::{Assignment, Assignor, GroupMember, RebalanceProtocol, Subscription, TopicPartition};
+use super::assignor::{Assignment, Assignor, GroupMember, RebalanceProtocol, Subscription};
 use super::group::{group_id, is_coordinator_error, GroupIdentity};
 use super::{ClientError, Consumer, ConsumerConfig, ConsumerRecord};
+use crate::TopicPartition;
 
 /// The protocol type of consumer groups (Connect uses `connect`).
 pub const PROTOCOL_TYPE: &str = "consumer";
@@ -216,7 +217,7 @@ impl GroupConsumer {
         let offsets: BTreeMap<TopicPartition, i64> = self
             .consumer
             .assignment()
-            .filter_map(|(t, p)| self.consumer.position(t, *p).map(|o| ((t.clone(), *p), o)))
+            .filter_map(|tp| self.consumer.position(&tp.topic, tp.partition).map(|o| (tp.clone(), o)))
             .collect();
         self.commit(&offsets).await
     }
@@ -565,7 +566,7 @@ impl GroupConsumer {
             if self.config.enable_auto_commit {
                 let offsets: BTreeMap<TopicPartition, i64> = revoked
                     .iter()
-                    .filter_map(|(t, p)| self.consumer.position(t, *p).map(|o| ((t.clone(), *p), o)))
+                    .filter_map(|tp| self.consumer.position(&tp.topic, tp.partition).map(|o| (tp.clone(), o)))
                     .collect();
                 if let Err(e) = self.commit(&offsets).await {
                     tracing::warn!(group = %self.group_id, error = %e, "commit of revoked partitions failed");
@@ -586,8 +587,8 @@ impl GroupConsumer {
                     return Err(e);
                 }
             };
-            for ((topic, partition), offset) in committed {
-                self.consumer.seek(&topic, partition, offset)?;
+            for (tp, offset) in committed {
+                self.consumer.seek(&tp.topic, tp.partition, offset)?;
             }
         }
         self.next_auto_commit = Instant::now() + self.config.auto_commit_interval;

@@ -34,19 +34,7 @@ use crate::client::{ClientError, ProducerRecord};
 use crate::format::batch::HEADER_SIZE;
 use crate::format::{BatchBuilder, Compression};
 use crate::sync::{lock, Mutex};
-
-/// A partition of a topic.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TopicPartition {
-    pub topic: String,
-    pub partition: i32,
-}
-
-impl std::fmt::Display for TopicPartition {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-{}", self.topic, self.partition)
-    }
-}
+use crate::TopicPartition;
 
 /// What one record's `send` gets back: resolved with the record's offset once
 /// the broker acknowledged its batch, or with the error that ended it.

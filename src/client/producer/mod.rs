@@ -121,6 +121,7 @@ pub mod accumulator;
 pub mod config;
 pub mod sender;
 
+use crate::TopicPartition;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -130,7 +131,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-pub use accumulator::{RecordAccumulator, TopicPartition};
+pub use accumulator::RecordAccumulator;
 pub use config::ProducerConfig;
 
 use super::partitioner::{partition_for_key, StickyPartitioner};

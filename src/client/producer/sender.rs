@@ -143,7 +143,7 @@ impl Sender {
             let now_ms = self.shared.now_ms();
             let metadata = crate::sync::lock(&self.shared.metadata).clone();
             let in_flight_max = self.shared.config.max_in_flight_requests_per_connection;
-            let route = |tp: &super::TopicPartition| {
+            let route = |tp: &crate::TopicPartition| {
                 let leader = metadata.topics.get(&tp.topic).and_then(|l| l.get(tp.partition as usize));
                 match leader {
                     Some(&node) if node >= 0 && metadata.brokers.contains_key(&node) => {

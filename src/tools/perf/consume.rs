@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::{ClientError, Consumer, ConsumerConfig, OffsetReset};
 use crate::tools::ClientSettings;
+use crate::TopicPartition;
 
 use super::format_time_ms;
 
@@ -95,7 +96,7 @@ pub async fn run(
     let (bootstrap, config) = args.consumer_config()?;
     let mut consumer = Consumer::connect(&bootstrap, config).await?;
     let partitions = consumer.client().topic(&args.topic, false).await?.partitions;
-    consumer.assign(partitions.iter().map(|p| (args.topic.clone(), p.partition)));
+    consumer.assign(partitions.iter().map(|p| TopicPartition::new(args.topic.clone(), p.partition)));
     let timeout = Duration::from_millis(args.timeout_ms);
     let reporting_interval = Duration::from_millis(args.reporting_interval_ms.max(1));
 
