@@ -1,0 +1,602 @@
+//! Chapter 6's model: three replicas of one partition, a controller, crashes
+//! and elections, and the real replication core deciding everything.
+//!
+//! Every decision of the protocol — the high watermark, ISR shrink and
+//! expansion, when an `acks=all` produce is answered, where a follower's log
+//! diverges and where it truncates — is made by `src/replication/`'s
+//! [`LeaderState`] and [`FollowerState`], the same code the broker will run.
+//! The model holds what the driver holds: each replica's log (entries of
+//! (leader epoch, value) whose offset is their index, all flushed) and its
+//! [`LeaderEpochCache`]; and it plays the controller.
+//!
+//! # Actions
+//!
+//! ```text
+//!  Produce(v)   the leader: check_append(acks=all), append (epoch, v), on_append → acks
+//!  Fetch(r)     follower r: fetch_request → leader on_fetch → truncate, or append + on_records;
+//!               an ISR expansion is committed by the controller at once
+//!  Shrink       the leader's tick after replica.lag.time.max.ms: laggards leave the ISR
+//!  Crash(r)     r stops (its log, epoch cache and high watermark checkpoint stay on disk);
+//!               a crashed leader is fenced at once: the controller elects the first ISR
+//!               member in assignment order, bumps the leader epoch, all live replicas learn it.
+//!               A crashed follower stays in the ISR until the leader shrinks it (a fast restart).
+//!  Restart(r)   r comes back as a follower of the current leader (or is elected, if it
+//!               was the last ISR member and the partition had no leader)
+//! ```
+//!
+//! A fetch is one step: request, answer and the follower's reaction. Time
+//! takes two values: fetches happen at 0 and the leader's tick at
+//! `replica.lag.time.max.ms + 1`, so a tick sees every ISR follower short of
+//! the leader's log end as lagging too long.
+//!
+//! # Properties
+//!
+//! - [`ACKED_KEPT`]: every record acknowledged with `acks=all` is in the
+//!   leader's log at its offset, while at most RF − `min.insync.replicas` = 1
+//!   replica is down at a time.
+//! - [`CONSUMED_KEPT`]: the high watermark a consumer has seen never goes
+//!   back: the records below the highest one any leader exposed stay in every
+//!   later leader's log. (A new leader's own high watermark can start lower —
+//!   it learned the old one a fetch late — as in Kafka; what it must not do is
+//!   lose or change what was exposed.)
+//! - [`ISR_AGREE`]: every ISR member's log equals the leader's below the
+//!   leader's high watermark.
+//! - Reachability: a record is acknowledged, the leader changes, a follower
+//!   truncates records.
+//!
+//! # The bugs it catches
+//!
+//! - [`Bug::AckBeforeHw`]: `acks=all` answered when the leader has written the
+//!   record, before the high watermark covers it. The leader crashes before a
+//!   follower fetched it: the new leader never had it (2 steps).
+//! - [`Bug::TruncateToHw`] (Kafka before KIP-101, 0.11): a restarted replica,
+//!   and a replica that becomes follower, truncates its log to its high
+//!   watermark, and fetches without its last epoch. Followers learn the high
+//!   watermark a fetch late, so the truncation removes records that were
+//!   acknowledged; the replica is still in the ISR and is elected (7 steps:
+//!   produce, two fetches by replica 1, the leader shrinks the ISR to {0, 1}
+//!   and acknowledges, 1 crashes and restarts without the record, the leader
+//!   crashes and 1 is elected; ISR agreement breaks at the restart, step 6).
+//! - [`Bug::EpochWithoutOffset`] (before KIP-279, 2.0): the leader's diverging
+//!   answer carries the end offset without the epoch it belongs to, so a
+//!   follower cannot tell that it never had that epoch. Not caught within
+//!   these bounds: see "Bounds".
+//! - [`Bug::UncleanElection`] (`unclean.leader.election.enable=true`): when no
+//!   ISR member is left, a replica outside the ISR is elected. The ISR
+//!   shrinks to the leader, whose high watermark then covers a record only it
+//!   has; it crashes and the new leader lacks what consumers read (3 steps).
+//!
+//! # Bounds and simplifications
+//!
+//! CI: [`ReplicationModel::small`] — two values, two crashes, at most one
+//! replica down at a time: 225,613 states in about a second (release).
+//! `--big` ([`ReplicationModel::big`]): three values, three crashes:
+//! 13,440,518 states in about 100 s. One partition, RF 3,
+//! `min.insync.replicas` 2; every append is flushed. AlterPartition
+//! is committed at once, and elections reach every live replica at once, so no
+//! replica ever acts on stale metadata: KIP-320's zombie leader (a fetch
+//! without the current leader epoch) is outside this model.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::time::Duration;
+
+use spool::replication::{
+    AckOutcome, EpochEndOffset, FetchAnswer, FollowerState, LeaderEpochCache, LeaderState,
+    PartitionAssignment, ReplicaId, ReplicationConfig, ReplicationError, UNDEFINED_EPOCH,
+};
+use stateright::{Model, Property};
+
+use crate::Bound;
+
+/// A record's payload: the producer sends 0, 1, … in order.
+pub type Value = u8;
+
+/// `replica.lag.time.max.ms` in the model (its value does not matter: see "time").
+pub const LAG_MS: i64 = 30_000;
+/// The only two instants: when fetches happen, and when the leader's tick does.
+const FETCH_TIME_MS: i64 = 0;
+const TICK_TIME_MS: i64 = LAG_MS + 1;
+
+// ANCHOR: state
+/// One record in a replica's log; its offset is its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Entry {
+    pub epoch: i32,
+    pub value: Value,
+}
+
+/// What a replica is doing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Role {
+    Offline,
+    Follower(FollowerState),
+    Leader(Box<LeaderState>),
+}
+
+/// One replica: the log and epoch cache on its disk, and its role.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Replica {
+    pub log: Vec<Entry>,
+    pub cache: LeaderEpochCache,
+    pub role: Role,
+    /// The high watermark it had when it stopped (`replication-offset-checkpoint`).
+    pub hw_checkpoint: i64,
+}
+
+/// The controller's view of the partition.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Controller {
+    pub leader: Option<ReplicaId>,
+    pub leader_epoch: i32,
+    pub partition_epoch: i32,
+    pub isr: BTreeSet<ReplicaId>,
+}
+
+/// The whole system.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ReplicationState {
+    /// Replica `i` has id `i`.
+    pub replicas: Vec<Replica>,
+    pub controller: Controller,
+    pub next_value: Value,
+    /// (offset, value) of every record acknowledged to the producer.
+    pub acked: BTreeSet<(i64, Value)>,
+    /// The records below the highest high watermark a leader exposed: what consumers may have read.
+    pub consumed: Vec<Entry>,
+    pub crashes: u8,
+    pub leader_changed: bool,
+    pub truncated: bool,
+}
+// ANCHOR_END: state
+
+/// What can happen next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Produce(Value),
+    Fetch(ReplicaId),
+    Shrink,
+    Crash(ReplicaId),
+    Restart(ReplicaId),
+}
+
+// ANCHOR: bugs
+/// Kafka's historical mistakes, each a switch the checker must catch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bug {
+    /// `acks=all` is answered at the leader's append, not when the high watermark covers it.
+    AckBeforeHw,
+    /// Before KIP-101: truncate to the high watermark on restart and on becoming follower.
+    TruncateToHw,
+    /// Before KIP-279: the diverging answer carries the end offset but not its epoch.
+    EpochWithoutOffset,
+    /// `unclean.leader.election.enable`: elect outside the ISR when no ISR member is left.
+    UncleanElection,
+}
+
+impl Bug {
+    pub const ALL: [Bug; 4] =
+        [Bug::AckBeforeHw, Bug::TruncateToHw, Bug::EpochWithoutOffset, Bug::UncleanElection];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::AckBeforeHw => "ack-before-hw",
+            Bug::TruncateToHw => "truncate-to-hw",
+            Bug::EpochWithoutOffset => "epoch-without-offset",
+            Bug::UncleanElection => "unclean-election",
+        }
+    }
+}
+// ANCHOR_END: bugs
+
+/// The model and its bounds.
+#[derive(Debug, Clone)]
+pub struct ReplicationModel {
+    pub bug: Option<Bug>,
+    pub replication_factor: i32,
+    pub min_insync_replicas: usize,
+    pub values_max: Value,
+    pub crashes_max: u8,
+}
+
+impl ReplicationModel {
+    /// The CI bound: two values, two crashes.
+    pub fn small(bug: Option<Bug>) -> Self {
+        ReplicationModel { bug, replication_factor: 3, min_insync_replicas: 2, values_max: 2, crashes_max: 2 }
+    }
+
+    /// `--big`: three values, three crashes.
+    pub fn big(bug: Option<Bug>) -> Self {
+        ReplicationModel { values_max: 3, crashes_max: 3, ..Self::small(bug) }
+    }
+
+    /// The safety nets for [`crate::check`], well above the pinned counts.
+    pub fn bound(&self) -> Bound {
+        let big = self.values_max > Self::small(None).values_max;
+        Bound {
+            states_max: if big { 200_000_000 } else { 20_000_000 },
+            timeout: Duration::from_secs(if big { 3_600 } else { 300 }),
+        }
+    }
+
+    fn config(&self) -> ReplicationConfig {
+        ReplicationConfig { min_insync_replicas: self.min_insync_replicas, replica_lag_time_max_ms: LAG_MS }
+    }
+
+    fn has(&self, bug: Bug) -> bool {
+        self.bug == Some(bug)
+    }
+}
+
+impl ReplicationState {
+    /// The leader's id and core, if the partition has a leader.
+    pub fn leader(&self) -> Option<(ReplicaId, &LeaderState)> {
+        let id = self.controller.leader?;
+        match &self.replicas[id as usize].role {
+            Role::Leader(state) => Some((id, state)),
+            role => unreachable!("the controller's leader {id} is {role:?}"),
+        }
+    }
+
+    fn leader_mut(&mut self) -> Option<&mut LeaderState> {
+        let id = self.controller.leader?;
+        match &mut self.replicas[id as usize].role {
+            Role::Leader(state) => Some(state),
+            _ => None,
+        }
+    }
+
+    fn is_offline(&self, r: ReplicaId) -> bool {
+        matches!(self.replicas[r as usize].role, Role::Offline)
+    }
+
+    fn high_watermark_of(&self, r: ReplicaId) -> i64 {
+        match &self.replicas[r as usize].role {
+            Role::Offline => self.replicas[r as usize].hw_checkpoint,
+            Role::Follower(f) => f.high_watermark,
+            Role::Leader(l) => l.high_watermark(),
+        }
+    }
+
+    /// The producer hears back.
+    fn record_acks(&mut self, acks: Vec<AckOutcome>) {
+        for ack in acks {
+            if ack.result.is_ok() {
+                self.acked.insert(((ack.token >> 8) as i64, ack.token as Value));
+            }
+        }
+    }
+
+    /// A consumer reads up to the leader's high watermark (if what it read so far is still there).
+    fn consume(&mut self) {
+        let Some((id, leader)) = self.leader() else { return };
+        let hw = leader.high_watermark() as usize;
+        let log = &self.replicas[id as usize].log;
+        if hw > self.consumed.len() && log.starts_with(&self.consumed) {
+            self.consumed = log[..hw].to_vec();
+        }
+    }
+
+    /// Cuts replica `r`'s log to `offset` records, through the follower core.
+    fn truncate(&mut self, r: ReplicaId, offset: i64) {
+        let replica = &mut self.replicas[r as usize];
+        let Role::Follower(follower) = &mut replica.role else { unreachable!("only followers truncate") };
+        if (offset as usize) < replica.log.len() {
+            replica.log.truncate(offset as usize);
+            self.truncated = true;
+        }
+        follower.on_truncated(&mut replica.cache, offset);
+    }
+}
+
+/// A token that carries the offset and value of an `acks=all` append.
+fn token(offset: i64, value: Value) -> u64 {
+    ((offset as u64) << 8) | u64::from(value)
+}
+
+impl ReplicationModel {
+    fn assignment(&self, c: &Controller) -> PartitionAssignment {
+        PartitionAssignment {
+            replicas: (0..self.replication_factor).collect(),
+            isr: c.isr.clone(),
+            leader_epoch: c.leader_epoch,
+            partition_epoch: c.partition_epoch,
+        }
+    }
+
+    // ANCHOR: become_follower
+    /// Live replica `r` learns the current leader and follows it. Since
+    /// KIP-101 nothing is truncated here; before it, the log was cut to the
+    /// replica's high watermark.
+    fn become_follower(&self, s: &mut ReplicationState, r: ReplicaId) {
+        let leader = s.controller.leader.expect("a leader to follow");
+        let mut hw = s.high_watermark_of(r);
+        let replica = &mut s.replicas[r as usize];
+        if self.has(Bug::TruncateToHw) && (hw as usize) < replica.log.len() {
+            replica.log.truncate(hw as usize);
+            replica.cache.truncate_from_end(hw);
+            s.truncated = true;
+        }
+        hw = hw.min(replica.log.len() as i64);
+        replica.role =
+            Role::Follower(FollowerState::become_follower(r, leader, s.controller.leader_epoch, hw));
+    }
+    // ANCHOR_END: become_follower
+
+    // ANCHOR: elect
+    /// The controller makes `new_leader` leader in a new epoch with `isr`,
+    /// and every other live replica follows it. `None`: no leader until the
+    /// last ISR member comes back.
+    fn elect(&self, s: &mut ReplicationState, new_leader: Option<ReplicaId>, isr: BTreeSet<ReplicaId>) {
+        let c = &mut s.controller;
+        c.leader = new_leader;
+        c.leader_epoch += 1;
+        c.partition_epoch += 1;
+        c.isr = isr;
+        s.leader_changed = true;
+        let Some(id) = new_leader else { return };
+        let hw = s.high_watermark_of(id);
+        let assignment = self.assignment(&s.controller);
+        let replica = &mut s.replicas[id as usize];
+        let leo = replica.log.len() as i64;
+        let state =
+            LeaderState::become_leader(id, &assignment, self.config(), &mut replica.cache, leo, hw, 0);
+        replica.role = Role::Leader(Box::new(state));
+        for r in 0..self.replication_factor {
+            if r != id && !s.is_offline(r) {
+                self.become_follower(s, r);
+            }
+        }
+    }
+    // ANCHOR_END: elect
+
+    /// The leader `r` is fenced: a new leader from the rest of the ISR, in
+    /// assignment order; with none left, no leader (or, unclean, any live replica).
+    fn fail_over(&self, s: &mut ReplicationState, r: ReplicaId) {
+        let rest: BTreeSet<ReplicaId> = s.controller.isr.iter().filter(|&&i| i != r).copied().collect();
+        let live = |i: &ReplicaId| !s.is_offline(*i);
+        if let Some(&next) = rest.iter().find(|i| live(i)) {
+            return self.elect(s, Some(next), rest);
+        }
+        if self.has(Bug::UncleanElection) {
+            if let Some(next) = (0..self.replication_factor).find(|i| live(i)) {
+                return self.elect(s, Some(next), [next].into());
+            }
+        }
+        let isr = s.controller.isr.clone();
+        self.elect(s, None, isr);
+    }
+
+    fn produce(&self, s: &mut ReplicationState, value: Value) {
+        s.next_value += 1;
+        let (id, leader) = s.leader().expect("produce goes to a leader");
+        if leader.check_append(true).is_err() {
+            return; // NOT_ENOUGH_REPLICAS: nothing written, the value is given up
+        }
+        let epoch = leader.leader_epoch();
+        let replica = &mut s.replicas[id as usize];
+        let offset = replica.log.len() as i64;
+        replica.log.push(Entry { epoch, value });
+        let ack = (!self.has(Bug::AckBeforeHw)).then_some((token(offset, value), offset + 1));
+        let acks = s.leader_mut().expect("the leader").on_append(offset + 1, ack);
+        s.record_acks(acks);
+        if self.has(Bug::AckBeforeHw) {
+            s.acked.insert((offset, value));
+        }
+    }
+
+    // ANCHOR: fetch
+    /// Follower `r` fetches from the leader and acts on the answer, all through the cores.
+    fn fetch(&self, s: &mut ReplicationState, r: ReplicaId) {
+        let (leader_id, _) = s.leader().expect("a leader to fetch from");
+        let Role::Follower(follower) = &s.replicas[r as usize].role else {
+            unreachable!("only followers fetch")
+        };
+        let follower = *follower;
+        let replica = &s.replicas[r as usize];
+        let leo = replica.log.len() as i64;
+        let mut request = follower.fetch_request(&replica.cache, leo);
+        if self.has(Bug::TruncateToHw) {
+            request.last_fetched_epoch = None; // before KIP-101 the fetch carried no epoch
+        }
+        let leader_cache = s.replicas[leader_id as usize].cache.clone();
+        let leader = s.leader_mut().expect("the leader");
+        let leader_leo = leader.log_end_offset();
+        let outcome = match leader.on_fetch(&request, &leader_cache, FETCH_TIME_MS) {
+            Ok(outcome) => outcome,
+            Err(ReplicationError::OffsetOutOfRange) => {
+                if let Some(offset) = follower.out_of_range_truncation(leader_leo, leo) {
+                    s.truncate(r, offset);
+                }
+                return;
+            }
+            Err(e) => unreachable!("every replica knows the current epoch: {e:?}"),
+        };
+        match outcome.answer {
+            FetchAnswer::Diverging { mut diverging_epoch, .. } => {
+                if self.has(Bug::EpochWithoutOffset) {
+                    diverging_epoch = EpochEndOffset { leader_epoch: UNDEFINED_EPOCH, ..diverging_epoch };
+                }
+                let replica = &s.replicas[r as usize];
+                let offset = follower.truncation_offset(diverging_epoch, &replica.cache, leo);
+                s.truncate(r, offset);
+            }
+            FetchAnswer::Records { high_watermark, log_end_offset } => {
+                let new = s.replicas[leader_id as usize].log[leo as usize..log_end_offset as usize].to_vec();
+                let replica = &mut s.replicas[r as usize];
+                replica.log.extend_from_slice(&new);
+                let batches = new.iter().zip(leo..).map(|(e, offset)| (e.epoch, offset));
+                let Role::Follower(f) = &mut replica.role else { unreachable!() };
+                f.on_records(&mut replica.cache, batches, log_end_offset, high_watermark);
+            }
+        }
+        s.record_acks(outcome.acks);
+        if let Some(alter) = outcome.alter_partition {
+            self.commit_isr(s, alter.new_isr);
+        }
+    }
+    // ANCHOR_END: fetch
+
+    /// The controller commits the leader's AlterPartition.
+    fn commit_isr(&self, s: &mut ReplicationState, isr: BTreeSet<ReplicaId>) {
+        s.controller.partition_epoch += 1;
+        s.controller.isr = isr.clone();
+        let epoch = s.controller.partition_epoch;
+        let acks = s.leader_mut().expect("the leader").on_alter_partition_committed(isr, epoch);
+        s.record_acks(acks);
+    }
+
+    fn crash(&self, s: &mut ReplicationState, r: ReplicaId) {
+        s.crashes += 1;
+        s.replicas[r as usize].hw_checkpoint = s.high_watermark_of(r);
+        let was_leader = s.controller.leader == Some(r);
+        s.replicas[r as usize].role = Role::Offline;
+        if was_leader {
+            self.fail_over(s, r);
+        }
+    }
+
+    fn restart(&self, s: &mut ReplicationState, r: ReplicaId) {
+        if s.controller.leader.is_some() {
+            return self.become_follower(s, r);
+        }
+        assert!(s.controller.isr.contains(&r), "with one replica down at a time, the leaderless ISR is {r}");
+        let isr = s.controller.isr.clone();
+        self.elect(s, Some(r), isr);
+    }
+}
+
+impl Model for ReplicationModel {
+    type State = ReplicationState;
+    type Action = Action;
+
+    /// Replica 0 leads epoch 0 of an empty partition, all three in the ISR.
+    fn init_states(&self) -> Vec<ReplicationState> {
+        let placeholder = Role::Follower(FollowerState::become_follower(0, -1, -1, 0));
+        let replica =
+            Replica { log: Vec::new(), cache: LeaderEpochCache::new(), role: placeholder, hw_checkpoint: 0 };
+        let all: BTreeSet<ReplicaId> = (0..self.replication_factor).collect();
+        let mut state = ReplicationState {
+            replicas: vec![replica; self.replication_factor as usize],
+            controller: Controller { leader: None, leader_epoch: -1, partition_epoch: -1, isr: all.clone() },
+            next_value: 0,
+            acked: BTreeSet::new(),
+            consumed: Vec::new(),
+            crashes: 0,
+            leader_changed: false,
+            truncated: false,
+        };
+        self.elect(&mut state, Some(0), all);
+        state.leader_changed = false;
+        vec![state]
+    }
+
+    fn actions(&self, s: &ReplicationState, actions: &mut Vec<Action>) {
+        let offline = (0..self.replication_factor).find(|&r| s.is_offline(r));
+        if let Some(r) = offline {
+            actions.push(Action::Restart(r));
+        }
+        if s.controller.leader.is_some() {
+            if s.next_value < self.values_max {
+                actions.push(Action::Produce(s.next_value));
+            }
+            for r in 0..self.replication_factor {
+                if matches!(s.replicas[r as usize].role, Role::Follower(_)) {
+                    actions.push(Action::Fetch(r));
+                }
+            }
+            actions.push(Action::Shrink);
+        }
+        // At most RF - min.insync.replicas = 1 replica down at a time.
+        if s.crashes < self.crashes_max && offline.is_none() {
+            actions.extend((0..self.replication_factor).map(Action::Crash));
+        }
+    }
+
+    fn next_state(&self, s: &ReplicationState, action: Action) -> Option<ReplicationState> {
+        let mut next = s.clone();
+        match action {
+            Action::Produce(value) => self.produce(&mut next, value),
+            Action::Fetch(r) => self.fetch(&mut next, r),
+            Action::Shrink => {
+                let alter = next.leader_mut()?.tick(TICK_TIME_MS)?;
+                self.commit_isr(&mut next, alter.new_isr);
+            }
+            Action::Crash(r) => self.crash(&mut next, r),
+            Action::Restart(r) => self.restart(&mut next, r),
+        }
+        next.consume();
+        Some(next)
+    }
+
+    // ANCHOR: properties
+    fn properties(&self) -> Vec<Property<Self>> {
+        vec![
+            Property::always(ACKED_KEPT, |_, s: &ReplicationState| {
+                let Some((id, _)) = s.leader() else { return true };
+                let log = &s.replicas[id as usize].log;
+                s.acked
+                    .iter()
+                    .all(|&(offset, value)| log.get(offset as usize).map(|e| e.value) == Some(value))
+            }),
+            Property::always(CONSUMED_KEPT, |_, s: &ReplicationState| {
+                let Some((id, _)) = s.leader() else { return true };
+                s.replicas[id as usize].log.starts_with(&s.consumed)
+            }),
+            Property::always(ISR_AGREE, |_, s: &ReplicationState| {
+                let Some((id, leader)) = s.leader() else { return true };
+                let below = &s.replicas[id as usize].log[..leader.high_watermark() as usize];
+                s.controller.isr.iter().all(|&r| s.replicas[r as usize].log.starts_with(below))
+            }),
+            Property::sometimes(ACKED, |_, s: &ReplicationState| !s.acked.is_empty()),
+            Property::sometimes(LEADER_CHANGED, |_, s: &ReplicationState| s.leader_changed),
+            Property::sometimes(FOLLOWER_TRUNCATED, |_, s: &ReplicationState| s.truncated),
+        ]
+    }
+    // ANCHOR_END: properties
+
+    fn format_action(&self, action: &Action) -> String {
+        format!("{action:?}")
+    }
+}
+
+// ANCHOR: property_names
+/// Every record acknowledged with acks=all is in the leader's log at its offset.
+pub const ACKED_KEPT: &str = "an acknowledged record is never lost";
+/// The records below the highest high watermark any leader exposed never change.
+pub const CONSUMED_KEPT: &str = "the high watermark a consumer saw never goes back";
+/// ISR members hold the leader's records below its high watermark.
+pub const ISR_AGREE: &str = "ISR members agree below the high watermark";
+// ANCHOR_END: property_names
+
+pub const ACKED: &str = "a record is acknowledged";
+pub const LEADER_CHANGED: &str = "the leader changes";
+pub const FOLLOWER_TRUNCATED: &str = "a follower truncates records";
+
+/// One line per state, for counterexamples and the explorer:
+///
+/// ```text
+/// ctl leader=1 e1 isr={1,2} | r0 off [0:a0 0:a1] hw0 | r1 L [0:a0] hw0 | r2 F [0:a0] hw1 | acked={0:a0} consumed=1
+/// ```
+///
+/// A log entry is `epoch:a<value>`.
+impl fmt::Debug for ReplicationState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.controller;
+        let leader = c.leader.map_or("none".to_string(), |l| l.to_string());
+        let isr: Vec<String> = c.isr.iter().map(|r| r.to_string()).collect();
+        write!(f, "ctl leader={leader} e{} isr={{{}}}", c.leader_epoch, isr.join(","))?;
+        for (r, replica) in self.replicas.iter().enumerate() {
+            let role = match &replica.role {
+                Role::Offline => "off",
+                Role::Follower(_) => "F",
+                Role::Leader(_) => "L",
+            };
+            let log: Vec<String> = replica.log.iter().map(|e| format!("{}:a{}", e.epoch, e.value)).collect();
+            let hw = self.high_watermark_of(r as ReplicaId);
+            write!(f, " | r{r} {role} [{}] hw{hw}", log.join(" "))?;
+        }
+        let acked: Vec<String> = self.acked.iter().map(|(o, v)| format!("{o}:a{v}")).collect();
+        write!(f, " | acked={{{}}} consumed={}", acked.join(","), self.consumed.len())
+    }
+}
