@@ -22,6 +22,9 @@
 //!               A crashed follower stays in the ISR until the leader shrinks it (a fast restart).
 //!  Restart(r)   r comes back as a follower of the current leader (or is elected, if it
 //!               was the last ISR member and the partition had no leader)
+//!  MoveLeader(r) the controller moves leadership to ISR member r without a crash
+//!               (preferred leader election, controlled shutdown); the old leader
+//!               stays in the ISR. Only in the bounds that need it (see "Bounds").
 //! ```
 //!
 //! A fetch is one step: request, answer and the follower's reaction. Time
@@ -59,8 +62,16 @@
 //!   crashes and 1 is elected; ISR agreement breaks at the restart, step 6).
 //! - [`Bug::EpochWithoutOffset`] (before KIP-279, 2.0): the leader's diverging
 //!   answer carries the end offset without the epoch it belongs to, so a
-//!   follower cannot tell that it never had that epoch. Not caught within
-//!   these bounds: see "Bounds".
+//!   follower cannot tell that it never had that epoch; and, as before
+//!   KIP-595, it asks once per leader epoch and then fetches without epochs.
+//!   Two fast leader changes: 0 writes a0 (epoch 0), leadership moves to 2,
+//!   which writes a1 (epoch 1) and 1 copies it; 2 crashes and 0 leads epoch 2.
+//!   1 asks where epoch 1 ends: 0 never had epoch 1 and answers "at 1" (where
+//!   its epoch 2 starts), so 1 keeps a1 at offset 0 where 0 has a0. Once 1
+//!   fetches again the high watermark covers offset 0, and the ISR disagrees
+//!   there (7 steps); consumers read a0, which 1 would replace if elected (9).
+//!   With the epoch in the answer (KIP-279), 1 sees that 0's answer is about
+//!   epoch 0, which ends for 1 at 0, and truncates a1.
 //! - [`Bug::UncleanElection`] (`unclean.leader.election.enable=true`): when no
 //!   ISR member is left, a replica outside the ISR is elected. The ISR
 //!   shrinks to the leader, whose high watermark then covers a record only it
@@ -72,10 +83,15 @@
 //! replica down at a time: 225,613 states in about a second (release).
 //! `--big` ([`ReplicationModel::big`]): three values, three crashes:
 //! 13,440,518 states in about 100 s. One partition, RF 3,
-//! `min.insync.replicas` 2; every append is flushed. AlterPartition
+//! `min.insync.replicas` 2; every append is flushed. Leader moves without a
+//! crash multiply the states tenfold, so only [`Bug::EpochWithoutOffset`]'s
+//! check has one — and the real core is checked with the same bound too
+//! (2,605,710 states, about 15 s). AlterPartition
 //! is committed at once, and elections reach every live replica at once, so no
 //! replica ever acts on stale metadata: KIP-320's zombie leader (a fetch
-//! without the current leader epoch) is outside this model.
+//! without the current leader epoch, served by a deposed leader that has not
+//! heard of its deposition) is outside this model; the core's epoch checks
+//! are unit-tested in `src/replication/tests.rs`.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -122,6 +138,10 @@ pub struct Replica {
     pub role: Role,
     /// The high watermark it had when it stopped (`replication-offset-checkpoint`).
     pub hw_checkpoint: i64,
+    /// [`Bug::EpochWithoutOffset`] only: the follower has not yet asked, in
+    /// this leader epoch, where its log diverges (before KIP-595 it asked once,
+    /// with OffsetsForLeaderEpoch, then fetched without epochs).
+    pub epoch_unchecked: bool,
 }
 
 /// The controller's view of the partition.
@@ -145,6 +165,7 @@ pub struct ReplicationState {
     /// The records below the highest high watermark a leader exposed: what consumers may have read.
     pub consumed: Vec<Entry>,
     pub crashes: u8,
+    pub moves: u8,
     pub leader_changed: bool,
     pub truncated: bool,
 }
@@ -158,6 +179,8 @@ pub enum Action {
     Shrink,
     Crash(ReplicaId),
     Restart(ReplicaId),
+    /// The controller moves leadership to this ISR member; the old leader stays in the ISR.
+    MoveLeader(ReplicaId),
 }
 
 // ANCHOR: bugs
@@ -197,12 +220,23 @@ pub struct ReplicationModel {
     pub min_insync_replicas: usize,
     pub values_max: Value,
     pub crashes_max: u8,
+    /// Leader moves without a crash (preferred leader election, controlled
+    /// shutdown): the old leader stays in the ISR.
+    pub moves_max: u8,
 }
 
 impl ReplicationModel {
-    /// The CI bound: two values, two crashes.
+    /// The CI bound: two values, two crashes; [`Bug::EpochWithoutOffset`]
+    /// needs a leader move without a crash to show, and gets one.
     pub fn small(bug: Option<Bug>) -> Self {
-        ReplicationModel { bug, replication_factor: 3, min_insync_replicas: 2, values_max: 2, crashes_max: 2 }
+        ReplicationModel {
+            bug,
+            replication_factor: 3,
+            min_insync_replicas: 2,
+            values_max: 2,
+            crashes_max: 2,
+            moves_max: u8::from(bug == Some(Bug::EpochWithoutOffset)),
+        }
     }
 
     /// `--big`: three values, three crashes.
@@ -318,6 +352,7 @@ impl ReplicationModel {
             s.truncated = true;
         }
         hw = hw.min(replica.log.len() as i64);
+        replica.epoch_unchecked = self.has(Bug::EpochWithoutOffset);
         replica.role =
             Role::Follower(FollowerState::become_follower(r, leader, s.controller.leader_epoch, hw));
     }
@@ -399,6 +434,10 @@ impl ReplicationModel {
         if self.has(Bug::TruncateToHw) {
             request.last_fetched_epoch = None; // before KIP-101 the fetch carried no epoch
         }
+        if self.has(Bug::EpochWithoutOffset) && !replica.epoch_unchecked {
+            request.last_fetched_epoch = None; // asked once per epoch, then plain fetches
+        }
+        s.replicas[r as usize].epoch_unchecked = false;
         let leader_cache = s.replicas[leader_id as usize].cache.clone();
         let leader = s.leader_mut().expect("the leader");
         let leader_leo = leader.log_end_offset();
@@ -473,8 +512,13 @@ impl Model for ReplicationModel {
     /// Replica 0 leads epoch 0 of an empty partition, all three in the ISR.
     fn init_states(&self) -> Vec<ReplicationState> {
         let placeholder = Role::Follower(FollowerState::become_follower(0, -1, -1, 0));
-        let replica =
-            Replica { log: Vec::new(), cache: LeaderEpochCache::new(), role: placeholder, hw_checkpoint: 0 };
+        let replica = Replica {
+            log: Vec::new(),
+            cache: LeaderEpochCache::new(),
+            role: placeholder,
+            hw_checkpoint: 0,
+            epoch_unchecked: false,
+        };
         let all: BTreeSet<ReplicaId> = (0..self.replication_factor).collect();
         let mut state = ReplicationState {
             replicas: vec![replica; self.replication_factor as usize],
@@ -483,6 +527,7 @@ impl Model for ReplicationModel {
             acked: BTreeSet::new(),
             consumed: Vec::new(),
             crashes: 0,
+            moves: 0,
             leader_changed: false,
             truncated: false,
         };
@@ -506,6 +551,12 @@ impl Model for ReplicationModel {
                 }
             }
             actions.push(Action::Shrink);
+            if s.moves < self.moves_max {
+                let live_isr = s.controller.isr.iter().filter(|&&r| !s.is_offline(r));
+                actions.extend(
+                    live_isr.filter(|&&r| Some(r) != s.controller.leader).map(|&r| Action::MoveLeader(r)),
+                );
+            }
         }
         // At most RF - min.insync.replicas = 1 replica down at a time.
         if s.crashes < self.crashes_max && offline.is_none() {
@@ -524,6 +575,11 @@ impl Model for ReplicationModel {
             }
             Action::Crash(r) => self.crash(&mut next, r),
             Action::Restart(r) => self.restart(&mut next, r),
+            Action::MoveLeader(r) => {
+                next.moves += 1;
+                let isr = next.controller.isr.clone();
+                self.elect(&mut next, Some(r), isr);
+            }
         }
         next.consume();
         Some(next)

@@ -65,3 +65,38 @@ fn unclean_election_is_caught() {
     checker.assert_no_discovery(ISR_AGREE);
     assert_eq!(shortest(&model, CONSUMED_KEPT), [Action::Produce(0), Action::Shrink, Action::Crash(0)]);
 }
+
+// KIP-279's fast successive failovers: leadership moves from 0 (which wrote
+// a0 in epoch 0) to 2, which writes a1 in epoch 1 and 1 copies it; 2 crashes
+// and 0 leads epoch 2. Asked where epoch 1 ends, 0 — which never had epoch
+// 1 — answers with the start of its epoch 2, offset 1, and without the epoch
+// the answer is about, 1 keeps a1 where 0 has a0. Two fetches later the high
+// watermark covers offset 0 and the ISR disagrees below it.
+#[test]
+fn an_epoch_lookup_without_the_epoch_is_caught() {
+    let model = ReplicationModel::small(Some(Bug::EpochWithoutOffset));
+    let path = shortest(&model, ISR_AGREE);
+    assert_eq!(
+        path,
+        [
+            Action::Produce(0),
+            Action::MoveLeader(2),
+            Action::Produce(1),
+            Action::Fetch(1),
+            Action::Crash(2),
+            Action::Fetch(1),
+            Action::Fetch(1),
+        ]
+    );
+    assert_eq!(shortest(&model, CONSUMED_KEPT).len(), 9);
+}
+
+// The same bound — a leader move without a crash on top of the CI bound —
+// with the real core: every property holds.
+#[test]
+fn the_real_core_survives_fast_leader_moves() {
+    let model = ReplicationModel { bug: None, ..ReplicationModel::small(Some(Bug::EpochWithoutOffset)) };
+    let checker = check(model.clone(), model.bound());
+    checker.assert_properties();
+    assert_eq!(checker.unique_state_count(), 2_605_710);
+}
