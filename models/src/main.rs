@@ -94,6 +94,8 @@ enum BugArg {
     EpochWithoutOffset,
     /// (replication) Elect a replica outside the ISR when no ISR member is left.
     UncleanElection,
+    /// (replication) A replica restarts with an empty disk while still in the ISR (KIP-966's case).
+    LostDisk,
 }
 
 impl BugArg {
@@ -120,6 +122,7 @@ impl BugArg {
             BugArg::TruncateToHw => Some(replication::Bug::TruncateToHw),
             BugArg::EpochWithoutOffset => Some(replication::Bug::EpochWithoutOffset),
             BugArg::UncleanElection => Some(replication::Bug::UncleanElection),
+            BugArg::LostDisk => Some(replication::Bug::LostDisk),
             _ => None,
         }
     }

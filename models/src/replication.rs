@@ -76,6 +76,14 @@
 //!   ISR member is left, a replica outside the ISR is elected. The ISR
 //!   shrinks to the leader, whose high watermark then covers a record only it
 //!   has; it crashes and the new leader lacks what consumers read (3 steps).
+//! - [`Bug::LostDisk`]: not an old bug but an assumption broken — a replica
+//!   restarts with an empty log (unflushed writes, a replaced disk) before the
+//!   controller removed it from the ISR, and is elected (KIP-966's case, which
+//!   Kafka 4.x answers with eligible leader replicas and unclean-shutdown
+//!   detection). The ISR shrinks to the leader alone, whose high watermark
+//!   covers a0; it crashes and restarts empty, and is elected again: what
+//!   consumers read is gone (4 steps); an acknowledged record goes the same
+//!   way through a follower (7 steps).
 //!
 //! # Bounds and simplifications
 //!
@@ -195,11 +203,14 @@ pub enum Bug {
     EpochWithoutOffset,
     /// `unclean.leader.election.enable`: elect outside the ISR when no ISR member is left.
     UncleanElection,
+    /// The replica comes back with an empty disk (its log was never flushed,
+    /// or the disk was replaced) while still in the ISR: what KIP-966 addresses.
+    LostDisk,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 4] =
-        [Bug::AckBeforeHw, Bug::TruncateToHw, Bug::EpochWithoutOffset, Bug::UncleanElection];
+    pub const ALL: [Bug; 5] =
+        [Bug::AckBeforeHw, Bug::TruncateToHw, Bug::EpochWithoutOffset, Bug::UncleanElection, Bug::LostDisk];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -207,6 +218,7 @@ impl Bug {
             Bug::TruncateToHw => "truncate-to-hw",
             Bug::EpochWithoutOffset => "epoch-without-offset",
             Bug::UncleanElection => "unclean-election",
+            Bug::LostDisk => "lost-disk",
         }
     }
 }
@@ -496,6 +508,12 @@ impl ReplicationModel {
     }
 
     fn restart(&self, s: &mut ReplicationState, r: ReplicaId) {
+        if self.has(Bug::LostDisk) {
+            let replica = &mut s.replicas[r as usize];
+            replica.log.clear();
+            replica.cache = LeaderEpochCache::new();
+            replica.hw_checkpoint = 0;
+        }
         if s.controller.leader.is_some() {
             return self.become_follower(s, r);
         }

@@ -100,3 +100,19 @@ fn the_real_core_survives_fast_leader_moves() {
     checker.assert_properties();
     assert_eq!(checker.unique_state_count(), 2_605_710);
 }
+
+// KIP-966's case: the leader alone in the ISR, its high watermark over a0
+// (consumers may read it), crashes and comes back with an empty disk; as the
+// last ISR member it is elected, and a0 is gone. Through a follower that
+// restarts empty while still in the ISR, an acknowledged record is lost too.
+#[test]
+fn electing_a_replica_that_lost_its_disk_is_caught() {
+    let model = ReplicationModel::small(Some(Bug::LostDisk));
+    assert_eq!(
+        shortest(&model, CONSUMED_KEPT),
+        [Action::Produce(0), Action::Shrink, Action::Crash(0), Action::Restart(0)]
+    );
+    let path = shortest(&model, ACKED_KEPT);
+    assert_eq!(path.len(), 7);
+    assert_eq!(path[4..], [Action::Crash(1), Action::Restart(1), Action::Crash(0)]);
+}
