@@ -10,8 +10,8 @@
 //! ```
 //!
 //! Encoding and decoding are pure functions; the driver writes the file (whole,
-//! through a temporary file and a rename, like the offset checkpoints of
-//! `crate::log::checkpoint`) whenever [`LeaderEpochCache::assign`] or a
+//! through a temporary file and a rename, like the log's offset checkpoints)
+//! whenever [`LeaderEpochCache::assign`] or a
 //! truncation changes the cache.
 
 use std::fmt;
