@@ -316,3 +316,32 @@ fn rejoining_needs_the_start_of_the_leaders_epoch() {
     let at_start = l.on_fetch(&fetch(3, 4, 0, 1), &cache, 2).unwrap();
     assert_eq!(at_start.alter_partition.map(|a| a.new_isr), Some(isr(&[1, 2, 3])));
 }
+
+// A refused AlterPartition (stale partition epoch, fenced leader) is
+// forgotten: the ISR stays the committed one and the next tick may propose
+// again; a committed one carries the controller's partition epoch.
+#[test]
+fn alter_partition_refused_or_committed() {
+    let (mut l, cache) = leader(1, 1, 0);
+    l.on_append(2, None);
+    l.on_fetch(&fetch(2, 2, 1, 1), &cache, 0).unwrap();
+    let shrink = l.tick(LAG_MS + 1).expect("3 never fetched");
+    assert_eq!((shrink.partition_epoch, shrink.new_isr), (1, isr(&[1, 2])));
+    assert_eq!(l.tick(LAG_MS + 1), None, "one in flight");
+    l.on_alter_partition_failed();
+    assert_eq!(l.isr(), &isr(&[1, 2, 3]));
+    assert_eq!(l.pending_isr(), None);
+    let again = l.tick(LAG_MS + 2).expect("proposed again");
+    l.on_alter_partition_committed(again.new_isr, 2);
+    assert_eq!((l.isr(), l.partition_epoch()), (&isr(&[1, 2]), 2));
+}
+
+// OFFSET_OUT_OF_RANGE to a follower whose log is longer than the leader's
+// (possible only without epochs, before KIP-101): it cuts its log to the
+// leader's end; a follower behind the leader's end keeps its log.
+#[test]
+fn out_of_range_truncates_to_the_leaders_end() {
+    let f = FollowerState::become_follower(2, 1, 3, 0);
+    assert_eq!(f.out_of_range_truncation(3, 5), Some(3));
+    assert_eq!(f.out_of_range_truncation(5, 3), None);
+}
