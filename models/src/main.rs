@@ -96,6 +96,8 @@ enum BugArg {
     UncleanElection,
     /// (replication) A replica restarts with an empty disk while still in the ISR (KIP-966's case).
     LostDisk,
+    /// (replication) KAFKA-7128: a follower rejoins the ISR without reaching the leader's epoch start.
+    ExpandBelowEpochStart,
 }
 
 impl BugArg {
@@ -123,6 +125,7 @@ impl BugArg {
             BugArg::EpochWithoutOffset => Some(replication::Bug::EpochWithoutOffset),
             BugArg::UncleanElection => Some(replication::Bug::UncleanElection),
             BugArg::LostDisk => Some(replication::Bug::LostDisk),
+            BugArg::ExpandBelowEpochStart => Some(replication::Bug::ExpandBelowEpochStart),
             _ => None,
         }
     }

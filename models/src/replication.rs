@@ -15,6 +15,8 @@
 //!  Produce(v)   the leader: check_append(acks=all), append (epoch, v), on_append → acks
 //!  Fetch(r)     follower r: fetch_request → leader on_fetch → truncate, or append + on_records;
 //!               an ISR expansion is committed by the controller at once
+//!  FetchLost(r) the same fetch, its response lost: the leader recorded r's fetch offset
+//!               (and may have let r into the ISR), r got nothing
 //!  Shrink       the leader's tick after replica.lag.time.max.ms: laggards leave the ISR
 //!  Crash(r)     r stops (its log, epoch cache and high watermark checkpoint stay on disk);
 //!               a crashed leader is fenced at once: the controller elects the first ISR
@@ -57,9 +59,11 @@
 //!   watermark, and fetches without its last epoch. Followers learn the high
 //!   watermark a fetch late, so the truncation removes records that were
 //!   acknowledged; the replica is still in the ISR and is elected (7 steps:
-//!   produce, two fetches by replica 1, the leader shrinks the ISR to {0, 1}
-//!   and acknowledges, 1 crashes and restarts without the record, the leader
-//!   crashes and 1 is elected; ISR agreement breaks at the restart, step 6).
+//!   produce, two fetches by one follower (the second tells the leader it has
+//!   a0), the leader shrinks the ISR to itself and that follower and
+//!   acknowledges, the follower crashes and restarts without the record, the
+//!   leader crashes and the follower is elected; ISR agreement breaks at the
+//!   restart, step 6).
 //! - [`Bug::EpochWithoutOffset`] (before KIP-279, 2.0): the leader's diverging
 //!   answer carries the end offset without the epoch it belongs to, so a
 //!   follower cannot tell that it never had that epoch; and, as before
@@ -76,6 +80,12 @@
 //!   ISR member is left, a replica outside the ISR is elected. The ISR
 //!   shrinks to the leader, whose high watermark then covers a record only it
 //!   has; it crashes and the new leader lacks what consumers read (3 steps).
+//! - [`Bug::ExpandBelowEpochStart`] (KAFKA-7128, fixed in 2.1): a follower
+//!   rejoins the ISR once it reaches the leader's high watermark, without
+//!   reaching the start of the leader's epoch. a0 is acknowledged with the
+//!   ISR {0, 1}; 0 crashes and 1 leads with its own, lagging, high watermark
+//!   0; empty replica 2 fetches from 0, rejoins, and the response with a0 is
+//!   lost; 1 crashes and 2 is elected without a0 (8 steps).
 //! - [`Bug::LostDisk`]: not an old bug but an assumption broken — a replica
 //!   restarts with an empty log (unflushed writes, a replaced disk) before the
 //!   controller removed it from the ISR, and is elected (KIP-966's case, which
@@ -88,13 +98,14 @@
 //! # Bounds and simplifications
 //!
 //! CI: [`ReplicationModel::small`] — two values, two crashes, at most one
-//! replica down at a time: 225,613 states in about a second (release).
+//! replica down at a time, one lost fetch response: 609,778 states in about
+//! four seconds (release).
 //! `--big` ([`ReplicationModel::big`]): three values, three crashes:
 //! 13,440,518 states in about 100 s. One partition, RF 3,
 //! `min.insync.replicas` 2; every append is flushed. Leader moves without a
 //! crash multiply the states tenfold, so only [`Bug::EpochWithoutOffset`]'s
-//! check has one — and the real core is checked with the same bound too
-//! (2,605,710 states, about 15 s). AlterPartition
+//! check has one, in place of the lost response — and the real core is
+//! checked with the same bound too (2,605,710 states, about 15 s). AlterPartition
 //! is committed at once, and elections reach every live replica at once, so no
 //! replica ever acts on stale metadata: KIP-320's zombie leader (a fetch
 //! without the current leader epoch, served by a deposed leader that has not
@@ -172,6 +183,7 @@ pub struct ReplicationState {
     pub consumed: Vec<Entry>,
     pub crashes: u8,
     pub moves: u8,
+    pub fetch_losses: u8,
     pub leader_changed: bool,
     pub truncated: bool,
 }
@@ -182,6 +194,8 @@ pub struct ReplicationState {
 pub enum Action {
     Produce(Value),
     Fetch(ReplicaId),
+    /// A fetch whose response is lost: the leader acted on it, the follower got nothing.
+    FetchLost(ReplicaId),
     Shrink,
     Crash(ReplicaId),
     Restart(ReplicaId),
@@ -204,11 +218,20 @@ pub enum Bug {
     /// The replica comes back with an empty disk (its log was never flushed,
     /// or the disk was replaced) while still in the ISR: what KIP-966 addresses.
     LostDisk,
+    /// KAFKA-7128: a follower rejoins the ISR at the leader's high watermark
+    /// without reaching the start of the leader's epoch.
+    ExpandBelowEpochStart,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 5] =
-        [Bug::AckBeforeHw, Bug::TruncateToHw, Bug::EpochWithoutOffset, Bug::UncleanElection, Bug::LostDisk];
+    pub const ALL: [Bug; 6] = [
+        Bug::AckBeforeHw,
+        Bug::TruncateToHw,
+        Bug::EpochWithoutOffset,
+        Bug::UncleanElection,
+        Bug::LostDisk,
+        Bug::ExpandBelowEpochStart,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -217,6 +240,7 @@ impl Bug {
             Bug::EpochWithoutOffset => "epoch-without-offset",
             Bug::UncleanElection => "unclean-election",
             Bug::LostDisk => "lost-disk",
+            Bug::ExpandBelowEpochStart => "expand-below-epoch-start",
         }
     }
 }
@@ -233,6 +257,8 @@ pub struct ReplicationModel {
     /// Leader moves without a crash (preferred leader election, controlled
     /// shutdown): the old leader stays in the ISR.
     pub moves_max: u8,
+    /// Fetch responses the network may lose (the leader acted on the fetch).
+    pub fetch_losses_max: u8,
 }
 
 impl ReplicationModel {
@@ -246,6 +272,7 @@ impl ReplicationModel {
             values_max: 2,
             crashes_max: 2,
             moves_max: u8::from(bug == Some(Bug::EpochWithoutOffset)),
+            fetch_losses_max: u8::from(bug != Some(Bug::EpochWithoutOffset)),
         }
     }
 
@@ -264,7 +291,11 @@ impl ReplicationModel {
     }
 
     fn config(&self) -> ReplicationConfig {
-        ReplicationConfig { min_insync_replicas: self.min_insync_replicas, replica_lag_time_max_ms: LAG_MS }
+        ReplicationConfig {
+            min_insync_replicas: self.min_insync_replicas,
+            replica_lag_time_max_ms: LAG_MS,
+            expansion_needs_epoch_start: !self.has(Bug::ExpandBelowEpochStart),
+        }
     }
 
     fn has(&self, bug: Bug) -> bool {
@@ -359,6 +390,7 @@ impl Model for ReplicationModel {
             consumed: Vec::new(),
             crashes: 0,
             moves: 0,
+            fetch_losses: 0,
             leader_changed: false,
             truncated: false,
         };
@@ -379,6 +411,9 @@ impl Model for ReplicationModel {
             for r in 0..self.replication_factor {
                 if matches!(s.replicas[r as usize].role, Role::Follower(_)) {
                     actions.push(Action::Fetch(r));
+                    if s.fetch_losses < self.fetch_losses_max {
+                        actions.push(Action::FetchLost(r));
+                    }
                 }
             }
             actions.push(Action::Shrink);
@@ -399,7 +434,11 @@ impl Model for ReplicationModel {
         let mut next = s.clone();
         match action {
             Action::Produce(value) => self.produce(&mut next, value),
-            Action::Fetch(r) => self.fetch(&mut next, r),
+            Action::Fetch(r) => self.fetch(&mut next, r, false),
+            Action::FetchLost(r) => {
+                next.fetch_losses += 1;
+                self.fetch(&mut next, r, true);
+            }
             Action::Shrink => {
                 let alter = next.leader_mut()?.tick(TICK_TIME_MS)?;
                 self.commit_isr(&mut next, alter.new_isr);

@@ -32,11 +32,19 @@ pub struct ReplicationConfig {
     /// `replica.lag.time.max.ms`: a follower that has not caught up to the
     /// leader's log end for this long leaves the ISR.
     pub replica_lag_time_max_ms: i64,
+    /// Whether a follower must also reach the start of the leader's epoch to
+    /// rejoin the ISR (KAFKA-7128, Kafka 2.1). Always `true` in the broker;
+    /// `false` only in the model's `--bug expand-below-epoch-start`.
+    pub expansion_needs_epoch_start: bool,
 }
 
 impl Default for ReplicationConfig {
     fn default() -> Self {
-        ReplicationConfig { min_insync_replicas: 1, replica_lag_time_max_ms: 30_000 }
+        ReplicationConfig {
+            min_insync_replicas: 1,
+            replica_lag_time_max_ms: 30_000,
+            expansion_needs_epoch_start: true,
+        }
     }
 }
 
@@ -319,15 +327,19 @@ impl LeaderState {
 
     // ANCHOR: expand
     /// A follower out of the ISR rejoins once it has everything below the high
-    /// watermark and everything of this leader's epoch before its start
-    /// (Kafka's `isFollowerInSync`): then its log agrees with the leader's
-    /// wherever the high watermark may go.
+    /// watermark and everything before the start of this leader's epoch
+    /// (Kafka's `isFollowerInSync`). The second condition matters after an
+    /// election: the new leader learned the old high watermark a fetch late,
+    /// so records consumers have read may sit above its own; a follower that
+    /// joined without them could be elected next and lose them (KAFKA-7128).
     fn maybe_expand_isr(&mut self, replica_id: ReplicaId) -> Option<AlterPartition> {
         if self.pending_isr.is_some() || self.maximal_isr().contains(&replica_id) {
             return None;
         }
         let leo = self.followers[&replica_id].log_end_offset;
-        if leo < self.high_watermark || leo < self.leader_epoch_start_offset {
+        let below_epoch_start =
+            self.config.expansion_needs_epoch_start && leo < self.leader_epoch_start_offset;
+        if leo < self.high_watermark || below_epoch_start {
             return None;
         }
         let mut new_isr = self.isr.clone();

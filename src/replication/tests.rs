@@ -9,7 +9,7 @@ use super::*;
 const LAG_MS: i64 = 30_000;
 
 fn config(min_insync_replicas: usize) -> ReplicationConfig {
-    ReplicationConfig { min_insync_replicas, replica_lag_time_max_ms: LAG_MS }
+    ReplicationConfig { min_insync_replicas, replica_lag_time_max_ms: LAG_MS, ..ReplicationConfig::default() }
 }
 
 fn isr(ids: &[ReplicaId]) -> BTreeSet<ReplicaId> {

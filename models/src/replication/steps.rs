@@ -113,8 +113,10 @@ impl ReplicationModel {
     }
 
     // ANCHOR: fetch
-    /// Follower `r` fetches from the leader and acts on the answer, all through the cores.
-    pub(super) fn fetch(&self, s: &mut ReplicationState, r: ReplicaId) {
+    /// Follower `r` fetches from the leader and acts on the answer, all
+    /// through the cores. A lost response changes only the leader: it has
+    /// recorded the follower's fetch offset, the follower never sees the records.
+    pub(super) fn fetch(&self, s: &mut ReplicationState, r: ReplicaId, response_lost: bool) {
         let (leader_id, _) = s.leader().expect("a leader to fetch from");
         let Role::Follower(follower) = &s.replicas[r as usize].role else {
             unreachable!("only followers fetch")
@@ -129,12 +131,13 @@ impl ReplicationModel {
         if self.has(Bug::EpochWithoutOffset) && !replica.epoch_unchecked {
             request.last_fetched_epoch = None; // asked once per epoch, then plain fetches
         }
-        s.replicas[r as usize].epoch_unchecked = false;
+        s.replicas[r as usize].epoch_unchecked &= response_lost;
         let leader_cache = s.replicas[leader_id as usize].cache.clone();
         let leader = s.leader_mut().expect("the leader");
         let leader_leo = leader.log_end_offset();
         let outcome = match leader.on_fetch(&request, &leader_cache, FETCH_TIME_MS) {
             Ok(outcome) => outcome,
+            Err(_) if response_lost => return,
             Err(ReplicationError::OffsetOutOfRange) => {
                 if let Some(offset) = follower.out_of_range_truncation(leader_leo, leo) {
                     s.truncate(r, offset);
@@ -144,6 +147,7 @@ impl ReplicationModel {
             Err(e) => unreachable!("every replica knows the current epoch: {e:?}"),
         };
         match outcome.answer {
+            _ if response_lost => {}
             FetchAnswer::Diverging { mut diverging_epoch, .. } => {
                 if self.has(Bug::EpochWithoutOffset) {
                     diverging_epoch = EpochEndOffset { leader_epoch: UNDEFINED_EPOCH, ..diverging_epoch };
