@@ -49,8 +49,14 @@ fn truncating_to_the_high_watermark_is_caught() {
     }
     let path = shortest(&model, ACKED_KEPT);
     assert_eq!(path.len(), 7);
-    assert!(matches!(path[4..], [Action::Crash(f), Action::Restart(g), Action::Crash(0)] if f == g && f != 0));
-    assert_eq!(shortest(&model, ISR_AGREE).len(), 6, "the follower is in the ISR without a0 as soon as it restarts");
+    assert!(
+        matches!(path[4..], [Action::Crash(f), Action::Restart(g), Action::Crash(0)] if f == g && f != 0)
+    );
+    assert_eq!(
+        shortest(&model, ISR_AGREE).len(),
+        6,
+        "the follower is in the ISR without a0 as soon as it restarts"
+    );
 }
 
 // Unclean election: the ISR shrinks to the leader alone, its high watermark
@@ -115,7 +121,9 @@ fn electing_a_replica_that_lost_its_disk_is_caught() {
     );
     let path = shortest(&model, ACKED_KEPT);
     assert_eq!(path.len(), 7);
-    assert!(matches!(path[4..], [Action::Crash(f), Action::Restart(g), Action::Crash(0)] if f == g && f != 0));
+    assert!(
+        matches!(path[4..], [Action::Crash(f), Action::Restart(g), Action::Crash(0)] if f == g && f != 0)
+    );
 }
 
 // KAFKA-7128: a0 is acknowledged with the ISR {0, 1}; 0 crashes and 1 leads,
