@@ -9,6 +9,7 @@
 //! | 3 zero copy | [`zero_copy`] |
 //! | 4 batching and compression | [`client::producer`], [`client::consumer`], [`log::validator`] |
 //! | 5 consumer groups | [`group`], [`broker::groups`], [`client::group_consumer`], [`client::assignor`] |
+//! | 6 replication | [`replication`] |
 //! | 8 idempotence | [`idempotence`], [`log::producers`], [`broker::producer_ids`] |
 //! | tools (`spool dump-log`) | [`tools`] |
 //!
@@ -24,6 +25,7 @@ pub mod group;
 pub mod idempotence;
 pub mod log;
 pub mod metadata;
+pub mod replication;
 pub mod sync;
 pub mod tools;
 pub mod topic_partition;

@@ -6,6 +6,7 @@
 //! | chapter | model |
 //! |---|---|
 //! | 1 the log | [`log`]: append, flush, crash, recovery |
+//! | 6 replication | [`replication`]: one partition's replicas, crashes and elections around the real core |
 //! | 8 idempotence | [`idempotence`]: producer retries over a lossy network |
 //! | 5 consumer groups | [`group`]: cooperative rebalancing around the real coordinator |
 //!
@@ -24,6 +25,7 @@ use stateright::{Checker, HasDiscoveries, Model, Path};
 pub mod group;
 pub mod idempotence;
 pub mod log;
+pub mod replication;
 
 /// A check's safety nets. Reaching either means the model is larger than
 /// intended, and the check fails instead of passing on a partial search.

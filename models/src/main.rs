@@ -7,6 +7,8 @@
 //! cargo run --release -p spool-models -- explore idempotence [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- check group [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- explore group [--bug <variant>] [--big]
+//! cargo run --release -p spool-models -- check replication [--bug <variant>] [--big]
+//! cargo run --release -p spool-models -- explore replication [--bug <variant>] [--big]
 //! ```
 //!
 //! `check` prints each property's verdict and, for a failed one, the
@@ -23,6 +25,7 @@ use std::hash::Hash;
 use spool_models::group::{self, GroupModel};
 use spool_models::idempotence::{self, IdempotenceModel};
 use spool_models::log::{Bug, LogModel};
+use spool_models::replication::{self, ReplicationModel};
 use spool_models::Bound;
 use stateright::{Checker, Expectation, Model};
 
@@ -61,6 +64,8 @@ enum ModelName {
     Idempotence,
     /// Chapter 5: a consumer group rebalancing cooperatively around the real coordinator.
     Group,
+    /// Chapter 6: three replicas of one partition, crashes and elections, around the real replication core.
+    Replication,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -81,6 +86,18 @@ enum BugArg {
     CommitIgnoresGeneration,
     /// (group) A consumer keeps reading after its lease ran out.
     NoLease,
+    /// (replication) acks=all is answered at the leader's append, before the high watermark covers it.
+    AckBeforeHw,
+    /// (replication) Before KIP-101: truncate to the high watermark on restart and on becoming follower.
+    TruncateToHw,
+    /// (replication) Before KIP-279: the diverging answer carries the end offset without its epoch.
+    EpochWithoutOffset,
+    /// (replication) Elect a replica outside the ISR when no ISR member is left.
+    UncleanElection,
+    /// (replication) A replica restarts with an empty disk while still in the ISR (KIP-966's case).
+    LostDisk,
+    /// (replication) KAFKA-7128: a follower rejoins the ISR without reaching the leader's epoch start.
+    ExpandBelowEpochStart,
 }
 
 impl BugArg {
@@ -97,6 +114,18 @@ impl BugArg {
             BugArg::SkipRevoke => Some(group::Bug::SkipRevoke),
             BugArg::CommitIgnoresGeneration => Some(group::Bug::CommitIgnoresGeneration),
             BugArg::NoLease => Some(group::Bug::NoLease),
+            _ => None,
+        }
+    }
+
+    fn replication(self) -> Option<replication::Bug> {
+        match self {
+            BugArg::AckBeforeHw => Some(replication::Bug::AckBeforeHw),
+            BugArg::TruncateToHw => Some(replication::Bug::TruncateToHw),
+            BugArg::EpochWithoutOffset => Some(replication::Bug::EpochWithoutOffset),
+            BugArg::UncleanElection => Some(replication::Bug::UncleanElection),
+            BugArg::LostDisk => Some(replication::Bug::LostDisk),
+            BugArg::ExpandBelowEpochStart => Some(replication::Bug::ExpandBelowEpochStart),
             _ => None,
         }
     }
@@ -147,7 +176,28 @@ fn main() -> ExitCode {
             let bound = model.bound();
             run(model, bound, &header, explore)
         }
+        ModelName::Replication => {
+            let Some(model) = replication_model(args) else { return wrong_bug("replication") };
+            let header = format!(
+                "model replication: RF {}, min.insync.replicas {}, {} values, {} crashes, bug: {}",
+                model.replication_factor,
+                model.min_insync_replicas,
+                model.values_max,
+                model.crashes_max,
+                model.bug.map_or("none", replication::Bug::name)
+            );
+            let bound = model.bound();
+            run(model, bound, &header, explore)
+        }
     }
+}
+
+fn replication_model(args: &Args) -> Option<ReplicationModel> {
+    let bug = match args.bug {
+        None => None,
+        Some(bug) => Some(bug.replication()?),
+    };
+    Some(if args.big { ReplicationModel::big(bug) } else { ReplicationModel::small(bug) })
 }
 
 fn group_model(args: &Args) -> Option<GroupModel> {
