@@ -481,10 +481,11 @@ fn reading_the_generation_after_the_data_is_caught() {
 #[test]
 fn the_accumulator_loses_and_duplicates_nothing() {
     use spool::client::producer::accumulator::{
-        AccumulatorConfig, BatchOutcome, ProducerBatch, RecordAccumulator, Route, TopicPartition,
+        AccumulatorConfig, BatchOutcome, ProducerBatch, RecordAccumulator, Route,
     };
     use spool::client::ProducerRecord;
     use spool::format::Compression;
+    use spool::TopicPartition;
 
     /// The broker's side of a drained batch: its records go to the log at the
     /// next offsets, then the batch is acknowledged with its base offset.
