@@ -18,6 +18,10 @@ use super::records::{MetadataRecord, RESOURCE_TOPIC};
 /// nothing wrong, and the log directory stays online.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageError {
+    /// A TopicRecord for a name or an id the image already holds: the
+    /// controller creates a topic only when its name is free, and ids are
+    /// fresh, so replacing the old topic would orphan its partitions.
+    DuplicateTopic { name: String, topic_id: Uuid },
     /// A PartitionRecord for a topic id no TopicRecord introduced.
     PartitionOfUnknownTopic(Uuid),
     /// A ConfigRecord for a topic name the image does not hold.
@@ -32,6 +36,9 @@ pub enum ImageError {
 impl fmt::Display for ImageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ImageError::DuplicateTopic { name, topic_id } => {
+                write!(f, "topic {name} ({topic_id}) already exists by name or id")
+            }
             ImageError::PartitionOfUnknownTopic(id) => write!(f, "partition of unknown topic id {id}"),
             ImageError::ConfigOfUnknownTopic(name) => write!(f, "config for unknown topic {name}"),
             ImageError::RemovalOfUnknownTopic(id) => write!(f, "removal of unknown topic id {id}"),
@@ -79,6 +86,9 @@ impl MetadataImage {
     pub fn apply(&mut self, record: &MetadataRecord) -> Result<(), ImageError> {
         match record {
             MetadataRecord::Topic { name, topic_id } => {
+                if self.topics.contains_key(name) || self.names.contains_key(topic_id) {
+                    return Err(ImageError::DuplicateTopic { name: name.clone(), topic_id: *topic_id });
+                }
                 self.names.insert(*topic_id, name.clone());
                 self.topics.insert(
                     name.clone(),

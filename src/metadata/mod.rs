@@ -195,6 +195,23 @@ mod tests {
         assert!(metadata.image().topic("next").is_some());
     }
 
+    /// A second TopicRecord for a name (or an id) the image holds is refused,
+    /// not applied over the first: replacing it would leave the old id
+    /// pointing at a name that no longer means it, and its partitions gone.
+    #[test]
+    fn a_topic_record_for_an_existing_name_or_id_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut metadata = open(dir.path());
+        let first = uuid::Uuid::new_v4();
+        metadata.commit(&[MetadataRecord::Topic { name: "t".into(), topic_id: first }], 0).unwrap();
+        let again = metadata.commit(&[topic("t")], 0);
+        assert!(matches!(again, Err(Error::Image(ImageError::DuplicateTopic { .. }))), "{again:?}");
+        let same_id = metadata.commit(&[MetadataRecord::Topic { name: "u".into(), topic_id: first }], 0);
+        assert!(matches!(same_id, Err(Error::Image(ImageError::DuplicateTopic { .. }))), "{same_id:?}");
+        assert_eq!(metadata.image().topic("t").unwrap().topic_id, first);
+        assert!(metadata.image().topic("u").is_none());
+    }
+
     /// A commit whose fsync fails is not half done: the log is cut back to
     /// where the image is, in memory and on a reopen, and the failed fsync
     /// leaves the log refusing later commits (Kafka's controller treats a
