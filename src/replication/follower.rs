@@ -35,6 +35,7 @@ impl FollowerState {
         FollowerState { replica_id, leader_id, leader_epoch, high_watermark }
     }
 
+    // ANCHOR: fetch_request
     /// The next fetch: from the log end, with the epoch of the last record
     /// (KIP-595) and the leader epoch this follower believes in (KIP-320).
     pub fn fetch_request(&self, cache: &LeaderEpochCache, log_end_offset: i64) -> FollowerFetch {
@@ -45,6 +46,7 @@ impl FollowerState {
             current_leader_epoch: Some(self.leader_epoch),
         }
     }
+    // ANCHOR_END: fetch_request
 
     // ANCHOR: truncation_offset
     /// Where to cut the log after a diverging-epoch answer (Kafka's

@@ -219,6 +219,7 @@ impl LeaderState {
         self.pending_acks.iter().map(|(&t, &o)| (t, o))
     }
 
+    // ANCHOR: maximal_isr
     /// The committed ISR plus any replica a pending AlterPartition adds: the
     /// set the high watermark waits for, so it never counts on a shrink the
     /// controller has not committed nor skips a replica about to join (KIP-497).
@@ -227,6 +228,7 @@ impl LeaderState {
         isr.extend(self.pending_isr.iter().flatten());
         isr
     }
+    // ANCHOR_END: maximal_isr
 
     // ANCHOR: append
     /// Whether an append may go to the log: `acks=all` is refused while the
@@ -287,6 +289,7 @@ impl LeaderState {
     }
     // ANCHOR_END: on_fetch
 
+    // ANCHOR: check_leader_epoch
     /// KIP-320: a request's leader epoch must be this leader's. Older means
     /// the sender missed a leader change; newer means this replica did.
     pub fn check_leader_epoch(&self, current_leader_epoch: Option<i32>) -> Result<(), ReplicationError> {
@@ -296,6 +299,7 @@ impl LeaderState {
             _ => Ok(()),
         }
     }
+    // ANCHOR_END: check_leader_epoch
 
     // ANCHOR: diverging
     /// Where the follower's log leaves the leader's, if it does (Kafka's

@@ -77,6 +77,7 @@ impl ReplicationModel {
     }
     // ANCHOR_END: elect
 
+    // ANCHOR: fail_over
     /// The leader `r` is fenced: a new leader from the rest of the ISR, in
     /// assignment order; with none left, no leader (or, unclean, any live replica).
     pub(super) fn fail_over(&self, s: &mut ReplicationState, r: ReplicaId) {
@@ -93,6 +94,7 @@ impl ReplicationModel {
         let isr = s.controller.isr.clone();
         self.elect(s, None, isr);
     }
+    // ANCHOR_END: fail_over
 
     pub(super) fn produce(&self, s: &mut ReplicationState, value: Value) {
         s.next_value += 1;
