@@ -31,9 +31,9 @@
 //! names their epochs was written, so the file covers them.
 //!
 //! Simplifications: Kafka creates the file empty with the log and rewrites it
-//! on a scheduler after a truncation from the start; spool writes it when the
-//! cache first changes and on every change after, synchronously (once per
-//! epoch, or per truncation). A file that does not parse is rebuilt from the
+//! on a scheduler after a truncation from the start; spool writes it at open
+//! whenever it does not say what the cache says (`0\n0\n` for a new log), and
+//! on every change after, synchronously (once per epoch, or per truncation). A file that does not parse is rebuilt from the
 //! batches with a warning; Kafka fails the log directory instead. Only
 //! batches whose epoch is above the latest start an epoch: the broker fences a
 //! produce at an older epoch before it reaches the log.
