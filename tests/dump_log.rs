@@ -264,6 +264,24 @@ fn snapshot_files_match_kafka() {
     assert!(text(&out.stderr).contains("corrupt producer snapshot"), "{}", text(&out.stderr));
 }
 
+/// The partition's `leader-epoch-checkpoint` (chapter 6; `Written` appended
+/// at leader epoch 4) prints one line per epoch and where it starts; a
+/// damaged one fails the tool, as a damaged segment does. (Kafka's tool
+/// ignores this file; spool prints it so that a reader can see the cache.)
+#[test]
+fn leader_epoch_checkpoint_prints_each_epoch() {
+    let w = Written::new();
+    let checkpoint = w.dir.path().join("orders-0").join("leader-epoch-checkpoint");
+    let out = spool(&["dump-log", "--files", checkpoint.to_str().unwrap()]);
+    assert_ok(&out);
+    let want = vec![format!("Dumping {}", checkpoint.display()), "leaderEpoch: 4 startOffset: 0".to_string()];
+    assert_eq!(lines(&out), want);
+    std::fs::write(&checkpoint, "0\n2\n4 0\n").unwrap();
+    let out = spool(&["dump-log", "--files", checkpoint.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("corrupt leader-epoch-checkpoint"), "{}", text(&out.stderr));
+}
+
 /// A segment cut inside its last batch (a torn write): the whole batches are
 /// printed, then Kafka's `Found N invalid bytes at the end of <file>`; the tool
 /// exits non-zero and says on stderr at which position the torn batch starts.

@@ -14,6 +14,9 @@
 //! - **Crashes**: a torn last batch cut at every byte, every byte of it flipped, a
 //!   corrupt middle segment, and `MemStorage::crash` in every mode.
 //! - **Retention, truncation, rolling, `LogAppendTime`, the log manager.**
+//! - **Leader epochs** (`tests/log/epochs.rs`, chapter 6): the
+//!   `leader-epoch-checkpoint` file and cache through appends, truncation,
+//!   retention, reopen, a lost or corrupt file and crashes (a property test).
 //! - **A golden test** against batches built by a real Kafka client
 //!   (kafka-python, see `tests/fixtures/make_kafka_python_batches.py`).
 //!
@@ -35,6 +38,9 @@ use spool::log::{
     CrashMode, DiskStorage, Log, LogConfig, LogError, LogManager, MemStorage, OpenOptions, Storage,
 };
 use spool::TopicPartition;
+
+#[path = "log/epochs.rs"]
+mod epochs;
 
 const T0: i64 = 1_700_000_000_000;
 const CODECS: [Compression; 5] =
@@ -547,7 +553,9 @@ fn corrupt_middle_segment_deletes_later_segments() {
     assert_eq!(report.segments_deleted, logs.len() - 2);
     let left: Vec<String> = snapshot(dir.path()).into_keys().filter(|n| n.ends_with(".log")).collect();
     assert_eq!(left, vec![logs[0].clone(), middle.clone()], "later segments deleted");
-    for name in files.keys().filter(|n| *n > &middle && !n.starts_with(&middle[..20])) {
+    // Files named by offset only: `leader-epoch-checkpoint` stays (and sorts after them).
+    let by_offset = |n: &&String| n.starts_with(|c: char| c.is_ascii_digit());
+    for name in files.keys().filter(by_offset).filter(|n| *n > &middle && !n.starts_with(&middle[..20])) {
         assert!(!dir.path().join(name).exists(), "{name} should be gone");
     }
     check_recovered(dir.path(), &config, log, model.prefix(victim));
@@ -668,7 +676,9 @@ fn truncate_to_mid_segment_across_segments_and_to_zero() {
         assert!(log.recovery_point() <= expected.end());
         check_log(&log, &expected);
         let last_base = log.segments().last().unwrap().base_offset();
-        for name in snapshot(dir.path()).keys() {
+        // Segment files and producer snapshots, named by offset (not the
+        // directory's `leader-epoch-checkpoint`).
+        for name in snapshot(dir.path()).keys().filter(|n| n.starts_with(|c: char| c.is_ascii_digit())) {
             let base: i64 = name[..20].parse().unwrap();
             assert!(base <= last_base, "{name} outlived truncate_to({target})");
         }

@@ -20,12 +20,13 @@ fn shortest(model: &LogModel, property: &'static str) -> Vec<Action> {
 
 // The log of src/log/ keeps every safety property through every crash, torn
 // write and restart within three records, and every `sometimes` path is reached.
+// (9,293 before the leader-epoch-checkpoint file: see the model's "Bounds".)
 #[test]
 fn the_real_log_survives_every_crash() {
     let model = model(None);
     let checker = check(model.clone(), model.bound());
     checker.assert_properties();
-    assert_eq!(checker.unique_state_count(), 9_293);
+    assert_eq!(checker.unique_state_count(), 9_339);
 }
 
 // Acking in durable mode before the fsync loses an acknowledged record: append,

@@ -43,8 +43,12 @@
 //!   each batch; followers will append batches with offsets already assigned
 //!   (an `append_as_follower` beside `append`); the high watermark bounds
 //!   consumer reads through [`ReadOptions::max_offset`]; a follower truncates with
-//!   [`Log::truncate_to`]; the leader-epoch cache becomes a `leader-epoch-checkpoint`
-//!   file in the partition directory, through the same [`Storage`].
+//!   [`Log::truncate_to`]. Wired in [`epochs`]: the log keeps the replication
+//!   core's leader epoch cache ([`Log::leader_epoch_cache`],
+//!   [`Log::end_offset_for_epoch`]) and Kafka's `leader-epoch-checkpoint` file in
+//!   the partition directory, through the same [`Storage`]: an epoch starts with
+//!   the first batch appended in it, truncation and retention cut it, and
+//!   [`Log::open`] rebuilds what recovery rescanned from the batches' epochs.
 //! - *Idempotence (chapter 8)*, wired in [`producers`]: [`Log::append`] checks
 //!   each idempotent batch against the partition's producer table before it
 //!   writes anything (a retry is answered with the original offsets), the table
@@ -63,6 +67,7 @@
 pub mod checkpoint;
 pub mod config;
 pub mod end;
+pub mod epochs;
 pub mod error;
 pub mod group_commit;
 pub mod index;
@@ -175,6 +180,8 @@ pub struct Log<S: Storage> {
     /// Idempotent producers' epochs and last batches, as of the log end
     /// (chapter 8, [`producers`]).
     producers: crate::idempotence::ProducerStateManager,
+    /// Where each leader epoch starts in this log (chapter 6, [`epochs`]).
+    leader_epochs: crate::replication::LeaderEpochCache,
     /// Why the log went offline: an fsync failed. From then on it refuses
     /// appends and flushes ([`LogError::LogDirOffline`]).
     offline: Option<String>,
@@ -196,6 +203,7 @@ impl<S: Storage> Log<S> {
         let bases = Self::discover_segments(&mut storage)?;
         let mut segments = BTreeMap::new();
         let mut cut = false;
+        let mut first_recovered = None;
         for (i, &base) in bases.iter().enumerate() {
             if cut {
                 segment::delete_files(&mut storage, base)?;
@@ -211,6 +219,7 @@ impl<S: Storage> Log<S> {
                 (segment, Some(outcome))
             };
             if let Some(outcome) = recovered {
+                first_recovered.get_or_insert(base);
                 report.segments_recovered += 1;
                 report.batches_scanned += outcome.valid_batches;
                 report.bytes_truncated += outcome.truncated_bytes;
@@ -235,6 +244,7 @@ impl<S: Storage> Log<S> {
             last_flush_ms: now_ms,
             end: EndOffsetPublisher::new(LogOffsetMetadata::default()),
             producers: producers::new_producer_state(),
+            leader_epochs: crate::replication::LeaderEpochCache::new(),
             offline: None,
         };
         let end = log.compute_end();
@@ -247,6 +257,7 @@ impl<S: Storage> Log<S> {
             options.recovery_point.min(end.message_offset)
         };
         log.load_producer_state(now_ms)?;
+        log.load_leader_epochs(first_recovered)?;
         Ok((log, report))
     }
     // ANCHOR_END: open
@@ -309,6 +320,7 @@ impl<S: Storage> Log<S> {
             records: 0,
             duplicate: false,
         };
+        let mut epochs_changed = false;
         for size in sizes {
             let mut bytes = batches.split_to(size);
             let mut batch_mut = RecordBatchMut::new(&mut bytes)?;
@@ -333,12 +345,18 @@ impl<S: Storage> Log<S> {
             active.append(storage, &batch)?;
             // Under the same lock as the check: the next append sees this batch.
             self.producers.update(&crate::idempotence::BatchInfo::of(&batch), batch.base_offset());
+            epochs_changed |= epochs::learn_epoch(&mut self.leader_epochs, leader_epoch, batch.base_offset());
             info.last_offset = batch.last_offset();
             info.max_timestamp = info.max_timestamp.max(batch.max_timestamp());
             info.records += batch.records_count().max(0) as u64;
         }
         // Publish only now that every byte is written: see `end`.
         self.end.publish(self.compute_end());
+        if epochs_changed {
+            // Before any flush below: the file covers every batch below the
+            // recovery point (see `epochs`).
+            self.write_leader_epochs()?;
+        }
         self.unflushed_records += info.records;
         if self.unflushed_records >= self.config.flush_interval_messages {
             self.flush()?;
@@ -581,6 +599,7 @@ impl<S: Storage> Log<S> {
         self.end.publish(end);
         self.recovery_point = self.recovery_point.min(end.message_offset);
         self.log_start_offset = self.log_start_offset.min(end.message_offset);
+        self.truncate_leader_epochs_from_end(end.message_offset)?;
         // The table may hold batches that are gone: rebuild it from a snapshot
         // at or below the new end. Expiration is the tick's job, not this one's.
         self.load_producer_state(i64::MIN)?;
@@ -642,6 +661,7 @@ impl<S: Storage> Log<S> {
             // only snapshots below the new log start go.
             self.producers.on_log_start_offset_incremented(self.log_start_offset);
             self.delete_producer_snapshots_below(self.log_start_offset)?;
+            self.truncate_leader_epochs_from_start(self.log_start_offset)?;
         }
         Ok(doomed.len())
     }

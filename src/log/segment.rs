@@ -59,6 +59,9 @@ pub struct BatchInfo {
     pub last_offset: i64,
     pub max_timestamp: i64,
     pub size: u32,
+    /// The leader epoch the batch was written in (chapter 6's epoch cache
+    /// is rebuilt from these).
+    pub partition_leader_epoch: i32,
 }
 
 impl BatchInfo {
@@ -272,6 +275,7 @@ impl LogSegment {
             last_offset: batch.last_offset(),
             max_timestamp: batch.max_timestamp(),
             size: batch.size_in_bytes() as u32,
+            partition_leader_epoch: batch.partition_leader_epoch(),
         };
         if self.rolling_timestamp.is_none() {
             self.rolling_timestamp = Some(info.max_timestamp);
@@ -329,6 +333,7 @@ impl LogSegment {
             last_offset: base_offset + i64::from(last_delta),
             max_timestamp: batch::be_i64(&header, field::MAX_TIMESTAMP),
             size: size as u32,
+            partition_leader_epoch: batch::be_i32(&header, field::PARTITION_LEADER_EPOCH),
         }))
     }
 

@@ -16,6 +16,9 @@
 //! producerId: 1004 producerEpoch: 0 coordinatorEpoch: -1 currentTxnFirstOffset: OptionalLong.empty lastTimestamp: 1706471404037 firstSequence: 370 lastSequence: 371 lastOffset: 371 offsetDelta: 1 timestamp: 1706471404037
 //! ```
 //!
+//! The partition's `leader-epoch-checkpoint` (chapter 6), which Kafka's tool
+//! ignores, prints one `leaderEpoch: 4 startOffset: 0` line per epoch.
+//!
 //! Unlike Kafka's tool, which prints what it can and exits 0, spool's exits
 //! non-zero when a file is corrupt, after saying where and why: a script can
 //! then tell a healthy segment from a damaged one.
@@ -27,6 +30,7 @@ use bytes::Bytes;
 
 use crate::format::batch::{batch_size, RecordBatch};
 use crate::log::index::{OffsetIndex, TimeIndex};
+use crate::replication::{decode_checkpoint, LEADER_EPOCH_CHECKPOINT_FILE};
 
 /// What to print.
 #[derive(Debug, Clone, Copy, Default)]
@@ -44,7 +48,7 @@ pub struct Dump {
     pub errors: Vec<String>,
 }
 
-/// Dumps one `.log`, `.index`, `.timeindex` or `.snapshot` file.
+/// Dumps one `.log`, `.index`, `.timeindex`, `.snapshot` or `leader-epoch-checkpoint` file.
 pub fn dump_file(path: &Path, options: DumpOptions) -> Dump {
     let mut dump = Dump::default();
     let _ = writeln!(dump.output, "Dumping {}", path.display());
@@ -58,12 +62,14 @@ pub fn dump_file(path: &Path, options: DumpOptions) -> Dump {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let base_offset = name.split('.').next().and_then(|s| s.parse::<i64>().ok());
     match (name.rsplit('.').next(), base_offset) {
+        _ if name == LEADER_EPOCH_CHECKPOINT_FILE => dump_leader_epochs(&mut dump, path, &data),
         (Some("log"), Some(base)) => dump_log(&mut dump, path, base, data, options),
         (Some("index"), Some(base)) => dump_offset_index(&mut dump, path, base, &data),
         (Some("timeindex"), Some(base)) => dump_time_index(&mut dump, path, base, &data),
         (Some("snapshot"), Some(_)) => dump_producer_snapshot(&mut dump, path, &data),
         _ => dump.errors.push(format!(
-            "{}: not a segment file (expected <20-digit offset>.log, .index, .timeindex or .snapshot)",
+            "{}: not a segment file (expected <20-digit offset>.log, .index, .timeindex or .snapshot, \
+             or leader-epoch-checkpoint)",
             path.display()
         )),
     }
@@ -232,5 +238,18 @@ fn dump_producer_snapshot(dump: &mut Dump, path: &Path, data: &[u8]) {
             );
         }
         dump.output.push('\n');
+    }
+}
+
+/// The leader epoch cache, one epoch and its start offset per line.
+fn dump_leader_epochs(dump: &mut Dump, path: &Path, data: &[u8]) {
+    let cache = match decode_checkpoint(data) {
+        Ok(cache) => cache,
+        Err(e) => {
+            return dump.errors.push(format!("{}: corrupt leader-epoch-checkpoint: {e}", path.display()))
+        }
+    };
+    for entry in cache.entries() {
+        let _ = writeln!(dump.output, "leaderEpoch: {} startOffset: {}", entry.epoch, entry.start_offset);
     }
 }

@@ -249,3 +249,20 @@ async fn a_topic_whose_logs_cannot_be_created_is_not_created() {
     check(&mut broker.client().await).await;
     broker.stop().await;
 }
+
+/// A produced partition's directory holds Kafka's `leader-epoch-checkpoint`,
+/// written when the first batch started leader epoch 0 at offset 0 — before
+/// any shutdown, so a crash cannot lose it — in the text Kafka writes.
+#[tokio::test]
+async fn a_produced_partition_keeps_a_leader_epoch_checkpoint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let partition_dir = dir.path().join("logs").join("epochs-0");
+    let broker = start_in(dir, |_| {}).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "epochs", 1, &[]).await;
+    let response = produce(&mut client, "epochs", 0, batch(now_ms(), &["a", "b"]), 1).await;
+    assert_eq!(response.error_code, 0);
+    let checkpoint = std::fs::read_to_string(partition_dir.join("leader-epoch-checkpoint"));
+    assert_eq!(checkpoint.expect("the checkpoint file"), "0\n1\n0 0\n");
+    broker.stop().await;
+}
