@@ -39,7 +39,7 @@ use kafka_protocol::ResponseError;
 
 use super::{Broker, Partition};
 use crate::log::manager::lock;
-use crate::replication::{self, UNDEFINED_EPOCH};
+use crate::replication::{self, LeaderState, ReplicationError, UNDEFINED_EPOCH};
 use crate::TopicPartition;
 
 impl Broker {
@@ -85,21 +85,11 @@ impl Broker {
             self.log_dir.warn(tp, "offsets for leader epoch", &cause);
             return Err(cause.kafka_error());
         }
-        check_current_leader_epoch(asked.current_leader_epoch, partition.leader_epoch)?;
+        // -1 is "not said" (Kafka's `NO_PARTITION_LEADER_EPOCH`); any other value is compared.
+        let current = Some(asked.current_leader_epoch).filter(|&e| e != UNDEFINED_EPOCH);
+        LeaderState::check_current_leader_epoch(current, partition.leader_epoch)
+            .map_err(ReplicationError::response_error)?;
         Ok(leader_end_offset_for(&partition, asked.leader_epoch))
-    }
-}
-
-/// KIP-320: the asker's idea of the leader's epoch against the leader's own.
-/// Lower: the asker's metadata is stale, it must refresh it
-/// (FENCED_LEADER_EPOCH). Higher: this broker has not yet heard of that
-/// epoch, the asker retries (UNKNOWN_LEADER_EPOCH). -1: the asker did not say.
-pub fn check_current_leader_epoch(current: i32, leader: i32) -> Result<(), ResponseError> {
-    match current {
-        UNDEFINED_EPOCH => Ok(()),
-        c if c < leader => Err(ResponseError::FencedLeaderEpoch),
-        c if c > leader => Err(ResponseError::UnknownLeaderEpoch),
-        _ => Ok(()),
     }
 }
 
@@ -116,20 +106,4 @@ fn leader_end_offset_for(partition: &Partition, requested_epoch: i32) -> replica
     let mut cache = log.leader_epoch_cache().clone();
     cache.assign(partition.leader_epoch, log.log_end_offset());
     cache.end_offset_for(requested_epoch, log.log_end_offset())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// KIP-320's rule, both ways round and with no epoch given: a stale asker
-    /// is fenced, one from the future is told to retry, equal or unsaid passes.
-    #[test]
-    fn current_leader_epoch_is_fenced_below_and_unknown_above() {
-        assert_eq!(check_current_leader_epoch(2, 3), Err(ResponseError::FencedLeaderEpoch));
-        assert_eq!(check_current_leader_epoch(4, 3), Err(ResponseError::UnknownLeaderEpoch));
-        assert_eq!(check_current_leader_epoch(3, 3), Ok(()));
-        assert_eq!(check_current_leader_epoch(-1, 3), Ok(()));
-        assert_eq!(check_current_leader_epoch(-1, 0), Ok(()));
-    }
 }

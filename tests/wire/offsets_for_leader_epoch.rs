@@ -92,7 +92,7 @@ async fn an_empty_partition_answers_the_leaders_epoch_at_offset_zero() {
 }
 
 /// A `current_leader_epoch` above the partition's leader epoch means the asker
-/// saw newer metadata than this broker has: UNKNOWN_LEADER_EPOCH (74),
+/// saw newer metadata than this broker has: UNKNOWN_LEADER_EPOCH (75),
 /// retriable (KIP-320). The leader epoch and end offset are left undefined.
 #[tokio::test]
 async fn a_current_leader_epoch_from_the_future_is_unknown_leader_epoch() {
