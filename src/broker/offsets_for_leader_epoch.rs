@@ -10,11 +10,11 @@
 //! it starts, or the log end for the leader's own epoch.
 //!
 //! ```text
-//!  per partition:  not hosted                       ──▶ UNKNOWN_TOPIC_OR_PARTITION
-//!                  log directory offline             ──▶ KAFKA_STORAGE_ERROR
-//!                  current_leader_epoch < the leader's ──▶ FENCED_LEADER_EPOCH  (asker is ahead of
-//!                  current_leader_epoch > the leader's ──▶ UNKNOWN_LEADER_EPOCH  nobody / behind: retry)
-//!                  otherwise                        ──▶ (epoch, end offset), or (-1, -1) if unknown
+//!  per partition:  not hosted                            ──▶ UNKNOWN_TOPIC_OR_PARTITION
+//!                  log directory offline                 ──▶ KAFKA_STORAGE_ERROR
+//!                  current_leader_epoch < the leader's   ──▶ FENCED_LEADER_EPOCH  (asker's metadata is stale)
+//!                  current_leader_epoch > the leader's   ──▶ UNKNOWN_LEADER_EPOCH (this broker is behind: retry)
+//!                  otherwise (or current_leader_epoch -1) ──▶ (epoch, end offset), or (-1, -1) if unknown
 //! ```
 //!
 //! A leader holds its epoch from the moment it leads: Kafka's
@@ -28,7 +28,8 @@
 //! Simplifications: one node, so this broker leads every partition and
 //! `replica_id` (v3+) changes nothing — Kafka uses it only to refuse a
 //! follower's request to a broker that is not the leader. v0–v1 are not
-//! spoken: the codec crate decodes v2 on.
+//! spoken: the codec crate decodes v2 on. The epoch check is the replication
+//! core's ([`LeaderState::check_current_leader_epoch`]), the one Fetch uses.
 
 use kafka_protocol::messages::offset_for_leader_epoch_request::OffsetForLeaderPartition;
 use kafka_protocol::messages::offset_for_leader_epoch_response::{
