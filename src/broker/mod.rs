@@ -14,6 +14,7 @@
 //!                     │           ──▶ produce.rs  validate, append (sequences checked
 //!                     │                           under the log lock), wake fetches
 //!                     │           ──▶ fetch.rs    read regions, long-poll, ListOffsets
+//!                     │           ──▶ offsets_for_leader_epoch.rs  where an epoch ends
 //!                     │           ──▶ groups/     JoinGroup, SyncGroup, OffsetCommit, …
 //!                     │                           (chapter 5's coordinator, parked replies)
 //!                     ▼
@@ -42,7 +43,8 @@
 //!                                                                          FindCoordinator, sync
 //!  logs         the partition logs on disk         topic changes, tick     (the writers only)
 //!  partitions   topic-partition ─▶ Partition       sync, DeleteTopics      Produce, Fetch,
-//!                                                                          ListOffsets, groups
+//!                                                                          ListOffsets, groups,
+//!                                                                          OffsetsForLeaderEpoch
 //!  notifier     long-polling fetches to wake       appends                 Fetch
 //! ```
 //!
@@ -70,8 +72,8 @@
 //!
 //! The published image, the parked group requests and the storage-warning
 //! limiter are leaves: held only to clone, swap or update one value, and no
-//! other lock is taken while one is held. Produce, Fetch and ListOffsets
-//! take only 6 and 7; Metadata, DescribeConfigs and FindCoordinator (once
+//! other lock is taken while one is held. Produce, Fetch, ListOffsets and
+//! OffsetsForLeaderEpoch take only 6 and 7; Metadata, DescribeConfigs and FindCoordinator (once
 //! `__consumer_offsets` exists) only the published image.
 //!
 //! **Poisoning.** A lock is poisoned when a thread panicked holding it. One
@@ -111,6 +113,7 @@ pub mod handler;
 pub mod log_dir;
 pub mod meta_properties;
 pub mod notify;
+pub mod offsets_for_leader_epoch;
 pub mod produce;
 pub mod producer_ids;
 pub mod rate_limit;
@@ -371,6 +374,9 @@ impl Broker {
             }
             RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(self.init_producer_id(r)),
             RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(self.list_offsets(r)),
+            RequestKind::OffsetForLeaderEpoch(r) => {
+                ResponseKind::OffsetForLeaderEpoch(self.offsets_for_leader_epoch(r))
+            }
             RequestKind::Produce(r) => {
                 return Ok(self.produce(r, version).await?.map(|r| Reply::Message(ResponseKind::Produce(r))))
             }

@@ -293,9 +293,19 @@ impl LeaderState {
     /// KIP-320: a request's leader epoch must be this leader's. Older means
     /// the sender missed a leader change; newer means this replica did.
     pub fn check_leader_epoch(&self, current_leader_epoch: Option<i32>) -> Result<(), ReplicationError> {
+        Self::check_current_leader_epoch(current_leader_epoch, self.leader_epoch)
+    }
+
+    /// The same rule for a leader whose epoch is known without its state
+    /// (the one-node broker's OffsetsForLeaderEpoch). `None`: the sender did
+    /// not say (a request older than KIP-320, or sent with -1).
+    pub fn check_current_leader_epoch(
+        current_leader_epoch: Option<i32>,
+        leader_epoch: i32,
+    ) -> Result<(), ReplicationError> {
         match current_leader_epoch {
-            Some(epoch) if epoch < self.leader_epoch => Err(ReplicationError::FencedLeaderEpoch),
-            Some(epoch) if epoch > self.leader_epoch => Err(ReplicationError::UnknownLeaderEpoch),
+            Some(epoch) if epoch < leader_epoch => Err(ReplicationError::FencedLeaderEpoch),
+            Some(epoch) if epoch > leader_epoch => Err(ReplicationError::UnknownLeaderEpoch),
             _ => Ok(()),
         }
     }

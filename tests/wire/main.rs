@@ -17,7 +17,7 @@
 //!
 //! The tests are grouped by concern, one module each: `api_versions`, `topics`
 //! (CreateTopics, DeleteTopics, Metadata, DescribeConfigs), `produce`, `fetch`
-//! (long polling and ListOffsets included), `bad_input`, `durability` and
+//! (long polling and ListOffsets included), `offsets_for_leader_epoch`, `bad_input`, `durability` and
 //! `queued_requests` (`queued.max.request.bytes`).
 //! `harness` starts and stops the in-process broker and holds the raw client;
 //! `requests` builds the requests the tests send again and again, and
@@ -33,6 +33,7 @@ mod api_versions;
 mod bad_input;
 mod durability;
 mod fetch;
+mod offsets_for_leader_epoch;
 mod produce;
 mod queued_requests;
 mod topics;

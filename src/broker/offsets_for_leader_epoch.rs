@@ -1,0 +1,110 @@
+//! OffsetsForLeaderEpoch (API key 23): "my last record is of epoch `e`;
+//! where does epoch `e` end on the leader?"
+//!
+//! A follower asks it after a leader change to find where its log diverged
+//! from the new leader's and truncates there, not at its high watermark
+//! (KIP-101); a consumer asks it after a leader change to check that the
+//! records before its position are still in the log (KIP-320). The answer is
+//! the leader's epoch cache's ([`crate::replication::LeaderEpochCache::end_offset_for`]):
+//! the largest epoch at or below `e` the leader has, and where the epoch after
+//! it starts, or the log end for the leader's own epoch.
+//!
+//! ```text
+//!  per partition:  not hosted                            ──▶ UNKNOWN_TOPIC_OR_PARTITION
+//!                  log directory offline                 ──▶ KAFKA_STORAGE_ERROR
+//!                  current_leader_epoch < the leader's   ──▶ FENCED_LEADER_EPOCH  (asker's metadata is stale)
+//!                  current_leader_epoch > the leader's   ──▶ UNKNOWN_LEADER_EPOCH (this broker is behind: retry)
+//!                  otherwise (or current_leader_epoch -1) ──▶ (epoch, end offset), or (-1, -1) if unknown
+//! ```
+//!
+//! A leader holds its epoch from the moment it leads: Kafka's
+//! `Partition.makeLeader` writes (leader epoch, log end offset) into the cache
+//! before any record of that epoch exists. Spool's logs learn an epoch from
+//! its first batch instead ([`crate::log::epochs`]), so the answer here adds
+//! the leader's epoch at the log end when the cache does not have it yet —
+//! otherwise an empty partition would answer "epoch 0 is unknown" and a
+//! consumer validating its position there would think its offset lost.
+//!
+//! Simplifications: one node, so this broker leads every partition and
+//! `replica_id` (v3+) changes nothing — Kafka uses it only to refuse a
+//! follower's request to a broker that is not the leader. v0–v1 are not
+//! spoken: the codec crate decodes v2 on. The epoch check is the replication
+//! core's ([`LeaderState::check_current_leader_epoch`]), the one Fetch uses.
+
+use kafka_protocol::messages::offset_for_leader_epoch_request::OffsetForLeaderPartition;
+use kafka_protocol::messages::offset_for_leader_epoch_response::{
+    EpochEndOffset, OffsetForLeaderTopicResult,
+};
+use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
+use kafka_protocol::ResponseError;
+
+use super::{Broker, Partition};
+use crate::log::manager::lock;
+use crate::replication::{self, LeaderState, ReplicationError, UNDEFINED_EPOCH};
+use crate::TopicPartition;
+
+impl Broker {
+    /// Answers every partition of the request, each on its own.
+    pub fn offsets_for_leader_epoch(
+        &self,
+        request: OffsetForLeaderEpochRequest,
+    ) -> OffsetForLeaderEpochResponse {
+        let topics = request
+            .topics
+            .into_iter()
+            .map(|topic| {
+                let partitions = topic
+                    .partitions
+                    .iter()
+                    .map(|asked| {
+                        let tp = TopicPartition::new(topic.topic.0.to_string(), asked.partition);
+                        let answer = EpochEndOffset::default().with_partition(asked.partition);
+                        match self.epoch_end_offset(&tp, asked) {
+                            Ok(end) => {
+                                answer.with_leader_epoch(end.leader_epoch).with_end_offset(end.end_offset)
+                            }
+                            Err(e) => {
+                                answer.with_error_code(e.code()).with_leader_epoch(-1).with_end_offset(-1)
+                            }
+                        }
+                    })
+                    .collect();
+                OffsetForLeaderTopicResult::default().with_topic(topic.topic).with_partitions(partitions)
+            })
+            .collect();
+        OffsetForLeaderEpochResponse::default().with_topics(topics)
+    }
+
+    /// One partition's answer, in Kafka's order of checks.
+    fn epoch_end_offset(
+        &self,
+        tp: &TopicPartition,
+        asked: &OffsetForLeaderPartition,
+    ) -> Result<replication::EpochEndOffset, ResponseError> {
+        let partition = self.partition(tp).ok_or(ResponseError::UnknownTopicOrPartition)?;
+        if let Err(cause) = self.log_dir.check() {
+            self.log_dir.warn(tp, "offsets for leader epoch", &cause);
+            return Err(cause.kafka_error());
+        }
+        // -1 is "not said" (Kafka's `NO_PARTITION_LEADER_EPOCH`); any other value is compared.
+        let current = Some(asked.current_leader_epoch).filter(|&e| e != UNDEFINED_EPOCH);
+        LeaderState::check_current_leader_epoch(current, partition.leader_epoch)
+            .map_err(ReplicationError::response_error)?;
+        Ok(leader_end_offset_for(&partition, asked.leader_epoch))
+    }
+}
+
+/// The log's answer as the leader gives it: with the leader's epoch in the
+/// cache, starting at the log end, if no record of it has been written yet
+/// (module doc).
+fn leader_end_offset_for(partition: &Partition, requested_epoch: i32) -> replication::EpochEndOffset {
+    let log = lock(&partition.log);
+    let leads_unwritten_epoch = partition.leader_epoch >= 0
+        && log.leader_epoch_cache().latest_epoch().is_none_or(|latest| latest < partition.leader_epoch);
+    if !leads_unwritten_epoch {
+        return log.end_offset_for_epoch(requested_epoch);
+    }
+    let mut cache = log.leader_epoch_cache().clone();
+    cache.assign(partition.leader_epoch, log.log_end_offset());
+    cache.end_offset_for(requested_epoch, log.log_end_offset())
+}
