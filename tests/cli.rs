@@ -63,19 +63,9 @@ impl Broker {
 
     /// Runs `spool <args> --bootstrap-server <this broker>` with `stdin`.
     fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_spool"))
-            .args(args)
-            .args(["--bootstrap-server", &self.bootstrap])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run spool");
-        let mut input = child.stdin.take().unwrap();
-        let stdin = stdin.to_vec();
-        let writer = std::thread::spawn(move || input.write_all(&stdin));
-        let output = child.wait_with_output().unwrap();
-        writer.join().unwrap().unwrap();
+        let args = [args, &["--bootstrap-server", &self.bootstrap]].concat();
+        let (output, written) = spool_with_stdin(&args, stdin);
+        written.unwrap();
         output
     }
 
@@ -665,6 +655,13 @@ fn out_of_file_descriptors_the_acceptor_backs_off() {
 /// Runs `spool <args>` with `stdin` and nothing added: the caller decides
 /// whether `--bootstrap-server` is given.
 fn spool(args: &[&str], stdin: &[u8]) -> Output {
+    // A tool that failed early never read its stdin: its output says why.
+    spool_with_stdin(args, stdin).0
+}
+
+/// Runs `spool <args>`, writing `stdin` from a thread (a tool may stop
+/// reading early); the output, and whether all of `stdin` was written.
+fn spool_with_stdin(args: &[&str], stdin: &[u8]) -> (Output, std::io::Result<()>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_spool"))
         .args(args)
         .stdin(Stdio::piped())
@@ -676,9 +673,7 @@ fn spool(args: &[&str], stdin: &[u8]) -> Output {
     let stdin = stdin.to_vec();
     let writer = std::thread::spawn(move || input.write_all(&stdin));
     let output = child.wait_with_output().unwrap();
-    // A tool that failed early never read its stdin: its output says why.
-    let _ = writer.join().unwrap();
-    output
+    (output, writer.join().unwrap())
 }
 
 /// The broker is found as Kafka's tools find it: `--bootstrap-server` wins

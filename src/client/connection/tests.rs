@@ -166,13 +166,7 @@ async fn batching_broker(requests: usize) -> String {
     tokio::spawn(async move {
         let (mut stream, _) = listener.accept().await.unwrap();
         let mut buf = BytesMut::new();
-        let handshake = next_frame(&mut stream, &mut buf).await;
-        let apis = vec![
-            ApiVersion::default().with_api_key(18).with_max_version(3),
-            ApiVersion::default().with_api_key(3).with_min_version(1).with_max_version(12),
-        ];
-        let body = ApiVersionsResponse::default().with_api_keys(apis);
-        answer(&mut stream, &handshake, false, |out| body.encode(out, 3).unwrap()).await;
+        answer_api_versions(&mut stream, &mut buf).await;
         let mut frames = Vec::new();
         for _ in 0..requests {
             frames.push(next_frame(&mut stream, &mut buf).await);
@@ -186,6 +180,18 @@ async fn batching_broker(requests: usize) -> String {
         let _ = stream.read_buf(&mut buf).await;
     });
     addr
+}
+
+/// The broker's side of the connection handshake: reads the client's
+/// ApiVersions and answers with ApiVersions v0–3 and Metadata v1–12.
+async fn answer_api_versions(stream: &mut TcpStream, buf: &mut BytesMut) {
+    let handshake = next_frame(stream, buf).await;
+    let apis = vec![
+        ApiVersion::default().with_api_key(18).with_max_version(3),
+        ApiVersion::default().with_api_key(3).with_min_version(1).with_max_version(12),
+    ];
+    let body = ApiVersionsResponse::default().with_api_keys(apis);
+    answer(stream, &handshake, false, |out| body.encode(out, 3).unwrap()).await;
 }
 
 async fn next_frame(stream: &mut TcpStream, buf: &mut BytesMut) -> Bytes {
@@ -261,13 +267,7 @@ async fn a_request_abandoned_mid_write_breaks_the_connection() {
     tokio::spawn(async move {
         let (mut stream, _) = listener.accept().await.unwrap();
         let mut buf = BytesMut::new();
-        let handshake = next_frame(&mut stream, &mut buf).await;
-        let apis = vec![
-            ApiVersion::default().with_api_key(18).with_max_version(3),
-            ApiVersion::default().with_api_key(3).with_min_version(1).with_max_version(12),
-        ];
-        let body = ApiVersionsResponse::default().with_api_keys(apis);
-        answer(&mut stream, &handshake, false, |out| body.encode(out, 3).unwrap()).await;
+        answer_api_versions(&mut stream, &mut buf).await;
         // Read nothing more, and keep the connection open.
         std::future::pending::<()>().await;
     });
