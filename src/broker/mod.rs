@@ -114,9 +114,13 @@ pub mod log_dir;
 pub mod meta_properties;
 pub mod notify;
 pub mod offsets_for_leader_epoch;
+pub mod partition;
 pub mod produce;
 pub mod producer_ids;
 pub mod rate_limit;
+pub mod replica_manager;
+#[cfg(test)]
+mod replication_tests;
 pub mod topics;
 
 use std::collections::BTreeMap;
@@ -124,12 +128,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
 use kafka_protocol::messages::{RequestKind, ResponseKind};
-use uuid::Uuid;
 
 use crate::config::BrokerConfig;
-use crate::log::manager::SharedLog;
 use crate::log::validator::{TopicCompression, ValidationPolicy};
-use crate::log::{GroupCommit, LogConfig, LogError, LogManager};
+use crate::log::{LogConfig, LogError, LogManager};
 use crate::metadata::{MetadataImage, MetadataLog, MetadataPublisher, MetadataWriter, METADATA_TOPIC};
 use crate::wire::codec::Request;
 use crate::TopicPartition;
@@ -137,23 +139,7 @@ use crate::TopicPartition;
 use crate::wire::reader::RequestPool;
 use crate::zero_copy::{FetchReply, ZeroCopyStats};
 pub use error::Error;
-
-/// One partition this broker leads.
-#[derive(Debug)]
-pub struct Partition {
-    pub log: SharedLog,
-    pub topic_id: Uuid,
-    pub leader_epoch: i32,
-    /// `max.message.bytes` of its topic.
-    pub max_message_bytes: usize,
-    /// What its topic asks of incoming batches: `compression.type`, and keys
-    /// when `cleanup.policy` includes `compact` (chapter 4).
-    pub validation: ValidationPolicy,
-    /// Durable mode's group commit for this log (chapter 1): created with the
-    /// log and dropped with it, so a topic re-created under the same name
-    /// starts with a fresh one.
-    pub group_commit: Arc<GroupCommit>,
-}
+pub use partition::Partition;
 
 /// A running single-node broker.
 #[derive(Debug)]
@@ -168,7 +154,7 @@ pub struct Broker {
     /// metadata log's, so a retention pass never holds up a topic's creation.
     logs: Mutex<LogManager>,
     /// What produce and fetch look partitions up in: rebuilt from the
-    /// published image by `sync_partitions`, read without any other lock.
+    /// published image by the replica manager (`apply_image`), read without any other lock.
     partitions: RwLock<BTreeMap<TopicPartition, Arc<Partition>>>,
     pub notifier: notify::AppendNotifier,
     /// The block of producer ids InitProducerId hands out from (chapter 8).
@@ -180,6 +166,9 @@ pub struct Broker {
     pub zero_copy_stats: ZeroCopyStats,
     /// Chapter 5's group coordinator and its driver.
     groups: groups::GroupDriver,
+    /// ISR changes the partitions this broker leads asked for, waiting to be
+    /// sent to the controller (AlterPartition, one per partition at a time).
+    alter_partitions: Mutex<BTreeMap<TopicPartition, crate::replication::AlterPartition>>,
     /// `queued.max.request.bytes`, if set: the memory every connection's
     /// requests are read into, shared ([`crate::wire::reader`]).
     pub request_pool: Option<Arc<RequestPool>>,
@@ -246,53 +235,13 @@ impl Broker {
             log_dir: log_dir::LogDir::default(),
             zero_copy_stats: ZeroCopyStats::default(),
             groups: groups::GroupDriver::new(config.group.clone()),
+            alter_partitions: Mutex::new(BTreeMap::new()),
             request_pool: config.queued_max_request_bytes.map(|bytes| Arc::new(RequestPool::new(bytes))),
             config,
         };
-        broker.sync_partitions(now)?;
+        broker.apply_image(now)?;
         broker.load_groups()?;
         Ok(broker)
-    }
-
-    /// Makes the partition map match the published metadata image: opens logs
-    /// for new partitions and drops deleted ones. The log manager's lock is
-    /// held from reading the image to replacing the map, so two syncs replace
-    /// it in the order they read the images, and the map never goes back to
-    /// an older image than one it already showed.
-    fn sync_partitions(&self, now: i64) -> Result<(), LogError> {
-        let mut logs = self.lock_logs();
-        let image = self.metadata_image();
-        let old = self.read_partitions().clone();
-        let mut map = BTreeMap::new();
-        for topic in image.topics() {
-            let config = self.topic_log_config(&topic.configs);
-            let max_message_bytes = topic
-                .configs
-                .get("max.message.bytes")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(self.config.message_max_bytes);
-            let validation = self.topic_validation(&topic.configs);
-            for (&p, image) in &topic.partitions {
-                let tp = TopicPartition::new(topic.name.clone(), p);
-                let log = logs.get_or_create(&tp, Some(config.clone()), now)?;
-                // The same log keeps its group commit; a new log gets a new one.
-                let group_commit = match old.get(&tp) {
-                    Some(p) if Arc::ptr_eq(&p.log, &log) => p.group_commit.clone(),
-                    _ => Arc::new(GroupCommit::new()),
-                };
-                let partition = Partition {
-                    log,
-                    group_commit,
-                    topic_id: topic.topic_id,
-                    leader_epoch: image.leader_epoch,
-                    max_message_bytes,
-                    validation,
-                };
-                map.insert(tp, Arc::new(partition));
-            }
-        }
-        *self.partitions.write().unwrap_or_else(PoisonError::into_inner) = map;
-        Ok(())
     }
 
     /// A topic's `compression.type` (the broker's if it sets none) and whether
