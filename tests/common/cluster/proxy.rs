@@ -1,0 +1,224 @@
+//! A TCP proxy for one link, that the test can cut, heal and slow down.
+//!
+//! ```text
+//!  client ──► 127.0.0.1:<proxy.addr()> ══ Proxy ══► target (a broker's port)
+//!                                         │
+//!             cut(Reset): open links closed, new ones reset
+//!             cut(Drop):  open links closed, new ones accepted, never forwarded
+//!             heal():     new links forward again (black-holed ones are closed)
+//!             delay(ms):  every chunk waits ms before it is forwarded
+//! ```
+//!
+//! Point a node's peers (or a client) at the proxy instead of the node, one
+//! proxy per directed link, and a test can partition a node from the others
+//! without root: cut every proxy in front of it.
+//!
+//! Each link runs on plain threads (a reader and a writer per direction), so a
+//! proxy works in sync and async tests alike and never shares a runtime with
+//! the code under test. Every thread ends when its sockets close.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How a cut link refuses new connections. Either way, the connections open
+/// at the cut are closed: clients see them end and reconnect into the cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// New connections are accepted and reset at once (RST): the peer learns
+    /// immediately, as from a crashed host that rebooted.
+    Reset,
+    /// New connections are accepted and then nothing: no byte is forwarded or
+    /// answered, as behind a firewall that drops packets. The peer learns only
+    /// from its own timeouts (`request.timeout.ms`, `replica.socket.timeout.ms`).
+    Drop,
+}
+
+/// A running proxy; dropping it closes its port and every link.
+pub struct Proxy {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+/// What the acceptor, the links' threads and the test share.
+struct Shared {
+    target: SocketAddr,
+    /// Added to every chunk's forwarding time.
+    delay_ms: AtomicU64,
+    /// Set by `Drop for Proxy`: the acceptor stops.
+    closing: AtomicBool,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    cut: Option<Cut>,
+    /// Open links: a clone of each side, to close them on a cut, and how
+    /// many of the link's two directions have ended (2: the link is gone).
+    links: Vec<(Arc<AtomicU8>, [TcpStream; 2])>,
+    /// Connections accepted under `Cut::Drop`, held unanswered until a heal.
+    held: Vec<TcpStream>,
+}
+
+impl Proxy {
+    /// Starts a proxy on a free 127.0.0.1 port, forwarding to `target`.
+    pub fn start(target: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let addr = listener.local_addr().expect("local addr");
+        let shared = Arc::new(Shared {
+            target,
+            delay_ms: AtomicU64::new(0),
+            closing: AtomicBool::new(false),
+            state: Mutex::new(State::default()),
+        });
+        let acceptor = {
+            let shared = shared.clone();
+            std::thread::spawn(move || accept_loop(listener, shared))
+        };
+        Proxy { addr, shared, acceptor: Some(acceptor) }
+    }
+
+    /// Where clients connect: `127.0.0.1:<port>`.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The proxy's port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Cuts the link: closes every open connection, and refuses (`Reset`) or
+    /// black-holes (`Drop`) new ones until [`Self::heal`].
+    pub fn cut(&self, how: Cut) {
+        let mut state = self.shared.state.lock().expect("proxy state");
+        state.cut = Some(how);
+        close_all(&mut state);
+    }
+
+    /// Ends a cut: new connections are forwarded again. Connections held by
+    /// `Cut::Drop` are closed, so their clients reconnect.
+    pub fn heal(&self) {
+        let mut state = self.shared.state.lock().expect("proxy state");
+        state.cut = None;
+        state.held.clear();
+    }
+
+    /// Delays every chunk read from now on by `ms` before forwarding it, both
+    /// ways; order is kept. `delay(0)` ends the delay.
+    pub fn delay(&self, ms: u64) {
+        self.shared.delay_ms.store(ms, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.shared.closing.store(true, Ordering::SeqCst);
+        // Wake the acceptor out of accept(); it sees `closing` and returns.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+        close_all(&mut self.shared.state.lock().expect("proxy state"));
+    }
+}
+
+/// Closes every open link and every held connection.
+fn close_all(state: &mut State) {
+    for (_, [client, upstream]) in state.links.drain(..) {
+        let _ = client.shutdown(Shutdown::Both);
+        let _ = upstream.shutdown(Shutdown::Both);
+    }
+    state.held.clear();
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    for client in listener.incoming() {
+        if shared.closing.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(client) = client else { continue };
+        let cut = shared.state.lock().expect("proxy state").cut;
+        match cut {
+            Some(Cut::Reset) => reset(client),
+            Some(Cut::Drop) => shared.state.lock().expect("proxy state").held.push(client),
+            None => match TcpStream::connect_timeout(&shared.target, Duration::from_secs(5)) {
+                Ok(upstream) => link(client, upstream, &shared),
+                // The target is down: the client sees what it would have seen.
+                Err(_) => reset(client),
+            },
+        }
+    }
+}
+
+/// Closes `stream` with a reset (SO_LINGER 0) rather than an orderly FIN.
+fn reset(stream: TcpStream) {
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: setsockopt reads `linger` (of the size given) during the call;
+    // the fd is open, owned by `stream`.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}
+
+/// Starts forwarding between `client` and `upstream`, unless a cut came in
+/// while the upstream connection was being made.
+fn link(client: TcpStream, upstream: TcpStream, shared: &Arc<Shared>) {
+    let mut state = shared.state.lock().expect("proxy state");
+    if state.cut.is_some() {
+        let _ = upstream.shutdown(Shutdown::Both);
+        return reset(client);
+    }
+    state.links.retain(|(ended, _)| ended.load(Ordering::SeqCst) < 2);
+    let clone = |s: &TcpStream| s.try_clone().expect("clone a socket");
+    let ended = Arc::new(AtomicU8::new(0));
+    state.links.push((ended.clone(), [clone(&client), clone(&upstream)]));
+    pump(clone(&client), clone(&upstream), shared.clone(), ended.clone());
+    pump(upstream, client, shared.clone(), ended);
+}
+
+/// Forwards `from` to `to` on two threads: the reader stamps each chunk
+/// with when it may go, the writer waits for that and writes, in order.
+fn pump(mut from: TcpStream, mut to: TcpStream, shared: Arc<Shared>, ended: Arc<AtomicU8>) {
+    let (chunks, ready) = mpsc::channel::<(Instant, Vec<u8>)>();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => return, // dropping `chunks` tells the writer
+                Ok(n) => {
+                    let delay = Duration::from_millis(shared.delay_ms.load(Ordering::SeqCst));
+                    if chunks.send((Instant::now() + delay, buf[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        let mut broken = false;
+        for (due, chunk) in ready {
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            if to.write_all(&chunk).is_err() {
+                broken = true;
+                break;
+            }
+        }
+        // The source ended: pass the end on, as a half-close; a broken
+        // destination ends the whole link.
+        let _ = to.shutdown(if broken { Shutdown::Both } else { Shutdown::Write });
+        ended.fetch_add(1, Ordering::SeqCst);
+    });
+}
