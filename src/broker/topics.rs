@@ -165,14 +165,20 @@ impl Broker {
         }
         let node = self.config.node_id;
         let mut records = vec![MetadataRecord::Topic { name: name.to_string(), topic_id }];
-        records.extend((0..partitions).map(|p| MetadataRecord::Partition {
-            partition_id: p,
-            topic_id,
-            replicas: vec![node],
-            isr: vec![node],
-            leader: node,
-            leader_epoch: 0,
-            partition_epoch: 0,
+        records.extend((0..partitions).map(|p| {
+            MetadataRecord::Partition(crate::metadata::records::PartitionRecord {
+                partition_id: p,
+                topic_id,
+                replicas: vec![node],
+                isr: vec![node],
+                removing_replicas: vec![],
+                adding_replicas: vec![],
+                leader: node,
+                leader_recovery_state: 0,
+                leader_epoch: 0,
+                partition_epoch: 0,
+                directories: vec![crate::metadata::records::DIRECTORY_UNASSIGNED],
+            })
         }));
         records.extend(configs.iter().map(|(k, v)| MetadataRecord::Config {
             resource_type: RESOURCE_TOPIC,

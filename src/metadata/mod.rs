@@ -34,7 +34,7 @@ pub mod records;
 
 pub use image::{ImageError, MetadataImage, PartitionImage, TopicImage};
 pub use publisher::{MetadataPublisher, MetadataWriter};
-pub use records::MetadataRecord;
+pub use records::{DecodeError, MetadataRecord};
 
 use std::sync::Arc;
 
@@ -60,7 +60,7 @@ pub enum Error {
     Image(ImageError),
     /// A record in the metadata log does not decode: a corrupt log, found
     /// while loading it.
-    UndecodableRecord { offset: i64, cause: String },
+    UndecodableRecord { offset: i64, cause: records::DecodeError },
 }
 
 impl std::fmt::Display for Error {
