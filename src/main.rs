@@ -1,7 +1,8 @@
 //! The `spool` command: the broker, and tools in the spirit of Kafka's scripts.
 //!
 //! `spool` with no arguments is `spool serve`: a single-node broker on
-//! 127.0.0.1:9092 with its data in `./data`. `spool topics`, `spool produce`,
+//! 127.0.0.1:9092 with its data in `./data`. `spool cluster` starts a local
+//! cluster of such processes (chapter 6). `spool topics`, `spool produce`,
 //! `spool consume` and `spool groups` are clients of a running broker, as
 //! `kafka-topics.sh`, `kafka-console-producer.sh`,
 //! `kafka-console-consumer.sh` and `kafka-consumer-groups.sh` are; `spool dump-log` reads segment files
@@ -15,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 use spool::broker::Broker;
 use spool::config::BrokerConfig;
+use spool::tools::cluster::ClusterArgs;
 use spool::tools::consume::ConsumeArgs;
 use spool::tools::dump_log::{dump_file, DumpOptions};
 use spool::tools::groups::GroupsArgs;
@@ -41,6 +43,8 @@ enum Command {
         #[arg(long = "override", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
     },
+    /// Start a local cluster: one controller and N brokers, each a `spool serve`.
+    Cluster(ClusterArgs),
     /// Print segment, index and time index files as kafka-dump-log.sh does.
     DumpLog {
         /// The .log, .index, .timeindex, .snapshot or leader-epoch-checkpoint files to dump.
@@ -78,6 +82,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve { properties: None, overrides: Vec::new() }) {
         Command::Serve { properties, overrides } => match serve(properties, overrides) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Cluster(args) => match spool::tools::cluster::main(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -136,7 +147,9 @@ fn client_tool(command: Command) -> anyhow::Result<()> {
                 let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
                 spool::tools::perf::consume::run(&args, &mut out, &mut err).await.map(drop)?
             }
-            Command::Serve { .. } | Command::DumpLog { .. } => unreachable!("handled in main"),
+            Command::Serve { .. } | Command::Cluster(_) | Command::DumpLog { .. } => {
+                unreachable!("handled in main")
+            }
         }
         Ok(())
     })

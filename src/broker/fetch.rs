@@ -190,6 +190,8 @@ impl Broker {
     /// ListOffsets: earliest (-2), latest (-1), or the first offset at or after a
     /// timestamp, found through the time index.
     pub fn list_offsets(&self, request: ListOffsetsRequest) -> ListOffsetsResponse {
+        // A follower (replica id ≥ 0) is told the log end; a consumer, the high watermark.
+        let follower = request.replica_id.0 >= 0;
         let topics = request
             .topics
             .into_iter()
@@ -201,7 +203,7 @@ impl Broker {
                         let tp = TopicPartition::new(topic.name.0.to_string(), p.partition_index);
                         let response =
                             ListOffsetsPartitionResponse::default().with_partition_index(p.partition_index);
-                        match self.offset_for(&tp, p.timestamp, p.current_leader_epoch) {
+                        match self.offset_for(&tp, p.timestamp, p.current_leader_epoch, follower) {
                             Ok((timestamp, offset)) => response.with_timestamp(timestamp).with_offset(offset),
                             Err(code) => response.with_error_code(code.code()),
                         }
@@ -218,6 +220,7 @@ impl Broker {
         tp: &TopicPartition,
         timestamp: i64,
         current_leader_epoch: i32,
+        follower: bool,
     ) -> Result<(i64, i64), ResponseError> {
         let partition = self.partition(tp).ok_or(ResponseError::UnknownTopicOrPartition)?;
         consumer_may_read(&partition, current_leader_epoch)?;
@@ -226,8 +229,8 @@ impl Broker {
             return Err(cause.kafka_error());
         }
         // Consumers see the log up to the high watermark only.
-        let high_watermark = partition.high_watermark();
         let log = lock(&partition.log);
+        let high_watermark = if follower { log.log_end_offset() } else { partition.high_watermark() };
         match timestamp {
             LATEST => Ok((-1, high_watermark)),
             EARLIEST => Ok((-1, log.log_start_offset())),

@@ -108,6 +108,7 @@
 pub mod admin;
 pub mod error;
 pub mod fetch;
+pub mod fetcher;
 pub mod groups;
 pub mod handler;
 pub mod log_dir;
@@ -169,6 +170,8 @@ pub struct Broker {
     /// ISR changes the partitions this broker leads asked for, waiting to be
     /// sent to the controller (AlterPartition, one per partition at a time).
     alter_partitions: Mutex<BTreeMap<TopicPartition, crate::replication::AlterPartition>>,
+    /// The follower fetcher tasks, one per leader ([`fetcher`]).
+    fetchers: fetcher::Fetchers,
     /// `queued.max.request.bytes`, if set: the memory every connection's
     /// requests are read into, shared ([`crate::wire::reader`]).
     pub request_pool: Option<Arc<RequestPool>>,
@@ -236,6 +239,7 @@ impl Broker {
             zero_copy_stats: ZeroCopyStats::default(),
             groups: groups::GroupDriver::new(config.group.clone()),
             alter_partitions: Mutex::new(BTreeMap::new()),
+            fetchers: fetcher::Fetchers::default(),
             request_pool: config.queued_max_request_bytes.map(|bytes| Arc::new(RequestPool::new(bytes))),
             config,
         };

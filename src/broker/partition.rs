@@ -313,6 +313,107 @@ impl Partition {
     }
     // ANCHOR_END: on_follower_fetch
 
+    // ANCHOR: follower_side
+    /// What this replica's next fetch asks its leader, if it follows one:
+    /// (leader, the fetch, this log's start offset).
+    pub fn next_fetch(&self) -> Option<(ReplicaId, FollowerFetch, i64)> {
+        let role = self.role();
+        let Role::Follower(follower) = &*role else { return None };
+        if follower.leader_id < 0 {
+            return None;
+        }
+        let log = lock(&self.log);
+        let fetch = follower.fetch_request(log.leader_epoch_cache(), log.log_end_offset());
+        Some((follower.leader_id, fetch, log.log_start_offset()))
+    }
+
+    /// The leader of `leader_epoch` answered with `records` (perhaps none)
+    /// and its high watermark: append them as they are (offsets and epochs
+    /// kept), and follow the leader's high watermark as far as this log
+    /// reaches. `Ok(false)`: this replica no longer follows that epoch, and
+    /// the answer is dropped.
+    pub fn on_leader_records(
+        &self,
+        leader_epoch: i32,
+        records: bytes::BytesMut,
+        leader_high_watermark: i64,
+    ) -> Result<bool, LogError> {
+        let mut role = self.role();
+        let Some(follower) = following(&mut role, leader_epoch) else { return Ok(false) };
+        let mut log = lock(&self.log);
+        if !records.is_empty() {
+            // The log learns each batch's epoch as it appends it.
+            log.append_as_follower(records)?;
+        }
+        let log_end_offset = log.log_end_offset();
+        let mut cache = log.leader_epoch_cache().clone();
+        drop(log);
+        follower.on_records(&mut cache, [], log_end_offset, leader_high_watermark);
+        self.set_high_watermark(follower.high_watermark);
+        Ok(true)
+    }
+
+    /// The leader of `leader_epoch` says this log diverges from its own:
+    /// truncate where the replication core says (KIP-101, KIP-279).
+    /// `Ok(None)`: this replica no longer follows that epoch.
+    pub fn on_diverging(
+        &self,
+        leader_epoch: i32,
+        diverging: crate::replication::EpochEndOffset,
+    ) -> Result<Option<i64>, LogError> {
+        let mut role = self.role();
+        let Some(follower) = following(&mut role, leader_epoch) else { return Ok(None) };
+        let mut log = lock(&self.log);
+        let offset = follower.truncation_offset(diverging, log.leader_epoch_cache(), log.log_end_offset());
+        self.truncate(follower, &mut log, offset)?;
+        Ok(Some(offset))
+    }
+
+    /// The leader of `leader_epoch` answered OFFSET_OUT_OF_RANGE. If its log
+    /// ends before this one, cut this one there; if it starts after this
+    /// one's end (retention moved its start), start empty at its start.
+    /// `Ok(None)`: nothing to do (or no longer following that epoch).
+    pub fn on_out_of_range(
+        &self,
+        leader_epoch: i32,
+        leader_log_end_offset: i64,
+        leader_log_start_offset: i64,
+    ) -> Result<Option<i64>, LogError> {
+        let mut role = self.role();
+        let Some(follower) = following(&mut role, leader_epoch) else { return Ok(None) };
+        let mut log = lock(&self.log);
+        let log_end_offset = log.log_end_offset();
+        if let Some(offset) = follower.out_of_range_truncation(leader_log_end_offset, log_end_offset) {
+            self.truncate(follower, &mut log, offset)?;
+            return Ok(Some(offset));
+        }
+        if leader_log_start_offset > log_end_offset {
+            log.truncate_fully_and_start_at(leader_log_start_offset)?;
+            let mut cache = log.leader_epoch_cache().clone();
+            follower.on_truncated(&mut cache, leader_log_start_offset);
+            self.set_high_watermark(follower.high_watermark.max(leader_log_start_offset));
+            return Ok(Some(leader_log_start_offset));
+        }
+        Ok(None)
+    }
+
+    fn truncate(
+        &self,
+        follower: &mut FollowerState,
+        log: &mut crate::log::Log<crate::log::DiskStorage>,
+        offset: i64,
+    ) -> Result<(), LogError> {
+        if offset < log.log_end_offset() {
+            tracing::info!(offset, log_end_offset = log.log_end_offset(), "follower truncates");
+            log.truncate_to(offset)?;
+        }
+        let mut cache = log.leader_epoch_cache().clone();
+        follower.on_truncated(&mut cache, offset);
+        self.set_high_watermark(follower.high_watermark);
+        Ok(())
+    }
+    // ANCHOR_END: follower_side
+
     /// The leader's timer: followers lagging for `replica.lag.time.max.ms`
     /// leave the ISR through the returned AlterPartition.
     pub fn tick(&self, now_ms: i64) -> Option<AlterPartition> {
@@ -337,9 +438,22 @@ impl Partition {
         }
     }
 
-    /// The high watermark the role computed, published to readers. Never goes back.
+    /// The leader's high watermark, published to readers. Never goes back.
     fn publish_high_watermark(&self, high_watermark: i64) {
         self.high_watermark.fetch_max(high_watermark, Ordering::AcqRel);
+    }
+
+    /// A follower's high watermark, which a truncation may lower.
+    fn set_high_watermark(&self, high_watermark: i64) {
+        self.high_watermark.store(high_watermark, Ordering::Release);
+    }
+}
+
+/// The follower state, if this replica still follows `leader_epoch`.
+fn following(role: &mut Role, leader_epoch: i32) -> Option<&mut FollowerState> {
+    match role {
+        Role::Follower(follower) if follower.leader_epoch == leader_epoch => Some(follower),
+        _ => None,
     }
 }
 

@@ -87,9 +87,14 @@ impl Broker {
     /// A topic's replication settings: `min.insync.replicas` (the topic's,
     /// else the broker's) and `replica.lag.time.max.ms`.
     pub fn replication_config(&self, topic: &TopicImage) -> ReplicationConfig {
-        let min_insync_replicas =
-            topic.configs.get("min.insync.replicas").and_then(|v| v.parse().ok()).unwrap_or(1);
-        ReplicationConfig { min_insync_replicas, ..ReplicationConfig::default() }
+        let broker = &self.config.replication;
+        let min_insync_replicas = (topic.configs.get("min.insync.replicas").and_then(|v| v.parse().ok()))
+            .unwrap_or(broker.min_insync_replicas as usize);
+        ReplicationConfig {
+            min_insync_replicas,
+            replica_lag_time_max_ms: i64::try_from(broker.replica_lag_time_ms_max).unwrap_or(i64::MAX),
+            ..ReplicationConfig::default()
+        }
     }
 }
 
@@ -99,7 +104,7 @@ fn assignment(partition: &PartitionImage) -> PartitionAssignment {
         replicas: partition.replicas.clone(),
         isr: partition.isr.iter().copied().collect(),
         leader_epoch: partition.leader_epoch,
-        partition_epoch: 0,
+        partition_epoch: partition.partition_epoch,
     }
 }
 

@@ -16,6 +16,7 @@ use super::{Broker, Reply};
 use crate::config::BrokerConfig;
 use crate::format::BatchBuilder;
 use crate::log::manager::lock;
+use crate::metadata::records::PartitionRecord;
 use crate::metadata::MetadataRecord;
 use crate::TopicPartition;
 
@@ -34,15 +35,19 @@ fn broker(
     let topic_id = Uuid::new_v4();
     let mut records = vec![
         MetadataRecord::Topic { name: TOPIC.into(), topic_id },
-        MetadataRecord::Partition {
+        MetadataRecord::Partition(PartitionRecord {
             partition_id: 0,
             topic_id,
             replicas: replicas.to_vec(),
             isr: isr.to_vec(),
+            removing_replicas: vec![],
+            adding_replicas: vec![],
             leader,
+            leader_recovery_state: 0,
             leader_epoch: 3,
             partition_epoch: 0,
-        },
+            directories: vec![],
+        }),
     ];
     if let Some(min) = min_insync {
         records.push(MetadataRecord::Config {
