@@ -293,6 +293,46 @@ fn a_delay_delays_in_order() {
     assert_eq!(round_trip(&mut stream, b"fast again"), b"fast again");
 }
 
+/// `isolate(pid)` cuts only the connections that come from that process:
+/// this test's own are closed and refused, while those of a child process
+/// (a `spool` client would be one; here a `python3` one-shot echo client)
+/// still pass; `heal` lets this process back in.
+#[test]
+fn isolating_a_process_cuts_only_its_connections() {
+    let proxy = Proxy::start(echo_server());
+    let mut mine = connect(&proxy);
+    assert_eq!(round_trip(&mut mine, b"before"), b"before");
+    // Another process's connection, opened before the isolation and used after it.
+    let script = "import socket,sys\ns=socket.create_connection(('127.0.0.1',int(sys.argv[1])))\n\
+                  sys.stdout.write('up\\n');sys.stdout.flush();sys.stdin.readline()\n\
+                  s.sendall(b'other');print(s.recv(5).decode())";
+    let mut other = std::process::Command::new("python3")
+        .args(["-c", script, &proxy.port().to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut out = std::io::BufReader::new(other.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line, "up\n");
+
+    proxy.isolate(std::process::id(), Cut::Reset);
+    assert_closed(&mut mine, "this process's open connection");
+    let mut new = connect(&proxy);
+    let _ = new.write_all(b"during");
+    assert_closed(&mut new, "this process's new connection");
+    other.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    line.clear();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line, "other\n", "another process's connection was cut");
+    assert!(other.wait().unwrap().success());
+
+    proxy.heal();
+    let mut healed = connect(&proxy);
+    assert_eq!(round_trip(&mut healed, b"after"), b"after");
+}
+
 /// A proxy whose target is down resets its clients rather than leaving them hanging.
 #[test]
 fn a_proxy_to_a_closed_port_resets_its_clients() {
