@@ -333,20 +333,26 @@ fn isolating_a_process_cuts_only_its_connections() {
     assert_eq!(round_trip(&mut healed, b"after"), b"after");
 }
 
-/// A proxy whose target is down resets its clients rather than leaving them hanging.
+/// A proxy whose target is down, or not set yet, resets its clients rather
+/// than leaving them hanging; once given a live target it forwards.
 #[test]
-fn a_proxy_to_a_closed_port_resets_its_clients() {
-    let closed = SocketAddr::from(([127, 0, 0, 1], cluster::free_port()));
-    let proxy = Proxy::start(closed);
+fn a_proxy_without_a_live_target_resets_its_clients() {
+    let proxy = Proxy::bind();
+    let mut stream = connect(&proxy);
+    assert_closed(&mut stream, "a connection before any target");
+    proxy.set_target(SocketAddr::from(([127, 0, 0, 1], cluster::free_port())));
     let mut stream = connect(&proxy);
     assert_closed(&mut stream, "a connection to a closed target");
+    proxy.set_target(echo_server());
+    let mut stream = connect(&proxy);
+    assert_eq!(round_trip(&mut stream, b"live"), b"live");
 }
 
 // A real `spool serve`, through Node
 
 mod node {
     use super::*;
-    use spool::client::{Consumer, ConsumerConfig, Producer, ProducerConfig, ProducerRecord};
+    use spool::client::{Client, Consumer, ConsumerConfig, Producer, ProducerConfig, ProducerRecord};
     use spool::TopicPartition;
 
     fn runtime() -> tokio::runtime::Runtime {
@@ -378,6 +384,38 @@ mod node {
             }
         }
         panic!("read {read:?}, expected {count} records");
+    }
+
+    /// A node that advertises a proxy in front of it (as the fault tests set
+    /// up each broker) is reached only through the proxy: Metadata names the
+    /// proxy's port, records go through it, and a cut proxy refuses clients
+    /// until healed.
+    #[test]
+    fn a_node_behind_a_proxy_is_reached_through_it() {
+        let front = Proxy::bind();
+        let node = Node::start(1, |ports| {
+            format!(
+                "listeners=PLAINTEXT://127.0.0.1:{}\nadvertised.listeners=PLAINTEXT://127.0.0.1:{}\n",
+                ports[0],
+                front.port()
+            )
+        });
+        front.set_target(node.addr(0));
+        let bootstrap = front.addr().to_string();
+        let rt = runtime();
+        rt.block_on(async {
+            let mut client = Client::connect(&bootstrap, Duration::from_secs(10)).await.expect("connect");
+            let metadata = client.metadata(Some(&[]), false).await.expect("metadata");
+            let ports: Vec<i32> = metadata.brokers.iter().map(|b| b.port).collect();
+            assert_eq!(ports, vec![i32::from(front.port())], "{}", node.stderr());
+        });
+        assert_eq!(rt.block_on(produce(&bootstrap, "via proxy")), 0, "{}", node.stderr());
+
+        front.cut(Cut::Reset);
+        let refused = rt.block_on(Client::connect(&bootstrap, Duration::from_secs(10)));
+        assert!(refused.is_err(), "a client got through a cut proxy");
+        front.heal();
+        assert_eq!(rt.block_on(read_all(&bootstrap, 1)), vec![(0, "via proxy".to_string())]);
     }
 
     /// Waits (boundedly) until the process is in `state` (`/proc/<pid>/stat`'s

@@ -55,7 +55,8 @@ pub struct Proxy {
 
 /// What the acceptor, the links' threads and the test share.
 struct Shared {
-    target: SocketAddr,
+    /// Where links go; `None` until [`Proxy::set_target`] (links are reset).
+    target: Mutex<Option<SocketAddr>>,
     /// Added to every chunk's forwarding time.
     delay_ms: AtomicU64,
     /// Set by `Drop for Proxy`: the acceptor stops.
@@ -78,10 +79,19 @@ struct State {
 impl Proxy {
     /// Starts a proxy on a free 127.0.0.1 port, forwarding to `target`.
     pub fn start(target: SocketAddr) -> Proxy {
+        let proxy = Proxy::bind();
+        proxy.set_target(target);
+        proxy
+    }
+
+    /// Starts a proxy with no target yet: its port is known at once (to
+    /// write into a node's `advertised.listeners` before the node starts);
+    /// connections are reset until [`Self::set_target`].
+    pub fn bind() -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
         let addr = listener.local_addr().expect("local addr");
         let shared = Arc::new(Shared {
-            target,
+            target: Mutex::new(None),
             delay_ms: AtomicU64::new(0),
             closing: AtomicBool::new(false),
             state: Mutex::new(State::default()),
@@ -91,6 +101,11 @@ impl Proxy {
             std::thread::spawn(move || accept_loop(listener, shared))
         };
         Proxy { addr, shared, acceptor: Some(acceptor) }
+    }
+
+    /// Sends new connections to `target` (open ones stay where they are).
+    pub fn set_target(&self, target: SocketAddr) {
+        *self.shared.target.lock().expect("proxy target") = Some(target);
     }
 
     /// Where clients connect: `127.0.0.1:<port>`.
@@ -183,11 +198,14 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         match cut {
             Some(Cut::Reset) => reset(client),
             Some(Cut::Drop) => shared.state.lock().expect("proxy state").held.push(client),
-            None => match TcpStream::connect_timeout(&shared.target, Duration::from_secs(5)) {
-                Ok(upstream) => link(client, upstream, &shared),
-                // The target is down: the client sees what it would have seen.
-                Err(_) => reset(client),
-            },
+            None => {
+                let target = *shared.target.lock().expect("proxy target");
+                match target.map(|t| TcpStream::connect_timeout(&t, Duration::from_secs(5))) {
+                    Some(Ok(upstream)) => link(client, upstream, &shared),
+                    // No target, or it is down: the client sees what it would have seen.
+                    _ => reset(client),
+                }
+            }
         }
     }
 }
