@@ -293,20 +293,66 @@ fn a_delay_delays_in_order() {
     assert_eq!(round_trip(&mut stream, b"fast again"), b"fast again");
 }
 
-/// A proxy whose target is down resets its clients rather than leaving them hanging.
+/// `isolate(pid)` cuts only the connections that come from that process:
+/// this test's own are closed and refused, while those of a child process
+/// (a `spool` client would be one; here a `python3` one-shot echo client)
+/// still pass; `heal` lets this process back in.
 #[test]
-fn a_proxy_to_a_closed_port_resets_its_clients() {
-    let closed = SocketAddr::from(([127, 0, 0, 1], cluster::free_port()));
-    let proxy = Proxy::start(closed);
+fn isolating_a_process_cuts_only_its_connections() {
+    let proxy = Proxy::start(echo_server());
+    let mut mine = connect(&proxy);
+    assert_eq!(round_trip(&mut mine, b"before"), b"before");
+    // Another process's connection, opened before the isolation and used after it.
+    let script = "import socket,sys\ns=socket.create_connection(('127.0.0.1',int(sys.argv[1])))\n\
+                  sys.stdout.write('up\\n');sys.stdout.flush();sys.stdin.readline()\n\
+                  s.sendall(b'other');print(s.recv(5).decode())";
+    let mut other = std::process::Command::new("python3")
+        .args(["-c", script, &proxy.port().to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut out = std::io::BufReader::new(other.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line, "up\n");
+
+    proxy.isolate(std::process::id(), Cut::Reset);
+    assert_closed(&mut mine, "this process's open connection");
+    let mut new = connect(&proxy);
+    let _ = new.write_all(b"during");
+    assert_closed(&mut new, "this process's new connection");
+    other.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    line.clear();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line, "other\n", "another process's connection was cut");
+    assert!(other.wait().unwrap().success());
+
+    proxy.heal();
+    let mut healed = connect(&proxy);
+    assert_eq!(round_trip(&mut healed, b"after"), b"after");
+}
+
+/// A proxy whose target is down, or not set yet, resets its clients rather
+/// than leaving them hanging; once given a live target it forwards.
+#[test]
+fn a_proxy_without_a_live_target_resets_its_clients() {
+    let proxy = Proxy::bind();
+    let mut stream = connect(&proxy);
+    assert_closed(&mut stream, "a connection before any target");
+    proxy.set_target(SocketAddr::from(([127, 0, 0, 1], cluster::free_port())));
     let mut stream = connect(&proxy);
     assert_closed(&mut stream, "a connection to a closed target");
+    proxy.set_target(echo_server());
+    let mut stream = connect(&proxy);
+    assert_eq!(round_trip(&mut stream, b"live"), b"live");
 }
 
 // A real `spool serve`, through Node
 
 mod node {
     use super::*;
-    use spool::client::{Consumer, ConsumerConfig, Producer, ProducerConfig, ProducerRecord};
+    use spool::client::{Client, Consumer, ConsumerConfig, Producer, ProducerConfig, ProducerRecord};
     use spool::TopicPartition;
 
     fn runtime() -> tokio::runtime::Runtime {
@@ -338,6 +384,38 @@ mod node {
             }
         }
         panic!("read {read:?}, expected {count} records");
+    }
+
+    /// A node that advertises a proxy in front of it (as the fault tests set
+    /// up each broker) is reached only through the proxy: Metadata names the
+    /// proxy's port, records go through it, and a cut proxy refuses clients
+    /// until healed.
+    #[test]
+    fn a_node_behind_a_proxy_is_reached_through_it() {
+        let front = Proxy::bind();
+        let node = Node::start(1, |ports| {
+            format!(
+                "listeners=PLAINTEXT://127.0.0.1:{}\nadvertised.listeners=PLAINTEXT://127.0.0.1:{}\n",
+                ports[0],
+                front.port()
+            )
+        });
+        front.set_target(node.addr(0));
+        let bootstrap = front.addr().to_string();
+        let rt = runtime();
+        rt.block_on(async {
+            let mut client = Client::connect(&bootstrap, Duration::from_secs(10)).await.expect("connect");
+            let metadata = client.metadata(Some(&[]), false).await.expect("metadata");
+            let ports: Vec<i32> = metadata.brokers.iter().map(|b| b.port).collect();
+            assert_eq!(ports, vec![i32::from(front.port())], "{}", node.stderr());
+        });
+        assert_eq!(rt.block_on(produce(&bootstrap, "via proxy")), 0, "{}", node.stderr());
+
+        front.cut(Cut::Reset);
+        let refused = rt.block_on(Client::connect(&bootstrap, Duration::from_secs(10)));
+        assert!(refused.is_err(), "a client got through a cut proxy");
+        front.heal();
+        assert_eq!(rt.block_on(read_all(&bootstrap, 1)), vec![(0, "via proxy".to_string())]);
     }
 
     /// Waits (boundedly) until the process is in `state` (`/proc/<pid>/stat`'s

@@ -78,6 +78,8 @@ fn a_combined_node_separates_its_broker_and_controller_listeners() {
     )
     .unwrap();
     assert_eq!(config.process_roles, ProcessRoles::Combined);
+    assert_eq!(config.process_roles.to_string(), "broker,controller");
+    assert_eq!(ProcessRoles::parse("controller,broker"), Ok(ProcessRoles::Combined));
     let names: Vec<&str> = config.listeners.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["CONTROLLER", "PLAINTEXT", "INTERNAL"]);
     assert_eq!(config.listener, "0.0.0.0:9092".parse().unwrap());

@@ -88,6 +88,18 @@ impl ProcessRoles {
     }
 }
 
+/// As `process.roles` spells it (empty for a standalone node), for DescribeConfigs.
+impl fmt::Display for ProcessRoles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProcessRoles::Standalone => "",
+            ProcessRoles::Broker => "broker",
+            ProcessRoles::Controller => "controller",
+            ProcessRoles::Combined => "broker,controller",
+        })
+    }
+}
+
 /// A `host:port` to dial.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPort {

@@ -9,8 +9,9 @@
 //!   by its own pid.
 //! - [`Proxy`]: a TCP proxy on 127.0.0.1 for one link (a client to a broker, a
 //!   follower to a leader, a broker to the controller), which the test can
-//!   [`cut`](Proxy::cut), [`heal`](Proxy::heal) and [`delay`](Proxy::delay):
-//!   a network partition without root or network namespaces.
+//!   [`cut`](Proxy::cut), [`heal`](Proxy::heal) and [`delay`](Proxy::delay),
+//!   or cut for one peer process only ([`isolate`](Proxy::isolate)): a
+//!   network partition without root or network namespaces.
 //! - [`check`]: a pure history checker. Give it the writes the cluster
 //!   acknowledged, every read a consumer made, and one full read after
 //!   healing; it returns every [`Violation`]: an acknowledged write lost, a
@@ -22,10 +23,17 @@
 //! mod cluster;
 //! use cluster::{Node, Proxy, Cut, History};
 //!
-//! let node = Node::start(1, |ports| format!("listeners=PLAINTEXT://127.0.0.1:{}\n", ports[0]));
-//! let link = Proxy::start(node.addr(0));      // clients dial link.addr()
-//! link.cut(Cut::Drop);                        // … the partition …
-//! link.heal();
+//! // A node that listens on its own port and advertises a proxy in front of
+//! // it, so every client and peer reaches it through the proxy.
+//! let front = Proxy::bind();
+//! let node = Node::start(1, |ports| format!(
+//!     "listeners=PLAINTEXT://127.0.0.1:{}\nadvertised.listeners=PLAINTEXT://127.0.0.1:{}\n",
+//!     ports[0], front.port()));
+//! front.set_target(node.addr(0));
+//! front.cut(Cut::Drop);                       // … the partition: nobody reaches it …
+//! front.heal();
+//! front.isolate(other.pid().unwrap(), Cut::Reset); // … only `other` cannot
+//! front.heal();
 //! assert_eq!(cluster::check(&history), vec![]);
 //! ```
 //!

@@ -7,11 +7,18 @@
 //!             cut(Drop):  open links closed, new ones accepted, never forwarded
 //!             heal():     new links forward again (black-holed ones are closed)
 //!             delay(ms):  every chunk waits ms before it is forwarded
+//!             isolate(pid, cut): as a cut, for connections from process pid only
 //! ```
 //!
-//! Point a node's peers (or a client) at the proxy instead of the node, one
-//! proxy per directed link, and a test can partition a node from the others
-//! without root: cut every proxy in front of it.
+//! Point a node's peers (or a client) at the proxy instead of the node, and
+//! a test can partition a node without root. A broker's peers all dial the
+//! one address it advertises, so a proxy in front of it (the node listens on
+//! one port and advertises the proxy's) carries every link *into* it; `cut`
+//! severs them all. To sever only some — node A from node B while C still
+//! reaches B — [`Proxy::isolate`] cuts the connections that come from A's
+//! process: on loopback every peer is 127.0.0.1, so the proxy tells them apart
+//! by which process owns the connecting socket (`/proc/net/tcp` and
+//! `/proc/<pid>/fd`, Linux only).
 //!
 //! Each link runs on plain threads (a reader and a writer per direction), so a
 //! proxy works in sync and async tests alike and never shares a runtime with
@@ -48,7 +55,8 @@ pub struct Proxy {
 
 /// What the acceptor, the links' threads and the test share.
 struct Shared {
-    target: SocketAddr,
+    /// Where links go; `None` until [`Proxy::set_target`] (links are reset).
+    target: Mutex<Option<SocketAddr>>,
     /// Added to every chunk's forwarding time.
     delay_ms: AtomicU64,
     /// Set by `Drop for Proxy`: the acceptor stops.
@@ -59,6 +67,8 @@ struct Shared {
 #[derive(Default)]
 struct State {
     cut: Option<Cut>,
+    /// Processes whose connections are cut, and how.
+    isolated: Vec<(u32, Cut)>,
     /// Open links: a clone of each side, to close them on a cut, and how
     /// many of the link's two directions have ended (2: the link is gone).
     links: Vec<(Arc<AtomicU8>, [TcpStream; 2])>,
@@ -69,10 +79,19 @@ struct State {
 impl Proxy {
     /// Starts a proxy on a free 127.0.0.1 port, forwarding to `target`.
     pub fn start(target: SocketAddr) -> Proxy {
+        let proxy = Proxy::bind();
+        proxy.set_target(target);
+        proxy
+    }
+
+    /// Starts a proxy with no target yet: its port is known at once (to
+    /// write into a node's `advertised.listeners` before the node starts);
+    /// connections are reset until [`Self::set_target`].
+    pub fn bind() -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
         let addr = listener.local_addr().expect("local addr");
         let shared = Arc::new(Shared {
-            target,
+            target: Mutex::new(None),
             delay_ms: AtomicU64::new(0),
             closing: AtomicBool::new(false),
             state: Mutex::new(State::default()),
@@ -82,6 +101,11 @@ impl Proxy {
             std::thread::spawn(move || accept_loop(listener, shared))
         };
         Proxy { addr, shared, acceptor: Some(acceptor) }
+    }
+
+    /// Sends new connections to `target` (open ones stay where they are).
+    pub fn set_target(&self, target: SocketAddr) {
+        *self.shared.target.lock().expect("proxy target") = Some(target);
     }
 
     /// Where clients connect: `127.0.0.1:<port>`.
@@ -102,11 +126,31 @@ impl Proxy {
         close_all(&mut state);
     }
 
-    /// Ends a cut: new connections are forwarded again. Connections held by
-    /// `Cut::Drop` are closed, so their clients reconnect.
+    /// Cuts only the connections that come from process `pid` (a [`Node`]'s
+    /// [`Node::pid`]): its open ones are closed, its new ones refused or
+    /// black-holed as `how` says, until [`Self::heal`]. Other processes'
+    /// connections pass.
+    ///
+    /// [`Node`]: super::Node
+    /// [`Node::pid`]: super::Node::pid
+    pub fn isolate(&self, pid: u32, how: Cut) {
+        let mut state = self.shared.state.lock().expect("proxy state");
+        state.isolated.push((pid, how));
+        let port = self.addr.port();
+        for (_, [client, upstream]) in &state.links {
+            if from_process(client, port, pid) {
+                let _ = client.shutdown(Shutdown::Both);
+                let _ = upstream.shutdown(Shutdown::Both);
+            }
+        }
+    }
+
+    /// Ends every cut and isolation: new connections are forwarded again.
+    /// Connections held by `Cut::Drop` are closed, so their clients reconnect.
     pub fn heal(&self) {
         let mut state = self.shared.state.lock().expect("proxy state");
         state.cut = None;
+        state.isolated.clear();
         state.held.clear();
     }
 
@@ -144,17 +188,50 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             return;
         }
         let Ok(client) = client else { continue };
-        let cut = shared.state.lock().expect("proxy state").cut;
+        let cut = {
+            let state = shared.state.lock().expect("proxy state");
+            let port = listener.local_addr().map_or(0, |a| a.port());
+            state.cut.or_else(|| {
+                state.isolated.iter().find(|(pid, _)| from_process(&client, port, *pid)).map(|(_, how)| *how)
+            })
+        };
         match cut {
             Some(Cut::Reset) => reset(client),
             Some(Cut::Drop) => shared.state.lock().expect("proxy state").held.push(client),
-            None => match TcpStream::connect_timeout(&shared.target, Duration::from_secs(5)) {
-                Ok(upstream) => link(client, upstream, &shared),
-                // The target is down: the client sees what it would have seen.
-                Err(_) => reset(client),
-            },
+            None => {
+                let target = *shared.target.lock().expect("proxy target");
+                match target.map(|t| TcpStream::connect_timeout(&t, Duration::from_secs(5))) {
+                    Some(Ok(upstream)) => link(client, upstream, &shared),
+                    // No target, or it is down: the client sees what it would have seen.
+                    _ => reset(client),
+                }
+            }
         }
     }
+}
+
+/// Does the peer end of `client` (accepted on the proxy's `port`) belong to
+/// process `pid`? Finds the peer socket's inode in `/proc/net/tcp` (local
+/// address = the peer, remote = the proxy), then looks for it among the
+/// process's open files. `false` when it cannot tell (the process is gone).
+fn from_process(client: &TcpStream, port: u16, pid: u32) -> bool {
+    let Ok(peer) = client.peer_addr() else { return false };
+    // /proc/net/tcp writes 127.0.0.1:9092 as 0100007F:2384.
+    let hex = |addr: SocketAddr| match addr.ip() {
+        std::net::IpAddr::V4(ip) => format!("{:08X}:{:04X}", u32::from_le_bytes(ip.octets()), addr.port()),
+        std::net::IpAddr::V6(_) => String::new(),
+    };
+    let (local, remote) = (hex(peer), hex(SocketAddr::new(peer.ip(), port)));
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let inode = table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.len() > 9 && fields[1] == local && fields[2] == remote).then(|| fields[9].to_string())
+    });
+    let Some(inode) = inode else { return false };
+    let socket = format!("socket:[{inode}]");
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
+    fds.filter_map(Result::ok)
+        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target.as_os_str() == socket.as_str()))
 }
 
 /// Closes `stream` with a reset (SO_LINGER 0) rather than an orderly FIN.
