@@ -106,6 +106,8 @@
 //! ([`producer_ids`]).
 
 pub mod admin;
+pub mod cluster;
+pub mod controller_link;
 pub mod error;
 pub mod fetch;
 pub mod fetcher;
@@ -170,6 +172,9 @@ pub struct Broker {
     /// ISR changes the partitions this broker leads asked for, waiting to be
     /// sent to the controller (AlterPartition, one per partition at a time).
     alter_partitions: Mutex<BTreeMap<TopicPartition, crate::replication::AlterPartition>>,
+    /// In a cluster: the link to the controller, the broker epoch, the
+    /// shutdown handshake ([`cluster`]). `None` for a standalone broker.
+    cluster: Option<cluster::ClusterMember>,
     /// The follower fetcher tasks, one per leader ([`fetcher`]).
     fetchers: fetcher::Fetchers,
     /// `queued.max.request.bytes`, if set: the memory every connection's
@@ -195,6 +200,22 @@ impl Reply {
             Reply::Fetch(fetch) => Ok(ResponseKind::Fetch(fetch.read_into_response()?.0)),
         }
     }
+}
+
+/// A broker of a cluster (`process.roles` names `broker`) links to the
+/// controller: the one voter, or the first bootstrap server.
+fn cluster_member(config: &BrokerConfig) -> Option<cluster::ClusterMember> {
+    use crate::config::ProcessRoles;
+    if !matches!(config.process_roles, ProcessRoles::Broker | ProcessRoles::Combined) {
+        return None;
+    }
+    let addr = match (config.controller_quorum_voters.first(), config.controller_quorum_bootstrap_servers.first()) {
+        (Some(voter), _) => voter.endpoint.to_string(),
+        (None, Some(server)) => server.to_string(),
+        (None, None) => return None, // refused by the config's validation
+    };
+    let timeout = std::time::Duration::from_millis(config.replication.replica_socket_timeout_ms);
+    Some(cluster::ClusterMember::new(controller_link::ControllerLink::new(addr, timeout)))
 }
 
 /// The broker's clock, in Kafka's unit.
@@ -240,6 +261,7 @@ impl Broker {
             groups: groups::GroupDriver::new(config.group.clone()),
             alter_partitions: Mutex::new(BTreeMap::new()),
             fetchers: fetcher::Fetchers::default(),
+            cluster: cluster_member(&config),
             request_pool: config.queued_max_request_bytes.map(|bytes| Arc::new(RequestPool::new(bytes))),
             config,
         };

@@ -119,5 +119,6 @@ impl Broker {
     ) {
         tracing::info!(%tp, ?alter, "ISR change proposed");
         self.alter_partitions.lock().unwrap_or_else(PoisonError::into_inner).insert(tp.clone(), alter);
+        self.alter_partition_queued();
     }
 }
