@@ -39,7 +39,7 @@ use super::segment::LogSegment;
 use super::storage::Storage;
 use super::{epochs, AppendInfo, Log};
 use crate::format::batch;
-use crate::format::RecordBatch;
+use crate::format::{BatchError, RecordBatch};
 use crate::idempotence::BatchInfo;
 use crate::replication::LeaderEpochCache;
 
@@ -64,6 +64,7 @@ impl<S: Storage> Log<S> {
         let mut epochs_changed = false;
         for header in &headers {
             let (batch, _) = RecordBatch::parse(&batches.split_to(header.size).freeze())?;
+            self.move_empty_active_to(&batch)?;
             if self.active().should_roll(
                 &self.config,
                 batch.size_in_bytes(),
@@ -94,6 +95,22 @@ impl<S: Storage> Log<S> {
         Ok(info)
     }
     // ANCHOR_END: append_as_follower
+
+    /// A gap in the leader's offsets (compaction) can put a batch past what
+    /// the empty active segment's 32-bit relative offsets reach; `roll` never
+    /// rolls an empty segment, so the empty one is replaced by one starting
+    /// at the batch (Kafka rolls there, `canConvertToRelativeOffset`).
+    fn move_empty_active_to(&mut self, batch: &RecordBatch) -> Result<()> {
+        let active = self.active();
+        if active.size() > 0 || active.offset_index().can_hold(batch.last_offset()) {
+            return Ok(());
+        }
+        let (_, empty) = self.segments.pop_last().expect("active segment");
+        empty.delete(&mut self.storage)?;
+        let base = batch.base_offset();
+        self.segments.insert(base, LogSegment::create(&mut self.storage, base, &self.config)?);
+        Ok(())
+    }
 
     /// Kafka's offset checks for an append with offsets already assigned.
     fn check_follower_offsets(&self, headers: &[FollowerBatch]) -> Result<()> {
@@ -164,7 +181,8 @@ struct FollowerBatch {
 }
 
 /// The whole batches at the front of `buf`, each framed, of magic 2, with a
-/// matching CRC and no larger than `max_batch_bytes`; a partial batch at the
+/// matching CRC, an offset range that goes forward and no larger than
+/// `max_batch_bytes`; a partial batch at the
 /// end (a fetch cut by its byte limit) is left out, as Kafka's batch iterator
 /// leaves it out.
 fn follower_batches(buf: &[u8], max_batch_bytes: u64) -> Result<Vec<FollowerBatch>> {
@@ -182,7 +200,13 @@ fn follower_batches(buf: &[u8], max_batch_bytes: u64) -> Result<Vec<FollowerBatc
         }
         let base_offset = batch::be_i64(one, batch::field::BASE_OFFSET);
         let last_offset_delta = batch::be_i32(one, batch::field::LAST_OFFSET_DELTA);
-        let last_offset = base_offset.saturating_add(i64::from(last_offset_delta));
+        // The range must go forward and leave a next offset: otherwise the
+        // log end would move back, or overflow.
+        let next_offset = base_offset.checked_add(i64::from(last_offset_delta) + 1);
+        let Some(last_offset) = next_offset.filter(|_| last_offset_delta >= 0).map(|n| n - 1) else {
+            let why = format!("batch at {base_offset} has lastOffsetDelta {last_offset_delta}");
+            return Err(BatchError::InvalidRecords(why).into());
+        };
         batches.push(FollowerBatch { size, base_offset, last_offset });
         rest = tail;
     }

@@ -26,8 +26,9 @@
 //! (`LogOffsetMetadata`) so a bounded read need not look it up; spool finds the
 //! position through the offset index on each bounded read. Kafka's retention
 //! deletes only segments below the high watermark; spool's does not look at it
-//! yet, because the single-node broker does not move it (see the report of
-//! chapter 6's wiring).
+//! yet, because the single-node broker does not move it and retention would
+//! stop. The broker's replica manager turns that on when it keeps the high
+//! watermark moving (chapter 6).
 
 use super::storage::Storage;
 use super::Log;

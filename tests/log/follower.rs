@@ -112,6 +112,25 @@ fn a_gap_above_the_log_end_is_kept() {
     assert_eq!(b.read_batches(0).unwrap().first().map(RecordBatch::base_offset), Some(2));
 }
 
+/// A gap wider than a segment's relative offsets (32 bits) on a new log: the
+/// empty segment cannot index the batch, so the log starts its segment at
+/// the batch instead (Kafka rolls there: `canConvertToRelativeOffset`).
+#[test]
+fn a_gap_past_the_empty_segments_reach_starts_a_segment_there() {
+    let far = 1i64 << 40;
+    let mut b = mem_log(&small_config(10 * 1024 * 1024, 0));
+    for base in [far, far + 2] {
+        let mut bytes = bytes_of(&simple(2, T0, "far").build());
+        bytes[..8].copy_from_slice(&base.to_be_bytes());
+        b.append_as_follower(bytes).unwrap();
+    }
+    let bases: Vec<i64> = b.segments().map(|s| s.base_offset()).collect();
+    assert_eq!(bases, [far]);
+    assert_eq!(b.log_end_offset(), far + 4);
+    let read: Vec<i64> = b.read_batches(far).unwrap().iter().map(RecordBatch::base_offset).collect();
+    assert_eq!(read, [far, far + 2]);
+}
+
 /// An empty fetch answer appends nothing and is not an error.
 #[test]
 fn an_empty_append_is_a_no_op() {
@@ -155,6 +174,25 @@ fn a_corrupt_batch_is_refused() {
     let err = b.append_as_follower(bytes).unwrap_err();
     assert!(matches!(err, LogError::CorruptBatch(_)), "{err:?}");
     assert_eq!((b.log_end_offset(), b.size_in_bytes()), (0, 0));
+}
+
+/// A batch whose offset range goes backwards (a negative lastOffsetDelta) or
+/// past the largest offset is refused as corrupt, never written: it would
+/// move the log end back, or overflow it.
+#[test]
+fn a_batch_with_an_impossible_offset_range_is_refused() {
+    for (base, delta) in [(0i64, -1i32), (i64::MAX - 1, 3)] {
+        let mut bytes = bytes_of(&simple(2, T0, "x").build());
+        bytes[..8].copy_from_slice(&base.to_be_bytes());
+        // lastOffsetDelta is under the CRC: recompute it as a leader would have.
+        bytes[23..27].copy_from_slice(&delta.to_be_bytes());
+        let crc = crc32c::crc32c(&bytes[21..]);
+        bytes[17..21].copy_from_slice(&crc.to_be_bytes());
+        let mut b = mem_log(&LogConfig::default());
+        let err = b.append_as_follower(bytes).unwrap_err();
+        assert!(matches!(err, LogError::CorruptBatch(_)), "base {base} delta {delta}: {err:?}");
+        assert_eq!((b.log_end_offset(), b.size_in_bytes()), (0, 0));
+    }
 }
 
 /// The follower's producer table follows the leader's batches, but never
