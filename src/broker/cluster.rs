@@ -54,6 +54,11 @@ impl Broker {
         self.cluster.as_ref().expect("only a broker in a cluster runs the lifecycle tasks")
     }
 
+    /// The link to the controller, for a broker in a cluster.
+    pub fn controller_link(&self) -> Option<Arc<ControllerLink>> {
+        self.cluster.as_ref().map(|m| m.link.clone())
+    }
+
     pub fn broker_epoch(&self) -> i64 {
         self.cluster.as_ref().map_or(-1, |m| m.broker_epoch.load(Ordering::Acquire))
     }

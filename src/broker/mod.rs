@@ -378,7 +378,14 @@ impl Broker {
         if self.log_dir.is_offline() {
             return Ok(()); // nothing to maintain: every log waits for a restart
         }
-        let result = self.lock_logs().tick(now_ms());
+        // Chapter 6: leaders drop followers that lag too long from their ISR.
+        let now = now_ms();
+        for (tp, partition) in self.read_partitions().clone() {
+            if let Some(alter) = partition.tick(now) {
+                self.submit_alter_partition(&tp, &partition, alter);
+            }
+        }
+        let result = self.lock_logs().tick(now);
         if let Err(e) = &result {
             self.log_dir.fail(&"log maintenance", e);
         }
