@@ -1,12 +1,13 @@
 //! Cluster metadata, the KRaft way: brokers' registrations, topics,
-//! partitions and their leadership changes, and configs are records in a log, `__cluster_metadata-0`, and every broker's view of the cluster is
-//! the [`MetadataImage`] built by applying that log in order.
+//! partitions and their leadership changes, and configs are records in a
+//! log, `__cluster_metadata-0`, and every broker's view of the cluster is the
+//! [`MetadataImage`] built by applying that log in order.
 //!
 //! ```text
 //!  CreateTopics ──▶ controller ──append──▶ __cluster_metadata-0
 //!                                           │ TopicRecord
-//!                                           │ PartitionRecord ×N
 //!                                           │ ConfigRecord ×M
+//!                                           │ PartitionRecord ×N
 //!                                           ▼
 //!                                  apply ──▶ MetadataImage ──publish (Arc)──▶ Metadata responses
 //! ```
