@@ -10,11 +10,9 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use spool::broker::Broker;
 use spool::config::BrokerConfig;
 use spool::tools::cluster::ClusterArgs;
 use spool::tools::consume::ConsumeArgs;
@@ -88,7 +86,11 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Cluster(args) => match spool::tools::cluster::main(args) {
+        Command::Cluster(args) => match spool::tools::cluster::main(
+            args,
+            &format_log_dir,
+            &spool::broker::meta_properties::random_id,
+        ) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -178,47 +180,15 @@ fn serve(properties: Option<PathBuf>, overrides: Vec<String>) -> anyhow::Result<
         tracing::warn!(key, "ignoring a setting spool does not use");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.listener).await?;
-        let broker =
-            Arc::new(tokio::task::block_in_place(|| Broker::open(config)).map_err(anyhow::Error::msg)?);
-        tracing::info!(
-            "listening on {} (node {}, cluster {}, log.dirs {})",
-            listener.local_addr()?,
-            broker.config.node_id,
-            broker.cluster_id,
-            broker.config.log_dir.display()
-        );
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let ticker = {
-            let broker = broker.clone();
-            tokio::spawn(async move {
-                let mut every = tokio::time::interval(broker.config.tick_interval());
-                loop {
-                    every.tick().await;
-                    let broker = broker.clone();
-                    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || broker.tick()).await {
-                        tracing::error!(error = %e, "log maintenance failed");
-                    }
-                }
-            })
-        };
-        let server = tokio::spawn(spool::wire::server::serve(broker.clone(), listener, stopped));
-        wait_for_signal().await?;
-        tracing::info!("shutting down");
-        let _ = stop.send(true);
-        let _ = server.await;
-        ticker.abort();
-        tokio::task::block_in_place(|| broker.shutdown())?;
-        tracing::info!("shut down cleanly");
-        Ok(())
-    })
+    runtime.block_on(spool::node::run(config))
 }
 
-async fn wait_for_signal() -> std::io::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r,
-        _ = term.recv() => Ok(()),
+/// `kafka-storage.sh format` for `spool cluster`: every node's log directory
+/// gets the cluster's id before its first start (a directory that already
+/// has one keeps it).
+fn format_log_dir(dir: &std::path::Path, node_id: i32, cluster_id: &str) -> std::io::Result<()> {
+    if dir.join(spool::broker::meta_properties::FILE).exists() {
+        return Ok(());
     }
+    spool::broker::meta_properties::format(dir, node_id, cluster_id).map(drop)
 }

@@ -145,7 +145,8 @@ impl Broker {
 
     /// Takes every queued ISR change into one AlterPartition request.
     pub fn alter_partition_request(&self) -> Option<(AlterPartitionRequest, Vec<TopicPartition>)> {
-        let queued = std::mem::take(&mut *self.alter_partitions.lock().unwrap_or_else(PoisonError::into_inner));
+        let queued =
+            std::mem::take(&mut *self.alter_partitions.lock().unwrap_or_else(PoisonError::into_inner));
         let mut topics: BTreeMap<uuid::Uuid, Vec<PartitionData>> = BTreeMap::new();
         let mut asked = Vec::new();
         for (tp, alter) in queued {
@@ -177,7 +178,9 @@ impl Broker {
             .with_topics(
                 topics
                     .into_iter()
-                    .map(|(topic_id, partitions)| TopicData::default().with_topic_id(topic_id).with_partitions(partitions))
+                    .map(|(topic_id, partitions)| {
+                        TopicData::default().with_topic_id(topic_id).with_partitions(partitions)
+                    })
                     .collect(),
             );
         Some((request, asked))

@@ -111,6 +111,7 @@ pub mod controller_link;
 pub mod error;
 pub mod fetch;
 pub mod fetcher;
+pub mod forward;
 pub mod groups;
 pub mod handler;
 pub mod log_dir;
@@ -209,11 +210,12 @@ fn cluster_member(config: &BrokerConfig) -> Option<cluster::ClusterMember> {
     if !matches!(config.process_roles, ProcessRoles::Broker | ProcessRoles::Combined) {
         return None;
     }
-    let addr = match (config.controller_quorum_voters.first(), config.controller_quorum_bootstrap_servers.first()) {
-        (Some(voter), _) => voter.endpoint.to_string(),
-        (None, Some(server)) => server.to_string(),
-        (None, None) => return None, // refused by the config's validation
-    };
+    let addr =
+        match (config.controller_quorum_voters.first(), config.controller_quorum_bootstrap_servers.first()) {
+            (Some(voter), _) => voter.endpoint.to_string(),
+            (None, Some(server)) => server.to_string(),
+            (None, None) => return None, // refused by the config's validation
+        };
     let timeout = std::time::Duration::from_millis(config.replication.replica_socket_timeout_ms);
     Some(cluster::ClusterMember::new(controller_link::ControllerLink::new(addr, timeout)))
 }
@@ -337,7 +339,43 @@ impl Broker {
         if groups::GROUP_APIS.contains(&api_key) {
             return Ok(Some(Reply::Message(self.handle_group(request).await?)));
         }
-        Ok(Some(Reply::Message(match request.body {
+        if self.cluster.is_some() {
+            // Chapter 6: in a cluster, the controller decides and the image describes.
+            match request.body {
+                RequestKind::Metadata(r) => {
+                    return Ok(Some(Reply::Message(ResponseKind::Metadata(
+                        self.cluster_metadata(r, version).await,
+                    ))))
+                }
+                RequestKind::CreateTopics(r) => {
+                    let response = self.forward_create_topics(r, version).await;
+                    return Ok(Some(Reply::Message(ResponseKind::CreateTopics(response))));
+                }
+                RequestKind::DeleteTopics(r) => {
+                    let response = self.forward_delete_topics(r, version).await;
+                    return Ok(Some(Reply::Message(ResponseKind::DeleteTopics(response))));
+                }
+                RequestKind::DescribeCluster(_) => {
+                    return Ok(Some(Reply::Message(ResponseKind::DescribeCluster(self.cluster_describe()))))
+                }
+                RequestKind::FindCoordinator(r) => {
+                    let response = self.cluster_find_coordinator(r, version).await;
+                    return Ok(Some(Reply::Message(ResponseKind::FindCoordinator(response))));
+                }
+                body => return self.handle_common(body, api_key, version).await,
+            }
+        }
+        self.handle_common(request.body, api_key, version).await
+    }
+
+    /// The APIs a standalone broker and a broker in a cluster answer alike.
+    async fn handle_common(
+        self: &Arc<Self>,
+        body: RequestKind,
+        api_key: kafka_protocol::messages::ApiKey,
+        version: i16,
+    ) -> Result<Option<Reply>, Error> {
+        Ok(Some(Reply::Message(match body {
             RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(admin::api_versions(None)),
             RequestKind::Metadata(r) => ResponseKind::Metadata(self.metadata(r, version)),
             RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(self.create_topics(r, version)),
@@ -347,7 +385,7 @@ impl Broker {
             RequestKind::FindCoordinator(r) => {
                 ResponseKind::FindCoordinator(self.find_coordinator(r, version))
             }
-            RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(self.init_producer_id(r)),
+            RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(self.init_producer_id(r).await),
             RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(self.list_offsets(r)),
             RequestKind::OffsetForLeaderEpoch(r) => {
                 ResponseKind::OffsetForLeaderEpoch(self.offsets_for_leader_epoch(r))

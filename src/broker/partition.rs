@@ -112,7 +112,8 @@ impl Partition {
         group_commit: Arc<GroupCommit>,
         replica_id: ReplicaId,
     ) -> Partition {
-        let high_watermark = 0;
+        // Where the last run left it (replication-offset-checkpoint).
+        let high_watermark = lock(&log).high_watermark();
         Partition {
             log,
             topic_id,
@@ -438,14 +439,18 @@ impl Partition {
         }
     }
 
-    /// The leader's high watermark, published to readers. Never goes back.
+    /// The leader's high watermark, published to readers and to the log
+    /// (which checkpoints it). Never goes back.
     fn publish_high_watermark(&self, high_watermark: i64) {
-        self.high_watermark.fetch_max(high_watermark, Ordering::AcqRel);
+        if self.high_watermark.fetch_max(high_watermark, Ordering::AcqRel) < high_watermark {
+            lock(&self.log).update_high_watermark(high_watermark);
+        }
     }
 
     /// A follower's high watermark, which a truncation may lower.
     fn set_high_watermark(&self, high_watermark: i64) {
         self.high_watermark.store(high_watermark, Ordering::Release);
+        lock(&self.log).update_high_watermark(high_watermark);
     }
 }
 

@@ -62,13 +62,18 @@ impl Broker {
                 map.insert(tp, partition);
             }
         }
-        for (tp, partition) in &old {
-            if !map.contains_key(tp) {
-                // Deleted, or moved off this broker: waiting produces are answered.
-                partition.become_follower(me, -1, -1);
-            }
+        let gone: Vec<TopicPartition> = old.keys().filter(|tp| !map.contains_key(*tp)).cloned().collect();
+        for tp in &gone {
+            // Deleted, or moved off this broker: waiting produces are answered.
+            old[tp].become_follower(me, -1, -1);
         }
         *self.partitions.write().unwrap_or_else(PoisonError::into_inner) = map;
+        for tp in gone {
+            // Kafka's StopReplica with delete: the log goes too.
+            if let Err(e) = logs.delete(&tp) {
+                tracing::warn!(%tp, error = %e, "could not delete the log of a partition no longer hosted");
+            }
+        }
         Ok(())
     }
     // ANCHOR_END: apply_image

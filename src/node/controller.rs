@@ -22,11 +22,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{
-    AlterPartitionRequest, AlterPartitionResponse, ApiKey, ApiVersionsResponse, BrokerHeartbeatRequest,
-    BrokerHeartbeatResponse, BrokerRegistrationRequest, BrokerRegistrationResponse, FetchRequest,
-    FetchResponse, RequestKind, ResponseKind,
+    AllocateProducerIdsRequest, AllocateProducerIdsResponse, AlterPartitionRequest, AlterPartitionResponse,
+    ApiKey, ApiVersionsResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
+    BrokerRegistrationResponse, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
+    DeleteTopicsResponse, FetchRequest, FetchResponse, ProducerId, RequestKind, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -35,7 +38,7 @@ use crate::broker::now_ms;
 use crate::config::BrokerConfig;
 use crate::controller::{self, Controller, ControllerConfig, ControllerResult};
 use crate::metadata::records::{BrokerEndpoint, BrokerFeature};
-use crate::metadata::{MetadataImage, MetadataPublisher, METADATA_TOPIC};
+use crate::metadata::{MetadataImage, MetadataPublisher, MetadataRecord, METADATA_TOPIC};
 use crate::wire::codec::{encode_response, Request};
 use crate::wire::handler::{Handler, Response};
 use crate::wire::reader::RequestPool;
@@ -133,7 +136,9 @@ impl ControllerNode {
     fn api_versions(&self) -> ApiVersionsResponse {
         let keys = CONTROLLER_APIS
             .iter()
-            .map(|&(k, min, max)| ApiVersion::default().with_api_key(k as i16).with_min_version(min).with_max_version(max))
+            .map(|&(k, min, max)| {
+                ApiVersion::default().with_api_key(k as i16).with_min_version(min).with_max_version(max)
+            })
             .collect();
         ApiVersionsResponse::default().with_api_keys(keys)
     }
@@ -177,7 +182,9 @@ impl ControllerNode {
                 tracing::info!(broker = registration.broker_id, broker_epoch, "broker registered");
                 BrokerRegistrationResponse::default().with_broker_epoch(broker_epoch)
             }
-            Err(code) => BrokerRegistrationResponse::default().with_error_code(code.code()).with_broker_epoch(-1),
+            Err(code) => {
+                BrokerRegistrationResponse::default().with_error_code(code.code()).with_broker_epoch(-1)
+            }
         }
     }
 
@@ -255,7 +262,8 @@ impl ControllerNode {
             };
             match topics.iter_mut().find(|t| t.topic_id == result.topic_id) {
                 Some(topic) => topic.partitions.push(answer),
-                None => topics.push(TopicData::default().with_topic_id(result.topic_id).with_partitions(vec![answer])),
+                None => topics
+                    .push(TopicData::default().with_topic_id(result.topic_id).with_partitions(vec![answer])),
             }
         }
         AlterPartitionResponse::default().with_topics(topics)
@@ -304,26 +312,34 @@ impl ControllerNode {
                 };
                 let end = self.metadata.end_offset();
                 partitions.push(match records {
-                    Ok(bytes) => data.with_high_watermark(end).with_last_stable_offset(end).with_records(Some(bytes)),
+                    Ok(bytes) => {
+                        data.with_high_watermark(end).with_last_stable_offset(end).with_records(Some(bytes))
+                    }
                     Err(code) => data.with_error_code(code.code()).with_high_watermark(end),
                 });
             }
-            topics.push(FetchableTopicResponse::default().with_topic(topic.topic.clone()).with_partitions(partitions));
+            topics.push(
+                FetchableTopicResponse::default().with_topic(topic.topic.clone()).with_partitions(partitions),
+            );
         }
         FetchResponse::default().with_responses(topics)
     }
     // ANCHOR_END: metadata_fetch
 
-    async fn answer(self: &Arc<Self>, body: RequestKind) -> Result<ResponseKind, String> {
+    async fn answer(self: &Arc<Self>, body: RequestKind, version: i16) -> Result<ResponseKind, String> {
         Ok(match body {
             RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(self.api_versions()),
-            RequestKind::BrokerRegistration(r) => ResponseKind::BrokerRegistration(self.broker_registration(r)),
+            RequestKind::BrokerRegistration(r) => {
+                ResponseKind::BrokerRegistration(self.broker_registration(r))
+            }
             RequestKind::BrokerHeartbeat(r) => ResponseKind::BrokerHeartbeat(self.broker_heartbeat(r)),
             RequestKind::AlterPartition(r) => ResponseKind::AlterPartition(self.alter_partition(r)),
             RequestKind::Fetch(r) => ResponseKind::Fetch(self.fetch_metadata(r).await),
-            RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(self.create_topics(r)),
+            RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(self.create_topics(r, version)),
             RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(self.delete_topics(r)),
-            RequestKind::AllocateProducerIds(r) => ResponseKind::AllocateProducerIds(self.allocate_producer_ids(r)),
+            RequestKind::AllocateProducerIds(r) => {
+                ResponseKind::AllocateProducerIds(self.allocate_producer_ids(r))
+            }
             other => return Err(format!("the controller listener does not answer {other:?}")),
         })
     }
@@ -335,7 +351,7 @@ impl Handler for ControllerNode {
     async fn handle(self: &Arc<Self>, request: Request) -> Result<Response<Self::Write>, String> {
         let (api_key, version) = (request.api_key, request.header.request_api_version);
         let correlation_id = request.header.correlation_id;
-        let body = self.answer(request.body).await?;
+        let body = self.answer(request.body, version).await?;
         Ok(Response::Frame(encode_response(api_key, version, correlation_id, &body)?))
     }
 
@@ -360,5 +376,137 @@ impl Handler for ControllerNode {
 
     fn request_pool(&self) -> Option<&Arc<RequestPool>> {
         None
+    }
+}
+
+/// The topic APIs and producer id blocks.
+impl ControllerNode {
+    // ANCHOR: controller_create_topics
+    /// CreateTopics (forwarded by a broker): checked and placed by the
+    /// controller core on the registered brokers, committed as one batch.
+    /// `validate_only` commits nothing.
+    fn create_topics(&self, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
+        let topics: Vec<controller::CreatableTopic> = (request.topics.iter())
+            .map(|t| controller::CreatableTopic {
+                name: t.name.0.to_string(),
+                num_partitions: t.num_partitions,
+                replication_factor: t.replication_factor,
+                assignments: (t.assignments.iter())
+                    .map(|a| (a.partition_index, a.broker_ids.iter().map(|b| b.0).collect()))
+                    .collect(),
+                configs: (t.configs.iter())
+                    .filter_map(|c| Some((c.name.to_string(), c.value.as_ref()?.to_string())))
+                    .collect(),
+            })
+            .collect();
+        let controller = self.controller();
+        let mut writer = self.metadata.writer();
+        let image = writer.image().clone();
+        let mut random = self.random.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut result = controller.create_topics(&image, &topics, &mut *random);
+        if request.validate_only {
+            result.records.clear();
+        }
+        let answers = match self.commit(&mut writer, result) {
+            Ok(answers) => answers,
+            Err(code) => topics
+                .iter()
+                .map(|_| Err(controller::TopicError::new(code, "metadata commit failed")))
+                .collect(),
+        };
+        let results = (topics.iter().zip(answers))
+            .map(|(topic, answer)| {
+                let out = CreatableTopicResult::default()
+                    .with_name(TopicName(StrBytes::from_string(topic.name.clone())));
+                match answer {
+                    Ok(created) => {
+                        tracing::info!(
+                            topic = topic.name,
+                            partitions = created.num_partitions,
+                            "created topic"
+                        );
+                        let out = if version >= 5 {
+                            out.with_num_partitions(created.num_partitions)
+                                .with_replication_factor(created.replication_factor)
+                        } else {
+                            out
+                        };
+                        if version >= 7 {
+                            out.with_topic_id(created.topic_id)
+                        } else {
+                            out
+                        }
+                    }
+                    Err(e) => out
+                        .with_error_code(e.code.code())
+                        .with_error_message(Some(StrBytes::from_string(e.message))),
+                }
+            })
+            .collect();
+        CreateTopicsResponse::default().with_topics(results)
+    }
+    // ANCHOR_END: controller_create_topics
+
+    /// DeleteTopics (forwarded by a broker): a RemoveTopicRecord per topic;
+    /// each broker drops the partitions and deletes their logs when its
+    /// image no longer has them.
+    fn delete_topics(&self, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
+        let names: Vec<TopicName> = request
+            .topic_names
+            .into_iter()
+            .chain(request.topics.into_iter().filter_map(|t| t.name))
+            .collect();
+        let mut writer = self.metadata.writer();
+        let mut responses = Vec::new();
+        for name in names {
+            let result = DeletableTopicResult::default().with_name(Some(name.clone()));
+            let refused = |code: ResponseError, message: String| {
+                result
+                    .clone()
+                    .with_error_code(code.code())
+                    .with_error_message(Some(StrBytes::from_string(message)))
+            };
+            if name.0.as_str() == crate::group::CONSUMER_OFFSETS_TOPIC {
+                responses.push(refused(
+                    ResponseError::InvalidTopicException,
+                    "cannot delete internal topic".into(),
+                ));
+                continue;
+            }
+            let Some(topic_id) = writer.image().topic(&name.0).map(|t| t.topic_id) else {
+                responses
+                    .push(refused(ResponseError::UnknownTopicOrPartition, format!("no topic {}", name.0)));
+                continue;
+            };
+            let removal =
+                ControllerResult { records: vec![MetadataRecord::RemoveTopic { topic_id }], answer: () };
+            responses.push(match self.commit(&mut writer, removal) {
+                Ok(()) => {
+                    tracing::info!(topic = %name.0, "deleted topic");
+                    result.with_topic_id(topic_id)
+                }
+                Err(code) => refused(code, "metadata commit failed".into()),
+            });
+        }
+        DeleteTopicsResponse::default().with_responses(responses)
+    }
+
+    /// AllocateProducerIds: the next block of ids, committed before it is
+    /// handed to the broker (chapter 8).
+    fn allocate_producer_ids(&self, request: AllocateProducerIdsRequest) -> AllocateProducerIdsResponse {
+        let controller = self.controller();
+        let mut writer = self.metadata.writer();
+        let image = writer.image().clone();
+        let block = match controller.allocate_producer_ids(&image, request.broker_id.0, request.broker_epoch)
+        {
+            Ok(result) => self.commit(&mut writer, result),
+            Err(e) => Err(e.code()),
+        };
+        match block {
+            Ok(block) => AllocateProducerIdsResponse::default()
+                .with_producer_id_start(ProducerId(block.first))
+                .with_producer_id_len((block.end - block.first) as i32),
+            Err(code) => AllocateProducerIdsResponse::default().with_error_code(code.code()),
+        }
     }
 }

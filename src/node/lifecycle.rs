@@ -36,7 +36,7 @@ use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 use crate::broker::controller_link::ControllerLink;
-use crate::broker::{now_ms, Broker};
+use crate::broker::Broker;
 use crate::client::{ClientError, Connection};
 use crate::metadata::METADATA_TOPIC;
 
@@ -119,10 +119,14 @@ pub async fn heartbeat_loop(broker: Arc<Broker>, link: Arc<ControllerLink>, inca
                 standing = Standing { fenced: r.is_fenced, should_shut_down: r.should_shut_down };
                 broker.set_may_shut_down(standing.should_shut_down);
             }
-            Ok(r) if r.error_code == ResponseError::StaleBrokerEpoch.code()
-                || r.error_code == ResponseError::BrokerIdNotRegistered.code() =>
+            Ok(r)
+                if r.error_code == ResponseError::StaleBrokerEpoch.code()
+                    || r.error_code == ResponseError::BrokerIdNotRegistered.code() =>
             {
-                tracing::warn!(code = r.error_code, "the controller no longer knows this broker; registering again");
+                tracing::warn!(
+                    code = r.error_code,
+                    "the controller no longer knows this broker; registering again"
+                );
                 match register(&broker, &link, incarnation_id).await {
                     Ok(epoch) => broker.set_broker_epoch(epoch),
                     Err(e) => tracing::error!(error = %e, "cannot register again"),
@@ -169,7 +173,11 @@ pub async fn metadata_loop(broker: Arc<Broker>, controller_addr: String) {
 }
 
 /// One Fetch of the metadata log from this broker's end, and what it brings.
-async fn fetch_metadata(broker: &Arc<Broker>, connection: &mut Connection, timeout: Duration) -> Result<(), ClientError> {
+async fn fetch_metadata(
+    broker: &Arc<Broker>,
+    connection: &mut Connection,
+    timeout: Duration,
+) -> Result<(), ClientError> {
     let offset = broker.metadata_end_offset();
     let max_wait_ms = 500;
     let request = FetchRequest::default()
@@ -184,14 +192,16 @@ async fn fetch_metadata(broker: &Arc<Broker>, connection: &mut Connection, timeo
                 .with_partition(0)
                 .with_fetch_offset(offset)
                 .with_partition_max_bytes(8 << 20)])]);
-    let response = connection.send_within(&request, timeout + Duration::from_millis(max_wait_ms as u64)).await?;
+    let response =
+        connection.send_within(&request, timeout + Duration::from_millis(max_wait_ms as u64)).await?;
     let data = (response.responses.first())
         .and_then(|t| t.partitions.first())
         .ok_or_else(|| ClientError::Protocol("metadata fetch: no partition in the answer".into()))?;
     ClientError::check(data.error_code, None, || "metadata fetch".into())?;
     let records = data.records.clone().unwrap_or_default();
     if !records.is_empty() {
-        let applied = tokio::task::block_in_place(|| broker.apply_fetched_metadata(BytesMut::from(&records[..])));
+        let applied =
+            tokio::task::block_in_place(|| broker.apply_fetched_metadata(BytesMut::from(&records[..])));
         if let Err(e) = applied {
             // A copy that cannot take the controller's log is not a broker
             // that can serve: fail loudly, and retry after the pause.

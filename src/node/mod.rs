@@ -43,7 +43,12 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         let node = Arc::new(tokio::task::block_in_place(|| open_controller(&config))?);
         for listener in config.listeners.iter().filter(|l| is_controller_listener(&config, &l.name)) {
             let socket = bind(&listener.bind_addr().map_err(anyhow::Error::msg)?).await?;
-            tracing::info!("controller listening on {} (node {}, cluster {})", socket.local_addr()?, config.node_id, node.cluster_id);
+            tracing::info!(
+                "controller listening on {} (node {}, cluster {})",
+                socket.local_addr()?,
+                config.node_id,
+                node.cluster_id
+            );
             servers.push(tokio::spawn(crate::wire::server::serve(node.clone(), socket, stopped.clone())));
         }
         let ticking = node.clone();
@@ -59,7 +64,9 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     }
     let mut broker = None;
     if config.process_roles != ProcessRoles::Controller {
-        let opened = Arc::new(tokio::task::block_in_place(|| Broker::open(config.clone())).map_err(anyhow::Error::msg)?);
+        let opened = Arc::new(
+            tokio::task::block_in_place(|| Broker::open(config.clone())).map_err(anyhow::Error::msg)?,
+        );
         for listener in config.listeners.iter().filter(|l| !is_controller_listener(&config, &l.name)) {
             let socket = bind(&listener.bind_addr().map_err(anyhow::Error::msg)?).await?;
             tracing::info!(
@@ -119,7 +126,7 @@ fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
         _ => meta_properties::load_or_create(&dir, config.node_id),
     }
     .map_err(anyhow::Error::msg)?;
-    let storage = DiskStorage::open(&dir.join(format!("{METADATA_TOPIC}-0")))?;
+    let storage = DiskStorage::open(dir.join(format!("{METADATA_TOPIC}-0")))?;
     let (log, _) = Log::open(storage, LogConfig::default(), OpenOptions::default(), crate::broker::now_ms())?;
     let metadata = MetadataLog::load(log).map_err(anyhow::Error::msg)?;
     Ok(ControllerNode::new(config.clone(), meta.cluster_id, MetadataPublisher::new(metadata)))

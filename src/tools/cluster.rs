@@ -133,10 +133,20 @@ struct Running {
     exited: bool,
 }
 
-/// Writes every node's properties, starts them, prints the bootstrap
-/// servers, and stops them all on Ctrl-C or SIGTERM.
-pub fn main(args: ClusterArgs) -> anyhow::Result<()> {
+/// How a node's log directory is formatted with the cluster's id
+/// (`kafka-storage.sh format`): given by the `spool` binary, which owns the
+/// broker's `meta.properties`.
+pub type Format = dyn Fn(&Path, i32, &str) -> std::io::Result<()>;
+
+/// Formats every node's log directory with one cluster id (kept if the
+/// cluster was started before), writes their properties, starts them,
+/// prints the bootstrap servers, and stops them all on Ctrl-C or SIGTERM.
+pub fn main(args: ClusterArgs, format: &Format, new_id: &dyn Fn() -> String) -> anyhow::Result<()> {
     let nodes = plan(&args).map_err(anyhow::Error::msg)?;
+    let cluster_id = cluster_id(&args.dir, new_id)?;
+    for node in &nodes {
+        format(&node.dir.join("data"), node.node_id, &cluster_id)?;
+    }
     let exe = std::env::current_exe()?;
     let mut running = Vec::new();
     for spec in nodes {
@@ -169,6 +179,22 @@ pub fn main(args: ClusterArgs) -> anyhow::Result<()> {
     eprintln!("stopping the cluster");
     stop_all(&mut running);
     Ok(watched?)
+}
+
+/// The cluster's id: kept in `<dir>/cluster.id` from the first start, so
+/// a restart finds the same cluster.
+fn cluster_id(dir: &Path, new_id: &dyn Fn() -> String) -> anyhow::Result<String> {
+    let path = dir.join("cluster.id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) => Ok(id.trim().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)?;
+            let id = new_id();
+            std::fs::write(&path, format!("{id}\n"))?;
+            Ok(id)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Reports each node that exited by itself since the last look.
