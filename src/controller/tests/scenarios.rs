@@ -436,3 +436,17 @@ fn producer_id_blocks_follow_each_other() {
     let stale = cluster.controller.allocate_producer_ids(&cluster.image, 2, 0).unwrap_err();
     assert_eq!(stale.code(), ResponseError::StaleBrokerEpoch);
 }
+
+/// A limit on everything: like Kafka's controller (MAX_RECORDS_PER_USER_OP,
+/// 10 000), a topic whose records would not fit one batch is refused with
+/// POLICY_VIOLATION before any replica is placed, instead of building a
+/// batch of any size a request asks for.
+#[test]
+fn a_topic_too_large_for_one_batch_is_refused() {
+    let mut cluster = three_brokers_and_topic_t();
+    let refused = cluster.create_placed("huge", 10_000, 1).unwrap_err();
+    assert_eq!(refused.code, ResponseError::PolicyViolation);
+    assert_eq!(refused.message, "Unable to perform excessively large batch operation.");
+    assert!(cluster.image.topic("huge").is_none());
+    assert_eq!(cluster.create_placed("large", 9_999, 1).unwrap().num_partitions, 9_999);
+}
