@@ -100,6 +100,9 @@ impl Controller {
             });
         }
         let id = request.broker_id;
+        if id < 0 {
+            return Err(Error::InvalidBrokerId(id));
+        }
         let existing = image.broker(id);
         let same_incarnation = existing.is_some_and(|b| b.incarnation_id == request.incarnation_id);
         if existing.is_some() && !same_incarnation && self.has_live_session(id, now_ms) {

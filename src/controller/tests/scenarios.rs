@@ -450,3 +450,14 @@ fn a_topic_too_large_for_one_batch_is_refused() {
     assert!(cluster.image.topic("huge").is_none());
     assert_eq!(cluster.create_placed("large", 9_999, 1).unwrap().num_partitions, 9_999);
 }
+
+/// A negative broker id is refused (INVALID_REQUEST): -1 means "no leader"
+/// in every partition, so a broker registered as -1 could be placed as a
+/// replica and its leadership read as none.
+#[test]
+fn a_negative_broker_id_cannot_register() {
+    let mut cluster = Cluster::new();
+    let refused = cluster.register(-1).unwrap_err();
+    assert_eq!(refused.code(), ResponseError::InvalidRequest);
+    assert!(cluster.image.brokers().is_empty());
+}
