@@ -229,7 +229,8 @@ fn controlled_shutdown_moves_leadership_first() {
 /// BrokerHeartbeat's and BrokerRegistration's refusals: an unregistered id
 /// (BROKER_ID_NOT_REGISTERED), another incarnation's epoch
 /// (STALE_BROKER_EPOCH), another cluster (INCONSISTENT_CLUSTER_ID), and a new
-/// incarnation while the old one's session lives (DUPLICATE_BROKER_REGISTRATION).
+/// incarnation while the old, unfenced one's session lives
+/// (DUPLICATE_BROKER_REGISTRATION).
 #[test]
 fn registrations_and_heartbeats_are_checked() {
     let mut cluster = Cluster::new();
@@ -253,6 +254,7 @@ fn registrations_and_heartbeats_are_checked() {
     elsewhere.cluster_id = "other".into();
     let refused = cluster.controller.register_broker(&cluster.image, &elsewhere, 1, 0).unwrap_err();
     assert_eq!(refused.code(), ResponseError::InconsistentClusterId);
+    cluster.heartbeat(1, false, false).unwrap(); // unfenced: its session holds the id
     let refused = cluster.register(1).unwrap_err();
     assert_eq!(refused, Error::DuplicateBrokerRegistration(1));
     assert_eq!(refused.code(), ResponseError::DuplicateBrokerRegistration);
@@ -460,4 +462,25 @@ fn a_negative_broker_id_cannot_register() {
     let refused = cluster.register(-1).unwrap_err();
     assert_eq!(refused.code(), ResponseError::InvalidRequest);
     assert!(cluster.image.brokers().is_empty());
+}
+
+/// Kafka's session rule (`BrokerHeartbeatManager.hasValidSession`): a fenced
+/// broker has no live session, so a new incarnation of it registers at once;
+/// an unfenced one this controller has not heard from yet (it just took
+/// over) has a full session from now, so another incarnation must wait for it.
+#[test]
+fn only_an_unfenced_broker_holds_its_id() {
+    let mut cluster = Cluster::new();
+    cluster.register(1).unwrap();
+    cluster.heartbeat(1, false, false).unwrap();
+    cluster.heartbeat(1, true, false).unwrap(); // asks to be fenced
+    cluster.now_ms = 100;
+    assert!(cluster.register(1).is_ok(), "a fenced broker's id is free");
+
+    cluster.heartbeat(1, false, false).unwrap();
+    cluster.controller = Controller::new(cluster.controller.config.clone()); // a new controller
+    cluster.now_ms = 50_000;
+    assert_eq!(cluster.register(1).unwrap_err(), Error::DuplicateBrokerRegistration(1));
+    cluster.now_ms = 59_001;
+    assert!(cluster.register(1).is_ok(), "its session expired");
 }
