@@ -83,7 +83,7 @@ impl Controller {
     /// BrokerRegistration. `next_offset` is the metadata log's next offset:
     /// the broker epoch is the offset its RegisterBrokerRecord will take. A
     /// new incarnation replaces the old registration (fencing it first if it
-    /// was not), unless the old one's session is still alive
+    /// was not), unless the old one is unfenced with its session alive
     /// (DUPLICATE_BROKER_REGISTRATION); the same incarnation registering again
     /// keeps its epoch and state. A new registration starts fenced.
     pub fn register_broker(
@@ -100,9 +100,12 @@ impl Controller {
             });
         }
         let id = request.broker_id;
+        if id < 0 {
+            return Err(Error::InvalidBrokerId(id));
+        }
         let existing = image.broker(id);
         let same_incarnation = existing.is_some_and(|b| b.incarnation_id == request.incarnation_id);
-        if existing.is_some() && !same_incarnation && self.has_live_session(id, now_ms) {
+        if existing.is_some() && !same_incarnation && self.has_live_session(image, id, now_ms) {
             return Err(Error::DuplicateBrokerRegistration(id));
         }
         let mut batch = Batch::new(image);
@@ -207,10 +210,17 @@ impl Controller {
     }
     // ANCHOR_END: tick
 
-    fn has_live_session(&self, id: i32, now_ms: i64) -> bool {
-        self.sessions
-            .get(&id)
-            .is_some_and(|s| now_ms - s.last_heartbeat_ms <= self.config.broker_session_timeout_ms)
+    /// Whether `id` holds its broker id (Kafka's `hasValidSession`): it is
+    /// registered, unfenced, and has heartbeated within the session timeout.
+    /// A broker this controller has not heard from yet gets a session from
+    /// now, as Kafka's controller starts one for every registered broker
+    /// when it takes over.
+    fn has_live_session(&mut self, image: &MetadataImage, id: i32, now_ms: i64) -> bool {
+        if image.broker(id).is_none_or(|b| b.fenced) {
+            return false;
+        }
+        let session = self.sessions.entry(id).or_insert(Session { last_heartbeat_ms: now_ms });
+        now_ms - session.last_heartbeat_ms <= self.config.broker_session_timeout_ms
     }
 
     /// Takes `id` out of every ISR, re-elects what it led, then fences it.

@@ -152,6 +152,8 @@ pub enum Error {
     InconsistentClusterId { expected: String, got: String },
     /// Every producer id has been handed out.
     ProducerIdsExhausted,
+    /// A negative broker id: -1 means "no leader", so no broker may have one.
+    InvalidBrokerId(i32),
 }
 
 impl Error {
@@ -163,6 +165,7 @@ impl Error {
             Error::DuplicateBrokerRegistration(_) => ResponseError::DuplicateBrokerRegistration,
             Error::InconsistentClusterId { .. } => ResponseError::InconsistentClusterId,
             Error::ProducerIdsExhausted => ResponseError::UnknownServerError,
+            Error::InvalidBrokerId(_) => ResponseError::InvalidRequest,
         }
     }
 }
@@ -181,6 +184,7 @@ impl fmt::Display for Error {
                 write!(f, "expected cluster ID {expected}, but got cluster ID {got}")
             }
             Error::ProducerIdsExhausted => write!(f, "exhausted all producer ids"),
+            Error::InvalidBrokerId(id) => write!(f, "invalid broker id {id}: broker ids are not negative"),
         }
     }
 }

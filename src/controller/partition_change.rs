@@ -58,13 +58,12 @@ pub fn build_change(
     target_recovery_state: Option<i8>,
 ) -> Option<PartitionChangeRecord> {
     let valid = |r: i32| target_isr.contains(&r) && acceptable(r);
-    let first_valid = |skip| partition.replicas.iter().skip(skip).copied().find(|r| valid(*r));
     let (leader, unclean) = match election {
         Election::Preferred if partition.replicas.first().is_some_and(|r| valid(*r)) => {
             (partition.replicas[0], false)
         }
         _ if valid(partition.leader) => (partition.leader, false),
-        _ => match first_valid(0) {
+        _ => match partition.replicas.iter().copied().find(|r| valid(*r)) {
             Some(r) => (r, false),
             None if election == Election::Unclean => {
                 match partition.replicas.iter().copied().find(|r| acceptable(*r)) {

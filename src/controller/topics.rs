@@ -124,6 +124,16 @@ pub fn validate_topic_config(key: &str, value: &str) -> Result<(), TopicError> {
     Ok(())
 }
 
+/// The most records one operation may commit (Kafka's
+/// `QuorumController.MAX_RECORDS_PER_USER_OP`): a limit on what one request
+/// can make the controller build and the log write in one batch.
+pub const MAX_RECORDS_PER_USER_OP: usize = 10_000;
+
+/// Kafka's answer to an operation past [`MAX_RECORDS_PER_USER_OP`].
+fn too_large() -> TopicError {
+    TopicError::new(ResponseError::PolicyViolation, "Unable to perform excessively large batch operation.")
+}
+
 /// A CreateTopics entry's fields.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CreatableTopic {
@@ -255,6 +265,11 @@ pub fn topic_records(
         let message = format!("Topic '{}' already exists.", topic.name);
         return Err(TopicError::new(ResponseError::TopicAlreadyExists, message));
     }
+    let partition_count =
+        if topic.assignments.is_empty() { partitions as usize } else { topic.assignments.len() };
+    if 1 + topic.configs.len() + partition_count > MAX_RECORDS_PER_USER_OP {
+        return Err(too_large());
+    }
     let replica_sets = if topic.assignments.is_empty() {
         let placed = place(&cluster.usable(), partitions, replication_factor, random).map_err(|why| {
             let message = format!("Unable to replicate the partition {replication_factor} time(s): {why}");
@@ -383,7 +398,14 @@ impl Controller {
                 continue;
             }
             let created = validate_topic(&self.config, topic)
-                .and_then(|counts| topic_records(&batch.image, &cluster, topic, counts, random));
+                .and_then(|counts| topic_records(&batch.image, &cluster, topic, counts, random))
+                .and_then(|(records, created)| {
+                    // The whole request is one batch, under the same limit.
+                    if batch.records.len() + records.len() > MAX_RECORDS_PER_USER_OP {
+                        return Err(too_large());
+                    }
+                    Ok((records, created))
+                });
             answers.push(created.map(|(records, created)| {
                 records.into_iter().for_each(|r| batch.push(r));
                 created

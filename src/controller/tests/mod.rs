@@ -70,12 +70,12 @@ impl Cluster {
             listeners: vec![BrokerEndpoint {
                 name: "PLAINTEXT".into(),
                 host: "127.0.0.1".into(),
-                port: 9092 + id as u16,
+                port: 9092 + (id.unsigned_abs() % 100) as u16,
                 security_protocol: 0,
             }],
             features: vec![],
             rack: None,
-            log_dirs: vec![Uuid::from_u128(500 + id as u128)],
+            log_dirs: vec![Uuid::from_u128(500 + u128::from(id.unsigned_abs()))],
         }
     }
 

@@ -20,9 +20,11 @@ enum Op {
     },
     Advance(i64),
     Tick,
+    /// A topic, with unclean leader election on if `unclean`.
     Create {
         partitions: i32,
         replication_factor: i16,
+        unclean: bool,
     },
     /// AlterPartition on the `pick`-th partition, keeping the replicas whose
     /// bit is set in `mask` (plus the leader), at stale epochs if `stale`.
@@ -43,7 +45,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(id, want_fence, want_shut_down)| Op::Heartbeat { id, want_fence, want_shut_down }),
         2 => (1_000..6_000i64).prop_map(Op::Advance),
         2 => Just(Op::Tick),
-        1 => (1..4i32, 1..4i16).prop_map(|(partitions, replication_factor)| Op::Create { partitions, replication_factor }),
+        1 => (1..4i32, 1..4i16, any::<bool>())
+            .prop_map(|(partitions, replication_factor, unclean)| Op::Create { partitions, replication_factor, unclean }),
         3 => (any::<usize>(), any::<u8>(), proptest::bool::weighted(0.2))
             .prop_map(|(pick, mask, stale)| Op::Alter { pick, mask, stale }),
         1 => any::<usize>().prop_map(|pick| Op::Elect { pick }),
@@ -65,9 +68,15 @@ impl Cluster {
             Op::Tick => {
                 self.tick();
             }
-            Op::Create { partitions, replication_factor } => {
+            Op::Create { partitions, replication_factor, unclean } => {
                 *topics += 1;
-                let _ = self.create_placed(&format!("t{topics}"), partitions, replication_factor);
+                let _ = self.create(CreatableTopic {
+                    name: format!("t{topics}"),
+                    num_partitions: partitions,
+                    replication_factor,
+                    configs: [("unclean.leader.election.enable".to_string(), unclean.to_string())].into(),
+                    ..CreatableTopic::default()
+                });
             }
             Op::Alter { pick, mask, stale } => self.random_alter(pick, mask, stale),
             Op::Elect { pick } => {
@@ -143,7 +152,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// Any sequence of registrations, heartbeats (wanting fencing or
-    /// shutdown), clock moves, ticks, topic creations, AlterPartitions and
+    /// shutdown), clock moves, ticks, topic creations (clean or unclean), AlterPartitions and
     /// preferred elections keeps the replication invariants after every step.
     #[test]
     fn invariants_hold_after_every_step(ops in proptest::collection::vec(op(), 1..60)) {

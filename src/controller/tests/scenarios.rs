@@ -229,7 +229,8 @@ fn controlled_shutdown_moves_leadership_first() {
 /// BrokerHeartbeat's and BrokerRegistration's refusals: an unregistered id
 /// (BROKER_ID_NOT_REGISTERED), another incarnation's epoch
 /// (STALE_BROKER_EPOCH), another cluster (INCONSISTENT_CLUSTER_ID), and a new
-/// incarnation while the old one's session lives (DUPLICATE_BROKER_REGISTRATION).
+/// incarnation while the old, unfenced one's session lives
+/// (DUPLICATE_BROKER_REGISTRATION).
 #[test]
 fn registrations_and_heartbeats_are_checked() {
     let mut cluster = Cluster::new();
@@ -253,6 +254,7 @@ fn registrations_and_heartbeats_are_checked() {
     elsewhere.cluster_id = "other".into();
     let refused = cluster.controller.register_broker(&cluster.image, &elsewhere, 1, 0).unwrap_err();
     assert_eq!(refused.code(), ResponseError::InconsistentClusterId);
+    cluster.heartbeat(1, false, false).unwrap(); // unfenced: its session holds the id
     let refused = cluster.register(1).unwrap_err();
     assert_eq!(refused, Error::DuplicateBrokerRegistration(1));
     assert_eq!(refused.code(), ResponseError::DuplicateBrokerRegistration);
@@ -435,4 +437,50 @@ fn producer_id_blocks_follow_each_other() {
     }
     let stale = cluster.controller.allocate_producer_ids(&cluster.image, 2, 0).unwrap_err();
     assert_eq!(stale.code(), ResponseError::StaleBrokerEpoch);
+}
+
+/// A limit on everything: like Kafka's controller (MAX_RECORDS_PER_USER_OP,
+/// 10 000), a topic whose records would not fit one batch is refused with
+/// POLICY_VIOLATION before any replica is placed, instead of building a
+/// batch of any size a request asks for.
+#[test]
+fn a_topic_too_large_for_one_batch_is_refused() {
+    let mut cluster = three_brokers_and_topic_t();
+    let refused = cluster.create_placed("huge", 10_000, 1).unwrap_err();
+    assert_eq!(refused.code, ResponseError::PolicyViolation);
+    assert_eq!(refused.message, "Unable to perform excessively large batch operation.");
+    assert!(cluster.image.topic("huge").is_none());
+    assert_eq!(cluster.create_placed("large", 9_999, 1).unwrap().num_partitions, 9_999);
+}
+
+/// A negative broker id is refused (INVALID_REQUEST): -1 means "no leader"
+/// in every partition, so a broker registered as -1 could be placed as a
+/// replica and its leadership read as none.
+#[test]
+fn a_negative_broker_id_cannot_register() {
+    let mut cluster = Cluster::new();
+    let refused = cluster.register(-1).unwrap_err();
+    assert_eq!(refused.code(), ResponseError::InvalidRequest);
+    assert!(cluster.image.brokers().is_empty());
+}
+
+/// Kafka's session rule (`BrokerHeartbeatManager.hasValidSession`): a fenced
+/// broker has no live session, so a new incarnation of it registers at once;
+/// an unfenced one this controller has not heard from yet (it just took
+/// over) has a full session from now, so another incarnation must wait for it.
+#[test]
+fn only_an_unfenced_broker_holds_its_id() {
+    let mut cluster = Cluster::new();
+    cluster.register(1).unwrap();
+    cluster.heartbeat(1, false, false).unwrap();
+    cluster.heartbeat(1, true, false).unwrap(); // asks to be fenced
+    cluster.now_ms = 100;
+    assert!(cluster.register(1).is_ok(), "a fenced broker's id is free");
+
+    cluster.heartbeat(1, false, false).unwrap();
+    cluster.controller = Controller::new(cluster.controller.config.clone()); // a new controller
+    cluster.now_ms = 50_000;
+    assert_eq!(cluster.register(1).unwrap_err(), Error::DuplicateBrokerRegistration(1));
+    cluster.now_ms = 59_001;
+    assert!(cluster.register(1).is_ok(), "its session expired");
 }
