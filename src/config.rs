@@ -7,10 +7,26 @@
 //! mechanisms, required client certificates): that refuses to start, because
 //! serving PLAINTEXT to a client that asked for SASL_SSL is a silent downgrade,
 //! not a setting to ignore. TLS, SASL and ACLs are chapter 11.
+//!
+//! Chapter 6 adds the keys of a KRaft cluster, each in its own file:
+//! `config/listeners.rs` (named listeners, advertised addresses, security protocols),
+//! `config/kraft.rs` (`process.roles`, the controller quorum and its rules) and
+//! `config/replication.rs` (follower fetching, the ISR, heartbeats). A file without
+//! `process.roles` is a standalone single node, as before.
+
+#[cfg(test)]
+mod cluster_tests;
+mod kraft;
+mod listeners;
+mod replication;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+pub use kraft::{HostPort, ProcessRoles, QuorumVoter};
+pub use listeners::Listener;
+pub use replication::ReplicationConfig;
 
 use crate::group::{GroupCoordinatorConfig, CONSUMER_OFFSETS_PARTITIONS};
 use crate::log::validator::TopicCompression;
@@ -19,13 +35,40 @@ use crate::log::LogConfig;
 /// The broker's settings.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
-    /// `node.id`.
+    /// `node.id` (or `broker.id`): at least 0.
     pub node_id: i32,
-    /// `listeners`: where the broker accepts clients (`PLAINTEXT://host:port`).
+    /// `process.roles`: broker, controller, both, or (absent) a standalone node.
+    pub process_roles: ProcessRoles,
+    /// The address the broker accepts clients on: the first of `listeners`
+    /// that is not a controller listener (for a controller-only node, the
+    /// first listener). A single-listener broker binds only this.
     pub listener: SocketAddr,
-    /// `advertised.listeners`: the host and port clients are told to use.
+    /// The host and port clients are told to use for [`Self::listener`]: its
+    /// entry in `advertised.listeners`, else the listener itself (0.0.0.0
+    /// advertised as 127.0.0.1).
     pub advertised_host: String,
     pub advertised_port: u16,
+    /// `listeners`: every named listener, in the order given.
+    pub listeners: Vec<Listener>,
+    /// `advertised.listeners`: what others are told to dial, per listener
+    /// name; by default `listeners` minus the controller listeners.
+    pub advertised_listeners: Vec<Listener>,
+    /// `listener.security.protocol.map`, with Kafka's defaults (each protocol
+    /// names itself; `CONTROLLER` and every controller listener name are PLAINTEXT).
+    pub listener_security_protocol_map: BTreeMap<String, String>,
+    /// `controller.listener.names`: the listeners the controller serves on
+    /// (BrokerRegistration, BrokerHeartbeat, AlterPartition, metadata Fetch).
+    pub controller_listener_names: Vec<String>,
+    /// `inter.broker.listener.name`: the listener followers fetch over.
+    pub inter_broker_listener_name: String,
+    /// `controller.quorum.voters`: the controllers, `id@host:port`.
+    pub controller_quorum_voters: Vec<QuorumVoter>,
+    /// `controller.quorum.bootstrap.servers`: controllers to ask for the
+    /// quorum when the voters are not listed (KIP-853).
+    pub controller_quorum_bootstrap_servers: Vec<HostPort>,
+    /// The replication keys: follower fetching, the ISR, heartbeats,
+    /// `min.insync.replicas` (chapter 6).
+    pub replication: ReplicationConfig,
     /// `log.dirs` (or `log.dir`): the one log directory.
     pub log_dir: PathBuf,
     /// `num.partitions`: partitions of a topic created without a count.
@@ -77,9 +120,19 @@ impl Default for BrokerConfig {
     fn default() -> Self {
         BrokerConfig {
             node_id: 1,
+            process_roles: ProcessRoles::Standalone,
             listener: "127.0.0.1:9092".parse().expect("a valid address"),
             advertised_host: "127.0.0.1".into(),
             advertised_port: 9092,
+            listeners: vec![default_listener()],
+            advertised_listeners: vec![default_listener()],
+            listener_security_protocol_map: listeners::security_protocol_map(None, &[])
+                .expect("the default map"),
+            controller_listener_names: Vec::new(),
+            inter_broker_listener_name: "PLAINTEXT".into(),
+            controller_quorum_voters: Vec::new(),
+            controller_quorum_bootstrap_servers: Vec::new(),
+            replication: ReplicationConfig::default(),
             log_dir: PathBuf::from("data"),
             num_partitions: 1,
             default_replication_factor: 1,
@@ -118,25 +171,71 @@ impl BrokerConfig {
     }
 
     /// Builds a config from properties; returns it with the keys it ignored.
+    /// Errors name the key to change.
     pub fn from_properties(props: &BTreeMap<String, String>) -> Result<(Self, Vec<String>), String> {
+        let get = |key: &str| props.get(key).map(String::as_str);
+        let controller_names = listeners::parse_names(get("controller.listener.names").unwrap_or(""));
+        let map = listeners::security_protocol_map(get("listener.security.protocol.map"), &controller_names)?;
         // First: a broker asked for security it lacks says so, whatever else is wrong.
-        refuse_security(props)?;
-        let mut config = BrokerConfig::default();
+        listeners::refuse_security(props, &map)?;
+        let mut config = BrokerConfig {
+            listener_security_protocol_map: map,
+            controller_listener_names: controller_names,
+            ..BrokerConfig::default()
+        };
         let mut ignored = Vec::new();
-        // Listeners before advertised listeners, which default to them.
-        let mut advertised = None;
         for (key, value) in props {
-            if config.set(key, value, &mut advertised)? {
+            if config.set(key, value)? {
                 config.static_keys.insert(key.clone());
             } else {
                 ignored.push(key.clone());
             }
         }
-        if let Some((host, port)) = advertised {
-            config.advertised_host = host;
-            config.advertised_port = port;
-        }
+        config.resolve_listeners(get("listeners"), get("advertised.listeners"))?;
+        kraft::validate(&config)?;
+        config.replication.validate()?;
         Ok((config, ignored))
+    }
+
+    /// Fills the listener fields from `listeners` and `advertised.listeners`
+    /// (absent: today's single `PLAINTEXT://127.0.0.1:9092`).
+    fn resolve_listeners(&mut self, listeners: Option<&str>, advertised: Option<&str>) -> Result<(), String> {
+        let map = &self.listener_security_protocol_map;
+        if let Some(value) = listeners {
+            self.listeners = listeners::parse_listeners("listeners", value, map)?;
+            if self.listeners.is_empty() {
+                return Err("listeners must name at least one listener".into());
+            }
+        }
+        let controller = |l: &Listener| self.controller_listener_names.contains(&l.name);
+        self.advertised_listeners = match advertised {
+            Some(value) => {
+                let advertised = listeners::parse_listeners("advertised.listeners", value, map)?;
+                if let Some(l) = advertised.iter().find(|l| l.host == "0.0.0.0") {
+                    return Err(format!(
+                        "advertised.listeners: {l} uses the non-routable address 0.0.0.0; use a routable one"
+                    ));
+                }
+                if let Some(l) = advertised.iter().find(|a| !self.listeners.iter().any(|l| l.name == a.name))
+                {
+                    return Err(format!(
+                        "advertised.listeners: {l} names no listener in listeners; the names there are {}",
+                        self.listeners.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(",")
+                    ));
+                }
+                advertised
+            }
+            None => self.listeners.iter().filter(|l| !controller(l)).map(routable).collect(),
+        };
+        for listener in &self.listeners {
+            listener.bind_addr()?;
+        }
+        let first = self.listeners.iter().find(|l| !controller(l)).unwrap_or(&self.listeners[0]);
+        self.listener = first.bind_addr()?;
+        let shown = self.advertised_listeners.iter().find(|a| a.name == first.name).cloned();
+        let shown = shown.unwrap_or_else(|| routable(first));
+        (self.advertised_host, self.advertised_port) = (shown.host, shown.port);
+        Ok(())
     }
 
     /// How often the broker's maintenance tick runs ([`crate::broker::Broker::tick`]):
@@ -161,28 +260,22 @@ impl BrokerConfig {
         }
     }
 
-    fn set(
-        &mut self,
-        key: &str,
-        value: &str,
-        advertised: &mut Option<(String, u16)>,
-    ) -> Result<bool, String> {
-        fn num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, String> {
-            v.parse().map_err(|_| format!("invalid value {v:?} for {key}"))
-        }
+    fn set(&mut self, key: &str, value: &str) -> Result<bool, String> {
         match key {
             "node.id" | "broker.id" => self.node_id = num(key, value)?,
-            "listeners" => {
-                let (host, port) = parse_listener(value)?;
-                self.listener = format!("{host}:{port}")
-                    .parse()
-                    .map_err(|_| format!("listeners: {host:?} is not an IP address"))?;
-                self.advertised_host = if host == "0.0.0.0" { "127.0.0.1".into() } else { host };
-                self.advertised_port = port;
+            // Read together once every key is in: each depends on the others.
+            "listeners"
+            | "advertised.listeners"
+            | "listener.security.protocol.map"
+            | "controller.listener.names" => {}
+            "inter.broker.listener.name" => {
+                self.inter_broker_listener_name = value.trim().to_ascii_uppercase()
             }
-            "advertised.listeners" => *advertised = Some(parse_listener(value)?),
-            // Read by refuse_security, which every listener must pass.
-            "listener.security.protocol.map" => {}
+            "process.roles" => self.process_roles = ProcessRoles::parse(value)?,
+            "controller.quorum.voters" => self.controller_quorum_voters = kraft::parse_voters(value)?,
+            "controller.quorum.bootstrap.servers" => {
+                self.controller_quorum_bootstrap_servers = kraft::parse_bootstrap_servers(value)?
+            }
             "log.dirs" | "log.dir" => {
                 let first = value.split(',').next().unwrap_or_default().trim();
                 self.log_dir = PathBuf::from(first);
@@ -221,92 +314,27 @@ impl BrokerConfig {
                 self.compression_type = TopicCompression::parse(value)
                     .ok_or_else(|| format!("invalid value {value:?} for compression.type"))?
             }
+            _ if self.replication.set(key, value)? => {}
             _ => return self.log.set(key, value),
         }
         Ok(true)
     }
 }
 
-/// Kafka's security protocols; spool speaks the first.
-const SECURITY_PROTOCOLS: [&str; 4] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
-
-/// Refuses settings that ask for security spool does not provide, naming the
-/// setting and what it asks for: every listener must be PLAINTEXT (by its own
-/// name or through `listener.security.protocol.map`), and no authorizer, SASL
-/// mechanism or required client certificate may be configured.
-fn refuse_security(props: &BTreeMap<String, String>) -> Result<(), String> {
-    let map = security_protocol_map(props.get("listener.security.protocol.map").map(String::as_str))?;
-    for key in ["listeners", "advertised.listeners"] {
-        let listeners = props.get(key).map_or("", String::as_str);
-        for listener in listeners.split(',').map(str::trim).filter(|l| !l.is_empty()) {
-            let protocol = listener_protocol(listener, &map).map_err(|e| format!("{key}: {e}"))?;
-            if protocol != "PLAINTEXT" {
-                return Err(format!(
-                    "{key}: listener {listener} uses security protocol {protocol}, which spool does not \
-                     speak (only PLAINTEXT; TLS and SASL are chapter 11)"
-                ));
-            }
-        }
-    }
-    let set = |key: &str| props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let refused = |key: &str, value: &str, what: &str| {
-        Err(format!("{key}={value}: spool has no {what} (chapter 11); remove the setting"))
-    };
-    if let Some(value) = set("authorizer.class.name") {
-        return refused("authorizer.class.name", value, "authorizer");
-    }
-    if let Some(value) = set("sasl.enabled.mechanisms") {
-        return refused("sasl.enabled.mechanisms", value, "SASL");
-    }
-    if let Some(value) = set("ssl.client.auth").filter(|v| v.eq_ignore_ascii_case("required")) {
-        return refused("ssl.client.auth", value, "TLS");
-    }
-    if let Some(value) =
-        set("security.inter.broker.protocol").filter(|v| !v.eq_ignore_ascii_case("PLAINTEXT"))
-    {
-        return refused("security.inter.broker.protocol", value, "TLS or SASL");
-    }
-    Ok(())
+/// spool's listener when `listeners` is not set: `PLAINTEXT://127.0.0.1:9092`.
+fn default_listener() -> Listener {
+    Listener { name: "PLAINTEXT".into(), host: "127.0.0.1".into(), port: 9092, protocol: "PLAINTEXT".into() }
 }
 
-/// `listener.security.protocol.map` (`NAME:PROTOCOL,…`) over Kafka's default,
-/// in which each protocol names itself, plus `CONTROLLER:PLAINTEXT`, which
-/// KRaft's sample configurations add.
-fn security_protocol_map(value: Option<&str>) -> Result<BTreeMap<String, String>, String> {
-    let mut map: BTreeMap<String, String> =
-        SECURITY_PROTOCOLS.iter().map(|p| (p.to_string(), p.to_string())).collect();
-    map.insert("CONTROLLER".into(), "PLAINTEXT".into());
-    for entry in value.unwrap_or("").split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let bad = || format!("listener.security.protocol.map: {entry:?} is not NAME:PROTOCOL");
-        let (name, protocol) = entry.split_once(':').ok_or_else(bad)?;
-        let protocol = protocol.trim().to_ascii_uppercase();
-        if !SECURITY_PROTOCOLS.contains(&protocol.as_str()) {
-            return Err(bad());
-        }
-        map.insert(name.trim().to_ascii_uppercase(), protocol);
-    }
-    Ok(map)
+/// A listener as others can dial it: 0.0.0.0 (every interface) becomes 127.0.0.1.
+fn routable(listener: &Listener) -> Listener {
+    let host = if listener.host == "0.0.0.0" { "127.0.0.1".into() } else { listener.host.clone() };
+    Listener { host, ..listener.clone() }
 }
 
-/// The security protocol of one listener (`NAME://host:port`); a bare
-/// `host:port` is PLAINTEXT.
-fn listener_protocol(listener: &str, map: &BTreeMap<String, String>) -> Result<String, String> {
-    let Some((name, _)) = listener.split_once("://") else {
-        return Ok("PLAINTEXT".into());
-    };
-    map.get(&name.trim().to_ascii_uppercase()).cloned().ok_or_else(|| {
-        format!("listener {listener} is named {name}, which listener.security.protocol.map does not map to a security protocol")
-    })
-}
-
-/// Parses the first `PLAINTEXT://host:port` of a listener list.
-fn parse_listener(value: &str) -> Result<(String, u16), String> {
-    let first = value.split(',').next().unwrap_or_default().trim();
-    let addr = first.split_once("://").map_or(first, |(_, a)| a);
-    let (host, port) = addr.rsplit_once(':').ok_or_else(|| format!("listener {first:?} has no port"))?;
-    let port = port.parse().map_err(|_| format!("listener {first:?} has a bad port"))?;
-    let host = if host.is_empty() { "0.0.0.0" } else { host };
-    Ok((host.to_string(), port))
+/// Parses one number (or `true`/`false`) for `key`, naming both in the error.
+fn num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, String> {
+    v.parse().map_err(|_| format!("invalid value {v:?} for {key}"))
 }
 
 #[cfg(test)]
@@ -317,7 +345,7 @@ mod tests {
     #[test]
     fn loads_kafka_keys() {
         let text = "# comment\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:19092\nlog.dirs=/tmp/x,/tmp/y\n\
-                    num.partitions=4\nlog.segment.bytes=1024\nprocess.roles=broker,controller\n";
+                    num.partitions=4\nlog.segment.bytes=1024\nnum.network.threads=3\n";
         let props = BrokerConfig::parse_properties(text).unwrap();
         let (config, ignored) = BrokerConfig::from_properties(&props).unwrap();
         assert_eq!(config.node_id, 3);
@@ -326,7 +354,7 @@ mod tests {
         assert_eq!(config.log_dir, PathBuf::from("/tmp/x"));
         assert_eq!(config.num_partitions, 4);
         assert_eq!(config.log.segment_bytes, 1024);
-        assert_eq!(ignored, vec!["process.roles".to_string()]);
+        assert_eq!(ignored, vec!["num.network.threads".to_string()]);
     }
 
     /// Chapter 5's group coordinator settings load under Kafka's keys.

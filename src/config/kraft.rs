@@ -1,0 +1,268 @@
+//! KRaft's node settings: what a node is (`process.roles`), where the
+//! controller quorum is (`controller.quorum.voters`,
+//! `controller.quorum.bootstrap.servers`), and which listeners belong to it
+//! (`controller.listener.names`).
+//!
+//! A Kafka cluster without ZooKeeper is a set of nodes, each a **broker**
+//! (serves clients, hosts partition replicas), a **controller** (a voter of
+//! the metadata quorum that owns `__cluster_metadata`), or both (combined
+//! mode). Brokers find the quorum through the voters' `id@host:port` list or a
+//! bootstrap list (KIP-853), register with the active controller over its
+//! CONTROLLER listener, and fetch the metadata log from it.
+//!
+//! With `process.roles` absent, spool is the single node it was before
+//! chapter 6: its own broker and, in process, its own one-voter controller
+//! ([`ProcessRoles::Standalone`]). Nothing in this file applies to it except
+//! the node id's range, so every older properties file loads as before.
+//!
+//! [`validate`] keeps Kafka's rules (`KafkaConfig.validateValues`), each error
+//! naming the key to change:
+//!
+//! | roles | must hold |
+//! |---|---|
+//! | any KRaft role | voters or bootstrap servers set |
+//! | `controller` in roles | node id among the voters; a listener named in `controller.listener.names` |
+//! | `broker` only | node id not a voter; `controller.listener.names` set; none of them in `listeners` |
+//! | `controller` only | every listener a controller listener |
+//! | `broker` in roles | a broker listener advertised; `inter.broker.listener.name` among them |
+//!
+//! Simplifications: one controller voter is enough for chapter 6 (chapter 7
+//! makes it a quorum); voters' directory ids (KIP-853's `id@host:port:dir`)
+//! are not read.
+
+use std::fmt;
+
+use super::listeners::Listener;
+use super::BrokerConfig;
+
+/// `process.roles`: what this node runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProcessRoles {
+    /// `process.roles` absent: one node that is its own broker and its own
+    /// one-voter controller, in process (spool before chapter 6).
+    #[default]
+    Standalone,
+    /// `process.roles=broker`.
+    Broker,
+    /// `process.roles=controller`.
+    Controller,
+    /// `process.roles=broker,controller` (Kafka's combined mode).
+    Combined,
+}
+
+impl ProcessRoles {
+    /// Parses `broker`, `controller` or both, in either order.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let (mut broker, mut controller) = (false, false);
+        for role in value.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            let seen = match role {
+                "broker" => std::mem::replace(&mut broker, true),
+                "controller" => std::mem::replace(&mut controller, true),
+                _ => return Err(format!("process.roles: unknown role {role:?} (broker or controller)")),
+            };
+            if seen {
+                return Err(format!("process.roles: duplicate role {role:?}"));
+            }
+        }
+        Ok(match (broker, controller) {
+            (true, true) => ProcessRoles::Combined,
+            (true, false) => ProcessRoles::Broker,
+            (false, true) => ProcessRoles::Controller,
+            (false, false) => ProcessRoles::Standalone,
+        })
+    }
+
+    /// Does this node serve clients and host replicas?
+    pub fn is_broker(self) -> bool {
+        self != ProcessRoles::Controller
+    }
+
+    /// Does this node run a controller (in process, for a standalone node)?
+    pub fn is_controller(self) -> bool {
+        self != ProcessRoles::Broker
+    }
+
+    /// Is this node part of a KRaft cluster (`process.roles` set)?
+    pub fn is_kraft(self) -> bool {
+        self != ProcessRoles::Standalone
+    }
+}
+
+/// As `process.roles` spells it (empty for a standalone node), for DescribeConfigs.
+impl fmt::Display for ProcessRoles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProcessRoles::Standalone => "",
+            ProcessRoles::Broker => "broker",
+            ProcessRoles::Controller => "controller",
+            ProcessRoles::Combined => "broker,controller",
+        })
+    }
+}
+
+/// A `host:port` to dial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPort {
+    pub host: String,
+    pub port: u16,
+}
+
+impl HostPort {
+    /// Parses `host:port` for `key`'s error text.
+    pub fn parse(key: &str, value: &str) -> Result<Self, String> {
+        let bad = || format!("{key}: {value:?} is not host:port");
+        let (host, port) = value.trim().rsplit_once(':').ok_or_else(bad)?;
+        let port = port.parse().map_err(|_| bad())?;
+        if host.is_empty() {
+            return Err(bad());
+        }
+        Ok(HostPort { host: host.to_string(), port })
+    }
+}
+
+impl fmt::Display for HostPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+/// One entry of `controller.quorum.voters`: `node_id@host:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuorumVoter {
+    pub node_id: i32,
+    pub endpoint: HostPort,
+}
+
+/// Parses `controller.quorum.voters` (`1@127.0.0.1:9093,…`); ids must differ.
+pub(super) fn parse_voters(value: &str) -> Result<Vec<QuorumVoter>, String> {
+    const KEY: &str = "controller.quorum.voters";
+    let mut voters: Vec<QuorumVoter> = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let bad = || format!("{KEY}: {entry:?} is not id@host:port");
+        let (id, endpoint) = entry.split_once('@').ok_or_else(bad)?;
+        let node_id: i32 = id.trim().parse().map_err(|_| bad())?;
+        if node_id < 0 {
+            return Err(bad());
+        }
+        if voters.iter().any(|v| v.node_id == node_id) {
+            return Err(format!("{KEY}: voter {node_id} appears twice"));
+        }
+        voters.push(QuorumVoter { node_id, endpoint: HostPort::parse(KEY, endpoint)? });
+    }
+    Ok(voters)
+}
+
+/// Parses `controller.quorum.bootstrap.servers` (`host:port,…`).
+pub(super) fn parse_bootstrap_servers(value: &str) -> Result<Vec<HostPort>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| HostPort::parse("controller.quorum.bootstrap.servers", e))
+        .collect()
+}
+
+/// Kafka's KRaft rules over a parsed config (see the module's table).
+pub(super) fn validate(config: &BrokerConfig) -> Result<(), String> {
+    if config.node_id < 0 {
+        return Err(format!("node.id must be at least 0, not {}", config.node_id));
+    }
+    let roles = config.process_roles;
+    let quorum_set =
+        !config.controller_quorum_voters.is_empty() || !config.controller_quorum_bootstrap_servers.is_empty();
+    if !roles.is_kraft() {
+        if quorum_set {
+            return Err("controller.quorum.voters / controller.quorum.bootstrap.servers are set but \
+                        process.roles is not: set process.roles to broker, controller or broker,controller"
+                .into());
+        }
+        return Ok(());
+    }
+    if !quorum_set {
+        return Err("process.roles is set, so controller.quorum.voters (id@host:port,…) or \
+                    controller.quorum.bootstrap.servers (host:port,…) must name the controllers"
+            .into());
+    }
+    let node = config.node_id;
+    let voters: Vec<i32> = config.controller_quorum_voters.iter().map(|v| v.node_id).collect();
+    let is_controller_listener = |l: &&Listener| config.controller_listener_names.contains(&l.name);
+    let controller_listeners = config.listeners.iter().filter(is_controller_listener).count();
+    if roles.is_controller() {
+        if !voters.is_empty() && !voters.contains(&node) {
+            return Err(format!(
+                "process.roles includes controller, so node.id {node} must be one of \
+                 controller.quorum.voters {voters:?}"
+            ));
+        }
+        if controller_listeners == 0 {
+            return Err("controller.listener.names must name at least one listener in listeners \
+                        when process.roles includes controller"
+                .into());
+        }
+        if let Some(missing) =
+            config.controller_listener_names.iter().find(|n| !config.listeners.iter().any(|l| &l.name == *n))
+        {
+            return Err(format!(
+                "controller.listener.names: {missing} is not in listeners; a controller must listen \
+                 on every controller listener name"
+            ));
+        }
+    }
+    match roles {
+        ProcessRoles::Broker => {
+            if voters.contains(&node) {
+                return Err(format!(
+                    "process.roles=broker, so node.id {node} must not be one of controller.quorum.voters {voters:?}"
+                ));
+            }
+            if config.controller_listener_names.is_empty() {
+                return Err("controller.listener.names must be set when process.roles=broker: \
+                            it names the listener the broker dials the controller on"
+                    .into());
+            }
+            if let Some(l) = config.listeners.iter().find(is_controller_listener) {
+                return Err(format!(
+                    "listeners: {l} is a controller listener (controller.listener.names), which a \
+                     node with process.roles=broker must not listen on"
+                ));
+            }
+        }
+        ProcessRoles::Controller => {
+            if let Some(l) = config.listeners.iter().find(|l| !is_controller_listener(l)) {
+                return Err(format!(
+                    "listeners: {l} is not named in controller.listener.names; with \
+                     process.roles=controller every listener is a controller listener"
+                ));
+            }
+        }
+        ProcessRoles::Combined | ProcessRoles::Standalone => {}
+    }
+    if roles.is_broker() {
+        validate_broker_listeners(config)?;
+    }
+    Ok(())
+}
+
+/// A KRaft broker advertises at least one broker listener, and followers can
+/// reach it on `inter.broker.listener.name`.
+fn validate_broker_listeners(config: &BrokerConfig) -> Result<(), String> {
+    let advertised: Vec<&str> = config
+        .advertised_listeners
+        .iter()
+        .filter(|l| !config.controller_listener_names.contains(&l.name))
+        .map(|l| l.name.as_str())
+        .collect();
+    if advertised.is_empty() {
+        return Err("there must be at least one broker listener in advertised.listeners \
+                    (perhaps every listener is in controller.listener.names?)"
+            .into());
+    }
+    if !advertised.contains(&config.inter_broker_listener_name.as_str()) {
+        return Err(format!(
+            "inter.broker.listener.name {} must be an advertised broker listener; the options are {}",
+            config.inter_broker_listener_name,
+            advertised.join(",")
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! Listeners: where a node accepts connections, and what it tells others to dial.
+//!
+//! Kafka names every listener (`listeners=PLAINTEXT://:9092,CONTROLLER://:9093`)
+//! and maps each name to a security protocol (`listener.security.protocol.map`).
+//! The names say what a listener is for: `controller.listener.names` picks the
+//! ones the KRaft controller serves, `inter.broker.listener.name` the one
+//! followers fetch over, and the rest serve clients. `advertised.listeners`
+//! gives, per name, the address others are told to use, defaulting to the
+//! listeners themselves minus the controller's (Kafka registers those through
+//! the quorum configuration instead).
+//!
+//! spool speaks only PLAINTEXT, so a listener whose name maps to TLS or SASL
+//! refuses to start ([`refuse_security`]): serving PLAINTEXT to a client that
+//! asked for SASL_SSL is a silent downgrade, not a setting to ignore. TLS,
+//! SASL and ACLs are chapter 11.
+//!
+//! Simplifications: a listener binds an IP address (`localhost` is read as
+//! 127.0.0.1, an empty host as 0.0.0.0), not a host name looked up in DNS.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+
+/// Kafka's security protocols; spool speaks the first.
+const SECURITY_PROTOCOLS: [&str; 4] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
+
+/// One named listener: `NAME://host:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    /// The listener's name, upper-cased as Kafka normalises it (`PLAINTEXT`,
+    /// `CONTROLLER`, `INTERNAL`, …); a bare `host:port` is `PLAINTEXT`.
+    pub name: String,
+    /// The host: an IP address in `listeners` (`0.0.0.0` for all interfaces),
+    /// any name in `advertised.listeners`.
+    pub host: String,
+    pub port: u16,
+    /// The security protocol the name maps to; always `PLAINTEXT` in spool.
+    pub protocol: String,
+}
+
+impl Listener {
+    /// The socket address to bind: the host must be an IP address or `localhost`.
+    pub fn bind_addr(&self) -> Result<SocketAddr, String> {
+        let host = if self.host == "localhost" { "127.0.0.1" } else { self.host.as_str() };
+        let ip = host.trim_start_matches('[').trim_end_matches(']');
+        let ip = ip.parse().map_err(|_| format!("listeners: {:?} is not an IP address", self.host))?;
+        Ok(SocketAddr::new(ip, self.port))
+    }
+}
+
+impl fmt::Display for Listener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}:{}", self.name, self.host, self.port)
+    }
+}
+
+/// Parses a listener list (`listeners` or `advertised.listeners`, named by
+/// `key`), each name looked up in the security protocol map. Names must differ.
+pub(super) fn parse_listeners(
+    key: &str,
+    value: &str,
+    map: &BTreeMap<String, String>,
+) -> Result<Vec<Listener>, String> {
+    let mut listeners: Vec<Listener> = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (name, addr) = entry.split_once("://").unwrap_or(("PLAINTEXT", entry));
+        let name = name.trim().to_ascii_uppercase();
+        let (host, port) =
+            addr.rsplit_once(':').ok_or_else(|| format!("{key}: listener {entry:?} has no port"))?;
+        let port = port.parse().map_err(|_| format!("{key}: listener {entry:?} has a bad port"))?;
+        let protocol = map.get(&name).cloned().ok_or_else(|| {
+            format!("{key}: listener {entry} is named {name}, which listener.security.protocol.map does not map to a security protocol")
+        })?;
+        if listeners.iter().any(|l| l.name == name) {
+            return Err(format!("{key}: each listener must have a different name; {name} appears twice"));
+        }
+        let host = if host.is_empty() { "0.0.0.0" } else { host };
+        listeners.push(Listener { name, host: host.to_string(), port, protocol });
+    }
+    Ok(listeners)
+}
+
+/// Refuses settings that ask for security spool does not provide, naming the
+/// setting and what it asks for: every listener must be PLAINTEXT (by its own
+/// name or through `listener.security.protocol.map`), and no authorizer, SASL
+/// mechanism or required client certificate may be configured.
+pub(super) fn refuse_security(
+    props: &BTreeMap<String, String>,
+    map: &BTreeMap<String, String>,
+) -> Result<(), String> {
+    for key in ["listeners", "advertised.listeners"] {
+        let listeners = props.get(key).map_or("", String::as_str);
+        for entry in listeners.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let protocol = &parse_listeners(key, entry, map)?[0].protocol;
+            if protocol != "PLAINTEXT" {
+                return Err(format!(
+                    "{key}: listener {entry} uses security protocol {protocol}, which spool does not \
+                     speak (only PLAINTEXT; TLS and SASL are chapter 11)"
+                ));
+            }
+        }
+    }
+    let set = |key: &str| props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let refused = |key: &str, value: &str, what: &str| {
+        Err(format!("{key}={value}: spool has no {what} (chapter 11); remove the setting"))
+    };
+    if let Some(value) = set("authorizer.class.name") {
+        return refused("authorizer.class.name", value, "authorizer");
+    }
+    if let Some(value) = set("sasl.enabled.mechanisms") {
+        return refused("sasl.enabled.mechanisms", value, "SASL");
+    }
+    if let Some(value) = set("ssl.client.auth").filter(|v| v.eq_ignore_ascii_case("required")) {
+        return refused("ssl.client.auth", value, "TLS");
+    }
+    if let Some(value) =
+        set("security.inter.broker.protocol").filter(|v| !v.eq_ignore_ascii_case("PLAINTEXT"))
+    {
+        return refused("security.inter.broker.protocol", value, "TLS or SASL");
+    }
+    Ok(())
+}
+
+/// `listener.security.protocol.map` (`NAME:PROTOCOL,…`) over Kafka's default,
+/// in which each protocol names itself, plus `CONTROLLER:PLAINTEXT` (as
+/// KRaft's sample configurations have it) and, like Kafka in KRaft mode, every
+/// name in `controller.listener.names` the map leaves out as PLAINTEXT.
+pub(super) fn security_protocol_map(
+    value: Option<&str>,
+    controller_listener_names: &[String],
+) -> Result<BTreeMap<String, String>, String> {
+    let mut map: BTreeMap<String, String> =
+        SECURITY_PROTOCOLS.iter().map(|p| (p.to_string(), p.to_string())).collect();
+    map.insert("CONTROLLER".into(), "PLAINTEXT".into());
+    for entry in value.unwrap_or("").split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let bad = || format!("listener.security.protocol.map: {entry:?} is not NAME:PROTOCOL");
+        let (name, protocol) = entry.split_once(':').ok_or_else(bad)?;
+        let protocol = protocol.trim().to_ascii_uppercase();
+        if !SECURITY_PROTOCOLS.contains(&protocol.as_str()) {
+            return Err(bad());
+        }
+        map.insert(name.trim().to_ascii_uppercase(), protocol);
+    }
+    for name in controller_listener_names {
+        map.entry(name.clone()).or_insert_with(|| "PLAINTEXT".into());
+    }
+    Ok(map)
+}
+
+/// A comma-separated list of listener names, upper-cased, blanks dropped.
+pub(super) fn parse_names(value: &str) -> Vec<String> {
+    value.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_ascii_uppercase).collect()
+}

@@ -1,0 +1,63 @@
+//! A harness for tests that run real `spool` processes and break them: the
+//! multi-node fault tests of chapter 6 (issue 13 §5), in the spirit of Jepsen.
+//!
+//! Three pieces, each usable alone:
+//!
+//! - [`Node`]: one `spool serve` child process with its own directory,
+//!   `server.properties`, ports and stderr log, that the test can stop
+//!   (SIGTERM), kill (SIGKILL), pause (SIGSTOP), resume and restart, always
+//!   by its own pid.
+//! - [`Proxy`]: a TCP proxy on 127.0.0.1 for one link (a client to a broker, a
+//!   follower to a leader, a broker to the controller), which the test can
+//!   [`cut`](Proxy::cut), [`heal`](Proxy::heal) and [`delay`](Proxy::delay),
+//!   or cut for one peer process only ([`isolate`](Proxy::isolate)): a
+//!   network partition without root or network namespaces.
+//! - [`check`]: a pure history checker. Give it the writes the cluster
+//!   acknowledged, every read a consumer made, and one full read after
+//!   healing; it returns every [`Violation`]: an acknowledged write lost, a
+//!   value stored twice, a partition out of produce order, a record read and
+//!   later lost or replaced.
+//!
+//! ```text
+//! #[path = "common/cluster/mod.rs"]
+//! mod cluster;
+//! use cluster::{Node, Proxy, Cut, History};
+//!
+//! // A node that listens on its own port and advertises a proxy in front of
+//! // it, so every client and peer reaches it through the proxy.
+//! let front = Proxy::bind();
+//! let node = Node::start(1, |ports| format!(
+//!     "listeners=PLAINTEXT://127.0.0.1:{}\nadvertised.listeners=PLAINTEXT://127.0.0.1:{}\n",
+//!     ports[0], front.port()));
+//! front.set_target(node.addr(0));
+//! front.cut(Cut::Drop);                       // … the partition: nobody reaches it …
+//! front.heal();
+//! front.isolate(other.pid().unwrap(), Cut::Reset); // … only `other` cannot
+//! front.heal();
+//! assert_eq!(cluster::check(&history), vec![]);
+//! ```
+//!
+//! Included with `#[path]`, as `tests/common/batches.rs` is; a test binary
+//! that uses only part of it sees no dead-code warnings (allowed below).
+//!
+//! Simplifications: the proxy forwards TCP, it does not reorder or drop single
+//! packets; a cut closes the link's connections rather than leaving them
+//! half-open (see [`Cut`]); only loopback, no network namespaces.
+
+#![allow(dead_code)]
+
+mod history;
+mod node;
+mod proxy;
+
+pub use history::{check, Ack, History, Read, Stored, Violation};
+pub use node::Node;
+pub use proxy::{Cut, Proxy};
+
+/// A free TCP port on 127.0.0.1: bound to port 0, then released for a child
+/// process to bind. Another process could take it in between; [`Node::start`]
+/// retries with fresh ports when its child fails to bind.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local addr").port()
+}
