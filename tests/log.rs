@@ -17,6 +17,14 @@
 //! - **Leader epochs** (`tests/log/epochs.rs`, chapter 6): the
 //!   `leader-epoch-checkpoint` file and cache through appends, truncation,
 //!   retention, reopen, a lost or corrupt file and crashes (a property test).
+//! - **The follower's log** (`tests/log/follower.rs`, chapter 6):
+//!   `append_as_follower` keeps the leader's offsets, epochs and stamps, refuses
+//!   offsets that go back, drops a trailing partial batch; a copy in any
+//!   chunking is byte-identical to its leader (a property test);
+//!   `truncate_fully_and_start_at`.
+//! - **The high watermark** (`tests/log/high_watermark.rs`, chapter 6): clamped
+//!   to the log, cut by truncation, bounding reads as `LocalLog.read` does, and
+//!   `replication-offset-checkpoint` through the log manager.
 //! - **A golden test** against batches built by a real Kafka client
 //!   (kafka-python, see `tests/fixtures/make_kafka_python_batches.py`).
 //!
@@ -41,6 +49,10 @@ use spool::TopicPartition;
 
 #[path = "log/epochs.rs"]
 mod epochs;
+#[path = "log/follower.rs"]
+mod follower;
+#[path = "log/high_watermark.rs"]
+mod high_watermark;
 
 const T0: i64 = 1_700_000_000_000;
 const CODECS: [Compression; 5] =

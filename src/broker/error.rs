@@ -108,7 +108,13 @@ impl Error {
 /// errors, the rest keep the code the log chose.
 fn log_error(e: &LogError) -> ResponseError {
     match e {
-        LogError::Io(_) | LogError::LogDirOffline(_) => ResponseError::KafkaStorageError,
+        LogError::Io(_) | LogError::LogDirOffline(_) | LogError::Checkpoint { .. } => {
+            ResponseError::KafkaStorageError
+        }
+        // A follower's append only; not a client's error.
+        LogError::UnexpectedAppendOffset { .. } | LogError::OffsetsOutOfOrder { .. } => {
+            ResponseError::UnknownServerError
+        }
         LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
         LogError::CorruptBatch(_) => ResponseError::CorruptMessage,
         LogError::BatchTooLarge { .. } => ResponseError::RecordListTooLarge,

@@ -16,7 +16,9 @@
 //! - [`varint`]: the zig-zag varints records are written with;
 //! - [`compression`]: Kafka's framing of each codec around a batch's records;
 //! - [`builder`]: encoding a batch, for producers, tools and tests
-//!   ([`BatchBuilder`]).
+//!   ([`BatchBuilder`]);
+//! - [`checkpoint`]: the text of Kafka's checkpoint files (recovery points,
+//!   log starts, high watermarks, leader epochs), one codec for all four.
 //!
 //! This is chapter 1's format (`book/src/01-log.md`); chapter 4 adds the codecs
 //! and chapter 8 the producer id, epoch and sequence of the header. Nothing here
@@ -24,10 +26,12 @@
 
 pub mod batch;
 pub mod builder;
+pub mod checkpoint;
 pub mod compression;
 pub mod record;
 pub mod varint;
 
 pub use batch::{BatchError, RecordBatch, RecordBatchMut, TimestampType};
 pub use builder::BatchBuilder;
+pub use checkpoint::{CheckpointEntry, CheckpointError};
 pub use compression::Compression;

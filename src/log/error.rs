@@ -3,6 +3,7 @@
 use std::io;
 
 use crate::format::batch::BatchError;
+use crate::format::CheckpointError;
 use crate::idempotence::ProducerError;
 
 /// Errors from the log layer. Each says which Kafka error code a broker answers.
@@ -27,6 +28,22 @@ pub enum LogError {
     /// code 56): it takes no appends and acknowledges nothing until the broker
     /// restarts and recovers it from what is on disk. Holds the first failure.
     LogDirOffline(String),
+    /// A checkpoint file of the log directory (`recovery-point-offset-checkpoint`,
+    /// `log-start-offset-checkpoint`, `replication-offset-checkpoint`) does not
+    /// parse (`KAFKA_STORAGE_ERROR`, code 56): the directory is damaged, and
+    /// guessing the offsets it held could skip recovery or expose records
+    /// that are not committed. The operator repairs or removes the file.
+    Checkpoint { file: String, error: CheckpointError },
+    /// A follower's append starts below the log end (Kafka's
+    /// `UnexpectedAppendOffsetException`): the fetch answered from an offset
+    /// this log already has. Nothing was written. Never sent to a client
+    /// (code -1 if it were); the follower's fetcher truncates or refetches.
+    UnexpectedAppendOffset { first_offset: i64, log_end_offset: i64 },
+    /// A follower's append holds batches whose offsets do not increase
+    /// (Kafka's `OffsetsOutOfOrderException`): a batch starts at or below the
+    /// last offset of the one before it. Nothing was written. Never sent to a
+    /// client (code -1 if it were): the leader's log is not a log.
+    OffsetsOutOfOrder { last_offset: i64, next_base_offset: i64 },
 }
 
 impl LogError {
@@ -39,6 +56,8 @@ impl LogError {
             LogError::BatchTooLarge { .. } => 18,
             LogError::Producer(e) => e.kafka_error_code(),
             LogError::LogDirOffline(_) => 56,
+            LogError::Checkpoint { .. } => 56,
+            LogError::UnexpectedAppendOffset { .. } | LogError::OffsetsOutOfOrder { .. } => -1,
         }
     }
 }
@@ -56,6 +75,14 @@ impl std::fmt::Display for LogError {
             }
             LogError::Producer(e) => write!(f, "{e}"),
             LogError::LogDirOffline(cause) => write!(f, "log directory offline after: {cause}"),
+            LogError::Checkpoint { file, error } => write!(f, "{file}: {error}"),
+            LogError::UnexpectedAppendOffset { first_offset, log_end_offset } => {
+                write!(f, "follower append starts at {first_offset}, below the log end {log_end_offset}")
+            }
+            LogError::OffsetsOutOfOrder { last_offset, next_base_offset } => write!(
+                f,
+                "out of order offsets: a batch at {next_base_offset} follows one ending at {last_offset}"
+            ),
         }
     }
 }
@@ -66,6 +93,7 @@ impl std::error::Error for LogError {
             LogError::Io(e) => Some(e),
             LogError::CorruptBatch(e) => Some(e),
             LogError::Producer(e) => Some(e),
+            LogError::Checkpoint { error, .. } => Some(error),
             _ => None,
         }
     }

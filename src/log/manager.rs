@@ -6,6 +6,7 @@
 //!  ├─ .kafka_cleanshutdown                written last at a clean shutdown
 //!  ├─ recovery-point-offset-checkpoint    per partition: flushed below here
 //!  ├─ log-start-offset-checkpoint         per partition: first readable offset
+//!  ├─ replication-offset-checkpoint       per partition: the high watermark (chapter 6)
 //!  ├─ orders-0/  00000000000000000000.log .index .timeindex …
 //!  └─ orders-1/  …
 //! ```
@@ -14,6 +15,13 @@
 //! is trusted; absent, each log scans its segments from its recovery point on.
 //! The marker is deleted as soon as the logs are open, so a crash from then on
 //! is seen as unclean by the next start.
+//!
+//! The high watermarks are checkpointed on their own, more frequent, period
+//! (`replica.high.watermark.checkpoint.interval.ms`, 5 s, as Kafka's
+//! `ReplicaManager` does) and at shutdown; at open each log takes its own
+//! back, clamped to the log (a partition missing from the file gets 0, so its
+//! log start: a high watermark too low only makes consumers wait, one too
+//! high would show them records that may be lost).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,6 +37,7 @@ use crate::TopicPartition;
 pub const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
 pub const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point-offset-checkpoint";
 pub const LOG_START_OFFSET_CHECKPOINT: &str = "log-start-offset-checkpoint";
+pub const REPLICATION_OFFSET_CHECKPOINT: &str = "replication-offset-checkpoint";
 
 /// A partition log shared between the requests that append to and read from it.
 /// A std mutex, not an async one: it is held for microseconds (an append, or
@@ -47,6 +56,10 @@ pub struct LogManager {
     /// checkpoints. A stale recovery point only costs a longer recovery scan.
     pub checkpoint_interval_ms: i64,
     last_checkpoint_ms: i64,
+    /// `replica.high.watermark.checkpoint.interval.ms`: how often `tick`
+    /// writes `replication-offset-checkpoint`. Kafka's default, 5 s.
+    pub high_watermark_checkpoint_interval_ms: i64,
+    last_high_watermark_checkpoint_ms: i64,
     /// `log.retention.check.interval.ms`: how often `tick` applies retention
     /// (and expires idle producers). Kafka schedules it apart from the
     /// checkpoints and the flusher, and so does `tick`: each duty keeps its
@@ -68,6 +81,7 @@ impl LogManager {
         let clean = root.exists(CLEAN_SHUTDOWN_FILE);
         let recovery_points = checkpoint::read(&root, RECOVERY_POINT_CHECKPOINT)?;
         let start_offsets = checkpoint::read(&root, LOG_START_OFFSET_CHECKPOINT)?;
+        let high_watermarks = checkpoint::read(&root, REPLICATION_OFFSET_CHECKPOINT)?;
         let mut logs = BTreeMap::new();
         let mut reports = BTreeMap::new();
         for entry in std::fs::read_dir(dir.as_ref())? {
@@ -82,7 +96,9 @@ impl LogManager {
                 clean_shutdown: clean,
             };
             let storage = DiskStorage::open(entry.path())?;
-            let (log, report) = Log::open(storage, default_config.clone(), options, now_ms)?;
+            let (mut log, report) = Log::open(storage, default_config.clone(), options, now_ms)?;
+            // Kafka's `Partition.createLog`: missing means 0, and the log clamps.
+            log.update_high_watermark(high_watermarks.get(&tp).copied().unwrap_or(0));
             reports.insert(tp.clone(), report);
             logs.insert(tp, Arc::new(Mutex::new(log)));
         }
@@ -96,6 +112,8 @@ impl LogManager {
             had_clean_shutdown: clean,
             checkpoint_interval_ms: 60_000,
             last_checkpoint_ms: now_ms,
+            high_watermark_checkpoint_interval_ms: 5_000,
+            last_high_watermark_checkpoint_ms: now_ms,
             retention_check_interval_ms: 300_000,
             last_retention_ms: None,
         };
@@ -154,6 +172,7 @@ impl LogManager {
             drop(log);
             std::fs::remove_dir_all(path)?;
             self.checkpoint()?;
+            self.checkpoint_high_watermarks()?;
         }
         Ok(())
     }
@@ -168,10 +187,18 @@ impl LogManager {
         Ok(())
     }
 
+    /// Writes every partition's high watermark to `replication-offset-checkpoint`
+    /// (Kafka's `ReplicaManager.checkpointHighWatermarks`), whole and atomically.
+    pub fn checkpoint_high_watermarks(&mut self) -> Result<()> {
+        let hws = self.logs.iter().map(|(tp, log)| (tp.clone(), lock(log).high_watermark())).collect();
+        checkpoint::write(&mut self.root, REPLICATION_OFFSET_CHECKPOINT, &hws)
+    }
+
     /// The maintenance tick: the flush-by-time policy on every tick; retention
     /// and producer expiry once `retention_check_interval_ms` has passed since
     /// they last ran (the first tick runs them); the checkpoints once
-    /// `checkpoint_interval_ms` has passed.
+    /// `checkpoint_interval_ms` has passed; the high watermarks once
+    /// `high_watermark_checkpoint_interval_ms` has.
     pub fn tick(&mut self, now_ms: i64) -> Result<()> {
         let retention_due =
             self.last_retention_ms.is_none_or(|last| now_ms - last >= self.retention_check_interval_ms);
@@ -190,12 +217,17 @@ impl LogManager {
             self.checkpoint()?;
             self.last_checkpoint_ms = now_ms;
         }
+        if now_ms - self.last_high_watermark_checkpoint_ms >= self.high_watermark_checkpoint_interval_ms {
+            self.checkpoint_high_watermarks()?;
+            self.last_high_watermark_checkpoint_ms = now_ms;
+        }
         Ok(())
     }
 
     // ANCHOR: shutdown
-    /// Clean shutdown: flush every log, write the checkpoints, and only then the
-    /// marker that lets the next start skip recovery.
+    /// Clean shutdown: flush every log, write the checkpoints (the high
+    /// watermarks too), and only then the marker that lets the next start
+    /// skip recovery.
     pub fn shutdown(&mut self) -> Result<()> {
         for log in self.logs.values() {
             let mut log = lock(log);
@@ -205,6 +237,7 @@ impl LogManager {
             log.take_producer_snapshot()?;
         }
         self.checkpoint()?;
+        self.checkpoint_high_watermarks()?;
         self.root.write_atomic(CLEAN_SHUTDOWN_FILE, b"")?;
         Ok(())
     }

@@ -40,10 +40,12 @@
 //! Where the later chapters plug in, without changing this design:
 //!
 //! - *Replication (chapter 6)*: [`Log::append`] takes the leader epoch to stamp on
-//!   each batch; followers will append batches with offsets already assigned
-//!   (an `append_as_follower` beside `append`); the high watermark bounds
-//!   consumer reads through [`ReadOptions::max_offset`]; a follower truncates with
-//!   [`Log::truncate_to`]. Wired in [`epochs`]: the log keeps the replication
+//!   each batch; a follower appends the leader's batches with their offsets and
+//!   epochs ([`Log::append_as_follower`], in [`follower`]), truncates with
+//!   [`Log::truncate_to`], or starts over at the leader's log start
+//!   ([`Log::truncate_fully_and_start_at`]). The log keeps the high watermark
+//!   ([`high_watermark`]), which bounds consumer reads through
+//!   [`ReadOptions::max_offset`] and the log manager checkpoints. Wired in [`epochs`]: the log keeps the replication
 //!   core's leader epoch cache ([`Log::leader_epoch_cache`],
 //!   [`Log::end_offset_for_epoch`]) and Kafka's `leader-epoch-checkpoint` file in
 //!   the partition directory, through the same [`Storage`]: an epoch starts with
@@ -69,7 +71,9 @@ pub mod config;
 pub mod end;
 pub mod epochs;
 pub mod error;
+pub mod follower;
 pub mod group_commit;
+pub mod high_watermark;
 pub mod index;
 pub mod manager;
 pub mod producers;
@@ -137,7 +141,10 @@ pub struct AppendInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadOptions {
     pub max_bytes: u32,
-    /// Read nothing at or beyond this offset (the high watermark, chapter 6).
+    /// Read nothing at or beyond this offset: a consumer's read passes the
+    /// high watermark (chapter 6). Only whole batches that end below it are
+    /// returned, never the batch holding it, as `LocalLog.read` stops at the
+    /// position of the batch holding `maxOffsetMetadata`. `None`: the log end.
     pub max_offset: Option<i64>,
     /// Return the first batch even if it alone is larger than `max_bytes` (KIP-74).
     pub min_one_batch: bool,
@@ -182,6 +189,9 @@ pub struct Log<S: Storage> {
     producers: crate::idempotence::ProducerStateManager,
     /// Where each leader epoch starts in this log (chapter 6, [`epochs`]).
     leader_epochs: crate::replication::LeaderEpochCache,
+    /// Below here every record is committed (chapter 6, [`high_watermark`]);
+    /// always within `[log_start_offset, log end]`.
+    high_watermark: i64,
     /// Why the log went offline: an fsync failed. From then on it refuses
     /// appends and flushes ([`LogError::LogDirOffline`]).
     offline: Option<String>,
@@ -245,12 +255,14 @@ impl<S: Storage> Log<S> {
             end: EndOffsetPublisher::new(LogOffsetMetadata::default()),
             producers: producers::new_producer_state(),
             leader_epochs: crate::replication::LeaderEpochCache::new(),
+            high_watermark: 0,
             offline: None,
         };
         let end = log.compute_end();
         log.end.publish(end);
         let first_base = *log.segments.keys().next().expect("at least one segment");
         log.log_start_offset = options.log_start_offset.clamp(first_base, end.message_offset);
+        log.clamp_high_watermark(); // the log manager sets the checkpointed one
         log.recovery_point = if options.clean_shutdown {
             end.message_offset
         } else {
@@ -599,6 +611,7 @@ impl<S: Storage> Log<S> {
         self.end.publish(end);
         self.recovery_point = self.recovery_point.min(end.message_offset);
         self.log_start_offset = self.log_start_offset.min(end.message_offset);
+        self.clamp_high_watermark();
         self.truncate_leader_epochs_from_end(end.message_offset)?;
         // The table may hold batches that are gone: rebuild it from a snapshot
         // at or below the new end. Expiration is the tick's job, not this one's.
@@ -656,6 +669,7 @@ impl<S: Storage> Log<S> {
         }
         let first = *self.segments.keys().next().expect("active segment");
         self.log_start_offset = self.log_start_offset.max(first);
+        self.clamp_high_watermark();
         if !doomed.is_empty() {
             // Retention keeps producers (KAFKA-7190): the table is untouched,
             // only snapshots below the new log start go.

@@ -9,14 +9,18 @@
 //! 5 5
 //! ```
 //!
-//! Encoding and decoding are pure functions; the driver writes the file (whole,
-//! through a temporary file and a rename, like the log's offset checkpoints)
-//! whenever [`LeaderEpochCache::assign`] or a
-//! truncation changes the cache.
+//! The text is the checkpoint codec every checkpoint file shares
+//! ([`crate::format::checkpoint`]); this file gives it the `epoch start_offset`
+//! line (Kafka's `LeaderEpochCheckpointFile.Formatter`) and checks what only an
+//! epoch cache can: that the entries go up. Encoding and decoding are pure
+//! functions; the driver writes the file (whole, through a temporary file and
+//! a rename, like the log's offset checkpoints) whenever
+//! [`LeaderEpochCache::assign`] or a truncation changes the cache.
 
 use std::fmt;
 
 use super::epoch_cache::{EpochEntry, LeaderEpochCache};
+use crate::format::checkpoint::{self as codec, CheckpointEntry};
 
 /// The only version Kafka writes.
 pub const CHECKPOINT_VERSION: i32 = 0;
@@ -29,34 +33,18 @@ pub const LEADER_EPOCH_CHECKPOINT_FILE: &str = "leader-epoch-checkpoint";
 /// epochs would let a follower keep records the leader does not have.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckpointError {
-    /// Not UTF-8.
-    NotText,
-    /// The first line is not `0`.
-    UnsupportedVersion(String),
-    /// The count line is not a non-negative number.
-    BadCount(String),
-    /// An entry line is not two numbers separated by one space.
-    MalformedLine { line_number: usize, line: String },
+    /// The text is not a checkpoint file: bad version, count or line, or cut short.
+    Format(codec::CheckpointError),
     /// An entry goes back: its epoch or start offset is not above the previous one's, or is negative.
     OutOfOrder(EpochEntry),
-    /// The count line promised a different number of entries.
-    WrongCount { expected: usize, found: usize },
 }
 
 impl fmt::Display for CheckpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CheckpointError::NotText => write!(f, "leader-epoch-checkpoint is not text"),
-            CheckpointError::UnsupportedVersion(v) => write!(f, "unsupported checkpoint version {v:?}"),
-            CheckpointError::BadCount(c) => write!(f, "bad entry count {c:?}"),
-            CheckpointError::MalformedLine { line_number, line } => {
-                write!(f, "malformed entry on line {line_number}: {line:?}")
-            }
+            CheckpointError::Format(e) => write!(f, "leader-epoch-checkpoint: {e}"),
             CheckpointError::OutOfOrder(e) => {
                 write!(f, "epoch {} at offset {} is out of order", e.epoch, e.start_offset)
-            }
-            CheckpointError::WrongCount { expected, found } => {
-                write!(f, "expected {expected} entries, found {found}")
             }
         }
     }
@@ -64,39 +52,33 @@ impl fmt::Display for CheckpointError {
 
 impl std::error::Error for CheckpointError {}
 
+impl From<codec::CheckpointError> for CheckpointError {
+    fn from(e: codec::CheckpointError) -> Self {
+        CheckpointError::Format(e)
+    }
+}
+
+/// One `epoch start_offset` line.
+impl CheckpointEntry for EpochEntry {
+    fn to_line(&self) -> String {
+        format!("{} {}", self.epoch, self.start_offset)
+    }
+    fn from_line(line: &str) -> Option<Self> {
+        let [epoch, start_offset] = codec::fields(line)?;
+        Some(EpochEntry { epoch: epoch.parse().ok()?, start_offset: start_offset.parse().ok()? })
+    }
+}
+
 /// The file's contents for `cache`.
 pub fn encode_checkpoint(cache: &LeaderEpochCache) -> String {
-    let mut text = format!("{CHECKPOINT_VERSION}\n{}\n", cache.entries().len());
-    for entry in cache.entries() {
-        text.push_str(&format!("{} {}\n", entry.epoch, entry.start_offset));
-    }
-    text
+    let entries: Vec<EpochEntry> = cache.entries().collect();
+    codec::encode(CHECKPOINT_VERSION, entries.iter())
 }
 
 /// The cache a checkpoint file holds. Every line is checked; anything but
-/// Kafka's format is an error, never a silently shorter cache.
+/// Kafka's format is an error, never a silently shorter cache. A file of zero
+/// bytes is an empty cache: Kafka creates the file empty with the log.
 pub fn decode_checkpoint(bytes: &[u8]) -> Result<LeaderEpochCache, CheckpointError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| CheckpointError::NotText)?;
-    let mut lines = text.lines();
-    let version = lines.next().unwrap_or("");
-    if version.trim() != CHECKPOINT_VERSION.to_string() {
-        return Err(CheckpointError::UnsupportedVersion(version.to_string()));
-    }
-    let count = lines.next().unwrap_or("");
-    let expected: usize = count.trim().parse().map_err(|_| CheckpointError::BadCount(count.to_string()))?;
-    let mut entries = Vec::new();
-    for (i, line) in lines.enumerate() {
-        if line.is_empty() {
-            continue;
-        }
-        let malformed = || CheckpointError::MalformedLine { line_number: i + 3, line: line.to_string() };
-        let (epoch, offset) = line.split_once(' ').ok_or_else(malformed)?;
-        let epoch = epoch.parse().map_err(|_| malformed())?;
-        let start_offset = offset.parse().map_err(|_| malformed())?;
-        entries.push(EpochEntry { epoch, start_offset });
-    }
-    if entries.len() != expected {
-        return Err(CheckpointError::WrongCount { expected, found: entries.len() });
-    }
+    let entries = codec::decode::<EpochEntry>(CHECKPOINT_VERSION, bytes)?;
     LeaderEpochCache::from_entries(entries).map_err(CheckpointError::OutOfOrder)
 }

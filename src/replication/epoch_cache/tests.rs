@@ -96,22 +96,37 @@ fn checkpoint_is_kafkas_text_format() {
     assert_eq!(decode_checkpoint(b"0\n0\n"), Ok(LeaderEpochCache::new()));
 }
 
-// Anything else is refused with a reason, never read as a shorter cache.
+// Anything else is refused with a reason, never read as a shorter cache;
+// a zero-byte file is an empty cache, as Kafka creates the file empty.
 #[test]
 fn a_bad_checkpoint_is_an_error() {
-    assert_eq!(decode_checkpoint(b"1\n0\n"), Err(CheckpointError::UnsupportedVersion("1".into())));
-    assert_eq!(decode_checkpoint(b""), Err(CheckpointError::UnsupportedVersion("".into())));
-    assert_eq!(decode_checkpoint(b"0\nx\n"), Err(CheckpointError::BadCount("x".into())));
-    assert_eq!(decode_checkpoint(b"0\n2\n0 0\n"), Err(CheckpointError::WrongCount { expected: 2, found: 1 }));
+    use crate::format::CheckpointError as Text;
+    let format = |e: Text| Err(CheckpointError::Format(e));
+    assert_eq!(decode_checkpoint(b""), Ok(LeaderEpochCache::new()));
+    assert_eq!(decode_checkpoint(b"1\n0\n"), format(Text::UnsupportedVersion("1".into())));
+    assert_eq!(decode_checkpoint(b"0\nx\n"), format(Text::BadCount("x".into())));
+    assert_eq!(decode_checkpoint(b"0\n2\n0 0\n"), format(Text::WrongCount { expected: 2, found: 1 }));
     assert!(matches!(
         decode_checkpoint(b"0\n1\n0,0\n"),
-        Err(CheckpointError::MalformedLine { line_number: 3, .. })
+        Err(CheckpointError::Format(Text::MalformedLine { line_number: 3, .. }))
     ));
     assert_eq!(
         decode_checkpoint(b"0\n2\n3 5\n2 9\n"),
         Err(CheckpointError::OutOfOrder(EpochEntry { epoch: 2, start_offset: 9 }))
     );
-    assert_eq!(decode_checkpoint(&[0xff]), Err(CheckpointError::NotText));
+    assert_eq!(decode_checkpoint(&[0xff]), format(Text::NotText));
+}
+
+/// A `leader-epoch-checkpoint` as a Kafka broker leaves it
+/// (`LeaderEpochCheckpointFile`: version 0, the count, `epoch start_offset`
+/// lines, each ended by a newline) reads as its cache and is written back
+/// byte for byte.
+#[test]
+fn golden_kafka_leader_epoch_checkpoint() {
+    let kafka = "0\n3\n0 0\n4 1210\n7 5031\n";
+    let cache = decode_checkpoint(kafka.as_bytes()).unwrap();
+    assert_eq!(pairs(&cache), [(0, 0), (4, 1210), (7, 5031)]);
+    assert_eq!(encode_checkpoint(&cache), kafka);
 }
 
 /// The epoch of each record of a log, never going down, and the cache a
