@@ -331,8 +331,9 @@ impl ReplicationModel {
     }
 
     /// `--big`: three values, three crashes, no lost response (with one,
-    /// the search outgrew 13 GB of memory) and no metadata lag (it would
-    /// multiply the states by four again).
+    /// the search outgrew 13 GB of memory) and no metadata lag (it
+    /// multiplies the CI bound's states by four), so only the CI bound shows
+    /// [`Bug::FetchWithoutEpoch`].
     pub fn big(bug: Option<Bug>) -> Self {
         ReplicationModel {
             values_max: 3,
