@@ -9,7 +9,7 @@
 //! | 3 zero copy | [`zero_copy`] |
 //! | 4 batching and compression | [`client::producer`], [`client::consumer`], [`log::validator`] |
 //! | 5 consumer groups | [`group`], [`broker::groups`], [`client::group_consumer`], [`client::assignor`] |
-//! | 6 replication (the core and its model; not yet run by the broker) | [`replication`] |
+//! | 6 replication (the core and its model; not yet run by the broker) | [`replication`], [`controller`] |
 //! | 8 idempotence | [`idempotence`], [`log::producers`], [`broker::producer_ids`] |
 //! | tools (`spool dump-log`) | [`tools`] |
 //!
@@ -27,6 +27,7 @@
 pub mod broker;
 pub mod client;
 pub mod config;
+pub mod controller;
 pub mod format;
 pub mod group;
 pub mod idempotence;

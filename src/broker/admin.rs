@@ -188,8 +188,9 @@ impl Broker {
         CreateTopicsResponse::default().with_topics(topics)
     }
 
-    /// A topic created from an explicit replica assignment: on one broker, valid
-    /// only if every partition 0..n is assigned to exactly this broker.
+    /// A topic created from an explicit replica assignment, checked as the
+    /// controller checks one (every replica a registered broker — here, this
+    /// one — partitions numbered 0..n).
     fn create_assigned_topic(
         &self,
         name: &str,
@@ -197,21 +198,17 @@ impl Broker {
         configs: &BTreeMap<String, String>,
         validate_only: bool,
     ) -> Result<(uuid::Uuid, i32, i16), super::topics::TopicError> {
-        let mut partitions: Vec<i32> = assignments.iter().map(|a| a.partition_index).collect();
-        partitions.sort_unstable();
-        let contiguous = partitions.iter().copied().eq(0..assignments.len() as i32);
-        let here = assignments.iter().all(|a| a.broker_ids == [BrokerId(self.config.node_id)]);
-        if !contiguous || !here {
-            return Err(super::topics::TopicError {
-                code: ResponseError::InvalidReplicaAssignment,
-                message: format!(
-                    "each partition 0..{} needs exactly one replica, on broker {}",
-                    assignments.len(),
-                    self.config.node_id
-                ),
-            });
-        }
-        self.create_topic(name, assignments.len() as i32, 1, configs, validate_only)
+        let topic = crate::controller::CreatableTopic {
+            name: name.to_string(),
+            num_partitions: -1,
+            replication_factor: -1,
+            assignments: assignments
+                .iter()
+                .map(|a| (a.partition_index, a.broker_ids.iter().map(|b| b.0).collect()))
+                .collect(),
+            configs: configs.clone(),
+        };
+        self.create_topic_from(&topic, validate_only)
     }
 
     /// DeleteTopics, by name (spool does not accept topic ids here). Once a

@@ -183,7 +183,8 @@ mod tests {
         use ResponseError::*;
         let io = || LogError::Io(std::io::Error::other("EIO"));
         let refused = metadata::Error::Image(ImageError::RemovalOfUnknownTopic(uuid::Uuid::nil()));
-        let undecodable = metadata::Error::UndecodableRecord { offset: 3, cause: "short".into() };
+        let undecodable =
+            metadata::Error::UndecodableRecord { offset: 3, cause: metadata::DecodeError::Truncated };
         let path = PathBuf::from("/tmp/spool");
         let cases: Vec<(Error, ResponseError)> = vec![
             (Error::Log(io()), KafkaStorageError),

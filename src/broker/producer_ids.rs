@@ -27,14 +27,13 @@
 //! ```
 //!
 //! Simplifications: one node, so the broker is its own controller and asks
-//! its own metadata log for a block (Kafka's brokers send
+//! its own metadata log for a block with the controller's
+//! [`crate::controller::producer_ids::next_block`] (Kafka's brokers send
 //! `AllocateProducerIds` to the controller); the broker epoch written is 0.
 
 use super::{now_ms, Broker, Error};
-use crate::metadata::MetadataRecord;
 
-/// Ids per block: Kafka's `ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE`.
-pub const PRODUCER_ID_BLOCK_SIZE: i64 = 1000;
+pub use crate::controller::producer_ids::PRODUCER_ID_BLOCK_SIZE;
 
 /// The block of ids this broker hands out from: `[next, end)`.
 #[derive(Debug, Default)]
@@ -54,13 +53,9 @@ impl Broker {
         let mut block = self.producer_ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if block.next >= block.end {
             let mut metadata = self.metadata_writer();
-            let first = metadata.image().next_producer_id();
-            let end = first.checked_add(PRODUCER_ID_BLOCK_SIZE).ok_or(Error::ProducerIdsExhausted)?;
-            let record = MetadataRecord::ProducerIds {
-                broker_id: self.config.node_id,
-                broker_epoch: 0,
-                next_producer_id: end,
-            };
+            let (record, ids) =
+                crate::controller::producer_ids::next_block(metadata.image(), self.config.node_id, 0)
+                    .map_err(|_| Error::ProducerIdsExhausted)?;
             // Committed (and flushed) before any id of the block is used. A
             // storage failure here takes the log directory offline, as it does
             // for a topic's creation: the metadata log shares the directory.
@@ -71,7 +66,7 @@ impl Broker {
                 }
                 return Err(e);
             }
-            *block = ProducerIdBlock { next: first, end };
+            *block = ProducerIdBlock { next: ids.first, end: ids.end };
         }
         let id = block.next;
         block.next += 1;

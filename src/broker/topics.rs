@@ -1,6 +1,8 @@
 //! Creating and deleting topics: the controller's side. A topic is created by
-//! committing its records to the metadata log — TopicRecord, one PartitionRecord
-//! per partition, one ConfigRecord per override — in one batch. The partition
+//! committing its records to the metadata log — TopicRecord, one ConfigRecord
+//! per override, one PartitionRecord per partition — in one batch, checked and
+//! built by the controller's [`crate::controller::topics`] with this broker as
+//! the cluster's one live broker. The partition
 //! logs are opened *before* the commit: a topic whose logs cannot be created
 //! (no file descriptor left, a full disk) is not committed, its client gets
 //! `KAFKA_STORAGE_ERROR`, and the logs already opened for it are removed.
@@ -14,110 +16,13 @@ use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 use super::{now_ms, Broker, Error};
-use crate::log::LogConfig;
-use crate::metadata::records::RESOURCE_TOPIC;
+use crate::controller::{topics, ClusterView, ControllerConfig, CreatableTopic, SeededRandom};
 use crate::metadata::MetadataRecord;
 use crate::TopicPartition;
 
-/// A topic-level error: Kafka's code and a message for the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicError {
-    pub code: ResponseError,
-    pub message: String,
-}
-
-impl TopicError {
-    fn new(code: ResponseError, message: impl Into<String>) -> Self {
-        TopicError { code, message: message.into() }
-    }
-}
-
-/// Topic config keys Kafka knows, with the ones spool's log uses first.
-pub const TOPIC_CONFIG_KEYS: &[&str] = &[
-    "segment.bytes",
-    "segment.ms",
-    "segment.index.bytes",
-    "index.interval.bytes",
-    "retention.ms",
-    "retention.bytes",
-    "flush.messages",
-    "flush.ms",
-    "message.timestamp.type",
-    "max.message.bytes",
-    "compression.type",
-    "cleanup.policy",
-    "min.insync.replicas",
-    "unclean.leader.election.enable",
-    "delete.retention.ms",
-    "min.compaction.lag.ms",
-    "max.compaction.lag.ms",
-    "min.cleanable.dirty.ratio",
-    "file.delete.delay.ms",
-    "preallocate",
-    "segment.jitter.ms",
-    "message.timestamp.difference.max.ms",
-    "message.timestamp.before.max.ms",
-    "message.timestamp.after.max.ms",
-    "message.downconversion.enable",
-    "follower.replication.throttled.replicas",
-    "leader.replication.throttled.replicas",
-    "local.retention.ms",
-    "local.retention.bytes",
-    "remote.storage.enable",
-    "compression.gzip.level",
-    "compression.lz4.level",
-    "compression.zstd.level",
-];
-
-/// Kafka's topic name rules: 1–249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
-pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
-    let bad = |why: &str| Err(TopicError::new(ResponseError::InvalidTopicException, why));
-    if name.is_empty() || name.len() > 249 {
-        return bad("topic names are 1 to 249 characters long");
-    }
-    if name == "." || name == ".." {
-        return bad("a topic cannot be named '.' or '..'");
-    }
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-') {
-        return bad("topic names use only ASCII letters, digits, '.', '_' and '-'");
-    }
-    if name.starts_with("__cluster_metadata") {
-        return bad("the name is reserved for the metadata log");
-    }
-    Ok(())
-}
-
-/// Checks one topic config override.
-pub fn validate_topic_config(key: &str, value: &str) -> Result<(), TopicError> {
-    let invalid = |why: String| Err(TopicError::new(ResponseError::InvalidConfig, why));
-    if !TOPIC_CONFIG_KEYS.contains(&key) {
-        return invalid(format!("unknown topic config {key}"));
-    }
-    match key {
-        "compression.type" => {
-            if !["producer", "uncompressed", "none", "gzip", "snappy", "lz4", "zstd"].contains(&value) {
-                return invalid(format!("invalid compression.type {value:?}"));
-            }
-        }
-        "cleanup.policy" => {
-            if !value.split(',').map(str::trim).all(|p| p == "delete" || p == "compact") {
-                return invalid(format!("invalid cleanup.policy {value:?}"));
-            }
-        }
-        "max.message.bytes" | "min.insync.replicas" => {
-            if value.parse::<i32>().map_or(true, |v| v < 0) {
-                return invalid(format!("invalid {key} {value:?}"));
-            }
-        }
-        _ => {
-            let mut scratch = LogConfig::default();
-            if let Err(why) = scratch.set(key, value) {
-                return invalid(why);
-            }
-        }
-    }
-    Ok(())
-}
+pub use crate::controller::topics::{
+    validate_topic_config, validate_topic_name, TopicError, TOPIC_CONFIG_KEYS,
+};
 
 impl Broker {
     // ANCHOR: create_topic
@@ -132,59 +37,49 @@ impl Broker {
         configs: &BTreeMap<String, String>,
         validate_only: bool,
     ) -> Result<(Uuid, i32, i16), TopicError> {
-        validate_topic_name(name)?;
-        let partitions = if partitions == -1 { self.config.num_partitions } else { partitions };
-        let replication_factor = if replication_factor == -1 {
-            self.config.default_replication_factor
-        } else {
-            replication_factor
+        let topic = CreatableTopic {
+            name: name.to_string(),
+            num_partitions: partitions,
+            replication_factor,
+            assignments: Vec::new(),
+            configs: configs.clone(),
         };
-        if partitions < 1 {
-            return Err(TopicError::new(ResponseError::InvalidPartitions, "partitions must be at least 1"));
+        self.create_topic_from(&topic, validate_only)
+    }
+
+    /// This broker's topic defaults, as the controller reads them.
+    fn controller_config(&self) -> ControllerConfig {
+        ControllerConfig {
+            num_partitions: self.config.num_partitions,
+            default_replication_factor: self.config.default_replication_factor,
+            ..ControllerConfig::default()
         }
-        if replication_factor != 1 {
-            return Err(TopicError::new(
-                ResponseError::InvalidReplicationFactor,
-                format!("replication factor {replication_factor} is larger than the 1 available broker"),
-            ));
-        }
-        for (k, v) in configs {
-            validate_topic_config(k, v)?;
-        }
+    }
+
+    /// Creates a topic from a CreateTopics entry, with the controller's
+    /// checks and records ([`crate::controller::topics`]) on a cluster of
+    /// this one broker.
+    pub fn create_topic_from(
+        &self,
+        topic: &CreatableTopic,
+        validate_only: bool,
+    ) -> Result<(Uuid, i32, i16), TopicError> {
+        let counts = topics::validate_topic(&self.controller_config(), topic)?;
         self.log_dir.check().map_err(|e| TopicError::new(e.kafka_error(), e.to_string()))?;
         let mut metadata = self.metadata_writer();
-        if metadata.image().topic(name).is_some() {
-            return Err(TopicError::new(
-                ResponseError::TopicAlreadyExists,
-                format!("topic {name} already exists"),
-            ));
-        }
-        let topic_id = Uuid::new_v4();
+        let cluster = ClusterView::single(self.config.node_id);
+        let random = &mut SeededRandom::new(Uuid::new_v4().as_u64_pair().0);
+        let (records, created) = topics::topic_records(metadata.image(), &cluster, topic, counts, random)?;
+        let answer = (created.topic_id, created.num_partitions, created.replication_factor);
         if validate_only {
-            return Ok((topic_id, partitions, replication_factor));
+            return Ok(answer);
         }
-        let node = self.config.node_id;
-        let mut records = vec![MetadataRecord::Topic { name: name.to_string(), topic_id }];
-        records.extend((0..partitions).map(|p| MetadataRecord::Partition {
-            partition_id: p,
-            topic_id,
-            replicas: vec![node],
-            isr: vec![node],
-            leader: node,
-            leader_epoch: 0,
-            partition_epoch: 0,
-        }));
-        records.extend(configs.iter().map(|(k, v)| MetadataRecord::Config {
-            resource_type: RESOURCE_TOPIC,
-            resource_name: name.to_string(),
-            name: k.clone(),
-            value: Some(v.clone()),
-        }));
+        let name = topic.name.as_str();
         // The logs first: a topic is committed only once every partition has
         // one, so a failure (no file descriptors left, a full disk) leaves no
         // topic that Metadata lists but no produce can reach.
         let mut logs = self.lock_logs();
-        let opened = self.open_partition_logs(&mut logs, name, partitions, configs)?;
+        let opened = self.open_partition_logs(&mut logs, name, created.num_partitions, &topic.configs)?;
         if let Err(e) = metadata.commit(&records, now_ms()) {
             remove_partition_logs(&mut logs, name, opened);
             return Err(self.metadata_failed(e.into()));
@@ -194,8 +89,8 @@ impl Broker {
             let e = Error::from(e);
             TopicError::new(e.kafka_error(), e.to_string())
         })?;
-        tracing::info!(topic = name, partitions, "created topic");
-        Ok((topic_id, partitions, replication_factor))
+        tracing::info!(topic = name, partitions = created.num_partitions, "created topic");
+        Ok(answer)
     }
     // ANCHOR_END: create_topic
 
@@ -279,28 +174,5 @@ fn remove_partition_logs(logs: &mut crate::log::LogManager, name: &str, count: i
         if let Err(e) = logs.delete(&tp) {
             tracing::warn!(%tp, error = %e, "could not remove the log of a topic not created");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn topic_names_follow_kafka_rules() {
-        assert!(validate_topic_name("orders.v2_eu-1").is_ok());
-        for bad in ["", ".", "..", "has space", "slash/", &"x".repeat(250)] {
-            assert!(validate_topic_name(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn topic_configs_are_checked() {
-        assert!(validate_topic_config("retention.ms", "1000").is_ok());
-        assert!(validate_topic_config("compression.type", "zstd").is_ok());
-        assert!(validate_topic_config("cleanup.policy", "compact,delete").is_ok());
-        assert!(validate_topic_config("retention.ms", "soon").is_err());
-        assert!(validate_topic_config("compression.type", "brotli").is_err());
-        assert!(validate_topic_config("no.such.key", "1").is_err());
     }
 }

@@ -2,13 +2,27 @@
 //!
 //! Every broker builds it the same way — replay the log from the start, apply
 //! each record — so every broker that has read to the same offset agrees.
+//!
+//! ```text
+//!  RegisterBrokerRecord ─────────────▶ brokers[id] = registration (fenced)
+//!  BrokerRegistrationChangeRecord ───▶ brokers[id].fenced / in_controlled_shutdown
+//!  TopicRecord, PartitionRecord ─────▶ topics[name].partitions[index]
+//!  PartitionChangeRecord ────────────▶ merged into the partition: a new leader
+//!                                      bumps the leader epoch, every change the
+//!                                      partition epoch (Kafka's PartitionRegistration.merge)
+//! ```
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use uuid::Uuid;
 
-use super::records::{MetadataRecord, RESOURCE_TOPIC};
+use super::records::{
+    BrokerEndpoint, BrokerRegistrationChangeRecord, ControlledShutdownChange, FencingChange, MetadataRecord,
+    PartitionChangeRecord, PartitionRecord, RegisterBrokerRecord, NO_LEADER_CHANGE, NO_RECOVERY_STATE_CHANGE,
+    RESOURCE_TOPIC,
+};
+use crate::TopicPartition;
 
 /// Why the image refused a record. The controller writes the metadata log in
 /// order, after checking each record against the image, so none of these
@@ -24,6 +38,8 @@ pub enum ImageError {
     DuplicateTopic { name: String, topic_id: Uuid },
     /// A PartitionRecord for a topic id no TopicRecord introduced.
     PartitionOfUnknownTopic(Uuid),
+    /// A PartitionChangeRecord for a partition the image does not hold.
+    ChangeOfUnknownPartition { topic_id: Uuid, partition_id: i32 },
     /// A ConfigRecord for a topic name the image does not hold.
     ConfigOfUnknownTopic(String),
     /// A RemoveTopicRecord for a topic id the image does not hold.
@@ -31,6 +47,12 @@ pub enum ImageError {
     /// A ProducerIdsRecord whose block does not end past the last one's:
     /// applying it would let ids be handed out twice (chapter 8).
     ProducerIdsNotAdvancing { next_producer_id: i64, current: i64 },
+    /// A fencing, unfencing, registration change or unregistration for a
+    /// broker id with no registration.
+    UnknownBroker(i32),
+    /// A change to a broker's registration that names another incarnation's
+    /// epoch: it was meant for a registration that has since been replaced.
+    StaleBrokerEpoch { broker_id: i32, epoch: i64, registered: i64 },
 }
 
 impl fmt::Display for ImageError {
@@ -40,10 +62,20 @@ impl fmt::Display for ImageError {
                 write!(f, "topic {name} ({topic_id}) already exists by name or id")
             }
             ImageError::PartitionOfUnknownTopic(id) => write!(f, "partition of unknown topic id {id}"),
+            ImageError::ChangeOfUnknownPartition { topic_id, partition_id } => {
+                write!(f, "change to unknown partition {partition_id} of topic id {topic_id}")
+            }
             ImageError::ConfigOfUnknownTopic(name) => write!(f, "config for unknown topic {name}"),
             ImageError::RemovalOfUnknownTopic(id) => write!(f, "removal of unknown topic id {id}"),
             ImageError::ProducerIdsNotAdvancing { next_producer_id, current } => {
                 write!(f, "producer id block ending at {next_producer_id} does not follow {current}")
+            }
+            ImageError::UnknownBroker(id) => write!(f, "change to unregistered broker {id}"),
+            ImageError::StaleBrokerEpoch { broker_id, epoch, registered } => {
+                write!(
+                    f,
+                    "change to broker {broker_id} at epoch {epoch}, but it is registered at {registered}"
+                )
             }
         }
     }
@@ -51,13 +83,70 @@ impl fmt::Display for ImageError {
 
 impl std::error::Error for ImageError {}
 
-/// One partition's replicas and leadership.
+/// One partition's replicas and leadership (Kafka's `PartitionRegistration`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionImage {
+    /// In preferred order: the first is the preferred leader.
     pub replicas: Vec<i32>,
     pub isr: Vec<i32>,
+    pub removing_replicas: Vec<i32>,
+    pub adding_replicas: Vec<i32>,
+    /// A broker id, or -1 (no leader).
     pub leader: i32,
+    /// Bumped by every leader election (and by a change that names the same leader).
     pub leader_epoch: i32,
+    /// Bumped by every change to the partition: AlterPartition's compare-and-set version.
+    pub partition_epoch: i32,
+    /// 0 recovered, 1 recovering from an unclean election.
+    pub leader_recovery_state: i8,
+    /// The log directory of each replica (empty when written before KIP-858).
+    pub directories: Vec<Uuid>,
+}
+
+impl PartitionImage {
+    fn from_record(p: &PartitionRecord) -> Self {
+        PartitionImage {
+            replicas: p.replicas.clone(),
+            isr: p.isr.clone(),
+            removing_replicas: p.removing_replicas.clone(),
+            adding_replicas: p.adding_replicas.clone(),
+            leader: p.leader,
+            leader_epoch: p.leader_epoch,
+            partition_epoch: p.partition_epoch,
+            leader_recovery_state: p.leader_recovery_state,
+            directories: p.directories.clone(),
+        }
+    }
+
+    // ANCHOR: partition_merge
+    /// The partition after `change`, as Kafka's `PartitionRegistration.merge`
+    /// computes it: a field the change leaves out stays; naming a leader — even
+    /// the same one — bumps the leader epoch; every change bumps the partition
+    /// epoch.
+    pub fn merge(&self, change: &PartitionChangeRecord) -> PartitionImage {
+        let or = |new: &Option<Vec<i32>>, old: &Vec<i32>| new.clone().unwrap_or_else(|| old.clone());
+        let (leader, leader_epoch) = if change.leader == NO_LEADER_CHANGE {
+            (self.leader, self.leader_epoch)
+        } else {
+            (change.leader, self.leader_epoch + 1)
+        };
+        PartitionImage {
+            replicas: or(&change.replicas, &self.replicas),
+            isr: or(&change.isr, &self.isr),
+            removing_replicas: or(&change.removing_replicas, &self.removing_replicas),
+            adding_replicas: or(&change.adding_replicas, &self.adding_replicas),
+            leader,
+            leader_epoch,
+            partition_epoch: self.partition_epoch + 1,
+            leader_recovery_state: if change.leader_recovery_state == NO_RECOVERY_STATE_CHANGE {
+                self.leader_recovery_state
+            } else {
+                change.leader_recovery_state
+            },
+            directories: change.directories.clone().unwrap_or_else(|| self.directories.clone()),
+        }
+    }
+    // ANCHOR_END: partition_merge
 }
 
 /// One topic: its id, partitions and config overrides.
@@ -69,9 +158,47 @@ pub struct TopicImage {
     pub configs: BTreeMap<String, String>,
 }
 
-/// The cluster's topics, as of the last applied record.
+/// A registered broker (Kafka's `BrokerRegistration`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerRegistration {
+    pub id: i32,
+    /// The offset of its RegisterBrokerRecord: requests carry it, so one from
+    /// an earlier incarnation is told STALE_BROKER_EPOCH.
+    pub epoch: i64,
+    pub incarnation_id: Uuid,
+    pub endpoints: Vec<BrokerEndpoint>,
+    pub rack: Option<String>,
+    /// A fenced broker leads nothing and is in no ISR.
+    pub fenced: bool,
+    pub in_controlled_shutdown: bool,
+    pub log_dirs: Vec<Uuid>,
+}
+
+impl BrokerRegistration {
+    /// Unfenced and not shutting down: may lead, and may join an ISR
+    /// (Kafka's `ClusterControlManager.isActive`).
+    pub fn is_active(&self) -> bool {
+        !self.fenced && !self.in_controlled_shutdown
+    }
+
+    fn from_record(r: &RegisterBrokerRecord) -> Self {
+        BrokerRegistration {
+            id: r.broker_id,
+            epoch: r.broker_epoch,
+            incarnation_id: r.incarnation_id,
+            endpoints: r.endpoints.clone(),
+            rack: r.rack.clone(),
+            fenced: r.fenced,
+            in_controlled_shutdown: r.in_controlled_shutdown,
+            log_dirs: r.log_dirs.clone(),
+        }
+    }
+}
+
+/// The cluster's brokers and topics, as of the last applied record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MetadataImage {
+    brokers: BTreeMap<i32, BrokerRegistration>,
     topics: BTreeMap<String, TopicImage>,
     names: BTreeMap<Uuid, String>,
     /// The first producer id no block has covered yet (chapter 8): every id
@@ -80,11 +207,22 @@ pub struct MetadataImage {
 }
 
 impl MetadataImage {
-    /// Applies one record. Records about unknown topics are an error: the log
-    /// is written by the controller in order, so one means a corrupt log.
-    /// A refused record leaves the image as it was.
+    /// Applies one record. Records about unknown topics, partitions or
+    /// brokers are an error: the log is written by the controller in order,
+    /// so one means a corrupt log. A refused record leaves the image as it was.
     pub fn apply(&mut self, record: &MetadataRecord) -> Result<(), ImageError> {
         match record {
+            MetadataRecord::RegisterBroker(r) => {
+                // A new incarnation replaces the old registration whole.
+                self.brokers.insert(r.broker_id, BrokerRegistration::from_record(r));
+            }
+            MetadataRecord::UnregisterBroker { broker_id, broker_epoch } => {
+                self.registered(*broker_id, *broker_epoch)?;
+                self.brokers.remove(broker_id);
+            }
+            MetadataRecord::FenceBroker { id, epoch } => self.registered(*id, *epoch)?.fenced = true,
+            MetadataRecord::UnfenceBroker { id, epoch } => self.registered(*id, *epoch)?.fenced = false,
+            MetadataRecord::BrokerRegistrationChange(c) => self.apply_registration_change(c)?,
             MetadataRecord::Topic { name, topic_id } => {
                 if self.topics.contains_key(name) || self.names.contains_key(topic_id) {
                     return Err(ImageError::DuplicateTopic { name: name.clone(), topic_id: *topic_id });
@@ -100,17 +238,18 @@ impl MetadataImage {
                     },
                 );
             }
-            MetadataRecord::Partition {
-                partition_id, topic_id, replicas, isr, leader, leader_epoch, ..
-            } => {
-                let topic = self.topic_by_id_mut(topic_id)?;
-                let partition = PartitionImage {
-                    replicas: replicas.clone(),
-                    isr: isr.clone(),
-                    leader: *leader,
-                    leader_epoch: *leader_epoch,
+            MetadataRecord::Partition(p) => {
+                let topic = self.topic_by_id_mut(&p.topic_id)?;
+                topic.partitions.insert(p.partition_id, PartitionImage::from_record(p));
+            }
+            MetadataRecord::PartitionChange(c) => {
+                let unknown = || ImageError::ChangeOfUnknownPartition {
+                    topic_id: c.topic_id,
+                    partition_id: c.partition_id,
                 };
-                topic.partitions.insert(*partition_id, partition);
+                let topic = self.topic_by_id_mut(&c.topic_id).map_err(|_| unknown())?;
+                let partition = topic.partitions.get_mut(&c.partition_id).ok_or_else(unknown)?;
+                *partition = partition.merge(c);
             }
             MetadataRecord::Config { resource_type, resource_name, name, value } => {
                 if *resource_type != RESOURCE_TOPIC {
@@ -144,6 +283,28 @@ impl MetadataImage {
         Ok(())
     }
 
+    fn apply_registration_change(&mut self, c: &BrokerRegistrationChangeRecord) -> Result<(), ImageError> {
+        let broker = self.registered(c.broker_id, c.broker_epoch)?;
+        match c.fenced {
+            FencingChange::Fence => broker.fenced = true,
+            FencingChange::Unfence => broker.fenced = false,
+            FencingChange::None => {}
+        }
+        if c.in_controlled_shutdown == ControlledShutdownChange::InControlledShutdown {
+            broker.in_controlled_shutdown = true;
+        }
+        Ok(())
+    }
+
+    /// The registration a change names, if its epoch is the registered one.
+    fn registered(&mut self, broker_id: i32, epoch: i64) -> Result<&mut BrokerRegistration, ImageError> {
+        let broker = self.brokers.get_mut(&broker_id).ok_or(ImageError::UnknownBroker(broker_id))?;
+        if broker.epoch != epoch {
+            return Err(ImageError::StaleBrokerEpoch { broker_id, epoch, registered: broker.epoch });
+        }
+        Ok(broker)
+    }
+
     fn topic_by_id_mut(&mut self, id: &Uuid) -> Result<&mut TopicImage, ImageError> {
         let name = self.names.get(id).ok_or(ImageError::PartitionOfUnknownTopic(*id))?;
         Ok(self.topics.get_mut(name).expect("names and topics agree"))
@@ -157,6 +318,25 @@ impl MetadataImage {
         self.names.get(id).and_then(|n| self.topics.get(n))
     }
 
+    /// Partition `index` of `topic`.
+    pub fn partition(&self, topic: &str, index: i32) -> Option<&PartitionImage> {
+        self.topics.get(topic)?.partitions.get(&index)
+    }
+
+    /// Every partition, with its topic's name and id, in name order.
+    pub fn partitions(&self) -> impl Iterator<Item = (&TopicImage, i32, &PartitionImage)> {
+        self.topics.values().flat_map(|t| t.partitions.iter().map(move |(i, p)| (t, *i, p)))
+    }
+
+    /// The partitions `broker_id` holds a replica of: what its replica
+    /// manager must host.
+    pub fn partitions_on(&self, broker_id: i32) -> Vec<(TopicPartition, &PartitionImage)> {
+        self.partitions()
+            .filter(|(_, _, p)| p.replicas.contains(&broker_id))
+            .map(|(t, i, p)| (TopicPartition::new(t.name.clone(), i), p))
+            .collect()
+    }
+
     /// The first producer id of the next block to hand out.
     pub fn next_producer_id(&self) -> i64 {
         self.next_producer_id
@@ -165,4 +345,26 @@ impl MetadataImage {
     pub fn topics(&self) -> impl Iterator<Item = &TopicImage> {
         self.topics.values()
     }
+
+    /// Every registered broker, fenced or not, by id.
+    pub fn brokers(&self) -> &BTreeMap<i32, BrokerRegistration> {
+        &self.brokers
+    }
+
+    pub fn broker(&self, id: i32) -> Option<&BrokerRegistration> {
+        self.brokers.get(&id)
+    }
+
+    /// The live brokers: registered and unfenced (the ones Metadata lists).
+    pub fn live_brokers(&self) -> impl Iterator<Item = &BrokerRegistration> {
+        self.brokers.values().filter(|b| !b.fenced)
+    }
+
+    /// Whether `id` may lead or join an ISR: registered, unfenced, not shutting down.
+    pub fn is_active(&self, id: i32) -> bool {
+        self.brokers.get(&id).is_some_and(BrokerRegistration::is_active)
+    }
 }
+
+#[cfg(test)]
+mod tests;

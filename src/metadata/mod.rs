@@ -1,12 +1,13 @@
-//! Cluster metadata, the KRaft way: topics, partitions and configs are records
-//! in a log, `__cluster_metadata-0`, and every broker's view of the cluster is
-//! the [`MetadataImage`] built by applying that log in order.
+//! Cluster metadata, the KRaft way: brokers' registrations, topics,
+//! partitions and their leadership changes, and configs are records in a
+//! log, `__cluster_metadata-0`, and every broker's view of the cluster is the
+//! [`MetadataImage`] built by applying that log in order.
 //!
 //! ```text
 //!  CreateTopics ──▶ controller ──append──▶ __cluster_metadata-0
 //!                                           │ TopicRecord
-//!                                           │ PartitionRecord ×N
 //!                                           │ ConfigRecord ×M
+//!                                           │ PartitionRecord ×N
 //!                                           ▼
 //!                                  apply ──▶ MetadataImage ──publish (Arc)──▶ Metadata responses
 //! ```
@@ -23,7 +24,8 @@
 //! metadata log write failure as fatal and exits; spool's broker stays up to
 //! answer `KAFKA_STORAGE_ERROR`, see [`crate::broker::log_dir`].)
 //! Chapter 7 replaces that one voter with an elected Raft quorum; the records
-//! and the image stay as they are.
+//! and the image stay as they are. What to write is decided by the
+//! controller's sans-IO core, [`crate::controller`].
 //!
 //! Simplifications: the metadata log is one more partition log in the log
 //! directory; Kafka keeps it in the controller's own directory with snapshots.
@@ -34,7 +36,7 @@ pub mod records;
 
 pub use image::{ImageError, MetadataImage, PartitionImage, TopicImage};
 pub use publisher::{MetadataPublisher, MetadataWriter};
-pub use records::MetadataRecord;
+pub use records::{DecodeError, MetadataRecord};
 
 use std::sync::Arc;
 
@@ -60,7 +62,7 @@ pub enum Error {
     Image(ImageError),
     /// A record in the metadata log does not decode: a corrupt log, found
     /// while loading it.
-    UndecodableRecord { offset: i64, cause: String },
+    UndecodableRecord { offset: i64, cause: records::DecodeError },
 }
 
 impl std::fmt::Display for Error {

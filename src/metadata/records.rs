@@ -5,287 +5,457 @@
 //!
 //! ```text
 //!  frameVersion  unsigned varint (1)
-//!  apiKey        unsigned varint   2 TopicRecord, 3 PartitionRecord,
-//!                                  4 ConfigRecord, 9 RemoveTopicRecord,
-//!                                  15 ProducerIdsRecord
-//!  version       unsigned varint
+//!  apiKey        unsigned varint   the record type (table below)
+//!  version       unsigned varint   the record's schema version
 //!  body          the message in Kafka's "flexible" encoding: compact strings
-//!                and arrays (length + 1 as an unsigned varint), raw 16-byte
-//!                UUIDs, and a count of tagged fields (always 0 here)
+//!                and arrays (length + 1 as an unsigned varint, 0 for null),
+//!                raw 16-byte UUIDs, and after each struct its tagged fields:
+//!                a count, then (tag, size, bytes) per field in tag order
 //! ```
 //!
-//! Only the records a single broker needs so far are here; chapter 7 adds broker
-//! registrations and leader changes.
+//! The versions written are the ones Kafka 3.7–3.9 write at their default
+//! `metadata.version` (3.7-IV4, 3.8-IV0, 3.9-IV0: directory assignment on,
+//! ELR off), so a Kafka tool can read spool's metadata log:
+//!
+//! ```text
+//!  key record                          written  read
+//!   0  RegisterBrokerRecord             v3      v0–v3
+//!   1  UnregisterBrokerRecord           v0      v0
+//!   2  TopicRecord                      v0      v0
+//!   3  PartitionRecord                  v1      v0–v2 (v2's ELR tags skipped)
+//!   4  ConfigRecord                     v0      v0
+//!   5  PartitionChangeRecord            v1      v0–v2 (v2's ELR tags skipped)
+//!   7  FenceBrokerRecord                v0      v0
+//!   8  UnfenceBrokerRecord              v0      v0
+//!   9  RemoveTopicRecord                v0      v0
+//!  15  ProducerIdsRecord                v0      v0
+//!  17  BrokerRegistrationChangeRecord   v0, or v1 when it says "in controlled
+//!                                       shutdown" (as Kafka's controller writes)
+//! ```
+//!
+//! Tagged fields a schema version does not name (and BrokerRegistrationChange
+//! v2's log directories) are skipped on read: spool keeps one log directory.
+
+use std::fmt;
 
 use uuid::Uuid;
+
+use brokers::{decode_register_broker, decode_registration_change, encode_register_broker};
+use codec::{Reader, Tagged, Writer};
 
 /// One change to the cluster's metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetadataRecord {
+    /// A broker joined, or a new incarnation of it (RegisterBrokerRecord, api key 0).
+    RegisterBroker(RegisterBrokerRecord),
+    /// A broker's registration is removed (UnregisterBrokerRecord, api key 1).
+    UnregisterBroker { broker_id: i32, broker_epoch: i64 },
     /// A topic exists (TopicRecord, api key 2).
     Topic { name: String, topic_id: Uuid },
-    /// One partition of a topic, with its replicas (PartitionRecord, api key 3).
-    Partition {
-        partition_id: i32,
-        topic_id: Uuid,
-        replicas: Vec<i32>,
-        isr: Vec<i32>,
-        leader: i32,
-        leader_epoch: i32,
-        partition_epoch: i32,
-    },
+    /// One partition of a topic, whole (PartitionRecord, api key 3).
+    Partition(PartitionRecord),
     /// A topic config override; `None` removes it (ConfigRecord, api key 4).
     Config { resource_type: i8, resource_name: String, name: String, value: Option<String> },
+    /// A change to one partition's leader, ISR or replicas (PartitionChangeRecord, api key 5).
+    PartitionChange(PartitionChangeRecord),
+    /// A broker is fenced (FenceBrokerRecord, api key 7; before 3.3, now
+    /// BrokerRegistrationChangeRecord).
+    FenceBroker { id: i32, epoch: i64 },
+    /// A broker is unfenced (UnfenceBrokerRecord, api key 8; likewise).
+    UnfenceBroker { id: i32, epoch: i64 },
     /// A topic is deleted (RemoveTopicRecord, api key 9).
     RemoveTopic { topic_id: Uuid },
     /// A block of producer ids is handed to a broker: every id below
     /// `next_producer_id` may be in use (ProducerIdsRecord, api key 15;
     /// chapter 8's allocator, [`crate::broker::producer_ids`]).
     ProducerIds { broker_id: i32, broker_epoch: i64, next_producer_id: i64 },
+    /// A broker's fencing or controlled shutdown changes (BrokerRegistrationChangeRecord, api key 17).
+    BrokerRegistrationChange(BrokerRegistrationChangeRecord),
 }
 
 /// `ConfigResource.Type.TOPIC`.
 pub const RESOURCE_TOPIC: i8 = 2;
+/// A PartitionChangeRecord's `leader` when the leader does not change.
+pub const NO_LEADER_CHANGE: i32 = -2;
+/// A partition's `leader` when it has none.
+pub const NO_LEADER: i32 = -1;
+/// A PartitionChangeRecord's `leader_recovery_state` when it does not change.
+pub const NO_RECOVERY_STATE_CHANGE: i8 = -1;
+/// DirectoryId.UNASSIGNED: the replica's directory is not known yet.
+pub const DIRECTORY_UNASSIGNED: Uuid = Uuid::from_u128(1);
+/// DirectoryId.MIGRATING: the broker registered no directories.
+pub const DIRECTORY_MIGRATING: Uuid = Uuid::from_u128(0);
 const FRAME_VERSION: u32 = 1;
 
-impl MetadataRecord {
-    fn api_key(&self) -> u32 {
+/// A broker's registration (RegisterBrokerRecord v3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterBrokerRecord {
+    pub broker_id: i32,
+    pub is_migrating_zk_broker: bool,
+    /// Names this process: a restarted broker comes back with a new one.
+    pub incarnation_id: Uuid,
+    /// The offset of the first RegisterBrokerRecord of this incarnation.
+    pub broker_epoch: i64,
+    pub endpoints: Vec<BrokerEndpoint>,
+    pub features: Vec<BrokerFeature>,
+    pub rack: Option<String>,
+    /// Kafka's default is true: a broker starts fenced.
+    pub fenced: bool,
+    pub in_controlled_shutdown: bool,
+    /// The broker's online log directories (tag 0).
+    pub log_dirs: Vec<Uuid>,
+}
+
+/// One listener a broker can be reached on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerEndpoint {
+    /// The listener name, `PLAINTEXT` or `CONTROLLER`.
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    /// Kafka's `SecurityProtocol` id: 0 PLAINTEXT, 1 SSL, 2 SASL_PLAINTEXT, 3 SASL_SSL.
+    pub security_protocol: i16,
+}
+
+/// A feature level range a broker supports (`metadata.version`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerFeature {
+    pub name: String,
+    pub min_supported_version: i16,
+    pub max_supported_version: i16,
+}
+
+/// A partition, whole (PartitionRecord v1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionRecord {
+    pub partition_id: i32,
+    pub topic_id: Uuid,
+    /// In preferred order: the first is the preferred leader.
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub removing_replicas: Vec<i32>,
+    pub adding_replicas: Vec<i32>,
+    /// A broker id, or [`NO_LEADER`].
+    pub leader: i32,
+    /// 0 recovered, 1 recovering from an unclean election (tag 0).
+    pub leader_recovery_state: i8,
+    pub leader_epoch: i32,
+    /// Bumped by every change to the partition.
+    pub partition_epoch: i32,
+    /// The log directory of each replica, in `replicas`' order (v1+).
+    pub directories: Vec<Uuid>,
+}
+
+/// A change to a partition (PartitionChangeRecord v1): every field but the
+/// ids is optional, `None` (or [`NO_LEADER_CHANGE`], [`NO_RECOVERY_STATE_CHANGE`])
+/// meaning "unchanged", and all of them are tagged fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionChangeRecord {
+    pub partition_id: i32,
+    pub topic_id: Uuid,
+    pub isr: Option<Vec<i32>>,
+    /// [`NO_LEADER_CHANGE`], [`NO_LEADER`] or the new leader; any value but
+    /// [`NO_LEADER_CHANGE`] bumps the leader epoch, even the same leader.
+    pub leader: i32,
+    pub replicas: Option<Vec<i32>>,
+    pub removing_replicas: Option<Vec<i32>>,
+    pub adding_replicas: Option<Vec<i32>>,
+    pub leader_recovery_state: i8,
+    pub directories: Option<Vec<Uuid>>,
+}
+
+impl PartitionChangeRecord {
+    /// A change of nothing yet, to one partition.
+    pub fn new(topic_id: Uuid, partition_id: i32) -> Self {
+        PartitionChangeRecord {
+            partition_id,
+            topic_id,
+            isr: None,
+            leader: NO_LEADER_CHANGE,
+            replicas: None,
+            removing_replicas: None,
+            adding_replicas: None,
+            leader_recovery_state: NO_RECOVERY_STATE_CHANGE,
+            directories: None,
+        }
+    }
+}
+
+/// A change to a broker's registration (BrokerRegistrationChangeRecord v0/v1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerRegistrationChangeRecord {
+    pub broker_id: i32,
+    pub broker_epoch: i64,
+    pub fenced: FencingChange,
+    pub in_controlled_shutdown: ControlledShutdownChange,
+}
+
+/// BrokerRegistrationChangeRecord's `Fenced` byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FencingChange {
+    Unfence = -1,
+    None = 0,
+    Fence = 1,
+}
+
+/// BrokerRegistrationChangeRecord's `InControlledShutdown` byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlledShutdownChange {
+    None = 0,
+    InControlledShutdown = 1,
+}
+
+/// Why a metadata record value does not decode: the log holding it is corrupt
+/// (or written by a newer Kafka than spool reads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The value ends inside a field.
+    Truncated,
+    /// An unsigned varint longer than five bytes.
+    VarintTooLong,
+    /// Not `MetadataRecordSerde`'s frame version 1.
+    UnknownFrameVersion(u32),
+    /// A record type spool does not know.
+    UnknownApiKey(u32),
+    /// A version of a known record type that spool does not read.
+    UnsupportedVersion { api_key: u32, version: u32 },
+    /// A string that is not UTF-8.
+    NotUtf8,
+    /// Null where the schema does not allow it.
+    UnexpectedNull(&'static str),
+    /// A byte outside the values a field may take.
+    InvalidValue { field: &'static str, value: i8 },
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            MetadataRecord::Topic { .. } => 2,
-            MetadataRecord::Partition { .. } => 3,
-            MetadataRecord::Config { .. } => 4,
-            MetadataRecord::RemoveTopic { .. } => 9,
-            MetadataRecord::ProducerIds { .. } => 15,
+            DecodeError::Truncated => write!(f, "truncated metadata record"),
+            DecodeError::VarintTooLong => write!(f, "varint too long in metadata record"),
+            DecodeError::UnknownFrameVersion(v) => write!(f, "unknown metadata frame version {v}"),
+            DecodeError::UnknownApiKey(k) => write!(f, "unsupported metadata record api key {k}"),
+            DecodeError::UnsupportedVersion { api_key, version } => {
+                write!(f, "unsupported version {version} of metadata record api key {api_key}")
+            }
+            DecodeError::NotUtf8 => write!(f, "metadata string is not UTF-8"),
+            DecodeError::UnexpectedNull(field) => write!(f, "null {field} in metadata record"),
+            DecodeError::InvalidValue { field, value } => {
+                write!(f, "invalid {field} {value} in metadata record")
+            }
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl MetadataRecord {
+    fn api_key_and_version(&self) -> (u32, u32) {
+        match self {
+            MetadataRecord::RegisterBroker(_) => (0, 3),
+            MetadataRecord::UnregisterBroker { .. } => (1, 0),
+            MetadataRecord::Topic { .. } => (2, 0),
+            MetadataRecord::Partition(_) => (3, 1),
+            MetadataRecord::Config { .. } => (4, 0),
+            MetadataRecord::PartitionChange(_) => (5, 1),
+            MetadataRecord::FenceBroker { .. } => (7, 0),
+            MetadataRecord::UnfenceBroker { .. } => (8, 0),
+            MetadataRecord::RemoveTopic { .. } => (9, 0),
+            MetadataRecord::ProducerIds { .. } => (15, 0),
+            MetadataRecord::BrokerRegistrationChange(r) => {
+                (17, u32::from(r.in_controlled_shutdown != ControlledShutdownChange::None))
+            }
         }
     }
 
+    // ANCHOR: metadata_record_encode
     /// Encodes the record as a metadata log record value.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        put_uvarint(&mut out, FRAME_VERSION);
-        put_uvarint(&mut out, self.api_key());
-        put_uvarint(&mut out, 0); // version
+        let mut w = Writer::default();
+        let (api_key, version) = self.api_key_and_version();
+        w.uvarint(FRAME_VERSION);
+        w.uvarint(api_key);
+        w.uvarint(version);
+        let mut tagged = Tagged::default();
         match self {
+            MetadataRecord::RegisterBroker(r) => encode_register_broker(&mut w, &mut tagged, r),
+            MetadataRecord::UnregisterBroker { broker_id, broker_epoch } => {
+                w.i32(*broker_id);
+                w.i64(*broker_epoch);
+            }
             MetadataRecord::Topic { name, topic_id } => {
-                put_compact_string(&mut out, Some(name));
-                out.extend_from_slice(topic_id.as_bytes());
+                w.string(Some(name));
+                w.uuid(topic_id);
             }
-            MetadataRecord::Partition {
-                partition_id,
-                topic_id,
-                replicas,
-                isr,
-                leader,
-                leader_epoch,
-                partition_epoch,
-            } => {
-                out.extend_from_slice(&partition_id.to_be_bytes());
-                out.extend_from_slice(topic_id.as_bytes());
-                for list in [replicas, isr, &Vec::new(), &Vec::new()] {
-                    put_uvarint(&mut out, list.len() as u32 + 1);
-                    list.iter().for_each(|r| out.extend_from_slice(&r.to_be_bytes()));
-                }
-                for v in [leader, leader_epoch, partition_epoch] {
-                    out.extend_from_slice(&v.to_be_bytes());
-                }
-            }
+            MetadataRecord::Partition(p) => encode_partition(&mut w, &mut tagged, p),
             MetadataRecord::Config { resource_type, resource_name, name, value } => {
-                out.push(*resource_type as u8);
-                put_compact_string(&mut out, Some(resource_name));
-                put_compact_string(&mut out, Some(name));
-                put_compact_string(&mut out, value.as_deref());
+                w.i8(*resource_type);
+                w.string(Some(resource_name));
+                w.string(Some(name));
+                w.string(value.as_deref());
             }
-            MetadataRecord::RemoveTopic { topic_id } => out.extend_from_slice(topic_id.as_bytes()),
+            MetadataRecord::PartitionChange(c) => encode_partition_change(&mut w, &mut tagged, c),
+            MetadataRecord::FenceBroker { id, epoch } | MetadataRecord::UnfenceBroker { id, epoch } => {
+                w.i32(*id);
+                w.i64(*epoch);
+            }
+            MetadataRecord::RemoveTopic { topic_id } => w.uuid(topic_id),
             MetadataRecord::ProducerIds { broker_id, broker_epoch, next_producer_id } => {
-                out.extend_from_slice(&broker_id.to_be_bytes());
-                out.extend_from_slice(&broker_epoch.to_be_bytes());
-                out.extend_from_slice(&next_producer_id.to_be_bytes());
+                w.i32(*broker_id);
+                w.i64(*broker_epoch);
+                w.i64(*next_producer_id);
+            }
+            MetadataRecord::BrokerRegistrationChange(c) => {
+                w.i32(c.broker_id);
+                w.i64(c.broker_epoch);
+                if c.fenced != FencingChange::None {
+                    tagged.field(0, |w| w.i8(c.fenced as i8));
+                }
+                if c.in_controlled_shutdown != ControlledShutdownChange::None {
+                    tagged.field(1, |w| w.i8(c.in_controlled_shutdown as i8));
+                }
             }
         }
-        put_uvarint(&mut out, 0); // no tagged fields
-        out
+        tagged.write(&mut w);
+        w.out
     }
+    // ANCHOR_END: metadata_record_encode
 
     /// Decodes a metadata log record value.
-    pub fn decode(buf: &[u8]) -> Result<Self, String> {
+    pub fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader { buf, pos: 0 };
         let frame = r.uvarint()?;
         if frame != FRAME_VERSION {
-            return Err(format!("unknown metadata frame version {frame}"));
+            return Err(DecodeError::UnknownFrameVersion(frame));
         }
         let api_key = r.uvarint()?;
-        let _version = r.uvarint()?;
+        let version = r.uvarint()?;
+        let highest = match api_key {
+            0 => 3,
+            3 | 5 => 2,
+            17 => 2,
+            1 | 2 | 4 | 7 | 8 | 9 | 15 => 0,
+            other => return Err(DecodeError::UnknownApiKey(other)),
+        };
+        if version > highest {
+            return Err(DecodeError::UnsupportedVersion { api_key, version });
+        }
         let record = match api_key {
-            2 => MetadataRecord::Topic { name: r.string()?, topic_id: r.uuid()? },
-            3 => {
-                let partition_id = r.i32()?;
-                let topic_id = r.uuid()?;
-                let replicas = r.i32_array()?;
-                let isr = r.i32_array()?;
-                r.i32_array()?; // removing replicas
-                r.i32_array()?; // adding replicas
-                MetadataRecord::Partition {
-                    partition_id,
-                    topic_id,
-                    replicas,
-                    isr,
-                    leader: r.i32()?,
-                    leader_epoch: r.i32()?,
-                    partition_epoch: r.i32()?,
-                }
+            0 => return Ok(MetadataRecord::RegisterBroker(decode_register_broker(&mut r, version)?)),
+            3 => return Ok(MetadataRecord::Partition(decode_partition(&mut r, version)?)),
+            5 => return Ok(MetadataRecord::PartitionChange(decode_partition_change(&mut r, version)?)),
+            17 => {
+                let change = decode_registration_change(&mut r, version)?;
+                return Ok(MetadataRecord::BrokerRegistrationChange(change));
             }
+            1 => MetadataRecord::UnregisterBroker { broker_id: r.i32()?, broker_epoch: r.i64()? },
+            2 => MetadataRecord::Topic { name: r.string("topic name")?, topic_id: r.uuid()? },
             4 => MetadataRecord::Config {
-                resource_type: r.take(1)?[0] as i8,
-                resource_name: r.string()?,
-                name: r.string()?,
+                resource_type: r.i8()?,
+                resource_name: r.string("resource name")?,
+                name: r.string("config name")?,
                 value: r.nullable_string()?,
             },
+            7 => MetadataRecord::FenceBroker { id: r.i32()?, epoch: r.i64()? },
+            8 => MetadataRecord::UnfenceBroker { id: r.i32()?, epoch: r.i64()? },
             9 => MetadataRecord::RemoveTopic { topic_id: r.uuid()? },
-            15 => MetadataRecord::ProducerIds {
+            _ => MetadataRecord::ProducerIds {
                 broker_id: r.i32()?,
                 broker_epoch: r.i64()?,
                 next_producer_id: r.i64()?,
             },
-            other => return Err(format!("unsupported metadata record api key {other}")),
         };
-        let tagged = r.uvarint()?;
-        for _ in 0..tagged {
-            r.uvarint()?;
-            let len = r.uvarint()? as usize;
-            r.take(len)?;
-        }
+        // These schemas have no tagged fields of their own: skip any.
+        r.skip_tagged()?;
         Ok(record)
     }
 }
 
-fn put_uvarint(out: &mut Vec<u8>, mut v: u32) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
+fn encode_partition(w: &mut Writer, tagged: &mut Tagged, p: &PartitionRecord) {
+    w.i32(p.partition_id);
+    w.uuid(&p.topic_id);
+    for list in [&p.replicas, &p.isr, &p.removing_replicas, &p.adding_replicas] {
+        w.i32s(Some(list));
     }
-    out.push(v as u8);
-}
-
-fn put_compact_string(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        None => put_uvarint(out, 0),
-        Some(s) => {
-            put_uvarint(out, s.len() as u32 + 1);
-            out.extend_from_slice(s.as_bytes());
-        }
+    w.i32(p.leader);
+    w.i32(p.leader_epoch);
+    w.i32(p.partition_epoch);
+    w.uuids(Some(&p.directories));
+    if p.leader_recovery_state != 0 {
+        tagged.field(0, |w| w.i8(p.leader_recovery_state));
     }
 }
 
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
+fn decode_partition(r: &mut Reader, version: u32) -> Result<PartitionRecord, DecodeError> {
+    let list = |r: &mut Reader, field| r.i32s()?.ok_or(DecodeError::UnexpectedNull(field));
+    let mut p = PartitionRecord {
+        partition_id: r.i32()?,
+        topic_id: r.uuid()?,
+        replicas: list(r, "replicas")?,
+        isr: list(r, "isr")?,
+        removing_replicas: list(r, "removingReplicas")?,
+        adding_replicas: list(r, "addingReplicas")?,
+        leader: r.i32()?,
+        leader_recovery_state: 0,
+        leader_epoch: r.i32()?,
+        partition_epoch: r.i32()?,
+        directories: Vec::new(),
+    };
+    if version >= 1 {
+        p.directories = r.uuids()?.ok_or(DecodeError::UnexpectedNull("directories"))?;
+    }
+    r.tagged(|tag, r| match tag {
+        0 => {
+            p.leader_recovery_state = r.i8()?;
+            Ok(true)
+        }
+        _ => Ok(false), // v2's ELR (1, 2): not used by spool
+    })?;
+    Ok(p)
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        if self.buf.len() - self.pos < n {
-            return Err("truncated metadata record".into());
+fn encode_partition_change(w: &mut Writer, tagged: &mut Tagged, c: &PartitionChangeRecord) {
+    w.i32(c.partition_id);
+    w.uuid(&c.topic_id);
+    if let Some(isr) = &c.isr {
+        tagged.field(0, |w| w.i32s(Some(isr)));
+    }
+    if c.leader != NO_LEADER_CHANGE {
+        tagged.field(1, |w| w.i32(c.leader));
+    }
+    for (tag, list) in [(2, &c.replicas), (3, &c.removing_replicas), (4, &c.adding_replicas)] {
+        if let Some(list) = list {
+            tagged.field(tag, |w| w.i32s(Some(list)));
         }
-        self.pos += n;
-        Ok(&self.buf[self.pos - n..self.pos])
     }
-    fn uvarint(&mut self) -> Result<u32, String> {
-        let mut v: u32 = 0;
-        for i in 0..5 {
-            let b = self.take(1)?[0];
-            v |= u32::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err("varint too long in metadata record".into())
+    if c.leader_recovery_state != NO_RECOVERY_STATE_CHANGE {
+        tagged.field(5, |w| w.i8(c.leader_recovery_state));
     }
-    fn i32(&mut self) -> Result<i32, String> {
-        Ok(i32::from_be_bytes(self.take(4)?.try_into().expect("4 bytes")))
-    }
-    fn i64(&mut self) -> Result<i64, String> {
-        Ok(i64::from_be_bytes(self.take(8)?.try_into().expect("8 bytes")))
-    }
-    fn uuid(&mut self) -> Result<Uuid, String> {
-        Ok(Uuid::from_bytes(self.take(16)?.try_into().expect("16 bytes")))
-    }
-    fn nullable_string(&mut self) -> Result<Option<String>, String> {
-        let len = self.uvarint()?;
-        if len == 0 {
-            return Ok(None);
-        }
-        let bytes = self.take(len as usize - 1)?;
-        String::from_utf8(bytes.to_vec()).map(Some).map_err(|_| "metadata string is not UTF-8".into())
-    }
-    fn string(&mut self) -> Result<String, String> {
-        self.nullable_string()?.ok_or_else(|| "null string in metadata record".into())
-    }
-    fn i32_array(&mut self) -> Result<Vec<i32>, String> {
-        let len = self.uvarint()?;
-        (1..len).map(|_| self.i32()).collect()
+    if let Some(dirs) = &c.directories {
+        tagged.field(8, |w| w.uuids(Some(dirs)));
     }
 }
 
+fn decode_partition_change(r: &mut Reader, version: u32) -> Result<PartitionChangeRecord, DecodeError> {
+    let partition_id = r.i32()?;
+    let topic_id = r.uuid()?;
+    let mut c = PartitionChangeRecord::new(topic_id, partition_id);
+    r.tagged(|tag, r| {
+        match tag {
+            0 => c.isr = r.i32s()?,
+            1 => c.leader = r.i32()?,
+            2 => c.replicas = r.i32s()?,
+            3 => c.removing_replicas = r.i32s()?,
+            4 => c.adding_replicas = r.i32s()?,
+            5 => c.leader_recovery_state = r.i8()?,
+            8 if version >= 1 => c.directories = r.uuids()?,
+            _ => return Ok(false), // v2's ELR (6, 7): not used by spool
+        }
+        Ok(true)
+    })?;
+    Ok(c)
+}
+
+mod brokers;
+mod codec;
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every record decodes to itself.
-    #[test]
-    fn round_trip() {
-        let topic_id = Uuid::from_u128(0x1234_5678_9abc_def0_1234_5678_9abc_def0);
-        let records = [
-            MetadataRecord::Topic { name: "orders".into(), topic_id },
-            MetadataRecord::Partition {
-                partition_id: 3,
-                topic_id,
-                replicas: vec![1],
-                isr: vec![1],
-                leader: 1,
-                leader_epoch: 0,
-                partition_epoch: 0,
-            },
-            MetadataRecord::Config {
-                resource_type: RESOURCE_TOPIC,
-                resource_name: "orders".into(),
-                name: "retention.ms".into(),
-                value: Some("1000".into()),
-            },
-            MetadataRecord::RemoveTopic { topic_id },
-            MetadataRecord::ProducerIds { broker_id: 1, broker_epoch: 7, next_producer_id: 3_000 },
-        ];
-        for record in records {
-            assert_eq!(MetadataRecord::decode(&record.encode()), Ok(record));
-        }
-    }
-
-    /// The TopicRecord bytes Kafka's generated serializer writes for the same fields.
-    #[test]
-    fn topic_record_layout() {
-        let topic_id = Uuid::from_u128(1);
-        let bytes = MetadataRecord::Topic { name: "t".into(), topic_id }.encode();
-        let mut expected = vec![1, 2, 0, 2, b't'];
-        expected.extend_from_slice(topic_id.as_bytes());
-        expected.push(0);
-        assert_eq!(bytes, expected);
-    }
-
-    /// The ProducerIdsRecord bytes of Kafka's generated serializer (version 0):
-    /// brokerId int32, brokerEpoch int64, nextProducerId int64, no tagged fields.
-    #[test]
-    fn producer_ids_record_layout() {
-        let bytes =
-            MetadataRecord::ProducerIds { broker_id: 1, broker_epoch: 2, next_producer_id: 1_000 }.encode();
-        let mut expected = vec![1, 15, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2];
-        expected.extend_from_slice(&1_000i64.to_be_bytes());
-        expected.push(0);
-        assert_eq!(bytes, expected);
-    }
-
-    #[test]
-    fn garbage_is_an_error() {
-        assert!(MetadataRecord::decode(&[]).is_err());
-        assert!(MetadataRecord::decode(&[1, 2, 0, 50]).is_err());
-        assert!(MetadataRecord::decode(&[1, 77, 0]).is_err());
-    }
-}
+mod tests;
