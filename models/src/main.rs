@@ -98,6 +98,8 @@ enum BugArg {
     LostDisk,
     /// (replication) KAFKA-7128: a follower rejoins the ISR without reaching the leader's epoch start.
     ExpandBelowEpochStart,
+    /// (replication) Before KIP-320: followers fetch without the leader epoch they believe in.
+    FetchWithoutEpoch,
 }
 
 impl BugArg {
@@ -126,6 +128,7 @@ impl BugArg {
             BugArg::UncleanElection => Some(replication::Bug::UncleanElection),
             BugArg::LostDisk => Some(replication::Bug::LostDisk),
             BugArg::ExpandBelowEpochStart => Some(replication::Bug::ExpandBelowEpochStart),
+            BugArg::FetchWithoutEpoch => Some(replication::Bug::FetchWithoutEpoch),
             _ => None,
         }
     }

@@ -13,20 +13,27 @@
 //!
 //! ```text
 //!  Produce(v)   the leader: check_append(acks=all), append (epoch, v), on_append → acks
-//!  Fetch(r)     follower r: fetch_request → leader on_fetch → truncate, or append + on_records;
-//!               an ISR expansion is committed by the controller at once
+//!  Fetch(r)     follower r, from the replica it believes leads (if that one leads now):
+//!               fetch_request → leader on_fetch → truncate, or append + on_records, or
+//!               FENCED_LEADER_EPOCH (nothing happens); an ISR expansion is committed at once
 //!  FetchLost(r) the same fetch, its response lost: the leader recorded r's fetch offset
 //!               (and may have let r into the ISR), r got nothing
 //!  Shrink       the leader's tick after replica.lag.time.max.ms: laggards leave the ISR
 //!  Crash(r)     r stops (its log, epoch cache and high watermark checkpoint stay on disk);
 //!               a crashed leader is fenced at once: the controller elects the first ISR
-//!               member in assignment order, bumps the leader epoch, all live replicas learn it.
+//!               member in assignment order, bumps the leader epoch; the new leader and
+//!               every live replica not lagging behind the metadata log learn it.
 //!               A crashed follower stays in the ISR until the leader shrinks it (a fast restart).
 //!  Restart(r)   r comes back as a follower of the current leader (or is elected, if it
 //!               was the last ISR member and the partition had no leader)
 //!  MoveLeader(r) the controller moves leadership to ISR member r without a crash
 //!               (preferred leader election, controlled shutdown); the old leader
 //!               stays in the ISR. Only in the bounds that need it (see "Bounds").
+//!  MetadataLag(r) follower r stops applying the metadata log (its metadata fetch stalls,
+//!               shorter than broker.session.timeout.ms, so it is not fenced): it keeps
+//!               following the leader and epoch it knows, and elections pass it by
+//!  MetadataCatchUp(r) r applies the metadata log again and follows the current leader
+//!               (a restart catches up too)
 //! ```
 //!
 //! A fetch is one step: request, answer and the follower's reaction. Time
@@ -94,24 +101,40 @@
 //!   covers a0; it crashes and restarts empty, and is elected again: what
 //!   consumers read is gone (4 steps); an acknowledged record goes the same
 //!   way through a follower (7 steps).
+//! - [`Bug::FetchWithoutEpoch`] (before KIP-320, 2.1): followers as in Kafka
+//!   0.11 to 2.0 — one epoch check per leader epoch they learn of, then
+//!   fetches by offset alone — and no fetch carries the leader epoch the
+//!   follower believes in. Follower 2 copies a0 (epoch 0) and falls behind
+//!   the metadata log; 0 crashes, 1 leads epoch 1, 0 comes back, cuts a0
+//!   (1 never had it) and rejoins the ISR; 1 crashes and 0 leads epoch 2, and
+//!   writes a1 at offset 0. Follower 2 still believes 0 leads epoch 0, so its
+//!   fetch from offset 1 goes to 0, which serves it and counts it as having
+//!   offset 0: the high watermark covers a1 (acknowledged) on 0 and a0 on 2
+//!   (10 steps). With KIP-320's epoch, 0 answers FENCED_LEADER_EPOCH until 2
+//!   catches up and checks its log again. Carrying the last fetched epoch in
+//!   every fetch (KIP-595) also saves the real core: dropping only the
+//!   current leader epoch from its fetches breaks nothing in this bound.
 //!
 //! # Bounds and simplifications
 //!
 //! CI: [`ReplicationModel::small`] — two values, two crashes, at most one
-//! replica down at a time, one lost fetch response: 609,778 states in about
-//! four seconds (release).
+//! replica down at a time, one lost fetch response, one follower falling
+//! behind the metadata log: 2,593,375 states in 20 to 50 s (release; 609,778
+//! in about four seconds before the metadata lag).
 //! `--big` ([`ReplicationModel::big`]): three values, three crashes, no lost
-//! response: 13,440,518 states in 100 to 150 s (with a lost response
-//! too, the search passed 13 GB and was stopped). One partition, RF 3,
+//! response and no metadata lag: 13,440,518 states in 100 to 150 s (with a
+//! lost response too, the search passed 13 GB and was stopped). One partition, RF 3,
 //! `min.insync.replicas` 2; every append is flushed. Leader moves without a
 //! crash multiply the states tenfold, so only [`Bug::EpochWithoutOffset`]'s
 //! check has one, in place of the lost response — and the real core is
-//! checked with the same bound too (2,605,710 states, about 15 s). AlterPartition
-//! is committed at once, and elections reach every live replica at once, so no
-//! replica ever acts on stale metadata: KIP-320's zombie leader (a fetch
-//! without the current leader epoch, served by a deposed leader that has not
-//! heard of its deposition) is outside this model; the core's epoch checks
-//! are unit-tested in `src/replication/tests.rs`.
+//! checked with the same bound too (2,605,710 states, about 15 s), without the
+//! metadata lag; [`Bug::FetchWithoutEpoch`]'s check has the lag and no lost
+//! response. AlterPartition is committed at once. Only followers lag behind
+//! the metadata log: a new leader learns of its election at once, and an old
+//! leader steps down at once, so there is never a second leader — a zombie
+//! leader that has not heard of its deposition, and a follower's epoch newer
+//! than its leader's (UNKNOWN_LEADER_EPOCH), are outside this model; the
+//! core's answers to them are unit-tested in `src/replication/tests.rs`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -160,6 +183,10 @@ pub struct Replica {
     /// this leader epoch, where its log diverges (before KIP-595 it asked once,
     /// with OffsetsForLeaderEpoch, then fetched without epochs).
     pub epoch_unchecked: bool,
+    /// The replica has stopped applying the metadata log: elections do not
+    /// reach it until it catches up, and it keeps following the leader and
+    /// epoch it last heard of.
+    pub metadata_lagging: bool,
 }
 
 /// The controller's view of the partition.
@@ -185,6 +212,7 @@ pub struct ReplicationState {
     pub crashes: u8,
     pub moves: u8,
     pub fetch_losses: u8,
+    pub metadata_lags: u8,
     pub leader_changed: bool,
     pub truncated: bool,
 }
@@ -200,6 +228,11 @@ pub enum Action {
     Shrink,
     Crash(ReplicaId),
     Restart(ReplicaId),
+    /// Follower r stops applying the metadata log (its metadata fetch is slow).
+    MetadataLag(ReplicaId),
+    /// Lagging follower r catches up with the metadata log: it learns the
+    /// current leader and epoch and follows them.
+    MetadataCatchUp(ReplicaId),
     /// The controller moves leadership to this ISR member; the old leader stays in the ISR.
     MoveLeader(ReplicaId),
 }
@@ -222,16 +255,22 @@ pub enum Bug {
     /// KAFKA-7128: a follower rejoins the ISR at the leader's high watermark
     /// without reaching the start of the leader's epoch.
     ExpandBelowEpochStart,
+    /// Before KIP-320 (2.1): a follower checks its log against the leader once
+    /// per leader epoch it learns of, then fetches by offset alone, without
+    /// the leader epoch it believes in, so a leader never fences a follower
+    /// that missed a leader change.
+    FetchWithoutEpoch,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 6] = [
+    pub const ALL: [Bug; 7] = [
         Bug::AckBeforeHw,
         Bug::TruncateToHw,
         Bug::EpochWithoutOffset,
         Bug::UncleanElection,
         Bug::LostDisk,
         Bug::ExpandBelowEpochStart,
+        Bug::FetchWithoutEpoch,
     ];
 
     pub fn name(self) -> &'static str {
@@ -242,6 +281,7 @@ impl Bug {
             Bug::UncleanElection => "unclean-election",
             Bug::LostDisk => "lost-disk",
             Bug::ExpandBelowEpochStart => "expand-below-epoch-start",
+            Bug::FetchWithoutEpoch => "fetch-without-epoch",
         }
     }
 }
@@ -260,6 +300,14 @@ pub struct ReplicationModel {
     pub moves_max: u8,
     /// Fetch responses the network may lose (the leader acted on the fetch).
     pub fetch_losses_max: u8,
+    /// Times a follower may fall behind the metadata log.
+    pub metadata_lags_max: u8,
+    /// Followers as in Kafka 0.11 to 2.6: one OffsetsForLeaderEpoch per
+    /// leader epoch they learn of, then fetches by offset alone (KIP-595, 2.7,
+    /// put the last fetched epoch in every fetch). Implied by
+    /// [`Bug::EpochWithoutOffset`] and [`Bug::FetchWithoutEpoch`]; on its own,
+    /// it checks that KIP-320's leader epoch is what makes such fetches safe.
+    pub epoch_checked_once: bool,
 }
 
 impl ReplicationModel {
@@ -273,14 +321,27 @@ impl ReplicationModel {
             values_max: 2,
             crashes_max: 2,
             moves_max: u8::from(bug == Some(Bug::EpochWithoutOffset)),
-            fetch_losses_max: u8::from(bug != Some(Bug::EpochWithoutOffset)),
+            fetch_losses_max: u8::from(!matches!(
+                bug,
+                Some(Bug::EpochWithoutOffset | Bug::FetchWithoutEpoch)
+            )),
+            metadata_lags_max: u8::from(bug != Some(Bug::EpochWithoutOffset)),
+            epoch_checked_once: false,
         }
     }
 
-    /// `--big`: three values, three crashes, and no lost response (with one,
-    /// the search outgrew 13 GB of memory).
+    /// `--big`: three values, three crashes, no lost response (with one,
+    /// the search outgrew 13 GB of memory) and no metadata lag (it
+    /// multiplies the CI bound's states by four), so only the CI bound shows
+    /// [`Bug::FetchWithoutEpoch`].
     pub fn big(bug: Option<Bug>) -> Self {
-        ReplicationModel { values_max: 3, crashes_max: 3, fetch_losses_max: 0, ..Self::small(bug) }
+        ReplicationModel {
+            values_max: 3,
+            crashes_max: 3,
+            fetch_losses_max: 0,
+            metadata_lags_max: 0,
+            ..Self::small(bug)
+        }
     }
 
     /// The safety nets for [`crate::check`], well above the pinned counts.
@@ -321,6 +382,12 @@ impl ReplicationState {
             Role::Leader(state) => Some(state),
             _ => None,
         }
+    }
+
+    /// Whether replica `r` is the leader (a lagging follower may still follow
+    /// a replica that is no longer, or again, the leader).
+    fn is_leader(&self, r: ReplicaId) -> bool {
+        matches!(self.replicas[r as usize].role, Role::Leader(_))
     }
 
     fn is_offline(&self, r: ReplicaId) -> bool {
@@ -382,6 +449,7 @@ impl Model for ReplicationModel {
             role: placeholder,
             hw_checkpoint: 0,
             epoch_unchecked: false,
+            metadata_lagging: false,
         };
         let all: BTreeSet<ReplicaId> = (0..self.replication_factor).collect();
         let mut state = ReplicationState {
@@ -393,6 +461,7 @@ impl Model for ReplicationModel {
             crashes: 0,
             moves: 0,
             fetch_losses: 0,
+            metadata_lags: 0,
             leader_changed: false,
             truncated: false,
         };
@@ -411,11 +480,18 @@ impl Model for ReplicationModel {
                 actions.push(Action::Produce(s.next_value));
             }
             for r in 0..self.replication_factor {
-                if matches!(s.replicas[r as usize].role, Role::Follower(_)) {
+                let replica = &s.replicas[r as usize];
+                let Role::Follower(follower) = &replica.role else { continue };
+                if s.is_leader(follower.leader_id) {
                     actions.push(Action::Fetch(r));
                     if s.fetch_losses < self.fetch_losses_max {
                         actions.push(Action::FetchLost(r));
                     }
+                }
+                if replica.metadata_lagging {
+                    actions.push(Action::MetadataCatchUp(r));
+                } else if s.metadata_lags < self.metadata_lags_max {
+                    actions.push(Action::MetadataLag(r));
                 }
             }
             actions.push(Action::Shrink);
@@ -447,6 +523,14 @@ impl Model for ReplicationModel {
             }
             Action::Crash(r) => self.crash(&mut next, r),
             Action::Restart(r) => self.restart(&mut next, r),
+            Action::MetadataLag(r) => {
+                next.metadata_lags += 1;
+                next.replicas[r as usize].metadata_lagging = true;
+            }
+            Action::MetadataCatchUp(r) => {
+                next.replicas[r as usize].metadata_lagging = false;
+                self.become_follower(&mut next, r);
+            }
             Action::MoveLeader(r) => {
                 next.moves += 1;
                 let isr = next.controller.isr.clone();

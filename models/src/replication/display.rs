@@ -13,7 +13,8 @@ use super::{ReplicationState, Role};
 /// ctl leader=1 e1 isr={1,2} | r0 off [0:a0 0:a1] hw0 | r1 L [0:a0] hw0 | r2 F [0:a0] hw1 | acked={0:a0} consumed=1
 /// ```
 ///
-/// A log entry is `epoch:a<value>`.
+/// A log entry is `epoch:a<value>`. A follower behind the metadata log shows
+/// the leader epoch it still believes in: `r2 F lagging e0 [0:a0] hw0`.
 impl fmt::Debug for ReplicationState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.controller;
@@ -22,9 +23,10 @@ impl fmt::Debug for ReplicationState {
         write!(f, "ctl leader={leader} e{} isr={{{}}}", c.leader_epoch, isr.join(","))?;
         for (r, replica) in self.replicas.iter().enumerate() {
             let role = match &replica.role {
-                Role::Offline => "off",
-                Role::Follower(_) => "F",
-                Role::Leader(_) => "L",
+                Role::Offline => "off".to_string(),
+                Role::Follower(f) if replica.metadata_lagging => format!("F lagging e{}", f.leader_epoch),
+                Role::Follower(_) => "F".to_string(),
+                Role::Leader(_) => "L".to_string(),
             };
             let log: Vec<String> = replica.log.iter().map(|e| format!("{}:a{}", e.epoch, e.value)).collect();
             let hw = self.high_watermark_of(r as ReplicaId);

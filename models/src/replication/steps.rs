@@ -16,6 +16,13 @@ fn token(offset: i64, value: Value) -> u64 {
 }
 
 impl ReplicationModel {
+    /// Followers as before KIP-595 (2.7): they ask where their log diverges
+    /// once per leader epoch they learn of (OffsetsForLeaderEpoch), then
+    /// fetch by offset alone.
+    fn checks_epoch_once(&self) -> bool {
+        self.epoch_checked_once || self.has(Bug::EpochWithoutOffset) || self.has(Bug::FetchWithoutEpoch)
+    }
+
     fn assignment(&self, c: &Controller) -> PartitionAssignment {
         PartitionAssignment {
             replicas: (0..self.replication_factor).collect(),
@@ -39,7 +46,7 @@ impl ReplicationModel {
             s.truncated = true;
         }
         hw = hw.min(replica.log.len() as i64);
-        replica.epoch_unchecked = self.has(Bug::EpochWithoutOffset);
+        replica.epoch_unchecked = self.checks_epoch_once();
         replica.role =
             Role::Follower(FollowerState::become_follower(r, leader, s.controller.leader_epoch, hw));
     }
@@ -69,8 +76,10 @@ impl ReplicationModel {
         let state =
             LeaderState::become_leader(id, &assignment, self.config(), &mut replica.cache, leo, hw, 0);
         replica.role = Role::Leader(Box::new(state));
+        s.replicas[id as usize].metadata_lagging = false;
         for r in 0..self.replication_factor {
-            if r != id && !s.is_offline(r) {
+            let lagging = s.replicas[r as usize].metadata_lagging;
+            if r != id && !s.is_offline(r) && !lagging {
                 self.become_follower(s, r);
             }
         }
@@ -119,19 +128,23 @@ impl ReplicationModel {
     /// through the cores. A lost response changes only the leader: it has
     /// recorded the follower's fetch offset, the follower never sees the records.
     pub(super) fn fetch(&self, s: &mut ReplicationState, r: ReplicaId, response_lost: bool) {
-        let (leader_id, _) = s.leader().expect("a leader to fetch from");
         let Role::Follower(follower) = &s.replicas[r as usize].role else {
             unreachable!("only followers fetch")
         };
         let follower = *follower;
+        let leader_id = follower.leader_id;
+        assert_eq!(Some(leader_id), s.controller.leader, "a follower fetches only from the leader");
         let replica = &s.replicas[r as usize];
         let leo = replica.log.len() as i64;
         let mut request = follower.fetch_request(&replica.cache, leo);
         if self.has(Bug::TruncateToHw) {
             request.last_fetched_epoch = None; // before KIP-101 the fetch carried no epoch
         }
-        if self.has(Bug::EpochWithoutOffset) && !replica.epoch_unchecked {
+        if self.checks_epoch_once() && !replica.epoch_unchecked {
             request.last_fetched_epoch = None; // asked once per epoch, then plain fetches
+        }
+        if self.has(Bug::FetchWithoutEpoch) {
+            request.current_leader_epoch = None; // before KIP-320 no fetch said which epoch it was for
         }
         s.replicas[r as usize].epoch_unchecked &= response_lost;
         let leader_cache = s.replicas[leader_id as usize].cache.clone();
@@ -146,7 +159,10 @@ impl ReplicationModel {
                 }
                 return;
             }
-            Err(e) => unreachable!("every replica knows the current epoch: {e:?}"),
+            // KIP-320: a follower that missed an election is fenced and waits
+            // for the metadata; a leader never knows less than a follower.
+            Err(ReplicationError::FencedLeaderEpoch) => return,
+            Err(e) => unreachable!("follower {r} fetching from leader {leader_id}: {e:?}"),
         };
         match outcome.answer {
             _ if response_lost => {}
@@ -194,6 +210,7 @@ impl ReplicationModel {
     }
 
     pub(super) fn restart(&self, s: &mut ReplicationState, r: ReplicaId) {
+        s.replicas[r as usize].metadata_lagging = false; // a broker catches up before it serves
         if self.has(Bug::LostDisk) {
             let replica = &mut s.replicas[r as usize];
             replica.log.clear();
