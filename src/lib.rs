@@ -33,6 +33,7 @@ pub mod group;
 pub mod idempotence;
 pub mod log;
 pub mod metadata;
+pub mod node;
 pub mod replication;
 pub mod sync;
 pub mod tools;

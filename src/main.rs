@@ -1,7 +1,8 @@
 //! The `spool` command: the broker, and tools in the spirit of Kafka's scripts.
 //!
 //! `spool` with no arguments is `spool serve`: a single-node broker on
-//! 127.0.0.1:9092 with its data in `./data`. `spool topics`, `spool produce`,
+//! 127.0.0.1:9092 with its data in `./data`. `spool cluster` starts a local
+//! cluster of such processes (chapter 6). `spool topics`, `spool produce`,
 //! `spool consume` and `spool groups` are clients of a running broker, as
 //! `kafka-topics.sh`, `kafka-console-producer.sh`,
 //! `kafka-console-consumer.sh` and `kafka-consumer-groups.sh` are; `spool dump-log` reads segment files
@@ -9,12 +10,11 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use spool::broker::Broker;
 use spool::config::BrokerConfig;
+use spool::tools::cluster::ClusterArgs;
 use spool::tools::consume::ConsumeArgs;
 use spool::tools::dump_log::{dump_file, DumpOptions};
 use spool::tools::groups::GroupsArgs;
@@ -41,6 +41,8 @@ enum Command {
         #[arg(long = "override", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
     },
+    /// Start a local cluster: one controller and N brokers, each a `spool serve`.
+    Cluster(ClusterArgs),
     /// Print segment, index and time index files as kafka-dump-log.sh does.
     DumpLog {
         /// The .log, .index, .timeindex, .snapshot or leader-epoch-checkpoint files to dump.
@@ -78,6 +80,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve { properties: None, overrides: Vec::new() }) {
         Command::Serve { properties, overrides } => match serve(properties, overrides) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Cluster(args) => match spool::tools::cluster::main(
+            args,
+            &format_log_dir,
+            &spool::broker::meta_properties::random_id,
+        ) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -136,7 +149,9 @@ fn client_tool(command: Command) -> anyhow::Result<()> {
                 let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
                 spool::tools::perf::consume::run(&args, &mut out, &mut err).await.map(drop)?
             }
-            Command::Serve { .. } | Command::DumpLog { .. } => unreachable!("handled in main"),
+            Command::Serve { .. } | Command::Cluster(_) | Command::DumpLog { .. } => {
+                unreachable!("handled in main")
+            }
         }
         Ok(())
     })
@@ -165,47 +180,15 @@ fn serve(properties: Option<PathBuf>, overrides: Vec<String>) -> anyhow::Result<
         tracing::warn!(key, "ignoring a setting spool does not use");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.listener).await?;
-        let broker =
-            Arc::new(tokio::task::block_in_place(|| Broker::open(config)).map_err(anyhow::Error::msg)?);
-        tracing::info!(
-            "listening on {} (node {}, cluster {}, log.dirs {})",
-            listener.local_addr()?,
-            broker.config.node_id,
-            broker.cluster_id,
-            broker.config.log_dir.display()
-        );
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let ticker = {
-            let broker = broker.clone();
-            tokio::spawn(async move {
-                let mut every = tokio::time::interval(broker.config.tick_interval());
-                loop {
-                    every.tick().await;
-                    let broker = broker.clone();
-                    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || broker.tick()).await {
-                        tracing::error!(error = %e, "log maintenance failed");
-                    }
-                }
-            })
-        };
-        let server = tokio::spawn(spool::wire::server::serve(broker.clone(), listener, stopped));
-        wait_for_signal().await?;
-        tracing::info!("shutting down");
-        let _ = stop.send(true);
-        let _ = server.await;
-        ticker.abort();
-        tokio::task::block_in_place(|| broker.shutdown())?;
-        tracing::info!("shut down cleanly");
-        Ok(())
-    })
+    runtime.block_on(spool::node::run(config))
 }
 
-async fn wait_for_signal() -> std::io::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r,
-        _ = term.recv() => Ok(()),
+/// `kafka-storage.sh format` for `spool cluster`: every node's log directory
+/// gets the cluster's id before its first start (a directory that already
+/// has one keeps it).
+fn format_log_dir(dir: &std::path::Path, node_id: i32, cluster_id: &str) -> std::io::Result<()> {
+    if dir.join(spool::broker::meta_properties::FILE).exists() {
+        return Ok(());
     }
+    spool::broker::meta_properties::format(dir, node_id, cluster_id).map(drop)
 }

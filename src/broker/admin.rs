@@ -113,12 +113,16 @@ impl Broker {
         MetadataResponseTopic::default().with_name(Some(TopicName(str(name)))).with_error_code(error.code())
     }
 
-    fn topic_metadata(&self, topic: &TopicImage) -> MetadataResponseTopic {
+    pub(crate) fn topic_metadata(&self, topic: &TopicImage) -> MetadataResponseTopic {
         let partitions = topic
             .partitions
             .iter()
             .map(|(&p, image)| {
+                // A partition with no leader (all its ISR fenced) is not
+                // writable or readable until one is elected.
+                let error = if image.leader < 0 { ResponseError::LeaderNotAvailable.code() } else { 0 };
                 MetadataResponsePartition::default()
+                    .with_error_code(error)
                     .with_partition_index(p)
                     .with_leader_id(BrokerId(image.leader))
                     .with_leader_epoch(image.leader_epoch)
@@ -442,7 +446,7 @@ impl Broker {
     /// spool does the same; only a half-given pair (one of the two -1) is
     /// `INVALID_REQUEST`, as Kafka's `KafkaApis` checks. Transactional ids are
     /// refused until chapter 9.
-    pub fn init_producer_id(&self, request: InitProducerIdRequest) -> InitProducerIdResponse {
+    pub async fn init_producer_id(&self, request: InitProducerIdRequest) -> InitProducerIdResponse {
         let refuse = |code: ResponseError| {
             InitProducerIdResponse::default()
                 .with_error_code(code.code())
@@ -457,7 +461,11 @@ impl Broker {
         if (id == -1) != (epoch == -1) {
             return refuse(ResponseError::InvalidRequest);
         }
-        match self.allocate_producer_id() {
+        let allocated = match self.cluster {
+            None => self.allocate_producer_id(),
+            Some(_) => self.allocate_producer_id_in_cluster().await,
+        };
+        match allocated {
             Ok(id) => InitProducerIdResponse::default()
                 .with_producer_id(kafka_protocol::messages::ProducerId(id))
                 .with_producer_epoch(0),

@@ -55,6 +55,9 @@ pub enum Error {
     /// Every producer id has been handed out (ids are 63 bits, so a corrupt
     /// metadata log rather than a busy cluster): `UNKNOWN_SERVER_ERROR`.
     ProducerIdsExhausted,
+    /// The controller did not hand out a producer id block (unreachable, or
+    /// it refused): InitProducerId answers COORDINATOR_NOT_AVAILABLE.
+    ProducerIdBlockRefused(ResponseError),
     /// A blocking task the broker waited on (a group commit's fsync) panicked
     /// or was cancelled: `UNKNOWN_SERVER_ERROR`.
     TaskFailed(String),
@@ -87,6 +90,7 @@ impl Error {
             Error::UnknownPartition(_) => ResponseError::UnknownTopicOrPartition,
             Error::OffsetsTopicUnavailable(_) => ResponseError::CoordinatorNotAvailable,
             Error::ProducerIdsExhausted | Error::TaskFailed(_) => ResponseError::UnknownServerError,
+            Error::ProducerIdBlockRefused(_) => ResponseError::CoordinatorNotAvailable,
             Error::CloseConnection(_) | Error::LogDirUnusable { .. } | Error::InconsistentNodeId { .. } => {
                 ResponseError::UnknownServerError
             }
@@ -137,6 +141,9 @@ impl fmt::Display for Error {
                 write!(f, "{} is not available: {code:?}", crate::group::CONSUMER_OFFSETS_TOPIC)
             }
             Error::ProducerIdsExhausted => write!(f, "producer ids exhausted"),
+            Error::ProducerIdBlockRefused(code) => {
+                write!(f, "the controller gave no producer id block: {code:?}")
+            }
             Error::TaskFailed(cause) => write!(f, "blocking task failed: {cause}"),
             Error::CloseConnection(why) => write!(f, "closing the connection: {why}"),
             Error::LogDirUnusable { path, cause } => write!(f, "log directory {}: {cause}", path.display()),

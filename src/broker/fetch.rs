@@ -7,6 +7,15 @@
 //! an idle consumer costs one request per `max_wait_ms`, not a busy loop, and a
 //! record reaches a waiting consumer as soon as it is appended.
 //!
+//! Two kinds of fetcher (chapter 6). A **consumer** reads only below the
+//! partition's high watermark — what every in-sync replica has — and only
+//! from its leader. A **follower** (a Fetch whose `replica_id` is a broker's
+//! id) reads up to the log end; its fetch offset tells the leader how far it
+//! has got ([`Partition::on_follower_fetch`]), which may move the high
+//! watermark and so answer waiting `acks=all` produces and wake consumers.
+//! If the follower's log has diverged, the answer is the diverging epoch
+//! instead of records, and the follower truncates.
+//!
 //! Sizes: each partition gets at most its `partition_max_bytes`, the response at
 //! most `max_bytes`, except that the first partition with data always returns at
 //! least one whole batch, however large (KIP-74), so a consumer never stalls on a
@@ -15,16 +24,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kafka_protocol::messages::fetch_response::PartitionData;
+use kafka_protocol::messages::fetch_request::FetchPartition as RequestPartition;
+use kafka_protocol::messages::fetch_response::{EpochEndOffset, PartitionData};
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
 use kafka_protocol::messages::{FetchRequest, ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::ResponseError;
 
-use super::Broker;
+use super::{now_ms, Broker, Partition};
 use crate::log::manager::lock;
 use crate::log::{LogError, ReadOptions};
+use crate::replication::{FetchAnswer, FollowerFetch, LeaderState, ReplicaId, UNDEFINED_EPOCH};
 use crate::zero_copy::{FetchPartition, FetchReply, FetchTopic};
 use crate::TopicPartition;
 
@@ -67,7 +78,7 @@ impl Broker {
             for p in &topic.partitions {
                 let tp = TopicPartition::new(topic.topic.0.to_string(), p.partition);
                 let max_bytes = (p.partition_max_bytes.max(0) as usize).min(budget) as u32;
-                let partition = self.read_partition(&tp, p.fetch_offset, max_bytes, total == 0);
+                let partition = self.read_partition(&tp, p, follower(request), max_bytes, total == 0);
                 let len = partition.records_len();
                 errors |= partition.data.error_code != 0;
                 budget = budget.saturating_sub(len);
@@ -84,50 +95,103 @@ impl Broker {
     fn read_partition(
         &self,
         tp: &TopicPartition,
-        offset: i64,
+        asked: &RequestPartition,
+        follower: Option<ReplicaId>,
         max_bytes: u32,
         first: bool,
     ) -> FetchPartition {
         let data = PartitionData::default()
             .with_partition_index(tp.partition)
             .with_aborted_transactions(Some(vec![]));
+        let error = |data: PartitionData, code: ResponseError| FetchPartition {
+            data: data.with_error_code(code.code()),
+            region: None,
+        };
         let Some(partition) = self.partition(tp) else {
-            let data = data.with_error_code(ResponseError::UnknownTopicOrPartition.code());
-            return FetchPartition { data, region: None };
+            return error(data, ResponseError::UnknownTopicOrPartition);
         };
         if let Err(cause) = self.log_dir.check() {
             self.log_dir.warn(tp, "fetch", &cause);
-            let data = data.with_error_code(cause.kafka_error().code());
-            return FetchPartition { data, region: None };
+            return error(data, cause.kafka_error());
         }
-        // The log lock covers only finding the region; the bytes move later.
-        let (region, log_start, end) = {
-            let log = lock(&partition.log);
-            let options = ReadOptions { max_bytes, max_offset: None, min_one_batch: first };
-            (log.read_with(offset, options), log.log_start_offset(), log.log_end_offset())
+        // Where this fetcher may read up to, and the high watermark to tell it.
+        let (max_offset, high_watermark) = match follower {
+            Some(replica_id) => match self.follower_fetch(tp, &partition, asked, replica_id) {
+                Ok(FetchAnswer::Records { high_watermark, .. }) => (None, high_watermark),
+                Ok(FetchAnswer::Diverging { diverging_epoch, high_watermark }) => {
+                    let diverging = EpochEndOffset::default()
+                        .with_epoch(diverging_epoch.leader_epoch)
+                        .with_end_offset(diverging_epoch.end_offset);
+                    let data = data.with_high_watermark(high_watermark).with_diverging_epoch(diverging);
+                    return FetchPartition {
+                        data: data.with_records(Some(Default::default())),
+                        region: None,
+                    };
+                }
+                Err(code) => return error(data, code),
+            },
+            None => {
+                if let Err(code) = consumer_may_read(&partition, asked.current_leader_epoch) {
+                    return error(data, code);
+                }
+                let high_watermark = partition.high_watermark();
+                (Some(high_watermark), high_watermark)
+            }
         };
-        // One broker: the high watermark and last stable offset are the log end.
-        let data =
-            data.with_high_watermark(end).with_last_stable_offset(end).with_log_start_offset(log_start);
+        // The log lock covers only finding the region; the bytes move later.
+        let (region, log_start) = {
+            let log = lock(&partition.log);
+            let options = ReadOptions { max_bytes, max_offset, min_one_batch: first };
+            (log.read_with(asked.fetch_offset, options), log.log_start_offset())
+        };
+        // No transactions yet (chapter 9): the last stable offset is the high watermark.
+        let data = data
+            .with_high_watermark(high_watermark)
+            .with_last_stable_offset(high_watermark)
+            .with_log_start_offset(log_start);
         match region {
             Ok(Some(region)) => FetchPartition { data, region: Some(region) },
             Ok(None) => FetchPartition { data: data.with_records(Some(Default::default())), region: None },
-            Err(LogError::OffsetOutOfRange { .. }) => {
-                let data = data.with_error_code(ResponseError::OffsetOutOfRange.code());
-                FetchPartition { data, region: None }
-            }
+            Err(LogError::OffsetOutOfRange { .. }) => error(data, ResponseError::OffsetOutOfRange),
             Err(e) => {
                 self.log_dir.warn(tp, "fetch", &e);
-                let data = data.with_error_code(ResponseError::KafkaStorageError.code());
-                FetchPartition { data, region: None }
+                error(data, ResponseError::KafkaStorageError)
             }
         }
     }
     // ANCHOR_END: read_partition
 
+    /// A follower's fetch of one partition, on its leader: the replication
+    /// core's answer. A move of the high watermark wakes the consumers' long
+    /// polls; an ISR expansion goes to the controller.
+    fn follower_fetch(
+        &self,
+        tp: &TopicPartition,
+        partition: &Partition,
+        asked: &RequestPartition,
+        replica_id: ReplicaId,
+    ) -> Result<FetchAnswer, ResponseError> {
+        let fetch = FollowerFetch {
+            replica_id,
+            fetch_offset: asked.fetch_offset,
+            last_fetched_epoch: Some(asked.last_fetched_epoch).filter(|&e| e != UNDEFINED_EPOCH),
+            current_leader_epoch: Some(asked.current_leader_epoch).filter(|&e| e != UNDEFINED_EPOCH),
+        };
+        let answer = partition.on_follower_fetch(&fetch, now_ms()).map_err(|e| e.response_error())?;
+        if answer.high_watermark_moved {
+            self.notifier.notify();
+        }
+        if let Some(alter) = answer.alter_partition {
+            self.submit_alter_partition(tp, partition, alter);
+        }
+        Ok(answer.answer)
+    }
+
     /// ListOffsets: earliest (-2), latest (-1), or the first offset at or after a
     /// timestamp, found through the time index.
     pub fn list_offsets(&self, request: ListOffsetsRequest) -> ListOffsetsResponse {
+        // A follower (replica id ≥ 0) is told the log end; a consumer, the high watermark.
+        let follower = request.replica_id.0 >= 0;
         let topics = request
             .topics
             .into_iter()
@@ -139,7 +203,7 @@ impl Broker {
                         let tp = TopicPartition::new(topic.name.0.to_string(), p.partition_index);
                         let response =
                             ListOffsetsPartitionResponse::default().with_partition_index(p.partition_index);
-                        match self.offset_for(&tp, p.timestamp) {
+                        match self.offset_for(&tp, p.timestamp, p.current_leader_epoch, follower) {
                             Ok((timestamp, offset)) => response.with_timestamp(timestamp).with_offset(offset),
                             Err(code) => response.with_error_code(code.code()),
                         }
@@ -151,18 +215,28 @@ impl Broker {
         ListOffsetsResponse::default().with_topics(topics)
     }
 
-    fn offset_for(&self, tp: &TopicPartition, timestamp: i64) -> Result<(i64, i64), ResponseError> {
+    fn offset_for(
+        &self,
+        tp: &TopicPartition,
+        timestamp: i64,
+        current_leader_epoch: i32,
+        follower: bool,
+    ) -> Result<(i64, i64), ResponseError> {
         let partition = self.partition(tp).ok_or(ResponseError::UnknownTopicOrPartition)?;
+        consumer_may_read(&partition, current_leader_epoch)?;
         if let Err(cause) = self.log_dir.check() {
             self.log_dir.warn(tp, "list offsets", &cause);
             return Err(cause.kafka_error());
         }
+        // Consumers see the log up to the high watermark only.
         let log = lock(&partition.log);
+        let high_watermark = if follower { log.log_end_offset() } else { partition.high_watermark() };
         match timestamp {
-            LATEST => Ok((-1, log.log_end_offset())),
+            LATEST => Ok((-1, high_watermark)),
             EARLIEST => Ok((-1, log.log_start_offset())),
             t if t >= 0 => match log.offset_for_timestamp(t) {
-                Ok(Some((ts, offset))) => Ok((ts, offset)),
+                Ok(Some((ts, offset))) if offset < high_watermark => Ok((ts, offset)),
+                Ok(Some(_)) => Ok((-1, -1)),
                 Ok(None) => Ok((-1, -1)),
                 Err(e) => {
                     self.log_dir.warn(tp, "list offsets", &e);
@@ -172,4 +246,23 @@ impl Broker {
             _ => Err(ResponseError::UnsupportedVersion),
         }
     }
+}
+
+/// The follower a Fetch comes from, if it is a follower's: `replica_id`
+/// (v0-v14) or `replica_state.replica_id` (v15+); consumers send -1.
+fn follower(request: &FetchRequest) -> Option<ReplicaId> {
+    let id = if request.replica_state.replica_id.0 >= 0 {
+        request.replica_state.replica_id.0
+    } else {
+        request.replica_id.0
+    };
+    (id >= 0).then_some(id)
+}
+
+/// A consumer reads from the leader only, in the leader epoch it names
+/// (KIP-320: -1 skips the check).
+fn consumer_may_read(partition: &Partition, current_leader_epoch: i32) -> Result<(), ResponseError> {
+    let leader_epoch = partition.leader_epoch_if_leader().map_err(|e| e.response_error())?;
+    let current = Some(current_leader_epoch).filter(|&e| e != UNDEFINED_EPOCH);
+    LeaderState::check_current_leader_epoch(current, leader_epoch).map_err(|e| e.response_error())
 }

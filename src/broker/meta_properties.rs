@@ -66,19 +66,26 @@ pub fn load_or_create(dir: &Path, node_id: i32) -> Result<MetaProperties, Error>
             Ok(meta)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let meta = MetaProperties { cluster_id: random_id(), node_id, directory_id: random_id() };
-            let text = format!(
-                "#\n#Written by spool\ncluster.id={}\ndirectory.id={}\nnode.id={}\nversion=1\n",
-                meta.cluster_id, meta.directory_id, meta.node_id
-            );
-            let tmp = dir.join(format!("{FILE}.tmp"));
-            std::fs::write(&tmp, text)
-                .and_then(|_| std::fs::rename(&tmp, &path))
-                .map_err(|e| unusable(e.to_string()))?;
-            Ok(meta)
+            format(dir, node_id, &random_id()).map_err(|e| unusable(e.to_string()))
         }
         Err(e) => Err(unusable(e.to_string())),
     }
+}
+
+/// Writes a new `meta.properties` into `dir` (created if missing), as
+/// `kafka-storage.sh format --cluster-id` does: the nodes of one cluster
+/// share the cluster id, which a broker's registration must carry.
+pub fn format(dir: &Path, node_id: i32, cluster_id: &str) -> std::io::Result<MetaProperties> {
+    std::fs::create_dir_all(dir)?;
+    let meta = MetaProperties { cluster_id: cluster_id.to_string(), node_id, directory_id: random_id() };
+    let text = format!(
+        "#\n#Written by spool\ncluster.id={}\ndirectory.id={}\nnode.id={}\nversion=1\n",
+        meta.cluster_id, meta.directory_id, meta.node_id
+    );
+    let tmp = dir.join(format!("{FILE}.tmp"));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, dir.join(FILE))?;
+    Ok(meta)
 }
 
 #[cfg(test)]

@@ -106,17 +106,25 @@
 //! ([`producer_ids`]).
 
 pub mod admin;
+pub mod cluster;
+pub mod controller_link;
 pub mod error;
 pub mod fetch;
+pub mod fetcher;
+pub mod forward;
 pub mod groups;
 pub mod handler;
 pub mod log_dir;
 pub mod meta_properties;
 pub mod notify;
 pub mod offsets_for_leader_epoch;
+pub mod partition;
 pub mod produce;
 pub mod producer_ids;
 pub mod rate_limit;
+pub mod replica_manager;
+#[cfg(test)]
+mod replication_tests;
 pub mod topics;
 
 use std::collections::BTreeMap;
@@ -124,12 +132,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
 use kafka_protocol::messages::{RequestKind, ResponseKind};
-use uuid::Uuid;
 
 use crate::config::BrokerConfig;
-use crate::log::manager::SharedLog;
 use crate::log::validator::{TopicCompression, ValidationPolicy};
-use crate::log::{GroupCommit, LogConfig, LogError, LogManager};
+use crate::log::{LogConfig, LogError, LogManager};
 use crate::metadata::{MetadataImage, MetadataLog, MetadataPublisher, MetadataWriter, METADATA_TOPIC};
 use crate::wire::codec::Request;
 use crate::TopicPartition;
@@ -137,23 +143,7 @@ use crate::TopicPartition;
 use crate::wire::reader::RequestPool;
 use crate::zero_copy::{FetchReply, ZeroCopyStats};
 pub use error::Error;
-
-/// One partition this broker leads.
-#[derive(Debug)]
-pub struct Partition {
-    pub log: SharedLog,
-    pub topic_id: Uuid,
-    pub leader_epoch: i32,
-    /// `max.message.bytes` of its topic.
-    pub max_message_bytes: usize,
-    /// What its topic asks of incoming batches: `compression.type`, and keys
-    /// when `cleanup.policy` includes `compact` (chapter 4).
-    pub validation: ValidationPolicy,
-    /// Durable mode's group commit for this log (chapter 1): created with the
-    /// log and dropped with it, so a topic re-created under the same name
-    /// starts with a fresh one.
-    pub group_commit: Arc<GroupCommit>,
-}
+pub use partition::Partition;
 
 /// A running single-node broker.
 #[derive(Debug)]
@@ -168,7 +158,7 @@ pub struct Broker {
     /// metadata log's, so a retention pass never holds up a topic's creation.
     logs: Mutex<LogManager>,
     /// What produce and fetch look partitions up in: rebuilt from the
-    /// published image by `sync_partitions`, read without any other lock.
+    /// published image by the replica manager (`apply_image`), read without any other lock.
     partitions: RwLock<BTreeMap<TopicPartition, Arc<Partition>>>,
     pub notifier: notify::AppendNotifier,
     /// The block of producer ids InitProducerId hands out from (chapter 8).
@@ -180,6 +170,14 @@ pub struct Broker {
     pub zero_copy_stats: ZeroCopyStats,
     /// Chapter 5's group coordinator and its driver.
     groups: groups::GroupDriver,
+    /// ISR changes the partitions this broker leads asked for, waiting to be
+    /// sent to the controller (AlterPartition, one per partition at a time).
+    alter_partitions: Mutex<BTreeMap<TopicPartition, crate::replication::AlterPartition>>,
+    /// In a cluster: the link to the controller, the broker epoch, the
+    /// shutdown handshake ([`cluster`]). `None` for a standalone broker.
+    cluster: Option<cluster::ClusterMember>,
+    /// The follower fetcher tasks, one per leader ([`fetcher`]).
+    fetchers: fetcher::Fetchers,
     /// `queued.max.request.bytes`, if set: the memory every connection's
     /// requests are read into, shared ([`crate::wire::reader`]).
     pub request_pool: Option<Arc<RequestPool>>,
@@ -203,6 +201,23 @@ impl Reply {
             Reply::Fetch(fetch) => Ok(ResponseKind::Fetch(fetch.read_into_response()?.0)),
         }
     }
+}
+
+/// A broker of a cluster (`process.roles` names `broker`) links to the
+/// controller: the one voter, or the first bootstrap server.
+fn cluster_member(config: &BrokerConfig) -> Option<cluster::ClusterMember> {
+    use crate::config::ProcessRoles;
+    if !matches!(config.process_roles, ProcessRoles::Broker | ProcessRoles::Combined) {
+        return None;
+    }
+    let addr =
+        match (config.controller_quorum_voters.first(), config.controller_quorum_bootstrap_servers.first()) {
+            (Some(voter), _) => voter.endpoint.to_string(),
+            (None, Some(server)) => server.to_string(),
+            (None, None) => return None, // refused by the config's validation
+        };
+    let timeout = std::time::Duration::from_millis(config.replication.replica_socket_timeout_ms);
+    Some(cluster::ClusterMember::new(controller_link::ControllerLink::new(addr, timeout)))
 }
 
 /// The broker's clock, in Kafka's unit.
@@ -246,53 +261,15 @@ impl Broker {
             log_dir: log_dir::LogDir::default(),
             zero_copy_stats: ZeroCopyStats::default(),
             groups: groups::GroupDriver::new(config.group.clone()),
+            alter_partitions: Mutex::new(BTreeMap::new()),
+            fetchers: fetcher::Fetchers::default(),
+            cluster: cluster_member(&config),
             request_pool: config.queued_max_request_bytes.map(|bytes| Arc::new(RequestPool::new(bytes))),
             config,
         };
-        broker.sync_partitions(now)?;
+        broker.apply_image(now)?;
         broker.load_groups()?;
         Ok(broker)
-    }
-
-    /// Makes the partition map match the published metadata image: opens logs
-    /// for new partitions and drops deleted ones. The log manager's lock is
-    /// held from reading the image to replacing the map, so two syncs replace
-    /// it in the order they read the images, and the map never goes back to
-    /// an older image than one it already showed.
-    fn sync_partitions(&self, now: i64) -> Result<(), LogError> {
-        let mut logs = self.lock_logs();
-        let image = self.metadata_image();
-        let old = self.read_partitions().clone();
-        let mut map = BTreeMap::new();
-        for topic in image.topics() {
-            let config = self.topic_log_config(&topic.configs);
-            let max_message_bytes = topic
-                .configs
-                .get("max.message.bytes")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(self.config.message_max_bytes);
-            let validation = self.topic_validation(&topic.configs);
-            for (&p, image) in &topic.partitions {
-                let tp = TopicPartition::new(topic.name.clone(), p);
-                let log = logs.get_or_create(&tp, Some(config.clone()), now)?;
-                // The same log keeps its group commit; a new log gets a new one.
-                let group_commit = match old.get(&tp) {
-                    Some(p) if Arc::ptr_eq(&p.log, &log) => p.group_commit.clone(),
-                    _ => Arc::new(GroupCommit::new()),
-                };
-                let partition = Partition {
-                    log,
-                    group_commit,
-                    topic_id: topic.topic_id,
-                    leader_epoch: image.leader_epoch,
-                    max_message_bytes,
-                    validation,
-                };
-                map.insert(tp, Arc::new(partition));
-            }
-        }
-        *self.partitions.write().unwrap_or_else(PoisonError::into_inner) = map;
-        Ok(())
     }
 
     /// A topic's `compression.type` (the broker's if it sets none) and whether
@@ -362,7 +339,43 @@ impl Broker {
         if groups::GROUP_APIS.contains(&api_key) {
             return Ok(Some(Reply::Message(self.handle_group(request).await?)));
         }
-        Ok(Some(Reply::Message(match request.body {
+        if self.cluster.is_some() {
+            // Chapter 6: in a cluster, the controller decides and the image describes.
+            match request.body {
+                RequestKind::Metadata(r) => {
+                    return Ok(Some(Reply::Message(ResponseKind::Metadata(
+                        self.cluster_metadata(r, version).await,
+                    ))))
+                }
+                RequestKind::CreateTopics(r) => {
+                    let response = self.forward_create_topics(r, version).await;
+                    return Ok(Some(Reply::Message(ResponseKind::CreateTopics(response))));
+                }
+                RequestKind::DeleteTopics(r) => {
+                    let response = self.forward_delete_topics(r, version).await;
+                    return Ok(Some(Reply::Message(ResponseKind::DeleteTopics(response))));
+                }
+                RequestKind::DescribeCluster(_) => {
+                    return Ok(Some(Reply::Message(ResponseKind::DescribeCluster(self.cluster_describe()))))
+                }
+                RequestKind::FindCoordinator(r) => {
+                    let response = self.cluster_find_coordinator(r, version).await;
+                    return Ok(Some(Reply::Message(ResponseKind::FindCoordinator(response))));
+                }
+                body => return self.handle_common(body, api_key, version).await,
+            }
+        }
+        self.handle_common(request.body, api_key, version).await
+    }
+
+    /// The APIs a standalone broker and a broker in a cluster answer alike.
+    async fn handle_common(
+        self: &Arc<Self>,
+        body: RequestKind,
+        api_key: kafka_protocol::messages::ApiKey,
+        version: i16,
+    ) -> Result<Option<Reply>, Error> {
+        Ok(Some(Reply::Message(match body {
             RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(admin::api_versions(None)),
             RequestKind::Metadata(r) => ResponseKind::Metadata(self.metadata(r, version)),
             RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(self.create_topics(r, version)),
@@ -372,7 +385,7 @@ impl Broker {
             RequestKind::FindCoordinator(r) => {
                 ResponseKind::FindCoordinator(self.find_coordinator(r, version))
             }
-            RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(self.init_producer_id(r)),
+            RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(self.init_producer_id(r).await),
             RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(self.list_offsets(r)),
             RequestKind::OffsetForLeaderEpoch(r) => {
                 ResponseKind::OffsetForLeaderEpoch(self.offsets_for_leader_epoch(r))
@@ -403,7 +416,14 @@ impl Broker {
         if self.log_dir.is_offline() {
             return Ok(()); // nothing to maintain: every log waits for a restart
         }
-        let result = self.lock_logs().tick(now_ms());
+        // Chapter 6: leaders drop followers that lag too long from their ISR.
+        let now = now_ms();
+        for (tp, partition) in self.read_partitions().clone() {
+            if let Some(alter) = partition.tick(now) {
+                self.submit_alter_partition(&tp, &partition, alter);
+            }
+        }
+        let result = self.lock_logs().tick(now);
         if let Err(e) = &result {
             self.log_dir.fail(&"log maintenance", e);
         }

@@ -11,23 +11,21 @@
 //!
 //! ```text
 //!  per partition:  not hosted                            ──▶ UNKNOWN_TOPIC_OR_PARTITION
+//!                  not its leader                        ──▶ NOT_LEADER_OR_FOLLOWER
 //!                  log directory offline                 ──▶ KAFKA_STORAGE_ERROR
 //!                  current_leader_epoch < the leader's   ──▶ FENCED_LEADER_EPOCH  (asker's metadata is stale)
 //!                  current_leader_epoch > the leader's   ──▶ UNKNOWN_LEADER_EPOCH (this broker is behind: retry)
 //!                  otherwise (or current_leader_epoch -1) ──▶ (epoch, end offset), or (-1, -1) if unknown
 //! ```
 //!
-//! A leader holds its epoch from the moment it leads: Kafka's
-//! `Partition.makeLeader` writes (leader epoch, log end offset) into the cache
-//! before any record of that epoch exists. Spool's logs learn an epoch from
-//! its first batch instead ([`crate::log::epochs`]), so the answer here adds
-//! the leader's epoch at the log end when the cache does not have it yet —
-//! otherwise an empty partition would answer "epoch 0 is unknown" and a
-//! consumer validating its position there would think its offset lost.
+//! A leader holds its epoch from the moment it leads: becoming leader writes
+//! (leader epoch, log end offset) into the cache before any record of that
+//! epoch exists, as Kafka's `Partition.makeLeader` does
+//! ([`crate::broker::Partition::become_leader`]), so an empty partition
+//! answers its own epoch at its log end, not "unknown".
 //!
-//! Simplifications: one node, so this broker leads every partition and
-//! `replica_id` (v3+) changes nothing — Kafka uses it only to refuse a
-//! follower's request to a broker that is not the leader. v0–v1 are not
+//! Only the leader answers, whoever asks (`replica_id`, v3+, changes
+//! nothing: followers and consumers alike need the leader's view). v0–v1 are not
 //! spoken: the codec crate decodes v2 on. The epoch check is the replication
 //! core's ([`LeaderState::check_current_leader_epoch`]), the one Fetch uses.
 
@@ -38,7 +36,7 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::{
 use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
 use kafka_protocol::ResponseError;
 
-use super::{Broker, Partition};
+use super::Broker;
 use crate::log::manager::lock;
 use crate::replication::{self, LeaderState, ReplicationError, UNDEFINED_EPOCH};
 use crate::TopicPartition;
@@ -86,25 +84,12 @@ impl Broker {
             self.log_dir.warn(tp, "offsets for leader epoch", &cause);
             return Err(cause.kafka_error());
         }
+        let leader_epoch = partition.leader_epoch_if_leader().map_err(ReplicationError::response_error)?;
         // -1 is "not said" (Kafka's `NO_PARTITION_LEADER_EPOCH`); any other value is compared.
         let current = Some(asked.current_leader_epoch).filter(|&e| e != UNDEFINED_EPOCH);
-        LeaderState::check_current_leader_epoch(current, partition.leader_epoch)
+        LeaderState::check_current_leader_epoch(current, leader_epoch)
             .map_err(ReplicationError::response_error)?;
-        Ok(leader_end_offset_for(&partition, asked.leader_epoch))
+        let end = lock(&partition.log).end_offset_for_epoch(asked.leader_epoch);
+        Ok(end)
     }
-}
-
-/// The log's answer as the leader gives it: with the leader's epoch in the
-/// cache, starting at the log end, if no record of it has been written yet
-/// (module doc).
-fn leader_end_offset_for(partition: &Partition, requested_epoch: i32) -> replication::EpochEndOffset {
-    let log = lock(&partition.log);
-    let leads_unwritten_epoch = partition.leader_epoch >= 0
-        && log.leader_epoch_cache().latest_epoch().is_none_or(|latest| latest < partition.leader_epoch);
-    if !leads_unwritten_epoch {
-        return log.end_offset_for_epoch(requested_epoch);
-    }
-    let mut cache = log.leader_epoch_cache().clone();
-    cache.assign(partition.leader_epoch, log.log_end_offset());
-    cache.end_offset_for(requested_epoch, log.log_end_offset())
 }

@@ -1,28 +1,47 @@
-//! Produce: validate each partition's batches, append them, wake the fetches
-//! waiting for them.
+//! Produce: validate each partition's batches, append them on the leader,
+//! wake the fetches waiting for them, and answer when `acks` says.
 //!
-//! With one broker, `acks=1` and `acks=-1` mean the same thing — the leader is
-//! the whole ISR (chapter 6 makes them differ). `acks=0` gets no response at all:
-//! the client does not wait for one — so if such a produce fails, the broker
-//! closes the connection, the only signal that client will notice (Kafka does
-//! the same). Any other `acks` is `INVALID_REQUIRED_ACKS`.
+//! - `acks=1`: answered once the leader has appended.
+//! - `acks=-1` (all): refused before anything is written while the ISR is
+//!   smaller than `min.insync.replicas` (NOT_ENOUGH_REPLICAS); otherwise
+//!   answered when the high watermark covers the batch — every ISR member has
+//!   it ([`Partition::after_append`](super::Partition::after_append)) — or REQUEST_TIMED_OUT after the
+//!   request's `timeout_ms`, or NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR
+//!   shrank below the minimum meanwhile. The partitions of one request wait
+//!   together, under one deadline.
+//! - `acks=0` gets no response at all: the client does not wait for one — so
+//!   if such a produce fails, the broker closes the connection, the only
+//!   signal that client will notice (Kafka does the same).
+//!
+//! Any other `acks` is `INVALID_REQUIRED_ACKS`. A replica that does not lead
+//! the partition answers NOT_LEADER_OR_FOLLOWER: the client refreshes its
+//! metadata and sends the batch to the leader.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
-use std::sync::Arc;
 
+use super::partition::AckWait;
 use super::{now_ms, Broker, Error};
 use crate::log::manager::lock;
 use crate::log::validator::{validate_records, ValidationError, ValidationPolicy};
+use crate::replication::ReplicationError;
 use crate::TopicPartition;
+
+/// What one partition's append answers: (base offset, log append time, log
+/// start offset), or an error code and message.
+type Appended = Result<(i64, i64, i64), (ResponseError, String)>;
 
 impl Broker {
     // ANCHOR: produce
-    /// Appends every partition's records. `Ok(None)` for a successful `acks=0`;
-    /// `Err` (close the connection) for a failed one.
+    /// Appends every partition's records, then waits (for `acks=all`) until
+    /// each is replicated or the request's timeout passes. `Ok(None)` for a
+    /// successful `acks=0`; `Err` (close the connection) for a failed one.
     pub async fn produce(
         self: &Arc<Self>,
         request: ProduceRequest,
@@ -30,36 +49,37 @@ impl Broker {
     ) -> Result<Option<ProduceResponse>, Error> {
         let acks = request.acks;
         let valid_acks = matches!(acks, -1..=1);
-        let mut failed = false;
-        let mut responses = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(request.timeout_ms.max(0) as u64);
+        let mut appended = Vec::new();
         for topic in request.topic_data {
             let mut partitions = Vec::new();
             for data in topic.partition_data {
                 let tp = TopicPartition::new(topic.name.0.to_string(), data.index);
                 let result = match data.records {
                     _ if !valid_acks => Err((ResponseError::InvalidRequiredAcks, format!("acks={acks}"))),
-                    Some(records) => self.append(&tp, BytesMut::from(&records[..]), version).await,
+                    Some(records) => {
+                        self.append(&tp, BytesMut::from(&records[..]), version, acks == -1).await
+                    }
                     None => Err((ResponseError::CorruptMessage, "no records".to_string())),
                 };
-                failed |= result.is_err();
-                let response = PartitionProduceResponse::default().with_index(data.index);
-                partitions.push(match result {
-                    Ok((base_offset, log_append_time, log_start_offset)) => response
-                        .with_base_offset(base_offset)
-                        .with_log_append_time_ms(log_append_time)
-                        .with_log_start_offset(log_start_offset),
-                    Err((code, message)) => {
-                        tracing::debug!(%tp, ?code, message, "produce failed");
-                        response
-                            .with_error_code(code.code())
-                            .with_base_offset(-1)
-                            .with_error_message(Some(StrBytes::from_string(message)))
-                    }
-                });
+                partitions.push((tp, result));
             }
-            responses.push(
-                TopicProduceResponse::default().with_name(topic.name).with_partition_responses(partitions),
-            );
+            appended.push((topic.name, partitions));
+        }
+        let mut failed = false;
+        let mut responses = Vec::new();
+        for (name, partitions) in appended {
+            let mut answers = Vec::new();
+            for (tp, result) in partitions {
+                let result = match result {
+                    Ok((offsets, Some(wait))) => wait_for_replication(wait, deadline).await.map(|()| offsets),
+                    Ok((offsets, None)) => Ok(offsets),
+                    Err(e) => Err(e),
+                };
+                failed |= result.is_err();
+                answers.push(partition_response(&tp, result));
+            }
+            responses.push(TopicProduceResponse::default().with_name(name).with_partition_responses(answers));
         }
         match acks {
             0 if failed => Err(Error::CloseConnection("a produce with acks=0 failed".into())),
@@ -68,19 +88,22 @@ impl Broker {
         }
     }
 
-    /// Appends one partition's batches: (base offset, log append time, log start offset).
+    /// Appends one partition's batches on its leader: the offsets to answer,
+    /// and for `acks=all` the wait for the high watermark.
     async fn append(
         self: &Arc<Self>,
         tp: &TopicPartition,
         records: BytesMut,
         version: i16,
-    ) -> Result<(i64, i64, i64), (ResponseError, String)> {
+        acks_all: bool,
+    ) -> Result<((i64, i64, i64), Option<AckWait>), (ResponseError, String)> {
         if self.is_shutting_down() {
             return Err((ResponseError::NotLeaderOrFollower, "broker is shutting down".into()));
         }
         let Some(partition) = self.partition(tp) else {
             return Err((ResponseError::UnknownTopicOrPartition, format!("no partition {tp}")));
         };
+        let leader_epoch = partition.check_append(acks_all).map_err(|e| replication_error(tp, e))?;
         if let Err(e) = self.log_dir.check() {
             self.log_dir.warn(tp, "produce", &e);
             return Err((e.kafka_error(), e.to_string()));
@@ -105,26 +128,68 @@ impl Broker {
         let durable = lock(&partition.log).config().flush_before_ack;
         let info = if durable {
             // Group commit waits for an fsync: a blocking wait, off the async threads.
-            let (log, epoch) = (partition.log.clone(), partition.leader_epoch);
+            let log = partition.log.clone();
             let commit = partition.group_commit.clone();
-            tokio::task::spawn_blocking(move || commit.append(&log, records, epoch, now_ms()))
+            tokio::task::spawn_blocking(move || commit.append(&log, records, leader_epoch, now_ms()))
                 .await
                 .map_err(|e| (ResponseError::UnknownServerError, e.to_string()))?
         } else {
-            lock(&partition.log).append(records, partition.leader_epoch, now_ms())
+            lock(&partition.log).append(records, leader_epoch, now_ms())
         }
         .map_err(|e| {
             self.log_dir.fail(tp, &e);
             let e = Error::Log(e);
             (e.kafka_error(), e.to_string())
         })?;
+        // A retried batch is waited for too: its first append may not be replicated yet.
+        let (wait, _) = partition
+            .after_append(leader_epoch, info.last_offset, acks_all)
+            .map_err(|e| replication_error(tp, e))?;
         if !info.duplicate {
             self.notifier.notify();
         }
         let log_start = lock(&partition.log).log_start_offset();
-        Ok((info.first_offset, info.log_append_time, log_start))
+        Ok(((info.first_offset, info.log_append_time, log_start), wait))
     }
     // ANCHOR_END: produce
+}
+
+/// Waits for the high watermark to cover an `acks=all` append, until `deadline`.
+async fn wait_for_replication(
+    wait: AckWait,
+    deadline: tokio::time::Instant,
+) -> Result<(), (ResponseError, String)> {
+    match tokio::time::timeout_at(deadline, wait).await {
+        Ok(Ok(Ok(()))) => Ok(()),
+        Ok(Ok(Err(e))) => Err((e.response_error(), e.to_string())),
+        // The partition was dropped with the wait unanswered (deleted).
+        Ok(Err(_)) => Err((ResponseError::NotLeaderOrFollower, "the partition is gone".into())),
+        Err(_) => Err((
+            ResponseError::RequestTimedOut,
+            "the in-sync replicas did not confirm the append within the request timeout".into(),
+        )),
+    }
+}
+
+fn partition_response(tp: &TopicPartition, result: Appended) -> PartitionProduceResponse {
+    let response = PartitionProduceResponse::default().with_index(tp.partition);
+    match result {
+        Ok((base_offset, log_append_time, log_start_offset)) => response
+            .with_base_offset(base_offset)
+            .with_log_append_time_ms(log_append_time)
+            .with_log_start_offset(log_start_offset),
+        Err((code, message)) => {
+            tracing::debug!(%tp, ?code, message, "produce failed");
+            response
+                .with_error_code(code.code())
+                .with_base_offset(-1)
+                .with_error_message(Some(StrBytes::from_string(message)))
+        }
+    }
+}
+
+fn replication_error(tp: &TopicPartition, e: ReplicationError) -> (ResponseError, String) {
+    (e.response_error(), format!("{tp}: {e}"))
 }
 
 /// `message.max.bytes` (or the topic's `max.message.bytes`) bounds each batch.

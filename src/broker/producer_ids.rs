@@ -73,4 +73,26 @@ impl Broker {
         Ok(id)
     }
     // ANCHOR_END: allocate_producer_id
+
+    /// A producer id, in a cluster: blocks come from the controller
+    /// (AllocateProducerIds), which commits each before handing it over.
+    pub async fn allocate_producer_id_in_cluster(&self) -> Result<i64, Error> {
+        loop {
+            {
+                let mut block = self.producer_ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if block.next < block.end {
+                    block.next += 1;
+                    return Ok(block.next - 1);
+                }
+            }
+            // Not under the lock: two requests may both fetch a block, and the
+            // ids of the one not kept are skipped (ids are plentiful).
+            let (first, end) =
+                self.allocate_producer_id_block().await.map_err(Error::ProducerIdBlockRefused)?;
+            let mut block = self.producer_ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if block.next >= block.end {
+                *block = ProducerIdBlock { next: first, end };
+            }
+        }
+    }
 }

@@ -85,7 +85,7 @@ impl Broker {
             return Err(self.metadata_failed(e.into()));
         }
         drop((logs, metadata));
-        self.sync_partitions(now_ms()).map_err(|e| {
+        self.apply_image(now_ms()).map_err(|e| {
             let e = Error::from(e);
             TopicError::new(e.kafka_error(), e.to_string())
         })?;

@@ -93,6 +93,11 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListGroups, 1, 4),
     (ApiKey::DescribeGroups, 1, 5),
     (ApiKey::DeleteGroups, 1, 2),
+    // Chapter 6: what a broker sends its controller, and a follower's ListOffsets.
+    (ApiKey::BrokerRegistration, 0, 3),
+    (ApiKey::BrokerHeartbeat, 0, 1),
+    (ApiKey::AlterPartition, 2, 3),
+    (ApiKey::AllocateProducerIds, 0, 0),
 ];
 
 /// Responses larger than this are refused: a fetch asks for at most

@@ -70,6 +70,19 @@ impl<S: Storage> Log<S> {
         self.leader_epochs.end_offset_for(epoch, self.log_end_offset())
     }
 
+    /// This replica becomes leader of `epoch`: the epoch starts at the log
+    /// end before any record of it is written (Kafka's `makeLeader`), so a
+    /// follower asking where an older epoch ends is answered by this one's
+    /// start. Written to `leader-epoch-checkpoint` at once. An epoch not above
+    /// the latest (a restart in the same epoch) changes nothing.
+    pub fn assign_leader_epoch(&mut self, epoch: i32) -> Result<()> {
+        let log_end_offset = self.log_end_offset();
+        if learn_epoch(&mut self.leader_epochs, epoch, log_end_offset) {
+            self.write_leader_epochs()?;
+        }
+        Ok(())
+    }
+
     /// Writes the cache to `leader-epoch-checkpoint`, whole and durable. A
     /// failure takes the log offline, as Kafka's `LogDirFailureChannel` does:
     /// the file may now be old or missing, and only a restart repairs it.

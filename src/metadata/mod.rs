@@ -43,7 +43,7 @@ use std::sync::Arc;
 use bytes::BytesMut;
 
 use crate::format::BatchBuilder;
-use crate::log::{DiskStorage, Log, LogError};
+use crate::log::{DiskStorage, Log, LogError, ReadOptions};
 
 /// The metadata topic's partition directory name.
 pub const METADATA_TOPIC: &str = "__cluster_metadata";
@@ -143,6 +143,50 @@ impl MetadataLog {
         Ok(())
     }
     // ANCHOR_END: metadata_commit
+
+    // ANCHOR: metadata_replica
+    /// The committed batches from `offset` on, at most `max_bytes` of them
+    /// (at least one whole batch): what the controller answers a broker's
+    /// Fetch of `__cluster_metadata` with. Empty at the log end.
+    pub fn read_committed(&self, offset: i64, max_bytes: u32) -> Result<bytes::Bytes, LogError> {
+        let options = ReadOptions { max_bytes, max_offset: None, min_one_batch: true };
+        match self.log.read_with(offset, options)? {
+            Some(region) => region.read_bytes().map_err(LogError::from),
+            None => Ok(bytes::Bytes::new()),
+        }
+    }
+
+    /// A broker's copy of the metadata log takes the batches its Fetch
+    /// brought, as they are (offsets kept), and applies their records. The
+    /// controller commits a batch only once it is durable, so every fetched
+    /// record is committed (one voter; chapter 7 makes it the quorum's high
+    /// watermark). A record the image refuses, or one that does not decode,
+    /// cuts the appended batches back out: the copy keeps matching its image.
+    pub fn append_fetched(&mut self, batches: BytesMut) -> Result<(), Error> {
+        let first_offset = self.log.log_end_offset();
+        self.log.append_as_follower(batches)?;
+        let mut trial = MetadataImage::clone(&self.image);
+        let applied = (|| {
+            for batch in self.log.read_batches(first_offset)? {
+                for record in batch.decode_records().map_err(LogError::from)? {
+                    let value = record.value.unwrap_or_default();
+                    let offset = record.offset;
+                    let record = MetadataRecord::decode(&value)
+                        .map_err(|cause| Error::UndecodableRecord { offset, cause })?;
+                    trial.apply(&record)?;
+                }
+            }
+            Ok::<(), Error>(())
+        })();
+        if let Err(e) = applied {
+            self.log.truncate_to(first_offset)?;
+            return Err(e);
+        }
+        self.log.flush()?;
+        self.image = Arc::new(trial);
+        Ok(())
+    }
+    // ANCHOR_END: metadata_replica
 
     /// Flushes the metadata log (every commit already did; this is for shutdown).
     pub fn flush(&mut self) -> Result<(), LogError> {

@@ -42,13 +42,18 @@ pub struct MetadataPublisher {
     log: Mutex<MetadataLog>,
     /// The image readers take: held only to clone or swap the `Arc`.
     published: RwLock<Arc<MetadataImage>>,
+    /// The log's end offset after each commit or fetched append, for the
+    /// tasks that wait for the metadata to change (a broker's metadata Fetch
+    /// long-polling on the controller, the replica manager).
+    end_offset: tokio::sync::watch::Sender<i64>,
 }
 
 impl MetadataPublisher {
     /// Publishes `log`'s image as the first one.
     pub fn new(log: MetadataLog) -> Self {
         let published = RwLock::new(log.image().clone());
-        MetadataPublisher { log: Mutex::new(log), published }
+        let (end_offset, _) = tokio::sync::watch::channel(log.end_offset());
+        MetadataPublisher { log: Mutex::new(log), published, end_offset }
     }
 
     /// The last published image: a snapshot that later commits do not change.
@@ -61,7 +66,18 @@ impl MetadataPublisher {
     /// disagree with its file), so this panics too.
     pub fn writer(&self) -> MetadataWriter<'_> {
         let log = self.log.lock().expect("a thread panicked while writing the metadata log");
-        MetadataWriter { log, published: &self.published }
+        MetadataWriter { log, published: &self.published, end_offset: &self.end_offset }
+    }
+
+    /// Watches the log's end offset: it changes after each commit (or
+    /// fetched append) has been published.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.end_offset.subscribe()
+    }
+
+    /// The metadata log's end offset: how far the published image has applied.
+    pub fn end_offset(&self) -> i64 {
+        *self.end_offset.borrow()
     }
 }
 
@@ -70,6 +86,7 @@ impl MetadataPublisher {
 pub struct MetadataWriter<'a> {
     log: MutexGuard<'a, MetadataLog>,
     published: &'a RwLock<Arc<MetadataImage>>,
+    end_offset: &'a tokio::sync::watch::Sender<i64>,
 }
 
 impl MetadataWriter<'_> {
@@ -84,10 +101,35 @@ impl MetadataWriter<'_> {
     /// succeeded, publishes the new image. A failed commit publishes nothing.
     pub fn commit(&mut self, records: &[MetadataRecord], now_ms: i64) -> Result<(), Error> {
         self.log.commit(records, now_ms)?;
-        *self.published.write().unwrap_or_else(PoisonError::into_inner) = self.log.image().clone();
+        self.publish();
         Ok(())
     }
     // ANCHOR_END: publish
+
+    /// Appends batches fetched from the controller to this broker's copy of
+    /// the metadata log ([`MetadataLog::append_fetched`]) and publishes the
+    /// image they lead to.
+    pub fn append_fetched(&mut self, batches: bytes::BytesMut) -> Result<(), Error> {
+        self.log.append_fetched(batches)?;
+        self.publish();
+        Ok(())
+    }
+
+    /// The metadata log's committed batches from `offset` on
+    /// ([`MetadataLog::read_committed`]).
+    pub fn read_committed(&self, offset: i64, max_bytes: u32) -> Result<bytes::Bytes, LogError> {
+        self.log.read_committed(offset, max_bytes)
+    }
+
+    /// The log's end offset.
+    pub fn end_offset(&self) -> i64 {
+        self.log.end_offset()
+    }
+
+    fn publish(&mut self) {
+        *self.published.write().unwrap_or_else(PoisonError::into_inner) = self.log.image().clone();
+        self.end_offset.send_replace(self.log.end_offset());
+    }
 
     /// Flushes the metadata log (for shutdown; every commit already did).
     pub fn flush(&mut self) -> Result<(), LogError> {

@@ -6,6 +6,7 @@
 //! `main.rs` only picks the tool. The tools that take client properties find
 //! the broker the way Kafka's tools do ([`bootstrap_servers`]).
 
+pub mod cluster;
 pub mod consume;
 pub mod dump_log;
 pub mod groups;

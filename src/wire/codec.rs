@@ -48,9 +48,14 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
 ];
 // ANCHOR_END: supported
 
-/// The versions of `api_key` spool speaks, if any.
+/// The versions of `api_key` spool's client listeners speak, if any.
 pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {
-    SUPPORTED.iter().find(|(k, _, _)| *k == api_key).map(|&(_, min, max)| (min, max))
+    versions_in(SUPPORTED, api_key)
+}
+
+/// The versions of `api_key` in a table of APIs, if any.
+pub fn versions_in(apis: &[(ApiKey, i16, i16)], api_key: ApiKey) -> Option<(i16, i16)> {
+    apis.iter().find(|(k, _, _)| *k == api_key).map(|&(_, min, max)| (min, max))
 }
 
 /// A decoded request.
@@ -78,8 +83,14 @@ pub enum DecodeError {
 }
 
 // ANCHOR: decode_request
-/// Decodes one request frame.
-pub fn decode_request(mut frame: Bytes) -> Result<Request, DecodeError> {
+/// Decodes one request frame for a client listener ([`SUPPORTED`]).
+pub fn decode_request(frame: Bytes) -> Result<Request, DecodeError> {
+    decode_request_for(frame, SUPPORTED)
+}
+
+/// Decodes one request frame of an API in `apis` (a listener's table: the
+/// controller listener speaks other APIs than the client listeners).
+pub fn decode_request_for(mut frame: Bytes, apis: &[(ApiKey, i16, i16)]) -> Result<Request, DecodeError> {
     if frame.len() < 8 {
         return Err(DecodeError::Close(format!("request of {} bytes has no header", frame.len())));
     }
@@ -87,7 +98,7 @@ pub fn decode_request(mut frame: Bytes) -> Result<Request, DecodeError> {
     let version = i16::from_be_bytes([frame[2], frame[3]]);
     let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
     let api_key = ApiKey::try_from(key).map_err(|_| DecodeError::Close(format!("unknown api key {key}")))?;
-    let Some((min, max)) = supported_versions(api_key) else {
+    let Some((min, max)) = versions_in(apis, api_key) else {
         return Err(DecodeError::Close(format!("unsupported api {api_key:?}")));
     };
     if !(min..=max).contains(&version) {

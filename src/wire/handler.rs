@@ -23,7 +23,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::ApiKey;
 use tokio::net::TcpStream;
 
-use super::codec::Request;
+use super::codec::{Request, SUPPORTED};
 use super::reader::RequestPool;
 
 // ANCHOR: handler
@@ -48,6 +48,12 @@ pub trait Handler: Send + Sync + 'static {
     /// may be abandoned when the server shuts down (a long-polling fetch may;
     /// a produce must run to its response).
     fn yields_to_shutdown(&self, api_key: ApiKey) -> bool;
+
+    /// The APIs and versions this handler answers: the codec closes the
+    /// connection on any other (a client listener's are [`SUPPORTED`]).
+    fn apis(&self) -> &'static [(ApiKey, i16, i16)] {
+        SUPPORTED
+    }
 
     /// `socket.request.max.bytes`: a larger frame closes the connection.
     fn request_bytes_max(&self) -> usize;

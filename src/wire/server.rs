@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::accept::AcceptBackoff;
-use super::codec::{decode_request, DecodeError};
+use super::codec::{decode_request_for, DecodeError};
 use super::handler::{Handler, Response, WriteResponse};
 use super::reader::FrameReader;
 
@@ -97,7 +97,7 @@ async fn connection<H: Handler>(
             },
             _ = shutdown.changed() => return Ok(()),
         };
-        let response = match decode_request(frame.bytes.clone()) {
+        let response = match decode_request_for(frame.bytes.clone(), handler.apis()) {
             Ok(mut request) => {
                 request.client_host = format!("/{}", peer.ip());
                 // A request the handler lets go (a long poll, a parked

@@ -282,10 +282,13 @@ impl Broker {
             let tp = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, p);
             let partition = self.partition(&tp).ok_or_else(|| Error::UnknownPartition(tp.clone()))?;
             let batch = BytesMut::from(&builder.build().as_bytes()[..]);
-            let info = lock(&partition.log).append(batch, partition.leader_epoch, now).map_err(|e| {
+            let leader_epoch = partition.leader_epoch();
+            let info = lock(&partition.log).append(batch, leader_epoch, now).map_err(|e| {
                 self.log_dir.fail(&tp, &e);
                 Error::Log(e)
             })?;
+            // Chapter 6: the offsets partition's high watermark follows its log end.
+            let _ = partition.after_append(leader_epoch, info.last_offset, false);
             appended.push((tp, partition, info.last_offset + 1));
         }
         self.notifier.notify();

@@ -44,13 +44,15 @@
 //! packets; a cut closes the link's connections rather than leaving them
 //! half-open (see [`Cut`]); only loopback, no network namespaces.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 mod history;
+mod kafka;
 mod node;
 mod proxy;
 
 pub use history::{check, Ack, History, Read, Stored, Violation};
+pub use kafka::KafkaCluster;
 pub use node::Node;
 pub use proxy::{Cut, Proxy};
 

@@ -1,0 +1,129 @@
+//! The replica manager: what this broker does with each metadata image —
+//! Kafka's `ReplicaManager.applyDelta`. For every partition whose replica
+//! set names this broker, it opens the log and gives the replica its role:
+//!
+//! ```text
+//!  published image ──▶ apply_image ──┬─ leader == this broker ──▶ Partition::become_leader
+//!                                    │    (same epoch, newer partition epoch: the ISR the
+//!                                    │     controller committed)
+//!                                    ├─ another leader ─────────▶ Partition::become_follower
+//!                                    └─ no longer hosted ───────▶ resign; out of the map
+//! ```
+//!
+//! A partition keeps its [`Partition`] (its role, its waiting produces, its
+//! group commit) from one image to the next as long as its log is the same;
+//! a topic deleted and created again under the same name gets a new one.
+//!
+//! Simplification: a partition's `max.message.bytes` and validation policy
+//! are read when its `Partition` is made; no API changes a topic's configs
+//! yet (issue 17 adds AlterConfigs).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, PoisonError};
+
+use crate::log::{GroupCommit, LogError};
+use crate::metadata::{PartitionImage, TopicImage};
+use crate::replication::{PartitionAssignment, ReplicationConfig};
+use crate::TopicPartition;
+
+use super::{Broker, Partition};
+
+impl Broker {
+    // ANCHOR: apply_image
+    /// Makes the partition map and every hosted replica's role match the
+    /// published metadata image. The log manager's lock is held from reading
+    /// the image to replacing the map, so two applications replace it in the
+    /// order they read the images, and the map never goes back to an older
+    /// image than one it already showed.
+    pub(crate) fn apply_image(&self, now_ms: i64) -> Result<(), LogError> {
+        let mut logs = self.lock_logs();
+        let image = self.metadata_image();
+        let old = self.read_partitions().clone();
+        let me = self.config.node_id;
+        let mut map = BTreeMap::new();
+        for topic in image.topics() {
+            let log_config = self.topic_log_config(&topic.configs);
+            for (&index, assigned) in &topic.partitions {
+                if !assigned.replicas.contains(&me) {
+                    continue;
+                }
+                let tp = TopicPartition::new(topic.name.clone(), index);
+                let log = logs.get_or_create(&tp, Some(log_config.clone()), now_ms)?;
+                let partition = match old.get(&tp) {
+                    Some(p) if Arc::ptr_eq(&p.log, &log) => p.clone(),
+                    _ => Arc::new(self.new_partition(topic, log)),
+                };
+                if assigned.leader == me {
+                    let config = self.replication_config(topic);
+                    partition.become_leader(me, &assignment(assigned), config, now_ms)?;
+                } else {
+                    partition.become_follower(me, assigned.leader, assigned.leader_epoch);
+                }
+                map.insert(tp, partition);
+            }
+        }
+        let gone: Vec<TopicPartition> = old.keys().filter(|tp| !map.contains_key(*tp)).cloned().collect();
+        for tp in &gone {
+            // Deleted, or moved off this broker: waiting produces are answered.
+            old[tp].become_follower(me, -1, -1);
+        }
+        *self.partitions.write().unwrap_or_else(PoisonError::into_inner) = map;
+        for tp in gone {
+            // Kafka's StopReplica with delete: the log goes too.
+            if let Err(e) = logs.delete(&tp) {
+                tracing::warn!(%tp, error = %e, "could not delete the log of a partition no longer hosted");
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: apply_image
+
+    fn new_partition(&self, topic: &TopicImage, log: crate::log::manager::SharedLog) -> Partition {
+        let max_message_bytes = topic
+            .configs
+            .get("max.message.bytes")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(self.config.message_max_bytes);
+        let validation = self.topic_validation(&topic.configs);
+        let group_commit = Arc::new(GroupCommit::new());
+        Partition::new(log, topic.topic_id, max_message_bytes, validation, group_commit, self.config.node_id)
+    }
+
+    /// A topic's replication settings: `min.insync.replicas` (the topic's,
+    /// else the broker's) and `replica.lag.time.max.ms`.
+    pub fn replication_config(&self, topic: &TopicImage) -> ReplicationConfig {
+        let broker = &self.config.replication;
+        let min_insync_replicas = (topic.configs.get("min.insync.replicas").and_then(|v| v.parse().ok()))
+            .unwrap_or(broker.min_insync_replicas as usize);
+        ReplicationConfig {
+            min_insync_replicas,
+            replica_lag_time_max_ms: i64::try_from(broker.replica_lag_time_ms_max).unwrap_or(i64::MAX),
+            ..ReplicationConfig::default()
+        }
+    }
+}
+
+/// The replication core's view of a partition in the image.
+fn assignment(partition: &PartitionImage) -> PartitionAssignment {
+    PartitionAssignment {
+        replicas: partition.replicas.clone(),
+        isr: partition.isr.iter().copied().collect(),
+        leader_epoch: partition.leader_epoch,
+        partition_epoch: partition.partition_epoch,
+    }
+}
+
+impl Broker {
+    /// A leader wants the ISR changed: queued for the controller, which
+    /// commits it (or refuses it) and the next image brings the outcome.
+    pub(crate) fn submit_alter_partition(
+        &self,
+        tp: &TopicPartition,
+        _partition: &Partition,
+        alter: crate::replication::AlterPartition,
+    ) {
+        tracing::info!(%tp, ?alter, "ISR change proposed");
+        self.alter_partitions.lock().unwrap_or_else(PoisonError::into_inner).insert(tp.clone(), alter);
+        self.alter_partition_queued();
+    }
+}

@@ -1,0 +1,170 @@
+//! A spool process, by its `process.roles` (Kafka's `KafkaRaftServer`):
+//!
+//! ```text
+//!  (no process.roles)   standalone: one broker that is its own controller, in process
+//!  controller           the metadata log and the CONTROLLER listener   (controller.rs)
+//!  broker               partitions, clients, and the lifecycle tasks    (lifecycle.rs)
+//!                       that register with the controller and fetch the metadata
+//!  broker,controller    both in one process (Kafka's combined mode)
+//! ```
+//!
+//! Every listener in `listeners` is bound: the controller listeners
+//! (`controller.listener.names`) serve the controller's APIs, the others the
+//! broker's. SIGTERM or Ctrl-C stops the process cleanly: a broker in a
+//! cluster first hands its leaderships over (controlled shutdown).
+
+pub mod controller;
+pub mod lifecycle;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::broker::{meta_properties, Broker};
+use crate::config::{BrokerConfig, ProcessRoles};
+use crate::log::{DiskStorage, Log, LogConfig, OpenOptions};
+use crate::metadata::{MetadataLog, MetadataPublisher, METADATA_TOPIC};
+use controller::ControllerNode;
+
+/// How long a stopping broker waits for the controller to move its
+/// leaderships away before it stops anyway.
+const CONTROLLED_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs the process until SIGTERM or Ctrl-C. Call from a multi-threaded runtime.
+pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    let mut servers: Vec<JoinHandle<()>> = Vec::new();
+    let mut controller_node = None;
+    if matches!(config.process_roles, ProcessRoles::Controller | ProcessRoles::Combined) {
+        let node = Arc::new(tokio::task::block_in_place(|| open_controller(&config))?);
+        for listener in config.listeners.iter().filter(|l| is_controller_listener(&config, &l.name)) {
+            let socket = bind(&listener.bind_addr().map_err(anyhow::Error::msg)?).await?;
+            tracing::info!(
+                "controller listening on {} (node {}, cluster {})",
+                socket.local_addr()?,
+                config.node_id,
+                node.cluster_id
+            );
+            servers.push(tokio::spawn(crate::wire::server::serve(node.clone(), socket, stopped.clone())));
+        }
+        let ticking = node.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                every.tick().await;
+                let node = ticking.clone();
+                let _ = tokio::task::spawn_blocking(move || node.tick()).await;
+            }
+        }));
+        controller_node = Some(node);
+    }
+    let mut broker = None;
+    if config.process_roles != ProcessRoles::Controller {
+        let opened = Arc::new(
+            tokio::task::block_in_place(|| Broker::open(config.clone())).map_err(anyhow::Error::msg)?,
+        );
+        for listener in config.listeners.iter().filter(|l| !is_controller_listener(&config, &l.name)) {
+            let socket = bind(&listener.bind_addr().map_err(anyhow::Error::msg)?).await?;
+            tracing::info!(
+                "listening on {} (node {}, cluster {}, log.dirs {})",
+                socket.local_addr()?,
+                opened.config.node_id,
+                opened.cluster_id,
+                opened.config.log_dir.display()
+            );
+            servers.push(tokio::spawn(crate::wire::server::serve(opened.clone(), socket, stopped.clone())));
+        }
+        tasks.push(spawn_ticker(opened.clone()));
+        if config.process_roles != ProcessRoles::Standalone {
+            tasks.extend(start_lifecycle(&opened).await?);
+        }
+        broker = Some(opened);
+    }
+    wait_for_signal().await?;
+    tracing::info!("shutting down");
+    if let Some(broker) = &broker {
+        broker.controlled_shutdown(CONTROLLED_SHUTDOWN_TIMEOUT).await;
+    }
+    let _ = stop.send(true);
+    for server in servers {
+        let _ = server.await;
+    }
+    for task in &tasks {
+        task.abort();
+    }
+    if let Some(broker) = broker {
+        tokio::task::block_in_place(|| broker.shutdown())?;
+    }
+    drop(controller_node);
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+fn is_controller_listener(config: &BrokerConfig, name: &str) -> bool {
+    config.controller_listener_names.iter().any(|n| n == name)
+}
+
+async fn bind(addr: &std::net::SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
+}
+
+/// Opens the controller's log directory and metadata log. In combined mode
+/// the controller keeps its metadata log in a `controller` directory inside
+/// `log.dirs`, apart from the broker's copy.
+fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
+    let dir = match config.process_roles {
+        ProcessRoles::Combined => config.log_dir.join("controller"),
+        _ => config.log_dir.clone(),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let meta = match config.process_roles {
+        ProcessRoles::Combined => meta_properties::load_or_create(&config.log_dir, config.node_id),
+        _ => meta_properties::load_or_create(&dir, config.node_id),
+    }
+    .map_err(anyhow::Error::msg)?;
+    let storage = DiskStorage::open(dir.join(format!("{METADATA_TOPIC}-0")))?;
+    let (log, _) = Log::open(storage, LogConfig::default(), OpenOptions::default(), crate::broker::now_ms())?;
+    let metadata = MetadataLog::load(log).map_err(anyhow::Error::msg)?;
+    Ok(ControllerNode::new(config.clone(), meta.cluster_id, MetadataPublisher::new(metadata)))
+}
+
+/// Registers with the controller, then starts the heartbeat, metadata and
+/// AlterPartition tasks.
+async fn start_lifecycle(broker: &Arc<Broker>) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let link = broker.controller_link().expect("a broker in a cluster has a controller link");
+    let incarnation_id = uuid::Uuid::new_v4();
+    let metadata = tokio::spawn(lifecycle::metadata_loop(broker.clone(), link.addr.clone()));
+    let epoch = lifecycle::register(broker, &link, incarnation_id).await?;
+    broker.set_broker_epoch(epoch);
+    Ok(vec![
+        metadata,
+        tokio::spawn(lifecycle::heartbeat_loop(broker.clone(), link.clone(), incarnation_id)),
+        tokio::spawn(lifecycle::alter_partition_loop(broker.clone(), link)),
+    ])
+}
+
+/// Flush-by-time, retention, checkpoints and the leaders' ISR checks.
+fn spawn_ticker(broker: Arc<Broker>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(broker.config.tick_interval());
+        loop {
+            every.tick().await;
+            let broker = broker.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || broker.tick()).await {
+                tracing::error!(error = %e, "log maintenance failed");
+            }
+        }
+    })
+}
+
+async fn wait_for_signal() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
+    }
+}

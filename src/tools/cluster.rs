@@ -1,0 +1,285 @@
+//! `spool cluster`: a local Kafka cluster in one command — one controller
+//! and N brokers, each a `spool serve` process configured by a
+//! `server.properties` with Kafka's own keys, so the same cluster can be
+//! started by hand, one file per terminal:
+//!
+//! ```text
+//!  spool cluster --brokers 3 --dir /tmp/spool-cluster
+//!
+//!  /tmp/spool-cluster/controller-1/server.properties   process.roles=controller
+//!                                                      listeners=CONTROLLER://127.0.0.1:9192
+//!  /tmp/spool-cluster/broker-2/server.properties       process.roles=broker
+//!  /tmp/spool-cluster/broker-3/server.properties       listeners=PLAINTEXT://127.0.0.1:9093
+//!  /tmp/spool-cluster/broker-4/server.properties       controller.quorum.voters=1@127.0.0.1:9192
+//!
+//!  bootstrap.servers=127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094
+//! ```
+//!
+//! Node ids follow Kafka's examples: controllers first (1..), brokers after.
+//! Each node's data (`log.dirs`) and its log (`server.log`) live in its
+//! directory, so a restart of the command finds the same cluster. Ctrl-C
+//! (or SIGTERM) stops every node with SIGTERM, by its own pid, and waits
+//! for each to shut down cleanly. A node that exits by itself is reported
+//! and the others keep running (stop one to watch the cluster elect new
+//! leaders).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use clap::Args;
+
+/// `spool cluster`'s flags.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// How many brokers to start.
+    #[arg(long, default_value_t = 3)]
+    pub brokers: u16,
+    /// Where each node keeps its properties, data and log.
+    #[arg(long, default_value = "/tmp/spool-cluster")]
+    pub dir: PathBuf,
+    /// The first broker's port; brokers take the ports after it, the
+    /// controller this port + 100.
+    #[arg(long, default_value_t = 9092)]
+    pub port: u16,
+    /// Override one setting on every broker: --override key=value (repeatable).
+    #[arg(long = "override", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+}
+
+/// One node of the cluster: its id, role and properties.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSpec {
+    pub node_id: i32,
+    pub controller: bool,
+    /// Its client (or controller) port.
+    pub port: u16,
+    pub dir: PathBuf,
+    pub properties: String,
+}
+
+impl NodeSpec {
+    /// `controller-1`, `broker-2`, …
+    pub fn name(&self) -> String {
+        format!("{}-{}", if self.controller { "controller" } else { "broker" }, self.node_id)
+    }
+}
+
+// ANCHOR: plan
+/// The nodes of a cluster of `args.brokers` brokers and one controller.
+pub fn plan(args: &ClusterArgs) -> Result<Vec<NodeSpec>, String> {
+    if args.brokers == 0 {
+        return Err("--brokers must be at least 1".into());
+    }
+    let controller_port = args.port.checked_add(100).ok_or("--port is too high")?;
+    args.port.checked_add(args.brokers - 1).ok_or("--port is too high for that many brokers")?;
+    let voters = format!("1@127.0.0.1:{controller_port}");
+    let replication_factor = args.brokers.min(3);
+    let mut nodes = Vec::new();
+    let dir = args.dir.join("controller-1");
+    let mut properties = String::new();
+    writeln!(properties, "# A KRaft controller: it keeps __cluster_metadata and decides leaders and ISRs.")
+        .unwrap();
+    writeln!(properties, "node.id=1").unwrap();
+    writeln!(properties, "process.roles=controller").unwrap();
+    writeln!(properties, "listeners=CONTROLLER://127.0.0.1:{controller_port}").unwrap();
+    writeln!(properties, "controller.listener.names=CONTROLLER").unwrap();
+    writeln!(properties, "controller.quorum.voters={voters}").unwrap();
+    writeln!(properties, "log.dirs={}", dir.join("data").display()).unwrap();
+    writeln!(properties, "default.replication.factor={replication_factor}").unwrap();
+    writeln!(properties, "offsets.topic.replication.factor={replication_factor}").unwrap();
+    nodes.push(NodeSpec { node_id: 1, controller: true, port: controller_port, dir, properties });
+    for i in 0..args.brokers {
+        let node_id = 2 + i32::from(i);
+        let port = args.port + i;
+        let dir = args.dir.join(format!("broker-{node_id}"));
+        let mut properties = String::new();
+        writeln!(properties, "# A broker: it hosts partition replicas and answers clients.").unwrap();
+        writeln!(properties, "node.id={node_id}").unwrap();
+        writeln!(properties, "process.roles=broker").unwrap();
+        writeln!(properties, "listeners=PLAINTEXT://127.0.0.1:{port}").unwrap();
+        writeln!(properties, "advertised.listeners=PLAINTEXT://127.0.0.1:{port}").unwrap();
+        writeln!(properties, "inter.broker.listener.name=PLAINTEXT").unwrap();
+        writeln!(properties, "controller.listener.names=CONTROLLER").unwrap();
+        writeln!(properties, "controller.quorum.voters={voters}").unwrap();
+        writeln!(properties, "log.dirs={}", dir.join("data").display()).unwrap();
+        writeln!(properties, "default.replication.factor={replication_factor}").unwrap();
+        writeln!(properties, "offsets.topic.replication.factor={replication_factor}").unwrap();
+        for o in &args.overrides {
+            let (k, v) = o.split_once('=').ok_or_else(|| format!("--override {o:?}: expected key=value"))?;
+            writeln!(properties, "{}={}", k.trim(), v.trim()).unwrap();
+        }
+        nodes.push(NodeSpec { node_id, controller: false, port, dir, properties });
+    }
+    Ok(nodes)
+}
+// ANCHOR_END: plan
+
+/// The brokers' addresses, as clients' `bootstrap.servers`.
+pub fn bootstrap_servers(nodes: &[NodeSpec]) -> String {
+    nodes
+        .iter()
+        .filter(|n| !n.controller)
+        .map(|n| format!("127.0.0.1:{}", n.port))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A started node.
+struct Running {
+    spec: NodeSpec,
+    child: Child,
+    exited: bool,
+}
+
+/// How a node's log directory is formatted with the cluster's id
+/// (`kafka-storage.sh format`): given by the `spool` binary, which owns the
+/// broker's `meta.properties`.
+pub type Format = dyn Fn(&Path, i32, &str) -> std::io::Result<()>;
+
+/// Formats every node's log directory with one cluster id (kept if the
+/// cluster was started before), writes their properties, starts them,
+/// prints the bootstrap servers, and stops them all on Ctrl-C or SIGTERM.
+pub fn main(args: ClusterArgs, format: &Format, new_id: &dyn Fn() -> String) -> anyhow::Result<()> {
+    let nodes = plan(&args).map_err(anyhow::Error::msg)?;
+    let cluster_id = cluster_id(&args.dir, new_id)?;
+    for node in &nodes {
+        format(&node.dir.join("data"), node.node_id, &cluster_id)?;
+    }
+    let exe = std::env::current_exe()?;
+    let mut running = Vec::new();
+    for spec in nodes {
+        match start(&exe, &spec) {
+            Ok(child) => {
+                eprintln!("started {} (pid {}) on 127.0.0.1:{}", spec.name(), child.id(), spec.port);
+                running.push(Running { spec, child, exited: false });
+            }
+            Err(e) => {
+                stop_all(&mut running);
+                return Err(e.context(format!("starting {}", spec.name())));
+            }
+        }
+    }
+    let specs: Vec<NodeSpec> = running.iter().map(|r| r.spec.clone()).collect();
+    println!("bootstrap.servers={}", bootstrap_servers(&specs));
+    println!("(each node logs to {}/<node>/server.log; Ctrl-C stops the cluster)", args.dir.display());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let watched = runtime.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut every = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => return r,
+                _ = term.recv() => return Ok(()),
+                _ = every.tick() => report_exits(&mut running)?,
+            }
+        }
+    });
+    eprintln!("stopping the cluster");
+    stop_all(&mut running);
+    Ok(watched?)
+}
+
+/// The cluster's id: kept in `<dir>/cluster.id` from the first start, so
+/// a restart finds the same cluster.
+fn cluster_id(dir: &Path, new_id: &dyn Fn() -> String) -> anyhow::Result<String> {
+    let path = dir.join("cluster.id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) => Ok(id.trim().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)?;
+            let id = new_id();
+            std::fs::write(&path, format!("{id}\n"))?;
+            Ok(id)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Reports each node that exited by itself since the last look.
+fn report_exits(running: &mut [Running]) -> std::io::Result<()> {
+    for node in running.iter_mut().filter(|n| !n.exited) {
+        if let Some(status) = node.child.try_wait()? {
+            node.exited = true;
+            let log = node.spec.dir.join("server.log");
+            eprintln!("{} exited ({status}); see {}", node.spec.name(), log.display());
+        }
+    }
+    Ok(())
+}
+
+/// Writes the node's properties file and starts `spool serve` on it.
+fn start(exe: &Path, spec: &NodeSpec) -> anyhow::Result<Child> {
+    std::fs::create_dir_all(&spec.dir)?;
+    let properties = spec.dir.join("server.properties");
+    std::fs::write(&properties, &spec.properties)?;
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(spec.dir.join("server.log"))?;
+    let child = Command::new(exe)
+        .arg("serve")
+        .arg(&properties)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()?;
+    Ok(child)
+}
+
+/// Stops every running node with SIGTERM, brokers first and the controller
+/// last (so brokers can hand their leadership over), waiting for each.
+fn stop_all(running: &mut [Running]) {
+    for node in running.iter_mut().rev().filter(|n| !n.exited) {
+        if let Some(pid) = rustix::process::Pid::from_raw(node.child.id() as i32) {
+            // Our own child, not yet reaped: the pid is still its.
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        let _ = node.child.wait();
+        node.exited = true;
+        eprintln!("stopped {}", node.spec.name());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(brokers: u16) -> ClusterArgs {
+        ClusterArgs {
+            brokers,
+            dir: PathBuf::from("/c"),
+            port: 9092,
+            overrides: vec!["num.partitions=3".into()],
+        }
+    }
+
+    /// Three brokers and a controller: Kafka's keys, ids controllers-first,
+    /// consecutive broker ports, and every node pointing at the one voter.
+    #[test]
+    fn a_three_broker_plan_uses_kafkas_keys() {
+        let nodes = plan(&args(3)).unwrap();
+        let names: Vec<String> = nodes.iter().map(NodeSpec::name).collect();
+        assert_eq!(names, ["controller-1", "broker-2", "broker-3", "broker-4"]);
+        assert_eq!(bootstrap_servers(&nodes), "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094");
+        let controller = &nodes[0].properties;
+        assert!(controller.contains("process.roles=controller\n"), "{controller}");
+        assert!(controller.contains("listeners=CONTROLLER://127.0.0.1:9192\n"), "{controller}");
+        for broker in &nodes[1..] {
+            let p = &broker.properties;
+            assert!(
+                p.contains("process.roles=broker\n")
+                    && p.contains("controller.quorum.voters=1@127.0.0.1:9192\n")
+            );
+            assert!(p.contains(&format!("log.dirs=/c/{}/data\n", broker.name())), "{p}");
+            assert!(p.contains("default.replication.factor=3\n") && p.contains("num.partitions=3\n"), "{p}");
+        }
+    }
+
+    /// One broker cannot hold three replicas: the defaults follow the size.
+    #[test]
+    fn replication_factor_follows_the_broker_count() {
+        let nodes = plan(&args(1)).unwrap();
+        assert!(nodes[1].properties.contains("default.replication.factor=1\n"));
+        assert!(plan(&args(0)).is_err());
+        assert!(plan(&ClusterArgs { port: 65535, ..args(3) }).is_err());
+    }
+}

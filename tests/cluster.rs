@@ -1,0 +1,124 @@
+//! Chapter 6 end to end: a controller and three brokers as real `spool
+//! serve` processes (the shape `spool cluster` starts), a topic replicated
+//! three times, a leader killed, a broker back.
+
+#[path = "common/cluster/mod.rs"]
+mod cluster;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use cluster::KafkaCluster;
+use spool::client::{Client, Consumer, ConsumerConfig, NewTopic, Producer, ProducerConfig, ProducerRecord};
+use spool::TopicPartition;
+
+const TOPIC: &str = "replicated";
+const PATIENCE: Duration = Duration::from_secs(30);
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// Polls `what` until it returns `Some`, within [`PATIENCE`].
+async fn eventually<T>(description: &str, mut what: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(found) = what().await {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "not within {PATIENCE:?}: {description}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// (leader, ISR) of the partition, as a broker's Metadata says.
+async fn leadership(bootstrap: &str) -> Option<(i32, Vec<i32>)> {
+    let mut client = Client::connect(bootstrap, Duration::from_secs(5)).await.ok()?;
+    let metadata = client.metadata(Some(&[TOPIC]), false).await.ok()?;
+    let p = metadata.topics.first()?.partitions.first()?.clone();
+    (p.leader >= 0).then(|| (p.leader, p.isr.iter().copied().collect()))
+}
+
+async fn produce(bootstrap: &str, values: std::ops::Range<u32>) {
+    let producer = Producer::connect(ProducerConfig::new(bootstrap)).await.expect("producer");
+    for v in values {
+        let record = ProducerRecord { value: Some(v.to_string().into_bytes().into()), ..Default::default() };
+        let delivery = producer.send_to_partition(TOPIC, 0, record).await.expect("send");
+        delivery.await.unwrap_or_else(|e| panic!("record {v} not acknowledged: {e}"));
+    }
+    producer.close().await.expect("close");
+}
+
+async fn read_all(bootstrap: &str, count: usize) -> Vec<String> {
+    let mut consumer = Consumer::connect(bootstrap, ConsumerConfig::default()).await.expect("consumer");
+    consumer.assign([TopicPartition::new(TOPIC, 0)]);
+    consumer.seek(TOPIC, 0, 0).unwrap();
+    let mut read = Vec::new();
+    let deadline = Instant::now() + PATIENCE;
+    while read.len() < count && Instant::now() < deadline {
+        for r in consumer.poll(Duration::from_millis(200)).await.unwrap_or_default() {
+            read.push(String::from_utf8(r.record.value.unwrap().to_vec()).unwrap());
+        }
+    }
+    read
+}
+
+/// Three brokers register and are listed (kcat -L sees them); a topic with
+/// replication factor 3 gets all three in its ISR; acks=all records survive
+/// the SIGKILL of the partition's leader (a new leader is elected from the
+/// ISR, which shrinks); the killed broker restarts, catches up and rejoins
+/// the ISR (AlterPartition) — and every record is read back once, in order.
+#[test]
+fn a_replicated_partition_survives_its_leader() {
+    let mut cluster = KafkaCluster::start(3, "replica.lag.time.max.ms=3000");
+    let bootstrap = cluster.bootstrap();
+    runtime().block_on(async {
+        let mut client = Client::connect(&bootstrap, Duration::from_secs(5)).await.expect("client");
+        eventually("three unfenced brokers", async || {
+            let brokers = client.metadata(Some(&[]), false).await.ok()?.brokers;
+            (brokers.len() == 3).then_some(())
+        })
+        .await;
+        let topic = NewTopic { partitions: 1, replication_factor: 3, ..NewTopic::new(TOPIC) };
+        let created = client.create_topics(&[topic], false).await.expect("CreateTopics");
+        assert!(created[0].is_ok(), "{created:?}");
+        let (leader, isr) = eventually("a leader with a full ISR", async || {
+            leadership(&bootstrap).await.filter(|(_, isr)| isr.len() == 3)
+        })
+        .await;
+        assert!(isr.contains(&leader));
+        produce(&bootstrap, 0..10).await;
+
+        // SIGKILL the leader: the controller fences it after its session
+        // times out and elects another ISR member.
+        cluster.broker(leader).kill();
+        let survivors: String = cluster
+            .brokers
+            .iter_mut()
+            .filter_map(|b| b.is_running().then(|| b.addr(0).to_string()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let (new_leader, isr) = eventually("a new leader", async || {
+            leadership(&survivors).await.filter(|(l, isr)| *l != leader && !isr.contains(&leader))
+        })
+        .await;
+        assert_eq!(isr.len(), 2, "ISR after the kill: {isr:?}");
+        produce(&survivors, 10..20).await;
+        assert_eq!(read_all(&survivors, 20).await, (0..20).map(|v| v.to_string()).collect::<Vec<_>>());
+
+        // The killed broker comes back, catches up from the new leader and rejoins the ISR.
+        cluster.broker(leader).restart();
+        let (_, isr) = eventually("the restarted broker back in the ISR", async || {
+            leadership(&bootstrap).await.filter(|(_, isr)| isr.len() == 3)
+        })
+        .await;
+        assert!(isr.contains(&leader) && isr.contains(&new_leader));
+    });
+
+    // A Kafka client lists the three brokers.
+    let kcat =
+        Command::new("kcat").args(["-L", "-b", &bootstrap, "-t", TOPIC]).output().expect("kcat on PATH");
+    let listing = String::from_utf8_lossy(&kcat.stdout);
+    assert!(listing.contains(" 3 brokers:"), "{listing}");
+    assert!(listing.contains("replicas: ") && listing.contains("isrs: "), "{listing}");
+}
