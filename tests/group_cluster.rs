@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use cluster::KafkaCluster;
+use kafka_protocol::ResponseError;
 use spool::client::{
     Client, ConsumerConfig, GroupConsumer, NewTopic, Producer, ProducerConfig, ProducerRecord,
 };
@@ -129,6 +130,14 @@ fn committed_offsets_survive_the_coordinators_death() {
         let coordinator_id = (2..5)
             .find(|&id| cluster.broker(id).addr(0).to_string() == coordinator)
             .expect("the coordinator is one of the brokers");
+        // Only the coordinator answers for the group: another broker says
+        // NOT_COORDINATOR rather than an empty (wrong) answer of its own.
+        for id in (2..5).filter(|&id| id != coordinator_id) {
+            let other = cluster.broker(id).addr(0).to_string();
+            let answer = client.committed_offsets(&other, GROUP, Some(&all_partitions())).await;
+            let code = answer.as_ref().err().and_then(|e| e.code());
+            assert_eq!(code, Some(ResponseError::NotCoordinator), "OffsetFetch at broker {id}: {answer:?}");
+        }
         cluster.broker(coordinator_id).kill();
         let survivors: String = cluster
             .brokers
