@@ -9,6 +9,8 @@
 mod cluster;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cluster::KafkaCluster;
@@ -174,4 +176,78 @@ fn committed_offsets_survive_the_coordinators_death() {
         assert_eq!(committed.values().copied().collect::<Vec<_>>(), vec![15; 3]);
         second.close().await.expect("close");
     });
+}
+
+fn clients_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+}
+
+/// Runs `group_confluent_kafka.py scenario` (bounded by `timeout`) and fails
+/// with its output unless it exited 0. A missing client fails the test,
+/// naming the setup script: a test that passes without running would hide a bug.
+fn confluent(scenario: &str, bootstrap: &str, state: &str) {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-clients/bin/python");
+    assert!(python.exists(), "{} is missing: run tests/clients/setup.sh first", python.display());
+    let script = clients_dir().join("group_confluent_kafka.py");
+    let output = Command::new("timeout")
+        .args(["--kill-after=5", "60"])
+        .arg(&python)
+        .arg(&script)
+        .args([scenario, "--bootstrap", bootstrap, "--topic", "t-failover", "--group", "g-failover"])
+        .args(["--topic-exists", "--state", state])
+        .current_dir(clients_dir())
+        .output()
+        .expect("run the scenario");
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    println!("$ {scenario}\n{stdout}{stderr}");
+    assert!(output.status.success(), "{scenario} failed ({}):\n{stdout}\n{stderr}", output.status);
+}
+
+/// The same with librdkafka (confluent-kafka): a consumer reads 40 of 90
+/// records of a replicated topic committing each (resume-1); the group's
+/// coordinator is SIGKILLed; a new consumer of the group, bootstrapped from
+/// the survivors, finds the new coordinator and resumes exactly at the
+/// committed offsets, reading the other 50 once each (resume-2).
+#[test]
+fn confluent_kafka_resumes_at_its_commits_after_the_coordinators_death() {
+    let mut cluster =
+        KafkaCluster::start(3, "replica.lag.time.max.ms=3000\ngroup.initial.rebalance.delay.ms=0");
+    let bootstrap = cluster.bootstrap();
+    let state_dir = tempfile::tempdir().expect("tempdir");
+    let state = state_dir.path().join("resume.json").display().to_string();
+    runtime().block_on(async {
+        let mut client = Client::connect(&bootstrap, Duration::from_secs(5)).await.expect("client");
+        eventually("three unfenced brokers", async || {
+            let brokers = client.metadata(Some(&[]), false).await.ok()?.brokers;
+            (brokers.len() == 3).then_some(())
+        })
+        .await;
+        // Created here, replicated: librdkafka's admin client sends CreateTopics
+        // to Metadata's controller id, which is the KRaft controller (not a
+        // broker a client can reach) — see the report.
+        let topic = NewTopic { partitions: PARTITIONS, replication_factor: 3, ..NewTopic::new("t-failover") };
+        let created = client.create_topics(&[topic], false).await.expect("CreateTopics");
+        assert!(created[0].is_ok(), "{created:?}");
+        eventually("leaders for every partition", async || {
+            let metadata = client.metadata(Some(&["t-failover"]), false).await.ok()?;
+            let t = metadata.topics.first()?;
+            (t.partitions.len() == PARTITIONS as usize && t.partitions.iter().all(|p| p.leader >= 0))
+                .then_some(())
+        })
+        .await;
+    });
+    confluent("resume-1", &bootstrap, &state);
+    let coordinator_id = runtime().block_on(async {
+        let mut client = Client::connect(&bootstrap, Duration::from_secs(5)).await.expect("client");
+        let coordinator = client.find_coordinator("g-failover").await.expect("the group's coordinator");
+        (2..5).find(|&id| cluster.broker(id).addr(0).to_string() == coordinator).expect("one of the brokers")
+    });
+    cluster.broker(coordinator_id).kill();
+    let survivors: String = cluster
+        .brokers
+        .iter_mut()
+        .filter_map(|b| b.is_running().then(|| b.addr(0).to_string()))
+        .collect::<Vec<_>>()
+        .join(",");
+    confluent("resume-2", &survivors, &state);
 }
