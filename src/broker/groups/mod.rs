@@ -51,6 +51,8 @@
 
 mod apis;
 mod ownership;
+#[cfg(test)]
+mod replication_tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
