@@ -9,7 +9,8 @@
 //!  OffsetCommit …              │ append Output.records to the group's   │
 //!  timer: tick(now) ──────────▶│   __consumer_offsets partition        │
 //!                              └───────────────────────────────────────┘
-//!                               wait for the fsync (spool.log.flush.before.ack)
+//!                               wait for the high watermark (acks=all), then
+//!                               for the fsync (spool.log.flush.before.ack)
 //!                               release Output.replies ─▶ oneshot ─▶ parked request
 //! ```
 //!
@@ -21,8 +22,14 @@
 //! - **Store, then answer.** The records of an [`Output`] are appended under
 //!   the coordinator's lock, so the log holds them in the order the coordinator
 //!   made them (two commits of one partition must not land reversed), and the
-//!   replies go out only after the append — and after the fsync when the log is
-//!   durable, waited for outside the lock so concurrent commits share it.
+//!   replies go out only after the append is replicated — the coordinator
+//!   appends like an `acks=all` produce, as Kafka's does (`acks=-1`): the
+//!   partition's high watermark must cover it, within
+//!   `offsets.commit.timeout.ms`, else the requests get COORDINATOR_NOT_AVAILABLE
+//!   (NOT_COORDINATOR if the leadership moved) — and after the fsync when the
+//!   log is durable, both waited for outside the lock so concurrent commits
+//!   share them. A single replica's high watermark is its log end: a
+//!   standalone broker waits for nothing more than before.
 //! - **Timers.** One task sleeps until [`GroupCoordinator::next_deadline_ms`]
 //!   (re-read whenever an input may have moved it) and calls `tick`.
 //! - **Restart.** [`Broker::open`] reads every partition of `__consumer_offsets`
@@ -31,20 +38,28 @@
 //! With one broker, this broker coordinates every group: FindCoordinator
 //! answers with itself, and creates `__consumer_offsets`
 //! (`offsets.topic.num.partitions` partitions, `cleanup.policy=compact`) the
-//! first time a client asks, as Kafka does.
+//! first time a client asks, as Kafka does. In a cluster (chapter 6) a broker
+//! coordinates the groups of the offsets partitions it leads, loading and
+//! unloading them as the leadership moves (`ownership.rs`); the topic is
+//! created by the controller (FindCoordinator forwards CreateTopics), never by
+//! a local metadata commit, since a broker's metadata log is a copy of the
+//! controller's.
 //!
 //! Locks: the coordinator comes first in the broker's lock order (see
-//! [`crate::broker`]), then the one that serializes creating
-//! `__consumer_offsets`, then the metadata log's writer, the log manager, the
-//! partition map and one partition's log. The parked map is a leaf, only ever
-//! taken alone.
+//! [`crate::broker`]), then the ownership map (in a cluster), the one that
+//! serializes creating `__consumer_offsets`, then the metadata log's writer,
+//! the log manager, the partition map, one partition's role and its log. The
+//! parked map is a leaf, only ever taken alone.
 //!
 //! Simplifications:
 //!
-//! - A failed append (disk error, shutdown) answers the output's requests with
-//!   COORDINATOR_NOT_AVAILABLE, but the coordinator's memory already moved on
-//!   (the core assumes stores succeed, see [`crate::group`]); clients rediscover
-//!   the coordinator and rejoin.
+//! - A failed or unreplicated append (disk error, shutdown, timeout, lost
+//!   leadership) answers the output's requests with an error, but the
+//!   coordinator's memory already moved on (the core assumes stores succeed,
+//!   see [`crate::group`]): until the partition is unloaded, an OffsetFetch
+//!   here may show a commit that was refused. Clients rediscover the
+//!   coordinator and rejoin; Kafka instead keeps pending commits apart until
+//!   their append completes.
 //! - The timer starts with the first group request after the broker opens: a
 //!   group loaded from the log whose members never come back is expired then,
 //!   not a session after the restart.
