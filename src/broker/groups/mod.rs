@@ -67,6 +67,8 @@
 mod apis;
 mod ownership;
 #[cfg(test)]
+mod ownership_tests;
+#[cfg(test)]
 mod replication_tests;
 
 use std::collections::{BTreeMap, HashMap};
