@@ -7,7 +7,7 @@
 //!  CreateTopics, DeleteTopics ──▶ the controller ──▶ its answer, as the client's version reads it
 //!  Metadata       brokers: the registered, unfenced ones; leaders, replicas, ISRs from the image;
 //!                 an unknown topic may be created (forwarded) → LEADER_NOT_AVAILABLE until it is seen
-//!  DescribeCluster the same brokers, and the controller's id
+//!  DescribeCluster the same brokers; the "controller" is this broker (it forwards)
 //!  FindCoordinator the leader of the group's __consumer_offsets partition
 //!  InitProducerId  ids from blocks the controller hands out (AllocateProducerIds)
 //! ```
@@ -49,9 +49,12 @@ impl Broker {
             .collect()
     }
 
-    /// The controller's id, as Metadata and DescribeCluster report it.
+    /// The "controller" Metadata and DescribeCluster name: in KRaft, clients
+    /// never reach the real controller (it is not on their listener), so Kafka
+    /// names a live broker — which forwards what only the controller can do.
+    /// Admin clients send CreateTopics there. spool names itself.
     fn controller_id(&self) -> i32 {
-        self.config.controller_quorum_voters.first().map_or(-1, |v| v.node_id)
+        self.config.node_id
     }
 
     // ANCHOR: cluster_metadata
