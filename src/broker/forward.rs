@@ -49,9 +49,14 @@ impl Broker {
             .collect()
     }
 
-    /// The controller's id, as Metadata and DescribeCluster report it.
-    fn controller_id(&self) -> i32 {
-        self.config.controller_quorum_voters.first().map_or(-1, |v| v.node_id)
+    /// The "controller" Metadata and DescribeCluster report to clients: a
+    /// live broker, never the KRaft controller, which has no client listener.
+    /// Clients send CreateTopics and DeleteTopics there, and the broker
+    /// forwards them (KIP-590). Kafka picks a random live broker; this one
+    /// names itself, or the first live broker while it is fenced.
+    fn controller_id(&self, brokers: &[(i32, String, i32, Option<String>)]) -> i32 {
+        let ids = || brokers.iter().map(|(id, ..)| *id);
+        ids().find(|&id| id == self.config.node_id).or_else(|| ids().min()).unwrap_or(-1)
     }
 
     // ANCHOR: cluster_metadata
@@ -95,7 +100,9 @@ impl Broker {
                     .with_error_code(code.code()),
             );
         }
-        let brokers = (self.live_brokers(&image).into_iter())
+        let live = self.live_brokers(&image);
+        let controller_id = self.controller_id(&live);
+        let brokers = (live.into_iter())
             .map(|(id, host, port, rack)| {
                 MetadataResponseBroker::default()
                     .with_node_id(BrokerId(id))
@@ -107,7 +114,7 @@ impl Broker {
         MetadataResponse::default()
             .with_brokers(brokers)
             .with_cluster_id(Some(str(self.cluster_id.clone())))
-            .with_controller_id(BrokerId(self.controller_id()))
+            .with_controller_id(BrokerId(controller_id))
             .with_topics(topics)
     }
     // ANCHOR_END: cluster_metadata
@@ -232,7 +239,9 @@ impl Broker {
     /// DescribeCluster in a cluster.
     pub fn cluster_describe(&self) -> DescribeClusterResponse {
         let image = self.metadata_image();
-        let brokers = (self.live_brokers(&image).into_iter())
+        let live = self.live_brokers(&image);
+        let controller_id = self.controller_id(&live);
+        let brokers = (live.into_iter())
             .map(|(id, host, port, rack)| {
                 DescribeClusterBroker::default()
                     .with_broker_id(BrokerId(id))
@@ -243,7 +252,7 @@ impl Broker {
             .collect();
         DescribeClusterResponse::default()
             .with_cluster_id(str(self.cluster_id.clone()))
-            .with_controller_id(BrokerId(self.controller_id()))
+            .with_controller_id(BrokerId(controller_id))
             .with_brokers(brokers)
     }
 
