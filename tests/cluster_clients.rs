@@ -56,10 +56,34 @@ const PARTITIONS: i32 = 6;
 const RECORDS: usize = 2_000;
 /// The brokers' node ids (`KafkaCluster`: the controller is 1).
 const BROKERS: &str = "2,3,4";
-/// Bounds one client's case; each script also has its own deadline.
-const CASE_TIMEOUT: Duration = Duration::from_secs(90);
+/// Bounds one client's case; each script also has its own deadline, 10 s
+/// shorter, so that it fails with its own words first.
+const CASE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Bounds the whole matrix (a normal run takes about 30 s): once spent, the
+/// cases left fail unrun, each case gets at most what is left.
+const MATRIX_BUDGET: Duration = Duration::from_secs(110);
+/// The shortest case worth starting.
+const CASE_TIMEOUT_MIN: Duration = Duration::from_secs(15);
+/// How long the test waits for its turn (run.sh's `LOCK_WAIT_S`).
+const TURN_WAIT: Duration = Duration::from_secs(1_200);
 /// How long the cluster may take to register its brokers.
 const PATIENCE: Duration = Duration::from_secs(30);
+
+/// One client scenario at a time on this machine: the lock that
+/// `tests/clients/run.sh` and `tests/group_clients.rs` take (`flock` on
+/// `$TMPDIR/spool-clients.lock`), held until the returned file is dropped.
+fn take_turn() -> std::fs::File {
+    let path = std::env::temp_dir().join("spool-clients.lock");
+    let file =
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).expect("lock file");
+    let waiting_since = Instant::now();
+    // SAFETY: flock on a descriptor this function owns; LOCK_NB never blocks.
+    while unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        assert!(waiting_since.elapsed() < TURN_WAIT, "{} held for {TURN_WAIT:?}", path.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    file
+}
 
 fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
@@ -70,7 +94,7 @@ fn python() -> String {
 }
 
 /// One client's case: the command lines it runs, in order, against `bootstrap`.
-fn case_commands(client: &str, bootstrap: &str) -> Vec<Vec<String>> {
+fn case_commands(client: &str, bootstrap: &str, timeout: Duration) -> Vec<Vec<String>> {
     let topic = format!("cluster-{client}");
     let common = |script: &str, runner: &str| -> Vec<String> {
         let mut args = vec![runner.to_string(), clients_dir().join(script).display().to_string()];
@@ -80,7 +104,7 @@ fn case_commands(client: &str, bootstrap: &str) -> Vec<Vec<String>> {
             ("--partitions", PARTITIONS.to_string()),
             ("--records", RECORDS.to_string()),
             ("--brokers", BROKERS.to_string()),
-            ("--deadline-s", (CASE_TIMEOUT.as_secs() - 10).to_string()),
+            ("--deadline-s", (timeout.as_secs() - 10).to_string()),
         ] {
             args.extend([flag.to_string(), value]);
         }
@@ -132,12 +156,12 @@ fn not_installed(client: &str) -> Option<String> {
 
 /// Runs each command of a case, bounded by `timeout`; `Err` carries the
 /// output of the first one that failed.
-fn run_case(commands: &[Vec<String>]) -> Result<String, String> {
+fn run_case(commands: &[Vec<String>], timeout: Duration) -> Result<String, String> {
     let mut transcript = String::new();
     for command in commands {
         let output = Command::new("timeout")
             .arg("--kill-after=5")
-            .arg(CASE_TIMEOUT.as_secs().to_string())
+            .arg(timeout.as_secs().to_string())
             .args(command)
             .current_dir(clients_dir())
             .output()
@@ -218,6 +242,8 @@ fn metadata_names_a_live_broker_as_the_controller() {
 /// idempotent producer; chapter 6's acks=all waits for the high watermark).
 #[test]
 fn every_client_against_a_three_broker_cluster() {
+    let _turn = take_turn();
+    let matrix_started = Instant::now();
     let cluster = KafkaCluster::start(3, "");
     prepare(&cluster.bootstrap());
     let clients =
@@ -226,9 +252,13 @@ fn every_client_against_a_three_broker_cluster() {
     for (k, client) in clients.iter().enumerate() {
         let bootstrap = cluster.brokers[k % cluster.brokers.len()].addr(0).to_string();
         let started = Instant::now();
+        let timeout = CASE_TIMEOUT.min(MATRIX_BUDGET.saturating_sub(matrix_started.elapsed()));
         let result = match not_installed(client) {
             Some(missing) => Err(missing),
-            None => run_case(&case_commands(client, &bootstrap)),
+            None if timeout < CASE_TIMEOUT_MIN => {
+                Err(format!("not run: the matrix's {MATRIX_BUDGET:?} are spent"))
+            }
+            None => run_case(&case_commands(client, &bootstrap, timeout), timeout),
         };
         let verdict = if result.is_ok() { "PASS" } else { "FAIL" };
         println!("{verdict} {client:<16} via {bootstrap} in {:.1}s", started.elapsed().as_secs_f64());
