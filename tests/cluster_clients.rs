@@ -32,13 +32,16 @@
 //! case, naming the setup script: a case that passes without having run would
 //! hide a broken cluster.
 //!
-//! Consumer groups: chapter 5's `group_kafkajs.js` (two members, kafkajs's
-//! commits) and `group_kcat.sh` (kcat -G, then a resume at the committed
-//! offsets) run unchanged against the cluster, their coordinator the leader
-//! of a `__consumer_offsets` partition. Their topics are the scripts' own
-//! (replication factor 1, or auto-created). confluent-kafka's and
-//! kafka-python's group scenarios do not pass in a cluster yet (their
-//! OffsetCommits fail); they join this file with the groups work of chapter 6.
+//! Consumer groups: chapter 5's group scripts run unchanged against the
+//! cluster, their coordinator the leader of a `__consumer_offsets`
+//! partition: `group_confluent_kafka.py split` (members join, leave and
+//! one is SIGKILLed; every record read once), `group_kafka_python.py` (two
+//! members, commits, a third resumes at the end), `group_kafkajs.js` (two
+//! members, kafkajs's commits) and `group_kcat.sh` (kcat -G, then a resume at
+//! the committed offsets). Their topics are the scripts' own (replication
+//! factor 1, or auto-created), so a commit often names a partition the
+//! coordinator does not host; the brokers allow 1 s sessions
+//! (`group.min.session.timeout.ms`) for confluent-kafka's scenario.
 
 #[path = "common/cluster/mod.rs"]
 mod cluster;
@@ -121,15 +124,17 @@ fn case_commands(client: &str, bootstrap: &str, timeout: Duration) -> Vec<Vec<St
         }
         "kcat" => vec![common("cluster_kcat.sh", "bash")],
         // chapter 5's group scripts, unchanged: they take no layout arguments.
-        "kafkajs-group" | "kcat-group" => {
-            let (runner, script) = if client == "kafkajs-group" {
-                ("node", "group_kafkajs.js")
-            } else {
-                ("bash", "group_kcat.sh")
+        "confluent-kafka-group" | "kafka-python-group" | "kafkajs-group" | "kcat-group" => {
+            let (runner, script, scenario) = match client {
+                "confluent-kafka-group" => (python(), "group_confluent_kafka.py", Some("split")),
+                "kafka-python-group" => (python(), "group_kafka_python.py", None),
+                "kafkajs-group" => ("node".into(), "group_kafkajs.js", None),
+                _ => ("bash".into(), "group_kcat.sh", None),
             };
-            let script = clients_dir().join(script).display().to_string();
-            let args = [runner, &script, "--bootstrap", bootstrap, "--topic", &topic, "--group", &topic];
-            vec![args.map(String::from).to_vec()]
+            let mut args = vec![runner, clients_dir().join(script).display().to_string()];
+            args.extend(scenario.map(String::from));
+            args.extend(["--bootstrap", bootstrap, "--topic", &topic, "--group", &topic].map(String::from));
+            vec![args]
         }
         _ => unreachable!("unknown client {client}"),
     }
@@ -141,8 +146,8 @@ fn not_installed(client: &str) -> Option<String> {
         Command::new(program).args(args).current_dir(clients_dir()).output().is_ok_and(|o| o.status.success())
     };
     let ok = match client {
-        "confluent-kafka" => runs(&python(), &["-c", "import confluent_kafka"]),
-        "kafka-python" => runs(&python(), &["-c", "import kafka"]),
+        "confluent-kafka" | "confluent-kafka-group" => runs(&python(), &["-c", "import confluent_kafka"]),
+        "kafka-python" | "kafka-python-group" => runs(&python(), &["-c", "import kafka"]),
         "aiokafka" => runs(&python(), &["-c", "import aiokafka"]),
         "kafkajs" => {
             runs("node", &["-e", "require('kafkajs')"]) && runs(&python(), &["-c", "import confluent_kafka"])
@@ -244,10 +249,19 @@ fn metadata_names_a_live_broker_as_the_controller() {
 fn every_client_against_a_three_broker_cluster() {
     let _turn = take_turn();
     let matrix_started = Instant::now();
-    let cluster = KafkaCluster::start(3, "");
+    let cluster = KafkaCluster::start(3, "group.min.session.timeout.ms=1000");
     prepare(&cluster.bootstrap());
-    let clients =
-        ["confluent-kafka", "kafka-python", "aiokafka", "kafkajs", "kcat", "kafkajs-group", "kcat-group"];
+    let clients = [
+        "confluent-kafka",
+        "kafka-python",
+        "aiokafka",
+        "kafkajs",
+        "kcat",
+        "confluent-kafka-group",
+        "kafka-python-group",
+        "kafkajs-group",
+        "kcat-group",
+    ];
     let mut failed = Vec::new();
     for (k, client) in clients.iter().enumerate() {
         let bootstrap = cluster.brokers[k % cluster.brokers.len()].addr(0).to_string();
