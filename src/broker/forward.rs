@@ -121,15 +121,18 @@ impl Broker {
 
     /// The partitions and replication factor of a topic this broker creates
     /// on a client's behalf: `__consumer_offsets` as the group coordinator
-    /// needs it, any other with the defaults. The replication factor is
-    /// capped by the live brokers, so a small cluster can still create it.
+    /// needs it (`offsets.topic.num.partitions`, `offsets.topic.replication.factor`
+    /// capped by the live brokers, so a small cluster can still create it),
+    /// any other with this broker's `num.partitions` and
+    /// `default.replication.factor`.
     fn new_topic_shape(&self, name: &str, image: &MetadataImage) -> (i32, i16) {
         let live = image.live_brokers().count().max(1) as i16;
         if name == CONSUMER_OFFSETS_TOPIC {
-            let replication = self.config.default_replication_factor.max(1).min(live);
+            let replication = self.config.offsets_topic_replication_factor.min(live);
             (self.config.offsets_topic_num_partitions, replication)
         } else {
-            (-1, -1)
+            // Kafka's AutoTopicCreationManager: this broker's defaults, not the controller's.
+            (self.config.num_partitions, self.config.default_replication_factor)
         }
     }
 
