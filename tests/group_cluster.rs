@@ -175,6 +175,19 @@ fn committed_offsets_survive_the_coordinators_death() {
             second.committed(&all_partitions()).await.expect("committed");
         assert_eq!(committed.values().copied().collect::<Vec<_>>(), vec![15; 3]);
         second.close().await.expect("close");
+
+        // Deleting the topic deletes the group's offsets in it, at the
+        // coordinator (Kafka's onPartitionsDeleted), though the deletion went
+        // to the controller.
+        let deleted = client.delete_topics(&[TOPIC]).await.expect("DeleteTopics");
+        assert!(deleted.iter().all(|(_, r)| r.is_ok()), "{deleted:?}");
+        let coordinator =
+            eventually("the coordinator", async || client.find_coordinator(GROUP).await.ok()).await;
+        eventually("the deleted topic's offsets gone", async || {
+            let left = client.committed_offsets(&coordinator, GROUP, None).await.ok()?;
+            left.is_empty().then_some(())
+        })
+        .await;
     });
 }
 
