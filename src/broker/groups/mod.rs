@@ -465,7 +465,7 @@ impl Broker {
     // ANCHOR: group_timer
     /// Starts the task that fires the coordinator's timers (once). It holds the
     /// broker weakly, so a dropped broker ends it, as does shutdown.
-    fn start_group_timer(self: &Arc<Self>) {
+    pub fn start_group_timer(self: &Arc<Self>) {
         if self.groups.timer_started.swap(true, Ordering::AcqRel) {
             return;
         }
