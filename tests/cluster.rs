@@ -36,7 +36,7 @@ async fn leadership(bootstrap: &str) -> Option<(i32, Vec<i32>)> {
     let mut client = Client::connect(bootstrap, Duration::from_secs(5)).await.ok()?;
     let metadata = client.metadata(Some(&[TOPIC]), false).await.ok()?;
     let p = metadata.topics.first()?.partitions.first()?.clone();
-    (p.leader >= 0).then(|| (p.leader, p.isr.iter().copied().collect()))
+    (p.leader >= 0).then(|| (p.leader, p.isr.to_vec()))
 }
 
 async fn produce(bootstrap: &str, values: std::ops::Range<u32>) {
