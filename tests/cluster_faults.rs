@@ -166,13 +166,23 @@ fn run_schedule(name: &str, schedule: &[Step], proxied: bool) {
     let bootstrap = cluster.bootstrap();
     create_topic(&bootstrap);
     let work = tempfile::tempdir().expect("tempdir");
+    let mut logs: Vec<PathBuf> = cluster.brokers.iter().map(|b| b.dir().join("stderr.log")).collect();
+    logs.push(cluster.controller.dir().join("stderr.log"));
+    let _keep = KeepOnPanic { name: name.to_string(), logs, work: work.path().to_path_buf() };
     let mut clients = Clients::start(work.path(), &bootstrap);
     clients.wait_for_acks(50);
     for step in schedule {
         let leader = leader_of(&bootstrap, step.partition);
         eprintln!("[{name}] {:?} broker {leader}, the leader of {TOPIC}-{}", step.fault, step.partition);
+        let faulted = Instant::now();
         inject(&mut cluster, leader, step.fault);
-        std::thread::sleep(FAULT);
+        let new_leader = wait_for_new_leader(&others(&cluster, leader), step.partition, leader);
+        eprintln!(
+            "[{name}] {TOPIC}-{}: broker {new_leader} leads after {:?}",
+            step.partition,
+            faulted.elapsed()
+        );
+        std::thread::sleep(FAULT.saturating_sub(faulted.elapsed()));
         let acks_at_heal = clients.acks_by_partition();
         heal(&mut cluster, leader, step.fault);
         let healed = Instant::now();
@@ -212,6 +222,36 @@ fn heal(cluster: &mut KafkaCluster, leader: i32, fault: Fault) {
         Fault::Kill | Fault::Shutdown => cluster.broker(leader).restart(),
         Fault::Pause => cluster.broker(leader).resume(),
         Fault::Partition => cluster.heal(),
+    }
+}
+
+/// On a failed run, copies the nodes' stderr logs and the clients' files to
+/// `$TMPDIR/spool-faults-<pid>/` and says so: the evidence outlives the
+/// temporary directories.
+struct KeepOnPanic {
+    name: String,
+    logs: Vec<PathBuf>,
+    work: PathBuf,
+}
+
+impl Drop for KeepOnPanic {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let kept = std::env::temp_dir().join(format!(
+            "spool-faults-{}-{}",
+            self.name.replace(' ', "-"),
+            std::process::id()
+        ));
+        let _ = std::fs::create_dir_all(&kept);
+        for (i, log) in self.logs.iter().enumerate() {
+            let _ = std::fs::copy(log, kept.join(format!("node-{i}-stderr.log")));
+        }
+        for file in std::fs::read_dir(&self.work).into_iter().flatten().flatten() {
+            let _ = std::fs::copy(file.path(), kept.join(file.file_name()));
+        }
+        eprintln!("[{}] logs and client files kept in {}", self.name, kept.display());
     }
 }
 
@@ -422,10 +462,71 @@ fn wait_for_whole_isrs(bootstrap: &str) {
             if whole {
                 return;
             }
-            assert!(Instant::now() < deadline, "ISRs not whole within {PATIENCE:?}");
+            if Instant::now() >= deadline {
+                panic!(
+                    "ISRs not whole within {PATIENCE:?}; as each broker sees them:\n{}",
+                    views(bootstrap).await
+                );
+            }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     });
+}
+
+/// Each broker's view of the topic's leaders and ISRs: for failure messages.
+async fn views(bootstrap: &str) -> String {
+    let mut out = String::new();
+    for addr in bootstrap.split(',') {
+        let view = metadata(addr, &[TOPIC]).await.map(|m| {
+            let t = m.topics.first().map(|t| t.partitions.clone()).unwrap_or_default();
+            t.iter()
+                .map(|p| {
+                    format!("{}: leader {} epoch {} isr {:?}", p.partition, p.leader, p.leader_epoch, p.isr)
+                })
+                .collect::<Vec<_>>()
+        });
+        out.push_str(&format!("  {addr}: {view:?}\n"));
+    }
+    if std::env::var_os("SPOOL_FAULTS_HOLD").is_some() {
+        eprintln!("{out}SPOOL_FAULTS_HOLD: holding the cluster for 600 s");
+        tokio::time::sleep(Duration::from_secs(600)).await;
+    }
+    out
+}
+
+/// The addresses clients use for every broker but `except`.
+fn others(cluster: &KafkaCluster, except: i32) -> String {
+    let all: Vec<String> = match cluster.links.is_empty() {
+        true => cluster.brokers.iter().map(|b| b.addr(0).to_string()).collect(),
+        false => cluster.links.iter().map(|l| l.front.addr().to_string()).collect(),
+    };
+    let others: Vec<String> =
+        all.into_iter().enumerate().filter(|&(i, _)| i as i32 + 2 != except).map(|(_, a)| a).collect();
+    others.join(",")
+}
+
+/// Waits until the brokers at `bootstrap` name a leader of `partition`
+/// other than `old`: the fault was noticed and acted on (fenced or shut
+/// down, and a new leader elected from the ISR).
+fn wait_for_new_leader(bootstrap: &str, partition: i32, old: i32) -> i32 {
+    runtime().block_on(async {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let leader = metadata(bootstrap, &[TOPIC])
+                .await
+                .and_then(|m| Some(m.topics.first()?.partitions.get(partition as usize)?.leader));
+            if let Some(leader) = leader.filter(|&l| l >= 0 && l != old) {
+                return leader;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{TOPIC}-{partition} still led by {old} after {PATIENCE:?}:\n{}",
+                    views(bootstrap).await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
 }
 
 /// The leader of `partition`, as Metadata says.

@@ -23,7 +23,9 @@ pub struct KafkaCluster {
 
 impl KafkaCluster {
     /// Starts a controller and `brokers` brokers; `extra` is appended to
-    /// every broker's properties (`replica.lag.time.max.ms=…`, …).
+    /// every node's properties (`replica.lag.time.max.ms=…`, …) — the
+    /// controller's too, since some are its to act on: it fences a broker
+    /// after `broker.session.timeout.ms` without a heartbeat.
     pub fn start(brokers: usize, extra: &str) -> KafkaCluster {
         Self::start_inner(brokers, extra, false)
     }
@@ -52,7 +54,7 @@ impl KafkaCluster {
             format!(
                 "node.id={CONTROLLER_ID}\nprocess.roles=controller\nlisteners=CONTROLLER://127.0.0.1:{p}\n\
                  controller.listener.names=CONTROLLER\ncontroller.quorum.voters={CONTROLLER_ID}@127.0.0.1:{p}\n\
-                 log.dirs={}\ndefault.replication.factor={rf}\n",
+                 log.dirs={}\ndefault.replication.factor={rf}\n{extra}\n",
                 controller_dir.display(),
                 p = ports[0],
                 rf = brokers.min(3),
