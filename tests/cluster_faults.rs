@@ -127,7 +127,6 @@ fn a_partitioned_leader_acknowledges_nothing_that_is_lost() {
 
 /// A controlled shutdown (SIGTERM) moves leadership first; restart after.
 #[test]
-#[ignore = "WIP: after a controlled shutdown two partitions stop being served"]
 fn a_controlled_shutdown_of_a_leader_loses_nothing() {
     run_schedule("sigterm", &[Step { fault: Fault::Shutdown, partition: 0 }], false);
 }
