@@ -18,9 +18,16 @@
 //! they write tab-separated lines this test reads. The checker is
 //! `tests/common/cluster/history.rs`: no acknowledged write lost or moved, no
 //! value stored twice, each producer's writes to a partition in send order,
-//! nothing a reader saw later lost or replaced. Each fault is also followed by
-//! a functional bound: the producers get new acknowledgements within
-//! [`SERVES_AGAIN`] of the heal, and every partition's ISR is whole again.
+//! nothing a reader saw later lost or replaced. Each fault must also be
+//! acted on — the other brokers name a new leader for the faulted partition
+//! (so the controller really fenced, or moved leadership off, the broker) —
+//! and is followed by a functional bound: every partition gets new
+//! acknowledgements within [`SERVES_AGAIN`] of the heal, and every ISR is
+//! whole again within [`PATIENCE`].
+//!
+//! A failed run copies the nodes' stderr logs and the clients' files to
+//! `$TMPDIR/spool-faults-<schedule>-<pid>/`; `SPOOL_FAULTS_HOLD=1` keeps a
+//! cluster whose ISRs do not heal running for 600 s, to inspect it live.
 //!
 //! The bounded schedules, one `#[test]` each, fault the leader of a
 //! partition:
