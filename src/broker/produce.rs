@@ -5,7 +5,7 @@
 //! - `acks=-1` (all): refused before anything is written while the ISR is
 //!   smaller than `min.insync.replicas` (NOT_ENOUGH_REPLICAS); otherwise
 //!   answered when the high watermark covers the batch — every ISR member has
-//!   it ([`Partition::after_append`]) — or REQUEST_TIMED_OUT after the
+//!   it ([`Partition::after_append`](super::Partition::after_append)) — or REQUEST_TIMED_OUT after the
 //!   request's `timeout_ms`, or NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR
 //!   shrank below the minimum meanwhile. The partitions of one request wait
 //!   together, under one deadline.
