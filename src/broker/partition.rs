@@ -363,7 +363,7 @@ impl Partition {
             log.truncate_fully_and_start_at(leader_log_start_offset)?;
             let mut cache = log.leader_epoch_cache().clone();
             follower.on_truncated(&mut cache, leader_log_start_offset);
-            self.set_high_watermark(follower.high_watermark.max(leader_log_start_offset));
+            self.set_high_watermark_locked(&mut log, follower.high_watermark.max(leader_log_start_offset));
             return Ok(Some(leader_log_start_offset));
         }
         Ok(None)
@@ -381,7 +381,7 @@ impl Partition {
         }
         let mut cache = log.leader_epoch_cache().clone();
         follower.on_truncated(&mut cache, offset);
-        self.set_high_watermark(follower.high_watermark);
+        self.set_high_watermark_locked(log, follower.high_watermark);
         Ok(())
     }
     // ANCHOR_END: follower_side
@@ -420,8 +420,19 @@ impl Partition {
 
     /// A follower's high watermark, which a truncation may lower.
     fn set_high_watermark(&self, high_watermark: i64) {
+        self.set_high_watermark_locked(&mut lock(&self.log), high_watermark);
+    }
+
+    /// The same, for a caller that already holds the log's lock (a
+    /// truncation): taking it again would deadlock, a std mutex is not
+    /// reentrant.
+    fn set_high_watermark_locked(
+        &self,
+        log: &mut crate::log::Log<crate::log::DiskStorage>,
+        high_watermark: i64,
+    ) {
         self.high_watermark.store(high_watermark, Ordering::Release);
-        lock(&self.log).update_high_watermark(high_watermark);
+        log.update_high_watermark(high_watermark);
     }
 }
 
