@@ -104,6 +104,10 @@ pub struct BrokerConfig {
     /// the broker creates it (chapter 5). Changing it later does not re-partition
     /// the topic: the existing topic's count is what places groups.
     pub offsets_topic_num_partitions: i32,
+    /// `offsets.topic.replication.factor`: replicas of each `__consumer_offsets`
+    /// partition in a cluster (Kafka's default 3), capped by the live brokers
+    /// when the topic is created (Kafka waits for enough brokers instead).
+    pub offsets_topic_replication_factor: i16,
     /// `offsets.topic.segment.bytes`: `segment.bytes` of `__consumer_offsets`,
     /// smaller than other topics' so compaction has closed segments to clean.
     pub offsets_topic_segment_bytes: u64,
@@ -146,6 +150,7 @@ impl Default for BrokerConfig {
             compression_type: TopicCompression::Producer,
             zero_copy: true,
             offsets_topic_num_partitions: CONSUMER_OFFSETS_PARTITIONS,
+            offsets_topic_replication_factor: 3,
             offsets_topic_segment_bytes: 100 * 1024 * 1024,
             group: GroupCoordinatorConfig::default(),
             static_keys: BTreeSet::new(),
@@ -299,6 +304,12 @@ impl BrokerConfig {
                 }
             }
             "offsets.topic.segment.bytes" => self.offsets_topic_segment_bytes = num(key, value)?,
+            "offsets.topic.replication.factor" => {
+                self.offsets_topic_replication_factor = num(key, value)?;
+                if self.offsets_topic_replication_factor < 1 {
+                    return Err(format!("{key} must be at least 1"));
+                }
+            }
             "group.initial.rebalance.delay.ms" => self.group.initial_rebalance_delay_ms = num(key, value)?,
             "group.min.session.timeout.ms" => self.group.session_timeout_ms_min = num(key, value)?,
             "group.max.session.timeout.ms" => self.group.session_timeout_ms_max = num(key, value)?,

@@ -74,11 +74,17 @@ fn a_replicated_partition_survives_its_leader() {
     let bootstrap = cluster.bootstrap();
     runtime().block_on(async {
         let mut client = Client::connect(&bootstrap, Duration::from_secs(5)).await.expect("client");
-        eventually("three unfenced brokers", async || {
-            let brokers = client.metadata(Some(&[]), false).await.ok()?.brokers;
-            (brokers.len() == 3).then_some(())
+        let metadata = eventually("three unfenced brokers", async || {
+            let metadata = client.metadata(Some(&[]), false).await.ok()?;
+            (metadata.brokers.len() == 3).then_some(metadata)
         })
         .await;
+        // Admin clients send CreateTopics to the "controller": it must be a broker they can reach.
+        assert!(
+            metadata.brokers.iter().any(|b| b.node_id == metadata.controller_id),
+            "controller id {} is not a broker",
+            metadata.controller_id
+        );
         let topic = NewTopic { partitions: 1, replication_factor: 3, ..NewTopic::new(TOPIC) };
         let created = client.create_topics(&[topic], false).await.expect("CreateTopics");
         assert!(created[0].is_ok(), "{created:?}");

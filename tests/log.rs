@@ -661,6 +661,8 @@ fn ten_batches(dir: &Path, config: &LogConfig) -> (Log<DiskStorage>, Model) {
     for i in 0..10 {
         model.append(&mut log, simple(3, T0 + 100 * i, &format!("b{i}")), T0);
     }
+    // One replica: everything is committed (retention deletes only below it).
+    log.update_high_watermark(log.log_end_offset());
     (log, model)
 }
 
@@ -821,6 +823,7 @@ fn retention_leaves_compact_only_logs_alone() {
     assert!(config.set("cleanup.policy", "shred").is_err());
     drop(log);
     let (mut log, _) = open_disk(dir.path(), &config, unclean(0));
+    log.update_high_watermark(log.log_end_offset());
     assert_eq!(log.delete_old_segments(T0 + 100_000).unwrap(), 5);
 }
 
@@ -839,6 +842,7 @@ fn retention_by_size_deletes_oldest_segments() {
         let config = LogConfig { retention_bytes: 3 * segment_bytes - 1, ..config.clone() };
         open_disk(dir.path(), &config, clean()).0
     };
+    log.update_high_watermark(log.log_end_offset());
     // 5 segments; keep the fewest newest whose total is still >= 3 segments - 1 byte.
     assert_eq!(log.delete_old_segments(T0).unwrap(), 2);
     assert_eq!(log.log_start_offset(), 12);
@@ -978,6 +982,8 @@ fn log_manager_clean_shutdown_and_crash() {
     }
     // Retention moves orders-0's start; the checkpoint records it.
     let (log_a, log_b) = (manager.get(&a).unwrap(), manager.get(&b).unwrap());
+    let end = lock(&log_a).log_end_offset();
+    lock(&log_a).update_high_watermark(end);
     let dropped = lock(&log_a).delete_old_segments(T0 + 1103).unwrap();
     assert_eq!(dropped, 1);
     models.get_mut(&a).unwrap().append(&mut lock(&log_a), simple(1, T0 + 999, "more"), T0);
@@ -1018,6 +1024,8 @@ fn retention_runs_once_per_retention_check_interval() {
         for i in 0..n {
             model.append(&mut lock(&log), simple(3, at, &format!("{at}-{i}")), at);
         }
+        let end = lock(&log).log_end_offset();
+        lock(&log).update_high_watermark(end); // one replica: all committed
     };
     append(5, T0);
     manager.tick(T0 + 2_000).unwrap();

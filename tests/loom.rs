@@ -1,5 +1,5 @@
-//! Chapter 1's shared-memory code, chapter 2's long-poll wake-up and chapter 4's
-//! record accumulator, under loom:
+//! Chapter 1's shared-memory code, chapter 2's long-poll wake-up, chapter 4's
+//! record accumulator and chapter 6's acks=all waits, under loom:
 //! every interleaving of the threads, not just the ones a stress test happens to hit.
 //!
 //! ```text
@@ -570,4 +570,118 @@ fn the_accumulator_loses_and_duplicates_nothing() {
     assert!(together.load(Ordering::Relaxed), "no execution put all four records in one batch");
     assert_eq!(executions, 96_141);
     // ANCHOR_END: accumulator_loom
+}
+
+// ---------------------------------------------------------------------------
+// 5. A leader's acks=all waits (`spool::broker::acks`, chapter 6)
+// ---------------------------------------------------------------------------
+
+/// A produce's slot, under loom: where its waiter's answer lands.
+#[derive(Clone)]
+struct Slot(Arc<Mutex<Option<Result<(), spool::replication::ReplicationError>>>>);
+
+impl spool::broker::acks::Waiter for Slot {
+    fn answer(self, result: Result<(), spool::replication::ReplicationError>) {
+        let previous = lock(&self.0).replace(result);
+        assert!(previous.is_none(), "a produce answered twice");
+    }
+}
+
+/// How the follower's fetch learns the leader's log end.
+#[derive(Clone, Copy)]
+enum LogEndAtFetch {
+    /// From the log, as `Partition::on_follower_fetch` reads it.
+    FromTheLog,
+    /// From the leader state: an append that has not reported yet is missed.
+    FromTheState,
+}
+
+/// Replicas 1 (leader, epoch 1) and 2, both in the ISR. A producer appends
+/// one record (the log end becomes 1) and waits with acks=all; follower 2,
+/// once the record is in the log, fetches from offset 1 — the fetch that
+/// covers it. Both use one `Leader` behind one lock, as a partition's role
+/// lock holds it. Returns whether the produce was answered at once (the
+/// fetch came first) rather than by the fetch.
+fn acks_model(log_end_at_fetch: LogEndAtFetch) -> bool {
+    use loom::sync::atomic::AtomicI64;
+    use spool::broker::acks::Leader;
+    use spool::replication::{
+        FollowerFetch, LeaderEpochCache, LeaderState, PartitionAssignment, ReplicationConfig,
+    };
+
+    let assignment =
+        PartitionAssignment { replicas: vec![1, 2], isr: [1, 2].into(), leader_epoch: 1, partition_epoch: 0 };
+    let mut cache = LeaderEpochCache::new();
+    let state = LeaderState::become_leader(1, &assignment, ReplicationConfig::default(), &mut cache, 0, 0, 0);
+    let leader = Arc::new(Mutex::new(Leader::<Slot>::new(state)));
+    let log_end = Arc::new(AtomicI64::new(0));
+    let slot = Slot(Arc::new(Mutex::new(None)));
+    let producer = {
+        let (leader, log_end, slot) = (leader.clone(), log_end.clone(), slot.clone());
+        thread::spawn(move || {
+            log_end.store(1, Ordering::SeqCst); // the append reached the log
+            let mut leader = lock(&leader);
+            leader.appended(1, Some((slot.clone(), 1)));
+            lock(&slot.0).is_some()
+        })
+    };
+    while log_end.load(Ordering::SeqCst) < 1 {
+        thread::yield_now(); // the follower has nothing to fetch yet
+    }
+    {
+        let mut leader = lock(&leader);
+        let known = match log_end_at_fetch {
+            LogEndAtFetch::FromTheLog => log_end.load(Ordering::SeqCst),
+            LogEndAtFetch::FromTheState => leader.state.log_end_offset(),
+        };
+        let fetch = FollowerFetch {
+            replica_id: 2,
+            fetch_offset: 1,
+            last_fetched_epoch: Some(1),
+            current_leader_epoch: Some(1),
+        };
+        // A refused fetch (OFFSET_OUT_OF_RANGE) moves nothing: the follower
+        // would retry, but this model's follower fetches once.
+        let _ = leader.follower_fetched(known, &fetch, &cache, 0);
+    }
+    let answered_at_once = producer.join().unwrap();
+    let answer = lock(&slot.0).clone();
+    assert_eq!(answer, Some(Ok(())), "the acks=all produce was never answered");
+    answered_at_once
+}
+
+// ANCHOR: acks_loom
+/// An `acks=all` produce never misses the fetch that covers it: in every
+/// interleaving of the append and the follower's fetch, the produce's waiter
+/// is answered `Ok` exactly once — by its own registration when the fetch
+/// came first (the high watermark was already past it), by the fetch
+/// otherwise. `sometimes`: both happen.
+#[test]
+fn an_acks_all_produce_never_misses_its_fetch() {
+    let at_once = std::sync::Arc::new(AtomicBool::new(false));
+    let by_fetch = std::sync::Arc::new(AtomicBool::new(false));
+    let (at_once_seen, by_fetch_seen) = (at_once.clone(), by_fetch.clone());
+    let executions = explore(move || {
+        if acks_model(LogEndAtFetch::FromTheLog) {
+            at_once_seen.store(true, Ordering::Relaxed);
+        } else {
+            by_fetch_seen.store(true, Ordering::Relaxed);
+        }
+    });
+    assert!(at_once.load(Ordering::Relaxed), "no execution fetched before the produce waited");
+    assert!(by_fetch.load(Ordering::Relaxed), "no execution answered the produce by the fetch");
+    assert_eq!(executions, 99);
+}
+// ANCHOR_END: acks_loom
+
+/// The check is not vacuous: a leader that takes the log end from its own
+/// state, not the log, refuses the follower's fetch when the append has not
+/// reported yet (OFFSET_OUT_OF_RANGE), and the produce waits for a fetch
+/// that already came.
+#[test]
+#[should_panic(expected = "never answered")]
+fn a_fetch_that_misses_the_log_end_is_caught() {
+    explore(|| {
+        acks_model(LogEndAtFetch::FromTheState);
+    });
 }

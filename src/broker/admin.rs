@@ -314,7 +314,11 @@ impl Broker {
             ("max.message.bytes", self.config.message_max_bytes.to_string(), &["message.max.bytes"][..]),
             ("compression.type", self.config.compression_type.name().to_string(), &["compression.type"][..]),
             ("cleanup.policy", "delete".to_string(), &[][..]),
-            ("min.insync.replicas", "1".to_string(), &[][..]),
+            (
+                "min.insync.replicas",
+                self.config.replication.min_insync_replicas.to_string(),
+                &["min.insync.replicas"][..],
+            ),
         ]
         .into_iter()
         .map(|(key, value, broker_keys)| (key, (value, broker_keys)))
@@ -364,6 +368,65 @@ impl Broker {
                 "offsets.topic.num.partitions",
                 c.offsets_topic_num_partitions.to_string(),
                 &["offsets.topic.num.partitions"][..],
+            ),
+            (
+                "offsets.topic.replication.factor",
+                c.offsets_topic_replication_factor.to_string(),
+                &["offsets.topic.replication.factor"][..],
+            ),
+            ("process.roles", c.process_roles.to_string(), &["process.roles"][..]),
+            (
+                "controller.quorum.voters",
+                (c.controller_quorum_voters.iter())
+                    .map(|v| format!("{}@{}", v.node_id, v.endpoint))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                &["controller.quorum.voters"][..],
+            ),
+            (
+                "controller.listener.names",
+                c.controller_listener_names.join(","),
+                &["controller.listener.names"][..],
+            ),
+            (
+                "inter.broker.listener.name",
+                c.inter_broker_listener_name.clone(),
+                &["inter.broker.listener.name"][..],
+            ),
+            (
+                "broker.session.timeout.ms",
+                c.replication.broker_session_timeout_ms.to_string(),
+                &["broker.session.timeout.ms"][..],
+            ),
+            (
+                "broker.heartbeat.interval.ms",
+                c.replication.broker_heartbeat_interval_ms.to_string(),
+                &["broker.heartbeat.interval.ms"][..],
+            ),
+            (
+                "replica.lag.time.max.ms",
+                c.replication.replica_lag_time_ms_max.to_string(),
+                &["replica.lag.time.max.ms"][..],
+            ),
+            (
+                "replica.fetch.wait.max.ms",
+                c.replication.replica_fetch_wait_ms_max.to_string(),
+                &["replica.fetch.wait.max.ms"][..],
+            ),
+            (
+                "replica.fetch.max.bytes",
+                c.replication.replica_fetch_bytes_max.to_string(),
+                &["replica.fetch.max.bytes"][..],
+            ),
+            (
+                "min.insync.replicas",
+                c.replication.min_insync_replicas.to_string(),
+                &["min.insync.replicas"][..],
+            ),
+            (
+                "unclean.leader.election.enable",
+                c.replication.unclean_leader_election.to_string(),
+                &["unclean.leader.election.enable"][..],
             ),
             (
                 "group.initial.rebalance.delay.ms",
@@ -597,5 +660,30 @@ mod tests {
         let source = |key: &str| broker_entries.iter().find(|(k, _, _)| k == key).unwrap().2;
         assert_eq!((source("num.partitions"), source("log.dirs"), source("node.id")), (4, 4, 5));
         assert_eq!(source("log.retention.ms"), 4);
+    }
+
+    /// The replication settings (chapter 6) are described too, and a topic's
+    /// `min.insync.replicas` defaults to the broker's, not to a fixed 1.
+    #[test]
+    fn replication_settings_are_described() {
+        let dir = tempfile::tempdir().unwrap();
+        let props = BrokerConfig::parse_properties(&format!(
+            "log.dirs={}\nmin.insync.replicas=2\nreplica.lag.time.max.ms=5000\n",
+            dir.path().display()
+        ))
+        .unwrap();
+        let (config, _) = BrokerConfig::from_properties(&props).unwrap();
+        let broker = Broker::open(config).unwrap();
+        let entries = broker.broker_config_entries();
+        let find = |key: &str| entries.iter().find(|(k, _, _)| k == key).cloned().unwrap();
+        assert_eq!(find("min.insync.replicas"), ("min.insync.replicas".into(), "2".into(), 4));
+        assert_eq!(find("replica.lag.time.max.ms").1, "5000");
+        assert_eq!(find("broker.session.timeout.ms"), ("broker.session.timeout.ms".into(), "9000".into(), 5));
+        let request = CreateTopicsRequest::default().with_topics(vec![topic("t")]);
+        assert_eq!(codes(&broker.create_topics(request, 7)), vec![0]);
+        let topic = broker.metadata_image().topic("t").cloned().unwrap();
+        let topic_entries = broker.topic_config_entries(&topic);
+        let min = topic_entries.iter().find(|(k, _, _)| k == "min.insync.replicas").unwrap();
+        assert_eq!((min.1.as_str(), min.2), ("2", 4), "the topic's default is the broker's static setting");
     }
 }

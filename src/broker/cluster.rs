@@ -120,9 +120,17 @@ impl Broker {
     /// Appends metadata batches fetched from the controller to this broker's
     /// copy, then applies the new image: roles, logs, fetchers.
     pub fn apply_fetched_metadata(self: &Arc<Self>, batches: BytesMut) -> Result<(), Error> {
+        let before = self.metadata_image();
         self.metadata_writer().append_fetched(batches)?;
         self.apply_image(now_ms())?;
         self.start_fetchers();
+        // A deleted topic's committed offsets go too, in the groups this
+        // broker coordinates (Kafka's `onPartitionsDeleted`).
+        let after = self.metadata_image();
+        for topic in before.topics().filter(|t| after.topic_by_id(&t.topic_id).is_none()) {
+            let (broker, name) = (self.clone(), topic.name.clone());
+            tokio::spawn(async move { broker.delete_topic_offsets(&name).await });
+        }
         Ok(())
     }
 

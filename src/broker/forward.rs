@@ -49,9 +49,14 @@ impl Broker {
             .collect()
     }
 
-    /// The controller's id, as Metadata and DescribeCluster report it.
-    fn controller_id(&self) -> i32 {
-        self.config.controller_quorum_voters.first().map_or(-1, |v| v.node_id)
+    /// The "controller" Metadata and DescribeCluster report to clients: a
+    /// live broker, never the KRaft controller, which has no client listener.
+    /// Clients send CreateTopics and DeleteTopics there, and the broker
+    /// forwards them (KIP-590). Kafka picks a random live broker; this one
+    /// names itself, or the first live broker while it is fenced.
+    fn controller_id(&self, brokers: &[(i32, String, i32, Option<String>)]) -> i32 {
+        let ids = || brokers.iter().map(|(id, ..)| *id);
+        ids().find(|&id| id == self.config.node_id).or_else(|| ids().min()).unwrap_or(-1)
     }
 
     // ANCHOR: cluster_metadata
@@ -95,7 +100,9 @@ impl Broker {
                     .with_error_code(code.code()),
             );
         }
-        let brokers = (self.live_brokers(&image).into_iter())
+        let live = self.live_brokers(&image);
+        let controller_id = self.controller_id(&live);
+        let brokers = (live.into_iter())
             .map(|(id, host, port, rack)| {
                 MetadataResponseBroker::default()
                     .with_node_id(BrokerId(id))
@@ -107,22 +114,25 @@ impl Broker {
         MetadataResponse::default()
             .with_brokers(brokers)
             .with_cluster_id(Some(str(self.cluster_id.clone())))
-            .with_controller_id(BrokerId(self.controller_id()))
+            .with_controller_id(BrokerId(controller_id))
             .with_topics(topics)
     }
     // ANCHOR_END: cluster_metadata
 
     /// The partitions and replication factor of a topic this broker creates
     /// on a client's behalf: `__consumer_offsets` as the group coordinator
-    /// needs it, any other with the defaults. The replication factor is
-    /// capped by the live brokers, so a small cluster can still create it.
+    /// needs it (`offsets.topic.num.partitions`, `offsets.topic.replication.factor`
+    /// capped by the live brokers, so a small cluster can still create it),
+    /// any other with this broker's `num.partitions` and
+    /// `default.replication.factor`.
     fn new_topic_shape(&self, name: &str, image: &MetadataImage) -> (i32, i16) {
         let live = image.live_brokers().count().max(1) as i16;
         if name == CONSUMER_OFFSETS_TOPIC {
-            let replication = self.config.default_replication_factor.max(1).min(live);
+            let replication = self.config.offsets_topic_replication_factor.min(live);
             (self.config.offsets_topic_num_partitions, replication)
         } else {
-            (-1, -1)
+            // Kafka's AutoTopicCreationManager: this broker's defaults, not the controller's.
+            (self.config.num_partitions, self.config.default_replication_factor)
         }
     }
 
@@ -232,7 +242,9 @@ impl Broker {
     /// DescribeCluster in a cluster.
     pub fn cluster_describe(&self) -> DescribeClusterResponse {
         let image = self.metadata_image();
-        let brokers = (self.live_brokers(&image).into_iter())
+        let live = self.live_brokers(&image);
+        let controller_id = self.controller_id(&live);
+        let brokers = (live.into_iter())
             .map(|(id, host, port, rack)| {
                 DescribeClusterBroker::default()
                     .with_broker_id(BrokerId(id))
@@ -243,7 +255,7 @@ impl Broker {
             .collect();
         DescribeClusterResponse::default()
             .with_cluster_id(str(self.cluster_id.clone()))
-            .with_controller_id(BrokerId(self.controller_id()))
+            .with_controller_id(BrokerId(controller_id))
             .with_brokers(brokers)
     }
 

@@ -105,6 +105,7 @@
 //! and InitProducerId hands out ids in blocks recorded in the metadata log
 //! ([`producer_ids`]).
 
+pub mod acks;
 pub mod admin;
 pub mod cluster;
 pub mod controller_link;

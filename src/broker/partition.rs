@@ -24,19 +24,19 @@
 //! leader's known log end. Both read the log end under the role lock, so the
 //! state only ever moves forward to what the log really holds.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use super::acks::Leader;
 use crate::log::manager::{lock, SharedLog};
 use crate::log::validator::ValidationPolicy;
 use crate::log::{GroupCommit, LogError};
 use crate::replication::{
-    AckOutcome, AckToken, AlterPartition, FetchAnswer, FollowerFetch, FollowerState, LeaderState,
-    PartitionAssignment, ReplicaId, ReplicationConfig, ReplicationError,
+    AlterPartition, FetchAnswer, FollowerFetch, FollowerState, LeaderState, PartitionAssignment, ReplicaId,
+    ReplicationConfig, ReplicationError,
 };
 
 /// One partition this broker hosts.
@@ -63,28 +63,8 @@ pub struct Partition {
 /// This replica's part in the partition.
 #[derive(Debug)]
 enum Role {
-    Leader(Leader),
+    Leader(Leader<oneshot::Sender<Result<(), ReplicationError>>>),
     Follower(FollowerState),
-}
-
-/// The leader's state and the produces waiting for its high watermark.
-#[derive(Debug)]
-struct Leader {
-    state: LeaderState,
-    waiting: BTreeMap<AckToken, oneshot::Sender<Result<(), ReplicationError>>>,
-    next_token: AckToken,
-}
-
-impl Leader {
-    /// Answers the produces the core says are done.
-    fn answer(&mut self, acks: Vec<AckOutcome>) {
-        for ack in acks {
-            if let Some(waiter) = self.waiting.remove(&ack.token) {
-                // A produce that timed out dropped its receiver: nothing to tell.
-                let _ = waiter.send(ack.result);
-            }
-        }
-    }
 }
 
 /// A follower's fetch, as the leader answered it.
@@ -182,10 +162,7 @@ impl Partition {
         if let Role::Leader(leader) = &mut *role {
             if leader.state.leader_epoch() == assignment.leader_epoch {
                 if assignment.partition_epoch > leader.state.partition_epoch() {
-                    let acks = leader
-                        .state
-                        .on_alter_partition_committed(assignment.isr.clone(), assignment.partition_epoch);
-                    leader.answer(acks);
+                    leader.isr_committed(assignment.isr.clone(), assignment.partition_epoch);
                     self.publish_high_watermark(leader.state.high_watermark());
                 }
                 return Ok(());
@@ -206,13 +183,12 @@ impl Partition {
             now_ms,
         );
         drop(log);
-        let mut leader = Leader { state, waiting: BTreeMap::new(), next_token: 0 };
+        let mut leader = Leader::new(state);
         // A single replica's high watermark is its log end at once.
-        let acks = leader.state.on_append(log_end_offset, None);
-        leader.answer(acks);
+        leader.appended(log_end_offset, None);
         self.publish_high_watermark(leader.state.high_watermark());
         if let Role::Leader(old) = std::mem::replace(&mut *role, Role::Leader(leader)) {
-            resign(old);
+            old.resign();
         }
         Ok(())
     }
@@ -233,7 +209,7 @@ impl Partition {
         let high_watermark = self.high_watermark();
         let follower = FollowerState::become_follower(replica_id, leader_id, leader_epoch, high_watermark);
         if let Role::Leader(old) = std::mem::replace(&mut *role, Role::Follower(follower)) {
-            resign(old);
+            old.resign();
         }
         true
     }
@@ -269,19 +245,17 @@ impl Partition {
             return Err(ReplicationError::NotLeaderOrFollower);
         }
         let log_end_offset = lock(&self.log).log_end_offset();
-        let wait = acks_all.then(|| {
-            let (tx, rx) = oneshot::channel();
-            let token = leader.next_token;
-            leader.next_token += 1;
-            leader.waiting.insert(token, tx);
-            (token, rx)
-        });
-        let before = leader.state.high_watermark();
-        let acks = leader.state.on_append(log_end_offset, wait.as_ref().map(|(t, _)| (*t, last_offset + 1)));
-        leader.answer(acks);
-        let moved = leader.state.high_watermark() > before;
+        let (waiter, wait) = match acks_all {
+            true => {
+                let (tx, rx) = oneshot::channel();
+                (Some((tx, last_offset + 1)), Some(rx))
+            }
+            false => (None, None),
+        };
+        // One step, under the role lock: see `acks`.
+        let moved = leader.appended(log_end_offset, waiter);
         self.publish_high_watermark(leader.state.high_watermark());
-        Ok((wait.map(|(_, rx)| rx), moved))
+        Ok((wait, moved))
     }
     // ANCHOR_END: check_append
 
@@ -299,11 +273,8 @@ impl Partition {
         let before = leader.state.high_watermark();
         let outcome = {
             let log = lock(&self.log);
-            let acks = leader.state.on_append(log.log_end_offset(), None);
-            leader.answer(acks);
-            leader.state.on_fetch(fetch, log.leader_epoch_cache(), now_ms)?
+            leader.follower_fetched(log.log_end_offset(), fetch, log.leader_epoch_cache(), now_ms)?
         };
-        leader.answer(outcome.acks);
         let high_watermark = leader.state.high_watermark();
         self.publish_high_watermark(high_watermark);
         Ok(FollowerFetchAnswer {
@@ -392,7 +363,7 @@ impl Partition {
             log.truncate_fully_and_start_at(leader_log_start_offset)?;
             let mut cache = log.leader_epoch_cache().clone();
             follower.on_truncated(&mut cache, leader_log_start_offset);
-            self.set_high_watermark(follower.high_watermark.max(leader_log_start_offset));
+            self.set_high_watermark_locked(&mut log, follower.high_watermark.max(leader_log_start_offset));
             return Ok(Some(leader_log_start_offset));
         }
         Ok(None)
@@ -410,7 +381,7 @@ impl Partition {
         }
         let mut cache = log.leader_epoch_cache().clone();
         follower.on_truncated(&mut cache, offset);
-        self.set_high_watermark(follower.high_watermark);
+        self.set_high_watermark_locked(log, follower.high_watermark);
         Ok(())
     }
     // ANCHOR_END: follower_side
@@ -449,8 +420,19 @@ impl Partition {
 
     /// A follower's high watermark, which a truncation may lower.
     fn set_high_watermark(&self, high_watermark: i64) {
+        self.set_high_watermark_locked(&mut lock(&self.log), high_watermark);
+    }
+
+    /// The same, for a caller that already holds the log's lock (a
+    /// truncation): taking it again would deadlock, a std mutex is not
+    /// reentrant.
+    fn set_high_watermark_locked(
+        &self,
+        log: &mut crate::log::Log<crate::log::DiskStorage>,
+        high_watermark: i64,
+    ) {
         self.high_watermark.store(high_watermark, Ordering::Release);
-        lock(&self.log).update_high_watermark(high_watermark);
+        log.update_high_watermark(high_watermark);
     }
 }
 
@@ -459,16 +441,5 @@ fn following(role: &mut Role, leader_epoch: i32) -> Option<&mut FollowerState> {
     match role {
         Role::Follower(follower) if follower.leader_epoch == leader_epoch => Some(follower),
         _ => None,
-    }
-}
-
-/// A replica stops leading: its waiting produces are answered
-/// NOT_LEADER_OR_FOLLOWER (the client retries on the new leader).
-fn resign(leader: Leader) {
-    let Leader { state, mut waiting, .. } = leader;
-    for ack in state.resign() {
-        if let Some(waiter) = waiting.remove(&ack.token) {
-            let _ = waiter.send(ack.result);
-        }
     }
 }

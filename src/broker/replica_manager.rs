@@ -74,6 +74,11 @@ impl Broker {
                 tracing::warn!(%tp, error = %e, "could not delete the log of a partition no longer hosted");
             }
         }
+        drop(logs);
+        // The group coordinator moves with `__consumer_offsets`' leadership
+        // (chapter 5's coordinator, in a cluster; the coordinator's lock comes
+        // before the log manager's, so only after it is released).
+        self.follow_offsets_leadership();
         Ok(())
     }
     // ANCHOR_END: apply_image

@@ -225,3 +225,31 @@ async fn a_follower_refuses_clients() {
         ResponseError::NotLeaderOrFollower.code()
     );
 }
+
+/// A deposed leader told by its new leader where their logs diverge
+/// truncates and carries on (KIP-101): the truncation must not take the
+/// partition's log lock a second time while it holds it — a std mutex is
+/// not reentrant, so that hung the fetcher, then the broker (found by
+/// tests/cluster_faults.rs: SIGSTOP, SIGTERM and partition schedules).
+/// Run on a thread so a hang fails the test instead of hanging it.
+#[tokio::test]
+async fn a_follower_truncates_where_its_log_diverges() {
+    let (_dir, broker) = broker(&[1, 2], &[1], 1, None);
+    for value in [b"a", b"b", b"c"] {
+        let (code, _) =
+            produced(&broker.produce(produce_request(1, 5_000, value), 9).await.unwrap().unwrap());
+        assert_eq!(code, 0);
+    }
+    let partition = broker.partition(&TopicPartition::new(TOPIC, 0)).unwrap();
+    assert!(partition.become_follower(1, 2, 4), "broker 2 leads epoch 4 now");
+    let (done, finished) = std::sync::mpsc::channel();
+    let truncating = partition.clone();
+    std::thread::spawn(move || {
+        let diverging = crate::replication::EpochEndOffset { leader_epoch: 3, end_offset: 1 };
+        let _ = done.send(truncating.on_diverging(4, diverging).map_err(|e| e.to_string()));
+    });
+    let truncated =
+        finished.recv_timeout(std::time::Duration::from_secs(30)).expect("on_diverging deadlocked");
+    assert_eq!(truncated, Ok(Some(1)));
+    assert_eq!(lock(&partition.log).log_end_offset(), 1);
+}

@@ -296,18 +296,27 @@ impl GroupCoordinator {
     }
 
     // ANCHOR: load
-    /// Rebuilds the coordinator from `__consumer_offsets` after a restart (or
-    /// when this broker becomes the coordinator of a partition of it): the
-    /// last value of each key wins, a tombstone deletes. A group comes back
-    /// Stable with its members and assignment, or Empty; its members must
-    /// heartbeat within a session from `now_ms`. Parked requests, pending
-    /// KIP-394 ids and rebalances in progress are not in the log and are lost:
-    /// their clients see errors and rejoin.
+    /// Rebuilds the coordinator from `__consumer_offsets` after a restart:
+    /// see [`load_partition`](Self::load_partition), for every partition at once.
     pub fn load(
         config: GroupCoordinatorConfig,
         records: impl IntoIterator<Item = GroupRecord>,
         now_ms: i64,
     ) -> Self {
+        let mut coordinator = GroupCoordinator::new(config);
+        coordinator.load_partition(records, now_ms);
+        coordinator
+    }
+
+    /// Adds the groups of one `__consumer_offsets` partition, read from its
+    /// log start, when this broker becomes their coordinator (Kafka's
+    /// `onElection` → `loadGroupsForPartition`): the last value of each key
+    /// wins, a tombstone deletes. A group comes back Stable with its members
+    /// and assignment, or Empty; its members must heartbeat within a session
+    /// from `now_ms`. Parked requests, pending KIP-394 ids and rebalances in
+    /// progress are not in the log and are lost: their clients see errors
+    /// and rejoin. A group already in memory under a loaded id is replaced.
+    pub fn load_partition(&mut self, records: impl IntoIterator<Item = GroupRecord>, now_ms: i64) {
         let mut metadata = BTreeMap::new();
         let mut offsets: BTreeMap<String, BTreeMap<TopicPartition, _>> = BTreeMap::new();
         for record in records {
@@ -320,23 +329,48 @@ impl GroupCoordinator {
                 }
             }
         }
-        let mut coordinator = GroupCoordinator::new(config);
+        for group_id in metadata.keys().chain(offsets.keys()) {
+            self.groups.remove(group_id);
+        }
         for (group_id, value) in metadata {
             let Some(value) = value else { continue };
-            coordinator.groups.insert(group_id.clone(), Group::from_metadata(&group_id, value, now_ms));
+            self.groups.insert(group_id.clone(), Group::from_metadata(&group_id, value, now_ms));
         }
         for (group_id, partitions) in offsets {
             let live: BTreeMap<_, _> = partitions.into_iter().filter_map(|(p, v)| Some((p, v?))).collect();
             if live.is_empty() {
                 continue;
             }
-            let group =
-                coordinator.groups.entry(group_id.clone()).or_insert_with(|| Group::new(&group_id, now_ms));
+            let group = self.groups.entry(group_id.clone()).or_insert_with(|| Group::new(&group_id, now_ms));
             group.offsets = live;
         }
-        coordinator
     }
     // ANCHOR_END: load
+
+    // ANCHOR: unload
+    /// Forgets every group `owned` says belongs to a `__consumer_offsets`
+    /// partition this broker no longer leads (Kafka's `onResignation` →
+    /// `removeGroupsForPartition`). Their parked JoinGroups and SyncGroups are
+    /// answered NOT_COORDINATOR, so their clients find the new coordinator,
+    /// which loads the groups from its copy of the partition. Nothing is
+    /// written: the log already holds everything the groups stored.
+    pub fn unload(&mut self, owned: impl Fn(&str) -> bool) -> Output {
+        let mut out = Output::default();
+        let gone: Vec<String> = self.groups.keys().filter(|id| owned(id)).cloned().collect();
+        for group_id in gone {
+            let group = self.groups.remove(&group_id).expect("listed above");
+            for member in group.members() {
+                if let Some(token) = member.awaiting_join {
+                    out.join(token, JoinGroupResponse::error(&member.member_id, GroupError::NotCoordinator));
+                }
+                if let Some(token) = member.awaiting_sync {
+                    out.sync(token, SyncGroupResponse::error(GroupError::NotCoordinator));
+                }
+            }
+        }
+        out
+    }
+    // ANCHOR_END: unload
 }
 
 impl Group {

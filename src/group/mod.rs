@@ -102,6 +102,13 @@
 //! - `coordinator.rs` — routing, ListGroups, DescribeGroups, DeleteGroups, load.
 //! - `records.rs` — the `__consumer_offsets` records in Kafka's binary layout.
 //!
+//! In a cluster the coordinator holds only the groups of the
+//! `__consumer_offsets` partitions its broker leads: the driver calls
+//! [`GroupCoordinator::load_partition`] when the broker becomes a partition's
+//! leader and [`GroupCoordinator::unload`] when it stops (Kafka's
+//! `onElection` / `onResignation`); unloading answers the groups' parked
+//! requests NOT_COORDINATOR.
+//!
 //! The broker's driver, [`crate::broker::groups`], turns the wire's messages into
 //! these calls, parks deferred answers, appends the records and runs the timer.
 //!

@@ -440,6 +440,48 @@ fn load_after_restart_restores_offsets_and_generation() {
     loaded.check_invariants();
 }
 
+// Kafka's `onResignation`: when this broker stops leading a group's
+// `__consumer_offsets` partition it forgets the group, and a JoinGroup parked
+// for the rebalance is answered NOT_COORDINATOR (so the client finds the new
+// coordinator) rather than left hanging; groups of other partitions stay.
+#[test]
+fn unload_forgets_the_partitions_groups_and_answers_their_parked_joins() {
+    let (mut c, a, _b, now) = stable_pair();
+    c.offset_commit(&OffsetCommitRequest { group_id: "other".into(), ..commit("", -1, 7) }, now);
+    let out = c.join_group(9, &join("a", &a, 1), now + 1);
+    assert!(out.reply(9).is_none(), "parked for the rebalance");
+    let out = c.unload(|group_id| group_id == "g");
+    assert_eq!(joined(&out, 9).error, Some(GroupError::NotCoordinator));
+    assert!(out.records.is_empty(), "unloading writes nothing");
+    assert!(c.group("g").is_none());
+    assert_eq!(c.offset_fetch("other", None)[0].offset, 7);
+    c.check_invariants();
+}
+
+// Kafka's `onElection`: the new coordinator of a partition loads its groups
+// from its copy of the log next to the groups it already coordinates, and a
+// group loaded again replaces the copy in memory.
+#[test]
+fn load_partition_adds_groups_next_to_those_already_coordinated() {
+    let (mut c, a, _b, now) = stable_pair();
+    let log = c.offset_commit(&commit(&a, 1, 42), now).1.records;
+    let mut other = coordinator();
+    other.offset_commit(&OffsetCommitRequest { group_id: "other".into(), ..commit("", -1, 7) }, now);
+    other.load_partition(log, now + 1);
+    assert_eq!(other.offset_fetch("g", None)[0].offset, 42);
+    assert_eq!(other.offset_fetch("other", None)[0].offset, 7);
+    other.load_partition(
+        vec![GroupRecord::Offset {
+            group_id: "g".into(),
+            partition: TopicPartition::new("t", 0),
+            value: None,
+        }],
+        now + 2,
+    );
+    assert!(other.offset_fetch("g", None).is_empty(), "the tombstone deletes");
+    other.check_invariants();
+}
+
 // The protocol every member supports wins; among several, the members' votes
 // (each its first supported choice) decide. A member that shares no protocol
 // with the group is refused.

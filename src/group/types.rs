@@ -82,6 +82,13 @@ pub enum GroupError {
     NonEmptyGroup,
     /// DeleteGroups: no such group.
     GroupIdNotFound,
+    /// In a cluster: this broker does not lead the group's `__consumer_offsets`
+    /// partition (or stopped leading it before a record was replicated): find
+    /// the coordinator again.
+    NotCoordinator,
+    /// In a cluster: this broker just became the group's coordinator and is
+    /// still reading its `__consumer_offsets` partition: retry shortly.
+    CoordinatorLoadInProgress,
 }
 
 impl GroupError {
@@ -101,6 +108,8 @@ impl GroupError {
             GroupError::OffsetMetadataTooLarge => ResponseError::OffsetMetadataTooLarge,
             GroupError::NonEmptyGroup => ResponseError::NonEmptyGroup,
             GroupError::GroupIdNotFound => ResponseError::GroupIdNotFound,
+            GroupError::NotCoordinator => ResponseError::NotCoordinator,
+            GroupError::CoordinatorLoadInProgress => ResponseError::CoordinatorLoadInProgress,
         }
     }
 

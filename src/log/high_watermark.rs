@@ -24,11 +24,13 @@
 //!
 //! Simplifications: Kafka keeps the high watermark with its segment position
 //! (`LogOffsetMetadata`) so a bounded read need not look it up; spool finds the
-//! position through the offset index on each bounded read. Kafka's retention
-//! deletes only segments below the high watermark; spool's does not look at it
-//! yet, because the single-node broker does not move it and retention would
-//! stop. The broker's replica manager turns that on when it keeps the high
-//! watermark moving (chapter 6).
+//! position through the offset index on each bounded read.
+//!
+//! Retention deletes only segments wholly below the high watermark, as
+//! Kafka's `UnifiedLog.deletableSegments` does: a leader never deletes what a
+//! follower may still need, a follower never what is not yet committed.
+//! (A log whose high watermark nobody moves — a test's bare log — keeps
+//! everything.)
 
 use super::storage::Storage;
 use super::Log;

@@ -638,8 +638,10 @@ impl<S: Storage> Log<S> {
     // ANCHOR: retention
     /// Deletes whole segments past `log.retention.ms` (by their largest
     /// timestamp) or while the log exceeds `log.retention.bytes`, oldest first,
-    /// and moves the log start offset. Returns how many segments went. A log
-    /// whose `cleanup.policy` lacks `delete` (only `compact`) is left alone.
+    /// and moves the log start offset — never past the high watermark: a
+    /// segment reaching past it stays (chapter 6). Returns how many segments
+    /// went. A log whose `cleanup.policy` lacks `delete` (only `compact`) is
+    /// left alone.
     pub fn delete_old_segments(&mut self, now_ms: i64) -> Result<usize> {
         let config = &self.config;
         if !config.cleanup_delete {
@@ -653,7 +655,10 @@ impl<S: Storage> Log<S> {
                 && now_ms - segment.max_timestamp() > config.retention_ms;
             let oversized =
                 config.retention_bytes >= 0 && total - segment.size() as i64 >= config.retention_bytes;
-            if !(expired || oversized) || segment.size() == 0 {
+            // Only what every in-sync replica has (Kafka's `deletableSegments`):
+            // a segment reaching past the high watermark stays.
+            let below_high_watermark = segment.next_offset() <= self.high_watermark;
+            if !(expired || oversized) || segment.size() == 0 || !below_high_watermark {
                 break;
             }
             total -= segment.size() as i64;

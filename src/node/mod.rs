@@ -79,6 +79,9 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
             servers.push(tokio::spawn(crate::wire::server::serve(opened.clone(), socket, stopped.clone())));
         }
         tasks.push(spawn_ticker(opened.clone()));
+        // Groups loaded from the log (at start, or when this broker becomes a
+        // coordinator) expire their silent members without waiting for a request.
+        opened.start_group_timer();
         if config.process_roles != ProcessRoles::Standalone {
             tasks.extend(start_lifecycle(&opened).await?);
         }

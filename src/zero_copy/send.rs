@@ -27,6 +27,11 @@ use crate::wire::codec::encode_response;
 /// Sends a fetch response down one of this chapter's two paths: headers
 /// encoded by hand with the records sent by `sendfile` (`zero_copy`), or the
 /// records read into memory and the whole response encoded by the codec.
+/// An answer the hand encoder cannot write (a follower's diverging epoch, a
+/// tagged field; a version it does not know) takes the codec's path even
+/// with zero copy on — a diverging answer carries no records, so nothing is
+/// copied — rather than closing the connection: a follower refused its
+/// diverging epoch could never truncate, and never rejoin the ISR.
 pub async fn send_fetch(
     stream: &mut TcpStream,
     reply: FetchReply,
@@ -35,8 +40,8 @@ pub async fn send_fetch(
     zero_copy: bool,
     stats: &ZeroCopyStats,
 ) -> Result<(), String> {
-    if zero_copy {
-        let parts = encode_fetch(&reply, version, correlation_id)?;
+    let by_hand = if zero_copy { encode_fetch(&reply, version, correlation_id).ok() } else { None };
+    if let Some(parts) = by_hand {
         send_parts(stream, &parts, stats).await.map_err(|e| e.to_string())
     } else {
         let (response, copied) = reply.read_into_response().map_err(|e| format!("fetch read: {e}"))?;
@@ -129,4 +134,54 @@ fn short_region(region: &Region, at: u64) -> io::Error {
             region.segment_base_offset, region.position, region.length
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use kafka_protocol::messages::fetch_response::PartitionData;
+    use kafka_protocol::messages::{FetchResponse, ResponseHeader, TopicName};
+    use kafka_protocol::protocol::{Decodable, StrBytes};
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+    use crate::zero_copy::{FetchPartition, FetchTopic};
+
+    /// A follower whose log diverges from its new leader's is told where
+    /// (the diverging epoch, a tagged field of Fetch v12+, KIP-595/KIP-320)
+    /// with zero copy on as well: the hand encoder does not write tagged
+    /// fields, so this answer goes through the codec instead of closing the
+    /// follower's connection — which left it unable ever to truncate and
+    /// rejoin the ISR (found by tests/cluster_faults.rs, SIGSTOP schedule).
+    #[tokio::test]
+    async fn a_diverging_epoch_answer_is_sent_with_zero_copy_on() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let follower = tokio::spawn(async move {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            let mut bytes = Vec::new();
+            stream.read_to_end(&mut bytes).await.unwrap();
+            bytes
+        });
+        let (mut leader, _) = listener.accept().await.unwrap();
+        let mut data = PartitionData::default().with_high_watermark(40).with_records(Some(Bytes::new()));
+        data.diverging_epoch.epoch = 0;
+        data.diverging_epoch.end_offset = 48;
+        let reply = FetchReply {
+            topics: vec![FetchTopic {
+                name: TopicName(StrBytes::from_static_str("faults")),
+                partitions: vec![FetchPartition { data, region: None }],
+            }],
+            ..FetchReply::default()
+        };
+        let sent = send_fetch(&mut leader, reply, 12, 7, true, &ZeroCopyStats::default()).await;
+        assert_eq!(sent, Ok(()));
+        drop(leader);
+        let bytes = follower.await.unwrap();
+        let mut body = Bytes::from(bytes[4..].to_vec());
+        assert_eq!(ResponseHeader::decode(&mut body, 1).unwrap().correlation_id, 7);
+        let response = FetchResponse::decode(&mut body, 12).unwrap();
+        let diverging = &response.responses[0].partitions[0].diverging_epoch;
+        assert_eq!((diverging.epoch, diverging.end_offset), (0, 48));
+    }
 }

@@ -13,7 +13,8 @@ invocation:
     static       group.instance.id (KIP-345): a member closes and comes back within
                  session.timeout.ms; the other member sees no rebalance at all
     resume-1     consume part of a topic, committing; resume-2 (after the test restarts
-                 the broker on the same log dir) resumes exactly at the committed offsets
+                 the broker on the same log dir, or kills the group's coordinator in a
+                 cluster) resumes exactly at the committed offsets
     first-record the time from subscribe() to the first record of a new group, with the
                  broker's group.initial.rebalance.delay.ms (3 s by default)
 
@@ -218,6 +219,9 @@ def describe(owned):
 
 
 def create_topic(args, step, partitions=PARTITIONS):
+    if args.topic_exists:
+        step.log(f"{args.topic} created by the test")
+        return
     admin = AdminClient({"bootstrap.servers": args.bootstrap})
     futures = admin.create_topics([NewTopic(args.topic, num_partitions=partitions, replication_factor=1)])
     futures[args.topic].result(timeout=15)
@@ -478,6 +482,8 @@ def main():
     parser.add_argument("--session-ms", type=int, default=SESSION_TIMEOUT_MS)
     parser.add_argument("--instance-id")
     parser.add_argument("--state", help="resume-1/resume-2: where the first half leaves its results")
+    parser.add_argument("--topic-exists", action="store_true",
+                        help="the test created the topic (tests/group_cluster.rs: replicated)")
     args = parser.parse_args()
     if args.mode == "member":
         member(args)

@@ -36,7 +36,7 @@ use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 use super::super::{Broker, Error};
-use crate::group::{self, FetchedOffset, GroupError, LeavingMember, Response};
+use crate::group::{self, FetchedOffset, GroupError, LeavingMember, Output, Response};
 use crate::TopicPartition;
 
 fn str(s: impl Into<String>) -> StrBytes {
@@ -133,7 +133,15 @@ async fn join_group(
         require_known_member_id: version >= 4,
         new_member_uuid: Uuid::new_v4(),
     };
-    let Response::Join(j) = broker.parked_input(|c, token, now| c.join_group(token, &req, now)).await? else {
+    let join = |c: &mut group::GroupCoordinator, token, now| match broker.coordinator_error(&req.group_id) {
+        Some(error) => {
+            let mut out = Output::default();
+            out.join(token, group::JoinGroupResponse::error(&req.member_id, error));
+            out
+        }
+        None => c.join_group(token, &req, now),
+    };
+    let Response::Join(j) = broker.parked_input(join).await? else {
         return Err(Error::CloseConnection("a JoinGroup answered with a SyncGroup response".into()));
     };
     let members = j
@@ -180,7 +188,15 @@ async fn sync_group(
             .map(|a| (a.member_id.to_string(), a.assignment.to_vec()))
             .collect(),
     };
-    let Response::Sync(s) = broker.parked_input(|c, token, now| c.sync_group(token, &req, now)).await? else {
+    let sync = |c: &mut group::GroupCoordinator, token, now| match broker.coordinator_error(&req.group_id) {
+        Some(error) => {
+            let mut out = Output::default();
+            out.sync(token, group::SyncGroupResponse::error(error));
+            out
+        }
+        None => c.sync_group(token, &req, now),
+    };
+    let Response::Sync(s) = broker.parked_input(sync).await? else {
         return Err(Error::CloseConnection("a SyncGroup answered with a JoinGroup response".into()));
     };
     let mut response = msg::SyncGroupResponse::default()
@@ -202,7 +218,10 @@ fn heartbeat(broker: &Arc<Broker>, r: msg::HeartbeatRequest) -> msg::HeartbeatRe
         group_instance_id: r.group_instance_id.map(|s| s.to_string()),
     };
     // A heartbeat never completes a rebalance or writes a record: no output.
-    let error = broker.groups.lock().heartbeat(&req, super::now_ms());
+    let error = {
+        let mut coordinator = broker.groups.lock();
+        broker.coordinator_error(&req.group_id).or_else(|| coordinator.heartbeat(&req, super::now_ms()))
+    };
     broker.groups.wake_timer.notify_one(); // the member's session moved
     msg::HeartbeatResponse::default().with_error_code(code(error))
 }
@@ -224,8 +243,14 @@ async fn leave_group(
             })
             .collect()
     };
-    let (response, stored) = broker.group_input(|c, now| c.leave_group(&group_id, &members, now)).await;
-    let stored_error = (!stored).then_some(GroupError::CoordinatorNotAvailable);
+    let (response, stored_error) = broker
+        .group_input(|c, now| match broker.coordinator_error(&group_id) {
+            Some(error) => {
+                (group::LeaveGroupResponse { error: Some(error), members: vec![] }, Output::default())
+            }
+            None => c.leave_group(&group_id, &members, now),
+        })
+        .await;
     if version < 3 {
         // One member, its error at the top level.
         let error =
@@ -277,14 +302,17 @@ async fn offset_commit(
         group_instance_id: if version >= 7 { r.group_instance_id.map(|s| s.to_string()) } else { None },
         partitions: vec![],
     };
-    // Kafka refuses commits for partitions that do not exist before asking the group.
+    // Kafka refuses commits for partitions that do not exist before asking
+    // the group: the metadata image says, not this broker's replicas.
     let mut errors: BTreeMap<TopicPartition, i16> = BTreeMap::new();
     let mut order = Vec::new();
+    let image = broker.metadata_image();
     for topic in &r.topics {
+        let known = image.topic(topic.name.0.as_str());
         for p in &topic.partitions {
             let tp = TopicPartition::new(topic.name.0.to_string(), p.partition_index);
             order.push(tp.clone());
-            if broker.partition(&tp).is_none() {
+            if !known.is_some_and(|t| t.partitions.contains_key(&p.partition_index)) {
                 errors.insert(tp, ResponseError::UnknownTopicOrPartition.code());
                 continue;
             }
@@ -297,9 +325,16 @@ async fn offset_commit(
         }
     }
     if !req.partitions.is_empty() {
-        let (results, stored) = broker.group_input(|c, now| c.offset_commit(&req, now)).await;
+        let commit = |c: &mut group::GroupCoordinator, now| match broker.coordinator_error(&req.group_id) {
+            Some(error) => (
+                req.partitions.iter().map(|p| (p.partition.clone(), Some(error))).collect(),
+                Output::default(),
+            ),
+            None => c.offset_commit(&req, now),
+        };
+        let (results, stored_error) = broker.group_input(commit).await;
         for (tp, error) in results {
-            let error = error.or((!stored).then_some(GroupError::CoordinatorNotAvailable));
+            let error = error.or(stored_error);
             errors.insert(tp, code(error));
         }
     }
@@ -321,13 +356,17 @@ async fn offset_commit(
 }
 // ANCHOR_END: offset_commit
 
-/// The committed offsets of one group, grouped by topic in the order asked.
+/// The committed offsets of one group, or why this broker cannot say.
 fn fetch_offsets(
     broker: &Broker,
     group_id: &str,
     partitions: Option<Vec<TopicPartition>>,
-) -> Vec<FetchedOffset> {
-    broker.groups.lock().offset_fetch(group_id, partitions.as_deref())
+) -> Result<Vec<FetchedOffset>, GroupError> {
+    let coordinator = broker.groups.lock();
+    match broker.coordinator_error(group_id) {
+        Some(error) => Err(error),
+        None => Ok(coordinator.offset_fetch(group_id, partitions.as_deref())),
+    }
 }
 
 fn by_topic<P>(
@@ -362,7 +401,10 @@ fn offset_fetch(broker: &Broker, r: msg::OffsetFetchRequest, version: i16) -> ms
                         })
                         .collect()
                 });
-                let fetched = fetch_offsets(broker, g.group_id.0.as_str(), partitions);
+                let (fetched, error) = match fetch_offsets(broker, g.group_id.0.as_str(), partitions) {
+                    Ok(fetched) => (fetched, None),
+                    Err(error) => (vec![], Some(error)),
+                };
                 let topics = by_topic(fetched, |f| {
                     OffsetFetchResponsePartitions::default()
                         .with_partition_index(f.partition.partition)
@@ -377,7 +419,10 @@ fn offset_fetch(broker: &Broker, r: msg::OffsetFetchRequest, version: i16) -> ms
                         .with_partitions(partitions)
                 })
                 .collect();
-                OffsetFetchResponseGroup::default().with_group_id(g.group_id).with_topics(topics)
+                OffsetFetchResponseGroup::default()
+                    .with_group_id(g.group_id)
+                    .with_topics(topics)
+                    .with_error_code(code(error))
             })
             .collect();
         return msg::OffsetFetchResponse::default().with_groups(groups);
@@ -390,20 +435,36 @@ fn offset_fetch(broker: &Broker, r: msg::OffsetFetchRequest, version: i16) -> ms
             })
             .collect()
     });
-    let fetched = fetch_offsets(broker, r.group_id.0.as_str(), partitions);
+    let (fetched, error) = match fetch_offsets(broker, r.group_id.0.as_str(), partitions.clone()) {
+        Ok(fetched) => (fetched, None),
+        // v1 has no top-level error: each partition asked for carries it.
+        Err(error) if version < 2 => {
+            let asked = partitions.unwrap_or_default().into_iter();
+            let none = |partition| FetchedOffset {
+                partition,
+                offset: -1,
+                leader_epoch: -1,
+                metadata: String::new(),
+            };
+            (asked.map(none).collect(), Some(error))
+        }
+        Err(error) => (vec![], Some(error)),
+    };
     let topics = by_topic(fetched, |f| {
         OffsetFetchResponsePartition::default()
             .with_partition_index(f.partition.partition)
             .with_committed_offset(f.offset)
             .with_committed_leader_epoch(if version >= 5 { f.leader_epoch } else { -1 })
             .with_metadata(Some(str(f.metadata)))
+            .with_error_code(if version < 2 { code(error) } else { 0 })
     })
     .into_iter()
     .map(|(name, partitions)| {
         OffsetFetchResponseTopic::default().with_name(TopicName(str(name))).with_partitions(partitions)
     })
     .collect();
-    msg::OffsetFetchResponse::default().with_topics(topics)
+    let top_level = if version >= 2 { code(error) } else { 0 };
+    msg::OffsetFetchResponse::default().with_topics(topics).with_error_code(top_level)
 }
 // ANCHOR_END: offset_fetch
 
@@ -430,10 +491,20 @@ fn list_groups(broker: &Broker, r: msg::ListGroupsRequest) -> msg::ListGroupsRes
 
 fn describe_groups(broker: &Broker, r: msg::DescribeGroupsRequest) -> msg::DescribeGroupsResponse {
     let ids: Vec<String> = r.groups.iter().map(|g| g.0.to_string()).collect();
-    let described = broker.groups.lock().describe_groups(&ids);
+    let (described, errors): (Vec<_>, Vec<_>) = {
+        let coordinator = broker.groups.lock();
+        let errors: Vec<_> = ids.iter().map(|id| broker.coordinator_error(id)).collect();
+        (coordinator.describe_groups(&ids), errors)
+    };
     let groups = described
         .into_iter()
-        .map(|g| {
+        .zip(errors)
+        .map(|(g, error)| {
+            if error.is_some() {
+                return DescribedGroup::default()
+                    .with_group_id(GroupId(str(g.group_id)))
+                    .with_error_code(code(error));
+            }
             let members = g
                 .members
                 .into_iter()
@@ -460,12 +531,20 @@ fn describe_groups(broker: &Broker, r: msg::DescribeGroupsRequest) -> msg::Descr
 
 async fn delete_groups(broker: &Arc<Broker>, r: msg::DeleteGroupsRequest) -> msg::DeleteGroupsResponse {
     let ids: Vec<String> = r.groups_names.iter().map(|g| g.0.to_string()).collect();
-    let (results, stored) = broker.group_input(|c, _| c.delete_groups(&ids)).await;
+    let delete = |c: &mut group::GroupCoordinator, _| {
+        let (refused, ours): (Vec<_>, Vec<_>) =
+            ids.iter().map(|id| (id.clone(), broker.coordinator_error(id))).partition(|(_, e)| e.is_some());
+        let ours: Vec<String> = ours.into_iter().map(|(id, _)| id).collect();
+        let (mut results, out) = c.delete_groups(&ours);
+        results.extend(refused);
+        (results, out)
+    };
+    let (results, stored_error) = broker.group_input(delete).await;
     let results = results
         .into_iter()
         .map(|(id, error)| {
             // Deleted in memory but the tombstones are not stored: say so.
-            let error = error.or((!stored).then_some(GroupError::CoordinatorNotAvailable));
+            let error = error.or(stored_error);
             DeletableGroupResult::default().with_group_id(GroupId(str(id))).with_error_code(code(error))
         })
         .collect();

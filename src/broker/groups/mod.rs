@@ -9,7 +9,8 @@
 //!  OffsetCommit …              │ append Output.records to the group's   │
 //!  timer: tick(now) ──────────▶│   __consumer_offsets partition        │
 //!                              └───────────────────────────────────────┘
-//!                               wait for the fsync (spool.log.flush.before.ack)
+//!                               wait for the high watermark (acks=all), then
+//!                               for the fsync (spool.log.flush.before.ack)
 //!                               release Output.replies ─▶ oneshot ─▶ parked request
 //! ```
 //!
@@ -21,8 +22,14 @@
 //! - **Store, then answer.** The records of an [`Output`] are appended under
 //!   the coordinator's lock, so the log holds them in the order the coordinator
 //!   made them (two commits of one partition must not land reversed), and the
-//!   replies go out only after the append — and after the fsync when the log is
-//!   durable, waited for outside the lock so concurrent commits share it.
+//!   replies go out only after the append is replicated — the coordinator
+//!   appends like an `acks=all` produce, as Kafka's does (`acks=-1`): the
+//!   partition's high watermark must cover it, within
+//!   `offsets.commit.timeout.ms`, else the requests get COORDINATOR_NOT_AVAILABLE
+//!   (NOT_COORDINATOR if the leadership moved) — and after the fsync when the
+//!   log is durable, both waited for outside the lock so concurrent commits
+//!   share them. A single replica's high watermark is its log end: a
+//!   standalone broker waits for nothing more than before.
 //! - **Timers.** One task sleeps until [`GroupCoordinator::next_deadline_ms`]
 //!   (re-read whenever an input may have moved it) and calls `tick`.
 //! - **Restart.** [`Broker::open`] reads every partition of `__consumer_offsets`
@@ -31,25 +38,38 @@
 //! With one broker, this broker coordinates every group: FindCoordinator
 //! answers with itself, and creates `__consumer_offsets`
 //! (`offsets.topic.num.partitions` partitions, `cleanup.policy=compact`) the
-//! first time a client asks, as Kafka does.
+//! first time a client asks, as Kafka does. In a cluster (chapter 6) a broker
+//! coordinates the groups of the offsets partitions it leads, loading and
+//! unloading them as the leadership moves (`ownership.rs`); the topic is
+//! created by the controller (FindCoordinator forwards CreateTopics), never by
+//! a local metadata commit, since a broker's metadata log is a copy of the
+//! controller's.
 //!
 //! Locks: the coordinator comes first in the broker's lock order (see
-//! [`crate::broker`]), then the one that serializes creating
-//! `__consumer_offsets`, then the metadata log's writer, the log manager, the
-//! partition map and one partition's log. The parked map is a leaf, only ever
-//! taken alone.
+//! [`crate::broker`]), then the ownership map (in a cluster), the one that
+//! serializes creating `__consumer_offsets`, then the metadata log's writer,
+//! the log manager, the partition map, one partition's role and its log. The
+//! parked map is a leaf, only ever taken alone.
 //!
 //! Simplifications:
 //!
-//! - A failed append (disk error, shutdown) answers the output's requests with
-//!   COORDINATOR_NOT_AVAILABLE, but the coordinator's memory already moved on
-//!   (the core assumes stores succeed, see [`crate::group`]); clients rediscover
-//!   the coordinator and rejoin.
+//! - A failed or unreplicated append (disk error, shutdown, timeout, lost
+//!   leadership) answers the output's requests with an error, but the
+//!   coordinator's memory already moved on (the core assumes stores succeed,
+//!   see [`crate::group`]): until the partition is unloaded, an OffsetFetch
+//!   here may show a commit that was refused. Clients rediscover the
+//!   coordinator and rejoin; Kafka instead keeps pending commits apart until
+//!   their append completes.
 //! - The timer starts with the first group request after the broker opens: a
 //!   group loaded from the log whose members never come back is expired then,
 //!   not a session after the restart.
 
 mod apis;
+mod ownership;
+#[cfg(test)]
+mod ownership_tests;
+#[cfg(test)]
+mod replication_tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
@@ -61,6 +81,7 @@ use kafka_protocol::messages::{ApiKey, ResponseKind};
 use kafka_protocol::ResponseError;
 use tokio::sync::{oneshot, Notify};
 
+use super::partition::AckWait;
 use super::{now_ms, Broker, Error, Partition};
 use crate::format::BatchBuilder;
 use crate::group::{
@@ -68,6 +89,7 @@ use crate::group::{
     Output, RequestToken, Response, SyncGroupResponse, CONSUMER_OFFSETS_TOPIC,
 };
 use crate::log::manager::lock;
+use crate::replication::ReplicationError;
 use crate::wire::codec::Request;
 use crate::TopicPartition;
 
@@ -105,10 +127,18 @@ pub struct GroupDriver {
     /// Held while creating `__consumer_offsets`: a second caller must not see
     /// the topic in the metadata image before its partition logs are open.
     creating_offsets_topic: Mutex<()>,
+    /// In a cluster, the `__consumer_offsets` partitions this broker leads
+    /// and whether their groups are loaded ([`ownership`]).
+    ownership: Mutex<ownership::OwnedPartitions>,
 }
 
-/// The `__consumer_offsets` appends of one output, to wait on when the log is durable.
-type Appended = Vec<(TopicPartition, Arc<Partition>, i64)>;
+/// How long a group record waits to be replicated (Kafka's
+/// `offsets.commit.timeout.ms` default) before its request gets an error.
+const OFFSETS_COMMIT_TIMEOUT_MS: u64 = 5_000;
+
+/// The `__consumer_offsets` appends of one output: each partition, its end
+/// offset after the append, and the wait for its high watermark to cover it.
+type Appended = Vec<(TopicPartition, Arc<Partition>, i64, AckWait)>;
 
 impl GroupDriver {
     pub fn new(config: GroupCoordinatorConfig) -> Self {
@@ -120,6 +150,7 @@ impl GroupDriver {
             timer_started: AtomicBool::new(false),
             offsets_partitions: AtomicI32::new(0),
             creating_offsets_topic: Mutex::new(()),
+            ownership: Mutex::new(Default::default()),
         }
     }
 
@@ -170,6 +201,13 @@ impl GroupDriver {
     }
 }
 
+/// A group record that could not be stored, for a reason that is not the
+/// leadership's: COORDINATOR_NOT_AVAILABLE, as Kafka answers a failed append.
+fn store_error(e: Error) -> GroupError {
+    tracing::warn!(error = %e, "could not store group records");
+    GroupError::CoordinatorNotAvailable
+}
+
 impl Broker {
     // ANCHOR: handle_group
     /// Answers a group API request (one in [`GROUP_APIS`]).
@@ -189,8 +227,8 @@ impl Broker {
     /// comes first, see the lock order in [`crate::broker`]).
     pub(super) async fn delete_topic_offsets(self: &Arc<Self>, topic: &str) {
         let topics = [topic.to_string()];
-        let ((), stored) = self.group_input(|c, now| ((), c.delete_topic_offsets(&topics, now))).await;
-        if !stored {
+        let ((), store_error) = self.group_input(|c, now| ((), c.delete_topic_offsets(&topics, now))).await;
+        if store_error.is_some() {
             // The coordinator's memory has forgotten them; a restart before a
             // later append could bring them back (see the module's Simplifications).
             tracing::warn!(topic, "could not store the tombstones of a deleted topic's offsets");
@@ -206,13 +244,14 @@ impl Broker {
     // ANCHOR: group_input
     /// One input to the coordinator: `input` runs under its lock with the
     /// broker's clock, the output's records are appended in that same critical
-    /// section, then (lock released) made durable if the log says so, and the
-    /// output's replies released. Returns `input`'s own result and whether the
-    /// records were stored.
+    /// section, then (lock released) replicated — the high watermark covers
+    /// them, as an `acks=all` produce — and made durable if the log says so,
+    /// and the output's replies released. Returns `input`'s own result and
+    /// why the records were not stored, if they were not.
     async fn group_input<T>(
         self: &Arc<Self>,
         input: impl FnOnce(&mut GroupCoordinator, i64) -> (T, Output),
-    ) -> (T, bool) {
+    ) -> (T, Option<GroupError>) {
         let (result, mut out, appended) = {
             let mut coordinator = self.groups.lock();
             let (result, out) = input(&mut coordinator, now_ms());
@@ -221,25 +260,19 @@ impl Broker {
         };
         self.groups.wake_timer.notify_one();
         let stored = match appended {
-            Ok(appended) => self.wait_durable(appended).await,
+            Ok(appended) => self.wait_stored(appended).await,
             Err(e) => Err(e),
         };
-        if let Err(e) = &stored {
-            tracing::warn!(error = %e, records = out.records.len(), "could not store group records");
+        if let Err(error) = stored {
             for reply in &mut out.replies {
                 reply.response = match &reply.response {
-                    Response::Join(r) => Response::Join(JoinGroupResponse::error(
-                        &r.member_id,
-                        GroupError::CoordinatorNotAvailable,
-                    )),
-                    Response::Sync(_) => {
-                        Response::Sync(SyncGroupResponse::error(GroupError::CoordinatorNotAvailable))
-                    }
+                    Response::Join(r) => Response::Join(JoinGroupResponse::error(&r.member_id, error)),
+                    Response::Sync(_) => Response::Sync(SyncGroupResponse::error(error)),
                 };
             }
         }
         self.groups.release(out);
-        (result, stored.is_ok())
+        (result, stored.err())
     }
     // ANCHOR_END: group_input
 
@@ -256,15 +289,16 @@ impl Broker {
     // ANCHOR: append_group_records
     /// Appends records to their groups' `__consumer_offsets` partitions, one
     /// batch per partition, in order. Called under the coordinator lock.
-    fn append_group_records(&self, records: &[GroupRecord]) -> Result<Appended, Error> {
+    fn append_group_records(&self, records: &[GroupRecord]) -> Result<Appended, GroupError> {
         if records.is_empty() {
             return Ok(vec![]);
         }
         if self.is_shutting_down() {
-            return Err(Error::ShuttingDown);
+            return Err(store_error(Error::ShuttingDown));
         }
-        self.log_dir.check()?;
-        let partitions = self.ensure_offsets_topic().map_err(Error::OffsetsTopicUnavailable)?;
+        self.log_dir.check().map_err(store_error)?;
+        let partitions =
+            self.ensure_offsets_topic().map_err(|e| store_error(Error::OffsetsTopicUnavailable(e)))?;
         let now = now_ms();
         let mut batches: BTreeMap<i32, BatchBuilder> = BTreeMap::new();
         for record in records {
@@ -280,40 +314,81 @@ impl Broker {
         let mut appended = Vec::with_capacity(batches.len());
         for (p, builder) in batches {
             let tp = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, p);
-            let partition = self.partition(&tp).ok_or_else(|| Error::UnknownPartition(tp.clone()))?;
+            let Some(partition) = self.partition(&tp) else {
+                // In a cluster: not a replica of the group's partition.
+                return Err(GroupError::NotCoordinator);
+            };
             let batch = BytesMut::from(&builder.build().as_bytes()[..]);
-            let leader_epoch = partition.leader_epoch();
+            // Only the partition's leader writes its groups' records (chapter 6).
+            let leader_epoch = partition.check_append(false).map_err(|_| GroupError::NotCoordinator)?;
             let info = lock(&partition.log).append(batch, leader_epoch, now).map_err(|e| {
                 self.log_dir.fail(&tp, &e);
-                Error::Log(e)
+                store_error(Error::Log(e))
             })?;
-            // Chapter 6: the offsets partition's high watermark follows its log end.
-            let _ = partition.after_append(leader_epoch, info.last_offset, false);
-            appended.push((tp, partition, info.last_offset + 1));
+            // Kafka's coordinator appends with acks=-1: the reply waits for the ISR.
+            let (wait, _) = partition
+                .after_append(leader_epoch, info.last_offset, true)
+                .map_err(|_| GroupError::NotCoordinator)?;
+            let wait = wait.expect("an acks=all append gets a wait");
+            appended.push((tp, partition, info.last_offset + 1, wait));
         }
         self.notifier.notify();
         Ok(appended)
     }
     // ANCHOR_END: append_group_records
 
-    /// In durable mode (`spool.log.flush.before.ack`), waits until an fsync
-    /// covers the appends: chapter 2's group commit, shared with produce.
-    async fn wait_durable(&self, appended: Appended) -> Result<(), Error> {
-        for (tp, partition, end_offset) in appended {
-            if !lock(&partition.log).config().flush_before_ack {
-                continue;
+    // ANCHOR: wait_stored
+    /// Waits until the high watermark covers the appends (at once for a
+    /// replica alone in its ISR), then, in durable mode
+    /// (`spool.log.flush.before.ack`), until an fsync covers them: chapter
+    /// 2's group commit, shared with produce. The errors are Kafka's mapping
+    /// of an append's failure for a group request: the leadership lost →
+    /// NOT_COORDINATOR, anything else (a timeout, too few replicas) →
+    /// COORDINATOR_NOT_AVAILABLE; both send the client back to FindCoordinator.
+    async fn wait_stored(&self, appended: Appended) -> Result<(), GroupError> {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(OFFSETS_COMMIT_TIMEOUT_MS);
+        for (tp, partition, end_offset, wait) in appended {
+            match tokio::time::timeout_at(deadline, wait).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(ReplicationError::NotLeaderOrFollower))) | Ok(Err(_)) => {
+                    tracing::warn!(%tp, "lost the leadership before group records were replicated");
+                    return Err(GroupError::NotCoordinator);
+                }
+                Ok(Ok(Err(e))) => {
+                    tracing::warn!(%tp, error = ?e, "group records not replicated");
+                    return Err(GroupError::CoordinatorNotAvailable);
+                }
+                Err(_) => {
+                    tracing::warn!(%tp, "group records not replicated within offsets.commit.timeout.ms");
+                    return Err(GroupError::CoordinatorNotAvailable);
+                }
             }
-            let commit = partition.group_commit.clone();
-            let log = partition.log.clone();
-            tokio::task::spawn_blocking(move || commit.wait_durable(&log, end_offset))
-                .await
-                .map_err(|e| Error::TaskFailed(e.to_string()))?
-                .map_err(|e| {
-                    self.log_dir.fail(&tp, &e);
-                    Error::Log(e)
-                })?;
+            self.wait_durable(&tp, &partition, end_offset).await.map_err(store_error)?;
         }
         Ok(())
+    }
+    // ANCHOR_END: wait_stored
+
+    /// In durable mode (`spool.log.flush.before.ack`), waits until an fsync
+    /// covers an append: chapter 2's group commit, shared with produce.
+    async fn wait_durable(
+        &self,
+        tp: &TopicPartition,
+        partition: &Partition,
+        end_offset: i64,
+    ) -> Result<(), Error> {
+        if !lock(&partition.log).config().flush_before_ack {
+            return Ok(());
+        }
+        let commit = partition.group_commit.clone();
+        let log = partition.log.clone();
+        tokio::task::spawn_blocking(move || commit.wait_durable(&log, end_offset))
+            .await
+            .map_err(|e| Error::TaskFailed(e.to_string()))?
+            .map_err(|e| {
+                self.log_dir.fail(tp, &e);
+                Error::Log(e)
+            })
     }
 
     // ANCHOR: ensure_offsets_topic
@@ -333,6 +408,9 @@ impl Broker {
         };
         let partitions = match existing(self) {
             Some(n) => n,
+            // In a cluster the metadata log is the controller's: the topic is
+            // created there (FindCoordinator forwards it), never here.
+            None if self.cluster.is_some() => return Err(ResponseError::CoordinatorNotAvailable),
             None => {
                 let configs = BTreeMap::from([
                     ("cleanup.policy".to_string(), "compact".to_string()),
@@ -361,6 +439,11 @@ impl Broker {
     /// Rebuilds the coordinator from `__consumer_offsets`, read from each
     /// partition's log start: called by [`Broker::open`], before any request.
     pub(super) fn load_groups(&self) -> Result<(), Error> {
+        if self.cluster.is_some() {
+            // A cluster's coordinators load partition by partition as they
+            // become leaders (see `ownership`).
+            return Ok(());
+        }
         let Some(partitions) =
             self.metadata_image().topic(CONSUMER_OFFSETS_TOPIC).map(|t| t.partitions.len() as i32)
         else {
@@ -368,24 +451,7 @@ impl Broker {
         };
         let mut records = Vec::new();
         for p in 0..partitions {
-            let tp = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, p);
-            let partition = self.partition(&tp).ok_or_else(|| Error::UnknownPartition(tp.clone()))?;
-            let log = lock(&partition.log);
-            let unreadable = |e: crate::log::LogError| {
-                tracing::error!(%tp, error = %e, "cannot read the group coordinator's log");
-                Error::Log(e)
-            };
-            for batch in log.read_batches(log.log_start_offset()).map_err(unreadable)? {
-                for record in batch.records().map_err(|e| unreadable(e.into()))? {
-                    let record = record.map_err(|e| unreadable(e.into()))?;
-                    let Some(key) = record.key else { continue };
-                    match GroupRecord::decode(&key, record.value.as_deref()) {
-                        Ok(r) => records.push(r),
-                        // Kafka skips what it does not know (another coordinator's record types).
-                        Err(e) => tracing::warn!(%tp, offset = record.offset, error = %e, "skipping record"),
-                    }
-                }
-            }
+            records.extend(self.read_offsets_partition(p)?);
         }
         let count = records.len();
         let coordinator = GroupCoordinator::load(self.config.group.clone(), records, now_ms());
@@ -399,7 +465,7 @@ impl Broker {
     // ANCHOR: group_timer
     /// Starts the task that fires the coordinator's timers (once). It holds the
     /// broker weakly, so a dropped broker ends it, as does shutdown.
-    fn start_group_timer(self: &Arc<Self>) {
+    pub fn start_group_timer(self: &Arc<Self>) {
         if self.groups.timer_started.swap(true, Ordering::AcqRel) {
             return;
         }

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::Node;
+use super::{Cut, Node, Proxy};
 
 /// The controller's node id; brokers are 2, 3, … as in `spool cluster`.
 pub const CONTROLLER_ID: i32 = 1;
@@ -14,14 +14,32 @@ pub const CONTROLLER_ID: i32 = 1;
 pub struct KafkaCluster {
     pub controller: Node,
     pub brokers: Vec<Node>,
+    /// With [`Self::start_behind_proxies`], one per broker (in `brokers`'
+    /// order): the links the broker takes part in, which a test can cut.
+    pub links: Vec<BrokerLinks>,
     /// Keeps the formatted log directories alive as long as the cluster.
     _root: tempfile::TempDir,
 }
 
 impl KafkaCluster {
     /// Starts a controller and `brokers` brokers; `extra` is appended to
-    /// every broker's properties (`replica.lag.time.max.ms=…`, …).
+    /// every node's properties (`replica.lag.time.max.ms=…`, …) — the
+    /// controller's too, since some are its to act on: it fences a broker
+    /// after `broker.session.timeout.ms` without a heartbeat.
     pub fn start(brokers: usize, extra: &str) -> KafkaCluster {
+        Self::start_inner(brokers, extra, false)
+    }
+
+    /// As [`Self::start`], but every broker advertises a [`Proxy`] in front
+    /// of its listener (so clients and followers reach it through
+    /// [`BrokerLinks::front`]) and reaches the controller through a proxy of
+    /// its own ([`BrokerLinks::controller`]): a test can partition one broker
+    /// from the controller and the other brokers, see [`Self::partition`].
+    pub fn start_behind_proxies(brokers: usize, extra: &str) -> KafkaCluster {
+        Self::start_inner(brokers, extra, true)
+    }
+
+    fn start_inner(brokers: usize, extra: &str, proxied: bool) -> KafkaCluster {
         let root = tempfile::tempdir().expect("tempdir");
         let cluster_id = "c2Nyb2xsLXRlc3QtY2x1cw"; // any 22-char id both sides agree on
         let format = |node_id: i32| -> PathBuf {
@@ -36,39 +54,89 @@ impl KafkaCluster {
             format!(
                 "node.id={CONTROLLER_ID}\nprocess.roles=controller\nlisteners=CONTROLLER://127.0.0.1:{p}\n\
                  controller.listener.names=CONTROLLER\ncontroller.quorum.voters={CONTROLLER_ID}@127.0.0.1:{p}\n\
-                 log.dirs={}\ndefault.replication.factor={rf}\n",
+                 log.dirs={}\ndefault.replication.factor={rf}\n{extra}\n",
                 controller_dir.display(),
                 p = ports[0],
                 rf = brokers.min(3),
             )
         });
-        let voters = format!("{CONTROLLER_ID}@127.0.0.1:{}", controller.port(0));
+        let links: Vec<BrokerLinks> = (0..brokers)
+            .filter(|_| proxied)
+            .map(|_| BrokerLinks { front: Proxy::bind(), controller: Proxy::start(controller.addr(0)) })
+            .collect();
         let brokers = (0..brokers)
             .map(|i| {
                 let node_id = 2 + i as i32;
                 let dir = format(node_id);
-                Node::start(1, |ports| {
+                let controller_port = links.get(i).map_or(controller.port(0), |l| l.controller.port());
+                let voters = format!("{CONTROLLER_ID}@127.0.0.1:{controller_port}");
+                let node = Node::start(1, |ports| {
+                    let advertised = links.get(i).map_or(ports[0], |l| l.front.port());
                     format!(
                         "node.id={node_id}\nprocess.roles=broker\nlisteners=PLAINTEXT://127.0.0.1:{p}\n\
+                         advertised.listeners=PLAINTEXT://127.0.0.1:{advertised}\n\
                          controller.listener.names=CONTROLLER\ncontroller.quorum.voters={voters}\n\
                          log.dirs={}\ndefault.replication.factor={rf}\n{extra}\n",
                         dir.display(),
                         p = ports[0],
                         rf = brokers.min(3),
                     )
-                })
+                });
+                if let Some(l) = links.get(i) {
+                    l.front.set_target(node.addr(0));
+                }
+                node
             })
             .collect();
-        KafkaCluster { controller, brokers, _root: root }
+        KafkaCluster { controller, brokers, links, _root: root }
     }
 
-    /// The brokers' addresses, as `bootstrap.servers`.
+    /// The brokers' addresses, as `bootstrap.servers` (their proxies' when
+    /// behind proxies).
     pub fn bootstrap(&self) -> String {
+        if !self.links.is_empty() {
+            return self.links.iter().map(|l| l.front.addr().to_string()).collect::<Vec<_>>().join(",");
+        }
         self.brokers.iter().map(|b| b.addr(0).to_string()).collect::<Vec<_>>().join(",")
+    }
+
+    /// Partitions broker `id` from the controller and the other brokers
+    /// (started with [`Self::start_behind_proxies`]): its controller link is
+    /// cut, its connections to the other brokers and theirs to it are cut
+    /// (`how`). Clients still reach it, as clients on its side of a split
+    /// network would. [`Self::heal`] ends it.
+    pub fn partition(&mut self, id: i32, how: Cut) {
+        let me = (id - 2) as usize;
+        assert!(!self.links.is_empty(), "partition needs start_behind_proxies");
+        let my_pid = self.brokers[me].pid().expect("the partitioned broker runs");
+        self.links[me].controller.cut(how);
+        for other in (0..self.brokers.len()).filter(|&o| o != me) {
+            self.links[other].front.isolate(my_pid, how);
+            if let Some(pid) = self.brokers[other].pid() {
+                self.links[me].front.isolate(pid, how);
+            }
+        }
+    }
+
+    /// Ends every cut and isolation on every proxy.
+    pub fn heal(&self) {
+        for l in &self.links {
+            l.front.heal();
+            l.controller.heal();
+        }
     }
 
     /// The broker with node id `id`.
     pub fn broker(&mut self, id: i32) -> &mut Node {
         &mut self.brokers[(id - 2) as usize]
     }
+}
+
+/// The proxies on one broker's links.
+pub struct BrokerLinks {
+    /// In front of the broker's listener: what it advertises, so every client
+    /// and follower connection into it passes here.
+    pub front: Proxy,
+    /// Between the broker and the controller (its `controller.quorum.voters`).
+    pub controller: Proxy,
 }
