@@ -31,6 +31,7 @@ cargo bench --bench wire -- --test
 cargo bench --bench zero_copy -- --test
 cargo bench --bench batching -- --test
 cargo bench --bench idempotence -- --test
+cargo bench --bench replication -- --test
 
 step "book"
 ./scripts/check-book.sh

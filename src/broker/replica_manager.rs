@@ -121,12 +121,26 @@ fn assignment(partition: &PartitionImage) -> PartitionAssignment {
 impl Broker {
     /// A leader wants the ISR changed: queued for the controller, which
     /// commits it (or refuses it) and the next image brings the outcome.
+    ///
+    /// In a cluster, a change that adds a replica the image shows fenced or
+    /// in controlled shutdown is not sent (KIP-841): the controller would
+    /// refuse it, and the follower's next fetch would propose it again. The
+    /// proposal is dropped, and proposed anew once the broker is active.
     pub(crate) fn submit_alter_partition(
         &self,
         tp: &TopicPartition,
-        _partition: &Partition,
+        partition: &Partition,
         alter: crate::replication::AlterPartition,
     ) {
+        if self.cluster.is_some() {
+            let image = self.metadata_image();
+            let isr = partition.leader_isr().unwrap_or_default();
+            if alter.new_isr.iter().any(|id| !isr.contains(id) && !image.is_active(*id)) {
+                tracing::debug!(%tp, ?alter, "not proposing an ISR with an inactive broker");
+                partition.alter_partition_failed();
+                return;
+            }
+        }
         tracing::info!(%tp, ?alter, "ISR change proposed");
         self.alter_partitions.lock().unwrap_or_else(PoisonError::into_inner).insert(tp.clone(), alter);
         self.alter_partition_queued();

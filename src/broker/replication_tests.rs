@@ -253,3 +253,72 @@ async fn a_follower_truncates_where_its_log_diverges() {
     assert_eq!(truncated, Ok(Some(1)));
     assert_eq!(lock(&partition.log).log_end_offset(), 1);
 }
+
+/// Broker 1 in a cluster (a controller link that is never used here), with
+/// brokers 1, 2 and 3 registered — 3 `fenced` or not — and a partition
+/// whose replicas are 1, 2, 3 and ISR 1, 2.
+fn cluster_broker(third_fenced: bool) -> (tempfile::TempDir, Arc<Broker>) {
+    use crate::config::{HostPort, ProcessRoles, QuorumVoter};
+    use crate::metadata::records::RegisterBrokerRecord;
+    let dir = tempfile::tempdir().unwrap();
+    let voter = QuorumVoter { node_id: 9, endpoint: HostPort { host: "127.0.0.1".into(), port: 1 } };
+    let config = BrokerConfig {
+        log_dir: dir.path().to_path_buf(),
+        process_roles: ProcessRoles::Broker,
+        controller_quorum_voters: vec![voter],
+        ..BrokerConfig::default()
+    };
+    let broker = Broker::open(config).unwrap();
+    let register = |id: i32, fenced: bool| {
+        MetadataRecord::RegisterBroker(RegisterBrokerRecord {
+            broker_id: id,
+            is_migrating_zk_broker: false,
+            incarnation_id: Uuid::new_v4(),
+            broker_epoch: i64::from(id),
+            endpoints: vec![],
+            features: vec![],
+            rack: None,
+            fenced,
+            in_controlled_shutdown: false,
+            log_dirs: vec![],
+        })
+    };
+    let topic_id = Uuid::new_v4();
+    let records = [
+        register(1, false),
+        register(2, false),
+        register(3, third_fenced),
+        MetadataRecord::Topic { name: TOPIC.into(), topic_id },
+        MetadataRecord::Partition(PartitionRecord {
+            partition_id: 0,
+            topic_id,
+            replicas: vec![1, 2, 3],
+            isr: vec![1, 2],
+            removing_replicas: vec![],
+            adding_replicas: vec![],
+            leader: 1,
+            leader_recovery_state: 0,
+            leader_epoch: 3,
+            partition_epoch: 0,
+            directories: vec![],
+        }),
+    ];
+    broker.metadata_writer().commit(&records, 0).unwrap();
+    broker.apply_image(0).unwrap();
+    (dir, Arc::new(broker))
+}
+
+/// A leader does not ask to add a fenced (or shutting-down) replica to the
+/// ISR (KIP-841): the controller would refuse it (INELIGIBLE_REPLICA), and
+/// the follower's next fetch would ask again, hundreds of times a second.
+/// An active one is proposed as before.
+#[tokio::test]
+async fn a_fenced_follower_is_not_proposed_for_the_isr() {
+    for (fenced, proposed) in [(true, false), (false, true)] {
+        let (_dir, broker) = cluster_broker(fenced);
+        broker.produce(produce_request(1, 5_000, b"a"), 9).await.unwrap().unwrap();
+        assert_eq!(fetch(&broker, fetch_request(3, 1, 3, 3)).await.0, 0);
+        let queued = broker.alter_partitions.lock().unwrap().clone();
+        assert_eq!(queued.contains_key(&TopicPartition::new(TOPIC, 0)), proposed, "fenced: {fenced}");
+    }
+}
