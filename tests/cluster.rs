@@ -9,7 +9,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cluster::KafkaCluster;
-use spool::client::{Client, Consumer, ConsumerConfig, NewTopic, Producer, ProducerConfig, ProducerRecord};
+use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
+use kafka_protocol::messages::{ElectLeadersRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+use spool::client::{
+    Client, Connection, Consumer, ConsumerConfig, NewTopic, Producer, ProducerConfig, ProducerRecord,
+};
 use spool::TopicPartition;
 
 const TOPIC: &str = "replicated";
@@ -119,6 +125,35 @@ fn a_replicated_partition_survives_its_leader() {
         })
         .await;
         assert!(isr.contains(&leader) && isr.contains(&new_leader));
+
+        // Preferred leader election (kafka-leader-election.sh): the partition's
+        // first replica leads again, now that it is back in the ISR.
+        let preferred = client.metadata(Some(&[TOPIC]), false).await.expect("metadata").topics[0].partitions
+            [0]
+        .replicas[0];
+        let mut connection =
+            Connection::connect(bootstrap.split(',').next().unwrap(), Duration::from_secs(5))
+                .await
+                .expect("connection");
+        let request = ElectLeadersRequest::default()
+            .with_election_type(0)
+            .with_topic_partitions(Some(vec![TopicPartitions::default()
+                .with_topic(TopicName(StrBytes::from_static_str(TOPIC)))
+                .with_partitions(vec![0])]))
+            .with_timeout_ms(10_000);
+        let response = connection.send(&request).await.expect("ElectLeaders");
+        let code = response.replica_election_results[0].partition_result[0].error_code;
+        let expected = if new_leader == preferred { ResponseError::ElectionNotNeeded.code() } else { 0 };
+        assert_eq!(code, expected, "ElectLeaders answered {response:?}");
+        eventually("the preferred replica leading", async || {
+            leadership(&bootstrap).await.filter(|(l, isr)| *l == preferred && isr.len() == 3)
+        })
+        .await;
+        let again = connection.send(&request).await.expect("ElectLeaders");
+        assert_eq!(
+            again.replica_election_results[0].partition_result[0].error_code,
+            ResponseError::ElectionNotNeeded.code()
+        );
     });
 
     // A Kafka client lists the three brokers.
