@@ -163,3 +163,35 @@ fn a_replicated_partition_survives_its_leader() {
     assert!(listing.contains(" 3 brokers:"), "{listing}");
     assert!(listing.contains("replicas: ") && listing.contains("isrs: "), "{listing}");
 }
+
+/// Kafka's combined mode (`process.roles=broker,controller`): one process is
+/// the controller (on its CONTROLLER listener) and a broker that registers
+/// with it, fetches its metadata, and serves clients; SIGTERM stops it cleanly.
+#[test]
+fn a_combined_node_is_its_own_controller() {
+    let mut node = cluster::Node::start(2, |ports| {
+        format!(
+            "node.id=1\nprocess.roles=broker,controller\n\
+             listeners=PLAINTEXT://127.0.0.1:{0},CONTROLLER://127.0.0.1:{1}\n\
+             controller.listener.names=CONTROLLER\ncontroller.quorum.voters=1@127.0.0.1:{1}\n",
+            ports[0], ports[1]
+        )
+    });
+    let bootstrap = node.addr(0).to_string();
+    runtime().block_on(async {
+        let mut client = Client::connect(&bootstrap, Duration::from_secs(5)).await.expect("client");
+        eventually("the broker unfenced", async || {
+            let brokers = client.metadata(Some(&[]), false).await.ok()?.brokers;
+            (brokers.len() == 1).then_some(())
+        })
+        .await;
+        let created =
+            client.create_topics(&[NewTopic { partitions: 1, ..NewTopic::new(TOPIC) }], false).await;
+        assert!(created.expect("CreateTopics")[0].is_ok());
+        eventually("a leader", async || leadership(&bootstrap).await).await;
+        produce(&bootstrap, 0..3).await;
+        assert_eq!(read_all(&bootstrap, 3).await, ["0", "1", "2"]);
+    });
+    let status = node.stop().expect("exited");
+    assert!(status.success(), "{status:?}: {}", node.stderr());
+}
