@@ -8,7 +8,7 @@ mod cluster;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cluster::KafkaCluster;
+use cluster::{eventually, KafkaCluster};
 use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
 use kafka_protocol::messages::{ElectLeadersRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
@@ -23,18 +23,6 @@ const PATIENCE: Duration = Duration::from_secs(30);
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
-}
-
-/// Polls `what` until it returns `Some`, within [`PATIENCE`].
-async fn eventually<T>(description: &str, mut what: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(found) = what().await {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "not within {PATIENCE:?}: {description}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// (leader, ISR) of the partition, as a broker's Metadata says.
