@@ -40,7 +40,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cluster::{KafkaCluster, Node};
+use cluster::{eventually, KafkaCluster, Node};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use spool::client::{Client, NewTopic, Producer, ProducerConfig, ProducerRecord};
 use spool::replication::{
@@ -155,18 +155,6 @@ struct Target {
 /// producer's sender and its acknowledgements run beside the sending loop.
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime")
-}
-
-/// Polls `what` every 100 ms until it returns `Some`, within [`PATIENCE`].
-async fn eventually<T>(description: &str, mut what: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(found) = what().await {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "not within {PATIENCE:?}: {description}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Creates a one-partition topic with `replication_factor` replicas once

@@ -8,8 +8,14 @@ mod cluster;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cluster::KafkaCluster;
-use spool::client::{Client, Consumer, ConsumerConfig, NewTopic, Producer, ProducerConfig, ProducerRecord};
+use cluster::{eventually, KafkaCluster};
+use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
+use kafka_protocol::messages::{ElectLeadersRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+use spool::client::{
+    Client, Connection, Consumer, ConsumerConfig, NewTopic, Producer, ProducerConfig, ProducerRecord,
+};
 use spool::TopicPartition;
 
 const TOPIC: &str = "replicated";
@@ -17,18 +23,6 @@ const PATIENCE: Duration = Duration::from_secs(30);
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
-}
-
-/// Polls `what` until it returns `Some`, within [`PATIENCE`].
-async fn eventually<T>(description: &str, mut what: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(found) = what().await {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "not within {PATIENCE:?}: {description}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// (leader, ISR) of the partition, as a broker's Metadata says.
@@ -119,6 +113,35 @@ fn a_replicated_partition_survives_its_leader() {
         })
         .await;
         assert!(isr.contains(&leader) && isr.contains(&new_leader));
+
+        // Preferred leader election (kafka-leader-election.sh): the partition's
+        // first replica leads again, now that it is back in the ISR.
+        let preferred = client.metadata(Some(&[TOPIC]), false).await.expect("metadata").topics[0].partitions
+            [0]
+        .replicas[0];
+        let mut connection =
+            Connection::connect(bootstrap.split(',').next().unwrap(), Duration::from_secs(5))
+                .await
+                .expect("connection");
+        let request = ElectLeadersRequest::default()
+            .with_election_type(0)
+            .with_topic_partitions(Some(vec![TopicPartitions::default()
+                .with_topic(TopicName(StrBytes::from_static_str(TOPIC)))
+                .with_partitions(vec![0])]))
+            .with_timeout_ms(10_000);
+        let response = connection.send(&request).await.expect("ElectLeaders");
+        let code = response.replica_election_results[0].partition_result[0].error_code;
+        let expected = if new_leader == preferred { ResponseError::ElectionNotNeeded.code() } else { 0 };
+        assert_eq!(code, expected, "ElectLeaders answered {response:?}");
+        eventually("the preferred replica leading", async || {
+            leadership(&bootstrap).await.filter(|(l, isr)| *l == preferred && isr.len() == 3)
+        })
+        .await;
+        let again = connection.send(&request).await.expect("ElectLeaders");
+        assert_eq!(
+            again.replica_election_results[0].partition_result[0].error_code,
+            ResponseError::ElectionNotNeeded.code()
+        );
     });
 
     // A Kafka client lists the three brokers.
@@ -127,4 +150,36 @@ fn a_replicated_partition_survives_its_leader() {
     let listing = String::from_utf8_lossy(&kcat.stdout);
     assert!(listing.contains(" 3 brokers:"), "{listing}");
     assert!(listing.contains("replicas: ") && listing.contains("isrs: "), "{listing}");
+}
+
+/// Kafka's combined mode (`process.roles=broker,controller`): one process is
+/// the controller (on its CONTROLLER listener) and a broker that registers
+/// with it, fetches its metadata, and serves clients; SIGTERM stops it cleanly.
+#[test]
+fn a_combined_node_is_its_own_controller() {
+    let mut node = cluster::Node::start(2, |ports| {
+        format!(
+            "node.id=1\nprocess.roles=broker,controller\n\
+             listeners=PLAINTEXT://127.0.0.1:{0},CONTROLLER://127.0.0.1:{1}\n\
+             controller.listener.names=CONTROLLER\ncontroller.quorum.voters=1@127.0.0.1:{1}\n",
+            ports[0], ports[1]
+        )
+    });
+    let bootstrap = node.addr(0).to_string();
+    runtime().block_on(async {
+        let mut client = Client::connect(&bootstrap, Duration::from_secs(5)).await.expect("client");
+        eventually("the broker unfenced", async || {
+            let brokers = client.metadata(Some(&[]), false).await.ok()?.brokers;
+            (brokers.len() == 1).then_some(())
+        })
+        .await;
+        let created =
+            client.create_topics(&[NewTopic { partitions: 1, ..NewTopic::new(TOPIC) }], false).await;
+        assert!(created.expect("CreateTopics")[0].is_ok());
+        eventually("a leader", async || leadership(&bootstrap).await).await;
+        produce(&bootstrap, 0..3).await;
+        assert_eq!(read_all(&bootstrap, 3).await, ["0", "1", "2"]);
+    });
+    let status = node.stop().expect("exited");
+    assert!(status.success(), "{status:?}: {}", node.stderr());
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cluster::KafkaCluster;
+use cluster::{eventually, KafkaCluster};
 use kafka_protocol::ResponseError;
 use spool::client::{
     Client, ConsumerConfig, GroupConsumer, NewTopic, Producer, ProducerConfig, ProducerRecord,
@@ -27,18 +27,6 @@ const PATIENCE: Duration = Duration::from_secs(30);
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
-/// Polls `what` until it returns `Some`, within [`PATIENCE`].
-async fn eventually<T>(description: &str, mut what: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(found) = what().await {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "not within {PATIENCE:?}: {description}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// `per_partition` acks=all records into every partition, valued `round-partition-i`.

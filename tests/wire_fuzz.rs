@@ -52,11 +52,11 @@ use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProdu
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, BrokerId, CreateTopicsRequest, DeleteGroupsRequest,
-    DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeGroupsRequest, FetchRequest,
-    FindCoordinatorRequest, GroupId, HeartbeatRequest, InitProducerIdRequest, JoinGroupRequest,
-    LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
-    OffsetFetchRequest, OffsetForLeaderEpochRequest, ProduceRequest, RequestHeader, ResponseHeader,
-    SyncGroupRequest, TopicName,
+    DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeGroupsRequest,
+    ElectLeadersRequest, FetchRequest, FindCoordinatorRequest, GroupId, HeartbeatRequest,
+    InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest,
+    MetadataRequest, OffsetCommitRequest, OffsetFetchRequest, OffsetForLeaderEpochRequest, ProduceRequest,
+    RequestHeader, ResponseHeader, SyncGroupRequest, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
 use proptest::prelude::*;
@@ -297,6 +297,16 @@ fn group_frames(frames: &mut Vec<Bytes>) {
     }
     for v in [0, 2] {
         frames.push(frame(v, &DeleteGroupsRequest::default().with_groups_names(vec![group()])));
+    }
+    for v in [0, 2] {
+        let partitions = kafka_protocol::messages::elect_leaders_request::TopicPartitions::default()
+            .with_topic(name("t"))
+            .with_partitions(vec![0]);
+        // v0 has no election type (preferred is implied).
+        let request = ElectLeadersRequest::default()
+            .with_topic_partitions(Some(vec![partitions]))
+            .with_timeout_ms(1_000);
+        frames.push(frame(v, &request));
     }
 }
 

@@ -498,6 +498,39 @@ impl Broker {
     }
     // ANCHOR_END: find_coordinator
 
+    /// ElectLeaders on a standalone broker: every partition has one replica,
+    /// which leads it, so each is ELECTION_NOT_NEEDED (or unknown).
+    pub fn elect_leaders_standalone(
+        &self,
+        request: kafka_protocol::messages::ElectLeadersRequest,
+    ) -> kafka_protocol::messages::ElectLeadersResponse {
+        use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
+        let image = self.metadata_image();
+        let asked: Vec<(String, i32)> = match &request.topic_partitions {
+            Some(topics) => {
+                topics.iter().flat_map(|t| t.partitions.iter().map(|&p| (t.topic.0.to_string(), p))).collect()
+            }
+            None => image.partitions().map(|(t, p, _)| (t.name.clone(), p)).collect(),
+        };
+        let mut results: Vec<ReplicaElectionResult> = Vec::new();
+        for (topic, p) in asked {
+            let code = match image.partition(&topic, p) {
+                Some(_) => ResponseError::ElectionNotNeeded,
+                None => ResponseError::UnknownTopicOrPartition,
+            };
+            let partition = PartitionResult::default().with_partition_id(p).with_error_code(code.code());
+            match results.iter_mut().find(|r| r.topic.0.as_str() == topic) {
+                Some(r) => r.partition_result.push(partition),
+                None => results.push(
+                    ReplicaElectionResult::default()
+                        .with_topic(TopicName(str(topic)))
+                        .with_partition_result(vec![partition]),
+                ),
+            }
+        }
+        kafka_protocol::messages::ElectLeadersResponse::default().with_replica_election_results(results)
+    }
+
     // ANCHOR: init_producer_id
     /// InitProducerId for idempotent producers: a producer id never handed out
     /// before ([`producer_ids`](super::producer_ids)), epoch 0.
@@ -660,6 +693,27 @@ mod tests {
         let source = |key: &str| broker_entries.iter().find(|(k, _, _)| k == key).unwrap().2;
         assert_eq!((source("num.partitions"), source("log.dirs"), source("node.id")), (4, 4, 5));
         assert_eq!(source("log.retention.ms"), 4);
+    }
+
+    /// On a standalone broker every partition's one replica leads it: a
+    /// preferred election is never needed, and an unknown partition says so.
+    #[test]
+    fn elect_leaders_on_one_broker_is_never_needed() {
+        use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
+        let (_dir, broker) = broker();
+        let request = CreateTopicsRequest::default().with_topics(vec![topic("t")]);
+        assert_eq!(codes(&broker.create_topics(request, 7)), vec![0]);
+        let request =
+            kafka_protocol::messages::ElectLeadersRequest::default().with_topic_partitions(Some(vec![
+                TopicPartitions::default().with_topic(TopicName(str("t"))).with_partitions(vec![0, 7]),
+            ]));
+        let response = broker.elect_leaders_standalone(request);
+        let codes: Vec<i16> =
+            response.replica_election_results[0].partition_result.iter().map(|p| p.error_code).collect();
+        assert_eq!(
+            codes,
+            vec![ResponseError::ElectionNotNeeded.code(), ResponseError::UnknownTopicOrPartition.code()]
+        );
     }
 
     /// The replication settings (chapter 6) are described too, and a topic's

@@ -21,8 +21,8 @@ use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, MetadataResponseTopic};
 use kafka_protocol::messages::{
     AllocateProducerIdsRequest, BrokerId, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
-    DeleteTopicsResponse, DescribeClusterResponse, FindCoordinatorRequest, FindCoordinatorResponse,
-    MetadataRequest, MetadataResponse, TopicName,
+    DeleteTopicsResponse, DescribeClusterResponse, ElectLeadersRequest, ElectLeadersResponse,
+    FindCoordinatorRequest, FindCoordinatorResponse, MetadataRequest, MetadataResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -235,6 +235,31 @@ impl Broker {
                     })
                     .collect();
                 DeleteTopicsResponse::default().with_responses(responses)
+            }
+        }
+    }
+
+    /// ElectLeaders forwarded to the controller.
+    pub async fn forward_elect_leaders(
+        &self,
+        request: ElectLeadersRequest,
+        version: i16,
+    ) -> ElectLeadersResponse {
+        let link = self.controller_link().expect("a broker in a cluster");
+        match link.send(&request).await {
+            Ok(mut response) => {
+                if version < 1 {
+                    response.error_code = 0;
+                }
+                response
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "ElectLeaders: cannot reach the controller");
+                ElectLeadersResponse::default().with_error_code(if version >= 1 {
+                    ResponseError::RequestTimedOut.code()
+                } else {
+                    0
+                })
             }
         }
     }

@@ -359,6 +359,10 @@ impl Broker {
                 RequestKind::DescribeCluster(_) => {
                     return Ok(Some(Reply::Message(ResponseKind::DescribeCluster(self.cluster_describe()))))
                 }
+                RequestKind::ElectLeaders(r) => {
+                    let response = self.forward_elect_leaders(r, version).await;
+                    return Ok(Some(Reply::Message(ResponseKind::ElectLeaders(response))));
+                }
                 RequestKind::FindCoordinator(r) => {
                     let response = self.cluster_find_coordinator(r, version).await;
                     return Ok(Some(Reply::Message(ResponseKind::FindCoordinator(response))));
@@ -391,6 +395,7 @@ impl Broker {
             RequestKind::OffsetForLeaderEpoch(r) => {
                 ResponseKind::OffsetForLeaderEpoch(self.offsets_for_leader_epoch(r))
             }
+            RequestKind::ElectLeaders(r) => ResponseKind::ElectLeaders(self.elect_leaders_standalone(r)),
             RequestKind::Produce(r) => {
                 return Ok(self.produce(r, version).await?.map(|r| Reply::Message(ResponseKind::Produce(r))))
             }

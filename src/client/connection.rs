@@ -98,6 +98,7 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::BrokerHeartbeat, 0, 1),
     (ApiKey::AlterPartition, 2, 3),
     (ApiKey::AllocateProducerIds, 0, 0),
+    (ApiKey::ElectLeaders, 0, 2),
 ];
 
 /// Responses larger than this are refused: a fetch asks for at most

@@ -45,6 +45,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::ListGroups, 0, 4),
     (ApiKey::DeleteGroups, 0, 2),
+    // Chapter 6: preferred leader election, forwarded to the controller.
+    (ApiKey::ElectLeaders, 0, 2),
 ];
 // ANCHOR_END: supported
 

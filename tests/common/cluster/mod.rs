@@ -63,3 +63,20 @@ pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().expect("local addr").port()
 }
+
+/// How long [`eventually`] waits for a cluster to reach a state.
+pub const EVENTUALLY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Polls `what` every 100 ms until it returns `Some`, and panics naming
+/// `description` if that takes longer than [`EVENTUALLY`]: a functional
+/// bound (a cluster that never gets there), not a speed assertion.
+pub async fn eventually<T>(description: &str, mut what: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + EVENTUALLY;
+    loop {
+        if let Some(found) = what().await {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "not within {EVENTUALLY:?}: {description}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
