@@ -92,12 +92,7 @@ fn a_replicated_partition_survives_its_leader() {
         // SIGKILL the leader: the controller fences it after its session
         // times out and elects another ISR member.
         cluster.broker(leader).kill();
-        let survivors: String = cluster
-            .brokers
-            .iter_mut()
-            .filter_map(|b| b.is_running().then(|| b.addr(0).to_string()))
-            .collect::<Vec<_>>()
-            .join(",");
+        let survivors = cluster.running_bootstrap();
         let (new_leader, isr) = eventually("a new leader", async || {
             leadership(&survivors).await.filter(|(l, isr)| *l != leader && !isr.contains(&leader))
         })

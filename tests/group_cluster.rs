@@ -129,12 +129,7 @@ fn committed_offsets_survive_the_coordinators_death() {
             assert_eq!(code, Some(ResponseError::NotCoordinator), "OffsetFetch at broker {id}: {answer:?}");
         }
         cluster.broker(coordinator_id).kill();
-        let survivors: String = cluster
-            .brokers
-            .iter_mut()
-            .filter_map(|b| b.is_running().then(|| b.addr(0).to_string()))
-            .collect::<Vec<_>>()
-            .join(",");
+        let survivors = cluster.running_bootstrap();
         let mut client = Client::connect(&survivors, Duration::from_secs(5)).await.expect("client");
         eventually("a new coordinator", async || {
             client.find_coordinator(GROUP).await.ok().filter(|c| *c != coordinator)
@@ -244,11 +239,6 @@ fn confluent_kafka_resumes_at_its_commits_after_the_coordinators_death() {
         (2..5).find(|&id| cluster.broker(id).addr(0).to_string() == coordinator).expect("one of the brokers")
     });
     cluster.broker(coordinator_id).kill();
-    let survivors: String = cluster
-        .brokers
-        .iter_mut()
-        .filter_map(|b| b.is_running().then(|| b.addr(0).to_string()))
-        .collect::<Vec<_>>()
-        .join(",");
+    let survivors = cluster.running_bootstrap();
     confluent("resume-2", &survivors, &state);
 }

@@ -83,15 +83,7 @@ impl<S: Storage> Log<S> {
             info.max_timestamp = info.max_timestamp.max(batch.max_timestamp());
             info.records += batch.records_count().max(0) as u64;
         }
-        // Publish only now that every byte is written: see `end`.
-        self.end.publish(self.compute_end());
-        if epochs_changed {
-            self.write_leader_epochs()?;
-        }
-        self.unflushed_records += info.records;
-        if self.unflushed_records >= self.config.flush_interval_messages {
-            self.flush()?;
-        }
+        self.finish_append(info.records, epochs_changed)?;
         Ok(info)
     }
     // ANCHOR_END: append_as_follower

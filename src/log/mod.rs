@@ -362,6 +362,14 @@ impl<S: Storage> Log<S> {
             info.max_timestamp = info.max_timestamp.max(batch.max_timestamp());
             info.records += batch.records_count().max(0) as u64;
         }
+        self.finish_append(info.records, epochs_changed)?;
+        Ok(info)
+    }
+
+    /// After an append (a leader's or a follower's) wrote every batch:
+    /// publish the new end, record any new epoch, and flush if
+    /// `flush.messages` says so.
+    fn finish_append(&mut self, records: u64, epochs_changed: bool) -> Result<()> {
         // Publish only now that every byte is written: see `end`.
         self.end.publish(self.compute_end());
         if epochs_changed {
@@ -369,11 +377,11 @@ impl<S: Storage> Log<S> {
             // recovery point (see `epochs`).
             self.write_leader_epochs()?;
         }
-        self.unflushed_records += info.records;
+        self.unflushed_records += records;
         if self.unflushed_records >= self.config.flush_interval_messages {
             self.flush()?;
         }
-        Ok(info)
+        Ok(())
     }
     // ANCHOR_END: log_append
 

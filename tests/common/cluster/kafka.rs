@@ -126,6 +126,14 @@ impl KafkaCluster {
         }
     }
 
+    /// The running brokers' addresses, as `bootstrap.servers` (after a kill).
+    pub fn running_bootstrap(&mut self) -> String {
+        (self.brokers.iter_mut())
+            .filter_map(|b| b.is_running().then(|| b.addr(0).to_string()))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// The broker with node id `id`.
     pub fn broker(&mut self, id: i32) -> &mut Node {
         &mut self.brokers[(id - 2) as usize]
