@@ -10,7 +10,7 @@
 //! | group | with | without |
 //! |---|---|---|
 //! | `replication/core` | `LeaderState::on_append` of an `acks=all` batch, then one `on_fetch` per follower of an ISR of 3 until the high watermark answers it | one `on_fetch` of a caught-up follower: no move at all |
-//! | `replication/throughput` | a 3-broker cluster, replication factor 3, `acks=all` and `acks=1` | one standalone broker, `acks=1`; and the cluster with replication factor 1 (the cluster's path without copies) |
+//! | `replication/throughput` | a 3-broker cluster, replication factor 3, `acks=all` and `acks=1`; `acks=all` with produce pipelining (`spool.produce.pipelining`, the default) | one standalone broker, `acks=1`; the cluster with replication factor 1 (the cluster's path without copies); `acks=all` on a second cluster with pipelining off (`-unpipelined`: each produce answered before the next is read, Kafka's way) |
 //! | `replication/latency` | one record at a time, `acks=all`, replication factor 3: the followers' fetch and the extra round trip that carries the high watermark | the same on the standalone broker and on the cluster with `acks=1` |
 //!
 //! The core bench runs in this process on the sans-IO `src/replication/`
@@ -139,6 +139,7 @@ fn core(c: &mut Criterion) {
 struct Brokers {
     _standalone: Node,
     _cluster: KafkaCluster,
+    _one_at_a_time: KafkaCluster,
 }
 
 /// One way of producing: to which brokers, with which replication factor
@@ -217,11 +218,16 @@ async fn send_all(producer: &Producer, topic: &str, count: usize) {
 fn targets(rt: &Runtime) -> (Brokers, Vec<Target>) {
     let standalone = Node::start(1, |ports| format!("listeners=PLAINTEXT://127.0.0.1:{}\n", ports[0]));
     let cluster = KafkaCluster::start(BROKERS, "");
+    // The same cluster with the optimisation off: each connection's produce
+    // is answered before the next is read, as Kafka does.
+    let one_at_a_time = KafkaCluster::start(BROKERS, "spool.produce.pipelining=false\n");
     let (single, many) = (standalone.addr(0).to_string(), cluster.bootstrap());
+    let unpipelined = one_at_a_time.bootstrap();
     rt.block_on(async {
         create_topic(&single, "standalone", 1, 1).await;
         create_topic(&many, "rf1", BROKERS, 1).await;
         create_topic(&many, "rf3", BROKERS, BROKERS as i16).await;
+        create_topic(&unpipelined, "rf3", BROKERS, BROKERS as i16).await;
     });
     let target = |name, bootstrap: &String, topic: &str, acks| Target {
         name,
@@ -234,8 +240,9 @@ fn targets(rt: &Runtime) -> (Brokers, Vec<Target>) {
         target("cluster-rf1-acks-1", &many, "rf1", "1"),
         target("cluster-rf3-acks-1", &many, "rf3", "1"),
         target("cluster-rf3-acks-all", &many, "rf3", "all"),
+        target("cluster-rf3-acks-all-unpipelined", &unpipelined, "rf3", "all"),
     ];
-    (Brokers { _standalone: standalone, _cluster: cluster }, targets)
+    (Brokers { _standalone: standalone, _cluster: cluster, _one_at_a_time: one_at_a_time }, targets)
 }
 
 /// Records sent and wall time, over every timed iteration, per target.
@@ -294,7 +301,7 @@ fn report(totals: &Totals) {
     eprintln!("\nreplication/throughput, {RECORD_BYTES}-byte records, every timed iteration:");
     for (name, measured) in totals.iter() {
         eprintln!(
-            "  {name:<22} {:>10.0} records/s  {:.2}x standalone-acks-1",
+            "  {name:<32} {:>10.0} records/s  {:.2}x standalone-acks-1",
             rate(measured),
             rate(measured) / baseline
         );

@@ -189,7 +189,7 @@ impl Exchange {
         let request = decode_request(frame.clone()).expect("a valid request");
         let api_key = request.api_key;
         let reply = rt.block_on(broker.broker.handle(request)).expect("handled").expect("a response");
-        let response = reply.into_message().expect("records read");
+        let response = rt.block_on(reply.into_message()).expect("records read");
         Exchange { api, api_key, version, frame, response }
     }
 }

@@ -100,6 +100,10 @@ pub struct BrokerConfig {
     /// `spool.fetch.zero.copy`: send fetched records with `sendfile` (chapter 3);
     /// `false` reads them into memory first, the naive path kept for measuring.
     pub zero_copy: bool,
+    /// `spool.produce.pipelining`: while an `acks=all` produce waits for its
+    /// replicas, read and append the connection's next produces (chapter 6);
+    /// `false` answers each request before reading the next, as Kafka does.
+    pub produce_pipelining: bool,
     /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets` when
     /// the broker creates it (chapter 5). Changing it later does not re-partition
     /// the topic: the existing topic's count is what places groups.
@@ -149,6 +153,7 @@ impl Default for BrokerConfig {
             checkpoint_interval_ms: 60_000,
             compression_type: TopicCompression::Producer,
             zero_copy: true,
+            produce_pipelining: true,
             offsets_topic_num_partitions: CONSUMER_OFFSETS_PARTITIONS,
             offsets_topic_replication_factor: 3,
             offsets_topic_segment_bytes: 100 * 1024 * 1024,
@@ -297,6 +302,7 @@ impl BrokerConfig {
             "log.retention.check.interval.ms" => self.retention_check_interval_ms = num(key, value)?,
             "log.flush.offset.checkpoint.interval.ms" => self.checkpoint_interval_ms = num(key, value)?,
             "spool.fetch.zero.copy" => self.zero_copy = num(key, value)?,
+            "spool.produce.pipelining" => self.produce_pipelining = num(key, value)?,
             "offsets.topic.num.partitions" => {
                 self.offsets_topic_num_partitions = num(key, value)?;
                 if self.offsets_topic_num_partitions < 1 {

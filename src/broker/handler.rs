@@ -58,6 +58,14 @@ impl Handler for Broker {
             Some(Reply::Fetch(reply)) => {
                 Response::Write(FetchResponse { broker: self.clone(), reply, version, correlation_id })
             }
+            Some(Reply::Later(waiting)) if !waiting.waits() => {
+                let body = ResponseKind::Produce(waiting.answer().await);
+                Response::Frame(encode_response(api_key, version, correlation_id, &body)?)
+            }
+            Some(Reply::Later(waiting)) => Response::Later(Box::pin(async move {
+                let body = ResponseKind::Produce(waiting.answer().await);
+                encode_response(api_key, version, correlation_id, &body)
+            })),
             None => Response::None,
         })
     }
@@ -69,6 +77,15 @@ impl Handler for Broker {
 
     fn yields_to_shutdown(&self, api_key: ApiKey) -> bool {
         matches!(api_key, ApiKey::Fetch | ApiKey::JoinGroup | ApiKey::SyncGroup)
+    }
+
+    /// An `acks=all` produce waiting for its replicas lets the connection's
+    /// next produce in (`spool.produce.pipelining`): its records are appended
+    /// after this one's, exactly where they would go once this one were
+    /// answered, and the responses leave in order. Anything else waits for
+    /// every earlier answer.
+    fn pipelines(&self, api_key: ApiKey) -> bool {
+        api_key == ApiKey::Produce && self.config.produce_pipelining
     }
 
     fn request_bytes_max(&self) -> usize {

@@ -20,6 +20,7 @@
 //!                     ▼
 //!                  Reply::Message ─ wire::codec::encode_response ─▶ Response::Frame
 //!                  Reply::Fetch   ─ handler::FetchResponse       ─▶ Response::Write
+//!                  Reply::Later   ─ produce::Waiting (acks=all)  ─▶ Response::Later
 //!                     ▼                (zero_copy::send::send_fetch: sendfile)
 //!                  wire::server writes it ──TCP──▶ client
 //! ```
@@ -192,14 +193,18 @@ pub struct Broker {
 pub enum Reply {
     Message(ResponseKind),
     Fetch(FetchReply),
+    /// An `acks=all` produce that appended and now waits for its replicas.
+    Later(produce::Waiting),
 }
 
 impl Reply {
     /// The reply as a message for the codec, a fetch's records read into memory.
-    pub fn into_message(self) -> std::io::Result<ResponseKind> {
+    /// A produce's answer is waited for.
+    pub async fn into_message(self) -> std::io::Result<ResponseKind> {
         match self {
             Reply::Message(message) => Ok(message),
             Reply::Fetch(fetch) => Ok(ResponseKind::Fetch(fetch.read_into_response()?.0)),
+            Reply::Later(waiting) => Ok(ResponseKind::Produce(waiting.answer().await)),
         }
     }
 }
@@ -396,9 +401,7 @@ impl Broker {
                 ResponseKind::OffsetForLeaderEpoch(self.offsets_for_leader_epoch(r))
             }
             RequestKind::ElectLeaders(r) => ResponseKind::ElectLeaders(self.elect_leaders_standalone(r)),
-            RequestKind::Produce(r) => {
-                return Ok(self.produce(r, version).await?.map(|r| Reply::Message(ResponseKind::Produce(r))))
-            }
+            RequestKind::Produce(r) => return Ok(self.append_produce(r, version).await?.map(Reply::Later)),
             RequestKind::Fetch(r) => return Ok(Some(Reply::Fetch(self.fetch(r).await))),
             // decode_request lets through only the APIs in SUPPORTED.
             _ => unreachable!("{api_key:?} passed the version check but has no handler"),

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
-use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
@@ -37,6 +37,10 @@ use crate::TopicPartition;
 /// start offset), or an error code and message.
 type Appended = Result<(i64, i64, i64), (ResponseError, String)>;
 
+/// One partition's append as it stands before any wait: the offsets and, for
+/// `acks=all`, the wait for the high watermark.
+type AppendedWaiting = Result<((i64, i64, i64), Option<AckWait>), (ResponseError, String)>;
+
 impl Broker {
     // ANCHOR: produce
     /// Appends every partition's records, then waits (for `acks=all`) until
@@ -47,10 +51,25 @@ impl Broker {
         request: ProduceRequest,
         version: i16,
     ) -> Result<Option<ProduceResponse>, Error> {
+        match self.append_produce(request, version).await? {
+            Some(waiting) => Ok(Some(waiting.answer().await)),
+            None => Ok(None),
+        }
+    }
+
+    /// The first half of [`Broker::produce`]: appends every partition's
+    /// records and returns the answer still to wait for (`None` for a
+    /// successful `acks=0`). The wire server may read the connection's next
+    /// produce while this one waits (`spool.produce.pipelining`).
+    pub async fn append_produce(
+        self: &Arc<Self>,
+        request: ProduceRequest,
+        version: i16,
+    ) -> Result<Option<Waiting>, Error> {
         let acks = request.acks;
         let valid_acks = matches!(acks, -1..=1);
         let deadline = tokio::time::Instant::now() + Duration::from_millis(request.timeout_ms.max(0) as u64);
-        let mut appended = Vec::new();
+        let mut topics = Vec::new();
         for topic in request.topic_data {
             let mut partitions = Vec::new();
             for data in topic.partition_data {
@@ -64,27 +83,13 @@ impl Broker {
                 };
                 partitions.push((tp, result));
             }
-            appended.push((topic.name, partitions));
+            topics.push((topic.name, partitions));
         }
-        let mut failed = false;
-        let mut responses = Vec::new();
-        for (name, partitions) in appended {
-            let mut answers = Vec::new();
-            for (tp, result) in partitions {
-                let result = match result {
-                    Ok((offsets, Some(wait))) => wait_for_replication(wait, deadline).await.map(|()| offsets),
-                    Ok((offsets, None)) => Ok(offsets),
-                    Err(e) => Err(e),
-                };
-                failed |= result.is_err();
-                answers.push(partition_response(&tp, result));
-            }
-            responses.push(TopicProduceResponse::default().with_name(name).with_partition_responses(answers));
-        }
+        let failed = topics.iter().flat_map(|(_, partitions)| partitions).any(|(_, result)| result.is_err());
         match acks {
             0 if failed => Err(Error::CloseConnection("a produce with acks=0 failed".into())),
             0 => Ok(None),
-            _ => Ok(Some(ProduceResponse::default().with_responses(responses))),
+            _ => Ok(Some(Waiting { topics, deadline })),
         }
     }
 
@@ -96,7 +101,7 @@ impl Broker {
         records: BytesMut,
         version: i16,
         acks_all: bool,
-    ) -> Result<((i64, i64, i64), Option<AckWait>), (ResponseError, String)> {
+    ) -> AppendedWaiting {
         if self.is_shutting_down() {
             return Err((ResponseError::NotLeaderOrFollower, "broker is shutting down".into()));
         }
@@ -152,6 +157,47 @@ impl Broker {
         Ok(((info.first_offset, info.log_append_time, log_start), wait))
     }
     // ANCHOR_END: produce
+}
+
+/// A produce's answer after its appends: for `acks=all`, the high watermark
+/// each partition waits for.
+#[derive(Debug)]
+pub struct Waiting {
+    topics: Vec<(TopicName, Vec<(TopicPartition, AppendedWaiting)>)>,
+    /// The request's `timeout_ms`, from its arrival.
+    deadline: tokio::time::Instant,
+}
+
+impl Waiting {
+    /// Whether any partition still waits for its replicas (else the answer is
+    /// ready now).
+    pub fn waits(&self) -> bool {
+        self.topics
+            .iter()
+            .flat_map(|(_, partitions)| partitions)
+            .any(|(_, result)| matches!(result, Ok((_, Some(_)))))
+    }
+
+    /// The response, once every partition's wait is over: the partitions of
+    /// one request wait together, under one deadline.
+    pub async fn answer(self) -> ProduceResponse {
+        let mut responses = Vec::new();
+        for (name, partitions) in self.topics {
+            let mut answers = Vec::new();
+            for (tp, result) in partitions {
+                let result = match result {
+                    Ok((offsets, Some(wait))) => {
+                        wait_for_replication(wait, self.deadline).await.map(|()| offsets)
+                    }
+                    Ok((offsets, None)) => Ok(offsets),
+                    Err(e) => Err(e),
+                };
+                answers.push(partition_response(&tp, result));
+            }
+            responses.push(TopicProduceResponse::default().with_name(name).with_partition_responses(answers));
+        }
+        ProduceResponse::default().with_responses(responses)
+    }
 }
 
 /// Waits for the high watermark to cover an `acks=all` append, until `deadline`.

@@ -106,7 +106,7 @@ fn fetch_request(
 /// (error code, high watermark, record bytes, diverging epoch) of the one partition.
 async fn fetch(broker: &Arc<Broker>, request: FetchRequest) -> (i16, i64, usize, (i32, i64)) {
     let Reply::Fetch(reply) = broker.handle_fetch_for_test(request).await else { unreachable!() };
-    let response = Reply::Fetch(reply).into_message().unwrap();
+    let response = Reply::Fetch(reply).into_message().await.unwrap();
     let kafka_protocol::messages::ResponseKind::Fetch(response) = response else { unreachable!() };
     let p = &response.responses[0].partitions[0];
     let len = p.records.as_ref().map_or(0, Bytes::len);

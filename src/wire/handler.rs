@@ -12,11 +12,13 @@
 //!   wire::server                         a Handler (the broker)
 //!   ────────────                         ─────────────────────────
 //!   read frame, decode  ── Request ──▶   handle
-//!   write frame         ◀── Response ──  Frame(bytes) | Write(w) | None
-//!   w.write_to(socket)                   (w: a fetch that sendfiles its records)
+//!   write frame         ◀── Response ──  Frame(bytes) | Write(w) | Later(f) | None
+//!   w.write_to(socket)                   (w: a fetch that sendfiles its records;
+//!   f.await, then write                   f: an acks=all produce waiting for replicas)
 //! ```
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -31,7 +33,7 @@ use super::reader::RequestPool;
 pub trait Handler: Send + Sync + 'static {
     /// A response that writes itself to the socket (for the broker, a fetch
     /// whose records go out by `sendfile`).
-    type Write: WriteResponse;
+    type Write: WriteResponse + 'static;
 
     /// Answers one request. `Err` closes the connection.
     fn handle(
@@ -49,6 +51,16 @@ pub trait Handler: Send + Sync + 'static {
     /// a produce must run to its response).
     fn yields_to_shutdown(&self, api_key: ApiKey) -> bool;
 
+    /// Whether the server may read and handle the connection's next request
+    /// while a request of `api_key` waits for its [`Response::Later`] (an
+    /// `acks=all` produce waiting for its replicas). The responses still go
+    /// out in request order. `false` — Kafka's way, which mutes a connection
+    /// until its request is answered — unless the handler says otherwise.
+    fn pipelines(&self, api_key: ApiKey) -> bool {
+        let _ = api_key;
+        false
+    }
+
     /// The APIs and versions this handler answers: the codec closes the
     /// connection on any other (a client listener's are [`SUPPORTED`]).
     fn apis(&self) -> &'static [(ApiKey, i16, i16)] {
@@ -64,15 +76,32 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 /// What a handler answers a request with.
-#[derive(Debug)]
 pub enum Response<W> {
     /// A whole encoded response frame, size prefix included, written as is.
     Frame(Bytes),
     /// A response that writes itself.
     Write(W),
+    /// A response frame still being decided: the request did its work (a
+    /// produce appended) and waits for something else (its replicas).
+    Later(Later),
     /// No response: the client reads none (a produce with `acks=0`).
     None,
 }
+
+impl<W: std::fmt::Debug> std::fmt::Debug for Response<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Response::Frame(bytes) => f.debug_tuple("Frame").field(bytes).finish(),
+            Response::Write(w) => f.debug_tuple("Write").field(w).finish(),
+            Response::Later(_) => f.write_str("Later(..)"),
+            Response::None => f.write_str("None"),
+        }
+    }
+}
+
+/// The whole response frame a [`Response::Later`] resolves to; `Err` closes
+/// the connection.
+pub type Later = Pin<Box<dyn Future<Output = Result<Bytes, String>> + Send>>;
 
 /// A response that writes itself to the connection's socket.
 pub trait WriteResponse: Send {

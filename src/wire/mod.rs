@@ -31,5 +31,7 @@ pub mod frame;
 pub mod handler;
 pub mod reader;
 pub mod server;
+#[cfg(test)]
+mod server_tests;
 
 pub use handler::{Handler, Response, WriteResponse};

@@ -11,10 +11,14 @@
 //! decodes them, hands each request to the handler and writes what comes back.
 //! Which requests may be abandoned at shutdown is the handler's call.
 
+use std::collections::VecDeque;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kafka_protocol::messages::ApiKey;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -23,7 +27,7 @@ use tokio::time::Instant;
 use super::accept::AcceptBackoff;
 use super::codec::{decode_request_for, DecodeError};
 use super::handler::{Handler, Response, WriteResponse};
-use super::reader::FrameReader;
+use super::reader::{Frame, FrameReader};
 
 /// `connections.max.idle.ms`: an idle connection is closed after this long.
 pub const CONNECTION_IDLE: Duration = Duration::from_secs(600);
@@ -80,7 +84,11 @@ pub async fn serve<H: Handler>(handler: Arc<H>, listener: TcpListener, mut shutd
 // ANCHOR_END: serve
 
 // ANCHOR: connection
-/// Serves one connection: read a frame, have it answered, write, repeat.
+/// Serves one connection: read a frame, have it answered, write, repeat —
+/// except that while requests the handler [pipelines](Handler::pipelines)
+/// wait for their [`Response::Later`], the next requests are read and
+/// handled too. Their responses queue behind the waiting ones, so every
+/// response still leaves in request order.
 async fn connection<H: Handler>(
     handler: Arc<H>,
     mut stream: TcpStream,
@@ -89,43 +97,116 @@ async fn connection<H: Handler>(
 ) -> Result<(), String> {
     let pool = handler.request_pool().cloned();
     let mut reader = FrameReader::new(handler.request_bytes_max(), pool, CONNECTION_IDLE);
+    let mut waiting: VecDeque<Pending<H::Write>> = VecDeque::new();
     loop {
-        let frame = tokio::select! {
-            frame = reader.read_frame(&mut stream) => match frame? {
+        let next = tokio::select! {
+            biased;
+            answered = async { waiting.front_mut().expect("not empty").await }, if !waiting.is_empty() => {
+                Next::Answered(answered)
+            }
+            frame = reader.read_frame(&mut stream), if waiting.len() < MAX_WAITING_RESPONSES => Next::Frame(frame),
+            _ = shutdown.changed() => Next::Shutdown,
+        };
+        let frame = match next {
+            Next::Answered(answered) => {
+                waiting.pop_front();
+                write_response(&mut stream, answered?).await?;
+                continue;
+            }
+            // A produce runs to its response: the waiting ones are answered first.
+            Next::Shutdown => return drain(&mut stream, &mut waiting).await,
+            Next::Frame(frame) => match frame? {
                 Some(frame) => frame,
                 None => return Ok(()),
             },
-            _ = shutdown.changed() => return Ok(()),
         };
+        let api_key = frame.bytes.get(..2).map(|k| i16::from_be_bytes([k[0], k[1]]));
+        let pipelined = api_key.and_then(|k| ApiKey::try_from(k).ok()).is_some_and(|k| handler.pipelines(k));
+        if !pipelined {
+            // Anything else sees the effects of every earlier request, as if
+            // each had been answered before it was read.
+            drain(&mut stream, &mut waiting).await?;
+        }
         let response = match decode_request_for(frame.bytes.clone(), handler.apis()) {
             Ok(mut request) => {
                 request.client_host = format!("/{}", peer.ip());
                 // A request the handler lets go (a long poll, a parked
                 // JoinGroup) gives way to shutdown; everything else (a produce
                 // above all) runs to its response.
-                if handler.yields_to_shutdown(request.api_key) {
+                let handled = if handler.yields_to_shutdown(request.api_key) {
                     tokio::select! {
-                        handled = handler.handle(request) => handled?,
+                        handled = handler.handle(request) => handled,
                         _ = shutdown.changed() => return Ok(()),
                     }
                 } else {
-                    handler.handle(request).await?
+                    handler.handle(request).await
+                };
+                match handled {
+                    Ok(response) => response,
+                    Err(why) => {
+                        drain(&mut stream, &mut waiting).await?;
+                        return Err(why);
+                    }
                 }
             }
             Err(DecodeError::ApiVersionsUnsupported { correlation_id }) => {
                 Response::Frame(handler.unsupported_api_versions(correlation_id)?)
             }
             Err(DecodeError::Close(why)) => {
+                drain(&mut stream, &mut waiting).await?;
                 tracing::info!(reason = why, "closing connection on a bad request");
                 return Err(why);
             }
         };
         drop(frame); // handled: its bytes go back to queued.max.request.bytes
         match response {
-            Response::Frame(bytes) => stream.write_all(&bytes).await.map_err(|e| e.to_string())?,
-            Response::Write(response) => response.write_to(&mut stream).await?,
+            Response::Later(later) if pipelined => {
+                waiting.push_back(Box::pin(async move { later.await.map(Response::Frame) }))
+            }
             Response::None => {} // acks=0: the client reads no response
+            response if waiting.is_empty() => write_response(&mut stream, response).await?,
+            response => waiting.push_back(Box::pin(std::future::ready(Ok(response)))),
         }
     }
 }
 // ANCHOR_END: connection
+
+/// How many responses a connection may have waiting before the server stops
+/// reading its requests. Kafka's clients keep at most
+/// `max.in.flight.requests.per.connection` (5 by default) in flight; this
+/// bounds the work a client that sends more can queue.
+pub const MAX_WAITING_RESPONSES: usize = 16;
+
+/// A response still to be written, in its turn.
+type Pending<W> = Pin<Box<dyn Future<Output = Result<Response<W>, String>> + Send>>;
+
+/// What woke the connection up.
+enum Next<W> {
+    Answered(Result<Response<W>, String>),
+    Frame(Result<Option<Frame>, String>),
+    Shutdown,
+}
+
+/// Writes every waiting response, oldest first.
+async fn drain<W: WriteResponse>(
+    stream: &mut TcpStream,
+    waiting: &mut VecDeque<Pending<W>>,
+) -> Result<(), String> {
+    while let Some(pending) = waiting.pop_front() {
+        write_response(stream, pending.await?).await?;
+    }
+    Ok(())
+}
+
+/// Writes one response to the socket (a later one once it is decided).
+async fn write_response<W: WriteResponse>(
+    stream: &mut TcpStream,
+    response: Response<W>,
+) -> Result<(), String> {
+    match response {
+        Response::Frame(bytes) => stream.write_all(&bytes).await.map_err(|e| e.to_string()),
+        Response::Write(response) => response.write_to(stream).await,
+        Response::Later(later) => stream.write_all(&later.await?).await.map_err(|e| e.to_string()),
+        Response::None => Ok(()),
+    }
+}

@@ -25,9 +25,11 @@
 //!
 //! Version 12 is the first flexible version: arrays, strings and byte strings
 //! carry their length as an unsigned varint of length + 1 (0 meaning null), and
-//! every structure ends with its tagged fields — here always none, written as a
-//! single 0, because spool sets none of them (librdkafka before 2.2 misreads
-//! tagged fields it does not expect; see `wire::codec`).
+//! every structure ends with its tagged fields — a single 0 (none) everywhere
+//! but after a partition's records, where a follower may be told its
+//! diverging epoch (chapter 6; `partition_tags`). Only fields that differ from
+//! their defaults are written (librdkafka before 2.2 misreads tagged fields it
+//! does not expect; see `wire::codec`).
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::fetch_response::PartitionData;
@@ -89,7 +91,7 @@ pub fn encode_fetch<H: Clone>(
                     }
                 }
             }
-            out.tagged_fields();
+            out.partition_tags(&p.data)?;
         }
         out.tagged_fields();
     }
@@ -108,12 +110,8 @@ struct Encoder<H> {
 impl<H> Encoder<H> {
     /// A partition's fields before its records.
     fn partition(&mut self, p: &PartitionData, version: i16) -> Result<(), String> {
-        let unset_tags = p.diverging_epoch == Default::default()
-            && p.current_leader == Default::default()
-            && p.snapshot_id == Default::default()
-            && p.unknown_tagged_fields.is_empty();
-        if !unset_tags {
-            return Err("the hand encoder writes no partition tagged fields (chapter 6 adds them)".into());
+        if !p.unknown_tagged_fields.is_empty() {
+            return Err("a partition with unknown tagged fields".into());
         }
         self.buf.put_i32(p.partition_index);
         self.buf.put_i16(p.error_code);
@@ -143,6 +141,58 @@ impl<H> Encoder<H> {
         }
         Ok(())
     }
+
+    // ANCHOR: partition_tags
+    /// A partition's tagged fields, after its records (flexible versions,
+    /// Fetch v12): the diverging epoch a follower must truncate to (tag 0,
+    /// chapter 6), the current leader (tag 1) and the snapshot id (tag 2),
+    /// each written only when it is not its default, as Kafka's generated
+    /// encoders do. Each is a struct of its own, ending in (no) tagged fields.
+    fn partition_tags(&mut self, p: &PartitionData) -> Result<(), String> {
+        let mut tags: Vec<(u32, BytesMut)> = Vec::new();
+        if p.diverging_epoch != Default::default() {
+            let epoch = &p.diverging_epoch;
+            let mut field = BytesMut::with_capacity(13);
+            field.put_i32(epoch.epoch);
+            field.put_i64(epoch.end_offset);
+            tags.push((0, field));
+        }
+        if p.current_leader != Default::default() {
+            let leader = &p.current_leader;
+            let mut field = BytesMut::with_capacity(9);
+            field.put_i32(leader.leader_id.0);
+            field.put_i32(leader.leader_epoch);
+            tags.push((1, field));
+        }
+        if p.snapshot_id != Default::default() {
+            let snapshot = &p.snapshot_id;
+            let mut field = BytesMut::with_capacity(13);
+            field.put_i64(snapshot.end_offset);
+            field.put_i32(snapshot.epoch);
+            tags.push((2, field));
+        }
+        let unknown = !p.diverging_epoch.unknown_tagged_fields.is_empty()
+            || !p.current_leader.unknown_tagged_fields.is_empty()
+            || !p.snapshot_id.unknown_tagged_fields.is_empty();
+        if unknown {
+            return Err("a partition field with unknown tagged fields".into());
+        }
+        if !self.flexible {
+            return match tags.is_empty() {
+                true => Ok(()),
+                false => Err("a Fetch version before 12 has no partition tagged fields".into()),
+            };
+        }
+        self.varint(tags.len() as u32);
+        for (tag, mut field) in tags {
+            field.put_u8(0); // the struct's own tagged fields: none
+            self.varint(tag);
+            self.varint(field.len() as u32);
+            self.buf.put_slice(&field);
+        }
+        Ok(())
+    }
+    // ANCHOR_END: partition_tags
 
     fn array_len(&mut self, len: usize) {
         self.array_len_nullable(Some(len));
@@ -218,7 +268,9 @@ impl<H> Encoder<H> {
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use kafka_protocol::messages::fetch_response::{AbortedTransaction, PartitionData};
+    use kafka_protocol::messages::fetch_response::{
+        AbortedTransaction, EpochEndOffset, LeaderIdAndEpoch, PartitionData, SnapshotId,
+    };
     use kafka_protocol::messages::{ApiKey, BrokerId, ProducerId, ResponseKind, TopicName};
     use kafka_protocol::protocol::StrBytes;
     use proptest::prelude::*;
@@ -259,27 +311,58 @@ mod tests {
             proptest::option::of(proptest::collection::vec(any::<u8>(), 0..300)),
             0usize..50,
             any::<i32>(),
+            proptest::option::of(any::<(i32, i64)>()),
+            proptest::option::of(any::<(i32, i32)>()),
+            proptest::option::of(any::<(i64, i32)>()),
         )
-            .prop_map(move |((index, error, hw, lso, start), aborted, records, pad, replica)| {
-                let aborted = aborted.map(|list| {
-                    list.into_iter()
-                        .map(|(pid, first)| {
-                            AbortedTransaction::default()
-                                .with_producer_id(ProducerId(pid))
-                                .with_first_offset(first)
-                        })
-                        .collect()
-                });
-                let data = PartitionData::default()
-                    .with_partition_index(index)
-                    .with_error_code(error)
-                    .with_high_watermark(hw)
-                    .with_last_stable_offset(lso)
-                    .with_log_start_offset(if version >= 5 { start } else { -1 })
-                    .with_aborted_transactions(aborted)
-                    .with_preferred_read_replica(BrokerId(if version >= 11 { replica } else { -1 }));
-                (data, records, pad)
-            })
+            .prop_map(
+                move |(
+                    (index, error, hw, lso, start),
+                    aborted,
+                    records,
+                    pad,
+                    replica,
+                    diverging,
+                    leader,
+                    snapshot,
+                )| {
+                    let aborted = aborted.map(|list| {
+                        list.into_iter()
+                            .map(|(pid, first)| {
+                                AbortedTransaction::default()
+                                    .with_producer_id(ProducerId(pid))
+                                    .with_first_offset(first)
+                            })
+                            .collect()
+                    });
+                    let data = PartitionData::default()
+                        .with_partition_index(index)
+                        .with_error_code(error)
+                        .with_high_watermark(hw)
+                        .with_last_stable_offset(lso)
+                        .with_log_start_offset(if version >= 5 { start } else { -1 })
+                        .with_aborted_transactions(aborted)
+                        .with_preferred_read_replica(BrokerId(if version >= 11 { replica } else { -1 }));
+                    // The tagged fields exist from v12 (flexible) on.
+                    let mut data = data;
+                    if version >= 12 {
+                        if let Some((epoch, end_offset)) = diverging {
+                            data.diverging_epoch =
+                                EpochEndOffset::default().with_epoch(epoch).with_end_offset(end_offset);
+                        }
+                        if let Some((leader, epoch)) = leader {
+                            data.current_leader = LeaderIdAndEpoch::default()
+                                .with_leader_id(BrokerId(leader))
+                                .with_leader_epoch(epoch);
+                        }
+                        if let Some((end_offset, epoch)) = snapshot {
+                            data.snapshot_id =
+                                SnapshotId::default().with_end_offset(end_offset).with_epoch(epoch);
+                        }
+                    }
+                    (data, records, pad)
+                },
+            )
     }
 
     fn reply_strategy() -> impl Strategy<Value = (i16, FetchReply<Bytes>)> {
@@ -394,7 +477,8 @@ mod tests {
         assert!(encode_fetch(&replica, 11, 1).is_ok());
         let mut diverging = PartitionData::default();
         diverging.diverging_epoch.epoch = 4;
-        assert!(encode_fetch(&with(diverging), 12, 1).is_err());
+        assert!(encode_fetch(&with(diverging.clone()), 11, 1).is_err());
+        assert!(encode_fetch(&with(diverging), 12, 1).is_ok());
         let session = FetchReply::<Bytes> { session_id: 9, ..FetchReply::default() };
         assert!(encode_fetch(&session, 6, 1).is_err());
         assert!(encode_fetch(&session, 3, 1).is_err());

@@ -27,11 +27,11 @@ use crate::wire::codec::encode_response;
 /// Sends a fetch response down one of this chapter's two paths: headers
 /// encoded by hand with the records sent by `sendfile` (`zero_copy`), or the
 /// records read into memory and the whole response encoded by the codec.
-/// An answer the hand encoder cannot write (a follower's diverging epoch, a
-/// tagged field; a version it does not know) takes the codec's path even
-/// with zero copy on — a diverging answer carries no records, so nothing is
-/// copied — rather than closing the connection: a follower refused its
-/// diverging epoch could never truncate, and never rejoin the ISR.
+/// An answer the hand encoder cannot write (a version it does not know, a
+/// field the version cannot carry) takes the codec's path even with zero copy
+/// on, rather than closing the connection: a follower whose answer was
+/// refused (once, its diverging epoch) could never truncate, and never
+/// rejoin the ISR.
 pub async fn send_fetch(
     stream: &mut TcpStream,
     reply: FetchReply,
@@ -149,10 +149,10 @@ mod tests {
 
     /// A follower whose log diverges from its new leader's is told where
     /// (the diverging epoch, a tagged field of Fetch v12+, KIP-595/KIP-320)
-    /// with zero copy on as well: the hand encoder does not write tagged
-    /// fields, so this answer goes through the codec instead of closing the
-    /// follower's connection — which left it unable ever to truncate and
-    /// rejoin the ISR (found by tests/cluster_faults.rs, SIGSTOP schedule).
+    /// with zero copy on as well. The hand encoder once wrote no tagged
+    /// fields and closed the follower's connection instead, which left it
+    /// unable ever to truncate and rejoin the ISR (found by
+    /// tests/cluster_faults.rs, SIGSTOP schedule); it writes them now.
     #[tokio::test]
     async fn a_diverging_epoch_answer_is_sent_with_zero_copy_on() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
