@@ -79,6 +79,7 @@ impl Handler for Broker {
         matches!(api_key, ApiKey::Fetch | ApiKey::JoinGroup | ApiKey::SyncGroup)
     }
 
+    // ANCHOR: pipelines
     /// An `acks=all` produce waiting for its replicas lets the connection's
     /// next produce in (`spool.produce.pipelining`): its records are appended
     /// after this one's, exactly where they would go once this one were
@@ -87,6 +88,7 @@ impl Handler for Broker {
     fn pipelines(&self, api_key: ApiKey) -> bool {
         api_key == ApiKey::Produce && self.config.produce_pipelining
     }
+    // ANCHOR_END: pipelines
 
     fn request_bytes_max(&self) -> usize {
         self.config.socket_request_max_bytes
