@@ -163,6 +163,48 @@ impl<S: Storage> Log<S> {
         Ok(())
     }
     // ANCHOR_END: truncate_fully_and_start_at
+
+    /// Removes everything at or after `offset`: a follower truncating to its
+    /// leader (chapter 6). Whole batches go, so the new end is the base of the
+    /// batch that held `offset`.
+    pub fn truncate_to(&mut self, offset: i64) -> Result<()> {
+        if offset >= self.log_end_offset() {
+            return Ok(());
+        }
+        let doomed: Vec<i64> = self.segments.range(offset.max(0) + 1..).map(|(&b, _)| b).collect();
+        for base in doomed {
+            if self.segments.len() == 1 {
+                break;
+            }
+            let segment = self.segments.remove(&base).expect("listed above");
+            segment.delete(&mut self.storage)?;
+        }
+        let storage = &mut self.storage;
+        let active = self.segments.values_mut().next_back().expect("active segment");
+        active.truncate_to(storage, offset)?;
+        // Make the cut durable: a crash must not bring truncated batches back.
+        // (An offline log cannot: the cut then only undoes a failed append in
+        // memory, and whatever reached the disk is what the next start reads.)
+        if self.offline.is_none() {
+            active.flush(storage)?;
+        }
+        if self.active().size() == 0 && self.active().base_offset() > offset {
+            // Everything went: start again exactly at `offset`.
+            let old = self.segments.pop_last().expect("active segment").1;
+            old.delete(&mut self.storage)?;
+            self.segments.insert(offset, LogSegment::create(&mut self.storage, offset, &self.config)?);
+        }
+        let end = self.compute_end();
+        self.end.publish(end);
+        self.recovery_point = self.recovery_point.min(end.message_offset);
+        self.log_start_offset = self.log_start_offset.min(end.message_offset);
+        self.clamp_high_watermark();
+        self.truncate_leader_epochs_from_end(end.message_offset)?;
+        // The table may hold batches that are gone: rebuild it from a snapshot
+        // at or below the new end. Expiration is the tick's job, not this one's.
+        self.load_producer_state(i64::MIN)?;
+        Ok(())
+    }
 }
 
 /// Where one whole batch of a follower's append is, and the offsets it holds.

@@ -24,18 +24,19 @@
 //!   and only then *publishes* the new log end offset to readers ([`end`]).
 //! - **Reading** ([`Log::read`]) turns an offset into a [`FileRegion`] — a file
 //!   handle, a position and a length — found through the sparse [`index`]. The
-//!   bytes are not copied here; chapter 3 sends the region with `sendfile`.
+//!   bytes are not copied here; chapter 3 sends the region with `sendfile`
+//!   ([`read`]).
 //! - **Durability**: appends land in the page cache. They are flushed by policy
 //!   (`log.flush.interval.messages`, `log.flush.interval.ms`), or before the
 //!   acknowledgement in durable mode, where [`GroupCommit`] lets one `fsync`
 //!   cover every append waiting on it. The **recovery point** is the offset below
-//!   which everything is flushed; the log manager checkpoints it.
+//!   which everything is flushed; the log manager checkpoints it ([`durability`]).
 //! - **Recovery** ([`Log::open`]): after an unclean stop, every segment from the
 //!   recovery point on is scanned batch by batch ([`LogSegment::recover`]); the
 //!   log is cut at the first torn or corrupt batch and the indexes are rebuilt.
 //! - **Retention** ([`Log::delete_old_segments`]) deletes whole segments by age
 //!   (`log.retention.ms`) or total size (`log.retention.bytes`) and advances the
-//!   log start offset.
+//!   log start offset ([`retention`]).
 //!
 //! Where the later chapters plug in, without changing this design:
 //!
@@ -68,6 +69,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod durability;
 pub mod end;
 pub mod epochs;
 pub mod error;
@@ -77,6 +79,8 @@ pub mod high_watermark;
 pub mod index;
 pub mod manager;
 pub mod producers;
+pub mod read;
+pub mod retention;
 pub mod segment;
 pub mod storage;
 pub mod validator;
@@ -403,21 +407,6 @@ impl<S: Storage> Log<S> {
         }
     }
 
-    // ANCHOR: append_durable
-    /// Appends and flushes before returning: one `fsync` per append, the plain
-    /// durable mode that [`GroupCommit`] improves on. Kept for the `log` bench.
-    pub fn append_durable(
-        &mut self,
-        batches: BytesMut,
-        leader_epoch: i32,
-        now_ms: i64,
-    ) -> Result<AppendInfo> {
-        let info = self.append(batches, leader_epoch, now_ms)?;
-        self.flush()?;
-        Ok(info)
-    }
-    // ANCHOR_END: append_durable
-
     /// Closes the active segment and starts a new one at `base_offset`. Kafka
     /// schedules a flush of the old segment at this point; spool leaves it to the
     /// flush policy, and the recovery point still covers it until then.
@@ -433,266 +422,6 @@ impl<S: Storage> Log<S> {
         self.write_producer_snapshot(base_offset)?;
         Ok(())
     }
-
-    // ANCHOR: flush
-    /// Makes everything appended so far durable and moves the recovery point to
-    /// the log end. Only segments with data past the recovery point are synced.
-    pub fn flush(&mut self) -> Result<()> {
-        self.check_online()?;
-        let end = self.log_end_offset();
-        if self.recovery_point >= end {
-            return Ok(());
-        }
-        let recovery_point = self.recovery_point;
-        for segment in self.segments.values() {
-            if segment.next_offset() > recovery_point
-                || segment.size() > 0 && segment.base_offset() >= recovery_point
-            {
-                if let Err(e) = segment.flush(&mut self.storage) {
-                    return Err(self.go_offline(e));
-                }
-            }
-        }
-        self.recovery_point = end;
-        self.unflushed_records = 0;
-        Ok(())
-    }
-    // ANCHOR_END: flush
-
-    /// [`LogError::LogDirOffline`] once an fsync has failed.
-    pub fn check_online(&self) -> Result<()> {
-        match &self.offline {
-            Some(cause) => Err(LogError::LogDirOffline(cause.clone())),
-            None => Ok(()),
-        }
-    }
-
-    /// Whether everything below `offset` is durable (the recovery point has
-    /// reached it): what a durable acknowledgement waits for. Offsets not yet
-    /// durable never will be once the log is offline, hence the error.
-    pub fn is_durable(&self, offset: i64) -> Result<bool> {
-        if self.recovery_point >= offset {
-            return Ok(true);
-        }
-        self.check_online().map(|()| false)
-    }
-
-    /// Takes the log offline after a failed fsync, as Kafka's
-    /// `LogDirFailureChannel` does: once the kernel has reported a writeback
-    /// error it may have dropped the dirty pages, and a later fsync that
-    /// succeeds says nothing about them (PostgreSQL's "fsyncgate"). Nothing
-    /// appended so far or later can be acknowledged as durable. Returns `e`.
-    pub fn go_offline(&mut self, e: LogError) -> LogError {
-        if self.offline.is_none() {
-            self.offline = Some(e.to_string());
-        }
-        e
-    }
-
-    /// Why the log is offline, if it is.
-    pub fn offline_cause(&self) -> Option<&str> {
-        self.offline.as_deref()
-    }
-
-    /// Records that everything below `offset` is durable (a group flush finished).
-    fn mark_flushed(&mut self, offset: i64) {
-        if offset > self.recovery_point {
-            self.recovery_point = offset.min(self.log_end_offset());
-            if self.recovery_point == self.log_end_offset() {
-                self.unflushed_records = 0;
-            }
-        }
-    }
-
-    /// Flushes if `log.flush.interval.ms` has passed since the last flush.
-    pub fn maybe_flush(&mut self, now_ms: i64) -> Result<()> {
-        if self.unflushed_records > 0
-            && now_ms.saturating_sub(self.last_flush_ms) >= self.config.flush_interval_ms
-        {
-            self.flush()?;
-            self.last_flush_ms = now_ms;
-        }
-        Ok(())
-    }
-
-    /// Reads from `offset` with up to `max_bytes`, at least one batch (KIP-74).
-    pub fn read(&self, offset: i64, max_bytes: u32) -> Result<Option<FileRegion<S::Handle>>> {
-        self.read_with(offset, ReadOptions { max_bytes, max_offset: None, min_one_batch: true })
-    }
-
-    // ANCHOR: log_read
-    /// Finds the region holding `offset`: the segment through the ordered map of
-    /// base offsets, the position through that segment's sparse index. `None`
-    /// when there is nothing to read yet (`offset` is the log end, or the bound).
-    pub fn read_with(&self, offset: i64, options: ReadOptions) -> Result<Option<FileRegion<S::Handle>>> {
-        let end = self.end.get();
-        if offset < self.log_start_offset || offset > end.message_offset {
-            return Err(LogError::OffsetOutOfRange {
-                offset,
-                log_start_offset: self.log_start_offset,
-                log_end_offset: end.message_offset,
-            });
-        }
-        let max_offset = options.max_offset.unwrap_or(end.message_offset).min(end.message_offset);
-        if offset >= max_offset {
-            return Ok(None);
-        }
-        let Some((&base, segment)) = self.segments.range(..=offset).next_back() else {
-            return Ok(None);
-        };
-        // Never past the published end, nor past the batch holding `max_offset`.
-        let mut max_position =
-            if base == end.segment_base_offset { end.relative_position } else { segment.size() };
-        if max_offset < end.message_offset && max_offset < segment.next_offset() {
-            if let Some(bound) = segment.translate_offset(&self.storage, max_offset)? {
-                max_position = max_position.min(u64::from(bound.position));
-            }
-        }
-        let slice =
-            segment.read(&self.storage, offset, options.max_bytes, max_position, options.min_one_batch)?;
-        let Some(slice) = slice else {
-            // `offset` is past this segment's data: it starts the next segment.
-            return match self.segments.range(offset + 1..).next() {
-                Some((&next, _)) if next > offset => self.read_with(next, options),
-                _ => Ok(None),
-            };
-        };
-        if slice.length == 0 {
-            return Ok(None); // the first batch does not fit in `max_bytes`
-        }
-        Ok(Some(FileRegion {
-            handle: self.storage.handle(&segment::log_file_name(base))?,
-            segment_base_offset: base,
-            position: u64::from(slice.position),
-            length: slice.length,
-            first_batch_offset: slice.first_batch_offset,
-        }))
-    }
-    // ANCHOR_END: log_read
-
-    /// Reads and decodes whole batches from `offset` to the end: for tools and tests.
-    pub fn read_batches(&self, mut offset: i64) -> Result<Vec<RecordBatch>> {
-        let mut out = Vec::new();
-        while let Some(region) = self.read(offset, u32::MAX)? {
-            let mut rest = region.read_bytes()?;
-            while !rest.is_empty() {
-                let (batch, tail) = RecordBatch::parse(&rest)?;
-                offset = batch.next_offset();
-                out.push(batch);
-                rest = tail;
-            }
-        }
-        Ok(out)
-    }
-
-    /// Removes everything at or after `offset`: a follower truncating to its
-    /// leader (chapter 6). Whole batches go, so the new end is the base of the
-    /// batch that held `offset`.
-    pub fn truncate_to(&mut self, offset: i64) -> Result<()> {
-        if offset >= self.log_end_offset() {
-            return Ok(());
-        }
-        let doomed: Vec<i64> = self.segments.range(offset.max(0) + 1..).map(|(&b, _)| b).collect();
-        for base in doomed {
-            if self.segments.len() == 1 {
-                break;
-            }
-            let segment = self.segments.remove(&base).expect("listed above");
-            segment.delete(&mut self.storage)?;
-        }
-        let storage = &mut self.storage;
-        let active = self.segments.values_mut().next_back().expect("active segment");
-        active.truncate_to(storage, offset)?;
-        // Make the cut durable: a crash must not bring truncated batches back.
-        // (An offline log cannot: the cut then only undoes a failed append in
-        // memory, and whatever reached the disk is what the next start reads.)
-        if self.offline.is_none() {
-            active.flush(storage)?;
-        }
-        if self.active().size() == 0 && self.active().base_offset() > offset {
-            // Everything went: start again exactly at `offset`.
-            let old = self.segments.pop_last().expect("active segment").1;
-            old.delete(&mut self.storage)?;
-            self.segments.insert(offset, LogSegment::create(&mut self.storage, offset, &self.config)?);
-        }
-        let end = self.compute_end();
-        self.end.publish(end);
-        self.recovery_point = self.recovery_point.min(end.message_offset);
-        self.log_start_offset = self.log_start_offset.min(end.message_offset);
-        self.clamp_high_watermark();
-        self.truncate_leader_epochs_from_end(end.message_offset)?;
-        // The table may hold batches that are gone: rebuild it from a snapshot
-        // at or below the new end. Expiration is the tick's job, not this one's.
-        self.load_producer_state(i64::MIN)?;
-        Ok(())
-    }
-
-    /// The first record with a timestamp at or after `timestamp`, as
-    /// (timestamp, offset): ListOffsets by time (chapter 2).
-    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
-        for segment in self.segments.values() {
-            if segment.size() == 0 || segment.max_timestamp() < timestamp {
-                continue;
-            }
-            if let Some(found) =
-                segment.find_offset_by_timestamp(&self.storage, timestamp, self.log_start_offset)?
-            {
-                return Ok(Some(found));
-            }
-        }
-        Ok(None)
-    }
-
-    // ANCHOR: retention
-    /// Deletes whole segments past `log.retention.ms` (by their largest
-    /// timestamp) or while the log exceeds `log.retention.bytes`, oldest first,
-    /// and moves the log start offset — never past the high watermark: a
-    /// segment reaching past it stays (chapter 6). Returns how many segments
-    /// went. A log whose `cleanup.policy` lacks `delete` (only `compact`) is
-    /// left alone.
-    pub fn delete_old_segments(&mut self, now_ms: i64) -> Result<usize> {
-        let config = &self.config;
-        if !config.cleanup_delete {
-            return Ok(0);
-        }
-        let mut total: i64 = self.segments.values().map(|s| s.size() as i64).sum();
-        let mut doomed = Vec::new();
-        for segment in self.segments.values() {
-            let expired = config.retention_ms >= 0
-                && segment.size() > 0
-                && now_ms - segment.max_timestamp() > config.retention_ms;
-            let oversized =
-                config.retention_bytes >= 0 && total - segment.size() as i64 >= config.retention_bytes;
-            // Only what every in-sync replica has (Kafka's `deletableSegments`):
-            // a segment reaching past the high watermark stays.
-            let below_high_watermark = segment.next_offset() <= self.high_watermark;
-            if !(expired || oversized) || segment.size() == 0 || !below_high_watermark {
-                break;
-            }
-            total -= segment.size() as i64;
-            doomed.push(segment.base_offset());
-        }
-        if doomed.last() == Some(&self.active().base_offset()) {
-            // The active segment itself expired: roll, so the log keeps a segment.
-            self.roll(self.log_end_offset())?;
-        }
-        for base in &doomed {
-            let segment = self.segments.remove(base).expect("listed above");
-            segment.delete(&mut self.storage)?;
-        }
-        let first = *self.segments.keys().next().expect("active segment");
-        self.log_start_offset = self.log_start_offset.max(first);
-        self.clamp_high_watermark();
-        if !doomed.is_empty() {
-            // Retention keeps producers (KAFKA-7190): the table is untouched,
-            // only snapshots below the new log start go.
-            self.producers.on_log_start_offset_incremented(self.log_start_offset);
-            self.delete_producer_snapshots_below(self.log_start_offset)?;
-            self.truncate_leader_epochs_from_start(self.log_start_offset)?;
-        }
-        Ok(doomed.len())
-    }
-    // ANCHOR_END: retention
 
     /// Flushes everything: the log manager then writes the clean-shutdown marker.
     pub fn close(mut self) -> Result<S> {
