@@ -166,7 +166,6 @@ impl Controller {
         moved
     }
 
-    // ANCHOR: elect_leaders_core
     /// ElectLeaders: a preferred or an unclean election for each partition.
     /// Answers each: `None` (elected), ELECTION_NOT_NEEDED (preferred: its
     /// first replica leads; unclean: it has a leader),
@@ -186,7 +185,6 @@ impl Controller {
         }
         batch.finish(answers)
     }
-    // ANCHOR_END: elect_leaders_core
 
     /// One partition's election (Kafka's `electLeader`).
     fn elect_leader(
