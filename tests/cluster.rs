@@ -256,7 +256,8 @@ fn no_automatic_rebalance_when_disabled() {
 
 /// ElectLeaders, forwarded by a broker to the controller: with every
 /// partition asked (none named) those already led by their preferred
-/// replica are left out of the answer; UNCLEAN (type 1) on a partition whose
+/// replica are left out of the answer; an unknown election type is
+/// INVALID_REQUEST (Kafka's `getErrorResponse`); UNCLEAN (type 1) on a partition whose
 /// only ISR member is dead answers ELIGIBLE_LEADERS_NOT_AVAILABLE while no
 /// replica lives, then elects the replica that came back from outside the
 /// ISR (alone in the new ISR), and then is not needed.
@@ -304,6 +305,14 @@ fn an_unclean_election_through_a_broker() {
     rt.block_on(async {
         let all = elect(0, None).await;
         assert!(all.replica_election_results.iter().all(|r| r.partition_result.is_empty()), "{all:?}");
+        // An election type Kafka does not know: INVALID_REQUEST, for the request and each partition.
+        let unknown = elect(2, ours()).await;
+        let codes = (unknown.error_code, code(&unknown));
+        assert_eq!(
+            codes,
+            (ResponseError::InvalidRequest.code(), ResponseError::InvalidRequest.code()),
+            "{unknown:?}"
+        );
 
         // The follower dies, then the leader: the ISR keeps the leader, the one
         // replica known to hold every committed record, and nobody leads.

@@ -544,7 +544,7 @@ impl ControllerNode {
         use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
         // Only v1+ carry a type (and a top-level error code); v0 is preferred.
         let Some(election_type) = controller::ElectionType::from_code(request.election_type) else {
-            return ElectLeadersResponse::default().with_error_code(ResponseError::InvalidRequest.code());
+            return refuse_elect_leaders(&request, ResponseError::InvalidRequest);
         };
         let controller = self.controller();
         let mut writer = self.metadata.writer();
@@ -587,4 +587,24 @@ impl ControllerNode {
         ElectLeadersResponse::default().with_replica_election_results(results)
     }
     // ANCHOR_END: elect_leaders
+}
+
+/// ElectLeaders refused as a whole: the error for the request and for each
+/// partition it named, as Kafka's `ElectLeadersRequest.getErrorResponse`.
+fn refuse_elect_leaders(request: &ElectLeadersRequest, code: ResponseError) -> ElectLeadersResponse {
+    use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
+    let results = (request.topic_partitions.iter().flatten())
+        .map(|t| {
+            let partitions = (t.partitions.iter())
+                .map(|&p| {
+                    PartitionResult::default()
+                        .with_partition_id(p)
+                        .with_error_code(code.code())
+                        .with_error_message(Some(StrBytes::from_string(format!("{code:?}"))))
+                })
+                .collect();
+            ReplicaElectionResult::default().with_topic(t.topic.clone()).with_partition_result(partitions)
+        })
+        .collect();
+    ElectLeadersResponse::default().with_error_code(code.code()).with_replica_election_results(results)
 }
