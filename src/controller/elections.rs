@@ -114,31 +114,33 @@ impl Controller {
         image: &MetadataImage,
         now_ms: i64,
     ) -> ControllerResult<Vec<TopicPartition>> {
-        let mut batch = Batch::new(image);
-        let mut moved = Vec::new();
         if !self.config.auto_leader_rebalance_enable {
             self.rebalance = RebalanceSchedule::Idle;
-            return batch.finish(moved);
+            return ControllerResult { records: Vec::new(), answer: Vec::new() };
         }
-        if let RebalanceSchedule::Due { due_ms } = self.rebalance {
-            if now_ms >= due_ms {
-                moved = self.elect_preferred_replicas(&mut batch);
-                self.rebalance = if moved.len() >= self.config.leader_elections_per_rebalance_max {
-                    RebalanceSchedule::Immediately
-                } else {
-                    RebalanceSchedule::Idle
-                };
-            }
+        // The image is copied only for a rebalance that is due, not every tick.
+        let due = matches!(self.rebalance, RebalanceSchedule::Due { due_ms } if now_ms >= due_ms);
+        let mut batch = due.then(|| Batch::new(image));
+        let mut moved = Vec::new();
+        if let Some(batch) = &mut batch {
+            moved = self.elect_preferred_replicas(batch);
+            self.rebalance = if moved.len() >= self.config.leader_elections_per_rebalance_max {
+                RebalanceSchedule::Immediately
+            } else {
+                RebalanceSchedule::Idle
+            };
         }
+        let after = batch.as_ref().map_or(image, |b| &b.image);
         let scheduled = matches!(self.rebalance, RebalanceSchedule::Due { .. });
-        if !scheduled && imbalanced(&batch.image).next().is_some() {
+        if !scheduled && imbalanced(after).next().is_some() {
             let delay_ms = match self.rebalance {
                 RebalanceSchedule::Immediately => 0,
                 _ => self.config.leader_imbalance_check_interval_ms,
             };
             self.rebalance = RebalanceSchedule::Due { due_ms: now_ms.saturating_add(delay_ms) };
         }
-        batch.finish(moved)
+        let records = batch.map_or_else(Vec::new, |b| b.records);
+        ControllerResult { records, answer: moved }
     }
     // ANCHOR_END: balance_leaders
 
@@ -146,19 +148,20 @@ impl Controller {
     /// replica can lead, up to the bound (Kafka's
     /// `maybeTriggerLeaderChangeForPartitionsWithoutPreferredLeader`).
     fn elect_preferred_replicas(&self, batch: &mut Batch) -> Vec<TopicPartition> {
-        let image = batch.image.clone();
+        let bound = self.config.leader_elections_per_rebalance_max;
+        let candidates: Vec<TopicPartition> = imbalanced(&batch.image).map(|(tp, _)| tp).collect();
         let mut moved = Vec::new();
-        for (tp, partition) in imbalanced(&image) {
-            if moved.len() >= self.config.leader_elections_per_rebalance_max {
+        for tp in candidates {
+            if moved.len() >= bound {
                 break;
             }
+            let image = &batch.image;
+            let partition = image.partition(&tp.topic, tp.partition).expect("found imbalanced");
             let topic_id = image.topic(&tp.topic).expect("a partition's topic").topic_id;
             let acceptable = |r: i32| image.is_active(r);
             let isr = partition.isr.clone();
-            let election = Election::Preferred;
-            if let Some(change) =
-                build_change(partition, (topic_id, tp.partition), isr, election, &acceptable, None)
-            {
+            let id = (topic_id, tp.partition);
+            if let Some(change) = build_change(partition, id, isr, Election::Preferred, &acceptable, None) {
                 batch.push(MetadataRecord::PartitionChange(change));
                 moved.push(tp);
             }
