@@ -1,6 +1,8 @@
 //! Chapter 6 end to end: a controller and three brokers as real `spool
 //! serve` processes (the shape `spool cluster` starts), a topic replicated
-//! three times, a leader killed, a broker back.
+//! three times, a leader killed, a broker back — and its leadership given
+//! back by the automatic rebalance, or by an unclean election when no ISR
+//! member survives.
 
 #[path = "common/cluster/mod.rs"]
 mod cluster;
@@ -177,4 +179,170 @@ fn a_combined_node_is_its_own_controller() {
     });
     let status = node.stop().expect("exited");
     assert!(status.success(), "{status:?}: {}", node.stderr());
+}
+
+/// Fast failure detection, and a leader rebalance check every second.
+const FAST: &str = "broker.session.timeout.ms=3000\nbroker.heartbeat.interval.ms=500\n\
+    replica.lag.time.max.ms=3000\nleader.imbalance.check.interval.seconds=1";
+
+/// (leader, ISR, replicas) of the partition as a broker's Metadata says,
+/// a leader of -1 included.
+async fn partition_state(bootstrap: &str) -> Option<(i32, Vec<i32>, Vec<i32>)> {
+    let mut client = Client::connect(bootstrap, Duration::from_secs(5)).await.ok()?;
+    let metadata = client.metadata(Some(&[TOPIC]), false).await.ok()?;
+    let p = metadata.topics.first()?.partitions.first()?.clone();
+    Some((p.leader, p.isr.to_vec(), p.replicas.to_vec()))
+}
+
+/// Starts three brokers with `extra`, creates an RF3 topic, SIGKILLs its
+/// leader (the preferred replica), waits for another to lead, restarts it and
+/// waits until it is back in the ISR. Returns the cluster and the preferred
+/// replica, which now follows.
+fn kill_and_bring_back_the_preferred_leader(extra: &str) -> (KafkaCluster, i32) {
+    let mut cluster = KafkaCluster::start(3, extra);
+    let bootstrap = cluster.bootstrap();
+    let preferred = runtime().block_on(async {
+        let mut client = Client::connect(&bootstrap, Duration::from_secs(5)).await.expect("client");
+        eventually("three unfenced brokers", async || {
+            (client.metadata(Some(&[]), false).await.ok()?.brokers.len() == 3).then_some(())
+        })
+        .await;
+        let topic = NewTopic { partitions: 1, replication_factor: 3, ..NewTopic::new(TOPIC) };
+        assert!(client.create_topics(&[topic], false).await.expect("CreateTopics")[0].is_ok());
+        let (leader, _, replicas) = eventually("a leader with a full ISR", async || {
+            partition_state(&bootstrap).await.filter(|(l, isr, _)| *l >= 0 && isr.len() == 3)
+        })
+        .await;
+        assert_eq!(leader, replicas[0], "a new partition is led by its first replica");
+        leader
+    });
+    cluster.broker(preferred).kill();
+    let survivors = cluster.running_bootstrap();
+    runtime().block_on(eventually("another leader", async || {
+        partition_state(&survivors).await.filter(|(l, _, _)| *l >= 0 && *l != preferred)
+    }));
+    cluster.broker(preferred).restart();
+    runtime().block_on(eventually("the preferred replica back in the ISR", async || {
+        partition_state(&bootstrap).await.filter(|(_, isr, _)| isr.len() == 3)
+    }));
+    (cluster, preferred)
+}
+
+/// `auto.leader.rebalance.enable` (on by default): once the preferred replica
+/// is back in the ISR, the controller's rebalance check (every
+/// `leader.imbalance.check.interval.seconds`) gives it its leadership back
+/// by itself, with no ElectLeaders sent.
+#[test]
+fn leadership_returns_to_the_preferred_replica_by_itself() {
+    let (cluster, preferred) = kill_and_bring_back_the_preferred_leader(FAST);
+    let bootstrap = cluster.bootstrap();
+    runtime().block_on(eventually("the preferred replica leading again", async || {
+        partition_state(&bootstrap).await.filter(|(l, isr, _)| *l == preferred && isr.len() == 3)
+    }));
+}
+
+/// With `auto.leader.rebalance.enable=false` the leadership stays where the
+/// failure put it: after several check intervals the preferred replica still
+/// follows.
+#[test]
+fn no_automatic_rebalance_when_disabled() {
+    let (cluster, preferred) =
+        kill_and_bring_back_the_preferred_leader(&format!("{FAST}\nauto.leader.rebalance.enable=false"));
+    let bootstrap = cluster.bootstrap();
+    std::thread::sleep(Duration::from_secs(4)); // four check intervals, sixteen controller ticks
+    let (leader, isr, _) = runtime().block_on(partition_state(&bootstrap)).expect("metadata");
+    assert_ne!(leader, preferred, "the leadership moved back though the rebalance is off (ISR {isr:?})");
+}
+
+/// ElectLeaders, forwarded by a broker to the controller: with every
+/// partition asked (none named) those already led by their preferred
+/// replica are left out of the answer; an unknown election type is
+/// INVALID_REQUEST (Kafka's `getErrorResponse`); UNCLEAN (type 1) on a partition whose
+/// only ISR member is dead answers ELIGIBLE_LEADERS_NOT_AVAILABLE while no
+/// replica lives, then elects the replica that came back from outside the
+/// ISR (alone in the new ISR), and then is not needed.
+#[test]
+fn an_unclean_election_through_a_broker() {
+    let mut cluster = KafkaCluster::start(3, FAST);
+    let bootstrap = cluster.bootstrap();
+    let rt = runtime();
+    let (first, second) = rt.block_on(async {
+        let mut client = Client::connect(&bootstrap, Duration::from_secs(5)).await.expect("client");
+        eventually("three unfenced brokers", async || {
+            (client.metadata(Some(&[]), false).await.ok()?.brokers.len() == 3).then_some(())
+        })
+        .await;
+        let topic = NewTopic { partitions: 1, replication_factor: 2, ..NewTopic::new(TOPIC) };
+        assert!(client.create_topics(&[topic], false).await.expect("CreateTopics")[0].is_ok());
+        let (_, _, replicas) = eventually("a leader with a full ISR", async || {
+            partition_state(&bootstrap).await.filter(|(l, isr, _)| *l >= 0 && isr.len() == 2)
+        })
+        .await;
+        (replicas[0], replicas[1])
+    });
+    let other = (2..=4).find(|id| *id != first && *id != second).expect("a broker outside the replicas");
+    let other_addr = cluster.broker(other).addr(0).to_string();
+    let elect = |election_type: i8, partitions: Option<Vec<TopicPartitions>>| {
+        let addr = other_addr.clone();
+        async move {
+            let mut connection =
+                Connection::connect(&addr, Duration::from_secs(5)).await.expect("connection");
+            let request = ElectLeadersRequest::default()
+                .with_election_type(election_type)
+                .with_topic_partitions(partitions)
+                .with_timeout_ms(10_000);
+            connection.send(&request).await.expect("ElectLeaders")
+        }
+    };
+    let ours = || {
+        Some(vec![TopicPartitions::default()
+            .with_topic(TopicName(StrBytes::from_static_str(TOPIC)))
+            .with_partitions(vec![0])])
+    };
+    let code = |response: &kafka_protocol::messages::ElectLeadersResponse| {
+        response.replica_election_results[0].partition_result[0].error_code
+    };
+    rt.block_on(async {
+        let all = elect(0, None).await;
+        assert!(all.replica_election_results.iter().all(|r| r.partition_result.is_empty()), "{all:?}");
+        // An election type Kafka does not know: INVALID_REQUEST, for the request and each partition.
+        let unknown = elect(2, ours()).await;
+        let codes = (unknown.error_code, code(&unknown));
+        assert_eq!(
+            codes,
+            (ResponseError::InvalidRequest.code(), ResponseError::InvalidRequest.code()),
+            "{unknown:?}"
+        );
+
+        // The follower dies, then the leader: the ISR keeps the leader, the one
+        // replica known to hold every committed record, and nobody leads.
+        cluster.broker(second).kill();
+        let survivors = cluster.running_bootstrap();
+        eventually("the follower out of the ISR", async || {
+            partition_state(&survivors).await.filter(|(_, isr, _)| *isr == [first])
+        })
+        .await;
+        cluster.broker(first).kill();
+        let survivors = cluster.running_bootstrap();
+        eventually("no leader", async || partition_state(&survivors).await.filter(|(l, _, _)| *l < 0)).await;
+        let response = elect(1, ours()).await;
+        assert_eq!(code(&response), ResponseError::EligibleLeadersNotAvailable.code(), "{response:?}");
+
+        // The follower comes back: outside the ISR, no clean election picks it.
+        cluster.broker(second).restart();
+        let mut client = Client::connect(&other_addr, Duration::from_secs(5)).await.expect("client");
+        eventually("the follower unfenced", async || {
+            let brokers = client.metadata(Some(&[]), false).await.ok()?.brokers;
+            brokers.iter().any(|b| b.node_id == second).then_some(())
+        })
+        .await;
+        let response = elect(1, ours()).await;
+        assert_eq!(code(&response), 0, "{response:?}");
+        eventually("the follower leading, alone in the ISR", async || {
+            partition_state(&other_addr).await.filter(|(l, isr, _)| *l == second && *isr == [second])
+        })
+        .await;
+        let response = elect(1, ours()).await;
+        assert_eq!(code(&response), ResponseError::ElectionNotNeeded.code(), "{response:?}");
+    });
 }

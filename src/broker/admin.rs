@@ -429,6 +429,21 @@ impl Broker {
                 &["unclean.leader.election.enable"][..],
             ),
             (
+                "auto.leader.rebalance.enable",
+                c.replication.auto_leader_rebalance.to_string(),
+                &["auto.leader.rebalance.enable"][..],
+            ),
+            (
+                "leader.imbalance.check.interval.seconds",
+                c.replication.leader_imbalance_check_interval_seconds.to_string(),
+                &["leader.imbalance.check.interval.seconds"][..],
+            ),
+            (
+                "leader.imbalance.per.broker.percentage",
+                c.replication.leader_imbalance_per_broker_percentage.to_string(),
+                &["leader.imbalance.per.broker.percentage"][..],
+            ),
+            (
                 "group.initial.rebalance.delay.ms",
                 c.group.initial_rebalance_delay_ms.to_string(),
                 &["group.initial.rebalance.delay.ms"][..],
@@ -722,7 +737,7 @@ mod tests {
     fn replication_settings_are_described() {
         let dir = tempfile::tempdir().unwrap();
         let props = BrokerConfig::parse_properties(&format!(
-            "log.dirs={}\nmin.insync.replicas=2\nreplica.lag.time.max.ms=5000\n",
+            "log.dirs={}\nmin.insync.replicas=2\nreplica.lag.time.max.ms=5000\nauto.leader.rebalance.enable=false\n",
             dir.path().display()
         ))
         .unwrap();
@@ -733,6 +748,12 @@ mod tests {
         assert_eq!(find("min.insync.replicas"), ("min.insync.replicas".into(), "2".into(), 4));
         assert_eq!(find("replica.lag.time.max.ms").1, "5000");
         assert_eq!(find("broker.session.timeout.ms"), ("broker.session.timeout.ms".into(), "9000".into(), 5));
+        let rebalance = "auto.leader.rebalance.enable";
+        assert_eq!(find(rebalance), (rebalance.into(), "false".into(), 4));
+        let interval = "leader.imbalance.check.interval.seconds";
+        assert_eq!(find(interval), (interval.into(), "300".into(), 5));
+        let percentage = "leader.imbalance.per.broker.percentage";
+        assert_eq!(find(percentage), (percentage.into(), "10".into(), 5));
         let request = CreateTopicsRequest::default().with_topics(vec![topic("t")]);
         assert_eq!(codes(&broker.create_topics(request, 7)), vec![0]);
         let topic = broker.metadata_image().topic("t").cloned().unwrap();

@@ -193,10 +193,36 @@ fn each_replication_rule_is_refused_naming_its_key() {
         ("broker.heartbeat.interval.ms=0", "broker.heartbeat.interval.ms"),
         ("replica.fetch.max.bytes=lots", "replica.fetch.max.bytes"),
         ("unclean.leader.election.enable=maybe", "unclean.leader.election.enable"),
+        ("leader.imbalance.check.interval.seconds=0", "leader.imbalance.check.interval.seconds"),
+        ("auto.leader.rebalance.enable=sometimes", "auto.leader.rebalance.enable"),
+        ("leader.imbalance.per.broker.percentage=ten", "leader.imbalance.per.broker.percentage"),
     ] {
         let error = load(text).expect_err(text);
         assert!(error.contains(key), "error {error:?} does not name {key}");
     }
+}
+
+/// The automatic leader rebalance keys load with Kafka's defaults (on, every
+/// 300 s, 10 %), and Kafka's percentage takes any int, as its `ConfigDef`
+/// has no validator for it (KRaft's controller never reads it).
+#[test]
+fn the_leader_rebalance_keys_load() {
+    let defaults = load("").unwrap().replication;
+    assert!(defaults.auto_leader_rebalance);
+    assert_eq!(defaults.leader_imbalance_check_interval_seconds, 300);
+    assert_eq!(defaults.leader_imbalance_per_broker_percentage, 10);
+    let set = load(
+        "auto.leader.rebalance.enable=false
+leader.imbalance.check.interval.seconds=1
+\
+         leader.imbalance.per.broker.percentage=-5
+",
+    )
+    .unwrap()
+    .replication;
+    assert!(!set.auto_leader_rebalance);
+    assert_eq!(set.leader_imbalance_check_interval_seconds, 1);
+    assert_eq!(set.leader_imbalance_per_broker_percentage, -5);
 }
 
 /// Without `process.roles` a file loads as the standalone node it always was:

@@ -1,6 +1,7 @@
 //! The replication settings (chapter 6): how a follower fetches from its
 //! leader, when the leader drops it from the ISR, how often a broker proves it
-//! is alive to the controller, and what `acks=all` waits for.
+//! is alive to the controller, what `acks=all` waits for, and when the
+//! controller moves leaderships back to their preferred replicas.
 //!
 //! Every key and default is Kafka's own (`ReplicationConfigs`,
 //! `KRaftConfigs`, `ServerLogConfigs`), so a Kafka properties file tunes spool
@@ -50,6 +51,20 @@ pub struct ReplicationConfig {
     /// `controlled.shutdown.enable`: a stopping broker asks the controller to
     /// move its leaderships first.
     pub controlled_shutdown: bool,
+    /// `auto.leader.rebalance.enable`: the controller moves each partition's
+    /// leadership back to its first replica by itself, every
+    /// `leader.imbalance.check.interval.seconds`, once that replica is back
+    /// in the ISR.
+    pub auto_leader_rebalance: bool,
+    /// `leader.imbalance.check.interval.seconds`: how long the controller
+    /// waits, once some partition is led by another than its first replica,
+    /// before it tries to move leaderships back. At least 1.
+    pub leader_imbalance_check_interval_seconds: u64,
+    /// `leader.imbalance.per.broker.percentage`: the ZooKeeper controller's
+    /// threshold (rebalance a broker's partitions only past this share of
+    /// them led elsewhere). Kafka still parses it, and KRaft's controller
+    /// never reads it: any imbalanced partition is rebalanced. So here.
+    pub leader_imbalance_per_broker_percentage: i32,
 }
 
 impl Default for ReplicationConfig {
@@ -68,6 +83,9 @@ impl Default for ReplicationConfig {
             min_insync_replicas: 1,
             unclean_leader_election: false,
             controlled_shutdown: true,
+            auto_leader_rebalance: true,
+            leader_imbalance_check_interval_seconds: 300,
+            leader_imbalance_per_broker_percentage: 10,
         }
     }
 }
@@ -91,6 +109,13 @@ impl ReplicationConfig {
             "min.insync.replicas" => self.min_insync_replicas = num(key, value)?,
             "unclean.leader.election.enable" => self.unclean_leader_election = num(key, value)?,
             "controlled.shutdown.enable" => self.controlled_shutdown = num(key, value)?,
+            "auto.leader.rebalance.enable" => self.auto_leader_rebalance = num(key, value)?,
+            "leader.imbalance.check.interval.seconds" => {
+                self.leader_imbalance_check_interval_seconds = num(key, value)?
+            }
+            "leader.imbalance.per.broker.percentage" => {
+                self.leader_imbalance_per_broker_percentage = num(key, value)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -117,6 +142,9 @@ impl ReplicationConfig {
         }
         if self.broker_heartbeat_interval_ms == 0 {
             return Err("broker.heartbeat.interval.ms must be at least 1".into());
+        }
+        if self.leader_imbalance_check_interval_seconds == 0 {
+            return Err("leader.imbalance.check.interval.seconds must be at least 1".into());
         }
         Ok(())
     }

@@ -36,12 +36,13 @@
 //! driver (the CONTROLLER listener) commits the records through the
 //! [`crate::metadata::MetadataPublisher`] and then sends the answer. The only
 //! state it keeps is what Kafka keeps outside the log: the time of each
-//! broker's last heartbeat.
+//! broker's last heartbeat, and when the next leader rebalance is due.
 //!
 //! ```text
 //!   BrokerRegistration ─▶ register_broker ─┐
 //!   BrokerHeartbeat ────▶ heartbeat ───────┤          ┌──────────────────┐
 //!   timer ──────────────▶ tick(now_ms) ────┤ records  │  metadata log    │
+//!         └─────────────▶ balance_leaders ─┤          │                  │
 //!   CreateTopics ───────▶ create_topics ───┼─────────▶│  (driver commits)│──▶ MetadataImage
 //!   AlterPartition ─────▶ alter_partition ─┤          └──────────────────┘       │
 //!   ElectLeaders ───────▶ elect_leaders ───┤                                      │
@@ -53,6 +54,8 @@
 //!   (Kafka's `ClusterControlManager` and `BrokerHeartbeatManager`).
 //! - [`partition_change`]: the one place that elects a leader and changes an
 //!   ISR (Kafka's `PartitionChangeBuilder`).
+//! - [`elections`]: ElectLeaders (preferred and unclean) and the automatic
+//!   leader rebalance (`auto.leader.rebalance.enable`).
 //! - [`alter_partition`], [`topics`] (names, configs and [`placement`]),
 //!   [`producer_ids`].
 //!
@@ -75,6 +78,7 @@
 
 pub mod alter_partition;
 pub mod brokers;
+pub mod elections;
 pub mod partition_change;
 pub mod placement;
 pub mod producer_ids;
@@ -93,6 +97,7 @@ use crate::metadata::{MetadataImage, MetadataRecord};
 
 pub use alter_partition::{AlterPartitionRequest, AlterPartitionResult, IsrChange};
 pub use brokers::{BrokerHeartbeat, BrokerRegistrationRequest, HeartbeatAnswer};
+pub use elections::ElectionType;
 pub use topics::{ClusterView, CreatableTopic, CreatedTopic, TopicError};
 
 /// The controller's configuration, by Kafka's keys.
@@ -114,6 +119,16 @@ pub struct ControllerConfig {
     /// controller reads it only for ELR (KIP-966), which spool leaves out;
     /// it is here so the cluster's one config has one home.
     pub min_insync_replicas: i32,
+    /// `auto.leader.rebalance.enable`: move leaderships back to preferred
+    /// replicas by itself (see [`elections`]).
+    pub auto_leader_rebalance_enable: bool,
+    /// `leader.imbalance.check.interval.seconds`, in ms: how long after a
+    /// partition is seen led by another than its preferred replica the
+    /// rebalance runs.
+    pub leader_imbalance_check_interval_ms: i64,
+    /// Kafka's `MAX_ELECTIONS_PER_IMBALANCE` (not a config key): the most
+    /// elections one rebalance makes. A test lowers it.
+    pub leader_elections_per_rebalance_max: usize,
 }
 
 impl Default for ControllerConfig {
@@ -125,6 +140,9 @@ impl Default for ControllerConfig {
             num_partitions: 1,
             unclean_leader_election_enable: false,
             min_insync_replicas: 1,
+            auto_leader_rebalance_enable: true,
+            leader_imbalance_check_interval_ms: 300_000,
+            leader_elections_per_rebalance_max: 1_000,
         }
     }
 }
@@ -257,16 +275,18 @@ impl Batch {
 }
 
 /// The controller: its configuration and the soft state Kafka keeps outside
-/// the metadata log (each broker's last heartbeat).
+/// the metadata log (each broker's last heartbeat, when the next leader
+/// rebalance is due).
 #[derive(Debug, Clone, Default)]
 pub struct Controller {
     pub config: ControllerConfig,
     sessions: BTreeMap<i32, brokers::Session>,
+    rebalance: elections::RebalanceSchedule,
 }
 
 impl Controller {
     pub fn new(config: ControllerConfig) -> Self {
-        Controller { config, sessions: BTreeMap::new() }
+        Controller { config, ..Controller::default() }
     }
 
     /// Whether unclean leader election is on for `topic`: its topic config,

@@ -19,15 +19,13 @@
 //! (KAFKA-15021) an ISR shrink alone does not bump the leader epoch, only the
 //! partition epoch; spool writes what 3.7–3.9 write.
 
-use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
-use super::{Batch, Controller, ControllerResult};
+use super::{Batch, Controller};
 use crate::metadata::records::{
     PartitionChangeRecord, NO_LEADER, NO_LEADER_CHANGE, NO_RECOVERY_STATE_CHANGE,
 };
-use crate::metadata::{MetadataImage, MetadataRecord, PartitionImage};
-use crate::TopicPartition;
+use crate::metadata::{MetadataRecord, PartitionImage};
 
 /// `LeaderRecoveryState.RECOVERING`: the leader came from an unclean
 /// election and has not yet told the controller its log is settled.
@@ -132,54 +130,6 @@ impl Controller {
             {
                 batch.push(MetadataRecord::PartitionChange(change));
             }
-        }
-    }
-
-    /// ElectLeaders with the preferred election type: moves each partition's
-    /// leadership to its first replica if that replica is in the ISR and
-    /// active. Answers each partition: `None` (done), ELECTION_NOT_NEEDED (already
-    /// led by it), PREFERRED_LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION.
-    pub fn elect_leaders(
-        &self,
-        image: &MetadataImage,
-        partitions: &[TopicPartition],
-    ) -> ControllerResult<Vec<(TopicPartition, Option<ResponseError>)>> {
-        let mut batch = Batch::new(image);
-        let mut answers = Vec::new();
-        for tp in partitions {
-            let code = self.elect_preferred(&mut batch, tp);
-            answers.push((tp.clone(), code));
-        }
-        batch.finish(answers)
-    }
-
-    fn elect_preferred(&self, batch: &mut Batch, tp: &TopicPartition) -> Option<ResponseError> {
-        let image = &batch.image;
-        let (Some(topic), Some(partition)) =
-            (image.topic(&tp.topic), image.partition(&tp.topic, tp.partition))
-        else {
-            return Some(ResponseError::UnknownTopicOrPartition);
-        };
-        if partition.replicas.first() == Some(&partition.leader) {
-            return Some(ResponseError::ElectionNotNeeded);
-        }
-        let acceptable = |r: i32| image.is_active(r);
-        let change = build_change(
-            partition,
-            (topic.topic_id, tp.partition),
-            partition.isr.clone(),
-            Election::Preferred,
-            &acceptable,
-            None,
-        );
-        match change {
-            // Kafka answers success for any change this election makes, even
-            // one that moves a leaderless partition to a replica after the first.
-            Some(change) => {
-                batch.push(MetadataRecord::PartitionChange(change));
-                None
-            }
-            None => Some(ResponseError::PreferredLeaderNotAvailable),
         }
     }
 }

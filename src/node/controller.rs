@@ -11,6 +11,7 @@
 //!  broker ──Fetch(__cluster_metadata)──▶ the committed batches from its offset
 //!                                        (long-polls until a commit)
 //!  timer (tick) ──▶ Controller::tick: fence brokers whose session expired
+//!               ──▶ Controller::balance_leaders: the automatic leader rebalance
 //! ```
 //!
 //! Every request that changes the metadata takes the controller's lock,
@@ -82,6 +83,12 @@ impl ControllerNode {
             num_partitions: config.num_partitions,
             unclean_leader_election_enable: config.replication.unclean_leader_election,
             min_insync_replicas: config.replication.min_insync_replicas as i32,
+            auto_leader_rebalance_enable: config.replication.auto_leader_rebalance,
+            leader_imbalance_check_interval_ms: i64::try_from(
+                config.replication.leader_imbalance_check_interval_seconds.saturating_mul(1_000),
+            )
+            .unwrap_or(i64::MAX),
+            ..ControllerConfig::default()
         };
         let seed = now_ms() as u64 ^ u64::from(std::process::id());
         ControllerNode {
@@ -122,7 +129,9 @@ impl ControllerNode {
 
     // ANCHOR: controller_tick
     /// Fences the brokers whose heartbeats stopped, electing new leaders for
-    /// what they led. Run every few hundred milliseconds.
+    /// what they led; then, when one is due, the automatic leader rebalance
+    /// gives leaderships back to preferred replicas. Run every few hundred
+    /// milliseconds.
     pub fn tick(&self) {
         let mut controller = self.controller();
         let mut writer = self.metadata.writer();
@@ -131,6 +140,14 @@ impl ControllerNode {
         let fenced = result.answer.clone();
         if self.commit(&mut writer, result).is_ok() && !fenced.is_empty() {
             tracing::info!(?fenced, "fenced brokers whose session expired");
+        }
+        let image = writer.image().clone();
+        let result = controller.balance_leaders(&image, now_ms());
+        if let Ok(moved) = self.commit(&mut writer, result) {
+            if !moved.is_empty() {
+                let moved: Vec<String> = moved.iter().map(ToString::to_string).collect();
+                tracing::info!(?moved, "leader rebalance: preferred replicas lead again");
+            }
         }
     }
     // ANCHOR_END: controller_tick
@@ -518,15 +535,21 @@ impl ControllerNode {
     // ANCHOR: elect_leaders
     /// ElectLeaders (`kafka-leader-election.sh`, AdminClient.electLeaders):
     /// the preferred election moves each partition's leadership back to its
-    /// first replica when that replica is in the ISR and active — after a
-    /// broker comes back, its partitions are led elsewhere until this runs.
-    /// No partitions named: every partition. The unclean election type is
-    /// refused (INVALID_REQUEST): spool elects outside the ISR only through
-    /// `unclean.leader.election.enable`.
+    /// first replica when that replica is in the ISR and active; the unclean
+    /// one gives a leaderless partition a live replica even from outside the
+    /// ISR ([`controller::elections`]). No partitions named: every partition,
+    /// and those whose election was not needed are left out of the answer,
+    /// as Kafka does. An unknown election type is INVALID_REQUEST.
     fn elect_leaders(&self, request: ElectLeadersRequest, version: i16) -> ElectLeadersResponse {
         use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
+        // Only v1+ carry a type (and a top-level error code); v0 is preferred.
+        let Some(election_type) = controller::ElectionType::from_code(request.election_type) else {
+            return refuse_elect_leaders(&request, ResponseError::InvalidRequest);
+        };
+        let controller = self.controller();
         let mut writer = self.metadata.writer();
         let image = writer.image().clone();
+        let every_partition = request.topic_partitions.is_none();
         let asked: Vec<crate::TopicPartition> = match &request.topic_partitions {
             Some(topics) => (topics.iter())
                 .flat_map(|t| {
@@ -537,17 +560,16 @@ impl ControllerNode {
                 image.partitions().map(|(t, p, _)| crate::TopicPartition::new(t.name.clone(), p)).collect()
             }
         };
-        let answers: Vec<(crate::TopicPartition, Option<ResponseError>)> = if request.election_type != 0 {
-            asked.into_iter().map(|tp| (tp, Some(ResponseError::InvalidRequest))).collect()
-        } else {
-            let result = self.controller().elect_leaders(&image, &asked);
-            match self.commit(&mut writer, result) {
-                Ok(answers) => answers,
-                Err(code) => asked.into_iter().map(|tp| (tp, Some(code))).collect(),
-            }
+        let result = controller.elect_leaders(&image, election_type, &asked);
+        let answers = match self.commit(&mut writer, result) {
+            Ok(answers) => answers,
+            Err(code) => asked.into_iter().map(|tp| (tp, Some(code))).collect(),
         };
         let mut results: Vec<ReplicaElectionResult> = Vec::new();
         for (tp, code) in answers {
+            if every_partition && code == Some(ResponseError::ElectionNotNeeded) {
+                continue;
+            }
             let partition = PartitionResult::default()
                 .with_partition_id(tp.partition)
                 .with_error_code(code.map_or(0, |c| c.code()))
@@ -561,8 +583,28 @@ impl ControllerNode {
                 ),
             }
         }
-        let _ = version; // v1 added the top-level error code, which stays 0
+        let _ = version; // v1 added the top-level error code, 0 unless the type is unknown
         ElectLeadersResponse::default().with_replica_election_results(results)
     }
     // ANCHOR_END: elect_leaders
+}
+
+/// ElectLeaders refused as a whole: the error for the request and for each
+/// partition it named, as Kafka's `ElectLeadersRequest.getErrorResponse`.
+fn refuse_elect_leaders(request: &ElectLeadersRequest, code: ResponseError) -> ElectLeadersResponse {
+    use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
+    let results = (request.topic_partitions.iter().flatten())
+        .map(|t| {
+            let partitions = (t.partitions.iter())
+                .map(|&p| {
+                    PartitionResult::default()
+                        .with_partition_id(p)
+                        .with_error_code(code.code())
+                        .with_error_message(Some(StrBytes::from_string(format!("{code:?}"))))
+                })
+                .collect();
+            ReplicaElectionResult::default().with_topic(t.topic.clone()).with_partition_result(partitions)
+        })
+        .collect();
+    ElectLeadersResponse::default().with_error_code(code.code()).with_replica_election_results(results)
 }

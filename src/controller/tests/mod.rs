@@ -2,6 +2,7 @@
 //! operation's records are committed (applied to the image) before the next
 //! operation, the broker epoch is the offset of the registration record.
 
+mod elections;
 mod properties;
 mod scenarios;
 
@@ -40,7 +41,12 @@ struct Cluster {
 
 impl Cluster {
     fn new() -> Self {
-        let config = ControllerConfig { cluster_id: "spool".into(), ..ControllerConfig::default() };
+        // A rebalance check every 5 s, so the random clock moves reach it.
+        let config = ControllerConfig {
+            cluster_id: "spool".into(),
+            leader_imbalance_check_interval_ms: 5_000,
+            ..ControllerConfig::default()
+        };
         Cluster {
             controller: Controller::new(config),
             image: MetadataImage::default(),

@@ -33,9 +33,13 @@ enum Op {
         mask: u8,
         stale: bool,
     },
+    /// ElectLeaders on the `pick`-th partition, unclean if `unclean`.
     Elect {
         pick: usize,
+        unclean: bool,
     },
+    /// The automatic leader rebalance's timer.
+    Balance,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -49,7 +53,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(partitions, replication_factor, unclean)| Op::Create { partitions, replication_factor, unclean }),
         3 => (any::<usize>(), any::<u8>(), proptest::bool::weighted(0.2))
             .prop_map(|(pick, mask, stale)| Op::Alter { pick, mask, stale }),
-        1 => any::<usize>().prop_map(|pick| Op::Elect { pick }),
+        1 => (any::<usize>(), any::<bool>()).prop_map(|(pick, unclean)| Op::Elect { pick, unclean }),
+        1 => Just(Op::Balance),
     ]
 }
 
@@ -79,13 +84,19 @@ impl Cluster {
                 });
             }
             Op::Alter { pick, mask, stale } => self.random_alter(pick, mask, stale),
-            Op::Elect { pick } => {
+            Op::Elect { pick, unclean } => {
                 let all: Vec<TopicPartition> =
                     self.image.partitions().map(|(t, i, _)| TopicPartition::new(t.name.clone(), i)).collect();
+                let election = if unclean { ElectionType::Unclean } else { ElectionType::Preferred };
                 if let Some(tp) = all.get(pick % all.len().max(1)) {
-                    let result = self.controller.elect_leaders(&self.image, std::slice::from_ref(tp));
+                    let result =
+                        self.controller.elect_leaders(&self.image, election, std::slice::from_ref(tp));
                     self.commit(result.records);
                 }
+            }
+            Op::Balance => {
+                let result = self.controller.balance_leaders(&self.image, self.now_ms);
+                self.commit(result.records);
             }
         }
     }
@@ -152,8 +163,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// Any sequence of registrations, heartbeats (wanting fencing or
-    /// shutdown), clock moves, ticks, topic creations (clean or unclean), AlterPartitions and
-    /// preferred elections keeps the replication invariants after every step.
+    /// shutdown), clock moves, ticks, topic creations (clean or unclean), AlterPartitions,
+    /// preferred and unclean elections and automatic rebalances keeps the replication invariants after every step.
     #[test]
     fn invariants_hold_after_every_step(ops in proptest::collection::vec(op(), 1..60)) {
         let mut cluster = Cluster::new();

@@ -7,7 +7,7 @@ use kafka_protocol::ResponseError;
 use super::*;
 
 #[derive(Debug, Clone, Copy)]
-enum Step {
+pub(super) enum Step {
     /// The clock moves to this time (ms).
     At(i64),
     Register(i32),
@@ -21,6 +21,12 @@ enum Step {
     Alter(&'static str, i32, &'static [i32]),
     /// A preferred leader election.
     Elect(&'static str, i32),
+    /// An unclean leader election (ElectLeaders type 1).
+    ElectUnclean(&'static str, i32),
+    /// A heartbeat with want_fence.
+    Fence(i32),
+    /// The driver's timer for the automatic leader rebalance.
+    Balance,
 }
 
 fn run(cluster: &mut Cluster, step: Step) -> String {
@@ -48,18 +54,21 @@ fn run(cluster: &mut Cluster, step: Step) -> String {
             Ok(p) => format!("isr {:?} epochs {}/{}", p.isr, p.leader_epoch, p.partition_epoch),
             Err(e) => format!("{e:?}"),
         },
-        Step::Elect(topic, index) => {
-            let result =
-                cluster.controller.elect_leaders(&cluster.image, &[TopicPartition::new(topic, index)]);
+        Step::Elect(topic, index) => cluster.elect(ElectionType::Preferred, topic, index),
+        Step::ElectUnclean(topic, index) => cluster.elect(ElectionType::Unclean, topic, index),
+        Step::Fence(id) => heartbeat(cluster.heartbeat(id, true, false)),
+        Step::Balance => {
+            let result = cluster.controller.balance_leaders(&cluster.image, cluster.now_ms);
             cluster.commit(result.records);
-            result.answer[0].1.map_or("elected".into(), |e| format!("{e:?}"))
+            let moved: Vec<String> = result.answer.iter().map(ToString::to_string).collect();
+            format!("moved {moved:?}")
         }
     }
 }
 
 /// Runs the table, checking after each step the answer, each watched
 /// partition (or "-" before it exists) and the fenced brokers.
-fn check(cluster: &mut Cluster, watched: &[(&str, i32)], table: &[(Step, &str, &[&str], &[i32])]) {
+pub(super) fn check(cluster: &mut Cluster, watched: &[(&str, i32)], table: &[(Step, &str, &[&str], &[i32])]) {
     for (row, (step, answer, partitions, fenced)) in table.iter().enumerate() {
         let got = run(cluster, *step);
         let shown: Vec<String> = watched
@@ -74,6 +83,16 @@ fn check(cluster: &mut Cluster, watched: &[(&str, i32)], table: &[(Step, &str, &
 }
 
 use Step::*;
+
+impl Cluster {
+    /// An ElectLeaders of `election_type` for one partition, committed; its answer.
+    fn elect(&mut self, election_type: ElectionType, topic: &str, index: i32) -> String {
+        let asked = [TopicPartition::new(topic, index)];
+        let result = self.controller.elect_leaders(&self.image, election_type, &asked);
+        self.commit(result.records);
+        result.answer[0].1.map_or("elected".into(), |e| format!("{e:?}"))
+    }
+}
 
 /// KIP-631's lifecycle: brokers register fenced and are unfenced once caught
 /// up; one that stops heartbeating is fenced after broker.session.timeout.ms
