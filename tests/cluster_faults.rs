@@ -69,14 +69,15 @@
 //!
 //! ```text
 //! cargo build && cargo test --test cluster_faults -- --nocapture --test-threads 1
-//! SPOOL_FAULTS_LONG=1 SPOOL_FAULTS_SEED=7 SPOOL_FAULTS_STEPS=12 \
+//! SPOOL_FAULTS_LONG=1 SPOOL_FAULTS_SEED=3 SPOOL_FAULTS_STEPS=10 \
 //!     cargo test --test cluster_faults long_randomized -- --ignored --nocapture
 //! ```
 //!
 //! The second command is the longer randomized run CI does not run: it draws
 //! `SPOOL_FAULTS_STEPS` faults (default 10) of the seven kinds above, each on
 //! the leader of a random partition, from `SPOOL_FAULTS_SEED` (default: the
-//! clock, printed so a failure can be replayed), on one cluster.
+//! clock, printed so a failure can be replayed), on one cluster. Seed 3
+//! draws all seven kinds in ten steps.
 //!
 //! Each run prints its schedule and counts: acknowledgements, reads, stored
 //! records, client errors, requests timed out, violations.
@@ -271,9 +272,18 @@ fn run_schedule(name: &str, schedule: &[Step], proxied: bool) {
         );
         let faulted = Instant::now();
         let stats_at_fault = clients.stats_count();
+        let timeouts_at_fault = clients.requests_timed_out();
         inject(&mut cluster, step.fault, leader, &followers);
         acted_on(name, &cluster, &mut clients, *step, leader, &followers, faulted);
         std::thread::sleep(FAULT.saturating_sub(faulted.elapsed()));
+        if step.fault == Fault::SlowLink {
+            // Over the fault only: a count from before (a paused broker's) is not this one's.
+            let timeouts = clients.requests_timed_out();
+            assert!(
+                timeouts <= timeouts_at_fault,
+                "[{name}] requests timed out over a slow link: {timeouts}"
+            );
+        }
         let acks_at_heal = clients.acks_by_partition();
         let stats_at_heal = clients.stats_count();
         heal(&mut cluster, step.fault, leader);
@@ -316,7 +326,7 @@ fn run_schedule(name: &str, schedule: &[Step], proxied: bool) {
 ///   follower from the ISR (AlterPartition after `replica.lag.time.max.ms`)
 ///   and then acknowledges acks=all writes on every partition again;
 /// - slow links: acks=all writes go on being acknowledged on every
-///   partition, and librdkafka saw no request time out.
+///   partition (and, checked at the heal, no request timed out).
 fn acted_on(
     name: &str,
     cluster: &KafkaCluster,
@@ -341,7 +351,6 @@ fn acted_on(
     let acks = clients.acks_by_partition();
     clients.wait_for_new_acks_everywhere(&acks, SERVES_AGAIN);
     eprintln!("[{name}] acks=all writes acknowledged during the fault, {:?} in", faulted.elapsed());
-    assert_eq!(clients.requests_timed_out(), 0, "[{name}] librdkafka saw requests time out");
 }
 
 /// Injects `fault` on `leader` (and, for link faults, its links to
