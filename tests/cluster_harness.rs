@@ -303,34 +303,90 @@ fn isolating_a_process_cuts_only_its_connections() {
     let mut mine = connect(&proxy);
     assert_eq!(round_trip(&mut mine, b"before"), b"before");
     // Another process's connection, opened before the isolation and used after it.
-    let script = "import socket,sys\ns=socket.create_connection(('127.0.0.1',int(sys.argv[1])))\n\
-                  sys.stdout.write('up\\n');sys.stdout.flush();sys.stdin.readline()\n\
-                  s.sendall(b'other');print(s.recv(5).decode())";
-    let mut other = std::process::Command::new("python3")
-        .args(["-c", script, &proxy.port().to_string()])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut out = std::io::BufReader::new(other.stdout.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
-    assert_eq!(line, "up\n");
+    let other = OtherProcess::connect(&proxy);
 
     proxy.isolate(std::process::id(), Cut::Reset);
     assert_closed(&mut mine, "this process's open connection");
     let mut new = connect(&proxy);
     let _ = new.write_all(b"during");
     assert_closed(&mut new, "this process's new connection");
-    other.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    line.clear();
-    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
-    assert_eq!(line, "other\n", "another process's connection was cut");
-    assert!(other.wait().unwrap().success());
+    assert_eq!(other.round_trip(), "other", "another process's connection was cut");
 
     proxy.heal();
     let mut healed = connect(&proxy);
     assert_eq!(round_trip(&mut healed, b"after"), b"after");
+}
+
+/// `delay_from(pid)` slows only the connections that come from that
+/// process, open ones and new ones: this test's echo, sent first, comes back
+/// after another process's (sent later, not delayed), and no sooner than two
+/// delayed hops (a lower bound only); `heal` ends the delay.
+#[test]
+fn a_delay_from_a_process_slows_only_its_connections() {
+    const DELAY_MS: u64 = 1_500;
+    let proxy = Proxy::start(echo_server());
+    let mut open = connect(&proxy);
+    let other = OtherProcess::connect(&proxy);
+
+    proxy.delay_from(std::process::id(), DELAY_MS);
+    let mut new = connect(&proxy);
+    let start = Instant::now();
+    for stream in [&mut open, &mut new] {
+        stream.write_all(b"slow").unwrap();
+    }
+    assert_eq!(other.round_trip(), "other", "another process's connection");
+    for (stream, what) in [(&mut open, "the open connection"), (&mut new, "the new connection")] {
+        stream.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 4];
+        let early = stream.read(&mut buf);
+        assert!(
+            matches!(&early, Err(e) if e.kind() == ErrorKind::WouldBlock),
+            "{what}: its echo came before the undelayed one: {early:?}"
+        );
+        stream.set_nonblocking(false).unwrap();
+        stream.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"slow");
+    }
+    let hops = Duration::from_millis(2 * DELAY_MS);
+    assert!(start.elapsed() >= hops, "two delayed hops took {:?}", start.elapsed());
+    proxy.heal();
+    assert_eq!(round_trip(&mut open, b"healed"), b"healed");
+}
+
+/// A one-shot echo client in another process (`python3`): its connection
+/// to the proxy is open once [`OtherProcess::connect`] returns, and it
+/// sends `other` and reads the echo when told to.
+struct OtherProcess {
+    child: std::process::Child,
+    out: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl OtherProcess {
+    fn connect(proxy: &Proxy) -> OtherProcess {
+        let script = "import socket,sys\ns=socket.create_connection(('127.0.0.1',int(sys.argv[1])))\n\
+                      sys.stdout.write('up\\n');sys.stdout.flush();sys.stdin.readline()\n\
+                      s.sendall(b'other');print(s.recv(5).decode())";
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", script, &proxy.port().to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        assert_eq!(line, "up\n");
+        OtherProcess { child, out }
+    }
+
+    /// Sends `other`, returns what came back; the process then exits.
+    fn round_trip(mut self) -> String {
+        self.child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut self.out, &mut line).unwrap();
+        assert!(self.child.wait().unwrap().success());
+        line.trim_end().to_string()
+    }
 }
 
 /// A proxy whose target is down, or not set yet, resets its clients rather

@@ -79,14 +79,7 @@ async def produce(args, step):
         base_ms = sc.timestamp_base_ms()
         for i in range(args.records):
             futures.append(
-                await producer.send(
-                    args.topic,
-                    key=sc.key(i),
-                    value=sc.value(i),
-                    headers=sc.headers(i),
-                    partition=sc.partition(i, args.partitions),
-                    timestamp_ms=sc.timestamp(base_ms, i),
-                )
+                await producer.send(args.topic, **sc.send_kwargs(i, args.partitions, base_ms))
             )
         await producer.flush()
         delivered = {}
@@ -118,21 +111,13 @@ async def consume(args, step):
         consumed = {}
         count = 0
 
-        def take(batches):
-            nonlocal count
-            for tp, records in batches.items():
-                for r in records:
-                    ts = r.timestamp if r.timestamp_type == 0 else f"{r.timestamp} of type {r.timestamp_type}"
-                    consumed.setdefault(tp.partition, []).append((r.offset, r.key, r.value, r.headers, ts))
-                count += len(records)
-
         while count < args.records:
             positions = [await consumer.position(tp) for tp in partitions]
             if all(position >= end_offsets[tp] for tp, position in zip(partitions, positions)):
                 break  # every partition read to its end, records missing: check() says which
-            take(await consumer.getmany(timeout_ms=1000))
+            count += sc.take_batches(await consumer.getmany(timeout_ms=1000), consumed)
         # Anything after the last record would be a duplicate or a stray: one more poll.
-        take(await consumer.getmany(timeout_ms=500))
+        count += sc.take_batches(await consumer.getmany(timeout_ms=500), consumed)
     finally:
         await consumer.stop()
     step.log(f"consumed {count} records from {len(consumed)} partitions")

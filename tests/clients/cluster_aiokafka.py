@@ -80,14 +80,7 @@ async def produce(args, step, deadline):
         base_ms = sc.timestamp_base_ms()
         for i in range(args.records):
             futures.append(
-                await producer.send(
-                    args.topic,
-                    key=sc.key(i),
-                    value=sc.value(i),
-                    headers=sc.headers(i),
-                    partition=sc.partition(i, args.partitions),
-                    timestamp_ms=sc.timestamp(base_ms, i),
-                )
+                await producer.send(args.topic, **sc.send_kwargs(i, args.partitions, base_ms))
             )
         await asyncio.wait_for(producer.flush(), deadline.remaining())
         delivered = {}
@@ -118,23 +111,12 @@ async def consume(args, step, deadline):
         # Read until every record is in, then one more poll: a duplicate would show there.
         while count < args.records:
             deadline.remaining()
-            count += take(await consumer.getmany(timeout_ms=1000), consumed)
-        count += take(await consumer.getmany(timeout_ms=500), consumed)
+            count += sc.take_batches(await consumer.getmany(timeout_ms=1000), consumed)
+        count += sc.take_batches(await consumer.getmany(timeout_ms=500), consumed)
     finally:
         await consumer.stop()
     step.log(f"consumed {count} records from {len(consumed)} partitions with assign() + seek_to_beginning()")
     return consumed
-
-
-def take(batches, consumed):
-    count = 0
-    for tp, records in batches.items():
-        for r in records:
-            # A timestamp that is not CreateTime (type 0) shows as a mismatch in check().
-            ts = r.timestamp if r.timestamp_type == 0 else f"{r.timestamp} of type {r.timestamp_type}"
-            consumed.setdefault(tp.partition, []).append((r.offset, r.key, r.value, r.headers, ts))
-        count += len(records)
-    return count
 
 
 if __name__ == "__main__":

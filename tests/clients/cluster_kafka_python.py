@@ -68,14 +68,7 @@ def produce(args, step, deadline):
     )
     base_ms = sc.timestamp_base_ms()
     futures = [
-        producer.send(
-            args.topic,
-            key=sc.key(i),
-            value=sc.value(i),
-            headers=sc.headers(i),
-            partition=sc.partition(i, args.partitions),
-            timestamp_ms=sc.timestamp(base_ms, i),
-        )
+        producer.send(args.topic, **sc.send_kwargs(i, args.partitions, base_ms))
         for i in range(args.records)
     ]
     producer.flush(timeout=deadline.remaining())
@@ -106,22 +99,11 @@ def consume(args, step, deadline):
     # Read until every record is in, then one more poll: a duplicate would show there.
     while count < args.records:
         deadline.remaining()
-        count += take(consumer.poll(timeout_ms=1000), consumed)
-    count += take(consumer.poll(timeout_ms=500), consumed)
+        count += sc.take_batches(consumer.poll(timeout_ms=1000), consumed)
+    count += sc.take_batches(consumer.poll(timeout_ms=500), consumed)
     consumer.close()
     step.log(f"consumed {count} records from {len(consumed)} partitions with assign() + seek_to_beginning()")
     return consumed
-
-
-def take(batches, consumed):
-    count = 0
-    for tp, records in batches.items():
-        for r in records:
-            # A timestamp that is not CreateTime (type 0) shows as a mismatch in check().
-            ts = r.timestamp if r.timestamp_type == 0 else f"{r.timestamp} of type {r.timestamp_type}"
-            consumed.setdefault(tp.partition, []).append((r.offset, r.key, r.value, r.headers, ts))
-        count += len(records)
-    return count
 
 
 if __name__ == "__main__":

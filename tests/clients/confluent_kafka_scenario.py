@@ -122,11 +122,7 @@ def produce(base, args, step, remaining, errors):
             try:
                 producer.produce(
                     args.topic,
-                    key=sc.key(i),
-                    value=sc.value(i),
-                    headers=sc.headers(i),
-                    partition=sc.partition(i, args.partitions),
-                    timestamp=sc.timestamp(base_ms, i),
+                    **sc.send_kwargs(i, args.partitions, base_ms, timestamp_name="timestamp"),
                     on_delivery=on_delivery,
                 )
                 break

@@ -4,8 +4,12 @@ check against what the cluster kept.
 
     produce   an idempotent acks=all producer: values p<producer>-<n>, record n to
               partition n % partitions, until the stop file appears; then it flushes.
-              Writes `ack <value> <partition> <offset>` for every acknowledgement and
-              `error <value> <error>` for every record the client gave up on.
+              Writes `ack <value> <partition> <offset>` for every acknowledgement,
+              `error <value> <error>` for every record the client gave up on, and
+              every second `stats <requests timed out> <mean round trip ms>` from
+              librdkafka's statistics: its count of requests that hit
+              request.timeout.ms so far, and the slowest broker's mean request
+              round trip (Produce, acks=all included) over the last second.
     consume   assigns every partition from offset 0 and reads until the stop file
               appears. Writes `read <value> <partition> <offset>` for every record.
     read-all  reads every partition from offset 0 to its high watermark (the final
@@ -17,6 +21,7 @@ client runs and a client killed mid-run loses nothing it wrote.
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -60,6 +65,8 @@ def produce(args, out):
             # Longer than any fault a schedule injects: a record waits the fault out.
             "message.timeout.ms": 120_000,
             "log_level": 3,  # broker restarts are expected: no notice per disconnect
+            "statistics.interval.ms": 1000,
+            "stats_cb": lambda text: write(out, "stats", *statistics(text)),
         }
     )
 
@@ -83,6 +90,16 @@ def produce(args, out):
         producer.poll(0.02)
     left = producer.flush(args.deadline_s)
     print(f"producer {args.producer}: sent={n} unflushed={left}", file=sys.stderr)
+
+
+def statistics(text):
+    """(requests timed out so far, the slowest broker's mean round trip in ms) from
+    librdkafka's statistics JSON (`req_timeouts` and `rtt` of each broker; rtt is in µs
+    over the last interval, 0 where a broker had no requests)."""
+    brokers = json.loads(text).get("brokers", {}).values()
+    timeouts = sum(b.get("req_timeouts", 0) for b in brokers)
+    rtt_avg_us = max((b.get("rtt", {}).get("avg", 0) for b in brokers), default=0)
+    return timeouts, rtt_avg_us // 1000
 
 
 def consume(args, out):

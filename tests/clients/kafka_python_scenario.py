@@ -72,14 +72,7 @@ def produce(args, step, remaining):
     )
     base_ms = sc.timestamp_base_ms()
     futures = [
-        producer.send(
-            args.topic,
-            key=sc.key(i),
-            value=sc.value(i),
-            headers=sc.headers(i),
-            partition=sc.partition(i, args.partitions),
-            timestamp_ms=sc.timestamp(base_ms, i),
-        )
+        producer.send(args.topic, **sc.send_kwargs(i, args.partitions, base_ms))
         for i in range(args.records)
     ]
     producer.flush(timeout=remaining())
@@ -118,15 +111,9 @@ def consume(args, step, remaining):
         if all(consumer.position(tp) >= end_offsets[tp] for tp in partitions):
             break  # every partition read to its end, records missing: check() says which
         remaining()
-        for tp, records in consumer.poll(timeout_ms=1000).items():
-            for r in records:
-                consumed.setdefault(tp.partition, []).append(as_tuple(r))
-            count += len(records)
+        count += sc.take_batches(consumer.poll(timeout_ms=1000), consumed)
     # Anything after the last record would be a duplicate or a stray: one more poll.
-    for tp, records in consumer.poll(timeout_ms=500).items():
-        for r in records:
-            consumed.setdefault(tp.partition, []).append(as_tuple(r))
-        count += len(records)
+    count += sc.take_batches(consumer.poll(timeout_ms=500), consumed)
     consumer.close()
     step.log(f"consumed {count} records from {len(consumed)} partitions")
     return consumed, {tp.partition: offset for tp, offset in end_offsets.items()}
@@ -158,13 +145,6 @@ def check_offsets_for_times(args, step, consumed):
     if problems:
         sc.fail("ListOffsets by timestamp (offsets_for_times):\n  " + "\n  ".join(problems[: sc.MISMATCHES_SHOWN_MAX]))
     step.log(f"offsets_for_times: {len(targets)} timestamps x {args.partitions} partitions, each the expected offset")
-
-
-def as_tuple(r):
-    """(offset, key, value, headers, timestamp) for scenario_common.check; a timestamp
-    that is not CreateTime (type 0) is returned as text, so that it shows as a mismatch."""
-    ts = r.timestamp if r.timestamp_type == 0 else f"{r.timestamp} of type {r.timestamp_type}"
-    return (r.offset, r.key, r.value, r.headers, ts)
 
 
 def admin_extras(admin, args, step, remaining):

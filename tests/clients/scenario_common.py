@@ -104,6 +104,19 @@ def timestamp(base_ms, i):
     return base_ms + i
 
 
+def send_kwargs(i, partitions, base_ms, timestamp_name="timestamp_ms"):
+    """Record i as the keyword arguments of a client's send: key, value, headers, its
+    partition and its CreateTime timestamp, the last under the client's own name for it
+    (kafka-python and aiokafka: timestamp_ms; confluent-kafka: timestamp)."""
+    return {
+        "key": key(i),
+        "value": value(i),
+        "headers": headers(i),
+        "partition": partition(i, partitions),
+        timestamp_name: timestamp(base_ms, i),
+    }
+
+
 class Step:
     """Prints one line per scenario step with its duration, so a failure's output says
     how far the client got."""
@@ -137,6 +150,26 @@ def run(main):
         traceback.print_exc()
         print(f"FAIL: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
         sys.exit(1)
+
+
+def record_tuple(r):
+    """(offset, key, value, headers, timestamp) of a kafka-python or aiokafka record, for
+    check(); a timestamp that is not CreateTime (type 0) is returned as text, so that it
+    shows as a mismatch."""
+    ts = r.timestamp if r.timestamp_type == 0 else f"{r.timestamp} of type {r.timestamp_type}"
+    return (r.offset, r.key, r.value, r.headers, ts)
+
+
+def take_batches(batches, consumed):
+    """Adds what a kafka-python poll() or aiokafka getmany() returned (TopicPartition ->
+    records) to `consumed` (partition -> record tuples, check()'s shape); returns how many
+    records that was."""
+    count = 0
+    for tp, records in batches.items():
+        for r in records:
+            consumed.setdefault(tp.partition, []).append(record_tuple(r))
+        count += len(records)
+    return count
 
 
 def normalize_headers(raw):

@@ -106,19 +106,42 @@ impl KafkaCluster {
     /// (`how`). Clients still reach it, as clients on its side of a split
     /// network would. [`Self::heal`] ends it.
     pub fn partition(&mut self, id: i32, how: Cut) {
-        let me = (id - 2) as usize;
-        assert!(!self.links.is_empty(), "partition needs start_behind_proxies");
-        let my_pid = self.brokers[me].pid().expect("the partitioned broker runs");
-        self.links[me].controller.cut(how);
-        for other in (0..self.brokers.len()).filter(|&o| o != me) {
-            self.links[other].front.isolate(my_pid, how);
-            if let Some(pid) = self.brokers[other].pid() {
-                self.links[me].front.isolate(pid, how);
-            }
+        self.cut_from_controller(id, how);
+        for other in self.broker_ids().filter(|&o| o != id) {
+            self.cut_link(id, other, how);
         }
     }
 
-    /// Ends every cut and isolation on every proxy.
+    /// Cuts broker `id`'s link to the controller only: its heartbeats,
+    /// metadata fetches and AlterPartition requests go nowhere, while
+    /// clients and the other brokers still reach it and it reaches them.
+    pub fn cut_from_controller(&mut self, id: i32, how: Cut) {
+        self.links_of(id).controller.cut(how);
+    }
+
+    /// Cuts the link between brokers `a` and `b`, both ways (each one's
+    /// connections into the other: a follower's fetches from its leader),
+    /// and nothing else: both still reach the controller, the third broker
+    /// and clients.
+    pub fn cut_link(&mut self, a: i32, b: i32, how: Cut) {
+        let (pid_a, pid_b) = (self.broker(a).pid(), self.broker(b).pid());
+        if let Some(pid) = pid_b {
+            self.links_of(a).front.isolate(pid, how);
+        }
+        if let Some(pid) = pid_a {
+            self.links_of(b).front.isolate(pid, how);
+        }
+    }
+
+    /// Slows the link between brokers `a` and `b` by `ms` each way, both
+    /// ways, and nothing else: a slow network path between two hosts.
+    pub fn slow_link(&mut self, a: i32, b: i32, ms: u64) {
+        let (pid_a, pid_b) = (self.broker(a).pid(), self.broker(b).pid());
+        self.links_of(a).front.delay_from(pid_b.expect("a slow link needs both brokers running"), ms);
+        self.links_of(b).front.delay_from(pid_a.expect("a slow link needs both brokers running"), ms);
+    }
+
+    /// Ends every cut, isolation and delay on every proxy.
     pub fn heal(&self) {
         for l in &self.links {
             l.front.heal();
@@ -137,6 +160,17 @@ impl KafkaCluster {
     /// The broker with node id `id`.
     pub fn broker(&mut self, id: i32) -> &mut Node {
         &mut self.brokers[(id - 2) as usize]
+    }
+
+    /// Every broker's node id.
+    pub fn broker_ids(&self) -> impl Iterator<Item = i32> {
+        (0..self.brokers.len()).map(|i| 2 + i as i32)
+    }
+
+    /// The proxies on broker `id`'s links.
+    fn links_of(&self, id: i32) -> &BrokerLinks {
+        assert!(!self.links.is_empty(), "cutting or slowing a link needs start_behind_proxies");
+        &self.links[(id - 2) as usize]
     }
 }
 

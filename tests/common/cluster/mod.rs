@@ -10,8 +10,11 @@
 //! - [`Proxy`]: a TCP proxy on 127.0.0.1 for one link (a client to a broker, a
 //!   follower to a leader, a broker to the controller), which the test can
 //!   [`cut`](Proxy::cut), [`heal`](Proxy::heal) and [`delay`](Proxy::delay),
-//!   or cut for one peer process only ([`isolate`](Proxy::isolate)): a
-//!   network partition without root or network namespaces.
+//!   or cut or slow for one peer process only ([`isolate`](Proxy::isolate),
+//!   [`delay_from`](Proxy::delay_from)): a network partition or a slow path
+//!   without root or network namespaces. [`KafkaCluster`] puts one on every
+//!   link of a cluster and names the faults: a broker partitioned from all
+//!   others, cut from the controller only, one broker–broker link cut or slow.
 //! - [`check`]: a pure history checker. Give it the writes the cluster
 //!   acknowledged, every read a consumer made, and one full read after
 //!   healing; it returns every [`Violation`]: an acknowledged write lost, a

@@ -8,6 +8,7 @@
 //!             heal():     new links forward again (black-holed ones are closed)
 //!             delay(ms):  every chunk waits ms before it is forwarded
 //!             isolate(pid, cut): as a cut, for connections from process pid only
+//!             delay_from(pid, ms): as a delay, for connections from process pid only
 //! ```
 //!
 //! Point a node's peers (or a client) at the proxy instead of the node, and
@@ -18,7 +19,9 @@
 //! reaches B — [`Proxy::isolate`] cuts the connections that come from A's
 //! process: on loopback every peer is 127.0.0.1, so the proxy tells them apart
 //! by which process owns the connecting socket (`/proc/net/tcp` and
-//! `/proc/<pid>/fd`, Linux only).
+//! `/proc/<pid>/fd`, Linux only). [`Proxy::delay_from`] slows only those
+//! connections in the same way: one slow link between two brokers while
+//! clients reach both at full speed.
 //!
 //! Each link runs on plain threads (a reader and a writer per direction), so a
 //! proxy works in sync and async tests alike and never shares a runtime with
@@ -53,6 +56,15 @@ pub struct Proxy {
     acceptor: Option<JoinHandle<()>>,
 }
 
+/// One open link: a clone of each side (client, upstream), to close them on
+/// a cut; how many of its two directions have ended (2: the link is gone);
+/// the delay of this link alone, added to the proxy's.
+struct Link {
+    ended: Arc<AtomicU8>,
+    sides: [TcpStream; 2],
+    delay_ms: Arc<AtomicU64>,
+}
+
 /// What the acceptor, the links' threads and the test share.
 struct Shared {
     /// Where links go; `None` until [`Proxy::set_target`] (links are reset).
@@ -69,9 +81,10 @@ struct State {
     cut: Option<Cut>,
     /// Processes whose connections are cut, and how.
     isolated: Vec<(u32, Cut)>,
-    /// Open links: a clone of each side, to close them on a cut, and how
-    /// many of the link's two directions have ended (2: the link is gone).
-    links: Vec<(Arc<AtomicU8>, [TcpStream; 2])>,
+    /// Processes whose connections are slowed, and by how many ms each way.
+    delayed: Vec<(u32, u64)>,
+    /// Open links, to close or slow them after they were made.
+    links: Vec<Link>,
     /// Connections accepted under `Cut::Drop`, held unanswered until a heal.
     held: Vec<TcpStream>,
 }
@@ -137,7 +150,7 @@ impl Proxy {
         let mut state = self.shared.state.lock().expect("proxy state");
         state.isolated.push((pid, how));
         let port = self.addr.port();
-        for (_, [client, upstream]) in &state.links {
+        for Link { sides: [client, upstream], .. } in &state.links {
             if from_process(client, port, pid) {
                 let _ = client.shutdown(Shutdown::Both);
                 let _ = upstream.shutdown(Shutdown::Both);
@@ -145,19 +158,42 @@ impl Proxy {
         }
     }
 
-    /// Ends every cut and isolation: new connections are forwarded again.
-    /// Connections held by `Cut::Drop` are closed, so their clients reconnect.
+    /// Ends every cut, isolation and delay: new connections are forwarded
+    /// again, at full speed. Connections held by `Cut::Drop` are closed, so
+    /// their clients reconnect. Chunks already waiting keep their delay.
     pub fn heal(&self) {
         let mut state = self.shared.state.lock().expect("proxy state");
         state.cut = None;
         state.isolated.clear();
         state.held.clear();
+        state.delayed.clear();
+        for link in &state.links {
+            link.delay_ms.store(0, Ordering::SeqCst);
+        }
+        self.shared.delay_ms.store(0, Ordering::SeqCst);
     }
 
     /// Delays every chunk read from now on by `ms` before forwarding it, both
     /// ways; order is kept. `delay(0)` ends the delay.
     pub fn delay(&self, ms: u64) {
         self.shared.delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// As [`Self::delay`], for the connections that come from process `pid`
+    /// only (open ones and new ones), on top of the proxy's own delay:
+    /// one slow link between two processes. `delay_from(pid, 0)` ends it.
+    pub fn delay_from(&self, pid: u32, ms: u64) {
+        let mut state = self.shared.state.lock().expect("proxy state");
+        state.delayed.retain(|&(p, _)| p != pid);
+        if ms > 0 {
+            state.delayed.push((pid, ms));
+        }
+        let port = self.addr.port();
+        for link in &state.links {
+            if from_process(&link.sides[0], port, pid) {
+                link.delay_ms.store(ms, Ordering::SeqCst);
+            }
+        }
     }
 }
 
@@ -175,7 +211,7 @@ impl Drop for Proxy {
 
 /// Closes every open link and every held connection.
 fn close_all(state: &mut State) {
-    for (_, [client, upstream]) in state.links.drain(..) {
+    for Link { sides: [client, upstream], .. } in state.links.drain(..) {
         let _ = client.shutdown(Shutdown::Both);
         let _ = upstream.shutdown(Shutdown::Both);
     }
@@ -188,12 +224,14 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             return;
         }
         let Ok(client) = client else { continue };
-        let cut = {
+        let (cut, delay_ms) = {
             let state = shared.state.lock().expect("proxy state");
             let port = listener.local_addr().map_or(0, |a| a.port());
-            state.cut.or_else(|| {
+            let cut = state.cut.or_else(|| {
                 state.isolated.iter().find(|(pid, _)| from_process(&client, port, *pid)).map(|(_, how)| *how)
-            })
+            });
+            let delayed = state.delayed.iter().find(|(pid, _)| from_process(&client, port, *pid));
+            (cut, delayed.map_or(0, |&(_, ms)| ms))
         };
         match cut {
             Some(Cut::Reset) => reset(client),
@@ -201,7 +239,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             None => {
                 let target = *shared.target.lock().expect("proxy target");
                 match target.map(|t| TcpStream::connect_timeout(&t, Duration::from_secs(5))) {
-                    Some(Ok(upstream)) => link(client, upstream, &shared),
+                    Some(Ok(upstream)) => link(client, upstream, delay_ms, &shared),
                     // No target, or it is down: the client sees what it would have seen.
                     _ => reset(client),
                 }
@@ -250,25 +288,38 @@ fn reset(stream: TcpStream) {
     }
 }
 
-/// Starts forwarding between `client` and `upstream`, unless a cut came in
-/// while the upstream connection was being made.
-fn link(client: TcpStream, upstream: TcpStream, shared: &Arc<Shared>) {
+/// Starts forwarding between `client` and `upstream`, `delay_ms` slower
+/// than the proxy's delay, unless a cut came in while the upstream
+/// connection was being made.
+fn link(client: TcpStream, upstream: TcpStream, delay_ms: u64, shared: &Arc<Shared>) {
     let mut state = shared.state.lock().expect("proxy state");
     if state.cut.is_some() {
         let _ = upstream.shutdown(Shutdown::Both);
         return reset(client);
     }
-    state.links.retain(|(ended, _)| ended.load(Ordering::SeqCst) < 2);
+    state.links.retain(|link| link.ended.load(Ordering::SeqCst) < 2);
     let clone = |s: &TcpStream| s.try_clone().expect("clone a socket");
     let ended = Arc::new(AtomicU8::new(0));
-    state.links.push((ended.clone(), [clone(&client), clone(&upstream)]));
-    pump(clone(&client), clone(&upstream), shared.clone(), ended.clone());
-    pump(upstream, client, shared.clone(), ended);
+    let delay_ms = Arc::new(AtomicU64::new(delay_ms));
+    state.links.push(Link {
+        ended: ended.clone(),
+        sides: [clone(&client), clone(&upstream)],
+        delay_ms: delay_ms.clone(),
+    });
+    pump(clone(&client), clone(&upstream), shared.clone(), delay_ms.clone(), ended.clone());
+    pump(upstream, client, shared.clone(), delay_ms, ended);
 }
 
 /// Forwards `from` to `to` on two threads: the reader stamps each chunk
-/// with when it may go, the writer waits for that and writes, in order.
-fn pump(mut from: TcpStream, mut to: TcpStream, shared: Arc<Shared>, ended: Arc<AtomicU8>) {
+/// with when it may go (the proxy's delay plus the link's), the writer
+/// waits for that and writes, in order.
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    shared: Arc<Shared>,
+    link_delay_ms: Arc<AtomicU64>,
+    ended: Arc<AtomicU8>,
+) {
     let (chunks, ready) = mpsc::channel::<(Instant, Vec<u8>)>();
     std::thread::spawn(move || {
         let mut buf = vec![0u8; 64 * 1024];
@@ -276,7 +327,9 @@ fn pump(mut from: TcpStream, mut to: TcpStream, shared: Arc<Shared>, ended: Arc<
             match from.read(&mut buf) {
                 Ok(0) | Err(_) => return, // dropping `chunks` tells the writer
                 Ok(n) => {
-                    let delay = Duration::from_millis(shared.delay_ms.load(Ordering::SeqCst));
+                    let delay_ms =
+                        shared.delay_ms.load(Ordering::SeqCst) + link_delay_ms.load(Ordering::SeqCst);
+                    let delay = Duration::from_millis(delay_ms);
                     if chunks.send((Instant::now() + delay, buf[..n].to_vec())).is_err() {
                         return;
                     }
