@@ -514,7 +514,9 @@ impl Broker {
     // ANCHOR_END: find_coordinator
 
     /// ElectLeaders on a standalone broker: every partition has one replica,
-    /// which leads it, so each is ELECTION_NOT_NEEDED (or unknown).
+    /// which leads it, so each named one is ELECTION_NOT_NEEDED (or unknown).
+    /// Asked for every partition, the answer lists none: Kafka leaves the
+    /// ELECTION_NOT_NEEDED ones out of an all-partitions answer.
     pub fn elect_leaders_standalone(
         &self,
         request: kafka_protocol::messages::ElectLeadersRequest,
@@ -525,7 +527,7 @@ impl Broker {
             Some(topics) => {
                 topics.iter().flat_map(|t| t.partitions.iter().map(|&p| (t.topic.0.to_string(), p))).collect()
             }
-            None => image.partitions().map(|(t, p, _)| (t.name.clone(), p)).collect(),
+            None => Vec::new(),
         };
         let mut results: Vec<ReplicaElectionResult> = Vec::new();
         for (topic, p) in asked {
@@ -729,6 +731,9 @@ mod tests {
             codes,
             vec![ResponseError::ElectionNotNeeded.code(), ResponseError::UnknownTopicOrPartition.code()]
         );
+        let all = kafka_protocol::messages::ElectLeadersRequest::default().with_topic_partitions(None);
+        let every = broker.elect_leaders_standalone(all);
+        assert!(every.replica_election_results.is_empty(), "{every:?}");
     }
 
     /// The replication settings (chapter 6) are described too, and a topic's

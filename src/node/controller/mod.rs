@@ -23,27 +23,24 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
-use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
-use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{
-    AllocateProducerIdsRequest, AllocateProducerIdsResponse, AlterPartitionRequest, AlterPartitionResponse,
-    ApiKey, ApiVersionsResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
-    BrokerRegistrationResponse, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
-    DeleteTopicsResponse, ElectLeadersRequest, ElectLeadersResponse, FetchRequest, FetchResponse, ProducerId,
-    RequestKind, ResponseKind, TopicName,
+    AlterPartitionRequest, AlterPartitionResponse, ApiKey, ApiVersionsResponse, BrokerHeartbeatRequest,
+    BrokerHeartbeatResponse, BrokerRegistrationRequest, BrokerRegistrationResponse, FetchRequest,
+    FetchResponse, RequestKind, ResponseKind,
 };
-use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use crate::broker::now_ms;
 use crate::config::BrokerConfig;
 use crate::controller::{self, Controller, ControllerConfig, ControllerResult};
 use crate::metadata::records::{BrokerEndpoint, BrokerFeature};
-use crate::metadata::{MetadataImage, MetadataPublisher, MetadataRecord, METADATA_TOPIC};
+use crate::metadata::{MetadataImage, MetadataPublisher, METADATA_TOPIC};
 use crate::wire::codec::{encode_response, Request};
 use crate::wire::handler::{Handler, Response};
 use crate::wire::reader::RequestPool;
+
+mod admin;
 
 // ANCHOR: controller_apis
 /// What the CONTROLLER listener answers, and at which versions.
@@ -397,214 +394,4 @@ impl Handler for ControllerNode {
     fn request_pool(&self) -> Option<&Arc<RequestPool>> {
         None
     }
-}
-
-/// The topic APIs and producer id blocks.
-impl ControllerNode {
-    // ANCHOR: controller_create_topics
-    /// CreateTopics (forwarded by a broker): checked and placed by the
-    /// controller core on the registered brokers, committed as one batch.
-    /// `validate_only` commits nothing.
-    fn create_topics(&self, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
-        let topics: Vec<controller::CreatableTopic> = (request.topics.iter())
-            .map(|t| controller::CreatableTopic {
-                name: t.name.0.to_string(),
-                num_partitions: t.num_partitions,
-                replication_factor: t.replication_factor,
-                assignments: (t.assignments.iter())
-                    .map(|a| (a.partition_index, a.broker_ids.iter().map(|b| b.0).collect()))
-                    .collect(),
-                configs: (t.configs.iter())
-                    .filter_map(|c| Some((c.name.to_string(), c.value.as_ref()?.to_string())))
-                    .collect(),
-            })
-            .collect();
-        let controller = self.controller();
-        let mut writer = self.metadata.writer();
-        let image = writer.image().clone();
-        let mut random = self.random.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut result = controller.create_topics(&image, &topics, &mut *random);
-        if request.validate_only {
-            result.records.clear();
-        }
-        let answers = match self.commit(&mut writer, result) {
-            Ok(answers) => answers,
-            Err(code) => topics
-                .iter()
-                .map(|_| Err(controller::TopicError::new(code, "metadata commit failed")))
-                .collect(),
-        };
-        let results = (topics.iter().zip(answers))
-            .map(|(topic, answer)| {
-                let out = CreatableTopicResult::default()
-                    .with_name(TopicName(StrBytes::from_string(topic.name.clone())));
-                match answer {
-                    Ok(created) => {
-                        tracing::info!(
-                            topic = topic.name,
-                            partitions = created.num_partitions,
-                            "created topic"
-                        );
-                        let out = if version >= 5 {
-                            out.with_num_partitions(created.num_partitions)
-                                .with_replication_factor(created.replication_factor)
-                        } else {
-                            out
-                        };
-                        if version >= 7 {
-                            out.with_topic_id(created.topic_id)
-                        } else {
-                            out
-                        }
-                    }
-                    Err(e) => out
-                        .with_error_code(e.code.code())
-                        .with_error_message(Some(StrBytes::from_string(e.message))),
-                }
-            })
-            .collect();
-        CreateTopicsResponse::default().with_topics(results)
-    }
-    // ANCHOR_END: controller_create_topics
-
-    /// DeleteTopics (forwarded by a broker): a RemoveTopicRecord per topic;
-    /// each broker drops the partitions and deletes their logs when its
-    /// image no longer has them.
-    fn delete_topics(&self, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
-        let names: Vec<TopicName> = request
-            .topic_names
-            .into_iter()
-            .chain(request.topics.into_iter().filter_map(|t| t.name))
-            .collect();
-        let mut writer = self.metadata.writer();
-        let mut responses = Vec::new();
-        for name in names {
-            let result = DeletableTopicResult::default().with_name(Some(name.clone()));
-            let refused = |code: ResponseError, message: String| {
-                result
-                    .clone()
-                    .with_error_code(code.code())
-                    .with_error_message(Some(StrBytes::from_string(message)))
-            };
-            if name.0.as_str() == crate::group::CONSUMER_OFFSETS_TOPIC {
-                responses.push(refused(
-                    ResponseError::InvalidTopicException,
-                    "cannot delete internal topic".into(),
-                ));
-                continue;
-            }
-            let Some(topic_id) = writer.image().topic(&name.0).map(|t| t.topic_id) else {
-                responses
-                    .push(refused(ResponseError::UnknownTopicOrPartition, format!("no topic {}", name.0)));
-                continue;
-            };
-            let removal =
-                ControllerResult { records: vec![MetadataRecord::RemoveTopic { topic_id }], answer: () };
-            responses.push(match self.commit(&mut writer, removal) {
-                Ok(()) => {
-                    tracing::info!(topic = %name.0, "deleted topic");
-                    result.with_topic_id(topic_id)
-                }
-                Err(code) => refused(code, "metadata commit failed".into()),
-            });
-        }
-        DeleteTopicsResponse::default().with_responses(responses)
-    }
-
-    /// AllocateProducerIds: the next block of ids, committed before it is
-    /// handed to the broker (chapter 8).
-    fn allocate_producer_ids(&self, request: AllocateProducerIdsRequest) -> AllocateProducerIdsResponse {
-        let controller = self.controller();
-        let mut writer = self.metadata.writer();
-        let image = writer.image().clone();
-        let block = match controller.allocate_producer_ids(&image, request.broker_id.0, request.broker_epoch)
-        {
-            Ok(result) => self.commit(&mut writer, result),
-            Err(e) => Err(e.code()),
-        };
-        match block {
-            Ok(block) => AllocateProducerIdsResponse::default()
-                .with_producer_id_start(ProducerId(block.first))
-                .with_producer_id_len((block.end - block.first) as i32),
-            Err(code) => AllocateProducerIdsResponse::default().with_error_code(code.code()),
-        }
-    }
-}
-
-impl ControllerNode {
-    // ANCHOR: elect_leaders
-    /// ElectLeaders (`kafka-leader-election.sh`, AdminClient.electLeaders):
-    /// the preferred election moves each partition's leadership back to its
-    /// first replica when that replica is in the ISR and active; the unclean
-    /// one gives a leaderless partition a live replica even from outside the
-    /// ISR ([`controller::elections`]). No partitions named: every partition,
-    /// and those whose election was not needed are left out of the answer,
-    /// as Kafka does. An unknown election type is INVALID_REQUEST.
-    fn elect_leaders(&self, request: ElectLeadersRequest, version: i16) -> ElectLeadersResponse {
-        use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
-        // Only v1+ carry a type (and a top-level error code); v0 is preferred.
-        let Some(election_type) = controller::ElectionType::from_code(request.election_type) else {
-            return refuse_elect_leaders(&request, ResponseError::InvalidRequest);
-        };
-        let controller = self.controller();
-        let mut writer = self.metadata.writer();
-        let image = writer.image().clone();
-        let every_partition = request.topic_partitions.is_none();
-        let asked: Vec<crate::TopicPartition> = match &request.topic_partitions {
-            Some(topics) => (topics.iter())
-                .flat_map(|t| {
-                    t.partitions.iter().map(|&p| crate::TopicPartition::new(t.topic.0.to_string(), p))
-                })
-                .collect(),
-            None => {
-                image.partitions().map(|(t, p, _)| crate::TopicPartition::new(t.name.clone(), p)).collect()
-            }
-        };
-        let result = controller.elect_leaders(&image, election_type, &asked);
-        let answers = match self.commit(&mut writer, result) {
-            Ok(answers) => answers,
-            Err(code) => asked.into_iter().map(|tp| (tp, Some(code))).collect(),
-        };
-        let mut results: Vec<ReplicaElectionResult> = Vec::new();
-        for (tp, code) in answers {
-            if every_partition && code == Some(ResponseError::ElectionNotNeeded) {
-                continue;
-            }
-            let partition = PartitionResult::default()
-                .with_partition_id(tp.partition)
-                .with_error_code(code.map_or(0, |c| c.code()))
-                .with_error_message(code.map(|c| StrBytes::from_string(format!("{c:?}"))));
-            match results.iter_mut().find(|r| r.topic.0.as_str() == tp.topic) {
-                Some(r) => r.partition_result.push(partition),
-                None => results.push(
-                    ReplicaElectionResult::default()
-                        .with_topic(TopicName(StrBytes::from_string(tp.topic.clone())))
-                        .with_partition_result(vec![partition]),
-                ),
-            }
-        }
-        let _ = version; // v1 added the top-level error code, 0 unless the type is unknown
-        ElectLeadersResponse::default().with_replica_election_results(results)
-    }
-    // ANCHOR_END: elect_leaders
-}
-
-/// ElectLeaders refused as a whole: the error for the request and for each
-/// partition it named, as Kafka's `ElectLeadersRequest.getErrorResponse`.
-fn refuse_elect_leaders(request: &ElectLeadersRequest, code: ResponseError) -> ElectLeadersResponse {
-    use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
-    let results = (request.topic_partitions.iter().flatten())
-        .map(|t| {
-            let partitions = (t.partitions.iter())
-                .map(|&p| {
-                    PartitionResult::default()
-                        .with_partition_id(p)
-                        .with_error_code(code.code())
-                        .with_error_message(Some(StrBytes::from_string(format!("{code:?}"))))
-                })
-                .collect();
-            ReplicaElectionResult::default().with_topic(t.topic.clone()).with_partition_result(partitions)
-        })
-        .collect();
-    ElectLeadersResponse::default().with_error_code(code.code()).with_replica_election_results(results)
 }
