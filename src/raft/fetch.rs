@@ -36,7 +36,10 @@ impl RaftNode {
                 Some((epoch, end_offset)) => FetchResult::Diverging { fetch_offset, epoch, end_offset },
                 None => {
                     self.record_progress(from, fetch_offset, out);
-                    let entries = (fetch_offset..log.end_offset()).filter_map(|o| log.entry(o)).collect();
+                    let entries = (fetch_offset..log.end_offset())
+                        .take(self.config.fetch_entries_max)
+                        .filter_map(|o| log.entry(o))
+                        .collect();
                     FetchResult::Records { fetch_offset, entries, high_watermark: self.high_watermark }
                 }
             },
@@ -106,11 +109,17 @@ impl RaftNode {
             FetchResult::Records { fetch_offset, entries, high_watermark }
                 if fetch_offset == log.end_offset() =>
             {
+                let caught_up = entries.is_empty();
                 log.append(entries);
                 let high_watermark = high_watermark.min(log.end_offset());
                 if high_watermark > self.high_watermark {
                     self.high_watermark = high_watermark;
                     out.push(Output::HighWatermark(high_watermark));
+                }
+                if caught_up {
+                    // Nothing new: the next Fetch waits for the fetch backoff
+                    // (`resend`), as if Kafka's leader parked it until data came.
+                    return self.reset_timer(out);
                 }
             }
             FetchResult::Diverging { fetch_offset, epoch, end_offset }

@@ -74,8 +74,8 @@
 //!
 //! - A static voter set (kraft.version 0); no AddVoter/RemoveVoter (KIP-853).
 //! - No snapshots or FetchSnapshot yet, no log start offset.
-//! - A Fetch answer carries every entry after the fetch offset; the leader
-//!   does not park a fetch until there is data (Kafka's fetch purgatory).
+//! - A Fetch answer is bounded in entries, not bytes; the leader does not
+//!   park a fetch until there is data (Kafka's fetch purgatory).
 //! - Followers in the EndQuorumEpoch's successor list all ask for pre-votes
 //!   at once; Kafka staggers them by their place in the list.
 //! - No BeginQuorumEpoch or EndQuorumEpoch responses: the leader resends
@@ -132,6 +132,9 @@ pub struct RaftConfig {
     pub commit_needs_current_epoch: bool,
     /// Off: a vote is sent before it is persisted.
     pub persist_before_send: bool,
+    /// The most entries one Fetch answer carries (Kafka bounds it in bytes,
+    /// `fetch.max.bytes`); the model uses 1 so a follower can stop halfway.
+    pub fetch_entries_max: usize,
 }
 
 impl RaftConfig {
@@ -144,6 +147,7 @@ impl RaftConfig {
             vote_checks_log: true,
             commit_needs_current_epoch: true,
             persist_before_send: true,
+            fetch_entries_max: 1024,
         }
     }
 }

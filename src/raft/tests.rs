@@ -370,6 +370,7 @@ fn observers_replicate_but_never_vote_or_count() {
     assert_eq!(quorum.node(4).leader_id(), Some(1));
     quorum.cut.extend([2, 3]);
     quorum.append(1, b'x').unwrap();
+    quorum.resend(4); // the fetch backoff after a caught-up answer
     quorum.run(20);
     assert_eq!(quorum.log(4), quorum.log(1), "the observer fetched the record");
     assert_eq!(quorum.node(1).high_watermark, 1, "the observer's fetch did not commit it");
