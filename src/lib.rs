@@ -10,6 +10,7 @@
 //! | 4 batching and compression | [`client::producer`], [`client::consumer`], [`log::validator`] |
 //! | 5 consumer groups | [`group`], [`broker::groups`], [`client::group_consumer`], [`client::assignor`] |
 //! | 6 replication (the core and its model; not yet run by the broker) | [`replication`], [`controller`] |
+//! | 7 KRaft (the Raft core and its model; not yet run by the controllers) | [`raft`] |
 //! | 8 idempotence | [`idempotence`], [`log::producers`], [`broker::producer_ids`] |
 //! | tools (`spool dump-log`) | [`tools`] |
 //!
@@ -34,6 +35,7 @@ pub mod idempotence;
 pub mod log;
 pub mod metadata;
 pub mod node;
+pub mod raft;
 pub mod replication;
 pub mod sync;
 pub mod tools;

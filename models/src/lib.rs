@@ -7,6 +7,7 @@
 //! |---|---|
 //! | 1 the log | [`log`]: append, flush, crash, recovery |
 //! | 6 replication | [`replication`]: one partition's replicas, crashes and elections around the real core |
+//! | 7 KRaft | [`kraft`]: three voters and an observer electing leaders over a lossy network, around the real Raft core |
 //! | 8 idempotence | [`idempotence`]: producer retries over a lossy network |
 //! | 5 consumer groups | [`group`]: cooperative rebalancing around the real coordinator |
 //!
@@ -24,6 +25,7 @@ use stateright::{Checker, HasDiscoveries, Model, Path};
 
 pub mod group;
 pub mod idempotence;
+pub mod kraft;
 pub mod log;
 pub mod replication;
 

@@ -9,6 +9,8 @@
 //! cargo run --release -p spool-models -- explore group [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- check replication [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- explore replication [--bug <variant>] [--big]
+//! cargo run --release -p spool-models -- check kraft [--bug <variant>] [--big]
+//! cargo run --release -p spool-models -- explore kraft [--bug <variant>] [--big]
 //! ```
 //!
 //! `check` prints each property's verdict and, for a failed one, the
@@ -24,6 +26,7 @@ use std::hash::Hash;
 
 use spool_models::group::{self, GroupModel};
 use spool_models::idempotence::{self, IdempotenceModel};
+use spool_models::kraft::{self, KraftModel};
 use spool_models::log::{Bug, LogModel};
 use spool_models::replication::{self, ReplicationModel};
 use spool_models::Bound;
@@ -66,6 +69,8 @@ enum ModelName {
     Group,
     /// Chapter 6: three replicas of one partition, crashes and elections, around the real replication core.
     Replication,
+    /// Chapter 7: three voters and an observer electing leaders over a lossy network, around the real Raft core.
+    Kraft,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -100,6 +105,12 @@ enum BugArg {
     ExpandBelowEpochStart,
     /// (replication) Before KIP-320: followers fetch without the leader epoch they believe in.
     FetchWithoutEpoch,
+    /// (kraft) A vote granted without comparing the candidate's log with the voter's.
+    VoteWithoutLogCheck,
+    /// (kraft) The leader commits an earlier epoch's entry by counting replicas (Raft's figure 8).
+    CommitOldEpoch,
+    /// (kraft) The vote is sent before it is persisted to quorum-state.
+    VoteNotPersisted,
 }
 
 impl BugArg {
@@ -129,6 +140,15 @@ impl BugArg {
             BugArg::LostDisk => Some(replication::Bug::LostDisk),
             BugArg::ExpandBelowEpochStart => Some(replication::Bug::ExpandBelowEpochStart),
             BugArg::FetchWithoutEpoch => Some(replication::Bug::FetchWithoutEpoch),
+            _ => None,
+        }
+    }
+
+    fn kraft(self) -> Option<kraft::Bug> {
+        match self {
+            BugArg::VoteWithoutLogCheck => Some(kraft::Bug::VoteWithoutLogCheck),
+            BugArg::CommitOldEpoch => Some(kraft::Bug::CommitOldEpoch),
+            BugArg::VoteNotPersisted => Some(kraft::Bug::VoteNotPersisted),
             _ => None,
         }
     }
@@ -192,7 +212,30 @@ fn main() -> ExitCode {
             let bound = model.bound();
             run(model, bound, &header, explore)
         }
+        ModelName::Kraft => {
+            let Some(model) = kraft_model(args) else { return wrong_bug("kraft") };
+            let header = format!(
+                "model kraft: {} voters, {} observer(s), epochs up to {}, {} append(s), {} crash(es), pre-vote {}, bug: {}",
+                model.voters,
+                model.observers,
+                model.epochs_max,
+                model.appends_max,
+                model.crashes_max,
+                model.pre_vote,
+                model.bug.map_or("none", kraft::Bug::name)
+            );
+            let bound = model.bound();
+            run(model, bound, &header, explore)
+        }
     }
+}
+
+fn kraft_model(args: &Args) -> Option<KraftModel> {
+    let bug = match args.bug {
+        None => None,
+        Some(bug) => Some(bug.kraft()?),
+    };
+    Some(if args.big { KraftModel::big(bug) } else { KraftModel::small(bug) })
 }
 
 fn replication_model(args: &Args) -> Option<ReplicationModel> {

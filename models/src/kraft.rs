@@ -1,0 +1,553 @@
+//! Chapter 7's model: a KRaft quorum — three voters (and an observer) —
+//! electing leaders and replicating the metadata log over a lossy,
+//! reordering network, with crashes and restarts, every decision made by
+//! `src/raft/`'s [`RaftNode`], the code the controllers will run.
+//!
+//! The model is the driver: it holds each replica's log ([`MemoryLog`]) and
+//! its `quorum-state` (the last [`ElectionState`] persisted), carries out
+//! the core's [`Output`]s in order, and plays the network and the clocks.
+//!
+//! # Actions
+//!
+//! ```text
+//!  Deliver(m)        request m reaches its replica, which steps; its outputs are
+//!                    carried out in order (persist, send), its response goes back
+//!                    and the requester steps on it in the same action. Each link
+//!                    (from, to) holds at most one request: a newer one replaces
+//!                    (loses) the older, requests reorder across links, and one
+//!                    never delivered is lost.
+//!  DeliverCrash(m)   the same, but the replica crashes just before the last
+//!                    quorum-state write the step asked for: what it sent before
+//!                    that write is out, the write is not.
+//!  Timeout(r, t)     replica r's armed timer t fires (election, fetch, check-quorum):
+//!                    any time at all, since the core takes no clock
+//!  Resend(r)         r's request backoff: it sends again what may have been lost
+//!  Append(r)         leader r's state machine appends a record
+//!  Crash(r)          r stops: its log and quorum-state stay, its memory and the
+//!                    messages queued to it go
+//!  Restart(r)        r comes back from its log and quorum-state
+//! ```
+//!
+//! # Properties
+//!
+//! The model keeps a history beside the replicas: the committed prefix (each
+//! entry with the epoch in which some replica first saw it committed) and
+//! every (epoch, leader) pair that ever was.
+//!
+//! - [`ONE_LEADER_PER_EPOCH`]: no two replicas ever lead the same epoch.
+//! - [`COMMITTED_KEPT`]: every leader of an epoch at or after the one that
+//!   committed an entry holds it at its offset (Raft's leader completeness).
+//! - [`LOGS_AGREE`]: every replica's log below its high watermark is the
+//!   committed prefix.
+//! - [`HW_MONOTONIC`]: a running replica's high watermark never goes back.
+//! - Reachability: a leader is elected; a record is committed.
+//!
+//! # The bugs it catches
+//!
+//! - [`Bug::VoteNotPersisted`]: the vote is sent before the quorum-state
+//!   write. Voters 1 and 2 win pre-votes and stand in epoch 1; voter 3 grants
+//!   1 its vote and crashes before the write, so 1 leads; restarted, 3
+//!   remembers no vote and grants 2's resent request: two leaders in epoch 1
+//!   (8 steps, CI bound).
+//! - [`Bug::VoteWithoutLogCheck`]: votes (and pre-votes) granted without
+//!   comparing logs. 1 leads epoch 1 with 2's vote; 2, not yet told, times
+//!   out and stands in epoch 2 with 3's pre-vote; 3 follows 1 and fetches its
+//!   LeaderChange entry, which commits; 3 then grants 2's vote, and 2 leads
+//!   epoch 2 without the committed entry (9 steps, the leader-change bound).
+//! - [`Bug::CommitOldEpoch`]: the leader counts replicas of an earlier
+//!   epoch's entry as committed (Raft's figure 8). With a LeaderChange entry
+//!   at every epoch's start it takes four epochs, too deep for a search from
+//!   a fresh quorum, so its bound starts from a scripted, reachable state
+//!   ([`KraftModel::two_leaders_prefix`]: 1 led epoch 1 and wrote x, which
+//!   nobody copied; 2 leads epoch 2 with only its own entry). Then, in 11
+//!   steps: 1 learns epoch 2, times out and wins epoch 3 with 3's vote; 2
+//!   times out and gets 3's pre-vote for epoch 4; 3 follows 1 and fetches
+//!   offset 0 (epoch 1's entry), which 1 counts as committed although its
+//!   own epoch 3 entry is on no follower; 3's last epoch 1 is behind 2's
+//!   last epoch 2, so 3 votes for 2, which leads epoch 4 without the
+//!   committed entry. The real core from the same start keeps every
+//!   property (16,963,714 states in 379 s, release: not in CI).
+//!
+//! # Bounds and simplifications
+//!
+//! CI: [`KraftModel::small`] — three voters, one epoch (split votes), one
+//! append, one crash: 441,022 states in about 5 s (release); and
+//! [`KraftModel::leader_change`] — two epochs, no append, no crash:
+//! 1,718,932 states in about 20 s. `--big` adds the observer, whose fetches
+//! multiply the states (7 million after 76 s without an end), so observers
+//! are checked by `src/raft/tests.rs` today, not here.
+//! Epochs stop at [`KraftModel::epochs_max`] (a step that would take a
+//! replica past it is not taken), the state machine appends
+//! [`KraftModel::appends_max`] records, and at most
+//! [`KraftModel::crashes_max`] crashes happen. A Fetch answer carries one
+//! entry. Messages are never duplicated by the network (a resend is a new
+//! message), and a link keeps only its newest request: Kafka's links are TCP
+//! connections, in order, so what this leaves out is a stale request
+//! overtaking a newer one on one link. A response is never lost or delayed:
+//! a lost response is, for the requester, a request that was lost or a timer
+//! that fired first — both are explored — though the responder did act on it.
+//! A prospective's Resend is left out (its election timeout asks again).
+//! Snapshots are not modelled.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use spool::raft::{
+    ElectionState, Entry, Epoch, MemoryLog, Message, NodeId, Output, RaftConfig, RaftNode, Record, Role,
+    Timer,
+};
+use stateright::{Model, Property};
+
+use crate::Bound;
+
+/// One replica as its driver holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Replica {
+    /// The core in memory; `None` while crashed.
+    pub node: Option<RaftNode>,
+    /// On disk: the log and the quorum-state file.
+    pub log: MemoryLog,
+    pub disk: ElectionState,
+}
+
+/// A message in flight.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Envelope {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub message: Message,
+}
+
+/// The whole system and its history.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KraftState {
+    /// Replica with id `i` is at index `i - 1`.
+    pub replicas: Vec<Replica>,
+    /// The links: at most one message in flight from one replica to another.
+    pub network: BTreeMap<(NodeId, NodeId), Message>,
+    pub appends: u8,
+    pub crashes: u8,
+    /// History: every (epoch, leader) that ever was.
+    pub leaders: BTreeSet<(Epoch, NodeId)>,
+    /// History: the committed prefix, each entry with the epoch of the
+    /// replica that first saw it below its high watermark.
+    pub committed: Vec<(Entry, Epoch)>,
+    /// History: a replica's high watermark covered entries that disagree
+    /// with the committed prefix (or that its log does not hold).
+    pub committed_changed: bool,
+    /// History: a running replica's high watermark went down.
+    pub hw_went_back: bool,
+}
+
+/// What can happen next.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Action {
+    Deliver(Envelope),
+    DeliverCrash(Envelope),
+    Timeout(NodeId, Timer),
+    Resend(NodeId),
+    Append(NodeId),
+    Crash(NodeId),
+    Restart(NodeId),
+}
+
+// ANCHOR: bugs
+/// Raft's classic mistakes, each a switch in [`RaftConfig`] the checker must catch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bug {
+    /// A vote granted without comparing the candidate's log with the voter's.
+    VoteWithoutLogCheck,
+    /// The leader commits an earlier epoch's entry by counting replicas (figure 8).
+    CommitOldEpoch,
+    /// The vote is sent before it is persisted.
+    VoteNotPersisted,
+}
+
+impl Bug {
+    pub const ALL: [Bug; 3] = [Bug::VoteWithoutLogCheck, Bug::CommitOldEpoch, Bug::VoteNotPersisted];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::VoteWithoutLogCheck => "vote-without-log-check",
+            Bug::CommitOldEpoch => "commit-old-epoch",
+            Bug::VoteNotPersisted => "vote-not-persisted",
+        }
+    }
+}
+// ANCHOR_END: bugs
+
+/// The model and its bounds.
+#[derive(Debug, Clone)]
+pub struct KraftModel {
+    pub bug: Option<Bug>,
+    pub voters: NodeId,
+    pub observers: NodeId,
+    pub epochs_max: Epoch,
+    pub appends_max: u8,
+    pub crashes_max: u8,
+    /// KIP-996 pre-vote (Kafka 4.0's default).
+    pub pre_vote: bool,
+    /// A scripted beginning: the search starts from the state these steps
+    /// reach from a fresh quorum (each must be possible), to reach a deep
+    /// scenario within the bound.
+    pub prefix: Vec<Scripted>,
+}
+
+/// One step of [`KraftModel::prefix`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scripted {
+    Timeout(NodeId, Timer),
+    /// Deliver the request waiting on the link (from, to).
+    Deliver(NodeId, NodeId),
+    Append(NodeId),
+}
+
+impl KraftModel {
+    /// The CI bound: one epoch, so two or three voters may stand at once and
+    /// split the vote; one record appended; one crash, at any point of any
+    /// step. For a bug, the bound that shows it (see "The bugs it catches").
+    pub fn small(bug: Option<Bug>) -> Self {
+        let base = KraftModel {
+            bug,
+            voters: 3,
+            observers: 0,
+            epochs_max: 1,
+            appends_max: 1,
+            crashes_max: 1,
+            pre_vote: true,
+            prefix: Vec::new(),
+        };
+        match bug {
+            None => base,
+            Some(Bug::VoteNotPersisted) => KraftModel { appends_max: 0, ..base },
+            Some(Bug::VoteWithoutLogCheck) => Self::leader_change(bug),
+            Some(Bug::CommitOldEpoch) => {
+                KraftModel { epochs_max: 4, crashes_max: 0, prefix: Self::two_leaders_prefix(), ..base }
+            }
+        }
+    }
+
+    /// The CI's second bound: two epochs, so a leader changes and the new one
+    /// must hold what the old one committed; no append, no crash.
+    pub fn leader_change(bug: Option<Bug>) -> Self {
+        KraftModel { epochs_max: 2, appends_max: 0, crashes_max: 0, ..Self::small(None) }.with_bug(bug)
+    }
+
+    /// `--big`: the observer too (one epoch, one append, no crash). Its
+    /// fetches multiply the states: the search passed 7 million states in
+    /// 76 s (release) without ending, so it is not part of CI.
+    pub fn big(bug: Option<Bug>) -> Self {
+        KraftModel { observers: 1, crashes_max: 0, ..Self::small(None) }.with_bug(bug)
+    }
+
+    /// Figure 8's start: 1 leads epoch 1 (3's vote) and appends x, which
+    /// nobody copies; 2 then leads epoch 2 with 3's vote, its log only its
+    /// own LeaderChange entry.
+    pub fn two_leaders_prefix() -> Vec<Scripted> {
+        use Scripted::*;
+        vec![
+            Timeout(1, Timer::Election),
+            Deliver(1, 3), // pre-vote granted: 1 stands in epoch 1
+            Deliver(1, 3), // vote granted: 1 leads epoch 1
+            Append(1),
+            Timeout(2, Timer::Election),
+            Deliver(2, 3), // 3 is in epoch 1 already: 2 learns it
+            Timeout(2, Timer::Election),
+            Deliver(2, 3), // pre-vote for epoch 2 granted
+            Deliver(2, 3), // vote granted: 2 leads epoch 2
+        ]
+    }
+
+    fn with_bug(self, bug: Option<Bug>) -> Self {
+        KraftModel { bug, ..self }
+    }
+
+    /// The safety nets for [`crate::check`], well above the pinned counts.
+    pub fn bound(&self) -> Bound {
+        Bound { states_max: 200_000_000, timeout: Duration::from_secs(3_600) }
+    }
+
+    /// The core's configuration, with this model's bug planted.
+    pub fn config(&self) -> RaftConfig {
+        let mut config = RaftConfig::new(1..=self.voters);
+        config.pre_vote = self.pre_vote;
+        config.fetch_entries_max = 1;
+        match self.bug {
+            Some(Bug::VoteWithoutLogCheck) => config.vote_checks_log = false,
+            Some(Bug::CommitOldEpoch) => config.commit_needs_current_epoch = false,
+            Some(Bug::VoteNotPersisted) => config.persist_before_send = false,
+            None => {}
+        }
+        config
+    }
+
+    fn ids(&self) -> impl Iterator<Item = NodeId> {
+        1..=self.voters + self.observers
+    }
+}
+
+impl KraftState {
+    fn replica(&self, id: NodeId) -> &Replica {
+        &self.replicas[(id - 1) as usize]
+    }
+
+    fn replica_mut(&mut self, id: NodeId) -> &mut Replica {
+        &mut self.replicas[(id - 1) as usize]
+    }
+
+    /// Carries out `id`'s outputs in order; with `crash`, stops just before
+    /// the last quorum-state write and crashes `id`. Returns false if a
+    /// crash was asked for a step that writes nothing (the same as Crash).
+    /// Requests go on their link; a response goes straight back to its
+    /// requester, which steps on it at once (an RPC is one action).
+    fn apply(&mut self, id: NodeId, outputs: Vec<Output>, crash: bool) -> bool {
+        let cut = if crash {
+            match outputs.iter().rposition(|o| matches!(o, Output::PersistQuorumState(_))) {
+                Some(last_write) => last_write,
+                None => return false,
+            }
+        } else {
+            outputs.len()
+        };
+        let mut responses = Vec::new();
+        for output in outputs.into_iter().take(cut) {
+            match output {
+                Output::PersistQuorumState(state) => self.replica_mut(id).disk = state,
+                // A crashed replica's connections refuse what is sent to it.
+                Output::Send { to, .. } if self.replica(to).node.is_none() => {}
+                Output::Send { to, message } if is_response(&message) => responses.push((to, message)),
+                Output::Send { to, message } => {
+                    self.network.insert((id, to), message);
+                }
+                Output::ResetTimer(_) | Output::HighWatermark(_) => {}
+            }
+        }
+        if crash {
+            self.crash(id);
+        }
+        for (to, message) in responses {
+            let r = self.replica_mut(to);
+            let Some(node) = r.node.as_mut() else { continue };
+            let out = node.step(&mut r.log, id, message);
+            self.apply(to, out, false);
+        }
+        true
+    }
+
+    fn crash(&mut self, id: NodeId) {
+        self.crashes += 1;
+        self.replica_mut(id).node = None;
+        self.network.retain(|&(_, to), _| to != id);
+    }
+
+    /// Updates the history after a step.
+    fn observe(&mut self, hws_before: &[Option<i64>]) {
+        for (i, replica) in self.replicas.iter().enumerate() {
+            let Some(node) = &replica.node else { continue };
+            if let Role::Leader(_) = node.role {
+                self.leaders.insert((node.epoch(), node.id));
+            }
+            if hws_before[i].is_some_and(|before| node.high_watermark < before) {
+                self.hw_went_back = true;
+            }
+            let hw = node.high_watermark as usize;
+            let log = &replica.log.entries;
+            if log.len() < hw {
+                self.committed_changed = true;
+                continue;
+            }
+            let known = self.committed.len().min(hw);
+            if self.committed[..known].iter().zip(&log[..known]).any(|((c, _), e)| c != e) {
+                self.committed_changed = true;
+            }
+            for entry in log.iter().take(hw).skip(self.committed.len()) {
+                self.committed.push((entry.clone(), node.epoch()));
+            }
+        }
+    }
+
+    fn hws(&self) -> Vec<Option<i64>> {
+        self.replicas.iter().map(|r| r.node.as_ref().map(|n| n.high_watermark)).collect()
+    }
+}
+
+fn is_response(message: &Message) -> bool {
+    matches!(message, Message::VoteResponse { .. } | Message::FetchResponse { .. })
+}
+
+impl Model for KraftModel {
+    type State = KraftState;
+    type Action = Action;
+
+    /// A fresh quorum: every replica Unattached in epoch 0, empty logs.
+    fn init_states(&self) -> Vec<KraftState> {
+        let replicas = self
+            .ids()
+            .map(|id| {
+                let log = MemoryLog::default();
+                let (node, _) = RaftNode::restart(id, self.config(), ElectionState::default(), &log);
+                Replica { node: Some(node), log, disk: ElectionState::default() }
+            })
+            .collect();
+        let fresh = KraftState {
+            replicas,
+            network: BTreeMap::new(),
+            appends: 0,
+            crashes: 0,
+            leaders: BTreeSet::new(),
+            committed: Vec::new(),
+            committed_changed: false,
+            hw_went_back: false,
+        };
+        let start = self.prefix.iter().fold(fresh, |s, &step| {
+            let action = match step {
+                Scripted::Timeout(id, timer) => Action::Timeout(id, timer),
+                Scripted::Append(id) => Action::Append(id),
+                Scripted::Deliver(from, to) => {
+                    let message = s.network.get(&(from, to)).expect("a request on the link").clone();
+                    Action::Deliver(Envelope { from, to, message })
+                }
+            };
+            self.next_state(&s, action.clone()).unwrap_or_else(|| panic!("{action:?} is not possible"))
+        });
+        vec![start]
+    }
+
+    fn actions(&self, s: &KraftState, actions: &mut Vec<Action>) {
+        for (&(from, to), message) in &s.network {
+            let envelope = Envelope { from, to, message: message.clone() };
+            if s.crashes < self.crashes_max {
+                actions.push(Action::DeliverCrash(envelope.clone()));
+            }
+            actions.push(Action::Deliver(envelope));
+        }
+        for id in self.ids() {
+            let Some(node) = &s.replica(id).node else {
+                actions.push(Action::Restart(id));
+                continue;
+            };
+            if let Some(timer) = node.armed_timer() {
+                let elects = node.is_voter() && timer != Timer::CheckQuorum;
+                if !elects || node.epoch() < self.epochs_max {
+                    actions.push(Action::Timeout(id, timer));
+                }
+            }
+            // A prospective's timeout already asks again.
+            if !matches!(node.role, Role::Prospective { .. }) {
+                actions.push(Action::Resend(id));
+            }
+            if matches!(node.role, Role::Leader(_)) && s.appends < self.appends_max {
+                actions.push(Action::Append(id));
+            }
+            if s.crashes < self.crashes_max {
+                actions.push(Action::Crash(id));
+            }
+        }
+    }
+
+    fn next_state(&self, s: &KraftState, action: Action) -> Option<KraftState> {
+        let mut next = s.clone();
+        let hws_before = s.hws();
+        match action {
+            Action::Deliver(envelope) | Action::DeliverCrash(envelope)
+                if next.replica(envelope.to).node.is_none() =>
+            {
+                unreachable!("{envelope:?} queued to a crashed replica")
+            }
+            Action::Deliver(envelope) => {
+                next.network.remove(&(envelope.from, envelope.to));
+                let to = envelope.to;
+                let r = next.replica_mut(to);
+                let out = r.node.as_mut()?.step(&mut r.log, envelope.from, envelope.message);
+                next.apply(to, out, false);
+            }
+            Action::DeliverCrash(envelope) => {
+                next.network.remove(&(envelope.from, envelope.to));
+                let to = envelope.to;
+                let r = next.replica_mut(to);
+                let out = r.node.as_mut()?.step(&mut r.log, envelope.from, envelope.message);
+                if !next.apply(to, out, true) {
+                    return None;
+                }
+            }
+            Action::Timeout(id, timer) => {
+                let r = next.replica_mut(id);
+                let out = r.node.as_mut()?.timeout(&mut r.log, timer);
+                next.apply(id, out, false);
+            }
+            Action::Resend(id) => {
+                let r = next.replica_mut(id);
+                let out = r.node.as_mut()?.resend(&r.log);
+                next.apply(id, out, false);
+                if next.network == s.network {
+                    return None;
+                }
+            }
+            Action::Append(id) => {
+                next.appends += 1;
+                let r = next.replica_mut(id);
+                let (_, out) = r.node.as_mut()?.append(&mut r.log, vec![s.appends]).ok()?;
+                next.apply(id, out, false);
+            }
+            Action::Crash(id) => next.crash(id),
+            Action::Restart(id) => {
+                let r = next.replica_mut(id);
+                let (node, out) = RaftNode::restart(id, self.config(), r.disk.clone(), &r.log);
+                r.node = Some(node);
+                next.apply(id, out, false);
+            }
+        }
+        // The bound: no step may take a replica past the last epoch (an
+        // EndQuorumEpoch starts elections without a timer).
+        if next.replicas.iter().filter_map(|r| r.node.as_ref()).any(|n| n.epoch() > self.epochs_max) {
+            return None;
+        }
+        next.observe(&hws_before);
+        Some(next)
+    }
+
+    // ANCHOR: properties
+    fn properties(&self) -> Vec<Property<Self>> {
+        vec![
+            Property::always(ONE_LEADER_PER_EPOCH, |_, s: &KraftState| {
+                let epochs: BTreeSet<Epoch> = s.leaders.iter().map(|&(epoch, _)| epoch).collect();
+                epochs.len() == s.leaders.len()
+            }),
+            Property::always(COMMITTED_KEPT, |_, s: &KraftState| {
+                s.replicas.iter().all(|r| {
+                    let Some(node) = r.node.as_ref().filter(|n| matches!(n.role, Role::Leader(_))) else {
+                        return true;
+                    };
+                    s.committed.iter().enumerate().all(|(offset, (entry, committed_in))| {
+                        node.epoch() < *committed_in || r.log.entries.get(offset) == Some(entry)
+                    })
+                })
+            }),
+            Property::always(LOGS_AGREE, |_, s: &KraftState| !s.committed_changed),
+            Property::always(HW_MONOTONIC, |_, s: &KraftState| !s.hw_went_back),
+            Property::sometimes(LEADER_ELECTED, |_, s: &KraftState| !s.leaders.is_empty()),
+            Property::sometimes(RECORD_COMMITTED, |_, s: &KraftState| {
+                s.committed.iter().any(|(e, _)| matches!(e.record, Record::Data(_)))
+            }),
+        ]
+    }
+    // ANCHOR_END: properties
+
+    fn format_action(&self, action: &Action) -> String {
+        format!("{action:?}")
+    }
+}
+
+// ANCHOR: property_names
+/// No two replicas ever lead the same epoch.
+pub const ONE_LEADER_PER_EPOCH: &str = "at most one leader per epoch";
+/// Every leader of a later epoch holds each committed entry at its offset.
+pub const COMMITTED_KEPT: &str = "a committed record is never lost or changed";
+/// Below its high watermark, every replica's log is the committed prefix.
+pub const LOGS_AGREE: &str = "logs agree up to the high watermark";
+/// A running replica's high watermark never goes back.
+pub const HW_MONOTONIC: &str = "the high watermark never goes back";
+// ANCHOR_END: property_names
+
+pub const LEADER_ELECTED: &str = "a leader is elected";
+pub const RECORD_COMMITTED: &str = "a record is committed";

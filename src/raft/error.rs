@@ -1,0 +1,48 @@
+//! Why a Raft request was refused, as Kafka's error codes.
+
+use std::fmt;
+
+use kafka_protocol::ResponseError;
+
+/// The KRaft core's refusals. Each travels in a response's `error_code`,
+/// with the responder's epoch and leader so the sender can catch up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RaftError {
+    /// The request's epoch is older than the responder's: the sender learns
+    /// the newer epoch (and its leader, if named) from the same response.
+    FencedLeaderEpoch,
+    /// The request's epoch is newer than the responder knows: the responder
+    /// will learn of it from the leader; the sender retries.
+    UnknownLeaderEpoch,
+    /// A Fetch to, or an append on, a replica that is not this epoch's leader:
+    /// fetch from the leader the response names, or wait for one.
+    NotLeaderOrFollower,
+    /// A Vote from, or to, a replica outside the voter set
+    /// (`controller.quorum.voters`): a configuration error, not retriable.
+    InconsistentVoterSet,
+}
+
+impl RaftError {
+    /// Kafka's error, for the response's `error_code`.
+    pub fn response_error(self) -> ResponseError {
+        match self {
+            RaftError::FencedLeaderEpoch => ResponseError::FencedLeaderEpoch,
+            RaftError::UnknownLeaderEpoch => ResponseError::UnknownLeaderEpoch,
+            RaftError::NotLeaderOrFollower => ResponseError::NotLeaderOrFollower,
+            RaftError::InconsistentVoterSet => ResponseError::InconsistentVoterSet,
+        }
+    }
+
+    /// The wire code.
+    pub fn code(self) -> i16 {
+        self.response_error().code()
+    }
+}
+
+impl fmt::Display for RaftError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.response_error())
+    }
+}
+
+impl std::error::Error for RaftError {}
