@@ -91,7 +91,10 @@
 //! it with a [`RequestToken`] and gets the answer in the [`Output`] of whatever
 //! input completes it. An output also carries the records to append to
 //! `__consumer_offsets`, which the driver must persist before sending the
-//! replies. The code follows Kafka's `GroupCoordinator.scala` and
+//! replies; an OffsetCommit's offsets are held as pending under the request's
+//! token until the driver reports whether they were stored
+//! ([`GroupCoordinator::store_completed`]), so OffsetFetch answers only
+//! what is in the log. The code follows Kafka's `GroupCoordinator.scala` and
 //! `GroupMetadata.scala` (3.x classic protocol) function by function; the
 //! method names say which. Files:
 //!
@@ -114,9 +117,14 @@
 //!
 //! # Simplifications
 //!
-//! - Appends to `__consumer_offsets` are assumed to succeed: there is no
-//!   "store failed" path (Kafka answers a failed SyncGroup store with an
-//!   error and rebalances, a failed commit with an error per partition).
+//! - Only an OffsetCommit's store may fail in the core: its offsets stay
+//!   pending, invisible to OffsetFetch, until the driver reports the store
+//!   with [`GroupCoordinator::store_completed`], and a failed one is dropped
+//!   (Kafka's `pendingOffsetCommits`). Other records are assumed stored: a
+//!   failed SyncGroup store answers the parked SyncGroups with an error (the
+//!   driver does that), but the group stays Stable with the unstored
+//!   assignment, where Kafka clears it and rebalances; a failed tombstone
+//!   (DeleteGroups, a deleted topic) is forgotten in memory all the same.
 //! - No offset expiry (`offsets.retention.minutes`) and no cleanup of empty
 //!   groups without offsets; a group leaves memory only through DeleteGroups,
 //!   or when deleting a topic takes the last offsets of an Empty group.

@@ -94,6 +94,19 @@ pub struct Group {
     /// A member joined during the initial delay: delay once more.
     pub(super) new_member_added: bool,
     pub(super) join_timer: Option<JoinTimer>,
+    /// Committed offsets: those whose records are known stored.
+    pub(super) offsets: BTreeMap<TopicPartition, OffsetCommitValue>,
+    /// Commits appended but not yet known stored, in the order they were
+    /// appended (Kafka's `pendingOffsetCommits`); OffsetFetch does not see them.
+    pub(super) pending_commits: Vec<PendingCommit>,
+}
+
+/// One OffsetCommit's offsets waiting for the driver to report their store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct PendingCommit {
+    /// The token the commit was made with, and its store reported under.
+    pub(super) token: RequestToken,
+    /// Only the partitions no later stored commit has superseded (never empty).
     pub(super) offsets: BTreeMap<TopicPartition, OffsetCommitValue>,
 }
 
@@ -115,6 +128,7 @@ impl Group {
             new_member_added: false,
             join_timer: None,
             offsets: BTreeMap::new(),
+            pending_commits: Vec::new(),
         }
     }
 
@@ -145,8 +159,14 @@ impl Group {
     pub fn is_pending_member(&self, member_id: &str) -> bool {
         self.pending_members.contains_key(member_id)
     }
+    /// The committed offsets (stored ones; pending commits are not among them).
     pub fn offsets(&self) -> &BTreeMap<TopicPartition, OffsetCommitValue> {
         &self.offsets
+    }
+
+    /// Whether a commit made with `token` waits for its store's outcome.
+    pub fn is_commit_pending(&self, token: RequestToken) -> bool {
+        self.pending_commits.iter().any(|p| p.token == token)
     }
 
     // ANCHOR: transition
@@ -346,6 +366,12 @@ impl Group {
         }
         assert!(self.pending_sync.iter().all(|m| self.members.contains_key(m)), "group {id}: pending sync");
         assert_eq!(self.sync_deadline_ms.is_some(), !self.pending_sync.is_empty(), "group {id}: sync timer");
+        let tokens: BTreeSet<RequestToken> = self.pending_commits.iter().map(|p| p.token).collect();
+        assert_eq!(tokens.len(), self.pending_commits.len(), "group {id}: a pending commit's token twice");
+        assert!(
+            self.pending_commits.iter().all(|p| !p.offsets.is_empty()),
+            "group {id}: empty pending commit"
+        );
     }
     // ANCHOR_END: invariants
 }
