@@ -481,7 +481,10 @@ impl GroupModel {
             assignments,
         };
         let out = next.coordinator.sync_group(Self::token(i, c.incarnation), &request, now);
+        // The leader's generation is stored at once (only commits' stores fail here).
+        let stored = out.store.map(|token| next.coordinator.store_completed(token, Ok(()), now));
         next.deliver(out);
+        next.deliver(stored.unwrap_or_default());
     }
 
     fn heartbeat(&self, next: &mut GroupModelState, i: usize) {
@@ -570,7 +573,8 @@ impl GroupModel {
         let (results, out) = state.coordinator.offset_commit(token, &request, state.now_ms);
         if let Some(token) = out.store {
             let reported = stored || self.bug == Some(Bug::StoreAssumed);
-            state.coordinator.store_completed(token, reported);
+            let outcome = if reported { Ok(()) } else { Err(GroupError::CoordinatorNotAvailable) };
+            state.coordinator.store_completed(token, outcome, state.now_ms);
         }
         // The coordinator's verdict (its generation check), whatever the store's fate.
         let accepted = results.iter().all(|(_, e)| e.is_none());

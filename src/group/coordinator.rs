@@ -154,20 +154,30 @@ impl GroupCoordinator {
     }
 
     // ANCHOR: store_completed
-    /// The driver's report on an [`Output`] whose `store` was `token`:
-    /// whether its records were stored (appended, replicated to the ISR and,
-    /// if the log is durable, flushed). An OffsetCommit's offsets become
-    /// visible to OffsetFetch only now, and only if stored; see
-    /// `Group::commit_completed` for the order completions are applied in. A
+    /// The driver's report on an [`Output`] whose `store` was `token`: its
+    /// records were stored (appended, replicated to the ISR and, if the log
+    /// is durable, flushed), or why not. An OffsetCommit's offsets become
+    /// visible to OffsetFetch only now, and only if stored (see
+    /// `Group::commit_completed` for the order completions are applied in);
+    /// a generation's assignment is handed out only now, or a failed one
+    /// starts a new rebalance (`Group::assignment_completed`). A
     /// token this coordinator no longer holds (its group was deleted,
     /// unloaded or reloaded meanwhile) is ignored.
-    pub fn store_completed(&mut self, token: RequestToken, stored: bool) -> Output {
+    pub fn store_completed(
+        &mut self,
+        token: RequestToken,
+        outcome: Result<(), GroupError>,
+        now_ms: i64,
+    ) -> Output {
+        let mut out = Output::default();
         for group in self.groups.values_mut() {
-            if group.commit_completed(token, stored) {
+            if group.commit_completed(token, outcome.is_ok())
+                || group.assignment_completed(token, outcome, &self.config, now_ms, &mut out)
+            {
                 break;
             }
         }
-        Output::default()
+        out
     }
     // ANCHOR_END: store_completed
 

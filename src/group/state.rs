@@ -99,6 +99,19 @@ pub struct Group {
     /// Commits appended but not yet known stored, in the order they were
     /// appended (Kafka's `pendingOffsetCommits`); OffsetFetch does not see them.
     pub(super) pending_commits: Vec<PendingCommit>,
+    /// The leader's assignment, appended but not yet known stored: the
+    /// group stays CompletingRebalance until it is.
+    pub(super) pending_assignment: Option<PendingAssignment>,
+}
+
+/// A generation's assignment waiting for the driver to report its store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct PendingAssignment {
+    /// The leader's SyncGroup token, the store reported under it.
+    pub(super) token: RequestToken,
+    pub(super) generation_id: i32,
+    /// Member id → its part.
+    pub(super) assignment: BTreeMap<String, Vec<u8>>,
 }
 
 /// One OffsetCommit's offsets waiting for the driver to report their store.
@@ -129,6 +142,7 @@ impl Group {
             join_timer: None,
             offsets: BTreeMap::new(),
             pending_commits: Vec::new(),
+            pending_assignment: None,
         }
     }
 
@@ -284,6 +298,11 @@ impl Group {
 
     /// The group as Kafka writes it to `__consumer_offsets` (`storeGroup`).
     pub(super) fn metadata_record(&self) -> GroupRecord {
+        self.metadata_record_assigning(|m| m.assignment.clone())
+    }
+
+    /// The group's record with each member's assignment given by `assignment`.
+    pub(super) fn metadata_record_assigning(&self, assignment: impl Fn(&Member) -> Vec<u8>) -> GroupRecord {
         let protocol = self.protocol_name.clone();
         let members = self
             .members
@@ -296,7 +315,7 @@ impl Group {
                 rebalance_timeout_ms: m.rebalance_timeout_ms,
                 session_timeout_ms: m.session_timeout_ms,
                 subscription: protocol.as_deref().map(|p| m.metadata(p)).unwrap_or_default(),
-                assignment: m.assignment.clone(),
+                assignment: assignment(m),
             })
             .collect();
         GroupRecord::Group {

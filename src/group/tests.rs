@@ -68,6 +68,18 @@ fn sync(member_id: &str, generation_id: i32, assignments: &[(&str, &str)]) -> Sy
     }
 }
 
+/// A SyncGroup whose generation's record (if it carried one: the leader's)
+/// the driver then stored: its output and the completion's, as one.
+fn sync_stored(c: &mut GroupCoordinator, token: RequestToken, req: &SyncGroupRequest, now_ms: i64) -> Output {
+    let mut out = c.sync_group(token, req, now_ms);
+    if let Some(store) = out.store.take() {
+        let completed = c.store_completed(store, Ok(()), now_ms);
+        out.replies.extend(completed.replies);
+        out.records.extend(completed.records);
+    }
+    out
+}
+
 fn heartbeat(member_id: &str, generation_id: i32) -> HeartbeatRequest {
     HeartbeatRequest {
         group_id: "g".into(),
@@ -88,7 +100,7 @@ fn commit_stored(
     now_ms: i64,
 ) -> (Vec<CommitResult>, Output) {
     let (results, out) = c.offset_commit(STORED, req, now_ms);
-    c.store_completed(STORED, true);
+    c.store_completed(STORED, Ok(()), now_ms);
     (results, out)
 }
 
@@ -121,8 +133,8 @@ fn stable_pair() -> (GroupCoordinator, String, String, i64) {
     c.tick(3_000);
     let out = c.tick(6_000);
     let (a, b) = (joined(&out, 1).member_id, joined(&out, 2).member_id);
-    c.sync_group(4, &sync(&b, 1, &[]), 6_000);
-    let out = c.sync_group(3, &sync(&a, 1, &[(&a, "p0"), (&b, "p1")]), 6_000);
+    sync_stored(&mut c, 4, &sync(&b, 1, &[]), 6_000);
+    let out = sync_stored(&mut c, 3, &sync(&a, 1, &[(&a, "p0"), (&b, "p1")]), 6_000);
     assert_eq!(synced(&out, 4).assignment, b"p1");
     assert_eq!(state(&c), (GroupState::Stable, 1));
     (c, a, b, 6_000)
@@ -152,9 +164,13 @@ fn two_members_then_a_third() {
     assert_eq!(state(&c), (GroupState::CompletingRebalance, 1));
 
     // The follower's SyncGroup waits for the leader's; the leader's stores the generation.
-    assert!(c.sync_group(4, &sync(&rb.member_id, 1, &[]), 6_100).replies.is_empty());
-    let out =
-        c.sync_group(3, &sync(&ra.member_id, 1, &[(&ra.member_id, "p0"), (&rb.member_id, "p1")]), 6_200);
+    assert!(sync_stored(&mut c, 4, &sync(&rb.member_id, 1, &[]), 6_100).replies.is_empty());
+    let out = sync_stored(
+        &mut c,
+        3,
+        &sync(&ra.member_id, 1, &[(&ra.member_id, "p0"), (&rb.member_id, "p1")]),
+        6_200,
+    );
     assert_eq!((synced(&out, 3).assignment, synced(&out, 4).assignment), (b"p0".to_vec(), b"p1".to_vec()));
     assert!(
         matches!(out.records.as_slice(), [GroupRecord::Group { value: Some(v), .. }] if v.generation == 1)
@@ -280,7 +296,7 @@ fn static_member_restart_without_rebalance() {
     assert_eq!(a, format!("i-a-{}", Uuid::from_u128(1)), "a static member id starts with its instance id");
     let mut leader_sync = sync(&a, 1, &[(&a, "p0"), (&b, "p1")]);
     leader_sync.group_instance_id = Some("i-a".into());
-    c.sync_group(3, &leader_sync, 6_000);
+    sync_stored(&mut c, 3, &leader_sync, 6_000);
     assert_eq!(state(&c), (GroupState::Stable, 1));
 
     // a restarts: same instance id, no member id.
@@ -297,7 +313,7 @@ fn static_member_restart_without_rebalance() {
     assert_eq!(c.heartbeat(&old, 7_100), Some(GroupError::FencedInstanceId));
     let mut resync = sync(&new_a, 1, &[]);
     resync.group_instance_id = Some("i-a".into());
-    assert_eq!(synced(&c.sync_group(5, &resync, 7_200), 5).assignment, b"p0");
+    assert_eq!(synced(&sync_stored(&mut c, 5, &resync, 7_200), 5).assignment, b"p0");
     assert_eq!(c.group("g").expect("group").leader_id(), Some(new_a.as_str()));
     c.check_invariants();
 }
@@ -314,7 +330,7 @@ fn join_during_completing_rebalance_cancels_parked_syncs() {
     c.tick(3_000);
     let out = c.tick(6_000);
     let b = joined(&out, 2).member_id;
-    assert!(c.sync_group(3, &sync(&b, 1, &[]), 6_000).replies.is_empty());
+    assert!(sync_stored(&mut c, 3, &sync(&b, 1, &[]), 6_000).replies.is_empty());
     let out = c.join_group(4, &join("c", "", 3), 6_001);
     assert_eq!(synced(&out, 3).error, Some(GroupError::RebalanceInProgress));
     assert_eq!(state(&c), (GroupState::PreparingRebalance, 1));
@@ -331,7 +347,7 @@ fn members_that_never_sync_are_dropped() {
     c.tick(3_000);
     let out = c.tick(6_000);
     let (a, b) = (joined(&out, 1).member_id, joined(&out, 2).member_id);
-    c.sync_group(3, &sync(&a, 1, &[(&a, "p0"), (&b, "p1")]), 6_000);
+    sync_stored(&mut c, 3, &sync(&a, 1, &[(&a, "p0"), (&b, "p1")]), 6_000);
     // Both heartbeat, so their sessions live, but b never syncs.
     for t in [12_000, 18_000, 24_000, 30_000] {
         assert_eq!(c.heartbeat(&heartbeat(&a, 1), t), None);
@@ -376,7 +392,7 @@ fn commits_from_fenced_members_are_rejected() {
         commit_stored(&mut c, &commit(&a, 2, 11), now + 3).0[0].1,
         Some(GroupError::RebalanceInProgress)
     );
-    c.sync_group(7, &sync(&a, 2, &[(&a, "p0p1")]), now + 4);
+    sync_stored(&mut c, 7, &sync(&a, 2, &[(&a, "p0p1")]), now + 4);
 
     assert_eq!(commit_stored(&mut c, &commit(&b, 1, 99), now + 5).0[0].1, Some(GroupError::UnknownMemberId));
     let (results, out) = commit_stored(&mut c, &commit(&a, 1, 99), now + 5);
@@ -450,11 +466,55 @@ fn a_commit_whose_store_fails_leaves_the_previous_offset_visible() {
     let (results, out) = c.offset_commit(7, &commit(&a, 1, 20), now + 1);
     assert_eq!((results[0].1, out.records.len(), out.store), (None, 1, Some(7)));
     assert_eq!(c.offset_fetch("g", None)[0].offset, 10, "a pending commit is invisible");
-    assert_eq!(c.store_completed(7, false), Output::default());
+    assert_eq!(c.store_completed(7, Err(GroupError::CoordinatorNotAvailable), 0), Output::default());
     assert_eq!(c.offset_fetch("g", None)[0].offset, 10, "a refused commit never shows");
     c.offset_commit(8, &commit(&a, 1, 30), now + 2);
-    c.store_completed(8, true);
+    c.store_completed(8, Ok(()), 0);
     assert_eq!(c.offset_fetch("g", None)[0].offset, 30, "a stored commit shows");
+    c.check_invariants();
+}
+
+// Kafka's SyncGroup to the leader (GroupMetadataManager, classic groups): the
+// generation's assignment takes effect — the group Stable, every parked
+// SyncGroup answered — only once its GroupMetadata record is stored; a
+// follower that syncs meanwhile waits with the others. A failed store
+// answers them all with the error, clears the assignment and starts a new
+// rebalance: nobody reads by an assignment the log does not have.
+#[test]
+fn a_generation_whose_store_fails_is_never_handed_out() {
+    let mut c = coordinator();
+    c.join_group(1, &join("a", "", 1), 0);
+    c.join_group(2, &join("b", "", 2), 100);
+    c.tick(3_000);
+    let out = c.tick(6_000);
+    let (a, b) = (joined(&out, 1).member_id, joined(&out, 2).member_id);
+    let out = c.sync_group(3, &sync(&a, 1, &[(&a, "p0"), (&b, "p1")]), 6_000);
+    assert_eq!((out.records.len(), out.store, out.replies.len()), (1, Some(3), 0), "answered once stored");
+    assert!(c.sync_group(4, &sync(&b, 1, &[]), 6_001).replies.is_empty(), "the follower waits too");
+    assert_eq!(state(&c), (GroupState::CompletingRebalance, 1));
+    let out = c.store_completed(3, Err(GroupError::NotCoordinator), 6_002);
+    assert_eq!(synced(&out, 3).error, Some(GroupError::NotCoordinator));
+    assert_eq!(synced(&out, 4).error, Some(GroupError::NotCoordinator));
+    assert_eq!(state(&c), (GroupState::PreparingRebalance, 1));
+    assert!(c.group("g").expect("g").members().all(|m| m.assignment.is_empty()));
+    c.check_invariants();
+}
+
+// The same generation stored: both SyncGroups get their parts at once, and
+// the group is Stable.
+#[test]
+fn a_stored_generation_answers_every_parked_sync() {
+    let mut c = coordinator();
+    c.join_group(1, &join("a", "", 1), 0);
+    c.join_group(2, &join("b", "", 2), 100);
+    c.tick(3_000);
+    let out = c.tick(6_000);
+    let (a, b) = (joined(&out, 1).member_id, joined(&out, 2).member_id);
+    c.sync_group(3, &sync(&a, 1, &[(&a, "p0"), (&b, "p1")]), 6_000);
+    c.sync_group(4, &sync(&b, 1, &[]), 6_001);
+    let out = c.store_completed(3, Ok(()), 6_002);
+    assert_eq!((synced(&out, 3).assignment, synced(&out, 4).assignment), (b"p0".to_vec(), b"p1".to_vec()));
+    assert_eq!(state(&c), (GroupState::Stable, 1));
     c.check_invariants();
 }
 
@@ -464,7 +524,7 @@ fn a_commit_whose_store_fails_leaves_the_previous_offset_visible() {
 fn a_first_commit_whose_store_fails_leaves_nothing_committed() {
     let mut c = coordinator();
     c.offset_commit(1, &commit("", -1, 5), 0);
-    c.store_completed(1, false);
+    c.store_completed(1, Err(GroupError::CoordinatorNotAvailable), 0);
     assert!(c.offset_fetch("g", None).is_empty());
     assert_eq!(c.offset_fetch("g", Some(&[TopicPartition::new("t", 0)]))[0].offset, -1);
 }
@@ -480,14 +540,14 @@ fn the_later_of_two_stored_commits_wins_whatever_order_they_complete_in() {
     let (mut c, a, _b, now) = stable_pair();
     c.offset_commit(1, &commit(&a, 1, 10), now);
     c.offset_commit(2, &commit(&a, 1, 20), now);
-    c.store_completed(2, true);
-    c.store_completed(1, true);
+    c.store_completed(2, Ok(()), 0);
+    c.store_completed(1, Ok(()), 0);
     assert_eq!(c.offset_fetch("g", None)[0].offset, 20, "the later append wins");
 
     c.offset_commit(3, &commit(&a, 1, 30), now);
     c.offset_commit(4, &commit(&a, 1, 40), now);
-    c.store_completed(4, false);
-    c.store_completed(3, true);
+    c.store_completed(4, Err(GroupError::CoordinatorNotAvailable), 0);
+    c.store_completed(3, Ok(()), 0);
     assert_eq!(c.offset_fetch("g", None)[0].offset, 30, "the earlier stored one stands");
     c.check_invariants();
 }
@@ -592,7 +652,7 @@ fn bad_requests_get_error_codes() {
     let out = c.join_group(4, &JoinGroupRequest { protocols: vec![], ..join("a", "", 1) }, 0);
     assert_eq!(joined(&out, 4).error, Some(GroupError::InconsistentGroupProtocol));
     assert_eq!(
-        synced(&c.sync_group(5, &sync("ghost", 1, &[]), 0), 5).error,
+        synced(&sync_stored(&mut c, 5, &sync("ghost", 1, &[]), 0), 5).error,
         Some(GroupError::UnknownMemberId)
     );
     assert_eq!(c.heartbeat(&heartbeat("ghost", 1), 0), Some(GroupError::UnknownMemberId));
@@ -715,7 +775,7 @@ fn deleting_a_topic_drops_its_pending_commits() {
     let tombstone =
         GroupRecord::Offset { group_id: "g".into(), partition: TopicPartition::new("t", 0), value: None };
     assert_eq!(out.records, [tombstone]);
-    c.store_completed(1, true);
+    c.store_completed(1, Ok(()), 0);
     assert!(c.offset_fetch("g", None).is_empty());
     let loaded =
         GroupCoordinator::load(GroupCoordinatorConfig::default(), log.into_iter().chain(out.records), now);
@@ -747,8 +807,10 @@ enum Op {
         protocol: usize,
         rebalance_ms: i32,
     },
+    /// `stored`: whether the driver then reports the leader's generation stored.
     Sync {
         client: usize,
+        stored: bool,
     },
     Heartbeat {
         client: usize,
@@ -780,7 +842,7 @@ fn op() -> impl Strategy<Value = Op> {
                 rebalance_ms
             }
         ),
-        (0..3usize).prop_map(|client| Op::Sync { client }),
+        (0..3usize, any::<bool>()).prop_map(|(client, stored)| Op::Sync { client, stored }),
         (0..3usize).prop_map(|client| Op::Heartbeat { client }),
         (0..3usize).prop_map(|client| Op::Leave { client }),
         (0..3usize, proptest::option::of(-1..4i32), any::<bool>())
@@ -820,13 +882,22 @@ proptest! {
                     req.rebalance_timeout_ms = rebalance_ms;
                     out = c.join_group(token, &req, now);
                 }
-                Op::Sync { client } => {
+                Op::Sync { client, stored } => {
                     token += 1;
                     let (member_id, generation) = clients[client].clone();
                     let mut req = sync(&member_id, generation, &[]);
                     req.protocol_name = None;
                     req.assignments = clients.iter().map(|(m, _)| (m.clone(), m.as_bytes().to_vec())).collect();
                     out = c.sync_group(token, &req, now);
+                    if let Some(store) = out.store.take() {
+                        let outcome = if stored { Ok(()) } else { Err(GroupError::CoordinatorNotAvailable) };
+                        if !stored {
+                            out.records.clear();
+                        }
+                        let completed = c.store_completed(store, outcome, now);
+                        out.replies.extend(completed.replies);
+                        out.records.extend(completed.records);
+                    }
                 }
                 Op::Heartbeat { client } => {
                     let _ = c.heartbeat(&heartbeat(&clients[client].0, clients[client].1), now);
@@ -839,7 +910,8 @@ proptest! {
                     token += 1;
                     let generation = generation.unwrap_or(clients[client].1);
                     out = c.offset_commit(token, &commit(&clients[client].0, generation, now), now).1;
-                    prop_assert_eq!(c.store_completed(token, stored), Output::default());
+                    let outcome = if stored { Ok(()) } else { Err(GroupError::CoordinatorNotAvailable) };
+                    prop_assert_eq!(c.store_completed(token, outcome, 0), Output::default());
                     if !stored {
                         // Not in the log: a reload must not see it, nor may the live coordinator.
                         out.records.clear();
@@ -900,7 +972,7 @@ fn many_sessions_expire_in_one_tick() {
         _ => None,
     });
     let leader = leader.expect("a leader");
-    c.sync_group(1_000, &sync(&leader, 1, &[]), 6_000);
+    sync_stored(&mut c, 1_000, &sync(&leader, 1, &[]), 6_000);
     assert_eq!(state(&c), (GroupState::Stable, 1));
     let out = c.tick(100_000);
     assert_eq!(state(&c), (GroupState::Empty, 2));

@@ -35,7 +35,8 @@
 //!   wait above ends and the driver reports it
 //!   ([`GroupCoordinator::store_completed`]) — before the client hears the
 //!   answer, so a client told "committed" finds its offset in its next fetch,
-//!   and one told an error never does.
+//!   and one told an error never does. The leader's SyncGroup waits the same
+//!   way: the completion's output carries the SyncGroup answers.
 //! - **Timers.** One task sleeps until [`GroupCoordinator::next_deadline_ms`]
 //!   (re-read whenever an input may have moved it) and calls `tick`.
 //! - **Restart.** [`Broker::open`] reads every partition of `__consumer_offsets`
@@ -61,12 +62,10 @@
 //!
 //! - A failed or unreplicated append (disk error, shutdown, timeout, lost
 //!   leadership, too few replicas) answers the output's requests with an
-//!   error. The coordinator hears the outcome of an OffsetCommit's append
-//!   before its client does and makes the offsets visible only if they were
-//!   stored (pending commits, as Kafka's); for other records it has already
-//!   moved on (see [`crate::group`]'s Simplifications): a SyncGroup whose
-//!   store failed leaves the group Stable with an assignment the log does not
-//!   have, until its members — told to find the coordinator — rejoin.
+//!   error. The coordinator hears the outcome of an OffsetCommit's and a
+//!   SyncGroup's append first and acts on it (the offsets become visible, the
+//!   generation Stable, only if stored); for other records it has already
+//!   moved on (see [`crate::group`]'s Simplifications).
 //! - The timer starts with the first group request after the broker opens: a
 //!   group loaded from the log whose members never come back is expired then,
 //!   not a session after the restart.
@@ -294,7 +293,7 @@ impl Broker {
             };
             let reported = out.store.map(|token| {
                 let mut coordinator = self.groups.lock();
-                let next = coordinator.store_completed(token, stored.is_ok());
+                let next = coordinator.store_completed(token, stored, now_ms());
                 let appended = self.append_group_records(&next.records);
                 (next, appended)
             });
