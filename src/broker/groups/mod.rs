@@ -276,9 +276,11 @@ impl Broker {
     /// The rest of an input: waits for the output's records to be stored,
     /// tells the coordinator how that went if it holds something pending on
     /// it (an OffsetCommit's offsets become visible only then, and only if
-    /// stored), and releases the replies — as errors if the store failed.
-    /// The coordinator hears the outcome before any client does, so a client
-    /// told "committed" finds its offset in the next OffsetFetch.
+    /// stored; a generation's assignment is handed out, or cleared), and
+    /// releases the replies — as errors if the store failed — then those of
+    /// the completion, whose own records go through the same steps. The
+    /// coordinator hears the outcome before any client does, so a client told
+    /// "committed" finds its offset in the next OffsetFetch.
     async fn finish_output(
         self: &Arc<Self>,
         mut out: Output,
