@@ -99,9 +99,12 @@ impl Group {
         }
         match outcome {
             Ok(()) => {
+                // Every change of membership since the sync started a new
+                // rebalance (checked above), so these are the generation's members.
                 for (member_id, assignment) in pending.assignment {
-                    self.members.get_mut(&member_id).expect("the generation's members").assignment =
-                        assignment;
+                    if let Some(member) = self.members.get_mut(&member_id) {
+                        member.assignment = assignment;
+                    }
                 }
                 self.propagate_assignment(None, now_ms, out);
                 self.transition(GroupState::Stable, now_ms);
