@@ -45,7 +45,7 @@
 //! - [`ONE_CONSUMER_AT_A_TIME`]: no two consumers believe they own the same
 //!   partition at the same time, across generations.
 //! - [`NO_STALE_COMMIT`]: an OffsetCommit sent in an older generation (or by a
-//!   member since removed) is never accepted. Commits travel: one is sent in
+//!   member since removed) is never accepted and stored. Commits travel: one is sent in
 //!   one step and arrives in a later one, so a rebalance can fall in between.
 //!   [`Bug::CommitIgnoresGeneration`] stands in for a coordinator that skips the
 //!   generation check, by presenting each commit with the current generation.
