@@ -45,10 +45,16 @@
 //! - [`ONE_CONSUMER_AT_A_TIME`]: no two consumers believe they own the same
 //!   partition at the same time, across generations.
 //! - [`NO_STALE_COMMIT`]: an OffsetCommit sent in an older generation (or by a
-//!   member since removed) is never accepted. Commits travel: one is sent in
+//!   member since removed) is never accepted and stored. Commits travel: one is sent in
 //!   one step and arrives in a later one, so a rebalance can fall in between.
 //!   [`Bug::CommitIgnoresGeneration`] stands in for a coordinator that skips the
 //!   generation check, by presenting each commit with the current generation.
+//! - [`NO_REFUSED_COMMIT_VISIBLE`]: an OffsetFetch never returns an offset
+//!   whose commit was answered with an error. A delivered commit's records
+//!   are stored or not (`DeliverCommit` / `DeliverCommitUnstored`), and the
+//!   coordinator hears which before the client does; it keeps the offsets
+//!   pending until then. [`Bug::StoreAssumed`] reports every store as a
+//!   success, as spool's coordinator once assumed.
 //!
 //! Reachability (`sometimes`): a Stable group with every partition consumed; a
 //! second generation; a partition handed from one consumer to another; a
@@ -57,10 +63,12 @@
 //! # Bounds
 //!
 //! CI checks [`GroupModel::small`]: two consumers, two partitions, three ticks,
-//! no crash — 110,281 states in a few seconds, enough to reach every
-//! `sometimes` property and for each bug's counterexample (11–12 steps).
+//! no crash — 139,811 states in a few seconds, enough to reach every
+//! `sometimes` property and for each bug's counterexample (7–12 steps).
 //! `--big` ([`GroupModel::big`]) adds a partition, three more ticks and one
-//! crash: 2,082,816 states, about 30 s and 1.6 GB. A third consumer is out of
+//! crash: 2,082,816 states, about 30 s and 1.6 GB, measured before a
+//! commit's store could fail (not re-measured since; that choice grew the
+//! small bound by about a quarter). A third consumer is out of
 //! reach for an exhaustive check (more than 19 GB at three ticks): each state
 //! carries a whole coordinator, and three clients interleave freely.
 //! [`crate::check`] fails if a run stops short.
@@ -68,7 +76,11 @@
 //! # Simplifications
 //!
 //! - Requests other than OffsetCommit reach the coordinator at once, and its
-//!   answers (immediate or parked) reach the client at once.
+//!   answers (immediate or parked) reach the client at once. A commit's store
+//!   is reported in the step that delivers it, so no commit stays pending
+//!   across steps: pending commits completing out of order are the unit
+//!   tests' (`src/group/tests.rs`) and the driver's
+//!   (`src/broker/groups/replication_tests.rs`).
 //! - One group, one topic; dynamic members only (static membership is tested
 //!   in `src/group/tests.rs`); consumers heartbeat only when Stable.
 //! - Time moves in ticks of one millisecond up to a bound; sessions last
@@ -119,17 +131,24 @@ pub enum Bug {
     /// A consumer keeps reading after its lease ran out (a zombie: paused, or
     /// cut off from the coordinator, while the group moves on).
     NoLease,
+    /// The coordinator takes every commit as stored, even one whose append
+    /// failed and whose client heard an error (spool before its commits were
+    /// kept pending): OffsetFetch then shows an offset the client was told
+    /// was not committed.
+    StoreAssumed,
 }
 // ANCHOR_END: bugs
 
 impl Bug {
-    pub const ALL: [Bug; 3] = [Bug::SkipRevoke, Bug::CommitIgnoresGeneration, Bug::NoLease];
+    pub const ALL: [Bug; 4] =
+        [Bug::SkipRevoke, Bug::CommitIgnoresGeneration, Bug::NoLease, Bug::StoreAssumed];
 
     pub fn name(self) -> &'static str {
         match self {
             Bug::SkipRevoke => "skip-revoke",
             Bug::CommitIgnoresGeneration => "commit-ignores-generation",
             Bug::NoLease => "no-lease",
+            Bug::StoreAssumed => "store-assumed",
         }
     }
 }
@@ -195,6 +214,8 @@ pub struct GroupModelState {
     pub live_member_dropped: bool,
     pub stale_commit_accepted: bool,
     pub stale_commit_rejected: bool,
+    /// An OffsetFetch answered an offset whose commit the client was told failed.
+    pub refused_commit_visible: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -205,7 +226,11 @@ pub enum Action {
     Apply(usize),
     Heartbeat(usize),
     SendCommit(usize),
+    /// The commit reaches the coordinator and its records are stored.
     DeliverCommit(usize),
+    /// The commit reaches the coordinator but its records are not stored (a
+    /// disk error, too few replicas, a timeout): the client hears an error.
+    DeliverCommitUnstored(usize),
     Leave(usize),
     Crash(usize),
     Tick,
@@ -458,7 +483,10 @@ impl GroupModel {
             assignments,
         };
         let out = next.coordinator.sync_group(Self::token(i, c.incarnation), &request, now);
+        // The leader's generation is stored at once (only commits' stores fail here).
+        let stored = out.store.map(|token| next.coordinator.store_completed(token, Ok(()), now));
         next.deliver(out);
+        next.deliver(stored.unwrap_or_default());
     }
 
     fn heartbeat(&self, next: &mut GroupModelState, i: usize) {
@@ -513,7 +541,11 @@ impl GroupModel {
     }
     // ANCHOR_END: tick
 
-    fn deliver_commit(&self, state: &mut GroupModelState, i: usize) {
+    // ANCHOR: deliver_commit
+    /// A commit reaches the coordinator; the driver appends its records and
+    /// reports whether they were `stored`. Its offset is the delivery time,
+    /// so commits of different ticks differ.
+    fn deliver_commit(&self, state: &mut GroupModelState, i: usize, stored: bool) {
         let Some(commit) = state.consumers[i].commit.take() else { return };
         let group = state.coordinator.group(GROUP);
         let current = group.map_or(-1, |g| g.generation_id());
@@ -521,31 +553,45 @@ impl GroupModel {
         let stale = commit.generation != current || !is_member;
         let generation =
             if self.bug == Some(Bug::CommitIgnoresGeneration) { current } else { commit.generation };
+        let partitions: Vec<TopicPartition> =
+            commit.partitions.iter().map(|&p| TopicPartition::new(TOPIC, i32::from(p))).collect();
         let request = OffsetCommitRequest {
             group_id: GROUP.into(),
             generation_id: generation,
             member_id: commit.member_id.clone(),
             group_instance_id: None,
-            partitions: commit
-                .partitions
+            partitions: partitions
                 .iter()
-                .map(|&p| OffsetCommitPartition {
-                    partition: TopicPartition::new(TOPIC, i32::from(p)),
-                    offset: 1,
+                .map(|partition| OffsetCommitPartition {
+                    partition: partition.clone(),
+                    offset: state.now_ms + 1,
                     leader_epoch: -1,
                     metadata: None,
                 })
                 .collect(),
         };
-        let (results, _records) = state.coordinator.offset_commit(&request, state.now_ms);
-        let accepted = results.iter().all(|(_, e)| e.is_none());
-        if accepted && stale {
+        let before = state.coordinator.offset_fetch(GROUP, Some(&partitions));
+        let token = Self::token(i, state.consumers[i].incarnation);
+        let (results, out) = state.coordinator.offset_commit(token, &request, state.now_ms);
+        if let Some(token) = out.store {
+            let reported = stored || self.bug == Some(Bug::StoreAssumed);
+            let outcome = if reported { Ok(()) } else { Err(GroupError::CoordinatorNotAvailable) };
+            state.coordinator.store_completed(token, outcome, state.now_ms);
+        }
+        // The coordinator's verdict (its generation check); a stale commit it
+        // let through does harm once stored.
+        let passed = results.iter().all(|(_, e)| e.is_none());
+        if passed && stored && stale {
             state.stale_commit_accepted = true;
         }
-        if !accepted && stale {
+        if !passed && stale {
             state.stale_commit_rejected = true;
         }
+        if !stored && state.coordinator.offset_fetch(GROUP, Some(&partitions)) != before {
+            state.refused_commit_visible = true;
+        }
     }
+    // ANCHOR_END: deliver_commit
 }
 
 impl Model for GroupModel {
@@ -573,6 +619,7 @@ impl Model for GroupModel {
             live_member_dropped: false,
             stale_commit_accepted: false,
             stale_commit_rejected: false,
+            refused_commit_visible: false,
         }]
     }
 
@@ -591,7 +638,7 @@ impl Model for GroupModel {
                 actions.push(Action::SendCommit(i));
             }
             if c.commit.is_some() {
-                actions.push(Action::DeliverCommit(i));
+                actions.extend([Action::DeliverCommit(i), Action::DeliverCommitUnstored(i)]);
             }
             if state.crashes < self.crashes_max && !matches!(c.phase, Phase::Left | Phase::Crashed) {
                 actions.push(Action::Crash(i));
@@ -628,7 +675,8 @@ impl Model for GroupModel {
                 });
             }
             Action::Apply(i) => next.apply(i),
-            Action::DeliverCommit(i) => self.deliver_commit(&mut next, i),
+            Action::DeliverCommit(i) => self.deliver_commit(&mut next, i, true),
+            Action::DeliverCommitUnstored(i) => self.deliver_commit(&mut next, i, false),
             Action::Leave(i) => {
                 let leaving =
                     LeavingMember { member_id: next.consumers[i].member_id.clone(), group_instance_id: None };
@@ -658,6 +706,7 @@ impl Model for GroupModel {
                 disjoint(s.consumers.iter().map(|c| c.owned.clone()))
             }),
             Property::always(NO_STALE_COMMIT, |_, s: &GroupModelState| !s.stale_commit_accepted),
+            Property::always(NO_REFUSED_COMMIT_VISIBLE, |_, s: &GroupModelState| !s.refused_commit_visible),
             Property::sometimes(ALL_CONSUMED, |m: &GroupModel, s: &GroupModelState| {
                 let stable = s.coordinator.group(GROUP).is_some_and(|g| g.state() == GroupState::Stable);
                 let consumed: BTreeSet<Partition> =
@@ -684,6 +733,7 @@ impl Model for GroupModel {
 pub const ONE_OWNER_PER_GENERATION: &str = "no partition is assigned twice in a generation";
 pub const ONE_CONSUMER_AT_A_TIME: &str = "no partition is consumed by two consumers at once";
 pub const NO_STALE_COMMIT: &str = "a commit from an older generation is never accepted";
+pub const NO_REFUSED_COMMIT_VISIBLE: &str = "an OffsetFetch never returns an offset whose commit was refused";
 pub const ALL_CONSUMED: &str = "a stable group consumes every partition";
 pub const REBALANCE_COMPLETES: &str = "a rebalance completes (generation 2 is stable)";
 pub const PARTITION_MOVES: &str = "a partition moves from one consumer to another";

@@ -91,6 +91,8 @@ enum BugArg {
     CommitIgnoresGeneration,
     /// (group) A consumer keeps reading after its lease ran out.
     NoLease,
+    /// (group) The coordinator takes every commit as stored, even one whose append failed.
+    StoreAssumed,
     /// (replication) acks=all is answered at the leader's append, before the high watermark covers it.
     AckBeforeHw,
     /// (replication) Before KIP-101: truncate to the high watermark on restart and on becoming follower.
@@ -127,6 +129,7 @@ impl BugArg {
             BugArg::SkipRevoke => Some(group::Bug::SkipRevoke),
             BugArg::CommitIgnoresGeneration => Some(group::Bug::CommitIgnoresGeneration),
             BugArg::NoLease => Some(group::Bug::NoLease),
+            BugArg::StoreAssumed => Some(group::Bug::StoreAssumed),
             _ => None,
         }
     }

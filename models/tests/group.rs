@@ -3,7 +3,8 @@
 //! fenced, and each planted bug is caught with a short counterexample.
 
 use spool_models::group::{
-    Action, Bug, GroupModel, NO_STALE_COMMIT, ONE_CONSUMER_AT_A_TIME, ONE_OWNER_PER_GENERATION,
+    Action, Bug, GroupModel, NO_REFUSED_COMMIT_VISIBLE, NO_STALE_COMMIT, ONE_CONSUMER_AT_A_TIME,
+    ONE_OWNER_PER_GENERATION,
 };
 use spool_models::{check, shortest_counterexample};
 use stateright::Checker;
@@ -22,7 +23,7 @@ fn cooperative_group_is_safe() {
     let model = GroupModel::small(None);
     let checker = check(model.clone(), model.bound());
     checker.assert_properties();
-    assert_eq!(checker.unique_state_count(), 110_281);
+    assert_eq!(checker.unique_state_count(), 139_811);
 }
 
 // KIP-429's point: a leader that hands a partition straight to its new owner,
@@ -66,4 +67,20 @@ fn a_consumer_without_a_lease_is_caught() {
     let path = shortest(&model, ONE_CONSUMER_AT_A_TIME);
     assert_eq!(path.len(), 11);
     assert!(path.contains(&Action::Tick), "a timeout is part of the story: {path:?}");
+}
+
+// A commit is visible only once stored: a coordinator that takes every
+// append as stored shows a commit its client was told had failed. The
+// shortest story: one consumer joins (twice: KIP-394 hands it a member id
+// first), the initial delay passes, it syncs, applies its assignment, sends
+// a commit, and the commit's store fails.
+#[test]
+fn a_coordinator_assuming_its_stores_succeed_is_caught() {
+    let model = GroupModel::small(Some(Bug::StoreAssumed));
+    let checker = check(model.clone(), model.bound());
+    checker.assert_any_discovery(NO_REFUSED_COMMIT_VISIBLE);
+    checker.assert_no_discovery(NO_STALE_COMMIT);
+    let path = shortest(&model, NO_REFUSED_COMMIT_VISIBLE);
+    assert_eq!(path.len(), 7);
+    assert!(matches!(path.last(), Some(Action::DeliverCommitUnstored(_))), "{path:?}");
 }

@@ -3,7 +3,7 @@
 //! from `__consumer_offsets` after a restart.
 
 use std::collections::btree_map::Entry;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::offsets::CommitResult;
 use super::records::GroupRecord;
@@ -132,7 +132,12 @@ impl GroupCoordinator {
     /// generation -1 (a consumer that only stores its offsets here). As with
     /// every [`Output`], the records must be appended before the results are
     /// sent: an acknowledged commit is a stored one.
-    pub fn offset_commit(&mut self, req: &OffsetCommitRequest, now_ms: i64) -> (Vec<CommitResult>, Output) {
+    pub fn offset_commit(
+        &mut self,
+        token: RequestToken,
+        req: &OffsetCommitRequest,
+        now_ms: i64,
+    ) -> (Vec<CommitResult>, Output) {
         let mut out = Output::default();
         if !self.groups.contains_key(&req.group_id) {
             if req.generation_id >= 0 {
@@ -144,9 +149,37 @@ impl GroupCoordinator {
             self.groups.insert(req.group_id.clone(), Group::new(&req.group_id, now_ms));
         }
         let group = self.groups.get_mut(&req.group_id).expect("inserted above");
-        let results = group.commit(req, &self.config, now_ms, &mut out);
+        let results = group.commit(token, req, &self.config, now_ms, &mut out);
         (results, out)
     }
+
+    // ANCHOR: store_completed
+    /// The driver's report on an [`Output`] whose `store` was `token`: its
+    /// records were stored (appended, replicated to the ISR and, if the log
+    /// is durable, flushed), or why not. An OffsetCommit's offsets become
+    /// visible to OffsetFetch only now, and only if stored (see
+    /// `Group::commit_completed` for the order completions are applied in);
+    /// a generation's assignment is handed out only now, or a failed one
+    /// starts a new rebalance (`Group::assignment_completed`). A
+    /// token this coordinator no longer holds (its group was deleted,
+    /// unloaded or reloaded meanwhile) is ignored.
+    pub fn store_completed(
+        &mut self,
+        token: RequestToken,
+        outcome: Result<(), GroupError>,
+        now_ms: i64,
+    ) -> Output {
+        let mut out = Output::default();
+        for group in self.groups.values_mut() {
+            if group.commit_completed(token, outcome.is_ok())
+                || group.assignment_completed(token, outcome, &self.config, now_ms, &mut out)
+            {
+                break;
+            }
+        }
+        out
+    }
+    // ANCHOR_END: store_completed
 
     /// OffsetFetch: committed offsets (-1 for none), of `partitions` or of all.
     pub fn offset_fetch(&self, group_id: &str, partitions: Option<&[TopicPartition]>) -> Vec<FetchedOffset> {
@@ -247,17 +280,27 @@ impl GroupCoordinator {
         let mut out = Output::default();
         let mut gone = Vec::new();
         for (group_id, group) in &mut self.groups {
-            let deleted: Vec<TopicPartition> =
-                group.offsets.keys().filter(|p| topics.contains(&p.topic)).cloned().collect();
+            // Committed and pending: a pending commit's record is in the log
+            // before the tombstone, so the tombstone wins there too.
+            let pending = group.pending_commits.iter().flat_map(|p| p.offsets.keys());
+            let deleted: BTreeSet<TopicPartition> =
+                group.offsets.keys().chain(pending).filter(|p| topics.contains(&p.topic)).cloned().collect();
             if deleted.is_empty() {
                 continue;
             }
+            for pending in &mut group.pending_commits {
+                // As Kafka's removeOffsets: stored later, a pending commit
+                // must not bring a deleted topic's offset back.
+                pending.offsets.retain(|p, _| !topics.contains(&p.topic));
+            }
+            group.pending_commits.retain(|p| !p.offsets.is_empty());
             for partition in deleted {
                 group.offsets.remove(&partition);
                 out.records.push(GroupRecord::Offset { group_id: group_id.clone(), partition, value: None });
             }
             if group.state() == GroupState::Empty
                 && group.offsets.is_empty()
+                && group.pending_commits.is_empty()
                 && group.pending_members.is_empty()
             {
                 gone.push(group_id.clone());

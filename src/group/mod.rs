@@ -30,7 +30,7 @@
 //!       all members' metadata
 //!   assignor runs in A
 //!   SyncGroup(gen 5, {A: …,  ▶ stores the generation ◀─── SyncGroup(gen 5)
-//!             B: …})           (GroupMetadata record)      (parked until the leader's)
+//!             B: …})           (GroupMetadata record)      (parked until it is stored)
 //!   ◀── A's part               Stable                ──▶ B's part
 //!   Heartbeat(gen 5) ───────▶  ◀─────────────────────── Heartbeat(gen 5)
 //! ```
@@ -91,7 +91,10 @@
 //! it with a [`RequestToken`] and gets the answer in the [`Output`] of whatever
 //! input completes it. An output also carries the records to append to
 //! `__consumer_offsets`, which the driver must persist before sending the
-//! replies. The code follows Kafka's `GroupCoordinator.scala` and
+//! replies; an OffsetCommit's offsets and a generation's assignment are held
+//! as pending under the request's token until the driver reports whether
+//! they were stored ([`GroupCoordinator::store_completed`]), so OffsetFetch
+//! and SyncGroup answer only what is in the log. The code follows Kafka's `GroupCoordinator.scala` and
 //! `GroupMetadata.scala` (3.x classic protocol) function by function; the
 //! method names say which. Files:
 //!
@@ -114,9 +117,17 @@
 //!
 //! # Simplifications
 //!
-//! - Appends to `__consumer_offsets` are assumed to succeed: there is no
-//!   "store failed" path (Kafka answers a failed SyncGroup store with an
-//!   error and rebalances, a failed commit with an error per partition).
+//! - Only OffsetCommits and the leader's SyncGroup wait for their store: a
+//!   commit's offsets stay pending, invisible to OffsetFetch, and a
+//!   generation's assignment is handed out, until the driver reports the
+//!   store with [`GroupCoordinator::store_completed`]; a failed commit is
+//!   dropped (Kafka's `pendingOffsetCommits`), a failed generation cleared and
+//!   rebalanced (Kafka's SyncGroup callback). Other records are assumed
+//!   stored: a failed store of an empty generation, a static member's
+//!   replacement or a tombstone (DeleteGroups, a deleted topic) answers its
+//!   requests with an error, but memory has moved on, where Kafka's newer
+//!   coordinator reverts every in-memory change of a failed write (its
+//!   "timeline" snapshots).
 //! - No offset expiry (`offsets.retention.minutes`) and no cleanup of empty
 //!   groups without offsets; a group leaves memory only through DeleteGroups,
 //!   or when deleting a topic takes the last offsets of an Empty group.

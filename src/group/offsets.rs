@@ -1,8 +1,10 @@
 //! A group's committed offsets: one integer per partition, the group's
 //! position in it, kept as a record in `__consumer_offsets`.
 
+use std::collections::BTreeMap;
+
 use super::records::{GroupRecord, OffsetCommitValue};
-use super::state::Group;
+use super::state::{Group, PendingCommit};
 use super::types::*;
 use crate::TopicPartition;
 
@@ -17,6 +19,7 @@ impl Group {
     /// consumer that assigns itself partitions (generation -1).
     pub(super) fn commit(
         &mut self,
+        token: RequestToken,
         req: &OffsetCommitRequest,
         config: &GroupCoordinatorConfig,
         now_ms: i64,
@@ -28,7 +31,7 @@ impl Group {
                 // A commit proves the member alive, as a heartbeat does.
                 self.heartbeat_received(&req.member_id, now_ms);
             }
-            return self.store_offsets(req, config, now_ms, out);
+            return self.store_offsets(token, req, config, now_ms, out);
         };
         req.partitions.iter().map(|p| (p.partition.clone(), Some(error))).collect()
     }
@@ -61,14 +64,19 @@ impl Group {
         Some(GroupError::UnknownMemberId)
     }
 
+    /// Writes the accepted offsets as records and holds them as pending
+    /// under `token` until the driver reports their store
+    /// ([`Group::commit_completed`]): Kafka's `prepareOffsetCommit`.
     fn store_offsets(
         &mut self,
+        token: RequestToken,
         req: &OffsetCommitRequest,
         config: &GroupCoordinatorConfig,
         now_ms: i64,
         out: &mut Output,
     ) -> Vec<CommitResult> {
         let mut results = Vec::with_capacity(req.partitions.len());
+        let mut offsets = BTreeMap::new();
         for p in &req.partitions {
             let metadata = p.metadata.clone().unwrap_or_default();
             if metadata.len() > config.offset_metadata_bytes_max {
@@ -86,14 +94,56 @@ impl Group {
                 partition: p.partition.clone(),
                 value: Some(value.clone()),
             });
-            self.offsets.insert(p.partition.clone(), value);
+            offsets.insert(p.partition.clone(), value);
             results.push((p.partition.clone(), None));
+        }
+        if !offsets.is_empty() {
+            assert!(self.pending_commits.iter().all(|p| p.token != token), "token {token} reused");
+            self.pending_commits.push(PendingCommit { token, offsets });
+            out.store = Some(token);
         }
         results
     }
 
+    // ANCHOR: commit_completed
+    /// The driver's report on the store of the commit tagged `token`
+    /// (Kafka's `onOffsetCommitAppend` / `failPendingOffsetWrite`); `false`
+    /// if this group holds no such commit (it was superseded, or the group
+    /// was reloaded meanwhile). Stored, its offsets become the committed
+    /// ones; not stored, they are dropped and the previous ones stay.
+    ///
+    /// Completions may be reported in any order (each request waits on its
+    /// own task), but they are not *applied* in any order. A group's records
+    /// all go to one `__consumer_offsets` partition, appended under the
+    /// coordinator's lock in the order its commits were made, so
+    /// `pending_commits` is in log order and the log's last record of a key
+    /// is what compaction and a reload keep. A stored commit therefore
+    /// supersedes every earlier pending one of the same partition, which is
+    /// dropped whatever its own outcome (on one partition, records appended
+    /// in order are also replicated in order: an earlier one reported failed
+    /// after a later one was stored can only be a timeout's "unknown"). This is
+    /// Kafka's rule of keeping the commit with the later append offset.
+    pub(super) fn commit_completed(&mut self, token: RequestToken, stored: bool) -> bool {
+        let Some(i) = self.pending_commits.iter().position(|p| p.token == token) else {
+            return false;
+        };
+        let done = self.pending_commits.remove(i);
+        if stored {
+            for (partition, value) in done.offsets {
+                for earlier in &mut self.pending_commits[..i] {
+                    earlier.offsets.remove(&partition);
+                }
+                self.offsets.insert(partition, value);
+            }
+            self.pending_commits.retain(|p| !p.offsets.is_empty());
+        }
+        true
+    }
+    // ANCHOR_END: commit_completed
+
     /// OffsetFetch: the requested partitions (-1 where nothing is committed),
-    /// or every committed one.
+    /// or every committed one. Committed means stored: a commit whose store
+    /// is pending is invisible, as on Kafka's non-transactional path.
     pub(super) fn fetch(&self, partitions: Option<&[TopicPartition]>) -> Vec<FetchedOffset> {
         let fetched = |partition: &TopicPartition| match self.offsets.get(partition) {
             Some(v) => FetchedOffset {

@@ -3,13 +3,17 @@
 //! function follows the Kafka method of the same name in
 //! `GroupCoordinator.scala` (3.x, before KIP-848).
 
-use super::state::Group;
+use std::collections::BTreeMap;
+
+use super::state::{Group, PendingAssignment};
 use super::types::*;
 
 impl Group {
     // ANCHOR: sync
-    /// A SyncGroup. The leader's carries the assignment: it is stored, every
-    /// parked SyncGroup is answered with its part, and the group is Stable.
+    /// A SyncGroup. The leader's carries the assignment: it is written and
+    /// held pending (the output's `store`); every SyncGroup stays parked until
+    /// the driver reports the store (`assignment_completed`). A SyncGroup in
+    /// a Stable group gets the member's part at once.
     pub(super) fn sync(
         &mut self,
         token: RequestToken,
@@ -51,18 +55,68 @@ impl Group {
             out.sync(old, SyncGroupResponse::error(GroupError::RebalanceInProgress));
         }
         if self.leader_id.as_deref() == Some(req.member_id.as_str()) {
-            for member in self.members.values_mut() {
-                // Members the leader left out get an empty assignment; ids it
-                // made up are ignored.
-                let part = req.assignments.iter().rev().find(|(id, _)| *id == member.member_id);
-                member.assignment = part.map(|(_, a)| a.clone()).unwrap_or_default();
-            }
-            out.records.push(self.metadata_record());
-            self.propagate_assignment(None, now_ms, out);
-            self.transition(GroupState::Stable, now_ms);
+            // Members the leader left out get an empty assignment; ids it
+            // made up are ignored.
+            let assignment: BTreeMap<String, Vec<u8>> = self
+                .members
+                .keys()
+                .map(|id| {
+                    let part = req.assignments.iter().rev().find(|(m, _)| m == id);
+                    (id.clone(), part.map(|(_, a)| a.clone()).unwrap_or_default())
+                })
+                .collect();
+            out.records.push(self.metadata_record_assigning(|m| assignment[&m.member_id].clone()));
+            // Handed out only once stored: see `assignment_completed`.
+            let generation_id = self.generation_id;
+            self.pending_assignment = Some(PendingAssignment { token, generation_id, assignment });
+            out.store = Some(token);
         }
     }
     // ANCHOR_END: sync
+
+    // ANCHOR: assignment_completed
+    /// The driver's report on the store of the generation the leader's
+    /// SyncGroup (`token`) carried; `false` if this group holds no such
+    /// store. As Kafka's SyncGroup: if the group is still completing that
+    /// generation, a stored assignment is handed to every parked SyncGroup
+    /// and the group is Stable; a failed one answers them all with the
+    /// error, is cleared, and a new rebalance starts — no member reads by an
+    /// assignment the log does not have. If the group moved on meanwhile (a
+    /// member joined, one was removed), there is nothing left to do.
+    pub(super) fn assignment_completed(
+        &mut self,
+        token: RequestToken,
+        outcome: Result<(), GroupError>,
+        config: &GroupCoordinatorConfig,
+        now_ms: i64,
+        out: &mut Output,
+    ) -> bool {
+        let Some(pending) = self.pending_assignment.take_if(|p| p.token == token) else {
+            return false;
+        };
+        if self.state != GroupState::CompletingRebalance || self.generation_id != pending.generation_id {
+            return true;
+        }
+        match outcome {
+            Ok(()) => {
+                // Every change of membership since the sync started a new
+                // rebalance (checked above), so these are the generation's members.
+                for (member_id, assignment) in pending.assignment {
+                    if let Some(member) = self.members.get_mut(&member_id) {
+                        member.assignment = assignment;
+                    }
+                }
+                self.propagate_assignment(None, now_ms, out);
+                self.transition(GroupState::Stable, now_ms);
+            }
+            Err(error) => {
+                self.reset_and_propagate_assignment_error(error, now_ms, out);
+                self.maybe_prepare_rebalance(config, now_ms, out);
+            }
+        }
+        true
+    }
+    // ANCHOR_END: assignment_completed
 
     fn sync_result(&self, assignment: Vec<u8>) -> SyncGroupResponse {
         SyncGroupResponse {

@@ -94,6 +94,32 @@ pub struct Group {
     /// A member joined during the initial delay: delay once more.
     pub(super) new_member_added: bool,
     pub(super) join_timer: Option<JoinTimer>,
+    /// Committed offsets: those whose records are known stored.
+    pub(super) offsets: BTreeMap<TopicPartition, OffsetCommitValue>,
+    /// Commits appended but not yet known stored, in the order they were
+    /// appended (Kafka's `pendingOffsetCommits`); OffsetFetch does not see them.
+    pub(super) pending_commits: Vec<PendingCommit>,
+    /// The leader's assignment, appended but not yet known stored: the
+    /// group stays CompletingRebalance until it is.
+    pub(super) pending_assignment: Option<PendingAssignment>,
+}
+
+/// A generation's assignment waiting for the driver to report its store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct PendingAssignment {
+    /// The leader's SyncGroup token, the store reported under it.
+    pub(super) token: RequestToken,
+    pub(super) generation_id: i32,
+    /// Member id → its part.
+    pub(super) assignment: BTreeMap<String, Vec<u8>>,
+}
+
+/// One OffsetCommit's offsets waiting for the driver to report their store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct PendingCommit {
+    /// The token the commit was made with, and its store reported under.
+    pub(super) token: RequestToken,
+    /// Only the partitions no later stored commit has superseded (never empty).
     pub(super) offsets: BTreeMap<TopicPartition, OffsetCommitValue>,
 }
 
@@ -115,6 +141,8 @@ impl Group {
             new_member_added: false,
             join_timer: None,
             offsets: BTreeMap::new(),
+            pending_commits: Vec::new(),
+            pending_assignment: None,
         }
     }
 
@@ -145,8 +173,14 @@ impl Group {
     pub fn is_pending_member(&self, member_id: &str) -> bool {
         self.pending_members.contains_key(member_id)
     }
+    /// The committed offsets (stored ones; pending commits are not among them).
     pub fn offsets(&self) -> &BTreeMap<TopicPartition, OffsetCommitValue> {
         &self.offsets
+    }
+
+    /// Whether a commit made with `token` waits for its store's outcome.
+    pub fn is_commit_pending(&self, token: RequestToken) -> bool {
+        self.pending_commits.iter().any(|p| p.token == token)
     }
 
     // ANCHOR: transition
@@ -264,6 +298,11 @@ impl Group {
 
     /// The group as Kafka writes it to `__consumer_offsets` (`storeGroup`).
     pub(super) fn metadata_record(&self) -> GroupRecord {
+        self.metadata_record_assigning(|m| m.assignment.clone())
+    }
+
+    /// The group's record with each member's assignment given by `assignment`.
+    pub(super) fn metadata_record_assigning(&self, assignment: impl Fn(&Member) -> Vec<u8>) -> GroupRecord {
         let protocol = self.protocol_name.clone();
         let members = self
             .members
@@ -276,7 +315,7 @@ impl Group {
                 rebalance_timeout_ms: m.rebalance_timeout_ms,
                 session_timeout_ms: m.session_timeout_ms,
                 subscription: protocol.as_deref().map(|p| m.metadata(p)).unwrap_or_default(),
-                assignment: m.assignment.clone(),
+                assignment: assignment(m),
             })
             .collect();
         GroupRecord::Group {
@@ -346,6 +385,12 @@ impl Group {
         }
         assert!(self.pending_sync.iter().all(|m| self.members.contains_key(m)), "group {id}: pending sync");
         assert_eq!(self.sync_deadline_ms.is_some(), !self.pending_sync.is_empty(), "group {id}: sync timer");
+        let tokens: BTreeSet<RequestToken> = self.pending_commits.iter().map(|p| p.token).collect();
+        assert_eq!(tokens.len(), self.pending_commits.len(), "group {id}: a pending commit's token twice");
+        assert!(
+            self.pending_commits.iter().all(|p| !p.offsets.is_empty()),
+            "group {id}: empty pending commit"
+        );
     }
     // ANCHOR_END: invariants
 }

@@ -68,6 +68,18 @@ fn sync(member_id: &str, generation_id: i32, assignments: &[(&str, &str)]) -> Sy
     }
 }
 
+/// A SyncGroup whose generation's record (if it carried one: the leader's)
+/// the driver then stored: its output and the completion's, as one.
+fn sync_stored(c: &mut GroupCoordinator, token: RequestToken, req: &SyncGroupRequest, now_ms: i64) -> Output {
+    let mut out = c.sync_group(token, req, now_ms);
+    if let Some(store) = out.store.take() {
+        let completed = c.store_completed(store, Ok(()), now_ms);
+        out.replies.extend(completed.replies);
+        out.records.extend(completed.records);
+    }
+    out
+}
+
 fn heartbeat(member_id: &str, generation_id: i32) -> HeartbeatRequest {
     HeartbeatRequest {
         group_id: "g".into(),
@@ -75,6 +87,21 @@ fn heartbeat(member_id: &str, generation_id: i32) -> HeartbeatRequest {
         member_id: member_id.into(),
         group_instance_id: None,
     }
+}
+
+/// The token of a commit whose store the test completes at once.
+const STORED: RequestToken = u64::MAX;
+
+/// An OffsetCommit whose records the driver then stored: what every test
+/// not about a failed store sees.
+fn commit_stored(
+    c: &mut GroupCoordinator,
+    req: &OffsetCommitRequest,
+    now_ms: i64,
+) -> (Vec<CommitResult>, Output) {
+    let (results, out) = c.offset_commit(STORED, req, now_ms);
+    c.store_completed(STORED, Ok(()), now_ms);
+    (results, out)
 }
 
 fn commit(member_id: &str, generation_id: i32, offset: i64) -> OffsetCommitRequest {
@@ -106,8 +133,8 @@ fn stable_pair() -> (GroupCoordinator, String, String, i64) {
     c.tick(3_000);
     let out = c.tick(6_000);
     let (a, b) = (joined(&out, 1).member_id, joined(&out, 2).member_id);
-    c.sync_group(4, &sync(&b, 1, &[]), 6_000);
-    let out = c.sync_group(3, &sync(&a, 1, &[(&a, "p0"), (&b, "p1")]), 6_000);
+    sync_stored(&mut c, 4, &sync(&b, 1, &[]), 6_000);
+    let out = sync_stored(&mut c, 3, &sync(&a, 1, &[(&a, "p0"), (&b, "p1")]), 6_000);
     assert_eq!(synced(&out, 4).assignment, b"p1");
     assert_eq!(state(&c), (GroupState::Stable, 1));
     (c, a, b, 6_000)
@@ -137,9 +164,13 @@ fn two_members_then_a_third() {
     assert_eq!(state(&c), (GroupState::CompletingRebalance, 1));
 
     // The follower's SyncGroup waits for the leader's; the leader's stores the generation.
-    assert!(c.sync_group(4, &sync(&rb.member_id, 1, &[]), 6_100).replies.is_empty());
-    let out =
-        c.sync_group(3, &sync(&ra.member_id, 1, &[(&ra.member_id, "p0"), (&rb.member_id, "p1")]), 6_200);
+    assert!(sync_stored(&mut c, 4, &sync(&rb.member_id, 1, &[]), 6_100).replies.is_empty());
+    let out = sync_stored(
+        &mut c,
+        3,
+        &sync(&ra.member_id, 1, &[(&ra.member_id, "p0"), (&rb.member_id, "p1")]),
+        6_200,
+    );
     assert_eq!((synced(&out, 3).assignment, synced(&out, 4).assignment), (b"p0".to_vec(), b"p1".to_vec()));
     assert!(
         matches!(out.records.as_slice(), [GroupRecord::Group { value: Some(v), .. }] if v.generation == 1)
@@ -265,7 +296,7 @@ fn static_member_restart_without_rebalance() {
     assert_eq!(a, format!("i-a-{}", Uuid::from_u128(1)), "a static member id starts with its instance id");
     let mut leader_sync = sync(&a, 1, &[(&a, "p0"), (&b, "p1")]);
     leader_sync.group_instance_id = Some("i-a".into());
-    c.sync_group(3, &leader_sync, 6_000);
+    sync_stored(&mut c, 3, &leader_sync, 6_000);
     assert_eq!(state(&c), (GroupState::Stable, 1));
 
     // a restarts: same instance id, no member id.
@@ -282,7 +313,7 @@ fn static_member_restart_without_rebalance() {
     assert_eq!(c.heartbeat(&old, 7_100), Some(GroupError::FencedInstanceId));
     let mut resync = sync(&new_a, 1, &[]);
     resync.group_instance_id = Some("i-a".into());
-    assert_eq!(synced(&c.sync_group(5, &resync, 7_200), 5).assignment, b"p0");
+    assert_eq!(synced(&sync_stored(&mut c, 5, &resync, 7_200), 5).assignment, b"p0");
     assert_eq!(c.group("g").expect("group").leader_id(), Some(new_a.as_str()));
     c.check_invariants();
 }
@@ -299,7 +330,7 @@ fn join_during_completing_rebalance_cancels_parked_syncs() {
     c.tick(3_000);
     let out = c.tick(6_000);
     let b = joined(&out, 2).member_id;
-    assert!(c.sync_group(3, &sync(&b, 1, &[]), 6_000).replies.is_empty());
+    assert!(sync_stored(&mut c, 3, &sync(&b, 1, &[]), 6_000).replies.is_empty());
     let out = c.join_group(4, &join("c", "", 3), 6_001);
     assert_eq!(synced(&out, 3).error, Some(GroupError::RebalanceInProgress));
     assert_eq!(state(&c), (GroupState::PreparingRebalance, 1));
@@ -316,7 +347,7 @@ fn members_that_never_sync_are_dropped() {
     c.tick(3_000);
     let out = c.tick(6_000);
     let (a, b) = (joined(&out, 1).member_id, joined(&out, 2).member_id);
-    c.sync_group(3, &sync(&a, 1, &[(&a, "p0"), (&b, "p1")]), 6_000);
+    sync_stored(&mut c, 3, &sync(&a, 1, &[(&a, "p0"), (&b, "p1")]), 6_000);
     // Both heartbeat, so their sessions live, but b never syncs.
     for t in [12_000, 18_000, 24_000, 30_000] {
         assert_eq!(c.heartbeat(&heartbeat(&a, 1), t), None);
@@ -352,19 +383,22 @@ fn commits_from_fenced_members_are_rejected() {
     let (leave, _) =
         c.leave_group("g", &[LeavingMember { member_id: b.clone(), group_instance_id: None }], now);
     assert_eq!(leave.members[0].1, None);
-    let (results, out) = c.offset_commit(&commit(&a, 1, 10), now + 1);
+    let (results, out) = commit_stored(&mut c, &commit(&a, 1, 10), now + 1);
     assert_eq!(results[0].1, None, "PreparingRebalance still takes commits of the current generation");
     assert_eq!(out.records.len(), 1);
     let out = c.join_group(6, &join("a", &a, 0), now + 2);
     assert_eq!(joined(&out, 6).generation_id, 2);
-    assert_eq!(c.offset_commit(&commit(&a, 2, 11), now + 3).0[0].1, Some(GroupError::RebalanceInProgress));
-    c.sync_group(7, &sync(&a, 2, &[(&a, "p0p1")]), now + 4);
+    assert_eq!(
+        commit_stored(&mut c, &commit(&a, 2, 11), now + 3).0[0].1,
+        Some(GroupError::RebalanceInProgress)
+    );
+    sync_stored(&mut c, 7, &sync(&a, 2, &[(&a, "p0p1")]), now + 4);
 
-    assert_eq!(c.offset_commit(&commit(&b, 1, 99), now + 5).0[0].1, Some(GroupError::UnknownMemberId));
-    let (results, out) = c.offset_commit(&commit(&a, 1, 99), now + 5);
+    assert_eq!(commit_stored(&mut c, &commit(&b, 1, 99), now + 5).0[0].1, Some(GroupError::UnknownMemberId));
+    let (results, out) = commit_stored(&mut c, &commit(&a, 1, 99), now + 5);
     assert_eq!((results[0].1, out.records.len()), (Some(GroupError::IllegalGeneration), 0));
-    assert_eq!(c.offset_commit(&commit("", -1, 99), now + 5).0[0].1, Some(GroupError::UnknownMemberId));
-    assert_eq!(c.offset_commit(&commit(&a, 2, 12), now + 6).0[0].1, None);
+    assert_eq!(commit_stored(&mut c, &commit("", -1, 99), now + 5).0[0].1, Some(GroupError::UnknownMemberId));
+    assert_eq!(commit_stored(&mut c, &commit(&a, 2, 12), now + 6).0[0].1, None);
     let fetched = c.offset_fetch("g", Some(&[TopicPartition::new("t", 0), TopicPartition::new("t", 1)]));
     assert_eq!((fetched[0].offset, fetched[0].leader_epoch, fetched[1].offset), (12, 4, -1));
 }
@@ -379,10 +413,13 @@ fn commits_during_completing_rebalance_check_the_member_first() {
     c.leave_group("g", &[LeavingMember { member_id: b.clone(), group_instance_id: None }], now);
     c.join_group(6, &join("a", &a, 0), now + 1);
     assert_eq!(state(&c), (GroupState::CompletingRebalance, 2));
-    assert_eq!(c.offset_commit(&commit(&b, 2, 9), now + 2).0[0].1, Some(GroupError::UnknownMemberId));
-    assert_eq!(c.offset_commit(&commit(&a, 1, 9), now + 2).0[0].1, Some(GroupError::IllegalGeneration));
-    assert_eq!(c.offset_commit(&commit("", -1, 9), now + 2).0[0].1, Some(GroupError::UnknownMemberId));
-    assert_eq!(c.offset_commit(&commit(&a, 2, 9), now + 2).0[0].1, Some(GroupError::RebalanceInProgress));
+    assert_eq!(commit_stored(&mut c, &commit(&b, 2, 9), now + 2).0[0].1, Some(GroupError::UnknownMemberId));
+    assert_eq!(commit_stored(&mut c, &commit(&a, 1, 9), now + 2).0[0].1, Some(GroupError::IllegalGeneration));
+    assert_eq!(commit_stored(&mut c, &commit("", -1, 9), now + 2).0[0].1, Some(GroupError::UnknownMemberId));
+    assert_eq!(
+        commit_stored(&mut c, &commit(&a, 2, 9), now + 2).0[0].1,
+        Some(GroupError::RebalanceInProgress)
+    );
 }
 
 // A consumer that assigns itself partitions (generation -1, no member id)
@@ -390,14 +427,14 @@ fn commits_during_completing_rebalance_check_the_member_first() {
 #[test]
 fn simple_consumer_commits_without_a_generation() {
     let mut c = coordinator();
-    assert_eq!(c.offset_commit(&commit("", 0, 5), 0).0[0].1, Some(GroupError::IllegalGeneration));
-    assert_eq!(c.offset_commit(&commit("", -1, 5), 0).0[0].1, None);
+    assert_eq!(commit_stored(&mut c, &commit("", 0, 5), 0).0[0].1, Some(GroupError::IllegalGeneration));
+    assert_eq!(commit_stored(&mut c, &commit("", -1, 5), 0).0[0].1, None);
     assert_eq!(state(&c), (GroupState::Empty, 0));
     assert_eq!(c.offset_fetch("g", None)[0].offset, 5);
     assert_eq!(c.offset_fetch("other", Some(&[TopicPartition::new("t", 0)]))[0].offset, -1);
     let mut long = commit("", -1, 6);
     long.partitions[0].metadata = Some("x".repeat(4_097));
-    assert_eq!(c.offset_commit(&long, 1).0[0].1, Some(GroupError::OffsetMetadataTooLarge));
+    assert_eq!(commit_stored(&mut c, &long, 1).0[0].1, Some(GroupError::OffsetMetadataTooLarge));
 }
 
 // Generation -1 into an Empty (or missing) group is a standalone commit
@@ -411,10 +448,108 @@ fn simple_consumer_commits_without_a_generation() {
 #[test]
 fn a_generation_minus_one_commit_into_an_empty_group_is_standalone_even_with_a_member_id() {
     let mut c = coordinator();
-    assert_eq!(c.offset_commit(&commit("ghost", -1, 5), 0).0[0].1, None, "missing group");
+    assert_eq!(commit_stored(&mut c, &commit("ghost", -1, 5), 0).0[0].1, None, "missing group");
     assert_eq!(state(&c), (GroupState::Empty, 0));
-    assert_eq!(c.offset_commit(&commit("ghost", -1, 6), 1).0[0].1, None, "Empty group");
+    assert_eq!(commit_stored(&mut c, &commit("ghost", -1, 6), 1).0[0].1, None, "Empty group");
     assert_eq!(c.offset_fetch("g", None)[0].offset, 6);
+}
+
+// A commit is visible only once its records are stored, as Kafka keeps an
+// OffsetCommit in `pendingOffsetCommits` until its append completes
+// (GroupMetadata.prepareOffsetCommit / onOffsetCommitAppend /
+// failPendingOffsetWrite): while the store is pending, OffsetFetch shows the
+// previous offset; a failed store leaves it there, a successful one replaces it.
+#[test]
+fn a_commit_whose_store_fails_leaves_the_previous_offset_visible() {
+    let (mut c, a, _b, now) = stable_pair();
+    commit_stored(&mut c, &commit(&a, 1, 10), now);
+    let (results, out) = c.offset_commit(7, &commit(&a, 1, 20), now + 1);
+    assert_eq!((results[0].1, out.records.len(), out.store), (None, 1, Some(7)));
+    assert_eq!(c.offset_fetch("g", None)[0].offset, 10, "a pending commit is invisible");
+    assert_eq!(c.store_completed(7, Err(GroupError::CoordinatorNotAvailable), 0), Output::default());
+    assert_eq!(c.offset_fetch("g", None)[0].offset, 10, "a refused commit never shows");
+    c.offset_commit(8, &commit(&a, 1, 30), now + 2);
+    c.store_completed(8, Ok(()), 0);
+    assert_eq!(c.offset_fetch("g", None)[0].offset, 30, "a stored commit shows");
+    c.check_invariants();
+}
+
+// Kafka's SyncGroup to the leader (GroupMetadataManager, classic groups): the
+// generation's assignment takes effect — the group Stable, every parked
+// SyncGroup answered — only once its GroupMetadata record is stored; a
+// follower that syncs meanwhile waits with the others. A failed store
+// answers them all with the error, clears the assignment and starts a new
+// rebalance: nobody reads by an assignment the log does not have.
+#[test]
+fn a_generation_whose_store_fails_is_never_handed_out() {
+    let mut c = coordinator();
+    c.join_group(1, &join("a", "", 1), 0);
+    c.join_group(2, &join("b", "", 2), 100);
+    c.tick(3_000);
+    let out = c.tick(6_000);
+    let (a, b) = (joined(&out, 1).member_id, joined(&out, 2).member_id);
+    let out = c.sync_group(3, &sync(&a, 1, &[(&a, "p0"), (&b, "p1")]), 6_000);
+    assert_eq!((out.records.len(), out.store, out.replies.len()), (1, Some(3), 0), "answered once stored");
+    assert!(c.sync_group(4, &sync(&b, 1, &[]), 6_001).replies.is_empty(), "the follower waits too");
+    assert_eq!(state(&c), (GroupState::CompletingRebalance, 1));
+    let out = c.store_completed(3, Err(GroupError::NotCoordinator), 6_002);
+    assert_eq!(synced(&out, 3).error, Some(GroupError::NotCoordinator));
+    assert_eq!(synced(&out, 4).error, Some(GroupError::NotCoordinator));
+    assert_eq!(state(&c), (GroupState::PreparingRebalance, 1));
+    assert!(c.group("g").expect("g").members().all(|m| m.assignment.is_empty()));
+    c.check_invariants();
+}
+
+// The same generation stored: both SyncGroups get their parts at once, and
+// the group is Stable.
+#[test]
+fn a_stored_generation_answers_every_parked_sync() {
+    let mut c = coordinator();
+    c.join_group(1, &join("a", "", 1), 0);
+    c.join_group(2, &join("b", "", 2), 100);
+    c.tick(3_000);
+    let out = c.tick(6_000);
+    let (a, b) = (joined(&out, 1).member_id, joined(&out, 2).member_id);
+    c.sync_group(3, &sync(&a, 1, &[(&a, "p0"), (&b, "p1")]), 6_000);
+    c.sync_group(4, &sync(&b, 1, &[]), 6_001);
+    let out = c.store_completed(3, Ok(()), 6_002);
+    assert_eq!((synced(&out, 3).assignment, synced(&out, 4).assignment), (b"p0".to_vec(), b"p1".to_vec()));
+    assert_eq!(state(&c), (GroupState::Stable, 1));
+    c.check_invariants();
+}
+
+// A simple consumer's first commit creates its group; if the store fails the
+// group is there but OffsetFetch lists nothing for it.
+#[test]
+fn a_first_commit_whose_store_fails_leaves_nothing_committed() {
+    let mut c = coordinator();
+    c.offset_commit(1, &commit("", -1, 5), 0);
+    c.store_completed(1, Err(GroupError::CoordinatorNotAvailable), 0);
+    assert!(c.offset_fetch("g", None).is_empty());
+    assert_eq!(c.offset_fetch("g", Some(&[TopicPartition::new("t", 0)]))[0].offset, -1);
+}
+
+// Two commits of one partition are appended in the order the coordinator
+// made them, so the later one is later in the log and wins on a reload; the
+// live coordinator agrees whatever order the driver reports the two stores
+// in (Kafka's onOffsetCommitAppend keeps the commit with the later append
+// offset). An earlier store reported stored after a later one is ignored,
+// and a later one that failed does not hide an earlier one that succeeded.
+#[test]
+fn the_later_of_two_stored_commits_wins_whatever_order_they_complete_in() {
+    let (mut c, a, _b, now) = stable_pair();
+    c.offset_commit(1, &commit(&a, 1, 10), now);
+    c.offset_commit(2, &commit(&a, 1, 20), now);
+    c.store_completed(2, Ok(()), 0);
+    c.store_completed(1, Ok(()), 0);
+    assert_eq!(c.offset_fetch("g", None)[0].offset, 20, "the later append wins");
+
+    c.offset_commit(3, &commit(&a, 1, 30), now);
+    c.offset_commit(4, &commit(&a, 1, 40), now);
+    c.store_completed(4, Err(GroupError::CoordinatorNotAvailable), 0);
+    c.store_completed(3, Ok(()), 0);
+    assert_eq!(c.offset_fetch("g", None)[0].offset, 30, "the earlier stored one stands");
+    c.check_invariants();
 }
 
 // After a restart the coordinator rebuilds itself from its own records:
@@ -423,8 +558,8 @@ fn a_generation_minus_one_commit_into_an_empty_group_is_standalone_even_with_a_m
 fn load_after_restart_restores_offsets_and_generation() {
     let (mut c, a, b, now) = stable_pair();
     let mut log = c.group("g").map(|g| vec![g.metadata_record()]).expect("group");
-    log.extend(c.offset_commit(&commit(&a, 1, 42), now).1.records);
-    log.extend(c.offset_commit(&commit(&b, 1, 43), now).1.records);
+    log.extend(commit_stored(&mut c, &commit(&a, 1, 42), now).1.records);
+    log.extend(commit_stored(&mut c, &commit(&b, 1, 43), now).1.records);
     // Through the bytes, as the broker would read them back.
     let read =
         log.iter().map(|r| GroupRecord::decode(&r.key_bytes(), r.value_bytes().as_deref()).expect("decodes"));
@@ -447,7 +582,7 @@ fn load_after_restart_restores_offsets_and_generation() {
 #[test]
 fn unload_forgets_the_partitions_groups_and_answers_their_parked_joins() {
     let (mut c, a, _b, now) = stable_pair();
-    c.offset_commit(&OffsetCommitRequest { group_id: "other".into(), ..commit("", -1, 7) }, now);
+    commit_stored(&mut c, &OffsetCommitRequest { group_id: "other".into(), ..commit("", -1, 7) }, now);
     let out = c.join_group(9, &join("a", &a, 1), now + 1);
     assert!(out.reply(9).is_none(), "parked for the rebalance");
     let out = c.unload(|group_id| group_id == "g");
@@ -464,9 +599,9 @@ fn unload_forgets_the_partitions_groups_and_answers_their_parked_joins() {
 #[test]
 fn load_partition_adds_groups_next_to_those_already_coordinated() {
     let (mut c, a, _b, now) = stable_pair();
-    let log = c.offset_commit(&commit(&a, 1, 42), now).1.records;
+    let log = commit_stored(&mut c, &commit(&a, 1, 42), now).1.records;
     let mut other = coordinator();
-    other.offset_commit(&OffsetCommitRequest { group_id: "other".into(), ..commit("", -1, 7) }, now);
+    commit_stored(&mut other, &OffsetCommitRequest { group_id: "other".into(), ..commit("", -1, 7) }, now);
     other.load_partition(log, now + 1);
     assert_eq!(other.offset_fetch("g", None)[0].offset, 42);
     assert_eq!(other.offset_fetch("other", None)[0].offset, 7);
@@ -517,7 +652,7 @@ fn bad_requests_get_error_codes() {
     let out = c.join_group(4, &JoinGroupRequest { protocols: vec![], ..join("a", "", 1) }, 0);
     assert_eq!(joined(&out, 4).error, Some(GroupError::InconsistentGroupProtocol));
     assert_eq!(
-        synced(&c.sync_group(5, &sync("ghost", 1, &[]), 0), 5).error,
+        synced(&sync_stored(&mut c, 5, &sync("ghost", 1, &[]), 0), 5).error,
         Some(GroupError::UnknownMemberId)
     );
     assert_eq!(c.heartbeat(&heartbeat("ghost", 1), 0), Some(GroupError::UnknownMemberId));
@@ -562,7 +697,7 @@ fn delete_groups() {
     let (results, _) = c.delete_groups(&["g".into(), "nope".into()]);
     assert_eq!(results[0].1, Some(GroupError::NonEmptyGroup));
     assert_eq!(results[1].1, Some(GroupError::GroupIdNotFound));
-    c.offset_commit(&commit(&a, 1, 3), now);
+    commit_stored(&mut c, &commit(&a, 1, 3), now);
     let everyone: Vec<_> = c
         .group("g")
         .expect("g")
@@ -591,9 +726,11 @@ fn deleting_a_topic_deletes_its_offsets() {
     let mut two = commit(&a, 1, 3);
     two.partitions
         .push(OffsetCommitPartition { partition: TopicPartition::new("u", 0), ..two.partitions[0].clone() });
-    log.extend(c.offset_commit(&two, now).1.records);
+    log.extend(commit_stored(&mut c, &two, now).1.records);
     log.extend(
-        c.offset_commit(&OffsetCommitRequest { group_id: "solo".into(), ..commit("", -1, 7) }, now).1.records,
+        commit_stored(&mut c, &OffsetCommitRequest { group_id: "solo".into(), ..commit("", -1, 7) }, now)
+            .1
+            .records,
     );
 
     let out = c.delete_topic_offsets(&["t".into()], now + 1);
@@ -626,6 +763,26 @@ fn deleting_a_topic_deletes_its_offsets() {
     assert!(loaded.group("solo").is_none());
 }
 
+// A topic deleted while a commit of it is pending: the tombstone follows the
+// pending record in the log, and the commit's later store does not bring the
+// deleted topic's offset back in memory either (Kafka's removeOffsets drops
+// pending commits with the committed ones).
+#[test]
+fn deleting_a_topic_drops_its_pending_commits() {
+    let (mut c, a, _, now) = stable_pair();
+    let log = c.offset_commit(1, &commit(&a, 1, 3), now).1.records;
+    let out = c.delete_topic_offsets(&["t".into()], now + 1);
+    let tombstone =
+        GroupRecord::Offset { group_id: "g".into(), partition: TopicPartition::new("t", 0), value: None };
+    assert_eq!(out.records, [tombstone]);
+    c.store_completed(1, Ok(()), 0);
+    assert!(c.offset_fetch("g", None).is_empty());
+    let loaded =
+        GroupCoordinator::load(GroupCoordinatorConfig::default(), log.into_iter().chain(out.records), now);
+    assert!(loaded.offset_fetch("g", None).is_empty());
+    c.check_invariants();
+}
+
 // Kafka's partitionFor: abs(String.hashCode) % 50. Values computed with
 // Java's hashCode rules by hand; "polygenelubricants" hashes to i32::MIN,
 // which Kafka's Utils.abs maps to 0.
@@ -642,12 +799,34 @@ fn partition_for_matches_kafka() {
 /// One random input for the property test.
 #[derive(Debug, Clone)]
 enum Op {
-    Join { client: usize, known: bool, kip394: bool, instance: bool, protocol: usize, rebalance_ms: i32 },
-    Sync { client: usize },
-    Heartbeat { client: usize },
-    Leave { client: usize },
-    Commit { client: usize, generation: Option<i32> },
-    Tick { ms: i64 },
+    Join {
+        client: usize,
+        known: bool,
+        kip394: bool,
+        instance: bool,
+        protocol: usize,
+        rebalance_ms: i32,
+    },
+    /// `stored`: whether the driver then reports the leader's generation stored.
+    Sync {
+        client: usize,
+        stored: bool,
+    },
+    Heartbeat {
+        client: usize,
+    },
+    Leave {
+        client: usize,
+    },
+    /// `stored`: whether the driver then reports its records stored.
+    Commit {
+        client: usize,
+        generation: Option<i32>,
+        stored: bool,
+    },
+    Tick {
+        ms: i64,
+    },
     Delete,
 }
 
@@ -663,11 +842,11 @@ fn op() -> impl Strategy<Value = Op> {
                 rebalance_ms
             }
         ),
-        (0..3usize).prop_map(|client| Op::Sync { client }),
+        (0..3usize, any::<bool>()).prop_map(|(client, stored)| Op::Sync { client, stored }),
         (0..3usize).prop_map(|client| Op::Heartbeat { client }),
         (0..3usize).prop_map(|client| Op::Leave { client }),
-        (0..3usize, proptest::option::of(-1..4i32))
-            .prop_map(|(client, generation)| Op::Commit { client, generation }),
+        (0..3usize, proptest::option::of(-1..4i32), any::<bool>())
+            .prop_map(|(client, generation, stored)| Op::Commit { client, generation, stored }),
         (0..40_000i64).prop_map(|ms| Op::Tick { ms }),
         Just(Op::Delete),
     ]
@@ -678,8 +857,9 @@ proptest! {
 
     // Any sequence of requests and ticks: no panic, the invariants of
     // Group::check_invariants hold after every step, every token is answered
-    // at most once, and the records written so far rebuild the same offsets
-    // (and, for a Stable or Empty group, the same generation).
+    // at most once, and the records stored so far rebuild the same offsets
+    // (and, for a Stable or Empty group, the same generation): a commit whose
+    // store failed is as invisible live as it is after a reload.
     #[test]
     fn random_inputs_keep_the_invariants(ops in proptest::collection::vec(op(), 1..60)) {
         let mut c = coordinator();
@@ -702,13 +882,22 @@ proptest! {
                     req.rebalance_timeout_ms = rebalance_ms;
                     out = c.join_group(token, &req, now);
                 }
-                Op::Sync { client } => {
+                Op::Sync { client, stored } => {
                     token += 1;
                     let (member_id, generation) = clients[client].clone();
                     let mut req = sync(&member_id, generation, &[]);
                     req.protocol_name = None;
                     req.assignments = clients.iter().map(|(m, _)| (m.clone(), m.as_bytes().to_vec())).collect();
                     out = c.sync_group(token, &req, now);
+                    if let Some(store) = out.store.take() {
+                        let outcome = if stored { Ok(()) } else { Err(GroupError::CoordinatorNotAvailable) };
+                        if !stored {
+                            out.records.clear();
+                        }
+                        let completed = c.store_completed(store, outcome, now);
+                        out.replies.extend(completed.replies);
+                        out.records.extend(completed.records);
+                    }
                 }
                 Op::Heartbeat { client } => {
                     let _ = c.heartbeat(&heartbeat(&clients[client].0, clients[client].1), now);
@@ -717,9 +906,16 @@ proptest! {
                     let leaving = LeavingMember { member_id: clients[client].0.clone(), group_instance_id: None };
                     out = c.leave_group("g", &[leaving], now).1;
                 }
-                Op::Commit { client, generation } => {
+                Op::Commit { client, generation, stored } => {
+                    token += 1;
                     let generation = generation.unwrap_or(clients[client].1);
-                    out = c.offset_commit(&commit(&clients[client].0, generation, now), now).1;
+                    out = c.offset_commit(token, &commit(&clients[client].0, generation, now), now).1;
+                    let outcome = if stored { Ok(()) } else { Err(GroupError::CoordinatorNotAvailable) };
+                    prop_assert_eq!(c.store_completed(token, outcome, 0), Output::default());
+                    if !stored {
+                        // Not in the log: a reload must not see it, nor may the live coordinator.
+                        out.records.clear();
+                    }
                 }
                 Op::Tick { ms } => {
                     now += ms;
@@ -776,7 +972,7 @@ fn many_sessions_expire_in_one_tick() {
         _ => None,
     });
     let leader = leader.expect("a leader");
-    c.sync_group(1_000, &sync(&leader, 1, &[]), 6_000);
+    sync_stored(&mut c, 1_000, &sync(&leader, 1, &[]), 6_000);
     assert_eq!(state(&c), (GroupState::Stable, 1));
     let out = c.tick(100_000);
     assert_eq!(state(&c), (GroupState::Empty, 2));

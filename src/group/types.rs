@@ -370,6 +370,12 @@ pub struct Output {
     pub replies: Vec<ParkedReply>,
     /// Records to persist, in order.
     pub records: Vec<GroupRecord>,
+    /// The token under which the coordinator holds what `records` carry as
+    /// pending (an OffsetCommit's offsets, the leader's assignment): the
+    /// driver reports whether they were stored with
+    /// [`super::GroupCoordinator::store_completed`], and sends that call's
+    /// replies after this output's.
+    pub store: Option<RequestToken>,
 }
 // ANCHOR_END: output
 

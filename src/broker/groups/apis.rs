@@ -325,12 +325,13 @@ async fn offset_commit(
         }
     }
     if !req.partitions.is_empty() {
+        let token = broker.groups.token();
         let commit = |c: &mut group::GroupCoordinator, now| match broker.coordinator_error(&req.group_id) {
             Some(error) => (
                 req.partitions.iter().map(|p| (p.partition.clone(), Some(error))).collect(),
                 Output::default(),
             ),
-            None => c.offset_commit(&req, now),
+            None => c.offset_commit(token, &req, now),
         };
         let (results, stored_error) = broker.group_input(commit).await;
         for (tp, error) in results {

@@ -30,6 +30,13 @@
 //!   log is durable, both waited for outside the lock so concurrent commits
 //!   share them. A single replica's high watermark is its log end: a
 //!   standalone broker waits for nothing more than before.
+//! - **Pending until stored.** An OffsetCommit carries a token; its offsets
+//!   stay pending in the coordinator, invisible to OffsetFetch, until the
+//!   wait above ends and the driver reports it
+//!   ([`GroupCoordinator::store_completed`]) — before the client hears the
+//!   answer, so a client told "committed" finds its offset in its next fetch,
+//!   and one told an error never does. The leader's SyncGroup waits the same
+//!   way: the completion's output carries the SyncGroup answers.
 //! - **Timers.** One task sleeps until [`GroupCoordinator::next_deadline_ms`]
 //!   (re-read whenever an input may have moved it) and calls `tick`.
 //! - **Restart.** [`Broker::open`] reads every partition of `__consumer_offsets`
@@ -54,12 +61,11 @@
 //! Simplifications:
 //!
 //! - A failed or unreplicated append (disk error, shutdown, timeout, lost
-//!   leadership) answers the output's requests with an error, but the
-//!   coordinator's memory already moved on (the core assumes stores succeed,
-//!   see [`crate::group`]): until the partition is unloaded, an OffsetFetch
-//!   here may show a commit that was refused. Clients rediscover the
-//!   coordinator and rejoin; Kafka instead keeps pending commits apart until
-//!   their append completes.
+//!   leadership, too few replicas) answers the output's requests with an
+//!   error. The coordinator hears the outcome of an OffsetCommit's and a
+//!   SyncGroup's append first and acts on it (the offsets become visible, the
+//!   generation Stable, only if stored); for other records it has already
+//!   moved on (see [`crate::group`]'s Simplifications).
 //! - The timer starts with the first group request after the broker opens: a
 //!   group loaded from the log whose members never come back is expired then,
 //!   not a session after the restart.
@@ -170,9 +176,15 @@ impl GroupDriver {
         self.parked.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// A token no input has carried before: for a parked request, or for an
+    /// OffsetCommit whose offsets stay pending until their store completes.
+    fn token(&self) -> RequestToken {
+        self.next_token.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// A token for a request that may be answered later, and where the answer arrives.
     fn park(&self) -> (RequestToken, oneshot::Receiver<Response>) {
-        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let token = self.token();
         let (tx, rx) = oneshot::channel();
         self.lock_parked().insert(token, tx);
         (token, rx)
@@ -252,27 +264,58 @@ impl Broker {
         self: &Arc<Self>,
         input: impl FnOnce(&mut GroupCoordinator, i64) -> (T, Output),
     ) -> (T, Option<GroupError>) {
-        let (result, mut out, appended) = {
+        let (result, out, appended) = {
             let mut coordinator = self.groups.lock();
             let (result, out) = input(&mut coordinator, now_ms());
             let appended = self.append_group_records(&out.records);
             (result, out, appended)
         };
-        self.groups.wake_timer.notify_one();
-        let stored = match appended {
-            Ok(appended) => self.wait_stored(appended).await,
-            Err(e) => Err(e),
-        };
-        if let Err(error) = stored {
-            for reply in &mut out.replies {
-                reply.response = match &reply.response {
-                    Response::Join(r) => Response::Join(JoinGroupResponse::error(&r.member_id, error)),
-                    Response::Sync(_) => Response::Sync(SyncGroupResponse::error(error)),
-                };
+        (result, self.finish_output(out, appended).await)
+    }
+
+    /// The rest of an input: waits for the output's records to be stored,
+    /// tells the coordinator how that went if it holds something pending on
+    /// it (an OffsetCommit's offsets become visible only then, and only if
+    /// stored; a generation's assignment is handed out, or cleared), and
+    /// releases the replies — as errors if the store failed — then those of
+    /// the completion, whose own records go through the same steps. The
+    /// coordinator hears the outcome before any client does, so a client told
+    /// "committed" finds its offset in the next OffsetFetch.
+    async fn finish_output(
+        self: &Arc<Self>,
+        mut out: Output,
+        mut appended: Result<Appended, GroupError>,
+    ) -> Option<GroupError> {
+        let mut first_error = None;
+        loop {
+            self.groups.wake_timer.notify_one();
+            let stored = match appended {
+                Ok(appended) => self.wait_stored(appended).await,
+                Err(e) => Err(e),
+            };
+            let reported = out.store.map(|token| {
+                let mut coordinator = self.groups.lock();
+                let next = coordinator.store_completed(token, stored, now_ms());
+                let appended = self.append_group_records(&next.records);
+                (next, appended)
+            });
+            if let Err(error) = stored {
+                for reply in &mut out.replies {
+                    reply.response = match &reply.response {
+                        Response::Join(r) => Response::Join(JoinGroupResponse::error(&r.member_id, error)),
+                        Response::Sync(_) => Response::Sync(SyncGroupResponse::error(error)),
+                    };
+                }
+            }
+            self.groups.release(out);
+            first_error = first_error.or(stored.err());
+            match reported {
+                Some((next, next_appended)) if next != Output::default() => {
+                    (out, appended) = (next, next_appended);
+                }
+                _ => return first_error,
             }
         }
-        self.groups.release(out);
-        (result, stored.err())
     }
     // ANCHOR_END: group_input
 

@@ -8,12 +8,15 @@
 use std::sync::Arc;
 
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
+use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
+use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, FetchRequest, GroupId, OffsetCommitRequest, RequestHeader, RequestKind, ResponseKind,
-    TopicName,
+    ApiKey, BrokerId, FetchRequest, GroupId, JoinGroupRequest, OffsetCommitRequest, OffsetFetchRequest,
+    RequestHeader, RequestKind, ResponseKind, SyncGroupRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -21,7 +24,7 @@ use uuid::Uuid;
 
 use super::super::Broker;
 use crate::config::BrokerConfig;
-use crate::group::CONSUMER_OFFSETS_TOPIC;
+use crate::group::{GroupState, CONSUMER_OFFSETS_TOPIC};
 use crate::log::manager::lock;
 use crate::metadata::records::{PartitionChangeRecord, PartitionRecord};
 use crate::metadata::MetadataRecord;
@@ -93,6 +96,34 @@ fn commit(broker: &Arc<Broker>, offset: i64) -> tokio::task::JoinHandle<i16> {
     })
 }
 
+/// Sends one group request (v3, before KIP-394's member id round trip).
+async fn send(broker: &Arc<Broker>, api_key: ApiKey, body: RequestKind) -> ResponseKind {
+    let header = RequestHeader::default().with_request_api_key(api_key as i16).with_request_api_version(3);
+    let request = Request { header, api_key, body, client_host: "/127.0.0.1".into() };
+    broker.handle_group(request).await.expect("an answer")
+}
+
+/// Group `g`'s committed offset of `t`-0 (OffsetFetch v7), -1 for none.
+async fn fetch_offset(broker: &Arc<Broker>) -> i64 {
+    let topic = OffsetFetchRequestTopic::default()
+        .with_name(TopicName(StrBytes::from_static_str("t")))
+        .with_partition_indexes(vec![0]);
+    let body = OffsetFetchRequest::default()
+        .with_group_id(GroupId(StrBytes::from_static_str("g")))
+        .with_topics(Some(vec![topic]));
+    let request = Request {
+        header: RequestHeader::default()
+            .with_request_api_key(ApiKey::OffsetFetch as i16)
+            .with_request_api_version(7),
+        api_key: ApiKey::OffsetFetch,
+        body: RequestKind::OffsetFetch(body),
+        client_host: "/127.0.0.1".into(),
+    };
+    let Ok(ResponseKind::OffsetFetch(r)) = broker.handle_group(request).await else { panic!("no answer") };
+    assert_eq!(r.error_code, 0);
+    r.topics[0].partitions[0].committed_offset
+}
+
 /// Follower `replica_id` fetches the offsets partition from `offset`.
 async fn follower_fetch(broker: &Arc<Broker>, replica_id: i32, offset: i64) {
     let partition = FetchPartition::default()
@@ -154,4 +185,78 @@ async fn a_commit_waiting_when_the_leadership_moves_gets_not_coordinator() {
     broker.metadata_writer().commit(&[MetadataRecord::PartitionChange(change)], 0).unwrap();
     broker.apply_image(0).unwrap();
     assert_eq!(waiting.await.unwrap(), ResponseError::NotCoordinator.code());
+}
+
+/// An OffsetFetch sees a commit only once it is stored: while the ISR has
+/// not confirmed it, the group's offset is still the previous one (none
+/// here), as Kafka keeps the commit in `pendingOffsetCommits` until its
+/// append completes.
+#[tokio::test]
+async fn a_commit_is_fetched_only_once_the_isr_has_it() {
+    let (_dir, broker, _) = broker();
+    let waiting = commit(&broker, 42);
+    appended(&broker, 1).await;
+    assert_eq!(fetch_offset(&broker).await, -1, "visible before it was stored");
+    follower_fetch(&broker, 2, 1).await;
+    follower_fetch(&broker, 3, 1).await;
+    assert_eq!(waiting.await.unwrap(), 0);
+    assert_eq!(fetch_offset(&broker).await, 42);
+}
+
+/// A commit answered with an error never shows: the first commit is
+/// replicated and acknowledged, the second one no follower fetches, so it
+/// times out (COORDINATOR_NOT_AVAILABLE) and OffsetFetch still answers the
+/// first — the client that retries from there re-reads, never skips.
+#[tokio::test(start_paused = true)]
+async fn a_commit_refused_for_want_of_replicas_is_never_fetched() {
+    let (_dir, broker, _) = broker();
+    let first = commit(&broker, 42);
+    appended(&broker, 1).await;
+    follower_fetch(&broker, 2, 1).await;
+    follower_fetch(&broker, 3, 1).await;
+    assert_eq!(first.await.unwrap(), 0);
+    assert_eq!(commit(&broker, 43).await.unwrap(), ResponseError::CoordinatorNotAvailable.code());
+    assert_eq!(fetch_offset(&broker).await, 42, "a refused commit is visible");
+}
+
+/// A generation whose GroupMetadata record the ISR never confirms is never
+/// handed out: the leader's SyncGroup waits for the store, gets
+/// COORDINATOR_NOT_AVAILABLE after `offsets.commit.timeout.ms`, and the
+/// group, its assignment cleared, is rebalancing again rather than Stable
+/// (Kafka's SyncGroup: the group is Stable only once the assignment is stored).
+#[tokio::test(start_paused = true)]
+async fn a_generation_the_isr_never_confirms_is_never_handed_out() {
+    let (_dir, broker, _) = broker();
+    let join = JoinGroupRequest::default()
+        .with_group_id(GroupId(StrBytes::from_static_str("g")))
+        .with_session_timeout_ms(10_000)
+        .with_rebalance_timeout_ms(10_000)
+        .with_protocol_type(StrBytes::from_static_str("consumer"))
+        .with_protocols(vec![
+            JoinGroupRequestProtocol::default().with_name(StrBytes::from_static_str("range"))
+        ]);
+    let ResponseKind::JoinGroup(joined) =
+        send(&broker, ApiKey::JoinGroup, RequestKind::JoinGroup(join)).await
+    else {
+        unreachable!()
+    };
+    assert_eq!((joined.error_code, joined.generation_id), (0, 1));
+    let assignment = SyncGroupRequestAssignment::default()
+        .with_member_id(joined.member_id.clone())
+        .with_assignment(vec![1].into());
+    let sync = SyncGroupRequest::default()
+        .with_group_id(GroupId(StrBytes::from_static_str("g")))
+        .with_generation_id(1)
+        .with_member_id(joined.member_id)
+        .with_assignments(vec![assignment]);
+    let ResponseKind::SyncGroup(synced) =
+        send(&broker, ApiKey::SyncGroup, RequestKind::SyncGroup(sync)).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(synced.error_code, ResponseError::CoordinatorNotAvailable.code());
+    let coordinator = broker.groups.lock();
+    let group = coordinator.group("g").expect("g");
+    assert_eq!(group.state(), GroupState::PreparingRebalance, "an unstored generation handed out");
+    assert!(group.members().all(|m| m.assignment.is_empty()));
 }
