@@ -47,17 +47,36 @@ where
     M::State: Debug + Hash + Send + Sync + Clone + PartialEq + 'static,
     M::Action: Debug + Clone + PartialEq,
 {
+    check_with(model, bound, false)
+}
+
+/// [`check`], or with `stop_at_failure` (a `--bug` variant's run, where the
+/// point is the counterexample, and a variant's space can be much larger
+/// than the fixed model's) a search that ends at the first failing
+/// property. Reaching `bound` before any failure is an error either way.
+pub fn check_with<M>(model: M, bound: Bound, stop_at_failure: bool) -> impl Checker<M>
+where
+    M: Model + Send + Sync + 'static,
+    M::State: Debug + Hash + Send + Sync + Clone + PartialEq + 'static,
+    M::Action: Debug + Clone + PartialEq,
+{
     let started = Instant::now();
-    let checker =
-        model.checker().target_state_count(bound.states_max).timeout(bound.timeout).spawn_bfs().join();
+    let builder = model.checker().target_state_count(bound.states_max).timeout(bound.timeout);
+    let builder = if stop_at_failure { builder.finish_when(HasDiscoveries::AnyFailures) } else { builder };
+    let checker = builder.spawn_bfs().join();
     let elapsed = started.elapsed();
+    let failed = stop_at_failure
+        && checker.model().properties().iter().any(|p| {
+            !matches!(p.expectation, stateright::Expectation::Sometimes)
+                && checker.discovery(p.name).is_some()
+        });
     assert!(
-        checker.state_count() < bound.states_max,
+        failed || checker.state_count() < bound.states_max,
         "the check reached its state budget ({} states): raise the bound or shrink the model",
         bound.states_max
     );
     assert!(
-        elapsed < bound.timeout,
+        failed || elapsed < bound.timeout,
         "the check ran into its timeout ({:?}): raise the bound or shrink the model",
         bound.timeout
     );

@@ -9,7 +9,7 @@
 //! cargo run --release -p spool-models -- explore group [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- check replication [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- explore replication [--bug <variant>] [--big]
-//! cargo run --release -p spool-models -- check kraft [--bug <variant>] [--big]
+//! cargo run --release -p spool-models -- check kraft [--bug <variant>] [--big] [--first-failure]
 //! cargo run --release -p spool-models -- explore kraft [--bug <variant>] [--big]
 //! ```
 //!
@@ -57,6 +57,10 @@ struct Args {
     /// A larger bound (more records): slower, for readers who want more assurance.
     #[arg(long)]
     big: bool,
+    /// Stop at the first failing property instead of exploring every state
+    /// (a `--bug` variant's space can be much larger than the fixed model's).
+    #[arg(long)]
+    first_failure: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -178,7 +182,7 @@ fn main() -> ExitCode {
             let bug = model.bug.map_or("none", Bug::name);
             let header = format!("model log: {} records, bug: {bug}", model.records_max);
             let bound = model.bound();
-            run(model, bound, &header, explore)
+            run(model, bound, &header, explore, args.first_failure)
         }
         ModelName::Idempotence => {
             let Some(model) = idempotence_model(args) else { return wrong_bug("idempotence") };
@@ -188,7 +192,7 @@ fn main() -> ExitCode {
                 model.records_max, model.in_flight_max, model.losses_max, model.duplicates_max, model.bumps_max
             );
             let bound = model.bound();
-            run(model, bound, &header, explore)
+            run(model, bound, &header, explore, args.first_failure)
         }
         ModelName::Group => {
             let Some(model) = group_model(args) else { return wrong_bug("group") };
@@ -200,7 +204,7 @@ fn main() -> ExitCode {
                 model.bug.map_or("none", group::Bug::name)
             );
             let bound = model.bound();
-            run(model, bound, &header, explore)
+            run(model, bound, &header, explore, args.first_failure)
         }
         ModelName::Replication => {
             let Some(model) = replication_model(args) else { return wrong_bug("replication") };
@@ -213,7 +217,7 @@ fn main() -> ExitCode {
                 model.bug.map_or("none", replication::Bug::name)
             );
             let bound = model.bound();
-            run(model, bound, &header, explore)
+            run(model, bound, &header, explore, args.first_failure)
         }
         ModelName::Kraft => {
             let Some(model) = kraft_model(args) else { return wrong_bug("kraft") };
@@ -228,7 +232,7 @@ fn main() -> ExitCode {
                 model.bug.map_or("none", kraft::Bug::name)
             );
             let bound = model.bound();
-            run(model, bound, &header, explore)
+            run(model, bound, &header, explore, args.first_failure)
         }
     }
 }
@@ -280,7 +284,8 @@ fn idempotence_model(args: &Args) -> Option<IdempotenceModel> {
 }
 
 /// Serves the explorer, or checks and prints the verdicts.
-fn run<M>(model: M, bound: Bound, header: &str, explore: bool) -> ExitCode
+/// With `first_failure`, the search stops at the first failing property.
+fn run<M>(model: M, bound: Bound, header: &str, explore: bool, first_failure: bool) -> ExitCode
 where
     M: Model + Clone + Send + Sync + 'static,
     M::State: Debug + Hash + Send + Sync + Clone + PartialEq + 'static,
@@ -294,9 +299,10 @@ where
         return ExitCode::SUCCESS;
     }
     let started = Instant::now();
-    let checker = spool_models::check(model.clone(), bound);
+    let checker = spool_models::check_with(model.clone(), bound, first_failure);
+    let how = if first_failure { "stopped at the first failure after" } else { "explored all" };
     println!(
-        "explored all {} unique states ({} generated, depth {}) in {:.1?}",
+        "{how} {} unique states ({} generated, depth {}) in {:.1?}",
         checker.unique_state_count(),
         checker.state_count(),
         checker.max_depth(),
@@ -307,6 +313,12 @@ where
         let discovery = checker.discovery(property.name);
         match (property.expectation, discovery) {
             (Expectation::Sometimes, Some(_)) => println!("  reached   {}", property.name),
+            (Expectation::Sometimes, None) if first_failure => {
+                println!("  unreached {} (the search stopped first)", property.name)
+            }
+            (Expectation::Always | Expectation::Eventually, None) if first_failure => {
+                println!("  not yet   {} (the search stopped first)", property.name)
+            }
             (Expectation::Sometimes, None) => {
                 ok = false;
                 println!("  UNREACHED {} (the bound is too small to show it)", property.name);
