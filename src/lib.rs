@@ -11,6 +11,7 @@
 //! | 5 consumer groups | [`group`], [`broker::groups`], [`client::group_consumer`], [`client::assignor`] |
 //! | 6 replication (the core and its model; not yet run by the broker) | [`replication`], [`controller`] |
 //! | 8 idempotence | [`idempotence`], [`log::producers`], [`broker::producer_ids`] |
+//! | 9 transactions (the coordinator core; not yet run by the broker) | [`txn`] |
 //! | tools (`spool dump-log`) | [`tools`] |
 //!
 //! Protocol cores are sans-IO state machines; the models in `models/` check the
@@ -38,6 +39,7 @@ pub mod replication;
 pub mod sync;
 pub mod tools;
 pub mod topic_partition;
+pub mod txn;
 pub mod wire;
 pub mod zero_copy;
 
