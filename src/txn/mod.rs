@@ -84,9 +84,11 @@
 //!   `TransactionCoordinator::unload` instead.
 //! - DescribeTransactions, ListTransactions and TxnOffsetCommit are not here yet.
 
+mod metadata;
 pub mod records;
 mod state;
 
+pub use metadata::{TransactionMetadata, TxnTransit};
 pub use records::{DecodeError, TransactionLogRecord, TransactionLogValue};
 pub use state::TransactionState;
 
