@@ -49,16 +49,16 @@
 //!
 //! # How this code does it
 //!
-//! `TransactionCoordinator` owns one `__transaction_state` partition's
-//! transactional ids, each a `TransactionMetadata`. Each request is a method
-//! call with the broker's clock as `now_ms`, and returns an `Output`:
+//! [`TransactionCoordinator`] owns one `__transaction_state` partition's
+//! transactional ids, each a [`TransactionMetadata`]. Each request is a method
+//! call with the broker's clock as `now_ms`, and returns an [`Output`]:
 //! records to append, WriteTxnMarkers requests to send, and replies tagged
-//! with the caller's `RequestToken`. A change of state is two steps, as in
+//! with the caller's [`RequestToken`]. A change of state is two steps, as in
 //! Kafka: the coordinator *prepares* it (the metadata's `pending` transit,
 //! which makes other requests answer CONCURRENT_TRANSACTIONS) and emits the
-//! record; the driver appends it and reports `TransactionCoordinator::append_completed`;
+//! record; the driver appends it and reports [`TransactionCoordinator::append_completed`];
 //! only then does the state move and the reply go out. Producer ids come from
-//! the driver (`TransactionCoordinator::add_producer_ids`), the clock from
+//! the driver ([`TransactionCoordinator::add_producer_ids`]), the clock from
 //! `now_ms`; nothing inside does IO, reads a clock or draws a random number.
 //! Files:
 //!
@@ -78,16 +78,26 @@
 //! - One WriteTxnMarkers request per transaction end, covering all its
 //!   partitions; the driver fans it out per broker, retries until every
 //!   partition has its marker (or its topic is gone) and then reports
-//!   `TransactionCoordinator::markers_written` once.
+//!   [`TransactionCoordinator::markers_written`] once.
 //! - A failed append of a Complete* record (after the markers) is emitted again
 //!   rather than retried after a backoff; a driver that lost leadership calls
-//!   `TransactionCoordinator::unload` instead.
+//!   [`TransactionCoordinator::unload`] instead.
 //! - DescribeTransactions, ListTransactions and TxnOffsetCommit are not here yet.
 
+mod add;
+mod coordinator;
+mod end;
+mod error;
+mod init;
 mod metadata;
 pub mod records;
 mod state;
 
+pub use coordinator::{
+    Append, AppendFailure, AppendId, Output, ProducerIdAndEpoch, Reply, ReplyBody, RequestToken,
+    TransactionCoordinator, TransactionCoordinatorConfig, WriteTxnMarkers,
+};
+pub use error::TxnError;
 pub use metadata::{TransactionMetadata, TxnTransit};
 pub use records::{DecodeError, TransactionLogRecord, TransactionLogValue};
 pub use state::TransactionState;
@@ -105,3 +115,6 @@ pub const TRANSACTION_STATE_PARTITIONS: i32 = 50;
 pub fn partition_for(transactional_id: &str, num_partitions: i32) -> i32 {
     crate::group::partition_for(transactional_id, num_partitions)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,409 @@
+//! The coordinator of one `__transaction_state` partition: its inputs and
+//! outputs, loading, the appends in flight, and the timers. The requests
+//! themselves are in `init.rs`, `add.rs` and `end.rs`.
+//!
+//! ```text
+//!   driver ── request(token, …, now_ms) ──▶ TransactionCoordinator ──▶ Output {
+//!          ◀───────────────────────────────────────────────────────────    appends:  records to append (Append.id)
+//!   append ── append_completed(id, Ok | Err) ──▶ state moves / reply       markers:  WriteTxnMarkers to send
+//!   markers ── markers_written(request) ──▶ Complete* record               replies:  (token, answer)
+//!   clock ── tick(now_ms) ──▶ timeouts abort, idle ids expire           }
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::error::TxnError;
+use super::metadata::TransactionMetadata;
+use super::records::TransactionLogRecord;
+use super::state::TransactionState::*;
+use crate::TopicPartition;
+
+/// The caller's handle on a request; handed back with its [`Reply`].
+pub type RequestToken = u64;
+
+/// The coordinator's handle on one record it asked the driver to append.
+pub type AppendId = u64;
+
+/// The broker's settings for the coordinator, with Kafka's names and defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionCoordinatorConfig {
+    /// `transaction.max.timeout.ms`: a longer `transaction.timeout.ms` is refused.
+    pub transaction_timeout_ms_max: i32,
+    /// `transactional.id.expiration.ms`: an id idle this long is forgotten.
+    pub transactional_id_expiration_ms: i64,
+    /// `transaction.state.log.num.partitions`.
+    pub transaction_state_partitions: i32,
+    /// `offsets.topic.num.partitions`, to find a group's offsets partition (AddOffsetsToTxn).
+    pub offsets_topic_partitions: i32,
+}
+
+impl Default for TransactionCoordinatorConfig {
+    fn default() -> Self {
+        TransactionCoordinatorConfig {
+            transaction_timeout_ms_max: 900_000,
+            transactional_id_expiration_ms: 604_800_000,
+            transaction_state_partitions: super::TRANSACTION_STATE_PARTITIONS,
+            offsets_topic_partitions: crate::group::CONSUMER_OFFSETS_PARTITIONS,
+        }
+    }
+}
+
+/// A producer id and epoch, as InitProducerId and EndTxn answer them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProducerIdAndEpoch {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+}
+
+/// A record for the driver to append to the coordinator's partition, then
+/// report with [`TransactionCoordinator::append_completed`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Append {
+    pub id: AppendId,
+    pub record: TransactionLogRecord,
+}
+
+/// Markers to write: a COMMIT or ABORT control batch for `producer_id` at
+/// `producer_epoch` in each partition. When every partition has its marker the
+/// driver hands the request back to [`TransactionCoordinator::markers_written`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteTxnMarkers {
+    pub transactional_id: String,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub commit: bool,
+    /// The leader epoch of the coordinator's partition; a partition leader
+    /// rejects markers from an older coordinator.
+    pub coordinator_epoch: i32,
+    pub partitions: BTreeSet<TopicPartition>,
+}
+
+/// The answer to one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyBody {
+    InitProducerId(Result<ProducerIdAndEpoch, TxnError>),
+    AddPartitionsToTxn(Result<(), TxnError>),
+    AddOffsetsToTxn(Result<(), TxnError>),
+    EndTxn(Result<ProducerIdAndEpoch, TxnError>),
+}
+
+/// An answer and the request it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub token: RequestToken,
+    pub body: ReplyBody,
+}
+
+/// Why the driver could not make a record durable (Kafka's append error mapping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendFailure {
+    /// This broker no longer leads the partition: NOT_COORDINATOR.
+    NotLeader,
+    /// Not enough in-sync replicas, or a timeout: COORDINATOR_NOT_AVAILABLE.
+    NotReplicated,
+}
+
+/// What an input asks the driver to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    pub appends: Vec<Append>,
+    pub markers: Vec<WriteTxnMarkers>,
+    pub replies: Vec<Reply>,
+    /// A producer id was needed and none was left: allocate a block and call
+    /// [`TransactionCoordinator::add_producer_ids`].
+    pub wants_producer_ids: bool,
+}
+
+impl Output {
+    pub(super) fn reply(token: RequestToken, body: ReplyBody) -> Output {
+        Output { replies: vec![Reply { token, body }], ..Output::default() }
+    }
+}
+
+/// What to do once an append is durable (or failed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum AfterAppend {
+    /// InitProducerId: answer with the new producer id and epoch.
+    Init(RequestToken),
+    /// AddPartitionsToTxn or AddOffsetsToTxn: answer ok.
+    Add { token: RequestToken, offsets: bool },
+    /// A client's EndTxn decision: answer, then write the markers.
+    Decided(RequestToken),
+    /// An abort by fencing (a timeout, or a new producer's InitProducerId,
+    /// which is answered CONCURRENT_TRANSACTIONS): write the ABORT markers.
+    Fenced(Option<RequestToken>),
+    /// The markers are written; nothing to answer.
+    Completed,
+    /// The id's tombstone: forget it.
+    Expired,
+}
+
+/// Whether the partition is ours yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    NotCoordinator,
+    Loading,
+    Active,
+}
+
+/// The transaction coordinator of one `__transaction_state` partition.
+#[derive(Debug, Clone)]
+pub struct TransactionCoordinator {
+    pub(super) config: TransactionCoordinatorConfig,
+    partition: i32,
+    pub(super) coordinator_epoch: i32,
+    status: Status,
+    pub(super) transactions: BTreeMap<String, TransactionMetadata>,
+    /// The driver's producer ids not yet handed out: `[next, end)`.
+    producer_ids: (i64, i64),
+    pub(super) appends: BTreeMap<AppendId, (String, AfterAppend)>,
+    next_append_id: AppendId,
+}
+
+impl TransactionCoordinator {
+    /// The coordinator of `partition`, not yet loaded (NOT_COORDINATOR to every request).
+    pub fn new(config: TransactionCoordinatorConfig, partition: i32) -> Self {
+        assert!((0..config.transaction_state_partitions).contains(&partition), "partition {partition}");
+        TransactionCoordinator {
+            config,
+            partition,
+            coordinator_epoch: -1,
+            status: Status::NotCoordinator,
+            transactions: BTreeMap::new(),
+            producer_ids: (0, 0),
+            appends: BTreeMap::new(),
+            next_append_id: 0,
+        }
+    }
+
+    /// The transactional ids this coordinator holds.
+    pub fn transactions(&self) -> &BTreeMap<String, TransactionMetadata> {
+        &self.transactions
+    }
+
+    /// Producer ids `[first, first + count)` from the driver's block.
+    pub fn add_producer_ids(&mut self, first: i64, count: i64) {
+        assert!(
+            first >= 0 && count > 0 && self.producer_ids.0 == self.producer_ids.1,
+            "a block while one is left"
+        );
+        self.producer_ids = (first, first + count);
+    }
+
+    /// The next producer id, or COORDINATOR_LOAD_IN_PROGRESS (Kafka's answer
+    /// while the next block is on its way) with `wants_producer_ids` set.
+    pub(super) fn take_producer_id(&mut self, out: &mut Output) -> Result<i64, TxnError> {
+        let (next, end) = self.producer_ids;
+        if next == end {
+            out.wants_producer_ids = true;
+            return Err(TxnError::CoordinatorLoadInProgress);
+        }
+        self.producer_ids.0 += 1;
+        Ok(next)
+    }
+
+    /// Whether this coordinator may answer for `transactional_id` now.
+    pub(super) fn check_owner(&self, transactional_id: &str) -> Result<(), TxnError> {
+        if transactional_id.is_empty() {
+            return Err(TxnError::InvalidRequest);
+        }
+        match self.status {
+            Status::NotCoordinator => Err(TxnError::NotCoordinator),
+            Status::Loading => Err(TxnError::CoordinatorLoadInProgress),
+            Status::Active
+                if super::partition_for(transactional_id, self.config.transaction_state_partitions)
+                    != self.partition =>
+            {
+                Err(TxnError::NotCoordinator)
+            }
+            Status::Active => Ok(()),
+        }
+    }
+
+    /// Emits the record of `transactional_id`'s pending transit.
+    pub(super) fn append_pending(&mut self, transactional_id: &str, then: AfterAppend, out: &mut Output) {
+        let m = &self.transactions[transactional_id];
+        let transit = m.pending.as_ref().expect("a pending transit to append");
+        let record = m.record_of(transit);
+        let id = self.next_append_id;
+        self.next_append_id += 1;
+        self.appends.insert(id, (transactional_id.to_owned(), then));
+        out.appends.push(Append { id, record });
+    }
+
+    /// This broker became the partition's leader at `coordinator_epoch`: the
+    /// driver reads the partition into [`load_record`](Self::load_record) and
+    /// then calls [`finish_loading`](Self::finish_loading). Requests meanwhile
+    /// get COORDINATOR_LOAD_IN_PROGRESS.
+    pub fn start_loading(&mut self, coordinator_epoch: i32) {
+        self.transactions.clear();
+        self.appends.clear();
+        self.coordinator_epoch = coordinator_epoch;
+        self.status = Status::Loading;
+    }
+
+    /// One record of the partition, in log order: the last one of an id wins,
+    /// a tombstone forgets it.
+    pub fn load_record(&mut self, record: &TransactionLogRecord) {
+        assert_eq!(self.status, Status::Loading, "load_record outside loading");
+        match &record.value {
+            Some(v) => {
+                let m = TransactionMetadata::from_record(&record.transactional_id, v);
+                self.transactions.insert(record.transactional_id.clone(), m);
+            }
+            None => {
+                self.transactions.remove(&record.transactional_id);
+            }
+        }
+    }
+
+    /// The partition is read: answer requests, and finish every transaction
+    /// whose decision is durable by writing its markers again.
+    pub fn finish_loading(&mut self) -> Output {
+        assert_eq!(self.status, Status::Loading, "finish_loading outside loading");
+        self.status = Status::Active;
+        let mut out = Output::default();
+        for m in self.transactions.values() {
+            if matches!(m.state, PrepareCommit | PrepareAbort) {
+                out.markers.push(self.markers_for(m));
+            }
+        }
+        out
+    }
+
+    /// This broker stopped leading the partition: forget it, answer whatever
+    /// waits for an append NOT_COORDINATOR. Later completions are ignored.
+    pub fn unload(&mut self) -> Output {
+        let mut out = Output::default();
+        for (_, (_, then)) in std::mem::take(&mut self.appends) {
+            if let Some(reply) = failure_reply(&then, TxnError::NotCoordinator) {
+                out.replies.push(reply);
+            }
+        }
+        self.transactions.clear();
+        self.status = Status::NotCoordinator;
+        out
+    }
+
+    /// The WriteTxnMarkers request that finishes `m`'s prepared decision.
+    pub(super) fn markers_for(&self, m: &TransactionMetadata) -> WriteTxnMarkers {
+        assert!(matches!(m.state, PrepareCommit | PrepareAbort), "markers before the decision is durable");
+        WriteTxnMarkers {
+            transactional_id: m.transactional_id.clone(),
+            producer_id: m.producer_id,
+            producer_epoch: m.producer_epoch,
+            commit: m.state == PrepareCommit,
+            coordinator_epoch: self.coordinator_epoch,
+            partitions: m.partitions.clone(),
+        }
+    }
+
+    /// The driver's report on append `id`. On success the pending transit
+    /// becomes the state and the request is answered (and markers sent for a
+    /// decision); on failure the transit is dropped and the request gets the error.
+    pub fn append_completed(
+        &mut self,
+        id: AppendId,
+        result: Result<(), AppendFailure>,
+        now_ms: i64,
+    ) -> Output {
+        let mut out = Output::default();
+        let Some((transactional_id, then)) = self.appends.remove(&id) else {
+            return out; // an append from before an unload
+        };
+        let m = self.transactions.get_mut(&transactional_id).expect("an append's transactional id is loaded");
+        match result {
+            Ok(()) if then == AfterAppend::Expired => {
+                self.transactions.remove(&transactional_id);
+            }
+            Ok(()) => {
+                m.complete_transition();
+                self.after_durable(&transactional_id, then, &mut out);
+            }
+            Err(failure) => {
+                let error = match failure {
+                    AppendFailure::NotLeader => TxnError::NotCoordinator,
+                    AppendFailure::NotReplicated => TxnError::CoordinatorNotAvailable,
+                };
+                m.abandon_transition(matches!(then, AfterAppend::Fenced(_)));
+                out.replies.extend(failure_reply(&then, error));
+                if then == AfterAppend::Completed && failure == AppendFailure::NotReplicated {
+                    // The markers are written; the Complete record must follow.
+                    self.complete_after_markers(&transactional_id, now_ms, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    fn after_durable(&mut self, transactional_id: &str, then: AfterAppend, out: &mut Output) {
+        let m = &self.transactions[transactional_id];
+        let ids = ProducerIdAndEpoch { producer_id: m.producer_id, producer_epoch: m.producer_epoch };
+        match then {
+            AfterAppend::Init(token) => {
+                out.replies.push(Reply { token, body: ReplyBody::InitProducerId(Ok(ids)) })
+            }
+            AfterAppend::Add { token, offsets: false } => {
+                out.replies.push(Reply { token, body: ReplyBody::AddPartitionsToTxn(Ok(())) })
+            }
+            AfterAppend::Add { token, offsets: true } => {
+                out.replies.push(Reply { token, body: ReplyBody::AddOffsetsToTxn(Ok(())) })
+            }
+            AfterAppend::Decided(token) => {
+                out.replies.push(Reply { token, body: ReplyBody::EndTxn(Ok(ids)) });
+                out.markers.push(self.markers_for(m));
+            }
+            AfterAppend::Fenced(token) => {
+                let body = ReplyBody::InitProducerId(Err(TxnError::ConcurrentTransactions));
+                out.replies.extend(token.map(|token| Reply { token, body }));
+                out.markers.push(self.markers_for(m));
+            }
+            AfterAppend::Completed | AfterAppend::Expired => {}
+        }
+    }
+
+    // ANCHOR: tick
+    /// The timers: an Ongoing transaction older than its timeout is fenced
+    /// and aborted; an id idle for `transactional.id.expiration.ms` with
+    /// nothing open is forgotten (its tombstone appended).
+    pub fn tick(&mut self, now_ms: i64) -> Output {
+        let mut out = Output::default();
+        if self.status != Status::Active {
+            return out;
+        }
+        let expiration_ms = self.config.transactional_id_expiration_ms;
+        let ids: Vec<String> = self.transactions.keys().cloned().collect();
+        for id in ids {
+            let m = self.transactions.get_mut(&id).expect("listed");
+            if m.pending.is_some() {
+                continue;
+            }
+            if m.state == Ongoing && m.txn_start_timestamp_ms + i64::from(m.txn_timeout_ms) < now_ms {
+                m.prepare_fence_and_abort(now_ms);
+                self.append_pending(&id, AfterAppend::Fenced(None), &mut out);
+            } else if m.state.is_expiration_allowed()
+                && m.txn_last_update_timestamp_ms <= now_ms - expiration_ms
+            {
+                m.prepare_dead();
+                self.append_pending(&id, AfterAppend::Expired, &mut out);
+            }
+        }
+        out
+    }
+    // ANCHOR_END: tick
+}
+
+/// The error reply owed to a request whose append failed (none for the
+/// coordinator's own appends).
+fn failure_reply(then: &AfterAppend, error: TxnError) -> Option<Reply> {
+    let (token, body) = match *then {
+        AfterAppend::Init(token) | AfterAppend::Fenced(Some(token)) => {
+            (token, ReplyBody::InitProducerId(Err(error)))
+        }
+        AfterAppend::Add { token, offsets: false } => (token, ReplyBody::AddPartitionsToTxn(Err(error))),
+        AfterAppend::Add { token, offsets: true } => (token, ReplyBody::AddOffsetsToTxn(Err(error))),
+        AfterAppend::Decided(token) => (token, ReplyBody::EndTxn(Err(error))),
+        AfterAppend::Fenced(None) | AfterAppend::Completed | AfterAppend::Expired => return None,
+    };
+    Some(Reply { token, body })
+}
