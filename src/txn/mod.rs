@@ -68,6 +68,7 @@
 //! - `init.rs` — InitProducerId, epoch bumps and fencing (KIP-360).
 //! - `add.rs` — AddPartitionsToTxn (and KIP-890's verify-only form), AddOffsetsToTxn.
 //! - `end.rs` — EndTxn, the markers and the completion.
+//! - `types.rs` — the inputs and outputs.
 //! - `records.rs` — the records in Kafka's binary layout.
 //!
 //! # Simplifications
@@ -92,6 +93,7 @@ mod init;
 mod metadata;
 pub mod records;
 mod state;
+mod types;
 
 pub use coordinator::{
     Append, AppendFailure, AppendId, Output, ProducerIdAndEpoch, Reply, ReplyBody, RequestToken,
