@@ -248,7 +248,8 @@ impl TransactionCoordinator {
                 out.replies.push(Reply { token, body: ReplyBody::AddOffsetsToTxn(Ok(())) })
             }
             AfterAppend::Decided(token) => {
-                out.replies.push(Reply { token, body: ReplyBody::EndTxn(Ok(ids)) });
+                let next = self.next_ids(transactional_id);
+                out.replies.push(Reply { token, body: ReplyBody::EndTxn(Ok(next)) });
                 out.markers.push(self.markers_for(m));
             }
             AfterAppend::Fenced(token) => {

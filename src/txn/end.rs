@@ -9,21 +9,29 @@
 //! when it loads the partition and writes the markers again (`finish_loading`);
 //! markers are idempotent for the partitions, so writing one twice is harmless.
 //!
+//! A client of transaction version 2 (KIP-890 part 2, EndTxn v5+) has the
+//! epoch bumped by every EndTxn: the answer carries the new epoch for the
+//! next transaction, the markers carry it too, and a retry of the EndTxn
+//! (with the epoch before the bump) is recognised as one.
+//!
 //! Retries are answered by state: a commit retried after it completed is
 //! fine, one retried while the markers are being written gets
 //! CONCURRENT_TRANSACTIONS, and an abort of a committed transaction (or the
 //! other way round) is INVALID_TXN_STATE.
 
-use super::add::check_producer;
 use super::coordinator::{
-    AfterAppend, Output, ProducerIdAndEpoch, ReplyBody, RequestToken, TransactionCoordinator, WriteTxnMarkers,
+    AfterAppend, Output, ProducerIdAndEpoch, Reply, ReplyBody, RequestToken, TransactionCoordinator,
+    WriteTxnMarkers,
 };
 use super::error::TxnError;
+use super::metadata::{TransactionMetadata, NO_PRODUCER_ID, TRANSACTION_VERSION_EPOCH_BUMP};
 use super::state::TransactionState::*;
 
 impl TransactionCoordinator {
     // ANCHOR: end_txn
-    /// EndTxn from the producer: commit (`commit`) or abort its transaction.
+    /// EndTxn from the producer: commit (`commit`) or abort its transaction;
+    /// `version` is the client's transaction version (2 for EndTxn v5+).
+    #[allow(clippy::too_many_arguments)] // the request's fields
     pub fn end_txn(
         &mut self,
         token: RequestToken,
@@ -31,11 +39,12 @@ impl TransactionCoordinator {
         producer_id: i64,
         producer_epoch: i16,
         commit: bool,
+        version: i16,
         now_ms: i64,
     ) -> Output {
         let decision = self.check_owner(transactional_id).and_then(|()| {
             let m = self.transactions.get(transactional_id).ok_or(TxnError::InvalidProducerIdMapping)?;
-            check_producer(m, producer_id, producer_epoch)?;
+            check_end_producer(m, producer_id, producer_epoch)?;
             if m.pending.is_some() {
                 return Err(TxnError::ConcurrentTransactions);
             }
@@ -53,21 +62,29 @@ impl TransactionCoordinator {
                 (Dead | PrepareEpochFence, _) => unreachable!("{} is never a completed state", m.state),
             }
         });
-        match decision {
-            Err(error) => Output::reply(token, ReplyBody::EndTxn(Err(error))),
-            Ok(None) => Output::reply(
-                token,
-                ReplyBody::EndTxn(Ok(ProducerIdAndEpoch { producer_id, producer_epoch })),
-            ),
-            Ok(Some(prepare)) => {
-                let m = self.transactions.get_mut(transactional_id).expect("checked");
-                m.prepare_end(prepare, now_ms);
-                let mut out = Output::default();
-                // The reply and the markers wait for this record: see `append_completed`.
-                self.append_pending(transactional_id, AfterAppend::Decided(token), &mut out);
-                out
+        let prepare = match decision {
+            Err(error) => return Output::reply(token, ReplyBody::EndTxn(Err(error))),
+            Ok(None) => return Output::reply(token, ReplyBody::EndTxn(Ok(self.next_ids(transactional_id)))),
+            Ok(Some(prepare)) => prepare,
+        };
+        let mut out = Output::default();
+        let exhausted = self.transactions[transactional_id].is_producer_epoch_exhausted();
+        let next_producer_id = if version >= TRANSACTION_VERSION_EPOCH_BUMP && exhausted {
+            match self.take_producer_id(&mut out) {
+                Ok(id) => id,
+                Err(error) => {
+                    out.replies.push(Reply { token, body: ReplyBody::EndTxn(Err(error)) });
+                    return out;
+                }
             }
-        }
+        } else {
+            NO_PRODUCER_ID
+        };
+        let m = self.transactions.get_mut(transactional_id).expect("checked");
+        m.prepare_end(prepare, version, next_producer_id, now_ms);
+        // The reply and the markers wait for this record: see `append_completed`.
+        self.append_pending(transactional_id, AfterAppend::Decided(token), &mut out);
+        out
     }
     // ANCHOR_END: end_txn
 
@@ -90,10 +107,53 @@ impl TransactionCoordinator {
         out
     }
 
+    /// The producer id and epoch the producer's next transaction uses: the
+    /// current ones, or after an epoch overflow (transaction version 2) the
+    /// next producer id at epoch 0.
+    pub(super) fn next_ids(&self, transactional_id: &str) -> ProducerIdAndEpoch {
+        let m = &self.transactions[transactional_id];
+        if m.bumps_epoch_at_end() && m.next_producer_id != NO_PRODUCER_ID {
+            ProducerIdAndEpoch { producer_id: m.next_producer_id, producer_epoch: 0 }
+        } else {
+            ProducerIdAndEpoch { producer_id: m.producer_id, producer_epoch: m.producer_epoch }
+        }
+    }
+
     /// Prepares and emits the Complete* record of a transaction whose markers are written.
     pub(super) fn complete_after_markers(&mut self, transactional_id: &str, now_ms: i64, out: &mut Output) {
         let m = self.transactions.get_mut(transactional_id).expect("a transaction with markers");
         m.prepare_complete(now_ms);
         self.append_pending(transactional_id, AfterAppend::Completed, out);
+    }
+}
+
+/// EndTxn's producer check (Kafka's `endTransaction`). Before transaction
+/// version 2 the epoch must be the current one. Once an end has bumped it, a
+/// retry of that end carries the epoch before the bump (or, after an
+/// overflow, the old producer id at the last epoch) and is let through, to be
+/// answered by state; a request with the current epoch while the decision is
+/// pending or complete is not a retry and is fenced, as in Kafka.
+fn check_end_producer(
+    m: &TransactionMetadata,
+    producer_id: i64,
+    producer_epoch: i16,
+) -> Result<(), TxnError> {
+    let bumped = m.bumps_epoch_at_end();
+    let retry_on_overflow = bumped
+        && m.previous_producer_id == producer_id
+        && producer_epoch == i16::MAX - 1
+        && m.producer_epoch == 0;
+    let retry_on_bump = bumped && i32::from(m.producer_epoch) == i32::from(producer_epoch) + 1;
+    let valid_epoch = match m.state {
+        PrepareCommit | PrepareAbort if bumped => retry_on_bump,
+        CompleteCommit | CompleteAbort if bumped => retry_on_bump || retry_on_overflow,
+        _ => producer_epoch == m.producer_epoch,
+    };
+    if m.producer_id != producer_id && !retry_on_overflow {
+        Err(TxnError::InvalidProducerIdMapping)
+    } else if !valid_epoch {
+        Err(TxnError::ProducerFenced)
+    } else {
+        Ok(())
     }
 }

@@ -20,6 +20,10 @@ pub const NO_PRODUCER_ID: i64 = -1;
 /// `RecordBatch.NO_PRODUCER_EPOCH`.
 pub const NO_PRODUCER_EPOCH: i16 = -1;
 
+/// The first transaction version (KIP-890 part 2, EndTxn v5+) whose
+/// transactions bump the producer epoch when they end.
+pub const TRANSACTION_VERSION_EPOCH_BUMP: i16 = 2;
+
 /// The state a transactional id is moving to, waiting for its record to be
 /// durable (Kafka's `TxnTransitMetadata`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -32,6 +36,11 @@ pub struct TxnTransit {
     pub partitions: BTreeSet<TopicPartition>,
     pub txn_start_timestamp_ms: i64,
     pub txn_last_update_timestamp_ms: i64,
+    /// The producer id the id moves to once this transaction completes, when
+    /// ending it used up the epochs (transaction version 2); else -1.
+    pub next_producer_id: i64,
+    /// The transaction version of the client that ended the transaction; 0 for other changes.
+    pub client_transaction_version: i16,
 }
 
 /// Everything the coordinator knows about one transactional id (Kafka's `TransactionMetadata`).
@@ -57,6 +66,8 @@ pub struct TransactionMetadata {
     pub txn_last_update_timestamp_ms: i64,
     /// The client's transaction version, as last recorded (KIP-890).
     pub client_transaction_version: i16,
+    /// See [`TxnTransit::next_producer_id`].
+    pub next_producer_id: i64,
     /// The transit whose record is being appended (Kafka's `pendingState`).
     pub pending: Option<TxnTransit>,
     /// An epoch fence's append failed: its bumped epoch is in memory but was
@@ -80,6 +91,7 @@ impl TransactionMetadata {
             txn_start_timestamp_ms: -1,
             txn_last_update_timestamp_ms: now_ms,
             client_transaction_version: 0,
+            next_producer_id: NO_PRODUCER_ID,
             pending: None,
             has_failed_epoch_fence: false,
         }
@@ -95,6 +107,7 @@ impl TransactionMetadata {
             txn_start_timestamp_ms: v.start_timestamp_ms,
             txn_last_update_timestamp_ms: v.last_update_timestamp_ms,
             client_transaction_version: v.client_transaction_version,
+            next_producer_id: v.next_producer_id,
             ..TransactionMetadata::new(transactional_id, v.producer_id, v.transaction_timeout_ms, 0)
         }
     }
@@ -116,7 +129,14 @@ impl TransactionMetadata {
             partitions: self.partitions.clone(),
             txn_start_timestamp_ms: self.txn_start_timestamp_ms,
             txn_last_update_timestamp_ms: now_ms,
+            next_producer_id: NO_PRODUCER_ID,
+            client_transaction_version: 0,
         }
+    }
+
+    /// Whether the transaction's end bumped the epoch (transaction version 2).
+    pub fn bumps_epoch_at_end(&self) -> bool {
+        self.client_transaction_version >= TRANSACTION_VERSION_EPOCH_BUMP
     }
 
     /// InitProducerId on the same producer id: a new epoch and an Empty
@@ -175,13 +195,30 @@ impl TransactionMetadata {
             self.producer_epoch += 1;
         }
         self.last_producer_epoch = NO_PRODUCER_EPOCH;
-        self.prepare_end(PrepareAbort, now_ms)
+        // The coordinator's own abort is a transaction version 0 end: the fence was the bump.
+        self.prepare_end(PrepareAbort, 0, NO_PRODUCER_ID, now_ms)
     }
 
-    /// EndTxn: the decision, Ongoing → PrepareCommit or PrepareAbort.
-    pub fn prepare_end(&mut self, state: TransactionState, now_ms: i64) -> TxnTransit {
+    /// EndTxn: the decision, Ongoing → PrepareCommit or PrepareAbort. A
+    /// client of transaction version 2 (KIP-890 part 2) gets the epoch bumped
+    /// by the decision itself, so every transaction has its own epoch and a
+    /// late write of the ended one is fenced; if that uses up the epochs,
+    /// `next_producer_id` (from the driver) takes over once it completes.
+    pub fn prepare_end(
+        &mut self,
+        state: TransactionState,
+        version: i16,
+        next_producer_id: i64,
+        now_ms: i64,
+    ) -> TxnTransit {
         assert!(matches!(state, PrepareCommit | PrepareAbort), "end to {state}");
-        let t = self.transit(state, now_ms);
+        let mut t = self.transit(state, now_ms);
+        t.client_transaction_version = version;
+        if version >= TRANSACTION_VERSION_EPOCH_BUMP {
+            assert!(self.producer_epoch < i16::MAX, "the epoch bump would overflow");
+            (t.producer_epoch, t.last_producer_epoch) = (self.producer_epoch + 1, self.producer_epoch);
+            t.next_producer_id = next_producer_id;
+        }
         self.prepare(t)
     }
 
@@ -190,6 +227,12 @@ impl TransactionMetadata {
         let state = if self.state == PrepareCommit { CompleteCommit } else { CompleteAbort };
         let mut t = self.transit(state, now_ms);
         t.partitions.clear();
+        t.client_transaction_version = self.client_transaction_version;
+        if self.bumps_epoch_at_end() && self.next_producer_id != NO_PRODUCER_ID {
+            // The epochs ran out with this transaction: its successor uses a new producer id.
+            (t.producer_id, t.producer_epoch, t.last_producer_epoch) =
+                (self.next_producer_id, 0, self.producer_epoch);
+        }
         self.prepare(t)
     }
 
@@ -226,6 +269,14 @@ impl TransactionMetadata {
     pub fn complete_transition(&mut self) {
         let t = self.pending.take().expect("completing with no pending transition");
         let same_producer = t.producer_id == self.producer_id && t.producer_epoch == self.producer_epoch;
+        let version_2 = t.client_transaction_version >= TRANSACTION_VERSION_EPOCH_BUMP;
+        // Transaction version 2: the decision bumped the epoch by one ...
+        let bumped_by_end = version_2
+            && t.producer_id == self.producer_id
+            && t.last_producer_epoch == self.producer_epoch
+            && i32::from(t.producer_epoch) == i32::from(self.producer_epoch) + 1;
+        // ... and its completion may move to the next producer id at epoch 0.
+        let rotated_by_end = version_2 && t.producer_id == self.next_producer_id && t.producer_epoch == 0;
         match t.state {
             Empty => {
                 let bumped = t.producer_epoch == self.producer_epoch.wrapping_add(1)
@@ -249,9 +300,14 @@ impl TransactionMetadata {
                     && self.partitions.is_subset(&t.partitions)
                     && self.txn_timeout_ms == t.txn_timeout_ms
             ),
-            PrepareCommit | PrepareAbort => assert!(same_producer && self.partitions == t.partitions),
+            PrepareCommit | PrepareAbort => {
+                assert!((same_producer || bumped_by_end) && self.partitions == t.partitions)
+            }
             CompleteCommit | CompleteAbort => {
-                assert!(same_producer && t.txn_start_timestamp_ms != -1);
+                assert!((same_producer || rotated_by_end) && t.txn_start_timestamp_ms != -1);
+                if rotated_by_end {
+                    self.previous_producer_id = self.producer_id;
+                }
                 self.has_failed_epoch_fence = false;
             }
             Dead | PrepareEpochFence => {
@@ -266,6 +322,8 @@ impl TransactionMetadata {
         self.partitions = t.partitions;
         self.txn_start_timestamp_ms = t.txn_start_timestamp_ms;
         self.txn_last_update_timestamp_ms = t.txn_last_update_timestamp_ms;
+        self.next_producer_id = t.next_producer_id;
+        self.client_transaction_version = t.client_transaction_version;
     }
 
     /// The pending transit's append failed: the state stays as it was. A
@@ -277,20 +335,21 @@ impl TransactionMetadata {
         Some(t)
     }
 
-    /// The record of a transit (a tombstone for Dead). The previous and next
-    /// producer ids stay at their defaults, as Kafka writes them today.
+    /// The record of a transit (a tombstone for Dead). The previous producer
+    /// id stays at its default, as Kafka writes it; the next one is written
+    /// (v1 only), so a reload after an epoch overflow knows where to go.
     pub fn record_of(&self, t: &TxnTransit) -> TransactionLogRecord {
         let value = (t.state != Dead).then(|| TransactionLogValue {
             producer_id: t.producer_id,
             previous_producer_id: NO_PRODUCER_ID,
-            next_producer_id: NO_PRODUCER_ID,
+            next_producer_id: t.next_producer_id,
             producer_epoch: t.producer_epoch,
             transaction_timeout_ms: t.txn_timeout_ms,
             state: t.state,
             partitions: if t.state == Empty { BTreeSet::new() } else { t.partitions.clone() },
             last_update_timestamp_ms: t.txn_last_update_timestamp_ms,
             start_timestamp_ms: t.txn_start_timestamp_ms,
-            client_transaction_version: self.client_transaction_version,
+            client_transaction_version: t.client_transaction_version,
         });
         TransactionLogRecord { transactional_id: self.transactional_id.clone(), value }
     }

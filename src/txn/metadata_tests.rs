@@ -27,7 +27,7 @@ fn one_transaction_step_by_step() {
     m.complete_transition();
     assert_eq!(m.partitions, partitions(&[("a", 0), ("b", 1)]));
     assert_eq!(m.txn_start_timestamp_ms, 10, "the start is the first partition's");
-    m.prepare_end(PrepareCommit, 30);
+    m.prepare_end(PrepareCommit, 0, NO_PRODUCER_ID, 30);
     m.complete_transition();
     m.prepare_complete(40);
     m.complete_transition();
@@ -49,7 +49,7 @@ fn one_pending_transition_at_a_time() {
 #[should_panic(expected = "may not follow")]
 fn invalid_transition_is_a_bug() {
     let mut m = initialized();
-    m.prepare_end(PrepareCommit, 10);
+    m.prepare_end(PrepareCommit, 0, NO_PRODUCER_ID, 10);
 }
 
 // A fence bumps the epoch in memory at once and prepares the abort with it;

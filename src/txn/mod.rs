@@ -45,7 +45,9 @@
 //! KIP-890 part 1 lets a partition leader ask the coordinator whether a
 //! partition is already in the transaction before appending a transactional
 //! batch (AddPartitionsToTxn's verify-only form), so a late produce cannot
-//! start a transaction that nobody will end.
+//! start a transaction that nobody will end; part 2 bumps the epoch at every
+//! EndTxn, so each transaction has its own epoch and a late write of an
+//! ended one is fenced.
 //!
 //! # How this code does it
 //!
@@ -73,9 +75,15 @@
 //!
 //! # Simplifications
 //!
-//! - Transaction version 0/1 only: the epoch bump at every transaction end of
-//!   KIP-890 part 2 (transaction version 2) is not done; records carry the
-//!   client's version but the coordinator treats every client as version 0.
+//! - KIP-890 part 2 (the epoch bump at every EndTxn of a transaction version
+//!   2 client) is done for the client's EndTxn; the coordinator's own aborts
+//!   (timeouts, fencing) end as version 0, as a cluster whose
+//!   `transaction.version` is 0 would — there is no such feature level in spool yet.
+//! - On an epoch overflow at a version 2 end, EndTxn answers the next producer
+//!   id at epoch 0 (what the next transaction must use), and the
+//!   `NextProducerId` tag is written to the record so a reload can finish the
+//!   move; the Kafka source read for this answered the exhausted epoch and
+//!   wrote neither previous nor next producer id.
 //! - One WriteTxnMarkers request per transaction end, covering all its
 //!   partitions; the driver fans it out per broker, retries until every
 //!   partition has its marker (or its topic is gone) and then reports

@@ -8,6 +8,7 @@ use crate::TopicPartition;
 
 mod errors;
 mod props;
+mod version_2;
 
 /// `tx`'s partition of `__transaction_state` (Java's "tx".hashCode() = 3716).
 const PARTITION: i32 = 16;
@@ -91,12 +92,12 @@ fn a_committed_transaction() {
     ongoing(&mut c, 10);
     assert_eq!(state(&c), TransactionState::Ongoing);
 
-    let out = c.end_txn(3, "tx", PRODUCER_ID, 0, true, 20);
+    let out = c.end_txn(3, "tx", PRODUCER_ID, 0, true, 0, 20);
     assert!(out.replies.is_empty() && out.markers.is_empty(), "waits for PrepareCommit: {out:?}");
     let record = out.appends[0].record.value.clone().expect("a value");
     assert_eq!((record.state, record.partitions.len()), (TransactionState::PrepareCommit, 2));
     assert_eq!(
-        c.end_txn(4, "tx", PRODUCER_ID, 0, true, 21).replies[0].body,
+        c.end_txn(4, "tx", PRODUCER_ID, 0, true, 0, 21).replies[0].body,
         ReplyBody::EndTxn(Err(TxnError::ConcurrentTransactions))
     );
 
@@ -119,9 +120,9 @@ fn a_committed_transaction() {
     let m = &c.transactions()["tx"];
     assert_eq!((m.state, m.partitions.len(), m.producer_epoch), (TransactionState::CompleteCommit, 0, 0));
     // A retried commit gets the same answer; an abort of it is refused.
-    let retry = c.end_txn(5, "tx", PRODUCER_ID, 0, true, 32);
+    let retry = c.end_txn(5, "tx", PRODUCER_ID, 0, true, 0, 32);
     assert_eq!(only_reply(&retry), ReplyBody::EndTxn(Ok(ids(PRODUCER_ID, 0))));
-    let abort = c.end_txn(6, "tx", PRODUCER_ID, 0, false, 33);
+    let abort = c.end_txn(6, "tx", PRODUCER_ID, 0, false, 0, 33);
     assert_eq!(only_reply(&abort), ReplyBody::EndTxn(Err(TxnError::InvalidTxnState)));
 }
 
@@ -138,7 +139,7 @@ fn a_zombie_is_fenced_by_a_new_producer() {
         out.appends[0].record.value.as_ref().map(|v| (v.state, v.producer_epoch)),
         Some((TransactionState::PrepareAbort, 1))
     );
-    let zombie = c.end_txn(8, "tx", PRODUCER_ID, 0, true, 21);
+    let zombie = c.end_txn(8, "tx", PRODUCER_ID, 0, true, 0, 21);
     assert_eq!(only_reply(&zombie), ReplyBody::EndTxn(Err(TxnError::ProducerFenced)));
 
     let out = durable(&mut c, out, 22);
@@ -171,7 +172,7 @@ fn a_timed_out_transaction_is_aborted_with_fencing() {
     assert_eq!(out.markers.len(), 1);
     assert_eq!((out.markers[0].commit, out.markers[0].producer_epoch), (false, 1));
     assert!(out.replies.is_empty(), "nobody asked");
-    let late = c.end_txn(3, "tx", PRODUCER_ID, 0, true, 70_001);
+    let late = c.end_txn(3, "tx", PRODUCER_ID, 0, true, 0, 70_001);
     assert_eq!(only_reply(&late), ReplyBody::EndTxn(Err(TxnError::ProducerFenced)));
     let out = c.markers_written(&out.markers[0], 70_002);
     durable(&mut c, out, 70_003);
@@ -193,13 +194,13 @@ fn a_restart_resumes_a_prepared_commit() {
     run(&mut c, out, &mut log);
     let out = c.add_partitions(2, "tx", PRODUCER_ID, 0, &parts(&[("a", 0)]), 20);
     run(&mut c, out, &mut log);
-    let out = c.end_txn(3, "tx", PRODUCER_ID, 0, true, 30);
+    let out = c.end_txn(3, "tx", PRODUCER_ID, 0, true, 0, 30);
     let before = run(&mut c, out, &mut log).markers;
 
     // The records as Kafka's bytes, read back by a new coordinator.
     let mut restarted = TransactionCoordinator::new(TransactionCoordinatorConfig::default(), PARTITION);
     restarted.start_loading(6);
-    let loading = restarted.end_txn(4, "tx", PRODUCER_ID, 0, true, 40);
+    let loading = restarted.end_txn(4, "tx", PRODUCER_ID, 0, true, 0, 40);
     assert_eq!(only_reply(&loading), ReplyBody::EndTxn(Err(TxnError::CoordinatorLoadInProgress)));
     for record in &log {
         let bytes = record.value_bytes(0);

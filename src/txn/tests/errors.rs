@@ -7,7 +7,7 @@ fn add_reply(c: &mut TransactionCoordinator, id: &str, producer_id: i64, epoch: 
 }
 
 fn end_reply(c: &mut TransactionCoordinator, producer_id: i64, epoch: i16, commit: bool) -> ReplyBody {
-    only_reply(&c.end_txn(9, "tx", producer_id, epoch, commit, 100))
+    only_reply(&c.end_txn(9, "tx", producer_id, epoch, commit, 0, 100))
 }
 
 // Requests a coordinator cannot answer: before loading (NOT_COORDINATOR),
@@ -64,7 +64,7 @@ fn add_partitions_checks() {
     assert_eq!(pending.appends.len(), 1);
     assert_eq!(add_reply(&mut c, "tx", PRODUCER_ID, 0), err(TxnError::ConcurrentTransactions));
     durable(&mut c, pending, 101);
-    let end = c.end_txn(9, "tx", PRODUCER_ID, 0, false, 102);
+    let end = c.end_txn(9, "tx", PRODUCER_ID, 0, false, 0, 102);
     durable(&mut c, end, 103);
     assert_eq!(
         add_reply(&mut c, "tx", PRODUCER_ID, 0),
@@ -91,7 +91,7 @@ fn end_txn_checks() {
     let add = c.add_partitions(9, "tx", PRODUCER_ID, 0, &parts(&[("a", 0)]), 1);
     durable(&mut c, add, 2);
     assert_eq!(end_reply(&mut c, PRODUCER_ID, 3, true), err(TxnError::ProducerFenced));
-    let abort = c.end_txn(9, "tx", PRODUCER_ID, 0, false, 3);
+    let abort = c.end_txn(9, "tx", PRODUCER_ID, 0, false, 0, 3);
     assert_eq!(end_reply(&mut c, PRODUCER_ID, 0, false), err(TxnError::ConcurrentTransactions), "pending");
     durable(&mut c, abort, 4);
     assert_eq!(
@@ -135,7 +135,7 @@ fn verification_of_partitions() {
     assert_eq!(c.verify_partitions("tx", PRODUCER_ID, 1, &asked), Err(TxnError::ProducerFenced));
     assert_eq!(c.verify_partitions("tx", 7, 0, &asked), Err(TxnError::InvalidProducerIdMapping));
 
-    let end = c.end_txn(9, "tx", PRODUCER_ID, 0, true, 1);
+    let end = c.end_txn(9, "tx", PRODUCER_ID, 0, true, 0, 1);
     let markers = durable(&mut c, end, 2).markers;
     assert_eq!(c.verify_partitions("tx", PRODUCER_ID, 0, &asked), Err(TxnError::ConcurrentTransactions));
     let complete = c.markers_written(&markers[0], 3);

@@ -5,7 +5,8 @@
 //! two-phase commit's invariants must hold:
 //!
 //! 1. a transaction never goes from PrepareCommit to an abort (in the durable log);
-//! 2. the epoch of a producer id never decreases (in the durable log and in answers);
+//! 2. the epoch of a producer id never decreases (in the durable log and in
+//!    answers), and a transaction version 2 decision bumps it;
 //! 3. markers are requested only once their Prepare record is durable;
 //! 4. a fenced epoch never gets a successful answer: not one older than an
 //!    epoch made durable or handed out, not the epoch of a transaction the
@@ -32,9 +33,11 @@ enum Op {
     AddOffsets {
         client: usize,
     },
+    /// EndTxn; `version_2`: with KIP-890 part 2's epoch bump.
     End {
         client: usize,
         commit: bool,
+        version_2: bool,
     },
     Verify {
         client: usize,
@@ -64,7 +67,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..2usize, proptest::option::of(0..8usize)).prop_map(|(id, client)| Op::Init { id, client }),
         3 => (0..8usize, 0..3i32).prop_map(|(client, partition)| Op::Add { client, partition }),
         1 => (0..8usize).prop_map(|client| Op::AddOffsets { client }),
-        3 => (0..8usize, any::<bool>()).prop_map(|(client, commit)| Op::End { client, commit }),
+        3 => (0..8usize, any::<bool>(), any::<bool>()).prop_map(|(client, commit, version_2)| Op::End { client, commit, version_2 }),
         1 => (0..8usize, 0..3i32).prop_map(|(client, partition)| Op::Verify { client, partition }),
         6 => (0..4usize, proptest::option::weighted(0.15, any::<bool>())).prop_map(|(index, fail)| Op::AppendDone { index, fail }),
         3 => (0..4usize).prop_map(|index| Op::MarkersDone { index }),
@@ -85,7 +88,7 @@ struct World {
     /// Every (transactional id, ids) an InitProducerId ever answered: current and zombie producers.
     clients: Vec<(String, ProducerIdAndEpoch)>,
     /// What each request carried, to judge its answer.
-    requests: BTreeMap<RequestToken, ProducerIdAndEpoch>,
+    requests: BTreeMap<RequestToken, (String, ProducerIdAndEpoch)>,
     next_token: RequestToken,
     next_producer_id: i64,
     /// The highest epoch of each producer id made durable or handed out.
@@ -124,9 +127,9 @@ impl World {
         }
     }
 
-    fn token(&mut self, ids: ProducerIdAndEpoch) -> RequestToken {
+    fn token(&mut self, id: &str, ids: ProducerIdAndEpoch) -> RequestToken {
         self.next_token += 1;
-        self.requests.insert(self.next_token, ids);
+        self.requests.insert(self.next_token, (id.to_owned(), ids));
         self.next_token
     }
 
@@ -141,24 +144,25 @@ impl World {
         let out = match op {
             Op::Init { id, client } => {
                 let current = client.and_then(|i| self.client(i)).map(|(_, ids)| ids);
-                let token = self.token(current.unwrap_or(ids(-1, -1)));
+                let token = self.token(IDS[id], current.unwrap_or(ids(-1, -1)));
                 self.c.init_producer_id(token, IDS[id], 30_000, current, now)
             }
             Op::Add { client, partition } => {
                 let Some((id, p)) = self.client(client) else { return Ok(()) };
-                let token = self.token(p);
+                let token = self.token(&id, p);
                 let partitions = parts(&[("t", partition)]);
                 self.c.add_partitions(token, &id, p.producer_id, p.producer_epoch, &partitions, now)
             }
             Op::AddOffsets { client } => {
                 let Some((id, p)) = self.client(client) else { return Ok(()) };
-                let token = self.token(p);
+                let token = self.token(&id, p);
                 self.c.add_offsets(token, &id, p.producer_id, p.producer_epoch, "group", now)
             }
-            Op::End { client, commit } => {
+            Op::End { client, commit, version_2 } => {
                 let Some((id, p)) = self.client(client) else { return Ok(()) };
-                let token = self.token(p);
-                self.c.end_txn(token, &id, p.producer_id, p.producer_epoch, commit, now)
+                let token = self.token(&id, p);
+                let version = if version_2 { 2 } else { 0 };
+                self.c.end_txn(token, &id, p.producer_id, p.producer_epoch, commit, version, now)
             }
             Op::Verify { client, partition } => {
                 let Some((id, p)) = self.client(client) else { return Ok(()) };
@@ -243,6 +247,16 @@ impl World {
             if before.state == TransactionState::PrepareCommit {
                 prop_assert_eq!(after.state, TransactionState::CompleteCommit, "PrepareCommit must complete");
             }
+            let decision =
+                matches!(after.state, TransactionState::PrepareCommit | TransactionState::PrepareAbort);
+            if decision && after.client_transaction_version >= 2 {
+                // KIP-890 part 2: a version 2 decision carries an epoch of its own.
+                prop_assert!(
+                    after.producer_epoch > before.producer_epoch,
+                    "version 2 end without a bump: {:?}",
+                    after
+                );
+            }
         }
         if let Some(v) = &record.value {
             let max = self.epoch_max.entry(v.producer_id).or_insert(v.producer_epoch);
@@ -299,7 +313,7 @@ impl World {
             );
         }
         for reply in &out.replies {
-            let sent = self.requests[&reply.token];
+            let (id, sent) = self.requests[&reply.token].clone();
             match &reply.body {
                 ReplyBody::InitProducerId(Ok(p)) => {
                     // A new producer (no current ids) gets ids nobody had: that is what fences the others.
@@ -308,12 +322,24 @@ impl World {
                     let max = self.epoch_max.entry(p.producer_id).or_insert(p.producer_epoch);
                     prop_assert!(p.producer_epoch >= *max, "InitProducerId answered an old epoch");
                     *max = p.producer_epoch;
-                    let id = self
-                        .log
-                        .iter()
-                        .rev()
-                        .find(|r| r.value.as_ref().is_some_and(|v| v.producer_id == p.producer_id));
-                    self.clients.push((id.expect("a durable id").transactional_id.clone(), *p));
+                    self.clients.push((id, *p));
+                }
+                ReplyBody::EndTxn(Ok(next)) if *next != sent => {
+                    // Transaction version 2: the end bumped the epoch (or, on
+                    // overflow, moved to a new producer id); the request may be
+                    // a retry carrying the epoch before the bump.
+                    let bump = next.producer_id == sent.producer_id
+                        && next.producer_epoch == sent.producer_epoch + 1;
+                    prop_assert!(bump || next.producer_epoch == 0, "EndTxn moved {:?} to {:?}", sent, next);
+                    let fenced = self.fenced.get(&sent.producer_id).copied().unwrap_or(i16::MIN);
+                    prop_assert!(
+                        sent.producer_epoch > fenced,
+                        "epoch {:?} ended a transaction after its fence",
+                        sent
+                    );
+                    let max = self.epoch_max.get(&next.producer_id).copied().unwrap_or(i16::MIN);
+                    prop_assert!(next.producer_epoch >= max, "EndTxn answered an old epoch {:?}", next);
+                    self.clients.push((id, *next));
                 }
                 ReplyBody::AddPartitionsToTxn(Ok(()))
                 | ReplyBody::AddOffsetsToTxn(Ok(()))
