@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use super::error::TxnError;
-use super::metadata::TransactionMetadata;
+use super::metadata::{TransactionMetadata, NO_PRODUCER_EPOCH};
 use super::records::TransactionLogRecord;
 use super::state::TransactionState::*;
 pub use super::types::*;
@@ -77,6 +77,29 @@ impl TransactionCoordinator {
     /// The transactional ids this coordinator holds.
     pub fn transactions(&self) -> &BTreeMap<String, TransactionMetadata> {
         &self.transactions
+    }
+
+    /// Asserts the bookkeeping every input must leave behind (for tests and
+    /// models): one append in flight per pending transit and none without,
+    /// partitions only while a transaction is open, a start time with them.
+    pub fn check_invariants(&self) {
+        for (id, m) in &self.transactions {
+            assert_eq!(id, &m.transactional_id);
+            let appends = self.appends.values().filter(|(txn, _)| txn == id).count();
+            assert_eq!(
+                appends,
+                usize::from(m.pending.is_some()),
+                "{id}: {appends} appends, pending {:?}",
+                m.pending
+            );
+            assert!(m.partitions.is_empty() || m.state.is_open(), "{id}: partitions in {}", m.state);
+            assert!(m.state != Empty || m.txn_start_timestamp_ms == -1, "{id}: Empty with a start time");
+            assert!(m.producer_epoch >= NO_PRODUCER_EPOCH && m.producer_id >= 0, "{id}: ids {m:?}");
+        }
+        assert!(
+            self.appends.values().all(|(id, _)| self.transactions.contains_key(id)),
+            "an append of an unknown id"
+        );
     }
 
     /// Producer ids `[first, first + count)` from the driver's block.

@@ -358,6 +358,7 @@ impl World {
 
     /// The coordinator's own bookkeeping: one append at most per id, matching its pending transit.
     fn check_metadata(&self) -> Result<(), TestCaseError> {
+        self.c.check_invariants();
         for (id, m) in self.c.transactions() {
             let appends = self.outstanding.iter().filter(|a| &a.record.transactional_id == id).count();
             prop_assert!(appends <= 1, "{} appends in flight for {}", appends, id);
