@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::coordinator::{AfterAppend, Output, ReplyBody, RequestToken, TransactionCoordinator};
 use super::error::TxnError;
-use super::metadata::TransactionMetadata;
+use super::metadata::{TransactionMetadata, NO_PRODUCER_EPOCH};
 use super::state::TransactionState::*;
 use crate::group::{self, CONSUMER_OFFSETS_TOPIC};
 use crate::TopicPartition;
@@ -117,15 +117,19 @@ impl TransactionCoordinator {
     // ANCHOR_END: verify
 }
 
-/// The producer id must be the transactional id's, and the epoch its current one.
+/// The producer id must be the transactional id's, and the epoch its current
+/// one. `i16::MAX` is never a producer's: only a fence reaches it (exhausted
+/// epochs move to a new producer id first), and a transaction opened with it
+/// could not be fenced again. A producer id whose first InitProducerId never
+/// became durable has no epoch (-1), so no producer holds it yet.
 pub(super) fn check_producer(
     m: &TransactionMetadata,
     producer_id: i64,
     producer_epoch: i16,
 ) -> Result<(), TxnError> {
-    if m.producer_id != producer_id {
+    if m.producer_id != producer_id || m.producer_epoch == NO_PRODUCER_EPOCH {
         Err(TxnError::InvalidProducerIdMapping)
-    } else if m.producer_epoch != producer_epoch {
+    } else if producer_epoch == i16::MAX || m.producer_epoch != producer_epoch {
         Err(TxnError::ProducerFenced)
     } else {
         Ok(())

@@ -13,8 +13,8 @@
 use std::collections::BTreeMap;
 
 use super::error::TxnError;
-use super::metadata::{TransactionMetadata, NO_PRODUCER_EPOCH};
-use super::records::TransactionLogRecord;
+use super::metadata::{TransactionMetadata, NO_PRODUCER_EPOCH, NO_PRODUCER_ID};
+use super::records::{DecodeError, TransactionLogRecord, TransactionLogValue};
 use super::state::TransactionState::*;
 pub use super::types::*;
 
@@ -164,11 +164,15 @@ impl TransactionCoordinator {
     }
 
     /// One record of the partition, in log order: the last one of an id wins,
-    /// a tombstone forgets it.
-    pub fn load_record(&mut self, record: &TransactionLogRecord) {
+    /// a tombstone forgets it. A record no coordinator writes (a Dead or
+    /// PrepareEpochFence state, a negative producer id or epoch, an Ongoing
+    /// transaction at the fencing epoch `i16::MAX`) is refused and changes
+    /// nothing; the driver logs it and goes on, as Kafka skips records it cannot read.
+    pub fn load_record(&mut self, record: &TransactionLogRecord) -> Result<(), DecodeError> {
         assert_eq!(self.status, Status::Loading, "load_record outside loading");
         match &record.value {
             Some(v) => {
+                check_loaded(v)?;
                 let m = TransactionMetadata::from_record(&record.transactional_id, v);
                 self.transactions.insert(record.transactional_id.clone(), m);
             }
@@ -176,6 +180,7 @@ impl TransactionCoordinator {
                 self.transactions.remove(&record.transactional_id);
             }
         }
+        Ok(())
     }
 
     /// The partition is read: answer requests, and finish every transaction
@@ -313,6 +318,24 @@ impl TransactionCoordinator {
         out
     }
     // ANCHOR_END: tick
+}
+
+/// What a coordinator can have written: never Dead (a tombstone instead) or
+/// PrepareEpochFence (the abort instead), a producer id and an epoch (Kafka
+/// writes none below 0), and no Ongoing transaction at `i16::MAX`, the epoch
+/// kept for fencing it.
+fn check_loaded(v: &TransactionLogValue) -> Result<(), DecodeError> {
+    if matches!(v.state, Dead | PrepareEpochFence) {
+        Err(DecodeError::Malformed("a transaction state that is never written"))
+    } else if v.producer_id < 0 || v.next_producer_id < NO_PRODUCER_ID {
+        Err(DecodeError::Malformed("a negative producer id"))
+    } else if v.producer_epoch < 0 {
+        Err(DecodeError::Malformed("a negative producer epoch"))
+    } else if v.state == Ongoing && v.producer_epoch == i16::MAX {
+        Err(DecodeError::Malformed("an open transaction at the fencing epoch"))
+    } else {
+        Ok(())
+    }
 }
 
 /// The error reply owed to a request whose append failed (none for the

@@ -24,7 +24,9 @@ use super::coordinator::{
     WriteTxnMarkers,
 };
 use super::error::TxnError;
-use super::metadata::{TransactionMetadata, NO_PRODUCER_ID, TRANSACTION_VERSION_EPOCH_BUMP};
+use super::metadata::{
+    TransactionMetadata, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, TRANSACTION_VERSION_EPOCH_BUMP,
+};
 use super::state::TransactionState::*;
 
 impl TransactionCoordinator {
@@ -149,9 +151,10 @@ fn check_end_producer(
         CompleteCommit | CompleteAbort if bumped => retry_on_bump || retry_on_overflow,
         _ => producer_epoch == m.producer_epoch,
     };
-    if m.producer_id != producer_id && !retry_on_overflow {
-        Err(TxnError::InvalidProducerIdMapping)
-    } else if !valid_epoch {
+    if (m.producer_id != producer_id && !retry_on_overflow) || m.producer_epoch == NO_PRODUCER_EPOCH {
+        Err(TxnError::InvalidProducerIdMapping) // no producer holds it: see `check_producer`
+    } else if producer_epoch == i16::MAX || !valid_epoch {
+        // i16::MAX is never a producer's: see `check_producer`.
         Err(TxnError::ProducerFenced)
     } else {
         Ok(())

@@ -204,9 +204,11 @@ fn a_restart_resumes_a_prepared_commit() {
     assert_eq!(only_reply(&loading), ReplyBody::EndTxn(Err(TxnError::CoordinatorLoadInProgress)));
     for record in &log {
         let bytes = record.value_bytes(0);
-        restarted.load_record(
-            &TransactionLogRecord::decode(&record.key_bytes(), bytes.as_deref()).expect("reads back"),
-        );
+        restarted
+            .load_record(
+                &TransactionLogRecord::decode(&record.key_bytes(), bytes.as_deref()).expect("reads back"),
+            )
+            .expect("a valid record");
     }
     let out = restarted.finish_loading();
     assert_eq!(out.markers, [WriteTxnMarkers { coordinator_epoch: 6, ..before[0].clone() }]);
@@ -261,7 +263,8 @@ fn an_exhausted_epoch_rotates_the_producer_id() {
         start_timestamp_ms: 0,
         client_transaction_version: 0,
     };
-    c.load_record(&TransactionLogRecord { transactional_id: "tx".into(), value: Some(value) });
+    c.load_record(&TransactionLogRecord { transactional_id: "tx".into(), value: Some(value) })
+        .expect("a valid record");
     c.finish_loading();
     assert_eq!(init(&mut c, None, 1), ReplyBody::InitProducerId(Ok(ids(PRODUCER_ID, 0))));
     assert_eq!(c.transactions()["tx"].previous_producer_id, 42);

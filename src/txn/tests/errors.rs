@@ -179,3 +179,72 @@ fn idle_ids_expire() {
     let out = c.tick(50);
     assert!(out.appends.iter().all(|a| a.record.value.is_some()), "Ongoing does not expire: {out:?}");
 }
+
+fn loaded(state: TransactionState, producer_id: i64, producer_epoch: i16) -> TransactionLogRecord {
+    let value = TransactionLogValue {
+        producer_id,
+        previous_producer_id: -1,
+        next_producer_id: -1,
+        producer_epoch,
+        transaction_timeout_ms: TIMEOUT_MS,
+        state,
+        partitions: if state.is_open() { parts(&[("a", 0)]) } else { Default::default() },
+        last_update_timestamp_ms: 0,
+        start_timestamp_ms: 0,
+        client_transaction_version: 0,
+    };
+    TransactionLogRecord { transactional_id: "tx".into(), value: Some(value) }
+}
+
+// i16::MAX is the epoch only a fence reaches (exhausted epochs rotate the
+// producer id first), so no producer holds it: a request claiming it is
+// fenced, rather than opening a transaction that no timeout could fence again.
+#[test]
+fn a_claimed_fencing_epoch_is_refused() {
+    let mut c = coordinator();
+    c.start_loading(5);
+    c.load_record(&loaded(TransactionState::CompleteAbort, 42, i16::MAX)).expect("a valid record");
+    c.finish_loading();
+    let claim = c.add_partitions(9, "tx", 42, i16::MAX, &parts(&[("a", 0)]), 0);
+    let claim = durable(&mut c, claim, 1);
+    assert_eq!(only_reply(&claim), ReplyBody::AddPartitionsToTxn(Err(TxnError::ProducerFenced)));
+    let timeout = c.tick(10 * i64::from(TIMEOUT_MS));
+    durable(&mut c, timeout, 10 * i64::from(TIMEOUT_MS));
+}
+
+// Records in states Kafka never writes (Dead, PrepareEpochFence) or with a
+// negative producer id are refused when loading, so a corrupt
+// `__transaction_state` cannot make a later request hit an impossible state.
+#[test]
+fn impossible_records_are_refused_when_loading() {
+    let mut c = coordinator();
+    c.start_loading(5);
+    let _ = c.load_record(&loaded(TransactionState::PrepareEpochFence, 42, 3));
+    let _ = c.load_record(&loaded(TransactionState::Ongoing, -5, 3));
+    c.finish_loading();
+    let answer = init(&mut c, None, 0);
+    assert!(matches!(answer, ReplyBody::InitProducerId(Ok(_))), "{answer:?}");
+
+    c.start_loading(6);
+    for state in [TransactionState::Dead, TransactionState::PrepareEpochFence] {
+        assert!(c.load_record(&loaded(state, 42, 3)).is_err(), "{state}");
+    }
+    assert!(c.load_record(&loaded(TransactionState::Ongoing, -5, 3)).is_err());
+    assert!(c.load_record(&loaded(TransactionState::Ongoing, 42, -2)).is_err());
+}
+
+// A transactional id whose first InitProducerId failed to append has a
+// producer id but no epoch yet (-1): a request naming that producer id with
+// epoch -1 is refused as INVALID_PRODUCER_ID_MAPPING, not taken as a producer's.
+#[test]
+fn a_producer_id_without_an_epoch_is_nobodys() {
+    let mut c = coordinator();
+    let out = c.init_producer_id(1, "tx", TIMEOUT_MS, None, 0);
+    c.append_completed(out.appends[0].id, Err(AppendFailure::NotReplicated), 1);
+    let add = c.add_partitions(2, "tx", PRODUCER_ID, -1, &parts(&[("a", 0)]), 2);
+    assert_eq!(only_reply(&add), ReplyBody::AddPartitionsToTxn(Err(TxnError::InvalidProducerIdMapping)));
+    let end = c.end_txn(3, "tx", PRODUCER_ID, -1, true, 2, 3);
+    assert_eq!(only_reply(&end), ReplyBody::EndTxn(Err(TxnError::InvalidProducerIdMapping)));
+    let verify = c.verify_partitions("tx", PRODUCER_ID, -1, &parts(&[("a", 0)]));
+    assert_eq!(verify, Err(TxnError::InvalidProducerIdMapping));
+}

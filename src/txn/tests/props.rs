@@ -43,6 +43,13 @@ enum Op {
         client: usize,
         partition: i32,
     },
+    /// A client with made-up ids (bad input: a guessed producer id, a
+    /// negative epoch, the fencing epoch).
+    Forge {
+        id: usize,
+        producer_id: i64,
+        producer_epoch: i16,
+    },
     /// Append `index` (of those outstanding) completes, or fails.
     AppendDone {
         index: usize,
@@ -73,6 +80,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0..4usize).prop_map(|index| Op::MarkersDone { index }),
         1 => (0..40_000i64).prop_map(|advance_ms| Op::Tick { advance_ms }),
         1 => any::<u8>().prop_map(|durable_mask| Op::Restart { durable_mask }),
+        2 => (0..2usize, 99..103i64, prop_oneof![-2..3i16, Just(i16::MAX), Just(i16::MAX - 1)])
+            .prop_map(|(id, producer_id, producer_epoch)| Op::Forge { id, producer_id, producer_epoch }),
     ]
 }
 
@@ -204,6 +213,10 @@ impl World {
                 self.now_ms += advance_ms;
                 self.c.tick(self.now_ms)
             }
+            Op::Forge { id, producer_id, producer_epoch } => {
+                self.clients.push((IDS[id].to_owned(), ids(producer_id, producer_epoch)));
+                Output::default()
+            }
             Op::Restart { durable_mask } => {
                 for (i, append) in std::mem::take(&mut self.outstanding).into_iter().enumerate() {
                     if durable_mask & (1 << (i % 8)) != 0 {
@@ -215,7 +228,7 @@ impl World {
                 self.coordinator_epoch += 1;
                 self.c.start_loading(self.coordinator_epoch);
                 for record in &self.log {
-                    self.c.load_record(record);
+                    self.c.load_record(record).expect("the coordinator's own records load");
                 }
                 self.c.finish_loading()
             }

@@ -55,7 +55,8 @@ fn a_version_2_end_at_the_last_epoch_moves_to_the_next_producer_id() {
         start_timestamp_ms: 0,
         client_transaction_version: 0,
     };
-    c.load_record(&TransactionLogRecord { transactional_id: "tx".into(), value: Some(value) });
+    c.load_record(&TransactionLogRecord { transactional_id: "tx".into(), value: Some(value) })
+        .expect("a valid record");
     c.finish_loading();
     let out = c.end_txn(3, "tx", 42, i16::MAX - 1, true, 2, 10);
     let prepare = out.appends[0].record.clone();
@@ -74,9 +75,11 @@ fn a_version_2_end_at_the_last_epoch_moves_to_the_next_producer_id() {
     let mut reloaded = coordinator();
     reloaded.start_loading(6);
     let bytes = prepare.value_bytes(1);
-    reloaded.load_record(
-        &TransactionLogRecord::decode(&prepare.key_bytes(), bytes.as_deref()).expect("reads back"),
-    );
+    reloaded
+        .load_record(
+            &TransactionLogRecord::decode(&prepare.key_bytes(), bytes.as_deref()).expect("reads back"),
+        )
+        .expect("a valid record");
     let markers = reloaded.finish_loading().markers;
     assert_eq!((markers[0].producer_id, markers[0].producer_epoch), (42, i16::MAX));
     let complete = reloaded.markers_written(&markers[0], 12);
