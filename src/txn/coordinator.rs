@@ -128,15 +128,20 @@ impl TransactionCoordinator {
         if transactional_id.is_empty() {
             return Err(TxnError::InvalidRequest);
         }
+        self.check_loaded()?;
+        let partition = super::partition_for(transactional_id, self.config.transaction_state_partitions);
+        if partition == self.partition {
+            Ok(())
+        } else {
+            Err(TxnError::NotCoordinator)
+        }
+    }
+
+    /// Whether the partition is ours and loaded.
+    pub(super) fn check_loaded(&self) -> Result<(), TxnError> {
         match self.status {
             Status::NotCoordinator => Err(TxnError::NotCoordinator),
             Status::Loading => Err(TxnError::CoordinatorLoadInProgress),
-            Status::Active
-                if super::partition_for(transactional_id, self.config.transaction_state_partitions)
-                    != self.partition =>
-            {
-                Err(TxnError::NotCoordinator)
-            }
             Status::Active => Ok(()),
         }
     }

@@ -38,6 +38,8 @@ pub enum TxnError {
     NotCoordinator,
     /// The record could not be replicated: retry.
     CoordinatorNotAvailable,
+    /// DescribeTransactions: this coordinator has no such transactional id.
+    TransactionalIdNotFound,
 }
 
 impl TxnError {
@@ -54,6 +56,7 @@ impl TxnError {
             TxnError::CoordinatorLoadInProgress => ResponseError::CoordinatorLoadInProgress,
             TxnError::NotCoordinator => ResponseError::NotCoordinator,
             TxnError::CoordinatorNotAvailable => ResponseError::CoordinatorNotAvailable,
+            TxnError::TransactionalIdNotFound => ResponseError::TransactionalIdNotFound,
         }
     }
 

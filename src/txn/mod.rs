@@ -70,6 +70,7 @@
 //! - `init.rs` — InitProducerId, epoch bumps and fencing (KIP-360).
 //! - `add.rs` — AddPartitionsToTxn (and KIP-890's verify-only form), AddOffsetsToTxn.
 //! - `end.rs` — EndTxn, the markers and the completion.
+//! - `describe.rs` — DescribeTransactions and ListTransactions (KIP-664).
 //! - `types.rs` — the inputs and outputs.
 //! - `records.rs` — the records in Kafka's binary layout.
 //!
@@ -91,10 +92,13 @@
 //! - A failed append of a Complete* record (after the markers) is emitted again
 //!   rather than retried after a backoff; a driver that lost leadership calls
 //!   [`TransactionCoordinator::unload`] instead.
-//! - DescribeTransactions, ListTransactions and TxnOffsetCommit are not here yet.
+//! - TxnOffsetCommit is the group coordinator's (its pending offsets, written
+//!   when the markers reach `__consumer_offsets`) and is not here; nor is
+//!   DescribeProducers, which reads a partition's producer state.
 
 mod add;
 mod coordinator;
+mod describe;
 mod end;
 mod error;
 mod init;
@@ -107,6 +111,7 @@ pub use coordinator::{
     Append, AppendFailure, AppendId, Output, ProducerIdAndEpoch, Reply, ReplyBody, RequestToken,
     TransactionCoordinator, TransactionCoordinatorConfig, WriteTxnMarkers,
 };
+pub use describe::{ListTransactionsFilter, ListedTransaction, TransactionDescription};
 pub use error::TxnError;
 pub use metadata::{TransactionMetadata, TxnTransit};
 pub use records::{DecodeError, TransactionLogRecord, TransactionLogValue};

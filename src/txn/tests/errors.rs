@@ -248,3 +248,56 @@ fn a_producer_id_without_an_epoch_is_nobodys() {
     let verify = c.verify_partitions("tx", PRODUCER_ID, -1, &parts(&[("a", 0)]));
     assert_eq!(verify, Err(TxnError::InvalidProducerIdMapping));
 }
+
+// DescribeTransactions and ListTransactions (KIP-664, KIP-994's duration
+// filter) read the metadata: an unknown id is TRANSACTIONAL_ID_NOT_FOUND, a
+// loading partition COORDINATOR_LOAD_IN_PROGRESS, one not ours lists nothing.
+#[test]
+fn describe_and_list() {
+    let mut c = coordinator();
+    assert_eq!(c.describe_transaction("tx"), Err(TxnError::TransactionalIdNotFound));
+    ongoing(&mut c, 100);
+    let described = c.describe_transaction("tx").expect("described");
+    assert_eq!(
+        (described.state, described.producer_id, described.transaction_start_time_ms),
+        (TransactionState::Ongoing, PRODUCER_ID, 100)
+    );
+    assert_eq!(described.partitions, parts(&[("a", 0), ("b", 1)]));
+
+    let listed = |c: &TransactionCoordinator, filter: ListTransactionsFilter| {
+        c.list_transactions(&filter, 1_000)
+            .map(|l| l.into_iter().map(|t| t.transactional_id).collect::<Vec<_>>())
+    };
+    let all = ListTransactionsFilter { duration_ms_min: -1, ..Default::default() };
+    assert_eq!(listed(&c, all.clone()), Ok(vec!["tx".to_owned()]));
+    let ongoing_only = BTreeSet::from([TransactionState::from_name("Ongoing").expect("a state")]);
+    assert_eq!(
+        listed(&c, ListTransactionsFilter { states: ongoing_only, ..all.clone() }).map(|l| l.len()),
+        Ok(1)
+    );
+    let empty_only = BTreeSet::from([TransactionState::Empty]);
+    assert_eq!(
+        listed(&c, ListTransactionsFilter { states: empty_only, ..all.clone() }).map(|l| l.len()),
+        Ok(0)
+    );
+    let other_producer = BTreeSet::from([7]);
+    assert_eq!(
+        listed(&c, ListTransactionsFilter { producer_ids: other_producer, ..all.clone() }).map(|l| l.len()),
+        Ok(0)
+    );
+    assert_eq!(
+        listed(&c, ListTransactionsFilter { duration_ms_min: 900, ..all.clone() }).map(|l| l.len()),
+        Ok(0),
+        "running 900 ms"
+    );
+    assert_eq!(
+        listed(&c, ListTransactionsFilter { duration_ms_min: 899, ..all.clone() }).map(|l| l.len()),
+        Ok(1)
+    );
+
+    c.start_loading(6);
+    assert_eq!(listed(&c, all.clone()), Err(TxnError::CoordinatorLoadInProgress));
+    assert_eq!(c.describe_transaction("tx"), Err(TxnError::CoordinatorLoadInProgress));
+    c.unload();
+    assert_eq!(listed(&c, all), Ok(vec![]));
+}
