@@ -12,7 +12,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::coordinator::{AfterAppend, Output, ReplyBody, RequestToken, TransactionCoordinator};
+use super::coordinator::{
+    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, AfterAppend, Output, ReplyBody, RequestToken,
+    TransactionCoordinator,
+};
 use super::error::TxnError;
 use super::metadata::{TransactionMetadata, NO_PRODUCER_EPOCH};
 use super::state::TransactionState::*;
@@ -25,15 +28,13 @@ impl TransactionCoordinator {
     pub fn add_partitions(
         &mut self,
         token: RequestToken,
-        transactional_id: &str,
-        producer_id: i64,
-        producer_epoch: i16,
-        partitions: &BTreeSet<TopicPartition>,
+        request: &AddPartitionsToTxnRequest,
         now_ms: i64,
     ) -> Output {
+        let AddPartitionsToTxnRequest { transactional_id, producer_id, producer_epoch, partitions } = request;
         let then = AfterAppend::Add { token, offsets: false };
         let error = |e| ReplyBody::AddPartitionsToTxn(Err(e));
-        self.add(token, transactional_id, producer_id, producer_epoch, partitions, now_ms, then, error)
+        self.add(token, transactional_id, *producer_id, *producer_epoch, partitions, now_ms, then, error)
     }
 
     /// AddOffsetsToTxn: the group's `__consumer_offsets` partition joins the
@@ -42,12 +43,11 @@ impl TransactionCoordinator {
     pub fn add_offsets(
         &mut self,
         token: RequestToken,
-        transactional_id: &str,
-        producer_id: i64,
-        producer_epoch: i16,
-        group_id: &str,
+        request: &AddOffsetsToTxnRequest,
         now_ms: i64,
     ) -> Output {
+        let AddOffsetsToTxnRequest { transactional_id, producer_id, producer_epoch, group_id } = request;
+        let (producer_id, producer_epoch) = (*producer_id, *producer_epoch);
         if group_id.is_empty() {
             return Output::reply(token, ReplyBody::AddOffsetsToTxn(Err(TxnError::InvalidRequest)));
         }
@@ -99,14 +99,12 @@ impl TransactionCoordinator {
     /// for the whole request applies to every partition. Nothing is written.
     pub fn verify_partitions(
         &self,
-        transactional_id: &str,
-        producer_id: i64,
-        producer_epoch: i16,
-        partitions: &BTreeSet<TopicPartition>,
+        request: &AddPartitionsToTxnRequest,
     ) -> Result<BTreeMap<TopicPartition, Result<(), TxnError>>, TxnError> {
+        let AddPartitionsToTxnRequest { transactional_id, producer_id, producer_epoch, partitions } = request;
         self.check_owner(transactional_id)?;
         let m = self.transactions.get(transactional_id).ok_or(TxnError::InvalidProducerIdMapping)?;
-        check_producer(m, producer_id, producer_epoch)?;
+        check_producer(m, *producer_id, *producer_epoch)?;
         if matches!(m.state, PrepareCommit | PrepareAbort) {
             return Err(TxnError::ConcurrentTransactions);
         }

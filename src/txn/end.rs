@@ -20,8 +20,8 @@
 //! other way round) is INVALID_TXN_STATE.
 
 use super::coordinator::{
-    AfterAppend, Output, ProducerIdAndEpoch, Reply, ReplyBody, RequestToken, TransactionCoordinator,
-    WriteTxnMarkers,
+    AfterAppend, EndTxnRequest, Output, ProducerIdAndEpoch, Reply, ReplyBody, RequestToken,
+    TransactionCoordinator, WriteTxnMarkers,
 };
 use super::error::TxnError;
 use super::metadata::{
@@ -31,19 +31,17 @@ use super::state::TransactionState::*;
 
 impl TransactionCoordinator {
     // ANCHOR: end_txn
-    /// EndTxn from the producer: commit (`commit`) or abort its transaction;
-    /// `version` is the client's transaction version (2 for EndTxn v5+).
-    #[allow(clippy::too_many_arguments)] // the request's fields
-    pub fn end_txn(
-        &mut self,
-        token: RequestToken,
-        transactional_id: &str,
-        producer_id: i64,
-        producer_epoch: i16,
-        commit: bool,
-        version: i16,
-        now_ms: i64,
-    ) -> Output {
+    /// EndTxn from the producer: commit or abort its transaction.
+    pub fn end_txn(&mut self, token: RequestToken, request: &EndTxnRequest, now_ms: i64) -> Output {
+        let EndTxnRequest {
+            transactional_id,
+            producer_id,
+            producer_epoch,
+            commit,
+            client_transaction_version,
+        } = request;
+        let (producer_id, producer_epoch, commit, version) =
+            (*producer_id, *producer_epoch, *commit, *client_transaction_version);
         let decision = self.check_owner(transactional_id).and_then(|()| {
             let m = self.transactions.get(transactional_id).ok_or(TxnError::InvalidProducerIdMapping)?;
             check_end_producer(m, producer_id, producer_epoch)?;

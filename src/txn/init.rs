@@ -15,23 +15,24 @@
 //!   abort is done: the retry then bumps the epoch a second time.
 
 use super::coordinator::{
-    AfterAppend, Output, ProducerIdAndEpoch, ReplyBody, RequestToken, TransactionCoordinator,
+    AfterAppend, InitProducerIdRequest, Output, ProducerIdAndEpoch, ReplyBody, RequestToken,
+    TransactionCoordinator,
 };
 use super::error::TxnError;
 use super::metadata::{TransactionMetadata, NO_PRODUCER_EPOCH};
 use super::state::TransactionState::*;
 
 impl TransactionCoordinator {
-    /// InitProducerId for `transactional_id` with `transaction.timeout.ms`,
+    /// InitProducerId for a transactional id with its `transaction.timeout.ms`,
     /// and the caller's current producer id and epoch if it has them (KIP-360).
     pub fn init_producer_id(
         &mut self,
         token: RequestToken,
-        transactional_id: &str,
-        txn_timeout_ms: i32,
-        current: Option<ProducerIdAndEpoch>,
+        request: &InitProducerIdRequest,
         now_ms: i64,
     ) -> Output {
+        let (transactional_id, txn_timeout_ms, current) =
+            (request.transactional_id.as_str(), request.transaction_timeout_ms, request.current);
         let mut out = Output::default();
         match self.prepare_init(transactional_id, txn_timeout_ms, current, now_ms, &mut out) {
             Ok(Init::Bumped) => self.append_pending(transactional_id, AfterAppend::Init(token), &mut out),

@@ -108,7 +108,8 @@ mod state;
 mod types;
 
 pub use coordinator::{
-    Append, AppendFailure, AppendId, Output, ProducerIdAndEpoch, Reply, ReplyBody, RequestToken,
+    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, Append, AppendFailure, AppendId, EndTxnRequest,
+    InitProducerIdRequest, Output, ProducerIdAndEpoch, Reply, ReplyBody, RequestToken,
     TransactionCoordinator, TransactionCoordinatorConfig, WriteTxnMarkers,
 };
 pub use describe::{ListTransactionsFilter, ListedTransaction, TransactionDescription};

@@ -59,14 +59,14 @@ pub(super) fn init(
     current: Option<ProducerIdAndEpoch>,
     now_ms: i64,
 ) -> ReplyBody {
-    let out = c.init_producer_id(1, "tx", TIMEOUT_MS, current, now_ms);
+    let out = c.init_producer_id(1, &init_request("tx", TIMEOUT_MS, current), now_ms);
     only_reply(&durable(c, out, now_ms))
 }
 
 /// `tx` at epoch 0 with partitions a-0 and b-1 in an open transaction.
 pub(super) fn ongoing(c: &mut TransactionCoordinator, now_ms: i64) {
     assert_eq!(init(c, None, now_ms), ReplyBody::InitProducerId(Ok(ids(PRODUCER_ID, 0))));
-    let out = c.add_partitions(2, "tx", PRODUCER_ID, 0, &parts(&[("a", 0), ("b", 1)]), now_ms);
+    let out = c.add_partitions(2, &add_request("tx", PRODUCER_ID, 0, &parts(&[("a", 0), ("b", 1)])), now_ms);
     assert_eq!(only_reply(&durable(c, out, now_ms)), ReplyBody::AddPartitionsToTxn(Ok(())));
 }
 
@@ -92,12 +92,12 @@ fn a_committed_transaction() {
     ongoing(&mut c, 10);
     assert_eq!(state(&c), TransactionState::Ongoing);
 
-    let out = c.end_txn(3, "tx", PRODUCER_ID, 0, true, 0, 20);
+    let out = c.end_txn(3, &end_request("tx", PRODUCER_ID, 0, true, 0), 20);
     assert!(out.replies.is_empty() && out.markers.is_empty(), "waits for PrepareCommit: {out:?}");
     let record = out.appends[0].record.value.clone().expect("a value");
     assert_eq!((record.state, record.partitions.len()), (TransactionState::PrepareCommit, 2));
     assert_eq!(
-        c.end_txn(4, "tx", PRODUCER_ID, 0, true, 0, 21).replies[0].body,
+        c.end_txn(4, &end_request("tx", PRODUCER_ID, 0, true, 0), 21).replies[0].body,
         ReplyBody::EndTxn(Err(TxnError::ConcurrentTransactions))
     );
 
@@ -120,9 +120,9 @@ fn a_committed_transaction() {
     let m = &c.transactions()["tx"];
     assert_eq!((m.state, m.partitions.len(), m.producer_epoch), (TransactionState::CompleteCommit, 0, 0));
     // A retried commit gets the same answer; an abort of it is refused.
-    let retry = c.end_txn(5, "tx", PRODUCER_ID, 0, true, 0, 32);
+    let retry = c.end_txn(5, &end_request("tx", PRODUCER_ID, 0, true, 0), 32);
     assert_eq!(only_reply(&retry), ReplyBody::EndTxn(Ok(ids(PRODUCER_ID, 0))));
-    let abort = c.end_txn(6, "tx", PRODUCER_ID, 0, false, 0, 33);
+    let abort = c.end_txn(6, &end_request("tx", PRODUCER_ID, 0, false, 0), 33);
     assert_eq!(only_reply(&abort), ReplyBody::EndTxn(Err(TxnError::InvalidTxnState)));
 }
 
@@ -134,26 +134,26 @@ fn a_committed_transaction() {
 fn a_zombie_is_fenced_by_a_new_producer() {
     let mut c = coordinator();
     ongoing(&mut c, 10);
-    let out = c.init_producer_id(7, "tx", TIMEOUT_MS, None, 20);
+    let out = c.init_producer_id(7, &init_request("tx", TIMEOUT_MS, None), 20);
     assert_eq!(
         out.appends[0].record.value.as_ref().map(|v| (v.state, v.producer_epoch)),
         Some((TransactionState::PrepareAbort, 1))
     );
-    let zombie = c.end_txn(8, "tx", PRODUCER_ID, 0, true, 0, 21);
+    let zombie = c.end_txn(8, &end_request("tx", PRODUCER_ID, 0, true, 0), 21);
     assert_eq!(only_reply(&zombie), ReplyBody::EndTxn(Err(TxnError::ProducerFenced)));
 
     let out = durable(&mut c, out, 22);
     assert_eq!(only_reply(&out), ReplyBody::InitProducerId(Err(TxnError::ConcurrentTransactions)));
     let markers = out.markers[0].clone();
     assert_eq!((markers.commit, markers.producer_epoch), (false, 1));
-    let early = c.init_producer_id(9, "tx", TIMEOUT_MS, None, 23);
+    let early = c.init_producer_id(9, &init_request("tx", TIMEOUT_MS, None), 23);
     assert_eq!(only_reply(&early), ReplyBody::InitProducerId(Err(TxnError::ConcurrentTransactions)));
 
     let out = c.markers_written(&markers, 24);
     durable(&mut c, out, 25);
     assert_eq!(state(&c), TransactionState::CompleteAbort);
     assert_eq!(init(&mut c, None, 26), ReplyBody::InitProducerId(Ok(ids(PRODUCER_ID, 2))));
-    let zombie = c.add_partitions(10, "tx", PRODUCER_ID, 0, &parts(&[("a", 0)]), 27);
+    let zombie = c.add_partitions(10, &add_request("tx", PRODUCER_ID, 0, &parts(&[("a", 0)])), 27);
     assert_eq!(only_reply(&zombie), ReplyBody::AddPartitionsToTxn(Err(TxnError::ProducerFenced)));
 }
 
@@ -172,7 +172,7 @@ fn a_timed_out_transaction_is_aborted_with_fencing() {
     assert_eq!(out.markers.len(), 1);
     assert_eq!((out.markers[0].commit, out.markers[0].producer_epoch), (false, 1));
     assert!(out.replies.is_empty(), "nobody asked");
-    let late = c.end_txn(3, "tx", PRODUCER_ID, 0, true, 0, 70_001);
+    let late = c.end_txn(3, &end_request("tx", PRODUCER_ID, 0, true, 0), 70_001);
     assert_eq!(only_reply(&late), ReplyBody::EndTxn(Err(TxnError::ProducerFenced)));
     let out = c.markers_written(&out.markers[0], 70_002);
     durable(&mut c, out, 70_003);
@@ -190,17 +190,17 @@ fn a_restart_resumes_a_prepared_commit() {
         log.extend(out.appends.iter().map(|a| a.record.clone()));
         durable(c, out, 50)
     };
-    let out = c.init_producer_id(1, "tx", TIMEOUT_MS, None, 10);
+    let out = c.init_producer_id(1, &init_request("tx", TIMEOUT_MS, None), 10);
     run(&mut c, out, &mut log);
-    let out = c.add_partitions(2, "tx", PRODUCER_ID, 0, &parts(&[("a", 0)]), 20);
+    let out = c.add_partitions(2, &add_request("tx", PRODUCER_ID, 0, &parts(&[("a", 0)])), 20);
     run(&mut c, out, &mut log);
-    let out = c.end_txn(3, "tx", PRODUCER_ID, 0, true, 0, 30);
+    let out = c.end_txn(3, &end_request("tx", PRODUCER_ID, 0, true, 0), 30);
     let before = run(&mut c, out, &mut log).markers;
 
     // The records as Kafka's bytes, read back by a new coordinator.
     let mut restarted = TransactionCoordinator::new(TransactionCoordinatorConfig::default(), PARTITION);
     restarted.start_loading(6);
-    let loading = restarted.end_txn(4, "tx", PRODUCER_ID, 0, true, 0, 40);
+    let loading = restarted.end_txn(4, &end_request("tx", PRODUCER_ID, 0, true, 0), 40);
     assert_eq!(only_reply(&loading), ReplyBody::EndTxn(Err(TxnError::CoordinatorLoadInProgress)));
     for record in &log {
         let bytes = record.value_bytes(0);
@@ -235,12 +235,12 @@ fn kip_360_recovery_and_retry() {
         ReplyBody::InitProducerId(Ok(ids(PRODUCER_ID, 1))),
         "a retry"
     );
-    let stale = c.init_producer_id(1, "tx", TIMEOUT_MS, Some(ids(PRODUCER_ID, 5)), 3);
+    let stale = c.init_producer_id(1, &init_request("tx", TIMEOUT_MS, Some(ids(PRODUCER_ID, 5))), 3);
     assert_eq!(only_reply(&stale), ReplyBody::InitProducerId(Err(TxnError::ProducerFenced)));
-    let other = c.init_producer_id(1, "tx", TIMEOUT_MS, Some(ids(77, 1)), 3);
+    let other = c.init_producer_id(1, &init_request("tx", TIMEOUT_MS, Some(ids(77, 1))), 3);
     assert_eq!(only_reply(&other), ReplyBody::InitProducerId(Err(TxnError::ProducerFenced)));
     assert_eq!(init(&mut c, None, 4), ReplyBody::InitProducerId(Ok(ids(PRODUCER_ID, 2))));
-    let old = c.init_producer_id(1, "tx", TIMEOUT_MS, Some(ids(PRODUCER_ID, 1)), 5);
+    let old = c.init_producer_id(1, &init_request("tx", TIMEOUT_MS, Some(ids(PRODUCER_ID, 1))), 5);
     assert_eq!(only_reply(&old), ReplyBody::InitProducerId(Err(TxnError::ProducerFenced)));
 }
 
@@ -268,4 +268,56 @@ fn an_exhausted_epoch_rotates_the_producer_id() {
     c.finish_loading();
     assert_eq!(init(&mut c, None, 1), ReplyBody::InitProducerId(Ok(ids(PRODUCER_ID, 0))));
     assert_eq!(c.transactions()["tx"].previous_producer_id, 42);
+}
+
+pub(super) fn init_request(
+    id: &str,
+    timeout_ms: i32,
+    current: Option<ProducerIdAndEpoch>,
+) -> InitProducerIdRequest {
+    InitProducerIdRequest { transactional_id: id.into(), transaction_timeout_ms: timeout_ms, current }
+}
+
+pub(super) fn add_request(
+    id: &str,
+    producer_id: i64,
+    producer_epoch: i16,
+    partitions: &BTreeSet<TopicPartition>,
+) -> AddPartitionsToTxnRequest {
+    AddPartitionsToTxnRequest {
+        transactional_id: id.into(),
+        producer_id,
+        producer_epoch,
+        partitions: partitions.clone(),
+    }
+}
+
+pub(super) fn offsets_request(
+    id: &str,
+    producer_id: i64,
+    producer_epoch: i16,
+    group_id: &str,
+) -> AddOffsetsToTxnRequest {
+    AddOffsetsToTxnRequest {
+        transactional_id: id.into(),
+        producer_id,
+        producer_epoch,
+        group_id: group_id.into(),
+    }
+}
+
+pub(super) fn end_request(
+    id: &str,
+    producer_id: i64,
+    producer_epoch: i16,
+    commit: bool,
+    version: i16,
+) -> EndTxnRequest {
+    EndTxnRequest {
+        transactional_id: id.into(),
+        producer_id,
+        producer_epoch,
+        commit,
+        client_transaction_version: version,
+    }
 }

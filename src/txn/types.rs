@@ -44,6 +44,48 @@ pub struct ProducerIdAndEpoch {
     pub producer_epoch: i16,
 }
 
+/// InitProducerId with a transactional id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitProducerIdRequest {
+    pub transactional_id: String,
+    /// The producer's `transaction.timeout.ms`.
+    pub transaction_timeout_ms: i32,
+    /// KIP-360: the producer id and epoch the producer holds, when it
+    /// re-initializes after an error rather than starting afresh.
+    pub current: Option<ProducerIdAndEpoch>,
+}
+
+/// AddPartitionsToTxn from a producer, or (KIP-890 part 1) the verify-only
+/// form from a partition leader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddPartitionsToTxnRequest {
+    pub transactional_id: String,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub partitions: BTreeSet<TopicPartition>,
+}
+
+/// AddOffsetsToTxn: the group whose offsets the transaction will commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddOffsetsToTxnRequest {
+    pub transactional_id: String,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub group_id: String,
+}
+
+/// EndTxn: commit (`commit`) or abort the producer's transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndTxnRequest {
+    pub transactional_id: String,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub commit: bool,
+    /// The client's transaction version: 2 (EndTxn v5+) asks for KIP-890
+    /// part 2's epoch bump, below that none.
+    pub client_transaction_version: i16,
+}
+
 /// A record for the driver to append to the coordinator's partition, then
 /// report with [`append_completed`](super::TransactionCoordinator::append_completed).
 #[derive(Debug, Clone, PartialEq, Eq)]

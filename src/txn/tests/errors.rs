@@ -3,11 +3,11 @@
 use super::*;
 
 fn add_reply(c: &mut TransactionCoordinator, id: &str, producer_id: i64, epoch: i16) -> ReplyBody {
-    only_reply(&c.add_partitions(9, id, producer_id, epoch, &parts(&[("a", 0)]), 100))
+    only_reply(&c.add_partitions(9, &add_request(id, producer_id, epoch, &parts(&[("a", 0)])), 100))
 }
 
 fn end_reply(c: &mut TransactionCoordinator, producer_id: i64, epoch: i16, commit: bool) -> ReplyBody {
-    only_reply(&c.end_txn(9, "tx", producer_id, epoch, commit, 0, 100))
+    only_reply(&c.end_txn(9, &end_request("tx", producer_id, epoch, commit, 0), 100))
 }
 
 // Requests a coordinator cannot answer: before loading (NOT_COORDINATOR),
@@ -32,15 +32,15 @@ fn ownership_and_loading() {
 #[test]
 fn init_producer_id_checks() {
     let mut c = coordinator();
-    let too_long = c.init_producer_id(1, "tx", 900_001, None, 0);
+    let too_long = c.init_producer_id(1, &init_request("tx", 900_001, None), 0);
     assert_eq!(only_reply(&too_long), ReplyBody::InitProducerId(Err(TxnError::InvalidTransactionTimeout)));
-    let zero = c.init_producer_id(1, "tx", 0, None, 0);
+    let zero = c.init_producer_id(1, &init_request("tx", 0, None), 0);
     assert_eq!(only_reply(&zero), ReplyBody::InitProducerId(Err(TxnError::InvalidTransactionTimeout)));
 
     let mut c = TransactionCoordinator::new(TransactionCoordinatorConfig::default(), PARTITION);
     c.start_loading(1);
     c.finish_loading();
-    let out = c.init_producer_id(1, "tx", TIMEOUT_MS, None, 0);
+    let out = c.init_producer_id(1, &init_request("tx", TIMEOUT_MS, None), 0);
     assert!(out.wants_producer_ids);
     assert_eq!(only_reply(&out), ReplyBody::InitProducerId(Err(TxnError::CoordinatorLoadInProgress)));
     c.add_producer_ids(5, 1);
@@ -58,13 +58,13 @@ fn add_partitions_checks() {
     let err = |e| ReplyBody::AddPartitionsToTxn(Err(e));
     assert_eq!(add_reply(&mut c, "tx", 7, 0), err(TxnError::InvalidProducerIdMapping));
     assert_eq!(add_reply(&mut c, "tx", PRODUCER_ID, 1), err(TxnError::ProducerFenced));
-    let again = c.add_partitions(9, "tx", PRODUCER_ID, 0, &parts(&[("a", 0)]), 100);
+    let again = c.add_partitions(9, &add_request("tx", PRODUCER_ID, 0, &parts(&[("a", 0)])), 100);
     assert_eq!((again.appends.len(), only_reply(&again)), (0, ReplyBody::AddPartitionsToTxn(Ok(()))));
-    let pending = c.add_partitions(9, "tx", PRODUCER_ID, 0, &parts(&[("c", 0)]), 100);
+    let pending = c.add_partitions(9, &add_request("tx", PRODUCER_ID, 0, &parts(&[("c", 0)])), 100);
     assert_eq!(pending.appends.len(), 1);
     assert_eq!(add_reply(&mut c, "tx", PRODUCER_ID, 0), err(TxnError::ConcurrentTransactions));
     durable(&mut c, pending, 101);
-    let end = c.end_txn(9, "tx", PRODUCER_ID, 0, false, 0, 102);
+    let end = c.end_txn(9, &end_request("tx", PRODUCER_ID, 0, false, 0), 102);
     durable(&mut c, end, 103);
     assert_eq!(
         add_reply(&mut c, "tx", PRODUCER_ID, 0),
@@ -88,10 +88,10 @@ fn end_txn_checks() {
     init(&mut c, None, 0);
     assert_eq!(end_reply(&mut c, PRODUCER_ID, 0, true), err(TxnError::InvalidTxnState), "Empty");
     assert_eq!(end_reply(&mut c, 7, 0, true), err(TxnError::InvalidProducerIdMapping));
-    let add = c.add_partitions(9, "tx", PRODUCER_ID, 0, &parts(&[("a", 0)]), 1);
+    let add = c.add_partitions(9, &add_request("tx", PRODUCER_ID, 0, &parts(&[("a", 0)])), 1);
     durable(&mut c, add, 2);
     assert_eq!(end_reply(&mut c, PRODUCER_ID, 3, true), err(TxnError::ProducerFenced));
-    let abort = c.end_txn(9, "tx", PRODUCER_ID, 0, false, 0, 3);
+    let abort = c.end_txn(9, &end_request("tx", PRODUCER_ID, 0, false, 0), 3);
     assert_eq!(end_reply(&mut c, PRODUCER_ID, 0, false), err(TxnError::ConcurrentTransactions), "pending");
     durable(&mut c, abort, 4);
     assert_eq!(
@@ -109,13 +109,13 @@ fn end_txn_checks() {
 fn failed_appends_and_unload() {
     let mut c = coordinator();
     init(&mut c, None, 0);
-    let add = c.add_partitions(9, "tx", PRODUCER_ID, 0, &parts(&[("a", 0)]), 1);
+    let add = c.add_partitions(9, &add_request("tx", PRODUCER_ID, 0, &parts(&[("a", 0)])), 1);
     let failed = c.append_completed(add.appends[0].id, Err(AppendFailure::NotReplicated), 2);
     assert_eq!(only_reply(&failed), ReplyBody::AddPartitionsToTxn(Err(TxnError::CoordinatorNotAvailable)));
     let m = &c.transactions()["tx"];
     assert_eq!((m.state, m.pending.is_none()), (TransactionState::Empty, true));
 
-    let add = c.add_partitions(9, "tx", PRODUCER_ID, 0, &parts(&[("a", 0)]), 3);
+    let add = c.add_partitions(9, &add_request("tx", PRODUCER_ID, 0, &parts(&[("a", 0)])), 3);
     assert_eq!(only_reply(&c.unload()), ReplyBody::AddPartitionsToTxn(Err(TxnError::NotCoordinator)));
     assert_eq!(c.append_completed(add.appends[0].id, Ok(()), 4), Output::default());
     assert!(c.transactions().is_empty());
@@ -129,18 +129,29 @@ fn verification_of_partitions() {
     let mut c = coordinator();
     ongoing(&mut c, 0);
     let asked = parts(&[("a", 0), ("c", 9)]);
-    let answer = c.verify_partitions("tx", PRODUCER_ID, 0, &asked).expect("answers per partition");
+    let answer =
+        c.verify_partitions(&add_request("tx", PRODUCER_ID, 0, &asked)).expect("answers per partition");
     assert_eq!(answer[&TopicPartition::new("a", 0)], Ok(()));
     assert_eq!(answer[&TopicPartition::new("c", 9)], Err(TxnError::TransactionAbortable));
-    assert_eq!(c.verify_partitions("tx", PRODUCER_ID, 1, &asked), Err(TxnError::ProducerFenced));
-    assert_eq!(c.verify_partitions("tx", 7, 0, &asked), Err(TxnError::InvalidProducerIdMapping));
+    assert_eq!(
+        c.verify_partitions(&add_request("tx", PRODUCER_ID, 1, &asked)),
+        Err(TxnError::ProducerFenced)
+    );
+    assert_eq!(
+        c.verify_partitions(&add_request("tx", 7, 0, &asked)),
+        Err(TxnError::InvalidProducerIdMapping)
+    );
 
-    let end = c.end_txn(9, "tx", PRODUCER_ID, 0, true, 0, 1);
+    let end = c.end_txn(9, &end_request("tx", PRODUCER_ID, 0, true, 0), 1);
     let markers = durable(&mut c, end, 2).markers;
-    assert_eq!(c.verify_partitions("tx", PRODUCER_ID, 0, &asked), Err(TxnError::ConcurrentTransactions));
+    assert_eq!(
+        c.verify_partitions(&add_request("tx", PRODUCER_ID, 0, &asked)),
+        Err(TxnError::ConcurrentTransactions)
+    );
     let complete = c.markers_written(&markers[0], 3);
     durable(&mut c, complete, 4);
-    let answer = c.verify_partitions("tx", PRODUCER_ID, 0, &asked).expect("answers per partition");
+    let answer =
+        c.verify_partitions(&add_request("tx", PRODUCER_ID, 0, &asked)).expect("answers per partition");
     assert!(answer.values().all(|r| *r == Err(TxnError::TransactionAbortable)), "{answer:?}");
 }
 
@@ -150,10 +161,10 @@ fn verification_of_partitions() {
 fn add_offsets_adds_the_groups_partition() {
     let mut c = coordinator();
     init(&mut c, None, 0);
-    let out = c.add_offsets(9, "tx", PRODUCER_ID, 0, "orders-eos", 1);
+    let out = c.add_offsets(9, &offsets_request("tx", PRODUCER_ID, 0, "orders-eos"), 1);
     assert_eq!(only_reply(&durable(&mut c, out, 2)), ReplyBody::AddOffsetsToTxn(Ok(())));
     assert_eq!(c.transactions()["tx"].partitions, parts(&[("__consumer_offsets", 21)]));
-    let empty = c.add_offsets(9, "tx", PRODUCER_ID, 0, "", 3);
+    let empty = c.add_offsets(9, &offsets_request("tx", PRODUCER_ID, 0, ""), 3);
     assert_eq!(only_reply(&empty), ReplyBody::AddOffsetsToTxn(Err(TxnError::InvalidRequest)));
 }
 
@@ -168,7 +179,7 @@ fn idle_ids_expire() {
     let out = c.tick(1_000);
     assert_eq!(out.appends.len(), 1);
     assert_eq!(out.appends[0].record.value, None, "a tombstone");
-    let busy = c.init_producer_id(1, "tx", TIMEOUT_MS, None, 1_001);
+    let busy = c.init_producer_id(1, &init_request("tx", TIMEOUT_MS, None), 1_001);
     assert_eq!(only_reply(&busy), ReplyBody::InitProducerId(Err(TxnError::ConcurrentTransactions)));
     durable(&mut c, out, 1_002);
     assert!(c.transactions().is_empty());
@@ -205,7 +216,7 @@ fn a_claimed_fencing_epoch_is_refused() {
     c.start_loading(5);
     c.load_record(&loaded(TransactionState::CompleteAbort, 42, i16::MAX)).expect("a valid record");
     c.finish_loading();
-    let claim = c.add_partitions(9, "tx", 42, i16::MAX, &parts(&[("a", 0)]), 0);
+    let claim = c.add_partitions(9, &add_request("tx", 42, i16::MAX, &parts(&[("a", 0)])), 0);
     let claim = durable(&mut c, claim, 1);
     assert_eq!(only_reply(&claim), ReplyBody::AddPartitionsToTxn(Err(TxnError::ProducerFenced)));
     let timeout = c.tick(10 * i64::from(TIMEOUT_MS));
@@ -239,13 +250,13 @@ fn impossible_records_are_refused_when_loading() {
 #[test]
 fn a_producer_id_without_an_epoch_is_nobodys() {
     let mut c = coordinator();
-    let out = c.init_producer_id(1, "tx", TIMEOUT_MS, None, 0);
+    let out = c.init_producer_id(1, &init_request("tx", TIMEOUT_MS, None), 0);
     c.append_completed(out.appends[0].id, Err(AppendFailure::NotReplicated), 1);
-    let add = c.add_partitions(2, "tx", PRODUCER_ID, -1, &parts(&[("a", 0)]), 2);
+    let add = c.add_partitions(2, &add_request("tx", PRODUCER_ID, -1, &parts(&[("a", 0)])), 2);
     assert_eq!(only_reply(&add), ReplyBody::AddPartitionsToTxn(Err(TxnError::InvalidProducerIdMapping)));
-    let end = c.end_txn(3, "tx", PRODUCER_ID, -1, true, 2, 3);
+    let end = c.end_txn(3, &end_request("tx", PRODUCER_ID, -1, true, 2), 3);
     assert_eq!(only_reply(&end), ReplyBody::EndTxn(Err(TxnError::InvalidProducerIdMapping)));
-    let verify = c.verify_partitions("tx", PRODUCER_ID, -1, &parts(&[("a", 0)]));
+    let verify = c.verify_partitions(&add_request("tx", PRODUCER_ID, -1, &parts(&[("a", 0)])));
     assert_eq!(verify, Err(TxnError::InvalidProducerIdMapping));
 }
 

@@ -154,33 +154,45 @@ impl World {
             Op::Init { id, client } => {
                 let current = client.and_then(|i| self.client(i)).map(|(_, ids)| ids);
                 let token = self.token(IDS[id], current.unwrap_or(ids(-1, -1)));
-                self.c.init_producer_id(token, IDS[id], 30_000, current, now)
+                self.c.init_producer_id(token, &init_request(IDS[id], 30_000, current), now)
             }
             Op::Add { client, partition } => {
                 let Some((id, p)) = self.client(client) else { return Ok(()) };
                 let token = self.token(&id, p);
                 let partitions = parts(&[("t", partition)]);
-                self.c.add_partitions(token, &id, p.producer_id, p.producer_epoch, &partitions, now)
+                self.c.add_partitions(
+                    token,
+                    &add_request(&id, p.producer_id, p.producer_epoch, &partitions),
+                    now,
+                )
             }
             Op::AddOffsets { client } => {
                 let Some((id, p)) = self.client(client) else { return Ok(()) };
                 let token = self.token(&id, p);
-                self.c.add_offsets(token, &id, p.producer_id, p.producer_epoch, "group", now)
+                self.c.add_offsets(
+                    token,
+                    &offsets_request(&id, p.producer_id, p.producer_epoch, "group"),
+                    now,
+                )
             }
             Op::End { client, commit, version_2 } => {
                 let Some((id, p)) = self.client(client) else { return Ok(()) };
                 let token = self.token(&id, p);
                 let version = if version_2 { 2 } else { 0 };
-                self.c.end_txn(token, &id, p.producer_id, p.producer_epoch, commit, version, now)
+                self.c.end_txn(
+                    token,
+                    &end_request(&id, p.producer_id, p.producer_epoch, commit, version),
+                    now,
+                )
             }
             Op::Verify { client, partition } => {
                 let Some((id, p)) = self.client(client) else { return Ok(()) };
-                if let Ok(answers) = self.c.verify_partitions(
+                if let Ok(answers) = self.c.verify_partitions(&add_request(
                     &id,
                     p.producer_id,
                     p.producer_epoch,
                     &parts(&[("t", partition)]),
-                ) {
+                )) {
                     if answers.values().any(|a| a.is_ok()) {
                         self.check_not_fenced(p)?;
                     }

@@ -10,28 +10,28 @@ use super::*;
 fn a_version_2_commit_bumps_the_epoch() {
     let mut c = coordinator();
     ongoing(&mut c, 10);
-    let out = c.end_txn(3, "tx", PRODUCER_ID, 0, true, 2, 20);
+    let out = c.end_txn(3, &end_request("tx", PRODUCER_ID, 0, true, 2), 20);
     let prepared = out.appends[0].record.value.clone().expect("a value");
     assert_eq!((prepared.producer_epoch, prepared.client_transaction_version), (1, 2));
     let out = durable(&mut c, out, 21);
     assert_eq!(only_reply(&out), ReplyBody::EndTxn(Ok(ids(PRODUCER_ID, 1))));
     assert_eq!(out.markers[0].producer_epoch, 1);
-    let retry = c.end_txn(4, "tx", PRODUCER_ID, 0, true, 2, 22);
+    let retry = c.end_txn(4, &end_request("tx", PRODUCER_ID, 0, true, 2), 22);
     assert_eq!(only_reply(&retry), ReplyBody::EndTxn(Err(TxnError::ConcurrentTransactions)));
 
     let complete = c.markers_written(&out.markers[0], 23);
     durable(&mut c, complete, 24);
     let m = &c.transactions()["tx"];
     assert_eq!((m.state, m.producer_epoch, m.last_producer_epoch), (TransactionState::CompleteCommit, 1, 0));
-    let retry = c.end_txn(5, "tx", PRODUCER_ID, 0, true, 2, 25);
+    let retry = c.end_txn(5, &end_request("tx", PRODUCER_ID, 0, true, 2), 25);
     assert_eq!(
         only_reply(&retry),
         ReplyBody::EndTxn(Ok(ids(PRODUCER_ID, 1))),
         "a retry gets the same answer"
     );
-    let late = c.add_partitions(6, "tx", PRODUCER_ID, 0, &parts(&[("a", 0)]), 26);
+    let late = c.add_partitions(6, &add_request("tx", PRODUCER_ID, 0, &parts(&[("a", 0)])), 26);
     assert_eq!(only_reply(&late), ReplyBody::AddPartitionsToTxn(Err(TxnError::ProducerFenced)));
-    let next = c.add_partitions(7, "tx", PRODUCER_ID, 1, &parts(&[("a", 0)]), 27);
+    let next = c.add_partitions(7, &add_request("tx", PRODUCER_ID, 1, &parts(&[("a", 0)])), 27);
     assert_eq!(only_reply(&durable(&mut c, next, 28)), ReplyBody::AddPartitionsToTxn(Ok(())));
 }
 
@@ -58,7 +58,7 @@ fn a_version_2_end_at_the_last_epoch_moves_to_the_next_producer_id() {
     c.load_record(&TransactionLogRecord { transactional_id: "tx".into(), value: Some(value) })
         .expect("a valid record");
     c.finish_loading();
-    let out = c.end_txn(3, "tx", 42, i16::MAX - 1, true, 2, 10);
+    let out = c.end_txn(3, &end_request("tx", 42, i16::MAX - 1, true, 2), 10);
     let prepare = out.appends[0].record.clone();
     assert_eq!(
         prepare.value.as_ref().map(|v| (v.producer_epoch, v.next_producer_id)),
@@ -86,6 +86,6 @@ fn a_version_2_end_at_the_last_epoch_moves_to_the_next_producer_id() {
     durable(&mut reloaded, complete, 13);
     let m = &reloaded.transactions()["tx"];
     assert_eq!((m.producer_id, m.producer_epoch, m.previous_producer_id), (PRODUCER_ID, 0, 42));
-    let retry = reloaded.end_txn(4, "tx", 42, i16::MAX - 1, true, 2, 14);
+    let retry = reloaded.end_txn(4, &end_request("tx", 42, i16::MAX - 1, true, 2), 14);
     assert_eq!(only_reply(&retry), ReplyBody::EndTxn(Ok(ids(PRODUCER_ID, 0))), "a retry across the overflow");
 }
