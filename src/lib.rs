@@ -12,6 +12,7 @@
 //! | 6 replication (the core and its model; not yet run by the broker) | [`replication`], [`controller`] |
 //! | 7 KRaft (the Raft core and its model; not yet run by the controllers) | [`raft`] |
 //! | 8 idempotence | [`idempotence`], [`log::producers`], [`broker::producer_ids`] |
+//! | 9 transactions (the coordinator core; not yet run by the broker) | [`txn`] |
 //! | tools (`spool dump-log`) | [`tools`] |
 //!
 //! Protocol cores are sans-IO state machines; the models in `models/` check the
@@ -40,6 +41,7 @@ pub mod replication;
 pub mod sync;
 pub mod tools;
 pub mod topic_partition;
+pub mod txn;
 pub mod wire;
 pub mod zero_copy;
 
