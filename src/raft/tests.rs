@@ -394,6 +394,7 @@ fn observers_replicate_but_never_vote_or_count() {
     assert_eq!(quorum.node(4).armed_timer(), None);
 }
 
+// ANCHOR: quorum_state_golden
 #[test]
 fn quorum_state_version_0_matches_kafkas_bytes() {
     // FileQuorumStateStore with a static voter set writes data_version 0,
@@ -406,6 +407,7 @@ fn quorum_state_version_0_matches_kafkas_bytes() {
     assert_eq!(quorum_state::encode(&state), golden);
     assert_eq!(quorum_state::decode(golden).unwrap(), state);
 }
+// ANCHOR_END: quorum_state_golden
 
 #[test]
 fn quorum_state_version_1_reads_and_round_trips() {
