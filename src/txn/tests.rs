@@ -249,6 +249,18 @@ fn kip_360_recovery_and_retry() {
 // prepareProducerIdRotation), from the driver's block.
 #[test]
 fn an_exhausted_epoch_rotates_the_producer_id() {
+    let mut c = loaded_at_the_last_epoch(TransactionState::CompleteCommit, BTreeSet::new());
+    assert_eq!(init(&mut c, None, 1), ReplyBody::InitProducerId(Ok(ids(PRODUCER_ID, 0))));
+    assert_eq!(c.transactions()["tx"].previous_producer_id, 42);
+}
+
+/// A coordinator that loaded "tx" as producer id 42 one epoch short of the
+/// last (`i16::MAX - 1`), in `state` with `partitions`: where the epochs run
+/// out at the next bump.
+pub(super) fn loaded_at_the_last_epoch(
+    state: TransactionState,
+    partitions: BTreeSet<TopicPartition>,
+) -> TransactionCoordinator {
     let mut c = coordinator();
     c.start_loading(5);
     let value = TransactionLogValue {
@@ -257,8 +269,8 @@ fn an_exhausted_epoch_rotates_the_producer_id() {
         next_producer_id: -1,
         producer_epoch: i16::MAX - 1,
         transaction_timeout_ms: TIMEOUT_MS,
-        state: TransactionState::CompleteCommit,
-        partitions: BTreeSet::new(),
+        state,
+        partitions,
         last_update_timestamp_ms: 0,
         start_timestamp_ms: 0,
         client_transaction_version: 0,
@@ -266,8 +278,7 @@ fn an_exhausted_epoch_rotates_the_producer_id() {
     c.load_record(&TransactionLogRecord { transactional_id: "tx".into(), value: Some(value) })
         .expect("a valid record");
     c.finish_loading();
-    assert_eq!(init(&mut c, None, 1), ReplyBody::InitProducerId(Ok(ids(PRODUCER_ID, 0))));
-    assert_eq!(c.transactions()["tx"].previous_producer_id, 42);
+    c
 }
 
 pub(super) fn init_request(

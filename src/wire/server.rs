@@ -18,7 +18,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kafka_protocol::messages::ApiKey;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -120,14 +119,14 @@ async fn connection<H: Handler>(
                 None => return Ok(()),
             },
         };
-        let api_key = frame.bytes.get(..2).map(|k| i16::from_be_bytes([k[0], k[1]]));
-        let pipelined = api_key.and_then(|k| ApiKey::try_from(k).ok()).is_some_and(|k| handler.pipelines(k));
+        let decoded = decode_request_for(frame.bytes.clone(), handler.apis());
+        let pipelined = matches!(&decoded, Ok(request) if handler.pipelines(request.api_key));
         if !pipelined {
             // Anything else sees the effects of every earlier request, as if
             // each had been answered before it was read.
             drain(&mut stream, &mut waiting).await?;
         }
-        let response = match decode_request_for(frame.bytes.clone(), handler.apis()) {
+        let response = match decoded {
             Ok(mut request) => {
                 request.client_host = format!("/{}", peer.ip());
                 // A request the handler lets go (a long poll, a parked
@@ -153,7 +152,6 @@ async fn connection<H: Handler>(
                 Response::Frame(handler.unsupported_api_versions(correlation_id)?)
             }
             Err(DecodeError::Close(why)) => {
-                drain(&mut stream, &mut waiting).await?;
                 tracing::info!(reason = why, "closing connection on a bad request");
                 return Err(why);
             }

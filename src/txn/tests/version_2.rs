@@ -41,23 +41,7 @@ fn a_version_2_commit_bumps_the_epoch() {
 // the transaction completes — also after a reload from the v1 records.
 #[test]
 fn a_version_2_end_at_the_last_epoch_moves_to_the_next_producer_id() {
-    let mut c = coordinator();
-    c.start_loading(5);
-    let value = TransactionLogValue {
-        producer_id: 42,
-        previous_producer_id: -1,
-        next_producer_id: -1,
-        producer_epoch: i16::MAX - 1,
-        transaction_timeout_ms: TIMEOUT_MS,
-        state: TransactionState::Ongoing,
-        partitions: parts(&[("a", 0)]),
-        last_update_timestamp_ms: 0,
-        start_timestamp_ms: 0,
-        client_transaction_version: 0,
-    };
-    c.load_record(&TransactionLogRecord { transactional_id: "tx".into(), value: Some(value) })
-        .expect("a valid record");
-    c.finish_loading();
+    let mut c = loaded_at_the_last_epoch(TransactionState::Ongoing, parts(&[("a", 0)]));
     let out = c.end_txn(3, &end_request("tx", 42, i16::MAX - 1, true, 2), 10);
     let prepare = out.appends[0].record.clone();
     assert_eq!(
