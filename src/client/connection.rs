@@ -241,6 +241,28 @@ impl Connection {
         self.start(request, timeout).await?.await
     }
 
+    /// Sends `request` at `version` exactly — for a peer protocol whose
+    /// fields the caller set for that version (KRaft's RPCs between
+    /// controllers) — if the other side speaks it, and waits up to `timeout`.
+    pub async fn send_at<R: Request>(
+        &mut self,
+        request: &R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<R::Response, ClientError> {
+        let api = api_key::<R>()?;
+        let speaks = self.broker_versions.get(&(api as i16)).copied();
+        if speaks.is_none_or(|(min, max)| version < min || version > max) {
+            return Err(ClientError::UnsupportedVersion { api, broker: speaks });
+        }
+        let body = self.write_request(api, version, request, timeout).await?;
+        let mut body = body.await?;
+        R::Response::decode(&mut body, version).map_err(|e| {
+            self.broken.store(true, Ordering::Release);
+            ClientError::Protocol(format!("from {}: {api:?} v{version} response: {e}", self.addr))
+        })
+    }
+
     // ANCHOR: pipelined_send
     /// Writes `request` and returns at once with a future for its response,
     /// which resolves within the request timeout (counted from now). Dropping

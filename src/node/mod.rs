@@ -15,6 +15,7 @@
 
 pub mod controller;
 pub mod lifecycle;
+pub mod quorum;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,9 +26,9 @@ use tokio::task::JoinHandle;
 
 use crate::broker::{meta_properties, Broker};
 use crate::config::{BrokerConfig, ProcessRoles};
-use crate::log::{DiskStorage, Log, LogConfig, OpenOptions};
-use crate::metadata::{MetadataLog, MetadataPublisher, METADATA_TOPIC};
+use crate::metadata::{QuorumLog, METADATA_TOPIC};
 use controller::ControllerNode;
+use quorum::{MetadataQuorum, QuorumTimeouts};
 
 /// How long a stopping broker waits for the controller to move its
 /// leaderships away before it stops anyway.
@@ -102,7 +103,10 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     if let Some(broker) = broker {
         tokio::task::block_in_place(|| broker.shutdown())?;
     }
-    drop(controller_node);
+    if let Some(node) = controller_node {
+        // Hand the leadership over at once rather than after a fetch timeout.
+        node.quorum.resign();
+    }
     tracing::info!("shut down cleanly");
     Ok(())
 }
@@ -115,9 +119,10 @@ async fn bind(addr: &std::net::SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
 }
 
-/// Opens the controller's log directory and metadata log. In combined mode
-/// the controller keeps its metadata log in a `controller` directory inside
-/// `log.dirs`, apart from the broker's copy.
+/// Opens the controller's log directory and metadata log, and starts its
+/// member of the metadata quorum. In combined mode the controller keeps its
+/// metadata log in a `controller` directory inside `log.dirs`, apart from
+/// the broker's copy.
 fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
     let dir = match config.process_roles {
         ProcessRoles::Combined => config.log_dir.join("controller"),
@@ -129,10 +134,27 @@ fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
         _ => meta_properties::load_or_create(&dir, config.node_id),
     }
     .map_err(anyhow::Error::msg)?;
-    let storage = DiskStorage::open(dir.join(format!("{METADATA_TOPIC}-0")))?;
-    let (log, _) = Log::open(storage, LogConfig::default(), OpenOptions::default(), crate::broker::now_ms())?;
-    let metadata = MetadataLog::load(log).map_err(anyhow::Error::msg)?;
-    Ok(ControllerNode::new(config.clone(), meta.cluster_id, MetadataPublisher::new(metadata)))
+    if config.controller_quorum_voters.is_empty() {
+        anyhow::bail!(
+            "a controller needs controller.quorum.voters (id@host:port,…): spool does not \
+             support a dynamic quorum (KIP-853) yet"
+        );
+    }
+    let voters = (config.controller_quorum_voters.iter())
+        .map(|v| (v.node_id, format!("{}:{}", v.endpoint.host, v.endpoint.port)))
+        .collect();
+    let log_dir = dir.join(format!("{METADATA_TOPIC}-0"));
+    let voter_ids: Vec<i32> = config.controller_quorum_voters.iter().map(|v| v.node_id).collect();
+    let log = QuorumLog::open(&log_dir, &voter_ids, crate::broker::now_ms())?;
+    let quorum = MetadataQuorum::start(
+        config.node_id,
+        meta.cluster_id.clone(),
+        voters,
+        QuorumTimeouts::default(),
+        log_dir,
+        log,
+    )?;
+    Ok(ControllerNode::new(config.clone(), meta.cluster_id, quorum))
 }
 
 /// Registers with the controller, then starts the heartbeat, metadata and

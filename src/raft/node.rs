@@ -285,9 +285,22 @@ impl RaftNode {
         log: &mut impl RaftLog,
         data: Vec<u8>,
     ) -> Result<(Offset, Vec<Output>), RaftError> {
+        self.append_all(log, vec![data])
+    }
+
+    /// Appends `records` together, in one call to the log (one batch on
+    /// disk), so the high watermark never falls between them: the
+    /// controller's records for one decision commit together or not at all.
+    /// Returns the first one's offset.
+    pub fn append_all(
+        &mut self,
+        log: &mut impl RaftLog,
+        records: Vec<Vec<u8>>,
+    ) -> Result<(Offset, Vec<Output>), RaftError> {
         let Role::Leader(progress) = &mut self.role else { return Err(RaftError::NotLeaderOrFollower) };
         let offset = log.end_offset();
-        log.append(vec![Entry { epoch: self.election.epoch, record: Record::Data(data) }]);
+        let epoch = self.election.epoch;
+        log.append(records.into_iter().map(|data| Entry { epoch, record: Record::Data(data) }).collect());
         progress.end_offsets.insert(self.id, log.end_offset());
         let mut out = Vec::new();
         self.advance_high_watermark(&mut out);
