@@ -15,6 +15,8 @@
 
 pub mod controller;
 pub mod lifecycle;
+#[cfg(test)]
+mod lifecycle_tests;
 pub mod quorum;
 
 use std::sync::Arc;
@@ -162,7 +164,7 @@ fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
 async fn start_lifecycle(broker: &Arc<Broker>) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let link = broker.controller_link().expect("a broker in a cluster has a controller link");
     let incarnation_id = uuid::Uuid::new_v4();
-    let metadata = tokio::spawn(lifecycle::metadata_loop(broker.clone(), link.addr.clone()));
+    let metadata = tokio::spawn(lifecycle::metadata_loop(broker.clone(), link.clone()));
     let epoch = lifecycle::register(broker, &link, incarnation_id).await?;
     broker.set_broker_epoch(epoch);
     Ok(vec![
