@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod consume;
 pub mod dump_log;
 pub mod groups;
+pub mod metadata_quorum;
 pub mod perf;
 pub mod produce;
 pub mod topics;
