@@ -78,6 +78,10 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 5),
     (ApiKey::DescribeConfigs, 1, 4),
+    // Chapter 7's `spool metadata-quorum`: DescribeCluster v1 names the
+    // endpoint type (KIP-919), which a controller needs.
+    (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::DescribeQuorum, 0, 2),
     // The idempotent producer (chapter 8): no transactional id, so any version.
     (ApiKey::InitProducerId, 0, 4),
     // Chapter 5's group APIs. FindCoordinator v4 batches keys (both shapes

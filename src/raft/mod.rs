@@ -65,6 +65,8 @@
 //!   BeginQuorumEpoch, EndQuorumEpoch.
 //! - [`log`]: [`RaftLog`] and [`MemoryLog`]; [`quorum_state`]: the
 //!   `quorum-state` file as Kafka writes it.
+//! - [`wire`]: the messages as Kafka's Vote, BeginQuorumEpoch,
+//!   EndQuorumEpoch, Fetch and DescribeQuorum schemas (pure mapping).
 //!
 //! The same code runs in `models/src/kraft.rs`, three voters and an observer
 //! over a lossy network with crashes, with Raft's classic mistakes as
@@ -89,6 +91,7 @@ pub mod node;
 pub mod quorum_state;
 pub mod step;
 pub mod vote;
+pub mod wire;
 
 use std::collections::BTreeSet;
 
