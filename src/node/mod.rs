@@ -106,8 +106,10 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         tokio::task::block_in_place(|| broker.shutdown())?;
     }
     if let Some(node) = controller_node {
-        // Hand the leadership over at once rather than after a fetch timeout.
+        // Hand the leadership over at once rather than after a fetch timeout:
+        // give the EndQuorumEpoch requests a moment to leave.
         node.quorum.resign();
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tracing::info!("shut down cleanly");
     Ok(())
@@ -152,7 +154,12 @@ fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
         config.node_id,
         meta.cluster_id.clone(),
         voters,
-        QuorumTimeouts::default(),
+        QuorumTimeouts {
+            election_ms: config.quorum.election_timeout_ms,
+            fetch_ms: config.quorum.fetch_timeout_ms,
+            retry_backoff_ms: config.quorum.retry_backoff_ms,
+            request_ms: config.quorum.request_timeout_ms,
+        },
         log_dir,
         log,
     )?;
