@@ -64,7 +64,9 @@
 //!   [`fetch`]: replication and the high watermark; [`step`]: dispatch,
 //!   BeginQuorumEpoch, EndQuorumEpoch.
 //! - [`log`]: [`RaftLog`] and [`MemoryLog`]; [`quorum_state`]: the
-//!   `quorum-state` file as Kafka writes it.
+//!   `quorum-state` file as Kafka writes it; [`batches`]: entries as the
+//!   record batches of `__cluster_metadata-0` (the on-disk log,
+//!   `crate::metadata::quorum_log`, implements [`RaftLog`] over them).
 //!
 //! The same code runs in `models/src/kraft.rs`, three voters and an observer
 //! over a lossy network with crashes, with Raft's classic mistakes as
@@ -81,6 +83,7 @@
 //! - No BeginQuorumEpoch or EndQuorumEpoch responses: the leader resends
 //!   BeginQuorumEpoch to voters that have not fetched yet.
 
+pub mod batches;
 pub mod error;
 pub mod fetch;
 pub mod log;
