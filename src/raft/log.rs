@@ -38,6 +38,17 @@ pub trait RaftLog {
     fn last_epoch(&self) -> Epoch;
     /// The entry at `offset`, if the log holds it.
     fn entry(&self, offset: Offset) -> Option<Entry>;
+    // ANCHOR: entries
+    /// The entries from `from` on, what a Fetch answer carries: whole
+    /// batches, stopping before one that would bring the count past `max`,
+    /// but always the first (from `from`, which may be inside it), so a
+    /// follower always makes progress. A log of one entry per batch, like
+    /// [`MemoryLog`], answers at most `max` entries; a log of bigger batches
+    /// may answer more, never a batch cut in two.
+    fn entries(&self, from: Offset, max: usize) -> Vec<Entry> {
+        (from..self.end_offset()).take(max).filter_map(|offset| self.entry(offset)).collect()
+    }
+    // ANCHOR_END: entries
     /// The largest epoch ≤ `epoch` in the log and the offset where it ends
     /// (where the next epoch starts, or the log end); `(0, 0)` if there is
     /// none. The answer to "where does my log diverge from yours?".
