@@ -32,10 +32,12 @@
 
 pub mod image;
 pub mod publisher;
+pub mod quorum_log;
 pub mod records;
 
 pub use image::{ImageError, MetadataImage, PartitionImage, TopicImage};
 pub use publisher::{MetadataPublisher, MetadataWriter};
+pub use quorum_log::QuorumLog;
 pub use records::{DecodeError, MetadataRecord};
 
 use std::sync::Arc;
