@@ -4,8 +4,11 @@
 //! The core asks the log a handful of questions (where it ends, which epoch
 //! wrote an offset, where an epoch ends) and tells it to append or truncate;
 //! [`RaftLog`] is that surface. [`MemoryLog`] keeps the entries in a `Vec`
-//! for the unit tests and the model; the controller's metadata log
-//! (`__cluster_metadata-0`) will implement the same trait on disk.
+//! for the unit tests and the model, one entry per offset; the controllers'
+//! metadata log, `__cluster_metadata-0`, implements the same trait on disk
+//! (`crate::metadata::quorum_log::QuorumLog`), where entries are Kafka record
+//! batches ([`super::batches`]) and a Fetch answer is whole batches
+//! ([`RaftLog::entries`]).
 
 use super::{Epoch, NodeId, Offset};
 
