@@ -24,7 +24,8 @@
 //! metadata log write failure as fatal and exits; spool's broker stays up to
 //! answer `KAFKA_STORAGE_ERROR`, see [`crate::broker::log_dir`].)
 //! Chapter 7 replaces that one voter with an elected Raft quorum; the records
-//! and the image stay as they are. What to write is decided by the
+//! and the image stay as they are, and the log becomes the quorum's Raft log
+//! ([`quorum_log`]: the KRaft core's log on disk, in the same format). What to write is decided by the
 //! controller's sans-IO core, [`crate::controller`].
 //!
 //! Simplifications: the metadata log is one more partition log in the log
@@ -32,10 +33,12 @@
 
 pub mod image;
 pub mod publisher;
+pub mod quorum_log;
 pub mod records;
 
 pub use image::{ImageError, MetadataImage, PartitionImage, TopicImage};
 pub use publisher::{MetadataPublisher, MetadataWriter};
+pub use quorum_log::QuorumLog;
 pub use records::{DecodeError, MetadataRecord};
 
 use std::sync::Arc;

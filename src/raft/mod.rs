@@ -64,7 +64,9 @@
 //!   [`fetch`]: replication and the high watermark; [`step`]: dispatch,
 //!   BeginQuorumEpoch, EndQuorumEpoch.
 //! - [`log`]: [`RaftLog`] and [`MemoryLog`]; [`quorum_state`]: the
-//!   `quorum-state` file as Kafka writes it.
+//!   `quorum-state` file as Kafka writes it; [`batches`]: entries as the
+//!   record batches of `__cluster_metadata-0` (the on-disk log,
+//!   `crate::metadata::quorum_log`, implements [`RaftLog`] over them).
 //! - [`wire`]: the messages as Kafka's Vote, BeginQuorumEpoch,
 //!   EndQuorumEpoch, Fetch and DescribeQuorum schemas (pure mapping).
 //!
@@ -83,6 +85,7 @@
 //! - No BeginQuorumEpoch or EndQuorumEpoch responses: the leader resends
 //!   BeginQuorumEpoch to voters that have not fetched yet.
 
+pub mod batches;
 pub mod error;
 pub mod fetch;
 pub mod log;
