@@ -301,4 +301,6 @@ fn wall_clock_ms() -> i64 {
 }
 
 #[cfg(test)]
+mod quorum_tests;
+#[cfg(test)]
 mod tests;
