@@ -57,7 +57,8 @@ pub fn partition_dir(log_dir: &Path) -> PathBuf {
     log_dir.join(format!("{METADATA_TOPIC}-0"))
 }
 
-/// The Raft log of one quorum member, on disk.
+/// The Raft log of one quorum member, on disk. `Send` (the driver's task
+/// owns it), not `Sync`.
 #[derive(Debug)]
 pub struct QuorumLog {
     log: Log<DiskStorage>,
@@ -67,6 +68,12 @@ pub struct QuorumLog {
     /// fail take `&self`, and one task owns the log (it is not `Sync`).
     failure: OnceCell<LogError>,
 }
+
+/// The driver moves the log into the task that runs the core.
+const _: () = {
+    const fn send<T: Send>() {}
+    send::<QuorumLog>()
+};
 
 impl QuorumLog {
     /// Opens (or creates) the log in `dir`, recovering every segment.
@@ -112,7 +119,9 @@ impl QuorumLog {
     /// The raw batches from the one holding `from` on, none holding
     /// `max_offset` or beyond (whole batches only), up to `max_bytes` but at
     /// least one if one lies wholly below `max_offset`: a broker's Fetch of
-    /// committed metadata, served without decoding. Empty when there is none.
+    /// committed metadata, served without decoding. Empty when there is none;
+    /// [`LogError::OffsetOutOfRange`] past the log end (the broker's Fetch
+    /// answer is then `OFFSET_OUT_OF_RANGE`).
     pub fn read_bytes(&self, from: Offset, max_offset: Offset, max_bytes: u32) -> Result<Bytes, LogError> {
         let options = ReadOptions { max_bytes, max_offset: Some(max_offset), min_one_batch: true };
         match self.log.read_with(from, options)? {
@@ -300,5 +309,7 @@ fn wall_clock_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
+#[cfg(test)]
+mod quorum_tests;
 #[cfg(test)]
 mod tests;

@@ -140,6 +140,8 @@ pub struct RaftConfig {
     pub persist_before_send: bool,
     /// The most entries one Fetch answer carries (Kafka bounds it in bytes,
     /// `fetch.max.bytes`); the model uses 1 so a follower can stop halfway.
+    /// Answers are whole batches, so a first batch larger than this goes
+    /// whole ([`RaftLog::entries`]).
     pub fetch_entries_max: usize,
 }
 

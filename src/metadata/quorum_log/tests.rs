@@ -179,6 +179,7 @@ fn read_bytes_and_data_records_stop_at_the_bound() {
     assert_eq!(offsets(log.read_bytes(0, 3, u32::MAX).unwrap()), [0, 1, 2]);
     assert_eq!(offsets(log.read_bytes(0, 4, 1).unwrap()), [0], "at least one batch");
     assert_eq!(offsets(log.read_bytes(4, 4, u32::MAX).unwrap()), Vec::<Offset>::new());
+    assert!(matches!(log.read_bytes(5, 5, u32::MAX), Err(LogError::OffsetOutOfRange { .. })));
     let records = log.data_records(0, 3).unwrap();
     assert_eq!(records, [(1, b"a".to_vec()), (2, b"b".to_vec())]);
     assert_eq!(log.data_records(2, 4).unwrap(), [(2, b"b".to_vec()), (3, b"c".to_vec())]);
