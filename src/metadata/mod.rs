@@ -107,7 +107,8 @@ impl MetadataLog {
     /// Replays `log` from its start into a fresh image.
     pub fn load(log: Log<DiskStorage>) -> Result<Self, Error> {
         let mut image = MetadataImage::default();
-        for batch in log.read_batches(log.log_start_offset())? {
+        // Control batches (the quorum's LeaderChange entries) hold no metadata record.
+        for batch in log.read_batches(log.log_start_offset())?.into_iter().filter(|b| !b.is_control()) {
             for record in batch.decode_records().map_err(LogError::from)? {
                 let value = record.value.unwrap_or_default();
                 let offset = record.offset;
@@ -170,7 +171,7 @@ impl MetadataLog {
         self.log.append_as_follower(batches)?;
         let mut trial = MetadataImage::clone(&self.image);
         let applied = (|| {
-            for batch in self.log.read_batches(first_offset)? {
+            for batch in self.log.read_batches(first_offset)?.into_iter().filter(|b| !b.is_control()) {
                 for record in batch.decode_records().map_err(LogError::from)? {
                     let value = record.value.unwrap_or_default();
                     let offset = record.offset;

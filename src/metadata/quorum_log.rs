@@ -41,7 +41,7 @@
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::METADATA_TOPIC;
 use crate::format::{BatchError, RecordBatch};
@@ -67,6 +67,8 @@ pub struct QuorumLog {
     /// The first IO failure. A `OnceCell`, not a `Mutex`: the reads that may
     /// fail take `&self`, and one task owns the log (it is not `Sync`).
     failure: OnceCell<LogError>,
+    /// The batches of the Fetch answer being stepped ([`QuorumLog::stage_fetched`]).
+    staged: Option<(Offset, Bytes)>,
 }
 
 /// The driver moves the log into the task that runs the core.
@@ -90,7 +92,7 @@ impl QuorumLog {
     ) -> Result<Self, LogError> {
         let storage = DiskStorage::open(dir)?;
         let (log, _) = Log::open(storage, config, OpenOptions::default(), now_ms)?;
-        Ok(QuorumLog { log, voters, failure: OnceCell::new() })
+        Ok(QuorumLog { log, voters, failure: OnceCell::new(), staged: None })
     }
 
     /// Flushes and closes the log (a clean stop).
@@ -196,9 +198,36 @@ impl QuorumLog {
 
     /// Writes `entries` at the log end and makes them durable.
     fn try_append(&mut self, entries: &[Entry]) -> Result<(), LogError> {
-        let bytes = encode_entries(self.end_offset(), entries, &self.voters, wall_clock_ms());
+        let bytes = match self.take_staged(entries) {
+            Some(bytes) => BytesMut::from(&bytes[..]),
+            None => encode_entries(self.end_offset(), entries, &self.voters, wall_clock_ms()),
+        };
         self.log.append_as_follower(bytes)?;
         self.log.flush()
+    }
+
+    // ANCHOR: stage_fetched
+    /// The record batches of a Fetch answer, from `base_offset`, about to be
+    /// stepped through the core: if the core then appends exactly their
+    /// entries at the log end, the batches are appended as the leader wrote
+    /// them, byte for byte. So every replica's batches end where the
+    /// leader's do — an epoch always ends at a batch boundary, and a
+    /// diverging-epoch truncation never has to cut a batch in two.
+    pub fn stage_fetched(&mut self, base_offset: Offset, batches: Bytes) {
+        self.staged = Some((base_offset, batches));
+    }
+    // ANCHOR_END: stage_fetched
+
+    /// The staged batches, if they hold exactly `entries` at the log end.
+    fn take_staged(&mut self, entries: &[Entry]) -> Option<Bytes> {
+        let (base_offset, bytes) = self.staged.take()?;
+        if base_offset != self.end_offset() {
+            return None;
+        }
+        let decoded = decode_entries(&bytes).ok()?;
+        let same = decoded.len() == entries.len()
+            && decoded.iter().zip(entries).enumerate().all(|(i, ((o, d), e))| *o == base_offset + i as Offset && d == e);
+        same.then_some(bytes)
     }
 
     /// Cuts the log at `offset`: the log cuts whole batches, so the entries

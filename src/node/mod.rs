@@ -149,7 +149,7 @@ fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
         .collect();
     let log_dir = dir.join(format!("{METADATA_TOPIC}-0"));
     let voter_ids: Vec<i32> = config.controller_quorum_voters.iter().map(|v| v.node_id).collect();
-    let log = QuorumLog::open(&log_dir, &voter_ids, crate::broker::now_ms())?;
+    let log = QuorumLog::open(&log_dir, voter_ids, crate::broker::now_ms())?;
     let quorum = MetadataQuorum::start(
         config.node_id,
         meta.cluster_id.clone(),

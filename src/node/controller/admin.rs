@@ -102,6 +102,36 @@ impl ControllerNode {
             .into_iter()
             .chain(request.topics.into_iter().filter_map(|t| t.name))
             .collect();
+        let (mut responses, last) = match self.remove_topics(names) {
+            Ok(decided) => decided,
+            Err(refused) => return refused,
+        };
+        // The removals commit in order: the last one committed means all did.
+        if let Some(pending) = last {
+            match self.quorum.wait_committed(pending).await {
+                Ok(()) => {
+                    for r in responses.iter().filter(|r| r.error_code == 0) {
+                        tracing::info!(topic = ?r.name, "deleted topic");
+                    }
+                }
+                Err(code) => {
+                    for r in responses.iter_mut().filter(|r| r.error_code == 0) {
+                        r.error_code = code.code();
+                        r.error_message = Some(StrBytes::from_static_str(not_committed(code)));
+                    }
+                }
+            }
+        }
+        DeleteTopicsResponse::default().with_responses(responses)
+    }
+
+    /// DeleteTopics' decisions and appends, under the controller's locks:
+    /// each topic's answer, and the last removal's pending commit.
+    #[allow(clippy::type_complexity)]
+    fn remove_topics(
+        &self,
+        names: Vec<TopicName>,
+    ) -> Result<(Vec<DeletableTopicResult>, Option<crate::node::quorum::Pending>), DeleteTopicsResponse> {
         let (_active, mut writer) = match self.begin() {
             Ok(began) => began,
             Err(code) => {
@@ -111,7 +141,7 @@ impl ControllerNode {
                         .with_error_code(code.code())
                         .with_error_message(Some(StrBytes::from_static_str(not_committed(code))))
                 };
-                return DeleteTopicsResponse::default().with_responses(names.into_iter().map(refuse).collect());
+                return Err(DeleteTopicsResponse::default().with_responses(names.into_iter().map(refuse).collect()));
             }
         };
         let mut responses = Vec::new();
@@ -146,24 +176,7 @@ impl ControllerNode {
                 Err(code) => refused(code, not_committed(code).into()),
             });
         }
-        drop((_active, writer));
-        // The removals commit in order: the last one committed means all did.
-        if let Some(pending) = last {
-            match self.quorum.wait_committed(pending).await {
-                Ok(()) => {
-                    for r in responses.iter().filter(|r| r.error_code == 0) {
-                        tracing::info!(topic = ?r.name, "deleted topic");
-                    }
-                }
-                Err(code) => {
-                    for r in responses.iter_mut().filter(|r| r.error_code == 0) {
-                        r.error_code = code.code();
-                        r.error_message = Some(StrBytes::from_static_str(not_committed(code)));
-                    }
-                }
-            }
-        }
-        DeleteTopicsResponse::default().with_responses(responses)
+        Ok((responses, last))
     }
 
     /// AllocateProducerIds: the next block of ids, committed before it is
@@ -207,25 +220,26 @@ impl ControllerNode {
         let Some(election_type) = controller::ElectionType::from_code(request.election_type) else {
             return refuse_elect_leaders(&request, ResponseError::InvalidRequest);
         };
-        let (active, mut writer) = match self.begin() {
-            Ok(began) => began,
-            Err(code) => return refuse_elect_leaders(&request, code),
-        };
-        let image = writer.image().clone();
         let every_partition = request.topic_partitions.is_none();
-        let asked: Vec<crate::TopicPartition> = match &request.topic_partitions {
-            Some(topics) => (topics.iter())
-                .flat_map(|t| {
-                    t.partitions.iter().map(|&p| crate::TopicPartition::new(t.topic.0.to_string(), p))
-                })
-                .collect(),
-            None => {
-                image.partitions().map(|(t, p, _)| crate::TopicPartition::new(t.name.clone(), p)).collect()
-            }
+        let (asked, decided) = {
+            let (active, mut writer) = match self.begin() {
+                Ok(began) => began,
+                Err(code) => return refuse_elect_leaders(&request, code),
+            };
+            let image = writer.image().clone();
+            let asked: Vec<crate::TopicPartition> = match &request.topic_partitions {
+                Some(topics) => (topics.iter())
+                    .flat_map(|t| {
+                        t.partitions.iter().map(|&p| crate::TopicPartition::new(t.topic.0.to_string(), p))
+                    })
+                    .collect(),
+                None => {
+                    image.partitions().map(|(t, p, _)| crate::TopicPartition::new(t.name.clone(), p)).collect()
+                }
+            };
+            let result = active.core.elect_leaders(&image, election_type, &asked);
+            (asked, self.commit(&mut writer, result))
         };
-        let result = active.core.elect_leaders(&image, election_type, &asked);
-        let decided = self.commit(&mut writer, result);
-        drop((active, writer));
         let answers = match self.settle(decided).await {
             Ok(answers) => answers,
             Err(code) => asked.into_iter().map(|tp| (tp, Some(code))).collect(),

@@ -53,7 +53,8 @@ mod admin;
 /// What the CONTROLLER listener answers, and at which versions.
 pub const CONTROLLER_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ApiVersions, 0, 3),
-    (ApiKey::Fetch, 4, 12),
+    // Brokers fetch by topic name (≤ 12); voters at 17 (topic ids, ReplicaState).
+    (ApiKey::Fetch, 4, 17),
     (ApiKey::BrokerRegistration, 0, 3),
     (ApiKey::BrokerHeartbeat, 0, 1),
     (ApiKey::AlterPartition, 2, 3),

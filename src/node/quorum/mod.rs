@@ -253,6 +253,7 @@ impl MetadataQuorum {
         if let Some((timer, at)) = st.timer {
             if at <= now {
                 st.timer = None;
+                tracing::debug!(node = self.id, ?timer, role = ?st.node.role, "timer fired");
                 let st_ref = &mut *st;
                 let out = st_ref.node.timeout(&mut st_ref.log, timer);
                 self.carry_out(&mut st, out, None, false);
@@ -266,13 +267,18 @@ impl MetadataQuorum {
         }
     }
 
-    /// A peer's answer to one of this member's requests arrived.
-    pub(crate) fn on_response(&self, from: NodeId, message: Message) {
+    /// A peer's answer to one of this member's requests arrived; a Fetch
+    /// answer's batches (from `base_offset`) are staged so that the log
+    /// appends them as the leader wrote them.
+    pub(crate) fn on_response(&self, from: NodeId, message: Message, base_offset: Offset, records: bytes::Bytes) {
         let mut st = self.lock();
         if st.failed {
             return;
         }
         let st_ref = &mut *st;
+        if !records.is_empty() {
+            st_ref.log.stage_fetched(base_offset, records);
+        }
         let out = st_ref.node.step(&mut st_ref.log, from, message);
         self.carry_out(&mut st, out, None, false);
     }
@@ -408,7 +414,18 @@ impl MetadataQuorum {
             log_end: st.log.end_offset(),
             failed: st.failed,
         };
+        let role = match &st.node.role {
+            Role::Unattached => "unattached",
+            Role::Prospective { .. } => "prospective",
+            Role::Candidate { .. } => "candidate",
+            Role::Leader(_) => "leader",
+            Role::Follower { .. } => "follower",
+            Role::Resigned => "resigned",
+        };
         self.view.send_if_modified(|v| {
+            if (v.epoch, v.leader_id) != (view.epoch, view.leader_id) {
+                tracing::info!(node = self.id, epoch = view.epoch, leader = ?view.leader_id, role, "quorum epoch or leader changed");
+            }
             let changed = *v != view;
             *v = view;
             changed

@@ -27,7 +27,7 @@ use super::MetadataQuorum;
 use crate::client::{ClientError, Connection};
 use crate::raft::batches::decode_entries;
 use crate::raft::wire::{self, RaftRequest, RaftResponse, Reply, WireContext};
-use crate::raft::{FetchResult, Message, NodeId};
+use crate::raft::{FetchResult, Message, NodeId, Offset};
 
 /// One lane: the message waiting to go, and whether a request is in flight.
 #[derive(Debug)]
@@ -106,7 +106,7 @@ impl LaneTask {
             match answer {
                 Ok(response) => match wire::parse_response(&message, &response) {
                     Ok(Reply::Message { message, records }) => match with_entries(message, &records) {
-                        Ok(message) => quorum.on_response(self.to, message),
+                        Ok((message, base_offset)) => quorum.on_response(self.to, message, base_offset, records),
                         Err(e) => tracing::warn!(peer = self.to, error = %e, "undecodable fetch answer"),
                     },
                     // The core takes no BeginQuorumEpoch/EndQuorumEpoch answers;
@@ -156,13 +156,16 @@ impl LaneTask {
     }
 }
 
-/// A Fetch answer's batches, decoded into the entries the core appends.
-fn with_entries(message: Message, records: &[u8]) -> Result<Message, String> {
+/// A Fetch answer's batches, decoded into the entries the core appends, and
+/// the first batch's base offset.
+fn with_entries(message: Message, records: &[u8]) -> Result<(Message, Offset), String> {
     match message {
         Message::FetchResponse { epoch, leader_id, result: FetchResult::Records { fetch_offset, high_watermark, .. } } => {
             let mut entries = Vec::new();
             let mut expected = fetch_offset;
-            for (offset, entry) in decode_entries(records).map_err(|e| e.to_string())? {
+            let decoded = decode_entries(records).map_err(|e| e.to_string())?;
+            let base_offset = decoded.first().map_or(fetch_offset, |(o, _)| *o);
+            for (offset, entry) in decoded {
                 if offset < fetch_offset {
                     continue; // a batch that started before the fetch offset
                 }
@@ -172,12 +175,9 @@ fn with_entries(message: Message, records: &[u8]) -> Result<Message, String> {
                 expected += 1;
                 entries.push(entry);
             }
-            Ok(Message::FetchResponse {
-                epoch,
-                leader_id,
-                result: FetchResult::Records { fetch_offset, entries, high_watermark },
-            })
+            let result = FetchResult::Records { fetch_offset, entries, high_watermark };
+            Ok((Message::FetchResponse { epoch, leader_id, result }, base_offset))
         }
-        other => Ok(other),
+        other => Ok((other, -1)),
     }
 }

@@ -23,7 +23,6 @@ use kafka_protocol::ResponseError;
 
 use super::{MetadataQuorum, ReplicaSeen, State};
 use crate::broker::now_ms;
-use crate::raft::batches::encode_entries;
 use crate::raft::wire::{self, QuorumStatus, RaftRequest, RaftResponse, ReplicaStatus, WireContext, WireError};
 use crate::raft::{FetchResult, Message, NodeId, Offset, RaftError, RaftLog, Role};
 
@@ -115,7 +114,8 @@ impl MetadataQuorum {
         let mut first_high_watermark = None;
         loop {
             changes.borrow_and_update();
-            let (reply, voters) = {
+            let max_bytes = incoming.fetch.map_or(8 << 20, |f| f.max_bytes.max(0) as u32);
+            let (reply, records) = {
                 let mut st = self.lock();
                 if st.failed {
                     return self.fetch_refused(&WireError::Raft(RaftError::NotLeaderOrFollower), version);
@@ -124,7 +124,17 @@ impl MetadataQuorum {
                     note_fetch(&mut st, incoming.from, fetch_offset);
                 }
                 let reply = self.on_request(&mut st, incoming.from, incoming.message.clone());
-                (reply, self.voters.keys().copied().collect::<Vec<_>>())
+                // The entries' batches as they are on disk (see QuorumLog::stage_fetched).
+                let records = match &reply {
+                    Some(Message::FetchResponse {
+                        result: FetchResult::Records { fetch_offset, entries, .. }, ..
+                    }) if !entries.is_empty() => {
+                        let end = fetch_offset + entries.len() as Offset;
+                        st.log.read_bytes(*fetch_offset, end, max_bytes)
+                    }
+                    _ => Ok(Bytes::new()),
+                };
+                (reply, records)
             };
             let Some(reply) = reply else {
                 return self.fetch_refused(&WireError::Raft(RaftError::NotLeaderOrFollower), version);
@@ -138,13 +148,12 @@ impl MetadataQuorum {
                     }
                 }
             }
-            let records = match &reply {
-                Message::FetchResponse { result: FetchResult::Records { fetch_offset, entries, .. }, .. }
-                    if !entries.is_empty() =>
-                {
-                    encode_entries(*fetch_offset, entries, &voters, now_ms()).freeze()
+            let records = match records {
+                Ok(records) => records,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the metadata log failed");
+                    return self.fetch_refused(&WireError::Refused(ResponseError::KafkaStorageError.code()), version);
                 }
-                _ => Bytes::new(),
             };
             return match wire::response(version, &reply, records) {
                 Some(RaftResponse::Fetch(r)) => r,
