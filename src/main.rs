@@ -42,7 +42,7 @@ enum Command {
         #[arg(long = "override", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
     },
-    /// Start a local cluster: one controller and N brokers, each a `spool serve`.
+    /// Start a local cluster: N controllers (a KRaft quorum; 1 by default) and M brokers, each a `spool serve`.
     Cluster(ClusterArgs),
     /// Print segment, index and time index files as kafka-dump-log.sh does.
     DumpLog {
