@@ -417,6 +417,7 @@ impl KraftState {
         }
     }
 
+    // ANCHOR: stale_read
     /// A fetch timeout passed on leader `id`'s clock: if a newer epoch has
     /// committed a record, `id` is stale and its count goes up.
     fn fetch_timeout_passed(&mut self, id: NodeId) {
@@ -443,6 +444,18 @@ impl KraftState {
             self.stale_leaders.remove(&(envelope.to, epoch));
         }
     }
+
+    /// A broker reads from leader `id`: remembered if `id` has been stale
+    /// for [`STALE_TIMEOUTS_MAX`] fetch timeouts. Returns whether the
+    /// history changed; any other read leaves the state as it was.
+    fn read(&mut self, id: NodeId) -> bool {
+        let Some(node) = self.replica(id).node.as_ref() else { return false };
+        let timeouts = self.stale_leaders.get(&(id, node.epoch())).copied().unwrap_or(0);
+        let stale_after_deadline = timeouts >= STALE_TIMEOUTS_MAX && !self.stale_read;
+        self.stale_read |= stale_after_deadline;
+        stale_after_deadline
+    }
+    // ANCHOR_END: stale_read
 
     fn hws(&self) -> Vec<Option<i64>> {
         self.replicas.iter().map(|r| r.node.as_ref().map(|n| n.high_watermark)).collect()
@@ -582,15 +595,10 @@ impl Model for KraftModel {
                 let (_, out) = r.node.as_mut()?.append(&mut r.log, vec![s.appends]).ok()?;
                 next.apply(id, out, false);
             }
-            // Only a read the history must remember changes the state; any
-            // other read would be a step to the same state.
             Action::Read(id) => {
-                let node = next.replica(id).node.as_ref()?;
-                let timeouts = next.stale_leaders.get(&(id, node.epoch())).copied().unwrap_or(0);
-                if timeouts < STALE_TIMEOUTS_MAX || next.stale_read {
+                if !next.read(id) {
                     return None;
                 }
-                next.stale_read = true;
             }
             Action::Crash(id) => next.crash(id),
             Action::Restart(id) => {

@@ -10,11 +10,11 @@ use spool::raft::{Entry, Message, Record, Role};
 use super::{Action, KraftState, Replica};
 
 /// ```text
-/// 1 Leader{ends 1:3 3:1, fetched 3}  e3 vote 1  log [L1 D1 L3]  hw 0
-/// 2 Candidate{2}                     e4 vote 2  log [L2]        hw 0
-/// 3 down                             disk e4 vote 2  log [L1 D1]
-/// network: 1→2 BeginQuorumEpoch(e3), 3→1 Fetch(e3 offset 2 last e1)
-/// history: leaders e1:1 e2:2 e3:1; committed [L1 D1]
+/// 1 Leader{ends 1:1, fetched -}           e1 vote 1  log [L1]         hw 0
+/// 2 Candidate{2}                          e1 vote 2  log []           hw 0
+/// 3 down                                  disk e1 vote -  log []
+/// network: 1→2 BeginQuorumEpoch(e1), 2→1 Vote(e1 log e0 end 0)
+/// history: leaders e1:1; committed []
 /// ```
 ///
 /// A log entry is its record's kind and its epoch: `L` a LeaderChange, `D`
@@ -48,7 +48,7 @@ fn replica(replica: &Replica) -> String {
         format!("e{} vote {vote}", e.epoch)
     };
     let Some(node) = &replica.node else {
-        return format!("{:<34} disk {}  log {}", "down", election(&replica.disk), log(&replica.log.entries));
+        return format!("{:<37} disk {}  log {}", "down", election(&replica.disk), log(&replica.log.entries));
     };
     let role = match &node.role {
         Role::Unattached => "Unattached".to_string(),
@@ -67,7 +67,7 @@ fn replica(replica: &Replica) -> String {
         format!("  disk {}", election(&replica.disk))
     };
     format!(
-        "{role:<34} {}  log {:<12} hw {}{disk}",
+        "{role:<37} {}  log {:<12} hw {}{disk}",
         election(&node.election),
         log(&replica.log.entries),
         node.high_watermark
