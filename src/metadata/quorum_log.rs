@@ -226,7 +226,11 @@ impl QuorumLog {
         }
         let decoded = decode_entries(&bytes).ok()?;
         let same = decoded.len() == entries.len()
-            && decoded.iter().zip(entries).enumerate().all(|(i, ((o, d), e))| *o == base_offset + i as Offset && d == e);
+            && decoded
+                .iter()
+                .zip(entries)
+                .enumerate()
+                .all(|(i, ((o, d), e))| *o == base_offset + i as Offset && d == e);
         same.then_some(bytes)
     }
 

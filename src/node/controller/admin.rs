@@ -55,10 +55,9 @@ impl ControllerNode {
         });
         let answers = match self.settle(decided).await {
             Ok(answers) => answers,
-            Err(code) => topics
-                .iter()
-                .map(|_| Err(controller::TopicError::new(code, not_committed(code))))
-                .collect(),
+            Err(code) => {
+                topics.iter().map(|_| Err(controller::TopicError::new(code, not_committed(code)))).collect()
+            }
         };
         let results = (topics.iter().zip(answers))
             .map(|(topic, answer)| {
@@ -141,7 +140,9 @@ impl ControllerNode {
                         .with_error_code(code.code())
                         .with_error_message(Some(StrBytes::from_static_str(not_committed(code))))
                 };
-                return Err(DeleteTopicsResponse::default().with_responses(names.into_iter().map(refuse).collect()));
+                return Err(
+                    DeleteTopicsResponse::default().with_responses(names.into_iter().map(refuse).collect())
+                );
             }
         };
         let mut responses = Vec::new();
@@ -233,9 +234,10 @@ impl ControllerNode {
                         t.partitions.iter().map(|&p| crate::TopicPartition::new(t.topic.0.to_string(), p))
                     })
                     .collect(),
-                None => {
-                    image.partitions().map(|(t, p, _)| crate::TopicPartition::new(t.name.clone(), p)).collect()
-                }
+                None => image
+                    .partitions()
+                    .map(|(t, p, _)| crate::TopicPartition::new(t.name.clone(), p))
+                    .collect(),
             };
             let result = active.core.elect_leaders(&image, election_type, &asked);
             (asked, self.commit(&mut writer, result))
@@ -291,7 +293,9 @@ fn refuse_elect_leaders(request: &ElectLeadersRequest, code: ResponseError) -> E
 /// The message of an answer whose records did not commit.
 fn not_committed(code: ResponseError) -> &'static str {
     match code {
-        ResponseError::NotController => "this controller is not the active one; retry on the active controller",
+        ResponseError::NotController => {
+            "this controller is not the active one; retry on the active controller"
+        }
         _ => "metadata commit failed",
     }
 }

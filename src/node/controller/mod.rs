@@ -32,7 +32,8 @@ use bytes::Bytes;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{
     AlterPartitionRequest, AlterPartitionResponse, ApiKey, ApiVersionsResponse, BrokerHeartbeatRequest,
-    BrokerHeartbeatResponse, BrokerRegistrationRequest, BrokerRegistrationResponse, RequestKind, ResponseKind,
+    BrokerHeartbeatResponse, BrokerRegistrationRequest, BrokerRegistrationResponse, RequestKind,
+    ResponseKind,
 };
 use kafka_protocol::ResponseError;
 
@@ -66,6 +67,7 @@ pub const CONTROLLER_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::BeginQuorumEpoch, 0, 1),
     (ApiKey::EndQuorumEpoch, 0, 1),
     (ApiKey::DescribeQuorum, 0, 2),
+    (ApiKey::DescribeCluster, 1, 1),
 ];
 // ANCHOR_END: controller_apis
 
@@ -112,7 +114,10 @@ impl ControllerNode {
         ControllerNode {
             config,
             cluster_id,
-            controller: Mutex::new(ActiveCore { epoch: -1, core: Controller::new(controller_config.clone()) }),
+            controller: Mutex::new(ActiveCore {
+                epoch: -1,
+                core: Controller::new(controller_config.clone()),
+            }),
             controller_config,
             quorum,
             random: Mutex::new(controller::SeededRandom::new(seed)),
@@ -131,7 +136,8 @@ impl ControllerNode {
         let mut active = self.controller.lock().unwrap_or_else(PoisonError::into_inner);
         let writer = self.quorum.writer().ok_or(ResponseError::NotController)?;
         if active.epoch != writer.epoch() {
-            *active = ActiveCore { epoch: writer.epoch(), core: Controller::new(self.controller_config.clone()) };
+            *active =
+                ActiveCore { epoch: writer.epoch(), core: Controller::new(self.controller_config.clone()) };
         }
         Ok((active, writer))
     }
@@ -186,6 +192,37 @@ impl ControllerNode {
         }
     }
     // ANCHOR_END: controller_tick
+
+    /// DescribeCluster on the CONTROLLER listener (KIP-919, endpoint type 2):
+    /// the voters and the active controller, for `spool metadata-quorum
+    /// --bootstrap-controller` and admin clients that bootstrap from controllers.
+    fn describe_cluster(
+        &self,
+        request: kafka_protocol::messages::DescribeClusterRequest,
+    ) -> kafka_protocol::messages::DescribeClusterResponse {
+        use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
+        use kafka_protocol::messages::{BrokerId, DescribeClusterResponse};
+        use kafka_protocol::protocol::StrBytes;
+        let response = DescribeClusterResponse::default().with_endpoint_type(2);
+        if request.endpoint_type != 2 {
+            // Brokers are described by the brokers (endpoint type 1).
+            return response.with_error_code(ResponseError::UnsupportedEndpointType.code());
+        }
+        let voters = (self.config.controller_quorum_voters.iter())
+            .map(|v| {
+                DescribeClusterBroker::default()
+                    .with_broker_id(BrokerId(v.node_id))
+                    .with_host(StrBytes::from_string(v.endpoint.host.clone()))
+                    .with_port(i32::from(v.endpoint.port))
+            })
+            .collect();
+        let view = self.quorum.view();
+        let controller_id = view.leader_id.unwrap_or(-1);
+        response
+            .with_cluster_id(StrBytes::from_string(self.cluster_id.clone()))
+            .with_controller_id(BrokerId(controller_id))
+            .with_brokers(voters)
+    }
 
     fn api_versions(&self) -> ApiVersionsResponse {
         let keys = CONTROLLER_APIS
@@ -323,7 +360,6 @@ impl ControllerNode {
         AlterPartitionResponse::default().with_topics(topics)
     }
 
-
     async fn answer(self: &Arc<Self>, body: RequestKind, version: i16) -> Result<ResponseKind, String> {
         Ok(match body {
             RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(self.api_versions()),
@@ -346,6 +382,7 @@ impl ControllerNode {
             RequestKind::EndQuorumEpoch(r) => {
                 ResponseKind::EndQuorumEpoch(self.quorum.handle_end_quorum_epoch(r, version))
             }
+            RequestKind::DescribeCluster(r) => ResponseKind::DescribeCluster(self.describe_cluster(r)),
             RequestKind::DescribeQuorum(r) => {
                 ResponseKind::DescribeQuorum(self.quorum.handle_describe_quorum(r, version))
             }

@@ -56,7 +56,9 @@ use tokio::sync::watch;
 use crate::broker::now_ms;
 use crate::metadata::{ImageError, MetadataImage, MetadataRecord, QuorumLog};
 use crate::raft::quorum_state::{self, QuorumStateFile};
-use crate::raft::{ElectionState, Epoch, Message, NodeId, Offset, Output, RaftConfig, RaftLog, RaftNode, Role, Timer};
+use crate::raft::{
+    ElectionState, Epoch, Message, NodeId, Offset, Output, RaftConfig, RaftLog, RaftNode, Role, Timer,
+};
 
 pub use peers::Peers;
 pub use serve::FetchAnswer;
@@ -270,7 +272,13 @@ impl MetadataQuorum {
     /// A peer's answer to one of this member's requests arrived; a Fetch
     /// answer's batches (from `base_offset`) are staged so that the log
     /// appends them as the leader wrote them.
-    pub(crate) fn on_response(&self, from: NodeId, message: Message, base_offset: Offset, records: bytes::Bytes) {
+    pub(crate) fn on_response(
+        &self,
+        from: NodeId,
+        message: Message,
+        base_offset: Offset,
+        records: bytes::Bytes,
+    ) {
         let mut st = self.lock();
         if st.failed {
             return;
@@ -319,10 +327,8 @@ impl MetadataQuorum {
                     }
                 }
                 Output::Send { to, message } => {
-                    let answers_request = matches!(
-                        message,
-                        Message::VoteResponse { .. } | Message::FetchResponse { .. }
-                    );
+                    let answers_request =
+                        matches!(message, Message::VoteResponse { .. } | Message::FetchResponse { .. });
                     if answers_request && reply_to == Some(to) && reply.is_none() {
                         reply = Some(message);
                     } else if !answers_request {

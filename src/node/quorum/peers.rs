@@ -106,7 +106,9 @@ impl LaneTask {
             match answer {
                 Ok(response) => match wire::parse_response(&message, &response) {
                     Ok(Reply::Message { message, records }) => match with_entries(message, &records) {
-                        Ok((message, base_offset)) => quorum.on_response(self.to, message, base_offset, records),
+                        Ok((message, base_offset)) => {
+                            quorum.on_response(self.to, message, base_offset, records)
+                        }
                         Err(e) => tracing::warn!(peer = self.to, error = %e, "undecodable fetch answer"),
                     },
                     // The core takes no BeginQuorumEpoch/EndQuorumEpoch answers;
@@ -147,7 +149,9 @@ impl LaneTask {
             RaftRequest::EndQuorumEpoch(r) => {
                 c.send_at(&r, version, self.timeout).await.map(RaftResponse::EndQuorumEpoch)
             }
-            RaftRequest::Fetch(r) => c.send_at(&r, version, self.timeout + wait).await.map(RaftResponse::Fetch),
+            RaftRequest::Fetch(r) => {
+                c.send_at(&r, version, self.timeout + wait).await.map(RaftResponse::Fetch)
+            }
         };
         if answer.is_err() {
             *connection = None;
@@ -160,7 +164,11 @@ impl LaneTask {
 /// the first batch's base offset.
 fn with_entries(message: Message, records: &[u8]) -> Result<(Message, Offset), String> {
     match message {
-        Message::FetchResponse { epoch, leader_id, result: FetchResult::Records { fetch_offset, high_watermark, .. } } => {
+        Message::FetchResponse {
+            epoch,
+            leader_id,
+            result: FetchResult::Records { fetch_offset, high_watermark, .. },
+        } => {
             let mut entries = Vec::new();
             let mut expected = fetch_offset;
             let decoded = decode_entries(records).map_err(|e| e.to_string())?;

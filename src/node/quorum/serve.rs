@@ -23,7 +23,9 @@ use kafka_protocol::ResponseError;
 
 use super::{MetadataQuorum, ReplicaSeen, State};
 use crate::broker::now_ms;
-use crate::raft::wire::{self, QuorumStatus, RaftRequest, RaftResponse, ReplicaStatus, WireContext, WireError};
+use crate::raft::wire::{
+    self, QuorumStatus, RaftRequest, RaftResponse, ReplicaStatus, WireContext, WireError,
+};
 use crate::raft::{FetchResult, Message, NodeId, Offset, RaftError, RaftLog, Role};
 
 /// A Fetch answer, as a broker or a voter gets it.
@@ -47,14 +49,24 @@ impl MetadataQuorum {
         }
     }
 
-    pub fn handle_begin_quorum_epoch(&self, request: BeginQuorumEpochRequest, version: i16) -> BeginQuorumEpochResponse {
+    pub fn handle_begin_quorum_epoch(
+        &self,
+        request: BeginQuorumEpochRequest,
+        version: i16,
+    ) -> BeginQuorumEpochResponse {
         match self.answer_control(RaftRequest::BeginQuorumEpoch(request), version) {
             RaftResponse::BeginQuorumEpoch(r) => r,
-            _ => BeginQuorumEpochResponse::default().with_error_code(ResponseError::UnknownServerError.code()),
+            _ => {
+                BeginQuorumEpochResponse::default().with_error_code(ResponseError::UnknownServerError.code())
+            }
         }
     }
 
-    pub fn handle_end_quorum_epoch(&self, request: EndQuorumEpochRequest, version: i16) -> EndQuorumEpochResponse {
+    pub fn handle_end_quorum_epoch(
+        &self,
+        request: EndQuorumEpochRequest,
+        version: i16,
+    ) -> EndQuorumEpochResponse {
         match self.answer_control(RaftRequest::EndQuorumEpoch(request), version) {
             RaftResponse::EndQuorumEpoch(r) => r,
             _ => EndQuorumEpochResponse::default().with_error_code(ResponseError::UnknownServerError.code()),
@@ -88,8 +100,11 @@ impl MetadataQuorum {
     /// A Fetch of `__cluster_metadata`: a voter's goes to the core, anyone
     /// else's (a broker) reads the committed batches.
     pub async fn handle_fetch(&self, request: FetchRequest, version: i16) -> FetchResponse {
-        let replica_id =
-            if request.replica_state.replica_id.0 >= 0 { request.replica_state.replica_id.0 } else { request.replica_id.0 };
+        let replica_id = if request.replica_state.replica_id.0 >= 0 {
+            request.replica_state.replica_id.0
+        } else {
+            request.replica_id.0
+        };
         if replica_id != self.id && self.voters.contains_key(&replica_id) {
             self.fetch_for_voter(request, version).await
         } else {
@@ -127,7 +142,8 @@ impl MetadataQuorum {
                 // The entries' batches as they are on disk (see QuorumLog::stage_fetched).
                 let records = match &reply {
                     Some(Message::FetchResponse {
-                        result: FetchResult::Records { fetch_offset, entries, .. }, ..
+                        result: FetchResult::Records { fetch_offset, entries, .. },
+                        ..
                     }) if !entries.is_empty() => {
                         let end = fetch_offset + entries.len() as Offset;
                         st.log.read_bytes(*fetch_offset, end, max_bytes)
@@ -139,7 +155,11 @@ impl MetadataQuorum {
             let Some(reply) = reply else {
                 return self.fetch_refused(&WireError::Raft(RaftError::NotLeaderOrFollower), version);
             };
-            if let Message::FetchResponse { result: FetchResult::Records { entries, high_watermark, .. }, .. } = &reply {
+            if let Message::FetchResponse {
+                result: FetchResult::Records { entries, high_watermark, .. },
+                ..
+            } = &reply
+            {
                 let known = *first_high_watermark.get_or_insert(*high_watermark);
                 let nothing_new = entries.is_empty() && *high_watermark == known;
                 if nothing_new && tokio::time::Instant::now() < deadline {
@@ -152,7 +172,10 @@ impl MetadataQuorum {
                 Ok(records) => records,
                 Err(e) => {
                     tracing::error!(error = %e, "reading the metadata log failed");
-                    return self.fetch_refused(&WireError::Refused(ResponseError::KafkaStorageError.code()), version);
+                    return self.fetch_refused(
+                        &WireError::Refused(ResponseError::KafkaStorageError.code()),
+                        version,
+                    );
                 }
             };
             return match wire::response(version, &reply, records) {
@@ -175,7 +198,12 @@ impl MetadataQuorum {
     /// A broker's Fetch: the committed batches from its offset, from the
     /// leader only (a broker's copy holds committed records, so it never has
     /// to truncate). Nothing new: wait for a commit, up to `max_wait_ms`.
-    async fn fetch_committed(&self, request: &FetchRequest, replica_id: NodeId, version: i16) -> FetchResponse {
+    async fn fetch_committed(
+        &self,
+        request: &FetchRequest,
+        replica_id: NodeId,
+        version: i16,
+    ) -> FetchResponse {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
         let mut topics = Vec::new();
         for topic in &request.topics {
@@ -189,7 +217,8 @@ impl MetadataQuorum {
                     continue;
                 }
                 let max_bytes = p.partition_max_bytes.max(0) as u32;
-                partitions.push(self.read_committed(data, p.fetch_offset, max_bytes, replica_id, deadline).await);
+                partitions
+                    .push(self.read_committed(data, p.fetch_offset, max_bytes, replica_id, deadline).await);
             }
             topics.push(
                 FetchableTopicResponse::default()
@@ -265,7 +294,11 @@ impl MetadataQuorum {
 
     /// DescribeQuorum (`spool metadata-quorum describe`): the leader's view
     /// of every voter and observer; NOT_LEADER_OR_FOLLOWER elsewhere.
-    pub fn handle_describe_quorum(&self, request: DescribeQuorumRequest, version: i16) -> DescribeQuorumResponse {
+    pub fn handle_describe_quorum(
+        &self,
+        request: DescribeQuorumRequest,
+        version: i16,
+    ) -> DescribeQuorumResponse {
         if wire::check_describe_quorum(&request).is_err() {
             return wire::describe_quorum_error(version, &request, ResponseError::UnknownTopicOrPartition);
         }
@@ -319,7 +352,8 @@ fn note_fetch(st: &mut State, replica_id: NodeId, fetch_offset: Offset) {
     }
     let now = now_ms();
     let end = st.log.end_offset();
-    let seen = st.seen.entry(replica_id).or_insert(ReplicaSeen { last_caught_up_ms: -1, ..ReplicaSeen::default() });
+    let seen =
+        st.seen.entry(replica_id).or_insert(ReplicaSeen { last_caught_up_ms: -1, ..ReplicaSeen::default() });
     seen.log_end_offset = fetch_offset;
     seen.last_fetch_ms = now;
     if fetch_offset >= end {

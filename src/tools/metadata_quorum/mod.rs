@@ -112,8 +112,27 @@ pub async fn main(args: MetadataQuorumArgs) -> Result<(), ClientError> {
             return Err(ClientError::InvalidArgument("--bootstrap-controller is required".into()))
         }
     };
-    let addr = addrs.split(',').next().unwrap_or_default().trim();
-    let mut connection = Connection::connect(addr, REQUEST_TIMEOUT_DEFAULT).await?;
+    let bootstrap = addrs.split(',').next().unwrap_or_default().trim();
+    let mut connection = Connection::connect(bootstrap, REQUEST_TIMEOUT_DEFAULT).await?;
+    // KIP-919: a controller describes the controllers (endpoint type 2) and
+    // names the active one, which alone answers DescribeQuorum.
+    let cluster = if controller {
+        let cluster = connection.send(&DescribeClusterRequest::default().with_endpoint_type(2)).await?;
+        ClientError::check(cluster.error_code, cluster.error_message.clone().map(|m| m.to_string()), || {
+            format!("DescribeCluster to {bootstrap}")
+        })?;
+        let active = cluster.brokers.iter().find(|b| b.broker_id == cluster.controller_id);
+        if let Some(active) = active {
+            let addr = format!("{}:{}", active.host, active.port);
+            if addr != bootstrap {
+                connection = Connection::connect(&addr, REQUEST_TIMEOUT_DEFAULT).await?;
+            }
+        }
+        Some(cluster)
+    } else {
+        None
+    };
+    let addr = connection.addr().to_string();
     let response = match connection.send(&describe_quorum_request()).await {
         Err(ClientError::UnsupportedVersion { .. }) if !controller => {
             return Err(ClientError::InvalidArgument(format!(
@@ -130,13 +149,19 @@ pub async fn main(args: MetadataQuorumArgs) -> Result<(), ClientError> {
     };
     let text = match describe {
         Describe::Status => {
-            // KIP-919: a controller describes the controllers (endpoint type 2).
-            let request =
-                DescribeClusterRequest::default().with_endpoint_type(if controller { 2 } else { 1 });
-            let cluster = connection.send(&request).await?;
-            ClientError::check(cluster.error_code, cluster.error_message.map(|m| m.to_string()), || {
-                format!("DescribeCluster to {addr}")
-            })?;
+            let cluster = match cluster {
+                Some(cluster) => cluster,
+                None => {
+                    let cluster =
+                        connection.send(&DescribeClusterRequest::default().with_endpoint_type(1)).await?;
+                    ClientError::check(
+                        cluster.error_code,
+                        cluster.error_message.clone().map(|m| m.to_string()),
+                        || format!("DescribeCluster to {addr}"),
+                    )?;
+                    cluster
+                }
+            };
             format_status(&cluster.cluster_id, &response)?
         }
         Describe::Replication { human_readable } => {
