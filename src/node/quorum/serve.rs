@@ -162,10 +162,11 @@ impl MetadataQuorum {
             {
                 let known = *first_high_watermark.get_or_insert(*high_watermark);
                 let nothing_new = entries.is_empty() && *high_watermark == known;
-                if nothing_new && tokio::time::Instant::now() < deadline {
-                    if tokio::time::timeout_at(deadline, changes.changed()).await.is_ok_and(|r| r.is_ok()) {
-                        continue;
-                    }
+                let waited = nothing_new
+                    && tokio::time::Instant::now() < deadline
+                    && tokio::time::timeout_at(deadline, changes.changed()).await.is_ok_and(|r| r.is_ok());
+                if waited {
+                    continue;
                 }
             }
             let records = match records {
