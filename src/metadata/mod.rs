@@ -48,8 +48,8 @@ use bytes::BytesMut;
 use crate::format::BatchBuilder;
 use crate::log::{DiskStorage, Log, LogError, ReadOptions};
 
-/// The metadata topic's partition directory name.
-pub const METADATA_TOPIC: &str = "__cluster_metadata";
+/// The metadata topic (its partition directory is `__cluster_metadata-0`).
+pub use crate::raft::METADATA_TOPIC;
 
 /// Why a metadata commit or load failed. The caller treats the two causes
 /// differently: a storage failure takes the log directory offline

@@ -104,6 +104,9 @@ pub use log::{Entry, MemoryLog, RaftLog, Record};
 pub use message::{FetchResult, Message, Output, Timer};
 pub use node::{LeaderProgress, RaftNode, Role};
 
+/// The metadata log's topic (its one partition is `__cluster_metadata-0`).
+pub const METADATA_TOPIC: &str = "__cluster_metadata";
+
 /// A replica's id (`node.id`).
 pub type NodeId = i32;
 /// A leader epoch of the quorum.

@@ -80,8 +80,8 @@ pub use describe::{
 pub use request::{parse_request, request};
 pub use response::{ack, error_response, parse_response, response};
 
+pub use super::METADATA_TOPIC;
 use super::{Message, NodeId, RaftError};
-pub use crate::metadata::METADATA_TOPIC;
 
 /// The metadata log's one partition.
 pub const METADATA_PARTITION: i32 = 0;
