@@ -18,13 +18,15 @@
 mod cluster_tests;
 mod kraft;
 mod listeners;
+#[cfg(test)]
+mod quorum_tests;
 mod replication;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-pub use kraft::{HostPort, ProcessRoles, QuorumVoter};
+pub use kraft::{HostPort, ProcessRoles, QuorumConfig, QuorumVoter};
 pub use listeners::Listener;
 pub use replication::ReplicationConfig;
 
@@ -66,6 +68,10 @@ pub struct BrokerConfig {
     /// `controller.quorum.bootstrap.servers`: controllers to ask for the
     /// quorum when the voters are not listed (KIP-853).
     pub controller_quorum_bootstrap_servers: Vec<HostPort>,
+    /// `controller.quorum.election.timeout.ms`, `…fetch.timeout.ms`,
+    /// `…election.backoff.max.ms`, `…retry.backoff.ms`, `…request.timeout.ms`:
+    /// the quorum's timers (chapter 7).
+    pub quorum: QuorumConfig,
     /// The replication keys: follower fetching, the ISR, heartbeats,
     /// `min.insync.replicas` (chapter 6).
     pub replication: ReplicationConfig,
@@ -140,6 +146,7 @@ impl Default for BrokerConfig {
             inter_broker_listener_name: "PLAINTEXT".into(),
             controller_quorum_voters: Vec::new(),
             controller_quorum_bootstrap_servers: Vec::new(),
+            quorum: QuorumConfig::default(),
             replication: ReplicationConfig::default(),
             log_dir: PathBuf::from("data"),
             num_partitions: 1,
@@ -204,6 +211,7 @@ impl BrokerConfig {
         config.resolve_listeners(get("listeners"), get("advertised.listeners"))?;
         kraft::validate(&config)?;
         config.replication.validate()?;
+        config.quorum.validate()?;
         Ok((config, ignored))
     }
 
@@ -332,6 +340,7 @@ impl BrokerConfig {
                     .ok_or_else(|| format!("invalid value {value:?} for compression.type"))?
             }
             _ if self.replication.set(key, value)? => {}
+            _ if self.quorum.set(key, value)? => {}
             _ => return self.log.set(key, value),
         }
         Ok(true)

@@ -18,6 +18,7 @@ use spool::tools::cluster::ClusterArgs;
 use spool::tools::consume::ConsumeArgs;
 use spool::tools::dump_log::{dump_file, DumpOptions};
 use spool::tools::groups::GroupsArgs;
+use spool::tools::metadata_quorum::MetadataQuorumArgs;
 use spool::tools::perf::consume::ConsumePerfArgs;
 use spool::tools::perf::produce::ProducePerfArgs;
 use spool::tools::produce::ProduceArgs;
@@ -41,7 +42,7 @@ enum Command {
         #[arg(long = "override", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
     },
-    /// Start a local cluster: one controller and N brokers, each a `spool serve`.
+    /// Start a local cluster: N controllers (a KRaft quorum; 1 by default) and M brokers, each a `spool serve`.
     Cluster(ClusterArgs),
     /// Print segment, index and time index files as kafka-dump-log.sh does.
     DumpLog {
@@ -63,6 +64,8 @@ enum Command {
     Consume(ConsumeArgs),
     /// List, describe or delete consumer groups, as kafka-consumer-groups.sh does.
     Groups(GroupsArgs),
+    /// Describe the KRaft quorum, as kafka-metadata-quorum.sh does.
+    MetadataQuorum(MetadataQuorumArgs),
     /// Measure a broker as kafka-producer-perf-test.sh / kafka-consumer-perf-test.sh do.
     #[command(subcommand)]
     Perf(PerfCommand),
@@ -142,6 +145,7 @@ fn client_tool(command: Command) -> anyhow::Result<()> {
             Command::Produce(args) => spool::tools::produce::main(args).await?,
             Command::Consume(args) => spool::tools::consume::main(args).await?,
             Command::Groups(args) => spool::tools::groups::main(args).await?,
+            Command::MetadataQuorum(args) => spool::tools::metadata_quorum::main(args).await?,
             Command::Perf(PerfCommand::Produce(args)) => {
                 spool::tools::perf::produce::run(&args, &mut std::io::stdout()).await.map(drop)?
             }

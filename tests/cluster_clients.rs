@@ -282,7 +282,7 @@ fn every_client_against_a_three_broker_cluster() {
         }
     }
     if !failed.is_empty() {
-        for node in cluster.brokers.iter().chain([&cluster.controller]) {
+        for node in cluster.brokers.iter().chain(&cluster.controllers) {
             let stderr = node.stderr();
             let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
             failed.push(format!("--- last lines of {}/stderr.log", node.dir().display()));

@@ -258,7 +258,7 @@ fn run_schedule(name: &str, schedule: &[Step], proxied: bool) {
     create_topic(&bootstrap);
     let work = tempfile::tempdir().expect("tempdir");
     let mut logs: Vec<PathBuf> = cluster.brokers.iter().map(|b| b.dir().join("stderr.log")).collect();
-    logs.push(cluster.controller.dir().join("stderr.log"));
+    logs.extend(cluster.controllers.iter().map(|c| c.dir().join("stderr.log")));
     let _keep = KeepOnPanic { name: name.to_string(), logs, work: work.path().to_path_buf() };
     let mut clients = Clients::start(work.path(), &bootstrap);
     clients.wait_for_acks(50);

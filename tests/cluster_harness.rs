@@ -1,8 +1,10 @@
 //! The multi-process fault harness (`tests/common/cluster/`) checked on its
 //! own, before chapter 6's fault tests lean on it: the history checker reports
 //! each kind of broken promise and nothing on a clean history; the proxy
-//! forwards, cuts (both ways), heals and delays a link; and a [`cluster::Node`]
-//! survives SIGSTOP/SIGCONT and SIGKILL plus restart with its data.
+//! forwards, cuts (both ways), heals and delays a link; a [`cluster::Node`]
+//! survives SIGSTOP/SIGCONT and SIGKILL plus restart with its data; and a
+//! [`cluster::KafkaCluster`] of several controllers lets a test kill, pause,
+//! cut and restart each one by id.
 //!
 //! ```text
 //! cargo test --test cluster_harness
@@ -15,7 +17,7 @@ use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use cluster::{check, Ack, Cut, History, Node, Proxy, Read, Stored, Violation};
+use cluster::{check, Ack, Cut, History, KafkaCluster, Node, Proxy, Read, Stored, Violation};
 
 // The history checker
 
@@ -526,5 +528,58 @@ mod node {
 
         let status = node.stop().expect("it was running");
         assert!(status.success(), "SIGTERM should be a clean exit: {status}\n{}", node.stderr());
+    }
+
+    /// Does a Kafka client handshake (ApiVersions) through `addr` succeed?
+    fn answers(rt: &tokio::runtime::Runtime, addr: SocketAddr) -> bool {
+        let addr = addr.to_string();
+        rt.block_on(spool::client::Connection::connect(&addr, Duration::from_secs(10))).is_ok()
+    }
+
+    /// A cluster of three controllers (ids 1..3, `spool cluster
+    /// --controllers 3`'s layout) and one broker (id 4) behind proxies: the
+    /// broker registers through its list of three voters, and each
+    /// controller, by its id, can be cut from every other node and healed,
+    /// paused (SIGSTOP) and resumed, killed (SIGKILL) and restarted on the
+    /// same port — the faults a KRaft schedule needs.
+    #[test]
+    fn a_quorum_clusters_controllers_are_cut_paused_killed_and_restarted_by_id() {
+        let mut cluster = KafkaCluster::start_quorum_behind_proxies(3, 1, "");
+        assert_eq!(cluster.controller_ids().collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(cluster.broker_ids().collect::<Vec<_>>(), [4]);
+        let rt = runtime();
+        let bootstrap = cluster.bootstrap();
+        let registered = rt.block_on(async {
+            let mut client = Client::connect(&bootstrap, Duration::from_secs(10)).await.expect("connect");
+            cluster::eventually("broker 4 registered and unfenced", async || {
+                let metadata = client.metadata(Some(&[]), false).await.ok()?;
+                let ids: Vec<i32> = metadata.brokers.iter().map(|b| b.node_id).collect();
+                (ids == [4]).then_some(ids)
+            })
+            .await
+        });
+        assert_eq!(registered, [4]);
+        let front = |c: &KafkaCluster, id: i32| c.controller_fronts[(id - 1) as usize].addr();
+        let broker_side = |c: &KafkaCluster, id: i32| c.links[0].controllers[(id - 1) as usize].addr();
+
+        cluster.cut_controller(2, Cut::Reset);
+        assert!(!answers(&rt, front(&cluster, 2)), "controller 2's front let a peer in");
+        assert!(!answers(&rt, broker_side(&cluster, 2)), "the broker's link to 2 was not cut");
+        assert!(answers(&rt, front(&cluster, 1)) && answers(&rt, broker_side(&cluster, 3)));
+        cluster.heal();
+        assert!(answers(&rt, front(&cluster, 2)) && answers(&rt, broker_side(&cluster, 2)));
+
+        let pid = cluster.controller(3).pid().expect("controller 3 runs");
+        cluster.controller(3).pause();
+        wait_for_state(pid, 'T');
+        cluster.controller(3).resume();
+        wait_for_state(pid, 'S');
+        assert!(answers(&rt, front(&cluster, 3)));
+
+        let status = cluster.controller(3).kill().expect("it was running");
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL));
+        assert!(!answers(&rt, front(&cluster, 3)), "a killed controller answered");
+        cluster.controller(3).restart();
+        assert!(answers(&rt, front(&cluster, 3)), "{}", cluster.controller(3).stderr());
     }
 }

@@ -20,9 +20,14 @@
 //!                    quorum-state write the step asked for: what it sent before
 //!                    that write is out, the write is not.
 //!  Timeout(r, t)     replica r's armed timer t fires (election, fetch, check-quorum):
-//!                    any time at all, since the core takes no clock
+//!                    any time at all, since the core takes no clock. A leader's
+//!                    Timeout(r, CheckQuorum) is a fetch timeout passing on its
+//!                    clock, offered even when the core armed no such timer
+//!                    (check-quorum off: the core ignores it, the history counts it)
 //!  Resend(r)         r's request backoff: it sends again what may have been lost
 //!  Append(r)         leader r's state machine appends a record
+//!  Read(r)           a broker reads the committed metadata from leader r (taken
+//!                    only when the history must remember it: a stale read)
 //!  Crash(r)          r stops: its log and quorum-state stay, its memory and the
 //!                    messages queued to it go
 //!  Restart(r)        r comes back from its log and quorum-state
@@ -40,7 +45,17 @@
 //! - [`LOGS_AGREE`]: every replica's log below its high watermark is the
 //!   committed prefix.
 //! - [`HW_MONOTONIC`]: a running replica's high watermark never goes back.
-//! - Reachability: a leader is elected; a record is committed.
+//! - [`STALE_READS_BOUNDED`]: a leader is *stale* while a newer epoch has
+//!   committed a record (which it cannot hold); after
+//!   [`STALE_TIMEOUTS_MAX`] fetch timeouts of its own clock since then, it
+//!   answers no read. Before that deadline it may: Kafka does not promise
+//!   linearizable metadata reads, only that a cut-off leader resigns. A
+//!   Fetch that reaches it after its sender moved to a newer epoch (a
+//!   network delay the model does not bound, and Kafka's timers assume
+//!   bounded) starts its count again.
+//! - Reachability: a leader is elected; a record is committed; with two
+//!   epochs, a stale leader outlives one fetch timeout (so the bound of two
+//!   is not vacuous).
 //!
 //! # The bugs it catches
 //!
@@ -67,13 +82,19 @@
 //!   last epoch 2, so 3 votes for 2, which leads epoch 4 without the
 //!   committed entry. The real core from the same start keeps every
 //!   property (16,963,714 states in 379 s, release: not in CI).
+//! - [`Bug::NoCheckQuorum`]: the leader arms no CheckQuorum timer
+//!   (KAFKA-15489's split brain). 1 leads epoch 1; before its
+//!   BeginQuorumEpoch arrives, 2 wins epoch 2 with 3's pre-vote and vote,
+//!   and 3 fetches 2's LeaderChange, which commits. Nobody fetches from 1,
+//!   yet after two fetch timeouts it still leads epoch 1 and answers a read
+//!   without the committed record (12 steps, the leader-change bound).
 //!
 //! # Bounds and simplifications
 //!
 //! CI: [`KraftModel::small`] — three voters, one epoch (split votes), one
 //! append, one crash: 441,022 states in about 5 s (release); and
 //! [`KraftModel::leader_change`] — two epochs, no append, no crash:
-//! 1,718,932 states in about 20 s. `--big` adds the observer, whose fetches
+//! 1,724,788 states in about 20 s. `--big` adds the observer, whose fetches
 //! multiply the states (7 million after 76 s without an end), so observers
 //! are checked by `src/raft/tests.rs` today, not here.
 //! Epochs stop at [`KraftModel::epochs_max`] (a step that would take a
@@ -99,6 +120,8 @@ use spool::raft::{
 use stateright::{Model, Property};
 
 use crate::Bound;
+
+mod display;
 
 /// One replica as its driver holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -137,7 +160,22 @@ pub struct KraftState {
     pub committed_changed: bool,
     /// History: a running replica's high watermark went down.
     pub hw_went_back: bool,
+    /// History: each stale leader — one that leads an epoch while a newer
+    /// epoch has committed a record it cannot have — with the fetch
+    /// timeouts its clock has run since it became stale (at most
+    /// [`STALE_TIMEOUTS_MAX`]), keyed by (leader, epoch).
+    pub stale_leaders: BTreeMap<(NodeId, Epoch), u8>,
+    /// History: a leader answered a read [`STALE_TIMEOUTS_MAX`] fetch
+    /// timeouts after it became stale.
+    pub stale_read: bool,
 }
+
+/// How many fetch timeouts a stale leader's clock may run before it must
+/// have stopped answering reads. Two, not one: the core checks the quorum
+/// once per fetch timeout and counts the fetches since the last check, so
+/// the check that ends the interval in which the quorum moved on may still
+/// count a fetch from before; the next one cannot.
+pub const STALE_TIMEOUTS_MAX: u8 = 2;
 
 /// What can happen next.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -147,6 +185,9 @@ pub enum Action {
     Timeout(NodeId, Timer),
     Resend(NodeId),
     Append(NodeId),
+    /// A broker reads the metadata from replica r, which must be a leader
+    /// (Kafka's brokers fetch from the leader only).
+    Read(NodeId),
     Crash(NodeId),
     Restart(NodeId),
 }
@@ -161,16 +202,20 @@ pub enum Bug {
     CommitOldEpoch,
     /// The vote is sent before it is persisted.
     VoteNotPersisted,
+    /// The leader never resigns for want of fetches (before KAFKA-15489's fix).
+    NoCheckQuorum,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 3] = [Bug::VoteWithoutLogCheck, Bug::CommitOldEpoch, Bug::VoteNotPersisted];
+    pub const ALL: [Bug; 4] =
+        [Bug::VoteWithoutLogCheck, Bug::CommitOldEpoch, Bug::VoteNotPersisted, Bug::NoCheckQuorum];
 
     pub fn name(self) -> &'static str {
         match self {
             Bug::VoteWithoutLogCheck => "vote-without-log-check",
             Bug::CommitOldEpoch => "commit-old-epoch",
             Bug::VoteNotPersisted => "vote-not-persisted",
+            Bug::NoCheckQuorum => "no-check-quorum",
         }
     }
 }
@@ -220,7 +265,7 @@ impl KraftModel {
         match bug {
             None => base,
             Some(Bug::VoteNotPersisted) => KraftModel { appends_max: 0, ..base },
-            Some(Bug::VoteWithoutLogCheck) => Self::leader_change(bug),
+            Some(Bug::VoteWithoutLogCheck | Bug::NoCheckQuorum) => Self::leader_change(bug),
             Some(Bug::CommitOldEpoch) => {
                 KraftModel { epochs_max: 4, crashes_max: 0, prefix: Self::two_leaders_prefix(), ..base }
             }
@@ -276,6 +321,7 @@ impl KraftModel {
             Some(Bug::VoteWithoutLogCheck) => config.vote_checks_log = false,
             Some(Bug::CommitOldEpoch) => config.commit_needs_current_epoch = false,
             Some(Bug::VoteNotPersisted) => config.persist_before_send = false,
+            Some(Bug::NoCheckQuorum) => config.check_quorum = false,
             None => {}
         }
         config
@@ -342,6 +388,11 @@ impl KraftState {
 
     /// Updates the history after a step.
     fn observe(&mut self, hws_before: &[Option<i64>]) {
+        let replicas = &self.replicas;
+        self.stale_leaders.retain(|&(id, epoch), _| {
+            let node = replicas[(id - 1) as usize].node.as_ref();
+            node.is_some_and(|n| matches!(n.role, Role::Leader(_)) && n.epoch() == epoch)
+        });
         for (i, replica) in self.replicas.iter().enumerate() {
             let Some(node) = &replica.node else { continue };
             if let Role::Leader(_) = node.role {
@@ -365,6 +416,46 @@ impl KraftState {
             }
         }
     }
+
+    // ANCHOR: stale_read
+    /// A fetch timeout passed on leader `id`'s clock: if a newer epoch has
+    /// committed a record, `id` is stale and its count goes up.
+    fn fetch_timeout_passed(&mut self, id: NodeId) {
+        let Some(node) = self.replica(id).node.as_ref().filter(|n| matches!(n.role, Role::Leader(_))) else {
+            return;
+        };
+        let epoch = node.epoch();
+        if self.committed.iter().any(|(entry, _)| entry.epoch > epoch) {
+            let timeouts = self.stale_leaders.entry((id, epoch)).or_insert(0);
+            *timeouts = (*timeouts + 1).min(STALE_TIMEOUTS_MAX);
+        }
+    }
+
+    /// A Fetch whose sender has since moved to a newer epoch: the network
+    /// held it across the sender's whole move, which the model allows and
+    /// Kafka's timeouts assume away (its check-quorum timer is 1.5 fetch
+    /// timeouts "to tolerate network transition time"). The leader that
+    /// answers it has heard from a voter, so its stale count starts again.
+    fn late_fetch(&mut self, envelope: &Envelope) {
+        let Message::FetchRequest { epoch, .. } = envelope.message else { return };
+        let sender = self.replica(envelope.from);
+        let sender_epoch = sender.node.as_ref().map_or(sender.disk.epoch, |n| n.epoch());
+        if sender_epoch > epoch {
+            self.stale_leaders.remove(&(envelope.to, epoch));
+        }
+    }
+
+    /// A broker reads from leader `id`: remembered if `id` has been stale
+    /// for [`STALE_TIMEOUTS_MAX`] fetch timeouts. Returns whether the
+    /// history changed; any other read leaves the state as it was.
+    fn read(&mut self, id: NodeId) -> bool {
+        let Some(node) = self.replica(id).node.as_ref() else { return false };
+        let timeouts = self.stale_leaders.get(&(id, node.epoch())).copied().unwrap_or(0);
+        let stale_after_deadline = timeouts >= STALE_TIMEOUTS_MAX && !self.stale_read;
+        self.stale_read |= stale_after_deadline;
+        stale_after_deadline
+    }
+    // ANCHOR_END: stale_read
 
     fn hws(&self) -> Vec<Option<i64>> {
         self.replicas.iter().map(|r| r.node.as_ref().map(|n| n.high_watermark)).collect()
@@ -398,6 +489,8 @@ impl Model for KraftModel {
             committed: Vec::new(),
             committed_changed: false,
             hw_went_back: false,
+            stale_leaders: BTreeMap::new(),
+            stale_read: false,
         };
         let start = self.prefix.iter().fold(fresh, |s, &step| {
             let action = match step {
@@ -426,11 +519,19 @@ impl Model for KraftModel {
                 actions.push(Action::Restart(id));
                 continue;
             };
-            if let Some(timer) = node.armed_timer() {
+            // A leader's clock runs whether or not the core armed its
+            // CheckQuorum timer: a fetch timeout passes all the same (with
+            // check-quorum off the core ignores it).
+            let is_leader = matches!(node.role, Role::Leader(_));
+            let timer = if is_leader { Some(Timer::CheckQuorum) } else { node.armed_timer() };
+            if let Some(timer) = timer {
                 let elects = node.is_voter() && timer != Timer::CheckQuorum;
                 if !elects || node.epoch() < self.epochs_max {
                     actions.push(Action::Timeout(id, timer));
                 }
+            }
+            if is_leader {
+                actions.push(Action::Read(id));
             }
             // A prospective's timeout already asks again.
             if !matches!(node.role, Role::Prospective { .. }) {
@@ -456,6 +557,7 @@ impl Model for KraftModel {
             }
             Action::Deliver(envelope) => {
                 next.network.remove(&(envelope.from, envelope.to));
+                next.late_fetch(&envelope);
                 let to = envelope.to;
                 let r = next.replica_mut(to);
                 let out = r.node.as_mut()?.step(&mut r.log, envelope.from, envelope.message);
@@ -463,6 +565,7 @@ impl Model for KraftModel {
             }
             Action::DeliverCrash(envelope) => {
                 next.network.remove(&(envelope.from, envelope.to));
+                next.late_fetch(&envelope);
                 let to = envelope.to;
                 let r = next.replica_mut(to);
                 let out = r.node.as_mut()?.step(&mut r.log, envelope.from, envelope.message);
@@ -471,6 +574,9 @@ impl Model for KraftModel {
                 }
             }
             Action::Timeout(id, timer) => {
+                if timer == Timer::CheckQuorum {
+                    next.fetch_timeout_passed(id);
+                }
                 let r = next.replica_mut(id);
                 let out = r.node.as_mut()?.timeout(&mut r.log, timer);
                 next.apply(id, out, false);
@@ -488,6 +594,11 @@ impl Model for KraftModel {
                 let r = next.replica_mut(id);
                 let (_, out) = r.node.as_mut()?.append(&mut r.log, vec![s.appends]).ok()?;
                 next.apply(id, out, false);
+            }
+            Action::Read(id) => {
+                if !next.read(id) {
+                    return None;
+                }
             }
             Action::Crash(id) => next.crash(id),
             Action::Restart(id) => {
@@ -508,7 +619,7 @@ impl Model for KraftModel {
 
     // ANCHOR: properties
     fn properties(&self) -> Vec<Property<Self>> {
-        vec![
+        let mut properties = vec![
             Property::always(ONE_LEADER_PER_EPOCH, |_, s: &KraftState| {
                 let epochs: BTreeSet<Epoch> = s.leaders.iter().map(|&(epoch, _)| epoch).collect();
                 epochs.len() == s.leaders.len()
@@ -525,16 +636,25 @@ impl Model for KraftModel {
             }),
             Property::always(LOGS_AGREE, |_, s: &KraftState| !s.committed_changed),
             Property::always(HW_MONOTONIC, |_, s: &KraftState| !s.hw_went_back),
+            Property::always(STALE_READS_BOUNDED, |_, s: &KraftState| !s.stale_read),
             Property::sometimes(LEADER_ELECTED, |_, s: &KraftState| !s.leaders.is_empty()),
             Property::sometimes(RECORD_COMMITTED, |_, s: &KraftState| {
                 s.committed.iter().any(|(e, _)| matches!(e.record, Record::Data(_)))
             }),
-        ]
+        ];
+        // With a second epoch a leader can go stale: show that one outlives
+        // a fetch timeout, so the bound of two is not vacuous.
+        if self.epochs_max >= 2 {
+            properties.push(Property::sometimes(STALE_LEADER_SURVIVES_A_CHECK, |_, s: &KraftState| {
+                s.stale_leaders.values().any(|&timeouts| timeouts >= 1)
+            }));
+        }
+        properties
     }
     // ANCHOR_END: properties
 
     fn format_action(&self, action: &Action) -> String {
-        format!("{action:?}")
+        display::action(action)
     }
 }
 
@@ -547,7 +667,12 @@ pub const COMMITTED_KEPT: &str = "a committed record is never lost or changed";
 pub const LOGS_AGREE: &str = "logs agree up to the high watermark";
 /// A running replica's high watermark never goes back.
 pub const HW_MONOTONIC: &str = "the high watermark never goes back";
+/// A leader cut off from a newer epoch's commits stops answering reads
+/// within [`STALE_TIMEOUTS_MAX`] fetch timeouts of its own clock.
+pub const STALE_READS_BOUNDED: &str = "no stale read two fetch timeouts after a newer commit";
 // ANCHOR_END: property_names
 
 pub const LEADER_ELECTED: &str = "a leader is elected";
 pub const RECORD_COMMITTED: &str = "a record is committed";
+/// A stale leader is still leading after one fetch timeout of its clock.
+pub const STALE_LEADER_SURVIVES_A_CHECK: &str = "a stale leader outlives one fetch timeout";

@@ -117,6 +117,8 @@ enum BugArg {
     CommitOldEpoch,
     /// (kraft) The vote is sent before it is persisted to quorum-state.
     VoteNotPersisted,
+    /// (kraft) Before KAFKA-15489's fix: a leader never resigns for want of fetches from a majority.
+    NoCheckQuorum,
 }
 
 impl BugArg {
@@ -156,6 +158,7 @@ impl BugArg {
             BugArg::VoteWithoutLogCheck => Some(kraft::Bug::VoteWithoutLogCheck),
             BugArg::CommitOldEpoch => Some(kraft::Bug::CommitOldEpoch),
             BugArg::VoteNotPersisted => Some(kraft::Bug::VoteNotPersisted),
+            BugArg::NoCheckQuorum => Some(kraft::Bug::NoCheckQuorum),
             _ => None,
         }
     }
@@ -182,7 +185,7 @@ fn main() -> ExitCode {
             let bug = model.bug.map_or("none", Bug::name);
             let header = format!("model log: {} records, bug: {bug}", model.records_max);
             let bound = model.bound();
-            run(model, bound, &header, explore, args.first_failure)
+            run(model, bound, &header, explore, args.first_failure, |s| format!("{s:?}"))
         }
         ModelName::Idempotence => {
             let Some(model) = idempotence_model(args) else { return wrong_bug("idempotence") };
@@ -192,7 +195,7 @@ fn main() -> ExitCode {
                 model.records_max, model.in_flight_max, model.losses_max, model.duplicates_max, model.bumps_max
             );
             let bound = model.bound();
-            run(model, bound, &header, explore, args.first_failure)
+            run(model, bound, &header, explore, args.first_failure, |s| format!("{s:?}"))
         }
         ModelName::Group => {
             let Some(model) = group_model(args) else { return wrong_bug("group") };
@@ -204,7 +207,7 @@ fn main() -> ExitCode {
                 model.bug.map_or("none", group::Bug::name)
             );
             let bound = model.bound();
-            run(model, bound, &header, explore, args.first_failure)
+            run(model, bound, &header, explore, args.first_failure, |s| format!("{s:?}"))
         }
         ModelName::Replication => {
             let Some(model) = replication_model(args) else { return wrong_bug("replication") };
@@ -217,7 +220,7 @@ fn main() -> ExitCode {
                 model.bug.map_or("none", replication::Bug::name)
             );
             let bound = model.bound();
-            run(model, bound, &header, explore, args.first_failure)
+            run(model, bound, &header, explore, args.first_failure, |s| format!("{s:?}"))
         }
         ModelName::Kraft => {
             let Some(model) = kraft_model(args) else { return wrong_bug("kraft") };
@@ -232,7 +235,7 @@ fn main() -> ExitCode {
                 model.bug.map_or("none", kraft::Bug::name)
             );
             let bound = model.bound();
-            run(model, bound, &header, explore, args.first_failure)
+            run(model, bound, &header, explore, args.first_failure, |s| s.to_string())
         }
     }
 }
@@ -283,9 +286,17 @@ fn idempotence_model(args: &Args) -> Option<IdempotenceModel> {
     Some(IdempotenceModel::new(bug, args.big))
 }
 
-/// Serves the explorer, or checks and prints the verdicts.
+/// Serves the explorer, or checks and prints the verdicts, each state of a
+/// counterexample as `show` writes it (it may take several lines).
 /// With `first_failure`, the search stops at the first failing property.
-fn run<M>(model: M, bound: Bound, header: &str, explore: bool, first_failure: bool) -> ExitCode
+fn run<M>(
+    model: M,
+    bound: Bound,
+    header: &str,
+    explore: bool,
+    first_failure: bool,
+    show: impl Fn(&M::State) -> String,
+) -> ExitCode
 where
     M: Model + Clone + Send + Sync + 'static,
     M::State: Debug + Hash + Send + Sync + Clone + PartialEq + 'static,
@@ -333,7 +344,12 @@ where
                 let steps = path.into_vec();
                 println!("  counterexample, {} steps:", steps.len() - 1);
                 for (i, (state, action)) in steps.into_iter().enumerate() {
-                    println!("    {i:>2}. {state:?}");
+                    let shown = show(&state);
+                    let mut lines = shown.lines();
+                    println!("    {i:>2}. {}", lines.next().unwrap_or_default());
+                    for line in lines {
+                        println!("        {line}");
+                    }
                     if let Some(action) = action {
                         println!("        --{}-->", model.format_action(&action));
                     }

@@ -4,8 +4,11 @@
 //! a leader change; and each planted bug is caught with a short
 //! counterexample.
 
+use spool::raft::Timer;
 use spool_models::check;
-use spool_models::kraft::{Action, Bug, KraftModel, COMMITTED_KEPT, ONE_LEADER_PER_EPOCH};
+use spool_models::kraft::{
+    Action, Bug, KraftModel, COMMITTED_KEPT, ONE_LEADER_PER_EPOCH, STALE_READS_BOUNDED,
+};
 use stateright::{Checker, HasDiscoveries, Model};
 
 /// The actions of a shortest path that breaks `property`: a breadth-first
@@ -36,7 +39,10 @@ fn the_real_core_is_safe_through_split_votes_and_a_crash() {
 
 // With two epochs the leader changes (check-quorum resignations,
 // EndQuorumEpoch, fetch timeouts, pre-votes refused while a leader is
-// heard from): every leader of epoch 2 holds what epoch 1 committed.
+// heard from): every leader of epoch 2 holds what epoch 1 committed, and a
+// leader of epoch 1 that epoch 2 has overtaken stops answering reads within
+// two fetch timeouts of its clock (check-quorum, KAFKA-15489's fix) — though
+// it may outlive one, which shows the bound is not vacuous.
 #[test]
 fn the_real_core_keeps_what_an_earlier_leader_committed() {
     let model = KraftModel::leader_change(None);
@@ -48,7 +54,7 @@ fn the_real_core_keeps_what_an_earlier_leader_committed() {
             checker.assert_no_discovery(property.name);
         }
     }
-    assert_eq!(checker.unique_state_count(), 1_718_932);
+    assert_eq!(checker.unique_state_count(), 1_724_788);
 }
 
 // The vote sent before the quorum-state write (8 steps): voters 1 and 2 win
@@ -93,4 +99,19 @@ fn committing_an_earlier_epochs_entry_by_counting_is_caught() {
     // The real core from the same start and bound keeps every property:
     // 16,963,714 states in 379 s (release), too long for CI; run it with
     // `KraftModel { bug: None, ..KraftModel::small(Some(Bug::CommitOldEpoch)) }`.
+}
+
+// No check-quorum (KAFKA-15489's split brain), 12 steps: 1 leads epoch 1;
+// before its BeginQuorumEpoch arrives, 2 wins epoch 2 with 3's pre-vote and
+// vote, 3 follows 2 and fetches its LeaderChange, which commits. Voter 1
+// hears from nobody, yet two fetch timeouts later it still leads epoch 1
+// and answers a read without the committed record.
+#[test]
+fn a_leader_without_check_quorum_serves_stale_reads_and_is_caught() {
+    let model = KraftModel::small(Some(Bug::NoCheckQuorum));
+    let path = caught(&model, STALE_READS_BOUNDED);
+    assert_eq!(path.len(), 12, "{path:?}");
+    let fetch_timeouts = path.iter().filter(|a| matches!(a, Action::Timeout(1, Timer::CheckQuorum))).count();
+    assert_eq!(fetch_timeouts, 2, "{path:?}");
+    assert!(matches!(path.last(), Some(Action::Read(1))), "{path:?}");
 }

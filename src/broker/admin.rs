@@ -461,6 +461,7 @@ impl Broker {
         ]
         .into_iter()
         .map(|(k, v, keys)| (k.to_string(), v, c.source(keys)))
+        .chain(c.quorum.entries().into_iter().map(|(k, ms)| (k.to_string(), ms.to_string(), c.source(&[k]))))
         .collect()
     }
 
@@ -736,13 +737,15 @@ mod tests {
         assert!(every.replica_election_results.is_empty(), "{every:?}");
     }
 
-    /// The replication settings (chapter 6) are described too, and a topic's
+    /// The replication settings (chapter 6) and the quorum's timers (chapter
+    /// 7) are described too, and a topic's
     /// `min.insync.replicas` defaults to the broker's, not to a fixed 1.
     #[test]
     fn replication_settings_are_described() {
         let dir = tempfile::tempdir().unwrap();
         let props = BrokerConfig::parse_properties(&format!(
-            "log.dirs={}\nmin.insync.replicas=2\nreplica.lag.time.max.ms=5000\nauto.leader.rebalance.enable=false\n",
+            "log.dirs={}\nmin.insync.replicas=2\nreplica.lag.time.max.ms=5000\nauto.leader.rebalance.enable=false\n\
+             controller.quorum.retry.backoff.ms=50\n",
             dir.path().display()
         ))
         .unwrap();
@@ -759,6 +762,10 @@ mod tests {
         assert_eq!(find(interval), (interval.into(), "300".into(), 5));
         let percentage = "leader.imbalance.per.broker.percentage";
         assert_eq!(find(percentage), (percentage.into(), "10".into(), 5));
+        let retry = "controller.quorum.retry.backoff.ms";
+        assert_eq!(find(retry), (retry.into(), "50".into(), 4), "a quorum timer set in the file");
+        let election = "controller.quorum.election.timeout.ms";
+        assert_eq!(find(election), (election.into(), "1000".into(), 5), "a quorum timer's default");
         let request = CreateTopicsRequest::default().with_topics(vec![topic("t")]);
         assert_eq!(codes(&broker.create_topics(request, 7)), vec![0]);
         let topic = broker.metadata_image().topic("t").cloned().unwrap();

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use kafka_protocol::messages::create_topics_request::CreatableTopic as RequestTopic;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
@@ -27,9 +28,17 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
+use super::controller_link::ControllerLink;
 use super::Broker;
 use crate::group::{partition_for, CONSUMER_OFFSETS_TOPIC};
 use crate::metadata::MetadataImage;
+
+/// How long a forwarded request may look for the active controller: the
+/// client's `timeout_ms`, but never less than `controller.quorum.request.timeout.ms`
+/// (a client's 0 asks not to wait for the result, not to skip the controller).
+fn forward_deadline(link: &ControllerLink, timeout_ms: i32) -> Duration {
+    Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0)).max(link.request_timeout())
+}
 
 fn str(s: impl Into<String>) -> StrBytes {
     StrBytes::from_string(s.into())
@@ -171,7 +180,7 @@ impl Broker {
     ) -> CreateTopicsResponse {
         let names: Vec<TopicName> = request.topics.iter().map(|t| t.name.clone()).collect();
         let link = self.controller_link().expect("a broker in a cluster");
-        match link.send(&request).await {
+        match link.send_within(&request, forward_deadline(&link, request.timeout_ms)).await {
             Ok(mut response) => {
                 for topic in &mut response.topics {
                     if version < 7 {
@@ -213,7 +222,7 @@ impl Broker {
             .chain(request.topics.iter().filter_map(|t| t.name.clone()))
             .collect();
         let link = self.controller_link().expect("a broker in a cluster");
-        match link.send(&request).await {
+        match link.send_within(&request, forward_deadline(&link, request.timeout_ms)).await {
             Ok(mut response) => {
                 for topic in &mut response.responses {
                     if version < 6 {
@@ -246,7 +255,7 @@ impl Broker {
         version: i16,
     ) -> ElectLeadersResponse {
         let link = self.controller_link().expect("a broker in a cluster");
-        match link.send(&request).await {
+        match link.send_within(&request, forward_deadline(&link, request.timeout_ms)).await {
             Ok(mut response) => {
                 if version < 1 {
                     response.error_code = 0;

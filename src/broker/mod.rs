@@ -110,7 +110,11 @@ pub mod acks;
 pub mod admin;
 pub mod cluster;
 pub mod controller_link;
+#[cfg(test)]
+mod controller_link_tests;
 pub mod error;
+#[cfg(test)]
+pub(crate) mod fake_controller;
 pub mod fetch;
 pub mod fetcher;
 pub mod forward;
@@ -210,20 +214,14 @@ impl Reply {
 }
 
 /// A broker of a cluster (`process.roles` names `broker`) links to the
-/// controller: the one voter, or the first bootstrap server.
+/// active controller: through every voter, or every bootstrap server.
 fn cluster_member(config: &BrokerConfig) -> Option<cluster::ClusterMember> {
     use crate::config::ProcessRoles;
     if !matches!(config.process_roles, ProcessRoles::Broker | ProcessRoles::Combined) {
         return None;
     }
-    let addr =
-        match (config.controller_quorum_voters.first(), config.controller_quorum_bootstrap_servers.first()) {
-            (Some(voter), _) => voter.endpoint.to_string(),
-            (None, Some(server)) => server.to_string(),
-            (None, None) => return None, // refused by the config's validation
-        };
-    let timeout = std::time::Duration::from_millis(config.replication.replica_socket_timeout_ms);
-    Some(cluster::ClusterMember::new(controller_link::ControllerLink::new(addr, timeout)))
+    // None only for a config its validation refuses.
+    controller_link::ControllerLink::from_config(config).map(cluster::ClusterMember::new)
 }
 
 /// The broker's clock, in Kafka's unit.

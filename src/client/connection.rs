@@ -78,6 +78,10 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 5),
     (ApiKey::DescribeConfigs, 1, 4),
+    // Chapter 7's `spool metadata-quorum`: DescribeCluster v1 names the
+    // endpoint type (KIP-919), which a controller needs.
+    (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::DescribeQuorum, 0, 2),
     // The idempotent producer (chapter 8): no transactional id, so any version.
     (ApiKey::InitProducerId, 0, 4),
     // Chapter 5's group APIs. FindCoordinator v4 batches keys (both shapes
@@ -239,6 +243,28 @@ impl Connection {
         timeout: Duration,
     ) -> Result<R::Response, ClientError> {
         self.start(request, timeout).await?.await
+    }
+
+    /// Sends `request` at `version` exactly — for a peer protocol whose
+    /// fields the caller set for that version (KRaft's RPCs between
+    /// controllers) — if the other side speaks it, and waits up to `timeout`.
+    pub async fn send_at<R: Request>(
+        &mut self,
+        request: &R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<R::Response, ClientError> {
+        let api = api_key::<R>()?;
+        let speaks = self.broker_versions.get(&(api as i16)).copied();
+        if speaks.is_none_or(|(min, max)| version < min || version > max) {
+            return Err(ClientError::UnsupportedVersion { api, broker: speaks });
+        }
+        let body = self.write_request(api, version, request, timeout).await?;
+        let mut body = body.await?;
+        R::Response::decode(&mut body, version).map_err(|e| {
+            self.broken.store(true, Ordering::Release);
+            ClientError::Protocol(format!("from {}: {api:?} v{version} response: {e}", self.addr))
+        })
     }
 
     // ANCHOR: pipelined_send

@@ -1,7 +1,8 @@
 //! KRaft's node settings: what a node is (`process.roles`), where the
 //! controller quorum is (`controller.quorum.voters`,
 //! `controller.quorum.bootstrap.servers`), and which listeners belong to it
-//! (`controller.listener.names`).
+//! (`controller.listener.names`), and the quorum's timers
+//! (`controller.quorum.*.ms`, Kafka's `QuorumConfig`).
 //!
 //! A Kafka cluster without ZooKeeper is a set of nodes, each a **broker**
 //! (serves clients, hosts partition replicas), a **controller** (a voter of
@@ -26,8 +27,11 @@
 //! | `controller` only | every listener a controller listener |
 //! | `broker` in roles | a broker listener advertised; `inter.broker.listener.name` among them |
 //!
-//! Simplifications: one controller voter is enough for chapter 6 (chapter 7
-//! makes it a quorum); voters' directory ids (KIP-853's `id@host:port:dir`)
+//! Any number of voters is valid for every role: chapter 7 runs them as a
+//! Raft quorum, and a broker dials whichever of them leads ([`QuorumConfig`]
+//! bounds how long it keeps trying).
+//!
+//! Simplifications: voters' directory ids (KIP-853's `id@host:port:dir`)
 //! are not read.
 
 use std::fmt;
@@ -97,6 +101,81 @@ impl fmt::Display for ProcessRoles {
             ProcessRoles::Controller => "controller",
             ProcessRoles::Combined => "broker,controller",
         })
+    }
+}
+
+/// The quorum's timers and retries, with Kafka's defaults (`QuorumConfig`).
+/// Controllers run their Raft elections and fetches by them; a broker's
+/// [`ControllerLink`](crate::broker::controller_link::ControllerLink) uses the
+/// last two to find the active controller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuorumConfig {
+    /// `controller.quorum.election.timeout.ms`: a voter that hears no leader
+    /// for this long (plus a random part) stands for election.
+    pub election_timeout_ms: u64,
+    /// `controller.quorum.fetch.timeout.ms`: a follower that has not fetched
+    /// from its leader for this long stands for election.
+    pub fetch_timeout_ms: u64,
+    /// `controller.quorum.election.backoff.max.ms`: the most a candidate
+    /// whose election failed waits before the next one.
+    pub election_backoff_ms_max: u64,
+    /// `controller.quorum.retry.backoff.ms`: the pause before a failed request
+    /// to a voter is tried again (elsewhere, if that voter does not lead).
+    pub retry_backoff_ms: u64,
+    /// `controller.quorum.request.timeout.ms`: how long a request to the
+    /// quorum may take, retries included, before it fails.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for QuorumConfig {
+    fn default() -> Self {
+        QuorumConfig {
+            election_timeout_ms: 1_000,
+            fetch_timeout_ms: 2_000,
+            election_backoff_ms_max: 1_000,
+            retry_backoff_ms: 20,
+            request_timeout_ms: 2_000,
+        }
+    }
+}
+
+impl QuorumConfig {
+    /// Applies one setting; `Ok(false)` for a key that is not a quorum timer.
+    pub(super) fn set(&mut self, key: &str, value: &str) -> Result<bool, String> {
+        let field = match key {
+            "controller.quorum.election.timeout.ms" => &mut self.election_timeout_ms,
+            "controller.quorum.fetch.timeout.ms" => &mut self.fetch_timeout_ms,
+            "controller.quorum.election.backoff.max.ms" => &mut self.election_backoff_ms_max,
+            "controller.quorum.retry.backoff.ms" => &mut self.retry_backoff_ms,
+            "controller.quorum.request.timeout.ms" => &mut self.request_timeout_ms,
+            _ => return Ok(false),
+        };
+        *field = super::num(key, value)?;
+        Ok(true)
+    }
+
+    /// Each key with its value, for DescribeConfigs.
+    pub fn entries(&self) -> [(&'static str, u64); 5] {
+        [
+            ("controller.quorum.election.timeout.ms", self.election_timeout_ms),
+            ("controller.quorum.fetch.timeout.ms", self.fetch_timeout_ms),
+            ("controller.quorum.election.backoff.max.ms", self.election_backoff_ms_max),
+            ("controller.quorum.retry.backoff.ms", self.retry_backoff_ms),
+            ("controller.quorum.request.timeout.ms", self.request_timeout_ms),
+        ]
+    }
+
+    /// Kafka declares these keys without bounds; a zero timeout or election
+    /// backoff is no timer at all (a voter that stands for election at once,
+    /// forever; a request that fails before it is sent), so each must be at
+    /// least 1 ms. A zero retry backoff is allowed: it only retries sooner.
+    pub(super) fn validate(&self) -> Result<(), String> {
+        for (key, ms) in self.entries() {
+            if ms == 0 && key != "controller.quorum.retry.backoff.ms" {
+                return Err(format!("{key} must be at least 1"));
+            }
+        }
+        Ok(())
     }
 }
 

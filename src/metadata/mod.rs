@@ -24,7 +24,8 @@
 //! metadata log write failure as fatal and exits; spool's broker stays up to
 //! answer `KAFKA_STORAGE_ERROR`, see [`crate::broker::log_dir`].)
 //! Chapter 7 replaces that one voter with an elected Raft quorum; the records
-//! and the image stay as they are. What to write is decided by the
+//! and the image stay as they are, and the log becomes the quorum's Raft log
+//! ([`quorum_log`]: the KRaft core's log on disk, in the same format). What to write is decided by the
 //! controller's sans-IO core, [`crate::controller`].
 //!
 //! Simplifications: the metadata log is one more partition log in the log
@@ -32,10 +33,12 @@
 
 pub mod image;
 pub mod publisher;
+pub mod quorum_log;
 pub mod records;
 
 pub use image::{ImageError, MetadataImage, PartitionImage, TopicImage};
 pub use publisher::{MetadataPublisher, MetadataWriter};
+pub use quorum_log::QuorumLog;
 pub use records::{DecodeError, MetadataRecord};
 
 use std::sync::Arc;
@@ -45,8 +48,8 @@ use bytes::BytesMut;
 use crate::format::BatchBuilder;
 use crate::log::{DiskStorage, Log, LogError, ReadOptions};
 
-/// The metadata topic's partition directory name.
-pub const METADATA_TOPIC: &str = "__cluster_metadata";
+/// The metadata topic (its partition directory is `__cluster_metadata-0`).
+pub use crate::raft::METADATA_TOPIC;
 
 /// Why a metadata commit or load failed. The caller treats the two causes
 /// differently: a storage failure takes the log directory offline
@@ -104,7 +107,8 @@ impl MetadataLog {
     /// Replays `log` from its start into a fresh image.
     pub fn load(log: Log<DiskStorage>) -> Result<Self, Error> {
         let mut image = MetadataImage::default();
-        for batch in log.read_batches(log.log_start_offset())? {
+        // Control batches (the quorum's LeaderChange entries) hold no metadata record.
+        for batch in log.read_batches(log.log_start_offset())?.into_iter().filter(|b| !b.is_control()) {
             for record in batch.decode_records().map_err(LogError::from)? {
                 let value = record.value.unwrap_or_default();
                 let offset = record.offset;
@@ -167,7 +171,7 @@ impl MetadataLog {
         self.log.append_as_follower(batches)?;
         let mut trial = MetadataImage::clone(&self.image);
         let applied = (|| {
-            for batch in self.log.read_batches(first_offset)? {
+            for batch in self.log.read_batches(first_offset)?.into_iter().filter(|b| !b.is_control()) {
                 for record in batch.decode_records().map_err(LogError::from)? {
                     let value = record.value.unwrap_or_default();
                     let offset = record.offset;

@@ -8,7 +8,8 @@
 //!            │    (metadata offset, want_fence until caught up, want_shut_down at the end)
 //!            │    STALE_BROKER_EPOCH / not registered ──▶ register again
 //!            │
-//!            ├─ metadata task: Fetch __cluster_metadata from the controller (an observer)
+//!            ├─ metadata task: Fetch __cluster_metadata from the quorum's leader (an
+//!            │    observer; a voter that does not lead names the one that does)
 //!            │    ──▶ append to this broker's copy ──▶ publish the image
 //!            │    ──▶ replica manager (roles) ──▶ follower fetchers
 //!            │
@@ -16,6 +17,10 @@
 //!  stop  ──▶ want_shut_down until the controller has moved every leadership away
 //!            (controlled.shutdown.enable), then shut down
 //! ```
+//!
+//! Every request to the controller goes through the broker's
+//! [`ControllerLink`], which finds the active controller among the voters;
+//! the metadata fetch, on its own connection, follows the same target.
 //!
 //! A broker that stops heartbeating (killed, paused, cut off) is fenced by
 //! the controller after `broker.session.timeout.ms`; its partitions get new
@@ -84,12 +89,14 @@ pub async fn register(broker: &Broker, link: &ControllerLink, incarnation_id: Uu
                 anyhow::bail!(
                     "the controller at {} belongs to another cluster than this log directory ({}); \
                      format both with the same cluster id",
-                    link.addr,
+                    link.target().addr,
                     broker.cluster_id
                 );
             }
             Ok(r) => tracing::info!(code = r.error_code, "registration refused; retrying"),
-            Err(e) => tracing::info!(error = %e, controller = %link.addr, "controller unreachable; retrying"),
+            Err(e) => {
+                tracing::info!(error = %e, controller = %link.target().addr, "controller unreachable; retrying")
+            }
         }
         tokio::time::sleep(backoff).await;
     }
@@ -142,19 +149,30 @@ pub async fn heartbeat_loop(broker: Arc<Broker>, link: Arc<ControllerLink>, inca
 // ANCHOR_END: heartbeat
 
 // ANCHOR: metadata_loop
-/// Fetches `__cluster_metadata` from the controller as an observer, appends
-/// what comes to this broker's copy, and applies each new image: the replica
-/// manager gives partitions their roles and the fetchers start.
-pub async fn metadata_loop(broker: Arc<Broker>, controller_addr: String) {
+/// Fetches `__cluster_metadata` from the quorum's leader as an observer,
+/// appends what comes to this broker's copy, and applies each new image: the
+/// replica manager gives partitions their roles and the fetchers start.
+///
+/// The fetch goes to the controller link's target. A voter that does not
+/// lead refuses it naming the leader it knows (`current_leader`): the link
+/// moves there ([`ControllerLink::set_leader_hint`]), or, with no leader
+/// named or after a failure, to the next voter. With one voter that is the
+/// same one, retried as in chapter 6.
+pub async fn metadata_loop(broker: Arc<Broker>, link: Arc<ControllerLink>) {
     let timeout = Duration::from_millis(broker.config.replication.replica_socket_timeout_ms);
     let backoff = Duration::from_millis(500);
     let mut connection: Option<Connection> = None;
+    let mut refusals: u32 = 0;
     while !broker.is_shutting_down() {
-        if connection.as_ref().is_none_or(Connection::is_broken) {
-            match Connection::connect(&controller_addr, timeout).await {
+        let index = link.target_index();
+        let addr = &link.candidates()[index].addr;
+        if connection.as_ref().is_none_or(|c| c.is_broken() || c.addr() != addr) {
+            connection = None;
+            match Connection::connect(addr, timeout).await {
                 Ok(c) => connection = Some(c),
                 Err(e) => {
-                    tracing::debug!(error = %e, "metadata fetch cannot connect");
+                    tracing::debug!(error = %e, controller = %addr, "metadata fetch cannot connect");
+                    link.move_on_from(index);
                     tokio::time::sleep(backoff).await;
                     continue;
                 }
@@ -162,14 +180,31 @@ pub async fn metadata_loop(broker: Arc<Broker>, controller_addr: String) {
         }
         let c = connection.as_mut().expect("connected above");
         match fetch_metadata(&broker, c, timeout).await {
-            Ok(()) => {}
+            Ok(Fetched::Records) => refusals = 0,
+            Ok(Fetched::NotLeader { leader_id }) => {
+                tracing::debug!(controller = %addr, leader_id, "metadata fetch refused: not the leader");
+                if leader_id < 0 || !link.set_leader_hint(leader_id) {
+                    link.move_on_from(index);
+                }
+                refusals += 1;
+                tokio::time::sleep(Duration::from_millis(link.backoff_ms(refusals))).await;
+            }
             Err(e) => {
-                tracing::debug!(error = %e, "metadata fetch failed");
+                tracing::debug!(error = %e, controller = %addr, "metadata fetch failed");
                 connection = None;
+                link.move_on_from(index);
                 tokio::time::sleep(backoff).await;
             }
         }
     }
+}
+
+/// What one metadata Fetch came back with.
+enum Fetched {
+    /// Records (or none, having waited): applied.
+    Records,
+    /// The voter does not lead; `leader_id` does (-1: it knows no leader).
+    NotLeader { leader_id: i32 },
 }
 
 /// One Fetch of the metadata log from this broker's end, and what it brings.
@@ -177,7 +212,7 @@ async fn fetch_metadata(
     broker: &Arc<Broker>,
     connection: &mut Connection,
     timeout: Duration,
-) -> Result<(), ClientError> {
+) -> Result<Fetched, ClientError> {
     let offset = broker.metadata_end_offset();
     let max_wait_ms = 500;
     let request = FetchRequest::default()
@@ -190,6 +225,9 @@ async fn fetch_metadata(
             .with_topic(TopicName(StrBytes::from_static_str(METADATA_TOPIC)))
             .with_partitions(vec![FetchPartition::default()
                 .with_partition(0)
+                // A broker is an observer: it does not track the quorum's
+                // epoch, so it asks the leader not to check one.
+                .with_current_leader_epoch(-1)
                 .with_fetch_offset(offset)
                 .with_partition_max_bytes(8 << 20)])]);
     let response =
@@ -197,6 +235,14 @@ async fn fetch_metadata(
     let data = (response.responses.first())
         .and_then(|t| t.partitions.first())
         .ok_or_else(|| ClientError::Protocol("metadata fetch: no partition in the answer".into()))?;
+    let not_leader = [
+        ResponseError::NotLeaderOrFollower,
+        ResponseError::FencedLeaderEpoch,
+        ResponseError::UnknownLeaderEpoch,
+    ];
+    if not_leader.iter().any(|e| e.code() == data.error_code) {
+        return Ok(Fetched::NotLeader { leader_id: data.current_leader.leader_id.0 });
+    }
     ClientError::check(data.error_code, None, || "metadata fetch".into())?;
     let records = data.records.clone().unwrap_or_default();
     if !records.is_empty() {
@@ -212,7 +258,7 @@ async fn fetch_metadata(
     if broker.metadata_end_offset() >= data.high_watermark {
         broker.set_metadata_caught_up();
     }
-    Ok(())
+    Ok(Fetched::Records)
 }
 // ANCHOR_END: metadata_loop
 

@@ -15,6 +15,9 @@
 
 pub mod controller;
 pub mod lifecycle;
+#[cfg(test)]
+mod lifecycle_tests;
+pub mod quorum;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,9 +28,9 @@ use tokio::task::JoinHandle;
 
 use crate::broker::{meta_properties, Broker};
 use crate::config::{BrokerConfig, ProcessRoles};
-use crate::log::{DiskStorage, Log, LogConfig, OpenOptions};
-use crate::metadata::{MetadataLog, MetadataPublisher, METADATA_TOPIC};
+use crate::metadata::{QuorumLog, METADATA_TOPIC};
 use controller::ControllerNode;
+use quorum::{MetadataQuorum, QuorumTimeouts};
 
 /// How long a stopping broker waits for the controller to move its
 /// leaderships away before it stops anyway.
@@ -102,7 +105,12 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     if let Some(broker) = broker {
         tokio::task::block_in_place(|| broker.shutdown())?;
     }
-    drop(controller_node);
+    if let Some(node) = controller_node {
+        // Hand the leadership over at once rather than after a fetch timeout:
+        // give the EndQuorumEpoch requests a moment to leave.
+        node.quorum.resign();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     tracing::info!("shut down cleanly");
     Ok(())
 }
@@ -115,9 +123,10 @@ async fn bind(addr: &std::net::SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
 }
 
-/// Opens the controller's log directory and metadata log. In combined mode
-/// the controller keeps its metadata log in a `controller` directory inside
-/// `log.dirs`, apart from the broker's copy.
+/// Opens the controller's log directory and metadata log, and starts its
+/// member of the metadata quorum. In combined mode the controller keeps its
+/// metadata log in a `controller` directory inside `log.dirs`, apart from
+/// the broker's copy.
 fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
     let dir = match config.process_roles {
         ProcessRoles::Combined => config.log_dir.join("controller"),
@@ -129,10 +138,32 @@ fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
         _ => meta_properties::load_or_create(&dir, config.node_id),
     }
     .map_err(anyhow::Error::msg)?;
-    let storage = DiskStorage::open(dir.join(format!("{METADATA_TOPIC}-0")))?;
-    let (log, _) = Log::open(storage, LogConfig::default(), OpenOptions::default(), crate::broker::now_ms())?;
-    let metadata = MetadataLog::load(log).map_err(anyhow::Error::msg)?;
-    Ok(ControllerNode::new(config.clone(), meta.cluster_id, MetadataPublisher::new(metadata)))
+    if config.controller_quorum_voters.is_empty() {
+        anyhow::bail!(
+            "a controller needs controller.quorum.voters (id@host:port,…): spool does not \
+             support a dynamic quorum (KIP-853) yet"
+        );
+    }
+    let voters = (config.controller_quorum_voters.iter())
+        .map(|v| (v.node_id, format!("{}:{}", v.endpoint.host, v.endpoint.port)))
+        .collect();
+    let log_dir = dir.join(format!("{METADATA_TOPIC}-0"));
+    let voter_ids: Vec<i32> = config.controller_quorum_voters.iter().map(|v| v.node_id).collect();
+    let log = QuorumLog::open(&log_dir, voter_ids, crate::broker::now_ms())?;
+    let quorum = MetadataQuorum::start(
+        config.node_id,
+        meta.cluster_id.clone(),
+        voters,
+        QuorumTimeouts {
+            election_ms: config.quorum.election_timeout_ms,
+            fetch_ms: config.quorum.fetch_timeout_ms,
+            retry_backoff_ms: config.quorum.retry_backoff_ms,
+            request_ms: config.quorum.request_timeout_ms,
+        },
+        log_dir,
+        log,
+    )?;
+    Ok(ControllerNode::new(config.clone(), meta.cluster_id, quorum))
 }
 
 /// Registers with the controller, then starts the heartbeat, metadata and
@@ -140,7 +171,7 @@ fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
 async fn start_lifecycle(broker: &Arc<Broker>) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let link = broker.controller_link().expect("a broker in a cluster has a controller link");
     let incarnation_id = uuid::Uuid::new_v4();
-    let metadata = tokio::spawn(lifecycle::metadata_loop(broker.clone(), link.addr.clone()));
+    let metadata = tokio::spawn(lifecycle::metadata_loop(broker.clone(), link.clone()));
     let epoch = lifecycle::register(broker, &link, incarnation_id).await?;
     broker.set_broker_epoch(epoch);
     Ok(vec![

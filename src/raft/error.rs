@@ -37,6 +37,20 @@ impl RaftError {
     pub fn code(self) -> i16 {
         self.response_error().code()
     }
+
+    /// The refusal a response's `error_code` names, if it is one the core
+    /// acts on (none for 0, and none for errors outside the protocol, such
+    /// as INVALID_REQUEST, which the driver handles by backing off).
+    pub fn from_code(code: i16) -> Option<Self> {
+        [
+            RaftError::FencedLeaderEpoch,
+            RaftError::UnknownLeaderEpoch,
+            RaftError::NotLeaderOrFollower,
+            RaftError::InconsistentVoterSet,
+        ]
+        .into_iter()
+        .find(|e| e.code() == code)
+    }
 }
 
 impl fmt::Display for RaftError {

@@ -36,10 +36,7 @@ impl RaftNode {
                 Some((epoch, end_offset)) => FetchResult::Diverging { fetch_offset, epoch, end_offset },
                 None => {
                     self.record_progress(from, fetch_offset, out);
-                    let entries = (fetch_offset..log.end_offset())
-                        .take(self.config.fetch_entries_max)
-                        .filter_map(|o| log.entry(o))
-                        .collect();
+                    let entries = log.entries(fetch_offset, self.config.fetch_entries_max);
                     FetchResult::Records { fetch_offset, entries, high_watermark: self.high_watermark }
                 }
             },

@@ -4,8 +4,11 @@
 //! The core asks the log a handful of questions (where it ends, which epoch
 //! wrote an offset, where an epoch ends) and tells it to append or truncate;
 //! [`RaftLog`] is that surface. [`MemoryLog`] keeps the entries in a `Vec`
-//! for the unit tests and the model; the controller's metadata log
-//! (`__cluster_metadata-0`) will implement the same trait on disk.
+//! for the unit tests and the model, one entry per offset; the controllers'
+//! metadata log, `__cluster_metadata-0`, implements the same trait on disk
+//! (`crate::metadata::quorum_log::QuorumLog`), where entries are Kafka record
+//! batches ([`super::batches`]) and a Fetch answer is whole batches
+//! ([`RaftLog::entries`]).
 
 use super::{Epoch, NodeId, Offset};
 
@@ -38,6 +41,17 @@ pub trait RaftLog {
     fn last_epoch(&self) -> Epoch;
     /// The entry at `offset`, if the log holds it.
     fn entry(&self, offset: Offset) -> Option<Entry>;
+    // ANCHOR: entries
+    /// The entries from `from` on, what a Fetch answer carries: whole
+    /// batches, stopping before one that would bring the count past `max`,
+    /// but always the first (from `from`, which may be inside it), so a
+    /// follower always makes progress. A log of one entry per batch, like
+    /// [`MemoryLog`], answers at most `max` entries; a log of bigger batches
+    /// may answer more, never a batch cut in two.
+    fn entries(&self, from: Offset, max: usize) -> Vec<Entry> {
+        (from..self.end_offset()).take(max).filter_map(|offset| self.entry(offset)).collect()
+    }
+    // ANCHOR_END: entries
     /// The largest epoch ≤ `epoch` in the log and the offset where it ends
     /// (where the next epoch starts, or the log end); `(0, 0)` if there is
     /// none. The answer to "where does my log diverge from yours?".

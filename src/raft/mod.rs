@@ -64,7 +64,11 @@
 //!   [`fetch`]: replication and the high watermark; [`step`]: dispatch,
 //!   BeginQuorumEpoch, EndQuorumEpoch.
 //! - [`log`]: [`RaftLog`] and [`MemoryLog`]; [`quorum_state`]: the
-//!   `quorum-state` file as Kafka writes it.
+//!   `quorum-state` file as Kafka writes it; [`batches`]: entries as the
+//!   record batches of `__cluster_metadata-0` (the on-disk log,
+//!   `crate::metadata::quorum_log`, implements [`RaftLog`] over them).
+//! - [`wire`]: the messages as Kafka's Vote, BeginQuorumEpoch,
+//!   EndQuorumEpoch, Fetch and DescribeQuorum schemas (pure mapping).
 //!
 //! The same code runs in `models/src/kraft.rs`, three voters and an observer
 //! over a lossy network with crashes, with Raft's classic mistakes as
@@ -81,6 +85,7 @@
 //! - No BeginQuorumEpoch or EndQuorumEpoch responses: the leader resends
 //!   BeginQuorumEpoch to voters that have not fetched yet.
 
+pub mod batches;
 pub mod error;
 pub mod fetch;
 pub mod log;
@@ -89,6 +94,7 @@ pub mod node;
 pub mod quorum_state;
 pub mod step;
 pub mod vote;
+pub mod wire;
 
 use std::collections::BTreeSet;
 
@@ -97,6 +103,9 @@ pub use fetch::diverging;
 pub use log::{Entry, MemoryLog, RaftLog, Record};
 pub use message::{FetchResult, Message, Output, Timer};
 pub use node::{LeaderProgress, RaftNode, Role};
+
+/// The metadata log's topic (its one partition is `__cluster_metadata-0`).
+pub const METADATA_TOPIC: &str = "__cluster_metadata";
 
 /// A replica's id (`node.id`).
 pub type NodeId = i32;
@@ -134,6 +143,8 @@ pub struct RaftConfig {
     pub persist_before_send: bool,
     /// The most entries one Fetch answer carries (Kafka bounds it in bytes,
     /// `fetch.max.bytes`); the model uses 1 so a follower can stop halfway.
+    /// Answers are whole batches, so a first batch larger than this goes
+    /// whole ([`RaftLog::entries`]).
     pub fetch_entries_max: usize,
 }
 

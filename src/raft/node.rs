@@ -14,7 +14,9 @@ pub enum Role {
     Unattached,
     /// KIP-996: asking for pre-votes for `epoch + 1` without bumping the
     /// epoch, so a replica cut off from the quorum cannot disturb it.
-    Prospective { granted: BTreeSet<NodeId> },
+    /// `timed_out_on` is the leader it stopped hearing from, if any: a
+    /// refusal naming that leader is no reason to follow it again.
+    Prospective { granted: BTreeSet<NodeId>, timed_out_on: Option<NodeId> },
     /// Standing for election in this epoch, having voted for itself.
     Candidate { granted: BTreeSet<NodeId> },
     /// Leading this epoch.
@@ -151,6 +153,13 @@ impl RaftNode {
                     self.resign(&mut out);
                 }
             }
+            // KIP-996: an election that went nowhere sends a prospective back
+            // to the leader it had timed out on (alive after all, or about to
+            // be timed out on again); one with no such leader stands again.
+            (&Role::Prospective { timed_out_on: Some(leader), .. }, Timer::Election) => {
+                let epoch = self.epoch();
+                self.become_follower(log, epoch, leader, &mut out);
+            }
             (Role::Follower { .. }, Timer::Fetch) if !self.is_voter() => {
                 let forgotten = ElectionState { leader_id: None, ..self.election.clone() };
                 self.persist(forgotten, &mut out);
@@ -167,7 +176,12 @@ impl RaftNode {
         if !self.config.pre_vote {
             return self.become_candidate(log, out);
         }
-        self.role = Role::Prospective { granted: BTreeSet::from([self.id]) };
+        let timed_out_on = match self.role {
+            Role::Follower { leader_id } => Some(leader_id),
+            Role::Prospective { timed_out_on, .. } => timed_out_on,
+            _ => None,
+        };
+        self.role = Role::Prospective { granted: BTreeSet::from([self.id]), timed_out_on };
         self.reset_timer(out);
         if self.is_majority(1) {
             return self.become_candidate(log, out);
@@ -190,7 +204,7 @@ impl RaftNode {
     /// the voters that have not granted yet.
     fn request_votes(&self, log: &impl RaftLog, out: &mut Vec<Output>) {
         let (granted, pre_vote, epoch) = match &self.role {
-            Role::Prospective { granted } => (granted, true, self.epoch() + 1),
+            Role::Prospective { granted, .. } => (granted, true, self.epoch() + 1),
             Role::Candidate { granted } => (granted, false, self.epoch()),
             _ => return,
         };
@@ -285,9 +299,22 @@ impl RaftNode {
         log: &mut impl RaftLog,
         data: Vec<u8>,
     ) -> Result<(Offset, Vec<Output>), RaftError> {
+        self.append_all(log, vec![data])
+    }
+
+    /// Appends `records` together, in one call to the log (one batch on
+    /// disk), so the high watermark never falls between them: the
+    /// controller's records for one decision commit together or not at all.
+    /// Returns the first one's offset.
+    pub fn append_all(
+        &mut self,
+        log: &mut impl RaftLog,
+        records: Vec<Vec<u8>>,
+    ) -> Result<(Offset, Vec<Output>), RaftError> {
         let Role::Leader(progress) = &mut self.role else { return Err(RaftError::NotLeaderOrFollower) };
         let offset = log.end_offset();
-        log.append(vec![Entry { epoch: self.election.epoch, record: Record::Data(data) }]);
+        let epoch = self.election.epoch;
+        log.append(records.into_iter().map(|data| Entry { epoch, record: Record::Data(data) }).collect());
         progress.end_offsets.insert(self.id, log.end_offset());
         let mut out = Vec::new();
         self.advance_high_watermark(&mut out);

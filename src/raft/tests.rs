@@ -154,12 +154,15 @@ fn a_granted_vote_is_persisted_before_it_is_sent() {
 #[test]
 fn a_pre_vote_is_refused_while_the_leader_is_heard_from() {
     // KIP-996: a voter whose fetch timer fired cannot disturb a quorum whose
-    // other voters still fetch from the leader; it follows the leader again.
+    // other voters still fetch from the leader; when its election timer
+    // fires with no majority, it follows the leader again.
     let mut quorum = Quorum::elected();
     quorum.timeout(3, Timer::Fetch);
     assert!(matches!(quorum.node(3).role, Role::Prospective { .. }));
     quorum.run(100);
     assert_eq!(quorum.node(3).epoch(), 1);
+    quorum.timeout(3, Timer::Election);
+    quorum.run(100);
     assert_eq!(quorum.node(3).leader_id(), Some(1));
     assert!(matches!(quorum.node(1).role, Role::Leader(_)));
 }
@@ -440,4 +443,28 @@ fn quorum_state_is_written_atomically_and_bad_files_are_refused() {
         quorum_state::decode(no_version),
         Err(QuorumStateError::Malformed { field: "data_version" })
     ));
+}
+
+/// The leader dies; its two followers time out one after the other. The
+/// first asks the second for a pre-vote, and the second — still following
+/// the dead leader — refuses, naming it. The first must not go back to
+/// following the leader it just timed out on: if it did, each follower
+/// would undo its election every time the other started one, and the
+/// quorum would never elect again (seen on a real 3-controller cluster).
+#[test]
+fn a_prospective_does_not_go_back_to_the_leader_it_timed_out_on() {
+    let mut quorum = Quorum::elected();
+    quorum.cut.insert(1);
+    quorum.timeout(2, Timer::Fetch);
+    quorum.run(100);
+    assert!(
+        matches!(quorum.node(2).role, Role::Prospective { .. }),
+        "2 went back to following the dead leader: {:?}",
+        quorum.node(2).role
+    );
+    quorum.timeout(3, Timer::Fetch);
+    quorum.run(100);
+    let leaders: Vec<NodeId> =
+        [2, 3].into_iter().filter(|&id| matches!(quorum.node(id).role, Role::Leader(_))).collect();
+    assert_eq!(leaders.len(), 1, "2: {:?}, 3: {:?}", quorum.node(2).role, quorum.node(3).role);
 }

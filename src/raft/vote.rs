@@ -99,15 +99,20 @@ impl RaftNode {
         let own_epoch = self.epoch();
         let majority = |node: &RaftNode, count: usize| node.is_majority(count);
         match &mut self.role {
-            Role::Prospective { granted: yes } if pre_vote && vote_epoch == own_epoch + 1 => {
+            Role::Prospective { granted: yes, timed_out_on } if pre_vote && vote_epoch == own_epoch + 1 => {
+                let timed_out_on = *timed_out_on;
                 if granted {
                     yes.insert(from);
                     let count = yes.len();
                     if majority(self, count) {
                         self.become_candidate(log, out);
                     }
-                } else if let Some(leader) = leader_id.filter(|&l| l != self.id && epoch == own_epoch) {
-                    // KIP-996: a voter still hears from a leader; follow it too.
+                } else if let Some(leader) =
+                    leader_id.filter(|&l| l != self.id && epoch == own_epoch && Some(l) != timed_out_on)
+                {
+                    // KIP-996: a voter still hears from a leader; follow it too —
+                    // unless it is the one this replica just timed out on: the
+                    // voter will time out on it too, and then grant.
                     self.become_follower(log, epoch, leader, out);
                 }
             }

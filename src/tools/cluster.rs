@@ -1,27 +1,30 @@
-//! `spool cluster`: a local Kafka cluster in one command — one controller
-//! and N brokers, each a `spool serve` process configured by a
-//! `server.properties` with Kafka's own keys, so the same cluster can be
-//! started by hand, one file per terminal:
+//! `spool cluster`: a local Kafka cluster in one command — N controllers
+//! (a KRaft quorum; one by default) and M brokers, each a `spool serve`
+//! process configured by a `server.properties` with Kafka's own keys, so the
+//! same cluster can be started by hand, one file per terminal:
 //!
 //! ```text
-//!  spool cluster --brokers 3 --dir /tmp/spool-cluster
+//!  spool cluster --controllers 3 --brokers 3 --dir /tmp/spool-cluster
 //!
 //!  /tmp/spool-cluster/controller-1/server.properties   process.roles=controller
-//!                                                      listeners=CONTROLLER://127.0.0.1:9192
-//!  /tmp/spool-cluster/broker-2/server.properties       process.roles=broker
-//!  /tmp/spool-cluster/broker-3/server.properties       listeners=PLAINTEXT://127.0.0.1:9093
-//!  /tmp/spool-cluster/broker-4/server.properties       controller.quorum.voters=1@127.0.0.1:9192
+//!  /tmp/spool-cluster/controller-2/server.properties   listeners=CONTROLLER://127.0.0.1:9192 (9193, 9194)
+//!  /tmp/spool-cluster/controller-3/server.properties
+//!  /tmp/spool-cluster/broker-4/server.properties       process.roles=broker
+//!  /tmp/spool-cluster/broker-5/server.properties       listeners=PLAINTEXT://127.0.0.1:9092 (9093, 9094)
+//!  /tmp/spool-cluster/broker-6/server.properties
 //!
+//!  every node: controller.quorum.voters=1@127.0.0.1:9192,2@127.0.0.1:9193,3@127.0.0.1:9194
 //!  bootstrap.servers=127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094
 //! ```
 //!
-//! Node ids follow Kafka's examples: controllers first (1..), brokers after.
-//! Each node's data (`log.dirs`) and its log (`server.log`) live in its
-//! directory, so a restart of the command finds the same cluster. Ctrl-C
-//! (or SIGTERM) stops every node with SIGTERM, by its own pid, and waits
-//! for each to shut down cleanly. A node that exits by itself is reported
-//! and the others keep running (stop one to watch the cluster elect new
-//! leaders).
+//! Node ids follow Kafka's examples: controllers first (1..N), brokers after
+//! (N+1..); controllers listen on `--port` + 100 and up, brokers on `--port`
+//! and up. Each node's data (`log.dirs`) and its log (`server.log`) live in
+//! its directory, so a restart of the command finds the same cluster. Ctrl-C
+//! (or SIGTERM) stops every node with SIGTERM, by its own pid, brokers
+//! first, and waits for each to shut down cleanly. A node that exits by
+//! itself is reported and the others keep running (stop one to watch the
+//! cluster elect new leaders).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -30,17 +33,25 @@ use std::time::Duration;
 
 use clap::Args;
 
+/// How far above `--port` the controllers' ports start: brokers take the
+/// ports below, so at most this many brokers.
+const CONTROLLER_PORT_OFFSET: u16 = 100;
+
 /// `spool cluster`'s flags.
 #[derive(Debug, Clone, Args)]
 pub struct ClusterArgs {
-    /// How many brokers to start.
+    /// How many controllers to start: the voters of the KRaft quorum
+    /// (node ids 1..N). Use an odd number: 3 survives one failure.
+    #[arg(long, default_value_t = 1)]
+    pub controllers: u16,
+    /// How many brokers to start (node ids after the controllers').
     #[arg(long, default_value_t = 3)]
     pub brokers: u16,
     /// Where each node keeps its properties, data and log.
     #[arg(long, default_value = "/tmp/spool-cluster")]
     pub dir: PathBuf,
     /// The first broker's port; brokers take the ports after it, the
-    /// controller this port + 100.
+    /// controllers this port + 100 and the ports after that.
     #[arg(long, default_value_t = 9092)]
     pub port: u16,
     /// Override one setting on every broker: --override key=value (repeatable).
@@ -67,45 +78,37 @@ impl NodeSpec {
 }
 
 // ANCHOR: plan
-/// The nodes of a cluster of `args.brokers` brokers and one controller.
+/// The nodes of a cluster of `args.controllers` controllers and
+/// `args.brokers` brokers, controllers first.
 pub fn plan(args: &ClusterArgs) -> Result<Vec<NodeSpec>, String> {
-    if args.brokers == 0 {
-        return Err("--brokers must be at least 1".into());
+    if args.controllers == 0 || args.brokers == 0 {
+        return Err("--controllers and --brokers must each be at least 1".into());
     }
-    let controller_port = args.port.checked_add(100).ok_or("--port is too high")?;
-    args.port.checked_add(args.brokers - 1).ok_or("--port is too high for that many brokers")?;
-    let voters = format!("1@127.0.0.1:{controller_port}");
-    let replication_factor = args.brokers.min(3);
+    if args.brokers > CONTROLLER_PORT_OFFSET {
+        return Err(format!(
+            "--brokers must be at most {CONTROLLER_PORT_OFFSET}: their ports would reach the controllers'"
+        ));
+    }
+    let controller_port = args.port.checked_add(CONTROLLER_PORT_OFFSET).ok_or("--port is too high")?;
+    controller_port
+        .checked_add(args.controllers - 1)
+        .ok_or("--port is too high for that many controllers")?;
+    let controllers: Vec<(i32, u16)> =
+        (0..args.controllers).map(|i| (1 + i32::from(i), controller_port + i)).collect();
+    let voters =
+        (controllers.iter()).map(|(id, port)| format!("{id}@127.0.0.1:{port}")).collect::<Vec<_>>().join(",");
+    let shared = Shared { voters, replication_factor: args.brokers.min(3) };
     let mut nodes = Vec::new();
-    let dir = args.dir.join("controller-1");
-    let mut properties = String::new();
-    writeln!(properties, "# A KRaft controller: it keeps __cluster_metadata and decides leaders and ISRs.")
-        .unwrap();
-    writeln!(properties, "node.id=1").unwrap();
-    writeln!(properties, "process.roles=controller").unwrap();
-    writeln!(properties, "listeners=CONTROLLER://127.0.0.1:{controller_port}").unwrap();
-    writeln!(properties, "controller.listener.names=CONTROLLER").unwrap();
-    writeln!(properties, "controller.quorum.voters={voters}").unwrap();
-    writeln!(properties, "log.dirs={}", dir.join("data").display()).unwrap();
-    writeln!(properties, "default.replication.factor={replication_factor}").unwrap();
-    writeln!(properties, "offsets.topic.replication.factor={replication_factor}").unwrap();
-    nodes.push(NodeSpec { node_id: 1, controller: true, port: controller_port, dir, properties });
+    for (node_id, port) in controllers {
+        let dir = args.dir.join(format!("controller-{node_id}"));
+        let properties = controller_properties(node_id, port, &dir, &shared);
+        nodes.push(NodeSpec { node_id, controller: true, port, dir, properties });
+    }
     for i in 0..args.brokers {
-        let node_id = 2 + i32::from(i);
+        let node_id = i32::from(args.controllers) + 1 + i32::from(i);
         let port = args.port + i;
         let dir = args.dir.join(format!("broker-{node_id}"));
-        let mut properties = String::new();
-        writeln!(properties, "# A broker: it hosts partition replicas and answers clients.").unwrap();
-        writeln!(properties, "node.id={node_id}").unwrap();
-        writeln!(properties, "process.roles=broker").unwrap();
-        writeln!(properties, "listeners=PLAINTEXT://127.0.0.1:{port}").unwrap();
-        writeln!(properties, "advertised.listeners=PLAINTEXT://127.0.0.1:{port}").unwrap();
-        writeln!(properties, "inter.broker.listener.name=PLAINTEXT").unwrap();
-        writeln!(properties, "controller.listener.names=CONTROLLER").unwrap();
-        writeln!(properties, "controller.quorum.voters={voters}").unwrap();
-        writeln!(properties, "log.dirs={}", dir.join("data").display()).unwrap();
-        writeln!(properties, "default.replication.factor={replication_factor}").unwrap();
-        writeln!(properties, "offsets.topic.replication.factor={replication_factor}").unwrap();
+        let mut properties = broker_properties(node_id, port, &dir, &shared);
         for o in &args.overrides {
             let (k, v) = o.split_once('=').ok_or_else(|| format!("--override {o:?}: expected key=value"))?;
             writeln!(properties, "{}={}", k.trim(), v.trim()).unwrap();
@@ -115,6 +118,46 @@ pub fn plan(args: &ClusterArgs) -> Result<Vec<NodeSpec>, String> {
     Ok(nodes)
 }
 // ANCHOR_END: plan
+
+/// What every node's properties say alike.
+struct Shared {
+    /// `controller.quorum.voters`: every controller.
+    voters: String,
+    /// Up to 3, as many as there are brokers.
+    replication_factor: u16,
+}
+
+fn controller_properties(node_id: i32, port: u16, dir: &Path, shared: &Shared) -> String {
+    let mut p = String::new();
+    writeln!(p, "# A KRaft controller: a voter of the quorum that keeps __cluster_metadata;").unwrap();
+    writeln!(p, "# the active one (the quorum's leader) decides leaders and ISRs.").unwrap();
+    writeln!(p, "node.id={node_id}").unwrap();
+    writeln!(p, "process.roles=controller").unwrap();
+    writeln!(p, "listeners=CONTROLLER://127.0.0.1:{port}").unwrap();
+    writeln!(p, "controller.listener.names=CONTROLLER").unwrap();
+    common_properties(&mut p, dir, shared);
+    p
+}
+
+fn broker_properties(node_id: i32, port: u16, dir: &Path, shared: &Shared) -> String {
+    let mut p = String::new();
+    writeln!(p, "# A broker: it hosts partition replicas and answers clients.").unwrap();
+    writeln!(p, "node.id={node_id}").unwrap();
+    writeln!(p, "process.roles=broker").unwrap();
+    writeln!(p, "listeners=PLAINTEXT://127.0.0.1:{port}").unwrap();
+    writeln!(p, "advertised.listeners=PLAINTEXT://127.0.0.1:{port}").unwrap();
+    writeln!(p, "inter.broker.listener.name=PLAINTEXT").unwrap();
+    writeln!(p, "controller.listener.names=CONTROLLER").unwrap();
+    common_properties(&mut p, dir, shared);
+    p
+}
+
+fn common_properties(p: &mut String, dir: &Path, shared: &Shared) {
+    writeln!(p, "controller.quorum.voters={}", shared.voters).unwrap();
+    writeln!(p, "log.dirs={}", dir.join("data").display()).unwrap();
+    writeln!(p, "default.replication.factor={}", shared.replication_factor).unwrap();
+    writeln!(p, "offsets.topic.replication.factor={}", shared.replication_factor).unwrap();
+}
 
 /// The brokers' addresses, as clients' `bootstrap.servers`.
 pub fn bootstrap_servers(nodes: &[NodeSpec]) -> String {
@@ -225,8 +268,9 @@ fn start(exe: &Path, spec: &NodeSpec) -> anyhow::Result<Child> {
     Ok(child)
 }
 
-/// Stops every running node with SIGTERM, brokers first and the controller
-/// last (so brokers can hand their leadership over), waiting for each.
+/// Stops every running node with SIGTERM, brokers first and the
+/// controllers last (so brokers can hand their leadership over), waiting
+/// for each.
 fn stop_all(running: &mut [Running]) {
     for node in running.iter_mut().rev().filter(|n| !n.exited) {
         if let Some(pid) = rustix::process::Pid::from_raw(node.child.id() as i32) {
@@ -243,8 +287,9 @@ fn stop_all(running: &mut [Running]) {
 mod tests {
     use super::*;
 
-    fn args(brokers: u16) -> ClusterArgs {
+    fn args(controllers: u16, brokers: u16) -> ClusterArgs {
         ClusterArgs {
+            controllers,
             brokers,
             dir: PathBuf::from("/c"),
             port: 9092,
@@ -252,11 +297,12 @@ mod tests {
         }
     }
 
-    /// Three brokers and a controller: Kafka's keys, ids controllers-first,
-    /// consecutive broker ports, and every node pointing at the one voter.
+    /// The default: three brokers and one controller, Kafka's keys, ids
+    /// controllers-first, consecutive broker ports, and every node pointing
+    /// at the one voter — chapter 6's cluster, unchanged.
     #[test]
     fn a_three_broker_plan_uses_kafkas_keys() {
-        let nodes = plan(&args(3)).unwrap();
+        let nodes = plan(&args(1, 3)).unwrap();
         let names: Vec<String> = nodes.iter().map(NodeSpec::name).collect();
         assert_eq!(names, ["controller-1", "broker-2", "broker-3", "broker-4"]);
         assert_eq!(bootstrap_servers(&nodes), "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094");
@@ -274,12 +320,44 @@ mod tests {
         }
     }
 
+    /// `--controllers 3`: controllers 1..3 on ports 9192..9194, brokers 4..6,
+    /// and every node — controller or broker — lists all three voters (a
+    /// quorum as Kafka's KRaft quickstart lays it out); every file loads
+    /// under Kafka's rules.
+    #[test]
+    fn three_controllers_are_a_quorum_every_node_knows() {
+        let nodes = plan(&args(3, 3)).unwrap();
+        let names: Vec<String> = nodes.iter().map(NodeSpec::name).collect();
+        assert_eq!(
+            names,
+            ["controller-1", "controller-2", "controller-3", "broker-4", "broker-5", "broker-6"]
+        );
+        let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
+        assert_eq!(ports, [9192, 9193, 9194, 9092, 9093, 9094]);
+        assert_eq!(bootstrap_servers(&nodes), "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094");
+        let voters = "controller.quorum.voters=1@127.0.0.1:9192,2@127.0.0.1:9193,3@127.0.0.1:9194\n";
+        for node in &nodes {
+            assert!(node.properties.contains(voters), "{}", node.properties);
+            assert!(node.properties.contains(&format!("node.id={}\n", node.node_id)));
+            let props = crate::config::BrokerConfig::parse_properties(&node.properties).unwrap();
+            let (config, _) = crate::config::BrokerConfig::from_properties(&props)
+                .unwrap_or_else(|e| panic!("{}: {e}", node.name()));
+            assert_eq!(config.controller_quorum_voters.len(), 3);
+            assert_eq!(config.process_roles.is_controller(), node.controller);
+        }
+        assert!(nodes[1].properties.contains("listeners=CONTROLLER://127.0.0.1:9193\n"));
+    }
+
     /// One broker cannot hold three replicas: the defaults follow the size.
+    /// Impossible shapes are refused, naming the flag.
     #[test]
     fn replication_factor_follows_the_broker_count() {
-        let nodes = plan(&args(1)).unwrap();
+        let nodes = plan(&args(1, 1)).unwrap();
         assert!(nodes[1].properties.contains("default.replication.factor=1\n"));
-        assert!(plan(&args(0)).is_err());
-        assert!(plan(&ClusterArgs { port: 65535, ..args(3) }).is_err());
+        assert!(plan(&args(1, 0)).unwrap_err().contains("--brokers"));
+        assert!(plan(&args(0, 3)).unwrap_err().contains("--controllers"));
+        assert!(plan(&args(1, 101)).unwrap_err().contains("--brokers"));
+        assert!(plan(&ClusterArgs { port: 65535, ..args(1, 3) }).is_err());
+        assert!(plan(&ClusterArgs { port: 65435, ..args(3, 1) }).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! Command-line tools in the spirit of Kafka's scripts: `dump_log` works on
 //! spool's files; `topics`, `produce`, `consume` and `groups` speak the wire protocol to
-//! a running broker through [`crate::client`], like any other client.
+//! a running broker through [`crate::client`], like any other client, and
+//! `metadata_quorum` to a controller.
 //!
 //! Each tool owns its flags: its argument struct derives [`clap::Args`], and
 //! `main.rs` only picks the tool. The tools that take client properties find
@@ -10,6 +11,7 @@ pub mod cluster;
 pub mod consume;
 pub mod dump_log;
 pub mod groups;
+pub mod metadata_quorum;
 pub mod perf;
 pub mod produce;
 pub mod topics;

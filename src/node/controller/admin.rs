@@ -26,7 +26,11 @@ impl ControllerNode {
     /// CreateTopics (forwarded by a broker): checked and placed by the
     /// controller core on the registered brokers, committed as one batch.
     /// `validate_only` commits nothing.
-    pub(super) fn create_topics(&self, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
+    pub(super) async fn create_topics(
+        &self,
+        request: CreateTopicsRequest,
+        version: i16,
+    ) -> CreateTopicsResponse {
         let topics: Vec<controller::CreatableTopic> = (request.topics.iter())
             .map(|t| controller::CreatableTopic {
                 name: t.name.0.to_string(),
@@ -40,20 +44,20 @@ impl ControllerNode {
                     .collect(),
             })
             .collect();
-        let controller = self.controller();
-        let mut writer = self.metadata.writer();
-        let image = writer.image().clone();
-        let mut random = self.random.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut result = controller.create_topics(&image, &topics, &mut *random);
-        if request.validate_only {
-            result.records.clear();
-        }
-        let answers = match self.commit(&mut writer, result) {
+        let decided = self.begin().and_then(|(active, mut writer)| {
+            let image = writer.image().clone();
+            let mut random = self.random.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut result = active.core.create_topics(&image, &topics, &mut *random);
+            if request.validate_only {
+                result.records.clear();
+            }
+            self.commit(&mut writer, result)
+        });
+        let answers = match self.settle(decided).await {
             Ok(answers) => answers,
-            Err(code) => topics
-                .iter()
-                .map(|_| Err(controller::TopicError::new(code, "metadata commit failed")))
-                .collect(),
+            Err(code) => {
+                topics.iter().map(|_| Err(controller::TopicError::new(code, not_committed(code)))).collect()
+            }
         };
         let results = (topics.iter().zip(answers))
             .map(|(topic, answer)| {
@@ -91,14 +95,58 @@ impl ControllerNode {
     /// DeleteTopics (forwarded by a broker): a RemoveTopicRecord per topic;
     /// each broker drops the partitions and deletes their logs when its
     /// image no longer has them.
-    pub(super) fn delete_topics(&self, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
+    pub(super) async fn delete_topics(&self, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
         let names: Vec<TopicName> = request
             .topic_names
             .into_iter()
             .chain(request.topics.into_iter().filter_map(|t| t.name))
             .collect();
-        let mut writer = self.metadata.writer();
+        let (mut responses, last) = match self.remove_topics(names) {
+            Ok(decided) => decided,
+            Err(refused) => return refused,
+        };
+        // The removals commit in order: the last one committed means all did.
+        if let Some(pending) = last {
+            match self.quorum.wait_committed(pending).await {
+                Ok(()) => {
+                    for r in responses.iter().filter(|r| r.error_code == 0) {
+                        tracing::info!(topic = ?r.name, "deleted topic");
+                    }
+                }
+                Err(code) => {
+                    for r in responses.iter_mut().filter(|r| r.error_code == 0) {
+                        r.error_code = code.code();
+                        r.error_message = Some(StrBytes::from_static_str(not_committed(code)));
+                    }
+                }
+            }
+        }
+        DeleteTopicsResponse::default().with_responses(responses)
+    }
+
+    /// DeleteTopics' decisions and appends, under the controller's locks:
+    /// each topic's answer, and the last removal's pending commit.
+    #[allow(clippy::type_complexity)]
+    fn remove_topics(
+        &self,
+        names: Vec<TopicName>,
+    ) -> Result<(Vec<DeletableTopicResult>, Option<crate::node::quorum::Pending>), DeleteTopicsResponse> {
+        let (_active, mut writer) = match self.begin() {
+            Ok(began) => began,
+            Err(code) => {
+                let refuse = |name: TopicName| {
+                    DeletableTopicResult::default()
+                        .with_name(Some(name))
+                        .with_error_code(code.code())
+                        .with_error_message(Some(StrBytes::from_static_str(not_committed(code))))
+                };
+                return Err(
+                    DeleteTopicsResponse::default().with_responses(names.into_iter().map(refuse).collect())
+                );
+            }
+        };
         let mut responses = Vec::new();
+        let mut last = None;
         for name in names {
             let result = DeletableTopicResult::default().with_name(Some(name.clone()));
             let refused = |code: ResponseError, message: String| {
@@ -122,31 +170,30 @@ impl ControllerNode {
             let removal =
                 ControllerResult { records: vec![MetadataRecord::RemoveTopic { topic_id }], answer: () };
             responses.push(match self.commit(&mut writer, removal) {
-                Ok(()) => {
-                    tracing::info!(topic = %name.0, "deleted topic");
+                Ok(((), pending)) => {
+                    last = Some(pending);
                     result.with_topic_id(topic_id)
                 }
-                Err(code) => refused(code, "metadata commit failed".into()),
+                Err(code) => refused(code, not_committed(code).into()),
             });
         }
-        DeleteTopicsResponse::default().with_responses(responses)
+        Ok((responses, last))
     }
 
     /// AllocateProducerIds: the next block of ids, committed before it is
     /// handed to the broker (chapter 8).
-    pub(super) fn allocate_producer_ids(
+    pub(super) async fn allocate_producer_ids(
         &self,
         request: AllocateProducerIdsRequest,
     ) -> AllocateProducerIdsResponse {
-        let controller = self.controller();
-        let mut writer = self.metadata.writer();
-        let image = writer.image().clone();
-        let block = match controller.allocate_producer_ids(&image, request.broker_id.0, request.broker_epoch)
-        {
-            Ok(result) => self.commit(&mut writer, result),
-            Err(e) => Err(e.code()),
-        };
-        match block {
+        let decided = self.begin().and_then(|(active, mut writer)| {
+            let image = writer.image().clone();
+            match active.core.allocate_producer_ids(&image, request.broker_id.0, request.broker_epoch) {
+                Ok(result) => self.commit(&mut writer, result),
+                Err(e) => Err(e.code()),
+            }
+        });
+        match self.settle(decided).await {
             Ok(block) => AllocateProducerIdsResponse::default()
                 .with_producer_id_start(ProducerId(block.first))
                 .with_producer_id_len((block.end - block.first) as i32),
@@ -164,28 +211,38 @@ impl ControllerNode {
     /// ISR ([`controller::elections`]). No partitions named: every partition,
     /// and those whose election was not needed are left out of the answer,
     /// as Kafka does. An unknown election type is INVALID_REQUEST.
-    pub(super) fn elect_leaders(&self, request: ElectLeadersRequest, version: i16) -> ElectLeadersResponse {
+    pub(super) async fn elect_leaders(
+        &self,
+        request: ElectLeadersRequest,
+        version: i16,
+    ) -> ElectLeadersResponse {
         use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
         // Only v1+ carry a type (and a top-level error code); v0 is preferred.
         let Some(election_type) = controller::ElectionType::from_code(request.election_type) else {
             return refuse_elect_leaders(&request, ResponseError::InvalidRequest);
         };
-        let controller = self.controller();
-        let mut writer = self.metadata.writer();
-        let image = writer.image().clone();
         let every_partition = request.topic_partitions.is_none();
-        let asked: Vec<crate::TopicPartition> = match &request.topic_partitions {
-            Some(topics) => (topics.iter())
-                .flat_map(|t| {
-                    t.partitions.iter().map(|&p| crate::TopicPartition::new(t.topic.0.to_string(), p))
-                })
-                .collect(),
-            None => {
-                image.partitions().map(|(t, p, _)| crate::TopicPartition::new(t.name.clone(), p)).collect()
-            }
+        let (asked, decided) = {
+            let (active, mut writer) = match self.begin() {
+                Ok(began) => began,
+                Err(code) => return refuse_elect_leaders(&request, code),
+            };
+            let image = writer.image().clone();
+            let asked: Vec<crate::TopicPartition> = match &request.topic_partitions {
+                Some(topics) => (topics.iter())
+                    .flat_map(|t| {
+                        t.partitions.iter().map(|&p| crate::TopicPartition::new(t.topic.0.to_string(), p))
+                    })
+                    .collect(),
+                None => image
+                    .partitions()
+                    .map(|(t, p, _)| crate::TopicPartition::new(t.name.clone(), p))
+                    .collect(),
+            };
+            let result = active.core.elect_leaders(&image, election_type, &asked);
+            (asked, self.commit(&mut writer, result))
         };
-        let result = controller.elect_leaders(&image, election_type, &asked);
-        let answers = match self.commit(&mut writer, result) {
+        let answers = match self.settle(decided).await {
             Ok(answers) => answers,
             Err(code) => asked.into_iter().map(|tp| (tp, Some(code))).collect(),
         };
@@ -231,4 +288,14 @@ fn refuse_elect_leaders(request: &ElectLeadersRequest, code: ResponseError) -> E
         })
         .collect();
     ElectLeadersResponse::default().with_error_code(code.code()).with_replica_election_results(results)
+}
+
+/// The message of an answer whose records did not commit.
+fn not_committed(code: ResponseError) -> &'static str {
+    match code {
+        ResponseError::NotController => {
+            "this controller is not the active one; retry on the active controller"
+        }
+        _ => "metadata commit failed",
+    }
 }

@@ -10,24 +10,30 @@
 //!                                   __cluster_metadata-0 ──publish──▶ image
 //!  broker ──Fetch(__cluster_metadata)──▶ the committed batches from its offset
 //!                                        (long-polls until a commit)
+//!  voter  ──Vote, BeginQuorumEpoch, ────▶ the Raft core (node/quorum)
+//!           EndQuorumEpoch, Fetch,
+//!           DescribeQuorum
 //!  timer (tick) ──▶ Controller::tick: fence brokers whose session expired
 //!               ──▶ Controller::balance_leaders: the automatic leader rebalance
 //! ```
 //!
-//! Every request that changes the metadata takes the controller's lock,
-//! then the metadata log's writer: the core decides against the image the
-//! writer holds, and the answer goes out only after the records are durable.
+//! The controllers are the voters of the metadata quorum ([`crate::node::quorum`]);
+//! only the elected, caught-up leader — the **active controller** — answers
+//! these requests, the others say NOT_CONTROLLER and the broker tries the
+//! next. Every request that changes the metadata takes the controller's
+//! lock, then the quorum's writer: the core decides against the image the
+//! writer holds (the committed log plus what this controller appended
+//! since), the records are appended, and the answer goes out only once they
+//! are committed by a majority of the voters.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{
     AlterPartitionRequest, AlterPartitionResponse, ApiKey, ApiVersionsResponse, BrokerHeartbeatRequest,
-    BrokerHeartbeatResponse, BrokerRegistrationRequest, BrokerRegistrationResponse, FetchRequest,
-    FetchResponse, RequestKind, ResponseKind,
+    BrokerHeartbeatResponse, BrokerRegistrationRequest, BrokerRegistrationResponse, RequestKind,
+    ResponseKind,
 };
 use kafka_protocol::ResponseError;
 
@@ -35,7 +41,9 @@ use crate::broker::now_ms;
 use crate::config::BrokerConfig;
 use crate::controller::{self, Controller, ControllerConfig, ControllerResult};
 use crate::metadata::records::{BrokerEndpoint, BrokerFeature};
-use crate::metadata::{MetadataImage, MetadataPublisher, METADATA_TOPIC};
+use crate::metadata::MetadataImage;
+use crate::node::quorum::{AppendError, MetadataQuorum, Pending, QuorumWriter};
+use crate::raft::Epoch;
 use crate::wire::codec::{encode_response, Request};
 use crate::wire::handler::{Handler, Response};
 use crate::wire::reader::RequestPool;
@@ -46,7 +54,8 @@ mod admin;
 /// What the CONTROLLER listener answers, and at which versions.
 pub const CONTROLLER_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ApiVersions, 0, 3),
-    (ApiKey::Fetch, 4, 12),
+    // Brokers fetch by topic name (≤ 12); voters at 17 (topic ids, ReplicaState).
+    (ApiKey::Fetch, 4, 17),
     (ApiKey::BrokerRegistration, 0, 3),
     (ApiKey::BrokerHeartbeat, 0, 1),
     (ApiKey::AlterPartition, 2, 3),
@@ -54,24 +63,38 @@ pub const CONTROLLER_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteTopics, 1, 5),
     (ApiKey::AllocateProducerIds, 0, 0),
     (ApiKey::ElectLeaders, 0, 2),
+    (ApiKey::Vote, 0, 2),
+    (ApiKey::BeginQuorumEpoch, 0, 1),
+    (ApiKey::EndQuorumEpoch, 0, 1),
+    (ApiKey::DescribeQuorum, 0, 2),
+    (ApiKey::DescribeCluster, 1, 1),
 ];
 // ANCHOR_END: controller_apis
+
+/// The controller core, and the quorum epoch it was started for: a new
+/// active epoch starts a fresh core (its soft state — heartbeats, the
+/// rebalance schedule — is not in the log; every broker gets a new session).
+#[derive(Debug)]
+struct ActiveCore {
+    epoch: Epoch,
+    core: Controller,
+}
 
 /// A running controller.
 #[derive(Debug)]
 pub struct ControllerNode {
     pub config: BrokerConfig,
     pub cluster_id: String,
-    /// The controller core and its soft state (last heartbeats). Taken before
-    /// the metadata writer.
-    controller: Mutex<Controller>,
-    metadata: MetadataPublisher,
+    controller_config: ControllerConfig,
+    /// The controller core. Taken before the quorum's writer.
+    controller: Mutex<ActiveCore>,
+    pub quorum: Arc<MetadataQuorum>,
     /// Where new topics' placement starts, and their ids.
     random: Mutex<controller::SeededRandom>,
 }
 
 impl ControllerNode {
-    pub fn new(config: BrokerConfig, cluster_id: String, metadata: MetadataPublisher) -> Self {
+    pub fn new(config: BrokerConfig, cluster_id: String, quorum: Arc<MetadataQuorum>) -> Self {
         let controller_config = ControllerConfig {
             cluster_id: cluster_id.clone(),
             broker_session_timeout_ms: i64::try_from(config.replication.broker_session_timeout_ms)
@@ -91,56 +114,77 @@ impl ControllerNode {
         ControllerNode {
             config,
             cluster_id,
-            controller: Mutex::new(Controller::new(controller_config)),
-            metadata,
+            controller: Mutex::new(ActiveCore {
+                epoch: -1,
+                core: Controller::new(controller_config.clone()),
+            }),
+            controller_config,
+            quorum,
             random: Mutex::new(controller::SeededRandom::new(seed)),
         }
     }
 
-    /// The controller core. Recovered if poisoned: it holds only heartbeat
-    /// times, and the metadata log stays the truth.
-    fn controller(&self) -> MutexGuard<'_, Controller> {
-        self.controller.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
+    /// The committed image.
     pub fn image(&self) -> Arc<MetadataImage> {
-        self.metadata.image()
+        self.quorum.image()
     }
 
-    /// Commits what the core decided; the answer holds only if this succeeds.
+    /// The controller core and the quorum's writer, if this controller is
+    /// the active one; NOT_CONTROLLER otherwise. The core is recovered if
+    /// poisoned: it holds only heartbeat times, and the log stays the truth.
+    fn begin(&self) -> Result<(MutexGuard<'_, ActiveCore>, QuorumWriter<'_>), ResponseError> {
+        let mut active = self.controller.lock().unwrap_or_else(PoisonError::into_inner);
+        let writer = self.quorum.writer().ok_or(ResponseError::NotController)?;
+        if active.epoch != writer.epoch() {
+            *active =
+                ActiveCore { epoch: writer.epoch(), core: Controller::new(self.controller_config.clone()) };
+        }
+        Ok((active, writer))
+    }
+
+    /// Appends what the core decided. The answer holds once
+    /// [`Self::settle`] says the records — or, if there are none, everything
+    /// appended before them — are committed (as Kafka's controller completes
+    /// a write event only at the committed offset).
     fn commit<T>(
         &self,
-        writer: &mut crate::metadata::MetadataWriter<'_>,
+        writer: &mut QuorumWriter<'_>,
         result: ControllerResult<T>,
-    ) -> Result<T, ResponseError> {
-        if !result.records.is_empty() {
-            if let Err(e) = writer.commit(&result.records, now_ms()) {
-                // Kafka's controller exits on a metadata log write failure; this
-                // one answers every later request with the same error instead.
-                tracing::error!(error = %e, "metadata commit failed");
-                return Err(ResponseError::KafkaStorageError);
+    ) -> Result<(T, Pending), ResponseError> {
+        let pending = writer.append(&result.records).map_err(|e| match e {
+            AppendError::Image(e) => {
+                tracing::error!(error = %e, "the controller decided records its image refuses");
+                ResponseError::UnknownServerError
             }
-        }
-        Ok(result.answer)
+            AppendError::NotController => ResponseError::NotController,
+            AppendError::Storage => ResponseError::KafkaStorageError,
+        })?;
+        Ok((result.answer, pending))
+    }
+
+    /// Waits for `pending` to commit.
+    async fn settle<T>(&self, decided: Result<(T, Pending), ResponseError>) -> Result<T, ResponseError> {
+        let (answer, pending) = decided?;
+        self.quorum.wait_committed(pending).await?;
+        Ok(answer)
     }
 
     // ANCHOR: controller_tick
     /// Fences the brokers whose heartbeats stopped, electing new leaders for
     /// what they led; then, when one is due, the automatic leader rebalance
     /// gives leaderships back to preferred replicas. Run every few hundred
-    /// milliseconds.
+    /// milliseconds; only the active controller does anything.
     pub fn tick(&self) {
-        let mut controller = self.controller();
-        let mut writer = self.metadata.writer();
+        let Ok((mut active, mut writer)) = self.begin() else { return };
         let image = writer.image().clone();
-        let result = controller.tick(&image, now_ms());
+        let result = active.core.tick(&image, now_ms());
         let fenced = result.answer.clone();
         if self.commit(&mut writer, result).is_ok() && !fenced.is_empty() {
             tracing::info!(?fenced, "fenced brokers whose session expired");
         }
         let image = writer.image().clone();
-        let result = controller.balance_leaders(&image, now_ms());
-        if let Ok(moved) = self.commit(&mut writer, result) {
+        let result = active.core.balance_leaders(&image, now_ms());
+        if let Ok((moved, _)) = self.commit(&mut writer, result) {
             if !moved.is_empty() {
                 let moved: Vec<String> = moved.iter().map(ToString::to_string).collect();
                 tracing::info!(?moved, "leader rebalance: preferred replicas lead again");
@@ -148,6 +192,37 @@ impl ControllerNode {
         }
     }
     // ANCHOR_END: controller_tick
+
+    /// DescribeCluster on the CONTROLLER listener (KIP-919, endpoint type 2):
+    /// the voters and the active controller, for `spool metadata-quorum
+    /// --bootstrap-controller` and admin clients that bootstrap from controllers.
+    fn describe_cluster(
+        &self,
+        request: kafka_protocol::messages::DescribeClusterRequest,
+    ) -> kafka_protocol::messages::DescribeClusterResponse {
+        use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
+        use kafka_protocol::messages::{BrokerId, DescribeClusterResponse};
+        use kafka_protocol::protocol::StrBytes;
+        let response = DescribeClusterResponse::default().with_endpoint_type(2);
+        if request.endpoint_type != 2 {
+            // Brokers are described by the brokers (endpoint type 1).
+            return response.with_error_code(ResponseError::UnsupportedEndpointType.code());
+        }
+        let voters = (self.config.controller_quorum_voters.iter())
+            .map(|v| {
+                DescribeClusterBroker::default()
+                    .with_broker_id(BrokerId(v.node_id))
+                    .with_host(StrBytes::from_string(v.endpoint.host.clone()))
+                    .with_port(i32::from(v.endpoint.port))
+            })
+            .collect();
+        let view = self.quorum.view();
+        let controller_id = view.leader_id.unwrap_or(-1);
+        response
+            .with_cluster_id(StrBytes::from_string(self.cluster_id.clone()))
+            .with_controller_id(BrokerId(controller_id))
+            .with_brokers(voters)
+    }
 
     fn api_versions(&self) -> ApiVersionsResponse {
         let keys = CONTROLLER_APIS
@@ -159,7 +234,7 @@ impl ControllerNode {
         ApiVersionsResponse::default().with_api_keys(keys)
     }
 
-    fn broker_registration(&self, request: BrokerRegistrationRequest) -> BrokerRegistrationResponse {
+    async fn broker_registration(&self, request: BrokerRegistrationRequest) -> BrokerRegistrationResponse {
         let registration = controller::BrokerRegistrationRequest {
             broker_id: request.broker_id.0,
             cluster_id: request.cluster_id.to_string(),
@@ -182,18 +257,18 @@ impl ControllerNode {
             rack: request.rack.as_ref().map(ToString::to_string),
             log_dirs: request.log_dirs.clone(),
         };
-        let mut controller = self.controller();
-        let mut writer = self.metadata.writer();
-        let image = writer.image().clone();
-        let next_offset = writer.end_offset();
-        let answer = match controller.register_broker(&image, &registration, next_offset, now_ms()) {
-            Ok(result) => self.commit(&mut writer, result),
-            Err(e) => {
-                tracing::info!(broker = registration.broker_id, error = %e, "registration refused");
-                Err(e.code())
+        let decided = self.begin().and_then(|(mut active, mut writer)| {
+            let image = writer.image().clone();
+            let next_offset = writer.end_offset();
+            match active.core.register_broker(&image, &registration, next_offset, now_ms()) {
+                Ok(result) => self.commit(&mut writer, result),
+                Err(e) => {
+                    tracing::info!(broker = registration.broker_id, error = %e, "registration refused");
+                    Err(e.code())
+                }
             }
-        };
-        match answer {
+        });
+        match self.settle(decided).await {
             Ok(broker_epoch) => {
                 tracing::info!(broker = registration.broker_id, broker_epoch, "broker registered");
                 BrokerRegistrationResponse::default().with_broker_epoch(broker_epoch)
@@ -204,7 +279,7 @@ impl ControllerNode {
         }
     }
 
-    fn broker_heartbeat(&self, request: BrokerHeartbeatRequest) -> BrokerHeartbeatResponse {
+    async fn broker_heartbeat(&self, request: BrokerHeartbeatRequest) -> BrokerHeartbeatResponse {
         let heartbeat = controller::BrokerHeartbeat {
             broker_id: request.broker_id.0,
             broker_epoch: request.broker_epoch,
@@ -212,14 +287,14 @@ impl ControllerNode {
             want_fence: request.want_fence,
             want_shut_down: request.want_shut_down,
         };
-        let mut controller = self.controller();
-        let mut writer = self.metadata.writer();
-        let image = writer.image().clone();
-        let answer = match controller.heartbeat(&image, &heartbeat, now_ms()) {
-            Ok(result) => self.commit(&mut writer, result),
-            Err(e) => Err(e.code()),
-        };
-        match answer {
+        let decided = self.begin().and_then(|(mut active, mut writer)| {
+            let image = writer.image().clone();
+            match active.core.heartbeat(&image, &heartbeat, now_ms()) {
+                Ok(result) => self.commit(&mut writer, result),
+                Err(e) => Err(e.code()),
+            }
+        });
+        match self.settle(decided).await {
             Ok(a) => BrokerHeartbeatResponse::default()
                 .with_is_caught_up(a.is_caught_up)
                 .with_is_fenced(a.is_fenced)
@@ -228,7 +303,7 @@ impl ControllerNode {
         }
     }
 
-    fn alter_partition(&self, request: AlterPartitionRequest) -> AlterPartitionResponse {
+    async fn alter_partition(&self, request: AlterPartitionRequest) -> AlterPartitionResponse {
         use kafka_protocol::messages::alter_partition_response::{PartitionData as Answer, TopicData};
         let changes = request
             .topics
@@ -253,14 +328,14 @@ impl ControllerNode {
             broker_epoch: request.broker_epoch,
             changes,
         };
-        let controller = self.controller();
-        let mut writer = self.metadata.writer();
-        let image = writer.image().clone();
-        let results = match controller.alter_partition(&image, &alter) {
-            Ok(result) => self.commit(&mut writer, result),
-            Err(e) => Err(e.code()),
-        };
-        let results = match results {
+        let decided = self.begin().and_then(|(active, mut writer)| {
+            let image = writer.image().clone();
+            match active.core.alter_partition(&image, &alter) {
+                Ok(result) => self.commit(&mut writer, result),
+                Err(e) => Err(e.code()),
+            }
+        });
+        let results = match self.settle(decided).await {
             Ok(results) => results,
             Err(code) => return AlterPartitionResponse::default().with_error_code(code.code()),
         };
@@ -285,78 +360,32 @@ impl ControllerNode {
         AlterPartitionResponse::default().with_topics(topics)
     }
 
-    // ANCHOR: metadata_fetch
-    /// A broker fetches `__cluster_metadata`: the committed batches from its
-    /// fetch offset, or — if it has them all — a wait of up to `max_wait_ms`
-    /// for the next commit. The high watermark is the log end: with one
-    /// voter, whatever is in the log is committed.
-    async fn fetch_metadata(&self, request: FetchRequest) -> FetchResponse {
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
-        let mut changes = self.metadata.subscribe();
-        let mut topics = Vec::new();
-        for topic in &request.topics {
-            let mut partitions = Vec::new();
-            for p in &topic.partitions {
-                let data = PartitionData::default().with_partition_index(p.partition);
-                if topic.topic.0.as_str() != METADATA_TOPIC || p.partition != 0 {
-                    partitions.push(data.with_error_code(ResponseError::UnknownTopicOrPartition.code()));
-                    continue;
-                }
-                let max_bytes = p.partition_max_bytes.max(0) as u32;
-                let records = loop {
-                    changes.borrow_and_update();
-                    let read = {
-                        let writer = self.metadata.writer();
-                        let end = writer.end_offset();
-                        if p.fetch_offset > end || p.fetch_offset < 0 {
-                            Err(ResponseError::OffsetOutOfRange)
-                        } else {
-                            writer.read_committed(p.fetch_offset, max_bytes).map_err(|e| {
-                                tracing::error!(error = %e, "reading the metadata log failed");
-                                ResponseError::KafkaStorageError
-                            })
-                        }
-                    };
-                    match read {
-                        Ok(bytes) if bytes.is_empty() => {
-                            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
-                                break Ok(bytes);
-                            }
-                        }
-                        other => break other,
-                    }
-                };
-                let end = self.metadata.end_offset();
-                partitions.push(match records {
-                    Ok(bytes) => {
-                        data.with_high_watermark(end).with_last_stable_offset(end).with_records(Some(bytes))
-                    }
-                    Err(code) => data.with_error_code(code.code()).with_high_watermark(end),
-                });
-            }
-            topics.push(
-                FetchableTopicResponse::default().with_topic(topic.topic.clone()).with_partitions(partitions),
-            );
-        }
-        FetchResponse::default().with_responses(topics)
-    }
-    // ANCHOR_END: metadata_fetch
-
     async fn answer(self: &Arc<Self>, body: RequestKind, version: i16) -> Result<ResponseKind, String> {
         Ok(match body {
             RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(self.api_versions()),
             RequestKind::BrokerRegistration(r) => {
-                ResponseKind::BrokerRegistration(self.broker_registration(r))
+                ResponseKind::BrokerRegistration(self.broker_registration(r).await)
             }
-            RequestKind::BrokerHeartbeat(r) => ResponseKind::BrokerHeartbeat(self.broker_heartbeat(r)),
-            RequestKind::AlterPartition(r) => ResponseKind::AlterPartition(self.alter_partition(r)),
-            RequestKind::Fetch(r) => ResponseKind::Fetch(self.fetch_metadata(r).await),
-            RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(self.create_topics(r, version)),
-            RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(self.delete_topics(r)),
+            RequestKind::BrokerHeartbeat(r) => ResponseKind::BrokerHeartbeat(self.broker_heartbeat(r).await),
+            RequestKind::AlterPartition(r) => ResponseKind::AlterPartition(self.alter_partition(r).await),
+            RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(self.create_topics(r, version).await),
+            RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(self.delete_topics(r).await),
             RequestKind::AllocateProducerIds(r) => {
-                ResponseKind::AllocateProducerIds(self.allocate_producer_ids(r))
+                ResponseKind::AllocateProducerIds(self.allocate_producer_ids(r).await)
             }
-            RequestKind::ElectLeaders(r) => ResponseKind::ElectLeaders(self.elect_leaders(r, version)),
+            RequestKind::ElectLeaders(r) => ResponseKind::ElectLeaders(self.elect_leaders(r, version).await),
+            RequestKind::Fetch(r) => ResponseKind::Fetch(self.quorum.handle_fetch(r, version).await),
+            RequestKind::Vote(r) => ResponseKind::Vote(self.quorum.handle_vote(r, version)),
+            RequestKind::BeginQuorumEpoch(r) => {
+                ResponseKind::BeginQuorumEpoch(self.quorum.handle_begin_quorum_epoch(r, version))
+            }
+            RequestKind::EndQuorumEpoch(r) => {
+                ResponseKind::EndQuorumEpoch(self.quorum.handle_end_quorum_epoch(r, version))
+            }
+            RequestKind::DescribeCluster(r) => ResponseKind::DescribeCluster(self.describe_cluster(r)),
+            RequestKind::DescribeQuorum(r) => {
+                ResponseKind::DescribeQuorum(self.quorum.handle_describe_quorum(r, version))
+            }
             other => return Err(format!("the controller listener does not answer {other:?}")),
         })
     }

@@ -12,9 +12,11 @@
 //!   [`cut`](Proxy::cut), [`heal`](Proxy::heal) and [`delay`](Proxy::delay),
 //!   or cut or slow for one peer process only ([`isolate`](Proxy::isolate),
 //!   [`delay_from`](Proxy::delay_from)): a network partition or a slow path
-//!   without root or network namespaces. [`KafkaCluster`] puts one on every
-//!   link of a cluster and names the faults: a broker partitioned from all
-//!   others, cut from the controller only, one broker–broker link cut or slow.
+//!   without root or network namespaces. [`KafkaCluster`] (one controller,
+//!   or a quorum of several) puts one on every link of a cluster and names
+//!   the faults: a broker partitioned from all others, cut from the
+//!   controllers only, one broker–broker link cut or slow, a controller cut
+//!   from every other node.
 //! - [`check`]: a pure history checker. Give it the writes the cluster
 //!   acknowledged, every read a consumer made, and one full read after
 //!   healing; it returns every [`Violation`]: an acknowledged write lost, a

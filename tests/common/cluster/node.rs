@@ -62,6 +62,23 @@ impl Node {
         panic!("no free ports after {PORT_ATTEMPTS} attempts");
     }
 
+    /// Starts a node on `ports` chosen by the caller (other nodes' properties
+    /// already name them: a quorum's voters list every controller's port
+    /// before any starts). No retry with other ports: a port taken meanwhile
+    /// panics, naming it.
+    pub fn start_on(ports: Vec<u16>, properties: impl Fn(&[u16]) -> String) -> Node {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut text = properties(&ports);
+        if !text.lines().any(|l| l.trim_start().starts_with("log.dirs")) {
+            text.push_str(&format!("\nlog.dirs={}\n", dir.path().join("data").display()));
+        }
+        let mut node = Node { ports, properties: text, dir, child: None, paused: false };
+        if let Err(stderr) = node.spawn_and_wait() {
+            panic!("spool serve on {:?} exited before accepting:\n{stderr}", node.ports);
+        }
+        node
+    }
+
     /// The node's `i`-th port (as given to the properties closure).
     pub fn port(&self, i: usize) -> u16 {
         self.ports[i]
