@@ -52,7 +52,12 @@ fn replica(replica: &Replica) -> String {
     };
     let role = match &node.role {
         Role::Unattached => "Unattached".to_string(),
-        Role::Prospective { granted } => format!("Prospective{{{}}}", ids(granted.iter())),
+        Role::Prospective { granted, timed_out_on: None } => {
+            format!("Prospective{{{}}}", ids(granted.iter()))
+        }
+        Role::Prospective { granted, timed_out_on: Some(leader) } => {
+            format!("Prospective{{{}}} (left {leader})", ids(granted.iter()))
+        }
         Role::Candidate { granted } => format!("Candidate{{{}}}", ids(granted.iter())),
         Role::Follower { leader_id } => format!("Follower of {leader_id}"),
         Role::Resigned => "Resigned".to_string(),
