@@ -92,9 +92,9 @@
 //! # Bounds and simplifications
 //!
 //! CI: [`KraftModel::small`] — three voters, one epoch (split votes), one
-//! append, one crash: 441,022 states in about 5 s (release); and
+//! append, one crash: 430,174 states in about 5 s (release); and
 //! [`KraftModel::leader_change`] — two epochs, no append, no crash:
-//! 1,724,788 states in about 20 s. `--big` adds the observer, whose fetches
+//! 1,961,244 states in about 20 s. `--big` adds the observer, whose fetches
 //! multiply the states (7 million after 76 s without an end), so observers
 //! are checked by `src/raft/tests.rs` today, not here.
 //! Epochs stop at [`KraftModel::epochs_max`] (a step that would take a

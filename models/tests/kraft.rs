@@ -34,7 +34,7 @@ fn the_real_core_is_safe_through_split_votes_and_a_crash() {
     let model = KraftModel::small(None);
     let checker = check(model.clone(), model.bound());
     checker.assert_properties();
-    assert_eq!(checker.unique_state_count(), 441_022);
+    assert_eq!(checker.unique_state_count(), 430_174);
 }
 
 // With two epochs the leader changes (check-quorum resignations,
@@ -54,7 +54,7 @@ fn the_real_core_keeps_what_an_earlier_leader_committed() {
             checker.assert_no_discovery(property.name);
         }
     }
-    assert_eq!(checker.unique_state_count(), 1_724_788);
+    assert_eq!(checker.unique_state_count(), 1_961_244);
 }
 
 // The vote sent before the quorum-state write (8 steps): voters 1 and 2 win
