@@ -370,7 +370,7 @@ fn no_damage_panics_the_dumper() {
     let bytes = std::fs::read(w.file("log")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join(format!("{:020}.log", 0));
-    let options = DumpOptions { deep_iteration: true, print_data_log: true };
+    let options = DumpOptions { deep_iteration: true, print_data_log: true, ..DumpOptions::default() };
     let boundaries: Vec<usize> = w.positions().into_iter().chain([bytes.len()]).collect();
     for len in 0..bytes.len() {
         std::fs::write(&log, &bytes[..len]).unwrap();
