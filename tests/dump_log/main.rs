@@ -10,7 +10,8 @@
 //! Kafka's order, `| offset: …` per record with `--deep-iteration`, ` key: …
 //! payload: …` with `--print-data-log`, and `offset: … position: …` /
 //! `timestamp: … offset: …` for the indexes. Damaged files must make the tool
-//! exit non-zero and say where and why, without a panic.
+//! exit non-zero and say where and why, without a panic. `metadata.rs` checks
+//! `--cluster-metadata-decoder` on a controller's `__cluster_metadata-0`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -19,6 +20,8 @@ use bytes::BytesMut;
 use spool::format::{BatchBuilder, Compression, RecordBatch};
 use spool::log::{DiskStorage, Log, LogConfig, OpenOptions};
 use spool::tools::dump_log::{dump_file, DumpOptions};
+
+mod metadata;
 
 const T0: i64 = 1_700_000_000_000;
 
