@@ -11,7 +11,9 @@
 //! payload: …` with `--print-data-log`, and `offset: … position: …` /
 //! `timestamp: … offset: …` for the indexes. Damaged files must make the tool
 //! exit non-zero and say where and why, without a panic. `metadata.rs` checks
-//! `--cluster-metadata-decoder` on a controller's `__cluster_metadata-0`.
+//! `--cluster-metadata-decoder` on a controller's `__cluster_metadata-0`,
+//! `quorum.rs` on the logs of a real three-controller quorum (multi-process:
+//! `cargo build` first).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -21,7 +23,10 @@ use spool::format::{BatchBuilder, Compression, RecordBatch};
 use spool::log::{DiskStorage, Log, LogConfig, OpenOptions};
 use spool::tools::dump_log::{dump_file, DumpOptions};
 
+#[path = "../common/cluster/mod.rs"]
+mod cluster;
 mod metadata;
+mod quorum;
 
 const T0: i64 = 1_700_000_000_000;
 
