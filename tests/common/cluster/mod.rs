@@ -22,6 +22,8 @@
 //!   healing; it returns every [`Violation`]: an acknowledged write lost, a
 //!   value stored twice, a partition out of produce order, a record read and
 //!   later lost or replaced.
+//! - [`quorum`]: who leads a KRaft quorum of controllers, asked over the
+//!   wire as `spool metadata-quorum` asks it.
 //!
 //! ```text
 //! #[path = "common/cluster/mod.rs"]
@@ -55,6 +57,7 @@ mod history;
 mod kafka;
 mod node;
 mod proxy;
+pub mod quorum;
 
 pub use history::{check, Ack, History, Read, Stored, Violation};
 pub use kafka::KafkaCluster;
