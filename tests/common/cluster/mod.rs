@@ -22,6 +22,9 @@
 //!   healing; it returns every [`Violation`]: an acknowledged write lost, a
 //!   value stored twice, a partition out of produce order, a record read and
 //!   later lost or replaced.
+//! - [`metadata_client`]: creates and deletes topics throughout a schedule
+//!   and checks, once healed, that every broker's metadata converged on
+//!   every acknowledged change.
 //! - [`quorum`]: who leads a KRaft quorum of controllers, asked over the
 //!   wire as `spool metadata-quorum` asks it.
 //!
@@ -55,6 +58,7 @@
 
 mod history;
 mod kafka;
+pub mod metadata_client;
 mod node;
 mod proxy;
 pub mod quorum;
