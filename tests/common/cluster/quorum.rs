@@ -55,6 +55,51 @@ pub async fn describe(addr: SocketAddr) -> Option<Leader> {
     tokio::time::timeout(ASK_TIMEOUT * 2, ask).await.ok().flatten()
 }
 
+/// How far each observer (a broker fetching `__cluster_metadata`) has
+/// fetched, and the high watermark, as the leader at `addr` reports them.
+pub async fn observers(addr: SocketAddr) -> Option<(i64, Vec<(i32, i64)>)> {
+    let ask = async {
+        let mut connection = Connection::connect(&addr.to_string(), ASK_TIMEOUT).await.ok()?;
+        let request: DescribeQuorumRequest = spool::tools::metadata_quorum::describe_quorum_request();
+        let response = connection.send(&request).await.ok()?;
+        let p = response.topics.first()?.partitions.first()?;
+        let seen = p.observers.iter().map(|o| (o.replica_id.0, o.log_end_offset)).collect();
+        (response.error_code == 0 && p.error_code == 0).then_some((p.high_watermark, seen))
+    };
+    tokio::time::timeout(ASK_TIMEOUT * 2, ask).await.ok().flatten()
+}
+
+/// Waits until every broker in `brokers` has fetched the metadata log up to
+/// the high watermark the leader reported when this began — each broker's
+/// image holds every change committed before now — at most `bound`.
+/// Comparing brokers with each other is not enough: after a controller
+/// fault every one of them can lag behind the new leader alike.
+pub async fn wait_for_brokers_caught_up(controllers: &[(i32, SocketAddr)], brokers: &[i32], bound: Duration) {
+    let started = Instant::now();
+    let mut target = None;
+    let mut last = None;
+    loop {
+        if let Some(leader) = leader(controllers).await {
+            let addr = controllers.iter().find(|(id, _)| *id == leader.id).expect("a controller").1;
+            if let Some((high_watermark, seen)) = observers(addr).await {
+                let target = *target.get_or_insert(high_watermark);
+                let behind: Vec<i32> = (brokers.iter().copied())
+                    .filter(|b| !seen.iter().any(|&(id, end)| id == *b && end >= target))
+                    .collect();
+                if behind.is_empty() {
+                    return;
+                }
+                last = Some((target, seen, behind));
+            }
+        }
+        assert!(
+            started.elapsed() < bound,
+            "brokers not caught up with the metadata log within {bound:?}: (target, fetched, behind) {last:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The leader, asked of `controllers` (`(node id, address)`) in turn: the
 /// first one named by a controller and confirmed by DescribeQuorum.
 pub async fn leader(controllers: &[(i32, SocketAddr)]) -> Option<Leader> {
