@@ -126,10 +126,13 @@ struct FailoverCluster {
     topics_created: usize,
 }
 
-/// One failover: how long until a new leader, and until a committed record.
+/// One failover: how long until a new leader, and until a committed record;
+/// and how many epochs the election took (more than one: a split vote, or
+/// a candidate that lost, and another election after the election timeout).
 struct Failover {
     leader: Duration,
     commit: Duration,
+    epochs: i32,
 }
 
 impl FailoverCluster {
@@ -172,8 +175,8 @@ impl FailoverCluster {
             let leader = async {
                 loop {
                     for addr in &survivors {
-                        if leader_answer(addr).await.is_some_and(|p| p.leader_epoch > epoch) {
-                            return killed_at.elapsed();
+                        if let Some(p) = leader_answer(addr).await.filter(|p| p.leader_epoch > epoch) {
+                            return (killed_at.elapsed(), p.leader_epoch - epoch);
                         }
                     }
                     tokio::time::sleep(PROBE_INTERVAL).await;
@@ -189,8 +192,8 @@ impl FailoverCluster {
                     tokio::time::sleep(PROBE_INTERVAL).await;
                 }
             };
-            let (leader, commit) = tokio::join!(leader, commit);
-            Failover { leader, commit }
+            let ((leader, epochs), commit) = tokio::join!(leader, commit);
+            Failover { leader, commit, epochs }
         });
         self.cluster.controller(leader_id).restart();
         failover
@@ -218,6 +221,11 @@ fn failovers(rt: &Runtime, samples: usize, timers: &str) {
     ];
     for (name, seen) in &rows {
         print_row(&format!("kraft/failover/{name}"), seen);
+    }
+    for (name, seen) in [(on.name, &seen_on), (off.name, &seen_off)] {
+        let each: Vec<String> =
+            seen.iter().map(|f| format!("{:.0}ms/{}", f.leader.as_secs_f64() * 1e3, f.epochs)).collect();
+        println!("  {name} each, leader after / epochs it took: {}", each.join(" "));
     }
     println!(
         "  median pre-vote off / on: leader {:.2}x, commit {:.2}x",
