@@ -2,7 +2,8 @@
 //! controller quorum is (`controller.quorum.voters`,
 //! `controller.quorum.bootstrap.servers`), and which listeners belong to it
 //! (`controller.listener.names`), and the quorum's timers
-//! (`controller.quorum.*.ms`, Kafka's `QuorumConfig`).
+//! (`controller.quorum.*.ms`, Kafka's `QuorumConfig`) and pre-vote switch
+//! (`spool.quorum.pre.vote`).
 //!
 //! A Kafka cluster without ZooKeeper is a set of nodes, each a **broker**
 //! (serves clients, hosts partition replicas), a **controller** (a voter of
@@ -104,10 +105,11 @@ impl fmt::Display for ProcessRoles {
     }
 }
 
-/// The quorum's timers and retries, with Kafka's defaults (`QuorumConfig`).
-/// Controllers run their Raft elections and fetches by them; a broker's
+/// The quorum's timers and retries, with Kafka's defaults (`QuorumConfig`),
+/// and spool's pre-vote switch. Controllers run their Raft elections and
+/// fetches by them; a broker's
 /// [`ControllerLink`](crate::broker::controller_link::ControllerLink) uses the
-/// last two to find the active controller.
+/// retry backoff and the request timeout to find the active controller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuorumConfig {
     /// `controller.quorum.election.timeout.ms`: a voter that hears no leader
@@ -125,6 +127,12 @@ pub struct QuorumConfig {
     /// `controller.quorum.request.timeout.ms`: how long a request to the
     /// quorum may take, retries included, before it fails.
     pub request_timeout_ms: u64,
+    /// `spool.quorum.pre.vote` (spool's own; Kafka has no switch): a voter
+    /// that times out asks the others whether they would vote for it
+    /// (KIP-996's pre-vote, always on since Kafka 4.0) before it bumps the
+    /// epoch; `false` stands for election at once, as Kafka did before, so
+    /// that `benches/kraft.rs` can measure what pre-vote costs a failover.
+    pub pre_vote: bool,
 }
 
 impl Default for QuorumConfig {
@@ -135,13 +143,18 @@ impl Default for QuorumConfig {
             election_backoff_ms_max: 1_000,
             retry_backoff_ms: 20,
             request_timeout_ms: 2_000,
+            pre_vote: true,
         }
     }
 }
 
 impl QuorumConfig {
-    /// Applies one setting; `Ok(false)` for a key that is not a quorum timer.
+    /// Applies one setting; `Ok(false)` for a key that is not a quorum setting.
     pub(super) fn set(&mut self, key: &str, value: &str) -> Result<bool, String> {
+        if key == "spool.quorum.pre.vote" {
+            self.pre_vote = super::num(key, value)?;
+            return Ok(true);
+        }
         let field = match key {
             "controller.quorum.election.timeout.ms" => &mut self.election_timeout_ms,
             "controller.quorum.fetch.timeout.ms" => &mut self.fetch_timeout_ms,
@@ -154,8 +167,15 @@ impl QuorumConfig {
         Ok(true)
     }
 
-    /// Each key with its value, for DescribeConfigs.
-    pub fn entries(&self) -> [(&'static str, u64); 5] {
+    /// Each key with its value, for DescribeConfigs: the timers, then the
+    /// pre-vote switch.
+    pub fn entries(&self) -> Vec<(&'static str, String)> {
+        let timers = self.timers().into_iter().map(|(key, ms)| (key, ms.to_string()));
+        timers.chain([("spool.quorum.pre.vote", self.pre_vote.to_string())]).collect()
+    }
+
+    /// Each timer's key with its value in milliseconds.
+    pub fn timers(&self) -> [(&'static str, u64); 5] {
         [
             ("controller.quorum.election.timeout.ms", self.election_timeout_ms),
             ("controller.quorum.fetch.timeout.ms", self.fetch_timeout_ms),
@@ -170,7 +190,7 @@ impl QuorumConfig {
     /// forever; a request that fails before it is sent), so each must be at
     /// least 1 ms. A zero retry backoff is allowed: it only retries sooner.
     pub(super) fn validate(&self) -> Result<(), String> {
-        for (key, ms) in self.entries() {
+        for (key, ms) in self.timers() {
             if ms == 0 && key != "controller.quorum.retry.backoff.ms" {
                 return Err(format!("{key} must be at least 1"));
             }
