@@ -12,10 +12,10 @@
 //! bootstrap list (KIP-853), register with the active controller over its
 //! CONTROLLER listener, and fetch the metadata log from it.
 //!
-//! With `process.roles` absent, spool is the single node it was before
-//! chapter 6: its own broker and, in process, its own one-voter controller
-//! ([`ProcessRoles::Standalone`]). Nothing in this file applies to it except
-//! the node id's range, so every older properties file loads as before.
+//! With `process.roles` absent, spool is a single node: its own broker and,
+//! in process, its own one-voter controller ([`ProcessRoles::Standalone`]).
+//! Nothing in this file applies to it except the node id's range, so a
+//! properties file without KRaft keys loads as a single node.
 //!
 //! [`validate`] keeps Kafka's rules (`KafkaConfig.validateValues`), each error
 //! naming the key to change:
@@ -28,9 +28,10 @@
 //! | `controller` only | every listener a controller listener |
 //! | `broker` in roles | a broker listener advertised; `inter.broker.listener.name` among them |
 //!
-//! Any number of voters is valid for every role: chapter 7 runs them as a
-//! Raft quorum, and a broker dials whichever of them leads ([`QuorumConfig`]
-//! bounds how long it keeps trying).
+//! Any number of voters is valid for every role: the controllers run them as
+//! a Raft quorum ([`crate::node::quorum`]), only the elected leader acts as
+//! the active controller, and a broker dials whichever of them leads
+//! ([`QuorumConfig`] bounds how long it keeps trying).
 //!
 //! Simplifications: voters' directory ids (KIP-853's `id@host:port:dir`)
 //! are not read.
@@ -44,7 +45,7 @@ use super::BrokerConfig;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProcessRoles {
     /// `process.roles` absent: one node that is its own broker and its own
-    /// one-voter controller, in process (spool before chapter 6).
+    /// one-voter controller, in process.
     #[default]
     Standalone,
     /// `process.roles=broker`.

@@ -157,7 +157,7 @@ pub async fn heartbeat_loop(broker: Arc<Broker>, link: Arc<ControllerLink>, inca
 /// lead refuses it naming the leader it knows (`current_leader`): the link
 /// moves there ([`ControllerLink::set_leader_hint`]), or, with no leader
 /// named or after a failure, to the next voter. With one voter that is the
-/// same one, retried as in chapter 6.
+/// same one, retried.
 pub async fn metadata_loop(broker: Arc<Broker>, link: Arc<ControllerLink>) {
     // `controller.quorum.request.timeout.ms`, as a Kafka broker's fetch from
     // the quorum: a leader that went silent (paused, cut off) costs one
