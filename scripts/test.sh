@@ -32,6 +32,7 @@ cargo bench --bench zero_copy -- --test
 cargo bench --bench batching -- --test
 cargo bench --bench idempotence -- --test
 cargo bench --bench replication -- --test
+cargo bench --bench kraft -- --test
 
 step "book"
 ./scripts/check-book.sh

@@ -55,6 +55,9 @@ enum Command {
         /// Print record keys and values (implies --deep-iteration).
         #[arg(long)]
         print_data_log: bool,
+        /// Print values as KRaft metadata records in Kafka's JSON (implies --print-data-log).
+        #[arg(long)]
+        cluster_metadata_decoder: bool,
     },
     /// Create, list, describe or delete topics, as kafka-topics.sh does.
     Topics(TopicsArgs),
@@ -100,8 +103,8 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::DumpLog { files, deep_iteration, print_data_log } => {
-            let options = DumpOptions { deep_iteration, print_data_log };
+        Command::DumpLog { files, deep_iteration, print_data_log, cluster_metadata_decoder } => {
+            let options = DumpOptions { deep_iteration, print_data_log, cluster_metadata_decoder };
             let mut failed = false;
             for file in files {
                 let dump = dump_file(&file, options);

@@ -1,6 +1,8 @@
-//! Chapter 6's promise under faults, Jepsen-style (issue 13 §5): real clients
-//! write to and read from a 3-broker cluster while the test breaks it, then a
-//! checker compares what the clients were told with what the cluster kept.
+//! Chapters 6 and 7's promises under faults, Jepsen-style (issue 13 §5,
+//! issue 14 §4): real clients write to and read from a 3-broker cluster, and
+//! a metadata client creates and deletes topics, while the test breaks a
+//! broker or the controllers; then a checker compares what the clients were
+//! told with what the cluster kept.
 //!
 //! ```text
 //!   producers (confluent-kafka: idempotent, acks=all)  ── ack/error lines ──┐
@@ -82,9 +84,47 @@
 //! Each run prints its schedule and counts: acknowledgements, reads, stored
 //! records, client errors, requests timed out, violations.
 //!
-//! Simplifications: one controller (chapter 7 makes it a quorum, and faults
-//! it); faults are one at a time and always healed before the next; no
-//! clock skew, no disk faults.
+//! **The controllers (chapter 7).** Four more schedules run a quorum of 3
+//! controllers (nodes 1–3, brokers 4–6) and fault the *active controller* —
+//! the quorum's leader, found as `spool metadata-quorum` finds it
+//! (`tests/common/cluster/quorum.rs`: DescribeCluster with endpoint type 2,
+//! then DescribeQuorum to the one named):
+//!
+//! 8. SIGKILL of the active controller, restarted later;
+//! 9. SIGSTOP of it for longer than `controller.quorum.fetch.timeout.ms`,
+//!    then SIGCONT: woken, it must find itself deposed, and nothing it
+//!    decides is acknowledged unless a majority committed it;
+//! 10. the active controller cut from every other node ([`Cut::Drop`]): it
+//!     resigns without a majority (check quorum), another is elected; healed,
+//!     it follows the new leader;
+//! 11. every controller SIGKILLed, then all restarted.
+//!
+//! Throughout every schedule — the brokers' too — a metadata client
+//! (`tests/common/cluster/metadata_client.rs`) creates a topic every 200 ms
+//! through the brokers, which forward to the active controller, and deletes
+//! every other one, recording what was acknowledged. For 8–10 another
+//! voter must lead a newer epoch within [`ELECTION_BOUND`] of the fault; for
+//! 11, within the bound of the restart; the run prints the election time.
+//! After each heal, writes and topic creation are acknowledged again within
+//! [`SERVES_AGAIN`]; at the end, Metadata asked of each broker directly must
+//! converge: every acknowledged create (not later sent a delete) on every
+//! broker, every acknowledged delete gone, all brokers agreeing. Mutating
+//! the controller to answer before its records are committed makes the
+//! SIGSTOP schedule fail here: the woken old leader acknowledges a topic the
+//! quorum never committed.
+//!
+//! ```text
+//! SPOOL_FAULTS_LONG=1 SPOOL_FAULTS_SEED=1195 SPOOL_FAULTS_STEPS=11 \
+//!     cargo test --test cluster_faults long_randomized_quorum -- --ignored --nocapture
+//! ```
+//!
+//! is the randomized run on a quorum: the eleven kinds above, controller
+//! faults among them, on one cluster behind proxies.
+//!
+//! Simplifications: faults are one at a time and always healed before the
+//! next; no clock skew, no disk faults; chapter 6's seven schedules run with
+//! one controller (the quorum's faults are the four above; the randomized
+//! quorum run mixes both).
 
 #[path = "common/cluster/mod.rs"]
 mod cluster;
@@ -93,6 +133,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use cluster::metadata_client::{self, MetadataClient};
+use cluster::quorum::{self, Leader};
 use cluster::{Ack, Cut, History, KafkaCluster, Read, Stored};
 use spool::client::{Client, NewTopic};
 
@@ -102,8 +144,15 @@ const PRODUCERS: usize = 2;
 
 /// The cluster's timeouts, short so a fault is noticed within seconds:
 /// fenced after 3 s without a heartbeat, out of the ISR after 3 s behind.
+/// A quorum's follower starts an election after 2 s without its leader,
+/// and a leader without a majority resigns after 3 s (1.5 fetch timeouts).
 const EXTRA: &str = "broker.session.timeout.ms=3000\nbroker.heartbeat.interval.ms=500\n\
-                     replica.lag.time.max.ms=3000\n";
+                     replica.lag.time.max.ms=3000\n\
+                     controller.quorum.fetch.timeout.ms=2000\ncontroller.quorum.election.timeout.ms=1000\n";
+
+/// The bound on an election: from the fault on the active controller (or
+/// the restart of the whole quorum) until another voter leads a newer epoch.
+const ELECTION_BOUND: Duration = Duration::from_secs(15);
 
 /// How long a fault lasts: longer than the session timeout, so the
 /// controller always acts on it.
@@ -141,6 +190,15 @@ enum Fault {
     /// Its links to the partition's followers slowed by [`SLOW_MS`] each
     /// way, then back to full speed.
     SlowLink,
+    /// SIGKILL of the active controller (the quorum's leader), then a
+    /// restart on the same data.
+    ActiveControllerKill,
+    /// SIGSTOP of the active controller, then SIGCONT.
+    ActiveControllerPause,
+    /// The active controller cut from every other node, then healed.
+    ActiveControllerCut,
+    /// SIGKILL of every controller, then a restart of all of them.
+    QuorumKill,
 }
 
 impl Fault {
@@ -155,11 +213,37 @@ impl Fault {
         Fault::SlowLink,
     ];
 
+    /// Every kind, the controllers' too, for the randomized run on a quorum.
+    const ALL_WITH_CONTROLLERS: [Fault; 11] = [
+        Fault::Kill,
+        Fault::Pause,
+        Fault::Partition,
+        Fault::Shutdown,
+        Fault::ControllerCut,
+        Fault::LinkCut,
+        Fault::SlowLink,
+        Fault::ActiveControllerKill,
+        Fault::ActiveControllerPause,
+        Fault::ActiveControllerCut,
+        Fault::QuorumKill,
+    ];
+
     /// Does the controller move leadership off the faulted leader? It does
     /// when the leader stops heartbeating or shuts down; a cut or slow link
     /// between brokers leaves the leader alive, registered and leading.
     fn moves_leadership(self) -> bool {
         !matches!(self, Fault::LinkCut | Fault::SlowLink)
+    }
+
+    /// Is the fault on the controllers rather than on a partition's leader?
+    fn on_controller(self) -> bool {
+        matches!(
+            self,
+            Fault::ActiveControllerKill
+                | Fault::ActiveControllerPause
+                | Fault::ActiveControllerCut
+                | Fault::QuorumKill
+        )
     }
 }
 
@@ -173,27 +257,27 @@ struct Step {
 /// SIGKILL of a leader, restarted later.
 #[test]
 fn sigkill_of_a_leader_loses_no_acknowledged_write() {
-    run_schedule("sigkill", &[Step { fault: Fault::Kill, partition: 0 }], false);
+    run_schedule("sigkill", &[Step { fault: Fault::Kill, partition: 0 }], false, 1);
 }
 
 /// SIGSTOP of a leader past its session: it is fenced and replaced while
 /// paused, and on SIGCONT must not acknowledge what the new leader lacks.
 #[test]
 fn a_paused_leader_acknowledges_nothing_that_is_lost() {
-    run_schedule("sigstop", &[Step { fault: Fault::Pause, partition: 1 }], false);
+    run_schedule("sigstop", &[Step { fault: Fault::Pause, partition: 1 }], false, 1);
 }
 
 /// A leader cut off from the controller and its followers, reachable by
 /// clients: it can neither replicate nor shrink its ISR, so acks=all waits.
 #[test]
 fn a_partitioned_leader_acknowledges_nothing_that_is_lost() {
-    run_schedule("partition", &[Step { fault: Fault::Partition, partition: 2 }], true);
+    run_schedule("partition", &[Step { fault: Fault::Partition, partition: 2 }], true, 1);
 }
 
 /// A controlled shutdown (SIGTERM) moves leadership first; restart after.
 #[test]
 fn a_controlled_shutdown_of_a_leader_loses_nothing() {
-    run_schedule("sigterm", &[Step { fault: Fault::Shutdown, partition: 0 }], false);
+    run_schedule("sigterm", &[Step { fault: Fault::Shutdown, partition: 0 }], false, 1);
 }
 
 /// The link between a leader and one follower cut (both still heartbeat):
@@ -203,7 +287,7 @@ fn a_controlled_shutdown_of_a_leader_loses_nothing() {
 /// the follower catches up and is added back.
 #[test]
 fn a_follower_cut_from_its_leader_leaves_the_isr_and_rejoins() {
-    run_schedule("link-cut", &[Step { fault: Fault::LinkCut, partition: 1 }], true);
+    run_schedule("link-cut", &[Step { fault: Fault::LinkCut, partition: 1 }], true, 1);
 }
 
 /// A leader cut from the controller only (clients and followers still reach
@@ -212,7 +296,7 @@ fn a_follower_cut_from_its_leader_leaves_the_isr_and_rejoins() {
 /// ISR without the controller); healed, it unfences and rejoins every ISR.
 #[test]
 fn a_leader_cut_from_the_controller_is_fenced_and_rejoins() {
-    run_schedule("controller-cut", &[Step { fault: Fault::ControllerCut, partition: 0 }], true);
+    run_schedule("controller-cut", &[Step { fault: Fault::ControllerCut, partition: 0 }], true, 1);
 }
 
 /// Slow links from a leader to both its followers while acks=all
@@ -221,7 +305,56 @@ fn a_leader_cut_from_the_controller_is_fenced_and_rejoins() {
 /// Whether the ISR shrinks is not asserted (Kafka promises neither).
 #[test]
 fn slow_links_to_the_followers_delay_but_lose_nothing() {
-    run_schedule("slow-link", &[Step { fault: Fault::SlowLink, partition: 2 }], true);
+    run_schedule("slow-link", &[Step { fault: Fault::SlowLink, partition: 2 }], true, 1);
+}
+
+/// SIGKILL of the active controller of a 3-voter quorum, restarted later:
+/// another voter leads a newer epoch within [`ELECTION_BOUND`], topics are
+/// created and deleted again, and no acknowledged metadata change is lost.
+#[test]
+fn sigkill_of_the_active_controller_elects_another_and_loses_nothing() {
+    run_schedule(
+        "controller-sigkill",
+        &[Step { fault: Fault::ActiveControllerKill, partition: 0 }],
+        false,
+        3,
+    );
+}
+
+/// SIGSTOP of the active controller past `controller.quorum.fetch.timeout.ms`:
+/// the others elect a leader while it sleeps; woken, it finds itself deposed
+/// and nothing it decided is committed unless acknowledged by the quorum.
+#[test]
+fn a_paused_active_controller_is_deposed_and_decides_nothing() {
+    run_schedule(
+        "controller-sigstop",
+        &[Step { fault: Fault::ActiveControllerPause, partition: 0 }],
+        false,
+        3,
+    );
+}
+
+/// The active controller cut from every other controller and broker: it
+/// resigns without a majority, another is elected; healed, it follows.
+#[test]
+fn a_partitioned_active_controller_is_replaced_and_rejoins() {
+    run_schedule("controller-cut-off", &[Step { fault: Fault::ActiveControllerCut, partition: 0 }], true, 3);
+}
+
+/// Every controller SIGKILLed and restarted: the quorum elects a leader in a
+/// newer epoch from its logs, and every acknowledged metadata change survives.
+#[test]
+fn the_whole_quorum_killed_and_restarted_loses_no_metadata() {
+    run_schedule("quorum-sigkill", &[Step { fault: Fault::QuorumKill, partition: 0 }], false, 3);
+}
+
+/// The longer randomized run on a 3-voter quorum, drawing controller faults
+/// as well as chapter 6's (see the module docs); `--ignored`, and only with
+/// `SPOOL_FAULTS_LONG=1`.
+#[test]
+#[ignore = "long: SPOOL_FAULTS_LONG=1, see the module docs"]
+fn long_randomized_quorum() {
+    randomized(&Fault::ALL_WITH_CONTROLLERS, 3);
 }
 
 /// The longer randomized run (see the module docs); `--ignored`, and only
@@ -229,6 +362,12 @@ fn slow_links_to_the_followers_delay_but_lose_nothing() {
 #[test]
 #[ignore = "long: SPOOL_FAULTS_LONG=1, see the module docs"]
 fn long_randomized() {
+    randomized(&Fault::ALL, 1);
+}
+
+/// Draws a schedule of faults of `kinds` from the environment's seed and
+/// runs it on one cluster with `controllers` voters, behind proxies.
+fn randomized(kinds: &[Fault], controllers: usize) {
     if std::env::var("SPOOL_FAULTS_LONG").as_deref() != Ok("1") {
         eprintln!("SPOOL_FAULTS_LONG is not 1: skipped");
         return;
@@ -240,22 +379,25 @@ fn long_randomized() {
     let mut random = XorShift(seed.max(1));
     let schedule: Vec<Step> = (0..steps)
         .map(|_| Step {
-            fault: Fault::ALL[(random.next() % Fault::ALL.len() as u64) as usize],
+            fault: kinds[(random.next() % kinds.len() as u64) as usize],
             partition: (random.next() % PARTITIONS as u64) as i32,
         })
         .collect();
     eprintln!("SPOOL_FAULTS_SEED={seed} SPOOL_FAULTS_STEPS={steps}");
-    run_schedule(&format!("random seed {seed}"), &schedule, true);
+    run_schedule(&format!("random seed {seed}"), &schedule, true, controllers);
 }
 
 /// Runs `schedule` on a fresh cluster with clients running, heals after each
 /// step, checks the bound, then the history; prints the counts.
-fn run_schedule(name: &str, schedule: &[Step], proxied: bool) {
+fn run_schedule(name: &str, schedule: &[Step], proxied: bool, controllers: usize) {
     let _turn = take_turn();
-    let mut cluster =
-        if proxied { KafkaCluster::start_behind_proxies(3, EXTRA) } else { KafkaCluster::start(3, EXTRA) };
+    let mut cluster = match proxied {
+        true => KafkaCluster::start_quorum_behind_proxies(controllers, 3, EXTRA),
+        false => KafkaCluster::start_quorum(controllers, 3, EXTRA),
+    };
     let bootstrap = cluster.bootstrap();
     create_topic(&bootstrap);
+    let mut metadata = MetadataClient::start(&bootstrap);
     let work = tempfile::tempdir().expect("tempdir");
     let mut logs: Vec<PathBuf> = cluster.brokers.iter().map(|b| b.dir().join("stderr.log")).collect();
     logs.extend(cluster.controllers.iter().map(|c| c.dir().join("stderr.log")));
@@ -265,6 +407,15 @@ fn run_schedule(name: &str, schedule: &[Step], proxied: bool) {
     // Two statistics windows before the first fault: a round trip to compare with.
     clients.wait_for_stats(2);
     for step in schedule {
+        // Every broker's image up to date first: the step reads leaders from it.
+        let brokers: Vec<i32> = cluster.broker_ids().collect();
+        let controllers = controller_addrs(&cluster);
+        runtime().block_on(quorum::wait_for_brokers_caught_up(&controllers, &brokers, PATIENCE));
+        wait_for_whole_isrs(&bootstrap);
+        if step.fault.on_controller() {
+            controller_step(name, &mut cluster, &mut clients, &metadata, step.fault);
+            continue;
+        }
         let (leader, followers) = replicas_of(&bootstrap, step.partition);
         eprintln!(
             "[{name}] {:?} broker {leader}, the leader of {TOPIC}-{} (followers {followers:?})",
@@ -302,6 +453,17 @@ fn run_schedule(name: &str, schedule: &[Step], proxied: bool) {
         wait_for_whole_isrs(&bootstrap);
     }
     clients.stop();
+    let ops = metadata.stop();
+    let expected = metadata_client::Expected::from_ops(&ops);
+    let brokers: Vec<_> = cluster.brokers.iter().map(|b| b.addr(0)).collect();
+    let agreed = runtime().block_on(metadata_client::converged(&brokers, &expected, PATIENCE));
+    eprintln!(
+        "[{name}] metadata: {} creates and deletes, {} acknowledged creates kept, {} acknowledged deletes; \
+         every broker agrees on {agreed} topics",
+        ops.len(),
+        expected.present.len(),
+        expected.absent.len(),
+    );
     let history = clients.history(&bootstrap);
     let violations = cluster::check(&history);
     let schedule: Vec<String> = schedule.iter().map(|s| format!("{:?}@{}", s.fault, s.partition)).collect();
@@ -371,6 +533,14 @@ fn inject(cluster: &mut KafkaCluster, fault: Fault, leader: i32, followers: &[i3
                 cluster.slow_link(leader, follower, SLOW_MS);
             }
         }
+        Fault::ActiveControllerKill => drop(cluster.controller(leader).kill()),
+        Fault::ActiveControllerPause => cluster.controller(leader).pause(),
+        Fault::ActiveControllerCut => cluster.cut_controller(leader, Cut::Drop),
+        Fault::QuorumKill => {
+            for id in cluster.controller_ids().collect::<Vec<_>>() {
+                let _ = cluster.controller(id).kill();
+            }
+        }
     }
 }
 
@@ -379,7 +549,116 @@ fn heal(cluster: &mut KafkaCluster, fault: Fault, leader: i32) {
         Fault::Kill | Fault::Shutdown => cluster.broker(leader).restart(),
         Fault::Pause => cluster.broker(leader).resume(),
         Fault::Partition | Fault::ControllerCut | Fault::LinkCut | Fault::SlowLink => cluster.heal(),
+        Fault::ActiveControllerKill => cluster.controller(leader).restart(),
+        Fault::ActiveControllerPause => cluster.controller(leader).resume(),
+        Fault::ActiveControllerCut => cluster.heal(),
+        Fault::QuorumKill => {
+            for id in cluster.controller_ids().collect::<Vec<_>>() {
+                cluster.controller(id).restart();
+            }
+        }
     }
+}
+
+/// One fault on the controllers, while the producers produce and the
+/// metadata client creates and deletes topics:
+///
+/// - on the active controller: another voter leads a newer epoch within
+///   [`ELECTION_BOUND`] of the fault; after the heal the old one follows
+///   (it names another leader, or leads a newer epoch itself after a fresh
+///   election) — a woken or reconnected old leader finds itself deposed;
+/// - on the whole quorum: after the restart a leader of a newer epoch within
+///   [`ELECTION_BOUND`].
+///
+/// Then writes and metadata changes are acknowledged again within
+/// [`SERVES_AGAIN`] of the heal, and every ISR is whole again.
+fn controller_step(
+    name: &str,
+    cluster: &mut KafkaCluster,
+    clients: &mut Clients,
+    metadata: &MetadataClient,
+    fault: Fault,
+) {
+    let controllers = controller_addrs(cluster);
+    let (old, _) =
+        runtime().block_on(quorum::wait_for_leader(&controllers, "before the fault", PATIENCE, |_| true));
+    eprintln!(
+        "[{name}] {fault:?}: controller {} leads epoch {} ({} topics created so far)",
+        old.id,
+        old.epoch,
+        metadata.acknowledged_creates()
+    );
+    let faulted = Instant::now();
+    inject(cluster, fault, old.id, &[]);
+    if fault != Fault::QuorumKill {
+        let others: Vec<_> = controllers.iter().copied().filter(|&(id, _)| id != old.id).collect();
+        let (new, took) = runtime().block_on(quorum::wait_for_leader(
+            &others,
+            &format!("other than {} in an epoch after {}", old.id, old.epoch),
+            ELECTION_BOUND,
+            |l| l.id != old.id && l.epoch > old.epoch,
+        ));
+        eprintln!(
+            "[{name}] election: controller {} leads epoch {} {took:?} after the fault",
+            new.id, new.epoch
+        );
+    }
+    std::thread::sleep(FAULT.saturating_sub(faulted.elapsed()));
+    let acks_at_heal = clients.acks_by_partition();
+    heal(cluster, fault, old.id);
+    let healed = Instant::now();
+    if fault == Fault::QuorumKill {
+        let (new, took) = runtime().block_on(quorum::wait_for_leader(
+            &controllers,
+            &format!("in an epoch after {} once restarted", old.epoch),
+            ELECTION_BOUND,
+            |l| l.epoch > old.epoch,
+        ));
+        eprintln!(
+            "[{name}] election: controller {} leads epoch {} {took:?} after the restart",
+            new.id, new.epoch
+        );
+    } else {
+        let took = runtime().block_on(deposed(&controllers, old));
+        eprintln!("[{name}] controller {} follows another leader {took:?} after the heal", old.id);
+    }
+    clients.wait_for_new_acks_everywhere(&acks_at_heal, SERVES_AGAIN);
+    let produce_again = healed.elapsed();
+    let metadata_again = metadata.wait_for_create_after(healed, SERVES_AGAIN);
+    eprintln!(
+        "[{name}] serving again after the heal: acks=all writes on every partition within {produce_again:?}, \
+         a topic created {metadata_again:?} after it"
+    );
+    wait_for_whole_isrs(&cluster.bootstrap());
+}
+
+/// Waits until the old leader `old` knows it was deposed: it names another
+/// leader, or has itself been elected again in a newer epoch; at most
+/// [`ELECTION_BOUND`]. Returns how long that took.
+async fn deposed(controllers: &[(i32, std::net::SocketAddr)], old: Leader) -> Duration {
+    let started = Instant::now();
+    let addr = controllers.iter().find(|(id, _)| *id == old.id).expect("the old leader").1;
+    loop {
+        let named = quorum::named_by(addr).await;
+        if named.is_some_and(|id| id != old.id) {
+            return started.elapsed();
+        }
+        if named == Some(old.id) && quorum::describe(addr).await.is_some_and(|l| l.epoch > old.epoch) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < ELECTION_BOUND,
+            "controller {} still names itself leader of epoch {} {ELECTION_BOUND:?} after the heal",
+            old.id,
+            old.epoch
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every controller's id and its own listener (not a proxy in front of it).
+fn controller_addrs(cluster: &KafkaCluster) -> Vec<(i32, std::net::SocketAddr)> {
+    cluster.controller_ids().zip(cluster.controllers.iter().map(|c| c.addr(0))).collect()
 }
 
 /// On a failed run, copies the nodes' stderr logs and the clients' files to
@@ -658,18 +937,26 @@ async fn metadata(bootstrap: &str, topics: &[&str]) -> Option<spool::client::Clu
     client.metadata(Some(topics), false).await.ok()
 }
 
-/// Waits until every partition has a leader and three replicas in its ISR.
+/// Waits until every partition has a leader and three replicas in its ISR,
+/// as every broker sees it, all of them agreeing on each leader and its
+/// epoch. Asking one broker is not enough: after a controller fault, a
+/// broker whose metadata lags still shows the leaders from before it, and
+/// the next step would fault a broker that no longer leads.
 fn wait_for_whole_isrs(bootstrap: &str) {
     runtime().block_on(async {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            let whole = metadata(bootstrap, &[TOPIC]).await.is_some_and(|m| {
-                m.topics.first().is_some_and(|t| {
-                    t.partitions.len() == PARTITIONS as usize
-                        && t.partitions.iter().all(|p| p.leader >= 0 && p.isr.len() == 3)
-                })
-            });
-            if whole {
+            let mut seen = Vec::new();
+            for addr in bootstrap.split(',') {
+                let leaders = metadata(addr, &[TOPIC]).await.and_then(|m| {
+                    let t = m.topics.into_iter().next()?;
+                    let whole = t.partitions.len() == PARTITIONS as usize
+                        && t.partitions.iter().all(|p| p.leader >= 0 && p.isr.len() == 3);
+                    whole.then(|| t.partitions.iter().map(|p| (p.leader, p.leader_epoch)).collect::<Vec<_>>())
+                });
+                seen.push(leaders);
+            }
+            if seen.iter().all(|s| s.is_some() && *s == seen[0]) {
                 return;
             }
             if Instant::now() >= deadline {
@@ -711,7 +998,7 @@ fn others(cluster: &KafkaCluster, except: i32) -> String {
         false => cluster.links.iter().map(|l| l.front.addr().to_string()).collect(),
     };
     let others: Vec<String> =
-        all.into_iter().enumerate().filter(|&(i, _)| i as i32 + 2 != except).map(|(_, a)| a).collect();
+        all.into_iter().zip(cluster.broker_ids()).filter(|&(_, id)| id != except).map(|(a, _)| a).collect();
     others.join(",")
 }
 

@@ -81,7 +81,7 @@
 //!   own epoch 3 entry is on no follower; 3's last epoch 1 is behind 2's
 //!   last epoch 2, so 3 votes for 2, which leads epoch 4 without the
 //!   committed entry. The real core from the same start keeps every
-//!   property (16,963,714 states in 379 s, release: not in CI).
+//!   property (18,929,743 states, release: not in CI).
 //! - [`Bug::NoCheckQuorum`]: the leader arms no CheckQuorum timer
 //!   (KAFKA-15489's split brain). 1 leads epoch 1; before its
 //!   BeginQuorumEpoch arrives, 2 wins epoch 2 with 3's pre-vote and vote,

@@ -97,7 +97,7 @@ fn committing_an_earlier_epochs_entry_by_counting_is_caught() {
     let path = caught(&model, COMMITTED_KEPT);
     assert_eq!(path.len(), 11, "{path:?}");
     // The real core from the same start and bound keeps every property:
-    // 16,963,714 states in 379 s (release), too long for CI; run it with
+    // 18,929,743 states (release), too long for CI; run it with
     // `KraftModel { bug: None, ..KraftModel::small(Some(Bug::CommitOldEpoch)) }`.
 }
 

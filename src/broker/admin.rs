@@ -461,7 +461,7 @@ impl Broker {
         ]
         .into_iter()
         .map(|(k, v, keys)| (k.to_string(), v, c.source(keys)))
-        .chain(c.quorum.entries().into_iter().map(|(k, ms)| (k.to_string(), ms.to_string(), c.source(&[k]))))
+        .chain(c.quorum.entries().into_iter().map(|(k, v)| (k.to_string(), v, c.source(&[k]))))
         .collect()
     }
 
@@ -766,6 +766,8 @@ mod tests {
         assert_eq!(find(retry), (retry.into(), "50".into(), 4), "a quorum timer set in the file");
         let election = "controller.quorum.election.timeout.ms";
         assert_eq!(find(election), (election.into(), "1000".into(), 5), "a quorum timer's default");
+        let pre_vote = "spool.quorum.pre.vote";
+        assert_eq!(find(pre_vote), (pre_vote.into(), "true".into(), 5), "the pre-vote switch's default");
         let request = CreateTopicsRequest::default().with_topics(vec![topic("t")]);
         assert_eq!(codes(&broker.create_topics(request, 7)), vec![0]);
         let topic = broker.metadata_image().topic("t").cloned().unwrap();

@@ -31,8 +31,8 @@
 //!
 //! Simplifications: Kafka's broker learns the leader from the metadata log
 //! it replicates (KRaft's `LeaderChangeMessage`); spool's link learns it only
-//! from the fetch's refusals and by trying. With one candidate the link is
-//! chapter 6's: one controller, retried.
+//! from the fetch's refusals and by trying. With one candidate (a quorum of
+//! one voter) the link retries that one controller.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

@@ -2,7 +2,8 @@
 //! controller quorum is (`controller.quorum.voters`,
 //! `controller.quorum.bootstrap.servers`), and which listeners belong to it
 //! (`controller.listener.names`), and the quorum's timers
-//! (`controller.quorum.*.ms`, Kafka's `QuorumConfig`).
+//! (`controller.quorum.*.ms`, Kafka's `QuorumConfig`) and pre-vote switch
+//! (`spool.quorum.pre.vote`).
 //!
 //! A Kafka cluster without ZooKeeper is a set of nodes, each a **broker**
 //! (serves clients, hosts partition replicas), a **controller** (a voter of
@@ -11,10 +12,10 @@
 //! bootstrap list (KIP-853), register with the active controller over its
 //! CONTROLLER listener, and fetch the metadata log from it.
 //!
-//! With `process.roles` absent, spool is the single node it was before
-//! chapter 6: its own broker and, in process, its own one-voter controller
-//! ([`ProcessRoles::Standalone`]). Nothing in this file applies to it except
-//! the node id's range, so every older properties file loads as before.
+//! With `process.roles` absent, spool is a single node: its own broker and,
+//! in process, its own one-voter controller ([`ProcessRoles::Standalone`]).
+//! Nothing in this file applies to it except the node id's range, so a
+//! properties file without KRaft keys loads as a single node.
 //!
 //! [`validate`] keeps Kafka's rules (`KafkaConfig.validateValues`), each error
 //! naming the key to change:
@@ -27,9 +28,10 @@
 //! | `controller` only | every listener a controller listener |
 //! | `broker` in roles | a broker listener advertised; `inter.broker.listener.name` among them |
 //!
-//! Any number of voters is valid for every role: chapter 7 runs them as a
-//! Raft quorum, and a broker dials whichever of them leads ([`QuorumConfig`]
-//! bounds how long it keeps trying).
+//! Any number of voters is valid for every role: the controllers run them as
+//! a Raft quorum ([`crate::node::quorum`]), only the elected leader acts as
+//! the active controller, and a broker dials whichever of them leads
+//! ([`QuorumConfig`] bounds how long it keeps trying).
 //!
 //! Simplifications: voters' directory ids (KIP-853's `id@host:port:dir`)
 //! are not read.
@@ -43,7 +45,7 @@ use super::BrokerConfig;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProcessRoles {
     /// `process.roles` absent: one node that is its own broker and its own
-    /// one-voter controller, in process (spool before chapter 6).
+    /// one-voter controller, in process.
     #[default]
     Standalone,
     /// `process.roles=broker`.
@@ -104,10 +106,11 @@ impl fmt::Display for ProcessRoles {
     }
 }
 
-/// The quorum's timers and retries, with Kafka's defaults (`QuorumConfig`).
-/// Controllers run their Raft elections and fetches by them; a broker's
+/// The quorum's timers and retries, with Kafka's defaults (`QuorumConfig`),
+/// and spool's pre-vote switch. Controllers run their Raft elections and
+/// fetches by them; a broker's
 /// [`ControllerLink`](crate::broker::controller_link::ControllerLink) uses the
-/// last two to find the active controller.
+/// retry backoff and the request timeout to find the active controller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuorumConfig {
     /// `controller.quorum.election.timeout.ms`: a voter that hears no leader
@@ -125,6 +128,12 @@ pub struct QuorumConfig {
     /// `controller.quorum.request.timeout.ms`: how long a request to the
     /// quorum may take, retries included, before it fails.
     pub request_timeout_ms: u64,
+    /// `spool.quorum.pre.vote` (spool's own; Kafka has no switch): a voter
+    /// that times out asks the others whether they would vote for it
+    /// (KIP-996's pre-vote, always on since Kafka 4.0) before it bumps the
+    /// epoch; `false` stands for election at once, as Kafka did before, so
+    /// that `benches/kraft.rs` can measure what pre-vote costs a failover.
+    pub pre_vote: bool,
 }
 
 impl Default for QuorumConfig {
@@ -135,13 +144,18 @@ impl Default for QuorumConfig {
             election_backoff_ms_max: 1_000,
             retry_backoff_ms: 20,
             request_timeout_ms: 2_000,
+            pre_vote: true,
         }
     }
 }
 
 impl QuorumConfig {
-    /// Applies one setting; `Ok(false)` for a key that is not a quorum timer.
+    /// Applies one setting; `Ok(false)` for a key that is not a quorum setting.
     pub(super) fn set(&mut self, key: &str, value: &str) -> Result<bool, String> {
+        if key == "spool.quorum.pre.vote" {
+            self.pre_vote = super::num(key, value)?;
+            return Ok(true);
+        }
         let field = match key {
             "controller.quorum.election.timeout.ms" => &mut self.election_timeout_ms,
             "controller.quorum.fetch.timeout.ms" => &mut self.fetch_timeout_ms,
@@ -154,8 +168,15 @@ impl QuorumConfig {
         Ok(true)
     }
 
-    /// Each key with its value, for DescribeConfigs.
-    pub fn entries(&self) -> [(&'static str, u64); 5] {
+    /// Each key with its value, for DescribeConfigs: the timers, then the
+    /// pre-vote switch.
+    pub fn entries(&self) -> Vec<(&'static str, String)> {
+        let timers = self.timers().into_iter().map(|(key, ms)| (key, ms.to_string()));
+        timers.chain([("spool.quorum.pre.vote", self.pre_vote.to_string())]).collect()
+    }
+
+    /// Each timer's key with its value in milliseconds.
+    pub fn timers(&self) -> [(&'static str, u64); 5] {
         [
             ("controller.quorum.election.timeout.ms", self.election_timeout_ms),
             ("controller.quorum.fetch.timeout.ms", self.fetch_timeout_ms),
@@ -170,7 +191,7 @@ impl QuorumConfig {
     /// forever; a request that fails before it is sent), so each must be at
     /// least 1 ms. A zero retry backoff is allowed: it only retries sooner.
     pub(super) fn validate(&self) -> Result<(), String> {
-        for (key, ms) in self.entries() {
+        for (key, ms) in self.timers() {
             if ms == 0 && key != "controller.quorum.retry.backoff.ms" {
                 return Err(format!("{key} must be at least 1"));
             }

@@ -89,3 +89,16 @@ fn each_quorum_timer_rule_is_refused_naming_its_key() {
         assert!(error.contains(key), "error {error:?} does not name {key}");
     }
 }
+
+/// `spool.quorum.pre.vote` (spool's own key) is on unless set: KIP-996's
+/// pre-vote is Kafka 4.0's only behaviour. `false` turns it off for the
+/// bench; a value that is no boolean is refused naming the key.
+#[test]
+fn the_pre_vote_switch_defaults_on_and_loads() {
+    assert!(load(&controller(1)).unwrap().quorum.pre_vote);
+    let config = load(&format!("{}spool.quorum.pre.vote=false\n", controller(1))).unwrap();
+    assert!(!config.quorum.pre_vote);
+    assert!(config.static_keys.contains("spool.quorum.pre.vote"));
+    let error = load(&format!("{}spool.quorum.pre.vote=maybe\n", controller(1))).unwrap_err();
+    assert!(error.contains("spool.quorum.pre.vote"), "{error}");
+}

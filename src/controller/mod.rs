@@ -32,18 +32,21 @@
 //!
 //! A sans-IO core: each operation takes the committed [`MetadataImage`] and
 //! the request (and `now_ms` where time matters), and returns the records to
-//! commit and the answer. It never touches sockets, files or clocks; the
-//! driver (the CONTROLLER listener) commits the records through the
-//! [`crate::metadata::MetadataPublisher`] and then sends the answer. The only
-//! state it keeps is what Kafka keeps outside the log: the time of each
-//! broker's last heartbeat, and when the next leader rebalance is due.
+//! commit and the answer. It never touches sockets, files or clocks. In a
+//! cluster its driver is the active controller ([`crate::node::controller`]):
+//! it appends the records to the KRaft quorum's log and sends the answer once
+//! a majority of the voters hold them; anywhere else it answers
+//! NOT_CONTROLLER. The single-node broker commits them through its
+//! [`crate::metadata::MetadataPublisher`]. The only state the core keeps is
+//! what Kafka keeps outside the log: the time of each broker's last
+//! heartbeat, and when the next leader rebalance is due.
 //!
 //! ```text
 //!   BrokerRegistration ─▶ register_broker ─┐
 //!   BrokerHeartbeat ────▶ heartbeat ───────┤          ┌──────────────────┐
 //!   timer ──────────────▶ tick(now_ms) ────┤ records  │  metadata log    │
 //!         └─────────────▶ balance_leaders ─┤          │                  │
-//!   CreateTopics ───────▶ create_topics ───┼─────────▶│  (driver commits)│──▶ MetadataImage
+//!   CreateTopics ───────▶ create_topics ───┼─────────▶│ (driver appends) │──▶ MetadataImage
 //!   AlterPartition ─────▶ alter_partition ─┤          └──────────────────┘       │
 //!   ElectLeaders ───────▶ elect_leaders ───┤                                      │
 //!   AllocateProducerIds ▶ allocate_producer_ids                                   │
@@ -64,8 +67,9 @@
 //!
 //! # Simplifications
 //!
-//! - One controller (chapter 7 makes it a quorum), so no NOT_CONTROLLER
-//!   answers for a lost leadership, and soft state starts afresh with it.
+//! - The soft state (heartbeat times, the rebalance schedule) is not handed
+//!   over: a new active controller starts a fresh core, and every broker's
+//!   session starts again with its next heartbeat.
 //! - No partition reassignment, no ELR (KIP-966), no racks (the placer is
 //!   Kafka's striped placer with every broker in one rack), no feature
 //!   negotiation (registrations' features are recorded, not checked), one log

@@ -15,18 +15,27 @@
 //! The commit holds the log's lock across its fsync; readers never take that
 //! lock, they clone the last published image ([`publisher`]).
 //!
-//! On a single node the quorum is one voter, so a record is committed as soon
-//! as it is appended (and flushed: the metadata log is always durable). A
-//! commit whose append or fsync fails is cut back out of the log before the
-//! error returns, so the log and the image never disagree, and the failed
-//! fsync leaves the log offline: every later commit fails too, until a
-//! restart replays whatever reached the disk. (Kafka's controller treats a
-//! metadata log write failure as fatal and exits; spool's broker stays up to
-//! answer `KAFKA_STORAGE_ERROR`, see [`crate::broker::log_dir`].)
-//! Chapter 7 replaces that one voter with an elected Raft quorum; the records
-//! and the image stay as they are, and the log becomes the quorum's Raft log
-//! ([`quorum_log`]: the KRaft core's log on disk, in the same format). What to write is decided by the
-//! controller's sans-IO core, [`crate::controller`].
+//! The same records and image serve three places:
+//!
+//! - **The controllers of a cluster** keep the log as the KRaft quorum's Raft
+//!   log ([`quorum_log`]: the core's log on disk, in Kafka's format); a
+//!   record is committed once a majority of the voters hold it, and each
+//!   voter applies what is committed to its own image
+//!   ([`crate::node::quorum`]).
+//! - **A broker of a cluster** keeps a copy, [`MetadataLog`], that it fills
+//!   with the committed batches it fetches from the quorum's leader
+//!   ([`MetadataLog::append_fetched`]).
+//! - **The single-node broker** is its own quorum of one voter: its
+//!   [`MetadataLog`] commits a record as soon as it is appended and flushed.
+//!   A commit whose append or fsync fails is cut back out of the log before
+//!   the error returns, so the log and the image never disagree, and the
+//!   failed fsync leaves the log offline: every later commit fails too, until
+//!   a restart replays whatever reached the disk. (Kafka's controller treats
+//!   a metadata log write failure as fatal and exits; spool's broker stays up
+//!   to answer `KAFKA_STORAGE_ERROR`, see [`crate::broker::log_dir`].)
+//!
+//! What to write is decided by the controller's sans-IO core,
+//! [`crate::controller`].
 //!
 //! Simplifications: the metadata log is one more partition log in the log
 //! directory; Kafka keeps it in the controller's own directory with snapshots.
@@ -94,7 +103,8 @@ impl From<ImageError> for Error {
     }
 }
 
-/// The single-voter metadata quorum: a log and the image applied from it.
+/// A metadata log and the image applied from it: the single-node broker's
+/// quorum of one voter, or a cluster broker's copy of the quorum's log.
 #[derive(Debug)]
 pub struct MetadataLog {
     log: Log<DiskStorage>,
@@ -150,8 +160,10 @@ impl MetadataLog {
 
     // ANCHOR: metadata_replica
     /// The committed batches from `offset` on, at most `max_bytes` of them
-    /// (at least one whole batch): what the controller answers a broker's
-    /// Fetch of `__cluster_metadata` with. Empty at the log end.
+    /// (at least one whole batch); every batch of this log is committed.
+    /// Empty at the log end. (A cluster's controllers answer a broker's Fetch
+    /// from the quorum's log instead, below its high watermark:
+    /// [`QuorumLog::read_bytes`].)
     pub fn read_committed(&self, offset: i64, max_bytes: u32) -> Result<bytes::Bytes, LogError> {
         let options = ReadOptions { max_bytes, max_offset: None, min_one_batch: true };
         match self.log.read_with(offset, options)? {
@@ -162,9 +174,9 @@ impl MetadataLog {
 
     /// A broker's copy of the metadata log takes the batches its Fetch
     /// brought, as they are (offsets kept), and applies their records. The
-    /// controller commits a batch only once it is durable, so every fetched
-    /// record is committed (one voter; chapter 7 makes it the quorum's high
-    /// watermark). A record the image refuses, or one that does not decode,
+    /// quorum's leader serves only batches below its high watermark, so every
+    /// fetched record is committed and the copy never has to truncate. A
+    /// record the image refuses, or one that does not decode,
     /// cuts the appended batches back out: the copy keeps matching its image.
     pub fn append_fetched(&mut self, batches: BytesMut) -> Result<(), Error> {
         let first_offset = self.log.log_end_offset();

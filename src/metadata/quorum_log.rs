@@ -27,16 +27,19 @@
 //!   exits on a metadata log write failure, since a voter whose log may not
 //!   hold what it acknowledged must not vote or lead again before a restart
 //!   reads what really reached the disk.
+//! - **A follower keeps the leader's batches.** The entries of a Fetch
+//!   answer are appended as the leader's batches, byte for byte
+//!   ([`QuorumLog::stage_fetched`]), so every replica's batches end where the
+//!   leader's do; only the leader's own appends (and the head of a cut
+//!   batch) are encoded here ([`crate::raft::batches`]).
 //!
 //! Chapter 7 (`book/src/07-kraft.md`).
 //!
 //! Simplifications: no snapshots, so no log start offset and nothing ever
-//! deleted; every segment is rescanned at open (no recovery point file).
-//! Entries are re-encoded on every append, so a follower's batches hold the
-//! same entries as its leader's but may be cut differently (Kafka's follower
-//! copies the leader's batches byte for byte). A truncation inside a batch
-//! cuts the whole batch and writes its head back: a crash between the two
-//! leaves the log shorter than asked, which only costs a refetch.
+//! deleted; every segment is rescanned at open (no recovery point file). A
+//! truncation inside a batch cuts the whole batch and writes its head back:
+//! a crash between the two leaves the log shorter than asked, which only
+//! costs a refetch.
 
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};

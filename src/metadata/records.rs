@@ -322,6 +322,12 @@ impl MetadataRecord {
 
     /// Decodes a metadata log record value.
     pub fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode_versioned(buf).map(|(record, _)| record)
+    }
+
+    /// Decodes a metadata log record value, and says which version of its
+    /// schema it was written in (which fields a dump of it must show).
+    pub fn decode_versioned(buf: &[u8]) -> Result<(Self, u32), DecodeError> {
         let mut r = Reader { buf, pos: 0 };
         let frame = r.uvarint()?;
         if frame != FRAME_VERSION {
@@ -340,12 +346,20 @@ impl MetadataRecord {
             return Err(DecodeError::UnsupportedVersion { api_key, version });
         }
         let record = match api_key {
-            0 => return Ok(MetadataRecord::RegisterBroker(decode_register_broker(&mut r, version)?)),
-            3 => return Ok(MetadataRecord::Partition(decode_partition(&mut r, version)?)),
-            5 => return Ok(MetadataRecord::PartitionChange(decode_partition_change(&mut r, version)?)),
+            0 => {
+                return Ok((
+                    MetadataRecord::RegisterBroker(decode_register_broker(&mut r, version)?),
+                    version,
+                ))
+            }
+            3 => return Ok((MetadataRecord::Partition(decode_partition(&mut r, version)?), version)),
+            5 => {
+                let change = decode_partition_change(&mut r, version)?;
+                return Ok((MetadataRecord::PartitionChange(change), version));
+            }
             17 => {
                 let change = decode_registration_change(&mut r, version)?;
-                return Ok(MetadataRecord::BrokerRegistrationChange(change));
+                return Ok((MetadataRecord::BrokerRegistrationChange(change), version));
             }
             1 => MetadataRecord::UnregisterBroker { broker_id: r.i32()?, broker_epoch: r.i64()? },
             2 => MetadataRecord::Topic { name: r.string("topic name")?, topic_id: r.uuid()? },
@@ -366,7 +380,7 @@ impl MetadataRecord {
         };
         // These schemas have no tagged fields of their own: skip any.
         r.skip_tagged()?;
-        Ok(record)
+        Ok((record, version))
     }
 }
 

@@ -157,9 +157,13 @@ pub async fn heartbeat_loop(broker: Arc<Broker>, link: Arc<ControllerLink>, inca
 /// lead refuses it naming the leader it knows (`current_leader`): the link
 /// moves there ([`ControllerLink::set_leader_hint`]), or, with no leader
 /// named or after a failure, to the next voter. With one voter that is the
-/// same one, retried as in chapter 6.
+/// same one, retried.
 pub async fn metadata_loop(broker: Arc<Broker>, link: Arc<ControllerLink>) {
-    let timeout = Duration::from_millis(broker.config.replication.replica_socket_timeout_ms);
+    // `controller.quorum.request.timeout.ms`, as a Kafka broker's fetch from
+    // the quorum: a leader that went silent (paused, cut off) costs one
+    // timeout, not `replica.socket.timeout.ms`, before the next voter is
+    // asked — and names the new leader — well within the broker's session.
+    let timeout = link.request_timeout();
     let backoff = Duration::from_millis(500);
     let mut connection: Option<Connection> = None;
     let mut refusals: u32 = 0;

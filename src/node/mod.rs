@@ -159,6 +159,7 @@ fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
             fetch_ms: config.quorum.fetch_timeout_ms,
             retry_backoff_ms: config.quorum.retry_backoff_ms,
             request_ms: config.quorum.request_timeout_ms,
+            pre_vote: config.quorum.pre_vote,
         },
         log_dir,
         log,

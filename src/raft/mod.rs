@@ -70,16 +70,19 @@
 //! - [`wire`]: the messages as Kafka's Vote, BeginQuorumEpoch,
 //!   EndQuorumEpoch, Fetch and DescribeQuorum schemas (pure mapping).
 //!
-//! The same code runs in `models/src/kraft.rs`, three voters and an observer
-//! over a lossy network with crashes, with Raft's classic mistakes as
-//! switches in [`RaftConfig`].
+//! The same code runs in the controllers (`crate::node::quorum` is its
+//! driver) and in `models/src/kraft.rs`: three voters (an observer with
+//! `--big`) over a lossy network with crashes, with Raft's classic mistakes
+//! as switches in [`RaftConfig`].
 //!
 //! # Simplifications
 //!
 //! - A static voter set (kraft.version 0); no AddVoter/RemoveVoter (KIP-853).
 //! - No snapshots or FetchSnapshot yet, no log start offset.
-//! - A Fetch answer is bounded in entries, not bytes; the leader does not
-//!   park a fetch until there is data (Kafka's fetch purgatory).
+//! - A Fetch answer is bounded in entries, not bytes (the driver bounds the
+//!   bytes it sends). The core answers a caught-up fetch at once; parking it
+//!   until there is data (Kafka's fetch purgatory) is the driver's
+//!   (`crate::node::quorum`).
 //! - Followers in the EndQuorumEpoch's successor list all ask for pre-votes
 //!   at once; Kafka staggers them by their place in the list.
 //! - No BeginQuorumEpoch or EndQuorumEpoch responses: the leader resends

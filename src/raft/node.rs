@@ -135,6 +135,7 @@ impl RaftNode {
         }
     }
 
+    // ANCHOR: node_timeout
     /// A timer fired.
     pub fn timeout(&mut self, log: &mut impl RaftLog, timer: Timer) -> Vec<Output> {
         let mut out = Vec::new();
@@ -169,6 +170,7 @@ impl RaftNode {
         }
         out
     }
+    // ANCHOR_END: node_timeout
 
     /// A voter whose leader went quiet, or whose election went nowhere,
     /// asks for pre-votes (or, without pre-vote, stands at once).

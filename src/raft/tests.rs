@@ -445,6 +445,7 @@ fn quorum_state_is_written_atomically_and_bad_files_are_refused() {
     ));
 }
 
+// ANCHOR: prospective_regression
 /// The leader dies; its two followers time out one after the other. The
 /// first asks the second for a pre-vote, and the second — still following
 /// the dead leader — refuses, naming it. The first must not go back to
@@ -468,3 +469,4 @@ fn a_prospective_does_not_go_back_to_the_leader_it_timed_out_on() {
         [2, 3].into_iter().filter(|&id| matches!(quorum.node(id).role, Role::Leader(_))).collect();
     assert_eq!(leaders.len(), 1, "2: {:?}, 3: {:?}", quorum.node(2).role, quorum.node(3).role);
 }
+// ANCHOR_END: prospective_regression

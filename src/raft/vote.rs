@@ -99,6 +99,7 @@ impl RaftNode {
         let own_epoch = self.epoch();
         let majority = |node: &RaftNode, count: usize| node.is_majority(count);
         match &mut self.role {
+            // ANCHOR: prospective_refused
             Role::Prospective { granted: yes, timed_out_on } if pre_vote && vote_epoch == own_epoch + 1 => {
                 let timed_out_on = *timed_out_on;
                 if granted {
@@ -116,6 +117,7 @@ impl RaftNode {
                     self.become_follower(log, epoch, leader, out);
                 }
             }
+            // ANCHOR_END: prospective_refused
             Role::Candidate { granted: yes } if !pre_vote && granted && vote_epoch == own_epoch => {
                 yes.insert(from);
                 let count = yes.len();

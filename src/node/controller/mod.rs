@@ -5,9 +5,9 @@
 //! ```text
 //!  broker ──BrokerRegistration──▶ ┐
 //!         ──BrokerHeartbeat─────▶ │ ControllerNode::handle ──▶ Controller (decides records)
-//!         ──AlterPartition──────▶ │        │ commit (one writer, fsync)
+//!         ──AlterPartition──────▶ │        │ append (the quorum's writer)
 //!         ──CreateTopics, …─────▶ ┘        ▼
-//!                                   __cluster_metadata-0 ──publish──▶ image
+//!                                   __cluster_metadata-0 ──committed by a majority──▶ answer
 //!  broker ──Fetch(__cluster_metadata)──▶ the committed batches from its offset
 //!                                        (long-polls until a commit)
 //!  voter  ──Vote, BeginQuorumEpoch, ────▶ the Raft core (node/quorum)

@@ -44,6 +44,8 @@
 
 mod peers;
 mod serve;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -63,7 +65,9 @@ use crate::raft::{
 pub use peers::Peers;
 pub use serve::FetchAnswer;
 
-/// The quorum's timings (`controller.quorum.*`).
+/// The quorum's timings (`controller.quorum.*`), and whether an election
+/// starts with a pre-vote (`spool.quorum.pre.vote`), which decides how many
+/// round trips an election takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuorumTimeouts {
     /// `controller.quorum.election.timeout.ms`: a candidate's wait, plus up to as much again at random.
@@ -74,11 +78,19 @@ pub struct QuorumTimeouts {
     pub retry_backoff_ms: u64,
     /// `controller.quorum.request.timeout.ms`: how long a request to a peer may take.
     pub request_ms: u64,
+    /// `spool.quorum.pre.vote`: KIP-996's pre-vote ([`RaftConfig::pre_vote`]).
+    pub pre_vote: bool,
 }
 
 impl Default for QuorumTimeouts {
     fn default() -> Self {
-        QuorumTimeouts { election_ms: 1_000, fetch_ms: 2_000, retry_backoff_ms: 20, request_ms: 2_000 }
+        QuorumTimeouts {
+            election_ms: 1_000,
+            fetch_ms: 2_000,
+            retry_backoff_ms: 20,
+            request_ms: 2_000,
+            pre_vote: true,
+        }
     }
 }
 
@@ -174,7 +186,11 @@ impl MetadataQuorum {
             Some(file) => file.election,
             None => ElectionState::default(),
         };
-        let config = RaftConfig { fetch_entries_max: 4096, ..RaftConfig::new(voters.keys().copied()) };
+        let config = RaftConfig {
+            fetch_entries_max: 4096,
+            pre_vote: timeouts.pre_vote,
+            ..RaftConfig::new(voters.keys().copied())
+        };
         let (node, out) = RaftNode::restart(id, config, election, &log);
         let now = Instant::now();
         let state = State {

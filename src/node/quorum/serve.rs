@@ -89,6 +89,15 @@ impl MetadataQuorum {
         if st.failed {
             return refuse(&WireError::Raft(RaftError::NotLeaderOrFollower), &st);
         }
+        // The core ignores a leader's announcement of an older epoch; Kafka
+        // answers it FENCED_LEADER_EPOCH (`validateVoterOnlyRequest`), so the
+        // stale leader is told plainly, not acknowledged.
+        if let Message::BeginQuorumEpoch { epoch } | Message::EndQuorumEpoch { epoch, .. } = incoming.message
+        {
+            if epoch < st.node.epoch() {
+                return refuse(&WireError::Raft(RaftError::FencedLeaderEpoch), &st);
+            }
+        }
         let reply = self.on_request(&mut st, incoming.from, incoming.message);
         let answer = match reply {
             Some(message) => wire::response(version, &message, Bytes::new()),
@@ -105,6 +114,13 @@ impl MetadataQuorum {
         } else {
             request.replica_id.0
         };
+        // Every Fetch's cluster id is checked first, an observer's too (as
+        // Kafka's `handleFetchRequest` does): a broker of another cluster
+        // pointed at these controllers must not read this cluster's metadata.
+        if let Some(received) = request.cluster_id.as_ref().filter(|id| id.as_str() != self.cluster_id) {
+            let error = WireError::InconsistentClusterId { received: received.to_string() };
+            return self.fetch_refused(&error, version);
+        }
         if replica_id != self.id && self.voters.contains_key(&replica_id) {
             self.fetch_for_voter(request, version).await
         } else {

@@ -22,6 +22,11 @@
 //!   healing; it returns every [`Violation`]: an acknowledged write lost, a
 //!   value stored twice, a partition out of produce order, a record read and
 //!   later lost or replaced.
+//! - [`metadata_client`]: creates and deletes topics throughout a schedule
+//!   and checks, once healed, that every broker's metadata converged on
+//!   every acknowledged change.
+//! - [`quorum`]: who leads a KRaft quorum of controllers, asked over the
+//!   wire as `spool metadata-quorum` asks it.
 //!
 //! ```text
 //! #[path = "common/cluster/mod.rs"]
@@ -53,8 +58,10 @@
 
 mod history;
 mod kafka;
+pub mod metadata_client;
 mod node;
 mod proxy;
+pub mod quorum;
 
 pub use history::{check, Ack, History, Read, Stored, Violation};
 pub use kafka::KafkaCluster;

@@ -10,7 +10,10 @@
 //! Kafka's order, `| offset: …` per record with `--deep-iteration`, ` key: …
 //! payload: …` with `--print-data-log`, and `offset: … position: …` /
 //! `timestamp: … offset: …` for the indexes. Damaged files must make the tool
-//! exit non-zero and say where and why, without a panic.
+//! exit non-zero and say where and why, without a panic. `metadata.rs` checks
+//! `--cluster-metadata-decoder` on a controller's `__cluster_metadata-0`,
+//! `quorum.rs` on the logs of a real three-controller quorum (multi-process:
+//! `cargo build` first).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -19,6 +22,11 @@ use bytes::BytesMut;
 use spool::format::{BatchBuilder, Compression, RecordBatch};
 use spool::log::{DiskStorage, Log, LogConfig, OpenOptions};
 use spool::tools::dump_log::{dump_file, DumpOptions};
+
+#[path = "../common/cluster/mod.rs"]
+mod cluster;
+mod metadata;
+mod quorum;
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -370,7 +378,7 @@ fn no_damage_panics_the_dumper() {
     let bytes = std::fs::read(w.file("log")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join(format!("{:020}.log", 0));
-    let options = DumpOptions { deep_iteration: true, print_data_log: true };
+    let options = DumpOptions { deep_iteration: true, print_data_log: true, ..DumpOptions::default() };
     let boundaries: Vec<usize> = w.positions().into_iter().chain([bytes.len()]).collect();
     for len in 0..bytes.len() {
         std::fs::write(&log, &bytes[..len]).unwrap();

@@ -19,9 +19,26 @@
 //! The partition's `leader-epoch-checkpoint` (chapter 6), which Kafka's tool
 //! ignores, prints one `leaderEpoch: 4 startOffset: 0` line per epoch.
 //!
+//! With `--deep-iteration`, a control record's line ends with what it marks
+//! (`controlType: LEADER_CHANGE(2)`, `endTxnMarker: COMMIT coordinatorEpoch: 0`;
+//! `control.rs`). With `--cluster-metadata-decoder` (chapter 7), each record of
+//! the controllers' `__cluster_metadata-0` prints its payload as Kafka's JSON
+//! ([`metadata_json`]):
+//!
+//! ```text
+//! $ spool dump-log --cluster-metadata-decoder --files data/__cluster_metadata-0/00000000000000000000.log
+//! …
+//! | offset: 1 CreateTime: 1700000000000 keySize: -1 valueSize: 31 sequence: -1 headerKeys: [] payload: {"type":"TOPIC_RECORD","version":0,"data":{"name":"orders","topicId":"AAAAAAAAAAAAAAAAAAAAAQ"}}
+//! ```
+//!
 //! Unlike Kafka's tool, which prints what it can and exits 0, spool's exits
 //! non-zero when a file is corrupt, after saying where and why: a script can
-//! then tell a healthy segment from a damaged one.
+//! then tell a healthy segment from a damaged one. A metadata record spool
+//! cannot decode counts as damage: it prints Kafka's `Error at <offset>,
+//! skipping. <why>` in place of the payload, and fails the tool.
+//!
+//! Simplifications: no metadata snapshots (`<offset>-<epoch>.checkpoint`):
+//! spool's quorum takes none yet.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -29,8 +46,12 @@ use std::path::Path;
 use bytes::Bytes;
 
 use crate::format::batch::{batch_size, RecordBatch};
-use crate::log::index::{OffsetIndex, TimeIndex};
-use crate::replication::{decode_checkpoint, LEADER_EPOCH_CHECKPOINT_FILE};
+use crate::replication::LEADER_EPOCH_CHECKPOINT_FILE;
+use state_files::{dump_leader_epochs, dump_offset_index, dump_producer_snapshot, dump_time_index};
+
+mod control;
+pub mod metadata_json;
+mod state_files;
 
 /// What to print.
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,6 +60,9 @@ pub struct DumpOptions {
     pub deep_iteration: bool,
     /// Also print keys and values as UTF-8 (`--print-data-log`; implies deep iteration).
     pub print_data_log: bool,
+    /// Print values as metadata records in Kafka's JSON
+    /// (`--cluster-metadata-decoder`; implies `--print-data-log`).
+    pub cluster_metadata_decoder: bool,
 }
 
 /// The result of dumping one file: the text, and the problems found.
@@ -77,7 +101,8 @@ pub fn dump_file(path: &Path, options: DumpOptions) -> Dump {
 }
 
 fn dump_log(dump: &mut Dump, path: &Path, base: i64, data: Bytes, options: DumpOptions) {
-    let deep = options.deep_iteration || options.print_data_log;
+    let print_data = options.print_data_log || options.cluster_metadata_decoder;
+    let deep = options.deep_iteration || print_data;
     let _ = writeln!(dump.output, "Log starting offset: {base}");
     let mut position = 0usize;
     while position < data.len() {
@@ -101,7 +126,12 @@ fn dump_log(dump: &mut Dump, path: &Path, base: i64, data: Bytes, options: DumpO
         if let Err(e) = valid {
             dump.errors.push(format!("{}: batch at position {position}: {e}", path.display()));
         } else if deep {
-            write_records(dump, path, &batch, position, options.print_data_log);
+            let payloads = match (print_data, options.cluster_metadata_decoder) {
+                (false, _) => Payloads::None,
+                (true, false) => Payloads::Utf8,
+                (true, true) => Payloads::Metadata,
+            };
+            write_records(dump, path, &batch, position, payloads);
         }
         position += size;
     }
@@ -145,7 +175,18 @@ fn write_batch_line(out: &mut String, batch: &RecordBatch, position: usize, vali
     );
 }
 
-fn write_records(dump: &mut Dump, path: &Path, batch: &RecordBatch, position: usize, print_data: bool) {
+/// How record keys and values are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Payloads {
+    /// Not at all (`--deep-iteration`).
+    None,
+    /// ` key: … payload: …` as UTF-8 (`--print-data-log`).
+    Utf8,
+    /// ` payload: {"type":…}` (`--cluster-metadata-decoder`).
+    Metadata,
+}
+
+fn write_records(dump: &mut Dump, path: &Path, batch: &RecordBatch, position: usize, payloads: Payloads) {
     let records = match batch.decode_records() {
         Ok(records) => records,
         Err(e) => {
@@ -167,89 +208,34 @@ fn write_records(dump: &mut Dump, path: &Path, batch: &RecordBatch, position: us
             r.sequence,
             keys.join(","),
         );
-        if print_data && !batch.is_control() {
-            if let Some(key) = &r.key {
-                let _ = write!(dump.output, " key: {}", String::from_utf8_lossy(key));
+        let (key, value) = (r.key.as_deref(), r.value.as_deref());
+        let at = |why: String| format!("{}: record at offset {}: {why}", path.display(), r.offset);
+        if batch.is_control() {
+            match control::describe(key, value) {
+                Ok(marker) => dump.output.push_str(&marker),
+                Err(why) => dump.errors.push(at(why)),
             }
-            if let Some(value) = &r.value {
-                let _ = write!(dump.output, " payload: {}", String::from_utf8_lossy(value));
+        } else if payloads == Payloads::Metadata {
+            // Kafka's metadata parser prints no key.
+            match metadata_json::payload(r.offset, value) {
+                Ok(json) => push_field(&mut dump.output, "payload", &json),
+                Err((shown, why)) => {
+                    push_field(&mut dump.output, "payload", &shown);
+                    dump.errors.push(at(why));
+                }
+            }
+        } else if payloads == Payloads::Utf8 {
+            if let Some(key) = key {
+                push_field(&mut dump.output, "key", &String::from_utf8_lossy(key));
+            }
+            if let Some(value) = value {
+                push_field(&mut dump.output, "payload", &String::from_utf8_lossy(value));
             }
         }
         dump.output.push('\n');
     }
 }
 
-fn dump_offset_index(dump: &mut Dump, path: &Path, base: i64, data: &[u8]) {
-    match OffsetIndex::parse(base, usize::MAX, data) {
-        Some(index) => {
-            for e in index.entries() {
-                let _ = writeln!(dump.output, "offset: {} position: {}", e.offset, e.position);
-            }
-        }
-        None => dump.errors.push(format!(
-            "{}: corrupt offset index: {} bytes is not a whole number of 8-byte entries, \
-             or the entries do not increase",
-            path.display(),
-            data.len()
-        )),
-    }
-}
-
-fn dump_time_index(dump: &mut Dump, path: &Path, base: i64, data: &[u8]) {
-    match TimeIndex::parse(base, usize::MAX, data) {
-        Some(index) => {
-            for e in index.entries() {
-                let _ = writeln!(dump.output, "timestamp: {} offset: {}", e.timestamp, e.offset);
-            }
-        }
-        None => dump.errors.push(format!(
-            "{}: corrupt time index: {} bytes is not a whole number of 12-byte entries, \
-             or the timestamps do not increase",
-            path.display(),
-            data.len()
-        )),
-    }
-}
-
-/// A producer-state snapshot, one producer per line (Kafka's `dumpProducerIdSnapshot`).
-fn dump_producer_snapshot(dump: &mut Dump, path: &Path, data: &[u8]) {
-    let entries = match crate::idempotence::decode_snapshot(data) {
-        Ok(entries) => entries,
-        Err(e) => return dump.errors.push(format!("{}: corrupt producer snapshot: {e}", path.display())),
-    };
-    for e in entries {
-        let txn = e
-            .current_txn_first_offset
-            .map_or("OptionalLong.empty".to_string(), |o| format!("OptionalLong[{o}]"));
-        let _ = write!(
-            dump.output,
-            "producerId: {} producerEpoch: {} coordinatorEpoch: {} currentTxnFirstOffset: {txn} lastTimestamp: {} ",
-            e.producer_id, e.producer_epoch, e.coordinator_epoch, e.last_timestamp
-        );
-        if let Some(b) = e.batches().next() {
-            let _ = write!(
-                dump.output,
-                "firstSequence: {} lastSequence: {} lastOffset: {} offsetDelta: {} timestamp: {}",
-                b.first_seq(),
-                b.last_seq,
-                b.last_offset,
-                b.offset_delta,
-                b.timestamp
-            );
-        }
-        dump.output.push('\n');
-    }
-}
-
-/// The leader epoch cache, one epoch and its start offset per line.
-fn dump_leader_epochs(dump: &mut Dump, path: &Path, data: &[u8]) {
-    let cache = match decode_checkpoint(data) {
-        Ok(cache) => cache,
-        Err(e) => {
-            return dump.errors.push(format!("{}: corrupt leader-epoch-checkpoint: {e}", path.display()))
-        }
-    };
-    for entry in cache.entries() {
-        let _ = writeln!(dump.output, "leaderEpoch: {} startOffset: {}", entry.epoch, entry.start_offset);
-    }
+fn push_field(out: &mut String, name: &str, value: &str) {
+    let _ = write!(out, " {name}: {value}");
 }
