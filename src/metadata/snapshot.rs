@@ -57,7 +57,7 @@ use crate::format::BatchError;
 use crate::metadata::{DecodeError, ImageError, MetadataImage};
 use crate::raft::{Epoch, Offset};
 
-pub use batches::{decode_snapshot, encode_snapshot, DecodedSnapshot};
+pub use batches::{check_snapshot_layout, decode_snapshot, encode_snapshot, DecodedSnapshot};
 
 mod batches;
 #[cfg(test)]

@@ -110,22 +110,47 @@ fn control_batch<M: Encodable>(control_type: i16, message: &M, now_ms: i64) -> R
     builder.build()
 }
 
-/// Where the reader is: before the header, in the body, past the footer.
+/// Where the reader is: before the header, in the body (with the header's
+/// timestamp, and whether a data record came yet), past the footer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     BeforeHeader,
-    Body,
-    AfterFooter,
+    Body { last_contained_log_timestamp_ms: i64, data_seen: bool },
+    AfterFooter { last_contained_log_timestamp_ms: i64 },
 }
 
 // ANCHOR: decode_snapshot
 /// Decodes and checks a snapshot's bytes: every batch whole and its CRC
-/// right, offsets consecutive from 0, a header first and a footer last.
+/// right, offsets consecutive from 0, a header first and a footer last, and
+/// every data record a metadata record spool reads.
 pub fn decode_snapshot(bytes: &[u8]) -> Result<DecodedSnapshot, SnapshotError> {
+    let mut records = Vec::new();
+    let last_contained_log_timestamp_ms = walk(bytes, |offset, value| {
+        let record =
+            MetadataRecord::decode(&value).map_err(|error| SnapshotError::Record { offset, error })?;
+        records.push((offset, record));
+        Ok(())
+    })?;
+    Ok(DecodedSnapshot { last_contained_log_timestamp_ms, records })
+}
+// ANCHOR_END: decode_snapshot
+
+/// Checks a snapshot's framing only — batches, CRCs, offsets, header,
+/// footer — and not what its data records say: a dump of a snapshot written
+/// by Kafka, with record types spool does not read, is still whole.
+pub fn check_snapshot_layout(bytes: &[u8]) -> Result<(), SnapshotError> {
+    walk(bytes, |_, _| Ok(())).map(|_| ())
+}
+
+/// Walks a snapshot's batches, checking its framing, and hands each data
+/// record's value to `data`. Returns the header's `lastContainedLogTimestamp`.
+fn walk(
+    bytes: &[u8],
+    mut data: impl FnMut(Offset, Bytes) -> Result<(), SnapshotError>,
+) -> Result<i64, SnapshotError> {
     let mut rest = Bytes::copy_from_slice(bytes);
     let (mut position, mut expected) = (0usize, 0 as Offset);
     let mut stage = Stage::BeforeHeader;
-    let mut decoded = DecodedSnapshot { last_contained_log_timestamp_ms: -1, records: Vec::new() };
     while !rest.is_empty() {
         let corrupt = |error| SnapshotError::CorruptBatch { position, error };
         let size = match batch_size(&rest) {
@@ -135,14 +160,14 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<DecodedSnapshot, SnapshotError> {
         };
         let (batch, tail) = RecordBatch::parse(&rest).map_err(corrupt)?;
         batch.validate().map_err(corrupt)?;
-        if stage == Stage::AfterFooter {
+        if let Stage::AfterFooter { .. } = stage {
             return Err(SnapshotError::AfterFooter { offset: batch.base_offset() });
         }
         if batch.base_offset() != expected {
             return Err(SnapshotError::OffsetGap { expected, found: batch.base_offset() });
         }
         for record in batch.decode_records().map_err(corrupt)? {
-            stage = decode_record(&batch, record, stage, &mut decoded)?;
+            stage = step(&batch, record, stage, &mut data)?;
         }
         expected = batch.next_offset();
         position += size;
@@ -150,55 +175,50 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<DecodedSnapshot, SnapshotError> {
     }
     match stage {
         Stage::BeforeHeader => Err(SnapshotError::MissingHeader),
-        Stage::Body => Err(SnapshotError::MissingFooter),
-        Stage::AfterFooter => Ok(decoded),
+        Stage::Body { .. } => Err(SnapshotError::MissingFooter),
+        Stage::AfterFooter { last_contained_log_timestamp_ms } => Ok(last_contained_log_timestamp_ms),
     }
 }
-// ANCHOR_END: decode_snapshot
 
 /// Takes one record of a checked batch; returns the stage after it.
-fn decode_record(
+fn step(
     batch: &RecordBatch,
     record: Record,
     stage: Stage,
-    decoded: &mut DecodedSnapshot,
+    data: &mut impl FnMut(Offset, Bytes) -> Result<(), SnapshotError>,
 ) -> Result<Stage, SnapshotError> {
     let offset = record.offset;
-    if stage == Stage::AfterFooter {
-        return Err(SnapshotError::AfterFooter { offset });
-    }
-    if !batch.is_control() {
-        if stage == Stage::BeforeHeader {
-            return Err(SnapshotError::MissingHeader);
+    let (ts, data_seen) = match stage {
+        Stage::AfterFooter { .. } => return Err(SnapshotError::AfterFooter { offset }),
+        Stage::BeforeHeader => (None, false),
+        Stage::Body { last_contained_log_timestamp_ms, data_seen } => {
+            (Some(last_contained_log_timestamp_ms), data_seen)
         }
+    };
+    if !batch.is_control() {
+        let ts = ts.ok_or(SnapshotError::MissingHeader)?;
         let null = DecodeError::UnexpectedNull("record value");
-        let value = record.value.ok_or(SnapshotError::Record { offset, error: null })?;
-        let metadata =
-            MetadataRecord::decode(&value).map_err(|error| SnapshotError::Record { offset, error })?;
-        decoded.records.push((offset, metadata));
-        return Ok(Stage::Body);
+        data(offset, record.value.ok_or(SnapshotError::Record { offset, error: null })?)?;
+        return Ok(Stage::Body { last_contained_log_timestamp_ms: ts, data_seen: true });
     }
     let bad = |why: String| SnapshotError::BadControlRecord { offset, why };
     let control_type = control_type(record.key.as_deref()).map_err(bad)?;
     let mut value = record.value.clone().unwrap_or_default();
-    match (stage, control_type) {
-        (Stage::BeforeHeader, SNAPSHOT_HEADER_CONTROL_TYPE) => {
+    match (ts, control_type) {
+        (None, SNAPSHOT_HEADER_CONTROL_TYPE) => {
             let header = SnapshotHeaderRecord::decode(&mut value, CONTROL_VERSION)
                 .map_err(|e| bad(format!("SnapshotHeaderRecord: {e}")))?;
-            decoded.last_contained_log_timestamp_ms = header.last_contained_log_timestamp;
-            Ok(Stage::Body)
+            let ts = header.last_contained_log_timestamp;
+            Ok(Stage::Body { last_contained_log_timestamp_ms: ts, data_seen: false })
         }
-        (Stage::BeforeHeader, _) => Err(SnapshotError::MissingHeader),
-        (Stage::Body, SNAPSHOT_FOOTER_CONTROL_TYPE) => {
+        (None, _) => Err(SnapshotError::MissingHeader),
+        (Some(ts), SNAPSHOT_FOOTER_CONTROL_TYPE) => {
             SnapshotFooterRecord::decode(&mut value, CONTROL_VERSION)
                 .map_err(|e| bad(format!("SnapshotFooterRecord: {e}")))?;
-            Ok(Stage::AfterFooter)
+            Ok(Stage::AfterFooter { last_contained_log_timestamp_ms: ts })
         }
-        (Stage::Body, KRAFT_VERSION_CONTROL_TYPE | KRAFT_VOTERS_CONTROL_TYPE)
-            if decoded.records.is_empty() =>
-        {
-            Ok(Stage::Body)
-        }
+        // KIP-853's records sit between the header and the data.
+        (Some(_), KRAFT_VERSION_CONTROL_TYPE | KRAFT_VOTERS_CONTROL_TYPE) if !data_seen => Ok(stage),
         (_, other) => Err(bad(format!("unexpected control type {other}"))),
     }
 }
