@@ -45,14 +45,16 @@ pub fn encode_snapshot(
     last_contained_log_timestamp_ms: i64,
     now_ms: i64,
 ) -> BytesMut {
-    encode_cut_at(id, records, last_contained_log_timestamp_ms, now_ms, BATCH_BYTES_MAX)
+    let values: Vec<Vec<u8>> = records.iter().map(MetadataRecord::encode).collect();
+    encode_cut_at(id, &values, last_contained_log_timestamp_ms, now_ms, BATCH_BYTES_MAX)
 }
 // ANCHOR_END: encode_snapshot
 
-/// [`encode_snapshot`] with data batches cut past `batch_bytes_max`.
+/// [`encode_snapshot`] of encoded record `values`, with data batches cut
+/// past `batch_bytes_max`.
 pub(super) fn encode_cut_at(
     id: SnapshotId,
-    records: &[MetadataRecord],
+    values: &[Vec<u8>],
     last_contained_log_timestamp_ms: i64,
     now_ms: i64,
     batch_bytes_max: usize,
@@ -63,12 +65,12 @@ pub(super) fn encode_cut_at(
         .with_last_contained_log_timestamp(last_contained_log_timestamp_ms);
     out.push(&control_batch(SNAPSHOT_HEADER_CONTROL_TYPE, &header, now_ms));
     let mut builder = BatchBuilder::default();
-    for record in records {
+    for value in values {
         if !builder.is_empty() && builder.estimated_size() >= batch_bytes_max {
             out.push(&builder.build());
             builder = BatchBuilder::default();
         }
-        builder.append(now_ms, None, Some(&record.encode()), &[]);
+        builder.append(now_ms, None, Some(value), &[]);
     }
     if !builder.is_empty() {
         out.push(&builder.build());

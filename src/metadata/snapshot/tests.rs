@@ -133,7 +133,8 @@ fn the_layout_is_header_data_footer_from_offset_0() {
 #[test]
 fn large_images_span_several_data_batches() {
     let records = image().records();
-    let bytes = encode_cut_at(ID, &records, T0, T0, 1);
+    let values: Vec<_> = records.iter().map(MetadataRecord::encode).collect();
+    let bytes = encode_cut_at(ID, &values, T0, T0, 1);
     let bases: Vec<_> = batches(&bytes).iter().map(|b| b.base_offset()).collect();
     assert_eq!(bases, (0..=8).collect::<Vec<_>>(), "one record per batch");
     let decoded: Vec<_> = decode_snapshot(&bytes).unwrap().records.into_iter().map(|(_, r)| r).collect();
@@ -190,7 +191,8 @@ fn missing_footer_or_header_is_refused() {
 /// even though every remaining batch is whole and its CRC right.
 #[test]
 fn a_missing_batch_is_an_offset_gap() {
-    let bytes = encode_cut_at(ID, &image().records(), T0, T0, 1);
+    let values: Vec<_> = image().records().iter().map(MetadataRecord::encode).collect();
+    let bytes = encode_cut_at(ID, &values, T0, T0, 1);
     let all = batches(&bytes);
     let spliced: Vec<u8> =
         all.iter().enumerate().filter(|(i, _)| *i != 3).flat_map(|(_, b)| b.as_bytes().to_vec()).collect();
@@ -241,4 +243,57 @@ fn records_the_image_refuses_are_an_error() {
     fs::write(snapshot_path(dir.path(), ID), encode_snapshot(ID, &orphan, T0, T0)).unwrap();
     let err = read_snapshot(&snapshot_path(dir.path(), ID)).unwrap_err();
     assert!(matches!(err, SnapshotError::Image { offset: 3, .. }), "{err}");
+}
+
+/// A snapshot Kafka wrote holds records spool does not read (a
+/// FeatureLevelRecord for `metadata.version`, api key 12): loading it is
+/// refused with the offset and why, while its layout alone checks out (what
+/// `spool dump-log` reports on).
+#[test]
+fn records_spool_does_not_read_fail_the_load_not_the_layout() {
+    let mut feature_level = vec![1, 12, 0, 17];
+    feature_level.extend_from_slice(b"metadata.version");
+    feature_level.extend_from_slice(&[0, 21, 0]);
+    let bytes = encode_cut_at(ID, &[feature_level], T0, T0, usize::MAX);
+    assert!(check_snapshot_layout(&bytes).is_ok());
+    let err = decode_snapshot(&bytes).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SnapshotError::Record { offset: 1, error: crate::metadata::DecodeError::UnknownApiKey(12) }
+        ),
+        "{err}"
+    );
+}
+
+/// A Kafka 3.9 writer may follow the header with KIP-853's KRaftVersionRecord
+/// (type 5) in the same control batch: skipped, the rest reads as usual. The
+/// same record among the data is not where Kafka puts it: refused.
+#[test]
+fn kip_853_records_after_the_header_are_skipped() {
+    let plain = encoded();
+    let all = batches(&plain);
+    let header_value = all[0].decode_records().unwrap()[0].value.clone().unwrap();
+    let kraft_version: &[u8] = &[0, 0, 0, 1, 0];
+    let mut head = crate::format::BatchBuilder::default().control(true);
+    head.append(T0, Some(&[0, 0, 0, 3]), Some(&header_value), &[]);
+    head.append(T0, Some(&[0, 0, 0, 5]), Some(kraft_version), &[]);
+    let mut bytes = BytesMut::from(&head.build().as_bytes()[..]);
+    for batch in &all[1..] {
+        let start = bytes.len();
+        bytes.extend_from_slice(batch.as_bytes());
+        let mut b = crate::format::RecordBatchMut::new(&mut bytes[start..]).unwrap();
+        b.set_base_offset(batch.base_offset() + 1);
+    }
+    assert_eq!(decode_snapshot(&bytes).unwrap().records.len(), image().records().len());
+
+    let mut late = crate::format::BatchBuilder::default().control(true);
+    late.append(T0, Some(&[0, 0, 0, 5]), Some(kraft_version), &[]);
+    let footer_start = plain.len() - all[2].size_in_bytes();
+    let mut bytes = BytesMut::from(&plain[..footer_start]);
+    let start = bytes.len();
+    bytes.extend_from_slice(late.build().as_bytes());
+    crate::format::RecordBatchMut::new(&mut bytes[start..]).unwrap().set_base_offset(all[2].base_offset());
+    let err = decode_snapshot(&bytes).unwrap_err();
+    assert!(matches!(err, SnapshotError::BadControlRecord { .. }), "{err}");
 }
