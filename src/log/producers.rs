@@ -54,6 +54,7 @@ pub fn batch_info(one: &[u8]) -> BatchInfo {
         base_sequence: batch::be_i32(one, field::BASE_SEQUENCE),
         last_offset_delta: batch::be_i32(one, field::LAST_OFFSET_DELTA),
         max_timestamp: batch::be_i64(one, field::MAX_TIMESTAMP),
+        is_transactional: batch::be_u16(one, field::ATTRIBUTES) & batch::TRANSACTIONAL_BIT != 0,
     }
 }
 
