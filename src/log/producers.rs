@@ -91,21 +91,23 @@ impl<S: Storage> Log<S> {
             Validated::Duplicate(original) => Some(original),
             Validated::Append | Validated::NoProducerId => None,
         };
-        let mut headers = Vec::with_capacity(sizes.len());
-        let mut at = 0;
-        for &size in sizes {
-            let one = &batches[at..at + size];
-            headers.push((batch_info(one), marker_of(one)));
-            at += size;
-        }
-        if let [(info, marker)] = headers[..] {
-            return match marker {
+        if let [size] = sizes {
+            let one = &batches[..*size];
+            let info = batch_info(one);
+            return match marker_of(one) {
                 Some(marker) => self
                     .producers
                     .validate_marker(info.producer_id, info.producer_epoch, &marker)
                     .map(|()| None),
                 None => self.producers.validate(&info).map(duplicate),
             };
+        }
+        let mut headers = Vec::with_capacity(sizes.len());
+        let mut at = 0;
+        for &size in sizes {
+            let one = &batches[at..at + size];
+            headers.push((batch_info(one), marker_of(one)));
+            at += size;
         }
         if !headers.iter().any(|(info, _)| info.has_producer_id()) {
             return Ok(None);
