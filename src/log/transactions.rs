@@ -86,7 +86,8 @@ impl<S: Storage> Log<S> {
     /// recovery rescanned) on: the producer table as of `from`, then a replay
     /// of the batches after it, indexing each aborted transaction in the
     /// segment that holds its marker (Kafka's `LogSegment.recover` with the
-    /// producer table rebuilt to the segment's base).
+    /// producer table rebuilt to the segment's base). The files are synced
+    /// before it returns.
     pub(super) fn rebuild_txn_indexes(&mut self, from: i64) -> Result<()> {
         let mut state = self.producer_state_at(from, i64::MIN)?;
         for segment in self.segments.range_mut(from..).map(|(_, s)| s) {
@@ -100,6 +101,12 @@ impl<S: Storage> Log<S> {
                 .next_back()
                 .expect("the marker is in the log");
             segment.append_aborted_txn(&mut self.storage, aborted)?;
+        }
+        // Durably: these segments may already lie below the recovery point,
+        // which no later flush syncs again, and an index lost in the next
+        // crash would look like a segment without aborted transactions.
+        for segment in self.segments.range(from..).map(|(_, s)| s) {
+            segment.txn_index().flush(&mut self.storage)?;
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! checked on [`MemStorage`] so a crash keeps exactly what was synced.
 
 use bytes::BytesMut;
+use proptest::prelude::*;
 
 use crate::format::BatchBuilder;
 use crate::idempotence::producer_state::txn::EndTxnMarker;
@@ -199,4 +200,123 @@ fn zombie_markers_and_plain_batches_inside_a_transaction_are_refused() {
     let plain = log.append(data(1, 2, false), 0, NOW_MS).unwrap_err();
     assert!(matches!(&plain, LogError::Producer(e) if e.kafka_error_code() == 48), "{plain}");
     assert_eq!(log.log_end_offset(), 3);
+}
+
+/// A step of the property test.
+#[derive(Debug, Clone)]
+enum Step {
+    Data { pid: i64, transactional: bool },
+    Marker { pid: i64, abort: bool },
+    Truncate { back: i64 },
+    Flush,
+    Crash,
+    CleanRestart,
+}
+
+fn any_step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (1..=3i64, any::<bool>()).prop_map(|(pid, transactional)| Step::Data { pid, transactional }),
+        2 => (1..=3i64, any::<bool>()).prop_map(|(pid, abort)| Step::Marker { pid, abort }),
+        1 => (1..4i64).prop_map(|back| Step::Truncate { back }),
+        1 => Just(Step::Flush),
+        1 => Just(Step::Crash),
+        1 => Just(Step::CleanRestart),
+    ]
+}
+
+/// What the log should hold: each offset's (producer, kind), and from it the
+/// open transactions and the aborted ones, by a plain scan (Kafka's rules).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Data { transactional: bool },
+    Marker { abort: bool },
+}
+
+fn scan(log: &[(i64, Kind)]) -> (Vec<(i64, i64)>, Vec<AbortedTxn>) {
+    let mut open: std::collections::BTreeMap<i64, i64> = Default::default();
+    let mut aborted = Vec::new();
+    for (offset, &(pid, kind)) in log.iter().enumerate() {
+        let offset = offset as i64;
+        match kind {
+            Kind::Data { transactional: true } => {
+                open.entry(pid).or_insert(offset);
+            }
+            Kind::Data { transactional: false } => {}
+            Kind::Marker { abort } => {
+                let others = open.iter().filter(|(&p, _)| p != pid).map(|(_, &f)| f).min();
+                if let Some(first) = open.remove(&pid) {
+                    if abort {
+                        aborted.push(AbortedTxn {
+                            producer_id: pid,
+                            first_offset: first,
+                            last_offset: offset,
+                            last_stable_offset: others.unwrap_or(offset + 1),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let mut open: Vec<(i64, i64)> = open.into_iter().map(|(pid, first)| (first, pid)).collect();
+    open.sort_unstable();
+    (open, aborted)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    // Through appends across segments, markers, truncations, crashes that
+    // lose what was not flushed and clean restarts, the `.txnindex` files
+    // hold exactly the aborted transactions of what the log holds, the
+    // producer table exactly its open transactions, and the LSO never passes
+    // an open transaction.
+    #[test]
+    fn the_index_and_the_open_transactions_follow_the_log(steps in prop::collection::vec(any_step(), 1..50)) {
+        let mut log = open(MemStorage::new(), OpenOptions::default());
+        let mut reference: Vec<(i64, Kind)> = Vec::new();
+        for step in &steps {
+            match *step {
+                Step::Data { pid, transactional } => {
+                    let state = log.producer_state().entry(pid);
+                    let seq = state.map_or(0, |e| e.last_seq() + 1);
+                    let inside = state.is_some_and(|e| e.current_txn_first_offset.is_some());
+                    let result = log.append(data(pid, seq, transactional), 0, NOW_MS);
+                    if inside && !transactional {
+                        prop_assert!(matches!(result, Err(LogError::Producer(_))), "{result:?}");
+                    } else {
+                        result.unwrap();
+                        reference.push((pid, Kind::Data { transactional }));
+                    }
+                }
+                Step::Marker { pid, abort } => {
+                    log.append(marker(pid, abort, 0), 0, NOW_MS).unwrap();
+                    reference.push((pid, Kind::Marker { abort }));
+                }
+                Step::Truncate { back } => {
+                    let to = (log.log_end_offset() - back).max(0);
+                    log.truncate_to(to).unwrap();
+                    reference.truncate(to as usize);
+                }
+                Step::Flush => log.flush().unwrap(),
+                Step::Crash => {
+                    let storage = log.storage().crash(CrashMode::LoseUnsynced);
+                    let options = OpenOptions { recovery_point: log.recovery_point(), ..OpenOptions::default() };
+                    log = open(storage, options);
+                    reference.truncate(log.log_end_offset() as usize);
+                }
+                Step::CleanRestart => {
+                    let storage = log.close().unwrap();
+                    log = open(storage, OpenOptions { clean_shutdown: true, ..OpenOptions::default() });
+                }
+            }
+            prop_assert_eq!(log.log_end_offset(), reference.len() as i64);
+            let (open_txns, aborted_txns) = scan(&reference);
+            prop_assert_eq!(all_aborted(&log), aborted_txns.clone());
+            prop_assert_eq!(log.producer_state().ongoing_txns().collect::<Vec<_>>(), open_txns.clone());
+            prop_assert_eq!(log.collect_aborted_transactions(0, log.log_end_offset()), aborted_txns);
+            log.update_high_watermark(log.log_end_offset());
+            if let Some(&(first, _)) = open_txns.first() {
+                prop_assert!(log.last_stable_offset() <= first);
+            }
+        }
+    }
 }
