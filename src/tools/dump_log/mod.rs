@@ -16,6 +16,10 @@
 //! producerId: 1004 producerEpoch: 0 coordinatorEpoch: -1 currentTxnFirstOffset: OptionalLong.empty lastTimestamp: 1706471404037 firstSequence: 370 lastSequence: 371 lastOffset: 371 offsetDelta: 1 timestamp: 1706471404037
 //! ```
 //!
+//! An aborted-transaction index (`<offset>.txnindex`, chapter 9) prints one
+//! `version: 0 producerId: … firstOffset: … lastOffset: … lastStableOffset: …`
+//! line per aborted transaction (`txn_index.rs`).
+//!
 //! The partition's `leader-epoch-checkpoint` (chapter 6), which Kafka's tool
 //! ignores, prints one `leaderEpoch: 4 startOffset: 0` line per epoch.
 //!
@@ -59,6 +63,7 @@ use state_files::{dump_leader_epochs, dump_offset_index, dump_producer_snapshot,
 mod control;
 pub mod metadata_json;
 mod state_files;
+mod txn_index;
 
 /// What to print.
 #[derive(Debug, Clone, Copy, Default)]
@@ -79,7 +84,7 @@ pub struct Dump {
     pub errors: Vec<String>,
 }
 
-/// Dumps one `.log`, `.index`, `.timeindex`, `.snapshot`, `.checkpoint` or
+/// Dumps one `.log`, `.index`, `.timeindex`, `.txnindex`, `.snapshot`, `.checkpoint` or
 /// `leader-epoch-checkpoint` file.
 pub fn dump_file(path: &Path, options: DumpOptions) -> Dump {
     let mut dump = Dump::default();
@@ -103,9 +108,10 @@ pub fn dump_file(path: &Path, options: DumpOptions) -> Dump {
         (Some("index"), Some(base)) => dump_offset_index(&mut dump, path, base, &data),
         (Some("timeindex"), Some(base)) => dump_time_index(&mut dump, path, base, &data),
         (Some("snapshot"), Some(_)) => dump_producer_snapshot(&mut dump, path, &data),
+        (Some("txnindex"), Some(base)) => txn_index::dump_txn_index(&mut dump, path, base, &data),
         _ => dump.errors.push(format!(
-            "{}: not a segment file (expected <20-digit offset>.log, .index, .timeindex or .snapshot, \
-             <offset>-<epoch>.checkpoint, or leader-epoch-checkpoint)",
+            "{}: not a segment file (expected <20-digit offset>.log, .index, .timeindex, .txnindex or \
+             .snapshot, <offset>-<epoch>.checkpoint, or leader-epoch-checkpoint)",
             path.display()
         )),
     }
