@@ -151,6 +151,7 @@ fn snapshot(c: &mut Criterion) {
                 base_sequence: 0,
                 last_offset_delta: 0,
                 max_timestamp: NOW_MS,
+                is_transactional: false,
             };
             state.update(&info, offset as i64);
         }

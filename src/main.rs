@@ -46,7 +46,7 @@ enum Command {
     Cluster(ClusterArgs),
     /// Print segment, index and time index files as kafka-dump-log.sh does.
     DumpLog {
-        /// The .log, .index, .timeindex, .snapshot or leader-epoch-checkpoint files to dump.
+        /// The .log, .index, .timeindex, .txnindex, .snapshot or leader-epoch-checkpoint files to dump.
         #[arg(long, num_args = 1.., required = true, value_delimiter = ',')]
         files: Vec<PathBuf>,
         /// Print every record, not only batch headers.

@@ -329,6 +329,7 @@ impl IdempotenceState {
             base_sequence: seq,
             last_offset_delta: 0,
             max_timestamp: 0,
+            is_transactional: false,
         };
         let answer = match self.table.validate(&batch) {
             Ok(Validated::Append) => {
@@ -350,6 +351,9 @@ impl IdempotenceState {
             }
             Err(e @ ProducerError::InvalidProducerEpoch { .. }) => Answer::Error(e.kafka_error_code()),
             Err(e @ ProducerError::InvalidSequence { .. }) => unreachable!("sequences are not negative: {e}"),
+            Err(e @ (ProducerError::InvalidTxnState { .. } | ProducerError::CoordinatorFenced { .. })) => {
+                unreachable!("the model's producer is not transactional: {e}")
+            }
         };
         self.send(Message::Response { epoch, seq, answer });
     }

@@ -69,8 +69,10 @@ pub const NO_SEQUENCE: i32 = -1;
 pub const NO_PARTITION_LEADER_EPOCH: i32 = -1;
 
 const TIMESTAMP_TYPE_BIT: u16 = 0x08;
-const TRANSACTIONAL_BIT: u16 = 0x10;
-const CONTROL_BIT: u16 = 0x20;
+/// The attributes bit of a transactional batch (chapter 9).
+pub const TRANSACTIONAL_BIT: u16 = 0x10;
+/// The attributes bit of a control batch (transaction markers, chapter 9).
+pub const CONTROL_BIT: u16 = 0x20;
 const DELETE_HORIZON_BIT: u16 = 0x40;
 
 /// Which clock a batch's timestamps come from (topic config `message.timestamp.type`).

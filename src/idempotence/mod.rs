@@ -119,9 +119,11 @@
 //!
 //! # Simplifications
 //!
-//! - Transactions (chapter 9): no markers, no coordinator epoch, no open
-//!   transaction; the snapshot fields for them are written as Kafka writes them
-//!   for an idempotent producer (-1) and read back faithfully.
+//! - Transactions (chapter 9) are tracked here on the log side only
+//!   ([`producer_state::txn`]): a transactional batch opens its producer's
+//!   transaction, a COMMIT/ABORT marker ends it, and the snapshot keeps the
+//!   open ones' first offsets (`currentTxnFirstOffset`) and the coordinator
+//!   epoch. The coordinator that writes markers is `crate::txn`.
 //! - A batch is validated against the state after the previous batch was
 //!   *appended*. The log validates a request's several batches for one
 //!   partition in order against a trial copy of the table before writing any
@@ -141,6 +143,7 @@
 pub mod producer_state;
 pub mod snapshot;
 
+pub use producer_state::txn::{CompletedTxn, EndTxnMarker};
 pub use producer_state::{
     BatchInfo, BatchMetadata, ProducerError, ProducerStateConfig, ProducerStateEntry, ProducerStateManager,
     Validated, NUM_BATCHES_TO_RETAIN,

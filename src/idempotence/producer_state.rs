@@ -2,7 +2,8 @@
 //! last five batches, and the check every idempotent batch passes before it is
 //! appended. Kafka's `ProducerStateManager`, `ProducerStateEntry` and
 //! `ProducerAppendInfo` (`storage/.../internals/log/`), for data batches from
-//! clients; transaction markers are chapter 9.
+//! clients; open transactions and the markers that end them are [`txn`]
+//! (chapter 9).
 //!
 //! The broker's produce path uses it in two steps around the append:
 //!
@@ -60,6 +61,9 @@ pub struct BatchInfo {
     pub last_offset_delta: i32,
     /// The batch's `maxTimestamp`, remembered as the producer's last activity.
     pub max_timestamp: i64,
+    /// The batch's transactional attribute bit (chapter 9): it starts or
+    /// continues its producer's transaction on this partition.
+    pub is_transactional: bool,
 }
 
 impl BatchInfo {
@@ -71,6 +75,7 @@ impl BatchInfo {
             base_sequence: batch.base_sequence(),
             last_offset_delta: batch.last_offset_delta(),
             max_timestamp: batch.max_timestamp(),
+            is_transactional: batch.is_transactional(),
         }
     }
 
@@ -265,6 +270,13 @@ pub enum ProducerError {
     /// A producer id with a negative base sequence (`INVALID_RECORD`, 87, as
     /// Kafka's `LogValidator.validateBatch`).
     InvalidSequence { producer_id: i64, base_sequence: i32 },
+    /// A non-transactional batch from a producer with a transaction open on
+    /// the partition (`INVALID_TXN_STATE`, 48, Kafka's `appendDataBatch`).
+    /// Not retriable: the producer mixed transactional and plain writes.
+    InvalidTxnState { producer_id: i64 },
+    /// A transaction marker from a coordinator older than the last one that
+    /// wrote here (`TRANSACTION_COORDINATOR_FENCED`, 52): a zombie coordinator.
+    CoordinatorFenced { producer_id: i64, coordinator_epoch: i32, current_coordinator_epoch: i32 },
 }
 
 impl ProducerError {
@@ -273,6 +285,8 @@ impl ProducerError {
             ProducerError::InvalidProducerEpoch { .. } => 47,
             ProducerError::OutOfOrderSequence { .. } => 45,
             ProducerError::InvalidSequence { .. } => 87,
+            ProducerError::InvalidTxnState { .. } => 48,
+            ProducerError::CoordinatorFenced { .. } => 52,
         }
     }
 }
@@ -291,6 +305,18 @@ impl std::fmt::Display for ProducerError {
             ProducerError::InvalidSequence { producer_id, base_sequence } => {
                 write!(f, "producer {producer_id}: invalid base sequence {base_sequence}")
             }
+            ProducerError::InvalidTxnState { producer_id } => {
+                write!(f, "producer {producer_id}: a non-transactional batch inside an open transaction")
+            }
+            ProducerError::CoordinatorFenced {
+                producer_id,
+                coordinator_epoch,
+                current_coordinator_epoch,
+            } => write!(
+                f,
+                "producer {producer_id}: a marker from coordinator epoch {coordinator_epoch}, older than \
+                 {current_coordinator_epoch}"
+            ),
         }
     }
 }
@@ -306,12 +332,25 @@ pub struct ProducerStateManager {
     /// The offset after the last batch applied (Kafka's `lastMapOffset`): where
     /// a snapshot taken now would be named.
     map_end_offset: i64,
+    /// Open transactions by first offset, with their producer (Kafka's
+    /// `ongoingTxns`, chapter 9, [`txn`]): the first one pins the last stable offset.
+    ongoing_txns: BTreeMap<i64, i64>,
+    /// Transactions whose marker is in the log but not yet below the high
+    /// watermark, by first offset (Kafka's `unreplicatedTxns`): they pin the
+    /// last stable offset until the marker is committed.
+    unreplicated_txns: BTreeMap<i64, txn::CompletedTxn>,
 }
 
 impl ProducerStateManager {
     pub fn new(config: ProducerStateConfig) -> Self {
         assert!(config.batches_to_retain >= 1, "a producer must remember at least its last batch");
-        ProducerStateManager { config, producers: BTreeMap::new(), map_end_offset: 0 }
+        ProducerStateManager {
+            config,
+            producers: BTreeMap::new(),
+            map_end_offset: 0,
+            ongoing_txns: BTreeMap::new(),
+            unreplicated_txns: BTreeMap::new(),
+        }
     }
 
     pub fn config(&self) -> &ProducerStateConfig {
@@ -378,13 +417,18 @@ impl ProducerStateManager {
         }
         if epoch != current_epoch {
             // An epoch bump: the new epoch's sequences start again at 0.
-            return if batch.base_sequence == 0 { Ok(Validated::Append) } else { Err(out_of_order) };
+            if batch.base_sequence != 0 {
+                return Err(out_of_order);
+            }
+        } else if !in_sequence(entry.last_seq(), batch.base_sequence) {
+            return Err(out_of_order);
         }
-        if in_sequence(entry.last_seq(), batch.base_sequence) {
-            Ok(Validated::Append)
-        } else {
-            Err(out_of_order)
+        // Chapter 9: inside an open transaction every data batch of the
+        // producer must be transactional (Kafka's `appendDataBatch`).
+        if entry.current_txn_first_offset.is_some() && !batch.is_transactional {
+            return Err(ProducerError::InvalidTxnState { producer_id });
         }
+        Ok(Validated::Append)
     }
     // ANCHOR_END: validate
 
@@ -413,6 +457,12 @@ impl ProducerStateManager {
             .entry(batch.producer_id)
             .or_insert_with(|| ProducerStateEntry::empty(batch.producer_id));
         entry.add_batch(&config, batch.producer_epoch, metadata);
+        // Chapter 9: the producer's first transactional batch here opens its
+        // transaction on this partition, at the batch's first offset.
+        if batch.is_transactional && entry.current_txn_first_offset.is_none() {
+            entry.current_txn_first_offset = Some(base_offset);
+            self.ongoing_txns.insert(base_offset, batch.producer_id);
+        }
     }
     // ANCHOR_END: update
 
@@ -441,12 +491,22 @@ impl ProducerStateManager {
             .map(|e| (e.producer_id, e))
             .collect();
         self.map_end_offset = snapshot_offset;
+        // A snapshot keeps each open transaction's first offset (Kafka's
+        // `loadFromSnapshot`); what completed before it needs no tracking.
+        self.ongoing_txns = self
+            .producers
+            .values()
+            .filter_map(|e| e.current_txn_first_offset.map(|first| (first, e.producer_id)))
+            .collect();
+        self.unreplicated_txns.clear();
     }
 }
 
 fn is_expired(entry: &ProducerStateEntry, now_ms: i64, expiration_ms: i64) -> bool {
     entry.current_txn_first_offset.is_none() && now_ms.saturating_sub(entry.last_timestamp) >= expiration_ms
 }
+
+pub mod txn;
 
 #[cfg(test)]
 mod tests;

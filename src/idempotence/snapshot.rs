@@ -33,9 +33,8 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::producer_state::{
-    BatchInfo, BatchMetadata, ProducerStateConfig, ProducerStateEntry, ProducerStateManager,
-};
+use super::producer_state::txn::CompletedTxn;
+use super::producer_state::{BatchMetadata, ProducerStateConfig, ProducerStateEntry, ProducerStateManager};
 use crate::format::batch::RecordBatch;
 
 /// The only snapshot version Kafka has written (`PRODUCER_SNAPSHOT_VERSION`).
@@ -226,18 +225,21 @@ pub fn rebuild<'a>(
 
 /// The replay half of [`rebuild`], for a caller that reads the log a piece at
 /// a time (the log reads it a megabyte at a time, not all at once): applies
-/// every batch that ends at or after `from_offset`, in log order.
+/// every batch that ends at or after `from_offset`, in log order, data
+/// batches and transaction markers alike. Returns the transactions the
+/// markers ended (chapter 9): recovery rebuilds the `.txnindex` from them.
 pub fn replay<'a>(
     state: &mut ProducerStateManager,
     from_offset: i64,
     batches: impl IntoIterator<Item = &'a RecordBatch>,
-) {
+) -> Vec<CompletedTxn> {
+    let mut completed = Vec::new();
     for batch in batches {
-        // Control batches are transaction markers: chapter 9.
-        if batch.last_offset() >= from_offset && !batch.is_control() {
-            state.update(&BatchInfo::of(batch), batch.base_offset());
+        if batch.last_offset() >= from_offset {
+            completed.extend(state.apply(batch));
         }
     }
+    completed
 }
 
 #[cfg(test)]

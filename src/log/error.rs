@@ -22,7 +22,9 @@ pub enum LogError {
     /// An idempotent producer's batch failed the sequence or epoch check
     /// (chapter 8): `OUT_OF_ORDER_SEQUENCE_NUMBER` (45), `INVALID_PRODUCER_EPOCH`
     /// (47) or `INVALID_RECORD` (87), as [`ProducerError::kafka_error_code`]
-    /// says. Nothing was written; what the producer does next depends on the code.
+    /// says; chapter 9 adds `INVALID_TXN_STATE` (48) and, for markers,
+    /// `TRANSACTION_COORDINATOR_FENCED` (52). Nothing was written; what the
+    /// producer does next depends on the code.
     Producer(ProducerError),
     /// An earlier fsync of this log failed, so it is offline (`KAFKA_STORAGE_ERROR`,
     /// code 56): it takes no appends and acknowledges nothing until the broker

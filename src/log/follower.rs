@@ -76,7 +76,7 @@ impl<S: Storage> Log<S> {
             let storage = &mut self.storage;
             let active = self.segments.values_mut().next_back().expect("active segment");
             active.append(storage, &batch)?;
-            self.copy_producer_state(&batch);
+            self.copy_producer_state(&batch)?;
             let epoch = batch.partition_leader_epoch();
             epochs_changed |= epochs::learn_epoch(&mut self.leader_epochs, epoch, batch.base_offset());
             info.last_offset = batch.last_offset();
@@ -122,7 +122,7 @@ impl<S: Storage> Log<S> {
 
     /// Takes the leader's decision on an idempotent batch: the table learns
     /// it, whatever its sequence; an older producer epoch is only logged.
-    fn copy_producer_state(&mut self, batch: &RecordBatch) {
+    fn copy_producer_state(&mut self, batch: &RecordBatch) -> Result<()> {
         let info = BatchInfo::of(batch);
         if let Some(known) = self.producers.producer_epoch(info.producer_id) {
             if info.has_producer_id() && info.producer_epoch < known {
@@ -135,7 +135,7 @@ impl<S: Storage> Log<S> {
                 );
             }
         }
-        self.producers.update(&info, batch.base_offset());
+        self.apply_to_producers(batch)
     }
 
     // ANCHOR: truncate_fully_and_start_at

@@ -79,6 +79,11 @@ where
                 ] {
                     handles.push(self.storage().handle(&name)?);
                 }
+                // Chapter 9: the aborted-transaction index, once it exists.
+                let txn_index = super::txn_index::txn_index_file_name(base);
+                if self.storage().exists(&txn_index) {
+                    handles.push(self.storage().handle(&txn_index)?);
+                }
             }
         }
         Ok(FlushJob { handles, end_offset, fault })

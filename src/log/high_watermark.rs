@@ -50,6 +50,8 @@ impl<S: Storage> Log<S> {
         let clamped = offset.clamp(self.log_start_offset, self.log_end_offset());
         let moved = clamped != self.high_watermark;
         self.high_watermark = clamped;
+        // Chapter 9: a marker now below it decides its transaction for readers.
+        self.producers.on_high_watermark_updated(clamped);
         moved
     }
     // ANCHOR_END: update_high_watermark

@@ -58,9 +58,14 @@
 //!   is written as `<offset>.snapshot` at each roll and at clean shutdown, and
 //!   [`Log::open`] rebuilds it from the newest snapshot plus the batch headers
 //!   after it.
-//! - *Transactions (chapter 9)*: aborted-transaction ranges go to a `.txnindex`
-//!   per segment, kept like the other two indexes; the last stable offset is one
-//!   more bound in [`ReadOptions`].
+//! - *Transactions (chapter 9)*, wired in [`transactions`]: every append runs
+//!   its batches through the producer table, which tracks each producer's
+//!   open transaction; an ABORT marker appends the transaction to the active
+//!   segment's `.txnindex` ([`txn_index`], Kafka's format), which truncation
+//!   cuts and recovery rebuilds. [`Log::last_stable_offset`] is the smaller of
+//!   the high watermark and the earliest undecided transaction's first offset;
+//!   [`Log::collect_aborted_transactions`] answers what a `read_committed`
+//!   fetch must drop. (The fetch and ListOffsets handlers do not use them yet.)
 //!
 //! Simplifications: Kafka deletes segments asynchronously (renaming them
 //! `.deleted` first); spool unlinks at once, and open handles keep a deleted file
@@ -83,6 +88,8 @@ pub mod read;
 pub mod retention;
 pub mod segment;
 pub mod storage;
+pub mod transactions;
+pub mod txn_index;
 pub mod validator;
 
 use std::collections::BTreeMap;
@@ -272,6 +279,10 @@ impl<S: Storage> Log<S> {
         } else {
             options.recovery_point.min(end.message_offset)
         };
+        if let Some(first) = first_recovered {
+            // Chapter 9: a rescanned segment's `.txnindex` was dropped with it.
+            log.rebuild_txn_indexes(first)?;
+        }
         log.load_producer_state(now_ms)?;
         log.load_leader_epochs(first_recovered)?;
         Ok((log, report))
@@ -288,7 +299,7 @@ impl<S: Storage> Log<S> {
         };
         let bases: Vec<i64> = names.iter().filter_map(|n| base_of(n, ".log")).collect();
         for name in &names {
-            let orphan_index = [".index", ".timeindex"]
+            let orphan_index = [".index", ".timeindex", ".txnindex"]
                 .iter()
                 .any(|ext| base_of(name, ext).is_some_and(|b| !bases.contains(&b)));
             if orphan_index || name.ends_with(".tmp") {
@@ -360,7 +371,8 @@ impl<S: Storage> Log<S> {
             let active = self.segments.values_mut().next_back().expect("active segment");
             active.append(storage, &batch)?;
             // Under the same lock as the check: the next append sees this batch.
-            self.producers.update(&crate::idempotence::BatchInfo::of(&batch), batch.base_offset());
+            // A marker also ends its transaction (chapter 9, [`transactions`]).
+            self.apply_to_producers(&batch)?;
             epochs_changed |= epochs::learn_epoch(&mut self.leader_epochs, leader_epoch, batch.base_offset());
             info.last_offset = batch.last_offset();
             info.max_timestamp = info.max_timestamp.max(batch.max_timestamp());

@@ -37,6 +37,7 @@ use super::error::Result;
 use super::storage::Storage;
 use super::{Log, ReadOptions};
 use crate::format::batch::{self, field, RecordBatch};
+use crate::idempotence::producer_state::txn::{CompletedTxn, EndTxnMarker};
 use crate::idempotence::{
     decode_snapshot, encode_snapshot, parse_snapshot_file_name, replay, snapshot_file_name, BatchInfo,
     BatchMetadata, ProducerError, ProducerStateConfig, ProducerStateManager, Validated,
@@ -54,7 +55,20 @@ pub fn batch_info(one: &[u8]) -> BatchInfo {
         base_sequence: batch::be_i32(one, field::BASE_SEQUENCE),
         last_offset_delta: batch::be_i32(one, field::LAST_OFFSET_DELTA),
         max_timestamp: batch::be_i64(one, field::MAX_TIMESTAMP),
+        is_transactional: batch::be_u16(one, field::ATTRIBUTES) & batch::TRANSACTIONAL_BIT != 0,
     }
+}
+
+/// The end-transaction marker of a control batch from a producer (chapter
+/// 9), read from its one record; `None` for a data batch. A control batch
+/// holds a few dozen bytes, so it is parsed whole.
+fn marker_of(one: &[u8]) -> Option<EndTxnMarker> {
+    let control = batch::be_u16(one, field::ATTRIBUTES) & batch::CONTROL_BIT != 0;
+    if !control || batch::be_i64(one, field::PRODUCER_ID) < 0 {
+        return None;
+    }
+    let (batch, _) = RecordBatch::parse(&Bytes::copy_from_slice(one)).ok()?;
+    EndTxnMarker::of(&batch)
 }
 
 impl<S: Storage> Log<S> {
@@ -78,24 +92,38 @@ impl<S: Storage> Log<S> {
             Validated::Append | Validated::NoProducerId => None,
         };
         if let [size] = sizes {
-            return self.producers.validate(&batch_info(&batches[..*size])).map(duplicate);
+            let one = &batches[..*size];
+            let info = batch_info(one);
+            return match marker_of(one) {
+                Some(marker) => self
+                    .producers
+                    .validate_marker(info.producer_id, info.producer_epoch, &marker)
+                    .map(|()| None),
+                None => self.producers.validate(&info).map(duplicate),
+            };
         }
-        let mut infos = Vec::with_capacity(sizes.len());
+        let mut headers = Vec::with_capacity(sizes.len());
         let mut at = 0;
         for &size in sizes {
-            infos.push(batch_info(&batches[at..at + size]));
+            let one = &batches[at..at + size];
+            headers.push((batch_info(one), marker_of(one)));
             at += size;
         }
-        if !infos.iter().any(BatchInfo::has_producer_id) {
+        if !headers.iter().any(|(info, _)| info.has_producer_id()) {
             return Ok(None);
         }
         let mut trial = self.producers.clone();
         let mut offset = self.log_end_offset();
-        for info in &infos {
-            if let Some(original) = trial.validate(info).map(duplicate)? {
-                return Ok(Some(original));
+        for (info, marker) in &headers {
+            if let Some(marker) = marker {
+                trial.validate_marker(info.producer_id, info.producer_epoch, marker)?;
+                trial.apply_marker(info.producer_id, info.producer_epoch, marker, offset, info.max_timestamp);
+            } else {
+                if let Some(original) = trial.validate(info).map(duplicate)? {
+                    return Ok(Some(original));
+                }
+                trial.update(info, offset);
             }
-            trial.update(info, offset);
             offset += i64::from(info.last_offset_delta) + 1;
         }
         Ok(None)
@@ -155,25 +183,39 @@ impl<S: Storage> Log<S> {
     /// from its offset to the log end. Without a snapshot, the replay starts at
     /// the log start.
     pub(super) fn load_producer_state(&mut self, now_ms: i64) -> Result<()> {
+        let mut state = self.producer_state_at(self.log_end_offset(), now_ms)?;
+        state.on_log_start_offset_incremented(self.log_start_offset);
+        // Chapter 9: transactions the replay saw end are decided for readers
+        // once their marker is below the high watermark.
+        state.on_high_watermark_updated(self.high_watermark);
+        self.producers = state;
+        Ok(())
+    }
+    // ANCHOR_END: load_producer_state
+
+    /// The producer table as of `offset`: the newest readable snapshot at or
+    /// below it, then the batches from there up to `offset`. Deletes the
+    /// snapshots outside `[log start, log end]` and the corrupt ones it meets.
+    pub(super) fn producer_state_at(&mut self, offset: i64, now_ms: i64) -> Result<ProducerStateManager> {
         let (start, end) = (self.log_start_offset, self.log_end_offset());
         let mut offsets = Vec::new();
-        for offset in self.producer_snapshot_offsets()? {
-            if (start..=end).contains(&offset) {
-                offsets.push(offset);
-            } else {
-                self.storage.remove(&snapshot_file_name(offset))?;
+        for snapshot in self.producer_snapshot_offsets()? {
+            if !(start..=end).contains(&snapshot) {
+                self.storage.remove(&snapshot_file_name(snapshot))?;
+            } else if snapshot <= offset {
+                offsets.push(snapshot);
             }
         }
         let config = *self.producers.config();
         let mut state = ProducerStateManager::new(config);
         let mut from = start;
-        while let Some(offset) = offsets.pop() {
-            let name = snapshot_file_name(offset);
+        while let Some(snapshot) = offsets.pop() {
+            let name = snapshot_file_name(snapshot);
             let bytes = self.storage.read_file(&name)?.unwrap_or_default();
             match decode_snapshot(&bytes) {
                 Ok(entries) => {
-                    state.load_snapshot(offset, entries, now_ms);
-                    from = offset;
+                    state.load_snapshot(snapshot, entries, now_ms);
+                    from = snapshot;
                     break;
                 }
                 Err(e) => {
@@ -182,20 +224,23 @@ impl<S: Storage> Log<S> {
                 }
             }
         }
-        self.replay_producers(&mut state, from)?;
-        state.on_log_start_offset_incremented(start);
-        self.producers = state;
-        Ok(())
+        self.replay_producers(&mut state, from, offset)?;
+        Ok(state)
     }
-    // ANCHOR_END: load_producer_state
 
-    /// Applies the headers of every batch from `from` to the log end to
-    /// `state`, a megabyte of log at a time.
-    fn replay_producers(&self, state: &mut ProducerStateManager, from: i64) -> Result<()> {
-        let end = self.log_end_offset();
+    /// Applies every batch from `from` up to `to` (a segment base or the log
+    /// end) to `state`, a megabyte of log at a time; returns the transactions
+    /// whose markers it met (chapter 9).
+    pub(super) fn replay_producers(
+        &self,
+        state: &mut ProducerStateManager,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<CompletedTxn>> {
+        let mut completed = Vec::new();
         let mut offset = from.max(self.log_start_offset);
         let options = ReadOptions { max_bytes: REPLAY_READ_BYTES, max_offset: None, min_one_batch: true };
-        while offset < end {
+        while offset < to {
             let Some(region) = self.read_with(offset, options)? else { break };
             let mut rest: Bytes = region.read_bytes()?;
             let mut batches = Vec::new();
@@ -218,9 +263,10 @@ impl<S: Storage> Log<S> {
                 return Err(batch::BatchError::Truncated { needed: batch::HEADER_SIZE, available }.into());
             };
             offset = last.next_offset();
-            replay(state, from, &batches);
+            batches.retain(|b| b.base_offset() < to);
+            completed.extend(replay(state, from, &batches));
         }
-        Ok(())
+        Ok(completed)
     }
 }
 

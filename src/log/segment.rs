@@ -1,4 +1,5 @@
-//! One segment: a `.log` file of batches and its two sparse indexes.
+//! One segment: a `.log` file of batches, its two sparse indexes, and the
+//! aborted-transaction index of chapter 9 ([`super::txn_index`]).
 //!
 //! ```text
 //!  orders-0/
@@ -8,6 +9,7 @@
 //!    00000000000000042000.log        the active segment: appends go here
 //!    00000000000000042000.index
 //!    00000000000000042000.timeindex
+//!    00000000000000042000.txnindex   aborted transactions (chapter 9), once there is one
 //! ```
 //!
 //! A segment is named by its base offset, zero-padded to 20 digits so that a
@@ -27,6 +29,7 @@ use super::config::LogConfig;
 use super::error::Result;
 use super::index::{OffsetIndex, OffsetPosition, TimeIndex};
 use super::storage::Storage;
+use super::txn_index::{txn_index_file_name, AbortedTxn, TransactionIndex};
 use crate::format::batch::{self, field, RecordBatch, HEADER_SIZE};
 
 /// File names of a segment with this base offset.
@@ -42,8 +45,12 @@ pub fn time_index_file_name(base_offset: i64) -> String {
 
 /// Deletes the files of the segment at `base_offset`, those that exist.
 pub fn delete_files<S: Storage>(storage: &mut S, base_offset: i64) -> Result<()> {
-    for name in [log_file_name(base_offset), index_file_name(base_offset), time_index_file_name(base_offset)]
-    {
+    for name in [
+        log_file_name(base_offset),
+        index_file_name(base_offset),
+        time_index_file_name(base_offset),
+        txn_index_file_name(base_offset),
+    ] {
         if storage.exists(&name) {
             storage.remove(&name)?;
         }
@@ -95,6 +102,9 @@ pub struct LogSegment {
     size: u64,
     index: OffsetIndex,
     time_index: TimeIndex,
+    /// The aborted transactions whose marker is in this segment (chapter 9,
+    /// [`super::txn_index`]); its file exists only once it has an entry.
+    txn_index: TransactionIndex,
     bytes_since_last_index_entry: u64,
     /// `log.index.interval.bytes`, from the config the segment was opened with.
     index_interval_bytes: u64,
@@ -156,6 +166,7 @@ impl LogSegment {
             size: 0,
             index: OffsetIndex::new(base_offset, config.segment_index_bytes),
             time_index: TimeIndex::new(base_offset, config.segment_index_bytes),
+            txn_index: TransactionIndex::new(base_offset),
             bytes_since_last_index_entry: 0,
             index_interval_bytes: config.index_interval_bytes,
             max_timestamp: -1,
@@ -181,12 +192,13 @@ impl LogSegment {
         let max = config.segment_index_bytes;
         let index = idx.and_then(|b| OffsetIndex::parse(base_offset, max, &b));
         let time_index = tidx.and_then(|b| TimeIndex::parse(base_offset, max, &b));
-        let (Some(index), Some(time_index)) = (index, time_index) else {
+        let txn_index = TransactionIndex::read(storage, base_offset)?;
+        let (Some(index), Some(time_index), Some(txn_index)) = (index, time_index, txn_index) else {
             let (segment, outcome) = Self::recover(storage, base_offset, config)?;
             return Ok((segment, Some(outcome)));
         };
         let size = storage.len(&log_file_name(base_offset))?;
-        let mut seg = LogSegment { index, time_index, size, ..Self::empty(base_offset, config) };
+        let mut seg = LogSegment { index, time_index, txn_index, size, ..Self::empty(base_offset, config) };
         if let Some(last) = seg.time_index.last() {
             (seg.max_timestamp, seg.offset_of_max_timestamp) = (last.timestamp, last.offset);
         }
@@ -215,7 +227,9 @@ impl LogSegment {
     // ANCHOR: recover
     /// Rebuilds a segment after an unclean stop: reads every batch from the start,
     /// checks its framing and CRC, stops at the first torn or corrupt one, cuts the
-    /// file there, and rewrites both indexes from what remains.
+    /// file there, and rewrites both indexes from what remains. The
+    /// `.txnindex` is deleted: it needs the producer table, so the log
+    /// rebuilds it ([`super::Log::open`]).
     pub fn recover<S: Storage>(
         storage: &mut S,
         base_offset: i64,
@@ -227,6 +241,7 @@ impl LogSegment {
         let mut outcome = RecoveryOutcome::default();
         storage.create(&index_file_name(base_offset))?;
         storage.create(&time_index_file_name(base_offset))?;
+        seg.txn_index.reset(storage)?;
         // One batch in memory at a time; a garbage length can claim at most the
         // rest of the file, which `read_batch_info` has already checked.
         while let Some(info) = seg.read_batch_info(storage, seg.size as u32)? {
@@ -443,6 +458,7 @@ impl LogSegment {
         storage.truncate(&index_file_name(self.base_offset), len)?;
         let len = self.time_index.truncate_to(info.base_offset);
         storage.truncate(&time_index_file_name(self.base_offset), len)?;
+        self.txn_index.truncate_to(storage, info.base_offset)?;
         self.size = u64::from(info.position);
         self.next_offset = info.base_offset;
         self.bytes_since_last_index_entry = 0;
@@ -505,7 +521,27 @@ impl LogSegment {
         storage.sync(&log_file_name(self.base_offset))?;
         storage.sync(&index_file_name(self.base_offset))?;
         storage.sync(&time_index_file_name(self.base_offset))?;
+        self.txn_index.flush(storage)?;
         Ok(())
+    }
+
+    /// The segment's aborted transactions (chapter 9).
+    pub fn txn_index(&self) -> &TransactionIndex {
+        &self.txn_index
+    }
+
+    /// Indexes a transaction whose ABORT marker this segment holds.
+    pub fn append_aborted_txn<S: Storage>(&mut self, storage: &mut S, txn: AbortedTxn) -> Result<()> {
+        assert!(
+            txn.last_offset >= self.base_offset && txn.last_offset < self.next_offset,
+            "the marker is here"
+        );
+        self.txn_index.append(storage, txn)
+    }
+
+    /// Forgets the segment's aborted transactions: recovery indexes them again.
+    pub fn reset_txn_index<S: Storage>(&mut self, storage: &mut S) -> Result<()> {
+        self.txn_index.reset(storage)
     }
 
     /// Deletes the segment's files.

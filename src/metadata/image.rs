@@ -368,3 +368,6 @@ impl MetadataImage {
 
 #[cfg(test)]
 mod tests;
+mod write;
+#[cfg(test)]
+mod write_tests;

@@ -38,17 +38,21 @@
 //! [`crate::controller`].
 //!
 //! Simplifications: the metadata log is one more partition log in the log
-//! directory; Kafka keeps it in the controller's own directory with snapshots.
+//! directory; Kafka keeps it in the controller's own directory. Snapshots in
+//! Kafka's format can be written and read ([`snapshot`]), but nothing takes
+//! or loads one yet: the log is replayed from offset 0.
 
 pub mod image;
 pub mod publisher;
 pub mod quorum_log;
 pub mod records;
+pub mod snapshot;
 
 pub use image::{ImageError, MetadataImage, PartitionImage, TopicImage};
 pub use publisher::{MetadataPublisher, MetadataWriter};
 pub use quorum_log::QuorumLog;
 pub use records::{DecodeError, MetadataRecord};
+pub use snapshot::{SnapshotError, SnapshotId};
 
 use std::sync::Arc;
 

@@ -27,6 +27,7 @@ use spool::tools::dump_log::{dump_file, DumpOptions};
 mod cluster;
 mod metadata;
 mod quorum;
+mod snapshot;
 
 const T0: i64 = 1_700_000_000_000;
 

@@ -15,6 +15,7 @@ fn batch(epoch: i16, seq: i32, records: i32) -> BatchInfo {
         base_sequence: seq,
         last_offset_delta: records - 1,
         max_timestamp: 1_000 + i64::from(seq),
+        is_transactional: false,
     }
 }
 
@@ -317,6 +318,7 @@ impl Clients {
             base_sequence: seq,
             last_offset_delta: records - 1,
             max_timestamp: 0,
+            is_transactional: false,
         };
         let info = match *step {
             Step::Next { producer: p, records } => {
@@ -344,6 +346,7 @@ impl Clients {
                     base_sequence: seq,
                     last_offset_delta: delta,
                     max_timestamp: 0,
+                    is_transactional: false,
                 };
             }
         };
@@ -386,7 +389,14 @@ proptest! {
     fn update_never_panics(batches in prop::collection::vec((any::<i64>(), any::<i16>(), any::<i32>(), any::<i32>(), any::<i64>()), 0..40)) {
         let mut state = ProducerStateManager::new(ProducerStateConfig::default());
         for (producer_id, producer_epoch, base_sequence, last_offset_delta, offset) in batches {
-            let info = BatchInfo { producer_id, producer_epoch, base_sequence, last_offset_delta, max_timestamp: offset };
+            let info = BatchInfo {
+                producer_id,
+                producer_epoch,
+                base_sequence,
+                last_offset_delta,
+                max_timestamp: offset,
+                is_transactional: false,
+            };
             let _ = state.validate(&info);
             state.update(&info, offset);
         }

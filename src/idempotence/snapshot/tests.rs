@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::format::batch::RecordBatchMut;
 use crate::format::BatchBuilder;
-use crate::idempotence::{ProducerError, Validated};
+use crate::idempotence::{BatchInfo, ProducerError, Validated};
 
 /// A batch of `records` records as the log stores it, at `base_offset`.
 fn log_batch(producer: (i64, i16, i32), records: usize, base_offset: i64) -> RecordBatch {
@@ -159,6 +159,7 @@ fn after_a_restart_only_the_last_batch_is_a_duplicate() {
         base_sequence: seq,
         last_offset_delta: 1,
         max_timestamp: 0,
+        is_transactional: false,
     };
     assert!(matches!(rebuilt.validate(&retry(12)), Ok(Validated::Duplicate(_))));
     assert!(matches!(rebuilt.validate(&retry(10)), Err(ProducerError::OutOfOrderSequence { .. })));
@@ -234,7 +235,14 @@ proptest! {
     fn round_trip(producers in prop::collection::vec((any::<i64>(), any::<i16>(), 0i32..i32::MAX, 0i32..100, 0i64..i64::MAX / 2, any::<i64>()), 0..20)) {
         let mut state = ProducerStateManager::new(ProducerStateConfig::default());
         for &(producer_id, producer_epoch, base_sequence, last_offset_delta, offset, max_timestamp) in &producers {
-            let info = BatchInfo { producer_id, producer_epoch, base_sequence, last_offset_delta, max_timestamp };
+            let info = BatchInfo {
+                producer_id,
+                producer_epoch,
+                base_sequence,
+                last_offset_delta,
+                max_timestamp,
+                is_transactional: false,
+            };
             state.update(&info, offset);
         }
         let entries = decode_snapshot(&encode_snapshot(&state)).expect("our own snapshot decodes");

@@ -13,9 +13,21 @@
 //! only: Kafka's tool does not decode the `LeaderChangeMessage`, and neither
 //! does this one.
 //!
-//! Simplifications: Kafka prints the snapshot header and footer and KIP-853's
-//! `KRAFT_VERSION` and `KRAFT_VOTERS` records as JSON; spool never writes
-//! them, and shows them by type only (`controlType: SNAPSHOT_HEADER(3)`).
+//! A metadata snapshot's header and footer (issue 14 §2) print as Kafka's
+//! JSON for them:
+//!
+//! ```text
+//! | offset: 0 CreateTime: 1700000000000 keySize: 4 valueSize: 11 sequence: -1 headerKeys: [] SnapshotHeader {"version":0,"lastContainedLogTimestamp":1699999999000}
+//! | offset: 8 CreateTime: 1700000000000 keySize: 4 valueSize: 3 sequence: -1 headerKeys: [] SnapshotFooter {"version":0}
+//! ```
+//!
+//! Simplifications: Kafka prints KIP-853's `KRAFT_VERSION` and `KRAFT_VOTERS`
+//! records as JSON; spool never writes them, and shows them by type only
+//! (`controlType: KRAFT_VOTERS(6)`).
+
+use bytes::Bytes;
+use kafka_protocol::messages::{SnapshotFooterRecord, SnapshotHeaderRecord};
+use kafka_protocol::protocol::Decodable;
 
 /// Kafka's `ControlRecordType` names, by type id.
 fn control_type_name(type_id: i16) -> &'static str {
@@ -44,8 +56,23 @@ pub(super) fn describe(key: Option<&[u8]>, value: Option<&[u8]>) -> Result<Strin
     }
     let type_id = i16::from_be_bytes([t0, t1]);
     let name = control_type_name(type_id);
-    if type_id != 0 && type_id != 1 {
-        return Ok(format!(" controlType: {name}({type_id})"));
+    let mut message = Bytes::copy_from_slice(value.unwrap_or_default());
+    match type_id {
+        0 | 1 => {}
+        3 => {
+            let header =
+                SnapshotHeaderRecord::decode(&mut message, 0).map_err(|e| format!("SnapshotHeader: {e}"))?;
+            return Ok(format!(
+                " SnapshotHeader {{\"version\":{},\"lastContainedLogTimestamp\":{}}}",
+                header.version, header.last_contained_log_timestamp
+            ));
+        }
+        4 => {
+            let footer =
+                SnapshotFooterRecord::decode(&mut message, 0).map_err(|e| format!("SnapshotFooter: {e}"))?;
+            return Ok(format!(" SnapshotFooter {{\"version\":{}}}", footer.version));
+        }
+        _ => return Ok(format!(" controlType: {name}({type_id})")),
     }
     // An end transaction marker's value: version int16, coordinatorEpoch int32.
     let value = value.unwrap_or_default();
@@ -73,6 +100,23 @@ mod tests {
         let commit = describe(Some(&[0, 0, 0, 1]), Some(&[0, 0, 0, 0, 0, 7]));
         assert_eq!(commit.unwrap(), " endTxnMarker: COMMIT coordinatorEpoch: 7");
         assert_eq!(describe(Some(&[0, 0, 0, 42]), None).unwrap(), " controlType: UNKNOWN(42)");
+    }
+
+    /// A snapshot's header and footer print as Kafka's
+    /// `SnapshotHeaderRecordJsonConverter` / `SnapshotFooterRecordJsonConverter`
+    /// write them; one that does not decode is an error, not a panic.
+    #[test]
+    fn snapshot_header_and_footer_print_as_json() {
+        // version 0, lastContainedLogTimestamp 1700000000000, no tagged fields.
+        let mut header = vec![0, 0];
+        header.extend_from_slice(&1_700_000_000_000i64.to_be_bytes());
+        header.push(0);
+        let printed = describe(Some(&[0, 0, 0, 3]), Some(&header)).unwrap();
+        assert_eq!(printed, r#" SnapshotHeader {"version":0,"lastContainedLogTimestamp":1700000000000}"#);
+        let printed = describe(Some(&[0, 0, 0, 4]), Some(&[0, 0, 0])).unwrap();
+        assert_eq!(printed, r#" SnapshotFooter {"version":0}"#);
+        assert!(describe(Some(&[0, 0, 0, 3]), Some(&[0, 0, 1])).unwrap_err().contains("SnapshotHeader"));
+        assert!(describe(Some(&[0, 0, 0, 4]), None).unwrap_err().contains("SnapshotFooter"));
     }
 
     /// A key or marker too short to hold its fields is an error naming the

@@ -16,6 +16,10 @@
 //! producerId: 1004 producerEpoch: 0 coordinatorEpoch: -1 currentTxnFirstOffset: OptionalLong.empty lastTimestamp: 1706471404037 firstSequence: 370 lastSequence: 371 lastOffset: 371 offsetDelta: 1 timestamp: 1706471404037
 //! ```
 //!
+//! An aborted-transaction index (`<offset>.txnindex`, chapter 9) prints one
+//! `version: 0 producerId: … firstOffset: … lastOffset: … lastStableOffset: …`
+//! line per aborted transaction (`txn_index.rs`).
+//!
 //! The partition's `leader-epoch-checkpoint` (chapter 6), which Kafka's tool
 //! ignores, prints one `leaderEpoch: 4 startOffset: 0` line per epoch.
 //!
@@ -37,8 +41,14 @@
 //! cannot decode counts as damage: it prints Kafka's `Error at <offset>,
 //! skipping. <why>` in place of the payload, and fails the tool.
 //!
-//! Simplifications: no metadata snapshots (`<offset>-<epoch>.checkpoint`):
-//! spool's quorum takes none yet.
+//! A metadata snapshot (`<end offset>-<epoch>.checkpoint`, issue 14 §2,
+//! [`crate::metadata::snapshot`]) prints like a segment, after Kafka's
+//! `Snapshot end offset: 42, epoch: 3` line; with `--deep-iteration` its
+//! header and footer control records print as Kafka's JSON
+//! (`SnapshotHeader {"version":0,"lastContainedLogTimestamp":…}`), and with
+//! `--cluster-metadata-decoder` its records as above. Beyond Kafka's tool,
+//! a snapshot whose batches are all sound but which is not a whole snapshot
+//! (no header, no footer, a gap in its offsets) is reported as damaged.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -46,12 +56,14 @@ use std::path::Path;
 use bytes::Bytes;
 
 use crate::format::batch::{batch_size, RecordBatch};
+use crate::metadata::snapshot::{check_snapshot_layout, SnapshotId};
 use crate::replication::LEADER_EPOCH_CHECKPOINT_FILE;
 use state_files::{dump_leader_epochs, dump_offset_index, dump_producer_snapshot, dump_time_index};
 
 mod control;
 pub mod metadata_json;
 mod state_files;
+mod txn_index;
 
 /// What to print.
 #[derive(Debug, Clone, Copy, Default)]
@@ -72,7 +84,8 @@ pub struct Dump {
     pub errors: Vec<String>,
 }
 
-/// Dumps one `.log`, `.index`, `.timeindex`, `.snapshot` or `leader-epoch-checkpoint` file.
+/// Dumps one `.log`, `.index`, `.timeindex`, `.txnindex`, `.snapshot`, `.checkpoint` or
+/// `leader-epoch-checkpoint` file.
 pub fn dump_file(path: &Path, options: DumpOptions) -> Dump {
     let mut dump = Dump::default();
     let _ = writeln!(dump.output, "Dumping {}", path.display());
@@ -87,23 +100,47 @@ pub fn dump_file(path: &Path, options: DumpOptions) -> Dump {
     let base_offset = name.split('.').next().and_then(|s| s.parse::<i64>().ok());
     match (name.rsplit('.').next(), base_offset) {
         _ if name == LEADER_EPOCH_CHECKPOINT_FILE => dump_leader_epochs(&mut dump, path, &data),
-        (Some("log"), Some(base)) => dump_log(&mut dump, path, base, data, options),
+        (Some("log"), Some(base)) => {
+            let _ = writeln!(dump.output, "Log starting offset: {base}");
+            dump_log(&mut dump, path, data, options);
+        }
+        (Some("checkpoint"), _) => dump_metadata_snapshot(&mut dump, path, &name, data, options),
         (Some("index"), Some(base)) => dump_offset_index(&mut dump, path, base, &data),
         (Some("timeindex"), Some(base)) => dump_time_index(&mut dump, path, base, &data),
         (Some("snapshot"), Some(_)) => dump_producer_snapshot(&mut dump, path, &data),
+        (Some("txnindex"), Some(base)) => txn_index::dump_txn_index(&mut dump, path, base, &data),
         _ => dump.errors.push(format!(
-            "{}: not a segment file (expected <20-digit offset>.log, .index, .timeindex or .snapshot, \
-             or leader-epoch-checkpoint)",
+            "{}: not a segment file (expected <20-digit offset>.log, .index, .timeindex, .txnindex or \
+             .snapshot, <offset>-<epoch>.checkpoint, or leader-epoch-checkpoint)",
             path.display()
         )),
     }
     dump
 }
 
-fn dump_log(dump: &mut Dump, path: &Path, base: i64, data: Bytes, options: DumpOptions) {
+/// A metadata snapshot: Kafka's id line, its batches as a segment's, and
+/// whether it is a whole snapshot.
+fn dump_metadata_snapshot(dump: &mut Dump, path: &Path, name: &str, data: Bytes, options: DumpOptions) {
+    if name == "bootstrap.checkpoint" {
+        let _ = writeln!(dump.output, "KRaft bootstrap snapshot");
+    } else if let Some(id) = SnapshotId::from_file_name(name) {
+        let _ = writeln!(dump.output, "Snapshot end offset: {}, epoch: {}", id.end_offset, id.epoch);
+    } else {
+        let why = "not a snapshot file name (expected <20-digit offset>-<10-digit epoch>.checkpoint)";
+        dump.errors.push(format!("{}: {why}", path.display()));
+        return;
+    }
+    dump_log(dump, path, data.clone(), options);
+    if dump.errors.is_empty() {
+        if let Err(e) = check_snapshot_layout(&data) {
+            dump.errors.push(format!("{}: {e}", path.display()));
+        }
+    }
+}
+
+fn dump_log(dump: &mut Dump, path: &Path, data: Bytes, options: DumpOptions) {
     let print_data = options.print_data_log || options.cluster_metadata_decoder;
     let deep = options.deep_iteration || print_data;
-    let _ = writeln!(dump.output, "Log starting offset: {base}");
     let mut position = 0usize;
     while position < data.len() {
         let rest = data.slice(position..);
