@@ -256,13 +256,19 @@ impl ControllerLink {
     }
 
     /// One try at candidate `index`, on the link's connection (reopened if
-    /// it is broken or goes elsewhere). A failed connection is dropped.
+    /// it is broken or goes elsewhere), for at most
+    /// `controller.quorum.request.timeout.ms` even when the caller's deadline
+    /// is later: a controller that went silent (paused, cut off) must cost
+    /// one request timeout before the next candidate is tried, not the
+    /// client's 30 s — the link's other users (heartbeats) wait behind it.
+    /// A failed connection is dropped.
     async fn attempt<R: Request>(
         &self,
         index: usize,
         request: &R,
         deadline: Instant,
     ) -> Result<R::Response, ClientError> {
+        let deadline = deadline.min(Instant::now() + self.request_timeout);
         let remaining = || deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
         let addr = &self.candidates[index].addr;
         let mut connection = self.connection.lock().await;

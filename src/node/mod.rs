@@ -171,13 +171,20 @@ fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
 /// AlterPartition tasks.
 async fn start_lifecycle(broker: &Arc<Broker>) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let link = broker.controller_link().expect("a broker in a cluster has a controller link");
+    // Registration and heartbeats have a link of their own (as Kafka's
+    // BrokerLifecycleManager has its own channel): they never wait behind a
+    // forwarded CreateTopics or an AlterPartition on the shared one.
+    let lifecycle_link = Arc::new(
+        crate::broker::controller_link::ControllerLink::from_config(&broker.config)
+            .expect("a broker in a cluster has controller candidates"),
+    );
     let incarnation_id = uuid::Uuid::new_v4();
     let metadata = tokio::spawn(lifecycle::metadata_loop(broker.clone(), link.clone()));
-    let epoch = lifecycle::register(broker, &link, incarnation_id).await?;
+    let epoch = lifecycle::register(broker, &lifecycle_link, incarnation_id).await?;
     broker.set_broker_epoch(epoch);
     Ok(vec![
         metadata,
-        tokio::spawn(lifecycle::heartbeat_loop(broker.clone(), link.clone(), incarnation_id)),
+        tokio::spawn(lifecycle::heartbeat_loop(broker.clone(), lifecycle_link, incarnation_id)),
         tokio::spawn(lifecycle::alter_partition_loop(broker.clone(), link)),
     ])
 }
