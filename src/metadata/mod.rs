@@ -59,7 +59,7 @@ use std::sync::Arc;
 use bytes::BytesMut;
 
 use crate::format::BatchBuilder;
-use crate::log::{DiskStorage, Log, LogError, ReadOptions};
+use crate::log::{DiskStorage, Log, LogError};
 
 /// The metadata topic (its partition directory is `__cluster_metadata-0`).
 pub use crate::raft::METADATA_TOPIC;
@@ -163,19 +163,6 @@ impl MetadataLog {
     // ANCHOR_END: metadata_commit
 
     // ANCHOR: metadata_replica
-    /// The committed batches from `offset` on, at most `max_bytes` of them
-    /// (at least one whole batch); every batch of this log is committed.
-    /// Empty at the log end. (A cluster's controllers answer a broker's Fetch
-    /// from the quorum's log instead, below its high watermark:
-    /// [`QuorumLog::read_bytes`].)
-    pub fn read_committed(&self, offset: i64, max_bytes: u32) -> Result<bytes::Bytes, LogError> {
-        let options = ReadOptions { max_bytes, max_offset: None, min_one_batch: true };
-        match self.log.read_with(offset, options)? {
-            Some(region) => region.read_bytes().map_err(LogError::from),
-            None => Ok(bytes::Bytes::new()),
-        }
-    }
-
     /// A broker's copy of the metadata log takes the batches its Fetch
     /// brought, as they are (offsets kept), and applies their records. The
     /// quorum's leader serves only batches below its high watermark, so every

@@ -115,12 +115,6 @@ impl MetadataWriter<'_> {
         Ok(())
     }
 
-    /// The metadata log's committed batches from `offset` on
-    /// ([`MetadataLog::read_committed`]).
-    pub fn read_committed(&self, offset: i64, max_bytes: u32) -> Result<bytes::Bytes, LogError> {
-        self.log.read_committed(offset, max_bytes)
-    }
-
     /// The log's end offset.
     pub fn end_offset(&self) -> i64 {
         self.log.end_offset()

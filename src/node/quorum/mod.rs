@@ -63,7 +63,6 @@ use crate::raft::{
 };
 
 pub use peers::Peers;
-pub use serve::FetchAnswer;
 
 /// The quorum's timings (`controller.quorum.*`), and whether an election
 /// starts with a pre-vote (`spool.quorum.pre.vote`), which decides how many

@@ -28,9 +28,6 @@ use crate::raft::wire::{
 };
 use crate::raft::{FetchResult, Message, NodeId, Offset, RaftError, RaftLog, Role};
 
-/// A Fetch answer, as a broker or a voter gets it.
-pub type FetchAnswer = FetchResponse;
-
 impl MetadataQuorum {
     /// What the wire mapping needs to know about this member.
     pub(super) fn wire_context(&self) -> WireContext {
