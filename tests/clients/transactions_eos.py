@@ -1,0 +1,317 @@
+"""Chapter 9's "done when" with a real client: confluent-kafka's (librdkafka's)
+consume-transform-produce loop delivers every input record to the output exactly once,
+across a SIGKILL of the loop in the middle of a transaction and a SIGKILL of the broker.
+
+    input topic `in` ──▶ worker (consumer, read_committed) ──▶ transactional producer ──▶ `out`
+                          each transaction: the transformed records of one batch
+                          + the consumer's positions (send_offsets_to_transaction)
+
+The harness (this script without --worker):
+
+ 1. starts `spool serve` on a fresh log directory, creates `in` and `out`, and writes
+    --records input records `v-<i>` (idempotent producer, not transactional);
+ 2. starts worker 1, which stops in its --hang-at-th transaction after its output
+    records are written (flushed) but before the commit, and says so: SIGKILL. Its open
+    transaction's records are in `out`, undecided;
+ 3. starts worker 2 with the same transactional.id: its InitProducerId must abort the
+    open transaction (the zombie is fenced) before it begins;
+ 4. once worker 2 has committed a few transactions, SIGKILLs the broker and restarts it
+    on the same port and directory; worker 2 must carry on (a worker that hits a fatal
+    error is replaced by a new one with the same transactional.id, up to a limit);
+ 5. when a worker has consumed and committed all of `in`, reads `out` twice from the
+    start: read_committed must hold every `out-v-<i>` exactly once; read_uncommitted
+    must hold more (the aborted transaction's records), proving the fault hit an open
+    transaction — otherwise the exactly-once check proves little.
+
+Prints one summary line, `inputs=N committed_outputs=C duplicates=D missing=M
+uncommitted_outputs=U worker_kills=K broker_kills=B workers=W`, and exits non-zero when
+the check fails. tests/transactions_clients.rs runs it.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+IN, OUT = "in", "out"
+GROUP, TXN_ID = "eos-loop", "eos-loop-txn"
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--spool", help="the spool binary (harness)")
+    p.add_argument("--records", type=int, default=600)
+    p.add_argument("--partitions", type=int, default=3)
+    p.add_argument("--batch", type=int, default=20, help="input records per transaction at most")
+    p.add_argument("--hang-at", type=int, default=3, help="worker 1 hangs in this transaction")
+    p.add_argument("--kill-broker-after", type=int, default=4, help="transactions of worker 2 before the kill")
+    p.add_argument("--deadline-s", type=float, default=120.0)
+    p.add_argument("--worker", action="store_true", help="run as the loop (internal)")
+    p.add_argument("--bootstrap", help="worker: the broker")
+    return p.parse_args()
+
+
+def say(*words):
+    print(*words, flush=True)
+
+
+# ---------------------------------------------------------------- the worker
+
+
+def worker(args):
+    """The consume-transform-produce loop. Prints `COMMITTED <n>` after each commit,
+    `HANG` when it stops inside transaction --hang-at, `DONE` when all input is consumed."""
+    from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": args.bootstrap,
+            "group.id": GROUP,
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    producer = Producer(
+        {
+            "bootstrap.servers": args.bootstrap,
+            "transactional.id": TXN_ID,
+            "transaction.timeout.ms": 60000,
+            "linger.ms": 5,
+        }
+    )
+    producer.init_transactions(60)
+    partitions = [TopicPartition(IN, p) for p in range(args.partitions)]
+
+    def rewind():
+        # After an abort the consumer must start again from what was committed.
+        committed = consumer.committed(partitions, timeout=30)
+        for tp in committed:
+            if tp.offset < 0:
+                tp.offset = 0
+        consumer.assign(committed)
+        return committed
+
+    rewind()
+    ends = {p: consumer.get_watermark_offsets(TopicPartition(IN, p), timeout=30)[1] for p in range(args.partitions)}
+    transactions = 0
+    while True:
+        positions = {tp.partition: tp.offset for tp in consumer.position(partitions)}
+        if all(positions.get(p, -1) >= end for p, end in ends.items()):
+            say("DONE")
+            return 0
+        msgs = [m for m in consumer.consume(num_messages=args.batch, timeout=1.0) if m.error() is None]
+        if not msgs:
+            continue
+        producer.begin_transaction()
+        for m in msgs:
+            producer.produce(OUT, key=m.key(), value=b"out-" + m.value(), partition=m.partition())
+        transactions += 1
+        if transactions == args.hang_at:
+            producer.flush(30)
+            say("HANG")
+            time.sleep(3600)  # the harness kills us here
+        try:
+            offsets = consumer.position(consumer.assignment())
+            producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 60)
+            producer.commit_transaction(60)
+        except KafkaException as e:
+            error = e.args[0]
+            if error.fatal():
+                say(f"FATAL {error}")
+                return 3
+            if error.txn_requires_abort():
+                say(f"ABORT {error}")
+                producer.abort_transaction(60)
+                rewind()
+                continue
+            say(f"FATAL (unhandled) {error}")
+            return 4
+        say(f"COMMITTED {transactions}")
+
+
+# ---------------------------------------------------------------- the harness
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_broker(spool, workdir, port, deadline):
+    log = open(os.path.join(workdir, "broker.log"), "a")
+    broker = subprocess.Popen(
+        [
+            spool,
+            "serve",
+            "--override", f"listeners=PLAINTEXT://127.0.0.1:{port}",
+            "--override", f"log.dirs={workdir}/logs",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=dict(os.environ, NO_COLOR="1", RUST_LOG="warn"),
+    )
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return broker
+        except OSError:
+            if broker.poll() is not None:
+                sys.exit(f"the broker exited: {open(log.name).read()}")
+            time.sleep(0.05)
+    broker.kill()
+    sys.exit("the broker did not listen in time")
+
+
+class Worker:
+    """One loop process; its lines are read by the harness."""
+
+    def __init__(self, args, bootstrap, workdir, number, hang_at):
+        self.log_path = os.path.join(workdir, f"worker-{number}.log")
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--worker", "--bootstrap", bootstrap,
+             "--partitions", str(args.partitions), "--batch", str(args.batch), "--hang-at", str(hang_at)],
+            stdout=subprocess.PIPE,
+            stderr=open(self.log_path, "w"),
+            text=True,
+        )
+        self.committed = 0
+        self.lines = []
+
+    def wait_for(self, predicate, deadline):
+        """Reads lines until one satisfies `predicate` (True) or the worker exits (False)."""
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                return False
+            line = line.strip()
+            self.lines.append(line)
+            if line.startswith("COMMITTED"):
+                self.committed += 1
+            if predicate(line):
+                return True
+        raise TimeoutError(f"worker: no progress in time; last lines {self.lines[-5:]}")
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+def read_all(bootstrap, isolation, deadline):
+    from confluent_kafka import Consumer
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"check-{isolation}",
+            "enable.auto.commit": False,
+            "isolation.level": isolation,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([OUT])
+    values, idle_since = [], time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - idle_since < 5.0:
+        msgs = consumer.consume(num_messages=500, timeout=0.5)
+        for m in msgs:
+            if m.error() is None:
+                values.append(m.value().decode())
+        if msgs:
+            idle_since = time.monotonic()
+    consumer.close()
+    return values
+
+
+def harness(args):
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    deadline = time.monotonic() + args.deadline_s
+    workdir = tempfile.mkdtemp(prefix="spool-eos-")
+    port = free_port()
+    bootstrap = f"127.0.0.1:{port}"
+    broker = start_broker(args.spool, workdir, port, deadline)
+    workers, worker_kills, broker_kills = [], 0, 0
+    try:
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        for topic, future in admin.create_topics([NewTopic(t, args.partitions, 1) for t in (IN, OUT)]).items():
+            future.result(timeout=10)
+        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
+        for i in range(args.records):
+            producer.produce(IN, key=str(i).encode(), value=f"v-{i}".encode(), partition=i % args.partitions)
+        assert producer.flush(30) == 0, "the input was not all written"
+
+        # Worker 1 stops inside a transaction whose records are written: kill it.
+        first = Worker(args, bootstrap, workdir, 1, args.hang_at)
+        workers.append(first)
+        if not first.wait_for(lambda line: line == "HANG", deadline):
+            sys.exit(f"worker 1 exited before hanging: {first.lines} {open(first.log_path).read()}")
+        first.kill()
+        worker_kills += 1
+
+        # Worker 2 (same transactional.id) fences it; after a few commits the broker dies.
+        current = Worker(args, bootstrap, workdir, 2, 0)
+        workers.append(current)
+        if current.wait_for(lambda _: current.committed >= args.kill_broker_after, deadline):
+            broker.send_signal(signal.SIGKILL)
+            broker.wait()
+            broker_kills += 1
+            broker = start_broker(args.spool, workdir, port, deadline)
+        # Run to the end, replacing a worker that hit a fatal error (at most 3 more).
+        while not current.wait_for(lambda line: line == "DONE", deadline):
+            code = current.proc.wait()
+            if len(workers) >= 5:
+                sys.exit(f"worker {len(workers)} exited with {code}: {current.lines[-5:]} "
+                         f"{open(current.log_path).read()[-2000:]}")
+            current = Worker(args, bootstrap, workdir, len(workers) + 1, 0)
+            workers.append(current)
+        current.proc.wait()
+
+        committed = read_all(bootstrap, "read_committed", deadline)
+        uncommitted = read_all(bootstrap, "read_uncommitted", deadline)
+        expected = {f"out-v-{i}" for i in range(args.records)}
+        duplicates = len(committed) - len(set(committed))
+        missing = len(expected - set(committed))
+        strangers = set(committed) - expected
+        say(
+            f"inputs={args.records} committed_outputs={len(committed)} duplicates={duplicates} "
+            f"missing={missing} uncommitted_outputs={len(uncommitted)} worker_kills={worker_kills} "
+            f"broker_kills={broker_kills} workers={len(workers)}"
+        )
+        ok = duplicates == 0 and missing == 0 and not strangers
+        if len(uncommitted) <= len(committed):
+            say("the aborted transaction's records are not in the log: the fault proved nothing")
+            ok = False
+        if broker_kills == 0:
+            say("the broker was never killed")
+            ok = False
+        return 0 if ok else 1
+    finally:
+        for w in workers:
+            if w.proc.poll() is None:
+                w.kill()
+        broker.send_signal(signal.SIGKILL)
+        broker.wait()
+        if os.environ.get("SPOOL_KEEP_WORKDIR"):
+            say(f"workdir kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main():
+    args = parse_args()
+    if args.worker:
+        return worker(args)
+    if not args.spool:
+        sys.exit("--spool is required")
+    return harness(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
