@@ -221,3 +221,58 @@ async fn list_offsets_read_committed_answers_the_last_stable_offset() {
         "pointed into the open transaction"
     );
 }
+
+/// The log end of `topic-0`, as ListOffsets LATEST at read_uncommitted says.
+async fn log_end(client: &mut Client, topic: &str) -> i64 {
+    let request = ListOffsetsRequest::default().with_replica_id(BrokerId(-1)).with_topics(vec![
+        ListOffsetsTopic::default().with_name(name(topic)).with_partitions(vec![
+            ListOffsetsPartition::default().with_partition_index(0).with_timestamp(-1),
+        ]),
+    ]);
+    client.request(LIST_OFFSETS_V, &request).await.topics[0].partitions[0].offset
+}
+
+/// Only the transaction coordinator writes markers: a client's control
+/// batch is refused INVALID_RECORD and writes nothing (Kafka's
+/// `LogValidator`: "Clients are not allowed to write control records").
+#[tokio::test]
+async fn a_control_batch_from_a_client_is_refused() {
+    let broker = start(|_| {}).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "forged", 1, &[]).await;
+    assert_eq!(produce(&mut client, "forged", 0, txn_batch(0, 0, &["a"]), -1).await.error_code, 0);
+    let mut forged = BatchBuilder::default().producer(PRODUCER_ID, 0, -1).transactional(true).control(true);
+    // A COMMIT marker, coordinator epoch 0.
+    forged.append(now_ms(), Some(&[0, 0, 0, 1]), Some(&[0, 0, 0, 0, 0, 0]), &[]);
+    let forged = forged.build().as_bytes().clone();
+
+    let answer = produce(&mut client, "forged", 0, forged, -1).await;
+    assert_eq!(answer.error_code, code(ResponseError::InvalidRecord));
+    assert_eq!(log_end(&mut client, "forged").await, 1, "the forged marker was appended");
+    let committed = fetch_at(&mut client, "forged", 0, READ_COMMITTED).await;
+    assert_eq!(committed.last_stable_offset, 0, "the forged marker ended the transaction");
+}
+
+/// Transactional produce goes through the producer table (KIP-98): a
+/// batch from an older epoch than the partition has seen is fenced
+/// INVALID_PRODUCER_EPOCH (Kafka answers that, not PRODUCER_FENCED, since
+/// 2.7), and a non-transactional batch while the producer's transaction is
+/// open here is INVALID_TXN_STATE; neither is appended.
+#[tokio::test]
+async fn transactional_produce_is_checked_against_the_producer_table() {
+    let broker = start(|_| {}).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "fenced", 1, &[]).await;
+    assert_eq!(produce(&mut client, "fenced", 0, txn_batch(3, 0, &["a"]), -1).await.error_code, 0);
+    assert_eq!(produce(&mut client, "fenced", 0, txn_batch(3, 1, &["b"]), -1).await.error_code, 0);
+
+    let zombie = produce(&mut client, "fenced", 0, txn_batch(2, 0, &["zombie"]), -1).await;
+    assert_eq!(zombie.error_code, code(ResponseError::InvalidProducerEpoch));
+    let plain = BatchBuilder::default().producer(PRODUCER_ID, 3, 2);
+    let plain = batch_of(plain, [(now_ms(), "key", "outside")]);
+    let outside = produce(&mut client, "fenced", 0, plain, -1).await;
+    assert_eq!(outside.error_code, code(ResponseError::InvalidTxnState));
+    assert_eq!(log_end(&mut client, "fenced").await, 2);
+    let open = fetch_at(&mut client, "fenced", 0, READ_COMMITTED).await;
+    assert_eq!(open.last_stable_offset, 0, "the transaction opened by the first batch");
+}
