@@ -39,6 +39,7 @@ const READ_UNCOMMITTED: i8 = 0;
 const READ_COMMITTED: i8 = 1;
 
 const WRITE_TXN_MARKERS_V: i16 = 1;
+const DESCRIBE_PRODUCERS_V: i16 = 0;
 const PRODUCER_ID: i64 = 4_000;
 
 /// One transactional batch of `values` from `PRODUCER_ID`.
@@ -275,4 +276,51 @@ async fn transactional_produce_is_checked_against_the_producer_table() {
     assert_eq!(log_end(&mut client, "fenced").await, 2);
     let open = fetch_at(&mut client, "fenced", 0, READ_COMMITTED).await;
     assert_eq!(open.last_stable_offset, 0, "the transaction opened by the first batch");
+}
+
+/// DescribeProducers (KIP-664) lists the partition's producer table: each
+/// producer's epoch, last sequence and timestamp, the epoch of the last
+/// coordinator that wrote it a marker, and where its open transaction
+/// starts (-1 for none); a partition nobody knows is UNKNOWN_TOPIC_OR_PARTITION.
+#[tokio::test]
+async fn describe_producers_lists_the_producer_table() {
+    use kafka_protocol::messages::describe_producers_request::TopicRequest;
+    use kafka_protocol::messages::DescribeProducersRequest;
+    let broker = start(|_| {}).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "described", 1, &[]).await;
+    assert_eq!(produce(&mut client, "described", 0, txn_batch(0, 0, &["a"]), -1).await.error_code, 0);
+    assert_eq!(write_marker(&mut client, true, "described", &[0]).await, vec![(0, 0)]);
+    assert_eq!(produce(&mut client, "described", 0, txn_batch(0, 1, &["b", "c"]), -1).await.error_code, 0);
+    let idempotent = BatchBuilder::default().producer(9, 1, 0);
+    let idempotent = batch_of(idempotent, [(5_000, "k", "x"), (5_000, "k", "y"), (5_000, "k", "z")]);
+    assert_eq!(produce(&mut client, "described", 0, idempotent, -1).await.error_code, 0);
+
+    let request = DescribeProducersRequest::default().with_topics(vec![TopicRequest::default()
+        .with_name(name("described"))
+        .with_partition_indexes(vec![0, 3])]);
+    let response = client.request(DESCRIBE_PRODUCERS_V, &request).await;
+    let partitions = &response.topics[0].partitions;
+    assert_eq!((partitions[0].partition_index, partitions[0].error_code), (0, 0));
+    assert_eq!(
+        (partitions[1].partition_index, partitions[1].error_code),
+        (3, code(ResponseError::UnknownTopicOrPartition))
+    );
+    let mut producers: Vec<_> = partitions[0]
+        .active_producers
+        .iter()
+        .map(|p| {
+            (
+                p.producer_id.0,
+                p.producer_epoch,
+                p.last_sequence,
+                p.coordinator_epoch,
+                p.current_txn_start_offset,
+            )
+        })
+        .collect();
+    producers.sort();
+    assert_eq!(producers, vec![(9, 1, 2, -1, -1), (PRODUCER_ID, 0, 2, 1, 2)]);
+    let idempotent = partitions[0].active_producers.iter().find(|p| p.producer_id.0 == 9).unwrap();
+    assert_eq!(idempotent.last_timestamp, 5_000);
 }

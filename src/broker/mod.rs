@@ -112,6 +112,7 @@ pub mod cluster;
 pub mod controller_link;
 #[cfg(test)]
 mod controller_link_tests;
+pub mod describe_producers;
 pub mod error;
 #[cfg(test)]
 pub(crate) mod fake_controller;
@@ -403,6 +404,7 @@ impl Broker {
             RequestKind::Produce(r) => return Ok(self.append_produce(r, version).await?.map(Reply::Later)),
             RequestKind::Fetch(r) => return Ok(Some(Reply::Fetch(self.fetch(r).await))),
             RequestKind::WriteTxnMarkers(r) => ResponseKind::WriteTxnMarkers(self.write_txn_markers(r).await),
+            RequestKind::DescribeProducers(r) => ResponseKind::DescribeProducers(self.describe_producers(r)),
             // decode_request lets through only the APIs in SUPPORTED.
             _ => unreachable!("{api_key:?} passed the version check but has no handler"),
         })))
