@@ -30,6 +30,11 @@ const PRODUCER_ID: i64 = 7;
 
 /// Broker 1: leader of `t-0`, follower of broker 2 on `t-1`.
 pub(crate) fn broker() -> (tempfile::TempDir, Arc<Broker>) {
+    broker_with_isr(&[1])
+}
+
+/// The same, with `isr` the in-sync replicas of `t-0`.
+fn broker_with_isr(isr: &[i32]) -> (tempfile::TempDir, Arc<Broker>) {
     let dir = tempfile::tempdir().unwrap();
     let config = BrokerConfig { log_dir: dir.path().to_path_buf(), ..BrokerConfig::default() };
     let broker = Broker::open(config).unwrap();
@@ -39,7 +44,7 @@ pub(crate) fn broker() -> (tempfile::TempDir, Arc<Broker>) {
             partition_id,
             topic_id,
             replicas: vec![1, 2],
-            isr: vec![leader],
+            isr: if leader == 1 { isr.to_vec() } else { vec![leader] },
             removing_replicas: vec![],
             adding_replicas: vec![],
             leader,
@@ -62,13 +67,23 @@ fn topic_name(name: &str) -> TopicName {
 /// Appends one transactional batch of `values` to `t-0` (acks=all): the
 /// producer's transaction opens (or continues) there. Returns the error code.
 pub(crate) async fn produce_txn(broker: &Arc<Broker>, epoch: i16, sequence: i32, values: &[&str]) -> i16 {
+    produce_txn_acks(broker, -1, epoch, sequence, values).await
+}
+
+async fn produce_txn_acks(
+    broker: &Arc<Broker>,
+    acks: i16,
+    epoch: i16,
+    sequence: i32,
+    values: &[&str],
+) -> i16 {
     let mut builder = BatchBuilder::default().producer(PRODUCER_ID, epoch, sequence).transactional(true);
     for value in values {
         builder.append(crate::broker::now_ms(), None, Some(value.as_bytes()), &[]);
     }
     let records = Bytes::copy_from_slice(builder.build().as_bytes());
     let data = PartitionProduceData::default().with_index(0).with_records(Some(records));
-    let request = ProduceRequest::default().with_acks(-1).with_timeout_ms(5_000).with_topic_data(vec![
+    let request = ProduceRequest::default().with_acks(acks).with_timeout_ms(5_000).with_topic_data(vec![
         TopicProduceData::default().with_name(topic_name(TOPIC)).with_partition_data(vec![data]),
     ]);
     let response = broker.produce(request, 9).await.unwrap().unwrap();
@@ -197,4 +212,59 @@ fn only_written_offsets_partitions_are_handed_to_the_groups() {
             .with_partitions(partitions(&[(0, 0)])),
     ]);
     assert_eq!(offsets_partitions_marked(&result), vec![3, 5]);
+}
+
+/// A Fetch of `t-0` from `offset`: by follower `replica_id`, or by a
+/// read_committed consumer (-1). Returns (last stable offset, record bytes).
+async fn fetch(broker: &Arc<Broker>, replica_id: i32, offset: i64) -> (i64, usize) {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::{BrokerId, FetchRequest, ResponseKind};
+    let partition = FetchPartition::default()
+        .with_partition(0)
+        .with_fetch_offset(offset)
+        .with_last_fetched_epoch(if offset > 0 { 0 } else { -1 })
+        .with_current_leader_epoch(0)
+        .with_partition_max_bytes(1 << 20);
+    let request = FetchRequest::default()
+        .with_replica_id(BrokerId(replica_id))
+        .with_isolation_level(1)
+        .with_max_bytes(1 << 20)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(topic_name(TOPIC))
+            .with_partitions(vec![partition])]);
+    let reply = crate::broker::Reply::Fetch(broker.fetch(request).await);
+    let ResponseKind::Fetch(response) = reply.into_message().await.unwrap() else { unreachable!() };
+    let p = &response.responses[0].partitions[0];
+    assert_eq!(p.error_code, 0);
+    (p.last_stable_offset, p.records.as_ref().map_or(0, Bytes::len))
+}
+
+/// A committed transaction stays invisible to read_committed until its
+/// marker is below the high watermark (Kafka's `unreplicatedTxns`): a new
+/// leader without the marker would otherwise reopen what a consumer read.
+/// The marker's answer, like an acks=all produce, waits for the follower too.
+#[tokio::test]
+async fn read_committed_waits_for_the_marker_to_be_replicated() {
+    let (_dir, broker) = broker_with_isr(&[1, 2]);
+    assert_eq!(produce_txn_acks(&broker, 1, 0, 0, &["a", "b"]).await, 0);
+    fetch(&broker, 2, 2).await; // the follower has the transaction: high watermark 2
+    let marker = tokio::spawn({
+        let broker = broker.clone();
+        async move { write(&broker, marker(true, 0, 0, TOPIC, &[0])).await }
+    });
+    for _ in 0..10_000 {
+        if log_state(&broker).0 == 3 {
+            break; // the marker is in the leader's log
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(log_state(&broker).0, 3, "the marker was never appended");
+    assert_eq!(fetch(&broker, -1, 0).await, (0, 0), "read before the marker was replicated");
+    assert!(!marker.is_finished(), "the marker was answered before the follower had it");
+
+    fetch(&broker, 2, 3).await; // the follower has the marker: high watermark 3
+    assert_eq!(marker.await.unwrap(), vec![(0, 0)]);
+    let (last_stable, bytes) = fetch(&broker, -1, 0).await;
+    assert_eq!(last_stable, 3);
+    assert!(bytes > 0, "the committed transaction is not readable");
 }
