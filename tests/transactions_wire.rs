@@ -324,3 +324,16 @@ async fn describe_producers_lists_the_producer_table() {
     let idempotent = partitions[0].active_producers.iter().find(|p| p.producer_id.0 == 9).unwrap();
     assert_eq!(idempotent.last_timestamp, 5_000);
 }
+
+/// Only the transaction coordinator writes `__transaction_state`: a client's
+/// produce to it is INVALID_TOPIC_EXCEPTION and writes nothing, as Kafka
+/// refuses client appends to internal topics.
+#[tokio::test]
+async fn clients_may_not_produce_to_the_transaction_log() {
+    let broker = start(|_| {}).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "__transaction_state", 1, &[]).await;
+    let answer = produce(&mut client, "__transaction_state", 0, batch(now_ms(), &["forged"]), -1).await;
+    assert_eq!(answer.error_code, code(ResponseError::InvalidTopicException));
+    assert_eq!(log_end(&mut client, "__transaction_state").await, 0);
+}

@@ -113,8 +113,11 @@ impl Broker {
             self.log_dir.warn(tp, "produce", &e);
             return Err((e.kafka_error(), e.to_string()));
         }
-        if tp.topic == crate::group::CONSUMER_OFFSETS_TOPIC {
-            // Only the group coordinator writes it (chapter 5), as in Kafka.
+        if [crate::group::CONSUMER_OFFSETS_TOPIC, crate::txn::TRANSACTION_STATE_TOPIC]
+            .contains(&tp.topic.as_str())
+        {
+            // Only the group (chapter 5) and transaction (chapter 9)
+            // coordinators write them, as in Kafka.
             return Err((
                 ResponseError::InvalidTopicException,
                 format!("cannot append to internal topic {tp}"),
