@@ -112,6 +112,7 @@ pub mod cluster;
 pub mod controller_link;
 #[cfg(test)]
 mod controller_link_tests;
+pub mod describe_producers;
 pub mod error;
 #[cfg(test)]
 pub(crate) mod fake_controller;
@@ -132,6 +133,7 @@ pub mod replica_manager;
 #[cfg(test)]
 mod replication_tests;
 pub mod topics;
+pub mod txn_markers;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -401,6 +403,8 @@ impl Broker {
             RequestKind::ElectLeaders(r) => ResponseKind::ElectLeaders(self.elect_leaders_standalone(r)),
             RequestKind::Produce(r) => return Ok(self.append_produce(r, version).await?.map(Reply::Later)),
             RequestKind::Fetch(r) => return Ok(Some(Reply::Fetch(self.fetch(r).await))),
+            RequestKind::WriteTxnMarkers(r) => ResponseKind::WriteTxnMarkers(self.write_txn_markers(r).await),
+            RequestKind::DescribeProducers(r) => ResponseKind::DescribeProducers(self.describe_producers(r)),
             // decode_request lets through only the APIs in SUPPORTED.
             _ => unreachable!("{api_key:?} passed the version check but has no handler"),
         })))

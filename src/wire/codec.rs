@@ -47,6 +47,11 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteGroups, 0, 2),
     // Chapter 6: preferred leader election, forwarded to the controller.
     (ApiKey::ElectLeaders, 0, 2),
+    // Chapter 9: the transaction coordinator's markers, broker to broker (v1
+    // is v0 with flexible versions).
+    (ApiKey::WriteTxnMarkers, 0, 1),
+    // KIP-664: a partition's producer table, for finding hanging transactions.
+    (ApiKey::DescribeProducers, 0, 0),
 ];
 // ANCHOR_END: supported
 

@@ -125,6 +125,26 @@ fn a_log_with_transactions_across_segments() -> Log<MemStorage> {
     log
 }
 
+// A read_committed fetch that read from one segment searches the aborted
+// transactions up to the next segment's base (or its read bound, if
+// sooner): p1's transaction, which starts in the first segment, is found
+// from there; p2's, which starts later, is left for the fetch that reads it.
+#[test]
+fn the_aborted_search_stops_at_the_next_segment() {
+    let mut log = a_log_with_transactions_across_segments();
+    log.update_high_watermark(log.log_end_offset());
+    let bases: Vec<i64> = log.segments().map(|s| s.base_offset()).collect();
+    for pair in bases.windows(2) {
+        assert_eq!(log.aborted_search_bound(pair[0], i64::MAX), pair[1]);
+        assert_eq!(log.aborted_search_bound(pair[0], pair[0] + 1), pair[0] + 1, "past the read's bound");
+    }
+    let last = *bases.last().unwrap();
+    assert_eq!(log.aborted_search_bound(last, 1_000), 1_000, "the active segment: the read's bound");
+
+    let first_segment = log.collect_aborted_transactions(0, log.aborted_search_bound(0, i64::MAX));
+    assert_eq!(first_segment.iter().map(|t| t.producer_id).collect::<Vec<_>>(), [1]);
+}
+
 // Reopening after a clean shutdown reads each segment's `.txnindex` as
 // written, and the snapshot brings back p3's open transaction. (Like
 // Kafka's, the snapshot does not keep decided transactions whose marker was
