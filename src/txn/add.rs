@@ -115,6 +115,7 @@ impl TransactionCoordinator {
     // ANCHOR_END: verify
 }
 
+// ANCHOR: check_producer
 /// The producer id must be the transactional id's, and the epoch its current
 /// one. `i16::MAX` is never a producer's: only a fence reaches it (exhausted
 /// epochs move to a new producer id first), and a transaction opened with it
@@ -133,6 +134,7 @@ pub(super) fn check_producer(
         Ok(())
     }
 }
+// ANCHOR_END: check_producer
 
 fn reply_ok(then: &AfterAppend) -> ReplyBody {
     match then {

@@ -188,6 +188,7 @@ impl TransactionCoordinator {
         Ok(())
     }
 
+    // ANCHOR: finish_loading
     /// The partition is read: answer requests, and finish every transaction
     /// whose decision is durable by writing its markers again.
     pub fn finish_loading(&mut self) -> Output {
@@ -201,6 +202,7 @@ impl TransactionCoordinator {
         }
         out
     }
+    // ANCHOR_END: finish_loading
 
     /// This broker stopped leading the partition: forget it, answer whatever
     /// waits for an append NOT_COORDINATOR. Later completions are ignored.
@@ -216,6 +218,7 @@ impl TransactionCoordinator {
         out
     }
 
+    // ANCHOR: markers_for
     /// The WriteTxnMarkers request that finishes `m`'s prepared decision.
     pub(super) fn markers_for(&self, m: &TransactionMetadata) -> WriteTxnMarkers {
         assert!(matches!(m.state, PrepareCommit | PrepareAbort), "markers before the decision is durable");
@@ -228,6 +231,7 @@ impl TransactionCoordinator {
             partitions: m.partitions.clone(),
         }
     }
+    // ANCHOR_END: markers_for
 
     /// The driver's report on append `id`. On success the pending transit
     /// becomes the state and the request is answered (and markers sent for a

@@ -182,6 +182,7 @@ impl TransactionMetadata {
         self.prepare(t)
     }
 
+    // ANCHOR: fence_and_abort
     /// Fences the producer of an open transaction and prepares its abort:
     /// Ongoing → PrepareEpochFence → PrepareAbort with the epoch bumped. The
     /// bumped epoch takes effect in memory at once, so the old producer is
@@ -198,7 +199,9 @@ impl TransactionMetadata {
         // The coordinator's own abort is a transaction version 0 end: the fence was the bump.
         self.prepare_end(PrepareAbort, 0, NO_PRODUCER_ID, now_ms)
     }
+    // ANCHOR_END: fence_and_abort
 
+    // ANCHOR: prepare_end
     /// EndTxn: the decision, Ongoing → PrepareCommit or PrepareAbort. A
     /// client of transaction version 2 (KIP-890 part 2) gets the epoch bumped
     /// by the decision itself, so every transaction has its own epoch and a
@@ -221,6 +224,7 @@ impl TransactionMetadata {
         }
         self.prepare(t)
     }
+    // ANCHOR_END: prepare_end
 
     /// Every marker is written: PrepareX → CompleteX, the partitions cleared.
     pub fn prepare_complete(&mut self, now_ms: i64) -> TxnTransit {

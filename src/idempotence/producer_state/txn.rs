@@ -73,6 +73,7 @@ impl EndTxnMarker {
         Some(EndTxnMarker { is_abort, coordinator_epoch: i32::from_be_bytes([e0, e1, e2, e3]) })
     }
 
+    // ANCHOR: marker_encode
     /// The control record's key and value, version 0 of each.
     pub fn encode(&self) -> ([u8; 4], [u8; 6]) {
         let control_type = if self.is_abort { ABORT_CONTROL_TYPE } else { COMMIT_CONTROL_TYPE };
@@ -82,6 +83,7 @@ impl EndTxnMarker {
         value[2..].copy_from_slice(&self.coordinator_epoch.to_be_bytes());
         (key, value)
     }
+    // ANCHOR_END: marker_encode
 }
 
 /// A transaction a marker ended on this partition (Kafka's `CompletedTxn`,
