@@ -441,13 +441,7 @@ fn offset_fetch(broker: &Broker, r: msg::OffsetFetchRequest, version: i16) -> ms
         // v1 has no top-level error: each partition asked for carries it.
         Err(error) if version < 2 => {
             let asked = partitions.unwrap_or_default().into_iter();
-            let none = |partition| FetchedOffset {
-                partition,
-                offset: -1,
-                leader_epoch: -1,
-                metadata: String::new(),
-            };
-            (asked.map(none).collect(), Some(error))
+            (asked.map(FetchedOffset::none).collect(), Some(error))
         }
         Err(error) => (vec![], Some(error)),
     };
