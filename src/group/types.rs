@@ -93,6 +93,10 @@ pub enum GroupError {
     /// of this partition waits for its transaction's marker (or a commit for
     /// its store): retry shortly, the offset is about to change.
     UnstableOffsetCommit,
+    /// TxnOffsetCommit: the transaction's producer epoch is older than the
+    /// one `__consumer_offsets` has seen: a zombie producer, fenced (fatal
+    /// for it; its successor carries on).
+    InvalidProducerEpoch,
 }
 
 impl GroupError {
@@ -115,6 +119,7 @@ impl GroupError {
             GroupError::NotCoordinator => ResponseError::NotCoordinator,
             GroupError::CoordinatorLoadInProgress => ResponseError::CoordinatorLoadInProgress,
             GroupError::UnstableOffsetCommit => ResponseError::UnstableOffsetCommit,
+            GroupError::InvalidProducerEpoch => ResponseError::InvalidProducerEpoch,
         }
     }
 
