@@ -20,6 +20,10 @@
 //! produce (see [`super`]): what the old coordinator acknowledged, the new
 //! one loads.
 //!
+//! Chapter 9: a transaction's marker written to a partition while its
+//! groups load may land after the load read the log; `Broker::complete_txn`
+//! keeps such markers and the load applies them once its groups are in.
+//!
 //! A standalone broker coordinates every group: none of this applies, and
 //! [`Broker::load_groups`] reads every partition when it opens.
 //!
@@ -45,7 +49,7 @@ use crate::TopicPartition;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Ownership {
     /// The leader epoch in which it leads the partition.
-    leader_epoch: i32,
+    pub(super) leader_epoch: i32,
     /// Whether the partition's groups are in the coordinator yet.
     pub(super) loaded: bool,
 }
@@ -139,14 +143,19 @@ impl Broker {
     fn load_offsets_partition(&self, p: i32, leader_epoch: i32) {
         // Markers from before this load are in what it reads (see `Broker::complete_txn`).
         self.groups.lock_markers().remove(&p);
-        let records = match self.read_offsets_partition(p) {
-            Ok(records) => records,
+        match self.read_offsets_partition(p) {
+            Ok(records) => self.install_offsets_partition(p, leader_epoch, records),
+            // Left Loading: its groups are refused until the next leadership change.
             Err(e) => {
-                // Left Loading: its groups are refused until the next leadership change.
-                tracing::error!(partition = p, error = %e, "cannot load the groups of an offsets partition");
-                return;
+                tracing::error!(partition = p, error = %e, "cannot load the groups of an offsets partition")
             }
-        };
+        }
+    }
+
+    /// The second half of [`load_offsets_partition`](Self::load_offsets_partition):
+    /// the groups read from partition `p` join the coordinator, then the
+    /// transaction markers written since the read began are applied to them.
+    pub(super) fn install_offsets_partition(&self, p: i32, leader_epoch: i32, records: Vec<OffsetsLogEntry>) {
         let count = records.len();
         let mut coordinator = self.groups.lock();
         let mut owned = self.groups.lock_ownership();
