@@ -298,6 +298,19 @@ fn group_frames(frames: &mut Vec<Bytes>) {
     for v in [0, 2] {
         frames.push(frame(v, &DeleteGroupsRequest::default().with_groups_names(vec![group()])));
     }
+    // Chapter 9: a transaction's offsets (v3 adds the member, KIP-447).
+    let txn_commit = kafka_protocol::messages::TxnOffsetCommitRequest::default()
+        .with_group_id(group())
+        .with_producer_id(kafka_protocol::messages::ProducerId(7))
+        .with_topics(vec![kafka_protocol::messages::txn_offset_commit_request::TxnOffsetCommitRequestTopic::default()
+            .with_name(name("t"))
+            .with_partitions(vec![
+                kafka_protocol::messages::txn_offset_commit_request::TxnOffsetCommitRequestPartition::default()
+                    .with_committed_offset(5),
+            ])]);
+    for v in [0, 3, 4] {
+        frames.push(frame(v, &txn_commit));
+    }
     for v in [0, 2] {
         let partitions = kafka_protocol::messages::elect_leaders_request::TopicPartitions::default()
             .with_topic(name("t"))

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::offsets::CommitResult;
 use super::records::GroupRecord;
 use super::state::{Group, Member};
+use super::txn_offsets::OffsetsLogEntry;
 use super::types::*;
 use crate::TopicPartition;
 
@@ -181,11 +182,69 @@ impl GroupCoordinator {
     }
     // ANCHOR_END: store_completed
 
+    // ANCHOR: txn_offset_commit
+    /// TxnOffsetCommit (chapter 9): as [`offset_commit`](Self::offset_commit),
+    /// but the output's records must be appended as one transactional batch
+    /// of the request's producer (`Output::transactional`), and the offsets
+    /// stay pending after their store until the transaction's marker
+    /// ([`complete_txn`](Self::complete_txn)). A group that does not exist is
+    /// created by an accepted commit, whatever its generation, as Kafka does.
+    pub fn txn_offset_commit(
+        &mut self,
+        token: RequestToken,
+        req: &TxnOffsetCommitRequest,
+        now_ms: i64,
+    ) -> (Vec<CommitResult>, Output) {
+        let mut out = Output::default();
+        let existed = self.groups.contains_key(&req.group_id);
+        let group =
+            self.groups.entry(req.group_id.clone()).or_insert_with(|| Group::new(&req.group_id, now_ms));
+        let results = group.txn_commit(token, req, &self.config, now_ms, &mut out);
+        if !existed && out.store.is_none() {
+            // Refused: no empty group left behind in ListGroups.
+            self.groups.remove(&req.group_id);
+        }
+        (results, out)
+    }
+    // ANCHOR_END: txn_offset_commit
+
+    // ANCHOR: complete_txn
+    /// The marker of `producer_id`'s transaction (COMMIT if `commit`) was
+    /// written to a `__consumer_offsets` partition (Kafka's
+    /// `handleTxnCompletion`): every group `in_partition` says is on it
+    /// applies or drops the transaction's offsets. Writes nothing: the
+    /// marker is the record. Returns the groups that held some.
+    pub fn complete_txn(
+        &mut self,
+        producer_id: i64,
+        commit: bool,
+        in_partition: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
+        self.groups
+            .iter_mut()
+            .filter(|(id, _)| in_partition(id))
+            .filter_map(|(id, group)| group.complete_txn(producer_id, commit).then(|| id.clone()))
+            .collect()
+    }
+    // ANCHOR_END: complete_txn
+
     /// OffsetFetch: committed offsets (-1 for none), of `partitions` or of all.
     pub fn offset_fetch(&self, group_id: &str, partitions: Option<&[TopicPartition]>) -> Vec<FetchedOffset> {
+        self.offset_fetch_stable(group_id, partitions, false)
+    }
+
+    /// OffsetFetch v7+: with `require_stable`, a partition whose offset a
+    /// pending commit (a transaction's, usually) is about to change is
+    /// answered UNSTABLE_OFFSET_COMMIT (KIP-447).
+    pub fn offset_fetch_stable(
+        &self,
+        group_id: &str,
+        partitions: Option<&[TopicPartition]>,
+        require_stable: bool,
+    ) -> Vec<FetchedOffset> {
         match self.groups.get(group_id) {
-            Some(group) => group.fetch(partitions),
-            None => Group::new(group_id, 0).fetch(partitions),
+            Some(group) => group.fetch(partitions, require_stable),
+            None => Group::new(group_id, 0).fetch(partitions, require_stable),
         }
     }
 
@@ -341,9 +400,9 @@ impl GroupCoordinator {
     // ANCHOR: load
     /// Rebuilds the coordinator from `__consumer_offsets` after a restart:
     /// see [`load_partition`](Self::load_partition), for every partition at once.
-    pub fn load(
+    pub fn load<E: Into<OffsetsLogEntry>>(
         config: GroupCoordinatorConfig,
-        records: impl IntoIterator<Item = GroupRecord>,
+        records: impl IntoIterator<Item = E>,
         now_ms: i64,
     ) -> Self {
         let mut coordinator = GroupCoordinator::new(config);
@@ -359,16 +418,39 @@ impl GroupCoordinator {
     /// from `now_ms`. Parked requests, pending KIP-394 ids and rebalances in
     /// progress are not in the log and are lost: their clients see errors
     /// and rejoin. A group already in memory under a loaded id is replaced.
-    pub fn load_partition(&mut self, records: impl IntoIterator<Item = GroupRecord>, now_ms: i64) {
+    ///
+    /// Chapter 9: a transaction's offset records count only once its COMMIT
+    /// marker follows them, and then only where no later record of the same
+    /// key came first; those of a transaction without a marker yet stay
+    /// pending (see `txn_offsets.rs`). A plain [`GroupRecord`] is an entry.
+    pub fn load_partition<E: Into<OffsetsLogEntry>>(
+        &mut self,
+        entries: impl IntoIterator<Item = E>,
+        now_ms: i64,
+    ) {
         let mut metadata = BTreeMap::new();
-        let mut offsets: BTreeMap<String, BTreeMap<TopicPartition, _>> = BTreeMap::new();
-        for record in records {
-            match record {
-                GroupRecord::Group { group_id, value } => {
+        // Each group's offsets, committed and pending, replayed in log order.
+        let mut offsets: BTreeMap<String, Group> = BTreeMap::new();
+        fn loading(offsets: &mut BTreeMap<String, Group>, group_id: String, now_ms: i64) -> &mut Group {
+            offsets.entry(group_id.clone()).or_insert_with(|| Group::new(&group_id, now_ms))
+        }
+        for entry in entries {
+            match entry.into() {
+                OffsetsLogEntry::Record(GroupRecord::Group { group_id, value })
+                | OffsetsLogEntry::Transactional { record: GroupRecord::Group { group_id, value }, .. } => {
                     metadata.insert(group_id, value);
                 }
-                GroupRecord::Offset { group_id, partition, value } => {
-                    offsets.entry(group_id).or_default().insert(partition, value);
+                OffsetsLogEntry::Record(GroupRecord::Offset { group_id, partition, value }) => {
+                    loading(&mut offsets, group_id, now_ms).load_offset(partition, value);
+                }
+                OffsetsLogEntry::Transactional {
+                    producer_id,
+                    record: GroupRecord::Offset { group_id, partition, value },
+                } => loading(&mut offsets, group_id, now_ms).load_txn_offset(producer_id, partition, value),
+                OffsetsLogEntry::Marker { producer_id, commit } => {
+                    for group in offsets.values_mut() {
+                        group.complete_txn(producer_id, commit);
+                    }
                 }
             }
         }
@@ -379,13 +461,13 @@ impl GroupCoordinator {
             let Some(value) = value else { continue };
             self.groups.insert(group_id.clone(), Group::from_metadata(&group_id, value, now_ms));
         }
-        for (group_id, partitions) in offsets {
-            let live: BTreeMap<_, _> = partitions.into_iter().filter_map(|(p, v)| Some((p, v?))).collect();
-            if live.is_empty() {
+        for (group_id, loaded) in offsets {
+            if loaded.offsets.is_empty() && loaded.pending_commits.is_empty() {
                 continue;
             }
             let group = self.groups.entry(group_id.clone()).or_insert_with(|| Group::new(&group_id, now_ms));
-            group.offsets = live;
+            group.offsets = loaded.offsets;
+            group.pending_commits = loaded.pending_commits;
         }
     }
     // ANCHOR_END: load

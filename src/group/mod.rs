@@ -102,6 +102,8 @@
 //! - `join.rs` — JoinGroup, static members taking over, completing a rebalance.
 //! - `session.rs` — SyncGroup, Heartbeat, LeaveGroup and the timers.
 //! - `offsets.rs` — OffsetCommit and OffsetFetch.
+//! - `txn_offsets.rs` — chapter 9: TxnOffsetCommit, a transaction's offsets
+//!   pending until its marker, and their replay at load.
 //! - `coordinator.rs` — routing, ListGroups, DescribeGroups, DeleteGroups, load.
 //! - `records.rs` — the `__consumer_offsets` records in Kafka's binary layout.
 //!
@@ -131,8 +133,8 @@
 //! - No offset expiry (`offsets.retention.minutes`) and no cleanup of empty
 //!   groups without offsets; a group leaves memory only through DeleteGroups,
 //!   or when deleting a topic takes the last offsets of an Empty group.
-//! - No transactional offset commits (chapter 9), no KIP-848 consumer protocol.
-//! - No OffsetDelete, no `require_stable` for OffsetFetch.
+//! - No KIP-848 consumer protocol, no OffsetDelete. Transactional offset
+//!   commits (chapter 9) have their own simplifications in `txn_offsets.rs`.
 //! - A superseded JoinGroup or SyncGroup (a member sent a second one while the
 //!   first was parked), and a removed member's parked SyncGroup, get an answer
 //!   (REBALANCE_IN_PROGRESS / UNKNOWN_MEMBER_ID) where Kafka leaves them
@@ -146,12 +148,14 @@ mod offsets;
 pub mod records;
 mod session;
 mod state;
+mod txn_offsets;
 mod types;
 
 pub use coordinator::GroupCoordinator;
 pub use offsets::CommitResult;
 pub use records::{GroupMetadataValue, GroupRecord, MemberMetadata, OffsetCommitValue, RecordError};
 pub use state::{Group, Member};
+pub use txn_offsets::OffsetsLogEntry;
 pub use types::*;
 
 /// The internal topic the coordinator writes to.
@@ -176,3 +180,5 @@ pub fn partition_for(group_id: &str, num_partitions: i32) -> i32 {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod txn_tests;

@@ -31,7 +31,7 @@ impl Group {
                 // A commit proves the member alive, as a heartbeat does.
                 self.heartbeat_received(&req.member_id, now_ms);
             }
-            return self.store_offsets(token, req, config, now_ms, out);
+            return self.store_offsets(token, &req.partitions, None, config, now_ms, out);
         };
         req.partitions.iter().map(|p| (p.partition.clone(), Some(error))).collect()
     }
@@ -66,18 +66,20 @@ impl Group {
 
     /// Writes the accepted offsets as records and holds them as pending
     /// under `token` until the driver reports their store
-    /// ([`Group::commit_completed`]): Kafka's `prepareOffsetCommit`.
-    fn store_offsets(
+    /// ([`Group::commit_completed`]): Kafka's `prepareOffsetCommit`, or for
+    /// a transaction's `producer` (id, epoch) `prepareTxnOffsetCommit`.
+    pub(super) fn store_offsets(
         &mut self,
         token: RequestToken,
-        req: &OffsetCommitRequest,
+        partitions: &[OffsetCommitPartition],
+        producer: Option<(i64, i16)>,
         config: &GroupCoordinatorConfig,
         now_ms: i64,
         out: &mut Output,
     ) -> Vec<CommitResult> {
-        let mut results = Vec::with_capacity(req.partitions.len());
+        let mut results = Vec::with_capacity(partitions.len());
         let mut offsets = BTreeMap::new();
-        for p in &req.partitions {
+        for p in partitions {
             let metadata = p.metadata.clone().unwrap_or_default();
             if metadata.len() > config.offset_metadata_bytes_max {
                 results.push((p.partition.clone(), Some(GroupError::OffsetMetadataTooLarge)));
@@ -98,9 +100,11 @@ impl Group {
             results.push((p.partition.clone(), None));
         }
         if !offsets.is_empty() {
-            assert!(self.pending_commits.iter().all(|p| p.token != token), "token {token} reused");
-            self.pending_commits.push(PendingCommit { token, offsets });
+            assert!(!self.is_commit_pending(token), "token {token} reused");
+            let producer_id = producer.map(|(id, _)| id);
+            self.pending_commits.push(PendingCommit { token: Some(token), producer_id, offsets });
             out.store = Some(token);
+            out.transactional = producer;
         }
         results
     }
@@ -123,41 +127,74 @@ impl Group {
     /// in order are also replicated in order: an earlier one reported failed
     /// after a later one was stored can only be a timeout's "unknown"). This is
     /// Kafka's rule of keeping the commit with the later append offset.
+    ///
+    /// A transactional commit (TxnOffsetCommit) is not applied when stored:
+    /// it keeps waiting, now for its transaction's marker
+    /// ([`Group::complete_txn`]); not stored, it is dropped.
     pub(super) fn commit_completed(&mut self, token: RequestToken, stored: bool) -> bool {
-        let Some(i) = self.pending_commits.iter().position(|p| p.token == token) else {
+        let Some(i) = self.pending_commits.iter().position(|p| p.token == Some(token)) else {
             return false;
         };
+        if self.pending_commits[i].producer_id.is_some() && stored {
+            self.pending_commits[i].token = None;
+            return true;
+        }
         let done = self.pending_commits.remove(i);
         if stored {
-            for (partition, value) in done.offsets {
-                for earlier in &mut self.pending_commits[..i] {
-                    earlier.offsets.remove(&partition);
-                }
-                self.offsets.insert(partition, value);
-            }
+            self.apply_commit(i, done.offsets);
             self.pending_commits.retain(|p| !p.offsets.is_empty());
         }
         true
     }
     // ANCHOR_END: commit_completed
 
+    /// Makes `offsets`, appended after the first `appended_before` pending
+    /// commits, the committed ones: the log's later record of a key is the
+    /// one that counts (and the one compaction keeps), so each partition is
+    /// dropped from those earlier commits, plain or transactional, whatever
+    /// becomes of them. Every commit still pending with a partition is thus
+    /// later than its committed offset. The caller drops emptied commits.
+    pub(super) fn apply_commit(
+        &mut self,
+        appended_before: usize,
+        offsets: BTreeMap<TopicPartition, OffsetCommitValue>,
+    ) {
+        for (partition, value) in offsets {
+            for earlier in &mut self.pending_commits[..appended_before] {
+                earlier.offsets.remove(&partition);
+            }
+            self.offsets.insert(partition, value);
+        }
+    }
+
     /// OffsetFetch: the requested partitions (-1 where nothing is committed),
-    /// or every committed one. Committed means stored: a commit whose store
-    /// is pending is invisible, as on Kafka's non-transactional path.
-    pub(super) fn fetch(&self, partitions: Option<&[TopicPartition]>) -> Vec<FetchedOffset> {
+    /// or every committed one. Committed means stored, and for a
+    /// transaction's offsets committed by its marker: a pending commit is
+    /// invisible. With `require_stable` (KIP-447) a partition with a commit
+    /// pending is answered UNSTABLE_OFFSET_COMMIT instead, so a consumer
+    /// taking over from a transactional producer does not start from an
+    /// offset the transaction is about to move.
+    pub(super) fn fetch(
+        &self,
+        partitions: Option<&[TopicPartition]>,
+        require_stable: bool,
+    ) -> Vec<FetchedOffset> {
+        let unstable = |partition: &TopicPartition| {
+            require_stable && self.pending_commits.iter().any(|p| p.offsets.contains_key(partition))
+        };
         let fetched = |partition: &TopicPartition| match self.offsets.get(partition) {
+            _ if unstable(partition) => FetchedOffset {
+                error: Some(GroupError::UnstableOffsetCommit),
+                ..FetchedOffset::none(partition.clone())
+            },
             Some(v) => FetchedOffset {
                 partition: partition.clone(),
                 offset: v.offset,
                 leader_epoch: v.leader_epoch,
                 metadata: v.metadata.clone(),
+                error: None,
             },
-            None => FetchedOffset {
-                partition: partition.clone(),
-                offset: -1,
-                leader_epoch: -1,
-                metadata: String::new(),
-            },
+            None => FetchedOffset::none(partition.clone()),
         };
         match partitions {
             Some(partitions) => partitions.iter().map(fetched).collect(),

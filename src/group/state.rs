@@ -96,8 +96,12 @@ pub struct Group {
     pub(super) join_timer: Option<JoinTimer>,
     /// Committed offsets: those whose records are known stored.
     pub(super) offsets: BTreeMap<TopicPartition, OffsetCommitValue>,
-    /// Commits appended but not yet known stored, in the order they were
-    /// appended (Kafka's `pendingOffsetCommits`); OffsetFetch does not see them.
+    /// Commits appended but not yet known stored, and transactional ones
+    /// waiting for their transaction's marker, in the order they were
+    /// appended (Kafka's `pendingOffsetCommits` and
+    /// `pendingTransactionalOffsetCommits`, in one list because their order
+    /// in the log decides which offset wins, see `txn_offsets.rs`);
+    /// OffsetFetch does not see them.
     pub(super) pending_commits: Vec<PendingCommit>,
     /// The leader's assignment, appended but not yet known stored: the
     /// group stays CompletingRebalance until it is.
@@ -114,12 +118,18 @@ pub(super) struct PendingAssignment {
     pub(super) assignment: BTreeMap<String, Vec<u8>>,
 }
 
-/// One OffsetCommit's offsets waiting for the driver to report their store.
+/// One OffsetCommit's offsets waiting for the driver to report their store,
+/// or one TxnOffsetCommit's waiting for that and then for its transaction's
+/// marker.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct PendingCommit {
-    /// The token the commit was made with, and its store reported under.
-    pub(super) token: RequestToken,
-    /// Only the partitions no later stored commit has superseded (never empty).
+    /// The token the commit was made with, and its store reported under;
+    /// `None` once a transactional commit is stored (or was loaded from the
+    /// log) and only its marker is awaited. A plain commit always has one.
+    pub(super) token: Option<RequestToken>,
+    /// The transaction's producer id, for a TxnOffsetCommit.
+    pub(super) producer_id: Option<i64>,
+    /// Only the partitions no later commit has superseded (never empty).
     pub(super) offsets: BTreeMap<TopicPartition, OffsetCommitValue>,
 }
 
@@ -180,7 +190,7 @@ impl Group {
 
     /// Whether a commit made with `token` waits for its store's outcome.
     pub fn is_commit_pending(&self, token: RequestToken) -> bool {
-        self.pending_commits.iter().any(|p| p.token == token)
+        self.pending_commits.iter().any(|p| p.token == Some(token))
     }
 
     // ANCHOR: transition
@@ -385,8 +395,13 @@ impl Group {
         }
         assert!(self.pending_sync.iter().all(|m| self.members.contains_key(m)), "group {id}: pending sync");
         assert_eq!(self.sync_deadline_ms.is_some(), !self.pending_sync.is_empty(), "group {id}: sync timer");
-        let tokens: BTreeSet<RequestToken> = self.pending_commits.iter().map(|p| p.token).collect();
-        assert_eq!(tokens.len(), self.pending_commits.len(), "group {id}: a pending commit's token twice");
+        let tokens: Vec<RequestToken> = self.pending_commits.iter().filter_map(|p| p.token).collect();
+        let distinct: BTreeSet<RequestToken> = tokens.iter().copied().collect();
+        assert_eq!(tokens.len(), distinct.len(), "group {id}: a pending commit's token twice");
+        assert!(
+            self.pending_commits.iter().all(|p| p.token.is_some() || p.producer_id.is_some()),
+            "group {id}: a plain commit pending without its token"
+        );
         assert!(
             self.pending_commits.iter().all(|p| !p.offsets.is_empty()),
             "group {id}: empty pending commit"

@@ -89,6 +89,14 @@ pub enum GroupError {
     /// In a cluster: this broker just became the group's coordinator and is
     /// still reading its `__consumer_offsets` partition: retry shortly.
     CoordinatorLoadInProgress,
+    /// OffsetFetch with `require_stable` (KIP-447): a transactional commit
+    /// of this partition waits for its transaction's marker (or a commit for
+    /// its store): retry shortly, the offset is about to change.
+    UnstableOffsetCommit,
+    /// TxnOffsetCommit: the transaction's producer epoch is older than the
+    /// one `__consumer_offsets` has seen: a zombie producer, fenced (fatal
+    /// for it; its successor carries on).
+    InvalidProducerEpoch,
 }
 
 impl GroupError {
@@ -110,6 +118,8 @@ impl GroupError {
             GroupError::GroupIdNotFound => ResponseError::GroupIdNotFound,
             GroupError::NotCoordinator => ResponseError::NotCoordinator,
             GroupError::CoordinatorLoadInProgress => ResponseError::CoordinatorLoadInProgress,
+            GroupError::UnstableOffsetCommit => ResponseError::UnstableOffsetCommit,
+            GroupError::InvalidProducerEpoch => ResponseError::InvalidProducerEpoch,
         }
     }
 
@@ -274,13 +284,40 @@ pub struct OffsetCommitRequest {
     pub partitions: Vec<OffsetCommitPartition>,
 }
 
-/// One partition of an OffsetFetch answer. `offset` is -1 when nothing was committed.
+/// TxnOffsetCommit (KIP-98): a transactional producer's consumer offsets,
+/// written inside its transaction and committed or aborted with it. v3+
+/// (KIP-447) carries the consumer's generation and member id so that a
+/// zombie is fenced as on OffsetCommit; older versions send -1 and "".
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TxnOffsetCommitRequest {
+    pub group_id: String,
+    /// The transaction's producer: its marker on the group's
+    /// `__consumer_offsets` partition decides the offsets' fate.
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub generation_id: i32,
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    pub partitions: Vec<OffsetCommitPartition>,
+}
+
+/// One partition of an OffsetFetch answer. `offset` is -1 when nothing was
+/// committed, or when `error` says the answer is not stable yet.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FetchedOffset {
     pub partition: TopicPartition,
     pub offset: i64,
     pub leader_epoch: i32,
     pub metadata: String,
+    /// UNSTABLE_OFFSET_COMMIT under `require_stable` (KIP-447), else `None`.
+    pub error: Option<GroupError>,
+}
+
+impl FetchedOffset {
+    /// Nothing committed for `partition`.
+    pub fn none(partition: TopicPartition) -> Self {
+        FetchedOffset { partition, offset: -1, leader_epoch: -1, metadata: String::new(), error: None }
+    }
 }
 
 /// The coordinator's view of a group's state.
@@ -376,6 +413,10 @@ pub struct Output {
     /// [`super::GroupCoordinator::store_completed`], and sends that call's
     /// replies after this output's.
     pub store: Option<RequestToken>,
+    /// A TxnOffsetCommit's producer id and epoch: the driver appends
+    /// `records` as one *transactional* batch of that producer (chapter 9),
+    /// so the transaction's marker on the partition commits or aborts them.
+    pub transactional: Option<(i64, i16)>,
 }
 // ANCHOR_END: output
 

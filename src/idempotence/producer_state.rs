@@ -432,6 +432,27 @@ impl ProducerStateManager {
     }
     // ANCHOR_END: validate
 
+    /// Checks a batch a coordinator writes for a producer (Kafka's
+    /// `AppendOrigin.COORDINATOR`): a group coordinator's TxnOffsetCommit
+    /// records, in the producer's transaction (chapter 9). Only the epoch is
+    /// checked — a zombie producer's transaction is fenced here too — not the
+    /// sequence: the coordinator writes every such batch with sequence 0 (as
+    /// Kafka does) and never retries one, so there is no order to keep and no
+    /// duplicate to find. Changes nothing.
+    pub fn validate_coordinator(&self, batch: &BatchInfo) -> Result<(), ProducerError> {
+        let producer_id = batch.producer_id;
+        match self.producers.get(&producer_id) {
+            Some(entry) if batch.producer_epoch < entry.producer_epoch => {
+                Err(ProducerError::InvalidProducerEpoch {
+                    producer_id,
+                    epoch: batch.producer_epoch,
+                    current_epoch: entry.producer_epoch,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     // ANCHOR: update
     /// Records a batch that was appended at `base_offset`. Total: it applies
     /// whatever it is given without checking sequences, because recovery replays

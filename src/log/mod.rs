@@ -332,10 +332,23 @@ impl<S: Storage> Log<S> {
     /// [`producers`]): a retry of batches already in the log writes nothing
     /// and answers with the original's offsets; a sequence or epoch error
     /// writes nothing and is [`LogError::Producer`].
-    pub fn append(&mut self, mut batches: BytesMut, leader_epoch: i32, now_ms: i64) -> Result<AppendInfo> {
+    pub fn append(&mut self, batches: BytesMut, leader_epoch: i32, now_ms: i64) -> Result<AppendInfo> {
+        self.append_from(batches, leader_epoch, now_ms, producers::AppendOrigin::Client)
+    }
+
+    /// [`append`](Self::append) of batches `origin` wrote: a coordinator's
+    /// producer batches are checked for their epoch only (chapter 9's
+    /// TxnOffsetCommit records, [`producers::AppendOrigin`]).
+    pub fn append_from(
+        &mut self,
+        mut batches: BytesMut,
+        leader_epoch: i32,
+        now_ms: i64,
+        origin: producers::AppendOrigin,
+    ) -> Result<AppendInfo> {
         self.check_online()?; // an offline log takes nothing more
         let sizes = validate_batches(&batches, self.config.segment_bytes)?;
-        if let Some(original) = self.check_producers(&batches, &sizes)? {
+        if let Some(original) = self.check_producers(&batches, &sizes, origin)? {
             return Ok(self.duplicate_info(&original));
         }
         let first_offset = self.log_end_offset();

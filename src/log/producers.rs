@@ -71,6 +71,18 @@ fn marker_of(one: &[u8]) -> Option<EndTxnMarker> {
     EndTxnMarker::of(&batch)
 }
 
+/// Who wrote a batch the leader appends (Kafka's `AppendOrigin`): a client's
+/// batches are checked for sequence and duplicates, a coordinator's only for
+/// the producer's epoch ([`ProducerStateManager::validate_coordinator`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AppendOrigin {
+    /// A produce request.
+    Client,
+    /// A coordinator writing for a producer: the group coordinator's
+    /// TxnOffsetCommit records (chapter 9).
+    Coordinator,
+}
+
 impl<S: Storage> Log<S> {
     // ANCHOR: check_producers
     /// Checks the batches of one append (`sizes` from [`super::validate_batches`])
@@ -86,11 +98,15 @@ impl<S: Storage> Log<S> {
         &self,
         batches: &[u8],
         sizes: &[usize],
+        origin: AppendOrigin,
     ) -> std::result::Result<Option<BatchMetadata>, ProducerError> {
         let duplicate = |v: Validated| match v {
             Validated::Duplicate(original) => Some(original),
             Validated::Append | Validated::NoProducerId => None,
         };
+        if origin == AppendOrigin::Coordinator {
+            return self.check_coordinator_batches(batches, sizes).map(|()| None);
+        }
         if let [size] = sizes {
             let one = &batches[..*size];
             let info = batch_info(one);
@@ -129,6 +145,39 @@ impl<S: Storage> Log<S> {
         Ok(None)
     }
     // ANCHOR_END: check_producers
+
+    /// [`check_producers`](Self::check_producers) for a coordinator's
+    /// append: each producer batch's epoch, against the table as the
+    /// earlier batches of the append leave it. No duplicates, no sequences.
+    fn check_coordinator_batches(
+        &self,
+        batches: &[u8],
+        sizes: &[usize],
+    ) -> std::result::Result<(), ProducerError> {
+        let mut trial = self.producers.clone();
+        let mut offset = self.log_end_offset();
+        let mut at = 0;
+        for &size in sizes {
+            let one = &batches[at..at + size];
+            at += size;
+            let info = batch_info(one);
+            if let Some(marker) = marker_of(one) {
+                trial.validate_marker(info.producer_id, info.producer_epoch, &marker)?;
+                trial.apply_marker(
+                    info.producer_id,
+                    info.producer_epoch,
+                    &marker,
+                    offset,
+                    info.max_timestamp,
+                );
+            } else if info.has_producer_id() {
+                trial.validate_coordinator(&info)?;
+                trial.update(&info, offset);
+            }
+            offset += i64::from(info.last_offset_delta) + 1;
+        }
+        Ok(())
+    }
 
     /// The partition's producer table, as of the log end.
     pub fn producer_state(&self) -> &ProducerStateManager {

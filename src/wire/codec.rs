@@ -45,6 +45,10 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::ListGroups, 0, 4),
     (ApiKey::DeleteGroups, 0, 2),
+    // Chapter 9: a transaction's consumer offsets (the group coordinator's
+    // part). v5 is KIP-890's transactions v2 (the broker adds the partition
+    // to the transaction itself): not without the `transaction.version` feature.
+    (ApiKey::TxnOffsetCommit, 0, 4),
     // Chapter 6: preferred leader election, forwarded to the controller.
     (ApiKey::ElectLeaders, 0, 2),
     // Chapter 9: the transaction coordinator's markers, broker to broker (v1

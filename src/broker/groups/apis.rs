@@ -13,6 +13,7 @@
 //! | ListGroups     | 0–4      | v4 state filter and states                                    |
 //! | DescribeGroups | 0–5      | v4 instance ids                                               |
 //! | DeleteGroups   | 0–2      |                                                               |
+//! | TxnOffsetCommit| 0–4      | v2 leader epoch, v3 member, generation, instance id (KIP-447) |
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,6 +30,9 @@ use kafka_protocol::messages::offset_commit_response::{
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
     OffsetFetchResponseTopic, OffsetFetchResponseTopics,
+};
+use kafka_protocol::messages::txn_offset_commit_response::{
+    TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
 };
 use kafka_protocol::messages::{self as msg, GroupId, RequestKind, ResponseKind, TopicName};
 use kafka_protocol::protocol::StrBytes;
@@ -88,6 +92,9 @@ pub(super) async fn handle(
         RequestKind::ListGroups(r) => ResponseKind::ListGroups(list_groups(broker, r)),
         RequestKind::DescribeGroups(r) => ResponseKind::DescribeGroups(describe_groups(broker, r)),
         RequestKind::DeleteGroups(r) => ResponseKind::DeleteGroups(delete_groups(broker, r).await),
+        RequestKind::TxnOffsetCommit(r) => {
+            ResponseKind::TxnOffsetCommit(txn_offset_commit(broker, r, version).await)
+        }
         other => return Err(Error::CloseConnection(format!("not a group API: {other:?}"))),
     })
 }
@@ -357,16 +364,92 @@ async fn offset_commit(
 }
 // ANCHOR_END: offset_commit
 
+// ANCHOR: txn_offset_commit
+/// TxnOffsetCommit (chapter 9): as OffsetCommit, but the offsets are
+/// appended in the producer's transaction and wait for its marker. v4
+/// (KIP-890 part 1) changes nothing here: Kafka verifies there that the
+/// partition is in the transaction; spool does not (the log checks the
+/// producer's epoch only).
+async fn txn_offset_commit(
+    broker: &Arc<Broker>,
+    r: msg::TxnOffsetCommitRequest,
+    version: i16,
+) -> msg::TxnOffsetCommitResponse {
+    let member = version >= 3;
+    let mut req = group::TxnOffsetCommitRequest {
+        group_id: r.group_id.0.to_string(),
+        producer_id: r.producer_id.0,
+        producer_epoch: r.producer_epoch,
+        generation_id: if member { r.generation_id } else { group::NO_GENERATION },
+        member_id: if member { r.member_id.to_string() } else { String::new() },
+        group_instance_id: if member { r.group_instance_id.map(|s| s.to_string()) } else { None },
+        partitions: vec![],
+    };
+    let mut errors: BTreeMap<TopicPartition, i16> = BTreeMap::new();
+    let mut order = Vec::new();
+    let image = broker.metadata_image();
+    for topic in &r.topics {
+        let known = image.topic(topic.name.0.as_str());
+        for p in &topic.partitions {
+            let tp = TopicPartition::new(topic.name.0.to_string(), p.partition_index);
+            order.push(tp.clone());
+            if !storable([req.group_id.as_str()]) {
+                errors.insert(tp, ResponseError::InvalidGroupId.code());
+            } else if !known.is_some_and(|t| t.partitions.contains_key(&p.partition_index)) {
+                errors.insert(tp, ResponseError::UnknownTopicOrPartition.code());
+            } else {
+                req.partitions.push(group::OffsetCommitPartition {
+                    partition: tp,
+                    offset: p.committed_offset,
+                    leader_epoch: if version >= 2 { p.committed_leader_epoch } else { -1 },
+                    metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
+                });
+            }
+        }
+    }
+    if !req.partitions.is_empty() {
+        let token = broker.groups.token();
+        let commit = |c: &mut group::GroupCoordinator, now| match broker.coordinator_error(&req.group_id) {
+            Some(error) => (
+                req.partitions.iter().map(|p| (p.partition.clone(), Some(error))).collect(),
+                Output::default(),
+            ),
+            None => c.txn_offset_commit(token, &req, now),
+        };
+        let (results, stored_error) = broker.group_input(commit).await;
+        for (tp, error) in results {
+            errors.insert(tp, code(error.or(stored_error)));
+        }
+    }
+    let mut topics: Vec<TxnOffsetCommitResponseTopic> = Vec::new();
+    for tp in order {
+        let partition = TxnOffsetCommitResponsePartition::default()
+            .with_partition_index(tp.partition)
+            .with_error_code(errors.get(&tp).copied().unwrap_or_default());
+        match topics.last_mut() {
+            Some(t) if t.name.0.as_str() == tp.topic => t.partitions.push(partition),
+            _ => topics.push(
+                TxnOffsetCommitResponseTopic::default()
+                    .with_name(TopicName(str(tp.topic.clone())))
+                    .with_partitions(vec![partition]),
+            ),
+        }
+    }
+    msg::TxnOffsetCommitResponse::default().with_topics(topics)
+}
+// ANCHOR_END: txn_offset_commit
+
 /// The committed offsets of one group, or why this broker cannot say.
 fn fetch_offsets(
     broker: &Broker,
     group_id: &str,
     partitions: Option<Vec<TopicPartition>>,
+    require_stable: bool,
 ) -> Result<Vec<FetchedOffset>, GroupError> {
     let coordinator = broker.groups.lock();
     match broker.coordinator_error(group_id) {
         Some(error) => Err(error),
-        None => Ok(coordinator.offset_fetch(group_id, partitions.as_deref())),
+        None => Ok(coordinator.offset_fetch_stable(group_id, partitions.as_deref(), require_stable)),
     }
 }
 
@@ -387,8 +470,9 @@ fn by_topic<P>(
 
 // ANCHOR: offset_fetch
 fn offset_fetch(broker: &Broker, r: msg::OffsetFetchRequest, version: i16) -> msg::OffsetFetchResponse {
-    // `require_stable` (v7+) waits out pending transactional commits; spool
-    // has none (chapter 9), so every offset is stable.
+    // `require_stable` (v7+, KIP-447): a partition with a transaction's
+    // offsets pending is answered UNSTABLE_OFFSET_COMMIT, and the consumer retries.
+    let require_stable = version >= 7 && r.require_stable;
     if version >= 8 {
         let groups = r
             .groups
@@ -402,16 +486,18 @@ fn offset_fetch(broker: &Broker, r: msg::OffsetFetchRequest, version: i16) -> ms
                         })
                         .collect()
                 });
-                let (fetched, error) = match fetch_offsets(broker, g.group_id.0.as_str(), partitions) {
-                    Ok(fetched) => (fetched, None),
-                    Err(error) => (vec![], Some(error)),
-                };
+                let (fetched, error) =
+                    match fetch_offsets(broker, g.group_id.0.as_str(), partitions, require_stable) {
+                        Ok(fetched) => (fetched, None),
+                        Err(error) => (vec![], Some(error)),
+                    };
                 let topics = by_topic(fetched, |f| {
                     OffsetFetchResponsePartitions::default()
                         .with_partition_index(f.partition.partition)
                         .with_committed_offset(f.offset)
                         .with_committed_leader_epoch(f.leader_epoch)
                         .with_metadata(Some(str(f.metadata)))
+                        .with_error_code(code(f.error))
                 })
                 .into_iter()
                 .map(|(name, partitions)| {
@@ -436,28 +522,23 @@ fn offset_fetch(broker: &Broker, r: msg::OffsetFetchRequest, version: i16) -> ms
             })
             .collect()
     });
-    let (fetched, error) = match fetch_offsets(broker, r.group_id.0.as_str(), partitions.clone()) {
-        Ok(fetched) => (fetched, None),
-        // v1 has no top-level error: each partition asked for carries it.
-        Err(error) if version < 2 => {
-            let asked = partitions.unwrap_or_default().into_iter();
-            let none = |partition| FetchedOffset {
-                partition,
-                offset: -1,
-                leader_epoch: -1,
-                metadata: String::new(),
-            };
-            (asked.map(none).collect(), Some(error))
-        }
-        Err(error) => (vec![], Some(error)),
-    };
+    let (fetched, error) =
+        match fetch_offsets(broker, r.group_id.0.as_str(), partitions.clone(), require_stable) {
+            Ok(fetched) => (fetched, None),
+            // v1 has no top-level error: each partition asked for carries it.
+            Err(error) if version < 2 => {
+                let asked = partitions.unwrap_or_default().into_iter();
+                (asked.map(FetchedOffset::none).collect(), Some(error))
+            }
+            Err(error) => (vec![], Some(error)),
+        };
     let topics = by_topic(fetched, |f| {
         OffsetFetchResponsePartition::default()
             .with_partition_index(f.partition.partition)
             .with_committed_offset(f.offset)
             .with_committed_leader_epoch(if version >= 5 { f.leader_epoch } else { -1 })
             .with_metadata(Some(str(f.metadata)))
-            .with_error_code(if version < 2 { code(error) } else { 0 })
+            .with_error_code(code(f.error.or(if version < 2 { error } else { None })))
     })
     .into_iter()
     .map(|(name, partitions)| {

@@ -40,7 +40,13 @@
 //! - **Timers.** One task sleeps until [`GroupCoordinator::next_deadline_ms`]
 //!   (re-read whenever an input may have moved it) and calls `tick`.
 //! - **Restart.** [`Broker::open`] reads every partition of `__consumer_offsets`
-//!   from its log start and hands the records to [`GroupCoordinator::load`].
+//!   from its log start and hands the records to
+//!   [`GroupCoordinator::load_partition`], one partition at a time.
+//! - **Transactions (chapter 9).** A TxnOffsetCommit's records are appended
+//!   as a transactional batch of the producer; its offsets stay pending
+//!   until the WriteTxnMarkers path reports the marker with
+//!   [`Broker::complete_txn`]. At load, control batches are read as the
+//!   markers they are, so a restart ends where the live coordinator did.
 //!
 //! With one broker, this broker coordinates every group: FindCoordinator
 //! answers with itself, and creates `__consumer_offsets`
@@ -56,7 +62,8 @@
 //! [`crate::broker`]), then the ownership map (in a cluster), the one that
 //! serializes creating `__consumer_offsets`, then the metadata log's writer,
 //! the log manager, the partition map, one partition's role and its log. The
-//! parked map is a leaf, only ever taken alone.
+//! parked map is a leaf, only ever taken alone; so is the map of markers
+//! written while a partition loads.
 //!
 //! Simplifications:
 //!
@@ -94,7 +101,10 @@ use crate::group::{
     partition_for, GroupCoordinator, GroupCoordinatorConfig, GroupError, GroupRecord, JoinGroupResponse,
     Output, RequestToken, Response, SyncGroupResponse, CONSUMER_OFFSETS_TOPIC,
 };
+use crate::idempotence::ProducerError;
 use crate::log::manager::lock;
+use crate::log::producers::AppendOrigin;
+use crate::log::LogError;
 use crate::replication::ReplicationError;
 use crate::wire::codec::Request;
 use crate::TopicPartition;
@@ -114,6 +124,7 @@ pub const GROUP_APIS: &[ApiKey] = &[
     ApiKey::ListGroups,
     ApiKey::DescribeGroups,
     ApiKey::DeleteGroups,
+    ApiKey::TxnOffsetCommit,
 ];
 
 /// The coordinator and what drives it: parked requests and the timer's wake-up.
@@ -136,6 +147,10 @@ pub struct GroupDriver {
     /// In a cluster, the `__consumer_offsets` partitions this broker leads
     /// and whether their groups are loaded ([`ownership`]).
     ownership: Mutex<ownership::OwnedPartitions>,
+    /// Transaction markers (producer id, commit) written to a partition
+    /// while its groups were loading, replayed once they are loaded (see
+    /// [`Broker::complete_txn`]). A leaf lock.
+    markers_while_loading: Mutex<BTreeMap<i32, Vec<(i64, bool)>>>,
 }
 
 /// How long a group record waits to be replicated (Kafka's
@@ -157,6 +172,7 @@ impl GroupDriver {
             offsets_partitions: AtomicI32::new(0),
             creating_offsets_topic: Mutex::new(()),
             ownership: Mutex::new(Default::default()),
+            markers_while_loading: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -170,6 +186,10 @@ impl GroupDriver {
             tracing::error!("group coordinator lock poisoned by a panic; carrying on");
             poisoned.into_inner()
         })
+    }
+
+    fn lock_markers(&self) -> MutexGuard<'_, BTreeMap<i32, Vec<(i64, bool)>>> {
+        self.markers_while_loading.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn lock_parked(&self) -> MutexGuard<'_, HashMap<RequestToken, oneshot::Sender<Response>>> {
@@ -248,6 +268,34 @@ impl Broker {
     }
     // ANCHOR_END: delete_topic_offsets
 
+    // ANCHOR: complete_txn
+    /// Chapter 9: a transaction's COMMIT (`commit`) or ABORT marker of
+    /// `producer_id` has been written to partition `offsets_partition` of
+    /// `__consumer_offsets`. Call it after the append (the WriteTxnMarkers
+    /// handler, once per offsets partition in the request): the groups of
+    /// that partition apply or drop the transaction's offsets
+    /// ([`GroupCoordinator::complete_txn`]; Kafka's
+    /// `scheduleHandleTxnCompletion`). Nothing is written. In a cluster, a
+    /// marker that lands while the partition's groups are being loaded is
+    /// kept and replayed after the load, in case the load read the log
+    /// before it.
+    pub fn complete_txn(&self, offsets_partition: i32, producer_id: i64, commit: bool) {
+        let Some(count) =
+            self.metadata_image().topic(CONSUMER_OFFSETS_TOPIC).map(|t| t.partitions.len() as i32)
+        else {
+            return;
+        };
+        let mut coordinator = self.groups.lock();
+        if self.groups.lock_ownership().get(&offsets_partition).is_some_and(|o| !o.loaded) {
+            let mut markers = self.groups.lock_markers();
+            markers.entry(offsets_partition).or_default().push((producer_id, commit));
+        }
+        let groups =
+            coordinator.complete_txn(producer_id, commit, |g| partition_for(g, count) == offsets_partition);
+        tracing::debug!(offsets_partition, producer_id, commit, ?groups, "transaction completed");
+    }
+    // ANCHOR_END: complete_txn
+
     /// Clean shutdown of the groups: see [`GroupDriver::shutdown`].
     pub(super) fn shutdown_groups(&self) {
         self.groups.shutdown();
@@ -267,7 +315,7 @@ impl Broker {
         let (result, out, appended) = {
             let mut coordinator = self.groups.lock();
             let (result, out) = input(&mut coordinator, now_ms());
-            let appended = self.append_group_records(&out.records);
+            let appended = self.append_group_records(&out.records, out.transactional);
             (result, out, appended)
         };
         (result, self.finish_output(out, appended).await)
@@ -296,7 +344,7 @@ impl Broker {
             let reported = out.store.map(|token| {
                 let mut coordinator = self.groups.lock();
                 let next = coordinator.store_completed(token, stored, now_ms());
-                let appended = self.append_group_records(&next.records);
+                let appended = self.append_group_records(&next.records, next.transactional);
                 (next, appended)
             });
             if let Err(error) = stored {
@@ -332,7 +380,18 @@ impl Broker {
     // ANCHOR: append_group_records
     /// Appends records to their groups' `__consumer_offsets` partitions, one
     /// batch per partition, in order. Called under the coordinator lock.
-    fn append_group_records(&self, records: &[GroupRecord]) -> Result<Appended, GroupError> {
+    ///
+    /// A TxnOffsetCommit's records (`transactional`: the producer's id and
+    /// epoch) go as a transactional batch of that producer, as Kafka writes
+    /// them (sequence 0, `AppendOrigin::Coordinator`: checked for the epoch
+    /// only), so the producer's transaction on the partition is open until
+    /// its marker, and a fenced producer's commit is refused
+    /// (INVALID_PRODUCER_EPOCH).
+    fn append_group_records(
+        &self,
+        records: &[GroupRecord],
+        transactional: Option<(i64, i16)>,
+    ) -> Result<Appended, GroupError> {
         if records.is_empty() {
             return Ok(vec![]);
         }
@@ -344,10 +403,17 @@ impl Broker {
             self.ensure_offsets_topic().map_err(|e| store_error(Error::OffsetsTopicUnavailable(e)))?;
         let now = now_ms();
         let mut batches: BTreeMap<i32, BatchBuilder> = BTreeMap::new();
+        let builder = || match transactional {
+            Some((producer_id, epoch)) => {
+                BatchBuilder::default().producer(producer_id, epoch, 0).transactional(true)
+            }
+            None => BatchBuilder::default(),
+        };
+        let origin = if transactional.is_some() { AppendOrigin::Coordinator } else { AppendOrigin::Client };
         for record in records {
             let key = record.key_bytes();
             let value = record.value_bytes();
-            batches.entry(partition_for(record.group_id(), partitions)).or_default().append(
+            batches.entry(partition_for(record.group_id(), partitions)).or_insert_with(builder).append(
                 now,
                 Some(&key),
                 value.as_deref(),
@@ -364,10 +430,16 @@ impl Broker {
             let batch = BytesMut::from(&builder.build().as_bytes()[..]);
             // Only the partition's leader writes its groups' records (chapter 6).
             let leader_epoch = partition.check_append(false).map_err(|_| GroupError::NotCoordinator)?;
-            let info = lock(&partition.log).append(batch, leader_epoch, now).map_err(|e| {
-                self.log_dir.fail(&tp, &e);
-                store_error(Error::Log(e))
-            })?;
+            let info =
+                lock(&partition.log).append_from(batch, leader_epoch, now, origin).map_err(|e| match e {
+                    LogError::Producer(ProducerError::InvalidProducerEpoch { .. }) => {
+                        GroupError::InvalidProducerEpoch
+                    }
+                    e => {
+                        self.log_dir.fail(&tp, &e);
+                        store_error(Error::Log(e))
+                    }
+                })?;
             // Kafka's coordinator appends with acks=-1: the reply waits for the ISR.
             let (wait, _) = partition
                 .after_append(leader_epoch, info.last_offset, true)
@@ -492,12 +564,15 @@ impl Broker {
         else {
             return Ok(());
         };
-        let mut records = Vec::new();
+        // Partition by partition: a producer's marker on one partition ends
+        // only that partition's transactional offsets.
+        let mut coordinator = GroupCoordinator::new(self.config.group.clone());
+        let mut count = 0;
         for p in 0..partitions {
-            records.extend(self.read_offsets_partition(p)?);
+            let entries = self.read_offsets_partition(p)?;
+            count += entries.len();
+            coordinator.load_partition(entries, now_ms());
         }
-        let count = records.len();
-        let coordinator = GroupCoordinator::load(self.config.group.clone(), records, now_ms());
         tracing::info!(records = count, groups = coordinator.list_groups(&[]).len(), "loaded groups");
         *self.groups.lock() = coordinator;
         self.groups.offsets_partitions.store(partitions, Ordering::Release);

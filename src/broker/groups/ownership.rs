@@ -20,6 +20,10 @@
 //! produce (see [`super`]): what the old coordinator acknowledged, the new
 //! one loads.
 //!
+//! Chapter 9: a transaction's marker written to a partition while its
+//! groups load may land after the load read the log; `Broker::complete_txn`
+//! keeps such markers and the load applies them once its groups are in.
+//!
 //! A standalone broker coordinates every group: none of this applies, and
 //! [`Broker::load_groups`] reads every partition when it opens.
 //!
@@ -36,7 +40,8 @@ use std::collections::BTreeMap;
 use std::sync::{MutexGuard, PoisonError};
 
 use super::super::{now_ms, Broker, Error};
-use crate::group::{partition_for, GroupError, GroupRecord, Output, CONSUMER_OFFSETS_TOPIC};
+use crate::group::{partition_for, GroupError, GroupRecord, OffsetsLogEntry, Output, CONSUMER_OFFSETS_TOPIC};
+use crate::idempotence::producer_state::txn::EndTxnMarker;
 use crate::log::manager::lock;
 use crate::TopicPartition;
 
@@ -44,16 +49,16 @@ use crate::TopicPartition;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Ownership {
     /// The leader epoch in which it leads the partition.
-    leader_epoch: i32,
+    pub(super) leader_epoch: i32,
     /// Whether the partition's groups are in the coordinator yet.
-    loaded: bool,
+    pub(super) loaded: bool,
 }
 
 /// The `__consumer_offsets` partitions this broker leads, by index.
 pub(super) type OwnedPartitions = BTreeMap<i32, Ownership>;
 
 impl super::GroupDriver {
-    fn lock_ownership(&self) -> MutexGuard<'_, OwnedPartitions> {
+    pub(super) fn lock_ownership(&self) -> MutexGuard<'_, OwnedPartitions> {
         self.ownership.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -136,14 +141,21 @@ impl Broker {
     /// its groups answer COORDINATOR_LOAD_IN_PROGRESS meanwhile), then hands
     /// its groups to the coordinator, unless leadership moved on in between.
     fn load_offsets_partition(&self, p: i32, leader_epoch: i32) {
-        let records = match self.read_offsets_partition(p) {
-            Ok(records) => records,
+        // Markers from before this load are in what it reads (see `Broker::complete_txn`).
+        self.groups.lock_markers().remove(&p);
+        match self.read_offsets_partition(p) {
+            Ok(records) => self.install_offsets_partition(p, leader_epoch, records),
+            // Left Loading: its groups are refused until the next leadership change.
             Err(e) => {
-                // Left Loading: its groups are refused until the next leadership change.
-                tracing::error!(partition = p, error = %e, "cannot load the groups of an offsets partition");
-                return;
+                tracing::error!(partition = p, error = %e, "cannot load the groups of an offsets partition")
             }
-        };
+        }
+    }
+
+    /// The second half of [`load_offsets_partition`](Self::load_offsets_partition):
+    /// the groups read from partition `p` join the coordinator, then the
+    /// transaction markers written since the read began are applied to them.
+    pub(super) fn install_offsets_partition(&self, p: i32, leader_epoch: i32, records: Vec<OffsetsLogEntry>) {
         let count = records.len();
         let mut coordinator = self.groups.lock();
         let mut owned = self.groups.lock_ownership();
@@ -152,6 +164,15 @@ impl Broker {
             return; // lost (or led in a newer epoch) while reading
         }
         coordinator.load_partition(records, now_ms());
+        // Markers written while reading: applying one the read already saw
+        // finds nothing left of its transaction (no new one can start here
+        // before the load ends: TxnOffsetCommit answers LOAD_IN_PROGRESS).
+        let partitions =
+            self.metadata_image().topic(CONSUMER_OFFSETS_TOPIC).map_or(0, |t| t.partitions.len() as i32);
+        for (producer_id, commit) in self.groups.lock_markers().remove(&p).unwrap_or_default() {
+            coordinator
+                .complete_txn(producer_id, commit, |g| partitions > 0 && partition_for(g, partitions) == p);
+        }
         owned.insert(p, Ownership { leader_epoch, loaded: true });
         tracing::info!(
             partition = p,
@@ -162,8 +183,10 @@ impl Broker {
     }
 
     /// Every group record of partition `p` of `__consumer_offsets`, from its
-    /// log start to its log end.
-    pub(super) fn read_offsets_partition(&self, p: i32) -> Result<Vec<GroupRecord>, Error> {
+    /// log start to its log end, in log order: a transactional batch's
+    /// records as its producer's, a control batch as its producer's COMMIT or
+    /// ABORT marker (chapter 9), so the loader can replay transactions.
+    pub(super) fn read_offsets_partition(&self, p: i32) -> Result<Vec<OffsetsLogEntry>, Error> {
         let tp = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, p);
         let partition = self.partition(&tp).ok_or_else(|| Error::UnknownPartition(tp.clone()))?;
         let log = lock(&partition.log);
@@ -171,18 +194,29 @@ impl Broker {
             tracing::error!(%tp, error = %e, "cannot read the group coordinator's log");
             Error::Log(e)
         };
-        let mut records = Vec::new();
+        let mut entries = Vec::new();
         for batch in log.read_batches(log.log_start_offset()).map_err(unreadable)? {
+            if batch.is_control() {
+                if let Some(marker) = EndTxnMarker::of(&batch) {
+                    let (producer_id, commit) = (batch.producer_id(), !marker.is_abort);
+                    entries.push(OffsetsLogEntry::Marker { producer_id, commit });
+                }
+                continue;
+            }
+            let producer_id = batch.is_transactional().then(|| batch.producer_id());
             for record in batch.records().map_err(|e| unreadable(e.into()))? {
                 let record = record.map_err(|e| unreadable(e.into()))?;
                 let Some(key) = record.key else { continue };
                 match GroupRecord::decode(&key, record.value.as_deref()) {
-                    Ok(r) => records.push(r),
+                    Ok(record) => entries.push(match producer_id {
+                        Some(producer_id) => OffsetsLogEntry::Transactional { producer_id, record },
+                        None => OffsetsLogEntry::Record(record),
+                    }),
                     // Kafka skips what it does not know (another coordinator's record types).
                     Err(e) => tracing::warn!(%tp, offset = record.offset, error = %e, "skipping record"),
                 }
             }
         }
-        Ok(records)
+        Ok(entries)
     }
 }

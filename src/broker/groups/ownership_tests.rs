@@ -159,3 +159,59 @@ async fn groups_unload_with_the_leadership_and_load_back_from_the_log() {
     move_leadership(&broker, offsets_id, 1);
     assert_eq!(fetch(&broker).await, Ok(42), "not loaded back from the log");
 }
+
+/// Chapter 9: a transaction's marker written to the offsets partition while
+/// its groups load — after the load read the log, before it handed the
+/// groups over — still ends the transaction: `Broker::complete_txn` keeps it
+/// for the partition, and the load applies it once the groups are in
+/// (without that, the offsets would stay pending until a restart).
+#[tokio::test]
+async fn a_marker_written_while_loading_is_applied_after_the_load() {
+    use bytes::BytesMut;
+    use kafka_protocol::messages::txn_offset_commit_request::{
+        TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
+    };
+    use kafka_protocol::messages::{ProducerId, TxnOffsetCommitRequest};
+
+    use super::ownership::Ownership;
+    use crate::format::BatchBuilder;
+    use crate::idempotence::producer_state::txn::EndTxnMarker;
+    use crate::log::manager::lock;
+    use crate::TopicPartition;
+
+    let (_dir, broker, offsets_id) = broker(1);
+    let partition =
+        TxnOffsetCommitRequestPartition::default().with_partition_index(0).with_committed_offset(42);
+    let topic = TxnOffsetCommitRequestTopic::default()
+        .with_name(TopicName(str("t")))
+        .with_partitions(vec![partition]);
+    let body = TxnOffsetCommitRequest::default()
+        .with_group_id(GroupId(str("g")))
+        .with_producer_id(ProducerId(5))
+        .with_generation_id(-1)
+        .with_topics(vec![topic]);
+    let ResponseKind::TxnOffsetCommit(r) =
+        send(&broker, ApiKey::TxnOffsetCommit, 3, RequestKind::TxnOffsetCommit(body)).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(r.topics[0].partitions[0].error_code, 0);
+    move_leadership(&broker, offsets_id, 2);
+
+    // Led again: the load has read the log (the transaction's record, no marker) …
+    broker.groups.lock_ownership().insert(0, Ownership { leader_epoch: 9, loaded: false });
+    let read = broker.read_offsets_partition(0).unwrap();
+    // … when WriteTxnMarkers appends the COMMIT marker and reports it.
+    let (key, value) = EndTxnMarker { is_abort: false, coordinator_epoch: 0 }.encode();
+    let mut marker = BatchBuilder::default().producer(5, 0, -1).transactional(true).control(true);
+    marker.append(0, Some(&key), Some(&value), &[]);
+    let log = broker.partition(&TopicPartition::new(CONSUMER_OFFSETS_TOPIC, 0)).unwrap().log.clone();
+    lock(&log).append(BytesMut::from(&marker.build().as_bytes()[..]), 3, 0).unwrap();
+    broker.complete_txn(0, 5, true);
+    broker.install_offsets_partition(0, 9, read);
+
+    let coordinator = broker.groups.lock();
+    let group = coordinator.group("g").expect("loaded");
+    assert!(!group.has_pending_txn_offsets(5), "the marker was lost");
+    assert_eq!(coordinator.offset_fetch("g", None)[0].offset, 42);
+}

@@ -340,3 +340,33 @@ proptest! {
         }
     }
 }
+
+// Kafka's `AppendOrigin.COORDINATOR`: the group coordinator writes each
+// TxnOffsetCommit as a transactional batch of the producer with sequence 0
+// and never retries one, so its batches are checked for the producer's epoch
+// only. As a client's they would be taken for retries of one another and
+// silently dropped; as a coordinator's each is written, opens (or extends)
+// the producer's transaction like any transactional batch, and an older
+// epoch — a fenced producer — is still refused.
+#[test]
+fn a_coordinators_transactional_batches_skip_the_sequence_check() {
+    use crate::log::producers::AppendOrigin::Coordinator;
+    let mut client = open(MemStorage::new(), OpenOptions::default());
+    client.append(data(1, 0, true), 0, NOW_MS).unwrap();
+    assert!(client.append(data(1, 0, true), 0, NOW_MS).unwrap().duplicate, "a client's retry");
+
+    let mut log = open(MemStorage::new(), OpenOptions::default());
+    let first = log.append_from(data(1, 0, true), 0, NOW_MS, Coordinator).unwrap();
+    let second = log.append_from(data(1, 0, true), 0, NOW_MS, Coordinator).unwrap();
+    assert_eq!((first.first_offset, second.first_offset, second.duplicate), (0, 1, false));
+    assert_eq!(log.producer_state().first_unstable_offset(), Some(0), "one open transaction from 0");
+    log.append(marker(1, false, 0), 0, NOW_MS).unwrap();
+    log.update_high_watermark(3);
+    assert_eq!(log.last_stable_offset(), 3, "the marker decided it");
+
+    let mut bumped = BatchBuilder::default().producer(1, 1, 0).transactional(true);
+    bumped.append(NOW_MS, None, Some(b"epoch 1"), &[]);
+    log.append_from(BytesMut::from(&bumped.build().as_bytes()[..]), 0, NOW_MS, Coordinator).unwrap();
+    let fenced = log.append_from(data(1, 0, true), 0, NOW_MS, Coordinator).unwrap_err();
+    assert!(matches!(fenced, LogError::Producer(e) if e.kafka_error_code() == 47), "INVALID_PRODUCER_EPOCH");
+}
