@@ -1,9 +1,9 @@
 //! Chapter 9, the group coordinator's part of a transaction: TxnOffsetCommit
 //! (KIP-98, KIP-447) over real TCP, spoken by the raw client of `tests/wire/`.
-//! The transaction coordinator is not involved: each test writes the
+//! The transaction coordinator is played by the test: it sends the
 //! transaction's COMMIT or ABORT marker to the group's `__consumer_offsets`
-//! partition by hand, as WriteTxnMarkers would, and tells the group
-//! coordinator with `Broker::complete_txn`, as the WriteTxnMarkers handler does.
+//! partition with WriteTxnMarkers, whose handler appends it and tells the
+//! group coordinator (`Broker::complete_txn`).
 //!
 //! ```text
 //! cargo test --test transactions_offsets
@@ -19,7 +19,6 @@ mod harness;
 #[path = "wire/requests.rs"]
 mod requests;
 
-use bytes::BytesMut;
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
@@ -27,19 +26,16 @@ use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use kafka_protocol::messages::txn_offset_commit_request::{
     TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
 };
+use kafka_protocol::messages::write_txn_markers_request::{WritableTxnMarker, WritableTxnMarkerTopic};
 use kafka_protocol::messages::{
     GroupId, OffsetCommitRequest, OffsetFetchRequest, ProducerId, TransactionalId, TxnOffsetCommitRequest,
+    WriteTxnMarkersRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
-use spool::broker::now_ms;
-use spool::format::BatchBuilder;
 use spool::group::{partition_for, CONSUMER_OFFSETS_TOPIC};
-use spool::idempotence::producer_state::txn::EndTxnMarker;
-use spool::log::manager::lock;
-use spool::TopicPartition;
 
-use harness::{code, name, start, Client, TestBroker};
+use harness::{code, name, start, Client};
 use requests::create_topic;
 
 const TXN_COMMIT_V: i16 = 3;
@@ -115,22 +111,23 @@ async fn fetch(client: &mut Client, group: &str, require_stable: bool) -> Vec<(i
         .collect()
 }
 
-/// What WriteTxnMarkers does on the group's `__consumer_offsets` partition:
-/// appends the producer's COMMIT or ABORT control batch, then tells the
-/// group coordinator.
-fn write_marker(broker: &TestBroker, group: &str, pid: i64, epoch: i16, commit: bool) {
-    let p = partition_for(group, OFFSETS_PARTITIONS);
-    let partition = broker
-        .broker()
-        .partition(&TopicPartition::new(CONSUMER_OFFSETS_TOPIC, p))
-        .expect("the group's offsets partition");
-    let (key, value) = EndTxnMarker { is_abort: !commit, coordinator_epoch: 0 }.encode();
-    let mut marker = BatchBuilder::default().producer(pid, epoch, -1).transactional(true).control(true);
-    marker.append(now_ms(), Some(&key), Some(&value), &[]);
-    let leader_epoch = partition.check_append(false).expect("the leader");
-    let batch = BytesMut::from(&marker.build().as_bytes()[..]);
-    lock(&partition.log).append(batch, leader_epoch, now_ms()).expect("the marker is appended");
-    broker.broker().complete_txn(p, pid, commit);
+/// The transaction coordinator's second phase on the group's
+/// `__consumer_offsets` partition: a WriteTxnMarkers v1 for producer `pid`,
+/// which appends its COMMIT or ABORT control batch there and tells the group
+/// coordinator (`Broker::complete_txn`) before it answers.
+async fn write_marker(client: &mut Client, group: &str, pid: i64, epoch: i16, commit: bool) {
+    let marker = WritableTxnMarker::default()
+        .with_producer_id(ProducerId(pid))
+        .with_producer_epoch(epoch)
+        .with_transaction_result(commit)
+        .with_coordinator_epoch(0)
+        .with_topics(vec![WritableTxnMarkerTopic::default()
+            .with_name(name(CONSUMER_OFFSETS_TOPIC))
+            .with_partition_indexes(vec![partition_for(group, OFFSETS_PARTITIONS)])]);
+    let request = WriteTxnMarkersRequest::default().with_markers(vec![marker]);
+    let response = client.request(1, &request).await;
+    let codes: Vec<i16> = response.markers[0].topics[0].partitions.iter().map(|p| p.error_code).collect();
+    assert_eq!(codes, [0], "the marker is written to the group's offsets partition");
 }
 
 const UNSTABLE: i16 = 88;
@@ -152,12 +149,12 @@ async fn transactional_offsets_follow_their_markers_across_a_restart() {
     assert_eq!(fetch(&mut client, "g-commit", false).await, [(-1, 0), (-1, 0)]);
     assert_eq!(fetch(&mut client, "g-commit", true).await, [(-1, UNSTABLE), (-1, UNSTABLE)]);
     assert_eq!(commit(&mut client, "g-commit", &[(1, 25)]).await, [0], "a plain commit, appended later");
-    write_marker(&broker, "g-commit", 1000, 0, true);
+    write_marker(&mut client, "g-commit", 1000, 0, true).await;
     assert_eq!(fetch(&mut client, "g-commit", true).await, [(10, 0), (25, 0)]);
 
     let request = txn_commit_request("g-abort", 1001, 0, &[(0, 30)]);
     assert_eq!(txn_commit(&mut client, TXN_COMMIT_V, &request).await, [0]);
-    write_marker(&broker, "g-abort", 1001, 0, false);
+    write_marker(&mut client, "g-abort", 1001, 0, false).await;
     assert_eq!(fetch(&mut client, "g-abort", true).await, [(-1, 0), (-1, 0)]);
 
     let request = txn_commit_request("g-open", 1002, 0, &[(1, 40)]);
@@ -171,7 +168,7 @@ async fn transactional_offsets_follow_their_markers_across_a_restart() {
     assert_eq!(fetch(&mut client, "g-abort", true).await, [(-1, 0), (-1, 0)]);
     assert_eq!(fetch(&mut client, "g-open", false).await, [(-1, 0), (-1, 0)]);
     assert_eq!(fetch(&mut client, "g-open", true).await, [(-1, 0), (-1, UNSTABLE)]);
-    write_marker(&broker, "g-open", 1002, 0, true);
+    write_marker(&mut client, "g-open", 1002, 0, true).await;
     assert_eq!(fetch(&mut client, "g-open", true).await, [(-1, 0), (40, 0)]);
 }
 
@@ -199,7 +196,7 @@ async fn a_fenced_producer_cannot_commit_offsets() {
         txn_commit(&mut client, TXN_COMMIT_V, &zombie).await,
         [code(ResponseError::InvalidProducerEpoch)]
     );
-    write_marker(&broker, "g", 2000, 3, true);
+    write_marker(&mut client, "g", 2000, 3, true).await;
     assert_eq!(fetch(&mut client, "g", true).await, [(2, 0), (-1, 0)]);
     // The log holds both commits: a restart answers the same.
     let addr = broker.addr;
@@ -222,7 +219,7 @@ async fn every_listed_txn_offset_commit_version_works() {
         let request = txn_commit_request(&group, pid, 0, &[(0, i64::from(v)), (7, 1)]);
         let unknown = code(ResponseError::UnknownTopicOrPartition);
         assert_eq!(txn_commit(&mut client, v, &request).await, [0, unknown], "v{v}");
-        write_marker(&broker, &group, pid, 0, true);
+        write_marker(&mut client, &group, pid, 0, true).await;
         assert_eq!(fetch(&mut client, &group, true).await, [(i64::from(v), 0), (-1, 0)], "v{v}");
     }
     let stranger =

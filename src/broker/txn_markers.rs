@@ -33,10 +33,13 @@
 //!
 //! Simplifications: Kafka bounds the wait by the broker's
 //! `request.timeout.ms`; spool uses that setting's default (30 s), there is
-//! no such broker setting yet. A marker for `__consumer_offsets` also tells
-//! the group coordinator to make (or drop) the transaction's offsets: see
-//! [`offsets_partitions_marked`], which names those partitions, for the
-//! place where the group driver hooks in (chapter 9, TxnOffsetCommit).
+//! no such broker setting yet.
+//!
+//! A marker written to `__consumer_offsets` also tells the group coordinator
+//! to make visible (COMMIT) or drop (ABORT) the offsets the transaction
+//! committed with TxnOffsetCommit ([`offsets_partitions_marked`], then
+//! `Broker::complete_txn`), as Kafka's handler calls
+//! `GroupCoordinator.onTransactionCompleted` before it answers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,18 +105,16 @@ impl Broker {
             markers
                 .push(WritableTxnMarkerResult::default().with_producer_id(producer_id).with_topics(results));
         }
-        // Chapter 9, TxnOffsetCommit: the group coordinator learns here which
-        // `__consumer_offsets` partitions now hold the transaction's end.
+        // ANCHOR: offsets_marked
+        // The group coordinator learns here which `__consumer_offsets`
+        // partitions now hold the transaction's end, and applies (COMMIT) or
+        // drops (ABORT) the transaction's pending offsets. No log lock is held.
         for (marker, result) in request.markers.iter().zip(&markers) {
-            let offsets = offsets_partitions_marked(result);
-            if !offsets.is_empty() {
-                tracing::debug!(
-                    producer_id = marker.producer_id.0,
-                    ?offsets,
-                    "txn marker on the offsets topic"
-                );
+            for offsets_partition in offsets_partitions_marked(result) {
+                self.complete_txn(offsets_partition, marker.producer_id.0, marker.transaction_result);
             }
         }
+        // ANCHOR_END: offsets_marked
         WriteTxnMarkersResponse::default().with_markers(markers)
     }
 
