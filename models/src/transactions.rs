@@ -32,8 +32,9 @@
 //!   ends the transaction once both requests are answered: commit, or abort
 //!   if it gave up on one (a request timeout). Producer 1 has the same
 //!   transactional id and starts later: its InitProducerId fences producer 0,
-//!   aborting its transaction if one is open. With [`TransactionsModel::big`]
-//!   it runs a transaction of its own too. Coordinator requests are answered
+//!   aborting its transaction if one is open, and then it runs the same
+//!   transaction of its own (unless [`TransactionsModel::successor_transaction`]
+//!   is off). Coordinator requests are answered
 //!   as soon as the coordinator answers (after its record is durable);
 //!   retriable errors (CONCURRENT_TRANSACTIONS, NOT_COORDINATOR) are retried.
 //! - **Coordinator**: [`TransactionCoordinator`] on one `__transaction_state`
@@ -57,7 +58,7 @@
 //!   as aborted — in either partition, so the output and the offset commit
 //!   go together. (It may return one partition's records before the other's
 //!   marker is written: Kafka promises atomicity, not a snapshot across
-//!   partitions.)
+//!   partitions. "Skips as aborted" is final; "not yet returned" is not.)
 //! - [`FENCED_NEVER_APPENDS`]: once producer 1 holds its epoch, no batch of
 //!   producer 0 is appended anywhere.
 //! - [`LSO_BELOW_OPEN`]: no partition's LSO passes the first offset of a
@@ -69,34 +70,42 @@
 //!   `read_committed` consumer would read past it.
 //!
 //! and as `sometimes`: a transaction is read whole, one is aborted, a
-//! producer is fenced, and a late produce is refused by the verification.
+//! producer is fenced, a late produce is refused by the verification, and a
+//! coordinator reloaded after a crash finishes a decision it finds durable.
 //!
 //! # The bugs it catches
 //!
 //! - [`Bug::HangingTransaction`] (KAFKA-14402): the partition appends a
 //!   transactional batch without the verification. Producer 0 gives up on
 //!   its produce, aborts; the markers are written; then the late request
-//!   arrives and opens a transaction that no coordinator knows of.
+//!   arrives and opens a transaction that no coordinator knows of (16 steps;
+//!   with producer 1, the zombie's late record also lands after the fence).
 //! - [`Bug::MarkersBeforePrepare`]: the coordinator sends the COMMIT markers
 //!   with the PrepareCommit record instead of after it is durable. One
 //!   marker is written, the coordinator crashes before the record is, the
 //!   reloaded coordinator sees the transaction Ongoing, and producer 1's
-//!   InitProducerId aborts it: the output is committed, the offsets aborted.
+//!   InitProducerId aborts it: one partition committed, the other aborted
+//!   (16 steps).
 //! - [`Bug::NoEpochBump`]: InitProducerId hands producer 1 the epoch
-//!   producer 0 holds, so producer 0 is not fenced and its record lands.
+//!   producer 0 holds, so producer 0 is not fenced and its record lands
+//!   (8 steps).
 //!
 //! # Bounds and simplifications
 //!
-//! [`TransactionsModel::small`] (CI) has producer 1 only initialize, one
-//! request timeout and one coordinator crash; `--big`
-//! ([`TransactionsModel::big`]) lets producer 1 run a transaction of its own
-//! and allows two timeouts. Simplifications:
+//! [`TransactionsModel::small`] (CI) lets producer 1 run its own transaction
+//! after fencing producer 0, with one request timeout and one coordinator
+//! crash anywhere: 23,179 states, a fraction of a second in release (each
+//! bug's check a few seconds at most). `--big` ([`TransactionsModel::big`])
+//! allows two timeouts and two crashes: 317,257 states, about 6 s.
+//! [`crate::check`] fails if a run stops short. Simplifications:
 //!
 //! - One transactional id and one transaction per producer; transaction
 //!   version 0 ends (no KIP-890 part 2 epoch bump), so a late write of an
 //!   ended transaction is stopped by the verification alone.
 //! - The verification is one step with the append (in Kafka it is a round
-//!   trip, and the producer table keeps a verification guard for the race).
+//!   trip, and the producer table keeps a verification guard for the race),
+//!   and it is asked for every transactional batch (Kafka asks only when the
+//!   producer has no transaction open on the partition yet).
 //! - No `transaction.timeout.ms` (the producers never stall), no failed
 //!   coordinator appends, one replica per partition (the high watermark is
 //!   the log end), and a crash and the reload are one step. A crashed
@@ -263,6 +272,8 @@ pub struct TransactionsState {
     pub zombie_appended: bool,
     /// History: a produce the producer had given up on was refused.
     pub late_produce_refused: bool,
+    /// History: a reloaded coordinator found a durable decision and sent its markers again.
+    pub decision_reloaded: bool,
 }
 // ANCHOR_END: state
 
@@ -563,6 +574,7 @@ impl TransactionsState {
             self.coordinator.load_record(record).expect("the coordinator's own records load");
         }
         let out = self.coordinator.finish_loading();
+        self.decision_reloaded |= !out.markers.is_empty();
         self.apply(model, out);
     }
     // ANCHOR_END: crash
@@ -623,6 +635,7 @@ impl Model for TransactionsModel {
             successor_initialized: false,
             zombie_appended: false,
             late_produce_refused: false,
+            decision_reloaded: false,
         }]
     }
 
@@ -707,6 +720,7 @@ impl Model for TransactionsModel {
             }),
             Property::sometimes(FENCED, |_, s: &TransactionsState| s.producers[0].step == Step::Fenced),
             Property::sometimes(LATE_PRODUCE_REFUSED, |_, s: &TransactionsState| s.late_produce_refused),
+            Property::sometimes(DECISION_RELOADED, |_, s: &TransactionsState| s.decision_reloaded),
         ]
     }
     // ANCHOR_END: properties
@@ -728,3 +742,4 @@ pub const READ_WHOLE: &str = "a committed transaction is read whole";
 pub const ABORTED: &str = "a transaction is aborted";
 pub const FENCED: &str = "the first producer is fenced";
 pub const LATE_PRODUCE_REFUSED: &str = "a late produce is refused (KIP-890)";
+pub const DECISION_RELOADED: &str = "a reloaded coordinator finishes a durable decision";

@@ -22,13 +22,14 @@ fn shortest(model: &TransactionsModel, property: &'static str) -> Vec<Action> {
 // sees each transaction's record and offset commit all or nothing, the zombie
 // never appends once fenced, the LSO stays below every open transaction and
 // no transaction is left open; and a commit, an abort, a fencing and a late
-// produce refused by KIP-890's verification are all reached.
+// produce refused by KIP-890's verification and a decision finished by a
+// reloaded coordinator are all reached.
 #[test]
 fn the_real_coordinator_and_producer_tables_keep_transactions_atomic() {
     let model = TransactionsModel::small(None);
     let checker = check(model.clone(), model.bound());
     checker.assert_properties();
-    assert_eq!(checker.unique_state_count(), 20_579);
+    assert_eq!(checker.unique_state_count(), 23_179);
 }
 
 // KAFKA-14402, the hanging transaction: without KIP-890's verification, the
@@ -55,7 +56,7 @@ fn a_late_produce_without_verification_hangs_a_transaction() {
 // The PrepareCommit record is the point of no return: markers sent before it
 // is durable write COMMIT into one partition, the coordinator crashes with
 // the record lost, reloads the transaction as Ongoing, and the successor's
-// InitProducerId aborts it — the output committed, the offset commit aborted.
+// InitProducerId aborts it — the offset commit committed, the output aborted.
 #[test]
 fn markers_before_the_prepare_record_is_durable_break_atomicity() {
     let model = TransactionsModel::small(Some(Bug::MarkersBeforePrepare));
