@@ -260,10 +260,13 @@ fn main() -> ExitCode {
         ModelName::Transactions => {
             let Some(model) = transactions_model(args) else { return wrong_bug("transactions") };
             let header = format!(
-                "model transactions: successor runs a transaction: {}, {} timeout(s), {} crash(es), bug: {}",
+                "model transactions: successor runs a transaction: {}, {} request timeout(s), {} coordinator crash(es), \
+                 {} producer death(s), {} transaction timeout(s), bug: {}",
                 model.successor_transaction,
                 model.give_ups_max,
                 model.crashes_max,
+                model.producer_crashes_max,
+                model.timeouts_max,
                 model.bug.map_or("none", transactions::Bug::name)
             );
             let bound = model.bound();

@@ -7,9 +7,10 @@
 //! (`src/idempotence/producer_state`) keeps the transaction open until its
 //! marker arrives and holds the *last stable offset* (LSO) below it. This
 //! model runs both — the very `TransactionCoordinator` and
-//! `ProducerStateManager` the broker runs — with producers, a network that
-//! delays and reorders produce requests, and coordinator crashes, and checks
-//! what a `read_committed` consumer would see at every state.
+//! `ProducerStateManager` the broker runs — with producers that time out
+//! and die, a network that delays and reorders produce requests, and
+//! coordinator crashes, and checks what a `read_committed` consumer would
+//! see at every state.
 //!
 //! # The actors
 //!
@@ -32,11 +33,13 @@
 //!   ends the transaction once both requests are answered: commit, or abort
 //!   if it gave up on one (a request timeout). Producer 1 has the same
 //!   transactional id and starts later: its InitProducerId fences producer 0,
-//!   aborting its transaction if one is open, and then it runs the same
-//!   transaction of its own (unless [`TransactionsModel::successor_transaction`]
-//!   is off). Coordinator requests are answered
-//!   as soon as the coordinator answers (after its record is durable);
-//!   retriable errors (CONCURRENT_TRANSACTIONS, NOT_COORDINATOR) are retried.
+//!   aborting its transaction if one is open, and then (with
+//!   [`TransactionsModel::successor_transaction`]) runs the same transaction
+//!   of its own. Producer 0 may die at any point; the coordinator's
+//!   `transaction.timeout.ms` (`tick`) then aborts what it left open.
+//!   Coordinator requests are answered as soon as the coordinator answers
+//!   (after its record is durable); retriable errors
+//!   (CONCURRENT_TRANSACTIONS, NOT_COORDINATOR) are retried.
 //! - **Coordinator**: [`TransactionCoordinator`] on one `__transaction_state`
 //!   partition. Each record it asks to append stays in flight until a
 //!   `Durable` step appends it to the state log; a `Crash` loses what is not
@@ -65,13 +68,15 @@
 //!   transaction open in its log.
 //! - [`EVERY_TRANSACTION_ENDS`]: when everything is quiet — no request in
 //!   the network, no record or marker in flight, every producer finished,
-//!   fenced or not started — no transaction is open, in the coordinator or
-//!   in a partition's log. An open one would pin the LSO for ever: no
+//!   fenced, dead or not started, no Ongoing transaction whose timeout is
+//!   still to come — no transaction is open, in the coordinator or in a
+//!   partition's log. An open one would pin the LSO for ever: no
 //!   `read_committed` consumer would read past it.
 //!
 //! and as `sometimes`: a transaction is read whole, one is aborted, a
-//! producer is fenced, a late produce is refused by the verification, and a
-//! coordinator reloaded after a crash finishes a decision it finds durable.
+//! producer is fenced, a late produce is refused by the verification, a
+//! coordinator reloaded after a crash finishes a decision it finds durable,
+//! and a dead producer's transaction is aborted on its timeout.
 //!
 //! # The bugs it catches
 //!
@@ -92,12 +97,15 @@
 //!
 //! # Bounds and simplifications
 //!
-//! [`TransactionsModel::small`] (CI) lets producer 1 run its own transaction
-//! after fencing producer 0, with one request timeout and one coordinator
-//! crash anywhere: 23,179 states, a fraction of a second in release (each
-//! bug's check a few seconds at most). `--big` ([`TransactionsModel::big`])
-//! allows two timeouts and two crashes: 317,257 states, about 6 s.
-//! [`crate::check`] fails if a run stops short. Simplifications:
+//! CI checks two bounds. [`TransactionsModel::small`]: producer 1 only
+//! fences; one request timeout, one coordinator crash, and producer 0 may
+//! die and have its transaction timed out by the coordinator — 15,101
+//! states. [`TransactionsModel::successor`]: producer 1 runs a transaction
+//! of its own; one request timeout, one coordinator crash, nobody dies —
+//! 23,179 states. Each takes a fraction of a second in release. `--big`
+//! ([`TransactionsModel::big`]) has all of it and two request timeouts:
+//! 584,480 states, about 9 s and 0.9 GB. [`crate::check`] fails if a run
+//! stops short. Simplifications:
 //!
 //! - One transactional id and one transaction per producer; transaction
 //!   version 0 ends (no KIP-890 part 2 epoch bump), so a late write of an
@@ -106,10 +114,14 @@
 //!   trip, and the producer table keeps a verification guard for the race),
 //!   and it is asked for every transactional batch (Kafka asks only when the
 //!   producer has no transaction open on the partition yet).
-//! - No `transaction.timeout.ms` (the producers never stall), no failed
-//!   coordinator appends, one replica per partition (the high watermark is
-//!   the log end), and a crash and the reload are one step. A crashed
-//!   coordinator's marker requests die with it; the reload sends them again.
+//! - Only producer 0 may die, and time moves only when a transaction
+//!   times out; a state where the coordinator still holds an Ongoing
+//!   transaction is not quiet (its timeout would end it), even once the
+//!   bound of timeouts is spent.
+//! - No failed coordinator appends, one replica per partition (the high
+//!   watermark is the log end), and a crash and the reload are one step. A
+//!   crashed coordinator's marker requests die with it; the reload sends
+//!   them again.
 //! - The offset commit is a transactional batch in the offsets partition, as
 //!   TxnOffsetCommit writes it; the group coordinator's pending offsets
 //!   (what OffsetFetch returns) are chapter 5's, not modelled here.
@@ -122,8 +134,8 @@ use spool::idempotence::{ProducerStateConfig, ProducerStateManager};
 use spool::txn::records::TransactionLogRecord;
 use spool::txn::{
     AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, AppendId, EndTxnRequest, InitProducerIdRequest,
-    Output, ProducerIdAndEpoch, ReplyBody, TransactionCoordinator, TransactionCoordinatorConfig, TxnError,
-    WriteTxnMarkers,
+    Output, ProducerIdAndEpoch, ReplyBody, TransactionCoordinator, TransactionCoordinatorConfig,
+    TransactionState, TxnError, WriteTxnMarkers,
 };
 use spool::TopicPartition;
 use stateright::{Model, Property};
@@ -211,6 +223,16 @@ pub enum Step {
     /// A fatal error (INVALID_TXN_STATE, say): it stops, as the Java client
     /// does. Only a planted bug leads here.
     Failed,
+    /// The process died: it sends nothing more, though its requests in the
+    /// network may still arrive. Only the coordinator's timeout ends its transaction.
+    Stopped,
+}
+
+impl Step {
+    /// It will send nothing more.
+    pub fn is_final(self) -> bool {
+        matches!(self, Step::Done | Step::Fenced | Step::Failed | Step::Stopped)
+    }
 }
 
 /// One transactional producer.
@@ -266,6 +288,11 @@ pub struct TransactionsState {
     pub network: BTreeSet<Produce>,
     pub crashes: u8,
     pub give_ups: u8,
+    pub producer_crashes: u8,
+    /// The coordinator's clock: every request happens at it; only a
+    /// transaction timeout moves it.
+    pub now_ms: i64,
+    pub timeouts: u8,
     /// History: producer 1 holds its epoch (producer 0 is fenced).
     pub successor_initialized: bool,
     /// History: a batch of producer 0 was appended after that.
@@ -293,6 +320,11 @@ pub enum Action {
     WriteMarker { work: usize, partition: PartitionIdx },
     /// The coordinator crashes, and reloads from its state log.
     Crash,
+    /// The producer's process dies.
+    Stop(ProducerIdx),
+    /// `transaction.timeout.ms` passes: the coordinator's `tick` aborts the
+    /// open transaction.
+    TransactionTimeout,
 }
 
 /// The model and its bounds.
@@ -303,23 +335,47 @@ pub struct TransactionsModel {
     pub successor_transaction: bool,
     pub give_ups_max: u8,
     pub crashes_max: u8,
+    /// Producers that may die.
+    pub producer_crashes_max: u8,
+    /// Transaction timeouts the coordinator may reach.
+    pub timeouts_max: u8,
 }
 
 impl TransactionsModel {
-    /// CI's bounds: producer 1 runs a transaction after fencing producer 0;
-    /// one request timeout, one coordinator crash.
+    /// CI's bounds: producer 1 only fences producer 0; one request timeout,
+    /// one coordinator crash, and producer 0 may die and have its transaction
+    /// timed out.
     pub fn small(bug: Option<Bug>) -> Self {
-        TransactionsModel { bug, successor_transaction: true, give_ups_max: 1, crashes_max: 1 }
+        TransactionsModel {
+            bug,
+            successor_transaction: false,
+            give_ups_max: 1,
+            crashes_max: 1,
+            producer_crashes_max: 1,
+            timeouts_max: 1,
+        }
     }
 
-    /// `--big`: two timeouts and two crashes.
+    /// CI's second bounds: producer 1 runs a transaction of its own after
+    /// fencing producer 0; one request timeout and one coordinator crash,
+    /// no producer dies.
+    pub fn successor(bug: Option<Bug>) -> Self {
+        TransactionsModel {
+            successor_transaction: true,
+            producer_crashes_max: 0,
+            timeouts_max: 0,
+            ..Self::small(bug)
+        }
+    }
+
+    /// `--big`: both, with two request timeouts.
     pub fn big(bug: Option<Bug>) -> Self {
-        TransactionsModel { bug, successor_transaction: true, give_ups_max: 2, crashes_max: 2 }
+        TransactionsModel { successor_transaction: true, give_ups_max: 2, ..Self::small(bug) }
     }
 
     /// The safety nets for [`crate::check`], well above the pinned counts.
     pub fn bound(&self) -> Bound {
-        let big = self.crashes_max > 1;
+        let big = self.successor_transaction && self.timeouts_max > 0;
         Bound {
             states_max: if big { 50_000_000 } else { 2_000_000 },
             timeout: Duration::from_secs(if big { 3_600 } else { 300 }),
@@ -387,11 +443,12 @@ impl TransactionsState {
     /// The producer hears from the coordinator.
     fn on_reply(&mut self, model: &TransactionsModel, producer: ProducerIdx, body: ReplyBody) {
         let p = self.producer(producer);
+        if p.step.is_final() {
+            p.waiting = false;
+            return; // it died, or a produce answer stopped it meanwhile
+        }
         assert!(p.waiting, "producer {producer}: an answer to no request: {body:?}");
         p.waiting = false;
-        if matches!(p.step, Step::Fenced | Step::Failed) {
-            return; // a produce answer stopped it meanwhile
-        }
         let result = match body {
             ReplyBody::InitProducerId(Ok(ids)) => {
                 p.ids = Some(ids);
@@ -447,7 +504,7 @@ impl TransactionsState {
                     current: None,
                 };
                 self.producer(producer).waiting = true;
-                self.coordinator.init_producer_id(token, &request, 0)
+                self.coordinator.init_producer_id(token, &request, self.now_ms)
             }
             Step::AddPartitions => {
                 let ProducerIdAndEpoch { producer_id, producer_epoch } = self.ids(producer);
@@ -455,7 +512,7 @@ impl TransactionsState {
                 let request =
                     AddPartitionsToTxnRequest { transactional_id, producer_id, producer_epoch, partitions };
                 self.producer(producer).waiting = true;
-                self.coordinator.add_partitions(token, &request, 0)
+                self.coordinator.add_partitions(token, &request, self.now_ms)
             }
             Step::AddOffsets => {
                 let ProducerIdAndEpoch { producer_id, producer_epoch } = self.ids(producer);
@@ -463,7 +520,7 @@ impl TransactionsState {
                 let request =
                     AddOffsetsToTxnRequest { transactional_id, producer_id, producer_epoch, group_id };
                 self.producer(producer).waiting = true;
-                self.coordinator.add_offsets(token, &request, 0)
+                self.coordinator.add_offsets(token, &request, self.now_ms)
             }
             Step::EndTxn => {
                 let ProducerIdAndEpoch { producer_id, producer_epoch } = self.ids(producer);
@@ -476,9 +533,9 @@ impl TransactionsState {
                     client_transaction_version: 0,
                 };
                 self.producer(producer).waiting = true;
-                self.coordinator.end_txn(token, &request, 0)
+                self.coordinator.end_txn(token, &request, self.now_ms)
             }
-            Step::Done | Step::Fenced | Step::Failed => {
+            Step::Done | Step::Fenced | Step::Failed | Step::Stopped => {
                 unreachable!("producer {producer} has nothing to send")
             }
         };
@@ -521,7 +578,7 @@ impl TransactionsState {
         }
         match answer {
             Answer::Written => {}
-            Answer::Fenced if p.step != Step::Failed => p.step = Step::Fenced,
+            Answer::Fenced if !p.step.is_final() => p.step = Step::Fenced,
             Answer::Fenced => {}
             Answer::Refused => p.abortable = true,
         }
@@ -554,7 +611,7 @@ impl TransactionsState {
                 coordinator_epoch: w.coordinator_epoch,
                 partitions: w.partitions,
             };
-            let out = self.coordinator.markers_written(&request, 0);
+            let out = self.coordinator.markers_written(&request, self.now_ms);
             self.apply(model, out);
         }
     }
@@ -580,15 +637,23 @@ impl TransactionsState {
     // ANCHOR_END: crash
 
     /// Nothing is moving: no request in the network, no record or marker in
-    /// flight, and every producer finished, fenced, or not started.
+    /// flight, every producer finished, fenced, dead or not started, and no
+    /// transaction Ongoing at the coordinator (its timeout would still end it).
     pub fn quiescent(&self) -> bool {
-        let idle = |p: &Producer| {
-            !p.waiting && (matches!(p.step, Step::Done | Step::Fenced | Step::Failed) || !p.started)
-        };
+        let idle = |p: &Producer| !p.waiting && (p.step.is_final() || !p.started);
         self.network.is_empty()
             && self.appending.is_empty()
             && self.markers.is_empty()
             && self.producers.iter().all(idle)
+            && !self.coordinator_ongoing()
+    }
+
+    /// Whether the coordinator holds an Ongoing transaction, with no change pending.
+    fn coordinator_ongoing(&self) -> bool {
+        self.coordinator
+            .transactions()
+            .values()
+            .any(|m| m.state == TransactionState::Ongoing && m.pending.is_none())
     }
 
     /// Whether the coordinator holds an open transaction.
@@ -632,6 +697,9 @@ impl Model for TransactionsModel {
             network: BTreeSet::new(),
             crashes: 0,
             give_ups: 0,
+            producer_crashes: 0,
+            now_ms: 0,
+            timeouts: 0,
             successor_initialized: false,
             zombie_appended: false,
             late_produce_refused: false,
@@ -644,7 +712,7 @@ impl Model for TransactionsModel {
             let producer = i as ProducerIdx;
             let can_send = match p.step {
                 _ if p.waiting => false,
-                Step::Done | Step::Fenced | Step::Failed => false,
+                _ if p.step.is_final() => false,
                 // The successor starts once the first producer holds an epoch.
                 Step::Init => producer == 0 || state.producers[0].ids.is_some(),
                 Step::EndTxn => p.unanswered.is_empty(),
@@ -656,6 +724,13 @@ impl Model for TransactionsModel {
             if state.give_ups < self.give_ups_max {
                 actions.extend(p.unanswered.iter().map(|&partition| Action::GiveUp(producer, partition)));
             }
+            if producer == 0
+                && state.producer_crashes < self.producer_crashes_max
+                && p.started
+                && !p.step.is_final()
+            {
+                actions.push(Action::Stop(producer));
+            }
         }
         actions.extend(state.network.iter().map(|&request| Action::Deliver(request)));
         actions.extend(state.appending.keys().map(|&id| Action::Durable(id)));
@@ -664,6 +739,9 @@ impl Model for TransactionsModel {
         }
         if state.crashes < self.crashes_max {
             actions.push(Action::Crash);
+        }
+        if state.timeouts < self.timeouts_max && state.coordinator_ongoing() {
+            actions.push(Action::TransactionTimeout);
         }
     }
 
@@ -686,6 +764,19 @@ impl Model for TransactionsModel {
             }
             Action::WriteMarker { work, partition } => next.write_marker(self, work, partition),
             Action::Crash => next.crash(self),
+            Action::Stop(producer) => {
+                let p = next.producer(producer);
+                p.step = Step::Stopped;
+                p.unanswered.clear(); // nobody waits; the requests may still arrive
+                next.producer_crashes += 1;
+            }
+            Action::TransactionTimeout => {
+                next.timeouts += 1;
+                next.now_ms += i64::from(TRANSACTION_TIMEOUT_MS) + 1;
+                let out = next.coordinator.tick(next.now_ms);
+                assert!(!out.appends.is_empty(), "the timeout aborts the Ongoing transaction");
+                next.apply(self, out);
+            }
         }
         next.coordinator.check_invariants();
         Some(next)
@@ -721,6 +812,14 @@ impl Model for TransactionsModel {
             Property::sometimes(FENCED, |_, s: &TransactionsState| s.producers[0].step == Step::Fenced),
             Property::sometimes(LATE_PRODUCE_REFUSED, |_, s: &TransactionsState| s.late_produce_refused),
             Property::sometimes(DECISION_RELOADED, |_, s: &TransactionsState| s.decision_reloaded),
+            Property::sometimes(TIMED_OUT, |_, s: &TransactionsState| {
+                s.timeouts > 0
+                    && s.producers.iter().any(|p| p.step == Step::Stopped)
+                    && s.coordinator
+                        .transactions()
+                        .values()
+                        .any(|m| m.state == TransactionState::CompleteAbort)
+            }),
         ]
     }
     // ANCHOR_END: properties
@@ -743,3 +842,4 @@ pub const ABORTED: &str = "a transaction is aborted";
 pub const FENCED: &str = "the first producer is fenced";
 pub const LATE_PRODUCE_REFUSED: &str = "a late produce is refused (KIP-890)";
 pub const DECISION_RELOADED: &str = "a reloaded coordinator finishes a durable decision";
+pub const TIMED_OUT: &str = "a dead producer's transaction is aborted on its timeout";

@@ -5,8 +5,8 @@
 //! short counterexample.
 
 use spool_models::transactions::{
-    Action, Bug, Produce, TransactionsModel, ALL_OR_NOTHING, EVERY_TRANSACTION_ENDS, FENCED_NEVER_APPENDS,
-    LSO_BELOW_OPEN, OFFSETS, OUTPUT,
+    Action, Bug, Produce, TransactionsModel, ALL_OR_NOTHING, EVERY_TRANSACTION_ENDS, FENCED,
+    FENCED_NEVER_APPENDS, LATE_PRODUCE_REFUSED, LSO_BELOW_OPEN, OFFSETS, OUTPUT, READ_WHOLE,
 };
 use spool_models::{check, shortest_counterexample};
 use stateright::Checker;
@@ -17,18 +17,35 @@ fn shortest(model: &TransactionsModel, property: &'static str) -> Vec<Action> {
 }
 
 // KIP-98's guarantees hold for src/txn and src/idempotence/producer_state
-// together: with a zombie and its successor each running a transaction, one
-// request timeout and one coordinator crash anywhere, a read_committed reader
-// sees each transaction's record and offset commit all or nothing, the zombie
-// never appends once fenced, the LSO stays below every open transaction and
-// no transaction is left open; and a commit, an abort, a fencing and a late
-// produce refused by KIP-890's verification and a decision finished by a
-// reloaded coordinator are all reached.
+// together: with a zombie and its successor, one request timeout, one
+// coordinator crash, and the zombie's death and transaction timeout anywhere,
+// a read_committed reader sees each transaction's record and offset commit
+// all or nothing, the zombie never appends once fenced, the LSO stays below
+// every open transaction and no transaction is left open; and a commit, an
+// abort, a fencing, a late produce refused by KIP-890's verification, a
+// decision finished by a reloaded coordinator and a dead producer's
+// transaction aborted on its timeout are all reached.
 #[test]
 fn the_real_coordinator_and_producer_tables_keep_transactions_atomic() {
     let model = TransactionsModel::small(None);
     let checker = check(model.clone(), model.bound());
     checker.assert_properties();
+    assert_eq!(checker.unique_state_count(), 15_101);
+}
+
+// The same safety properties when the successor, once it has fenced the
+// zombie, runs a transaction of its own with the same transactional id and
+// producer id: the zombie's late requests meet the successor's transaction.
+#[test]
+fn the_successors_transaction_is_safe_from_the_zombie() {
+    let model = TransactionsModel::successor(None);
+    let checker = check(model.clone(), model.bound());
+    for property in [ALL_OR_NOTHING, FENCED_NEVER_APPENDS, LSO_BELOW_OPEN, EVERY_TRANSACTION_ENDS] {
+        checker.assert_no_discovery(property);
+    }
+    for reached in [READ_WHOLE, FENCED, LATE_PRODUCE_REFUSED] {
+        checker.assert_any_discovery(reached);
+    }
     assert_eq!(checker.unique_state_count(), 23_179);
 }
 

@@ -28,9 +28,10 @@ impl fmt::Display for TransactionsState {
         };
         let appending: Vec<String> = self.appending.values().map(record).collect();
         let log: Vec<String> = self.state_log.iter().map(record).collect();
+        let clock = if self.now_ms > 0 { format!(" at {} ms", self.now_ms) } else { String::new() };
         writeln!(
             f,
-            "coordinator e{}: {txn}; in flight [{}]; log [{}]",
+            "coordinator e{}{clock}: {txn}; in flight [{}]; log [{}]",
             self.coordinator_epoch,
             appending.join(", "),
             log.join(", ")
