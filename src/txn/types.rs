@@ -29,10 +29,10 @@ pub struct TransactionCoordinatorConfig {
     /// false only to plant the bug the model checker must catch
     /// (`check transactions --bug no-epoch-bump`).
     pub bump_epoch_on_init: bool,
-    /// Whether the markers wait until the PrepareCommit / PrepareAbort record
-    /// is durable. Always true in Kafka and in the broker; false only to plant
-    /// the bug the model checker must catch (`check transactions --bug
-    /// markers-before-prepare`): the markers go out with the record.
+    /// Whether EndTxn's markers wait until its PrepareCommit / PrepareAbort
+    /// record is durable. Always true in Kafka and in the broker; false only
+    /// to plant the bug the model checker must catch (`check transactions
+    /// --bug markers-before-prepare`): the markers go out with the record.
     pub markers_after_decision_durable: bool,
 }
 
