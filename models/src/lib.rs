@@ -10,6 +10,7 @@
 //! | 7 KRaft | [`kraft`]: three voters and an observer electing leaders over a lossy network, around the real Raft core |
 //! | 8 idempotence | [`idempotence`]: producer retries over a lossy network |
 //! | 5 consumer groups | [`group`]: cooperative rebalancing around the real coordinator |
+//! | 9 transactions | [`transactions`]: a transaction across two partitions, a zombie and its successor, coordinator crashes, around the real coordinator and producer tables |
 //!
 //! Every check here is exhaustive within the model's own bounds (how many
 //! records it appends): [`check`] runs breadth-first over every reachable
@@ -28,6 +29,7 @@ pub mod idempotence;
 pub mod kraft;
 pub mod log;
 pub mod replication;
+pub mod transactions;
 
 /// A check's safety nets. Reaching either means the model is larger than
 /// intended, and the check fails instead of passing on a partial search.

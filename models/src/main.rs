@@ -11,6 +11,8 @@
 //! cargo run --release -p spool-models -- explore replication [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- check kraft [--bug <variant>] [--big] [--first-failure]
 //! cargo run --release -p spool-models -- explore kraft [--bug <variant>] [--big]
+//! cargo run --release -p spool-models -- check transactions [--bug <variant>] [--big] [--first-failure]
+//! cargo run --release -p spool-models -- explore transactions [--bug <variant>] [--big]
 //! ```
 //!
 //! `check` prints each property's verdict and, for a failed one, the
@@ -29,6 +31,7 @@ use spool_models::idempotence::{self, IdempotenceModel};
 use spool_models::kraft::{self, KraftModel};
 use spool_models::log::{Bug, LogModel};
 use spool_models::replication::{self, ReplicationModel};
+use spool_models::transactions::{self, TransactionsModel};
 use spool_models::Bound;
 use stateright::{Checker, Expectation, Model};
 
@@ -75,6 +78,8 @@ enum ModelName {
     Replication,
     /// Chapter 7: three voters and an observer electing leaders over a lossy network, around the real Raft core.
     Kraft,
+    /// Chapter 9: a transaction across two partitions, a zombie producer and its successor, coordinator crashes.
+    Transactions,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -119,6 +124,12 @@ enum BugArg {
     VoteNotPersisted,
     /// (kraft) Before KAFKA-15489's fix: a leader never resigns for want of fetches from a majority.
     NoCheckQuorum,
+    /// (transactions) KAFKA-14402: a partition appends a late transactional produce without KIP-890's verification.
+    HangingTransaction,
+    /// (transactions) The coordinator sends the markers before the PrepareCommit record is durable.
+    MarkersBeforePrepare,
+    /// (transactions) InitProducerId does not bump the epoch: the zombie is not fenced.
+    NoEpochBump,
 }
 
 impl BugArg {
@@ -159,6 +170,15 @@ impl BugArg {
             BugArg::CommitOldEpoch => Some(kraft::Bug::CommitOldEpoch),
             BugArg::VoteNotPersisted => Some(kraft::Bug::VoteNotPersisted),
             BugArg::NoCheckQuorum => Some(kraft::Bug::NoCheckQuorum),
+            _ => None,
+        }
+    }
+
+    fn transactions(self) -> Option<transactions::Bug> {
+        match self {
+            BugArg::HangingTransaction => Some(transactions::Bug::HangingTransaction),
+            BugArg::MarkersBeforePrepare => Some(transactions::Bug::MarkersBeforePrepare),
+            BugArg::NoEpochBump => Some(transactions::Bug::NoEpochBump),
             _ => None,
         }
     }
@@ -237,7 +257,30 @@ fn main() -> ExitCode {
             let bound = model.bound();
             run(model, bound, &header, explore, args.first_failure, |s| s.to_string())
         }
+        ModelName::Transactions => {
+            let Some(model) = transactions_model(args) else { return wrong_bug("transactions") };
+            let header = format!(
+                "model transactions: successor runs a transaction: {}, {} request timeout(s), {} coordinator crash(es), \
+                 {} producer death(s), {} transaction timeout(s), bug: {}",
+                model.successor_transaction,
+                model.give_ups_max,
+                model.crashes_max,
+                model.producer_crashes_max,
+                model.timeouts_max,
+                model.bug.map_or("none", transactions::Bug::name)
+            );
+            let bound = model.bound();
+            run(model, bound, &header, explore, args.first_failure, |s| s.to_string())
+        }
     }
+}
+
+fn transactions_model(args: &Args) -> Option<TransactionsModel> {
+    let bug = match args.bug {
+        None => None,
+        Some(bug) => Some(bug.transactions()?),
+    };
+    Some(if args.big { TransactionsModel::big(bug) } else { TransactionsModel::small(bug) })
 }
 
 fn kraft_model(args: &Args) -> Option<KraftModel> {

@@ -19,7 +19,7 @@ use super::state::TransactionState::*;
 pub use super::types::*;
 
 /// What to do once an append is durable (or failed).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) enum AfterAppend {
     /// InitProducerId: answer with the new producer id and epoch.
     Init(RequestToken),
@@ -37,7 +37,7 @@ pub(super) enum AfterAppend {
 }
 
 /// Whether the partition is ours yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Status {
     NotCoordinator,
     Loading,
@@ -45,7 +45,8 @@ enum Status {
 }
 
 /// The transaction coordinator of one `__transaction_state` partition.
-#[derive(Debug, Clone)]
+/// `PartialEq` and `Hash` are for the model checker, whose states hold it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TransactionCoordinator {
     pub(super) config: TransactionCoordinatorConfig,
     partition: i32,

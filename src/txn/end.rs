@@ -84,6 +84,10 @@ impl TransactionCoordinator {
         m.prepare_end(prepare, version, next_producer_id, now_ms);
         // The reply and the markers wait for this record: see `append_completed`.
         self.append_pending(transactional_id, AfterAppend::Decided(token), &mut out);
+        if !self.config.markers_after_decision_durable {
+            // The model checker's planted bug: a decision nobody may remember.
+            out.markers.push(self.markers_for_pending(transactional_id));
+        }
         out
     }
     // ANCHOR_END: end_txn
@@ -105,6 +109,22 @@ impl TransactionCoordinator {
             self.complete_after_markers(&request.transactional_id, now_ms, &mut out);
         }
         out
+    }
+
+    /// The markers of a decision whose record is not yet durable: only for
+    /// [`markers_after_decision_durable`](super::TransactionCoordinatorConfig::markers_after_decision_durable)
+    /// set to false.
+    fn markers_for_pending(&self, transactional_id: &str) -> WriteTxnMarkers {
+        let m = &self.transactions[transactional_id];
+        let t = m.pending.as_ref().expect("a decision being appended");
+        WriteTxnMarkers {
+            transactional_id: transactional_id.to_owned(),
+            producer_id: t.producer_id,
+            producer_epoch: t.producer_epoch,
+            commit: t.state == PrepareCommit,
+            coordinator_epoch: self.coordinator_epoch,
+            partitions: t.partitions.clone(),
+        }
     }
 
     /// The producer id and epoch the producer's next transaction uses: the

@@ -92,7 +92,8 @@ impl TransactionCoordinator {
                     let m = self.transactions.get_mut(transactional_id).expect("present");
                     m.prepare_producer_id_rotation(producer_id, txn_timeout_ms, current.is_some(), now_ms);
                 } else {
-                    let (epoch, last_epoch) = next_epochs(m, current.map(|c| c.producer_epoch))?;
+                    let bump = self.config.bump_epoch_on_init;
+                    let (epoch, last_epoch) = next_epochs(m, current.map(|c| c.producer_epoch), bump)?;
                     m.prepare_epoch_bump(epoch, last_epoch, txn_timeout_ms, now_ms);
                 }
                 Ok(Init::Bumped)
@@ -115,9 +116,12 @@ enum Init {
 /// given the caller's current epoch if it sent one (Kafka's
 /// `prepareIncrementProducerEpoch`).
 /// Only called with epochs to spare: an exhausted one rotates the producer id.
-fn next_epochs(m: &TransactionMetadata, expected: Option<i16>) -> Result<(i16, i16), TxnError> {
+/// `bump` is false only for the model checker's planted bug (a new producer
+/// gets the old one's epoch, and the old one is not fenced).
+fn next_epochs(m: &TransactionMetadata, expected: Option<i16>, bump: bool) -> Result<(i16, i16), TxnError> {
     let bumped = || m.producer_epoch + 1;
     match expected {
+        None if !bump && m.producer_epoch != NO_PRODUCER_EPOCH => Ok((m.producer_epoch, NO_PRODUCER_EPOCH)),
         // A new producer: fence everyone before it, remember nothing.
         None => Ok((bumped(), NO_PRODUCER_EPOCH)),
         // The caller holds the current epoch (or the id is new): bump, and

@@ -44,7 +44,7 @@ pub struct TxnTransit {
 }
 
 /// Everything the coordinator knows about one transactional id (Kafka's `TransactionMetadata`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TransactionMetadata {
     pub transactional_id: String,
     pub producer_id: i64,

@@ -14,7 +14,7 @@ pub type RequestToken = u64;
 pub type AppendId = u64;
 
 /// The broker's settings for the coordinator, with Kafka's names and defaults.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TransactionCoordinatorConfig {
     /// `transaction.max.timeout.ms`: a longer `transaction.timeout.ms` is refused.
     pub transaction_timeout_ms_max: i32,
@@ -24,6 +24,16 @@ pub struct TransactionCoordinatorConfig {
     pub transaction_state_partitions: i32,
     /// `offsets.topic.num.partitions`, to find a group's offsets partition (AddOffsetsToTxn).
     pub offsets_topic_partitions: i32,
+    /// Whether a new producer's InitProducerId bumps the epoch (fencing every
+    /// older producer of the id). Always true in Kafka and in the broker;
+    /// false only to plant the bug the model checker must catch
+    /// (`check transactions --bug no-epoch-bump`).
+    pub bump_epoch_on_init: bool,
+    /// Whether EndTxn's markers wait until its PrepareCommit / PrepareAbort
+    /// record is durable. Always true in Kafka and in the broker; false only
+    /// to plant the bug the model checker must catch (`check transactions
+    /// --bug markers-before-prepare`): the markers go out with the record.
+    pub markers_after_decision_durable: bool,
 }
 
 impl Default for TransactionCoordinatorConfig {
@@ -33,6 +43,8 @@ impl Default for TransactionCoordinatorConfig {
             transactional_id_expiration_ms: 604_800_000,
             transaction_state_partitions: super::TRANSACTION_STATE_PARTITIONS,
             offsets_topic_partitions: crate::group::CONSUMER_OFFSETS_PARTITIONS,
+            bump_epoch_on_init: true,
+            markers_after_decision_durable: true,
         }
     }
 }
