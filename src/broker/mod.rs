@@ -17,6 +17,8 @@
 //!                     │           ──▶ offsets_for_leader_epoch.rs  where an epoch ends
 //!                     │           ──▶ groups/     JoinGroup, SyncGroup, OffsetCommit, …
 //!                     │                           (chapter 5's coordinator, parked replies)
+//!                     │           ──▶ transactions/  InitProducerId (transactional),
+//!                     │                           AddPartitionsToTxn, EndTxn, … (chapter 9)
 //!                     ▼
 //!                  Reply::Message ─ wire::codec::encode_response ─▶ Response::Frame
 //!                  Reply::Fetch   ─ handler::FetchResponse       ─▶ Response::Write
@@ -132,6 +134,7 @@ pub mod replica_manager;
 #[cfg(test)]
 mod replication_tests;
 pub mod topics;
+pub mod transactions;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -176,6 +179,9 @@ pub struct Broker {
     pub zero_copy_stats: ZeroCopyStats,
     /// Chapter 5's group coordinator and its driver.
     groups: groups::GroupDriver,
+    /// Chapter 9's transaction coordinators (one per `__transaction_state`
+    /// partition this broker leads) and their driver.
+    transactions: transactions::TransactionDriver,
     /// ISR changes the partitions this broker leads asked for, waiting to be
     /// sent to the controller (AlterPartition, one per partition at a time).
     alter_partitions: Mutex<BTreeMap<TopicPartition, crate::replication::AlterPartition>>,
@@ -265,6 +271,7 @@ impl Broker {
             log_dir: log_dir::LogDir::default(),
             zero_copy_stats: ZeroCopyStats::default(),
             groups: groups::GroupDriver::new(config.group.clone()),
+            transactions: transactions::TransactionDriver::default(),
             alter_partitions: Mutex::new(BTreeMap::new()),
             fetchers: fetcher::Fetchers::default(),
             cluster: cluster_member(&config),
@@ -343,6 +350,9 @@ impl Broker {
         if groups::GROUP_APIS.contains(&api_key) {
             return Ok(Some(Reply::Message(self.handle_group(request).await?)));
         }
+        if transactions::TRANSACTION_APIS.contains(&api_key) {
+            return Ok(Some(Reply::Message(self.handle_transactions(request).await?)));
+        }
         if self.cluster.is_some() {
             // Chapter 6: in a cluster, the controller decides and the image describes.
             match request.body {
@@ -393,7 +403,9 @@ impl Broker {
             RequestKind::FindCoordinator(r) => {
                 ResponseKind::FindCoordinator(self.find_coordinator(r, version))
             }
-            RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(self.init_producer_id(r).await),
+            RequestKind::InitProducerId(r) => {
+                ResponseKind::InitProducerId(self.init_producer_id(r, version).await)
+            }
             RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(self.list_offsets(r)),
             RequestKind::OffsetForLeaderEpoch(r) => {
                 ResponseKind::OffsetForLeaderEpoch(self.offsets_for_leader_epoch(r))
@@ -412,6 +424,7 @@ impl Broker {
     pub fn shutdown(&self) -> Result<(), LogError> {
         self.shutting_down.store(true, Ordering::Release);
         self.shutdown_groups();
+        self.shutdown_transactions();
         self.metadata_writer().flush()?;
         self.lock_logs().shutdown()
     }
