@@ -19,6 +19,10 @@ mod harness;
 #[path = "wire/requests.rs"]
 mod requests;
 
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::add_partitions_to_txn_request::{
     AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
 };
@@ -30,11 +34,19 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
+use spool::broker::now_ms;
 use spool::config::BrokerConfig;
-use spool::txn::TRANSACTION_STATE_TOPIC;
+use spool::format::{BatchBuilder, RecordBatch};
+use spool::log::manager::lock;
+use spool::txn::{
+    partition_for, TransactionLogRecord, TransactionLogValue, TransactionState as TxnState,
+    TRANSACTION_STATE_TOPIC,
+};
+use spool::TopicPartition;
 
-use harness::{code, name, start, start_in, Client};
-use requests::{create_topic, metadata};
+use batches::batch_of;
+use harness::{code, name, start, start_in, Client, FETCH_V};
+use requests::{create_topic, fetch_one, fetch_request, metadata, produce};
 
 const INIT_V: i16 = 4;
 const ADD_V: i16 = 3;
@@ -98,6 +110,52 @@ async fn end(client: &mut Client, version: i16, id: &str, pid: i64, epoch: i16, 
 async fn describe(client: &mut Client, id: &str) -> TransactionState {
     let request = DescribeTransactionsRequest::default().with_transactional_ids(vec![tid(id)]);
     client.request(0, &request).await.transaction_states.remove(0)
+}
+
+/// Describes `id` until its state is `state` (the markers are written in the
+/// background), or panics after a bound that only catches a hang.
+async fn wait_for_state(client: &mut Client, id: &str, state: &str) -> TransactionState {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let d = describe(client, id).await;
+        if d.transaction_state.as_str() == state {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "{id} still {} rather than {state}", d.transaction_state);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One transactional batch of `values`, as a transactional producer stamps it.
+fn txn_batch(pid: i64, epoch: i16, base_sequence: i32, values: &[&str]) -> Bytes {
+    let builder = BatchBuilder::default().producer(pid, epoch, base_sequence).transactional(true);
+    batch_of(builder, values.iter().map(|v| (now_ms(), "key", v)))
+}
+
+/// The values a read_committed (or read_uncommitted) consumer reads from
+/// `topic-partition`, filtering as a client does: control batches are
+/// skipped, and read_committed drops the batches of each aborted transaction
+/// the answer lists (KIP-98's consumer side).
+async fn read(client: &mut Client, topic: &str, partition: i32, committed: bool) -> Vec<String> {
+    let request = fetch_request(topic, partition, 0, 0, 0).with_isolation_level(i8::from(committed));
+    let data = fetch_one(client.request(FETCH_V, &request).await);
+    let aborted: Vec<(i64, i64)> =
+        (data.aborted_transactions.iter().flatten()).map(|t| (t.producer_id.0, t.first_offset)).collect();
+    let mut values = Vec::new();
+    let mut rest = data.records.clone().unwrap_or_default();
+    while !rest.is_empty() {
+        let (batch, tail) = RecordBatch::parse(&rest).expect("whole batches");
+        rest = tail;
+        let dropped =
+            aborted.iter().any(|&(pid, first)| pid == batch.producer_id() && first <= batch.base_offset());
+        if batch.is_control() || (committed && dropped) {
+            continue;
+        }
+        for r in batch.decode_records().expect("records decode") {
+            values.push(String::from_utf8(r.value.expect("a value").to_vec()).expect("utf-8"));
+        }
+    }
+    values
 }
 
 /// The first FindCoordinator for a transactional id creates
@@ -291,5 +349,119 @@ async fn an_open_transaction_survives_a_restart() {
     let d = describe(&mut client, "tx").await;
     assert_eq!((d.transaction_state.as_str(), d.producer_id.0, d.producer_epoch), ("Ongoing", pid, epoch));
     assert_eq!(d.topics[0].partitions, vec![0, 1]);
+    broker.stop().await;
+}
+
+/// Both phases of KIP-98's commit, end to end on one broker: EndTxn(commit)
+/// records PrepareCommit, the coordinator writes a COMMIT marker to each
+/// partition (WriteTxnMarkers to itself, called directly), then records
+/// CompleteCommit; a read_committed consumer sees the records only then. An
+/// abort ends the same way with ABORT markers, and read_committed never sees
+/// its records while read_uncommitted does.
+#[tokio::test]
+async fn commit_and_abort_write_their_markers() {
+    let broker = start(small).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "t", 2, &[]).await;
+    let (_, pid, epoch) = init(&mut client, "tx", 60_000).await;
+
+    assert_eq!(add(&mut client, "tx", pid, epoch, "t", &[0, 1]).await, vec![0, 0]);
+    for p in [0, 1] {
+        assert_eq!(
+            produce(&mut client, "t", p, txn_batch(pid, epoch, 0, &["c1", "c2"]), -1).await.error_code,
+            0
+        );
+    }
+    assert!(read(&mut client, "t", 0, true).await.is_empty(), "open: hidden from read_committed");
+    assert_eq!(end(&mut client, END_V, "tx", pid, epoch, true).await, 0);
+    let d = wait_for_state(&mut client, "tx", "CompleteCommit").await;
+    assert!(d.topics.is_empty());
+    for p in [0, 1] {
+        assert_eq!(read(&mut client, "t", p, true).await, vec!["c1", "c2"]);
+        let partition = broker.broker().partition(&TopicPartition::new("t", p)).unwrap();
+        assert_eq!(lock(&partition.log).log_end_offset(), 3, "two records and the COMMIT marker");
+    }
+
+    assert_eq!(add(&mut client, "tx", pid, epoch, "t", &[0]).await, vec![0]);
+    assert_eq!(produce(&mut client, "t", 0, txn_batch(pid, epoch, 2, &["a1"]), -1).await.error_code, 0);
+    assert_eq!(end(&mut client, END_V, "tx", pid, epoch, false).await, 0);
+    wait_for_state(&mut client, "tx", "CompleteAbort").await;
+    assert_eq!(read(&mut client, "t", 0, false).await, vec!["c1", "c2", "a1"]);
+    let partition = broker.broker().partition(&TopicPartition::new("t", 0)).unwrap();
+    {
+        let log = lock(&partition.log);
+        assert_eq!((log.log_end_offset(), log.last_stable_offset()), (5, 5), "the ABORT marker ends it");
+        assert_eq!(log.collect_aborted_transactions(0, 5).len(), 1, "the abort is indexed");
+    }
+    broker.stop().await;
+}
+
+/// A transaction open longer than its `transaction.timeout.ms` is aborted by
+/// the coordinator itself (Kafka's `abortTimedOutTransactions`, every
+/// `transaction.abort.timed.out.transaction.cleanup.interval.ms`): its
+/// partitions get ABORT markers, and the producer, whose epoch was bumped, is fenced.
+#[tokio::test]
+async fn a_timed_out_transaction_is_aborted() {
+    let broker = start(|c| {
+        small(c);
+        c.transactions.abort_timed_out_cleanup_interval_ms = 50;
+    })
+    .await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "t", 1, &[]).await;
+    let (_, pid, epoch) = init(&mut client, "tx", 100).await;
+    assert_eq!(add(&mut client, "tx", pid, epoch, "t", &[0]).await, vec![0]);
+    assert_eq!(produce(&mut client, "t", 0, txn_batch(pid, epoch, 0, &["late"]), -1).await.error_code, 0);
+
+    let d = wait_for_state(&mut client, "tx", "CompleteAbort").await;
+    assert!(d.producer_epoch > epoch, "the abort fenced the producer's epoch");
+    assert_eq!(end(&mut client, END_V, "tx", pid, epoch, true).await, code(ResponseError::ProducerFenced));
+    assert!(read(&mut client, "t", 0, true).await.is_empty());
+    broker.stop().await;
+}
+
+/// A decision recorded before a stop is carried out after it: the markers
+/// of a transaction whose last record is PrepareCommit are written by the
+/// coordinator that loads it (Kafka's `loadTransactionsForTxnTopicPartition`
+/// sends them again). The PrepareCommit record is appended by hand, as a
+/// coordinator that stopped between the record and its markers left it.
+#[tokio::test]
+async fn a_prepared_commit_is_finished_after_a_restart() {
+    let broker = start(small).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "t", 1, &[]).await;
+    let (_, pid, epoch) = init(&mut client, "tx", 60_000).await;
+    assert_eq!(add(&mut client, "tx", pid, epoch, "t", &[0]).await, vec![0]);
+    assert_eq!(produce(&mut client, "t", 0, txn_batch(pid, epoch, 0, &["kept"]), -1).await.error_code, 0);
+    let ongoing =
+        broker.broker().transactions().lock().values().find_map(|c| c.transactions().get("tx").cloned());
+    let ongoing = ongoing.expect("tx is loaded");
+    let prepared = TransactionLogRecord {
+        transactional_id: "tx".into(),
+        value: Some(TransactionLogValue {
+            producer_id: pid,
+            previous_producer_id: -1,
+            next_producer_id: -1,
+            producer_epoch: epoch,
+            transaction_timeout_ms: 60_000,
+            state: TxnState::PrepareCommit,
+            partitions: BTreeSet::from([TopicPartition::new("t", 0)]),
+            last_update_timestamp_ms: now_ms(),
+            start_timestamp_ms: ongoing.txn_start_timestamp_ms,
+            client_transaction_version: 0,
+        }),
+    };
+    let state_tp = TopicPartition::new(TRANSACTION_STATE_TOPIC, partition_for("tx", 3));
+    let mut builder = BatchBuilder::default();
+    builder.append(now_ms(), Some(&prepared.key_bytes()), prepared.value_bytes(0).as_deref(), &[]);
+    let state = broker.broker().partition(&state_tp).unwrap();
+    lock(&state.log).append(BytesMut::from(&builder.build().as_bytes()[..]), 0, now_ms()).unwrap();
+    drop(client);
+    let dir = broker.stop().await;
+
+    let broker = start_in(dir, small).await;
+    let mut client = broker.client().await;
+    wait_for_state(&mut client, "tx", "CompleteCommit").await;
+    assert_eq!(read(&mut client, "t", 0, true).await, vec!["kept"]);
     broker.stop().await;
 }

@@ -219,15 +219,17 @@ fn valid_frames() -> Vec<Bytes> {
     frames
 }
 
-/// Chapter 9's transaction coordinator APIs, at their oldest, a middle and
-/// their newest version (AddPartitionsToTxn v4 in its batched, verify-only form).
+/// Chapter 9's transaction APIs, at their oldest, a middle and their newest
+/// version (AddPartitionsToTxn v4 in its batched, verify-only form), and the
+/// coordinator's WriteTxnMarkers to partition leaders.
 fn transaction_frames(frames: &mut Vec<Bytes>) {
     use kafka_protocol::messages::add_partitions_to_txn_request::{
         AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
     };
+    use kafka_protocol::messages::write_txn_markers_request::{WritableTxnMarker, WritableTxnMarkerTopic};
     use kafka_protocol::messages::{
         AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, DescribeTransactionsRequest, EndTxnRequest,
-        ListTransactionsRequest, ProducerId, TransactionalId,
+        ListTransactionsRequest, ProducerId, TransactionalId, WriteTxnMarkersRequest,
     };
     let id = || TransactionalId(StrBytes::from_static_str("tx"));
     let topics = vec![AddPartitionsToTxnTopic::default().with_name(name("t")).with_partitions(vec![0])];
@@ -255,6 +257,14 @@ fn transaction_frames(frames: &mut Vec<Bytes>) {
     for v in [0, 1] {
         frames.push(frame(v, &ListTransactionsRequest::default()));
     }
+    let marker = WritableTxnMarker::default()
+        .with_producer_id(ProducerId(1))
+        .with_transaction_result(true)
+        .with_topics(vec![WritableTxnMarkerTopic::default()
+            .with_name(name("t"))
+            .with_partition_indexes(vec![0])]);
+    // The codec crate knows v1 only (v0 is v1 without flexible versions).
+    frames.push(frame(1, &WriteTxnMarkersRequest::default().with_markers(vec![marker])));
 }
 
 /// Chapter 5's group APIs, each at its oldest, a middle and its newest version.

@@ -1,4 +1,4 @@
-//! Fetch, with long polling, and ListOffsets.
+//! Fetch, with long polling and read_committed, and ListOffsets.
 //!
 //! A consumer's fetch names partitions and offsets and says how long it is
 //! willing to wait (`max_wait_ms`) for how much (`min_bytes`). The broker reads
@@ -16,6 +16,16 @@
 //! If the follower's log has diverged, the answer is the diverging epoch
 //! instead of records, and the follower truncates.
 //!
+//! Transactions (chapter 9, KIP-98): every answer carries the partition's
+//! last stable offset (LSO). A consumer with `isolation_level=1`
+//! (read_committed) reads only below it — nothing there can still be
+//! aborted — and is told the aborted transactions whose records the fetched
+//! range may hold (`.txnindex`), so it can drop them; read_uncommitted gets
+//! null there, as from Kafka. A parked read_committed fetch wakes with the
+//! appends, and so when a marker or a high watermark move shifts the LSO.
+//! ListOffsets at read_committed answers LATEST with the LSO and never
+//! points a timestamp at an offset past it.
+//!
 //! Sizes: each partition gets at most its `partition_max_bytes`, the response at
 //! most `max_bytes`, except that the first partition with data always returns at
 //! least one whole batch, however large (KIP-74), so a consumer never stalls on a
@@ -25,15 +35,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::messages::fetch_request::FetchPartition as RequestPartition;
-use kafka_protocol::messages::fetch_response::{EpochEndOffset, PartitionData};
+use kafka_protocol::messages::fetch_response::{AbortedTransaction, EpochEndOffset, PartitionData};
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
-use kafka_protocol::messages::{FetchRequest, ListOffsetsRequest, ListOffsetsResponse};
+use kafka_protocol::messages::{FetchRequest, ListOffsetsRequest, ListOffsetsResponse, ProducerId};
 use kafka_protocol::ResponseError;
 
 use super::{now_ms, Broker, Partition};
 use crate::log::manager::lock;
+use crate::log::txn_index::AbortedTxn;
 use crate::log::{LogError, ReadOptions};
 use crate::replication::{FetchAnswer, FollowerFetch, LeaderState, ReplicaId, UNDEFINED_EPOCH};
 use crate::zero_copy::{FetchPartition, FetchReply, FetchTopic};
@@ -78,7 +89,11 @@ impl Broker {
             for p in &topic.partitions {
                 let tp = TopicPartition::new(topic.topic.0.to_string(), p.partition);
                 let max_bytes = (p.partition_max_bytes.max(0) as usize).min(budget) as u32;
-                let partition = self.read_partition(&tp, p, follower(request), max_bytes, total == 0);
+                let fetcher = match follower(request) {
+                    Some(replica_id) => Fetcher::Follower(replica_id),
+                    None => Fetcher::Consumer { read_committed: request.isolation_level == READ_COMMITTED },
+                };
+                let partition = self.read_partition(&tp, p, fetcher, max_bytes, total == 0);
                 let len = partition.records_len();
                 errors |= partition.data.error_code != 0;
                 budget = budget.saturating_sub(len);
@@ -96,13 +111,15 @@ impl Broker {
         &self,
         tp: &TopicPartition,
         asked: &RequestPartition,
-        follower: Option<ReplicaId>,
+        fetcher: Fetcher,
         max_bytes: u32,
         first: bool,
     ) -> FetchPartition {
+        // Kafka answers null to read_uncommitted and followers, a list to read_committed.
+        let read_committed = fetcher == Fetcher::Consumer { read_committed: true };
         let data = PartitionData::default()
             .with_partition_index(tp.partition)
-            .with_aborted_transactions(Some(vec![]));
+            .with_aborted_transactions(read_committed.then(Vec::new));
         let error = |data: PartitionData, code: ResponseError| FetchPartition {
             data: data.with_error_code(code.code()),
             region: None,
@@ -115,8 +132,8 @@ impl Broker {
             return error(data, cause.kafka_error());
         }
         // Where this fetcher may read up to, and the high watermark to tell it.
-        let (max_offset, high_watermark) = match follower {
-            Some(replica_id) => match self.follower_fetch(tp, &partition, asked, replica_id) {
+        let (max_offset, high_watermark) = match fetcher {
+            Fetcher::Follower(replica_id) => match self.follower_fetch(tp, &partition, asked, replica_id) {
                 Ok(FetchAnswer::Records { high_watermark, .. }) => (None, high_watermark),
                 Ok(FetchAnswer::Diverging { diverging_epoch, high_watermark }) => {
                     let diverging = EpochEndOffset::default()
@@ -130,7 +147,7 @@ impl Broker {
                 }
                 Err(code) => return error(data, code),
             },
-            None => {
+            Fetcher::Consumer { .. } => {
                 if let Err(code) = consumer_may_read(&partition, asked.current_leader_epoch) {
                     return error(data, code);
                 }
@@ -138,17 +155,33 @@ impl Broker {
                 (Some(high_watermark), high_watermark)
             }
         };
-        // The log lock covers only finding the region; the bytes move later.
-        let (region, log_start) = {
+        // The log lock covers only finding the region (and, for
+        // read_committed, the aborted transactions in it); the bytes move later.
+        let (region, log_start, last_stable, aborted) = {
             let log = lock(&partition.log);
+            // Chapter 9: read_committed stops at the LSO, below which every
+            // transaction is decided.
+            let last_stable = log.last_stable_offset().min(high_watermark);
+            let max_offset = max_offset.map(|max| if read_committed { max.min(last_stable) } else { max });
             let options = ReadOptions { max_bytes, max_offset, min_one_batch: first };
-            (log.read_with(asked.fetch_offset, options), log.log_start_offset())
+            let region = log.read_with(asked.fetch_offset, options);
+            let aborted = match &region {
+                Ok(Some(region)) if read_committed => {
+                    let bound = log.aborted_search_bound(region.segment_base_offset, last_stable);
+                    log.collect_aborted_transactions(asked.fetch_offset, bound)
+                }
+                _ => Vec::new(),
+            };
+            (region, log.log_start_offset(), last_stable, aborted)
         };
-        // No transactions yet (chapter 9): the last stable offset is the high watermark.
         let data = data
             .with_high_watermark(high_watermark)
-            .with_last_stable_offset(high_watermark)
+            .with_last_stable_offset(last_stable)
             .with_log_start_offset(log_start);
+        let data = match read_committed {
+            true => data.with_aborted_transactions(Some(aborted.iter().map(aborted_transaction).collect())),
+            false => data,
+        };
         match region {
             Ok(Some(region)) => FetchPartition { data, region: Some(region) },
             Ok(None) => FetchPartition { data: data.with_records(Some(Default::default())), region: None },
@@ -190,8 +223,13 @@ impl Broker {
     /// ListOffsets: earliest (-2), latest (-1), or the first offset at or after a
     /// timestamp, found through the time index.
     pub fn list_offsets(&self, request: ListOffsetsRequest) -> ListOffsetsResponse {
-        // A follower (replica id ≥ 0) is told the log end; a consumer, the high watermark.
-        let follower = request.replica_id.0 >= 0;
+        // A follower (replica id ≥ 0) is told the log end; a consumer, the
+        // high watermark, or the LSO if it reads committed data only.
+        let reader = match request.replica_id.0 {
+            id if id >= 0 => Reader::Follower,
+            _ if request.isolation_level == READ_COMMITTED => Reader::ReadCommitted,
+            _ => Reader::ReadUncommitted,
+        };
         let topics = request
             .topics
             .into_iter()
@@ -203,7 +241,7 @@ impl Broker {
                         let tp = TopicPartition::new(topic.name.0.to_string(), p.partition_index);
                         let response =
                             ListOffsetsPartitionResponse::default().with_partition_index(p.partition_index);
-                        match self.offset_for(&tp, p.timestamp, p.current_leader_epoch, follower) {
+                        match self.offset_for(&tp, p.timestamp, p.current_leader_epoch, reader) {
                             Ok((timestamp, offset)) => response.with_timestamp(timestamp).with_offset(offset),
                             Err(code) => response.with_error_code(code.code()),
                         }
@@ -220,7 +258,7 @@ impl Broker {
         tp: &TopicPartition,
         timestamp: i64,
         current_leader_epoch: i32,
-        follower: bool,
+        reader: Reader,
     ) -> Result<(i64, i64), ResponseError> {
         let partition = self.partition(tp).ok_or(ResponseError::UnknownTopicOrPartition)?;
         consumer_may_read(&partition, current_leader_epoch)?;
@@ -228,14 +266,19 @@ impl Broker {
             self.log_dir.warn(tp, "list offsets", &cause);
             return Err(cause.kafka_error());
         }
-        // Consumers see the log up to the high watermark only.
+        // Consumers see the log up to the high watermark only, or the LSO
+        // (Kafka's `lastFetchableOffset`).
         let log = lock(&partition.log);
-        let high_watermark = if follower { log.log_end_offset() } else { partition.high_watermark() };
+        let last_fetchable = match reader {
+            Reader::Follower => log.log_end_offset(),
+            Reader::ReadUncommitted => partition.high_watermark(),
+            Reader::ReadCommitted => log.last_stable_offset().min(partition.high_watermark()),
+        };
         match timestamp {
-            LATEST => Ok((-1, high_watermark)),
+            LATEST => Ok((-1, last_fetchable)),
             EARLIEST => Ok((-1, log.log_start_offset())),
             t if t >= 0 => match log.offset_for_timestamp(t) {
-                Ok(Some((ts, offset))) if offset < high_watermark => Ok((ts, offset)),
+                Ok(Some((ts, offset))) if offset < last_fetchable => Ok((ts, offset)),
                 Ok(Some(_)) => Ok((-1, -1)),
                 Ok(None) => Ok((-1, -1)),
                 Err(e) => {
@@ -246,6 +289,34 @@ impl Broker {
             _ => Err(ResponseError::UnsupportedVersion),
         }
     }
+}
+
+/// `isolation_level` of a Fetch or ListOffsets that asks for committed data only.
+const READ_COMMITTED: i8 = 1;
+
+/// Who reads a partition, and so up to where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fetcher {
+    /// A follower replica: up to the log end.
+    Follower(ReplicaId),
+    /// A consumer: up to the high watermark, or the last stable offset if it
+    /// reads committed data only (chapter 9).
+    Consumer { read_committed: bool },
+}
+
+/// Who asks ListOffsets, and so where the log ends for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    Follower,
+    ReadUncommitted,
+    ReadCommitted,
+}
+
+/// One aborted transaction as a Fetch answer names it.
+fn aborted_transaction(txn: &AbortedTxn) -> AbortedTransaction {
+    AbortedTransaction::default()
+        .with_producer_id(ProducerId(txn.producer_id))
+        .with_first_offset(txn.first_offset)
 }
 
 /// The follower a Fetch comes from, if it is a follower's: `replica_id`

@@ -135,6 +135,7 @@ pub mod replica_manager;
 mod replication_tests;
 pub mod topics;
 pub mod transactions;
+pub mod txn_markers;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -413,6 +414,7 @@ impl Broker {
             RequestKind::ElectLeaders(r) => ResponseKind::ElectLeaders(self.elect_leaders_standalone(r)),
             RequestKind::Produce(r) => return Ok(self.append_produce(r, version).await?.map(Reply::Later)),
             RequestKind::Fetch(r) => return Ok(Some(Reply::Fetch(self.fetch(r).await))),
+            RequestKind::WriteTxnMarkers(r) => ResponseKind::WriteTxnMarkers(self.write_txn_markers(r).await),
             // decode_request lets through only the APIs in SUPPORTED.
             _ => unreachable!("{api_key:?} passed the version check but has no handler"),
         })))

@@ -39,7 +39,7 @@ type Appended = Result<(i64, i64, i64), (ResponseError, String)>;
 
 /// One partition's append as it stands before any wait: the offsets and, for
 /// `acks=all`, the wait for the high watermark.
-type AppendedWaiting = Result<((i64, i64, i64), Option<AckWait>), (ResponseError, String)>;
+pub(super) type AppendedWaiting = Result<((i64, i64, i64), Option<AckWait>), (ResponseError, String)>;
 
 impl Broker {
     // ANCHOR: produce
@@ -130,6 +130,21 @@ impl Broker {
             // A re-encoded batch may have grown past the limit.
             check_batch_sizes(&records, partition.max_message_bytes)?;
         }
+        self.append_as_leader(tp, &partition, records, leader_epoch, acks_all).await
+    }
+
+    /// Writes batches already checked for their origin (a client's produce,
+    /// or the transaction coordinator's markers) on the leader of
+    /// `leader_epoch`, through the log's producer table: the offsets to
+    /// answer, and for `acks=all` the wait for the high watermark.
+    pub(super) async fn append_as_leader(
+        self: &Arc<Self>,
+        tp: &TopicPartition,
+        partition: &Arc<super::Partition>,
+        records: BytesMut,
+        leader_epoch: i32,
+        acks_all: bool,
+    ) -> AppendedWaiting {
         let durable = lock(&partition.log).config().flush_before_ack;
         let info = if durable {
             // Group commit waits for an fsync: a blocking wait, off the async threads.
@@ -201,7 +216,7 @@ impl Waiting {
 }
 
 /// Waits for the high watermark to cover an `acks=all` append, until `deadline`.
-async fn wait_for_replication(
+pub(super) async fn wait_for_replication(
     wait: AckWait,
     deadline: tokio::time::Instant,
 ) -> Result<(), (ResponseError, String)> {

@@ -70,6 +70,18 @@ impl<S: Storage> Log<S> {
     }
     // ANCHOR_END: collect_aborted_transactions
 
+    /// Where a `read_committed` fetch that read from the segment at
+    /// `segment_base_offset`, up to `max_offset`, stops looking for aborted
+    /// transactions: the next segment's base, or `max_offset` if sooner. A
+    /// transaction starting after the fetched batches is harmless in the
+    /// answer (the consumer applies an entry only from its first offset on),
+    /// so Kafka's bound at batch grain (`fetchUpperBoundOffset`) is kept at
+    /// segment grain here.
+    pub fn aborted_search_bound(&self, segment_base_offset: i64, max_offset: i64) -> i64 {
+        let next_segment = self.segments.range(segment_base_offset.saturating_add(1)..).next();
+        next_segment.map_or(max_offset, |(&base, _)| base.min(max_offset))
+    }
+
     // ANCHOR: apply_to_producers
     /// Runs one batch just written to the active segment through the producer
     /// table, and indexes the transaction its ABORT marker ended, if any.

@@ -53,6 +53,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::EndTxn, 0, 3),
     (ApiKey::DescribeTransactions, 0, 0),
     (ApiKey::ListTransactions, 0, 1),
+    // Chapter 9: the transaction coordinator's markers, broker to broker (v1
+    // is v0 with flexible versions).
+    (ApiKey::WriteTxnMarkers, 0, 1),
 ];
 // ANCHOR_END: supported
 

@@ -120,7 +120,11 @@ impl Broker {
         partitions: &[TopicPartition],
     ) -> Vec<(TopicPartition, Sent)> {
         let request = marker_request(m, partitions);
-        let response = self.send_remote_markers(leader, &request).await;
+        let response = if leader == self.config.node_id {
+            Ok(self.write_txn_markers(request).await)
+        } else {
+            self.send_remote_markers(leader, &request).await
+        };
         let codes: BTreeMap<TopicPartition, i16> = match response {
             Ok(r) => (r.markers.iter())
                 .flat_map(|marker| &marker.topics)
@@ -150,21 +154,13 @@ impl Broker {
         partitions.iter().map(|tp| (tp.clone(), outcome(tp))).collect()
     }
 
-    /// WriteTxnMarkers to a broker, on its inter-broker listener (this
-    /// broker's own advertised listener when it leads the partition itself,
-    /// as Kafka's coordinator sends to itself).
+    /// WriteTxnMarkers to another broker, on its inter-broker listener.
     async fn send_remote_markers(
         &self,
         leader: i32,
         request: &WriteTxnMarkersRequest,
     ) -> Result<WriteTxnMarkersResponse, String> {
-        let addr = match self.broker_address(leader) {
-            Some(addr) => addr,
-            None if leader == self.config.node_id => {
-                format!("{}:{}", self.config.advertised_host, self.config.advertised_port)
-            }
-            None => return Err(format!("no address for broker {leader}")),
-        };
+        let addr = self.broker_address(leader).ok_or_else(|| format!("no address for broker {leader}"))?;
         let timeout = Duration::from_millis(MARKER_REQUEST_TIMEOUT_MS);
         let mut connection = Connection::connect(&addr, timeout).await.map_err(|e| e.to_string())?;
         connection.send(request).await.map_err(|e| e.to_string())
