@@ -80,11 +80,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bootstrap", required=True)
     ap.add_argument("--topic", default="txn")
+    ap.add_argument("--replication", type=int, default=1)
     args = ap.parse_args()
     deadline = time.monotonic() + 90
 
     admin = AdminClient({"bootstrap.servers": args.bootstrap})
-    for f in admin.create_topics([NewTopic(args.topic, PARTITIONS, 1)]).values():
+    for f in admin.create_topics([NewTopic(args.topic, PARTITIONS, args.replication)]).values():
         f.result(30)
 
     first = producer(args.bootstrap, "tx-1")

@@ -237,12 +237,12 @@ impl Broker {
         partition: i32,
         input: impl FnOnce(&mut TransactionCoordinator, i64) -> Output,
     ) -> Result<bool, crate::txn::TxnError> {
-        let (mut out, mut appended) = {
+        let (mut out, mut appended, epoch) = {
             let mut coordinators = self.transactions.lock();
             let c = coordinators.get_mut(&partition).ok_or(crate::txn::TxnError::NotCoordinator)?;
             let out = input(c, now_ms());
             let appended = self.append_txn_records(partition, c, &out.appends);
-            (out, appended)
+            (out, appended, c.coordinator_epoch())
         };
         let mut wants_producer_ids = false;
         loop {
@@ -259,8 +259,10 @@ impl Broker {
                 Err(failure) => Err(failure),
             };
             let mut coordinators = self.transactions.lock();
-            let Some(c) = coordinators.get_mut(&partition) else {
-                return Ok(wants_producer_ids); // unloaded: its parked requests were answered
+            // Unloaded (its parked requests were answered), or loaded again
+            // in a newer epoch, whose append ids are not these.
+            let Some(c) = coordinators.get_mut(&partition).filter(|c| c.coordinator_epoch() == epoch) else {
+                return Ok(wants_producer_ids);
             };
             let mut next = Output::default();
             for append in &out.appends {
