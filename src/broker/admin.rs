@@ -376,6 +376,21 @@ impl Broker {
                 c.offsets_topic_replication_factor.to_string(),
                 &["offsets.topic.replication.factor"][..],
             ),
+            (
+                "transaction.state.log.num.partitions",
+                c.transactions.state_log_num_partitions.to_string(),
+                &["transaction.state.log.num.partitions"][..],
+            ),
+            (
+                "transaction.state.log.replication.factor",
+                c.transactions.state_log_replication_factor.to_string(),
+                &["transaction.state.log.replication.factor"][..],
+            ),
+            (
+                "transaction.max.timeout.ms",
+                c.transactions.coordinator.transaction_timeout_ms_max.to_string(),
+                &["transaction.max.timeout.ms"][..],
+            ),
             ("process.roles", c.process_roles.to_string(), &["process.roles"][..]),
             (
                 "controller.quorum.voters",

@@ -64,7 +64,8 @@
 //! **Lock order.** A thread that holds several locks took them in this order,
 //! skipping any it does not need:
 //!
-//! 1. the group coordinator (its appends may create `__consumer_offsets`),
+//! 1. the group coordinator (its appends may create `__consumer_offsets`), or
+//!    the transaction coordinators (chapter 9; never held with the group's),
 //! 2. `creating_offsets_topic` (one creator of that topic at a time),
 //! 3. the producer id block (a new block is committed to the metadata log),
 //! 4. the metadata log's writer (topic changes, producer id blocks),
@@ -102,8 +103,8 @@
 //!
 //! Simplifications (each a later chapter): one node, so every partition's
 //! leader is this broker, its ISR is itself, the high watermark is the log
-//! end offset, and this broker coordinates every group (chapter 6); no
-//! transactions (chapter 9). Idempotent producers (chapter 8) are checked in
+//! end offset, and this broker coordinates every group and transactional id
+//! (chapter 6; transactions are chapter 9's [`transactions`]). Idempotent producers (chapter 8) are checked in
 //! full: each partition log keeps its producer table ([`crate::log::producers`])
 //! and InitProducerId hands out ids in blocks recorded in the metadata log
 //! ([`producer_ids`]).

@@ -115,8 +115,6 @@ pub struct TransactionDriver {
     /// Wakes the timer task (a shutdown, markers in the outbox).
     wake: Arc<Notify>,
     task_started: AtomicBool,
-    /// Held while creating `__transaction_state` (one creator at a time).
-    creating_topic: Mutex<()>,
 }
 
 /// The appends of one output: the partition, its end offset after the
@@ -132,7 +130,6 @@ impl Default for TransactionDriver {
             outbox: Mutex::new(Vec::new()),
             wake: Arc::new(Notify::new()),
             task_started: AtomicBool::new(false),
-            creating_topic: Mutex::new(()),
         }
     }
 }

@@ -44,12 +44,9 @@ impl Broker {
         if self.cluster.is_some() {
             return Err(ResponseError::CoordinatorNotAvailable);
         }
-        // Recovered if poisoned: it guards no state, only the order of creators.
-        let _creating =
-            self.transactions.creating_topic.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(n) = existing(self) {
-            return Ok(n);
-        }
+        // No lock serializes creators (creating the topic applies the image,
+        // which takes the coordinators' lock): a second one is told
+        // TOPIC_ALREADY_EXISTS and reads the count from the image.
         let n = self.config.transactions.state_log_num_partitions;
         match self.create_topic(TRANSACTION_STATE_TOPIC, n, 1, &self.transaction_state_configs(1), false) {
             Ok(_) => Ok(n),
