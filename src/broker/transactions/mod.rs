@@ -62,6 +62,8 @@
 mod apis;
 mod markers;
 mod ownership;
+#[cfg(test)]
+mod ownership_tests;
 mod topic;
 
 use std::collections::{BTreeMap, HashMap};
