@@ -11,7 +11,8 @@
 //! Chapter 6 adds the keys of a KRaft cluster, each in its own file:
 //! `config/listeners.rs` (named listeners, advertised addresses, security protocols),
 //! `config/kraft.rs` (`process.roles`, the controller quorum and its rules) and
-//! `config/replication.rs` (follower fetching, the ISR, heartbeats). A file without
+//! `config/replication.rs` (follower fetching, the ISR, heartbeats); chapter 9
+//! adds `config/transactions.rs` (the transaction coordinator). A file without
 //! `process.roles` is a standalone single node, as before.
 
 #[cfg(test)]
@@ -21,6 +22,7 @@ mod listeners;
 #[cfg(test)]
 mod quorum_tests;
 mod replication;
+mod transactions;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -29,6 +31,7 @@ use std::path::PathBuf;
 pub use kraft::{HostPort, ProcessRoles, QuorumConfig, QuorumVoter};
 pub use listeners::Listener;
 pub use replication::ReplicationConfig;
+pub use transactions::TransactionConfig;
 
 use crate::group::{GroupCoordinatorConfig, CONSUMER_OFFSETS_PARTITIONS};
 use crate::log::validator::TopicCompression;
@@ -125,6 +128,9 @@ pub struct BrokerConfig {
     /// `group.min.session.timeout.ms`, `group.max.session.timeout.ms`,
     /// `group.max.size`, `offset.metadata.max.bytes` (chapter 5).
     pub group: GroupCoordinatorConfig,
+    /// The transaction coordinator's keys: `transaction.state.log.*`,
+    /// `transaction.max.timeout.ms`, … (chapter 9).
+    pub transactions: TransactionConfig,
     /// The keys set in `server.properties` or by `--override`: DescribeConfigs
     /// reports them as `STATIC_BROKER_CONFIG` and the rest as `DEFAULT_CONFIG`.
     pub static_keys: BTreeSet<String>,
@@ -165,6 +171,7 @@ impl Default for BrokerConfig {
             offsets_topic_replication_factor: 3,
             offsets_topic_segment_bytes: 100 * 1024 * 1024,
             group: GroupCoordinatorConfig::default(),
+            transactions: TransactionConfig::default(),
             static_keys: BTreeSet::new(),
         }
     }
@@ -340,6 +347,7 @@ impl BrokerConfig {
                     .ok_or_else(|| format!("invalid value {value:?} for compression.type"))?
             }
             _ if self.replication.set(key, value)? => {}
+            _ if self.transactions.set(key, value)? => {}
             _ if self.quorum.set(key, value)? => {}
             _ => return self.log.set(key, value),
         }

@@ -208,6 +208,7 @@ fn valid_frames() -> Vec<Bytes> {
         frames.push(frame(v, &epochs));
     }
     group_frames(&mut frames);
+    transaction_frames(&mut frames);
     // Only what spool speaks today, should SUPPORTED shrink.
     frames.retain(|f| {
         let key = ApiKey::try_from(i16::from_be_bytes([f[0], f[1]])).expect("a known key");
@@ -216,6 +217,54 @@ fn valid_frames() -> Vec<Bytes> {
     });
     assert!(frames.len() >= 30, "SUPPORTED shrank: {} frames left", frames.len());
     frames
+}
+
+/// Chapter 9's transaction APIs, at their oldest, a middle and their newest
+/// version (AddPartitionsToTxn v4 in its batched, verify-only form), and the
+/// coordinator's WriteTxnMarkers to partition leaders.
+fn transaction_frames(frames: &mut Vec<Bytes>) {
+    use kafka_protocol::messages::add_partitions_to_txn_request::{
+        AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
+    };
+    use kafka_protocol::messages::write_txn_markers_request::{WritableTxnMarker, WritableTxnMarkerTopic};
+    use kafka_protocol::messages::{
+        AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, DescribeTransactionsRequest, EndTxnRequest,
+        ListTransactionsRequest, ProducerId, TransactionalId, WriteTxnMarkersRequest,
+    };
+    let id = || TransactionalId(StrBytes::from_static_str("tx"));
+    let topics = vec![AddPartitionsToTxnTopic::default().with_name(name("t")).with_partitions(vec![0])];
+    for v in [0, 2, 3] {
+        let add = AddPartitionsToTxnRequest::default()
+            .with_v3_and_below_transactional_id(id())
+            .with_v3_and_below_producer_id(ProducerId(1))
+            .with_v3_and_below_topics(topics.clone());
+        frames.push(frame(v, &add));
+        let offsets = AddOffsetsToTxnRequest::default()
+            .with_transactional_id(id())
+            .with_producer_id(ProducerId(1))
+            .with_group_id(GroupId(StrBytes::from_static_str("g")));
+        frames.push(frame(v, &offsets));
+        let end = EndTxnRequest::default().with_transactional_id(id()).with_producer_id(ProducerId(1));
+        frames.push(frame(v, &end.with_committed(true)));
+    }
+    let verify = AddPartitionsToTxnTransaction::default()
+        .with_transactional_id(id())
+        .with_producer_id(ProducerId(1))
+        .with_verify_only(true)
+        .with_topics(topics);
+    frames.push(frame(4, &AddPartitionsToTxnRequest::default().with_transactions(vec![verify])));
+    frames.push(frame(0, &DescribeTransactionsRequest::default().with_transactional_ids(vec![id()])));
+    for v in [0, 1] {
+        frames.push(frame(v, &ListTransactionsRequest::default()));
+    }
+    let marker = WritableTxnMarker::default()
+        .with_producer_id(ProducerId(1))
+        .with_transaction_result(true)
+        .with_topics(vec![WritableTxnMarkerTopic::default()
+            .with_name(name("t"))
+            .with_partition_indexes(vec![0])]);
+    // The codec crate knows v1 only (v0 is v1 without flexible versions).
+    frames.push(frame(1, &WriteTxnMarkersRequest::default().with_markers(vec![marker])));
 }
 
 /// Chapter 5's group APIs, each at its oldest, a middle and its newest version.

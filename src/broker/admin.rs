@@ -133,7 +133,9 @@ impl Broker {
         MetadataResponseTopic::default()
             .with_name(Some(TopicName(str(topic.name.clone()))))
             .with_topic_id(topic.topic_id)
-            .with_is_internal(topic.name == CONSUMER_OFFSETS_TOPIC)
+            .with_is_internal(
+                topic.name == CONSUMER_OFFSETS_TOPIC || topic.name == crate::txn::TRANSACTION_STATE_TOPIC,
+            )
             .with_partitions(partitions)
     }
 
@@ -374,6 +376,21 @@ impl Broker {
                 c.offsets_topic_replication_factor.to_string(),
                 &["offsets.topic.replication.factor"][..],
             ),
+            (
+                "transaction.state.log.num.partitions",
+                c.transactions.state_log_num_partitions.to_string(),
+                &["transaction.state.log.num.partitions"][..],
+            ),
+            (
+                "transaction.state.log.replication.factor",
+                c.transactions.state_log_replication_factor.to_string(),
+                &["transaction.state.log.replication.factor"][..],
+            ),
+            (
+                "transaction.max.timeout.ms",
+                c.transactions.coordinator.transaction_timeout_ms_max.to_string(),
+                &["transaction.max.timeout.ms"][..],
+            ),
             ("process.roles", c.process_roles.to_string(), &["process.roles"][..]),
             (
                 "controller.quorum.voters",
@@ -480,7 +497,8 @@ impl Broker {
     // ANCHOR: find_coordinator
     /// FindCoordinator: with one broker, it coordinates every group and
     /// transactional id. A group's coordinator needs `__consumer_offsets`, so
-    /// the first group lookup creates it, as Kafka does (chapter 5).
+    /// the first group lookup creates it, as Kafka does (chapter 5); a
+    /// transactional id's needs `__transaction_state`, created the same way (chapter 9).
     /// (librdkafka also reads this API's presence as "the broker speaks LZ4
     /// the way the JVM does", so it was needed for lz4 before chapter 5.)
     pub fn find_coordinator(&self, request: FindCoordinatorRequest, version: i16) -> FindCoordinatorResponse {
@@ -490,7 +508,7 @@ impl Broker {
         // key_type 0 is a group (and the only type before v1), 1 a transactional id.
         let error = match request.key_type {
             0 => self.ensure_offsets_topic().err(),
-            1 => None,
+            1 => self.ensure_transaction_state_topic().err(),
             _ => Some(ResponseError::InvalidRequest),
         };
         let located = |coordinator: Coordinator| match error {
@@ -558,9 +576,14 @@ impl Broker {
     /// and answers a new id at epoch 0 — an idempotent producer bumps its epoch
     /// itself and asks for a new id only when the epoch would overflow — so
     /// spool does the same; only a half-given pair (one of the two -1) is
-    /// `INVALID_REQUEST`, as Kafka's `KafkaApis` checks. Transactional ids are
-    /// refused until chapter 9.
-    pub async fn init_producer_id(&self, request: InitProducerIdRequest) -> InitProducerIdResponse {
+    /// `INVALID_REQUEST`, as Kafka's `KafkaApis` checks. A transactional id
+    /// goes to its transaction coordinator (chapter 9,
+    /// [`transactions`](super::transactions)).
+    pub async fn init_producer_id(
+        self: &Arc<Self>,
+        request: InitProducerIdRequest,
+        version: i16,
+    ) -> InitProducerIdResponse {
         let refuse = |code: ResponseError| {
             InitProducerIdResponse::default()
                 .with_error_code(code.code())
@@ -568,8 +591,7 @@ impl Broker {
                 .with_producer_epoch(-1)
         };
         if request.transactional_id.is_some() {
-            tracing::warn!("InitProducerId with a transactional id: transactions arrive in chapter 9");
-            return refuse(ResponseError::InvalidRequest);
+            return self.init_transactional_producer_id(request, version).await;
         }
         let (id, epoch) = (request.producer_id.0, request.producer_epoch);
         if (id == -1) != (epoch == -1) {

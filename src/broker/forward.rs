@@ -32,6 +32,7 @@ use super::controller_link::ControllerLink;
 use super::Broker;
 use crate::group::{partition_for, CONSUMER_OFFSETS_TOPIC};
 use crate::metadata::MetadataImage;
+use crate::txn::TRANSACTION_STATE_TOPIC;
 
 /// How long a forwarded request may look for the active controller: the
 /// client's `timeout_ms`, but never less than `controller.quorum.request.timeout.ms`
@@ -132,6 +133,7 @@ impl Broker {
     /// on a client's behalf: `__consumer_offsets` as the group coordinator
     /// needs it (`offsets.topic.num.partitions`, `offsets.topic.replication.factor`
     /// capped by the live brokers, so a small cluster can still create it),
+    /// `__transaction_state` likewise (`transaction.state.log.*`, chapter 9),
     /// any other with this broker's `num.partitions` and
     /// `default.replication.factor`.
     fn new_topic_shape(&self, name: &str, image: &MetadataImage) -> (i32, i16) {
@@ -139,6 +141,9 @@ impl Broker {
         if name == CONSUMER_OFFSETS_TOPIC {
             let replication = self.config.offsets_topic_replication_factor.min(live);
             (self.config.offsets_topic_num_partitions, replication)
+        } else if name == TRANSACTION_STATE_TOPIC {
+            let t = &self.config.transactions;
+            (t.state_log_num_partitions, t.state_log_replication_factor.min(live))
         } else {
             // Kafka's AutoTopicCreationManager: this broker's defaults, not the controller's.
             (self.config.num_partitions, self.config.default_replication_factor)
@@ -152,11 +157,15 @@ impl Broker {
             .with_name(TopicName(str(name)))
             .with_num_partitions(partitions)
             .with_replication_factor(replication);
+        let config = |(name, value): (String, String)| {
+            kafka_protocol::messages::create_topics_request::CreatableTopicConfig::default()
+                .with_name(str(name))
+                .with_value(Some(str(value)))
+        };
         if name == CONSUMER_OFFSETS_TOPIC {
-            topic.configs =
-                vec![kafka_protocol::messages::create_topics_request::CreatableTopicConfig::default()
-                    .with_name(str("cleanup.policy"))
-                    .with_value(Some(str("compact")))];
+            topic.configs = vec![config(("cleanup.policy".into(), "compact".into()))];
+        } else if name == TRANSACTION_STATE_TOPIC {
+            topic.configs = self.transaction_state_configs(replication).into_iter().map(config).collect();
         }
         let request = CreateTopicsRequest::default().with_topics(vec![topic]).with_timeout_ms(30_000);
         if let Some(link) = self.controller_link() {
@@ -295,7 +304,8 @@ impl Broker {
 
     // ANCHOR: cluster_find_coordinator
     /// FindCoordinator in a cluster: a group's coordinator is the leader of
-    /// its `__consumer_offsets` partition. The first lookup has the topic
+    /// its `__consumer_offsets` partition, a transactional id's the leader of
+    /// its `__transaction_state` partition. The first lookup has the topic
     /// created (COORDINATOR_NOT_AVAILABLE until it has a leader).
     pub async fn cluster_find_coordinator(
         self: &Arc<Self>,
@@ -305,18 +315,21 @@ impl Broker {
         let keys: Vec<StrBytes> =
             if version < 4 { vec![request.key.clone()] } else { request.coordinator_keys.clone() };
         let mut image = self.metadata_image();
-        if request.key_type == 0 && image.topic(CONSUMER_OFFSETS_TOPIC).is_none() {
-            let (partitions, replication) = self.new_topic_shape(CONSUMER_OFFSETS_TOPIC, &image);
-            self.forward_create(CONSUMER_OFFSETS_TOPIC, partitions, replication).await;
+        let internal_topic = match request.key_type {
+            0 => Some(CONSUMER_OFFSETS_TOPIC),
+            1 => Some(TRANSACTION_STATE_TOPIC),
+            _ => None,
+        };
+        if let Some(name) = internal_topic.filter(|name| image.topic(name).is_none()) {
+            let (partitions, replication) = self.new_topic_shape(name, &image);
+            self.forward_create(name, partitions, replication).await;
             image = self.metadata_image();
         }
         let brokers: BTreeMap<i32, (String, i32)> =
             self.live_brokers(&image).into_iter().map(|(id, host, port, _)| (id, (host, port))).collect();
         let locate = |key: &StrBytes| -> Result<(i32, String, i32), ResponseError> {
-            if request.key_type != 0 {
-                return Err(ResponseError::InvalidRequest); // transactions: chapter 9
-            }
-            let topic = image.topic(CONSUMER_OFFSETS_TOPIC).ok_or(ResponseError::CoordinatorNotAvailable)?;
+            let name = internal_topic.ok_or(ResponseError::InvalidRequest)?;
+            let topic = image.topic(name).ok_or(ResponseError::CoordinatorNotAvailable)?;
             let count = topic.partitions.len() as i32;
             let partition = topic
                 .partitions

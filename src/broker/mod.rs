@@ -17,6 +17,8 @@
 //!                     │           ──▶ offsets_for_leader_epoch.rs  where an epoch ends
 //!                     │           ──▶ groups/     JoinGroup, SyncGroup, OffsetCommit, …
 //!                     │                           (chapter 5's coordinator, parked replies)
+//!                     │           ──▶ transactions/  InitProducerId (transactional),
+//!                     │                           AddPartitionsToTxn, EndTxn, … (chapter 9)
 //!                     ▼
 //!                  Reply::Message ─ wire::codec::encode_response ─▶ Response::Frame
 //!                  Reply::Fetch   ─ handler::FetchResponse       ─▶ Response::Write
@@ -62,7 +64,8 @@
 //! **Lock order.** A thread that holds several locks took them in this order,
 //! skipping any it does not need:
 //!
-//! 1. the group coordinator (its appends may create `__consumer_offsets`),
+//! 1. the group coordinator (its appends may create `__consumer_offsets`), or
+//!    the transaction coordinators (chapter 9; never held with the group's),
 //! 2. `creating_offsets_topic` (one creator of that topic at a time),
 //! 3. the producer id block (a new block is committed to the metadata log),
 //! 4. the metadata log's writer (topic changes, producer id blocks),
@@ -100,8 +103,8 @@
 //!
 //! Simplifications (each a later chapter): one node, so every partition's
 //! leader is this broker, its ISR is itself, the high watermark is the log
-//! end offset, and this broker coordinates every group (chapter 6); no
-//! transactions (chapter 9). Idempotent producers (chapter 8) are checked in
+//! end offset, and this broker coordinates every group and transactional id
+//! (chapter 6; transactions are chapter 9's [`transactions`]). Idempotent producers (chapter 8) are checked in
 //! full: each partition log keeps its producer table ([`crate::log::producers`])
 //! and InitProducerId hands out ids in blocks recorded in the metadata log
 //! ([`producer_ids`]).
@@ -133,6 +136,7 @@ pub mod replica_manager;
 #[cfg(test)]
 mod replication_tests;
 pub mod topics;
+pub mod transactions;
 pub mod txn_markers;
 
 use std::collections::BTreeMap;
@@ -178,6 +182,9 @@ pub struct Broker {
     pub zero_copy_stats: ZeroCopyStats,
     /// Chapter 5's group coordinator and its driver.
     groups: groups::GroupDriver,
+    /// Chapter 9's transaction coordinators (one per `__transaction_state`
+    /// partition this broker leads) and their driver.
+    transactions: transactions::TransactionDriver,
     /// ISR changes the partitions this broker leads asked for, waiting to be
     /// sent to the controller (AlterPartition, one per partition at a time).
     alter_partitions: Mutex<BTreeMap<TopicPartition, crate::replication::AlterPartition>>,
@@ -267,6 +274,7 @@ impl Broker {
             log_dir: log_dir::LogDir::default(),
             zero_copy_stats: ZeroCopyStats::default(),
             groups: groups::GroupDriver::new(config.group.clone()),
+            transactions: transactions::TransactionDriver::default(),
             alter_partitions: Mutex::new(BTreeMap::new()),
             fetchers: fetcher::Fetchers::default(),
             cluster: cluster_member(&config),
@@ -345,6 +353,9 @@ impl Broker {
         if groups::GROUP_APIS.contains(&api_key) {
             return Ok(Some(Reply::Message(self.handle_group(request).await?)));
         }
+        if transactions::TRANSACTION_APIS.contains(&api_key) {
+            return Ok(Some(Reply::Message(self.handle_transactions(request).await?)));
+        }
         if self.cluster.is_some() {
             // Chapter 6: in a cluster, the controller decides and the image describes.
             match request.body {
@@ -395,7 +406,9 @@ impl Broker {
             RequestKind::FindCoordinator(r) => {
                 ResponseKind::FindCoordinator(self.find_coordinator(r, version))
             }
-            RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(self.init_producer_id(r).await),
+            RequestKind::InitProducerId(r) => {
+                ResponseKind::InitProducerId(self.init_producer_id(r, version).await)
+            }
             RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(self.list_offsets(r)),
             RequestKind::OffsetForLeaderEpoch(r) => {
                 ResponseKind::OffsetForLeaderEpoch(self.offsets_for_leader_epoch(r))
@@ -416,6 +429,7 @@ impl Broker {
     pub fn shutdown(&self) -> Result<(), LogError> {
         self.shutting_down.store(true, Ordering::Release);
         self.shutdown_groups();
+        self.shutdown_transactions();
         self.metadata_writer().flush()?;
         self.lock_logs().shutdown()
     }

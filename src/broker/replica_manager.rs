@@ -79,6 +79,8 @@ impl Broker {
         // (chapter 5's coordinator, in a cluster; the coordinator's lock comes
         // before the log manager's, so only after it is released).
         self.follow_offsets_leadership();
+        // So do the transaction coordinators with `__transaction_state`'s (chapter 9).
+        self.follow_transaction_state_leadership();
         Ok(())
     }
     // ANCHOR_END: apply_image

@@ -103,6 +103,8 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::AlterPartition, 2, 3),
     (ApiKey::AllocateProducerIds, 0, 0),
     (ApiKey::ElectLeaders, 0, 2),
+    // Chapter 9: a transaction coordinator's markers to partition leaders.
+    (ApiKey::WriteTxnMarkers, 1, 1),
 ];
 
 /// Responses larger than this are refused: a fetch asks for at most

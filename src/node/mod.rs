@@ -85,6 +85,9 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         // Groups loaded from the log (at start, or when this broker becomes a
         // coordinator) expire their silent members without waiting for a request.
         opened.start_group_timer();
+        // Transactions found prepared in the log get their markers, and
+        // timed-out ones are aborted, without waiting for a request either.
+        opened.start_transaction_timer();
         if config.process_roles != ProcessRoles::Standalone {
             tasks.extend(start_lifecycle(&opened).await?);
         }

@@ -103,6 +103,16 @@ impl TransactionCoordinator {
         );
     }
 
+    /// The leader epoch of the partition this coordinator was loaded in (-1 before).
+    pub fn coordinator_epoch(&self) -> i32 {
+        self.coordinator_epoch
+    }
+
+    /// How many producer ids the driver gave that are not handed out yet.
+    pub fn producer_ids_left(&self) -> i64 {
+        self.producer_ids.1 - self.producer_ids.0
+    }
+
     /// Producer ids `[first, first + count)` from the driver's block.
     pub fn add_producer_ids(&mut self, first: i64, count: i64) {
         assert!(

@@ -51,6 +51,12 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::TxnOffsetCommit, 0, 4),
     // Chapter 6: preferred leader election, forwarded to the controller.
     (ApiKey::ElectLeaders, 0, 2),
+    // Chapter 9: the transaction coordinator (see `broker::transactions::apis`).
+    (ApiKey::AddPartitionsToTxn, 0, 4),
+    (ApiKey::AddOffsetsToTxn, 0, 3),
+    (ApiKey::EndTxn, 0, 3),
+    (ApiKey::DescribeTransactions, 0, 0),
+    (ApiKey::ListTransactions, 0, 1),
     // Chapter 9: the transaction coordinator's markers, broker to broker (v1
     // is v0 with flexible versions).
     (ApiKey::WriteTxnMarkers, 0, 1),

@@ -486,7 +486,7 @@ impl Broker {
 
     /// In durable mode (`spool.log.flush.before.ack`), waits until an fsync
     /// covers an append: chapter 2's group commit, shared with produce.
-    async fn wait_durable(
+    pub(super) async fn wait_durable(
         &self,
         tp: &TopicPartition,
         partition: &Partition,

@@ -1,0 +1,201 @@
+//! Chapters 6 and 9 together: transactions on a three-broker cluster. A
+//! transactional id's coordinator is the leader of its `__transaction_state`
+//! partition (Kafka's `TransactionCoordinator.onElection` /
+//! `onResignation`); its markers go to the leaders of the transaction's
+//! partitions, over the network when those are other brokers; and when the
+//! coordinator's broker dies, another replica of the partition takes over
+//! with the state the first one acknowledged.
+//!
+//! ```text
+//! cargo build && cargo test --test transactions_cluster
+//! ```
+
+#[allow(dead_code)]
+#[path = "common/batches.rs"]
+mod batches;
+#[path = "common/cluster/mod.rs"]
+mod cluster;
+#[allow(dead_code)]
+#[path = "wire/harness.rs"]
+mod harness;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use cluster::{eventually, KafkaCluster};
+use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+use kafka_protocol::messages::{
+    AddPartitionsToTxnRequest, DescribeTransactionsRequest, EndTxnRequest, FindCoordinatorRequest,
+    InitProducerIdRequest, ProducerId, TransactionalId,
+};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+use spool::client::{Client, NewTopic};
+
+use harness::{code, name};
+
+/// Five `__transaction_state` partitions (every broker leads some); a lagging
+/// follower leaves the ISR within 3 s of its broker's death.
+const PROPERTIES: &str = "replica.lag.time.max.ms=3000\ntransaction.state.log.num.partitions=5";
+const TOPIC: &str = "payments";
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+fn tid() -> TransactionalId {
+    TransactionalId(StrBytes::from_static_str("tx"))
+}
+
+/// Waits for three unfenced brokers and creates [`TOPIC`] (3 partitions, 3
+/// replicas): returns each partition's leader.
+async fn three_brokers_and_a_topic(bootstrap: &str) -> Vec<i32> {
+    let mut client = Client::connect(bootstrap, Duration::from_secs(5)).await.expect("client");
+    eventually("three unfenced brokers", async || {
+        (client.metadata(Some(&[]), false).await.ok()?.brokers.len() == 3).then_some(())
+    })
+    .await;
+    let topic = NewTopic { partitions: 3, replication_factor: 3, ..NewTopic::new(TOPIC) };
+    let created = client.create_topics(&[topic], false).await.expect("CreateTopics");
+    assert!(created[0].is_ok(), "{created:?}");
+    eventually("leaders for every partition", async || {
+        let metadata = client.metadata(Some(&[TOPIC]), false).await.ok()?;
+        let t = metadata.topics.first()?;
+        let leaders: Vec<i32> = t.partitions.iter().map(|p| p.leader).collect();
+        (leaders.len() == 3 && leaders.iter().all(|&l| l >= 0)).then_some(leaders)
+    })
+    .await
+}
+
+/// The broker FindCoordinator (key type 1) names for "tx", asked at `addr`.
+async fn coordinator_of(addr: std::net::SocketAddr) -> i32 {
+    let mut client = harness::Client::connect(addr).await;
+    let request =
+        FindCoordinatorRequest::default().with_key(StrBytes::from_static_str("tx")).with_key_type(1);
+    eventually("a transaction coordinator", async || {
+        let found = client.request(3, &request).await;
+        (found.error_code == 0).then_some(found.node_id.0)
+    })
+    .await
+}
+
+/// InitProducerId for "tx" at its coordinator, retried while it loads: (id, epoch).
+async fn init(client: &mut harness::Client) -> (i64, i16) {
+    let request = InitProducerIdRequest::default()
+        .with_transactional_id(Some(tid()))
+        .with_transaction_timeout_ms(60_000)
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1);
+    eventually("InitProducerId", async || {
+        let r = client.request(4, &request).await;
+        (r.error_code == 0).then_some((r.producer_id.0, r.producer_epoch))
+    })
+    .await
+}
+
+/// "tx"'s state and producer id as `client`'s broker describes it, or its error.
+async fn describe(client: &mut harness::Client) -> Result<(String, i64, i16), i16> {
+    let request = DescribeTransactionsRequest::default().with_transactional_ids(vec![tid()]);
+    let d = client.request(0, &request).await.transaction_states.remove(0);
+    match d.error_code {
+        0 => Ok((d.transaction_state.to_string(), d.producer_id.0, d.producer_epoch)),
+        e => Err(e),
+    }
+}
+
+/// A transaction committed through the coordinator is still committed, at
+/// the same producer id, when that coordinator's broker is SIGKILLed: the
+/// new leader of the `__transaction_state` partition loads it from its
+/// replica (every record was appended like an `acks=all` produce), answers
+/// for "tx" while the other broker says NOT_COORDINATOR, and the next
+/// InitProducerId bumps the epoch rather than starting afresh.
+#[test]
+fn a_committed_transaction_survives_the_coordinators_death() {
+    let mut cluster = KafkaCluster::start(3, PROPERTIES);
+    let bootstrap = cluster.bootstrap();
+    runtime().block_on(async {
+        let leaders = three_brokers_and_a_topic(&bootstrap).await;
+        let coordinator = coordinator_of(cluster.broker(2).addr(0)).await;
+        assert!(leaders.iter().any(|&l| l != coordinator), "some marker must cross brokers: {leaders:?}");
+        let mut client = harness::Client::connect(cluster.broker(coordinator).addr(0)).await;
+        let (pid, epoch) = init(&mut client).await;
+        assert_eq!(epoch, 0);
+        let add = AddPartitionsToTxnRequest::default()
+            .with_v3_and_below_transactional_id(tid())
+            .with_v3_and_below_producer_id(ProducerId(pid))
+            .with_v3_and_below_producer_epoch(epoch)
+            .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
+                .with_name(name(TOPIC))
+                .with_partitions(vec![0, 1, 2])]);
+        let added = client.request(3, &add).await;
+        let codes: Vec<i16> = added.results_by_topic_v3_and_below[0]
+            .results_by_partition
+            .iter()
+            .map(|p| p.partition_error_code)
+            .collect();
+        assert_eq!(codes, vec![0, 0, 0]);
+        let end = EndTxnRequest::default()
+            .with_transactional_id(tid())
+            .with_producer_id(ProducerId(pid))
+            .with_producer_epoch(epoch)
+            .with_committed(true);
+        assert_eq!(client.request(3, &end).await.error_code, 0);
+        // The markers reach every partition's leader, some of them other brokers.
+        eventually("CompleteCommit", async || {
+            (describe(&mut client).await.ok()? == ("CompleteCommit".to_string(), pid, epoch)).then_some(())
+        })
+        .await;
+        for other in (2..5).filter(|&id| id != coordinator) {
+            let mut elsewhere = harness::Client::connect(cluster.broker(other).addr(0)).await;
+            assert_eq!(
+                describe(&mut elsewhere).await,
+                Err(code(ResponseError::NotCoordinator)),
+                "broker {other}"
+            );
+        }
+        drop(client);
+
+        cluster.broker(coordinator).kill();
+        let survivor = (2..5).find(|&id| id != coordinator).expect("a survivor");
+        let successor = eventually("a new coordinator", async || {
+            let id = coordinator_of(cluster.broker(survivor).addr(0)).await;
+            (id != coordinator).then_some(id)
+        })
+        .await;
+        let mut client = harness::Client::connect(cluster.broker(successor).addr(0)).await;
+        let loaded = eventually("the transaction loaded", async || describe(&mut client).await.ok()).await;
+        assert_eq!(loaded, ("CompleteCommit".to_string(), pid, epoch));
+        assert_eq!(init(&mut client).await, (pid, epoch + 1), "the same producer id, fenced forward");
+    });
+}
+
+/// confluent-kafka's transactional producer on the cluster: the scenario of
+/// `tests/transactions_clients.rs` with a topic of three replicas, so the
+/// coordinator's markers go to other brokers over WriteTxnMarkers.
+#[test]
+fn confluent_kafka_transactions_on_three_brokers() {
+    let cluster = KafkaCluster::start(3, PROPERTIES);
+    let bootstrap = cluster.bootstrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join(".venv-clients/bin/python");
+    assert!(python.exists(), "{} is missing: run tests/clients/setup.sh first", python.display());
+    runtime().block_on(async {
+        let mut client = Client::connect(&bootstrap, Duration::from_secs(5)).await.expect("client");
+        eventually("three unfenced brokers", async || {
+            (client.metadata(Some(&[]), false).await.ok()?.brokers.len() == 3).then_some(())
+        })
+        .await;
+    });
+    let output = Command::new("timeout")
+        .args(["--kill-after=5", "150"])
+        .arg(&python)
+        .arg(root.join("tests/clients/transactions_confluent_kafka.py"))
+        .args(["--bootstrap", &bootstrap, "--replication", "3"])
+        .output()
+        .expect("run the scenario");
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    println!("{stdout}{stderr}");
+    assert!(output.status.success(), "the scenario failed ({}):\n{stdout}\n{stderr}", output.status);
+    assert!(stdout.contains("PASS "), "{stdout}");
+}
