@@ -74,3 +74,28 @@ async fn confluent_kafka_commits_aborts_and_is_fenced() {
     assert!(stdout.contains("PASS "), "{stdout}");
     broker.stop().await;
 }
+
+/// The "done when": confluent-kafka's consume-transform-produce loop
+/// (`send_offsets_to_transaction`, read_committed) delivers every input
+/// record to the output exactly once, across a SIGKILL of the loop inside a
+/// transaction (its successor's InitProducerId aborts what it left open) and
+/// a SIGKILL of the broker. The script runs `spool serve` itself (the broker
+/// must die for real) and checks that the aborted transaction's records are
+/// in the log, so the faults are proven to have hit an open transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_exactly_once_loop_survives_kills() {
+    let _turn = take_turn().await;
+    let script = clients_dir().join("transactions_eos.py");
+    let mut command = Command::new("timeout");
+    command.arg("--kill-after=5").arg(SCENARIO_TIMEOUT.as_secs().to_string()).arg(python()).arg(&script);
+    command.args(["--spool", env!("CARGO_BIN_EXE_spool")]);
+    let output =
+        tokio::task::spawn_blocking(move || command.output()).await.expect("join").expect("run the scenario");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}{stderr}");
+    assert!(output.status.success(), "{} failed ({}):\n{stdout}\n{stderr}", script.display(), output.status);
+    let summary = stdout.lines().find(|l| l.starts_with("inputs=")).unwrap_or_default();
+    assert!(summary.contains(" duplicates=0 ") && summary.contains(" missing=0 "), "{stdout}");
+    assert!(summary.contains(" worker_kills=1 ") && summary.contains(" broker_kills=1 "), "{stdout}");
+}

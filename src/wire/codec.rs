@@ -57,9 +57,10 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::EndTxn, 0, 3),
     (ApiKey::DescribeTransactions, 0, 0),
     (ApiKey::ListTransactions, 0, 1),
-    // Chapter 9: the transaction coordinator's markers, broker to broker (v1
-    // is v0 with flexible versions).
-    (ApiKey::WriteTxnMarkers, 0, 1),
+    // Chapter 9: the transaction coordinator's markers, broker to broker.
+    // Kafka serves v0 too (v1 is v0 made flexible); the codec crate decodes
+    // only v1, and spool's coordinators send v1.
+    (ApiKey::WriteTxnMarkers, 1, 1),
     // KIP-664: a partition's producer table, for finding hanging transactions.
     (ApiKey::DescribeProducers, 0, 0),
 ];
