@@ -157,6 +157,7 @@ impl Broker {
         };
         // The log lock covers only finding the region (and, for
         // read_committed, the aborted transactions in it); the bytes move later.
+        // ANCHOR: read_committed
         let (region, log_start, last_stable, aborted) = {
             let log = lock(&partition.log);
             // Chapter 9: read_committed stops at the LSO, below which every
@@ -174,6 +175,7 @@ impl Broker {
             };
             (region, log.log_start_offset(), last_stable, aborted)
         };
+        // ANCHOR_END: read_committed
         let data = data
             .with_high_watermark(high_watermark)
             .with_last_stable_offset(last_stable)
