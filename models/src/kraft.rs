@@ -365,7 +365,7 @@ impl KraftState {
                 Output::Send { to, message } => {
                     self.network.insert((id, to), message);
                 }
-                Output::ResetTimer(_) | Output::HighWatermark(_) => {}
+                Output::ResetTimer(_) | Output::HighWatermark(_) | Output::SnapshotInstalled(_) => {}
             }
         }
         if crash {
@@ -463,7 +463,10 @@ impl KraftState {
 }
 
 fn is_response(message: &Message) -> bool {
-    matches!(message, Message::VoteResponse { .. } | Message::FetchResponse { .. })
+    matches!(
+        message,
+        Message::VoteResponse { .. } | Message::FetchResponse { .. } | Message::FetchSnapshotResponse { .. }
+    )
 }
 
 impl Model for KraftModel {

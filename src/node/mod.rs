@@ -160,6 +160,7 @@ fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
             retry_backoff_ms: config.quorum.retry_backoff_ms,
             request_ms: config.quorum.request_timeout_ms,
             pre_vote: config.quorum.pre_vote,
+            snapshot_record_bytes_max: config.quorum.snapshot_record_bytes_max,
         },
         log_dir,
         log,

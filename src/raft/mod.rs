@@ -78,7 +78,6 @@
 //! # Simplifications
 //!
 //! - A static voter set (kraft.version 0); no AddVoter/RemoveVoter (KIP-853).
-//! - No snapshots or FetchSnapshot yet, no log start offset.
 //! - A Fetch answer is bounded in entries, not bytes (the driver bounds the
 //!   bytes it sends). The core answers a caught-up fetch at once; parking it
 //!   until there is data (Kafka's fetch purgatory) is the driver's
@@ -95,6 +94,7 @@ pub mod log;
 pub mod message;
 pub mod node;
 pub mod quorum_state;
+pub mod snapshot;
 pub mod step;
 pub mod vote;
 pub mod wire;
@@ -104,8 +104,9 @@ use std::collections::BTreeSet;
 pub use error::RaftError;
 pub use fetch::diverging;
 pub use log::{Entry, MemoryLog, RaftLog, Record};
-pub use message::{FetchResult, Message, Output, Timer};
+pub use message::{FetchResult, Message, Output, SnapshotResult, Timer};
 pub use node::{LeaderProgress, RaftNode, Role};
+pub use snapshot::SnapshotId;
 
 /// The metadata log's topic (its one partition is `__cluster_metadata-0`).
 pub const METADATA_TOPIC: &str = "__cluster_metadata";
@@ -149,6 +150,10 @@ pub struct RaftConfig {
     /// Answers are whole batches, so a first batch larger than this goes
     /// whole ([`RaftLog::entries`]).
     pub fetch_entries_max: usize,
+    /// The most bytes one FetchSnapshot chunk carries (the request's
+    /// `max_bytes`; Kafka sends 8 MiB). The model uses a few so a snapshot
+    /// takes more than one chunk.
+    pub snapshot_chunk_bytes_max: u32,
 }
 
 impl RaftConfig {
@@ -162,6 +167,7 @@ impl RaftConfig {
             commit_needs_current_epoch: true,
             persist_before_send: true,
             fetch_entries_max: 1024,
+            snapshot_chunk_bytes_max: 8 << 20,
         }
     }
 }

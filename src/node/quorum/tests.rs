@@ -16,8 +16,14 @@ fn lonely_voter(dir: &std::path::Path, pre_vote: bool) -> Arc<MetadataQuorum> {
         listener.local_addr().expect("local addr").to_string()
     };
     let voters = BTreeMap::from([(1, refused()), (2, refused()), (3, refused())]);
-    let timeouts =
-        QuorumTimeouts { election_ms: 20, fetch_ms: 40, retry_backoff_ms: 5, request_ms: 100, pre_vote };
+    let timeouts = QuorumTimeouts {
+        election_ms: 20,
+        fetch_ms: 40,
+        retry_backoff_ms: 5,
+        request_ms: 100,
+        pre_vote,
+        ..QuorumTimeouts::default()
+    };
     let log_dir = dir.join("__cluster_metadata-0");
     let log = QuorumLog::open(&log_dir, vec![1, 2, 3], crate::broker::now_ms()).expect("open the log");
     MetadataQuorum::start(1, "c2Nyb2xsLXRlc3QtY2x1cw".into(), voters, timeouts, log_dir, log).expect("start")
