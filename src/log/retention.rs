@@ -74,8 +74,12 @@ impl<S: Storage> Log<S> {
             // Everything is below: roll, so the log keeps a segment at its end.
             self.roll(self.log_end_offset())?;
         }
-        let doomed: Vec<i64> =
-            self.segments.values().filter(|s| s.next_offset() <= offset).map(|s| s.base_offset()).collect();
+        // Never the active segment: after the roll it may be empty at `offset`.
+        let active = self.active().base_offset();
+        let doomed: Vec<i64> = (self.segments.values())
+            .filter(|s| s.next_offset() <= offset && s.base_offset() != active)
+            .map(|s| s.base_offset())
+            .collect();
         for base in &doomed {
             let segment = self.segments.remove(base).expect("listed above");
             segment.delete(&mut self.storage)?;

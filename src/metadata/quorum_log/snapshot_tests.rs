@@ -121,3 +121,20 @@ fn a_snapshot_of_a_real_image_reads_back() {
     let (loaded_id, loaded) = log.load_latest_snapshot().unwrap().unwrap();
     assert_eq!((loaded_id, loaded), (id, image));
 }
+
+#[test]
+fn a_snapshot_at_the_log_end_empties_the_log_and_appends_go_on() {
+    // The usual case: an idle controller snapshots at its high watermark,
+    // which is its log end; every segment is below it, yet the log keeps
+    // an (empty) active segment at its end and takes the next append.
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = filled(dir.path(), 30);
+    let id = SnapshotId { end_offset: 31, epoch: 1 };
+    log.create_snapshot(id, snapshot_bytes(id));
+    log.delete_before(id.end_offset);
+    assert!(log.failure().is_none(), "{:?}", log.failure());
+    assert_eq!((log.start_offset(), log.end_offset(), log.last_epoch()), (31, 31, 1));
+    assert_eq!(log.log().segments().count(), 1);
+    log.append(vec![data(2, b"next")]);
+    assert_eq!(log.entry(31), Some(data(2, b"next")));
+}
