@@ -1,15 +1,16 @@
 //! Chapter 7's snapshots on a running quorum (issue 14 §2, KIP-630): with a
 //! tiny `metadata.log.max.record.bytes.between.snapshots`, the controllers
 //! snapshot their committed image and delete the metadata log below it; a
-//! voter that was down meanwhile finds its fetch offset below the leader's
-//! log start, is sent the snapshot id, pulls the snapshot with FetchSnapshot,
-//! installs it, and fetches on from its end.
+//! voter and a broker that were down meanwhile find their fetch offsets below
+//! the leader's log start, are sent the snapshot id, pull the snapshot with
+//! FetchSnapshot, install it, and fetch on from its end.
 //!
 //! ```text
-//!  controllers 1 2 3 (+1 broker)   create t00..t04 ── stop voter L (a follower)
+//!  controllers 1 2 3, brokers 4 5   create t00..t04 ── stop voter L (a follower) and broker 5
 //!  create t05..t39 ── the others snapshot and move their log start past L's log end
-//!  restart L ── Fetch(offset below start) → snapshot id → FetchSnapshot… → install → Fetch on
-//!  stop L ── its files: a .checkpoint, log start > 0, image = snapshot + log after it ∋ t00..t39
+//!  restart L and 5 ── Fetch(offset below start) → snapshot id → FetchSnapshot… → install → Fetch on
+//!  broker 5 knows every topic; stop L ── its files: a .checkpoint, log start moved,
+//!  image = snapshot + log after it ∋ every topic
 //! ```
 //!
 //! ```text
@@ -29,7 +30,7 @@ use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::{CreateTopicsRequest, DescribeQuorumRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
-use spool::client::Connection;
+use spool::client::{Client, Connection};
 use spool::metadata::quorum_log::partition_dir;
 use spool::metadata::{MetadataImage, MetadataRecord, QuorumLog};
 use spool::raft::{RaftLog, SnapshotId};
@@ -43,11 +44,14 @@ const PATIENCE: Duration = Duration::from_secs(60);
 const TOPICS: usize = 40;
 const BEFORE_STOP: usize = 5;
 
-/// A voter down while the others snapshot and delete their log catches up
-/// by FetchSnapshot, and its image (snapshot + log after it) holds every topic.
+/// The broker stopped with the voter (broker 4 stays, so topics can be placed).
+const LAGGING_BROKER: i32 = 5;
+
+/// A voter and a broker down while the others snapshot and delete their log
+/// catch up by FetchSnapshot, and their images hold every topic.
 #[test]
 fn a_voter_behind_the_log_start_catches_up_by_fetch_snapshot() {
-    let mut cluster = KafkaCluster::start_quorum(3, 1, EXTRA);
+    let mut cluster = KafkaCluster::start_quorum(3, 2, EXTRA);
     let controllers: Vec<(i32, SocketAddr)> =
         cluster.controller_ids().map(|id| (id, cluster.controller(id).addr(0))).collect();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -58,6 +62,7 @@ fn a_voter_behind_the_log_start_catches_up_by_fetch_snapshot() {
         runtime.block_on(create_topic(leader_addr, &topic(i)));
     }
     cluster.controller(lagging).stop();
+    cluster.broker(LAGGING_BROKER).stop();
     let lagging_end = open_log(&cluster.log_dir(lagging)).end_offset();
     for i in BEFORE_STOP..TOPICS {
         runtime.block_on(create_topic(leader_addr, &topic(i)));
@@ -68,6 +73,7 @@ fn a_voter_behind_the_log_start_catches_up_by_fetch_snapshot() {
     assert!(latest.end_offset > lagging_end, "the leader's log start is past the stopped voter's log end");
 
     cluster.controller(lagging).restart();
+    cluster.broker(LAGGING_BROKER).restart();
     let lagging_dir = partition_dir(&cluster.log_dir(lagging));
     runtime.block_on(cluster::eventually("the restarted voter installs a snapshot", async || {
         (!checkpoints(&lagging_dir).is_empty()).then_some(())
@@ -81,6 +87,17 @@ fn a_voter_behind_the_log_start_catches_up_by_fetch_snapshot() {
     }));
     let stderr = cluster.controller(lagging).stderr();
     assert!(stderr.contains("installed the leader's snapshot"), "voter {lagging} did not install:\n{stderr}");
+    let broker_addr = cluster.broker(LAGGING_BROKER).addr(0).to_string();
+    runtime.block_on(cluster::eventually("the restarted broker knows every topic", async || {
+        let mut client = Client::connect(&broker_addr, Duration::from_secs(3)).await.ok()?;
+        let names: Vec<String> = (0..TOPICS).map(topic).chain(["after-the-snapshot".to_string()]).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let metadata = client.metadata(Some(&names), false).await.ok()?;
+        metadata.topics.iter().all(|t| t.error_code == 0).then_some(())
+    }));
+    let stderr = cluster.broker(LAGGING_BROKER).stderr();
+    let installed = "installed the quorum leader's metadata snapshot";
+    assert!(stderr.contains(installed), "broker {LAGGING_BROKER} did not install a snapshot:\n{stderr}");
     cluster.controller(lagging).stop();
 
     let log = open_log(&cluster.log_dir(lagging));
@@ -93,6 +110,8 @@ fn a_voter_behind_the_log_start_catches_up_by_fetch_snapshot() {
         let stderr = cluster.controller(id).stderr();
         assert!(!stderr.contains("panicked"), "controller {id} panicked:\n{stderr}");
     }
+    let stderr = cluster.broker(LAGGING_BROKER).stderr();
+    assert!(!stderr.contains("panicked"), "broker {LAGGING_BROKER} panicked:\n{stderr}");
 }
 
 /// The finished snapshots in a partition directory (read only: a running
