@@ -132,6 +132,7 @@ pub(super) fn message(message: &Message) -> String {
 /// An action as the trace shows it.
 pub(super) fn action(action: &Action) -> String {
     match action {
+        Action::Snapshot(id) => format!("Snapshot {id}"),
         Action::Deliver(e) => format!("Deliver {}→{} {}", e.from, e.to, message(&e.message)),
         Action::DeliverCrash(e) => format!("DeliverCrash {}→{} {}", e.from, e.to, message(&e.message)),
         other => format!("{other:?}"),
