@@ -35,8 +35,16 @@
 //!
 //! Chapter 7 (`book/src/07-kraft.md`).
 //!
-//! Simplifications: no snapshots, so no log start offset and nothing ever
-//! deleted; every segment is rescanned at open (no recovery point file). A
+//! **Snapshots.** The log holds its snapshots too, as Kafka's
+//! `KafkaMetadataLog` does: [`RaftLog::create_snapshot`] writes one,
+//! [`RaftLog::delete_before`] then moves the log start offset to its end and
+//! deletes the segments wholly below; a follower's received chunks go to a
+//! `.part` file that [`RaftLog::install_snapshot`] checks whole, renames into
+//! place, and then starts the log over at the snapshot's end. At open the
+//! log starts at the latest snapshot's end (and finishes an install a crash
+//! interrupted).
+//!
+//! Simplifications: every segment is rescanned at open (no recovery point file). A
 //! truncation inside a batch cuts the whole batch and writes its head back:
 //! a crash between the two leaves the log shorter than asked, which only
 //! costs a refetch.

@@ -34,19 +34,21 @@
 //!
 //! Chapter 7 (`book/src/07-kraft.md`).
 //!
-//! What is done: the file (write, read, list, clean up), the image as records,
-//! and `spool dump-log` on a `.checkpoint`. What is NOT done yet (the next
-//! step, in the Raft core and its driver): taking a snapshot every
-//! `metadata.log.max.record.bytes.between.snapshots`, moving the log start
-//! offset past it and deleting the segments before it, loading the latest
-//! snapshot at start before replaying the log, and FetchSnapshot for a
-//! follower or broker that has fallen behind the log start.
+//! Who uses the file: a controller writes one every
+//! `metadata.log.max.record.bytes.between.snapshots` bytes of applied records
+//! (`crate::node::quorum`), then lets its log delete the segments below it and
+//! move its start offset ([`crate::metadata::QuorumLog`]); at start it loads the
+//! latest snapshot and replays the log after it. A follower or broker behind
+//! the leader's log start receives the file by FetchSnapshot, in chunks
+//! ([`crate::raft::snapshot`]), and installs it ([`finish_partial`],
+//! [`write_snapshot_bytes`]). `spool dump-log` prints a `.checkpoint`.
 //!
 //! Simplifications: no compression; no KIP-853 `KRaftVersionRecord` /
 //! `VotersRecord` after the header (spool's voters are static, kraft.version
 //! 0; a reader skips them if a Kafka 3.9 wrote them); no FeatureLevelRecord
 //! (the image holds no `metadata.version`, see [`crate::metadata::image`]);
-//! the `.part` file has a fixed name, where Kafka's has a random middle.
+//! the `.part` file has a fixed name, where Kafka's has a random middle; only
+//! the latest snapshot is kept ([`delete_snapshots_before`]).
 
 use std::fmt;
 use std::fs::{self, File};

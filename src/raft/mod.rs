@@ -62,13 +62,15 @@
 //!
 //! - [`node`]: roles and the moves between them; [`vote`]: elections;
 //!   [`fetch`]: replication and the high watermark; [`step`]: dispatch,
-//!   BeginQuorumEpoch, EndQuorumEpoch.
+//!   BeginQuorumEpoch, EndQuorumEpoch; [`snapshot`]: the log start offset,
+//!   a Fetch below it answered with the latest snapshot's id, and
+//!   FetchSnapshot (KIP-630).
 //! - [`log`]: [`RaftLog`] and [`MemoryLog`]; [`quorum_state`]: the
 //!   `quorum-state` file as Kafka writes it; [`batches`]: entries as the
 //!   record batches of `__cluster_metadata-0` (the on-disk log,
 //!   `crate::metadata::quorum_log`, implements [`RaftLog`] over them).
 //! - [`wire`]: the messages as Kafka's Vote, BeginQuorumEpoch,
-//!   EndQuorumEpoch, Fetch and DescribeQuorum schemas (pure mapping).
+//!   EndQuorumEpoch, Fetch, FetchSnapshot and DescribeQuorum schemas (pure mapping).
 //!
 //! The same code runs in the controllers (`crate::node::quorum` is its
 //! driver) and in `models/src/kraft.rs`: three voters (an observer with
