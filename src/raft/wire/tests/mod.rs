@@ -94,6 +94,14 @@ fn request_strategy() -> impl Strategy<Value = Message> {
                 last_fetched_epoch,
             })
         }),
+        (0..1000i32, 0..1_000_000i64, 0..1000i32, 0..1_000_000u64, 0..(i32::MAX as u32)).prop_map(
+            |(epoch, end_offset, snapshot_epoch, position, max_bytes)| Message::FetchSnapshotRequest {
+                epoch,
+                snapshot_id: crate::raft::SnapshotId { end_offset, epoch: snapshot_epoch },
+                position,
+                max_bytes,
+            }
+        ),
     ]
 }
 
@@ -121,6 +129,10 @@ fn fetch_result_strategy() -> impl Strategy<Value = FetchResult> {
             end_offset
         }),
         raft_error_strategy().prop_map(FetchResult::Error),
+        (0..1_000_000i64, 0..1000i32).prop_map(|(end_offset, epoch)| FetchResult::Snapshot {
+            fetch_offset: 7,
+            snapshot_id: crate::raft::SnapshotId { end_offset, epoch },
+        }),
     ]
 }
 
