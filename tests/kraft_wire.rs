@@ -15,6 +15,7 @@
 //! | DescribeQuorum of another topic | UNKNOWN_TOPIC_OR_PARTITION |
 //! | FetchSnapshot (api 59) for a snapshot id the leader does not hold | SNAPSHOT_NOT_FOUND (Kafka's "unknown snapshot id", code 98) |
 //! | FetchSnapshot to a follower | NOT_LEADER_OR_FOLLOWER, naming the leader |
+//! | FetchSnapshot from a negative position | INVALID_REQUEST (partition level) |
 //! | an unknown api key, garbage bytes, a truncated Vote | connection closed |
 //!
 //! One cluster (3 controllers, 1 broker) serves every check in turn, then
@@ -306,6 +307,12 @@ async fn fetch_snapshot_of_an_unknown_snapshot_is_refused(at: &Peers) {
         assert_eq!(p.current_leader.leader_id.0, at.leader.id);
         assert!(p.unaligned_records.is_empty());
     }
+
+    let mut negative = request.clone();
+    negative.topics[0].partitions[0].position = -1;
+    let answer = connection.send_at(&negative, 1, TIMEOUT).await.expect("an answer to a negative position");
+    let p = &answer.topics[0].partitions[0];
+    assert_eq!(p.error_code, ResponseError::InvalidRequest.code(), "{answer:?}");
 
     let answer =
         connect(at.follower_addr).await.send_at(&request, 1, TIMEOUT).await.expect("a follower's answer");
