@@ -432,6 +432,10 @@ impl RaftLog for QuorumLog {
             return;
         }
         if position == 0 || self.partial.as_ref().is_none_or(|(held, _)| *held != id) {
+            if let Some((old, _)) = self.partial.take().filter(|(old, _)| *old != id) {
+                // The leader moved on to a newer snapshot: the old one's part goes.
+                let _ = fs::remove_file(snapshot::partial_path(&self.dir, old));
+            }
             let path = snapshot::partial_path(&self.dir, id);
             match FileOptions::new().create(true).write(true).truncate(true).open(&path) {
                 Ok(file) => self.partial = Some((id, file)),

@@ -138,3 +138,19 @@ fn a_snapshot_at_the_log_end_empties_the_log_and_appends_go_on() {
     log.append(vec![data(2, b"next")]);
     assert_eq!(log.entry(31), Some(data(2, b"next")));
 }
+
+#[test]
+fn a_newer_snapshot_replaces_the_part_of_an_older_one() {
+    // The leader deleted snapshot A mid-transfer and names B: A's .part
+    // file goes when B's first chunk arrives, and B installs.
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = filled(dir.path(), 1);
+    let (a, b) = (SnapshotId { end_offset: 50, epoch: 1 }, SnapshotId { end_offset: 60, epoch: 1 });
+    log.append_snapshot_chunk(a, 0, &snapshot_bytes(a)[..10]);
+    assert!(crate::metadata::snapshot::partial_path(dir.path(), a).exists());
+    log.append_snapshot_chunk(b, 0, &snapshot_bytes(b));
+    assert!(!crate::metadata::snapshot::partial_path(dir.path(), a).exists());
+    log.install_snapshot(b);
+    assert!(log.failure().is_none(), "{:?}", log.failure());
+    assert_eq!((log.start_offset(), log.latest_snapshot()), (60, Some(b)));
+}
