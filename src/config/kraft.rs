@@ -139,10 +139,16 @@ pub struct QuorumConfig {
     /// bytes of metadata records were committed since its last snapshot,
     /// and deletes the log below it.
     pub snapshot_record_bytes_max: u64,
+    /// `metadata.log.max.snapshot.interval.ms` (Kafka's default: one hour):
+    /// a controller that applied any record since its last snapshot takes
+    /// one after this long, however few bytes it applied.
+    pub snapshot_interval_ms: u64,
 }
 
 /// Kafka's `metadata.log.max.record.bytes.between.snapshots` default.
 pub const SNAPSHOT_RECORD_BYTES_MAX_DEFAULT: u64 = 20 * 1024 * 1024;
+/// Kafka's `metadata.log.max.snapshot.interval.ms` default (one hour).
+pub const SNAPSHOT_INTERVAL_MS_DEFAULT: u64 = 60 * 60 * 1000;
 
 impl Default for QuorumConfig {
     fn default() -> Self {
@@ -154,6 +160,7 @@ impl Default for QuorumConfig {
             request_timeout_ms: 2_000,
             pre_vote: true,
             snapshot_record_bytes_max: SNAPSHOT_RECORD_BYTES_MAX_DEFAULT,
+            snapshot_interval_ms: SNAPSHOT_INTERVAL_MS_DEFAULT,
         }
     }
 }
@@ -167,6 +174,10 @@ impl QuorumConfig {
         }
         if key == "metadata.log.max.record.bytes.between.snapshots" {
             self.snapshot_record_bytes_max = super::num(key, value)?;
+            return Ok(true);
+        }
+        if key == "metadata.log.max.snapshot.interval.ms" {
+            self.snapshot_interval_ms = super::num(key, value)?;
             return Ok(true);
         }
         let field = match key {
@@ -192,6 +203,7 @@ impl QuorumConfig {
                     "metadata.log.max.record.bytes.between.snapshots",
                     self.snapshot_record_bytes_max.to_string(),
                 ),
+                ("metadata.log.max.snapshot.interval.ms", self.snapshot_interval_ms.to_string()),
             ])
             .collect()
     }

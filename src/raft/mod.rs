@@ -54,8 +54,9 @@
 //! a record), [`RaftNode::resend`] (the request backoff elapsed) and
 //! [`RaftNode::restart`] (from the persisted [`ElectionState`]). Each returns
 //! [`Output`]s in the order a driver must carry them out: persist the
-//! quorum state, send messages, reset the timer, publish the high
-//! watermark. The log is reached through [`RaftLog`]; the core owns no
+//! quorum state, send messages, reset the timer, load an installed
+//! snapshot, publish the high watermark. [`RaftNode::snapshot_id`] tells
+//! the state machine where it may snapshot. The log is reached through [`RaftLog`]; the core owns no
 //! socket, file, clock or random number. The election timeout's jitter is the
 //! driver's, so the model checker can treat "a timer fires" as just another
 //! action.

@@ -95,6 +95,9 @@ pub struct QuorumTimeouts {
     /// `metadata.log.max.record.bytes.between.snapshots`: committed record
     /// bytes after which the committed image is snapshotted.
     pub snapshot_record_bytes_max: u64,
+    /// `metadata.log.max.snapshot.interval.ms`: the longest a controller
+    /// that applied records waits before its next snapshot.
+    pub snapshot_interval_ms: u64,
 }
 
 impl Default for QuorumTimeouts {
@@ -106,6 +109,7 @@ impl Default for QuorumTimeouts {
             request_ms: 2_000,
             pre_vote: true,
             snapshot_record_bytes_max: crate::config::SNAPSHOT_RECORD_BYTES_MAX_DEFAULT,
+            snapshot_interval_ms: crate::config::SNAPSHOT_INTERVAL_MS_DEFAULT,
         }
     }
 }
@@ -168,6 +172,8 @@ struct State {
     applied: Offset,
     /// Bytes of metadata records applied since the last snapshot (or start).
     bytes_since_snapshot: u64,
+    /// When the last snapshot was taken (or the member started).
+    last_snapshot: Instant,
     /// The active controller's image: the committed one plus what it appended since.
     pending: Option<(Epoch, Arc<MetadataImage>)>,
     /// Fetches seen by this member while leader, by replica (voters and brokers).
@@ -229,6 +235,7 @@ impl MetadataQuorum {
             committed: Arc::new(image),
             applied: snapshot_end,
             bytes_since_snapshot: 0,
+            last_snapshot: now,
             pending: None,
             seen: BTreeMap::new(),
             failed: false,
@@ -489,12 +496,16 @@ impl MetadataQuorum {
 
     // ANCHOR: maybe_snapshot
     /// Once `metadata.log.max.record.bytes.between.snapshots` bytes of
-    /// records were applied since the last snapshot, writes the committed
+    /// records were applied since the last snapshot (or any at all, after
+    /// `metadata.log.max.snapshot.interval.ms`), writes the committed
     /// image as a snapshot at the applied offset (committed, so at or below
     /// the high watermark), durably, and only then lets the log delete
     /// what is below it (Kafka's `SnapshotGenerator` and `deleteBeforeSnapshot`).
     fn maybe_snapshot(&self, st: &mut State) {
-        if st.failed || st.bytes_since_snapshot < self.timeouts.snapshot_record_bytes_max {
+        let interval = Duration::from_millis(self.timeouts.snapshot_interval_ms);
+        let due = st.bytes_since_snapshot >= self.timeouts.snapshot_record_bytes_max
+            || (st.bytes_since_snapshot > 0 && st.last_snapshot.elapsed() >= interval);
+        if st.failed || !due {
             return;
         }
         let Some(id) = st.node.snapshot_id(&st.log, st.applied) else { return };
@@ -509,6 +520,7 @@ impl MetadataQuorum {
             return;
         }
         st.bytes_since_snapshot = 0;
+        st.last_snapshot = Instant::now();
         tracing::info!(node = self.id, snapshot = %id, log_start = st.log.start_offset(), "took a metadata snapshot");
     }
     // ANCHOR_END: maybe_snapshot

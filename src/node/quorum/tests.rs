@@ -53,8 +53,8 @@ async fn the_pre_vote_switch_decides_whether_a_lonely_voter_bumps_the_epoch() {
 }
 
 /// The only voter of a one-voter quorum in `dir`, snapshotting every
-/// `snapshot_bytes` bytes of applied records.
-fn single_voter(dir: &std::path::Path, snapshot_bytes: u64) -> Arc<MetadataQuorum> {
+/// `snapshot_bytes` bytes of applied records or every `interval_ms`.
+fn single_voter(dir: &std::path::Path, snapshot_bytes: u64, interval_ms: u64) -> Arc<MetadataQuorum> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let voters = BTreeMap::from([(1, listener.local_addr().expect("local addr").to_string())]);
     let timeouts = QuorumTimeouts {
@@ -63,6 +63,7 @@ fn single_voter(dir: &std::path::Path, snapshot_bytes: u64) -> Arc<MetadataQuoru
         retry_backoff_ms: 5,
         request_ms: 100,
         snapshot_record_bytes_max: snapshot_bytes,
+        snapshot_interval_ms: interval_ms,
         ..QuorumTimeouts::default()
     };
     let log_dir = dir.join("__cluster_metadata-0");
@@ -85,7 +86,7 @@ async fn active(quorum: &MetadataQuorum) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_snapshot_is_taken_past_the_threshold_and_loaded_at_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let quorum = single_voter(dir.path(), 200);
+    let quorum = single_voter(dir.path(), 200, 3_600_000);
     active(&quorum).await;
     for i in 0..20 {
         let record = MetadataRecord::Topic { name: format!("topic-{i}"), topic_id: uuid::Uuid::new_v4() };
@@ -101,11 +102,29 @@ async fn a_snapshot_is_taken_past_the_threshold_and_loaded_at_restart() {
     drop(quorum);
     tokio::time::sleep(Duration::from_millis(100)).await; // its clock task lets go of it
 
-    let restarted = single_voter(dir.path(), 200);
+    let restarted = single_voter(dir.path(), 200, 3_600_000);
     active(&restarted).await;
     assert_eq!(restarted.view().log_start, view.log_start);
     for i in 0..20 {
         let name = format!("topic-{i}");
         assert_eq!(restarted.image().topic(&name), image.topic(&name), "{name}");
     }
+}
+
+/// `metadata.log.max.snapshot.interval.ms`: a controller that applied a
+/// record takes a snapshot once the interval has passed, however far it is
+/// from the byte threshold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_is_taken_after_the_interval_however_few_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let quorum = single_voter(dir.path(), u64::MAX, 100);
+    active(&quorum).await;
+    let record = MetadataRecord::Topic { name: "one".into(), topic_id: uuid::Uuid::new_v4() };
+    let pending = quorum.writer().expect("active").append(&[record]).expect("append");
+    quorum.wait_committed(pending).await.expect("committed");
+    let mut view = quorum.subscribe();
+    tokio::time::timeout(Duration::from_secs(30), view.wait_for(|v| v.log_start > 0))
+        .await
+        .expect("a snapshot within the interval (and the clock's next tick)")
+        .expect("the quorum is running");
 }
