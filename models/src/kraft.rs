@@ -295,6 +295,9 @@ impl KraftModel {
     /// crash. The leader (or a follower) snapshots at its high watermark and
     /// deletes its log below; a voter that had not fetched yet is answered
     /// with the snapshot id and installs the snapshot, one entry per chunk.
+    /// With one crash as well (a restart from a snapshot) every property
+    /// still holds over 1,890,346 states (150 s in a debug build), too long
+    /// for CI: `KraftModel { crashes_max: 1, ..KraftModel::snapshots(None) }`.
     pub fn snapshots(bug: Option<Bug>) -> Self {
         KraftModel { snapshots_max: 1, crashes_max: 0, ..Self::small(None) }.with_bug(bug)
     }
