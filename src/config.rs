@@ -28,7 +28,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-pub use kraft::{HostPort, ProcessRoles, QuorumConfig, QuorumVoter};
+pub use kraft::{
+    HostPort, ProcessRoles, QuorumConfig, QuorumVoter, SNAPSHOT_INTERVAL_MS_DEFAULT,
+    SNAPSHOT_RECORD_BYTES_MAX_DEFAULT,
+};
 pub use listeners::Listener;
 pub use replication::ReplicationConfig;
 pub use transactions::TransactionConfig;

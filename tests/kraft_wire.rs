@@ -13,7 +13,9 @@
 //! | Fetch to a follower | NOT_LEADER_OR_FOLLOWER, naming the leader |
 //! | Fetch (a voter's or an observer's) from another cluster | INCONSISTENT_CLUSTER_ID |
 //! | DescribeQuorum of another topic | UNKNOWN_TOPIC_OR_PARTITION |
-//! | FetchSnapshot (api 59; spool keeps no snapshots, does not list it) | connection closed |
+//! | FetchSnapshot (api 59) for a snapshot id the leader does not hold | SNAPSHOT_NOT_FOUND (Kafka's "unknown snapshot id", code 98) |
+//! | FetchSnapshot to a follower | NOT_LEADER_OR_FOLLOWER, naming the leader |
+//! | FetchSnapshot from a negative position | INVALID_REQUEST (partition level) |
 //! | an unknown api key, garbage bytes, a truncated Vote | connection closed |
 //!
 //! One cluster (3 controllers, 1 broker) serves every check in turn, then
@@ -82,7 +84,7 @@ fn bad_input_is_refused_and_the_quorum_carries_on() {
         a_fetch_to_a_follower_names_the_leader(&at).await;
         a_fetch_from_another_cluster_is_refused(&at).await;
         describe_quorum_of_another_topic_is_unknown(&at).await;
-        fetch_snapshot_closes_the_connection(&at).await;
+        fetch_snapshot_of_an_unknown_snapshot_is_refused(&at).await;
         garbage_closes_the_connection(&at).await;
 
         let now = quorum::leader(&controllers).await;
@@ -281,13 +283,10 @@ async fn describe_quorum_of_another_topic_is_unknown(at: &Peers) {
     assert_eq!(p.error_code, ResponseError::UnknownTopicOrPartition.code(), "{answer:?}");
 }
 
-/// FetchSnapshot for a snapshot that does not exist: spool's controllers keep
-/// no snapshots and do not list the API in ApiVersions, so a request for it is
-/// one the listener does not speak — the connection is closed, as Kafka's
-/// socket server closes one that sends an API its listener does not enable.
-async fn fetch_snapshot_closes_the_connection(at: &Peers) {
-    let connection = connect(at.leader_addr).await;
-    assert!(connection.version_for(ApiKey::FetchSnapshot).is_err(), "FetchSnapshot is listed");
+/// FetchSnapshot for a snapshot that does not exist: the leader answers
+/// SNAPSHOT_NOT_FOUND (`handleFetchSnapshotRequest`), a follower
+/// NOT_LEADER_OR_FOLLOWER with the leader and epoch; the connection stays open.
+async fn fetch_snapshot_of_an_unknown_snapshot_is_refused(at: &Peers) {
     let request = FetchSnapshotRequest::default()
         .with_cluster_id(cluster_id())
         .with_replica_id(BrokerId(at.follower))
@@ -298,7 +297,31 @@ async fn fetch_snapshot_closes_the_connection(at: &Peers) {
                 .with_current_leader_epoch(at.leader.epoch)
                 .with_snapshot_id(SnapshotId::default().with_end_offset(12_345).with_epoch(at.leader.epoch)),
         ])]);
-    expect_closed(at.leader_addr, &frame(ApiKey::FetchSnapshot, 1, &request)).await;
+    let mut connection = connect(at.leader_addr).await;
+    for version in [0, 1] {
+        let answer =
+            connection.send_at(&request, version, TIMEOUT).await.expect("an answer, not a closed connection");
+        let p = &answer.topics[0].partitions[0];
+        let codes = (answer.error_code, p.error_code);
+        assert_eq!(codes, (0, ResponseError::SnapshotNotFound.code()), "v{version}: {answer:?}");
+        assert_eq!(p.current_leader.leader_id.0, at.leader.id);
+        assert!(p.unaligned_records.is_empty());
+    }
+
+    let mut negative = request.clone();
+    negative.topics[0].partitions[0].position = -1;
+    let answer = connection.send_at(&negative, 1, TIMEOUT).await.expect("an answer to a negative position");
+    let p = &answer.topics[0].partitions[0];
+    assert_eq!(p.error_code, ResponseError::InvalidRequest.code(), "{answer:?}");
+
+    let answer =
+        connect(at.follower_addr).await.send_at(&request, 1, TIMEOUT).await.expect("a follower's answer");
+    let p = &answer.topics[0].partitions[0];
+    assert_eq!(p.error_code, ResponseError::NotLeaderOrFollower.code(), "{answer:?}");
+    assert_eq!(
+        (p.current_leader.leader_id.0, p.current_leader.leader_epoch),
+        (at.leader.id, at.leader.epoch)
+    );
 }
 
 /// Bytes that are not a request the listener speaks: an unknown api key,

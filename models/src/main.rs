@@ -9,7 +9,7 @@
 //! cargo run --release -p spool-models -- explore group [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- check replication [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- explore replication [--bug <variant>] [--big]
-//! cargo run --release -p spool-models -- check kraft [--bug <variant>] [--big] [--first-failure]
+//! cargo run --release -p spool-models -- check kraft [--bug <variant>] [--big | --snapshots] [--first-failure]
 //! cargo run --release -p spool-models -- explore kraft [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- check transactions [--bug <variant>] [--big] [--first-failure]
 //! cargo run --release -p spool-models -- explore transactions [--bug <variant>] [--big]
@@ -60,6 +60,9 @@ struct Args {
     /// A larger bound (more records): slower, for readers who want more assurance.
     #[arg(long)]
     big: bool,
+    /// (kraft) The snapshot bound: a replica snapshots and a follower catches up by FetchSnapshot.
+    #[arg(long)]
+    snapshots: bool,
     /// Stop at the first failing property instead of exploring every state
     /// (a `--bug` variant's space can be much larger than the fixed model's).
     #[arg(long)]
@@ -245,12 +248,13 @@ fn main() -> ExitCode {
         ModelName::Kraft => {
             let Some(model) = kraft_model(args) else { return wrong_bug("kraft") };
             let header = format!(
-                "model kraft: {} voters, {} observer(s), epochs up to {}, {} append(s), {} crash(es), pre-vote {}, bug: {}",
+                "model kraft: {} voters, {} observer(s), epochs up to {}, {} append(s), {} crash(es), {} snapshot(s), pre-vote {}, bug: {}",
                 model.voters,
                 model.observers,
                 model.epochs_max,
                 model.appends_max,
                 model.crashes_max,
+                model.snapshots_max,
                 model.pre_vote,
                 model.bug.map_or("none", kraft::Bug::name)
             );
@@ -288,7 +292,11 @@ fn kraft_model(args: &Args) -> Option<KraftModel> {
         None => None,
         Some(bug) => Some(bug.kraft()?),
     };
-    Some(if args.big { KraftModel::big(bug) } else { KraftModel::small(bug) })
+    Some(match (args.big, args.snapshots) {
+        (true, _) => KraftModel::big(bug),
+        (false, true) => KraftModel::snapshots(bug),
+        (false, false) => KraftModel::small(bug),
+    })
 }
 
 fn replication_model(args: &Args) -> Option<ReplicationModel> {

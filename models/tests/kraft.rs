@@ -7,7 +7,7 @@
 use spool::raft::Timer;
 use spool_models::check;
 use spool_models::kraft::{
-    Action, Bug, KraftModel, COMMITTED_KEPT, ONE_LEADER_PER_EPOCH, STALE_READS_BOUNDED,
+    Action, Bug, KraftModel, COMMITTED_KEPT, ONE_LEADER_PER_EPOCH, SNAPSHOT_INSTALLED, STALE_READS_BOUNDED,
 };
 use stateright::{Checker, HasDiscoveries, Model};
 
@@ -114,4 +114,18 @@ fn a_leader_without_check_quorum_serves_stale_reads_and_is_caught() {
     let fetch_timeouts = path.iter().filter(|a| matches!(a, Action::Timeout(1, Timer::CheckQuorum))).count();
     assert_eq!(fetch_timeouts, 2, "{path:?}");
     assert!(matches!(path.last(), Some(Action::Read(1))), "{path:?}");
+}
+
+// Snapshots (KIP-630), one epoch, one append, one snapshot, no crash: the
+// real core keeps every safety property while a replica snapshots its
+// committed prefix and deletes its log below it, and a voter that had not
+// fetched yet catches up by FetchSnapshot (sometimes: a follower installed
+// a snapshot), its whole log (snapshot + entries) the committed prefix.
+#[test]
+fn the_real_core_is_safe_with_snapshots_and_catches_up_by_fetch_snapshot() {
+    let model = KraftModel::snapshots(None);
+    let checker = check(model.clone(), model.bound());
+    checker.assert_properties();
+    checker.assert_any_discovery(SNAPSHOT_INSTALLED);
+    assert_eq!(checker.unique_state_count(), 457_952);
 }

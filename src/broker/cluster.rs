@@ -120,8 +120,26 @@ impl Broker {
     /// Appends metadata batches fetched from the controller to this broker's
     /// copy, then applies the new image: roles, logs, fetchers.
     pub fn apply_fetched_metadata(self: &Arc<Self>, batches: BytesMut) -> Result<(), Error> {
+        self.apply_metadata_change(|writer| writer.append_fetched(batches))
+    }
+
+    /// Installs a metadata snapshot fetched from the quorum's leader (this
+    /// broker's copy had fallen below its log start), then applies the new
+    /// image as [`Self::apply_fetched_metadata`] does.
+    pub fn install_metadata_snapshot(
+        self: &Arc<Self>,
+        id: crate::metadata::SnapshotId,
+        bytes: &[u8],
+    ) -> Result<(), Error> {
+        self.apply_metadata_change(|writer| writer.install_snapshot(id, bytes))
+    }
+
+    fn apply_metadata_change(
+        self: &Arc<Self>,
+        change: impl FnOnce(&mut crate::metadata::MetadataWriter<'_>) -> Result<(), crate::metadata::Error>,
+    ) -> Result<(), Error> {
         let before = self.metadata_image();
-        self.metadata_writer().append_fetched(batches)?;
+        change(&mut self.metadata_writer())?;
         self.apply_image(now_ms())?;
         self.start_fetchers();
         // A deleted topic's committed offsets go too, in the groups this

@@ -134,7 +134,21 @@ pub struct QuorumConfig {
     /// epoch; `false` stands for election at once, as Kafka did before, so
     /// that `benches/kraft.rs` can measure what pre-vote costs a failover.
     pub pre_vote: bool,
+    /// `metadata.log.max.record.bytes.between.snapshots` (Kafka's default
+    /// 20 MiB): a controller snapshots its committed image once this many
+    /// bytes of metadata records were committed since its last snapshot,
+    /// and deletes the log below it.
+    pub snapshot_record_bytes_max: u64,
+    /// `metadata.log.max.snapshot.interval.ms` (Kafka's default: one hour):
+    /// a controller that applied any record since its last snapshot takes
+    /// one after this long, however few bytes it applied.
+    pub snapshot_interval_ms: u64,
 }
+
+/// Kafka's `metadata.log.max.record.bytes.between.snapshots` default.
+pub const SNAPSHOT_RECORD_BYTES_MAX_DEFAULT: u64 = 20 * 1024 * 1024;
+/// Kafka's `metadata.log.max.snapshot.interval.ms` default (one hour).
+pub const SNAPSHOT_INTERVAL_MS_DEFAULT: u64 = 60 * 60 * 1000;
 
 impl Default for QuorumConfig {
     fn default() -> Self {
@@ -145,6 +159,8 @@ impl Default for QuorumConfig {
             retry_backoff_ms: 20,
             request_timeout_ms: 2_000,
             pre_vote: true,
+            snapshot_record_bytes_max: SNAPSHOT_RECORD_BYTES_MAX_DEFAULT,
+            snapshot_interval_ms: SNAPSHOT_INTERVAL_MS_DEFAULT,
         }
     }
 }
@@ -154,6 +170,14 @@ impl QuorumConfig {
     pub(super) fn set(&mut self, key: &str, value: &str) -> Result<bool, String> {
         if key == "spool.quorum.pre.vote" {
             self.pre_vote = super::num(key, value)?;
+            return Ok(true);
+        }
+        if key == "metadata.log.max.record.bytes.between.snapshots" {
+            self.snapshot_record_bytes_max = super::num(key, value)?;
+            return Ok(true);
+        }
+        if key == "metadata.log.max.snapshot.interval.ms" {
+            self.snapshot_interval_ms = super::num(key, value)?;
             return Ok(true);
         }
         let field = match key {
@@ -169,10 +193,19 @@ impl QuorumConfig {
     }
 
     /// Each key with its value, for DescribeConfigs: the timers, then the
-    /// pre-vote switch.
+    /// pre-vote switch and the snapshot interval.
     pub fn entries(&self) -> Vec<(&'static str, String)> {
         let timers = self.timers().into_iter().map(|(key, ms)| (key, ms.to_string()));
-        timers.chain([("spool.quorum.pre.vote", self.pre_vote.to_string())]).collect()
+        timers
+            .chain([
+                ("spool.quorum.pre.vote", self.pre_vote.to_string()),
+                (
+                    "metadata.log.max.record.bytes.between.snapshots",
+                    self.snapshot_record_bytes_max.to_string(),
+                ),
+                ("metadata.log.max.snapshot.interval.ms", self.snapshot_interval_ms.to_string()),
+            ])
+            .collect()
     }
 
     /// Each timer's key with its value in milliseconds.
@@ -195,6 +228,9 @@ impl QuorumConfig {
             if ms == 0 && key != "controller.quorum.retry.backoff.ms" {
                 return Err(format!("{key} must be at least 1"));
             }
+        }
+        if self.snapshot_record_bytes_max == 0 {
+            return Err("metadata.log.max.record.bytes.between.snapshots must be at least 1".into());
         }
         Ok(())
     }

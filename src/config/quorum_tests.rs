@@ -102,3 +102,18 @@ fn the_pre_vote_switch_defaults_on_and_loads() {
     let error = load(&format!("{}spool.quorum.pre.vote=maybe\n", controller(1))).unwrap_err();
     assert!(error.contains("spool.quorum.pre.vote"), "{error}");
 }
+
+/// `metadata.log.max.record.bytes.between.snapshots` (Kafka's
+/// `MetadataLogConfig`) defaults to 20 MiB, loads, and must be positive;
+/// `metadata.log.max.snapshot.interval.ms` defaults to an hour and loads.
+#[test]
+fn the_snapshot_interval_defaults_to_kafkas_and_loads() {
+    assert_eq!(load(&controller(1)).unwrap().quorum.snapshot_record_bytes_max, 20 * 1024 * 1024);
+    let config = load(&format!("{}metadata.log.max.record.bytes.between.snapshots=2048\n", controller(1)));
+    assert_eq!(config.unwrap().quorum.snapshot_record_bytes_max, 2048);
+    let error = load(&format!("{}metadata.log.max.record.bytes.between.snapshots=0\n", controller(1)));
+    assert!(error.unwrap_err().contains("metadata.log.max.record.bytes.between.snapshots"));
+    assert_eq!(load(&controller(1)).unwrap().quorum.snapshot_interval_ms, 3_600_000);
+    let config = load(&format!("{}metadata.log.max.snapshot.interval.ms=500\n", controller(1)));
+    assert_eq!(config.unwrap().quorum.snapshot_interval_ms, 500);
+}

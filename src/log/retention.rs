@@ -57,4 +57,39 @@ impl<S: Storage> Log<S> {
         Ok(doomed.len())
     }
     // ANCHOR_END: retention
+
+    // ANCHOR: delete_before
+    /// Moves the log start offset up to `offset` (at most the log end) and
+    /// deletes the segments wholly below it (Kafka's `KafkaMetadataLog`
+    /// `deleteBeforeSnapshot`): the metadata log, once a snapshot stands for
+    /// everything below `offset`. The caller guarantees that snapshot is
+    /// durable and committed; no high watermark is consulted. Returns how
+    /// many segments went.
+    pub fn delete_before(&mut self, offset: i64) -> Result<usize> {
+        let offset = offset.min(self.log_end_offset());
+        if offset <= self.log_start_offset {
+            return Ok(0);
+        }
+        if self.active().base_offset() < offset && self.active().next_offset() <= offset {
+            // Everything is below: roll, so the log keeps a segment at its end.
+            self.roll(self.log_end_offset())?;
+        }
+        // Never the active segment: after the roll it may be empty at `offset`.
+        let active = self.active().base_offset();
+        let doomed: Vec<i64> = (self.segments.values())
+            .filter(|s| s.next_offset() <= offset && s.base_offset() != active)
+            .map(|s| s.base_offset())
+            .collect();
+        for base in &doomed {
+            let segment = self.segments.remove(base).expect("listed above");
+            segment.delete(&mut self.storage)?;
+        }
+        self.log_start_offset = offset;
+        self.clamp_high_watermark();
+        self.producers.on_log_start_offset_incremented(self.log_start_offset);
+        self.delete_producer_snapshots_below(self.log_start_offset)?;
+        self.truncate_leader_epochs_from_start(self.log_start_offset)?;
+        Ok(doomed.len())
+    }
+    // ANCHOR_END: delete_before
 }

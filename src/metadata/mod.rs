@@ -79,6 +79,9 @@ pub enum Error {
     /// A record in the metadata log does not decode: a corrupt log, found
     /// while loading it.
     UndecodableRecord { offset: i64, cause: records::DecodeError },
+    /// A snapshot (the latest at load, or one fetched from the quorum's
+    /// leader) cannot be written or read: the copy keeps what it had.
+    Snapshot(SnapshotError),
 }
 
 impl std::fmt::Display for Error {
@@ -89,6 +92,7 @@ impl std::fmt::Display for Error {
             Error::UndecodableRecord { offset, cause } => {
                 write!(f, "metadata log record at offset {offset} does not decode: {cause}")
             }
+            Error::Snapshot(e) => write!(f, "metadata snapshot: {e}"),
         }
     }
 }
@@ -118,14 +122,31 @@ pub struct MetadataLog {
 }
 
 impl MetadataLog {
-    /// Replays `log` from its start into a fresh image.
-    pub fn load(log: Log<DiskStorage>) -> Result<Self, Error> {
-        let mut image = MetadataImage::default();
+    /// Loads the latest snapshot in the log's directory, if any (a cluster
+    /// broker's copy installs them, [`MetadataLog::install_snapshot`]), then
+    /// replays the log after it into the image.
+    pub fn load(mut log: Log<DiskStorage>) -> Result<Self, Error> {
+        let dir = log.storage().path().to_path_buf();
+        let (mut image, from) = match snapshot::latest_snapshot(&dir).map_err(Error::Snapshot)? {
+            Some(id) => {
+                let (_, image) =
+                    snapshot::read_snapshot(&snapshot::snapshot_path(&dir, id)).map_err(Error::Snapshot)?;
+                if log.log_end_offset() < id.end_offset {
+                    // Installed, then a crash before the log was reset: finish it.
+                    log.truncate_fully_and_start_at(id.end_offset)?;
+                }
+                (image, id.end_offset.max(log.log_start_offset()))
+            }
+            None => (MetadataImage::default(), log.log_start_offset()),
+        };
         // Control batches (the quorum's LeaderChange entries) hold no metadata record.
-        for batch in log.read_batches(log.log_start_offset())?.into_iter().filter(|b| !b.is_control()) {
+        for batch in log.read_batches(from)?.into_iter().filter(|b| !b.is_control()) {
             for record in batch.decode_records().map_err(LogError::from)? {
                 let value = record.value.unwrap_or_default();
                 let offset = record.offset;
+                if offset < from {
+                    continue; // in the snapshot already
+                }
                 let record = MetadataRecord::decode(&value)
                     .map_err(|cause| Error::UndecodableRecord { offset, cause })?;
                 image.apply(&record)?;
@@ -133,6 +154,32 @@ impl MetadataLog {
         }
         Ok(MetadataLog { log, image: Arc::new(image) })
     }
+
+    // ANCHOR: metadata_install_snapshot
+    /// A broker's copy installs the snapshot `bytes` (of id `id`) fetched
+    /// from the quorum's leader because its fetch offset fell below the
+    /// leader's log start: the file is checked whole and its image built
+    /// before anything changes, written durably next to the log, and only
+    /// then is the log emptied to start at the snapshot's end.
+    pub fn install_snapshot(&mut self, id: SnapshotId, bytes: &[u8]) -> Result<(), Error> {
+        let decoded = snapshot::decode_snapshot(bytes).map_err(Error::Snapshot)?;
+        let mut image = MetadataImage::default();
+        for (offset, record) in &decoded.records {
+            image
+                .apply(record)
+                .map_err(|error| Error::Snapshot(SnapshotError::Image { offset: *offset, error }))?;
+        }
+        let dir = self.log.storage().path().to_path_buf();
+        match snapshot::write_snapshot_bytes(&dir, id, bytes) {
+            Ok(_) | Err(SnapshotError::AlreadyExists(_)) => {}
+            Err(e) => return Err(Error::Snapshot(e)),
+        }
+        self.log.truncate_fully_and_start_at(id.end_offset)?;
+        snapshot::delete_snapshots_before(&dir, id).map_err(Error::Snapshot)?;
+        self.image = Arc::new(image);
+        Ok(())
+    }
+    // ANCHOR_END: metadata_install_snapshot
 
     // ANCHOR: metadata_commit
     /// Commits `records` as one batch — all of them or none — then applies them.
@@ -228,6 +275,34 @@ mod tests {
 
     fn topic(name: &str) -> MetadataRecord {
         MetadataRecord::Topic { name: name.into(), topic_id: uuid::Uuid::new_v4() }
+    }
+
+    /// A broker's copy installs a snapshot from the leader (KIP-630): its
+    /// image becomes the snapshot's, its log starts at the snapshot's end,
+    /// and a restart loads the snapshot then the log after it. A damaged
+    /// snapshot changes nothing.
+    #[test]
+    fn an_installed_snapshot_is_the_image_and_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path());
+        log.commit(&[topic("old")], 0).unwrap();
+        let mut leader = MetadataImage::default();
+        leader.apply(&topic("a")).unwrap();
+        leader.apply(&topic("b")).unwrap();
+        let id = SnapshotId { end_offset: 40, epoch: 2 };
+        let bytes = snapshot::encode_snapshot(id, &leader.records(), 0, 0);
+        assert!(log.install_snapshot(id, &bytes[..bytes.len() - 1]).is_err(), "a cut snapshot");
+        assert!(log.image().topic("old").is_some() && log.end_offset() == 1, "nothing changed");
+
+        log.install_snapshot(id, &bytes).unwrap();
+        assert_eq!(**log.image(), leader);
+        assert_eq!(log.end_offset(), 40);
+        log.commit(&[topic("c")], 0).unwrap();
+        drop(log);
+        let log = open(dir.path());
+        assert!(log.image().topic("a").is_some() && log.image().topic("c").is_some());
+        assert!(log.image().topic("old").is_none());
+        assert_eq!(log.end_offset(), 41);
     }
 
     /// A record the image refuses is a metadata error, not a storage one, and

@@ -115,6 +115,14 @@ impl MetadataWriter<'_> {
         Ok(())
     }
 
+    /// Installs a snapshot fetched from the quorum's leader
+    /// ([`MetadataLog::install_snapshot`]) and publishes its image.
+    pub fn install_snapshot(&mut self, id: super::SnapshotId, bytes: &[u8]) -> Result<(), Error> {
+        self.log.install_snapshot(id, bytes)?;
+        self.publish();
+        Ok(())
+    }
+
     /// The log's end offset.
     pub fn end_offset(&self) -> i64 {
         self.log.end_offset()

@@ -35,22 +35,34 @@
 //!
 //! Chapter 7 (`book/src/07-kraft.md`).
 //!
-//! Simplifications: no snapshots, so no log start offset and nothing ever
-//! deleted; every segment is rescanned at open (no recovery point file). A
+//! **Snapshots.** The log holds its snapshots too, as Kafka's
+//! `KafkaMetadataLog` does: [`RaftLog::create_snapshot`] writes one,
+//! [`RaftLog::delete_before`] then moves the log start offset to its end and
+//! deletes the segments wholly below; a follower's received chunks go to a
+//! `.part` file that [`RaftLog::install_snapshot`] checks whole, renames into
+//! place, and then starts the log over at the snapshot's end. At open the
+//! log starts at the latest snapshot's end (and finishes an install a crash
+//! interrupted).
+//!
+//! Simplifications: every segment is rescanned at open (no recovery point file). A
 //! truncation inside a batch cuts the whole batch and writes its head back:
 //! a crash between the two leaves the log shorter than asked, which only
 //! costs a refetch.
 
 use std::cell::OnceCell;
+use std::fs::{self, File, OpenOptions as FileOptions};
+use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
 use bytes::{Bytes, BytesMut};
 
+use super::snapshot::{self, SnapshotError};
 use super::METADATA_TOPIC;
 use crate::format::{BatchError, RecordBatch};
 use crate::log::{DiskStorage, Log, LogConfig, LogError, OpenOptions, ReadOptions};
+use crate::metadata::MetadataImage;
 use crate::raft::batches::{decode_entries, encode_entries, EntriesError};
-use crate::raft::{Entry, Epoch, NodeId, Offset, RaftLog, Record};
+use crate::raft::{Entry, Epoch, NodeId, Offset, RaftLog, Record, SnapshotId};
 
 /// How many bytes [`QuorumLog::entries`] reads from the segments at a time.
 const READ_BYTES_MAX: u32 = 1024 * 1024;
@@ -72,6 +84,12 @@ pub struct QuorumLog {
     failure: OnceCell<LogError>,
     /// The batches of the Fetch answer being stepped ([`QuorumLog::stage_fetched`]).
     staged: Option<(Offset, Bytes)>,
+    /// The partition directory: the snapshots live next to the segments.
+    dir: PathBuf,
+    /// The newest `.checkpoint` in `dir` (older ones are deleted once it exists).
+    latest: Option<SnapshotId>,
+    /// A snapshot being received from the leader: its `.checkpoint.part` file.
+    partial: Option<(SnapshotId, File)>,
 }
 
 /// The driver moves the log into the task that runs the core.
@@ -94,8 +112,24 @@ impl QuorumLog {
         now_ms: i64,
     ) -> Result<Self, LogError> {
         let storage = DiskStorage::open(dir)?;
-        let (log, _) = Log::open(storage, config, OpenOptions::default(), now_ms)?;
-        Ok(QuorumLog { log, voters, failure: OnceCell::new(), staged: None })
+        let latest = snapshot::latest_snapshot(dir).map_err(snapshot_failure)?;
+        let start = latest.map_or(0, |id| id.end_offset);
+        let options = OpenOptions { log_start_offset: start, ..OpenOptions::default() };
+        let (mut log, _) = Log::open(storage, config, options, now_ms)?;
+        if log.log_end_offset() < start {
+            // Installed from the leader, then a crash before the log was
+            // reset: the snapshot is durable, so finish the reset now.
+            log.truncate_fully_and_start_at(start)?;
+        }
+        let dir = dir.to_path_buf();
+        Ok(QuorumLog { log, voters, failure: OnceCell::new(), staged: None, dir, latest, partial: None })
+    }
+
+    /// Reads the image of the latest snapshot (to load before replaying the
+    /// log after it), if there is one.
+    pub fn load_latest_snapshot(&self) -> Result<Option<(SnapshotId, MetadataImage)>, SnapshotError> {
+        let Some(id) = self.latest else { return Ok(None) };
+        snapshot::read_snapshot(&snapshot::snapshot_path(&self.dir, id)).map(Some)
     }
 
     /// Flushes and closes the log (a clean stop).
@@ -140,7 +174,7 @@ impl QuorumLog {
     /// watermark passes them (leader changes are left out).
     pub fn data_records(&self, from: Offset, to: Offset) -> Result<Vec<(Offset, Vec<u8>)>, LogError> {
         let mut out = Vec::new();
-        let mut next = from.max(0);
+        let mut next = from.max(self.start_offset());
         while next < to.min(self.end_offset()) {
             let entries = decode(&self.read_batches(next, READ_BYTES_MAX)?)?;
             let Some((last, _)) = entries.last() else { break };
@@ -260,11 +294,14 @@ impl RaftLog for QuorumLog {
     }
 
     fn last_epoch(&self) -> Epoch {
-        self.log.leader_epoch_cache().latest_epoch().unwrap_or(0)
+        // A log just reset to a snapshot's end has no entries: the
+        // snapshot's epoch is the last one.
+        let snapshot_epoch = self.latest.filter(|id| id.end_offset >= self.start_offset()).map(|id| id.epoch);
+        self.log.leader_epoch_cache().latest_epoch().or(snapshot_epoch).unwrap_or(0)
     }
 
     fn entry(&self, offset: Offset) -> Option<Entry> {
-        if !(0..self.end_offset()).contains(&offset) {
+        if !(self.start_offset()..self.end_offset()).contains(&offset) {
             return None;
         }
         let batch = self.read_batches(offset, 1).and_then(|bytes| decode(&bytes));
@@ -278,7 +315,7 @@ impl RaftLog for QuorumLog {
     }
 
     fn entries(&self, from: Offset, max: usize) -> Vec<Entry> {
-        if from < 0 || max == 0 {
+        if from < self.start_offset() || max == 0 {
             return Vec::new();
         }
         self.try_entries(from, max).unwrap_or_else(|e| {
@@ -295,7 +332,11 @@ impl RaftLog for QuorumLog {
     /// asked epoch itself below its first.
     fn end_offset_for_epoch(&self, epoch: Epoch) -> (Epoch, Offset) {
         let cache = self.log.leader_epoch_cache();
-        let mut floor = None;
+        // Below the start only the snapshot's epoch is known; it ends where
+        // a later epoch starts.
+        let start = self.start_offset();
+        let mut floor =
+            self.latest.filter(|id| id.end_offset == start && id.epoch <= epoch).map(|id| id.epoch);
         for known in cache.entries() {
             if known.epoch > epoch {
                 return floor.map_or((0, 0), |f| (f, known.start_offset));
@@ -321,13 +362,126 @@ impl RaftLog for QuorumLog {
     }
 
     fn truncate_to(&mut self, offset: Offset) {
-        let offset = offset.max(0);
+        let offset = offset.max(self.start_offset());
         if offset >= self.end_offset() || !self.may_change() {
             return;
         }
         if let Err(e) = self.try_truncate(offset) {
             self.fail(e);
         }
+    }
+
+    fn start_offset(&self) -> Offset {
+        self.log.log_start_offset()
+    }
+
+    fn latest_snapshot(&self) -> Option<SnapshotId> {
+        self.latest
+    }
+
+    fn snapshot_size(&self, id: SnapshotId) -> Option<u64> {
+        let path = snapshot::snapshot_path(&self.dir, id);
+        (self.latest == Some(id))
+            .then(|| fs::metadata(&path).map(|m| m.len()))
+            .and_then(|r| r.map_err(|e| self.fail(LogError::Io(e))).ok())
+    }
+
+    fn read_snapshot(&self, id: SnapshotId, position: u64, max_bytes: usize) -> Vec<u8> {
+        if self.latest != Some(id) {
+            return Vec::new();
+        }
+        let path = snapshot::snapshot_path(&self.dir, id);
+        let read = || -> io::Result<Vec<u8>> {
+            let mut file = File::open(&path)?;
+            file.seek(SeekFrom::Start(position))?;
+            let mut chunk = Vec::new();
+            file.take(max_bytes as u64).read_to_end(&mut chunk)?;
+            Ok(chunk)
+        };
+        read().unwrap_or_else(|e| {
+            self.fail(LogError::Io(e));
+            Vec::new()
+        })
+    }
+
+    // ANCHOR: quorum_create_snapshot
+    fn create_snapshot(&mut self, id: SnapshotId, bytes: Vec<u8>) {
+        if !self.may_change() || self.latest.is_some_and(|latest| latest >= id) {
+            return;
+        }
+        match snapshot::write_snapshot_bytes(&self.dir, id, &bytes) {
+            Ok(_) | Err(SnapshotError::AlreadyExists(_)) => self.latest = Some(id),
+            Err(e) => self.fail(snapshot_failure(e)),
+        }
+    }
+
+    fn delete_before(&mut self, offset: Offset) {
+        let Some(latest) = self.latest.filter(|_| self.may_change()) else { return };
+        let result = self
+            .log
+            .delete_before(offset.min(latest.end_offset))
+            .and_then(|_| snapshot::delete_snapshots_before(&self.dir, latest).map_err(snapshot_failure));
+        if let Err(e) = result {
+            self.fail(e);
+        }
+    }
+    // ANCHOR_END: quorum_create_snapshot
+
+    fn append_snapshot_chunk(&mut self, id: SnapshotId, position: u64, bytes: &[u8]) {
+        if !self.may_change() {
+            return;
+        }
+        if position == 0 || self.partial.as_ref().is_none_or(|(held, _)| *held != id) {
+            if let Some((old, _)) = self.partial.take().filter(|(old, _)| *old != id) {
+                // The leader moved on to a newer snapshot: the old one's part goes.
+                let _ = fs::remove_file(snapshot::partial_path(&self.dir, old));
+            }
+            let path = snapshot::partial_path(&self.dir, id);
+            match FileOptions::new().create(true).write(true).truncate(true).open(&path) {
+                Ok(file) => self.partial = Some((id, file)),
+                Err(e) => return self.fail(LogError::Io(e)),
+            }
+        }
+        let (_, file) = self.partial.as_mut().expect("opened above");
+        let written = file
+            .set_len(position)
+            .and_then(|()| file.seek(SeekFrom::Start(position)))
+            .and_then(|_| file.write_all(bytes));
+        if let Err(e) = written {
+            self.fail(LogError::Io(e));
+        }
+    }
+
+    // ANCHOR: quorum_install_snapshot
+    /// The received file is checked whole (CRCs, header, footer, records)
+    /// before it is renamed into place; then the log starts over at its end.
+    fn install_snapshot(&mut self, id: SnapshotId) {
+        let Some((held, file)) = self.partial.take().filter(|(held, _)| *held == id) else { return };
+        if !self.may_change() {
+            return;
+        }
+        let result = fs::read(snapshot::partial_path(&self.dir, held))
+            .map_err(LogError::Io)
+            .and_then(|bytes| snapshot::decode_snapshot(&bytes).map_err(snapshot_failure))
+            .and_then(|_| snapshot::finish_partial(&self.dir, id, file).map_err(snapshot_failure))
+            .and_then(|_| {
+                self.latest = Some(id);
+                self.log.truncate_fully_and_start_at(id.end_offset)
+            })
+            .and_then(|()| snapshot::delete_snapshots_before(&self.dir, id).map_err(snapshot_failure));
+        if let Err(e) = result {
+            self.fail(e);
+        }
+    }
+    // ANCHOR_END: quorum_install_snapshot
+}
+
+/// A snapshot file that cannot be written or read fails the log as a disk
+/// failure would (`KAFKA_STORAGE_ERROR`): the member stops.
+fn snapshot_failure(error: SnapshotError) -> LogError {
+    match error {
+        SnapshotError::Io { source, .. } => LogError::Io(source),
+        other => LogError::Io(io::Error::new(io::ErrorKind::InvalidData, other.to_string())),
     }
 }
 
@@ -347,5 +501,7 @@ fn wall_clock_ms() -> i64 {
 
 #[cfg(test)]
 mod quorum_tests;
+#[cfg(test)]
+mod snapshot_tests;
 #[cfg(test)]
 mod tests;

@@ -34,19 +34,21 @@
 //!
 //! Chapter 7 (`book/src/07-kraft.md`).
 //!
-//! What is done: the file (write, read, list, clean up), the image as records,
-//! and `spool dump-log` on a `.checkpoint`. What is NOT done yet (the next
-//! step, in the Raft core and its driver): taking a snapshot every
-//! `metadata.log.max.record.bytes.between.snapshots`, moving the log start
-//! offset past it and deleting the segments before it, loading the latest
-//! snapshot at start before replaying the log, and FetchSnapshot for a
-//! follower or broker that has fallen behind the log start.
+//! Who uses the file: a controller writes one every
+//! `metadata.log.max.record.bytes.between.snapshots` bytes of applied records
+//! (`crate::node::quorum`), then lets its log delete the segments below it and
+//! move its start offset ([`crate::metadata::QuorumLog`]); at start it loads the
+//! latest snapshot and replays the log after it. A follower or broker behind
+//! the leader's log start receives the file by FetchSnapshot, in chunks
+//! ([`crate::raft::snapshot`]), and installs it ([`finish_partial`],
+//! [`write_snapshot_bytes`]). `spool dump-log` prints a `.checkpoint`.
 //!
 //! Simplifications: no compression; no KIP-853 `KRaftVersionRecord` /
 //! `VotersRecord` after the header (spool's voters are static, kraft.version
 //! 0; a reader skips them if a Kafka 3.9 wrote them); no FeatureLevelRecord
 //! (the image holds no `metadata.version`, see [`crate::metadata::image`]);
-//! the `.part` file has a fixed name, where Kafka's has a random middle.
+//! the `.part` file has a fixed name, where Kafka's has a random middle; only
+//! the latest snapshot is kept ([`delete_snapshots_before`]).
 
 use std::fmt;
 use std::fs::{self, File};
@@ -55,7 +57,7 @@ use std::path::{Path, PathBuf};
 
 use crate::format::BatchError;
 use crate::metadata::{DecodeError, ImageError, MetadataImage};
-use crate::raft::{Epoch, Offset};
+use crate::raft::Offset;
 
 pub use batches::{check_snapshot_layout, decode_snapshot, encode_snapshot, DecodedSnapshot};
 
@@ -63,45 +65,12 @@ mod batches;
 #[cfg(test)]
 mod tests;
 
-/// A finished snapshot's suffix (Kafka's `Snapshots.SUFFIX`).
-pub const SUFFIX: &str = ".checkpoint";
+pub use crate::raft::snapshot::{SnapshotId, SUFFIX};
+
 /// A snapshot being written.
 const PARTIAL_SUFFIX: &str = ".checkpoint.part";
 /// A snapshot marked for deletion (Kafka renames before it deletes).
 const DELETE_SUFFIX: &str = ".checkpoint.deleted";
-
-/// Which log prefix a snapshot stands for: every record below `end_offset`,
-/// the last of them written in `epoch` (Kafka's `OffsetAndEpoch`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SnapshotId {
-    /// The first offset the snapshot does NOT hold: the log resumes here.
-    pub end_offset: Offset,
-    pub epoch: Epoch,
-}
-
-impl SnapshotId {
-    /// `<end offset, 20 digits>-<epoch, 10 digits>.checkpoint`.
-    pub fn file_name(&self) -> String {
-        format!("{:020}-{:010}{SUFFIX}", self.end_offset, self.epoch)
-    }
-
-    /// The id a `.checkpoint` file name stands for, or `None` for any other name.
-    pub fn from_file_name(name: &str) -> Option<SnapshotId> {
-        let stem = name.strip_suffix(SUFFIX)?;
-        let (offset, epoch) = stem.split_once('-')?;
-        let digits = |s: &str, width| s.len() == width && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(offset, 20) || !digits(epoch, 10) {
-            return None;
-        }
-        Some(SnapshotId { end_offset: offset.parse().ok()?, epoch: epoch.parse().ok()? })
-    }
-}
-
-impl fmt::Display for SnapshotId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "(end offset {}, epoch {})", self.end_offset, self.epoch)
-    }
-}
 
 /// Why a snapshot could not be written or read. Every variant but `Io` and
 /// `AlreadyExists` means the file is damaged (Kafka's `CORRUPT_MESSAGE`): the
@@ -204,19 +173,52 @@ pub fn write_snapshot(
     last_contained_log_timestamp_ms: i64,
     now_ms: i64,
 ) -> Result<PathBuf, SnapshotError> {
+    let bytes = encode_snapshot(id, &image.records(), last_contained_log_timestamp_ms, now_ms);
+    write_snapshot_bytes(dir, id, &bytes)
+}
+
+/// Writes an encoded snapshot (ours, or one received whole) as `id` in
+/// `dir`, durably and atomically, as [`write_snapshot`] does.
+pub fn write_snapshot_bytes(dir: &Path, id: SnapshotId, bytes: &[u8]) -> Result<PathBuf, SnapshotError> {
     let path = snapshot_path(dir, id);
     if path.exists() {
         return Err(SnapshotError::AlreadyExists(id));
     }
-    let bytes = encode_snapshot(id, &image.records(), last_contained_log_timestamp_ms, now_ms);
-    let part = dir.join(format!("{:020}-{:010}{PARTIAL_SUFFIX}", id.end_offset, id.epoch));
+    let part = partial_path(dir, id);
     let mut file = File::create(&part).map_err(io_at(&part))?;
-    file.write_all(&bytes).map_err(io_at(&part))?;
+    file.write_all(bytes).map_err(io_at(&part))?;
+    finish_partial(dir, id, file)
+}
+
+/// Where snapshot `id` is written before its rename.
+pub fn partial_path(dir: &Path, id: SnapshotId) -> PathBuf {
+    dir.join(format!("{:020}-{:010}{PARTIAL_SUFFIX}", id.end_offset, id.epoch))
+}
+
+/// Makes the `.part` file of `id` (all of it written to `file`) the
+/// snapshot: fsync, rename to `<id>.checkpoint`, fsync the directory.
+pub fn finish_partial(dir: &Path, id: SnapshotId, file: File) -> Result<PathBuf, SnapshotError> {
+    let (part, path) = (partial_path(dir, id), snapshot_path(dir, id));
     file.sync_all().map_err(io_at(&part))?;
     drop(file);
     fs::rename(&part, &path).map_err(io_at(&path))?;
     File::open(dir).and_then(|d| d.sync_all()).map_err(io_at(dir))?;
     Ok(path)
+}
+
+/// Deletes every snapshot in `dir` older than `keep` (Kafka renames each to
+/// `.checkpoint.deleted` first; a crash leaves that for [`open_snapshots`]).
+pub fn delete_snapshots_before(dir: &Path, keep: SnapshotId) -> Result<(), SnapshotError> {
+    for entry in fs::read_dir(dir).map_err(io_at(dir))? {
+        let entry = entry.map_err(io_at(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(id) = SnapshotId::from_file_name(&name).filter(|id| *id < keep) {
+            let doomed = dir.join(format!("{:020}-{:010}{DELETE_SUFFIX}", id.end_offset, id.epoch));
+            fs::rename(entry.path(), &doomed).map_err(io_at(&doomed))?;
+            fs::remove_file(&doomed).map_err(io_at(&doomed))?;
+        }
+    }
+    Ok(())
 }
 // ANCHOR_END: write_snapshot
 

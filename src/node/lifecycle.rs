@@ -11,6 +11,7 @@
 //!            ├─ metadata task: Fetch __cluster_metadata from the quorum's leader (an
 //!            │    observer; a voter that does not lead names the one that does)
 //!            │    ──▶ append to this broker's copy ──▶ publish the image
+//!            │    (below the leader's log start: FetchSnapshot, install, go on from its end)
 //!            │    ──▶ replica manager (roles) ──▶ follower fetchers
 //!            │
 //!            └─ AlterPartition task: ISR changes this broker's leaders asked for
@@ -33,8 +34,10 @@ use std::time::Duration;
 use bytes::BytesMut;
 use kafka_protocol::messages::broker_registration_request::{Feature, Listener};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::fetch_snapshot_request::{self, PartitionSnapshot, TopicSnapshot};
 use kafka_protocol::messages::{
-    BrokerHeartbeatRequest, BrokerId, BrokerRegistrationRequest, FetchRequest, TopicName,
+    BrokerHeartbeatRequest, BrokerId, BrokerRegistrationRequest, FetchRequest, FetchSnapshotRequest,
+    TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -43,7 +46,7 @@ use uuid::Uuid;
 use crate::broker::controller_link::ControllerLink;
 use crate::broker::Broker;
 use crate::client::{ClientError, Connection};
-use crate::metadata::METADATA_TOPIC;
+use crate::metadata::{SnapshotId, METADATA_TOPIC};
 
 /// What the broker last heard from the controller about itself.
 #[derive(Debug, Clone, Copy, Default)]
@@ -248,6 +251,19 @@ async fn fetch_metadata(
         return Ok(Fetched::NotLeader { leader_id: data.current_leader.leader_id.0 });
     }
     ClientError::check(data.error_code, None, || "metadata fetch".into())?;
+    if data.snapshot_id.end_offset >= 0 && data.snapshot_id.epoch >= 0 {
+        // Below the leader's log start (KIP-630): load its snapshot instead.
+        let id = SnapshotId { end_offset: data.snapshot_id.end_offset, epoch: data.snapshot_id.epoch };
+        let leader_epoch = data.current_leader.leader_epoch;
+        let bytes = fetch_snapshot(broker, connection, (id, leader_epoch), timeout).await?;
+        let installed = tokio::task::block_in_place(|| broker.install_metadata_snapshot(id, &bytes));
+        if let Err(e) = installed {
+            tracing::error!(error = %e, snapshot = %id, "cannot install the fetched metadata snapshot");
+            return Err(ClientError::Protocol(e.to_string()));
+        }
+        tracing::info!(snapshot = %id, "installed the quorum leader's metadata snapshot");
+        return Ok(Fetched::Records);
+    }
     let records = data.records.clone().unwrap_or_default();
     if !records.is_empty() {
         let applied =
@@ -265,6 +281,54 @@ async fn fetch_metadata(
     Ok(Fetched::Records)
 }
 // ANCHOR_END: metadata_loop
+
+// ANCHOR: broker_fetch_snapshot
+/// Pulls snapshot `id` from the quorum's leader of `leader_epoch` (the
+/// Fetch answer named both) with FetchSnapshot (v1),
+/// chunk after chunk from position 0, until it has the whole file. A
+/// refusal (SNAPSHOT_NOT_FOUND: the leader took a newer one; not the
+/// leader any more) is an error: the metadata loop fetches again, and the
+/// answer names the leader's newest snapshot.
+async fn fetch_snapshot(
+    broker: &Broker,
+    connection: &mut Connection,
+    (id, leader_epoch): (SnapshotId, i32),
+    timeout: Duration,
+) -> Result<Vec<u8>, ClientError> {
+    let mut bytes = Vec::new();
+    loop {
+        let partition = PartitionSnapshot::default()
+            .with_partition(0)
+            .with_current_leader_epoch(leader_epoch)
+            .with_snapshot_id(
+                fetch_snapshot_request::SnapshotId::default()
+                    .with_end_offset(id.end_offset)
+                    .with_epoch(id.epoch),
+            )
+            .with_position(bytes.len() as i64);
+        let request = FetchSnapshotRequest::default()
+            .with_replica_id(BrokerId(broker.config.node_id))
+            .with_max_bytes(8 << 20)
+            .with_topics(vec![TopicSnapshot::default()
+                .with_name(TopicName(StrBytes::from_static_str(METADATA_TOPIC)))
+                .with_partitions(vec![partition])]);
+        let response = connection.send_at(&request, 1, timeout).await?;
+        ClientError::check(response.error_code, None, || "fetch snapshot".into())?;
+        let p = (response.topics.first())
+            .and_then(|t| t.partitions.first())
+            .ok_or_else(|| ClientError::Protocol("fetch snapshot: no partition in the answer".into()))?;
+        ClientError::check(p.error_code, None, || format!("fetch snapshot {id}"))?;
+        let in_order = p.position == bytes.len() as i64 && !p.unaligned_records.is_empty();
+        if !in_order || p.size <= 0 {
+            return Err(ClientError::Protocol(format!("fetch snapshot {id}: a chunk out of order")));
+        }
+        bytes.extend_from_slice(&p.unaligned_records);
+        if bytes.len() as i64 >= p.size {
+            return Ok(bytes);
+        }
+    }
+}
+// ANCHOR_END: broker_fetch_snapshot
 
 // ANCHOR: alter_partition_loop
 /// Sends the ISR changes this broker's leaders asked for to the controller;

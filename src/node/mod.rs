@@ -163,6 +163,8 @@ fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
             retry_backoff_ms: config.quorum.retry_backoff_ms,
             request_ms: config.quorum.request_timeout_ms,
             pre_vote: config.quorum.pre_vote,
+            snapshot_record_bytes_max: config.quorum.snapshot_record_bytes_max,
+            snapshot_interval_ms: config.quorum.snapshot_interval_ms,
         },
         log_dir,
         log,

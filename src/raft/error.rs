@@ -20,6 +20,11 @@ pub enum RaftError {
     /// A Vote from, or to, a replica outside the voter set
     /// (`controller.quorum.voters`): a configuration error, not retriable.
     InconsistentVoterSet,
+    /// A FetchSnapshot for a snapshot id the leader does not hold (Kafka's
+    /// SNAPSHOT_NOT_FOUND, code 98): fetch again to learn the newest one.
+    SnapshotNotFound,
+    /// A FetchSnapshot from a position outside the snapshot: start over.
+    PositionOutOfRange,
 }
 
 impl RaftError {
@@ -30,6 +35,8 @@ impl RaftError {
             RaftError::UnknownLeaderEpoch => ResponseError::UnknownLeaderEpoch,
             RaftError::NotLeaderOrFollower => ResponseError::NotLeaderOrFollower,
             RaftError::InconsistentVoterSet => ResponseError::InconsistentVoterSet,
+            RaftError::SnapshotNotFound => ResponseError::SnapshotNotFound,
+            RaftError::PositionOutOfRange => ResponseError::PositionOutOfRange,
         }
     }
 
@@ -47,6 +54,8 @@ impl RaftError {
             RaftError::UnknownLeaderEpoch,
             RaftError::NotLeaderOrFollower,
             RaftError::InconsistentVoterSet,
+            RaftError::SnapshotNotFound,
+            RaftError::PositionOutOfRange,
         ]
         .into_iter()
         .find(|e| e.code() == code)

@@ -9,7 +9,7 @@
 
 use super::message::{FetchResult, Message, Output};
 use super::node::Role;
-use super::{Epoch, NodeId, Offset, RaftError, RaftLog, RaftNode};
+use super::{Epoch, NodeId, Offset, RaftLog, RaftNode};
 
 impl RaftNode {
     pub(super) fn on_fetch_request(
@@ -21,20 +21,19 @@ impl RaftNode {
         last_fetched_epoch: Epoch,
         out: &mut Vec<Output>,
     ) {
-        let error = if epoch < self.epoch() {
-            Some(RaftError::FencedLeaderEpoch)
-        } else if epoch > self.epoch() {
-            Some(RaftError::UnknownLeaderEpoch)
-        } else if !matches!(self.role, Role::Leader(_)) {
-            Some(RaftError::NotLeaderOrFollower)
-        } else {
-            None
-        };
-        let result = match error {
+        let result = match self.refuse_follower_request(epoch) {
             Some(error) => FetchResult::Error(error),
-            None => match diverging(log, fetch_offset, last_fetched_epoch) {
-                Some((epoch, end_offset)) => FetchResult::Diverging { fetch_offset, epoch, end_offset },
-                None => {
+            None => match (diverging(log, fetch_offset, last_fetched_epoch), log.latest_snapshot()) {
+                // Below the log start, or diverging below it: only the
+                // snapshot can bring this follower back (KIP-630).
+                (divergence, Some(snapshot_id))
+                    if divergence.map_or(fetch_offset, |(_, end)| end.min(fetch_offset))
+                        < log.start_offset() =>
+                {
+                    FetchResult::Snapshot { fetch_offset, snapshot_id }
+                }
+                (Some((epoch, end_offset)), _) => FetchResult::Diverging { fetch_offset, epoch, end_offset },
+                (None, _) => {
                     self.record_progress(from, fetch_offset, out);
                     let entries = log.entries(fetch_offset, self.config.fetch_entries_max);
                     FetchResult::Records { fetch_offset, entries, high_watermark: self.high_watermark }
@@ -92,8 +91,8 @@ impl RaftNode {
         if epoch > self.epoch() {
             return self.learn_epoch(log, epoch, leader_id, out);
         }
-        let following =
-            epoch == self.epoch() && matches!(self.role, Role::Follower { leader_id } if leader_id == from);
+        let following = epoch == self.epoch()
+            && matches!(self.role, Role::Follower { leader_id, .. } if leader_id == from);
         if !following {
             // An observer (or a voter between leaders) learns who leads this epoch.
             let unattached = epoch == self.epoch() && matches!(self.role, Role::Unattached);
@@ -124,6 +123,9 @@ impl RaftNode {
             {
                 let (_, local_end) = log.end_offset_for_epoch(epoch);
                 log.truncate_to(end_offset.min(local_end));
+            }
+            FetchResult::Snapshot { fetch_offset, snapshot_id } if fetch_offset == log.end_offset() => {
+                return self.start_fetching_snapshot(snapshot_id, out);
             }
             // An answer to an older fetch (the network reordered them), or an
             // error from our own leader: wait for the next answer or timeout.

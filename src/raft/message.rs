@@ -2,7 +2,7 @@
 //! (the wire layer maps them to Kafka's schemas), and the outputs a driver
 //! carries out in order.
 
-use super::{ElectionState, Entry, Epoch, NodeId, Offset, RaftError};
+use super::{ElectionState, Entry, Epoch, NodeId, Offset, RaftError, SnapshotId};
 
 /// KRaft's RPCs, trimmed to what the protocol decides on. Every message
 /// carries the sender's epoch; a newer one makes the receiver catch up.
@@ -30,6 +30,21 @@ pub enum Message {
     FetchRequest { epoch: Epoch, fetch_offset: Offset, last_fetched_epoch: Epoch },
     /// The answer; `epoch` and `leader_id` are the responder's view.
     FetchResponse { epoch: Epoch, leader_id: Option<NodeId>, result: FetchResult },
+    /// A follower behind the leader's log start asks for up to `max_bytes`
+    /// of the leader's snapshot `snapshot_id` from byte `position` (KIP-630).
+    FetchSnapshotRequest { epoch: Epoch, snapshot_id: SnapshotId, position: u64, max_bytes: u32 },
+    /// The answer: a chunk, or a refusal; `epoch` and `leader_id` as in a Fetch answer.
+    FetchSnapshotResponse { epoch: Epoch, leader_id: Option<NodeId>, result: SnapshotResult },
+}
+
+/// What a FetchSnapshot gets back.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SnapshotResult {
+    /// `bytes` of the snapshot from `position`; `size` is the whole snapshot's.
+    Chunk { snapshot_id: SnapshotId, size: u64, position: u64, bytes: Vec<u8> },
+    /// Refused: SNAPSHOT_NOT_FOUND, POSITION_OUT_OF_RANGE, or the epoch and
+    /// leader errors of a Fetch.
+    Error(RaftError),
 }
 
 /// What a Fetch gets back.
@@ -40,6 +55,9 @@ pub enum FetchResult {
     /// The follower's log diverges: `epoch` (the largest the leader has at
     /// or below the follower's last fetched epoch) ends at `end_offset`.
     Diverging { fetch_offset: Offset, epoch: Epoch, end_offset: Offset },
+    /// `fetch_offset` is below the leader's log start: fetch its latest
+    /// snapshot, `snapshot_id`, instead (KIP-630).
+    Snapshot { fetch_offset: Offset, snapshot_id: SnapshotId },
     /// Refused; the response's epoch and leader tell the follower where to go.
     Error(RaftError),
 }
@@ -72,4 +90,8 @@ pub enum Output {
     ResetTimer(Timer),
     /// The high watermark moved up: entries below it are committed.
     HighWatermark(Offset),
+    /// A follower installed snapshot `id` from its leader: its log now
+    /// starts at `id.end_offset`; the state machine loads its image from
+    /// the snapshot (comes before the [`Output::HighWatermark`] it implies).
+    SnapshotInstalled(SnapshotId),
 }

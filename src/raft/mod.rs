@@ -54,21 +54,24 @@
 //! a record), [`RaftNode::resend`] (the request backoff elapsed) and
 //! [`RaftNode::restart`] (from the persisted [`ElectionState`]). Each returns
 //! [`Output`]s in the order a driver must carry them out: persist the
-//! quorum state, send messages, reset the timer, publish the high
-//! watermark. The log is reached through [`RaftLog`]; the core owns no
+//! quorum state, send messages, reset the timer, load an installed
+//! snapshot, publish the high watermark. [`RaftNode::snapshot_id`] tells
+//! the state machine where it may snapshot. The log is reached through [`RaftLog`]; the core owns no
 //! socket, file, clock or random number. The election timeout's jitter is the
 //! driver's, so the model checker can treat "a timer fires" as just another
 //! action.
 //!
 //! - [`node`]: roles and the moves between them; [`vote`]: elections;
 //!   [`fetch`]: replication and the high watermark; [`step`]: dispatch,
-//!   BeginQuorumEpoch, EndQuorumEpoch.
+//!   BeginQuorumEpoch, EndQuorumEpoch; [`snapshot`]: the log start offset,
+//!   a Fetch below it answered with the latest snapshot's id, and
+//!   FetchSnapshot (KIP-630).
 //! - [`log`]: [`RaftLog`] and [`MemoryLog`]; [`quorum_state`]: the
 //!   `quorum-state` file as Kafka writes it; [`batches`]: entries as the
 //!   record batches of `__cluster_metadata-0` (the on-disk log,
 //!   `crate::metadata::quorum_log`, implements [`RaftLog`] over them).
 //! - [`wire`]: the messages as Kafka's Vote, BeginQuorumEpoch,
-//!   EndQuorumEpoch, Fetch and DescribeQuorum schemas (pure mapping).
+//!   EndQuorumEpoch, Fetch, FetchSnapshot and DescribeQuorum schemas (pure mapping).
 //!
 //! The same code runs in the controllers (`crate::node::quorum` is its
 //! driver) and in `models/src/kraft.rs`: three voters (an observer with
@@ -78,7 +81,6 @@
 //! # Simplifications
 //!
 //! - A static voter set (kraft.version 0); no AddVoter/RemoveVoter (KIP-853).
-//! - No snapshots or FetchSnapshot yet, no log start offset.
 //! - A Fetch answer is bounded in entries, not bytes (the driver bounds the
 //!   bytes it sends). The core answers a caught-up fetch at once; parking it
 //!   until there is data (Kafka's fetch purgatory) is the driver's
@@ -95,6 +97,7 @@ pub mod log;
 pub mod message;
 pub mod node;
 pub mod quorum_state;
+pub mod snapshot;
 pub mod step;
 pub mod vote;
 pub mod wire;
@@ -104,8 +107,9 @@ use std::collections::BTreeSet;
 pub use error::RaftError;
 pub use fetch::diverging;
 pub use log::{Entry, MemoryLog, RaftLog, Record};
-pub use message::{FetchResult, Message, Output, Timer};
+pub use message::{FetchResult, Message, Output, SnapshotResult, Timer};
 pub use node::{LeaderProgress, RaftNode, Role};
+pub use snapshot::SnapshotId;
 
 /// The metadata log's topic (its one partition is `__cluster_metadata-0`).
 pub const METADATA_TOPIC: &str = "__cluster_metadata";
@@ -149,6 +153,10 @@ pub struct RaftConfig {
     /// Answers are whole batches, so a first batch larger than this goes
     /// whole ([`RaftLog::entries`]).
     pub fetch_entries_max: usize,
+    /// The most bytes one FetchSnapshot chunk carries (the request's
+    /// `max_bytes`; Kafka sends 8 MiB). The model uses a few so a snapshot
+    /// takes more than one chunk.
+    pub snapshot_chunk_bytes_max: u32,
 }
 
 impl RaftConfig {
@@ -162,6 +170,7 @@ impl RaftConfig {
             commit_needs_current_epoch: true,
             persist_before_send: true,
             fetch_entries_max: 1024,
+            snapshot_chunk_bytes_max: 8 << 20,
         }
     }
 }

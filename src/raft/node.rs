@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::message::{Message, Output, Timer};
-use super::{ElectionState, Entry, Epoch, NodeId, Offset, RaftConfig, RaftError, RaftLog, Record};
+use super::{
+    ElectionState, Entry, Epoch, NodeId, Offset, RaftConfig, RaftError, RaftLog, Record, SnapshotId,
+};
 
 /// What a replica is doing in its epoch (Kafka's `EpochState` subclasses).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,8 +23,10 @@ pub enum Role {
     Candidate { granted: BTreeSet<NodeId> },
     /// Leading this epoch.
     Leader(LeaderProgress),
-    /// Fetching from this epoch's leader, heard from within the fetch timeout.
-    Follower { leader_id: NodeId },
+    /// Fetching from this epoch's leader, heard from within the fetch timeout;
+    /// `fetching_snapshot`: pulling the leader's snapshot, and the next byte
+    /// wanted ([`super::snapshot`]).
+    Follower { leader_id: NodeId, fetching_snapshot: Option<(SnapshotId, u64)> },
     /// Was the leader of this epoch and stepped down (check-quorum,
     /// shutdown, or a restart); waits for the next election.
     Resigned,
@@ -65,13 +69,15 @@ impl RaftNode {
     ) -> (Self, Vec<Output>) {
         let role = match election.leader_id {
             Some(leader) if leader == id => Role::Resigned,
-            Some(leader_id) => Role::Follower { leader_id },
+            Some(leader_id) => Role::Follower { leader_id, fetching_snapshot: None },
             None => Role::Unattached,
         };
-        let node = RaftNode { id, config, election, role, high_watermark: 0 };
+        // A snapshot holds committed records only: its end is committed.
+        let high_watermark = log.latest_snapshot().map_or(0, |id| id.end_offset);
+        let node = RaftNode { id, config, election, role, high_watermark };
         let mut out = Vec::new();
         node.reset_timer(&mut out);
-        if let Role::Follower { leader_id } = node.role {
+        if let Role::Follower { leader_id, .. } = node.role {
             node.send_fetch(log, leader_id, &mut out);
         }
         (node, out)
@@ -91,8 +97,22 @@ impl RaftNode {
     pub fn leader_id(&self) -> Option<NodeId> {
         match self.role {
             Role::Leader(_) => Some(self.id),
-            Role::Follower { leader_id } => Some(leader_id),
+            Role::Follower { leader_id, .. } => Some(leader_id),
             _ => None,
+        }
+    }
+
+    /// Why a follower's request (Fetch, FetchSnapshot) in `epoch` is
+    /// refused, if it is: a stale or future epoch, or not the leader.
+    pub(super) fn refuse_follower_request(&self, epoch: Epoch) -> Option<RaftError> {
+        if epoch < self.epoch() {
+            Some(RaftError::FencedLeaderEpoch)
+        } else if epoch > self.epoch() {
+            Some(RaftError::UnknownLeaderEpoch)
+        } else if !matches!(self.role, Role::Leader(_)) {
+            Some(RaftError::NotLeaderOrFollower)
+        } else {
+            None
         }
     }
 
@@ -179,7 +199,7 @@ impl RaftNode {
             return self.become_candidate(log, out);
         }
         let timed_out_on = match self.role {
-            Role::Follower { leader_id } => Some(leader_id),
+            Role::Follower { leader_id, .. } => Some(leader_id),
             Role::Prospective { timed_out_on, .. } => timed_out_on,
             _ => None,
         };
@@ -243,7 +263,7 @@ impl RaftNode {
     ) {
         let voted_id = if epoch == self.epoch() { self.election.voted_id } else { None };
         self.persist(ElectionState { epoch, leader_id: Some(leader_id), voted_id }, out);
-        self.role = Role::Follower { leader_id };
+        self.role = Role::Follower { leader_id, fetching_snapshot: None };
         self.reset_timer(out);
         self.send_fetch(log, leader_id, out);
     }
@@ -336,7 +356,12 @@ impl RaftNode {
                     Self::send(voter, Message::BeginQuorumEpoch { epoch }, &mut out);
                 }
             }
-            Role::Follower { leader_id } => self.send_fetch(log, *leader_id, &mut out),
+            Role::Follower { leader_id, fetching_snapshot: Some(_) } => {
+                self.send_fetch_snapshot(*leader_id, &mut out)
+            }
+            Role::Follower { leader_id, fetching_snapshot: None } => {
+                self.send_fetch(log, *leader_id, &mut out)
+            }
             Role::Unattached if !self.is_voter() => {
                 for voter in self.config.voters.iter().copied() {
                     self.send_fetch(log, voter, &mut out);

@@ -26,6 +26,12 @@ impl RaftNode {
             Message::FetchResponse { epoch, leader_id, result } => {
                 self.on_fetch_response(log, from, epoch, leader_id, result, &mut out)
             }
+            Message::FetchSnapshotRequest { epoch, snapshot_id, position, max_bytes } => {
+                self.on_fetch_snapshot_request(log, from, epoch, (snapshot_id, position, max_bytes), &mut out)
+            }
+            Message::FetchSnapshotResponse { epoch, leader_id, result } => {
+                self.on_fetch_snapshot_response(log, from, epoch, leader_id, result, &mut out)
+            }
         }
         out
     }
@@ -62,7 +68,7 @@ impl RaftNode {
         if epoch < self.epoch() || !self.is_voter() || !preferred_successors.contains(&self.id) {
             return;
         }
-        let following_it = matches!(self.role, Role::Follower { leader_id } if leader_id == from);
+        let following_it = matches!(self.role, Role::Follower { leader_id, .. } if leader_id == from);
         if epoch > self.epoch() {
             self.become_unattached(epoch, out);
         } else if !following_it && !matches!(self.role, Role::Unattached) {

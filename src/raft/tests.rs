@@ -54,7 +54,7 @@ impl Quorum {
             match output {
                 Output::PersistQuorumState(state) => self.replicas.get_mut(&id).unwrap().disk = state,
                 Output::Send { to, message } => self.network.push_back((id, to, message)),
-                Output::ResetTimer(_) | Output::HighWatermark(_) => {}
+                Output::ResetTimer(_) | Output::HighWatermark(_) | Output::SnapshotInstalled(_) => {}
             }
         }
     }
@@ -213,7 +213,10 @@ fn leader_and_follower(
     follower_log: Vec<Entry>,
     config: RaftConfig,
 ) -> (RaftNode, MemoryLog, RaftNode, MemoryLog) {
-    let leader_log = MemoryLog { entries: vec![leader_change(1, 1), entry(1, b'a'), leader_change(3, 1)] };
+    let leader_log = MemoryLog {
+        entries: vec![leader_change(1, 1), entry(1, b'a'), leader_change(3, 1)],
+        ..MemoryLog::default()
+    };
     let progress = LeaderProgress {
         epoch_start_offset: 2,
         end_offsets: BTreeMap::from([(1, 3)]),
@@ -226,7 +229,7 @@ fn leader_and_follower(
         role: Role::Leader(progress),
         high_watermark: 0,
     };
-    let follower_log = MemoryLog { entries: follower_log };
+    let follower_log = MemoryLog { entries: follower_log, ..MemoryLog::default() };
     let election = ElectionState { epoch: 3, leader_id: Some(1), voted_id: None };
     let (follower, _) = RaftNode::restart(2, config, election, &follower_log);
     (leader, leader_log, follower, follower_log)
@@ -347,7 +350,7 @@ fn a_restarted_voter_remembers_its_vote() {
 #[test]
 fn a_vote_for_a_log_behind_ours_is_refused() {
     // Raft §5.4.1: a candidate whose last epoch is older, or the same and shorter, loses our vote.
-    let log = MemoryLog { entries: vec![leader_change(1, 1), entry(1, b'a')] };
+    let log = MemoryLog { entries: vec![leader_change(1, 1), entry(1, b'a')], ..MemoryLog::default() };
     let (mut voter, _) = RaftNode::restart(
         2,
         RaftConfig::new([1, 2, 3]),
@@ -470,3 +473,5 @@ fn a_prospective_does_not_go_back_to_the_leader_it_timed_out_on() {
     assert_eq!(leaders.len(), 1, "2: {:?}, 3: {:?}", quorum.node(2).role, quorum.node(3).role);
 }
 // ANCHOR_END: prospective_regression
+
+mod snapshot;

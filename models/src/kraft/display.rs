@@ -59,7 +59,10 @@ fn replica(replica: &Replica) -> String {
             format!("Prospective{{{}}} (left {leader})", ids(granted.iter()))
         }
         Role::Candidate { granted } => format!("Candidate{{{}}}", ids(granted.iter())),
-        Role::Follower { leader_id } => format!("Follower of {leader_id}"),
+        Role::Follower { leader_id, fetching_snapshot: None } => format!("Follower of {leader_id}"),
+        Role::Follower { leader_id, fetching_snapshot: Some((id, position)) } => {
+            format!("Follower of {leader_id} (snapshot {id} at byte {position})")
+        }
         Role::Resigned => "Resigned".to_string(),
         Role::Leader(progress) => {
             let ends: Vec<String> = progress.end_offsets.iter().map(|(v, o)| format!("{v}:{o}")).collect();
@@ -129,6 +132,7 @@ pub(super) fn message(message: &Message) -> String {
 /// An action as the trace shows it.
 pub(super) fn action(action: &Action) -> String {
     match action {
+        Action::Snapshot(id) => format!("Snapshot {id}"),
         Action::Deliver(e) => format!("Deliver {}→{} {}", e.from, e.to, message(&e.message)),
         Action::DeliverCrash(e) => format!("DeliverCrash {}→{} {}", e.from, e.to, message(&e.message)),
         other => format!("{other:?}"),

@@ -48,7 +48,7 @@ impl Quorum {
             match output {
                 Output::PersistQuorumState(state) => self.members.get_mut(&id).unwrap().state = state,
                 Output::Send { to, message } => self.network.push_back((id, to, message)),
-                Output::ResetTimer(_) | Output::HighWatermark(_) => {}
+                Output::ResetTimer(_) | Output::HighWatermark(_) | Output::SnapshotInstalled(_) => {}
             }
         }
     }

@@ -6,11 +6,11 @@ use proptest::prelude::*;
 use super::*;
 use crate::raft::MemoryLog;
 
-fn data(epoch: Epoch, bytes: &[u8]) -> Entry {
+pub(super) fn data(epoch: Epoch, bytes: &[u8]) -> Entry {
     Entry { epoch, record: Record::Data(bytes.to_vec()) }
 }
 
-fn leader_change(epoch: Epoch, leader_id: NodeId) -> Entry {
+pub(super) fn leader_change(epoch: Epoch, leader_id: NodeId) -> Entry {
     Entry { epoch, record: Record::LeaderChange { leader_id } }
 }
 
@@ -19,7 +19,7 @@ fn small_segments() -> LogConfig {
     LogConfig { segment_bytes: 512, index_interval_bytes: 64, ..LogConfig::default() }
 }
 
-fn open(dir: &Path) -> QuorumLog {
+pub(super) fn open(dir: &Path) -> QuorumLog {
     QuorumLog::open_with(dir, vec![1, 2, 3], small_segments(), 0).unwrap()
 }
 

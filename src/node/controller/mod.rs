@@ -67,6 +67,7 @@ pub const CONTROLLER_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::BeginQuorumEpoch, 0, 1),
     (ApiKey::EndQuorumEpoch, 0, 1),
     (ApiKey::DescribeQuorum, 0, 2),
+    (ApiKey::FetchSnapshot, 0, 1),
     (ApiKey::DescribeCluster, 1, 1),
 ];
 // ANCHOR_END: controller_apis
@@ -381,6 +382,9 @@ impl ControllerNode {
             }
             RequestKind::EndQuorumEpoch(r) => {
                 ResponseKind::EndQuorumEpoch(self.quorum.handle_end_quorum_epoch(r, version))
+            }
+            RequestKind::FetchSnapshot(r) => {
+                ResponseKind::FetchSnapshot(self.quorum.handle_fetch_snapshot(r, version))
             }
             RequestKind::DescribeCluster(r) => ResponseKind::DescribeCluster(self.describe_cluster(r)),
             RequestKind::DescribeQuorum(r) => {

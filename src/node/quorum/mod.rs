@@ -38,9 +38,20 @@
 //! more and sends nothing more), as Kafka's controller halts on a metadata
 //! log write failure; the other voters elect a leader without it.
 //!
+//! **Snapshots.** After applying committed records, once
+//! `metadata.log.max.record.bytes.between.snapshots` bytes were applied
+//! since the last one, the committed image is written as a snapshot at the
+//! applied offset and the log deletes what lies below it
+//! (`MetadataQuorum::maybe_snapshot`). At start the latest snapshot is
+//! loaded, then the log after it replayed. A follower behind the leader's
+//! log start receives the leader's snapshot (FetchSnapshot, on the FETCH
+//! lane) and loads its image when the core says it is installed.
+//!
 //! Simplifications: brokers are not Raft observers (they fetch committed
 //! batches only); the Fetch of a caught-up follower is parked at most its
-//! `max_wait_ms`; no snapshots yet.
+//! `max_wait_ms`; a snapshot is written by the driver's task while it holds
+//! the member's lock (Kafka writes it on a separate thread, from an image
+//! it keeps aside), which is fine for spool's small images.
 
 mod peers;
 mod serve;
@@ -56,17 +67,19 @@ use kafka_protocol::ResponseError;
 use tokio::sync::watch;
 
 use crate::broker::now_ms;
+use crate::metadata::snapshot::encode_snapshot;
 use crate::metadata::{ImageError, MetadataImage, MetadataRecord, QuorumLog};
 use crate::raft::quorum_state::{self, QuorumStateFile};
 use crate::raft::{
-    ElectionState, Epoch, Message, NodeId, Offset, Output, RaftConfig, RaftLog, RaftNode, Role, Timer,
+    ElectionState, Epoch, Message, NodeId, Offset, Output, RaftConfig, RaftLog, RaftNode, Role, SnapshotId,
+    Timer,
 };
 
 pub use peers::Peers;
 
 /// The quorum's timings (`controller.quorum.*`), and whether an election
 /// starts with a pre-vote (`spool.quorum.pre.vote`), which decides how many
-/// round trips an election takes.
+/// round trips an election takes; and how often a snapshot is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuorumTimeouts {
     /// `controller.quorum.election.timeout.ms`: a candidate's wait, plus up to as much again at random.
@@ -79,6 +92,12 @@ pub struct QuorumTimeouts {
     pub request_ms: u64,
     /// `spool.quorum.pre.vote`: KIP-996's pre-vote ([`RaftConfig::pre_vote`]).
     pub pre_vote: bool,
+    /// `metadata.log.max.record.bytes.between.snapshots`: committed record
+    /// bytes after which the committed image is snapshotted.
+    pub snapshot_record_bytes_max: u64,
+    /// `metadata.log.max.snapshot.interval.ms`: the longest a controller
+    /// that applied records waits before its next snapshot.
+    pub snapshot_interval_ms: u64,
 }
 
 impl Default for QuorumTimeouts {
@@ -89,6 +108,8 @@ impl Default for QuorumTimeouts {
             retry_backoff_ms: 20,
             request_ms: 2_000,
             pre_vote: true,
+            snapshot_record_bytes_max: crate::config::SNAPSHOT_RECORD_BYTES_MAX_DEFAULT,
+            snapshot_interval_ms: crate::config::SNAPSHOT_INTERVAL_MS_DEFAULT,
         }
     }
 }
@@ -115,6 +136,8 @@ pub struct QuorumView {
     pub active: bool,
     /// The committed image is applied up to here (the high watermark).
     pub applied: Offset,
+    /// The metadata log's start offset (past 0 once a snapshot let it delete).
+    pub log_start: Offset,
     pub log_end: Offset,
     /// This member stopped after a storage failure.
     pub failed: bool,
@@ -147,6 +170,10 @@ struct State {
     next_resend: Instant,
     committed: Arc<MetadataImage>,
     applied: Offset,
+    /// Bytes of metadata records applied since the last snapshot (or start).
+    bytes_since_snapshot: u64,
+    /// When the last snapshot was taken (or the member started).
+    last_snapshot: Instant,
     /// The active controller's image: the committed one plus what it appended since.
     pending: Option<(Epoch, Arc<MetadataImage>)>,
     /// Fetches seen by this member while leader, by replica (voters and brokers).
@@ -191,14 +218,24 @@ impl MetadataQuorum {
             ..RaftConfig::new(voters.keys().copied())
         };
         let (node, out) = RaftNode::restart(id, config, election, &log);
+        // The latest snapshot first, then the log after it (apply_committed).
+        let (snapshot_end, image) = match log.load_latest_snapshot()? {
+            Some((snapshot, image)) => {
+                tracing::info!(node = id, %snapshot, "loaded the metadata image from a snapshot");
+                (snapshot.end_offset, image)
+            }
+            None => (0, MetadataImage::default()),
+        };
         let now = Instant::now();
         let state = State {
             node,
             log,
             timer: None,
             next_resend: now,
-            committed: Arc::new(MetadataImage::default()),
-            applied: 0,
+            committed: Arc::new(image),
+            applied: snapshot_end,
+            bytes_since_snapshot: 0,
+            last_snapshot: now,
             pending: None,
             seen: BTreeMap::new(),
             failed: false,
@@ -342,8 +379,12 @@ impl MetadataQuorum {
                     }
                 }
                 Output::Send { to, message } => {
-                    let answers_request =
-                        matches!(message, Message::VoteResponse { .. } | Message::FetchResponse { .. });
+                    let answers_request = matches!(
+                        message,
+                        Message::VoteResponse { .. }
+                            | Message::FetchResponse { .. }
+                            | Message::FetchSnapshotResponse { .. }
+                    );
                     if answers_request && reply_to == Some(to) && reply.is_none() {
                         reply = Some(message);
                     } else if !answers_request {
@@ -356,6 +397,11 @@ impl MetadataQuorum {
                     st.timer = Some((timer, at));
                 }
                 Output::HighWatermark(_) => {}
+                Output::SnapshotInstalled(id) => {
+                    if let Err(why) = self.load_installed(st, id) {
+                        return self.fail(st, &why);
+                    }
+                }
             }
         }
         if st.timer.is_none() {
@@ -365,6 +411,7 @@ impl MetadataQuorum {
             }
         }
         self.apply_committed(st);
+        self.maybe_snapshot(st);
         self.publish(st);
         reply
     }
@@ -394,6 +441,7 @@ impl MetadataQuorum {
                 }
             };
             let mut image = MetadataImage::clone(&st.committed);
+            st.bytes_since_snapshot += records.iter().map(|(_, bytes)| bytes.len() as u64).sum::<u64>();
             for (offset, bytes) in records {
                 let applied = MetadataRecord::decode(&bytes)
                     .map_err(|e| e.to_string())
@@ -426,12 +474,64 @@ impl MetadataQuorum {
     }
     // ANCHOR_END: apply_committed
 
+    /// A follower installed the leader's snapshot `id`: its committed image
+    /// is now the snapshot's, applied up to its end.
+    fn load_installed(&self, st: &mut State, id: SnapshotId) -> Result<(), String> {
+        if let Some(e) = st.log.failure() {
+            return Err(format!("installing snapshot {id} failed: {e}"));
+        }
+        match st.log.load_latest_snapshot() {
+            Ok(Some((loaded, image))) if loaded == id => {
+                tracing::info!(node = self.id, snapshot = %id, "installed the leader's snapshot");
+                st.committed = Arc::new(image);
+                st.applied = id.end_offset;
+                st.bytes_since_snapshot = 0;
+                st.pending = None;
+                Ok(())
+            }
+            Ok(_) => Err(format!("snapshot {id} is not the latest after installing it")),
+            Err(e) => Err(format!("cannot read the installed snapshot {id}: {e}")),
+        }
+    }
+
+    // ANCHOR: maybe_snapshot
+    /// Once `metadata.log.max.record.bytes.between.snapshots` bytes of
+    /// records were applied since the last snapshot (or any at all, after
+    /// `metadata.log.max.snapshot.interval.ms`), writes the committed
+    /// image as a snapshot at the applied offset (committed, so at or below
+    /// the high watermark), durably, and only then lets the log delete
+    /// what is below it (Kafka's `SnapshotGenerator` and `deleteBeforeSnapshot`).
+    fn maybe_snapshot(&self, st: &mut State) {
+        let interval = Duration::from_millis(self.timeouts.snapshot_interval_ms);
+        let due = st.bytes_since_snapshot >= self.timeouts.snapshot_record_bytes_max
+            || (st.bytes_since_snapshot > 0 && st.last_snapshot.elapsed() >= interval);
+        if st.failed || !due {
+            return;
+        }
+        let Some(id) = st.node.snapshot_id(&st.log, st.applied) else { return };
+        let now = now_ms();
+        let bytes = encode_snapshot(id, &st.committed.records(), now, now).to_vec();
+        st.log.create_snapshot(id, bytes);
+        if st.log.latest_snapshot() == Some(id) {
+            st.log.delete_before(id.end_offset);
+        }
+        if let Some(e) = st.log.failure() {
+            self.fail(st, &format!("taking snapshot {id} failed: {e}"));
+            return;
+        }
+        st.bytes_since_snapshot = 0;
+        st.last_snapshot = Instant::now();
+        tracing::info!(node = self.id, snapshot = %id, log_start = st.log.start_offset(), "took a metadata snapshot");
+    }
+    // ANCHOR_END: maybe_snapshot
+
     fn publish(&self, st: &State) {
         let view = QuorumView {
             epoch: st.node.epoch(),
             leader_id: if st.failed { None } else { st.node.leader_id() },
             active: st.pending.is_some() && !st.failed,
             applied: st.applied,
+            log_start: st.log.start_offset(),
             log_end: st.log.end_offset(),
             failed: st.failed,
         };

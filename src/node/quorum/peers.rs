@@ -1,5 +1,5 @@
 //! The member's requests to the other voters: two **lanes** per peer, one
-//! for Fetch (which the leader may park for up to its `max_wait_ms`) and
+//! for Fetch and FetchSnapshot (the leader may park a Fetch for up to its `max_wait_ms`) and
 //! one for the rest (Vote, BeginQuorumEpoch, EndQuorumEpoch), each with its
 //! own connection, so an election is never stuck behind a parked fetch.
 //!
@@ -74,8 +74,9 @@ impl Peers {
     /// `resending`: a periodic resend, dropped for a Fetch already in flight.
     pub(super) fn send(&self, to: NodeId, message: Message, resending: bool) {
         let Some(lanes) = self.lanes.get(&to) else { return };
-        let lane = &lanes[if matches!(message, Message::FetchRequest { .. }) { FETCH } else { CONTROL }];
-        if resending && matches!(message, Message::FetchRequest { .. }) && lane.busy.load(Ordering::Acquire) {
+        let fetching = matches!(message, Message::FetchRequest { .. } | Message::FetchSnapshotRequest { .. });
+        let lane = &lanes[if fetching { FETCH } else { CONTROL }];
+        if resending && fetching && lane.busy.load(Ordering::Acquire) {
             return;
         }
         lane.slot.send_replace(Some(message));
@@ -151,6 +152,9 @@ impl LaneTask {
             }
             RaftRequest::Fetch(r) => {
                 c.send_at(&r, version, self.timeout + wait).await.map(RaftResponse::Fetch)
+            }
+            RaftRequest::FetchSnapshot(r) => {
+                c.send_at(&r, version, self.timeout).await.map(RaftResponse::FetchSnapshot)
             }
         };
         if answer.is_err() {

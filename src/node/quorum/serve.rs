@@ -1,5 +1,6 @@
 //! The quorum's requests on the CONTROLLER listener: Vote,
-//! BeginQuorumEpoch, EndQuorumEpoch and a voter's Fetch go to the core;
+//! BeginQuorumEpoch, EndQuorumEpoch, a voter's Fetch and anyone's
+//! FetchSnapshot go to the core;
 //! a broker's Fetch of `__cluster_metadata` reads the committed batches;
 //! DescribeQuorum reports what the leader knows of each replica.
 //!
@@ -13,11 +14,13 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, LeaderIdAndEpoch, PartitionData};
+use kafka_protocol::messages::fetch_response::{
+    self, FetchableTopicResponse, LeaderIdAndEpoch, PartitionData,
+};
 use kafka_protocol::messages::{
     BeginQuorumEpochRequest, BeginQuorumEpochResponse, BrokerId, DescribeQuorumRequest,
     DescribeQuorumResponse, EndQuorumEpochRequest, EndQuorumEpochResponse, FetchRequest, FetchResponse,
-    VoteRequest, VoteResponse,
+    FetchSnapshotRequest, FetchSnapshotResponse, VoteRequest, VoteResponse,
 };
 use kafka_protocol::ResponseError;
 
@@ -69,6 +72,45 @@ impl MetadataQuorum {
             _ => EndQuorumEpochResponse::default().with_error_code(ResponseError::UnknownServerError.code()),
         }
     }
+
+    // ANCHOR: handle_fetch_snapshot
+    /// FetchSnapshot (KIP-630) from a voter or a broker: one chunk of the
+    /// leader's snapshot, or the core's refusal (SNAPSHOT_NOT_FOUND,
+    /// POSITION_OUT_OF_RANGE, FENCED_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER).
+    pub fn handle_fetch_snapshot(
+        &self,
+        request: FetchSnapshotRequest,
+        version: i16,
+    ) -> FetchSnapshotResponse {
+        let _ = version; // v1 only adds tagged fields
+        let raft = RaftRequest::FetchSnapshot(request);
+        let incoming = wire::parse_request(&self.wire_context(), &raft);
+        let mut st = self.lock();
+        let refuse = |e: &WireError, st: &State| match wire::fetch_snapshot_error(
+            e,
+            st.node.epoch(),
+            st.node.leader_id(),
+        ) {
+            RaftResponse::FetchSnapshot(r) => r,
+            _ => FetchSnapshotResponse::default().with_error_code(ResponseError::UnknownServerError.code()),
+        };
+        let incoming = match incoming {
+            Ok(incoming) => incoming,
+            Err(e) => return refuse(&e, &st),
+        };
+        if st.failed {
+            return refuse(&WireError::Raft(RaftError::NotLeaderOrFollower), &st);
+        }
+        match self
+            .on_request(&mut st, incoming.from, incoming.message)
+            .as_ref()
+            .and_then(wire::fetch_snapshot_response)
+        {
+            Some(response) => response,
+            None => refuse(&WireError::InvalidRequest("no fetch snapshot answer"), &st),
+        }
+    }
+    // ANCHOR_END: handle_fetch_snapshot
 
     /// Vote, BeginQuorumEpoch, EndQuorumEpoch: the core's answer, or an
     /// acknowledgement with this member's epoch and leader.
@@ -269,6 +311,19 @@ impl MetadataQuorum {
                     note_fetch(&mut st, replica_id, fetch_offset);
                 }
                 let high_watermark = st.applied;
+                if let Some(snapshot) =
+                    st.log.latest_snapshot().filter(|_| fetch_offset < st.log.start_offset())
+                {
+                    // Below the log start: the broker loads the snapshot (KIP-630).
+                    let id = fetch_response::SnapshotId::default()
+                        .with_end_offset(snapshot.end_offset)
+                        .with_epoch(snapshot.epoch);
+                    return data
+                        .with_snapshot_id(id)
+                        .with_high_watermark(high_watermark)
+                        .with_log_start_offset(st.log.start_offset())
+                        .with_current_leader(leader);
+                }
                 if fetch_offset < 0 || fetch_offset > st.log.end_offset() {
                     return data
                         .with_error_code(ResponseError::OffsetOutOfRange.code())

@@ -54,7 +54,9 @@
 //! - No leader endpoints: the optional `LeaderEndpoints`/`NodeEndpoints`
 //!   fields stay empty; every controller knows the others' addresses from
 //!   `controller.quorum.voters`.
-//! - No snapshots: a Fetch answer naming a snapshot id is refused.
+//! - FetchSnapshot (api 59) is mapped in [`mod@snapshot`]; a Fetch answer
+//!   names the leader's snapshot in `SnapshotId` when the fetch offset is
+//!   below its log start.
 //! - The pre-vote epoch: Kafka's prospective sends its current epoch
 //!   (`ReplicaEpoch`, not bumped); the core's [`Message::VoteRequest`] names
 //!   the epoch it would stand in, one more. The mapping adds and subtracts
@@ -63,12 +65,14 @@
 pub mod describe;
 pub mod request;
 pub mod response;
+pub mod snapshot;
 
 use std::fmt;
 
 use kafka_protocol::messages::{
     ApiKey, BeginQuorumEpochRequest, BeginQuorumEpochResponse, EndQuorumEpochRequest, EndQuorumEpochResponse,
-    FetchRequest, FetchResponse, RequestKind, ResponseKind, VoteRequest, VoteResponse,
+    FetchRequest, FetchResponse, FetchSnapshotRequest, FetchSnapshotResponse, RequestKind, ResponseKind,
+    VoteRequest, VoteResponse,
 };
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
@@ -79,6 +83,10 @@ pub use describe::{
 };
 pub use request::{parse_request, request};
 pub use response::{ack, error_response, parse_response, response};
+pub use snapshot::{
+    fetch_snapshot_error, fetch_snapshot_request, fetch_snapshot_response, parse_fetch_snapshot,
+    parse_fetch_snapshot_response,
+};
 
 pub use super::METADATA_TOPIC;
 use super::{Message, NodeId, RaftError};
@@ -105,13 +113,14 @@ pub struct WireContext {
     pub fetch_max_bytes: i32,
 }
 
-/// The four KRaft RPCs, and the version spool sends each at.
+/// The five KRaft RPCs, and the version spool sends each at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RpcKind {
     Vote,
     BeginQuorumEpoch,
     EndQuorumEpoch,
     Fetch,
+    FetchSnapshot,
 }
 
 impl RpcKind {
@@ -122,6 +131,7 @@ impl RpcKind {
             RpcKind::BeginQuorumEpoch => ApiKey::BeginQuorumEpoch,
             RpcKind::EndQuorumEpoch => ApiKey::EndQuorumEpoch,
             RpcKind::Fetch => ApiKey::Fetch,
+            RpcKind::FetchSnapshot => ApiKey::FetchSnapshot,
         }
     }
 
@@ -131,6 +141,8 @@ impl RpcKind {
             RpcKind::Vote => 2,
             RpcKind::BeginQuorumEpoch | RpcKind::EndQuorumEpoch => 1,
             RpcKind::Fetch => 17,
+            // v1 adds KIP-853's directory id and leader endpoints (tagged).
+            RpcKind::FetchSnapshot => 1,
         }
     }
 }
@@ -142,6 +154,7 @@ pub enum RaftRequest {
     BeginQuorumEpoch(BeginQuorumEpochRequest),
     EndQuorumEpoch(EndQuorumEpochRequest),
     Fetch(FetchRequest),
+    FetchSnapshot(FetchSnapshotRequest),
 }
 
 impl RaftRequest {
@@ -152,6 +165,7 @@ impl RaftRequest {
             RaftRequest::BeginQuorumEpoch(_) => RpcKind::BeginQuorumEpoch,
             RaftRequest::EndQuorumEpoch(_) => RpcKind::EndQuorumEpoch,
             RaftRequest::Fetch(_) => RpcKind::Fetch,
+            RaftRequest::FetchSnapshot(_) => RpcKind::FetchSnapshot,
         }
     }
 
@@ -167,6 +181,7 @@ impl RaftRequest {
             RaftRequest::BeginQuorumEpoch(r) => RequestKind::BeginQuorumEpoch(r),
             RaftRequest::EndQuorumEpoch(r) => RequestKind::EndQuorumEpoch(r),
             RaftRequest::Fetch(r) => RequestKind::Fetch(r),
+            RaftRequest::FetchSnapshot(r) => RequestKind::FetchSnapshot(r),
         }
     }
 }
@@ -181,6 +196,7 @@ impl TryFrom<RequestKind> for RaftRequest {
             RequestKind::BeginQuorumEpoch(r) => Ok(RaftRequest::BeginQuorumEpoch(r)),
             RequestKind::EndQuorumEpoch(r) => Ok(RaftRequest::EndQuorumEpoch(r)),
             RequestKind::Fetch(r) => Ok(RaftRequest::Fetch(r)),
+            RequestKind::FetchSnapshot(r) => Ok(RaftRequest::FetchSnapshot(r)),
             other => Err(other),
         }
     }
@@ -193,6 +209,7 @@ pub enum RaftResponse {
     BeginQuorumEpoch(BeginQuorumEpochResponse),
     EndQuorumEpoch(EndQuorumEpochResponse),
     Fetch(FetchResponse),
+    FetchSnapshot(FetchSnapshotResponse),
 }
 
 impl RaftResponse {
@@ -203,6 +220,7 @@ impl RaftResponse {
             RaftResponse::BeginQuorumEpoch(_) => RpcKind::BeginQuorumEpoch,
             RaftResponse::EndQuorumEpoch(_) => RpcKind::EndQuorumEpoch,
             RaftResponse::Fetch(_) => RpcKind::Fetch,
+            RaftResponse::FetchSnapshot(_) => RpcKind::FetchSnapshot,
         }
     }
 
@@ -213,6 +231,7 @@ impl RaftResponse {
             RaftResponse::BeginQuorumEpoch(r) => ResponseKind::BeginQuorumEpoch(r),
             RaftResponse::EndQuorumEpoch(r) => ResponseKind::EndQuorumEpoch(r),
             RaftResponse::Fetch(r) => ResponseKind::Fetch(r),
+            RaftResponse::FetchSnapshot(r) => ResponseKind::FetchSnapshot(r),
         }
     }
 }
@@ -227,6 +246,7 @@ impl TryFrom<ResponseKind> for RaftResponse {
             ResponseKind::BeginQuorumEpoch(r) => Ok(RaftResponse::BeginQuorumEpoch(r)),
             ResponseKind::EndQuorumEpoch(r) => Ok(RaftResponse::EndQuorumEpoch(r)),
             ResponseKind::Fetch(r) => Ok(RaftResponse::Fetch(r)),
+            ResponseKind::FetchSnapshot(r) => Ok(RaftResponse::FetchSnapshot(r)),
             other => Err(other),
         }
     }

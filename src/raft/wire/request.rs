@@ -99,7 +99,18 @@ pub fn request(ctx: &WireContext, to: NodeId, message: &Message) -> Option<RaftR
                         .with_partitions(vec![partition])]),
             )
         }
-        Message::VoteResponse { .. } | Message::FetchResponse { .. } => return None,
+        &Message::FetchSnapshotRequest { epoch, snapshot_id, position, max_bytes } => {
+            RaftRequest::FetchSnapshot(super::fetch_snapshot_request(
+                ctx,
+                epoch,
+                snapshot_id,
+                position,
+                max_bytes,
+            ))
+        }
+        Message::VoteResponse { .. }
+        | Message::FetchResponse { .. }
+        | Message::FetchSnapshotResponse { .. } => return None,
     };
     Some(request)
 }
@@ -161,6 +172,7 @@ pub fn parse_request(ctx: &WireContext, request: &RaftRequest) -> Result<Incomin
             Ok(Incoming { from, message, fetch: None })
         }
         RaftRequest::Fetch(r) => parse_fetch(ctx, r),
+        RaftRequest::FetchSnapshot(r) => super::parse_fetch_snapshot(ctx, r),
     }
 }
 // ANCHOR_END: parse_request

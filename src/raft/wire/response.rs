@@ -19,7 +19,7 @@ use super::{
     node_id, wire_id, RaftResponse, Reply, RpcKind, WireError, METADATA_PARTITION, METADATA_TOPIC,
     METADATA_TOPIC_ID,
 };
-use crate::raft::{Epoch, FetchResult, Message, NodeId, Offset, RaftError};
+use crate::raft::{Epoch, FetchResult, Message, NodeId, Offset, RaftError, SnapshotId};
 
 fn topic_name() -> TopicName {
     TopicName(StrBytes::from_static_str(METADATA_TOPIC))
@@ -59,9 +59,19 @@ pub fn response(request_version: i16, message: &Message, records: Bytes) -> Opti
                     }
                     p
                 }
+                &FetchResult::Snapshot { snapshot_id, .. } => {
+                    let mut p = fetch_partition(request_version, answer(0), -1);
+                    p.snapshot_id = fetch_response::SnapshotId::default()
+                        .with_end_offset(snapshot_id.end_offset)
+                        .with_epoch(snapshot_id.epoch);
+                    p
+                }
                 FetchResult::Error(e) => fetch_partition(request_version, answer(e.code()), -1),
             };
             Some(fetch(request_version, 0, Some(partition)))
+        }
+        Message::FetchSnapshotResponse { .. } => {
+            super::fetch_snapshot_response(message).map(RaftResponse::FetchSnapshot)
         }
         _ => None,
     }
@@ -76,7 +86,7 @@ pub fn ack(kind: RpcKind, epoch: Epoch, leader_id: Option<NodeId>) -> Option<Raf
     match kind {
         RpcKind::BeginQuorumEpoch => Some(begin(0, Some(answer))),
         RpcKind::EndQuorumEpoch => Some(end(0, Some(answer))),
-        RpcKind::Vote | RpcKind::Fetch => None,
+        RpcKind::Vote | RpcKind::Fetch | RpcKind::FetchSnapshot => None,
     }
 }
 
@@ -100,6 +110,7 @@ pub fn error_response(
         RpcKind::BeginQuorumEpoch => begin(top, answer),
         RpcKind::EndQuorumEpoch => end(top, answer),
         RpcKind::Fetch => fetch(version, top, answer.map(|a| fetch_partition(version, a, -1))),
+        RpcKind::FetchSnapshot => super::fetch_snapshot_error(error, epoch, leader_id),
     }
 }
 
@@ -195,6 +206,9 @@ pub fn parse_response(sent: &Message, response: &RaftResponse) -> Result<Reply, 
             Ok(Reply::Message { message, records: Bytes::new() })
         }
         (&Message::FetchRequest { fetch_offset, .. }, RaftResponse::Fetch(r)) => parse_fetch(fetch_offset, r),
+        (Message::FetchSnapshotRequest { .. }, RaftResponse::FetchSnapshot(r)) => {
+            super::parse_fetch_snapshot_response(r)
+        }
         (Message::BeginQuorumEpoch { .. }, RaftResponse::BeginQuorumEpoch(r)) => {
             refused(r.error_code)?;
             let p = only_partition(&r.topics, |t| (&t.topic_name, &t.partitions), |p| p.partition_index)?;
@@ -232,7 +246,11 @@ fn parse_fetch(fetch_offset: Offset, r: &FetchResponse) -> Result<Reply, WireErr
             end_offset: p.diverging_epoch.end_offset,
         }
     } else if p.snapshot_id.epoch >= 0 || p.snapshot_id.end_offset >= 0 {
-        return Err(WireError::InvalidResponse("fetch: a snapshot id (spool has no snapshots)"));
+        if p.snapshot_id.epoch < 0 || p.snapshot_id.end_offset < 0 {
+            return Err(WireError::InvalidResponse("fetch: a snapshot id with a negative half"));
+        }
+        let snapshot_id = SnapshotId { end_offset: p.snapshot_id.end_offset, epoch: p.snapshot_id.epoch };
+        FetchResult::Snapshot { fetch_offset, snapshot_id }
     } else {
         records = p.records.clone().unwrap_or_default();
         // -1 is "not known yet": nothing is committed as far as we learn.

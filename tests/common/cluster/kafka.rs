@@ -173,6 +173,11 @@ impl KafkaCluster {
         KafkaCluster { controllers, brokers, links, controller_fronts: fronts, _root: formatter.root }
     }
 
+    /// Node `node_id`'s `log.dirs` (a controller's holds `__cluster_metadata-0`).
+    pub fn log_dir(&self, node_id: i32) -> std::path::PathBuf {
+        self._root.path().join(format!("node-{node_id}"))
+    }
+
     /// The brokers' addresses, as `bootstrap.servers` (their proxies' when
     /// behind proxies).
     pub fn bootstrap(&self) -> String {

@@ -3,8 +3,8 @@
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{
-    BeginQuorumEpochRequest, DescribeQuorumResponse, EndQuorumEpochRequest, FetchRequest, TopicName,
-    VoteRequest,
+    BeginQuorumEpochRequest, DescribeQuorumResponse, EndQuorumEpochRequest, FetchRequest,
+    FetchSnapshotRequest, TopicName, VoteRequest,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::ResponseError;
@@ -14,6 +14,7 @@ use super::*;
 use crate::raft::{Entry, FetchResult, Record};
 
 mod bad_input;
+mod snapshot;
 
 const LEADER: NodeId = 1;
 const FOLLOWER: NodeId = 2;
@@ -44,6 +45,7 @@ fn wire_request(request: RaftRequest) -> RaftRequest {
         RaftRequest::BeginQuorumEpoch(r) => RaftRequest::BeginQuorumEpoch(wire(&r, v)),
         RaftRequest::EndQuorumEpoch(r) => RaftRequest::EndQuorumEpoch(wire(&r, v)),
         RaftRequest::Fetch(r) => RaftRequest::Fetch(wire(&r, v)),
+        RaftRequest::FetchSnapshot(r) => RaftRequest::FetchSnapshot(wire(&r, v)),
     }
 }
 
@@ -53,6 +55,7 @@ fn wire_response(response: RaftResponse, v: i16) -> RaftResponse {
         RaftResponse::BeginQuorumEpoch(r) => RaftResponse::BeginQuorumEpoch(wire(&r, v)),
         RaftResponse::EndQuorumEpoch(r) => RaftResponse::EndQuorumEpoch(wire(&r, v)),
         RaftResponse::Fetch(r) => RaftResponse::Fetch(wire(&r, v)),
+        RaftResponse::FetchSnapshot(r) => RaftResponse::FetchSnapshot(wire(&r, v)),
     }
 }
 
@@ -91,6 +94,14 @@ fn request_strategy() -> impl Strategy<Value = Message> {
                 last_fetched_epoch,
             })
         }),
+        (0..1000i32, 0..1_000_000i64, 0..1000i32, 0..1_000_000u64, 0..(i32::MAX as u32)).prop_map(
+            |(epoch, end_offset, snapshot_epoch, position, max_bytes)| Message::FetchSnapshotRequest {
+                epoch,
+                snapshot_id: crate::raft::SnapshotId { end_offset, epoch: snapshot_epoch },
+                position,
+                max_bytes,
+            }
+        ),
     ]
 }
 
@@ -100,6 +111,8 @@ fn raft_error_strategy() -> impl Strategy<Value = RaftError> {
         Just(RaftError::UnknownLeaderEpoch),
         Just(RaftError::NotLeaderOrFollower),
         Just(RaftError::InconsistentVoterSet),
+        Just(RaftError::SnapshotNotFound),
+        Just(RaftError::PositionOutOfRange),
     ]
 }
 
@@ -116,6 +129,10 @@ fn fetch_result_strategy() -> impl Strategy<Value = FetchResult> {
             end_offset
         }),
         raft_error_strategy().prop_map(FetchResult::Error),
+        (0..1_000_000i64, 0..1000i32).prop_map(|(end_offset, epoch)| FetchResult::Snapshot {
+            fetch_offset: 7,
+            snapshot_id: crate::raft::SnapshotId { end_offset, epoch },
+        }),
     ]
 }
 
@@ -178,6 +195,7 @@ proptest! {
             RaftRequest::BeginQuorumEpoch(r) => r.encode(&mut buf, v),
             RaftRequest::EndQuorumEpoch(r) => r.encode(&mut buf, v),
             RaftRequest::Fetch(r) => r.encode(&mut buf, v),
+            RaftRequest::FetchSnapshot(r) => r.encode(&mut buf, v),
         }
         .unwrap();
         for (at, byte) in damage {
@@ -190,6 +208,7 @@ proptest! {
             RpcKind::BeginQuorumEpoch => BeginQuorumEpochRequest::decode(&mut b, v).ok().map(RaftRequest::BeginQuorumEpoch),
             RpcKind::EndQuorumEpoch => EndQuorumEpochRequest::decode(&mut b, v).ok().map(RaftRequest::EndQuorumEpoch),
             RpcKind::Fetch => FetchRequest::decode(&mut b, v).ok().map(RaftRequest::Fetch),
+            RpcKind::FetchSnapshot => FetchSnapshotRequest::decode(&mut b, v).ok().map(RaftRequest::FetchSnapshot),
         };
         if let Some(request) = decoded {
             let _ = parse_request(&ctx(LEADER), &request);
