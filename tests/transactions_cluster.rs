@@ -4,7 +4,9 @@
 //! `onResignation`); its markers go to the leaders of the transaction's
 //! partitions, over the network when those are other brokers; and when the
 //! coordinator's broker dies, another replica of the partition takes over
-//! with the state the first one acknowledged.
+//! with the state the first one acknowledged. A partition leader verifies a
+//! transaction's first batch with the coordinator over the network too
+//! (KIP-890 part 1).
 //!
 //! ```text
 //! cargo build && cargo test --test transactions_cluster
@@ -25,15 +27,17 @@ use std::time::Duration;
 
 use cluster::{eventually, KafkaCluster};
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    AddPartitionsToTxnRequest, DescribeTransactionsRequest, EndTxnRequest, FindCoordinatorRequest,
-    InitProducerIdRequest, ProducerId, TransactionalId,
+    AddPartitionsToTxnRequest, BrokerId, DescribeTransactionsRequest, EndTxnRequest, FindCoordinatorRequest,
+    InitProducerIdRequest, ListOffsetsRequest, ProduceRequest, ProducerId, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use spool::client::{Client, NewTopic};
 
-use harness::{code, name};
+use harness::{code, name, LIST_OFFSETS_V, PRODUCE_V};
 
 /// Five `__transaction_state` partitions (every broker leads some); a lagging
 /// follower leaves the ISR within 3 s of its broker's death.
@@ -198,4 +202,101 @@ fn confluent_kafka_transactions_on_three_brokers() {
     println!("{stdout}{stderr}");
     assert!(output.status.success(), "the scenario failed ({}):\n{stdout}\n{stderr}", output.status);
     assert!(stdout.contains("PASS "), "{stdout}");
+}
+
+/// A transactional Produce of one batch (`pid`, `epoch`, `sequence`) to
+/// [`TOPIC`]'s `partition`, carrying "tx" as a producer's request does: its
+/// error code. NOT_ENOUGH_REPLICAS — the leader could not reach the
+/// coordinator yet, which a producer retries — is retried here too.
+async fn produce_txn(
+    client: &mut harness::Client,
+    partition: i32,
+    pid: i64,
+    epoch: i16,
+    sequence: i32,
+) -> i16 {
+    let builder = spool::format::BatchBuilder::default().producer(pid, epoch, sequence).transactional(true);
+    let records = batches::batch_of(builder, [(spool::broker::now_ms(), "k", "v")]);
+    let data = PartitionProduceData::default().with_index(partition).with_records(Some(records));
+    let request = ProduceRequest::default()
+        .with_transactional_id(Some(tid()))
+        .with_acks(-1)
+        .with_timeout_ms(5_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(name(TOPIC))
+            .with_partition_data(vec![data])]);
+    eventually("the coordinator reachable", async || {
+        let response = client.request(PRODUCE_V, &request).await;
+        let error = response.responses[0].partition_responses[0].error_code;
+        (error != code(ResponseError::NotEnoughReplicas)).then_some(error)
+    })
+    .await
+}
+
+/// LATEST of [`TOPIC`]'s `partition` at `isolation_level`: the high
+/// watermark (0) or the last stable offset (1).
+async fn latest(client: &mut harness::Client, partition: i32, isolation_level: i8) -> i64 {
+    let request = ListOffsetsRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_isolation_level(isolation_level)
+        .with_topics(vec![ListOffsetsTopic::default().with_name(name(TOPIC)).with_partitions(vec![
+            ListOffsetsPartition::default().with_partition_index(partition).with_timestamp(-1),
+        ])]);
+    let response = client.request(LIST_OFFSETS_V, &request).await;
+    let p = &response.topics[0].partitions[0];
+    assert_eq!(p.error_code, 0);
+    p.offset
+}
+
+/// KIP-890 part 1 across brokers: the leader of a partition that is not the
+/// coordinator's broker verifies a transaction's first batch with
+/// AddPartitionsToTxn v4 (verify_only) over the inter-broker listener. The
+/// batch of the open transaction is appended; the producer's next batch,
+/// arriving after the abort, is INVALID_TXN_STATE, so the partition's last
+/// stable offset is not pinned (KAFKA-14402's hanging transaction).
+#[test]
+fn a_leader_verifies_with_the_coordinator_on_another_broker() {
+    let mut cluster = KafkaCluster::start(3, PROPERTIES);
+    let bootstrap = cluster.bootstrap();
+    runtime().block_on(async {
+        let leaders = three_brokers_and_a_topic(&bootstrap).await;
+        let coordinator = coordinator_of(cluster.broker(2).addr(0)).await;
+        let (partition, leader) = (0..3)
+            .map(|p| (p, leaders[p as usize]))
+            .find(|&(_, leader)| leader != coordinator)
+            .expect("a partition led by another broker than the coordinator");
+        let mut at_coordinator = harness::Client::connect(cluster.broker(coordinator).addr(0)).await;
+        let (pid, epoch) = init(&mut at_coordinator).await;
+        let add = AddPartitionsToTxnRequest::default()
+            .with_v3_and_below_transactional_id(tid())
+            .with_v3_and_below_producer_id(ProducerId(pid))
+            .with_v3_and_below_producer_epoch(epoch)
+            .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
+                .with_name(name(TOPIC))
+                .with_partitions(vec![partition])]);
+        let added = at_coordinator.request(3, &add).await;
+        assert_eq!(added.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code, 0);
+
+        let mut at_leader = harness::Client::connect(cluster.broker(leader).addr(0)).await;
+        assert_eq!(produce_txn(&mut at_leader, partition, pid, epoch, 0).await, 0, "verified remotely");
+        let end = EndTxnRequest::default()
+            .with_transactional_id(tid())
+            .with_producer_id(ProducerId(pid))
+            .with_producer_epoch(epoch)
+            .with_committed(false);
+        assert_eq!(at_coordinator.request(3, &end).await.error_code, 0);
+        eventually("CompleteAbort", async || {
+            (describe(&mut at_coordinator).await.ok()?.0 == "CompleteAbort").then_some(())
+        })
+        .await;
+        let late = produce_txn(&mut at_leader, partition, pid, epoch, 1).await;
+        assert_eq!(late, code(ResponseError::InvalidTxnState), "refused by the remote coordinator");
+        eventually("the abort decided on the leader", async || {
+            let (stable, end) =
+                (latest(&mut at_leader, partition, 1).await, latest(&mut at_leader, partition, 0).await);
+            (stable == end).then_some(())
+        })
+        .await;
+        assert_eq!(latest(&mut at_leader, partition, 0).await, 2, "the batch and its ABORT marker only");
+    });
 }

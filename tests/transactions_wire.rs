@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Each test speaks raw Kafka requests to an in-process broker (the `wire`
-//! tests' harness); no real transactional client is needed.
+//! tests' harness); no real transactional client is needed, and no
+//! coordinator verifies the batches (KIP-890's verification is off).
 
 #[allow(dead_code)]
 #[path = "common/batches.rs"]
@@ -34,6 +35,13 @@ use spool::format::{BatchBuilder, RecordBatch};
 use batches::batch_of;
 use harness::{code, name, start, Client, FETCH_V, LIST_OFFSETS_V};
 use requests::{batch, create_topic, fetch_one, fetch_request, produce};
+
+/// No transaction coordinator is asked here: the batches are appended as if
+/// it had verified them, so KIP-890's verification is off
+/// (`tests/transactions_verify.rs` checks it).
+fn no_coordinator(config: &mut spool::config::BrokerConfig) {
+    config.transactions.partition_verification_enable = false;
+}
 
 const READ_UNCOMMITTED: i8 = 0;
 const READ_COMMITTED: i8 = 1;
@@ -71,7 +79,7 @@ async fn write_marker(client: &mut Client, commit: bool, topic: &str, partitions
 /// on each partition, and an unknown partition is answered on its own.
 #[tokio::test]
 async fn write_txn_markers_ends_a_transaction_over_tcp() {
-    let broker = start(|_| {}).await;
+    let broker = start(no_coordinator).await;
     let mut client = broker.client().await;
     create_topic(&mut client, "txn", 2, &[]).await;
     assert_eq!(produce(&mut client, "txn", 0, txn_batch(0, 0, &["a", "b"]), -1).await.error_code, 0);
@@ -117,7 +125,7 @@ fn aborted_of(data: &PartitionData) -> Option<Vec<(i64, i64)>> {
 /// gets null, as Kafka answers.
 #[tokio::test]
 async fn read_committed_stops_at_the_last_stable_offset() {
-    let broker = start(|_| {}).await;
+    let broker = start(no_coordinator).await;
     let mut client = broker.client().await;
     create_topic(&mut client, "open", 1, &[]).await;
     assert_eq!(produce(&mut client, "open", 0, batch(now_ms(), &["x"]), -1).await.error_code, 0);
@@ -142,7 +150,7 @@ async fn read_committed_stops_at_the_last_stable_offset() {
 /// consumer filters them out (KIP-98's aborted-transaction index).
 #[tokio::test]
 async fn read_committed_is_told_the_aborted_transactions() {
-    let broker = start(|_| {}).await;
+    let broker = start(no_coordinator).await;
     let mut client = broker.client().await;
     create_topic(&mut client, "aborts", 1, &[]).await;
     assert_eq!(produce(&mut client, "aborts", 0, batch(now_ms(), &["x"]), -1).await.error_code, 0);
@@ -162,7 +170,7 @@ async fn read_committed_is_told_the_aborted_transactions() {
 /// COMMIT marker moves the LSO past the transaction, and then reads it.
 #[tokio::test]
 async fn a_parked_read_committed_fetch_wakes_when_the_marker_lands() {
-    let broker = start(|_| {}).await;
+    let broker = start(no_coordinator).await;
     let mut client = broker.client().await;
     create_topic(&mut client, "parked", 1, &[]).await;
     assert_eq!(produce(&mut client, "parked", 0, txn_batch(0, 0, &["a", "b"]), -1).await.error_code, 0);
@@ -201,7 +209,7 @@ async fn list_offset_at(client: &mut Client, timestamp: i64, isolation_level: i8
 /// `fetchOffsetForTimestamp` with `IsolationLevel.READ_COMMITTED`).
 #[tokio::test]
 async fn list_offsets_read_committed_answers_the_last_stable_offset() {
-    let broker = start(|_| {}).await;
+    let broker = start(no_coordinator).await;
     let mut client = broker.client().await;
     create_topic(&mut client, "listed", 1, &[]).await;
     assert_eq!(produce(&mut client, "listed", 0, batch(1_000, &["x"]), -1).await.error_code, 0);
@@ -238,7 +246,7 @@ async fn log_end(client: &mut Client, topic: &str) -> i64 {
 /// `LogValidator`: "Clients are not allowed to write control records").
 #[tokio::test]
 async fn a_control_batch_from_a_client_is_refused() {
-    let broker = start(|_| {}).await;
+    let broker = start(no_coordinator).await;
     let mut client = broker.client().await;
     create_topic(&mut client, "forged", 1, &[]).await;
     assert_eq!(produce(&mut client, "forged", 0, txn_batch(0, 0, &["a"]), -1).await.error_code, 0);
@@ -261,7 +269,7 @@ async fn a_control_batch_from_a_client_is_refused() {
 /// open here is INVALID_TXN_STATE; neither is appended.
 #[tokio::test]
 async fn transactional_produce_is_checked_against_the_producer_table() {
-    let broker = start(|_| {}).await;
+    let broker = start(no_coordinator).await;
     let mut client = broker.client().await;
     create_topic(&mut client, "fenced", 1, &[]).await;
     assert_eq!(produce(&mut client, "fenced", 0, txn_batch(3, 0, &["a"]), -1).await.error_code, 0);
@@ -286,7 +294,7 @@ async fn transactional_produce_is_checked_against_the_producer_table() {
 async fn describe_producers_lists_the_producer_table() {
     use kafka_protocol::messages::describe_producers_request::TopicRequest;
     use kafka_protocol::messages::DescribeProducersRequest;
-    let broker = start(|_| {}).await;
+    let broker = start(no_coordinator).await;
     let mut client = broker.client().await;
     create_topic(&mut client, "described", 1, &[]).await;
     assert_eq!(produce(&mut client, "described", 0, txn_batch(0, 0, &["a"]), -1).await.error_code, 0);
@@ -330,7 +338,7 @@ async fn describe_producers_lists_the_producer_table() {
 /// refuses client appends to internal topics.
 #[tokio::test]
 async fn clients_may_not_produce_to_the_transaction_log() {
-    let broker = start(|_| {}).await;
+    let broker = start(no_coordinator).await;
     let mut client = broker.client().await;
     create_topic(&mut client, "__transaction_state", 1, &[]).await;
     let answer = produce(&mut client, "__transaction_state", 0, batch(now_ms(), &["forged"]), -1).await;

@@ -351,7 +351,11 @@ impl IdempotenceState {
             }
             Err(e @ ProducerError::InvalidProducerEpoch { .. }) => Answer::Error(e.kafka_error_code()),
             Err(e @ ProducerError::InvalidSequence { .. }) => unreachable!("sequences are not negative: {e}"),
-            Err(e @ (ProducerError::InvalidTxnState { .. } | ProducerError::CoordinatorFenced { .. })) => {
+            Err(
+                e @ (ProducerError::InvalidTxnState { .. }
+                | ProducerError::TxnNotVerified { .. }
+                | ProducerError::CoordinatorFenced { .. }),
+            ) => {
                 unreachable!("the model's producer is not transactional: {e}")
             }
         };

@@ -391,6 +391,11 @@ impl Broker {
                 c.transactions.coordinator.transaction_timeout_ms_max.to_string(),
                 &["transaction.max.timeout.ms"][..],
             ),
+            (
+                "transaction.partition.verification.enable",
+                c.transactions.partition_verification_enable.to_string(),
+                &["transaction.partition.verification.enable"][..],
+            ),
             ("process.roles", c.process_roles.to_string(), &["process.roles"][..]),
             (
                 "controller.quorum.voters",

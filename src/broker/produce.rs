@@ -16,6 +16,10 @@
 //! Any other `acks` is `INVALID_REQUIRED_ACKS`. A replica that does not lead
 //! the partition answers NOT_LEADER_OR_FOLLOWER: the client refreshes its
 //! metadata and sends the batch to the leader.
+//!
+//! Chapter 9: a producer's first transactional batch on a partition is
+//! appended only once the transaction coordinator confirms the partition is
+//! in its open transaction (KIP-890 part 1, `produce/verify.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +33,7 @@ use kafka_protocol::ResponseError;
 use super::partition::AckWait;
 use super::{now_ms, Broker, Error};
 use crate::log::manager::lock;
+use crate::log::producers::AppendOrigin;
 use crate::log::validator::{validate_records, ValidationError, ValidationPolicy};
 use crate::replication::ReplicationError;
 use crate::TopicPartition;
@@ -67,6 +72,7 @@ impl Broker {
         version: i16,
     ) -> Result<Option<Waiting>, Error> {
         let acks = request.acks;
+        let transactional_id = request.transactional_id.as_ref().map(|id| id.0.to_string());
         let valid_acks = matches!(acks, -1..=1);
         let deadline = tokio::time::Instant::now() + Duration::from_millis(request.timeout_ms.max(0) as u64);
         let mut topics = Vec::new();
@@ -77,7 +83,8 @@ impl Broker {
                 let result = match data.records {
                     _ if !valid_acks => Err((ResponseError::InvalidRequiredAcks, format!("acks={acks}"))),
                     Some(records) => {
-                        self.append(&tp, BytesMut::from(&records[..]), version, acks == -1).await
+                        let records = BytesMut::from(&records[..]);
+                        self.append(&tp, records, version, acks == -1, transactional_id.as_deref()).await
                     }
                     None => Err((ResponseError::CorruptMessage, "no records".to_string())),
                 };
@@ -101,6 +108,7 @@ impl Broker {
         records: BytesMut,
         version: i16,
         acks_all: bool,
+        transactional_id: Option<&str>,
     ) -> AppendedWaiting {
         if self.is_shutting_down() {
             return Err((ResponseError::NotLeaderOrFollower, "broker is shutting down".into()));
@@ -108,7 +116,7 @@ impl Broker {
         let Some(partition) = self.partition(tp) else {
             return Err((ResponseError::UnknownTopicOrPartition, format!("no partition {tp}")));
         };
-        let leader_epoch = partition.check_append(acks_all).map_err(|e| replication_error(tp, e))?;
+        partition.check_append(acks_all).map_err(|e| replication_error(tp, e))?;
         if let Err(e) = self.log_dir.check() {
             self.log_dir.warn(tp, "produce", &e);
             return Err((e.kafka_error(), e.to_string()));
@@ -133,13 +141,18 @@ impl Broker {
             // A re-encoded batch may have grown past the limit.
             check_batch_sizes(&records, partition.max_message_bytes)?;
         }
-        self.append_as_leader(tp, &partition, records, leader_epoch, acks_all).await
+        // Chapter 9: the coordinator's word first, for a transaction's first batch.
+        let origin = self.verify_txn_produce(tp, &partition, &records, transactional_id, version).await?;
+        // Checked again: the verification may have waited while leadership moved.
+        let leader_epoch = partition.check_append(acks_all).map_err(|e| replication_error(tp, e))?;
+        self.append_as_leader(tp, &partition, records, leader_epoch, acks_all, origin).await
     }
 
     /// Writes batches already checked for their origin (a client's produce,
     /// or the transaction coordinator's markers) on the leader of
-    /// `leader_epoch`, through the log's producer table: the offsets to
-    /// answer, and for `acks=all` the wait for the high watermark.
+    /// `leader_epoch`, through the log's producer table (which checks them
+    /// as `origin` says): the offsets to answer, and for `acks=all` the wait
+    /// for the high watermark.
     pub(super) async fn append_as_leader(
         self: &Arc<Self>,
         tp: &TopicPartition,
@@ -147,17 +160,21 @@ impl Broker {
         records: BytesMut,
         leader_epoch: i32,
         acks_all: bool,
+        origin: AppendOrigin,
     ) -> AppendedWaiting {
         let durable = lock(&partition.log).config().flush_before_ack;
         let info = if durable {
             // Group commit waits for an fsync: a blocking wait, off the async threads.
             let log = partition.log.clone();
             let commit = partition.group_commit.clone();
-            tokio::task::spawn_blocking(move || commit.append(&log, records, leader_epoch, now_ms()))
-                .await
-                .map_err(|e| (ResponseError::UnknownServerError, e.to_string()))?
+            tokio::task::spawn_blocking(move || {
+                let info = lock(&log).append_from(records, leader_epoch, now_ms(), origin)?;
+                commit.wait_durable(&log, info.last_offset + 1).map(|()| info)
+            })
+            .await
+            .map_err(|e| (ResponseError::UnknownServerError, e.to_string()))?
         } else {
-            lock(&partition.log).append(records, leader_epoch, now_ms())
+            lock(&partition.log).append_from(records, leader_epoch, now_ms(), origin)
         }
         .map_err(|e| {
             self.log_dir.fail(tp, &e);
@@ -176,6 +193,8 @@ impl Broker {
     }
     // ANCHOR_END: produce
 }
+
+mod verify;
 
 /// A produce's answer after its appends: for `acks=all`, the high watermark
 /// each partition waits for.

@@ -57,6 +57,7 @@ use super::{now_ms, Broker};
 use crate::format::batch::NO_SEQUENCE;
 use crate::format::BatchBuilder;
 use crate::idempotence::EndTxnMarker;
+use crate::log::producers::AppendOrigin;
 use crate::TopicPartition;
 
 /// How long a marker waits for the in-sync replicas: Kafka's default
@@ -161,7 +162,7 @@ impl Broker {
             return Err((e.kafka_error(), e.to_string()));
         }
         let batch = control_batch(producer_id, producer_epoch, marker, now_ms());
-        self.append_as_leader(tp, &partition, batch, leader_epoch, true).await
+        self.append_as_leader(tp, &partition, batch, leader_epoch, true, AppendOrigin::Client).await
     }
     // ANCHOR_END: write_txn_markers
 }

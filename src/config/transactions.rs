@@ -34,6 +34,13 @@ pub struct TransactionConfig {
     pub abort_timed_out_cleanup_interval_ms: u64,
     /// `transaction.max.timeout.ms`, `transactional.id.expiration.ms`.
     pub coordinator: TransactionCoordinatorConfig,
+    /// `transaction.partition.verification.enable` (KIP-890 part 1, default
+    /// true): a partition leader asks the transaction coordinator before it
+    /// appends a producer's first transactional batch, so a late batch of
+    /// an ended transaction cannot open one nobody will end
+    /// (`broker::produce::verify`). Off, the hanging transaction of
+    /// KAFKA-14402 is possible again, as before Kafka 3.6.
+    pub partition_verification_enable: bool,
 }
 
 impl Default for TransactionConfig {
@@ -45,6 +52,7 @@ impl Default for TransactionConfig {
             state_log_segment_bytes: 100 * 1024 * 1024,
             abort_timed_out_cleanup_interval_ms: 10_000,
             coordinator: TransactionCoordinatorConfig::default(),
+            partition_verification_enable: true,
         }
     }
 }
@@ -82,6 +90,9 @@ impl TransactionConfig {
                 self.coordinator.transactional_id_expiration_ms = num(key, value)?;
                 at_least_1(self.coordinator.transactional_id_expiration_ms)?;
             }
+            "transaction.partition.verification.enable" => {
+                self.partition_verification_enable = num(key, value)?;
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -100,6 +111,10 @@ mod tests {
         assert_eq!(c.set("transaction.max.timeout.ms", "60000"), Ok(true));
         assert_eq!(c.set("transaction.abort.timed.out.transaction.cleanup.interval.ms", "500"), Ok(true));
         assert_eq!(c.set("log.segment.bytes", "1"), Ok(false));
+        assert!(c.partition_verification_enable, "on by default, as since Kafka 3.6");
+        assert_eq!(c.set("transaction.partition.verification.enable", "false"), Ok(true));
+        assert!(!c.partition_verification_enable);
+        assert!(c.set("transaction.partition.verification.enable", "no").is_err());
         assert_eq!((c.state_log_num_partitions, c.coordinator.transaction_timeout_ms_max), (3, 60_000));
         assert_eq!(c.abort_timed_out_cleanup_interval_ms, 500);
         assert!(c.set("transaction.state.log.num.partitions", "0").is_err());

@@ -144,6 +144,7 @@ pub mod producer_state;
 pub mod snapshot;
 
 pub use producer_state::txn::{CompletedTxn, EndTxnMarker};
+pub use producer_state::verification::VerificationGuard;
 pub use producer_state::{
     BatchInfo, BatchMetadata, ProducerError, ProducerStateConfig, ProducerStateEntry, ProducerStateManager,
     Validated, NUM_BATCHES_TO_RETAIN,

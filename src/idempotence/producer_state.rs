@@ -274,6 +274,11 @@ pub enum ProducerError {
     /// the partition (`INVALID_TXN_STATE`, 48, Kafka's `appendDataBatch`).
     /// Not retriable: the producer mixed transactional and plain writes.
     InvalidTxnState { producer_id: i64 },
+    /// A transactional batch that would open its producer's transaction here
+    /// without the coordinator having verified it (KIP-890 part 1,
+    /// [`verification`]): `INVALID_TXN_STATE`, 48, as Kafka's
+    /// `InvalidTxnStateException("Record was not part of an ongoing transaction")`.
+    TxnNotVerified { producer_id: i64 },
     /// A transaction marker from a coordinator older than the last one that
     /// wrote here (`TRANSACTION_COORDINATOR_FENCED`, 52): a zombie coordinator.
     CoordinatorFenced { producer_id: i64, coordinator_epoch: i32, current_coordinator_epoch: i32 },
@@ -285,7 +290,7 @@ impl ProducerError {
             ProducerError::InvalidProducerEpoch { .. } => 47,
             ProducerError::OutOfOrderSequence { .. } => 45,
             ProducerError::InvalidSequence { .. } => 87,
-            ProducerError::InvalidTxnState { .. } => 48,
+            ProducerError::InvalidTxnState { .. } | ProducerError::TxnNotVerified { .. } => 48,
             ProducerError::CoordinatorFenced { .. } => 52,
         }
     }
@@ -308,6 +313,11 @@ impl std::fmt::Display for ProducerError {
             ProducerError::InvalidTxnState { producer_id } => {
                 write!(f, "producer {producer_id}: a non-transactional batch inside an open transaction")
             }
+            ProducerError::TxnNotVerified { producer_id } => write!(
+                f,
+                "producer {producer_id}: the record was not part of an ongoing transaction (not verified \
+                 with the transaction coordinator)"
+            ),
             ProducerError::CoordinatorFenced {
                 producer_id,
                 coordinator_epoch,
@@ -339,6 +349,9 @@ pub struct ProducerStateManager {
     /// watermark, by first offset (Kafka's `unreplicatedTxns`): they pin the
     /// last stable offset until the marker is committed.
     unreplicated_txns: BTreeMap<i64, txn::CompletedTxn>,
+    /// Producers whose first transactional batch here waits for the
+    /// coordinator's word (KIP-890 part 1, [`verification`]); memory only.
+    verification_states: BTreeMap<i64, verification::VerificationStateEntry>,
 }
 
 impl ProducerStateManager {
@@ -350,6 +363,7 @@ impl ProducerStateManager {
             map_end_offset: 0,
             ongoing_txns: BTreeMap::new(),
             unreplicated_txns: BTreeMap::new(),
+            verification_states: BTreeMap::new(),
         }
     }
 
@@ -400,6 +414,7 @@ impl ProducerStateManager {
         if let Some(original) = entry.find_duplicate(batch) {
             return Ok(Validated::Duplicate(original));
         }
+        self.check_verification_sequence(batch)?;
         let (epoch, current_epoch) = (batch.producer_epoch, entry.producer_epoch);
         if epoch < current_epoch {
             return Err(ProducerError::InvalidProducerEpoch { producer_id, epoch, current_epoch });
@@ -484,14 +499,19 @@ impl ProducerStateManager {
             entry.current_txn_first_offset = Some(base_offset);
             self.ongoing_txns.insert(base_offset, batch.producer_id);
         }
+        if batch.is_transactional {
+            self.clear_verification(batch.producer_id);
+        }
     }
     // ANCHOR_END: update
 
     /// Forgets producers idle for `producer.id.expiration.ms` (Kafka's
     /// `removeExpiredProducers`); an open transaction keeps its producer.
+    /// Verifications pending as long are dropped too.
     pub fn remove_expired_producers(&mut self, now_ms: i64) {
         let expiration_ms = self.config.producer_id_expiration_ms;
         self.producers.retain(|_, e| !is_expired(e, now_ms, expiration_ms));
+        self.remove_expired_verifications(now_ms, expiration_ms);
     }
 
     /// The log start offset moved forward (retention, `DeleteRecords`). Like
@@ -528,6 +548,7 @@ fn is_expired(entry: &ProducerStateEntry, now_ms: i64, expiration_ms: i64) -> bo
 }
 
 pub mod txn;
+pub mod verification;
 
 #[cfg(test)]
 mod tests;

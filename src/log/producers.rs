@@ -40,7 +40,7 @@ use crate::format::batch::{self, field, RecordBatch};
 use crate::idempotence::producer_state::txn::{CompletedTxn, EndTxnMarker};
 use crate::idempotence::{
     decode_snapshot, encode_snapshot, parse_snapshot_file_name, replay, snapshot_file_name, BatchInfo,
-    BatchMetadata, ProducerError, ProducerStateConfig, ProducerStateManager, Validated,
+    BatchMetadata, ProducerError, ProducerStateConfig, ProducerStateManager, Validated, VerificationGuard,
 };
 
 /// How much of the log one read of the replay holds in memory.
@@ -78,6 +78,12 @@ fn marker_of(one: &[u8]) -> Option<EndTxnMarker> {
 pub enum AppendOrigin {
     /// A produce request.
     Client,
+    /// A produce request while `transaction.partition.verification.enable`
+    /// is on (KIP-890 part 1): a transactional batch that would open its
+    /// producer's transaction must carry the guard the coordinator's
+    /// verification started with ([`ProducerStateManager::check_verified`]);
+    /// [`VerificationGuard::SENTINEL`] when none was started.
+    VerifiedClient(VerificationGuard),
     /// A coordinator writing for a producer: the group coordinator's
     /// TxnOffsetCommit records (chapter 9).
     Coordinator,
@@ -107,6 +113,10 @@ impl<S: Storage> Log<S> {
         if origin == AppendOrigin::Coordinator {
             return self.check_coordinator_batches(batches, sizes).map(|()| None);
         }
+        let guard = match origin {
+            AppendOrigin::VerifiedClient(guard) => Some(guard),
+            _ => None,
+        };
         if let [size] = sizes {
             let one = &batches[..*size];
             let info = batch_info(one);
@@ -115,7 +125,7 @@ impl<S: Storage> Log<S> {
                     .producers
                     .validate_marker(info.producer_id, info.producer_epoch, &marker)
                     .map(|()| None),
-                None => self.producers.validate(&info).map(duplicate),
+                None => validate_client(&self.producers, &info, guard).map(duplicate),
             };
         }
         let mut headers = Vec::with_capacity(sizes.len());
@@ -135,7 +145,7 @@ impl<S: Storage> Log<S> {
                 trial.validate_marker(info.producer_id, info.producer_epoch, marker)?;
                 trial.apply_marker(info.producer_id, info.producer_epoch, marker, offset, info.max_timestamp);
             } else {
-                if let Some(original) = trial.validate(info).map(duplicate)? {
+                if let Some(original) = validate_client(&trial, info, guard).map(duplicate)? {
                     return Ok(Some(original));
                 }
                 trial.update(info, offset);
@@ -177,6 +187,20 @@ impl<S: Storage> Log<S> {
             offset += i64::from(info.last_offset_delta) + 1;
         }
         Ok(())
+    }
+
+    /// Starts KIP-890's verification of `producer_id`'s transactional batch
+    /// (or finds it started): the guard its append must carry, or
+    /// [`VerificationGuard::SENTINEL`] if its transaction is open here and
+    /// nothing needs asking ([`ProducerStateManager::maybe_start_verification`]).
+    pub fn maybe_start_txn_verification(
+        &mut self,
+        producer_id: i64,
+        sequence: i32,
+        epoch: i16,
+        now_ms: i64,
+    ) -> VerificationGuard {
+        self.producers.maybe_start_verification(producer_id, sequence, epoch, now_ms)
     }
 
     /// The partition's producer table, as of the log end.
@@ -317,6 +341,22 @@ impl<S: Storage> Log<S> {
         }
         Ok(completed)
     }
+}
+
+/// A client's data batch against `table`: a retry of a batch in the log
+/// first (as Kafka: its answer stands even if the transaction has ended
+/// since), then KIP-890's verification if the append carries a `guard`,
+/// then the epoch and sequence.
+fn validate_client(
+    table: &ProducerStateManager,
+    info: &BatchInfo,
+    guard: Option<VerificationGuard>,
+) -> std::result::Result<Validated, ProducerError> {
+    let validated = table.validate(info);
+    if let (Some(guard), false) = (guard, matches!(validated, Ok(Validated::Duplicate(_)))) {
+        table.check_verified(info, guard)?;
+    }
+    validated
 }
 
 /// The table a new log starts with: Kafka's settings.

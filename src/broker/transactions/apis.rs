@@ -180,7 +180,7 @@ impl Broker {
     // ANCHOR: add_partitions_to_txn
     /// AddPartitionsToTxn: v0–v3 one transaction from its producer; v4 a batch,
     /// each either added or (verify-only, from a partition leader) checked.
-    async fn add_partitions_to_txn(
+    pub(in crate::broker) async fn add_partitions_to_txn(
         self: &Arc<Self>,
         request: AddPartitionsToTxnRequest,
         version: i16,

@@ -146,6 +146,9 @@ impl ProducerStateManager {
         timestamp: i64,
     ) -> Option<CompletedTxn> {
         self.map_end_offset = self.map_end_offset.max(offset.wrapping_add(1));
+        // The transaction is over here: a verification pending from before
+        // the marker must not let a batch open a new one (KIP-890).
+        self.clear_verification(producer_id);
         let config = self.config;
         let entry =
             self.producers.entry(producer_id).or_insert_with(|| ProducerStateEntry::empty(producer_id));
