@@ -87,6 +87,16 @@ async def committed_offset(admin, tp):
     return None if found is None or found.offset < 0 else found.offset
 
 
+async def settle(p):
+    """One more transaction of `p` (a record to `txn`'s partition 0, which only the fencing
+    check reads, and it only looks for its own records): its AddPartitionsToTxn is refused
+    with CONCURRENT_TRANSACTIONS, and retried by the client, until the previous
+    transaction's markers are all written, the group's included. EndTxn answers before
+    them, in Kafka as in spool, so the group's offsets are final only after this."""
+    async with p.transaction():
+        await (await p.send(TXN, value=b"settle", partition=0))
+
+
 async def commit_and_abort(args, step, first, deadline):
     committed = [f"committed-{i}" for i in range(10)]
     async with first.transaction():
@@ -143,6 +153,7 @@ async def consume_transform_produce(args, step, first, admin, deadline):
         before = await committed_offset(admin, tp)
         if before is not None:
             fail(f"the group's offset of {tp} is {before} before the transaction committed, want none")
+    await settle(first)
     after = await committed_offset(admin, tp)
     if after != position:
         fail(f"the group's offset of {tp} is {after} after the commit, want {position}")
@@ -155,6 +166,7 @@ async def consume_transform_produce(args, step, first, admin, deadline):
             raise Abort()
     except Abort:
         pass
+    await settle(first)
     kept = await committed_offset(admin, tp)
     if kept != position:
         fail(f"the group's offset of {tp} is {kept} after an aborted transaction sent 1, want {position}")

@@ -80,6 +80,18 @@ def committed_offset(admin, tp):
     return None if found is None or found.offset < 0 else found.offset
 
 
+def settle(p):
+    """One more transaction of `p` (a record to `txn`'s partition 0, which only the fencing
+    check reads, and it only looks for its own records): its AddPartitionsToTxn is refused
+    with CONCURRENT_TRANSACTIONS, and retried by the client, until the previous
+    transaction's markers are all written, the group's included. EndTxn answers before
+    them, in Kafka as in spool, so the group's offsets are final only after this."""
+    p.begin_transaction()
+    p.send(TXN, value=b"settle", partition=0)
+    p.flush(timeout=30)
+    p.commit_transaction()
+
+
 def commit_and_abort(args, step, first, deadline):
     committed = [f"committed-{i}" for i in range(10)]
     first.begin_transaction()
@@ -136,6 +148,7 @@ def consume_transform_produce(args, step, first, admin, deadline):
     if before is not None:
         fail(f"the group's offset of {tp} is {before} before the transaction committed, want none")
     first.commit_transaction()
+    settle(first)
     after = committed_offset(admin, tp)
     if after != position:
         fail(f"the group's offset of {tp} is {after} after the commit, want {position}")
@@ -145,6 +158,7 @@ def consume_transform_produce(args, step, first, admin, deadline):
     send(first, OUT, ["out-aborted"])
     first.send_offsets_to_transaction({tp: OffsetAndMetadata(1, "", -1)}, member.group_metadata())
     first.abort_transaction()
+    settle(first)
     kept = committed_offset(admin, tp)
     if kept != position:
         fail(f"the group's offset of {tp} is {kept} after an aborted transaction sent 1, want {position}")
