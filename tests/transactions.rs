@@ -27,10 +27,13 @@ use kafka_protocol::messages::add_partitions_to_txn_request::{
     AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
 };
 use kafka_protocol::messages::describe_transactions_response::TransactionState;
+use kafka_protocol::messages::txn_offset_commit_request::{
+    TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
+};
 use kafka_protocol::messages::{
     AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, DescribeTransactionsRequest, EndTxnRequest,
     FindCoordinatorRequest, GroupId, InitProducerIdRequest, ListTransactionsRequest, ProducerId,
-    TransactionalId,
+    TransactionalId, TxnOffsetCommitRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -310,6 +313,63 @@ async fn bad_requests_get_kafkas_errors() {
     assert_eq!(add(&mut client, "tx", pid + 1000, epoch, "t", &[0]).await, vec![mapping]);
     let missing = describe(&mut client, "never").await;
     assert_eq!(missing.error_code, code(ResponseError::TransactionalIdNotFound));
+    broker.stop().await;
+}
+
+/// Transaction calls made out of turn get Kafka's errors, on a connection
+/// that stays usable (issue 15 §4): AddOffsetsToTxn before any InitProducerId
+/// of its id, and EndTxn naming another producer id, are
+/// INVALID_PRODUCER_ID_MAPPING; EndTxn with nothing in the transaction is
+/// INVALID_TXN_STATE (Kafka's `endTransaction` from Empty, EndTxn v0–4).
+#[tokio::test]
+async fn transaction_calls_out_of_turn_get_kafkas_errors() {
+    let broker = start(small).await;
+    let mut client = broker.client().await;
+    let offsets = |id: &str, pid: i64, epoch: i16| {
+        AddOffsetsToTxnRequest::default()
+            .with_transactional_id(tid(id))
+            .with_producer_id(ProducerId(pid))
+            .with_producer_epoch(epoch)
+            .with_group_id(GroupId(s("g")))
+    };
+    create_topic(&mut client, "in", 1, &[]).await;
+    let (_, pid, epoch) = init(&mut client, "tx", 60_000).await;
+    let mapping = code(ResponseError::InvalidProducerIdMapping);
+    assert_eq!(client.request(3, &offsets("nobody", 7, 0)).await.error_code, mapping);
+    assert_eq!(end(&mut client, END_V, "tx", pid + 1, epoch, true).await, mapping);
+    assert_eq!(end(&mut client, END_V, "tx", pid, epoch, true).await, code(ResponseError::InvalidTxnState));
+    assert_eq!(describe(&mut client, "tx").await.transaction_state.as_str(), "Empty");
+    broker.stop().await;
+}
+
+/// A TxnOffsetCommit outside the producer's transaction — its
+/// `__consumer_offsets` partition never added by AddOffsetsToTxn — is
+/// INVALID_TXN_STATE in Kafka: the group coordinator writes through KIP-890's
+/// verification (`CoordinatorRuntime::scheduleTransactionalWriteOperation`,
+/// `transaction.partition.verification.enable`, on by default), which asks
+/// the transaction coordinator and refuses a partition not in the
+/// transaction. spool takes the commit (error 0) and holds its offsets
+/// pending a marker that will never come to that partition.
+#[tokio::test]
+#[ignore = "spool does not verify TxnOffsetCommit against the transaction (KIP-890 part 1 for the group coordinator's writes): it answers 0"]
+async fn txn_offset_commit_outside_the_transaction_is_invalid_txn_state() {
+    let broker = start(small).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "in", 1, &[]).await;
+    let (_, pid, epoch) = init(&mut client, "tx", 60_000).await;
+    let commit = TxnOffsetCommitRequest::default()
+        .with_transactional_id(tid("tx"))
+        .with_group_id(GroupId(s("g")))
+        .with_producer_id(ProducerId(pid))
+        .with_producer_epoch(epoch)
+        .with_generation_id(-1)
+        .with_topics(vec![TxnOffsetCommitRequestTopic::default()
+            .with_name(name("in"))
+            .with_partitions(vec![TxnOffsetCommitRequestPartition::default().with_committed_offset(5)])]);
+    let r = client.request(3, &commit).await;
+    let codes: Vec<i16> = r.topics.iter().flat_map(|t| t.partitions.iter().map(|p| p.error_code)).collect();
+    assert_eq!(codes, vec![code(ResponseError::InvalidTxnState)]);
+    assert_eq!(describe(&mut client, "tx").await.transaction_state.as_str(), "Empty");
     broker.stop().await;
 }
 

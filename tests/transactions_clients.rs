@@ -2,11 +2,15 @@
 //! (librdkafka) commits and aborts transactions through spool's transaction
 //! coordinator, read_committed consumers see exactly the committed records,
 //! and a second producer with the same `transactional.id` fences the first
-//! (KIP-98). The scenario script says what it checks:
-//! `tests/clients/transactions_confluent_kafka.py`.
+//! (KIP-98). The same with each other client family's own transaction
+//! manager and read_committed consumer (issue 15 §4): kafka-python, aiokafka
+//! and kafkajs, each adding a consume-transform-produce step whose group
+//! offsets commit with the transaction (`send_offsets_to_transaction`,
+//! kafkajs's `sendOffsets`). Each scenario script says what it checks:
+//! `tests/clients/transactions_<client>.{py,js}`.
 //!
 //! ```text
-//! tests/clients/setup.sh                      # once: .venv-clients/
+//! tests/clients/setup.sh                      # once: .venv-clients/, node_modules/
 //! cargo test --test transactions_clients
 //! ```
 //!
@@ -48,11 +52,45 @@ fn clients_dir() -> PathBuf {
 }
 
 fn python() -> PathBuf {
+    python_with("confluent_kafka")
+}
+
+/// The clients' Python, which must have `module` installed.
+fn python_with(module: &str) -> PathBuf {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-clients/bin/python");
     assert!(python.exists(), "{} is missing: run tests/clients/setup.sh first", python.display());
-    let ok = Command::new(&python).args(["-c", "import confluent_kafka"]).status().is_ok_and(|s| s.success());
-    assert!(ok, "confluent_kafka is not installed in .venv-clients: run tests/clients/setup.sh first");
+    let ok =
+        Command::new(&python).args(["-c", &format!("import {module}")]).status().is_ok_and(|s| s.success());
+    assert!(ok, "{module} is not installed in .venv-clients: run tests/clients/setup.sh first");
     python
+}
+
+/// `node`, with kafkajs installed in tests/clients/node_modules.
+fn node_with_kafkajs() -> PathBuf {
+    let node = Command::new("node").arg("--version").output();
+    assert!(node.is_ok_and(|o| o.status.success()), "node is not on PATH: run tests/clients/setup.sh first");
+    let kafkajs = clients_dir().join("node_modules/kafkajs/package.json");
+    assert!(kafkajs.exists(), "{} is missing: run tests/clients/setup.sh first", kafkajs.display());
+    PathBuf::from("node")
+}
+
+/// Runs one client family's transactions scenario against a fresh in-process
+/// broker (`program script --bootstrap ADDR`, bounded by `timeout`), prints
+/// its output, and fails with it unless it exited 0 and said `PASS`.
+async fn run_scenario(program: PathBuf, script: &str) {
+    let broker = harness::start(|c| c.transactions.state_log_num_partitions = 5).await;
+    let script = clients_dir().join(script);
+    let mut command = Command::new("timeout");
+    command.arg("--kill-after=5").arg(SCENARIO_TIMEOUT.as_secs().to_string()).arg(program).arg(&script);
+    command.args(["--bootstrap", &broker.addr.to_string()]).current_dir(clients_dir());
+    let output =
+        tokio::task::spawn_blocking(move || command.output()).await.expect("join").expect("run the scenario");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}{stderr}");
+    assert!(output.status.success(), "{} failed ({}):\n{stdout}\n{stderr}", script.display(), output.status);
+    assert!(stdout.contains("PASS "), "{stdout}");
+    broker.stop().await;
 }
 
 /// confluent-kafka: commit, abort, read_committed vs read_uncommitted, and
@@ -73,6 +111,37 @@ async fn confluent_kafka_commits_aborts_and_is_fenced() {
     assert!(output.status.success(), "{} failed ({}):\n{stdout}\n{stderr}", script.display(), output.status);
     assert!(stdout.contains("PASS "), "{stdout}");
     broker.stop().await;
+}
+
+/// kafka-python's own transaction manager: commit over two partitions, abort,
+/// its read_committed fetcher sees exactly the committed records (and
+/// read_uncommitted all), send_offsets_to_transaction's offsets appear in the
+/// group only with the commit (KIP-447 group metadata), and a second producer
+/// with the same transactional_id fences the first (fatal ProducerFencedError).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_python_commits_aborts_sends_offsets_and_is_fenced() {
+    let _turn = take_turn().await;
+    run_scenario(python_with("kafka"), "transactions_kafka_python.py").await;
+}
+
+/// aiokafka's own transaction manager through `async with producer.transaction()`
+/// (an exception inside aborts): the same checks as kafka-python's, its
+/// send_offsets_to_transaction carrying the group id only (no KIP-447
+/// generation), and fencing surfacing as a fatal ProducerFenced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aiokafka_commits_aborts_sends_offsets_and_is_fenced() {
+    let _turn = take_turn().await;
+    run_scenario(python_with("aiokafka"), "transactions_aiokafka.py").await;
+}
+
+/// kafkajs's transactional producer (v0/v1 of the transaction APIs): the same
+/// checks with its group-only consumers and `sendOffsets`; fenced by a second
+/// producer's first `transaction()`, it gets INVALID_PRODUCER_EPOCH, the code
+/// Kafka answers to a request version from before PRODUCER_FENCED (KIP-588).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafkajs_commits_aborts_sends_offsets_and_is_fenced() {
+    let _turn = take_turn().await;
+    run_scenario(node_with_kafkajs(), "transactions_kafkajs.js").await;
 }
 
 /// The issue's "done when": confluent-kafka's consume-transform-produce loop
