@@ -219,7 +219,7 @@ pub struct MetadataQuorum {
 impl MetadataQuorum {
     /// Opens the member from its metadata log and `quorum-state` file, and
     /// starts its peer lanes and timer; writes a trace into `trace_dir` if
-    /// given ([`trace`]). Call inside a Tokio runtime.
+    /// given (`spool.quorum.trace.dir`, [`crate::raft::trace`]). Call inside a Tokio runtime.
     pub fn start(
         id: NodeId,
         cluster_id: String,
