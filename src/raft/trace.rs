@@ -51,6 +51,7 @@ pub enum TraceEvent {
     Step { input: Input, outputs: Option<Vec<Output>>, state: Observed },
 }
 
+// ANCHOR: trace_input
 /// An input to the core.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -69,6 +70,7 @@ pub enum Input {
     /// then [`RaftLog::delete_before`] its end offset).
     Snapshot { id: SnapshotId, bytes: Vec<u8> },
 }
+// ANCHOR_END: trace_input
 
 /// What the replica looks like after a step: its whole protocol state (the
 /// role includes a leader's view of the voters) and its log's ends.

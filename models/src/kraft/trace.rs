@@ -160,6 +160,7 @@ fn replay_file(file: &str, contents: &str, committed: &mut Committed, report: &m
                 replay = Some(fresh);
             }
             TraceEvent::Step { .. } if stopped => {}
+            // ANCHOR: replay_step
             TraceEvent::Step { input, outputs, state } => {
                 let Some(r) = replay.as_mut() else {
                     report.violations.push(at("a step before any start".into()));
@@ -186,7 +187,7 @@ fn replay_file(file: &str, contents: &str, committed: &mut Committed, report: &m
                 for what in safety(r, &before, &input, &state, (file, line), committed, report) {
                     report.violations.push(at(what));
                 }
-            }
+            } // ANCHOR_END: replay_step
         }
     }
 }
