@@ -97,7 +97,7 @@ impl fmt::Display for Report {
     }
 }
 
-/// Checks every `*.jsonl` file in `dir`.
+/// Checks every `*.jsonl` file in `dir`; an error if there is none.
 pub fn check_dir(dir: &Path) -> std::io::Result<Report> {
     let mut traces = BTreeMap::new();
     for entry in std::fs::read_dir(dir)? {
@@ -106,6 +106,11 @@ pub fn check_dir(dir: &Path) -> std::io::Result<Report> {
             let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
             traces.insert(name, std::fs::read_to_string(&path)?);
         }
+    }
+    if traces.is_empty() {
+        // Nothing to replay would pass vacuously: a misspelt directory must not.
+        let why = format!("no trace files (*.jsonl) in {}", dir.display());
+        return Err(std::io::Error::new(std::io::ErrorKind::NotFound, why));
     }
     Ok(check(&traces))
 }
