@@ -126,6 +126,7 @@ use crate::Bound;
 
 mod display;
 pub mod snapshot;
+pub mod trace;
 
 /// One replica as its driver holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

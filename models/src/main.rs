@@ -13,11 +13,15 @@
 //! cargo run --release -p spool-models -- explore kraft [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- check transactions [--bug <variant>] [--big] [--first-failure]
 //! cargo run --release -p spool-models -- explore transactions [--bug <variant>] [--big]
+//! cargo run --release -p spool-models -- check-trace DIR
 //! ```
 //!
 //! `check` prints each property's verdict and, for a failed one, the
 //! counterexample as one line per state; it exits non-zero if any `always`
 //! property fails or any `sometimes` property is never reached.
+//! `check-trace` replays the KRaft trace a cluster wrote with
+//! `spool.quorum.trace.dir=DIR` against the Raft core
+//! (`spool_models::kraft::trace`) and exits non-zero on any violation.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -48,6 +52,13 @@ enum Command {
     Check(Args),
     /// Serve stateright's explorer on http://127.0.0.1:3000.
     Explore(Args),
+    /// Replay the KRaft trace in DIR (one `node-<id>.jsonl` per controller,
+    /// written with `spool.quorum.trace.dir`) against the Raft core and
+    /// check the model's safety properties on it.
+    CheckTrace {
+        /// The trace directory.
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -198,9 +209,30 @@ impl BugArg {
 
 const EXPLORER_ADDRESS: &str = "127.0.0.1:3000";
 
+/// `check-trace DIR`: the report, and failure on any violation.
+fn check_trace(dir: &std::path::Path) -> ExitCode {
+    match kraft::trace::check_dir(dir) {
+        Ok(report) => {
+            println!("{report}");
+            if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("cannot read the traces in {}: {e}", dir.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (Command::Check(args) | Command::Explore(args)) = &cli.command;
+    let args = match &cli.command {
+        Command::Check(args) | Command::Explore(args) => args,
+        Command::CheckTrace { dir } => return check_trace(dir),
+    };
     let explore = matches!(cli.command, Command::Explore(_));
     match args.model {
         ModelName::Log => {

@@ -143,6 +143,11 @@ pub struct QuorumConfig {
     /// a controller that applied any record since its last snapshot takes
     /// one after this long, however few bytes it applied.
     pub snapshot_interval_ms: u64,
+    /// `spool.quorum.trace.dir` (spool's own): when set, a controller
+    /// writes every input of its Raft core, the outputs and the state after
+    /// it to `node-<id>.jsonl` there, for `spool-models check-trace`
+    /// (`crate::raft::trace`). Off by default.
+    pub trace_dir: Option<std::path::PathBuf>,
 }
 
 /// Kafka's `metadata.log.max.record.bytes.between.snapshots` default.
@@ -161,6 +166,7 @@ impl Default for QuorumConfig {
             pre_vote: true,
             snapshot_record_bytes_max: SNAPSHOT_RECORD_BYTES_MAX_DEFAULT,
             snapshot_interval_ms: SNAPSHOT_INTERVAL_MS_DEFAULT,
+            trace_dir: None,
         }
     }
 }
@@ -174,6 +180,10 @@ impl QuorumConfig {
         }
         if key == "metadata.log.max.record.bytes.between.snapshots" {
             self.snapshot_record_bytes_max = super::num(key, value)?;
+            return Ok(true);
+        }
+        if key == "spool.quorum.trace.dir" {
+            self.trace_dir = Some(value.into());
             return Ok(true);
         }
         if key == "metadata.log.max.snapshot.interval.ms" {

@@ -117,3 +117,12 @@ fn the_snapshot_interval_defaults_to_kafkas_and_loads() {
     let config = load(&format!("{}metadata.log.max.snapshot.interval.ms=500\n", controller(1)));
     assert_eq!(config.unwrap().quorum.snapshot_interval_ms, 500);
 }
+
+/// `spool.quorum.trace.dir` (spool's own key, `crate::raft::trace`) is off
+/// unless set, and loads as a directory.
+#[test]
+fn the_quorum_trace_is_off_unless_a_directory_is_set() {
+    assert_eq!(load(&controller(1)).unwrap().quorum.trace_dir, None);
+    let config = load(&format!("{}spool.quorum.trace.dir=/tmp/traces\n", controller(1))).unwrap();
+    assert_eq!(config.quorum.trace_dir, Some(std::path::PathBuf::from("/tmp/traces")));
+}

@@ -168,6 +168,7 @@ fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
         },
         log_dir,
         log,
+        config.quorum.trace_dir.as_deref(),
     )?;
     Ok(ControllerNode::new(config.clone(), meta.cluster_id, quorum))
 }

@@ -6,7 +6,7 @@ use kafka_protocol::ResponseError;
 
 /// The KRaft core's refusals. Each travels in a response's `error_code`,
 /// with the responder's epoch and leader so the sender can catch up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum RaftError {
     /// The request's epoch is older than the responder's: the sender learns
     /// the newer epoch (and its leader, if named) from the same response.

@@ -21,7 +21,7 @@
 use super::{Epoch, NodeId, Offset, SnapshotId};
 
 /// What an entry holds.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Record {
     /// The control record a new leader writes at the start of its epoch
     /// (Kafka's LeaderChangeMessage). Committing it commits everything
@@ -32,7 +32,7 @@ pub enum Record {
 }
 
 /// One entry of the log; its offset is its position.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     pub epoch: Epoch,
     pub record: Record,
@@ -101,7 +101,9 @@ pub trait RaftLog {
 /// A log in memory: the unit tests' and the model's. `entries[0]` is at
 /// offset `start`; the snapshot, if any, stands for everything below
 /// `start` (and maybe a little more, until [`RaftLog::delete_before`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct MemoryLog {
     pub entries: Vec<Entry>,
     /// The log start offset.

@@ -6,7 +6,7 @@ use super::{ElectionState, Entry, Epoch, NodeId, Offset, RaftError, SnapshotId};
 
 /// KRaft's RPCs, trimmed to what the protocol decides on. Every message
 /// carries the sender's epoch; a newer one makes the receiver catch up.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Message {
     /// A Vote request. With `pre_vote` (KIP-996) it asks "would you vote for
     /// me in `epoch`?" and changes nothing on the voter; `epoch` is then the
@@ -38,7 +38,7 @@ pub enum Message {
 }
 
 /// What a FetchSnapshot gets back.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum SnapshotResult {
     /// `bytes` of the snapshot from `position`; `size` is the whole snapshot's.
     Chunk { snapshot_id: SnapshotId, size: u64, position: u64, bytes: Vec<u8> },
@@ -48,7 +48,7 @@ pub enum SnapshotResult {
 }
 
 /// What a Fetch gets back.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum FetchResult {
     /// The entries from `fetch_offset` on, and the leader's high watermark.
     Records { fetch_offset: Offset, entries: Vec<Entry>, high_watermark: Offset },
@@ -66,7 +66,7 @@ pub enum FetchResult {
 /// timer on [`Output::ResetTimer`] (adding random jitter to
 /// `controller.quorum.election.timeout.ms`) and calls
 /// [`super::RaftNode::timeout`] when it fires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Timer {
     /// Unattached, Prospective, Candidate, Resigned voters:
     /// `controller.quorum.election.timeout.ms` plus jitter.
@@ -80,7 +80,7 @@ pub enum Timer {
 /// What the driver must do, in this order. A [`Output::PersistQuorumState`]
 /// comes before every [`Output::Send`] that depends on it, so a driver that
 /// carries the outputs out one after the other (fsync included) is correct.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Output {
     /// Write the `quorum-state` file (and fsync it) before going on.
     PersistQuorumState(ElectionState),

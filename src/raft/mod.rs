@@ -70,6 +70,8 @@
 //!   `quorum-state` file as Kafka writes it; [`batches`]: entries as the
 //!   record batches of `__cluster_metadata-0` (the on-disk log,
 //!   `crate::metadata::quorum_log`, implements [`RaftLog`] over them).
+//! - [`trace`]: a run's inputs, outputs and states, written by the driver
+//!   when asked and replayed against this core by `models/src/kraft/trace.rs`.
 //! - [`wire`]: the messages as Kafka's Vote, BeginQuorumEpoch,
 //!   EndQuorumEpoch, Fetch, FetchSnapshot and DescribeQuorum schemas (pure mapping).
 //!
@@ -99,6 +101,7 @@ pub mod node;
 pub mod quorum_state;
 pub mod snapshot;
 pub mod step;
+pub mod trace;
 pub mod vote;
 pub mod wire;
 
@@ -124,7 +127,9 @@ pub type Offset = i64;
 /// What the `quorum-state` file holds: the epoch, its leader if known, and
 /// this replica's vote in it. Persisted before anything that depends on it
 /// is sent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ElectionState {
     pub epoch: Epoch,
     pub leader_id: Option<NodeId>,
@@ -134,7 +139,7 @@ pub struct ElectionState {
 /// The quorum's configuration, and Raft's classic mistakes as switches: in
 /// the controller every switch is on (see [`RaftConfig::new`]); the model
 /// turns one off to show the checker catch it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct RaftConfig {
     /// `controller.quorum.voters`' ids.
     pub voters: BTreeSet<NodeId>,

@@ -9,7 +9,7 @@ use super::{
 };
 
 /// What a replica is doing in its epoch (Kafka's `EpochState` subclasses).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Role {
     /// No leader known in this epoch (it may have voted). Observers wait here
     /// for a Fetch answer that names the leader.
@@ -33,7 +33,7 @@ pub enum Role {
 }
 
 /// The leader's view of the quorum (Kafka's `LeaderState`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct LeaderProgress {
     /// Where this epoch's LeaderChange entry is: the high watermark moves
     /// only once a majority holds it.

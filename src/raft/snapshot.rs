@@ -41,7 +41,7 @@ pub const SUFFIX: &str = ".checkpoint";
 
 /// Which log prefix a snapshot stands for: every record below `end_offset`,
 /// the last of them written in `epoch` (Kafka's `OffsetAndEpoch`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SnapshotId {
     /// The first offset the snapshot does NOT hold: the log resumes here.
     pub end_offset: Offset,

@@ -57,9 +57,10 @@ mod peers;
 mod serve;
 #[cfg(test)]
 mod tests;
+mod trace;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -70,6 +71,7 @@ use crate::broker::now_ms;
 use crate::metadata::snapshot::encode_snapshot;
 use crate::metadata::{ImageError, MetadataImage, MetadataRecord, QuorumLog};
 use crate::raft::quorum_state::{self, QuorumStateFile};
+use crate::raft::trace::{copy_log, Input, Observed, TraceEvent};
 use crate::raft::{
     ElectionState, Epoch, Message, NodeId, Offset, Output, RaftConfig, RaftLog, RaftNode, Role, SnapshotId,
     Timer,
@@ -180,6 +182,23 @@ struct State {
     seen: BTreeMap<NodeId, ReplicaSeen>,
     failed: bool,
     random: u64,
+    /// The trace file, when `spool.quorum.trace.dir` is set.
+    trace: Option<trace::TraceFile>,
+}
+
+impl State {
+    /// Writes down one call into the core, when tracing (`input` is `None`
+    /// when not, so that nothing is cloned for it).
+    fn record(&mut self, input: Option<Input>, outputs: Option<&[Output]>) {
+        let Some(input) = input else { return };
+        let state = Observed::of(&self.node, &self.log);
+        let event = TraceEvent::Step { input, outputs: outputs.map(<[Output]>::to_vec), state };
+        trace::TraceFile::record(&mut self.trace, event);
+    }
+
+    fn tracing(&self) -> bool {
+        self.trace.is_some()
+    }
 }
 
 /// One voter of the metadata quorum.
@@ -199,7 +218,8 @@ pub struct MetadataQuorum {
 
 impl MetadataQuorum {
     /// Opens the member from its metadata log and `quorum-state` file, and
-    /// starts its peer lanes and timer. Call inside a Tokio runtime.
+    /// starts its peer lanes and timer; writes a trace into `trace_dir` if
+    /// given (`spool.quorum.trace.dir`, [`crate::raft::trace`]). Call inside a Tokio runtime.
     pub fn start(
         id: NodeId,
         cluster_id: String,
@@ -207,6 +227,7 @@ impl MetadataQuorum {
         timeouts: QuorumTimeouts,
         dir: PathBuf,
         log: QuorumLog,
+        trace_dir: Option<&Path>,
     ) -> anyhow::Result<Arc<Self>> {
         let election = match quorum_state::read(&dir)? {
             Some(file) => file.election,
@@ -217,7 +238,14 @@ impl MetadataQuorum {
             pre_vote: timeouts.pre_vote,
             ..RaftConfig::new(voters.keys().copied())
         };
+        let mut trace = trace_dir.map(|dir| trace::TraceFile::open(dir, id)).transpose()?;
+        let traced_start = trace.is_some().then(|| (config.clone(), election.clone(), copy_log(&log)));
         let (node, out) = RaftNode::restart(id, config, election, &log);
+        if let Some((config, election, copied)) = traced_start {
+            let state = Observed::of(&node, &log);
+            let event = TraceEvent::Start { config, election, log: copied, outputs: out.clone(), state };
+            trace::TraceFile::record(&mut trace, event);
+        }
         // The latest snapshot first, then the log after it (apply_committed).
         let (snapshot_end, image) = match log.load_latest_snapshot()? {
             Some((snapshot, image)) => {
@@ -240,6 +268,7 @@ impl MetadataQuorum {
             seen: BTreeMap::new(),
             failed: false,
             random: (now_ms() as u64) ^ (u64::from(std::process::id()) << 20) ^ (id as u64),
+            trace,
         };
         let (view, _) = watch::channel(QuorumView::default());
         let quorum = Arc::new(MetadataQuorum {
@@ -310,6 +339,8 @@ impl MetadataQuorum {
                 tracing::debug!(node = self.id, ?timer, role = ?st.node.role, "timer fired");
                 let st_ref = &mut *st;
                 let out = st_ref.node.timeout(&mut st_ref.log, timer);
+                let input = st.tracing().then_some(Input::Timeout(timer));
+                st.record(input, Some(&out));
                 self.carry_out(&mut st, out, None, false);
             }
         }
@@ -317,6 +348,8 @@ impl MetadataQuorum {
             st.next_resend = now + Duration::from_millis(self.timeouts.retry_backoff_ms.max(50));
             let st_ref = &mut *st;
             let out = st_ref.node.resend(&st_ref.log);
+            let input = st.tracing().then_some(Input::Resend);
+            st.record(input, Some(&out));
             self.carry_out(&mut st, out, None, true);
         }
     }
@@ -339,7 +372,9 @@ impl MetadataQuorum {
         if !records.is_empty() {
             st_ref.log.stage_fetched(base_offset, records);
         }
+        let input = st_ref.tracing().then(|| Input::Receive { from, message: message.clone() });
         let out = st_ref.node.step(&mut st_ref.log, from, message);
+        st.record(input, Some(&out));
         self.carry_out(&mut st, out, None, false);
     }
 
@@ -349,7 +384,9 @@ impl MetadataQuorum {
         if st.failed {
             return None;
         }
+        let input = st.tracing().then(|| Input::Receive { from, message: message.clone() });
         let out = st.node.step(&mut st.log, from, message);
+        st.record(input, Some(&out));
         self.carry_out(st, out, Some(from), false)
     }
 
@@ -511,10 +548,12 @@ impl MetadataQuorum {
         let Some(id) = st.node.snapshot_id(&st.log, st.applied) else { return };
         let now = now_ms();
         let bytes = encode_snapshot(id, &st.committed.records(), now, now).to_vec();
+        let input = st.tracing().then(|| Input::Snapshot { id, bytes: bytes.clone() });
         st.log.create_snapshot(id, bytes);
         if st.log.latest_snapshot() == Some(id) {
             st.log.delete_before(id.end_offset);
         }
+        st.record(input, Some(&[]));
         if let Some(e) = st.log.failure() {
             self.fail(st, &format!("taking snapshot {id} failed: {e}"));
             return;
@@ -593,6 +632,8 @@ impl MetadataQuorum {
         }
         let mut out = Vec::new();
         st.node.resign(&mut out);
+        let input = st.tracing().then_some(Input::Resign);
+        st.record(input, Some(&out));
         self.carry_out(&mut st, out, None, false);
     }
 }
@@ -642,8 +683,11 @@ impl QuorumWriter<'_> {
             trial.apply(record).map_err(AppendError::Image)?;
         }
         let st = &mut *self.st;
-        let data = records.iter().map(MetadataRecord::encode).collect();
-        let (_, out) = st.node.append_all(&mut st.log, data).map_err(|_| AppendError::NotController)?;
+        let data: Vec<Vec<u8>> = records.iter().map(MetadataRecord::encode).collect();
+        let input = st.tracing().then(|| Input::Append(data.clone()));
+        let appended = st.node.append_all(&mut st.log, data);
+        st.record(input, appended.as_ref().ok().map(|(_, out)| out.as_slice()));
+        let (_, out) = appended.map_err(|_| AppendError::NotController)?;
         let end_offset = st.log.end_offset();
         st.pending = Some((self.epoch, Arc::new(trial)));
         self.quorum.carry_out(st, out, None, false);
