@@ -33,6 +33,7 @@ cargo bench --bench batching -- --test
 cargo bench --bench idempotence -- --test
 cargo bench --bench replication -- --test
 cargo bench --bench kraft -- --test
+cargo bench --bench transactions -- --test
 
 step "book"
 ./scripts/check-book.sh

@@ -3,9 +3,10 @@
 //! `spool` with no arguments is `spool serve`: a single-node broker on
 //! 127.0.0.1:9092 with its data in `./data`. `spool cluster` starts a local
 //! cluster of such processes (chapter 6). `spool topics`, `spool produce`,
-//! `spool consume` and `spool groups` are clients of a running broker, as
-//! `kafka-topics.sh`, `kafka-console-producer.sh`,
-//! `kafka-console-consumer.sh` and `kafka-consumer-groups.sh` are; `spool dump-log` reads segment files
+//! `spool consume`, `spool groups` and `spool transactions` are clients of a
+//! running broker, as `kafka-topics.sh`, `kafka-console-producer.sh`,
+//! `kafka-console-consumer.sh`, `kafka-consumer-groups.sh` and
+//! `kafka-transactions.sh` are; `spool dump-log` reads segment files
 //! directly, as `kafka-dump-log.sh` does.
 
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use spool::tools::perf::consume::ConsumePerfArgs;
 use spool::tools::perf::produce::ProducePerfArgs;
 use spool::tools::produce::ProduceArgs;
 use spool::tools::topics::TopicsArgs;
+use spool::tools::transactions::TransactionsArgs;
 
 #[derive(Parser)]
 #[command(name = "spool", version, about = "Apache Kafka's design rebuilt in Rust, chapter by chapter")]
@@ -69,6 +71,8 @@ enum Command {
     Groups(GroupsArgs),
     /// Describe the KRaft quorum, as kafka-metadata-quorum.sh does.
     MetadataQuorum(MetadataQuorumArgs),
+    /// List, describe and abort transactions, as kafka-transactions.sh does.
+    Transactions(TransactionsArgs),
     /// Measure a broker as kafka-producer-perf-test.sh / kafka-consumer-perf-test.sh do.
     #[command(subcommand)]
     Perf(PerfCommand),
@@ -149,6 +153,7 @@ fn client_tool(command: Command) -> anyhow::Result<()> {
             Command::Consume(args) => spool::tools::consume::main(args).await?,
             Command::Groups(args) => spool::tools::groups::main(args).await?,
             Command::MetadataQuorum(args) => spool::tools::metadata_quorum::main(args).await?,
+            Command::Transactions(args) => spool::tools::transactions::main(args).await?,
             Command::Perf(PerfCommand::Produce(args)) => {
                 spool::tools::perf::produce::run(&args, &mut std::io::stdout()).await.map(drop)?
             }

@@ -82,7 +82,7 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     // endpoint type (KIP-919), which a controller needs.
     (ApiKey::DescribeCluster, 0, 1),
     (ApiKey::DescribeQuorum, 0, 2),
-    // The idempotent producer (chapter 8): no transactional id, so any version.
+    // The idempotent producer (chapter 8) and a transactional one (chapter 9's bench).
     (ApiKey::InitProducerId, 0, 4),
     // Chapter 5's group APIs. FindCoordinator v4 batches keys (both shapes
     // are read); JoinGroup stops below v9's `skip_assignment` (KIP-814);
@@ -103,8 +103,16 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::AlterPartition, 2, 3),
     (ApiKey::AllocateProducerIds, 0, 0),
     (ApiKey::ElectLeaders, 0, 2),
-    // Chapter 9: a transaction coordinator's markers to partition leaders.
+    // Chapter 9: a transaction coordinator's markers to partition leaders
+    // (and `spool transactions abort`'s); a transactional producer's requests
+    // (AddPartitionsToTxn below v4, which is the brokers' batched form); the
+    // admin requests of `spool transactions` (KIP-664).
     (ApiKey::WriteTxnMarkers, 1, 1),
+    (ApiKey::AddPartitionsToTxn, 0, 3),
+    (ApiKey::EndTxn, 0, 3),
+    (ApiKey::DescribeTransactions, 0, 0),
+    (ApiKey::ListTransactions, 0, 1),
+    (ApiKey::DescribeProducers, 0, 0),
 ];
 
 /// Responses larger than this are refused: a fetch asks for at most

@@ -70,23 +70,29 @@ impl Client {
     // ANCHOR: find_coordinator
     /// The `host:port` of `group_id`'s coordinator, from any broker.
     pub async fn find_coordinator(&mut self, group_id: &str) -> Result<String, ClientError> {
+        self.coordinator(KEY_TYPE_GROUP, group_id).await.map(|(_, addr)| addr)
+    }
+
+    /// FindCoordinator for `key` of `key_type` (0: a group, 1: a transactional
+    /// id), from any broker: the coordinator's node id and `host:port`.
+    pub async fn coordinator(&mut self, key_type: i8, key: &str) -> Result<(i32, String), ClientError> {
         let connection = self.any_connection().await?;
         let version = connection.version_for(ApiKey::FindCoordinator)?;
-        let key = StrBytes::from_string(group_id.to_string());
-        let mut request = FindCoordinatorRequest::default().with_key_type(KEY_TYPE_GROUP);
+        let context = || format!("find coordinator of {key}");
+        let key = StrBytes::from_string(key.to_string());
+        let mut request = FindCoordinatorRequest::default().with_key_type(key_type);
         request = if version >= 4 { request.with_coordinator_keys(vec![key]) } else { request.with_key(key) };
         let response = connection.send(&request).await?;
-        let context = || format!("find coordinator of group {group_id}");
-        let (error_code, message, host, port) = if version >= 4 {
+        let (error_code, message, node_id, host, port) = if version >= 4 {
             let Some(c) = response.coordinators.into_iter().next() else {
                 return Err(ClientError::Protocol("FindCoordinator answered no coordinator".into()));
             };
-            (c.error_code, c.error_message, c.host, c.port)
+            (c.error_code, c.error_message, c.node_id, c.host, c.port)
         } else {
-            (response.error_code, response.error_message, response.host, response.port)
+            (response.error_code, response.error_message, response.node_id, response.host, response.port)
         };
         ClientError::check(error_code, message.map(|m| m.to_string()), context)?;
-        Ok(format!("{host}:{port}"))
+        Ok((node_id.0, format!("{host}:{port}")))
     }
     // ANCHOR_END: find_coordinator
 

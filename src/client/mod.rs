@@ -40,6 +40,9 @@
 //! and offset APIs in [`group`], and [`group_consumer`], which `subscribe`s
 //! and lets the group decide what it reads.
 //!
+//! Chapter 9 adds the admin side of transactions in [`transactions`]
+//! (`spool transactions`, KIP-664).
+//!
 //! Simplifications of the [`Client`] calls themselves: one request in flight
 //! per connection, no retries, no accumulator or `linger.ms` (the caller
 //! decides what goes in a batch: see [`producer`] for all three), no idempotence
@@ -57,6 +60,7 @@ pub mod group_consumer;
 pub mod partitioner;
 pub mod produce;
 pub mod producer;
+pub mod transactions;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -76,6 +80,7 @@ pub use group::{GroupDescription, ListedGroup, MemberDescription};
 pub use group_consumer::{GroupConfig, GroupConsumer};
 pub use produce::{Acks, ProduceOptions, ProducerRecord};
 pub use producer::{DeliveryFuture, Producer, ProducerConfig, RecordMetadata};
+pub use transactions::{AbortSpec, ProducerState, TransactionDescription, TransactionListing};
 
 /// The client's wall clock, in Kafka's unit: milliseconds since the Unix
 /// epoch, for record timestamps and the tools' reports. (The broker keeps its

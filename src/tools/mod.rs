@@ -1,5 +1,5 @@
 //! Command-line tools in the spirit of Kafka's scripts: `dump_log` works on
-//! spool's files; `topics`, `produce`, `consume` and `groups` speak the wire protocol to
+//! spool's files; `topics`, `produce`, `consume`, `groups` and `transactions` speak the wire protocol to
 //! a running broker through [`crate::client`], like any other client, and
 //! `metadata_quorum` to a controller.
 //!
@@ -15,6 +15,7 @@ pub mod metadata_quorum;
 pub mod perf;
 pub mod produce;
 pub mod topics;
+pub mod transactions;
 
 use std::path::Path;
 
