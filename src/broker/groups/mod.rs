@@ -47,6 +47,10 @@
 //!   until the WriteTxnMarkers path reports the marker with
 //!   [`Broker::complete_txn`]. At load, control batches are read as the
 //!   markers they are, so a restart ends where the live coordinator did.
+//!   Before the commit reaches the coordinator, KIP-890 part 1 asks the
+//!   transaction coordinator whether the group's offsets partition is in
+//!   the transaction (`txn_verify.rs`): a commit without AddOffsetsToTxn
+//!   would otherwise open a transaction there that no marker ends.
 //!
 //! With one broker, this broker coordinates every group: FindCoordinator
 //! answers with itself, and creates `__consumer_offsets`
