@@ -348,10 +348,9 @@ async fn transaction_calls_out_of_turn_get_kafkas_errors() {
 /// verification (`CoordinatorRuntime::scheduleTransactionalWriteOperation`,
 /// `transaction.partition.verification.enable`, on by default), which asks
 /// the transaction coordinator and refuses a partition not in the
-/// transaction. spool takes the commit (error 0) and holds its offsets
-/// pending a marker that will never come to that partition.
+/// transaction, as spool does (`src/broker/groups/txn_verify.rs`). Without
+/// it, the offsets would wait for a marker that never comes to that partition.
 #[tokio::test]
-#[ignore = "spool does not verify TxnOffsetCommit against the transaction (KIP-890 part 1 for the group coordinator's writes): it answers 0"]
 async fn txn_offset_commit_outside_the_transaction_is_invalid_txn_state() {
     let broker = start(small).await;
     let mut client = broker.client().await;

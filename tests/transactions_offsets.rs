@@ -3,7 +3,10 @@
 //! The transaction coordinator is played by the test: it sends the
 //! transaction's COMMIT or ABORT marker to the group's `__consumer_offsets`
 //! partition with WriteTxnMarkers, whose handler appends it and tells the
-//! group coordinator (`Broker::complete_txn`).
+//! group coordinator (`Broker::complete_txn`). With no transaction
+//! coordinator to ask, KIP-890's verification of the group's offsets
+//! partition is switched off here (as in Kafka before 3.6);
+//! `tests/transactions_verify.rs` has the verified path.
 //!
 //! ```text
 //! cargo test --test transactions_offsets
@@ -47,6 +50,8 @@ fn s(v: &str) -> StrBytes {
 
 fn config(c: &mut spool::config::BrokerConfig) {
     c.offsets_topic_num_partitions = OFFSETS_PARTITIONS;
+    // The test plays the transaction coordinator: nobody could verify.
+    c.transactions.partition_verification_enable = false;
 }
 
 /// A TxnOffsetCommit of producer `pid` at `epoch` with no member (what a

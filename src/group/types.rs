@@ -97,6 +97,11 @@ pub enum GroupError {
     /// one `__consumer_offsets` has seen: a zombie producer, fenced (fatal
     /// for it; its successor carries on).
     InvalidProducerEpoch,
+    /// TxnOffsetCommit (KIP-890 part 1): the group's offsets partition is
+    /// not in the producer's transaction — no AddOffsetsToTxn, or the
+    /// transaction ended while the commit was verified. Nothing was written;
+    /// the producer must abort.
+    InvalidTxnState,
 }
 
 impl GroupError {
@@ -120,6 +125,7 @@ impl GroupError {
             GroupError::CoordinatorLoadInProgress => ResponseError::CoordinatorLoadInProgress,
             GroupError::UnstableOffsetCommit => ResponseError::UnstableOffsetCommit,
             GroupError::InvalidProducerEpoch => ResponseError::InvalidProducerEpoch,
+            GroupError::InvalidTxnState => ResponseError::InvalidTxnState,
         }
     }
 

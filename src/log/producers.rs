@@ -87,6 +87,13 @@ pub enum AppendOrigin {
     /// A coordinator writing for a producer: the group coordinator's
     /// TxnOffsetCommit records (chapter 9).
     Coordinator,
+    /// The same while `transaction.partition.verification.enable` is on: the
+    /// group coordinator asked the transaction coordinator whether the
+    /// group's offsets partition is in the producer's transaction, and a
+    /// batch that would open the transaction here must carry the guard that
+    /// question started with, as a verified client's does (Kafka's
+    /// `GroupMetadataManager.storeOffsets` with its `verificationGuard`).
+    VerifiedCoordinator(VerificationGuard),
 }
 
 impl<S: Storage> Log<S> {
@@ -110,12 +117,15 @@ impl<S: Storage> Log<S> {
             Validated::Duplicate(original) => Some(original),
             Validated::Append | Validated::NoProducerId => None,
         };
-        if origin == AppendOrigin::Coordinator {
-            return self.check_coordinator_batches(batches, sizes).map(|()| None);
-        }
         let guard = match origin {
+            AppendOrigin::Coordinator => {
+                return self.check_coordinator_batches(batches, sizes, None).map(|()| None)
+            }
+            AppendOrigin::VerifiedCoordinator(guard) => {
+                return self.check_coordinator_batches(batches, sizes, Some(guard)).map(|()| None)
+            }
             AppendOrigin::VerifiedClient(guard) => Some(guard),
-            _ => None,
+            AppendOrigin::Client => None,
         };
         if let [size] = sizes {
             let one = &batches[..*size];
@@ -159,10 +169,14 @@ impl<S: Storage> Log<S> {
     /// [`check_producers`](Self::check_producers) for a coordinator's
     /// append: each producer batch's epoch, against the table as the
     /// earlier batches of the append leave it. No duplicates, no sequences.
+    /// With a `guard` (KIP-890), a batch that would open its producer's
+    /// transaction must carry the producer's current one, checked first as
+    /// Kafka's `UnifiedLog.analyzeAndValidateProducerState` does.
     fn check_coordinator_batches(
         &self,
         batches: &[u8],
         sizes: &[usize],
+        guard: Option<VerificationGuard>,
     ) -> std::result::Result<(), ProducerError> {
         let mut trial = self.producers.clone();
         let mut offset = self.log_end_offset();
@@ -181,6 +195,9 @@ impl<S: Storage> Log<S> {
                     info.max_timestamp,
                 );
             } else if info.has_producer_id() {
+                if let Some(guard) = guard {
+                    trial.check_verified(&info, guard)?;
+                }
                 trial.validate_coordinator(&info)?;
                 trial.update(&info, offset);
             }

@@ -366,10 +366,11 @@ async fn offset_commit(
 
 // ANCHOR: txn_offset_commit
 /// TxnOffsetCommit (chapter 9): as OffsetCommit, but the offsets are
-/// appended in the producer's transaction and wait for its marker. v4
-/// (KIP-890 part 1) changes nothing here: Kafka verifies there that the
-/// partition is in the transaction; spool does not (the log checks the
-/// producer's epoch only).
+/// appended in the producer's transaction and wait for its marker. First,
+/// KIP-890 part 1: the transaction coordinator must confirm that the
+/// group's offsets partition is in the transaction (AddOffsetsToTxn), else
+/// every partition gets its error and the group coordinator never sees the
+/// commit ([`Broker::verify_txn_offset_commit`]).
 async fn txn_offset_commit(
     broker: &Arc<Broker>,
     r: msg::TxnOffsetCommitRequest,
@@ -407,6 +408,26 @@ async fn txn_offset_commit(
             }
         }
     }
+    let verified = match broker.coordinator_error(&req.group_id) {
+        _ if req.partitions.is_empty() => Ok(None),
+        Some(_) => Ok(None), // the group coordinator answers that error
+        None => {
+            let transactional_id = r.transactional_id.0.as_str();
+            let (producer_id, epoch) = (req.producer_id, req.producer_epoch);
+            broker
+                .verify_txn_offset_commit(&req.group_id, transactional_id, producer_id, epoch, version)
+                .await
+        }
+    };
+    let guard = match verified {
+        Ok(guard) => guard,
+        Err(error) => {
+            for p in req.partitions.drain(..) {
+                errors.insert(p.partition, error.code());
+            }
+            None
+        }
+    };
     if !req.partitions.is_empty() {
         let token = broker.groups.token();
         let commit = |c: &mut group::GroupCoordinator, now| match broker.coordinator_error(&req.group_id) {
@@ -416,7 +437,7 @@ async fn txn_offset_commit(
             ),
             None => c.txn_offset_commit(token, &req, now),
         };
-        let (results, stored_error) = broker.group_input(commit).await;
+        let (results, stored_error) = broker.verified_group_input(guard, commit).await;
         for (tp, error) in results {
             errors.insert(tp, code(error.or(stored_error)));
         }

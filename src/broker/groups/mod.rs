@@ -47,6 +47,10 @@
 //!   until the WriteTxnMarkers path reports the marker with
 //!   [`Broker::complete_txn`]. At load, control batches are read as the
 //!   markers they are, so a restart ends where the live coordinator did.
+//!   Before the commit reaches the coordinator, KIP-890 part 1 asks the
+//!   transaction coordinator whether the group's offsets partition is in
+//!   the transaction (`txn_verify.rs`): a commit without AddOffsetsToTxn
+//!   would otherwise open a transaction there that no marker ends.
 //!
 //! With one broker, this broker coordinates every group: FindCoordinator
 //! answers with itself, and creates `__consumer_offsets`
@@ -83,6 +87,7 @@ mod ownership;
 mod ownership_tests;
 #[cfg(test)]
 mod replication_tests;
+mod txn_verify;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
@@ -101,7 +106,7 @@ use crate::group::{
     partition_for, GroupCoordinator, GroupCoordinatorConfig, GroupError, GroupRecord, JoinGroupResponse,
     Output, RequestToken, Response, SyncGroupResponse, CONSUMER_OFFSETS_TOPIC,
 };
-use crate::idempotence::ProducerError;
+use crate::idempotence::{ProducerError, VerificationGuard};
 use crate::log::manager::lock;
 use crate::log::producers::AppendOrigin;
 use crate::log::LogError;
@@ -312,10 +317,21 @@ impl Broker {
         self: &Arc<Self>,
         input: impl FnOnce(&mut GroupCoordinator, i64) -> (T, Output),
     ) -> (T, Option<GroupError>) {
+        self.verified_group_input(None, input).await
+    }
+
+    /// [`group_input`](Self::group_input) for a TxnOffsetCommit whose
+    /// offsets partition was verified (KIP-890): its transactional records
+    /// are appended only if `guard` is still their producer's there.
+    async fn verified_group_input<T>(
+        self: &Arc<Self>,
+        guard: Option<VerificationGuard>,
+        input: impl FnOnce(&mut GroupCoordinator, i64) -> (T, Output),
+    ) -> (T, Option<GroupError>) {
         let (result, out, appended) = {
             let mut coordinator = self.groups.lock();
             let (result, out) = input(&mut coordinator, now_ms());
-            let appended = self.append_group_records(&out.records, out.transactional);
+            let appended = self.append_group_records(&out.records, out.transactional, guard);
             (result, out, appended)
         };
         (result, self.finish_output(out, appended).await)
@@ -344,7 +360,7 @@ impl Broker {
             let reported = out.store.map(|token| {
                 let mut coordinator = self.groups.lock();
                 let next = coordinator.store_completed(token, stored, now_ms());
-                let appended = self.append_group_records(&next.records, next.transactional);
+                let appended = self.append_group_records(&next.records, next.transactional, None);
                 (next, appended)
             });
             if let Err(error) = stored {
@@ -386,11 +402,14 @@ impl Broker {
     /// them (sequence 0, `AppendOrigin::Coordinator`: checked for the epoch
     /// only), so the producer's transaction on the partition is open until
     /// its marker, and a fenced producer's commit is refused
-    /// (INVALID_PRODUCER_EPOCH).
+    /// (INVALID_PRODUCER_EPOCH). With KIP-890's verification on, they carry
+    /// the `guard` of the verification ([`Broker::verify_txn_offset_commit`])
+    /// and are refused (INVALID_TXN_STATE) if it is no longer current.
     fn append_group_records(
         &self,
         records: &[GroupRecord],
         transactional: Option<(i64, i16)>,
+        guard: Option<VerificationGuard>,
     ) -> Result<Appended, GroupError> {
         if records.is_empty() {
             return Ok(vec![]);
@@ -409,7 +428,11 @@ impl Broker {
             }
             None => BatchBuilder::default(),
         };
-        let origin = if transactional.is_some() { AppendOrigin::Coordinator } else { AppendOrigin::Client };
+        let origin = match (transactional, guard) {
+            (None, _) => AppendOrigin::Client,
+            (Some(_), None) => AppendOrigin::Coordinator,
+            (Some(_), Some(guard)) => AppendOrigin::VerifiedCoordinator(guard),
+        };
         for record in records {
             let key = record.key_bytes();
             let value = record.value_bytes();
@@ -435,6 +458,7 @@ impl Broker {
                     LogError::Producer(ProducerError::InvalidProducerEpoch { .. }) => {
                         GroupError::InvalidProducerEpoch
                     }
+                    LogError::Producer(ProducerError::TxnNotVerified { .. }) => GroupError::InvalidTxnState,
                     e => {
                         self.log_dir.fail(&tp, &e);
                         store_error(Error::Log(e))

@@ -20,7 +20,7 @@ use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 use super::super::Broker;
-use crate::config::{BrokerConfig, HostPort, ProcessRoles, QuorumVoter};
+use crate::config::{BrokerConfig, HostPort, ProcessRoles, QuorumVoter, TransactionConfig};
 use crate::group::CONSUMER_OFFSETS_TOPIC;
 use crate::metadata::records::{PartitionChangeRecord, PartitionRecord};
 use crate::metadata::MetadataRecord;
@@ -40,6 +40,12 @@ fn broker(leader: i32) -> (tempfile::TempDir, Arc<Broker>, Uuid) {
         log_dir: dir.path().to_path_buf(),
         process_roles: ProcessRoles::Broker,
         controller_quorum_voters: vec![controller],
+        // The tests play the transaction coordinator (its markers): there is
+        // none to verify a TxnOffsetCommit with (KIP-890).
+        transactions: TransactionConfig {
+            partition_verification_enable: false,
+            ..TransactionConfig::default()
+        },
         ..BrokerConfig::default()
     };
     let broker = Broker::open(config).unwrap();

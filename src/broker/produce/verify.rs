@@ -104,7 +104,7 @@ impl Broker {
 
     /// The coordinator's error code for `tp` in (transactional id, producer
     /// id, epoch): 0 if the partition is in the open transaction.
-    async fn verify_with_coordinator(
+    pub(in crate::broker) async fn verify_with_coordinator(
         self: &Arc<Self>,
         transactional_id: &str,
         producer_id: i64,

@@ -370,3 +370,29 @@ fn a_coordinators_transactional_batches_skip_the_sequence_check() {
     let fenced = log.append_from(data(1, 0, true), 0, NOW_MS, Coordinator).unwrap_err();
     assert!(matches!(fenced, LogError::Producer(e) if e.kafka_error_code() == 47), "INVALID_PRODUCER_EPOCH");
 }
+
+// KIP-890 part 1 for the group coordinator (Kafka's `storeOffsets` with a
+// `verificationGuard`): a TxnOffsetCommit batch that would open its
+// producer's transaction is appended only with the guard its verification
+// started with. A guard made stale by the transaction ending in between (the
+// marker spends it) or none at all is INVALID_TXN_STATE, nothing written;
+// once the transaction is open here, the next commit needs no guard.
+#[test]
+fn a_verified_coordinators_batch_needs_the_current_guard() {
+    use crate::idempotence::VerificationGuard;
+    use crate::log::producers::AppendOrigin::VerifiedCoordinator;
+    let mut log = open(MemStorage::new(), OpenOptions::default());
+    let stale = log.maybe_start_txn_verification(1, -1, 0, NOW_MS);
+    log.append(marker(1, true, 0), 0, NOW_MS).unwrap(); // 0: the transaction ended meanwhile
+    let current = log.maybe_start_txn_verification(1, -1, 0, NOW_MS);
+    assert_ne!(stale, current);
+    for refused in [stale, VerificationGuard::SENTINEL] {
+        let e = log.append_from(data(1, 0, true), 0, NOW_MS, VerifiedCoordinator(refused)).unwrap_err();
+        assert!(matches!(e, LogError::Producer(e) if e.kafka_error_code() == 48), "INVALID_TXN_STATE");
+    }
+    assert_eq!(log.log_end_offset(), 1, "nothing written");
+    log.append_from(data(1, 0, true), 0, NOW_MS, VerifiedCoordinator(current)).unwrap(); // 1
+    let open = log.append_from(data(1, 0, true), 0, NOW_MS, VerifiedCoordinator(VerificationGuard::SENTINEL));
+    assert_eq!(open.unwrap().first_offset, 2, "the transaction is open here: no guard needed");
+    assert_eq!(log.producer_state().first_unstable_offset(), Some(1));
+}
