@@ -208,11 +208,12 @@ pub async fn metadata_loop(broker: Arc<Broker>, link: Arc<ControllerLink>) {
 
 /// The replica id a broker's metadata Fetch carries: its node id, so the
 /// leader lists it among the observers (DescribeQuorum). Not in combined
-/// mode: there the id is also a voter's, and a Fetch carrying it would be
-/// taken for that voter's own (stepped through the quorum's core, at the
-/// broker's offset, without the quorum's epoch) and never answered with
-/// the committed log. Kafka's combined node has no such Fetch — its broker
-/// reads the log its controller's Raft client replicates — so this one
+/// mode: there the id is also a voter's, and the leader takes a Fetch
+/// carrying it for that voter's own — stepped through the quorum's core at
+/// the broker's offset without the quorum's epoch, noted as the voter's
+/// log end — so the broker never caught up and stayed fenced (found by
+/// `tests/kraft_combined.rs`). Kafka's combined node has no such Fetch: its
+/// broker reads the log its controller's Raft client replicates. This one
 /// fetches anonymously (-1), as a plain observer.
 fn observer_id(config: &crate::config::BrokerConfig) -> i32 {
     match config.process_roles {
