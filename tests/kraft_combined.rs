@@ -238,3 +238,78 @@ async fn wait_for_voters_caught_up(controllers: &[(i32, std::net::SocketAddr)]) 
         panic!("voters not caught up within {PATIENCE:?}: (target, (voter, log end offset)) {last:?}");
     }
 }
+
+/// `spool cluster --combined 3` starts three combined nodes that form a
+/// quorum and all serve as brokers: a client sees three unfenced brokers,
+/// and SIGTERM stops the command and its nodes cleanly.
+#[test]
+fn spool_cluster_starts_combined_nodes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port_base();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_spool"))
+        .args(["cluster", "--combined", "3", "--port", &port.to_string()])
+        .arg("--dir")
+        .arg(dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn spool cluster");
+    let mut command = Terminated(child);
+    let mut stdout = std::io::BufReader::new(command.0.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).expect("read stdout");
+    let bootstrap = line.trim().strip_prefix("bootstrap.servers=").expect("bootstrap line").to_string();
+    assert_eq!(bootstrap, format!("127.0.0.1:{port},127.0.0.1:{},127.0.0.1:{}", port + 1, port + 2));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(eventually("three unfenced brokers", async || {
+        let mut client = Client::connect(&bootstrap, Duration::from_secs(5)).await.ok()?;
+        let mut ids: Vec<i32> =
+            client.metadata(Some(&[]), false).await.ok()?.brokers.iter().map(|b| b.node_id).collect();
+        ids.sort();
+        (ids == [1, 2, 3]).then_some(())
+    }));
+    let status = command.stop();
+    assert!(status.success(), "spool cluster: {status:?}");
+    for id in 1..=3 {
+        let log =
+            std::fs::read_to_string(dir.path().join(format!("node-{id}/server.log"))).expect("server.log");
+        assert!(log.contains("shut down cleanly"), "node-{id}:\n{log}");
+    }
+}
+
+/// A `spool cluster` child, sent SIGTERM (by its own pid) when dropped, so
+/// it stops its nodes even when the test fails.
+struct Terminated(std::process::Child);
+
+impl Terminated {
+    fn stop(&mut self) -> std::process::ExitStatus {
+        if self.0.try_wait().expect("try_wait").is_none() {
+            // SAFETY: kill(2) on our own unreaped child: its pid is still its.
+            unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM) };
+        }
+        self.0.wait().expect("wait")
+    }
+}
+
+impl Drop for Terminated {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A base port whose three ports and the three 100 above are free now
+/// (`spool cluster` takes consecutive ports).
+fn free_port_base() -> u16 {
+    for _ in 0..50 {
+        let base = cluster::free_port();
+        if base > 65_000 {
+            continue;
+        }
+        let all = (0..3).flat_map(|i| [base + i, base + 100 + i]);
+        if all.clone().all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free run of ports");
+}
