@@ -171,7 +171,18 @@ async fn partitions(bootstrap: &str, topic: &str) -> Option<Vec<(i32, Vec<i32>)>
 /// one at a time; returns each acknowledgement. Every send must be
 /// acknowledged (the producer retries through leader changes).
 async fn produce(bootstrap: &str, phase: &str, values: std::ops::Range<u32>) -> Vec<Ack> {
-    let producer = Producer::connect(ProducerConfig::new(bootstrap)).await.expect("producer");
+    // InitProducerId is retriable (COORDINATOR_NOT_AVAILABLE while a broker
+    // has no producer id block from the new controller yet); this client's
+    // connect does not retry it, so the test does, as Kafka's producer would.
+    let deadline = Instant::now() + PATIENCE;
+    let producer = loop {
+        match Producer::connect(ProducerConfig::new(bootstrap)).await {
+            Ok(producer) => break producer,
+            Err(e) if Instant::now() < deadline => eprintln!("{phase}: producer not ready: {e}"),
+            Err(e) => panic!("{phase}: no producer within {PATIENCE:?}: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let mut acks = Vec::new();
     for n in values {
         let value = format!("{phase}-{n:03}");
