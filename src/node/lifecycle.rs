@@ -206,6 +206,22 @@ pub async fn metadata_loop(broker: Arc<Broker>, link: Arc<ControllerLink>) {
     }
 }
 
+/// The replica id a broker's metadata Fetch carries: its node id, so the
+/// leader lists it among the observers (DescribeQuorum). Not in combined
+/// mode: there the id is also a voter's, and the leader takes a Fetch
+/// carrying it for that voter's own — stepped through the quorum's core at
+/// the broker's offset without the quorum's epoch, noted as the voter's
+/// log end — so the broker never caught up and stayed fenced (found by
+/// `tests/kraft_combined.rs`). Kafka's combined node has no such Fetch: its
+/// broker reads the log its controller's Raft client replicates. This one
+/// fetches anonymously (-1), as a plain observer.
+fn observer_id(config: &crate::config::BrokerConfig) -> i32 {
+    match config.process_roles {
+        crate::config::ProcessRoles::Combined => -1,
+        _ => config.node_id,
+    }
+}
+
 /// What one metadata Fetch came back with.
 enum Fetched {
     /// Records (or none, having waited): applied.
@@ -223,7 +239,7 @@ async fn fetch_metadata(
     let offset = broker.metadata_end_offset();
     let max_wait_ms = 500;
     let request = FetchRequest::default()
-        .with_replica_id(BrokerId(broker.config.node_id))
+        .with_replica_id(BrokerId(observer_id(&broker.config)))
         .with_max_wait_ms(max_wait_ms)
         .with_min_bytes(1)
         .with_max_bytes(8 << 20)

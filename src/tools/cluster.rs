@@ -17,6 +17,10 @@
 //!  bootstrap.servers=127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094
 //! ```
 //!
+//! `--combined 3` starts three combined nodes instead
+//! (`process.roles=broker,controller`, Kafka's combined mode): `node-1`..`node-3`,
+//! each a voter on `--port` + 100 + i and a broker on `--port` + i.
+//!
 //! Node ids follow Kafka's examples: controllers first (1..N), brokers after
 //! (N+1..); controllers listen on `--port` + 100 and up, brokers on `--port`
 //! and up. Each node's data (`log.dirs`) and its log (`server.log`) live in
@@ -33,6 +37,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::config::ProcessRoles;
+
 /// How far above `--port` the controllers' ports start: brokers take the
 /// ports below, so at most this many brokers.
 const CONTROLLER_PORT_OFFSET: u16 = 100;
@@ -47,6 +53,11 @@ pub struct ClusterArgs {
     /// How many brokers to start (node ids after the controllers').
     #[arg(long, default_value_t = 3)]
     pub brokers: u16,
+    /// Instead of separate controllers and brokers, start this many combined
+    /// nodes (`process.roles=broker,controller`, node ids 1..N): each is a
+    /// voter of the quorum and a broker.
+    #[arg(long, value_name = "N", conflicts_with_all = ["controllers", "brokers"])]
+    pub combined: Option<u16>,
     /// Where each node keeps its properties, data and log.
     #[arg(long, default_value = "/tmp/spool-cluster")]
     pub dir: PathBuf,
@@ -63,17 +74,23 @@ pub struct ClusterArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeSpec {
     pub node_id: i32,
-    pub controller: bool,
-    /// Its client (or controller) port.
+    /// `process.roles`: controller, broker, or both (combined).
+    pub roles: ProcessRoles,
+    /// Its client port (a controller's: its controller port).
     pub port: u16,
     pub dir: PathBuf,
     pub properties: String,
 }
 
 impl NodeSpec {
-    /// `controller-1`, `broker-2`, …
+    /// `controller-1`, `broker-2`, … (`node-1` for a combined node)
     pub fn name(&self) -> String {
-        format!("{}-{}", if self.controller { "controller" } else { "broker" }, self.node_id)
+        let role = match self.roles {
+            ProcessRoles::Controller => "controller",
+            ProcessRoles::Combined => "node",
+            _ => "broker",
+        };
+        format!("{role}-{}", self.node_id)
     }
 }
 
@@ -81,6 +98,9 @@ impl NodeSpec {
 /// The nodes of a cluster of `args.controllers` controllers and
 /// `args.brokers` brokers, controllers first.
 pub fn plan(args: &ClusterArgs) -> Result<Vec<NodeSpec>, String> {
+    if let Some(count) = args.combined {
+        return plan_combined(args, count);
+    }
     if args.controllers == 0 || args.brokers == 0 {
         return Err("--controllers and --brokers must each be at least 1".into());
     }
@@ -102,22 +122,61 @@ pub fn plan(args: &ClusterArgs) -> Result<Vec<NodeSpec>, String> {
     for (node_id, port) in controllers {
         let dir = args.dir.join(format!("controller-{node_id}"));
         let properties = controller_properties(node_id, port, &dir, &shared);
-        nodes.push(NodeSpec { node_id, controller: true, port, dir, properties });
+        nodes.push(NodeSpec { node_id, roles: ProcessRoles::Controller, port, dir, properties });
     }
     for i in 0..args.brokers {
         let node_id = i32::from(args.controllers) + 1 + i32::from(i);
         let port = args.port + i;
         let dir = args.dir.join(format!("broker-{node_id}"));
         let mut properties = broker_properties(node_id, port, &dir, &shared);
-        for o in &args.overrides {
-            let (k, v) = o.split_once('=').ok_or_else(|| format!("--override {o:?}: expected key=value"))?;
-            writeln!(properties, "{}={}", k.trim(), v.trim()).unwrap();
-        }
-        nodes.push(NodeSpec { node_id, controller: false, port, dir, properties });
+        apply_overrides(&mut properties, &args.overrides)?;
+        nodes.push(NodeSpec { node_id, roles: ProcessRoles::Broker, port, dir, properties });
     }
     Ok(nodes)
 }
 // ANCHOR_END: plan
+
+/// `--combined N`: N nodes that are each a voter and a broker, ids 1..N,
+/// brokers on `--port` and up, their controller listeners 100 above.
+fn plan_combined(args: &ClusterArgs, count: u16) -> Result<Vec<NodeSpec>, String> {
+    if count == 0 || count > CONTROLLER_PORT_OFFSET {
+        return Err(format!("--combined must be between 1 and {CONTROLLER_PORT_OFFSET}"));
+    }
+    let controller_port = args.port.checked_add(CONTROLLER_PORT_OFFSET).ok_or("--port is too high")?;
+    controller_port.checked_add(count - 1).ok_or("--port is too high for that many nodes")?;
+    let voters = (0..count)
+        .map(|i| format!("{}@127.0.0.1:{}", 1 + i32::from(i), controller_port + i))
+        .collect::<Vec<_>>()
+        .join(",");
+    let shared = Shared { voters, replication_factor: count.min(3) };
+    let mut nodes = Vec::new();
+    for i in 0..count {
+        let node_id = 1 + i32::from(i);
+        let (port, dir) = (args.port + i, args.dir.join(format!("node-{node_id}")));
+        let mut p = String::new();
+        writeln!(p, "# A combined node: a voter of the KRaft quorum and a broker, in one process.").unwrap();
+        writeln!(p, "node.id={node_id}").unwrap();
+        writeln!(p, "process.roles=broker,controller").unwrap();
+        writeln!(p, "listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{}", controller_port + i)
+            .unwrap();
+        writeln!(p, "advertised.listeners=PLAINTEXT://127.0.0.1:{port}").unwrap();
+        writeln!(p, "inter.broker.listener.name=PLAINTEXT").unwrap();
+        writeln!(p, "controller.listener.names=CONTROLLER").unwrap();
+        common_properties(&mut p, &dir, &shared);
+        apply_overrides(&mut p, &args.overrides)?;
+        nodes.push(NodeSpec { node_id, roles: ProcessRoles::Combined, port, dir, properties: p });
+    }
+    Ok(nodes)
+}
+
+/// Appends each `--override key=value` to a broker's properties.
+fn apply_overrides(properties: &mut String, overrides: &[String]) -> Result<(), String> {
+    for o in overrides {
+        let (k, v) = o.split_once('=').ok_or_else(|| format!("--override {o:?}: expected key=value"))?;
+        writeln!(properties, "{}={}", k.trim(), v.trim()).unwrap();
+    }
+    Ok(())
+}
 
 /// What every node's properties say alike.
 struct Shared {
@@ -163,7 +222,7 @@ fn common_properties(p: &mut String, dir: &Path, shared: &Shared) {
 pub fn bootstrap_servers(nodes: &[NodeSpec]) -> String {
     nodes
         .iter()
-        .filter(|n| !n.controller)
+        .filter(|n| n.roles.is_broker())
         .map(|n| format!("127.0.0.1:{}", n.port))
         .collect::<Vec<_>>()
         .join(",")
@@ -291,6 +350,7 @@ mod tests {
         ClusterArgs {
             controllers,
             brokers,
+            combined: None,
             dir: PathBuf::from("/c"),
             port: 9092,
             overrides: vec!["num.partitions=3".into()],
@@ -343,9 +403,53 @@ mod tests {
             let (config, _) = crate::config::BrokerConfig::from_properties(&props)
                 .unwrap_or_else(|e| panic!("{}: {e}", node.name()));
             assert_eq!(config.controller_quorum_voters.len(), 3);
-            assert_eq!(config.process_roles.is_controller(), node.controller);
+            assert_eq!(config.process_roles, node.roles);
         }
         assert!(nodes[1].properties.contains("listeners=CONTROLLER://127.0.0.1:9193\n"));
+    }
+
+    /// `--combined 3`: nodes 1..3, each `process.roles=broker,controller`
+    /// with a PLAINTEXT listener on 9092.. and a CONTROLLER one on 9192..,
+    /// every node listing the three voters; each file loads as a combined
+    /// node under Kafka's rules, and the brokers are the bootstrap servers.
+    #[test]
+    fn combined_nodes_are_voters_and_brokers() {
+        let nodes = plan(&ClusterArgs { combined: Some(3), ..args(1, 3) }).unwrap();
+        let names: Vec<String> = nodes.iter().map(NodeSpec::name).collect();
+        assert_eq!(names, ["node-1", "node-2", "node-3"]);
+        assert_eq!(bootstrap_servers(&nodes), "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094");
+        let voters = "controller.quorum.voters=1@127.0.0.1:9192,2@127.0.0.1:9193,3@127.0.0.1:9194\n";
+        for node in &nodes {
+            let p = &node.properties;
+            assert!(p.contains(voters) && p.contains("num.partitions=3\n"), "{p}");
+            let props = crate::config::BrokerConfig::parse_properties(p).unwrap();
+            let (config, _) = crate::config::BrokerConfig::from_properties(&props)
+                .unwrap_or_else(|e| panic!("{}: {e}", node.name()));
+            assert_eq!(config.process_roles, ProcessRoles::Combined);
+            let listeners: Vec<String> = config.listeners.iter().map(|l| l.to_string()).collect();
+            let (b, c) = (node.port, node.port + 100);
+            assert_eq!(
+                listeners,
+                [format!("PLAINTEXT://127.0.0.1:{b}"), format!("CONTROLLER://127.0.0.1:{c}")]
+            );
+        }
+        assert!(plan(&ClusterArgs { combined: Some(0), ..args(1, 3) }).unwrap_err().contains("--combined"));
+    }
+
+    /// `--combined` replaces `--controllers` and `--brokers`: naming both is
+    /// refused by the parser rather than one silently ignored.
+    #[test]
+    fn combined_conflicts_with_controllers_and_brokers() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: ClusterArgs,
+        }
+        let parsed = Cli::try_parse_from(["cluster", "--combined", "3"]).unwrap();
+        assert_eq!(parsed.args.combined, Some(3));
+        assert!(Cli::try_parse_from(["cluster", "--combined", "3", "--brokers", "2"]).is_err());
+        assert!(Cli::try_parse_from(["cluster", "--combined", "3", "--controllers", "3"]).is_err());
     }
 
     /// One broker cannot hold three replicas: the defaults follow the size.

@@ -20,7 +20,7 @@
 
 use std::path::PathBuf;
 
-use super::{Cut, Node, Proxy};
+use super::{Cut, Formatter, Node, Proxy};
 
 /// A running cluster.
 pub struct KafkaCluster {
@@ -36,7 +36,7 @@ pub struct KafkaCluster {
     /// every controller-to-controller connection into it passes there.
     pub controller_fronts: Vec<Proxy>,
     /// Keeps the formatted log directories alive as long as the cluster.
-    _root: tempfile::TempDir,
+    formatter: Formatter,
 }
 
 /// The proxies on one broker's links.
@@ -47,22 +47,6 @@ pub struct BrokerLinks {
     /// Between the broker and each controller (its `controller.quorum.voters`),
     /// in controller id order.
     pub controllers: Vec<Proxy>,
-}
-
-/// Formats node log directories under one root with one cluster id.
-struct Formatter {
-    root: tempfile::TempDir,
-}
-
-impl Formatter {
-    fn format(&self, node_id: i32) -> PathBuf {
-        let cluster_id = "c2Nyb2xsLXRlc3QtY2x1cw"; // any 22-char id every node agrees on
-        let data = self.root.path().join(format!("node-{node_id}"));
-        std::fs::create_dir_all(&data).expect("log dir");
-        let meta = format!("cluster.id={cluster_id}\nnode.id={node_id}\nversion=1\n");
-        std::fs::write(data.join("meta.properties"), meta).expect("meta.properties");
-        data
-    }
 }
 
 /// `controller.quorum.voters` over `ports` (controller 1's first).
@@ -104,7 +88,7 @@ impl KafkaCluster {
 
     fn start_inner(controllers: usize, brokers: usize, extra: &str, proxied: bool) -> KafkaCluster {
         assert!(controllers >= 1, "a cluster needs a controller");
-        let formatter = Formatter { root: tempfile::tempdir().expect("tempdir") };
+        let formatter = Formatter::new();
         let rf = brokers.min(3);
         let fronts: Vec<Proxy> = (0..controllers).filter(|_| proxied).map(|_| Proxy::bind()).collect();
         // Unproxied, the voters are the controllers' own ports, chosen now:
@@ -170,12 +154,12 @@ impl KafkaCluster {
                 node
             })
             .collect();
-        KafkaCluster { controllers, brokers, links, controller_fronts: fronts, _root: formatter.root }
+        KafkaCluster { controllers, brokers, links, controller_fronts: fronts, formatter }
     }
 
     /// Node `node_id`'s `log.dirs` (a controller's holds `__cluster_metadata-0`).
     pub fn log_dir(&self, node_id: i32) -> std::path::PathBuf {
-        self._root.path().join(format!("node-{node_id}"))
+        self.formatter.dir(node_id)
     }
 
     /// The brokers' addresses, as `bootstrap.servers` (their proxies' when

@@ -27,6 +27,8 @@
 //!   every acknowledged change.
 //! - [`quorum`]: who leads a KRaft quorum of controllers, asked over the
 //!   wire as `spool metadata-quorum` asks it.
+//! - [`CombinedCluster`]: N nodes that are each a voter and a broker
+//!   (`process.roles=broker,controller`, Kafka's combined mode).
 //!
 //! ```text
 //! #[path = "common/cluster/mod.rs"]
@@ -56,6 +58,7 @@
 
 #![allow(dead_code, unused_imports)]
 
+mod combined;
 mod history;
 mod kafka;
 pub mod metadata_client;
@@ -63,6 +66,7 @@ mod node;
 mod proxy;
 pub mod quorum;
 
+pub use combined::{CombinedCluster, BROKER_PORT, CONTROLLER_PORT};
 pub use history::{check, Ack, History, Read, Stored, Violation};
 pub use kafka::KafkaCluster;
 pub use node::Node;
@@ -74,6 +78,34 @@ pub use proxy::{Cut, Proxy};
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().expect("local addr").port()
+}
+
+/// Formats node log directories under one root with one cluster id, as
+/// `kafka-storage.sh format` does: `<root>/node-<id>/meta.properties`.
+pub struct Formatter {
+    root: tempfile::TempDir,
+}
+
+impl Formatter {
+    /// A formatter over a fresh temporary root.
+    pub fn new() -> Formatter {
+        Formatter { root: tempfile::tempdir().expect("tempdir") }
+    }
+
+    /// Formats node `node_id`'s log directory; returns it.
+    pub fn format(&self, node_id: i32) -> std::path::PathBuf {
+        let cluster_id = "c2Nyb2xsLXRlc3QtY2x1cw"; // any 22-char id every node agrees on
+        let data = self.dir(node_id);
+        std::fs::create_dir_all(&data).expect("log dir");
+        let meta = format!("cluster.id={cluster_id}\nnode.id={node_id}\nversion=1\n");
+        std::fs::write(data.join("meta.properties"), meta).expect("meta.properties");
+        data
+    }
+
+    /// Node `node_id`'s log directory.
+    pub fn dir(&self, node_id: i32) -> std::path::PathBuf {
+        self.root.path().join(format!("node-{node_id}"))
+    }
 }
 
 /// How long [`eventually`] waits for a cluster to reach a state.

@@ -69,6 +69,20 @@ pub async fn observers(addr: SocketAddr) -> Option<(i64, Vec<(i32, i64)>)> {
     tokio::time::timeout(ASK_TIMEOUT * 2, ask).await.ok().flatten()
 }
 
+/// The high watermark and how far each voter's metadata log reaches
+/// (`(replica id, log end offset)`), as the leader at `addr` reports them.
+pub async fn voters(addr: SocketAddr) -> Option<(i64, Vec<(i32, i64)>)> {
+    let ask = async {
+        let mut connection = Connection::connect(&addr.to_string(), ASK_TIMEOUT).await.ok()?;
+        let request: DescribeQuorumRequest = spool::tools::metadata_quorum::describe_quorum_request();
+        let response = connection.send(&request).await.ok()?;
+        let p = response.topics.first()?.partitions.first()?;
+        let seen = p.current_voters.iter().map(|v| (v.replica_id.0, v.log_end_offset)).collect();
+        (response.error_code == 0 && p.error_code == 0).then_some((p.high_watermark, seen))
+    };
+    tokio::time::timeout(ASK_TIMEOUT * 2, ask).await.ok().flatten()
+}
+
 /// Waits until every broker in `brokers` has fetched the metadata log up to
 /// the high watermark the leader reported when this began — each broker's
 /// image holds every change committed before now — at most `bound`.
