@@ -360,6 +360,13 @@ fn group_frames(frames: &mut Vec<Bytes>) {
     for v in [0, 3, 4] {
         frames.push(frame(v, &txn_commit));
     }
+    // KIP-664: a partition's producer table.
+    let describe_producers = kafka_protocol::messages::DescribeProducersRequest::default().with_topics(vec![
+        kafka_protocol::messages::describe_producers_request::TopicRequest::default()
+            .with_name(name("t"))
+            .with_partition_indexes(vec![0]),
+    ]);
+    frames.push(frame(0, &describe_producers));
     for v in [0, 2] {
         let partitions = kafka_protocol::messages::elect_leaders_request::TopicPartitions::default()
             .with_topic(name("t"))
