@@ -32,6 +32,15 @@ dead broker after its session timeout), then restarts the dead one. Markers now 
 over the network to the leaders of `out` and `__consumer_offsets`. The summary adds
 `coordinator_before=X coordinator_after=Y`, and the check fails unless they differ.
 
+librdkafka can hang there for good: when the dead broker was also the group's
+coordinator and the fenced broker drops out of the metadata, the producer decommissions
+it but keeps it cached as the group coordinator, and send_offsets_to_transaction waits
+past its own timeout for a broker that will never come up (librdkafka issues #5511 and
+#5456, open; Kafka leaves fenced brokers out of its metadata too). So on a cluster the
+harness is the watchdog an application would need: a worker silent for --stall-s after
+the kill is SIGKILLed and replaced — one more zombie for its successor to fence — and
+counted as `stalled_workers=S`.
+
 Prints one summary line, `inputs=N committed_outputs=C duplicates=D missing=M
 uncommitted_outputs=U worker_kills=K broker_kills=B workers=W`, and exits non-zero when
 the check fails. tests/transactions_clients.rs runs it.
@@ -39,12 +48,14 @@ the check fails. tests/transactions_clients.rs runs it.
 
 import argparse
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 IN, OUT = "in", "out"
@@ -61,9 +72,17 @@ def parse_args():
     p.add_argument("--kill-broker-after", type=int, default=4, help="transactions of worker 2 before the kill")
     p.add_argument("--deadline-s", type=float, default=120.0)
     p.add_argument("--cluster", action="store_true", help="three brokers; kill the transaction coordinator's")
+    p.add_argument("--stall-s", type=float, default=20.0,
+                   help="--cluster: a worker silent this long after the kill is replaced")
     p.add_argument("--worker", action="store_true", help="run as the loop (internal)")
     p.add_argument("--bootstrap", help="worker: the broker")
     return p.parse_args()
+
+
+def coordinator_moving():
+    from confluent_kafka import KafkaError
+
+    return {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError.COORDINATOR_LOAD_IN_PROGRESS}
 
 
 def say(*words):
@@ -110,11 +129,22 @@ def worker(args):
         }
     )
     producer.init_transactions(60)
+    COORDINATOR_MOVING = coordinator_moving()
     partitions = [TopicPartition(IN, p) for p in range(args.partitions)]
 
     def rewind():
         # After an abort the consumer must start again from what was committed.
-        committed = consumer.committed(partitions, timeout=30)
+        # On a new cluster, the broker FindCoordinator names may not have taken
+        # its __consumer_offsets partition over yet: committed() returns the
+        # NOT_COORDINATOR it gets rather than asking again.
+        for attempt in range(50):
+            try:
+                committed = consumer.committed(partitions, timeout=30)
+                break
+            except KafkaException as e:
+                if e.args[0].code() not in COORDINATOR_MOVING or attempt == 49:
+                    raise
+                time.sleep(0.2)
         for tp in committed:
             if tp.offset < 0:
                 tp.offset = 0
@@ -369,6 +399,10 @@ def parent_of(pid):
         return None
 
 
+class Stalled(Exception):
+    """A worker said nothing for --stall-s seconds."""
+
+
 class Worker:
     """One loop process; its lines are read by the harness."""
 
@@ -383,12 +417,27 @@ class Worker:
         )
         self.committed = 0
         self.lines = []
+        # A thread reads the worker's lines so that the harness can notice silence.
+        self.queue = queue.Queue()
+        threading.Thread(target=self.read_lines, daemon=True).start()
 
-    def wait_for(self, predicate, deadline):
-        """Reads lines until one satisfies `predicate` (True) or the worker exits (False)."""
+    def read_lines(self):
+        for line in self.proc.stdout:
+            self.queue.put(line)
+        self.queue.put(None)
+
+    def wait_for(self, predicate, deadline, stall_s=None):
+        """Reads lines until one satisfies `predicate` (True) or the worker exits
+        (False); raises Stalled after `stall_s` seconds without a line."""
         while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
+            wait_s = deadline - time.monotonic() if stall_s is None else min(stall_s, deadline - time.monotonic())
+            try:
+                line = self.queue.get(timeout=max(wait_s, 0.01))
+            except queue.Empty:
+                if stall_s is not None and time.monotonic() < deadline:
+                    raise Stalled(f"no line for {stall_s} s; last lines {self.lines[-3:]}")
+                continue
+            if line is None:
                 return False
             line = line.strip()
             self.lines.append(line)
@@ -435,10 +484,12 @@ def harness(args):
     from confluent_kafka.admin import AdminClient, NewTopic
 
     deadline = time.monotonic() + args.deadline_s
+    # `timeout` ends a scenario with SIGTERM: run the `finally` that stops the brokers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
     workdir = tempfile.mkdtemp(prefix="spool-eos-")
     brokers = (Cluster if args.cluster else OneBroker)(args, workdir, deadline)
     bootstrap = brokers.bootstrap
-    workers, worker_kills, broker_kills = [], 0, 0
+    workers, worker_kills, broker_kills, stalled_workers = [], 0, 0, 0
     try:
         admin = AdminClient({"bootstrap.servers": bootstrap})
         topics = [NewTopic(t, args.partitions, brokers.replicas, config=brokers.topic_config) for t in (IN, OUT)]
@@ -467,9 +518,18 @@ def harness(args):
             what = brokers.kill_and_restart(deadline)
             broker_kills += 1
             progress(f"{what} after {current.committed} commits of worker 2")
-        # Run to the end, replacing a worker that hit a fatal error (at most 3 more).
-        while not current.wait_for(lambda line: line == "DONE", deadline):
-            code = current.proc.wait()
+        # Run to the end, replacing a worker that hit a fatal error (at most 3 more)
+        # or, on a cluster, one that stalled (see --stall-s).
+        while True:
+            try:
+                if current.wait_for(lambda line: line == "DONE", deadline, args.stall_s if args.cluster else None):
+                    break
+                code = current.proc.wait()
+            except Stalled as e:
+                progress(f"worker {len(workers)} stalled ({e}): killed, as a watchdog would (librdkafka #5511)")
+                current.kill()
+                stalled_workers += 1
+                code = "SIGKILL"
             if len(workers) >= 5:
                 sys.exit(f"worker {len(workers)} exited with {code}: {current.lines[-5:]} "
                          f"{open(current.log_path).read()[-2000:]}")
@@ -488,6 +548,7 @@ def harness(args):
             f"inputs={args.records} committed_outputs={len(committed)} duplicates={duplicates} "
             f"missing={missing} uncommitted_outputs={len(uncommitted)} worker_kills={worker_kills} "
             f"broker_kills={broker_kills} workers={len(workers)}{brokers.summary()}"
+            + (f" stalled_workers={stalled_workers}" if args.cluster else "")
         )
         ok = duplicates == 0 and missing == 0 and not strangers
         if len(uncommitted) <= len(committed):
