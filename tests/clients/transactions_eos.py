@@ -23,6 +23,24 @@ The harness (this script without --worker):
     must hold more (the aborted transaction's records), proving the fault hit an open
     transaction — otherwise the exactly-once check proves little.
 
+With --cluster, the same loop runs on chapter 6's cluster (`spool cluster --controllers 1
+--brokers 3`; `in` and `out` with 3 replicas and min.insync.replicas=2) and the broker of
+step 4 is the one that coordinates the transactional id — the leader of its
+`__transaction_state` partition, asked with `spool transactions describe`. The harness
+waits until another replica has taken the coordinator over (the controller fences the
+dead broker after its session timeout), then restarts the dead one. Markers now travel
+over the network to the leaders of `out` and `__consumer_offsets`. The summary adds
+`coordinator_before=X coordinator_after=Y`, and the check fails unless they differ.
+
+librdkafka can hang there for good: when the dead broker was also the group's
+coordinator and the fenced broker drops out of the metadata, the producer decommissions
+it but keeps it cached as the group coordinator, and send_offsets_to_transaction waits
+past its own timeout for a broker that will never come up (librdkafka issues #5511 and
+#5456, open; Kafka leaves fenced brokers out of its metadata too). So on a cluster the
+harness is the watchdog an application would need: a worker silent for --stall-s after
+the kill is SIGKILLed and replaced — one more zombie for its successor to fence — and
+counted as `stalled_workers=S`.
+
 Prints one summary line, `inputs=N committed_outputs=C duplicates=D missing=M
 uncommitted_outputs=U worker_kills=K broker_kills=B workers=W`, and exits non-zero when
 the check fails. tests/transactions_clients.rs runs it.
@@ -30,12 +48,14 @@ the check fails. tests/transactions_clients.rs runs it.
 
 import argparse
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 IN, OUT = "in", "out"
@@ -51,9 +71,18 @@ def parse_args():
     p.add_argument("--hang-at", type=int, default=3, help="worker 1 hangs in this transaction")
     p.add_argument("--kill-broker-after", type=int, default=4, help="transactions of worker 2 before the kill")
     p.add_argument("--deadline-s", type=float, default=120.0)
+    p.add_argument("--cluster", action="store_true", help="three brokers; kill the transaction coordinator's")
+    p.add_argument("--stall-s", type=float, default=20.0,
+                   help="--cluster: a worker silent this long after the kill is replaced")
     p.add_argument("--worker", action="store_true", help="run as the loop (internal)")
     p.add_argument("--bootstrap", help="worker: the broker")
     return p.parse_args()
+
+
+def coordinator_moving():
+    from confluent_kafka import KafkaError
+
+    return {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError.COORDINATOR_LOAD_IN_PROGRESS}
 
 
 def say(*words):
@@ -100,11 +129,22 @@ def worker(args):
         }
     )
     producer.init_transactions(60)
+    COORDINATOR_MOVING = coordinator_moving()
     partitions = [TopicPartition(IN, p) for p in range(args.partitions)]
 
     def rewind():
         # After an abort the consumer must start again from what was committed.
-        committed = consumer.committed(partitions, timeout=30)
+        # On a new cluster, the broker FindCoordinator names may not have taken
+        # its __consumer_offsets partition over yet: committed() returns the
+        # NOT_COORDINATOR it gets rather than asking again.
+        for attempt in range(50):
+            try:
+                committed = consumer.committed(partitions, timeout=30)
+                break
+            except KafkaException as e:
+                if e.args[0].code() not in COORDINATOR_MOVING or attempt == 49:
+                    raise
+                time.sleep(0.2)
         for tp in committed:
             if tp.offset < 0:
                 tp.offset = 0
@@ -185,6 +225,184 @@ def start_broker(spool, workdir, port, deadline):
     sys.exit("the broker did not listen in time")
 
 
+class OneBroker:
+    """Step 4's victim on one broker: `spool serve`, killed and restarted on its port."""
+
+    replicas, topic_config = 1, {}
+
+    def __init__(self, args, workdir, deadline):
+        self.args, self.workdir = args, workdir
+        self.port = free_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        self.proc = start_broker(args.spool, workdir, self.port, deadline)
+
+    def kill_and_restart(self, deadline):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = start_broker(self.args.spool, self.workdir, self.port, deadline)
+        return "broker killed and restarted"
+
+    def summary(self):
+        return ""
+
+    def moved(self):
+        return True
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+def free_ports(offsets):
+    """A base port such that base + each offset is free (`spool cluster`'s layout)."""
+    import random
+
+    for _ in range(100):
+        base = random.randrange(20000, 40000)
+        try:
+            for offset in offsets:
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+    sys.exit("no free ports")
+
+
+class Cluster:
+    """Step 4's victim on chapter 6's cluster: `spool cluster --controllers 1 --brokers 3`
+    runs the nodes; the harness SIGKILLs the transaction coordinator's broker by the pid
+    the cluster printed, waits for another broker to coordinate, and restarts the dead
+    one itself (`spool serve` on the properties file the cluster wrote)."""
+
+    replicas, topic_config = 3, {"min.insync.replicas": "2"}
+
+    def __init__(self, args, workdir, deadline):
+        self.args, self.dir = args, os.path.join(workdir, "cluster")
+        base = free_ports([0, 1, 2, 100])
+        self.output = os.path.join(workdir, "cluster.out")
+        self.proc = subprocess.Popen(
+            [
+                args.spool, "cluster", "--controllers", "1", "--brokers", "3",
+                "--dir", self.dir, "--port", str(base),
+                # Five __transaction_state and __consumer_offsets partitions (every
+                # broker leads some); a dead follower leaves the ISR within 3 s.
+                "--override", "transaction.state.log.num.partitions=5",
+                "--override", "offsets.topic.num.partitions=5",
+                "--override", "replica.lag.time.max.ms=3000",
+            ],
+            stdout=open(self.output, "w"),
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, NO_COLOR="1", RUST_LOG=os.environ.get("SPOOL_EOS_BROKER_LOG", "warn")),
+        )
+        self.nodes = {}  # node id -> (pid, port), brokers only
+        self.restarted, self.killed = None, None
+        self.before = self.after = None
+        try:
+            self.wait_until_up(deadline)
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_until_up(self, deadline):
+        # `started broker-2 (pid 1234) on 127.0.0.1:20000`, one line a node.
+        while time.monotonic() < deadline and len(self.nodes) < 3:
+            if self.proc.poll() is not None:
+                sys.exit(f"spool cluster exited: {open(self.output).read()}")
+            for line in open(self.output):
+                words = line.split()
+                if len(words) == 6 and words[0] == "started" and words[1].startswith("broker-"):
+                    self.nodes[int(words[1][len("broker-"):])] = (int(words[3].rstrip(")")), int(words[5].rsplit(":", 1)[1]))
+            time.sleep(0.1)
+        self.bootstrap = ",".join(f"127.0.0.1:{port}" for _, port in self.nodes.values())
+        self.wait_for_brokers(deadline)
+
+    def wait_for_brokers(self, deadline):
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        while time.monotonic() < deadline:
+            try:
+                if len(admin.list_topics(timeout=5).brokers) == 3:
+                    return
+            except KafkaException:
+                pass  # no broker answers yet
+            time.sleep(0.2)
+        sys.exit("the cluster did not have three brokers in time")
+
+    def coordinator(self, port):
+        """The transactional id's coordinator as broker `port` finds it, or None."""
+        done = subprocess.run(
+            [self.args.spool, "transactions", "--bootstrap-server", f"127.0.0.1:{port}",
+             "describe", "--transactional-id", TXN_ID],
+            capture_output=True, text=True, timeout=30,
+        )
+        rows = done.stdout.splitlines()
+        return int(rows[1].split()[0]) if done.returncode == 0 and len(rows) >= 2 else None
+
+    def kill_and_restart(self, deadline):
+        live_port = next(port for _, port in self.nodes.values())
+        while (before := self.coordinator(live_port)) is None:
+            if time.monotonic() > deadline:
+                sys.exit("no transaction coordinator in time")
+            time.sleep(0.2)
+        pid, port = self.nodes[before]
+        os.kill(pid, signal.SIGKILL)  # the cluster's child, alive: the pid is still its
+        self.killed, self.before = before, before
+        progress(f"killed broker {before}, the coordinator of {TXN_ID} (pid {pid})")
+        live_port = next(p for node, (_, p) in self.nodes.items() if node != before)
+        while (after := self.coordinator(live_port)) in (None, before):
+            if time.monotonic() > deadline:
+                sys.exit(f"broker {before} still coordinates {TXN_ID} after its death")
+            time.sleep(0.2)
+        self.after = after
+        progress(f"broker {after} coordinates {TXN_ID} now; restarting broker {before}")
+        properties = os.path.join(self.dir, f"broker-{before}", "server.properties")
+        log = open(os.path.join(self.dir, f"broker-{before}", "server.log"), "a")
+        self.restarted = subprocess.Popen(
+            [self.args.spool, "serve", properties], stdout=log, stderr=subprocess.STDOUT,
+            env=dict(os.environ, NO_COLOR="1", RUST_LOG=os.environ.get("SPOOL_EOS_BROKER_LOG", "warn")),
+        )
+        self.wait_for_brokers(deadline)
+        return f"coordinator broker {before} killed, broker {after} took over, broker {before} restarted"
+
+    def summary(self):
+        return f" coordinator_before={self.before} coordinator_after={self.after}"
+
+    def moved(self):
+        return self.before is not None and self.after not in (None, self.before)
+
+    def stop(self):
+        # SIGKILL every node still running (spool cluster's own SIGTERM waits for each
+        # to shut down cleanly, which a test need not), then the cluster process.
+        if self.restarted is not None:
+            self.restarted.kill()
+            self.restarted.wait()
+        for node, (pid, _) in self.nodes.items():
+            if node != self.killed and parent_of(pid) == self.proc.pid:
+                os.kill(pid, signal.SIGKILL)
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def parent_of(pid):
+    """`pid`'s parent, or None once it is gone (so a reused pid is never signalled)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class Stalled(Exception):
+    """A worker said nothing for --stall-s seconds."""
+
+
 class Worker:
     """One loop process; its lines are read by the harness."""
 
@@ -199,12 +417,27 @@ class Worker:
         )
         self.committed = 0
         self.lines = []
+        # A thread reads the worker's lines so that the harness can notice silence.
+        self.queue = queue.Queue()
+        threading.Thread(target=self.read_lines, daemon=True).start()
 
-    def wait_for(self, predicate, deadline):
-        """Reads lines until one satisfies `predicate` (True) or the worker exits (False)."""
+    def read_lines(self):
+        for line in self.proc.stdout:
+            self.queue.put(line)
+        self.queue.put(None)
+
+    def wait_for(self, predicate, deadline, stall_s=None):
+        """Reads lines until one satisfies `predicate` (True) or the worker exits
+        (False); raises Stalled after `stall_s` seconds without a line."""
         while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
+            wait_s = deadline - time.monotonic() if stall_s is None else min(stall_s, deadline - time.monotonic())
+            try:
+                line = self.queue.get(timeout=max(wait_s, 0.01))
+            except queue.Empty:
+                if stall_s is not None and time.monotonic() < deadline:
+                    raise Stalled(f"no line for {stall_s} s; last lines {self.lines[-3:]}")
+                continue
+            if line is None:
                 return False
             line = line.strip()
             self.lines.append(line)
@@ -251,14 +484,16 @@ def harness(args):
     from confluent_kafka.admin import AdminClient, NewTopic
 
     deadline = time.monotonic() + args.deadline_s
+    # `timeout` ends a scenario with SIGTERM: run the `finally` that stops the brokers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
     workdir = tempfile.mkdtemp(prefix="spool-eos-")
-    port = free_port()
-    bootstrap = f"127.0.0.1:{port}"
-    broker = start_broker(args.spool, workdir, port, deadline)
-    workers, worker_kills, broker_kills = [], 0, 0
+    brokers = (Cluster if args.cluster else OneBroker)(args, workdir, deadline)
+    bootstrap = brokers.bootstrap
+    workers, worker_kills, broker_kills, stalled_workers = [], 0, 0, 0
     try:
         admin = AdminClient({"bootstrap.servers": bootstrap})
-        for topic, future in admin.create_topics([NewTopic(t, args.partitions, 1) for t in (IN, OUT)]).items():
+        topics = [NewTopic(t, args.partitions, brokers.replicas, config=brokers.topic_config) for t in (IN, OUT)]
+        for topic, future in admin.create_topics(topics).items():
             future.result(timeout=10)
         producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
         for i in range(args.records):
@@ -275,18 +510,26 @@ def harness(args):
         worker_kills += 1
         progress(f"worker 1 killed inside transaction {args.hang_at}")
 
-        # Worker 2 (same transactional.id) fences it; after a few commits the broker dies.
+        # Worker 2 (same transactional.id) fences it; after a few commits the broker
+        # (on a cluster: the transaction coordinator's) dies.
         current = Worker(args, bootstrap, workdir, 2, 0)
         workers.append(current)
         if current.wait_for(lambda _: current.committed >= args.kill_broker_after, deadline):
-            broker.send_signal(signal.SIGKILL)
-            broker.wait()
+            what = brokers.kill_and_restart(deadline)
             broker_kills += 1
-            broker = start_broker(args.spool, workdir, port, deadline)
-            progress(f"broker killed and restarted after {current.committed} commits of worker 2")
-        # Run to the end, replacing a worker that hit a fatal error (at most 3 more).
-        while not current.wait_for(lambda line: line == "DONE", deadline):
-            code = current.proc.wait()
+            progress(f"{what} after {current.committed} commits of worker 2")
+        # Run to the end, replacing a worker that hit a fatal error (at most 3 more)
+        # or, on a cluster, one that stalled (see --stall-s).
+        while True:
+            try:
+                if current.wait_for(lambda line: line == "DONE", deadline, args.stall_s if args.cluster else None):
+                    break
+                code = current.proc.wait()
+            except Stalled as e:
+                progress(f"worker {len(workers)} stalled ({e}): killed, as a watchdog would (librdkafka #5511)")
+                current.kill()
+                stalled_workers += 1
+                code = "SIGKILL"
             if len(workers) >= 5:
                 sys.exit(f"worker {len(workers)} exited with {code}: {current.lines[-5:]} "
                          f"{open(current.log_path).read()[-2000:]}")
@@ -304,7 +547,8 @@ def harness(args):
         say(
             f"inputs={args.records} committed_outputs={len(committed)} duplicates={duplicates} "
             f"missing={missing} uncommitted_outputs={len(uncommitted)} worker_kills={worker_kills} "
-            f"broker_kills={broker_kills} workers={len(workers)}"
+            f"broker_kills={broker_kills} workers={len(workers)}{brokers.summary()}"
+            + (f" stalled_workers={stalled_workers}" if args.cluster else "")
         )
         ok = duplicates == 0 and missing == 0 and not strangers
         if len(uncommitted) <= len(committed):
@@ -313,13 +557,15 @@ def harness(args):
         if broker_kills == 0:
             say("the broker was never killed")
             ok = False
+        if not brokers.moved():
+            say("the transaction coordinator did not move to another broker")
+            ok = False
         return 0 if ok else 1
     finally:
         for w in workers:
             if w.proc.poll() is None:
                 w.kill()
-        broker.send_signal(signal.SIGKILL)
-        broker.wait()
+        brokers.stop()
         if os.environ.get("SPOOL_KEEP_WORKDIR"):
             say(f"workdir kept: {workdir}")
         else:
