@@ -157,7 +157,9 @@ fn image_of(log: &QuorumLog) -> MetadataImage {
 }
 
 /// CreateTopics straight to the active controller, until it answers (the
-/// broker must have registered first: until then INVALID_REPLICATION_FACTOR).
+/// broker must have registered first: until then INVALID_REPLICATION_FACTOR;
+/// and the elected leader acts as the controller only once its LeaderChange
+/// record is committed: until then NOT_CONTROLLER).
 async fn create_topic(addr: SocketAddr, name: &str) {
     let request =
         CreateTopicsRequest::default().with_timeout_ms(10_000).with_topics(vec![CreatableTopic::default()
@@ -165,11 +167,12 @@ async fn create_topic(addr: SocketAddr, name: &str) {
             .with_num_partitions(1)
             .with_replication_factor(1)]);
     let no_broker_yet = ResponseError::InvalidReplicationFactor.code();
+    let not_active_yet = ResponseError::NotController.code();
     cluster::eventually(&format!("CreateTopics {name}"), async || {
         let mut connection = Connection::connect(&addr.to_string(), Duration::from_secs(5)).await.ok()?;
         let answer = connection.send(&request).await.ok()?;
         let code = answer.topics[0].error_code;
-        assert!(code == 0 || code == no_broker_yet, "{answer:?}");
+        assert!(code == 0 || code == no_broker_yet || code == not_active_yet, "{answer:?}");
         if code != 0 {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
