@@ -346,20 +346,17 @@ async fn offset_commit(
             errors.insert(tp, code(error));
         }
     }
-    let mut topics: Vec<OffsetCommitResponseTopic> = Vec::new();
-    for tp in order {
-        let partition = OffsetCommitResponsePartition::default()
-            .with_partition_index(tp.partition)
-            .with_error_code(errors.get(&tp).copied().unwrap_or_default());
-        match topics.last_mut() {
-            Some(t) if t.name.0.as_str() == tp.topic => t.partitions.push(partition),
-            _ => topics.push(
-                OffsetCommitResponseTopic::default()
-                    .with_name(TopicName(str(tp.topic.clone())))
-                    .with_partitions(vec![partition]),
-            ),
-        }
-    }
+    let topics = codes_by_topic(order, &errors)
+        .into_iter()
+        .map(|(name, codes)| {
+            let partitions = codes.into_iter().map(|(index, code)| {
+                OffsetCommitResponsePartition::default().with_partition_index(index).with_error_code(code)
+            });
+            OffsetCommitResponseTopic::default()
+                .with_name(TopicName(str(name)))
+                .with_partitions(partitions.collect())
+        })
+        .collect();
     msg::OffsetCommitResponse::default().with_topics(topics)
 }
 // ANCHOR_END: offset_commit
@@ -442,20 +439,17 @@ async fn txn_offset_commit(
             errors.insert(tp, code(error.or(stored_error)));
         }
     }
-    let mut topics: Vec<TxnOffsetCommitResponseTopic> = Vec::new();
-    for tp in order {
-        let partition = TxnOffsetCommitResponsePartition::default()
-            .with_partition_index(tp.partition)
-            .with_error_code(errors.get(&tp).copied().unwrap_or_default());
-        match topics.last_mut() {
-            Some(t) if t.name.0.as_str() == tp.topic => t.partitions.push(partition),
-            _ => topics.push(
-                TxnOffsetCommitResponseTopic::default()
-                    .with_name(TopicName(str(tp.topic.clone())))
-                    .with_partitions(vec![partition]),
-            ),
-        }
-    }
+    let topics = codes_by_topic(order, &errors)
+        .into_iter()
+        .map(|(name, codes)| {
+            let partitions = codes.into_iter().map(|(index, code)| {
+                TxnOffsetCommitResponsePartition::default().with_partition_index(index).with_error_code(code)
+            });
+            TxnOffsetCommitResponseTopic::default()
+                .with_name(TopicName(str(name)))
+                .with_partitions(partitions.collect())
+        })
+        .collect();
     msg::TxnOffsetCommitResponse::default().with_topics(topics)
 }
 // ANCHOR_END: txn_offset_commit
@@ -472,6 +466,23 @@ fn fetch_offsets(
         Some(error) => Err(error),
         None => Ok(coordinator.offset_fetch_stable(group_id, partitions.as_deref(), require_stable)),
     }
+}
+
+/// Each partition's error code in request order, grouped by topic as a
+/// commit's answer lists them (OffsetCommit and TxnOffsetCommit alike).
+fn codes_by_topic(
+    order: Vec<TopicPartition>,
+    errors: &BTreeMap<TopicPartition, i16>,
+) -> Vec<(String, Vec<(i32, i16)>)> {
+    let mut topics: Vec<(String, Vec<(i32, i16)>)> = Vec::new();
+    for tp in order {
+        let code = (tp.partition, errors.get(&tp).copied().unwrap_or_default());
+        match topics.last_mut() {
+            Some((t, codes)) if *t == tp.topic => codes.push(code),
+            _ => topics.push((tp.topic, vec![code])),
+        }
+    }
+    topics
 }
 
 fn by_topic<P>(
