@@ -102,8 +102,7 @@ impl<S: Storage> Log<S> {
         first_uncleanable: i64,
         params: CleanParams,
     ) -> Result<Option<CleanPlan<S::Handle>>> {
-        let first_uncleanable =
-            first_uncleanable.min(self.active().base_offset()).min(self.recovery_point);
+        let first_uncleanable = first_uncleanable.min(self.active().base_offset()).min(self.recovery_point);
         let bases: Vec<i64> = self.segments.keys().copied().collect();
         let mut segments = Vec::new();
         for pair in bases.windows(2) {

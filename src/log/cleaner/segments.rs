@@ -37,8 +37,8 @@ pub struct CleanedGroup {
     /// The offset after the output's last batch (`base_offset` when empty).
     pub next_offset: i64,
     pub size_bytes: u64,
-    /// Whether a `.txnindex.cleaned` was written.
-    pub has_txn_index: bool,
+    /// Entries of its `.txnindex.cleaned` (written even when empty).
+    pub aborted_txns: usize,
 }
 
 /// What phase 2 wrote, for [`crate::log::Log::swap_cleaned`].
@@ -144,9 +144,11 @@ impl<H: ReadAt> CleanPlan<H> {
             .filter(|t| kept_markers.contains(&t.last_offset))
             .copied()
             .collect();
+        // Always written, empty or not: a swap group then has all four
+        // files, and recovery can tell an old `.txnindex` from a new one.
+        let name = suffixed_file_name(base, ".txnindex", CLEANED_SUFFIX);
+        out.create(&name)?;
         if !txns.is_empty() {
-            let name = suffixed_file_name(base, ".txnindex", CLEANED_SUFFIX);
-            out.create(&name)?;
             out.append(&name, &txns.iter().flat_map(|t| t.encode()).collect::<Vec<u8>>())?;
         }
         let mut written = vec![CleanedGroup {
@@ -154,34 +156,33 @@ impl<H: ReadAt> CleanPlan<H> {
             replaces: group[..=last_contributor].iter().map(|s| s.base_offset).collect(),
             next_offset: segment.next_offset(),
             size_bytes: segment.size(),
-            has_txn_index: !txns.is_empty(),
+            aborted_txns: txns.len(),
         }];
         for old in &group[last_contributor + 1..] {
             remove_cleaned_files(out, old.base_offset)?;
             let empty = LogSegment::create_suffixed(out, old.base_offset, config, CLEANED_SUFFIX)?;
-            self.sync_cleaned(out, &empty, false)?;
+            out.create(&suffixed_file_name(old.base_offset, ".txnindex", CLEANED_SUFFIX))?;
+            self.sync_cleaned(out, &empty)?;
             written.push(CleanedGroup {
                 base_offset: old.base_offset,
                 replaces: vec![old.base_offset],
                 next_offset: old.base_offset,
                 size_bytes: 0,
-                has_txn_index: false,
+                aborted_txns: 0,
             });
         }
-        self.sync_cleaned(out, &segment, !txns.is_empty())?;
+        self.sync_cleaned(out, &segment)?;
         Ok(written)
     }
 
     /// Makes a `.cleaned` segment durable before any swap may use it (the
     /// bug variant skips this: the swap syncs after removing the old files).
-    fn sync_cleaned<S: Storage>(&self, out: &mut S, segment: &LogSegment, txn_index: bool) -> Result<()> {
+    fn sync_cleaned<S: Storage>(&self, out: &mut S, segment: &LogSegment) -> Result<()> {
         if self.variant == SwapVariant::RemoveOldBeforeSync {
             return Ok(());
         }
         segment.flush(out)?;
-        if txn_index {
-            out.sync(&suffixed_file_name(segment.base_offset(), ".txnindex", CLEANED_SUFFIX))?;
-        }
+        out.sync(&suffixed_file_name(segment.base_offset(), ".txnindex", CLEANED_SUFFIX))?;
         Ok(())
     }
 }

@@ -10,8 +10,8 @@
 //!  2. each old segment: files → .deleted, removed
 //!                                               B.log.swap, old partly   delete live in [B, end),
 //!                                               gone, .deleted           .swap → live, .deleted gone
-//!  3. B.log.swap → B.log, then the indexes      B.log live, index .swap  orphan .swap deleted,
-//!                                                                        the index rebuilt
+//!  3. the indexes .swap → live, then B.log     B.log.swap, indexes      each .swap replaces
+//!                                               partly live              its live namesake
 //!  4. the new segment goes into the segment map
 //! ```
 //!
@@ -86,8 +86,7 @@ impl<S: Storage> Log<S> {
             self.segments.remove(old).expect("checked by swap_cleaned");
             delete_segment_files(&mut self.storage, *old)?;
         }
-        let log_first = [".log", ".index", ".timeindex", ".txnindex"];
-        rename_group(&mut self.storage, base, SWAP_SUFFIX, "", log_first)
+        rename_group(&mut self.storage, base, SWAP_SUFFIX, "", INDEXES_THEN_LOG)
     }
 
     /// The bug variant: the old segments go first and the new files are
@@ -124,7 +123,13 @@ impl<S: Storage> Log<S> {
 }
 
 /// Renames a group's files from `from` to `to` suffix, in `order`, those that exist.
-fn rename_group<S: Storage>(storage: &mut S, base: i64, from: &str, to: &str, order: [&str; 4]) -> Result<()> {
+fn rename_group<S: Storage>(
+    storage: &mut S,
+    base: i64,
+    from: &str,
+    to: &str,
+    order: [&str; 4],
+) -> Result<()> {
     for ext in order {
         let name = suffixed_file_name(base, ext, from);
         if storage.exists(&name) {
@@ -144,15 +149,16 @@ fn delete_segment_files<S: Storage>(storage: &mut S, base: i64) -> Result<()> {
 // ANCHOR: recover_swap_files
 /// Before [`Log::open`] loads any segment: deletes `.cleaned` and `.deleted`
 /// files, and every `.swap` file of a group whose `.log.swap` is missing
-/// (an incomplete step 1, or step 3's leftover indexes, rebuilt on open);
-/// a complete `.swap` group replaces the live segments in its range.
+/// (an incomplete step 1: the old segments are all still live); a complete
+/// `.swap` group replaces the live segments in its range.
 pub fn recover_swap_files<S: Storage>(storage: &mut S) -> Result<()> {
     let names = storage.list()?;
     let swap_logs: Vec<i64> = names.iter().filter_map(|n| base_of(n, ".log.swap")).collect();
     for name in &names {
         let doomed = name.ends_with(CLEANED_SUFFIX)
             || name.ends_with(DELETED_SUFFIX)
-            || (name.ends_with(SWAP_SUFFIX) && !swap_logs.iter().any(|b| name.starts_with(&format!("{b:020}."))));
+            || (name.ends_with(SWAP_SUFFIX)
+                && !swap_logs.iter().any(|b| name.starts_with(&format!("{b:020}."))));
         if doomed {
             storage.remove(name)?;
         }
@@ -160,10 +166,13 @@ pub fn recover_swap_files<S: Storage>(storage: &mut S) -> Result<()> {
     for base in swap_logs {
         let end = swap_end_offset(storage, base)?;
         let live = storage.list()?;
-        for old in live.iter().filter_map(|n| base_of(n, ".log")).filter(|b| (base..end).contains(b)) {
+        for old in live.iter().filter_map(|n| base_of(n, ".log")).filter(|b| (base + 1..end).contains(b)) {
             segment::delete_files(storage, old)?;
         }
-        rename_group(storage, base, SWAP_SUFFIX, "", [".log", ".index", ".timeindex", ".txnindex"])?;
+        // At `base` itself each `.swap` file replaces its live namesake; a
+        // live file without one is already the new one (step 3 renames the
+        // `.log` last, and a group has all four files).
+        rename_group(storage, base, SWAP_SUFFIX, "", INDEXES_THEN_LOG)?;
     }
     Ok(())
 }
@@ -184,7 +193,8 @@ fn swap_end_offset<S: Storage>(storage: &S, base: i64) -> Result<i64> {
         if size > rest.len() || size < batch::HEADER_SIZE {
             break;
         }
-        let last = batch::be_i64(rest, field::BASE_OFFSET) + i64::from(batch::be_i32(rest, field::LAST_OFFSET_DELTA));
+        let last = batch::be_i64(rest, field::BASE_OFFSET)
+            + i64::from(batch::be_i32(rest, field::LAST_OFFSET_DELTA));
         end = end.max(last + 1);
         rest = &rest[size..];
     }
