@@ -249,3 +249,86 @@ fn removing_old_segments_before_syncing_the_new_loses_records() {
         crash_at_every_step(&keys, 200, CrashMode::LoseUnsynced, SwapVariant::RemoveOldBeforeSync);
     assert!(violation.is_some(), "the crash test must catch the unsafe order");
 }
+
+/// The log's layout changed between plan and swap (a follower truncated):
+/// the swap deletes the `.cleaned` files and changes nothing, as Kafka
+/// aborts a cleaning of a truncated log.
+#[test]
+fn a_layout_change_since_the_plan_aborts_the_swap() {
+    let mut log = keyed_log(MemStorage::new(), &[0; 16], 150);
+    let cleaned = plan_and_clean(&mut log, SwapVariant::Safe).unwrap().unwrap();
+    log.truncate_to(15).unwrap();
+    let before = (content(&log), log.storage().list().unwrap());
+    assert!(before.1.iter().any(|n| n.ends_with(".cleaned")), "phase 2 wrote its files");
+    assert_eq!(log.swap_cleaned(cleaned).unwrap(), SwapOutcome::Aborted);
+    let names = log.storage().list().unwrap();
+    assert!(!names.iter().any(|n| n.ends_with(".cleaned")), "left behind: {names:?}");
+    assert_eq!(content(&log), before.0);
+}
+
+/// Cleaning leaves gaps: a fetch at an offset that no longer exists reads
+/// from the next batch that does (Kafka's `LocalLog.read` does the same),
+/// across empty segments too.
+#[test]
+fn a_read_at_a_cleaned_away_offset_returns_the_next_batch() {
+    let mut log = keyed_log(MemStorage::new(), &[0, 1, 0, 1, 0, 1, 0, 1, 2, 2, 2, 2, 2, 2, 3, 3], 150);
+    let end = log.log_end_offset();
+    clean_and_swap(&mut log, SwapVariant::Safe).unwrap().unwrap();
+    let offsets: Vec<i64> = content(&log).iter().map(|r| r.0).collect();
+    assert_eq!(offsets, [6, 7, 13, 14, 15], "the latest of keys 0, 1 and 2, and the active segment");
+    for (fetch, first) in [(0, 6), (3, 6), (7, 7), (8, 13), (12, 13)] {
+        let region = log.read(fetch, u32::MAX).unwrap().expect("a batch to read");
+        assert_eq!(region.first_batch_offset, first, "fetch at {fetch}");
+    }
+    assert_eq!(log.log_end_offset(), end, "offsets are kept");
+}
+
+/// The active segment is never planned, and its files are the same bytes
+/// after the swap.
+#[test]
+fn the_active_segment_is_never_touched() {
+    let mut log = keyed_log(MemStorage::new(), &[0; 16], 150);
+    let active = log.segments().last().unwrap().base_offset();
+    let plan = log.plan_clean(0, i64::MAX, PARAMS).unwrap().unwrap();
+    assert!(plan.segments.iter().all(|s| s.base_offset < active && s.end_offset <= active));
+    let files_of = |log: &Log<MemStorage>| {
+        let prefix = format!("{active:020}.");
+        log.storage()
+            .files
+            .iter()
+            .filter(|(n, _)| n.starts_with(&prefix))
+            .map(|(n, f)| (n.clone(), f.clone()))
+            .collect::<Vec<_>>()
+    };
+    let before = files_of(&log);
+    clean_and_swap(&mut log, SwapVariant::Safe).unwrap().unwrap();
+    assert_eq!(files_of(&log), before);
+}
+
+/// A fetch that found its region before the swap still sends the old
+/// segment's bytes after it: the handle keeps the unlinked file (unix),
+/// as for a segment retention deletes (DiskStorage, cleaned through a
+/// second storage on the same directory, as the cleaner thread will).
+#[test]
+fn a_region_of_an_old_segment_stays_readable_after_the_swap() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = keyed_log(crate::log::DiskStorage::open(dir.path()).unwrap(), &[0; 16], 150);
+    let region = log.read(0, u32::MAX).unwrap().unwrap();
+    let bytes = region.read_bytes().unwrap();
+    let mut plan = log.plan_clean(0, i64::MAX, PARAMS).unwrap().unwrap();
+    let mut filter = LatestByKey::default();
+    plan.build_map(&mut |b| filter.map(b)).unwrap();
+    let mut out = crate::log::DiskStorage::open(dir.path()).unwrap();
+    let cleaned = plan.clean_into(&mut out, &mut |b| filter.clean(b), 400, 1024).unwrap();
+    assert!(matches!(log.swap_cleaned(cleaned).unwrap(), SwapOutcome::Swapped { .. }));
+    assert_eq!(region.read_bytes().unwrap(), bytes, "the old bytes, through the old handle");
+    assert_eq!(content(&log).iter().map(|r| r.0).collect::<Vec<_>>(), [13, 14, 15]);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.ends_with(".cleaned") || n.ends_with(".swap") || n.ends_with(".deleted")),
+        "{names:?}"
+    );
+}
