@@ -294,6 +294,9 @@ impl Storage for SharedMemStorage {
     fn remove(&mut self, name: &str) -> std::io::Result<()> {
         self.with(|s| s.remove(name))
     }
+    fn rename(&mut self, from: &str, to: &str) -> std::io::Result<()> {
+        self.with(|s| s.rename(from, to))
+    }
     fn write_atomic(&mut self, name: &str, data: &[u8]) -> std::io::Result<()> {
         self.with(|s| s.write_atomic(name, data))
     }

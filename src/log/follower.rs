@@ -147,6 +147,7 @@ impl<S: Storage> Log<S> {
     pub fn truncate_fully_and_start_at(&mut self, offset: i64) -> Result<()> {
         assert!(offset >= 0, "a log cannot start at a negative offset");
         self.check_online()?;
+        self.layout_generation += 1; // a cleaning planned before this is void
         for (_, segment) in std::mem::take(&mut self.segments) {
             segment.delete(&mut self.storage)?;
         }
@@ -171,6 +172,7 @@ impl<S: Storage> Log<S> {
         if offset >= self.log_end_offset() {
             return Ok(());
         }
+        self.layout_generation += 1; // a cleaning planned before this is void
         let doomed: Vec<i64> = self.segments.range(offset.max(0) + 1..).map(|(&b, _)| b).collect();
         for base in doomed {
             if self.segments.len() == 1 {

@@ -73,6 +73,7 @@
 //! preallocated or memory-mapped (see [`index`]). One log directory only.
 
 pub mod checkpoint;
+pub mod cleaner;
 pub mod config;
 pub mod durability;
 pub mod end;
@@ -206,6 +207,11 @@ pub struct Log<S: Storage> {
     /// Why the log went offline: an fsync failed. From then on it refuses
     /// appends and flushes ([`LogError::LogDirOffline`]).
     offline: Option<String>,
+    /// Bumped by every change to the segment layout other than an append or
+    /// a roll: truncation, retention, deletion. The cleaner plans under the
+    /// lock, cleans without it, and swaps only if this has not moved
+    /// (chapter 10, [`cleaner`]).
+    layout_generation: u64,
 }
 
 impl<S: Storage> Log<S> {
@@ -221,6 +227,8 @@ impl<S: Storage> Log<S> {
         now_ms: i64,
     ) -> Result<(Self, RecoveryReport)> {
         let mut report = RecoveryReport::default();
+        // Chapter 10: finish or undo a cleaner's swap before anything is loaded.
+        cleaner::swap::recover_swap_files(&mut storage)?;
         let bases = Self::discover_segments(&mut storage)?;
         let mut segments = BTreeMap::new();
         let mut cut = false;
@@ -268,6 +276,7 @@ impl<S: Storage> Log<S> {
             leader_epochs: crate::replication::LeaderEpochCache::new(),
             high_watermark: 0,
             offline: None,
+            layout_generation: 0,
         };
         let end = log.compute_end();
         log.end.publish(end);

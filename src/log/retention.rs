@@ -40,6 +40,9 @@ impl<S: Storage> Log<S> {
             // The active segment itself expired: roll, so the log keeps a segment.
             self.roll(self.log_end_offset())?;
         }
+        if !doomed.is_empty() {
+            self.layout_generation += 1; // a cleaning planned before this is void
+        }
         for base in &doomed {
             let segment = self.segments.remove(base).expect("listed above");
             segment.delete(&mut self.storage)?;
@@ -80,6 +83,7 @@ impl<S: Storage> Log<S> {
             .filter(|s| s.next_offset() <= offset && s.base_offset() != active)
             .map(|s| s.base_offset())
             .collect();
+        self.layout_generation += 1; // a cleaning planned before this is void
         for base in &doomed {
             let segment = self.segments.remove(base).expect("listed above");
             segment.delete(&mut self.storage)?;

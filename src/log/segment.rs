@@ -36,6 +36,14 @@ use crate::format::batch::{self, field, RecordBatch, HEADER_SIZE};
 pub fn log_file_name(base_offset: i64) -> String {
     format!("{base_offset:020}.log")
 }
+/// A segment file whose name carries one of the cleaner's suffixes (chapter
+/// 10, [`super::cleaner`]): `00000000000000000000.log.cleaned`, `.swap`,
+/// `.deleted`. `ext` is `.log`, `.index`, `.timeindex` or `.txnindex`.
+pub fn suffixed_file_name(base_offset: i64, ext: &str, suffix: &str) -> String {
+    format!("{base_offset:020}{ext}{suffix}")
+}
+/// The extensions of a segment's files, in the order they are written.
+pub const SEGMENT_EXTENSIONS: [&str; 4] = [".log", ".index", ".timeindex", ".txnindex"];
 pub fn index_file_name(base_offset: i64) -> String {
     format!("{base_offset:020}.index")
 }
@@ -115,6 +123,9 @@ pub struct LogSegment {
     rolling_timestamp: Option<i64>,
     /// Offset after the last batch (the base offset while empty).
     next_offset: i64,
+    /// `""` for a live segment; `.cleaned` for one the cleaner is writing
+    /// (chapter 10): its files are named with the suffix after the extension.
+    suffix: &'static str,
     /// Raised by the first read that caught the offset index pointing at the
     /// wrong batch, so that the warning is logged once, not on every fetch.
     index_distrusted: Distrusted,
@@ -160,6 +171,27 @@ impl LogSegment {
         Ok(Self::empty(base_offset, config))
     }
 
+    /// Creates the three empty files of a segment named with `suffix` (the
+    /// cleaner's `.cleaned` output, chapter 10). It takes appends and flushes;
+    /// its `.txnindex` is the cleaner's to write.
+    pub fn create_suffixed<S: Storage>(
+        storage: &mut S,
+        base_offset: i64,
+        config: &LogConfig,
+        suffix: &'static str,
+    ) -> Result<Self> {
+        let seg = LogSegment { suffix, ..Self::empty(base_offset, config) };
+        for ext in &SEGMENT_EXTENSIONS[..3] {
+            storage.create(&seg.file_name(ext))?;
+        }
+        Ok(seg)
+    }
+
+    /// The name of this segment's file with extension `ext`.
+    fn file_name(&self, ext: &str) -> String {
+        suffixed_file_name(self.base_offset, ext, self.suffix)
+    }
+
     fn empty(base_offset: i64, config: &LogConfig) -> Self {
         LogSegment {
             base_offset,
@@ -173,6 +205,7 @@ impl LogSegment {
             offset_of_max_timestamp: base_offset,
             rolling_timestamp: None,
             next_offset: base_offset,
+            suffix: "",
             index_distrusted: Distrusted::default(),
         }
     }
@@ -276,7 +309,7 @@ impl LogSegment {
     /// entry is added once `log.index.interval.bytes` have passed since the last.
     pub fn append<S: Storage>(&mut self, storage: &mut S, batch: &RecordBatch) -> Result<()> {
         assert!(batch.base_offset() >= self.next_offset, "offsets must grow");
-        storage.append(&log_file_name(self.base_offset), batch.as_bytes())?;
+        storage.append(&self.file_name(".log"), batch.as_bytes())?;
         self.index_batch(storage, batch)?;
         self.size += batch.size_in_bytes() as u64;
         Ok(())
@@ -302,9 +335,9 @@ impl LogSegment {
         // active segment rolls on a full index before its next append.
         if self.bytes_since_last_index_entry > self.index_interval_bytes && !self.index.is_full() {
             let entry = self.index.append(info.last_offset, position);
-            storage.append(&index_file_name(self.base_offset), &entry)?;
+            storage.append(&self.file_name(".index"), &entry)?;
             if let Some(e) = self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp) {
-                storage.append(&time_index_file_name(self.base_offset), &e)?;
+                storage.append(&self.file_name(".timeindex"), &e)?;
             }
             self.bytes_since_last_index_entry = 0;
         }
@@ -328,16 +361,16 @@ impl LogSegment {
 
     /// Reads the header of the batch at `position`, if a whole one starts there.
     pub fn read_batch_info<S: Storage>(&self, storage: &S, position: u32) -> Result<Option<BatchInfo>> {
-        if u64::from(position) + HEADER_SIZE as u64 > storage.len(&log_file_name(self.base_offset))? {
+        if u64::from(position) + HEADER_SIZE as u64 > storage.len(&self.file_name(".log"))? {
             return Ok(None);
         }
         let mut header = [0u8; HEADER_SIZE];
-        let n = storage.read_at(&log_file_name(self.base_offset), u64::from(position), &mut header)?;
+        let n = storage.read_at(&self.file_name(".log"), u64::from(position), &mut header)?;
         if n < HEADER_SIZE {
             return Ok(None);
         }
         let Some(Ok(size)) = batch::batch_size(&header) else { return Ok(None) };
-        if u64::from(position) + size as u64 > storage.len(&log_file_name(self.base_offset))? {
+        if u64::from(position) + size as u64 > storage.len(&self.file_name(".log"))? {
             return Ok(None); // a torn batch, or a garbage length
         }
         let base_offset = batch::be_i64(&header, field::BASE_OFFSET);
@@ -453,11 +486,11 @@ impl LogSegment {
     pub fn truncate_to<S: Storage>(&mut self, storage: &mut S, offset: i64) -> Result<u64> {
         let Some(info) = self.translate_offset(storage, offset)? else { return Ok(0) };
         let removed = self.size - u64::from(info.position);
-        storage.truncate(&log_file_name(self.base_offset), u64::from(info.position))?;
+        storage.truncate(&self.file_name(".log"), u64::from(info.position))?;
         let len = self.index.truncate_to_position(info.position);
-        storage.truncate(&index_file_name(self.base_offset), len)?;
+        storage.truncate(&self.file_name(".index"), len)?;
         let len = self.time_index.truncate_to(info.base_offset);
-        storage.truncate(&time_index_file_name(self.base_offset), len)?;
+        storage.truncate(&self.file_name(".timeindex"), len)?;
         self.txn_index.truncate_to(storage, info.base_offset)?;
         self.size = u64::from(info.position);
         self.next_offset = info.base_offset;
@@ -511,17 +544,19 @@ impl LogSegment {
     /// Reads one whole batch into memory (tools, timestamp search, tests).
     pub fn read_batch<S: Storage>(&self, storage: &S, info: &BatchInfo) -> Result<RecordBatch> {
         let mut buf = vec![0; info.size as usize];
-        let n = storage.read_at(&log_file_name(self.base_offset), u64::from(info.position), &mut buf)?;
+        let n = storage.read_at(&self.file_name(".log"), u64::from(info.position), &mut buf)?;
         buf.truncate(n);
         Ok(RecordBatch::from_bytes(Bytes::from(buf))?)
     }
 
     /// Makes the segment's files durable.
     pub fn flush<S: Storage>(&self, storage: &mut S) -> Result<()> {
-        storage.sync(&log_file_name(self.base_offset))?;
-        storage.sync(&index_file_name(self.base_offset))?;
-        storage.sync(&time_index_file_name(self.base_offset))?;
-        self.txn_index.flush(storage)?;
+        storage.sync(&self.file_name(".log"))?;
+        storage.sync(&self.file_name(".index"))?;
+        storage.sync(&self.file_name(".timeindex"))?;
+        if self.suffix.is_empty() {
+            self.txn_index.flush(storage)?;
+        }
         Ok(())
     }
 

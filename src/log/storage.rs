@@ -48,6 +48,11 @@ pub trait Storage {
     /// Makes the file's contents durable (`fsync`).
     fn sync(&mut self, name: &str) -> io::Result<()>;
     fn remove(&mut self, name: &str) -> io::Result<()>;
+    /// Renames `from` to `to`, replacing any `to`, durably: after it returns,
+    /// a crash leaves the file under its new name (the directory is synced).
+    /// The file's contents are as durable as they were: a rename does not
+    /// sync them. The cleaner swaps segments this way (chapter 10).
+    fn rename(&mut self, from: &str, to: &str) -> io::Result<()>;
     /// Replaces a small file whole and durably: write a temporary file, sync it,
     /// rename it over the old one. Readers see the old or the new, never a mix.
     fn write_atomic(&mut self, name: &str, data: &[u8]) -> io::Result<()>;
@@ -203,6 +208,16 @@ impl Storage for DiskStorage {
         self.open.remove(name);
         std::fs::remove_file(self.dir.join(name))?;
         // Durably: the clean-shutdown marker, above all, must stay deleted.
+        self.sync_dir()
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> io::Result<()> {
+        std::fs::rename(self.dir.join(from), self.dir.join(to))?;
+        // The open file moves with its name; handles given out stay valid.
+        self.open.remove(to);
+        if let Some(file) = self.open.remove(from) {
+            self.open.insert(to.to_string(), file);
+        }
         self.sync_dir()
     }
 
@@ -366,6 +381,13 @@ impl Storage for MemStorage {
     }
     fn remove(&mut self, name: &str) -> io::Result<()> {
         self.files.remove(name).map(|_| ()).ok_or_else(|| not_found(name))
+    }
+    fn rename(&mut self, from: &str, to: &str) -> io::Result<()> {
+        // The file moves whole, durable bytes and all: what was not synced
+        // before the rename is still lost in a crash after it.
+        let file = self.files.remove(from).ok_or_else(|| not_found(from))?;
+        self.files.insert(to.to_string(), file);
+        Ok(())
     }
     fn write_atomic(&mut self, name: &str, data: &[u8]) -> io::Result<()> {
         let file = MemFile { data: data.to_vec(), durable: data.to_vec() };
