@@ -100,7 +100,7 @@ use bytes::{Bytes, BytesMut};
 use crate::format::batch;
 use crate::format::{BatchError, RecordBatch, RecordBatchMut, TimestampType};
 
-pub use config::LogConfig;
+pub use config::{CleanerConfig, LogConfig, Ratio};
 pub use end::{EndOffsetPublisher, EndOffsetWatch, LogOffsetMetadata};
 pub use error::{LogError, Result};
 pub use group_commit::GroupCommit;
