@@ -206,7 +206,7 @@ pub struct CleanerConfig {
     /// get before it says "full" (more is more collisions).
     pub io_buffer_load_factor: Ratio,
     /// `log.cleaner.io.max.bytes.per.second`: the cleaners' combined read and
-    /// write rate (Kafka's `Throttler`). Unlimited by default.
+    /// write rate (Kafka's `Throttler`, [`super::throttler`]). Unlimited by default.
     pub io_max_bytes_per_second: f64,
     /// `log.cleaner.backoff.ms`: how long a thread sleeps when no log is cleanable.
     pub backoff_ms: i64,

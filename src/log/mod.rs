@@ -88,6 +88,7 @@ pub mod read;
 pub mod retention;
 pub mod segment;
 pub mod storage;
+pub mod throttler;
 pub mod transactions;
 pub mod txn_index;
 pub mod validator;
