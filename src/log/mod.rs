@@ -74,6 +74,7 @@
 
 pub mod checkpoint;
 pub mod cleanable;
+pub mod cleaner_manager;
 pub mod config;
 pub mod durability;
 pub mod end;
