@@ -38,7 +38,7 @@ pub use transactions::TransactionConfig;
 
 use crate::group::{GroupCoordinatorConfig, CONSUMER_OFFSETS_PARTITIONS};
 use crate::log::validator::TopicCompression;
-use crate::log::LogConfig;
+use crate::log::{CleanerConfig, LogConfig};
 
 /// The broker's settings.
 #[derive(Debug, Clone)]
@@ -106,6 +106,9 @@ pub struct BrokerConfig {
     pub log: LogConfig,
     /// `log.flush.offset.checkpoint.interval.ms`.
     pub checkpoint_interval_ms: i64,
+    /// The log cleaner's broker-wide keys, `log.cleaner.*` (chapter 10); the
+    /// per-log ones are in [`Self::log`].
+    pub cleaner: CleanerConfig,
     /// `compression.type`: the codec topics store batches with unless they say
     /// otherwise; `producer` keeps the producer's (chapter 4).
     pub compression_type: TopicCompression,
@@ -167,6 +170,7 @@ impl Default for BrokerConfig {
             retention_check_interval_ms: 300_000,
             log: LogConfig::default(),
             checkpoint_interval_ms: 60_000,
+            cleaner: CleanerConfig::default(),
             compression_type: TopicCompression::Producer,
             zero_copy: true,
             produce_pipelining: true,
@@ -352,6 +356,7 @@ impl BrokerConfig {
             _ if self.replication.set(key, value)? => {}
             _ if self.transactions.set(key, value)? => {}
             _ if self.quorum.set(key, value)? => {}
+            _ if self.cleaner.set(key, value)? => {}
             _ => return self.log.set(key, value),
         }
         Ok(true)

@@ -315,7 +315,27 @@ impl Broker {
             ),
             ("max.message.bytes", self.config.message_max_bytes.to_string(), &["message.max.bytes"][..]),
             ("compression.type", self.config.compression_type.name().to_string(), &["compression.type"][..]),
-            ("cleanup.policy", "delete".to_string(), &[][..]),
+            ("cleanup.policy", log.cleanup_policy().to_string(), &["log.cleanup.policy"][..]),
+            (
+                "delete.retention.ms",
+                log.delete_retention_ms.to_string(),
+                &["log.cleaner.delete.retention.ms"][..],
+            ),
+            (
+                "min.compaction.lag.ms",
+                log.min_compaction_lag_ms.to_string(),
+                &["log.cleaner.min.compaction.lag.ms"][..],
+            ),
+            (
+                "max.compaction.lag.ms",
+                log.max_compaction_lag_ms.to_string(),
+                &["log.cleaner.max.compaction.lag.ms"][..],
+            ),
+            (
+                "min.cleanable.dirty.ratio",
+                java_double(log.min_cleanable_dirty_ratio.get()),
+                &["log.cleaner.min.cleanable.ratio"][..],
+            ),
             (
                 "min.insync.replicas",
                 self.config.replication.min_insync_replicas.to_string(),
@@ -361,6 +381,50 @@ impl Broker {
             ),
             ("log.segment.bytes", c.log.segment_bytes.to_string(), &["log.segment.bytes"][..]),
             ("compression.type", c.compression_type.name().to_string(), &["compression.type"][..]),
+            ("log.cleanup.policy", c.log.cleanup_policy().to_string(), &["log.cleanup.policy"][..]),
+            ("log.cleaner.enable", c.cleaner.enable.to_string(), &["log.cleaner.enable"][..]),
+            ("log.cleaner.threads", c.cleaner.threads.to_string(), &["log.cleaner.threads"][..]),
+            (
+                "log.cleaner.dedupe.buffer.size",
+                c.cleaner.dedupe_buffer_bytes.to_string(),
+                &["log.cleaner.dedupe.buffer.size"][..],
+            ),
+            (
+                "log.cleaner.io.buffer.size",
+                c.cleaner.io_buffer_bytes.to_string(),
+                &["log.cleaner.io.buffer.size"][..],
+            ),
+            (
+                "log.cleaner.io.buffer.load.factor",
+                java_double(c.cleaner.io_buffer_load_factor.get()),
+                &["log.cleaner.io.buffer.load.factor"][..],
+            ),
+            (
+                "log.cleaner.io.max.bytes.per.second",
+                java_double(c.cleaner.io_max_bytes_per_second),
+                &["log.cleaner.io.max.bytes.per.second"][..],
+            ),
+            ("log.cleaner.backoff.ms", c.cleaner.backoff_ms.to_string(), &["log.cleaner.backoff.ms"][..]),
+            (
+                "log.cleaner.min.cleanable.ratio",
+                java_double(c.log.min_cleanable_dirty_ratio.get()),
+                &["log.cleaner.min.cleanable.ratio"][..],
+            ),
+            (
+                "log.cleaner.delete.retention.ms",
+                c.log.delete_retention_ms.to_string(),
+                &["log.cleaner.delete.retention.ms"][..],
+            ),
+            (
+                "log.cleaner.min.compaction.lag.ms",
+                c.log.min_compaction_lag_ms.to_string(),
+                &["log.cleaner.min.compaction.lag.ms"][..],
+            ),
+            (
+                "log.cleaner.max.compaction.lag.ms",
+                c.log.max_compaction_lag_ms.to_string(),
+                &["log.cleaner.max.compaction.lag.ms"][..],
+            ),
             (
                 "log.retention.ms",
                 c.log.retention_ms.to_string(),
@@ -622,6 +686,20 @@ impl Broker {
     // ANCHOR_END: init_producer_id
 }
 
+/// A double as Java's `Double.toString` writes it, since DescribeConfigs
+/// shows Kafka's text: `0.5`, `1.0`, `1.7976931348623157E308`.
+fn java_double(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude == 0.0 || (1e-3..1e7).contains(&magnitude) {
+        let text = value.to_string();
+        return if text.contains('.') { text } else { format!("{text}.0") };
+    }
+    let text = format!("{value:e}");
+    let (mantissa, exponent) = text.split_once('e').expect("{:e} has an exponent");
+    let mantissa = if mantissa.contains('.') { mantissa.to_string() } else { format!("{mantissa}.0") };
+    format!("{mantissa}E{exponent}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -738,6 +816,47 @@ mod tests {
         let source = |key: &str| broker_entries.iter().find(|(k, _, _)| k == key).unwrap().2;
         assert_eq!((source("num.partitions"), source("log.dirs"), source("node.id")), (4, 4, 5));
         assert_eq!(source("log.retention.ms"), 4);
+    }
+
+    /// Chapter 10's keys show in DescribeConfigs: a topic's compaction
+    /// settings with the broker keys that set their defaults (the broker's
+    /// `log.cleanup.policy`, `log.cleaner.*`), a topic override as source 1,
+    /// and the broker's cleaner settings on the broker resource.
+    #[test]
+    fn compaction_configs_are_described() {
+        let dir = tempfile::tempdir().unwrap();
+        let props = BrokerConfig::parse_properties(&format!(
+            "log.dirs={}\nlog.cleaner.min.cleanable.ratio=0.3\nlog.cleaner.threads=2\n",
+            dir.path().display()
+        ))
+        .unwrap();
+        let (config, ignored) = BrokerConfig::from_properties(&props).unwrap();
+        assert!(ignored.is_empty(), "{ignored:?}");
+        let broker = Broker::open(config).unwrap();
+        let request = CreateTopicsRequest::default().with_topics(vec![topic("t").with_configs(vec![
+            CreatableTopicConfig::default().with_name(str("cleanup.policy")).with_value(Some(str("compact"))),
+        ])]);
+        assert_eq!(codes(&broker.create_topics(request, 7)), vec![0]);
+        let image_topic = broker.metadata_image().topic("t").cloned().unwrap();
+        let entries = broker.topic_config_entries(&image_topic);
+        let find = |key: &str| entries.iter().find(|(k, _, _)| k == key).cloned().expect(key);
+        assert_eq!(find("cleanup.policy"), ("cleanup.policy".into(), "compact".into(), 1));
+        assert_eq!(find("min.cleanable.dirty.ratio"), ("min.cleanable.dirty.ratio".into(), "0.3".into(), 4));
+        assert_eq!(find("delete.retention.ms"), ("delete.retention.ms".into(), "86400000".into(), 5));
+        assert_eq!(find("min.compaction.lag.ms").1, "0");
+        assert_eq!(find("max.compaction.lag.ms").1, i64::MAX.to_string());
+        let broker_entries = broker.broker_config_entries();
+        let value = |key: &str| broker_entries.iter().find(|(k, _, _)| k == key).cloned().expect(key);
+        assert_eq!(value("log.cleaner.threads"), ("log.cleaner.threads".into(), "2".into(), 4));
+        assert_eq!(value("log.cleaner.enable").1, "true");
+        assert_eq!(value("log.cleaner.dedupe.buffer.size").1, "134217728");
+        assert_eq!(value("log.cleanup.policy").1, "delete");
+        assert_eq!(value("log.cleaner.io.max.bytes.per.second").1, "1.7976931348623157E308");
+        assert_eq!(value("log.cleaner.min.cleanable.ratio").1, "0.3");
+        assert_eq!(
+            (java_double(1.0), java_double(0.9), java_double(1e-5)),
+            ("1.0".into(), "0.9".into(), "1.0E-5".into())
+        );
     }
 
     /// On a standalone broker every partition's one replica leads it: a

@@ -247,6 +247,13 @@ pub fn validate_topic(config: &ControllerConfig, topic: &CreatableTopic) -> Resu
     for (k, v) in &topic.configs {
         validate_topic_config(k, v)?;
     }
+    // Keys checked together (`LogConfig.validateValues`: the compaction lags).
+    let mut together = LogConfig::default();
+    for (k, v) in &topic.configs {
+        if let Err(why) = together.set(k, v) {
+            return Err(TopicError::new(ResponseError::InvalidConfig, why));
+        }
+    }
     Ok(counts)
 }
 // ANCHOR_END: validate_topic
@@ -436,5 +443,40 @@ mod tests {
         assert!(validate_topic_config("retention.ms", "soon").is_err());
         assert!(validate_topic_config("compression.type", "brotli").is_err());
         assert!(validate_topic_config("no.such.key", "1").is_err());
+    }
+
+    /// Chapter 10's topic keys are checked against Kafka's ranges, not
+    /// passed through: a dirty ratio of 1.5 or a negative lag is
+    /// INVALID_CONFIG naming the key, and so is a minimum compaction lag
+    /// above the maximum given in the same request (`LogConfig.validateValues`).
+    #[test]
+    fn compaction_configs_are_checked() {
+        for (key, value) in [
+            ("min.cleanable.dirty.ratio", "1.5"),
+            ("min.cleanable.dirty.ratio", "banana"),
+            ("delete.retention.ms", "-5"),
+            ("min.compaction.lag.ms", "-1"),
+            ("max.compaction.lag.ms", "0"),
+        ] {
+            let error = validate_topic_config(key, value).expect_err(key);
+            assert_eq!(error.code, ResponseError::InvalidConfig, "{key}");
+            assert!(error.message.contains(key), "{}", error.message);
+        }
+        assert!(validate_topic_config("min.cleanable.dirty.ratio", "0.1").is_ok());
+        let topic = |min: &str, max: &str| CreatableTopic {
+            name: "t".into(),
+            num_partitions: 1,
+            replication_factor: 1,
+            configs: [("min.compaction.lag.ms", min), ("max.compaction.lag.ms", max)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..CreatableTopic::default()
+        };
+        let config = ControllerConfig::default();
+        let error = validate_topic(&config, &topic("200", "100")).unwrap_err();
+        assert_eq!(error.code, ResponseError::InvalidConfig);
+        assert!(error.message.contains("min.compaction.lag.ms"), "{}", error.message);
+        assert!(validate_topic(&config, &topic("100", "200")).is_ok());
     }
 }

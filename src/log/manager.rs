@@ -7,6 +7,7 @@
 //!  ├─ recovery-point-offset-checkpoint    per partition: flushed below here
 //!  ├─ log-start-offset-checkpoint         per partition: first readable offset
 //!  ├─ replication-offset-checkpoint       per partition: the high watermark (chapter 6)
+//!  ├─ cleaner-offset-checkpoint           per compacted partition: cleaned below here (chapter 10)
 //!  ├─ orders-0/  00000000000000000000.log .index .timeindex …
 //!  └─ orders-1/  …
 //! ```
@@ -22,6 +23,13 @@
 //! back, clamped to the log (a partition missing from the file gets 0, so its
 //! log start: a high watermark too low only makes consumers wait, one too
 //! high would show them records that may be lost).
+//!
+//! Chapter 10 adds `cleaner-offset-checkpoint`: for each compacted partition,
+//! the first dirty offset, where the log cleaner's last clean stopped. It is
+//! read at open and written whole after each clean
+//! ([`LogManager::checkpoint_cleaned`]), as Kafka's `LogCleanerManager` does;
+//! a deleted partition's entry goes with it. An offset that no longer fits
+//! its log is clamped when it is used ([`Log::first_dirty_offset`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +46,7 @@ pub const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
 pub const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point-offset-checkpoint";
 pub const LOG_START_OFFSET_CHECKPOINT: &str = "log-start-offset-checkpoint";
 pub const REPLICATION_OFFSET_CHECKPOINT: &str = "replication-offset-checkpoint";
+pub const CLEANER_OFFSET_CHECKPOINT: &str = "cleaner-offset-checkpoint";
 
 /// A partition log shared between the requests that append to and read from it.
 /// A std mutex, not an async one: it is held for microseconds (an append, or
@@ -67,6 +76,9 @@ pub struct LogManager {
     pub retention_check_interval_ms: i64,
     /// When retention last ran; `None` until the first tick, which runs it.
     last_retention_ms: Option<i64>,
+    /// `cleaner-offset-checkpoint`: each compacted partition's first dirty
+    /// offset (chapter 10), as last written.
+    cleaner_checkpoints: BTreeMap<TopicPartition, i64>,
 }
 
 impl LogManager {
@@ -82,6 +94,7 @@ impl LogManager {
         let recovery_points = checkpoint::read(&root, RECOVERY_POINT_CHECKPOINT)?;
         let start_offsets = checkpoint::read(&root, LOG_START_OFFSET_CHECKPOINT)?;
         let high_watermarks = checkpoint::read(&root, REPLICATION_OFFSET_CHECKPOINT)?;
+        let cleaner_checkpoints = checkpoint::read(&root, CLEANER_OFFSET_CHECKPOINT)?;
         let mut logs = BTreeMap::new();
         let mut reports = BTreeMap::new();
         for entry in std::fs::read_dir(dir.as_ref())? {
@@ -116,6 +129,7 @@ impl LogManager {
             last_high_watermark_checkpoint_ms: now_ms,
             retention_check_interval_ms: 300_000,
             last_retention_ms: None,
+            cleaner_checkpoints,
         };
         Ok((manager, reports))
     }
@@ -165,7 +179,8 @@ impl LogManager {
         self.logs.keys()
     }
 
-    /// Deletes a partition's log and its directory.
+    /// Deletes a partition's log and its directory, and its entries in the
+    /// checkpoint files.
     pub fn delete(&mut self, tp: &TopicPartition) -> Result<()> {
         if let Some(log) = self.logs.remove(tp) {
             let path = lock(&log).storage().path().to_path_buf();
@@ -173,8 +188,46 @@ impl LogManager {
             std::fs::remove_dir_all(path)?;
             self.checkpoint()?;
             self.checkpoint_high_watermarks()?;
+            // Chapter 10: a topic made again under this name starts dirty.
+            if self.cleaner_checkpoints.contains_key(tp) {
+                self.write_cleaner_checkpoint()?;
+            }
         }
         Ok(())
+    }
+
+    /// The first dirty offset `cleaner-offset-checkpoint` holds for `tp`: where
+    /// the cleaner's last clean of it stopped. Clamp it to the log with
+    /// [`Log::first_dirty_offset`] before use.
+    pub fn cleaner_checkpoint(&self, tp: &TopicPartition) -> Option<i64> {
+        self.cleaner_checkpoints.get(tp).copied()
+    }
+
+    // ANCHOR: checkpoint_cleaned
+    /// Records that `tp` is cleaned below `first_dirty_offset` and writes
+    /// `cleaner-offset-checkpoint` whole (Kafka's `updateCheckpoints`, after
+    /// each clean and for a reset checkpoint). Partitions this manager no
+    /// longer holds are dropped from the file as it is written.
+    pub fn checkpoint_cleaned(&mut self, tp: &TopicPartition, first_dirty_offset: i64) -> Result<()> {
+        self.cleaner_checkpoints.insert(tp.clone(), first_dirty_offset);
+        self.write_cleaner_checkpoint()
+    }
+    // ANCHOR_END: checkpoint_cleaned
+
+    /// Lowers `tp`'s cleaner checkpoint to `offset` if it is above it: the
+    /// log was truncated there (Kafka's `maybeTruncateCheckpoint`).
+    pub fn truncate_cleaner_checkpoint(&mut self, tp: &TopicPartition, offset: i64) -> Result<()> {
+        match self.cleaner_checkpoints.get_mut(tp) {
+            Some(checkpointed) if *checkpointed > offset => *checkpointed = offset,
+            _ => return Ok(()),
+        }
+        self.write_cleaner_checkpoint()
+    }
+
+    fn write_cleaner_checkpoint(&mut self) -> Result<()> {
+        let logs = &self.logs;
+        self.cleaner_checkpoints.retain(|tp, _| logs.contains_key(tp));
+        checkpoint::write(&mut self.root, CLEANER_OFFSET_CHECKPOINT, &self.cleaner_checkpoints)
     }
 
     /// Writes both checkpoint files (Kafka does this every
@@ -249,3 +302,6 @@ impl LogManager {
 pub fn lock(log: &SharedLog) -> MutexGuard<'_, Log<DiskStorage>> {
     log.lock().expect("a thread panicked while holding a log lock")
 }
+
+#[cfg(test)]
+mod tests;

@@ -73,7 +73,9 @@
 //! preallocated or memory-mapped (see [`index`]). One log directory only.
 
 pub mod checkpoint;
+pub mod cleanable;
 pub mod cleaner;
+pub mod cleaner_manager;
 pub mod config;
 pub mod durability;
 pub mod end;
@@ -89,6 +91,7 @@ pub mod read;
 pub mod retention;
 pub mod segment;
 pub mod storage;
+pub mod throttler;
 pub mod transactions;
 pub mod txn_index;
 pub mod validator;
@@ -101,7 +104,7 @@ use bytes::{Bytes, BytesMut};
 use crate::format::batch;
 use crate::format::{BatchError, RecordBatch, RecordBatchMut, TimestampType};
 
-pub use config::LogConfig;
+pub use config::{CleanerConfig, LogConfig, Ratio};
 pub use end::{EndOffsetPublisher, EndOffsetWatch, LogOffsetMetadata};
 pub use error::{LogError, Result};
 pub use group_commit::GroupCommit;
