@@ -118,6 +118,14 @@ pub use metadata::{TransactionMetadata, TxnTransit};
 pub use records::{DecodeError, TransactionLogRecord, TransactionLogValue};
 pub use state::TransactionState;
 
+/// The name of the feature that says which transaction protocol a cluster
+/// runs (KIP-890; Kafka's `TransactionVersion.FEATURE_NAME`).
+pub const TRANSACTION_VERSION_FEATURE: &str = "transaction.version";
+
+/// The highest `transaction.version` spool knows: 2, KIP-890 part 2 (1 only
+/// makes the `__transaction_state` records flexible).
+pub const TRANSACTION_VERSION_MAX: i16 = metadata::TRANSACTION_VERSION_EPOCH_BUMP;
+
 /// The internal topic the coordinator writes to.
 pub const TRANSACTION_STATE_TOPIC: &str = "__transaction_state";
 
