@@ -77,9 +77,11 @@
 //! # Simplifications
 //!
 //! - KIP-890 part 2 (the epoch bump at every EndTxn of a transaction version
-//!   2 client) is done for the client's EndTxn; the coordinator's own aborts
-//!   (timeouts, fencing) end as version 0, as a cluster whose
-//!   `transaction.version` is 0 would — there is no such feature level in spool yet.
+//!   2 client) is done for the client's EndTxn — the driver passes version 2
+//!   for EndTxn v5 when the broker's `spool.transaction.version` (the
+//!   feature [`TRANSACTION_VERSION_FEATURE`], advertised in ApiVersions) is
+//!   2; the coordinator's own aborts (timeouts, fencing) end as version 0,
+//!   as Kafka's did before part 2: the fence was the bump.
 //! - On an epoch overflow at a version 2 end, EndTxn answers the next producer
 //!   id at epoch 0 (what the next transaction must use), and the
 //!   `NextProducerId` tag is written to the record so a reload can finish the

@@ -16,6 +16,12 @@
 //!               not in it / fenced / coordinator busy: Kafka's produce error, nothing written
 //! ```
 //!
+//! A producer of transaction version 2 (KIP-890 part 2: Produce v12 at a
+//! broker whose `spool.transaction.version` is 2) sends no
+//! AddPartitionsToTxn: the same question is then asked without
+//! `verify_only` (AddPartitionsToTxn v5), and the coordinator adds the
+//! partition to the transaction as it answers.
+//!
 //! The coordinator's answer is mapped as Kafka maps it for a producer:
 //! PRODUCER_FENCED → INVALID_PRODUCER_EPOCH (what producers expect on
 //! produce); TRANSACTION_ABORTABLE → INVALID_TXN_STATE for Produce v0–v10
