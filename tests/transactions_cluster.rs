@@ -6,7 +6,8 @@
 //! coordinator's broker dies, another replica of the partition takes over
 //! with the state the first one acknowledged. A partition leader verifies a
 //! transaction's first batch with the coordinator over the network too
-//! (KIP-890 part 1).
+//! (KIP-890 part 1), and adds a transaction version 2 producer's partition
+//! to its transaction the same way (part 2).
 //!
 //! ```text
 //! cargo build && cargo test --test transactions_cluster
@@ -215,6 +216,18 @@ async fn produce_txn(
     epoch: i16,
     sequence: i32,
 ) -> i16 {
+    produce_txn_at(PRODUCE_V, client, partition, pid, epoch, sequence).await
+}
+
+/// [`produce_txn`] at Produce `version` (v12: a transaction version 2 producer).
+async fn produce_txn_at(
+    version: i16,
+    client: &mut harness::Client,
+    partition: i32,
+    pid: i64,
+    epoch: i16,
+    sequence: i32,
+) -> i16 {
     let builder = spool::format::BatchBuilder::default().producer(pid, epoch, sequence).transactional(true);
     let records = batches::batch_of(builder, [(spool::broker::now_ms(), "k", "v")]);
     let data = PartitionProduceData::default().with_index(partition).with_records(Some(records));
@@ -226,7 +239,7 @@ async fn produce_txn(
             .with_name(name(TOPIC))
             .with_partition_data(vec![data])]);
     eventually("the coordinator reachable", async || {
-        let response = client.request(PRODUCE_V, &request).await;
+        let response = client.request(version, &request).await;
         let error = response.responses[0].partition_responses[0].error_code;
         (error != code(ResponseError::NotEnoughReplicas)).then_some(error)
     })
@@ -298,5 +311,50 @@ fn a_leader_verifies_with_the_coordinator_on_another_broker() {
         })
         .await;
         assert_eq!(latest(&mut at_leader, partition, 0).await, 2, "the batch and its ABORT marker only");
+    });
+}
+
+/// KIP-890 part 2 across brokers: a transaction version 2 producer sends no
+/// AddPartitionsToTxn; the leader of its partition, on another broker than
+/// the coordinator, adds the partition with AddPartitionsToTxn v5 (not
+/// verify-only) over the inter-broker listener. EndTxn v5 answers the bumped
+/// epoch, the COMMIT marker carries it over the network, and the late batch
+/// of the committed transaction is INVALID_PRODUCER_EPOCH on the leader.
+#[test]
+fn a_leader_adds_a_version_2_partition_on_another_broker() {
+    let mut cluster = KafkaCluster::start(3, PROPERTIES);
+    let bootstrap = cluster.bootstrap();
+    runtime().block_on(async {
+        let leaders = three_brokers_and_a_topic(&bootstrap).await;
+        let coordinator = coordinator_of(cluster.broker(2).addr(0)).await;
+        let (partition, leader) = (0..3)
+            .map(|p| (p, leaders[p as usize]))
+            .find(|&(_, leader)| leader != coordinator)
+            .expect("a partition led by another broker than the coordinator");
+        let mut at_coordinator = harness::Client::connect(cluster.broker(coordinator).addr(0)).await;
+        let (pid, epoch) = init(&mut at_coordinator).await;
+        let mut at_leader = harness::Client::connect(cluster.broker(leader).addr(0)).await;
+        assert_eq!(produce_txn_at(12, &mut at_leader, partition, pid, epoch, 0).await, 0, "added remotely");
+        assert_eq!(describe(&mut at_coordinator).await.map(|d| d.0), Ok("Ongoing".to_string()));
+        let end = EndTxnRequest::default()
+            .with_transactional_id(tid())
+            .with_producer_id(ProducerId(pid))
+            .with_producer_epoch(epoch)
+            .with_committed(true);
+        let ended = at_coordinator.request(5, &end).await;
+        assert_eq!((ended.error_code, ended.producer_id.0, ended.producer_epoch), (0, pid, epoch + 1));
+        eventually("CompleteCommit", async || {
+            (describe(&mut at_coordinator).await.ok()?.0 == "CompleteCommit").then_some(())
+        })
+        .await;
+        eventually("the commit decided on the leader", async || {
+            let (stable, end) =
+                (latest(&mut at_leader, partition, 1).await, latest(&mut at_leader, partition, 0).await);
+            (stable == end && end == 2).then_some(())
+        })
+        .await;
+        let late = produce_txn_at(12, &mut at_leader, partition, pid, epoch, 1).await;
+        assert_eq!(late, code(ResponseError::InvalidProducerEpoch), "the marker's epoch fences it");
+        assert_eq!(latest(&mut at_leader, partition, 0).await, 2, "the batch and its COMMIT marker only");
     });
 }

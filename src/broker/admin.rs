@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::api_versions_response::{ApiVersion, FinalizedFeatureKey, SupportedFeatureKey};
 use kafka_protocol::messages::create_topics_request::CreatableReplicaAssignment;
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
@@ -29,25 +29,51 @@ use super::topics::TOPIC_CONFIG_KEYS;
 use super::Broker;
 use crate::group::CONSUMER_OFFSETS_TOPIC;
 use crate::metadata::TopicImage;
-use crate::wire::codec::SUPPORTED;
+use crate::txn::{TRANSACTION_VERSION_FEATURE, TRANSACTION_VERSION_MAX};
+use crate::wire::codec::{advertised_versions, SUPPORTED};
 
 fn str(s: impl Into<String>) -> StrBytes {
     StrBytes::from_string(s.into())
 }
 
 // ANCHOR: api_versions
-/// ApiVersions: every API spool implements, with exactly the versions it speaks.
-/// `error` is set when answering a version spool does not know (with a v0 body).
-pub fn api_versions(error: Option<ResponseError>) -> ApiVersionsResponse {
+/// ApiVersions: every API spool implements, with exactly the versions it speaks
+/// at its `transaction.version`, and that feature (KIP-584: v3+ carry
+/// features; older versions leave the fields out). `error` is set when
+/// answering a version spool does not know (with a v0 body).
+pub fn api_versions(error: Option<ResponseError>, transaction_version: i16) -> ApiVersionsResponse {
     let api_keys = SUPPORTED
         .iter()
-        .map(|&(key, min, max)| {
+        .map(|&(key, _, _)| {
+            let (min, max) = advertised_versions(key, transaction_version).expect("a supported api");
             ApiVersion::default().with_api_key(key as i16).with_min_version(min).with_max_version(max)
         })
         .collect();
-    ApiVersionsResponse::default().with_error_code(error.map_or(0, |e| e.code())).with_api_keys(api_keys)
+    let name = || str(TRANSACTION_VERSION_FEATURE);
+    let supported = SupportedFeatureKey::default()
+        .with_name(name())
+        .with_min_version(0)
+        .with_max_version(TRANSACTION_VERSION_MAX);
+    // Kafka lists no finalized feature at level 0: it is the same as absent.
+    let finalized = (transaction_version > 0).then(|| {
+        FinalizedFeatureKey::default()
+            .with_name(name())
+            .with_min_version_level(transaction_version)
+            .with_max_version_level(transaction_version)
+    });
+    ApiVersionsResponse::default()
+        .with_error_code(error.map_or(0, |e| e.code()))
+        .with_api_keys(api_keys)
+        .with_supported_features(vec![supported])
+        // The features never change while a broker runs (a static setting):
+        // one epoch, the same on every broker of a cluster.
+        .with_finalized_features_epoch(FINALIZED_FEATURES_EPOCH)
+        .with_finalized_features(finalized.into_iter().collect())
 }
 // ANCHOR_END: api_versions
+
+/// ApiVersions' `FinalizedFeaturesEpoch`: spool's features are fixed at start.
+const FINALIZED_FEATURES_EPOCH: i64 = 0;
 
 impl Broker {
     // ANCHOR: metadata

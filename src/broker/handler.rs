@@ -71,7 +71,10 @@ impl Handler for Broker {
     }
 
     fn unsupported_api_versions(&self, correlation_id: i32) -> Result<Bytes, String> {
-        let body = ResponseKind::ApiVersions(admin::api_versions(Some(ResponseError::UnsupportedVersion)));
+        let body = ResponseKind::ApiVersions(admin::api_versions(
+            Some(ResponseError::UnsupportedVersion),
+            self.config.transactions.transaction_version,
+        ));
         encode_response(ApiKey::ApiVersions, 0, correlation_id, &body)
     }
 

@@ -397,7 +397,10 @@ impl Broker {
         version: i16,
     ) -> Result<Option<Reply>, Error> {
         Ok(Some(Reply::Message(match body {
-            RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(admin::api_versions(None)),
+            RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(admin::api_versions(
+                None,
+                self.config.transactions.transaction_version,
+            )),
             RequestKind::Metadata(r) => ResponseKind::Metadata(self.metadata(r, version)),
             RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(self.create_topics(r, version)),
             RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(self.delete_topics(r).await),

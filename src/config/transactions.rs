@@ -9,7 +9,7 @@
 //! driver's.
 
 use super::num;
-use crate::txn::{TransactionCoordinatorConfig, TRANSACTION_STATE_PARTITIONS};
+use crate::txn::{TransactionCoordinatorConfig, TRANSACTION_STATE_PARTITIONS, TRANSACTION_VERSION_MAX};
 
 /// The transaction settings, with Kafka's defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +41,16 @@ pub struct TransactionConfig {
     /// (`broker::produce::verify`). Off, the hanging transaction of
     /// KAFKA-14402 is possible again, as before Kafka 3.6.
     pub partition_verification_enable: bool,
+    /// `spool.transaction.version` (default 2): the level at which this
+    /// broker finalizes the feature `transaction.version` (KIP-890, KIP-584)
+    /// and advertises it in ApiVersions. At 2 a client may run transaction
+    /// version 2 (part 2): EndTxn v5 bumps the epoch at every end, Produce
+    /// v12 and TxnOffsetCommit v5 add their partition to the transaction
+    /// while it is verified. Kafka finalizes features in the cluster's
+    /// metadata (`kafka-features.sh`, `kafka-storage.sh format --feature`);
+    /// spool has no feature records yet, so every broker of a cluster must
+    /// be started with the same value — a static setting, read once.
+    pub transaction_version: i16,
 }
 
 impl Default for TransactionConfig {
@@ -53,6 +63,7 @@ impl Default for TransactionConfig {
             abort_timed_out_cleanup_interval_ms: 10_000,
             coordinator: TransactionCoordinatorConfig::default(),
             partition_verification_enable: true,
+            transaction_version: TRANSACTION_VERSION_MAX,
         }
     }
 }
@@ -93,6 +104,12 @@ impl TransactionConfig {
             "transaction.partition.verification.enable" => {
                 self.partition_verification_enable = num(key, value)?;
             }
+            "spool.transaction.version" => {
+                self.transaction_version = num(key, value)?;
+                if !(0..=TRANSACTION_VERSION_MAX).contains(&self.transaction_version) {
+                    return Err(format!("{key} must be 0, 1 or {TRANSACTION_VERSION_MAX}"));
+                }
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -119,5 +136,9 @@ mod tests {
         assert_eq!(c.abort_timed_out_cleanup_interval_ms, 500);
         assert!(c.set("transaction.state.log.num.partitions", "0").is_err());
         assert!(c.set("transaction.state.log.min.isr", "x").is_err());
+        assert_eq!(c.transaction_version, 2, "KIP-890 part 2 on by default");
+        assert_eq!(c.set("spool.transaction.version", "0"), Ok(true));
+        assert_eq!(c.transaction_version, 0);
+        assert!(c.set("spool.transaction.version", "3").is_err());
     }
 }

@@ -77,9 +77,11 @@
 //! # Simplifications
 //!
 //! - KIP-890 part 2 (the epoch bump at every EndTxn of a transaction version
-//!   2 client) is done for the client's EndTxn; the coordinator's own aborts
-//!   (timeouts, fencing) end as version 0, as a cluster whose
-//!   `transaction.version` is 0 would — there is no such feature level in spool yet.
+//!   2 client) is done for the client's EndTxn — the driver passes version 2
+//!   for EndTxn v5 when the broker's `spool.transaction.version` (the
+//!   feature [`TRANSACTION_VERSION_FEATURE`], advertised in ApiVersions) is
+//!   2; the coordinator's own aborts (timeouts, fencing) end as version 0,
+//!   as Kafka's did before part 2: the fence was the bump.
 //! - On an epoch overflow at a version 2 end, EndTxn answers the next producer
 //!   id at epoch 0 (what the next transaction must use), and the
 //!   `NextProducerId` tag is written to the record so a reload can finish the
@@ -117,6 +119,14 @@ pub use error::TxnError;
 pub use metadata::{TransactionMetadata, TxnTransit};
 pub use records::{DecodeError, TransactionLogRecord, TransactionLogValue};
 pub use state::TransactionState;
+
+/// The name of the feature that says which transaction protocol a cluster
+/// runs (KIP-890; Kafka's `TransactionVersion.FEATURE_NAME`).
+pub const TRANSACTION_VERSION_FEATURE: &str = "transaction.version";
+
+/// The highest `transaction.version` spool knows: 2, KIP-890 part 2 (1 only
+/// makes the `__transaction_state` records flexible).
+pub const TRANSACTION_VERSION_MAX: i16 = metadata::TRANSACTION_VERSION_EPOCH_BUMP;
 
 /// The internal topic the coordinator writes to.
 pub const TRANSACTION_STATE_TOPIC: &str = "__transaction_state";

@@ -22,7 +22,8 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 // ANCHOR: supported
 /// The APIs spool implements, and the versions of each it speaks.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 0, 11),
+    // v12: a transaction version 2 producer (see TRANSACTION_VERSION_2_APIS).
+    (ApiKey::Produce, 0, 12),
     (ApiKey::Fetch, 4, 12),
     (ApiKey::ListOffsets, 1, 6),
     // Kafka 3.x serves v0–v4; the codec crate decodes v2 on (v0–v1 predate
@@ -32,7 +33,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ApiVersions, 0, 4),
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 5),
-    (ApiKey::InitProducerId, 0, 4),
+    (ApiKey::InitProducerId, 0, 5),
     (ApiKey::DescribeConfigs, 1, 4),
     (ApiKey::DescribeCluster, 0, 1),
     (ApiKey::FindCoordinator, 0, 4),
@@ -47,14 +48,15 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteGroups, 0, 2),
     // Chapter 9: a transaction's consumer offsets (the group coordinator's
     // part). v5 is KIP-890's transactions v2 (the broker adds the partition
-    // to the transaction itself): not without the `transaction.version` feature.
-    (ApiKey::TxnOffsetCommit, 0, 4),
+    // to the transaction itself).
+    (ApiKey::TxnOffsetCommit, 0, 5),
     // Chapter 6: preferred leader election, forwarded to the controller.
     (ApiKey::ElectLeaders, 0, 2),
     // Chapter 9: the transaction coordinator (see `broker::transactions::apis`).
-    (ApiKey::AddPartitionsToTxn, 0, 4),
+    (ApiKey::AddPartitionsToTxn, 0, 5),
     (ApiKey::AddOffsetsToTxn, 0, 3),
-    (ApiKey::EndTxn, 0, 3),
+    // v5: the end bumps the epoch and answers it (KIP-890 part 2).
+    (ApiKey::EndTxn, 0, 5),
     (ApiKey::DescribeTransactions, 0, 0),
     (ApiKey::ListTransactions, 0, 1),
     // Chapter 9: the transaction coordinator's markers, broker to broker.
@@ -65,6 +67,27 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeProducers, 0, 0),
 ];
 // ANCHOR_END: supported
+
+// ANCHOR: transaction_version_2_apis
+/// The first version of each API that only a client of `transaction.version`
+/// 2 sends (KIP-890 part 2): Produce v12 and TxnOffsetCommit v5 ask the
+/// leader to add their partition to the transaction, EndTxn v5 asks for the
+/// epoch bump. A broker whose feature is below 2 advertises the versions
+/// below these (and answers these, should a client send them anyway, as the
+/// versions before).
+pub const TRANSACTION_VERSION_2_APIS: &[(ApiKey, i16)] =
+    &[(ApiKey::Produce, 12), (ApiKey::TxnOffsetCommit, 5), (ApiKey::EndTxn, 5)];
+// ANCHOR_END: transaction_version_2_apis
+
+/// The versions of `api_key` a broker at `transaction_version` advertises.
+pub fn advertised_versions(api_key: ApiKey, transaction_version: i16) -> Option<(i16, i16)> {
+    let (min, max) = supported_versions(api_key)?;
+    let first_v2 = TRANSACTION_VERSION_2_APIS.iter().find(|(k, _)| *k == api_key).map(|&(_, v)| v);
+    match first_v2 {
+        Some(v2) if transaction_version < crate::txn::TRANSACTION_VERSION_MAX => Some((min, max.min(v2 - 1))),
+        _ => Some((min, max)),
+    }
+}
 
 /// The versions of `api_key` spool's client listeners speak, if any.
 pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {

@@ -33,6 +33,7 @@
 
 use std::sync::Arc;
 
+use kafka_protocol::messages::ApiKey;
 use kafka_protocol::ResponseError;
 
 use super::super::{now_ms, Broker};
@@ -81,8 +82,11 @@ impl Broker {
         if guard == VerificationGuard::SENTINEL {
             return Ok(Some(guard)); // open there already
         }
+        // Transaction version 2 (TxnOffsetCommit v5): the producer sent no
+        // AddOffsetsToTxn; the offsets partition is added as it is verified.
+        let add = self.client_transaction_version(ApiKey::TxnOffsetCommit, version) >= 2;
         let coordinator_code =
-            self.verify_with_coordinator(transactional_id, producer_id, producer_epoch, &tp).await;
+            self.verify_with_coordinator(transactional_id, producer_id, producer_epoch, &tp, add).await;
         match txn_offset_commit_error(coordinator_code, version) {
             None => Ok(Some(guard)),
             Some(error) => {

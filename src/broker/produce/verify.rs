@@ -16,6 +16,12 @@
 //!               not in it / fenced / coordinator busy: Kafka's produce error, nothing written
 //! ```
 //!
+//! A producer of transaction version 2 (KIP-890 part 2: Produce v12 at a
+//! broker whose `spool.transaction.version` is 2) sends no
+//! AddPartitionsToTxn: the same question is then asked without
+//! `verify_only` (AddPartitionsToTxn v5), and the coordinator adds the
+//! partition to the transaction as it answers.
+//!
 //! The coordinator's answer is mapped as Kafka maps it for a producer:
 //! PRODUCER_FENCED → INVALID_PRODUCER_EPOCH (what producers expect on
 //! produce); TRANSACTION_ABORTABLE → INVALID_TXN_STATE for Produce v0–v10
@@ -41,7 +47,7 @@ use kafka_protocol::messages::add_partitions_to_txn_request::{
     AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
 };
 use kafka_protocol::messages::{
-    AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ProducerId, TopicName, TransactionalId,
+    AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, ProducerId, TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -57,6 +63,9 @@ use crate::TopicPartition;
 
 /// The AddPartitionsToTxn version with `verify_only` (KIP-890 part 1).
 const VERIFY_VERSION: i16 = 4;
+/// The AddPartitionsToTxn version a leader adds a transaction version 2
+/// producer's partition with (KIP-890 part 2).
+const ADD_VERSION: i16 = 5;
 /// How long a verification with another broker may take.
 const VERIFY_TIMEOUT_MS: u64 = 30_000;
 
@@ -88,7 +97,10 @@ impl Broker {
         if guard == VerificationGuard::SENTINEL {
             return Ok(AppendOrigin::VerifiedClient(guard)); // open here already
         }
-        let coordinator_code = self.verify_with_coordinator(transactional_id, pid, epoch, tp).await;
+        // Transaction version 2 (Produce v12): the producer sent no
+        // AddPartitionsToTxn; the leader adds the partition as it verifies.
+        let add = self.client_transaction_version(ApiKey::Produce, produce_version) >= 2;
+        let coordinator_code = self.verify_with_coordinator(transactional_id, pid, epoch, tp, add).await;
         match produce_error(coordinator_code, produce_version) {
             None => Ok(AppendOrigin::VerifiedClient(guard)),
             Some(error) => Err((
@@ -102,14 +114,19 @@ impl Broker {
     }
     // ANCHOR_END: verify_txn_produce
 
+    // ANCHOR: verify_with_coordinator
     /// The coordinator's error code for `tp` in (transactional id, producer
-    /// id, epoch): 0 if the partition is in the open transaction.
+    /// id, epoch): 0 if the partition is in the open transaction — or, with
+    /// `add` (a transaction version 2 client, KIP-890 part 2), 0 once the
+    /// coordinator has added it (AddPartitionsToTxn v5, not verify-only:
+    /// the transaction starts or grows as if the producer had asked).
     pub(in crate::broker) async fn verify_with_coordinator(
         self: &Arc<Self>,
         transactional_id: &str,
         producer_id: i64,
         producer_epoch: i16,
         tp: &TopicPartition,
+        add: bool,
     ) -> i16 {
         let not_available = ResponseError::CoordinatorNotAvailable.code();
         let Ok(state_partition) = self.transaction_state_partition(transactional_id) else {
@@ -117,16 +134,17 @@ impl Broker {
         };
         let image = self.metadata_image();
         let leader = image.partition(TRANSACTION_STATE_TOPIC, state_partition).map_or(-1, |p| p.leader);
-        let request = verify_request(transactional_id, producer_id, producer_epoch, tp);
+        let request = verify_request(transactional_id, producer_id, producer_epoch, tp, !add);
+        let version = if add { ADD_VERSION } else { VERIFY_VERSION };
         let response = if leader < 0 {
             return not_available;
         } else if leader == self.config.node_id {
-            match self.add_partitions_to_txn(request, VERIFY_VERSION).await {
+            match self.add_partitions_to_txn(request, version).await {
                 Ok(response) => response,
                 Err(_) => return not_available,
             }
         } else {
-            match self.send_verification(leader, &request).await {
+            match self.send_verification(leader, &request, version).await {
                 Ok(response) => response,
                 Err(e) => {
                     tracing::debug!(%tp, leader, error = %e, "verification not sent");
@@ -136,17 +154,19 @@ impl Broker {
         };
         partition_code(&response, transactional_id, tp)
     }
+    // ANCHOR_END: verify_with_coordinator
 
     /// AddPartitionsToTxn (verify-only) to the coordinator on broker `leader`.
     async fn send_verification(
         &self,
         leader: i32,
         request: &AddPartitionsToTxnRequest,
+        version: i16,
     ) -> Result<AddPartitionsToTxnResponse, String> {
         let addr = self.broker_address(leader).ok_or_else(|| format!("no address for broker {leader}"))?;
         let timeout = Duration::from_millis(VERIFY_TIMEOUT_MS);
         let mut connection = Connection::connect(&addr, timeout).await.map_err(|e| e.to_string())?;
-        connection.send_at(request, VERIFY_VERSION, timeout).await.map_err(|e| e.to_string())
+        connection.send_at(request, version, timeout).await.map_err(|e| e.to_string())
     }
 }
 
@@ -165,12 +185,13 @@ fn first_transactional(records: &[u8]) -> Option<BatchInfo> {
     None
 }
 
-/// The verify-only request for one partition.
+/// The verify-only (or, transaction version 2, adding) request for one partition.
 fn verify_request(
     transactional_id: &str,
     producer_id: i64,
     producer_epoch: i16,
     tp: &TopicPartition,
+    verify_only: bool,
 ) -> AddPartitionsToTxnRequest {
     let topic = AddPartitionsToTxnTopic::default()
         .with_name(TopicName(StrBytes::from_string(tp.topic.clone())))
@@ -179,7 +200,7 @@ fn verify_request(
         .with_transactional_id(TransactionalId(StrBytes::from_string(transactional_id.to_owned())))
         .with_producer_id(ProducerId(producer_id))
         .with_producer_epoch(producer_epoch)
-        .with_verify_only(true)
+        .with_verify_only(verify_only)
         .with_topics(vec![topic]);
     AddPartitionsToTxnRequest::default().with_transactions(vec![transaction])
 }

@@ -2,14 +2,16 @@
 //! input, its reply into the response of the request's version.
 //!
 //! Versions served (Kafka's notes in its message JSON): InitProducerId
-//! v0–v4, AddPartitionsToTxn v0–v4 (v4: batched, and KIP-890's verify-only
-//! form for partition leaders), AddOffsetsToTxn v0–v3, EndTxn v0–v3,
-//! DescribeTransactions v0, ListTransactions v0–v1. Versions before 2 (before
-//! 4 for InitProducerId) predate PRODUCER_FENCED and get
-//! INVALID_PRODUCER_EPOCH instead (KIP-588); versions before 5 predate
-//! TRANSACTION_ABORTABLE and get INVALID_TXN_STATE. The versions that carry
-//! KIP-890 part 2 (EndTxn v5) are not served: spool has no
-//! `transaction.version` feature to offer.
+//! v0–v5, AddPartitionsToTxn v0–v5 (v4: batched, and KIP-890's verify-only
+//! form for partition leaders; v5 knows TRANSACTION_ABORTABLE),
+//! AddOffsetsToTxn v0–v3, EndTxn v0–v5, DescribeTransactions v0,
+//! ListTransactions v0–v1. Versions before 2 (before 4 for InitProducerId)
+//! predate PRODUCER_FENCED and get INVALID_PRODUCER_EPOCH instead (KIP-588);
+//! versions before 5 predate TRANSACTION_ABORTABLE and get INVALID_TXN_STATE.
+//! EndTxn v5 is KIP-890 part 2: at `transaction.version` 2
+//! (`spool.transaction.version`) the end bumps the producer epoch and the
+//! answer carries it for the next transaction; at 0 it is answered as v4,
+//! with the producer's unchanged id and epoch.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -22,7 +24,7 @@ use kafka_protocol::messages::describe_transactions_response::{self, TopicData};
 use kafka_protocol::messages::list_transactions_response;
 use kafka_protocol::messages::{
     AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest, AddPartitionsToTxnResponse,
-    DescribeTransactionsRequest, DescribeTransactionsResponse, EndTxnRequest, EndTxnResponse,
+    ApiKey, DescribeTransactionsRequest, DescribeTransactionsResponse, EndTxnRequest, EndTxnResponse,
     InitProducerIdRequest, InitProducerIdResponse, ListTransactionsRequest, ListTransactionsResponse,
     ProducerId, RequestKind, ResponseKind, TopicName, TransactionalId,
 };
@@ -31,6 +33,7 @@ use kafka_protocol::ResponseError;
 
 use super::super::{Broker, Error};
 use crate::txn::{self, ListTransactionsFilter, ProducerIdAndEpoch, ReplyBody, TransactionState, TxnError};
+use crate::wire::codec::TRANSACTION_VERSION_2_APIS;
 use crate::TopicPartition;
 
 /// Answers one transaction API request.
@@ -321,7 +324,7 @@ impl Broker {
             producer_id: request.producer_id.0,
             producer_epoch: request.producer_epoch,
             commit: request.committed,
-            client_transaction_version: 0, // EndTxn v5+ (KIP-890 part 2) is not served
+            client_transaction_version: self.client_transaction_version(ApiKey::EndTxn, version),
         };
         let run = |c: &mut txn::TransactionCoordinator, token, now| c.end_txn(token, &input, now);
         let result = match self.parked_txn_input(&input.transactional_id, run).await {
@@ -329,12 +332,33 @@ impl Broker {
             Ok(_) => unreachable!("an EndTxn reply"),
             Err(e) => Err(e),
         };
+        // v0–v4 carry no producer id and epoch (the client keeps its own);
+        // v5 carries the ones its next transaction uses (bumped, KIP-890 part 2).
         Ok(match result {
-            // v0–v4 carry no producer id and epoch; the client keeps its own.
-            Ok(_) => EndTxnResponse::default(),
-            Err(e) => EndTxnResponse::default().with_error_code(code(e, version, 2)),
+            Ok(ids) => EndTxnResponse::default()
+                .with_producer_id(ProducerId(ids.producer_id))
+                .with_producer_epoch(ids.producer_epoch),
+            Err(e) => EndTxnResponse::default()
+                .with_error_code(code(e, version, 2))
+                .with_producer_id(ProducerId(-1))
+                .with_producer_epoch(-1),
         })
     }
+
+    // ANCHOR: client_transaction_version
+    /// The transaction version a request of `api_key` at `version` runs at:
+    /// 2 (KIP-890 part 2) if the client sent a version only a transaction
+    /// version 2 client sends and this broker finalized the feature at 2;
+    /// else 0, the protocol before (Kafka's `clientTransactionVersion`).
+    pub(in crate::broker) fn client_transaction_version(&self, api_key: ApiKey, version: i16) -> i16 {
+        let first_v2 = TRANSACTION_VERSION_2_APIS.iter().find(|(k, _)| *k == api_key).map(|&(_, v)| v);
+        let finalized = self.config.transactions.transaction_version;
+        match first_v2 {
+            Some(v2) if version >= v2 && finalized >= txn::TRANSACTION_VERSION_MAX => finalized,
+            _ => 0,
+        }
+    }
+    // ANCHOR_END: client_transaction_version
 
     /// DescribeTransactions: each id's state from its coordinator, if it is this broker.
     fn describe_transactions(&self, request: DescribeTransactionsRequest) -> DescribeTransactionsResponse {

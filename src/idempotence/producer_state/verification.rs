@@ -80,6 +80,18 @@ impl ProducerStateManager {
         self.entry(producer_id).is_some_and(|e| e.current_txn_first_offset.is_some())
     }
 
+    /// Whether `producer_id`'s transaction is open here *at* `epoch`: only
+    /// then does a batch of that epoch belong to it. Under transaction
+    /// version 2 (KIP-890 part 2) every end bumps the epoch, and the next
+    /// transaction's first batch can reach a partition before the previous
+    /// transaction's marker; it must be verified (the coordinator answers
+    /// CONCURRENT_TRANSACTIONS until the markers are written), not slipped
+    /// into the old transaction, whose marker would then decide it too.
+    pub fn has_ongoing_txn_at(&self, producer_id: i64, epoch: i16) -> bool {
+        self.entry(producer_id)
+            .is_some_and(|e| e.current_txn_first_offset.is_some() && e.producer_epoch == epoch)
+    }
+
     // ANCHOR: maybe_start_verification
     /// Before asking the coordinator about a transactional batch: the guard
     /// the append must carry. [`VerificationGuard::SENTINEL`] if the
@@ -93,7 +105,7 @@ impl ProducerStateManager {
         epoch: i16,
         now_ms: i64,
     ) -> VerificationGuard {
-        if self.has_ongoing_txn(producer_id) {
+        if self.has_ongoing_txn_at(producer_id, epoch) {
             return VerificationGuard::SENTINEL;
         }
         let entry = self.verification_states.entry(producer_id).or_insert_with(|| VerificationStateEntry {
@@ -125,7 +137,10 @@ impl ProducerStateManager {
     /// the marker that ends it closes it here too.
     pub fn check_verified(&self, batch: &BatchInfo, guard: VerificationGuard) -> Result<(), ProducerError> {
         let producer_id = batch.producer_id;
-        if !batch.is_transactional || !batch.has_producer_id() || self.has_ongoing_txn(producer_id) {
+        if !batch.is_transactional
+            || !batch.has_producer_id()
+            || self.has_ongoing_txn_at(producer_id, batch.producer_epoch)
+        {
             return Ok(());
         }
         match self.verification_states.get(&producer_id) {
