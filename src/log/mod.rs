@@ -73,6 +73,7 @@
 //! preallocated or memory-mapped (see [`index`]). One log directory only.
 
 pub mod checkpoint;
+pub mod cleaner;
 pub mod config;
 pub mod durability;
 pub mod end;
