@@ -59,6 +59,10 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// A record as the properties see it: its offset, one-byte key and value
+/// (`None` for a tombstone).
+type Written = (i64, (u8, Option<u16>));
+
 /// A log written from the ops, with what the cleaner's context holds.
 struct History {
     log: Vec<RecordBatch>,
@@ -80,7 +84,7 @@ fn history(ops: Vec<Op>) -> History {
     let mut next = 0i64;
     let mut sequences: HashMap<i64, i32> = HashMap::new();
     // pid → (first offset, that transaction's records by offset)
-    let mut open: HashMap<i64, (i64, Vec<(i64, (u8, Option<u16>))>)> = HashMap::new();
+    let mut open: HashMap<i64, (i64, Vec<Written>)> = HashMap::new();
     let end_all = [Op::End { pid: 10, abort: false }, Op::End { pid: 11, abort: true }];
     for op in ops.into_iter().chain(end_all) {
         match op {
@@ -163,12 +167,12 @@ fn clean(h: &History, log: &[RecordBatch], budget_bytes: usize, now_ms: i64) -> 
 }
 
 /// Key → (offset, value) of its latest record among `records`.
-fn latest(records: impl IntoIterator<Item = (i64, (u8, Option<u16>))>) -> BTreeMap<u8, (i64, Option<u16>)> {
+fn latest(records: impl IntoIterator<Item = Written>) -> BTreeMap<u8, (i64, Option<u16>)> {
     records.into_iter().map(|(offset, (key, value))| (key, (offset, value))).collect()
 }
 
 /// Every data record of the cleaned log (aborted ones must be gone already).
-fn data_records(log: &[RecordBatch]) -> Vec<(i64, (u8, Option<u16>))> {
+fn data_records(log: &[RecordBatch]) -> Vec<Written> {
     let data = log.iter().filter(|b| !b.is_control());
     let records = data.flat_map(|b| b.decode_records().expect("our reader decodes every output batch"));
     let value = |v: Option<Bytes>| v.map(|v| u16::from_be_bytes([v[0], v[1]]));
