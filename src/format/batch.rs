@@ -68,12 +68,16 @@ pub const NO_SEQUENCE: i32 = -1;
 /// `partitionLeaderEpoch` of a batch no leader has stamped yet.
 pub const NO_PARTITION_LEADER_EPOCH: i32 = -1;
 
-const TIMESTAMP_TYPE_BIT: u16 = 0x08;
+/// The attributes bit of a `LogAppendTime` batch.
+pub const TIMESTAMP_TYPE_BIT: u16 = 0x08;
 /// The attributes bit of a transactional batch (chapter 9).
 pub const TRANSACTIONAL_BIT: u16 = 0x10;
 /// The attributes bit of a control batch (transaction markers, chapter 9).
 pub const CONTROL_BIT: u16 = 0x20;
-const DELETE_HORIZON_BIT: u16 = 0x40;
+/// The attributes bit of a batch whose `baseTimestamp` is its delete horizon
+/// (KIP-534, chapter 10): the time after which the log cleaner may remove
+/// its tombstones, or the batch itself if it is a transaction marker.
+pub const DELETE_HORIZON_BIT: u16 = 0x40;
 
 /// Which clock a batch's timestamps come from (topic config `message.timestamp.type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -295,6 +299,11 @@ impl RecordBatch {
     }
     pub fn has_delete_horizon(&self) -> bool {
         self.attributes() & DELETE_HORIZON_BIT != 0
+    }
+    /// The delete horizon (KIP-534): `baseTimestamp` when the attributes say it
+    /// holds one, as Kafka's `deleteHorizonMs()` reads it.
+    pub fn delete_horizon_ms(&self) -> Option<i64> {
+        self.has_delete_horizon().then(|| self.base_timestamp())
     }
 
     /// The records, decompressed if the batch is compressed. Reading records is

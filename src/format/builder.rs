@@ -92,34 +92,7 @@ impl BatchBuilder {
         headers: &[(&str, Option<&[u8]>)],
     ) -> &mut Self {
         let base_timestamp = *self.base_timestamp.get_or_insert(timestamp);
-        let timestamp_delta = timestamp - base_timestamp;
-        let offset_delta = self.count;
-        let nullable_len = |b: Option<&[u8]>| b.map_or(-1, |b| b.len() as i32);
-        let mut body_len = 1 + varlong_len(timestamp_delta) + varint_len(offset_delta);
-        for field in [key, value] {
-            body_len += varint_len(nullable_len(field)) + field.map_or(0, <[u8]>::len);
-        }
-        body_len += varint_len(headers.len() as i32);
-        for (k, v) in headers {
-            body_len += varint_len(k.len() as i32) + k.len();
-            body_len += varint_len(nullable_len(*v)) + v.map_or(0, <[u8]>::len);
-        }
-        let out = &mut self.records;
-        write_varint(out, body_len as i32);
-        out.push(0); // attributes
-        write_varlong(out, timestamp_delta);
-        write_varint(out, offset_delta);
-        for field in [key, value] {
-            write_varint(out, nullable_len(field));
-            out.extend_from_slice(field.unwrap_or_default());
-        }
-        write_varint(out, headers.len() as i32);
-        for (k, v) in headers {
-            write_varint(out, k.len() as i32);
-            out.extend_from_slice(k.as_bytes());
-            write_varint(out, nullable_len(*v));
-            out.extend_from_slice(v.unwrap_or_default());
-        }
+        write_record(&mut self.records, self.count, timestamp - base_timestamp, key, value, headers);
         self.max_timestamp = self.max_timestamp.max(timestamp);
         self.count += 1;
         self
@@ -150,5 +123,45 @@ impl BatchBuilder {
         let crc = crc32c::crc32c(&buf[field::ATTRIBUTES..]);
         buf[field::CRC..field::CRC + 4].copy_from_slice(&crc.to_be_bytes());
         RecordBatch::from_bytes(Bytes::from(buf)).expect("the builder writes valid batches")
+    }
+}
+
+/// Encodes one record (its length varint first) onto `out`: the record layout
+/// of [`super::record`], with the offset and timestamp as deltas from the
+/// batch header. Shared by [`BatchBuilder::append`] and the cleaner's
+/// rewritten batches ([`super::retain`]), which keep each record's original
+/// offset delta.
+pub(crate) fn write_record(
+    out: &mut Vec<u8>,
+    offset_delta: i32,
+    timestamp_delta: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[(&str, Option<&[u8]>)],
+) {
+    let nullable_len = |b: Option<&[u8]>| b.map_or(-1, |b| b.len() as i32);
+    let mut body_len = 1 + varlong_len(timestamp_delta) + varint_len(offset_delta);
+    for field in [key, value] {
+        body_len += varint_len(nullable_len(field)) + field.map_or(0, <[u8]>::len);
+    }
+    body_len += varint_len(headers.len() as i32);
+    for (k, v) in headers {
+        body_len += varint_len(k.len() as i32) + k.len();
+        body_len += varint_len(nullable_len(*v)) + v.map_or(0, <[u8]>::len);
+    }
+    write_varint(out, body_len as i32);
+    out.push(0); // attributes
+    write_varlong(out, timestamp_delta);
+    write_varint(out, offset_delta);
+    for field in [key, value] {
+        write_varint(out, nullable_len(field));
+        out.extend_from_slice(field.unwrap_or_default());
+    }
+    write_varint(out, headers.len() as i32);
+    for (k, v) in headers {
+        write_varint(out, k.len() as i32);
+        out.extend_from_slice(k.as_bytes());
+        write_varint(out, nullable_len(*v));
+        out.extend_from_slice(v.unwrap_or_default());
     }
 }

@@ -18,7 +18,9 @@
 //! - [`builder`]: encoding a batch, for producers, tools and tests
 //!   ([`BatchBuilder`]);
 //! - [`checkpoint`]: the text of Kafka's checkpoint files (recovery points,
-//!   log starts, high watermarks, leader epochs), one codec for all four.
+//!   log starts, high watermarks, leader epochs), one codec for all four;
+//! - [`retain`]: a batch rewritten with fewer records, or none, as the log
+//!   cleaner writes it (chapter 10).
 //!
 //! This is chapter 1's format (`book/src/01-log.md`); chapter 4 adds the codecs
 //! and chapter 8 the producer id, epoch and sequence of the header. Nothing here
@@ -29,6 +31,7 @@ pub mod builder;
 pub mod checkpoint;
 pub mod compression;
 pub mod record;
+pub mod retain;
 pub mod varint;
 
 pub use batch::{BatchError, RecordBatch, RecordBatchMut, TimestampType};

@@ -46,9 +46,10 @@
 //!    new one, and [`swap::recover_swap_files`] finishes the job when the log
 //!    is opened.
 //!
-//! The filter (which records to keep) is not here: the driver takes two
-//! closures, one building the map and one cleaning a batch, so the segment
-//! mechanics are tested with simple rules and the record rules on their own.
+//! The record rules live in [`offset_map`] (the key → latest offset map) and
+//! [`filter`] (one batch in, the batch to write out or nothing): the driver
+//! takes them as two closures, so the segment mechanics are tested with
+//! simple rules and the record rules on their own.
 //!
 //! Simplifications: only segments below the recovery point are cleaned,
 //! because `Log::open` treats a rescanned segment that ends before the next
@@ -56,6 +57,8 @@
 //! not split (Kafka's `splitOverflowedSegment`); old segment files are removed
 //! at once, not after `file.delete.delay.ms` (open handles keep them readable).
 
+pub mod filter;
+pub mod offset_map;
 pub mod plan;
 pub mod segments;
 pub mod swap;
