@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
+use super::filter::ProducerLastRecord;
 use crate::format::batch::{self, RecordBatch, HEADER_SIZE};
 use crate::log::segment::log_file_name;
 use crate::log::txn_index::AbortedTxn;
@@ -78,9 +79,9 @@ pub struct CleanPlan<H> {
     /// Aborted transactions overlapping the planned range, in marker order:
     /// the filter drops their records.
     pub aborted_txns: Vec<AbortedTxn>,
-    /// The last batch's last offset of every producer in the producer table:
-    /// that batch is kept, even emptied, so the producer's state survives.
-    pub producer_last_offsets: BTreeMap<i64, i64>,
+    /// Every producer in the producer table and its last batch: that batch
+    /// is kept, even emptied, so the producer's state survives.
+    pub producers: BTreeMap<i64, ProducerLastRecord>,
     pub delete_retention_ms: i64,
     pub now_ms: i64,
     /// The log's layout generation: the swap refuses a plan whose log moved.
@@ -93,16 +94,14 @@ impl<S: Storage> Log<S> {
     // ANCHOR: plan_clean
     /// Phase 1, under the lock: the plan to clean the sealed segments below
     /// `first_uncleanable` whose dirty part starts at `first_dirty`. Never the
-    /// active segment, and never past the recovery point (only flushed
-    /// segments: a crash must not find a cleaned segment to rescan). `None`
-    /// when no sealed segment holds a dirty offset.
+    /// active segment. `None` when no sealed segment holds a dirty offset.
     pub fn plan_clean(
         &self,
         first_dirty: i64,
         first_uncleanable: i64,
         params: CleanParams,
     ) -> Result<Option<CleanPlan<S::Handle>>> {
-        let first_uncleanable = first_uncleanable.min(self.active().base_offset()).min(self.recovery_point);
+        let first_uncleanable = first_uncleanable.min(self.active().base_offset());
         let bases: Vec<i64> = self.segments.keys().copied().collect();
         let mut segments = Vec::new();
         for pair in bases.windows(2) {
@@ -126,8 +125,14 @@ impl<S: Storage> Log<S> {
             return Ok(None);
         }
         let end = segments.last().map_or(first_uncleanable, |s| s.end_offset);
-        let producer_last_offsets = (self.producers.producers())
-            .filter_map(|p| Some((p.producer_id, p.last_batch()?.last_offset)))
+        let producers = (self.producers.producers())
+            .map(|p| {
+                let last = ProducerLastRecord {
+                    last_data_offset: p.last_batch().map(|b| b.last_offset),
+                    producer_epoch: p.producer_epoch,
+                };
+                (p.producer_id, last)
+            })
             .collect();
         Ok(Some(CleanPlan {
             segments,
@@ -135,7 +140,7 @@ impl<S: Storage> Log<S> {
             first_uncleanable: end,
             map_end: first_dirty,
             aborted_txns: self.collect_aborted_transactions(self.log_start_offset, end),
-            producer_last_offsets,
+            producers,
             delete_retention_ms: params.delete_retention_ms,
             now_ms: params.now_ms,
             layout_generation: self.layout_generation,

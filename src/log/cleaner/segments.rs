@@ -11,14 +11,23 @@
 //!   out:   00000000000000000000.log.cleaned  (.index .timeindex .txnindex)
 //! ```
 //!
-//! A group's trailing segments whose every batch the filter dropped become
-//! groups of their own, each an empty `.cleaned` segment at its base: a swap
-//! group then always covers the offsets from its base to its output's end,
-//! which is how recovery knows which live segments a `.swap` group replaces.
+//! The last batch of every old segment is kept, emptied (a header, no
+//! records) if the filter drops it, so a cleaned segment ends exactly where
+//! its old segments did. `Log::open` relies on that: a rescanned segment that
+//! ends before the next one begins is a lost tail, and everything after it
+//! is cut. (Kafka keeps an emptied batch only for a producer's last batch and
+//! the round's end; spool adds one header of 61 bytes per old segment, and
+//! the next cleaning, which merges segments, drops the ones left inside.)
+//!
+//! A group's trailing segments that held no batch at all become groups of
+//! their own, each an empty `.cleaned` segment at its base: a swap group then
+//! always covers the offsets from its base to its output's end, which is how
+//! recovery knows which live segments a `.swap` group replaces.
 
 use bytes::Bytes;
 
 use super::plan::{batches, CleanPlan, PlannedSegment, SwapVariant};
+use crate::format::retain::empty_batch;
 use crate::format::RecordBatch;
 use crate::log::segment::{suffixed_file_name, LogSegment};
 use crate::log::txn_index::AbortedTxn;
@@ -129,9 +138,17 @@ impl<H: ReadAt> CleanPlan<H> {
         let mut kept_markers = Vec::new();
         let mut last_contributor = 0;
         for (i, old) in group.iter().enumerate() {
-            for batch in batches(old) {
-                let Some(bytes) = clean(&batch?)? else { continue };
-                let batch = RecordBatch::from_bytes(bytes)?;
+            let mut batches = batches(old).peekable();
+            while let Some(batch) = batches.next() {
+                let batch = batch?;
+                let last_of_segment = batches.peek().is_none();
+                let batch = match clean(&batch)? {
+                    Some(bytes) => RecordBatch::from_bytes(bytes)?,
+                    // The segment's last batch stays, emptied, so the cleaned
+                    // segment still ends where the old one did (see below).
+                    None if last_of_segment => empty_batch(&batch),
+                    None => continue,
+                };
                 if batch.is_control() {
                     kept_markers.push(batch.base_offset());
                 }
