@@ -60,10 +60,12 @@
 pub mod filter;
 pub mod offset_map;
 pub mod plan;
+pub mod run;
 pub mod segments;
 pub mod swap;
 
 pub use plan::{CleanParams, CleanPlan, MapProgress, PlannedSegment, SwapVariant};
+pub use run::CleanOutcome;
 pub use segments::{Cleaned, CleanedGroup};
 pub use swap::SwapOutcome;
 

@@ -16,16 +16,7 @@ use crate::log::segment::log_file_name;
 use crate::log::txn_index::AbortedTxn;
 use crate::log::{Log, LogConfig, ReadAt, Result, Storage};
 
-/// What the offset map says after taking one batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MapProgress {
-    /// The batch is in the map; send the next.
-    Continue,
-    /// The batch did not fit: the map holds everything before it. The
-    /// cleaning stops at the start of this batch's segment (Kafka's
-    /// `buildOffsetMap` stops at a segment boundary).
-    Full,
-}
+pub use super::offset_map::MapProgress;
 
 /// The log's settings a cleaning needs that [`LogConfig`] does not carry yet
 /// (the cleaner manager adds the config keys).

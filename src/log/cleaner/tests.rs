@@ -348,3 +348,27 @@ fn a_region_of_an_old_segment_stays_readable_after_the_swap() {
         "{names:?}"
     );
 }
+
+/// The whole cleaning with the real record rules ([`Log::clean`]): every
+/// sealed segment keeps only the latest record of each key, the active
+/// segment is untouched, offsets and the log end are kept, and a second
+/// cleaning from the returned checkpoint finds nothing new to clean.
+#[test]
+fn a_whole_cleaning_keeps_the_latest_record_of_each_key() {
+    let keys = [0, 1, 0, 1, 2, 0, 1, 2, 0, 3, 3, 3, 1, 0, 2, 2];
+    let mut log = keyed_log(MemStorage::new(), &keys, 150);
+    let (before, end) = (content(&log), log.log_end_offset());
+    let active = cleaned_end(&log);
+    let mut map = offset_map::OffsetMap::new(1 << 20, offset_map::DEFAULT_LOAD_FACTOR);
+    let outcome = log.clean(0, i64::MAX, PARAMS, &mut map).unwrap();
+    assert!(matches!(outcome, CleanOutcome::Swapped { cleaned_up_to, .. } if cleaned_up_to == active));
+    let after = content(&log);
+    // The map covers the cleaned range only: a key's later record in the
+    // active segment does not remove its latest one below it.
+    let latest: BTreeMap<Vec<u8>, i64> =
+        before.iter().filter(|r| r.0 < active).map(|r| (r.1.clone(), r.0)).collect();
+    let expected: Content = before.iter().filter(|r| r.0 >= active || latest[&r.1] == r.0).cloned().collect();
+    assert_eq!(after, expected);
+    assert_eq!(log.log_end_offset(), end);
+    assert_eq!(log.clean(active, i64::MAX, PARAMS, &mut map).unwrap(), CleanOutcome::NothingToClean);
+}
