@@ -53,6 +53,9 @@
 //!   Fetch that reaches it after its sender moved to a newer epoch (a
 //!   network delay the model does not bound, and Kafka's timers assume
 //!   bounded) starts its count again.
+//! - [`LEADER_ELECTED_WHEN_STABLE`] (liveness, [`mod@liveness`]): once the
+//!   faults stop ([`Action::Settle`]), with a majority up, a leader that a
+//!   majority follows is elected or can still be, from every state.
 //! - Reachability: a leader is elected; a record is committed; with two
 //!   epochs, a stale leader outlives one fetch timeout (so the bound of two
 //!   is not vacuous).
@@ -88,6 +91,16 @@
 //!   and 3 fetches 2's LeaderChange, which commits. Nobody fetches from 1,
 //!   yet after two fetch timeouts it still leads epoch 1 and answers a read
 //!   without the committed record (12 steps, the leader-change bound).
+//! - [`Bug::ProspectiveFollowsDeadLeader`]: a prospective refused by a voter
+//!   that still follows the leader the prospective timed out on follows it
+//!   again (the livelock a real three-controller spool cluster hit, pinned
+//!   by `src/raft/tests.rs`). 3 leads epoch 1 and crashes with its
+//!   BeginQuorumEpoch in flight; then the faults stop: 1 and 2 follow the
+//!   dead 3, and whichever times out first asks the other while it still
+//!   follows 3, is refused with "3 leads", and follows 3 again — no
+//!   schedule elects (5 steps, [`KraftModel::liveness`]). Only the liveness
+//!   property catches it: every safety property holds over the bug's
+//!   280,907 states.
 //!
 //! # Bounds and simplifications
 //!
@@ -97,6 +110,9 @@
 //! 1,961,244 states in about 20 s. `--big` adds the observer, whose fetches
 //! multiply the states (7 million after 76 s without an end), so observers
 //! are checked by `src/raft/tests.rs` today, not here.
+//! [`KraftModel::liveness`] (`--liveness`) — the first bound without the
+//! append, and the stable phase — is 276,275 states in about 20 s (release:
+//! each stable state without a leader searches for a schedule that elects).
 //! Epochs stop at [`KraftModel::epochs_max`] (a step that would take a
 //! replica past it is not taken), the state machine appends
 //! [`KraftModel::appends_max`] records, and at most
@@ -125,6 +141,7 @@ use stateright::{Model, Property};
 use crate::Bound;
 
 mod display;
+pub mod liveness;
 pub mod snapshot;
 pub mod trace;
 
@@ -176,6 +193,8 @@ pub struct KraftState {
     /// History: a leader answered a read [`STALE_TIMEOUTS_MAX`] fetch
     /// timeouts after it became stale.
     pub stale_read: bool,
+    /// The stable phase, once [`Action::Settle`] has begun it ([`mod@liveness`]).
+    pub stable: Option<liveness::Stable>,
 }
 
 /// How many fetch timeouts a stale leader's clock may run before it must
@@ -201,6 +220,10 @@ pub enum Action {
     Read(NodeId),
     Crash(NodeId),
     Restart(NodeId),
+    /// The faults are over: from here on nothing crashes and nothing is
+    /// lost, requests arrive before any timer fires, and timers take turns
+    /// ([`mod@liveness`]).
+    Settle,
 }
 
 // ANCHOR: bugs
@@ -215,11 +238,19 @@ pub enum Bug {
     VoteNotPersisted,
     /// The leader never resigns for want of fetches (before KAFKA-15489's fix).
     NoCheckQuorum,
+    /// A prospective refused by a voter that still follows the leader it
+    /// timed out on follows that dead leader again: a livelock.
+    ProspectiveFollowsDeadLeader,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 4] =
-        [Bug::VoteWithoutLogCheck, Bug::CommitOldEpoch, Bug::VoteNotPersisted, Bug::NoCheckQuorum];
+    pub const ALL: [Bug; 5] = [
+        Bug::VoteWithoutLogCheck,
+        Bug::CommitOldEpoch,
+        Bug::VoteNotPersisted,
+        Bug::NoCheckQuorum,
+        Bug::ProspectiveFollowsDeadLeader,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -227,6 +258,7 @@ impl Bug {
             Bug::CommitOldEpoch => "commit-old-epoch",
             Bug::VoteNotPersisted => "vote-not-persisted",
             Bug::NoCheckQuorum => "no-check-quorum",
+            Bug::ProspectiveFollowsDeadLeader => "prospective-follows-dead-leader",
         }
     }
 }
@@ -249,6 +281,9 @@ pub struct KraftModel {
     /// reach from a fresh quorum (each must be possible), to reach a deep
     /// scenario within the bound.
     pub prefix: Vec<Scripted>,
+    /// Whether the faults may stop ([`Action::Settle`]), so that
+    /// [`LEADER_ELECTED_WHEN_STABLE`] has something to check ([`mod@liveness`]).
+    pub stable: bool,
 }
 
 /// One step of [`KraftModel::prefix`].
@@ -275,11 +310,13 @@ impl KraftModel {
             snapshots_max: 0,
             pre_vote: true,
             prefix: Vec::new(),
+            stable: false,
         };
         match bug {
             None => base,
             Some(Bug::VoteNotPersisted) => KraftModel { appends_max: 0, ..base },
             Some(Bug::VoteWithoutLogCheck | Bug::NoCheckQuorum) => Self::leader_change(bug),
+            Some(Bug::ProspectiveFollowsDeadLeader) => Self::liveness(bug),
             Some(Bug::CommitOldEpoch) => {
                 KraftModel { epochs_max: 4, crashes_max: 0, prefix: Self::two_leaders_prefix(), ..base }
             }
@@ -349,6 +386,7 @@ impl KraftModel {
             Some(Bug::CommitOldEpoch) => config.commit_needs_current_epoch = false,
             Some(Bug::VoteNotPersisted) => config.persist_before_send = false,
             Some(Bug::NoCheckQuorum) => config.check_quorum = false,
+            Some(Bug::ProspectiveFollowsDeadLeader) => config.prospective_skips_timed_out_leader = false,
             None => {}
         }
         config
@@ -524,6 +562,7 @@ impl Model for KraftModel {
             hw_went_back: false,
             stale_leaders: BTreeMap::new(),
             stale_read: false,
+            stable: None,
         };
         let start = self.prefix.iter().fold(fresh, |s, &step| {
             let action = match step {
@@ -540,6 +579,12 @@ impl Model for KraftModel {
     }
 
     fn actions(&self, s: &KraftState, actions: &mut Vec<Action>) {
+        if let Some(stable) = &s.stable {
+            return self.stable_actions(s, stable, actions);
+        }
+        if self.stable {
+            actions.push(Action::Settle);
+        }
         for (&(from, to), message) in &s.network {
             let envelope = Envelope { from, to, message: message.clone() };
             if s.crashes < self.crashes_max {
@@ -559,7 +604,7 @@ impl Model for KraftModel {
             let timer = if is_leader { Some(Timer::CheckQuorum) } else { node.armed_timer() };
             if let Some(timer) = timer {
                 let elects = node.is_voter() && timer != Timer::CheckQuorum;
-                if !elects || node.epoch() < self.epochs_max {
+                if !elects || node.epoch() < self.epochs_limit(s) {
                     actions.push(Action::Timeout(id, timer));
                 }
             }
@@ -642,6 +687,7 @@ impl Model for KraftModel {
                 }
             }
             Action::Crash(id) => next.crash(id),
+            Action::Settle => next.stable = Some(liveness::Stable::default()),
             Action::Restart(id) => {
                 let r = next.replica_mut(id);
                 let (node, out) = RaftNode::restart(id, self.config(), r.disk.clone(), &r.log);
@@ -651,10 +697,12 @@ impl Model for KraftModel {
         }
         // The bound: no step may take a replica past the last epoch (an
         // EndQuorumEpoch starts elections without a timer).
-        if next.replicas.iter().filter_map(|r| r.node.as_ref()).any(|n| n.epoch() > self.epochs_max) {
+        let epochs_limit = self.epochs_limit(&next);
+        if next.replicas.iter().filter_map(|r| r.node.as_ref()).any(|n| n.epoch() > epochs_limit) {
             return None;
         }
         next.observe(&hws_before);
+        next.observe_stable(self);
         Some(next)
     }
 
@@ -680,6 +728,9 @@ impl Model for KraftModel {
             Property::always(HW_MONOTONIC, |_, s: &KraftState| !s.hw_went_back),
             Property::always(STALE_READS_BOUNDED, |_, s: &KraftState| !s.stale_read),
             Property::sometimes(LEADER_ELECTED, |_, s: &KraftState| !s.leaders.is_empty()),
+            Property::always(LEADER_ELECTED_WHEN_STABLE, |model: &KraftModel, s: &KraftState| {
+                model.elects_when_stable(s)
+            }),
             Property::sometimes(RECORD_COMMITTED, |_, s: &KraftState| {
                 s.committed.iter().any(|(e, _)| matches!(e.record, Record::Data(_)))
             }),
@@ -716,6 +767,9 @@ pub const HW_MONOTONIC: &str = "the high watermark never goes back";
 /// A leader cut off from a newer epoch's commits stops answering reads
 /// within [`STALE_TIMEOUTS_MAX`] fetch timeouts of its own clock.
 pub const STALE_READS_BOUNDED: &str = "no stale read two fetch timeouts after a newer commit";
+/// Once the faults are over, with a majority of voters up, a leader that a
+/// majority follows can always still be elected ([`mod@liveness`]).
+pub const LEADER_ELECTED_WHEN_STABLE: &str = "with a stable majority, a leader is elected";
 // ANCHOR_END: property_names
 
 pub const LEADER_ELECTED: &str = "a leader is elected";

@@ -9,7 +9,7 @@
 //! cargo run --release -p spool-models -- explore group [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- check replication [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- explore replication [--bug <variant>] [--big]
-//! cargo run --release -p spool-models -- check kraft [--bug <variant>] [--big | --snapshots] [--first-failure]
+//! cargo run --release -p spool-models -- check kraft [--bug <variant>] [--big | --snapshots | --liveness] [--first-failure]
 //! cargo run --release -p spool-models -- explore kraft [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- check transactions [--bug <variant>] [--big] [--first-failure]
 //! cargo run --release -p spool-models -- explore transactions [--bug <variant>] [--big]
@@ -74,6 +74,9 @@ struct Args {
     /// (kraft) The snapshot bound: a replica snapshots and a follower catches up by FetchSnapshot.
     #[arg(long)]
     snapshots: bool,
+    /// (kraft) The liveness bound: after any faults, a stable phase in which a leader must be elected.
+    #[arg(long)]
+    liveness: bool,
     /// Stop at the first failing property instead of exploring every state
     /// (a `--bug` variant's space can be much larger than the fixed model's).
     #[arg(long)]
@@ -138,6 +141,8 @@ enum BugArg {
     VoteNotPersisted,
     /// (kraft) Before KAFKA-15489's fix: a leader never resigns for want of fetches from a majority.
     NoCheckQuorum,
+    /// (kraft) A prospective refused by a follower of the leader it timed out on follows that dead leader again: a livelock.
+    ProspectiveFollowsDeadLeader,
     /// (transactions) KAFKA-14402: a partition appends a late transactional produce without KIP-890's verification.
     HangingTransaction,
     /// (transactions) The coordinator sends the markers before the PrepareCommit record is durable.
@@ -184,6 +189,7 @@ impl BugArg {
             BugArg::CommitOldEpoch => Some(kraft::Bug::CommitOldEpoch),
             BugArg::VoteNotPersisted => Some(kraft::Bug::VoteNotPersisted),
             BugArg::NoCheckQuorum => Some(kraft::Bug::NoCheckQuorum),
+            BugArg::ProspectiveFollowsDeadLeader => Some(kraft::Bug::ProspectiveFollowsDeadLeader),
             _ => None,
         }
     }
@@ -280,7 +286,7 @@ fn main() -> ExitCode {
         ModelName::Kraft => {
             let Some(model) = kraft_model(args) else { return wrong_bug("kraft") };
             let header = format!(
-                "model kraft: {} voters, {} observer(s), epochs up to {}, {} append(s), {} crash(es), {} snapshot(s), pre-vote {}, bug: {}",
+                "model kraft: {} voters, {} observer(s), epochs up to {}, {} append(s), {} crash(es), {} snapshot(s), pre-vote {}, stable phase {}, bug: {}",
                 model.voters,
                 model.observers,
                 model.epochs_max,
@@ -288,6 +294,7 @@ fn main() -> ExitCode {
                 model.crashes_max,
                 model.snapshots_max,
                 model.pre_vote,
+                model.stable,
                 model.bug.map_or("none", kraft::Bug::name)
             );
             let bound = model.bound();
@@ -324,10 +331,11 @@ fn kraft_model(args: &Args) -> Option<KraftModel> {
         None => None,
         Some(bug) => Some(bug.kraft()?),
     };
-    Some(match (args.big, args.snapshots) {
-        (true, _) => KraftModel::big(bug),
-        (false, true) => KraftModel::snapshots(bug),
-        (false, false) => KraftModel::small(bug),
+    Some(match (args.big, args.snapshots, args.liveness) {
+        (true, _, _) => KraftModel::big(bug),
+        (false, true, _) => KraftModel::snapshots(bug),
+        (false, false, true) => KraftModel::liveness(bug),
+        (false, false, false) => KraftModel::small(bug),
     })
 }
 

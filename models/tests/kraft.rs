@@ -7,7 +7,8 @@
 use spool::raft::Timer;
 use spool_models::check;
 use spool_models::kraft::{
-    Action, Bug, KraftModel, COMMITTED_KEPT, ONE_LEADER_PER_EPOCH, SNAPSHOT_INSTALLED, STALE_READS_BOUNDED,
+    Action, Bug, KraftModel, COMMITTED_KEPT, LEADER_ELECTED_WHEN_STABLE, ONE_LEADER_PER_EPOCH,
+    SNAPSHOT_INSTALLED, STALE_READS_BOUNDED,
 };
 use stateright::{Checker, HasDiscoveries, Model};
 
@@ -128,4 +129,36 @@ fn the_real_core_is_safe_with_snapshots_and_catches_up_by_fetch_snapshot() {
     checker.assert_properties();
     checker.assert_any_discovery(SNAPSHOT_INSTALLED);
     assert_eq!(checker.unique_state_count(), 457_952);
+}
+
+// Liveness (Raft §5.2, KIP-996): from every state of the first bound
+// without its append — a leader elected, crashed with its BeginQuorumEpoch
+// in flight, split votes, lost requests — once the faults stop (requests
+// arrive before any timer fires) a leader that a majority follows is
+// elected or can still be: the quorum is never stuck.
+#[test]
+fn with_a_stable_majority_the_real_core_can_always_elect_a_leader() {
+    let model = KraftModel::liveness(None);
+    let checker = check(model.clone(), model.bound());
+    checker.assert_no_discovery(LEADER_ELECTED_WHEN_STABLE);
+    checker.assert_no_discovery(ONE_LEADER_PER_EPOCH);
+    checker.assert_no_discovery(COMMITTED_KEPT);
+    assert_eq!(checker.unique_state_count(), 276_275);
+}
+
+// A prospective refused by a follower of the leader it timed out on
+// follows that dead leader again (5 or 6 steps: stateright's BFS reports
+// the violation it records last): a voter wins epoch 1 and crashes with
+// its BeginQuorumEpoch in flight; the faults stop; the two others follow
+// the dead leader and undo each other's elections on every schedule.
+#[test]
+fn a_prospective_that_follows_its_dead_leader_again_is_caught() {
+    let model = KraftModel::small(Some(Bug::ProspectiveFollowsDeadLeader));
+    let path = caught(&model, LEADER_ELECTED_WHEN_STABLE);
+    assert!(path.len() <= 6, "{path:?}");
+    assert!(path.iter().any(|a| matches!(a, Action::Crash(_))), "{path:?}");
+    assert!(matches!(path.last(), Some(Action::Settle)), "{path:?}");
+    // The same bound explored whole: every safety property holds, only
+    // liveness fails (280,907 states, 20 s release: not in CI); run
+    // `cargo run --release -p spool-models -- check kraft --bug prospective-follows-dead-leader`.
 }

@@ -25,6 +25,12 @@ pub enum RaftError {
     SnapshotNotFound,
     /// A FetchSnapshot from a position outside the snapshot: start over.
     PositionOutOfRange,
+    /// A request whose fields cannot be true of any replica (a negative
+    /// offset or epoch, an entry of an epoch past the request's own, a
+    /// fetch under the leader's own id): a bug or a misconfiguration in the
+    /// sender, not retriable as it stands. Only ever sent; a received
+    /// INVALID_REQUEST is the driver's to handle ([`RaftError::from_code`]).
+    InvalidRequest,
 }
 
 impl RaftError {
@@ -37,6 +43,7 @@ impl RaftError {
             RaftError::InconsistentVoterSet => ResponseError::InconsistentVoterSet,
             RaftError::SnapshotNotFound => ResponseError::SnapshotNotFound,
             RaftError::PositionOutOfRange => ResponseError::PositionOutOfRange,
+            RaftError::InvalidRequest => ResponseError::InvalidRequest,
         }
     }
 

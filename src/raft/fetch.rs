@@ -9,7 +9,7 @@
 
 use super::message::{FetchResult, Message, Output};
 use super::node::Role;
-use super::{Epoch, NodeId, Offset, RaftLog, RaftNode};
+use super::{Epoch, NodeId, Offset, RaftError, RaftLog, RaftNode};
 
 impl RaftNode {
     pub(super) fn on_fetch_request(
@@ -21,7 +21,11 @@ impl RaftNode {
         last_fetched_epoch: Epoch,
         out: &mut Vec<Output>,
     ) {
-        let result = match self.refuse_follower_request(epoch) {
+        let invalid =
+            fetch_offset < 0 || last_fetched_epoch < 0 || last_fetched_epoch > epoch || from == self.id;
+        let refusal =
+            if invalid { Some(RaftError::InvalidRequest) } else { self.refuse_follower_request(epoch) };
+        let result = match refusal {
             Some(error) => FetchResult::Error(error),
             None => match (diverging(log, fetch_offset, last_fetched_epoch), log.latest_snapshot()) {
                 // Below the log start, or diverging below it: only the

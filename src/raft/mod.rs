@@ -153,6 +153,13 @@ pub struct RaftConfig {
     pub commit_needs_current_epoch: bool,
     /// Off: a vote is sent before it is persisted.
     pub persist_before_send: bool,
+    /// Off: a prospective refused by a voter that still follows the leader
+    /// the prospective timed out on follows that leader again, so two
+    /// followers of a dead leader undo each other's elections forever (a
+    /// livelock, not a safety bug). Traces written before the switch
+    /// existed read it as on.
+    #[serde(default = "switch_on")]
+    pub prospective_skips_timed_out_leader: bool,
     /// The most entries one Fetch answer carries (Kafka bounds it in bytes,
     /// `fetch.max.bytes`); the model uses 1 so a follower can stop halfway.
     /// Answers are whole batches, so a first batch larger than this goes
@@ -174,10 +181,15 @@ impl RaftConfig {
             vote_checks_log: true,
             commit_needs_current_epoch: true,
             persist_before_send: true,
+            prospective_skips_timed_out_leader: true,
             fetch_entries_max: 1024,
             snapshot_chunk_bytes_max: 8 << 20,
         }
     }
+}
+
+fn switch_on() -> bool {
+    true
 }
 
 #[cfg(test)]

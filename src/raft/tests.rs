@@ -474,4 +474,5 @@ fn a_prospective_does_not_go_back_to_the_leader_it_timed_out_on() {
 }
 // ANCHOR_END: prospective_regression
 
+mod bad_fetch;
 mod snapshot;

@@ -108,9 +108,10 @@ impl RaftNode {
                     if majority(self, count) {
                         self.become_candidate(log, out);
                     }
-                } else if let Some(leader) =
-                    leader_id.filter(|&l| l != self.id && epoch == own_epoch && Some(l) != timed_out_on)
-                {
+                } else if let Some(leader) = leader_id.filter(|&l| {
+                    let skip = Some(l) == timed_out_on && self.config.prospective_skips_timed_out_leader;
+                    l != self.id && epoch == own_epoch && !skip
+                }) {
                     // KIP-996: a voter still hears from a leader; follow it too —
                     // unless it is the one this replica just timed out on: the
                     // voter will time out on it too, and then grant.

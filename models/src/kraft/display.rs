@@ -38,6 +38,10 @@ impl fmt::Display for KraftState {
         if self.stale_read {
             write!(f, "; a stale read was served")?;
         }
+        if let Some(stable) = &self.stable {
+            let elected = if stable.elected { "a leader is elected" } else { "no leader yet" };
+            write!(f, "\nstable: {elected}")?;
+        }
         Ok(())
     }
 }
@@ -133,6 +137,7 @@ pub(super) fn message(message: &Message) -> String {
 pub(super) fn action(action: &Action) -> String {
     match action {
         Action::Snapshot(id) => format!("Snapshot {id}"),
+        Action::Settle => "Settle (the faults are over)".to_string(),
         Action::Deliver(e) => format!("Deliver {}→{} {}", e.from, e.to, message(&e.message)),
         Action::DeliverCrash(e) => format!("DeliverCrash {}→{} {}", e.from, e.to, message(&e.message)),
         other => format!("{other:?}"),
