@@ -130,6 +130,21 @@ async fn unfit_records_are_refused() {
     );
 }
 
+/// A topic without its own `cleanup.policy` takes the broker's: with
+/// `log.cleanup.policy=compact` every topic is compacted, and a keyless
+/// record is refused there too (INVALID_RECORD), as Kafka's LogValidator
+/// judges by the topic's effective config.
+#[tokio::test]
+async fn the_broker_cleanup_policy_is_the_default() {
+    let broker = start(|c| c.log.cleanup_compact = true).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "t", 1, &[]).await;
+    let mut keyless = BatchBuilder::new(Compression::None);
+    keyless.append(1, None, Some(b"no key"), &[]);
+    let refused = produce(&mut client, "t", 0, keyless.build().as_bytes().clone(), 1).await;
+    assert_eq!(refused.error_code, code(ResponseError::InvalidRecord));
+}
+
 /// spool's consumer: `assign` two partitions of two topics, `poll` hands out
 /// every record once, in offset order within each partition, decompressed from
 /// whatever codec each batch carries; `seek` rewinds; a position off the log

@@ -294,8 +294,11 @@ impl Broker {
             .get("compression.type")
             .and_then(|v| TopicCompression::parse(v))
             .unwrap_or(self.config.compression_type);
-        let compacted =
-            configs.get("cleanup.policy").is_some_and(|v| v.split(',').any(|p| p.trim() == "compact"));
+        // The topic's own policy, else the broker's `log.cleanup.policy`.
+        let compacted = match configs.get("cleanup.policy") {
+            Some(v) => v.split(',').any(|p| p.trim() == "compact"),
+            None => self.config.log.cleanup_compact,
+        };
         ValidationPolicy { compression, compacted, zstd_allowed: true }
     }
 
