@@ -174,6 +174,7 @@ impl<'a> BatchFilter<'a> {
         self.txns.take_retained_aborted()
     }
 
+    // ANCHOR: batch_retention
     /// Kafka's `checkBatchRetention`.
     fn batch_retention(&self, batch: &RecordBatch, drop_records: bool) -> BatchRetention {
         // A producer's last sequence and epoch, or the round's last offset,
@@ -200,7 +201,9 @@ impl<'a> BatchFilter<'a> {
             None => batch.is_control() && batch.producer_epoch() == last.producer_epoch,
         }
     }
+    // ANCHOR_END: batch_retention
 
+    // ANCHOR: keeps
     /// Kafka's `shouldRetainRecord` for a data record.
     fn keeps(&self, batch: &RecordBatch, record: &Record) -> bool {
         if record.offset > self.map.latest_offset() {
@@ -213,6 +216,7 @@ impl<'a> BatchFilter<'a> {
         let delete_retained = batch.delete_horizon_ms().is_none_or(|h| self.context.now_ms < h);
         latest && (record.value.is_some() || delete_retained)
     }
+    // ANCHOR_END: keeps
 }
 
 /// The records of `batch`, after checking its CRC, that they decode, and

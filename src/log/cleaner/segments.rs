@@ -137,6 +137,7 @@ impl<H: ReadAt> CleanPlan<H> {
         let mut segment = LogSegment::create_suffixed(out, base, config, CLEANED_SUFFIX)?;
         let mut kept_markers = Vec::new();
         let mut last_contributor = 0;
+        // ANCHOR: last_batch_stays
         for (i, old) in group.iter().enumerate() {
             let mut batches = batches(old).peekable();
             while let Some(batch) = batches.next() {
@@ -156,6 +157,7 @@ impl<H: ReadAt> CleanPlan<H> {
                 last_contributor = i;
             }
         }
+        // ANCHOR_END: last_batch_stays
         // The aborted transactions whose ABORT marker the output still holds.
         let txns: Vec<AbortedTxn> = (group.iter().flat_map(|s| &s.aborted_txns))
             .filter(|t| kept_markers.contains(&t.last_offset))

@@ -78,6 +78,7 @@ impl<S: Storage> Log<S> {
     }
     // ANCHOR_END: swap_cleaned
 
+    // ANCHOR: swap_group
     /// Steps 1–3 of the module docs for one group.
     fn swap_group(&mut self, group: &CleanedGroup) -> Result<()> {
         let base = group.base_offset;
@@ -106,6 +107,7 @@ impl<S: Storage> Log<S> {
         }
         Ok(())
     }
+    // ANCHOR_END: swap_group
 
     /// Step 4: the new segment, opened from its live files, joins the map.
     fn open_swapped(&mut self, group: &CleanedGroup, max_index_bytes: usize) -> Result<()> {

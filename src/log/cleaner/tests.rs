@@ -230,6 +230,7 @@ fn crash_at_every_step(
     None
 }
 
+// ANCHOR: crash_proptest
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
@@ -259,6 +260,7 @@ fn removing_old_segments_before_syncing_the_new_loses_records() {
         crash_at_every_step(&keys, 200, CrashMode::LoseUnsynced, SwapVariant::RemoveOldBeforeSync);
     assert!(violation.is_some(), "the crash test must catch the unsafe order");
 }
+// ANCHOR_END: crash_proptest
 
 /// The log's layout changed between plan and swap (a follower truncated):
 /// the swap deletes the `.cleaned` files and changes nothing, as Kafka

@@ -223,6 +223,7 @@ fn check_structure(h: &History, input: &[RecordBatch], out: &[RecordBatch]) -> R
     Ok(())
 }
 
+// ANCHOR: filter_proptest
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -252,3 +253,4 @@ proptest! {
         prop_assert_eq!(latest(data_records(&third)), live, "tombstones gone after the horizon");
     }
 }
+// ANCHOR_END: filter_proptest
