@@ -51,9 +51,12 @@
 //! takes them as two closures, so the segment mechanics are tested with
 //! simple rules and the record rules on their own.
 //!
-//! Simplifications: only segments below the recovery point are cleaned,
-//! because `Log::open` treats a rescanned segment that ends before the next
-//! begins as a lost tail; a segment that overflows its relative offsets is
+//! Every old segment's last batch is kept (emptied if the filter drops it),
+//! so a cleaned segment ends where its old ones did: `Log::open` treats a
+//! rescanned segment that ends before the next begins as a lost tail
+//! ([`segments`]).
+//!
+//! Simplifications: a segment that overflows its relative offsets is
 //! not split (Kafka's `splitOverflowedSegment`); old segment files are removed
 //! at once, not after `file.delete.delay.ms` (open handles keep them readable).
 
