@@ -55,6 +55,16 @@ impl<S: Storage> Log<S> {
         if slice.length == 0 {
             return Ok(None); // the first batch does not fit in `max_bytes`
         }
+        // Chapter 10: the rest of a sealed segment may hold only batches a
+        // cleaning emptied (records gone, header kept). Read on in the next
+        // segment rather than answer with no record: a client that moves
+        // past only the records it is given (kafkajs) would ask again for ever.
+        if let Some((&next, _)) = self.segments.range(base + 1..).next() {
+            let position = u64::from(slice.position);
+            if next < max_offset && !segment.holds_records_from(&self.storage, position, max_position)? {
+                return self.read_with(next, options);
+            }
+        }
         Ok(Some(FileRegion {
             handle: self.storage.handle(&segment::log_file_name(base))?,
             segment_base_offset: base,

@@ -360,6 +360,32 @@ impl LogSegment {
     }
 
     /// Reads the header of the batch at `position`, if a whole one starts there.
+    /// Whether any batch from `position` up to `max_position` holds a
+    /// record (a cleaning can leave batches with none: chapter 10). Reads
+    /// only batch headers.
+    pub fn holds_records_from<S: Storage>(
+        &self,
+        storage: &S,
+        position: u64,
+        max_position: u64,
+    ) -> Result<bool> {
+        let mut position = position;
+        while position < max_position.min(self.size) {
+            let Some(info) = self.read_batch_info(storage, position as u32)? else { return Ok(false) };
+            let mut count = [0u8; 4];
+            storage.read_at(
+                &self.file_name(".log"),
+                position + batch::field::RECORDS_COUNT as u64,
+                &mut count,
+            )?;
+            if i32::from_be_bytes(count) > 0 {
+                return Ok(true);
+            }
+            position += u64::from(info.size);
+        }
+        Ok(false)
+    }
+
     pub fn read_batch_info<S: Storage>(&self, storage: &S, position: u32) -> Result<Option<BatchInfo>> {
         if u64::from(position) + HEADER_SIZE as u64 > storage.len(&self.file_name(".log"))? {
             return Ok(None);

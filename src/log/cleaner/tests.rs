@@ -374,3 +374,39 @@ fn a_whole_cleaning_keeps_the_latest_record_of_each_key() {
     assert_eq!(log.log_end_offset(), end);
     assert_eq!(log.clean(active, i64::MAX, PARAMS, &mut map).unwrap(), CleanOutcome::NothingToClean);
 }
+
+/// A fetch never gets only emptied batches while records follow: when the
+/// rest of a segment from the fetch offset holds no record (the emptied last
+/// batch a cleaning keeps), the read goes on in the next segment. A client
+/// that advances only past records it was given (kafkajs) would otherwise
+/// fetch the same offset for ever.
+#[test]
+fn a_fetch_is_never_only_emptied_batches_while_records_follow() {
+    let keys = [0, 1, 0, 1, 0, 1, 0, 1, 2, 2, 2, 2, 2, 2, 3, 3, 0, 1, 0, 1, 3];
+    let mut log = keyed_log(MemStorage::new(), &keys, 150);
+    let mut map = offset_map::OffsetMap::new(1 << 20, offset_map::DEFAULT_LOAD_FACTOR);
+    let outcome = log.clean(0, i64::MAX, PARAMS, &mut map).unwrap();
+    assert!(matches!(outcome, CleanOutcome::Swapped { .. }));
+    let records: Vec<i64> = content(&log).iter().map(|r| r.0).collect();
+    let mut emptied = 0;
+    for segment in log.segments() {
+        let mut position = 0;
+        while let Some(info) = segment.read_batch_info(log.storage(), position).unwrap() {
+            emptied += usize::from(segment.read_batch(log.storage(), &info).unwrap().records_count() == 0);
+            position += info.size;
+        }
+    }
+    assert!(emptied > 0, "the cleaning must leave emptied batches for this test to mean anything");
+    for fetch in 0..log.log_end_offset() {
+        let Some(next_record) = records.iter().find(|&&o| o >= fetch) else { break };
+        let region = log.read(fetch, u32::MAX).unwrap().expect("records follow");
+        let mut rest = region.read_bytes().unwrap();
+        let mut first_record = None;
+        while !rest.is_empty() && first_record.is_none() {
+            let (batch, tail) = RecordBatch::parse(&rest).unwrap();
+            first_record = batch.records().unwrap().map(|r| r.unwrap().offset).find(|&o| o >= fetch);
+            rest = tail;
+        }
+        assert_eq!(first_record, Some(*next_record), "fetch at {fetch}");
+    }
+}
