@@ -1214,7 +1214,7 @@ fn a_batch_that_does_not_fit_is_whole_or_absent() {
     }
     let size = log.read_batches(0).unwrap()[0].size_in_bytes() as u32;
     let read = |max_bytes, min_one_batch| {
-        log.read_with(0, ReadOptions { max_bytes, max_offset: None, min_one_batch })
+        log.read_with(0, ReadOptions { max_bytes, max_offset: None, min_one_batch, skip_emptied_tail: false })
             .unwrap()
             .map(|r| r.length)
     };

@@ -164,7 +164,11 @@ impl Broker {
             // transaction is decided.
             let last_stable = log.last_stable_offset().min(high_watermark);
             let max_offset = max_offset.map(|max| if read_committed { max.min(last_stable) } else { max });
-            let options = ReadOptions { max_bytes, max_offset, min_one_batch: first };
+            // Only a consumer's read (bounded by the high watermark) skips a segment
+            // tail of emptied batches; a follower copies every batch, since a
+            // producer's emptied last batch carries its state (chapter 10).
+            let skip_emptied_tail = max_offset.is_some();
+            let options = ReadOptions { max_bytes, max_offset, min_one_batch: first, skip_emptied_tail };
             let region = log.read_with(asked.fetch_offset, options);
             let aborted = match &region {
                 Ok(Some(region)) if read_committed => {

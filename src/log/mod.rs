@@ -163,6 +163,10 @@ pub struct ReadOptions {
     pub max_offset: Option<i64>,
     /// Return the first batch even if it alone is larger than `max_bytes` (KIP-74).
     pub min_one_batch: bool,
+    /// A consumer's read: when the rest of a sealed segment holds only
+    /// batches a cleaning emptied (chapter 10), read on in the next segment
+    /// instead. Followers, recovery and tools read every batch.
+    pub skip_emptied_tail: bool,
 }
 
 /// Bytes a read found: a region of one segment file, sent later without the log's lock.

@@ -329,7 +329,12 @@ impl<S: Storage> Log<S> {
     ) -> Result<Vec<CompletedTxn>> {
         let mut completed = Vec::new();
         let mut offset = from.max(self.log_start_offset);
-        let options = ReadOptions { max_bytes: REPLAY_READ_BYTES, max_offset: None, min_one_batch: true };
+        let options = ReadOptions {
+            max_bytes: REPLAY_READ_BYTES,
+            max_offset: None,
+            min_one_batch: true,
+            skip_emptied_tail: false,
+        };
         while offset < to {
             let Some(region) = self.read_with(offset, options)? else { break };
             let mut rest: Bytes = region.read_bytes()?;

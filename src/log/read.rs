@@ -12,7 +12,10 @@ use crate::format::RecordBatch;
 impl<S: Storage> Log<S> {
     /// Reads from `offset` with up to `max_bytes`, at least one batch (KIP-74).
     pub fn read(&self, offset: i64, max_bytes: u32) -> Result<Option<FileRegion<S::Handle>>> {
-        self.read_with(offset, ReadOptions { max_bytes, max_offset: None, min_one_batch: true })
+        self.read_with(
+            offset,
+            ReadOptions { max_bytes, max_offset: None, min_one_batch: true, skip_emptied_tail: false },
+        )
     }
 
     // ANCHOR: log_read
@@ -59,7 +62,8 @@ impl<S: Storage> Log<S> {
         // cleaning emptied (records gone, header kept). Read on in the next
         // segment rather than answer with no record: a client that moves
         // past only the records it is given (kafkajs) would ask again for ever.
-        if let Some((&next, _)) = self.segments.range(base + 1..).next() {
+        let next_segment = self.segments.range(base + 1..).next().filter(|_| options.skip_emptied_tail);
+        if let Some((&next, _)) = next_segment {
             let position = u64::from(slice.position);
             if next < max_offset && !segment.holds_records_from(&self.storage, position, max_position)? {
                 return self.read_with(next, options);

@@ -162,7 +162,12 @@ impl QuorumLog {
     /// [`LogError::OffsetOutOfRange`] past the log end (the broker's Fetch
     /// answer is then `OFFSET_OUT_OF_RANGE`).
     pub fn read_bytes(&self, from: Offset, max_offset: Offset, max_bytes: u32) -> Result<Bytes, LogError> {
-        let options = ReadOptions { max_bytes, max_offset: Some(max_offset), min_one_batch: true };
+        let options = ReadOptions {
+            max_bytes,
+            max_offset: Some(max_offset),
+            min_one_batch: true,
+            skip_emptied_tail: false,
+        };
         match self.log.read_with(from, options)? {
             Some(region) => Ok(region.read_bytes()?),
             None => Ok(Bytes::new()),
@@ -190,7 +195,8 @@ impl QuorumLog {
 
     /// Whole batches from the one holding `from`, up to `max_bytes` (at least one).
     fn read_batches(&self, from: Offset, max_bytes: u32) -> Result<Bytes, LogError> {
-        let options = ReadOptions { max_bytes, max_offset: None, min_one_batch: true };
+        let options =
+            ReadOptions { max_bytes, max_offset: None, min_one_batch: true, skip_emptied_tail: false };
         match self.log.read_with(from, options)? {
             Some(region) => Ok(region.read_bytes()?),
             None => Ok(Bytes::new()),

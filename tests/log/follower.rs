@@ -18,7 +18,8 @@ fn mem_log(config: &LogConfig) -> Log<MemStorage> {
 /// Every byte of `log` from `offset` to its end, as a fetch would carry it.
 fn bytes_from<S: Storage>(log: &Log<S>, mut offset: i64) -> BytesMut {
     let mut out = BytesMut::new();
-    let options = ReadOptions { max_bytes: u32::MAX, max_offset: None, min_one_batch: true };
+    let options =
+        ReadOptions { max_bytes: u32::MAX, max_offset: None, min_one_batch: true, skip_emptied_tail: false };
     while let Some(region) = log.read_with(offset, options).expect("read") {
         let bytes = region.read_bytes().expect("region");
         let mut rest = bytes.clone();

@@ -75,7 +75,12 @@ fn retention_stops_at_the_high_watermark() {
 
 /// Every batch a read bounded at `max_offset` returns, as base offsets.
 fn read_bases(log: &Log<MemStorage>, offset: i64, max_offset: i64) -> Vec<i64> {
-    let options = ReadOptions { max_bytes: u32::MAX, max_offset: Some(max_offset), min_one_batch: true };
+    let options = ReadOptions {
+        max_bytes: u32::MAX,
+        max_offset: Some(max_offset),
+        min_one_batch: true,
+        skip_emptied_tail: false,
+    };
     let Some(region) = log.read_with(offset, options).unwrap() else { return vec![] };
     let mut rest = region.read_bytes().unwrap();
     let mut bases = vec![];
@@ -101,7 +106,15 @@ fn reads_stop_before_the_batch_holding_the_bound() {
     assert_eq!(read_bases(&log, 8, 7), Vec::<i64>::new(), "past the bound, below the end");
     assert_eq!(read_bases(&log, 0, 10), [0, 2, 4, 6, 8]);
     assert!(matches!(
-        log.read_with(11, ReadOptions { max_bytes: 100, max_offset: Some(7), min_one_batch: true }),
+        log.read_with(
+            11,
+            ReadOptions {
+                max_bytes: 100,
+                max_offset: Some(7),
+                min_one_batch: true,
+                skip_emptied_tail: false
+            }
+        ),
         Err(LogError::OffsetOutOfRange { .. })
     ));
 }

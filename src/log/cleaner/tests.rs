@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::format::builder::BatchBuilder;
 use crate::format::{Compression, RecordBatch};
-use crate::log::{CrashMode, Log, LogConfig, MemStorage, OpenOptions, Result, Storage};
+use crate::log::{CrashMode, Log, LogConfig, MemStorage, OpenOptions, ReadOptions, Result, Storage};
 
 /// A [`MemStorage`] that takes `budget` more writes (create, append,
 /// truncate, sync, remove, rename), then fails every one: the power cut
@@ -375,7 +375,7 @@ fn a_whole_cleaning_keeps_the_latest_record_of_each_key() {
     assert_eq!(log.clean(active, i64::MAX, PARAMS, &mut map).unwrap(), CleanOutcome::NothingToClean);
 }
 
-/// A fetch never gets only emptied batches while records follow: when the
+/// A consumer's fetch never gets only emptied batches while records follow: when the
 /// rest of a segment from the fetch offset holds no record (the emptied last
 /// batch a cleaning keeps), the read goes on in the next segment. A client
 /// that advances only past records it was given (kafkajs) would otherwise
@@ -397,9 +397,21 @@ fn a_fetch_is_never_only_emptied_batches_while_records_follow() {
         }
     }
     assert!(emptied > 0, "the cleaning must leave emptied batches for this test to mean anything");
+    let copied = log.read_batches(0).unwrap();
+    assert_eq!(
+        copied.iter().filter(|b| b.records_count() == 0).count(),
+        emptied,
+        "a follower's read copies them"
+    );
     for fetch in 0..log.log_end_offset() {
         let Some(next_record) = records.iter().find(|&&o| o >= fetch) else { break };
-        let region = log.read(fetch, u32::MAX).unwrap().expect("records follow");
+        let consumer = ReadOptions {
+            max_bytes: u32::MAX,
+            max_offset: Some(log.high_watermark()),
+            min_one_batch: true,
+            skip_emptied_tail: true,
+        };
+        let region = log.read_with(fetch, consumer).unwrap().expect("records follow");
         let mut rest = region.read_bytes().unwrap();
         let mut first_record = None;
         while !rest.is_empty() && first_record.is_none() {
