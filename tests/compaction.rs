@@ -1,0 +1,216 @@
+//! Chapter 10 — compaction, end to end: the broker's cleaner threads
+//! (`src/log/cleaner/threads.rs`) clean compacted topics while clients
+//! produce, fetch and commit over the wire.
+//!
+//! ```text
+//! cargo build && cargo test --test compaction
+//! ```
+//!
+//! - a `cleanup.policy=compact` topic keeps each key's latest record, with
+//!   gaps in its offsets; a tombstone survives its first cleaning with its
+//!   batch's delete horizon set (KIP-534, shown by `spool dump-log`) and is
+//!   gone from the first cleaning after `delete.retention.ms`;
+//! - `__consumer_offsets` stops growing: a restart after thousands of commits
+//!   loads about one record per live offset, and the offsets are right;
+//! - a `kill -9` during cleaning loses no key's latest value.
+//!
+//! No timing assertions: each test polls, with a generous deadline, for
+//! what the cleaner leaves behind (`cleaner-offset-checkpoint`).
+
+#[allow(dead_code)]
+#[path = "common/batches.rs"]
+mod batches;
+#[allow(dead_code)]
+#[path = "wire/harness.rs"]
+mod harness;
+#[allow(dead_code)]
+#[path = "wire/requests.rs"]
+mod requests;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use spool::broker::now_ms;
+use spool::config::BrokerConfig;
+use spool::format::{BatchBuilder, RecordBatch};
+
+use harness::{start, Client};
+use requests::{create_topic, fetch, produce};
+
+/// How long a test waits for the cleaner before it fails: far more than a
+/// cleaning takes, on a loaded machine.
+const CLEANER_DEADLINE: Duration = Duration::from_secs(60);
+
+/// A broker whose cleaner looks for dirty logs every 100 ms.
+fn eager_cleaner(config: &mut BrokerConfig) {
+    config.cleaner.backoff_ms = 100;
+}
+
+/// One batch of `(key, value)` records stamped now; `None` is a tombstone.
+fn keyed(records: &[(&str, Option<&str>)]) -> Bytes {
+    let mut builder = BatchBuilder::default();
+    let now = now_ms();
+    for (key, value) in records {
+        builder.append(now, Some(key.as_bytes()), value.map(str::as_bytes), &[]);
+    }
+    builder.build().as_bytes().clone()
+}
+
+/// Produces one batch; returns its base offset.
+async fn send(client: &mut Client, topic: &str, records: &[(&str, Option<&str>)]) -> i64 {
+    let answer = produce(client, topic, 0, keyed(records), 1).await;
+    assert_eq!(answer.error_code, 0, "produce to {topic}");
+    answer.base_offset
+}
+
+/// Every record of partition 0 from offset 0 up to the high watermark, as
+/// (offset, key, value), fetched over the wire.
+async fn fetch_all(client: &mut Client, topic: &str) -> Vec<(i64, String, Option<String>)> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        let data = fetch(client, topic, 0, offset).await;
+        assert_eq!(data.error_code, 0, "fetch {topic} at {offset}");
+        let mut rest = data.records.clone().unwrap_or_default();
+        if rest.is_empty() {
+            assert!(offset >= data.high_watermark, "no records below the high watermark at {offset}");
+            return out;
+        }
+        while !rest.is_empty() {
+            let (batch, tail) = RecordBatch::parse(&rest).expect("whole batches");
+            batch.validate().expect("CRC intact");
+            for r in batch.decode_records().expect("records decode") {
+                let text = |b: Bytes| String::from_utf8(b.to_vec()).expect("utf-8");
+                out.push((r.offset, text(r.key.expect("keyed")), r.value.map(text)));
+            }
+            offset = batch.last_offset() + 1;
+            rest = tail;
+        }
+    }
+}
+
+/// The offset `cleaner-offset-checkpoint` holds for `topic`-0, if any.
+fn cleaner_checkpoint(log_dir: &Path, topic: &str) -> Option<i64> {
+    let text = std::fs::read_to_string(log_dir.join("cleaner-offset-checkpoint")).ok()?;
+    text.lines().find_map(|line| match line.split_whitespace().collect::<Vec<_>>()[..] {
+        [t, "0", offset] if t == topic => offset.parse().ok(),
+        _ => None,
+    })
+}
+
+/// Waits until the cleaner has cleaned `topic`-0 up to `offset`.
+async fn wait_cleaned_to(log_dir: &Path, topic: &str, offset: i64) {
+    let deadline = Instant::now() + CLEANER_DEADLINE;
+    while cleaner_checkpoint(log_dir, topic).is_none_or(|c| c < offset) {
+        assert!(
+            Instant::now() < deadline,
+            "{topic} not cleaned to {offset} in time: checkpoint {:?}",
+            cleaner_checkpoint(log_dir, topic)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What `spool dump-log --deep-iteration` prints for every segment of a partition.
+fn dump_segments(partition_dir: &Path) -> String {
+    let mut segments: Vec<_> = std::fs::read_dir(partition_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    segments.sort();
+    let mut text = String::new();
+    for segment in segments {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_spool"))
+            .args(["dump-log", "--files", segment.to_str().unwrap(), "--deep-iteration"])
+            .output()
+            .expect("run spool dump-log");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        text.push_str(&String::from_utf8(out.stdout).unwrap());
+    }
+    text
+}
+
+/// Asserts that `fetched` holds exactly one record per key of `latest`,
+/// that record being the key's latest (a tombstone, `None`, included).
+fn assert_latest_per_key(
+    fetched: &[(i64, String, Option<String>)],
+    latest: &BTreeMap<String, Option<String>>,
+) {
+    let got: BTreeMap<String, Option<String>> =
+        fetched.iter().map(|(_, k, v)| (k.clone(), v.clone())).collect();
+    assert_eq!(got.len(), fetched.len(), "a key appears twice: {fetched:?}");
+    assert_eq!(&got, latest, "fetched {fetched:?}");
+}
+
+// ANCHOR: latest_value_per_key
+/// A compacted topic, produced to over the wire, is cleaned by the broker's
+/// own threads: a Fetch from 0 returns exactly each key's latest record, at
+/// its original offset (so the offsets have gaps). A tombstone is kept by
+/// the first cleaning, its batch stamped with a delete horizon (KIP-534:
+/// `spool dump-log` shows `deleteHorizonMs`), and removed by the first
+/// cleaning after `delete.retention.ms` (Kafka's documented compaction
+/// guarantees, "Log Compaction" in the Kafka docs).
+#[tokio::test]
+async fn a_compacted_topic_keeps_the_latest_value_per_key() {
+    let broker = start(eager_cleaner).await;
+    broker.broker().start_cleaner().unwrap();
+    let log_dir = broker.broker().config.log_dir.clone();
+    let mut client = broker.client().await;
+    let configs = [
+        ("cleanup.policy", "compact"),
+        ("segment.bytes", "1024"),
+        ("segment.ms", "100"),
+        ("min.cleanable.dirty.ratio", "0.01"),
+        ("delete.retention.ms", "1000"),
+    ];
+    create_topic(&mut client, "table", 1, &configs).await;
+
+    let mut latest = BTreeMap::new();
+    let mut produced = 0;
+    for round in 0..6 {
+        let records: Vec<(String, Option<String>)> = (0..10)
+            .map(|k| {
+                let tombstone = round == 5 && k < 2;
+                (format!("k{k}"), (!tombstone).then(|| format!("v{round}")))
+            })
+            .collect();
+        let borrowed: Vec<(&str, Option<&str>)> =
+            records.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect();
+        send(&mut client, "table", &borrowed).await;
+        produced += records.len();
+        latest.extend(records);
+    }
+    // `segment.ms` rolls the active segment on the next append once its
+    // first record is older than that (by the records' clock, as Kafka's
+    // `timeWaitedForRoll`), so every record above is in a sealed segment.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // (Its own key: the active segment is never cleaned, so a key written
+    // there keeps its older records below until the segment rolls.)
+    let roll = send(&mut client, "table", &[("roll-1", Some("1"))]).await;
+    latest.insert("roll-1".to_string(), Some("1".to_string()));
+    wait_cleaned_to(&log_dir, "table", roll).await;
+
+    let fetched = fetch_all(&mut client, "table").await;
+    assert_latest_per_key(&fetched, &latest);
+    assert!(fetched.len() < produced, "nothing was cleaned: {fetched:?}");
+    assert_eq!(fetched.last().unwrap().0, roll, "offsets are kept, only records go");
+    let dump = dump_segments(&log_dir.join("table-0"));
+    assert!(dump.contains("deleteHorizonMs: OptionalLong["), "no delete horizon in:\n{dump}");
+
+    // After `delete.retention.ms`, the next cleaning drops the tombstones.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    send(&mut client, "table", &[("k5", Some("v6"))]).await;
+    latest.insert("k5".to_string(), Some("v6".to_string()));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let roll = send(&mut client, "table", &[("roll-2", Some("2"))]).await;
+    latest.insert("roll-2".to_string(), Some("2".to_string()));
+    wait_cleaned_to(&log_dir, "table", roll).await;
+
+    latest.retain(|_, v| v.is_some());
+    assert_latest_per_key(&fetch_all(&mut client, "table").await, &latest);
+    broker.stop().await;
+}
+// ANCHOR_END: latest_value_per_key
