@@ -214,3 +214,97 @@ async fn a_compacted_topic_keeps_the_latest_value_per_key() {
     broker.stop().await;
 }
 // ANCHOR_END: latest_value_per_key
+
+/// Commits `offset` for `group` on partitions 0 and 1 of `topic` (generation
+/// -1, no member: a consumer that assigns itself its partitions).
+async fn commit(client: &mut Client, group: &str, topic: &str, offset: i64) {
+    use kafka_protocol::messages::offset_commit_request::{
+        OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+    };
+    use kafka_protocol::messages::{GroupId, OffsetCommitRequest};
+    use kafka_protocol::protocol::StrBytes;
+    let partition =
+        |p| OffsetCommitRequestPartition::default().with_partition_index(p).with_committed_offset(offset);
+    let request = OffsetCommitRequest::default()
+        .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+        .with_generation_id_or_member_epoch(-1)
+        .with_topics(vec![OffsetCommitRequestTopic::default()
+            .with_name(harness::name(topic))
+            .with_partitions(vec![partition(0), partition(1)])]);
+    let response = client.request(8, &request).await;
+    let codes: Vec<i16> =
+        response.topics.iter().flat_map(|t| t.partitions.iter().map(|p| p.error_code)).collect();
+    assert_eq!(codes, vec![0, 0], "commit {group} at {offset}");
+}
+
+/// The committed offsets of `group` on partitions 0 and 1 of `topic`.
+async fn committed(client: &mut Client, group: &str, topic: &str) -> Vec<i64> {
+    use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
+    use kafka_protocol::messages::{GroupId, OffsetFetchRequest};
+    use kafka_protocol::protocol::StrBytes;
+    let request = OffsetFetchRequest::default()
+        .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+        .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+            .with_name(harness::name(topic))
+            .with_partition_indexes(vec![0, 1])]));
+    let response = client.request(7, &request).await;
+    response.topics.iter().flat_map(|t| t.partitions.iter().map(|p| p.committed_offset)).collect()
+}
+
+/// The base offset of the last segment of a partition directory: its active segment.
+fn active_segment_base(partition_dir: &Path) -> i64 {
+    (std::fs::read_dir(partition_dir).unwrap())
+        .filter_map(|e| e.unwrap().file_name().to_str()?.strip_suffix(".log")?.parse().ok())
+        .max()
+        .expect("a segment")
+}
+
+// ANCHOR: offsets_topic_stops_growing
+/// `__consumer_offsets` is `cleanup.policy=compact` (Kafka's
+/// `GroupCoordinator.offsetsTopicConfigs`): with the cleaner running, a
+/// restart after a long commit loop reads about one record per live offset
+/// — at most one segment's worth of recent commits more, which the cleaner
+/// may not touch yet — not every commit ever made, and the groups come back
+/// with their latest offsets.
+#[tokio::test]
+async fn a_restart_after_many_commits_loads_only_the_live_offsets() {
+    const GROUPS: [&str; 3] = ["g-a", "g-b", "g-c"];
+    const ROUNDS: i64 = 400;
+    const SEGMENT_BYTES: usize = 4096;
+    let tweak = |config: &mut BrokerConfig| {
+        eager_cleaner(config);
+        config.offsets_topic_num_partitions = 1;
+        config.offsets_topic_segment_bytes = SEGMENT_BYTES as u64;
+    };
+    let broker = start(tweak).await;
+    broker.broker().start_cleaner().unwrap();
+    let log_dir = broker.broker().config.log_dir.clone();
+    let mut client = broker.client().await;
+    create_topic(&mut client, "events", 2, &[]).await;
+    for round in 1..=ROUNDS {
+        for group in GROUPS {
+            commit(&mut client, group, "events", round).await;
+        }
+    }
+    let offsets_dir = log_dir.join("__consumer_offsets-0");
+    wait_cleaned_to(&log_dir, "__consumer_offsets", active_segment_base(&offsets_dir)).await;
+    let addr = broker.addr;
+    let dir = broker.stop().await;
+
+    let broker = harness::start_on(addr, dir, tweak).await;
+    let live = GROUPS.len() * 2;
+    // A commit's batch is more than 70 bytes, so a segment holds fewer records than this.
+    let one_segment = SEGMENT_BYTES / 70;
+    let loaded = broker.broker().groups().loaded_records();
+    let history = GROUPS.len() * 2 * ROUNDS as usize;
+    assert!(
+        loaded <= live + one_segment,
+        "loaded {loaded} records for {live} live offsets ({history} commits)"
+    );
+    let mut client = broker.client().await;
+    for group in GROUPS {
+        assert_eq!(committed(&mut client, group, "events").await, vec![ROUNDS, ROUNDS], "{group}");
+    }
+    broker.stop().await;
+}
+// ANCHOR_END: offsets_topic_stops_growing
