@@ -152,7 +152,8 @@ impl LogManager {
         self.had_clean_shutdown
     }
 
-    /// The log of `tp`, created empty with `config` (or the default) if new.
+    /// The log of `tp`, created empty with `config` (or the default) if new;
+    /// an existing log takes `config` if one is given.
     pub fn get_or_create(
         &mut self,
         tp: &TopicPartition,
@@ -160,6 +161,15 @@ impl LogManager {
         now_ms: i64,
     ) -> Result<SharedLog> {
         if let Some(log) = self.logs.get(tp) {
+            // Opened at start with the defaults: the topic's config now applies
+            // (a compacted topic would otherwise be neither cleaned nor spared
+            // retention after a restart).
+            if let Some(config) = config {
+                let mut opened = lock(log);
+                if *opened.config() != config {
+                    opened.set_config(config);
+                }
+            }
             return Ok(log.clone());
         }
         let path: PathBuf = self.root.path().join(tp.dir_name());
