@@ -487,6 +487,13 @@ impl<S: Storage> Log<S> {
     pub fn config(&self) -> &LogConfig {
         &self.config
     }
+    /// Replaces the log's config (Kafka's `UnifiedLog.updateConfig`): a log
+    /// opened at start with the broker's defaults takes its topic's
+    /// overrides — `cleanup.policy=compact` among them — once the metadata
+    /// names them. Segments already written keep their index sizes.
+    pub fn set_config(&mut self, config: LogConfig) {
+        self.config = config;
+    }
     pub fn segments(&self) -> impl Iterator<Item = &LogSegment> {
         self.segments.values()
     }

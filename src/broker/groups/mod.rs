@@ -90,7 +90,7 @@ mod replication_tests;
 mod txn_verify;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -156,6 +156,10 @@ pub struct GroupDriver {
     /// while its groups were loading, replayed once they are loaded (see
     /// [`Broker::complete_txn`]). A leaf lock.
     markers_while_loading: Mutex<BTreeMap<i32, Vec<(i64, bool)>>>,
+    /// How many `__consumer_offsets` records [`Broker::load_groups`] read at
+    /// start: with the log cleaner running (chapter 10) it follows the live
+    /// groups and offsets, not the history of commits.
+    loaded_records: AtomicUsize,
 }
 
 /// How long a group record waits to be replicated (Kafka's
@@ -178,7 +182,13 @@ impl GroupDriver {
             creating_offsets_topic: Mutex::new(()),
             ownership: Mutex::new(Default::default()),
             markers_while_loading: Mutex::new(BTreeMap::new()),
+            loaded_records: AtomicUsize::new(0),
         }
+    }
+
+    /// The records read from `__consumer_offsets` when the broker started.
+    pub fn loaded_records(&self) -> usize {
+        self.loaded_records.load(Ordering::Acquire)
     }
 
     /// The coordinator, for reading (tests, tools). Never hold it across an `.await`.
@@ -598,6 +608,7 @@ impl Broker {
             coordinator.load_partition(entries, now_ms());
         }
         tracing::info!(records = count, groups = coordinator.list_groups(&[]).len(), "loaded groups");
+        self.groups.loaded_records.store(count, Ordering::Release);
         *self.groups.lock() = coordinator;
         self.groups.offsets_partitions.store(partitions, Ordering::Release);
         Ok(())
