@@ -146,6 +146,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 use kafka_protocol::messages::{RequestKind, ResponseKind};
 
 use crate::config::BrokerConfig;
+use crate::log::cleaner::LogCleaner;
 use crate::log::validator::{TopicCompression, ValidationPolicy};
 use crate::log::{LogConfig, LogError, LogManager};
 use crate::metadata::{MetadataImage, MetadataLog, MetadataPublisher, MetadataWriter, METADATA_TOPIC};
@@ -168,7 +169,10 @@ pub struct Broker {
     /// The partition logs on disk: opened, created, deleted and maintained
     /// (flush, retention, checkpoints) under this lock, apart from the
     /// metadata log's, so a retention pass never holds up a topic's creation.
-    logs: Mutex<LogManager>,
+    logs: Arc<Mutex<LogManager>>,
+    /// Chapter 10's cleaner threads, once [`Broker::start_cleaner`] started
+    /// them; they share the log manager and are stopped before it closes.
+    cleaner: Mutex<Option<LogCleaner>>,
     /// What produce and fetch look partitions up in: rebuilt from the
     /// published image by the replica manager (`apply_image`), read without any other lock.
     partitions: RwLock<BTreeMap<TopicPartition, Arc<Partition>>>,
@@ -266,7 +270,8 @@ impl Broker {
         let broker = Broker {
             cluster_id: meta.cluster_id,
             metadata: MetadataPublisher::new(metadata),
-            logs: Mutex::new(logs),
+            logs: Arc::new(Mutex::new(logs)),
+            cleaner: Mutex::new(None),
             partitions: RwLock::new(BTreeMap::new()),
             notifier: notify::AppendNotifier::new(),
             producer_ids: Mutex::new(producer_ids::ProducerIdBlock::default()),
@@ -431,11 +436,28 @@ impl Broker {
     /// and, last, the clean-shutdown marker.
     pub fn shutdown(&self) -> Result<(), LogError> {
         self.shutting_down.store(true, Ordering::Release);
+        // Chapter 10: the cleaner threads stop (abandoning a cleaning) before the logs close.
+        if let Some(mut cleaner) = self.cleaner.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            cleaner.shutdown();
+        }
         self.shutdown_groups();
         self.shutdown_transactions();
         self.metadata_writer().flush()?;
         self.lock_logs().shutdown()
     }
+
+    // ANCHOR: start_cleaner
+    /// Starts the log cleaner's threads (chapter 10), once, unless
+    /// `log.cleaner.enable` is off: compacted topics, `__consumer_offsets`
+    /// and `__transaction_state` among them, keep each key's latest record.
+    pub fn start_cleaner(&self) -> std::io::Result<()> {
+        let mut cleaner = self.cleaner.lock().unwrap_or_else(PoisonError::into_inner);
+        if cleaner.is_none() && self.config.cleaner.enable {
+            *cleaner = Some(LogCleaner::start(&self.config.cleaner, self.logs.clone())?);
+        }
+        Ok(())
+    }
+    // ANCHOR_END: start_cleaner
 
     /// Flush-by-time, retention and checkpoints, each on its own period
     /// ([`LogManager::tick`]): run by the server every

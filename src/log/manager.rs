@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::checkpoint;
+use super::cleaner::CleanerControl;
 use super::error::Result;
 use super::storage::{DiskStorage, Storage};
 use super::{Log, LogConfig, OpenOptions, RecoveryReport};
@@ -79,6 +80,9 @@ pub struct LogManager {
     /// `cleaner-offset-checkpoint`: each compacted partition's first dirty
     /// offset (chapter 10), as last written.
     cleaner_checkpoints: BTreeMap<TopicPartition, i64>,
+    /// The cleaner threads' shared state (chapter 10): a deletion stops and
+    /// pauses the cleaning of its log here before the files go.
+    cleaner_control: Arc<CleanerControl>,
 }
 
 impl LogManager {
@@ -130,8 +134,14 @@ impl LogManager {
             retention_check_interval_ms: 300_000,
             last_retention_ms: None,
             cleaner_checkpoints,
+            cleaner_control: Arc::default(),
         };
         Ok((manager, reports))
+    }
+
+    /// What the cleaner threads ([`super::cleaner::LogCleaner`]) share with this manager.
+    pub fn cleaner_control(&self) -> Arc<CleanerControl> {
+        self.cleaner_control.clone()
     }
 
     pub fn dir(&self) -> &Path {
@@ -182,6 +192,17 @@ impl LogManager {
     /// Deletes a partition's log and its directory, and its entries in the
     /// checkpoint files.
     pub fn delete(&mut self, tp: &TopicPartition) -> Result<()> {
+        // Kafka's `abortCleaning`: no cleaner thread may write in the
+        // directory once it is going (it holds no log manager lock from its
+        // grab to its done, so waiting here cannot deadlock).
+        self.cleaner_control.abort_and_pause(tp);
+        let removed = self.delete_files(tp);
+        self.cleaner_control.remove(tp);
+        removed
+    }
+
+    /// What [`Self::delete`] does once no cleaner works on `tp`.
+    fn delete_files(&mut self, tp: &TopicPartition) -> Result<()> {
         if let Some(log) = self.logs.remove(tp) {
             let path = lock(&log).storage().path().to_path_buf();
             drop(log);

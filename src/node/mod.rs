@@ -82,6 +82,8 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
             servers.push(tokio::spawn(crate::wire::server::serve(opened.clone(), socket, stopped.clone())));
         }
         tasks.push(spawn_ticker(opened.clone()));
+        // Chapter 10: compacted topics keep each key's latest record.
+        opened.start_cleaner()?;
         // Groups loaded from the log (at start, or when this broker becomes a
         // coordinator) expire their silent members without waiting for a request.
         opened.start_group_timer();

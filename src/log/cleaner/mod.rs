@@ -63,11 +63,13 @@ pub mod plan;
 pub mod run;
 pub mod segments;
 pub mod swap;
+pub mod threads;
 
 pub use plan::{CleanParams, CleanPlan, MapProgress, PlannedSegment, SwapVariant};
 pub use run::CleanOutcome;
 pub use segments::{Cleaned, CleanedGroup};
 pub use swap::SwapOutcome;
+pub use threads::{CleanerControl, LogCleaner};
 
 #[cfg(test)]
 mod tests;
