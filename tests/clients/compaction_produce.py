@@ -5,8 +5,13 @@ Creates TOPIC (one partition) with `cleanup.policy=compact`, 1 KiB segments,
 the broker's cleaner takes it at once; then writes ROUNDS rounds over KEYS keys, one
 record per batch (a flush after each), some of them tombstones (a None value), and
 then FILLER records under keys of their own, which push the rounds out of the active
-segment, where the cleaner cannot reach. One record per batch makes many segments'
-last batches superseded, so the cleaned log has emptied batches at segment ends, as
+segment, where the cleaner cannot reach.
+
+Each round opens with a PIN_BYTES record under a key of its own (never overwritten),
+so a round fills more than a segment and its cleaned remains (the pin, ~670 bytes)
+cannot share a 1 KiB segment with the next round's: every round stays a segment of
+its own, ending with the round's last batch, which a later round supersedes. The
+cleaned log so keeps emptied batches at segment ends, cleaning after cleaning, as
 well as offset gaps.
 
 Prints one line per record written, `P <offset> <key> <value|NULL>`, then
@@ -25,6 +30,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 KEYS = 12
 ROUNDS = 6
 FILLER = 30
+PIN_BYTES = 600
 
 
 def value_of(key, round_):
@@ -66,6 +72,7 @@ def main():
             sys.exit(1)
 
     for round_ in range(ROUNDS):
+        write(f"pin-r{round_}", f"pin-r{round_}-" + "x" * PIN_BYTES)
         for key in range(KEYS):
             write(f"key-{key:02}", value_of(key, round_))
         time.sleep(0.15)  # past segment.ms: the next append rolls a segment
