@@ -29,7 +29,7 @@ function parseArgs(argv) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const end = Number(args.end);
-  const kafka = new Kafka({ clientId: 'compaction-reader', brokers: [args.bootstrap], logLevel: logLevel.WARN });
+  const kafka = new Kafka({ clientId: 'compaction-reader', brokers: [args.bootstrap], logLevel: process.env.KAFKAJS_DEBUG ? logLevel.DEBUG : logLevel.WARN });
   const groupId = args.group || `compaction-reader-${process.pid}-${Date.now()}`;
   const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, rebalanceTimeout: 10_000 });
   await consumer.connect();
