@@ -34,6 +34,7 @@ cargo bench --bench idempotence -- --test
 cargo bench --bench replication -- --test
 cargo bench --bench kraft -- --test
 cargo bench --bench transactions -- --test
+cargo bench --bench compaction -- --test
 
 step "book"
 ./scripts/check-book.sh
