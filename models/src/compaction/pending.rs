@@ -14,7 +14,7 @@ pub enum Cleaning {
     /// No cleaning in progress.
     Idle,
     /// Phase 1 done: the plan, with read handles to the sealed segments.
-    Planned(PendingPlan),
+    Planned(Box<PendingPlan>),
     /// Phase 2 done: the `.cleaned` segments are written.
     Cleaned(PendingSwap),
 }

@@ -28,7 +28,7 @@ impl CompactionModel {
             Action::Tick => next.now_ms += DELETE_RETENTION_MS,
             Action::Plan => {
                 let plan = self.plan(&next)?;
-                next.set_cleaning(Cleaning::Planned(plan));
+                next.set_cleaning(Cleaning::Planned(Box::new(plan)));
             }
             Action::Clean => next.clean(),
             Action::Swap => next.swap(),
@@ -96,7 +96,7 @@ impl CompactionModel {
                 let end = log.log_end_offset();
                 log.update_high_watermark(end);
                 state.appended.retain(|&offset, _| offset < end);
-                state.phase = Phase::Running { log, cleaning: Cleaning::Idle };
+                state.phase = Phase::Running { log: Box::new(log), cleaning: Cleaning::Idle };
             }
             Err(e) => state.phase = Phase::OpenFailed(e.to_string()),
         }
@@ -140,8 +140,8 @@ impl CompactionState {
     /// of the same directory); the log itself is not touched.
     fn clean(&mut self) {
         let Phase::Running { log, cleaning } = &mut self.phase else { unreachable!("running") };
-        let Cleaning::Planned(PendingPlan(plan)) = cleaning else { unreachable!("phase 2 follows phase 1") };
-        let mut plan = plan.clone();
+        let Cleaning::Planned(pending) = cleaning else { unreachable!("phase 2 follows phase 1") };
+        let mut plan = pending.0.clone();
         let mut map = OffsetMap::new(DEDUPE_BUFFER_BYTES, DEFAULT_LOAD_FACTOR);
         let cleaned = plan.clean_with(log.storage_mut(), &mut map, &mut |_| {}).expect("memory storage");
         *cleaning = match cleaned {
