@@ -63,11 +63,15 @@
 //! The appends follow a fixed script ([`SCRIPT`]: two keys, a tombstone, a key
 //! written again) in segments of two batches, so two cleanings happen: the
 //! first stamps the tombstone's delete horizon, the second — after one tick of
-//! the clock, which is `delete.retention.ms` — removes it. `--big` appends two
-//! more records, lets the clock tick twice and tears writes in more ways.
+//! the clock, which is `delete.retention.ms` — removes it. `--big` appends one
+//! more record (the deleted key written again), lets the clock tick twice and
+//! tears writes too.
 //! The small bound is 359,609 states (about 16 s in release: mostly the
 //! reader's positions and views times the swap's cut points); the bug's
 //! counterexample takes well under a second with `--first-failure`.
+//! `--big` is a long run: millions of states (it had not finished after
+//! 150 s and 3.5 GB in release when this was written; its count is not
+//! pinned).
 //! [`crate::check`] fails if a run stops at its state budget or timeout.
 //!
 //! # Simplifications
@@ -118,18 +122,17 @@ pub const DELETE_RETENTION_MS: i64 = 1;
 /// tombstone)`; a value is its record's index. In segments of two batches:
 ///
 /// ```text
-///  offset   0     1       2     3     4     5     6
-///  record   k0=0  k0=del  k1=2  k1=3  k1=4  k0=5  k1=6
-///  segment  [0          ] [2        ] [4        ] [6     (5 and 6: --big)
+///  offset   0     1       2     3     4     5
+///  record   k0=0  k0=del  k1=2  k1=3  k1=4  k0=5      (5: --big only)
+///  segment  [0          ] [2        ] [4 (active)
 /// ```
 ///
 /// The first cleaning (segment 0, once the third append rolled it) drops
 /// `k0=0` and stamps the tombstone with its delete horizon; the second
 /// (segment 2 too, once the fifth rolled it) drops `k1=2` and, a tick later,
 /// the tombstone. The small bound appends the first five records; `--big`
-/// writes `k0` again (`k0=5` must not bring `k0=0` back) and seals segment 4.
-pub const SCRIPT: [(Key, bool); 7] =
-    [(0, false), (0, true), (1, false), (1, false), (1, false), (0, false), (1, false)];
+/// writes `k0` again: `k0=5` must not bring `k0=0` back.
+pub const SCRIPT: [(Key, bool); 6] = [(0, false), (0, true), (1, false), (1, false), (1, false), (0, false)];
 // ANCHOR_END: script
 
 /// The clock, the appends and the cleaner's progress outside the log.
@@ -288,10 +291,9 @@ impl CompactionModel {
         Self::new(bug, 5, 1, vec![CrashMode::LoseUnsynced])
     }
 
-    /// `--big`: the whole script, two ticks, torn and zeroed tails.
+    /// `--big`: the whole script, two ticks, torn tails too.
     pub fn big(bug: Option<Bug>) -> Self {
-        let modes =
-            vec![CrashMode::LoseUnsynced, CrashMode::TornPrefix(HEADER_SIZE / 2), CrashMode::ZeroedTail];
+        let modes = vec![CrashMode::LoseUnsynced, CrashMode::TornPrefix(HEADER_SIZE / 2)];
         Self::new(bug, SCRIPT.len() as RecordId, 2, modes)
     }
 
