@@ -11,6 +11,7 @@
 //! | 8 idempotence | [`idempotence`]: producer retries over a lossy network |
 //! | 5 consumer groups | [`group`]: cooperative rebalancing around the real coordinator |
 //! | 9 transactions | [`transactions`]: a transaction across two partitions, a zombie and its successor, coordinator crashes, around the real coordinator and producer tables |
+//! | 10 compaction | [`compaction`]: the real log cleaner's three phases against appends, a fetching reader, the clock and power cuts inside a swap |
 //!
 //! Every check here is exhaustive within the model's own bounds (how many
 //! records it appends): [`check`] runs breadth-first over every reachable
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use stateright::{Checker, HasDiscoveries, Model, Path};
 
+pub mod compaction;
 pub mod group;
 pub mod idempotence;
 pub mod kraft;

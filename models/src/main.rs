@@ -13,6 +13,8 @@
 //! cargo run --release -p spool-models -- explore kraft [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- check transactions [--bug <variant>] [--big] [--first-failure]
 //! cargo run --release -p spool-models -- explore transactions [--bug <variant>] [--big]
+//! cargo run --release -p spool-models -- check compaction [--bug delete-before-durable] [--big] [--first-failure]
+//! cargo run --release -p spool-models -- explore compaction [--bug <variant>] [--big]
 //! cargo run --release -p spool-models -- check-trace DIR
 //! ```
 //!
@@ -30,6 +32,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::fmt::Debug;
 use std::hash::Hash;
 
+use spool_models::compaction::{self, CompactionModel};
 use spool_models::group::{self, GroupModel};
 use spool_models::idempotence::{self, IdempotenceModel};
 use spool_models::kraft::{self, KraftModel};
@@ -97,6 +100,8 @@ enum ModelName {
     Kraft,
     /// Chapter 9: a transaction across two partitions, a zombie producer and its successor, coordinator crashes.
     Transactions,
+    /// Chapter 10: the log cleaner's three phases against appends, a reader, the clock and power cuts inside a swap.
+    Compaction,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -149,6 +154,8 @@ enum BugArg {
     MarkersBeforePrepare,
     /// (transactions) InitProducerId does not bump the epoch: the zombie is not fenced.
     NoEpochBump,
+    /// (compaction) The swap removes the old segments before the cleaned ones are synced.
+    DeleteBeforeDurable,
 }
 
 impl BugArg {
@@ -199,6 +206,13 @@ impl BugArg {
             BugArg::HangingTransaction => Some(transactions::Bug::HangingTransaction),
             BugArg::MarkersBeforePrepare => Some(transactions::Bug::MarkersBeforePrepare),
             BugArg::NoEpochBump => Some(transactions::Bug::NoEpochBump),
+            _ => None,
+        }
+    }
+
+    fn compaction(self) -> Option<compaction::Bug> {
+        match self {
+            BugArg::DeleteBeforeDurable => Some(compaction::Bug::DeleteBeforeDurable),
             _ => None,
         }
     }
@@ -315,7 +329,27 @@ fn main() -> ExitCode {
             let bound = model.bound();
             run(model, bound, &header, explore, args.first_failure, |s| s.to_string())
         }
+        ModelName::Compaction => {
+            let Some(model) = compaction_model(args) else { return wrong_bug("compaction") };
+            let header = format!(
+                "model compaction: {} records, {} tick(s) of delete.retention.ms, {} crash mode(s), bug: {}",
+                model.records_max,
+                model.ticks_max,
+                model.crash_modes.len(),
+                model.bug.map_or("none", compaction::Bug::name)
+            );
+            let bound = model.bound();
+            run(model, bound, &header, explore, args.first_failure, |s| format!("{s:?}"))
+        }
     }
+}
+
+fn compaction_model(args: &Args) -> Option<CompactionModel> {
+    let bug = match args.bug {
+        None => None,
+        Some(bug) => Some(bug.compaction()?),
+    };
+    Some(if args.big { CompactionModel::big(bug) } else { CompactionModel::small(bug) })
 }
 
 fn transactions_model(args: &Args) -> Option<TransactionsModel> {
