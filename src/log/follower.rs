@@ -148,6 +148,7 @@ impl<S: Storage> Log<S> {
         assert!(offset >= 0, "a log cannot start at a negative offset");
         self.check_online()?;
         self.layout_generation += 1; // a cleaning planned before this is void
+        self.note_truncation(offset);
         for (_, segment) in std::mem::take(&mut self.segments) {
             segment.delete(&mut self.storage)?;
         }
@@ -173,6 +174,7 @@ impl<S: Storage> Log<S> {
             return Ok(());
         }
         self.layout_generation += 1; // a cleaning planned before this is void
+        self.note_truncation(offset);
         let doomed: Vec<i64> = self.segments.range(offset.max(0) + 1..).map(|(&b, _)| b).collect();
         for base in doomed {
             if self.segments.len() == 1 {
@@ -247,4 +249,20 @@ fn follower_batches(buf: &[u8], max_batch_bytes: u64) -> Result<Vec<FollowerBatc
         rest = tail;
     }
     Ok(batches)
+}
+
+impl<S: Storage> Log<S> {
+    /// Chapter 10: remembers the lowest offset the log was cut to, for the
+    /// cleaner's checkpoint.
+    fn note_truncation(&mut self, offset: i64) {
+        self.truncated_to = Some(self.truncated_to.map_or(offset, |o| o.min(offset)));
+    }
+
+    /// The lowest offset a truncation cut the log to since the last call:
+    /// the log manager lowers the `cleaner-offset-checkpoint` to it (Kafka's
+    /// `maybeTruncateCheckpoint`), or records appended again below the old
+    /// checkpoint would be taken for clean and never compacted.
+    pub fn take_truncated_to(&mut self) -> Option<i64> {
+        self.truncated_to.take()
+    }
 }

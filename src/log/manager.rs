@@ -255,6 +255,19 @@ impl LogManager {
         self.write_cleaner_checkpoint()
     }
 
+    /// Lowers the cleaner checkpoint of every log a truncation cut below
+    /// it since the last call ([`Log::take_truncated_to`]): the cleaner's
+    /// gather step runs this before weighing the logs.
+    pub fn apply_truncations(&mut self) -> Result<()> {
+        let cut: Vec<(TopicPartition, i64)> = (self.logs.iter())
+            .filter_map(|(tp, log)| Some((tp.clone(), lock(log).take_truncated_to()?)))
+            .collect();
+        for (tp, offset) in cut {
+            self.truncate_cleaner_checkpoint(&tp, offset)?;
+        }
+        Ok(())
+    }
+
     fn write_cleaner_checkpoint(&mut self) -> Result<()> {
         let logs = &self.logs;
         self.cleaner_checkpoints.retain(|tp, _| logs.contains_key(tp));

@@ -219,6 +219,9 @@ pub struct Log<S: Storage> {
     /// lock, cleans without it, and swaps only if this has not moved
     /// (chapter 10, [`cleaner`]).
     layout_generation: u64,
+    /// The lowest offset a truncation cut the log to since the cleaner last
+    /// asked ([`Log::take_truncated_to`]): its checkpoint must not stay above.
+    truncated_to: Option<i64>,
 }
 
 impl<S: Storage> Log<S> {
@@ -284,6 +287,7 @@ impl<S: Storage> Log<S> {
             high_watermark: 0,
             offline: None,
             layout_generation: 0,
+            truncated_to: None,
         };
         let end = log.compute_end();
         log.end.publish(end);

@@ -248,6 +248,9 @@ impl Shared {
     fn grab_filthiest(&self) -> Option<(LogToClean, SharedLog)> {
         let now = now_ms();
         let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err(e) = logs.apply_truncations() {
+            tracing::warn!(error = %e, "cannot lower cleaner-offset-checkpoint after a truncation");
+        }
         let mut gathered = Vec::new();
         for tp in logs.partitions() {
             let Some(shared) = logs.get(tp) else { continue };

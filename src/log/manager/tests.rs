@@ -80,3 +80,29 @@ fn truncation_lowers_the_cleaner_checkpoint() {
     manager.truncate_cleaner_checkpoint(&a, 30).unwrap();
     assert_eq!(file(dir.path()), "0\n1\nt 0 30\n");
 }
+
+/// A follower that truncates below its cleaner checkpoint lowers it (Kafka's
+/// `maybeTruncateCheckpoint`): the records it appends again there are dirty,
+/// not taken for already clean. The truncation is noted on the log and
+/// applied by the next `apply_truncations` (the cleaner's gather step).
+#[test]
+fn a_truncation_below_the_cleaner_checkpoint_lowers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = TopicPartition::new("t", 0);
+    let mut manager = open(dir.path());
+    let log = manager.get_or_create(&a, None, T0).unwrap();
+    for i in 0..10 {
+        let mut batch = crate::format::builder::BatchBuilder::new(crate::format::Compression::None);
+        batch.append(T0, Some(b"k"), Some(&[i]), &[]);
+        let bytes = bytes::BytesMut::from(&batch.build().as_bytes()[..]);
+        crate::log::manager::lock(&log).append(bytes, 0, T0).unwrap();
+    }
+    manager.checkpoint_cleaned(&a, 8).unwrap();
+    crate::log::manager::lock(&log).truncate_to(6).unwrap();
+    crate::log::manager::lock(&log).truncate_to(7).unwrap(); // past the end: no cut
+    manager.apply_truncations().unwrap();
+    assert_eq!(manager.cleaner_checkpoint(&a), Some(6));
+    assert_eq!(file(dir.path()), "0\n1\nt 0 6\n");
+    manager.apply_truncations().unwrap();
+    assert_eq!(manager.cleaner_checkpoint(&a), Some(6), "applied once");
+}
