@@ -74,7 +74,12 @@ fn refusals_commit_nothing() {
         (grow("orders", 2, None), ResponseError::InvalidPartitions),
     ];
     for (topic, expected) in cases {
-        let result = create_partitions(&image, &three_brokers(), &[topic.clone()], &mut SeededRandom::new(1));
+        let result = create_partitions(
+            &image,
+            &three_brokers(),
+            std::slice::from_ref(&topic),
+            &mut SeededRandom::new(1),
+        );
         assert_eq!(code(&result.answer[0]), Some(expected), "{topic:?}");
         assert!(result.records.is_empty());
     }
