@@ -184,6 +184,17 @@ fn valid_frames() -> Vec<Bytes> {
     for v in [1, 4, 5] {
         frames.push(frame(v, &DeleteTopicsRequest::default().with_topic_names(vec![name("t")])));
     }
+    // Issue 17: CreatePartitions (t to 4 partitions, placed by the controller).
+    let grow =
+        kafka_protocol::messages::CreatePartitionsRequest::default().with_timeout_ms(1_000).with_topics(
+            vec![kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic::default()
+                .with_name(name("t"))
+                .with_count(4)
+                .with_assignments(None)],
+        );
+    for v in [0, 2, 3] {
+        frames.push(frame(v, &grow));
+    }
     for v in [0, 2, 4] {
         frames.push(frame(v, &InitProducerIdRequest::default().with_transaction_timeout_ms(1_000)));
     }

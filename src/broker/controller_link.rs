@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use kafka_protocol::messages::{
     AllocateProducerIdsResponse, AlterPartitionResponse, BrokerHeartbeatResponse, BrokerRegistrationResponse,
-    CreateTopicsResponse, DeleteTopicsResponse, ElectLeadersResponse,
+    CreatePartitionsResponse, CreateTopicsResponse, DeleteTopicsResponse, ElectLeadersResponse,
 };
 use kafka_protocol::protocol::Request;
 use kafka_protocol::ResponseError;
@@ -101,6 +101,12 @@ impl ControllerResponse for AlterPartitionResponse {
 impl ControllerResponse for CreateTopicsResponse {
     fn not_controller(&self) -> bool {
         self.topics.iter().any(|t| is_not_controller(t.error_code))
+    }
+}
+
+impl ControllerResponse for CreatePartitionsResponse {
+    fn not_controller(&self) -> bool {
+        self.results.iter().any(|t| is_not_controller(t.error_code))
     }
 }
 

@@ -37,7 +37,7 @@ use crate::txn::TRANSACTION_STATE_TOPIC;
 /// How long a forwarded request may look for the active controller: the
 /// client's `timeout_ms`, but never less than `controller.quorum.request.timeout.ms`
 /// (a client's 0 asks not to wait for the result, not to skip the controller).
-fn forward_deadline(link: &ControllerLink, timeout_ms: i32) -> Duration {
+pub(super) fn forward_deadline(link: &ControllerLink, timeout_ms: i32) -> Duration {
     Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0)).max(link.request_timeout())
 }
 

@@ -115,6 +115,7 @@ pub mod cluster;
 pub mod controller_link;
 #[cfg(test)]
 mod controller_link_tests;
+pub mod create_partitions;
 pub mod describe_producers;
 pub mod error;
 #[cfg(test)]
@@ -380,6 +381,10 @@ impl Broker {
                     let response = self.forward_delete_topics(r, version).await;
                     return Ok(Some(Reply::Message(ResponseKind::DeleteTopics(response))));
                 }
+                RequestKind::CreatePartitions(r) => {
+                    let response = self.forward_create_partitions(r).await;
+                    return Ok(Some(Reply::Message(ResponseKind::CreatePartitions(response))));
+                }
                 RequestKind::DescribeCluster(_) => {
                     return Ok(Some(Reply::Message(ResponseKind::DescribeCluster(self.cluster_describe()))))
                 }
@@ -412,6 +417,7 @@ impl Broker {
             RequestKind::Metadata(r) => ResponseKind::Metadata(self.metadata(r, version)),
             RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(self.create_topics(r, version)),
             RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(self.delete_topics(r).await),
+            RequestKind::CreatePartitions(r) => ResponseKind::CreatePartitions(self.create_partitions(r)),
             RequestKind::DescribeConfigs(r) => ResponseKind::DescribeConfigs(self.describe_configs(r)),
             RequestKind::DescribeCluster(r) => ResponseKind::DescribeCluster(self.describe_cluster(r)),
             RequestKind::FindCoordinator(r) => {

@@ -121,7 +121,7 @@ impl Broker {
     /// the log still agree). A storage failure takes the log directory, which
     /// holds the metadata log too, offline and is `KAFKA_STORAGE_ERROR`; a
     /// record the image refused is not a storage error ([`Error::kafka_error`]).
-    fn metadata_failed(&self, e: Error) -> TopicError {
+    pub(super) fn metadata_failed(&self, e: Error) -> TopicError {
         if let Some(log_error) = e.log_error() {
             self.log_dir.fail(&crate::metadata::METADATA_TOPIC, log_error);
         }

@@ -1,4 +1,4 @@
-//! Admin requests: CreateTopics, DeleteTopics, DescribeConfigs — what
+//! Admin requests: CreateTopics, CreatePartitions, DeleteTopics, DescribeConfigs — what
 //! `kafka-topics.sh` sends through Kafka's `Admin` client.
 //!
 //! Each answers per topic, so each returns one `Result` per topic inside the
@@ -147,6 +147,33 @@ impl Client {
                 (name, result)
             })
             .collect())
+    }
+
+    /// CreatePartitions, sent to the controller: `topic` grows to `count`
+    /// partitions, placed by the controller (Kafka's `NewPartitions.increaseTo`).
+    pub async fn create_partitions(
+        &mut self,
+        topic: &str,
+        count: i32,
+        validate_only: bool,
+    ) -> Result<(), ClientError> {
+        use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+        let timeout_ms = self.request_timeout.as_millis().min(i32::MAX as u128) as i32;
+        let grow = CreatePartitionsTopic::default()
+            .with_name(topic_name(topic))
+            .with_count(count)
+            .with_assignments(None);
+        let request = kafka_protocol::messages::CreatePartitionsRequest::default()
+            .with_topics(vec![grow])
+            .with_timeout_ms(timeout_ms)
+            .with_validate_only(validate_only);
+        let response = self.controller_connection().await?.send(&request).await?;
+        self.invalidate(topic);
+        for r in response.results {
+            let message = r.error_message.map(|m| m.to_string());
+            ClientError::check(r.error_code, message, || format!("add partitions to {topic}"))?;
+        }
+        Ok(())
     }
 
     /// DescribeConfigs for one topic: every config the broker reports, each

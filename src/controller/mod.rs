@@ -60,6 +60,7 @@
 //! - [`elections`]: ElectLeaders (preferred and unclean) and the automatic
 //!   leader rebalance (`auto.leader.rebalance.enable`).
 //! - [`alter_partition`], [`topics`] (names, configs and [`placement`]),
+//!   [`partitions`] (CreatePartitions: more partitions for a topic),
 //!   [`producer_ids`].
 //!
 //! The single-node broker runs the same topic checks and record building,
@@ -84,6 +85,7 @@ pub mod alter_partition;
 pub mod brokers;
 pub mod elections;
 pub mod partition_change;
+pub mod partitions;
 pub mod placement;
 pub mod producer_ids;
 pub mod topics;
@@ -102,6 +104,7 @@ use crate::metadata::{MetadataImage, MetadataRecord};
 pub use alter_partition::{AlterPartitionRequest, AlterPartitionResult, IsrChange};
 pub use brokers::{BrokerHeartbeat, BrokerRegistrationRequest, HeartbeatAnswer};
 pub use elections::ElectionType;
+pub use partitions::NewPartitions;
 pub use topics::{ClusterView, CreatableTopic, CreatedTopic, TopicError};
 
 /// The controller's configuration, by Kafka's keys.

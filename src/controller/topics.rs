@@ -130,7 +130,7 @@ pub fn validate_topic_config(key: &str, value: &str) -> Result<(), TopicError> {
 pub const MAX_RECORDS_PER_USER_OP: usize = 10_000;
 
 /// Kafka's answer to an operation past [`MAX_RECORDS_PER_USER_OP`].
-fn too_large() -> TopicError {
+pub(super) fn too_large() -> TopicError {
     TopicError::new(ResponseError::PolicyViolation, "Unable to perform excessively large batch operation.")
 }
 
@@ -203,15 +203,15 @@ impl ClusterView {
         ClusterView { brokers: vec![me] }
     }
 
-    fn broker(&self, id: i32) -> Option<&ClusterBroker> {
+    pub(super) fn broker(&self, id: i32) -> Option<&ClusterBroker> {
         self.brokers.iter().find(|b| b.id == id)
     }
 
-    fn is_active(&self, id: i32) -> bool {
+    pub(super) fn is_active(&self, id: i32) -> bool {
         self.broker(id).is_some_and(|b| !b.fenced && !b.in_controlled_shutdown)
     }
 
-    fn usable(&self) -> Vec<UsableBroker> {
+    pub(super) fn usable(&self) -> Vec<UsableBroker> {
         let usable = self.brokers.iter().filter(|b| !b.in_controlled_shutdown);
         usable.map(|b| UsableBroker { id: b.id, fenced: b.fenced }).collect()
     }

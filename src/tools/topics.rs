@@ -1,6 +1,7 @@
 //! `spool topics`: create, list, describe and delete topics, as
 //! `kafka-topics.sh` does — over the wire, through [`crate::client`], like any
-//! other client (CreateTopics, Metadata, DescribeConfigs, DeleteTopics).
+//! other client (CreateTopics, Metadata, DescribeConfigs, DeleteTopics, and
+//! CreatePartitions for `--alter --partitions`).
 //!
 //! Fields are separated by tabs (shown here as two spaces):
 //!
@@ -11,7 +12,10 @@
 //! Topic: orders  TopicId: 3Jd0-F0rQ3mJ9lq6bKJ8bw  PartitionCount: 3  ReplicationFactor: 1  Configs: retention.ms=60000
 //!   Topic: orders  Partition: 0  Leader: 1  Replicas: 1  Isr: 1
 //! …
+//! $ spool topics --alter --topic orders --partitions 6
 //! ```
+//!
+//! `--alter` prints nothing when it succeeds, as kafka-topics.sh does.
 
 use std::io::Write;
 
@@ -22,7 +26,7 @@ use crate::client::{Client, ClientError, NewTopic, TopicMetadata, REQUEST_TIMEOU
 
 /// `spool topics`' flags: kafka-topics.sh's.
 #[derive(Debug, Clone, clap::Args)]
-#[command(group(clap::ArgGroup::new("action").required(true).args(["create", "list", "describe", "delete"])))]
+#[command(group(clap::ArgGroup::new("action").required(true).args(["create", "list", "describe", "delete", "alter"])))]
 pub struct TopicsArgs {
     /// Where to connect (default 127.0.0.1:9092).
     #[arg(long, value_name = "HOST:PORT")]
@@ -39,9 +43,13 @@ pub struct TopicsArgs {
     /// Delete --topic.
     #[arg(long, requires = "topic")]
     pub delete: bool,
+    /// Alter --topic: raise its partition count to --partitions.
+    #[arg(long, requires_all = ["topic", "partitions"])]
+    pub alter: bool,
     #[arg(long)]
     pub topic: Option<String>,
-    /// Partitions of a new topic (default: the broker's num.partitions).
+    /// Partitions of a new topic (default: the broker's num.partitions), or
+    /// the new partition count of an altered one.
     #[arg(long)]
     pub partitions: Option<i32>,
     /// Replication factor of a new topic (default: the broker's default.replication.factor).
@@ -73,6 +81,13 @@ impl TopicsArgs {
             Ok(TopicsCommand::List)
         } else if self.describe {
             Ok(TopicsCommand::Describe(self.topic.clone()))
+        } else if self.alter {
+            let partitions = self.partitions.expect("clap requires --partitions with --alter");
+            if partitions < 1 {
+                // kafka-topics.sh checks this before sending anything.
+                return Err(ClientError::InvalidArgument("The partitions must be greater than 0".into()));
+            }
+            Ok(TopicsCommand::Alter { topic, partitions })
         } else {
             Ok(TopicsCommand::Delete(topic))
         }
@@ -95,6 +110,11 @@ pub enum TopicsCommand {
     /// One topic, or every topic.
     Describe(Option<String>),
     Delete(String),
+    /// Raise a topic's partition count (CreatePartitions).
+    Alter {
+        topic: String,
+        partitions: i32,
+    },
 }
 
 /// `ConfigSource.DEFAULT_CONFIG`: `kafka-topics.sh --describe` leaves these out.
@@ -137,6 +157,9 @@ pub async fn run(
                     .collect();
                 write!(out, "{}", describe(&topic, &overrides.join(",")))?;
             }
+        }
+        TopicsCommand::Alter { topic, partitions } => {
+            client.create_partitions(&topic, partitions, false).await?;
         }
         TopicsCommand::Delete(name) => {
             for (_, result) in client.delete_topics(&[&name]).await? {

@@ -1,5 +1,5 @@
 //! The controller's admin APIs, forwarded by brokers: CreateTopics,
-//! DeleteTopics, ElectLeaders (preferred and unclean), and the producer id
+//! CreatePartitions, DeleteTopics, ElectLeaders (preferred and unclean), and the producer id
 //! blocks of AllocateProducerIds. Each is decided by the controller core and
 //! committed before it is answered, as the broker-facing APIs in the parent
 //! module are.
@@ -91,6 +91,38 @@ impl ControllerNode {
         CreateTopicsResponse::default().with_topics(results)
     }
     // ANCHOR_END: controller_create_topics
+
+    /// CreatePartitions (forwarded by a broker): the new PartitionRecords,
+    /// placed on the registered brokers, committed as one batch before the
+    /// answer; each broker opens the logs it now hosts when it applies them.
+    /// `validate_only` commits nothing.
+    pub(super) async fn create_partitions(
+        &self,
+        request: kafka_protocol::messages::CreatePartitionsRequest,
+    ) -> kafka_protocol::messages::CreatePartitionsResponse {
+        let topics = crate::broker::create_partitions::new_partitions(&request);
+        let decided = self.begin().and_then(|(active, mut writer)| {
+            let image = writer.image().clone();
+            let mut random = self.random.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut result = active.core.create_partitions(&image, &topics, &mut *random);
+            if request.validate_only {
+                result.records.clear();
+            }
+            self.commit(&mut writer, result)
+        });
+        let answers = match self.settle(decided).await {
+            Ok(answers) => answers,
+            Err(code) => {
+                topics.iter().map(|_| Err(controller::TopicError::new(code, not_committed(code)))).collect()
+            }
+        };
+        for (topic, _) in topics.iter().zip(&answers).filter(|(_, a)| a.is_ok()) {
+            if !request.validate_only {
+                tracing::info!(topic = topic.name, partitions = topic.count, "added partitions");
+            }
+        }
+        crate::broker::create_partitions::response(&topics, answers)
+    }
 
     /// DeleteTopics (forwarded by a broker): a RemoveTopicRecord per topic;
     /// each broker drops the partitions and deletes their logs when its

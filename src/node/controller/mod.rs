@@ -61,6 +61,7 @@ pub const CONTROLLER_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::AlterPartition, 2, 3),
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 5),
+    (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::AllocateProducerIds, 0, 0),
     (ApiKey::ElectLeaders, 0, 2),
     (ApiKey::Vote, 0, 2),
@@ -371,6 +372,9 @@ impl ControllerNode {
             RequestKind::AlterPartition(r) => ResponseKind::AlterPartition(self.alter_partition(r).await),
             RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(self.create_topics(r, version).await),
             RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(self.delete_topics(r).await),
+            RequestKind::CreatePartitions(r) => {
+                ResponseKind::CreatePartitions(self.create_partitions(r).await)
+            }
             RequestKind::AllocateProducerIds(r) => {
                 ResponseKind::AllocateProducerIds(self.allocate_producer_ids(r).await)
             }
