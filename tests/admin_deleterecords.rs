@@ -202,3 +202,41 @@ async fn every_version_answers() {
     }
     broker.stop().await;
 }
+
+/// `spool delete-records` prints kafka-delete-records.sh's lines: a low
+/// watermark per partition deleted, an error for one refused (beyond the
+/// high watermark), and earliest moves for the first only.
+#[tokio::test]
+async fn the_tool_prints_kafkas_lines() {
+    let broker = start(|_| {}).await;
+    let mut raw = broker.client().await;
+    ten_records(&mut raw, "t", &[]).await;
+    ten_records(&mut raw, "u", &[]).await;
+    let bootstrap = broker.addr.to_string();
+    let mut client =
+        spool::client::Client::connect(&bootstrap, std::time::Duration::from_secs(5)).await.unwrap();
+    let offsets = spool::tools::delete_records::parse_offset_json(
+        r#"{"partitions": [{"topic": "t", "partition": 0, "offset": 3},
+                           {"topic": "u", "partition": 0, "offset": 99}], "version": 1}"#,
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    spool::tools::delete_records::run(&mut client, &offsets, &mut out).await.unwrap();
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[..3],
+        [
+            "Executing records delete operation",
+            "Records delete operation completed:",
+            "partition: t-0\tlow_watermark: 3"
+        ]
+    );
+    assert!(
+        lines[3].starts_with("partition: u-0\terror: ") && lines[3].contains("OffsetOutOfRange"),
+        "{out}"
+    );
+    assert_eq!(list_offset(&mut raw, "t", 0, EARLIEST).await.offset, 3);
+    assert_eq!(list_offset(&mut raw, "u", 0, EARLIEST).await.offset, 0);
+    broker.stop().await;
+}
