@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand};
 use spool::config::BrokerConfig;
 use spool::tools::cluster::ClusterArgs;
 use spool::tools::consume::ConsumeArgs;
+use spool::tools::delete_records::DeleteRecordsArgs;
 use spool::tools::dump_log::{dump_file, DumpOptions};
 use spool::tools::groups::GroupsArgs;
 use spool::tools::metadata_quorum::MetadataQuorumArgs;
@@ -73,6 +74,8 @@ enum Command {
     MetadataQuorum(MetadataQuorumArgs),
     /// List, describe and abort transactions, as kafka-transactions.sh does.
     Transactions(TransactionsArgs),
+    /// Delete records before offsets, as kafka-delete-records.sh does.
+    DeleteRecords(DeleteRecordsArgs),
     /// Measure a broker as kafka-producer-perf-test.sh / kafka-consumer-perf-test.sh do.
     #[command(subcommand)]
     Perf(PerfCommand),
@@ -154,6 +157,7 @@ fn client_tool(command: Command) -> anyhow::Result<()> {
             Command::Groups(args) => spool::tools::groups::main(args).await?,
             Command::MetadataQuorum(args) => spool::tools::metadata_quorum::main(args).await?,
             Command::Transactions(args) => spool::tools::transactions::main(args).await?,
+            Command::DeleteRecords(args) => spool::tools::delete_records::main(args).await?,
             Command::Perf(PerfCommand::Produce(args)) => {
                 spool::tools::perf::produce::run(&args, &mut std::io::stdout()).await.map(drop)?
             }

@@ -378,6 +378,18 @@ fn group_frames(frames: &mut Vec<Bytes>) {
             .with_partition_indexes(vec![0]),
     ]);
     frames.push(frame(0, &describe_producers));
+    // Issue 17: records deleted below an offset.
+    let delete_records = kafka_protocol::messages::DeleteRecordsRequest::default()
+        .with_timeout_ms(1_000)
+        .with_topics(vec![kafka_protocol::messages::delete_records_request::DeleteRecordsTopic::default()
+            .with_name(name("t"))
+            .with_partitions(vec![
+                kafka_protocol::messages::delete_records_request::DeleteRecordsPartition::default()
+                    .with_offset(3),
+            ])]);
+    for v in [0, 2] {
+        frames.push(frame(v, &delete_records));
+    }
     for v in [0, 2] {
         let partitions = kafka_protocol::messages::elect_leaders_request::TopicPartitions::default()
             .with_topic(name("t"))

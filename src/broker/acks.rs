@@ -42,11 +42,15 @@ pub struct Leader<W> {
     pub state: LeaderState,
     waiting: BTreeMap<AckToken, W>,
     next_token: AckToken,
+    /// Each follower's log start offset as its last fetch said (Kafka's
+    /// `ReplicaState.logStartOffset`): what DeleteRecords waits on. Absent
+    /// until the follower fetches in this leadership.
+    pub follower_log_start_offsets: BTreeMap<ReplicaId, i64>,
 }
 
 impl<W: Waiter> Leader<W> {
     pub fn new(state: LeaderState) -> Self {
-        Leader { state, waiting: BTreeMap::new(), next_token: 0 }
+        Leader { state, waiting: BTreeMap::new(), next_token: 0, follower_log_start_offsets: BTreeMap::new() }
     }
 
     // ANCHOR: appended

@@ -217,7 +217,9 @@ impl Broker {
             current_leader_epoch: Some(asked.current_leader_epoch).filter(|&e| e != UNDEFINED_EPOCH),
         };
         let answer = partition.on_follower_fetch(&fetch, now_ms()).map_err(|e| e.response_error())?;
-        if answer.high_watermark_moved {
+        // A DeleteRecords may wait for this follower's log start (its low watermark).
+        let log_start_moved = partition.on_follower_log_start(replica_id, asked.log_start_offset);
+        if answer.high_watermark_moved || log_start_moved {
             self.notifier.notify();
         }
         if let Some(alter) = answer.alter_partition {

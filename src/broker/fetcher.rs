@@ -11,6 +11,7 @@
 //!                                      last fetched epoch, current leader epoch)
 //!    Fetch(replica_id = this broker) ──▶ leader ──▶ per partition:
 //!      records           ──▶ Partition::on_leader_records (append as they are, HW follows)
+//!                            ──▶ Partition::follow_leader_log_start (the leader's log start, up to the HW)
 //!      diverging epoch   ──▶ Partition::on_diverging (truncate where the logs part)
 //!      OFFSET_OUT_OF_RANGE ▶ ListOffsets(latest, earliest) ──▶ Partition::on_out_of_range
 //!      a metadata error  ──▶ wait for the next image (replica.fetch.backoff.ms)
@@ -19,6 +20,8 @@
 //!
 //! The fetch offset the leader receives is how it learns this follower's
 //! progress: the next fetch after an append is what moves its high watermark.
+//! Its log start offset is how the leader learns that a DeleteRecords has
+//! reached this replica (the leader's *low watermark*).
 //! A fetch long-polls on the leader (`replica.fetch.wait.max.ms`), so an idle
 //! partition costs one request per wait, and a new record travels at once.
 //!
@@ -52,6 +55,8 @@ pub struct Fetchers {
 struct Asked {
     partition: Arc<Partition>,
     fetch: FollowerFetch,
+    /// This replica's log start, told to the leader (DeleteRecords waits on it).
+    log_start_offset: i64,
 }
 
 impl Broker {
@@ -118,8 +123,8 @@ impl Broker {
             .read_partitions()
             .iter()
             .filter_map(|(tp, p)| {
-                let (l, fetch, _) = p.next_fetch()?;
-                (l == leader).then(|| (tp.clone(), Asked { partition: p.clone(), fetch }))
+                let (l, fetch, log_start_offset) = p.next_fetch()?;
+                (l == leader).then(|| (tp.clone(), Asked { partition: p.clone(), fetch, log_start_offset }))
             })
             .collect();
         if asked.is_empty() {
@@ -142,6 +147,7 @@ impl Broker {
         ClientError::check(response.error_code, None, || "follower fetch".to_string())?;
         let mut progressed = false;
         let mut moved = false;
+        let mut log_starts_moved = false;
         for topic in response.responses {
             for data in topic.partitions {
                 let tp = TopicPartition::new(topic.topic.0.to_string(), data.partition_index);
@@ -160,7 +166,14 @@ impl Broker {
                         let appended = !records.is_empty();
                         let r = a.partition.on_leader_records(epoch, records, data.high_watermark);
                         moved |= appended;
-                        r
+                        // The leader's log start moved (DeleteRecords, retention): follow it.
+                        match r {
+                            Ok(true) => a.partition.follow_leader_log_start(data.log_start_offset).map(|m| {
+                                log_starts_moved |= m;
+                                true
+                            }),
+                            r => r,
+                        }
                     }
                     Some(ResponseError::OffsetOutOfRange) => {
                         let (end, start) = self.leader_offsets(connection, &tp).await?;
@@ -185,6 +198,9 @@ impl Broker {
         if moved {
             self.notifier.notify();
         }
+        if log_starts_moved {
+            self.checkpoint_log_starts();
+        }
         Ok(progressed)
     }
 
@@ -196,6 +212,7 @@ impl Broker {
                 .with_fetch_offset(a.fetch.fetch_offset)
                 .with_last_fetched_epoch(a.fetch.last_fetched_epoch.unwrap_or(-1))
                 .with_current_leader_epoch(a.fetch.current_leader_epoch.unwrap_or(-1))
+                .with_log_start_offset(a.log_start_offset)
                 .with_partition_max_bytes(self.config.replication.replica_fetch_bytes_max as i32);
             topics.entry(&tp.topic).or_default().push(partition);
         }

@@ -6,8 +6,9 @@
 //! broker's: how a reply becomes bytes (the codec for a message; chapter 3's
 //! [`send_fetch`] for a fetch, whose records go out by `sendfile`), the answer
 //! to an ApiVersions the codec cannot read (KIP-511), and which requests may
-//! be abandoned at shutdown — the ones that park: Fetch (long poll), JoinGroup
-//! and SyncGroup (waiting for a rebalance). A produce always runs to its
+//! be abandoned at shutdown — the ones that park: Fetch (long poll), JoinGroup,
+//! SyncGroup (waiting for a rebalance) and DeleteRecords (waiting for the
+//! followers' log starts). A produce always runs to its
 //! response, so an acknowledged write is never left half-done.
 
 use std::sync::Arc;
@@ -79,7 +80,7 @@ impl Handler for Broker {
     }
 
     fn yields_to_shutdown(&self, api_key: ApiKey) -> bool {
-        matches!(api_key, ApiKey::Fetch | ApiKey::JoinGroup | ApiKey::SyncGroup)
+        matches!(api_key, ApiKey::Fetch | ApiKey::JoinGroup | ApiKey::SyncGroup | ApiKey::DeleteRecords)
     }
 
     // ANCHOR: pipelines

@@ -116,6 +116,7 @@ pub mod controller_link;
 #[cfg(test)]
 mod controller_link_tests;
 pub mod create_partitions;
+pub mod delete_records;
 pub mod describe_producers;
 pub mod error;
 #[cfg(test)]
@@ -435,6 +436,7 @@ impl Broker {
             RequestKind::Fetch(r) => return Ok(Some(Reply::Fetch(self.fetch(r).await))),
             RequestKind::WriteTxnMarkers(r) => ResponseKind::WriteTxnMarkers(self.write_txn_markers(r).await),
             RequestKind::DescribeProducers(r) => ResponseKind::DescribeProducers(self.describe_producers(r)),
+            RequestKind::DeleteRecords(r) => ResponseKind::DeleteRecords(self.delete_records(r).await),
             // decode_request lets through only the APIs in SUPPORTED.
             _ => unreachable!("{api_key:?} passed the version check but has no handler"),
         })))

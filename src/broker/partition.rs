@@ -30,6 +30,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+mod delete_records;
+pub use delete_records::{DeleteRecordsError, HIGH_WATERMARK};
+
 use super::acks::Leader;
 use crate::log::manager::{lock, SharedLog};
 use crate::log::validator::ValidationPolicy;
@@ -63,7 +66,8 @@ pub struct Partition {
 /// This replica's part in the partition.
 #[derive(Debug)]
 enum Role {
-    Leader(Leader<oneshot::Sender<Result<(), ReplicationError>>>),
+    /// Boxed: the leader's state is ten times a follower's.
+    Leader(Box<Leader<oneshot::Sender<Result<(), ReplicationError>>>>),
     Follower(FollowerState),
 }
 
@@ -187,7 +191,7 @@ impl Partition {
         // A single replica's high watermark is its log end at once.
         leader.appended(log_end_offset, None);
         self.publish_high_watermark(leader.state.high_watermark());
-        if let Role::Leader(old) = std::mem::replace(&mut *role, Role::Leader(leader)) {
+        if let Role::Leader(old) = std::mem::replace(&mut *role, Role::Leader(Box::new(leader))) {
             old.resign();
         }
         Ok(())

@@ -114,6 +114,8 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeTransactions, 0, 0),
     (ApiKey::ListTransactions, 0, 1),
     (ApiKey::DescribeProducers, 0, 0),
+    // Issue 17's `spool delete-records`.
+    (ApiKey::DeleteRecords, 0, 2),
 ];
 
 /// Responses larger than this are refused: a fetch asks for at most

@@ -53,6 +53,7 @@ pub mod admin;
 pub mod assignor;
 pub mod connection;
 pub mod consumer;
+pub mod delete_records;
 pub mod error;
 pub mod fetch;
 pub mod group;

@@ -66,8 +66,10 @@ impl<S: Storage> Log<S> {
     /// deletes the segments wholly below it (Kafka's `KafkaMetadataLog`
     /// `deleteBeforeSnapshot`): the metadata log, once a snapshot stands for
     /// everything below `offset`. The caller guarantees that snapshot is
-    /// durable and committed; no high watermark is consulted. Returns how
-    /// many segments went.
+    /// durable and committed; no high watermark is consulted. DeleteRecords
+    /// uses it too, its caller having checked `offset` against the high
+    /// watermark (`Partition::delete_records_before`). Returns how many
+    /// segments went.
     pub fn delete_before(&mut self, offset: i64) -> Result<usize> {
         let offset = offset.min(self.log_end_offset());
         if offset <= self.log_start_offset {

@@ -67,6 +67,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::WriteTxnMarkers, 1, 1),
     // KIP-664: a partition's producer table, for finding hanging transactions.
     (ApiKey::DescribeProducers, 0, 0),
+    // Issue 17: the leader moves its log start; v2 is v1 made flexible.
+    (ApiKey::DeleteRecords, 0, 2),
 ];
 // ANCHOR_END: supported
 
