@@ -115,6 +115,7 @@ pub mod cluster;
 pub mod controller_link;
 #[cfg(test)]
 mod controller_link_tests;
+pub mod describe_log_dirs;
 pub mod describe_producers;
 pub mod error;
 #[cfg(test)]
@@ -429,6 +430,7 @@ impl Broker {
             RequestKind::Fetch(r) => return Ok(Some(Reply::Fetch(self.fetch(r).await))),
             RequestKind::WriteTxnMarkers(r) => ResponseKind::WriteTxnMarkers(self.write_txn_markers(r).await),
             RequestKind::DescribeProducers(r) => ResponseKind::DescribeProducers(self.describe_producers(r)),
+            RequestKind::DescribeLogDirs(r) => ResponseKind::DescribeLogDirs(self.describe_log_dirs(r)),
             // decode_request lets through only the APIs in SUPPORTED.
             _ => unreachable!("{api_key:?} passed the version check but has no handler"),
         })))

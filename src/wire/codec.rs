@@ -65,6 +65,11 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::WriteTxnMarkers, 1, 1),
     // KIP-664: a partition's producer table, for finding hanging transactions.
     (ApiKey::DescribeProducers, 0, 0),
+    // KIP-496: delete a group's offsets (the group coordinator's part).
+    (ApiKey::OffsetDelete, 0, 0),
+    // KIP-113: each log directory's partitions and sizes; v4 adds the
+    // volume's bytes (KIP-827). The codec crate decodes v1 on.
+    (ApiKey::DescribeLogDirs, 1, 4),
 ];
 // ANCHOR_END: supported
 
