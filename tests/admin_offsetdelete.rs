@@ -234,3 +234,70 @@ async fn describe_log_dirs_reports_each_partitions_size() {
         .collect();
     assert_eq!(names, [("t".to_string(), vec![1])]);
 }
+
+/// `spool groups --delete-offsets` (kafka-consumer-groups.sh): `T` means every
+/// partition of `T`, the report is Kafka's line and table, and a group with
+/// a live subscriber of the topic is refused partition by partition.
+#[tokio::test]
+async fn the_delete_offsets_tool_reports_as_kafka_consumer_groups() {
+    let broker = start(fast).await;
+    let mut raw = broker.client().await;
+    create_topic(&mut raw, "t", 2, &[]).await;
+    commit(&mut raw, "g", ("", -1), "t", &[(0, 10), (1, 20)]).await;
+    let bootstrap = broker.addr.to_string();
+    let mut client =
+        spool::client::Client::connect(&bootstrap, std::time::Duration::from_secs(5)).await.unwrap();
+
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let topics = vec!["t".to_string()];
+    spool::tools::groups::delete_offsets::run(&mut client, "g", &topics, &mut out, &mut err).await.unwrap();
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
+    assert_eq!(lines[0], "Request succeed for deleting offsets with topic t group g");
+    assert_eq!(lines[2], format!("{:<30} {:<15} STATUS", "TOPIC", "PARTITION"));
+    assert_eq!(
+        lines[3..],
+        [format!("{:<30} {:<15} Successful", "t", "0"), format!("{:<30} {:<15} Successful", "t", "1")]
+    );
+    assert_eq!(fetch_offsets(&mut raw, "g", "t", &[0, 1]).await, [-1, -1]);
+
+    let (member, generation) = consumer_joins(&mut raw, "live", &["t"]).await;
+    commit(&mut raw, "live", (&member, generation), "t", &[(1, 4)]).await;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let topics = vec!["t:1".to_string()];
+    let refused =
+        spool::tools::groups::delete_offsets::run(&mut client, "live", &topics, &mut out, &mut err).await;
+    assert!(refused.is_err());
+    let err = String::from_utf8(err).unwrap();
+    assert_eq!(err.trim(), "Error: Encounter some partition level error, see the follow-up details:");
+    let status = format!("Error: :{}", ResponseError::GroupSubscribedToTopic);
+    assert!(String::from_utf8(out).unwrap().contains(&status));
+    assert_eq!(fetch_offsets(&mut raw, "live", "t", &[1]).await, [4]);
+}
+
+/// `spool log-dirs --describe` (kafka-log-dirs.sh): the two header lines,
+/// then Kafka's JSON with `--topic-list`'s partitions only.
+#[tokio::test]
+async fn the_log_dirs_tool_prints_kafkas_json() {
+    let broker = start(fast).await;
+    let mut raw = broker.client().await;
+    create_topic(&mut raw, "t", 1, &[]).await;
+    create_topic(&mut raw, "u", 1, &[]).await;
+    assert_eq!(produce(&mut raw, "t", 0, batch(0, &["x"]), -1).await.error_code, 0);
+    let bootstrap = broker.addr.to_string();
+    let mut client =
+        spool::client::Client::connect(&bootstrap, std::time::Duration::from_secs(5)).await.unwrap();
+    let out = spool::tools::log_dirs::run(&mut client, "t", "").await.unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    let node = broker.broker().config.node_id;
+    assert_eq!(lines[0], "Querying brokers for log directories information");
+    assert_eq!(lines[1], format!("Received log directory information from brokers {node}"));
+    let json: serde_json::Value = serde_json::from_str(lines[2]).unwrap();
+    let partitions = &json["brokers"][0]["logDirs"][0]["partitions"];
+    assert_eq!(partitions.as_array().map(Vec::len), Some(1), "{json}");
+    assert_eq!(partitions[0]["partition"], "t-0");
+    assert!(partitions[0]["size"].as_i64().unwrap() > 0);
+    assert_eq!(json["version"], 1);
+    let missing = spool::tools::log_dirs::run(&mut client, "", "99").await;
+    assert!(missing.unwrap_err().to_string().contains("--broker-list: 99"));
+}

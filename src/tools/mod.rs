@@ -1,5 +1,5 @@
 //! Command-line tools in the spirit of Kafka's scripts: `dump_log` works on
-//! spool's files; `topics`, `produce`, `consume`, `groups` and `transactions` speak the wire protocol to
+//! spool's files; `topics`, `produce`, `consume`, `groups`, `log_dirs` and `transactions` speak the wire protocol to
 //! a running broker through [`crate::client`], like any other client, and
 //! `metadata_quorum` to a controller.
 //!
@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod consume;
 pub mod dump_log;
 pub mod groups;
+pub mod log_dirs;
 pub mod metadata_quorum;
 pub mod perf;
 pub mod produce;
