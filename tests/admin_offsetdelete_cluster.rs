@@ -73,10 +73,14 @@ fn offsets_are_deleted_at_the_coordinator_found_from_another_broker() {
 
         // Bootstrapped from the other broker only: FindCoordinator, then the delete.
         let mut from_other = Client::connect(other, Duration::from_secs(5)).await.expect("client");
-        let results = from_other.delete_offsets(GROUP, &[tp.clone()]).await.expect("OffsetDelete");
+        let results =
+            from_other.delete_offsets(GROUP, std::slice::from_ref(&tp)).await.expect("OffsetDelete");
         assert_eq!(results.len(), 1);
         assert!(results[0].1.is_ok(), "{results:?}");
-        let left = client.committed_offsets(&coordinator, GROUP, Some(&[tp.clone()])).await.expect("fetch");
+        let left = client
+            .committed_offsets(&coordinator, GROUP, Some(std::slice::from_ref(&tp)))
+            .await
+            .expect("fetch");
         assert!(left.is_empty(), "the offset is gone: {left:?}");
 
         // Each broker hosts a replica of orders-0 and says so.
