@@ -133,7 +133,8 @@
 //!   "timeline" snapshots).
 //! - No offset expiry (`offsets.retention.minutes`) and no cleanup of empty
 //!   groups without offsets; a group leaves memory only through DeleteGroups,
-//!   or when deleting a topic takes the last offsets of an Empty group.
+//!   or when deleting a topic or OffsetDelete takes the last offsets of an
+//!   Empty group.
 //! - No KIP-848 consumer protocol. Transactional offset
 //!   commits (chapter 9) have their own simplifications in `txn_offsets.rs`.
 //! - A superseded JoinGroup or SyncGroup (a member sent a second one while the
