@@ -20,6 +20,7 @@ use spool::tools::consume::ConsumeArgs;
 use spool::tools::delete_records::DeleteRecordsArgs;
 use spool::tools::dump_log::{dump_file, DumpOptions};
 use spool::tools::groups::GroupsArgs;
+use spool::tools::log_dirs::LogDirsArgs;
 use spool::tools::metadata_quorum::MetadataQuorumArgs;
 use spool::tools::perf::consume::ConsumePerfArgs;
 use spool::tools::perf::produce::ProducePerfArgs;
@@ -70,6 +71,8 @@ enum Command {
     Consume(ConsumeArgs),
     /// List, describe or delete consumer groups, as kafka-consumer-groups.sh does.
     Groups(GroupsArgs),
+    /// Describe the brokers' log directories, as kafka-log-dirs.sh does.
+    LogDirs(LogDirsArgs),
     /// Describe the KRaft quorum, as kafka-metadata-quorum.sh does.
     MetadataQuorum(MetadataQuorumArgs),
     /// List, describe and abort transactions, as kafka-transactions.sh does.
@@ -155,6 +158,7 @@ fn client_tool(command: Command) -> anyhow::Result<()> {
             Command::Produce(args) => spool::tools::produce::main(args).await?,
             Command::Consume(args) => spool::tools::consume::main(args).await?,
             Command::Groups(args) => spool::tools::groups::main(args).await?,
+            Command::LogDirs(args) => spool::tools::log_dirs::main(args).await?,
             Command::MetadataQuorum(args) => spool::tools::metadata_quorum::main(args).await?,
             Command::Transactions(args) => spool::tools::transactions::main(args).await?,
             Command::DeleteRecords(args) => spool::tools::delete_records::main(args).await?,

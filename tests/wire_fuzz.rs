@@ -390,6 +390,27 @@ fn group_frames(frames: &mut Vec<Bytes>) {
     for v in [0, 2] {
         frames.push(frame(v, &delete_records));
     }
+    // KIP-496: delete a group's offsets.
+    let offset_delete =
+        kafka_protocol::messages::OffsetDeleteRequest::default().with_group_id(group()).with_topics(vec![
+            kafka_protocol::messages::offset_delete_request::OffsetDeleteRequestTopic::default()
+                .with_name(name("t"))
+                .with_partitions(vec![
+                    kafka_protocol::messages::offset_delete_request::OffsetDeleteRequestPartition::default(),
+                ]),
+        ]);
+    frames.push(frame(0, &offset_delete));
+    // KIP-113: the log directories (all partitions, then one topic's).
+    for v in [1, 4] {
+        frames.push(frame(v, &kafka_protocol::messages::DescribeLogDirsRequest::default().with_topics(None)));
+        let topic = kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic::default()
+            .with_topic(name("t"))
+            .with_partitions(vec![0]);
+        frames.push(frame(
+            v,
+            &kafka_protocol::messages::DescribeLogDirsRequest::default().with_topics(Some(vec![topic])),
+        ));
+    }
     for v in [0, 2] {
         let partitions = kafka_protocol::messages::elect_leaders_request::TopicPartitions::default()
             .with_topic(name("t"))

@@ -117,6 +117,7 @@ pub mod controller_link;
 mod controller_link_tests;
 pub mod create_partitions;
 pub mod delete_records;
+pub mod describe_log_dirs;
 pub mod describe_producers;
 pub mod error;
 #[cfg(test)]
@@ -437,6 +438,7 @@ impl Broker {
             RequestKind::WriteTxnMarkers(r) => ResponseKind::WriteTxnMarkers(self.write_txn_markers(r).await),
             RequestKind::DescribeProducers(r) => ResponseKind::DescribeProducers(self.describe_producers(r)),
             RequestKind::DeleteRecords(r) => ResponseKind::DeleteRecords(self.delete_records(r).await),
+            RequestKind::DescribeLogDirs(r) => ResponseKind::DescribeLogDirs(self.describe_log_dirs(r)),
             // decode_request lets through only the APIs in SUPPORTED.
             _ => unreachable!("{api_key:?} passed the version check but has no handler"),
         })))

@@ -116,6 +116,9 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeProducers, 0, 0),
     // Issue 17's `spool delete-records`.
     (ApiKey::DeleteRecords, 0, 2),
+    // Issue 17: `spool groups --delete-offsets` and `spool log-dirs`.
+    (ApiKey::OffsetDelete, 0, 0),
+    (ApiKey::DescribeLogDirs, 1, 4),
 ];
 
 /// Responses larger than this are refused: a fetch asks for at most

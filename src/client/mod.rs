@@ -58,6 +58,8 @@ pub mod error;
 pub mod fetch;
 pub mod group;
 pub mod group_consumer;
+pub mod log_dirs;
+pub mod offset_delete;
 pub mod partitioner;
 pub mod produce;
 pub mod producer;

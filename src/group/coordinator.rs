@@ -18,7 +18,7 @@ use crate::TopicPartition;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GroupCoordinator {
     config: GroupCoordinatorConfig,
-    groups: BTreeMap<String, Group>,
+    pub(super) groups: BTreeMap<String, Group>,
 }
 
 impl GroupCoordinator {

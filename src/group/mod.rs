@@ -102,6 +102,7 @@
 //! - `join.rs` — JoinGroup, static members taking over, completing a rebalance.
 //! - `session.rs` — SyncGroup, Heartbeat, LeaveGroup and the timers.
 //! - `offsets.rs` — OffsetCommit and OffsetFetch.
+//! - `offset_delete.rs` — OffsetDelete (KIP-496): Kafka's rules for subscribed topics.
 //! - `txn_offsets.rs` — chapter 9: TxnOffsetCommit, a transaction's offsets
 //!   pending until its marker, and their replay at load.
 //! - `coordinator.rs` — routing, ListGroups, DescribeGroups, DeleteGroups, load.
@@ -132,8 +133,9 @@
 //!   "timeline" snapshots).
 //! - No offset expiry (`offsets.retention.minutes`) and no cleanup of empty
 //!   groups without offsets; a group leaves memory only through DeleteGroups,
-//!   or when deleting a topic takes the last offsets of an Empty group.
-//! - No KIP-848 consumer protocol, no OffsetDelete. Transactional offset
+//!   or when deleting a topic or OffsetDelete takes the last offsets of an
+//!   Empty group.
+//! - No KIP-848 consumer protocol. Transactional offset
 //!   commits (chapter 9) have their own simplifications in `txn_offsets.rs`.
 //! - A superseded JoinGroup or SyncGroup (a member sent a second one while the
 //!   first was parked), and a removed member's parked SyncGroup, get an answer
@@ -144,6 +146,7 @@
 
 mod coordinator;
 mod join;
+mod offset_delete;
 mod offsets;
 pub mod records;
 mod session;

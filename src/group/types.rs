@@ -78,9 +78,9 @@ pub enum GroupError {
     GroupMaxSizeReached,
     /// The commit's metadata is longer than `offset.metadata.max.bytes`.
     OffsetMetadataTooLarge,
-    /// DeleteGroups: the group still has members.
+    /// DeleteGroups, OffsetDelete: the group still has members.
     NonEmptyGroup,
-    /// DeleteGroups: no such group.
+    /// DeleteGroups, OffsetDelete: no such group.
     GroupIdNotFound,
     /// In a cluster: this broker does not lead the group's `__consumer_offsets`
     /// partition (or stopped leading it before a record was replicated): find
@@ -102,6 +102,9 @@ pub enum GroupError {
     /// transaction ended while the commit was verified. Nothing was written;
     /// the producer must abort.
     InvalidTxnState,
+    /// OffsetDelete (KIP-496): a member of the group subscribes to this
+    /// partition's topic, so its offset stays; stop the group's consumers first.
+    GroupSubscribedToTopic,
 }
 
 impl GroupError {
@@ -126,6 +129,7 @@ impl GroupError {
             GroupError::UnstableOffsetCommit => ResponseError::UnstableOffsetCommit,
             GroupError::InvalidProducerEpoch => ResponseError::InvalidProducerEpoch,
             GroupError::InvalidTxnState => ResponseError::InvalidTxnState,
+            GroupError::GroupSubscribedToTopic => ResponseError::GroupSubscribedToTopic,
         }
     }
 

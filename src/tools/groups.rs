@@ -15,8 +15,11 @@
 //! ```
 //!
 //! `--describe --members` prints one line per member instead (with
-//! `--verbose`, its partitions too). Simplifications: no `--reset-offsets`,
-//! `--delete-offsets` or `--state`; `--all-groups` is not supported.
+//! `--verbose`, its partitions too). `--delete-offsets` (KIP-496) is in
+//! [`delete_offsets`]. Simplifications: no `--reset-offsets` or `--state`;
+//! `--all-groups` is not supported.
+
+pub mod delete_offsets;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -27,7 +30,7 @@ use crate::TopicPartition;
 
 /// `spool groups`' flags: kafka-consumer-groups.sh's.
 #[derive(Debug, Clone, clap::Args)]
-#[command(group(clap::ArgGroup::new("action").required(true).args(["list", "describe", "delete"])))]
+#[command(group(clap::ArgGroup::new("action").required(true).args(["list", "describe", "delete", "delete_offsets"])))]
 pub struct GroupsArgs {
     /// Where to connect (default 127.0.0.1:9092).
     #[arg(long, value_name = "HOST:PORT")]
@@ -41,9 +44,15 @@ pub struct GroupsArgs {
     /// Delete --group (only a group without members).
     #[arg(long, requires = "group")]
     pub delete: bool,
+    /// Delete --group's committed offsets of each --topic (KIP-496).
+    #[arg(long, requires_all = ["group", "topic"])]
+    pub delete_offsets: bool,
     /// A group (repeatable).
     #[arg(long)]
     pub group: Vec<String>,
+    /// With --delete-offsets: `TOPIC` (all its partitions) or `TOPIC:P,P` (repeatable).
+    #[arg(long, requires = "delete_offsets")]
+    pub topic: Vec<String>,
     /// With --describe: one line per member instead of per partition.
     #[arg(long, requires = "describe")]
     pub members: bool,
@@ -62,6 +71,8 @@ impl GroupsArgs {
             GroupsCommand::DescribeMembers { groups, verbose: self.verbose }
         } else if self.describe {
             GroupsCommand::DescribeOffsets(groups)
+        } else if self.delete_offsets {
+            GroupsCommand::DeleteOffsets { groups, topics: self.topic.clone() }
         } else {
             GroupsCommand::Delete(groups)
         }
@@ -87,6 +98,11 @@ pub enum GroupsCommand {
         verbose: bool,
     },
     Delete(Vec<String>),
+    /// The groups' committed offsets of these `--topic` values.
+    DeleteOffsets {
+        groups: Vec<String>,
+        topics: Vec<String>,
+    },
 }
 
 /// One line of `--describe`.
@@ -124,6 +140,11 @@ pub async fn run(
             for group in groups {
                 let description = describe(client, &group).await?;
                 write!(out, "{}", format_members(&description, verbose))?;
+            }
+        }
+        GroupsCommand::DeleteOffsets { groups, topics } => {
+            for group in groups {
+                delete_offsets::run(client, &group, &topics, out, &mut std::io::stderr()).await?;
             }
         }
         GroupsCommand::Delete(groups) => {

@@ -1,5 +1,5 @@
 //! Command-line tools in the spirit of Kafka's scripts: `dump_log` works on
-//! spool's files; `topics`, `produce`, `consume`, `groups`, `transactions` and `delete_records` speak the wire protocol to
+//! spool's files; `topics`, `produce`, `consume`, `groups`, `log_dirs`, `transactions` and `delete_records` speak the wire protocol to
 //! a running broker through [`crate::client`], like any other client, and
 //! `metadata_quorum` to a controller.
 //!
@@ -12,6 +12,7 @@ pub mod consume;
 pub mod delete_records;
 pub mod dump_log;
 pub mod groups;
+pub mod log_dirs;
 pub mod metadata_quorum;
 pub mod perf;
 pub mod produce;

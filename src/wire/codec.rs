@@ -69,6 +69,11 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeProducers, 0, 0),
     // Issue 17: the leader moves its log start; v2 is v1 made flexible.
     (ApiKey::DeleteRecords, 0, 2),
+    // KIP-496: delete a group's offsets (the group coordinator's part).
+    (ApiKey::OffsetDelete, 0, 0),
+    // KIP-113: each log directory's partitions and sizes; v4 adds the
+    // volume's bytes (KIP-827). The codec crate decodes v1 on.
+    (ApiKey::DescribeLogDirs, 1, 4),
 ];
 // ANCHOR_END: supported
 

@@ -14,6 +14,7 @@
 //! | DescribeGroups | 0–5      | v4 instance ids                                               |
 //! | DeleteGroups   | 0–2      |                                                               |
 //! | TxnOffsetCommit| 0–4      | v2 leader epoch, v3 member, generation, instance id (KIP-447) |
+//! | OffsetDelete   | 0        | (in `offset_delete.rs`)                                       |
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -94,6 +95,9 @@ pub(super) async fn handle(
         RequestKind::DeleteGroups(r) => ResponseKind::DeleteGroups(delete_groups(broker, r).await),
         RequestKind::TxnOffsetCommit(r) => {
             ResponseKind::TxnOffsetCommit(txn_offset_commit(broker, r, version).await)
+        }
+        RequestKind::OffsetDelete(r) => {
+            ResponseKind::OffsetDelete(super::offset_delete::offset_delete(broker, r).await)
         }
         other => return Err(Error::CloseConnection(format!("not a group API: {other:?}"))),
     })

@@ -82,6 +82,7 @@
 //!   not a session after the restart.
 
 mod apis;
+mod offset_delete;
 mod ownership;
 #[cfg(test)]
 mod ownership_tests;
@@ -130,6 +131,7 @@ pub const GROUP_APIS: &[ApiKey] = &[
     ApiKey::DescribeGroups,
     ApiKey::DeleteGroups,
     ApiKey::TxnOffsetCommit,
+    ApiKey::OffsetDelete,
 ];
 
 /// The coordinator and what drives it: parked requests and the timer's wake-up.
