@@ -38,7 +38,7 @@ fn run(client: &str, idempotence: &str, extra: &[&str]) -> String {
         "{client} is not installed in .venv-clients: run tests/clients/setup.sh first"
     );
     let output = Command::new("timeout")
-        .args(["100", python.to_str().expect("utf-8 path")])
+        .args(["150", python.to_str().expect("utf-8 path")])
         .arg(Path::new(root).join("tests/clients/idempotence_faults.py"))
         .args(["--spool", env!("CARGO_BIN_EXE_spool"), "--client", client, "--idempotence", idempotence])
         .args(extra)
