@@ -14,6 +14,10 @@
 //! `tests/clients/` against it, taking turns with the other client tests
 //! (run.sh's lock file). A missing client fails its test, naming the setup script.
 
+#[allow(dead_code)] // each test binary uses one of the two
+#[path = "common/turn.rs"]
+mod turn;
+
 #[allow(dead_code)]
 #[path = "wire/harness.rs"]
 mod harness;
@@ -24,24 +28,6 @@ use std::time::Duration;
 
 /// Bounds a scenario that hangs; each script also has its own deadlines.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// How long a test waits for its turn (run.sh's `LOCK_WAIT_S`).
-const TURN_WAIT: Duration = Duration::from_secs(1_200);
-
-/// One client scenario at a time on this machine: the lock `tests/clients/run.sh`
-/// takes (`flock` on `$TMPDIR/spool-clients.lock`). Released when dropped.
-async fn take_turn() -> std::fs::File {
-    let path = std::env::temp_dir().join("spool-clients.lock");
-    let file =
-        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).expect("lock file");
-    let waiting_since = std::time::Instant::now();
-    // SAFETY: flock on a descriptor this function owns; LOCK_NB never blocks.
-    while unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        assert!(waiting_since.elapsed() < TURN_WAIT, "{} held for {TURN_WAIT:?}", path.display());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    file
-}
 
 fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
@@ -74,7 +60,7 @@ async fn run_script(program: &Path, args: Vec<String>) {
 
 /// Runs one scenario of `admin_createpartitions.py` against a fresh broker.
 async fn python_scenario(scenario: &str) {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     let broker = harness::start(|config| {
         config.group.session_timeout_ms_min = 1_000;
         config.group.initial_rebalance_delay_ms = 0;
@@ -117,7 +103,7 @@ async fn a_group_rebalances_onto_new_partitions() {
 async fn kafkajs_creates_partitions() {
     let node = Command::new("node").arg("--version").output();
     assert!(node.is_ok_and(|o| o.status.success()), "node is not on PATH: run tests/clients/setup.sh first");
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     let broker = harness::start(|_| {}).await;
     let script = clients_dir().join("admin_createpartitions_kafkajs.js");
     let args = vec![

@@ -15,6 +15,10 @@
 //! that is not installed fails the test, naming the setup script. The test
 //! takes its turn with the other real-client tests (run.sh's lock file).
 
+#[allow(dead_code)] // each test binary uses one of the two
+#[path = "common/turn.rs"]
+mod turn;
+
 #[allow(dead_code)]
 #[path = "common/batches.rs"]
 mod batches;
@@ -35,24 +39,6 @@ use spool::broker::now_ms;
 
 /// Bounds a scenario that hangs.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// How long a test waits for its turn (run.sh's `LOCK_WAIT_S`).
-const TURN_WAIT: Duration = Duration::from_secs(1_200);
-
-/// One real-client scenario at a time on this machine (`flock` on
-/// `$TMPDIR/spool-clients.lock`, as `tests/group_clients.rs` takes it).
-async fn take_turn() -> std::fs::File {
-    let path = std::env::temp_dir().join("spool-clients.lock");
-    let file =
-        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).expect("lock file");
-    let waiting_since = std::time::Instant::now();
-    // SAFETY: flock on a descriptor this function owns; LOCK_NB never blocks.
-    while unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        assert!(waiting_since.elapsed() < TURN_WAIT, "{} held for {TURN_WAIT:?}", path.display());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    file
-}
 
 fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
@@ -113,7 +99,7 @@ async fn run_scenario(program: PathBuf, script: &str, extra: &[&str]) {
 /// `__consumer_offsets`, and the consumer's low watermark follows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_kafka_deletes_records_and_sees_earliest_move() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     run_scenario(python_with("confluent_kafka"), "admin_deleterecords.py", &["--client", "confluent-kafka"])
         .await;
 }
@@ -122,7 +108,7 @@ async fn confluent_kafka_deletes_records_and_sees_earliest_move() {
 /// OffsetOutOfRangeError and InvalidTopicError, earliest from beginning_offsets.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_python_deletes_records_and_sees_earliest_move() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     run_scenario(python_with("kafka"), "admin_deleterecords.py", &["--client", "kafka-python"]).await;
 }
 
@@ -130,6 +116,6 @@ async fn kafka_python_deletes_records_and_sees_earliest_move() {
 /// then 10, and OFFSET_OUT_OF_RANGE beyond the high watermark.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafkajs_deletes_records_and_sees_earliest_move() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     run_scenario(node_with_kafkajs(), "admin_deleterecords_kafkajs.js", &[]).await;
 }

@@ -12,31 +12,16 @@
 //!
 //! The test takes its turn with the other client tests (run.sh's lock file).
 
+#[allow(dead_code)] // each test binary uses one of the two
+#[path = "common/turn.rs"]
+mod turn;
+
 #[allow(dead_code)]
 #[path = "wire/harness.rs"]
 mod harness;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
-
-/// How long the test waits for its turn (run.sh's `LOCK_WAIT_S`).
-const TURN_WAIT: Duration = Duration::from_secs(1_200);
-
-/// One client scenario at a time on this machine: `tests/clients/run.sh`'s
-/// lock (`flock` on `$TMPDIR/spool-clients.lock`), released when dropped.
-async fn take_turn() -> std::fs::File {
-    let path = std::env::temp_dir().join("spool-clients.lock");
-    let file =
-        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).expect("lock file");
-    let waiting_since = std::time::Instant::now();
-    // SAFETY: flock on a descriptor this function owns; LOCK_NB never blocks.
-    while unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        assert!(waiting_since.elapsed() < TURN_WAIT, "{} held for {TURN_WAIT:?}", path.display());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    file
-}
 
 fn python() -> PathBuf {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-clients/bin/python");
@@ -49,7 +34,7 @@ fn python() -> PathBuf {
 /// `auto.offset.reset`, and `describe_log_dirs` reports the partition's size.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_python_deletes_offsets_and_describes_log_dirs() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     let broker = harness::start(|c| c.group.initial_rebalance_delay_ms = 0).await;
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/admin_offsetdelete_kafka_python.py");

@@ -43,6 +43,10 @@
 //! coordinator does not host; the brokers allow 1 s sessions
 //! (`group.min.session.timeout.ms`) for confluent-kafka's scenario.
 
+#[allow(dead_code)] // each test binary uses one of the two
+#[path = "common/turn.rs"]
+mod turn;
+
 #[path = "common/cluster/mod.rs"]
 mod cluster;
 
@@ -67,26 +71,8 @@ const CASE_TIMEOUT: Duration = Duration::from_secs(60);
 const MATRIX_BUDGET: Duration = Duration::from_secs(110);
 /// The shortest case worth starting.
 const CASE_TIMEOUT_MIN: Duration = Duration::from_secs(15);
-/// How long the test waits for its turn (run.sh's `LOCK_WAIT_S`).
-const TURN_WAIT: Duration = Duration::from_secs(1_200);
 /// How long the cluster may take to register its brokers.
 const PATIENCE: Duration = Duration::from_secs(30);
-
-/// One client scenario at a time on this machine: the lock that
-/// `tests/clients/run.sh` and `tests/group_clients.rs` take (`flock` on
-/// `$TMPDIR/spool-clients.lock`), held until the returned file is dropped.
-fn take_turn() -> std::fs::File {
-    let path = std::env::temp_dir().join("spool-clients.lock");
-    let file =
-        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).expect("lock file");
-    let waiting_since = Instant::now();
-    // SAFETY: flock on a descriptor this function owns; LOCK_NB never blocks.
-    while unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        assert!(waiting_since.elapsed() < TURN_WAIT, "{} held for {TURN_WAIT:?}", path.display());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    file
-}
 
 fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
@@ -247,7 +233,7 @@ fn metadata_names_a_live_broker_as_the_controller() {
 /// idempotent producer; chapter 6's acks=all waits for the high watermark).
 #[test]
 fn every_client_against_a_three_broker_cluster() {
-    let _turn = take_turn();
+    let _turn = turn::take_turn();
     let matrix_started = Instant::now();
     let cluster = KafkaCluster::start(3, "group.min.session.timeout.ms=1000");
     prepare(&cluster.bootstrap());

@@ -126,6 +126,10 @@
 //! one controller (the quorum's faults are the four above; the randomized
 //! quorum run mixes both).
 
+#[allow(dead_code)] // each test binary uses one of the two
+#[path = "common/turn.rs"]
+mod turn;
+
 #[path = "common/cluster/mod.rs"]
 mod cluster;
 
@@ -390,7 +394,7 @@ fn randomized(kinds: &[Fault], controllers: usize) {
 /// Runs `schedule` on a fresh cluster with clients running, heals after each
 /// step, checks the bound, then the history; prints the counts.
 fn run_schedule(name: &str, schedule: &[Step], proxied: bool, controllers: usize) {
-    let _turn = take_turn();
+    let _turn = turn::take_turn();
     let mut cluster = match proxied {
         true => KafkaCluster::start_quorum_behind_proxies(controllers, 3, EXTRA),
         false => KafkaCluster::start_quorum(controllers, 3, EXTRA),
@@ -1067,24 +1071,6 @@ fn leader_of(bootstrap: &str, partition: i32) -> i32 {
         assert!(leader >= 0, "{TOPIC}-{partition} has no leader");
         leader
     })
-}
-
-/// One fault test at a time on this machine (`flock` on the lock the
-/// real-client tests share, `$TMPDIR/spool-clients.lock`): a cluster, its
-/// clients and the faults on a shared 2-core machine, starved by a second
-/// run, would time out rather than test anything.
-fn take_turn() -> std::fs::File {
-    const TURN_WAIT: Duration = Duration::from_secs(1_200);
-    let path = std::env::temp_dir().join("spool-clients.lock");
-    let file =
-        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).expect("lock file");
-    let waiting_since = Instant::now();
-    // SAFETY: flock on a descriptor this function owns; LOCK_NB never blocks.
-    while unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        assert!(waiting_since.elapsed() < TURN_WAIT, "{} held for {TURN_WAIT:?}", path.display());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    file
 }
 
 /// A tiny seeded generator (xorshift64) for the randomized schedule: the

@@ -26,8 +26,11 @@
 //! installed fails its test, naming the setup script. The tests take their
 //! turn with the other real-client tests (run.sh's lock file).
 
+#[allow(dead_code)] // each test binary uses one of the two
+#[path = "common/turn.rs"]
+mod turn;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -46,26 +49,8 @@ const DUMP_ATTEMPTS: usize = 10;
 /// From `spool serve`'s spawn to its `listening on` line.
 const BROKER_START_WAIT: Duration = Duration::from_secs(30);
 
-/// How long a test waits for its turn (run.sh's `LOCK_WAIT_S`).
-const TURN_WAIT: Duration = Duration::from_secs(1_200);
-
 /// The compacted topic (`compaction_produce.py` creates it, one partition).
 const TOPIC: &str = "table";
-
-/// One real-client scenario at a time on this machine (`flock` on
-/// `$TMPDIR/spool-clients.lock`, as `tests/group_clients.rs` takes it).
-fn take_turn() -> File {
-    let path = std::env::temp_dir().join("spool-clients.lock");
-    let file =
-        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).expect("lock");
-    let waiting_since = Instant::now();
-    // SAFETY: flock on a descriptor this function owns; LOCK_NB never blocks.
-    while unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        assert!(waiting_since.elapsed() < TURN_WAIT, "{} held for {TURN_WAIT:?}", path.display());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    file
-}
 
 // The clients
 
@@ -408,7 +393,7 @@ fn kcat_reads(bootstrap: &str) -> String {
 /// offsets never changing).
 #[test]
 fn every_client_reads_a_compacted_topic_from_the_start() {
-    let _turn = take_turn();
+    let _turn = turn::take_turn();
     let dir = tempfile::tempdir().expect("tempdir");
     let (broker, produced) = fill_and_clean(dir.path());
     for client in Client::ALL.into_iter().filter(|c| !matches!(c, Client::Kafkajs)) {
@@ -436,7 +421,7 @@ fn every_client_reads_a_compacted_topic_from_the_start() {
 /// nothing left to give. Its own test, so a stall names kafkajs.
 #[test]
 fn kafkajs_reads_a_compacted_topic_from_the_start() {
-    let _turn = take_turn();
+    let _turn = turn::take_turn();
     let dir = tempfile::tempdir().expect("tempdir");
     let (broker, produced) = fill_and_clean(dir.path());
     let mut command = Client::Kafkajs.reader(&broker.bootstrap);
@@ -454,7 +439,7 @@ fn kafkajs_reads_a_compacted_topic_from_the_start() {
 /// would send it to the beginning (`auto.offset.reset=earliest`).
 #[test]
 fn groups_resume_after_their_offsets_partition_was_cleaned() {
-    let _turn = take_turn();
+    let _turn = turn::take_turn();
     let dir = tempfile::tempdir().expect("tempdir");
     let (broker, produced) = fill_and_clean(dir.path());
     // An offset the cleaner surely removed (no key's latest record) followed by

@@ -22,6 +22,10 @@
 //! others start two consumers at once, which the delay gathers into one
 //! generation.
 
+#[allow(dead_code)] // each test binary uses one of the two
+#[path = "common/turn.rs"]
+mod turn;
+
 #[allow(dead_code)]
 #[path = "wire/harness.rs"]
 mod harness;
@@ -34,27 +38,6 @@ use spool::config::BrokerConfig;
 
 /// Bounds a scenario that hangs; each script also has its own deadlines.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// How long a test waits for its turn (run.sh's `LOCK_WAIT_S`).
-const TURN_WAIT: Duration = Duration::from_secs(1_200);
-
-/// One client scenario at a time on this machine: the lock `tests/clients/run.sh`
-/// takes (`flock` on `$TMPDIR/spool-clients.lock`), so these tests also take
-/// turns with `tests/wire_clients.rs`' matrix, and with each other whether
-/// cargo runs them as threads of one process or nextest as processes.
-/// Released when the returned file is dropped.
-async fn take_turn() -> std::fs::File {
-    let path = std::env::temp_dir().join("spool-clients.lock");
-    let file =
-        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).expect("lock file");
-    let waiting_since = std::time::Instant::now();
-    // SAFETY: flock on a descriptor this function owns; LOCK_NB never blocks.
-    while unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        assert!(waiting_since.elapsed() < TURN_WAIT, "{} held for {TURN_WAIT:?}", path.display());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    file
-}
 
 fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
@@ -128,7 +111,7 @@ fn measured(stdout: &str) -> Vec<String> {
 /// while the group is stable, every record is consumed exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_kafka_consumers_split_and_take_over() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     let broker = harness::start(fast).await;
     let out = confluent("split", &broker.addr.to_string(), &[]).await;
     let takeover = measured(&out);
@@ -142,7 +125,7 @@ async fn confluent_kafka_consumers_split_and_take_over() {
 /// and replaying every callback in time order, no partition has two owners.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_kafka_cooperative_rebalancing_is_incremental() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     let broker = harness::start(fast).await;
     confluent("cooperative", &broker.addr.to_string(), &[]).await;
     broker.stop().await;
@@ -153,7 +136,7 @@ async fn confluent_kafka_cooperative_rebalancing_is_incremental() {
 /// member sees no rebalance (no callback at all).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn static_member_restart_causes_no_rebalance() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     let broker = harness::start(fast).await;
     confluent("static", &broker.addr.to_string(), &[]).await;
     broker.stop().await;
@@ -165,7 +148,7 @@ async fn static_member_restart_causes_no_rebalance() {
 /// group resumes exactly at the committed offsets and reads the other 50.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_kafka_resumes_from_committed_offsets_after_a_restart() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     let broker = harness::start(fast).await;
     let addr = broker.addr;
     let state_dir = tempfile::tempdir().expect("tempdir");
@@ -189,7 +172,7 @@ async fn confluent_kafka_resumes_from_committed_offsets_after_a_restart() {
 /// measured time printed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_record_of_a_new_group_after_the_initial_delay() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     let broker = harness::start(default_delay).await;
     let out = confluent("first-record", &broker.addr.to_string(), &[]).await;
     let first = measured(&out);
@@ -202,7 +185,7 @@ async fn first_record_of_a_new_group_after_the_initial_delay() {
 /// once with commits; a later member resumes at the committed end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_python_consumer_group() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     require_python_module("kafka");
     let broker = harness::start(default_delay).await;
     let script = clients_dir().join("group_kafka_python.py").display().to_string();
@@ -216,7 +199,7 @@ async fn kafka_python_consumer_group() {
 /// every record once, and the committed offsets are the partitions' ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafkajs_consumer_group() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     require_kafkajs();
     let broker = harness::start(default_delay).await;
     let script = clients_dir().join("group_kafkajs.js").display().to_string();
@@ -231,7 +214,7 @@ async fn kafkajs_consumer_group() {
 /// nothing, resuming at what the first committed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kcat_balanced_consumer() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     let kcat = Command::new("kcat").arg("-V").output();
     assert!(kcat.is_ok_and(|o| o.status.success()), "kcat is not on PATH: run tests/clients/setup.sh first");
     let broker = harness::start(|c| {

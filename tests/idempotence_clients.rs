@@ -21,6 +21,10 @@
 //! opens after bootstrap goes through the proxy too. A client that is not
 //! installed fails its test, naming the setup script.
 
+#[allow(dead_code)] // each test binary uses one of the two
+#[path = "common/turn.rs"]
+mod turn;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -59,24 +63,6 @@ fn run(client: &str, idempotence: &str, extra: &[&str]) -> String {
     summary
 }
 
-/// One real-client scenario at a time on this machine, whether cargo runs the
-/// tests as threads or nextest as processes: the lock `tests/clients/run.sh`
-/// and `tests/group_clients.rs` take (`flock` on `$TMPDIR/spool-clients.lock`).
-/// Released when the returned file is dropped.
-fn take_turn() -> std::fs::File {
-    const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(1_200);
-    let path = std::env::temp_dir().join("spool-clients.lock");
-    let file =
-        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).expect("lock file");
-    let waiting_since = std::time::Instant::now();
-    // SAFETY: flock on a descriptor this function owns; LOCK_NB never blocks.
-    while unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        assert!(waiting_since.elapsed() < TURN_WAIT, "{} held for {TURN_WAIT:?}", path.display());
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    file
-}
-
 /// The number after `name=` in a summary line.
 fn field(summary: &str, name: &str) -> u64 {
     let prefix = format!("{name}=");
@@ -93,7 +79,7 @@ fn field(summary: &str, name: &str) -> u64 {
 fn exactly_once_only_with_idempotence(client: &str) {
     // One client at a time: each run is a broker, a proxy and a client on a
     // shared machine, and a starved one would blur what is measured.
-    let _turn = take_turn();
+    let _turn = turn::take_turn();
     let off = run(client, "off", &[]);
     assert!(field(&off, "duplicates") > 0, "idempotence off but no duplicates: {off}");
     assert_eq!(field(&off, "missing"), 0, "{off}");

@@ -23,6 +23,10 @@
 //! that is not installed fails the test, naming the setup script. The test
 //! takes its turn with the other real-client tests (run.sh's lock file).
 
+#[allow(dead_code)] // each test binary uses one of the two
+#[path = "common/turn.rs"]
+mod turn;
+
 #[allow(dead_code)]
 #[path = "wire/harness.rs"]
 mod harness;
@@ -37,24 +41,6 @@ const SCENARIO_TIMEOUT: Duration = Duration::from_secs(150);
 /// Bounds the cluster's loop: a controller fences the dead broker after its
 /// 9 s session timeout, and three debug brokers start more slowly than one.
 const CLUSTER_SCENARIO_TIMEOUT: Duration = Duration::from_secs(90);
-
-/// How long a test waits for its turn (run.sh's `LOCK_WAIT_S`).
-const TURN_WAIT: Duration = Duration::from_secs(1_200);
-
-/// One real-client scenario at a time on this machine (`flock` on
-/// `$TMPDIR/spool-clients.lock`, as `tests/group_clients.rs` takes it).
-async fn take_turn() -> std::fs::File {
-    let path = std::env::temp_dir().join("spool-clients.lock");
-    let file =
-        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).expect("lock file");
-    let waiting_since = std::time::Instant::now();
-    // SAFETY: flock on a descriptor this function owns; LOCK_NB never blocks.
-    while unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        assert!(waiting_since.elapsed() < TURN_WAIT, "{} held for {TURN_WAIT:?}", path.display());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    file
-}
 
 fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
@@ -106,7 +92,7 @@ async fn run_scenario(program: PathBuf, script: &str) {
 /// zombie fencing by a second producer with the same transactional id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_kafka_commits_aborts_and_is_fenced() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     let broker = harness::start(|c| c.transactions.state_log_num_partitions = 5).await;
     let script = clients_dir().join("transactions_confluent_kafka.py");
     let mut command = Command::new("timeout");
@@ -129,7 +115,7 @@ async fn confluent_kafka_commits_aborts_and_is_fenced() {
 /// with the same transactional_id fences the first (fatal ProducerFencedError).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_python_commits_aborts_sends_offsets_and_is_fenced() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     run_scenario(python_with("kafka"), "transactions_kafka_python.py").await;
 }
 
@@ -139,7 +125,7 @@ async fn kafka_python_commits_aborts_sends_offsets_and_is_fenced() {
 /// generation), and fencing surfacing as a fatal ProducerFenced.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aiokafka_commits_aborts_sends_offsets_and_is_fenced() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     run_scenario(python_with("aiokafka"), "transactions_aiokafka.py").await;
 }
 
@@ -149,7 +135,7 @@ async fn aiokafka_commits_aborts_sends_offsets_and_is_fenced() {
 /// Kafka answers to a request version from before PRODUCER_FENCED (KIP-588).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafkajs_commits_aborts_sends_offsets_and_is_fenced() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     run_scenario(node_with_kafkajs(), "transactions_kafkajs.js").await;
 }
 
@@ -162,7 +148,7 @@ async fn kafkajs_commits_aborts_sends_offsets_and_is_fenced() {
 /// in the log, so the faults are proven to have hit an open transaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_kafka_exactly_once_loop_survives_kills() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     let stdout = run_eos_loop(&[], SCENARIO_TIMEOUT).await;
     assert!(stdout.contains(" worker_kills=1 ") && stdout.contains(" broker_kills=1 "), "{stdout}");
 }
@@ -179,7 +165,7 @@ async fn confluent_kafka_exactly_once_loop_survives_kills() {
 /// watchdog: one more zombie to fence, so exactly-once must still hold.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_kafka_exactly_once_loop_on_a_cluster_survives_the_coordinator_kill() {
-    let _turn = take_turn().await;
+    let _turn = turn::take_turn_async().await;
     let stdout = run_eos_loop(&["--cluster", "--deadline-s", "80"], CLUSTER_SCENARIO_TIMEOUT).await;
     assert!(stdout.contains(" worker_kills=1 ") && stdout.contains(" broker_kills=1 "), "{stdout}");
     let moved = stdout.lines().find(|l| l.starts_with("inputs=")).and_then(|summary| {
