@@ -61,6 +61,7 @@
 //! at once, not after `file.delete.delay.ms` (open handles keep them readable).
 
 pub mod filter;
+pub mod gated;
 pub mod offset_map;
 pub mod plan;
 pub mod run;

@@ -4,7 +4,6 @@
 //! must never touch.
 
 use std::collections::BTreeMap;
-use std::io;
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
@@ -17,73 +16,7 @@ use crate::log::{CrashMode, Log, LogConfig, MemStorage, OpenOptions, ReadOptions
 /// A [`MemStorage`] that takes `budget` more writes (create, append,
 /// truncate, sync, remove, rename), then fails every one: the power cut
 /// after the n-th storage operation of a clean and swap.
-#[derive(Debug, Clone, Default)]
-struct Faulty {
-    inner: MemStorage,
-    budget: Option<usize>,
-    writes: usize,
-}
-
-impl Faulty {
-    fn write(&mut self) -> io::Result<()> {
-        self.writes += 1;
-        match &mut self.budget {
-            Some(0) => Err(io::Error::other("power cut")),
-            Some(n) => {
-                *n -= 1;
-                Ok(())
-            }
-            None => Ok(()),
-        }
-    }
-}
-
-impl Storage for Faulty {
-    type Handle = Bytes;
-    fn list(&self) -> io::Result<Vec<String>> {
-        self.inner.list()
-    }
-    fn create(&mut self, name: &str) -> io::Result<()> {
-        self.write()?;
-        self.inner.create(name)
-    }
-    fn exists(&self, name: &str) -> bool {
-        self.inner.exists(name)
-    }
-    fn len(&self, name: &str) -> io::Result<u64> {
-        self.inner.len(name)
-    }
-    fn append(&mut self, name: &str, data: &[u8]) -> io::Result<()> {
-        self.write()?;
-        self.inner.append(name, data)
-    }
-    fn read_at(&self, name: &str, pos: u64, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read_at(name, pos, buf)
-    }
-    fn truncate(&mut self, name: &str, len: u64) -> io::Result<()> {
-        self.write()?;
-        self.inner.truncate(name, len)
-    }
-    fn sync(&mut self, name: &str) -> io::Result<()> {
-        self.write()?;
-        self.inner.sync(name)
-    }
-    fn remove(&mut self, name: &str) -> io::Result<()> {
-        self.write()?;
-        self.inner.remove(name)
-    }
-    fn rename(&mut self, from: &str, to: &str) -> io::Result<()> {
-        self.write()?;
-        self.inner.rename(from, to)
-    }
-    fn write_atomic(&mut self, name: &str, data: &[u8]) -> io::Result<()> {
-        self.write()?;
-        self.inner.write_atomic(name, data)
-    }
-    fn handle(&self, name: &str) -> io::Result<Bytes> {
-        self.inner.handle(name)
-    }
-}
+type Faulty = gated::Gated<MemStorage, gated::WriteBudget>;
 
 /// (offset, key, value) of every record in the log.
 type Content = Vec<(i64, Vec<u8>, Vec<u8>)>;
@@ -198,18 +131,18 @@ fn crash_at_every_step(
     let options = OpenOptions { recovery_point: 0, log_start_offset: 0, clean_shutdown: false };
     let end = log.log_end_offset();
     let mut reference = log.clone();
-    let writes_before = reference.storage().writes;
+    let writes_before = reference.storage().gate.writes;
     let cleaned = plan_and_clean(&mut reference, variant).unwrap().expect("sealed segments to clean");
     assert!(matches!(reference.swap_cleaned(cleaned.clone()).unwrap(), SwapOutcome::Swapped { .. }));
     let after = content(&reference);
     assert_ne!(before, after, "the stand-in filter dropped nothing: the test would prove nothing");
-    let total = reference.storage().writes - writes_before + 20;
+    let total = reference.storage().gate.writes - writes_before + 20;
     let ranges = group_ranges(&cleaned, cleaned_end(&log));
     for n in 0..total {
         let mut log = log.clone();
-        log.storage_mut().budget = Some(n);
+        log.storage_mut().gate.budget = Some(n);
         let _ = clean_and_swap(&mut log, variant); // fails at the cut, or finishes
-        let disk = Faulty { inner: log.storage().inner.crash(mode), budget: None, writes: 0 };
+        let disk = Faulty::new(log.storage().inner.crash(mode), gated::WriteBudget::default());
         let (reopened, _) = Log::open(disk, config(segment_bytes), options, 0).unwrap();
         let found = content(&reopened);
         for range in &ranges {

@@ -25,7 +25,7 @@
 //! cleaning aborted and waits until its thread has given up; a shutdown
 //! ([`LogCleaner::shutdown`]) stops every thread. Either way the thread
 //! notices between batches (the `.cleaned` writes start failing, see
-//! [`Abortable`]), deletes its `.cleaned` files and reports `done`.
+//! [`Abortable`](super::gated::Abortable)), deletes its `.cleaned` files and reports `done`.
 //!
 //! **Lock order.** The gather step holds the log manager's lock, then each
 //! log's for a moment, then the cleaner manager's (to grab): so a deletion,
@@ -53,6 +53,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::gated::{Gated, StopWhen};
 use super::offset_map::OffsetMap;
 use super::segments::{remove_cleaned_files, CLEANED_SUFFIX};
 use super::{CleanParams, Cleaned, SwapOutcome};
@@ -61,9 +62,6 @@ use crate::log::manager::{lock, SharedLog};
 use crate::log::throttler::{Throttler, CLEANER_CHECK_INTERVAL_MS};
 use crate::log::{CleanerConfig, DiskStorage, LogError, LogManager, Result, Storage};
 use crate::TopicPartition;
-
-mod abortable;
-pub use abortable::Abortable;
 
 /// What the cleaner threads and the log manager share: the cleaner manager's
 /// states, and the condvar that wakes a backing-off thread at shutdown and a
@@ -324,7 +322,7 @@ impl Shared {
         };
         let Some(mut plan) = plan else { return Ok(None) };
         let control = &self.control;
-        let mut out = Abortable::new(DiskStorage::open(dir)?, || control.must_stop(tp));
+        let mut out = Gated::new(DiskStorage::open(dir)?, StopWhen(|| control.must_stop(tp)));
         let mut on_read = |bytes: usize| self.throttle(bytes);
         let cleaned = match plan.clean_with(&mut out, map, &mut on_read) {
             Ok(Some(cleaned)) => cleaned,
