@@ -20,7 +20,7 @@ use super::{served_from, Cleaning, CompactionState, CutStorage, Phase};
 
 /// Each `.log` file, whatever its suffix: `0.log 70/70, 0.log.cleaned 70/0`.
 fn disk(files: &CutStorage) -> String {
-    let logs: Vec<String> = (files.files.files.iter())
+    let logs: Vec<String> = (files.inner.files.iter())
         .filter(|(name, _)| name.contains(".log"))
         .map(|(name, f)| {
             let (digits, ext) = name.split_at(name.find('.').unwrap_or(0));

@@ -35,7 +35,7 @@ impl CompactionModel {
             Action::SwapCut { ops, mode } => return self.swap_cut(state, ops, mode),
             Action::Fetch => next.fetch(),
             Action::Crash(mode) => {
-                let files = next.log_mut().storage().crash(mode);
+                let files = super::cut::crash(next.log_mut().storage(), mode);
                 next.phase = Phase::Crashed { files, mid_swap: false };
             }
             Action::Restart => self.restart(&mut next),
@@ -66,14 +66,14 @@ impl CompactionModel {
         let Phase::Running { log, cleaning: Cleaning::Cleaned(pending) } = &mut next.phase else {
             unreachable!("a swap follows phase 2")
         };
-        log.storage_mut().ops_left = Some(ops);
+        log.storage_mut().gate.ops_left = Some(ops);
         match log.swap_cleaned(pending.cleaned.clone()) {
             Ok(_) => return None,
-            Err(e) => assert!(log.storage().cut(), "the swap failed without a power cut: {e}"),
+            Err(e) => assert!(super::cut::cut(log.storage()), "the swap failed without a power cut: {e}"),
         }
         // The largest cut must find the swap finished, or some cuts go unexplored.
         assert!(ops < SWAP_OPS_MAX - 1, "a swap takes more than {ops} writes: raise SWAP_OPS_MAX");
-        let files = log.storage().crash(mode);
+        let files = super::cut::crash(log.storage(), mode);
         next.phase = Phase::Crashed { files, mid_swap: true };
         Some(next)
     }
@@ -83,7 +83,7 @@ impl CompactionModel {
     /// finishes or undoes an interrupted swap before loading segments.
     fn restart(&self, state: &mut CompactionState) {
         let Phase::Crashed { files, mid_swap } = &state.phase else { unreachable!("only after a crash") };
-        let names = files.files.files.keys();
+        let names = files.inner.files.keys();
         let summary =
             OpenSummary { mid_swap: *mid_swap, swap_files: names.into_iter().any(|n| n.ends_with(".swap")) };
         let options = OpenOptions {

@@ -33,7 +33,7 @@ pub trait Gate {
 }
 
 /// `inner`, with every write passed through `gate` first; reads pass freely.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Gated<S, G> {
     pub inner: S,
     pub gate: G,
