@@ -283,3 +283,58 @@ async fn a_dynamic_broker_default_reaches_live_logs() {
     assert!(list_offset(&mut client, "plain", 0, -2).await.offset > 0, "the dynamic default applied");
     broker.stop().await;
 }
+
+/// `spool configs` speaks kafka-configs.sh: `--alter --add-config` with a
+/// bracketed list prints "Completed updating config for topic T.",
+/// `--describe` lists the topic's dynamic configs in Kafka's line format,
+/// `--delete-config` removes one, and a static broker key is refused.
+#[tokio::test]
+async fn the_configs_tool_alters_and_describes() {
+    use spool::tools::configs::{run, ConfigsArgs};
+    let broker = start(|_| {}).await;
+    let mut client = broker.client().await;
+    create_topic(&mut client, "orders", 1, &[]).await;
+    let mut admin = admin(&broker).await;
+    let args = |alter: bool, add: Option<&str>, delete: Option<&str>| ConfigsArgs {
+        bootstrap_server: None,
+        entity_type: "topics".into(),
+        entity_name: Some("orders".into()),
+        entity_default: false,
+        describe: !alter,
+        all: false,
+        alter,
+        add_config: add.map(Into::into),
+        delete_config: delete.map(Into::into),
+    };
+    let mut out = Vec::new();
+    run(&mut admin, &args(true, Some("retention.ms=60000,cleanup.policy=[compact,delete]"), None), &mut out)
+        .await
+        .expect("--alter");
+    assert_eq!(String::from_utf8(out).unwrap(), "Completed updating config for topic orders.\n");
+    let mut out = Vec::new();
+    run(&mut admin, &args(false, None, None), &mut out).await.expect("--describe");
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("Dynamic configs for topic orders are:\n"), "{text}");
+    assert!(text.contains("\n  cleanup.policy=compact,delete sensitive=false synonyms={"), "{text}");
+    assert!(text.contains("\n  retention.ms=60000 sensitive=false synonyms={"), "{text}");
+    assert_eq!(text.lines().count(), 3, "{text}");
+
+    run(&mut admin, &args(true, None, Some("retention.ms")), &mut Vec::new()).await.expect("--delete-config");
+    assert_eq!(
+        overrides(&mut admin, "orders").await,
+        vec![("cleanup.policy".into(), "compact,delete".into())]
+    );
+
+    let brokers = ConfigsArgs {
+        entity_type: "brokers".into(),
+        entity_name: None,
+        entity_default: true,
+        ..args(true, Some("node.id=3"), None)
+    };
+    let refused = run(&mut admin, &brokers, &mut Vec::new()).await;
+    assert!(
+        matches!(refused, Err(ClientError::Kafka { code: ResponseError::InvalidRequest, .. })),
+        "{refused:?}"
+    );
+    broker.stop().await;
+}

@@ -128,3 +128,55 @@ impl Client {
         Ok(())
     }
 }
+
+/// One config as DescribeConfigs reports it, with its synonyms (v1+): the
+/// keys that could set it, in the order Kafka looks them up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribedConfig {
+    pub name: String,
+    pub value: Option<String>,
+    /// Kafka's `ConfigSource` id (1 DYNAMIC_TOPIC_CONFIG … 5 DEFAULT_CONFIG).
+    pub source: i8,
+    pub sensitive: bool,
+    /// (name, value, source) of each synonym.
+    pub synonyms: Vec<(String, Option<String>, i8)>,
+}
+
+impl Client {
+    /// DescribeConfigs for one resource, every key, with synonyms.
+    pub async fn describe_configs(
+        &mut self,
+        resource: &ConfigResource,
+    ) -> Result<Vec<DescribedConfig>, ClientError> {
+        use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+        use kafka_protocol::messages::DescribeConfigsRequest;
+        let request = DescribeConfigsRequest::default()
+            .with_resources(vec![DescribeConfigsResource::default()
+                .with_resource_type(resource.resource_type)
+                .with_resource_name(str(&resource.name))
+                .with_configuration_keys(None)])
+            .with_include_synonyms(true);
+        let response = self.any_connection().await?.send(&request).await?;
+        let Some(result) = response.results.into_iter().next() else {
+            return Err(ClientError::Protocol(format!(
+                "DescribeConfigs did not answer for {}",
+                resource.describe()
+            )));
+        };
+        let message = result.error_message.map(|m| m.to_string());
+        ClientError::check(result.error_code, message, || {
+            format!("describe configs of {}", resource.describe())
+        })?;
+        Ok((result.configs.into_iter())
+            .map(|c| DescribedConfig {
+                name: c.name.to_string(),
+                value: c.value.map(|v| v.to_string()),
+                source: c.config_source,
+                sensitive: c.is_sensitive,
+                synonyms: (c.synonyms.into_iter())
+                    .map(|s| (s.name.to_string(), s.value.map(|v| v.to_string()), s.source))
+                    .collect(),
+            })
+            .collect())
+    }
+}

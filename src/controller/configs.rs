@@ -6,7 +6,7 @@
 //! ConfigRecord per key that changes (a null value removes the override, so
 //! the key falls back to the broker's default). Every broker applies the
 //! records to its image, and from there to its live logs
-//! ([`crate::broker::Broker::apply_image`]).
+//! (`Broker::apply_image` in `crate::broker::replica_manager`).
 //!
 //! ```text
 //!  resource (TOPIC "t" | BROKER "" | BROKER "<id>")

@@ -204,7 +204,7 @@ pub struct MetadataImage {
     topics: BTreeMap<String, TopicImage>,
     names: BTreeMap<Uuid, String>,
     /// Dynamic broker configs by resource name: "" the cluster-wide
-    /// default, "<id>" one broker's (issue 17). A resource with no keys left
+    /// default, "`<id>`" one broker's (issue 17). A resource with no keys left
     /// is removed, so an image rebuilt from its records is equal to it.
     broker_configs: BTreeMap<String, BTreeMap<String, String>>,
     /// The first producer id no block has covered yet (chapter 8): every id
@@ -370,7 +370,7 @@ impl MetadataImage {
     }
 
     /// The dynamic broker configs of a resource: "" the cluster-wide
-    /// default, "<id>" one broker's.
+    /// default, "`<id>`" one broker's.
     pub fn broker_configs(&self, resource_name: &str) -> Option<&BTreeMap<String, String>> {
         self.broker_configs.get(resource_name)
     }

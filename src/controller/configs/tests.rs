@@ -91,7 +91,7 @@ fn bad_changes_are_refused_with_kafkas_codes() {
         (append, ResponseError::InvalidConfig),
         (null, ResponseError::InvalidRequest),
     ] {
-        let result = alter_configs(&image, &[r.clone()]);
+        let result = alter_configs(&image, std::slice::from_ref(&r));
         assert_eq!(code(&result.answer[0]), Some(expected), "{r:?}");
         assert!(result.records.is_empty());
     }
