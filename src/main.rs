@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 use spool::config::BrokerConfig;
 use spool::tools::cluster::ClusterArgs;
+use spool::tools::configs::ConfigsArgs;
 use spool::tools::consume::ConsumeArgs;
 use spool::tools::delete_records::DeleteRecordsArgs;
 use spool::tools::dump_log::{dump_file, DumpOptions};
@@ -73,6 +74,8 @@ enum Command {
     Groups(GroupsArgs),
     /// Describe the brokers' log directories, as kafka-log-dirs.sh does.
     LogDirs(LogDirsArgs),
+    /// Describe or alter topic and broker configs, as kafka-configs.sh does.
+    Configs(ConfigsArgs),
     /// Describe the KRaft quorum, as kafka-metadata-quorum.sh does.
     MetadataQuorum(MetadataQuorumArgs),
     /// List, describe and abort transactions, as kafka-transactions.sh does.
@@ -159,6 +162,7 @@ fn client_tool(command: Command) -> anyhow::Result<()> {
             Command::Consume(args) => spool::tools::consume::main(args).await?,
             Command::Groups(args) => spool::tools::groups::main(args).await?,
             Command::LogDirs(args) => spool::tools::log_dirs::main(args).await?,
+            Command::Configs(args) => spool::tools::configs::main(args).await?,
             Command::MetadataQuorum(args) => spool::tools::metadata_quorum::main(args).await?,
             Command::Transactions(args) => spool::tools::transactions::main(args).await?,
             Command::DeleteRecords(args) => spool::tools::delete_records::main(args).await?,

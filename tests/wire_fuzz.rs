@@ -411,6 +411,32 @@ fn group_frames(frames: &mut Vec<Bytes>) {
             &kafka_protocol::messages::DescribeLogDirsRequest::default().with_topics(Some(vec![topic])),
         ));
     }
+    // Issue 17: a topic's configs altered, incrementally and whole.
+    let incremental =
+        kafka_protocol::messages::IncrementalAlterConfigsRequest::default().with_resources(vec![
+            kafka_protocol::messages::incremental_alter_configs_request::AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(StrBytes::from_static_str("t"))
+                .with_configs(vec![
+                    kafka_protocol::messages::incremental_alter_configs_request::AlterableConfig::default()
+                        .with_name(StrBytes::from_static_str("retention.ms"))
+                        .with_value(Some(StrBytes::from_static_str("1000"))),
+                ]),
+        ]);
+    for v in [0, 1] {
+        frames.push(frame(v, &incremental));
+    }
+    let whole = kafka_protocol::messages::AlterConfigsRequest::default().with_resources(vec![
+        kafka_protocol::messages::alter_configs_request::AlterConfigsResource::default()
+            .with_resource_type(2)
+            .with_resource_name(StrBytes::from_static_str("t"))
+            .with_configs(vec![kafka_protocol::messages::alter_configs_request::AlterableConfig::default()
+                .with_name(StrBytes::from_static_str("segment.ms"))
+                .with_value(Some(StrBytes::from_static_str("60000")))]),
+    ]);
+    for v in [0, 2] {
+        frames.push(frame(v, &whole));
+    }
     for v in [0, 2] {
         let partitions = kafka_protocol::messages::elect_leaders_request::TopicPartitions::default()
             .with_topic(name("t"))

@@ -116,6 +116,18 @@ impl ControllerResponse for DeleteTopicsResponse {
     }
 }
 
+impl ControllerResponse for kafka_protocol::messages::IncrementalAlterConfigsResponse {
+    fn not_controller(&self) -> bool {
+        self.responses.iter().any(|r| is_not_controller(r.error_code))
+    }
+}
+
+impl ControllerResponse for kafka_protocol::messages::AlterConfigsResponse {
+    fn not_controller(&self) -> bool {
+        self.responses.iter().any(|r| is_not_controller(r.error_code))
+    }
+}
+
 impl ControllerResponse for ElectLeadersResponse {
     fn not_controller(&self) -> bool {
         is_not_controller(self.error_code)

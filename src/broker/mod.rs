@@ -111,6 +111,7 @@
 
 pub mod acks;
 pub mod admin;
+pub mod alter_configs;
 pub mod cluster;
 pub mod controller_link;
 #[cfg(test)]
@@ -311,9 +312,14 @@ impl Broker {
     }
 
     /// The log config of a topic: the broker's `log.*` settings with the topic's overrides.
+    /// The dynamic broker configs (issue 17) come between: the cluster-wide
+    /// default, then this broker's own, from the published image.
     pub fn topic_log_config(&self, overrides: &BTreeMap<String, String>) -> LogConfig {
         let mut config = self.config.log.clone();
-        for (k, v) in overrides {
+        let image = self.metadata_image();
+        let dynamic = [String::new(), self.config.node_id.to_string()];
+        let dynamic = dynamic.iter().filter_map(|name| image.broker_configs(name)).flatten();
+        for (k, v) in dynamic.chain(overrides) {
             // Validated when the topic was created; a stale key is ignored.
             let _ = config.set(k, v);
         }
@@ -387,6 +393,14 @@ impl Broker {
                     let response = self.forward_create_partitions(r).await;
                     return Ok(Some(Reply::Message(ResponseKind::CreatePartitions(response))));
                 }
+                RequestKind::IncrementalAlterConfigs(r) => {
+                    let response = self.forward_incremental_alter_configs(r).await;
+                    return Ok(Some(Reply::Message(ResponseKind::IncrementalAlterConfigs(response))));
+                }
+                RequestKind::AlterConfigs(r) => {
+                    let response = self.forward_alter_configs(r).await;
+                    return Ok(Some(Reply::Message(ResponseKind::AlterConfigs(response))));
+                }
                 RequestKind::DescribeCluster(_) => {
                     return Ok(Some(Reply::Message(ResponseKind::DescribeCluster(self.cluster_describe()))))
                 }
@@ -421,6 +435,18 @@ impl Broker {
             RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(self.delete_topics(r).await),
             RequestKind::CreatePartitions(r) => ResponseKind::CreatePartitions(self.create_partitions(r)),
             RequestKind::DescribeConfigs(r) => ResponseKind::DescribeConfigs(self.describe_configs(r)),
+            RequestKind::IncrementalAlterConfigs(r) => {
+                let resources = alter_configs::incremental_changes(&r);
+                let answers = self.alter_configs(&resources, r.validate_only);
+                ResponseKind::IncrementalAlterConfigs(alter_configs::incremental_response(
+                    &resources, &answers,
+                ))
+            }
+            RequestKind::AlterConfigs(r) => {
+                let resources = alter_configs::replacing_changes(&r);
+                let answers = self.alter_configs(&resources, r.validate_only);
+                ResponseKind::AlterConfigs(alter_configs::replacing_response(&resources, &answers))
+            }
             RequestKind::DescribeCluster(r) => ResponseKind::DescribeCluster(self.describe_cluster(r)),
             RequestKind::FindCoordinator(r) => {
                 ResponseKind::FindCoordinator(self.find_coordinator(r, version))

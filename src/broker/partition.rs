@@ -25,7 +25,7 @@
 //! state only ever moves forward to what the log really holds.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -47,11 +47,9 @@ use crate::replication::{
 pub struct Partition {
     pub log: SharedLog,
     pub topic_id: Uuid,
-    /// `max.message.bytes` of its topic.
-    pub max_message_bytes: usize,
-    /// What its topic asks of incoming batches: `compression.type`, and keys
-    /// when `cleanup.policy` includes `compact` (chapter 4).
-    pub validation: ValidationPolicy,
+    /// Its topic's produce checks, replaced when an image changes the
+    /// topic's configs (issue 17's AlterConfigs).
+    settings: RwLock<ProduceSettings>,
     /// Durable mode's group commit for this log (chapter 1): created with the
     /// log and dropped with it, so a topic re-created under the same name
     /// starts with a fresh one.
@@ -61,6 +59,16 @@ pub struct Partition {
     /// The high watermark as the role last computed it: what consumers may
     /// read below, read without the role lock.
     high_watermark: AtomicI64,
+}
+
+/// What a partition's topic asks of incoming batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProduceSettings {
+    /// `max.message.bytes` of its topic.
+    pub max_message_bytes: usize,
+    /// `compression.type`, and keys when `cleanup.policy` includes
+    /// `compact` (chapter 4).
+    pub validation: ValidationPolicy,
 }
 
 /// This replica's part in the partition.
@@ -101,8 +109,7 @@ impl Partition {
         Partition {
             log,
             topic_id,
-            max_message_bytes,
-            validation,
+            settings: RwLock::new(ProduceSettings { max_message_bytes, validation }),
             group_commit,
             role: Mutex::new(Role::Follower(FollowerState::become_follower(
                 replica_id,
@@ -112,6 +119,22 @@ impl Partition {
             ))),
             high_watermark: AtomicI64::new(high_watermark),
         }
+    }
+
+    /// Its topic's `max.message.bytes`.
+    pub fn max_message_bytes(&self) -> usize {
+        self.settings.read().unwrap_or_else(PoisonError::into_inner).max_message_bytes
+    }
+
+    /// Its topic's checks of incoming batches.
+    pub fn validation(&self) -> ValidationPolicy {
+        self.settings.read().unwrap_or_else(PoisonError::into_inner).validation
+    }
+
+    /// Takes its topic's configs as they are now (an altered topic): the
+    /// next produce is checked against them.
+    pub fn set_settings(&self, settings: ProduceSettings) {
+        *self.settings.write().unwrap_or_else(PoisonError::into_inner) = settings;
     }
 
     /// The role lock. Recovered if poisoned: the state is replaced whole by
@@ -165,6 +188,8 @@ impl Partition {
         let mut role = self.role();
         if let Role::Leader(leader) = &mut *role {
             if leader.state.leader_epoch() == assignment.leader_epoch {
+                // The topic's `min.insync.replicas` may have been altered.
+                leader.state.config = config;
                 if assignment.partition_epoch > leader.state.partition_epoch() {
                     leader.isr_committed(assignment.isr.clone(), assignment.partition_epoch);
                     self.publish_high_watermark(leader.state.high_watermark());

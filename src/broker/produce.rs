@@ -131,15 +131,15 @@ impl Broker {
                 format!("cannot append to internal topic {tp}"),
             ));
         }
-        check_batch_sizes(&records, partition.max_message_bytes)?;
+        check_batch_sizes(&records, partition.max_message_bytes())?;
         // Chapter 4: open every batch, check its records, recompress it if the
         // topic names another codec. (Produce v0-v2 arrive rewritten as v3.)
-        let policy = ValidationPolicy { zstd_allowed: version >= 7, ..partition.validation };
+        let policy = ValidationPolicy { zstd_allowed: version >= 7, ..partition.validation() };
         let validated = validate_records(records, policy).map_err(validation_error)?;
         let records = validated.batches;
         if validated.recompressed > 0 {
             // A re-encoded batch may have grown past the limit.
-            check_batch_sizes(&records, partition.max_message_bytes)?;
+            check_batch_sizes(&records, partition.max_message_bytes())?;
         }
         // Chapter 9: the coordinator's word first, for a transaction's first batch.
         let origin = self.verify_txn_produce(tp, &partition, &records, transactional_id, version).await?;

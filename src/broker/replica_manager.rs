@@ -14,9 +14,10 @@
 //! group commit) from one image to the next as long as its log is the same;
 //! a topic deleted and created again under the same name gets a new one.
 //!
-//! Simplification: a partition's `max.message.bytes` and validation policy
-//! are read when its `Partition` is made; no API changes a topic's configs
-//! yet (issue 17 adds AlterConfigs).
+//! A topic's configs may change between images (issue 17's AlterConfigs):
+//! each application gives every hosted log its config again, each partition
+//! its produce checks (`max.message.bytes`, `compression.type`,
+//! `cleanup.policy`) and each leader its `min.insync.replicas`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError};
@@ -26,6 +27,7 @@ use crate::metadata::{PartitionImage, TopicImage};
 use crate::replication::{PartitionAssignment, ReplicationConfig};
 use crate::TopicPartition;
 
+use super::partition::ProduceSettings;
 use super::{Broker, Partition};
 
 impl Broker {
@@ -50,7 +52,11 @@ impl Broker {
                 let tp = TopicPartition::new(topic.name.clone(), index);
                 let log = logs.get_or_create(&tp, Some(log_config.clone()), now_ms)?;
                 let partition = match old.get(&tp) {
-                    Some(p) if Arc::ptr_eq(&p.log, &log) => p.clone(),
+                    Some(p) if Arc::ptr_eq(&p.log, &log) => {
+                        // Its topic's configs may have been altered (issue 17).
+                        p.set_settings(self.produce_settings(topic));
+                        p.clone()
+                    }
                     _ => Arc::new(self.new_partition(topic, log)),
                 };
                 if assigned.leader == me {
@@ -86,14 +92,19 @@ impl Broker {
     // ANCHOR_END: apply_image
 
     fn new_partition(&self, topic: &TopicImage, log: crate::log::manager::SharedLog) -> Partition {
+        let ProduceSettings { max_message_bytes, validation } = self.produce_settings(topic);
+        let group_commit = Arc::new(GroupCommit::new());
+        Partition::new(log, topic.topic_id, max_message_bytes, validation, group_commit, self.config.node_id)
+    }
+
+    /// A topic's produce checks: its overrides, else the broker's settings.
+    fn produce_settings(&self, topic: &TopicImage) -> ProduceSettings {
         let max_message_bytes = topic
             .configs
             .get("max.message.bytes")
             .and_then(|v| v.parse().ok())
             .unwrap_or(self.config.message_max_bytes);
-        let validation = self.topic_validation(&topic.configs);
-        let group_commit = Arc::new(GroupCommit::new());
-        Partition::new(log, topic.topic_id, max_message_bytes, validation, group_commit, self.config.node_id)
+        ProduceSettings { max_message_bytes, validation: self.topic_validation(&topic.configs) }
     }
 
     /// A topic's replication settings: `min.insync.replicas` (the topic's,

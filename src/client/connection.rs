@@ -118,6 +118,10 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteRecords, 0, 2),
     // Issue 17: `spool groups --delete-offsets` and `spool log-dirs`.
     (ApiKey::OffsetDelete, 0, 0),
+    // Issue 17: `spool configs --alter` (and a broker forwarding the config
+    // APIs to its controller).
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeLogDirs, 1, 4),
 ];
 

@@ -51,6 +51,7 @@
 
 pub mod admin;
 pub mod assignor;
+pub mod configs;
 pub mod connection;
 pub mod consumer;
 pub mod delete_records;

@@ -61,6 +61,7 @@
 //!   leader rebalance (`auto.leader.rebalance.enable`).
 //! - [`alter_partition`], [`topics`] (names, configs and [`placement`]),
 //!   [`partitions`] (CreatePartitions: more partitions for a topic),
+//!   [`configs`] (IncrementalAlterConfigs and AlterConfigs),
 //!   [`producer_ids`].
 //!
 //! The single-node broker runs the same topic checks and record building,
@@ -83,6 +84,7 @@
 
 pub mod alter_partition;
 pub mod brokers;
+pub mod configs;
 pub mod elections;
 pub mod partition_change;
 pub mod partitions;

@@ -244,19 +244,27 @@ pub fn validate_topic(config: &ControllerConfig, topic: &CreatableTopic) -> Resu
         };
         (partitions, factor)
     };
-    for (k, v) in &topic.configs {
+    validate_topic_configs(&topic.configs)?;
+    Ok(counts)
+}
+// ANCHOR_END: validate_topic
+
+/// A topic's whole set of overrides checked: each key
+/// ([`validate_topic_config`]), then the keys checked together
+/// (`LogConfig.validateValues`: the compaction lags). CreateTopics and the
+/// config APIs ([`super::configs`]) both call it.
+pub fn validate_topic_configs(configs: &BTreeMap<String, String>) -> Result<(), TopicError> {
+    for (k, v) in configs {
         validate_topic_config(k, v)?;
     }
-    // Keys checked together (`LogConfig.validateValues`: the compaction lags).
     let mut together = LogConfig::default();
-    for (k, v) in &topic.configs {
+    for (k, v) in configs {
         if let Err(why) = together.set(k, v) {
             return Err(TopicError::new(ResponseError::InvalidConfig, why));
         }
     }
-    Ok(counts)
+    Ok(())
 }
-// ANCHOR_END: validate_topic
 
 // ANCHOR: topic_records
 /// The records that create `topic` (already through [`validate_topic`]) in

@@ -10,6 +10,8 @@
 //!  PartitionChangeRecord ────────────▶ merged into the partition: a new leader
 //!                                      bumps the leader epoch, every change the
 //!                                      partition epoch (Kafka's PartitionRegistration.merge)
+//!  ConfigRecord (TOPIC) ─────────────▶ topics[name].configs[key]
+//!  ConfigRecord (BROKER) ────────────▶ broker_configs[id or ""][key] (dynamic broker configs)
 //! ```
 
 use std::collections::BTreeMap;
@@ -20,7 +22,7 @@ use uuid::Uuid;
 use super::records::{
     BrokerEndpoint, BrokerRegistrationChangeRecord, ControlledShutdownChange, FencingChange, MetadataRecord,
     PartitionChangeRecord, PartitionRecord, RegisterBrokerRecord, NO_LEADER_CHANGE, NO_RECOVERY_STATE_CHANGE,
-    RESOURCE_TOPIC,
+    RESOURCE_BROKER, RESOURCE_TOPIC,
 };
 use crate::TopicPartition;
 
@@ -201,6 +203,10 @@ pub struct MetadataImage {
     brokers: BTreeMap<i32, BrokerRegistration>,
     topics: BTreeMap<String, TopicImage>,
     names: BTreeMap<Uuid, String>,
+    /// Dynamic broker configs by resource name: "" the cluster-wide
+    /// default, "`<id>`" one broker's (issue 17). A resource with no keys left
+    /// is removed, so an image rebuilt from its records is equal to it.
+    broker_configs: BTreeMap<String, BTreeMap<String, String>>,
     /// The first producer id no block has covered yet (chapter 8): every id
     /// below it may have been handed out.
     next_producer_id: i64,
@@ -252,8 +258,12 @@ impl MetadataImage {
                 *partition = partition.merge(c);
             }
             MetadataRecord::Config { resource_type, resource_name, name, value } => {
+                if *resource_type == RESOURCE_BROKER {
+                    self.apply_broker_config(resource_name, name, value.as_deref());
+                    return Ok(());
+                }
                 if *resource_type != RESOURCE_TOPIC {
-                    return Ok(()); // broker configs: not kept in the image yet
+                    return Ok(()); // other resources (client metrics, groups): not kept
                 }
                 let topic = self
                     .topics
@@ -281,6 +291,23 @@ impl MetadataImage {
             }
         }
         Ok(())
+    }
+
+    fn apply_broker_config(&mut self, resource_name: &str, name: &str, value: Option<&str>) {
+        match value {
+            Some(v) => {
+                let configs = self.broker_configs.entry(resource_name.to_string()).or_default();
+                configs.insert(name.to_string(), v.to_string());
+            }
+            None => {
+                if let Some(configs) = self.broker_configs.get_mut(resource_name) {
+                    configs.remove(name);
+                    if configs.is_empty() {
+                        self.broker_configs.remove(resource_name);
+                    }
+                }
+            }
+        }
     }
 
     fn apply_registration_change(&mut self, c: &BrokerRegistrationChangeRecord) -> Result<(), ImageError> {
@@ -340,6 +367,17 @@ impl MetadataImage {
     /// The first producer id of the next block to hand out.
     pub fn next_producer_id(&self) -> i64 {
         self.next_producer_id
+    }
+
+    /// The dynamic broker configs of a resource: "" the cluster-wide
+    /// default, "`<id>`" one broker's.
+    pub fn broker_configs(&self, resource_name: &str) -> Option<&BTreeMap<String, String>> {
+        self.broker_configs.get(resource_name)
+    }
+
+    /// Every resource's dynamic broker configs, by resource name.
+    pub fn all_broker_configs(&self) -> &BTreeMap<String, BTreeMap<String, String>> {
+        &self.broker_configs
     }
 
     pub fn topics(&self) -> impl Iterator<Item = &TopicImage> {

@@ -54,7 +54,8 @@ pub enum MetadataRecord {
     Topic { name: String, topic_id: Uuid },
     /// One partition of a topic, whole (PartitionRecord, api key 3).
     Partition(PartitionRecord),
-    /// A topic config override; `None` removes it (ConfigRecord, api key 4).
+    /// A topic config override or a dynamic broker config; `None` removes it
+    /// (ConfigRecord, api key 4).
     Config { resource_type: i8, resource_name: String, name: String, value: Option<String> },
     /// A change to one partition's leader, ISR or replicas (PartitionChangeRecord, api key 5).
     PartitionChange(PartitionChangeRecord),
@@ -75,6 +76,9 @@ pub enum MetadataRecord {
 
 /// `ConfigResource.Type.TOPIC`.
 pub const RESOURCE_TOPIC: i8 = 2;
+/// `ConfigResource.Type.BROKER`: a dynamic broker config, named by the
+/// broker's id, or "" for the cluster-wide default.
+pub const RESOURCE_BROKER: i8 = 4;
 /// A PartitionChangeRecord's `leader` when the leader does not change.
 pub const NO_LEADER_CHANGE: i32 = -2;
 /// A partition's `leader` when it has none.

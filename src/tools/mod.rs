@@ -8,6 +8,7 @@
 //! the broker the way Kafka's tools do ([`bootstrap_servers`]).
 
 pub mod cluster;
+pub mod configs;
 pub mod consume;
 pub mod delete_records;
 pub mod dump_log;

@@ -74,6 +74,11 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     // KIP-113: each log directory's partitions and sizes; v4 adds the
     // volume's bytes (KIP-827). The codec crate decodes v1 on.
     (ApiKey::DescribeLogDirs, 1, 4),
+    // Issue 17: topic and dynamic broker configs changed through the
+    // controller; v2 of AlterConfigs and v1 of IncrementalAlterConfigs are
+    // the flexible versions.
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
 ];
 // ANCHOR_END: supported
 

@@ -12,6 +12,7 @@
 //!  brokers[id]            ──▶ RegisterBrokerRecord (fenced, in controlled shutdown as they are now)
 //!  topics[name]           ──▶ TopicRecord, then PartitionRecord per partition (epochs as they are now)
 //!  topics[name].configs   ──▶ ConfigRecord per override
+//!  broker_configs[name]   ──▶ ConfigRecord (BROKER) per dynamic broker config
 //!  next_producer_id       ──▶ ProducerIdsRecord (broker -1, epoch -1, as Kafka's ProducerIdsImage writes it)
 //! ```
 //!
@@ -26,7 +27,7 @@
 //! would want one.
 
 use super::{MetadataImage, MetadataRecord};
-use crate::metadata::records::{PartitionRecord, RegisterBrokerRecord, RESOURCE_TOPIC};
+use crate::metadata::records::{PartitionRecord, RegisterBrokerRecord, RESOURCE_BROKER, RESOURCE_TOPIC};
 
 impl MetadataImage {
     // ANCHOR: image_records
@@ -70,6 +71,16 @@ impl MetadataImage {
                 out.push(MetadataRecord::Config {
                     resource_type: RESOURCE_TOPIC,
                     resource_name: t.name.clone(),
+                    name: name.clone(),
+                    value: Some(value.clone()),
+                });
+            }
+        }
+        for (resource_name, configs) in &self.broker_configs {
+            for (name, value) in configs {
+                out.push(MetadataRecord::Config {
+                    resource_type: RESOURCE_BROKER,
+                    resource_name: resource_name.clone(),
                     name: name.clone(),
                     value: Some(value.clone()),
                 });

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use uuid::Uuid;
 
 use super::*;
-use crate::metadata::records::{BrokerEndpoint, PartitionRecord, NO_LEADER};
+use crate::metadata::records::{BrokerEndpoint, PartitionRecord, NO_LEADER, RESOURCE_BROKER};
 use crate::metadata::snapshot::{decode_snapshot, encode_snapshot, SnapshotId};
 
 /// One step of a random history: a kind and three numbers that pick what it
@@ -191,4 +191,37 @@ fn records_are_one_per_thing_in_kafkas_order() {
         MetadataRecord::ProducerIds { broker_id: -1, broker_epoch: -1, next_producer_id: 1000 }
     );
     assert!(MetadataImage::default().records().is_empty(), "an empty image writes nothing");
+}
+
+/// Dynamic broker configs (ConfigRecords of resource type BROKER, issue 17)
+/// are kept by the image — the cluster default under "" and one broker's
+/// under its id — removed by a null value, and written into a snapshot
+/// after the topics' configs, so a broker restarting from a snapshot keeps
+/// them (Kafka's `ConfigurationsImage`).
+#[test]
+fn broker_configs_are_kept_and_written() {
+    let config = |name: &str, key: &str, value: Option<&str>| MetadataRecord::Config {
+        resource_type: RESOURCE_BROKER,
+        resource_name: name.into(),
+        name: key.into(),
+        value: value.map(Into::into),
+    };
+    let mut image = MetadataImage::default();
+    for r in [
+        config("", "log.retention.ms", Some("1000")),
+        config("1", "log.segment.bytes", Some("2048")),
+        config("1", "log.cleanup.policy", Some("compact")),
+        config("1", "log.cleanup.policy", None),
+    ] {
+        image.apply(&r).unwrap();
+    }
+    assert_eq!(
+        image.broker_configs("").and_then(|c| c.get("log.retention.ms")).map(String::as_str),
+        Some("1000")
+    );
+    assert_eq!(image.broker_configs("1").map(|c| c.len()), Some(1));
+    assert_eq!(
+        image.records(),
+        vec![config("", "log.retention.ms", Some("1000")), config("1", "log.segment.bytes", Some("2048"))]
+    );
 }

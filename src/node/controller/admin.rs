@@ -124,6 +124,37 @@ impl ControllerNode {
         crate::broker::create_partitions::response(&topics, answers)
     }
 
+    /// IncrementalAlterConfigs and AlterConfigs (forwarded by a broker): the
+    /// ConfigRecords committed as one batch before the answer; every broker
+    /// applies them to its live logs when it applies them to its image.
+    /// `validate_only` commits nothing.
+    pub(super) async fn alter_configs(
+        &self,
+        resources: &[controller::configs::ConfigResourceChange],
+        validate_only: bool,
+    ) -> Vec<Result<(), controller::TopicError>> {
+        let decided = self.begin().and_then(|(_active, mut writer)| {
+            let image = writer.image().clone();
+            let mut result = controller::configs::alter_configs(&image, resources);
+            if validate_only {
+                result.records.clear();
+            }
+            self.commit(&mut writer, result)
+        });
+        match self.settle(decided).await {
+            Ok(answers) => {
+                if !validate_only {
+                    crate::broker::alter_configs::log_altered(resources, &answers);
+                }
+                answers
+            }
+            Err(code) => resources
+                .iter()
+                .map(|_| Err(controller::TopicError::new(code, not_committed(code))))
+                .collect(),
+        }
+    }
+
     /// DeleteTopics (forwarded by a broker): a RemoveTopicRecord per topic;
     /// each broker drops the partitions and deletes their logs when its
     /// image no longer has them.

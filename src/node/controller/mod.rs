@@ -62,6 +62,8 @@ pub const CONTROLLER_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 5),
     (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::AllocateProducerIds, 0, 0),
     (ApiKey::ElectLeaders, 0, 2),
     (ApiKey::Vote, 0, 2),
@@ -374,6 +376,20 @@ impl ControllerNode {
             RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(self.delete_topics(r).await),
             RequestKind::CreatePartitions(r) => {
                 ResponseKind::CreatePartitions(self.create_partitions(r).await)
+            }
+            RequestKind::IncrementalAlterConfigs(r) => {
+                let resources = crate::broker::alter_configs::incremental_changes(&r);
+                let answers = self.alter_configs(&resources, r.validate_only).await;
+                ResponseKind::IncrementalAlterConfigs(crate::broker::alter_configs::incremental_response(
+                    &resources, &answers,
+                ))
+            }
+            RequestKind::AlterConfigs(r) => {
+                let resources = crate::broker::alter_configs::replacing_changes(&r);
+                let answers = self.alter_configs(&resources, r.validate_only).await;
+                ResponseKind::AlterConfigs(crate::broker::alter_configs::replacing_response(
+                    &resources, &answers,
+                ))
             }
             RequestKind::AllocateProducerIds(r) => {
                 ResponseKind::AllocateProducerIds(self.allocate_producer_ids(r).await)
