@@ -119,6 +119,8 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     // Issue 17: `spool groups --delete-offsets` and `spool log-dirs`.
     (ApiKey::OffsetDelete, 0, 0),
     (ApiKey::DescribeLogDirs, 1, 4),
+    // Issue 17: `Client::describe_topic_partitions`, a page at a time.
+    (ApiKey::DescribeTopicPartitions, 0, 0),
 ];
 
 /// Responses larger than this are refused: a fetch asks for at most

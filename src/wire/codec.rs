@@ -74,6 +74,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     // KIP-113: each log directory's partitions and sizes; v4 adds the
     // volume's bytes (KIP-827). The codec crate decodes v1 on.
     (ApiKey::DescribeLogDirs, 1, 4),
+    // KIP-966: the paginated describe newer admin clients use (issue 17).
+    (ApiKey::DescribeTopicPartitions, 0, 0),
 ];
 // ANCHOR_END: supported
 
