@@ -437,6 +437,19 @@ fn group_frames(frames: &mut Vec<Bytes>) {
     for v in [0, 2] {
         frames.push(frame(v, &whole));
     }
+    // KIP-966: one page of partitions, from a cursor.
+    let describe_topic_partitions = kafka_protocol::messages::DescribeTopicPartitionsRequest::default()
+        .with_topics(vec![
+            kafka_protocol::messages::describe_topic_partitions_request::TopicRequest::default()
+                .with_name(name("t")),
+        ])
+        .with_response_partition_limit(2)
+        .with_cursor(Some(
+            kafka_protocol::messages::describe_topic_partitions_request::Cursor::default()
+                .with_topic_name(name("t"))
+                .with_partition_index(1),
+        ));
+    frames.push(frame(0, &describe_topic_partitions));
     for v in [0, 2] {
         let partitions = kafka_protocol::messages::elect_leaders_request::TopicPartitions::default()
             .with_topic(name("t"))

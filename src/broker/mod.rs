@@ -120,6 +120,7 @@ pub mod create_partitions;
 pub mod delete_records;
 pub mod describe_log_dirs;
 pub mod describe_producers;
+pub mod describe_topic_partitions;
 pub mod error;
 #[cfg(test)]
 pub(crate) mod fake_controller;
@@ -465,6 +466,9 @@ impl Broker {
             RequestKind::DescribeProducers(r) => ResponseKind::DescribeProducers(self.describe_producers(r)),
             RequestKind::DeleteRecords(r) => ResponseKind::DeleteRecords(self.delete_records(r).await),
             RequestKind::DescribeLogDirs(r) => ResponseKind::DescribeLogDirs(self.describe_log_dirs(r)),
+            RequestKind::DescribeTopicPartitions(r) => {
+                ResponseKind::DescribeTopicPartitions(self.describe_topic_partitions(r))
+            }
             // decode_request lets through only the APIs in SUPPORTED.
             _ => unreachable!("{api_key:?} passed the version check but has no handler"),
         })))

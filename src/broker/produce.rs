@@ -27,20 +27,23 @@ use std::time::Duration;
 use bytes::BytesMut;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
-use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use super::partition::AckWait;
 use super::{now_ms, Broker, Error};
 use crate::log::manager::lock;
 use crate::log::producers::AppendOrigin;
-use crate::log::validator::{validate_records, ValidationError, ValidationPolicy};
+use crate::log::validator::{validate_partition_records, ValidationPolicy};
 use crate::replication::ReplicationError;
 use crate::TopicPartition;
 
 /// What one partition's append answers: (base offset, log append time, log
-/// start offset), or an error code and message.
-type Appended = Result<(i64, i64, i64), (ResponseError, String)>;
+/// start offset), or why it was refused.
+type Appended = Result<(i64, i64, i64), Refused>;
+
+/// A client's append as it stands before any wait, or why it was refused
+/// (with the records at fault, KIP-467).
+type ProduceAppend = Result<((i64, i64, i64), Option<AckWait>), Refused>;
 
 /// One partition's append as it stands before any wait: the offsets and, for
 /// `acks=all`, the wait for the high watermark.
@@ -81,12 +84,14 @@ impl Broker {
             for data in topic.partition_data {
                 let tp = TopicPartition::new(topic.name.0.to_string(), data.index);
                 let result = match data.records {
-                    _ if !valid_acks => Err((ResponseError::InvalidRequiredAcks, format!("acks={acks}"))),
+                    _ if !valid_acks => {
+                        Err((ResponseError::InvalidRequiredAcks, format!("acks={acks}")).into())
+                    }
                     Some(records) => {
                         let records = BytesMut::from(&records[..]);
                         self.append(&tp, records, version, acks == -1, transactional_id.as_deref()).await
                     }
-                    None => Err((ResponseError::CorruptMessage, "no records".to_string())),
+                    None => Err((ResponseError::CorruptMessage, "no records".to_string()).into()),
                 };
                 partitions.push((tp, result));
             }
@@ -109,17 +114,17 @@ impl Broker {
         version: i16,
         acks_all: bool,
         transactional_id: Option<&str>,
-    ) -> AppendedWaiting {
+    ) -> ProduceAppend {
         if self.is_shutting_down() {
-            return Err((ResponseError::NotLeaderOrFollower, "broker is shutting down".into()));
+            return Err((ResponseError::NotLeaderOrFollower, "broker is shutting down".to_string()).into());
         }
         let Some(partition) = self.partition(tp) else {
-            return Err((ResponseError::UnknownTopicOrPartition, format!("no partition {tp}")));
+            return Err((ResponseError::UnknownTopicOrPartition, format!("no partition {tp}")).into());
         };
         partition.check_append(acks_all).map_err(|e| replication_error(tp, e))?;
         if let Err(e) = self.log_dir.check() {
             self.log_dir.warn(tp, "produce", &e);
-            return Err((e.kafka_error(), e.to_string()));
+            return Err((e.kafka_error(), e.to_string()).into());
         }
         if [crate::group::CONSUMER_OFFSETS_TOPIC, crate::txn::TRANSACTION_STATE_TOPIC]
             .contains(&tp.topic.as_str())
@@ -129,13 +134,15 @@ impl Broker {
             return Err((
                 ResponseError::InvalidTopicException,
                 format!("cannot append to internal topic {tp}"),
-            ));
+            )
+                .into());
         }
         check_batch_sizes(&records, partition.max_message_bytes())?;
         // Chapter 4: open every batch, check its records, recompress it if the
         // topic names another codec. (Produce v0-v2 arrive rewritten as v3.)
+        // A batch refused for some of its records names them (KIP-467).
         let policy = ValidationPolicy { zstd_allowed: version >= 7, ..partition.validation() };
-        let validated = validate_records(records, policy).map_err(validation_error)?;
+        let validated = validate_partition_records(records, policy, &tp.to_string())?;
         let records = validated.batches;
         if validated.recompressed > 0 {
             // A re-encoded batch may have grown past the limit.
@@ -145,7 +152,7 @@ impl Broker {
         let origin = self.verify_txn_produce(tp, &partition, &records, transactional_id, version).await?;
         // Checked again: the verification may have waited while leadership moved.
         let leader_epoch = partition.check_append(acks_all).map_err(|e| replication_error(tp, e))?;
-        self.append_as_leader(tp, &partition, records, leader_epoch, acks_all, origin).await
+        Ok(self.append_as_leader(tp, &partition, records, leader_epoch, acks_all, origin).await?)
     }
 
     /// Writes batches already checked for their origin (a client's produce,
@@ -194,13 +201,16 @@ impl Broker {
     // ANCHOR_END: produce
 }
 
+mod refused;
 mod verify;
+
+pub use refused::Refused;
 
 /// A produce's answer after its appends: for `acks=all`, the high watermark
 /// each partition waits for.
 #[derive(Debug)]
 pub struct Waiting {
-    topics: Vec<(TopicName, Vec<(TopicPartition, AppendedWaiting)>)>,
+    topics: Vec<(TopicName, Vec<(TopicPartition, ProduceAppend)>)>,
     /// The request's `timeout_ms`, from its arrival.
     deadline: tokio::time::Instant,
 }
@@ -223,9 +233,10 @@ impl Waiting {
             let mut answers = Vec::new();
             for (tp, result) in partitions {
                 let result = match result {
-                    Ok((offsets, Some(wait))) => {
-                        wait_for_replication(wait, self.deadline).await.map(|()| offsets)
-                    }
+                    Ok((offsets, Some(wait))) => wait_for_replication(wait, self.deadline)
+                        .await
+                        .map(|()| offsets)
+                        .map_err(Refused::from),
                     Ok((offsets, None)) => Ok(offsets),
                     Err(e) => Err(e),
                 };
@@ -261,12 +272,9 @@ fn partition_response(tp: &TopicPartition, result: Appended) -> PartitionProduce
             .with_base_offset(base_offset)
             .with_log_append_time_ms(log_append_time)
             .with_log_start_offset(log_start_offset),
-        Err((code, message)) => {
-            tracing::debug!(%tp, ?code, message, "produce failed");
-            response
-                .with_error_code(code.code())
-                .with_base_offset(-1)
-                .with_error_message(Some(StrBytes::from_string(message)))
+        Err(refused) => {
+            tracing::debug!(%tp, code = ?refused.code, refused.message, "produce failed");
+            refused.response(tp.partition)
         }
     }
 }
@@ -289,13 +297,4 @@ fn check_batch_sizes(records: &[u8], max: usize) -> Result<(), (ResponseError, S
         rest = &rest[size.min(rest.len())..];
     }
     Ok(())
-}
-
-fn validation_error(e: ValidationError) -> (ResponseError, String) {
-    let code = match &e {
-        ValidationError::Corrupt(_) => ResponseError::CorruptMessage,
-        ValidationError::InvalidRecord(_) => ResponseError::InvalidRecord,
-        ValidationError::UnsupportedCompression(_) => ResponseError::UnsupportedCompressionType,
-    };
-    (code, e.to_string())
 }

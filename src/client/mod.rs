@@ -64,6 +64,7 @@ pub mod offset_delete;
 pub mod partitioner;
 pub mod produce;
 pub mod producer;
+pub mod topic_partitions;
 pub mod transactions;
 
 use std::collections::BTreeMap;

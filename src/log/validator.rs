@@ -27,6 +27,14 @@
 //!                                 └─ re-encode ──▶ append the lz4 batch
 //! ```
 //!
+//! A batch refused because of some of its records names each of them
+//! (KIP-467): [`ValidationError::RecordErrors`] holds every bad record's
+//! index and why, as Kafka's `RecordValidationException` does, so Produce v8+
+//! can answer `record_errors` and the client can say which record was at
+//! fault. Kafka takes one batch per partition per Produce from a client; spool
+//! takes several, and numbers the records across all of them (the same index
+//! for the one-batch case every client sends).
+//!
 //! Kafka also checks timestamps against `log.message.timestamp.*.max.ms` and
 //! assigns offsets here; spool assigns offsets (in place) in [`super::Log::append`]
 //! and leaves the timestamp bounds out (see "Simplifications" in the README).
@@ -90,6 +98,23 @@ pub enum ValidationError {
     InvalidRecord(String),
     /// zstd from a client too old to read it back: `UNSUPPORTED_COMPRESSION_TYPE`.
     UnsupportedCompression(String),
+    /// Records of one batch the log must not accept, each named (KIP-467):
+    /// `INVALID_RECORD`, with the indexes for `record_errors`. Never empty.
+    RecordErrors(Vec<RecordError>),
+}
+
+/// One record refused, as Produce v8+ names it (`BatchIndexAndErrorMessage`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    /// The record's position among the partition's records in the request.
+    pub batch_index: i32,
+    pub message: String,
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "record {}: {}", self.batch_index, self.message)
+    }
 }
 
 impl std::fmt::Display for ValidationError {
@@ -98,6 +123,17 @@ impl std::fmt::Display for ValidationError {
             ValidationError::Corrupt(why) => write!(f, "corrupt batch: {why}"),
             ValidationError::InvalidRecord(why) => write!(f, "invalid record: {why}"),
             ValidationError::UnsupportedCompression(why) => write!(f, "unsupported compression: {why}"),
+            // Kafka's `LogValidator.processRecordErrors` wording.
+            ValidationError::RecordErrors(errors) => {
+                let first: Vec<String> = errors.iter().take(3).map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "One or more records have been rejected due to {} record errors in total, \
+                     and only showing the first three errors at most: [{}]",
+                    errors.len(),
+                    first.join(", ")
+                )
+            }
         }
     }
 }
@@ -119,14 +155,27 @@ pub struct Validated {
 /// Checks every record of every batch in `batches` and converts the batches to
 /// the topic's codec where it names one the producer did not use.
 pub fn validate_records(batches: BytesMut, policy: ValidationPolicy) -> Result<Validated, ValidationError> {
+    validate_partition_records(batches, policy, "")
+}
+
+/// [`validate_records`] for the records of partition `tp` (named in the
+/// messages of [`ValidationError::RecordErrors`], as Kafka names it).
+pub fn validate_partition_records(
+    batches: BytesMut,
+    policy: ValidationPolicy,
+    tp: &str,
+) -> Result<Validated, ValidationError> {
     let sizes = validate_batches(&batches, u64::MAX).map_err(|e| ValidationError::Corrupt(e.to_string()))?;
     let input = batches.freeze();
     let mut out: Option<BytesMut> = None; // a new buffer only once a batch changes
     let mut recompressed = 0;
     let mut at = 0;
+    let mut first_index = 0; // the batch's first record among the partition's
     for size in sizes {
         let (batch, _) = RecordBatch::parse(&input.slice(at..at + size))?;
-        match check_batch(&batch, policy)? {
+        let checked = check_batch(&batch, policy, Records { first_index, tp })?;
+        first_index = first_index.saturating_add(batch.records_count().max(0)); // checked against its records
+        match checked {
             Some(rebuilt) => {
                 let out = out.get_or_insert_with(|| BytesMut::from(&input[..at]));
                 out.extend_from_slice(rebuilt.as_bytes());
@@ -150,11 +199,22 @@ pub fn validate_records(batches: BytesMut, policy: ValidationPolicy) -> Result<V
 }
 // ANCHOR_END: validate
 
+/// Where a batch's records stand among the partition's, for the indexes
+/// and messages of its record errors.
+#[derive(Clone, Copy)]
+struct Records<'a> {
+    first_index: i32,
+    tp: &'a str,
+}
+
+// ANCHOR: check_batch
 /// Checks one batch's records; returns the batch re-encoded with the topic's
-/// codec if it must change, `None` if it is stored as sent.
+/// codec if it must change, `None` if it is stored as sent. Every bad record
+/// of the batch is named before it is refused (KIP-467).
 fn check_batch(
     batch: &RecordBatch,
     policy: ValidationPolicy,
+    at: Records,
 ) -> Result<Option<RecordBatch>, ValidationError> {
     if batch.is_control() {
         return Err(ValidationError::InvalidRecord("clients may not write control batches".into()));
@@ -165,16 +225,21 @@ fn check_batch(
     }
     // Decompresses a compressed batch, and checks the count against the header.
     let records = batch.decode_records()?;
+    let mut errors = Vec::new();
     for (i, record) in records.iter().enumerate() {
+        let refuse = |message: String| RecordError { batch_index: at.first_index + i as i32, message };
         let delta = record.offset - batch.base_offset();
         if delta != i as i64 {
-            return Err(ValidationError::InvalidRecord(format!("record {i} has offset delta {delta}")));
+            errors.push(refuse(format!("Record at position {i} has offset delta {delta}, not {i}")));
+        } else if policy.compacted && record.key.is_none() {
+            errors.push(refuse(format!(
+                "Compacted topic cannot accept message without key in topic partition {}.",
+                at.tp
+            )));
         }
-        if policy.compacted && record.key.is_none() {
-            return Err(ValidationError::InvalidRecord(
-                "a compacted topic needs a key on every record".into(),
-            ));
-        }
+    }
+    if !errors.is_empty() {
+        return Err(ValidationError::RecordErrors(errors));
     }
     let target = match policy.compression {
         TopicCompression::Producer => return Ok(None),
@@ -191,6 +256,7 @@ fn check_batch(
     }
     Ok(Some(builder.build()))
 }
+// ANCHOR_END: check_batch
 
 #[cfg(test)]
 mod tests {
@@ -287,7 +353,10 @@ mod tests {
     fn bad_batches_are_refused_with_kafkas_reasons() {
         let compacted = ValidationPolicy { compacted: true, ..policy(TopicCompression::Producer) };
         let keyless = concat(&[batch(Compression::Gzip, &[Some("a"), None])]);
-        assert!(matches!(validate_records(keyless, compacted), Err(ValidationError::InvalidRecord(_))));
+        let Err(ValidationError::RecordErrors(errors)) = validate_records(keyless, compacted) else {
+            panic!("a keyless record on a compacted topic is named")
+        };
+        assert_eq!(errors.iter().map(|e| e.batch_index).collect::<Vec<_>>(), vec![1]);
         let keyed = concat(&[batch(Compression::Gzip, &[Some("a")])]);
         assert!(validate_records(keyed, compacted).is_ok());
 
@@ -320,6 +389,35 @@ mod tests {
             validate_records(BytesMut::from(&b"garbage"[..]), policy(TopicCompression::Producer)),
             Err(ValidationError::Corrupt(_))
         ));
+    }
+
+    /// KIP-467: a record whose offset delta is not its position is named by
+    /// its index, and the records of later batches are numbered after the
+    /// earlier batches' (one index space per partition).
+    #[test]
+    fn a_record_out_of_place_is_named_by_its_index() {
+        let mut bad =
+            BytesMut::from(batch(Compression::None, &[Some("a"), Some("b"), Some("c")]).as_bytes().as_ref());
+        // Each record: length, attributes, timestamp delta, offset delta (one byte each here).
+        let mut at = crate::format::batch::HEADER_SIZE;
+        for _ in 0..2 {
+            at += 1 + usize::from(bad[at] >> 1); // zigzag length, under 64
+        }
+        assert_eq!(bad[at + 3], 4, "record 2's offset delta, zigzag");
+        bad[at + 3] = 10; // 5
+        let crc = crc32c::crc32c(&bad[crate::format::batch::field::ATTRIBUTES..]);
+        bad[crate::format::batch::field::CRC..crate::format::batch::field::CRC + 4]
+            .copy_from_slice(&crc.to_be_bytes());
+        let mut input = concat(&[batch(Compression::None, &[Some("x"), Some("y")])]);
+        input.extend_from_slice(&bad);
+        let Err(ValidationError::RecordErrors(errors)) =
+            validate_partition_records(input, policy(TopicCompression::Producer), "t-0")
+        else {
+            panic!("the record out of place is named")
+        };
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].batch_index, 4, "two records before this batch, third in it");
+        assert!(errors[0].message.contains("offset delta 5"), "{}", errors[0].message);
     }
 
     proptest! {

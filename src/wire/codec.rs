@@ -79,6 +79,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     // the flexible versions.
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
+    // KIP-966: the paginated describe newer admin clients use (issue 17).
+    (ApiKey::DescribeTopicPartitions, 0, 0),
 ];
 // ANCHOR_END: supported
 
