@@ -173,6 +173,26 @@ mod tests {
         assert!(parse_pairs("--property", &["=x".into()]).is_err());
     }
 
+    /// The key lists the tools check before `set` name only keys `set`
+    /// knows, so no key a client understands is ever warned away as unknown.
+    #[test]
+    fn the_known_key_lists_match_what_the_configs_set() {
+        use crate::client::{ConsumerConfig, GroupConfig, ProducerConfig};
+        let unknown = |e: ClientError| {
+            let why = e.to_string();
+            why.contains("unknown producer config") || why.contains("unknown consumer property")
+        };
+        for key in ProducerConfig::KEYS {
+            let mut config = ProducerConfig::default();
+            assert!(config.set(key, "?!").map_or_else(|e| !unknown(e), |()| true), "{key}");
+        }
+        for key in ConsumerConfig::KEYS.iter().chain(GroupConfig::KEYS) {
+            let mut config = ConsumerConfig::default();
+            assert!(config.set(key, "?!").map_or_else(|e| !unknown(e), |()| true), "{key}");
+        }
+        assert!(unknown(ProducerConfig::default().set("max.request.size", "1").unwrap_err()));
+    }
+
     /// `--command-config` gives an admin tool its client.id and timeout, its
     /// broker when there is no flag, and refuses security settings.
     #[test]
