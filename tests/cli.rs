@@ -527,7 +527,7 @@ fn consume_with_a_group_and_describe_it() {
         ["GROUP", "CONSUMER-ID", "GROUP-INSTANCE-ID", "HOST", "CLIENT-ID", "#PARTITIONS", "ASSIGNMENT"]
     );
     let offsets = broker.ok(&["groups", "--describe", "--group", "live"], b"");
-    assert!(!offsets.contains("no active members") && offsets.contains("spool-cli"), "{offsets}");
+    assert!(!offsets.contains("no active members") && offsets.contains("console-consumer"), "{offsets}");
     let refused = broker.run(&["groups", "--delete", "--group", "live"], b"");
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("NonEmptyGroup"), "{refused:?}");

@@ -153,6 +153,8 @@ pub struct Connection {
     /// True while a frame is being written. A caller that drops the future
     /// half way leaves it true, and half a frame on the wire: broken.
     writing: bool,
+    /// `client.id` in every request header ([`CLIENT_ID`] unless set).
+    client_id: StrBytes,
 }
 
 /// A request written and waiting for its response.
@@ -173,6 +175,16 @@ impl Drop for Connection {
 impl Connection {
     /// Connects to `addr` and asks which versions it speaks.
     pub async fn connect(addr: &str, request_timeout: Duration) -> Result<Self, ClientError> {
+        Self::connect_as(addr, request_timeout, CLIENT_ID).await
+    }
+
+    /// As [`connect`](Self::connect), naming itself `client_id` in every
+    /// request header (Kafka's `client.id`: what brokers log and groups show).
+    pub async fn connect_as(
+        addr: &str,
+        request_timeout: Duration,
+        client_id: &str,
+    ) -> Result<Self, ClientError> {
         let stream = tokio::time::timeout(request_timeout, TcpStream::connect(addr))
             .await
             .map_err(|_| ClientError::Timeout {
@@ -195,6 +207,7 @@ impl Connection {
             request_timeout,
             broken,
             writing: false,
+            client_id: StrBytes::from_string(client_id.to_string()),
         };
         connection.negotiate().await?;
         Ok(connection)
@@ -305,7 +318,7 @@ impl Connection {
     pub async fn send_oneway<R: Request>(&mut self, request: &R) -> Result<(), ClientError> {
         let api = api_key::<R>()?;
         let version = self.version_for(api)?;
-        let frame = encode_request(api, version, self.next_correlation_id(), request)?;
+        let frame = encode_request(api, version, self.next_correlation_id(), &self.client_id, request)?;
         if self.is_broken() {
             return Err(self.broken_error());
         }
@@ -342,7 +355,7 @@ impl Connection {
         timeout: Duration,
     ) -> Result<impl Future<Output = Result<Bytes, ClientError>> + Send + 'static, ClientError> {
         let correlation_id = self.next_correlation_id();
-        let frame = encode_request(api, version, correlation_id, request)?;
+        let frame = encode_request(api, version, correlation_id, &self.client_id, request)?;
         let (reply, response) = oneshot::channel();
         let entry =
             InFlight { correlation_id, api, header_version: api.response_header_version(version), reply };
@@ -490,13 +503,14 @@ fn encode_request<R: Encodable + HeaderVersion>(
     api: ApiKey,
     version: i16,
     correlation_id: i32,
+    client_id: &StrBytes,
     request: &R,
 ) -> Result<Bytes, ClientError> {
     let header = RequestHeader::default()
         .with_request_api_key(api as i16)
         .with_request_api_version(version)
         .with_correlation_id(correlation_id)
-        .with_client_id(Some(StrBytes::from_static_str(CLIENT_ID)));
+        .with_client_id(Some(client_id.clone()));
     let mut buf = BytesMut::with_capacity(256);
     buf.put_i32(0); // size, below
     header

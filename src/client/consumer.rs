@@ -41,6 +41,7 @@ use kafka_protocol::ResponseError;
 use super::fetch::{FetchOptions, OffsetSpec};
 use super::group_consumer::GroupConfig;
 use super::{Client, ClientError};
+use crate::format::batch::TimestampType;
 use crate::format::record::Record;
 use crate::TopicPartition;
 
@@ -66,6 +67,8 @@ pub struct ConsumerConfig {
     /// `group.id` and the rest of a group member's settings (chapter 5's
     /// [`super::group_consumer::GroupConsumer`]; an `assign`ing consumer ignores them).
     pub group: GroupConfig,
+    /// `client.id` (`None`: spool's own, [`super::connection::CLIENT_ID`]).
+    pub client_id: Option<String>,
 }
 
 impl Default for ConsumerConfig {
@@ -75,11 +78,23 @@ impl Default for ConsumerConfig {
             auto_offset_reset: OffsetReset::Latest,
             request_timeout: super::REQUEST_TIMEOUT_DEFAULT,
             group: GroupConfig::default(),
+            client_id: None,
         }
     }
 }
 
 impl ConsumerConfig {
+    /// The keys [`set`](Self::set) knows (with [`GroupConfig::KEYS`]).
+    pub const KEYS: &'static [&'static str] = &[
+        "fetch.min.bytes",
+        "fetch.max.wait.ms",
+        "fetch.max.bytes",
+        "max.partition.fetch.bytes",
+        "request.timeout.ms",
+        "auto.offset.reset",
+        "client.id",
+    ];
+
     /// Sets one property by Kafka's name; an unknown key or a bad value is an error.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ClientError> {
         let bad = || ClientError::InvalidArgument(format!("invalid value {value:?} for {key}"));
@@ -100,6 +115,7 @@ impl ConsumerConfig {
                     _ => return Err(bad()),
                 }
             }
+            "client.id" => self.client_id = Some(value.to_string()).filter(|id| !id.is_empty()),
             _ if self.group.set(key, value)? => {}
             _ => return Err(ClientError::InvalidArgument(format!("unknown consumer property {key}"))),
         }
@@ -113,6 +129,8 @@ pub struct ConsumerRecord {
     pub topic: String,
     pub partition: i32,
     pub record: Record,
+    /// Which clock `record.timestamp` is from (its batch's).
+    pub timestamp_type: TimestampType,
 }
 
 /// A consumer of explicitly assigned partitions.
@@ -127,7 +145,8 @@ pub struct Consumer {
 impl Consumer {
     /// Connects to `bootstrap` (a `host:port`).
     pub async fn connect(bootstrap: &str, config: ConsumerConfig) -> Result<Self, ClientError> {
-        let client = Client::connect(bootstrap, config.request_timeout).await?;
+        let client =
+            Client::connect_as(bootstrap, config.request_timeout, config.client_id.as_deref()).await?;
         Ok(Consumer { client, config, positions: BTreeMap::new() })
     }
 
@@ -250,10 +269,13 @@ impl Consumer {
             for (tp, result) in fetched {
                 match result {
                     Ok((batch_records, next_offset)) => {
-                        records.extend(batch_records.into_iter().map(|record| ConsumerRecord {
-                            topic: tp.topic.clone(),
-                            partition: tp.partition,
-                            record,
+                        records.extend(batch_records.into_iter().map(|(record, timestamp_type)| {
+                            ConsumerRecord {
+                                topic: tp.topic.clone(),
+                                partition: tp.partition,
+                                record,
+                                timestamp_type,
+                            }
                         }));
                         self.positions.insert(tp, Some(next_offset));
                     }

@@ -29,6 +29,7 @@ use kafka_protocol::ResponseError;
 
 use super::admin::topic_name;
 use super::{Client, ClientError};
+use crate::format::batch::TimestampType;
 use crate::format::record::Record;
 use crate::format::{BatchError, RecordBatch};
 use crate::TopicPartition;
@@ -80,8 +81,12 @@ impl OffsetSpec {
 
 // ANCHOR: decode_fetched
 /// Decodes a partition's fetched bytes: the records at or after
-/// `fetch_offset`, and the offset to fetch next.
-pub fn decode_fetched(mut bytes: Bytes, fetch_offset: i64) -> Result<(Vec<Record>, i64), ClientError> {
+/// `fetch_offset`, each with its batch's timestamp type, and the offset to
+/// fetch next.
+pub fn decode_fetched(
+    mut bytes: Bytes,
+    fetch_offset: i64,
+) -> Result<(Vec<(Record, TimestampType)>, i64), ClientError> {
     let mut records = Vec::new();
     let mut next_offset = fetch_offset;
     while !bytes.is_empty() {
@@ -93,7 +98,9 @@ pub fn decode_fetched(mut bytes: Bytes, fetch_offset: i64) -> Result<(Vec<Record
         };
         batch.validate()?; // the CRC, as Kafka's `check.crcs=true`
         if batch.next_offset() > fetch_offset && !batch.is_control() {
-            records.extend(batch.decode_records()?.into_iter().filter(|r| r.offset >= fetch_offset));
+            let timestamp_type = batch.timestamp_type();
+            let decoded = batch.decode_records()?.into_iter().filter(|r| r.offset >= fetch_offset);
+            records.extend(decoded.map(|r| (r, timestamp_type)));
         }
         next_offset = next_offset.max(batch.next_offset());
         bytes = rest;
@@ -103,7 +110,7 @@ pub fn decode_fetched(mut bytes: Bytes, fetch_offset: i64) -> Result<(Vec<Record
 // ANCHOR_END: decode_fetched
 
 /// One partition's outcome of a fetch: its records and next offset, or its error.
-type PartitionOutcome = (TopicPartition, Result<(Vec<Record>, i64), ResponseError>);
+type PartitionOutcome = (TopicPartition, Result<(Vec<(Record, TimestampType)>, i64), ResponseError>);
 
 impl Client {
     // ANCHOR: fetch

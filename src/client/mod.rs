@@ -153,15 +153,27 @@ pub struct Client {
     controller_id: Option<i32>,
     /// Topics from the last Metadata that named them.
     topics: BTreeMap<String, TopicMetadata>,
+    /// `client.id` for every connection ([`connection::CLIENT_ID`] unless set).
+    client_id: String,
 }
 
 impl Client {
     /// Connects to the first of the comma-separated `bootstrap` addresses that
     /// answers ApiVersions, as `bootstrap.servers` works.
     pub async fn connect(bootstrap: &str, request_timeout: Duration) -> Result<Self, ClientError> {
+        Self::connect_as(bootstrap, request_timeout, None).await
+    }
+
+    /// As [`connect`](Self::connect), with `client.id` set (`None`: spool's own).
+    pub async fn connect_as(
+        bootstrap: &str,
+        request_timeout: Duration,
+        client_id: Option<&str>,
+    ) -> Result<Self, ClientError> {
+        let client_id = client_id.unwrap_or(connection::CLIENT_ID).to_string();
         let mut last_error = ClientError::InvalidArgument("no bootstrap server given".into());
         for addr in bootstrap.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-            match Connection::connect(addr, request_timeout).await {
+            match Connection::connect_as(addr, request_timeout, &client_id).await {
                 Ok(connection) => {
                     let mut client = Client {
                         bootstrap: addr.to_string(),
@@ -170,6 +182,7 @@ impl Client {
                         brokers: BTreeMap::new(),
                         controller_id: None,
                         topics: BTreeMap::new(),
+                        client_id,
                     };
                     client.connections.insert(addr.to_string(), connection);
                     return Ok(client);
@@ -188,7 +201,7 @@ impl Client {
     /// The open connection to `addr`, opening (or reopening a broken) one.
     async fn connection_to(&mut self, addr: &str) -> Result<&mut Connection, ClientError> {
         if self.connections.get(addr).is_none_or(Connection::is_broken) {
-            let connection = Connection::connect(addr, self.request_timeout).await?;
+            let connection = Connection::connect_as(addr, self.request_timeout, &self.client_id).await?;
             self.connections.insert(addr.to_string(), connection);
         }
         Ok(self.connections.get_mut(addr).expect("inserted above"))

@@ -4,18 +4,29 @@
 //! It finds the topic's partitions (Metadata), assigns them to chapter 4's
 //! [`Consumer`], seeks each (ListOffsets: the end by default, the start with
 //! `--from-beginning`, or `--offset N` on one `--partition`), then polls and
-//! prints each record's value on a line, with its headers and key first when
-//! asked, in Kafka's `DefaultMessageFormatter` layout:
+//! prints each record as Kafka's `DefaultMessageFormatter` does
+//! ([`super::formatter`]), configured the way Kafka's tool is: `--property
+//! print.key=true --property print.timestamp=true`, `print.partition`,
+//! `print.offset`, `print.headers`, `print.value`, `key.separator`,
+//! `line.separator`, `headers.separator`, `null.literal`, or a
+//! `--formatter-config FILE` of them. spool's shorthands `--print-key`,
+//! `--print-headers` and `--key-separator` stay and win over the properties:
 //!
 //! ```text
-//!  [headers <key.separator>] [key <key.separator>] value
-//!  headers: k1:v1,k2:v2   (NO_HEADERS when there are none; null prints "null")
+//!  [CreateTime:1700000000000 <sep>] [Partition:0 <sep>] [Offset:5 <sep>] [h1:v1,h2:v2 <sep>] [key <sep>] value
 //! ```
+//!
+//! The consumer's settings come as Kafka's tool takes them, later ones
+//! winning: this tool's (`client.id` `console-consumer`, no auto commit,
+//! `auto.offset.reset` from `--from-beginning`), `--consumer.config FILE`,
+//! `--consumer-property k=v`, then `--group` and `--isolation-level`. Keys
+//! spool's consumer does not use are warned about and ignored; TLS/SASL keys
+//! are refused ([`super::client_properties`]).
 //!
 //! It stops after `--max-messages`, after `--timeout-ms` without a new record,
 //! or on Ctrl-C, then prints `Processed a total of N messages` on stderr.
 //!
-//! With `--group G` (chapter 5) it is a member of consumer group `G`
+//! With `--group G` (or `group.id` in the consumer properties; chapter 5) it is a member of consumer group `G`
 //! instead ([`run_group`]): it subscribes to the topic, reads the partitions
 //! the group gives it, starting at the group's committed offsets (or by
 //! `auto.offset.reset`: `--from-beginning` makes it `earliest`), and commits
@@ -34,10 +45,16 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{unescape, ClientSettings};
-use crate::client::{ClientError, Consumer, ConsumerConfig, GroupConsumer, OffsetSpec};
-use crate::format::record::Record;
+use super::client_properties::{file_then_flags, is_plaintext_security, refuse_security};
+use super::formatter::{Formatter, RecordPlace};
+use super::line_reader::warn_unknown;
+use super::unescape;
+use crate::client::group_consumer::GroupConfig;
+use crate::client::{ClientError, Consumer, ConsumerConfig, ConsumerRecord, GroupConsumer, OffsetSpec};
 use crate::TopicPartition;
+
+/// `client.id` unless the properties name one, as Kafka's console consumer.
+pub const CLIENT_ID: &str = "console-consumer";
 
 /// Where to start reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,21 +76,6 @@ impl StartOffset {
                 _ => Err(format!("--offset {s:?}: expected a non-negative number, 'earliest' or 'latest'")),
             },
         }
-    }
-}
-
-/// How records are printed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FormatOptions {
-    pub print_key: bool,
-    pub print_headers: bool,
-    /// Between fields; Kafka's `key.separator`, a tab by default.
-    pub key_separator: String,
-}
-
-impl Default for FormatOptions {
-    fn default() -> Self {
-        FormatOptions { print_key: false, print_headers: false, key_separator: "\t".into() }
     }
 }
 
@@ -110,15 +112,33 @@ pub struct ConsumeArgs {
     /// Exit after this long without a new record.
     #[arg(long)]
     pub timeout_ms: Option<u64>,
-    /// Print each record's key before its value.
+    /// Print each record's key before its value (print.key=true).
     #[arg(long)]
     pub print_key: bool,
-    /// Between headers, key and value (`\t` is a tab).
-    #[arg(long, default_value = "\\t", value_name = "SEP", value_parser = unescape)]
-    pub key_separator: String,
-    /// Print each record's headers first (k:v,k2:v2, or NO_HEADERS).
+    /// Between fields (key.separator; `\t` is a tab, the default).
+    #[arg(long, value_name = "SEP", value_parser = unescape)]
+    pub key_separator: Option<String>,
+    /// Print each record's headers first (print.headers=true: k:v,k2:v2, or NO_HEADERS).
     #[arg(long)]
     pub print_headers: bool,
+    /// A formatter setting: print.timestamp, print.key, print.offset,
+    /// print.partition, print.headers, print.value, key.separator,
+    /// line.separator, headers.separator, null.literal, key.deserializer,
+    /// value.deserializer (repeatable).
+    #[arg(long = "property", value_name = "KEY=VALUE")]
+    pub formatter_properties: Vec<String>,
+    /// A properties file of formatter settings (--property wins over it).
+    #[arg(long = "formatter-config", value_name = "FILE")]
+    pub formatter_config: Option<PathBuf>,
+    /// The key's deserializer class (only String/ByteArray: bytes print as they are).
+    #[arg(long, value_name = "CLASS")]
+    pub key_deserializer: Option<String>,
+    /// The value's deserializer class (only String/ByteArray).
+    #[arg(long, value_name = "CLASS")]
+    pub value_deserializer: Option<String>,
+    /// read_uncommitted (the default; spool's consumer reads no other way yet).
+    #[arg(long, value_name = "LEVEL")]
+    pub isolation_level: Option<String>,
 }
 
 impl ConsumeArgs {
@@ -137,38 +157,104 @@ impl ConsumeArgs {
         self.timeout_ms.map(Duration::from_millis)
     }
 
-    /// How records are printed.
-    pub fn format(&self) -> FormatOptions {
-        FormatOptions {
-            print_key: self.print_key,
-            print_headers: self.print_headers,
-            key_separator: self.key_separator.clone(),
+    /// How records are printed: `--formatter-config`, the deserializer
+    /// flags, `--property`, then spool's `--print-key`, `--print-headers`
+    /// and `--key-separator`.
+    pub fn formatter(&self) -> Result<Formatter, ClientError> {
+        let mut properties =
+            file_then_flags("--property", self.formatter_config.as_deref(), &self.formatter_properties)?;
+        let deserializers =
+            [("key.deserializer", &self.key_deserializer), ("value.deserializer", &self.value_deserializer)];
+        for (key, class) in deserializers {
+            if let Some(class) = class {
+                properties.insert(0, (key.into(), class.clone()));
+            }
         }
+        let mut formatter = Formatter::from_properties(&properties)?;
+        formatter.print_key |= self.print_key;
+        formatter.print_headers |= self.print_headers;
+        if let Some(separator) = &self.key_separator {
+            formatter.key_separator = separator.as_bytes().to_vec();
+        }
+        Ok(formatter)
     }
 
     /// The broker and the consumer's settings, the same for both modes:
-    /// no auto commit (with `--group` the tool commits exactly what it
-    /// printed; auto commit would commit positions past records a
+    /// [`CLIENT_ID`], no auto commit (with a group the tool commits exactly
+    /// what it printed; auto commit would commit positions past records a
     /// `--max-messages` stop never printed), `auto.offset.reset=earliest`
-    /// with `--from-beginning`, then the consumer properties, then `--group`.
+    /// with `--from-beginning`, then the consumer properties (file, then
+    /// flags), then `--group`. A group id given twice must be the same one,
+    /// and a group cannot be read one `--partition` at a time — as in Kafka.
     pub fn consumer_config(&self) -> Result<(String, ConsumerConfig), ClientError> {
-        let settings = ClientSettings::from_args(
-            self.bootstrap_server.as_deref(),
+        let properties = file_then_flags(
+            "--consumer-property",
             self.consumer_config.as_deref(),
             &self.consumer_properties,
         )?;
-        let mut config = ConsumerConfig::default();
+        refuse_security(&properties)?;
+        let bootstrap = super::bootstrap_servers(self.bootstrap_server.as_deref(), &properties);
+        let mut config = ConsumerConfig { client_id: Some(CLIENT_ID.into()), ..ConsumerConfig::default() };
         config.set("enable.auto.commit", "false")?;
         if self.from_beginning {
             config.set("auto.offset.reset", "earliest")?;
         }
-        for (key, value) in &settings.properties {
-            config.set(key, value)?;
+        let mut isolation_level = self.isolation_level.clone();
+        for (key, value) in &properties {
+            let value = value.trim();
+            match key.as_str() {
+                "bootstrap.servers" => {}
+                "auto.offset.reset" if self.from_beginning && value != "earliest" => {
+                    return Err(ClientError::InvalidArgument(format!(
+                        "Can't simultaneously specify --from-beginning and 'auto.offset.reset={value}', \
+                         please remove one option"
+                    )))
+                }
+                "isolation.level" => isolation_level = isolation_level.or(Some(value.to_string())),
+                _ if ConsumerConfig::KEYS.contains(&key.as_str())
+                    || GroupConfig::KEYS.contains(&key.as_str()) =>
+                {
+                    config.set(key, value)?
+                }
+                _ if is_plaintext_security(key) => {}
+                _ => warn_unknown("consumer", key, ConsumerConfig::KEYS),
+            }
         }
-        if let Some(group) = &self.group {
-            config.set("group.id", group)?;
+        check_isolation_level(isolation_level.as_deref())?;
+        self.set_group(&mut config)?;
+        Ok((bootstrap, config))
+    }
+
+    /// `--group` into `config`, checked against a `group.id` property.
+    fn set_group(&self, config: &mut ConsumerConfig) -> Result<(), ClientError> {
+        match (&self.group, &config.group.group_id) {
+            (Some(flag), Some(property)) if flag != property => {
+                return Err(ClientError::InvalidArgument(format!(
+                    "The group ids provided in different places (directly using '--group', \
+                     using '--consumer-property', or using '--consumer.config') do not match. \
+                     Detected group ids: '{flag}', '{property}'"
+                )))
+            }
+            (Some(flag), _) => config.set("group.id", flag)?,
+            (None, _) => {}
         }
-        Ok((settings.bootstrap_servers, config))
+        if config.group.group_id.is_some() && (self.partition.is_some() || self.offset.is_some()) {
+            return Err(ClientError::InvalidArgument(
+                "Options group and partition cannot be specified together.".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `isolation.level`: spool's consumer reads every record (Fetch's
+/// isolation level 0), so `read_committed` is refused rather than ignored.
+fn check_isolation_level(level: Option<&str>) -> Result<(), ClientError> {
+    match level {
+        None | Some("read_uncommitted") => Ok(()),
+        Some(other) => Err(ClientError::InvalidArgument(format!(
+            "isolation.level={other}: spool's console consumer reads read_uncommitted only"
+        ))),
     }
 }
 
@@ -177,6 +263,7 @@ impl ConsumeArgs {
 /// it leaves the group on the way out.
 pub async fn main(args: ConsumeArgs) -> Result<(), ClientError> {
     let (bootstrap, config) = args.consumer_config()?;
+    let formatter = args.formatter()?;
     // Listen for Ctrl-C (SIGINT) from the start, so an early one still ends
     // the tool cleanly with its summary line.
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -184,16 +271,16 @@ pub async fn main(args: ConsumeArgs) -> Result<(), ClientError> {
         interrupt.recv().await;
     };
     let mut out = std::io::stdout().lock();
-    let consumed = if args.group.is_some() {
+    let consumed = if config.group.group_id.is_some() {
         let mut consumer = GroupConsumer::connect(&bootstrap, config).await?;
-        let result = run_group(&mut consumer, &args, &mut out, stop).await;
+        let result = run_group(&mut consumer, &args, &formatter, &mut out, stop).await;
         let closed = consumer.close().await;
         let consumed = result?;
         closed?;
         consumed
     } else {
         let mut consumer = Consumer::connect(&bootstrap, config).await?;
-        run(&mut consumer, &args, &mut out, stop).await?
+        run(&mut consumer, &args, &formatter, &mut out, stop).await?
     };
     eprintln!("Processed a total of {consumed} messages");
     Ok(())
@@ -203,43 +290,21 @@ pub async fn main(args: ConsumeArgs) -> Result<(), ClientError> {
 /// Ctrl-C promptly.
 const FETCH_WAIT_MAX: Duration = Duration::from_millis(500);
 
-// ANCHOR: format_record
-/// Appends one record's line to `out`, in `DefaultMessageFormatter`'s layout.
-pub fn format_record(record: &Record, format: &FormatOptions, out: &mut Vec<u8>) {
-    let separator = format.key_separator.as_bytes();
-    if format.print_headers {
-        if record.headers.is_empty() {
-            out.extend_from_slice(b"NO_HEADERS");
-        }
-        for (i, header) in record.headers.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(header.key.as_bytes());
-            out.push(b':');
-            out.extend_from_slice(header.value.as_deref().unwrap_or(b"null"));
-        }
-        out.extend_from_slice(separator);
-    }
-    if format.print_key {
-        out.extend_from_slice(record.key.as_deref().unwrap_or(b"null"));
-        out.extend_from_slice(separator);
-    }
-    out.extend_from_slice(record.value.as_deref().unwrap_or(b"null"));
-    out.push(b'\n');
+/// Appends one record's line to `out`.
+fn format_record(formatter: &Formatter, r: &ConsumerRecord, out: &mut Vec<u8>) {
+    formatter.write(&r.record, RecordPlace { partition: r.partition, timestamp_type: r.timestamp_type }, out);
 }
-// ANCHOR_END: format_record
 
 /// Consumes until `--max-messages`, `--timeout-ms` or `stop` resolves (Ctrl-C);
 /// returns the number of records printed.
 pub async fn run(
     consumer: &mut Consumer,
     args: &ConsumeArgs,
+    formatter: &Formatter,
     out: &mut impl Write,
     stop: impl Future<Output = ()>,
 ) -> Result<u64, ClientError> {
     assign_and_seek(consumer, args).await?;
-    let format = args.format();
     let mut consumed = 0u64;
     let mut last_record = tokio::time::Instant::now();
     tokio::pin!(stop);
@@ -257,7 +322,7 @@ pub async fn run(
             if args.max_messages.is_some_and(|max| consumed >= max) {
                 break;
             }
-            format_record(&r.record, &format, &mut buf);
+            format_record(formatter, r, &mut buf);
             consumed += 1;
             last_record = tokio::time::Instant::now();
         }
@@ -274,11 +339,11 @@ pub async fn run(
 pub async fn run_group(
     consumer: &mut GroupConsumer,
     args: &ConsumeArgs,
+    formatter: &Formatter,
     out: &mut impl Write,
     stop: impl Future<Output = ()>,
 ) -> Result<u64, ClientError> {
     consumer.subscribe([args.topic.clone()]);
-    let format = args.format();
     let mut consumed = 0u64;
     let mut last_record = tokio::time::Instant::now();
     let mut stopping = false;
@@ -305,7 +370,7 @@ pub async fn run_group(
             if args.max_messages.is_some_and(|max| consumed >= max) {
                 break;
             }
-            format_record(&r.record, &format, &mut buf);
+            format_record(formatter, &r, &mut buf);
             printed.insert(TopicPartition::new(r.topic, r.partition), r.record.offset + 1);
             consumed += 1;
             last_record = tokio::time::Instant::now();
@@ -370,45 +435,6 @@ fn next_wait(timeout: Option<Duration>, last_record: tokio::time::Instant) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::record::Header;
-    use bytes::Bytes;
-
-    fn record(key: Option<&'static [u8]>, value: Option<&'static [u8]>, headers: Vec<Header>) -> Record {
-        Record {
-            offset: 0,
-            timestamp: 0,
-            sequence: -1,
-            key: key.map(Bytes::from_static),
-            value: value.map(Bytes::from_static),
-            headers,
-            size_in_bytes: 0,
-        }
-    }
-
-    fn line(record: &Record, format: &FormatOptions) -> String {
-        let mut out = Vec::new();
-        format_record(record, format, &mut out);
-        String::from_utf8(out).unwrap()
-    }
-
-    /// Records print as DefaultMessageFormatter does: headers, then key, then
-    /// value, separated by `key.separator`, with `null` and `NO_HEADERS`.
-    #[test]
-    fn records_print_like_the_console_consumer() {
-        let plain = FormatOptions::default();
-        let all = FormatOptions { print_key: true, print_headers: true, key_separator: "|".into() };
-        let headers = vec![
-            Header { key: "a".into(), value: Some(Bytes::from_static(b"1")) },
-            Header { key: "b".into(), value: None },
-        ];
-        let r = record(Some(b"k"), Some(b"v"), headers);
-        assert_eq!(line(&r, &plain), "v\n");
-        assert_eq!(line(&r, &all), "a:1,b:null|k|v\n");
-        let bare = record(None, None, vec![]);
-        assert_eq!(line(&bare, &all), "NO_HEADERS|null|null\n");
-        let keyed = FormatOptions { print_key: true, ..FormatOptions::default() };
-        assert_eq!(line(&bare, &keyed), "null\tnull\n");
-    }
 
     /// `--offset` takes a number or Kafka's two names, never a negative number.
     #[test]

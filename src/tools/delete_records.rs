@@ -24,8 +24,8 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::bootstrap_servers;
-use crate::client::{Client, ClientError, REQUEST_TIMEOUT_DEFAULT};
+use super::client_properties::{AdminSettings, CommandConfigArg};
+use crate::client::{Client, ClientError};
 use crate::TopicPartition;
 
 /// `spool delete-records`' flags (kafka-delete-records.sh's).
@@ -34,6 +34,8 @@ pub struct DeleteRecordsArgs {
     /// Where to connect (default 127.0.0.1:9092).
     #[arg(long, value_name = "HOST:PORT")]
     pub bootstrap_server: Option<String>,
+    #[command(flatten)]
+    pub command_config: CommandConfigArg,
     /// The JSON file naming each partition and the offset to delete before:
     /// {"partitions": [{"topic": "t", "partition": 0, "offset": 3}], "version": 1}
     #[arg(long, value_name = "FILE")]
@@ -48,8 +50,9 @@ pub async fn main(args: DeleteRecordsArgs) -> Result<(), ClientError> {
     let text = std::fs::read_to_string(&args.offset_json_file)
         .map_err(|e| ClientError::InvalidArgument(format!("{}: {e}", args.offset_json_file.display())))?;
     let offsets = parse_offset_json(&text)?;
-    let bootstrap = bootstrap_servers(args.bootstrap_server.as_deref(), &[]);
-    let mut client = Client::connect(&bootstrap, REQUEST_TIMEOUT_DEFAULT).await?;
+    let command_config = args.command_config.command_config.as_deref();
+    let mut client =
+        AdminSettings::from_args(args.bootstrap_server.as_deref(), command_config)?.connect().await?;
     run(&mut client, &offsets, &mut std::io::stdout()).await
 }
 

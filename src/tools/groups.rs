@@ -24,8 +24,8 @@ pub mod delete_offsets;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-use super::bootstrap_servers;
-use crate::client::{Client, ClientError, GroupDescription, OffsetSpec, REQUEST_TIMEOUT_DEFAULT};
+use super::client_properties::{AdminSettings, CommandConfigArg};
+use crate::client::{Client, ClientError, GroupDescription, OffsetSpec};
 use crate::TopicPartition;
 
 /// `spool groups`' flags: kafka-consumer-groups.sh's.
@@ -35,6 +35,8 @@ pub struct GroupsArgs {
     /// Where to connect (default 127.0.0.1:9092).
     #[arg(long, value_name = "HOST:PORT")]
     pub bootstrap_server: Option<String>,
+    #[command(flatten)]
+    pub command_config: CommandConfigArg,
     /// List every group's id.
     #[arg(long)]
     pub list: bool,
@@ -81,8 +83,9 @@ impl GroupsArgs {
 
 /// `spool groups`: connects, runs the command, prints to stdout.
 pub async fn main(args: GroupsArgs) -> Result<(), ClientError> {
-    let bootstrap = bootstrap_servers(args.bootstrap_server.as_deref(), &[]);
-    let mut client = Client::connect(&bootstrap, REQUEST_TIMEOUT_DEFAULT).await?;
+    let command_config = args.command_config.command_config.as_deref();
+    let mut client =
+        AdminSettings::from_args(args.bootstrap_server.as_deref(), command_config)?.connect().await?;
     run(&mut client, args.command(), &mut std::io::stdout().lock()).await
 }
 

@@ -15,9 +15,9 @@
 
 use serde_json::{json, Value};
 
-use super::bootstrap_servers;
+use super::client_properties::{AdminSettings, CommandConfigArg};
 use crate::client::log_dirs::LogDirDescription;
-use crate::client::{Client, ClientError, REQUEST_TIMEOUT_DEFAULT};
+use crate::client::{Client, ClientError};
 
 /// `spool log-dirs`' flags: kafka-log-dirs.sh's.
 #[derive(Debug, Clone, clap::Args)]
@@ -25,6 +25,8 @@ pub struct LogDirsArgs {
     /// Where to connect (default 127.0.0.1:9092).
     #[arg(long, value_name = "HOST:PORT")]
     pub bootstrap_server: Option<String>,
+    #[command(flatten)]
+    pub command_config: CommandConfigArg,
     /// Describe the log directories of the brokers (the only action).
     #[arg(long, required = true)]
     pub describe: bool,
@@ -38,8 +40,9 @@ pub struct LogDirsArgs {
 
 /// `spool log-dirs`: connects, asks, prints to stdout.
 pub async fn main(args: LogDirsArgs) -> Result<(), ClientError> {
-    let bootstrap = bootstrap_servers(args.bootstrap_server.as_deref(), &[]);
-    let mut client = Client::connect(&bootstrap, REQUEST_TIMEOUT_DEFAULT).await?;
+    let command_config = args.command_config.command_config.as_deref();
+    let mut client =
+        AdminSettings::from_args(args.bootstrap_server.as_deref(), command_config)?.connect().await?;
     let out = run(&mut client, &args.topic_list, &args.broker_list).await?;
     print!("{out}");
     Ok(())

@@ -7,12 +7,15 @@
 //! `main.rs` only picks the tool. The tools that take client properties find
 //! the broker the way Kafka's tools do ([`bootstrap_servers`]).
 
+pub mod client_properties;
 pub mod cluster;
 pub mod configs;
 pub mod consume;
 pub mod delete_records;
 pub mod dump_log;
+pub mod formatter;
 pub mod groups;
+pub mod line_reader;
 pub mod log_dirs;
 pub mod metadata_quorum;
 pub mod perf;

@@ -1,10 +1,23 @@
 //! `spool produce`: lines from stdin become records, as
 //! `kafka-console-producer.sh` (and `kcat -P`) make them.
 //!
-//! Each line is a record's value; with `--key-separator SEP` the text before
-//! the first `SEP` is its key (the console producer's `parse.key=true` and
-//! `key.separator`). `--header k=v` adds the same headers to every record, as
-//! `kcat -H` does. A record goes to `--partition P` if given, else to
+//! Each line is read by Kafka's `LineMessageReader` rules
+//! ([`super::line_reader`]), configured the way Kafka's tool is: `--property
+//! parse.key=true --property key.separator=:`, `parse.headers`,
+//! `null.marker` (a value equal to it is a tombstone), … or a
+//! `--reader-config FILE` of them. spool's shorthands stay: `--key-separator
+//! SEP` is `parse.key=true` with that separator, and `--header k=v` adds the
+//! same header to every record, as `kcat -H` does.
+//!
+//! The producer's own settings come as Kafka's tool takes them, later ones
+//! winning: this tool's defaults (`linger.ms` [`LINGER_MS`], `client.id`
+//! `console-producer`), `--producer.config FILE`, `--producer-property k=v`,
+//! then the flags `--acks` (`--request-required-acks`) and `--compression`
+//! (`--compression-codec`). Keys spool's producer does not use are warned
+//! about and ignored; TLS/SASL keys are refused
+//! ([`super::client_properties`]).
+//!
+//! A record goes to `--partition P` if given, else to
 //! `murmur2(key) % partitions` like the Java client's default partitioner, or
 //! round-robin when it has no key ([`crate::client::partitioner`]): a line at
 //! a time is what a console producer is for, and round-robin shows each line
@@ -12,9 +25,9 @@
 //! short input all in one partition).
 //!
 //! ```text
-//!  stdin ──(reader thread)──▶ lines ──▶ Producer::send ──▶ accumulator ──▶ sender task
-//!                                        batches fill to batch.size, or go
-//!                                        after linger.ms (LINGER_MS) of quiet
+//!  stdin ──(reader thread)──▶ lines ──▶ LineReader ──▶ Producer::send ──▶ accumulator ──▶ sender task
+//!                                                      batches fill to batch.size, or go
+//!                                                      after linger.ms (LINGER_MS) of quiet
 //! ```
 //!
 //! Batching is chapter 4's [`Producer`]'s job: a pipe fills whole batches,
@@ -27,13 +40,17 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::{unescape, ClientSettings};
+use super::client_properties::{file_then_flags, is_plaintext_security, refuse_security};
+use super::line_reader::{warn_unknown, LineReader, LineRecord};
+use super::unescape;
 use crate::client::partitioner::{partition_for_key, RoundRobin};
 use crate::client::{Acks, ClientError, DeliveryFuture, Producer, ProducerConfig, ProducerRecord};
 use crate::format::Compression;
 
 /// `linger.ms` for the console producer: short, so a typed line goes at once.
 pub const LINGER_MS: u64 = 10;
+/// `client.id` unless the properties name one, as Kafka's console producer.
+pub const CLIENT_ID: &str = "console-producer";
 /// Acknowledgements awaited at most this far behind the line being sent:
 /// bounds the memory a long pipe holds in futures.
 pub const DELIVERIES_PENDING_MAX: usize = 10_000;
@@ -49,8 +66,8 @@ pub struct ProduceArgs {
     pub bootstrap_server: Option<String>,
     #[arg(long)]
     pub topic: String,
-    /// Split each line into key and value at the first SEP (parse.key=true;
-    /// `\t` is a tab). Without it, lines are values only.
+    /// Split each line into key and value at the first SEP (the same as
+    /// `--property parse.key=true --property key.separator=SEP`; `\t` is a tab).
     #[arg(long, value_name = "SEP", value_parser = unescape)]
     pub key_separator: Option<String>,
     /// A header on every record: --header key=value (repeatable).
@@ -59,40 +76,76 @@ pub struct ProduceArgs {
     /// Send every record to this partition instead of partitioning by key.
     #[arg(long)]
     pub partition: Option<i32>,
-    /// none, gzip, snappy, lz4 or zstd.
-    #[arg(long, default_value = "none", value_parser = parse_compression)]
-    pub compression: Compression,
-    /// 0 (no response), 1 (the leader) or -1/all (every in-sync replica).
-    #[arg(long, default_value = "-1", allow_hyphen_values = true, value_parser = parse_acks)]
-    pub acks: Acks,
+    /// none, gzip, snappy, lz4 or zstd (`--compression-codec` alone: gzip).
+    /// Beats `compression.type` in the producer properties.
+    #[arg(long, alias = "compression-codec", num_args = 0..=1, default_missing_value = "gzip",
+          value_parser = parse_compression)]
+    pub compression: Option<Compression>,
+    /// 0 (no response), 1 (the leader) or -1/all (every in-sync replica; the
+    /// default). Beats `acks` in the producer properties.
+    #[arg(long, alias = "request-required-acks", allow_hyphen_values = true, value_parser = parse_acks)]
+    pub acks: Option<Acks>,
     /// A producer setting: --producer-property enable.idempotence=true (repeatable).
     #[arg(long = "producer-property", value_name = "KEY=VALUE")]
     pub producer_properties: Vec<String>,
-    /// A properties file of producer settings (the flags win over it).
+    /// A properties file of producer settings (--producer-property wins over it).
     #[arg(long = "producer.config", value_name = "FILE")]
     pub producer_config: Option<PathBuf>,
+    /// A line reader setting: parse.key, key.separator, parse.headers,
+    /// headers.delimiter, headers.separator, headers.key.separator,
+    /// ignore.error, null.marker (repeatable).
+    #[arg(long = "property", value_name = "KEY=VALUE")]
+    pub reader_properties: Vec<String>,
+    /// A properties file of line reader settings (--property wins over it).
+    #[arg(long = "reader-config", value_name = "FILE")]
+    pub reader_config: Option<PathBuf>,
 }
 
 impl ProduceArgs {
     /// The producer's settings: Kafka's defaults, then this tool's
-    /// ([`LINGER_MS`], `--acks`, `--compression`), then the producer properties.
+    /// ([`LINGER_MS`], [`CLIENT_ID`]), then the producer properties (file,
+    /// then flags), then `--acks` and `--compression`.
     pub fn producer_config(&self) -> Result<ProducerConfig, ClientError> {
-        let settings = ClientSettings::from_args(
-            self.bootstrap_server.as_deref(),
+        let properties = file_then_flags(
+            "--producer-property",
             self.producer_config.as_deref(),
             &self.producer_properties,
         )?;
+        refuse_security(&properties)?;
+        let bootstrap = super::bootstrap_servers(self.bootstrap_server.as_deref(), &properties);
         let mut config = ProducerConfig {
-            acks: self.acks,
-            compression: self.compression,
             linger_ms: LINGER_MS,
-            ..ProducerConfig::new(settings.bootstrap_servers)
+            client_id: Some(CLIENT_ID.into()),
+            ..ProducerConfig::new(bootstrap)
         };
-        for (key, value) in &settings.properties {
-            config.set(key, value)?;
+        for (key, value) in &properties {
+            match key.as_str() {
+                "bootstrap.servers" => {}
+                _ if ProducerConfig::KEYS.contains(&key.as_str()) => config.set(key, value.trim())?,
+                _ if is_plaintext_security(key) => {}
+                _ => warn_unknown("producer", key, ProducerConfig::KEYS),
+            }
+        }
+        if let Some(acks) = self.acks {
+            config.acks = acks;
+        }
+        if let Some(compression) = self.compression {
+            config.compression = compression;
         }
         config.validate()?;
         Ok(config)
+    }
+
+    /// The line reader: `--reader-config`, then `--property`, then
+    /// `--key-separator`.
+    pub fn line_reader(&self) -> Result<LineReader, ClientError> {
+        let mut properties =
+            file_then_flags("--property", self.reader_config.as_deref(), &self.reader_properties)?;
+        if let Some(separator) = &self.key_separator {
+            properties.push(("parse.key".into(), "true".into()));
+            properties.push(("key.separator".into(), separator.clone()));
+        }
+        LineReader::from_properties(&properties)
     }
 }
 
@@ -106,6 +159,7 @@ fn parse_compression(s: &str) -> Result<Compression, String> {
 
 /// `spool produce`: stdin's lines to the topic, until stdin ends.
 pub async fn main(args: ProduceArgs) -> Result<(), ClientError> {
+    args.line_reader()?; // a bad reader setting fails before connecting
     let producer = Producer::connect(args.producer_config()?).await?;
     let lines = spawn_line_reader(std::io::BufReader::new(std::io::stdin()));
     run(&producer, &args, lines).await.map(drop)
@@ -117,28 +171,6 @@ pub struct ProduceSummary {
     /// Records acknowledged (with `acks=0`: written).
     pub records: u64,
 }
-
-// ANCHOR: parse_line
-/// Splits a line into key and value at the first `key_separator`. As Kafka's
-/// console producer, a line without the separator is an error when keys are
-/// parsed (rather than silently a null key).
-pub fn parse_line(line: &[u8], key_separator: Option<&str>) -> Result<(Option<Bytes>, Bytes), String> {
-    let Some(separator) = key_separator.map(str::as_bytes) else {
-        return Ok((None, Bytes::copy_from_slice(line)));
-    };
-    match line.windows(separator.len()).position(|w| w == separator) {
-        Some(at) => Ok((
-            Some(Bytes::copy_from_slice(&line[..at])),
-            Bytes::copy_from_slice(&line[at + separator.len()..]),
-        )),
-        None => Err(format!(
-            "no key separator {:?} in line {:?}",
-            key_separator.unwrap_or_default(),
-            String::from_utf8_lossy(line)
-        )),
-    }
-}
-// ANCHOR_END: parse_line
 
 /// Parses `--header key=value`; `key` alone is a header with a null value.
 pub fn parse_header(arg: &str) -> Result<(String, Option<Bytes>), String> {
@@ -200,19 +232,21 @@ async fn send_lines(
             args.topic
         )));
     }
+    let reader = args.line_reader()?;
     let mut round_robin = RoundRobin::starting_at(std::process::id());
+    let mut line_number = 0u64;
     let mut deliveries: VecDeque<DeliveryFuture> = VecDeque::new();
     let mut summary = ProduceSummary::default();
     while let Some(line) = lines.recv().await {
-        let (key, value) =
-            parse_line(&line?, args.key_separator.as_deref()).map_err(ClientError::InvalidArgument)?;
+        line_number += 1;
+        let LineRecord { mut headers, key, value } = reader.read(&line?, line_number)?;
+        headers.extend(args.headers.iter().cloned());
         let partition = match (args.partition, &key) {
             (Some(p), _) => p,
             (None, Some(key)) => partition_for_key(key, partitions),
             (None, None) => round_robin.next(partitions),
         };
-        let record =
-            ProducerRecord { key, value: Some(value), headers: args.headers.clone(), timestamp_ms: None };
+        let record = ProducerRecord { key, value, headers, timestamp_ms: None };
         deliveries.push_back(producer.send_to_partition(&args.topic, partition, record).await?);
         if deliveries.len() > DELIVERIES_PENDING_MAX {
             let oldest = deliveries.pop_front().expect("longer than the maximum");
@@ -231,30 +265,6 @@ async fn send_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Without a separator the whole line is the value; with one, the first
-    /// occurrence splits key from value (the rest may contain it again), as
-    /// kafka-console-producer's `parse.key` does.
-    #[test]
-    fn lines_split_at_the_first_separator() {
-        assert_eq!(parse_line(b"a:b", None), Ok((None, Bytes::from_static(b"a:b"))));
-        assert_eq!(
-            parse_line(b"k:v:w", Some(":")),
-            Ok((Some(Bytes::from_static(b"k")), Bytes::from_static(b"v:w")))
-        );
-        assert_eq!(
-            parse_line(b"key::=value", Some("::=")),
-            Ok((Some(Bytes::from_static(b"key")), Bytes::from_static(b"value")))
-        );
-        assert_eq!(parse_line(b":v", Some(":")), Ok((Some(Bytes::new()), Bytes::from_static(b"v"))));
-        assert_eq!(parse_line(b"", None), Ok((None, Bytes::new())));
-    }
-
-    /// A line without the separator is an error when keys are expected, as in Kafka.
-    #[test]
-    fn missing_separator_is_an_error() {
-        assert!(parse_line(b"no separator", Some("\t")).is_err());
-    }
 
     /// `--header k=v` splits at the first '='; `k` alone has a null value.
     #[test]

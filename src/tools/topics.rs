@@ -21,8 +21,8 @@ use std::io::Write;
 
 use uuid::Uuid;
 
-use super::bootstrap_servers;
-use crate::client::{Client, ClientError, NewTopic, TopicMetadata, REQUEST_TIMEOUT_DEFAULT};
+use super::client_properties::{AdminSettings, CommandConfigArg};
+use crate::client::{Client, ClientError, NewTopic, TopicMetadata};
 
 /// `spool topics`' flags: kafka-topics.sh's.
 #[derive(Debug, Clone, clap::Args)]
@@ -31,6 +31,8 @@ pub struct TopicsArgs {
     /// Where to connect (default 127.0.0.1:9092).
     #[arg(long, value_name = "HOST:PORT")]
     pub bootstrap_server: Option<String>,
+    #[command(flatten)]
+    pub command_config: CommandConfigArg,
     /// Create --topic.
     #[arg(long, requires = "topic")]
     pub create: bool,
@@ -97,8 +99,9 @@ impl TopicsArgs {
 /// `spool topics`: connects, runs the command, prints to stdout.
 pub async fn main(args: TopicsArgs) -> Result<(), ClientError> {
     let command = args.command()?;
-    let bootstrap = bootstrap_servers(args.bootstrap_server.as_deref(), &[]);
-    let mut client = Client::connect(&bootstrap, REQUEST_TIMEOUT_DEFAULT).await?;
+    let command_config = args.command_config.command_config.as_deref();
+    let mut client =
+        AdminSettings::from_args(args.bootstrap_server.as_deref(), command_config)?.connect().await?;
     run(&mut client, command, &mut std::io::stdout().lock()).await
 }
 

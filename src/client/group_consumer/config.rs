@@ -47,6 +47,19 @@ impl Default for GroupConfig {
 }
 
 impl GroupConfig {
+    /// The keys [`set`](Self::set) knows.
+    pub const KEYS: &'static [&'static str] = &[
+        "group.id",
+        "group.instance.id",
+        "partition.assignment.strategy",
+        "session.timeout.ms",
+        "heartbeat.interval.ms",
+        "max.poll.interval.ms",
+        "auto.commit.interval.ms",
+        "retry.backoff.ms",
+        "enable.auto.commit",
+    ];
+
     /// Sets one group property by Kafka's name: `Ok(false)` if `key` is not a
     /// group property, an error for a bad value.
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool, ClientError> {

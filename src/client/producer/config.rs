@@ -50,6 +50,8 @@ pub struct ProducerConfig {
     /// a conflicting setting, [`validate`](Self::validate) refuses it. Read
     /// the outcome with [`idempotent`](Self::idempotent).
     pub enable_idempotence: Option<bool>,
+    /// `client.id` (`None`: spool's own, [`crate::client::connection::CLIENT_ID`]).
+    pub client_id: Option<String>,
 }
 
 impl Default for ProducerConfig {
@@ -69,6 +71,7 @@ impl Default for ProducerConfig {
             max_block_ms: 60_000,
             enable_idempotence: None,
             partitioner_ignore_keys: false,
+            client_id: None,
         }
     }
 }
@@ -92,6 +95,25 @@ impl ProducerConfig {
         config.validate()?;
         Ok(config)
     }
+
+    /// The keys [`set`](Self::set) knows.
+    pub const KEYS: &'static [&'static str] = &[
+        "bootstrap.servers",
+        "acks",
+        "batch.size",
+        "linger.ms",
+        "buffer.memory",
+        "compression.type",
+        "max.in.flight.requests.per.connection",
+        "retries",
+        "retry.backoff.ms",
+        "delivery.timeout.ms",
+        "request.timeout.ms",
+        "max.block.ms",
+        "partitioner.ignore.keys",
+        "enable.idempotence",
+        "client.id",
+    ];
 
     /// Sets one key.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ClientError> {
@@ -128,6 +150,7 @@ impl ProducerConfig {
                         invalid(format!("enable.idempotence={value}: expected true or false"))
                     })?)
             }
+            "client.id" => self.client_id = Some(value.to_string()).filter(|id| !id.is_empty()),
             _ => return Err(invalid(format!("unknown producer config {key:?}"))),
         }
         Ok(())

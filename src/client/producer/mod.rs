@@ -255,7 +255,12 @@ impl Producer {
     /// Connects to `bootstrap.servers` and starts the sender task.
     pub async fn connect(config: ProducerConfig) -> Result<Self, ClientError> {
         config.validate()?;
-        let mut client = Client::connect(&config.bootstrap_servers, config.request_timeout()).await?;
+        let mut client = Client::connect_as(
+            &config.bootstrap_servers,
+            config.request_timeout(),
+            config.client_id.as_deref(),
+        )
+        .await?;
         let accumulator = RecordAccumulator::new(AccumulatorConfig {
             batch_size: config.batch_size,
             linger_ms: config.linger_ms,

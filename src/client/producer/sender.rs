@@ -175,7 +175,9 @@ impl Sender {
         if !usable {
             self.connections.remove(&node);
             let timeout = self.shared.config.request_timeout();
-            let connection = Connection::connect(addr, timeout).await?;
+            let client_id =
+                self.shared.config.client_id.as_deref().unwrap_or(super::super::connection::CLIENT_ID);
+            let connection = Connection::connect_as(addr, timeout, client_id).await?;
             self.connections.insert(node, connection);
         }
         Ok(self.connections.get_mut(&node).expect("inserted above"))
