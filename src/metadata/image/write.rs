@@ -13,6 +13,7 @@
 //!  topics[name]           ──▶ TopicRecord, then PartitionRecord per partition (epochs as they are now)
 //!  topics[name].configs   ──▶ ConfigRecord per override
 //!  next_producer_id       ──▶ ProducerIdsRecord (broker -1, epoch -1, as Kafka's ProducerIdsImage writes it)
+//!  acls[id]               ──▶ AccessControlEntryRecord per ACL, under its id (Kafka's AclsImage)
 //! ```
 //!
 //! A history of changes collapses to one record per thing: a partition moved
@@ -83,6 +84,9 @@ impl MetadataImage {
                 broker_epoch: -1,
                 next_producer_id: self.next_producer_id,
             });
+        }
+        for (id, acl) in self.acls().iter() {
+            out.push(MetadataRecord::AccessControlEntry { id: *id, acl: acl.clone() });
         }
         out
     }
