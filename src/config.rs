@@ -15,6 +15,7 @@
 //! adds `config/transactions.rs` (the transaction coordinator). A file without
 //! `process.roles` is a standalone single node, as before.
 
+pub mod authorizer;
 #[cfg(test)]
 mod cluster_tests;
 mod kraft;
@@ -140,6 +141,8 @@ pub struct BrokerConfig {
     /// The keys set in `server.properties` or by `--override`: DescribeConfigs
     /// reports them as `STATIC_BROKER_CONFIG` and the rest as `DEFAULT_CONFIG`.
     pub static_keys: BTreeSet<String>,
+    /// `authorizer.class.name` and its keys (chapter 11): `None` checks nothing.
+    pub authorizer: Option<crate::security::AuthorizerConfig>,
 }
 
 impl Default for BrokerConfig {
@@ -180,6 +183,7 @@ impl Default for BrokerConfig {
             group: GroupCoordinatorConfig::default(),
             transactions: TransactionConfig::default(),
             static_keys: BTreeSet::new(),
+            authorizer: None,
         }
     }
 }
@@ -221,6 +225,12 @@ impl BrokerConfig {
             } else {
                 ignored.push(key.clone());
             }
+        }
+        // Chapter 11: the authorizer's keys are read together (config/authorizer.rs).
+        config.authorizer = authorizer::parse(props)?;
+        for key in authorizer::KEYS.iter().filter(|k| props.contains_key(**k)) {
+            ignored.retain(|i| i != key);
+            config.static_keys.insert(key.to_string());
         }
         config.resolve_listeners(get("listeners"), get("advertised.listeners"))?;
         kraft::validate(&config)?;
@@ -464,7 +474,7 @@ mod tests {
     #[test]
     fn security_settings_spool_cannot_honour_are_refused() {
         for (key, value) in [
-            ("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
+            ("authorizer.class.name", "kafka.security.authorizer.AclAuthorizer"),
             ("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"),
             ("ssl.client.auth", "required"),
             ("security.inter.broker.protocol", "SASL_SSL"),
@@ -479,6 +489,22 @@ mod tests {
         ] {
             assert!(load(&[(key, value)]).is_ok(), "{key}={value}");
         }
+    }
+
+    /// Chapter 11: Kafka's KRaft authorizer is switched on by its class name,
+    /// with `super.users` (semicolons) and `allow.everyone.if.no.acl.found`.
+    #[test]
+    fn the_standard_authorizer_is_accepted() {
+        let (config, ignored) = BrokerConfig::from_properties(&BTreeMap::from([
+            ("authorizer.class.name".to_string(), authorizer::STANDARD_AUTHORIZER.to_string()),
+            ("super.users".to_string(), "User:admin;User:ANONYMOUS".to_string()),
+        ]))
+        .unwrap();
+        let authorizer = config.authorizer.expect("on");
+        assert_eq!(authorizer.super_users, vec!["User:admin", "User:ANONYMOUS"]);
+        assert!(!authorizer.allow_if_no_acl);
+        assert!(ignored.is_empty(), "{ignored:?}");
+        assert_eq!(load(&[]).unwrap().authorizer, None);
     }
 
     #[test]

@@ -110,6 +110,7 @@
 //! ([`producer_ids`]).
 
 pub mod acks;
+pub mod acls;
 pub mod admin;
 pub mod cluster;
 pub mod controller_link;
@@ -439,6 +440,10 @@ impl Broker {
             RequestKind::DescribeProducers(r) => ResponseKind::DescribeProducers(self.describe_producers(r)),
             RequestKind::DeleteRecords(r) => ResponseKind::DeleteRecords(self.delete_records(r).await),
             RequestKind::DescribeLogDirs(r) => ResponseKind::DescribeLogDirs(self.describe_log_dirs(r)),
+            // Chapter 11: the ACLs (acls.rs forwards the changes in a cluster).
+            RequestKind::CreateAcls(r) => ResponseKind::CreateAcls(self.create_acls(r).await),
+            RequestKind::DescribeAcls(r) => ResponseKind::DescribeAcls(self.describe_acls(r)),
+            RequestKind::DeleteAcls(r) => ResponseKind::DeleteAcls(self.delete_acls(r).await),
             // decode_request lets through only the APIs in SUPPORTED.
             _ => unreachable!("{api_key:?} passed the version check but has no handler"),
         })))

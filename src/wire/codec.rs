@@ -71,6 +71,11 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteRecords, 0, 2),
     // KIP-496: delete a group's offsets (the group coordinator's part).
     (ApiKey::OffsetDelete, 0, 0),
+    // Chapter 11: ACLs in the metadata log. v1 on (KIP-290 prefixed patterns); the
+    // codec crate, like Kafka 4.0, drops v0.
+    (ApiKey::DescribeAcls, 1, 3),
+    (ApiKey::CreateAcls, 1, 3),
+    (ApiKey::DeleteAcls, 1, 3),
     // KIP-113: each log directory's partitions and sizes; v4 adds the
     // volume's bytes (KIP-827). The codec crate decodes v1 on.
     (ApiKey::DescribeLogDirs, 1, 4),
