@@ -122,6 +122,9 @@ pub struct Request {
     /// The client's address as Kafka prints it (`/127.0.0.1`), set by the
     /// server; the group coordinator reports it in DescribeGroups.
     pub client_host: String,
+    /// Who the connection is (chapter 11): `User:ANONYMOUS` until an
+    /// authentication layer (TLS, SASL) sets it, as on Kafka's PLAINTEXT listener.
+    pub principal: crate::security::Principal,
 }
 
 /// Why a frame is not a request the broker can answer normally.
@@ -168,7 +171,13 @@ pub fn decode_request_for(mut frame: Bytes, apis: &[(ApiKey, i16, i16)]) -> Resu
     let (mut body, body_version) = upgrade_old_request(api_key, version, frame);
     let body = RequestKind::decode(api_key, &mut body, body_version)
         .map_err(|e| DecodeError::Close(format!("bad {api_key:?} v{version} body: {e}")))?;
-    Ok(Request { header, api_key, body, client_host: String::new() })
+    Ok(Request {
+        header,
+        api_key,
+        body,
+        client_host: String::new(),
+        principal: crate::security::Principal::anonymous(),
+    })
 }
 // ANCHOR_END: decode_request
 
