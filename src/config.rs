@@ -20,6 +20,7 @@
 //! table's type and range before the field is set; the same table checks
 //! topic overrides and answers DescribeConfigs.
 
+pub mod authorizer;
 #[cfg(test)]
 mod cluster_tests;
 pub mod def;
@@ -147,6 +148,8 @@ pub struct BrokerConfig {
     /// values as written: DescribeConfigs reports them as `STATIC_BROKER_CONFIG`
     /// and the rest as `DEFAULT_CONFIG`.
     pub static_values: BTreeMap<String, String>,
+    /// `authorizer.class.name` and its keys (chapter 11): `None` checks nothing.
+    pub authorizer: Option<crate::security::AuthorizerConfig>,
 }
 
 impl Default for BrokerConfig {
@@ -187,6 +190,7 @@ impl Default for BrokerConfig {
             group: GroupCoordinatorConfig::default(),
             transactions: TransactionConfig::default(),
             static_values: BTreeMap::new(),
+            authorizer: None,
         }
     }
 }
@@ -231,6 +235,12 @@ impl BrokerConfig {
             definition.validate(value)?;
             let known = config.set(key, value)?;
             assert!(known, "{key} is in the config table but no setter takes it");
+            config.static_values.insert(key.clone(), value.clone());
+        }
+        // Chapter 11: the authorizer's keys are read together (config/authorizer.rs).
+        config.authorizer = authorizer::parse(props)?;
+        for (key, value) in props.iter().filter(|(k, _)| authorizer::KEYS.contains(&k.as_str())) {
+            ignored.retain(|i| i != key);
             config.static_values.insert(key.clone(), value.clone());
         }
         config.resolve_listeners(get("listeners"), get("advertised.listeners"))?;
@@ -475,7 +485,7 @@ mod tests {
     #[test]
     fn security_settings_spool_cannot_honour_are_refused() {
         for (key, value) in [
-            ("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
+            ("authorizer.class.name", "kafka.security.authorizer.AclAuthorizer"),
             ("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"),
             ("ssl.client.auth", "required"),
             ("security.inter.broker.protocol", "SASL_SSL"),
@@ -490,6 +500,22 @@ mod tests {
         ] {
             assert!(load(&[(key, value)]).is_ok(), "{key}={value}");
         }
+    }
+
+    /// Chapter 11: Kafka's KRaft authorizer is switched on by its class name,
+    /// with `super.users` (semicolons) and `allow.everyone.if.no.acl.found`.
+    #[test]
+    fn the_standard_authorizer_is_accepted() {
+        let (config, ignored) = BrokerConfig::from_properties(&BTreeMap::from([
+            ("authorizer.class.name".to_string(), authorizer::STANDARD_AUTHORIZER.to_string()),
+            ("super.users".to_string(), "User:admin;User:ANONYMOUS".to_string()),
+        ]))
+        .unwrap();
+        let authorizer = config.authorizer.expect("on");
+        assert_eq!(authorizer.super_users, vec!["User:admin", "User:ANONYMOUS"]);
+        assert!(!authorizer.allow_if_no_acl);
+        assert!(ignored.is_empty(), "{ignored:?}");
+        assert_eq!(load(&[]).unwrap().authorizer, None);
     }
 
     #[test]

@@ -400,6 +400,34 @@ fn group_frames(frames: &mut Vec<Bytes>) {
                 ]),
         ]);
     frames.push(frame(0, &offset_delete));
+    // Chapter 11: the ACL APIs (answered SECURITY_DISABLED without an authorizer).
+    for v in [1, 3] {
+        let creation = kafka_protocol::messages::create_acls_request::AclCreation::default()
+            .with_resource_type(2)
+            .with_resource_name(name("t").0)
+            .with_resource_pattern_type(3)
+            .with_principal(kafka_protocol::protocol::StrBytes::from_static_str("User:a"))
+            .with_host(kafka_protocol::protocol::StrBytes::from_static_str("*"))
+            .with_operation(3)
+            .with_permission_type(3);
+        let create = kafka_protocol::messages::CreateAclsRequest::default().with_creations(vec![creation]);
+        frames.push(frame(v, &create));
+        let describe = kafka_protocol::messages::DescribeAclsRequest::default()
+            .with_resource_type_filter(1)
+            .with_pattern_type_filter(1)
+            .with_operation(1)
+            .with_permission_type(1);
+        frames.push(frame(v, &describe));
+        let filter = kafka_protocol::messages::delete_acls_request::DeleteAclsFilter::default()
+            .with_resource_type_filter(1)
+            .with_pattern_type_filter(1)
+            .with_operation(1)
+            .with_permission_type(1);
+        frames.push(frame(
+            v,
+            &kafka_protocol::messages::DeleteAclsRequest::default().with_filters(vec![filter]),
+        ));
+    }
     // KIP-113: the log directories (all partitions, then one topic's).
     for v in [1, 4] {
         frames.push(frame(v, &kafka_protocol::messages::DescribeLogDirsRequest::default().with_topics(None)));

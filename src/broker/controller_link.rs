@@ -301,3 +301,15 @@ impl ControllerLink {
         result
     }
 }
+
+impl ControllerResponse for kafka_protocol::messages::CreateAclsResponse {
+    fn not_controller(&self) -> bool {
+        self.results.iter().any(|r| is_not_controller(r.error_code))
+    }
+}
+
+impl ControllerResponse for kafka_protocol::messages::DeleteAclsResponse {
+    fn not_controller(&self) -> bool {
+        self.filter_results.iter().any(|r| is_not_controller(r.error_code))
+    }
+}

@@ -110,8 +110,10 @@
 //! ([`producer_ids`]).
 
 pub mod acks;
+pub mod acls;
 pub mod admin;
 pub mod alter_configs;
+pub mod authz;
 pub mod cluster;
 pub mod controller_link;
 #[cfg(test)]
@@ -368,6 +370,43 @@ impl Broker {
     /// Answers one request. `Ok(None)` means no response is sent (a produce with
     /// `acks=0`, whose client does not read one); `Err` means close the connection.
     pub async fn handle(self: &Arc<Self>, request: Request) -> Result<Option<Reply>, Error> {
+        // Chapter 11: the authorizer first (authz.rs), one place for every API.
+        let (principal, host) =
+            (request.principal.clone(), request.client_host.trim_start_matches('/').to_string());
+        let named: Vec<String> = match &request.body {
+            RequestKind::Metadata(r) => {
+                r.topics.iter().flatten().filter_map(|t| t.name.as_ref().map(|n| n.to_string())).collect()
+            }
+            _ => Vec::new(),
+        };
+        let acks_zero = matches!(&request.body, RequestKind::Produce(r) if r.acks == 0);
+        let refused_creations = self.refused_creations(&request);
+        let request = match self.authorize_request(request) {
+            Ok(request) => request,
+            // A client that asked for no answer would not read this one: close, as Kafka does.
+            Err(_) if acks_zero => {
+                return Err(Error::CloseConnection("produce (acks=0) not authorized".into()))
+            }
+            Err(ResponseKind::CreateTopics(mut c)) => {
+                c.topics.extend(refused_creations);
+                return Ok(Some(Reply::Message(ResponseKind::CreateTopics(c))));
+            }
+            Err(refused) => return Ok(Some(Reply::Message(refused))),
+        };
+        Ok(match self.handle_authorized(request).await? {
+            Some(Reply::Message(ResponseKind::CreateTopics(mut c))) => {
+                c.topics.extend(refused_creations);
+                Some(Reply::Message(ResponseKind::CreateTopics(c)))
+            }
+            Some(Reply::Message(ResponseKind::Metadata(m))) => Some(Reply::Message(ResponseKind::Metadata(
+                self.narrow_metadata(&principal, &host, &named, m),
+            ))),
+            reply => reply,
+        })
+    }
+
+    /// A request the authorizer let through (or narrowed).
+    async fn handle_authorized(self: &Arc<Self>, request: Request) -> Result<Option<Reply>, Error> {
         let (api_key, version) = (request.api_key, request.header.request_api_version);
         if groups::GROUP_APIS.contains(&api_key) {
             return Ok(Some(Reply::Message(self.handle_group(request).await?)));
@@ -470,6 +509,10 @@ impl Broker {
             RequestKind::DescribeTopicPartitions(r) => {
                 ResponseKind::DescribeTopicPartitions(self.describe_topic_partitions(r))
             }
+            // Chapter 11: the ACLs (acls.rs forwards the changes in a cluster).
+            RequestKind::CreateAcls(r) => ResponseKind::CreateAcls(self.create_acls(r).await),
+            RequestKind::DescribeAcls(r) => ResponseKind::DescribeAcls(self.describe_acls(r)),
+            RequestKind::DeleteAcls(r) => ResponseKind::DeleteAcls(self.delete_acls(r).await),
             // decode_request lets through only the APIs in SUPPORTED.
             _ => unreachable!("{api_key:?} passed the version check but has no handler"),
         })))

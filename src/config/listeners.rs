@@ -104,8 +104,9 @@ pub(super) fn refuse_security(
     let refused = |key: &str, value: &str, what: &str| {
         Err(format!("{key}={value}: spool has no {what} (chapter 11); remove the setting"))
     };
-    if let Some(value) = set("authorizer.class.name") {
-        return refused("authorizer.class.name", value, "authorizer");
+    if let Some(value) = set("authorizer.class.name").filter(|v| *v != super::authorizer::STANDARD_AUTHORIZER)
+    {
+        return refused("authorizer.class.name", value, "authorizer but StandardAuthorizer");
     }
     if let Some(value) = set("sasl.enabled.mechanisms") {
         return refused("sasl.enabled.mechanisms", value, "SASL");

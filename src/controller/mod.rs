@@ -82,6 +82,7 @@
 //! - Every expired broker is fenced in one `tick`; Kafka fences one per
 //!   scheduled event to bound the batch.
 
+pub mod acls;
 pub mod alter_partition;
 pub mod brokers;
 pub mod configs;

@@ -12,6 +12,8 @@
 //!                                      partition epoch (Kafka's PartitionRegistration.merge)
 //!  ConfigRecord (TOPIC) ─────────────▶ topics[name].configs[key]
 //!  ConfigRecord (BROKER) ────────────▶ broker_configs[id or ""][key] (dynamic broker configs)
+//!  AccessControlEntryRecord ─────────▶ acls[id]  (chapter 11's authorizer reads them)
+//!  RemoveAccessControlEntryRecord ───▶ acls[id] removed
 //! ```
 
 use std::collections::BTreeMap;
@@ -24,6 +26,7 @@ use super::records::{
     PartitionChangeRecord, PartitionRecord, RegisterBrokerRecord, NO_LEADER_CHANGE, NO_RECOVERY_STATE_CHANGE,
     RESOURCE_BROKER, RESOURCE_TOPIC,
 };
+use crate::security::AclSet;
 use crate::TopicPartition;
 
 /// Why the image refused a record. The controller writes the metadata log in
@@ -55,6 +58,11 @@ pub enum ImageError {
     /// A change to a broker's registration that names another incarnation's
     /// epoch: it was meant for a registration that has since been replaced.
     StaleBrokerEpoch { broker_id: i32, epoch: i64, registered: i64 },
+    /// An AccessControlEntryRecord under an id the image already holds: the
+    /// controller gives every ACL a fresh id.
+    DuplicateAcl(Uuid),
+    /// A RemoveAccessControlEntryRecord for an id the image does not hold.
+    RemovalOfUnknownAcl(Uuid),
 }
 
 impl fmt::Display for ImageError {
@@ -79,6 +87,8 @@ impl fmt::Display for ImageError {
                     "change to broker {broker_id} at epoch {epoch}, but it is registered at {registered}"
                 )
             }
+            ImageError::DuplicateAcl(id) => write!(f, "ACL id {id} already exists"),
+            ImageError::RemovalOfUnknownAcl(id) => write!(f, "removal of unknown ACL id {id}"),
         }
     }
 }
@@ -210,6 +220,8 @@ pub struct MetadataImage {
     /// The first producer id no block has covered yet (chapter 8): every id
     /// below it may have been handed out.
     next_producer_id: i64,
+    /// Every ACL, by id (chapter 11): what each broker's authorizer reads.
+    acls: AclSet,
 }
 
 impl MetadataImage {
@@ -289,6 +301,15 @@ impl MetadataImage {
                 }
                 self.next_producer_id = *next_producer_id;
             }
+            MetadataRecord::AccessControlEntry { id, acl } => {
+                if self.acls.acls.contains_key(id) {
+                    return Err(ImageError::DuplicateAcl(*id));
+                }
+                self.acls.acls.insert(*id, acl.clone());
+            }
+            MetadataRecord::RemoveAccessControlEntry { id } => {
+                self.acls.acls.remove(id).ok_or(ImageError::RemovalOfUnknownAcl(*id))?;
+            }
         }
         Ok(())
     }
@@ -362,6 +383,11 @@ impl MetadataImage {
             .filter(|(_, _, p)| p.replicas.contains(&broker_id))
             .map(|(t, i, p)| (TopicPartition::new(t.name.clone(), i), p))
             .collect()
+    }
+
+    /// Every ACL of the cluster (chapter 11).
+    pub fn acls(&self) -> &AclSet {
+        &self.acls
     }
 
     /// The first producer id of the next block to hand out.

@@ -31,6 +31,8 @@
 //!  15  ProducerIdsRecord                v0      v0
 //!  17  BrokerRegistrationChangeRecord   v0, or v1 when it says "in controlled
 //!                                       shutdown" (as Kafka's controller writes)
+//!  18  AccessControlEntryRecord         v0      v0 (chapter 11, [`acls`])
+//!  19  RemoveAccessControlEntryRecord   v0      v0
 //! ```
 //!
 //! Tagged fields a schema version does not name (and BrokerRegistrationChange
@@ -72,6 +74,10 @@ pub enum MetadataRecord {
     ProducerIds { broker_id: i32, broker_epoch: i64, next_producer_id: i64 },
     /// A broker's fencing or controlled shutdown changes (BrokerRegistrationChangeRecord, api key 17).
     BrokerRegistrationChange(BrokerRegistrationChangeRecord),
+    /// An ACL is added under a fresh id (AccessControlEntryRecord, api key 18; chapter 11).
+    AccessControlEntry { id: Uuid, acl: crate::security::Acl },
+    /// The ACL of that id is removed (RemoveAccessControlEntryRecord, api key 19).
+    RemoveAccessControlEntry { id: Uuid },
 }
 
 /// `ConfigResource.Type.TOPIC`.
@@ -268,6 +274,8 @@ impl MetadataRecord {
             MetadataRecord::BrokerRegistrationChange(r) => {
                 (17, u32::from(r.in_controlled_shutdown != ControlledShutdownChange::None))
             }
+            MetadataRecord::AccessControlEntry { .. } => (acls::ACCESS_CONTROL_ENTRY, 0),
+            MetadataRecord::RemoveAccessControlEntry { .. } => (acls::REMOVE_ACCESS_CONTROL_ENTRY, 0),
         }
     }
 
@@ -318,6 +326,8 @@ impl MetadataRecord {
                     tagged.field(1, |w| w.i8(c.in_controlled_shutdown as i8));
                 }
             }
+            MetadataRecord::AccessControlEntry { id, acl } => acls::encode_acl(&mut w, id, acl),
+            MetadataRecord::RemoveAccessControlEntry { id } => w.uuid(id),
         }
         tagged.write(&mut w);
         w.out
@@ -343,7 +353,7 @@ impl MetadataRecord {
             0 => 3,
             3 | 5 => 2,
             17 => 2,
-            1 | 2 | 4 | 7 | 8 | 9 | 15 => 0,
+            1 | 2 | 4 | 7 | 8 | 9 | 15 | 18 | 19 => 0,
             other => return Err(DecodeError::UnknownApiKey(other)),
         };
         if version > highest {
@@ -376,6 +386,11 @@ impl MetadataRecord {
             7 => MetadataRecord::FenceBroker { id: r.i32()?, epoch: r.i64()? },
             8 => MetadataRecord::UnfenceBroker { id: r.i32()?, epoch: r.i64()? },
             9 => MetadataRecord::RemoveTopic { topic_id: r.uuid()? },
+            18 => {
+                let (id, acl) = acls::decode_acl(&mut r)?;
+                MetadataRecord::AccessControlEntry { id, acl }
+            }
+            19 => MetadataRecord::RemoveAccessControlEntry { id: r.uuid()? },
             _ => MetadataRecord::ProducerIds {
                 broker_id: r.i32()?,
                 broker_epoch: r.i64()?,
@@ -473,6 +488,7 @@ fn decode_partition_change(r: &mut Reader, version: u32) -> Result<PartitionChan
     Ok(c)
 }
 
+pub mod acls;
 mod brokers;
 mod codec;
 #[cfg(test)]

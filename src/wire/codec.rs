@@ -71,6 +71,11 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteRecords, 0, 2),
     // KIP-496: delete a group's offsets (the group coordinator's part).
     (ApiKey::OffsetDelete, 0, 0),
+    // Chapter 11: ACLs in the metadata log. v1 on (KIP-290 prefixed patterns); the
+    // codec crate, like Kafka 4.0, drops v0.
+    (ApiKey::DescribeAcls, 1, 3),
+    (ApiKey::CreateAcls, 1, 3),
+    (ApiKey::DeleteAcls, 1, 3),
     // KIP-113: each log directory's partitions and sizes; v4 adds the
     // volume's bytes (KIP-827). The codec crate decodes v1 on.
     (ApiKey::DescribeLogDirs, 1, 4),
@@ -124,6 +129,9 @@ pub struct Request {
     /// The client's address as Kafka prints it (`/127.0.0.1`), set by the
     /// server; the group coordinator reports it in DescribeGroups.
     pub client_host: String,
+    /// Who the connection is (chapter 11): `User:ANONYMOUS` until an
+    /// authentication layer (TLS, SASL) sets it, as on Kafka's PLAINTEXT listener.
+    pub principal: crate::security::Principal,
 }
 
 /// Why a frame is not a request the broker can answer normally.
@@ -170,7 +178,13 @@ pub fn decode_request_for(mut frame: Bytes, apis: &[(ApiKey, i16, i16)]) -> Resu
     let (mut body, body_version) = upgrade_old_request(api_key, version, frame);
     let body = RequestKind::decode(api_key, &mut body, body_version)
         .map_err(|e| DecodeError::Close(format!("bad {api_key:?} v{version} body: {e}")))?;
-    Ok(Request { header, api_key, body, client_host: String::new() })
+    Ok(Request {
+        header,
+        api_key,
+        body,
+        client_host: String::new(),
+        principal: crate::security::Principal::anonymous(),
+    })
 }
 // ANCHOR_END: decode_request
 

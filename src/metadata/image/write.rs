@@ -14,6 +14,7 @@
 //!  topics[name].configs   ──▶ ConfigRecord per override
 //!  broker_configs[name]   ──▶ ConfigRecord (BROKER) per dynamic broker config
 //!  next_producer_id       ──▶ ProducerIdsRecord (broker -1, epoch -1, as Kafka's ProducerIdsImage writes it)
+//!  acls[id]               ──▶ AccessControlEntryRecord per ACL, under its id (Kafka's AclsImage)
 //! ```
 //!
 //! A history of changes collapses to one record per thing: a partition moved
@@ -94,6 +95,9 @@ impl MetadataImage {
                 broker_epoch: -1,
                 next_producer_id: self.next_producer_id,
             });
+        }
+        for (id, acl) in self.acls().iter() {
+            out.push(MetadataRecord::AccessControlEntry { id: *id, acl: acl.clone() });
         }
         out
     }

@@ -1,7 +1,7 @@
 //! [`MetadataImage::records`] is a snapshot's content: applied to an empty
 //! image, it must rebuild the image exactly — brokers with their fencing and
 //! shutdown state, topics, partitions with their leaders, ISRs and epochs,
-//! configs and the producer id block (Kafka's `MetadataImage.write`, KIP-630).
+//! configs, the producer id block and the ACLs (Kafka's `MetadataImage.write`, KIP-630).
 
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -27,7 +27,7 @@ fn ids(bits: u16) -> Vec<i32> {
 fn record(image: &MetadataImage, (kind, a, b, c): Step, serial: i64) -> Option<MetadataRecord> {
     let broker = pick(image.brokers.values().cloned().collect(), a);
     let topic = pick(image.topics.values().cloned().collect(), a);
-    Some(match kind % 9 {
+    Some(match kind % 11 {
         0 => MetadataRecord::RegisterBroker(RegisterBrokerRecord {
             broker_id: i32::from(a % 4),
             is_migrating_zk_broker: false,
@@ -102,10 +102,29 @@ fn record(image: &MetadataImage, (kind, a, b, c): Step, serial: i64) -> Option<M
             value: (c % 4 != 0).then(|| format!("v{c}")),
         },
         7 => MetadataRecord::RemoveTopic { topic_id: topic?.topic_id },
-        _ => MetadataRecord::ProducerIds {
+        8 => MetadataRecord::ProducerIds {
             broker_id: i32::from(b % 4),
             broker_epoch: 0,
             next_producer_id: image.next_producer_id + 1 + i64::from(a),
+        },
+        9 => {
+            use crate::security::{Acl, Operation, PatternType, Permission, ResourcePattern, ResourceType};
+            let pattern = ResourcePattern::new(
+                ResourceType::ALL_VALUES[a as usize % 4],
+                format!("r{}", b % 3),
+                PatternType::ALL_VALUES[c as usize % 2],
+            );
+            let acl = Acl {
+                pattern,
+                principal: format!("User:u{}", c % 3),
+                host: "*".into(),
+                operation: Operation::ALL_VALUES[b as usize % 13],
+                permission: Permission::ALL_VALUES[a as usize % 2],
+            };
+            MetadataRecord::AccessControlEntry { id: Uuid::from_u128(serial as u128), acl }
+        }
+        _ => MetadataRecord::RemoveAccessControlEntry {
+            id: pick(image.acls.acls.keys().copied().collect(), a)?,
         },
     })
 }

@@ -354,7 +354,7 @@ fn refuse_elect_leaders(request: &ElectLeadersRequest, code: ResponseError) -> E
 }
 
 /// The message of an answer whose records did not commit.
-fn not_committed(code: ResponseError) -> &'static str {
+pub(super) fn not_committed(code: ResponseError) -> &'static str {
     match code {
         ResponseError::NotController => {
             "this controller is not the active one; retry on the active controller"

@@ -48,6 +48,7 @@ use crate::wire::codec::{encode_response, Request};
 use crate::wire::handler::{Handler, Response};
 use crate::wire::reader::RequestPool;
 
+mod acls;
 mod admin;
 
 // ANCHOR: controller_apis
@@ -72,6 +73,9 @@ pub const CONTROLLER_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeQuorum, 0, 2),
     (ApiKey::FetchSnapshot, 0, 1),
     (ApiKey::DescribeCluster, 1, 1),
+    // Chapter 11: ACL changes, forwarded by a broker.
+    (ApiKey::CreateAcls, 1, 3),
+    (ApiKey::DeleteAcls, 1, 3),
 ];
 // ANCHOR_END: controller_apis
 
@@ -407,6 +411,8 @@ impl ControllerNode {
                 ResponseKind::FetchSnapshot(self.quorum.handle_fetch_snapshot(r, version))
             }
             RequestKind::DescribeCluster(r) => ResponseKind::DescribeCluster(self.describe_cluster(r)),
+            RequestKind::CreateAcls(r) => ResponseKind::CreateAcls(self.create_acls(r).await),
+            RequestKind::DeleteAcls(r) => ResponseKind::DeleteAcls(self.delete_acls(r).await),
             RequestKind::DescribeQuorum(r) => {
                 ResponseKind::DescribeQuorum(self.quorum.handle_describe_quorum(r, version))
             }

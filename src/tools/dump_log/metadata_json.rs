@@ -90,6 +90,22 @@ pub fn record_json(record: &MetadataRecord, version: u32) -> String {
         MetadataRecord::BrokerRegistrationChange(c) => {
             ("BROKER_REGISTRATION_CHANGE_RECORD", registration_change(c, version))
         }
+        MetadataRecord::AccessControlEntry { id, acl } => (
+            "ACCESS_CONTROL_ENTRY_RECORD",
+            Object::new()
+                .uuid("id", id)
+                .int("resourceType", acl.pattern.resource_type.code())
+                .string("resourceName", &acl.pattern.name)
+                .int("patternType", acl.pattern.pattern_type.code())
+                .string("principal", &acl.principal)
+                .string("host", &acl.host)
+                .int("operation", acl.operation.code())
+                .int("permissionType", acl.permission.code())
+                .end(),
+        ),
+        MetadataRecord::RemoveAccessControlEntry { id } => {
+            ("REMOVE_ACCESS_CONTROL_ENTRY_RECORD", Object::new().uuid("id", id).end())
+        }
     };
     format!("{{\"type\":\"{type_name}\",\"version\":{version},\"data\":{data}}}")
 }

@@ -1,0 +1,62 @@
+//! Chapter 11 — security. This first part is **authorization** (issue 19 item 2):
+//! who may do what to which resource, decided by ACLs kept in the metadata log.
+//!
+//! Kafka's KRaft authorizer (`StandardAuthorizer`, KIP-801) keeps every access
+//! control entry in the metadata log as an `AccessControlEntryRecord`, so every
+//! broker holds the same ACLs and decides alone, without asking anyone:
+//!
+//! ```text
+//!  CreateAcls / DeleteAcls ─▶ active controller ─▶ AccessControlEntryRecord (23)
+//!                                                  RemoveAccessControlEntryRecord (24)
+//!                                     │ replicated like every metadata record
+//!                                     ▼
+//!  every broker's MetadataImage.acls (an AclSet) ─▶ authorize(principal, host,
+//!                                                     operation, resource, &acls)
+//!                                                   ─▶ Allowed | Denied
+//! ```
+//!
+//! [`authorizer::authorize`] is a pure function: no clock, no socket, no lock.
+//! The request path ([`crate::broker::authz`]) asks it about each resource a
+//! request touches and answers TOPIC_AUTHORIZATION_FAILED (29),
+//! GROUP_AUTHORIZATION_FAILED (30), CLUSTER_AUTHORIZATION_FAILED (31) or
+//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53).
+//!
+//! Who is asking: a connection's [`Principal`]. Authentication (TLS client
+//! certificates, SASL) is the next part of this chapter; until it exists every
+//! connection is `User:ANONYMOUS`, as on Kafka's PLAINTEXT listener.
+//!
+//! Simplifications: no DelegationToken or User resources; no
+//! `authorizeByResourceType` (Kafka lets an idempotent producer without
+//! IdempotentWrite on the cluster in if it may Write some topic — spool asks
+//! for IdempotentWrite on the cluster, or Write on it); principals are
+//! compared as `Type:name` strings, with no custom principal builder.
+
+pub mod acl;
+pub mod authorizer;
+#[cfg(test)]
+mod authorizer_tests;
+
+pub use acl::{Acl, AclSet, Operation, PatternType, Permission, ResourcePattern, ResourceType};
+pub use authorizer::{authorize, AuthorizerConfig, Decision};
+
+/// Who a connection is, as Kafka writes a `KafkaPrincipal`: `User:alice`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Principal(pub String);
+
+impl Principal {
+    /// Every client of a PLAINTEXT listener (Kafka's `KafkaPrincipal.ANONYMOUS`).
+    pub fn anonymous() -> Self {
+        Principal("User:ANONYMOUS".to_string())
+    }
+}
+
+impl std::fmt::Display for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The principal an ACL names to match everyone (`User:*`).
+pub const WILDCARD_PRINCIPAL: &str = "User:*";
+/// An ACL's host or resource name that matches any (`*`).
+pub const WILDCARD: &str = "*";
