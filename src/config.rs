@@ -313,7 +313,7 @@ impl BrokerConfig {
         }
     }
 
-    fn set(&mut self, key: &str, value: &str) -> Result<bool, String> {
+    pub(crate) fn set(&mut self, key: &str, value: &str) -> Result<bool, String> {
         match key {
             "node.id" | "broker.id" => self.node_id = num(key, value)?,
             // Read together once every key is in: each depends on the others.

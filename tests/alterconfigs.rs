@@ -305,6 +305,7 @@ async fn the_configs_tool_alters_and_describes() {
         alter,
         add_config: add.map(Into::into),
         delete_config: delete.map(Into::into),
+        command_config: Default::default(),
     };
     let mut out = Vec::new();
     run(&mut admin, &args(true, Some("retention.ms=60000,cleanup.policy=[compact,delete]"), None), &mut out)

@@ -27,6 +27,7 @@ use kafka_protocol::ResponseError;
 use super::{now_ms, Broker, Error};
 use crate::controller::configs::{alter_configs, ConfigChange, ConfigOp, ConfigResourceChange};
 use crate::controller::TopicError;
+use crate::metadata::records::RESOURCE_BROKER;
 
 /// An IncrementalAlterConfigs request's resources as the controller reads them.
 pub fn incremental_changes(request: &IncrementalAlterConfigsRequest) -> Vec<ConfigResourceChange> {
@@ -119,10 +120,12 @@ impl Broker {
         resources: &[ConfigResourceChange],
         validate_only: bool,
     ) -> Vec<Result<(), TopicError>> {
+        let refused = self.refuse_foreign_brokers(resources);
+        let (resources, refused) = (&resources_left(resources, &refused)[..], refused);
         let mut metadata = self.metadata_writer();
         let mut decided = alter_configs(metadata.image(), resources);
         if validate_only || decided.records.is_empty() {
-            return decided.answer;
+            return merge(refused, decided.answer);
         }
         let stored = metadata.commit(&decided.records, now_ms()).map_err(|e| self.metadata_failed(e.into()));
         drop(metadata);
@@ -136,7 +139,27 @@ impl Broker {
             Err(e) => decided.answer.iter_mut().filter(|a| a.is_ok()).for_each(|a| *a = Err(e.clone())),
             Ok(()) => log_altered(resources, &decided.answer),
         }
-        decided.answer
+        merge(refused, decided.answer)
+    }
+
+    /// Kafka's `ConfigAdminManager.preprocess`: a per-broker resource must
+    /// name the broker that receives the request (an admin client sends it
+    /// there); any other id is refused before the controller sees it.
+    pub fn refuse_foreign_brokers(&self, resources: &[ConfigResourceChange]) -> Vec<Option<TopicError>> {
+        let me = self.config.node_id;
+        (resources.iter())
+            .map(|r| {
+                let named = r.resource_type == RESOURCE_BROKER && !r.resource_name.is_empty();
+                let id = r.resource_name.parse::<i32>();
+                let why = match id {
+                    _ if !named => return None,
+                    Err(_) => format!("Node id must be an integer, but it is: {}", r.resource_name),
+                    Ok(id) if id == me => return None,
+                    Ok(_) => format!("Unexpected broker id, expected {me}, but received {}", r.resource_name),
+                };
+                Some(TopicError::new(ResponseError::InvalidRequest, why))
+            })
+            .collect()
     }
     // ANCHOR_END: alter_configs
 
@@ -145,29 +168,94 @@ impl Broker {
         &self,
         request: IncrementalAlterConfigsRequest,
     ) -> IncrementalAlterConfigsResponse {
+        let all = incremental_changes(&request);
+        let refused = self.refuse_foreign_brokers(&all);
+        let mut request = request;
+        request.resources = keep_unrefused(std::mem::take(&mut request.resources), &refused);
         let link = self.controller_link().expect("a broker in a cluster");
-        match link.send_within(&request, link.request_timeout()).await {
-            Ok(response) => response,
-            Err(e) => {
-                tracing::warn!(error = %e, "IncrementalAlterConfigs: cannot reach the controller");
-                let resources = incremental_changes(&request);
-                incremental_response(&resources, &timed_out(&resources, &e.to_string()))
+        let forwarded = if request.resources.is_empty() {
+            Vec::new()
+        } else {
+            match link.send_within(&request, link.request_timeout()).await {
+                Ok(response) => response.responses,
+                Err(e) => {
+                    tracing::warn!(error = %e, "IncrementalAlterConfigs: cannot reach the controller");
+                    let resources = incremental_changes(&request);
+                    incremental_response(&resources, &timed_out(&resources, &e.to_string())).responses
+                }
             }
-        }
+        };
+        let refused_answers = incremental_response(&all, &refusals(&refused)).responses;
+        IncrementalAlterConfigsResponse::default().with_responses(interleave(
+            refused_answers,
+            forwarded,
+            &refused,
+        ))
     }
 
     /// AlterConfigs in a cluster: forwarded to the active controller.
     pub async fn forward_alter_configs(&self, request: AlterConfigsRequest) -> AlterConfigsResponse {
+        let all = replacing_changes(&request);
+        let refused = self.refuse_foreign_brokers(&all);
+        let mut request = request;
+        request.resources = keep_unrefused(std::mem::take(&mut request.resources), &refused);
         let link = self.controller_link().expect("a broker in a cluster");
-        match link.send_within(&request, link.request_timeout()).await {
-            Ok(response) => response,
-            Err(e) => {
-                tracing::warn!(error = %e, "AlterConfigs: cannot reach the controller");
-                let resources = replacing_changes(&request);
-                replacing_response(&resources, &timed_out(&resources, &e.to_string()))
+        let forwarded = if request.resources.is_empty() {
+            Vec::new()
+        } else {
+            match link.send_within(&request, link.request_timeout()).await {
+                Ok(response) => response.responses,
+                Err(e) => {
+                    tracing::warn!(error = %e, "AlterConfigs: cannot reach the controller");
+                    let resources = replacing_changes(&request);
+                    replacing_response(&resources, &timed_out(&resources, &e.to_string())).responses
+                }
             }
-        }
+        };
+        let refused_answers = replacing_response(&all, &refusals(&refused)).responses;
+        AlterConfigsResponse::default().with_responses(interleave(refused_answers, forwarded, &refused))
     }
+}
+
+/// The resources not refused by the broker itself, in order.
+fn resources_left(
+    resources: &[ConfigResourceChange],
+    refused: &[Option<TopicError>],
+) -> Vec<ConfigResourceChange> {
+    keep_unrefused(resources.to_vec(), refused)
+}
+
+fn keep_unrefused<T>(items: Vec<T>, refused: &[Option<TopicError>]) -> Vec<T> {
+    items.into_iter().zip(refused).filter(|(_, r)| r.is_none()).map(|(item, _)| item).collect()
+}
+
+/// Each resource's refusal, or success for those left to the controller
+/// (only the refused entries of this are kept, by [`interleave`]).
+fn refusals(refused: &[Option<TopicError>]) -> Vec<Result<(), TopicError>> {
+    refused.iter().map(|r| r.clone().map_or(Ok(()), Err)).collect()
+}
+
+/// The answers in the request's order: the broker's own refusals where it
+/// refused, the decided answers (in order) everywhere else.
+fn merge(
+    refused: Vec<Option<TopicError>>,
+    decided: Vec<Result<(), TopicError>>,
+) -> Vec<Result<(), TopicError>> {
+    let mut decided = decided.into_iter();
+    (refused.into_iter())
+        .map(|r| match r {
+            Some(e) => Err(e),
+            None => decided.next().expect("one decided answer per resource left"),
+        })
+        .collect()
+}
+
+/// [`merge`] for responses already built.
+fn interleave<T>(refused_answers: Vec<T>, forwarded: Vec<T>, refused: &[Option<TopicError>]) -> Vec<T> {
+    let mut forwarded = forwarded.into_iter();
+    (refused_answers.into_iter().zip(refused))
+        .filter_map(|(own, r)| if r.is_some() { Some(own) } else { forwarded.next() })
+        .collect()
 }
 
 fn timed_out(resources: &[ConfigResourceChange], why: &str) -> Vec<Result<(), TopicError>> {

@@ -3,25 +3,35 @@
 //! where that value came from, and every broker key spool reads.
 //!
 //! A value's *source* is the first of its synonyms, in Kafka's order
-//! (`ConfigHelper.createTopicConfigEntry`):
+//! (`ConfigHelper.configSynonyms`): the topic's override, then each broker
+//! synonym set dynamically for this broker, then each set as the dynamic
+//! cluster default, then each set in the file, then each default:
 //!
 //! ```text
-//!  topic retention.ms ── override on the topic?          DYNAMIC_TOPIC_CONFIG (1)
-//!                     └─ log.retention.ms, .minutes, .hours set in the file?
-//!                                                         STATIC_BROKER_CONFIG (4)
-//!                     └─ the broker key's default         DEFAULT_CONFIG       (5)
+//!  topic retention.ms ── override on the topic?          DYNAMIC_TOPIC_CONFIG          (1)
+//!                     └─ log.retention.ms, .minutes, .hours set for this broker (resource `"<id>"`)?
+//!                                                         DYNAMIC_BROKER_CONFIG         (2)
+//!                     └─ … set as the cluster default (resource "")?
+//!                                                         DYNAMIC_DEFAULT_BROKER_CONFIG (3)
+//!                     └─ … set in the file?               STATIC_BROKER_CONFIG          (4)
+//!                     └─ the broker key's default         DEFAULT_CONFIG                (5)
 //! ```
+//!
+//! A broker resource lists the same chain for each broker key, and its value
+//! is the one the broker runs with: the file's, with the dynamic configs
+//! over it ([`Broker::dynamic_broker_configs`]).
 //!
 //! With `include_synonyms` the whole chain is returned, with
 //! `include_documentation` (v3+) the table's one-line doc; `config_type` (v3+)
 //! is the key's type, `is_sensitive` marks passwords (whose value is never
 //! sent), and a broker key is `read_only` unless the table says it is dynamic.
 //!
-//! Simplifications: no dynamic broker configs yet (sources 2 and 3 are the
-//! alter APIs'). Kafka drops a broker synonym chain's entries ahead of the
+//! Simplifications: Kafka drops a broker synonym chain's entries ahead of the
 //! described key's own name (so a broker whose file sets only
 //! `log.retention.hours` reports `retention.ms` as `DEFAULT_CONFIG`); spool
-//! keeps them, so the source says which line of the file set the value.
+//! keeps them, so the source says which line of the file set the value. A
+//! dynamic `log.retention.hours` wins over a static `log.retention.ms`
+//! here; in Kafka the first synonym set at any level wins.
 
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
@@ -30,12 +40,19 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
+use std::collections::BTreeMap;
+
 use super::Broker;
 use crate::config::def::{broker_key, ConfigKey, Dynamic, BROKER_KEYS, TOPIC_KEYS};
+use crate::config::BrokerConfig;
 use crate::metadata::TopicImage;
 
 /// `DYNAMIC_TOPIC_CONFIG`: the topic's own override.
 pub const SOURCE_TOPIC: i8 = 1;
+/// `DYNAMIC_BROKER_CONFIG`: set for this broker by the alter APIs (resource `"<id>"`).
+pub const SOURCE_DYNAMIC_BROKER: i8 = 2;
+/// `DYNAMIC_DEFAULT_BROKER_CONFIG`: set for every broker by the alter APIs (resource "").
+pub const SOURCE_DYNAMIC_DEFAULT_BROKER: i8 = 3;
 /// `STATIC_BROKER_CONFIG`: `server.properties` or `--override`.
 pub const SOURCE_STATIC_BROKER: i8 = 4;
 /// `DEFAULT_CONFIG`: nobody set it.
@@ -96,16 +113,18 @@ impl Broker {
     /// effective value the log runs with, else the table's default.
     pub fn topic_configs(&self, topic: &TopicImage, include: Include) -> Vec<DescribeConfigsResourceResult> {
         let log = self.topic_log_config(&topic.configs);
+        let layers = self.config_layers();
+        let effective = layers.effective(&self.config);
         TOPIC_KEYS
             .iter()
             .map(|key| {
                 let own = topic.configs.get(key.name);
                 let mut chain: Vec<DescribeConfigsSynonym> =
                     own.map(|v| synonym(key.name, Some(v), SOURCE_TOPIC, key)).into_iter().collect();
-                chain.extend(self.broker_synonyms(key.synonyms, key));
+                chain.extend(layers.synonyms(key.synonyms, key));
                 let value = match own {
                     Some(v) => Some(v.clone()),
-                    None => key.topic_value.map(|read| read(&log, &self.config)),
+                    None => key.topic_value.map(|read| read(&log, &effective)),
                 };
                 let value = value.or_else(|| key.default.map(String::from));
                 entry(key, value, chain, false, include)
@@ -117,15 +136,17 @@ impl Broker {
     /// file wrote it for an alias such as `log.retention.hours`), read-only
     /// unless the table says the key is dynamic.
     pub fn broker_configs(&self, include: Include) -> Vec<DescribeConfigsResourceResult> {
+        let layers = self.config_layers();
+        let effective = layers.effective(&self.config);
         BROKER_KEYS
             .iter()
             .map(|key| {
                 let names =
                     if key.synonyms.is_empty() { std::slice::from_ref(&key.name) } else { key.synonyms };
-                let chain = self.broker_synonyms(names, key);
+                let chain = layers.synonyms(names, key);
                 let value = match key.broker_value {
-                    Some(read) => Some(read(&self.config)),
-                    None => self.config.static_values.get(key.name).cloned(),
+                    Some(read) => Some(read(&effective)),
+                    None => layers.value_of(key.name),
                 };
                 let value = value.or_else(|| key.default.map(String::from));
                 entry(key, value, chain, key.dynamic == Dynamic::ReadOnly, include)
@@ -133,12 +154,57 @@ impl Broker {
             .collect()
     }
 
-    /// The broker keys among `names` the file set (source 4), then their
-    /// defaults (source 5), each group in `names`' order, as Kafka lists them.
-    fn broker_synonyms(&self, names: &[&str], described: &ConfigKey) -> Vec<DescribeConfigsSynonym> {
-        let set = names.iter().filter_map(|name| {
-            let value = self.config.static_values.get(*name)?;
-            Some(synonym(name, Some(value), SOURCE_STATIC_BROKER, described))
+    /// The layers a broker key's value comes from, read once per describe.
+    fn config_layers(&self) -> Layers<'_> {
+        let image = self.metadata_image();
+        let own = self.config.node_id.to_string();
+        Layers {
+            per_broker: image.broker_configs(&own).cloned().unwrap_or_default(),
+            cluster_default: image.broker_configs("").cloned().unwrap_or_default(),
+            file: &self.config.static_values,
+        }
+    }
+}
+
+/// Where a broker key can be set, most specific first (Kafka's
+/// `DynamicBrokerConfig`: per-broker, cluster default, static), the table's
+/// default being the last.
+struct Layers<'a> {
+    per_broker: BTreeMap<String, String>,
+    cluster_default: BTreeMap<String, String>,
+    file: &'a BTreeMap<String, String>,
+}
+
+impl Layers<'_> {
+    /// The broker config this broker runs with: the file's, with the dynamic
+    /// default and then this broker's dynamic configs applied over it.
+    fn effective(&self, config: &BrokerConfig) -> BrokerConfig {
+        let mut effective = config.clone();
+        for (k, v) in self.cluster_default.iter().chain(&self.per_broker) {
+            // Checked by the table when altered; a stale key is ignored.
+            let _ = effective.set(k, v);
+        }
+        effective
+    }
+
+    /// A key's value as set at the most specific level, if set at any.
+    fn value_of(&self, name: &str) -> Option<String> {
+        [&self.per_broker, &self.cluster_default, self.file].into_iter().find_map(|m| m.get(name).cloned())
+    }
+
+    /// The keys among `names` set at each level, level by level (dynamic
+    /// per-broker, dynamic default, static, default) and each level in
+    /// `names`' order, as Kafka lists them.
+    fn synonyms(&self, names: &[&str], described: &ConfigKey) -> Vec<DescribeConfigsSynonym> {
+        let levels = [
+            (&self.per_broker, SOURCE_DYNAMIC_BROKER),
+            (&self.cluster_default, SOURCE_DYNAMIC_DEFAULT_BROKER),
+            (self.file, SOURCE_STATIC_BROKER),
+        ];
+        let set = levels.into_iter().flat_map(|(level, source)| {
+            names
+                .iter()
+                .filter_map(move |name| Some(synonym(name, Some(level.get(*name)?), source, described)))
         });
         let defaults = names.iter().filter_map(|name| {
             let default = broker_key(name)?.default?;

@@ -303,15 +303,13 @@ impl Broker {
     /// it is compacted. Zstd is allowed here; the produce path narrows it by
     /// the request's version.
     pub fn topic_validation(&self, configs: &BTreeMap<String, String>) -> ValidationPolicy {
-        let compression = configs
-            .get("compression.type")
-            .and_then(|v| TopicCompression::parse(v))
+        let compression = self
+            .topic_or_dynamic(configs, "compression.type", "compression.type")
+            .and_then(|v| TopicCompression::parse(&v))
             .unwrap_or(self.config.compression_type);
-        // The topic's own policy, else the broker's `log.cleanup.policy`.
-        let compacted = match configs.get("cleanup.policy") {
-            Some(v) => v.split(',').any(|p| p.trim() == "compact"),
-            None => self.config.log.cleanup_compact,
-        };
+        // The topic's own policy, else the broker's `log.cleanup.policy`
+        // (dynamic, then static), as the log itself reads it.
+        let compacted = self.topic_log_config(configs).cleanup_compact;
         ValidationPolicy { compression, compacted, zstd_allowed: true }
     }
 
@@ -320,14 +318,38 @@ impl Broker {
     /// default, then this broker's own, from the published image.
     pub fn topic_log_config(&self, overrides: &BTreeMap<String, String>) -> LogConfig {
         let mut config = self.config.log.clone();
-        let image = self.metadata_image();
-        let dynamic = [String::new(), self.config.node_id.to_string()];
-        let dynamic = dynamic.iter().filter_map(|name| image.broker_configs(name)).flatten();
-        for (k, v) in dynamic.chain(overrides) {
+        for (k, v) in self.dynamic_broker_configs().iter().chain(overrides) {
             // Validated when the topic was created; a stale key is ignored.
             let _ = config.set(k, v);
         }
         config
+    }
+
+    // ANCHOR: dynamic_broker_configs
+    /// This broker's dynamic configs (KIP-226), from the published image: the
+    /// cluster-wide default (resource "") with this broker's own (resource
+    /// `"<id>"`) over it. Every key in it is one the config table marks
+    /// dynamic, and each is read where the broker uses it: the logs
+    /// ([`Broker::topic_log_config`]), the produce checks and
+    /// `min.insync.replicas` (`replica_manager`), so an image that changes
+    /// one reaches every live partition when it is applied.
+    pub fn dynamic_broker_configs(&self) -> BTreeMap<String, String> {
+        let image = self.metadata_image();
+        let names = [String::new(), self.config.node_id.to_string()];
+        let layers = names.iter().filter_map(|name| image.broker_configs(name));
+        layers.flatten().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+    // ANCHOR_END: dynamic_broker_configs
+
+    /// A topic's override of `topic_key`, else the dynamic value of its broker
+    /// synonym `broker_key`; `None` leaves the static broker config in force.
+    pub fn topic_or_dynamic(
+        &self,
+        configs: &BTreeMap<String, String>,
+        topic_key: &str,
+        broker_key: &str,
+    ) -> Option<String> {
+        configs.get(topic_key).cloned().or_else(|| self.dynamic_broker_configs().remove(broker_key))
     }
 
     /// The last published metadata image: which topics exist, their

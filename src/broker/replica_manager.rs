@@ -97,22 +97,25 @@ impl Broker {
         Partition::new(log, topic.topic_id, max_message_bytes, validation, group_commit, self.config.node_id)
     }
 
-    /// A topic's produce checks: its overrides, else the broker's settings.
+    /// A topic's produce checks: its overrides, else the broker's dynamic
+    /// configs, else its static settings.
     fn produce_settings(&self, topic: &TopicImage) -> ProduceSettings {
-        let max_message_bytes = topic
-            .configs
-            .get("max.message.bytes")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(self.config.message_max_bytes);
+        let max_message_bytes =
+            (self.topic_or_dynamic(&topic.configs, "max.message.bytes", "message.max.bytes"))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(self.config.message_max_bytes);
         ProduceSettings { max_message_bytes, validation: self.topic_validation(&topic.configs) }
     }
 
     /// A topic's replication settings: `min.insync.replicas` (the topic's,
-    /// else the broker's) and `replica.lag.time.max.ms`.
+    /// else the broker's dynamic one, else its static one) and
+    /// `replica.lag.time.max.ms`.
     pub fn replication_config(&self, topic: &TopicImage) -> ReplicationConfig {
         let broker = &self.config.replication;
-        let min_insync_replicas = (topic.configs.get("min.insync.replicas").and_then(|v| v.parse().ok()))
-            .unwrap_or(broker.min_insync_replicas as usize);
+        let min_insync_replicas =
+            (self.topic_or_dynamic(&topic.configs, "min.insync.replicas", "min.insync.replicas"))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(broker.min_insync_replicas as usize);
         ReplicationConfig {
             min_insync_replicas,
             replica_lag_time_max_ms: i64::try_from(broker.replica_lag_time_ms_max).unwrap_or(i64::MAX),

@@ -12,7 +12,7 @@ use kafka_protocol::protocol::StrBytes;
 pub use crate::controller::configs::ConfigOp;
 pub use crate::metadata::records::{RESOURCE_BROKER, RESOURCE_TOPIC};
 
-use super::{Client, ClientError};
+use super::{Client, ClientError, Connection};
 
 /// A config resource: a topic, or a broker ("" for the cluster-wide default).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +88,7 @@ impl Client {
         let request = IncrementalAlterConfigsRequest::default()
             .with_resources(resources)
             .with_validate_only(validate_only);
-        let response = self.any_connection().await?.send(&request).await?;
+        let response = self.resource_connection(resource).await?.send(&request).await?;
         for r in response.responses {
             let message = r.error_message.map(|m| m.to_string());
             ClientError::check(r.error_code, message, || {
@@ -118,7 +118,7 @@ impl Client {
             .with_configs(configs)];
         let request =
             AlterConfigsRequest::default().with_resources(resources).with_validate_only(validate_only);
-        let response = self.any_connection().await?.send(&request).await?;
+        let response = self.resource_connection(resource).await?.send(&request).await?;
         for r in response.responses {
             let message = r.error_message.map(|m| m.to_string());
             ClientError::check(r.error_code, message, || {
@@ -126,6 +126,28 @@ impl Client {
             })?;
         }
         Ok(())
+    }
+}
+
+impl Client {
+    /// Where a resource's config requests go: a broker's own resource
+    /// (`BROKER "<id>"`) to that broker, which alone answers for it (Kafka's
+    /// admin client does the same, and Kafka's broker refuses another's
+    /// id); anything else to any broker.
+    async fn resource_connection(
+        &mut self,
+        resource: &ConfigResource,
+    ) -> Result<&mut Connection, ClientError> {
+        let node = (resource.resource_type == RESOURCE_BROKER).then(|| resource.name.parse::<i32>().ok());
+        match node.flatten() {
+            Some(id) => {
+                if !self.brokers.contains_key(&id) {
+                    self.metadata(Some(&[]), false).await?;
+                }
+                self.node_connection(id).await
+            }
+            None => self.any_connection().await,
+        }
     }
 }
 
@@ -156,7 +178,7 @@ impl Client {
                 .with_resource_name(str(&resource.name))
                 .with_configuration_keys(None)])
             .with_include_synonyms(true);
-        let response = self.any_connection().await?.send(&request).await?;
+        let response = self.resource_connection(resource).await?.send(&request).await?;
         let Some(result) = response.results.into_iter().next() else {
             return Err(ClientError::Protocol(format!(
                 "DescribeConfigs did not answer for {}",

@@ -20,17 +20,25 @@
 //! Dynamic broker configs: Kafka's `DynamicBrokerConfig` lets a running
 //! broker take new values of some keys; the rest are "read-only" and an
 //! alter of them is INVALID_REQUEST ("Cannot update these configs
-//! dynamically"). spool can change at runtime exactly the broker-wide
-//! defaults of topic configs (Kafka's `DynamicLogConfig`: `log.retention.ms`,
-//! `log.segment.bytes`, `log.cleanup.policy`, …): every log's config is
-//! rebuilt from the broker's defaults, the dynamic ones and the topic's
-//! overrides each time an image is applied. `log.cleaner.threads` is dynamic
-//! in Kafka but not here: spool's cleaner threads are started once.
+//! dynamically"). Which keys are dynamic is the config table's word
+//! ([`crate::config::def::ConfigKey::dynamic`]), and the table marks dynamic
+//! only what a running broker applies: the broker-wide defaults of topic
+//! configs (`log.retention.ms`, `log.segment.bytes`, `log.cleanup.policy`,
+//! `message.max.bytes`, `compression.type`, `min.insync.replicas`, …), which
+//! every broker reads from its image each time one is applied
+//! (`Broker::dynamic_broker_configs`). Values are checked by the table too.
+//! A per-broker resource (`"<id>"`) must name the broker that receives the
+//! request; that broker checks it before forwarding (Kafka's
+//! `ConfigAdminManager`, `crate::broker::alter_configs`).
 //!
-//! Simplifications: APPEND and SUBTRACT start from the override, else from
-//! Kafka's default of the key (not a broker's `log.cleanup.policy`); topic
-//! configs of internal topics are not guarded; a per-broker resource is
-//! accepted for any broker id, not only the receiving broker's.
+//! APPEND and SUBTRACT start from the override, else from the key's default
+//! in Kafka's schema (`delete` for `cleanup.policy`), not from a broker's
+//! `log.cleanup.policy`: Kafka's `ConfigurationControlManager.getParts` does
+//! the same. Internal topics' configs are altered like any other's: KRaft's
+//! `ControllerConfigurationValidator` guards none of their keys.
+//!
+//! Simplifications: Kafka accepts unknown keys in a broker's dynamic set
+//! (custom plugin configs); spool refuses them as not dynamic.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,6 +46,7 @@ use kafka_protocol::ResponseError;
 
 use super::topics::{validate_topic_configs, TopicError};
 use super::{Batch, ControllerResult};
+use crate::config::def::{broker_key, Dynamic};
 use crate::log::LogConfig;
 use crate::metadata::records::{RESOURCE_BROKER, RESOURCE_TOPIC};
 use crate::metadata::{MetadataImage, MetadataRecord};
@@ -90,25 +99,6 @@ const TOPIC_LIST_KEYS: &[(&str, &str)] = &[
     ("cleanup.policy", "delete"),
     ("follower.replication.throttled.replicas", ""),
     ("leader.replication.throttled.replicas", ""),
-];
-
-/// The broker keys spool can change while running: the broker-wide
-/// defaults of the topic configs its logs read (module doc).
-pub const DYNAMIC_BROKER_KEYS: &[&str] = &[
-    "log.segment.bytes",
-    "log.roll.ms",
-    "log.index.interval.bytes",
-    "log.index.size.max.bytes",
-    "log.retention.ms",
-    "log.retention.bytes",
-    "log.cleanup.policy",
-    "log.cleaner.delete.retention.ms",
-    "log.cleaner.min.compaction.lag.ms",
-    "log.cleaner.max.compaction.lag.ms",
-    "log.cleaner.min.cleanable.ratio",
-    "log.flush.interval.messages",
-    "log.flush.interval.ms",
-    "log.message.timestamp.type",
 ];
 
 const BROKER_LIST_KEYS: &[(&str, &str)] = &[("log.cleanup.policy", "delete")];
@@ -181,7 +171,7 @@ fn new_overrides(
         apply_change(&mut configs, change, list_keys)?;
     }
     if is_broker {
-        validate_broker_configs(&configs)?;
+        validate_broker_configs(&r.resource_name, &configs)?;
     } else {
         validate_topic_configs(&configs)?;
     }
@@ -249,25 +239,48 @@ fn split_list(value: &str) -> Vec<String> {
     value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
 }
 
-/// A broker's dynamic set: only the keys spool can change at runtime, each
-/// value one the log config takes, and all of them together.
-fn validate_broker_configs(configs: &BTreeMap<String, String>) -> Result<(), TopicError> {
+// ANCHOR: validate_broker_configs
+/// A broker's dynamic set, checked by the config table (`config::def`):
+/// only keys the table marks dynamic (and, for the cluster-wide default
+/// resource "", only [`Dynamic::ClusterWide`] ones), each value of its
+/// key's type and range, and all of them together.
+///
+/// Kafka answers every refusal here INVALID_REQUEST, a bad value too:
+/// `ConfigAdminManager` turns `DynamicBrokerConfig.validate`'s
+/// `ConfigException` into `InvalidRequestException` (KAFKA-13609 keeps it so
+/// for compatibility), and spool answers as Kafka does.
+fn validate_broker_configs(
+    resource_name: &str,
+    configs: &BTreeMap<String, String>,
+) -> Result<(), TopicError> {
+    let dynamic = |k: &str| broker_key(k).map_or(Dynamic::ReadOnly, |key| key.dynamic);
     let fixed: Vec<&str> =
-        configs.keys().map(String::as_str).filter(|k| !DYNAMIC_BROKER_KEYS.contains(k)).collect();
+        configs.keys().map(String::as_str).filter(|k| dynamic(k) == Dynamic::ReadOnly).collect();
     if !fixed.is_empty() {
         return Err(invalid_request(format!(
             "Cannot update these configs dynamically: {}",
             fixed.join(", ")
         )));
     }
+    let per_broker: Vec<&str> =
+        configs.keys().map(String::as_str).filter(|k| dynamic(k) == Dynamic::PerBroker).collect();
+    if resource_name.is_empty() && !per_broker.is_empty() {
+        return Err(invalid_request(format!(
+            "Cannot update these configs at default cluster level, broker id must be specified: {}",
+            per_broker.join(", ")
+        )));
+    }
+    for (k, v) in configs {
+        let key = broker_key(k).expect("a dynamic key is in the table");
+        key.validate(v).map_err(invalid_request)?;
+    }
     let mut together = LogConfig::default();
     for (k, v) in configs {
-        if let Err(why) = together.set(k, v) {
-            return Err(TopicError::new(ResponseError::InvalidConfig, why));
-        }
+        together.set(k, v).map_err(invalid_request)?;
     }
     Ok(())
 }
+// ANCHOR_END: validate_broker_configs
 
 /// One ConfigRecord per key whose value changes: the new value, or null
 /// for a key no longer overridden.

@@ -14,15 +14,20 @@
 //! ```
 //!
 //! `--add-config` values in `[a,b]` are lists (the brackets keep their
-//! commas from splitting the pairs). Simplifications: no `--add-config-file`,
-//! no users, clients, IPs or broker loggers; `--describe` of brokers without
-//! a name or `--entity-default` is not the per-broker loop Kafka runs.
+//! commas from splitting the pairs). `--describe --entity-type brokers`
+//! without `--entity-name` or `--entity-default` describes every broker the
+//! cluster's Metadata lists, one after another, as kafka-configs.sh does; a
+//! broker's own resource is sent to that broker (its dynamic values and
+//! their sources, `DYNAMIC_BROKER_CONFIG` then `DYNAMIC_DEFAULT_BROKER_CONFIG`,
+//! are in each line's synonyms). `--command-config` is the admin tools'
+//! shared [`AdminSettings`]. Simplifications: no `--add-config-file`, no
+//! users, clients, IPs or broker loggers.
 
 use std::io::Write;
 
-use super::bootstrap_servers;
+use super::client_properties::{AdminSettings, CommandConfigArg};
 use crate::client::configs::{AlterConfigOp, ConfigResource, DescribedConfig};
-use crate::client::{Client, ClientError, REQUEST_TIMEOUT_DEFAULT};
+use crate::client::{Client, ClientError};
 
 /// `spool configs`' flags: kafka-configs.sh's.
 #[derive(Debug, Clone, clap::Args)]
@@ -54,12 +59,15 @@ pub struct ConfigsArgs {
     /// With --alter: `k1,k2`, returned to their defaults.
     #[arg(long, value_name = "KEYS")]
     pub delete_config: Option<String>,
+    #[command(flatten)]
+    pub command_config: CommandConfigArg,
 }
 
 /// `spool configs`: connects, describes or alters, prints to stdout.
 pub async fn main(args: ConfigsArgs) -> Result<(), ClientError> {
-    let bootstrap = bootstrap_servers(args.bootstrap_server.as_deref(), &[]);
-    let mut client = Client::connect(&bootstrap, REQUEST_TIMEOUT_DEFAULT).await?;
+    let command_config = args.command_config.command_config.as_deref();
+    let mut client =
+        AdminSettings::from_args(args.bootstrap_server.as_deref(), command_config)?.connect().await?;
     let mut out = Vec::new();
     run(&mut client, &args, &mut out).await?;
     std::io::stdout().write_all(&out).map_err(|e| ClientError::Protocol(e.to_string()))?;
@@ -117,8 +125,8 @@ pub fn parse_add_config(text: &str) -> Result<Vec<(String, String)>, ClientError
 // ANCHOR: configs_tool
 /// What kafka-configs.sh prints for `--describe` or `--alter`.
 pub async fn run(client: &mut Client, args: &ConfigsArgs, out: &mut Vec<u8>) -> Result<(), ClientError> {
-    let (resource, label) = resource(args)?;
     if args.alter {
+        let (resource, label) = resource(args)?;
         let mut ops: Vec<AlterConfigOp> = Vec::new();
         for (k, v) in parse_add_config(args.add_config.as_deref().unwrap_or(""))? {
             ops.push(AlterConfigOp::set(k, v));
@@ -141,6 +149,24 @@ pub async fn run(client: &mut Client, args: &ConfigsArgs, out: &mut Vec<u8>) -> 
             "Command must include exactly one action: --describe, --alter".into(),
         ));
     }
+    if args.entity_type == "brokers" && args.entity_name.is_none() && !args.entity_default {
+        // Every broker, as kafka-configs.sh's `--describe` without a name.
+        let mut ids: Vec<i32> =
+            client.metadata(Some(&[]), false).await?.brokers.iter().map(|b| b.node_id).collect();
+        ids.sort_unstable();
+        for id in ids {
+            let one = ConfigsArgs { entity_name: Some(id.to_string()), ..args.clone() };
+            describe(client, &one, out).await?;
+        }
+        return Ok(());
+    }
+    describe(client, args, out).await
+}
+// ANCHOR_END: configs_tool
+
+/// `--describe` of one entity: its heading, then a line per config.
+async fn describe(client: &mut Client, args: &ConfigsArgs, out: &mut Vec<u8>) -> Result<(), ClientError> {
+    let (resource, label) = resource(args)?;
     let configs = client.describe_configs(&resource).await?;
     // Without --all, only what is set on this entity itself.
     let own_source = match (resource.resource_type, resource.name.as_str()) {
@@ -159,7 +185,6 @@ pub async fn run(client: &mut Client, args: &ConfigsArgs, out: &mut Vec<u8>) -> 
     }
     Ok(())
 }
-// ANCHOR_END: configs_tool
 
 /// `k=v sensitive=false synonyms={SOURCE:k=v, …}`, as kafka-configs.sh prints a config.
 pub fn describe_line(c: &DescribedConfig) -> String {
