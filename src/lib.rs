@@ -38,6 +38,7 @@ pub mod metadata;
 pub mod node;
 pub mod raft;
 pub mod replication;
+pub mod security;
 pub mod sync;
 pub mod tools;
 pub mod topic_partition;

@@ -80,7 +80,7 @@ impl Broker {
     /// Metadata: this broker, and the requested topics (all when the list is
     /// null). Unknown topics are created when both the broker
     /// (`auto.create.topics.enable`) and the client allow it.
-    pub fn metadata(&self, request: MetadataRequest, version: i16) -> MetadataResponse {
+    pub fn metadata(&self, request: MetadataRequest, version: i16, listener: &str) -> MetadataResponse {
         let auto_create =
             self.config.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
         let names: Option<Vec<String>> = request
@@ -97,10 +97,11 @@ impl Broker {
                 }
             }
         }
+        let (host, port) = self.advertised_on(listener);
         let broker = MetadataResponseBroker::default()
             .with_node_id(BrokerId(self.config.node_id))
-            .with_host(str(self.config.advertised_host.clone()))
-            .with_port(i32::from(self.config.advertised_port));
+            .with_host(str(host))
+            .with_port(port);
         MetadataResponse::default()
             .with_brokers(vec![broker])
             .with_cluster_id(Some(str(self.cluster_id.clone())))
@@ -577,12 +578,27 @@ impl Broker {
         .collect()
     }
 
+    /// The address this broker advertises on `listener` (Kafka's rule: a
+    /// client is told the addresses on the listener it came in on); the
+    /// first client listener's for a request from no listener (a test's).
+    pub fn advertised_on(&self, listener: &str) -> (String, i32) {
+        match self.config.advertised_listeners.iter().find(|l| l.name == listener) {
+            Some(l) => (l.host.clone(), i32::from(l.port)),
+            None => (self.config.advertised_host.clone(), i32::from(self.config.advertised_port)),
+        }
+    }
+
     /// DescribeCluster: one broker, which is also the controller.
-    pub fn describe_cluster(&self, _request: DescribeClusterRequest) -> DescribeClusterResponse {
+    pub fn describe_cluster(
+        &self,
+        _request: DescribeClusterRequest,
+        listener: &str,
+    ) -> DescribeClusterResponse {
+        let (host, port) = self.advertised_on(listener);
         let broker = DescribeClusterBroker::default()
             .with_broker_id(BrokerId(self.config.node_id))
-            .with_host(str(self.config.advertised_host.clone()))
-            .with_port(i32::from(self.config.advertised_port));
+            .with_host(str(host))
+            .with_port(port);
         DescribeClusterResponse::default()
             .with_cluster_id(str(self.cluster_id.clone()))
             .with_controller_id(BrokerId(self.config.node_id))
@@ -596,10 +612,15 @@ impl Broker {
     /// transactional id's needs `__transaction_state`, created the same way (chapter 9).
     /// (librdkafka also reads this API's presence as "the broker speaks LZ4
     /// the way the JVM does", so it was needed for lz4 before chapter 5.)
-    pub fn find_coordinator(&self, request: FindCoordinatorRequest, version: i16) -> FindCoordinatorResponse {
+    pub fn find_coordinator(
+        &self,
+        request: FindCoordinatorRequest,
+        version: i16,
+        listener: &str,
+    ) -> FindCoordinatorResponse {
         let node = BrokerId(self.config.node_id);
-        let host = str(self.config.advertised_host.clone());
-        let port = i32::from(self.config.advertised_port);
+        let (host, port) = self.advertised_on(listener);
+        let host = str(host);
         // key_type 0 is a group (and the only type before v1), 1 a transactional id.
         let error = match request.key_type {
             0 => self.ensure_offsets_topic().err(),

@@ -76,7 +76,7 @@ use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 pub use admin::{ConfigEntry, CreatedTopic, NewTopic};
-pub use connection::Connection;
+pub use connection::{Connection, Tls};
 pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset};
 pub use error::ClientError;
 pub use fetch::{FetchOptions, OffsetSpec};
@@ -152,15 +152,26 @@ pub struct Client {
     controller_id: Option<i32>,
     /// Topics from the last Metadata that named them.
     topics: BTreeMap<String, TopicMetadata>,
+    /// `security.protocol=SSL`: every connection speaks TLS (chapter 11).
+    tls: Tls,
 }
 
 impl Client {
     /// Connects to the first of the comma-separated `bootstrap` addresses that
     /// answers ApiVersions, as `bootstrap.servers` works.
     pub async fn connect(bootstrap: &str, request_timeout: Duration) -> Result<Self, ClientError> {
+        Self::connect_with(bootstrap, request_timeout, None).await
+    }
+
+    /// [`Client::connect`], over TLS to every broker when `tls` is given.
+    pub async fn connect_with(
+        bootstrap: &str,
+        request_timeout: Duration,
+        tls: Tls,
+    ) -> Result<Self, ClientError> {
         let mut last_error = ClientError::InvalidArgument("no bootstrap server given".into());
         for addr in bootstrap.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-            match Connection::connect(addr, request_timeout).await {
+            match Connection::connect_with(addr, request_timeout, &tls).await {
                 Ok(connection) => {
                     let mut client = Client {
                         bootstrap: addr.to_string(),
@@ -169,6 +180,7 @@ impl Client {
                         brokers: BTreeMap::new(),
                         controller_id: None,
                         topics: BTreeMap::new(),
+                        tls: tls.clone(),
                     };
                     client.connections.insert(addr.to_string(), connection);
                     return Ok(client);
@@ -179,6 +191,11 @@ impl Client {
         Err(last_error)
     }
 
+    /// The TLS configuration every connection uses (`None`: PLAINTEXT).
+    pub fn tls(&self) -> &Tls {
+        &self.tls
+    }
+
     /// The request timeout every call uses.
     pub fn request_timeout(&self) -> Duration {
         self.request_timeout
@@ -187,7 +204,7 @@ impl Client {
     /// The open connection to `addr`, opening (or reopening a broken) one.
     async fn connection_to(&mut self, addr: &str) -> Result<&mut Connection, ClientError> {
         if self.connections.get(addr).is_none_or(Connection::is_broken) {
-            let connection = Connection::connect(addr, self.request_timeout).await?;
+            let connection = Connection::connect_with(addr, self.request_timeout, &self.tls).await?;
             self.connections.insert(addr.to_string(), connection);
         }
         Ok(self.connections.get_mut(addr).expect("inserted above"))

@@ -122,6 +122,13 @@ pub struct Request {
     /// The client's address as Kafka prints it (`/127.0.0.1`), set by the
     /// server; the group coordinator reports it in DescribeGroups.
     pub client_host: String,
+    /// The name of the listener the request came in on (`PLAINTEXT`, `SSL`,
+    /// …), set by the server: Metadata answers with the brokers' addresses
+    /// on that listener.
+    pub listener: String,
+    /// Who sent it (`User:ANONYMOUS`, or `User:CN=…` from a TLS client
+    /// certificate), set by the server from the connection.
+    pub principal: String,
 }
 
 /// Why a frame is not a request the broker can answer normally.
@@ -168,7 +175,14 @@ pub fn decode_request_for(mut frame: Bytes, apis: &[(ApiKey, i16, i16)]) -> Resu
     let (mut body, body_version) = upgrade_old_request(api_key, version, frame);
     let body = RequestKind::decode(api_key, &mut body, body_version)
         .map_err(|e| DecodeError::Close(format!("bad {api_key:?} v{version} body: {e}")))?;
-    Ok(Request { header, api_key, body, client_host: String::new() })
+    Ok(Request {
+        header,
+        api_key,
+        body,
+        client_host: String::new(),
+        listener: String::new(),
+        principal: crate::security::ANONYMOUS.to_string(),
+    })
 }
 // ANCHOR_END: decode_request
 
