@@ -822,7 +822,7 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::channel();
         let reader = broker.clone();
         std::thread::spawn(move || {
-            let listed = reader.metadata(MetadataRequest::default().with_topics(None), 12).topics.len();
+            let listed = reader.metadata(MetadataRequest::default().with_topics(None), 12, "").topics.len();
             let resource =
                 kafka_protocol::messages::describe_configs_request::DescribeConfigsResource::default()
                     .with_resource_type(2)

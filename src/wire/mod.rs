@@ -37,6 +37,8 @@ pub mod reader;
 pub mod server;
 #[cfg(test)]
 mod server_tests;
+#[cfg(test)]
+mod tls_tests;
 pub mod transport;
 
 pub use handler::{Handler, Response, WriteResponse};

@@ -193,6 +193,8 @@ pub(crate) struct Shared {
     pub metadata: crate::sync::Mutex<MetadataCache>,
     partitioner: crate::sync::Mutex<StickyPartitioner>,
     epoch: Instant,
+    /// `security.protocol=SSL`: the sender's connections speak TLS too.
+    pub tls: crate::client::Tls,
 }
 
 impl Shared {
@@ -254,8 +256,14 @@ impl Drop for MemoryWaiter<'_> {
 impl Producer {
     /// Connects to `bootstrap.servers` and starts the sender task.
     pub async fn connect(config: ProducerConfig) -> Result<Self, ClientError> {
+        Self::connect_with(config, None).await
+    }
+
+    /// [`Producer::connect`], over TLS to every broker when `tls` is given
+    /// (`security.protocol=SSL`).
+    pub async fn connect_with(config: ProducerConfig, tls: crate::client::Tls) -> Result<Self, ClientError> {
         config.validate()?;
-        let mut client = Client::connect(&config.bootstrap_servers, config.request_timeout()).await?;
+        let mut client = Client::connect_with(&config.bootstrap_servers, config.request_timeout(), tls.clone()).await?;
         let accumulator = RecordAccumulator::new(AccumulatorConfig {
             batch_size: config.batch_size,
             linger_ms: config.linger_ms,
@@ -281,6 +289,7 @@ impl Producer {
             metadata_client: tokio::sync::Mutex::new(client),
             metadata: crate::sync::Mutex::new(MetadataCache::default()),
             epoch: Instant::now(),
+            tls,
         });
         let sender = tokio::spawn(sender::run(shared.clone()));
         Ok(Producer { shared, sender: std::sync::Mutex::new(Some(sender)) })

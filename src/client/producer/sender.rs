@@ -175,7 +175,7 @@ impl Sender {
         if !usable {
             self.connections.remove(&node);
             let timeout = self.shared.config.request_timeout();
-            let connection = Connection::connect(addr, timeout).await?;
+            let connection = Connection::connect_with(addr, timeout, &self.shared.tls).await?;
             self.connections.insert(node, connection);
         }
         Ok(self.connections.get_mut(&node).expect("inserted above"))
