@@ -142,7 +142,8 @@ async fn the_wrong_protocol_or_an_untrusted_broker_is_refused() {
     assert!(Client::connect(&broker.addr("SSL"), Duration::from_secs(3)).await.is_err());
     let other = tempfile::tempdir().unwrap();
     let stranger = Pki::new(other.path());
-    let err = Client::connect_with(&broker.addr("SSL"), TIMEOUT, client_tls(&stranger, None)).await.unwrap_err();
+    let err =
+        Client::connect_with(&broker.addr("SSL"), TIMEOUT, client_tls(&stranger, None)).await.unwrap_err();
     assert!(err.to_string().contains("TLS handshake"), "{err}");
 }
 
@@ -160,7 +161,8 @@ async fn mtls_required_refuses_a_client_without_a_certificate() {
     let broker = start(&["SSL"], &extra).await;
     let anonymous = Client::connect_with(&broker.addr("SSL"), TIMEOUT, client_tls(&pki, None)).await;
     assert!(anonymous.is_err(), "a client without a certificate was served");
-    let alice = pki.keystore("alice", &[], &[(DnType::OrganizationalUnitName, "eng"), (DnType::CommonName, "alice")]);
+    let alice =
+        pki.keystore("alice", &[], &[(DnType::OrganizationalUnitName, "eng"), (DnType::CommonName, "alice")]);
     let mut client = Client::connect_with(&broker.addr("SSL"), TIMEOUT, client_tls(&pki, Some(&alice)))
         .await
         .expect("a client with a certificate");
@@ -197,7 +199,8 @@ async fn a_garbage_or_truncated_handshake_closes_only_its_connection() {
     truncated.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]).await.unwrap();
 
     before.metadata(Some(&[]), false).await.expect("the earlier client is still served");
-    let mut after = Client::connect_with(&broker.addr("SSL"), TIMEOUT, tls).await.expect("a new client connects");
+    let mut after =
+        Client::connect_with(&broker.addr("SSL"), TIMEOUT, tls).await.expect("a new client connects");
     after.metadata(Some(&[]), false).await.expect("and is served");
     drop(truncated);
 }

@@ -88,7 +88,11 @@ async fn the_principal_is_the_client_certificates_subject() {
     let alice = pki.keystore(
         "alice",
         &[],
-        &[(DnType::OrganizationName, "spool"), (DnType::OrganizationalUnitName, "eng"), (DnType::CommonName, "alice")],
+        &[
+            (DnType::OrganizationName, "spool"),
+            (DnType::OrganizationalUnitName, "eng"),
+            (DnType::CommonName, "alice"),
+        ],
     );
     for keystore in [Some(alice), None] {
         let client = SslConfig {

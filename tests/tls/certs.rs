@@ -35,7 +35,8 @@ impl Pki {
     /// A keystore PEM (private key, then certificate) named `name`, for the
     /// hosts in `sans`, with the subject `(type, value)`s in certificate order.
     pub fn keystore(&self, name: &str, sans: &[&str], subject: &[(DnType, &str)]) -> PathBuf {
-        let mut params = CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        let mut params =
+            CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
         let mut dn = DistinguishedName::new();
         for (kind, value) in subject {
             dn.push(kind.clone(), *value);

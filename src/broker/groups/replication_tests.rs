@@ -101,7 +101,14 @@ fn commit(broker: &Arc<Broker>, offset: i64) -> tokio::task::JoinHandle<i16> {
 /// Sends one group request (v3, before KIP-394's member id round trip).
 async fn send(broker: &Arc<Broker>, api_key: ApiKey, body: RequestKind) -> ResponseKind {
     let header = RequestHeader::default().with_request_api_key(api_key as i16).with_request_api_version(3);
-    let request = Request { header, api_key, body, client_host: "/127.0.0.1".into(), listener: String::new(), principal: "User:ANONYMOUS".into() };
+    let request = Request {
+        header,
+        api_key,
+        body,
+        client_host: "/127.0.0.1".into(),
+        listener: String::new(),
+        principal: "User:ANONYMOUS".into(),
+    };
     broker.handle_group(request).await.expect("an answer")
 }
 

@@ -263,7 +263,8 @@ impl Producer {
     /// (`security.protocol=SSL`).
     pub async fn connect_with(config: ProducerConfig, tls: crate::client::Tls) -> Result<Self, ClientError> {
         config.validate()?;
-        let mut client = Client::connect_with(&config.bootstrap_servers, config.request_timeout(), tls.clone()).await?;
+        let mut client =
+            Client::connect_with(&config.bootstrap_servers, config.request_timeout(), tls.clone()).await?;
         let accumulator = RecordAccumulator::new(AccumulatorConfig {
             batch_size: config.batch_size,
             linger_ms: config.linger_ms,

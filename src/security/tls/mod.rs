@@ -6,7 +6,7 @@
 //! broker proves who it is with the certificate in its keystore; with
 //! `ssl.client.auth=required` (or `requested`) the client proves who it is
 //! too (mutual TLS), and its certificate's subject becomes the principal of
-//! every request on that connection ([`principal`]).
+//! every request on that connection ([`principal()`]).
 //!
 //! ```text
 //!   properties (ssl.*, listener.name.<l>.ssl.*)
