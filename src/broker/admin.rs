@@ -580,11 +580,16 @@ impl Broker {
 
     /// The address this broker advertises on `listener` (Kafka's rule: a
     /// client is told the addresses on the listener it came in on); the
-    /// first client listener's for a request from no listener (a test's).
+    /// first client listener's — `advertised.host`/`port`, which the config
+    /// resolved for it — for that listener itself and for a request from no
+    /// listener (a test's).
     pub fn advertised_on(&self, listener: &str) -> (String, i32) {
-        match self.config.advertised_listeners.iter().find(|l| l.name == listener) {
-            Some(l) => (l.host.clone(), i32::from(l.port)),
-            None => (self.config.advertised_host.clone(), i32::from(self.config.advertised_port)),
+        let c = &self.config;
+        let controller = |name: &str| c.controller_listener_names.iter().any(|n| n == name);
+        let primary = c.listeners.iter().find(|l| !controller(&l.name)).map(|l| l.name.as_str());
+        match c.advertised_listeners.iter().find(|l| l.name == listener) {
+            Some(l) if Some(l.name.as_str()) != primary => (l.host.clone(), i32::from(l.port)),
+            _ => (c.advertised_host.clone(), i32::from(c.advertised_port)),
         }
     }
 
