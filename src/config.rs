@@ -3,10 +3,12 @@
 //!
 //! Every key spool does not use is kept and ignored with a warning, so an
 //! existing Kafka properties file loads unchanged — except a key that asks for
-//! security spool does not provide (a TLS or SASL listener, an authorizer, SASL
-//! mechanisms, required client certificates): that refuses to start, because
-//! serving PLAINTEXT to a client that asked for SASL_SSL is a silent downgrade,
-//! not a setting to ignore. TLS, SASL and ACLs are chapter 11.
+//! security spool does not provide (a SASL listener, an authorizer, SASL
+//! mechanisms): that refuses to start, because serving PLAINTEXT to a client
+//! that asked for SASL_SSL is a silent downgrade, not a setting to ignore.
+//! SSL listeners are served (chapter 11): their `ssl.*` keys are kept in
+//! [`BrokerConfig::ssl_props`] and checked here, so a broker with a missing
+//! keystore refuses to start rather than failing each handshake.
 //!
 //! Chapter 6 adds the keys of a KRaft cluster, each in its own file:
 //! `config/listeners.rs` (named listeners, advertised addresses, security protocols),
@@ -39,13 +41,14 @@ pub use kraft::{
     HostPort, ProcessRoles, QuorumConfig, QuorumVoter, SNAPSHOT_INTERVAL_MS_DEFAULT,
     SNAPSHOT_RECORD_BYTES_MAX_DEFAULT,
 };
-pub use listeners::Listener;
+pub use listeners::{Listener, SPOKEN_PROTOCOLS};
 pub use replication::ReplicationConfig;
 pub use transactions::TransactionConfig;
 
 use crate::group::{GroupCoordinatorConfig, CONSUMER_OFFSETS_PARTITIONS};
 use crate::log::validator::TopicCompression;
 use crate::log::{CleanerConfig, LogConfig};
+use crate::security::tls::{self, config::is_ssl_key, SslConfig};
 
 /// The broker's settings.
 #[derive(Debug, Clone)]
@@ -150,6 +153,9 @@ pub struct BrokerConfig {
     pub static_values: BTreeMap<String, String>,
     /// `authorizer.class.name` and its keys (chapter 11): `None` checks nothing.
     pub authorizer: Option<crate::security::AuthorizerConfig>,
+    /// The `ssl.*` and `listener.name.<name>.ssl.*` keys as given, read per
+    /// listener by [`Self::tls_server_config`].
+    pub ssl_props: BTreeMap<String, String>,
 }
 
 impl Default for BrokerConfig {
@@ -191,6 +197,7 @@ impl Default for BrokerConfig {
             transactions: TransactionConfig::default(),
             static_values: BTreeMap::new(),
             authorizer: None,
+            ssl_props: BTreeMap::new(),
         }
     }
 }
@@ -244,6 +251,9 @@ impl BrokerConfig {
             config.static_values.insert(key.clone(), value.clone());
         }
         config.resolve_listeners(get("listeners"), get("advertised.listeners"))?;
+        for listener in config.listeners.iter().filter(|l| l.protocol == "SSL") {
+            config.tls_server_config(&listener.name)?;
+        }
         kraft::validate(&config)?;
         config.replication.validate()?;
         config.quorum.validate()?;
@@ -289,6 +299,27 @@ impl BrokerConfig {
         let shown = shown.unwrap_or_else(|| routable(first));
         (self.advertised_host, self.advertised_port) = (shown.host, shown.port);
         Ok(())
+    }
+
+    /// The TLS configuration of the SSL listener `name`, from its
+    /// `listener.name.<name>.ssl.*` keys over the bare `ssl.*` ones.
+    pub fn tls_server_config(&self, name: &str) -> Result<std::sync::Arc<rustls::ServerConfig>, String> {
+        let ssl = SslConfig::for_listener(&self.ssl_props, Some(name)).map_err(|e| e.to_string())?;
+        tls::server_config(&ssl).map_err(|e| format!("listener {name}: {e}"))
+    }
+
+    /// The TLS configuration this broker dials listener `name` of another
+    /// node with (its truststore, and its keystore as the client
+    /// certificate), if that listener is SSL.
+    pub fn tls_client_config(
+        &self,
+        name: &str,
+    ) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, String> {
+        if self.listener_security_protocol_map.get(name).map(String::as_str) != Some("SSL") {
+            return Ok(None);
+        }
+        let ssl = SslConfig::for_listener(&self.ssl_props, Some(name)).map_err(|e| e.to_string())?;
+        tls::client_config(&ssl).map(Some).map_err(|e| format!("listener {name}: {e}"))
     }
 
     /// How often the broker's maintenance tick runs ([`crate::broker::Broker::tick`]):
@@ -345,6 +376,9 @@ impl BrokerConfig {
             "log.retention.check.interval.ms" => self.retention_check_interval_ms = num(key, value)?,
             "log.flush.offset.checkpoint.interval.ms" => self.checkpoint_interval_ms = num(key, value)?,
             "spool.fetch.zero.copy" => self.zero_copy = num(key, value)?,
+            k if is_ssl_key(k) => {
+                self.ssl_props.insert(k.to_string(), value.to_string());
+            }
             "spool.produce.pipelining" => self.produce_pipelining = num(key, value)?,
             "offsets.topic.num.partitions" => {
                 self.offsets_topic_num_partitions = num(key, value)?;
@@ -444,18 +478,22 @@ mod tests {
     /// A listener whose security protocol is not PLAINTEXT refuses to start,
     /// named directly or through `listener.security.protocol.map` (Kafka's
     /// default map sends each protocol name to itself): serving PLAINTEXT where
-    /// a client expects TLS or SASL is a silent downgrade. TLS and SASL are
-    /// chapter 11.
+    /// a client expects SASL is a silent downgrade. An SSL listener is
+    /// served (chapter 11), but one without a keystore refuses to start,
+    /// naming the key to set, rather than failing every handshake.
     #[test]
     fn listeners_spool_cannot_secure_are_refused() {
         for (listeners, protocol) in [
             ("SASL_SSL://127.0.0.1:9093", "SASL_SSL"),
-            ("SSL://:9093", "SSL"),
             ("SASL_PLAINTEXT://localhost:9092", "SASL_PLAINTEXT"),
-            ("PLAINTEXT://:9092,SSL://:9093", "SSL"),
+            ("PLAINTEXT://:9092,SASL_SSL://:9093", "SASL_SSL"),
         ] {
             let error = load(&[("listeners", listeners)]).expect_err(listeners);
             assert!(error.contains(protocol) && error.contains("listeners"), "{error}");
+        }
+        for listeners in ["SSL://:9093", "PLAINTEXT://:9092,SSL://:9093"] {
+            let error = load(&[("listeners", listeners)]).expect_err(listeners);
+            assert!(error.contains("listener SSL") && error.contains("ssl.keystore.location"), "{error}");
         }
         let mapped =
             [("listeners", "EXTERNAL://:9092"), ("listener.security.protocol.map", "EXTERNAL:SASL_SSL")];
@@ -479,15 +517,14 @@ mod tests {
         assert_eq!(load(&[("listeners", "127.0.0.1:9094")]).unwrap().listener.port(), 9094);
     }
 
-    /// An authorizer, SASL mechanisms or required client certificates are
-    /// promises spool cannot keep (chapter 11): refused, not ignored with a
+    /// An authorizer or SASL mechanisms are promises spool cannot keep yet
+    /// (chapter 11): refused, not ignored with a
     /// warning. Their "off" values still load, so a stock properties file does.
     #[test]
     fn security_settings_spool_cannot_honour_are_refused() {
         for (key, value) in [
             ("authorizer.class.name", "kafka.security.authorizer.AclAuthorizer"),
             ("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"),
-            ("ssl.client.auth", "required"),
             ("security.inter.broker.protocol", "SASL_SSL"),
         ] {
             let error = load(&[(key, value)]).expect_err(key);
@@ -496,6 +533,7 @@ mod tests {
         for (key, value) in [
             ("authorizer.class.name", ""),
             ("ssl.client.auth", "none"),
+            ("ssl.client.auth", "required"),
             ("security.inter.broker.protocol", "PLAINTEXT"),
         ] {
             assert!(load(&[(key, value)]).is_ok(), "{key}={value}");

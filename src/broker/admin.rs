@@ -76,7 +76,7 @@ impl Broker {
     /// Metadata: this broker, and the requested topics (all when the list is
     /// null). Unknown topics are created when both the broker
     /// (`auto.create.topics.enable`) and the client allow it.
-    pub fn metadata(&self, request: MetadataRequest, version: i16) -> MetadataResponse {
+    pub fn metadata(&self, request: MetadataRequest, version: i16, listener: &str) -> MetadataResponse {
         let auto_create =
             self.config.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
         let names: Option<Vec<String>> = request
@@ -93,10 +93,11 @@ impl Broker {
                 }
             }
         }
+        let (host, port) = self.advertised_on(listener);
         let broker = MetadataResponseBroker::default()
             .with_node_id(BrokerId(self.config.node_id))
-            .with_host(str(self.config.advertised_host.clone()))
-            .with_port(i32::from(self.config.advertised_port));
+            .with_host(str(host))
+            .with_port(port);
         MetadataResponse::default()
             .with_brokers(vec![broker])
             .with_cluster_id(Some(str(self.cluster_id.clone())))
@@ -264,12 +265,32 @@ impl Broker {
         DeleteTopicsResponse::default().with_responses(responses)
     }
 
+    /// The address this broker advertises on `listener` (Kafka's rule: a
+    /// client is told the addresses on the listener it came in on); the
+    /// first client listener's — `advertised.host`/`port`, which the config
+    /// resolved for it — for that listener itself and for a request from no
+    /// listener (a test's).
+    pub fn advertised_on(&self, listener: &str) -> (String, i32) {
+        let c = &self.config;
+        let controller = |name: &str| c.controller_listener_names.iter().any(|n| n == name);
+        let primary = c.listeners.iter().find(|l| !controller(&l.name)).map(|l| l.name.as_str());
+        match c.advertised_listeners.iter().find(|l| l.name == listener) {
+            Some(l) if Some(l.name.as_str()) != primary => (l.host.clone(), i32::from(l.port)),
+            _ => (c.advertised_host.clone(), i32::from(c.advertised_port)),
+        }
+    }
+
     /// DescribeCluster: one broker, which is also the controller.
-    pub fn describe_cluster(&self, _request: DescribeClusterRequest) -> DescribeClusterResponse {
+    pub fn describe_cluster(
+        &self,
+        _request: DescribeClusterRequest,
+        listener: &str,
+    ) -> DescribeClusterResponse {
+        let (host, port) = self.advertised_on(listener);
         let broker = DescribeClusterBroker::default()
             .with_broker_id(BrokerId(self.config.node_id))
-            .with_host(str(self.config.advertised_host.clone()))
-            .with_port(i32::from(self.config.advertised_port));
+            .with_host(str(host))
+            .with_port(port);
         DescribeClusterResponse::default()
             .with_cluster_id(str(self.cluster_id.clone()))
             .with_controller_id(BrokerId(self.config.node_id))
@@ -283,10 +304,15 @@ impl Broker {
     /// transactional id's needs `__transaction_state`, created the same way (chapter 9).
     /// (librdkafka also reads this API's presence as "the broker speaks LZ4
     /// the way the JVM does", so it was needed for lz4 before chapter 5.)
-    pub fn find_coordinator(&self, request: FindCoordinatorRequest, version: i16) -> FindCoordinatorResponse {
+    pub fn find_coordinator(
+        &self,
+        request: FindCoordinatorRequest,
+        version: i16,
+        listener: &str,
+    ) -> FindCoordinatorResponse {
         let node = BrokerId(self.config.node_id);
-        let host = str(self.config.advertised_host.clone());
-        let port = i32::from(self.config.advertised_port);
+        let (host, port) = self.advertised_on(listener);
+        let host = str(host);
         // key_type 0 is a group (and the only type before v1), 1 a transactional id.
         let error = match request.key_type {
             0 => self.ensure_offsets_topic().err(),
@@ -475,7 +501,7 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::channel();
         let reader = broker.clone();
         std::thread::spawn(move || {
-            let listed = reader.metadata(MetadataRequest::default().with_topics(None), 12).topics.len();
+            let listed = reader.metadata(MetadataRequest::default().with_topics(None), 12, "").topics.len();
             let resource =
                 kafka_protocol::messages::describe_configs_request::DescribeConfigsResource::default()
                     .with_resource_type(2)

@@ -47,9 +47,14 @@ fn str(s: impl Into<String>) -> StrBytes {
 
 impl Broker {
     /// The brokers clients may use: registered, unfenced, with an endpoint on
-    /// this broker's client listener — (id, host, port, rack).
-    fn live_brokers(&self, image: &MetadataImage) -> Vec<(i32, String, i32, Option<String>)> {
-        let listener = (self.config.advertised_listeners.first()).map_or("PLAINTEXT", |l| l.name.as_str());
+    /// `listener`, the one the request came in on (else this broker's first
+    /// client listener) — (id, host, port, rack).
+    fn live_brokers(&self, image: &MetadataImage, listener: &str) -> Vec<(i32, String, i32, Option<String>)> {
+        let advertised = &self.config.advertised_listeners;
+        let listener = match advertised.iter().find(|l| l.name == listener) {
+            Some(l) => l.name.as_str(),
+            None => advertised.first().map_or("PLAINTEXT", |l| l.name.as_str()),
+        };
         image
             .live_brokers()
             .filter_map(|b| {
@@ -75,6 +80,7 @@ impl Broker {
         self: &Arc<Self>,
         request: MetadataRequest,
         version: i16,
+        listener: &str,
     ) -> MetadataResponse {
         let auto_create =
             self.config.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
@@ -110,7 +116,7 @@ impl Broker {
                     .with_error_code(code.code()),
             );
         }
-        let live = self.live_brokers(&image);
+        let live = self.live_brokers(&image, listener);
         let controller_id = self.controller_id(&live);
         let brokers = (live.into_iter())
             .map(|(id, host, port, rack)| {
@@ -283,9 +289,9 @@ impl Broker {
     }
 
     /// DescribeCluster in a cluster.
-    pub fn cluster_describe(&self) -> DescribeClusterResponse {
+    pub fn cluster_describe(&self, listener: &str) -> DescribeClusterResponse {
         let image = self.metadata_image();
-        let live = self.live_brokers(&image);
+        let live = self.live_brokers(&image, listener);
         let controller_id = self.controller_id(&live);
         let brokers = (live.into_iter())
             .map(|(id, host, port, rack)| {
@@ -311,6 +317,7 @@ impl Broker {
         self: &Arc<Self>,
         request: FindCoordinatorRequest,
         version: i16,
+        listener: &str,
     ) -> FindCoordinatorResponse {
         let keys: Vec<StrBytes> =
             if version < 4 { vec![request.key.clone()] } else { request.coordinator_keys.clone() };
@@ -325,8 +332,11 @@ impl Broker {
             self.forward_create(name, partitions, replication).await;
             image = self.metadata_image();
         }
-        let brokers: BTreeMap<i32, (String, i32)> =
-            self.live_brokers(&image).into_iter().map(|(id, host, port, _)| (id, (host, port))).collect();
+        let brokers: BTreeMap<i32, (String, i32)> = self
+            .live_brokers(&image, listener)
+            .into_iter()
+            .map(|(id, host, port, _)| (id, (host, port)))
+            .collect();
         let locate = |key: &StrBytes| -> Result<(i32, String, i32), ResponseError> {
             let name = internal_topic.ok_or(ResponseError::InvalidRequest)?;
             let topic = image.topic(name).ok_or(ResponseError::CoordinatorNotAvailable)?;

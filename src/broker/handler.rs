@@ -16,13 +16,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, ResponseKind};
 use kafka_protocol::ResponseError;
-use tokio::net::TcpStream;
 
 use super::{admin, Broker, Reply};
 use crate::wire::codec::{encode_response, Request};
 use crate::wire::reader::RequestPool;
-use crate::wire::{Handler, Response, WriteResponse};
-use crate::zero_copy::send::send_fetch;
+use crate::wire::{Handler, Response, Stream, WriteResponse};
+use crate::zero_copy::send::{send_fetch, send_fetch_copied};
 use crate::zero_copy::FetchReply;
 
 /// A fetch response whose records are still in segment files: it writes
@@ -36,10 +35,21 @@ pub struct FetchResponse {
 }
 
 impl WriteResponse for FetchResponse {
-    async fn write_to(self, stream: &mut TcpStream) -> Result<(), String> {
-        let (zero_copy, stats) = (self.broker.config.zero_copy, &self.broker.zero_copy_stats);
-        send_fetch(stream, self.reply, self.version, self.correlation_id, zero_copy, stats).await
+    // ANCHOR: fetch_write_to
+    /// PLAINTEXT: chapter 3's `sendfile` path (when `spool.fetch.zero.copy` is
+    /// on). TLS: the records must pass through the session to be encrypted,
+    /// so they are read into memory and written like any other response.
+    async fn write_to(self, stream: &mut Stream) -> Result<(), String> {
+        let stats = &self.broker.zero_copy_stats;
+        match stream.tcp() {
+            Some(tcp) => {
+                let zero_copy = self.broker.config.zero_copy;
+                send_fetch(tcp, self.reply, self.version, self.correlation_id, zero_copy, stats).await
+            }
+            None => send_fetch_copied(stream, self.reply, self.version, self.correlation_id, stats).await,
+        }
     }
+    // ANCHOR_END: fetch_write_to
 }
 
 // ANCHOR: handler_impl

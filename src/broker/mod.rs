@@ -430,6 +430,9 @@ impl Broker {
     /// A request the authorizer let through (or narrowed).
     async fn handle_authorized(self: &Arc<Self>, request: Request) -> Result<Option<Reply>, Error> {
         let (api_key, version) = (request.api_key, request.header.request_api_version);
+        // Chapter 11: addresses are answered on the listener the request came in on.
+        let listener = request.listener.clone();
+        let listener = listener.as_str();
         if groups::GROUP_APIS.contains(&api_key) {
             return Ok(Some(Reply::Message(self.handle_group(request).await?)));
         }
@@ -441,7 +444,7 @@ impl Broker {
             match request.body {
                 RequestKind::Metadata(r) => {
                     return Ok(Some(Reply::Message(ResponseKind::Metadata(
-                        self.cluster_metadata(r, version).await,
+                        self.cluster_metadata(r, version, listener).await,
                     ))))
                 }
                 RequestKind::CreateTopics(r) => {
@@ -465,20 +468,22 @@ impl Broker {
                     return Ok(Some(Reply::Message(ResponseKind::AlterConfigs(response))));
                 }
                 RequestKind::DescribeCluster(_) => {
-                    return Ok(Some(Reply::Message(ResponseKind::DescribeCluster(self.cluster_describe()))))
+                    return Ok(Some(Reply::Message(ResponseKind::DescribeCluster(
+                        self.cluster_describe(listener),
+                    ))))
                 }
                 RequestKind::ElectLeaders(r) => {
                     let response = self.forward_elect_leaders(r, version).await;
                     return Ok(Some(Reply::Message(ResponseKind::ElectLeaders(response))));
                 }
                 RequestKind::FindCoordinator(r) => {
-                    let response = self.cluster_find_coordinator(r, version).await;
+                    let response = self.cluster_find_coordinator(r, version, listener).await;
                     return Ok(Some(Reply::Message(ResponseKind::FindCoordinator(response))));
                 }
-                body => return self.handle_common(body, api_key, version).await,
+                body => return self.handle_common(body, api_key, version, listener).await,
             }
         }
-        self.handle_common(request.body, api_key, version).await
+        self.handle_common(request.body, api_key, version, listener).await
     }
 
     /// The APIs a standalone broker and a broker in a cluster answer alike.
@@ -487,13 +492,14 @@ impl Broker {
         body: RequestKind,
         api_key: kafka_protocol::messages::ApiKey,
         version: i16,
+        listener: &str,
     ) -> Result<Option<Reply>, Error> {
         Ok(Some(Reply::Message(match body {
             RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(admin::api_versions(
                 None,
                 self.config.transactions.transaction_version,
             )),
-            RequestKind::Metadata(r) => ResponseKind::Metadata(self.metadata(r, version)),
+            RequestKind::Metadata(r) => ResponseKind::Metadata(self.metadata(r, version, listener)),
             RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(self.create_topics(r, version)),
             RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(self.delete_topics(r).await),
             RequestKind::CreatePartitions(r) => ResponseKind::CreatePartitions(self.create_partitions(r)),
@@ -510,9 +516,11 @@ impl Broker {
                 let answers = self.alter_configs(&resources, r.validate_only);
                 ResponseKind::AlterConfigs(alter_configs::replacing_response(&resources, &answers))
             }
-            RequestKind::DescribeCluster(r) => ResponseKind::DescribeCluster(self.describe_cluster(r)),
+            RequestKind::DescribeCluster(r) => {
+                ResponseKind::DescribeCluster(self.describe_cluster(r, listener))
+            }
             RequestKind::FindCoordinator(r) => {
-                ResponseKind::FindCoordinator(self.find_coordinator(r, version))
+                ResponseKind::FindCoordinator(self.find_coordinator(r, version, listener))
             }
             RequestKind::InitProducerId(r) => {
                 ResponseKind::InitProducerId(self.init_producer_id(r, version).await)

@@ -55,8 +55,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use kafka_protocol::ResponseError;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -135,10 +134,10 @@ pub const RESPONSE_BYTES_MAX: usize = 128 * 1024 * 1024;
 pub const CLIENT_ID: &str = "spool-cli";
 
 /// An open, version-negotiated connection to one broker.
-#[derive(Debug)]
 pub struct Connection {
     addr: String,
-    writer: OwnedWriteHalf,
+    /// The socket's write side: TCP's own half, or a TLS session's.
+    writer: Box<dyn AsyncWrite + Send + Unpin>,
     /// Requests written (or being written) and waiting for a response, oldest
     /// first; the reader task holds the other end.
     in_flight: mpsc::UnboundedSender<InFlight>,
@@ -166,6 +165,15 @@ struct InFlight {
     reply: oneshot::Sender<Result<Bytes, ClientError>>,
 }
 
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection").field("addr", &self.addr).field("broken", &self.is_broken()).finish()
+    }
+}
+
+/// A client's TLS configuration (`security.protocol=SSL`); `None` is PLAINTEXT.
+pub type Tls = Option<Arc<rustls::ClientConfig>>;
+
 impl Drop for Connection {
     fn drop(&mut self) {
         self.reader.abort();
@@ -173,9 +181,9 @@ impl Drop for Connection {
 }
 
 impl Connection {
-    /// Connects to `addr` and asks which versions it speaks.
+    /// Connects to `addr` over PLAINTEXT and asks which versions it speaks.
     pub async fn connect(addr: &str, request_timeout: Duration) -> Result<Self, ClientError> {
-        Self::connect_as(addr, request_timeout, CLIENT_ID).await
+        Self::open(addr, request_timeout, CLIENT_ID, &None).await
     }
 
     /// As [`connect`](Self::connect), naming itself `client_id` in every
@@ -185,15 +193,54 @@ impl Connection {
         request_timeout: Duration,
         client_id: &str,
     ) -> Result<Self, ClientError> {
+        Self::open(addr, request_timeout, client_id, &None).await
+    }
+
+    /// As [`connect`](Self::connect), over TLS when `tls` is given.
+    pub async fn connect_with(addr: &str, request_timeout: Duration, tls: &Tls) -> Result<Self, ClientError> {
+        Self::open(addr, request_timeout, CLIENT_ID, tls).await
+    }
+
+    // ANCHOR: connect_with
+    /// Connects to `addr` as `client_id` — over TLS when `tls` is given: the
+    /// handshake runs before the first frame, and a broker the truststore
+    /// does not vouch for is refused — and asks which versions it speaks.
+    pub async fn open(
+        addr: &str,
+        request_timeout: Duration,
+        client_id: &str,
+        tls: &Tls,
+    ) -> Result<Self, ClientError> {
+        let timed_out =
+            || ClientError::Timeout { api: ApiKey::ApiVersions, timeout_ms: millis(request_timeout) };
         let stream = tokio::time::timeout(request_timeout, TcpStream::connect(addr))
             .await
-            .map_err(|_| ClientError::Timeout {
-                api: ApiKey::ApiVersions,
-                timeout_ms: millis(request_timeout),
-            })?
+            .map_err(|_| timed_out())?
             .map_err(|e| ClientError::Io(std::io::Error::new(e.kind(), format!("{addr}: {e}"))))?;
         stream.set_nodelay(true)?;
-        let (read, writer) = stream.into_split();
+        let (read, writer): (Box<dyn AsyncRead + Send + Unpin>, Box<dyn AsyncWrite + Send + Unpin>) =
+            match tls {
+                None => {
+                    let (read, write) = stream.into_split();
+                    (Box::new(read), Box::new(write))
+                }
+                Some(config) => {
+                    let name = crate::security::tls::server_name(addr)
+                        .map_err(|e| ClientError::InvalidArgument(e.to_string()))?;
+                    let connector = tokio_rustls::TlsConnector::from(config.clone());
+                    let session = tokio::time::timeout(request_timeout, connector.connect(name, stream))
+                        .await
+                        .map_err(|_| timed_out())?
+                        .map_err(|e| {
+                            ClientError::Io(std::io::Error::new(
+                                e.kind(),
+                                format!("{addr}: TLS handshake: {e}"),
+                            ))
+                        })?;
+                    let (read, write) = tokio::io::split(session);
+                    (Box::new(read), Box::new(write))
+                }
+            };
         let (in_flight, queue) = mpsc::unbounded_channel();
         let broken = Arc::new(AtomicBool::new(false));
         let reader = tokio::spawn(read_responses(addr.to_string(), read, queue, broken.clone()));
@@ -212,6 +259,7 @@ impl Connection {
         connection.negotiate().await?;
         Ok(connection)
     }
+    // ANCHOR_END: connect_with
 
     /// The address this connection was opened to.
     pub fn addr(&self) -> &str {
@@ -385,7 +433,12 @@ impl Connection {
     /// Writes one whole frame within the request timeout.
     async fn write(&mut self, api: ApiKey, frame: &[u8]) -> Result<(), ClientError> {
         self.writing = true;
-        let result = match tokio::time::timeout(self.request_timeout, self.writer.write_all(frame)).await {
+        // Flushed: a TLS session may hold the frame's last record back.
+        let write = async {
+            self.writer.write_all(frame).await?;
+            self.writer.flush().await
+        };
+        let result = match tokio::time::timeout(self.request_timeout, write).await {
             Ok(result) => result.map_err(ClientError::Io),
             Err(_) => Err(ClientError::Timeout { api, timeout_ms: millis(self.request_timeout) }),
         };
@@ -430,13 +483,13 @@ fn closed(addr: &str) -> ClientError {
 /// request; dropping the queue fails every other one.
 async fn read_responses(
     addr: String,
-    mut read: OwnedReadHalf,
+    mut read: Box<dyn AsyncRead + Send + Unpin>,
     mut queue: mpsc::UnboundedReceiver<InFlight>,
     broken: Arc<AtomicBool>,
 ) {
     let mut buf = BytesMut::with_capacity(64 * 1024);
     loop {
-        let frame = read_frame(&addr, &mut read, &mut buf).await;
+        let frame = read_frame(&addr, &mut *read, &mut buf).await;
         // Requests are queued before they are written, so a response's
         // request is already in the queue (or it answers nothing we sent).
         let Ok(request) = queue.try_recv() else { break };
@@ -456,7 +509,11 @@ async fn read_responses(
 // ANCHOR_END: read_responses
 
 /// The next whole frame from the broker.
-async fn read_frame(addr: &str, read: &mut OwnedReadHalf, buf: &mut BytesMut) -> Result<Bytes, ClientError> {
+async fn read_frame(
+    addr: &str,
+    read: &mut (dyn AsyncRead + Send + Unpin),
+    buf: &mut BytesMut,
+) -> Result<Bytes, ClientError> {
     loop {
         match parse_frame(buf, RESPONSE_BYTES_MAX) {
             Ok(Some(frame)) => return Ok(frame),

@@ -145,8 +145,17 @@ pub struct Consumer {
 impl Consumer {
     /// Connects to `bootstrap` (a `host:port`).
     pub async fn connect(bootstrap: &str, config: ConsumerConfig) -> Result<Self, ClientError> {
+        Self::connect_with(bootstrap, config, None).await
+    }
+
+    /// [`Consumer::connect`], over TLS when `tls` is given (`security.protocol=SSL`).
+    pub async fn connect_with(
+        bootstrap: &str,
+        config: ConsumerConfig,
+        tls: super::Tls,
+    ) -> Result<Self, ClientError> {
         let client =
-            Client::connect_as(bootstrap, config.request_timeout, config.client_id.as_deref()).await?;
+            Client::open(bootstrap, config.request_timeout, config.client_id.as_deref(), tls).await?;
         Ok(Consumer { client, config, positions: BTreeMap::new() })
     }
 

@@ -77,7 +77,7 @@ use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 pub use admin::{ConfigEntry, CreatedTopic, NewTopic};
-pub use connection::Connection;
+pub use connection::{Connection, Tls};
 pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset};
 pub use error::ClientError;
 pub use fetch::{FetchOptions, OffsetSpec};
@@ -155,13 +155,15 @@ pub struct Client {
     topics: BTreeMap<String, TopicMetadata>,
     /// `client.id` for every connection ([`connection::CLIENT_ID`] unless set).
     client_id: String,
+    /// `security.protocol=SSL`: every connection speaks TLS (chapter 11).
+    tls: Tls,
 }
 
 impl Client {
     /// Connects to the first of the comma-separated `bootstrap` addresses that
     /// answers ApiVersions, as `bootstrap.servers` works.
     pub async fn connect(bootstrap: &str, request_timeout: Duration) -> Result<Self, ClientError> {
-        Self::connect_as(bootstrap, request_timeout, None).await
+        Self::open(bootstrap, request_timeout, None, None).await
     }
 
     /// As [`connect`](Self::connect), with `client.id` set (`None`: spool's own).
@@ -170,10 +172,30 @@ impl Client {
         request_timeout: Duration,
         client_id: Option<&str>,
     ) -> Result<Self, ClientError> {
+        Self::open(bootstrap, request_timeout, client_id, None).await
+    }
+
+    /// [`Client::connect`], over TLS to every broker when `tls` is given.
+    pub async fn connect_with(
+        bootstrap: &str,
+        request_timeout: Duration,
+        tls: Tls,
+    ) -> Result<Self, ClientError> {
+        Self::open(bootstrap, request_timeout, None, tls).await
+    }
+
+    /// [`Client::connect`] as `client_id` (`None`: spool's own), over TLS
+    /// to every broker when `tls` is given.
+    pub async fn open(
+        bootstrap: &str,
+        request_timeout: Duration,
+        client_id: Option<&str>,
+        tls: Tls,
+    ) -> Result<Self, ClientError> {
         let client_id = client_id.unwrap_or(connection::CLIENT_ID).to_string();
         let mut last_error = ClientError::InvalidArgument("no bootstrap server given".into());
         for addr in bootstrap.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-            match Connection::connect_as(addr, request_timeout, &client_id).await {
+            match Connection::open(addr, request_timeout, &client_id, &tls).await {
                 Ok(connection) => {
                     let mut client = Client {
                         bootstrap: addr.to_string(),
@@ -183,6 +205,7 @@ impl Client {
                         controller_id: None,
                         topics: BTreeMap::new(),
                         client_id,
+                        tls: tls.clone(),
                     };
                     client.connections.insert(addr.to_string(), connection);
                     return Ok(client);
@@ -193,6 +216,11 @@ impl Client {
         Err(last_error)
     }
 
+    /// The TLS configuration every connection uses (`None`: PLAINTEXT).
+    pub fn tls(&self) -> &Tls {
+        &self.tls
+    }
+
     /// The request timeout every call uses.
     pub fn request_timeout(&self) -> Duration {
         self.request_timeout
@@ -201,7 +229,7 @@ impl Client {
     /// The open connection to `addr`, opening (or reopening a broken) one.
     async fn connection_to(&mut self, addr: &str) -> Result<&mut Connection, ClientError> {
         if self.connections.get(addr).is_none_or(Connection::is_broken) {
-            let connection = Connection::connect_as(addr, self.request_timeout, &self.client_id).await?;
+            let connection = Connection::open(addr, self.request_timeout, &self.client_id, &self.tls).await?;
             self.connections.insert(addr.to_string(), connection);
         }
         Ok(self.connections.get_mut(addr).expect("inserted above"))

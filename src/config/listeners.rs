@@ -9,10 +9,12 @@
 //! listeners themselves minus the controller's (Kafka registers those through
 //! the quorum configuration instead).
 //!
-//! spool speaks only PLAINTEXT, so a listener whose name maps to TLS or SASL
-//! refuses to start ([`refuse_security`]): serving PLAINTEXT to a client that
-//! asked for SASL_SSL is a silent downgrade, not a setting to ignore. TLS,
-//! SASL and ACLs are chapter 11.
+//! spool speaks PLAINTEXT and SSL ([`SPOKEN_PROTOCOLS`], the one place that
+//! says so); a listener whose name maps to SASL refuses to start
+//! ([`refuse_security`]): serving PLAINTEXT to a client that asked for
+//! SASL_SSL is a silent downgrade, not a setting to ignore. An SSL listener's
+//! keys (`ssl.*`, `listener.name.<name>.ssl.*`) are read by
+//! [`crate::security::tls`], and checked when the configuration is read.
 //!
 //! Simplifications: a listener binds an IP address (`localhost` is read as
 //! 127.0.0.1, an empty host as 0.0.0.0), not a host name looked up in DNS.
@@ -21,8 +23,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 
-/// Kafka's security protocols; spool speaks the first.
+/// Kafka's security protocols.
 const SECURITY_PROTOCOLS: [&str; 4] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
+
+/// The security protocols spool's listeners speak: the one place a protocol
+/// is allowed (SASL joins here when it lands).
+pub const SPOKEN_PROTOCOLS: [&str; 2] = ["PLAINTEXT", "SSL"];
 
 /// One named listener: `NAME://host:port`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +40,7 @@ pub struct Listener {
     /// any name in `advertised.listeners`.
     pub host: String,
     pub port: u16,
-    /// The security protocol the name maps to; always `PLAINTEXT` in spool.
+    /// The security protocol the name maps to (`PLAINTEXT` or `SSL` in spool).
     pub protocol: String,
 }
 
@@ -81,9 +87,10 @@ pub(super) fn parse_listeners(
 }
 
 /// Refuses settings that ask for security spool does not provide, naming the
-/// setting and what it asks for: every listener must be PLAINTEXT (by its own
-/// name or through `listener.security.protocol.map`), and no authorizer, SASL
-/// mechanism or required client certificate may be configured.
+/// setting and what it asks for: every listener must speak one of
+/// [`SPOKEN_PROTOCOLS`] (by its own name or through
+/// `listener.security.protocol.map`), and no authorizer or SASL mechanism
+/// may be configured.
 pub(super) fn refuse_security(
     props: &BTreeMap<String, String>,
     map: &BTreeMap<String, String>,
@@ -92,10 +99,11 @@ pub(super) fn refuse_security(
         let listeners = props.get(key).map_or("", String::as_str);
         for entry in listeners.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let protocol = &parse_listeners(key, entry, map)?[0].protocol;
-            if protocol != "PLAINTEXT" {
+            if !SPOKEN_PROTOCOLS.contains(&protocol.as_str()) {
                 return Err(format!(
                     "{key}: listener {entry} uses security protocol {protocol}, which spool does not \
-                     speak (only PLAINTEXT; TLS and SASL are chapter 11)"
+                     speak (only {}; SASL is chapter 11)",
+                    SPOKEN_PROTOCOLS.join(" and ")
                 ));
             }
         }
@@ -111,13 +119,10 @@ pub(super) fn refuse_security(
     if let Some(value) = set("sasl.enabled.mechanisms") {
         return refused("sasl.enabled.mechanisms", value, "SASL");
     }
-    if let Some(value) = set("ssl.client.auth").filter(|v| v.eq_ignore_ascii_case("required")) {
-        return refused("ssl.client.auth", value, "TLS");
-    }
-    if let Some(value) =
-        set("security.inter.broker.protocol").filter(|v| !v.eq_ignore_ascii_case("PLAINTEXT"))
+    if let Some(value) = set("security.inter.broker.protocol")
+        .filter(|v| !SPOKEN_PROTOCOLS.iter().any(|p| v.eq_ignore_ascii_case(p)))
     {
-        return refused("security.inter.broker.protocol", value, "TLS or SASL");
+        return refused("security.inter.broker.protocol", value, "SASL");
     }
     Ok(())
 }

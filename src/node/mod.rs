@@ -29,6 +29,7 @@ use tokio::task::JoinHandle;
 use crate::broker::{meta_properties, Broker};
 use crate::config::{BrokerConfig, ProcessRoles};
 use crate::metadata::{QuorumLog, METADATA_TOPIC};
+use crate::wire::server::Endpoint;
 use controller::ControllerNode;
 use quorum::{MetadataQuorum, QuorumTimeouts};
 
@@ -73,13 +74,21 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         for listener in config.listeners.iter().filter(|l| !is_controller_listener(&config, &l.name)) {
             let socket = bind(&listener.bind_addr().map_err(anyhow::Error::msg)?).await?;
             tracing::info!(
-                "listening on {} (node {}, cluster {}, log.dirs {})",
+                "listening on {} ({}, {}; node {}, cluster {}, log.dirs {})",
                 socket.local_addr()?,
+                listener.name,
+                listener.protocol,
                 opened.config.node_id,
                 opened.cluster_id,
                 opened.config.log_dir.display()
             );
-            servers.push(tokio::spawn(crate::wire::server::serve(opened.clone(), socket, stopped.clone())));
+            let endpoint = endpoint(&config, listener)?;
+            servers.push(tokio::spawn(crate::wire::server::serve_listener(
+                opened.clone(),
+                socket,
+                endpoint,
+                stopped.clone(),
+            )));
         }
         tasks.push(spawn_ticker(opened.clone()));
         // Chapter 10: compacted topics keep each key's latest record.
@@ -118,6 +127,16 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     }
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// What the wire server needs to know of a listener: its name, and its TLS
+/// configuration if it is SSL (chapter 11).
+fn endpoint(config: &BrokerConfig, listener: &crate::config::Listener) -> anyhow::Result<Endpoint> {
+    let tls = match listener.protocol.as_str() {
+        "SSL" => Some(config.tls_server_config(&listener.name).map_err(anyhow::Error::msg)?),
+        _ => None,
+    };
+    Ok(Endpoint { listener: listener.name.clone(), tls })
 }
 
 fn is_controller_listener(config: &BrokerConfig, name: &str) -> bool {

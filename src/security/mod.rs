@@ -1,5 +1,20 @@
-//! Chapter 11 — security. This first part is **authorization** (issue 19 item 2):
-//! who may do what to which resource, decided by ACLs kept in the metadata log.
+//! Chapter 11 — security: who is on the other end of a connection.
+//!
+//! Kafka authenticates a connection by the security protocol of the listener
+//! it came in on (`listener.security.protocol.map`): PLAINTEXT trusts the
+//! network and calls everyone `User:ANONYMOUS`; SSL encrypts, and with
+//! `ssl.client.auth=required` names the client by its certificate's subject
+//! (`User:CN=alice,OU=eng`); SASL_* add a login on top. The principal rides
+//! on every request, for the authorizer to judge.
+//!
+//! [`tls`] is the TLS half: Kafka's `ssl.*` keys read into rustls
+//! configurations for a listener and for spool's own client, and the
+//! principal of a client certificate. It imports nothing of spool's: the wire
+//! server, the configuration and the client all use it.
+//!
+//! ## Authorization (issue 19 item 2)
+//!
+//! Who may do what to which resource, decided by ACLs kept in the metadata log.
 //!
 //! Kafka's KRaft authorizer (`StandardAuthorizer`, KIP-801) keeps every access
 //! control entry in the metadata log as an `AccessControlEntryRecord`, so every
@@ -21,9 +36,8 @@
 //! GROUP_AUTHORIZATION_FAILED (30), CLUSTER_AUTHORIZATION_FAILED (31) or
 //! TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53).
 //!
-//! Who is asking: a connection's [`Principal`]. Authentication (TLS client
-//! certificates, SASL) is the next part of this chapter; until it exists every
-//! connection is `User:ANONYMOUS`, as on Kafka's PLAINTEXT listener.
+//! Who is asking: a connection's [`Principal`], set by the listener's
+//! authentication above (`User:ANONYMOUS` on PLAINTEXT, as in Kafka).
 //!
 //! Simplifications: no DelegationToken or User resources; no
 //! `authorizeByResourceType` (Kafka lets an idempotent producer without
@@ -35,6 +49,7 @@ pub mod acl;
 pub mod authorizer;
 #[cfg(test)]
 mod authorizer_tests;
+pub mod tls;
 
 pub use acl::{Acl, AclSet, Operation, PatternType, Permission, ResourcePattern, ResourceType};
 pub use authorizer::{authorize, AuthorizerConfig, Decision};
@@ -46,7 +61,7 @@ pub struct Principal(pub String);
 impl Principal {
     /// Every client of a PLAINTEXT listener (Kafka's `KafkaPrincipal.ANONYMOUS`).
     pub fn anonymous() -> Self {
-        Principal("User:ANONYMOUS".to_string())
+        Principal(ANONYMOUS.to_string())
     }
 }
 
@@ -60,3 +75,7 @@ impl std::fmt::Display for Principal {
 pub const WILDCARD_PRINCIPAL: &str = "User:*";
 /// An ACL's host or resource name that matches any (`*`).
 pub const WILDCARD: &str = "*";
+
+/// The principal of a connection that did not authenticate (PLAINTEXT, or
+/// SSL without a client certificate), as Kafka names it.
+pub const ANONYMOUS: &str = "User:ANONYMOUS";

@@ -129,8 +129,12 @@ pub struct Request {
     /// The client's address as Kafka prints it (`/127.0.0.1`), set by the
     /// server; the group coordinator reports it in DescribeGroups.
     pub client_host: String,
-    /// Who the connection is (chapter 11): `User:ANONYMOUS` until an
-    /// authentication layer (TLS, SASL) sets it, as on Kafka's PLAINTEXT listener.
+    /// The name of the listener the request came in on (`PLAINTEXT`, `SSL`,
+    /// …), set by the server: Metadata answers with the brokers' addresses
+    /// on that listener.
+    pub listener: String,
+    /// Who the connection is (chapter 11), set by the server: `User:ANONYMOUS`
+    /// on PLAINTEXT (as in Kafka), `User:CN=…` from a TLS client certificate.
     pub principal: crate::security::Principal,
 }
 
@@ -183,6 +187,7 @@ pub fn decode_request_for(mut frame: Bytes, apis: &[(ApiKey, i16, i16)]) -> Resu
         api_key,
         body,
         client_host: String::new(),
+        listener: String::new(),
         principal: crate::security::Principal::anonymous(),
     })
 }

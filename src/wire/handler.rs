@@ -23,10 +23,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use kafka_protocol::messages::ApiKey;
-use tokio::net::TcpStream;
 
 use super::codec::{Request, SUPPORTED};
 use super::reader::RequestPool;
+use super::transport::Stream;
 
 // ANCHOR: handler
 /// Answers the requests a [`super::server`] reads.
@@ -103,16 +103,17 @@ impl<W: std::fmt::Debug> std::fmt::Debug for Response<W> {
 /// the connection.
 pub type Later = Pin<Box<dyn Future<Output = Result<Bytes, String>> + Send>>;
 
-/// A response that writes itself to the connection's socket.
+/// A response that writes itself to the connection's stream.
 pub trait WriteResponse: Send {
-    /// Writes the whole response frame. `Err` closes the connection.
-    fn write_to(self, stream: &mut TcpStream) -> impl Future<Output = Result<(), String>> + Send;
+    /// Writes the whole response frame. `Err` closes the connection. Only a
+    /// PLAINTEXT stream hands over its socket for `sendfile` ([`Stream::tcp`]).
+    fn write_to(self, stream: &mut Stream) -> impl Future<Output = Result<(), String>> + Send;
 }
 // ANCHOR_END: handler
 
 /// For a handler whose responses are all [`Response::Frame`]s.
 impl WriteResponse for std::convert::Infallible {
-    async fn write_to(self, _: &mut TcpStream) -> Result<(), String> {
+    async fn write_to(self, _: &mut Stream) -> Result<(), String> {
         match self {}
     }
 }

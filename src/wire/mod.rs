@@ -24,6 +24,10 @@
 //!                  Response::Write(w)     ─▶ w.write_to(socket)  (a fetch: sendfile)
 //!                  Response::None         ─▶ nothing (acks=0)
 //! ```
+//!
+//! Under an SSL listener the socket is wrapped in a TLS session first
+//! ([`transport::Stream`]), and a fetch's records are copied through it:
+//! `sendfile` cannot encrypt.
 
 pub mod accept;
 pub mod codec;
@@ -33,5 +37,9 @@ pub mod reader;
 pub mod server;
 #[cfg(test)]
 mod server_tests;
+#[cfg(test)]
+mod tls_tests;
+pub mod transport;
 
 pub use handler::{Handler, Response, WriteResponse};
+pub use transport::Stream;

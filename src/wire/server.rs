@@ -10,6 +10,13 @@
 //! The server moves frames and nothing else: it reads them ([`super::reader`]),
 //! decodes them, hands each request to the handler and writes what comes back.
 //! Which requests may be abandoned at shutdown is the handler's call.
+//!
+//! Each listener is served by its own [`serve_listener`], told its name and,
+//! for an SSL listener, its TLS configuration ([`Endpoint`]): a TLS handshake
+//! runs before the first frame, in the connection's own task, so a client
+//! that sends garbage or stalls half way costs only its own connection. Every
+//! request carries the listener's name (Metadata answers with the addresses
+//! on that listener) and the connection's principal.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -22,21 +29,54 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 
 use super::accept::AcceptBackoff;
 use super::codec::{decode_request_for, DecodeError};
 use super::handler::{Handler, Response, WriteResponse};
 use super::reader::{Frame, FrameReader};
+use super::transport::Stream;
 
 /// `connections.max.idle.ms`: an idle connection is closed after this long.
 pub const CONNECTION_IDLE: Duration = Duration::from_secs(600);
+
+/// How long a TLS client may take over its handshake before the connection
+/// is closed: one that sends half a ClientHello and stalls holds nothing longer.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a listener is, to the connections it accepts.
+#[derive(Clone)]
+pub struct Endpoint {
+    /// The listener's name (`PLAINTEXT`, `SSL`, `INTERNAL`, …), set on every request.
+    pub listener: String,
+    /// For an SSL listener, its TLS configuration; `None` is PLAINTEXT.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Endpoint {
+    /// A PLAINTEXT listener of that name.
+    pub fn plaintext(listener: &str) -> Self {
+        Endpoint { listener: listener.to_string(), tls: None }
+    }
+}
+
+/// [`serve_listener`] for a PLAINTEXT listener named `PLAINTEXT`.
+pub async fn serve<H: Handler>(handler: Arc<H>, listener: TcpListener, shutdown: watch::Receiver<bool>) {
+    serve_listener(handler, listener, Endpoint::plaintext("PLAINTEXT"), shutdown).await
+}
 
 // ANCHOR: serve
 /// Accepts connections until `shutdown` flips to true, then waits (a bounded
 /// time) for open connections to finish their current request. When `accept`
 /// fails — out of file descriptors, above all — it backs off instead of
 /// retrying at once ([`AcceptBackoff`]).
-pub async fn serve<H: Handler>(handler: Arc<H>, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve_listener<H: Handler>(
+    handler: Arc<H>,
+    listener: TcpListener,
+    endpoint: Endpoint,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let acceptor = endpoint.tls.clone().map(TlsAcceptor::from);
     let mut connections = tokio::task::JoinSet::new();
     let mut backoff = AcceptBackoff::default();
     let mut paused_until = None;
@@ -55,8 +95,16 @@ pub async fn serve<H: Handler>(handler: Arc<H>, listener: TcpListener, mut shutd
                     backoff.succeeded();
                     let _ = stream.set_nodelay(true);
                     let (handler, shutdown) = (handler.clone(), shutdown.clone());
+                    let (acceptor, listener) = (acceptor.clone(), endpoint.listener.clone());
                     connections.spawn(async move {
-                        if let Err(e) = connection(handler, stream, peer, shutdown).await {
+                        let stream = match handshake(stream, acceptor).await {
+                            Ok(stream) => stream,
+                            Err(e) => {
+                                tracing::info!(%peer, listener, error = %e, "TLS handshake failed; closing");
+                                return;
+                            }
+                        };
+                        if let Err(e) = connection(handler, stream, peer, &listener, shutdown).await {
                             tracing::debug!(%peer, error = %e, "connection closed");
                         }
                     });
@@ -82,6 +130,20 @@ pub async fn serve<H: Handler>(handler: Arc<H>, listener: TcpListener, mut shutd
 }
 // ANCHOR_END: serve
 
+// ANCHOR: handshake
+/// The stream a connection's frames travel on: the socket itself on a
+/// PLAINTEXT listener, a TLS session once the handshake succeeded on an SSL
+/// one. A failed or stalled handshake is an error for this connection only.
+async fn handshake(stream: TcpStream, acceptor: Option<TlsAcceptor>) -> Result<Stream, String> {
+    let Some(acceptor) = acceptor else { return Ok(Stream::Plain(stream)) };
+    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Ok(Stream::Tls(Box::new(tls))),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no handshake within {} s", TLS_HANDSHAKE_TIMEOUT.as_secs())),
+    }
+}
+// ANCHOR_END: handshake
+
 // ANCHOR: connection
 /// Serves one connection: read a frame, have it answered, write, repeat —
 /// except that while requests the handler [pipelines](Handler::pipelines)
@@ -90,10 +152,12 @@ pub async fn serve<H: Handler>(handler: Arc<H>, listener: TcpListener, mut shutd
 /// response still leaves in request order.
 async fn connection<H: Handler>(
     handler: Arc<H>,
-    mut stream: TcpStream,
+    mut stream: Stream,
     peer: SocketAddr,
+    listener: &str,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), String> {
+    let principal = stream.principal();
     let pool = handler.request_pool().cloned();
     let mut reader = FrameReader::new(handler.request_bytes_max(), pool, CONNECTION_IDLE);
     let mut waiting: VecDeque<Pending<H::Write>> = VecDeque::new();
@@ -129,6 +193,8 @@ async fn connection<H: Handler>(
         let response = match decoded {
             Ok(mut request) => {
                 request.client_host = format!("/{}", peer.ip());
+                request.listener = listener.to_string();
+                request.principal = crate::security::Principal(principal.clone());
                 // A request the handler lets go (a long poll, a parked
                 // JoinGroup) gives way to shutdown; everything else (a produce
                 // above all) runs to its response.
@@ -187,7 +253,7 @@ enum Next<W> {
 
 /// Writes every waiting response, oldest first.
 async fn drain<W: WriteResponse>(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     waiting: &mut VecDeque<Pending<W>>,
 ) -> Result<(), String> {
     while let Some(pending) = waiting.pop_front() {
@@ -197,14 +263,13 @@ async fn drain<W: WriteResponse>(
 }
 
 /// Writes one response to the socket (a later one once it is decided).
-async fn write_response<W: WriteResponse>(
-    stream: &mut TcpStream,
-    response: Response<W>,
-) -> Result<(), String> {
+async fn write_response<W: WriteResponse>(stream: &mut Stream, response: Response<W>) -> Result<(), String> {
     match response {
-        Response::Frame(bytes) => stream.write_all(&bytes).await.map_err(|e| e.to_string()),
-        Response::Write(response) => response.write_to(stream).await,
-        Response::Later(later) => stream.write_all(&later.await?).await.map_err(|e| e.to_string()),
-        Response::None => Ok(()),
+        Response::Frame(bytes) => stream.write_all(&bytes).await.map_err(|e| e.to_string())?,
+        Response::Write(response) => response.write_to(stream).await?,
+        Response::Later(later) => stream.write_all(&later.await?).await.map_err(|e| e.to_string())?,
+        Response::None => {}
     }
+    // A TLS session may hold the last record back until flushed; TCP's flush is free.
+    stream.flush().await.map_err(|e| e.to_string())
 }

@@ -16,7 +16,7 @@ use std::io;
 use std::sync::atomic::Ordering;
 
 use kafka_protocol::messages::{ApiKey, ResponseKind};
-use tokio::io::{AsyncWriteExt, Interest};
+use tokio::io::{AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
 use super::encode::{encode_fetch, Part};
@@ -44,14 +44,29 @@ pub async fn send_fetch(
     if let Some(parts) = by_hand {
         send_parts(stream, &parts, stats).await.map_err(|e| e.to_string())
     } else {
-        let (response, copied) = reply.read_into_response().map_err(|e| format!("fetch read: {e}"))?;
-        stats.copied_bytes.fetch_add(copied, Ordering::Relaxed);
-        let body = ResponseKind::Fetch(response);
-        let bytes = encode_response(ApiKey::Fetch, version, correlation_id, &body)?;
-        stream.write_all(&bytes).await.map_err(|e| e.to_string())
+        send_fetch_copied(stream, reply, version, correlation_id, stats).await
     }
 }
 // ANCHOR_END: send_fetch
+
+// ANCHOR: send_fetch_copied
+/// The path without `sendfile`: the records read into memory and the whole
+/// response encoded by the codec, then written to any stream — the only path
+/// a TLS connection can take, since the kernel cannot encrypt for it.
+pub async fn send_fetch_copied<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    reply: FetchReply,
+    version: i16,
+    correlation_id: i32,
+    stats: &ZeroCopyStats,
+) -> Result<(), String> {
+    let (response, copied) = reply.read_into_response().map_err(|e| format!("fetch read: {e}"))?;
+    stats.copied_bytes.fetch_add(copied, Ordering::Relaxed);
+    let body = ResponseKind::Fetch(response);
+    let bytes = encode_response(ApiKey::Fetch, version, correlation_id, &body)?;
+    stream.write_all(&bytes).await.map_err(|e| e.to_string())
+}
+// ANCHOR_END: send_fetch_copied
 
 // ANCHOR: send_parts
 /// Writes every part, in order.

@@ -92,6 +92,7 @@ async fn send(broker: &Arc<Broker>, api_key: ApiKey, version: i16, body: Request
         api_key,
         body,
         client_host: "/127.0.0.1".into(),
+        listener: String::new(),
         principal: crate::security::Principal::anonymous(),
     };
     broker.handle_group(request).await.expect("an answer")

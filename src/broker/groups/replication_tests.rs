@@ -86,6 +86,7 @@ fn commit(broker: &Arc<Broker>, offset: i64) -> tokio::task::JoinHandle<i16> {
         api_key: ApiKey::OffsetCommit,
         body: RequestKind::OffsetCommit(body),
         client_host: "/127.0.0.1".into(),
+        listener: String::new(),
         principal: crate::security::Principal::anonymous(),
     };
     let broker = broker.clone();
@@ -105,6 +106,7 @@ async fn send(broker: &Arc<Broker>, api_key: ApiKey, body: RequestKind) -> Respo
         api_key,
         body,
         client_host: "/127.0.0.1".into(),
+        listener: String::new(),
         principal: crate::security::Principal::anonymous(),
     };
     broker.handle_group(request).await.expect("an answer")
@@ -125,6 +127,7 @@ async fn fetch_offset(broker: &Arc<Broker>) -> i64 {
         api_key: ApiKey::OffsetFetch,
         body: RequestKind::OffsetFetch(body),
         client_host: "/127.0.0.1".into(),
+        listener: String::new(),
         principal: crate::security::Principal::anonymous(),
     };
     let Ok(ResponseKind::OffsetFetch(r)) = broker.handle_group(request).await else { panic!("no answer") };

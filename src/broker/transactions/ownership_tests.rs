@@ -129,6 +129,7 @@ async fn add_t0(broker: &Arc<Broker>) -> i16 {
         api_key,
         body,
         client_host: "/127.0.0.1".into(),
+        listener: String::new(),
         principal: crate::security::Principal::anonymous(),
     };
     let ResponseKind::AddPartitionsToTxn(r) = broker.handle_transactions(request).await.expect("an answer")

@@ -193,6 +193,8 @@ pub(crate) struct Shared {
     pub metadata: crate::sync::Mutex<MetadataCache>,
     partitioner: crate::sync::Mutex<StickyPartitioner>,
     epoch: Instant,
+    /// `security.protocol=SSL`: the sender's connections speak TLS too.
+    pub tls: crate::client::Tls,
 }
 
 impl Shared {
@@ -254,11 +256,18 @@ impl Drop for MemoryWaiter<'_> {
 impl Producer {
     /// Connects to `bootstrap.servers` and starts the sender task.
     pub async fn connect(config: ProducerConfig) -> Result<Self, ClientError> {
+        Self::connect_with(config, None).await
+    }
+
+    /// [`Producer::connect`], over TLS to every broker when `tls` is given
+    /// (`security.protocol=SSL`).
+    pub async fn connect_with(config: ProducerConfig, tls: crate::client::Tls) -> Result<Self, ClientError> {
         config.validate()?;
-        let mut client = Client::connect_as(
+        let mut client = Client::open(
             &config.bootstrap_servers,
             config.request_timeout(),
             config.client_id.as_deref(),
+            tls.clone(),
         )
         .await?;
         let accumulator = RecordAccumulator::new(AccumulatorConfig {
@@ -286,6 +295,7 @@ impl Producer {
             metadata_client: tokio::sync::Mutex::new(client),
             metadata: crate::sync::Mutex::new(MetadataCache::default()),
             epoch: Instant::now(),
+            tls,
         });
         let sender = tokio::spawn(sender::run(shared.clone()));
         Ok(Producer { shared, sender: std::sync::Mutex::new(Some(sender)) })
