@@ -234,6 +234,12 @@ impl BrokerConfig {
         };
         let mut ignored = Vec::new();
         for (key, value) in props {
+            // Chapter 11: the `ssl.*` keys (bare and per listener) are read as
+            // a group, per listener, by `tls_server_config` below.
+            if is_ssl_key(key) {
+                config.ssl_props.insert(key.clone(), value.clone());
+                continue;
+            }
             // The table decides which keys are read and what values they take.
             let Some(definition) = def::broker_key(key) else {
                 ignored.push(key.clone());
@@ -376,9 +382,6 @@ impl BrokerConfig {
             "log.retention.check.interval.ms" => self.retention_check_interval_ms = num(key, value)?,
             "log.flush.offset.checkpoint.interval.ms" => self.checkpoint_interval_ms = num(key, value)?,
             "spool.fetch.zero.copy" => self.zero_copy = num(key, value)?,
-            k if is_ssl_key(k) => {
-                self.ssl_props.insert(k.to_string(), value.to_string());
-            }
             "spool.produce.pipelining" => self.produce_pipelining = num(key, value)?,
             "offsets.topic.num.partitions" => {
                 self.offsets_topic_num_partitions = num(key, value)?;
