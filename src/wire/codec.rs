@@ -124,7 +124,14 @@ pub struct Request {
     /// The client's address as Kafka prints it (`/127.0.0.1`), set by the
     /// server; the group coordinator reports it in DescribeGroups.
     pub client_host: String,
+    /// Who sent it, as Kafka names a principal: [`ANONYMOUS`] on a PLAINTEXT
+    /// listener, `User:<name>` once a SASL listener authenticated the
+    /// connection (set by the server, like `client_host`).
+    pub principal: String,
 }
+
+/// The principal of a connection nobody authenticated (Kafka's `User:ANONYMOUS`).
+pub const ANONYMOUS: &str = "User:ANONYMOUS";
 
 /// Why a frame is not a request the broker can answer normally.
 #[derive(Debug)]
@@ -170,7 +177,7 @@ pub fn decode_request_for(mut frame: Bytes, apis: &[(ApiKey, i16, i16)]) -> Resu
     let (mut body, body_version) = upgrade_old_request(api_key, version, frame);
     let body = RequestKind::decode(api_key, &mut body, body_version)
         .map_err(|e| DecodeError::Close(format!("bad {api_key:?} v{version} body: {e}")))?;
-    Ok(Request { header, api_key, body, client_host: String::new() })
+    Ok(Request { header, api_key, body, client_host: String::new(), principal: ANONYMOUS.to_string() })
 }
 // ANCHOR_END: decode_request
 

@@ -25,7 +25,7 @@ use tokio::time::Instant;
 
 use super::accept::AcceptBackoff;
 use super::codec::{decode_request_for, DecodeError};
-use super::handler::{Handler, Response, WriteResponse};
+use super::handler::{Admission, Handler, Response, Session, Sessions, WriteResponse};
 use super::reader::{Frame, FrameReader};
 
 /// `connections.max.idle.ms`: an idle connection is closed after this long.
@@ -36,7 +36,18 @@ pub const CONNECTION_IDLE: Duration = Duration::from_secs(600);
 /// time) for open connections to finish their current request. When `accept`
 /// fails — out of file descriptors, above all — it backs off instead of
 /// retrying at once ([`AcceptBackoff`]).
-pub async fn serve<H: Handler>(handler: Arc<H>, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve<H: Handler>(handler: Arc<H>, listener: TcpListener, shutdown: watch::Receiver<bool>) {
+    serve_authenticated(handler, listener, shutdown, None).await
+}
+
+/// [`serve`] for a listener that authenticates its connections: each one
+/// gets a session from `sessions` (a SASL listener's; `None` for PLAINTEXT).
+pub async fn serve_authenticated<H: Handler>(
+    handler: Arc<H>,
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+    sessions: Option<Arc<dyn Sessions>>,
+) {
     let mut connections = tokio::task::JoinSet::new();
     let mut backoff = AcceptBackoff::default();
     let mut paused_until = None;
@@ -55,8 +66,9 @@ pub async fn serve<H: Handler>(handler: Arc<H>, listener: TcpListener, mut shutd
                     backoff.succeeded();
                     let _ = stream.set_nodelay(true);
                     let (handler, shutdown) = (handler.clone(), shutdown.clone());
+                    let session = sessions.as_ref().map(|s| s.open());
                     connections.spawn(async move {
-                        if let Err(e) = connection(handler, stream, peer, shutdown).await {
+                        if let Err(e) = connection(handler, stream, peer, shutdown, session).await {
                             tracing::debug!(%peer, error = %e, "connection closed");
                         }
                     });
@@ -93,6 +105,7 @@ async fn connection<H: Handler>(
     mut stream: TcpStream,
     peer: SocketAddr,
     mut shutdown: watch::Receiver<bool>,
+    mut session: Option<Box<dyn Session>>,
 ) -> Result<(), String> {
     let pool = handler.request_pool().cloned();
     let mut reader = FrameReader::new(handler.request_bytes_max(), pool, CONNECTION_IDLE);
@@ -129,6 +142,21 @@ async fn connection<H: Handler>(
         let response = match decoded {
             Ok(mut request) => {
                 request.client_host = format!("/{}", peer.ip());
+                // On a SASL listener, nothing but ApiVersions reaches the
+                // handler before the client authenticated.
+                if let Some(session) = session.as_mut() {
+                    match session.admit(&request) {
+                        Admission::Pass => request.principal = session.principal().to_string(),
+                        Admission::Answer { frame, close } => {
+                            stream.write_all(&frame).await.map_err(|e| e.to_string())?;
+                            if close {
+                                return Err("authentication failed".into());
+                            }
+                            continue;
+                        }
+                        Admission::Close(why) => return Err(why),
+                    }
+                }
                 // A request the handler lets go (a long poll, a parked
                 // JoinGroup) gives way to shutdown; everything else (a produce
                 // above all) runs to its response.

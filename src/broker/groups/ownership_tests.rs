@@ -87,7 +87,13 @@ fn move_leadership(broker: &Broker, offsets_id: Uuid, leader: i32) {
 async fn send(broker: &Arc<Broker>, api_key: ApiKey, version: i16, body: RequestKind) -> ResponseKind {
     let header =
         RequestHeader::default().with_request_api_key(api_key as i16).with_request_api_version(version);
-    let request = Request { header, api_key, body, client_host: "/127.0.0.1".into() };
+    let request = Request {
+        header,
+        api_key,
+        body,
+        client_host: "/127.0.0.1".into(),
+        principal: crate::wire::codec::ANONYMOUS.into(),
+    };
     broker.handle_group(request).await.expect("an answer")
 }
 

@@ -86,6 +86,7 @@ fn commit(broker: &Arc<Broker>, offset: i64) -> tokio::task::JoinHandle<i16> {
         api_key: ApiKey::OffsetCommit,
         body: RequestKind::OffsetCommit(body),
         client_host: "/127.0.0.1".into(),
+        principal: crate::wire::codec::ANONYMOUS.into(),
     };
     let broker = broker.clone();
     tokio::spawn(async move {
@@ -99,7 +100,13 @@ fn commit(broker: &Arc<Broker>, offset: i64) -> tokio::task::JoinHandle<i16> {
 /// Sends one group request (v3, before KIP-394's member id round trip).
 async fn send(broker: &Arc<Broker>, api_key: ApiKey, body: RequestKind) -> ResponseKind {
     let header = RequestHeader::default().with_request_api_key(api_key as i16).with_request_api_version(3);
-    let request = Request { header, api_key, body, client_host: "/127.0.0.1".into() };
+    let request = Request {
+        header,
+        api_key,
+        body,
+        client_host: "/127.0.0.1".into(),
+        principal: crate::wire::codec::ANONYMOUS.into(),
+    };
     broker.handle_group(request).await.expect("an answer")
 }
 
@@ -118,6 +125,7 @@ async fn fetch_offset(broker: &Arc<Broker>) -> i64 {
         api_key: ApiKey::OffsetFetch,
         body: RequestKind::OffsetFetch(body),
         client_host: "/127.0.0.1".into(),
+        principal: crate::wire::codec::ANONYMOUS.into(),
     };
     let Ok(ResponseKind::OffsetFetch(r)) = broker.handle_group(request).await else { panic!("no answer") };
     assert_eq!(r.error_code, 0);

@@ -124,7 +124,13 @@ async fn add_t0(broker: &Arc<Broker>) -> i16 {
     let api_key = ApiKey::AddPartitionsToTxn;
     let header = RequestHeader::default().with_request_api_key(api_key as i16).with_request_api_version(3);
     let body = RequestKind::AddPartitionsToTxn(body);
-    let request = Request { header, api_key, body, client_host: "/127.0.0.1".into() };
+    let request = Request {
+        header,
+        api_key,
+        body,
+        client_host: "/127.0.0.1".into(),
+        principal: crate::wire::codec::ANONYMOUS.into(),
+    };
     let ResponseKind::AddPartitionsToTxn(r) = broker.handle_transactions(request).await.expect("an answer")
     else {
         unreachable!()
