@@ -47,6 +47,9 @@ enum Command {
         #[arg(long = "override", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
     },
+    /// Print the configuration reference (every broker and topic key, from
+    /// the config table) as the book's `reference/configs.md`.
+    ConfigDocs,
     /// Start a local cluster: N controllers (a KRaft quorum; 1 by default) and M brokers, each a `spool serve`.
     Cluster(ClusterArgs),
     /// Print segment, index and time index files as kafka-dump-log.sh does.
@@ -116,6 +119,10 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::ConfigDocs => {
+            print!("{}", spool::config::def::reference_page());
+            ExitCode::SUCCESS
+        }
         Command::DumpLog { files, deep_iteration, print_data_log, cluster_metadata_decoder } => {
             let options = DumpOptions { deep_iteration, print_data_log, cluster_metadata_decoder };
             let mut failed = false;
@@ -173,7 +180,7 @@ fn client_tool(command: Command) -> anyhow::Result<()> {
                 let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
                 spool::tools::perf::consume::run(&args, &mut out, &mut err).await.map(drop)?
             }
-            Command::Serve { .. } | Command::Cluster(_) | Command::DumpLog { .. } => {
+            Command::Serve { .. } | Command::Cluster(_) | Command::DumpLog { .. } | Command::ConfigDocs => {
                 unreachable!("handled in main")
             }
         }

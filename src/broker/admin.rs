@@ -1,5 +1,5 @@
 //! The administrative APIs: ApiVersions, Metadata, CreateTopics, DeleteTopics,
-//! DescribeConfigs, DescribeCluster and InitProducerId.
+//! DescribeCluster and InitProducerId (DescribeConfigs is `describe_configs.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,23 +9,19 @@ use kafka_protocol::messages::create_topics_request::CreatableReplicaAssignment;
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
-use kafka_protocol::messages::describe_configs_response::{
-    DescribeConfigsResourceResult, DescribeConfigsResult,
-};
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
 use kafka_protocol::messages::{
     ApiVersionsResponse, BrokerId, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
-    DeleteTopicsResponse, DescribeClusterRequest, DescribeClusterResponse, DescribeConfigsRequest,
-    DescribeConfigsResponse, FindCoordinatorRequest, FindCoordinatorResponse, InitProducerIdRequest,
-    InitProducerIdResponse, MetadataRequest, MetadataResponse, TopicName,
+    DeleteTopicsResponse, DescribeClusterRequest, DescribeClusterResponse, FindCoordinatorRequest,
+    FindCoordinatorResponse, InitProducerIdRequest, InitProducerIdResponse, MetadataRequest,
+    MetadataResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
-use super::topics::TOPIC_CONFIG_KEYS;
 use super::Broker;
 use crate::group::CONSUMER_OFFSETS_TOPIC;
 use crate::metadata::TopicImage;
@@ -268,315 +264,6 @@ impl Broker {
         DeleteTopicsResponse::default().with_responses(responses)
     }
 
-    /// DescribeConfigs for topics (type 2) and this broker (type 4).
-    pub fn describe_configs(&self, request: DescribeConfigsRequest) -> DescribeConfigsResponse {
-        let results = request
-            .resources
-            .into_iter()
-            .map(|resource| {
-                let wanted = resource
-                    .configuration_keys
-                    .map(|keys| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>());
-                let mut result = DescribeConfigsResult::default()
-                    .with_resource_type(resource.resource_type)
-                    .with_resource_name(resource.resource_name.clone());
-                let entries = match resource.resource_type {
-                    2 => match self.metadata_image().topic(&resource.resource_name) {
-                        Some(topic) => Ok(self.topic_config_entries(topic)),
-                        None => Err(ResponseError::UnknownTopicOrPartition),
-                    },
-                    4 => Ok(self.broker_config_entries()),
-                    _ => Err(ResponseError::InvalidRequest),
-                };
-                match entries {
-                    Ok(entries) => {
-                        let configs = entries
-                            .into_iter()
-                            .filter(|(k, _, _)| wanted.as_ref().is_none_or(|w| w.contains(k)))
-                            .map(|(name, value, source)| {
-                                DescribeConfigsResourceResult::default()
-                                    .with_name(str(name))
-                                    .with_value(Some(str(value)))
-                                    .with_config_source(source)
-                                    .with_read_only(resource.resource_type == 4)
-                            })
-                            .collect();
-                        result = result.with_configs(configs);
-                    }
-                    Err(e) => result = result.with_error_code(e.code()),
-                }
-                result
-            })
-            .collect();
-        DescribeConfigsResponse::default().with_results(results)
-    }
-
-    /// A topic's configs: (name, value, source) where source is 1 for a topic
-    /// override (`DYNAMIC_TOPIC_CONFIG`), 4 for a default the broker's properties
-    /// set (`STATIC_BROKER_CONFIG`) and 5 for Kafka's default (`DEFAULT_CONFIG`).
-    fn topic_config_entries(&self, topic: &TopicImage) -> Vec<(String, String, i8)> {
-        let log = self.topic_log_config(&topic.configs);
-        // Each topic key, its value, and the broker keys that set its default.
-        let defaults: BTreeMap<&str, (String, &[&str])> = [
-            ("segment.bytes", log.segment_bytes.to_string(), &["log.segment.bytes"][..]),
-            ("segment.ms", log.segment_ms.to_string(), &["log.roll.ms", "log.roll.hours"][..]),
-            ("segment.index.bytes", log.segment_index_bytes.to_string(), &["log.index.size.max.bytes"][..]),
-            ("index.interval.bytes", log.index_interval_bytes.to_string(), &["log.index.interval.bytes"][..]),
-            (
-                "retention.ms",
-                log.retention_ms.to_string(),
-                &["log.retention.ms", "log.retention.minutes", "log.retention.hours"][..],
-            ),
-            ("retention.bytes", log.retention_bytes.to_string(), &["log.retention.bytes"][..]),
-            (
-                "flush.messages",
-                log.flush_interval_messages.min(i64::MAX as u64).to_string(),
-                &["log.flush.interval.messages"][..],
-            ),
-            ("flush.ms", log.flush_interval_ms.to_string(), &["log.flush.interval.ms"][..]),
-            (
-                "message.timestamp.type",
-                log.timestamp_type.name().to_string(),
-                &["log.message.timestamp.type"][..],
-            ),
-            ("max.message.bytes", self.config.message_max_bytes.to_string(), &["message.max.bytes"][..]),
-            ("compression.type", self.config.compression_type.name().to_string(), &["compression.type"][..]),
-            ("cleanup.policy", log.cleanup_policy().to_string(), &["log.cleanup.policy"][..]),
-            (
-                "delete.retention.ms",
-                log.delete_retention_ms.to_string(),
-                &["log.cleaner.delete.retention.ms"][..],
-            ),
-            (
-                "min.compaction.lag.ms",
-                log.min_compaction_lag_ms.to_string(),
-                &["log.cleaner.min.compaction.lag.ms"][..],
-            ),
-            (
-                "max.compaction.lag.ms",
-                log.max_compaction_lag_ms.to_string(),
-                &["log.cleaner.max.compaction.lag.ms"][..],
-            ),
-            (
-                "min.cleanable.dirty.ratio",
-                java_double(log.min_cleanable_dirty_ratio.get()),
-                &["log.cleaner.min.cleanable.ratio"][..],
-            ),
-            (
-                "min.insync.replicas",
-                self.config.replication.min_insync_replicas.to_string(),
-                &["min.insync.replicas"][..],
-            ),
-        ]
-        .into_iter()
-        .map(|(key, value, broker_keys)| (key, (value, broker_keys)))
-        .collect();
-        TOPIC_CONFIG_KEYS
-            .iter()
-            .filter_map(|&key| match topic.configs.get(key) {
-                Some(v) => Some((key.to_string(), v.clone(), 1)),
-                None => defaults
-                    .get(key)
-                    .map(|(v, broker_keys)| (key.to_string(), v.clone(), self.config.source(broker_keys))),
-            })
-            .collect()
-    }
-
-    /// The broker's own settings, each with the keys (aliases included) that set it.
-    fn broker_config_entries(&self) -> Vec<(String, String, i8)> {
-        let c = &self.config;
-        [
-            ("node.id", c.node_id.to_string(), &["node.id", "broker.id"][..]),
-            ("log.dirs", c.log_dir.display().to_string(), &["log.dirs", "log.dir"][..]),
-            ("num.partitions", c.num_partitions.to_string(), &["num.partitions"][..]),
-            (
-                "default.replication.factor",
-                c.default_replication_factor.to_string(),
-                &["default.replication.factor"][..],
-            ),
-            (
-                "auto.create.topics.enable",
-                c.auto_create_topics.to_string(),
-                &["auto.create.topics.enable"][..],
-            ),
-            ("message.max.bytes", c.message_max_bytes.to_string(), &["message.max.bytes"][..]),
-            (
-                "socket.request.max.bytes",
-                c.socket_request_max_bytes.to_string(),
-                &["socket.request.max.bytes"][..],
-            ),
-            ("log.segment.bytes", c.log.segment_bytes.to_string(), &["log.segment.bytes"][..]),
-            ("compression.type", c.compression_type.name().to_string(), &["compression.type"][..]),
-            ("log.cleanup.policy", c.log.cleanup_policy().to_string(), &["log.cleanup.policy"][..]),
-            ("log.cleaner.enable", c.cleaner.enable.to_string(), &["log.cleaner.enable"][..]),
-            ("log.cleaner.threads", c.cleaner.threads.to_string(), &["log.cleaner.threads"][..]),
-            (
-                "log.cleaner.dedupe.buffer.size",
-                c.cleaner.dedupe_buffer_bytes.to_string(),
-                &["log.cleaner.dedupe.buffer.size"][..],
-            ),
-            (
-                "log.cleaner.io.buffer.size",
-                c.cleaner.io_buffer_bytes.to_string(),
-                &["log.cleaner.io.buffer.size"][..],
-            ),
-            (
-                "log.cleaner.io.buffer.load.factor",
-                java_double(c.cleaner.io_buffer_load_factor.get()),
-                &["log.cleaner.io.buffer.load.factor"][..],
-            ),
-            (
-                "log.cleaner.io.max.bytes.per.second",
-                java_double(c.cleaner.io_max_bytes_per_second),
-                &["log.cleaner.io.max.bytes.per.second"][..],
-            ),
-            ("log.cleaner.backoff.ms", c.cleaner.backoff_ms.to_string(), &["log.cleaner.backoff.ms"][..]),
-            (
-                "log.cleaner.min.cleanable.ratio",
-                java_double(c.log.min_cleanable_dirty_ratio.get()),
-                &["log.cleaner.min.cleanable.ratio"][..],
-            ),
-            (
-                "log.cleaner.delete.retention.ms",
-                c.log.delete_retention_ms.to_string(),
-                &["log.cleaner.delete.retention.ms"][..],
-            ),
-            (
-                "log.cleaner.min.compaction.lag.ms",
-                c.log.min_compaction_lag_ms.to_string(),
-                &["log.cleaner.min.compaction.lag.ms"][..],
-            ),
-            (
-                "log.cleaner.max.compaction.lag.ms",
-                c.log.max_compaction_lag_ms.to_string(),
-                &["log.cleaner.max.compaction.lag.ms"][..],
-            ),
-            (
-                "log.retention.ms",
-                c.log.retention_ms.to_string(),
-                &["log.retention.ms", "log.retention.minutes", "log.retention.hours"][..],
-            ),
-            (
-                "offsets.topic.num.partitions",
-                c.offsets_topic_num_partitions.to_string(),
-                &["offsets.topic.num.partitions"][..],
-            ),
-            (
-                "offsets.topic.replication.factor",
-                c.offsets_topic_replication_factor.to_string(),
-                &["offsets.topic.replication.factor"][..],
-            ),
-            (
-                "transaction.state.log.num.partitions",
-                c.transactions.state_log_num_partitions.to_string(),
-                &["transaction.state.log.num.partitions"][..],
-            ),
-            (
-                "transaction.state.log.replication.factor",
-                c.transactions.state_log_replication_factor.to_string(),
-                &["transaction.state.log.replication.factor"][..],
-            ),
-            (
-                "transaction.max.timeout.ms",
-                c.transactions.coordinator.transaction_timeout_ms_max.to_string(),
-                &["transaction.max.timeout.ms"][..],
-            ),
-            (
-                "transaction.partition.verification.enable",
-                c.transactions.partition_verification_enable.to_string(),
-                &["transaction.partition.verification.enable"][..],
-            ),
-            ("process.roles", c.process_roles.to_string(), &["process.roles"][..]),
-            (
-                "controller.quorum.voters",
-                (c.controller_quorum_voters.iter())
-                    .map(|v| format!("{}@{}", v.node_id, v.endpoint))
-                    .collect::<Vec<_>>()
-                    .join(","),
-                &["controller.quorum.voters"][..],
-            ),
-            (
-                "controller.listener.names",
-                c.controller_listener_names.join(","),
-                &["controller.listener.names"][..],
-            ),
-            (
-                "inter.broker.listener.name",
-                c.inter_broker_listener_name.clone(),
-                &["inter.broker.listener.name"][..],
-            ),
-            (
-                "broker.session.timeout.ms",
-                c.replication.broker_session_timeout_ms.to_string(),
-                &["broker.session.timeout.ms"][..],
-            ),
-            (
-                "broker.heartbeat.interval.ms",
-                c.replication.broker_heartbeat_interval_ms.to_string(),
-                &["broker.heartbeat.interval.ms"][..],
-            ),
-            (
-                "replica.lag.time.max.ms",
-                c.replication.replica_lag_time_ms_max.to_string(),
-                &["replica.lag.time.max.ms"][..],
-            ),
-            (
-                "replica.fetch.wait.max.ms",
-                c.replication.replica_fetch_wait_ms_max.to_string(),
-                &["replica.fetch.wait.max.ms"][..],
-            ),
-            (
-                "replica.fetch.max.bytes",
-                c.replication.replica_fetch_bytes_max.to_string(),
-                &["replica.fetch.max.bytes"][..],
-            ),
-            (
-                "min.insync.replicas",
-                c.replication.min_insync_replicas.to_string(),
-                &["min.insync.replicas"][..],
-            ),
-            (
-                "unclean.leader.election.enable",
-                c.replication.unclean_leader_election.to_string(),
-                &["unclean.leader.election.enable"][..],
-            ),
-            (
-                "auto.leader.rebalance.enable",
-                c.replication.auto_leader_rebalance.to_string(),
-                &["auto.leader.rebalance.enable"][..],
-            ),
-            (
-                "leader.imbalance.check.interval.seconds",
-                c.replication.leader_imbalance_check_interval_seconds.to_string(),
-                &["leader.imbalance.check.interval.seconds"][..],
-            ),
-            (
-                "leader.imbalance.per.broker.percentage",
-                c.replication.leader_imbalance_per_broker_percentage.to_string(),
-                &["leader.imbalance.per.broker.percentage"][..],
-            ),
-            (
-                "group.initial.rebalance.delay.ms",
-                c.group.initial_rebalance_delay_ms.to_string(),
-                &["group.initial.rebalance.delay.ms"][..],
-            ),
-            (
-                "group.min.session.timeout.ms",
-                c.group.session_timeout_ms_min.to_string(),
-                &["group.min.session.timeout.ms"][..],
-            ),
-            (
-                "group.max.session.timeout.ms",
-                c.group.session_timeout_ms_max.to_string(),
-                &["group.max.session.timeout.ms"][..],
-            ),
-        ]
-        .into_iter()
-        .map(|(k, v, keys)| (k.to_string(), v, c.source(keys)))
-        .chain(c.quorum.entries().into_iter().map(|(k, v)| (k.to_string(), v, c.source(&[k]))))
-        .collect()
-    }
-
     /// DescribeCluster: one broker, which is also the controller.
     pub fn describe_cluster(&self, _request: DescribeClusterRequest) -> DescribeClusterResponse {
         let broker = DescribeClusterBroker::default()
@@ -712,23 +399,10 @@ impl Broker {
     // ANCHOR_END: init_producer_id
 }
 
-/// A double as Java's `Double.toString` writes it, since DescribeConfigs
-/// shows Kafka's text: `0.5`, `1.0`, `1.7976931348623157E308`.
-fn java_double(value: f64) -> String {
-    let magnitude = value.abs();
-    if magnitude == 0.0 || (1e-3..1e7).contains(&magnitude) {
-        let text = value.to_string();
-        return if text.contains('.') { text } else { format!("{text}.0") };
-    }
-    let text = format!("{value:e}");
-    let (mantissa, exponent) = text.split_once('e').expect("{:e} has an exponent");
-    let mantissa = if mantissa.contains('.') { mantissa.to_string() } else { format!("{mantissa}.0") };
-    format!("{mantissa}E{exponent}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::def::java_double;
     use crate::config::BrokerConfig;
     use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 
@@ -806,8 +480,9 @@ mod tests {
                 kafka_protocol::messages::describe_configs_request::DescribeConfigsResource::default()
                     .with_resource_type(2)
                     .with_resource_name(str("t"));
-            let described =
-                reader.describe_configs(DescribeConfigsRequest::default().with_resources(vec![resource]));
+            let described = reader.describe_configs(
+                kafka_protocol::messages::DescribeConfigsRequest::default().with_resources(vec![resource]),
+            );
             let _ = tx.send((listed, described.results[0].error_code));
         });
         let answered = rx.recv_timeout(std::time::Duration::from_secs(20));

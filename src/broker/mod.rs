@@ -118,6 +118,7 @@ pub mod controller_link;
 mod controller_link_tests;
 pub mod create_partitions;
 pub mod delete_records;
+pub mod describe_configs;
 pub mod describe_log_dirs;
 pub mod describe_producers;
 pub mod describe_topic_partitions;

@@ -20,9 +20,7 @@ use crate::controller::{topics, ClusterView, ControllerConfig, CreatableTopic, S
 use crate::metadata::MetadataRecord;
 use crate::TopicPartition;
 
-pub use crate::controller::topics::{
-    validate_topic_config, validate_topic_name, TopicError, TOPIC_CONFIG_KEYS,
-};
+pub use crate::controller::topics::{validate_topic_config, validate_topic_name, TopicError};
 
 impl Broker {
     // ANCHOR: create_topic

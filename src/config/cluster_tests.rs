@@ -112,7 +112,7 @@ fn replication_keys_load_with_kafkas_defaults() {
     let props = BrokerConfig::parse_properties(text).unwrap();
     let (config, ignored) = BrokerConfig::from_properties(&props).unwrap();
     assert!(ignored.is_empty(), "{ignored:?}");
-    assert_eq!(config.static_keys.len(), props.len());
+    assert_eq!(config.static_values.len(), props.len());
     let r = &config.replication;
     assert_eq!((r.broker_session_timeout_ms, r.broker_heartbeat_interval_ms), (6_000, 500));
     assert_eq!((r.replica_lag_time_ms_max, r.replica_fetch_wait_ms_max), (10_000, 100));

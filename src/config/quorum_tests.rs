@@ -69,7 +69,7 @@ fn the_quorum_timers_load_with_kafkas_defaults() {
     let q = &config.quorum;
     assert_eq!((q.election_timeout_ms, q.fetch_timeout_ms, q.election_backoff_ms_max), (300, 600, 200));
     assert_eq!((q.retry_backoff_ms, q.request_timeout_ms), (0, 900));
-    assert!(config.static_keys.contains("controller.quorum.request.timeout.ms"));
+    assert!(config.static_values.contains_key("controller.quorum.request.timeout.ms"));
 }
 
 /// A zero timeout or election backoff is no timer, and a value that is not
@@ -98,7 +98,7 @@ fn the_pre_vote_switch_defaults_on_and_loads() {
     assert!(load(&controller(1)).unwrap().quorum.pre_vote);
     let config = load(&format!("{}spool.quorum.pre.vote=false\n", controller(1))).unwrap();
     assert!(!config.quorum.pre_vote);
-    assert!(config.static_keys.contains("spool.quorum.pre.vote"));
+    assert!(config.static_values.contains_key("spool.quorum.pre.vote"));
     let error = load(&format!("{}spool.quorum.pre.vote=maybe\n", controller(1))).unwrap_err();
     assert!(error.contains("spool.quorum.pre.vote"), "{error}");
 }
