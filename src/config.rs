@@ -75,6 +75,12 @@ pub struct BrokerConfig {
     pub controller_listener_names: Vec<String>,
     /// `inter.broker.listener.name`: the listener followers fetch over.
     pub inter_broker_listener_name: String,
+    /// `sasl.enabled.mechanisms`: what a SASL listener offers (chapter 11).
+    pub sasl_enabled_mechanisms: Vec<String>,
+    /// `listener.name.<listener>.<mechanism>.sasl.jaas.config`, keyed by the
+    /// upper-cased listener name and the lower-cased mechanism (`plain`,
+    /// `scram-sha-512`), as Kafka reads them; parsed by the broker.
+    pub sasl_jaas_configs: BTreeMap<(String, String), String>,
     /// `controller.quorum.voters`: the controllers, `id@host:port`.
     pub controller_quorum_voters: Vec<QuorumVoter>,
     /// `controller.quorum.bootstrap.servers`: controllers to ask for the
@@ -163,6 +169,8 @@ impl Default for BrokerConfig {
                 .expect("the default map"),
             controller_listener_names: Vec::new(),
             inter_broker_listener_name: "PLAINTEXT".into(),
+            sasl_enabled_mechanisms: vec!["GSSAPI".into()],
+            sasl_jaas_configs: BTreeMap::new(),
             controller_quorum_voters: Vec::new(),
             controller_quorum_bootstrap_servers: Vec::new(),
             quorum: QuorumConfig::default(),
@@ -223,6 +231,17 @@ impl BrokerConfig {
         };
         let mut ignored = Vec::new();
         for (key, value) in props {
+            // Per-listener SASL logins, Kafka's prefixed form (chapter 11).
+            if let Some(listener_mechanism) =
+                key.strip_prefix("listener.name.").and_then(|k| k.strip_suffix(".sasl.jaas.config"))
+            {
+                let (listener, mechanism) = listener_mechanism.split_once('.').ok_or_else(|| {
+                    format!("{key}: expected listener.name.<listener>.<mechanism>.sasl.jaas.config")
+                })?;
+                let at = (listener.to_ascii_uppercase(), mechanism.to_ascii_lowercase());
+                config.sasl_jaas_configs.insert(at, value.clone());
+                continue;
+            }
             // The table decides which keys are read and what values they take.
             let Some(definition) = def::broker_key(key) else {
                 ignored.push(key.clone());
@@ -313,6 +332,10 @@ impl BrokerConfig {
             | "controller.listener.names" => {}
             "inter.broker.listener.name" => {
                 self.inter_broker_listener_name = value.trim().to_ascii_uppercase()
+            }
+            "sasl.enabled.mechanisms" => {
+                self.sasl_enabled_mechanisms =
+                    value.split(',').map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect()
             }
             "process.roles" => self.process_roles = ProcessRoles::parse(value)?,
             "controller.quorum.voters" => self.controller_quorum_voters = kraft::parse_voters(value)?,
@@ -441,7 +464,6 @@ mod tests {
         for (listeners, protocol) in [
             ("SASL_SSL://127.0.0.1:9093", "SASL_SSL"),
             ("SSL://:9093", "SSL"),
-            ("SASL_PLAINTEXT://localhost:9092", "SASL_PLAINTEXT"),
             ("PLAINTEXT://:9092,SSL://:9093", "SSL"),
         ] {
             let error = load(&[("listeners", listeners)]).expect_err(listeners);
@@ -467,6 +489,15 @@ mod tests {
             9092
         );
         assert_eq!(load(&[("listeners", "127.0.0.1:9094")]).unwrap().listener.port(), 9094);
+        // Chapter 11: SASL over plain TCP, with its per-listener JAAS line.
+        let sasl = load(&[
+            ("listeners", "PLAINTEXT://:9092,SASL_PLAINTEXT://:9094"),
+            ("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"),
+            ("listener.name.sasl_plaintext.plain.sasl.jaas.config", "x required;"),
+        ])
+        .unwrap();
+        assert_eq!(sasl.sasl_enabled_mechanisms, ["PLAIN", "SCRAM-SHA-512"]);
+        assert_eq!(sasl.sasl_jaas_configs[&("SASL_PLAINTEXT".into(), "plain".into())], "x required;");
     }
 
     /// An authorizer, SASL mechanisms or required client certificates are
@@ -476,7 +507,7 @@ mod tests {
     fn security_settings_spool_cannot_honour_are_refused() {
         for (key, value) in [
             ("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
-            ("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"),
+            ("sasl.enabled.mechanisms", "OAUTHBEARER"),
             ("ssl.client.auth", "required"),
             ("security.inter.broker.protocol", "SASL_SSL"),
         ] {

@@ -9,10 +9,10 @@
 //! listeners themselves minus the controller's (Kafka registers those through
 //! the quorum configuration instead).
 //!
-//! spool speaks only PLAINTEXT, so a listener whose name maps to TLS or SASL
-//! refuses to start ([`refuse_security`]): serving PLAINTEXT to a client that
-//! asked for SASL_SSL is a silent downgrade, not a setting to ignore. TLS,
-//! SASL and ACLs are chapter 11.
+//! spool speaks PLAINTEXT and SASL_PLAINTEXT (chapter 11's SASL, see
+//! `security::sasl`), so a listener whose name maps to TLS refuses to start
+//! ([`refuse_security`]): serving PLAINTEXT to a client that asked for
+//! SASL_SSL is a silent downgrade, not a setting to ignore.
 //!
 //! Simplifications: a listener binds an IP address (`localhost` is read as
 //! 127.0.0.1, an empty host as 0.0.0.0), not a host name looked up in DNS.
@@ -82,8 +82,8 @@ pub(super) fn parse_listeners(
 
 /// Refuses settings that ask for security spool does not provide, naming the
 /// setting and what it asks for: every listener must be PLAINTEXT (by its own
-/// name or through `listener.security.protocol.map`), and no authorizer, SASL
-/// mechanism or required client certificate may be configured.
+/// name or through `listener.security.protocol.map`) or SASL_PLAINTEXT, and no
+/// authorizer or required client certificate may be configured.
 pub(super) fn refuse_security(
     props: &BTreeMap<String, String>,
     map: &BTreeMap<String, String>,
@@ -92,10 +92,10 @@ pub(super) fn refuse_security(
         let listeners = props.get(key).map_or("", String::as_str);
         for entry in listeners.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let protocol = &parse_listeners(key, entry, map)?[0].protocol;
-            if protocol != "PLAINTEXT" {
+            if protocol != "PLAINTEXT" && protocol != "SASL_PLAINTEXT" {
                 return Err(format!(
                     "{key}: listener {entry} uses security protocol {protocol}, which spool does not \
-                     speak (only PLAINTEXT; TLS and SASL are chapter 11)"
+                     speak (only PLAINTEXT and SASL_PLAINTEXT; TLS is chapter 11)"
                 ));
             }
         }
@@ -106,9 +106,6 @@ pub(super) fn refuse_security(
     };
     if let Some(value) = set("authorizer.class.name") {
         return refused("authorizer.class.name", value, "authorizer");
-    }
-    if let Some(value) = set("sasl.enabled.mechanisms") {
-        return refused("sasl.enabled.mechanisms", value, "SASL");
     }
     if let Some(value) = set("ssl.client.auth").filter(|v| v.eq_ignore_ascii_case("required")) {
         return refused("ssl.client.auth", value, "TLS");

@@ -45,6 +45,9 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     if matches!(config.process_roles, ProcessRoles::Controller | ProcessRoles::Combined) {
         let node = Arc::new(tokio::task::block_in_place(|| open_controller(&config))?);
         for listener in config.listeners.iter().filter(|l| is_controller_listener(&config, &l.name)) {
+            if listener.protocol != "PLAINTEXT" {
+                anyhow::bail!("controller listener {listener} must be PLAINTEXT: spool's controllers do not speak SASL yet");
+            }
             let socket = bind(&listener.bind_addr().map_err(anyhow::Error::msg)?).await?;
             tracing::info!(
                 "controller listening on {} (node {}, cluster {})",
@@ -79,7 +82,10 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
                 opened.cluster_id,
                 opened.config.log_dir.display()
             );
-            servers.push(tokio::spawn(crate::wire::server::serve(opened.clone(), socket, stopped.clone())));
+            let sessions = sasl_sessions(&opened, listener).map_err(anyhow::Error::msg)?;
+            let serving =
+                crate::wire::server::serve_authenticated(opened.clone(), socket, stopped.clone(), sessions);
+            servers.push(tokio::spawn(serving));
         }
         tasks.push(spawn_ticker(opened.clone()));
         // Chapter 10: compacted topics keep each key's latest record.
@@ -118,6 +124,20 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     }
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Chapter 11: a SASL_PLAINTEXT listener authenticates each connection
+/// before the broker answers it; a PLAINTEXT one does not.
+fn sasl_sessions(
+    broker: &Broker,
+    listener: &crate::config::Listener,
+) -> Result<Option<Arc<dyn crate::wire::handler::Sessions>>, String> {
+    use crate::security::sasl;
+    if listener.protocol != "SASL_PLAINTEXT" {
+        return Ok(None);
+    }
+    let sasl_listener = sasl::listener::from_config(&broker.config, &listener.name, None)?;
+    Ok(Some(Arc::new(sasl::session::SaslSessions(Arc::new(sasl_listener)))))
 }
 
 fn is_controller_listener(config: &BrokerConfig, name: &str) -> bool {

@@ -81,6 +81,10 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     // KIP-966: the paginated describe newer admin clients use (issue 17).
     (ApiKey::DescribeTopicPartitions, 0, 0),
+    // Chapter 11: SASL (KIP-43; v1 handshake + SaslAuthenticate frames, KIP-152).
+    // A SASL listener's session answers them; on PLAINTEXT they are ILLEGAL_SASL_STATE.
+    (ApiKey::SaslHandshake, 0, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
 ];
 // ANCHOR_END: supported
 

@@ -151,7 +151,7 @@ impl Authenticator {
             Exchange::Scram(mut server) => {
                 let mechanism = server.mechanism();
                 let credentials = &self.listener.scram;
-                match server.step(token, |user| credentials.scram_credential(user, mechanism)) {
+                match server.step(token, |user| credentials.as_ref()?.scram_credential(user, mechanism)) {
                     Ok(answer) if server.is_complete() => {
                         let user = server.username().unwrap_or_default().to_string();
                         self.complete(user, answer)

@@ -27,6 +27,7 @@
 
 pub mod authenticator;
 pub mod jaas;
+pub mod listener;
 pub mod plain;
 pub mod scram;
 pub mod session;
@@ -69,8 +70,9 @@ pub struct SaslListener {
     pub mechanisms: Vec<Mechanism>,
     /// PLAIN's users and passwords, from the listener's PlainLoginModule line.
     pub plain_users: BTreeMap<String, String>,
-    /// SCRAM's credentials (the metadata image's, on a broker).
-    pub scram: Arc<dyn ScramCredentials>,
+    /// SCRAM's credentials (the metadata image's, on a broker); `None` where
+    /// there is no store, and then no SCRAM mechanism is enabled.
+    pub scram: Option<Arc<dyn ScramCredentials>>,
 }
 
 /// A fresh random nonce for SCRAM (or any other use): `bytes` random bytes,

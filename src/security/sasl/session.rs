@@ -10,7 +10,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use super::authenticator::{Authenticator, Input, Output};
+use super::authenticator::{Authenticator, Input, Output, ILLEGAL_SASL_STATE};
 use super::{random_nonce, SaslListener};
 use crate::wire::codec::{encode_response, Request};
 use crate::wire::handler::{Admission, Session, Sessions};
@@ -65,4 +65,16 @@ impl Session for SaslSession {
     fn principal(&self) -> &str {
         self.authenticator.principal().unwrap_or(crate::wire::codec::ANONYMOUS)
     }
+}
+
+/// SaslHandshake on a listener that is not SASL's: Kafka's ILLEGAL_SASL_STATE.
+pub fn handshake_on_plaintext() -> SaslHandshakeResponse {
+    SaslHandshakeResponse::default().with_error_code(ILLEGAL_SASL_STATE)
+}
+
+/// SaslAuthenticate on a listener that is not SASL's: ILLEGAL_SASL_STATE, saying why.
+pub fn authenticate_on_plaintext() -> SaslAuthenticateResponse {
+    SaslAuthenticateResponse::default()
+        .with_error_code(ILLEGAL_SASL_STATE)
+        .with_error_message(Some(StrBytes::from_static_str("SaslAuthenticate on a listener without SASL")))
 }

@@ -168,7 +168,11 @@ fn listener() -> Arc<SaslListener> {
     Arc::new(SaslListener {
         mechanisms: vec![Mechanism::Plain, Mechanism::Scram(m)],
         plain_users: BTreeMap::from([("alice".to_string(), "alice-secret".to_string())]),
-        scram: Arc::new(OneUser("bob".into(), m, ScramCredential::new(m, b"bob-secret", b"salt", 4096))),
+        scram: Some(Arc::new(OneUser(
+            "bob".into(),
+            m,
+            ScramCredential::new(m, b"bob-secret", b"salt", 4096),
+        ))),
     })
 }
 
