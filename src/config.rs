@@ -79,6 +79,12 @@ pub struct BrokerConfig {
     pub controller_listener_names: Vec<String>,
     /// `inter.broker.listener.name`: the listener followers fetch over.
     pub inter_broker_listener_name: String,
+    /// `sasl.enabled.mechanisms`: what a SASL listener offers (chapter 11).
+    pub sasl_enabled_mechanisms: Vec<String>,
+    /// `listener.name.<listener>.<mechanism>.sasl.jaas.config`, keyed by the
+    /// upper-cased listener name and the lower-cased mechanism (`plain`,
+    /// `scram-sha-512`), as Kafka reads them; parsed by the broker.
+    pub sasl_jaas_configs: BTreeMap<(String, String), String>,
     /// `controller.quorum.voters`: the controllers, `id@host:port`.
     pub controller_quorum_voters: Vec<QuorumVoter>,
     /// `controller.quorum.bootstrap.servers`: controllers to ask for the
@@ -172,6 +178,8 @@ impl Default for BrokerConfig {
                 .expect("the default map"),
             controller_listener_names: Vec::new(),
             inter_broker_listener_name: "PLAINTEXT".into(),
+            sasl_enabled_mechanisms: vec!["GSSAPI".into()],
+            sasl_jaas_configs: BTreeMap::new(),
             controller_quorum_voters: Vec::new(),
             controller_quorum_bootstrap_servers: Vec::new(),
             quorum: QuorumConfig::default(),
@@ -238,6 +246,17 @@ impl BrokerConfig {
             // a group, per listener, by `tls_server_config` below.
             if is_ssl_key(key) {
                 config.ssl_props.insert(key.clone(), value.clone());
+                continue;
+            }
+            // Per-listener SASL logins, Kafka's prefixed form (chapter 11).
+            if let Some(listener_mechanism) =
+                key.strip_prefix("listener.name.").and_then(|k| k.strip_suffix(".sasl.jaas.config"))
+            {
+                let (listener, mechanism) = listener_mechanism.split_once('.').ok_or_else(|| {
+                    format!("{key}: expected listener.name.<listener>.<mechanism>.sasl.jaas.config")
+                })?;
+                let at = (listener.to_ascii_uppercase(), mechanism.to_ascii_lowercase());
+                config.sasl_jaas_configs.insert(at, value.clone());
                 continue;
             }
             // The table decides which keys are read and what values they take.
@@ -361,6 +380,10 @@ impl BrokerConfig {
             "inter.broker.listener.name" => {
                 self.inter_broker_listener_name = value.trim().to_ascii_uppercase()
             }
+            "sasl.enabled.mechanisms" => {
+                self.sasl_enabled_mechanisms =
+                    value.split(',').map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect()
+            }
             "process.roles" => self.process_roles = ProcessRoles::parse(value)?,
             "controller.quorum.voters" => self.controller_quorum_voters = kraft::parse_voters(value)?,
             "controller.quorum.bootstrap.servers" => {
@@ -478,19 +501,17 @@ mod tests {
         BrokerConfig::from_properties(&props).map(|(config, _)| config)
     }
 
-    /// A listener whose security protocol is not PLAINTEXT refuses to start,
-    /// named directly or through `listener.security.protocol.map` (Kafka's
-    /// default map sends each protocol name to itself): serving PLAINTEXT where
-    /// a client expects SASL is a silent downgrade. An SSL listener is
+    /// A listener whose security protocol spool does not speak (SASL_SSL)
+    /// refuses to start, named directly or through `listener.security.protocol.map`
+    /// (Kafka's default map sends each protocol name to itself): serving
+    /// PLAINTEXT where a client expects SASL_SSL is a silent downgrade. An SSL listener is
     /// served (chapter 11), but one without a keystore refuses to start,
     /// naming the key to set, rather than failing every handshake.
     #[test]
     fn listeners_spool_cannot_secure_are_refused() {
-        for (listeners, protocol) in [
-            ("SASL_SSL://127.0.0.1:9093", "SASL_SSL"),
-            ("SASL_PLAINTEXT://localhost:9092", "SASL_PLAINTEXT"),
-            ("PLAINTEXT://:9092,SASL_SSL://:9093", "SASL_SSL"),
-        ] {
+        for (listeners, protocol) in
+            [("SASL_SSL://127.0.0.1:9093", "SASL_SSL"), ("PLAINTEXT://:9092,SASL_SSL://:9093", "SASL_SSL")]
+        {
             let error = load(&[("listeners", listeners)]).expect_err(listeners);
             assert!(error.contains(protocol) && error.contains("listeners"), "{error}");
         }
@@ -518,6 +539,15 @@ mod tests {
             9092
         );
         assert_eq!(load(&[("listeners", "127.0.0.1:9094")]).unwrap().listener.port(), 9094);
+        // Chapter 11: SASL over plain TCP, with its per-listener JAAS line.
+        let sasl = load(&[
+            ("listeners", "PLAINTEXT://:9092,SASL_PLAINTEXT://:9094"),
+            ("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"),
+            ("listener.name.sasl_plaintext.plain.sasl.jaas.config", "x required;"),
+        ])
+        .unwrap();
+        assert_eq!(sasl.sasl_enabled_mechanisms, ["PLAIN", "SCRAM-SHA-512"]);
+        assert_eq!(sasl.sasl_jaas_configs[&("SASL_PLAINTEXT".into(), "plain".into())], "x required;");
     }
 
     /// An authorizer or SASL mechanisms are promises spool cannot keep yet
@@ -527,7 +557,7 @@ mod tests {
     fn security_settings_spool_cannot_honour_are_refused() {
         for (key, value) in [
             ("authorizer.class.name", "kafka.security.authorizer.AclAuthorizer"),
-            ("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"),
+            ("sasl.enabled.mechanisms", "OAUTHBEARER"),
             ("security.inter.broker.protocol", "SASL_SSL"),
         ] {
             let error = load(&[(key, value)]).expect_err(key);

@@ -13,6 +13,7 @@
 //! | 7 KRaft (the Raft core and its model; not yet run by the controllers) | [`raft`] |
 //! | 8 idempotence | [`idempotence`], [`log::producers`], [`broker::producer_ids`] |
 //! | 9 transactions (the coordinator core; not yet run by the broker) | [`txn`] |
+//! | 11 security (SASL authentication) | [`security`] |
 //! | tools (`spool dump-log`) | [`tools`] |
 //!
 //! Protocol cores are sans-IO state machines; the models in `models/` check the

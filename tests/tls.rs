@@ -67,7 +67,7 @@ async fn start(names: &[&str], extra: &[(&str, String)]) -> TlsBroker {
     for (name, socket) in sockets {
         let listener = config.listeners.iter().find(|l| l.name == name).unwrap();
         let tls = (listener.protocol == "SSL").then(|| config.tls_server_config(&name).unwrap());
-        let endpoint = Endpoint { listener: name, tls };
+        let endpoint = Endpoint { listener: name, tls, sessions: None };
         tokio::spawn(serve_listener(broker.clone(), socket, endpoint, stopped.clone()));
     }
     TlsBroker { ports, _stop: stop, _dir: dir }

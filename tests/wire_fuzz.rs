@@ -478,6 +478,17 @@ fn group_frames(frames: &mut Vec<Bytes>) {
                 .with_partition_index(1),
         ));
     frames.push(frame(0, &describe_topic_partitions));
+    // Chapter 11: SASL's two requests (on PLAINTEXT, ILLEGAL_SASL_STATE).
+    let handshake = kafka_protocol::messages::SaslHandshakeRequest::default()
+        .with_mechanism(StrBytes::from_static_str("PLAIN"));
+    for v in [0, 1] {
+        frames.push(frame(v, &handshake));
+    }
+    let authenticate = kafka_protocol::messages::SaslAuthenticateRequest::default()
+        .with_auth_bytes(bytes::Bytes::from_static(b"\0alice\0alice-secret"));
+    for v in [0, 2] {
+        frames.push(frame(v, &authenticate));
+    }
     for v in [0, 2] {
         let partitions = kafka_protocol::messages::elect_leaders_request::TopicPartitions::default()
             .with_topic(name("t"))

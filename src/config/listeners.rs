@@ -9,12 +9,14 @@
 //! listeners themselves minus the controller's (Kafka registers those through
 //! the quorum configuration instead).
 //!
-//! spool speaks PLAINTEXT and SSL ([`SPOKEN_PROTOCOLS`], the one place that
-//! says so); a listener whose name maps to SASL refuses to start
-//! ([`refuse_security`]): serving PLAINTEXT to a client that asked for
+//! spool speaks PLAINTEXT, SSL and SASL_PLAINTEXT ([`SPOKEN_PROTOCOLS`], the
+//! one place that says so); a listener whose name maps to SASL_SSL refuses to
+//! start ([`refuse_security`]): serving PLAINTEXT to a client that asked for
 //! SASL_SSL is a silent downgrade, not a setting to ignore. An SSL listener's
 //! keys (`ssl.*`, `listener.name.<name>.ssl.*`) are read by
-//! [`crate::security::tls`], and checked when the configuration is read.
+//! [`crate::security::tls`], and checked when the configuration is read; a
+//! SASL listener's logins (`listener.name.<name>.<mechanism>.sasl.jaas.config`)
+//! by `security::sasl`.
 //!
 //! Simplifications: a listener binds an IP address (`localhost` is read as
 //! 127.0.0.1, an empty host as 0.0.0.0), not a host name looked up in DNS.
@@ -27,8 +29,8 @@ use std::net::SocketAddr;
 const SECURITY_PROTOCOLS: [&str; 4] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
 
 /// The security protocols spool's listeners speak: the one place a protocol
-/// is allowed (SASL joins here when it lands).
-pub const SPOKEN_PROTOCOLS: [&str; 2] = ["PLAINTEXT", "SSL"];
+/// is allowed.
+pub const SPOKEN_PROTOCOLS: [&str; 3] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT"];
 
 /// One named listener: `NAME://host:port`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,8 +91,8 @@ pub(super) fn parse_listeners(
 /// Refuses settings that ask for security spool does not provide, naming the
 /// setting and what it asks for: every listener must speak one of
 /// [`SPOKEN_PROTOCOLS`] (by its own name or through
-/// `listener.security.protocol.map`), and no authorizer or SASL mechanism
-/// may be configured.
+/// `listener.security.protocol.map`), no authorizer but StandardAuthorizer may
+/// be configured, and the brokers talk to each other over PLAINTEXT.
 pub(super) fn refuse_security(
     props: &BTreeMap<String, String>,
     map: &BTreeMap<String, String>,
@@ -102,8 +104,8 @@ pub(super) fn refuse_security(
             if !SPOKEN_PROTOCOLS.contains(&protocol.as_str()) {
                 return Err(format!(
                     "{key}: listener {entry} uses security protocol {protocol}, which spool does not \
-                     speak (only {}; SASL is chapter 11)",
-                    SPOKEN_PROTOCOLS.join(" and ")
+                     speak (only {}; SASL_SSL is chapter 11's next step)",
+                    SPOKEN_PROTOCOLS.join(", ")
                 ));
             }
         }
@@ -116,13 +118,10 @@ pub(super) fn refuse_security(
     {
         return refused("authorizer.class.name", value, "authorizer but StandardAuthorizer");
     }
-    if let Some(value) = set("sasl.enabled.mechanisms") {
-        return refused("sasl.enabled.mechanisms", value, "SASL");
-    }
-    if let Some(value) = set("security.inter.broker.protocol")
-        .filter(|v| !SPOKEN_PROTOCOLS.iter().any(|p| v.eq_ignore_ascii_case(p)))
+    if let Some(value) =
+        set("security.inter.broker.protocol").filter(|v| !v.eq_ignore_ascii_case("PLAINTEXT"))
     {
-        return refused("security.inter.broker.protocol", value, "SASL");
+        return refused("security.inter.broker.protocol", value, "TLS or SASL between brokers yet");
     }
     Ok(())
 }

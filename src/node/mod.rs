@@ -46,6 +46,9 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     if matches!(config.process_roles, ProcessRoles::Controller | ProcessRoles::Combined) {
         let node = Arc::new(tokio::task::block_in_place(|| open_controller(&config))?);
         for listener in config.listeners.iter().filter(|l| is_controller_listener(&config, &l.name)) {
+            if listener.protocol != "PLAINTEXT" {
+                anyhow::bail!("controller listener {listener} must be PLAINTEXT: spool's controllers do not speak SASL yet");
+            }
             let socket = bind(&listener.bind_addr().map_err(anyhow::Error::msg)?).await?;
             tracing::info!(
                 "controller listening on {} (node {}, cluster {})",
@@ -82,7 +85,7 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
                 opened.cluster_id,
                 opened.config.log_dir.display()
             );
-            let endpoint = endpoint(&config, listener)?;
+            let endpoint = endpoint(&opened, listener).map_err(anyhow::Error::msg)?;
             servers.push(tokio::spawn(crate::wire::server::serve_listener(
                 opened.clone(),
                 socket,
@@ -129,14 +132,25 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What the wire server needs to know of a listener: its name, and its TLS
-/// configuration if it is SSL (chapter 11).
-fn endpoint(config: &BrokerConfig, listener: &crate::config::Listener) -> anyhow::Result<Endpoint> {
-    let tls = match listener.protocol.as_str() {
-        "SSL" => Some(config.tls_server_config(&listener.name).map_err(anyhow::Error::msg)?),
+/// What the wire server needs to know of a listener (chapter 11): its name;
+/// its TLS configuration if it is SSL or SASL_SSL; where its connections' SASL
+/// sessions come from if it is SASL_PLAINTEXT or SASL_SSL (each connection
+/// authenticates before the broker answers it).
+fn endpoint(broker: &Broker, listener: &crate::config::Listener) -> Result<Endpoint, String> {
+    use crate::security::sasl;
+    let protocol = listener.protocol.as_str();
+    let tls = match protocol {
+        "SSL" | "SASL_SSL" => Some(broker.config.tls_server_config(&listener.name)?),
         _ => None,
     };
-    Ok(Endpoint { listener: listener.name.clone(), tls })
+    let sessions: Option<Arc<dyn crate::wire::handler::Sessions>> = match protocol {
+        "SASL_PLAINTEXT" | "SASL_SSL" => {
+            let sasl_listener = sasl::listener::from_config(&broker.config, &listener.name, None)?;
+            Some(Arc::new(sasl::session::SaslSessions(Arc::new(sasl_listener))))
+        }
+        _ => None,
+    };
+    Ok(Endpoint { listener: listener.name.clone(), tls, sessions })
 }
 
 fn is_controller_listener(config: &BrokerConfig, name: &str) -> bool {

@@ -7,6 +7,8 @@
 //! (`User:CN=alice,OU=eng`); SASL_* add a login on top. The principal rides
 //! on every request, for the authorizer to judge.
 //!
+//! [`sasl`] is the login: SaslHandshake/SaslAuthenticate on a SASL_PLAINTEXT or
+//! SASL_SSL listener, PLAIN and SCRAM, naming the principal `User:<name>`.
 //! [`tls`] is the TLS half: Kafka's `ssl.*` keys read into rustls
 //! configurations for a listener and for spool's own client, and the
 //! principal of a client certificate. It imports nothing of spool's: the wire
@@ -49,6 +51,7 @@ pub mod acl;
 pub mod authorizer;
 #[cfg(test)]
 mod authorizer_tests;
+pub mod sasl;
 pub mod tls;
 
 pub use acl::{Acl, AclSet, Operation, PatternType, Permission, ResourcePattern, ResourceType};

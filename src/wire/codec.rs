@@ -86,6 +86,10 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     // KIP-966: the paginated describe newer admin clients use (issue 17).
     (ApiKey::DescribeTopicPartitions, 0, 0),
+    // Chapter 11: SASL (KIP-43; v1 handshake + SaslAuthenticate frames, KIP-152).
+    // A SASL listener's session answers them; on PLAINTEXT they are ILLEGAL_SASL_STATE.
+    (ApiKey::SaslHandshake, 0, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
 ];
 // ANCHOR_END: supported
 
@@ -134,7 +138,8 @@ pub struct Request {
     /// on that listener.
     pub listener: String,
     /// Who the connection is (chapter 11), set by the server: `User:ANONYMOUS`
-    /// on PLAINTEXT (as in Kafka), `User:CN=…` from a TLS client certificate.
+    /// on PLAINTEXT (as in Kafka), `User:CN=…` from a TLS client certificate,
+    /// `User:<name>` once a SASL listener authenticated the connection.
     pub principal: crate::security::Principal,
 }
 

@@ -111,6 +111,36 @@ pub trait WriteResponse: Send {
 }
 // ANCHOR_END: handler
 
+// ANCHOR: session
+/// One connection's gatekeeper on a listener that authenticates (SASL): it
+/// sees every request before the handler does, answers the ones that are its
+/// own (SaslHandshake, SaslAuthenticate) and closes the connection on any
+/// request that comes before the client proved who it is. The transport is
+/// not its business: the same session runs over TCP or TLS.
+pub trait Session: Send {
+    /// What to do with `request`.
+    fn admit(&mut self, request: &Request) -> Admission;
+    /// The connection's principal, which every request handed on carries.
+    fn principal(&self) -> &str;
+}
+
+/// A [`Session`]'s verdict on one request.
+#[derive(Debug)]
+pub enum Admission {
+    /// Hand the request to the handler.
+    Pass,
+    /// The session answered it: write `frame`, then close if `close`.
+    Answer { frame: Bytes, close: bool },
+    /// Close without answering.
+    Close(String),
+}
+
+/// Opens a [`Session`] for each connection a listener accepts.
+pub trait Sessions: Send + Sync + 'static {
+    fn open(&self) -> Box<dyn Session>;
+}
+// ANCHOR_END: session
+
 /// For a handler whose responses are all [`Response::Frame`]s.
 impl WriteResponse for std::convert::Infallible {
     async fn write_to(self, _: &mut Stream) -> Result<(), String> {

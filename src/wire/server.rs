@@ -33,7 +33,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::accept::AcceptBackoff;
 use super::codec::{decode_request_for, DecodeError};
-use super::handler::{Handler, Response, WriteResponse};
+use super::handler::{Admission, Handler, Response, Session, Sessions, WriteResponse};
 use super::reader::{Frame, FrameReader};
 use super::transport::Stream;
 
@@ -49,14 +49,17 @@ pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Endpoint {
     /// The listener's name (`PLAINTEXT`, `SSL`, `INTERNAL`, …), set on every request.
     pub listener: String,
-    /// For an SSL listener, its TLS configuration; `None` is PLAINTEXT.
+    /// For an SSL or SASL_SSL listener, its TLS configuration; `None` is plain TCP.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// For a SASL_PLAINTEXT or SASL_SSL listener, where each connection's
+    /// SASL session comes from; `None`: no login.
+    pub sessions: Option<Arc<dyn Sessions>>,
 }
 
 impl Endpoint {
     /// A PLAINTEXT listener of that name.
     pub fn plaintext(listener: &str) -> Self {
-        Endpoint { listener: listener.to_string(), tls: None }
+        Endpoint { listener: listener.to_string(), tls: None, sessions: None }
     }
 }
 
@@ -96,6 +99,7 @@ pub async fn serve_listener<H: Handler>(
                     let _ = stream.set_nodelay(true);
                     let (handler, shutdown) = (handler.clone(), shutdown.clone());
                     let (acceptor, listener) = (acceptor.clone(), endpoint.listener.clone());
+                    let session = endpoint.sessions.as_ref().map(|s| s.open());
                     connections.spawn(async move {
                         let stream = match handshake(stream, acceptor).await {
                             Ok(stream) => stream,
@@ -104,7 +108,7 @@ pub async fn serve_listener<H: Handler>(
                                 return;
                             }
                         };
-                        if let Err(e) = connection(handler, stream, peer, &listener, shutdown).await {
+                        if let Err(e) = connection(handler, stream, peer, &listener, shutdown, session).await {
                             tracing::debug!(%peer, error = %e, "connection closed");
                         }
                     });
@@ -156,6 +160,7 @@ async fn connection<H: Handler>(
     peer: SocketAddr,
     listener: &str,
     mut shutdown: watch::Receiver<bool>,
+    mut session: Option<Box<dyn Session>>,
 ) -> Result<(), String> {
     let principal = stream.principal();
     let pool = handler.request_pool().cloned();
@@ -195,6 +200,25 @@ async fn connection<H: Handler>(
                 request.client_host = format!("/{}", peer.ip());
                 request.listener = listener.to_string();
                 request.principal = crate::security::Principal(principal.clone());
+                // On a SASL listener, nothing but ApiVersions reaches the
+                // handler before the client authenticated; then the request
+                // carries the SASL login's principal.
+                if let Some(session) = session.as_mut() {
+                    match session.admit(&request) {
+                        Admission::Pass => {
+                            request.principal = crate::security::Principal(session.principal().to_string())
+                        }
+                        Admission::Answer { frame, close } => {
+                            stream.write_all(&frame).await.map_err(|e| e.to_string())?;
+                            stream.flush().await.map_err(|e| e.to_string())?;
+                            if close {
+                                return Err("authentication failed".into());
+                            }
+                            continue;
+                        }
+                        Admission::Close(why) => return Err(why),
+                    }
+                }
                 // A request the handler lets go (a long poll, a parked
                 // JoinGroup) gives way to shutdown; everything else (a produce
                 // above all) runs to its response.

@@ -82,7 +82,8 @@ async fn the_principal_is_the_client_certificates_subject() {
     let addr = listener.local_addr().unwrap().to_string();
     let recorder = Arc::new(Recorder::default());
     let (_stop, stopped) = watch::channel(false);
-    let endpoint = Endpoint { listener: "SSL".into(), tls: Some(server_config(&server).unwrap()) };
+    let endpoint =
+        Endpoint { listener: "SSL".into(), tls: Some(server_config(&server).unwrap()), sessions: None };
     tokio::spawn(serve_listener(recorder.clone(), listener, endpoint, stopped));
 
     let alice = pki.keystore(

@@ -42,6 +42,11 @@ pub static BROKER_KEYS: &[K] = &[
         .broker("BrokerConfig::listener_security_protocol_map", protocol_map),
     K::new("controller.listener.names", String, Some(""), "The listeners the controller serves its quorum and the brokers on.")
         .broker("BrokerConfig::controller_listener_names", |c| c.controller_listener_names.join(",")),
+    // Chapter 11: the SASL mechanisms a SASL_PLAINTEXT listener offers (GSSAPI,
+    // Kafka's default, is refused on a SASL listener: spool has no Kerberos).
+    K::new("sasl.enabled.mechanisms", List, Some("GSSAPI"), "The SASL mechanisms a SASL listener offers: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.")
+        .valid(ListOf(&["GSSAPI", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]))
+        .broker("BrokerConfig::sasl_enabled_mechanisms", |c| c.sasl_enabled_mechanisms.join(",")),
     K::new("inter.broker.listener.name", String, Some("PLAINTEXT"), "The listener followers fetch from leaders over.")
         .broker("BrokerConfig::inter_broker_listener_name", |c| c.inter_broker_listener_name.clone()),
     K::new("controller.quorum.voters", List, Some(""), "The controllers as id@host:port, when the quorum is static.")

@@ -1,0 +1,47 @@
+//! A SASL listener's settings, read as Kafka's broker reads them:
+//! `sasl.enabled.mechanisms` and, per listener and mechanism,
+//! `listener.name.<listener>.<mechanism>.sasl.jaas.config`.
+
+use std::sync::Arc;
+
+use super::jaas::JaasConfig;
+use super::{Mechanism, SaslListener, ScramCredentials};
+use crate::config::BrokerConfig;
+
+/// Builds listener `name`'s [`SaslListener`]; the error names the setting to fix.
+pub fn from_config(
+    config: &BrokerConfig,
+    name: &str,
+    scram: Option<Arc<dyn ScramCredentials>>,
+) -> Result<SaslListener, String> {
+    let mut mechanisms = Vec::new();
+    for m in &config.sasl_enabled_mechanisms {
+        let mechanism = Mechanism::from_name(m).ok_or_else(|| {
+            format!("sasl.enabled.mechanisms={m}: spool speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512")
+        })?;
+        if matches!(mechanism, Mechanism::Scram(_)) && scram.is_none() {
+            return Err(format!(
+                "sasl.enabled.mechanisms={m}: this broker has no SCRAM credential store yet \
+                 (UserScramCredentialRecords, issue 19); enable PLAIN only"
+            ));
+        }
+        mechanisms.push(mechanism);
+    }
+    if mechanisms.is_empty() {
+        return Err(format!("listener {name} is SASL_PLAINTEXT but sasl.enabled.mechanisms is empty"));
+    }
+    let mut plain_users = Default::default();
+    if mechanisms.contains(&Mechanism::Plain) {
+        let key = format!("listener.name.{}.plain.sasl.jaas.config", name.to_ascii_lowercase());
+        let line = config
+            .sasl_jaas_configs
+            .get(&(name.to_ascii_uppercase(), "plain".to_string()))
+            .ok_or_else(|| format!("{key} is required: PLAIN is enabled on listener {name}"))?;
+        let jaas = JaasConfig::parse(line).map_err(|e| format!("{key}: {e}"))?;
+        if !jaas.module.ends_with("PlainLoginModule") {
+            return Err(format!("{key}: expected PlainLoginModule, got {}", jaas.module));
+        }
+        plain_users = jaas.plain_users();
+    }
+    Ok(SaslListener { mechanisms, plain_users, scram })
+}

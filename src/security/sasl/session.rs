@@ -1,0 +1,80 @@
+//! The SASL [`Authenticator`] behind the wire server's per-connection seam
+//! ([`Session`]): decodes what it needs from the requests, encodes its
+//! SaslHandshake and SaslAuthenticate responses.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::messages::{
+    ApiKey, RequestKind, ResponseKind, SaslAuthenticateResponse, SaslHandshakeResponse,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use super::authenticator::{Authenticator, Input, Output, ILLEGAL_SASL_STATE};
+use super::{random_nonce, SaslListener};
+use crate::wire::codec::{encode_response, Request};
+use crate::wire::handler::{Admission, Session, Sessions};
+
+/// A SASL listener's sessions: one [`Authenticator`] per connection.
+#[derive(Debug, Clone)]
+pub struct SaslSessions(pub Arc<SaslListener>);
+
+impl Sessions for SaslSessions {
+    fn open(&self) -> Box<dyn Session> {
+        Box::new(SaslSession { authenticator: Authenticator::new(self.0.clone(), random_nonce(24)) })
+    }
+}
+
+struct SaslSession {
+    authenticator: Authenticator,
+}
+
+impl Session for SaslSession {
+    fn admit(&mut self, request: &Request) -> Admission {
+        let input = match &request.body {
+            RequestKind::SaslHandshake(h) => Input::Handshake { mechanism: h.mechanism.as_str() },
+            RequestKind::SaslAuthenticate(a) => Input::Authenticate { token: &a.auth_bytes },
+            _ => Input::Other(request.api_key),
+        };
+        let version = request.header.request_api_version;
+        let correlation_id = request.header.correlation_id;
+        let (api_key, body, close) = match self.authenticator.step(input) {
+            Output::Pass => return Admission::Pass,
+            Output::Close(why) => return Admission::Close(why),
+            Output::Handshake { error_code, mechanisms, close } => {
+                let response = SaslHandshakeResponse::default()
+                    .with_error_code(error_code)
+                    .with_mechanisms(mechanisms.into_iter().map(StrBytes::from_string).collect());
+                (ApiKey::SaslHandshake, ResponseKind::SaslHandshake(response), close)
+            }
+            Output::Authenticate { error_code, message, token, close } => {
+                let response = SaslAuthenticateResponse::default()
+                    .with_error_code(error_code)
+                    .with_error_message(message.map(StrBytes::from_string))
+                    .with_auth_bytes(Bytes::from(token))
+                    .with_session_lifetime_ms(0);
+                (ApiKey::SaslAuthenticate, ResponseKind::SaslAuthenticate(response), close)
+            }
+        };
+        match encode_response(api_key, version, correlation_id, &body) {
+            Ok(frame) => Admission::Answer { frame, close },
+            Err(why) => Admission::Close(why),
+        }
+    }
+
+    fn principal(&self) -> &str {
+        self.authenticator.principal().unwrap_or(crate::security::ANONYMOUS)
+    }
+}
+
+/// SaslHandshake on a listener that is not SASL's: Kafka's ILLEGAL_SASL_STATE.
+pub fn handshake_on_plaintext() -> SaslHandshakeResponse {
+    SaslHandshakeResponse::default().with_error_code(ILLEGAL_SASL_STATE)
+}
+
+/// SaslAuthenticate on a listener that is not SASL's: ILLEGAL_SASL_STATE, saying why.
+pub fn authenticate_on_plaintext() -> SaslAuthenticateResponse {
+    SaslAuthenticateResponse::default()
+        .with_error_code(ILLEGAL_SASL_STATE)
+        .with_error_message(Some(StrBytes::from_static_str("SaslAuthenticate on a listener without SASL")))
+}
