@@ -12,6 +12,7 @@
 //!                                      partition epoch (Kafka's PartitionRegistration.merge)
 //!  ConfigRecord (TOPIC) ─────────────▶ topics[name].configs[key]
 //!  ConfigRecord (BROKER) ────────────▶ broker_configs[id or ""][key] (dynamic broker configs)
+//!  ClientQuotaRecord ────────────────▶ client_quotas[entity][key] (issue 19's quotas)
 //! ```
 
 use std::collections::BTreeMap;
@@ -210,6 +211,9 @@ pub struct MetadataImage {
     /// The first producer id no block has covered yet (chapter 8): every id
     /// below it may have been handed out.
     next_producer_id: i64,
+    /// Client quotas by entity (issue 19); an entity with no keys left is
+    /// removed, as a broker config resource is.
+    client_quotas: crate::quotas::ClientQuotas,
 }
 
 impl MetadataImage {
@@ -273,6 +277,16 @@ impl MetadataImage {
                     Some(v) => topic.configs.insert(name.clone(), v.clone()),
                     None => topic.configs.remove(name),
                 };
+            }
+            MetadataRecord::ClientQuota { entity, key, value, remove } => {
+                let quotas = self.client_quotas.entry(entity.clone()).or_default();
+                match remove {
+                    false => quotas.insert(key.clone(), *value),
+                    true => quotas.remove(key),
+                };
+                if quotas.is_empty() {
+                    self.client_quotas.remove(entity);
+                }
             }
             MetadataRecord::RemoveTopic { topic_id } => {
                 let name = self.names.remove(topic_id).ok_or(ImageError::RemovalOfUnknownTopic(*topic_id))?;
@@ -376,6 +390,11 @@ impl MetadataImage {
     }
 
     /// Every resource's dynamic broker configs, by resource name.
+    /// Every entity's client quotas (issue 19).
+    pub fn client_quotas(&self) -> &crate::quotas::ClientQuotas {
+        &self.client_quotas
+    }
+
     pub fn all_broker_configs(&self) -> &BTreeMap<String, BTreeMap<String, String>> {
         &self.broker_configs
     }

@@ -126,8 +126,21 @@ impl fmt::Display for QuotaEntity {
     }
 }
 
+/// A quota's value (a float64 in records and on the wire), compared by its
+/// bits so that records and images stay `Eq`.
+#[derive(Debug, Clone, Copy)]
+pub struct QuotaValue(pub f64);
+
+impl PartialEq for QuotaValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for QuotaValue {}
+
 /// Every entity's quotas: what the metadata image holds.
-pub type ClientQuotas = BTreeMap<QuotaEntity, BTreeMap<String, f64>>;
+pub type ClientQuotas = BTreeMap<QuotaEntity, BTreeMap<String, QuotaValue>>;
 
 // ANCHOR: resolve
 /// The quota `key` that governs `user`'s client `client_id`, and the entity
@@ -160,7 +173,7 @@ pub fn resolve(quotas: &ClientQuotas, key: &str, user: &str, client_id: &str) ->
     ];
     levels.into_iter().find_map(|(level_user, level_client)| {
         let entity = QuotaEntity::of(level_user.clone(), level_client.clone());
-        let bound = *quotas.get(&entity)?.get(key)?;
+        let bound = quotas.get(&entity)?.get(key)?.0;
         let measured = QuotaEntity::of(level_user.map(|_| u.clone()), level_client.map(|_| c.clone()));
         Some((measured, bound))
     })

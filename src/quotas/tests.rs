@@ -7,7 +7,7 @@ use super::*;
 fn quotas(entries: &[(QuotaEntity, f64)]) -> ClientQuotas {
     let mut out = ClientQuotas::new();
     for (entity, value) in entries {
-        out.entry(entity.clone()).or_default().insert(PRODUCER_BYTE_RATE.to_string(), *value);
+        out.entry(entity.clone()).or_default().insert(PRODUCER_BYTE_RATE.to_string(), QuotaValue(*value));
     }
     out
 }
