@@ -112,6 +112,7 @@
 pub mod acks;
 pub mod admin;
 pub mod alter_configs;
+pub mod client_quotas;
 pub mod cluster;
 pub mod controller_link;
 #[cfg(test)]
@@ -402,6 +403,10 @@ impl Broker {
                     let response = self.forward_alter_configs(r).await;
                     return Ok(Some(Reply::Message(ResponseKind::AlterConfigs(response))));
                 }
+                RequestKind::AlterClientQuotas(r) => {
+                    let response = self.forward_alter_client_quotas(r).await;
+                    return Ok(Some(Reply::Message(ResponseKind::AlterClientQuotas(response))));
+                }
                 RequestKind::DescribeCluster(_) => {
                     return Ok(Some(Reply::Message(ResponseKind::DescribeCluster(self.cluster_describe()))))
                 }
@@ -449,6 +454,12 @@ impl Broker {
                 ResponseKind::AlterConfigs(alter_configs::replacing_response(&resources, &answers))
             }
             RequestKind::DescribeCluster(r) => ResponseKind::DescribeCluster(self.describe_cluster(r)),
+            RequestKind::AlterClientQuotas(r) => {
+                ResponseKind::AlterClientQuotas(self.alter_client_quotas(&r))
+            }
+            RequestKind::DescribeClientQuotas(r) => {
+                ResponseKind::DescribeClientQuotas(self.describe_client_quotas(&r))
+            }
             RequestKind::FindCoordinator(r) => {
                 ResponseKind::FindCoordinator(self.find_coordinator(r, version))
             }

@@ -84,6 +84,7 @@
 
 pub mod alter_partition;
 pub mod brokers;
+pub mod client_quotas;
 pub mod configs;
 pub mod elections;
 pub mod partition_change;

@@ -81,6 +81,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     // KIP-966: the paginated describe newer admin clients use (issue 17).
     (ApiKey::DescribeTopicPartitions, 0, 0),
+    // Issue 19: client quotas (KIP-546); v1 is v0 made flexible.
+    (ApiKey::DescribeClientQuotas, 0, 1),
+    (ApiKey::AlterClientQuotas, 0, 1),
 ];
 // ANCHOR_END: supported
 
