@@ -141,6 +141,7 @@ pub mod rate_limit;
 pub mod replica_manager;
 #[cfg(test)]
 mod replication_tests;
+pub mod throttle;
 pub mod topics;
 pub mod transactions;
 pub mod txn_markers;
@@ -206,6 +207,8 @@ pub struct Broker {
     /// `queued.max.request.bytes`, if set: the memory every connection's
     /// requests are read into, shared ([`crate::wire::reader`]).
     pub request_pool: Option<Arc<RequestPool>>,
+    /// The client quotas' meters (issue 19, [`throttle`]).
+    pub quotas: crate::quotas::ClientQuotaManager,
 }
 
 /// A handler's answer: a message for the codec, or a fetch whose records are
@@ -290,6 +293,7 @@ impl Broker {
             fetchers: fetcher::Fetchers::default(),
             cluster: cluster_member(&config),
             request_pool: config.queued_max_request_bytes.map(|bytes| Arc::new(RequestPool::new(bytes))),
+            quotas: crate::quotas::ClientQuotaManager::default(),
             config,
         };
         broker.apply_image(now)?;

@@ -55,11 +55,11 @@ pub async fn serve<H: Handler>(handler: Arc<H>, listener: TcpListener, mut shutd
                     backoff.succeeded();
                     let _ = stream.set_nodelay(true);
                     let (handler, shutdown) = (handler.clone(), shutdown.clone());
-                    connections.spawn(async move {
+                    connections.spawn(super::mute::scope(async move {
                         if let Err(e) = connection(handler, stream, peer, shutdown).await {
                             tracing::debug!(%peer, error = %e, "connection closed");
                         }
-                    });
+                    }));
                 }
                 Err(e) => {
                     let now = Instant::now();
@@ -103,7 +103,9 @@ async fn connection<H: Handler>(
             answered = async { waiting.front_mut().expect("not empty").await }, if !waiting.is_empty() => {
                 Next::Answered(answered)
             }
-            frame = reader.read_frame(&mut stream), if waiting.len() < MAX_WAITING_RESPONSES => Next::Frame(frame),
+            // A throttled client (KIP-219, `super::mute`) is not read from until its time is up.
+            frame = async { super::mute::until_unmuted().await; reader.read_frame(&mut stream).await },
+                if waiting.len() < MAX_WAITING_RESPONSES => Next::Frame(frame),
             _ = shutdown.changed() => Next::Shutdown,
         };
         let frame = match next {
