@@ -104,3 +104,48 @@ async fn bad_quotas_are_refused() {
     }
     assert!(client.describe_client_quotas(&[], false).await.unwrap().is_empty());
 }
+
+/// `spool configs` speaks kafka-configs.sh for quotas: `--alter
+/// --add-config 'producer_byte_rate=1024,consumer_byte_rate=2048'` for a
+/// client id and for the default client, then `--describe` prints Kafka's
+/// "Quota configs for … are …" lines, and `--delete-config` removes a key.
+#[tokio::test]
+async fn the_configs_tool_alters_and_describes_quotas() {
+    use spool::tools::configs::{run, ConfigsArgs};
+    let broker = start(|_| {}).await;
+    let mut client = admin(&broker).await;
+    let args = |name: Option<&str>, alter: bool, add: Option<&str>, delete: Option<&str>| ConfigsArgs {
+        bootstrap_server: None,
+        entity_type: "clients".into(),
+        entity_name: name.map(Into::into),
+        entity_default: name.is_none() && alter,
+        describe: !alter,
+        all: false,
+        alter,
+        add_config: add.map(Into::into),
+        delete_config: delete.map(Into::into),
+    };
+    let text = |out: Vec<u8>| String::from_utf8(out).unwrap();
+    let mut out = Vec::new();
+    let add = Some("producer_byte_rate=1024,consumer_byte_rate=2048");
+    run(&mut client, &args(Some("slow"), true, add, None), &mut out).await.expect("--alter");
+    assert_eq!(text(out), "Completed updating config for client slow.\n");
+    let mut out = Vec::new();
+    run(&mut client, &args(None, true, Some("consumer_byte_rate=4096"), None), &mut out)
+        .await
+        .expect("default");
+    assert_eq!(text(out), "Completed updating default config for clients in the cluster.\n");
+    let mut out = Vec::new();
+    run(&mut client, &args(None, false, None, None), &mut out).await.expect("--describe");
+    assert_eq!(
+        text(out),
+        "Quota configs for the default client-id are consumer_byte_rate=4096.0\n\
+         Quota configs for client-id 'slow' are consumer_byte_rate=2048.0, producer_byte_rate=1024.0\n"
+    );
+    run(&mut client, &args(Some("slow"), true, None, Some("consumer_byte_rate")), &mut Vec::new())
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    run(&mut client, &args(Some("slow"), false, None, None), &mut out).await.expect("--describe slow");
+    assert_eq!(text(out), "Quota configs for client-id 'slow' are producer_byte_rate=1024.0\n");
+}

@@ -14,11 +14,14 @@
 //! ```
 //!
 //! `--add-config` values in `[a,b]` are lists (the brackets keep their
-//! commas from splitting the pairs). Simplifications: no `--add-config-file`,
-//! no users, clients, IPs or broker loggers; `--describe` of brokers without
+//! commas from splitting the pairs). Users' and clients' quotas are
+//! [`client_quotas`]'s. Simplifications: no `--add-config-file`, no IPs or
+//! broker loggers; `--describe` of brokers without
 //! a name or `--entity-default` is not the per-broker loop Kafka runs.
 
 use std::io::Write;
+
+pub mod client_quotas;
 
 use super::bootstrap_servers;
 use crate::client::configs::{AlterConfigOp, ConfigResource, DescribedConfig};
@@ -30,7 +33,7 @@ pub struct ConfigsArgs {
     /// Where to connect (default 127.0.0.1:9092).
     #[arg(long, value_name = "HOST:PORT")]
     pub bootstrap_server: Option<String>,
-    /// `topics` or `brokers`.
+    /// `topics`, `brokers`, or (client quotas) `users` or `clients`.
     #[arg(long, value_name = "TYPE")]
     pub entity_type: String,
     /// The topic's name, or the broker's id.
@@ -117,6 +120,9 @@ pub fn parse_add_config(text: &str) -> Result<Vec<(String, String)>, ClientError
 // ANCHOR: configs_tool
 /// What kafka-configs.sh prints for `--describe` or `--alter`.
 pub async fn run(client: &mut Client, args: &ConfigsArgs, out: &mut Vec<u8>) -> Result<(), ClientError> {
+    if matches!(args.entity_type.as_str(), "users" | "clients") {
+        return client_quotas::run(client, args, out).await; // issue 19's quotas
+    }
     let (resource, label) = resource(args)?;
     if args.alter {
         let mut ops: Vec<AlterConfigOp> = Vec::new();
