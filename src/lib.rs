@@ -37,6 +37,7 @@ pub mod idempotence;
 pub mod log;
 pub mod metadata;
 pub mod node;
+pub mod quotas;
 pub mod raft;
 pub mod replication;
 pub mod security;

@@ -489,6 +489,27 @@ fn group_frames(frames: &mut Vec<Bytes>) {
     for v in [0, 2] {
         frames.push(frame(v, &authenticate));
     }
+    // Issue 19: a client quota set (validate only) and described, each version.
+    for v in [0, 1] {
+        use kafka_protocol::messages::{
+            alter_client_quotas_request as alter, describe_client_quotas_request as describe,
+        };
+        let name = kafka_protocol::protocol::StrBytes::from_static_str;
+        let entity = alter::EntityData::default().with_entity_type(name("client-id")).with_entity_name(None);
+        let op = alter::OpData::default().with_key(name("producer_byte_rate")).with_value(1024.0);
+        let entry = alter::EntryData::default().with_entity(vec![entity]).with_ops(vec![op]);
+        let request = kafka_protocol::messages::AlterClientQuotasRequest::default()
+            .with_entries(vec![entry])
+            .with_validate_only(true);
+        frames.push(frame(v, &request));
+        let component = describe::ComponentData::default()
+            .with_entity_type(name("user"))
+            .with_match_type(2)
+            .with_match(None);
+        let request =
+            kafka_protocol::messages::DescribeClientQuotasRequest::default().with_components(vec![component]);
+        frames.push(frame(v, &request));
+    }
     for v in [0, 2] {
         let partitions = kafka_protocol::messages::elect_leaders_request::TopicPartitions::default()
             .with_topic(name("t"))

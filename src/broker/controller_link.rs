@@ -128,6 +128,12 @@ impl ControllerResponse for kafka_protocol::messages::AlterConfigsResponse {
     }
 }
 
+impl ControllerResponse for kafka_protocol::messages::AlterClientQuotasResponse {
+    fn not_controller(&self) -> bool {
+        self.entries.iter().any(|e| is_not_controller(e.error_code))
+    }
+}
+
 impl ControllerResponse for ElectLeadersResponse {
     fn not_controller(&self) -> bool {
         is_not_controller(self.error_code)

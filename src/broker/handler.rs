@@ -59,22 +59,30 @@ impl Handler for Broker {
     async fn handle(self: &Arc<Self>, request: Request) -> Result<Response<FetchResponse>, String> {
         let (api_key, version) = (request.api_key, request.header.request_api_version);
         let correlation_id = request.header.correlation_id;
+        // Issue 19: who sent it and what it weighs, for the client quotas.
+        let metered = self.meter(&request);
         // The broker's own `handle` (inherent methods come first). Its typed
         // error becomes a message here: all the server does with one is log
         // it and close the connection.
-        Ok(match Broker::handle(self, request).await.map_err(|e| e.to_string())? {
+        let reply = Broker::handle(self, request).await.map_err(|e| e.to_string())?;
+        let throttle_ms = match &reply {
+            Some(Reply::Fetch(_)) => 0,
+            _ => self.throttle(&metered),
+        };
+        Ok(match reply {
             Some(Reply::Message(body)) => {
                 Response::Frame(encode_response(api_key, version, correlation_id, &body)?)
             }
-            Some(Reply::Fetch(reply)) => {
+            Some(Reply::Fetch(mut reply)) => {
+                self.throttle_fetch(&metered, &mut reply);
                 Response::Write(FetchResponse { broker: self.clone(), reply, version, correlation_id })
             }
             Some(Reply::Later(waiting)) if !waiting.waits() => {
-                let body = ResponseKind::Produce(waiting.answer().await);
+                let body = ResponseKind::Produce(waiting.answer().await.with_throttle_time_ms(throttle_ms));
                 Response::Frame(encode_response(api_key, version, correlation_id, &body)?)
             }
             Some(Reply::Later(waiting)) => Response::Later(Box::pin(async move {
-                let body = ResponseKind::Produce(waiting.answer().await);
+                let body = ResponseKind::Produce(waiting.answer().await.with_throttle_time_ms(throttle_ms));
                 encode_response(api_key, version, correlation_id, &body)
             })),
             None => Response::None,

@@ -114,6 +114,7 @@ pub mod acls;
 pub mod admin;
 pub mod alter_configs;
 pub mod authz;
+pub mod client_quotas;
 pub mod cluster;
 pub mod controller_link;
 #[cfg(test)]
@@ -143,6 +144,7 @@ pub mod rate_limit;
 pub mod replica_manager;
 #[cfg(test)]
 mod replication_tests;
+pub mod throttle;
 pub mod topics;
 pub mod transactions;
 pub mod txn_markers;
@@ -208,6 +210,8 @@ pub struct Broker {
     /// `queued.max.request.bytes`, if set: the memory every connection's
     /// requests are read into, shared ([`crate::wire::reader`]).
     pub request_pool: Option<Arc<RequestPool>>,
+    /// The client quotas' meters (issue 19, [`throttle`]).
+    pub quotas: crate::quotas::ClientQuotaManager,
 }
 
 /// A handler's answer: a message for the codec, or a fetch whose records are
@@ -292,6 +296,7 @@ impl Broker {
             fetchers: fetcher::Fetchers::default(),
             cluster: cluster_member(&config),
             request_pool: config.queued_max_request_bytes.map(|bytes| Arc::new(RequestPool::new(bytes))),
+            quotas: crate::quotas::ClientQuotaManager::default(),
             config,
         };
         broker.apply_image(now)?;
@@ -467,6 +472,10 @@ impl Broker {
                     let response = self.forward_alter_configs(r).await;
                     return Ok(Some(Reply::Message(ResponseKind::AlterConfigs(response))));
                 }
+                RequestKind::AlterClientQuotas(r) => {
+                    let response = self.forward_alter_client_quotas(r).await;
+                    return Ok(Some(Reply::Message(ResponseKind::AlterClientQuotas(response))));
+                }
                 RequestKind::DescribeCluster(_) => {
                     return Ok(Some(Reply::Message(ResponseKind::DescribeCluster(
                         self.cluster_describe(listener),
@@ -518,6 +527,12 @@ impl Broker {
             }
             RequestKind::DescribeCluster(r) => {
                 ResponseKind::DescribeCluster(self.describe_cluster(r, listener))
+            }
+            RequestKind::AlterClientQuotas(r) => {
+                ResponseKind::AlterClientQuotas(self.alter_client_quotas(&r))
+            }
+            RequestKind::DescribeClientQuotas(r) => {
+                ResponseKind::DescribeClientQuotas(self.describe_client_quotas(&r))
             }
             RequestKind::FindCoordinator(r) => {
                 ResponseKind::FindCoordinator(self.find_coordinator(r, version, listener))

@@ -51,6 +51,7 @@
 
 pub mod admin;
 pub mod assignor;
+pub mod client_quotas;
 pub mod configs;
 pub mod connection;
 pub mod consumer;

@@ -85,6 +85,7 @@
 pub mod acls;
 pub mod alter_partition;
 pub mod brokers;
+pub mod client_quotas;
 pub mod configs;
 pub mod elections;
 pub mod partition_change;

@@ -14,6 +14,7 @@
 //!  ConfigRecord (BROKER) ────────────▶ broker_configs[id or ""][key] (dynamic broker configs)
 //!  AccessControlEntryRecord ─────────▶ acls[id]  (chapter 11's authorizer reads them)
 //!  RemoveAccessControlEntryRecord ───▶ acls[id] removed
+//!  ClientQuotaRecord ────────────────▶ client_quotas[entity][key] (issue 19's quotas)
 //! ```
 
 use std::collections::BTreeMap;
@@ -222,6 +223,9 @@ pub struct MetadataImage {
     next_producer_id: i64,
     /// Every ACL, by id (chapter 11): what each broker's authorizer reads.
     acls: AclSet,
+    /// Client quotas by entity (issue 19); an entity with no keys left is
+    /// removed, as a broker config resource is.
+    client_quotas: crate::quotas::ClientQuotas,
 }
 
 impl MetadataImage {
@@ -285,6 +289,16 @@ impl MetadataImage {
                     Some(v) => topic.configs.insert(name.clone(), v.clone()),
                     None => topic.configs.remove(name),
                 };
+            }
+            MetadataRecord::ClientQuota { entity, key, value, remove } => {
+                let quotas = self.client_quotas.entry(entity.clone()).or_default();
+                match remove {
+                    false => quotas.insert(key.clone(), *value),
+                    true => quotas.remove(key),
+                };
+                if quotas.is_empty() {
+                    self.client_quotas.remove(entity);
+                }
             }
             MetadataRecord::RemoveTopic { topic_id } => {
                 let name = self.names.remove(topic_id).ok_or(ImageError::RemovalOfUnknownTopic(*topic_id))?;
@@ -402,6 +416,11 @@ impl MetadataImage {
     }
 
     /// Every resource's dynamic broker configs, by resource name.
+    /// Every entity's client quotas (issue 19).
+    pub fn client_quotas(&self) -> &crate::quotas::ClientQuotas {
+        &self.client_quotas
+    }
+
     pub fn all_broker_configs(&self) -> &BTreeMap<String, BTreeMap<String, String>> {
         &self.broker_configs
     }

@@ -28,6 +28,7 @@
 //!   7  FenceBrokerRecord                v0      v0
 //!   8  UnfenceBrokerRecord              v0      v0
 //!   9  RemoveTopicRecord                v0      v0
+//!  14  ClientQuotaRecord                v0      v0
 //!  15  ProducerIdsRecord                v0      v0
 //!  17  BrokerRegistrationChangeRecord   v0, or v1 when it says "in controlled
 //!                                       shutdown" (as Kafka's controller writes)
@@ -44,6 +45,8 @@ use uuid::Uuid;
 
 use brokers::{decode_register_broker, decode_registration_change, encode_register_broker};
 use codec::{Reader, Tagged, Writer};
+
+use crate::quotas::{EntityName, QuotaEntity, QuotaValue};
 
 /// One change to the cluster's metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +71,10 @@ pub enum MetadataRecord {
     UnfenceBroker { id: i32, epoch: i64 },
     /// A topic is deleted (RemoveTopicRecord, api key 9).
     RemoveTopic { topic_id: Uuid },
+    /// A client quota is set or removed (ClientQuotaRecord, api key 14;
+    /// issue 19's quotas, [`crate::quotas`]). The entity's `<default>`
+    /// parts are null names on the wire.
+    ClientQuota { entity: QuotaEntity, key: String, value: QuotaValue, remove: bool },
     /// A block of producer ids is handed to a broker: every id below
     /// `next_producer_id` may be in use (ProducerIdsRecord, api key 15;
     /// chapter 8's allocator, [`crate::broker::producer_ids`]).
@@ -270,6 +277,7 @@ impl MetadataRecord {
             MetadataRecord::FenceBroker { .. } => (7, 0),
             MetadataRecord::UnfenceBroker { .. } => (8, 0),
             MetadataRecord::RemoveTopic { .. } => (9, 0),
+            MetadataRecord::ClientQuota { .. } => (14, 0),
             MetadataRecord::ProducerIds { .. } => (15, 0),
             MetadataRecord::BrokerRegistrationChange(r) => {
                 (17, u32::from(r.in_controlled_shutdown != ControlledShutdownChange::None))
@@ -311,6 +319,17 @@ impl MetadataRecord {
                 w.i64(*epoch);
             }
             MetadataRecord::RemoveTopic { topic_id } => w.uuid(topic_id),
+            MetadataRecord::ClientQuota { entity, key, value, remove } => {
+                w.uvarint(entity.0.len() as u32 + 1);
+                for (entity_type, name) in &entity.0 {
+                    w.string(Some(entity_type));
+                    w.string(name.to_wire());
+                    w.uvarint(0); // EntityData's tagged fields
+                }
+                w.string(Some(key));
+                w.out.extend_from_slice(&value.0.to_bits().to_be_bytes());
+                w.bool(*remove);
+            }
             MetadataRecord::ProducerIds { broker_id, broker_epoch, next_producer_id } => {
                 w.i32(*broker_id);
                 w.i64(*broker_epoch);
@@ -353,7 +372,7 @@ impl MetadataRecord {
             0 => 3,
             3 | 5 => 2,
             17 => 2,
-            1 | 2 | 4 | 7 | 8 | 9 | 15 | 18 | 19 => 0,
+            1 | 2 | 4 | 7 | 8 | 9 | 14 | 15 | 18 | 19 => 0,
             other => return Err(DecodeError::UnknownApiKey(other)),
         };
         if version > highest {
@@ -391,6 +410,7 @@ impl MetadataRecord {
                 MetadataRecord::AccessControlEntry { id, acl }
             }
             19 => MetadataRecord::RemoveAccessControlEntry { id: r.uuid()? },
+            14 => decode_client_quota(&mut r)?,
             _ => MetadataRecord::ProducerIds {
                 broker_id: r.i32()?,
                 broker_epoch: r.i64()?,
@@ -401,6 +421,19 @@ impl MetadataRecord {
         r.skip_tagged()?;
         Ok((record, version))
     }
+}
+
+fn decode_client_quota(r: &mut Reader) -> Result<MetadataRecord, DecodeError> {
+    let parts = r.structs("entity", |r| {
+        let part = (r.string("entity type")?, EntityName::from_wire(r.nullable_string()?.as_deref()));
+        r.skip_tagged()?;
+        Ok(part)
+    })?;
+    let entity = QuotaEntity(parts.into_iter().collect());
+    let key = r.string("quota key")?;
+    let value = QuotaValue(f64::from_bits(r.i64()? as u64));
+    let remove = r.bool("remove")?;
+    Ok(MetadataRecord::ClientQuota { entity, key, value, remove })
 }
 
 fn encode_partition(w: &mut Writer, tagged: &mut Tagged, p: &PartitionRecord) {

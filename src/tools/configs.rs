@@ -20,10 +20,12 @@
 //! broker's own resource is sent to that broker (its dynamic values and
 //! their sources, `DYNAMIC_BROKER_CONFIG` then `DYNAMIC_DEFAULT_BROKER_CONFIG`,
 //! are in each line's synonyms). `--command-config` is the admin tools'
-//! shared [`AdminSettings`]. Simplifications: no `--add-config-file`, no
-//! users, clients, IPs or broker loggers.
+//! shared [`AdminSettings`]. Users' and clients' quotas are [`client_quotas`]'s.
+//! Simplifications: no `--add-config-file`, no IPs or broker loggers.
 
 use std::io::Write;
+
+pub mod client_quotas;
 
 use super::client_properties::{AdminSettings, CommandConfigArg};
 use crate::client::configs::{AlterConfigOp, ConfigResource, DescribedConfig};
@@ -35,7 +37,7 @@ pub struct ConfigsArgs {
     /// Where to connect (default 127.0.0.1:9092).
     #[arg(long, value_name = "HOST:PORT")]
     pub bootstrap_server: Option<String>,
-    /// `topics` or `brokers`.
+    /// `topics`, `brokers`, or (client quotas) `users` or `clients`.
     #[arg(long, value_name = "TYPE")]
     pub entity_type: String,
     /// The topic's name, or the broker's id.
@@ -125,6 +127,9 @@ pub fn parse_add_config(text: &str) -> Result<Vec<(String, String)>, ClientError
 // ANCHOR: configs_tool
 /// What kafka-configs.sh prints for `--describe` or `--alter`.
 pub async fn run(client: &mut Client, args: &ConfigsArgs, out: &mut Vec<u8>) -> Result<(), ClientError> {
+    if matches!(args.entity_type.as_str(), "users" | "clients") {
+        return client_quotas::run(client, args, out).await; // issue 19's quotas
+    }
     if args.alter {
         let (resource, label) = resource(args)?;
         let mut ops: Vec<AlterConfigOp> = Vec::new();

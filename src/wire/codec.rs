@@ -90,6 +90,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     // A SASL listener's session answers them; on PLAINTEXT they are ILLEGAL_SASL_STATE.
     (ApiKey::SaslHandshake, 0, 1),
     (ApiKey::SaslAuthenticate, 0, 2),
+    // Issue 19: client quotas (KIP-546); v1 is v0 made flexible.
+    (ApiKey::DescribeClientQuotas, 0, 1),
+    (ApiKey::AlterClientQuotas, 0, 1),
 ];
 // ANCHOR_END: supported
 

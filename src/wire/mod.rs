@@ -33,6 +33,7 @@ pub mod accept;
 pub mod codec;
 pub mod frame;
 pub mod handler;
+pub mod mute;
 pub mod reader;
 pub mod server;
 #[cfg(test)]

@@ -100,7 +100,7 @@ pub async fn serve_listener<H: Handler>(
                     let (handler, shutdown) = (handler.clone(), shutdown.clone());
                     let (acceptor, listener) = (acceptor.clone(), endpoint.listener.clone());
                     let session = endpoint.sessions.as_ref().map(|s| s.open());
-                    connections.spawn(async move {
+                    connections.spawn(super::mute::scope(async move {
                         let stream = match handshake(stream, acceptor).await {
                             Ok(stream) => stream,
                             Err(e) => {
@@ -111,7 +111,7 @@ pub async fn serve_listener<H: Handler>(
                         if let Err(e) = connection(handler, stream, peer, &listener, shutdown, session).await {
                             tracing::debug!(%peer, error = %e, "connection closed");
                         }
-                    });
+                    }));
                 }
                 Err(e) => {
                     let now = Instant::now();
@@ -172,7 +172,9 @@ async fn connection<H: Handler>(
             answered = async { waiting.front_mut().expect("not empty").await }, if !waiting.is_empty() => {
                 Next::Answered(answered)
             }
-            frame = reader.read_frame(&mut stream), if waiting.len() < MAX_WAITING_RESPONSES => Next::Frame(frame),
+            // A throttled client (KIP-219, `super::mute`) is not read from until its time is up.
+            frame = async { super::mute::until_unmuted().await; reader.read_frame(&mut stream).await },
+                if waiting.len() < MAX_WAITING_RESPONSES => Next::Frame(frame),
             _ = shutdown.changed() => Next::Shutdown,
         };
         let frame = match next {

@@ -13,6 +13,7 @@
 //!  topics[name]           ──▶ TopicRecord, then PartitionRecord per partition (epochs as they are now)
 //!  topics[name].configs   ──▶ ConfigRecord per override
 //!  broker_configs[name]   ──▶ ConfigRecord (BROKER) per dynamic broker config
+//!  client_quotas[entity]  ──▶ ClientQuotaRecord per key
 //!  next_producer_id       ──▶ ProducerIdsRecord (broker -1, epoch -1, as Kafka's ProducerIdsImage writes it)
 //!  acls[id]               ──▶ AccessControlEntryRecord per ACL, under its id (Kafka's AclsImage)
 //! ```
@@ -84,6 +85,16 @@ impl MetadataImage {
                     resource_name: resource_name.clone(),
                     name: name.clone(),
                     value: Some(value.clone()),
+                });
+            }
+        }
+        for (entity, quotas) in &self.client_quotas {
+            for (key, value) in quotas {
+                out.push(MetadataRecord::ClientQuota {
+                    entity: entity.clone(),
+                    key: key.clone(),
+                    value: *value,
+                    remove: false,
                 });
             }
         }

@@ -27,7 +27,7 @@ fn ids(bits: u16) -> Vec<i32> {
 fn record(image: &MetadataImage, (kind, a, b, c): Step, serial: i64) -> Option<MetadataRecord> {
     let broker = pick(image.brokers.values().cloned().collect(), a);
     let topic = pick(image.topics.values().cloned().collect(), a);
-    Some(match kind % 11 {
+    Some(match kind % 12 {
         0 => MetadataRecord::RegisterBroker(RegisterBrokerRecord {
             broker_id: i32::from(a % 4),
             is_migrating_zk_broker: false,
@@ -122,6 +122,20 @@ fn record(image: &MetadataImage, (kind, a, b, c): Step, serial: i64) -> Option<M
                 permission: Permission::ALL_VALUES[a as usize % 2],
             };
             MetadataRecord::AccessControlEntry { id: Uuid::from_u128(serial as u128), acl }
+        }
+        10 => {
+            use crate::quotas::{EntityName, QuotaEntity, QuotaValue};
+            let name = |n: u16| {
+                (n % 3 != 0).then(|| EntityName::Name(format!("e{n}"))).or(Some(EntityName::Default))
+            };
+            let user = (a % 3 != 0).then(|| name(a)).flatten();
+            let client = (user.is_none() || b % 2 == 0).then(|| name(b)).flatten();
+            MetadataRecord::ClientQuota {
+                entity: QuotaEntity::of(user, client),
+                key: ["producer_byte_rate", "consumer_byte_rate"][usize::from(c % 2)].into(),
+                value: QuotaValue(f64::from(c) + 1.0),
+                remove: c % 5 == 0,
+            }
         }
         _ => MetadataRecord::RemoveAccessControlEntry {
             id: pick(image.acls.acls.keys().copied().collect(), a)?,

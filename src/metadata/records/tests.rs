@@ -61,6 +61,39 @@ fn access_control_entry_with_any_operation_is_refused() {
     assert!(MetadataRecord::decode(&bytes).is_ok());
 }
 
+/// ClientQuotaRecord v0 from its schema: Entity compact array of
+/// {EntityType compact string, EntityName nullable compact string, tagged
+/// section}; Key compact string; Value float64 (big-endian IEEE 754);
+/// Remove bool; tagged section. A `<default>` name is null (0x00).
+#[test]
+fn client_quota_record_layout() {
+    use crate::quotas::{EntityName, QuotaEntity};
+    let entity = QuotaEntity::of(Some(EntityName::Name("u".into())), Some(EntityName::Default));
+    let record = MetadataRecord::ClientQuota {
+        entity,
+        key: "k".into(),
+        value: crate::quotas::QuotaValue(1024.0),
+        remove: false,
+    };
+    let expected = frame(
+        14,
+        0,
+        &[
+            &[3],
+            &[10],
+            b"client-id",
+            &[0, 0],
+            &[5],
+            b"user",
+            &[2, b'u', 0],
+            &[2, b'k'],
+            &1024f64.to_be_bytes(),
+            &[0, 0],
+        ],
+    );
+    assert_eq!(record.encode(), expected);
+}
+
 /// The ProducerIdsRecord bytes of Kafka's generated serializer (version 0):
 /// brokerId int32, brokerEpoch int64, nextProducerId int64, no tagged fields.
 #[test]
@@ -359,6 +392,23 @@ fn partition_change() -> impl Strategy<Value = MetadataRecord> {
         )
 }
 
+fn client_quota() -> impl Strategy<Value = MetadataRecord> {
+    let part = (name(), proptest::option::of(name()))
+        .prop_map(|(entity_type, n)| (entity_type, crate::quotas::EntityName::from_wire(n.as_deref())));
+    (
+        proptest::collection::btree_map(part.prop_map(|p| p), Just(()), 0..3),
+        name(),
+        any::<f64>(),
+        any::<bool>(),
+    )
+        .prop_map(|(parts, key, value, remove)| MetadataRecord::ClientQuota {
+            entity: crate::quotas::QuotaEntity(parts.into_keys().collect()),
+            key,
+            value: crate::quotas::QuotaValue(value),
+            remove,
+        })
+}
+
 fn record() -> impl Strategy<Value = MetadataRecord> {
     let fencing =
         prop_oneof![Just(FencingChange::Unfence), Just(FencingChange::None), Just(FencingChange::Fence)];
@@ -387,6 +437,7 @@ fn record() -> impl Strategy<Value = MetadataRecord> {
         (any::<i32>(), any::<i64>()).prop_map(|(id, epoch)| MetadataRecord::FenceBroker { id, epoch }),
         (any::<i32>(), any::<i64>()).prop_map(|(id, epoch)| MetadataRecord::UnfenceBroker { id, epoch }),
         any::<u128>().prop_map(|id| MetadataRecord::RemoveTopic { topic_id: Uuid::from_u128(id) }),
+        client_quota(),
         (any::<i32>(), any::<i64>(), any::<i64>()).prop_map(|(broker_id, broker_epoch, next_producer_id)| {
             MetadataRecord::ProducerIds { broker_id, broker_epoch, next_producer_id }
         }),

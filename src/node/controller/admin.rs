@@ -155,6 +155,36 @@ impl ControllerNode {
         }
     }
 
+    /// AlterClientQuotas (forwarded by a broker, issue 19): the
+    /// ClientQuotaRecords committed as one batch before the answer.
+    pub(super) async fn alter_client_quotas(
+        &self,
+        request: kafka_protocol::messages::AlterClientQuotasRequest,
+    ) -> kafka_protocol::messages::AlterClientQuotasResponse {
+        let decided = self.begin().and_then(|(_active, mut writer)| {
+            let image = writer.image().clone();
+            let (mut records, answer) = controller::client_quotas::alter_client_quotas(&image, &request);
+            if request.validate_only {
+                records.clear();
+            }
+            self.commit(&mut writer, controller::ControllerResult { records, answer })
+        });
+        match self.settle(decided).await {
+            Ok(response) => {
+                if !request.validate_only {
+                    crate::broker::client_quotas::log_altered(&response);
+                }
+                response
+            }
+            Err(code) => {
+                let (_, mut response) =
+                    controller::client_quotas::alter_client_quotas(&Default::default(), &request);
+                crate::broker::client_quotas::refuse_all(&mut response, code, not_committed(code));
+                response
+            }
+        }
+    }
+
     /// DeleteTopics (forwarded by a broker): a RemoveTopicRecord per topic;
     /// each broker drops the partitions and deletes their logs when its
     /// image no longer has them.

@@ -65,6 +65,8 @@ pub const CONTROLLER_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
+    // Issue 19: client quotas, forwarded by the brokers.
+    (ApiKey::AlterClientQuotas, 0, 1),
     (ApiKey::AllocateProducerIds, 0, 0),
     (ApiKey::ElectLeaders, 0, 2),
     (ApiKey::Vote, 0, 2),
@@ -394,6 +396,9 @@ impl ControllerNode {
                 ResponseKind::AlterConfigs(crate::broker::alter_configs::replacing_response(
                     &resources, &answers,
                 ))
+            }
+            RequestKind::AlterClientQuotas(r) => {
+                ResponseKind::AlterClientQuotas(self.alter_client_quotas(r).await)
             }
             RequestKind::AllocateProducerIds(r) => {
                 ResponseKind::AllocateProducerIds(self.allocate_producer_ids(r).await)

@@ -79,6 +79,22 @@ pub fn record_json(record: &MetadataRecord, version: u32) -> String {
         MetadataRecord::RemoveTopic { topic_id } => {
             ("REMOVE_TOPIC_RECORD", Object::new().uuid("topicId", topic_id).end())
         }
+        MetadataRecord::ClientQuota { entity, key, value, remove } => {
+            let parts: Vec<String> = (entity.0.iter())
+                .map(|(t, n)| {
+                    Object::new().string("entityType", t).nullable_string("entityName", n.to_wire()).end()
+                })
+                .collect();
+            let data = Object::new()
+                .raw("entity", &array(parts))
+                .string("key", key)
+                // Rust's `{:?}` of a float64 is Java's `Double.toString` for
+                // every rate a quota holds (1024.0); they part past 1e7.
+                .raw("value", &format!("{:?}", value.0))
+                .int("remove", remove)
+                .end();
+            ("CLIENT_QUOTA_RECORD", data)
+        }
         MetadataRecord::ProducerIds { broker_id, broker_epoch, next_producer_id } => (
             "PRODUCER_IDS_RECORD",
             Object::new()
