@@ -50,9 +50,9 @@
 //! Codes: TOPIC_AUTHORIZATION_FAILED 29, GROUP_AUTHORIZATION_FAILED 30,
 //! CLUSTER_AUTHORIZATION_FAILED 31, TRANSACTIONAL_ID_AUTHORIZATION_FAILED 53.
 //!
-//! A request is either answered whole by the table ([`Verdict::Answer`]) or
+//! A request is either answered whole by the table (`Verdict::Answer`) or
 //! narrowed to what the principal may do and handled; what was taken out is
-//! kept as [`Refused`] and put back into the answer, beside the results of
+//! kept as `Refused` and put back into the answer, beside the results of
 //! the rest, as Kafka's `KafkaApis` does with its "unauthorized" maps
 //! (`merge.rs`).
 //!
@@ -109,7 +109,12 @@ impl Ask<'_> {
 
     /// Kafka's `authorizedOperations`: a bit (1 << code) for each of
     /// `operations` the principal may do on the resource.
-    fn authorized_operations(&self, resource_type: ResourceType, name: &str, operations: &[Operation]) -> i32 {
+    fn authorized_operations(
+        &self,
+        resource_type: ResourceType,
+        name: &str,
+        operations: &[Operation],
+    ) -> i32 {
         (operations.iter())
             .filter(|&&op| self.may(op, resource_type, name))
             .fold(0, |bits, op| bits | (1 << op.code()))
@@ -185,7 +190,8 @@ impl Broker {
                 Refused::OffsetForLeaderEpoch(narrow::partitions(&mut r.topics, topic(Describe)))
             }
             RequestKind::Metadata(r) => {
-                let auto_create = self.config.auto_create_topics && (version < 4 || r.allow_auto_topic_creation);
+                let auto_create =
+                    self.config.auto_create_topics && (version < 4 || r.allow_auto_topic_creation);
                 let may_create = |name: &str| {
                     !auto_create
                         || image.topic(name).is_some()
@@ -216,8 +222,10 @@ impl Broker {
                 Refused::DescribeProducers(narrow::partitions(&mut r.topics, topic(Read)))
             }
             RequestKind::DescribeTopicPartitions(r) => {
-                let named: Vec<_> =
-                    (narrow::names(&mut r.topics, |t| t.name.as_str(), topic(Describe)).into_iter()).map(|t| t.name).collect();
+                let named: Vec<_> = (narrow::names(&mut r.topics, |t| t.name.as_str(), topic(Describe))
+                    .into_iter())
+                .map(|t| t.name)
+                .collect();
                 if !named.is_empty() && r.topics.is_empty() {
                     // Empty means "every topic": answer without handling.
                     return Verdict::Answer(self.merge_alone(&ask, Refused::DescribeTopicPartitions(named)));
@@ -246,7 +254,8 @@ impl Broker {
                 if r.groups.is_empty() && !ask.may(Describe, Group, &r.group_id) {
                     return Verdict::Answer(answers::offset_fetch(GROUP_DENIED));
                 }
-                let groups = narrow::names(&mut r.groups, |g| g.group_id.as_str(), |g| ask.may(Describe, Group, g));
+                let groups =
+                    narrow::names(&mut r.groups, |g| g.group_id.as_str(), |g| ask.may(Describe, Group, g));
                 let groups = groups.into_iter().map(|g| g.group_id).collect();
                 Refused::OffsetFetch { groups, all_topics: narrow::offset_fetch_all_topics(r) }
             }
@@ -256,12 +265,16 @@ impl Broker {
                 }
                 Refused::OffsetDelete(narrow::partitions(&mut r.topics, topic(Read)))
             }
-            RequestKind::DescribeGroups(r) => {
-                Refused::DescribeGroups(narrow::names(&mut r.groups, |g| g.as_str(), |g| ask.may(Describe, Group, g)))
-            }
-            RequestKind::DeleteGroups(r) => {
-                Refused::DeleteGroups(narrow::names(&mut r.groups_names, |g| g.as_str(), |g| ask.may(Delete, Group, g)))
-            }
+            RequestKind::DescribeGroups(r) => Refused::DescribeGroups(narrow::names(
+                &mut r.groups,
+                |g| g.as_str(),
+                |g| ask.may(Describe, Group, g),
+            )),
+            RequestKind::DeleteGroups(r) => Refused::DeleteGroups(narrow::names(
+                &mut r.groups_names,
+                |g| g.as_str(),
+                |g| ask.may(Delete, Group, g),
+            )),
             RequestKind::ListGroups(_) if !ask.may_cluster(Describe) => Refused::ListGroups,
             RequestKind::FindCoordinator(r) => {
                 let may = |key_type: i8, key: &str| match key_type {
@@ -299,7 +312,9 @@ impl Broker {
                 let txn_ok = ask.may(Write, Txn, &r.v3_and_below_transactional_id);
                 let topics_ok = r.v3_and_below_topics.iter().all(|t| ask.may(Write, Topic, &t.name));
                 if !(txn_ok && topics_ok) {
-                    return Verdict::Answer(answers::add_partitions_to_txn(r, txn_ok, |n| ask.may(Write, Topic, n)));
+                    return Verdict::Answer(answers::add_partitions_to_txn(r, txn_ok, |n| {
+                        ask.may(Write, Topic, n)
+                    }));
                 }
                 Refused::Nothing
             }
@@ -343,11 +358,13 @@ impl Broker {
                 |c| (c.resource_type, c.resource_name.as_str()),
                 |kind, name| config_decision(&ask, AlterConfigs, kind, name),
             )),
-            RequestKind::IncrementalAlterConfigs(r) => Refused::IncrementalAlterConfigs(narrow::config_resources(
-                &mut r.resources,
-                |c| (c.resource_type, c.resource_name.as_str()),
-                |kind, name| config_decision(&ask, AlterConfigs, kind, name),
-            )),
+            RequestKind::IncrementalAlterConfigs(r) => {
+                Refused::IncrementalAlterConfigs(narrow::config_resources(
+                    &mut r.resources,
+                    |c| (c.resource_type, c.resource_name.as_str()),
+                    |kind, name| config_decision(&ask, AlterConfigs, kind, name),
+                ))
+            }
             RequestKind::DescribeLogDirs(_) if !ask.may_cluster(Describe) => {
                 return Verdict::Answer(answers::describe_log_dirs(CLUSTER_DENIED))
             }

@@ -44,7 +44,10 @@ pub(super) fn fetch(r: &m::FetchRequest, code: ResponseError) -> ResponseKind {
     ResponseKind::Fetch(m::FetchResponse::default().with_responses(topics))
 }
 
-pub(super) fn offset_for_leader_epoch(r: &m::OffsetForLeaderEpochRequest, code: ResponseError) -> ResponseKind {
+pub(super) fn offset_for_leader_epoch(
+    r: &m::OffsetForLeaderEpochRequest,
+    code: ResponseError,
+) -> ResponseKind {
     let topics = (r.topics.iter())
         .map(|t| {
             let partitions = (t.partitions.iter())
@@ -147,7 +150,9 @@ pub(super) fn add_partitions_to_txn(
     txn_ok: bool,
     may_write: impl Fn(&str) -> bool,
 ) -> ResponseKind {
-    use m::add_partitions_to_txn_response::{AddPartitionsToTxnPartitionResult, AddPartitionsToTxnTopicResult};
+    use m::add_partitions_to_txn_response::{
+        AddPartitionsToTxnPartitionResult, AddPartitionsToTxnTopicResult,
+    };
     let topics = (r.v3_and_below_topics.iter())
         .map(|t| {
             let code = if !txn_ok {
@@ -164,10 +169,14 @@ pub(super) fn add_partitions_to_txn(
                         .with_partition_error_code(code.code())
                 })
                 .collect();
-            AddPartitionsToTxnTopicResult::default().with_name(t.name.clone()).with_results_by_partition(partitions)
+            AddPartitionsToTxnTopicResult::default()
+                .with_name(t.name.clone())
+                .with_results_by_partition(partitions)
         })
         .collect();
-    ResponseKind::AddPartitionsToTxn(m::AddPartitionsToTxnResponse::default().with_results_by_topic_v3_and_below(topics))
+    ResponseKind::AddPartitionsToTxn(
+        m::AddPartitionsToTxnResponse::default().with_results_by_topic_v3_and_below(topics),
+    )
 }
 
 pub(super) fn add_offsets_to_txn(code: ResponseError) -> ResponseKind {
@@ -215,7 +224,9 @@ pub(super) fn write_txn_markers(r: &m::WriteTxnMarkersRequest, code: ResponseErr
                                 .with_error_code(code.code())
                         })
                         .collect();
-                    WritableTxnMarkerTopicResult::default().with_name(t.name.clone()).with_partitions(partitions)
+                    WritableTxnMarkerTopicResult::default()
+                        .with_name(t.name.clone())
+                        .with_partitions(partitions)
                 })
                 .collect();
             WritableTxnMarkerResult::default().with_producer_id(marker.producer_id).with_topics(topics)
@@ -248,7 +259,9 @@ pub(super) fn elect_leaders(r: &m::ElectLeadersRequest, code: ResponseError) -> 
         })
         .collect();
     ResponseKind::ElectLeaders(
-        m::ElectLeadersResponse::default().with_error_code(code.code()).with_replica_election_results(results),
+        m::ElectLeadersResponse::default()
+            .with_error_code(code.code())
+            .with_replica_election_results(results),
     )
 }
 

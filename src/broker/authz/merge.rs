@@ -35,11 +35,16 @@ pub(in crate::broker) enum Refused {
     /// The named topics refused; unauthorized ones are also left out of the listing.
     DescribeTopicPartitions(Vec<TopicName>),
     /// The named topics refused (to Describe, or to auto-create).
-    Metadata { named: Vec<String> },
+    Metadata {
+        named: Vec<String>,
+    },
     DescribeGroups(Vec<GroupId>),
     DeleteGroups(Vec<GroupId>),
     /// v8's refused groups, and the groups that asked for all their topics.
-    OffsetFetch { groups: Vec<GroupId>, all_topics: BTreeSet<String> },
+    OffsetFetch {
+        groups: Vec<GroupId>,
+        all_topics: BTreeSet<String>,
+    },
     ListGroups,
     /// A batched (v4) request's key type and refused keys.
     FindCoordinator(i8, Vec<StrBytes>),
@@ -62,9 +67,13 @@ impl Refused {
                 !p.is_empty() && r.topics.is_empty()
             }
             (Refused::OffsetCommit(p), RequestKind::OffsetCommit(r)) => !p.is_empty() && r.topics.is_empty(),
-            (Refused::TxnOffsetCommit(p), RequestKind::TxnOffsetCommit(r)) => !p.is_empty() && r.topics.is_empty(),
+            (Refused::TxnOffsetCommit(p), RequestKind::TxnOffsetCommit(r)) => {
+                !p.is_empty() && r.topics.is_empty()
+            }
             (Refused::OffsetDelete(p), RequestKind::OffsetDelete(r)) => !p.is_empty() && r.topics.is_empty(),
-            (Refused::DeleteRecords(p), RequestKind::DeleteRecords(r)) => !p.is_empty() && r.topics.is_empty(),
+            (Refused::DeleteRecords(p), RequestKind::DeleteRecords(r)) => {
+                !p.is_empty() && r.topics.is_empty()
+            }
             (Refused::DescribeProducers(p), RequestKind::DescribeProducers(r)) => {
                 !p.is_empty() && r.topics.is_empty()
             }
@@ -72,9 +81,15 @@ impl Refused {
             (Refused::DeleteTopics(n), RequestKind::DeleteTopics(r)) => {
                 !n.is_empty() && r.topics.is_empty() && r.topic_names.is_empty()
             }
-            (Refused::CreatePartitions(n), RequestKind::CreatePartitions(r)) => !n.is_empty() && r.topics.is_empty(),
-            (Refused::DescribeGroups(g), RequestKind::DescribeGroups(r)) => !g.is_empty() && r.groups.is_empty(),
-            (Refused::DeleteGroups(g), RequestKind::DeleteGroups(r)) => !g.is_empty() && r.groups_names.is_empty(),
+            (Refused::CreatePartitions(n), RequestKind::CreatePartitions(r)) => {
+                !n.is_empty() && r.topics.is_empty()
+            }
+            (Refused::DescribeGroups(g), RequestKind::DescribeGroups(r)) => {
+                !g.is_empty() && r.groups.is_empty()
+            }
+            (Refused::DeleteGroups(g), RequestKind::DeleteGroups(r)) => {
+                !g.is_empty() && r.groups_names.is_empty()
+            }
             (Refused::OffsetFetch { groups, .. }, RequestKind::OffsetFetch(r)) => {
                 !groups.is_empty() && r.groups.is_empty()
             }
@@ -84,8 +99,12 @@ impl Refused {
             (Refused::DescribeTransactions(t), RequestKind::DescribeTransactions(r)) => {
                 !t.is_empty() && r.transactional_ids.is_empty()
             }
-            (Refused::DescribeConfigs(c), RequestKind::DescribeConfigs(r)) => !c.is_empty() && r.resources.is_empty(),
-            (Refused::AlterConfigs(c), RequestKind::AlterConfigs(r)) => !c.is_empty() && r.resources.is_empty(),
+            (Refused::DescribeConfigs(c), RequestKind::DescribeConfigs(r)) => {
+                !c.is_empty() && r.resources.is_empty()
+            }
+            (Refused::AlterConfigs(c), RequestKind::AlterConfigs(r)) => {
+                !c.is_empty() && r.resources.is_empty()
+            }
             (Refused::IncrementalAlterConfigs(c), RequestKind::IncrementalAlterConfigs(r)) => {
                 !c.is_empty() && r.resources.is_empty()
             }
@@ -159,11 +178,13 @@ impl Broker {
                 Reply::Later(waiting)
             }
             (Refused::Fetch(parts), Reply::Fetch(mut fetch)) => {
-                fetch.topics.extend(parts.into_iter().map(|(name, partitions)| FetchTopic {
-                    name,
-                    partitions: (partitions.into_iter())
-                        .map(|p| FetchPartition { data: refused_fetch_partition(p), region: None })
-                        .collect(),
+                fetch.topics.extend(parts.into_iter().map(|(name, partitions)| {
+                    FetchTopic {
+                        name,
+                        partitions: (partitions.into_iter())
+                            .map(|p| FetchPartition { data: refused_fetch_partition(p), region: None })
+                            .collect(),
+                    }
                 }));
                 Reply::Fetch(fetch)
             }
@@ -196,7 +217,12 @@ fn merge(ask: &Ask, refused: Refused, response: ResponseKind) -> ResponseKind {
             use m::produce_response::{PartitionProduceResponse, TopicProduceResponse};
             r.responses.extend(per_partition(
                 parts,
-                |p| PartitionProduceResponse::default().with_index(p).with_error_code(denied).with_base_offset(-1),
+                |p| {
+                    PartitionProduceResponse::default()
+                        .with_index(p)
+                        .with_error_code(denied)
+                        .with_base_offset(-1)
+                },
                 |name, ps| TopicProduceResponse::default().with_name(name).with_partition_responses(ps),
             ));
             ResponseKind::Produce(r)
@@ -245,10 +271,16 @@ fn merge(ask: &Ask, refused: Refused, response: ResponseKind) -> ResponseKind {
             ResponseKind::OffsetCommit(r)
         }
         (Refused::TxnOffsetCommit(parts), ResponseKind::TxnOffsetCommit(mut r)) => {
-            use m::txn_offset_commit_response::{TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic};
+            use m::txn_offset_commit_response::{
+                TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
+            };
             r.topics.extend(per_partition(
                 parts,
-                |p| TxnOffsetCommitResponsePartition::default().with_partition_index(p).with_error_code(denied),
+                |p| {
+                    TxnOffsetCommitResponsePartition::default()
+                        .with_partition_index(p)
+                        .with_error_code(denied)
+                },
                 |name, ps| TxnOffsetCommitResponseTopic::default().with_name(name).with_partitions(ps),
             ));
             ResponseKind::TxnOffsetCommit(r)
@@ -295,21 +327,27 @@ fn merge(ask: &Ask, refused: Refused, response: ResponseKind) -> ResponseKind {
         (Refused::DeleteTopics(names), ResponseKind::DeleteTopics(mut r)) => {
             use m::delete_topics_response::DeletableTopicResult;
             r.responses.extend(
-                names.into_iter().map(|n| DeletableTopicResult::default().with_name(Some(n)).with_error_code(denied)),
+                names
+                    .into_iter()
+                    .map(|n| DeletableTopicResult::default().with_name(Some(n)).with_error_code(denied)),
             );
             ResponseKind::DeleteTopics(r)
         }
         (Refused::CreatePartitions(names), ResponseKind::CreatePartitions(mut r)) => {
             use m::create_partitions_response::CreatePartitionsTopicResult;
             r.results.extend(
-                names.into_iter().map(|n| CreatePartitionsTopicResult::default().with_name(n).with_error_code(denied)),
+                names
+                    .into_iter()
+                    .map(|n| CreatePartitionsTopicResult::default().with_name(n).with_error_code(denied)),
             );
             ResponseKind::CreatePartitions(r)
         }
         (Refused::DescribeTopicPartitions(names), ResponseKind::DescribeTopicPartitions(r)) => {
             ResponseKind::DescribeTopicPartitions(describe_topic_partitions(ask, names, r))
         }
-        (Refused::Metadata { named }, ResponseKind::Metadata(r)) => ResponseKind::Metadata(metadata(ask, named, r)),
+        (Refused::Metadata { named }, ResponseKind::Metadata(r)) => {
+            ResponseKind::Metadata(metadata(ask, named, r))
+        }
         (Refused::DescribeGroups(groups), ResponseKind::DescribeGroups(mut r)) => {
             use m::describe_groups_response::DescribedGroup;
             r.groups.extend(groups.into_iter().map(|g| {
@@ -320,11 +358,9 @@ fn merge(ask: &Ask, refused: Refused, response: ResponseKind) -> ResponseKind {
         }
         (Refused::DeleteGroups(groups), ResponseKind::DeleteGroups(mut r)) => {
             use m::delete_groups_response::DeletableGroupResult;
-            r.results.extend(
-                groups
-                    .into_iter()
-                    .map(|g| DeletableGroupResult::default().with_group_id(g).with_error_code(GROUP_DENIED.code())),
-            );
+            r.results.extend(groups.into_iter().map(|g| {
+                DeletableGroupResult::default().with_group_id(g).with_error_code(GROUP_DENIED.code())
+            }));
             ResponseKind::DeleteGroups(r)
         }
         (Refused::OffsetFetch { groups, all_topics }, ResponseKind::OffsetFetch(r)) => {
@@ -338,7 +374,11 @@ fn merge(ask: &Ask, refused: Refused, response: ResponseKind) -> ResponseKind {
             use m::find_coordinator_response::Coordinator;
             let code = answers::coordinator_denied(key_type).code();
             r.coordinators.extend(keys.into_iter().map(|key| {
-                Coordinator::default().with_key(key).with_node_id(BrokerId(-1)).with_port(-1).with_error_code(code)
+                Coordinator::default()
+                    .with_key(key)
+                    .with_node_id(BrokerId(-1))
+                    .with_port(-1)
+                    .with_error_code(code)
             }));
             ResponseKind::FindCoordinator(r)
         }
@@ -401,14 +441,18 @@ fn describe_topic_partitions(
     mut r: m::DescribeTopicPartitionsResponse,
 ) -> m::DescribeTopicPartitionsResponse {
     use m::describe_topic_partitions_response::DescribeTopicPartitionsResponseTopic;
-    let name_of = |t: &DescribeTopicPartitionsResponseTopic| t.name.as_ref().map(|n| n.to_string()).unwrap_or_default();
+    let name_of =
+        |t: &DescribeTopicPartitionsResponseTopic| t.name.as_ref().map(|n| n.to_string()).unwrap_or_default();
     r.topics.retain(|t| ask.may(Operation::Describe, ResourceType::Topic, &name_of(t)));
     for topic in &mut r.topics {
         let name = name_of(topic);
-        topic.topic_authorized_operations = ask.authorized_operations(ResourceType::Topic, &name, TOPIC_OPERATIONS);
+        topic.topic_authorized_operations =
+            ask.authorized_operations(ResourceType::Topic, &name, TOPIC_OPERATIONS);
     }
     r.topics.extend(named.into_iter().map(|n| {
-        DescribeTopicPartitionsResponseTopic::default().with_name(Some(n)).with_error_code(TOPIC_DENIED.code())
+        DescribeTopicPartitionsResponseTopic::default()
+            .with_name(Some(n))
+            .with_error_code(TOPIC_DENIED.code())
     }));
     r
 }
@@ -418,7 +462,8 @@ fn describe_topic_partitions(
 /// answered 29.
 fn metadata(ask: &Ask, named: Vec<String>, mut r: m::MetadataResponse) -> m::MetadataResponse {
     use m::metadata_response::MetadataResponseTopic;
-    r.topics.retain(|t| t.name.as_ref().is_some_and(|n| ask.may(Operation::Describe, ResourceType::Topic, n)));
+    r.topics
+        .retain(|t| t.name.as_ref().is_some_and(|n| ask.may(Operation::Describe, ResourceType::Topic, n)));
     r.topics.extend(named.into_iter().map(|name| {
         MetadataResponseTopic::default()
             .with_name(Some(TopicName(StrBytes::from_string(name))))
@@ -457,9 +502,9 @@ fn offset_fetch(
         }
     }
     r.groups.extend(
-        refused_groups
-            .into_iter()
-            .map(|g| OffsetFetchResponseGroup::default().with_group_id(g).with_error_code(GROUP_DENIED.code())),
+        refused_groups.into_iter().map(|g| {
+            OffsetFetchResponseGroup::default().with_group_id(g).with_error_code(GROUP_DENIED.code())
+        }),
     );
     r
 }

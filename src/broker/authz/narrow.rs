@@ -60,7 +60,11 @@ pub(super) fn partitions<T: TopicEntry>(topics: &mut Vec<T>, allowed: impl Fn(&s
 }
 
 /// Takes out the entries whose `key` `allowed` refuses, and returns them.
-pub(super) fn names<T>(items: &mut Vec<T>, key: impl Fn(&T) -> &str, allowed: impl Fn(&str) -> bool) -> Vec<T> {
+pub(super) fn names<T>(
+    items: &mut Vec<T>,
+    key: impl Fn(&T) -> &str,
+    allowed: impl Fn(&str) -> bool,
+) -> Vec<T> {
     let (kept, refused): (Vec<T>, Vec<T>) = std::mem::take(items).into_iter().partition(|i| allowed(key(i)));
     *items = kept;
     refused
@@ -72,7 +76,8 @@ pub(super) fn delete_topic_states(
     topics: &mut Vec<DeleteTopicState>,
     allowed: impl Fn(&str) -> bool,
 ) -> Vec<TopicName> {
-    let refused = names(topics, |t| t.name.as_ref().map_or("", |n| n.as_str()), |n| n.is_empty() || allowed(n));
+    let refused =
+        names(topics, |t| t.name.as_ref().map_or("", |n| n.as_str()), |n| n.is_empty() || allowed(n));
     refused.into_iter().filter_map(|t| t.name).collect()
 }
 
