@@ -125,6 +125,10 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeLogDirs, 1, 4),
     // Issue 17: `Client::describe_topic_partitions`, a page at a time.
     (ApiKey::DescribeTopicPartitions, 0, 0),
+    // Chapter 11: `spool acls` (v1 on: KIP-290's pattern types).
+    (ApiKey::CreateAcls, 1, 3),
+    (ApiKey::DescribeAcls, 1, 3),
+    (ApiKey::DeleteAcls, 1, 3),
 ];
 
 /// Responses larger than this are refused: a fetch asks for at most
