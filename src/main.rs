@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use spool::config::BrokerConfig;
+use spool::tools::acls::AclsArgs;
 use spool::tools::cluster::ClusterArgs;
 use spool::tools::configs::ConfigsArgs;
 use spool::tools::consume::ConsumeArgs;
@@ -77,6 +78,8 @@ enum Command {
     Groups(GroupsArgs),
     /// Describe the brokers' log directories, as kafka-log-dirs.sh does.
     LogDirs(LogDirsArgs),
+    /// Add, list or remove ACLs, as kafka-acls.sh does.
+    Acls(AclsArgs),
     /// Describe or alter topic and broker configs, as kafka-configs.sh does.
     Configs(ConfigsArgs),
     /// Describe the KRaft quorum, as kafka-metadata-quorum.sh does.
@@ -169,6 +172,7 @@ fn client_tool(command: Command) -> anyhow::Result<()> {
             Command::Consume(args) => spool::tools::consume::main(args).await?,
             Command::Groups(args) => spool::tools::groups::main(args).await?,
             Command::LogDirs(args) => spool::tools::log_dirs::main(args).await?,
+            Command::Acls(args) => spool::tools::acls::main(args).await?,
             Command::Configs(args) => spool::tools::configs::main(args).await?,
             Command::MetadataQuorum(args) => spool::tools::metadata_quorum::main(args).await?,
             Command::Transactions(args) => spool::tools::transactions::main(args).await?,

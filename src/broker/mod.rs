@@ -400,36 +400,20 @@ impl Broker {
         // Chapter 11: the authorizer first (authz.rs), one place for every API.
         let (principal, host) =
             (request.principal.clone(), request.client_host.trim_start_matches('/').to_string());
-        let named: Vec<String> = match &request.body {
-            RequestKind::Metadata(r) => {
-                r.topics.iter().flatten().filter_map(|t| t.name.as_ref().map(|n| n.to_string())).collect()
-            }
-            _ => Vec::new(),
-        };
         let acks_zero = matches!(&request.body, RequestKind::Produce(r) if r.acks == 0);
-        let refused_creations = self.refused_creations(&request);
-        let request = match self.authorize_request(request) {
-            Ok(request) => request,
+        let (request, refused) = match self.authorize_request(request) {
+            authz::Verdict::Handle(request, refused) => (request, refused),
             // A client that asked for no answer would not read this one: close, as Kafka does.
-            Err(_) if acks_zero => {
+            authz::Verdict::Answer(_) if acks_zero => {
                 return Err(Error::CloseConnection("produce (acks=0) not authorized".into()))
             }
-            Err(ResponseKind::CreateTopics(mut c)) => {
-                c.topics.extend(refused_creations);
-                return Ok(Some(Reply::Message(ResponseKind::CreateTopics(c))));
-            }
-            Err(refused) => return Ok(Some(Reply::Message(refused))),
+            authz::Verdict::Answer(refused) => return Ok(Some(Reply::Message(refused))),
         };
-        Ok(match self.handle_authorized(request).await? {
-            Some(Reply::Message(ResponseKind::CreateTopics(mut c))) => {
-                c.topics.extend(refused_creations);
-                Some(Reply::Message(ResponseKind::CreateTopics(c)))
-            }
-            Some(Reply::Message(ResponseKind::Metadata(m))) => Some(Reply::Message(ResponseKind::Metadata(
-                self.narrow_metadata(&principal, &host, &named, m),
-            ))),
-            reply => reply,
-        })
+        if acks_zero && refused.took_any() {
+            return Err(Error::CloseConnection("produce (acks=0) not authorized".into()));
+        }
+        let reply = self.handle_authorized(request).await?;
+        Ok(self.merge_refused(&principal, &host, refused, reply))
     }
 
     /// A request the authorizer let through (or narrowed).

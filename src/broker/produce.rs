@@ -225,6 +225,18 @@ impl Waiting {
             .any(|(_, result)| matches!(result, Ok((_, Some(_)))))
     }
 
+    /// Answers `partitions` of topic `name` with `code` beside the appended
+    /// ones: the partitions the authorizer refused (chapter 11).
+    pub fn refuse(&mut self, name: TopicName, partitions: &[i32], code: ResponseError) {
+        let refused = (partitions.iter())
+            .map(|&p| {
+                let tp = TopicPartition::new(name.to_string(), p);
+                (tp, Err(Refused::from((code, "not authorized to write to this topic".to_string()))))
+            })
+            .collect();
+        self.topics.push((name, refused));
+    }
+
     /// The response, once every partition's wait is over: the partitions of
     /// one request wait together, under one deadline.
     pub async fn answer(self) -> ProduceResponse {

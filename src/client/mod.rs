@@ -49,6 +49,7 @@
 //! (chapter 8), no fetch sessions (KIP-227), and partitions led by different
 //! brokers are fetched one broker after another rather than in parallel.
 
+pub mod acls;
 pub mod admin;
 pub mod assignor;
 pub mod client_quotas;

@@ -7,6 +7,7 @@
 //! `main.rs` only picks the tool. The tools that take client properties find
 //! the broker the way Kafka's tools do ([`bootstrap_servers`]).
 
+pub mod acls;
 pub mod client_properties;
 pub mod cluster;
 pub mod configs;
