@@ -114,6 +114,9 @@ pub struct BrokerConfig {
     pub queued_max_request_bytes: Option<usize>,
     /// `message.max.bytes`: the largest record batch a topic accepts.
     pub message_max_bytes: usize,
+    /// `max.request.partition.size.limit`: the most partitions one
+    /// DescribeTopicPartitions answer holds (KIP-966), whatever the request asks.
+    pub max_request_partition_size_limit: i32,
     /// `log.retention.check.interval.ms`: how often retention runs (and idle
     /// producers expire). Flush-by-time and the checkpoints keep their own
     /// periods, as Kafka schedules them on their own timers.
@@ -191,6 +194,7 @@ impl Default for BrokerConfig {
             socket_request_max_bytes: 100 * 1024 * 1024,
             queued_max_request_bytes: None,
             message_max_bytes: 1024 * 1024 + 12,
+            max_request_partition_size_limit: crate::broker::describe_topic_partitions::PARTITION_LIMIT_MAX,
             retention_check_interval_ms: 300_000,
             log: LogConfig::default(),
             checkpoint_interval_ms: 60_000,
@@ -271,10 +275,6 @@ impl BrokerConfig {
         }
         // Chapter 11: the authorizer's keys are read together (config/authorizer.rs).
         config.authorizer = authorizer::parse(props)?;
-        for (key, value) in props.iter().filter(|(k, _)| authorizer::KEYS.contains(&k.as_str())) {
-            ignored.retain(|i| i != key);
-            config.static_values.insert(key.clone(), value.clone());
-        }
         config.resolve_listeners(get("listeners"), get("advertised.listeners"))?;
         for listener in config.listeners.iter().filter(|l| l.protocol == "SSL") {
             config.tls_server_config(&listener.name)?;
@@ -377,6 +377,9 @@ impl BrokerConfig {
             | "advertised.listeners"
             | "listener.security.protocol.map"
             | "controller.listener.names" => {}
+            // Chapter 11: read together by `authorizer::parse`, below in `from_properties`.
+            "authorizer.class.name" | "super.users" | "allow.everyone.if.no.acl.found" => {}
+            "max.request.partition.size.limit" => self.max_request_partition_size_limit = num(key, value)?,
             "inter.broker.listener.name" => {
                 self.inter_broker_listener_name = value.trim().to_ascii_uppercase()
             }

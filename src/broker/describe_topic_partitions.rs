@@ -14,8 +14,9 @@
 //! Topics go in name order from the cursor's topic (every topic when the
 //! list is empty, skipping unknown ones; the listed ones otherwise, an
 //! unknown one answered UNKNOWN_TOPIC_OR_PARTITION). The page holds at most
-//! `response_partition_limit` partitions, bounded to 1..=[`PARTITION_LIMIT_MAX`]
-//! (Kafka's `max.request.partition.size.limit`); when it fills, `next_cursor`
+//! `response_partition_limit` partitions, bounded to 1..=the broker's
+//! `max.request.partition.size.limit` (Kafka's key, default
+//! [`PARTITION_LIMIT_MAX`]); when it fills, `next_cursor`
 //! names the first partition left out. A cursor whose topic is not among the
 //! listed ones, or with a negative partition, is INVALID_REQUEST for every
 //! listed topic, as Kafka answers.
@@ -45,8 +46,9 @@ use crate::group::CONSUMER_OFFSETS_TOPIC;
 use crate::metadata::{MetadataImage, PartitionImage, TopicImage};
 use crate::txn::TRANSACTION_STATE_TOPIC;
 
-/// The most partitions one answer holds, whatever the request asks: Kafka's
-/// `max.request.partition.size.limit` default.
+/// The default of `max.request.partition.size.limit`
+/// ([`crate::config::BrokerConfig::max_request_partition_size_limit`]): the
+/// most partitions one answer holds, whatever the request asks.
 pub const PARTITION_LIMIT_MAX: i32 = 2000;
 
 /// `topic_authorized_operations` when they were not computed (Kafka's
@@ -59,7 +61,11 @@ impl Broker {
         &self,
         request: DescribeTopicPartitionsRequest,
     ) -> DescribeTopicPartitionsResponse {
-        describe_topic_partitions(&self.metadata_image(), &request, PARTITION_LIMIT_MAX)
+        describe_topic_partitions(
+            &self.metadata_image(),
+            &request,
+            self.config.max_request_partition_size_limit,
+        )
     }
 }
 

@@ -8,6 +8,7 @@ use super::ConfigKey as K;
 use super::ConfigType::{Boolean, Double, Int, List, Long, String};
 use super::Dynamic::ClusterWide;
 use super::Valid::{AtLeast, Between, DoubleAbove, DoubleBetween, ListOf, OneOf};
+use crate::config::authorizer::STANDARD_AUTHORIZER;
 use crate::config::def::java_double;
 use crate::config::BrokerConfig;
 
@@ -17,6 +18,14 @@ const ROLL_MS: &[&str] = &["log.roll.ms", "log.roll.hours"];
 
 fn listeners(list: &[crate::config::Listener]) -> std::string::String {
     list.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// `super.users` as set: the authorizer's list when one is on, else the value as written.
+fn super_users(c: &BrokerConfig) -> std::string::String {
+    match &c.authorizer {
+        Some(authorizer) => authorizer.super_users.join(";"),
+        None => c.static_values.get("super.users").cloned().unwrap_or_default(),
+    }
 }
 
 fn protocol_map(c: &BrokerConfig) -> std::string::String {
@@ -73,6 +82,9 @@ pub static BROKER_KEYS: &[K] = &[
     K::new("socket.request.max.bytes", Int, Some("104857600"), "The largest request frame; a larger one closes the connection.")
         .valid(AtLeast(1))
         .broker("BrokerConfig::socket_request_max_bytes", |c| c.socket_request_max_bytes.to_string()),
+    K::new("max.request.partition.size.limit", Int, Some("2000"), "The most partitions one DescribeTopicPartitions answer holds, whatever the request asks; the rest come by its cursor.")
+        .valid(AtLeast(1))
+        .broker("BrokerConfig::max_request_partition_size_limit", |c| c.max_request_partition_size_limit.to_string()),
     K::new("queued.max.request.bytes", Long, Some("-1"), "Bytes of requests being read or handled across all connections before reading waits; -1 for no bound.")
         .broker("BrokerConfig::queued_max_request_bytes", |c| c.queued_max_request_bytes.map_or(-1, |b| b as i64).to_string()),
     K::new("message.max.bytes", Int, Some("1048588"), "The largest record batch a topic accepts unless it sets max.message.bytes.")
@@ -301,4 +313,11 @@ pub static BROKER_KEYS: &[K] = &[
         .valid(AtLeast(1))
         .dynamic(ClusterWide)
         .broker("LogConfig::max_compaction_lag_ms", |c| c.log.max_compaction_lag_ms.to_string()),
+    // The authorizer (chapter 11), read together by config/authorizer.rs.
+    K::new("authorizer.class.name", String, Some(""), "The authorizer that checks each request against the ACLs; spool has Kafka's KRaft one, org.apache.kafka.metadata.authorizer.StandardAuthorizer. Empty: no checks.")
+        .broker("BrokerConfig::authorizer", |c| c.authorizer.as_ref().map_or("", |_| STANDARD_AUTHORIZER).to_string()),
+    K::new("super.users", String, None, "Principals allowed everything, ACLs or not, separated by semicolons: User:admin;User:ops.")
+        .broker("AuthorizerConfig::super_users", super_users),
+    K::new("allow.everyone.if.no.acl.found", Boolean, Some("false"), "Whether a resource no ACL names is open to everyone; false denies it to all but the super users.")
+        .broker("AuthorizerConfig::allow_if_no_acl", |c| c.authorizer.as_ref().is_some_and(|a| a.allow_if_no_acl).to_string()),
 ];
