@@ -40,6 +40,7 @@
 //!  WriteTxnMarkers              ClusterAction     cluster                  31 per partition
 //!  DescribeConfigs              DescribeConfigs   topic / cluster / group  29 / 31 / 30 per resource
 //!  AlterConfigs, Incremental…   AlterConfigs      topic / cluster / group  29 / 31 / 30 per resource
+//!  Alter/DescribeClientQuotas  AlterConfigs / DescribeConfigs  cluster   31
 //!  DescribeLogDirs              Describe          cluster                  31
 //!  DescribeCluster              Describe          cluster                  31
 //!  ElectLeaders                 Alter             cluster                  31
@@ -382,6 +383,14 @@ impl Broker {
             }
             RequestKind::DescribeAcls(_) if !ask.may_cluster(Describe) => {
                 return Verdict::Answer(answers::describe_acls(CLUSTER_DENIED))
+            }
+            // Client quotas are the cluster's configs (KafkaApis: ALTER_CONFIGS
+            // and DESCRIBE_CONFIGS on the cluster).
+            RequestKind::AlterClientQuotas(r) if !ask.may_cluster(AlterConfigs) => {
+                return Verdict::Answer(answers::alter_client_quotas(r, CLUSTER_DENIED))
+            }
+            RequestKind::DescribeClientQuotas(_) if !ask.may_cluster(DescribeConfigs) => {
+                return Verdict::Answer(answers::describe_client_quotas(CLUSTER_DENIED))
             }
             _ => Refused::Nothing,
         };

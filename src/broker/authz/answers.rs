@@ -280,3 +280,33 @@ pub(super) fn delete_acls(r: &m::DeleteAclsRequest, code: ResponseError) -> Resp
 pub(super) fn describe_acls(code: ResponseError) -> ResponseKind {
     ResponseKind::DescribeAcls(m::DescribeAclsResponse::default().with_error_code(code.code()))
 }
+
+/// AlterClientQuotas refused (AlterConfigs on the cluster): every entry's code.
+pub(super) fn alter_client_quotas(r: &m::AlterClientQuotasRequest, code: ResponseError) -> ResponseKind {
+    use m::alter_client_quotas_response::{EntityData, EntryData};
+    let entries = (r.entries.iter())
+        .map(|e| {
+            let entity = (e.entity.iter())
+                .map(|d| {
+                    EntityData::default()
+                        .with_entity_type(d.entity_type.clone())
+                        .with_entity_name(d.entity_name.clone())
+                })
+                .collect();
+            EntryData::default().with_error_code(code.code()).with_entity(entity)
+        })
+        .collect();
+    ResponseKind::AlterClientQuotas(m::AlterClientQuotasResponse::default().with_entries(entries))
+}
+
+/// DescribeClientQuotas refused (DescribeConfigs on the cluster).
+pub(super) fn describe_client_quotas(code: ResponseError) -> ResponseKind {
+    ResponseKind::DescribeClientQuotas(
+        m::DescribeClientQuotasResponse::default()
+            .with_error_code(code.code())
+            .with_entries(None)
+            .with_error_message(Some(StrBytes::from_static_str(
+                "not authorized to describe the cluster's configs",
+            ))),
+    )
+}
