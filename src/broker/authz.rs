@@ -150,6 +150,7 @@ const TXN_DENIED: ResponseError = ResponseError::TransactionalIdAuthorizationFai
 
 impl Broker {
     // ANCHOR: authorize_request
+    // ANCHOR: authorize_head
     /// The table: the answer to a request the principal may not make, or the
     /// request narrowed to what it may, with what was taken out. `None`
     /// authorizer: everything passes.
@@ -178,6 +179,7 @@ impl Broker {
                 Refused::Nothing
             }
             RequestKind::Fetch(r) => Refused::Fetch(narrow::partitions(&mut r.topics, topic(Read))),
+            // ANCHOR_END: authorize_head
             RequestKind::ListOffsets(r) => {
                 Refused::ListOffsets(narrow::partitions(&mut r.topics, topic(Describe)))
             }

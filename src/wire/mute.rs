@@ -28,6 +28,7 @@ pub fn scope<F: Future>(connection: F) -> impl Future<Output = F::Output> {
     MUTED_UNTIL.scope(Cell::new(None), connection)
 }
 
+// ANCHOR: mute
 /// Mutes the current connection for `throttle` from now (the later of two
 /// mutes wins). Outside a connection (a test calling the broker directly)
 /// it does nothing.
@@ -42,3 +43,4 @@ pub async fn until_unmuted() {
         tokio::time::sleep_until(until).await;
     }
 }
+// ANCHOR_END: mute

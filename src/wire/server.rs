@@ -199,6 +199,7 @@ async fn connection<H: Handler>(
         }
         let response = match decoded {
             Ok(mut request) => {
+                // ANCHOR: admit
                 request.client_host = format!("/{}", peer.ip());
                 request.listener = listener.to_string();
                 request.principal = crate::security::Principal(principal.clone());
@@ -221,6 +222,7 @@ async fn connection<H: Handler>(
                         Admission::Close(why) => return Err(why),
                     }
                 }
+                // ANCHOR_END: admit
                 // A request the handler lets go (a long poll, a parked
                 // JoinGroup) gives way to shutdown; everything else (a produce
                 // above all) runs to its response.
