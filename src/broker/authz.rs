@@ -61,11 +61,12 @@
 //! whether some ALLOW ACL names Write (or All) on a topic for the principal,
 //! without Kafka's check that no DENY covers it (`authorizeByResourceType`);
 //! DescribeGroups' and Metadata's `authorized_operations` are not filled
-//! (DescribeTopicPartitions' are). Until authentication exists every
-//! connection is `User:ANONYMOUS`, brokers' own connections included: a
-//! cluster with the authorizer on needs `super.users=User:ANONYMOUS`, which
-//! lets everyone in — honest enforcement needs chapter 11's next part
-//! (TLS/SASL principals).
+//! (DescribeTopicPartitions' are). A client on an SSL listener with a
+//! certificate, or on a SASL listener, carries its own principal; one on
+//! PLAINTEXT is `User:ANONYMOUS`, and so are the brokers' own connections
+//! (they talk to each other over PLAINTEXT): a cluster with the authorizer
+//! on needs `super.users=User:ANONYMOUS` on a PLAINTEXT listener only the
+//! brokers can reach.
 
 mod answers;
 mod merge;

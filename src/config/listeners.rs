@@ -42,7 +42,7 @@ pub struct Listener {
     /// any name in `advertised.listeners`.
     pub host: String,
     pub port: u16,
-    /// The security protocol the name maps to (`PLAINTEXT` or `SSL` in spool).
+    /// The security protocol the name maps to (`PLAINTEXT`, `SSL` or `SASL_PLAINTEXT` in spool).
     pub protocol: String,
 }
 

@@ -28,8 +28,8 @@
 //!   response (throttle_time_ms) now, then the connection muted for throttle_ms
 //! ```
 //!
-//! Simplifications: the user is `ANONYMOUS` until authentication lands (the
-//! **tls**/**sasl** work); `ip` entities and `controller_mutation_rate` are
+//! The quota's user is the connection's principal name (`ANONYMOUS` unless
+//! TLS or SASL named it). Simplifications: `ip` entities and `controller_mutation_rate` are
 //! stored but never enforced (Kafka's connection-rate and mutation quotas
 //! are another chapter); a produce's size is its records' bytes, not the
 //! whole request's; a fetch over quota is answered empty, as Kafka does, but

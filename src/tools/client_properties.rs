@@ -7,7 +7,8 @@
 //! clients do, a key the tool does not use is warned about and ignored (a
 //! file written for Kafka's Java client works here), but a *security* key
 //! (`security.protocol` other than `PLAINTEXT`, `ssl.*`, `sasl.*`) is refused:
-//! spool has no TLS or SASL yet, and a client that silently dropped them
+//! the tools do not speak TLS or SASL yet (spool's client library speaks
+//! TLS; the tools' settings do not reach it), and a client that silently dropped them
 //! would send in the clear what its user meant to protect.
 //!
 //! [`AdminSettings`] is `--command-config` for the admin tools (`spool
@@ -64,7 +65,7 @@ pub fn refuse_security(properties: &[(String, String)]) -> Result<(), ClientErro
         let security = key == "security.protocol" || key.starts_with("ssl.") || key.starts_with("sasl.");
         if security && !plaintext {
             return Err(ClientError::InvalidArgument(format!(
-                "{key}={value}: spool's clients have no TLS or SASL yet (issue 19); \
+                "{key}={value}: spool's tools speak no TLS or SASL yet (issue 19); \
                  remove it to connect in PLAINTEXT"
             )));
         }

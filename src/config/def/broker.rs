@@ -47,7 +47,7 @@ pub static BROKER_KEYS: &[K] = &[
         .broker("BrokerConfig::listeners", |c| listeners(&c.listeners)),
     K::new("advertised.listeners", String, Some("PLAINTEXT://127.0.0.1:9092"), "The addresses clients and other brokers are told to dial; by default the listeners, less the controller's.")
         .broker("BrokerConfig::advertised_listeners", |c| listeners(&c.advertised_listeners)),
-    K::new("listener.security.protocol.map", String, Some("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL"), "Each listener name's security protocol; spool speaks only PLAINTEXT.")
+    K::new("listener.security.protocol.map", String, Some("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL"), "Each listener name's security protocol; spool speaks PLAINTEXT, SSL and SASL_PLAINTEXT.")
         .broker("BrokerConfig::listener_security_protocol_map", protocol_map),
     K::new("controller.listener.names", String, Some(""), "The listeners the controller serves its quorum and the brokers on.")
         .broker("BrokerConfig::controller_listener_names", |c| c.controller_listener_names.join(",")),
