@@ -194,7 +194,8 @@ impl Default for BrokerConfig {
             socket_request_max_bytes: 100 * 1024 * 1024,
             queued_max_request_bytes: None,
             message_max_bytes: 1024 * 1024 + 12,
-            max_request_partition_size_limit: crate::broker::describe_topic_partitions::PARTITION_LIMIT_MAX,
+            // Kafka's default page cap for DescribeTopicPartitions.
+            max_request_partition_size_limit: 2000,
             retention_check_interval_ms: 300_000,
             log: LogConfig::default(),
             checkpoint_interval_ms: 60_000,

@@ -20,7 +20,8 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, MetadataRequest, SaslAuthenticateRequest, SaslHandshakeRequest,
 };
 use kafka_protocol::protocol::StrBytes;
-use spool::security::sasl::{self, session::SaslSessions};
+use spool::security::sasl;
+use spool::wire::sasl::SaslSessions;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -37,8 +38,13 @@ async fn broker_with_sasl() -> (TestBroker, SocketAddr, watch::Sender<bool>) {
         c.sasl_jaas_configs.insert(("SASL_PLAINTEXT".into(), "plain".into()), JAAS.into());
     })
     .await;
-    let listener =
-        sasl::listener::from_config(&broker.broker().config, "SASL_PLAINTEXT", None).expect("listener");
+    let listener = sasl::listener::from_settings(
+        &broker.broker().config.sasl_enabled_mechanisms,
+        &broker.broker().config.sasl_jaas_configs,
+        "SASL_PLAINTEXT",
+        None,
+    )
+    .expect("listener");
     let socket = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = socket.local_addr().expect("addr");
     let (stop, stopped) = watch::channel(false);

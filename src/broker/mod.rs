@@ -545,10 +545,10 @@ impl Broker {
             // Chapter 11: a SASL listener's session answers these before
             // the broker sees them; here, the connection is not SASL's.
             RequestKind::SaslHandshake(_) => {
-                ResponseKind::SaslHandshake(crate::security::sasl::session::handshake_on_plaintext())
+                ResponseKind::SaslHandshake(crate::wire::sasl::handshake_on_plaintext())
             }
             RequestKind::SaslAuthenticate(_) => {
-                ResponseKind::SaslAuthenticate(crate::security::sasl::session::authenticate_on_plaintext())
+                ResponseKind::SaslAuthenticate(crate::wire::sasl::authenticate_on_plaintext())
             }
             // decode_request lets through only the APIs in SUPPORTED.
             _ => unreachable!("{api_key:?} passed the version check but has no handler"),

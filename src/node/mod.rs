@@ -145,8 +145,13 @@ fn endpoint(broker: &Broker, listener: &crate::config::Listener) -> Result<Endpo
     };
     let sessions: Option<Arc<dyn crate::wire::handler::Sessions>> = match protocol {
         "SASL_PLAINTEXT" | "SASL_SSL" => {
-            let sasl_listener = sasl::listener::from_config(&broker.config, &listener.name, None)?;
-            Some(Arc::new(sasl::session::SaslSessions(Arc::new(sasl_listener))))
+            let sasl_listener = sasl::listener::from_settings(
+                &broker.config.sasl_enabled_mechanisms,
+                &broker.config.sasl_jaas_configs,
+                &listener.name,
+                None,
+            )?;
+            Some(Arc::new(crate::wire::sasl::SaslSessions(Arc::new(sasl_listener))))
         }
         _ => None,
     };

@@ -33,7 +33,7 @@
 //! ```
 //!
 //! [`authorizer::authorize`] is a pure function: no clock, no socket, no lock.
-//! The request path ([`crate::broker::authz`]) asks it about each resource a
+//! The request path (`broker::authz`) asks it about each resource a
 //! request touches and answers TOPIC_AUTHORIZATION_FAILED (29),
 //! GROUP_AUTHORIZATION_FAILED (30), CLUSTER_AUTHORIZATION_FAILED (31) or
 //! TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53).

@@ -35,6 +35,7 @@ pub mod frame;
 pub mod handler;
 pub mod mute;
 pub mod reader;
+pub mod sasl;
 pub mod server;
 #[cfg(test)]
 mod server_tests;

@@ -2,20 +2,25 @@
 //! `sasl.enabled.mechanisms` and, per listener and mechanism,
 //! `listener.name.<listener>.<mechanism>.sasl.jaas.config`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::jaas::JaasConfig;
 use super::{Mechanism, SaslListener, ScramCredentials};
-use crate::config::BrokerConfig;
 
-/// Builds listener `name`'s [`SaslListener`]; the error names the setting to fix.
-pub fn from_config(
-    config: &BrokerConfig,
+/// Builds listener `name`'s [`SaslListener`] from `sasl.enabled.mechanisms`
+/// and the JAAS lines by (listener, mechanism) — the broker configuration's
+/// `sasl_enabled_mechanisms` and `sasl_jaas_configs` (the security layer reads
+/// no configuration of its own, so `config` may depend on it). The error
+/// names the setting to fix.
+pub fn from_settings(
+    enabled_mechanisms: &[String],
+    jaas_configs: &BTreeMap<(String, String), String>,
     name: &str,
     scram: Option<Arc<dyn ScramCredentials>>,
 ) -> Result<SaslListener, String> {
     let mut mechanisms = Vec::new();
-    for m in &config.sasl_enabled_mechanisms {
+    for m in enabled_mechanisms {
         let mechanism = Mechanism::from_name(m).ok_or_else(|| {
             format!("sasl.enabled.mechanisms={m}: spool speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512")
         })?;
@@ -33,8 +38,7 @@ pub fn from_config(
     let mut plain_users = Default::default();
     if mechanisms.contains(&Mechanism::Plain) {
         let key = format!("listener.name.{}.plain.sasl.jaas.config", name.to_ascii_lowercase());
-        let line = config
-            .sasl_jaas_configs
+        let line = jaas_configs
             .get(&(name.to_ascii_uppercase(), "plain".to_string()))
             .ok_or_else(|| format!("{key} is required: PLAIN is enabled on listener {name}"))?;
         let jaas = JaasConfig::parse(line).map_err(|e| format!("{key}: {e}"))?;

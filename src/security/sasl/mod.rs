@@ -18,8 +18,8 @@
 //!
 //! The code is layered like the rest of spool: [`scram`] and [`plain`] are the
 //! mechanisms, [`authenticator::Authenticator`] the connection's state machine
-//! (sans-IO: requests in, answers out), and [`session`] puts it behind the
-//! wire server's per-connection seam, [`crate::wire::handler::Session`]. The
+//! (sans-IO: requests in, answers out), and `wire::sasl` puts it behind the
+//! wire server's per-connection seam (`wire::handler::Session`). The
 //! transport under it is not its business, so SASL_SSL is the same code over TLS.
 //!
 //! Simplifications: no GSSAPI (Kerberos) or OAUTHBEARER; no re-authentication
@@ -30,7 +30,6 @@ pub mod jaas;
 pub mod listener;
 pub mod plain;
 pub mod scram;
-pub mod session;
 #[cfg(test)]
 mod tests;
 

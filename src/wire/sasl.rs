@@ -1,6 +1,8 @@
-//! The SASL [`Authenticator`] behind the wire server's per-connection seam
-//! ([`Session`]): decodes what it needs from the requests, encodes its
-//! SaslHandshake and SaslAuthenticate responses.
+//! The SASL [`Authenticator`] (chapter 11, `security::sasl`) behind the wire
+//! server's per-connection seam ([`Session`]): decodes what it needs from the
+//! requests, encodes its SaslHandshake and SaslAuthenticate responses. It
+//! lives in `wire`, which knows frames and the codec, so that the security
+//! layer stays free of them.
 
 use std::sync::Arc;
 
@@ -10,10 +12,10 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use super::authenticator::{Authenticator, Input, Output, ILLEGAL_SASL_STATE};
-use super::{random_nonce, SaslListener};
-use crate::wire::codec::{encode_response, Request};
-use crate::wire::handler::{Admission, Session, Sessions};
+use super::codec::{encode_response, Request};
+use super::handler::{Admission, Session, Sessions};
+use crate::security::sasl::authenticator::{Authenticator, Input, Output, ILLEGAL_SASL_STATE};
+use crate::security::sasl::{random_nonce, SaslListener};
 
 /// A SASL listener's sessions: one [`Authenticator`] per connection.
 #[derive(Debug, Clone)]
