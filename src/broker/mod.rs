@@ -315,7 +315,7 @@ impl Broker {
         // The topic's own policy, else the broker's `log.cleanup.policy`
         // (dynamic, then static), as the log itself reads it.
         let compacted = self.topic_log_config(configs).cleanup_compact;
-        ValidationPolicy { compression, compacted, zstd_allowed: true }
+        ValidationPolicy { compression, compacted, zstd_allowed: true, ..ValidationPolicy::default() }
     }
 
     /// The log config of a topic: the broker's `log.*` settings with the topic's overrides.
