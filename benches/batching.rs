@@ -544,7 +544,7 @@ fn validate(c: &mut Criterion, results: &Results) {
             })
         });
         for (name, compression) in policies {
-            let policy = ValidationPolicy { compression, compacted: false, zstd_allowed: true };
+            let policy = ValidationPolicy { compression, zstd_allowed: true, ..ValidationPolicy::default() };
             let key = format!("validate/{}/{name}", codec.name());
             group.bench_function(&key, |b| {
                 b.iter_custom(|iters| {
@@ -552,7 +552,7 @@ fn validate(c: &mut Criterion, results: &Results) {
                         (0..iters).map(|_| BytesMut::from(&batch.as_bytes()[..])).collect();
                     let start = Instant::now();
                     for input in inputs {
-                        black_box(validate_records(input, policy).expect("valid"));
+                        black_box(validate_records(input, policy, 0).expect("valid"));
                     }
                     let wall = start.elapsed();
                     add(results, &key, iters, iters * uncompressed as u64, wall);

@@ -304,18 +304,23 @@ impl Broker {
         Ok(broker)
     }
 
-    /// A topic's `compression.type` (the broker's if it sets none) and whether
-    /// it is compacted. Zstd is allowed here; the produce path narrows it by
-    /// the request's version.
+    /// A topic's `compression.type` (the broker's if it sets none), whether
+    /// it is compacted and its timestamp bounds. Zstd is allowed here; the
+    /// produce path narrows it by the request's version.
     pub fn topic_validation(&self, configs: &BTreeMap<String, String>) -> ValidationPolicy {
         let compression = self
             .topic_or_dynamic(configs, "compression.type", "compression.type")
             .and_then(|v| TopicCompression::parse(&v))
             .unwrap_or(self.config.compression_type);
-        // The topic's own policy, else the broker's `log.cleanup.policy`
-        // (dynamic, then static), as the log itself reads it.
-        let compacted = self.topic_log_config(configs).cleanup_compact;
-        ValidationPolicy { compression, compacted, zstd_allowed: true }
+        // The topic's own settings, else the broker's `log.*` ones (dynamic,
+        // then static), as the log itself reads them.
+        let log = self.topic_log_config(configs);
+        ValidationPolicy {
+            compression,
+            compacted: log.cleanup_compact,
+            zstd_allowed: true,
+            timestamps: log.timestamp_bounds(),
+        }
     }
 
     /// The log config of a topic: the broker's `log.*` settings with the topic's overrides.

@@ -66,8 +66,8 @@ pub struct Partition {
 pub struct ProduceSettings {
     /// `max.message.bytes` of its topic.
     pub max_message_bytes: usize,
-    /// `compression.type`, and keys when `cleanup.policy` includes
-    /// `compact` (chapter 4).
+    /// `compression.type`, keys when `cleanup.policy` includes `compact`,
+    /// and the `message.timestamp.*` bounds (chapter 4).
     pub validation: ValidationPolicy,
 }
 

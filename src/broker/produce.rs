@@ -142,7 +142,7 @@ impl Broker {
         // topic names another codec. (Produce v0-v2 arrive rewritten as v3.)
         // A batch refused for some of its records names them (KIP-467).
         let policy = ValidationPolicy { zstd_allowed: version >= 7, ..partition.validation() };
-        let validated = validate_partition_records(records, policy, &tp.to_string())?;
+        let validated = validate_partition_records(records, policy, &tp.to_string(), now_ms())?;
         let records = validated.batches;
         if validated.recompressed > 0 {
             // A re-encoded batch may have grown past the limit.

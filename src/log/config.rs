@@ -6,6 +6,7 @@
 //! `CleanerConfig`) as they are set: a refused value leaves the config as it
 //! was and names the key, which CreateTopics answers as `INVALID_CONFIG`.
 
+use super::validator::TimestampBounds;
 use crate::format::batch::TimestampType;
 
 /// How one partition's log behaves. Broker keys are `log.*`; the per-topic
@@ -59,6 +60,17 @@ pub struct LogConfig {
     pub flush_before_ack: bool,
     /// `log.message.timestamp.type` (`message.timestamp.type`).
     pub timestamp_type: TimestampType,
+    /// `log.message.timestamp.before.max.ms` (`message.timestamp.before.max.ms`):
+    /// how far in the past a CreateTime record may be stamped (KIP-937). As
+    /// set; [`LogConfig::timestamp_bounds`] is what the produce checks use.
+    pub timestamp_before_max_ms: i64,
+    /// `log.message.timestamp.after.max.ms` (`message.timestamp.after.max.ms`):
+    /// how far in the future. As set.
+    pub timestamp_after_max_ms: i64,
+    /// `log.message.timestamp.difference.max.ms`
+    /// (`message.timestamp.difference.max.ms`): the deprecated symmetric
+    /// bound, the value of whichever of the two above is left at its default.
+    pub timestamp_difference_max_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -80,6 +92,9 @@ impl Default for LogConfig {
             flush_interval_ms: i64::MAX,
             flush_before_ack: false,
             timestamp_type: TimestampType::CreateTime,
+            timestamp_before_max_ms: i64::MAX,
+            timestamp_after_max_ms: i64::MAX,
+            timestamp_difference_max_ms: i64::MAX,
         }
     }
 }
@@ -149,10 +164,35 @@ impl LogConfig {
                     other => return Err(format!("invalid value {other:?} for {key}")),
                 }
             }
+            "log.message.timestamp.before.max.ms" | "message.timestamp.before.max.ms" => {
+                self.timestamp_before_max_ms = at_least(key, value, 0)?
+            }
+            "log.message.timestamp.after.max.ms" | "message.timestamp.after.max.ms" => {
+                self.timestamp_after_max_ms = at_least(key, value, 0)?
+            }
+            "log.message.timestamp.difference.max.ms" | "message.timestamp.difference.max.ms" => {
+                self.timestamp_difference_max_ms = at_least(key, value, 0)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
+
+    // ANCHOR: timestamp_bounds
+    /// The bounds the produce checks hold CreateTime records to, as Kafka's
+    /// `LogConfig` resolves them while `difference.max.ms` is deprecated
+    /// (KIP-937): `before.max.ms` and `after.max.ms` each as set, or, left at
+    /// the default (`Long.MAX_VALUE`), `difference.max.ms` in its place.
+    pub fn timestamp_bounds(&self) -> TimestampBounds {
+        let or_difference =
+            |bound: i64| if bound == i64::MAX { self.timestamp_difference_max_ms } else { bound };
+        TimestampBounds {
+            timestamp_type: self.timestamp_type,
+            before_max_ms: or_difference(self.timestamp_before_max_ms),
+            after_max_ms: or_difference(self.timestamp_after_max_ms),
+        }
+    }
+    // ANCHOR_END: timestamp_bounds
 
     /// `cleanup.policy` as Kafka lists it: `delete`, `compact` or `compact,delete`.
     pub fn cleanup_policy(&self) -> &'static str {
@@ -356,6 +396,39 @@ mod tests {
             "{error}"
         );
         assert_eq!(config.min_compaction_lag_ms, 0);
+    }
+
+    /// KIP-937: the timestamp bounds load under both names, refuse a
+    /// negative value naming the key, and the deprecated
+    /// `difference.max.ms` stands in for whichever of `before.max.ms` and
+    /// `after.max.ms` is left at its default (Kafka's `LogConfig`).
+    #[test]
+    fn timestamp_bounds_fall_back_to_the_difference() {
+        let mut config = LogConfig::default();
+        let unbounded = config.timestamp_bounds();
+        assert_eq!((unbounded.before_max_ms, unbounded.after_max_ms), (i64::MAX, i64::MAX));
+        assert_eq!(unbounded.timestamp_type, TimestampType::CreateTime);
+        config.set("log.message.timestamp.difference.max.ms", "1000").unwrap();
+        let bounds = config.timestamp_bounds();
+        assert_eq!((bounds.before_max_ms, bounds.after_max_ms), (1000, 1000));
+        config.set("message.timestamp.before.max.ms", "3600000").unwrap();
+        let bounds = config.timestamp_bounds();
+        assert_eq!((bounds.before_max_ms, bounds.after_max_ms), (3_600_000, 1000));
+        config.set("log.message.timestamp.after.max.ms", "0").unwrap();
+        config.set("message.timestamp.type", "LogAppendTime").unwrap();
+        let bounds = config.timestamp_bounds();
+        assert_eq!((bounds.before_max_ms, bounds.after_max_ms), (3_600_000, 0));
+        assert_eq!(bounds.timestamp_type, TimestampType::LogAppendTime);
+        for key in [
+            "message.timestamp.before.max.ms",
+            "log.message.timestamp.after.max.ms",
+            "message.timestamp.difference.max.ms",
+        ] {
+            let before = config.clone();
+            let error = config.set(key, "-1").expect_err(key);
+            assert!(error.contains(key), "{error}");
+            assert_eq!(config, before);
+        }
     }
 
     /// The broker's cleaner keys load with Kafka's defaults (`CleanerConfig`)

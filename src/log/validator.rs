@@ -35,16 +35,32 @@
 //! takes several, and numbers the records across all of them (the same index
 //! for the one-batch case every client sends).
 //!
-//! Kafka also checks timestamps against `log.message.timestamp.*.max.ms` and
-//! assigns offsets here; spool assigns offsets (in place) in [`super::Log::append`]
-//! and leaves the timestamp bounds out (see "Simplifications" in the README).
+//! On a `CreateTime` topic each record's timestamp must lie within the
+//! topic's bounds around the broker's clock (KIP-937):
+//! `message.timestamp.before.max.ms` into the past and
+//! `message.timestamp.after.max.ms` into the future — each, left at its
+//! default, taken from the older symmetric `message.timestamp.difference.max.ms`
+//! ([`super::LogConfig::timestamp_bounds`]). A batch with a record outside is
+//! refused with `INVALID_TIMESTAMP`, every such record named. The clock is the
+//! caller's: the broker passes its "now" in, so this module stays sans-IO and
+//! its tests pick any instant. A `LogAppendTime` topic is not checked: the
+//! broker overwrites the timestamps as it appends.
+//!
+//! ```text
+//!        now - before.max.ms          now          now + after.max.ms
+//!   ──────────────[━━━━━━━━━━━━━━━━━━━━┿━━━━━━━━━━━━━━━━━━━━━]──────────────▶
+//!     refused            accepted (bounds included)              refused
+//! ```
+//!
+//! Kafka also assigns offsets here; spool assigns them (in place) in
+//! [`super::Log::append`].
 //! zstd needs Produce v7 or later (KIP-110): an older client could not read it
 //! back, so the broker refuses it with `UNSUPPORTED_COMPRESSION_TYPE`.
 
 use bytes::BytesMut;
 
 use super::validate_batches;
-use crate::format::batch::{BatchError, RecordBatch};
+use crate::format::batch::{BatchError, RecordBatch, TimestampType};
 use crate::format::builder::BatchBuilder;
 use crate::format::compression::Compression;
 
@@ -87,7 +103,58 @@ pub struct ValidationPolicy {
     pub compacted: bool,
     /// The Produce request's version allows zstd (v7+).
     pub zstd_allowed: bool,
+    /// How far a record's timestamp may stray from the broker's clock.
+    pub timestamps: TimestampBounds,
 }
+
+/// A topic's bounds on its records' timestamps (KIP-937), as the log config
+/// resolves them ([`super::LogConfig::timestamp_bounds`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimestampBounds {
+    /// `message.timestamp.type`: only `CreateTime` timestamps are checked.
+    pub timestamp_type: TimestampType,
+    /// How far before the broker's clock a record may be stamped.
+    pub before_max_ms: i64,
+    /// How far after the broker's clock a record may be stamped.
+    pub after_max_ms: i64,
+}
+
+impl Default for TimestampBounds {
+    /// Kafka's defaults: `CreateTime`, no bound either way (`Long.MAX_VALUE`).
+    fn default() -> Self {
+        TimestampBounds {
+            timestamp_type: TimestampType::CreateTime,
+            before_max_ms: i64::MAX,
+            after_max_ms: i64::MAX,
+        }
+    }
+}
+
+impl TimestampBounds {
+    /// Why a record stamped `timestamp` (at `offset`) is refused at broker
+    /// time `now_ms`, in Kafka's words; `None` if it is within the bounds
+    /// (they are inclusive) or not checked at all.
+    pub fn refuse(&self, timestamp: i64, offset: i64, now_ms: i64) -> Option<String> {
+        // -1 is "no timestamp" (Kafka's `RecordBatch.NO_TIMESTAMP`), never checked.
+        if self.timestamp_type != TimestampType::CreateTime || timestamp == NO_TIMESTAMP {
+            return None;
+        }
+        // In i128: a default bound (`i64::MAX`) or a wild timestamp cannot overflow.
+        let past_ms = i128::from(now_ms) - i128::from(timestamp);
+        if past_ms <= i128::from(self.before_max_ms) && -past_ms <= i128::from(self.after_max_ms) {
+            return None;
+        }
+        Some(format!(
+            "Timestamp {timestamp} of message with offset {offset} is out of range. \
+             The timestamp should be within [{}, {}]",
+            now_ms.saturating_sub(self.before_max_ms),
+            now_ms.saturating_add(self.after_max_ms)
+        ))
+    }
+}
+
+/// A record's timestamp when its producer set none.
+const NO_TIMESTAMP: i64 = -1;
 
 /// Why the broker refuses a producer's batches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +168,11 @@ pub enum ValidationError {
     /// Records of one batch the log must not accept, each named (KIP-467):
     /// `INVALID_RECORD`, with the indexes for `record_errors`. Never empty.
     RecordErrors(Vec<RecordError>),
+    /// Records of one batch the log must not accept, at least one for a
+    /// timestamp outside the topic's bounds: `INVALID_TIMESTAMP`, with every
+    /// record at fault named (a keyless one too), as Kafka's
+    /// `processRecordErrors` answers a mix. Never empty.
+    InvalidTimestamp(Vec<RecordError>),
 }
 
 /// One record refused, as Produce v8+ names it (`BatchIndexAndErrorMessage`).
@@ -134,6 +206,9 @@ impl std::fmt::Display for ValidationError {
                     first.join(", ")
                 )
             }
+            ValidationError::InvalidTimestamp(_) => {
+                write!(f, "One or more records have been rejected due to invalid timestamp")
+            }
         }
     }
 }
@@ -153,9 +228,14 @@ pub struct Validated {
 
 // ANCHOR: validate
 /// Checks every record of every batch in `batches` and converts the batches to
-/// the topic's codec where it names one the producer did not use.
-pub fn validate_records(batches: BytesMut, policy: ValidationPolicy) -> Result<Validated, ValidationError> {
-    validate_partition_records(batches, policy, "")
+/// the topic's codec where it names one the producer did not use. `now_ms`
+/// is the broker's clock, which the timestamp bounds are measured from.
+pub fn validate_records(
+    batches: BytesMut,
+    policy: ValidationPolicy,
+    now_ms: i64,
+) -> Result<Validated, ValidationError> {
+    validate_partition_records(batches, policy, "", now_ms)
 }
 
 /// [`validate_records`] for the records of partition `tp` (named in the
@@ -164,6 +244,7 @@ pub fn validate_partition_records(
     batches: BytesMut,
     policy: ValidationPolicy,
     tp: &str,
+    now_ms: i64,
 ) -> Result<Validated, ValidationError> {
     let sizes = validate_batches(&batches, u64::MAX).map_err(|e| ValidationError::Corrupt(e.to_string()))?;
     let input = batches.freeze();
@@ -173,7 +254,7 @@ pub fn validate_partition_records(
     let mut first_index = 0; // the batch's first record among the partition's
     for size in sizes {
         let (batch, _) = RecordBatch::parse(&input.slice(at..at + size))?;
-        let checked = check_batch(&batch, policy, Records { first_index, tp })?;
+        let checked = check_batch(&batch, policy, Records { first_index, tp, now_ms })?;
         first_index = first_index.saturating_add(batch.records_count().max(0)); // checked against its records
         match checked {
             Some(rebuilt) => {
@@ -205,6 +286,8 @@ pub fn validate_partition_records(
 struct Records<'a> {
     first_index: i32,
     tp: &'a str,
+    /// The broker's clock, for the timestamp bounds.
+    now_ms: i64,
 }
 
 // ANCHOR: check_batch
@@ -226,9 +309,11 @@ fn check_batch(
     // Decompresses a compressed batch, and checks the count against the header.
     let records = batch.decode_records()?;
     let mut errors = Vec::new();
+    let mut bad_timestamp = false;
     for (i, record) in records.iter().enumerate() {
         let refuse = |message: String| RecordError { batch_index: at.first_index + i as i32, message };
         let delta = record.offset - batch.base_offset();
+        // One error per record, the first found, in Kafka's order: key, then timestamp.
         if delta != i as i64 {
             errors.push(refuse(format!("Record at position {i} has offset delta {delta}, not {i}")));
         } else if policy.compacted && record.key.is_none() {
@@ -236,10 +321,15 @@ fn check_batch(
                 "Compacted topic cannot accept message without key in topic partition {}.",
                 at.tp
             )));
+        } else if let Some(why) = policy.timestamps.refuse(record.timestamp, record.offset, at.now_ms) {
+            errors.push(refuse(why));
+            bad_timestamp = true;
         }
     }
-    if !errors.is_empty() {
-        return Err(ValidationError::RecordErrors(errors));
+    match (errors.is_empty(), bad_timestamp) {
+        (true, _) => {}
+        (false, true) => return Err(ValidationError::InvalidTimestamp(errors)),
+        (false, false) => return Err(ValidationError::RecordErrors(errors)),
     }
     let target = match policy.compression {
         TopicCompression::Producer => return Ok(None),
@@ -266,6 +356,9 @@ mod tests {
     use super::*;
     use crate::format::record::Record;
 
+    /// The broker's clock in these tests: any instant will do.
+    const NOW: i64 = 1_700_000_000_000;
+
     fn batch(compression: Compression, keys: &[Option<&str>]) -> RecordBatch {
         let mut builder = BatchBuilder::new(compression).producer(42, 3, 7);
         for (i, key) in keys.iter().enumerate() {
@@ -285,7 +378,7 @@ mod tests {
     }
 
     fn policy(compression: TopicCompression) -> ValidationPolicy {
-        ValidationPolicy { compression, compacted: false, zstd_allowed: true }
+        ValidationPolicy { compression, zstd_allowed: true, ..ValidationPolicy::default() }
     }
 
     fn parse_all(bytes: &[u8]) -> Vec<RecordBatch> {
@@ -318,9 +411,9 @@ mod tests {
             [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd]
         {
             let input = concat(&[batch(codec, &[Some("a"), None]), batch(codec, &[Some("b")])]);
-            let out = validate_records(input.clone(), policy(TopicCompression::Producer)).unwrap();
+            let out = validate_records(input.clone(), policy(TopicCompression::Producer), NOW).unwrap();
             assert_eq!((out.batches, out.recompressed), (input.clone(), 0), "{codec:?}");
-            let same = validate_records(input.clone(), policy(TopicCompression::Codec(codec))).unwrap();
+            let same = validate_records(input.clone(), policy(TopicCompression::Codec(codec)), NOW).unwrap();
             assert_eq!(same.batches, input, "{codec:?} onto a {codec:?} topic");
         }
     }
@@ -330,7 +423,8 @@ mod tests {
     #[test]
     fn another_codec_is_recompressed() {
         let sent = [batch(Compression::Gzip, &[Some("a"), Some("b")]), batch(Compression::None, &[None])];
-        let out = validate_records(concat(&sent), policy(TopicCompression::Codec(Compression::Lz4))).unwrap();
+        let out =
+            validate_records(concat(&sent), policy(TopicCompression::Codec(Compression::Lz4)), NOW).unwrap();
         assert_eq!(out.recompressed, 2);
         let stored = parse_all(&out.batches);
         assert_eq!(stored.len(), 2);
@@ -340,8 +434,9 @@ mod tests {
             assert_eq!((b.producer_id(), b.producer_epoch(), b.base_sequence()), (42, 3, 7));
         }
         assert_eq!(contents(&stored), contents(&sent));
-        let plain = validate_records(concat(&sent), policy(TopicCompression::parse("uncompressed").unwrap()))
-            .unwrap();
+        let plain =
+            validate_records(concat(&sent), policy(TopicCompression::parse("uncompressed").unwrap()), NOW)
+                .unwrap();
         assert_eq!(plain.recompressed, 1, "only the gzip batch changes");
         assert_eq!(contents(&parse_all(&plain.batches)), contents(&sent));
     }
@@ -353,24 +448,24 @@ mod tests {
     fn bad_batches_are_refused_with_kafkas_reasons() {
         let compacted = ValidationPolicy { compacted: true, ..policy(TopicCompression::Producer) };
         let keyless = concat(&[batch(Compression::Gzip, &[Some("a"), None])]);
-        let Err(ValidationError::RecordErrors(errors)) = validate_records(keyless, compacted) else {
+        let Err(ValidationError::RecordErrors(errors)) = validate_records(keyless, compacted, NOW) else {
             panic!("a keyless record on a compacted topic is named")
         };
         assert_eq!(errors.iter().map(|e| e.batch_index).collect::<Vec<_>>(), vec![1]);
         let keyed = concat(&[batch(Compression::Gzip, &[Some("a")])]);
-        assert!(validate_records(keyed, compacted).is_ok());
+        assert!(validate_records(keyed, compacted, NOW).is_ok());
 
         let control = BatchBuilder::new(Compression::None).control(true);
         let mut control = control;
         control.append(1, Some(b"\0\0\0\0"), Some(b"\0\0\0\0\0\0"), &[]);
         let control = concat(&[control.build()]);
-        let refused = validate_records(control, policy(TopicCompression::Producer));
+        let refused = validate_records(control, policy(TopicCompression::Producer), NOW);
         assert!(matches!(refused, Err(ValidationError::InvalidRecord(_))));
 
         let zstd = concat(&[batch(Compression::Zstd, &[Some("a")])]);
         let old_client = ValidationPolicy { zstd_allowed: false, ..policy(TopicCompression::Producer) };
         assert!(matches!(
-            validate_records(zstd, old_client),
+            validate_records(zstd, old_client, NOW),
             Err(ValidationError::UnsupportedCompression(_))
         ));
 
@@ -382,11 +477,11 @@ mod tests {
         bad[crate::format::batch::field::CRC..crate::format::batch::field::CRC + 4]
             .copy_from_slice(&crc.to_be_bytes());
         assert!(matches!(
-            validate_records(bad, policy(TopicCompression::Producer)),
+            validate_records(bad, policy(TopicCompression::Producer), NOW),
             Err(ValidationError::Corrupt(_))
         ));
         assert!(matches!(
-            validate_records(BytesMut::from(&b"garbage"[..]), policy(TopicCompression::Producer)),
+            validate_records(BytesMut::from(&b"garbage"[..]), policy(TopicCompression::Producer), NOW),
             Err(ValidationError::Corrupt(_))
         ));
     }
@@ -411,13 +506,84 @@ mod tests {
         let mut input = concat(&[batch(Compression::None, &[Some("x"), Some("y")])]);
         input.extend_from_slice(&bad);
         let Err(ValidationError::RecordErrors(errors)) =
-            validate_partition_records(input, policy(TopicCompression::Producer), "t-0")
+            validate_partition_records(input, policy(TopicCompression::Producer), "t-0", NOW)
         else {
             panic!("the record out of place is named")
         };
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].batch_index, 4, "two records before this batch, third in it");
         assert!(errors[0].message.contains("offset delta 5"), "{}", errors[0].message);
+    }
+
+    /// A batch of uncompressed records stamped `timestamps`, keyed.
+    fn stamped(timestamps: &[i64]) -> BytesMut {
+        let mut builder = BatchBuilder::new(Compression::None);
+        for &timestamp in timestamps {
+            builder.append(timestamp, Some(b"k"), Some(b"v"), &[]);
+        }
+        concat(&[builder.build()])
+    }
+
+    /// A CreateTime topic bounded `before` ms into the past and `after` ms into the future.
+    fn bounded(before_max_ms: i64, after_max_ms: i64) -> ValidationPolicy {
+        let timestamps = TimestampBounds { before_max_ms, after_max_ms, ..TimestampBounds::default() };
+        ValidationPolicy { timestamps, ..policy(TopicCompression::Producer) }
+    }
+
+    /// The indexes a refusal for timestamps names; panics on any other answer.
+    fn refused_indexes(result: Result<Validated, ValidationError>) -> Vec<i32> {
+        match result {
+            Err(ValidationError::InvalidTimestamp(errors)) => errors.iter().map(|e| e.batch_index).collect(),
+            other => panic!("expected INVALID_TIMESTAMP, got {other:?}"),
+        }
+    }
+
+    /// KIP-937, Kafka's `LogValidator.validateTimestamp`: on a CreateTime
+    /// topic a record stamped more than `before.max.ms` before the broker's
+    /// clock, or more than `after.max.ms` after it, is INVALID_TIMESTAMP and
+    /// named by its index with Kafka's message; a record exactly at either
+    /// bound, and one with no timestamp (-1), is accepted.
+    #[test]
+    fn timestamps_outside_the_bounds_are_named() {
+        let (before, after) = (3_600_000, 60_000);
+        let sent = stamped(&[NOW, NOW - before, NOW - before - 1, NOW + after, NOW + after + 1, -1]);
+        let result = validate_partition_records(sent, bounded(before, after), "t-0", NOW);
+        let Err(ValidationError::InvalidTimestamp(errors)) = &result else { panic!("{result:?}") };
+        assert_eq!(errors.iter().map(|e| e.batch_index).collect::<Vec<_>>(), vec![2, 4]);
+        let expected = format!(
+            "Timestamp {} of message with offset 2 is out of range. The timestamp should be within [{}, {}]",
+            NOW - before - 1,
+            NOW - before,
+            NOW + after
+        );
+        assert_eq!(errors[0].message, expected);
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "One or more records have been rejected due to invalid timestamp"
+        );
+        let at_the_bounds = stamped(&[NOW - before, NOW + after, -1]);
+        assert!(validate_records(at_the_bounds, bounded(before, after), NOW).is_ok());
+    }
+
+    /// A LogAppendTime topic is never refused for its records' timestamps:
+    /// the broker stamps them itself as it appends (Kafka checks CreateTime only).
+    #[test]
+    fn log_append_time_topics_are_not_bounded() {
+        let mut policy = bounded(0, 0);
+        policy.timestamps.timestamp_type = TimestampType::LogAppendTime;
+        assert!(validate_records(stamped(&[0, NOW - 1, NOW + 1, i64::MAX, i64::MIN]), policy, NOW).is_ok());
+    }
+
+    /// Kafka's `processRecordErrors`: a batch with a keyless record on a
+    /// compacted topic and a record out of bounds is INVALID_TIMESTAMP, and
+    /// both records are named.
+    #[test]
+    fn a_bad_timestamp_among_other_record_errors_makes_the_batch_invalid_timestamp() {
+        let mut builder = BatchBuilder::new(Compression::Gzip);
+        builder.append(NOW, None, Some(b"keyless"), &[]);
+        builder.append(NOW - 10, Some(b"k"), Some(b"old"), &[]);
+        let policy = ValidationPolicy { compacted: true, ..bounded(5, 5) };
+        assert_eq!(refused_indexes(validate_records(concat(&[builder.build()]), policy, NOW)), vec![0, 1]);
     }
 
     proptest! {
@@ -434,7 +600,7 @@ mod tests {
             let keys: Vec<Option<&str>> = keys.iter().map(|k| k.as_deref()).collect();
             let sent = [batch(codecs[source], &keys)];
             let topic = if target == 5 { TopicCompression::Producer } else { TopicCompression::Codec(codecs[target]) };
-            let out = validate_records(concat(&sent), policy(topic)).unwrap();
+            let out = validate_records(concat(&sent), policy(topic), NOW).unwrap();
             let stored = parse_all(&out.batches);
             let expected = if target == 5 { codecs[source] } else { codecs[target] };
             for b in &stored {
@@ -442,6 +608,30 @@ mod tests {
                 prop_assert_eq!(b.compression().unwrap(), expected);
             }
             prop_assert_eq!(contents(&stored), contents(&sent));
+        }
+
+        /// For any bounds and any clock, a CreateTime record is accepted
+        /// exactly when `now - before <= timestamp <= now + after`, and is
+        /// otherwise named by its index among the partition's records.
+        #[test]
+        fn only_timestamps_within_the_bounds_pass(
+            before in 0i64..10_000_000,
+            after in 0i64..10_000_000,
+            now in 0i64..4_000_000_000_000,
+            offsets in proptest::collection::vec(-20_000_000i64..20_000_000, 1..10),
+        ) {
+            let timestamps: Vec<i64> = offsets.iter().map(|o| (now + o).max(0)).collect();
+            let expected: Vec<i32> = (0..timestamps.len() as i32)
+                .filter(|&i| !(now - before..=now + after).contains(&timestamps[i as usize]))
+                .collect();
+            let mut input = stamped(&[now]); // one good record first: indexes run across batches
+            input.extend_from_slice(&stamped(&timestamps));
+            let result = validate_records(input, bounded(before, after), now);
+            if expected.is_empty() {
+                prop_assert!(result.is_ok());
+            } else {
+                prop_assert_eq!(refused_indexes(result), expected.iter().map(|i| i + 1).collect::<Vec<_>>());
+            }
         }
     }
 }

@@ -8,6 +8,10 @@
 //!        error_message "One or more records have been rejected due to 2 …"
 //! ```
 //!
+//! A record stamped outside its topic's `message.timestamp.*.max.ms` makes
+//! the batch `INVALID_TIMESTAMP` instead, the other records at fault still
+//! named (Kafka's `processRecordErrors`).
+//!
 //! The generated encoders leave both fields out below v8, so an older client
 //! gets the code alone, as from Kafka. librdkafka fails the whole batch
 //! either way (Kafka too refuses it whole) but reports each record's own
@@ -44,10 +48,11 @@ impl From<ValidationError> for Refused {
                 ResponseError::InvalidRecord
             }
             ValidationError::UnsupportedCompression(_) => ResponseError::UnsupportedCompressionType,
+            ValidationError::InvalidTimestamp(_) => ResponseError::InvalidTimestamp,
         };
         let message = e.to_string();
         let record_errors = match e {
-            ValidationError::RecordErrors(errors) => errors,
+            ValidationError::RecordErrors(errors) | ValidationError::InvalidTimestamp(errors) => errors,
             _ => Vec::new(),
         };
         Refused { code, message, record_errors }

@@ -144,6 +144,18 @@ pub static BROKER_KEYS: &[K] = &[
     K::new("log.flush.offset.checkpoint.interval.ms", Int, Some("60000"), "How often each log directory's recovery-point checkpoint is written.")
         .valid(AtLeast(0))
         .broker("BrokerConfig::checkpoint_interval_ms", |c| c.checkpoint_interval_ms.to_string()),
+    K::new("log.message.timestamp.after.max.ms", Long, LONG_MAX, "Default message.timestamp.after.max.ms: how far in the future a CreateTime timestamp may be.")
+        .valid(AtLeast(0))
+        .dynamic(ClusterWide)
+        .broker("LogConfig::timestamp_after_max_ms", |c| c.log.timestamp_after_max_ms.to_string()),
+    K::new("log.message.timestamp.before.max.ms", Long, LONG_MAX, "Default message.timestamp.before.max.ms: how far in the past a CreateTime timestamp may be.")
+        .valid(AtLeast(0))
+        .dynamic(ClusterWide)
+        .broker("LogConfig::timestamp_before_max_ms", |c| c.log.timestamp_before_max_ms.to_string()),
+    K::new("log.message.timestamp.difference.max.ms", Long, LONG_MAX, "Default message.timestamp.difference.max.ms (deprecated, KIP-937).")
+        .valid(AtLeast(0))
+        .dynamic(ClusterWide)
+        .broker("LogConfig::timestamp_difference_max_ms", |c| c.log.timestamp_difference_max_ms.to_string()),
     K::new("log.message.timestamp.type", String, Some("CreateTime"), "Default message.timestamp.type: CreateTime or LogAppendTime.")
         .valid(OneOf(&["CreateTime", "LogAppendTime"]))
         .dynamic(ClusterWide)

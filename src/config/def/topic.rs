@@ -70,15 +70,18 @@ pub static TOPIC_KEYS: &[K] = &[
         .topic("BrokerConfig::message_max_bytes", |_, c| c.message_max_bytes.to_string()),
     K::new("message.downconversion.enable", Boolean, Some("true"), "May the broker convert batches down for old consumers (spool serves only v2 batches).")
         .synonyms(&["log.message.downconversion.enable"]),
-    K::new("message.timestamp.after.max.ms", Long, LONG_MAX, "How far in the future a CreateTime timestamp may be before the batch is refused.")
+    K::new("message.timestamp.after.max.ms", Long, LONG_MAX, "How far in the future a CreateTime timestamp may be before the batch is refused (INVALID_TIMESTAMP).")
         .valid(AtLeast(0))
-        .synonyms(&["log.message.timestamp.after.max.ms"]),
-    K::new("message.timestamp.before.max.ms", Long, LONG_MAX, "How far in the past a CreateTime timestamp may be before the batch is refused.")
+        .synonyms(&["log.message.timestamp.after.max.ms"])
+        .topic("LogConfig::timestamp_after_max_ms", |log, _| log.timestamp_after_max_ms.to_string()),
+    K::new("message.timestamp.before.max.ms", Long, LONG_MAX, "How far in the past a CreateTime timestamp may be before the batch is refused (INVALID_TIMESTAMP).")
         .valid(AtLeast(0))
-        .synonyms(&["log.message.timestamp.before.max.ms"]),
-    K::new("message.timestamp.difference.max.ms", Long, LONG_MAX, "The older, symmetric form of the two timestamp bounds above.")
+        .synonyms(&["log.message.timestamp.before.max.ms"])
+        .topic("LogConfig::timestamp_before_max_ms", |log, _| log.timestamp_before_max_ms.to_string()),
+    K::new("message.timestamp.difference.max.ms", Long, LONG_MAX, "Deprecated (KIP-937): the symmetric bound used for whichever of the two above is left at its default.")
         .valid(AtLeast(0))
-        .synonyms(&["log.message.timestamp.difference.max.ms"]),
+        .synonyms(&["log.message.timestamp.difference.max.ms"])
+        .topic("LogConfig::timestamp_difference_max_ms", |log, _| log.timestamp_difference_max_ms.to_string()),
     K::new("message.timestamp.type", String, Some("CreateTime"), "Whose clock stamps records: the producer's (CreateTime) or the broker's at append (LogAppendTime).")
         .valid(OneOf(&["CreateTime", "LogAppendTime"]))
         .synonyms(&["log.message.timestamp.type"])
