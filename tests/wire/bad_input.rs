@@ -77,10 +77,11 @@ async fn an_unknown_api_key_closes_the_connection() {
     frame.put_i16(-1); // null client id
     client.write(&frame).await;
     client.expect_closed().await;
-    // A key Kafka defines but spool does not implement (SaslHandshake, chapter 11) too.
+    // A key Kafka defines but spool does not implement (DescribeDelegationToken:
+    // spool has no delegation tokens) too.
     let mut client = broker.client().await;
-    let sasl = kafka_protocol::messages::SaslHandshakeRequest::default();
-    client.send(1, &sasl).await;
+    let tokens = kafka_protocol::messages::DescribeDelegationTokenRequest::default();
+    client.send(1, &tokens).await;
     client.expect_closed().await;
     assert_still_serving(&broker).await;
 }
