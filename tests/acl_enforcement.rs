@@ -15,6 +15,9 @@
 //! ```
 
 #[allow(dead_code)]
+#[path = "common/acl.rs"]
+mod acl;
+#[allow(dead_code)]
 #[path = "common/batches.rs"]
 mod batches;
 #[allow(dead_code)]
@@ -24,40 +27,13 @@ mod harness;
 #[path = "wire/requests.rs"]
 mod requests;
 
+use acl::{allow_anonymous, enforcing, s, with_super_user};
 use bytes::Bytes;
 use harness::{code, start, start_in, Client, PRODUCE_V};
-use kafka_protocol::messages::create_acls_request::AclCreation;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::{CreateAclsRequest, GroupId, JoinGroupRequest};
-use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use requests::{batch, creatable, create_topic, create_topics, fetch, metadata, produce_request};
-use spool::config::BrokerConfig;
-use spool::security::AuthorizerConfig;
-
-fn s(v: &str) -> StrBytes {
-    StrBytes::from_string(v.to_string())
-}
-
-fn with_super_user(config: &mut BrokerConfig) {
-    config.authorizer =
-        Some(AuthorizerConfig { super_users: vec!["User:ANONYMOUS".into()], allow_if_no_acl: false });
-}
-
-fn enforcing(config: &mut BrokerConfig) {
-    config.authorizer = Some(AuthorizerConfig::default());
-}
-
-fn allow_anonymous(resource_type: i8, name: &str, operation: i8) -> AclCreation {
-    AclCreation::default()
-        .with_resource_type(resource_type)
-        .with_resource_name(s(name))
-        .with_resource_pattern_type(3)
-        .with_principal(s("User:ANONYMOUS"))
-        .with_host(s("*"))
-        .with_operation(operation)
-        .with_permission_type(3)
-}
 
 async fn produce_code(client: &mut Client, topic: &str) -> i16 {
     let response = client.request(PRODUCE_V, &produce_request(topic, 0, batch(1, &["v"]), 1)).await;

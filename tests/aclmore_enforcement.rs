@@ -14,6 +14,9 @@
 //! ```
 
 #[allow(dead_code)]
+#[path = "common/acl.rs"]
+mod acl;
+#[allow(dead_code)]
 #[path = "common/batches.rs"]
 mod batches;
 #[allow(dead_code)]
@@ -23,26 +26,11 @@ mod harness;
 #[path = "wire/requests.rs"]
 mod requests;
 
+use acl::{allow_anonymous as allow, enforcing, s, with_super_user};
 use harness::{name, start, start_in, Client, PRODUCE_V};
 use kafka_protocol::messages::create_acls_request::AclCreation;
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::StrBytes;
 use requests::{batch, create_topic, fetch_request, metadata, produce_request};
-use spool::config::BrokerConfig;
-use spool::security::AuthorizerConfig;
-
-fn s(v: &str) -> StrBytes {
-    StrBytes::from_string(v.to_string())
-}
-
-fn with_super_user(config: &mut BrokerConfig) {
-    config.authorizer =
-        Some(AuthorizerConfig { super_users: vec!["User:ANONYMOUS".into()], allow_if_no_acl: false });
-}
-
-fn enforcing(config: &mut BrokerConfig) {
-    config.authorizer = Some(AuthorizerConfig::default());
-}
 
 // Kafka's resource types and operations, by code.
 const TOPIC: i8 = 2;
@@ -59,17 +47,6 @@ const CLUSTER_ACTION: i8 = 9;
 const DESCRIBE_CONFIGS: i8 = 10;
 const ALTER_CONFIGS: i8 = 11;
 const IDEMPOTENT_WRITE: i8 = 12;
-
-fn allow(resource_type: i8, resource: &str, operation: i8) -> AclCreation {
-    AclCreation::default()
-        .with_resource_type(resource_type)
-        .with_resource_name(s(resource))
-        .with_resource_pattern_type(3)
-        .with_principal(s("User:ANONYMOUS"))
-        .with_host(s("*"))
-        .with_operation(operation)
-        .with_permission_type(3)
-}
 
 /// One API of the table: how to call it and read its code, the code
 /// without ACLs, the ACLs that let it through and the code then.
