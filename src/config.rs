@@ -399,7 +399,7 @@ impl BrokerConfig {
             }
             "num.partitions" => self.num_partitions = num(key, value)?,
             "default.replication.factor" => self.default_replication_factor = num(key, value)?,
-            "auto.create.topics.enable" => self.auto_create_topics = num(key, value)?,
+            "auto.create.topics.enable" => self.auto_create_topics = flag(key, value)?,
             "socket.request.max.bytes" => self.socket_request_max_bytes = num(key, value)?,
             "queued.max.request.bytes" => {
                 let bytes: i64 = num(key, value)?;
@@ -408,8 +408,8 @@ impl BrokerConfig {
             "message.max.bytes" => self.message_max_bytes = num(key, value)?,
             "log.retention.check.interval.ms" => self.retention_check_interval_ms = num(key, value)?,
             "log.flush.offset.checkpoint.interval.ms" => self.checkpoint_interval_ms = num(key, value)?,
-            "spool.fetch.zero.copy" => self.zero_copy = num(key, value)?,
-            "spool.produce.pipelining" => self.produce_pipelining = num(key, value)?,
+            "spool.fetch.zero.copy" => self.zero_copy = flag(key, value)?,
+            "spool.produce.pipelining" => self.produce_pipelining = flag(key, value)?,
             "offsets.topic.num.partitions" => {
                 self.offsets_topic_num_partitions = num(key, value)?;
                 if self.offsets_topic_num_partitions < 1 {
@@ -459,10 +459,13 @@ fn routable(listener: &Listener) -> Listener {
     Listener { host, ..listener.clone() }
 }
 
-/// Parses one number (or `true`/`false`) for `key`, naming both in the error.
+/// Parses one number for `key`, naming both in the error.
 fn num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, String> {
     v.parse().map_err(|_| format!("invalid value {v:?} for {key}"))
 }
+
+/// Booleans parse as Kafka's do: `true`/`false` in any case.
+use crate::log::config::flag;
 
 #[cfg(test)]
 mod tests {
@@ -482,6 +485,24 @@ mod tests {
         assert_eq!(config.num_partitions, 4);
         assert_eq!(config.log.segment_bytes, 1024);
         assert_eq!(ignored, vec!["num.network.threads".to_string()]);
+    }
+
+    /// Booleans are read as Kafka's ConfigDef reads them: any case, so a
+    /// `server.properties` written `FALSE` means false (not an error, and
+    /// not true); anything else is refused naming the key.
+    #[test]
+    fn booleans_in_any_case() {
+        let load = |text: &str| {
+            BrokerConfig::from_properties(&BrokerConfig::parse_properties(text).unwrap()).map(|(c, _)| c)
+        };
+        let config =
+            load("auto.create.topics.enable=FALSE\nlog.cleaner.enable=False\nspool.fetch.zero.copy=TRUE\n")
+                .unwrap();
+        assert!(!config.auto_create_topics);
+        assert!(!config.cleaner.enable);
+        assert!(config.zero_copy);
+        let error = load("auto.create.topics.enable=yes\n").unwrap_err();
+        assert!(error.contains("auto.create.topics.enable"), "{error}");
     }
 
     /// Chapter 5's group coordinator settings load under Kafka's keys.

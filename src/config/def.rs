@@ -221,7 +221,8 @@ impl ConfigKey {
         let invalid = |why: &str| Err(format!("invalid value {value:?} for {}: {why}", self.name));
         match self.kind {
             ConfigType::Boolean => {
-                if v != "true" && v != "false" {
+                // Any case, as Kafka's ConfigDef parses a BOOLEAN.
+                if !v.eq_ignore_ascii_case("true") && !v.eq_ignore_ascii_case("false") {
                     return invalid("expected true or false");
                 }
             }

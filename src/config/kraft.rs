@@ -175,7 +175,7 @@ impl QuorumConfig {
     /// Applies one setting; `Ok(false)` for a key that is not a quorum setting.
     pub(super) fn set(&mut self, key: &str, value: &str) -> Result<bool, String> {
         if key == "spool.quorum.pre.vote" {
-            self.pre_vote = super::num(key, value)?;
+            self.pre_vote = super::flag(key, value)?;
             return Ok(true);
         }
         if key == "metadata.log.max.record.bytes.between.snapshots" {

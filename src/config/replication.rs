@@ -107,9 +107,9 @@ impl ReplicationConfig {
                 self.high_watermark_checkpoint_interval_ms = num(key, value)?
             }
             "min.insync.replicas" => self.min_insync_replicas = num(key, value)?,
-            "unclean.leader.election.enable" => self.unclean_leader_election = num(key, value)?,
-            "controlled.shutdown.enable" => self.controlled_shutdown = num(key, value)?,
-            "auto.leader.rebalance.enable" => self.auto_leader_rebalance = num(key, value)?,
+            "unclean.leader.election.enable" => self.unclean_leader_election = super::flag(key, value)?,
+            "controlled.shutdown.enable" => self.controlled_shutdown = super::flag(key, value)?,
+            "auto.leader.rebalance.enable" => self.auto_leader_rebalance = super::flag(key, value)?,
             "leader.imbalance.check.interval.seconds" => {
                 self.leader_imbalance_check_interval_seconds = num(key, value)?
             }

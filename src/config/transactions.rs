@@ -102,7 +102,7 @@ impl TransactionConfig {
                 at_least_1(self.coordinator.transactional_id_expiration_ms)?;
             }
             "transaction.partition.verification.enable" => {
-                self.partition_verification_enable = num(key, value)?;
+                self.partition_verification_enable = super::flag(key, value)?;
             }
             "spool.transaction.version" => {
                 self.transaction_version = num(key, value)?;

@@ -156,7 +156,7 @@ impl LogConfig {
                 self.flush_interval_messages = num(key, value)?
             }
             "log.flush.interval.ms" | "flush.ms" => self.flush_interval_ms = num(key, value)?,
-            "spool.log.flush.before.ack" => self.flush_before_ack = num(key, value)?,
+            "spool.log.flush.before.ack" => self.flush_before_ack = flag(key, value)?,
             "log.message.timestamp.type" | "message.timestamp.type" => {
                 self.timestamp_type = match value.trim() {
                     "CreateTime" => TimestampType::CreateTime,
@@ -272,7 +272,7 @@ impl CleanerConfig {
     /// [`LogConfig::set`]'s. A refused value leaves the config as it was.
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool, String> {
         match key {
-            "log.cleaner.enable" => self.enable = num(key, value)?,
+            "log.cleaner.enable" => self.enable = flag(key, value)?,
             "log.cleaner.threads" => self.threads = num(key, value)?,
             "log.cleaner.dedupe.buffer.size" => self.dedupe_buffer_bytes = num(key, value)?,
             "log.cleaner.io.buffer.size" => self.io_buffer_bytes = num(key, value)?,
@@ -320,9 +320,19 @@ impl std::hash::Hash for Ratio {
     }
 }
 
-/// Parses one number (or `true`/`false`) for `key`, naming both in the error.
+/// Parses one number for `key`, naming both in the error.
 pub(crate) fn num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, String> {
     v.trim().parse().map_err(|_| format!("invalid value {v:?} for {key}"))
+}
+
+/// Parses a boolean for `key` as Kafka's `ConfigDef` does: `true` or `false`
+/// in any case, around spaces (`TRUE` is a valid `log.cleaner.enable`).
+pub(crate) fn flag(key: &str, v: &str) -> Result<bool, String> {
+    match v.trim() {
+        t if t.eq_ignore_ascii_case("true") => Ok(true),
+        f if f.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(format!("invalid value {v:?} for {key}: expected true or false")),
+    }
 }
 
 /// Parses an `i64` for `key` that must be at least `min` (Kafka's `atLeast`).
