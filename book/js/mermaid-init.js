@@ -35,7 +35,7 @@
     });
     mermaid.run({ nodes }).then(() => {
       root.dataset.diagrams = "done";
-    }, (err) => fail(`a diagram failed to draw: ${err}`));
+    }, (err) => fail(`a diagram failed to draw: ${err?.message ?? err?.str ?? err}`));
   };
   const script = document.createElement("script");
   script.src = `${path_to_root}js/mermaid.min.js`; // path_to_root: set by mdbook's page
