@@ -71,6 +71,8 @@ if [[ ! -f book/node_modules/mermaid/dist/mermaid.min.js ]]; then
 fi
 mkdir -p book/src/js
 cp book/node_modules/mermaid/dist/mermaid.min.js book/src/js/mermaid.min.js
+# Chapter 4's plot, drawn from the numbers kept in benches/ (never committed as an image).
+python3 scripts/plot-batching.py --quiet
 
 # 2. The build itself, with every ERROR or WARN treated as a failure.
 if ! out=$("$MDBOOK" build book 2>&1); then
