@@ -29,7 +29,10 @@ const BOOK_DIR = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.me
 const SRC_DIR = join(BOOK_DIR, "src");
 const OUT_DIR = join(BOOK_DIR, "book");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const DIAGRAM_WAIT_MS = 15_000;
+// Generous: CI machines are shared, and a loaded one takes seconds per page.
+const WAIT_MS = 30_000;
+// Pages open this many at a time (the machine has few cores; more only queue).
+const PAGES_AT_ONCE = 3;
 const SEARCH_WORDS = "high watermark";
 const SEARCH_PAGE = "06-replication.html";
 
@@ -45,8 +48,8 @@ const TYPES = {
   ".ttf": "font/ttf",
 };
 
-const problems = [];
-const problem = (msg) => problems.push(msg);
+const problems = new Set(); // a page that asks twice for a missing file is one problem
+const problem = (msg) => problems.add(msg);
 
 /** The pages of SUMMARY.md, as [source path, html path] relative to src/. */
 function summaryPages() {
@@ -122,9 +125,15 @@ function inspect() {
 async function checkPage(context, base, md, html) {
   const page = await context.newPage();
   watch(page, html);
-  await page.goto(base + html, { waitUntil: "load" });
+  const loaded = await page.goto(base + html, { waitUntil: "load", timeout: WAIT_MS }).catch((e) => {
+    problem(`${html}: did not load: ${e.message.split("\n")[0]}`);
+  });
+  if (!loaded) {
+    await page.close();
+    return [];
+  }
   await page.waitForFunction(() => document.documentElement.dataset.diagrams, null,
-    { timeout: DIAGRAM_WAIT_MS }).catch(() => {});
+    { timeout: WAIT_MS }).catch(() => {});
   const seen = await page.evaluate(inspect);
   const want = diagramSources(md);
   if (seen.state !== "done") problem(`${html}: diagrams ${seen.state}`);
@@ -156,19 +165,38 @@ function checkLink(from, href, base) {
 async function checkSearch(context, base) {
   const page = await context.newPage();
   watch(page, "search");
-  await page.goto(base + "index.html", { waitUntil: "load" });
-  await page.click("#mdbook-search-toggle");
-  await page.fill("#mdbook-searchbar", SEARCH_WORDS);
-  const hrefs = await page
-    .waitForFunction((p) => {
+  try {
+    await page.goto(base + "index.html", { waitUntil: "load", timeout: WAIT_MS });
+    await page.click("#mdbook-search-toggle", { timeout: WAIT_MS });
+    // The index (several MB) loads on the first toggle; type once it is there,
+    // key by key as a reader does (mdbook searches on keyup).
+    await page.waitForFunction(() => window.search, null, { timeout: WAIT_MS });
+    await page.locator("#mdbook-searchbar").pressSequentially(SEARCH_WORDS);
+    const hrefs = await page.waitForFunction((p) => {
       const links = Array.from(document.querySelectorAll("#mdbook-searchresults a"), (a) => a.href);
       return links.some((h) => h.includes(p)) && links;
-    }, SEARCH_PAGE, { timeout: DIAGRAM_WAIT_MS })
-    .then((h) => h.jsonValue())
-    .catch(() => null);
-  if (!hrefs) problem(`search: "${SEARCH_WORDS}" listed no result in ${SEARCH_PAGE}`);
-  await page.close();
-  return hrefs?.length ?? 0;
+    }, SEARCH_PAGE, { timeout: WAIT_MS });
+    return (await hrefs.jsonValue()).length;
+  } catch (e) {
+    problem(`search: "${SEARCH_WORDS}" listed no result in ${SEARCH_PAGE}: ${e.message.split("\n")[0]}`);
+    return 0;
+  } finally {
+    await page.close();
+  }
+}
+
+/** Runs `check` over `items`, `width` at a time, keeping the results in order. */
+async function pool(items, width, check) {
+  const results = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await check(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+  return results;
 }
 
 async function main() {
@@ -180,12 +208,13 @@ async function main() {
   let links = 0;
   let diagrams = 0;
   try {
-    for (const [md, html] of summaryPages()) {
-      const hrefs = await checkPage(context, base, md, html);
+    const pages = summaryPages();
+    const found = await pool(pages, PAGES_AT_ONCE, ([md, html]) => checkPage(context, base, md, html));
+    pages.forEach(([md, html], i) => {
       diagrams += diagramSources(md);
-      for (const href of hrefs) checkLink(html, href, base);
-      links += hrefs.length;
-    }
+      for (const href of found[i]) checkLink(html, href, base);
+      links += found[i].length;
+    });
     const results = await checkSearch(context, base);
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     console.log(`check-browser: ${summaryPages().length} pages, ${diagrams} diagrams, ` +
@@ -195,7 +224,7 @@ async function main() {
     server.close();
   }
   for (const p of problems) console.error(`check-browser: ${p}`);
-  process.exit(problems.length ? 1 : 0);
+  process.exit(problems.size ? 1 : 0);
 }
 
 await main();
