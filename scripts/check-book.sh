@@ -96,11 +96,11 @@ fi
 # 4. Rust blocks: `rust,ignore` exactly when the block is an include.
 rust_blocks=$(awk '
   FNR == 1 { fence = "" }
-  /^```/ {
+  /^[[:space:]]*```/ {
     if (fence == "") { fence = $0; at = FNR; body = ""; next }
-    if (fence ~ /^```rust/) {
+    if (fence ~ /^[[:space:]]*```rust/) {
       included = body ~ /\{\{#(rustdoc_)?include /
-      ignored = fence ~ /(^```rust,|,)ignore(,|$)/
+      ignored = fence ~ /,ignore(,|$)/
       if (included && !ignored) print FILENAME ":" at ": an included Rust block must be rust,ignore"
       if (!included && ignored) print FILENAME ":" at ": a standalone Rust block must not be ignored"
     }
