@@ -5,7 +5,18 @@
 #   1. an {{#include FILE:ANCHOR}} whose file is missing, or whose anchor is
 #      missing, unterminated, or holds no code;
 #   2. any ERROR or WARN line in the build output;
-#   3. an empty code block anywhere in the rendered HTML.
+#   3. an empty code block anywhere in the rendered HTML;
+#   4. a Rust block that `mdbook test` would skip without reason: every included
+#      block is crate code (a fragment that compiles only inside the crate, and
+#      that `cargo build` already compiles), so it is marked `rust,ignore`; any
+#      other Rust block is a standalone example that `mdbook test` must compile
+#      and run, so `ignore` on it, or an include without it, is refused;
+#   5. `mdbook test` itself (runs whatever standalone Rust blocks there are);
+#   6. the built book in a real browser (book/tools/check-browser.mjs, headless
+#      chromium): pages load without console errors, every diagram draws, no
+#      broken link, anchor or image, search finds "high watermark".
+# Needs scripts/book-setup.sh first (chromium, and mermaid + playwright-core in
+# book/node_modules); scripts/test.sh runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +64,16 @@ while IFS=: read -r page _line directive; do
   fi
 done < <(grep -rnoE '\{\{#(include|rustdoc_include) [^}]+\}\}' book/src --include='*.md')
 
+# The pictures' renderer: copied from the pinned npm package, never committed.
+if [[ ! -f book/node_modules/mermaid/dist/mermaid.min.js ]]; then
+  echo "check-book: no book/node_modules/mermaid: run scripts/book-setup.sh" >&2
+  exit 1
+fi
+mkdir -p book/src/js
+cp book/node_modules/mermaid/dist/mermaid.min.js book/src/js/mermaid.min.js
+# Chapter 4's plot, drawn from the numbers kept in benches/ (never committed as an image).
+python3 scripts/plot-batching.py --quiet
+
 # 2. The build itself, with every ERROR or WARN treated as a failure.
 if ! out=$("$MDBOOK" build book 2>&1); then
   echo "$out" >&2
@@ -72,7 +93,36 @@ if [[ -d book/book ]]; then
   fi
 fi
 
+# 4. Rust blocks: `rust,ignore` exactly when the block is an include.
+rust_blocks=$(awk '
+  FNR == 1 { fence = "" }
+  /^[[:space:]]*```/ {
+    if (fence == "") { fence = $0; at = FNR; body = ""; next }
+    if (fence ~ /^[[:space:]]*```rust/) {
+      included = body ~ /\{\{#(rustdoc_)?include /
+      ignored = fence ~ /,ignore(,|$)/
+      if (included && !ignored) print FILENAME ":" at ": an included Rust block must be rust,ignore"
+      if (!included && ignored) print FILENAME ":" at ": a standalone Rust block must not be ignored"
+    }
+    fence = ""; next
+  }
+  fence != "" { body = body $0 "\n" }' book/src/*.md book/src/reference/*.md)
+if [[ -n $rust_blocks ]]; then
+  fail "$rust_blocks"
+fi
+
+# 5. mdbook test: compiles and runs every Rust block not marked ignore.
+if ! out=$("$MDBOOK" test book 2>&1); then
+  echo "$out" >&2
+  fail "mdbook test failed"
+fi
+
+# 6. The built book in headless chromium.
+if [[ -d book/book ]] && ! node book/tools/check-browser.mjs book; then
+  fail "the browser check found problems (above)"
+fi
+
 if [[ $failed -ne 0 ]]; then
   exit 1
 fi
-echo "check-book: every include resolves, no warnings"
+echo "check-book: every include resolves, no warnings, mdbook test passes, the browser finds no problem"

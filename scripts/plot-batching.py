@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
-"""Draws chapter 4's plot, producer throughput against records per batch, from
-the results criterion saved for `cargo bench --bench batching`.
+"""Draws chapter 4's plot, producer throughput against records per batch.
 
-    cargo bench --bench batching        # writes target/criterion/batching/
-    python3 scripts/plot-batching.py    # writes book/src/img/batching-throughput.svg
+The numbers are text kept in the repo, benches/RESULTS-batching-throughput.csv,
+and the picture is drawn from them by the book's build (scripts/check-book.sh
+runs this script with no arguments), so the SVG is never committed and cannot
+drift from its numbers. A new bench run replaces the numbers:
+
+    cargo bench --bench batching                       # writes target/criterion/batching/
+    python3 scripts/plot-batching.py --from-criterion  # rewrites the CSV, then draws
+    python3 scripts/plot-batching.py                   # draws from the CSV (the build)
 
 Only the standard library: the SVG is written by hand. For each batch size N,
 criterion's `new/benchmark.json` gives the records per iteration and
@@ -13,6 +18,8 @@ axis linear, so the plateau is as visible as the climb.
 """
 
 import argparse
+import csv
+import datetime
 import json
 import math
 import os
@@ -21,6 +28,10 @@ import sys
 BATCH_RECORDS = [1, 10, 100, 1000, 10000]
 WIDTH, HEIGHT = 640, 400
 LEFT, RIGHT, TOP, BOTTOM = 90, 30, 50, 60
+
+
+DATA = "benches/RESULTS-batching-throughput.csv"
+COLUMNS = ["records_per_batch", "records_per_s_mean", "records_per_s_low", "records_per_s_high"]
 
 
 def load(criterion_dir):
@@ -41,6 +52,30 @@ def load(criterion_dir):
         # A longer time is a lower rate: the interval's bounds swap.
         points.append((n, records / ns * 1e9, records / high_ns * 1e9, records / low_ns * 1e9))
     return points
+
+
+def write_data(points, path):
+    """Saves the points as CSV, after comment lines saying where they came from."""
+    with open(path, "w", newline="") as f:
+        f.write(f"# chapter 4's plot: `cargo bench --bench batching`, then\n")
+        f.write(f"# `python3 scripts/plot-batching.py --from-criterion` on {datetime.date.today()}.\n")
+        f.write("# records/s: criterion's mean, with its 95% confidence interval.\n")
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(COLUMNS)
+        for n, r, low, high in points:
+            out.writerow([n, round(r), round(low), round(high)])
+
+
+def load_data(path):
+    """Reads the points back: [(n, records/s mean, low, high)], one per BATCH_RECORDS."""
+    with open(path) as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    points = [tuple(float(row[c]) for c in COLUMNS) for row in rows]
+    if [int(p[0]) for p in points] != BATCH_RECORDS:
+        sys.exit(f"{path}: expected one row per batch size {BATCH_RECORDS}")
+    if any(not (low <= r <= high) or low <= 0 for _, r, low, high in points):
+        sys.exit(f"{path}: each mean must lie in its interval, above 0")
+    return [(int(n), r, low, high) for n, r, low, high in points]
 
 
 def nice_step(top):
@@ -128,16 +163,25 @@ def svg(points):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--from-criterion", action="store_true", help="rewrite the CSV from criterion's results first"
+    )
     parser.add_argument("--criterion-dir", default="target/criterion")
+    parser.add_argument("--data", default=DATA)
     parser.add_argument("--out", default="book/src/img/batching-throughput.svg")
+    parser.add_argument("--quiet", action="store_true", help="print only errors")
     args = parser.parse_args()
-    points = load(args.criterion_dir)
-    for n, r, low, high in points:
-        print(f"batch of {n:>6} records: {r:>12,.0f} records/s (95% CI {low:,.0f} .. {high:,.0f})")
+    if args.from_criterion:
+        write_data(load(args.criterion_dir), args.data)
+    points = load_data(args.data)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         f.write(svg(points))
-    print(f"wrote {args.out}")
+    if args.quiet:
+        return
+    for n, r, low, high in points:
+        print(f"batch of {n:>6} records: {r:>12,.0f} records/s (95% CI {low:,.0f} .. {high:,.0f})")
+    print(f"wrote {args.out} from {args.data}")
 
 
 if __name__ == "__main__":

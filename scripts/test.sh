@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: the README's test command, and what CI runs.
-# On a fresh machine it installs what it needs first (mdbook, the Kafka clients).
+# On a fresh machine it installs what it needs first (mdbook, the Kafka clients,
+# chromium and the book's npm packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,8 @@ fi
 # The real Kafka clients that judge the broker: kcat (apt), confluent-kafka,
 # kafka-python, aiokafka (a venv), kafkajs (npm). Quick when already installed.
 ./tests/clients/setup.sh
+# The book's pictures (mermaid) and its browser check (chromium, playwright-core).
+./scripts/book-setup.sh
 
 step "format, lints, docs, module imports"
 cargo fmt --all -- --check
