@@ -19,7 +19,7 @@ kcat -b "127.0.0.1:$port" -L | emit metadata-empty
 printf '%s\n' 'user-1:{"order":1,"amount":30}' 'user-2:{"order":2,"amount":12}' \
   'user-1:{"order":3,"amount":7}' 'user-3:{"order":4,"amount":99}' \
   'user-2:{"order":5,"amount":41}' 'user-1:{"order":6,"amount":5}' |
-  kcat -b "127.0.0.1:$port" -t orders -P -K: -z gzip
+  kcat -b "127.0.0.1:$port" -t orders -P -K: -z gzip -X linger.ms=1000
 log_lines "$log" | grep -o "created topic.*" | emit_inline created-topic
 kcat -b "127.0.0.1:$port" -L | emit metadata-orders
 
@@ -33,10 +33,10 @@ ls "$dir" | emit ls
   emit dump-log-metadata
 
 # librdkafka's own log of the negotiation, its prefixes cut to the message:
-# the ApiVersions exchange, the features it derived, and the next request.
+# the ApiVersions exchange, the features the prose names, and the next request.
 kcat -b "127.0.0.1:$port" -L -X debug=protocol,feature 2>&1 >/dev/null |
-  sed -E 's/^%7\|[0-9.]+\|[A-Z0-9-]+\|[A-Z]+\|[^|]*\| \[[^]]*\]: ([^ ]*: )?//' |
-  grep -E 'ApiVersion|ApiKey|Feature|Enabling|Sent MetadataRequest' |
+  sed -E 's/^%7\|[0-9.]+\|[A-Z0-9_-]+\|[^|]*\| \[[^]]*\]: ([^ ]*: )?//' |
+  grep -E 'ApiVersion(Request|Response)|ApiKey|Feature (MsgVer2|LZ4|ZSTD)|Sent MetadataRequest' |
   awk '/Sent MetadataRequest/ { print; exit } { print }' | emit kcat-debug
 
 # KIP-511 by hand: ApiVersions v99 (key 18, version 99, correlation id 7).

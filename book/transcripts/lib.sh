@@ -56,7 +56,7 @@ start_broker() {
     --override "listeners=PLAINTEXT://127.0.0.1:$port" "$@" 2>"$log" &
   BROKER_PIDS+=($!)
   for i in $(seq 100); do
-    grep -q 'listening on' "$log" && return 0
+    grep -qs 'listening on' "$log" && return 0
     sleep 0.1
   done
   echo "transcripts: the broker did not start; its log:" >&2
