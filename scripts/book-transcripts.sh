@@ -26,11 +26,15 @@ case "${1:-}" in
 esac
 
 # The tools the scenarios run besides spool's own (kcat comes with the
-# clients, tests/clients/setup.sh); xxd is its own package on Debian.
-if ! command -v xxd >/dev/null 2>&1; then
-  echo "book-transcripts: installing xxd (apt)"
+# clients, tests/clients/setup.sh): xxd and strace, Debian packages each.
+missing=()
+for tool in xxd strace; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+  echo "book-transcripts: installing ${missing[*]} (apt)"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xxd >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 export SPOOL="$PWD/target/release/spool" SPOOL_MODELS="$PWD/target/release/spool-models"
