@@ -48,3 +48,8 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --release --no-fail-fast
 fi
+
+step "book transcripts (every output the book shows, from the code as it is now)"
+# After the release test build above, whose binaries it runs: regenerates each
+# transcript into a scratch directory and fails, naming the file, on a difference.
+SPOOL_TRANSCRIPTS_PREBUILT=1 ./scripts/book-transcripts.sh --check

@@ -1,0 +1,86 @@
+# Helpers for the book's transcript scenarios (book/transcripts/NN-chapter.sh),
+# sourced by scripts/book-transcripts.sh before each scenario runs in a bash of
+# its own. A scenario runs the commands a chapter shows and pipes each output
+# through `emit NAME`, which masks what changes from run to run and writes
+# "$OUT/NAME.txt" for the page to `{{#include}}`.
+#
+# Set by the runner: SPOOL, SPOOL_MODELS and WRITE_LOG (release binaries),
+# OUT (this chapter's directory of generated files), WORK (a scratch
+# directory removed at the end).
+
+# What `emit` replaces, in order: pairs of (extended regex, replacement),
+# added by scenarios with `mask` (the port a broker really listened on, say).
+MASKS=()
+
+# `mask REGEX REPLACEMENT`: from now on, `emit` writes REPLACEMENT for REGEX.
+mask() { MASKS+=("$1" "$2"); }
+
+# `… | emit NAME`: the masked output, written to "$OUT/NAME.txt".
+emit() {
+  local args=() i
+  for ((i = 0; i < ${#MASKS[@]}; i += 2)); do
+    args+=(-e "s#${MASKS[i]}#${MASKS[i + 1]}#g")
+  done
+  if ((${#args[@]})); then sed -E "${args[@]}"; else cat; fi >"$OUT/$1.txt"
+}
+
+# `… | emit_inline NAME`: as emit, without the final newline, for a number
+# that prose includes mid-sentence.
+emit_inline() {
+  emit "$1"
+  printf '%s' "$(cat "$OUT/$1.txt")" >"$OUT/$1.txt"
+}
+
+# A TCP port nobody listens on now.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+BROKER_PIDS=()
+stop_brokers() {
+  local pid
+  for pid in "${BROKER_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  BROKER_PIDS=()
+}
+trap stop_brokers EXIT
+
+# `start_broker LOG DIR PORT [--override k=v …]`: `spool serve` in the
+# background, its log in LOG, until it listens (10 s at most).
+start_broker() {
+  local log=$1 dir=$2 port=$3 i
+  shift 3
+  "$SPOOL" serve --override "log.dirs=$dir" \
+    --override "listeners=PLAINTEXT://127.0.0.1:$port" "$@" 2>"$log" &
+  BROKER_PIDS+=($!)
+  for i in $(seq 100); do
+    grep -qs 'listening on' "$log" && return 0
+    sleep 0.1
+  done
+  echo "transcripts: the broker did not start; its log:" >&2
+  cat "$log" >&2
+  return 1
+}
+
+# The log lines a broker wrote, without the timestamp and level padding
+# tracing puts in front: "INFO spool: listening on …".
+log_lines() {
+  sed -E 's/^[0-9T:.-]+Z +//; s/^(INFO|WARN|ERROR|DEBUG) +/\1 /' "$1"
+}
+
+# `model NAME pass|fail ARGS…`: `spool-models ARGS`, its output emitted as
+# NAME with the run's duration masked. The check must end as the book says:
+# `fail` for a planted bug, which the checker must catch.
+model() {
+  local name=$1 want=$2 status=0
+  shift 2
+  "$SPOOL_MODELS" "$@" >"$WORK/$name.out" || status=$?
+  if [[ $want == pass && $status -ne 0 || $want == fail && $status -eq 0 ]]; then
+    echo "transcripts: spool-models $* exited $status, expected it to $want" >&2
+    cat "$WORK/$name.out" >&2
+    return 1
+  fi
+  sed -E 's/ in [0-9.]+[^ ]*s$/ in <time>/' "$WORK/$name.out" | emit "$name"
+}
