@@ -268,3 +268,85 @@ async fn kafka_python_over_ssl_and_sasl_plain() {
 async fn aiokafka_over_ssl_and_sasl_plain() {
     python_client_on_every_listener("aiokafka").await;
 }
+
+/// kafkajs: `ssl: { ca: [...] }` and `sasl: { mechanism: 'plain' }` round
+/// trips; a wrong password is KafkaJSSASLAuthenticationError.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafkajs_over_ssl_and_sasl_plain() {
+    let node = node();
+    let _turn = turn::take_turn_async().await;
+    let broker = start(&[]).await;
+    broker.create_topics(&["secured"]).await;
+    for (mode, listener, user) in [
+        ("roundtrip", "SSL", None),
+        ("roundtrip", "SASL_PLAINTEXT", Some(("alice", "alice-secret"))),
+        ("bad-login", "SASL_PLAINTEXT", Some(("alice", "guess"))),
+        ("roundtrip", "SSL", None),
+    ] {
+        let mut args = argv(&["security_kafkajs.js", mode]);
+        args.extend(security_args(&broker, listener, user));
+        run(&node, &args).await;
+    }
+}
+
+/// kcat (`-X security.protocol=ssl -X ssl.ca.location=…`, and SASL PLAIN):
+/// produces keyed records with a header over one listener and reads them back
+/// over the other, then a wrong password fails within kcat's own timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kcat_over_ssl_and_sasl_plain() {
+    let _turn = turn::take_turn_async().await;
+    let broker = start(&[]).await;
+    broker.create_topics(&["secured"]).await;
+    let ssl = argv(&["-X", "security.protocol=ssl", "-X", &format!("ssl.ca.location={}", broker.ca.display())]);
+    let sasl = |password: &str| {
+        argv(&["-X", "security.protocol=sasl_plaintext", "-X", "sasl.mechanisms=PLAIN"])
+            .into_iter()
+            .chain(argv(&["-X", "sasl.username=alice", "-X", &format!("sasl.password={password}")]))
+            .collect::<Vec<_>>()
+    };
+    let produce = |addr: String, security: Vec<String>| {
+        let mut args = argv(&["-b", &addr, "-t", "secured", "-p", "0", "-P", "-K", ":", "-H", "trace=kcat"]);
+        args.extend(security);
+        kcat(args, "k-1:v-1\nk-2:v-2\n")
+    };
+    produce(broker.addr("SSL"), ssl.clone()).await.expect("produce over SSL");
+    produce(broker.addr("SASL_PLAINTEXT"), sasl("alice-secret")).await.expect("produce over SASL");
+    for (listener, security) in [("SSL", ssl), ("SASL_PLAINTEXT", sasl("alice-secret"))] {
+        let mut args = argv(&["-b", &broker.addr(listener), "-t", "secured", "-p", "0", "-C", "-o", "beginning"]);
+        args.extend(argv(&["-e", "-f", "%k=%s %h\n"]));
+        args.extend(security);
+        let read = kcat(args, "").await.expect("consume");
+        assert_eq!(read, "k-1=v-1 trace=kcat\nk-2=v-2 trace=kcat\n".repeat(2), "over {listener}");
+    }
+    let mut args = argv(&["-b", &broker.addr("SASL_PLAINTEXT"), "-L", "-m", "5"]);
+    args.extend(sasl("guess"));
+    let refused = kcat(args, "").await.expect_err("a wrong password lists nothing");
+    assert!(refused.contains("Authentication failed"), "{refused}");
+}
+
+/// Runs kcat with `stdin`; its stdout if it exits 0, its stderr if not.
+async fn kcat(args: Vec<String>, stdin: &'static str) -> Result<String, String> {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = Command::new("timeout")
+            .arg("30")
+            .arg("kcat")
+            .args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("kcat is on PATH (tests/clients/setup.sh)");
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        println!("$ kcat {}\n{stdout}{stderr}", args.join(" "));
+        if output.status.success() {
+            Ok(stdout.into_owned())
+        } else {
+            Err(stderr.into_owned())
+        }
+    })
+    .await
+    .expect("join")
+}
