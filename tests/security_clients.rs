@@ -94,7 +94,8 @@ impl SecureBroker {
 /// The broker's properties: listeners as named, TLS from `pki`, PLAIN on the
 /// SASL listener, the authorizer with its super users.
 fn properties(ports: &BTreeMap<String, u16>, pki: &Pki, dir: &Path) -> BTreeMap<String, String> {
-    let listeners: Vec<String> = LISTENERS.iter().map(|(n, _)| format!("{n}://127.0.0.1:{}", ports[*n])).collect();
+    let listeners: Vec<String> =
+        LISTENERS.iter().map(|(n, _)| format!("{n}://127.0.0.1:{}", ports[*n])).collect();
     let map: Vec<String> = LISTENERS.iter().map(|(n, p)| format!("{n}:{p}")).collect();
     let mut props = BTreeMap::new();
     let mut set = |k: &str, v: String| props.insert(k.to_string(), v);
@@ -120,7 +121,8 @@ fn properties(ports: &BTreeMap<String, u16>, pki: &Pki, dir: &Path) -> BTreeMap<
 async fn start(extra: &[(&str, &str)]) -> SecureBroker {
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::new(dir.path());
-    let carol = pki.keystore("carol", &[], &[(DnType::OrganizationalUnitName, "eng"), (DnType::CommonName, "carol")]);
+    let carol =
+        pki.keystore("carol", &[], &[(DnType::OrganizationalUnitName, "eng"), (DnType::CommonName, "carol")]);
     let (carol_cert, carol_key) = split_keystore(&carol);
     let mut sockets = Vec::new();
     let mut ports = BTreeMap::new();
@@ -147,16 +149,18 @@ async fn start(extra: &[(&str, &str)]) -> SecureBroker {
 fn endpoint(config: &BrokerConfig, name: &str) -> Endpoint {
     let protocol = config.listener_security_protocol_map[name].as_str();
     let tls = (protocol == "SSL").then(|| config.tls_server_config(name).expect("TLS config"));
-    let sessions: Option<Arc<dyn spool::wire::handler::Sessions>> = (protocol == "SASL_PLAINTEXT").then(|| {
-        let listener = spool::security::sasl::listener::from_settings(
-            &config.sasl_enabled_mechanisms,
-            &config.sasl_jaas_configs,
-            name,
-            None,
-        )
-        .expect("SASL listener");
-        Arc::new(spool::wire::sasl::SaslSessions(Arc::new(listener))) as Arc<dyn spool::wire::handler::Sessions>
-    });
+    let sessions: Option<Arc<dyn spool::wire::handler::Sessions>> =
+        (protocol == "SASL_PLAINTEXT").then(|| {
+            let listener = spool::security::sasl::listener::from_settings(
+                &config.sasl_enabled_mechanisms,
+                &config.sasl_jaas_configs,
+                name,
+                None,
+            )
+            .expect("SASL listener");
+            Arc::new(spool::wire::sasl::SaslSessions(Arc::new(listener)))
+                as Arc<dyn spool::wire::handler::Sessions>
+        });
     Endpoint { listener: name.to_string(), tls, sessions }
 }
 
@@ -229,7 +233,13 @@ fn security_args(broker: &SecureBroker, listener: &str, user: Option<(&str, &str
 }
 
 /// `security_scenario.py client mode` against `listener` of `broker`.
-async fn python_scenario(broker: &SecureBroker, client: &str, mode: &str, listener: &str, user: Option<(&str, &str)>) {
+async fn python_scenario(
+    broker: &SecureBroker,
+    client: &str,
+    mode: &str,
+    listener: &str,
+    user: Option<(&str, &str)>,
+) {
     let mut args = argv(&["security_scenario.py", client, mode]);
     args.extend(security_args(broker, listener, user));
     run(&python(), &args).await;
@@ -297,7 +307,8 @@ async fn kcat_over_ssl_and_sasl_plain() {
     let _turn = turn::take_turn_async().await;
     let broker = start(&[]).await;
     broker.create_topics(&["secured"]).await;
-    let ssl = argv(&["-X", "security.protocol=ssl", "-X", &format!("ssl.ca.location={}", broker.ca.display())]);
+    let ssl =
+        argv(&["-X", "security.protocol=ssl", "-X", &format!("ssl.ca.location={}", broker.ca.display())]);
     let sasl = |password: &str| {
         argv(&["-X", "security.protocol=sasl_plaintext", "-X", "sasl.mechanisms=PLAIN"])
             .into_iter()
@@ -312,7 +323,8 @@ async fn kcat_over_ssl_and_sasl_plain() {
     produce(broker.addr("SSL"), ssl.clone()).await.expect("produce over SSL");
     produce(broker.addr("SASL_PLAINTEXT"), sasl("alice-secret")).await.expect("produce over SASL");
     for (listener, security) in [("SSL", ssl), ("SASL_PLAINTEXT", sasl("alice-secret"))] {
-        let mut args = argv(&["-b", &broker.addr(listener), "-t", "secured", "-p", "0", "-C", "-o", "beginning"]);
+        let mut args =
+            argv(&["-b", &broker.addr(listener), "-t", "secured", "-p", "0", "-C", "-o", "beginning"]);
         args.extend(argv(&["-e", "-f", "%k=%s %h\n"]));
         args.extend(security);
         let read = kcat(args, "").await.expect("consume");
@@ -339,7 +351,8 @@ async fn kcat(args: Vec<String>, stdin: &'static str) -> Result<String, String> 
             .expect("kcat is on PATH (tests/clients/setup.sh)");
         child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
         let output = child.wait_with_output().unwrap();
-        let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let (stdout, stderr) =
+            (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         println!("$ kcat {}\n{stdout}{stderr}", args.join(" "));
         if output.status.success() {
             Ok(stdout.into_owned())
@@ -349,4 +362,37 @@ async fn kcat(args: Vec<String>, stdin: &'static str) -> Result<String, String> 
     })
     .await
     .expect("join")
+}
+
+/// ACLs through confluent-kafka's AdminClient as the super user `admin`, and
+/// a principal no ACL names (`bob`) refused on produce, group consume, topic
+/// creation, a transactional id and topic metadata, with Kafka's error codes,
+/// until a PREFIXED grant on `bob-` lets him use `bob-topic` and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_acls_refuse_then_allow_bob() {
+    let _turn = turn::take_turn_async().await;
+    let broker = start(&[]).await;
+    broker.create_topics(&["other", "bob-topic"]).await;
+    run(&python(), &argv(&["security_acls.py", "bob", "--sasl", &broker.addr("SASL_PLAINTEXT")])).await;
+}
+
+/// Mutual TLS (`ssl.client.auth=required`): confluent-kafka with carol's
+/// certificate is served and its principal is the one ACLs see (refused with
+/// none, allowed by an ACL for `User:CN=carol,OU=eng`); without a
+/// certificate the handshake fails, and the other listeners keep serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_kafka_mtls_principal_is_what_acls_see() {
+    let _turn = turn::take_turn_async().await;
+    let broker = start(&[]).await;
+    broker.create_topics(&["other"]).await;
+    let mut args = argv(&["security_acls.py", "mtls", "--sasl", &broker.addr("SASL_PLAINTEXT")]);
+    args.extend(argv(&["--mtls", &broker.addr("MTLS"), "--principal", CAROL_PRINCIPAL]));
+    args.extend(security_args(&broker, "MTLS", None).into_iter().skip(4));
+    run(&python(), &args).await;
+    let mut args =
+        argv(&["security_scenario.py", "confluent", "no-cert", "--bootstrap", &broker.addr("MTLS")]);
+    args.extend(argv(&["--protocol", "SSL", "--ca", &broker.ca.display().to_string()]));
+    run(&python(), &args).await;
+    python_scenario(&broker, "confluent", "roundtrip", "SASL_PLAINTEXT", Some(("alice", "alice-secret")))
+        .await;
 }
