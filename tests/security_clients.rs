@@ -396,3 +396,17 @@ async fn confluent_kafka_mtls_principal_is_what_acls_see() {
     python_scenario(&broker, "confluent", "roundtrip", "SASL_PLAINTEXT", Some(("alice", "alice-secret")))
         .await;
 }
+
+/// Quotas through real clients (KIP-219): a `producer_byte_rate` for client id
+/// `slow`, set and described back with kafka-python's AlterClientQuotas and
+/// DescribeClientQuotas requests, shows in a confluent-kafka producer's
+/// statistics as `brokers.*.throttle` > 0, while client id `fast` on the same
+/// broker is never throttled. (The rate itself is `tests/quotas_throttle.rs`'.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quota_set_by_kafka_python_throttles_a_confluent_kafka_producer() {
+    let _turn = turn::take_turn_async().await;
+    let broker = start(&[]).await;
+    broker.create_topics(&["metered"]).await;
+    let args = argv(&["security_quotas.py", "--bootstrap", &broker.addr("PLAINTEXT"), "--topic", "metered"]);
+    run(&python(), &args).await;
+}
