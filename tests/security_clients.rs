@@ -410,3 +410,15 @@ async fn a_quota_set_by_kafka_python_throttles_a_confluent_kafka_producer() {
     let args = argv(&["security_quotas.py", "--bootstrap", &broker.addr("PLAINTEXT"), "--topic", "metered"]);
     run(&python(), &args).await;
 }
+
+/// ACLs through kafkajs's admin (`createAcls`, `describeAcls`, `deleteAcls`)
+/// as `admin`; `bob` refused on produce with TOPIC_AUTHORIZATION_FAILED until
+/// a PREFIXED grant on `bob-`, and still refused on `other` after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafkajs_acls_refuse_then_allow_bob() {
+    let node = node();
+    let _turn = turn::take_turn_async().await;
+    let broker = start(&[]).await;
+    broker.create_topics(&["other", "bob-topic"]).await;
+    run(&node, &argv(&["security_acls_kafkajs.js", "--sasl", &broker.addr("SASL_PLAINTEXT")])).await;
+}
