@@ -44,6 +44,16 @@ pub const CONNECTION_IDLE: Duration = Duration::from_secs(600);
 /// is closed: one that sends half a ClientHello and stalls holds nothing longer.
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a connection whose authentication failed stays open after its
+/// SaslAuthenticate error went out: Kafka's default
+/// `connection.failed.authentication.delay.ms` (KIP-306, 100 ms). Kafka
+/// waits before answering; spool answers first and waits before closing,
+/// because a client that reads the answer and the close in one go may drop
+/// the answer (kafka-python 3.0.12's transport does, and then reports a
+/// lost connection instead of SaslAuthenticationFailedError). Either way a
+/// password guesser pays the delay per attempt.
+pub const FAILED_AUTHENTICATION_CLOSE_DELAY: Duration = Duration::from_millis(100);
+
 /// What a listener is, to the connections it accepts.
 #[derive(Clone)]
 pub struct Endpoint {
@@ -215,6 +225,7 @@ async fn connection<H: Handler>(
                             stream.write_all(&frame).await.map_err(|e| e.to_string())?;
                             stream.flush().await.map_err(|e| e.to_string())?;
                             if close {
+                                tokio::time::sleep(FAILED_AUTHENTICATION_CLOSE_DELAY).await;
                                 return Err("authentication failed".into());
                             }
                             continue;
