@@ -395,6 +395,14 @@ impl Broker {
             RequestKind::DescribeClientQuotas(_) if !ask.may_cluster(DescribeConfigs) => {
                 return Verdict::Answer(answers::describe_client_quotas(CLUSTER_DENIED))
             }
+            // SCRAM credentials (issue 19): Alter and Describe on the cluster,
+            // as KafkaApis / ControllerApis ask.
+            RequestKind::AlterUserScramCredentials(r) if !ask.may_cluster(Alter) => {
+                return Verdict::Answer(answers::alter_user_scram_credentials(r, CLUSTER_DENIED))
+            }
+            RequestKind::DescribeUserScramCredentials(_) if !ask.may_cluster(Describe) => {
+                return Verdict::Answer(answers::describe_user_scram_credentials(CLUSTER_DENIED))
+            }
             _ => Refused::Nothing,
         };
         if refused.took_everything(&request.body) {

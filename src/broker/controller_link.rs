@@ -134,6 +134,12 @@ impl ControllerResponse for kafka_protocol::messages::AlterClientQuotasResponse 
     }
 }
 
+impl ControllerResponse for kafka_protocol::messages::AlterUserScramCredentialsResponse {
+    fn not_controller(&self) -> bool {
+        self.results.iter().any(|r| is_not_controller(r.error_code))
+    }
+}
+
 impl ControllerResponse for ElectLeadersResponse {
     fn not_controller(&self) -> bool {
         is_not_controller(self.error_code)

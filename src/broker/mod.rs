@@ -144,6 +144,7 @@ pub mod rate_limit;
 pub mod replica_manager;
 #[cfg(test)]
 mod replication_tests;
+pub mod scram;
 pub mod throttle;
 pub mod topics;
 pub mod transactions;
@@ -465,6 +466,10 @@ impl Broker {
                     let response = self.forward_alter_client_quotas(r).await;
                     return Ok(Some(Reply::Message(ResponseKind::AlterClientQuotas(response))));
                 }
+                RequestKind::AlterUserScramCredentials(r) => {
+                    let response = self.forward_alter_user_scram_credentials(r).await;
+                    return Ok(Some(Reply::Message(ResponseKind::AlterUserScramCredentials(response))));
+                }
                 RequestKind::DescribeCluster(_) => {
                     return Ok(Some(Reply::Message(ResponseKind::DescribeCluster(
                         self.cluster_describe(listener),
@@ -522,6 +527,12 @@ impl Broker {
             }
             RequestKind::DescribeClientQuotas(r) => {
                 ResponseKind::DescribeClientQuotas(self.describe_client_quotas(&r))
+            }
+            RequestKind::AlterUserScramCredentials(r) => {
+                ResponseKind::AlterUserScramCredentials(self.alter_user_scram_credentials(&r))
+            }
+            RequestKind::DescribeUserScramCredentials(r) => {
+                ResponseKind::DescribeUserScramCredentials(self.describe_user_scram_credentials(&r))
             }
             RequestKind::FindCoordinator(r) => {
                 ResponseKind::FindCoordinator(self.find_coordinator(r, version, listener))

@@ -130,6 +130,12 @@ pub const CLIENT_VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreateAcls, 1, 3),
     (ApiKey::DescribeAcls, 1, 3),
     (ApiKey::DeleteAcls, 1, 3),
+    // Chapter 11 / issue 19: logging in on a SASL listener ([`sasl`]), and
+    // `spool configs --entity-type users`' SCRAM credentials.
+    (ApiKey::SaslHandshake, 1, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
+    (ApiKey::DescribeUserScramCredentials, 0, 0),
+    (ApiKey::AlterUserScramCredentials, 0, 0),
 ];
 
 /// Responses larger than this are refused: a fetch asks for at most
@@ -597,5 +603,6 @@ fn millis(d: Duration) -> u64 {
     d.as_millis().min(u128::from(u64::MAX)) as u64
 }
 
+pub mod sasl;
 #[cfg(test)]
 mod tests;

@@ -66,6 +66,7 @@ pub mod offset_delete;
 pub mod partitioner;
 pub mod produce;
 pub mod producer;
+pub mod scram;
 pub mod topic_partitions;
 pub mod transactions;
 

@@ -92,6 +92,7 @@ pub mod partition_change;
 pub mod partitions;
 pub mod placement;
 pub mod producer_ids;
+pub mod scram;
 pub mod topics;
 
 #[cfg(test)]

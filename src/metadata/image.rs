@@ -15,6 +15,8 @@
 //!  AccessControlEntryRecord ─────────▶ acls[id]  (chapter 11's authorizer reads them)
 //!  RemoveAccessControlEntryRecord ───▶ acls[id] removed
 //!  ClientQuotaRecord ────────────────▶ client_quotas[entity][key] (issue 19's quotas)
+//!  UserScramCredentialRecord ────────▶ scram[(user, mechanism)] (issue 19: what SCRAM logins check)
+//!  RemoveUserScramCredentialRecord ──▶ scram[(user, mechanism)] removed
 //! ```
 
 use std::collections::BTreeMap;
@@ -27,6 +29,7 @@ use super::records::{
     PartitionChangeRecord, PartitionRecord, RegisterBrokerRecord, NO_LEADER_CHANGE, NO_RECOVERY_STATE_CHANGE,
     RESOURCE_BROKER, RESOURCE_TOPIC,
 };
+use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 use crate::security::AclSet;
 use crate::TopicPartition;
 
@@ -64,6 +67,9 @@ pub enum ImageError {
     DuplicateAcl(Uuid),
     /// A RemoveAccessControlEntryRecord for an id the image does not hold.
     RemovalOfUnknownAcl(Uuid),
+    /// A RemoveUserScramCredentialRecord for a credential the image does not
+    /// hold (Kafka's replay throws the same).
+    RemovalOfUnknownScramCredential { user: String, mechanism: &'static str },
 }
 
 impl fmt::Display for ImageError {
@@ -90,6 +96,9 @@ impl fmt::Display for ImageError {
             }
             ImageError::DuplicateAcl(id) => write!(f, "ACL id {id} already exists"),
             ImageError::RemovalOfUnknownAcl(id) => write!(f, "removal of unknown ACL id {id}"),
+            ImageError::RemovalOfUnknownScramCredential { user, mechanism } => {
+                write!(f, "removal of unknown {mechanism} credential of user {user}")
+            }
         }
     }
 }
@@ -226,6 +235,10 @@ pub struct MetadataImage {
     /// Client quotas by entity (issue 19); an entity with no keys left is
     /// removed, as a broker config resource is.
     client_quotas: crate::quotas::ClientQuotas,
+    /// SCRAM credentials by user and mechanism (issue 19): what a SASL
+    /// listener checks a SCRAM login against. Secrets derived from the
+    /// password, never the password.
+    scram: BTreeMap<(String, ScramMechanism), ScramCredential>,
 }
 
 impl MetadataImage {
@@ -324,6 +337,17 @@ impl MetadataImage {
             MetadataRecord::RemoveAccessControlEntry { id } => {
                 self.acls.acls.remove(id).ok_or(ImageError::RemovalOfUnknownAcl(*id))?;
             }
+            MetadataRecord::UserScramCredential { name, mechanism, credential } => {
+                self.scram.insert((name.clone(), *mechanism), credential.clone());
+            }
+            MetadataRecord::RemoveUserScramCredential { name, mechanism } => {
+                self.scram.remove(&(name.clone(), *mechanism)).ok_or_else(|| {
+                    ImageError::RemovalOfUnknownScramCredential {
+                        user: name.clone(),
+                        mechanism: mechanism.name(),
+                    }
+                })?;
+            }
         }
         Ok(())
     }
@@ -402,6 +426,16 @@ impl MetadataImage {
     /// Every ACL of the cluster (chapter 11).
     pub fn acls(&self) -> &AclSet {
         &self.acls
+    }
+
+    /// `user`'s SCRAM credential for `mechanism`, if one is set (issue 19).
+    pub fn scram_credential(&self, user: &str, mechanism: ScramMechanism) -> Option<&ScramCredential> {
+        self.scram.get(&(user.to_string(), mechanism))
+    }
+
+    /// Every SCRAM credential, by user then mechanism.
+    pub fn scram_credentials(&self) -> &BTreeMap<(String, ScramMechanism), ScramCredential> {
+        &self.scram
     }
 
     /// The first producer id of the next block to hand out.

@@ -28,12 +28,14 @@
 //!   7  FenceBrokerRecord                v0      v0
 //!   8  UnfenceBrokerRecord              v0      v0
 //!   9  RemoveTopicRecord                v0      v0
+//!  11  UserScramCredentialRecord        v0      v0 (issue 19, [`scram`])
 //!  14  ClientQuotaRecord                v0      v0
 //!  15  ProducerIdsRecord                v0      v0
 //!  17  BrokerRegistrationChangeRecord   v0, or v1 when it says "in controlled
 //!                                       shutdown" (as Kafka's controller writes)
 //!  18  AccessControlEntryRecord         v0      v0 (chapter 11, [`acls`])
 //!  19  RemoveAccessControlEntryRecord   v0      v0
+//!  22  RemoveUserScramCredentialRecord  v0      v0
 //! ```
 //!
 //! Tagged fields a schema version does not name (and BrokerRegistrationChange
@@ -47,6 +49,7 @@ use brokers::{decode_register_broker, decode_registration_change, encode_registe
 use codec::{Reader, Tagged, Writer};
 
 use crate::quotas::{EntityName, QuotaEntity, QuotaValue};
+use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
 
 /// One change to the cluster's metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +88,11 @@ pub enum MetadataRecord {
     AccessControlEntry { id: Uuid, acl: crate::security::Acl },
     /// The ACL of that id is removed (RemoveAccessControlEntryRecord, api key 19).
     RemoveAccessControlEntry { id: Uuid },
+    /// A user's SCRAM credential for one mechanism is set, replacing any
+    /// before it (UserScramCredentialRecord, api key 11; issue 19).
+    UserScramCredential { name: String, mechanism: ScramMechanism, credential: ScramCredential },
+    /// That credential is removed (RemoveUserScramCredentialRecord, api key 22).
+    RemoveUserScramCredential { name: String, mechanism: ScramMechanism },
 }
 
 /// `ConfigResource.Type.TOPIC`.
@@ -284,6 +292,8 @@ impl MetadataRecord {
             }
             MetadataRecord::AccessControlEntry { .. } => (acls::ACCESS_CONTROL_ENTRY, 0),
             MetadataRecord::RemoveAccessControlEntry { .. } => (acls::REMOVE_ACCESS_CONTROL_ENTRY, 0),
+            MetadataRecord::UserScramCredential { .. } => (scram::USER_SCRAM_CREDENTIAL, 0),
+            MetadataRecord::RemoveUserScramCredential { .. } => (scram::REMOVE_USER_SCRAM_CREDENTIAL, 0),
         }
     }
 
@@ -347,6 +357,12 @@ impl MetadataRecord {
             }
             MetadataRecord::AccessControlEntry { id, acl } => acls::encode_acl(&mut w, id, acl),
             MetadataRecord::RemoveAccessControlEntry { id } => w.uuid(id),
+            MetadataRecord::UserScramCredential { name, mechanism, credential } => {
+                scram::encode_credential(&mut w, name, *mechanism, credential)
+            }
+            MetadataRecord::RemoveUserScramCredential { name, mechanism } => {
+                scram::encode_removal(&mut w, name, *mechanism)
+            }
         }
         tagged.write(&mut w);
         w.out
@@ -372,7 +388,7 @@ impl MetadataRecord {
             0 => 3,
             3 | 5 => 2,
             17 => 2,
-            1 | 2 | 4 | 7 | 8 | 9 | 14 | 15 | 18 | 19 => 0,
+            1 | 2 | 4 | 7 | 8 | 9 | 11 | 14 | 15 | 18 | 19 | 22 => 0,
             other => return Err(DecodeError::UnknownApiKey(other)),
         };
         if version > highest {
@@ -410,6 +426,8 @@ impl MetadataRecord {
                 MetadataRecord::AccessControlEntry { id, acl }
             }
             19 => MetadataRecord::RemoveAccessControlEntry { id: r.uuid()? },
+            11 => scram::decode_credential(&mut r)?,
+            22 => scram::decode_removal(&mut r)?,
             14 => decode_client_quota(&mut r)?,
             _ => MetadataRecord::ProducerIds {
                 broker_id: r.i32()?,
@@ -524,5 +542,6 @@ fn decode_partition_change(r: &mut Reader, version: u32) -> Result<PartitionChan
 pub mod acls;
 mod brokers;
 mod codec;
+pub mod scram;
 #[cfg(test)]
 mod tests;

@@ -135,8 +135,9 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
 /// What the wire server needs to know of a listener (chapter 11): its name;
 /// its TLS configuration if it is SSL or SASL_SSL; where its connections' SASL
 /// sessions come from if it is SASL_PLAINTEXT or SASL_SSL (each connection
-/// authenticates before the broker answers it).
-fn endpoint(broker: &Broker, listener: &crate::config::Listener) -> Result<Endpoint, String> {
+/// authenticates before the broker answers it). SCRAM logins are checked
+/// against the broker's metadata image (issue 19), read at each login.
+fn endpoint(broker: &Arc<Broker>, listener: &crate::config::Listener) -> Result<Endpoint, String> {
     use crate::security::sasl;
     let protocol = listener.protocol.as_str();
     let tls = match protocol {
@@ -149,7 +150,7 @@ fn endpoint(broker: &Broker, listener: &crate::config::Listener) -> Result<Endpo
                 &broker.config.sasl_enabled_mechanisms,
                 &broker.config.sasl_jaas_configs,
                 &listener.name,
-                None,
+                Some(Arc::new(crate::broker::scram::ImageScramCredentials(Arc::downgrade(broker)))),
             )?;
             Some(Arc::new(crate::wire::sasl::SaslSessions(Arc::new(sasl_listener))))
         }

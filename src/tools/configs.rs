@@ -20,12 +20,14 @@
 //! broker's own resource is sent to that broker (its dynamic values and
 //! their sources, `DYNAMIC_BROKER_CONFIG` then `DYNAMIC_DEFAULT_BROKER_CONFIG`,
 //! are in each line's synonyms). `--command-config` is the admin tools'
-//! shared [`AdminSettings`]. Users' and clients' quotas are [`client_quotas`]'s.
+//! shared [`AdminSettings`]. Users' and clients' quotas are [`client_quotas`]'s,
+//! users' SCRAM credentials [`scram`]'s.
 //! Simplifications: no `--add-config-file`, no IPs or broker loggers.
 
 use std::io::Write;
 
 pub mod client_quotas;
+pub mod scram;
 
 use super::client_properties::{AdminSettings, CommandConfigArg};
 use crate::client::configs::{AlterConfigOp, ConfigResource, DescribedConfig};
@@ -127,7 +129,10 @@ pub fn parse_add_config(text: &str) -> Result<Vec<(String, String)>, ClientError
 // ANCHOR: configs_tool
 /// What kafka-configs.sh prints for `--describe` or `--alter`.
 pub async fn run(client: &mut Client, args: &ConfigsArgs, out: &mut Vec<u8>) -> Result<(), ClientError> {
-    if matches!(args.entity_type.as_str(), "users" | "clients") {
+    if args.entity_type == "users" {
+        return scram::run(client, args, out).await; // issue 19's quotas and SCRAM credentials
+    }
+    if args.entity_type == "clients" {
         return client_quotas::run(client, args, out).await; // issue 19's quotas
     }
     if args.alter {

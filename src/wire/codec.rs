@@ -93,6 +93,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     // Issue 19: client quotas (KIP-546); v1 is v0 made flexible.
     (ApiKey::DescribeClientQuotas, 0, 1),
     (ApiKey::AlterClientQuotas, 0, 1),
+    // Issue 19: SCRAM credentials in the metadata log (KIP-554).
+    (ApiKey::DescribeUserScramCredentials, 0, 0),
+    (ApiKey::AlterUserScramCredentials, 0, 0),
 ];
 // ANCHOR_END: supported
 

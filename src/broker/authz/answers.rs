@@ -310,3 +310,32 @@ pub(super) fn describe_client_quotas(code: ResponseError) -> ResponseKind {
             ))),
     )
 }
+
+/// AlterUserScramCredentials refused (Alter on the cluster): every user's code.
+pub(super) fn alter_user_scram_credentials(
+    r: &m::AlterUserScramCredentialsRequest,
+    code: ResponseError,
+) -> ResponseKind {
+    use m::alter_user_scram_credentials_response::AlterUserScramCredentialsResult;
+    let users = (r.deletions.iter().map(|d| &d.name)).chain(r.upsertions.iter().map(|u| &u.name));
+    let mut results: Vec<AlterUserScramCredentialsResult> = Vec::new();
+    for user in users {
+        if !results.iter().any(|r| &r.user == user) {
+            results.push(
+                AlterUserScramCredentialsResult::default()
+                    .with_user(user.clone())
+                    .with_error_code(code.code()),
+            );
+        }
+    }
+    ResponseKind::AlterUserScramCredentials(
+        m::AlterUserScramCredentialsResponse::default().with_results(results),
+    )
+}
+
+/// DescribeUserScramCredentials refused (Describe on the cluster).
+pub(super) fn describe_user_scram_credentials(code: ResponseError) -> ResponseKind {
+    ResponseKind::DescribeUserScramCredentials(
+        m::DescribeUserScramCredentialsResponse::default().with_error_code(code.code()),
+    )
+}

@@ -152,3 +152,30 @@ fn partitions_on_lists_a_brokers_replicas() {
     assert_eq!(image.partitions_on(2)[0].0, TopicPartition::new("t", 0));
     assert!(image.partitions_on(4).is_empty());
 }
+
+/// A UserScramCredentialRecord sets a user's credential for one mechanism
+/// (a second replaces the first), its removal takes it away, and removing one
+/// that is not there is refused as Kafka's ScramControlManager.replay refuses it.
+#[test]
+fn scram_credentials_are_set_replaced_and_removed() {
+    use crate::security::sasl::scram::{ScramCredential, ScramMechanism::*};
+    let mut image = MetadataImage::default();
+    let first = ScramCredential::new(Sha512, b"one", b"salt", 4096);
+    let second = ScramCredential::new(Sha512, b"two", b"salt", 8192);
+    let set = |credential: &ScramCredential| MetadataRecord::UserScramCredential {
+        name: "alice".into(),
+        mechanism: Sha512,
+        credential: credential.clone(),
+    };
+    image.apply(&set(&first)).unwrap();
+    image.apply(&set(&second)).unwrap();
+    assert_eq!(image.scram_credential("alice", Sha512), Some(&second));
+    assert_eq!(image.scram_credential("alice", Sha256), None);
+    let remove = MetadataRecord::RemoveUserScramCredential { name: "alice".into(), mechanism: Sha512 };
+    image.apply(&remove).unwrap();
+    assert_eq!(image.scram_credential("alice", Sha512), None);
+    assert_eq!(
+        image.apply(&remove),
+        Err(ImageError::RemovalOfUnknownScramCredential { user: "alice".into(), mechanism: "SCRAM-SHA-512" })
+    );
+}

@@ -16,6 +16,7 @@
 //!  client_quotas[entity]  ──▶ ClientQuotaRecord per key
 //!  next_producer_id       ──▶ ProducerIdsRecord (broker -1, epoch -1, as Kafka's ProducerIdsImage writes it)
 //!  acls[id]               ──▶ AccessControlEntryRecord per ACL, under its id (Kafka's AclsImage)
+//!  scram[(user, mech)]    ──▶ UserScramCredentialRecord per credential (Kafka's ScramImage)
 //! ```
 //!
 //! A history of changes collapses to one record per thing: a partition moved
@@ -109,6 +110,13 @@ impl MetadataImage {
         }
         for (id, acl) in self.acls().iter() {
             out.push(MetadataRecord::AccessControlEntry { id: *id, acl: acl.clone() });
+        }
+        for ((name, mechanism), credential) in &self.scram {
+            out.push(MetadataRecord::UserScramCredential {
+                name: name.clone(),
+                mechanism: *mechanism,
+                credential: credential.clone(),
+            });
         }
         out
     }

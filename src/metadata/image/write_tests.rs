@@ -1,7 +1,7 @@
 //! [`MetadataImage::records`] is a snapshot's content: applied to an empty
 //! image, it must rebuild the image exactly — brokers with their fencing and
 //! shutdown state, topics, partitions with their leaders, ISRs and epochs,
-//! configs, the producer id block and the ACLs (Kafka's `MetadataImage.write`, KIP-630).
+//! configs, the producer id block, the ACLs and the SCRAM credentials (Kafka's `MetadataImage.write`, KIP-630).
 
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -27,7 +27,7 @@ fn ids(bits: u16) -> Vec<i32> {
 fn record(image: &MetadataImage, (kind, a, b, c): Step, serial: i64) -> Option<MetadataRecord> {
     let broker = pick(image.brokers.values().cloned().collect(), a);
     let topic = pick(image.topics.values().cloned().collect(), a);
-    Some(match kind % 12 {
+    Some(match kind % 14 {
         0 => MetadataRecord::RegisterBroker(RegisterBrokerRecord {
             broker_id: i32::from(a % 4),
             is_migrating_zk_broker: false,
@@ -136,6 +136,16 @@ fn record(image: &MetadataImage, (kind, a, b, c): Step, serial: i64) -> Option<M
                 value: QuotaValue(f64::from(c) + 1.0),
                 remove: c % 5 == 0,
             }
+        }
+        12 => {
+            use crate::security::sasl::scram::{ScramCredential, ScramMechanism};
+            let mechanism = [ScramMechanism::Sha256, ScramMechanism::Sha512][usize::from(b % 2)];
+            let credential = ScramCredential::new(mechanism, format!("p{c}").as_bytes(), &[a as u8], 4096);
+            MetadataRecord::UserScramCredential { name: format!("u{}", a % 4), mechanism, credential }
+        }
+        13 => {
+            let (name, mechanism) = pick(image.scram.keys().cloned().collect(), a)?;
+            MetadataRecord::RemoveUserScramCredential { name, mechanism }
         }
         _ => MetadataRecord::RemoveAccessControlEntry {
             id: pick(image.acls.acls.keys().copied().collect(), a)?,

@@ -47,6 +47,11 @@ impl Writer {
             }
         }
     }
+    /// Compact (non-null) bytes: length + 1, then the bytes.
+    pub(super) fn bytes(&mut self, b: &[u8]) {
+        self.uvarint(b.len() as u32 + 1);
+        self.out.extend_from_slice(b);
+    }
     pub(super) fn i32s(&mut self, list: Option<&Vec<i32>>) {
         match list {
             None => self.uvarint(0),
@@ -147,6 +152,14 @@ impl<'a> Reader<'a> {
     }
     pub(super) fn string(&mut self, field: &'static str) -> Result<String, DecodeError> {
         self.nullable_string()?.ok_or(DecodeError::UnexpectedNull(field))
+    }
+    /// Compact bytes that the schema does not let be null.
+    pub(super) fn bytes(&mut self, field: &'static str) -> Result<Vec<u8>, DecodeError> {
+        let len = self.uvarint()?;
+        if len == 0 {
+            return Err(DecodeError::UnexpectedNull(field));
+        }
+        Ok(self.take(len as usize - 1)?.to_vec())
     }
     /// A compact array's length, `None` for null. Each element is at least a
     /// byte, so a length past the bytes left is refused before it is trusted.

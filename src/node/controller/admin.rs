@@ -185,6 +185,32 @@ impl ControllerNode {
         }
     }
 
+    /// AlterUserScramCredentials (forwarded by a broker, issue 19): the
+    /// credential records committed as one batch before the answer.
+    pub(super) async fn alter_user_scram_credentials(
+        &self,
+        request: kafka_protocol::messages::AlterUserScramCredentialsRequest,
+    ) -> kafka_protocol::messages::AlterUserScramCredentialsResponse {
+        use crate::broker::scram::{log_altered, refuse_all};
+        let decided = self.begin().and_then(|(_active, mut writer)| {
+            let image = writer.image().clone();
+            let (records, answer) = controller::scram::alter_user_scram_credentials(&image, &request);
+            self.commit(&mut writer, controller::ControllerResult { records, answer })
+        });
+        match self.settle(decided).await {
+            Ok(response) => {
+                log_altered(&response);
+                response
+            }
+            Err(code) => {
+                let (_, mut response) =
+                    controller::scram::alter_user_scram_credentials(&Default::default(), &request);
+                refuse_all(&mut response, code, not_committed(code));
+                response
+            }
+        }
+    }
+
     /// DeleteTopics (forwarded by a broker): a RemoveTopicRecord per topic;
     /// each broker drops the partitions and deletes their logs when its
     /// image no longer has them.

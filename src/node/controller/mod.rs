@@ -67,6 +67,8 @@ pub const CONTROLLER_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     // Issue 19: client quotas, forwarded by the brokers.
     (ApiKey::AlterClientQuotas, 0, 1),
+    // Issue 19: SCRAM credentials, forwarded by the brokers.
+    (ApiKey::AlterUserScramCredentials, 0, 0),
     (ApiKey::AllocateProducerIds, 0, 0),
     (ApiKey::ElectLeaders, 0, 2),
     (ApiKey::Vote, 0, 2),
@@ -399,6 +401,9 @@ impl ControllerNode {
             }
             RequestKind::AlterClientQuotas(r) => {
                 ResponseKind::AlterClientQuotas(self.alter_client_quotas(r).await)
+            }
+            RequestKind::AlterUserScramCredentials(r) => {
+                ResponseKind::AlterUserScramCredentials(self.alter_user_scram_credentials(r).await)
             }
             RequestKind::AllocateProducerIds(r) => {
                 ResponseKind::AllocateProducerIds(self.allocate_producer_ids(r).await)

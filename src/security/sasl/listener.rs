@@ -25,10 +25,7 @@ pub fn from_settings(
             format!("sasl.enabled.mechanisms={m}: spool speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512")
         })?;
         if matches!(mechanism, Mechanism::Scram(_)) && scram.is_none() {
-            return Err(format!(
-                "sasl.enabled.mechanisms={m}: this broker has no SCRAM credential store yet \
-                 (UserScramCredentialRecords, issue 19); enable PLAIN only"
-            ));
+            return Err(format!("sasl.enabled.mechanisms={m}: this listener has no SCRAM credential store"));
         }
         mechanisms.push(mechanism);
     }

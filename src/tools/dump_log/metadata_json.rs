@@ -122,6 +122,26 @@ pub fn record_json(record: &MetadataRecord, version: u32) -> String {
         MetadataRecord::RemoveAccessControlEntry { id } => {
             ("REMOVE_ACCESS_CONTROL_ENTRY_RECORD", Object::new().uuid("id", id).end())
         }
+        // Bytes print as Kafka's JSON converter prints them: standard base64.
+        MetadataRecord::UserScramCredential { name, mechanism, credential } => {
+            use base64::Engine;
+            let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+            (
+                "USER_SCRAM_CREDENTIAL_RECORD",
+                Object::new()
+                    .string("name", name)
+                    .int("mechanism", mechanism.as_type())
+                    .string("salt", &b64(&credential.salt))
+                    .string("storedKey", &b64(&credential.stored_key))
+                    .string("serverKey", &b64(&credential.server_key))
+                    .int("iterations", credential.iterations)
+                    .end(),
+            )
+        }
+        MetadataRecord::RemoveUserScramCredential { name, mechanism } => (
+            "REMOVE_USER_SCRAM_CREDENTIAL_RECORD",
+            Object::new().string("name", name).int("mechanism", mechanism.as_type()).end(),
+        ),
     };
     format!("{{\"type\":\"{type_name}\",\"version\":{version},\"data\":{data}}}")
 }
