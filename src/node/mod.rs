@@ -209,6 +209,7 @@ fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
         log_dir,
         log,
         config.quorum.trace_dir.as_deref(),
+        config.controller_security.clone(),
     )?;
     Ok(ControllerNode::new(config.clone(), meta.cluster_id, quorum))
 }

@@ -26,7 +26,7 @@ fn lonely_voter(dir: &std::path::Path, pre_vote: bool) -> Arc<MetadataQuorum> {
     };
     let log_dir = dir.join("__cluster_metadata-0");
     let log = QuorumLog::open(&log_dir, vec![1, 2, 3], crate::broker::now_ms()).expect("open the log");
-    MetadataQuorum::start(1, "c2Nyb2xsLXRlc3QtY2x1cw".into(), voters, timeouts, log_dir, log, None)
+    MetadataQuorum::start(1, "c2Nyb2xsLXRlc3QtY2x1cw".into(), voters, timeouts, log_dir, log, None, Default::default())
         .expect("start")
 }
 
@@ -69,7 +69,7 @@ fn single_voter(dir: &std::path::Path, snapshot_bytes: u64, interval_ms: u64) ->
     };
     let log_dir = dir.join("__cluster_metadata-0");
     let log = QuorumLog::open(&log_dir, vec![1], crate::broker::now_ms()).expect("open the log");
-    MetadataQuorum::start(1, "c2Nyb2xsLXRlc3QtY2x1cw".into(), voters, timeouts, log_dir, log, None)
+    MetadataQuorum::start(1, "c2Nyb2xsLXRlc3QtY2x1cw".into(), voters, timeouts, log_dir, log, None, Default::default())
         .expect("start")
 }
 
