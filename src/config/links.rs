@@ -95,3 +95,73 @@ pub(super) fn resolve(config: &mut BrokerConfig) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(lines: &[&str]) -> Result<BrokerConfig, String> {
+        let base = "process.roles=broker\nnode.id=1\ncontroller.quorum.voters=0@127.0.0.1:9093\n\
+                    controller.listener.names=CONTROLLER\nlog.dirs=/tmp/links-test\n";
+        let text = format!("{base}{}", lines.join("\n"));
+        let props = BrokerConfig::parse_properties(&text).expect("properties syntax");
+        BrokerConfig::from_properties(&props).map(|(config, _)| config)
+    }
+
+    const PLAIN_JAAS: &str = "org.apache.kafka.common.security.plain.PlainLoginModule required \
+                              username=\"broker\" password=\"b-secret\" user_broker=\"b-secret\";";
+
+    /// Kafka's inter-broker keys pick the link's protocol: a SASL_PLAINTEXT
+    /// inter-broker listener with PLAIN logs in with the listener's own JAAS
+    /// `username`/`password`; the controller link follows its own listener;
+    /// GSSAPI (Kafka's default mechanism) is refused by name; an SSL link
+    /// without a truststore refuses to start; and `security.inter.broker.protocol`
+    /// names the listener of that protocol, but not together with
+    /// `inter.broker.listener.name`.
+    #[test]
+    fn the_links_speak_their_listeners_protocol() {
+        let sasl = [
+            "listeners=INTERNAL://127.0.0.1:9092",
+            "listener.security.protocol.map=INTERNAL:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name=INTERNAL",
+            "sasl.enabled.mechanisms=PLAIN",
+        ];
+        let jaas = format!("listener.name.internal.plain.sasl.jaas.config={PLAIN_JAAS}");
+        let mechanism = "sasl.mechanism.inter.broker.protocol=PLAIN";
+        let config = load(&[&sasl[..], &[&jaas, mechanism]].concat()).unwrap();
+        assert_eq!(config.inter_broker_security.protocol(), "SASL_PLAINTEXT");
+        let login = config.inter_broker_security.sasl.as_ref().unwrap();
+        assert_eq!((login.username.as_str(), login.password.as_str()), ("broker", "b-secret"));
+        assert_eq!(config.controller_security.protocol(), "PLAINTEXT");
+
+        let gssapi = load(&[&sasl[..], &[&jaas]].concat()).unwrap_err();
+        assert!(gssapi.contains("sasl.mechanism.inter.broker.protocol=GSSAPI"), "{gssapi}");
+        let no_jaas = load(&[&sasl[..], &[mechanism]].concat()).unwrap_err();
+        assert!(no_jaas.contains("listener.name.internal.plain.sasl.jaas.config"), "{no_jaas}");
+
+        let ssl_controller = load(&[
+            "listeners=PLAINTEXT://127.0.0.1:9092",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SSL",
+        ])
+        .unwrap_err();
+        assert!(ssl_controller.contains("listener CONTROLLER") && ssl_controller.contains("truststore"));
+
+        let by_protocol = load(&[
+            "listeners=PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9094",
+            "security.inter.broker.protocol=SASL_PLAINTEXT",
+            "sasl.enabled.mechanisms=PLAIN",
+            "sasl.mechanism.inter.broker.protocol=PLAIN",
+            &format!("listener.name.sasl_plaintext.plain.sasl.jaas.config={PLAIN_JAAS}"),
+        ])
+        .unwrap();
+        assert_eq!(by_protocol.inter_broker_listener_name, "SASL_PLAINTEXT");
+        assert_eq!(by_protocol.inter_broker_security.protocol(), "SASL_PLAINTEXT");
+        let both = load(&[
+            "listeners=PLAINTEXT://127.0.0.1:9092",
+            "security.inter.broker.protocol=PLAINTEXT",
+            "inter.broker.listener.name=PLAINTEXT",
+        ])
+        .unwrap_err();
+        assert!(both.contains("only one of"), "{both}");
+    }
+}
