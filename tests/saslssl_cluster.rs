@@ -13,10 +13,11 @@
 //! cargo test --test saslssl_cluster
 //! ```
 
-#[path = "common/cluster/mod.rs"]
-mod cluster;
 #[path = "tls/certs.rs"]
 mod certs;
+#[path = "common/cluster/mod.rs"]
+mod cluster;
+#[allow(dead_code)]
 #[path = "common/turn.rs"]
 mod turn;
 
@@ -69,7 +70,8 @@ fn secured(pki: &certs::Pki, keystore: &std::path::Path, protocol: &str) -> Stri
 fn client_security(pki: &certs::Pki, sasl: bool) -> ClientSecurity {
     let props = BTreeMap::from([("ssl.truststore.location".to_string(), pki.ca.display().to_string())]);
     let tls = client_config(&SslConfig::for_listener(&props, None).unwrap()).unwrap();
-    let login = SaslLogin { mechanism: Mechanism::Plain, username: "alice".into(), password: "alice-secret".into() };
+    let login =
+        SaslLogin { mechanism: Mechanism::Plain, username: "alice".into(), password: "alice-secret".into() };
     ClientSecurity { tls: Some(tls), sasl: sasl.then(|| Arc::new(login)) }
 }
 
@@ -105,7 +107,8 @@ fn replicates_over(protocol: &str) {
             leadership(&bootstrap, &security).await.filter(|(_, isr)| isr.len() == 3)
         })
         .await;
-        let producer = Producer::connect_with(ProducerConfig::new(&bootstrap), security.clone()).await.unwrap();
+        let producer =
+            Producer::connect_with(ProducerConfig::new(&bootstrap), security.clone()).await.unwrap();
         let record = ProducerRecord { value: Some(b"kept".to_vec().into()), ..Default::default() };
         producer.send_to_partition(TOPIC, 0, record).await.unwrap().await.expect("acks=all");
         producer.close().await.unwrap();

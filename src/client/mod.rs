@@ -233,7 +233,8 @@ impl Client {
     /// The open connection to `addr`, opening (or reopening a broken) one.
     async fn connection_to(&mut self, addr: &str) -> Result<&mut Connection, ClientError> {
         if self.connections.get(addr).is_none_or(Connection::is_broken) {
-            let connection = Connection::open(addr, self.request_timeout, &self.client_id, &self.security).await?;
+            let connection =
+                Connection::open(addr, self.request_timeout, &self.client_id, &self.security).await?;
             self.connections.insert(addr.to_string(), connection);
         }
         Ok(self.connections.get_mut(addr).expect("inserted above"))

@@ -92,7 +92,10 @@ pub(super) async fn heartbeat_loop(
         tokio::time::sleep(target.heartbeat_interval).await;
         let since_poll = last_poll.lock().expect("never poisoned").elapsed();
         if connection.as_ref().is_none_or(Connection::is_broken) {
-            connection = Connection::connect_with(&target.coordinator, target.request_timeout, &target.security).await.ok();
+            connection =
+                Connection::connect_with(&target.coordinator, target.request_timeout, &target.security)
+                    .await
+                    .ok();
         }
         if since_poll > target.max_poll_interval {
             tracing::warn!(group = %target.group_id, "no poll within max.poll.interval.ms: leaving the group");

@@ -58,11 +58,7 @@ impl SaslLogin {
             Mechanism::Scram(_) => "ScramLoginModule",
         };
         if !jaas.module.ends_with(module) {
-            return Err(format!(
-                "{jaas_key}: {} needs {module}, not {}",
-                mechanism.name(),
-                jaas.module
-            ));
+            return Err(format!("{jaas_key}: {} needs {module}, not {}", mechanism.name(), jaas.module));
         }
         let (username, password) = jaas
             .login()
@@ -100,7 +96,9 @@ mod tests {
         let scram = r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="bob" password="b";"#;
         let login = SaslLogin::from_jaas("m", "SCRAM-SHA-512", "j", Some(scram)).unwrap();
         assert_eq!(login.mechanism, Mechanism::Scram(ScramMechanism::Sha512));
-        assert!(SaslLogin::from_jaas("m", "PLAIN", "j", Some(scram)).unwrap_err().contains("PlainLoginModule"));
+        assert!(SaslLogin::from_jaas("m", "PLAIN", "j", Some(scram))
+            .unwrap_err()
+            .contains("PlainLoginModule"));
         let no_password = "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"a\";";
         assert!(SaslLogin::from_jaas("m", "PLAIN", "j", Some(no_password)).unwrap_err().contains("password"));
         assert!(SaslLogin::from_jaas("m", "PLAIN", "j", None).unwrap_err().contains("j is required"));
