@@ -360,7 +360,7 @@ impl BrokerConfig {
 
     /// The TLS configuration this broker dials listener `name` of another
     /// node with (its truststore, and its keystore as the client
-    /// certificate), whatever its protocol: [`links`] asks only for SSL and SASL_SSL ones.
+    /// certificate), whatever its protocol: `config/links.rs` asks only for SSL and SASL_SSL ones.
     pub fn tls_client_config(&self, name: &str) -> Result<std::sync::Arc<rustls::ClientConfig>, String> {
         let ssl = SslConfig::for_listener(&self.ssl_props, Some(name)).map_err(|e| e.to_string())?;
         tls::client_config(&ssl).map_err(|e| format!("listener {name}: {e}"))

@@ -220,7 +220,7 @@ impl Connection {
     /// Connects to `addr` as `client_id` — over TLS when `security.tls` is
     /// given: the handshake runs before the first frame, and a broker the
     /// truststore does not vouch for is refused — asks which versions it
-    /// speaks and, when `security.sasl` is given, logs in ([`sasl`]).
+    /// speaks and, when `security.sasl` is given, logs in (`connection/sasl.rs`).
     pub async fn open(
         addr: &str,
         request_timeout: Duration,
