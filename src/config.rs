@@ -27,6 +27,7 @@ pub mod authorizer;
 mod cluster_tests;
 pub mod def;
 mod kraft;
+mod links;
 mod listeners;
 #[cfg(test)]
 mod quorum_tests;
@@ -77,8 +78,18 @@ pub struct BrokerConfig {
     /// `controller.listener.names`: the listeners the controller serves on
     /// (BrokerRegistration, BrokerHeartbeat, AlterPartition, metadata Fetch).
     pub controller_listener_names: Vec<String>,
-    /// `inter.broker.listener.name`: the listener followers fetch over.
+    /// `inter.broker.listener.name`: the listener followers fetch over
+    /// (or the one `security.inter.broker.protocol` names).
     pub inter_broker_listener_name: String,
+    /// `sasl.mechanism.inter.broker.protocol` and `sasl.mechanism.controller.protocol`:
+    /// how the links log in to a SASL listener (GSSAPI, Kafka's default, is refused there).
+    pub sasl_mechanism_inter_broker_protocol: String,
+    pub sasl_mechanism_controller_protocol: String,
+    /// How this node dials other brokers (on `inter.broker.listener.name`)
+    /// and the controllers (on the first of `controller.listener.names`):
+    /// TLS and SASL as those listeners speak them (`config/links.rs`).
+    pub inter_broker_security: crate::security::ClientSecurity,
+    pub controller_security: crate::security::ClientSecurity,
     /// `sasl.enabled.mechanisms`: what a SASL listener offers (chapter 11).
     pub sasl_enabled_mechanisms: Vec<String>,
     /// `listener.name.<listener>.<mechanism>.sasl.jaas.config`, keyed by the
@@ -181,6 +192,10 @@ impl Default for BrokerConfig {
                 .expect("the default map"),
             controller_listener_names: Vec::new(),
             inter_broker_listener_name: "PLAINTEXT".into(),
+            sasl_mechanism_inter_broker_protocol: links::GSSAPI.into(),
+            sasl_mechanism_controller_protocol: links::GSSAPI.into(),
+            inter_broker_security: Default::default(),
+            controller_security: Default::default(),
             sasl_enabled_mechanisms: vec!["GSSAPI".into()],
             sasl_jaas_configs: BTreeMap::new(),
             controller_quorum_voters: Vec::new(),
@@ -277,10 +292,19 @@ impl BrokerConfig {
         // Chapter 11: the authorizer's keys are read together (config/authorizer.rs).
         config.authorizer = authorizer::parse(props)?;
         config.resolve_listeners(get("listeners"), get("advertised.listeners"))?;
-        for listener in config.listeners.iter().filter(|l| l.protocol == "SSL") {
+        for listener in config.listeners.iter().filter(|l| l.protocol.ends_with("SSL")) {
             config.tls_server_config(&listener.name)?;
         }
+        let listener_name_set = props.contains_key("inter.broker.listener.name");
+        links::resolve_inter_broker_listener(
+            &mut config,
+            get("security.inter.broker.protocol"),
+            listener_name_set,
+        )?;
         kraft::validate(&config)?;
+        if config.process_roles != ProcessRoles::Standalone {
+            links::resolve(&mut config)?;
+        }
         config.replication.validate()?;
         config.quorum.validate()?;
         Ok((config, ignored))
@@ -327,7 +351,7 @@ impl BrokerConfig {
         Ok(())
     }
 
-    /// The TLS configuration of the SSL listener `name`, from its
+    /// The TLS configuration of the SSL (or SASL_SSL) listener `name`, from its
     /// `listener.name.<name>.ssl.*` keys over the bare `ssl.*` ones.
     pub fn tls_server_config(&self, name: &str) -> Result<std::sync::Arc<rustls::ServerConfig>, String> {
         let ssl = SslConfig::for_listener(&self.ssl_props, Some(name)).map_err(|e| e.to_string())?;
@@ -336,16 +360,10 @@ impl BrokerConfig {
 
     /// The TLS configuration this broker dials listener `name` of another
     /// node with (its truststore, and its keystore as the client
-    /// certificate), if that listener is SSL.
-    pub fn tls_client_config(
-        &self,
-        name: &str,
-    ) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, String> {
-        if self.listener_security_protocol_map.get(name).map(String::as_str) != Some("SSL") {
-            return Ok(None);
-        }
+    /// certificate), whatever its protocol: `config/links.rs` asks only for SSL and SASL_SSL ones.
+    pub fn tls_client_config(&self, name: &str) -> Result<std::sync::Arc<rustls::ClientConfig>, String> {
         let ssl = SslConfig::for_listener(&self.ssl_props, Some(name)).map_err(|e| e.to_string())?;
-        tls::client_config(&ssl).map(Some).map_err(|e| format!("listener {name}: {e}"))
+        tls::client_config(&ssl).map_err(|e| format!("listener {name}: {e}"))
     }
 
     /// How often the broker's maintenance tick runs ([`crate::broker::Broker::tick`]):
@@ -383,6 +401,14 @@ impl BrokerConfig {
             "max.request.partition.size.limit" => self.max_request_partition_size_limit = num(key, value)?,
             "inter.broker.listener.name" => {
                 self.inter_broker_listener_name = value.trim().to_ascii_uppercase()
+            }
+            // Chapter 11: read together with inter.broker.listener.name (`config/links.rs`).
+            "security.inter.broker.protocol" => {}
+            "sasl.mechanism.inter.broker.protocol" => {
+                self.sasl_mechanism_inter_broker_protocol = value.trim().to_string()
+            }
+            "sasl.mechanism.controller.protocol" => {
+                self.sasl_mechanism_controller_protocol = value.trim().to_string()
             }
             "sasl.enabled.mechanisms" => {
                 self.sasl_enabled_mechanisms =
@@ -526,28 +552,21 @@ mod tests {
         BrokerConfig::from_properties(&props).map(|(config, _)| config)
     }
 
-    /// A listener whose security protocol spool does not speak (SASL_SSL)
-    /// refuses to start, named directly or through `listener.security.protocol.map`
-    /// (Kafka's default map sends each protocol name to itself): serving
-    /// PLAINTEXT where a client expects SASL_SSL is a silent downgrade. An SSL listener is
-    /// served (chapter 11), but one without a keystore refuses to start,
-    /// naming the key to set, rather than failing every handshake.
+    /// Every listener of Kafka's four protocols loads, named directly or
+    /// through `listener.security.protocol.map`; but an SSL or SASL_SSL
+    /// listener without a keystore refuses to start, naming the key to set,
+    /// rather than failing every handshake, and a name the map leaves out is refused.
     #[test]
     fn listeners_spool_cannot_secure_are_refused() {
-        for (listeners, protocol) in
-            [("SASL_SSL://127.0.0.1:9093", "SASL_SSL"), ("PLAINTEXT://:9092,SASL_SSL://:9093", "SASL_SSL")]
-        {
+        for listeners in ["SSL://:9093", "PLAINTEXT://:9092,SSL://:9093", "SASL_SSL://127.0.0.1:9093"] {
             let error = load(&[("listeners", listeners)]).expect_err(listeners);
-            assert!(error.contains(protocol) && error.contains("listeners"), "{error}");
-        }
-        for listeners in ["SSL://:9093", "PLAINTEXT://:9092,SSL://:9093"] {
-            let error = load(&[("listeners", listeners)]).expect_err(listeners);
-            assert!(error.contains("listener SSL") && error.contains("ssl.keystore.location"), "{error}");
+            assert!(error.contains("listener SSL") || error.contains("listener SASL_SSL"), "{error}");
+            assert!(error.contains("ssl.keystore.location"), "{error}");
         }
         let mapped =
             [("listeners", "EXTERNAL://:9092"), ("listener.security.protocol.map", "EXTERNAL:SASL_SSL")];
         let error = load(&mapped).unwrap_err();
-        assert!(error.contains("EXTERNAL://:9092") && error.contains("SASL_SSL"), "{error}");
+        assert!(error.contains("listener EXTERNAL") && error.contains("ssl.keystore"), "{error}");
         let unmapped = load(&[("listeners", "EXTERNAL://:9092")]).unwrap_err();
         assert!(
             unmapped.contains("EXTERNAL") && unmapped.contains("listener.security.protocol.map"),
@@ -575,7 +594,7 @@ mod tests {
         assert_eq!(sasl.sasl_jaas_configs[&("SASL_PLAINTEXT".into(), "plain".into())], "x required;");
     }
 
-    /// An authorizer or SASL mechanisms are promises spool cannot keep yet
+    /// An authorizer or SASL mechanisms are promises spool cannot keep
     /// (chapter 11): refused, not ignored with a
     /// warning. Their "off" values still load, so a stock properties file does.
     #[test]
@@ -583,7 +602,7 @@ mod tests {
         for (key, value) in [
             ("authorizer.class.name", "kafka.security.authorizer.AclAuthorizer"),
             ("sasl.enabled.mechanisms", "OAUTHBEARER"),
-            ("security.inter.broker.protocol", "SASL_SSL"),
+            ("security.inter.broker.protocol", "KERBEROS"),
         ] {
             let error = load(&[(key, value)]).expect_err(key);
             assert!(error.contains(key), "{error}");

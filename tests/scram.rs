@@ -21,7 +21,7 @@ use std::time::Duration;
 use kafka_protocol::messages::MetadataRequest;
 use kafka_protocol::ResponseError;
 use spool::broker::scram::ImageScramCredentials;
-use spool::client::connection::sasl::SaslLogin;
+use spool::security::sasl::login::SaslLogin;
 use spool::client::{ClientError, Connection};
 use spool::security::sasl::scram::ScramMechanism;
 use spool::security::sasl::{self, Mechanism};

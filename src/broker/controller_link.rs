@@ -163,6 +163,9 @@ pub struct ControllerLink {
     request_timeout: Duration,
     /// `controller.quorum.retry.backoff.ms`: the first pause after a refusal.
     retry_backoff_ms: u64,
+    /// How the link is secured: the controller listener's protocol
+    /// (`BrokerConfig::controller_security`).
+    security: crate::security::ClientSecurity,
     connection: Mutex<Option<Connection>>,
 }
 
@@ -175,6 +178,7 @@ impl ControllerLink {
             target: AtomicUsize::new(0),
             request_timeout,
             retry_backoff_ms,
+            security: Default::default(),
             connection: Mutex::new(None),
         }
     }
@@ -189,9 +193,15 @@ impl ControllerLink {
         let candidates: Vec<Candidate> =
             if config.controller_quorum_voters.is_empty() { bootstrap.collect() } else { voters.collect() };
         let quorum = &config.quorum;
-        (!candidates.is_empty()).then(|| {
-            Self::new(candidates, Duration::from_millis(quorum.request_timeout_ms), quorum.retry_backoff_ms)
+        (!candidates.is_empty()).then(|| ControllerLink {
+            security: config.controller_security.clone(),
+            ..Self::new(candidates, Duration::from_millis(quorum.request_timeout_ms), quorum.retry_backoff_ms)
         })
+    }
+
+    /// How every connection to a controller is secured (the metadata fetch's too).
+    pub fn security(&self) -> &crate::security::ClientSecurity {
+        &self.security
     }
 
     /// `controller.quorum.request.timeout.ms`, the deadline of [`Self::send`].
@@ -304,7 +314,7 @@ impl ControllerLink {
         let mut connection = self.connection.lock().await;
         if connection.as_ref().is_none_or(|c| c.is_broken() || c.addr() != addr) {
             *connection = None;
-            *connection = Some(Connection::connect(addr, remaining()).await?);
+            *connection = Some(Connection::connect_with(addr, remaining(), &self.security).await?);
         }
         let result = connection.as_mut().expect("connected above").send_within(request, remaining()).await;
         if result.is_err() {

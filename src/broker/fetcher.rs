@@ -90,7 +90,7 @@ impl Broker {
                 continue;
             };
             if connection.as_ref().is_none_or(|c| c.is_broken() || c.addr() != addr.as_str()) {
-                match Connection::connect(&addr, self.replica_socket_timeout()).await {
+                match self.dial_broker(&addr, self.replica_socket_timeout()).await {
                     Ok(c) => connection = Some(c),
                     Err(e) => {
                         tracing::debug!(leader, %addr, error = %e, "fetcher cannot connect");
@@ -277,4 +277,17 @@ impl Broker {
         let endpoint = broker.endpoints.iter().find(|e| &e.name == name)?;
         Some(format!("{}:{}", endpoint.host, endpoint.port))
     }
+
+    // ANCHOR: dial_broker
+    /// Opens a connection to another broker's `inter.broker.listener.name`
+    /// endpoint ([`Self::broker_address`]), secured as that listener is (TLS,
+    /// SASL): every broker-to-broker link dials through here.
+    pub(crate) async fn dial_broker(
+        &self,
+        addr: &str,
+        timeout: Duration,
+    ) -> Result<Connection, crate::client::ClientError> {
+        Connection::connect_with(addr, timeout, &self.config.inter_broker_security).await
+    }
+    // ANCHOR_END: dial_broker
 }

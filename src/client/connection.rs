@@ -63,6 +63,8 @@ use tokio::task::JoinHandle;
 use super::ClientError;
 use crate::wire::frame::parse_frame;
 
+mod sasl;
+
 /// The versions of each API this client can build and read, lowest to highest.
 /// The version sent is the highest in both this range and the broker's
 /// (ApiVersions). The upper bounds are where the request changes shape in a way
@@ -186,6 +188,9 @@ impl std::fmt::Debug for Connection {
 /// A client's TLS configuration (`security.protocol=SSL`); `None` is PLAINTEXT.
 pub type Tls = Option<Arc<rustls::ClientConfig>>;
 
+/// How a client secures each connection (TLS, SASL login, both or neither).
+pub use crate::security::ClientSecurity as Security;
+
 impl Drop for Connection {
     fn drop(&mut self) {
         self.reader.abort();
@@ -195,7 +200,7 @@ impl Drop for Connection {
 impl Connection {
     /// Connects to `addr` over PLAINTEXT and asks which versions it speaks.
     pub async fn connect(addr: &str, request_timeout: Duration) -> Result<Self, ClientError> {
-        Self::open(addr, request_timeout, CLIENT_ID, &None).await
+        Self::open(addr, request_timeout, CLIENT_ID, &Security::default()).await
     }
 
     /// As [`connect`](Self::connect), naming itself `client_id` in every
@@ -205,23 +210,28 @@ impl Connection {
         request_timeout: Duration,
         client_id: &str,
     ) -> Result<Self, ClientError> {
-        Self::open(addr, request_timeout, client_id, &None).await
+        Self::open(addr, request_timeout, client_id, &Security::default()).await
     }
 
-    /// As [`connect`](Self::connect), over TLS when `tls` is given.
-    pub async fn connect_with(addr: &str, request_timeout: Duration, tls: &Tls) -> Result<Self, ClientError> {
-        Self::open(addr, request_timeout, CLIENT_ID, tls).await
+    /// As [`connect`](Self::connect), secured as `security` says.
+    pub async fn connect_with(
+        addr: &str,
+        request_timeout: Duration,
+        security: &Security,
+    ) -> Result<Self, ClientError> {
+        Self::open(addr, request_timeout, CLIENT_ID, security).await
     }
 
     // ANCHOR: connect_with
-    /// Connects to `addr` as `client_id` — over TLS when `tls` is given: the
-    /// handshake runs before the first frame, and a broker the truststore
-    /// does not vouch for is refused — and asks which versions it speaks.
+    /// Connects to `addr` as `client_id` — over TLS when `security.tls` is
+    /// given: the handshake runs before the first frame, and a broker the
+    /// truststore does not vouch for is refused — asks which versions it
+    /// speaks and, when `security.sasl` is given, logs in (`connection/sasl.rs`).
     pub async fn open(
         addr: &str,
         request_timeout: Duration,
         client_id: &str,
-        tls: &Tls,
+        security: &Security,
     ) -> Result<Self, ClientError> {
         let timed_out =
             || ClientError::Timeout { api: ApiKey::ApiVersions, timeout_ms: millis(request_timeout) };
@@ -231,7 +241,7 @@ impl Connection {
             .map_err(|e| ClientError::Io(std::io::Error::new(e.kind(), format!("{addr}: {e}"))))?;
         stream.set_nodelay(true)?;
         let (read, writer): (Box<dyn AsyncRead + Send + Unpin>, Box<dyn AsyncWrite + Send + Unpin>) =
-            match tls {
+            match &security.tls {
                 None => {
                     let (read, write) = stream.into_split();
                     (Box::new(read), Box::new(write))
@@ -269,6 +279,9 @@ impl Connection {
             client_id: StrBytes::from_string(client_id.to_string()),
         };
         connection.negotiate().await?;
+        if let Some(login) = &security.sasl {
+            sasl::authenticate(&mut connection, login).await?;
+        }
         Ok(connection)
     }
     // ANCHOR_END: connect_with
@@ -603,6 +616,5 @@ fn millis(d: Duration) -> u64 {
     d.as_millis().min(u128::from(u64::MAX)) as u64
 }
 
-pub mod sasl;
 #[cfg(test)]
 mod tests;

@@ -145,17 +145,18 @@ pub struct Consumer {
 impl Consumer {
     /// Connects to `bootstrap` (a `host:port`).
     pub async fn connect(bootstrap: &str, config: ConsumerConfig) -> Result<Self, ClientError> {
-        Self::connect_with(bootstrap, config, None).await
+        Self::connect_with(bootstrap, config, super::Security::default()).await
     }
 
-    /// [`Consumer::connect`], over TLS when `tls` is given (`security.protocol=SSL`).
+    /// [`Consumer::connect`], secured as `security` says (`security.protocol`;
+    /// a [`super::Tls`] alone is SSL).
     pub async fn connect_with(
         bootstrap: &str,
         config: ConsumerConfig,
-        tls: super::Tls,
+        security: impl Into<super::Security>,
     ) -> Result<Self, ClientError> {
         let client =
-            Client::open(bootstrap, config.request_timeout, config.client_id.as_deref(), tls).await?;
+            Client::open(bootstrap, config.request_timeout, config.client_id.as_deref(), security).await?;
         Ok(Consumer { client, config, positions: BTreeMap::new() })
     }
 
@@ -193,6 +194,12 @@ impl Consumer {
     /// The client underneath, for the group calls of chapter 5's group consumer.
     pub(crate) fn client(&mut self) -> &mut Client {
         &mut self.client
+    }
+
+    /// How the consumer's connections are secured: a group consumer's
+    /// heartbeat connection is secured the same way.
+    pub fn security(&self) -> &super::Security {
+        self.client.security()
     }
 
     /// The settings this consumer was made with.

@@ -80,7 +80,7 @@ use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 pub use admin::{ConfigEntry, CreatedTopic, NewTopic};
-pub use connection::{Connection, Tls};
+pub use connection::{Connection, Security, Tls};
 pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset};
 pub use error::ClientError;
 pub use fetch::{FetchOptions, OffsetSpec};
@@ -158,15 +158,15 @@ pub struct Client {
     topics: BTreeMap<String, TopicMetadata>,
     /// `client.id` for every connection ([`connection::CLIENT_ID`] unless set).
     client_id: String,
-    /// `security.protocol=SSL`: every connection speaks TLS (chapter 11).
-    tls: Tls,
+    /// `security.protocol`: every connection's TLS and SASL login (chapter 11).
+    security: Security,
 }
 
 impl Client {
     /// Connects to the first of the comma-separated `bootstrap` addresses that
     /// answers ApiVersions, as `bootstrap.servers` works.
     pub async fn connect(bootstrap: &str, request_timeout: Duration) -> Result<Self, ClientError> {
-        Self::open(bootstrap, request_timeout, None, None).await
+        Self::open(bootstrap, request_timeout, None, Security::default()).await
     }
 
     /// As [`connect`](Self::connect), with `client.id` set (`None`: spool's own).
@@ -175,30 +175,32 @@ impl Client {
         request_timeout: Duration,
         client_id: Option<&str>,
     ) -> Result<Self, ClientError> {
-        Self::open(bootstrap, request_timeout, client_id, None).await
+        Self::open(bootstrap, request_timeout, client_id, Security::default()).await
     }
 
-    /// [`Client::connect`], over TLS to every broker when `tls` is given.
+    /// [`Client::connect`], every connection secured as `security` says (a
+    /// [`Tls`] alone is SSL).
     pub async fn connect_with(
         bootstrap: &str,
         request_timeout: Duration,
-        tls: Tls,
+        security: impl Into<Security>,
     ) -> Result<Self, ClientError> {
-        Self::open(bootstrap, request_timeout, None, tls).await
+        Self::open(bootstrap, request_timeout, None, security).await
     }
 
-    /// [`Client::connect`] as `client_id` (`None`: spool's own), over TLS
-    /// to every broker when `tls` is given.
+    /// [`Client::connect`] as `client_id` (`None`: spool's own), every
+    /// connection secured as `security` says.
     pub async fn open(
         bootstrap: &str,
         request_timeout: Duration,
         client_id: Option<&str>,
-        tls: Tls,
+        security: impl Into<Security>,
     ) -> Result<Self, ClientError> {
+        let security = security.into();
         let client_id = client_id.unwrap_or(connection::CLIENT_ID).to_string();
         let mut last_error = ClientError::InvalidArgument("no bootstrap server given".into());
         for addr in bootstrap.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-            match Connection::open(addr, request_timeout, &client_id, &tls).await {
+            match Connection::open(addr, request_timeout, &client_id, &security).await {
                 Ok(connection) => {
                     let mut client = Client {
                         bootstrap: addr.to_string(),
@@ -208,7 +210,7 @@ impl Client {
                         controller_id: None,
                         topics: BTreeMap::new(),
                         client_id,
-                        tls: tls.clone(),
+                        security: security.clone(),
                     };
                     client.connections.insert(addr.to_string(), connection);
                     return Ok(client);
@@ -219,9 +221,9 @@ impl Client {
         Err(last_error)
     }
 
-    /// The TLS configuration every connection uses (`None`: PLAINTEXT).
-    pub fn tls(&self) -> &Tls {
-        &self.tls
+    /// How every connection is secured (the default: PLAINTEXT).
+    pub fn security(&self) -> &Security {
+        &self.security
     }
 
     /// The request timeout every call uses.
@@ -232,7 +234,8 @@ impl Client {
     /// The open connection to `addr`, opening (or reopening a broken) one.
     async fn connection_to(&mut self, addr: &str) -> Result<&mut Connection, ClientError> {
         if self.connections.get(addr).is_none_or(Connection::is_broken) {
-            let connection = Connection::open(addr, self.request_timeout, &self.client_id, &self.tls).await?;
+            let connection =
+                Connection::open(addr, self.request_timeout, &self.client_id, &self.security).await?;
             self.connections.insert(addr.to_string(), connection);
         }
         Ok(self.connections.get_mut(addr).expect("inserted above"))

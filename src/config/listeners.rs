@@ -9,10 +9,16 @@
 //! listeners themselves minus the controller's (Kafka registers those through
 //! the quorum configuration instead).
 //!
-//! spool speaks PLAINTEXT, SSL and SASL_PLAINTEXT ([`SPOKEN_PROTOCOLS`], the
-//! one place that says so); a listener whose name maps to SASL_SSL refuses to
-//! start ([`refuse_security`]): serving PLAINTEXT to a client that asked for
-//! SASL_SSL is a silent downgrade, not a setting to ignore. An SSL listener's
+//! spool speaks all four of Kafka's protocols, PLAINTEXT, SSL, SASL_PLAINTEXT
+//! and SASL_SSL ([`SPOKEN_PROTOCOLS`], the one place that says so); a
+//! listener mapped to anything else refuses to start ([`refuse_security`]).
+//! The links between nodes use the protocol of the listener they dial:
+//! `inter.broker.listener.name` (or, Kafka's older key,
+//! `security.inter.broker.protocol`, naming the listener of that protocol)
+//! for brokers, the first of `controller.listener.names` for the controller
+//! quorum, each SASL one with its mechanism
+//! (`sasl.mechanism.inter.broker.protocol`, `sasl.mechanism.controller.protocol`).
+//! An SSL listener's
 //! keys (`ssl.*`, `listener.name.<name>.ssl.*`) are read by
 //! [`crate::security::tls`], and checked when the configuration is read; a
 //! SASL listener's logins (`listener.name.<name>.<mechanism>.sasl.jaas.config`)
@@ -30,7 +36,7 @@ const SECURITY_PROTOCOLS: [&str; 4] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SA
 
 /// The security protocols spool's listeners speak: the one place a protocol
 /// is allowed.
-pub const SPOKEN_PROTOCOLS: [&str; 3] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT"];
+pub const SPOKEN_PROTOCOLS: [&str; 4] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
 
 /// One named listener: `NAME://host:port`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +48,7 @@ pub struct Listener {
     /// any name in `advertised.listeners`.
     pub host: String,
     pub port: u16,
-    /// The security protocol the name maps to (`PLAINTEXT`, `SSL` or `SASL_PLAINTEXT` in spool).
+    /// The security protocol the name maps to (`PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL`).
     pub protocol: String,
 }
 
@@ -91,8 +97,8 @@ pub(super) fn parse_listeners(
 /// Refuses settings that ask for security spool does not provide, naming the
 /// setting and what it asks for: every listener must speak one of
 /// [`SPOKEN_PROTOCOLS`] (by its own name or through
-/// `listener.security.protocol.map`), no authorizer but StandardAuthorizer may
-/// be configured, and the brokers talk to each other over PLAINTEXT.
+/// `listener.security.protocol.map`) and no authorizer but StandardAuthorizer may
+/// be configured.
 pub(super) fn refuse_security(
     props: &BTreeMap<String, String>,
     map: &BTreeMap<String, String>,
@@ -104,7 +110,7 @@ pub(super) fn refuse_security(
             if !SPOKEN_PROTOCOLS.contains(&protocol.as_str()) {
                 return Err(format!(
                     "{key}: listener {entry} uses security protocol {protocol}, which spool does not \
-                     speak (only {}; SASL_SSL is chapter 11's next step)",
+                     speak (only {})",
                     SPOKEN_PROTOCOLS.join(", ")
                 ));
             }
@@ -117,11 +123,6 @@ pub(super) fn refuse_security(
     if let Some(value) = set("authorizer.class.name").filter(|v| *v != super::authorizer::STANDARD_AUTHORIZER)
     {
         return refused("authorizer.class.name", value, "authorizer but StandardAuthorizer");
-    }
-    if let Some(value) =
-        set("security.inter.broker.protocol").filter(|v| !v.eq_ignore_ascii_case("PLAINTEXT"))
-    {
-        return refused("security.inter.broker.protocol", value, "TLS or SASL between brokers yet");
     }
     Ok(())
 }

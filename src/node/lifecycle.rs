@@ -175,7 +175,7 @@ pub async fn metadata_loop(broker: Arc<Broker>, link: Arc<ControllerLink>) {
         let addr = &link.candidates()[index].addr;
         if connection.as_ref().is_none_or(|c| c.is_broken() || c.addr() != addr) {
             connection = None;
-            match Connection::connect(addr, timeout).await {
+            match Connection::connect_with(addr, timeout, link.security()).await {
                 Ok(c) => connection = Some(c),
                 Err(e) => {
                     tracing::debug!(error = %e, controller = %addr, "metadata fetch cannot connect");

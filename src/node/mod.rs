@@ -46,9 +46,7 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     if matches!(config.process_roles, ProcessRoles::Controller | ProcessRoles::Combined) {
         let node = Arc::new(tokio::task::block_in_place(|| open_controller(&config))?);
         for listener in config.listeners.iter().filter(|l| is_controller_listener(&config, &l.name)) {
-            if listener.protocol != "PLAINTEXT" {
-                anyhow::bail!("controller listener {listener} must be PLAINTEXT: spool's controllers do not speak SASL yet");
-            }
+            let endpoint = endpoint(&config, listener, None).map_err(anyhow::Error::msg)?;
             let socket = bind(&listener.bind_addr().map_err(anyhow::Error::msg)?).await?;
             tracing::info!(
                 "controller listening on {} (node {}, cluster {})",
@@ -56,7 +54,8 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
                 config.node_id,
                 node.cluster_id
             );
-            servers.push(tokio::spawn(crate::wire::server::serve(node.clone(), socket, stopped.clone())));
+            let serve = crate::wire::server::serve_listener(node.clone(), socket, endpoint, stopped.clone());
+            servers.push(tokio::spawn(serve));
         }
         let ticking = node.clone();
         tasks.push(tokio::spawn(async move {
@@ -85,7 +84,8 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
                 opened.cluster_id,
                 opened.config.log_dir.display()
             );
-            let endpoint = endpoint(&opened, listener).map_err(anyhow::Error::msg)?;
+            let scram = Arc::new(crate::broker::scram::ImageScramCredentials(Arc::downgrade(&opened)));
+            let endpoint = endpoint(&opened.config, listener, Some(scram)).map_err(anyhow::Error::msg)?;
             servers.push(tokio::spawn(crate::wire::server::serve_listener(
                 opened.clone(),
                 socket,
@@ -136,21 +136,26 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
 /// its TLS configuration if it is SSL or SASL_SSL; where its connections' SASL
 /// sessions come from if it is SASL_PLAINTEXT or SASL_SSL (each connection
 /// authenticates before the broker answers it). SCRAM logins are checked
-/// against the broker's metadata image (issue 19), read at each login.
-fn endpoint(broker: &Arc<Broker>, listener: &crate::config::Listener) -> Result<Endpoint, String> {
+/// against `scram`: the broker's metadata image, read at each login
+/// (issue 19); a controller listener has none yet, so it offers PLAIN only.
+fn endpoint(
+    config: &BrokerConfig,
+    listener: &crate::config::Listener,
+    scram: Option<Arc<dyn crate::security::sasl::ScramCredentials>>,
+) -> Result<Endpoint, String> {
     use crate::security::sasl;
     let protocol = listener.protocol.as_str();
     let tls = match protocol {
-        "SSL" | "SASL_SSL" => Some(broker.config.tls_server_config(&listener.name)?),
+        "SSL" | "SASL_SSL" => Some(config.tls_server_config(&listener.name)?),
         _ => None,
     };
     let sessions: Option<Arc<dyn crate::wire::handler::Sessions>> = match protocol {
         "SASL_PLAINTEXT" | "SASL_SSL" => {
             let sasl_listener = sasl::listener::from_settings(
-                &broker.config.sasl_enabled_mechanisms,
-                &broker.config.sasl_jaas_configs,
+                &config.sasl_enabled_mechanisms,
+                &config.sasl_jaas_configs,
                 &listener.name,
-                Some(Arc::new(crate::broker::scram::ImageScramCredentials(Arc::downgrade(broker)))),
+                scram,
             )?;
             Some(Arc::new(crate::wire::sasl::SaslSessions(Arc::new(sasl_listener))))
         }
@@ -210,6 +215,7 @@ fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
         log_dir,
         log,
         config.quorum.trace_dir.as_deref(),
+        config.controller_security.clone(),
     )?;
     Ok(ControllerNode::new(config.clone(), meta.cluster_id, quorum))
 }

@@ -57,6 +57,37 @@ pub mod tls;
 pub use acl::{Acl, AclSet, Operation, PatternType, Permission, ResourcePattern, ResourceType};
 pub use authorizer::{authorize, AuthorizerConfig, Decision};
 
+/// How a client secures each connection it opens, Kafka's
+/// `security.protocol` in parts: TLS when `tls` is set (SSL, SASL_SSL), a
+/// SASL login after ApiVersions when `sasl` is (SASL_PLAINTEXT, SASL_SSL);
+/// the default is PLAINTEXT. spool's client, its tools and a node dialling
+/// another node (over `inter.broker.listener.name` or the controller
+/// listener) all take one.
+#[derive(Debug, Clone, Default)]
+pub struct ClientSecurity {
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    pub sasl: Option<std::sync::Arc<sasl::login::SaslLogin>>,
+}
+
+impl ClientSecurity {
+    /// Kafka's name for this combination: `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL`.
+    pub fn protocol(&self) -> &'static str {
+        match (self.tls.is_some(), self.sasl.is_some()) {
+            (false, false) => "PLAINTEXT",
+            (true, false) => "SSL",
+            (false, true) => "SASL_PLAINTEXT",
+            (true, true) => "SASL_SSL",
+        }
+    }
+}
+
+impl From<Option<std::sync::Arc<rustls::ClientConfig>>> for ClientSecurity {
+    /// TLS alone: SSL (or PLAINTEXT, given `None`).
+    fn from(tls: Option<std::sync::Arc<rustls::ClientConfig>>) -> Self {
+        ClientSecurity { tls, sasl: None }
+    }
+}
+
 /// Who a connection is, as Kafka writes a `KafkaPrincipal`: `User:alice`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Principal(pub String);

@@ -53,7 +53,6 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use super::super::{now_ms, Broker, Partition};
-use crate::client::connection::Connection;
 use crate::format::batch::{batch_size, LOG_OVERHEAD};
 use crate::idempotence::{BatchInfo, VerificationGuard};
 use crate::log::manager::lock;
@@ -165,7 +164,7 @@ impl Broker {
     ) -> Result<AddPartitionsToTxnResponse, String> {
         let addr = self.broker_address(leader).ok_or_else(|| format!("no address for broker {leader}"))?;
         let timeout = Duration::from_millis(VERIFY_TIMEOUT_MS);
-        let mut connection = Connection::connect(&addr, timeout).await.map_err(|e| e.to_string())?;
+        let mut connection = self.dial_broker(&addr, timeout).await.map_err(|e| e.to_string())?;
         connection.send_at(request, version, timeout).await.map_err(|e| e.to_string())
     }
 }

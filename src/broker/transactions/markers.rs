@@ -32,7 +32,6 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use super::super::Broker;
-use crate::client::connection::Connection;
 use crate::txn::WriteTxnMarkers;
 use crate::TopicPartition;
 
@@ -162,7 +161,7 @@ impl Broker {
     ) -> Result<WriteTxnMarkersResponse, String> {
         let addr = self.broker_address(leader).ok_or_else(|| format!("no address for broker {leader}"))?;
         let timeout = Duration::from_millis(MARKER_REQUEST_TIMEOUT_MS);
-        let mut connection = Connection::connect(&addr, timeout).await.map_err(|e| e.to_string())?;
+        let mut connection = self.dial_broker(&addr, timeout).await.map_err(|e| e.to_string())?;
         connection.send(request).await.map_err(|e| e.to_string())
     }
 }

@@ -43,6 +43,8 @@ impl Drop for Heartbeat {
 #[derive(Debug, Clone)]
 pub(super) struct HeartbeatTarget {
     pub(super) coordinator: String,
+    /// The consumer's own `security.protocol`: TLS and SASL as its other connections.
+    pub(super) security: crate::client::Security,
     pub(super) group_id: String,
     pub(super) member_id: String,
     pub(super) generation_id: i32,
@@ -90,7 +92,10 @@ pub(super) async fn heartbeat_loop(
         tokio::time::sleep(target.heartbeat_interval).await;
         let since_poll = last_poll.lock().expect("never poisoned").elapsed();
         if connection.as_ref().is_none_or(Connection::is_broken) {
-            connection = Connection::connect(&target.coordinator, target.request_timeout).await.ok();
+            connection =
+                Connection::connect_with(&target.coordinator, target.request_timeout, &target.security)
+                    .await
+                    .ok();
         }
         if since_poll > target.max_poll_interval {
             tracing::warn!(group = %target.group_id, "no poll within max.poll.interval.ms: leaving the group");

@@ -600,6 +600,7 @@ impl GroupConsumer {
     async fn start_heartbeat(&mut self) -> Result<(), ClientError> {
         let target = HeartbeatTarget {
             coordinator: self.coordinator().await?,
+            security: self.consumer.security().clone(),
             group_id: self.group_id.clone(),
             member_id: self.member_id.clone(),
             generation_id: self.generation_id,

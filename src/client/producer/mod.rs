@@ -193,8 +193,8 @@ pub(crate) struct Shared {
     pub metadata: crate::sync::Mutex<MetadataCache>,
     partitioner: crate::sync::Mutex<StickyPartitioner>,
     epoch: Instant,
-    /// `security.protocol=SSL`: the sender's connections speak TLS too.
-    pub tls: crate::client::Tls,
+    /// `security.protocol`: the sender's connections are secured as the client's.
+    pub security: crate::client::Security,
 }
 
 impl Shared {
@@ -256,18 +256,22 @@ impl Drop for MemoryWaiter<'_> {
 impl Producer {
     /// Connects to `bootstrap.servers` and starts the sender task.
     pub async fn connect(config: ProducerConfig) -> Result<Self, ClientError> {
-        Self::connect_with(config, None).await
+        Self::connect_with(config, crate::client::Security::default()).await
     }
 
-    /// [`Producer::connect`], over TLS to every broker when `tls` is given
-    /// (`security.protocol=SSL`).
-    pub async fn connect_with(config: ProducerConfig, tls: crate::client::Tls) -> Result<Self, ClientError> {
+    /// [`Producer::connect`], every connection secured as `security` says
+    /// (`security.protocol`; a [`crate::client::Tls`] alone is SSL).
+    pub async fn connect_with(
+        config: ProducerConfig,
+        security: impl Into<crate::client::Security>,
+    ) -> Result<Self, ClientError> {
+        let security = security.into();
         config.validate()?;
         let mut client = Client::open(
             &config.bootstrap_servers,
             config.request_timeout(),
             config.client_id.as_deref(),
-            tls.clone(),
+            security.clone(),
         )
         .await?;
         let accumulator = RecordAccumulator::new(AccumulatorConfig {
@@ -295,7 +299,7 @@ impl Producer {
             metadata_client: tokio::sync::Mutex::new(client),
             metadata: crate::sync::Mutex::new(MetadataCache::default()),
             epoch: Instant::now(),
-            tls,
+            security,
         });
         let sender = tokio::spawn(sender::run(shared.clone()));
         Ok(Producer { shared, sender: std::sync::Mutex::new(Some(sender)) })

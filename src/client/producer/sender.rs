@@ -177,7 +177,7 @@ impl Sender {
             let timeout = self.shared.config.request_timeout();
             let client_id =
                 self.shared.config.client_id.as_deref().unwrap_or(super::super::connection::CLIENT_ID);
-            let connection = Connection::open(addr, timeout, client_id, &self.shared.tls).await?;
+            let connection = Connection::open(addr, timeout, client_id, &self.shared.security).await?;
             self.connections.insert(node, connection);
         }
         Ok(self.connections.get_mut(&node).expect("inserted above"))

@@ -47,7 +47,7 @@ pub static BROKER_KEYS: &[K] = &[
         .broker("BrokerConfig::listeners", |c| listeners(&c.listeners)),
     K::new("advertised.listeners", String, Some("PLAINTEXT://127.0.0.1:9092"), "The addresses clients and other brokers are told to dial; by default the listeners, less the controller's.")
         .broker("BrokerConfig::advertised_listeners", |c| listeners(&c.advertised_listeners)),
-    K::new("listener.security.protocol.map", String, Some("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL"), "Each listener name's security protocol; spool speaks PLAINTEXT, SSL and SASL_PLAINTEXT.")
+    K::new("listener.security.protocol.map", String, Some("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL"), "Each listener name's security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.")
         .broker("BrokerConfig::listener_security_protocol_map", protocol_map),
     K::new("controller.listener.names", String, Some(""), "The listeners the controller serves its quorum and the brokers on.")
         .broker("BrokerConfig::controller_listener_names", |c| c.controller_listener_names.join(",")),
@@ -56,8 +56,16 @@ pub static BROKER_KEYS: &[K] = &[
     K::new("sasl.enabled.mechanisms", List, Some("GSSAPI"), "The SASL mechanisms a SASL listener offers: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.")
         .valid(ListOf(&["GSSAPI", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]))
         .broker("BrokerConfig::sasl_enabled_mechanisms", |c| c.sasl_enabled_mechanisms.join(",")),
-    K::new("inter.broker.listener.name", String, Some("PLAINTEXT"), "The listener followers fetch from leaders over.")
+    K::new("inter.broker.listener.name", String, Some("PLAINTEXT"), "The listener brokers dial each other on (followers fetch over it); its protocol secures the link.")
         .broker("BrokerConfig::inter_broker_listener_name", |c| c.inter_broker_listener_name.clone()),
+    // Chapter 11: the cluster's own links speak their listener's protocol (config/links.rs).
+    K::new("security.inter.broker.protocol", String, None, "The older way to name the inter-broker listener: the one named after this protocol. Not with inter.broker.listener.name.")
+        .valid(OneOf(&["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]))
+        .field("BrokerConfig::inter_broker_listener_name"),
+    K::new("sasl.mechanism.inter.broker.protocol", String, Some("GSSAPI"), "The SASL mechanism brokers log in to each other with on a SASL inter-broker listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; GSSAPI is refused).")
+        .broker("BrokerConfig::sasl_mechanism_inter_broker_protocol", |c| c.sasl_mechanism_inter_broker_protocol.clone()),
+    K::new("sasl.mechanism.controller.protocol", String, Some("GSSAPI"), "The SASL mechanism nodes log in to the controllers with on a SASL controller listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; GSSAPI is refused).")
+        .broker("BrokerConfig::sasl_mechanism_controller_protocol", |c| c.sasl_mechanism_controller_protocol.clone()),
     K::new("controller.quorum.voters", List, Some(""), "The controllers as id@host:port, when the quorum is static.")
         .broker("BrokerConfig::controller_quorum_voters", |c| {
             c.controller_quorum_voters.iter().map(|v| format!("{}@{}", v.node_id, v.endpoint)).collect::<Vec<_>>().join(",")

@@ -80,6 +80,10 @@ pub const CONTROLLER_APIS: &[(ApiKey, i16, i16)] = &[
     // Chapter 11: ACL changes, forwarded by a broker.
     (ApiKey::CreateAcls, 1, 3),
     (ApiKey::DeleteAcls, 1, 3),
+    // Chapter 11: the login on an SASL controller listener (answered by the
+    // connection's session; on a PLAINTEXT one, ILLEGAL_SASL_STATE).
+    (ApiKey::SaslHandshake, 0, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
 ];
 // ANCHOR_END: controller_apis
 
@@ -425,6 +429,12 @@ impl ControllerNode {
             RequestKind::DeleteAcls(r) => ResponseKind::DeleteAcls(self.delete_acls(r).await),
             RequestKind::DescribeQuorum(r) => {
                 ResponseKind::DescribeQuorum(self.quorum.handle_describe_quorum(r, version))
+            }
+            RequestKind::SaslHandshake(_) => {
+                ResponseKind::SaslHandshake(crate::wire::sasl::handshake_on_plaintext())
+            }
+            RequestKind::SaslAuthenticate(_) => {
+                ResponseKind::SaslAuthenticate(crate::wire::sasl::authenticate_on_plaintext())
             }
             other => return Err(format!("the controller listener does not answer {other:?}")),
         })

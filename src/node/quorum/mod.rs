@@ -209,6 +209,9 @@ pub struct MetadataQuorum {
     /// Every voter's `host:port` (`controller.quorum.voters`).
     pub voters: BTreeMap<NodeId, String>,
     pub timeouts: QuorumTimeouts,
+    /// How this voter dials the others: the controller listener's protocol
+    /// (TLS, SASL), `BrokerConfig::controller_security`.
+    pub peer_security: crate::security::ClientSecurity,
     /// Where the `quorum-state` file lives (the metadata log's directory).
     dir: PathBuf,
     state: Mutex<State>,
@@ -219,7 +222,10 @@ pub struct MetadataQuorum {
 impl MetadataQuorum {
     /// Opens the member from its metadata log and `quorum-state` file, and
     /// starts its peer lanes and timer; writes a trace into `trace_dir` if
-    /// given (`spool.quorum.trace.dir`, [`crate::raft::trace`]). Call inside a Tokio runtime.
+    /// given (`spool.quorum.trace.dir`, [`crate::raft::trace`]); dials the
+    /// other voters secured as `peer_security` says. Call inside a Tokio runtime.
+    // Eight plain inputs, each named at the one call site that passes them all.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         id: NodeId,
         cluster_id: String,
@@ -228,6 +234,7 @@ impl MetadataQuorum {
         dir: PathBuf,
         log: QuorumLog,
         trace_dir: Option<&Path>,
+        peer_security: crate::security::ClientSecurity,
     ) -> anyhow::Result<Arc<Self>> {
         let election = match quorum_state::read(&dir)? {
             Some(file) => file.election,
@@ -276,6 +283,7 @@ impl MetadataQuorum {
             cluster_id,
             voters,
             timeouts,
+            peer_security,
             dir,
             state: Mutex::new(state),
             view,

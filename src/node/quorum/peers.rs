@@ -57,6 +57,7 @@ impl Peers {
                     quorum: Arc::downgrade(quorum),
                     to: id,
                     addr: addr.clone(),
+                    security: quorum.peer_security.clone(),
                     context: quorum.wire_context(),
                     busy: busy.clone(),
                     timeout: Duration::from_millis(quorum.timeouts.request_ms),
@@ -88,6 +89,8 @@ struct LaneTask {
     quorum: Weak<MetadataQuorum>,
     to: NodeId,
     addr: String,
+    /// The controller listener's protocol: TLS and SASL as it speaks them.
+    security: crate::security::ClientSecurity,
     context: WireContext,
     busy: Arc<AtomicBool>,
     timeout: Duration,
@@ -137,7 +140,7 @@ impl LaneTask {
         request: RaftRequest,
     ) -> Result<RaftResponse, ClientError> {
         if connection.as_ref().is_none_or(Connection::is_broken) {
-            *connection = Some(Connection::connect(&self.addr, self.timeout).await?);
+            *connection = Some(Connection::connect_with(&self.addr, self.timeout, &self.security).await?);
         }
         let c = connection.as_mut().expect("connected above");
         let version = request.version();

@@ -26,8 +26,17 @@ fn lonely_voter(dir: &std::path::Path, pre_vote: bool) -> Arc<MetadataQuorum> {
     };
     let log_dir = dir.join("__cluster_metadata-0");
     let log = QuorumLog::open(&log_dir, vec![1, 2, 3], crate::broker::now_ms()).expect("open the log");
-    MetadataQuorum::start(1, "c2Nyb2xsLXRlc3QtY2x1cw".into(), voters, timeouts, log_dir, log, None)
-        .expect("start")
+    MetadataQuorum::start(
+        1,
+        "c2Nyb2xsLXRlc3QtY2x1cw".into(),
+        voters,
+        timeouts,
+        log_dir,
+        log,
+        None,
+        Default::default(),
+    )
+    .expect("start")
 }
 
 /// KIP-996: with pre-vote off (`spool.quorum.pre.vote=false`) a voter that
@@ -69,8 +78,17 @@ fn single_voter(dir: &std::path::Path, snapshot_bytes: u64, interval_ms: u64) ->
     };
     let log_dir = dir.join("__cluster_metadata-0");
     let log = QuorumLog::open(&log_dir, vec![1], crate::broker::now_ms()).expect("open the log");
-    MetadataQuorum::start(1, "c2Nyb2xsLXRlc3QtY2x1cw".into(), voters, timeouts, log_dir, log, None)
-        .expect("start")
+    MetadataQuorum::start(
+        1,
+        "c2Nyb2xsLXRlc3QtY2x1cw".into(),
+        voters,
+        timeouts,
+        log_dir,
+        log,
+        None,
+        Default::default(),
+    )
+    .expect("start")
 }
 
 async fn active(quorum: &MetadataQuorum) {

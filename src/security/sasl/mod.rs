@@ -28,6 +28,7 @@
 pub mod authenticator;
 pub mod jaas;
 pub mod listener;
+pub mod login;
 pub mod plain;
 pub mod scram;
 #[cfg(test)]
