@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion};
 use spool::security::sasl::plain;
@@ -79,7 +79,7 @@ impl Exchange {
 /// The SCRAM and PLAIN benches; each one's mean time per login goes to `results`.
 pub fn login(c: &mut Criterion, results: &Results) {
     let mut group = c.benchmark_group("security");
-    group.sample_size(20).measurement_time(std::time::Duration::from_secs(3));
+    group.sample_size(20).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
     for mechanism in MECHANISMS {
         for iterations in ITERATIONS {
             let exchange = Exchange::record(mechanism, iterations);
