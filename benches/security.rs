@@ -207,7 +207,7 @@ fn transport(c: &mut Criterion) {
     let mut group = c.benchmark_group("security");
     group.sample_size(10).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
 
-    let broker = BrokerThread::start(&log_dir, &["PLAINTEXT", "SSL"], &[keystore.clone()]);
+    let broker = BrokerThread::start(&log_dir, &["PLAINTEXT", "SSL"], std::slice::from_ref(&keystore));
     let ends = fill(&setup, &broker, "fetch", sizes().topic_bytes);
     for path in ["PLAINTEXT", "SSL"] {
         fetch(&mut group, &setup, &broker, path, &ends);
