@@ -38,6 +38,7 @@ cargo bench --bench replication -- --test
 cargo bench --bench kraft -- --test
 cargo bench --bench transactions -- --test
 cargo bench --bench compaction -- --test
+cargo bench --bench security -- --test
 
 step "book"
 ./scripts/check-book.sh

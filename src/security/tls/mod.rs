@@ -20,8 +20,9 @@
 //! The cost is chapter 3's optimisation: `sendfile` moves file pages to a
 //! socket inside the kernel, but TLS must encrypt every byte in user space,
 //! so a fetch over TLS reads its records into memory first — Kafka loses
-//! zero-copy under SSL for the same reason (chapter 3's copy-vs-`sendfile` bench
-//! rows are the floor for it; a TLS bench is still to be written).
+//! zero-copy under SSL for the same reason. `benches/security.rs` measures
+//! what it costs a fetch, a produce and a new connection
+//! (`benches/RESULTS-security.md`).
 //!
 //! Simplifications: PEM stores only (no JKS/PKCS12), unencrypted private keys
 //! only (`ssl.key.password` is refused rather than ignored), the `DEFAULT`
