@@ -39,6 +39,7 @@ cargo bench --bench kraft -- --test
 cargo bench --bench transactions -- --test
 cargo bench --bench compaction -- --test
 cargo bench --bench security -- --test
+cargo bench --bench groups -- --test
 
 step "book"
 ./scripts/check-book.sh
