@@ -189,3 +189,4 @@ pub fn describe_user_scram_credentials(
 
 #[cfg(test)]
 mod tests;
+pub mod bootstrap;

@@ -30,7 +30,7 @@ pub fn from_settings(
         mechanisms.push(mechanism);
     }
     if mechanisms.is_empty() {
-        return Err(format!("listener {name} is SASL_PLAINTEXT but sasl.enabled.mechanisms is empty"));
+        return Err(format!("listener {name} speaks SASL but sasl.enabled.mechanisms is empty"));
     }
     let mut plain_users = Default::default();
     if mechanisms.contains(&Mechanism::Plain) {
