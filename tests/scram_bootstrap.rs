@@ -66,13 +66,23 @@ impl Serve {
         });
         if rx.recv_timeout(Duration::from_secs(60)).is_err() {
             let _ = child.kill();
-            panic!("spool serve did not listen within 60 s");
+            let _ = child.wait();
+            panic!("spool serve did not listen within 60 s: {:#?}", lines.lock().unwrap());
         }
         Serve { child, lines }
     }
 
     fn logged(&self, text: &str) -> bool {
         self.lines.lock().unwrap().iter().any(|l| l.contains(text))
+    }
+
+    /// Waits until a line holding `text` was logged.
+    fn wait_logged(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.logged(text) {
+            assert!(Instant::now() < deadline, "no {text:?} within 30 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// SIGTERM, by the child's own pid; it must exit cleanly.
@@ -174,15 +184,23 @@ async fn combined_node_appends_the_first_user_at_activation() {
         "inter.broker.listener.name=SASL_PLAINTEXT".into(),
         format!("log.dirs={}", dir.path().join("data").display()),
         "sasl.enabled.mechanisms=SCRAM-SHA-512".into(),
+        // The broker's own links log in to its SCRAM listener as alice too.
+        "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512".into(),
+        "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.\
+         ScramLoginModule required username=\"alice\" password=\"alice-secret\";"
+            .into(),
     ];
     let serve = Serve::start(&overrides, "SCRAM-SHA-512=[name=alice,password=alice-secret]");
     login_within(port, "alice-secret", Duration::from_secs(30)).await.expect("alice logs in");
     assert!(serve.logged("SCRAM credentials appended at activation"));
+    // `spool serve` takes SIGTERM only once its broker has registered.
+    serve.wait_logged("registered with the controller");
     serve.stop();
 
     let serve = Serve::start(&overrides, "SCRAM-SHA-512=[name=alice,password=changed]");
     assert!(serve.logged("--add-scram ignored"), "a later start says it ignored the flag");
     login_within(port, "alice-secret", Duration::from_secs(30)).await.expect("the first credential");
     assert!(refused(login(port, "changed").await), "the later --add-scram changed nothing");
+    serve.wait_logged("registered with the controller");
     serve.stop();
 }
