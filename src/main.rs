@@ -108,14 +108,20 @@ enum PerfCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve { properties: None, overrides: Vec::new(), add_scram: Vec::new() }) {
-        Command::Serve { properties, overrides, add_scram } => match serve(properties, overrides, add_scram) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
+    match cli.command.unwrap_or(Command::Serve {
+        properties: None,
+        overrides: Vec::new(),
+        add_scram: Vec::new(),
+    }) {
+        Command::Serve { properties, overrides, add_scram } => {
+            match serve(properties, overrides, add_scram) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
             }
-        },
+        }
         Command::Cluster(args) => match spool::tools::cluster::main(
             args,
             &format_log_dir,

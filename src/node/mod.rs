@@ -29,8 +29,8 @@ use tokio::task::JoinHandle;
 use kafka_protocol::messages::AlterUserScramCredentialsRequest;
 
 use crate::broker::{meta_properties, Broker};
-use crate::controller::scram::bootstrap::{self, AddScram};
 use crate::config::{BrokerConfig, ProcessRoles};
+use crate::controller::scram::bootstrap::{self, AddScram};
 use crate::metadata::{QuorumLog, METADATA_TOPIC};
 use crate::wire::server::Endpoint;
 use controller::ControllerNode;

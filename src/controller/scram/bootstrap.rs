@@ -79,9 +79,12 @@ pub fn parse(arg: &str) -> Result<AddScram, String> {
             "name" => name = Some(value),
             "password" => password = Some(value),
             "iterations" => {
-                iterations = value.parse().map_err(|_| fail(&format!("iterations {value:?} is not a number")))?
+                iterations =
+                    value.parse().map_err(|_| fail(&format!("iterations {value:?} is not a number")))?
             }
-            "salt" | "saltedpassword" => return Err(fail(&format!("spool draws the salt itself; drop {key}"))),
+            "salt" | "saltedpassword" => {
+                return Err(fail(&format!("spool draws the salt itself; drop {key}")))
+            }
             other => return Err(fail(&format!("unknown field {other:?}"))),
         }
     }

@@ -31,9 +31,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use bytes::Bytes;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{
-    AlterPartitionRequest, AlterPartitionResponse, AlterUserScramCredentialsRequest, ApiKey, ApiVersionsResponse, BrokerHeartbeatRequest,
-    BrokerHeartbeatResponse, BrokerRegistrationRequest, BrokerRegistrationResponse, RequestKind,
-    ResponseKind,
+    AlterPartitionRequest, AlterPartitionResponse, AlterUserScramCredentialsRequest, ApiKey,
+    ApiVersionsResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
+    BrokerRegistrationResponse, RequestKind, ResponseKind,
 };
 use kafka_protocol::ResponseError;
 

@@ -25,7 +25,10 @@ pub fn from_settings(
             format!("sasl.enabled.mechanisms={m}: spool speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512")
         })?;
         if matches!(mechanism, Mechanism::Scram(_)) && scram.is_none() {
-            return Err(format!("sasl.enabled.mechanisms={m}: this listener has no SCRAM credential store"));
+            return Err(format!(
+                "sasl.enabled.mechanisms={m}: listener {name} has no SCRAM credential store \
+                 (a controller listener offers PLAIN only)"
+            ));
         }
         mechanisms.push(mechanism);
     }
