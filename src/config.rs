@@ -3,13 +3,20 @@
 //!
 //! Every key spool does not use is kept and ignored with a warning, so an
 //! existing Kafka properties file loads unchanged — except a key that asks for
-//! security spool does not provide (a SASL listener, an authorizer, SASL
-//! mechanisms): that refuses to start, because serving PLAINTEXT to a client
-//! that asked for SASL_SSL is a silent downgrade, not a setting to ignore.
-//! SSL listeners are served (chapter 11): their `ssl.*` keys are kept in
+//! security spool does not provide (a security protocol it does not speak, an
+//! authorizer other than StandardAuthorizer, a SASL mechanism other than
+//! PLAIN and SCRAM): that refuses to start, because serving less than a
+//! client asked for is a silent downgrade, not a setting to ignore.
+//! All four of Kafka's listener protocols are served (chapter 11): PLAINTEXT,
+//! SSL, SASL_PLAINTEXT and SASL_SSL. Their `ssl.*` keys are kept in
 //! [`BrokerConfig::ssl_props`] and checked here, so a broker with a missing
-//! keystore refuses to start rather than failing each handshake.
-//!
+//! keystore refuses to start rather than failing each handshake; their SASL
+//! keys (`sasl.enabled.mechanisms`, `listener.name.<name>.<mechanism>.sasl.jaas.config`)
+//! are read here too. The cluster's own links (replica fetchers, the
+//! controller link, the Raft lanes) dial their listener's protocol with the
+//! credentials `config/links.rs` derives (`security.inter.broker.protocol`,
+//! `sasl.mechanism.inter.broker.protocol`, `sasl.mechanism.controller.protocol`).
+
 //! Chapter 6 adds the keys of a KRaft cluster, each in its own file:
 //! `config/listeners.rs` (named listeners, advertised addresses, security protocols),
 //! `config/kraft.rs` (`process.roles`, the controller quorum and its rules) and

@@ -47,6 +47,11 @@ enum Command {
         /// Override one setting: --override key=value (repeatable).
         #[arg(long = "override", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
+        /// A first SCRAM user, written only when the metadata log is created,
+        /// as kafka-storage.sh format --add-scram does (repeatable):
+        /// 'SCRAM-SHA-512=[name=alice,password=alice-secret]' (iterations=N optional, 4096 by default).
+        #[arg(long = "add-scram", value_name = "CREDENTIAL")]
+        add_scram: Vec<String>,
     },
     /// Print the configuration reference (every broker and topic key, from
     /// the config table) as the book's `reference/configs.md`.
@@ -103,14 +108,20 @@ enum PerfCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve { properties: None, overrides: Vec::new() }) {
-        Command::Serve { properties, overrides } => match serve(properties, overrides) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
+    match cli.command.unwrap_or(Command::Serve {
+        properties: None,
+        overrides: Vec::new(),
+        add_scram: Vec::new(),
+    }) {
+        Command::Serve { properties, overrides, add_scram } => {
+            match serve(properties, overrides, add_scram) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
             }
-        },
+        }
         Command::Cluster(args) => match spool::tools::cluster::main(
             args,
             &format_log_dir,
@@ -192,7 +203,7 @@ fn client_tool(command: Command) -> anyhow::Result<()> {
     })
 }
 
-fn serve(properties: Option<PathBuf>, overrides: Vec<String>) -> anyhow::Result<()> {
+fn serve(properties: Option<PathBuf>, overrides: Vec<String>, add_scram: Vec<String>) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -211,11 +222,15 @@ fn serve(properties: Option<PathBuf>, overrides: Vec<String>) -> anyhow::Result<
         props.insert(k.trim().to_string(), v.trim().to_string());
     }
     let (config, ignored) = BrokerConfig::from_properties(&props).map_err(anyhow::Error::msg)?;
+    let add_scram: Vec<_> = (add_scram.iter())
+        .map(|a| spool::controller::scram::bootstrap::parse(a))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
     for key in ignored {
         tracing::warn!(key, "ignoring a setting spool does not use");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(spool::node::run(config))
+    runtime.block_on(spool::node::run(config, add_scram))
 }
 
 /// `kafka-storage.sh format` for `spool cluster`: every node's log directory

@@ -187,5 +187,6 @@ pub fn describe_user_scram_credentials(
     DescribeUserScramCredentialsResponse::default().with_results(results.collect())
 }
 
+pub mod bootstrap;
 #[cfg(test)]
 mod tests;

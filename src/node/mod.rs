@@ -26,8 +26,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use kafka_protocol::messages::AlterUserScramCredentialsRequest;
+
 use crate::broker::{meta_properties, Broker};
 use crate::config::{BrokerConfig, ProcessRoles};
+use crate::controller::scram::bootstrap::{self, AddScram};
 use crate::metadata::{QuorumLog, METADATA_TOPIC};
 use crate::wire::server::Endpoint;
 use controller::ControllerNode;
@@ -38,13 +41,18 @@ use quorum::{MetadataQuorum, QuorumTimeouts};
 const CONTROLLED_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs the process until SIGTERM or Ctrl-C. Call from a multi-threaded runtime.
-pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
+/// `add_scram` are the first SCRAM users, written only if the metadata log is
+/// new ([`crate::controller::scram::bootstrap`]).
+pub async fn run(config: BrokerConfig, add_scram: Vec<AddScram>) -> anyhow::Result<()> {
+    let bootstrap = bootstrap::request(&add_scram);
+    // Refused here, before anything starts, as the format tool would refuse it.
+    bootstrap::records(&Default::default(), &bootstrap).map_err(anyhow::Error::msg)?;
     let (stop, stopped) = watch::channel(false);
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
     let mut servers: Vec<JoinHandle<()>> = Vec::new();
     let mut controller_node = None;
     if matches!(config.process_roles, ProcessRoles::Controller | ProcessRoles::Combined) {
-        let node = Arc::new(tokio::task::block_in_place(|| open_controller(&config))?);
+        let node = Arc::new(tokio::task::block_in_place(|| open_controller(&config, bootstrap.clone()))?);
         for listener in config.listeners.iter().filter(|l| is_controller_listener(&config, &l.name)) {
             let endpoint = endpoint(&config, listener, None).map_err(anyhow::Error::msg)?;
             let socket = bind(&listener.bind_addr().map_err(anyhow::Error::msg)?).await?;
@@ -73,6 +81,9 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         let opened = Arc::new(
             tokio::task::block_in_place(|| Broker::open(config.clone())).map_err(anyhow::Error::msg)?,
         );
+        if config.process_roles == ProcessRoles::Standalone {
+            tokio::task::block_in_place(|| bootstrap_standalone(&opened, &bootstrap))?;
+        }
         for listener in config.listeners.iter().filter(|l| !is_controller_listener(&config, &l.name)) {
             let socket = bind(&listener.bind_addr().map_err(anyhow::Error::msg)?).await?;
             tracing::info!(
@@ -176,7 +187,10 @@ async fn bind(addr: &std::net::SocketAddr) -> anyhow::Result<TcpListener> {
 /// member of the metadata quorum. In combined mode the controller keeps its
 /// metadata log in a `controller` directory inside `log.dirs`, apart from
 /// the broker's copy.
-fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
+fn open_controller(
+    config: &BrokerConfig,
+    bootstrap: AlterUserScramCredentialsRequest,
+) -> anyhow::Result<ControllerNode> {
     let dir = match config.process_roles {
         ProcessRoles::Combined => config.log_dir.join("controller"),
         _ => config.log_dir.clone(),
@@ -199,6 +213,8 @@ fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
     let log_dir = dir.join(format!("{METADATA_TOPIC}-0"));
     let voter_ids: Vec<i32> = config.controller_quorum_voters.iter().map(|v| v.node_id).collect();
     let log = QuorumLog::open(&log_dir, voter_ids, crate::broker::now_ms())?;
+    // A snapshot moves the log's start past 0, so an end at 0 is a new log.
+    let created = log.log().log_end_offset() == 0;
     let quorum = MetadataQuorum::start(
         config.node_id,
         meta.cluster_id.clone(),
@@ -217,7 +233,35 @@ fn open_controller(config: &BrokerConfig) -> anyhow::Result<ControllerNode> {
         config.quorum.trace_dir.as_deref(),
         config.controller_security.clone(),
     )?;
-    Ok(ControllerNode::new(config.clone(), meta.cluster_id, quorum))
+    let node = ControllerNode::new(config.clone(), meta.cluster_id, quorum);
+    if !bootstrap.upsertions.is_empty() {
+        if created {
+            node.bootstrap_scram(bootstrap);
+        } else {
+            tracing::info!("the metadata log already exists: --add-scram ignored");
+        }
+    }
+    Ok(node)
+}
+
+/// A standalone broker is its own controller: the `--add-scram` credentials
+/// are committed at once if its metadata log is new, by the Alter path.
+fn bootstrap_standalone(broker: &Broker, bootstrap: &AlterUserScramCredentialsRequest) -> anyhow::Result<()> {
+    if bootstrap.upsertions.is_empty() {
+        return Ok(());
+    }
+    if broker.metadata_writer().end_offset() > 0 {
+        tracing::info!("the metadata log already exists: --add-scram ignored");
+        return Ok(());
+    }
+    let response = broker.alter_user_scram_credentials(bootstrap);
+    if let Some(refused) = response.results.iter().find(|r| r.error_code != 0) {
+        let message = refused.error_message.as_ref().map_or("", |m| m.as_str());
+        anyhow::bail!("--add-scram for user {:?}: {message}", refused.user.as_str());
+    }
+    let users: Vec<&str> = response.results.iter().map(|r| r.user.as_str()).collect();
+    tracing::info!(?users, "--add-scram: SCRAM credentials written with the new metadata log");
+    Ok(())
 }
 
 /// Registers with the controller, then starts the heartbeat, metadata and

@@ -28,7 +28,9 @@
 //! (or SIGTERM) stops every node with SIGTERM, by its own pid, brokers
 //! first, and waits for each to shut down cleanly. A node that exits by
 //! itself is reported and the others keep running (stop one to watch the
-//! cluster elect new leaders).
+//! cluster elect new leaders). `--add-scram` (repeatable) hands Kafka's
+//! first-user credential to every node's `spool serve` (the controllers write
+//! it into the new metadata log).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -68,6 +70,10 @@ pub struct ClusterArgs {
     /// Override one setting on every broker: --override key=value (repeatable).
     #[arg(long = "override", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
+    /// A first SCRAM user, handed to every node's `spool serve --add-scram`
+    /// (repeatable): `SCRAM-SHA-512=[name=alice,password=alice-secret]`.
+    #[arg(long = "add-scram", value_name = "CREDENTIAL")]
+    pub add_scram: Vec<String>,
 }
 
 /// One node of the cluster: its id, role and properties.
@@ -245,6 +251,9 @@ pub type Format = dyn Fn(&Path, i32, &str) -> std::io::Result<()>;
 /// prints the bootstrap servers, and stops them all on Ctrl-C or SIGTERM.
 pub fn main(args: ClusterArgs, format: &Format, new_id: &dyn Fn() -> String) -> anyhow::Result<()> {
     let nodes = plan(&args).map_err(anyhow::Error::msg)?;
+    for credential in &args.add_scram {
+        crate::controller::scram::bootstrap::parse(credential).map_err(anyhow::Error::msg)?;
+    }
     let cluster_id = cluster_id(&args.dir, new_id)?;
     for node in &nodes {
         format(&node.dir.join("data"), node.node_id, &cluster_id)?;
@@ -252,7 +261,7 @@ pub fn main(args: ClusterArgs, format: &Format, new_id: &dyn Fn() -> String) -> 
     let exe = std::env::current_exe()?;
     let mut running = Vec::new();
     for spec in nodes {
-        match start(&exe, &spec) {
+        match start(&exe, &spec, &args.add_scram) {
             Ok(child) => {
                 eprintln!("started {} (pid {}) on 127.0.0.1:{}", spec.name(), child.id(), spec.port);
                 running.push(Running { spec, child, exited: false });
@@ -311,8 +320,9 @@ fn report_exits(running: &mut [Running]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes the node's properties file and starts `spool serve` on it.
-fn start(exe: &Path, spec: &NodeSpec) -> anyhow::Result<Child> {
+/// Writes the node's properties file and starts `spool serve` on it (a
+/// broker-only node ignores `--add-scram`: the controllers write the users).
+fn start(exe: &Path, spec: &NodeSpec, add_scram: &[String]) -> anyhow::Result<Child> {
     std::fs::create_dir_all(&spec.dir)?;
     let properties = spec.dir.join("server.properties");
     std::fs::write(&properties, &spec.properties)?;
@@ -320,6 +330,7 @@ fn start(exe: &Path, spec: &NodeSpec) -> anyhow::Result<Child> {
     let child = Command::new(exe)
         .arg("serve")
         .arg(&properties)
+        .args(add_scram.iter().flat_map(|credential| ["--add-scram", credential.as_str()]))
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
@@ -354,6 +365,7 @@ mod tests {
             dir: PathBuf::from("/c"),
             port: 9092,
             overrides: vec!["num.partitions=3".into()],
+            add_scram: Vec::new(),
         }
     }
 

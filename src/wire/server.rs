@@ -11,12 +11,16 @@
 //! decodes them, hands each request to the handler and writes what comes back.
 //! Which requests may be abandoned at shutdown is the handler's call.
 //!
-//! Each listener is served by its own [`serve_listener`], told its name and,
-//! for an SSL listener, its TLS configuration ([`Endpoint`]): a TLS handshake
-//! runs before the first frame, in the connection's own task, so a client
-//! that sends garbage or stalls half way costs only its own connection. Every
-//! request carries the listener's name (Metadata answers with the addresses
-//! on that listener) and the connection's principal.
+//! Each listener is served by its own [`serve_listener`], told its name,
+//! for an SSL or SASL_SSL listener its TLS configuration, and for a
+//! SASL_PLAINTEXT or SASL_SSL listener where its connections' SASL sessions
+//! come from ([`Endpoint`]). A TLS handshake runs before the first frame, in
+//! the connection's own task, so a client that sends garbage or stalls half
+//! way costs only its own connection; on a SASL listener nothing but
+//! ApiVersions and the SASL exchange is answered before the login succeeds.
+//! Every request carries the listener's name (Metadata answers with the
+//! addresses on that listener) and the connection's principal (from the
+//! SASL login, else the TLS client certificate, else `ANONYMOUS`).
 
 use std::collections::VecDeque;
 use std::future::Future;

@@ -31,9 +31,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use bytes::Bytes;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{
-    AlterPartitionRequest, AlterPartitionResponse, ApiKey, ApiVersionsResponse, BrokerHeartbeatRequest,
-    BrokerHeartbeatResponse, BrokerRegistrationRequest, BrokerRegistrationResponse, RequestKind,
-    ResponseKind,
+    AlterPartitionRequest, AlterPartitionResponse, AlterUserScramCredentialsRequest, ApiKey,
+    ApiVersionsResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
+    BrokerRegistrationResponse, RequestKind, ResponseKind,
 };
 use kafka_protocol::ResponseError;
 
@@ -107,6 +107,9 @@ pub struct ControllerNode {
     pub quorum: Arc<MetadataQuorum>,
     /// Where new topics' placement starts, and their ids.
     random: Mutex<controller::SeededRandom>,
+    /// `--add-scram`'s credentials, held from the creation of the metadata
+    /// log until this controller is first active (Kafka's bootstrap records).
+    bootstrap_scram: Mutex<Option<AlterUserScramCredentialsRequest>>,
 }
 
 impl ControllerNode {
@@ -137,6 +140,31 @@ impl ControllerNode {
             controller_config,
             quorum,
             random: Mutex::new(controller::SeededRandom::new(seed)),
+            bootstrap_scram: Mutex::new(None),
+        }
+    }
+
+    /// Holds `--add-scram`'s credentials for this controller's first activation.
+    pub fn bootstrap_scram(&self, request: AlterUserScramCredentialsRequest) {
+        *self.bootstrap_scram.lock().unwrap_or_else(PoisonError::into_inner) = Some(request);
+    }
+
+    /// Appends the held `--add-scram` credentials the image lacks, once,
+    /// as the first active controller appends Kafka's bootstrap records.
+    fn write_bootstrap_scram(&self, writer: &mut QuorumWriter<'_>) {
+        let Some(request) = self.bootstrap_scram.lock().unwrap_or_else(PoisonError::into_inner).take() else {
+            return;
+        };
+        let users: Vec<&str> = request.upsertions.iter().map(|u| u.name.as_str()).collect();
+        match controller::scram::bootstrap::records(writer.image(), &request) {
+            Ok(records) if records.is_empty() => {
+                tracing::info!(?users, "--add-scram: the image has these credentials already")
+            }
+            Ok(records) => match writer.append(&records) {
+                Ok(_) => tracing::info!(?users, "--add-scram: SCRAM credentials appended at activation"),
+                Err(e) => tracing::error!(error = ?e, "--add-scram: the credentials could not be appended"),
+            },
+            Err(e) => tracing::error!(error = %e, "--add-scram refused"),
         }
     }
 
@@ -192,6 +220,7 @@ impl ControllerNode {
     /// milliseconds; only the active controller does anything.
     pub fn tick(&self) {
         let Ok((mut active, mut writer)) = self.begin() else { return };
+        self.write_bootstrap_scram(&mut writer);
         let image = writer.image().clone();
         let result = active.core.tick(&image, now_ms());
         let fenced = result.answer.clone();

@@ -25,12 +25,15 @@ pub fn from_settings(
             format!("sasl.enabled.mechanisms={m}: spool speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512")
         })?;
         if matches!(mechanism, Mechanism::Scram(_)) && scram.is_none() {
-            return Err(format!("sasl.enabled.mechanisms={m}: this listener has no SCRAM credential store"));
+            return Err(format!(
+                "sasl.enabled.mechanisms={m}: listener {name} has no SCRAM credential store \
+                 (a controller listener offers PLAIN only)"
+            ));
         }
         mechanisms.push(mechanism);
     }
     if mechanisms.is_empty() {
-        return Err(format!("listener {name} is SASL_PLAINTEXT but sasl.enabled.mechanisms is empty"));
+        return Err(format!("listener {name} speaks SASL but sasl.enabled.mechanisms is empty"));
     }
     let mut plain_users = Default::default();
     if mechanisms.contains(&Mechanism::Plain) {
