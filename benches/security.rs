@@ -127,7 +127,11 @@ fn measured(
 /// A connection to listener `path` (`PLAINTEXT` or `SSL`) of `broker`.
 fn connect(setup: &Setup, broker: &BrokerThread, path: &str) -> Connection {
     let tls = if path == "SSL" { setup.tls.clone() } else { None };
-    setup.rt.block_on(Connection::connect_with(broker.addr(path), REQUEST_TIMEOUT, &tls)).expect("connect")
+    let security = spool::client::Security::from(tls);
+    setup
+        .rt
+        .block_on(Connection::connect_with(broker.addr(path), REQUEST_TIMEOUT, &security))
+        .expect("connect")
 }
 
 /// Creates `topic` with `PARTITIONS` partitions.

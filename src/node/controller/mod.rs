@@ -109,7 +109,17 @@ pub struct ControllerNode {
     random: Mutex<controller::SeededRandom>,
     /// `--add-scram`'s credentials, held from the creation of the metadata
     /// log until this controller is first active (Kafka's bootstrap records).
-    bootstrap_scram: Mutex<Option<AlterUserScramCredentialsRequest>>,
+    bootstrap_scram: Mutex<Option<Secret<AlterUserScramCredentialsRequest>>>,
+}
+
+/// A value whose `Debug` says nothing of it: a salted password is enough to
+/// log in with (SCRAM's ClientKey follows from it), so it never reaches a log.
+struct Secret<T>(T);
+
+impl<T> std::fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl ControllerNode {
@@ -146,13 +156,15 @@ impl ControllerNode {
 
     /// Holds `--add-scram`'s credentials for this controller's first activation.
     pub fn bootstrap_scram(&self, request: AlterUserScramCredentialsRequest) {
-        *self.bootstrap_scram.lock().unwrap_or_else(PoisonError::into_inner) = Some(request);
+        *self.bootstrap_scram.lock().unwrap_or_else(PoisonError::into_inner) = Some(Secret(request));
     }
 
     /// Appends the held `--add-scram` credentials the image lacks, once,
     /// as the first active controller appends Kafka's bootstrap records.
     fn write_bootstrap_scram(&self, writer: &mut QuorumWriter<'_>) {
-        let Some(request) = self.bootstrap_scram.lock().unwrap_or_else(PoisonError::into_inner).take() else {
+        let Some(Secret(request)) =
+            self.bootstrap_scram.lock().unwrap_or_else(PoisonError::into_inner).take()
+        else {
             return;
         };
         let users: Vec<&str> = request.upsertions.iter().map(|u| u.name.as_str()).collect();
