@@ -5,22 +5,45 @@
 //!
 //! Each tool maps the keys it understands onto its own settings. As Kafka's
 //! clients do, a key the tool does not use is warned about and ignored (a
-//! file written for Kafka's Java client works here), but a *security* key
-//! (`security.protocol` other than `PLAINTEXT`, `ssl.*`, `sasl.*`) is refused:
-//! the tools do not speak TLS or SASL yet (spool's client library speaks
-//! TLS; the tools' settings do not reach it), and a client that silently dropped them
-//! would send in the clear what its user meant to protect.
+//! file written for Kafka's Java client works here).
+//!
+//! The *security* keys are Kafka's client keys (chapter 11, issue 19), read by
+//! [`client_security`] into the [`Security`] every connection of the tool's
+//! client is opened with:
+//!
+//! ```text
+//!  security.protocol  PLAINTEXT (default) | SSL | SASL_PLAINTEXT | SASL_SSL
+//!  ssl.truststore.type=PEM, ssl.truststore.location | ssl.truststore.certificates
+//!  ssl.keystore.type=PEM, ssl.keystore.location | ssl.keystore.key +
+//!      ssl.keystore.certificate.chain                     (mTLS)
+//!  ssl.endpoint.identification.algorithm  https (default) | empty
+//!  sasl.mechanism     PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
+//!  sasl.jaas.config   …PlainLoginModule / …ScramLoginModule required
+//!                     username="…" password="…";
+//! ```
+//!
+//! What spool cannot do is refused by name, never dropped: a client that
+//! silently ignored a security key would send in the clear, or as nobody,
+//! what its user meant to protect. So GSSAPI (Kafka's default mechanism) and
+//! OAUTHBEARER, JKS and PKCS12 stores, and an unknown protocol are errors.
+//! Simplifications: `ssl.*` keys under a PLAINTEXT or SASL_PLAINTEXT
+//! protocol, and `sasl.*` keys without SASL, are warned about and ignored, as
+//! Kafka's clients ignore them.
 //!
 //! [`AdminSettings`] is `--command-config` for the admin tools (`spool
 //! topics`, `groups`, `delete-records`, `log-dirs`; any admin tool can take it
 //! the same way: a `--command-config FILE` flag and
 //! [`AdminSettings::from_args`] then [`AdminSettings::connect`]).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::client::{Client, ClientError, REQUEST_TIMEOUT_DEFAULT};
+use crate::client::{Client, ClientError, Security, REQUEST_TIMEOUT_DEFAULT};
 use crate::config::BrokerConfig;
+use crate::security::sasl::login::SaslLogin;
+use crate::security::tls::{self, SslConfig};
 
 /// Reads a Java-style properties file (`#` comments, `key=value` or `key:value`).
 pub fn load_file(path: &Path) -> Result<Vec<(String, String)>, ClientError> {
@@ -57,38 +80,79 @@ pub fn file_then_flags(
     Ok(properties)
 }
 
-// ANCHOR: refuse_security
-/// Refuses the settings that ask for TLS or SASL, which spool's clients lack.
-pub fn refuse_security(properties: &[(String, String)]) -> Result<(), ClientError> {
-    for (key, value) in properties {
-        let plaintext = key == "security.protocol" && value.trim().eq_ignore_ascii_case("PLAINTEXT");
-        let security = key == "security.protocol" || key.starts_with("ssl.") || key.starts_with("sasl.");
-        if security && !plaintext {
-            return Err(ClientError::InvalidArgument(format!(
-                "{key}={value}: spool's tools speak no TLS or SASL yet (issue 19); \
-                 remove it to connect in PLAINTEXT"
-            )));
+// ANCHOR: client_security
+/// Kafka's client security keys read into how every connection is secured:
+/// `security.protocol` says whether TLS and a SASL login are wanted, the
+/// `ssl.*` keys build the TLS configuration, `sasl.mechanism` and
+/// `sasl.jaas.config` the login. A later pair wins over an earlier one (flags
+/// over the file). What spool cannot do is refused by name.
+pub fn client_security(properties: &[(String, String)]) -> Result<Security, ClientError> {
+    let invalid = ClientError::InvalidArgument;
+    let keys: BTreeMap<String, String> =
+        properties.iter().filter(|(key, _)| is_security_key(key)).cloned().collect();
+    let protocol =
+        keys.get("security.protocol").map_or("PLAINTEXT".into(), |p| p.trim().to_ascii_uppercase());
+    let (tls, sasl) = match protocol.as_str() {
+        "PLAINTEXT" => (false, false),
+        "SSL" => (true, false),
+        "SASL_PLAINTEXT" => (false, true),
+        "SASL_SSL" => (true, true),
+        other => {
+            return Err(invalid(format!(
+                "security.protocol={other}: expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+            )))
+        }
+    };
+    for key in keys.keys() {
+        let used = key == "security.protocol"
+            || (tls && tls::config::SSL_KEYS.contains(&key.as_str()))
+            || (sasl && SASL_KEYS.contains(&key.as_str()));
+        if !used {
+            super::line_reader::warn_unknown(&format!("{protocol} client"), key, SASL_KEYS);
         }
     }
-    Ok(())
+    let tls = match tls {
+        true => {
+            let ssl = SslConfig::for_listener(&keys, None).map_err(|e| invalid(e.to_string()))?;
+            Some(tls::client_config(&ssl).map_err(|e| invalid(e.to_string()))?)
+        }
+        false => None,
+    };
+    let sasl = match sasl {
+        true => {
+            // Kafka's default mechanism is GSSAPI, which spool refuses by name.
+            let mechanism = keys.get("sasl.mechanism").map_or("GSSAPI", String::as_str);
+            let jaas = keys.get("sasl.jaas.config").map(String::as_str);
+            let login = SaslLogin::from_jaas("sasl.mechanism", mechanism, "sasl.jaas.config", jaas);
+            Some(Arc::new(login.map_err(invalid)?))
+        }
+        false => None,
+    };
+    Ok(Security { tls, sasl })
 }
-// ANCHOR_END: refuse_security
+// ANCHOR_END: client_security
 
-/// Whether `key` is a security setting [`refuse_security`] let through
-/// (`security.protocol=PLAINTEXT`): a tool takes it without a warning.
-pub fn is_plaintext_security(key: &str) -> bool {
-    key == "security.protocol"
+/// The `sasl.*` keys a SASL client reads.
+const SASL_KEYS: &[&str] = &["sasl.mechanism", "sasl.jaas.config"];
+
+/// Whether `key` is a security setting, [`client_security`]'s to read (a
+/// tool's own key loop skips it).
+pub fn is_security_key(key: &str) -> bool {
+    key == "security.protocol" || key.starts_with("ssl.") || key.starts_with("sasl.")
 }
 
 /// An admin tool's connection settings: `--bootstrap-server` and
 /// `--command-config FILE`'s `bootstrap.servers`, `client.id` and
 /// `request.timeout.ms` (`default.api.timeout.ms` is taken too, as the
-/// bound on each call, since spool's admin client has one timeout).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// bound on each call, since spool's admin client has one timeout), and
+/// the security keys ([`client_security`]).
+#[derive(Debug, Clone)]
 pub struct AdminSettings {
     pub bootstrap_servers: String,
     pub client_id: Option<String>,
     pub request_timeout: Duration,
+    /// `security.protocol` and its `ssl.*` / `sasl.*` keys.
+    pub security: Security,
 }
 
 /// The `--command-config` keys an admin tool uses.
@@ -97,17 +161,18 @@ const ADMIN_KEYS: &[&str] =
 
 impl AdminSettings {
     /// Reads `--bootstrap-server` and `--command-config`; security keys are
-    /// refused, keys an admin client does not use are warned about.
+    /// read by [`client_security`], keys an admin client does not use are
+    /// warned about.
     pub fn from_args(
         bootstrap_flag: Option<&str>,
         command_config: Option<&Path>,
     ) -> Result<Self, ClientError> {
         let properties = file_then_flags("--command-config", command_config, &[])?;
-        refuse_security(&properties)?;
         let mut settings = AdminSettings {
             bootstrap_servers: super::bootstrap_servers(bootstrap_flag, &properties),
             client_id: None,
             request_timeout: REQUEST_TIMEOUT_DEFAULT,
+            security: client_security(&properties)?,
         };
         for (key, value) in &properties {
             match key.as_str() {
@@ -121,7 +186,7 @@ impl AdminSettings {
                     })?;
                     settings.request_timeout = Duration::from_millis(ms);
                 }
-                _ if is_plaintext_security(key) => {}
+                _ if is_security_key(key) => {}
                 _ => super::line_reader::warn_unknown("admin client", key, ADMIN_KEYS),
             }
         }
@@ -130,7 +195,8 @@ impl AdminSettings {
 
     /// Connects as these settings say.
     pub async fn connect(&self) -> Result<Client, ClientError> {
-        Client::connect_as(&self.bootstrap_servers, self.request_timeout, self.client_id.as_deref()).await
+        let (bootstrap, timeout) = (&self.bootstrap_servers, self.request_timeout);
+        Client::open(bootstrap, timeout, self.client_id.as_deref(), self.security.clone()).await
     }
 }
 
@@ -138,7 +204,7 @@ impl AdminSettings {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct CommandConfigArg {
     /// A properties file of admin client settings (client.id,
-    /// request.timeout.ms, bootstrap.servers); security settings are refused.
+    /// request.timeout.ms, bootstrap.servers, security.protocol, ssl.*, sasl.*).
     #[arg(long = "command-config", value_name = "FILE")]
     pub command_config: Option<PathBuf>,
 }
@@ -151,17 +217,61 @@ mod tests {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
-    /// TLS and SASL settings are refused by name; PLAINTEXT is what spool
-    /// speaks, so `security.protocol=PLAINTEXT` passes.
+    /// Kafka's four protocols give TLS and/or a SASL login, each from its
+    /// keys: SASL_SSL with a PEM truststore and a SCRAM-SHA-512 JAAS line is
+    /// both, PLAINTEXT (the default, any case) neither.
     #[test]
-    fn security_settings_are_refused_but_plaintext_passes() {
-        for (key, value) in
-            [("security.protocol", "SSL"), ("ssl.truststore.location", "/x"), ("sasl.mechanism", "PLAIN")]
-        {
-            let err = refuse_security(&props(&[(key, value)])).unwrap_err().to_string();
-            assert!(err.contains(key) && err.contains("no TLS or SASL"), "{err}");
+    fn security_keys_build_the_clients_security() {
+        let ca = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap().cert.pem();
+        let scram = r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="s";"#;
+        let sasl_ssl = client_security(&props(&[
+            ("security.protocol", "SASL_SSL"),
+            ("ssl.truststore.type", "PEM"),
+            ("ssl.truststore.certificates", &ca),
+            ("ssl.endpoint.identification.algorithm", ""),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            ("sasl.jaas.config", scram),
+        ]))
+        .unwrap();
+        assert_eq!(sasl_ssl.protocol(), "SASL_SSL");
+        let login = sasl_ssl.sasl.unwrap();
+        assert_eq!((login.mechanism.name(), login.username.as_str()), ("SCRAM-SHA-512", "alice"));
+        let plain =
+            r#"org.apache.kafka.common.security.plain.PlainLoginModule required username="a" password="p";"#;
+        let sasl_plaintext = client_security(&props(&[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanism", "PLAIN"),
+            ("sasl.jaas.config", plain),
+        ]));
+        assert_eq!(sasl_plaintext.unwrap().protocol(), "SASL_PLAINTEXT");
+        let ssl =
+            client_security(&props(&[("security.protocol", "SSL"), ("ssl.truststore.certificates", &ca)]));
+        assert_eq!(ssl.unwrap().protocol(), "SSL");
+        assert_eq!(client_security(&props(&[("acks", "all")])).unwrap().protocol(), "PLAINTEXT");
+        let flags_win = props(&[("security.protocol", "SSL"), ("security.protocol", "PLAINTEXT")]);
+        assert_eq!(client_security(&flags_win).unwrap().protocol(), "PLAINTEXT");
+    }
+
+    /// What spool cannot do is refused by name: GSSAPI (also Kafka's default
+    /// when `sasl.mechanism` is unset), OAUTHBEARER, JKS and PKCS12 stores,
+    /// an unknown protocol, SSL without a truststore, SASL without a JAAS line.
+    #[test]
+    fn security_spool_cannot_do_is_refused_by_name() {
+        let jaas =
+            r#"org.apache.kafka.common.security.plain.PlainLoginModule required username="a" password="p";"#;
+        for (pairs, says) in [
+            (vec![("security.protocol", "SASL_PLAINTEXT"), ("sasl.mechanism", "GSSAPI")], "GSSAPI"),
+            (vec![("security.protocol", "SASL_PLAINTEXT"), ("sasl.jaas.config", jaas)], "GSSAPI"),
+            (vec![("security.protocol", "SASL_PLAINTEXT"), ("sasl.mechanism", "OAUTHBEARER")], "OAUTHBEARER"),
+            (vec![("security.protocol", "SASL_PLAINTEXT"), ("sasl.mechanism", "PLAIN")], "sasl.jaas.config"),
+            (vec![("security.protocol", "SSL"), ("ssl.truststore.type", "JKS")], "ssl.truststore.type=JKS"),
+            (vec![("security.protocol", "SSL"), ("ssl.keystore.type", "PKCS12")], "ssl.keystore.type=PKCS12"),
+            (vec![("security.protocol", "SSL")], "ssl.truststore.location"),
+            (vec![("security.protocol", "KERBEROS")], "security.protocol=KERBEROS"),
+        ] {
+            let err = client_security(&props(&pairs)).unwrap_err().to_string();
+            assert!(err.contains(says), "{pairs:?}: {err}");
         }
-        refuse_security(&props(&[("security.protocol", "plaintext"), ("acks", "all")])).unwrap();
     }
 
     /// `--property` values are kept exactly (a space is a valid separator);
@@ -195,7 +305,8 @@ mod tests {
     }
 
     /// `--command-config` gives an admin tool its client.id and timeout, its
-    /// broker when there is no flag, and refuses security settings.
+    /// broker when there is no flag, and its security (a mechanism spool
+    /// lacks refused).
     #[test]
     fn command_config_sets_the_admin_client() {
         let dir = tempfile::tempdir().unwrap();
@@ -210,11 +321,17 @@ mod tests {
         assert_eq!(settings.request_timeout, Duration::from_millis(1234));
         assert_eq!(settings.bootstrap_servers, "b:1");
         assert_eq!(AdminSettings::from_args(Some("a:1"), Some(&file)).unwrap().bootstrap_servers, "a:1");
-        std::fs::write(&file, "security.protocol=SASL_SSL\n").unwrap();
-        assert!(AdminSettings::from_args(None, Some(&file))
-            .unwrap_err()
-            .to_string()
-            .contains("security.protocol"));
+        let jaas =
+            r#"org.apache.kafka.common.security.plain.PlainLoginModule required username="a" password="p";"#;
+        std::fs::write(
+            &file,
+            format!("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config={jaas}\n"),
+        )
+        .unwrap();
+        let settings = AdminSettings::from_args(None, Some(&file)).unwrap();
+        assert_eq!(settings.security.protocol(), "SASL_PLAINTEXT");
+        std::fs::write(&file, "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=GSSAPI\n").unwrap();
+        assert!(AdminSettings::from_args(None, Some(&file)).unwrap_err().to_string().contains("GSSAPI"));
         std::fs::write(&file, "request.timeout.ms=soon\n").unwrap();
         assert!(AdminSettings::from_args(None, Some(&file)).is_err());
     }

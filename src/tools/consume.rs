@@ -20,8 +20,9 @@
 //! winning: this tool's (`client.id` `console-consumer`, no auto commit,
 //! `auto.offset.reset` from `--from-beginning`), `--consumer.config FILE`,
 //! `--consumer-property k=v`, then `--group` and `--isolation-level`. Keys
-//! spool's consumer does not use are warned about and ignored; TLS/SASL keys
-//! are refused ([`super::client_properties`]).
+//! spool's consumer does not use are warned about and ignored;
+//! `security.protocol`, `ssl.*` and `sasl.*` secure its connections
+//! ([`super::client_properties::client_security`]).
 //!
 //! It stops after `--max-messages`, after `--timeout-ms` without a new record,
 //! or on Ctrl-C, then prints `Processed a total of N messages` on stderr.
@@ -45,7 +46,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::client_properties::{file_then_flags, is_plaintext_security, refuse_security};
+use super::client_properties::{client_security, file_then_flags, is_security_key};
 use super::formatter::{Formatter, RecordPlace};
 use super::line_reader::warn_unknown;
 use super::unescape;
@@ -192,7 +193,6 @@ impl ConsumeArgs {
             self.consumer_config.as_deref(),
             &self.consumer_properties,
         )?;
-        refuse_security(&properties)?;
         let bootstrap = super::bootstrap_servers(self.bootstrap_server.as_deref(), &properties);
         let mut config = ConsumerConfig { client_id: Some(CLIENT_ID.into()), ..ConsumerConfig::default() };
         config.set("enable.auto.commit", "false")?;
@@ -216,13 +216,23 @@ impl ConsumeArgs {
                 {
                     config.set(key, value)?
                 }
-                _ if is_plaintext_security(key) => {}
+                _ if is_security_key(key) => {}
                 _ => warn_unknown("consumer", key, ConsumerConfig::KEYS),
             }
         }
         check_isolation_level(isolation_level.as_deref())?;
         self.set_group(&mut config)?;
         Ok((bootstrap, config))
+    }
+
+    /// How the consumer's connections are secured: the consumer properties'
+    /// `security.protocol`, `ssl.*` and `sasl.*` keys (file, then flags).
+    pub fn security(&self) -> Result<crate::client::Security, ClientError> {
+        client_security(&file_then_flags(
+            "--consumer-property",
+            self.consumer_config.as_deref(),
+            &self.consumer_properties,
+        )?)
     }
 
     /// `--group` into `config`, checked against a `group.id` property.
@@ -263,6 +273,7 @@ fn check_isolation_level(level: Option<&str>) -> Result<(), ClientError> {
 /// it leaves the group on the way out.
 pub async fn main(args: ConsumeArgs) -> Result<(), ClientError> {
     let (bootstrap, config) = args.consumer_config()?;
+    let security = args.security()?;
     let formatter = args.formatter()?;
     // Listen for Ctrl-C (SIGINT) from the start, so an early one still ends
     // the tool cleanly with its summary line.
@@ -272,14 +283,14 @@ pub async fn main(args: ConsumeArgs) -> Result<(), ClientError> {
     };
     let mut out = std::io::stdout().lock();
     let consumed = if config.group.group_id.is_some() {
-        let mut consumer = GroupConsumer::connect(&bootstrap, config).await?;
+        let mut consumer = GroupConsumer::connect_with(&bootstrap, config, security).await?;
         let result = run_group(&mut consumer, &args, &formatter, &mut out, stop).await;
         let closed = consumer.close().await;
         let consumed = result?;
         closed?;
         consumed
     } else {
-        let mut consumer = Consumer::connect(&bootstrap, config).await?;
+        let mut consumer = Consumer::connect_with(&bootstrap, config, security).await?;
         run(&mut consumer, &args, &formatter, &mut out, stop).await?
     };
     eprintln!("Processed a total of {consumed} messages");

@@ -14,8 +14,8 @@
 //! `console-producer`), `--producer.config FILE`, `--producer-property k=v`,
 //! then the flags `--acks` (`--request-required-acks`) and `--compression`
 //! (`--compression-codec`). Keys spool's producer does not use are warned
-//! about and ignored; TLS/SASL keys are refused
-//! ([`super::client_properties`]).
+//! about and ignored; `security.protocol`, `ssl.*` and `sasl.*` secure its
+//! connections ([`super::client_properties::client_security`]).
 //!
 //! A record goes to `--partition P` if given, else to
 //! `murmur2(key) % partitions` like the Java client's default partitioner, or
@@ -40,11 +40,11 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::client_properties::{file_then_flags, is_plaintext_security, refuse_security};
+use super::client_properties::{client_security, file_then_flags, is_security_key};
 use super::line_reader::{warn_unknown, LineReader, LineRecord};
 use super::unescape;
 use crate::client::partitioner::{partition_for_key, RoundRobin};
-use crate::client::{Acks, ClientError, DeliveryFuture, Producer, ProducerConfig, ProducerRecord};
+use crate::client::{Acks, ClientError, DeliveryFuture, Producer, ProducerConfig, ProducerRecord, Security};
 use crate::format::Compression;
 
 /// `linger.ms` for the console producer: short, so a typed line goes at once.
@@ -111,7 +111,6 @@ impl ProduceArgs {
             self.producer_config.as_deref(),
             &self.producer_properties,
         )?;
-        refuse_security(&properties)?;
         let bootstrap = super::bootstrap_servers(self.bootstrap_server.as_deref(), &properties);
         let mut config = ProducerConfig {
             linger_ms: LINGER_MS,
@@ -122,7 +121,7 @@ impl ProduceArgs {
             match key.as_str() {
                 "bootstrap.servers" => {}
                 _ if ProducerConfig::KEYS.contains(&key.as_str()) => config.set(key, value.trim())?,
-                _ if is_plaintext_security(key) => {}
+                _ if is_security_key(key) => {}
                 _ => warn_unknown("producer", key, ProducerConfig::KEYS),
             }
         }
@@ -134,6 +133,16 @@ impl ProduceArgs {
         }
         config.validate()?;
         Ok(config)
+    }
+
+    /// How the producer's connections are secured: the producer properties'
+    /// `security.protocol`, `ssl.*` and `sasl.*` keys (file, then flags).
+    pub fn security(&self) -> Result<Security, ClientError> {
+        client_security(&file_then_flags(
+            "--producer-property",
+            self.producer_config.as_deref(),
+            &self.producer_properties,
+        )?)
     }
 
     /// The line reader: `--reader-config`, then `--property`, then
@@ -160,7 +169,7 @@ fn parse_compression(s: &str) -> Result<Compression, String> {
 /// `spool produce`: stdin's lines to the topic, until stdin ends.
 pub async fn main(args: ProduceArgs) -> Result<(), ClientError> {
     args.line_reader()?; // a bad reader setting fails before connecting
-    let producer = Producer::connect(args.producer_config()?).await?;
+    let producer = Producer::connect_with(args.producer_config()?, args.security()?).await?;
     let lines = spawn_line_reader(std::io::BufReader::new(std::io::stdin()));
     run(&producer, &args, lines).await.map(drop)
 }

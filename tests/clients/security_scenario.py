@@ -176,7 +176,9 @@ def kafka_python_bad_login(args):
         attempts = [m for m in Seen.messages if m.startswith("Bootstrap connection to")]
         if not attempts or "SaslAuthenticationFailedError" not in attempts[0]:
             fail(f"{error}, and the first attempt did not log SaslAuthenticationFailedError: {attempts}")
-        if "Invalid username or password" not in attempts[0]:
+        # PLAIN's message, or SCRAM's (the final client proof did not verify).
+        expected = "Invalid client credentials" if args.mechanism.startswith("SCRAM") else "Invalid username or password"
+        if expected not in attempts[0]:
             fail(f"the broker's message is missing: {attempts[0]}")
         refusals = attempts
         log(f"refused as expected after {time.monotonic() - started:.1f}s: {refusals[0]}")

@@ -124,9 +124,19 @@ pub struct GroupConsumer {
 impl GroupConsumer {
     /// Connects to `bootstrap`; `config.group` must name a `group.id`.
     pub async fn connect(bootstrap: &str, config: ConsumerConfig) -> Result<Self, ClientError> {
+        Self::connect_with(bootstrap, config, crate::client::Security::default()).await
+    }
+
+    /// [`GroupConsumer::connect`], every connection secured as `security`
+    /// says (`security.protocol`; the coordinator's and the heartbeat's too).
+    pub async fn connect_with(
+        bootstrap: &str,
+        config: ConsumerConfig,
+        security: impl Into<crate::client::Security>,
+    ) -> Result<Self, ClientError> {
         let group = config.group.clone();
         let group_id = group.validate()?.to_string();
-        let consumer = Consumer::connect(bootstrap, config).await?;
+        let consumer = Consumer::connect_with(bootstrap, config, security).await?;
         Ok(GroupConsumer {
             consumer,
             group_id,
