@@ -520,6 +520,30 @@ fn group_frames(frames: &mut Vec<Bytes>) {
             .with_timeout_ms(1_000);
         frames.push(frame(v, &request));
     }
+    // Chapter 11: SCRAM credentials (v0 only): a describe of one user, an
+    // upsertion with a salt and salted password, and a deletion.
+    {
+        use kafka_protocol::messages::{
+            alter_user_scram_credentials_request as alter,
+            describe_user_scram_credentials_request as describe,
+        };
+        let name = kafka_protocol::protocol::StrBytes::from_static_str;
+        let user = describe::UserName::default().with_name(name("alice"));
+        let request = kafka_protocol::messages::DescribeUserScramCredentialsRequest::default()
+            .with_users(Some(vec![user]));
+        frames.push(frame(0, &request));
+        let upsert = alter::ScramCredentialUpsertion::default()
+            .with_name(name("alice"))
+            .with_mechanism(2)
+            .with_iterations(8192)
+            .with_salt(Bytes::from_static(&[7; 32]))
+            .with_salted_password(Bytes::from_static(&[9; 64]));
+        let delete = alter::ScramCredentialDeletion::default().with_name(name("bob")).with_mechanism(1);
+        let request = kafka_protocol::messages::AlterUserScramCredentialsRequest::default()
+            .with_upsertions(vec![upsert])
+            .with_deletions(vec![delete]);
+        frames.push(frame(0, &request));
+    }
 }
 
 /// Every valid frame above decodes, and every API spool speaks has one: the
