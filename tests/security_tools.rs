@@ -20,12 +20,13 @@
 
 #[path = "tls/certs.rs"]
 mod certs;
+#[path = "common/serve.rs"]
+mod serve;
+use serve::{free_port, spawn_serve};
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use certs::Pki;
 
@@ -37,10 +38,6 @@ struct Serve {
     sasl_ssl: String,
     ca: PathBuf,
     dir: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Serve {
@@ -58,27 +55,8 @@ impl Serve {
             "offsets.topic.replication.factor=1".into(),
             "group.initial.rebalance.delay.ms=0".into(),
         ];
-        let mut command = Command::new(env!("CARGO_BIN_EXE_spool"));
-        command.arg("serve");
-        for o in &overrides {
-            command.args(["--override", o]);
-        }
-        let mut child =
-            command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
-        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                if line.contains("listening on") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        let serve = Serve { child, plaintext, sasl_ssl, ca: pki.ca.clone(), dir };
-        for _ in 0..2 {
-            assert!(rx.recv_timeout(Duration::from_secs(30)).is_ok(), "spool serve did not start");
-        }
-        serve
+        let child = spawn_serve(&overrides, 2);
+        Serve { child, plaintext, sasl_ssl, ca: pki.ca.clone(), dir }
     }
 
     /// The client properties file for `user` with `password` over SASL_SSL.

@@ -1,0 +1,38 @@
+//! `spool serve` as a child process for tests that judge the real binary:
+//! started with `--override`s, waited for until each listener logs
+//! "listening on", and stopped by its own pid by the caller.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A port free on 127.0.0.1 a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `spool serve --override o …` and returns once `listeners`
+/// listeners said "listening on" (at most 30 s each), or panics.
+pub fn spawn_serve(overrides: &[String], listeners: usize) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_spool"));
+    command.arg("serve");
+    for o in overrides {
+        command.args(["--override", o]);
+    }
+    let mut child =
+        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if line.contains("listening on") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    for _ in 0..listeners {
+        assert!(rx.recv_timeout(Duration::from_secs(30)).is_ok(), "spool serve did not start");
+    }
+    child
+}
