@@ -33,14 +33,13 @@ perf perf-lz4 20000 -1 linger.ms=5 compression.type=lz4
 perf perf-idle-linger-0 500 1000 linger.ms=0
 perf perf-idle-linger-50 500 1000 linger.ms=50
 
-# The masked numbers still back two claims of the page, checked here with a
-# wide margin so that a loaded machine does not trip them: batching multiplies
-# the throughput, and an idle producer's records wait for their linger.
+# The masked numbers still back one claim of the page, checked here: an idle
+# producer's records wait for their linger. A lower bound only (a loaded
+# machine makes waits longer, never shorter); throughput ratios belong in
+# benches, never in a check that runs on a shared machine.
 # `field FILE WORD`: the number in front of WORD on the run's final line.
 field() { grep -E '99\.9th\.$' "$WORK/$1.out" | grep -oE "[0-9.]+ $2" | cut -d' ' -f1; }
-awk -v off="$(field perf-no-batching records/sec)" -v on="$(field perf-defaults records/sec)" \
-  'BEGIN { if (on < 2 * off) { print "transcripts: batching gave " on " records/s against " off " without" > "/dev/stderr"; exit 1 } }'
-awk -v none="$(field perf-idle-linger-0 'ms avg')" -v lingered="$(field perf-idle-linger-50 'ms avg')" \
-  'BEGIN { if (lingered < 10 || lingered < 5 * none) { print "transcripts: linger.ms=50 waited " lingered " ms on average, 0 waited " none > "/dev/stderr"; exit 1 } }'
+awk -v lingered="$(field perf-idle-linger-50 'ms avg')" \
+  'BEGIN { if (lingered < 10) { print "transcripts: linger.ms=50 waited " lingered " ms on average" > "/dev/stderr"; exit 1 } }'
 
 stop_brokers
