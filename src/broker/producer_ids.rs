@@ -26,10 +26,12 @@
 //!                             block [3000, 4000) ─▶ 3000
 //! ```
 //!
-//! Simplifications: one node, so the broker is its own controller and asks
-//! its own metadata log for a block with the controller's
-//! [`crate::controller::producer_ids::next_block`] (Kafka's brokers send
-//! `AllocateProducerIds` to the controller); the broker epoch written is 0.
+//! In a cluster the broker asks the active controller for a block with
+//! `AllocateProducerIds`, as Kafka's brokers do
+//! ([`Broker::allocate_producer_id_in_cluster`]). A single node is its own
+//! controller: it commits the block to its own metadata log with the
+//! controller's [`crate::controller::producer_ids::next_block`], writing
+//! broker epoch 0.
 
 use super::{now_ms, Broker, Error};
 

@@ -493,7 +493,6 @@ fn decrement(in_flight: &mut BTreeMap<TopicPartition, usize>, tp: &TopicPartitio
     }
 }
 
-/// Answers every record of a batch that the accumulator no longer tracks.
 // ANCHOR: stamp
 /// Numbers a batch as it is sealed: the producer's id and epoch, and the
 /// partition's next sequence, which then moves past the batch's records. A
@@ -510,6 +509,7 @@ fn stamp(
 }
 // ANCHOR_END: stamp
 
+/// Answers every record of a batch that the accumulator no longer tracks.
 pub fn complete(batch: ProducerBatch, outcome: BatchOutcome) {
     let tp = batch.topic_partition;
     for (index, record) in batch.records.into_iter().enumerate() {
