@@ -36,18 +36,17 @@ port=$(free_port)
 mask "$admin" "/tmp/admin17-demo"
 mask "127\.0\.0\.1:$port" "127.0.0.1:19194"
 mkdir -p "$admin"
-cd "$admin"
 start_broker "$WORK/admin-broker.log" "$admin/data" "$port" \
-  --override log.retention.check.interval.ms=1000
+  --override log.retention.check.interval.ms=250
 spool() { "$SPOOL" "$@"; }
 B="--bootstrap-server 127.0.0.1:$port"
-# `shown COMMAND…`: each command line after a "$ ", then what it printed,
-# a blank line between commands (the last one's is cut by `emit`'s caller).
+# `shown COMMAND…`: each command line after a "$ ", then what it printed when
+# run in the demo directory, a blank line between two commands.
 shown() {
   local command
   for command in "$@"; do
     printf '$ %s\n' "$command"
-    eval "$command" 2>&1
+    (cd "$admin" && eval "$command") 2>&1
     echo
   done | sed '$d'
 }
@@ -55,7 +54,7 @@ shown() {
 shown "spool topics $B --create --topic orders --partitions 1 --config segment.bytes=1024" \
   "seq -f 'order-%03g-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' 1 60 | spool produce $B --topic orders --producer-property batch.size=900" |
   emit admin-create
-ls data/orders-0 | grep '\.log$' | emit admin-segments
+ls "$admin/data/orders-0" | grep '\.log$' | emit admin-segments
 
 shown "echo '{\"partitions\": [{\"topic\": \"orders\", \"partition\": 0, \"offset\": 30}], \"version\": 1}' > delete.json" \
   "spool delete-records $B --offset-json-file delete.json" \
@@ -63,11 +62,12 @@ shown "echo '{\"partitions\": [{\"topic\": \"orders\", \"partition\": 0, \"offse
   "cat data/log-start-offset-checkpoint" | emit admin-delete-records
 
 shown "spool configs $B --entity-type topics --entity-name orders --describe" \
-  "spool configs $B --entity-type topics --entity-name orders --alter --add-config retention.ms=1000" |
+  "spool configs $B --entity-type topics --entity-name orders --alter --add-config retention.ms=500" |
   emit admin-retention-alter
-# The next retention pass (every second here) deletes every segment.
+# The next retention pass (every 250 ms here) deletes every segment, file by
+# file, and rolls a new one at offset 60: wait until it is all that is left.
 for _ in $(seq 100); do
-  [[ -e data/orders-0/00000000000000000024.log ]] || break
+  ls "$admin/data/orders-0" | grep -qv -e '^00000000000000000060\.' -e '^leader-epoch-checkpoint$' || break
   sleep 0.1
 done
 shown "ls data/orders-0" \
@@ -81,5 +81,4 @@ shown "spool topics $B --alter --topic orders --partitions 3" "ls data" | emit a
 
 shown "seq 1 5 | spool produce $B --topic orders --partition 2" \
   "spool log-dirs $B --describe --topic-list orders" | emit admin-log-dirs
-cd - >/dev/null
 stop_brokers

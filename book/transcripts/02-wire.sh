@@ -29,8 +29,10 @@ kcat -b "127.0.0.1:$port" -t orders -C -e -o beginning \
 ls "$dir" | emit ls
 "$SPOOL" dump-log --files "$dir/orders-2/00000000000000000000.log" --print-data-log |
   emit dump-log-orders-2
-"$SPOOL" dump-log --files "$dir/__cluster_metadata-0/00000000000000000000.log" |
-  emit dump-log-metadata
+# A topic id is random: its 22 characters of base64 are masked.
+mask '"topicId":"[A-Za-z0-9_-]{22}"' '"topicId":"<topic-id>"'
+"$SPOOL" dump-log --cluster-metadata-decoder \
+  --files "$dir/__cluster_metadata-0/00000000000000000000.log" | emit dump-log-metadata
 # The size of partition 2's one gzip batch, which the prose quotes.
 grep -o -m1 'size: [0-9]*' "$OUT/dump-log-orders-2.txt" | grep -o '[0-9]*' |
   emit_inline gzip-batch-bytes
