@@ -65,9 +65,16 @@ shown "spool configs $B --entity-type topics --entity-name orders --describe" \
   "spool configs $B --entity-type topics --entity-name orders --alter --add-config retention.ms=500" |
   emit admin-retention-alter
 # The next retention pass (every 250 ms here) deletes every segment, file by
-# file, and rolls a new one at offset 60: wait until it is all that is left.
+# file, rolls a new one at offset 60 and rewrites the leader epoch checkpoint
+# (through a .tmp file): wait until that is all there is, twice in a row.
+settled() {
+  ! ls "$admin/data/orders-0" | grep -qv -e '^00000000000000000060\.' -e '^leader-epoch-checkpoint$'
+}
 for _ in $(seq 100); do
-  ls "$admin/data/orders-0" | grep -qv -e '^00000000000000000060\.' -e '^leader-epoch-checkpoint$' || break
+  if settled; then
+    sleep 0.3
+    settled && break
+  fi
   sleep 0.1
 done
 shown "ls data/orders-0" \
