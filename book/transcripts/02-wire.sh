@@ -29,8 +29,35 @@ kcat -b "127.0.0.1:$port" -t orders -C -e -o beginning \
 ls "$dir" | emit ls
 "$SPOOL" dump-log --files "$dir/orders-2/00000000000000000000.log" --print-data-log |
   emit dump-log-orders-2
-"$SPOOL" dump-log --files "$dir/__cluster_metadata-0/00000000000000000000.log" |
-  emit dump-log-metadata
+# A topic id is random: its 22 characters of base64 are masked.
+mask '"topicId":"[A-Za-z0-9_-]{22}"' '"topicId":"<topic-id>"'
+"$SPOOL" dump-log --cluster-metadata-decoder \
+  --files "$dir/__cluster_metadata-0/00000000000000000000.log" | emit dump-log-metadata
+# The size of partition 2's one gzip batch, which the prose quotes.
+grep -o -m1 'size: [0-9]*' "$OUT/dump-log-orders-2.txt" | grep -o '[0-9]*' |
+  emit_inline gzip-batch-bytes
+
+# Long polling, live: a consumer at the end of partition 0 whose fetches may
+# each be held 5 s; one second later a record is produced. Each line gets the
+# clock in milliseconds, so the scenario can check that the held fetch was
+# woken (the record arrives within a second, not when the 5 s run out); the
+# page shows the lines in time order with the clock masked.
+polled="$WORK/longpoll.txt"
+kcat -b "127.0.0.1:$port" -t orders -p 0 -C -o end -c 1 -X fetch.wait.max.ms=5000 \
+  -f 'consumer got offset %o key %k: %s\n' 2>&1 |
+  while IFS= read -r l; do echo "$(date +%s%3N) $l" >>"$polled"; done &
+consumer=$!
+sleep 1
+produced_ms=$(date +%s%3N)
+echo "$produced_ms producing" >>"$polled"
+echo 'user-3:{"order":7,"amount":18}' | kcat -b "127.0.0.1:$port" -t orders -p 0 -P -K:
+wait "$consumer"
+got_ms=$(grep -m1 'consumer got' "$polled" | cut -d' ' -f1)
+if ((got_ms - produced_ms >= 1000)); then
+  echo "long poll: the record arrived $((got_ms - produced_ms)) ms after the produce" >&2
+  exit 1
+fi
+sort -n -s -k1,1 "$polled" | sed -E 's/^[0-9]+ /hh:mm:ss.mmm /' | emit long-poll
 
 # librdkafka's own log of the negotiation, its prefixes cut to the message:
 # the ApiVersions exchange, the features the prose names, and the next request.

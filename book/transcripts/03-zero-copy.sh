@@ -47,3 +47,21 @@ traced_consume strace-zero-copy
 stop_brokers
 start_broker "$WORK/broker-copy.log" "$dir" "$port" --override spool.fetch.zero.copy=false
 traced_consume strace-copy
+
+# The numbers the prose reads off the two traces: the fetch response's three
+# parts on the zero-copy path, and the one write of the copying path, which
+# must be the same size (both paths put the same bytes on the wire).
+zc="$OUT/strace-zero-copy.txt"
+returned() { sed -E 's/.*= ([0-9]+)$/\1/'; }
+batch_bytes=$(grep -m1 'sendfile(' "$zc" | returned)
+head_bytes=$(grep -B1 -m1 'sendfile(' "$zc" | head -n1 | returned)
+tail_bytes=$(grep -A1 -m1 'sendfile(' "$zc" | tail -n1 | returned)
+copied_bytes=$(tail -n1 "$OUT/strace-copy.txt" | returned)
+total=$((head_bytes + batch_bytes + tail_bytes))
+[[ $total -eq $copied_bytes ]] ||
+  { echo "zero-copy response $total bytes, copying one $copied_bytes" >&2; exit 1; }
+printf '%d' "$head_bytes" | emit_inline fetch-head-bytes
+printf '%d' "$batch_bytes" | emit_inline fetch-batch-bytes
+printf '%d' "$tail_bytes" | emit_inline fetch-tail-bytes
+printf '%d' "$total" | emit_inline fetch-response-bytes
+printf '%d' "$((total - 4))" | emit_inline fetch-frame-size
