@@ -125,11 +125,55 @@ start_node_06() {
 }
 
 # `start_cluster_06 DIR PORT [--override k=v …]`: the controller, then the
-# three brokers, each with the overrides.
+# three brokers, each with the overrides; returns once the controller has
+# unfenced all three (20 s at most), so that a topic created next is placed
+# over all of them.
 start_cluster_06() {
-  local dir=$1 port=$2 id
+  local dir=$1 port=$2 id i
   shift 2
   for id in 1 2 3 4; do
     start_node_06 "$dir" "$port" "$id" "$@"
+  done
+  for i in $(seq 200); do
+    if grep -qs 'fenced=false' "$dir"/node-{2,3,4}/server.log &&
+      [[ $(grep -ls 'fenced=false' "$dir"/node-{2,3,4}/server.log | wc -l) == 3 ]]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "transcripts: the controller did not unfence every broker" >&2
+  return 1
+}
+
+# `forget_node_06 ID`: node ID has exited and been waited for; its pid is
+# no longer ours to signal, so it leaves CLUSTER_06_PIDS and BROKER_PIDS.
+forget_node_06() {
+  local pid=${CLUSTER_06_PIDS[$1]} kept=() p
+  for p in "${BROKER_PIDS[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
+  BROKER_PIDS=("${kept[@]}")
+  unset "CLUSTER_06_PIDS[$1]"
+}
+
+# `kill_node_06 ID`: SIGKILL to node ID, by its pid: no controlled
+# shutdown, its heartbeats just stop.
+kill_node_06() {
+  kill -KILL "${CLUSTER_06_PIDS[$1]}"
+  wait "${CLUSTER_06_PIDS[$1]}" 2>/dev/null || true
+  forget_node_06 "$1"
+}
+
+# `stop_cluster_06`: SIGTERM to the brokers first, all at once, while the
+# controller is there to release them (controlled shutdown), then to the
+# controller; each waited for by its pid.
+stop_cluster_06() {
+  local id
+  for id in 2 3 4; do
+    [[ -n ${CLUSTER_06_PIDS[$id]:-} ]] && kill -TERM "${CLUSTER_06_PIDS[$id]}"
+  done
+  for id in 2 3 4 1; do
+    [[ -n ${CLUSTER_06_PIDS[$id]:-} ]] || continue
+    ((id == 1)) && kill -TERM "${CLUSTER_06_PIDS[1]}"
+    wait "${CLUSTER_06_PIDS[$id]}" 2>/dev/null || true
+    forget_node_06 "$id"
   done
 }
