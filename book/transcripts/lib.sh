@@ -84,3 +84,96 @@ model() {
   fi
   sed -E 's/ in [0-9.]+[^ ]*s$/ in <time>/' "$WORK/$name.out" | emit "$name"
 }
+
+# Chapter 6's cluster: the shape `spool cluster --brokers 3` starts —
+# controller 1 on PORT+100, brokers 2, 3, 4 on PORT, PORT+1, PORT+2 — as
+# `spool serve` processes of this shell, so a scenario can pass settings to
+# the controller too (`spool cluster --override` reaches only the brokers)
+# and kill one node by its pid. Each node keeps its data and its log in
+# DIR/node-N; the pids are in CLUSTER_06_PIDS by node id, and in BROKER_PIDS
+# so that `stop_brokers` stops every node at the end.
+declare -A CLUSTER_06_PIDS=()
+CLUSTER_06_ID=c3Bvb2wtYm9vay1jaGFwNg # one 22-character id every node agrees on
+
+# `start_node_06 DIR PORT ID [--override k=v …]`: node ID (1 the controller,
+# 2..4 brokers) of the cluster at PORT, formatted on first start, returning
+# once it listens (10 s at most).
+start_node_06() {
+  local dir=$1 port=$2 id=$3 i
+  shift 3
+  local data="$dir/node-$id/data" log="$dir/node-$id/server.log"
+  local voters="1@127.0.0.1:$((port + 100))" roles=(--override process.roles=broker
+    --override "listeners=PLAINTEXT://127.0.0.1:$((port + id - 2))")
+  if ((id == 1)); then
+    roles=(--override process.roles=controller --override "listeners=CONTROLLER://127.0.0.1:$((port + 100))")
+  fi
+  if [[ ! -f $data/meta.properties ]]; then
+    mkdir -p "$data"
+    printf 'cluster.id=%s\nnode.id=%s\nversion=1\n' "$CLUSTER_06_ID" "$id" >"$data/meta.properties"
+  fi
+  "$SPOOL" serve --override "node.id=$id" "${roles[@]}" --override controller.listener.names=CONTROLLER \
+    --override "controller.quorum.voters=$voters" --override "log.dirs=$data" "$@" 2>>"$log" &
+  CLUSTER_06_PIDS[$id]=$!
+  BROKER_PIDS+=($!)
+  for i in $(seq 100); do
+    grep -qs 'listening on' "$log" && return 0
+    sleep 0.1
+  done
+  echo "transcripts: node $id did not start; its log:" >&2
+  cat "$log" >&2
+  return 1
+}
+
+# `start_cluster_06 DIR PORT [--override k=v …]`: the controller, then the
+# three brokers, each with the overrides; returns once the controller has
+# unfenced all three (20 s at most), so that a topic created next is placed
+# over all of them.
+start_cluster_06() {
+  local dir=$1 port=$2 id i
+  shift 2
+  for id in 1 2 3 4; do
+    start_node_06 "$dir" "$port" "$id" "$@"
+  done
+  for i in $(seq 200); do
+    if grep -qs 'fenced=false' "$dir"/node-{2,3,4}/server.log &&
+      [[ $(grep -ls 'fenced=false' "$dir"/node-{2,3,4}/server.log | wc -l) == 3 ]]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "transcripts: the controller did not unfence every broker" >&2
+  return 1
+}
+
+# `forget_node_06 ID`: node ID has exited and been waited for; its pid is
+# no longer ours to signal, so it leaves CLUSTER_06_PIDS and BROKER_PIDS.
+forget_node_06() {
+  local pid=${CLUSTER_06_PIDS[$1]} kept=() p
+  for p in "${BROKER_PIDS[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
+  BROKER_PIDS=("${kept[@]}")
+  unset "CLUSTER_06_PIDS[$1]"
+}
+
+# `kill_node_06 ID`: SIGKILL to node ID, by its pid: no controlled
+# shutdown, its heartbeats just stop.
+kill_node_06() {
+  kill -KILL "${CLUSTER_06_PIDS[$1]}"
+  wait "${CLUSTER_06_PIDS[$1]}" 2>/dev/null || true
+  forget_node_06 "$1"
+}
+
+# `stop_cluster_06`: SIGTERM to the brokers first, all at once, while the
+# controller is there to release them (controlled shutdown), then to the
+# controller; each waited for by its pid.
+stop_cluster_06() {
+  local id
+  for id in 2 3 4; do
+    [[ -n ${CLUSTER_06_PIDS[$id]:-} ]] && kill -TERM "${CLUSTER_06_PIDS[$id]}"
+  done
+  for id in 2 3 4 1; do
+    [[ -n ${CLUSTER_06_PIDS[$id]:-} ]] || continue
+    ((id == 1)) && kill -TERM "${CLUSTER_06_PIDS[1]}"
+    wait "${CLUSTER_06_PIDS[$id]}" 2>/dev/null || true
+    forget_node_06 "$id"
+  done
+}
