@@ -37,7 +37,8 @@ mask "$admin" "/tmp/admin17-demo"
 mask "127\.0\.0\.1:$port" "127.0.0.1:19194"
 mkdir -p "$admin"
 start_broker "$WORK/admin-broker.log" "$admin/data" "$port" \
-  --override log.retention.check.interval.ms=250
+  --override log.retention.check.interval.ms=250 \
+  --override replica.high.watermark.checkpoint.interval.ms=200
 spool() { "$SPOOL" "$@"; }
 B="--bootstrap-server 127.0.0.1:$port"
 # `shown COMMAND…`: each command line after a "$ ", then what it printed when
@@ -80,6 +81,12 @@ done
 shown "ls data/orders-0" \
   "spool configs $B --entity-type topics --entity-name orders --describe" | emit admin-retention-after
 
+# The broker's checkpoint files are written on their own clocks; `ls data`
+# shows them once the high-watermark one (every 200 ms here) exists.
+for _ in $(seq 100); do
+  [[ -e $admin/data/replication-offset-checkpoint && -e $admin/data/log-start-offset-checkpoint ]] && break
+  sleep 0.1
+done
 shown "ls data" \
   "spool dump-log --cluster-metadata-decoder --files data/__cluster_metadata-0/00000000000000000000.log | grep CONFIG_RECORD" |
   emit admin-config-records

@@ -40,10 +40,15 @@ grep -o -m1 'size: [0-9]*' "$OUT/dump-log-orders-2.txt" | grep -o '[0-9]*' |
 # Long polling, live: a consumer at the end of partition 0 whose fetches may
 # each be held 5 s; one second later a record is produced. Each line gets the
 # clock in milliseconds, so the scenario can check that the held fetch was
-# woken (the record arrives within a second, not when the 5 s run out); the
-# page shows the lines in time order with the clock masked.
+# woken (the record arrives well before the 5 s run out; the bound is loose
+# because a loaded machine is slow, not because a woken fetch is); the page
+# shows the lines in time order with the clock masked. The consumer starts at
+# the end offset read first, not at `-o end`, so a consumer slow to start on a
+# busy machine still reads the record instead of waiting for ever.
+end=$(kcat -b "127.0.0.1:$port" -t orders -p 0 -C -e -q -f '%o\n' | tail -1)
+end=$((${end:--1} + 1))
 polled="$WORK/longpoll.txt"
-kcat -b "127.0.0.1:$port" -t orders -p 0 -C -o end -c 1 -X fetch.wait.max.ms=5000 \
+timeout 60 kcat -b "127.0.0.1:$port" -t orders -p 0 -C -o "$end" -c 1 -X fetch.wait.max.ms=5000 \
   -f 'consumer got offset %o key %k: %s\n' 2>&1 |
   while IFS= read -r l; do echo "$(date +%s%3N) $l" >>"$polled"; done &
 consumer=$!
@@ -53,8 +58,8 @@ echo "$produced_ms producing" >>"$polled"
 echo 'user-3:{"order":7,"amount":18}' | kcat -b "127.0.0.1:$port" -t orders -p 0 -P -K:
 wait "$consumer"
 got_ms=$(grep -m1 'consumer got' "$polled" | cut -d' ' -f1)
-if ((got_ms - produced_ms >= 1000)); then
-  echo "long poll: the record arrived $((got_ms - produced_ms)) ms after the produce" >&2
+if [[ -z $got_ms ]] || ((got_ms - produced_ms >= 3500)); then
+  echo "long poll: the record arrived ${got_ms:+$((got_ms - produced_ms)) ms after the produce}${got_ms:-never}" >&2
   exit 1
 fi
 sort -n -s -k1,1 "$polled" | sed -E 's/^[0-9]+ /hh:mm:ss.mmm /' | emit long-poll
