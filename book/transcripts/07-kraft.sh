@@ -124,6 +124,11 @@ mask "(Replicas|Isr): [0-9]+,[0-9]+,[0-9]+" "\1: <three brokers>"
 mask "(MaxFollowerLagTimeMs: +)[0-9]+$" "\1<ms>"
 mask "\b[0-9]{13}\b" "<ms>"
 mask "crc: [0-9]+" "crc: <crc>"
+# Batches 1-6 of the metadata log are the brokers' three registrations and
+# three unfencings, in whatever order the brokers' timing gave them: their
+# sizes and positions are masked, the offsets and the epochs are not.
+mask "^(baseOffset: [1-6] .* position: )[0-9]+ " "\1<pos> "
+mask "^(baseOffset: [1-6] .* size: )[0-9]+ " "\1<size> "
 for pair in "$A:<A>" "$B:<B>" "$C:<C>"; do
   id=${pair%%:*} name=${pair#*:}
   mask "controller-$id\b" "controller-$name"
