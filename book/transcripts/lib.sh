@@ -177,3 +177,70 @@ stop_cluster_06() {
     forget_node_06 "$id"
   done
 }
+
+# Chapter 7's cluster helpers (kraft_*), for a scenario that runs
+# `spool cluster` and waits on what its processes report, never a fixed time.
+
+# `kraft_cluster_port`: a first broker port P for `spool cluster --port P`
+# such that P..P+2 (three brokers) and P+100..P+102 (three controllers) are
+# all free now.
+kraft_cluster_port() {
+  python3 - <<'PY'
+import socket
+def free(port):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+for _ in range(100):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    if p + 102 <= 65535 and all(free(q) for q in (p, p + 1, p + 2, p + 100, p + 101, p + 102)):
+        print(p)
+        break
+else:
+    raise SystemExit("transcripts: no free block of ports for a cluster")
+PY
+}
+
+# `kraft_wait SECONDS COMMAND…`: COMMAND every 0.1 s until it succeeds; after
+# SECONDS, fail, naming what it waited for.
+kraft_wait() {
+  local seconds=$1 i
+  shift
+  for ((i = 0; i < seconds * 10; i++)); do
+    "$@" && return 0
+    sleep 0.1
+  done
+  echo "transcripts: waited ${seconds}s in vain for: $*" >&2
+  return 1
+}
+
+# `kraft_quorum PORT WHAT FILE PATTERN…`: `spool metadata-quorum describe
+# --WHAT` asked of the controller on PORT, written to FILE; true once the
+# answer matches every extended regex PATTERN.
+kraft_quorum() {
+  local port=$1 what=$2 file=$3 pattern
+  shift 3
+  "$SPOOL" metadata-quorum --bootstrap-controller "127.0.0.1:$port" describe "--$what" >"$file" 2>/dev/null ||
+    return 1
+  for pattern in "$@"; do
+    grep -Eq -- "$pattern" "$file" || return 1
+  done
+}
+
+# `kraft_kill_nodes CLUSTER_OUTPUT`: SIGKILL every node a `spool cluster`
+# started (the pids its "started … (pid N)" lines name), then wait until
+# they are gone. For a scenario whose output is complete: `spool cluster`'s
+# own SIGTERM stops brokers one after another, each handing over its
+# partitions first, seconds that show nothing. The `spool cluster` process
+# itself is then stopped by `stop_brokers`, by its pid.
+kraft_kill_nodes() {
+  local pid pids
+  pids=$(sed -nE 's/^started [a-z]+-[0-9]+ \(pid ([0-9]+)\).*/\1/p' "$1")
+  for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in $pids; do kraft_wait 5 eval "! kill -0 $pid 2>/dev/null"; done
+}
