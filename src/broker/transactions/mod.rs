@@ -60,6 +60,8 @@
 //!   such query); it polls at the cleanup interval, as Kafka's scheduler does.
 
 mod apis;
+#[cfg(test)]
+mod durable_tests;
 mod markers;
 mod ownership;
 #[cfg(test)]
