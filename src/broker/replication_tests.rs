@@ -343,7 +343,10 @@ async fn durable_leader_sends_followers_only_flushed_records() {
     let mut config = BrokerConfig::default();
     config.log.flush_before_ack = true;
     let (_dir, broker) = broker_with(config, &[1, 2], &[1, 2], 1, None);
-    assert_eq!(produced(&broker.produce(produce_request(1, 5_000, b"flushed"), 9).await.unwrap().unwrap()), (0, 0));
+    assert_eq!(
+        produced(&broker.produce(produce_request(1, 5_000, b"flushed"), 9).await.unwrap().unwrap()),
+        (0, 0)
+    );
     // A second batch lands, its fsync not yet done (a produce still waiting on it).
     let partition = broker.partition(&TopicPartition::new(TOPIC, 0)).unwrap();
     let mut batch = BatchBuilder::default();

@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::Partition;
 use crate::format::BatchBuilder;
 use crate::log::manager::{lock, SharedLog};
-use crate::log::validator::ValidationPolicy;
 use crate::log::storage::DiskStorage;
+use crate::log::validator::ValidationPolicy;
 use crate::log::{GroupCommit, Log, LogConfig, OpenOptions};
 use crate::replication::{FetchAnswer, FollowerFetch, PartitionAssignment, ReplicationConfig};
 use crate::sync::Mutex;
@@ -28,8 +28,14 @@ fn leader(durable: bool, replicas: &[i32]) -> (tempfile::TempDir, Partition) {
     let options = OpenOptions { clean_shutdown: true, ..OpenOptions::default() };
     let (log, _) = Log::open(storage, config, options, 0).unwrap();
     let log: SharedLog = Arc::new(Mutex::new(log));
-    let partition =
-        Partition::new(log, Uuid::new_v4(), 1 << 20, ValidationPolicy::default(), Arc::new(GroupCommit::new()), 1);
+    let partition = Partition::new(
+        log,
+        Uuid::new_v4(),
+        1 << 20,
+        ValidationPolicy::default(),
+        Arc::new(GroupCommit::new()),
+        1,
+    );
     let assignment = PartitionAssignment {
         replicas: replicas.to_vec(),
         isr: replicas.iter().copied().collect::<BTreeSet<_>>(),
