@@ -15,8 +15,10 @@
 //! The driver's half of the core: this file owns the locks, the clock and
 //! the channels; [`LeaderState`] and [`FollowerState`] own the decisions. The
 //! role lock comes before the partition's log lock (the broker's lock order),
-//! and is never held across an `.await` or an fsync: an append takes the log
-//! lock alone, then reports the new log end here.
+//! and is never held across an `.await`, nor across an append's fsync: an
+//! append takes the log lock alone, then reports the new log end here. (A
+//! role change holds it while it writes the leader-epoch checkpoint and, in
+//! durable mode, flushes: rare, and it must see one log end.)
 //!
 //! Why a produce reports its log end *after* appending, and a follower's
 //! fetch first brings the leader state up to the log's end: an append and a
@@ -25,19 +27,16 @@
 //! state only ever moves forward to what the log really holds.
 //!
 //! In durable mode (`spool.log.flush.before.ack`, chapter 1) "what the log
-//! holds" is what an fsync covers: the leader reports only its flushed end
-//! (the recovery point), never less than the core already has
-//! ([`reported_end`]). Otherwise a produce whose fsync finished would report
-//! a log end holding another produce's batch whose fsync still runs; a
-//! one-replica ISR's high watermark would pass it, a consumer could read it,
-//! and a machine crash would take back a record a consumer has seen. So a
-//! follower is sent records only up to the flushed end too, and `acks=all`
-//! waits for the leader's fsync as well as the followers' fetches (the
-//! followers append without an fsync: replication, not their disks, is what
-//! `acks=all` adds). Every leader append therefore reports after its fsync
-//! (produce, group and transaction coordinators); a new leadership flushes
-//! first, since the core starts at the log end. Kafka has no such mode: its
-//! high watermark ignores flushes and durability comes from replication.
+//! holds" is what an fsync covers: the leader reports only its flushed end,
+//! never less than the core already has (`reported_end`). Else a produce
+//! whose fsync finished would report another produce's batch still being
+//! fsynced; a one-replica ISR's high watermark would pass it, a consumer
+//! could read it, and a crash would take it back. So followers are sent
+//! records up to the flushed end only, `acks=all` waits for the leader's
+//! fsync and the followers' fetches (not their fsyncs), every leader append
+//! reports after its fsync (produce, group and transaction coordinators),
+//! and a new leadership flushes first, as the core starts at the log end.
+//! Kafka has no such mode: its high watermark ignores flushes.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
@@ -490,7 +489,6 @@ impl Partition {
     }
 }
 
-// ANCHOR: reported_end
 /// The log end a leader reports to the replication core, which already
 /// holds `known`: the log end, or in durable mode only what an fsync covers
 /// (see the module docs). Never below `known`, which the core forbids: a
@@ -502,7 +500,6 @@ fn reported_end(log: &crate::log::Log<crate::log::DiskStorage>, known: i64) -> i
         false => log_end_offset,
     }
 }
-// ANCHOR_END: reported_end
 
 /// The follower state, if this replica still follows `leader_epoch`.
 fn following(role: &mut Role, leader_epoch: i32) -> Option<&mut FollowerState> {
