@@ -10,9 +10,10 @@
 //! Two kinds of fetcher (chapter 6). A **consumer** reads only below the
 //! partition's high watermark — what every in-sync replica has — and only
 //! from its leader. A **follower** (a Fetch whose `replica_id` is a broker's
-//! id) reads up to the log end; its fetch offset tells the leader how far it
-//! has got ([`Partition::on_follower_fetch`]), which may move the high
-//! watermark and so answer waiting `acks=all` produces and wake consumers.
+//! id) reads up to the leader's log end (in durable mode, its flushed end);
+//! its fetch offset tells the leader how far it has got
+//! ([`Partition::on_follower_fetch`]), which may move the high watermark and
+//! so answer waiting `acks=all` produces and wake consumers.
 //! If the follower's log has diverged, the answer is the diverging epoch
 //! instead of records, and the follower truncates.
 //!
@@ -134,7 +135,10 @@ impl Broker {
         // Where this fetcher may read up to, and the high watermark to tell it.
         let (max_offset, high_watermark) = match fetcher {
             Fetcher::Follower(replica_id) => match self.follower_fetch(tp, &partition, asked, replica_id) {
-                Ok(FetchAnswer::Records { high_watermark, .. }) => (None, high_watermark),
+                // Up to the leader's reported log end: in durable mode, its flushed end.
+                Ok(FetchAnswer::Records { high_watermark, log_end_offset }) => {
+                    (Some(log_end_offset), high_watermark)
+                }
                 Ok(FetchAnswer::Diverging { diverging_epoch, high_watermark }) => {
                     let diverging = EpochEndOffset::default()
                         .with_epoch(diverging_epoch.leader_epoch)
@@ -167,7 +171,7 @@ impl Broker {
             // Only a consumer's read (bounded by the high watermark) skips a segment
             // tail of emptied batches; a follower copies every batch, since a
             // producer's emptied last batch carries its state (chapter 10).
-            let skip_emptied_tail = max_offset.is_some();
+            let skip_emptied_tail = matches!(fetcher, Fetcher::Consumer { .. });
             let options = ReadOptions { max_bytes, max_offset, min_one_batch: first, skip_emptied_tail };
             let region = log.read_with(asked.fetch_offset, options);
             let aborted = match &region {
@@ -305,7 +309,8 @@ const READ_COMMITTED: i8 = 1;
 /// Who reads a partition, and so up to where.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fetcher {
-    /// A follower replica: up to the log end.
+    /// A follower replica: up to the log end its leader reports (in durable
+    /// mode, the flushed end: `Partition`'s docs).
     Follower(ReplicaId),
     /// A consumer: up to the high watermark, or the last stable offset if it
     /// reads committed data only (chapter 9).

@@ -15,14 +15,28 @@
 //! The driver's half of the core: this file owns the locks, the clock and
 //! the channels; [`LeaderState`] and [`FollowerState`] own the decisions. The
 //! role lock comes before the partition's log lock (the broker's lock order),
-//! and is never held across an `.await` or an fsync: an append takes the log
-//! lock alone, then reports the new log end here.
+//! and is never held across an `.await`, nor across an append's fsync: an
+//! append takes the log lock alone, then reports the new log end here. (A
+//! role change holds it while it writes the leader-epoch checkpoint and, in
+//! durable mode, flushes: rare, and it must see one log end.)
 //!
 //! Why a produce reports its log end *after* appending, and a follower's
 //! fetch first brings the leader state up to the log's end: an append and a
 //! fetch race, and the core insists that a follower never fetches past the
 //! leader's known log end. Both read the log end under the role lock, so the
 //! state only ever moves forward to what the log really holds.
+//!
+//! In durable mode (`spool.log.flush.before.ack`, chapter 1) "what the log
+//! holds" is what an fsync covers: the leader reports only its flushed end,
+//! never less than the core already has (`reported_end`). Else a produce
+//! whose fsync finished would report another produce's batch still being
+//! fsynced; a one-replica ISR's high watermark would pass it, a consumer
+//! could read it, and a crash would take it back. So followers are sent
+//! records up to the flushed end only, `acks=all` waits for the leader's
+//! fsync and the followers' fetches (not their fsyncs), every leader append
+//! reports after its fsync (produce, group and transaction coordinators),
+//! and a new leadership flushes first, as the core starts at the log end.
+//! Kafka has no such mode: its high watermark ignores flushes.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
@@ -32,6 +46,8 @@ use uuid::Uuid;
 
 mod delete_records;
 pub use delete_records::{DeleteRecordsError, HIGH_WATERMARK};
+#[cfg(test)]
+mod tests;
 
 use super::acks::Leader;
 use crate::log::manager::{lock, SharedLog};
@@ -198,6 +214,11 @@ impl Partition {
             }
         }
         let mut log = lock(&self.log);
+        if log.config().flush_before_ack {
+            // The core starts at the log end: in durable mode that end must be
+            // flushed (a follower's fetched records, a restart's rescanned tail).
+            log.flush()?;
+        }
         log.assign_leader_epoch(assignment.leader_epoch)?;
         let mut cache = log.leader_epoch_cache().clone();
         let log_end_offset = log.log_end_offset();
@@ -261,7 +282,9 @@ impl Partition {
     /// leader's log end moves (which may move the high watermark), and an
     /// `acks=all` produce gets the wait to answer it on. Fails if the replica
     /// stopped leading that epoch in between: the records were written but
-    /// the new leader decides their fate, so the client must retry.
+    /// the new leader decides their fate, so the client must retry. In
+    /// durable mode an `acks=all` caller reports only once an fsync covers
+    /// `last_offset`: the wait is for offsets the core has been told of.
     pub fn after_append(
         &self,
         leader_epoch: i32,
@@ -273,7 +296,7 @@ impl Partition {
         if leader.state.leader_epoch() != leader_epoch {
             return Err(ReplicationError::NotLeaderOrFollower);
         }
-        let log_end_offset = lock(&self.log).log_end_offset();
+        let log_end_offset = reported_end(&lock(&self.log), leader.state.log_end_offset());
         let (waiter, wait) = match acks_all {
             true => {
                 let (tx, rx) = oneshot::channel();
@@ -302,7 +325,8 @@ impl Partition {
         let before = leader.state.high_watermark();
         let outcome = {
             let log = lock(&self.log);
-            leader.follower_fetched(log.log_end_offset(), fetch, log.leader_epoch_cache(), now_ms)?
+            let log_end_offset = reported_end(&log, leader.state.log_end_offset());
+            leader.follower_fetched(log_end_offset, fetch, log.leader_epoch_cache(), now_ms)?
         };
         let high_watermark = leader.state.high_watermark();
         self.publish_high_watermark(high_watermark);
@@ -462,6 +486,18 @@ impl Partition {
     ) {
         self.high_watermark.store(high_watermark, Ordering::Release);
         log.update_high_watermark(high_watermark);
+    }
+}
+
+/// The log end a leader reports to the replication core, which already
+/// holds `known`: the log end, or in durable mode only what an fsync covers
+/// (see the module docs). Never below `known`, which the core forbids: a
+/// log switched to durable mode at runtime keeps its unflushed tail counted.
+fn reported_end(log: &crate::log::Log<crate::log::DiskStorage>, known: i64) -> i64 {
+    let log_end_offset = log.log_end_offset();
+    match log.config().flush_before_ack {
+        true => log.recovery_point().min(log_end_offset).max(known),
+        false => log_end_offset,
     }
 }
 

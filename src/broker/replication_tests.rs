@@ -29,8 +29,19 @@ fn broker(
     leader: i32,
     min_insync: Option<&str>,
 ) -> (tempfile::TempDir, Arc<Broker>) {
+    broker_with(BrokerConfig::default(), replicas, isr, leader, min_insync)
+}
+
+/// The same, from `config` (its log directory replaced by a fresh one).
+fn broker_with(
+    config: BrokerConfig,
+    replicas: &[i32],
+    isr: &[i32],
+    leader: i32,
+    min_insync: Option<&str>,
+) -> (tempfile::TempDir, Arc<Broker>) {
     let dir = tempfile::tempdir().unwrap();
-    let config = BrokerConfig { log_dir: dir.path().to_path_buf(), ..BrokerConfig::default() };
+    let config = BrokerConfig { log_dir: dir.path().to_path_buf(), ..config };
     let broker = Broker::open(config).unwrap();
     let topic_id = Uuid::new_v4();
     let mut records = vec![
@@ -321,4 +332,32 @@ async fn a_fenced_follower_is_not_proposed_for_the_isr() {
         let queued = broker.alter_partitions.lock().unwrap().clone();
         assert_eq!(queued.contains_key(&TopicPartition::new(TOPIC, 0)), proposed, "fenced: {fenced}");
     }
+}
+
+/// Durable mode (`spool.log.flush.before.ack`) in a cluster: a follower is
+/// sent records only up to the leader's flushed end, never a batch whose
+/// fsync has not finished, so the high watermark its fetches move never
+/// passes what the leader has on disk either.
+#[tokio::test]
+async fn durable_leader_sends_followers_only_flushed_records() {
+    let mut config = BrokerConfig::default();
+    config.log.flush_before_ack = true;
+    let (_dir, broker) = broker_with(config, &[1, 2], &[1, 2], 1, None);
+    assert_eq!(
+        produced(&broker.produce(produce_request(1, 5_000, b"flushed"), 9).await.unwrap().unwrap()),
+        (0, 0)
+    );
+    // A second batch lands, its fsync not yet done (a produce still waiting on it).
+    let partition = broker.partition(&TopicPartition::new(TOPIC, 0)).unwrap();
+    let mut batch = BatchBuilder::default();
+    batch.append(0, None, Some(b"unflushed"), &[]);
+    let batch = bytes::BytesMut::from(&batch.build().as_bytes()[..]);
+    lock(&partition.log).append(batch, 3, 0).unwrap();
+    // The follower has offset 0 (epoch 3) and asks for what follows.
+    let (code, _, len, _) = fetch(&broker, fetch_request(2, 1, 3, 3)).await;
+    assert_eq!((code, len), (0, 0), "the follower was sent an unflushed batch");
+    assert_eq!(partition.high_watermark(), 1, "the high watermark passed the flushed end");
+    lock(&partition.log).flush().unwrap();
+    let (code, _, len, _) = fetch(&broker, fetch_request(2, 1, 3, 3)).await;
+    assert!(code == 0 && len > 0, "the flushed batch is not sent");
 }

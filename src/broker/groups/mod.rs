@@ -100,7 +100,6 @@ use kafka_protocol::messages::{ApiKey, ResponseKind};
 use kafka_protocol::ResponseError;
 use tokio::sync::{oneshot, Notify};
 
-use super::partition::AckWait;
 use super::{now_ms, Broker, Error, Partition};
 use crate::format::BatchBuilder;
 use crate::group::{
@@ -168,9 +167,9 @@ pub struct GroupDriver {
 /// `offsets.commit.timeout.ms` default) before its request gets an error.
 const OFFSETS_COMMIT_TIMEOUT_MS: u64 = 5_000;
 
-/// The `__consumer_offsets` appends of one output: each partition, its end
-/// offset after the append, and the wait for its high watermark to cover it.
-type Appended = Vec<(TopicPartition, Arc<Partition>, i64, AckWait)>;
+/// The `__consumer_offsets` appends of one output: each partition, the
+/// leader epoch it was appended in, and its end offset after the append.
+type Appended = Vec<(TopicPartition, Arc<Partition>, i32, i64)>;
 
 impl GroupDriver {
     pub fn new(config: GroupCoordinatorConfig) -> Self {
@@ -476,29 +475,31 @@ impl Broker {
                         store_error(Error::Log(e))
                     }
                 })?;
-            // Kafka's coordinator appends with acks=-1: the reply waits for the ISR.
-            let (wait, _) = partition
-                .after_append(leader_epoch, info.last_offset, true)
-                .map_err(|_| GroupError::NotCoordinator)?;
-            let wait = wait.expect("an acks=all append gets a wait");
-            appended.push((tp, partition, info.last_offset + 1, wait));
+            appended.push((tp, partition, leader_epoch, info.last_offset + 1));
         }
-        self.notifier.notify();
         Ok(appended)
     }
     // ANCHOR_END: append_group_records
 
     // ANCHOR: wait_stored
-    /// Waits until the high watermark covers the appends (at once for a
-    /// replica alone in its ISR), then, in durable mode
-    /// (`spool.log.flush.before.ack`), until an fsync covers them: chapter
-    /// 2's group commit, shared with produce. The errors are Kafka's mapping
+    /// Waits, in durable mode (`spool.log.flush.before.ack`), until an fsync
+    /// covers the appends — chapter 2's group commit, shared with produce —
+    /// then reports them to the replication core, as a produce does after
+    /// its fsync (`Partition`'s docs say why in that order), and waits until
+    /// the high watermark covers them (at once for a replica alone in its
+    /// ISR): Kafka's coordinator appends with acks=-1. The errors are Kafka's mapping
     /// of an append's failure for a group request: the leadership lost →
     /// NOT_COORDINATOR, anything else (a timeout, too few replicas) →
     /// COORDINATOR_NOT_AVAILABLE; both send the client back to FindCoordinator.
     async fn wait_stored(&self, appended: Appended) -> Result<(), GroupError> {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(OFFSETS_COMMIT_TIMEOUT_MS);
-        for (tp, partition, end_offset, wait) in appended {
+        for (tp, partition, leader_epoch, end_offset) in appended {
+            self.wait_durable(&tp, &partition, end_offset).await.map_err(store_error)?;
+            let (wait, _) = partition
+                .after_append(leader_epoch, end_offset - 1, true)
+                .map_err(|_| GroupError::NotCoordinator)?;
+            self.notifier.notify();
+            let wait = wait.expect("an acks=all append gets a wait");
             match tokio::time::timeout_at(deadline, wait).await {
                 Ok(Ok(Ok(()))) => {}
                 Ok(Ok(Err(ReplicationError::NotLeaderOrFollower))) | Ok(Err(_)) => {
@@ -514,7 +515,6 @@ impl Broker {
                     return Err(GroupError::CoordinatorNotAvailable);
                 }
             }
-            self.wait_durable(&tp, &partition, end_offset).await.map_err(store_error)?;
         }
         Ok(())
     }

@@ -60,6 +60,8 @@
 //!   such query); it polls at the cleanup interval, as Kafka's scheduler does.
 
 mod apis;
+#[cfg(test)]
+mod durable_tests;
 mod markers;
 mod ownership;
 #[cfg(test)]
@@ -75,7 +77,6 @@ use bytes::BytesMut;
 use kafka_protocol::messages::{ApiKey, ResponseKind};
 use tokio::sync::{oneshot, Notify};
 
-use super::partition::AckWait;
 use super::{now_ms, Broker, Error, Partition};
 use crate::format::BatchBuilder;
 use crate::log::manager::lock;
@@ -119,9 +120,9 @@ pub struct TransactionDriver {
     task_started: AtomicBool,
 }
 
-/// The appends of one output: the partition, its end offset after the
-/// append, and the wait for its high watermark to cover it.
-type Appended = Option<(TopicPartition, Arc<Partition>, i64, AckWait)>;
+/// The appends of one output: the partition, the leader epoch it was
+/// appended in, and its end offset after the append.
+type Appended = Option<(TopicPartition, Arc<Partition>, i32, i64)>;
 
 impl Default for TransactionDriver {
     fn default() -> Self {
@@ -311,19 +312,24 @@ impl Broker {
             self.log_dir.fail(&tp, &e);
             AppendFailure::NotReplicated
         })?;
-        let (wait, _) = p.after_append(leader_epoch, info.last_offset, true).map_err(append_failure)?;
-        let wait = wait.expect("an acks=all append gets a wait");
-        self.notifier.notify();
-        Ok(Some((tp, p, info.last_offset + 1, wait)))
+        Ok(Some((tp, p, leader_epoch, info.last_offset + 1)))
     }
     // ANCHOR_END: append_txn_records
 
-    /// Waits until the high watermark covers the append, then (durable mode)
-    /// the fsync: Kafka's mapping of an append's failure for a coordinator —
+    /// Waits (durable mode) for the fsync, then reports the append to the
+    /// replication core and waits until the high watermark covers it, as the
+    /// group coordinator's `wait_stored` does: Kafka's mapping of an append's failure for a coordinator —
     /// the leadership lost → NOT_COORDINATOR, anything else →
     /// COORDINATOR_NOT_AVAILABLE.
     async fn wait_txn_stored(&self, appended: Appended) -> Result<(), AppendFailure> {
-        let Some((tp, partition, end_offset, wait)) = appended else { return Ok(()) };
+        let Some((tp, partition, leader_epoch, end_offset)) = appended else { return Ok(()) };
+        self.wait_durable(&tp, &partition, end_offset).await.map_err(|e| {
+            tracing::warn!(%tp, error = %e, "transaction record not made durable");
+            AppendFailure::NotReplicated
+        })?;
+        let (wait, _) = partition.after_append(leader_epoch, end_offset - 1, true).map_err(append_failure)?;
+        self.notifier.notify();
+        let wait = wait.expect("an acks=all append gets a wait");
         match tokio::time::timeout(Duration::from_millis(TXN_APPEND_TIMEOUT_MS), wait).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(e))) => return Err(append_failure(e)),
@@ -333,10 +339,7 @@ impl Broker {
                 return Err(AppendFailure::NotReplicated);
             }
         }
-        self.wait_durable(&tp, &partition, end_offset).await.map_err(|e| {
-            tracing::warn!(%tp, error = %e, "transaction record not made durable");
-            AppendFailure::NotReplicated
-        })
+        Ok(())
     }
 
     // ANCHOR: transaction_timer
