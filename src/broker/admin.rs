@@ -298,12 +298,12 @@ impl Broker {
     }
 
     // ANCHOR: find_coordinator
-    /// FindCoordinator: with one broker, it coordinates every group and
+    /// FindCoordinator on a single node: it coordinates every group and
     /// transactional id. A group's coordinator needs `__consumer_offsets`, so
     /// the first group lookup creates it, as Kafka does (chapter 5); a
-    /// transactional id's needs `__transaction_state`, created the same way (chapter 9).
-    /// (librdkafka also reads this API's presence as "the broker speaks LZ4
-    /// the way the JVM does", so it was needed for lz4 before chapter 5.)
+    /// transactional id's needs `__transaction_state`, created the same way
+    /// (chapter 9). (librdkafka also reads this API's presence as "the broker
+    /// speaks LZ4 the way the JVM does": without it, no lz4.)
     pub fn find_coordinator(
         &self,
         request: FindCoordinatorRequest,

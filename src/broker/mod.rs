@@ -101,11 +101,13 @@
 //! seam it becomes a message: the server's only answer to any error there is
 //! to log it and close the connection, so a type would carry no decision.
 //!
-//! Simplifications (each a later chapter): one node, so every partition's
-//! leader is this broker, its ISR is itself, the high watermark is the log
-//! end offset, and this broker coordinates every group and transactional id
-//! (chapter 6; transactions are chapter 9's [`transactions`]). Idempotent producers (chapter 8) are checked in
-//! full: each partition log keeps its producer table ([`crate::log::producers`])
+//! A single node (`spool serve` with no quorum) leads every partition with
+//! an ISR of itself and coordinates every group and transactional id; in a
+//! cluster ([`cluster`], chapter 6) the metadata image says which partitions
+//! this broker leads or follows, and coordinators are the leaders of the
+//! internal topics' partitions (chapters 5 and 9, [`groups`],
+//! [`transactions`]). Idempotent producers (chapter 8) are checked in full:
+//! each partition log keeps its producer table ([`crate::log::producers`]),
 //! and InitProducerId hands out ids in blocks recorded in the metadata log
 //! ([`producer_ids`]).
 

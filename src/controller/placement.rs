@@ -1,5 +1,5 @@
 //! Where a new topic's replicas go: Kafka's `StripedReplicaPlacer`, with
-//! every broker in one rack (spool has no racks yet).
+//! every broker in one rack (spool reads no `broker.rack`).
 //!
 //! The unfenced brokers are a sorted list read round-robin from a random
 //! starting offset; each partition starts one broker further on, so leaders

@@ -38,9 +38,9 @@
 //! [`crate::controller`].
 //!
 //! Simplifications: the metadata log is one more partition log in the log
-//! directory; Kafka keeps it in the controller's own directory. Snapshots in
-//! Kafka's format can be written and read ([`snapshot`]), but nothing takes
-//! or loads one yet: the log is replayed from offset 0.
+//! directory; Kafka keeps it in the controller's own directory. Snapshots are
+//! in Kafka's format ([`snapshot`]); the quorum's log takes them and loads the
+//! latest at start ([`quorum_log`], chapter 7).
 
 pub mod image;
 pub mod publisher;

@@ -71,7 +71,7 @@
 //! - [`follower`]: [`FollowerState`] — the next fetch, and what to truncate
 //!   or learn from an answer.
 //!
-//! The same functions will run in the broker and run in the model checker,
+//! The same functions run in the broker and in the model checker,
 //! which explores crashes, elections and fetch orders over three replicas and
 //! keeps Kafka's historical bugs as switchable variants.
 //!

@@ -6,7 +6,7 @@
 // then checked in the segments on disk), ListOffsets (fetchTopicOffsets).
 //
 // What it does NOT cover, and why: kafkajs's consumer always joins a consumer group
-// (there is no assign()), and spool has no group coordinator before chapter 5. So this
+// (there is no assign()), and groups are tested on their own (group_kafkajs.js). So this
 // script only writes; run.sh then reads the topic back with
 // `confluent_kafka_scenario.py --consume-only`, which checks every byte kafkajs wrote.
 // The records are the same function of their index as scenario_common.py's (keep the
