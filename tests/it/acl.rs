@@ -4,7 +4,7 @@
 //! SECURITY_DISABLED (54) without an authorizer, as Kafka answers.
 //!
 //! ```text
-//! cargo test --test acl
+//! cargo test --test it acl::
 //! ```
 
 use crate::wire::harness;

@@ -11,7 +11,7 @@
 //! records and survive).
 //!
 //! ```text
-//! cargo test --test acl_enforcement
+//! cargo test --test it acl_enforcement::
 //! ```
 
 use crate::common::acl;

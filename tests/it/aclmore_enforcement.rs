@@ -10,7 +10,7 @@
 //! restarted without one (ACLs are metadata records and survive).
 //!
 //! ```text
-//! cargo test --test aclmore_enforcement
+//! cargo test --test it aclmore_enforcement::
 //! ```
 
 use crate::common::acl;

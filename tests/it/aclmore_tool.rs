@@ -5,7 +5,7 @@
 //! enforcing broker serve what they name.
 //!
 //! ```text
-//! cargo test --test aclmore_tool
+//! cargo test --test it aclmore_tool::
 //! ```
 
 use crate::wire::harness;

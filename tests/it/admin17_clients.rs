@@ -12,7 +12,7 @@
 //!
 //! ```text
 //! tests/clients/setup.sh     # once: .venv-clients/, node_modules/
-//! cargo test --test admin17_clients
+//! cargo test --test it admin17_clients::
 //! ```
 //!
 //! Each test starts a broker in this process with its maintenance tick,

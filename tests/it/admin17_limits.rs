@@ -4,7 +4,7 @@
 //! two partitions and a cursor for the rest, and the walk still yields them all.
 //!
 //! ```text
-//! cargo build && cargo test --test admin17_limits
+//! cargo build && cargo test --test it admin17_limits::
 //! ```
 //!
 //! The broker is the `spool` binary, so the key goes through the config table

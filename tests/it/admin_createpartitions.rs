@@ -6,7 +6,7 @@
 //! logs it now hosts.
 //!
 //! ```text
-//! cargo build && cargo test --test admin_createpartitions
+//! cargo build && cargo test --test it admin_createpartitions::
 //! ```
 
 use crate::common::cluster;

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! tests/clients/setup.sh     # once: .venv-clients/, node_modules/
-//! cargo test --test admin_createpartitions_clients
+//! cargo test --test it admin_createpartitions_clients::
 //! ```
 //!
 //! Each test starts a broker in this process and runs one script from

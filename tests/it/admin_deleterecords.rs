@@ -7,7 +7,7 @@
 //! and changes nothing.
 //!
 //! ```text
-//! cargo test --test admin_deleterecords
+//! cargo test --test it admin_deleterecords::
 //! ```
 
 use crate::wire::harness;

@@ -8,10 +8,10 @@
 //!
 //! ```text
 //! tests/clients/setup.sh                      # once: .venv-clients/, node_modules/
-//! cargo test --test admin_deleterecords_clients
+//! cargo test --test it admin_deleterecords_clients::
 //! ```
 //!
-//! The broker runs in this process (the harness of `tests/wire/`). A client
+//! The broker runs in this process (the harness of `tests/it/wire/`). A client
 //! that is not installed fails the test, naming the setup script. The test
 //! takes its turn with the other real-client tests (run.sh's lock file).
 

@@ -7,7 +7,7 @@
 //! follower is stopped.
 //!
 //! ```text
-//! cargo build && cargo test --test admin_deleterecords_cluster
+//! cargo build && cargo test --test it admin_deleterecords_cluster::
 //! ```
 
 use crate::common::cluster;

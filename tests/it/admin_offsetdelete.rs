@@ -1,10 +1,10 @@
 //! Issue 17's OffsetDelete (KIP-496) and DescribeLogDirs (KIP-113) against
-//! a broker over real TCP, spoken by the raw client of `tests/wire/`:
+//! a broker over real TCP, spoken by the raw client of `tests/it/wire/`:
 //! Kafka's rules for which offsets a group may lose, the tombstones a
 //! restart replays, and the sizes a log directory reports.
 //!
 //! ```text
-//! cargo test --test admin_offsetdelete
+//! cargo test --test it admin_offsetdelete::
 //! ```
 
 use crate::wire::harness;

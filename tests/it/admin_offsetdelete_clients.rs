@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! tests/clients/setup.sh        # once: .venv-clients/
-//! cargo test --test admin_offsetdelete_clients
+//! cargo test --test it admin_offsetdelete_clients::
 //! ```
 //!
 //! The test takes its turn with the other client tests (run.sh's lock file).

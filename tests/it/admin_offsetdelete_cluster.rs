@@ -5,7 +5,7 @@
 //! other broker answers NOT_COORDINATOR, as Kafka's does. DescribeLogDirs is
 //! asked of each broker and reports its own replicas.
 //!
-//! Needs the debug binary: `cargo build && cargo test --test admin_offsetdelete_cluster`.
+//! Needs the debug binary: `cargo build && cargo test --test it admin_offsetdelete_cluster::`.
 
 use crate::common::cluster;
 

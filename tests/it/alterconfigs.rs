@@ -5,7 +5,7 @@
 //! again after a restart.
 //!
 //! ```text
-//! cargo test --test alterconfigs
+//! cargo test --test it alterconfigs::
 //! ```
 
 use crate::wire::harness;

@@ -5,7 +5,7 @@
 //! (Kafka's `LogValidator`).
 //!
 //! ```text
-//! cargo test --release --test batching
+//! cargo test --release --test it batching::
 //! ```
 
 use crate::common::batches;

@@ -4,7 +4,7 @@
 //! `kafka-console-consumer.sh` against a Kafka broker.
 //!
 //! ```text
-//! cargo test --release --test cli
+//! cargo test --release --test it cli::
 //! ```
 //!
 //! Each test starts its own broker on a free port with a fresh `log.dirs`,

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tests/clients/setup.sh                      # once: kcat, .venv-clients/, node_modules/
-//! cargo test --test cluster_clients -- --nocapture
+//! cargo test --test it cluster_clients:: -- --nocapture
 //! ```
 //!
 //! One cluster serves every client, each with its own topic of replication

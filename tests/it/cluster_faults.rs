@@ -18,7 +18,7 @@
 //! The clients are `tests/clients/faults_client.py` (librdkafka through
 //! confluent-kafka from `.venv-clients`, set up by `tests/clients/setup.sh`);
 //! they write tab-separated lines this test reads. The checker is
-//! `tests/common/cluster/history.rs`: no acknowledged write lost or moved, no
+//! `tests/it/common/cluster/history.rs`: no acknowledged write lost or moved, no
 //! value stored twice, each producer's writes to a partition in send order,
 //! nothing a reader saw later lost or replaced. Each fault must also be
 //! acted on as Kafka acts on it — for a leader that stops, is stopped or
@@ -70,9 +70,9 @@
 //! peer learns only from its own timeouts.
 //!
 //! ```text
-//! cargo build && cargo test --test cluster_faults -- --nocapture --test-threads 1
+//! cargo build && cargo test --test it cluster_faults:: -- --nocapture --test-threads 1
 //! SPOOL_FAULTS_LONG=1 SPOOL_FAULTS_SEED=3 SPOOL_FAULTS_STEPS=10 \
-//!     cargo test --test cluster_faults long_randomized -- --ignored --nocapture
+//!     cargo test --test it cluster_faults::long_randomized -- --ignored --nocapture
 //! ```
 //!
 //! The second command is the longer randomized run CI does not run: it draws
@@ -87,7 +87,7 @@
 //! **The controllers (chapter 7).** Four more schedules run a quorum of 3
 //! controllers (nodes 1–3, brokers 4–6) and fault the *active controller* —
 //! the quorum's leader, found as `spool metadata-quorum` finds it
-//! (`tests/common/cluster/quorum.rs`: DescribeCluster with endpoint type 2,
+//! (`tests/it/common/cluster/quorum.rs`: DescribeCluster with endpoint type 2,
 //! then DescribeQuorum to the one named):
 //!
 //! 8. SIGKILL of the active controller, restarted later;
@@ -100,7 +100,7 @@
 //! 11. every controller SIGKILLed, then all restarted.
 //!
 //! Throughout every schedule — the brokers' too — a metadata client
-//! (`tests/common/cluster/metadata_client.rs`) creates a topic every 200 ms
+//! (`tests/it/common/cluster/metadata_client.rs`) creates a topic every 200 ms
 //! through the brokers, which forward to the active controller, and deletes
 //! every other one, recording what was acknowledged. For 8–10 another
 //! voter must lead a newer epoch within [`ELECTION_BOUND`] of the fault; for
@@ -115,7 +115,7 @@
 //!
 //! ```text
 //! SPOOL_FAULTS_LONG=1 SPOOL_FAULTS_SEED=1195 SPOOL_FAULTS_STEPS=11 \
-//!     cargo test --test cluster_faults long_randomized_quorum -- --ignored --nocapture
+//!     cargo test --test it cluster_faults::long_randomized_quorum -- --ignored --nocapture
 //! ```
 //!
 //! is the randomized run on a quorum: the eleven kinds above, controller

@@ -1,4 +1,4 @@
-//! The multi-process fault harness (`tests/common/cluster/`) checked on its
+//! The multi-process fault harness (`tests/it/common/cluster/`) checked on its
 //! own, before chapter 6's fault tests lean on it: the history checker reports
 //! each kind of broken promise and nothing on a clean history; the proxy
 //! forwards, cuts (both ways), heals and delays a link; a [`cluster::Node`]
@@ -7,7 +7,7 @@
 //! cut and restart each one by id.
 //!
 //! ```text
-//! cargo test --test cluster_harness
+//! cargo test --test it cluster_harness::
 //! ```
 
 use crate::common::cluster;

@@ -3,7 +3,7 @@
 //! produce, fetch and commit over the wire.
 //!
 //! ```text
-//! cargo build && cargo test --test compaction
+//! cargo build && cargo test --test it compaction::
 //! ```
 //!
 //! - a `cleanup.policy=compact` topic keeps each key's latest record, with

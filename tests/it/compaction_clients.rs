@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! tests/clients/setup.sh                      # once: .venv-clients/, node_modules/
-//! cargo build && cargo test --test compaction_clients
+//! cargo build && cargo test --test it compaction_clients::
 //! ```
 //!
 //! A cleaned log is not the log that was written: offsets have gaps (each key

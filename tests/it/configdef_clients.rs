@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! tests/clients/setup.sh     # once: .venv-clients/
-//! cargo test --test configdef_clients
+//! cargo test --test it configdef_clients::
 //! ```
 //!
 //! The broker runs in this process, taking turns with the other client tests.

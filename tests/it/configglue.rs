@@ -7,7 +7,7 @@
 //! Kafka's `ConfigHelper` does.
 //!
 //! ```text
-//! cargo test --test configglue
+//! cargo test --test it configglue::
 //! ```
 
 use crate::wire::harness;

@@ -9,7 +9,7 @@
 //! metadata log, replayed from it.
 //!
 //! ```text
-//! cargo build && cargo test --test configglue_cluster
+//! cargo build && cargo test --test it configglue_cluster::
 //! ```
 
 use crate::common::cluster;

@@ -7,7 +7,7 @@
 //! first) on a free port and runs the tools as separate processes.
 //!
 //! ```text
-//! cargo test --test console
+//! cargo test --test it console::
 //! ```
 
 use std::io::{BufRead, BufReader, Write};
@@ -271,7 +271,7 @@ fn producer_config_file_takes_effect() {
 /// Security settings the tools cannot honour are refused by name in every
 /// tool, before anything is sent: a JKS truststore, GSSAPI (named or, as in
 /// Kafka, the default when `sasl.mechanism` is unset). The records stay
-/// unwritten. (Working SSL and SASL settings: tests/security_tools.rs.)
+/// unwritten. (Working SSL and SASL settings: tests/it/security_tools.rs.)
 #[test]
 fn security_settings_spool_cannot_honour_are_refused() {
     let broker = Broker::start();

@@ -6,7 +6,7 @@
 //! property test; this one proves the wire and the client.)
 //!
 //! ```text
-//! cargo test --test describetp
+//! cargo test --test it describetp::
 //! ```
 
 use crate::wire::harness;

@@ -15,7 +15,7 @@
 //!
 //! ```text
 //! tests/clients/setup.sh        # once: .venv-clients/
-//! cargo test --test describetp_clients
+//! cargo test --test it describetp_clients::
 //! ```
 //!
 //! The broker runs in the test's process (no release binary needed); each

@@ -7,7 +7,7 @@
 //! Nothing of a refused batch is appended.
 //!
 //! ```text
-//! cargo test --test describetp_record_errors
+//! cargo test --test it describetp_record_errors::
 //! ```
 
 use crate::wire::harness;

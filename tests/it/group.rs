@@ -1,11 +1,11 @@
 //! Chapter 5's group coordinator over real TCP: the classic group protocol
 //! (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), committed offsets in
 //! `__consumer_offsets`, and the admin APIs, spoken by the raw client of
-//! `tests/wire/`. Each member is its own connection, as in a real client,
+//! `tests/it/wire/`. Each member is its own connection, as in a real client,
 //! because a parked JoinGroup holds its connection until the rebalance ends.
 //!
 //! ```text
-//! cargo test --release --test group
+//! cargo test --release --test it group::
 //! ```
 //!
 //! The brokers here set `group.initial.rebalance.delay.ms=0` unless a test is

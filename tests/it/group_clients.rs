@@ -4,15 +4,15 @@
 //!
 //! ```text
 //! tests/clients/setup.sh                      # once: .venv-clients/, node_modules/
-//! cargo test --release --test group_clients -- --nocapture   # shows the measured times
+//! cargo test --release --test it group_clients:: -- --nocapture   # shows the measured times
 //! ```
 //!
-//! Each test starts a broker in this process (the harness of `tests/wire/`) and
+//! Each test starts a broker in this process (the harness of `tests/it/wire/`) and
 //! runs one scenario script from `tests/clients/` against it; the scripts say
 //! what they check. A client that is not installed fails its test, naming the
 //! setup script: a test that passes without having run would hide a broken
 //! coordinator. The tests take turns, with each other and with
-//! `tests/wire_clients.rs` (run.sh's lock file): each runs several consumer
+//! `tests/it/wire_clients.rs` (run.sh's lock file): each runs several consumer
 //! processes, and 2 cores shared by all of them is already tight.
 //!
 //! Brokers here allow sessions down to 1 s (`group.min.session.timeout.ms`),

@@ -3,7 +3,7 @@
 //! group with librdkafka (confluent-kafka) consumers.
 //!
 //! ```text
-//! cargo test --release --test group_consumer
+//! cargo test --release --test it group_consumer::
 //! ```
 //!
 //! Every member runs in its own task and polls in a loop, reporting each

@@ -5,13 +5,13 @@
 //! and rebuilt from them.
 //!
 //! ```text
-//! cargo test --release --test idempotence
+//! cargo test --release --test it idempotence::
 //! ```
 //!
 //! Each test speaks raw Kafka requests to an in-process broker (the `wire`
 //! tests' harness): the batches carry a producer id, epoch and base sequence
 //! exactly as the Java client and librdkafka stamp them. Real clients behind
-//! a fault-injecting proxy are `tests/idempotence_clients.rs`.
+//! a fault-injecting proxy are `tests/it/idempotence_clients.rs`.
 
 use crate::common::batches;
 use crate::wire::harness;
@@ -416,7 +416,7 @@ async fn producer_ids_are_unique_across_restarts() {
 /// KIP-360's form of the request, naming the current id and epoch: for a
 /// producer without a transactional id Kafka answers a new id at epoch 0, and
 /// so does spool. Half a pair is INVALID_REQUEST. (A transactional id goes
-/// to the transaction coordinator: `tests/transactions.rs`.)
+/// to the transaction coordinator: `tests/it/transactions.rs`.)
 #[tokio::test]
 async fn init_producer_id_with_a_current_id_gets_a_new_one() {
     let broker = start(|_| {}).await;

@@ -11,7 +11,7 @@
 //!
 //! ```text
 //! tests/clients/setup.sh                          # once: .venv-clients/
-//! cargo test --release --test idempotence_clients
+//! cargo test --release --test it idempotence_clients::
 //! .venv-clients/bin/python tests/clients/idempotence_faults.py \
 //!     --spool target/release/spool --client kafka-python --idempotence on   # by hand
 //! ```

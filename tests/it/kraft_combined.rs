@@ -19,7 +19,7 @@
 //! (`cluster::check`). Waits are functional bounds that only catch a hang.
 //!
 //! ```text
-//! cargo build && cargo test --test kraft_combined -- --nocapture
+//! cargo build && cargo test --test it kraft_combined:: -- --nocapture
 //! ```
 
 use crate::common::cluster;

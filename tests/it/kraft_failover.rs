@@ -8,7 +8,7 @@
 //! new controller fences no broker.
 //!
 //! ```text
-//! cargo build && cargo test --test kraft_failover -- --nocapture
+//! cargo build && cargo test --test it kraft_failover:: -- --nocapture
 //! ```
 
 use crate::common::cluster;

@@ -14,7 +14,7 @@
 //! ```
 //!
 //! ```text
-//! cargo build && cargo test --test kraft_snapshot -- --nocapture
+//! cargo build && cargo test --test it kraft_snapshot:: -- --nocapture
 //! ```
 
 use crate::common::cluster;

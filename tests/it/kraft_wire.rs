@@ -22,7 +22,7 @@
 //! must still have the same leader in the same epoch and create a topic.
 //!
 //! ```text
-//! cargo build && cargo test --test kraft_wire -- --nocapture
+//! cargo build && cargo test --test it kraft_wire:: -- --nocapture
 //! ```
 
 use crate::common::cluster;

@@ -1,7 +1,7 @@
 //! Chapter 1 — the log: integration tests of [`spool::log`].
 //!
 //! ```text
-//! cargo test --release --test log
+//! cargo test --release --test it log::
 //! ```
 //!
 //! What is checked, section by section:
@@ -14,15 +14,15 @@
 //! - **Crashes**: a torn last batch cut at every byte, every byte of it flipped, a
 //!   corrupt middle segment, and `MemStorage::crash` in every mode.
 //! - **Retention, truncation, rolling, `LogAppendTime`, the log manager.**
-//! - **Leader epochs** (`tests/log/epochs.rs`, chapter 6): the
+//! - **Leader epochs** (`tests/it/log/epochs.rs`, chapter 6): the
 //!   `leader-epoch-checkpoint` file and cache through appends, truncation,
 //!   retention, reopen, a lost or corrupt file and crashes (a property test).
-//! - **The follower's log** (`tests/log/follower.rs`, chapter 6):
+//! - **The follower's log** (`tests/it/log/follower.rs`, chapter 6):
 //!   `append_as_follower` keeps the leader's offsets, epochs and stamps, refuses
 //!   offsets that go back, drops a trailing partial batch; a copy in any
 //!   chunking is byte-identical to its leader (a property test);
 //!   `truncate_fully_and_start_at`.
-//! - **The high watermark** (`tests/log/high_watermark.rs`, chapter 6): clamped
+//! - **The high watermark** (`tests/it/log/high_watermark.rs`, chapter 6): clamped
 //!   to the log, cut by truncation, bounding reads as `LocalLog.read` does, and
 //!   `replication-offset-checkpoint` through the log manager.
 //! - **A golden test** against batches built by a real Kafka client

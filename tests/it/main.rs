@@ -1,7 +1,7 @@
 //! Every integration test of spool, in one test binary.
 //!
-//! Each file here was once a test binary of its own (`tests/log.rs`,
-//! `tests/console.rs`, …): about seventy crates that each compiled the shared
+//! Each file here was once a test binary of its own (`tests/it/log.rs`,
+//! `tests/it/console.rs`, …): about seventy crates that each compiled the shared
 //! helpers in `common/` and `wire/harness.rs` again, instantiated spool's and
 //! tokio's generics again and linked a large static binary again, which was
 //! most of CI's build time. As modules of one crate they compile and link

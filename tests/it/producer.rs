@@ -5,7 +5,7 @@
 //! appears late and a broker restarted mid-stream.
 //!
 //! ```text
-//! cargo test --release --test producer
+//! cargo test --release --test it producer::
 //! ```
 
 use crate::wire::harness;

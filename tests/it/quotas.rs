@@ -3,7 +3,7 @@
 //! ClientQuotaRecords kept across a restart, and Kafka's refusals.
 //!
 //! ```text
-//! cargo test --test quotas
+//! cargo test --test it quotas::
 //! ```
 
 use crate::wire::harness;

@@ -4,7 +4,7 @@
 //! consumer over its `consumer_byte_rate` gets Kafka's empty throttled fetch.
 //!
 //! ```text
-//! cargo build && cargo test --test quotas_throttle
+//! cargo build && cargo test --test it quotas_throttle::
 //! ```
 //!
 //! No timing is asserted beyond the quota itself: the rate is the run's

@@ -5,7 +5,7 @@
 //! anything else first closes the connection.
 //!
 //! ```text
-//! cargo test --test sasl
+//! cargo test --test it sasl::
 //! ```
 
 use crate::wire::harness;

@@ -10,7 +10,7 @@
 //! listener, and the cluster never forms.
 //!
 //! ```text
-//! cargo test --test saslssl_cluster
+//! cargo test --test it saslssl_cluster::
 //! ```
 
 use crate::common::cluster;

@@ -7,7 +7,7 @@
 //! UserScramCredentialRecords in the metadata log).
 //!
 //! ```text
-//! cargo test --test scram
+//! cargo test --test it scram::
 //! ```
 
 use crate::wire::harness;

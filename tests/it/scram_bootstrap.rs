@@ -9,7 +9,7 @@
 //! becomes active, and its broker learns them by fetching the log.
 //!
 //! ```text
-//! cargo test --test scram_bootstrap
+//! cargo test --test it scram_bootstrap::
 //! ```
 
 use std::io::{BufRead, BufReader};

@@ -18,7 +18,7 @@
 //!
 //! ```text
 //! tests/clients/setup.sh     # once: .venv-clients/, node_modules/
-//! cargo build && cargo test --test scram_clients
+//! cargo build && cargo test --test it scram_clients::
 //! ```
 
 use crate::common::serve;

@@ -13,14 +13,14 @@
 //! `authorizer.class.name` is Kafka's StandardAuthorizer with
 //! `allow.everyone.if.no.acl.found=false`, so a principal that is neither a
 //! super user nor named by an ACL is refused on every resource (KIP-801's
-//! rules, as in `tests/acl_enforcement.rs`). The scripts under
+//! rules, as in `tests/it/acl_enforcement.rs`). The scripts under
 //! `tests/clients/security_*` say what they check; each takes the security
 //! settings as arguments (`--protocol`, `--ca`, `--cert`/`--key`, `--user`/
 //! `--password`), so a SASL_SSL or SCRAM listener is one more call.
 //!
 //! ```text
 //! tests/clients/setup.sh     # once: .venv-clients/, node_modules/
-//! cargo test --test security_clients
+//! cargo test --test it security_clients::
 //! ```
 //!
 //! Each test takes its turn with the other real-client tests (run.sh's lock
@@ -397,7 +397,7 @@ async fn confluent_kafka_mtls_principal_is_what_acls_see() {
 /// `slow`, set and described back with kafka-python's AlterClientQuotas and
 /// DescribeClientQuotas requests, shows in a confluent-kafka producer's
 /// statistics as `brokers.*.throttle` > 0, while client id `fast` on the same
-/// broker is never throttled. (The rate itself is `tests/quotas_throttle.rs`'.)
+/// broker is never throttled. (The rate itself is `tests/it/quotas_throttle.rs`'.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quota_set_by_kafka_python_throttles_a_confluent_kafka_producer() {
     let _turn = turn::take_turn_async().await;

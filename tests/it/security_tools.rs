@@ -15,7 +15,7 @@
 //! ```
 //!
 //! ```text
-//! cargo build && cargo test --test security_tools
+//! cargo build && cargo test --test it security_tools::
 //! ```
 
 use crate::common::serve;

@@ -6,7 +6,7 @@
 //! costs only its own connection. Certificates are made by the test (rcgen).
 //!
 //! ```text
-//! cargo test --test tls
+//! cargo test --test it tls::
 //! ```
 
 pub mod certs;

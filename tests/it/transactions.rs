@@ -3,10 +3,10 @@
 //! created on that first lookup, InitProducerId with a transactional id,
 //! AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, DescribeTransactions and
 //! ListTransactions (KIP-98, KIP-664), spoken by the raw client of
-//! `tests/wire/`. Real transactional clients are `tests/transactions_clients.rs`.
+//! `tests/it/wire/`. Real transactional clients are `tests/it/transactions_clients.rs`.
 //!
 //! ```text
-//! cargo test --test transactions
+//! cargo test --test it transactions::
 //! ```
 
 use crate::common::batches;

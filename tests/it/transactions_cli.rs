@@ -1,11 +1,11 @@
 //! `spool transactions` (kafka-transactions.sh, KIP-664) against a broker in
 //! the test's process: transactions are driven with raw requests (the client
-//! of `tests/wire/`), then the tool's commands run through
+//! of `tests/it/wire/`), then the tool's commands run through
 //! [`spool::tools::transactions::run`] and their tables are compared, header
 //! and rows, with what Kafka's tool prints.
 //!
 //! ```text
-//! cargo test --test transactions_cli
+//! cargo test --test it transactions_cli::
 //! ```
 
 use crate::common::batches;

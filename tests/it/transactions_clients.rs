@@ -14,10 +14,10 @@
 //!
 //! ```text
 //! tests/clients/setup.sh                      # once: .venv-clients/, node_modules/
-//! cargo test --test transactions_clients
+//! cargo test --test it transactions_clients::
 //! ```
 //!
-//! The broker runs in this process (the harness of `tests/wire/`), except
+//! The broker runs in this process (the harness of `tests/it/wire/`), except
 //! for the exactly-once loop, whose script runs the `spool` binary cargo
 //! built for the test (brokers must die for real). A client
 //! that is not installed fails the test, naming the setup script. The test

@@ -10,7 +10,7 @@
 //! to its transaction the same way (part 2).
 //!
 //! ```text
-//! cargo build && cargo test --test transactions_cluster
+//! cargo build && cargo test --test it transactions_cluster::
 //! ```
 
 use crate::common::batches;
@@ -171,7 +171,7 @@ fn a_committed_transaction_survives_the_coordinators_death() {
 }
 
 /// confluent-kafka's transactional producer on the cluster: the scenario of
-/// `tests/transactions_clients.rs` with a topic of three replicas, so the
+/// `tests/it/transactions_clients.rs` with a topic of three replicas, so the
 /// coordinator's markers go to other brokers over WriteTxnMarkers.
 #[test]
 fn confluent_kafka_transactions_on_three_brokers() {

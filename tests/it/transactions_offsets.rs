@@ -1,15 +1,15 @@
 //! Chapter 9, the group coordinator's part of a transaction: TxnOffsetCommit
-//! (KIP-98, KIP-447) over real TCP, spoken by the raw client of `tests/wire/`.
+//! (KIP-98, KIP-447) over real TCP, spoken by the raw client of `tests/it/wire/`.
 //! The transaction coordinator is played by the test: it sends the
 //! transaction's COMMIT or ABORT marker to the group's `__consumer_offsets`
 //! partition with WriteTxnMarkers, whose handler appends it and tells the
 //! group coordinator (`Broker::complete_txn`). With no transaction
 //! coordinator to ask, KIP-890's verification of the group's offsets
 //! partition is switched off here (as in Kafka before 3.6);
-//! `tests/transactions_verify.rs` has the verified path.
+//! `tests/it/transactions_verify.rs` has the verified path.
 //!
 //! ```text
-//! cargo test --test transactions_offsets
+//! cargo test --test it transactions_offsets::
 //! ```
 
 use crate::wire::harness;

@@ -7,10 +7,10 @@
 //! TxnOffsetCommit v5) tell the partition leader to add the partition to the
 //! transaction itself while it verifies the batch. The markers carry the
 //! bumped epoch, so the ended transaction's late batch is fenced for good.
-//! Spoken by the raw client of `tests/wire/`.
+//! Spoken by the raw client of `tests/it/wire/`.
 //!
 //! ```text
-//! cargo test --test transactions_v2
+//! cargo test --test it transactions_v2::
 //! ```
 
 use crate::common::batches;

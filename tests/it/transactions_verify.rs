@@ -10,10 +10,10 @@
 //! `__consumer_offsets` partition (Kafka's `GroupCoordinator.handleTxnCommitOffsets`):
 //! a commit whose offsets partition is not in the transaction (no
 //! AddOffsetsToTxn) would hang that partition the same way. Spoken by the
-//! raw client of `tests/wire/`.
+//! raw client of `tests/it/wire/`.
 //!
 //! ```text
-//! cargo test --test transactions_verify
+//! cargo test --test it transactions_verify::
 //! ```
 
 use crate::common::batches;

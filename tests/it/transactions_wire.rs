@@ -4,7 +4,7 @@
 //! leader, and what read_committed consumers are then told.
 //!
 //! ```text
-//! cargo test --test transactions_wire
+//! cargo test --test it transactions_wire::
 //! ```
 //!
 //! Each test speaks raw Kafka requests to an in-process broker (the `wire`
@@ -32,7 +32,7 @@ use requests::{batch, create_topic, fetch_one, fetch_request, produce};
 
 /// No transaction coordinator is asked here: the batches are appended as if
 /// it had verified them, so KIP-890's verification is off
-/// (`tests/transactions_verify.rs` checks it).
+/// (`tests/it/transactions_verify.rs` checks it).
 fn no_coordinator(config: &mut spool::config::BrokerConfig) {
     config.transactions.partition_verification_enable = false;
 }

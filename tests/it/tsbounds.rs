@@ -10,7 +10,7 @@
 //! to the test's clock, hours from either bound, so no timing matters.
 //!
 //! ```text
-//! cargo test --test tsbounds
+//! cargo test --test it tsbounds::
 //! ```
 
 use crate::wire::harness;

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tests/clients/setup.sh                      # once: kcat, .venv-clients/, node_modules/
-//! cargo test --release --test wire_clients
+//! cargo test --release --test it wire_clients::
 //! tests/clients/run.sh target/release/spool   # the same matrix by hand, with --verbose
 //! ```
 //!
@@ -83,7 +83,7 @@ fn aiokafka() {
 /// kafkajs 2.x (gzip built in; snappy, lz4 and zstd registered by the scenario through
 /// `CompressionCodecs`): admin and producer; its consumer only exists as a group member,
 /// so confluent-kafka reads back and checks what kafkajs wrote here (kafkajs's group
-/// consumer is `tests/group_clients.rs`' job, chapter 5).
+/// consumer is `tests/it/group_clients.rs`' job, chapter 5).
 #[test]
 fn kafkajs() {
     run_matrix("kafkajs");

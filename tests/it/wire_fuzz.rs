@@ -3,7 +3,7 @@
 //! bad connection never stops it serving the others.
 //!
 //! ```text
-//! cargo test --release --test wire_fuzz
+//! cargo test --release --test it wire_fuzz::
 //! ```
 //!
 //! Properties (proptest, modest case counts so CI runs them in seconds):

@@ -6,7 +6,7 @@
 //! segment truncated.
 //!
 //! ```text
-//! cargo test --release --test zero_copy
+//! cargo test --release --test it zero_copy::
 //! ```
 
 use crate::common::batches;

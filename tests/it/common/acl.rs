@@ -1,7 +1,7 @@
 //! The ACL tests' broker settings and ACL: an enforcing authorizer (no super
 //! user), the same with `User:ANONYMOUS` as super user (to add ACLs from a
 //! PLAINTEXT connection), and an ALLOW entry for ANONYMOUS on one literal
-//! resource. Included with `#[path = "common/acl.rs"] mod acl;`.
+//! resource. Used as `crate::common::acl`.
 
 use kafka_protocol::messages::create_acls_request::AclCreation;
 use kafka_protocol::protocol::StrBytes;

@@ -3,7 +3,8 @@
 //! A test that sends records needs a batch of them: a [`BatchBuilder`] (its
 //! codec, and a producer id for an idempotent producer) filled with records.
 //! Every test binary used to carry its own copy of that loop; this file is
-//! the one copy, included with `#[path]` as `tests/wire/harness.rs` is.
+//! the one copy: `crate::common::batches` in the tests, included with
+//! `#[path]` by the benches.
 //!
 //! The batches have base offset 0: the log assigns the real offsets when it
 //! appends them.

@@ -2,12 +2,12 @@
 //! real clients or a cluster of processes takes the same lock (`flock` on
 //! `$TMPDIR/spool-clients.lock`, as `tests/clients/run.sh` does) and holds it
 //! until the returned file is dropped — so the tests take turns with
-//! `tests/wire_clients.rs`' matrix and with each other, whether cargo runs
+//! `tests/it/wire_clients.rs`' matrix and with each other, whether cargo runs
 //! them as threads of one process or nextest as processes. Two cores cannot
 //! run two such scenarios side by side without their timeouts turning into
 //! flakes.
 //!
-//! Included with `#[path]`, as `tests/common/batches.rs` is.
+//! The tests use it as `crate::common::turn`.
 
 use std::fs::File;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! `spool dump-log` against Kafka's `kafka-dump-log.sh` (`DumpLogSegments`) format.
 //!
 //! ```text
-//! cargo test --release --test dump_log
+//! cargo test --release --test it dump_log::
 //! ```
 //!
 //! Each test writes a log with spool, runs the built `spool` binary on its files

@@ -1,5 +1,5 @@
 //! The metadata log a real quorum writes (`spool serve` ×3 controllers + one
-//! broker, the multi-process harness of `tests/common/cluster/`) dumps whole
+//! broker, the multi-process harness of `tests/it/common/cluster/`) dumps whole
 //! with `--cluster-metadata-decoder`: every record the controllers committed
 //! is one spool decodes, printed as Kafka's JSON.
 //!

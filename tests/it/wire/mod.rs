@@ -4,12 +4,12 @@
 //! answers against what Apache Kafka does.
 //!
 //! ```text
-//! cargo test --release --test wire
+//! cargo test --release --test it wire::
 //! ```
 //!
 //! The client here is deliberately tiny — encode a header and a body, write a
 //! frame, read a frame, decode — so a test shows the bytes' meaning and nothing
-//! else. Real clients (kcat, librdkafka, kafka-python, …) are `tests/wire_clients.rs`.
+//! else. Real clients (kcat, librdkafka, kafka-python, …) are `tests/it/wire_clients.rs`.
 //!
 //! Every read has a timeout, so a broker that hangs fails a test instead of
 //! hanging it. Timing assertions are loose on purpose (a long poll is "answered
@@ -21,7 +21,7 @@
 //! `queued_requests` (`queued.max.request.bytes`).
 //! `harness` starts and stops the in-process broker and holds the raw client;
 //! `requests` builds the requests the tests send again and again, and
-//! `batches` (`tests/common/`, shared with other test binaries) their record batches.
+//! `batches` (`tests/it/common/`, shared with the other test files) their record batches.
 
 pub mod harness;
 pub mod requests;

@@ -31,8 +31,7 @@
 //!   (`process.roles=broker,controller`, Kafka's combined mode).
 //!
 //! ```text
-//! #[path = "common/cluster/mod.rs"]
-//! mod cluster;
+//! use crate::common::cluster;
 //! use cluster::{Node, Proxy, Cut, History};
 //!
 //! // A node that listens on its own port and advertises a proxy in front of
@@ -49,8 +48,9 @@
 //! assert_eq!(cluster::check(&history), vec![]);
 //! ```
 //!
-//! Included with `#[path]`, as `tests/common/batches.rs` is; a test binary
-//! that uses only part of it sees no dead-code warnings (allowed below).
+//! The tests use it as `crate::common::cluster`; the benches `replication`
+//! and `kraft` include it with `#[path]` and use only part of it, so dead
+//! code is allowed below.
 //!
 //! Simplifications: the proxy forwards TCP, it does not reorder or drop single
 //! packets; a cut closes the link's connections rather than leaving them
