@@ -40,7 +40,7 @@ use spool::TopicPartition;
 use tempfile::TempDir;
 
 #[allow(dead_code)]
-#[path = "../tests/common/batches.rs"]
+#[path = "../tests/it/common/batches.rs"]
 mod batches;
 use batches::batch_of;
 

@@ -28,7 +28,7 @@ use spool::idempotence::{encode_snapshot, BatchInfo, ProducerStateConfig, Produc
 use spool::log::{DiskStorage, Log, LogConfig, OpenOptions};
 
 #[allow(dead_code)]
-#[path = "../tests/common/batches.rs"]
+#[path = "../tests/it/common/batches.rs"]
 mod batches;
 use batches::batch_of;
 

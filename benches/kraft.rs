@@ -23,7 +23,7 @@
 //! `cargo bench -- --test` passes) runs one sample of each, its failovers
 //! with a quarter of the default quorum timers to keep it short.
 //!
-//! The processes are `tests/common/cluster/`'s [`KafkaCluster`], from the
+//! The processes are `tests/it/common/cluster/`'s [`KafkaCluster`], from the
 //! binary cargo built for this bench (`CARGO_BIN_EXE_spool`, release for
 //! `cargo bench`), every timer at Kafka's default
 //! (`controller.quorum.fetch.timeout.ms=2000`,
@@ -38,7 +38,7 @@
 //! broker's forwarded CreateTopics then has to find the new leader
 //! (`ControllerLink` tries each voter in turn).
 
-#[path = "../tests/common/cluster/mod.rs"]
+#[path = "../tests/it/common/cluster/mod.rs"]
 mod cluster;
 
 use std::time::{Duration, Instant};

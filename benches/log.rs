@@ -28,7 +28,7 @@ use spool::format::BatchBuilder;
 use spool::log::{DiskStorage, GroupCommit, Log, LogConfig, OpenOptions};
 
 #[allow(dead_code)]
-#[path = "../tests/common/batches.rs"]
+#[path = "../tests/it/common/batches.rs"]
 mod batches;
 use batches::batch_of;
 

@@ -15,7 +15,7 @@
 //!
 //! The core bench runs in this process on the sans-IO `src/replication/`
 //! types: no network, no disk, no clock. The end-to-end benches start the
-//! processes the way the fault tests do (`tests/common/cluster/`: a
+//! processes the way the fault tests do (`tests/it/common/cluster/`: a
 //! controller, node 1, and brokers 2..4, each a `spool serve` child of this
 //! bench, stopped by its own pid when the bench ends) from the binary cargo
 //! built for this bench (`CARGO_BIN_EXE_spool`, release for `cargo bench`),
@@ -31,7 +31,7 @@
 //! processes, and, on a replicated partition, two followers fetching from the
 //! leader. The numbers are the whole loop's, over loopback.
 
-#[path = "../tests/common/cluster/mod.rs"]
+#[path = "../tests/it/common/cluster/mod.rs"]
 mod cluster;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -26,7 +26,7 @@
 //! serves the `PLAINTEXT-copy` path: PLAINTEXT-copy against PLAINTEXT is the
 //! cost of the copy, SSL against PLAINTEXT-copy the cost of the encryption.
 //! The certificates are made at start (rcgen, ECDSA P-256, as
-//! `tests/tls/certs.rs` makes them). After the groups the bench prints MB/s
+//! `tests/it/tls/certs.rs` makes them). After the groups the bench prints MB/s
 //! and broker CPU per GB, µs per connection, and µs per login, with ratios.
 
 use std::collections::BTreeMap;
@@ -41,7 +41,7 @@ use tokio::runtime::Runtime;
 
 #[path = "common/broker_thread.rs"]
 mod broker_thread;
-#[path = "../tests/tls/certs.rs"]
+#[path = "../tests/it/tls/certs.rs"]
 mod certs;
 #[path = "security/login.rs"]
 mod login;

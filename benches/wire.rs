@@ -77,7 +77,7 @@ mod broker;
 use broker::{runtime, BenchBroker};
 
 #[allow(dead_code)]
-#[path = "../tests/common/batches.rs"]
+#[path = "../tests/it/common/batches.rs"]
 mod batches;
 use batches::batch_of;
 

@@ -44,7 +44,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::{oneshot, watch};
 
 #[allow(dead_code)]
-#[path = "../tests/common/batches.rs"]
+#[path = "../tests/it/common/batches.rs"]
 mod batches;
 use batches::batch_of;
 

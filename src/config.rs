@@ -655,7 +655,7 @@ mod tests {
     /// The maintenance tick runs at least once a second (flush-by-time's
     /// resolution) and as often as the shortest of its duties' periods, so a
     /// short `log.retention.check.interval.ms` is honoured; each duty's own
-    /// period is kept by `LogManager::tick` (tests/log.rs).
+    /// period is kept by `LogManager::tick` (tests/it/log.rs).
     #[test]
     fn the_tick_runs_as_often_as_its_shortest_duty() {
         assert_eq!(BrokerConfig::default().tick_interval(), std::time::Duration::from_millis(1_000));

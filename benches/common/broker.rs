@@ -1,5 +1,5 @@
 //! A broker in a bench's process: the `spool serve` wiring minus the binary (as
-//! in `tests/wire/`), shared by `benches/wire.rs` and `benches/batching.rs`.
+//! in `tests/it/wire/`), shared by `benches/wire.rs` and `benches/batching.rs`.
 //! Each bench adds its own helpers (topics, clients) in an `impl` of its own.
 
 use std::sync::Arc;

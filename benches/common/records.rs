@@ -12,7 +12,7 @@ use spool::client::Connection;
 use spool::format::{BatchBuilder, RecordBatch};
 
 #[allow(dead_code)]
-#[path = "../../tests/common/batches.rs"]
+#[path = "../../tests/it/common/batches.rs"]
 mod batches;
 
 /// A consumer's defaults: `fetch.max.bytes`, `max.partition.fetch.bytes`.

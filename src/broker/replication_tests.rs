@@ -241,7 +241,7 @@ async fn a_follower_refuses_clients() {
 /// truncates and carries on (KIP-101): the truncation must not take the
 /// partition's log lock a second time while it holds it — a std mutex is
 /// not reentrant, so that hung the fetcher, then the broker (found by
-/// tests/cluster_faults.rs: SIGSTOP, SIGTERM and partition schedules).
+/// tests/it/cluster_faults.rs: SIGSTOP, SIGTERM and partition schedules).
 /// Run on a thread so a hang fails the test instead of hanging it.
 #[tokio::test]
 async fn a_follower_truncates_where_its_log_diverges() {

@@ -111,7 +111,7 @@
 //!   they are sealed (a retry resends the same bytes), one batch per partition
 //!   in flight, and an epoch bump after `OUT_OF_ORDER_SEQUENCE_NUMBER`.
 //!
-//! Tests: `tests/idempotence.rs` over the wire, and `tests/idempotence_clients.rs`,
+//! Tests: `tests/it/idempotence.rs` over the wire, and `tests/it/idempotence_clients.rs`,
 //! where confluent-kafka, kafka-python and `spool produce` send through a proxy
 //! that drops Produce responses after the write, once with a SIGKILL and
 //! restart of the broker mid-produce. The cost of the check is

@@ -25,7 +25,7 @@
 //! REPLICATION skips the sequence check and only warns of an older producer
 //! epoch). Because each batch is written by the same code as on the leader,
 //! a segment rolls at the same batch and a follower's files are byte for byte
-//! its leader's (`tests/log/follower.rs` checks it for any chunking).
+//! its leader's (`tests/it/log/follower.rs` checks it for any chunking).
 //!
 //! Simplifications: Kafka refuses a follower append larger in total than a
 //! segment; spool only refuses a single batch larger than a segment, since it

@@ -212,7 +212,7 @@ pub async fn metadata_loop(broker: Arc<Broker>, link: Arc<ControllerLink>) {
 /// carrying it for that voter's own — stepped through the quorum's core at
 /// the broker's offset without the quorum's epoch, noted as the voter's
 /// log end — so the broker never caught up and stayed fenced (found by
-/// `tests/kraft_combined.rs`). Kafka's combined node has no such Fetch: its
+/// `tests/it/kraft_combined.rs`). Kafka's combined node has no such Fetch: its
 /// broker reads the log its controller's Raft client replicates. This one
 /// fetches anonymously (-1), as a plain observer.
 fn observer_id(config: &crate::config::BrokerConfig) -> i32 {

@@ -20,7 +20,7 @@ use super::server::{serve_listener, Endpoint};
 use super::{Handler, Response};
 use crate::security::tls::{client_config, server_config, ClientAuth, SslConfig};
 
-#[path = "../../tests/tls/certs.rs"]
+#[path = "../../tests/it/tls/certs.rs"]
 mod certs;
 
 /// Answers every request with an empty 4-byte frame and keeps (listener, principal).

@@ -34,7 +34,7 @@
 //!      the response goes through the codec like any other — the naive path,
 //!      kept so the two can be measured against each other.
 //!
-//!    Both produce the same bytes on the wire (`tests/zero_copy.rs` proves it,
+//!    Both produce the same bytes on the wire (`tests/it/zero_copy.rs` proves it,
 //!    and a property test in [`encode`] compares the hand encoder with the
 //!    codec crate's for every version).
 //! 3. [`ZeroCopyStats`] counts `sendfile` calls and the bytes they moved, and the

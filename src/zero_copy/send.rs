@@ -167,7 +167,7 @@ mod tests {
     /// with zero copy on as well. The hand encoder once wrote no tagged
     /// fields and closed the follower's connection instead, which left it
     /// unable ever to truncate and rejoin the ISR (found by
-    /// tests/cluster_faults.rs, SIGSTOP schedule); it writes them now.
+    /// tests/it/cluster_faults.rs, SIGSTOP schedule); it writes them now.
     #[tokio::test]
     async fn a_diverging_epoch_answer_is_sent_with_zero_copy_on() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,5 +1,5 @@
 """Altering a topic's configs (issue 17 item 4) through real admin clients.
-Run by tests/admin17_clients.rs, which starts the broker (retention checked
+Run by tests/it/admin17_clients.rs, which starts the broker (retention checked
 every few hundred milliseconds) and afterwards looks at the partition's files.
 
   admin17_configs.py confluent-incremental --bootstrap H:P --topic T

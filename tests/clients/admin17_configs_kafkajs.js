@@ -1,6 +1,6 @@
 // Altering a topic's configs (issue 17 item 4) with kafkajs's admin.alterConfigs
 // (AlterConfigs; kafkajs has no IncrementalAlterConfigs) and describeConfigs.
-// Run by tests/admin17_clients.rs, which starts the broker.
+// Run by tests/it/admin17_clients.rs, which starts the broker.
 //
 // The topic is created with segment.bytes=1024 and gets 10 records stamped an
 // hour ago, then 10 stamped now, one batch each (several segments).

@@ -1,5 +1,5 @@
 """CreatePartitions (issue 17) through real admin clients. Run by
-tests/admin_createpartitions_clients.rs, which starts the broker.
+tests/it/admin_createpartitions_clients.rs, which starts the broker.
 
   admin_createpartitions.py confluent    --bootstrap H:P --topic T
   admin_createpartitions.py kafka-python --bootstrap H:P --topic T

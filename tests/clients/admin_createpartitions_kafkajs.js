@@ -1,5 +1,5 @@
 // CreatePartitions (issue 17) through kafkajs's admin. Run by
-// tests/admin_createpartitions_clients.rs, which starts the broker.
+// tests/it/admin_createpartitions_clients.rs, which starts the broker.
 //
 // admin.createPartitions grows a 1-partition topic to 3 (fetchTopicMetadata then
 // lists 3), a validateOnly request to 5 succeeds and changes nothing, and

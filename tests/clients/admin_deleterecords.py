@@ -1,7 +1,7 @@
 """Issue 17's DeleteRecords with a real admin client: confluent-kafka's
 AdminClient.delete_records (librdkafka) or kafka-python's KafkaAdminClient.delete_records.
 
-The test (tests/admin_deleterecords_clients.rs) has produced 10 records to TOPIC-0 and
+The test (tests/it/admin_deleterecords_clients.rs) has produced 10 records to TOPIC-0 and
 created __consumer_offsets. This script, with --client confluent-kafka | kafka-python:
 
     delete before 4          low watermark 4; the consumer's earliest is 4

@@ -1,5 +1,5 @@
 // Issue 17's DeleteRecords with kafkajs's admin.deleteTopicRecords. The test
-// (tests/admin_deleterecords_clients.rs) has produced 10 records to TOPIC-0.
+// (tests/it/admin_deleterecords_clients.rs) has produced 10 records to TOPIC-0.
 //
 //   delete before 4    earliest (admin.fetchTopicOffsets' low) is 4
 //   delete before 99   refused: OFFSET_OUT_OF_RANGE (beyond the high watermark); earliest still 4

@@ -1,5 +1,5 @@
 """kafka-python's KafkaAdminClient against spool's OffsetDelete (KIP-496) and
-DescribeLogDirs (KIP-113). Run by tests/admin_offsetdelete_clients.rs, which starts
+DescribeLogDirs (KIP-113). Run by tests/it/admin_offsetdelete_clients.rs, which starts
 the broker.
 
 A consumer of the group reads 5 records and commits offset 5. While it is still a

@@ -1,4 +1,4 @@
-"""What the cluster scenarios (tests/cluster_clients.rs, chapter 6) share on top of
+"""What the cluster scenarios (tests/it/cluster_clients.rs, chapter 6) share on top of
 scenario_common.py: their arguments, a deadline, and the check of a replicated topic's
 layout as a client's own metadata call reports it.
 

@@ -5,7 +5,7 @@
 // all in the ISR, leaders on every broker), then produces to every partition with an
 // idempotent producer (acks=-1) and checks each acknowledgement's base offset.
 //
-// kafkajs's consumer only exists as a group member, so tests/cluster_clients.rs reads the
+// kafkajs's consumer only exists as a group member, so tests/it/cluster_clients.rs reads the
 // topic back with `cluster_confluent_kafka.py --consume-only`, which checks every byte.
 // The records are kafkajs_scenario.js's record(i), the same as scenario_common.py's.
 "use strict";

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kcat (Debian's, librdkafka 2.0.2) against a spool cluster (chapter 6), bootstrapped from
-# one broker. kcat has no admin commands: tests/cluster_clients.rs creates the topic (P
+# one broker. kcat has no admin commands: tests/it/cluster_clients.rs creates the topic (P
 # partitions, replication factor R) with spool's client before this runs.
 #
 # 1. kcat -L lists every broker, and each partition of the topic with R replicas, all in

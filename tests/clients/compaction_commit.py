@@ -1,4 +1,4 @@
-"""Commits many offsets for a few groups (tests/compaction_clients.rs, chapter 10), so
+"""Commits many offsets for a few groups (tests/it/compaction_clients.rs, chapter 10), so
 their `__consumer_offsets` partition holds a long history for the cleaner to compact.
 
 For each `--commit G=OFFSET`: COMMITS commits of offsets 0, 1, 2, ... for group G's

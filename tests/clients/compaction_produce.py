@@ -1,4 +1,4 @@
-"""Fills a compacted topic for tests/compaction_clients.rs (chapter 10).
+"""Fills a compacted topic for tests/it/compaction_clients.rs (chapter 10).
 
 Creates TOPIC (one partition) with `cleanup.policy=compact`, 1 KiB segments,
 `min.cleanable.dirty.ratio=0.01` and short `segment.ms` / `delete.retention.ms`, so

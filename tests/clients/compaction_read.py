@@ -1,4 +1,4 @@
-"""One Python client family reads a compacted topic (tests/compaction_clients.rs,
+"""One Python client family reads a compacted topic (tests/it/compaction_clients.rs,
 chapter 10): confluent-kafka (librdkafka), kafka-python or aiokafka.
 
 `--from-start`: assigns the topic's one partition, seeks to the beginning and reads

@@ -1,4 +1,4 @@
-// kafkajs reads a compacted topic (tests/compaction_clients.rs, chapter 10): the
+// kafkajs reads a compacted topic (tests/it/compaction_clients.rs, chapter 10): the
 // same two modes and output as compaction_read.py.
 //
 // --from-start: a consumer of a fresh group (kafkajs has no group-less consumer)

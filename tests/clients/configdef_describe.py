@@ -1,5 +1,5 @@
 """DescribeConfigs and CreateTopics' config checks (issue 17 item 1) through
-confluent-kafka's AdminClient. Run by tests/configdef_clients.rs, which starts
+confluent-kafka's AdminClient. Run by tests/it/configdef_clients.rs, which starts
 a broker whose properties set log.retention.hours=2.
 
   configdef_describe.py --bootstrap H:P --topic T --topic-keys N --broker-keys M

@@ -1,5 +1,5 @@
 """confluent-kafka (librdkafka) against spool's KIP-467 per-record Produce
-errors. Run by tests/describetp_clients.rs, which starts the broker.
+errors. Run by tests/it/describetp_clients.rs, which starts the broker.
 
 librdkafka 2.16 sends Produce v10, so spool's answer carries record_errors
 and error_message. A record without a key is produced to a compacted topic:

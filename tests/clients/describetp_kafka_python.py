@@ -1,6 +1,6 @@
 """kafka-python's KafkaAdminClient against spool's DescribeTopicPartitions
 (API 75, KIP-966) and DescribeProducers (KIP-664). Run by
-tests/describetp_clients.rs, which starts the broker.
+tests/it/describetp_clients.rs, which starts the broker.
 
 Two topics of 5 and 2 partitions are described with a page limit of 2: the
 script follows next_cursor page by page and must see all 7 partitions once

@@ -1,5 +1,5 @@
 """Chapter 6's fault harness, the client side: a real Kafka client (confluent-kafka,
-i.e. librdkafka) that records everything it was told, for tests/cluster_faults.rs to
+i.e. librdkafka) that records everything it was told, for tests/it/cluster_faults.rs to
 check against what the cluster kept.
 
     produce   an idempotent acks=all producer: values p<producer>-<n>, record n to

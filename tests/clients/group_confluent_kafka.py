@@ -1,5 +1,5 @@
 """confluent-kafka (librdkafka) consumer groups against spool's group coordinator
-(chapter 5). Run by tests/group_clients.rs, which starts the broker; one scenario per
+(chapter 5). Run by tests/it/group_clients.rs, which starts the broker; one scenario per
 invocation:
 
     split        2, then 3 consumers of one group.id on a 6-partition topic split it
@@ -483,7 +483,7 @@ def main():
     parser.add_argument("--instance-id")
     parser.add_argument("--state", help="resume-1/resume-2: where the first half leaves its results")
     parser.add_argument("--topic-exists", action="store_true",
-                        help="the test created the topic (tests/group_cluster.rs: replicated)")
+                        help="the test created the topic (tests/it/group_cluster.rs: replicated)")
     args = parser.parse_args()
     if args.mode == "member":
         member(args)

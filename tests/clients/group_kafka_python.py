@@ -1,5 +1,5 @@
 """kafka-python's KafkaConsumer in a group against spool's group coordinator (chapter 5).
-Run by tests/group_clients.rs, which starts the broker.
+Run by tests/it/group_clients.rs, which starts the broker.
 
 Two consumers of one group_id read a 4-partition topic at once (kafka-python's own
 JoinGroup, SyncGroup and Heartbeat encoders, the range assignor), committing after each

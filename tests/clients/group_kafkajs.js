@@ -1,5 +1,5 @@
 // kafkajs's consumer group against spool's group coordinator (chapter 5). Run by
-// tests/group_clients.rs, which starts the broker.
+// tests/it/group_clients.rs, which starts the broker.
 //
 // kafkajs's consumer always joins a group (it has no assign()), so before chapter 5 it
 // could not read at all. Two consumers of one groupId read a 4-partition topic with

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kcat's balanced consumer (-G, librdkafka 2.0.2 as Debian ships it: older JoinGroup,
 # SyncGroup and OffsetCommit versions than confluent-kafka's) against spool's group
-# coordinator (chapter 5). Run by tests/group_clients.rs, which starts the broker.
+# coordinator (chapter 5). Run by tests/it/group_clients.rs, which starts the broker.
 #
 # Produces 90 records into a new 3-partition topic, reads them in a group to the end of
 # every partition (-e), each once; then a second run of the same group reads nothing:

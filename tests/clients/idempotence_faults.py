@@ -27,7 +27,7 @@ every producer's state from its snapshots and the recovered log, or a retry that
 crosses the restart is written twice.
 
 Prints one summary line, `faults=F records=N duplicates=D missing=M out_of_order=O`,
-and exits non-zero when the check fails. tests/idempotence_clients.rs runs it.
+and exits non-zero when the check fails. tests/it/idempotence_clients.rs runs it.
 """
 
 import argparse

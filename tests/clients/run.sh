@@ -21,7 +21,7 @@
 # what clients send (chapter 4), and the codec check expects C on disk.
 # Install the clients first with tests/clients/setup.sh.
 # It builds nothing: pass the binary (cargo's CARGO_BIN_EXE_spool in
-# tests/wire_clients.rs, or target/release/spool).
+# tests/it/wire_clients.rs, or target/release/spool).
 #
 # Sizes and limits, for the whole matrix to stay within ~5 minutes on 2 cores (its 27
 # cases take ~90 s here): N = 10,000 records into P = 3 partitions for every client, none

@@ -1,5 +1,5 @@
 """ACLs judged by confluent-kafka (chapter 11, issue 19). Run by
-tests/security_clients.rs, whose broker runs StandardAuthorizer with
+tests/it/security_clients.rs, whose broker runs StandardAuthorizer with
 super.users=User:admin (and no allow.everyone.if.no.acl.found).
 
   security_acls.py bob  --sasl H:P

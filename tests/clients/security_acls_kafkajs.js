@@ -1,5 +1,5 @@
 // ACLs judged by kafkajs (chapter 11, issue 19); the kafkajs half of
-// security_acls.py's `bob` mode. Run by tests/security_clients.rs.
+// security_acls.py's `bob` mode. Run by tests/it/security_clients.rs.
 //
 //   security_acls_kafkajs.js --sasl H:P
 //

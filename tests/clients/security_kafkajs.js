@@ -1,5 +1,5 @@
 // kafkajs over one secured listener (chapter 11, issue 19); the kafkajs half
-// of security_scenario.py, with the same flags. Run by tests/security_clients.rs.
+// of security_scenario.py, with the same flags. Run by tests/it/security_clients.rs.
 //
 //   security_kafkajs.js MODE --bootstrap H:P --protocol P [--ca F]
 //       [--cert F --key F] [--user U --password P] [--topic T]

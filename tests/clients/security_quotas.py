@@ -1,5 +1,5 @@
 """Client quotas judged by real clients (chapter 11, KIP-219). Run by
-tests/security_clients.rs against the broker's PLAINTEXT listener.
+tests/it/security_clients.rs against the broker's PLAINTEXT listener.
 
   security_quotas.py --bootstrap H:P --topic T
 

@@ -1,5 +1,5 @@
 """One Python client over one secured listener (chapter 11, issue 19).
-Run by tests/security_clients.rs, which starts the broker and creates TOPIC.
+Run by tests/it/security_clients.rs, which starts the broker and creates TOPIC.
 
   security_scenario.py CLIENT MODE --bootstrap H:P --protocol P [--ca F]
       [--cert F --key F] [--user U --password P] [--topic T]

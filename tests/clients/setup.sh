@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real Kafka clients that judge spool's broker (tests/clients/run.sh,
-# tests/wire_clients.rs), on a fresh Debian machine, as root:
+# tests/it/wire_clients.rs), on a fresh Debian machine, as root:
 #
 #   kcat             Debian's package (librdkafka 2.0.2 built in)
 #   .venv-clients/   confluent-kafka, kafka-python, aiokafka and the codec libraries

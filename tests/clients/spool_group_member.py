@@ -1,4 +1,4 @@
-"""A consumer of another Kafka client in a consumer group, for tests/group_consumer.rs.
+"""A consumer of another Kafka client in a consumer group, for tests/it/group_consumer.rs.
 
     spool_group_member.py CLIENT BOOTSTRAP GROUP TOPIC STRATEGY
 

@@ -20,7 +20,7 @@ Each consumer reads every partition from the start until its position reaches th
 offset the consumer itself asks for (ListOffsets with its isolation level: the last
 stable offset for read_committed), so it must step over the aborted records and the
 control batches. Exits non-zero with one `FAIL:` line naming what differs; prints
-`PASS ...` otherwise. tests/transactions_clients.rs runs it.
+`PASS ...` otherwise. tests/it/transactions_clients.rs runs it.
 """
 
 import argparse

@@ -12,7 +12,7 @@ against spool's transaction coordinator, unchanged.
 Each consumer reads every partition from the start to its end
 (`enable.partition.eof`): for read_committed that end is the last stable offset,
 which both markers have moved past. Exits non-zero, naming what differs,
-when a check fails; prints `PASS ...` otherwise. tests/transactions_clients.rs runs it.
+when a check fails; prints `PASS ...` otherwise. tests/it/transactions_clients.rs runs it.
 """
 
 import argparse

@@ -43,7 +43,7 @@ counted as `stalled_workers=S`.
 
 Prints one summary line, `inputs=N committed_outputs=C duplicates=D missing=M
 uncommitted_outputs=U worker_kills=K broker_kills=B workers=W`, and exits non-zero when
-the check fails. tests/transactions_clients.rs runs it.
+the check fails. tests/it/transactions_clients.rs runs it.
 """
 
 import argparse

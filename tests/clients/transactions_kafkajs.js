@@ -1,7 +1,7 @@
 // Chapter 9 with kafkajs (2.2.4): its own transactional producer
 // (producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 }).transaction())
 // against spool's transaction coordinator, and its own consumers (readUncommitted false
-// and true) reading what it wrote. Run by tests/transactions_clients.rs, which starts the
+// and true) reading what it wrote. Run by tests/it/transactions_clients.rs, which starts the
 // broker.
 //
 //   producer kj-tx:  connect()                                InitProducerId v1 (no transactional id:

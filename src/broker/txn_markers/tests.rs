@@ -38,7 +38,7 @@ fn broker_with_isr(isr: &[i32]) -> (tempfile::TempDir, Arc<Broker>) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = BrokerConfig { log_dir: dir.path().to_path_buf(), ..BrokerConfig::default() };
     // No coordinator runs here: the batches are appended as if it had
-    // verified them (KIP-890's check is `tests/transactions_verify.rs`'s).
+    // verified them (KIP-890's check is `tests/it/transactions_verify.rs`'s).
     config.transactions.partition_verification_enable = false;
     let broker = Broker::open(config).unwrap();
     let topic_id = Uuid::new_v4();
