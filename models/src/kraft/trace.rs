@@ -31,7 +31,7 @@
 //!
 //! The checker's own tests (it passes a recorded run and reports each kind
 //! of violation) are `models/tests/kraft_trace.rs`; the run of a real
-//! cluster with a fault is `tests/kraft_trace.rs`, which compiles this file
+//! cluster with a fault is `tests/it/kraft_trace.rs`, which compiles this file
 //! into the test (it needs only `spool` and `serde_json`).
 
 use std::collections::{BTreeMap, BTreeSet};
