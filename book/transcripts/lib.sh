@@ -87,9 +87,9 @@ model() {
 
 # Chapter 6's cluster: the shape `spool cluster --brokers 3` starts —
 # controller 1 on PORT+100, brokers 2, 3, 4 on PORT, PORT+1, PORT+2 — as
-# `spool serve` processes of this shell, so a scenario can pass settings to
-# the controller too (`spool cluster --override` reaches only the brokers)
-# and kill one node by its pid. Each node keeps its data and its log in
+# `spool serve` processes of this shell, so a scenario can give the
+# controller and the brokers different settings and kill one node by its
+# pid. Each node keeps its data and its log in
 # DIR/node-N; the pids are in CLUSTER_06_PIDS by node id, and in BROKER_PIDS
 # so that `stop_brokers` stops every node at the end.
 declare -A CLUSTER_06_PIDS=()

@@ -67,7 +67,11 @@ pub struct ClusterArgs {
     /// controllers this port + 100 and the ports after that.
     #[arg(long, default_value_t = 9092)]
     pub port: u16,
-    /// Override one setting on every broker: --override key=value (repeatable).
+    /// Override one setting on every node, controllers and brokers alike:
+    /// --override key=value (repeatable). A controller reads the keys that
+    /// are its own (num.partitions and default.replication.factor for
+    /// CreateTopics, broker.session.timeout.ms, controller.quorum.*) and
+    /// leaves the rest, as Kafka's does.
     #[arg(long = "override", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
     /// A first SCRAM user, handed to every node's `spool serve --add-scram`
@@ -127,7 +131,8 @@ pub fn plan(args: &ClusterArgs) -> Result<Vec<NodeSpec>, String> {
     let mut nodes = Vec::new();
     for (node_id, port) in controllers {
         let dir = args.dir.join(format!("controller-{node_id}"));
-        let properties = controller_properties(node_id, port, &dir, &shared);
+        let mut properties = controller_properties(node_id, port, &dir, &shared);
+        apply_overrides(&mut properties, &args.overrides)?;
         nodes.push(NodeSpec { node_id, roles: ProcessRoles::Controller, port, dir, properties });
     }
     for i in 0..args.brokers {
@@ -175,7 +180,8 @@ fn plan_combined(args: &ClusterArgs, count: u16) -> Result<Vec<NodeSpec>, String
     Ok(nodes)
 }
 
-/// Appends each `--override key=value` to a broker's properties.
+/// Appends each `--override key=value` to a node's properties (a later line
+/// of a properties file wins, so an override replaces the plan's value).
 fn apply_overrides(properties: &mut String, overrides: &[String]) -> Result<(), String> {
     for o in overrides {
         let (k, v) = o.split_once('=').ok_or_else(|| format!("--override {o:?}: expected key=value"))?;
@@ -380,6 +386,9 @@ mod tests {
         assert_eq!(bootstrap_servers(&nodes), "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094");
         let controller = &nodes[0].properties;
         assert!(controller.contains("process.roles=controller\n"), "{controller}");
+        // An override reaches the controller too: it applies num.partitions
+        // to a CreateTopics that leaves the count to the cluster.
+        assert!(controller.contains("num.partitions=3\n"), "{controller}");
         assert!(controller.contains("listeners=CONTROLLER://127.0.0.1:9192\n"), "{controller}");
         for broker in &nodes[1..] {
             let p = &broker.properties;
