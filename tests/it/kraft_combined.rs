@@ -251,7 +251,9 @@ async fn wait_for_voters_caught_up(controllers: &[(i32, std::net::SocketAddr)]) 
 
 /// `spool cluster --combined 3` starts three combined nodes that form a
 /// quorum and all serve as brokers: a client sees three unfenced brokers,
-/// and SIGTERM stops the command and its nodes cleanly.
+/// `spool metadata-quorum` given a dead controller address first finds the
+/// quorum through the next one, and SIGTERM stops the command and its nodes
+/// cleanly.
 #[test]
 fn spool_cluster_starts_combined_nodes() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -279,6 +281,15 @@ fn spool_cluster_starts_combined_nodes() {
         ids.sort();
         (ids == [1, 2, 3]).then_some(())
     }));
+    let dead = cluster::free_port();
+    let controllers = format!("127.0.0.1:{dead},127.0.0.1:{}", port + 100);
+    let quorum = std::process::Command::new(env!("CARGO_BIN_EXE_spool"))
+        .args(["metadata-quorum", "--bootstrap-controller", &controllers, "describe", "--status"])
+        .output()
+        .expect("run spool metadata-quorum");
+    let printed = String::from_utf8_lossy(&quorum.stdout);
+    assert!(quorum.status.success(), "{printed}{}", String::from_utf8_lossy(&quorum.stderr));
+    assert!(printed.contains("LeaderId:") && printed.contains(r#"{"id": 3, "#), "{printed}");
     let status = command.stop();
     assert!(status.success(), "spool cluster: {status:?}");
     for id in 1..=3 {

@@ -23,10 +23,13 @@
 //! [`format_replication`]), so that it is tested against Kafka's layout
 //! without a cluster.
 //!
+//! A bootstrap list is tried in order until one address answers, as Kafka's
+//! admin client does.
+//!
 //! Simplifications: no `add-controller`/`remove-controller` (a static voter
-//! set), no `--command-config`; one bootstrap address (the first given).
-//! Kafka's brokers forward DescribeQuorum to the controllers; spool's do not
-//! yet, so `--bootstrap-server` says so and points at `--bootstrap-controller`.
+//! set), no `--command-config`. Kafka's brokers forward DescribeQuorum to the
+//! controllers; spool's brokers do not, so `--bootstrap-server` says so and
+//! points at `--bootstrap-controller`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -47,10 +50,11 @@ use crate::metadata::METADATA_TOPIC;
 #[derive(Debug, Clone, clap::Args)]
 #[command(group(clap::ArgGroup::new("connection").required(true).args(["bootstrap_server", "bootstrap_controller"])))]
 pub struct MetadataQuorumArgs {
-    /// A broker to ask (Kafka's brokers forward to the controllers; spool's do not yet).
+    /// Brokers to ask, HOST:PORT[,HOST:PORT…] (Kafka's brokers forward to the
+    /// controllers; spool's do not, and the tool says to use --bootstrap-controller).
     #[arg(long, value_name = "HOST:PORT")]
     pub bootstrap_server: Option<String>,
-    /// A controller to ask.
+    /// Controllers to ask, HOST:PORT[,HOST:PORT…]: the first that answers.
     #[arg(long, value_name = "HOST:PORT")]
     pub bootstrap_controller: Option<String>,
     #[command(subcommand)]
@@ -102,7 +106,20 @@ impl MetadataQuorumArgs {
     }
 }
 
-/// Runs the tool against the address given, printing to stdout.
+/// A connection to the first address of a comma-separated list that
+/// accepts one; every address refused → the last one's error.
+async fn connect_first(addrs: &str) -> Result<Connection, ClientError> {
+    let mut last = ClientError::InvalidArgument(format!("no address in {addrs:?}"));
+    for addr in addrs.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+        match Connection::connect(addr, REQUEST_TIMEOUT_DEFAULT).await {
+            Ok(connection) => return Ok(connection),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Runs the tool against the addresses given, printing to stdout.
 pub async fn main(args: MetadataQuorumArgs) -> Result<(), ClientError> {
     let describe = args.describe()?;
     let (addrs, controller) = match (&args.bootstrap_controller, &args.bootstrap_server) {
@@ -112,8 +129,8 @@ pub async fn main(args: MetadataQuorumArgs) -> Result<(), ClientError> {
             return Err(ClientError::InvalidArgument("--bootstrap-controller is required".into()))
         }
     };
-    let bootstrap = addrs.split(',').next().unwrap_or_default().trim();
-    let mut connection = Connection::connect(bootstrap, REQUEST_TIMEOUT_DEFAULT).await?;
+    let mut connection = connect_first(addrs).await?;
+    let bootstrap = connection.addr().to_string();
     // KIP-919: a controller describes the controllers (endpoint type 2) and
     // names the active one, which alone answers DescribeQuorum.
     let cluster = if controller {
@@ -124,7 +141,7 @@ pub async fn main(args: MetadataQuorumArgs) -> Result<(), ClientError> {
         let active = cluster.brokers.iter().find(|b| b.broker_id == cluster.controller_id);
         if let Some(active) = active {
             let addr = format!("{}:{}", active.host, active.port);
-            if addr != bootstrap {
+            if addr != connection.addr() {
                 connection = Connection::connect(&addr, REQUEST_TIMEOUT_DEFAULT).await?;
             }
         }
