@@ -86,11 +86,7 @@ impl GroupConfig {
             "auto.commit.interval.ms" => self.auto_commit_interval = ms(value)?,
             "retry.backoff.ms" => self.retry_backoff = ms(value)?,
             "enable.auto.commit" => {
-                self.enable_auto_commit = match value.trim() {
-                    "true" => true,
-                    "false" => false,
-                    _ => return Err(bad()),
-                }
+                self.enable_auto_commit = crate::client::producer::config::boolean(key, value)?
             }
             _ => return Ok(false),
         }

@@ -139,17 +139,8 @@ impl ProducerConfig {
             "delivery.timeout.ms" => self.delivery_timeout_ms = number(key, value)?,
             "request.timeout.ms" => self.request_timeout_ms = number(key, value)?,
             "max.block.ms" => self.max_block_ms = number(key, value)?,
-            "partitioner.ignore.keys" => {
-                self.partitioner_ignore_keys = value.parse().map_err(|_| {
-                    invalid(format!("partitioner.ignore.keys={value}: expected true or false"))
-                })?
-            }
-            "enable.idempotence" => {
-                self.enable_idempotence =
-                    Some(value.parse().map_err(|_| {
-                        invalid(format!("enable.idempotence={value}: expected true or false"))
-                    })?)
-            }
+            "partitioner.ignore.keys" => self.partitioner_ignore_keys = boolean(key, value)?,
+            "enable.idempotence" => self.enable_idempotence = Some(boolean(key, value)?),
             "client.id" => self.client_id = Some(value.to_string()).filter(|id| !id.is_empty()),
             _ => return Err(invalid(format!("unknown producer config {key:?}"))),
         }
@@ -216,6 +207,16 @@ fn invalid(why: String) -> ClientError {
     ClientError::InvalidArgument(why)
 }
 
+/// A boolean as Kafka's `ConfigDef` reads one: `true` or `false` in any
+/// case (`TRUE` is true, not an error); anything else is refused, naming the key.
+pub(crate) fn boolean(key: &str, value: &str) -> Result<bool, ClientError> {
+    match value.trim() {
+        v if v.eq_ignore_ascii_case("true") => Ok(true),
+        v if v.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(invalid(format!("{key}={value}: expected true or false"))),
+    }
+}
+
 fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ClientError> {
     value.parse().map_err(|_| invalid(format!("{key}={value}: expected a non-negative integer in range")))
 }
@@ -223,6 +224,19 @@ fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ClientError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Booleans in any case, as Kafka reads them; anything else is refused
+    /// naming the key (the same function reads the group consumer's).
+    #[test]
+    fn booleans_in_any_case() {
+        let mut config = ProducerConfig::default();
+        config.set("enable.idempotence", "FALSE").unwrap();
+        assert_eq!(config.enable_idempotence, Some(false));
+        config.set("partitioner.ignore.keys", " True").unwrap();
+        assert!(config.partitioner_ignore_keys);
+        let refused = config.set("enable.idempotence", "yes").unwrap_err().to_string();
+        assert!(refused.contains("enable.idempotence=yes"), "{refused}");
+    }
 
     /// Kafka's key names parse over Kafka 4.0's defaults.
     #[test]
