@@ -86,11 +86,15 @@ pub async fn run(config: BrokerConfig, add_scram: Vec<AddScram>) -> anyhow::Resu
         }
         for listener in config.listeners.iter().filter(|l| !is_controller_listener(&config, &l.name)) {
             let socket = bind(&listener.bind_addr().map_err(anyhow::Error::msg)?).await?;
+            // "PLAINTEXT" for a listener named after its protocol, else "CLIENT, SASL_SSL".
+            let protocol = listener.protocol.to_string();
+            let kind = match listener.name == protocol {
+                true => protocol,
+                false => format!("{}, {protocol}", listener.name),
+            };
             tracing::info!(
-                "listening on {} ({}, {}; node {}, cluster {}, log.dirs {})",
+                "listening on {} ({kind}; node {}, cluster {}, log.dirs {})",
                 socket.local_addr()?,
-                listener.name,
-                listener.protocol,
                 opened.config.node_id,
                 opened.cluster_id,
                 opened.config.log_dir.display()
