@@ -460,6 +460,7 @@ impl BrokerConfig {
             "group.min.session.timeout.ms" => self.group.session_timeout_ms_min = num(key, value)?,
             "group.max.session.timeout.ms" => self.group.session_timeout_ms_max = num(key, value)?,
             "group.max.size" => self.group.group_size_max = num(key, value)?,
+            "offsets.commit.timeout.ms" => self.group.offsets_commit_timeout_ms = num(key, value)?,
             "offset.metadata.max.bytes" => {
                 self.group.offset_metadata_bytes_max = num(key, value)?;
                 // A commit's metadata is a string in its __consumer_offsets record.

@@ -33,6 +33,11 @@ pub struct GroupCoordinatorConfig {
     pub group_size_max: usize,
     /// `offset.metadata.max.bytes`: longer commit metadata is refused.
     pub offset_metadata_bytes_max: usize,
+    /// `offsets.commit.timeout.ms`: how long the broker waits for the ISR to
+    /// confirm a group's `__consumer_offsets` append before the request gets
+    /// COORDINATOR_NOT_AVAILABLE. The coordinator never waits (it is sans-IO);
+    /// its driver reads this, which Kafka also keeps in `GroupCoordinatorConfig`.
+    pub offsets_commit_timeout_ms: i32,
     /// How long a new member's first JoinGroup may wait before it is dropped
     /// (Kafka's `NewMemberJoinTimeoutMs`, five minutes, not configurable).
     pub new_member_join_timeout_ms: i32,
@@ -46,6 +51,7 @@ impl Default for GroupCoordinatorConfig {
             initial_rebalance_delay_ms: 3_000,
             group_size_max: i32::MAX as usize,
             offset_metadata_bytes_max: 4_096,
+            offsets_commit_timeout_ms: 5_000,
             new_member_join_timeout_ms: 300_000,
         }
     }

@@ -163,10 +163,6 @@ pub struct GroupDriver {
     loaded_records: AtomicUsize,
 }
 
-/// How long a group record waits to be replicated (Kafka's
-/// `offsets.commit.timeout.ms` default) before its request gets an error.
-const OFFSETS_COMMIT_TIMEOUT_MS: u64 = 5_000;
-
 /// The `__consumer_offsets` appends of one output: each partition, the
 /// leader epoch it was appended in, and its end offset after the append.
 type Appended = Vec<(TopicPartition, Arc<Partition>, i32, i64)>;
@@ -492,7 +488,8 @@ impl Broker {
     /// NOT_COORDINATOR, anything else (a timeout, too few replicas) →
     /// COORDINATOR_NOT_AVAILABLE; both send the client back to FindCoordinator.
     async fn wait_stored(&self, appended: Appended) -> Result<(), GroupError> {
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(OFFSETS_COMMIT_TIMEOUT_MS);
+        let timeout_ms = self.config.group.offsets_commit_timeout_ms.max(1) as u64;
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
         for (tp, partition, leader_epoch, end_offset) in appended {
             self.wait_durable(&tp, &partition, end_offset).await.map_err(store_error)?;
             let (wait, _) = partition

@@ -6,6 +6,7 @@
 //! followers 2 and 3 are played by Fetch requests with their replica ids.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
@@ -52,8 +53,13 @@ fn partition(topic_id: Uuid, replicas: &[i32]) -> MetadataRecord {
 /// Broker 1: `__consumer_offsets` (one partition, replicas and ISR 1, 2, 3,
 /// led by 1) and a topic `t` to commit offsets of. Returns the offsets topic's id.
 fn broker() -> (tempfile::TempDir, Arc<Broker>, Uuid) {
+    broker_with(BrokerConfig::default())
+}
+
+/// [`broker`] with `config`'s group settings.
+fn broker_with(config: BrokerConfig) -> (tempfile::TempDir, Arc<Broker>, Uuid) {
     let dir = tempfile::tempdir().unwrap();
-    let config = BrokerConfig { log_dir: dir.path().to_path_buf(), ..BrokerConfig::default() };
+    let config = BrokerConfig { log_dir: dir.path().to_path_buf(), ..config };
     let broker = Broker::open(config).unwrap();
     let (offsets_id, topic_id) = (Uuid::new_v4(), Uuid::new_v4());
     let records = [
@@ -182,6 +188,24 @@ async fn a_commit_is_answered_once_the_isr_has_it() {
 async fn an_unreplicated_commit_times_out_with_a_retriable_error() {
     let (_dir, broker, _) = broker();
     assert_eq!(commit(&broker, 42).await.unwrap(), ResponseError::CoordinatorNotAvailable.code());
+}
+
+/// The wait is the broker's `offsets.commit.timeout.ms`, not a fixed one:
+/// set to 7000 (the default is 5000), an unreplicated commit is still
+/// waiting after 6 s and gets COORDINATOR_NOT_AVAILABLE once 7 s have passed.
+#[tokio::test(start_paused = true)]
+async fn an_unreplicated_commit_waits_offsets_commit_timeout_ms() {
+    let mut config = BrokerConfig::default();
+    config.group.offsets_commit_timeout_ms = 7_000;
+    let (_dir, broker, _) = broker_with(config);
+    let start = tokio::time::Instant::now();
+    let waiting = commit(&broker, 42);
+    appended(&broker, 1).await;
+    tokio::time::sleep(Duration::from_millis(6_000)).await;
+    assert!(!waiting.is_finished(), "answered before offsets.commit.timeout.ms");
+    assert_eq!(waiting.await.unwrap(), ResponseError::CoordinatorNotAvailable.code());
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_millis(7_000) && waited < Duration::from_millis(7_500), "{waited:?}");
 }
 
 /// The leadership moves to broker 2 while the commit waits: NOT_COORDINATOR

@@ -98,7 +98,10 @@ pub const TRANSACTION_APIS: &[ApiKey] = &[
 ];
 
 /// How long a `__transaction_state` record waits to be replicated before its
-/// request gets COORDINATOR_NOT_AVAILABLE (the group driver's bound too).
+/// request gets COORDINATOR_NOT_AVAILABLE. Kafka has no key for it: its
+/// `TransactionStateManager` waits for the transaction's own
+/// `transaction.timeout.ms` (and `request.timeout.ms` for expiry tombstones);
+/// spool keeps one fixed bound, `offsets.commit.timeout.ms`'s default.
 const TXN_APPEND_TIMEOUT_MS: u64 = 5_000;
 
 /// The coordinators this broker runs, by `__transaction_state` partition.

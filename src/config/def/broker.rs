@@ -197,6 +197,9 @@ pub static BROKER_KEYS: &[K] = &[
     K::new("offset.metadata.max.bytes", Int, Some("4096"), "The longest metadata string an offset commit may carry.")
         .valid(Between(0, i16::MAX as i64))
         .broker("GroupCoordinatorConfig::offset_metadata_bytes_max", |c| c.group.offset_metadata_bytes_max.to_string()),
+    K::new("offsets.commit.timeout.ms", Int, Some("5000"), "How long an offset commit or a group's stored state waits for the __consumer_offsets replicas in the ISR before the request gets COORDINATOR_NOT_AVAILABLE.")
+        .valid(AtLeast(1))
+        .broker("GroupCoordinatorConfig::offsets_commit_timeout_ms", |c| c.group.offsets_commit_timeout_ms.to_string()),
     // Replication (chapter 6).
     K::new("broker.session.timeout.ms", Int, Some("9000"), "A broker whose heartbeats stop this long is fenced by the controller.")
         .valid(AtLeast(0))

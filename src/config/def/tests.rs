@@ -107,6 +107,22 @@ fn every_broker_key_loads_and_is_range_checked() {
     }
 }
 
+/// `offsets.commit.timeout.ms` (Kafka's `GroupCoordinatorConfig`: an int, at
+/// least 1) loads from a properties file into the group coordinator's config,
+/// where the driver's wait for the ISR reads it, and DescribeConfigs reads the
+/// value back; 0 refuses to start, naming the key.
+#[test]
+fn offsets_commit_timeout_reaches_the_group_config() {
+    let props = BTreeMap::from([("offsets.commit.timeout.ms".to_string(), "250".to_string())]);
+    let (config, _) = BrokerConfig::from_properties(&props).unwrap();
+    assert_eq!(config.group.offsets_commit_timeout_ms, 250);
+    let key = broker_key("offsets.commit.timeout.ms").expect("in the table");
+    assert_eq!(key.broker_value.expect("a value reader")(&config), "250");
+    let props = BTreeMap::from([("offsets.commit.timeout.ms".to_string(), "0".to_string())]);
+    let error = BrokerConfig::from_properties(&props).map(|_| ()).expect_err("0 accepted");
+    assert!(error.contains("offsets.commit.timeout.ms"), "{error}");
+}
+
 /// The names are unique, every topic synonym that is a broker key spool
 /// reads is in the broker table, and a topic key with no value reader of its
 /// own has no broker synonym spool would read either (so its value is its default).
