@@ -10,9 +10,8 @@
 //! The broker is the `spool` binary, so the key goes through the config table
 //! and `--override` exactly as an operator's would.
 
-use std::io::{BufRead, BufReader};
+use crate::common::serve;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use spool::client::{Client, NewTopic};
@@ -27,27 +26,14 @@ struct Serve {
 impl Serve {
     fn start(overrides: &[&str]) -> Serve {
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_spool"));
-        command.args(["serve", "--override", &format!("listeners=PLAINTEXT://127.0.0.1:{port}")]);
-        command.args(["--override", &format!("log.dirs={}", dir.path().join("data").display())]);
-        for o in overrides {
-            command.args(["--override", o]);
-        }
-        let mut child =
-            command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
-        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                if line.contains("listening on") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        let serve = Serve { child, bootstrap: format!("127.0.0.1:{port}"), _dir: dir };
-        assert!(rx.recv_timeout(Duration::from_secs(30)).is_ok(), "spool serve did not start");
-        serve
+        let port = serve::free_port();
+        let mut all = vec![
+            format!("listeners=PLAINTEXT://127.0.0.1:{port}"),
+            format!("log.dirs={}", dir.path().join("data").display()),
+        ];
+        all.extend(overrides.iter().map(|o| o.to_string()));
+        let child = serve::spawn_serve(&all, 1);
+        Serve { child, bootstrap: format!("127.0.0.1:{port}"), _dir: dir }
     }
 }
 

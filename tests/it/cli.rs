@@ -11,6 +11,7 @@
 //! waits for its `listening on` line, runs the tools, and at the end stops the
 //! broker with SIGTERM and checks that it shut down cleanly (exit status 0).
 
+use crate::common::serve;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -32,32 +33,13 @@ impl Broker {
     fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log_dir = dir.path().join("data");
-        // Ask the OS for a free port, then hand it to the broker.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_spool"))
-            .args(["serve", "--override", &format!("listeners=PLAINTEXT://127.0.0.1:{port}")])
-            .args(["--override", &format!("log.dirs={}", log_dir.display())])
-            .args(["--override", "num.partitions=1"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start spool serve");
-        // Read stderr until the listening line, then keep draining it so the
-        // broker never blocks on a full pipe.
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                if line.contains("listening on") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        if rx.recv_timeout(Duration::from_secs(30)).is_err() {
-            let _ = child.kill();
-            panic!("spool serve did not print `listening on` within 30 s");
-        }
+        let port = serve::free_port();
+        let overrides = [
+            format!("listeners=PLAINTEXT://127.0.0.1:{port}"),
+            format!("log.dirs={}", log_dir.display()),
+            "num.partitions=1".to_string(),
+        ];
+        let child = serve::spawn_serve(&overrides, 1);
         Broker { child, bootstrap: format!("127.0.0.1:{port}"), log_dir, _dir: dir }
     }
 

@@ -10,6 +10,7 @@
 //! cargo test --test it console::
 //! ```
 
+use crate::common::serve;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -27,29 +28,13 @@ impl Broker {
     fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log_dir = dir.path().join("data");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_spool"))
-            .args(["serve", "--override", &format!("listeners=PLAINTEXT://127.0.0.1:{port}")])
-            .args(["--override", &format!("log.dirs={}", log_dir.display())])
-            .args(["--override", "num.partitions=1"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start spool serve");
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                if line.contains("listening on") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        if rx.recv_timeout(Duration::from_secs(60)).is_err() {
-            let _ = child.kill();
-            panic!("spool serve did not print `listening on` within 60 s");
-        }
+        let port = serve::free_port();
+        let overrides = [
+            format!("listeners=PLAINTEXT://127.0.0.1:{port}"),
+            format!("log.dirs={}", log_dir.display()),
+            "num.partitions=1".to_string(),
+        ];
+        let child = serve::spawn_serve(&overrides, 1);
         Broker { child, bootstrap: format!("127.0.0.1:{port}"), log_dir, dir }
     }
 

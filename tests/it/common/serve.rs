@@ -13,7 +13,8 @@ pub fn free_port() -> u16 {
 }
 
 /// Starts `spool serve --override o …` and returns once `listeners`
-/// listeners said "listening on" (at most 30 s each), or panics.
+/// listeners said "listening on" (at most 60 s each: a loaded machine is
+/// slow), or kills it and panics.
 pub fn spawn_serve(overrides: &[String], listeners: usize) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_spool"));
     command.arg("serve");
@@ -32,7 +33,11 @@ pub fn spawn_serve(overrides: &[String], listeners: usize) -> Child {
         }
     });
     for _ in 0..listeners {
-        assert!(rx.recv_timeout(Duration::from_secs(30)).is_ok(), "spool serve did not start");
+        if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("spool serve did not print `listening on` within 60 s");
+        }
     }
     child
 }
