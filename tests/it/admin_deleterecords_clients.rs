@@ -15,11 +15,12 @@
 //! that is not installed fails the test, naming the setup script. The test
 //! takes its turn with the other real-client tests (run.sh's lock file).
 
+use crate::common::clients::{clients_dir, node_with_kafkajs, python_with};
 use crate::common::turn;
 use crate::wire::harness;
 use crate::wire::requests;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -29,29 +30,6 @@ use spool::broker::now_ms;
 
 /// Bounds a scenario that hangs.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
-}
-
-/// The clients' Python, which must have `module` installed.
-fn python_with(module: &str) -> PathBuf {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-clients/bin/python");
-    assert!(python.exists(), "{} is missing: run tests/clients/setup.sh first", python.display());
-    let ok =
-        Command::new(&python).args(["-c", &format!("import {module}")]).status().is_ok_and(|s| s.success());
-    assert!(ok, "{module} is not installed in .venv-clients: run tests/clients/setup.sh first");
-    python
-}
-
-/// `node`, with kafkajs installed in tests/clients/node_modules.
-fn node_with_kafkajs() -> PathBuf {
-    let node = Command::new("node").arg("--version").output();
-    assert!(node.is_ok_and(|o| o.status.success()), "node is not on PATH: run tests/clients/setup.sh first");
-    let kafkajs = clients_dir().join("node_modules/kafkajs/package.json");
-    assert!(kafkajs.exists(), "{} is missing: run tests/clients/setup.sh first", kafkajs.display());
-    PathBuf::from("node")
-}
 
 /// A fresh broker with `topic` holding 10 records (offsets 0..10) in small
 /// segments and `__consumer_offsets` created; runs `program script --bootstrap

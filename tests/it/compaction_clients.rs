@@ -26,6 +26,7 @@
 //! installed fails its test, naming the setup script. The tests take their
 //! turn with the other real-client tests (run.sh's lock file).
 
+use crate::common::clients::{clients_dir, python_with};
 use crate::common::turn;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -51,20 +52,6 @@ const BROKER_START_WAIT: Duration = Duration::from_secs(30);
 const TOPIC: &str = "table";
 
 // The clients
-
-fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
-}
-
-/// The clients' Python, which must have `module` installed.
-fn python_with(module: &str) -> PathBuf {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-clients/bin/python");
-    assert!(python.exists(), "{} is missing: run tests/clients/setup.sh first", python.display());
-    let ok =
-        Command::new(&python).args(["-c", &format!("import {module}")]).status().is_ok_and(|s| s.success());
-    assert!(ok, "{module} is not installed in .venv-clients: run tests/clients/setup.sh first");
-    python
-}
 
 /// One client family, as the test runs it.
 #[derive(Clone, Copy, Debug)]

@@ -23,10 +23,11 @@
 //! that is not installed fails the test, naming the setup script. The test
 //! takes its turn with the other real-client tests (run.sh's lock file).
 
+use crate::common::clients::{clients_dir, node_with_kafkajs, python_with};
 use crate::common::turn;
 use crate::wire::harness;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -37,31 +38,8 @@ const SCENARIO_TIMEOUT: Duration = Duration::from_secs(150);
 /// 9 s session timeout, and three debug brokers start more slowly than one.
 const CLUSTER_SCENARIO_TIMEOUT: Duration = Duration::from_secs(90);
 
-fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
-}
-
 fn python() -> PathBuf {
     python_with("confluent_kafka")
-}
-
-/// The clients' Python, which must have `module` installed.
-fn python_with(module: &str) -> PathBuf {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-clients/bin/python");
-    assert!(python.exists(), "{} is missing: run tests/clients/setup.sh first", python.display());
-    let ok =
-        Command::new(&python).args(["-c", &format!("import {module}")]).status().is_ok_and(|s| s.success());
-    assert!(ok, "{module} is not installed in .venv-clients: run tests/clients/setup.sh first");
-    python
-}
-
-/// `node`, with kafkajs installed in tests/clients/node_modules.
-fn node_with_kafkajs() -> PathBuf {
-    let node = Command::new("node").arg("--version").output();
-    assert!(node.is_ok_and(|o| o.status.success()), "node is not on PATH: run tests/clients/setup.sh first");
-    let kafkajs = clients_dir().join("node_modules/kafkajs/package.json");
-    assert!(kafkajs.exists(), "{} is missing: run tests/clients/setup.sh first", kafkajs.display());
-    PathBuf::from("node")
 }
 
 /// Runs one client family's transactions scenario against a fresh in-process

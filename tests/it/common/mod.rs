@@ -5,12 +5,14 @@
 //!
 //! - `acl`: the ACL tests' authorizer settings and ACL entries.
 //! - `batches`: the record batches tests produce, built by one loop.
+//! - `clients`: where the real clients' scripts, Python and kafkajs are.
 //! - `cluster`: clusters of `spool` processes behind fault-injecting proxies.
 //! - `serve`: `spool serve` as a child process.
 //! - `turn`: the lock that makes real-client and cluster tests take turns.
 
 pub mod acl;
 pub mod batches;
+pub mod clients;
 pub mod cluster;
 pub mod serve;
 pub mod turn;
