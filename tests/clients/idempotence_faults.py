@@ -42,6 +42,8 @@ import tempfile
 import threading
 import time
 
+from ports import free_port
+
 PRODUCE = 0
 
 
@@ -56,12 +58,6 @@ def parse_args():
     p.add_argument("--kill-broker-at", type=int, default=0, help="SIGKILL and restart the broker after F faults")
     p.add_argument("--deadline-s", type=float, default=90.0, help="a bound for a loaded machine, not a speed target")
     return p.parse_args()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def read_exact(sock, n):

@@ -58,6 +58,8 @@ import tempfile
 import threading
 import time
 
+from ports import free_port, free_ports
+
 IN, OUT = "in", "out"
 GROUP, TXN_ID = "eos-loop", "eos-loop-txn"
 
@@ -194,12 +196,6 @@ def worker(args):
 # ---------------------------------------------------------------- the harness
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_broker(spool, workdir, port, deadline):
     log = open(os.path.join(workdir, "broker.log"), "a")
     broker = subprocess.Popen(
@@ -251,22 +247,6 @@ class OneBroker:
     def stop(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
-
-
-def free_ports(offsets):
-    """A base port such that base + each offset is free (`spool cluster`'s layout)."""
-    import random
-
-    for _ in range(100):
-        base = random.randrange(20000, 40000)
-        try:
-            for offset in offsets:
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", base + offset))
-            return base
-        except OSError:
-            continue
-    sys.exit("no free ports")
 
 
 class Cluster:

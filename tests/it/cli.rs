@@ -579,7 +579,7 @@ fn out_of_file_descriptors_the_acceptor_backs_off() {
     use std::sync::{Arc, Mutex};
 
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = crate::common::cluster::free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_spool"));
     command
         .args(["serve", "--override", &format!("listeners=PLAINTEXT://127.0.0.1:{port}")])

@@ -346,7 +346,7 @@ async fn a_kill_during_cleaning_loses_no_latest_value() {
     const KEYS: usize = 20;
     let dir = tempfile::tempdir().unwrap();
     let log_dir = dir.path().join("data");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = crate::common::cluster::free_port();
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
     let mut latest: BTreeMap<String, Option<String>> = BTreeMap::new();
     for kill in 0..=KILLS {

@@ -138,8 +138,7 @@ impl Broker {
     /// logs) on a free port, its output appended to `dir/broker.log`.
     fn start(dir: &Path) -> Broker {
         let log_dir = dir.join("logs");
-        let port =
-            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a port").port();
+        let port = crate::common::cluster::free_port();
         let output_path = dir.join("broker.log");
         let output =
             std::fs::OpenOptions::new().create(true).append(true).open(&output_path).expect("broker.log");

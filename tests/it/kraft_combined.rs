@@ -257,7 +257,8 @@ async fn wait_for_voters_caught_up(controllers: &[(i32, std::net::SocketAddr)]) 
 #[test]
 fn spool_cluster_starts_combined_nodes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port_base();
+    // `spool cluster` takes consecutive ports: three for brokers, three 100 above.
+    let port = cluster::free_ports_at(&[0, 1, 2, 100, 101, 102]);
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_spool"))
         .args(["cluster", "--combined", "3", "--port", &port.to_string()])
         .arg("--dir")
@@ -319,18 +320,3 @@ impl Drop for Terminated {
     }
 }
 
-/// A base port whose three ports and the three 100 above are free now
-/// (`spool cluster` takes consecutive ports).
-fn free_port_base() -> u16 {
-    for _ in 0..50 {
-        let base = cluster::free_port();
-        if base > 65_000 {
-            continue;
-        }
-        let all = (0..3).flat_map(|i| [base + i, base + 100 + i]);
-        if all.clone().all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no free run of ports");
-}

@@ -25,14 +25,12 @@ use spool::security::sasl::login::SaslLogin;
 use spool::security::sasl::scram::ScramMechanism;
 use spool::security::sasl::Mechanism;
 
+use crate::common::cluster::free_port;
+
 /// A `spool serve` child process and the lines it logged.
 struct Serve {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Serve {

@@ -7,10 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// A port free on 127.0.0.1 a moment ago.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+pub use super::cluster::free_port;
 
 /// Starts `spool serve --override o …` and returns once `listeners`
 /// listeners said "listening on" (at most 60 s each: a loaded machine is

@@ -63,6 +63,7 @@ mod history;
 mod kafka;
 pub mod metadata_client;
 mod node;
+mod ports;
 mod proxy;
 pub mod quorum;
 
@@ -70,15 +71,9 @@ pub use combined::{CombinedCluster, BROKER_PORT, CONTROLLER_PORT};
 pub use history::{check, Ack, History, Read, Stored, Violation};
 pub use kafka::KafkaCluster;
 pub use node::Node;
+pub use ports::{free_port, free_ports_at};
 pub use proxy::{Cut, Proxy};
 
-/// A free TCP port on 127.0.0.1: bound to port 0, then released for a child
-/// process to bind. Another process could take it in between; [`Node::start`]
-/// retries with fresh ports when its child fails to bind.
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local addr").port()
-}
 
 /// Formats node log directories under one root with one cluster id, as
 /// `kafka-storage.sh format` does: `<root>/node-<id>/meta.properties`.
