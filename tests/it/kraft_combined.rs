@@ -319,4 +319,3 @@ impl Drop for Terminated {
         self.stop();
     }
 }
-

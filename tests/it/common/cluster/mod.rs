@@ -74,7 +74,6 @@ pub use node::Node;
 pub use ports::{free_port, free_ports_at};
 pub use proxy::{Cut, Proxy};
 
-
 /// Formats node log directories under one root with one cluster id, as
 /// `kafka-storage.sh format` does: `<root>/node-<id>/meta.properties`.
 pub struct Formatter {
