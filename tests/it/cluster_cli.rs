@@ -219,16 +219,40 @@ fn a_killed_spool_cluster_takes_its_nodes_with_it() {
     let pids: Vec<u32> =
         stderr.lines().filter_map(|l| l.split("(pid ").nth(1)?.split(')').next()?.parse().ok()).collect();
     assert_eq!(pids.len(), 2, "{stderr}");
+    let nodes = Orphans { pids, dir: dir.path().display().to_string() };
     command.0.kill().expect("SIGKILL spool cluster");
     command.0.wait().expect("wait");
-    // A node is gone once /proc has no live `spool serve` under its pid (a
-    // zombie waiting for init has an empty command line).
-    let serving = |pid: &u32| {
-        std::fs::read(format!("/proc/{pid}/cmdline"))
-            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("serve"))
-    };
     runtime.block_on(eventually("every node gone", async || {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        (!pids.iter().any(serving)).then_some(())
+        nodes.serving().is_empty().then_some(())
     }));
+}
+
+/// The nodes of a killed `spool cluster`: no longer anyone's children, so a
+/// failed test kills the ones still serving from its directory when dropped.
+struct Orphans {
+    pids: Vec<u32>,
+    dir: String,
+}
+
+impl Orphans {
+    /// The pids still running `spool serve` from this test's directory (a
+    /// zombie waiting for init has an empty command line; a reused pid runs
+    /// something else).
+    fn serving(&self) -> Vec<u32> {
+        let serving = |pid: &&u32| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&self.dir))
+        };
+        self.pids.iter().filter(serving).copied().collect()
+    }
+}
+
+impl Drop for Orphans {
+    fn drop(&mut self) {
+        for pid in self.serving() {
+            // SAFETY: kill(2) on a pid whose command line names our directory.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        }
+    }
 }
