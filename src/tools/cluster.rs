@@ -25,14 +25,17 @@
 //! (N+1..); controllers listen on `--port` + 100 and up, brokers on `--port`
 //! and up. Each node's data (`log.dirs`) and its log (`server.log`) live in
 //! its directory, so a restart of the command finds the same cluster. Ctrl-C
-//! (or SIGTERM) stops every node with SIGTERM, by its own pid, brokers
-//! first, and waits for each to shut down cleanly. A node that exits by
+//! (or SIGTERM) stops every node with SIGTERM, by its own pid — the brokers
+//! together, then the controllers (combined nodes one at a time) — and waits
+//! for each to shut down cleanly. A node that exits by
 //! itself is reported and the others keep running (stop one to watch the
 //! cluster elect new leaders). `--add-scram` (repeatable) hands Kafka's
 //! first-user credential to every node's `spool serve` (the controllers write
 //! it into the new metadata log).
 
 use std::fmt::Write as _;
+use std::io::Write as _;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -279,8 +282,15 @@ pub fn main(args: ClusterArgs, format: &Format, new_id: &dyn Fn() -> String) -> 
         }
     }
     let specs: Vec<NodeSpec> = running.iter().map(|r| r.spec.clone()).collect();
-    println!("bootstrap.servers={}", bootstrap_servers(&specs));
-    println!("(each node logs to {}/<node>/server.log; Ctrl-C stops the cluster)", args.dir.display());
+    // A reader that closed stdout must not stop this command before it stops its nodes.
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "bootstrap.servers={}", bootstrap_servers(&specs));
+    let _ = writeln!(
+        stdout,
+        "(each node logs to {}/<node>/server.log; Ctrl-C stops the cluster)",
+        args.dir.display()
+    );
+    let _ = stdout.flush();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let watched = runtime.block_on(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -333,26 +343,57 @@ fn start(exe: &Path, spec: &NodeSpec, add_scram: &[String]) -> anyhow::Result<Ch
     let properties = spec.dir.join("server.properties");
     std::fs::write(&properties, &spec.properties)?;
     let log = std::fs::OpenOptions::new().create(true).append(true).open(spec.dir.join("server.log"))?;
-    let child = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .arg("serve")
         .arg(&properties)
         .args(add_scram.iter().flat_map(|credential| ["--add-scram", credential.as_str()]))
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()?;
-    Ok(child)
+        .stderr(log);
+    let parent = rustix::process::getpid();
+    // SAFETY: prctl and getppid are async-signal-safe, and nothing else runs
+    // between fork and exec. If this command dies without stopping its nodes
+    // (SIGKILL, a panic), each node gets SIGTERM rather than running on
+    // unowned; a parent already gone before the prctl fails the spawn.
+    unsafe {
+        command.pre_exec(move || {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))?;
+            match rustix::process::getppid() == Some(parent) {
+                true => Ok(()),
+                false => Err(std::io::Error::other("spool cluster exited before its node started")),
+            }
+        });
+    }
+    Ok(command.spawn()?)
 }
 
-/// Stops every running node with SIGTERM, brokers first and the
-/// controllers last (so brokers can hand their leadership over), waiting
-/// for each.
+/// Stops every running node with SIGTERM, by its own pid, and waits for
+/// each: the brokers together first (each hands its leaderships over in its
+/// controlled shutdown while the controllers still run), then the
+/// controllers together. Combined nodes stop one at a time, last first:
+/// each one's broker half shuts down through a quorum of the others.
 fn stop_all(running: &mut [Running]) {
+    let phases = [ProcessRoles::Broker, ProcessRoles::Controller];
+    for phase in phases {
+        let nodes: Vec<&mut Running> =
+            running.iter_mut().rev().filter(|n| !n.exited && n.spec.roles == phase).collect();
+        stop_together(nodes);
+    }
     for node in running.iter_mut().rev().filter(|n| !n.exited) {
+        stop_together(vec![node]);
+    }
+}
+
+/// SIGTERM to each of `nodes`, then waits for all of them.
+fn stop_together(mut nodes: Vec<&mut Running>) {
+    for node in &nodes {
         if let Some(pid) = rustix::process::Pid::from_raw(node.child.id() as i32) {
             // Our own child, not yet reaped: the pid is still its.
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
         }
+    }
+    for node in &mut nodes {
         let _ = node.child.wait();
         node.exited = true;
         eprintln!("stopped {}", node.spec.name());

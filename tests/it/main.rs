@@ -41,6 +41,7 @@ mod alterconfigs;
 mod batching;
 mod cli;
 mod cluster;
+mod cluster_cli;
 mod cluster_clients;
 mod cluster_faults;
 mod cluster_harness;

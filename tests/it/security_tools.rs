@@ -1,8 +1,8 @@
 //! Chapter 11 (issue 19): the tools take Kafka's client security keys. A
 //! `spool serve` with a PLAINTEXT listener and a SASL_SSL listener offering
 //! SCRAM-SHA-512 gets alice's credential through `spool configs` (over
-//! PLAINTEXT), then `spool topics`, `spool produce` and `spool consume` reach
-//! the SASL_SSL listener with one properties file — exactly the file a Kafka
+//! PLAINTEXT), then `spool topics`, `spool produce`, `spool consume` and
+//! `spool perf` reach the SASL_SSL listener with one properties file — exactly the file a Kafka
 //! user hands `kafka-topics.sh --command-config`:
 //!
 //! ```text
@@ -109,7 +109,8 @@ fn path(p: &Path) -> &str {
 
 /// With a SASL_SSL + SCRAM-SHA-512 command config, `spool topics` creates
 /// and lists a topic, `spool produce` writes two lines and `spool consume`
-/// (alone and in a group) reads them back; a wrong password fails the tool
+/// (alone and in a group) reads them back, `spool perf produce` and `perf
+/// consume` run over the same login; a wrong password fails the tool
 /// with SASL_AUTHENTICATION_FAILED instead of connecting as anyone.
 #[test]
 fn the_tools_log_in_over_sasl_ssl_with_scram() {
@@ -155,6 +156,17 @@ fn the_tools_log_in_over_sasl_ssl_with_scram() {
     assert_eq!(alone.lines().collect::<Vec<_>>(), ["first", "second"]);
     let in_group = [&consume[..], &["--group", "readers", "--consumer.config", path(&alice)]].concat();
     assert_eq!(ok(&spool(&in_group, "")).lines().collect::<Vec<_>>(), ["first", "second"]);
+
+    // The perf tools take the same file: 200 records out, the 202 read back.
+    let perf = ["perf", "produce", "--bootstrap-server", &serve.sasl_ssl, "--topic", "secured"];
+    let sizes = ["--num-records", "200", "--record-size", "10", "--throughput", "-1"];
+    let produced = ok(&spool(&[&perf[..], &sizes[..], &["--producer.config", path(&alice)]].concat(), ""));
+    assert!(produced.lines().last().unwrap_or_default().starts_with("200 records sent, "), "{produced}");
+    let perf = ["perf", "consume", "--bootstrap-server", &serve.sasl_ssl, "--topic", "secured"];
+    let read = ["--messages", "202", "--timeout", "20000", "--consumer.config", path(&alice)];
+    let consumed = ok(&spool(&[&perf[..], &read[..]].concat(), ""));
+    let columns: Vec<&str> = consumed.lines().nth(1).unwrap_or_default().split(", ").collect();
+    assert_eq!(columns.get(4), Some(&"202"), "{consumed}");
 
     let wrong = serve.client_properties("alice", "guess");
     let refused = spool(

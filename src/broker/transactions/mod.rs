@@ -97,12 +97,11 @@ pub const TRANSACTION_APIS: &[ApiKey] = &[
     ApiKey::ListTransactions,
 ];
 
-/// How long a `__transaction_state` record waits to be replicated before its
-/// request gets COORDINATOR_NOT_AVAILABLE. Kafka has no key for it: its
-/// `TransactionStateManager` waits for the transaction's own
-/// `transaction.timeout.ms` (and `request.timeout.ms` for expiry tombstones);
-/// spool keeps one fixed bound, `offsets.commit.timeout.ms`'s default.
-const TXN_APPEND_TIMEOUT_MS: u64 = 5_000;
+/// How long an expired transactional id's tombstone waits to be replicated:
+/// Kafka's `TransactionStateManager` gives it `request.timeout.ms` (30 s by
+/// default; spool has no such broker key). Every other record waits for its
+/// own transaction's timeout ([`append_timeout`]).
+const TOMBSTONE_APPEND_TIMEOUT_MS: u64 = 30_000;
 
 /// The coordinators this broker runs, by `__transaction_state` partition.
 type Coordinators = BTreeMap<i32, TransactionCoordinator>;
@@ -124,8 +123,9 @@ pub struct TransactionDriver {
 }
 
 /// The appends of one output: the partition, the leader epoch it was
-/// appended in, and its end offset after the append.
-type Appended = Option<(TopicPartition, Arc<Partition>, i32, i64)>;
+/// appended in, its end offset after the append, and how long they may
+/// wait for the ISR.
+type Appended = Option<(TopicPartition, Arc<Partition>, i32, i64, Duration)>;
 
 impl Default for TransactionDriver {
     fn default() -> Self {
@@ -315,17 +315,18 @@ impl Broker {
             self.log_dir.fail(&tp, &e);
             AppendFailure::NotReplicated
         })?;
-        Ok(Some((tp, p, leader_epoch, info.last_offset + 1)))
+        Ok(Some((tp, p, leader_epoch, info.last_offset + 1, append_timeout(appends))))
     }
     // ANCHOR_END: append_txn_records
 
     /// Waits (durable mode) for the fsync, then reports the append to the
-    /// replication core and waits until the high watermark covers it, as the
-    /// group coordinator's `wait_stored` does: Kafka's mapping of an append's failure for a coordinator —
-    /// the leadership lost → NOT_COORDINATOR, anything else →
+    /// replication core and waits until the high watermark covers it (at
+    /// most the appends' [`append_timeout`]), as the group coordinator's
+    /// `wait_stored` does: Kafka's mapping of an append's failure for a
+    /// coordinator — the leadership lost → NOT_COORDINATOR, anything else →
     /// COORDINATOR_NOT_AVAILABLE.
     async fn wait_txn_stored(&self, appended: Appended) -> Result<(), AppendFailure> {
-        let Some((tp, partition, leader_epoch, end_offset)) = appended else { return Ok(()) };
+        let Some((tp, partition, leader_epoch, end_offset, timeout)) = appended else { return Ok(()) };
         self.wait_durable(&tp, &partition, end_offset).await.map_err(|e| {
             tracing::warn!(%tp, error = %e, "transaction record not made durable");
             AppendFailure::NotReplicated
@@ -333,7 +334,7 @@ impl Broker {
         let (wait, _) = partition.after_append(leader_epoch, end_offset - 1, true).map_err(append_failure)?;
         self.notifier.notify();
         let wait = wait.expect("an acks=all append gets a wait");
-        match tokio::time::timeout(Duration::from_millis(TXN_APPEND_TIMEOUT_MS), wait).await {
+        match tokio::time::timeout(timeout, wait).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(e))) => return Err(append_failure(e)),
             Ok(Err(_)) => return Err(AppendFailure::NotLeader),
@@ -381,6 +382,19 @@ impl Broker {
         });
     }
     // ANCHOR_END: transaction_timer
+}
+
+/// How long `appends` may wait for the ISR: as Kafka's
+/// `TransactionStateManager.appendTransactionToLog`, a transaction's record
+/// waits for that transaction's own timeout (`transaction.timeout.ms` as its
+/// producer set it), a tombstone for [`TOMBSTONE_APPEND_TIMEOUT_MS`]; the
+/// longest of them when one output appends several.
+fn append_timeout(appends: &[Append]) -> Duration {
+    let ms = appends.iter().map(|append| match &append.record.value {
+        Some(value) => u64::try_from(value.transaction_timeout_ms).unwrap_or(0).max(1),
+        None => TOMBSTONE_APPEND_TIMEOUT_MS,
+    });
+    Duration::from_millis(ms.max().unwrap_or(TOMBSTONE_APPEND_TIMEOUT_MS))
 }
 
 /// A replication error as the core hears it.

@@ -4,6 +4,8 @@
 //! the partition loads its transactional ids from the log, losing it unloads
 //! them (NOT_COORDINATOR), and leading it again in a newer epoch loads them
 //! back, with what the previous leadership appended.
+//! While led, a record the ISR does not confirm waits for its transaction's
+//! own timeout before its request gets COORDINATOR_NOT_AVAILABLE.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -161,5 +163,37 @@ async fn coordinators_follow_the_state_partitions_leadership() {
     move_leadership(&broker, state_id, 2);
     move_leadership(&broker, state_id, 1);
     assert_eq!(describe(&broker), Ok((TransactionState::Ongoing, t0)), "the Ongoing record was stored");
+    broker.shutdown().unwrap();
+}
+
+/// A `__transaction_state` record waits for the ISR as long as its
+/// transaction's own timeout, as Kafka's `TransactionStateManager` does (not
+/// a fixed bound): with broker 2 added to the ISR and never fetching,
+/// AddPartitionsToTxn for a transaction whose timeout is 60 s is still
+/// waiting after 59 s and gets COORDINATOR_NOT_AVAILABLE at 60 s; the
+/// transaction is still Empty.
+#[tokio::test(start_paused = true)]
+async fn an_unreplicated_record_waits_for_the_transactions_timeout() {
+    let (_dir, broker, state_id) = broker();
+    write_empty_transaction(&broker);
+    move_leadership(&broker, state_id, 2);
+    move_leadership(&broker, state_id, 1);
+    let isr = PartitionChangeRecord { isr: Some(vec![1, 2]), ..PartitionChangeRecord::new(state_id, 0) };
+    broker.metadata_writer().commit(&[MetadataRecord::PartitionChange(isr)], 0).unwrap();
+    broker.apply_image(0).unwrap();
+    assert_eq!(describe(&broker), Ok((TransactionState::Empty, BTreeSet::new())));
+
+    let start = tokio::time::Instant::now();
+    let waiting = tokio::spawn({
+        let broker = broker.clone();
+        async move { add_t0(&broker).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(59_000)).await;
+    assert!(!waiting.is_finished(), "answered before the transaction's timeout");
+    assert_eq!(waiting.await.unwrap(), TxnError::CoordinatorNotAvailable.code());
+    let waited = start.elapsed();
+    assert!(waited >= std::time::Duration::from_millis(60_000), "{waited:?}");
+    assert!(waited < std::time::Duration::from_millis(61_000), "{waited:?}");
+    assert_eq!(describe(&broker), Ok((TransactionState::Empty, BTreeSet::new())), "not stored, not applied");
     broker.shutdown().unwrap();
 }

@@ -4,12 +4,16 @@
 //! consumer ([`crate::client::Consumer`], `assign`ed to all partitions, so
 //! `rebalance.time.ms` is 0) and prints Kafka's summary line. It stops early
 //! when no record arrived for `--timeout` ms, with Kafka's warning.
+//! `security.protocol`, `ssl.*` and `sasl.*` among the consumer properties
+//! secure its connections, as the console tools'
+//! ([`crate::tools::client_properties::client_security`]).
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::client::{ClientError, Consumer, ConsumerConfig, OffsetReset};
+use crate::client::{ClientError, Consumer, ConsumerConfig, OffsetReset, Security};
+use crate::tools::client_properties::{client_security, is_security_key};
 use crate::tools::ClientSettings;
 use crate::TopicPartition;
 
@@ -62,20 +66,31 @@ pub struct ConsumePerfArgs {
 
 impl ConsumePerfArgs {
     /// The broker and the consumer's settings: `--fetch-size`, then the
-    /// consumer properties, then where to start (`--from-latest`).
+    /// consumer properties (the security keys are [`Self::security`]'s),
+    /// then where to start (`--from-latest`).
     pub fn consumer_config(&self) -> Result<(String, ConsumerConfig), ClientError> {
-        let settings = ClientSettings::from_args(
-            self.bootstrap_server.as_deref(),
-            self.consumer_config.as_deref(),
-            &self.consumer_props,
-        )?;
+        let settings = self.settings()?;
         let mut config = ConsumerConfig::default();
         config.fetch.partition_max_bytes = self.fetch_size;
-        for (key, value) in &settings.properties {
+        for (key, value) in settings.properties.iter().filter(|(key, _)| !is_security_key(key)) {
             config.set(key, value)?;
         }
         config.auto_offset_reset = if self.from_latest { OffsetReset::Latest } else { OffsetReset::Earliest };
         Ok((settings.bootstrap_servers, config))
+    }
+
+    /// How the consumer's connections are secured: the security keys among
+    /// the consumer properties.
+    pub fn security(&self) -> Result<Security, ClientError> {
+        client_security(&self.settings()?.properties)
+    }
+
+    fn settings(&self) -> Result<ClientSettings, ClientError> {
+        ClientSettings::from_args(
+            self.bootstrap_server.as_deref(),
+            self.consumer_config.as_deref(),
+            &self.consumer_props,
+        )
     }
 }
 
@@ -94,7 +109,7 @@ pub async fn run(
     progress: &mut impl Write,
 ) -> Result<u64, ClientError> {
     let (bootstrap, config) = args.consumer_config()?;
-    let mut consumer = Consumer::connect(&bootstrap, config).await?;
+    let mut consumer = Consumer::connect_with(&bootstrap, config, args.security()?).await?;
     let partitions = consumer.client().topic(&args.topic, false).await?.partitions;
     consumer.assign(partitions.iter().map(|p| TopicPartition::new(args.topic.clone(), p.partition)));
     let timeout = Duration::from_millis(args.timeout_ms);

@@ -5,7 +5,9 @@
 //! `--producer-props`), at most `--throughput` records per second (-1: as fast
 //! as it goes), and measures each record's latency from `send` to its
 //! acknowledgement. Prints Kafka's window line every reporting interval and its
-//! total line, percentiles included, at the end.
+//! total line, percentiles included, at the end. `security.protocol`, `ssl.*`
+//! and `sasl.*` among the producer properties secure its connections, as the
+//! console tools' ([`crate::tools::client_properties::client_security`]).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,7 +18,8 @@ use tokio::sync::mpsc;
 
 use super::stats::ProducerStats;
 use crate::client::producer::{Producer, ProducerConfig};
-use crate::client::{ClientError, ProducerRecord};
+use crate::client::{ClientError, ProducerRecord, Security};
+use crate::tools::client_properties::{client_security, is_security_key};
 use crate::tools::ClientSettings;
 
 /// `spool perf produce`'s flags: kafka-producer-perf-test.sh's.
@@ -48,19 +51,30 @@ pub struct ProducePerfArgs {
 }
 
 impl ProducePerfArgs {
-    /// Kafka's producer defaults, then the producer properties.
+    /// Kafka's producer defaults, then the producer properties (the security
+    /// keys are [`Self::security`]'s).
     pub fn producer_config(&self) -> Result<ProducerConfig, ClientError> {
-        let settings = ClientSettings::from_args(
-            self.bootstrap_server.as_deref(),
-            self.producer_config.as_deref(),
-            &self.producer_props,
-        )?;
+        let settings = self.settings()?;
         let mut config = ProducerConfig::new(settings.bootstrap_servers);
-        for (key, value) in &settings.properties {
+        for (key, value) in settings.properties.iter().filter(|(key, _)| !is_security_key(key)) {
             config.set(key, value)?;
         }
         config.validate()?;
         Ok(config)
+    }
+
+    /// How the producer's connections are secured: the security keys among
+    /// the producer properties.
+    pub fn security(&self) -> Result<Security, ClientError> {
+        client_security(&self.settings()?.properties)
+    }
+
+    fn settings(&self) -> Result<ClientSettings, ClientError> {
+        ClientSettings::from_args(
+            self.bootstrap_server.as_deref(),
+            self.producer_config.as_deref(),
+            &self.producer_props,
+        )
     }
 }
 
@@ -82,7 +96,7 @@ fn payload(size: usize, seed: u64) -> Bytes {
 // ANCHOR: run
 /// Runs the test; window lines and the total line go to `out`.
 pub async fn run(args: &ProducePerfArgs, out: &mut impl Write) -> Result<ProducerStats, ClientError> {
-    let producer = Producer::connect(args.producer_config()?).await?;
+    let producer = Producer::connect_with(args.producer_config()?, args.security()?).await?;
     let reporting_interval = Duration::from_millis(args.reporting_interval_ms.max(1));
     let value = payload(args.record_size, 0x5eed);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Result<Duration, ClientError>>();
