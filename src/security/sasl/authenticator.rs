@@ -132,11 +132,13 @@ pub struct Authenticator {
     state: State,
     /// When the last re-authentication began, for [`REAUTH_INTERVAL_MIN_MS`].
     reauth_started_ms: Option<u64>,
+    /// How many exchanges began on this connection (for [`Self::nonce`]).
+    logins: u32,
 }
 
 impl Authenticator {
     pub fn new(listener: Arc<SaslListener>, server_nonce: String) -> Self {
-        Authenticator { listener, server_nonce, state: State::Handshake, reauth_started_ms: None }
+        Authenticator { listener, server_nonce, state: State::Handshake, reauth_started_ms: None, logins: 0 }
     }
 
     /// `User:<name>` once authenticated (and while re-authenticating).
@@ -215,10 +217,18 @@ impl Authenticator {
         }
         let exchange = match mechanism {
             Mechanism::Plain => Exchange::Plain,
-            Mechanism::Scram(m) => Exchange::Scram(Box::new(ScramServer::new(m, self.server_nonce.clone()))),
+            Mechanism::Scram(m) => Exchange::Scram(Box::new(ScramServer::new(m, self.nonce()))),
         };
         self.state = State::Authenticate { exchange, previous };
         Output::Handshake { error_code: 0, mechanisms, close: false }
+    }
+
+    /// This exchange's server nonce: the connection's, with the count of
+    /// logins before it, so that no two exchanges on a connection share one
+    /// (a client-final recorded from one login cannot answer the next).
+    fn nonce(&mut self) -> String {
+        self.logins += 1;
+        format!("{}{}", self.server_nonce, self.logins)
     }
 
     fn authenticate(

@@ -35,6 +35,8 @@ pub mod jaas;
 pub mod listener;
 pub mod login;
 pub mod plain;
+#[cfg(test)]
+mod reauth_tests;
 pub mod scram;
 #[cfg(test)]
 mod tests;
