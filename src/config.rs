@@ -621,6 +621,28 @@ mod tests {
         assert_eq!(sasl.sasl_jaas_configs[&("SASL_PLAINTEXT".into(), "plain".into())], "x required;");
     }
 
+    /// `connections.max.reauth.ms` (KIP-368), bare and as Kafka reads it per
+    /// listener and mechanism: the prefixed key wins for its pair only; a
+    /// negative value is refused, naming the key.
+    #[test]
+    fn connections_max_reauth_ms_bare_and_per_listener_mechanism() {
+        use crate::security::sasl::{scram::ScramMechanism, Mechanism};
+        let config = load(&[
+            ("connections.max.reauth.ms", "3000"),
+            ("listener.name.sasl_plaintext.scram-sha-512.connections.max.reauth.ms", "60000"),
+        ])
+        .unwrap();
+        let reauth = &config.sasl_reauth;
+        assert_eq!(reauth.for_mechanism("SASL_PLAINTEXT", Mechanism::Scram(ScramMechanism::Sha512)), 60000);
+        assert_eq!(reauth.for_mechanism("SASL_PLAINTEXT", Mechanism::Plain), 3000);
+        assert_eq!(reauth.for_mechanism("SASL_SSL", Mechanism::Scram(ScramMechanism::Sha512)), 3000);
+        assert_eq!(load(&[]).unwrap().sasl_reauth.max_reauth_ms, 0, "off by default");
+        for key in ["connections.max.reauth.ms", "listener.name.sasl_ssl.plain.connections.max.reauth.ms"] {
+            let error = load(&[(key, "-1")]).expect_err(key);
+            assert!(error.contains(key), "{error}");
+        }
+    }
+
     /// An authorizer or SASL mechanisms are promises spool cannot keep
     /// (chapter 11): refused, not ignored with a
     /// warning. Their "off" values still load, so a stock properties file does.
