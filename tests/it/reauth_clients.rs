@@ -95,7 +95,8 @@ impl Serve {
             .current_dir(clients_dir())
             .output()
             .expect("run the client");
-        let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let (stdout, stderr) =
+            (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         println!("$ {program} {} as {user}\n{stdout}{stderr}", script.join(" "));
         assert!(output.status.success() && stdout.lines().any(|l| l == "OK"), "{stdout}{stderr}");
     }

@@ -100,7 +100,10 @@ pub enum Login {
 #[derive(Debug)]
 enum State {
     Handshake,
-    Authenticate { exchange: Exchange, previous: Option<Session> },
+    Authenticate {
+        exchange: Exchange,
+        previous: Option<Session>,
+    },
     /// A re-authentication asked for another mechanism than the session's
     /// (Kafka's `REAUTH_BAD_MECHANISM`): its next request fails.
     BadMechanism(String),
@@ -199,7 +202,8 @@ impl Authenticator {
     /// Kafka's `KafkaChannel.maybeBeginServerReauthentication`: only a
     /// session with a lifetime re-authenticates, at most once a second.
     fn may_reauthenticate(&self, session: &Session, now_ms: u64) -> bool {
-        let rested = self.reauth_started_ms.is_none_or(|at| now_ms.saturating_sub(at) >= REAUTH_INTERVAL_MIN_MS);
+        let rested =
+            self.reauth_started_ms.is_none_or(|at| now_ms.saturating_sub(at) >= REAUTH_INTERVAL_MIN_MS);
         session.expires_at_ms.is_some() && rested
     }
 
@@ -277,13 +281,26 @@ impl Authenticator {
                 principal.replacen(':', ".", 1)
             ));
         }
-        self.complete(Session { principal, mechanism, expires_at_ms: None }, previous.is_some(), answer, version, now_ms)
+        self.complete(
+            Session { principal, mechanism, expires_at_ms: None },
+            previous.is_some(),
+            answer,
+            version,
+            now_ms,
+        )
     }
 
     // ANCHOR: complete
     /// A login succeeded at `now_ms`: the session's lifetime starts now
     /// (Kafka's `ReauthInfo.calcCompletionTimesAndReturnSessionLifetimeMs`).
-    fn complete(&mut self, mut session: Session, reauth: bool, token: Vec<u8>, version: i16, now_ms: u64) -> Output {
+    fn complete(
+        &mut self,
+        mut session: Session,
+        reauth: bool,
+        token: Vec<u8>,
+        version: i16,
+        now_ms: u64,
+    ) -> Output {
         let lifetime_ms = self.listener.connections_max_reauth_ms(session.mechanism);
         session.expires_at_ms = (lifetime_ms > 0).then(|| now_ms.saturating_add(lifetime_ms));
         self.state = State::Complete(session);
@@ -292,7 +309,11 @@ impl Authenticator {
             message: None,
             token,
             // v0 has no field for it; its session expires all the same.
-            session_lifetime_ms: if version >= 1 { i64::try_from(lifetime_ms).unwrap_or(i64::MAX) } else { 0 },
+            session_lifetime_ms: if version >= 1 {
+                i64::try_from(lifetime_ms).unwrap_or(i64::MAX)
+            } else {
+                0
+            },
             close: false,
             login: Some(if reauth { Login::Reauthentication } else { Login::Authentication }),
         }

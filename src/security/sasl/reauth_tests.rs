@@ -71,7 +71,9 @@ fn scram_login(a: &mut Authenticator, user: &str, password: &str, now_ms: u64) -
 
 fn lifetime(out: &Output) -> Option<(i64, Option<Login>)> {
     match out {
-        Output::Authenticate { error_code: 0, session_lifetime_ms, login, .. } => Some((*session_lifetime_ms, *login)),
+        Output::Authenticate { error_code: 0, session_lifetime_ms, login, .. } => {
+            Some((*session_lifetime_ms, *login))
+        }
         _ => None,
     }
 }
@@ -94,9 +96,15 @@ fn lifetime_for_v1_and_later_not_v0() {
     let out = plain_login(&mut a, "alice", "alice-secret", 1, 100);
     assert_eq!(lifetime(&out), Some((3000, Some(Login::Authentication))), "{out:?}");
     let mut a = Authenticator::new(listener(LIFETIME_MS), "n".into());
-    assert_eq!(lifetime(&plain_login(&mut a, "alice", "alice-secret", 0, 100)), Some((0, Some(Login::Authentication))));
+    assert_eq!(
+        lifetime(&plain_login(&mut a, "alice", "alice-secret", 0, 100)),
+        Some((0, Some(Login::Authentication)))
+    );
     let mut a = Authenticator::new(listener(0), "n".into());
-    assert_eq!(lifetime(&plain_login(&mut a, "alice", "alice-secret", 2, 100)), Some((0, Some(Login::Authentication))));
+    assert_eq!(
+        lifetime(&plain_login(&mut a, "alice", "alice-secret", 2, 100)),
+        Some((0, Some(Login::Authentication)))
+    );
     assert_eq!(a.step(Input::Other(ApiKey::Produce), u64::MAX), Output::Pass, "no lifetime: never expires");
 }
 
@@ -139,7 +147,10 @@ fn plain_reauthentication_renews_the_session() {
 #[test]
 fn scram_reauthentication_renews_the_session() {
     let mut a = Authenticator::new(listener(LIFETIME_MS), "snonce".into());
-    assert_eq!(lifetime(&scram_login(&mut a, "bob", "bob-secret", 0)), Some((3000, Some(Login::Authentication))));
+    assert_eq!(
+        lifetime(&scram_login(&mut a, "bob", "bob-secret", 0)),
+        Some((3000, Some(Login::Authentication)))
+    );
     let out = scram_login(&mut a, "bob", "bob-secret", 2900);
     assert_eq!(lifetime(&out), Some((3000, Some(Login::Reauthentication))), "{out:?}");
     assert_eq!(a.step(Input::Other(ApiKey::Metadata), 5900), Output::Pass);
@@ -161,7 +172,10 @@ fn principal_change_refused() {
     let mut a = Authenticator::new(listener(LIFETIME_MS), "n".into());
     scram_login(&mut a, "bob", "bob-secret", 0);
     let out = scram_login(&mut a, "carol", "carol-secret", 1500);
-    assert_eq!(refusal(&out), Some("Cannot change principals during re-authentication from User.bob: User.carol"));
+    assert_eq!(
+        refusal(&out),
+        Some("Cannot change principals during re-authentication from User.bob: User.carol")
+    );
 }
 
 /// Kafka's `REAUTH_BAD_MECHANISM`: the handshake for another enabled
@@ -212,7 +226,10 @@ fn sasl_requests_after_login_without_reauthentication() {
     let out = a.step(Input::Handshake { mechanism: "PLAIN" }, 10);
     assert_eq!(out, Output::Handshake { error_code: ILLEGAL_SASL_STATE, mechanisms: vec![], close: false });
     let out = a.step(Input::Authenticate { token: b"\0alice\0alice-secret", version: 2 }, 20);
-    assert!(matches!(out, Output::Authenticate { error_code: ILLEGAL_SASL_STATE, close: false, .. }), "{out:?}");
+    assert!(
+        matches!(out, Output::Authenticate { error_code: ILLEGAL_SASL_STATE, close: false, .. }),
+        "{out:?}"
+    );
     assert_eq!(a.step(Input::Other(ApiKey::Produce), 30), Output::Pass);
     let mut a = Authenticator::new(listener(LIFETIME_MS), "n".into());
     plain_login(&mut a, "alice", "alice-secret", 2, 0);

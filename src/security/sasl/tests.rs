@@ -185,7 +185,10 @@ fn requests_before_authentication_close() {
     assert_eq!(a.step(Input::Other(ApiKey::ApiVersions), 0), Output::Pass);
     assert!(matches!(a.step(Input::Other(ApiKey::Metadata), 0), Output::Close(_)));
     let mut a = Authenticator::new(listener(), "n".into());
-    assert!(matches!(a.step(Input::Authenticate { token: b"\0alice\0alice-secret", version: 1 }, 0), Output::Close(_)));
+    assert!(matches!(
+        a.step(Input::Authenticate { token: b"\0alice\0alice-secret", version: 1 }, 0),
+        Output::Close(_)
+    ));
     let mut a = Authenticator::new(listener(), "n".into());
     assert!(matches!(
         a.step(Input::Handshake { mechanism: "PLAIN" }, 0),
@@ -215,7 +218,8 @@ fn unsupported_mechanism_lists_the_enabled() {
 fn plain_through_the_authenticator() {
     let mut a = Authenticator::new(listener(), "n".into());
     a.step(Input::Handshake { mechanism: "PLAIN" }, 0);
-    let out = a.step(Input::Authenticate { token: &plain::client_token("alice", "alice-secret"), version: 1 }, 0);
+    let out =
+        a.step(Input::Authenticate { token: &plain::client_token("alice", "alice-secret"), version: 1 }, 0);
     assert!(matches!(out, Output::Authenticate { error_code: 0, close: false, .. }), "{out:?}");
     assert_eq!(a.principal(), Some("User:alice"));
     assert_eq!(a.step(Input::Other(ApiKey::Produce), 0), Output::Pass);
