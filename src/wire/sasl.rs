@@ -38,14 +38,12 @@ struct SaslSession {
 
 impl Session for SaslSession {
     fn admit(&mut self, request: &Request) -> Admission {
+        let version = request.header.request_api_version;
         let input = match &request.body {
             RequestKind::SaslHandshake(h) => Input::Handshake { mechanism: h.mechanism.as_str() },
-            RequestKind::SaslAuthenticate(a) => {
-                Input::Authenticate { token: &a.auth_bytes, version: request.header.request_api_version }
-            }
+            RequestKind::SaslAuthenticate(a) => Input::Authenticate { token: &a.auth_bytes, version },
             _ => Input::Other(request.api_key),
         };
-        let version = request.header.request_api_version;
         let correlation_id = request.header.correlation_id;
         let now_ms = self.opened.elapsed().as_millis() as u64;
         let (api_key, body, close) = match self.authenticator.step(input, now_ms) {
