@@ -103,6 +103,10 @@ pub struct BrokerConfig {
     /// upper-cased listener name and the lower-cased mechanism (`plain`,
     /// `scram-sha-512`), as Kafka reads them; parsed by the broker.
     pub sasl_jaas_configs: BTreeMap<(String, String), String>,
+    /// `connections.max.reauth.ms` and its per-listener, per-mechanism form
+    /// `listener.name.<listener>.<mechanism>.connections.max.reauth.ms`: a
+    /// SASL session's lifetime (KIP-368, chapter 11).
+    pub sasl_reauth: crate::security::sasl::listener::ReauthSettings,
     /// `controller.quorum.voters`: the controllers, `id@host:port`.
     pub controller_quorum_voters: Vec<QuorumVoter>,
     /// `controller.quorum.bootstrap.servers`: controllers to ask for the
@@ -205,6 +209,7 @@ impl Default for BrokerConfig {
             controller_security: Default::default(),
             sasl_enabled_mechanisms: vec!["GSSAPI".into()],
             sasl_jaas_configs: BTreeMap::new(),
+            sasl_reauth: Default::default(),
             controller_quorum_voters: Vec::new(),
             controller_quorum_bootstrap_servers: Vec::new(),
             quorum: QuorumConfig::default(),
@@ -284,6 +289,19 @@ impl BrokerConfig {
                 })?;
                 let at = (listener.to_ascii_uppercase(), mechanism.to_ascii_lowercase());
                 config.sasl_jaas_configs.insert(at, value.clone());
+                continue;
+            }
+            // Per-listener, per-mechanism session lifetimes (KIP-368, chapter 11).
+            if let Some(listener_mechanism) =
+                key.strip_prefix("listener.name.").and_then(|k| k.strip_suffix(".connections.max.reauth.ms"))
+            {
+                let (listener, mechanism) = listener_mechanism.split_once('.').ok_or_else(|| {
+                    format!("{key}: expected listener.name.<listener>.<mechanism>.connections.max.reauth.ms")
+                })?;
+                let definition = def::broker_key("connections.max.reauth.ms").expect("in the table");
+                definition.validate(value).map_err(|e| format!("{key}: {e}"))?;
+                let at = (listener.to_ascii_uppercase(), mechanism.to_ascii_lowercase());
+                config.sasl_reauth.by_listener_mechanism.insert(at, num(key, value.trim())?);
                 continue;
             }
             // The table decides which keys are read and what values they take.
@@ -417,6 +435,7 @@ impl BrokerConfig {
             "sasl.mechanism.controller.protocol" => {
                 self.sasl_mechanism_controller_protocol = value.trim().to_string()
             }
+            "connections.max.reauth.ms" => self.sasl_reauth.max_reauth_ms = num(key, value.trim())?,
             "sasl.enabled.mechanisms" => {
                 self.sasl_enabled_mechanisms =
                     value.split(',').map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect()
@@ -600,6 +619,28 @@ mod tests {
         .unwrap();
         assert_eq!(sasl.sasl_enabled_mechanisms, ["PLAIN", "SCRAM-SHA-512"]);
         assert_eq!(sasl.sasl_jaas_configs[&("SASL_PLAINTEXT".into(), "plain".into())], "x required;");
+    }
+
+    /// `connections.max.reauth.ms` (KIP-368), bare and as Kafka reads it per
+    /// listener and mechanism: the prefixed key wins for its pair only; a
+    /// negative value is refused, naming the key.
+    #[test]
+    fn connections_max_reauth_ms_bare_and_per_listener_mechanism() {
+        use crate::security::sasl::{scram::ScramMechanism, Mechanism};
+        let config = load(&[
+            ("connections.max.reauth.ms", "3000"),
+            ("listener.name.sasl_plaintext.scram-sha-512.connections.max.reauth.ms", "60000"),
+        ])
+        .unwrap();
+        let reauth = &config.sasl_reauth;
+        assert_eq!(reauth.for_mechanism("SASL_PLAINTEXT", Mechanism::Scram(ScramMechanism::Sha512)), 60000);
+        assert_eq!(reauth.for_mechanism("SASL_PLAINTEXT", Mechanism::Plain), 3000);
+        assert_eq!(reauth.for_mechanism("SASL_SSL", Mechanism::Scram(ScramMechanism::Sha512)), 3000);
+        assert_eq!(load(&[]).unwrap().sasl_reauth.max_reauth_ms, 0, "off by default");
+        for key in ["connections.max.reauth.ms", "listener.name.sasl_ssl.plain.connections.max.reauth.ms"] {
+            let error = load(&[(key, "-1")]).expect_err(key);
+            assert!(error.contains(key), "{error}");
+        }
     }
 
     /// An authorizer or SASL mechanisms are promises spool cannot keep

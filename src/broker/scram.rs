@@ -13,8 +13,10 @@
 //! The store reads the image each login, so a credential added a moment ago
 //! logs in without a restart and a deleted one is refused at the next login
 //! (Kafka's brokers update their `CredentialCache` from each new image).
-//! Connections already authenticated stay so: without KIP-368's
-//! re-authentication, a session outlives the credential it began with.
+//! Connections already authenticated stay so until their session ends: with
+//! `connections.max.reauth.ms` set, a client re-authenticates (KIP-368)
+//! against the image of that moment, and a deleted credential fails it;
+//! without it, a session outlives the credential it began with.
 
 use std::sync::Weak;
 

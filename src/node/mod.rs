@@ -166,11 +166,12 @@ fn endpoint(
     };
     let sessions: Option<Arc<dyn crate::wire::handler::Sessions>> = match protocol {
         "SASL_PLAINTEXT" | "SASL_SSL" => {
-            let sasl_listener = sasl::listener::from_settings(
+            let sasl_listener = sasl::listener::from_settings_with_lifetime(
                 &config.sasl_enabled_mechanisms,
                 &config.sasl_jaas_configs,
                 &listener.name,
                 scram,
+                &config.sasl_reauth,
             )?;
             Some(Arc::new(crate::wire::sasl::SaslSessions(Arc::new(sasl_listener))))
         }

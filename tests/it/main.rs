@@ -71,6 +71,7 @@ mod log;
 mod producer;
 mod quotas;
 mod quotas_throttle;
+mod reauth_clients;
 mod sasl;
 mod saslssl_cluster;
 mod scram;

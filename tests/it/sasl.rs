@@ -31,16 +31,23 @@ const JAAS: &str = r#"org.apache.kafka.common.security.plain.PlainLoginModule re
 /// broker reads `sasl.enabled.mechanisms` and the listener's JAAS line)
 /// serving the same broker. Returns the SASL listener's address.
 async fn broker_with_sasl() -> (TestBroker, SocketAddr, watch::Sender<bool>) {
+    broker_with_sasl_sessions(0).await
+}
+
+/// [`broker_with_sasl`] with `connections.max.reauth.ms` = `lifetime_ms`.
+async fn broker_with_sasl_sessions(lifetime_ms: u64) -> (TestBroker, SocketAddr, watch::Sender<bool>) {
     let broker = start(|c| {
         c.sasl_enabled_mechanisms = vec!["PLAIN".into()];
         c.sasl_jaas_configs.insert(("SASL_PLAINTEXT".into(), "plain".into()), JAAS.into());
     })
     .await;
-    let listener = sasl::listener::from_settings(
+    let reauth = sasl::listener::ReauthSettings { max_reauth_ms: lifetime_ms, ..Default::default() };
+    let listener = sasl::listener::from_settings_with_lifetime(
         &broker.broker().config.sasl_enabled_mechanisms,
         &broker.broker().config.sasl_jaas_configs,
         "SASL_PLAINTEXT",
         None,
+        &reauth,
     )
     .expect("listener");
     let socket = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -133,6 +140,47 @@ async fn plaintext_clients_are_unaffected() {
     let mut client = broker.client().await;
     let metadata = client.request(METADATA_V, &MetadataRequest::default()).await;
     assert_eq!(metadata.brokers.len(), 1);
+    assert_eq!(client.request(1, &handshake("PLAIN")).await.error_code, 34);
+    assert_eq!(client.request(METADATA_V, &MetadataRequest::default()).await.brokers.len(), 1);
+}
+
+/// SaslHandshake v1 and SaslAuthenticate v1 with alice's PLAIN password.
+async fn login_as_alice(client: &mut Client) -> kafka_protocol::messages::SaslAuthenticateResponse {
+    assert_eq!(client.request(1, &handshake("PLAIN")).await.error_code, 0);
+    client.request(1, &authenticate(sasl::plain::client_token("alice", "alice-secret"))).await
+}
+
+/// KIP-368 over TCP, the wire layer's clock included: with
+/// `connections.max.reauth.ms` = 2000, SaslAuthenticate v1 carries the
+/// lifetime; a re-authentication on the same connection renews it; a
+/// request after the renewed session ended closes the connection.
+#[tokio::test]
+async fn session_lifetime_reauthentication_and_expiry() {
+    let (_broker, addr, _stop) = broker_with_sasl_sessions(2000).await;
+    let mut client = Client::connect(addr).await;
+    let answer = login_as_alice(&mut client).await;
+    assert_eq!((answer.error_code, answer.session_lifetime_ms), (0, 2000));
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let answer = login_as_alice(&mut client).await;
+    assert_eq!((answer.error_code, answer.session_lifetime_ms), (0, 2000), "re-authenticated");
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    // 2.5 s after the first login, 1 s into the renewed session.
+    assert_eq!(client.request(METADATA_V, &MetadataRequest::default()).await.brokers.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    client.send(METADATA_V, &MetadataRequest::default()).await;
+    client.expect_closed().await;
+}
+
+/// Without a lifetime (the default), SaslHandshake after the login is
+/// ILLEGAL_SASL_STATE (34), as Kafka's KafkaApis answers it; the connection
+/// stays and serves requests.
+#[tokio::test]
+async fn handshake_after_login_without_lifetime_is_illegal_state() {
+    let (_broker, addr, _stop) = broker_with_sasl().await;
+    let mut client = Client::connect(addr).await;
+    client.request(1, &handshake("PLAIN")).await;
+    let answer = client.request(1, &authenticate(sasl::plain::client_token("alice", "alice-secret"))).await;
+    assert_eq!((answer.error_code, answer.session_lifetime_ms), (0, 0));
     assert_eq!(client.request(1, &handshake("PLAIN")).await.error_code, 34);
     assert_eq!(client.request(METADATA_V, &MetadataRequest::default()).await.brokers.len(), 1);
 }

@@ -16,8 +16,10 @@
 //! with its message, and the broker closes the connection after it, so the
 //! caller must not reuse it.
 //!
-//! Simplifications: no re-authentication (KIP-368): the session lasts as
-//! long as the connection.
+//! Simplifications: no re-authentication (KIP-368): the broker's
+//! `session_lifetime_ms` is ignored, so on a listener with
+//! `connections.max.reauth.ms` set the broker closes the connection at its
+//! first request after the session ends.
 
 use bytes::Bytes;
 use kafka_protocol::messages::{SaslAuthenticateRequest, SaslHandshakeRequest};

@@ -56,6 +56,11 @@ pub static BROKER_KEYS: &[K] = &[
     K::new("sasl.enabled.mechanisms", List, Some("GSSAPI"), "The SASL mechanisms a SASL listener offers: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.")
         .valid(ListOf(&["GSSAPI", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]))
         .broker("BrokerConfig::sasl_enabled_mechanisms", |c| c.sasl_enabled_mechanisms.join(",")),
+    // Chapter 11: a SASL session's lifetime (KIP-368); also read per listener
+    // and mechanism, listener.name.<l>.<mechanism>.connections.max.reauth.ms.
+    K::new("connections.max.reauth.ms", Long, Some("0"), "A SASL login's session lifetime: SaslAuthenticate v1+ tells the client, which re-authenticates on the same connection before it ends; a connection used after its session expired is closed. 0: sessions last as long as their connections. Also per listener and mechanism: `listener.name.<listener>.<mechanism>.connections.max.reauth.ms`.")
+        .valid(AtLeast(0))
+        .broker("BrokerConfig::sasl_reauth", |c| c.sasl_reauth.max_reauth_ms.to_string()),
     K::new("inter.broker.listener.name", String, Some("PLAINTEXT"), "The listener brokers dial each other on (followers fetch over it); its protocol secures the link.")
         .broker("BrokerConfig::inter_broker_listener_name", |c| c.inter_broker_listener_name.clone()),
     // Chapter 11: the cluster's own links speak their listener's protocol (config/links.rs).

@@ -1,6 +1,8 @@
 //! A SASL listener's settings, read as Kafka's broker reads them:
 //! `sasl.enabled.mechanisms` and, per listener and mechanism,
-//! `listener.name.<listener>.<mechanism>.sasl.jaas.config`.
+//! `listener.name.<listener>.<mechanism>.sasl.jaas.config`, and the session
+//! lifetime `connections.max.reauth.ms` (KIP-368), bare or per listener and
+//! mechanism.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,6 +20,35 @@ pub fn from_settings(
     jaas_configs: &BTreeMap<(String, String), String>,
     name: &str,
     scram: Option<Arc<dyn ScramCredentials>>,
+) -> Result<SaslListener, String> {
+    from_settings_with_lifetime(enabled_mechanisms, jaas_configs, name, scram, &ReauthSettings::default())
+}
+
+/// `connections.max.reauth.ms` as the broker configuration holds it: the
+/// bare key, and the per-listener, per-mechanism overrides keyed by the
+/// upper-cased listener name and the lower-cased mechanism.
+#[derive(Debug, Clone, Default)]
+pub struct ReauthSettings {
+    pub max_reauth_ms: u64,
+    pub by_listener_mechanism: BTreeMap<(String, String), u64>,
+}
+
+impl ReauthSettings {
+    /// Kafka's lookup: `listener.name.<name>.<mechanism>.connections.max.reauth.ms`
+    /// if set, else `connections.max.reauth.ms`.
+    pub fn for_mechanism(&self, listener: &str, mechanism: Mechanism) -> u64 {
+        let at = (listener.to_ascii_uppercase(), mechanism.name().to_ascii_lowercase());
+        self.by_listener_mechanism.get(&at).copied().unwrap_or(self.max_reauth_ms)
+    }
+}
+
+/// [`from_settings`], with the sessions' lifetimes.
+pub fn from_settings_with_lifetime(
+    enabled_mechanisms: &[String],
+    jaas_configs: &BTreeMap<(String, String), String>,
+    name: &str,
+    scram: Option<Arc<dyn ScramCredentials>>,
+    reauth: &ReauthSettings,
 ) -> Result<SaslListener, String> {
     let mut mechanisms = Vec::new();
     for m in enabled_mechanisms {
@@ -47,5 +78,6 @@ pub fn from_settings(
         }
         plain_users = jaas.plain_users();
     }
-    Ok(SaslListener { mechanisms, plain_users, scram })
+    let max_reauth_ms = mechanisms.iter().map(|&m| (m, reauth.for_mechanism(name, m))).collect();
+    Ok(SaslListener { mechanisms, plain_users, scram, max_reauth_ms })
 }

@@ -22,14 +22,21 @@
 //! wire server's per-connection seam (`wire::handler::Session`). The
 //! transport under it is not its business, so SASL_SSL is the same code over TLS.
 //!
-//! Simplifications: no GSSAPI (Kerberos) or OAUTHBEARER; no re-authentication
-//! (KIP-368); SaslHandshake v0's unframed tokens are not read.
+//! A login is a session: with `connections.max.reauth.ms` set, it lasts that
+//! long, and the client re-authenticates on the same connection before it
+//! ends (KIP-368, [`authenticator`]), so a deleted credential or a changed
+//! password stops a connection within one lifetime, not never.
+//!
+//! Simplifications: no GSSAPI (Kerberos) or OAUTHBEARER; SaslHandshake v0's
+//! unframed tokens are not read.
 
 pub mod authenticator;
 pub mod jaas;
 pub mod listener;
 pub mod login;
 pub mod plain;
+#[cfg(test)]
+mod reauth_tests;
 pub mod scram;
 #[cfg(test)]
 mod tests;
@@ -73,6 +80,17 @@ pub struct SaslListener {
     /// SCRAM's credentials (the metadata image's, on a broker); `None` where
     /// there is no store, and then no SCRAM mechanism is enabled.
     pub scram: Option<Arc<dyn ScramCredentials>>,
+    /// `connections.max.reauth.ms` by mechanism (Kafka's
+    /// `listener.name.<l>.<mechanism>.connections.max.reauth.ms`, else the
+    /// bare key): a session's lifetime; a mechanism not listed has none.
+    pub max_reauth_ms: BTreeMap<Mechanism, u64>,
+}
+
+impl SaslListener {
+    /// The lifetime of a session that logged in with `mechanism`; 0: no limit.
+    pub fn connections_max_reauth_ms(&self, mechanism: Mechanism) -> u64 {
+        self.max_reauth_ms.get(&mechanism).copied().unwrap_or(0)
+    }
 }
 
 /// A fresh random nonce for SCRAM (or any other use): `bytes` random bytes,

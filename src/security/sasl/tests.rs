@@ -173,6 +173,7 @@ fn listener() -> Arc<SaslListener> {
             m,
             ScramCredential::new(m, b"bob-secret", b"salt", 4096),
         ))),
+        max_reauth_ms: BTreeMap::new(),
     })
 }
 
@@ -181,23 +182,26 @@ fn listener() -> Arc<SaslListener> {
 #[test]
 fn requests_before_authentication_close() {
     let mut a = Authenticator::new(listener(), "n".into());
-    assert_eq!(a.step(Input::Other(ApiKey::ApiVersions)), Output::Pass);
-    assert!(matches!(a.step(Input::Other(ApiKey::Metadata)), Output::Close(_)));
-    let mut a = Authenticator::new(listener(), "n".into());
-    assert!(matches!(a.step(Input::Authenticate { token: b"\0alice\0alice-secret" }), Output::Close(_)));
+    assert_eq!(a.step(Input::Other(ApiKey::ApiVersions), 0), Output::Pass);
+    assert!(matches!(a.step(Input::Other(ApiKey::Metadata), 0), Output::Close(_)));
     let mut a = Authenticator::new(listener(), "n".into());
     assert!(matches!(
-        a.step(Input::Handshake { mechanism: "PLAIN" }),
+        a.step(Input::Authenticate { token: b"\0alice\0alice-secret", version: 1 }, 0),
+        Output::Close(_)
+    ));
+    let mut a = Authenticator::new(listener(), "n".into());
+    assert!(matches!(
+        a.step(Input::Handshake { mechanism: "PLAIN" }, 0),
         Output::Handshake { error_code: 0, .. }
     ));
-    assert!(matches!(a.step(Input::Other(ApiKey::Produce)), Output::Close(_)));
+    assert!(matches!(a.step(Input::Other(ApiKey::Produce), 0), Output::Close(_)));
 }
 
 /// A mechanism not enabled is answered with the enabled list, then closed.
 #[test]
 fn unsupported_mechanism_lists_the_enabled() {
     let mut a = Authenticator::new(listener(), "n".into());
-    let out = a.step(Input::Handshake { mechanism: "GSSAPI" });
+    let out = a.step(Input::Handshake { mechanism: "GSSAPI" }, 0);
     assert_eq!(
         out,
         Output::Handshake {
@@ -213,14 +217,15 @@ fn unsupported_mechanism_lists_the_enabled() {
 #[test]
 fn plain_through_the_authenticator() {
     let mut a = Authenticator::new(listener(), "n".into());
-    a.step(Input::Handshake { mechanism: "PLAIN" });
-    let out = a.step(Input::Authenticate { token: &plain::client_token("alice", "alice-secret") });
+    a.step(Input::Handshake { mechanism: "PLAIN" }, 0);
+    let out =
+        a.step(Input::Authenticate { token: &plain::client_token("alice", "alice-secret"), version: 1 }, 0);
     assert!(matches!(out, Output::Authenticate { error_code: 0, close: false, .. }), "{out:?}");
     assert_eq!(a.principal(), Some("User:alice"));
-    assert_eq!(a.step(Input::Other(ApiKey::Produce)), Output::Pass);
+    assert_eq!(a.step(Input::Other(ApiKey::Produce), 0), Output::Pass);
     let mut a = Authenticator::new(listener(), "n".into());
-    a.step(Input::Handshake { mechanism: "PLAIN" });
-    let out = a.step(Input::Authenticate { token: &plain::client_token("alice", "nope") });
+    a.step(Input::Handshake { mechanism: "PLAIN" }, 0);
+    let out = a.step(Input::Authenticate { token: &plain::client_token("alice", "nope"), version: 1 }, 0);
     assert!(
         matches!(out, Output::Authenticate { error_code: SASL_AUTHENTICATION_FAILED, close: true, ref message, .. } if message.is_some()),
         "{out:?}"
@@ -232,16 +237,16 @@ fn plain_through_the_authenticator() {
 #[test]
 fn scram_through_the_authenticator() {
     let mut a = Authenticator::new(listener(), "snonce".into());
-    a.step(Input::Handshake { mechanism: "SCRAM-SHA-512" });
+    a.step(Input::Handshake { mechanism: "SCRAM-SHA-512" }, 0);
     let mut client = ScramClient::new(ScramMechanism::Sha512, "bob", "bob-secret", "cnonce".into());
     let Output::Authenticate { error_code: 0, token, .. } =
-        a.step(Input::Authenticate { token: &client.client_first() })
+        a.step(Input::Authenticate { token: &client.client_first(), version: 1 }, 0)
     else {
         panic!("server-first expected")
     };
     let client_final = client.step(&token).unwrap().unwrap();
     let Output::Authenticate { error_code: 0, token, .. } =
-        a.step(Input::Authenticate { token: &client_final })
+        a.step(Input::Authenticate { token: &client_final, version: 1 }, 0)
     else {
         panic!("server-final expected")
     };
