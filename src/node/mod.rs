@@ -166,7 +166,7 @@ fn endpoint(
     };
     let sessions: Option<Arc<dyn crate::wire::handler::Sessions>> = match protocol {
         "SASL_PLAINTEXT" | "SASL_SSL" => {
-            let sasl_listener = sasl::listener::from_settings_with_lifetime(
+            let sasl_listener = sasl::listener::from_settings(
                 &config.sasl_enabled_mechanisms,
                 &config.sasl_jaas_configs,
                 &listener.name,

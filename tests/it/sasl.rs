@@ -42,7 +42,7 @@ async fn broker_with_sasl_sessions(lifetime_ms: u64) -> (TestBroker, SocketAddr,
     })
     .await;
     let reauth = sasl::listener::ReauthSettings { max_reauth_ms: lifetime_ms, ..Default::default() };
-    let listener = sasl::listener::from_settings_with_lifetime(
+    let listener = sasl::listener::from_settings(
         &broker.broker().config.sasl_enabled_mechanisms,
         &broker.broker().config.sasl_jaas_configs,
         "SASL_PLAINTEXT",

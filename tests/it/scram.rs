@@ -35,9 +35,14 @@ use harness::{start, start_in, TestBroker};
 async fn scram_listener(broker: &TestBroker) -> (SocketAddr, watch::Sender<bool>) {
     let mechanisms = vec!["SCRAM-SHA-256".to_string(), "SCRAM-SHA-512".to_string()];
     let store = Arc::new(ImageScramCredentials(Arc::downgrade(broker.broker())));
-    let listener =
-        sasl::listener::from_settings(&mechanisms, &Default::default(), "SASL_PLAINTEXT", Some(store))
-            .expect("a SCRAM listener");
+    let listener = sasl::listener::from_settings(
+        &mechanisms,
+        &Default::default(),
+        "SASL_PLAINTEXT",
+        Some(store),
+        &Default::default(),
+    )
+    .expect("a SCRAM listener");
     let socket = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = socket.local_addr().expect("addr");
     let (stop, stopped) = watch::channel(false);

@@ -152,6 +152,7 @@ fn endpoint(config: &BrokerConfig, name: &str) -> Endpoint {
                 &config.sasl_jaas_configs,
                 name,
                 None,
+                &config.sasl_reauth,
             )
             .expect("SASL listener");
             Arc::new(spool::wire::sasl::SaslSessions(Arc::new(listener)))

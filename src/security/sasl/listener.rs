@@ -10,20 +10,6 @@ use std::sync::Arc;
 use super::jaas::JaasConfig;
 use super::{Mechanism, SaslListener, ScramCredentials};
 
-/// Builds listener `name`'s [`SaslListener`] from `sasl.enabled.mechanisms`
-/// and the JAAS lines by (listener, mechanism) — the broker configuration's
-/// `sasl_enabled_mechanisms` and `sasl_jaas_configs` (the security layer reads
-/// no configuration of its own, so `config` may depend on it). The error
-/// names the setting to fix.
-pub fn from_settings(
-    enabled_mechanisms: &[String],
-    jaas_configs: &BTreeMap<(String, String), String>,
-    name: &str,
-    scram: Option<Arc<dyn ScramCredentials>>,
-) -> Result<SaslListener, String> {
-    from_settings_with_lifetime(enabled_mechanisms, jaas_configs, name, scram, &ReauthSettings::default())
-}
-
 /// `connections.max.reauth.ms` as the broker configuration holds it: the
 /// bare key, and the per-listener, per-mechanism overrides keyed by the
 /// upper-cased listener name and the lower-cased mechanism.
@@ -42,8 +28,13 @@ impl ReauthSettings {
     }
 }
 
-/// [`from_settings`], with the sessions' lifetimes.
-pub fn from_settings_with_lifetime(
+/// Builds listener `name`'s [`SaslListener`] from `sasl.enabled.mechanisms`
+/// and the JAAS lines by (listener, mechanism) — the broker configuration's
+/// `sasl_enabled_mechanisms` and `sasl_jaas_configs` (the security layer reads
+/// no configuration of its own, so `config` may depend on it). The error
+/// names the setting to fix. `reauth` gives each mechanism its session
+/// lifetime.
+pub fn from_settings(
     enabled_mechanisms: &[String],
     jaas_configs: &BTreeMap<(String, String), String>,
     name: &str,
